@@ -1,0 +1,19 @@
+package dev.spillway.cli;
+
+import picocli.CommandLine;
+
+/** Entry point of the {@code spillway} command. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (see {@link ExitCodes}). */
+    public static int run(String... args) {
+        CommandLine cl = SpillwayCommand.commandLine();
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.spillway.cli;
+
+import dev.spillway.osd.OsdException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code spillway}: the top command; each subcommand is its own class. */
+@Command(name = "spillway",
+        mixinStandardHelpOptions = true,
+        versionProvider = SpillwayCommand.Version.class,
+        description = "Spillway: a stacking object storage device (OSD) stack — a fast tier that spills cold objects to slower devices.",
+        subcommands = {VersionCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:failure (the message names the device, object and cause)", "2:usage error"})
+public final class SpillwayCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** The command line with Spillway's error handling: messages, not stack traces. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new SpillwayCommand());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (ex instanceof OsdException oe) {
+                cmd.getErr().println("spillway: " + oe.getMessage());
+                return ExitCodes.of(oe.errno());
+            }
+            cmd.getErr().println("spillway: " + ex);
+            return ExitCodes.FAILURE;
+        });
+        return cl;
+    }
+
+    /** The version of this build. */
+    public static String version() {
+        Properties p = new Properties();
+        try (InputStream in = SpillwayCommand.class.getResourceAsStream("/spillway-version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException e) {
+            return "unknown";
+        }
+        return p.getProperty("version", "unknown");
+    }
+
+    /** picocli's --version. */
+    public static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"spillway " + version(), "java " + Runtime.version() + " (" + System.getProperty("java.home") + ")"};
+        }
+    }
+}
