@@ -28,6 +28,11 @@ public final class SpillwayCommand implements Runnable {
     /** The command line with Spillway's error handling: messages, not stack traces. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new SpillwayCommand());
+        for (CommandProvider p : java.util.ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
+            if (!cl.getSubcommands().containsKey(p.name())) {
+                cl.addSubcommand(p.name(), p.command());
+            }
+        }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof OsdException oe) {
                 cmd.getErr().println("spillway: " + oe.getMessage());

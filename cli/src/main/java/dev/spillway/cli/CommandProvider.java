@@ -1,0 +1,14 @@
+package dev.spillway.cli;
+
+/**
+ * A subcommand contributed by a module above the CLI (the benchmarks, say), found through
+ * {@link java.util.ServiceLoader} under {@code META-INF/services/dev.spillway.cli.CommandProvider},
+ * so that the CLI never depends on the modules that extend it.
+ */
+public interface CommandProvider {
+    /** The subcommand's name, as typed after {@code spillway}. */
+    String name();
+
+    /** A new picocli command object (annotated with {@code @Command}). */
+    Object command();
+}
