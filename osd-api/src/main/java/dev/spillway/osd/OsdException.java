@@ -16,6 +16,7 @@ public class OsdException extends Exception {
     private final Errno errno;
     private final String device;
     private final Fid fid;
+    private final String detail;
 
     /**
      * @param errno the code
@@ -29,6 +30,7 @@ public class OsdException extends Exception {
         this.errno = Objects.requireNonNull(errno, "errno");
         this.device = device;
         this.fid = fid;
+        this.detail = detail;
     }
 
     public OsdException(Errno errno, String device, Fid fid, String detail) {
@@ -67,6 +69,23 @@ public class OsdException extends Exception {
     /** The object concerned, or null. */
     public Fid fid() {
         return fid;
+    }
+
+    /** What was being done and why it failed, without the device and object prefix. */
+    public String detail() {
+        return detail;
+    }
+
+    /**
+     * This error as seen through a stacking device named {@code outer} (a pool): same code and
+     * object, the message names both devices. Returns this exception if it already names
+     * {@code outer}.
+     */
+    public OsdException via(String outer) {
+        if (outer.equals(device)) {
+            return this;
+        }
+        return new OsdException(errno, outer, fid, (device != null ? "on " + device + ": " : "") + detail, this);
     }
 
     /** True if this exception carries {@code code}. */

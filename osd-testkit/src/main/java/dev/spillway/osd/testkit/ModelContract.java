@@ -59,7 +59,7 @@ public interface ModelContract extends OsdContract {
 
     /** One sequence: a handful of objects, a few random transactions, each checked. */
     final class ModelRun {
-        private static final String[] NAMES = {"user.a", "user.b", "user.c", "trusted.lov"};
+        private static final String[] NAMES = {"user.a", "user.b", "user.c", "trusted.x"};
         private final OsdContract t;
         private final Random rnd;
         private final Capabilities caps;

@@ -1,0 +1,565 @@
+package dev.spillway.pool;
+
+import dev.spillway.osd.Attr;
+import dev.spillway.osd.Capabilities;
+import dev.spillway.osd.Capability;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.IndexCursor;
+import dev.spillway.osd.ObjectCursor;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.osd.spi.Osds;
+import dev.spillway.osd.spi.TransactionSupport;
+import dev.spillway.pool.config.DeviceConfig;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.PoolConfig;
+import dev.spillway.pool.config.Role;
+import dev.spillway.pool.device.DeviceTable;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Counters;
+import dev.spillway.pool.meta.ObjectStore;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.recovery.Recovery;
+import dev.spillway.pool.recovery.RecoveryReport;
+import java.nio.ByteBuffer;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The pool OSD: an {@link Osd} that stacks on other OSDs (DESIGN.md, "The pool OSD"). The
+ * namespace, every object's attributes, xattrs and layout, the index objects and the pool's own
+ * records live on the metadata device; bodies live where their layout says. Whoever sits above
+ * cannot tell it from a single device.
+ *
+ * <p>Reads of a resident body go straight to the metadata device (checked against the layout
+ * generation, so a concurrent spill is never half-seen); reads of a spilled body go to the
+ * preferred in-sync copy and are verified chunk by chunk. Writes go through
+ * {@link PoolTransaction}. Moving data ({@link #migrator()}) follows the protocol of DESIGN.md:
+ * pending copy and job in one metadata transaction, copy made durable, flip only if the data
+ * version is unchanged, garbage deleted by jobs.
+ */
+public final class PoolOsd implements Osd {
+    private static final System.Logger LOG = System.getLogger(PoolOsd.class.getName());
+
+    /** How to mount. */
+    public enum MountMode {
+        /** Read the work index and nothing else (the normal mount). */
+        RECOVER,
+        /** Walk every object and device too (debugging; the baseline of the recovery benchmark). */
+        FULL_SCAN
+    }
+
+    private final PoolConfig config;
+    private final String name;
+    private final List<PoolDevice> devices;
+    private final PoolDevice md;
+    private final ObjectStore store;
+    final TransactionSupport support;
+    private final InstantSource clock;
+    private final Capabilities caps;
+    private final Migrator migrator;
+    private volatile PoolListener listener = PoolListener.NONE;
+    private volatile RecoveryReport recovery;
+    private volatile boolean closed;
+
+    private PoolOsd(PoolConfig config, List<PoolDevice> devices, InstantSource clock) {
+        this.config = config;
+        this.name = config.name();
+        this.devices = List.copyOf(devices);
+        this.md = devices.stream().filter(d -> d.has(Role.METADATA)).findFirst().orElseThrow();
+        this.store = new ObjectStore(md.osd());
+        this.support = new TransactionSupport(name, false);
+        this.clock = clock;
+        this.caps = capabilities(md.osd(), devices);
+        this.migrator = new Migrator(this);
+    }
+
+    /**
+     * Opens every device, checks capabilities against roles, formats a new pool or checks the
+     * configuration against the persisted device table, and recovers.
+     */
+    public static PoolOsd mount(PoolConfig config, InstantSource clock, MountMode mode) throws OsdException {
+        List<Osd> opened = new ArrayList<>();
+        try {
+            List<PoolDevice> devs = new ArrayList<>();
+            Osd mdOsd = null;
+            for (DeviceConfig d : config.devices()) {
+                Osd o = Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), clock));
+                opened.add(o);
+                DeviceTable.checkCapabilities(config.name(), d, o);
+                if (d.has(Role.METADATA)) {
+                    mdOsd = o;
+                }
+            }
+            List<DeviceTable.Entry> table;
+            if (!DeviceTable.formatted(mdOsd)) {
+                DeviceTable.format(mdOsd, config);
+                LOG.log(System.Logger.Level.INFO, "pool " + config.name() + ": formatted on " + mdOsd.name());
+            }
+            table = DeviceTable.check(mdOsd, config);
+            for (DeviceConfig d : config.devices()) {
+                DeviceState st = table.get(d.index()).state();
+                devs.add(new PoolDevice(d.index(), d.name(), d.backend(), d.roles(), st, d.durability(), opened.get(d.index())));
+            }
+            PoolOsd pool = new PoolOsd(config, devs, clock);
+            pool.recovery = mode == MountMode.FULL_SCAN ? Recovery.fullScan(pool) : Recovery.recover(pool);
+            return pool;
+        } catch (OsdException | RuntimeException e) {
+            for (Osd o : opened) {
+                try {
+                    o.close();
+                } catch (OsdException | RuntimeException ignored) {
+                    e.addSuppressed(ignored);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static Capabilities capabilities(Osd md, List<PoolDevice> devices) {
+        Capabilities m = md.capabilities();
+        EnumSet<Capability> f = EnumSet.noneOf(Capability.class);
+        for (Capability c : List.of(Capability.TRANSACTIONS, Capability.DURABLE_COMMIT, Capability.XATTRS, Capability.INDEX,
+                Capability.PUNCH, Capability.SPARSE_SEEK, Capability.PARTIAL_WRITE, Capability.ATOMIC_REPLACE,
+                Capability.LIST_OBJECTS)) {
+            if (m.has(c)) {
+                f.add(c);
+            }
+        }
+        long maxObject = m.maxObjectSize();
+        for (PoolDevice d : devices) {
+            if (d.has(Role.BACKGROUND)) {
+                maxObject = Math.min(maxObject, d.osd().capabilities().maxObjectSize());
+            }
+        }
+        return new Capabilities(f, m.maxXattrValue(), m.maxXattrName(), maxObject, m.maxIndexKey(), m.maxIndexValue(),
+                m.preferredIoSize(), m.blockSize());
+    }
+
+    // ---- accessors for the pool's own packages ---------------------------------------------
+
+    public PoolConfig config() {
+        return config;
+    }
+
+    public List<PoolDevice> devices() {
+        return devices;
+    }
+
+    public PoolDevice device(int index) {
+        return devices.get(index);
+    }
+
+    public Optional<PoolDevice> device(String deviceName) {
+        return devices.stream().filter(d -> d.name().equals(deviceName)).findFirst();
+    }
+
+    /** The metadata device. */
+    public PoolDevice metadata() {
+        return md;
+    }
+
+    public ObjectStore store() {
+        return store;
+    }
+
+    public TransactionSupport transactions() {
+        return support;
+    }
+
+    public InstantSource clock() {
+        return clock;
+    }
+
+    public long nowNanos() {
+        var i = clock.instant();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    public int replicas() {
+        return config.replicas();
+    }
+
+    /** The data-moving operations (spill, promote, resync, …) the daemon and the CLI call. */
+    public Migrator migrator() {
+        return migrator;
+    }
+
+    public PoolListener listener() {
+        return listener;
+    }
+
+    /** Sets the one listener told about accesses (the migration daemon). */
+    public void listener(PoolListener l) {
+        this.listener = l == null ? PoolListener.NONE : l;
+    }
+
+    /** What the last mount found and did. */
+    public RecoveryReport recoveryReport() {
+        return recovery;
+    }
+
+    // ---- Osd -------------------------------------------------------------------------------
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String backend() {
+        return "pool";
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return caps;
+    }
+
+    void ensureOpen() throws OsdException {
+        if (closed) {
+            throw new OsdException(Errno.EIO, name, "pool is unmounted");
+        }
+    }
+
+    /** Clients may not see or touch the pool's own objects: they do not exist for them. */
+    void checkClientFid(Fid fid) throws OsdException {
+        if (dev.spillway.pool.meta.PoolFids.reserved(fid)) {
+            throw new OsdException(Errno.ENOENT, name, fid, "no such object (FID in a sequence the pool reserves)");
+        }
+    }
+
+    @Override
+    public StatFs statfs() throws OsdException {
+        try {
+            ensureOpen();
+            Map<Integer, Map<CopyState, long[]>> counted = Counters.totals(md.osd());
+            List<StatFs> rows = new ArrayList<>();
+            long total = 0;
+            long free = 0;
+            long avail = 0;
+            for (PoolDevice d : devices) {
+                StatFs s = d.osd().statfs();
+                if (d != md) {
+                    // A spill device's own statfs may be a shared filesystem's; what the pool placed
+                    // there is counted exactly.
+                    long used = 0;
+                    long copies = 0;
+                    for (long[] v : counted.getOrDefault(d.index(), Map.of()).values()) {
+                        used += v[0];
+                        copies += v[1];
+                    }
+                    long dfree = Math.max(0, Math.min(s.freeBytes(), s.totalBytes() - used));
+                    s = new StatFs(d.name(), s.totalBytes(), dfree, Math.min(dfree, s.availableBytes()), copies,
+                            s.freeObjects(), flags(d, s), List.of());
+                } else {
+                    s = new StatFs(d.name(), s.totalBytes(), s.freeBytes(), s.availableBytes(), s.objects(), s.freeObjects(),
+                            flags(d, s), List.of());
+                }
+                rows.add(s);
+                if (d.state() != DeviceState.FAILED && d.state() != DeviceState.SPARE) {
+                    total += s.totalBytes();
+                    free += s.freeBytes();
+                    avail += d.state().writable() ? s.availableBytes() : 0;
+                }
+            }
+            Set<StatFs.Flag> flags = EnumSet.noneOf(StatFs.Flag.class);
+            if (devices.stream().anyMatch(d -> d.state() == DeviceState.FAILED)) {
+                flags.add(StatFs.Flag.DEGRADED);
+            }
+            StatFs mds = rows.get(md.index());
+            return new StatFs(name, total, free, avail, mds.objects(), mds.freeObjects(), flags, rows);
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    private static Set<StatFs.Flag> flags(PoolDevice d, StatFs s) {
+        Set<StatFs.Flag> f = EnumSet.noneOf(StatFs.Flag.class);
+        f.addAll(s.flags());
+        if (d.state() == DeviceState.RO || d.state() == DeviceState.SPARE) {
+            f.add(StatFs.Flag.READONLY);
+        }
+        if (d.state() == DeviceState.FAILED) {
+            f.add(StatFs.Flag.DEGRADED);
+        }
+        return f;
+    }
+
+    @Override
+    public void sync() throws OsdException {
+        try {
+            ensureOpen();
+            md.osd().sync();
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public void sync(Fid fid) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(fid);
+            md.osd().sync(fid);
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public Transaction newTransaction() throws OsdException {
+        ensureOpen();
+        return new PoolTransaction(this);
+    }
+
+    @Override
+    public Attr getAttr(Fid fid) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(fid);
+            Attr a = md.osd().getAttr(fid);
+            Optional<PoolObject> o = store.load(fid);
+            if (o.isEmpty()) {
+                return a;
+            }
+            return a.withSize(o.get().size(), a.blocks()).withDataVersion(o.get().dataVersion());
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(fid);
+            if (offset < 0) {
+                throw new OsdException(Errno.EINVAL, name, fid, "read at negative offset " + offset);
+            }
+            int start = dst.position();
+            for (int attempt = 0; attempt < 100; attempt++) {
+                Optional<PoolObject> o = store.load(fid);
+                if (o.isEmpty()) {
+                    return md.osd().read(fid, offset, dst);
+                }
+                PoolObject p = o.get();
+                if (p.resident(md.index())) {
+                    int n = md.osd().read(fid, offset, dst);
+                    Optional<PoolObject> again = store.load(fid);
+                    if (again.isPresent() && again.get().layoutGen() == p.layoutGen() && again.get().dataVersion() == p.dataVersion()) {
+                        listener.read(fid, n, md.index());
+                        return n;
+                    }
+                    dst.position(start);
+                    continue;
+                }
+                Integer n = readSpilled(fid, p, offset, dst, start);
+                if (n != null) {
+                    return n;
+                }
+            }
+            throw new OsdException(Errno.EAGAIN, name, fid, "the object's layout kept changing under the read");
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
+    private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
+        List<Copy> candidates = new ArrayList<>(p.inSync());
+        candidates.removeIf(c -> !devices.get(c.device()).state().readable());
+        candidates.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
+        OsdException last = null;
+        List<String> tried = new ArrayList<>();
+        for (Copy c : candidates) {
+            PoolDevice d = devices.get(c.device());
+            try {
+                int n = CopyIo.readVerified(d, fid, c, p.size(), offset, dst);
+                listener.read(fid, n, d.index());
+                return n;
+            } catch (OsdException e) {
+                dst.position(start);
+                Optional<PoolObject> now = store.load(fid);
+                if (now.isEmpty() || now.get().layoutGen() != p.layoutGen()) {
+                    return null;
+                }
+                tried.add(d.name() + " (" + e.errno() + ")");
+                last = e;
+                if (e.is(Errno.EIO) || e.is(Errno.ENOENT)) {
+                    try {
+                        migrator.markBad(fid, c, e);
+                    } catch (OsdException notNow) {
+                        // E.g. the reader holds a transaction on this thread; scrub will find it.
+                        e.addSuppressed(notNow);
+                    }
+                }
+            }
+        }
+        throw new OsdException(Errno.EIO, name, fid, "no good copy left to read"
+                + (tried.isEmpty() ? " (no in-sync copy on a readable device)" : "; tried " + String.join(", ", tried)), last);
+    }
+
+    @Override
+    public long seekData(Fid fid, long offset) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(fid);
+            Optional<PoolObject> o = store.load(fid);
+            if (o.isEmpty() || o.get().resident(md.index())) {
+                return md.osd().seekData(fid, offset);
+            }
+            if (offset < 0 || offset >= o.get().size()) {
+                throw new OsdException(Errno.ENXIO, name, fid, "no data at or after " + offset + " (size " + o.get().size() + ")");
+            }
+            return offset;
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public long seekHole(Fid fid, long offset) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(fid);
+            Optional<PoolObject> o = store.load(fid);
+            if (o.isEmpty() || o.get().resident(md.index())) {
+                return md.osd().seekHole(fid, offset);
+            }
+            if (offset < 0 || offset >= o.get().size()) {
+                throw new OsdException(Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + o.get().size() + ")");
+            }
+            return o.get().size();
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public byte[] getXattr(Fid fid, String xname) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(fid);
+            if (xname.equals(ObjectStore.LAYOUT_XATTR)) {
+                // Read-only, as on Lustre: the layout is readable through its xattr.
+                return md.osd().getXattr(fid, xname);
+            }
+            if (ObjectStore.reservedXattr(xname)) {
+                md.osd().getAttr(fid);
+                throw new OsdException(Errno.ENODATA, name, fid, "no xattr " + xname);
+            }
+            return md.osd().getXattr(fid, xname);
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public List<String> listXattrs(Fid fid) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(fid);
+            List<String> all = new ArrayList<>(md.osd().listXattrs(fid));
+            all.removeIf(ObjectStore::reservedXattr);
+            return all;
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> lookup(Fid index, byte[] key) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(index);
+            return md.osd().lookup(index, key);
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public IndexCursor cursor(Fid index, byte[] fromKey) throws OsdException {
+        try {
+            ensureOpen();
+            checkClientFid(index);
+            return md.osd().cursor(index, fromKey);
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public ObjectCursor listObjects() throws OsdException {
+        try {
+            ensureOpen();
+            ObjectCursor in = md.osd().listObjects();
+            return new ObjectCursor() {
+                @Override
+                public boolean next() throws OsdException {
+                    while (in.next()) {
+                        if (!dev.spillway.pool.meta.PoolFids.reserved(in.fid())) {
+                            return true;
+                        }
+                    }
+                    return false;
+                }
+    
+                @Override
+                public Fid fid() {
+                    return in.fid();
+                }
+    
+                @Override
+                public void close() {
+                    in.close();
+                }
+            };
+        } catch (OsdException e) {
+            throw e.via(name);
+        }
+    }
+
+    @Override
+    public void close() throws OsdException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        OsdException first = null;
+        for (PoolDevice d : devices) {
+            try {
+                d.osd().close();
+            } catch (OsdException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PoolOsd(" + name + ": " + devices + ")";
+    }
+}

@@ -1,0 +1,464 @@
+package dev.spillway.pool;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.XattrFlag;
+import dev.spillway.osd.spi.AbstractTransaction;
+import dev.spillway.osd.spi.Declare;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Counters;
+import dev.spillway.pool.meta.DeviceIndex;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.ObjectStore;
+import dev.spillway.pool.meta.PoolFids;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.WorkIndex;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A pool transaction: one metadata-device transaction carrying the client's updates plus the
+ * pool's own bookkeeping of them (layout, record, work index, device indexes, counters), so the
+ * whole is atomic and durable together.
+ *
+ * <p>At start the pool already holds the declared objects' locks, so it reads their committed
+ * layouts and declares on the metadata device exactly what the updates will need: a write to a
+ * spilled object also declares the recall of its body; a change to an object with copies on
+ * other devices also declares the jobs that stale or collect those copies. Objects with no other
+ * copy touch nothing shared.
+ */
+final class PoolTransaction extends AbstractTransaction {
+    private final PoolOsd pool;
+    private final int mdIndex;
+    private Transaction md;
+    private boolean mdStopped;
+    // The working pool state of DATA objects this transaction touched; null value = destroyed.
+    private final Map<Fid, PoolObject> working = new LinkedHashMap<>();
+    private final Map<Fid, PoolObject> committed = new HashMap<>();
+    private final Map<Integer, Counters> counters = new HashMap<>();
+    private final Map<Fid, Long> written = new LinkedHashMap<>();
+    // The ctime each touched DATA object must end with: a value a client set, or null for "now".
+    private final Map<Fid, Long> ctime = new HashMap<>();
+
+    PoolTransaction(PoolOsd pool) {
+        super(pool.support);
+        this.pool = pool;
+        this.mdIndex = pool.metadata().index();
+    }
+
+    private dev.spillway.osd.Osd mdOsd() {
+        return pool.metadata().osd();
+    }
+
+    // ---- start ---------------------------------------------------------------------------
+
+    @Override
+    protected void doStart() throws OsdException {
+        try {
+            pool.ensureOpen();
+            md = mdOsd().newTransaction();
+            md.addCommitCallback((id, err) -> fireCallbacks(err));
+            try {
+                for (Declare d : declares()) {
+                    translate(d);
+                }
+                md.setSync(isSync());
+                md.start();
+            } catch (OsdException | RuntimeException e) {
+                stopMd();
+                throw e;
+            }
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    private Optional<PoolObject> committed(Fid f) throws OsdException {
+        if (committed.containsKey(f)) {
+            return Optional.ofNullable(committed.get(f));
+        }
+        Optional<PoolObject> o;
+        try {
+            o = pool.store().load(f);
+        } catch (OsdException e) {
+            if (!e.is(Errno.ENOENT)) {
+                throw e;
+            }
+            o = Optional.empty();
+        }
+        committed.put(f, o.orElse(null));
+        return o;
+    }
+
+    private void translate(Declare d) throws OsdException {
+        Fid f = d.fid();
+        pool.checkClientFid(f);
+        switch (d.op()) {
+            case CREATE -> {
+                md.declareCreate(f, d.kind());
+                if (d.kind() == ObjectKind.DATA) {
+                    pool.store().declare(md, f);
+                    DeviceIndex.declareInsert(md, mdIndex, f);
+                }
+            }
+            case DESTROY -> {
+                md.declareDestroy(f);
+                DeviceIndex.declareDelete(md, mdIndex, f);
+                Optional<PoolObject> p = committed(f);
+                if (p.isPresent()) {
+                    declareCopyChanges(f, p.get());
+                }
+            }
+            case WRITE, PUNCH, TRUNCATE -> {
+                switch (d.op()) {
+                    case WRITE -> md.declareWrite(f, d.offset(), d.length());
+                    case PUNCH -> md.declarePunch(f, d.offset(), d.length());
+                    default -> md.declareTruncate(f, d.offset());
+                }
+                Optional<PoolObject> p = committed(f);
+                pool.store().declare(md, f);
+                if (p.isPresent()) {
+                    if (!p.get().resident(mdIndex)) {
+                        md.declareWrite(f, 0, p.get().size());
+                        DeviceIndex.declareInsert(md, mdIndex, f);
+                    }
+                    declareCopyChanges(f, p.get());
+                }
+            }
+            case SET_ATTR -> md.declareSetAttr(f);
+            case SET_XATTR -> md.declareSetXattr(f, d.name(), (int) d.length());
+            case DELETE_XATTR -> md.declareDeleteXattr(f, d.name());
+            case INSERT -> md.declareInsert(f, d.keyLength(), (int) d.length());
+            case DELETE -> md.declareDelete(f, d.keyLength());
+        }
+    }
+
+    /** Declares what staling or collecting the object's copies on other devices needs. */
+    private void declareCopyChanges(Fid f, PoolObject p) throws OsdException {
+        boolean others = p.copies().stream().anyMatch(c -> c.device() != mdIndex);
+        if (!others) {
+            return;
+        }
+        WorkIndex.declareAdd(md, f);
+        WorkIndex.declareRemove(md, f);
+        Counters.declare(md, f);
+        for (Copy c : p.copies()) {
+            if (c.device() != mdIndex) {
+                DeviceIndex.declareDelete(md, c.device(), f);
+            }
+        }
+    }
+
+    // ---- updates -------------------------------------------------------------------------
+
+    /** The object's working pool state, or empty for an INDEX object. @throws OsdException ENOENT */
+    private Optional<PoolObject> work(Fid f) throws OsdException {
+        if (working.containsKey(f)) {
+            PoolObject p = working.get(f);
+            if (p == null) {
+                throw new OsdException(Errno.ENOENT, mdOsd().name(), f, "no such object (destroyed in this transaction)");
+            }
+            return Optional.of(p);
+        }
+        // Empty for INDEX objects and missing ones: the metadata device's own update then says which.
+        return committed(f);
+    }
+
+    private Counters counters(Fid f) {
+        return counters.computeIfAbsent(PoolFids.stripe(f), s -> new Counters(f));
+    }
+
+    @Override
+    protected void doCreate(Fid fid, ObjectKind kind, AttrChange attrs) throws OsdException {
+        try {
+            pool.checkClientFid(fid);
+            if (working.containsKey(fid) && working.get(fid) != null) {
+                throw new OsdException(Errno.EEXIST, mdOsd().name(), fid, "object exists");
+            }
+            md.create(fid, kind, attrs);
+            if (kind == ObjectKind.DATA) {
+                ctime.put(fid, attrs.has(dev.spillway.osd.AttrField.CTIME) ? attrs.ctime() : null);
+                working.put(fid, PoolObject.created(mdIndex, fid));
+                DeviceIndex.insert(md, mdIndex, fid, fid);
+            } else {
+                working.remove(fid);
+                committed.put(fid, null);
+            }
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    @Override
+    protected void doDestroy(Fid fid) throws OsdException {
+        try {
+            pool.checkClientFid(fid);
+            Optional<PoolObject> p = work(fid);
+            md.destroy(fid);
+            if (p.isPresent()) {
+                for (Copy c : p.get().copies()) {
+                    if (c.device() == mdIndex) {
+                        DeviceIndex.delete(md, mdIndex, fid, fid);
+                    } else {
+                        collect(fid, c, p.get().size());
+                    }
+                }
+                if (p.get().copies().stream().anyMatch(c -> c.device() != mdIndex)) {
+                    for (Job j : WorkIndex.of(mdOsd(), fid)) {
+                        if (j.kind() == Job.Kind.RESYNC) {
+                            WorkIndex.remove(md, j);
+                        }
+                    }
+                }
+                working.put(fid, null);
+            }
+            written.remove(fid);
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    /** The copy leaves the layout: a GC job deletes it from its device. */
+    private void collect(Fid fid, Copy c, long size) throws OsdException {
+        if (c.state() != CopyState.PENDING) {
+            // A pending copy's own COPY job still owns it; it collects it when it finds the object changed.
+            WorkIndex.add(md, new Job(Job.Kind.GC, fid, c.device(), c.key(), c.version(), size, pool.nowNanos(), 0));
+            counters(fid).move(c.device(), c.state(), CopyState.GARBAGE, size);
+            DeviceIndex.delete(md, c.device(), fid, c.key());
+        }
+    }
+
+    @Override
+    protected void doSetAttr(Fid fid, AttrChange change) throws OsdException {
+        try {
+            pool.checkClientFid(fid);
+            md.setAttr(fid, change);
+            ctime.put(fid, change.has(dev.spillway.osd.AttrField.CTIME) ? change.ctime() : null);
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    /** Makes the body resident (recalling it if it is only elsewhere) before a body change. */
+    private PoolObject beforeBodyChange(Fid fid, PoolObject p) throws OsdException {
+        if (p.resident(mdIndex)) {
+            return p;
+        }
+        List<Copy> sources = new ArrayList<>(p.inSync());
+        sources.removeIf(c -> !pool.device(c.device()).state().readable());
+        OsdException last = null;
+        for (Copy c : sources) {
+            try {
+                CopyIo.recall(md, pool.device(c.device()), fid, c, p.size());
+                DeviceIndex.insert(md, mdIndex, fid, fid);
+                Copy local = new Copy(p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), true,
+                        dev.spillway.pool.meta.Checksums.NONE);
+                return p.add(local).preferring(mdIndex);
+            } catch (OsdException e) {
+                if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
+                    throw e;
+                }
+                last = e;
+            }
+        }
+        throw new OsdException(Errno.EIO, mdOsd().name(), fid,
+                "the body must be recalled before this write, and no copy could be read", last);
+    }
+
+    /** After a body change: version + 1, and every other copy stale (replicas > 1) or collected. */
+    private void bodyChanged(Fid fid, PoolObject p, long newSize) throws OsdException {
+        List<Copy> kept = new ArrayList<>();
+        for (Copy c : p.copies()) {
+            if (c.device() == mdIndex || c.state() == CopyState.PENDING) {
+                kept.add(c.device() == mdIndex ? c.inSync(p.dataVersion() + 1, c.checksums()) : c);
+            } else if (pool.replicas() > 1 && c.state() == CopyState.IN_SYNC) {
+                kept.add(c.withState(CopyState.STALE));
+                counters(fid).move(c.device(), CopyState.IN_SYNC, CopyState.STALE, p.size());
+                WorkIndex.add(md, new Job(Job.Kind.RESYNC, fid, c.device(), c.key(), p.dataVersion() + 1, p.size(), pool.nowNanos(), 0));
+            } else if (c.state() == CopyState.STALE) {
+                kept.add(c);
+            } else {
+                collect(fid, c, p.size());
+            }
+        }
+        working.put(fid, p.bodyChanged(newSize, kept).preferring(mdIndex));
+        ctime.put(fid, null);
+        written.put(fid, newSize);
+    }
+
+    @Override
+    protected void doWrite(Fid fid, long offset, ByteBuffer src) throws OsdException {
+        try {
+            pool.checkClientFid(fid);
+            Optional<PoolObject> p = work(fid);
+            if (p.isEmpty()) {
+                md.write(fid, offset, src);
+                return;
+            }
+            long end = offset + src.remaining();
+            if (end > pool.capabilities().maxObjectSize()) {
+                throw new OsdException(Errno.EFBIG, pool.name(), fid, "write ends at " + end + ", past the largest object "
+                        + pool.capabilities().maxObjectSize() + " of this pool's devices");
+            }
+            PoolObject r = beforeBodyChange(fid, p.get());
+            md.write(fid, offset, src);
+            bodyChanged(fid, r, Math.max(r.size(), end));
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    @Override
+    protected void doPunch(Fid fid, long offset, long length) throws OsdException {
+        try {
+            pool.checkClientFid(fid);
+            Optional<PoolObject> p = work(fid);
+            if (p.isEmpty()) {
+                md.punch(fid, offset, length);
+                return;
+            }
+            PoolObject r = beforeBodyChange(fid, p.get());
+            md.punch(fid, offset, length);
+            bodyChanged(fid, r, r.size());
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    @Override
+    protected void doTruncate(Fid fid, long size) throws OsdException {
+        try {
+            pool.checkClientFid(fid);
+            Optional<PoolObject> p = work(fid);
+            if (p.isEmpty()) {
+                md.truncate(fid, size);
+                return;
+            }
+            PoolObject r = beforeBodyChange(fid, p.get());
+            md.truncate(fid, size);
+            bodyChanged(fid, r, size);
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    private void checkName(Fid fid, String name) throws OsdException {
+        if (ObjectStore.reservedXattr(name)) {
+            throw new OsdException(Errno.EPERM, pool.name(), fid, "xattr " + name + " is the pool's own and cannot be changed");
+        }
+    }
+
+    @Override
+    protected void doSetXattr(Fid fid, String name, byte[] value, XattrFlag flag) throws OsdException {
+        try {
+            pool.checkClientFid(fid);
+            checkName(fid, name);
+            md.setXattr(fid, name, value, flag);
+            ctime.put(fid, null);
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    @Override
+    protected void doDeleteXattr(Fid fid, String name) throws OsdException {
+        try {
+            pool.checkClientFid(fid);
+            checkName(fid, name);
+            md.deleteXattr(fid, name);
+            ctime.put(fid, null);
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    @Override
+    protected void doInsert(Fid index, byte[] key, byte[] value, boolean replace) throws OsdException {
+        try {
+            pool.checkClientFid(index);
+            if (replace) {
+                md.upsert(index, key, value);
+            } else {
+                md.insert(index, key, value);
+            }
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    @Override
+    protected void doDelete(Fid index, byte[] key) throws OsdException {
+        try {
+            pool.checkClientFid(index);
+            md.delete(index, key);
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    // ---- end -----------------------------------------------------------------------------
+
+    @Override
+    protected void doCommit() throws OsdException {
+        try {
+            for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
+                if (e.getValue() != null) {
+                    Long c = ctime.get(e.getKey());
+                pool.store().store(md, e.getKey(), e.getValue(), AttrChange.none().ctime(c != null ? c : pool.nowNanos()));
+                }
+            }
+            for (Counters c : counters.values()) {
+                c.flush(md, mdOsd());
+            }
+            mdStopped = true;
+            md.stop();
+            PoolListener l = pool.listener();
+            for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
+                if (e.getValue() == null) {
+                    l.destroyed(e.getKey());
+                }
+            }
+            for (Map.Entry<Fid, Long> e : written.entrySet()) {
+                l.written(e.getKey(), e.getValue());
+            }
+        } catch (OsdException e) {
+            throw e.via(pool.name());
+        }
+    }
+
+    @Override
+    protected void doDiscard() throws OsdException {
+        if (md != null && !mdStopped) {
+            md.abort();
+            stopMd();
+        }
+    }
+
+    @Override
+    protected void doRelease() {
+        stopMd();
+    }
+
+    private void stopMd() {
+        if (md != null && !mdStopped) {
+            mdStopped = true;
+            try {
+                md.stop();
+            } catch (OsdException e) {
+                // Nothing of this transaction was committed; its callbacks already carry the error.
+            }
+        }
+    }
+}

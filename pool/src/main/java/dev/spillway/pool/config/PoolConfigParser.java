@@ -1,0 +1,207 @@
+package dev.spillway.pool.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.OsdException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Reads a pool's YAML. Every unknown key and every impossible combination is an error naming the
+ * source and the key path ({@code devices[1].roles}); nothing is guessed.
+ *
+ * <pre>
+ * name: default
+ * replicas: 1
+ * devices:
+ *   - name: fast
+ *     backend: kv
+ *     roles: [metadata, foreground, promote]
+ *     settings: {path: ./data/fast, capacity: 1GiB}
+ *   - name: slow
+ *     backend: vfs
+ *     roles: [background]
+ *     settings: {path: ./data/slow}
+ * policy:
+ *   high-watermark: 0.80
+ * </pre>
+ */
+public final class PoolConfigParser {
+    private static final Set<String> TOP = Set.of("name", "replicas", "devices", "policy");
+    private static final Set<String> DEVICE = Set.of("name", "backend", "roles", "state", "durability", "settings");
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private final String source;
+
+    private PoolConfigParser(String source) {
+        this.source = source;
+    }
+
+    public static PoolConfig parse(Path file) throws OsdException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new OsdException(Errno.ENOENT, null, null, "pool config " + file + ": cannot read: " + e.getMessage(), e);
+        }
+        return parse(text, file.toString());
+    }
+
+    public static PoolConfig parse(String yaml, String source) throws OsdException {
+        JsonNode root;
+        try {
+            root = YAML.readTree(yaml);
+        } catch (IOException e) {
+            throw new OsdException(Errno.EINVAL, null, null, "pool config " + source + ": not valid YAML: " + e.getMessage(), e);
+        }
+        return new PoolConfigParser(source).read(root);
+    }
+
+    private OsdException bad(String path, String why) {
+        return new OsdException(Errno.EINVAL, null, "pool config " + source + ": " + path + ": " + why);
+    }
+
+    private void onlyKnown(JsonNode node, String path, Set<String> known) throws OsdException {
+        Iterator<String> it = node.fieldNames();
+        while (it.hasNext()) {
+            String k = it.next();
+            if (!known.contains(k)) {
+                throw bad(path.isEmpty() ? k : path + "." + k, "unknown key (known: " + String.join(", ", new TreeSet<>(known)) + ")");
+            }
+        }
+    }
+
+    private String text(JsonNode node, String path, String def) throws OsdException {
+        if (node == null || node.isNull()) {
+            if (def == null) {
+                throw bad(path, "required");
+            }
+            return def;
+        }
+        if (!node.isValueNode()) {
+            throw bad(path, "must be a single value");
+        }
+        return node.asText();
+    }
+
+    private int integer(JsonNode node, String path, int def) throws OsdException {
+        if (node == null || node.isNull()) {
+            return def;
+        }
+        if (!node.canConvertToInt() || !node.isIntegralNumber()) {
+            throw bad(path, "must be an integer, got '" + node.asText() + "'");
+        }
+        return node.asInt();
+    }
+
+    private PoolConfig read(JsonNode root) throws OsdException {
+        if (root == null || !root.isObject()) {
+            throw bad("(top)", "a pool configuration is a mapping with keys " + new TreeSet<>(TOP));
+        }
+        onlyKnown(root, "", TOP);
+        String name = text(root.get("name"), "name", "pool");
+        int replicas = integer(root.get("replicas"), "replicas", 1);
+        if (replicas < 1) {
+            throw bad("replicas", "must be at least 1, got " + replicas);
+        }
+        JsonNode devs = root.get("devices");
+        if (devs == null || !devs.isArray() || devs.isEmpty()) {
+            throw bad("devices", "a list of at least one device is required");
+        }
+        List<DeviceConfig> devices = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < devs.size(); i++) {
+            DeviceConfig d = device(devs.get(i), i);
+            if (!names.add(d.name())) {
+                throw bad("devices[" + i + "].name", "duplicate device name '" + d.name() + "'");
+            }
+            devices.add(d);
+        }
+        long metadata = devices.stream().filter(d -> d.has(Role.METADATA)).count();
+        if (metadata != 1) {
+            throw bad("devices", "exactly one device must have role metadata, found " + metadata);
+        }
+        if (devices.stream().noneMatch(d -> d.has(Role.FOREGROUND))) {
+            throw bad("devices", "no device has role foreground: writes would have nowhere to land");
+        }
+        long durable = devices.stream().filter(d -> d.durability() > 0).count();
+        if (replicas > durable) {
+            throw bad("replicas", replicas + " copies cannot sit on distinct devices: only " + durable + " durable device(s)");
+        }
+        Map<String, Object> policy = new LinkedHashMap<>();
+        JsonNode p = root.get("policy");
+        if (p != null && !p.isNull()) {
+            if (!p.isObject()) {
+                throw bad("policy", "must be a mapping");
+            }
+            policy = YAML.convertValue(p, Map.class);
+        }
+        return new PoolConfig(name, replicas, devices, policy);
+    }
+
+    private DeviceConfig device(JsonNode n, int i) throws OsdException {
+        String path = "devices[" + i + "]";
+        if (n == null || !n.isObject()) {
+            throw bad(path, "a device is a mapping with keys " + new TreeSet<>(DEVICE));
+        }
+        onlyKnown(n, path, DEVICE);
+        String name = text(n.get("name"), path + ".name", null);
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+            throw bad(path + ".name", "'" + name + "' must be 1-64 characters of letters, digits, '.', '_', '-'");
+        }
+        String backend = text(n.get("backend"), path + ".backend", null);
+        EnumSet<Role> roles = EnumSet.noneOf(Role.class);
+        JsonNode r = n.get("roles");
+        if (r == null || !r.isArray() || r.isEmpty()) {
+            throw bad(path + ".roles", "a list of roles is required (metadata, foreground, background, promote)");
+        }
+        for (int j = 0; j < r.size(); j++) {
+            String s = r.get(j).asText();
+            try {
+                roles.add(Role.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw bad(path + ".roles[" + j + "]", "unknown role '" + s + "' (metadata, foreground, background, promote)");
+            }
+        }
+        if (roles.contains(Role.BACKGROUND) && (roles.contains(Role.METADATA) || roles.contains(Role.FOREGROUND))) {
+            throw bad(path + ".roles", "a background (spill) device cannot also be metadata or foreground");
+        }
+        if (roles.contains(Role.FOREGROUND) && !roles.contains(Role.METADATA)) {
+            throw bad(path + ".roles", "a foreground device other than the metadata device is not supported yet: give it role metadata too");
+        }
+        DeviceState state;
+        String st = text(n.get("state"), path + ".state", "rw");
+        try {
+            state = DeviceState.parse(st);
+        } catch (IllegalArgumentException e) {
+            throw bad(path + ".state", "unknown state '" + st + "' (rw, ro, evacuating, spare, failed)");
+        }
+        int durability = integer(n.get("durability"), path + ".durability", 1);
+        if (durability < 0) {
+            throw bad(path + ".durability", "must be >= 0");
+        }
+        Map<String, Object> settings = new LinkedHashMap<>();
+        JsonNode s = n.get("settings");
+        if (s != null && !s.isNull()) {
+            if (!s.isObject()) {
+                throw bad(path + ".settings", "must be a mapping");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = YAML.convertValue(s, Map.class);
+            settings.putAll(m);
+        }
+        return new DeviceConfig(i, name, backend, roles, state, durability, settings);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.spillway.pool.device;
+
+import dev.spillway.osd.Osd;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.Role;
+import java.util.Set;
+
+/**
+ * A mounted device of a pool: its place in the device table and the OSD that serves it. The state
+ * is the persisted one and changes at run time ({@code device set-state}, evacuation).
+ */
+public final class PoolDevice {
+    private final int index;
+    private final String name;
+    private final String backend;
+    private final Set<Role> roles;
+    private final int durability;
+    private final Osd osd;
+    // Written by set-state under the pool's device-table lock; read lock-free by the data path.
+    private volatile DeviceState state;
+
+    public PoolDevice(int index, String name, String backend, Set<Role> roles, DeviceState state, int durability, Osd osd) {
+        this.index = index;
+        this.name = name;
+        this.backend = backend;
+        this.roles = Set.copyOf(roles);
+        this.state = state;
+        this.durability = durability;
+        this.osd = osd;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String backend() {
+        return backend;
+    }
+
+    public Set<Role> roles() {
+        return roles;
+    }
+
+    public boolean has(Role r) {
+        return roles.contains(r);
+    }
+
+    public int durability() {
+        return durability;
+    }
+
+    public Osd osd() {
+        return osd;
+    }
+
+    public DeviceState state() {
+        return state;
+    }
+
+    public void state(DeviceState s) {
+        this.state = s;
+    }
+
+    @Override
+    public String toString() {
+        return name + "#" + index + "(" + backend + ", " + state.yamlName() + ")";
+    }
+}

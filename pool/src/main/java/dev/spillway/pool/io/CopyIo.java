@@ -1,0 +1,155 @@
+package dev.spillway.pool.io;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.meta.Checksums;
+import dev.spillway.pool.meta.Copy;
+import java.nio.ByteBuffer;
+
+/**
+ * Moving bodies between devices, chunk by chunk, with CRC32C per chunk: writing a new copy (made
+ * durable before anyone may point at it), and reading a copy back verified, so that corruption on
+ * a spill device is caught on every read, not only by scrub.
+ */
+public final class CopyIo {
+    private CopyIo() {
+    }
+
+    /** Reads exactly {@code len} bytes at {@code off} (fewer only if the object is shorter). */
+    private static int readFully(Osd osd, Fid key, long off, byte[] buf, int len) throws OsdException {
+        int got = 0;
+        while (got < len) {
+            int n = osd.read(key, off + got, ByteBuffer.wrap(buf, got, len - got));
+            if (n <= 0) {
+                break;
+            }
+            got += n;
+        }
+        return got;
+    }
+
+    /**
+     * Writes {@code size} bytes of {@code object}'s body, read from {@code src}, as a new object
+     * {@code key} on {@code target}, makes it durable there, and returns its checksums.
+     *
+     * @throws OsdException ENOSPC if the target is full (at start, nothing written), EIO if either
+     *     device fails, ESTALE if the source body changed size under the copy
+     */
+    /** Where a copy's bytes come from: fills {@code buf[0, len)} from {@code off}, returns bytes read. */
+    @FunctionalInterface
+    public interface Source {
+        int read(long off, byte[] buf, int len) throws OsdException;
+    }
+
+    /** The body of {@code object} on {@code osd} (the metadata device). */
+    public static Source of(Osd osd, Fid object) {
+        return (off, buf, len) -> readFully(osd, object, off, buf, len);
+    }
+
+    /** The body held by copy {@code c} on {@code dev}, verified as it is read. */
+    public static Source of(PoolDevice dev, Fid object, Copy c, long size) {
+        return (off, buf, len) -> readVerified(dev, object, c, size, off, ByteBuffer.wrap(buf, 0, len));
+    }
+
+    public static Checksums write(Source src, Fid object, long size, PoolDevice target, Fid key) throws OsdException {
+        int shift = Checksums.shiftFor(size);
+        int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
+        int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
+        int[] crcs = new int[chunks];
+        byte[] buf = new byte[chunk];
+        Osd dst = target.osd();
+        try (Transaction tx = dst.newTransaction()) {
+            tx.declareCreate(key, ObjectKind.DATA);
+            tx.declareWrite(key, 0, size);
+            tx.start();
+            tx.create(key, ObjectKind.DATA, AttrChange.none());
+            for (int i = 0; i < chunks; i++) {
+                long off = (long) i << shift;
+                int len = (int) Math.min(chunk, size - off);
+                int got = src.read(off, buf, len);
+                if (got != len) {
+                    tx.abort();
+                    throw new OsdException(Errno.ESTALE, target.name(), object,
+                            "body shorter than its size while copying to " + target.name() + " (" + (off + got) + " < " + size + ")");
+                }
+                crcs[i] = Checksums.crc(buf, 0, len);
+                tx.write(key, off, ByteBuffer.wrap(buf, 0, len));
+            }
+        }
+        dst.sync(key);
+        return new Checksums(shift, crcs);
+    }
+
+    /**
+     * Reads up to {@code dst.remaining()} bytes at {@code off} of a copy on {@code dev}, reading
+     * the whole chunks the range covers and checking each against its CRC32C.
+     *
+     * @throws OsdException EIO naming the object, copy, device and chunk on a mismatch or a short copy
+     */
+    public static int readVerified(PoolDevice dev, Fid object, Copy c, long size, long off, ByteBuffer dst) throws OsdException {
+        if (off >= size) {
+            return 0;
+        }
+        Checksums sums = c.checksums();
+        long end = Math.min(size, off + dst.remaining());
+        int shift = sums.chunkShift();
+        long first = off >>> shift;
+        long last = (end - 1) >>> shift;
+        byte[] buf = null;
+        int total = 0;
+        for (long i = first; i <= last; i++) {
+            long cstart = i << shift;
+            int clen = (int) Math.min(1L << shift, size - cstart);
+            if (buf == null || buf.length < clen) {
+                buf = new byte[clen];
+            }
+            int got = readFully(dev.osd(), c.key(), cstart, buf, clen);
+            if (got != clen) {
+                throw new OsdException(Errno.EIO, dev.name(), object, "copy " + c.key() + " is short: chunk " + i + " has " + got
+                        + " of " + clen + " bytes");
+            }
+            if (i >= sums.crcs().length || Checksums.crc(buf, 0, clen) != sums.crcs()[(int) i]) {
+                throw new OsdException(Errno.EIO, dev.name(), object, "checksum mismatch in copy " + c.key() + ", chunk " + i
+                        + " (bytes " + cstart + ".." + (cstart + clen) + ")");
+            }
+            int from = (int) Math.max(0, off - cstart);
+            int to = (int) Math.min(clen, end - cstart);
+            dst.put(buf, from, to - from);
+            total += to - from;
+        }
+        return total;
+    }
+
+    /** Verifies a whole copy (scrub). */
+    public static void verify(PoolDevice dev, Fid object, Copy c, long size) throws OsdException {
+        long off = 0;
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(Math.max(size, 1), 1L << c.checksums().chunkShift()));
+        while (off < size) {
+            b.clear();
+            int n = readVerified(dev, object, c, size, off, b);
+            if (n <= 0) {
+                throw new OsdException(Errno.EIO, dev.name(), object, "copy " + c.key() + " ends at " + off + " of " + size);
+            }
+            off += n;
+        }
+    }
+
+    /** Writes the body held by copy {@code c} into {@code object} on the metadata device, in {@code tx}. */
+    public static void recall(Transaction tx, PoolDevice src, Fid object, Copy c, long size) throws OsdException {
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(Math.max(size, 1), 1L << c.checksums().chunkShift()));
+        long off = 0;
+        while (off < size) {
+            b.clear();
+            int n = readVerified(src, object, c, size, off, b);
+            b.flip();
+            tx.write(object, off, b);
+            off += n;
+        }
+    }
+}

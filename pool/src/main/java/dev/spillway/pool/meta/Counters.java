@@ -1,0 +1,96 @@
+package dev.spillway.pool.meta;
+
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.IndexCursor;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Bytes and copies the pool has placed on each device, per {@link CopyState}, persisted in the
+ * same metadata transaction as the change they count (striped by object FID, so transactions on
+ * different objects rarely share a counter), so that {@code df} after a crash is exact without a
+ * scan. The metadata device's own bytes come from its statfs, not from here.
+ *
+ * <p>Deltas of one transaction accumulate in a {@code Counters} instance and are flushed once
+ * before stop: the transaction holds the stripe's lock from start, so the committed value it reads
+ * cannot move under it.
+ */
+public final class Counters {
+    private static final int KEY_BYTES = 3;
+    private final Fid object;
+    // (device << 8 | state) -> {bytes, copies}
+    private final Map<Integer, long[]> deltas = new HashMap<>();
+
+    /** Deltas for a transaction on {@code object}'s stripe. */
+    public Counters(Fid object) {
+        this.object = object;
+    }
+
+    public static void declare(Transaction tx, Fid object) throws OsdException {
+        tx.declareInsert(PoolFids.countersFor(object), KEY_BYTES, 16);
+    }
+
+    /** Counts a copy of {@code bytes} entering ({@code +1}) or leaving ({@code -1}) {@code state}. */
+    public Counters add(int device, CopyState state, long bytes, int sign) {
+        long[] d = deltas.computeIfAbsent(device << 8 | state.ordinal(), k -> new long[2]);
+        d[0] += sign * bytes;
+        d[1] += sign;
+        return this;
+    }
+
+    /** A copy of {@code bytes} on {@code device} moving from one state to another. */
+    public Counters move(int device, CopyState from, CopyState to, long bytes) {
+        return add(device, from, bytes, -1).add(device, to, bytes, +1);
+    }
+
+    public boolean isEmpty() {
+        return deltas.values().stream().allMatch(d -> d[0] == 0 && d[1] == 0);
+    }
+
+    /** Writes the accumulated deltas into the stripe (read committed + delta → upsert). */
+    public void flush(Transaction tx, Osd md) throws OsdException {
+        Fid stripe = PoolFids.countersFor(object);
+        for (Map.Entry<Integer, long[]> e : deltas.entrySet()) {
+            if (e.getValue()[0] == 0 && e.getValue()[1] == 0) {
+                continue;
+            }
+            byte[] k = key(e.getKey());
+            long[] cur = md.lookup(stripe, k).map(Counters::value).orElse(new long[2]);
+            tx.upsert(stripe, k, ByteBuffer.allocate(16).putLong(cur[0] + e.getValue()[0]).putLong(cur[1] + e.getValue()[1]).array());
+        }
+        deltas.clear();
+    }
+
+    private static byte[] key(int packed) {
+        return new byte[] {(byte) (packed >>> 16), (byte) (packed >>> 8), (byte) packed};
+    }
+
+    private static long[] value(byte[] v) {
+        ByteBuffer b = ByteBuffer.wrap(v);
+        return new long[] {b.getLong(), b.getLong()};
+    }
+
+    /** Totals per device and state: {@code [bytes, copies]}. */
+    public static Map<Integer, Map<CopyState, long[]>> totals(Osd md) throws OsdException {
+        Map<Integer, Map<CopyState, long[]>> out = new TreeMap<>();
+        for (int s = 0; s < PoolFids.STRIPES; s++) {
+            try (IndexCursor c = md.cursor(PoolFids.counters(s), null)) {
+                while (c.next()) {
+                    byte[] k = c.key();
+                    int dev = (k[0] & 0xff) << 8 | (k[1] & 0xff);
+                    CopyState st = CopyState.values()[k[2]];
+                    long[] v = value(c.value());
+                    long[] t = out.computeIfAbsent(dev, d -> new TreeMap<>()).computeIfAbsent(st, x -> new long[2]);
+                    t[0] += v[0];
+                    t[1] += v[1];
+                }
+            }
+        }
+        return out;
+    }
+}

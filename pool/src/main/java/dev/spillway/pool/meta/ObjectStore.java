@@ -1,0 +1,84 @@
+package dev.spillway.pool.meta;
+
+import dev.spillway.osd.Attr;
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.XattrFlag;
+import java.util.Optional;
+
+/**
+ * Loads and stores a DATA object's pool state on the metadata device: the pool record
+ * ({@link ObjectRecord}) and the Lustre layout xattr, written together in one transaction.
+ * INDEX objects have neither.
+ */
+public final class ObjectStore {
+    /** Lustre's name of the layout xattr ({@code XATTR_NAME_LOV}). */
+    public static final String LAYOUT_XATTR = "trusted.lov";
+
+    private final Osd md;
+    private final int bound;
+
+    public ObjectStore(Osd md) {
+        this.md = md;
+        this.bound = Math.min(md.capabilities().maxXattrValue(), 64 << 10);
+    }
+
+    /** True for xattr names the pool keeps for itself; clients can neither set nor list them. */
+    public static boolean reservedXattr(String name) {
+        return name.equals(LAYOUT_XATTR) || name.startsWith("trusted.spillway.");
+    }
+
+    /** The object's pool state; empty for an INDEX object. @throws OsdException ENOENT */
+    public Optional<PoolObject> load(Fid fid) throws OsdException {
+        byte[] rec;
+        try {
+            rec = md.getXattr(fid, ObjectRecord.XATTR);
+        } catch (OsdException e) {
+            if (e.is(Errno.ENODATA)) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+        return Optional.of(ObjectRecord.decode(md.name(), fid, rec));
+    }
+
+    public PoolObject require(Fid fid) throws OsdException {
+        return load(fid).orElseThrow(() -> new OsdException(Errno.EISDIR, md.name(), fid, "not a DATA object of the pool"));
+    }
+
+    public void declare(Transaction tx, Fid fid) throws OsdException {
+        tx.declareSetXattr(fid, ObjectRecord.XATTR, bound);
+        tx.declareSetXattr(fid, LAYOUT_XATTR, bound);
+        tx.declareSetAttr(fid);
+    }
+
+    /**
+     * Stores the object's pool state, then sets {@code times}: the pool's own xattrs are
+     * bookkeeping, and must not move the times the object's clients see (a spill does not change
+     * an object's ctime, as an HSM release does not).
+     */
+    public void store(Transaction tx, Fid fid, PoolObject o, AttrChange times) throws OsdException {
+        byte[] rec = ObjectRecord.encode(o);
+        if (rec.length > bound) {
+            throw new OsdException(Errno.E2BIG, md.name(), fid, "pool record of " + rec.length + " bytes exceeds " + bound);
+        }
+        tx.setXattr(fid, ObjectRecord.XATTR, rec, XattrFlag.UPSERT);
+        tx.setXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, o), XattrFlag.UPSERT);
+        tx.setAttr(fid, times);
+    }
+
+    /** The times to keep across a pool-internal change of {@code fid}: its current mtime and ctime. */
+    public AttrChange times(Fid fid) throws OsdException {
+        Attr a = md.getAttr(fid);
+        return AttrChange.none().mtime(a.mtime()).ctime(a.ctime());
+    }
+
+    /** The layout xattr as stored. */
+    public byte[] layout(Fid fid) throws OsdException {
+        return md.getXattr(fid, LAYOUT_XATTR);
+    }
+}

@@ -1,0 +1,95 @@
+package dev.spillway.pool.meta;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * The pool's view of one DATA object: its logical size and data version (the metadata device's
+ * own body may be a zero-length stub) and its copies. Immutable; every change makes a new one with
+ * the layout generation bumped, as FLR bumps {@code lcm_layout_gen}.
+ *
+ * @param size logical size in bytes
+ * @param dataVersion bumped by every body change the pool's clients make (not by spills)
+ * @param layoutGen bumped by every change of the copies
+ * @param copies every copy, in mirror-id order
+ */
+public record PoolObject(long size, long dataVersion, int layoutGen, List<Copy> copies) {
+    public PoolObject {
+        copies = List.copyOf(copies);
+    }
+
+    /** A new empty object whose only copy is its body on the metadata device {@code md}. */
+    public static PoolObject created(int md, dev.spillway.osd.Fid fid) {
+        return new PoolObject(0, 1, 1, List.of(new Copy(1, md, fid, CopyState.IN_SYNC, 1, true, Checksums.NONE)));
+    }
+
+    /** The copy on device {@code device}, if any. */
+    public Optional<Copy> on(int device) {
+        return copies.stream().filter(c -> c.device() == device).findFirst();
+    }
+
+    public Optional<Copy> mirror(int mirrorId) {
+        return copies.stream().filter(c -> c.mirrorId() == mirrorId).findFirst();
+    }
+
+    public Optional<Copy> byKey(dev.spillway.osd.Fid key) {
+        return copies.stream().filter(c -> c.key().equals(key)).findFirst();
+    }
+
+    /** True if the body is on the metadata device {@code md} and current. */
+    public boolean resident(int md) {
+        return on(md).map(c -> c.state() == CopyState.IN_SYNC).orElse(false);
+    }
+
+    public List<Copy> inSync() {
+        return copies.stream().filter(c -> c.state() == CopyState.IN_SYNC).toList();
+    }
+
+    public int nextMirrorId() {
+        return copies.stream().mapToInt(Copy::mirrorId).max().orElse(0) + 1;
+    }
+
+    private PoolObject with(List<Copy> cs) {
+        List<Copy> sorted = new ArrayList<>(cs);
+        sorted.sort(Comparator.comparingInt(Copy::mirrorId));
+        return new PoolObject(size, dataVersion, layoutGen + 1, sorted);
+    }
+
+    public PoolObject add(Copy c) {
+        List<Copy> cs = new ArrayList<>(copies);
+        cs.add(c);
+        return with(cs);
+    }
+
+    public PoolObject remove(int mirrorId) {
+        return with(copies.stream().filter(c -> c.mirrorId() != mirrorId).toList());
+    }
+
+    public PoolObject replace(int mirrorId, UnaryOperator<Copy> f) {
+        return with(copies.stream().map(c -> c.mirrorId() == mirrorId ? f.apply(c) : c).toList());
+    }
+
+    /** After a body change by a client: new size, version + 1; generation bumped if copies change. */
+    public PoolObject bodyChanged(long newSize, List<Copy> newCopies) {
+        return new PoolObject(newSize, dataVersion + 1, layoutGen + (newCopies.equals(copies) ? 0 : 1), newCopies);
+    }
+
+    /** Exactly one in-sync copy is preferred for reads: {@code preferredDevice}'s if in sync, else the first. */
+    public PoolObject preferring(int preferredDevice) {
+        Optional<Copy> want = copies.stream()
+                .filter(c -> c.state() == CopyState.IN_SYNC && c.device() == preferredDevice).findFirst();
+        if (want.isEmpty()) {
+            want = copies.stream().filter(c -> c.state() == CopyState.IN_SYNC).findFirst();
+        }
+        int id = want.map(Copy::mirrorId).orElse(-1);
+        boolean same = copies.stream().allMatch(c -> c.preferred() == (c.mirrorId() == id));
+        if (same) {
+            return this;
+        }
+        return new PoolObject(size, dataVersion, layoutGen,
+                copies.stream().map(c -> c.withPreferred(c.mirrorId() == id)).toList());
+    }
+}

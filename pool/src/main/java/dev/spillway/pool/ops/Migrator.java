@@ -1,0 +1,545 @@
+package dev.spillway.pool.ops;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.spi.ObjectLocks;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.Role;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.meta.Checksums;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Counters;
+import dev.spillway.pool.meta.DeviceIndex;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.WorkIndex;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The pool's data-moving operations, each following DESIGN.md's protocol so that a spill device
+ * needs no transactions:
+ * <ol>
+ * <li>in one metadata transaction, the new copy enters the layout as PENDING and a COPY job is
+ * recorded (made durable before a byte is written to the target);</li>
+ * <li>the body is copied to the target under a fresh key, made durable there and checksummed —
+ * without holding the object's lock, so foreground I/O never waits for it;</li>
+ * <li>in one metadata transaction, and only if the data version is unchanged, the copy becomes
+ * IN_SYNC, the job is dropped and (for a spill) the local body released; if it changed, the new
+ * copy is garbage and a GC job says so.</li>
+ * </ol>
+ * A crash at any point leaves a job that recovery finishes or rolls back: space never leaks and
+ * the last good copy is never lost.
+ */
+public final class Migrator {
+    private final PoolOsd pool;
+    private final int mdIndex;
+    private final CopyKeys keys;
+
+    /** How an operation ended. */
+    public enum Outcome {
+        /** Done as asked. */
+        DONE,
+        /** Nothing to do (already so). */
+        NOTHING_TO_DO,
+        /** The object changed while its copy was made; the copy was discarded. Try again. */
+        CHANGED,
+        /** The target had no room; the move is parked in the work index. */
+        PARKED,
+        /** The operation is not possible in the object's or device's state (see detail). */
+        REFUSED
+    }
+
+    /** The result of an operation: its outcome, the bytes moved, a sentence for humans. */
+    public record Result(Outcome outcome, long bytes, String detail) {
+        static Result of(Outcome o, String d) {
+            return new Result(o, 0, d);
+        }
+    }
+
+    public Migrator(PoolOsd pool) {
+        this.pool = pool;
+        this.mdIndex = pool.metadata().index();
+        try {
+            this.keys = new CopyKeys(pool.metadata().osd());
+        } catch (OsdException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Osd md() {
+        return pool.metadata().osd();
+    }
+
+    @FunctionalInterface
+    interface Locked<T> {
+        T run() throws OsdException;
+    }
+
+    /** Runs {@code body} holding the object's pool lock (the one client transactions take). */
+    <T> T locked(Fid fid, Locked<T> body) throws OsdException {
+        ObjectLocks.Held h = pool.transactions().locks().newHolder();
+        h.lockAll(Set.of(fid));
+        try {
+            return body.run();
+        } finally {
+            h.unlockAll();
+        }
+    }
+
+    /** A metadata transaction that changes an object's layout and the pool's records. */
+    @FunctionalInterface
+    interface MetaUpdate {
+        void apply(Transaction tx, Counters counters) throws OsdException;
+    }
+
+    private void meta(Fid fid, boolean sync, MetaUpdate declare, MetaUpdate update) throws OsdException {
+        Counters counters = new Counters(fid);
+        try (Transaction tx = md().newTransaction()) {
+            declare.apply(tx, counters);
+            Counters.declare(tx, fid);
+            tx.setSync(sync);
+            tx.start();
+            update.apply(tx, counters);
+            counters.flush(tx, md());
+        }
+    }
+
+    private PoolObject load(Fid fid) throws OsdException {
+        return pool.store().require(fid);
+    }
+
+    private long durableInSyncElsewhere(PoolObject p) {
+        return p.copies().stream().filter(c -> c.device() != mdIndex && c.state() == CopyState.IN_SYNC
+                && c.version() == p.dataVersion() && pool.device(c.device()).durability() > 0
+                && pool.device(c.device()).state().readable()).count();
+    }
+
+    // ---- copy / spill / migrate ------------------------------------------------------------
+
+    /** Spills: copies the body to {@code target} and releases the local body. */
+    public Result spill(Fid fid, PoolDevice target) throws OsdException {
+        return copy(fid, target, true);
+    }
+
+    /**
+     * Adds (or refreshes) a copy on {@code target}; with {@code release}, then drops the local
+     * body if enough durable copies remain. A STALE copy already on {@code target} is replaced.
+     */
+    public Result copy(Fid fid, PoolDevice target, boolean release) throws OsdException {
+        if (target.index() == mdIndex || !target.has(Role.BACKGROUND)) {
+            return Result.of(Outcome.REFUSED, target.name() + " is not a background device");
+        }
+        if (!target.state().writable()) {
+            return Result.of(Outcome.REFUSED, target.name() + " is " + target.state().yamlName() + ": nothing new is placed there");
+        }
+        // Step 1: the pending copy and its job, durable before any byte reaches the target.
+        Fid key = keys.next();
+        Job job = locked(fid, () -> {
+            PoolObject p = load(fid);
+            Optional<Copy> there = p.on(target.index());
+            if (there.isPresent() && there.get().state() == CopyState.IN_SYNC && there.get().version() == p.dataVersion()) {
+                return null;
+            }
+            if (there.isPresent() && there.get().state() == CopyState.PENDING) {
+                throw new OsdException(Errno.EBUSY, pool.name(), fid, "a copy to " + target.name() + " is already being made");
+            }
+            Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), pool.nowNanos(), 0);
+            AttrChange times = pool.store().times(fid);
+            PoolObject next = p.add(new Copy(p.nextMirrorId(), target.index(), key, CopyState.PENDING, p.dataVersion(), false,
+                    Checksums.NONE));
+            meta(fid, true, (tx, c) -> {
+                WorkIndex.declareAdd(tx, fid);
+                WorkIndex.declareRemove(tx, fid);
+                DeviceIndex.declareInsert(tx, target.index(), fid);
+                pool.store().declare(tx, fid);
+            }, (tx, c) -> {
+                WorkIndex.add(tx, j);
+                for (Job parked : WorkIndex.of(md(), fid)) {
+                    if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
+                        WorkIndex.remove(tx, parked);
+                    }
+                }
+                DeviceIndex.insert(tx, target.index(), fid, key);
+                c.add(target.index(), CopyState.PENDING, p.size(), +1);
+                pool.store().store(tx, fid, next, times);
+            });
+            return j;
+        });
+        if (job == null) {
+            return release ? release(fid) : Result.of(Outcome.NOTHING_TO_DO, "already in sync on " + target.name());
+        }
+        // Step 2: the copy, without the lock.
+        Checksums sums;
+        try {
+            PoolObject p = load(fid);
+            CopyIo.Source src = source(fid, p);
+            sums = CopyIo.write(src, fid, job.bytes(), target, key);
+        } catch (OsdException e) {
+            boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
+            abandon(job, full);
+            if (full) {
+                return Result.of(Outcome.PARKED, target.name() + " is full: " + e.getMessage());
+            }
+            if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
+                return Result.of(Outcome.CHANGED, "the object changed during the copy: " + e.getMessage());
+            }
+            throw e;
+        }
+        // Step 3: flip, only if nothing changed meanwhile.
+        return locked(fid, () -> finish(job, sums, release));
+    }
+
+    /** Where to read the body from: the metadata device if resident, else the best in-sync copy. */
+    private CopyIo.Source source(Fid fid, PoolObject p) throws OsdException {
+        if (p.resident(mdIndex)) {
+            return CopyIo.of(md(), fid);
+        }
+        Copy best = p.inSync().stream().filter(c -> pool.device(c.device()).state().readable())
+                .min(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device))
+                .orElseThrow(() -> new OsdException(Errno.EIO, pool.name(), fid, "no readable in-sync copy to copy from"));
+        return CopyIo.of(pool.device(best.device()), fid, best, p.size());
+    }
+
+    private Result finish(Job job, Checksums sums, boolean release) throws OsdException {
+        Fid fid = job.fid();
+        Optional<PoolObject> now;
+        try {
+            now = pool.store().load(fid);
+        } catch (OsdException e) {
+            if (!e.is(Errno.ENOENT)) {
+                throw e;
+            }
+            now = Optional.empty();
+        }
+        Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key()));
+        if (now.isEmpty() || pending.isEmpty() || now.get().dataVersion() != job.version()) {
+            discard(job, now.orElse(null));
+            return Result.of(Outcome.CHANGED, "object " + fid + " changed while it was copied; the copy is garbage");
+        }
+        PoolObject p = now.get();
+        Copy done = pending.get().inSync(p.dataVersion(), sums);
+        PoolObject next = p.replace(done.mirrorId(), c -> done);
+        // A stale copy on the same device is replaced by the fresh one.
+        List<Copy> replaced = new ArrayList<>();
+        for (Copy c : p.copies()) {
+            if (c.device() == job.device() && c.mirrorId() != done.mirrorId() && c.state() == CopyState.STALE) {
+                replaced.add(c);
+                next = next.remove(c.mirrorId());
+            }
+        }
+        boolean drop = release && p.resident(mdIndex) && durableInSyncElsewhere(next) >= pool.replicas();
+        if (drop) {
+            next = next.remove(p.on(mdIndex).orElseThrow().mirrorId());
+        }
+        PoolObject fin = next.preferring(drop ? job.device() : mdIndex);
+        AttrChange times = pool.store().times(fid);
+        meta(fid, false, (tx, c) -> {
+            WorkIndex.declareAdd(tx, fid);
+            WorkIndex.declareRemove(tx, fid);
+            pool.store().declare(tx, fid);
+            for (Copy r : replaced) {
+                DeviceIndex.declareDelete(tx, r.device(), fid);
+            }
+            if (drop) {
+                tx.declareTruncate(fid, 0);
+                DeviceIndex.declareDelete(tx, mdIndex, fid);
+            }
+        }, (tx, c) -> {
+            WorkIndex.remove(tx, job);
+            c.move(job.device(), CopyState.PENDING, CopyState.IN_SYNC, p.size());
+            for (Copy r : replaced) {
+                gcJob(tx, c, fid, r, p.size());
+                for (Job j : WorkIndex.of(md(), fid)) {
+                    if (j.kind() == Job.Kind.RESYNC && j.key().equals(r.key())) {
+                        WorkIndex.remove(tx, j);
+                    }
+                }
+            }
+            if (drop) {
+                tx.truncate(fid, 0);
+                DeviceIndex.delete(tx, mdIndex, fid, fid);
+            }
+            pool.store().store(tx, fid, fin, times);
+        });
+        return new Result(Outcome.DONE, p.size(), (drop ? "spilled " : "copied ") + p.size() + " bytes of " + fid + " to "
+                + pool.device(job.device()).name());
+    }
+
+    /** The copy leaves the layout and a GC job will delete it. */
+    private void gcJob(Transaction tx, Counters c, Fid fid, Copy copy, long size) throws OsdException {
+        WorkIndex.add(tx, new Job(Job.Kind.GC, fid, copy.device(), copy.key(), copy.version(), size, pool.nowNanos(), 0));
+        c.move(copy.device(), copy.state(), CopyState.GARBAGE, size);
+        DeviceIndex.delete(tx, copy.device(), fid, copy.key());
+    }
+
+    /** A COPY job whose copy must not become part of the layout: it becomes garbage. */
+    private void discard(Job job, PoolObject p) throws OsdException {
+        Fid fid = job.fid();
+        PoolObject next = p == null ? null : p.byKey(job.key()).map(c -> p.remove(c.mirrorId())).orElse(p);
+        AttrChange times = p == null ? null : pool.store().times(fid);
+        meta(fid, false, (tx, c) -> {
+            WorkIndex.declareAdd(tx, fid);
+            WorkIndex.declareRemove(tx, fid);
+            DeviceIndex.declareDelete(tx, job.device(), fid);
+            if (next != null) {
+                pool.store().declare(tx, fid);
+            }
+        }, (tx, c) -> {
+            WorkIndex.remove(tx, job);
+            WorkIndex.add(tx, new Job(Job.Kind.GC, fid, job.device(), job.key(), job.version(), job.bytes(), pool.nowNanos(), 0));
+            c.move(job.device(), CopyState.PENDING, CopyState.GARBAGE, job.bytes());
+            if (DeviceIndex.contains(md(), job.device(), fid, job.key())) {
+                DeviceIndex.delete(tx, job.device(), fid, job.key());
+            }
+            if (next != null) {
+                pool.store().store(tx, fid, next, times);
+            }
+        });
+    }
+
+    /** The copy failed: the pending copy becomes garbage; if the target was full, the move is parked. */
+    private void abandon(Job job, boolean park) throws OsdException {
+        locked(job.fid(), () -> {
+            Optional<PoolObject> p;
+            try {
+                p = pool.store().load(job.fid());
+            } catch (OsdException e) {
+                if (!e.is(Errno.ENOENT)) {
+                    throw e;
+                }
+                p = Optional.empty();
+            }
+            discard(job, p.orElse(null));
+            if (park && p.isPresent()) {
+                meta(job.fid(), false, (tx, c) -> WorkIndex.declareAdd(tx, job.fid()), (tx, c) -> WorkIndex.add(tx,
+                        new Job(Job.Kind.PARKED, job.fid(), job.device(), Job.NO_KEY, job.version(), job.bytes(), pool.nowNanos(), 0)));
+            }
+            return null;
+        });
+    }
+
+    // ---- release / promote / drop ----------------------------------------------------------
+
+    /** Drops the local body if enough durable in-sync copies exist elsewhere. */
+    public Result release(Fid fid) throws OsdException {
+        return locked(fid, () -> {
+            PoolObject p = load(fid);
+            if (!p.resident(mdIndex)) {
+                return Result.of(Outcome.NOTHING_TO_DO, "not resident");
+            }
+            long others = durableInSyncElsewhere(p);
+            if (others < pool.replicas()) {
+                return Result.of(Outcome.REFUSED, "only " + others + " durable in-sync cop" + (others == 1 ? "y" : "ies")
+                        + " elsewhere; the pool keeps " + pool.replicas());
+            }
+            PoolObject next = p.remove(p.on(mdIndex).orElseThrow().mirrorId()).preferring(-1);
+            AttrChange times = pool.store().times(fid);
+            meta(fid, false, (tx, c) -> {
+                tx.declareTruncate(fid, 0);
+                DeviceIndex.declareDelete(tx, mdIndex, fid);
+                pool.store().declare(tx, fid);
+            }, (tx, c) -> {
+                tx.truncate(fid, 0);
+                DeviceIndex.delete(tx, mdIndex, fid, fid);
+                pool.store().store(tx, fid, next, times);
+            });
+            return new Result(Outcome.DONE, p.size(), "released " + p.size() + " bytes of " + fid);
+        });
+    }
+
+    /** Brings the body back to the metadata (promote) device, keeping the other copies. */
+    public Result promote(Fid fid) throws OsdException {
+        return locked(fid, () -> {
+            PoolObject p = load(fid);
+            if (p.resident(mdIndex)) {
+                return Result.of(Outcome.NOTHING_TO_DO, "already resident");
+            }
+            List<Copy> sources = new ArrayList<>(p.inSync());
+            sources.removeIf(c -> !pool.device(c.device()).state().readable());
+            sources.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
+            OsdException last = null;
+            AttrChange times = pool.store().times(fid);
+            for (Copy src : sources) {
+                PoolObject next = p.add(new Copy(p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), true,
+                        Checksums.NONE)).preferring(mdIndex);
+                try {
+                    meta(fid, false, (tx, c) -> {
+                        tx.declareWrite(fid, 0, p.size());
+                        DeviceIndex.declareInsert(tx, mdIndex, fid);
+                        pool.store().declare(tx, fid);
+                    }, (tx, c) -> {
+                        CopyIo.recall(tx, pool.device(src.device()), fid, src, p.size());
+                        DeviceIndex.insert(tx, mdIndex, fid, fid);
+                        pool.store().store(tx, fid, next, times);
+                    });
+                    return new Result(Outcome.DONE, p.size(), "promoted " + p.size() + " bytes of " + fid + " from "
+                            + pool.device(src.device()).name());
+                } catch (OsdException e) {
+                    if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
+                        throw e;
+                    }
+                    last = e;
+                }
+            }
+            if (last != null) {
+                markBad(fid, sources.get(0), last);
+            }
+            throw new OsdException(Errno.EIO, pool.name(), fid, "no copy could be read to promote", last);
+        });
+    }
+
+    /** Removes one mirror (lfs mirror split -d); never the last in-sync copy. */
+    public Result dropMirror(Fid fid, int mirrorId) throws OsdException {
+        return locked(fid, () -> {
+            PoolObject p = load(fid);
+            Copy c = p.mirror(mirrorId).orElseThrow(() -> new OsdException(Errno.ENOENT, pool.name(), fid, "no mirror " + mirrorId));
+            if (c.device() == mdIndex) {
+                return release(fid);
+            }
+            if (c.state() == CopyState.PENDING) {
+                return Result.of(Outcome.REFUSED, "mirror " + mirrorId + " is being written; retry when its copy ends");
+            }
+            long goodAfter = p.inSync().stream().filter(x -> x.mirrorId() != mirrorId).count();
+            if (c.state() == CopyState.IN_SYNC && goodAfter == 0) {
+                return Result.of(Outcome.REFUSED, "mirror " + mirrorId + " is the last in-sync copy of " + fid);
+            }
+            PoolObject next = p.remove(mirrorId).preferring(mdIndex);
+            AttrChange times = pool.store().times(fid);
+            meta(fid, false, (tx, cs) -> {
+                WorkIndex.declareAdd(tx, fid);
+                WorkIndex.declareRemove(tx, fid);
+                DeviceIndex.declareDelete(tx, c.device(), fid);
+                pool.store().declare(tx, fid);
+            }, (tx, cs) -> {
+                gcJob(tx, cs, fid, c, p.size());
+                for (Job j : WorkIndex.of(md(), fid)) {
+                    if (j.kind() == Job.Kind.RESYNC && j.key().equals(c.key())) {
+                        WorkIndex.remove(tx, j);
+                    }
+                }
+                pool.store().store(tx, fid, next, times);
+            });
+            return new Result(Outcome.DONE, 0, "dropped mirror " + mirrorId + " (" + pool.device(c.device()).name() + ")");
+        });
+    }
+
+    /** Moves the copy on {@code from} to {@code to}: copy, then drop the old one. */
+    public Result migrate(Fid fid, PoolDevice from, PoolDevice to) throws OsdException {
+        PoolObject p = load(fid);
+        Optional<Copy> old = p.on(from.index());
+        if (old.isEmpty()) {
+            return Result.of(Outcome.NOTHING_TO_DO, "no copy on " + from.name());
+        }
+        if (from.index() == mdIndex) {
+            return copy(fid, to, true);
+        }
+        Result r = copy(fid, to, false);
+        if (r.outcome() != Outcome.DONE && r.outcome() != Outcome.NOTHING_TO_DO) {
+            return r;
+        }
+        Result d = dropMirror(fid, old.get().mirrorId());
+        return new Result(d.outcome() == Outcome.DONE ? Outcome.DONE : d.outcome(), r.bytes(),
+                r.detail() + "; " + d.detail());
+    }
+
+    /** Rewrites a stale copy from a good one. */
+    public Result resync(Fid fid, int device) throws OsdException {
+        return copy(fid, pool.device(device), false);
+    }
+
+    /** A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued. */
+    public void markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
+        locked(fid, () -> {
+            PoolObject p = pool.store().load(fid).orElse(null);
+            if (p == null) {
+                return null;
+            }
+            Optional<Copy> c = p.byKey(bad.key());
+            if (c.isEmpty() || c.get().state() != CopyState.IN_SYNC) {
+                return null;
+            }
+            PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE)).preferring(mdIndex);
+            AttrChange times = pool.store().times(fid);
+            meta(fid, true, (tx, cs) -> {
+                WorkIndex.declareAdd(tx, fid);
+                pool.store().declare(tx, fid);
+            }, (tx, cs) -> {
+                WorkIndex.add(tx, new Job(Job.Kind.RESYNC, fid, bad.device(), bad.key(), p.dataVersion(), p.size(), pool.nowNanos(), 0));
+                cs.move(bad.device(), CopyState.IN_SYNC, CopyState.STALE, p.size());
+                pool.store().store(tx, fid, next, times);
+            });
+            return null;
+        });
+    }
+
+    // ---- garbage ---------------------------------------------------------------------------
+
+    /**
+     * Deletes the copy a GC job names and drops the job. A copy already gone is fine (the job may
+     * be replayed after a crash); a device that is failed cannot be cleaned, so its jobs are
+     * dropped with the copy counted lost.
+     */
+    public void collect(Job job) throws OsdException {
+        PoolDevice d = pool.device(job.device());
+        if (d.state() != DeviceState.FAILED) {
+            try (Transaction tx = d.osd().newTransaction()) {
+                tx.declareDestroy(job.key());
+                tx.start();
+                try {
+                    tx.destroy(job.key());
+                } catch (OsdException e) {
+                    if (!e.is(Errno.ENOENT)) {
+                        throw e;
+                    }
+                }
+            }
+            d.osd().sync();
+        }
+        meta(job.fid(), false, (tx, c) -> WorkIndex.declareRemove(tx, job.fid()), (tx, c) -> {
+            if (WorkIndex.contains(md(), job)) {
+                WorkIndex.remove(tx, job);
+                c.add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
+            }
+        });
+    }
+
+    /** Rolls a COPY job back (recovery): the pending copy leaves the layout and is collected. */
+    public void rollBack(Job job) throws OsdException {
+        locked(job.fid(), () -> {
+            Optional<PoolObject> p;
+            try {
+                p = pool.store().load(job.fid());
+            } catch (OsdException e) {
+                if (!e.is(Errno.ENOENT)) {
+                    throw e;
+                }
+                p = Optional.empty();
+            }
+            discard(job, p.orElse(null));
+            return null;
+        });
+    }
+
+    /** Runs every GC job now (tests, recovery, and the daemon's garbage pass). */
+    public int collectGarbage() throws OsdException {
+        int n = 0;
+        for (Job j : WorkIndex.all(md())) {
+            if (j.kind() == Job.Kind.GC) {
+                collect(j);
+                n++;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.spillway.pool.recovery;
+
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectCursor;
+import dev.spillway.osd.OsdException;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolFids;
+import dev.spillway.pool.meta.WorkIndex;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Mount-time recovery. The normal mount reads the work index and nothing else: it rolls back
+ * every pending copy (its bytes may be partial) and deletes garbage; resync and parked jobs stay
+ * for the daemon. Its cost grows with the work in flight, never with the number of objects (the
+ * dm-cache lesson). {@link #fullScan} walks everything too, for debugging and as the baseline the
+ * recovery benchmark compares against.
+ */
+public final class Recovery {
+    private static final System.Logger LOG = System.getLogger(Recovery.class.getName());
+
+    private Recovery() {
+    }
+
+    public static RecoveryReport recover(PoolOsd pool) throws OsdException {
+        long t0 = System.nanoTime();
+        List<Job> jobs = WorkIndex.all(pool.metadata().osd());
+        Map<String, Integer> byKind = new TreeMap<>();
+        int rolled = 0;
+        int collected = 0;
+        for (Job j : jobs) {
+            byKind.merge(j.kind().name(), 1, Integer::sum);
+            if (j.kind() == Job.Kind.COPY) {
+                pool.migrator().rollBack(j);
+                rolled++;
+            }
+        }
+        for (Job j : WorkIndex.all(pool.metadata().osd())) {
+            if (j.kind() == Job.Kind.GC) {
+                pool.migrator().collect(j);
+                collected++;
+            }
+        }
+        RecoveryReport r = new RecoveryReport("recover", System.nanoTime() - t0, byKind, rolled, collected, 0);
+        LOG.log(System.Logger.Level.INFO, "pool " + pool.name() + ": " + r);
+        return r;
+    }
+
+    /** Walks every object of the metadata device and every copy on every listable device, then recovers. */
+    public static RecoveryReport fullScan(PoolOsd pool) throws OsdException {
+        long t0 = System.nanoTime();
+        long scanned = 0;
+        try (ObjectCursor c = pool.metadata().osd().listObjects()) {
+            while (c.next()) {
+                Fid f = c.fid();
+                if (!PoolFids.reserved(f)) {
+                    pool.metadata().osd().getAttr(f);
+                    pool.store().load(f);
+                    scanned++;
+                }
+            }
+        }
+        for (PoolDevice d : pool.devices()) {
+            if (d == pool.metadata() || !d.osd().capabilities().has(dev.spillway.osd.Capability.LIST_OBJECTS)) {
+                continue;
+            }
+            try (ObjectCursor c = d.osd().listObjects()) {
+                while (c.next()) {
+                    d.osd().getAttr(c.fid());
+                    scanned++;
+                }
+            }
+        }
+        RecoveryReport r = recover(pool);
+        return new RecoveryReport("full-scan", System.nanoTime() - t0, r.jobs(), r.rolledBack(), r.collected(), scanned);
+    }
+}
