@@ -337,7 +337,8 @@ public final class PoolOsd implements Osd {
             if (o.isEmpty()) {
                 return a;
             }
-            return a.withSize(o.get().size(), a.blocks()).withDataVersion(o.get().dataVersion());
+            PoolObject p = o.get();
+            return a.withSize(p.size(), p.resident(md.index()) ? a.blocks() : p.blocks()).withDataVersion(p.dataVersion());
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -416,35 +417,65 @@ public final class PoolOsd implements Osd {
 
     @Override
     public long seekData(Fid fid, long offset) throws OsdException {
-        try {
-            ensureOpen();
-            checkClientFid(fid);
-            Optional<PoolObject> o = store.load(fid);
-            if (o.isEmpty() || o.get().resident(md.index())) {
-                return md.osd().seekData(fid, offset);
-            }
-            if (offset < 0 || offset >= o.get().size()) {
-                throw new OsdException(Errno.ENXIO, name, fid, "no data at or after " + offset + " (size " + o.get().size() + ")");
-            }
-            return offset;
-        } catch (OsdException e) {
-            throw e.via(name);
-        }
+        return seek(fid, offset, true);
     }
 
     @Override
     public long seekHole(Fid fid, long offset) throws OsdException {
+        return seek(fid, offset, false);
+    }
+
+    /**
+     * SEEK_DATA / SEEK_HOLE. A resident body answers from the metadata device; a spilled one is
+     * scanned block by block (verified reads), all-zero blocks counting as holes — the contract
+     * allows it, since a hole only promises to read as zeros.
+     */
+    private long seek(Fid fid, long offset, boolean data) throws OsdException {
         try {
             ensureOpen();
             checkClientFid(fid);
-            Optional<PoolObject> o = store.load(fid);
-            if (o.isEmpty() || o.get().resident(md.index())) {
-                return md.osd().seekHole(fid, offset);
+            for (int attempt = 0; attempt < 100; attempt++) {
+                Optional<PoolObject> o = store.load(fid);
+                if (o.isEmpty() || o.get().resident(md.index())) {
+                    long r = data ? md.osd().seekData(fid, offset) : md.osd().seekHole(fid, offset);
+                    Optional<PoolObject> again = o.isEmpty() ? o : store.load(fid);
+                    if (o.isEmpty() || again.isPresent() && again.get().layoutGen() == o.get().layoutGen()) {
+                        return r;
+                    }
+                    continue;
+                }
+                long size = o.get().size();
+                if (offset < 0 || offset >= size) {
+                    throw new OsdException(Errno.ENXIO, name, fid, "seek at " + offset + " past the end (size " + size + ")");
+                }
+                int bs = caps.blockSize();
+                byte[] block = new byte[bs];
+                long pos = offset;
+                while (pos < size) {
+                    long blockStart = pos - pos % bs;
+                    int len = (int) Math.min(bs, size - blockStart);
+                    ByteBuffer b = ByteBuffer.wrap(block, 0, len);
+                    Integer n = readSpilled(fid, o.get(), blockStart, b, 0);
+                    if (n == null) {
+                        break;
+                    }
+                    boolean zero = true;
+                    for (int i = 0; i < len && zero; i++) {
+                        zero = block[i] == 0;
+                    }
+                    if (zero != data) {
+                        return Math.max(pos, blockStart);
+                    }
+                    pos = blockStart + len;
+                }
+                if (pos >= size) {
+                    if (data) {
+                        throw new OsdException(Errno.ENXIO, name, fid, "no data at or after " + offset + " (size " + size + ")");
+                    }
+                    return size;
+                }
             }
-            if (offset < 0 || offset >= o.get().size()) {
-                throw new OsdException(Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + o.get().size() + ")");
-            }
-            return o.get().size();
+            throw new OsdException(Errno.EAGAIN, name, fid, "the object's layout kept changing under the seek");
         } catch (OsdException e) {
             throw e.via(name);
         }

@@ -212,7 +212,7 @@ final class PoolTransaction extends AbstractTransaction {
                     if (c.device() == mdIndex) {
                         DeviceIndex.delete(md, mdIndex, fid, fid);
                     } else {
-                        collect(fid, c, p.get().size());
+                        collect(fid, c);
                     }
                 }
                 if (p.get().copies().stream().anyMatch(c -> c.device() != mdIndex)) {
@@ -231,7 +231,8 @@ final class PoolTransaction extends AbstractTransaction {
     }
 
     /** The copy leaves the layout: a GC job deletes it from its device. */
-    private void collect(Fid fid, Copy c, long size) throws OsdException {
+    private void collect(Fid fid, Copy c) throws OsdException {
+        long size = c.bytes();
         if (c.state() != CopyState.PENDING) {
             // A pending copy's own COPY job still owns it; it collects it when it finds the object changed.
             WorkIndex.add(md, new Job(Job.Kind.GC, fid, c.device(), c.key(), c.version(), size, pool.nowNanos(), 0));
@@ -263,7 +264,7 @@ final class PoolTransaction extends AbstractTransaction {
             try {
                 CopyIo.recall(md, pool.device(c.device()), fid, c, p.size());
                 DeviceIndex.insert(md, mdIndex, fid, fid);
-                Copy local = new Copy(p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), true,
+                Copy local = new Copy(p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), p.size(), true,
                         dev.spillway.pool.meta.Checksums.NONE);
                 return p.add(local).preferring(mdIndex);
             } catch (OsdException e) {
@@ -282,15 +283,15 @@ final class PoolTransaction extends AbstractTransaction {
         List<Copy> kept = new ArrayList<>();
         for (Copy c : p.copies()) {
             if (c.device() == mdIndex || c.state() == CopyState.PENDING) {
-                kept.add(c.device() == mdIndex ? c.inSync(p.dataVersion() + 1, c.checksums()) : c);
+                kept.add(c.device() == mdIndex ? c.inSync(p.dataVersion() + 1, newSize, c.checksums()) : c);
             } else if (pool.replicas() > 1 && c.state() == CopyState.IN_SYNC) {
                 kept.add(c.withState(CopyState.STALE));
-                counters(fid).move(c.device(), CopyState.IN_SYNC, CopyState.STALE, p.size());
-                WorkIndex.add(md, new Job(Job.Kind.RESYNC, fid, c.device(), c.key(), p.dataVersion() + 1, p.size(), pool.nowNanos(), 0));
+                counters(fid).move(c.device(), CopyState.IN_SYNC, CopyState.STALE, c.bytes());
+                WorkIndex.add(md, new Job(Job.Kind.RESYNC, fid, c.device(), c.key(), p.dataVersion() + 1, c.bytes(), pool.nowNanos(), 0));
             } else if (c.state() == CopyState.STALE) {
                 kept.add(c);
             } else {
-                collect(fid, c, p.size());
+                collect(fid, c);
             }
         }
         working.put(fid, p.bodyChanged(newSize, kept).preferring(mdIndex));

@@ -20,6 +20,9 @@ final class PoolFixtures {
         }
         for (int i = 0; i < backgrounds; i++) {
             y.append("  - name: slow").append(i).append("\n    backend: mem\n    roles: [background]\n    settings:\n      strict-declares: true\n");
+            if (fastCapacity > 0) {
+                y.append("      capacity: ").append(fastCapacity).append('\n');
+            }
         }
         return PoolConfigParser.parse(y.toString(), "test");
     }

@@ -21,6 +21,15 @@ public final class CopyIo {
     private CopyIo() {
     }
 
+    private static boolean zeros(byte[] b, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Reads exactly {@code len} bytes at {@code off} (fewer only if the object is shorter). */
     private static int readFully(Osd osd, Fid key, long off, byte[] buf, int len) throws OsdException {
         int got = 0;
@@ -64,9 +73,16 @@ public final class CopyIo {
         int[] crcs = new int[chunks];
         byte[] buf = new byte[chunk];
         Osd dst = target.osd();
+        // Where the target writes in place, all-zero blocks are left as holes: a sparse body
+        // stays sparse on its spill device.
+        boolean sparse = dst.capabilities().has(dev.spillway.osd.Capability.PARTIAL_WRITE);
+        int bs = dst.capabilities().blockSize();
         try (Transaction tx = dst.newTransaction()) {
             tx.declareCreate(key, ObjectKind.DATA);
             tx.declareWrite(key, 0, size);
+            if (sparse) {
+                tx.declareTruncate(key, size);
+            }
             tx.start();
             tx.create(key, ObjectKind.DATA, AttrChange.none());
             for (int i = 0; i < chunks; i++) {
@@ -79,7 +95,19 @@ public final class CopyIo {
                             "body shorter than its size while copying to " + target.name() + " (" + (off + got) + " < " + size + ")");
                 }
                 crcs[i] = Checksums.crc(buf, 0, len);
-                tx.write(key, off, ByteBuffer.wrap(buf, 0, len));
+                if (!sparse) {
+                    tx.write(key, off, ByteBuffer.wrap(buf, 0, len));
+                    continue;
+                }
+                for (int b = 0; b < len; b += bs) {
+                    int n = Math.min(bs, len - b);
+                    if (!zeros(buf, b, n)) {
+                        tx.write(key, off + b, ByteBuffer.wrap(buf, b, n));
+                    }
+                }
+            }
+            if (sparse) {
+                tx.truncate(key, size);
             }
         }
         dst.sync(key);

@@ -23,16 +23,16 @@ public final class ObjectRecord {
     }
 
     public static byte[] encode(PoolObject o) {
-        int n = 1 + 8 + 8 + 4 + 2;
+        int n = 1 + 8 + 8 + 4 + 8 + 2;
         for (Copy c : o.copies()) {
-            n += 2 + 2 + 16 + 1 + 8 + 1 + 1 + 4 + 4 * c.checksums().crcs().length;
+            n += 2 + 2 + 16 + 1 + 8 + 8 + 1 + 1 + 4 + 4 * c.checksums().crcs().length;
         }
         ByteBuffer b = ByteBuffer.allocate(n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.put(VERSION).putLong(o.size()).putLong(o.dataVersion()).putInt(o.layoutGen()).putShort((short) o.copies().size());
+        b.put(VERSION).putLong(o.size()).putLong(o.dataVersion()).putInt(o.layoutGen()).putLong(o.blocks()).putShort((short) o.copies().size());
         for (Copy c : o.copies()) {
             b.putShort((short) c.mirrorId()).putShort((short) c.device());
             b.put(c.key().toBytes());
-            b.put((byte) c.state().ordinal()).putLong(c.version()).put((byte) (c.preferred() ? 1 : 0));
+            b.put((byte) c.state().ordinal()).putLong(c.version()).putLong(c.bytes()).put((byte) (c.preferred() ? 1 : 0));
             b.put((byte) c.checksums().chunkShift()).putInt(c.checksums().crcs().length);
             for (int crc : c.checksums().crcs()) {
                 b.putInt(crc);
@@ -51,6 +51,7 @@ public final class ObjectRecord {
             long size = b.getLong();
             long dv = b.getLong();
             int gen = b.getInt();
+            long blocks = b.getLong();
             int count = Short.toUnsignedInt(b.getShort());
             List<Copy> cs = new ArrayList<>(count);
             for (int i = 0; i < count; i++) {
@@ -63,6 +64,7 @@ public final class ObjectRecord {
                     throw new OsdException(Errno.EPROTO, device, fid, "pool record: copy state " + st + " unknown");
                 }
                 long ver = b.getLong();
+                long len = b.getLong();
                 boolean pref = b.get() != 0;
                 int shift = b.get();
                 int nc = b.getInt();
@@ -73,12 +75,12 @@ public final class ObjectRecord {
                 for (int j = 0; j < nc; j++) {
                     crcs[j] = b.getInt();
                 }
-                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), CopyState.values()[st], ver, pref, new Checksums(shift, crcs)));
+                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), CopyState.values()[st], ver, len, pref, new Checksums(shift, crcs)));
             }
             if (b.hasRemaining()) {
                 throw new OsdException(Errno.EPROTO, device, fid, "pool record: " + b.remaining() + " trailing bytes");
             }
-            return new PoolObject(size, dv, gen, cs);
+            return new PoolObject(size, dv, gen, blocks, cs);
         } catch (BufferUnderflowException e) {
             throw new OsdException(Errno.EPROTO, device, fid, "pool record truncated (" + bytes.length + " bytes)");
         }

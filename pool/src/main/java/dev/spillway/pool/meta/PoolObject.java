@@ -14,16 +14,18 @@ import java.util.function.UnaryOperator;
  * @param size logical size in bytes
  * @param dataVersion bumped by every body change the pool's clients make (not by spills)
  * @param layoutGen bumped by every change of the copies
+ * @param blocks the 512-byte blocks the body occupied when it was last resident (reported by
+ *     getattr while it is not: a spilled object still occupies its space, elsewhere)
  * @param copies every copy, in mirror-id order
  */
-public record PoolObject(long size, long dataVersion, int layoutGen, List<Copy> copies) {
+public record PoolObject(long size, long dataVersion, int layoutGen, long blocks, List<Copy> copies) {
     public PoolObject {
         copies = List.copyOf(copies);
     }
 
     /** A new empty object whose only copy is its body on the metadata device {@code md}. */
     public static PoolObject created(int md, dev.spillway.osd.Fid fid) {
-        return new PoolObject(0, 1, 1, List.of(new Copy(1, md, fid, CopyState.IN_SYNC, 1, true, Checksums.NONE)));
+        return new PoolObject(0, 1, 1, 0, List.of(new Copy(1, md, fid, CopyState.IN_SYNC, 1, 0, true, Checksums.NONE)));
     }
 
     /** The copy on device {@code device}, if any. */
@@ -55,7 +57,12 @@ public record PoolObject(long size, long dataVersion, int layoutGen, List<Copy> 
     private PoolObject with(List<Copy> cs) {
         List<Copy> sorted = new ArrayList<>(cs);
         sorted.sort(Comparator.comparingInt(Copy::mirrorId));
-        return new PoolObject(size, dataVersion, layoutGen + 1, sorted);
+        return new PoolObject(size, dataVersion, layoutGen + 1, blocks, sorted);
+    }
+
+    /** Records the blocks the body occupies (taken when it is released). */
+    public PoolObject withBlocks(long b) {
+        return new PoolObject(size, dataVersion, layoutGen, b, copies);
     }
 
     public PoolObject add(Copy c) {
@@ -74,7 +81,7 @@ public record PoolObject(long size, long dataVersion, int layoutGen, List<Copy> 
 
     /** After a body change by a client: new size, version + 1; generation bumped if copies change. */
     public PoolObject bodyChanged(long newSize, List<Copy> newCopies) {
-        return new PoolObject(newSize, dataVersion + 1, layoutGen + (newCopies.equals(copies) ? 0 : 1), newCopies);
+        return new PoolObject(newSize, dataVersion + 1, layoutGen + (newCopies.equals(copies) ? 0 : 1), blocks, newCopies);
     }
 
     /** Exactly one in-sync copy is preferred for reads: {@code preferredDevice}'s if in sync, else the first. */
@@ -89,7 +96,7 @@ public record PoolObject(long size, long dataVersion, int layoutGen, List<Copy> 
         if (same) {
             return this;
         }
-        return new PoolObject(size, dataVersion, layoutGen,
+        return new PoolObject(size, dataVersion, layoutGen, blocks,
                 copies.stream().map(c -> c.withPreferred(c.mirrorId() == id)).toList());
     }
 }

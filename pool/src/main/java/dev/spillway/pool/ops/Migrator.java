@@ -156,7 +156,7 @@ public final class Migrator {
             }
             Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), pool.nowNanos(), 0);
             AttrChange times = pool.store().times(fid);
-            PoolObject next = p.add(new Copy(p.nextMirrorId(), target.index(), key, CopyState.PENDING, p.dataVersion(), false,
+            PoolObject next = p.add(new Copy(p.nextMirrorId(), target.index(), key, CopyState.PENDING, p.dataVersion(), p.size(), false,
                     Checksums.NONE));
             meta(fid, true, (tx, c) -> {
                 WorkIndex.declareAdd(tx, fid);
@@ -181,10 +181,12 @@ public final class Migrator {
         }
         // Step 2: the copy, without the lock.
         Checksums sums;
+        long occupied;
         try {
             PoolObject p = load(fid);
             CopyIo.Source src = source(fid, p);
             sums = CopyIo.write(src, fid, job.bytes(), target, key);
+            occupied = target.osd().getAttr(key).blocks() * 512;
         } catch (OsdException e) {
             boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
             abandon(job, full);
@@ -197,7 +199,8 @@ public final class Migrator {
             throw e;
         }
         // Step 3: flip, only if nothing changed meanwhile.
-        return locked(fid, () -> finish(job, sums, release));
+        long space = occupied;
+        return locked(fid, () -> finish(job, sums, space, release));
     }
 
     /** Where to read the body from: the metadata device if resident, else the best in-sync copy. */
@@ -211,7 +214,7 @@ public final class Migrator {
         return CopyIo.of(pool.device(best.device()), fid, best, p.size());
     }
 
-    private Result finish(Job job, Checksums sums, boolean release) throws OsdException {
+    private Result finish(Job job, Checksums sums, long occupied, boolean release) throws OsdException {
         Fid fid = job.fid();
         Optional<PoolObject> now;
         try {
@@ -228,7 +231,7 @@ public final class Migrator {
             return Result.of(Outcome.CHANGED, "object " + fid + " changed while it was copied; the copy is garbage");
         }
         PoolObject p = now.get();
-        Copy done = pending.get().inSync(p.dataVersion(), sums);
+        Copy done = pending.get().inSync(p.dataVersion(), occupied, sums);
         PoolObject next = p.replace(done.mirrorId(), c -> done);
         // A stale copy on the same device is replaced by the fresh one.
         List<Copy> replaced = new ArrayList<>();
@@ -240,7 +243,7 @@ public final class Migrator {
         }
         boolean drop = release && p.resident(mdIndex) && durableInSyncElsewhere(next) >= pool.replicas();
         if (drop) {
-            next = next.remove(p.on(mdIndex).orElseThrow().mirrorId());
+            next = next.remove(p.on(mdIndex).orElseThrow().mirrorId()).withBlocks(md().getAttr(fid).blocks());
         }
         PoolObject fin = next.preferring(drop ? job.device() : mdIndex);
         AttrChange times = pool.store().times(fid);
@@ -257,9 +260,9 @@ public final class Migrator {
             }
         }, (tx, c) -> {
             WorkIndex.remove(tx, job);
-            c.move(job.device(), CopyState.PENDING, CopyState.IN_SYNC, p.size());
+            c.add(job.device(), CopyState.PENDING, job.bytes(), -1).add(job.device(), CopyState.IN_SYNC, occupied, +1);
             for (Copy r : replaced) {
-                gcJob(tx, c, fid, r, p.size());
+                gcJob(tx, c, fid, r);
                 for (Job j : WorkIndex.of(md(), fid)) {
                     if (j.kind() == Job.Kind.RESYNC && j.key().equals(r.key())) {
                         WorkIndex.remove(tx, j);
@@ -277,7 +280,8 @@ public final class Migrator {
     }
 
     /** The copy leaves the layout and a GC job will delete it. */
-    private void gcJob(Transaction tx, Counters c, Fid fid, Copy copy, long size) throws OsdException {
+    private void gcJob(Transaction tx, Counters c, Fid fid, Copy copy) throws OsdException {
+        long size = copy.bytes();
         WorkIndex.add(tx, new Job(Job.Kind.GC, fid, copy.device(), copy.key(), copy.version(), size, pool.nowNanos(), 0));
         c.move(copy.device(), copy.state(), CopyState.GARBAGE, size);
         DeviceIndex.delete(tx, copy.device(), fid, copy.key());
@@ -343,7 +347,7 @@ public final class Migrator {
                 return Result.of(Outcome.REFUSED, "only " + others + " durable in-sync cop" + (others == 1 ? "y" : "ies")
                         + " elsewhere; the pool keeps " + pool.replicas());
             }
-            PoolObject next = p.remove(p.on(mdIndex).orElseThrow().mirrorId()).preferring(-1);
+            PoolObject next = p.remove(p.on(mdIndex).orElseThrow().mirrorId()).preferring(-1).withBlocks(md().getAttr(fid).blocks());
             AttrChange times = pool.store().times(fid);
             meta(fid, false, (tx, c) -> {
                 tx.declareTruncate(fid, 0);
@@ -371,7 +375,7 @@ public final class Migrator {
             OsdException last = null;
             AttrChange times = pool.store().times(fid);
             for (Copy src : sources) {
-                PoolObject next = p.add(new Copy(p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), true,
+                PoolObject next = p.add(new Copy(p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), p.size(), true,
                         Checksums.NONE)).preferring(mdIndex);
                 try {
                     meta(fid, false, (tx, c) -> {
@@ -422,7 +426,7 @@ public final class Migrator {
                 DeviceIndex.declareDelete(tx, c.device(), fid);
                 pool.store().declare(tx, fid);
             }, (tx, cs) -> {
-                gcJob(tx, cs, fid, c, p.size());
+                gcJob(tx, cs, fid, c);
                 for (Job j : WorkIndex.of(md(), fid)) {
                     if (j.kind() == Job.Kind.RESYNC && j.key().equals(c.key())) {
                         WorkIndex.remove(tx, j);
@@ -475,8 +479,8 @@ public final class Migrator {
                 WorkIndex.declareAdd(tx, fid);
                 pool.store().declare(tx, fid);
             }, (tx, cs) -> {
-                WorkIndex.add(tx, new Job(Job.Kind.RESYNC, fid, bad.device(), bad.key(), p.dataVersion(), p.size(), pool.nowNanos(), 0));
-                cs.move(bad.device(), CopyState.IN_SYNC, CopyState.STALE, p.size());
+                WorkIndex.add(tx, new Job(Job.Kind.RESYNC, fid, bad.device(), bad.key(), p.dataVersion(), c.get().bytes(), pool.nowNanos(), 0));
+                cs.move(bad.device(), CopyState.IN_SYNC, CopyState.STALE, c.get().bytes());
                 pool.store().store(tx, fid, next, times);
             });
             return null;
