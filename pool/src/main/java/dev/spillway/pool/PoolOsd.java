@@ -93,12 +93,23 @@ public final class PoolOsd implements Osd {
      * configuration against the persisted device table, and recovers.
      */
     public static PoolOsd mount(PoolConfig config, InstantSource clock, MountMode mode) throws OsdException {
+        return mount(config, clock, mode, (d, c) -> Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), c)));
+    }
+
+    /** Opens one device of a pool; tests substitute their own (fault injection, crash simulation). */
+    @FunctionalInterface
+    public interface DeviceOpener {
+        Osd open(DeviceConfig device, InstantSource clock) throws OsdException;
+    }
+
+    /** As {@link #mount(PoolConfig, InstantSource, MountMode)}, opening devices with {@code opener}. */
+    public static PoolOsd mount(PoolConfig config, InstantSource clock, MountMode mode, DeviceOpener opener) throws OsdException {
         List<Osd> opened = new ArrayList<>();
         try {
             List<PoolDevice> devs = new ArrayList<>();
             Osd mdOsd = null;
             for (DeviceConfig d : config.devices()) {
-                Osd o = Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), clock));
+                Osd o = opener.open(d, clock);
                 opened.add(o);
                 DeviceTable.checkCapabilities(config.name(), d, o);
                 if (d.has(Role.METADATA)) {

@@ -38,12 +38,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * it has no durable commit: nothing survives {@link #close()}.
  *
  * <p>Settings: {@code capacity} (bytes, default 1 TiB), {@code max-objects} (default unlimited),
- * {@code block-size} (page size, default 4096), {@code max-xattr-value} (default 65536).
+ * {@code block-size} (page size, default 4096), {@code max-xattr-value} (default 65536),
+ * {@code durability}: {@code volatile} (default) or {@code simulated}.
+ *
+ * <p>With {@code durability: simulated} the device behaves like a disk for crash tests: a
+ * committed transaction is visible at once but durable only at the next sync point (a
+ * {@link #sync()}, or the stop of a sync-flagged transaction), where the state is captured and the
+ * waiting commit callbacks fire (group commit). {@link #crash()} then yields a new device holding
+ * exactly what was durable: what a power cut would leave.
  */
 public final class MemOsd implements Osd {
     /** Bytes each object costs in statfs, beyond its body, xattrs and index entries. */
     static final long OBJECT_OVERHEAD = 256;
-    static final Set<String> SETTINGS = Set.of("capacity", "max-objects", "block-size", "max-xattr-value");
+    static final Set<String> SETTINGS = Set.of("capacity", "max-objects", "block-size", "max-xattr-value", "durability");
 
     private final String name;
     private final InstantSource clock;
@@ -60,7 +67,19 @@ public final class MemOsd implements Osd {
     final AtomicLong reservedObjects = new AtomicLong();
     private volatile boolean closed;
 
+    // Simulated durability (null when volatile). Publishing commits hold the read lock, a sync
+    // point the write lock, so a captured image never holds part of a transaction.
+    private final java.util.concurrent.locks.ReentrantReadWriteLock commitLock;
+    // Guarded by commitLock's write lock (and by itself for enqueueing).
+    private final java.util.List<MemTransaction> undurable;
+    private volatile Map<Fid, MemObject> durableImage = Map.of();
+    private final OsdConfig config;
+
     public MemOsd(OsdConfig config) throws OsdException {
+        this(config, null);
+    }
+
+    private MemOsd(OsdConfig config, Map<Fid, MemObject> image) throws OsdException {
         this.name = config.name();
         this.clock = config.clock();
         this.capacity = config.bytes("capacity", 1L << 40);
@@ -73,12 +92,99 @@ public final class MemOsd implements Osd {
         if (capacity <= 0) {
             throw new OsdException(Errno.EINVAL, name, "setting 'capacity' must be positive, got " + capacity);
         }
-        this.caps = new Capabilities(
-                EnumSet.of(Capability.TRANSACTIONS, Capability.XATTRS, Capability.INDEX, Capability.PUNCH,
-                        Capability.SPARSE_SEEK, Capability.PARTIAL_WRITE, Capability.ATOMIC_REPLACE,
-                        Capability.LIST_OBJECTS),
-                maxXattr, 255, 1L << 44, 4096, 65536, 1 << 20, blockSize);
+        String durability = config.string("durability", "volatile");
+        if (!durability.equals("volatile") && !durability.equals("simulated")) {
+            throw new OsdException(Errno.EINVAL, name, "setting 'durability' must be volatile or simulated, got '" + durability + "'");
+        }
+        boolean simulated = durability.equals("simulated");
+        EnumSet<Capability> features = EnumSet.of(Capability.TRANSACTIONS, Capability.XATTRS, Capability.INDEX, Capability.PUNCH,
+                Capability.SPARSE_SEEK, Capability.PARTIAL_WRITE, Capability.ATOMIC_REPLACE, Capability.LIST_OBJECTS);
+        if (simulated) {
+            features.add(Capability.DURABLE_COMMIT);
+        }
+        this.caps = new Capabilities(features, maxXattr, 255, 1L << 44, 4096, 65536, 1 << 20, blockSize);
         this.support = new TransactionSupport(name, config.strictDeclares());
+        this.config = config;
+        this.commitLock = simulated ? new java.util.concurrent.locks.ReentrantReadWriteLock() : null;
+        this.undurable = simulated ? new java.util.ArrayList<>() : null;
+        if (image != null) {
+            for (Map.Entry<Fid, MemObject> e : image.entrySet()) {
+                MemObject o = copyOf(e.getValue());
+                objects.put(e.getKey(), o);
+                used.addAndGet(o.usedBytes());
+            }
+            durableImage = image;
+        }
+    }
+
+    private static MemObject copyOf(MemObject o) {
+        if (o.index() == null) {
+            return o;
+        }
+        java.util.concurrent.ConcurrentSkipListMap<byte[], byte[]> ix = MemObject.newIndex();
+        ix.putAll(o.index());
+        return new MemObject(o.attr(), o.xattrs(), o.body(), ix, o.indexBytes());
+    }
+
+    /** True with {@code durability: simulated}. */
+    boolean simulated() {
+        return commitLock != null;
+    }
+
+    /** Runs a commit's publication; in simulated mode, never concurrently with a sync point. */
+    void publishing(Runnable publish) {
+        if (commitLock == null) {
+            publish.run();
+            return;
+        }
+        commitLock.readLock().lock();
+        try {
+            publish.run();
+        } finally {
+            commitLock.readLock().unlock();
+        }
+    }
+
+    /** Simulated mode: a committed transaction waits for the next sync point to be durable. */
+    void awaitDurable(MemTransaction tx) {
+        synchronized (undurable) {
+            undurable.add(tx);
+        }
+    }
+
+    /** Simulated mode: captures what is durable now and fires the waiting callbacks, in commit order. */
+    void syncPoint() {
+        List<MemTransaction> done;
+        commitLock.writeLock().lock();
+        try {
+            Map<Fid, MemObject> img = new java.util.HashMap<>();
+            for (Map.Entry<Fid, MemObject> e : objects.entrySet()) {
+                img.put(e.getKey(), copyOf(e.getValue()));
+            }
+            durableImage = img;
+            synchronized (undurable) {
+                done = new ArrayList<>(undurable);
+                undurable.clear();
+            }
+        } finally {
+            commitLock.writeLock().unlock();
+        }
+        for (MemTransaction t : done) {
+            t.durable();
+        }
+    }
+
+    /**
+     * Simulated mode: a power cut. This device stops (every later call fails with EIO, waiting
+     * callbacks never fire) and a new device is returned holding exactly the state of the last
+     * sync point.
+     */
+    public MemOsd crash() throws OsdException {
+        if (!simulated()) {
+            throw new OsdException(Errno.EOPNOTSUPP, name, "crash needs durability: simulated");
+        }
+        closed = true;
+        return new MemOsd(config, durableImage);
     }
 
     /** A device named {@code name} with default settings. */
@@ -139,6 +245,9 @@ public final class MemOsd implements Osd {
     @Override
     public void sync() throws OsdException {
         ensureOpen();
+        if (simulated()) {
+            syncPoint();
+        }
     }
 
     @Override

@@ -154,10 +154,24 @@ final class MemTransaction extends AbstractTransaction {
     @Override
     protected void doCommit() throws OsdException {
         osd.ensureOpen();
-        for (Map.Entry<Fid, Working> e : touched.entrySet()) {
-            publish(e.getKey(), e.getValue());
-        }
+        osd.publishing(() -> {
+            for (Map.Entry<Fid, Working> e : touched.entrySet()) {
+                publish(e.getKey(), e.getValue());
+            }
+            if (osd.simulated()) {
+                osd.awaitDurable(this);
+            }
+        });
         touched.clear();
+        if (!osd.simulated()) {
+            fireCallbacks(null);
+        } else if (isSync()) {
+            osd.syncPoint();
+        }
+    }
+
+    /** Simulated durability: the sync point that made this transaction durable has passed. */
+    void durable() {
         fireCallbacks(null);
     }
 

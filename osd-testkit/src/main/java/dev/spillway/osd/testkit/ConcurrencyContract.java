@@ -39,7 +39,7 @@ public interface ConcurrencyContract extends OsdContract {
         boolean transactional = osd().capabilities().has(Capability.TRANSACTIONS);
         boolean xattrs = osd().capabilities().has(Capability.XATTRS);
         boolean index = osd().capabilities().has(Capability.INDEX);
-        long master = Long.getLong("spillway.seed", new SplittableRandom().nextLong());
+        long master = dev.spillway.osd.testkit.Seeds.master();
         System.out.printf("concurrency test on %s: seed 0x%x%n", osd().name(), master);
         int threads = 4;
         int perThread = 60;

@@ -35,11 +35,11 @@ public interface ModelContract extends OsdContract {
     default void randomTransactionsMatchTheModel() throws Exception {
         String replay = System.getProperty("spillway.model.replay");
         if (replay != null) {
-            new ModelRun(this, Long.decode(replay)).run();
+            new ModelRun(this, Seeds.parse(replay)).run();
             return;
         }
         int sequences = Integer.getInteger("spillway.model.sequences", 1000);
-        long master = Long.getLong("spillway.seed", new SplittableRandom().nextLong());
+        long master = dev.spillway.osd.testkit.Seeds.master();
         System.out.printf("model test on %s: master seed 0x%x, %d sequences%n", osd().name(), master, sequences);
         SplittableRandom seeds = new SplittableRandom(master);
         int ran = 0;

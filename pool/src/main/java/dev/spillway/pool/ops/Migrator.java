@@ -495,6 +495,13 @@ public final class Migrator {
      * dropped with the copy counted lost.
      */
     public void collect(Job job) throws OsdException {
+        // The transaction that made this copy garbage must be durable before the copy goes:
+        // otherwise a crash could bring back a layout naming a copy already deleted.
+        md().sync();
+        collectSynced(job);
+    }
+
+    private void collectSynced(Job job) throws OsdException {
         PoolDevice d = pool.device(job.device());
         if (d.state() != DeviceState.FAILED) {
             try (Transaction tx = d.osd().newTransaction()) {
@@ -537,13 +544,14 @@ public final class Migrator {
 
     /** Runs every GC job now (tests, recovery, and the daemon's garbage pass). */
     public int collectGarbage() throws OsdException {
-        int n = 0;
-        for (Job j : WorkIndex.all(md())) {
-            if (j.kind() == Job.Kind.GC) {
-                collect(j);
-                n++;
-            }
+        List<Job> garbage = WorkIndex.all(md()).stream().filter(j -> j.kind() == Job.Kind.GC).toList();
+        if (garbage.isEmpty()) {
+            return 0;
         }
-        return n;
+        md().sync();
+        for (Job j : garbage) {
+            collectSynced(j);
+        }
+        return garbage.size();
     }
 }

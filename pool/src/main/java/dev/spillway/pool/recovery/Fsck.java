@@ -1,0 +1,284 @@
+package dev.spillway.pool.recovery;
+
+import dev.spillway.osd.Capability;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectCursor;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Counters;
+import dev.spillway.pool.meta.DeviceIndex;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolFids;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.WorkIndex;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * The pool's consistency check, as e2fsck is ext4's: every layout decodes; every copy a layout
+ * names exists with the right size (and, with {@code deep}, the right checksums); every copy on
+ * every listable device is named by a layout or a job; device indexes and counters match the
+ * layouts. It reports; with {@code repair} it fixes what can be fixed without losing data
+ * (rebuilds indexes and counters, turns orphan copies into garbage jobs, drops layout entries for
+ * copies that are gone).
+ *
+ * <p>It walks everything, so it is slow by design; it is never part of a mount.
+ */
+public final class Fsck {
+    /** One inconsistency. */
+    public record Problem(String kind, Fid fid, String device, String detail, boolean repaired) {
+        @Override
+        public String toString() {
+            return kind + " " + (fid == null ? "" : fid + " ") + (device == null ? "" : "on " + device + ": ") + detail
+                    + (repaired ? " [repaired]" : "");
+        }
+    }
+
+    /** What fsck found. */
+    public record Report(long objects, long copies, List<Problem> problems) {
+        public boolean clean() {
+            return problems.isEmpty();
+        }
+    }
+
+    private final PoolOsd pool;
+    private final boolean repair;
+    private final boolean deep;
+    private final List<Problem> problems = new ArrayList<>();
+    private final Consumer<String> progress;
+
+    private Fsck(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress) {
+        this.pool = pool;
+        this.repair = repair;
+        this.deep = deep;
+        this.progress = progress == null ? s -> { } : progress;
+    }
+
+    public static Report run(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress) throws OsdException {
+        return new Fsck(pool, repair, deep, progress).run();
+    }
+
+    private void problem(String kind, Fid fid, PoolDevice d, String detail, boolean repaired) {
+        problems.add(new Problem(kind, fid, d == null ? null : d.name(), detail, repaired));
+    }
+
+    private Osd md() {
+        return pool.metadata().osd();
+    }
+
+    private Report run() throws OsdException {
+        int mdIndex = pool.metadata().index();
+        List<Job> jobs = WorkIndex.all(md());
+        Set<String> jobKeys = new HashSet<>();
+        for (Job j : jobs) {
+            jobKeys.add(j.kind() + "/" + j.device() + "/" + j.key());
+        }
+        // Expected counters, rebuilt from the layouts and the GC jobs.
+        Map<Integer, Map<CopyState, long[]>> expected = new TreeMap<>();
+        for (Job j : jobs) {
+            if (j.kind() == Job.Kind.GC) {
+                count(expected, j.device(), CopyState.GARBAGE, j.bytes());
+            }
+        }
+        // Copies the layouts name, per device: key -> object.
+        Map<Integer, Map<Fid, Fid>> named = new HashMap<>();
+        long objects = 0;
+        long copies = 0;
+        try (ObjectCursor c = md().listObjects()) {
+            while (c.next()) {
+                Fid f = c.fid();
+                if (PoolFids.reserved(f)) {
+                    continue;
+                }
+                objects++;
+                if (objects % 10_000 == 0) {
+                    progress.accept("fsck: " + objects + " objects checked");
+                }
+                Optional<PoolObject> po;
+                try {
+                    po = pool.store().load(f);
+                    if (po.isPresent()) {
+                        pool.store().layout(f);
+                    }
+                } catch (OsdException e) {
+                    problem("undecodable", f, pool.metadata(), e.getMessage(), false);
+                    continue;
+                }
+                if (po.isEmpty()) {
+                    continue;
+                }
+                PoolObject p = po.get();
+                for (Copy cp : p.copies()) {
+                    copies++;
+                    named.computeIfAbsent(cp.device(), d -> new HashMap<>()).put(cp.key(), f);
+                    checkCopy(f, p, cp, jobKeys, expected);
+                }
+                long mdSize = md().getAttr(f).size();
+                if (p.resident(mdIndex) && mdSize != p.size()) {
+                    problem("size", f, pool.metadata(), "resident body is " + mdSize + " bytes, layout says " + p.size(), false);
+                }
+                if (!p.resident(mdIndex) && mdSize != 0) {
+                    problem("stub", f, pool.metadata(), "spilled object keeps " + mdSize + " bytes on the metadata device", false);
+                }
+                if (p.inSync().isEmpty()) {
+                    problem("lost", f, null, "no in-sync copy of its body remains", false);
+                }
+            }
+        }
+        // Every device index entry must be named by a layout (or owned by a job).
+        for (PoolDevice d : pool.devices()) {
+            Map<Fid, Fid> mine = named.getOrDefault(d.index(), Map.of());
+            for (Fid[] e : DeviceIndex.list(md(), d.index())) {
+                Fid owner = mine.get(e[1]);
+                if (owner == null || !owner.equals(e[0])) {
+                    boolean fixed = repair && fixIndex(d, e[0], e[1], false);
+                    problem("index", e[0], d, "device index names copy " + e[1] + " that no layout has", fixed);
+                }
+            }
+        }
+        // Every object on a listable device must be named by a layout or a job.
+        for (PoolDevice d : pool.devices()) {
+            if (d == pool.metadata() || d.state() == DeviceState.FAILED || !d.osd().capabilities().has(Capability.LIST_OBJECTS)) {
+                continue;
+            }
+            Map<Fid, Fid> mine = named.getOrDefault(d.index(), Map.of());
+            List<Fid> orphans = new ArrayList<>();
+            try (ObjectCursor c = d.osd().listObjects()) {
+                while (c.next()) {
+                    Fid k = c.fid();
+                    if (!mine.containsKey(k) && !jobKeys.contains(Job.Kind.GC + "/" + d.index() + "/" + k)
+                            && !jobKeys.contains(Job.Kind.COPY + "/" + d.index() + "/" + k)) {
+                        orphans.add(k);
+                    }
+                }
+            }
+            for (Fid k : orphans) {
+                boolean fixed = false;
+                if (repair) {
+                    long bytes = d.osd().getAttr(k).blocks() * 512;
+                    addJob(new Job(Job.Kind.GC, k, d.index(), k, 0, bytes, pool.nowNanos(), 0), d.index(), bytes);
+                    count(expected, d.index(), CopyState.GARBAGE, bytes);
+                    fixed = true;
+                }
+                problem("orphan", k, d, "copy named by no layout and no job (leaked space)", fixed);
+            }
+        }
+        checkCounters(expected);
+        return new Report(objects, copies, List.copyOf(problems));
+    }
+
+    private void checkCopy(Fid f, PoolObject p, Copy cp, Set<String> jobKeys, Map<Integer, Map<CopyState, long[]>> expected)
+            throws OsdException {
+        PoolDevice d = pool.device(cp.device());
+        int mdIndex = pool.metadata().index();
+        if (cp.device() == mdIndex) {
+            if (!DeviceIndex.contains(md(), mdIndex, f, f)) {
+                problem("index", f, d, "resident object missing from the metadata device's index", repair && fixIndex(d, f, f, true));
+            }
+            return;
+        }
+        count(expected, cp.device(), cp.state(), cp.bytes());
+        if (!DeviceIndex.contains(md(), cp.device(), f, cp.key())) {
+            problem("index", f, d, "copy " + cp.key() + " missing from the device index", repair && fixIndex(d, f, cp.key(), true));
+        }
+        if (cp.state() == CopyState.PENDING && !jobKeys.contains(Job.Kind.COPY + "/" + cp.device() + "/" + cp.key())) {
+            problem("pending", f, d, "pending copy " + cp.key() + " without its COPY job", false);
+        }
+        if (cp.state() != CopyState.IN_SYNC || d.state() == DeviceState.FAILED) {
+            return;
+        }
+        try {
+            long size = d.osd().getAttr(cp.key()).size();
+            if (size != p.size()) {
+                problem("copy-size", f, d, "copy " + cp.key() + " is " + size + " bytes, the object " + p.size(), false);
+            } else if (deep) {
+                CopyIo.verify(d, f, cp, p.size());
+            }
+        } catch (OsdException e) {
+            if (e.is(Errno.ENOENT)) {
+                problem("missing", f, d, "in-sync copy " + cp.key() + " does not exist", false);
+            } else if (e.is(Errno.EIO)) {
+                boolean fixed = false;
+                if (repair) {
+                    pool.migrator().markBad(f, cp, e);
+                    fixed = true;
+                }
+                problem("checksum", f, d, e.getMessage(), fixed);
+            } else {
+                throw e;
+            }
+        }
+    }
+
+    private static void count(Map<Integer, Map<CopyState, long[]>> m, int device, CopyState s, long bytes) {
+        long[] v = m.computeIfAbsent(device, d -> new TreeMap<>()).computeIfAbsent(s, x -> new long[2]);
+        v[0] += bytes;
+        v[1] += 1;
+    }
+
+    private void checkCounters(Map<Integer, Map<CopyState, long[]>> expected) throws OsdException {
+        Map<Integer, Map<CopyState, long[]>> actual = Counters.totals(md());
+        Set<Integer> devs = new HashSet<>(expected.keySet());
+        devs.addAll(actual.keySet());
+        for (int d : devs) {
+            for (CopyState s : CopyState.values()) {
+                long[] e = expected.getOrDefault(d, Map.of()).getOrDefault(s, new long[2]);
+                long[] a = actual.getOrDefault(d, Map.of()).getOrDefault(s, new long[2]);
+                if (e[0] != a[0] || e[1] != a[1]) {
+                    problem("counters", null, pool.device(d), s + ": counted " + a[0] + " bytes / " + a[1]
+                            + " copies, the layouts say " + e[0] + " / " + e[1], false);
+                }
+            }
+        }
+    }
+
+    private boolean fixIndex(PoolDevice d, Fid object, Fid copy, boolean insert) throws OsdException {
+        try (Transaction tx = md().newTransaction()) {
+            if (insert) {
+                DeviceIndex.declareInsert(tx, d.index(), object);
+            } else {
+                DeviceIndex.declareDelete(tx, d.index(), object);
+            }
+            tx.start();
+            if (insert) {
+                DeviceIndex.insert(tx, d.index(), object, copy);
+            } else {
+                DeviceIndex.delete(tx, d.index(), object, copy);
+            }
+        }
+        return true;
+    }
+
+    private void addJob(Job j, int device, long bytes) throws OsdException {
+        Counters c = new Counters(j.fid());
+        try (Transaction tx = md().newTransaction()) {
+            WorkIndex.declareAdd(tx, j.fid());
+            Counters.declare(tx, j.fid());
+            tx.start();
+            WorkIndex.add(tx, j);
+            c.add(device, CopyState.GARBAGE, bytes, +1);
+            c.flush(tx, md());
+        }
+    }
+
+    /** Reads a whole copy through the pool's verified path (used by scrub). */
+    static void readAll(PoolDevice d, Fid f, Copy c, long size) throws OsdException {
+        CopyIo.readVerified(d, f, c, size, 0, ByteBuffer.allocate((int) Math.min(size, 1 << 20)));
+    }
+}
