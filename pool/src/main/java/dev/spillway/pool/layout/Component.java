@@ -39,7 +39,8 @@ public record Component(int id, int flags, long extentStart, long extentEnd, int
         Objects.requireNonNull(subLayout, "subLayout");
         LayoutRules.componentId(id);
         LayoutRules.lcmeFlags(flags);
-        LayoutRules.extent(extentStart, extentEnd);
+        LayoutRules.extentStart(extentStart);
+        LayoutRules.extentEnd(extentStart, extentEnd);
         if (subLayout instanceof HsmForeign) {
             LayoutRules.wholeFile(extentStart, extentEnd);
         }

@@ -292,9 +292,14 @@ public final class LayoutCodec {
             long start = b.getLong(e + 8);
             long end = b.getLong(e + 16);
             try {
-                LayoutRules.extent(start, end);
+                LayoutRules.extentStart(start);
             } catch (LayoutRules.Violation v) {
                 throw at(e + 8, v);
+            }
+            try {
+                LayoutRules.extentEnd(start, end);
+            } catch (LayoutRules.Violation v) {
+                throw at(e + 16, v);
             }
             int offset = b.getInt(e + 24);
             if (offset != expectedOffset) {

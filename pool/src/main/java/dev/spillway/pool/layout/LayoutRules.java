@@ -90,18 +90,22 @@ final class LayoutRules {
         }
     }
 
-    /** {@code lcme_extent}: 64 KiB aligned, non-empty, below 2^63 unless the end is EOF. */
-    static void extent(long start, long end) {
+    /** {@code lcme_extent.e_start}: 64 KiB aligned, below 2^63. */
+    static void extentStart(long start) {
         if (start < 0 || start % LOV_MIN_STRIPE_SIZE != 0) {
             throw corrupt("lcme_extent.e_start " + Long.toUnsignedString(start)
                     + " is not a multiple of LOV_MIN_STRIPE_SIZE below 2^63");
         }
+    }
+
+    /** {@code lcme_extent.e_end}: EOF, or 64 KiB aligned below 2^63; past the start. */
+    static void extentEnd(long start, long end) {
         if (end != LUSTRE_EOF && (end < 0 || end % LOV_MIN_STRIPE_SIZE != 0)) {
             throw corrupt("lcme_extent.e_end " + Long.toUnsignedString(end)
                     + " is neither EOF nor a multiple of LOV_MIN_STRIPE_SIZE below 2^63");
         }
         if (Long.compareUnsigned(start, end) >= 0) {
-            throw corrupt("lcme_extent [" + start + ", " + Long.toUnsignedString(end) + ") is empty");
+            throw corrupt("lcme_extent [" + Long.toUnsignedString(start) + ", " + Long.toUnsignedString(end) + ") is empty");
         }
     }
 
