@@ -1,0 +1,265 @@
+package dev.spillway.pool.layout;
+
+import static dev.spillway.pool.layout.LovFormat.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spillway.osd.Fid;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Golden vectors written byte by byte from the struct definitions of lustre_user.h and
+ * lustre_idl.h (offsets as asserted by lustre/ptlrpc/wiretest.c), not produced by the codec:
+ * each line is one field, labelled with its offset, and says where its value comes from. All
+ * integers are little-endian ({@code cpu_to_le32/64} in {@code lod_generate_lovea}).
+ *
+ * <p>Struct sizes used: {@code lov_comp_md_v1} 32, {@code lov_comp_md_entry_v1} 48,
+ * {@code lov_mds_md_v1} 32, {@code lov_mds_md_v3} 48, {@code lov_ost_data_v1} 24,
+ * {@code lov_hsm_md} 72 (16 of {@code lov_foreign_md} + 56 of {@code lov_hsm_base}).
+ */
+class LayoutCodecGoldenTest {
+
+    static final Fid FILE = Fid.of(0x200000401L, 0x1);
+
+    // ---------------------------------------------------------------------------------------
+    // 1. A new pool object: one copy on device 0 (an OSD-like device), as Layout.of() makes it.
+    //    32 header + 1 * 48 entry + 56 blob (lov_mds_md_v1 32 + 1 * lov_ost_data_v1 24) = 136.
+    // ---------------------------------------------------------------------------------------
+    static final String ONE_COPY = """
+            # lov_comp_md_v1
+            00: d0 0b d6 0b               # lcm_magic = LOV_MAGIC_COMP_V1 0x0BD60BD0
+            04: 88 00 00 00               # lcm_size = 136
+            08: 01 00 00 00               # lcm_layout_gen = 1 (one component id generated)
+            0c: 00 00                     # lcm_flags = LCM_FL_NONE (one mirror: Lustre writes 0)
+            0e: 01 00                     # lcm_entry_count = 1
+            10: 00 00                     # lcm_mirror_count = 1 mirror - 1 = 0
+            12: 00                        # lcm_ec_count
+            13: 00                        # lcm_padding3[1]
+            14: 00 00 00 00               # lcm_padding1[2]
+            18: 00*8                      # lcm_padding2
+            # lcm_entries[0]: lov_comp_md_entry_v1 at 32
+            20: 01 00 01 00               # lcme_id = pflr_id(1, 1) = 1 << MIRROR_ID_SHIFT(16) | 1 = 0x00010001
+            24: 10 00 00 00               # lcme_flags = LCME_FL_INIT 0x10
+            28: 00*8                      # lcme_extent.e_start = 0
+            30: ff*8                      # lcme_extent.e_end = LUSTRE_EOF
+            38: 50 00 00 00               # lcme_offset = 32 + 48 = 80 (first blob right after the table)
+            3c: 38 00 00 00               # lcme_size = 56 = lov_mds_md_size(1, LOV_MAGIC_V1)
+            40: 00 00 00 00               # lcme_layout_gen = 0
+            44: 00*8                      # lcme_time_and_id (timestamp 0, mirror link id 0)
+            4c: 00 00 00 00               # lcme_dstripe_count, lcme_cstripe_count, lcme_compr_type, lvl:4|bits:4
+            # blob 0: lov_mds_md_v1 at 80
+            50: d0 0b d1 0b               # lmm_magic = LOV_MAGIC_V1 0x0BD10BD0
+            54: 01 00 00 00               # lmm_pattern = LOV_PATTERN_RAID0
+            58: 01 00 00 00 00 00 00 00   # lmm_oi.oi.oi_id = f_oid 1 (fid_to_lmm_oi), f_ver 0 in the high half
+            60: 01 04 00 00 02 00 00 00   # lmm_oi.oi.oi_seq = f_seq 0x200000401
+            68: 00 00 40 00               # lmm_stripe_size = LOV_DESC_STRIPE_SIZE_DEFAULT 4 MiB = 0x400000
+            6c: 01 00                     # lmm_stripe_count = 1
+            6e: 00 00                     # lmm_layout_gen = 0
+            # lmm_objects[0]: lov_ost_data_v1 at 112
+            70: 00 04 00 80 02 00 00 00   # l_ost_oi.oi_fid.f_seq = 0x280000400
+            78: 02 00 00 00               # l_ost_oi.oi_fid.f_oid = 2
+            7c: 00 00 00 00               # l_ost_oi.oi_fid.f_ver = 0
+            80: 00 00 00 00               # l_ost_gen = 0
+            84: 00 00 00 00               # l_ost_idx = 0 (device index)
+            """;
+
+    static Layout oneCopy() {
+        return Layout.of(StripeLayout.ostCopy(FILE, 0, Fid.of(0x280000400L, 2)));
+    }
+
+    @Test
+    void oneCopyOnAnOsdDevice() throws Exception {
+        byte[] golden = HexVector.parse(ONE_COPY);
+        assertThat(golden).hasSize(136);
+        assertThat(LayoutCodec.encode(oneCopy())).as(HexVector.dump(LayoutCodec.encode(oneCopy()))).isEqualTo(golden);
+        assertThat(LayoutCodec.decode(golden)).isEqualTo(oneCopy());
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // 2. A spilled object being resynced: mirror 1 on device 0 (in sync, preferred for reads),
+    //    mirror 2 an S3 copy on device 2 (stale), FLR state SYNC_PENDING.
+    //    32 + 2 * 48 = 128 table; blob 0 = 56 at 128; blob 1 = 72 at 184; lcm_size 256.
+    // ---------------------------------------------------------------------------------------
+    static final String TWO_COPIES = """
+            00: d0 0b d6 0b               # lcm_magic = LOV_MAGIC_COMP_V1
+            04: 00 01 00 00               # lcm_size = 256
+            08: 03 00 00 00               # lcm_layout_gen = 3
+            0c: 03 00                     # lcm_flags = LCM_FL_SYNC_PENDING 0x3
+            0e: 02 00                     # lcm_entry_count = 2
+            10: 01 00                     # lcm_mirror_count = 2 mirrors - 1 = 1
+            12: 00 00 00 00 00 00         # lcm_ec_count, lcm_padding3, lcm_padding1
+            18: 00*8                      # lcm_padding2
+            # entry 0 at 32
+            20: 01 00 01 00               # lcme_id = pflr_id(1, 1) = 65537
+            24: 12 00 00 00               # lcme_flags = LCME_FL_INIT 0x10 | LCME_FL_PREF_RD 0x2
+            28: 00*8                      # e_start = 0
+            30: ff*8                      # e_end = EOF
+            38: 80 00 00 00               # lcme_offset = 128
+            3c: 38 00 00 00               # lcme_size = 56
+            40: 00*12                     # lcme_layout_gen, lcme_time_and_id
+            4c: 00*4                      # EC / compression bytes
+            # entry 1 at 80
+            50: 03 00 02 00               # lcme_id = pflr_id(2, 3) = 0x00020003 = 131075
+            54: 11 00 00 00               # lcme_flags = LCME_FL_INIT 0x10 | LCME_FL_STALE 0x1
+            58: 00*8                      # e_start = 0
+            60: ff*8                      # e_end = EOF (an HSM component must cover [0, EOF])
+            68: b8 00 00 00               # lcme_offset = 128 + 56 = 184
+            6c: 48 00 00 00               # lcme_size = 72 = sizeof(struct lov_hsm_md)
+            70: 00*12                     # lcme_layout_gen, lcme_time_and_id
+            7c: 00*4                      # EC / compression bytes
+            # blob 0 at 128: lov_mds_md_v1
+            80: d0 0b d1 0b               # lmm_magic = LOV_MAGIC_V1
+            84: 01 00 00 00               # lmm_pattern = LOV_PATTERN_RAID0
+            88: 01 00 00 00 00 00 00 00   # lmm_oi oi_id = 1
+            90: 01 04 00 00 02 00 00 00   # lmm_oi oi_seq = 0x200000401
+            98: 00 00 10 00               # lmm_stripe_size = 1 MiB
+            9c: 01 00 00 00               # lmm_stripe_count = 1, lmm_layout_gen = 0
+            a0: 01 04 00 00 02 00 00 00   # l_ost_oi f_seq = 0x200000401 (the copy keeps the pool FID)
+            a8: 01 00 00 00 00 00 00 00   # f_oid = 1, f_ver = 0
+            b0: 00 00 00 00 00 00 00 00   # l_ost_gen = 0, l_ost_idx = 0
+            # blob 1 at 184: lov_hsm_md
+            b8: d0 0b d7 0b               # lhm_magic = LOV_MAGIC_FOREIGN 0x0BD70BD0
+            bc: 38 00 00 00               # lhm_length = sizeof(struct lov_hsm_base) = 56
+            c0: 04 00 00 00               # lhm_type = LU_FOREIGN_TYPE_S3
+            c4: 09 00 00 00               # lhm_flags = HS_EXISTS 0x1 | HS_ARCHIVED 0x8
+            c8: 02 00 00 00 00 00 00 00   # lhb_archive_id = 2 (device index)
+            d0: 34 12 00 00 00 00 00 00   # lhb_archive_ver = 0x1234 (data version at copy time)
+            d8: "0x200000401:0x1:0x0"     # lhb_uuid: the key on the device, 19 bytes
+            eb: 00*21                     # ... NUL-padded to UUID_MAX 40
+            """;
+
+    static Layout twoCopies() {
+        StripeLayout local = new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, FILE, 1 << 20, 0, null,
+                List.of(OstStripe.of(0, FILE)));
+        HsmForeign s3 = new HsmForeign(HsmType.S3, HS_EXISTS | HS_ARCHIVED, 2, 0x1234, "0x200000401:0x1:0x0");
+        return new Layout(3, FlrState.SYNC_PENDING, List.of(
+                Component.wholeFile(0x00010001, LCME_FL_INIT | LCME_FL_PREF_RD, local),
+                Component.wholeFile(0x00020003, LCME_FL_INIT | LCME_FL_STALE, s3)));
+    }
+
+    @Test
+    void localCopyAndStaleS3Copy() throws Exception {
+        byte[] golden = HexVector.parse(TWO_COPIES);
+        assertThat(golden).hasSize(256);
+        assertThat(LayoutCodec.encode(twoCopies())).isEqualTo(golden);
+        Layout decoded = LayoutCodec.decode(golden);
+        assertThat(decoded).isEqualTo(twoCopies());
+        assertThat(decoded.mirrorCount()).isEqualTo(2);
+        assertThat(decoded.mirror(2).orElseThrow().isStale()).isTrue();
+        assertThat(decoded.readMirror().orElseThrow().mirrorId()).isEqualTo(1);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // 3. The layout of liblustreapi.c's own "getstripe -v" example (comment above
+    //    lov_dump_comp_v1): a 2-component PFL file, lcm_size 264, blobs at 128 (56 bytes) and
+    //    184 (80 bytes). Its OST objects are IDIF FIDs, which fid_to_ostid() stores in the legacy
+    //    form: oi_id = fid_idif_id() = (f_seq & 0xffff) << 32 | f_oid, oi_seq = 0.
+    // ---------------------------------------------------------------------------------------
+    static final String LFS_PFL_EXAMPLE = """
+            00: d0 0b d6 0b               # lcm_magic
+            04: 08 01 00 00               # lcm_size = 264, as lfs prints
+            08: 02 00 00 00               # lcm_layout_gen = 2
+            0c: 00 00 02 00 00 00         # lcm_flags = 0, lcm_entry_count = 2, lcm_mirror_count = 0
+            12: 00*14                     # lcm_ec_count and padding
+            20: 01 00 00 00               # lcme_id = 1 (mirror 0: not an FLR file)
+            24: 10 00 00 00               # lcme_flags = 0x10 (init)
+            28: 00*8                      # e_start = 0
+            30: 00 00 10 00 00 00 00 00   # e_end = 1048576
+            38: 80 00 00 00 38 00 00 00   # lcme_offset = 128, lcme_size = 56
+            40: 00*16                     # lcme_layout_gen, lcme_time_and_id, EC bytes
+            50: 02 00 00 00               # lcme_id = 2
+            54: 10 00 00 00               # lcme_flags = 0x10
+            58: 00 00 10 00 00 00 00 00   # e_start = 1048576
+            60: ff*8                      # e_end = EOF
+            68: b8 00 00 00 50 00 00 00   # lcme_offset = 184, lcme_size = 80 = 32 + 2 * 24
+            70: 00*16
+            # blob 0 at 128
+            80: d0 0b d1 0b 01 00 00 00   # LOV_MAGIC_V1, RAID0
+            88: 01 00 00 00 00 00 00 00   # lmm_oi oi_id = 1
+            90: 01 04 00 00 02 00 00 00   # lmm_oi oi_seq = 0x200000401 -> lmm_fid [0x200000401:0x1:0x0]
+            98: 00 00 10 00 01 00 00 00   # lmm_stripe_size = 1048576, count 1, layout_gen 0
+            a0: 02 00 00 00 00 00 00 00   # l_ost_oi oi_id = 2 ([0x100000000:0x2:0x0] on OST 0)
+            a8: 00*8                      # l_ost_oi oi_seq = 0 (FID_SEQ_OST_MDT0: legacy form)
+            b0: 00 00 00 00 00 00 00 00   # l_ost_gen = 0, l_ost_idx = 0
+            # blob 1 at 184
+            b8: d0 0b d1 0b 01 00 00 00   # LOV_MAGIC_V1, RAID0
+            c0: 01 00 00 00 00 00 00 00   # oi_id = 1
+            c8: 01 04 00 00 02 00 00 00   # oi_seq = 0x200000401
+            d0: 00 00 10 00 02 00 00 00   # stripe size 1048576, count 2, layout_gen 0
+            d8: 02 00 00 00 00 00 00 00   # objects[0] oi_id = 2 ([0x100010000:0x2:0x0] on OST 1)
+            e0: 00*8                      # oi_seq = 0
+            e8: 00 00 00 00 01 00 00 00   # l_ost_gen 0, l_ost_idx = 1
+            f0: 03 00 00 00 00 00 00 00   # objects[1] oi_id = 3 ([0x100000000:0x3:0x0] on OST 0)
+            f8: 00*8                      # oi_seq = 0
+            100: 00 00 00 00 00 00 00 00  # l_ost_gen 0, l_ost_idx = 0
+            """;
+
+    static Layout lfsPflExample() {
+        StripeLayout first = new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, FILE, 1 << 20, 0, null,
+                List.of(new OstStripe(new Fid(2, 0, 0), 0, 0)));
+        StripeLayout second = new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, FILE, 1 << 20, 0, null,
+                List.of(new OstStripe(new Fid(2, 0, 0), 0, 1), new OstStripe(new Fid(3, 0, 0), 0, 0)));
+        return new Layout(2, FlrState.NONE, List.of(
+                new Component(1, LCME_FL_INIT, 0, 1 << 20, 0, 0, 0, first),
+                new Component(2, LCME_FL_INIT, 1 << 20, LUSTRE_EOF, 0, 0, 0, second)));
+    }
+
+    @Test
+    void theLayoutOfLfsDocumentedExample() throws Exception {
+        byte[] golden = HexVector.parse(LFS_PFL_EXAMPLE);
+        assertThat(golden).hasSize(264);
+        assertThat(LayoutCodec.encode(lfsPflExample())).isEqualTo(golden);
+        assertThat(LayoutCodec.decode(golden)).isEqualTo(lfsPflExample());
+        assertThat(LayoutCodec.blobOffsets(lfsPflExample())).containsExactly(128, 184);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // 4. A v3 sub-layout (with an OST pool name, as in the Lustre manual's FLR examples):
+    //    lov_mds_md_v3 = v1's 32 bytes + lmm_pool_name[LOV_MAXPOOLNAME + 1] = 48, then objects.
+    // ---------------------------------------------------------------------------------------
+    static final String V3_POOL = """
+            00: d0 0b d6 0b 98 00 00 00   # LOV_MAGIC_COMP_V1, lcm_size = 32 + 48 + 72 = 152
+            08: 07 00 00 00               # lcm_layout_gen = 7
+            0c: 00 00 01 00 00 00         # lcm_flags 0, 1 entry, lcm_mirror_count 0
+            12: 00*14
+            20: 05 00 01 00               # lcme_id = pflr_id(1, 5)
+            24: 10 00 00 00               # LCME_FL_INIT
+            28: 00*8 ff*8                 # [0, EOF)
+            38: 50 00 00 00 48 00 00 00   # lcme_offset 80, lcme_size 72 = 48 + 24
+            40: 00*16
+            50: d0 0b d3 0b 01 00 00 00   # LOV_MAGIC_V3 0x0BD30BD0, RAID0
+            58: 01 00 00 00 00 00 00 00   # oi_id = 1
+            60: 01 04 00 00 02 00 00 00   # oi_seq
+            68: 00 00 40 00 01 00 00 00   # 4 MiB, 1 stripe, lmm_layout_gen 0
+            70: "flash" 00*11             # lmm_pool_name, NUL-padded to 16
+            80: 00 04 00 80 02 00 00 00   # f_seq 0x280000400
+            88: 09 00 00 00 00 00 00 00   # f_oid 9, f_ver 0
+            90: 00 00 00 00 03 00 00 00   # l_ost_gen 0, l_ost_idx 3
+            """;
+
+    @Test
+    void v3SubLayoutWithPoolName() throws Exception {
+        Layout l = new Layout(7, FlrState.NONE, List.of(Component.wholeFile(LovFormat.pflrId(1, 5), LCME_FL_INIT,
+                new StripeLayout(LOV_MAGIC_V3, LOV_PATTERN_RAID0, FILE, 4 << 20, 0, "flash",
+                        List.of(OstStripe.of(3, Fid.of(0x280000400L, 9)))))));
+        byte[] golden = HexVector.parse(V3_POOL);
+        assertThat(golden).hasSize(152);
+        assertThat(LayoutCodec.encode(l)).isEqualTo(golden);
+        assertThat(LayoutCodec.decode(golden)).isEqualTo(l);
+    }
+
+    @Test
+    void structSizesMatchWiretest() {
+        assertThat(LOV_COMP_MD_V1_SIZE).isEqualTo(32);
+        assertThat(LOV_COMP_MD_ENTRY_V1_SIZE).isEqualTo(48);
+        assertThat(LOV_MDS_MD_V1_SIZE + LOV_OST_DATA_V1_SIZE).isEqualTo(56);
+        assertThat(LOV_FOREIGN_MD_SIZE + LOV_HSM_BASE_SIZE).isEqualTo(LOV_HSM_MD_SIZE).isEqualTo(72);
+        assertThat(8 + 8 + UUID_MAX).isEqualTo(LOV_HSM_BASE_SIZE);
+        // every blob size is a multiple of 8, so blobs stay 8-byte aligned back to back
+        assertThat(List.of(LOV_MDS_MD_V1_SIZE, LOV_MDS_MD_V3_SIZE, LOV_OST_DATA_V1_SIZE, LOV_HSM_MD_SIZE,
+                LOV_COMP_MD_V1_SIZE, LOV_COMP_MD_ENTRY_V1_SIZE)).allMatch(n -> n % 8 == 0);
+        assertThat(pflrId(2, 3)).isEqualTo(131075);
+        assertThat(mirrorIdOf(131074)).isEqualTo(2); // "lcme_id: 131074 / lcme_mirror_id: 2" in lfs output
+        assertThat(mirrorIdOf(65537)).isEqualTo(1);
+    }
+}
