@@ -81,7 +81,7 @@ public final class PoolOsd implements Osd {
         this.name = config.name();
         this.devices = List.copyOf(devices);
         this.md = devices.stream().filter(d -> d.has(Role.METADATA)).findFirst().orElseThrow();
-        this.store = new ObjectStore(md.osd());
+        this.store = new ObjectStore(md.osd(), md.index(), i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()));
         this.support = new TransactionSupport(name, false);
         this.clock = clock;
         this.caps = capabilities(md.osd(), devices);

@@ -1,16 +1,101 @@
 package dev.spillway.pool.meta;
 
+import static dev.spillway.pool.layout.LovFormat.HS_ARCHIVED;
+import static dev.spillway.pool.layout.LovFormat.HS_DIRTY;
+import static dev.spillway.pool.layout.LovFormat.HS_EXISTS;
+import static dev.spillway.pool.layout.LovFormat.HS_RELEASED;
+import static dev.spillway.pool.layout.LovFormat.LCME_FL_INIT;
+import static dev.spillway.pool.layout.LovFormat.LCME_FL_PREF_RD;
+import static dev.spillway.pool.layout.LovFormat.LCME_FL_STALE;
+
 import dev.spillway.osd.Fid;
+import dev.spillway.pool.layout.Component;
+import dev.spillway.pool.layout.FlrState;
+import dev.spillway.pool.layout.HsmForeign;
+import dev.spillway.pool.layout.HsmType;
+import dev.spillway.pool.layout.Layout;
+import dev.spillway.pool.layout.LayoutCodec;
+import dev.spillway.pool.layout.LovFormat;
+import dev.spillway.pool.layout.StripeLayout;
+import dev.spillway.pool.layout.SubLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.IntFunction;
 
 /**
- * Renders a {@link PoolObject} as Lustre's composite layout (the {@code trusted.lov} xattr).
- * Placeholder encoding until the codec of {@code dev.spillway.pool.layout} is wired in.
+ * Renders a {@link PoolObject} as Lustre's composite layout (the {@code trusted.lov} xattr), one
+ * mirror per copy, each a whole-file component:
+ * <ul>
+ * <li>the copy on the metadata device: a plain RAID0 sub-layout with one stripe (OST index =
+ * device index, object = the object's own FID);</li>
+ * <li>a copy on a spill device: a foreign {@code lov_hsm_md} (type POSIX for directory devices,
+ * S3 for object stores), archive id = device index, archive version = the data version it holds,
+ * identifier = its key; HSM flags EXISTS|ARCHIVED when in sync (plus RELEASED when the object has
+ * no local body), with DIRTY when stale, DIRTY alone while being written;</li>
+ * <li>{@code LCME_FL_STALE} on every copy that is not in sync, {@code LCME_FL_PREF_RD} on the
+ * preferred one; the FLR state RDONLY, WRITE_PENDING (stale copies) or SYNC_PENDING (copies
+ * being written) once there are two mirrors; the layout generation is the object's.</li>
+ * </ul>
+ * The pool's record ({@link ObjectRecord}) holds what the format has no field for (size, data
+ * version, checksums) and is written in the same transaction; fsck checks that both agree.
  */
-final class LayoutView {
+public final class LayoutView {
     private LayoutView() {
     }
 
-    static byte[] encode(Fid fid, PoolObject o) {
-        return ObjectRecord.encode(o);
+    /** The HSM foreign type for a device's backend: S3 for object stores, POSIX otherwise. */
+    public static HsmType hsmType(String backend) {
+        return "s3".equals(backend) ? HsmType.S3 : HsmType.POSIX;
+    }
+
+    static String keyText(Fid key) {
+        String s = key.toString();
+        return s.substring(1, s.length() - 1);
+    }
+
+    public static Layout layout(Fid fid, PoolObject o, int mdIndex, IntFunction<HsmType> types) {
+        boolean resident = o.resident(mdIndex);
+        List<Component> cs = new ArrayList<>();
+        for (Copy c : o.copies()) {
+            int flags = LCME_FL_INIT | (c.preferred() ? LCME_FL_PREF_RD : 0) | (c.state() != CopyState.IN_SYNC ? LCME_FL_STALE : 0);
+            SubLayout sub;
+            if (c.device() == mdIndex) {
+                sub = StripeLayout.ostCopy(fid, mdIndex, c.key());
+            } else {
+                int hs = switch (c.state()) {
+                    case IN_SYNC -> HS_EXISTS | HS_ARCHIVED | (resident ? 0 : HS_RELEASED);
+                    case STALE -> HS_EXISTS | HS_ARCHIVED | HS_DIRTY;
+                    default -> HS_DIRTY;
+                };
+                sub = HsmForeign.copy(types.apply(c.device()), c.device(), c.version(), keyText(c.key()), hs);
+            }
+            cs.add(Component.wholeFile(LovFormat.pflrId(c.mirrorId(), 1), flags, sub));
+        }
+        FlrState flr;
+        if (cs.size() < 2) {
+            flr = FlrState.NONE;
+        } else if (o.copies().stream().anyMatch(c -> c.state() == CopyState.PENDING)) {
+            flr = FlrState.SYNC_PENDING;
+        } else if (o.copies().stream().anyMatch(c -> c.state() == CopyState.STALE)) {
+            flr = FlrState.WRITE_PENDING;
+        } else {
+            flr = FlrState.RDONLY;
+        }
+        return new Layout(o.layoutGen(), flr, cs);
+    }
+
+    public static byte[] encode(Fid fid, PoolObject o, int mdIndex, IntFunction<HsmType> types) {
+        return LayoutCodec.encode(layout(fid, o, mdIndex, types));
+    }
+
+    /** What differs between a decoded layout and the record, or empty if they agree. */
+    public static Optional<String> mismatch(Fid fid, Layout stored, PoolObject o, int mdIndex, IntFunction<HsmType> types) {
+        Layout want = layout(fid, o, mdIndex, types);
+        if (!want.equals(stored)) {
+            return Optional.of("layout xattr (gen " + stored.layoutGen() + ", " + stored.components().size()
+                    + " components) disagrees with the pool record (gen " + want.layoutGen() + ", " + want.components().size() + ")");
+        }
+        return Optional.empty();
     }
 }

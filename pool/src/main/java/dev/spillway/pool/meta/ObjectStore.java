@@ -20,10 +20,19 @@ public final class ObjectStore {
     public static final String LAYOUT_XATTR = "trusted.lov";
 
     private final Osd md;
+    private final int mdIndex;
+    private final java.util.function.IntFunction<dev.spillway.pool.layout.HsmType> types;
     private final int bound;
 
-    public ObjectStore(Osd md) {
+    /**
+     * @param md the metadata device
+     * @param mdIndex its index in the pool
+     * @param types the HSM foreign type of each device index
+     */
+    public ObjectStore(Osd md, int mdIndex, java.util.function.IntFunction<dev.spillway.pool.layout.HsmType> types) {
         this.md = md;
+        this.mdIndex = mdIndex;
+        this.types = types;
         this.bound = Math.min(md.capabilities().maxXattrValue(), 64 << 10);
     }
 
@@ -67,7 +76,7 @@ public final class ObjectStore {
             throw new OsdException(Errno.E2BIG, md.name(), fid, "pool record of " + rec.length + " bytes exceeds " + bound);
         }
         tx.setXattr(fid, ObjectRecord.XATTR, rec, XattrFlag.UPSERT);
-        tx.setXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, o), XattrFlag.UPSERT);
+        tx.setXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, o, mdIndex, types), XattrFlag.UPSERT);
         tx.setAttr(fid, times);
     }
 
@@ -80,5 +89,15 @@ public final class ObjectStore {
     /** The layout xattr as stored. */
     public byte[] layout(Fid fid) throws OsdException {
         return md.getXattr(fid, LAYOUT_XATTR);
+    }
+
+    /** The stored layout, decoded (a malformed one fails with the codec's EBADMSG/EPROTO). */
+    public dev.spillway.pool.layout.Layout decodedLayout(Fid fid) throws OsdException {
+        return dev.spillway.pool.layout.LayoutCodec.decode(layout(fid), md.name(), fid);
+    }
+
+    /** What differs between the stored layout and the record, if anything. */
+    public java.util.Optional<String> mismatch(Fid fid, PoolObject o) throws OsdException {
+        return LayoutView.mismatch(fid, decodedLayout(fid), o, mdIndex, types);
     }
 }

@@ -114,7 +114,10 @@ public final class Fsck {
                 try {
                     po = pool.store().load(f);
                     if (po.isPresent()) {
-                        pool.store().layout(f);
+                        Optional<String> m = pool.store().mismatch(f, po.get());
+                        if (m.isPresent()) {
+                            problem("layout", f, pool.metadata(), m.get(), false);
+                        }
                     }
                 } catch (OsdException e) {
                     problem("undecodable", f, pool.metadata(), e.getMessage(), false);
