@@ -72,6 +72,7 @@ public final class PoolOsd implements Osd {
     private final InstantSource clock;
     private final Capabilities caps;
     private final Migrator migrator;
+    private final dev.spillway.pool.ops.DeviceOps deviceOps;
     private volatile PoolListener listener = PoolListener.NONE;
     private volatile RecoveryReport recovery;
     private volatile boolean closed;
@@ -86,6 +87,7 @@ public final class PoolOsd implements Osd {
         this.clock = clock;
         this.caps = capabilities(md.osd(), devices);
         this.migrator = new Migrator(this);
+        this.deviceOps = new dev.spillway.pool.ops.DeviceOps(this);
     }
 
     /**
@@ -208,6 +210,11 @@ public final class PoolOsd implements Osd {
     /** The data-moving operations (spill, promote, resync, …) the daemon and the CLI call. */
     public Migrator migrator() {
         return migrator;
+    }
+
+    /** Device state changes, evacuation, replacement of lost copies. */
+    public dev.spillway.pool.ops.DeviceOps deviceOps() {
+        return deviceOps;
     }
 
     public PoolListener listener() {

@@ -189,9 +189,17 @@ public final class Migrator {
             occupied = target.osd().getAttr(key).blocks() * 512;
         } catch (OsdException e) {
             boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
-            abandon(job, full);
+            // A failing device parks the move too; the daemon retries it with back-off.
+            boolean failing = e.is(Errno.EIO) || e.is(Errno.ETIMEDOUT) || e.is(Errno.EAGAIN);
+            if (failing && e.device() != null && !e.device().equals(target.name())) {
+                failing = false;
+            }
+            abandon(job, full || failing);
             if (full) {
                 return Result.of(Outcome.PARKED, target.name() + " is full: " + e.getMessage());
+            }
+            if (failing) {
+                return Result.of(Outcome.PARKED, target.name() + " failed the copy: " + e.getMessage());
             }
             if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
                 return Result.of(Outcome.CHANGED, "the object changed during the copy: " + e.getMessage());
@@ -436,6 +444,11 @@ public final class Migrator {
             });
             return new Result(Outcome.DONE, 0, "dropped mirror " + mirrorId + " (" + pool.device(c.device()).name() + ")");
         });
+    }
+
+    /** Drops a mirror whatever its state (a copy lost with a failed device); never the last in-sync copy. */
+    public Result forceDrop(Fid fid, int mirrorId) throws OsdException {
+        return dropMirror(fid, mirrorId);
     }
 
     /** Moves the copy on {@code from} to {@code to}: copy, then drop the old one. */

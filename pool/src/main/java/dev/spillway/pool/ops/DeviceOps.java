@@ -1,0 +1,183 @@
+package dev.spillway.pool.ops;
+
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.OsdException;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.Role;
+import dev.spillway.pool.device.DeviceTable;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.DeviceIndex;
+import dev.spillway.pool.meta.PoolObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Device-level operations: state changes, evacuation and the replacement of copies lost with a
+ * failed device. Each walks only the device's own index — never the whole pool — and moves one
+ * object at a time through {@link Migrator}, so it can be interrupted (or crash) anywhere.
+ */
+public final class DeviceOps {
+    private final PoolOsd pool;
+    private final Object stateLock = new Object();
+
+    public DeviceOps(PoolOsd pool) {
+        this.pool = pool;
+    }
+
+    /** Sets and persists a device's state ({@code device set-state}). */
+    public void setState(PoolDevice d, DeviceState s) throws OsdException {
+        if (d == pool.metadata() && s != DeviceState.RW && s != DeviceState.RO) {
+            throw new OsdException(Errno.EINVAL, pool.name(), "the metadata device '" + d.name() + "' cannot be "
+                    + s.yamlName() + ": it holds the namespace and every layout");
+        }
+        synchronized (stateLock) {
+            DeviceState old = d.state();
+            d.state(s);
+            try {
+                DeviceTable.setState(pool.metadata().osd(), d);
+            } catch (OsdException e) {
+                d.state(old);
+                throw e;
+            }
+        }
+    }
+
+    /** Progress of an evacuation step. */
+    public record Progress(int moved, int failed, int remaining, boolean done, List<String> errors) {
+    }
+
+    /** A device copies can move to, other than {@code from}: writable, durable, in tier order. */
+    public Optional<PoolDevice> target(PoolObject p, PoolDevice from) {
+        for (PoolDevice d : pool.devices()) {
+            if (d != from && d.has(Role.BACKGROUND) && d.state().writable() && d.durability() > 0 && p.on(d.index()).isEmpty()) {
+                return Optional.of(d);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Moves up to {@code max} copies off {@code from} (state EVACUATING), honouring replicas;
+     * when none is left, the device becomes SPARE.
+     */
+    public Progress evacuateStep(PoolDevice from, int max) throws OsdException {
+        if (from == pool.metadata()) {
+            throw new OsdException(Errno.EINVAL, pool.name(), "the metadata device '" + from.name() + "' cannot be evacuated");
+        }
+        if (from.state() != DeviceState.EVACUATING) {
+            setState(from, DeviceState.EVACUATING);
+        }
+        List<Fid[]> entries = DeviceIndex.list(pool.metadata().osd(), from.index());
+        int moved = 0;
+        int failed = 0;
+        List<String> errors = new ArrayList<>();
+        for (Fid[] e : entries) {
+            if (moved + failed >= max) {
+                break;
+            }
+            Fid fid = e[0];
+            try {
+                Optional<PoolObject> p = pool.store().load(fid);
+                if (p.isEmpty()) {
+                    continue;
+                }
+                Optional<Copy> c = p.get().byKey(e[1]);
+                if (c.isEmpty() || c.get().state() == CopyState.PENDING) {
+                    continue;
+                }
+                Migrator.Result r;
+                if (c.get().state() != CopyState.IN_SYNC) {
+                    r = pool.migrator().dropMirror(fid, c.get().mirrorId());
+                } else {
+                    Optional<PoolDevice> to = target(p.get(), from);
+                    if (to.isEmpty()) {
+                        // No other spill device: the body comes home.
+                        r = p.get().resident(pool.metadata().index()) ? pool.migrator().dropMirror(fid, c.get().mirrorId())
+                                : pool.migrator().promote(fid);
+                        if (r.outcome() == Migrator.Outcome.DONE && !p.get().resident(pool.metadata().index())) {
+                            r = pool.migrator().dropMirror(fid, c.get().mirrorId());
+                        }
+                    } else {
+                        r = pool.migrator().migrate(fid, from, to.get());
+                    }
+                }
+                if (r.outcome() == Migrator.Outcome.DONE) {
+                    moved++;
+                } else {
+                    failed++;
+                    errors.add(fid + ": " + r.detail());
+                }
+            } catch (OsdException ex) {
+                failed++;
+                errors.add(fid + ": " + ex.getMessage());
+            }
+        }
+        pool.migrator().collectGarbage();
+        int remaining = DeviceIndex.list(pool.metadata().osd(), from.index()).size();
+        boolean done = remaining == 0;
+        if (done) {
+            setState(from, DeviceState.SPARE);
+        }
+        return new Progress(moved, failed, remaining, done, errors);
+    }
+
+    /**
+     * For every object with a copy on the failed device {@code dead}: drop that copy (its space
+     * is lost with the device) and, if fewer than {@code replicas} durable in-sync copies remain,
+     * make a new one elsewhere. Returns how many objects were repaired; those it could not repair
+     * (no readable copy left) are listed in the errors.
+     */
+    public Progress replaceLost(PoolDevice dead, int max) throws OsdException {
+        if (dead.state() != DeviceState.FAILED) {
+            throw new OsdException(Errno.EINVAL, pool.name(), "device '" + dead.name() + "' is " + dead.state().yamlName() + ", not failed");
+        }
+        int moved = 0;
+        int failed = 0;
+        List<String> errors = new ArrayList<>();
+        for (Fid[] e : DeviceIndex.list(pool.metadata().osd(), dead.index())) {
+            if (moved + failed >= max) {
+                break;
+            }
+            Fid fid = e[0];
+            try {
+                Optional<PoolObject> p = pool.store().load(fid);
+                if (p.isEmpty()) {
+                    continue;
+                }
+                Optional<Copy> c = p.get().byKey(e[1]);
+                if (c.isEmpty()) {
+                    continue;
+                }
+                long good = p.get().inSync().stream().filter(x -> x.device() != dead.index()
+                        && pool.device(x.device()).durability() > 0 && pool.device(x.device()).state().readable()).count();
+                if (good == 0) {
+                    failed++;
+                    errors.add(fid + ": its only in-sync copy was on " + dead.name());
+                    continue;
+                }
+                pool.migrator().forceDrop(fid, c.get().mirrorId());
+                PoolObject now = pool.store().require(fid);
+                for (long n = good; n < pool.replicas(); n++) {
+                    Optional<PoolDevice> to = target(now, dead);
+                    if (to.isEmpty()) {
+                        break;
+                    }
+                    pool.migrator().copy(fid, to.get(), false);
+                    now = pool.store().require(fid);
+                }
+                moved++;
+            } catch (OsdException ex) {
+                failed++;
+                errors.add(fid + ": " + ex.getMessage());
+            }
+        }
+        pool.migrator().collectGarbage();
+        int remaining = DeviceIndex.list(pool.metadata().osd(), dead.index()).size();
+        return new Progress(moved, failed, remaining, remaining == 0, errors);
+    }
+}
