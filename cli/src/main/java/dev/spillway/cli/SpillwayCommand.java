@@ -12,7 +12,10 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = SpillwayCommand.Version.class,
         description = "Spillway: a stacking object storage device (OSD) stack — a fast tier that spills cold objects to slower devices.",
-        subcommands = {VersionCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ServeCommand.class, DfCommand.class, GetstripeCommand.class, ObjectCommands.Spill.class,
+            ObjectCommands.Promote.class, ObjectCommands.Release.class, ObjectCommands.Migrate.class, ObjectCommands.Mirror.class,
+            DeviceCommand.class, AdminCommands.Jobs.class, AdminCommands.Fsck.class, AdminCommands.Scrub.class, AdminCommands.Gc.class,
+            AdminCommands.Creds.class, VersionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure (the message names the device, object and cause)", "2:usage error"})
 public final class SpillwayCommand implements Runnable {

@@ -1,0 +1,51 @@
+package dev.spillway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code spillway df}: one row per device and the pool's sum, as {@code lfs df}. */
+@Command(name = "df", mixinStandardHelpOptions = true, description = "Space per device and summed (like lfs df).")
+final class DfCommand implements Callable<Integer> {
+    @Mixin
+    Target target;
+
+    @Option(names = {"-h", "--human-readable"}, description = "Sizes in K, M, G.")
+    boolean human;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        JsonNode df = target.client().call("GET", "df", Map.of());
+        PrintWriter out = spec.commandLine().getOut();
+        if (target.json) {
+            out.println(AdminClient.pretty(df));
+            return ExitCodes.OK;
+        }
+        out.printf("%-14s %-5s %-32s %-10s %10s %10s %10s %5s %9s%n", "DEVICE", "BACKEND", "ROLES", "STATE", "SIZE", "USED", "AVAIL", "USE%", "OBJECTS");
+        for (JsonNode d : df.path("devices")) {
+            line(out, d.path("name").asText(), d.path("backend").asText(), d.path("roles").toString().replace("\"", ""),
+                    d.path("state").asText(), d);
+        }
+        JsonNode s = df.path("summary");
+        out.println();
+        line(out, "pool " + df.path("pool").asText(), "", "", "", s);
+        return ExitCodes.OK;
+    }
+
+    private void line(PrintWriter out, String name, String backend, String roles, String state, JsonNode r) {
+        long size = r.path("size").asLong();
+        long used = r.path("used").asLong();
+        long pct = size == 0 ? 0 : Math.round(100.0 * used / size);
+        out.printf("%-14s %-5s %-32s %-10s %10s %10s %10s %4d%% %9d%n", name, backend, roles, state, Human.bytes(size, human),
+                Human.bytes(used, human), Human.bytes(r.path("available").asLong(), human), pct, r.path("objects").asLong());
+    }
+}

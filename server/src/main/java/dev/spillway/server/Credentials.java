@@ -1,0 +1,79 @@
+package dev.spillway.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.OsdException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The pool's access key and secret, generated on first start and stored readable by the owner
+ * only (0600). The S3 gateway and the admin API both require them.
+ *
+ * @param accessKey the S3 access key id
+ * @param secretKey the S3 secret access key
+ */
+public record Credentials(String accessKey, String secretKey) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    private static final String ANY = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    /** New random credentials, shaped like AWS's (20-character key id, 40-character secret). */
+    public static Credentials generate(SecureRandom r) {
+        StringBuilder k = new StringBuilder("SPW");
+        while (k.length() < 20) {
+            k.append(UPPER.charAt(r.nextInt(UPPER.length())));
+        }
+        StringBuilder s = new StringBuilder();
+        while (s.length() < 40) {
+            s.append(ANY.charAt(r.nextInt(ANY.length())));
+        }
+        return new Credentials(k.toString(), s.toString());
+    }
+
+    public static Credentials load(Path file) throws OsdException {
+        try {
+            Map<?, ?> m = JSON.readValue(file.toFile(), Map.class);
+            Object a = m.get("accessKey");
+            Object s = m.get("secretKey");
+            if (a == null || s == null) {
+                throw new OsdException(Errno.EINVAL, null, null, "credentials file " + file + " lacks accessKey or secretKey", null);
+            }
+            return new Credentials(a.toString(), s.toString());
+        } catch (IOException e) {
+            throw new OsdException(Errno.EIO, null, null, "cannot read credentials " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the file with owner-only permissions from the moment it exists. */
+    public void store(Path file) throws OsdException {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("accessKey", accessKey);
+        m.put("secretKey", secretKey);
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.deleteIfExists(tmp);
+            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n");
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new OsdException(Errno.EIO, null, null, "cannot write credentials " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Loads the credentials, generating and storing them if the file does not exist yet. */
+    public static Credentials loadOrCreate(Path file, boolean[] created) throws OsdException {
+        if (Files.exists(file)) {
+            return load(file);
+        }
+        Credentials c = generate(new SecureRandom());
+        c.store(file);
+        created[0] = true;
+        return c;
+    }
+}

@@ -1,0 +1,181 @@
+package dev.spillway.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.OsdException;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.PoolConfig;
+import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.server.admin.AdminServer;
+import dev.spillway.server.metrics.PoolMetrics;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Spillway server: the pool mounted from the data folder (formatted on first start),
+ * the admin API with metrics, and — as they are wired — the migration daemon and the S3 gateway.
+ * Closing it stops accepting, lets work in flight finish or park, and unmounts.
+ */
+public final class Server implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Server.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ServerOptions options;
+    private final DataDir dir;
+    private final PoolLock lock;
+    private final PoolOsd pool;
+    private final Credentials credentials;
+    private final PoolMetrics metrics;
+    private final AdminServer admin;
+    private final long recoveryNanos;
+    private volatile boolean closed;
+
+    private Server(ServerOptions options, DataDir dir, PoolLock lock, PoolOsd pool, Credentials credentials, PoolMetrics metrics,
+                   AdminServer admin, long recoveryNanos) {
+        this.options = options;
+        this.dir = dir;
+        this.lock = lock;
+        this.pool = pool;
+        this.credentials = credentials;
+        this.metrics = metrics;
+        this.admin = admin;
+        this.recoveryNanos = recoveryNanos;
+    }
+
+    /** Starts a server; on any failure, what was started is stopped again and the error names the cause. */
+    public static Server start(ServerOptions o) throws OsdException {
+        DataDir dir = new DataDir(o.data());
+        boolean fresh = dir.prepare();
+        PoolLock lock = PoolLock.acquire(dir.lock(), "serve", Duration.ofSeconds(2));
+        PoolOsd pool = null;
+        AdminServer admin = null;
+        try {
+            boolean[] newKeys = {false};
+            Credentials cred = Credentials.loadOrCreate(dir.credentials(), newKeys);
+            PoolConfig cfg = config(o, dir);
+            long t0 = System.nanoTime();
+            pool = PoolOsd.mount(cfg, InstantSource.system(), PoolOsd.MountMode.RECOVER);
+            long recovery = System.nanoTime() - t0;
+            LOG.info("pool {} mounted in {} ms: {}", pool.name(), recovery / 1_000_000, pool.recoveryReport());
+            PoolMetrics metrics = new PoolMetrics(pool, recovery);
+            admin = AdminServer.start(o.host(), o.adminPort(), pool, cred, metrics);
+            Server s = new Server(o, dir, lock, pool, cred, metrics, admin, recovery);
+            s.writeEndpoint();
+            s.banner(fresh, newKeys[0]);
+            return s;
+        } catch (OsdException | RuntimeException e) {
+            if (admin != null) {
+                admin.close();
+            }
+            if (pool != null) {
+                try {
+                    pool.close();
+                } catch (OsdException ignored) {
+                    e.addSuppressed(ignored);
+                }
+            }
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static PoolConfig config(ServerOptions o, DataDir dir) throws OsdException {
+        if (o.config() != null) {
+            return PoolConfigParser.parse(o.config());
+        }
+        if (!Files.exists(dir.poolConfig())) {
+            try {
+                Files.writeString(dir.poolConfig(), DefaultPool.yaml(dir, o.fastCapacity()));
+            } catch (IOException e) {
+                throw new OsdException(Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
+            }
+        }
+        return PoolConfigParser.parse(dir.poolConfig());
+    }
+
+    private void writeEndpoint() throws OsdException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("admin", admin.endpoint().toString());
+        m.put("s3", s3Endpoint());
+        m.put("pid", ProcessHandle.current().pid());
+        try {
+            Path tmp = dir.endpoint().resolveSibling("endpoint.json.tmp");
+            Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n");
+            Files.move(tmp, dir.endpoint(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new OsdException(Errno.EIO, null, null, "cannot write " + dir.endpoint() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The S3 endpoint, once the gateway is wired; null until then. */
+    public String s3Endpoint() {
+        return null;
+    }
+
+    private void banner(boolean fresh, boolean newKeys) {
+        var out = options.out();
+        out.printf("spillway: pool '%s' %s in %s (recovery %.1f ms: %s)%n", pool.name(), fresh ? "formatted" : "mounted", dir.root(),
+                recoveryNanos / 1e6, pool.recoveryReport());
+        for (var d : pool.devices()) {
+            out.printf("  device %-8s %-4s %-40s %s%n", d.name(), d.backend(), d.roles(), d.state().yamlName());
+        }
+        out.printf("  admin API and metrics: %s (metrics at /metrics)%n", admin.endpoint());
+        if (s3Endpoint() != null) {
+            out.printf("  S3 API: %s%n", s3Endpoint());
+        }
+        if (newKeys) {
+            out.printf("  access key: %s%n  secret key: %s%n  (stored in %s, mode 0600; shown once — `spillway credentials` prints them again)%n",
+                    credentials.accessKey(), credentials.secretKey(), dir.credentials());
+        }
+        out.flush();
+    }
+
+    public PoolOsd pool() {
+        return pool;
+    }
+
+    public DataDir dataDir() {
+        return dir;
+    }
+
+    public AdminServer admin() {
+        return admin;
+    }
+
+    public Credentials credentials() {
+        return credentials;
+    }
+
+    /** Stops accepting, lets work in flight finish or park, unmounts, releases the lock. */
+    @Override
+    public void close() throws OsdException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        OsdException err = null;
+        admin.close();
+        try {
+            pool.close();
+        } catch (OsdException e) {
+            err = e;
+        }
+        try {
+            Files.deleteIfExists(dir.endpoint());
+        } catch (IOException ignored) {
+            // A stale endpoint file only makes the CLI try a dead address and say so.
+        }
+        lock.close();
+        LOG.info("pool {} unmounted", pool.name());
+        if (err != null) {
+            throw err;
+        }
+    }
+}

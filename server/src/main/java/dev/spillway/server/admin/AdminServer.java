@@ -1,0 +1,64 @@
+package dev.spillway.server.admin;
+
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.OsdException;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.server.Credentials;
+import dev.spillway.server.metrics.PoolMetrics;
+import java.net.URI;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The admin API (JSON over HTTP), the Prometheus metrics at {@code /metrics} and a status page at
+ * {@code /}, on Jetty 12 (the same server library as the S3 gateway), on virtual threads.
+ */
+public final class AdminServer implements AutoCloseable {
+    private final org.eclipse.jetty.server.Server server;
+    private final ServerConnector connector;
+
+    private AdminServer(String host, int port, AdminApi api) {
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("spillway-admin");
+        threads.setVirtualThreadsExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        server = new org.eclipse.jetty.server.Server(threads);
+        connector = new ServerConnector(server, new HttpConnectionFactory(new HttpConfiguration()));
+        connector.setHost(host);
+        connector.setPort(port);
+        server.addConnector(connector);
+        server.setHandler(api);
+    }
+
+    public static AdminServer start(String host, int port, PoolOsd pool, Credentials credentials, PoolMetrics metrics)
+            throws OsdException {
+        AdminServer a = new AdminServer(host, port, new AdminApi(pool, credentials, metrics));
+        try {
+            a.server.start();
+        } catch (Exception e) {
+            a.close();
+            throw new OsdException(Errno.EIO, pool.name(), null, "admin API cannot listen on " + host + ":" + port + ": " + e, e);
+        }
+        return a;
+    }
+
+    public int port() {
+        return connector.getLocalPort();
+    }
+
+    public URI endpoint() {
+        String h = connector.getHost();
+        return URI.create("http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + port());
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.setStopTimeout(5_000);
+            server.stop();
+        } catch (Exception ignored) {
+            // Stopping: nothing left to serve the error to.
+        }
+    }
+}
