@@ -53,6 +53,9 @@ public final class S3Gateway implements AutoCloseable {
         // Keys are opaque bytes: "..", "%2F", "//" and NULs must reach the handler as sent.
         http.setUriCompliance(UriCompliance.UNSAFE);
         http.setSendServerVersion(false);
+        // SigV4 signs header values byte for byte: Jetty's header cache must not swap in its
+        // own spelling of a common value ("charset=UTF-8" → "charset=utf-8").
+        http.setHeaderCacheCaseSensitive(true);
         http.setRequestHeaderSize(cfg.maxRequestHeaderBytes());
         http.setOutputBufferSize(256 << 10);
         connector = new ServerConnector(server, new HttpConnectionFactory(http));

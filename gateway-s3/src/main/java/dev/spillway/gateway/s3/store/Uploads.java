@@ -230,13 +230,15 @@ public final class Uploads {
         ChecksumAlgorithm.Hasher composite = alg == null ? null : alg.newHasher();
         long size = 0;
         int prev = 0;
-        for (int i = 0; i < chosen.size(); i++) {
-            Chosen c = chosen.get(i);
+        for (Chosen c : chosen) {
             if (c.number() <= prev) {
                 throw new S3Exception(S3Error.INVALID_PART_ORDER, "The list of parts was not in ascending order: part "
                         + c.number() + " after part " + prev);
             }
             prev = c.number();
+        }
+        for (int i = 0; i < chosen.size(); i++) {
+            Chosen c = chosen.get(i);
             PartRecord p = osd.lookup(up.parts(), Records.u32(c.number())).map(PartRecord::decode)
                     .orElseThrow(() -> new S3Exception(S3Error.INVALID_PART, "part " + c.number() + " of upload " + uploadId
                             + " was never uploaded"));
