@@ -61,7 +61,9 @@ final class RawS3 {
 
     Signed sign(String method, String path, Map<String, String> headers, byte[] body, Form form) throws IOException {
         SdkHttpRequest.Builder b = SdkHttpRequest.builder().method(SdkHttpMethod.fromValue(method))
-                .uri(URI.create(endpoint + path));
+                // https in the signed URI only: the AWS signer insists on signing the payload over
+                // plain http, and the scheme is not part of SigV4's canonical request.
+                .uri(URI.create(endpoint.toString().replace("http://", "https://") + path));
         headers.forEach(b::putHeader);
         if (form.chunked) {
             b.putHeader("x-amz-decoded-content-length", Integer.toString(body.length));
@@ -86,7 +88,19 @@ final class RawS3 {
         try (InputStream in = signed.payload().map(p -> p.newStream()).orElse(new ByteArrayInputStream(new byte[0]))) {
             wire = in.readAllBytes();
         }
-        return new Signed(signed.request(), wire);
+        String expected = switch (form) {
+            case SIGNED -> null;
+            case UNSIGNED -> "UNSIGNED-PAYLOAD";
+            case STREAMING_SIGNED -> "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+            case STREAMING_SIGNED_TRAILER -> "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+            case STREAMING_UNSIGNED_TRAILER -> "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+        };
+        String got = signed.request().firstMatchingHeader("x-amz-content-sha256").orElse("");
+        if (expected != null ? !expected.equals(got) : !got.matches("[0-9a-f]{64}")) {
+            throw new IllegalStateException("the signer produced x-amz-content-sha256 " + got + " for " + form);
+        }
+        SdkHttpRequest plain = signed.request().toBuilder().protocol("http").build();
+        return new Signed(plain, wire);
     }
 
     Response send(Signed s) throws IOException, InterruptedException {
@@ -104,6 +118,29 @@ final class RawS3 {
         });
         HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
         return new Response(r.statusCode(), new String(r.body(), StandardCharsets.UTF_8), r.headers().map());
+    }
+
+    /** Sends the signed headers, then only {@code n} bytes of the body, then half-closes. */
+    Response sendTruncated(Signed s, int n) throws IOException {
+        try (java.net.Socket sock = new java.net.Socket(s.request().host(), s.request().port())) {
+            StringBuilder head = new StringBuilder(s.request().method().name() + " " + s.request().encodedPath()
+                    + s.request().encodedQueryParameters().map(q -> "?" + q).orElse("") + " HTTP/1.1\r\n");
+            s.request().forEachHeader((name, vs) -> vs.forEach(v -> head.append(name).append(": ").append(v).append("\r\n")));
+            if (s.request().firstMatchingHeader("Content-Length").isEmpty()) {
+                head.append("Content-Length: ").append(s.body().length).append("\r\n");
+            }
+            head.append("Host: ").append(s.request().host()).append(':').append(s.request().port()).append("\r\n");
+            head.append("Connection: close\r\n\r\n");
+            java.io.OutputStream out = sock.getOutputStream();
+            out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+            out.write(s.body(), 0, n);
+            out.flush();
+            sock.shutdownOutput();
+            String resp = new String(sock.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            int status = Integer.parseInt(resp.substring(9, 12));
+            int bodyAt = resp.indexOf("\r\n\r\n");
+            return new Response(status, bodyAt < 0 ? "" : resp.substring(bodyAt + 4), Map.of());
+        }
     }
 
     static byte[] concat(byte[]... parts) {
