@@ -156,7 +156,7 @@ public final class S3Benchmark implements Benchmark {
     private void small(BenchOptions o, S3Client gateway, Path dir, List<BenchResult> out) throws Exception {
         Path jar = s3proxyJar();
         int clients = 16;
-        int ops = o.quick() ? 1600 : 16000;
+        int ops = o.quick() ? 1200 : 16000;
         int rounds = o.quick() ? 3 : 5;
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("object_bytes", 4096);
