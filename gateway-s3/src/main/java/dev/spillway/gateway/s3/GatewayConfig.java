@@ -1,0 +1,128 @@
+package dev.spillway.gateway.s3;
+
+import dev.spillway.gateway.s3.auth.CredentialStore;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How an {@link S3Gateway} listens and behaves.
+ *
+ * @param host the address to bind (loopback by default)
+ * @param port the port, 0 for any free one
+ * @param region the region clients must sign for, and GetBucketLocation answers
+ * @param credentials access key → secret key
+ * @param allowAnonymous serve unsigned requests (off unless asked for)
+ * @param virtualHostDomains domains under which {@code BUCKET.domain} names a bucket
+ *     (virtual-host-style addressing); any other Host means path-style
+ * @param fidSequence the first FID sequence the gateway owns on the OSD
+ * @param fidSequenceCount how many sequences from there it may use
+ * @param clock time source for signatures, skew and record times
+ * @param maxClockSkew how far a request's time may be from ours (S3: 15 minutes)
+ * @param sweepInterval how often the garbage sweeper runs besides after commits
+ * @param minPartSize the smallest part but the last of a multipart upload (S3: 5 MiB)
+ * @param maxRequestHeaderBytes the largest request header section (S3-like limit: 8 KiB + URL)
+ */
+public record GatewayConfig(String host, int port, String region, CredentialStore credentials, boolean allowAnonymous,
+                            List<String> virtualHostDomains, long fidSequence, long fidSequenceCount, InstantSource clock,
+                            Duration maxClockSkew, Duration sweepInterval, long minPartSize, int maxRequestHeaderBytes) {
+
+    /** The gateway's default first FID sequence: above Lustre's normal range start 0x200000400. */
+    public static final long DEFAULT_FID_SEQUENCE = 0x300000400L;
+
+    public GatewayConfig {
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(region, "region");
+        Objects.requireNonNull(credentials, "credentials");
+        virtualHostDomains = List.copyOf(virtualHostDomains);
+        Objects.requireNonNull(clock, "clock");
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link GatewayConfig}; every setting has a default but the credentials. */
+    public static final class Builder {
+        private String host = "127.0.0.1";
+        private int port;
+        private String region = "us-east-1";
+        private CredentialStore credentials = ak -> java.util.Optional.empty();
+        private boolean allowAnonymous;
+        private List<String> virtualHostDomains = List.of("localhost");
+        private long fidSequence = DEFAULT_FID_SEQUENCE;
+        private long fidSequenceCount = 1L << 20;
+        private InstantSource clock = InstantSource.system();
+        private Duration maxClockSkew = Duration.ofMinutes(15);
+        private Duration sweepInterval = Duration.ofSeconds(10);
+        private long minPartSize = 5L << 20;
+        private int maxRequestHeaderBytes = 16 << 10;
+
+        public Builder host(String v) {
+            host = v;
+            return this;
+        }
+
+        public Builder port(int v) {
+            port = v;
+            return this;
+        }
+
+        public Builder region(String v) {
+            region = v;
+            return this;
+        }
+
+        public Builder credentials(CredentialStore v) {
+            credentials = v;
+            return this;
+        }
+
+        public Builder allowAnonymous(boolean v) {
+            allowAnonymous = v;
+            return this;
+        }
+
+        public Builder virtualHostDomains(List<String> v) {
+            virtualHostDomains = v;
+            return this;
+        }
+
+        public Builder fidSequence(long first, long count) {
+            fidSequence = first;
+            fidSequenceCount = count;
+            return this;
+        }
+
+        public Builder clock(InstantSource v) {
+            clock = v;
+            return this;
+        }
+
+        public Builder maxClockSkew(Duration v) {
+            maxClockSkew = v;
+            return this;
+        }
+
+        public Builder sweepInterval(Duration v) {
+            sweepInterval = v;
+            return this;
+        }
+
+        public Builder minPartSize(long v) {
+            minPartSize = v;
+            return this;
+        }
+
+        public Builder maxRequestHeaderBytes(int v) {
+            maxRequestHeaderBytes = v;
+            return this;
+        }
+
+        public GatewayConfig build() {
+            return new GatewayConfig(host, port, region, credentials, allowAnonymous, virtualHostDomains, fidSequence,
+                    fidSequenceCount, clock, maxClockSkew, sweepInterval, minPartSize, maxRequestHeaderBytes);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package dev.spillway.gateway.s3.error;
+
+import dev.spillway.osd.OsdException;
+
+/**
+ * A request that ends in an S3 error response. The message is what the client reads in
+ * {@code <Message>}: it names the bucket, key or part and the cause, never a stack trace.
+ */
+public final class S3Exception extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    private final S3Error error;
+
+    public S3Exception(S3Error error, String message) {
+        super(message == null ? error.defaultMessage() : message);
+        this.error = error;
+    }
+
+    public S3Exception(S3Error error, String message, Throwable cause) {
+        super(message == null ? error.defaultMessage() : message, cause);
+        this.error = error;
+    }
+
+    public S3Exception(S3Error error) {
+        this(error, null);
+    }
+
+    /** A device failure as the client sees it, through {@link S3Error#forErrno}. */
+    public static S3Exception of(OsdException e) {
+        return new S3Exception(S3Error.forErrno(e.errno()), e.getMessage(), e);
+    }
+
+    public S3Error error() {
+        return error;
+    }
+}

@@ -1,0 +1,12 @@
+package dev.spillway.gateway.s3.http;
+
+import dev.spillway.gateway.s3.GatewayConfig;
+import dev.spillway.gateway.s3.store.Namespace;
+import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.Uploads;
+
+/** What every operation works with. */
+public record S3Context(GatewayConfig config, Namespace namespace, ObjectStore objects, Uploads uploads) {
+    /** The owner every bucket and object shows: the gateway has one tenant. */
+    public static final String OWNER_ID = "spillway";
+}

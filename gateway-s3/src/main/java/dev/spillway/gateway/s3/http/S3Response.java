@@ -1,0 +1,88 @@
+package dev.spillway.gateway.s3.http;
+
+import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.xml.XmlWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Response;
+
+/** Writes one S3 response through Jetty, blocking (the handler runs on a virtual thread). */
+public final class S3Response {
+    private final Response response;
+    private final boolean head;
+    private boolean done;
+
+    S3Response(Response response, boolean head) {
+        this.response = response;
+        this.head = head;
+    }
+
+    public void header(String name, String value) {
+        if (value != null) {
+            response.getHeaders().put(name, value);
+        }
+    }
+
+    public boolean committed() {
+        return done || response.isCommitted();
+    }
+
+    /** A status with no body. */
+    public void empty(int status) throws IOException {
+        response.setStatus(status);
+        if (status != 304 && status != 204) {
+            response.getHeaders().put("Content-Length", "0");
+        }
+        finish(new byte[0]);
+    }
+
+    /** An XML document. */
+    public void xml(int status, byte[] doc) throws IOException {
+        response.setStatus(status);
+        response.getHeaders().put("Content-Type", "application/xml");
+        response.getHeaders().put("Content-Length", Long.toString(doc.length));
+        finish(head ? new byte[0] : doc);
+    }
+
+    /** A body of {@code length} bytes; the caller writes them and closes the stream. */
+    public OutputStream stream(int status, long length) {
+        response.setStatus(status);
+        response.getHeaders().put("Content-Length", Long.toString(length));
+        done = true;
+        return Content.Sink.asOutputStream(response);
+    }
+
+    /** Headers only, for HEAD of an object: the length is that of the body a GET would send. */
+    public void headOnly(int status, long length) throws IOException {
+        response.setStatus(status);
+        response.getHeaders().put("Content-Length", Long.toString(length));
+        finish(new byte[0]);
+    }
+
+    /** The S3 error document (status only for HEAD, which has no body). */
+    public void error(S3Exception e, String resource, String requestId) throws IOException {
+        response.getHeaders().clear();
+        header("x-amz-request-id", requestId);
+        if (e.error().status() == 304) {
+            empty(304);
+            return;
+        }
+        byte[] doc = XmlWriter.plainDocument("Error")
+                .element("Code", e.error().code())
+                .element("Message", e.getMessage())
+                .element("Resource", resource)
+                .element("RequestId", requestId)
+                .finish("Error");
+        xml(e.error().status(), doc);
+    }
+
+    private void finish(byte[] body) throws IOException {
+        done = true;
+        try (OutputStream out = Content.Sink.asOutputStream(response)) {
+            if (body.length > 0) {
+                out.write(body);
+            }
+        }
+    }
+}

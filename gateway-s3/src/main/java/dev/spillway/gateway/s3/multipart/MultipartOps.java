@@ -1,0 +1,242 @@
+package dev.spillway.gateway.s3.multipart;
+
+import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
+import dev.spillway.gateway.s3.error.S3Error;
+import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.http.S3Context;
+import dev.spillway.gateway.s3.http.S3Request;
+import dev.spillway.gateway.s3.http.S3Response;
+import dev.spillway.gateway.s3.naming.UriCodec;
+import dev.spillway.gateway.s3.object.CopySource;
+import dev.spillway.gateway.s3.object.Ranges;
+import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.Records.BucketRecord;
+import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.PartRecord;
+import dev.spillway.gateway.s3.store.Records.UploadRecord;
+import dev.spillway.gateway.s3.store.StagedBody;
+import dev.spillway.gateway.s3.store.Uploads;
+import dev.spillway.gateway.s3.xml.XmlNode;
+import dev.spillway.gateway.s3.xml.XmlWriter;
+import dev.spillway.osd.OsdException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads. */
+public final class MultipartOps {
+    private final S3Context ctx;
+    private final Uploads uploads;
+    private final ObjectStore store;
+
+    public MultipartOps(S3Context ctx) {
+        this.ctx = ctx;
+        this.uploads = ctx.uploads();
+        this.store = ctx.objects();
+    }
+
+    private static String text(byte[] key, boolean url) {
+        return url ? UriCodec.encode(key, true) : new String(key, StandardCharsets.UTF_8);
+    }
+
+    public void create(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        String named = req.header("x-amz-checksum-algorithm");
+        ChecksumAlgorithm alg = ChecksumAlgorithm.of(named);
+        if (named != null && alg == null) {
+            throw new S3Exception(S3Error.INVALID_ARGUMENT, "unsupported x-amz-checksum-algorithm '" + named + "'");
+        }
+        String id = uploads.create(b, req.bucket(), req.key(), alg == null ? null : alg.name(), req.objectHeaders());
+        if (alg != null) {
+            out.header("x-amz-checksum-algorithm", alg.name());
+        }
+        out.xml(200, XmlWriter.document("InitiateMultipartUploadResult")
+                .element("Bucket", req.bucket())
+                .element("Key", new String(req.key(), StandardCharsets.UTF_8))
+                .element("UploadId", id)
+                .finish("InitiateMultipartUploadResult"));
+    }
+
+    private int partNumber(S3Request req) throws S3Exception {
+        if (req.param("uploadId") == null || req.param("partNumber") == null) {
+            throw new S3Exception(S3Error.INVALID_ARGUMENT, "an upload part needs both uploadId and partNumber");
+        }
+        return req.intParam("partNumber", 0, 1, Uploads.MAX_PARTS);
+    }
+
+    public void uploadPart(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        int n = partNumber(req);
+        String id = req.param("uploadId");
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
+        ChecksumAlgorithm alg = req.checksumAlgorithm();
+        if (alg == null) {
+            alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
+        }
+        String origin = req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
+        StagedBody body = store.stage(req.body(), req.contentLength(), Uploads.MAX_PART_SIZE, alg, req.needsSha256(), origin);
+        try {
+            req.verify(body, alg);
+        } catch (S3Exception e) {
+            store.discard(body);
+            throw e;
+        }
+        PartRecord p = uploads.commitPart(b, req.bucket(), req.key(), id, n, body, origin);
+        out.header("ETag", "\"" + p.md5Hex() + "\"");
+        if (alg != null && body.checksum() != null) {
+            out.header(alg.header(), body.checksum());
+        }
+        out.empty(200);
+    }
+
+    public void uploadPartCopy(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        int n = partNumber(req);
+        String id = req.param("uploadId");
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
+        CopySource src = CopySource.parse(req.header("x-amz-copy-source"));
+        BucketRecord sb = ctx.namespace().bucket(src.bucket());
+        ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
+        String origin = req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
+        try (ObjectStore.Handle h = store.open(sb, src.bucket(), src.key())) {
+            ObjectRecord s = h.record();
+            long start = 0;
+            long length = s.size();
+            String range = req.header("x-amz-copy-source-range");
+            if (range != null) {
+                long[] rg = Ranges.parse(range, s.size());
+                if (rg == null || !range.strip().matches("bytes=\\d+-\\d+")) {
+                    throw new S3Exception(S3Error.INVALID_ARGUMENT, "x-amz-copy-source-range must be bytes=first-last, got '" + range + "'");
+                }
+                start = rg[0];
+                length = rg[1] - rg[0] + 1;
+            }
+            StagedBody body;
+            try (InputStream in = h.open(start, length)) {
+                body = store.stage(in, length, Uploads.MAX_PART_SIZE, alg, false, origin);
+            }
+            PartRecord p = uploads.commitPart(b, req.bucket(), req.key(), id, n, body, origin);
+            out.xml(200, XmlWriter.document("CopyPartResult")
+                    .element("LastModified", Instant.ofEpochMilli(p.mtimeMillis()))
+                    .element("ETag", "\"" + p.md5Hex() + "\"")
+                    .finish("CopyPartResult"));
+        }
+    }
+
+    public void complete(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        String id = req.param("uploadId");
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        uploads.find(b, req.bucket(), req.key(), id);
+        XmlNode doc = XmlNode.parse(req.smallBody(8 << 20), "CompleteMultipartUpload");
+        if (!doc.name().equals("CompleteMultipartUpload")) {
+            throw new S3Exception(S3Error.MALFORMED_XML, "expected <CompleteMultipartUpload>, got <" + doc.name() + ">");
+        }
+        List<Uploads.Chosen> chosen = new ArrayList<>();
+        for (XmlNode p : doc.all("Part")) {
+            String num = p.childText("PartNumber");
+            int n;
+            try {
+                n = Integer.parseInt(num);
+            } catch (NumberFormatException e) {
+                throw new S3Exception(S3Error.MALFORMED_XML, "a <Part> has PartNumber '" + num + "'");
+            }
+            chosen.add(new Uploads.Chosen(n, p.childText("ETag")));
+        }
+        ObjectRecord r = uploads.complete(b, req.bucket(), req.key(), id, chosen, ctx.config().minPartSize());
+        XmlWriter w = XmlWriter.document("CompleteMultipartUploadResult")
+                .element("Location", "/" + req.bucket() + "/" + UriCodec.encode(req.key(), true))
+                .element("Bucket", req.bucket())
+                .element("Key", new String(req.key(), StandardCharsets.UTF_8))
+                .element("ETag", "\"" + r.etag() + "\"");
+        ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
+        if (alg != null && r.checksum() != null) {
+            w.element("Checksum" + alg.name().charAt(0) + alg.name().substring(1).toLowerCase(java.util.Locale.ROOT), r.checksum());
+        }
+        out.xml(200, w.finish("CompleteMultipartUploadResult"));
+    }
+
+    public void abort(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        uploads.abort(b, req.bucket(), req.key(), req.param("uploadId"));
+        out.empty(204);
+    }
+
+    public void listParts(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        String id = req.param("uploadId");
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
+        int marker = req.intParam("part-number-marker", 0, 0, Uploads.MAX_PARTS);
+        int max = Math.min(req.intParam("max-parts", 1000, 0, Integer.MAX_VALUE), 1000);
+        List<Uploads.Part> parts = uploads.parts(up, marker, max + 1);
+        boolean truncated = parts.size() > max;
+        if (truncated) {
+            parts = parts.subList(0, max);
+        }
+        boolean url = "url".equals(req.param("encoding-type"));
+        XmlWriter w = XmlWriter.document("ListPartsResult")
+                .element("Bucket", req.bucket())
+                .element("Key", text(req.key(), url))
+                .element("UploadId", id)
+                .start("Initiator").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Initiator")
+                .start("Owner").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Owner")
+                .element("StorageClass", "STANDARD")
+                .element("PartNumberMarker", marker)
+                .element("NextPartNumberMarker", parts.isEmpty() ? marker : parts.get(parts.size() - 1).number())
+                .element("MaxParts", max)
+                .element("IsTruncated", truncated);
+        if (up.checksumAlgorithm() != null) {
+            w.element("ChecksumAlgorithm", up.checksumAlgorithm());
+        }
+        ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
+        for (Uploads.Part p : parts) {
+            w.start("Part").element("PartNumber", p.number())
+                    .element("LastModified", Instant.ofEpochMilli(p.record().mtimeMillis()))
+                    .element("ETag", "\"" + p.record().md5Hex() + "\"")
+                    .element("Size", p.record().size());
+            if (alg != null && p.record().checksum() != null) {
+                w.element("Checksum" + alg.name().charAt(0) + alg.name().substring(1).toLowerCase(java.util.Locale.ROOT), p.record().checksum());
+            }
+            w.end("Part");
+        }
+        out.xml(200, w.finish("ListPartsResult"));
+    }
+
+    public void listUploads(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        String prefix = req.param("prefix") == null ? "" : req.param("prefix");
+        String keyMarker = req.param("key-marker");
+        int max = Math.min(req.intParam("max-uploads", 1000, 0, Integer.MAX_VALUE), 1000);
+        byte[] from = keyMarker == null || keyMarker.isEmpty() ? null
+                : java.util.Arrays.copyOf(keyMarker.getBytes(StandardCharsets.UTF_8), keyMarker.getBytes(StandardCharsets.UTF_8).length + 17);
+        List<Uploads.Upload> list = uploads.list(b, prefix.getBytes(StandardCharsets.UTF_8), from, max + 1);
+        boolean truncated = list.size() > max;
+        if (truncated) {
+            list = list.subList(0, max);
+        }
+        boolean url = "url".equals(req.param("encoding-type"));
+        XmlWriter w = XmlWriter.document("ListMultipartUploadsResult")
+                .element("Bucket", req.bucket())
+                .element("KeyMarker", keyMarker == null ? "" : keyMarker)
+                .element("UploadIdMarker", req.param("upload-id-marker") == null ? "" : req.param("upload-id-marker"))
+                .element("Prefix", prefix)
+                .element("MaxUploads", max)
+                .element("EncodingType", url ? "url" : null)
+                .element("IsTruncated", truncated);
+        if (truncated && !list.isEmpty()) {
+            Uploads.Upload last = list.get(list.size() - 1);
+            w.element("NextKeyMarker", text(last.key(), url)).element("NextUploadIdMarker", last.uploadId());
+        }
+        for (Uploads.Upload u : list) {
+            w.start("Upload").element("Key", text(u.key(), url)).element("UploadId", u.uploadId())
+                    .start("Initiator").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Initiator")
+                    .start("Owner").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Owner")
+                    .element("StorageClass", "STANDARD")
+                    .element("Initiated", Instant.ofEpochMilli(u.record().initiatedMillis()))
+                    .end("Upload");
+        }
+        out.xml(200, w.finish("ListMultipartUploadsResult"));
+    }
+}

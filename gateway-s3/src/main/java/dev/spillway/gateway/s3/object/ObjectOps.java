@@ -1,0 +1,207 @@
+package dev.spillway.gateway.s3.object;
+
+import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
+import dev.spillway.gateway.s3.auth.Hashing;
+import dev.spillway.gateway.s3.error.S3Error;
+import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.http.S3Context;
+import dev.spillway.gateway.s3.http.S3Request;
+import dev.spillway.gateway.s3.http.S3Response;
+import dev.spillway.gateway.s3.naming.Names;
+import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.Records.BucketRecord;
+import dev.spillway.gateway.s3.store.Records.Header;
+import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.StagedBody;
+import dev.spillway.gateway.s3.xml.XmlNode;
+import dev.spillway.gateway.s3.xml.XmlWriter;
+import dev.spillway.osd.OsdException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/** PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject. */
+public final class ObjectOps {
+    /** S3's largest single PUT. */
+    public static final long MAX_PUT = 5L << 30;
+    private static final int MAX_DELETE_KEYS = 1000;
+    private static final List<String> RESPONSE_OVERRIDES = List.of("content-type", "content-language", "expires",
+            "cache-control", "content-disposition", "content-encoding");
+
+    private final S3Context ctx;
+    private final ObjectStore store;
+
+    public ObjectOps(S3Context ctx) {
+        this.ctx = ctx;
+        this.store = ctx.objects();
+    }
+
+    static String origin(String bucket, byte[] key) {
+        return bucket + "/" + new String(key, StandardCharsets.UTF_8);
+    }
+
+    public void put(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        List<Header> headers = req.objectHeaders();
+        ChecksumAlgorithm alg = req.checksumAlgorithm();
+        StagedBody body = store.stage(req.body(), req.contentLength(), MAX_PUT, alg, req.needsSha256(), origin(req.bucket(), req.key()));
+        try {
+            req.verify(body, alg);
+        } catch (S3Exception e) {
+            store.discard(body);
+            throw e;
+        }
+        ObjectRecord r = new ObjectRecord(body.fid(), false, body.size(), ctx.config().clock().millis(), Hashing.hex(body.md5()),
+                0, alg == null ? null : alg.name(), body.checksum(), headers);
+        store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
+        out.header("ETag", "\"" + r.etag() + "\"");
+        if (alg != null) {
+            out.header(alg.header(), body.checksum());
+        }
+        out.empty(200);
+    }
+
+    public void get(S3Request req, S3Response out, boolean head) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key())) {
+            ObjectRecord r = h.record();
+            Conditions.check(req::header, "", r);
+            long size = r.size();
+            long start = 0;
+            long length = size;
+            boolean partial = false;
+            String range = req.header("range");
+            if (range != null) {
+                long[] rg = Ranges.parse(range, size);
+                if (rg != null) {
+                    start = rg[0];
+                    length = rg[1] - rg[0] + 1;
+                    partial = true;
+                    out.header("Content-Range", "bytes " + rg[0] + "-" + rg[1] + "/" + size);
+                }
+            }
+            objectHeaders(req, out, r, partial);
+            int status = partial ? 206 : 200;
+            if (head) {
+                out.headOnly(status, length);
+                return;
+            }
+            OutputStream os = out.stream(status, length);
+            try (InputStream in = h.open(start, length)) {
+                in.transferTo(os);
+            }
+            os.close();
+        }
+    }
+
+    private void objectHeaders(S3Request req, S3Response out, ObjectRecord r, boolean partial) {
+        out.header("ETag", "\"" + r.etag() + "\"");
+        out.header("Last-Modified", DateTimeFormatter.RFC_1123_DATE_TIME.format(Instant.ofEpochMilli(r.mtimeMillis()).atOffset(ZoneOffset.UTC)));
+        out.header("Accept-Ranges", "bytes");
+        if (r.header("content-type") == null) {
+            out.header("Content-Type", "binary/octet-stream");
+        }
+        for (Header hd : r.headers()) {
+            out.header(hd.name(), hd.value());
+        }
+        for (String o : RESPONSE_OVERRIDES) {
+            String v = req.param("response-" + o);
+            if (v != null) {
+                out.header(o, v);
+            }
+        }
+        if (r.parts() > 0) {
+            out.header("x-amz-mp-parts-count", Integer.toString(r.parts()));
+        }
+        if (!partial && r.checksum() != null && "ENABLED".equalsIgnoreCase(req.header("x-amz-checksum-mode"))) {
+            ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
+            if (alg != null) {
+                out.header(alg.header(), r.checksum());
+                out.header("x-amz-checksum-type", r.parts() > 0 ? "COMPOSITE" : "FULL_OBJECT");
+            }
+        }
+    }
+
+    public void delete(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        store.delete(b, req.bucket(), req.key());
+        out.empty(204);
+    }
+
+    public void deleteMany(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        XmlNode doc = XmlNode.parse(req.smallBody(4 << 20), "Delete");
+        if (!doc.name().equals("Delete")) {
+            throw new S3Exception(S3Error.MALFORMED_XML, "expected <Delete>, got <" + doc.name() + ">");
+        }
+        List<XmlNode> objects = doc.all("Object");
+        if (objects.isEmpty() || objects.size() > MAX_DELETE_KEYS) {
+            throw new S3Exception(S3Error.MALFORMED_XML, "a Delete request names 1 to " + MAX_DELETE_KEYS + " objects, got " + objects.size());
+        }
+        boolean quiet = "true".equalsIgnoreCase(doc.childText("Quiet"));
+        XmlWriter w = XmlWriter.document("DeleteResult");
+        for (XmlNode o : objects) {
+            String key = o.childRawText("Key");
+            if (key == null) {
+                throw new S3Exception(S3Error.MALFORMED_XML, "an <Object> of the Delete request has no <Key>");
+            }
+            byte[] k = key.getBytes(StandardCharsets.UTF_8);
+            try {
+                Names.checkKey(k);
+                store.delete(b, req.bucket(), k);
+                if (!quiet) {
+                    w.start("Deleted").element("Key", key).end("Deleted");
+                }
+            } catch (S3Exception e) {
+                w.start("Error").element("Key", key).element("Code", e.error().code()).element("Message", e.getMessage()).end("Error");
+            } catch (OsdException e) {
+                S3Exception s = S3Exception.of(e);
+                w.start("Error").element("Key", key).element("Code", s.error().code()).element("Message", s.getMessage()).end("Error");
+            }
+        }
+        out.xml(200, w.finish("DeleteResult"));
+    }
+
+    public void copy(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        CopySource src = CopySource.parse(req.header("x-amz-copy-source"));
+        BucketRecord srcBucket = ctx.namespace().bucket(src.bucket());
+        BucketRecord dst = ctx.namespace().bucket(req.bucket());
+        String directive = req.header("x-amz-metadata-directive");
+        boolean replace = directive != null && directive.strip().equalsIgnoreCase("REPLACE");
+        if (directive != null && !replace && !directive.strip().equalsIgnoreCase("COPY")) {
+            throw new S3Exception(S3Error.INVALID_ARGUMENT, "Unknown metadata directive '" + directive + "'");
+        }
+        ChecksumAlgorithm wanted = ChecksumAlgorithm.of(req.header("x-amz-checksum-algorithm"));
+        try (ObjectStore.Handle h = store.open(srcBucket, src.bucket(), src.key())) {
+            ObjectRecord s = h.record();
+            Conditions.check(req::header, "x-amz-copy-source-", s);
+            if (!replace && wanted == null && src.bucket().equals(req.bucket()) && Arrays.equals(src.key(), req.key())) {
+                throw new S3Exception(S3Error.INVALID_REQUEST, "This copy request is illegal because it is trying to copy an object"
+                        + " to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+            }
+            List<Header> headers = replace ? req.objectHeaders() : s.headers();
+            ChecksumAlgorithm alg = wanted != null ? wanted : s.parts() == 0 ? ChecksumAlgorithm.of(s.checksumAlgorithm()) : null;
+            StagedBody body;
+            try (InputStream in = h.open(0, s.size())) {
+                body = store.stage(in, s.size(), MAX_PUT, alg, false, origin(req.bucket(), req.key()));
+            }
+            ObjectRecord r = new ObjectRecord(body.fid(), false, body.size(), ctx.config().clock().millis(),
+                    Hashing.hex(body.md5()), 0, alg == null ? null : alg.name(), body.checksum(), headers);
+            store.commit(dst, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
+            XmlWriter w = XmlWriter.document("CopyObjectResult")
+                    .element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()))
+                    .element("ETag", "\"" + r.etag() + "\"");
+            if (alg != null) {
+                w.element("Checksum" + alg.name().charAt(0) + alg.name().substring(1).toLowerCase(Locale.ROOT), body.checksum());
+            }
+            out.xml(200, w.finish("CopyObjectResult"));
+        }
+    }
+}

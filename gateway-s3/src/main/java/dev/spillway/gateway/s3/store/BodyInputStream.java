@@ -1,0 +1,110 @@
+package dev.spillway.gateway.s3.store;
+
+import dev.spillway.gateway.s3.store.Records.ManifestEntry;
+import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.IndexCursor;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+
+/**
+ * Reads a byte range of an object's body from the OSD, a chunk at a time: a DATA object
+ * directly, a multipart object through its manifest (an index keyed by each part's end offset,
+ * so the part holding any offset is one cursor seek away). The caller holds the object in
+ * {@link InUse} while it reads.
+ */
+public final class BodyInputStream extends InputStream {
+    private final Osd osd;
+    private final ObjectRecord record;
+    private final long end;
+    private final ByteBuffer buf;
+    private long pos;
+    private IndexCursor manifest;
+    // The part being read (manifest objects): its FID and the object offset where it starts.
+    private Fid part;
+    private long partStart;
+    private long partEnd;
+
+    BodyInputStream(Osd osd, ObjectRecord record, long start, long length, int chunk) {
+        this.osd = osd;
+        this.record = record;
+        this.pos = start;
+        this.end = start + length;
+        this.buf = ByteBuffer.allocate((int) Math.max(1, Math.min(chunk, length)));
+        this.buf.limit(0);
+        if (!record.manifest()) {
+            part = record.fid();
+            partStart = 0;
+            partEnd = record.size();
+        }
+    }
+
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+            return 0;
+        }
+        if (!buf.hasRemaining()) {
+            if (pos >= end) {
+                return -1;
+            }
+            try {
+                fill();
+            } catch (OsdException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
+        int n = Math.min(len, buf.remaining());
+        buf.get(b, off, n);
+        return n;
+    }
+
+    /** Reads the next chunk straight into {@code buf}. */
+    private void fill() throws OsdException, IOException {
+        if (part == null || pos >= partEnd) {
+            nextPart();
+        }
+        buf.clear();
+        int want = (int) Math.min(buf.capacity(), Math.min(end, partEnd) - pos);
+        buf.limit(want);
+        while (buf.hasRemaining()) {
+            int n = osd.read(part, pos - partStart + buf.position(), buf);
+            if (n <= 0) {
+                throw new IOException(osd.name() + ": " + part + ": body of " + record.fid() + " ends at "
+                        + (pos + buf.position()) + ", its record says " + record.size() + " bytes");
+            }
+        }
+        buf.flip();
+        pos += want;
+    }
+
+    private void nextPart() throws OsdException, IOException {
+        if (manifest == null) {
+            manifest = osd.cursor(record.fid(), Records.u64(pos + 1));
+        }
+        if (!manifest.next()) {
+            throw new IOException(osd.name() + ": manifest " + record.fid() + " has no part covering offset " + pos);
+        }
+        partEnd = ByteBuffer.wrap(manifest.key()).getLong();
+        ManifestEntry e = ManifestEntry.decode(manifest.value());
+        part = e.fid();
+        partStart = partEnd - e.size();
+    }
+
+    @Override
+    public void close() {
+        if (manifest != null) {
+            manifest.close();
+            manifest = null;
+        }
+    }
+}

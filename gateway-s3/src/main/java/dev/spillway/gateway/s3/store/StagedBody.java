@@ -1,0 +1,19 @@
+package dev.spillway.gateway.s3.store;
+
+import dev.spillway.osd.Fid;
+
+/**
+ * A body received but not yet visible under any key. Either it was small enough to stay in
+ * memory ({@code inline}), and the commit writes it in the same transaction that switches the
+ * key, or it sits in DATA object {@code fid} with a PENDING entry in the garbage index, so a
+ * crash before the commit leaves garbage the sweeper frees, never a half-visible object.
+ *
+ * @param md5 the body's MD5
+ * @param sha256Hex its SHA-256 if asked for (signed payloads), else null
+ * @param checksum the additional checksum (base64) if asked for, else null
+ */
+public record StagedBody(Fid fid, long size, byte[] md5, String sha256Hex, String checksum, byte[] inline) {
+    public boolean isInline() {
+        return inline != null;
+    }
+}

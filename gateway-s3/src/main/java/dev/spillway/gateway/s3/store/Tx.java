@@ -1,0 +1,33 @@
+package dev.spillway.gateway.s3.store;
+
+import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+
+/** Runs one OSD transaction: declare, start, updates, stop — aborted if the updates throw. */
+final class Tx {
+    private Tx() {
+    }
+
+    interface Declares {
+        void declare(Transaction tx) throws OsdException;
+    }
+
+    interface Updates<T> {
+        T apply(Transaction tx) throws OsdException, S3Exception;
+    }
+
+    static <T> T run(Osd osd, Declares declares, Updates<T> updates) throws OsdException, S3Exception {
+        try (Transaction tx = osd.newTransaction()) {
+            declares.declare(tx);
+            tx.start();
+            try {
+                return updates.apply(tx);
+            } catch (OsdException | S3Exception | RuntimeException | Error e) {
+                tx.abort();
+                throw e;
+            }
+        }
+    }
+}

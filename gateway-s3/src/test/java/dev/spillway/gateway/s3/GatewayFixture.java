@@ -1,0 +1,58 @@
+package dev.spillway.gateway.s3;
+
+import dev.spillway.gateway.s3.auth.CredentialStore;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.mem.MemOsd;
+import java.net.URI;
+import java.time.Duration;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.retry.RetryMode;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
+
+/** An osd-mem device with a gateway on loopback, and SDK clients for it. */
+public final class GatewayFixture implements AutoCloseable {
+    public static final String ACCESS_KEY = "SPILLWAYTESTKEY";
+    public static final String SECRET_KEY = "spillway/test/secret+key";
+
+    public final Osd osd;
+    public final S3Gateway gateway;
+
+    public GatewayFixture() throws Exception {
+        this(MemOsd.create("mem0"), GatewayConfig.builder());
+    }
+
+    public GatewayFixture(Osd osd, GatewayConfig.Builder cfg) throws Exception {
+        this.osd = osd;
+        this.gateway = S3Gateway.start(osd, cfg.credentials(CredentialStore.single(ACCESS_KEY, SECRET_KEY))
+                .sweepInterval(Duration.ofMillis(200)).build());
+    }
+
+    public URI endpoint() {
+        return URI.create("http://localhost:" + gateway.port());
+    }
+
+    public S3Client client(boolean pathStyle) {
+        return client(pathStyle, true, SECRET_KEY);
+    }
+
+    public S3Client client(boolean pathStyle, boolean chunked, String secret) {
+        return S3Client.builder()
+                .endpointOverride(endpoint())
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, secret)))
+                .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(pathStyle).chunkedEncodingEnabled(chunked).build())
+                .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD).apiCallTimeout(Duration.ofMinutes(5)))
+                .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(2)).build())
+                .build();
+    }
+
+    @Override
+    public void close() throws Exception {
+        gateway.close();
+        osd.close();
+    }
+}
