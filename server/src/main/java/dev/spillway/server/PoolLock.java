@@ -60,7 +60,12 @@ public final class PoolLock implements AutoCloseable {
         FileChannel ch = null;
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            FileLock l = ch.tryLock();
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException sameProcess) {
+                l = null;
+            }
             if (l == null) {
                 Map<?, ?> holder = read(ch);
                 ch.close();

@@ -6,6 +6,9 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.gateway.s3.GatewayConfig;
+import dev.spillway.gateway.s3.S3Gateway;
+import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.server.admin.AdminServer;
 import dev.spillway.server.metrics.PoolMetrics;
 import java.io.IOException;
@@ -34,11 +37,13 @@ public final class Server implements AutoCloseable {
     private final Credentials credentials;
     private final PoolMetrics metrics;
     private final AdminServer admin;
+    private final S3Gateway gateway;
     private final long recoveryNanos;
     private volatile boolean closed;
 
     private Server(ServerOptions options, DataDir dir, PoolLock lock, PoolOsd pool, Credentials credentials, PoolMetrics metrics,
-                   AdminServer admin, long recoveryNanos) {
+                   AdminServer admin, S3Gateway gateway, long recoveryNanos) {
+        this.gateway = gateway;
         this.options = options;
         this.dir = dir;
         this.lock = lock;
@@ -56,6 +61,7 @@ public final class Server implements AutoCloseable {
         PoolLock lock = PoolLock.acquire(dir.lock(), "serve", Duration.ofSeconds(2));
         PoolOsd pool = null;
         AdminServer admin = null;
+        S3Gateway gateway = null;
         try {
             boolean[] newKeys = {false};
             Credentials cred = Credentials.loadOrCreate(dir.credentials(), newKeys);
@@ -65,14 +71,24 @@ public final class Server implements AutoCloseable {
             long recovery = System.nanoTime() - t0;
             LOG.info("pool {} mounted in {} ms: {}", pool.name(), recovery / 1_000_000, pool.recoveryReport());
             PoolMetrics metrics = new PoolMetrics(pool, recovery);
-            admin = AdminServer.start(o.host(), o.adminPort(), pool, cred, metrics);
-            Server s = new Server(o, dir, lock, pool, cred, metrics, admin, recovery);
+            pool.listener(metrics);
+            gateway = S3Gateway.start(pool, GatewayConfig.builder().host(o.host()).port(o.s3Port())
+                    .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey())).build());
+            admin = AdminServer.start(o.host(), o.adminPort(), pool, cred, metrics, resolver(gateway));
+            Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, recovery);
             s.writeEndpoint();
             s.banner(fresh, newKeys[0]);
             return s;
         } catch (OsdException | RuntimeException e) {
             if (admin != null) {
                 admin.close();
+            }
+            if (gateway != null) {
+                try {
+                    gateway.close();
+                } catch (OsdException ignored) {
+                    e.addSuppressed(ignored);
+                }
             }
             if (pool != null) {
                 try {
@@ -114,9 +130,35 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    /** The S3 endpoint, once the gateway is wired; null until then. */
+    /** The S3 endpoint. */
     public String s3Endpoint() {
-        return null;
+        return gateway.endpoint().toString();
+    }
+
+    public S3Gateway gateway() {
+        return gateway;
+    }
+
+    /** Names objects for the admin API by {@code bucket/key} through the gateway's namespace. */
+    private static java.util.function.Function<String, dev.spillway.osd.Fid> resolver(S3Gateway gw) {
+        return id -> {
+            int slash = id.indexOf('/');
+            if (slash <= 0 || slash == id.length() - 1) {
+                return null;
+            }
+            String bucket = id.substring(0, slash);
+            byte[] key = id.substring(slash + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            try {
+                var b = gw.namespace().findBucket(bucket);
+                if (b.isEmpty()) {
+                    return null;
+                }
+                return new dev.spillway.gateway.s3.store.ObjectStore(gw.namespace()).lookup(b.get(), bucket, key)
+                        .map(dev.spillway.gateway.s3.store.Records.ObjectRecord::fid).orElse(null);
+            } catch (Exception e) {
+                return null;
+            }
+        };
     }
 
     private void banner(boolean fresh, boolean newKeys) {
@@ -162,6 +204,11 @@ public final class Server implements AutoCloseable {
         closed = true;
         OsdException err = null;
         admin.close();
+        try {
+            gateway.close();
+        } catch (OsdException e) {
+            err = e;
+        }
         try {
             pool.close();
         } catch (OsdException e) {

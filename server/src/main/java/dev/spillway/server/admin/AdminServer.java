@@ -31,9 +31,11 @@ public final class AdminServer implements AutoCloseable {
         server.setHandler(api);
     }
 
-    public static AdminServer start(String host, int port, PoolOsd pool, Credentials credentials, PoolMetrics metrics)
-            throws OsdException {
-        AdminServer a = new AdminServer(host, port, new AdminApi(pool, credentials, metrics));
+    public static AdminServer start(String host, int port, PoolOsd pool, Credentials credentials, PoolMetrics metrics,
+                                    java.util.function.Function<String, dev.spillway.osd.Fid> resolver) throws OsdException {
+        AdminApi api = new AdminApi(pool, credentials, metrics);
+        api.resolver(resolver);
+        AdminServer a = new AdminServer(host, port, api);
         try {
             a.server.start();
         } catch (Exception e) {
