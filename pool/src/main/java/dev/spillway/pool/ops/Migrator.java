@@ -143,7 +143,23 @@ public final class Migrator {
         if (!target.state().writable()) {
             return Result.of(Outcome.REFUSED, target.name() + " is " + target.state().yamlName() + ": nothing new is placed there");
         }
-        // Step 1: the pending copy and its job, durable before any byte reaches the target.
+        Optional<Job> job = begin(fid, target);
+        if (job.isEmpty()) {
+            return release ? release(fid) : Result.of(Outcome.NOTHING_TO_DO, "already in sync on " + target.name());
+        }
+        return complete(job.get(), release);
+    }
+
+    /**
+     * Step 1 of a copy: the pending copy enters the layout and its COPY job the work index, in one
+     * durable metadata transaction. Empty if the target already holds an in-sync copy.
+     *
+     * @throws OsdException EBUSY if a copy to the target is already being made
+     */
+    public Optional<Job> begin(Fid fid, PoolDevice target) throws OsdException {
+        if (target.index() == mdIndex || !target.has(Role.BACKGROUND) || !target.state().writable()) {
+            throw new OsdException(Errno.EINVAL, pool.name(), fid, target.name() + " takes no new copies (not a writable background device)");
+        }
         Fid key = keys.next();
         Job job = locked(fid, () -> {
             PoolObject p = load(fid);
@@ -176,9 +192,14 @@ public final class Migrator {
             });
             return j;
         });
-        if (job == null) {
-            return release ? release(fid) : Result.of(Outcome.NOTHING_TO_DO, "already in sync on " + target.name());
-        }
+        return Optional.ofNullable(job);
+    }
+
+    /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
+    public Result complete(Job job, boolean release) throws OsdException {
+        Fid fid = job.fid();
+        PoolDevice target = pool.device(job.device());
+        Fid key = job.key();
         // Step 2: the copy, without the lock.
         Checksums sums;
         long occupied;
