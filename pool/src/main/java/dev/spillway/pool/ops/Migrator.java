@@ -529,34 +529,51 @@ public final class Migrator {
      * dropped with the copy counted lost.
      */
     public void collect(Job job) throws OsdException {
-        // The transaction that made this copy garbage must be durable before the copy goes:
-        // otherwise a crash could bring back a layout naming a copy already deleted.
-        md().sync();
-        collectSynced(job);
+        collect(List.of(job));
     }
 
-    private void collectSynced(Job job) throws OsdException {
-        PoolDevice d = pool.device(job.device());
-        if (d.state() != DeviceState.FAILED) {
-            try (Transaction tx = d.osd().newTransaction()) {
-                tx.declareDestroy(job.key());
-                tx.start();
-                try {
-                    tx.destroy(job.key());
-                } catch (OsdException e) {
-                    if (!e.is(Errno.ENOENT)) {
-                        throw e;
+    /**
+     * Collects a batch of GC jobs: one sync of the metadata device first (the transactions that
+     * made these copies garbage must be durable before the copies go, or a crash could bring back
+     * a layout naming a deleted copy), the deletions, one sync per device, then the jobs go.
+     */
+    public void collect(List<Job> jobs) throws OsdException {
+        if (jobs.isEmpty()) {
+            return;
+        }
+        md().sync();
+        java.util.Map<Integer, List<Job>> byDevice = new java.util.TreeMap<>();
+        for (Job j : jobs) {
+            byDevice.computeIfAbsent(j.device(), d -> new ArrayList<>()).add(j);
+        }
+        for (var e : byDevice.entrySet()) {
+            PoolDevice d = pool.device(e.getKey());
+            if (d.state() == DeviceState.FAILED) {
+                continue;
+            }
+            for (Job job : e.getValue()) {
+                try (Transaction tx = d.osd().newTransaction()) {
+                    tx.declareDestroy(job.key());
+                    tx.start();
+                    try {
+                        tx.destroy(job.key());
+                    } catch (OsdException ex) {
+                        if (!ex.is(Errno.ENOENT)) {
+                            throw ex;
+                        }
                     }
                 }
             }
             d.osd().sync();
         }
-        meta(job.fid(), false, (tx, c) -> WorkIndex.declareRemove(tx, job.fid()), (tx, c) -> {
-            if (WorkIndex.contains(md(), job)) {
-                WorkIndex.remove(tx, job);
-                c.add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
-            }
-        });
+        for (Job job : jobs) {
+            meta(job.fid(), false, (tx, c) -> WorkIndex.declareRemove(tx, job.fid()), (tx, c) -> {
+                if (WorkIndex.contains(md(), job)) {
+                    WorkIndex.remove(tx, job);
+                    c.add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
+                }
+            });
+        }
     }
 
     /** Rolls a COPY job back (recovery): the pending copy leaves the layout and is collected. */
@@ -579,13 +596,7 @@ public final class Migrator {
     /** Runs every GC job now (tests, recovery, and the daemon's garbage pass). */
     public int collectGarbage() throws OsdException {
         List<Job> garbage = WorkIndex.all(md()).stream().filter(j -> j.kind() == Job.Kind.GC).toList();
-        if (garbage.isEmpty()) {
-            return 0;
-        }
-        md().sync();
-        for (Job j : garbage) {
-            collectSynced(j);
-        }
+        collect(garbage);
         return garbage.size();
     }
 }

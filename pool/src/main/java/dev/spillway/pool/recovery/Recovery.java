@@ -38,12 +38,7 @@ public final class Recovery {
                 rolled++;
             }
         }
-        for (Job j : WorkIndex.all(pool.metadata().osd())) {
-            if (j.kind() == Job.Kind.GC) {
-                pool.migrator().collect(j);
-                collected++;
-            }
-        }
+        collected = pool.migrator().collectGarbage();
         RecoveryReport r = new RecoveryReport("recover", System.nanoTime() - t0, byKind, rolled, collected, 0);
         LOG.log(System.Logger.Level.INFO, "pool " + pool.name() + ": " + r);
         return r;

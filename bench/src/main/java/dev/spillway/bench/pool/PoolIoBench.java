@@ -1,0 +1,116 @@
+package dev.spillway.bench.pool;
+
+import dev.spillway.bench.AbRunner;
+import dev.spillway.bench.BenchOptions;
+import dev.spillway.bench.BenchResult;
+import dev.spillway.bench.Benchmark;
+import dev.spillway.osd.Fid;
+import dev.spillway.pool.PoolOsd;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * {@code pool-io}: a 64 MiB object written and durably committed through a kv+vfs pool, then read
+ * back (resident, and again after it was spilled to the vfs device), against raw
+ * {@code FileChannel} write + {@code force} and read of a file of the same size in the same
+ * folder. Goal: ratio >= 0.90 for write and resident read.
+ */
+public final class PoolIoBench implements Benchmark {
+    @Override
+    public String name() {
+        return "pool-io";
+    }
+
+    @Override
+    public String description() {
+        return "64 MiB write+sync / read through a kv+vfs pool vs raw FileChannel (goal >= 0.90)";
+    }
+
+    @Override
+    public List<BenchResult> run(BenchOptions o) throws Exception {
+        int size = o.quick() ? 16 << 20 : 64 << 20;
+        int rounds = o.quick() ? 3 : 5;
+        byte[] data = new byte[size];
+        new Random(1).nextBytes(data);
+        ByteBuffer direct = ByteBuffer.allocateDirect(size);
+        direct.put(data).flip();
+        Path raw = o.workDir().resolve("raw.bin");
+        PoolOsd pool = PoolBenchSupport.mount(PoolBenchSupport.kvVfs(o.workDir().resolve("pool"), "bench"), PoolOsd.MountMode.RECOVER);
+        int[] n = {0};
+        List<Double> readsResident = new ArrayList<>();
+        List<Double> readsSpilled = new ArrayList<>();
+        List<Double> rawReads = new ArrayList<>();
+        ByteBuffer readBuf = ByteBuffer.allocateDirect(1 << 20);
+        try {
+            AbRunner.Medians w = AbRunner.alternate(1, rounds, () -> {
+                Fid f = new Fid(0x200000400L, ++n[0], 0);
+                long t0 = System.nanoTime();
+                PoolBenchSupport.put(pool, f, direct.duplicate(), true);
+                double mibs = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+                readsResident.add(read(pool, f, size, readBuf));
+                pool.migrator().spill(f, pool.device(1));
+                readsSpilled.add(read(pool, f, size, readBuf));
+                PoolBenchSupport.destroy(pool, f);
+                pool.migrator().collectGarbage();
+                return mibs;
+            }, () -> {
+                long t0 = System.nanoTime();
+                try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
+                    ByteBuffer b = direct.duplicate();
+                    while (b.hasRemaining()) {
+                        ch.write(b);
+                    }
+                    ch.force(true);
+                }
+                double mibs = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+                long r0 = System.nanoTime();
+                try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.READ)) {
+                    long pos = 0;
+                    while (pos < size) {
+                        readBuf.clear();
+                        int k = ch.read(readBuf, pos);
+                        pos += k;
+                    }
+                }
+                rawReads.add(size / 1048576.0 / ((System.nanoTime() - r0) / 1e9));
+                Files.delete(raw);
+                return mibs;
+            }, o.log());
+            Map<String, Object> params = new LinkedHashMap<>();
+            params.put("object_bytes", size);
+            params.put("rounds", rounds);
+            params.put("pool", "kv (metadata, foreground) + vfs (journal off)");
+            params.put("durability", "pool: sync-flagged commit; raw: force(true)");
+            params.put("read_note", "reads right after the write: both served largely from the page cache");
+            List<BenchResult> out = new ArrayList<>();
+            out.add(BenchResult.higherIsBetter(name(), "write_sync_mib_per_s", w.a(), w.b(), "MiB/s", ">= 0.90", params));
+            double rawRead = AbRunner.median(rawReads);
+            out.add(BenchResult.higherIsBetter(name(), "read_resident_mib_per_s", AbRunner.median(readsResident.subList(1, readsResident.size())),
+                    rawRead, "MiB/s", ">= 0.90", params));
+            out.add(BenchResult.higherIsBetter(name(), "read_spilled_mib_per_s", AbRunner.median(readsSpilled.subList(1, readsSpilled.size())),
+                    rawRead, "MiB/s", ">= 0.90", params));
+            return out;
+        } finally {
+            pool.close();
+        }
+    }
+
+    private static double read(PoolOsd pool, Fid f, int size, ByteBuffer buf) throws Exception {
+        long t0 = System.nanoTime();
+        long pos = 0;
+        while (pos < size) {
+            buf.clear();
+            pos += pool.read(f, pos, buf);
+        }
+        return size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+    }
+}
