@@ -71,7 +71,23 @@ final class AdminCommands {
                 out.println(op() + ": checking (this walks every object)...");
                 out.flush();
             }
-            JsonNode r = target.client().call("POST", op(), AdminClient.params("repair", Boolean.toString(repair), "deep", Boolean.toString(deep)));
+            JsonNode r;
+            if (target.endpoint == null && !running(target)) {
+                // No server: check the unmounted pool directly (the lock keeps a server out meanwhile).
+                try (Offline o = Offline.open(new dev.spillway.server.DataDir(target.data), null, op(), false)) {
+                    var rep = dev.spillway.pool.recovery.Fsck.run(o.pool, repair, deep || op().equals("scrub"),
+                            s -> { });
+                    com.fasterxml.jackson.databind.node.ObjectNode n = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+                    n.put("clean", rep.clean());
+                    n.put("objects", rep.objects());
+                    n.put("copies", rep.copies());
+                    var arr = n.putArray("problems");
+                    rep.problems().forEach(pr -> arr.add(pr.toString()));
+                    r = n;
+                }
+            } else {
+                r = target.client().call("POST", op(), AdminClient.params("repair", Boolean.toString(repair), "deep", Boolean.toString(deep)));
+            }
             if (target.json) {
                 out.println(AdminClient.pretty(r));
             } else {
@@ -82,6 +98,16 @@ final class AdminCommands {
                 }
             }
             return r.path("clean").asBoolean() ? ExitCodes.OK : ExitCodes.FAILURE;
+        }
+    }
+
+    /** True if a server answers for the data folder. */
+    static boolean running(Target t) {
+        try {
+            t.client().call("GET", "status", java.util.Map.of());
+            return true;
+        } catch (dev.spillway.osd.OsdException e) {
+            return false;
         }
     }
 

@@ -1,0 +1,69 @@
+package dev.spillway.cli;
+
+import dev.spillway.osd.OsdException;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.PoolConfig;
+import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.server.DataDir;
+import dev.spillway.server.DefaultPool;
+import dev.spillway.server.PoolLock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+
+/**
+ * Work on an unmounted pool, for the commands that make sense offline (format, fsck): takes the
+ * pool's multi-mount lock (refused, naming the holder, if a server runs), mounts, works, unmounts.
+ */
+final class Offline implements AutoCloseable {
+    private final PoolLock lock;
+    final PoolOsd pool;
+
+    private Offline(PoolLock lock, PoolOsd pool) {
+        this.lock = lock;
+        this.pool = pool;
+    }
+
+    static PoolConfig config(DataDir dir, Path config, String fastCapacity, boolean create) throws OsdException {
+        if (config != null) {
+            return PoolConfigParser.parse(config);
+        }
+        if (!Files.exists(dir.poolConfig())) {
+            if (!create) {
+                throw new OsdException(dev.spillway.osd.Errno.ENOENT, null, null, "no pool in " + dir.root() + " (no "
+                        + dir.poolConfig().getFileName() + "); `spillway format` or `spillway serve` creates one", null);
+            }
+            try {
+                Files.writeString(dir.poolConfig(), DefaultPool.yaml(dir, fastCapacity));
+            } catch (IOException e) {
+                throw new OsdException(dev.spillway.osd.Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
+            }
+        }
+        return PoolConfigParser.parse(dir.poolConfig());
+    }
+
+    static Offline open(DataDir dir, Path config, String purpose, boolean create) throws OsdException {
+        if (create) {
+            dir.prepare();
+        }
+        PoolLock lock = PoolLock.acquire(dir.lock(), purpose, Duration.ofSeconds(2));
+        try {
+            PoolConfig c = config(dir, config, "256MiB", create);
+            return new Offline(lock, PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER));
+        } catch (OsdException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() throws OsdException {
+        try {
+            pool.close();
+        } finally {
+            lock.close();
+        }
+    }
+}
