@@ -515,6 +515,22 @@ public final class KvOsd implements Osd {
         }
     }
 
+    /**
+     * Checks the whole device ({@link Fsck}): counters, per-object accounting, body pieces,
+     * extent files. Costs a full scan; meant for a quiescent device (tests, the admin tool),
+     * since files of transactions still running would count as leaks.
+     *
+     * @return the problems found, one per line; empty when the device is consistent
+     */
+    public List<String> fsck() throws OsdException {
+        try (Op op = enter()) {
+            pipeline.sync();
+            return new Fsck(this).run();
+        } catch (RocksDBException | IOException e) {
+            throw io(null, "fsck", e);
+        }
+    }
+
     // ---- close -------------------------------------------------------------------------------
 
     @Override

@@ -1,5 +1,7 @@
 package dev.spillway.osd.kv;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.spi.OsdConfig;
@@ -21,6 +23,12 @@ class KvOsdConformanceTest extends OsdConformance {
             s.put("capacity", capacity);
         }
         return Osds.open(OsdConfig.of(name, "kv", s));
+    }
+
+    @Override
+    protected void checkInvariants(Osd device) throws OsdException {
+        super.checkInvariants(device);
+        assertThat(((KvOsd) device).fsck()).as("fsck of %s", device).isEmpty();
     }
 
     @Override
