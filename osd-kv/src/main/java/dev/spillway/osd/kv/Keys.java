@@ -14,7 +14,6 @@ import java.util.Arrays;
  * meta column family ("default")
  *   'S'                          superblock copy (checked against osd-kv.super at mount)
  *   'C'                          counters: used bytes, objects (same batch as every change)
- *   'M'                          "mounted" marker: present while mounted; left behind by a crash
  *   'F' fileId(8)                a live extent file: owner FID, bytes written
  *   'G' fileId(8)                an extent file to delete once the batch that freed it is durable
  *   'O' fid(16) 'A'              attributes + per-object accounting
@@ -28,7 +27,6 @@ import java.util.Arrays;
 final class Keys {
     static final byte SUPER = 'S';
     static final byte COUNTERS = 'C';
-    static final byte MOUNTED = 'M';
     static final byte FILE = 'F';
     static final byte FREE = 'G';
     static final byte OBJECT = 'O';

@@ -11,6 +11,8 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
+import org.rocksdb.InfoLogLevel;
+import org.rocksdb.Logger;
 import org.rocksdb.LRUCache;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -58,6 +60,19 @@ final class KvDatabase implements AutoCloseable {
      * @throws RocksDBException as RocksDB reports it (missing or corrupt files, a held lock)
      */
     static KvDatabase open(Path dir, boolean create, long blockCacheBytes) throws RocksDBException {
+        return open(dir, create, blockCacheBytes, false);
+    }
+
+    /**
+     * Opens the database read-only to check it before a mount changes anything: no LOCK, no new
+     * WAL or MANIFEST, and RocksDB's messages go to a logger instead of rotating {@code LOG}.
+     * A device that fails here is refused untouched.
+     */
+    static KvDatabase openReadOnly(Path dir) throws RocksDBException {
+        return open(dir, false, 1 << 20, true);
+    }
+
+    private static KvDatabase open(Path dir, boolean create, long blockCacheBytes, boolean readOnly) throws RocksDBException {
         RocksDB.loadLibrary();
         List<AutoCloseable> owned = new ArrayList<>();
         try {
@@ -104,7 +119,18 @@ final class KvDatabase implements AutoCloseable {
                     new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, metaOpts),
                     new ColumnFamilyDescriptor(BODY_CF.getBytes(java.nio.charset.StandardCharsets.UTF_8), bodyOpts));
             List<ColumnFamilyHandle> handles = new ArrayList<>();
-            RocksDB db = RocksDB.open(dbo, dir.toString(), cfs, handles);
+            RocksDB db;
+            if (readOnly) {
+                // The probe's own messages only describe the probe; a failure is thrown.
+                dbo.setLogger(add(owned, new Logger(InfoLogLevel.FATAL_LEVEL) {
+                    @Override
+                    protected void log(InfoLogLevel level, String message) {
+                    }
+                }));
+                db = RocksDB.openReadOnly(dbo, dir.toString(), cfs, handles);
+            } else {
+                db = RocksDB.open(dbo, dir.toString(), cfs, handles);
+            }
             // Handles close before the database, the database before its options.
             List<AutoCloseable> order = new ArrayList<>(handles);
             order.add(db);

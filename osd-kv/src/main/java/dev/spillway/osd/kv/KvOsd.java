@@ -74,9 +74,6 @@ public final class KvOsd implements Osd {
     // Calls in progress; close waits for them before it releases RocksDB.
     private final LongAdder inflight = new LongAdder();
     private volatile boolean closed;
-    // A transaction could not delete a file it created: keep the mount marked unclean so that
-    // the next mount's scan removes it.
-    private volatile boolean leaked;
     private final Set<AutoCloseable> cursors = ConcurrentHashMap.newKeySet();
 
     private KvOsd(String name, KvSettings settings, InstantSource clock, KvFolder folder, KvDatabase kv,
@@ -104,23 +101,27 @@ public final class KvOsd implements Osd {
         String name = config.name();
         KvFolder folder = KvFolder.mount(name, s.path(), s.blockSize());
         try {
+            if (!folder.fresh) {
+                // Everything that can refuse the device is checked read-only first, so that a
+                // refused folder is left exactly as it was.
+                try (KvDatabase probe = KvDatabase.openReadOnly(folder.db())) {
+                    checkSuperblockCopy(probe, folder, name);
+                    MountRecovery.check(name, folder, probe);
+                } catch (RocksDBException e) {
+                    throw cannotOpen(name, folder, e);
+                }
+            }
             KvDatabase kv;
             try {
                 kv = KvDatabase.open(folder.db(), folder.fresh, s.blockCache());
             } catch (RocksDBException e) {
-                throw new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root
-                        + ": RocksDB cannot open " + KvFolder.DB + "/: " + e.getMessage() + "; not mounted", e);
+                throw cannotOpen(name, folder, e);
             }
             try {
                 if (folder.fresh) {
                     format(kv, folder);
-                } else {
-                    checkSuperblockCopy(kv, folder, name);
                 }
                 MountRecovery.Result r = MountRecovery.run(name, folder, kv);
-                try (WriteOptions sync = new WriteOptions().setSync(true)) {
-                    kv.db.put(kv.meta, sync, Keys.single(Keys.MOUNTED), Instant.now().toString().getBytes(StandardCharsets.UTF_8));
-                }
                 return new KvOsd(name, s, config.clock(), folder, kv, r);
             } catch (OsdException | RuntimeException e) {
                 kv.close();
@@ -132,7 +133,15 @@ public final class KvOsd implements Osd {
         } catch (OsdException | RuntimeException e) {
             folder.close();
             throw e;
+        } catch (IOException e) {
+            folder.close();
+            throw new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root + ": mount failed: " + e, e);
         }
+    }
+
+    private static OsdException cannotOpen(String name, KvFolder folder, RocksDBException e) {
+        return new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root
+                + ": RocksDB cannot open " + KvFolder.DB + "/: " + e.getMessage() + "; not mounted, nothing changed", e);
     }
 
     private static void format(KvDatabase kv, KvFolder folder) throws RocksDBException, OsdException {
@@ -322,7 +331,6 @@ public final class KvOsd implements Osd {
     }
 
     void noteLeak(long fileId, IOException e) {
-        leaked = true;
         LOG.log(System.Logger.Level.WARNING, name + ": could not delete unreferenced extent file "
                 + ExtentFiles.name(fileId) + " (the next mount removes it): " + e);
     }
@@ -531,6 +539,15 @@ public final class KvOsd implements Osd {
         }
     }
 
+    /** Flushes the memtables to SST files (tests use it to have some on disk). */
+    void flush() throws OsdException {
+        try (Op op = enter(); org.rocksdb.FlushOptions f = new org.rocksdb.FlushOptions().setWaitForFlush(true)) {
+            kv.db.flush(f, List.of(kv.meta, kv.body));
+        } catch (RocksDBException e) {
+            throw io(null, "flush", e);
+        }
+    }
+
     // ---- close -------------------------------------------------------------------------------
 
     @Override
@@ -556,13 +573,6 @@ public final class KvOsd implements Osd {
                 pipeline.close();
             } catch (OsdException e) {
                 failure = e;
-            }
-            if (failure == null && !leaked) {
-                try (WriteOptions sync = new WriteOptions().setSync(true)) {
-                    kv.db.delete(kv.meta, sync, Keys.single(Keys.MOUNTED));
-                } catch (RocksDBException e) {
-                    failure = io(null, "clean unmount", e);
-                }
             }
             try {
                 files.close();
