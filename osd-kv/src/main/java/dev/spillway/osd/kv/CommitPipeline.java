@@ -8,17 +8,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantLock;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
 /**
  * Commit order and group commit.
  *
- * <p>A committing transaction writes its batch to RocksDB <em>unsynced</em>, under
- * {@link #commitLock}, which is what defines the commit order: the order of the WAL, of
- * {@code seq}, and of the pending queue are one and the same. Readers see the batch as soon as
- * the write returns. The sync thread then makes a whole run of commits durable with one
+ * <p>A committing transaction writes its batch to RocksDB <em>unsynced</em> (concurrent writes
+ * join RocksDB's own write groups) and, once the write returned, takes the next {@code seq} in
+ * the pending queue: that is the commit order. Transactions that commit concurrently hold
+ * disjoint object locks, so any order between them is a serial order; a transaction whose stop
+ * returned is queued before any that starts later. Readers see a batch as soon as its write
+ * returns. The sync thread then makes a whole run of commits durable with one
  * {@code SyncWAL}, fires their commit callbacks in commit order, deletes the extent files they
  * freed, and wakes whoever waits for them (sync-flagged transactions, {@link #sync()}). Many
  * concurrent transactions therefore share one WAL sync, and a callback never fires before the
@@ -41,10 +42,7 @@ final class CommitPipeline implements AutoCloseable {
         Map<Long, Long> freedFiles();
     }
 
-    /**
-     * Runs under the commit lock just before the batch is written: appends the counters, and
-     * returns what to apply once the write succeeded.
-     */
+    /** Runs just before the batch is written: appends the counters, returns what to apply once written. */
     interface UnderLock {
         Runnable beforeWrite(WriteBatch batch) throws RocksDBException;
     }
@@ -62,10 +60,8 @@ final class CommitPipeline implements AutoCloseable {
     private final Reclaimer reclaimer;
     private final long delayNanos;
 
-    // Serialises the unsynced writes: defines the commit order. Held only for the memtable/WAL
-    // append of one batch (the body data of large writes is already in extent files).
-    private final ReentrantLock commitLock = new ReentrantLock();
-    // Last sequence number written; written under commitLock, read by anyone.
+    // Last sequence number handed out; written under "this", read by anyone. Every commit
+    // with a seq up to it has finished its write.
     private volatile long committed;
 
     // Guarded by "this": the queue of committed-not-yet-durable transactions, in commit order,
@@ -92,68 +88,47 @@ final class CommitPipeline implements AutoCloseable {
      * @return the commit's sequence number, to {@link #await} it
      */
     long commit(WriteBatch batch, UnderLock underLock, Durable what) throws OsdException {
-        commitLock.lock();
-        try {
-            OsdException f = failure();
-            if (f != null) {
-                throw f;
-            }
-            long seq = committed + 1;
-            try {
-                Runnable applied = underLock == null ? null : underLock.beforeWrite(batch);
-                kv.db.write(kv.noSync, batch);
-                if (applied != null) {
-                    applied.run();
-                }
-            } catch (RocksDBException e) {
-                throw new OsdException(Errno.EIO, device, null, "RocksDB write failed: " + e.getMessage(), e);
-            }
-            committed = seq;
-            enqueue(seq, what);
-            return seq;
-        } finally {
-            commitLock.unlock();
+        OsdException f = failure();
+        if (f != null) {
+            throw f;
         }
+        try {
+            Runnable applied = underLock == null ? null : underLock.beforeWrite(batch);
+            kv.db.write(kv.noSync, batch);
+            if (applied != null) {
+                applied.run();
+            }
+        } catch (RocksDBException e) {
+            throw new OsdException(Errno.EIO, device, null, "RocksDB write failed: " + e.getMessage(), e);
+        }
+        return enqueue(true, what);
     }
 
     /** Queues a transaction that wrote nothing: its callbacks fire in order with the others. */
     long commitEmpty(Durable what) throws OsdException {
-        commitLock.lock();
-        try {
-            OsdException f = failure();
-            if (f != null) {
-                throw f;
-            }
-            long seq = committed;
-            enqueue(seq, what);
-            return seq;
-        } finally {
-            commitLock.unlock();
+        OsdException f = failure();
+        if (f != null) {
+            throw f;
         }
+        return enqueue(false, what);
     }
 
-    /** Runs {@code action} with the commit lock held: nothing commits meanwhile. */
-    void exclusive(Runnable action) {
-        commitLock.lock();
-        try {
-            action.run();
-        } finally {
-            commitLock.unlock();
-        }
-    }
-
-    private void enqueue(long seq, Durable what) {
+    private long enqueue(boolean wrote, Durable what) {
         OsdException f;
+        long seq;
         synchronized (this) {
+            seq = wrote ? committed + 1 : committed;
+            committed = seq;
             f = failure;
             if (f == null) {
                 pending.addLast(new Pending(seq, what));
                 notifyAll();
-                return;
+                return seq;
             }
         }
         // The sync thread has stopped on a failure: this commit will never be durable.
         what.failed(f);
+        return seq;
     }
 
     private synchronized OsdException failure() {

@@ -82,7 +82,8 @@ final class Fsck {
                 }
                 it.status();
             }
-            long[] counters = Space.decode(osd.kv.db.get(osd.kv.meta, ro, Keys.single(Keys.COUNTERS)));
+            long[] counters = {Space.counter(osd.kv.db.get(osd.kv.meta, ro, Keys.USED)),
+                Space.counter(osd.kv.db.get(osd.kv.meta, ro, Keys.OBJECTS))};
             if (counters[0] != used || counters[1] != objects) {
                 problems.add("counters say " + counters[0] + " bytes / " + counters[1] + " objects, the objects add up to "
                         + used + " / " + objects);

@@ -13,7 +13,8 @@ import java.util.Arrays;
  * <pre>
  * meta column family ("default")
  *   'S'                          superblock copy (checked against osd-kv.super at mount)
- *   'C'                          counters: used bytes, objects (same batch as every change)
+ *   'C' 'U'                      used bytes   } uint64 little-endian, changed by merge operands
+ *   'C' 'N'                      objects      } (deltas) in the same batch as every change
  *   'F' fileId(8)                a live extent file: owner FID, bytes written
  *   'G' fileId(8)                an extent file to delete once the batch that freed it is durable
  *   'O' fid(16) 'A'              attributes + per-object accounting
@@ -27,6 +28,8 @@ import java.util.Arrays;
 final class Keys {
     static final byte SUPER = 'S';
     static final byte COUNTERS = 'C';
+    static final byte[] USED = {COUNTERS, 'U'};
+    static final byte[] OBJECTS = {COUNTERS, 'N'};
     static final byte FILE = 'F';
     static final byte FREE = 'G';
     static final byte OBJECT = 'O';

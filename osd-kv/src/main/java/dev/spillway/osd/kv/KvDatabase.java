@@ -16,6 +16,7 @@ import org.rocksdb.Logger;
 import org.rocksdb.LRUCache;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
+import org.rocksdb.UInt64AddOperator;
 import org.rocksdb.WALRecoveryMode;
 import org.rocksdb.WriteOptions;
 
@@ -101,7 +102,9 @@ final class KvDatabase implements AutoCloseable {
                     .setBlockCache(cache)
                     .setFilterPolicy(add(owned, new BloomFilter(10)))
                     .setBlockSize(16 << 10);
+            // The counters are merge operands (deltas), so concurrent commits need no order.
             ColumnFamilyOptions metaOpts = add(owned, new ColumnFamilyOptions())
+                    .setMergeOperator(add(owned, new UInt64AddOperator()))
                     .setTableFormatConfig(metaTable)
                     .setWriteBufferSize(32L << 20)
                     .setCompressionType(CompressionType.LZ4_COMPRESSION);

@@ -147,7 +147,8 @@ public final class KvOsd implements Osd {
     private static void format(KvDatabase kv, KvFolder folder) throws RocksDBException, OsdException {
         try (WriteBatch b = new WriteBatch(); WriteOptions sync = new WriteOptions().setSync(true)) {
             b.put(kv.meta, Keys.single(Keys.SUPER), folder.superblock().encode());
-            b.put(kv.meta, Keys.single(Keys.COUNTERS), Space.encode(0, 0));
+            b.put(kv.meta, Keys.USED, Space.le(0));
+            b.put(kv.meta, Keys.OBJECTS, Space.le(0));
             kv.db.write(sync, b);
         }
         folder.finishFormat();

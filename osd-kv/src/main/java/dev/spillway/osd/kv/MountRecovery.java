@@ -54,7 +54,7 @@ final class MountRecovery {
             throws OsdException, RocksDBException, IOException {
         long[] counters;
         try {
-            counters = Space.decode(kv.db.get(kv.meta, Keys.single(Keys.COUNTERS)));
+            counters = new long[] {Space.counter(kv.db.get(kv.meta, Keys.USED)), Space.counter(kv.db.get(kv.meta, Keys.OBJECTS))};
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EBADMSG, device, "osd-kv folder " + folder.root + ": corrupt counter record: " + e.getMessage());
         }

@@ -5,6 +5,7 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,9 +16,9 @@ import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
 /**
- * Space accounting. {@code used} and {@code objects} are persisted under key {@code 'C'} in
- * the same batch as every change (written under the commit lock, so the last batch in the WAL
- * holds the totals of exactly the prefix it ends), hence exact after a crash without a scan.
+ * Space accounting. {@code used} and {@code objects} are persisted as RocksDB counters (uint64
+ * add merge operands) in the same batch as every change, so after a crash they are the sums of
+ * exactly the transactions that survived: exact, without a scan, and in any commit order.
  * An object counts {@link KvOsd#OBJECT_OVERHEAD} plus its allocated blocks, xattrs and index
  * records; RocksDB's own overhead (WAL, not yet compacted versions) is not counted.
  *
@@ -30,7 +31,7 @@ final class Space {
     private final long capacity;
     private final FileStore store;
     private final ColumnFamilyHandle meta;
-    // Written only under the commit lock; read anywhere.
+    // Follow the persisted counters: a commit adds its deltas once its write succeeded.
     private final AtomicLong used;
     private final AtomicLong objects;
     private final AtomicLong reserved = new AtomicLong();
@@ -45,29 +46,33 @@ final class Space {
         this.objects = new AtomicLong(objects);
     }
 
-    static byte[] encode(long used, long objects) {
-        return ByteBuffer.allocate(16).putLong(used).putLong(objects).array();
+    /** A counter value or delta as RocksDB's uint64add operator reads it (little-endian). */
+    static byte[] le(long v) {
+        return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array();
     }
 
-    static long[] decode(byte[] b) {
+    /** A counter's value; absent is 0. */
+    static long counter(byte[] b) {
         if (b == null) {
-            return new long[] {0, 0};
+            return 0;
         }
-        if (b.length != 16) {
-            throw new IllegalArgumentException("counter record of " + b.length + " bytes, expected 16");
+        if (b.length != 8) {
+            throw new IllegalArgumentException("counter of " + b.length + " bytes, expected 8");
         }
-        ByteBuffer bb = ByteBuffer.wrap(b);
-        return new long[] {bb.getLong(), bb.getLong()};
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong();
     }
 
-    /** Under the commit lock: puts the new totals into {@code batch}; the returned action applies them. */
+    /** Adds the deltas to {@code batch}; the returned action applies them here once it is written. */
     Runnable appendCounters(WriteBatch batch, long usedDelta, long objectsDelta) throws RocksDBException {
-        long u = used.get() + usedDelta;
-        long o = objects.get() + objectsDelta;
-        batch.put(meta, Keys.single(Keys.COUNTERS), encode(u, o));
+        if (usedDelta != 0) {
+            batch.merge(meta, Keys.USED, le(usedDelta));
+        }
+        if (objectsDelta != 0) {
+            batch.merge(meta, Keys.OBJECTS, le(objectsDelta));
+        }
         return () -> {
-            used.set(u);
-            objects.set(o);
+            used.addAndGet(usedDelta);
+            objects.addAndGet(objectsDelta);
         };
     }
 
