@@ -19,11 +19,16 @@ import org.rocksdb.WriteBatch;
  * the pending queue: that is the commit order. Transactions that commit concurrently hold
  * disjoint object locks, so any order between them is a serial order; a transaction whose stop
  * returned is queued before any that starts later. Readers see a batch as soon as its write
- * returns. The sync thread then makes a whole run of commits durable with one
- * {@code SyncWAL}, fires their commit callbacks in commit order, deletes the extent files they
- * freed, and wakes whoever waits for them (sync-flagged transactions, {@link #sync()}). Many
- * concurrent transactions therefore share one WAL sync, and a callback never fires before the
- * sync that made its transaction durable.
+ * returns.
+ *
+ * <p>A <em>sync round</em> makes every commit queued so far durable with one {@code SyncWAL},
+ * fires their callbacks in commit order, deletes the extent files they freed, and wakes the
+ * waiters. One round runs at a time. Whoever needs durability first leads it: a sync-flagged
+ * transaction or a {@link #sync()} caller runs the round on its own thread (as RocksDB's write
+ * group leader does, without a hand-off to another thread), and commits that arrive meanwhile
+ * wait for the next round, which one of their own leads. Commits nobody waits for (callbacks
+ * only) are synced by the pipeline's thread. Many concurrent transactions therefore share one
+ * WAL sync, and a callback never fires before the sync that made its transaction durable.
  *
  * <p>With point-in-time WAL recovery a crash keeps a prefix of the commit order, so "durable up
  * to seq N" is a sound statement, and a transaction that read another's published updates is
@@ -43,7 +48,7 @@ final class CommitPipeline implements AutoCloseable {
     }
 
     /** Runs just before the batch is written: appends the counters, returns what to apply once written. */
-    interface UnderLock {
+    interface BeforeWrite {
         Runnable beforeWrite(WriteBatch batch) throws RocksDBException;
     }
 
@@ -60,17 +65,16 @@ final class CommitPipeline implements AutoCloseable {
     private final Reclaimer reclaimer;
     private final long delayNanos;
 
-    // Last sequence number handed out; written under "this", read by anyone. Every commit
-    // with a seq up to it has finished its write.
-    private volatile long committed;
-
-    // Guarded by "this": the queue of committed-not-yet-durable transactions, in commit order,
-    // and the progress of the sync thread.
+    // Guarded by "this": the commits not yet durable, in commit order, and the rounds' progress.
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-    private long wanted;      // highest seq a waiter asked to be made durable
-    private long done;        // highest seq durable, with callbacks fired and files reclaimed
+    private volatile long committed; // last seq handed out; written under "this"
+    private long wanted;             // highest seq a waiter will lead or wait for
+    private long done;               // highest seq durable, callbacks fired, files reclaimed
+    private boolean syncing;         // a round is running
     private OsdException failure;
     private boolean stopping;
+    // Owned by the thread running the round.
+    private long synced;
     private final Thread syncer;
 
     CommitPipeline(String device, KvDatabase kv, Reclaimer reclaimer, Duration delay) {
@@ -78,22 +82,20 @@ final class CommitPipeline implements AutoCloseable {
         this.kv = kv;
         this.reclaimer = reclaimer;
         this.delayNanos = delay.toNanos();
-        this.syncer = Thread.ofPlatform().daemon().name("osd-kv-sync-" + device).unstarted(this::run);
+        this.syncer = Thread.ofPlatform().daemon().name("osd-kv-sync-" + device).unstarted(this::background);
         syncer.start();
     }
 
     /**
-     * Writes {@code batch} unsynced, in commit order, and queues {@code what} for the next sync.
+     * Writes {@code batch} unsynced and queues {@code what} for the next sync round.
      *
-     * @return the commit's sequence number, to {@link #await} it
+     * @param willWait the caller will {@link #await} the returned seq (it leads that round)
+     * @return the commit's sequence number
      */
-    long commit(WriteBatch batch, UnderLock underLock, Durable what) throws OsdException {
-        OsdException f = failure();
-        if (f != null) {
-            throw f;
-        }
+    long commit(WriteBatch batch, BeforeWrite beforeWrite, Durable what, boolean willWait) throws OsdException {
+        failIfFailed();
         try {
-            Runnable applied = underLock == null ? null : underLock.beforeWrite(batch);
+            Runnable applied = beforeWrite == null ? null : beforeWrite.beforeWrite(batch);
             kv.db.write(kv.noSync, batch);
             if (applied != null) {
                 applied.run();
@@ -101,19 +103,22 @@ final class CommitPipeline implements AutoCloseable {
         } catch (RocksDBException e) {
             throw new OsdException(Errno.EIO, device, null, "RocksDB write failed: " + e.getMessage(), e);
         }
-        return enqueue(true, what);
+        return enqueue(true, what, willWait);
     }
 
     /** Queues a transaction that wrote nothing: its callbacks fire in order with the others. */
-    long commitEmpty(Durable what) throws OsdException {
-        OsdException f = failure();
-        if (f != null) {
-            throw f;
-        }
-        return enqueue(false, what);
+    long commitEmpty(Durable what, boolean willWait) throws OsdException {
+        failIfFailed();
+        return enqueue(false, what, willWait);
     }
 
-    private long enqueue(boolean wrote, Durable what) {
+    private synchronized void failIfFailed() throws OsdException {
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private long enqueue(boolean wrote, Durable what, boolean willWait) {
         OsdException f;
         long seq;
         synchronized (this) {
@@ -122,39 +127,51 @@ final class CommitPipeline implements AutoCloseable {
             f = failure;
             if (f == null) {
                 pending.addLast(new Pending(seq, what));
-                notifyAll();
+                if (willWait) {
+                    wanted = Math.max(wanted, seq);
+                } else {
+                    notifyAll();
+                }
                 return seq;
             }
         }
-        // The sync thread has stopped on a failure: this commit will never be durable.
+        // A round failed: this commit will never be durable.
         what.failed(f);
         return seq;
     }
 
-    private synchronized OsdException failure() {
-        return failure;
-    }
-
-    /** Waits until {@code seq} is durable and its callbacks have fired. */
+    /** Waits until {@code seq} is durable and its callbacks have fired, leading a round if none runs. */
     void await(long seq) throws OsdException {
-        synchronized (this) {
-            if (seq > wanted) {
-                wanted = seq;
-                notifyAll();
-            }
-            boolean interrupted = false;
-            while (done < seq && failure == null) {
-                try {
-                    wait();
-                } catch (InterruptedException e) {
-                    interrupted = true;
+        boolean interrupted = false;
+        try {
+            while (true) {
+                synchronized (this) {
+                    if (seq > wanted) {
+                        wanted = seq;
+                    }
+                    while (true) {
+                        if (done >= seq) {
+                            return;
+                        }
+                        if (failure != null) {
+                            throw failure;
+                        }
+                        if (!syncing) {
+                            syncing = true;
+                            break;
+                        }
+                        try {
+                            wait();
+                        } catch (InterruptedException e) {
+                            interrupted = true;
+                        }
+                    }
                 }
+                round();
             }
+        } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
-            }
-            if (done < seq) {
-                throw failure;
             }
         }
     }
@@ -164,87 +181,99 @@ final class CommitPipeline implements AutoCloseable {
         await(committed);
     }
 
-    private void run() {
-        long synced = 0;
-        while (true) {
-            long target;
-            synchronized (this) {
-                while (!stopping && pending.isEmpty() && wanted <= done) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        // only stop() ends this thread
-                    }
-                }
-                if (stopping && pending.isEmpty() && wanted <= done) {
-                    return;
-                }
-                if (delayNanos > 0 && wanted <= done && !stopping) {
-                    // Nobody waits: let more commits join this sync.
-                    try {
-                        wait(delayNanos / 1_000_000, (int) (delayNanos % 1_000_000));
-                    } catch (InterruptedException e) {
-                        // fall through and sync
-                    }
-                }
+    /** One sync round; the caller has set {@link #syncing}. */
+    private void round() {
+        long target = committed;
+        OsdException error = null;
+        if (target > synced) {
+            try {
+                kv.db.syncWal();
+                synced = target;
+            } catch (RocksDBException e) {
+                error = new OsdException(Errno.EIO, device, null,
+                        "WAL sync failed; transactions after seq " + synced + " are not durable: " + e.getMessage(), e);
             }
-            target = committed;
-            OsdException error = null;
-            if (target > synced) {
-                try {
-                    kv.db.syncWal();
-                    synced = target;
-                } catch (RocksDBException e) {
-                    error = new OsdException(Errno.EIO, device, null,
-                            "WAL sync failed; transactions after seq " + synced + " are not durable: " + e.getMessage(), e);
-                }
-            }
-            List<Pending> ready = new ArrayList<>();
-            synchronized (this) {
-                if (error != null) {
-                    failure = error;
-                    ready.addAll(pending);
-                    pending.clear();
-                } else {
-                    while (!pending.isEmpty() && pending.peekFirst().seq() <= target) {
-                        ready.add(pending.pollFirst());
-                    }
-                }
-            }
-            Map<Long, Long> freed = new LinkedHashMap<>();
-            for (Pending p : ready) {
-                if (error != null) {
-                    p.what().failed(error);
-                } else {
-                    p.what().durable();
-                    freed.putAll(p.what().freedFiles());
-                }
-            }
-            if (!freed.isEmpty()) {
-                try {
-                    reclaimer.reclaim(freed);
-                } catch (OsdException e) {
-                    // The 'G' records stay, so the next mount deletes them; the device goes on.
-                    synchronized (this) {
-                        if (failure == null) {
-                            failure = e;
-                        }
-                    }
-                }
-            }
-            synchronized (this) {
-                if (error == null && target > done) {
-                    done = target;
-                }
-                notifyAll();
-            }
+        }
+        List<Pending> ready = new ArrayList<>();
+        synchronized (this) {
             if (error != null) {
-                return;
+                failure = error;
+                ready.addAll(pending);
+                pending.clear();
+            } else {
+                while (!pending.isEmpty() && pending.peekFirst().seq() <= target) {
+                    ready.add(pending.pollFirst());
+                }
             }
+        }
+        Map<Long, Long> freed = new LinkedHashMap<>();
+        for (Pending p : ready) {
+            if (error != null) {
+                p.what().failed(error);
+            } else {
+                p.what().durable();
+                freed.putAll(p.what().freedFiles());
+            }
+        }
+        OsdException reclaimError = null;
+        if (!freed.isEmpty()) {
+            try {
+                reclaimer.reclaim(freed);
+            } catch (OsdException e) {
+                // The 'G' records stay, so the next mount deletes those files; the device stops
+                // taking commits rather than leaking space silently.
+                reclaimError = e;
+            }
+        }
+        synchronized (this) {
+            if (error == null && target > done) {
+                done = target;
+            }
+            if (failure == null && reclaimError != null) {
+                failure = reclaimError;
+            }
+            syncing = false;
+            notifyAll();
         }
     }
 
-    /** Syncs what is committed, fires the last callbacks and stops the sync thread. */
+    /** The pipeline's thread: syncs commits that nobody waits for. */
+    private void background() {
+        while (true) {
+            synchronized (this) {
+                while (!stopping && failure == null && (syncing || !unwaited())) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        // only close() ends this thread
+                    }
+                }
+                if (stopping || failure != null) {
+                    return;
+                }
+                if (delayNanos > 0) {
+                    // Let more commits join this round.
+                    try {
+                        wait(delayNanos / 1_000_000, (int) (delayNanos % 1_000_000));
+                    } catch (InterruptedException e) {
+                        // sync now
+                    }
+                    if (syncing || !unwaited()) {
+                        continue;
+                    }
+                }
+                syncing = true;
+            }
+            round();
+        }
+    }
+
+    /** Under "this": commits are queued that no waiter will sync (once done reaches wanted, nobody waits). */
+    private boolean unwaited() {
+        return !pending.isEmpty() && (pending.peekLast().seq() > wanted || wanted <= done);
+    }
+
+    /** Syncs what is committed, fires the last callbacks and stops the pipeline's thread. */
     @Override
     public void close() throws OsdException {
         OsdException err = null;

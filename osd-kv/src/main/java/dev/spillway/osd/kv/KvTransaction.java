@@ -115,7 +115,8 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
                 }
                 freed = b.freed();
                 b.makeNewFilesDurable();
-                seq = b.isEmpty() ? osd.pipeline.commitEmpty(this) : osd.pipeline.commit(b.batch(), b::beforeWrite, this);
+                seq = b.isEmpty() ? osd.pipeline.commitEmpty(this, isSync())
+                        : osd.pipeline.commit(b.batch(), b::beforeWrite, this, isSync());
                 written = true;
             } catch (RocksDBException | IOException e) {
                 throw new OsdException(Errno.EIO, osd.name(), null, "commit of transaction " + id() + " failed: " + e, e);
