@@ -12,10 +12,18 @@ import java.nio.ByteBuffer;
  * @param allocBlocks body blocks allocated (inline blocks plus blocks covered by extents)
  * @param xattrBytes bytes of xattr names and values
  * @param indexBytes bytes of index keys and values
+ * @param flags {@link #MAY_HAVE_INLINE}: the body may have inline blocks (sticky until the
+ *     object is recreated); without it a read needs only the meta column family
  */
-record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes) {
+record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes, long flags) {
+    static final long MAY_HAVE_INLINE = 1;
+
     private static final byte VERSION = 1;
     private static final int SIZE = 2 + 8 * 2 + 4 * 3 + 8 * 3 + 4 + 8 * 4;
+
+    boolean mayHaveInline() {
+        return (flags & MAY_HAVE_INLINE) != 0;
+    }
 
     /** Bytes this object counts for in statfs. */
     long usedBytes(int blockSize) {
@@ -29,7 +37,7 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
                 .putInt(a.mode()).putInt(a.uid()).putInt(a.gid())
                 .putLong(a.atime()).putLong(a.mtime()).putLong(a.ctime())
                 .putInt(a.flags())
-                .putLong(allocBlocks).putLong(xattrBytes).putLong(indexBytes).putLong(0)
+                .putLong(allocBlocks).putLong(xattrBytes).putLong(indexBytes).putLong(flags)
                 .array();
     }
 
@@ -55,7 +63,8 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
         long alloc = bb.getLong();
         long xb = bb.getLong();
         long ib = bb.getLong();
+        long fl = bb.getLong();
         Attr a = new Attr(kind, size, alloc * blockSize / 512, mode, uid, gid, at, mt, ct, flags, dv);
-        return new ObjectRecord(a, alloc, xb, ib);
+        return new ObjectRecord(a, alloc, xb, ib, fl);
     }
 }

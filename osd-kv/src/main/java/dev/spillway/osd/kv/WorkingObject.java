@@ -49,6 +49,8 @@ final class WorkingObject {
     final TreeMap<Long, Piece> body = new TreeMap<>();
     long cut = Long.MAX_VALUE;
     boolean bodyTouched;
+    /** The body may hold inline blocks (see {@link ObjectRecord#MAY_HAVE_INLINE}). */
+    boolean mayHaveInline;
     /** The extent file a run of sequential writes is appending to, or null. */
     OpenExtent open;
 
@@ -79,6 +81,7 @@ final class WorkingObject {
             alloc = base.allocBlocks();
             xattrBytes = base.xattrBytes();
             indexBytes = base.indexBytes();
+            mayHaveInline = base.mayHaveInline();
         }
     }
 
@@ -97,6 +100,7 @@ final class WorkingObject {
         alloc = 0;
         xattrBytes = 0;
         indexBytes = 0;
+        mayHaveInline = false;
         bodyTouched = true;
     }
 
@@ -212,6 +216,9 @@ final class WorkingObject {
         long after = 0;
         long pos = p;
         for (Piece n : pieces) {
+            if (n instanceof Piece.Inline) {
+                mayHaveInline = true;
+            }
             hide(pos, n.start());
             body.put(n.start(), n);
             after += n.allocated();
