@@ -66,6 +66,11 @@ final class ExtentFiles implements AutoCloseable {
         }
     }
 
+    /** A device-unique number (from the file id sequence) for {@link ObjectRecord#layout()}. */
+    long stamp() {
+        return nextId.getAndIncrement();
+    }
+
     Written create() throws IOException {
         while (true) {
             long id = nextId.getAndIncrement();

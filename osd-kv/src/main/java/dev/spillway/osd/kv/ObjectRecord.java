@@ -14,12 +14,14 @@ import java.nio.ByteBuffer;
  * @param indexBytes bytes of index keys and values
  * @param flags {@link #MAY_HAVE_INLINE}: the body may have inline blocks (sticky until the
  *     object is recreated); without it a read needs only the meta column family
+ * @param layout a device-unique stamp that changes with every commit that changes the body's
+ *     block map, so that a cached extent list is valid exactly while the stamp is the same
  */
-record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes, long flags) {
+record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes, long flags, long layout) {
     static final long MAY_HAVE_INLINE = 1;
 
     private static final byte VERSION = 1;
-    private static final int SIZE = 2 + 8 * 2 + 4 * 3 + 8 * 3 + 4 + 8 * 4;
+    private static final int SIZE = 2 + 8 * 2 + 4 * 3 + 8 * 3 + 4 + 8 * 5;
 
     boolean mayHaveInline() {
         return (flags & MAY_HAVE_INLINE) != 0;
@@ -37,7 +39,7 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
                 .putInt(a.mode()).putInt(a.uid()).putInt(a.gid())
                 .putLong(a.atime()).putLong(a.mtime()).putLong(a.ctime())
                 .putInt(a.flags())
-                .putLong(allocBlocks).putLong(xattrBytes).putLong(indexBytes).putLong(flags)
+                .putLong(allocBlocks).putLong(xattrBytes).putLong(indexBytes).putLong(flags).putLong(layout)
                 .array();
     }
 
@@ -64,7 +66,8 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
         long xb = bb.getLong();
         long ib = bb.getLong();
         long fl = bb.getLong();
+        long layout = bb.getLong();
         Attr a = new Attr(kind, size, alloc * blockSize / 512, mode, uid, gid, at, mt, ct, flags, dv);
-        return new ObjectRecord(a, alloc, xb, ib, fl);
+        return new ObjectRecord(a, alloc, xb, ib, fl, layout);
     }
 }
