@@ -75,6 +75,9 @@ final class CommitPipeline implements AutoCloseable {
     private boolean stopping;
     // Owned by the thread running the round.
     private long synced;
+    private final java.util.concurrent.atomic.AtomicLong walSyncs = new java.util.concurrent.atomic.AtomicLong();
+    // Tests only: runs at the start of every round, before it picks what it covers.
+    volatile Runnable beforeRound;
     private final Thread syncer;
 
     CommitPipeline(String device, KvDatabase kv, Reclaimer reclaimer, Duration delay) {
@@ -176,6 +179,16 @@ final class CommitPipeline implements AutoCloseable {
         }
     }
 
+    /** WAL syncs so far (for tests and metrics). */
+    long walSyncs() {
+        return walSyncs.get();
+    }
+
+    /** Commits not yet durable. */
+    synchronized int pendingCount() {
+        return pending.size();
+    }
+
     /** Makes everything committed so far durable (firing callbacks, reclaiming files). */
     void sync() throws OsdException {
         await(committed);
@@ -183,11 +196,16 @@ final class CommitPipeline implements AutoCloseable {
 
     /** One sync round; the caller has set {@link #syncing}. */
     private void round() {
+        Runnable hook = beforeRound;
+        if (hook != null) {
+            hook.run();
+        }
         long target = committed;
         OsdException error = null;
         if (target > synced) {
             try {
                 kv.db.syncWal();
+                walSyncs.incrementAndGet();
                 synced = target;
             } catch (RocksDBException e) {
                 error = new OsdException(Errno.EIO, device, null,
