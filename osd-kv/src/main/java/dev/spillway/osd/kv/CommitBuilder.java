@@ -236,12 +236,16 @@ final class CommitBuilder implements AutoCloseable {
         if (referencedNew.isEmpty()) {
             return;
         }
+        boolean newNames = false;
         for (Map.Entry<Long, Fid> e : referencedNew.entrySet()) {
             ExtentFiles.Written w = tx.newFiles.get(e.getKey());
             w.channel().force(false);
+            newNames |= !w.nameDurable();
             batch.put(osd.kv.meta, Keys.file(Keys.FILE, e.getKey()), KvOsd.fileRecord(e.getValue(), w.channel().size()));
         }
-        osd.files.syncDir();
+        if (newNames) {
+            osd.files.syncDir();
+        }
     }
 
     @Override

@@ -28,9 +28,21 @@ final class ExtentFiles implements AutoCloseable {
         FileChannel channel(long fileId) throws IOException;
     }
 
-    /** A file being written by a transaction. */
-    record Written(long id, FileChannel channel) {
+    /**
+     * A file being written by a transaction.
+     *
+     * @param nameDurable its directory entry is already durable (a spare file), so the commit
+     *     needs no fsync of the folder for it
+     */
+    record Written(long id, FileChannel channel, boolean nameDurable) {
     }
+
+    /** Empty files kept ready, their names fsynced, so that a commit saves the folder fsync. */
+    private static final int SPARES = 4;
+    private final java.util.concurrent.ConcurrentLinkedQueue<Long> spare = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.Set<Long> spareIds = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicBoolean refilling = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean closed;
 
     private final Path dir;
     private final AtomicLong nextId;
@@ -72,15 +84,62 @@ final class ExtentFiles implements AutoCloseable {
     }
 
     Written create() throws IOException {
+        Long s = spare.poll();
+        refillLater();
+        if (s != null) {
+            spareIds.remove(s);
+            return new Written(s, FileChannel.open(path(s), StandardOpenOption.WRITE, StandardOpenOption.READ), true);
+        }
+        long id = createNew();
+        return new Written(id, FileChannel.open(path(id), StandardOpenOption.WRITE, StandardOpenOption.READ), false);
+    }
+
+    private long createNew() throws IOException {
         while (true) {
             long id = nextId.getAndIncrement();
             try {
-                FileChannel ch = FileChannel.open(path(id), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
-                return new Written(id, ch);
+                Files.createFile(path(id));
+                return id;
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 // a file a failed transaction could not delete; skip its id (the mount removes it)
             }
         }
+    }
+
+    /** Tops up the spare files in the background; spares left at a crash are orphans the mount deletes. */
+    private void refillLater() {
+        if (closed || spare.size() >= SPARES || !refilling.compareAndSet(false, true)) {
+            return;
+        }
+        Thread.ofVirtual().name("osd-kv-spares").start(() -> {
+            try {
+                List<Long> made = new ArrayList<>();
+                while (!closed && spare.size() + made.size() < SPARES) {
+                    long id = nextId.getAndIncrement();
+                    Files.createFile(path(id));
+                    made.add(id);
+                }
+                syncDir();
+                spareIds.addAll(made);
+                spare.addAll(made);
+            } catch (IOException e) {
+                // No spares: commits create their files and fsync the folder themselves.
+            } finally {
+                refilling.set(false);
+            }
+        });
+    }
+
+    /** Waits for a running refill, so that a listing sees no half-registered spare. */
+    void awaitRefill() {
+        while (refilling.get()) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** True for an empty spare file (not a leak). */
+    boolean isSpare(long id) {
+        return spareIds.contains(id);
     }
 
     /** A read channel for a committed file; NoSuchFileException if it is gone. */
@@ -139,6 +198,10 @@ final class ExtentFiles implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        closed = true;
+        while (refilling.get()) {
+            Thread.onSpinWait();
+        }
         IOException first = null;
         for (Long id : List.copyOf(readers.keySet())) {
             try {

@@ -39,6 +39,7 @@ final class Fsck {
 
     /** Problems found, one line each; empty when the device is consistent. */
     List<String> run() throws RocksDBException, IOException {
+        osd.files.awaitRefill();
         Snapshot snap = osd.kv.db.getSnapshot();
         try (ReadOptions ro = new ReadOptions().setSnapshot(snap)) {
             Map<Long, byte[]> live = records(ro, Keys.FILE);
@@ -95,7 +96,7 @@ final class Fsck {
             }
             List<String> strangers = new ArrayList<>();
             for (long id : osd.files.listIds(strangers)) {
-                if (!live.containsKey(id) && !free.containsKey(id)) {
+                if (!live.containsKey(id) && !free.containsKey(id) && !osd.files.isSpare(id)) {
                     problems.add("extent file " + ExtentFiles.name(id) + " is neither live nor waiting to be deleted (a leak)");
                 }
             }
