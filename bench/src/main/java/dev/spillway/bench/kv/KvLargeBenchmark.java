@@ -116,7 +116,7 @@ public final class KvLargeBenchmark implements Benchmark {
             params.put("object_bytes", size);
             params.put("io_bytes", CHUNK);
             params.put("rounds", rounds);
-            params.put("durability", "sync commit (extent file fdatasync + dir fsync + WAL sync) / FileChannel.force(true)");
+            params.put("durability", "sync commit (extent file fdatasync, folder fsync only without a spare file, WAL sync) / FileChannel.force(true)");
             params.put("read_cache", "page cache warm for both (read right after write)");
             params.put("filesystem", o.workDir().toString());
             return List.of(
