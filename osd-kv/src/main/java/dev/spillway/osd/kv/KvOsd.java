@@ -1,0 +1,691 @@
+package dev.spillway.osd.kv;
+
+import dev.spillway.osd.Attr;
+import dev.spillway.osd.Capabilities;
+import dev.spillway.osd.Capability;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.IndexCursor;
+import dev.spillway.osd.ObjectCursor;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.osd.spi.TransactionSupport;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Slice;
+import org.rocksdb.Snapshot;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * osd-kv: the persistent, transactional OSD on RocksDB, the pool's fast device (the role
+ * ldiskfs or ZFS plays under a Lustre OSD). Attributes, xattrs, index objects and small bodies
+ * live in RocksDB; large bodies in copy-on-write extent files. See the module README for the
+ * layout and the reasons.
+ *
+ * <p>Reads take no lock: each read call works on one RocksDB snapshot, so it sees a
+ * transaction wholly or not at all. Transactions lock their objects
+ * ({@link dev.spillway.osd.spi.ObjectLocks}); commits are ordered by {@link CommitPipeline},
+ * whose thread makes them durable in groups and fires their callbacks.
+ */
+public final class KvOsd implements Osd {
+    private static final System.Logger LOG = System.getLogger(KvOsd.class.getName());
+    /** Bytes each object counts in statfs beyond its blocks, xattrs and index records. */
+    static final long OBJECT_OVERHEAD = 256;
+    static final int MAX_XATTR_NAME = 255;
+    static final int MAX_INDEX_KEY = 4096;
+    static final int MAX_INDEX_VALUE = 64 << 10;
+    static final long MAX_OBJECT_SIZE = 1L << 50;
+    private static final int READ_RETRIES = 8;
+
+    private final String name;
+    private final KvSettings settings;
+    private final InstantSource clock;
+    private final KvFolder folder;
+    final KvDatabase kv;
+    final ExtentFiles files;
+    final Space space;
+    final CommitPipeline pipeline;
+    final TransactionSupport support;
+    private final Capabilities caps;
+    private final int bs;
+    private final ReadOptions latest = new ReadOptions();
+
+    // Calls in progress; close waits for them before it releases RocksDB.
+    private final LongAdder inflight = new LongAdder();
+    private volatile boolean closed;
+    private final Set<AutoCloseable> cursors = ConcurrentHashMap.newKeySet();
+    // Extent lists of large bodies by FID, valid while the object's layout stamp is unchanged:
+    // a read of a large body then costs one point get instead of an iterator.
+    private final ConcurrentHashMap<Fid, Layout> layouts = new ConcurrentHashMap<>();
+    private static final int LAYOUT_CACHE = 4096;
+
+    private record Layout(long stamp, List<Piece> extents) {
+    }
+
+    private KvOsd(String name, KvSettings settings, InstantSource clock, KvFolder folder, KvDatabase kv,
+                  MountRecovery.Result mounted) throws IOException {
+        this.name = name;
+        this.settings = settings;
+        this.clock = clock;
+        this.folder = folder;
+        this.kv = kv;
+        this.bs = folder.superblock().blockSize();
+        this.files = new ExtentFiles(folder.extents(), mounted.nextFileId());
+        this.space = new Space(name, settings.capacity(), folder.root, kv.meta, mounted.used(), mounted.objects());
+        this.support = new TransactionSupport(name, settings.strictDeclares());
+        this.caps = new Capabilities(
+                EnumSet.of(Capability.TRANSACTIONS, Capability.DURABLE_COMMIT, Capability.XATTRS, Capability.INDEX,
+                        Capability.PUNCH, Capability.SPARSE_SEEK, Capability.PARTIAL_WRITE, Capability.ATOMIC_REPLACE,
+                        Capability.LIST_OBJECTS),
+                settings.maxXattrValue(), MAX_XATTR_NAME, MAX_OBJECT_SIZE, MAX_INDEX_KEY, MAX_INDEX_VALUE, 1 << 20, bs);
+        this.pipeline = new CommitPipeline(name, kv, this::reclaim, settings.commitDelay());
+    }
+
+    /** Mounts the device {@code config} describes, formatting a missing or empty folder. */
+    public static KvOsd open(OsdConfig config) throws OsdException {
+        KvSettings s = KvSettings.parse(config);
+        String name = config.name();
+        KvFolder folder = KvFolder.mount(name, s.path(), s.blockSize());
+        try {
+            if (!folder.fresh) {
+                // Everything that can refuse the device is checked read-only first, so that a
+                // refused folder is left exactly as it was.
+                try (KvDatabase probe = KvDatabase.openReadOnly(folder.db())) {
+                    checkSuperblockCopy(probe, folder, name);
+                    MountRecovery.check(name, folder, probe);
+                } catch (RocksDBException e) {
+                    throw cannotOpen(name, folder, e);
+                }
+            }
+            KvDatabase kv;
+            try {
+                kv = KvDatabase.open(folder.db(), folder.fresh, s.blockCache());
+            } catch (RocksDBException e) {
+                throw cannotOpen(name, folder, e);
+            }
+            try {
+                if (folder.fresh) {
+                    format(kv, folder);
+                }
+                MountRecovery.Result r = MountRecovery.run(name, folder, kv);
+                return new KvOsd(name, s, config.clock(), folder, kv, r);
+            } catch (OsdException | RuntimeException e) {
+                kv.close();
+                throw e;
+            } catch (RocksDBException | IOException e) {
+                kv.close();
+                throw new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root + ": mount failed: " + e, e);
+            }
+        } catch (OsdException | RuntimeException e) {
+            folder.close();
+            throw e;
+        } catch (IOException e) {
+            folder.close();
+            throw new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root + ": mount failed: " + e, e);
+        }
+    }
+
+    private static OsdException cannotOpen(String name, KvFolder folder, RocksDBException e) {
+        return new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root
+                + ": RocksDB cannot open " + KvFolder.DB + "/: " + e.getMessage() + "; not mounted, nothing changed", e);
+    }
+
+    private static void format(KvDatabase kv, KvFolder folder) throws RocksDBException, OsdException {
+        try (WriteBatch b = new WriteBatch(); WriteOptions sync = new WriteOptions().setSync(true)) {
+            b.put(kv.meta, Keys.single(Keys.SUPER), folder.superblock().encode());
+            b.put(kv.meta, Keys.USED, Space.le(0));
+            b.put(kv.meta, Keys.OBJECTS, Space.le(0));
+            kv.db.write(sync, b);
+        }
+        folder.finishFormat();
+    }
+
+    private static void checkSuperblockCopy(KvDatabase kv, KvFolder folder, String name) throws RocksDBException, OsdException {
+        byte[] copy = kv.db.get(kv.meta, Keys.single(Keys.SUPER));
+        byte[] file = folder.superblock().encode();
+        if (copy == null || !java.util.Arrays.equals(copy, file)) {
+            throw new OsdException(Errno.EPROTO, name, "osd-kv folder " + folder.root + ": the database in " + KvFolder.DB
+                    + "/ does not belong to " + KvFolder.SUPER + " (superblock copy " + (copy == null ? "missing" : "differs")
+                    + "); not mounted");
+        }
+    }
+
+    // ---- identity ----------------------------------------------------------------------------
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String backend() {
+        return "kv";
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return caps;
+    }
+
+    int blockSize() {
+        return bs;
+    }
+
+    int inlineMax() {
+        return settings.inlineMax();
+    }
+
+    long now() {
+        Instant i = clock.instant();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    @Override
+    public String toString() {
+        return "KvOsd(" + name + ", " + folder.root + ")";
+    }
+
+    // ---- guard -------------------------------------------------------------------------------
+
+    /** A call in progress: RocksDB stays open until it ends. */
+    interface Op extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    Op enter() throws OsdException {
+        inflight.increment();
+        if (closed) {
+            inflight.decrement();
+            throw new OsdException(Errno.EIO, name, "device is closed");
+        }
+        return inflight::decrement;
+    }
+
+    // ---- helpers shared with transactions ------------------------------------------------------
+
+    /** A RocksDB snapshot for one read call. */
+    final class Snap implements AutoCloseable {
+        final Snapshot snapshot = kv.db.getSnapshot();
+        final ReadOptions ro = new ReadOptions().setSnapshot(snapshot);
+
+        @Override
+        public void close() {
+            ro.close();
+            kv.db.releaseSnapshot(snapshot);
+        }
+    }
+
+    private ReadOptions ro(Snap s) {
+        return s == null ? latest : s.ro;
+    }
+
+    /** The value of a meta key, or null; {@code s} null reads the latest state. */
+    byte[] get(Snap s, byte[] key, Fid fid) throws OsdException {
+        try {
+            return kv.db.get(kv.meta, ro(s), key);
+        } catch (RocksDBException e) {
+            throw new OsdException(Errno.EIO, name, fid, "RocksDB read failed: " + e.getMessage(), e);
+        }
+    }
+
+    ObjectRecord record(Snap s, Fid fid) throws OsdException {
+        byte[] b = get(s, Keys.attr(fid), fid);
+        try {
+            return ObjectRecord.decode(b, bs);
+        } catch (IllegalArgumentException e) {
+            throw new OsdException(Errno.EIO, name, fid, "corrupt attribute record: " + e.getMessage(), e);
+        }
+    }
+
+    private ObjectRecord existing(Snap s, Fid fid) throws OsdException {
+        ObjectRecord r = record(s, fid);
+        if (r == null) {
+            throw new OsdException(Errno.ENOENT, name, fid, "no such object");
+        }
+        return r;
+    }
+
+    private ObjectRecord data(Snap s, Fid fid, String op) throws OsdException {
+        ObjectRecord r = existing(s, fid);
+        if (r.attr().kind() != ObjectKind.DATA) {
+            throw new OsdException(Errno.EISDIR, name, fid, op + " on an index object");
+        }
+        return r;
+    }
+
+    private ObjectRecord index(Snap s, Fid fid, String op) throws OsdException {
+        ObjectRecord r = existing(s, fid);
+        if (r.attr().kind() != ObjectKind.INDEX) {
+            throw new OsdException(Errno.ENOTDIR, name, fid, op + " on a data object");
+        }
+        return r;
+    }
+
+    /** Committed pieces of {@code fid} overlapping blocks {@code [from, to)}. */
+    List<Piece> committedPieces(Snap s, Fid fid, long from, long to) throws RocksDBException {
+        List<Piece> out = new ArrayList<>();
+        try (PieceCursor c = new PieceCursor(kv.db, kv.meta, kv.body, s == null ? null : s.snapshot, fid, from)) {
+            Piece p;
+            while ((p = c.next()) != null && p.start() < to) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** Every committed extent record of {@code fid} (latest state). */
+    List<Piece.Extent> extents(Fid fid) throws OsdException {
+        List<Piece.Extent> out = new ArrayList<>();
+        try (ReadOptions r = new ReadOptions();
+             Slice lo = new Slice(Keys.subStart(fid, Keys.EXTENT));
+             Slice hi = new Slice(Keys.subEnd(fid, Keys.EXTENT))) {
+            r.setIterateLowerBound(lo).setIterateUpperBound(hi);
+            try (RocksIterator it = kv.db.newIterator(kv.meta, r)) {
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    out.add(Piece.Extent.decode(Keys.extentBlock(it.key()), it.value()));
+                }
+                it.status();
+            }
+        } catch (RocksDBException e) {
+            throw new OsdException(Errno.EIO, name, fid, "RocksDB read of extents failed: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    static byte[] fileRecord(Fid fid, long bytes) {
+        return ByteBuffer.allocate(Fid.BYTES + 8).put(fid.toBytes()).putLong(bytes).array();
+    }
+
+    /** Bytes of a live extent file, from its 'F' record (0 if it has none). */
+    long fileBytes(long id) throws OsdException {
+        byte[] v = get(null, Keys.file(Keys.FILE, id), null);
+        return v == null || v.length < Fid.BYTES + 8 ? 0 : ByteBuffer.wrap(v, Fid.BYTES, 8).getLong();
+    }
+
+    /** After the transactions that freed them are durable: deletes the files, then their 'G' records. */
+    private void reclaim(Map<Long, Long> freed) throws OsdException {
+        try (WriteBatch b = new WriteBatch()) {
+            for (Map.Entry<Long, Long> e : freed.entrySet()) {
+                files.delete(e.getKey());
+                space.freed(e.getValue());
+                b.delete(kv.meta, Keys.file(Keys.FREE, e.getKey()));
+            }
+            kv.db.write(kv.noSync, b);
+        } catch (IOException | RocksDBException e) {
+            throw new OsdException(Errno.EIO, name, null, "deleting freed extent files failed (the next mount retries): " + e, e);
+        }
+    }
+
+    void noteLeak(long fileId, IOException e) {
+        LOG.log(System.Logger.Level.WARNING, name + ": could not delete unreferenced extent file "
+                + ExtentFiles.name(fileId) + " (the next mount removes it): " + e);
+    }
+
+    private OsdException io(Fid fid, String what, Exception e) {
+        return new OsdException(Errno.EIO, name, fid, what + " failed: " + e, e);
+    }
+
+    // ---- device ------------------------------------------------------------------------------
+
+    @Override
+    public StatFs statfs() throws OsdException {
+        try (Op op = enter()) {
+            return space.statfs();
+        }
+    }
+
+    @Override
+    public void sync() throws OsdException {
+        try (Op op = enter()) {
+            pipeline.sync();
+        }
+    }
+
+    @Override
+    public Transaction newTransaction() throws OsdException {
+        try (Op op = enter()) {
+            return new KvTransaction(this);
+        }
+    }
+
+    // ---- reads -------------------------------------------------------------------------------
+
+    @Override
+    public Attr getAttr(Fid fid) throws OsdException {
+        try (Op op = enter()) {
+            return existing(null, fid).attr();
+        }
+    }
+
+    @Override
+    public int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
+        try (Op op = enter()) {
+            if (offset < 0) {
+                throw new OsdException(Errno.EINVAL, name, fid, "read at negative offset " + offset);
+            }
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    int n = readExtentsOnly(fid, offset, dst);
+                    return n >= 0 ? n : readSnapshot(fid, offset, dst);
+                } catch (NoSuchFileException | ClosedChannelException e) {
+                    // An extent file of this view was freed by a newer commit: read a newer view.
+                    if (attempt >= READ_RETRIES) {
+                        throw io(fid, "read at " + offset + " (extent file missing: " + e.getMessage() + ")", e);
+                    }
+                } catch (IOException | RocksDBException e) {
+                    throw io(fid, "read at " + offset, e);
+                }
+            }
+        }
+    }
+
+    /**
+     * The read of a body without inline blocks (large bodies): the attributes by one point get,
+     * the extent list from the layout cache when its stamp matches (else from one meta iterator,
+     * which sees the attributes and the extents on one implicit snapshot). Returns -1 if the body
+     * may have inline blocks, which needs both column families on an explicit snapshot.
+     */
+    private int readExtentsOnly(Fid fid, long offset, ByteBuffer dst) throws OsdException, RocksDBException, IOException {
+        ObjectRecord r = record(null, fid);
+        if (r == null) {
+            throw new OsdException(Errno.ENOENT, name, fid, "no such object");
+        }
+        if (r.attr().kind() != ObjectKind.DATA) {
+            throw new OsdException(Errno.EISDIR, name, fid, "read on an index object");
+        }
+        if (r.mayHaveInline()) {
+            return -1;
+        }
+        Layout l = layouts.get(fid);
+        if (l == null || l.stamp() != r.layout()) {
+            l = loadLayout(fid);
+            if (l == null) {
+                return readSnapshot(fid, offset, dst);
+            }
+            if (l.stamp() != r.layout()) {
+                // A commit came between the get and the iterator: use the iterator's state.
+                r = null;
+            }
+        }
+        if (r == null) {
+            return readSnapshot(fid, offset, dst);
+        }
+        long size = r.attr().size();
+        if (offset >= size || !dst.hasRemaining()) {
+            return 0;
+        }
+        int n = (int) Math.min(dst.remaining(), size - offset);
+        ByteBuffer d = dst.duplicate();
+        try {
+            BodyIo.fill(BodyIo.Pieces.of(l.extents().iterator()), offset, n, d, bs, files::reader);
+        } catch (NoSuchFileException | ClosedChannelException e) {
+            layouts.remove(fid, l);
+            throw e;
+        }
+        dst.position(dst.position() + n);
+        return n;
+    }
+
+    /** The extent list and layout stamp of a body without inline blocks, read on one iterator; null otherwise. */
+    private Layout loadLayout(Fid fid) throws OsdException, RocksDBException {
+        try (RocksIterator it = kv.db.newIterator(kv.meta, latest)) {
+            byte[] ak = Keys.attr(fid);
+            it.seek(ak);
+            if (!it.isValid() || !java.util.Arrays.equals(it.key(), ak)) {
+                it.status();
+                return null;
+            }
+            ObjectRecord r;
+            try {
+                r = ObjectRecord.decode(it.value(), bs);
+            } catch (IllegalArgumentException e) {
+                throw new OsdException(Errno.EIO, name, fid, "corrupt attribute record: " + e.getMessage(), e);
+            }
+            if (r.mayHaveInline() || r.attr().kind() != ObjectKind.DATA) {
+                return null;
+            }
+            byte[] prefix = Keys.subStart(fid, Keys.EXTENT);
+            List<Piece> extents = new ArrayList<>();
+            for (it.seek(prefix); it.isValid() && Keys.hasPrefix(it.key(), prefix); it.next()) {
+                extents.add(Piece.Extent.decode(Keys.extentBlock(it.key()), it.value()));
+            }
+            it.status();
+            Layout l = new Layout(r.layout(), List.copyOf(extents));
+            if (layouts.size() >= LAYOUT_CACHE) {
+                layouts.clear();
+            }
+            layouts.put(fid, l);
+            return l;
+        }
+    }
+
+    private int readSnapshot(Fid fid, long offset, ByteBuffer dst) throws OsdException, RocksDBException, IOException {
+        try (Snap s = new Snap()) {
+            long size = data(s, fid, "read").attr().size();
+            if (offset >= size || !dst.hasRemaining()) {
+                return 0;
+            }
+            int n = (int) Math.min(dst.remaining(), size - offset);
+            ByteBuffer d = dst.duplicate();
+            try (PieceCursor c = new PieceCursor(kv.db, kv.meta, kv.body, s.snapshot, fid, offset / bs)) {
+                BodyIo.fill(c::next, offset, n, d, bs, files::reader);
+            }
+            dst.position(dst.position() + n);
+            return n;
+        }
+    }
+
+    @Override
+    public long seekData(Fid fid, long offset) throws OsdException {
+        try (Op op = enter(); Snap s = new Snap()) {
+            long size = data(s, fid, "seek data").attr().size();
+            if (offset >= 0 && offset < size) {
+                try (PieceCursor c = new PieceCursor(kv.db, kv.meta, kv.body, s.snapshot, fid, offset / bs)) {
+                    Piece p;
+                    while ((p = c.next()) != null) {
+                        if (p.end() * bs <= offset) {
+                            continue;
+                        }
+                        long at = Math.max(offset, p.start() * bs);
+                        if (at < size) {
+                            return at;
+                        }
+                        break;
+                    }
+                } catch (RocksDBException e) {
+                    throw io(fid, "seek data at " + offset, e);
+                }
+            }
+            throw new OsdException(Errno.ENXIO, name, fid, "no data at or after " + offset + " (size " + size + ")");
+        }
+    }
+
+    @Override
+    public long seekHole(Fid fid, long offset) throws OsdException {
+        try (Op op = enter(); Snap s = new Snap()) {
+            long size = data(s, fid, "seek hole").attr().size();
+            if (offset < 0 || offset >= size) {
+                throw new OsdException(Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + size + ")");
+            }
+            long pos = offset;
+            try (PieceCursor c = new PieceCursor(kv.db, kv.meta, kv.body, s.snapshot, fid, offset / bs)) {
+                Piece p;
+                while ((p = c.next()) != null && pos < size) {
+                    if (p.end() * bs <= pos) {
+                        continue;
+                    }
+                    if (p.start() * bs > pos) {
+                        break;
+                    }
+                    pos = p.end() * bs;
+                }
+            } catch (RocksDBException e) {
+                throw io(fid, "seek hole at " + offset, e);
+            }
+            return Math.min(pos, size);
+        }
+    }
+
+    @Override
+    public byte[] getXattr(Fid fid, String xname) throws OsdException {
+        try (Op op = enter(); Snap s = new Snap()) {
+            existing(s, fid);
+            byte[] v = get(s, Keys.xattr(fid, xname), fid);
+            if (v == null) {
+                throw new OsdException(Errno.ENODATA, name, fid, "no xattr " + xname);
+            }
+            return v;
+        }
+    }
+
+    @Override
+    public List<String> listXattrs(Fid fid) throws OsdException {
+        try (Op op = enter(); Snap s = new Snap()) {
+            existing(s, fid);
+            List<String> out = new ArrayList<>();
+            try (Slice lo = new Slice(Keys.subStart(fid, Keys.XATTR));
+                 Slice hi = new Slice(Keys.subEnd(fid, Keys.XATTR));
+                 ReadOptions r = new ReadOptions().setSnapshot(s.snapshot).setIterateLowerBound(lo).setIterateUpperBound(hi);
+                 RocksIterator it = kv.db.newIterator(kv.meta, r)) {
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    out.add(new String(Keys.suffix(it.key()), StandardCharsets.UTF_8));
+                }
+                it.status();
+            } catch (RocksDBException e) {
+                throw io(fid, "list xattrs", e);
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public Optional<byte[]> lookup(Fid indexFid, byte[] key) throws OsdException {
+        try (Op op = enter(); Snap s = new Snap()) {
+            index(s, indexFid, "lookup");
+            return Optional.ofNullable(get(s, Keys.index(indexFid, key), indexFid));
+        }
+    }
+
+    @Override
+    public IndexCursor cursor(Fid indexFid, byte[] fromKey) throws OsdException {
+        try (Op op = enter()) {
+            Snap s = new Snap();
+            try {
+                index(s, indexFid, "cursor");
+                byte[] from = fromKey == null ? new byte[0] : fromKey;
+                KvIndexCursor c = new KvIndexCursor(this, s, Keys.index(indexFid, from), Keys.subEnd(indexFid, Keys.INDEX));
+                cursors.add(c);
+                return c;
+            } catch (OsdException | RuntimeException e) {
+                s.close();
+                throw e;
+            }
+        }
+    }
+
+    void forget(AutoCloseable cursor) {
+        cursors.remove(cursor);
+    }
+
+    @Override
+    public ObjectCursor listObjects() throws OsdException {
+        try (Op op = enter()) {
+            KvObjectCursor c = new KvObjectCursor(this);
+            cursors.add(c);
+            return c;
+        }
+    }
+
+    /**
+     * Checks the whole device ({@link Fsck}): counters, per-object accounting, body pieces,
+     * extent files. Costs a full scan; meant for a quiescent device (tests, the admin tool),
+     * since files of transactions still running would count as leaks.
+     *
+     * @return the problems found, one per line; empty when the device is consistent
+     */
+    public List<String> fsck() throws OsdException {
+        try (Op op = enter()) {
+            pipeline.sync();
+            return new Fsck(this).run();
+        } catch (RocksDBException | IOException e) {
+            throw io(null, "fsck", e);
+        }
+    }
+
+    /** Flushes the memtables to SST files (tests use it to have some on disk). */
+    void flush() throws OsdException {
+        try (Op op = enter(); org.rocksdb.FlushOptions f = new org.rocksdb.FlushOptions().setWaitForFlush(true)) {
+            kv.db.flush(f, List.of(kv.meta, kv.body));
+        } catch (RocksDBException e) {
+            throw io(null, "flush", e);
+        }
+    }
+
+    // ---- close -------------------------------------------------------------------------------
+
+    @Override
+    public synchronized void close() throws OsdException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        boolean interrupted = false;
+        while (inflight.sum() > 0) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        OsdException failure = null;
+        try {
+            for (AutoCloseable c : List.copyOf(cursors)) {
+                c.close();
+            }
+            try {
+                pipeline.close();
+            } catch (OsdException e) {
+                failure = e;
+            }
+            try {
+                files.close();
+            } catch (IOException e) {
+                failure = failure != null ? failure : io(null, "closing extent files", e);
+            }
+        } catch (Exception e) {
+            failure = failure != null ? failure : io(null, "unmount", e);
+        } finally {
+            latest.close();
+            kv.close();
+            folder.close();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}
