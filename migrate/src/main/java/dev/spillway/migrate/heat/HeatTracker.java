@@ -1,0 +1,410 @@
+package dev.spillway.migrate.heat;
+
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The heat of every object of a pool, in memory: a decayed access count per object, updated on
+ * every read and write with no I/O, and the cold objects findable without looking at all of them.
+ *
+ * <h2>Heat</h2>
+ * Each access adds 1 to a count that halves every {@link HeatConfig#halfLife()}: LRFU's
+ * combined recency-frequency value with {@code F(x) = 2^(-x/halfLife)}, the same exponential
+ * decay Lustre's {@code obd_heat} applies per period. Rather than the count itself, a record
+ * keeps {@code key = t/halfLife + log2(count at t)} (t = time of its last access): the count
+ * now is {@code 2^(key - now/halfLife)}, so keys compare objects correctly at any time without
+ * ever being recomputed as time passes, and an object's key changes only when it is accessed.
+ * That is what lets the cold buckets ({@link BucketRing}) stay sorted for free. (TinyLFU's
+ * sketch saves memory when a cache must remember objects it does not hold; a pool tracks every
+ * object anyway, so it keeps exact per-object counts and uses TinyLFU's idea — compare the
+ * newcomer with the victim — in the placement policy's promotion gate instead.)
+ *
+ * <h2>Cost</h2>
+ * About 45 bytes of primitive arrays per object plus its int hash slot (measured by the
+ * {@code candidates} benchmark; {@link #footprintBytes()} counts the arrays), no allocation per
+ * access, and one segment lock (of {@link HeatConfig#segments()}) held for a few hundred
+ * nanoseconds.
+ *
+ * <h2>Time</h2>
+ * All times come from the injected {@link InstantSource}, relative to an epoch (whole seconds)
+ * fixed at construction and carried by checkpoints. Last-access and residency times are kept
+ * to the second.
+ *
+ * <p>Thread-safe. Queries see each segment consistently but not all segments at one instant;
+ * their answers are advice that the daemon re-checks under the pool's own transactions.
+ */
+public final class HeatTracker {
+    private final HeatConfig config;
+    private final InstantSource clock;
+    private final long epochSecond;
+    private final double lambda;
+    private final HeatSegment[] segments;
+    private final int segmentShift;
+
+    public HeatTracker(HeatConfig config, InstantSource clock) {
+        this(config, clock, clock.instant().getEpochSecond());
+    }
+
+    HeatTracker(HeatConfig config, InstantSource clock, long epochSecond) {
+        this.config = config;
+        this.clock = clock;
+        this.epochSecond = epochSecond;
+        this.lambda = config.lambdaPerSecond();
+        this.segments = new HeatSegment[config.segments()];
+        for (int i = 0; i < segments.length; i++) {
+            segments[i] = new HeatSegment(config);
+        }
+        this.segmentShift = 32 - Integer.numberOfTrailingZeros(config.segments());
+    }
+
+    public HeatConfig config() {
+        return config;
+    }
+
+    public InstantSource clock() {
+        return clock;
+    }
+
+    long epochSecond() {
+        return epochSecond;
+    }
+
+    HeatSegment[] segments() {
+        return segments;
+    }
+
+    private static long oidVer(int oid, int ver) {
+        return ((long) oid << 32) | (ver & 0xFFFFFFFFL);
+    }
+
+    private HeatSegment segment(int hash) {
+        // High bits pick the segment, low bits the slot inside it.
+        return segments.length == 1 ? segments[0] : segments[hash >>> segmentShift];
+    }
+
+    private double seconds(Instant now) {
+        return (now.getEpochSecond() - epochSecond) + now.getNano() / 1e9;
+    }
+
+    private static int tick(double t) {
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, Math.floor(t)));
+    }
+
+    private Instant instantOf(int tick) {
+        return Instant.ofEpochSecond(epochSecond + tick);
+    }
+
+    double heatOfKey(double key, double nowSeconds) {
+        return Math.pow(2, key - lambda * nowSeconds);
+    }
+
+    // ---- the data path ------------------------------------------------------------------
+
+    /** A write (or create) of {@code fid}: one access; the body is on the fast tier now. */
+    public void recordWrite(Fid fid, ObjectKind kind, long sizeBytes) {
+        recordWrite(fid.seq(), fid.oid(), fid.ver(), kind, sizeBytes);
+    }
+
+    /** {@link #recordWrite(Fid, ObjectKind, long)} without a {@link Fid} object. */
+    public void recordWrite(long seq, int oid, int ver, ObjectKind kind, long sizeBytes) {
+        long ov = oidVer(oid, ver);
+        int h = EntryStore.hash(seq, ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            s.recordWrite(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, t, tick(t));
+        }
+    }
+
+    /**
+     * A read of {@code fid}: one access.
+     *
+     * @param sizeBytes the object's size, or -1 to keep the size already known
+     * @param resident where the pool served it from: true for the fast tier
+     * @return for a read from a spill device, the reads counted in the current hit window
+     *     (including this one), else 0
+     */
+    public int recordRead(Fid fid, ObjectKind kind, long sizeBytes, boolean resident) {
+        return recordRead(fid.seq(), fid.oid(), fid.ver(), kind, sizeBytes, resident);
+    }
+
+    /** {@link #recordRead(Fid, ObjectKind, long, boolean)} without a {@link Fid} object. */
+    public int recordRead(long seq, int oid, int ver, ObjectKind kind, long sizeBytes, boolean resident) {
+        long ov = oidVer(oid, ver);
+        int h = EntryStore.hash(seq, ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.recordRead(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, resident, t, tick(t));
+        }
+    }
+
+    /** The object's body left the fast tier. Returns false if it is not tracked. */
+    public boolean markSpilled(Fid fid) {
+        return setResident(fid.seq(), fid.oid(), fid.ver(), false, false);
+    }
+
+    /** The object's body was copied to the fast tier by a promotion. Returns false if not tracked. */
+    public boolean markPromoted(Fid fid) {
+        return setResident(fid.seq(), fid.oid(), fid.ver(), true, true);
+    }
+
+    /** {@link #markSpilled} or {@link #markPromoted} without a {@link Fid} object. */
+    public boolean setResident(long seq, int oid, int ver, boolean resident, boolean promoted) {
+        long ov = oidVer(oid, ver);
+        int h = EntryStore.hash(seq, ov);
+        int ti = tick(seconds(clock.instant()));
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.setResident(seq, ov, h, resident, promoted, ti);
+        }
+    }
+
+    /** Pins or unpins an object: a pinned object is never a candidate. Returns false if not tracked. */
+    public boolean setPinned(Fid fid, boolean pinned) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.setPinned(fid.seq(), ov, h, pinned);
+        }
+    }
+
+    /** The object was destroyed: stop tracking it. Returns false if it was not tracked. */
+    public boolean forget(Fid fid) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.forget(fid.seq(), ov, h);
+        }
+    }
+
+    // ---- questions ----------------------------------------------------------------------
+
+    /** What the tracker knows about {@code fid}, or empty if it is not tracked. */
+    public Optional<ObjectHeat> lookup(Fid fid) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            EntryStore st = s.store;
+            int id = st.find(fid.seq(), ov, h);
+            if (id == EntryStore.NONE) {
+                return Optional.empty();
+            }
+            int f = st.flags(id);
+            boolean resident = (f & HeatSegment.F_RESIDENT) != 0;
+            return Optional.of(new ObjectHeat(fid, EntryStore.decodeSize(st.sizeCode(id)), heatOfKey(st.key(id), t),
+                    instantOf(st.last(id)), (f & HeatSegment.F_DATA) != 0 && (f & HeatSegment.F_PINNED) == 0,
+                    (f & HeatSegment.F_PINNED) != 0, resident, (f & HeatSegment.F_PROMOTED) != 0,
+                    instantOf(st.aux(id)), resident ? 0 : (f >>> HeatSegment.HIT_SHIFT) & HeatSegment.HIT_MAX));
+        }
+    }
+
+    /** The object's decayed access count now, or 0 if it is not tracked. */
+    public double heat(Fid fid) {
+        return heat(fid.seq(), fid.oid(), fid.ver());
+    }
+
+    /** {@link #heat(Fid)} without a {@link Fid} object. */
+    public double heat(long seq, int oid, int ver) {
+        long ov = oidVer(oid, ver);
+        int h = EntryStore.hash(seq, ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            int id = s.store.find(seq, ov, h);
+            return id == EntryStore.NONE ? 0 : heatOfKey(s.store.key(id), t);
+        }
+    }
+
+    /** Objects tracked, on any tier. */
+    public long tracked() {
+        long n = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                n += s.store.live();
+            }
+        }
+        return n;
+    }
+
+    /** Bytes of the resident objects that may be spilled (DATA, unpinned, not too small). */
+    public long spillableBytes() {
+        long n = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                n += s.ring(HeatSegment.RESIDENT_RING).linkedBytes();
+            }
+        }
+        return n;
+    }
+
+    /** Heap bytes held by the tracker's arrays, as allocated (records, hash index, rings). */
+    public long footprintBytes() {
+        long n = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                n += s.footprintBytes();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The coldest spill candidates, coldest first: resident DATA objects, not pinned, not smaller
+     * than {@link HeatConfig#minSpillBytes()}, resident for at least {@code minResidentAge}.
+     * Stops at {@code maxCount} objects or as soon as they total at least {@code targetBytes},
+     * whichever comes first. Looks only at the coldest buckets, never at every object.
+     */
+    public List<Candidate> coldest(int maxCount, long targetBytes, Duration minResidentAge) {
+        double t = seconds(clock.instant());
+        int youngest = tick(t - minResidentAge.toNanos() / 1e9);
+        List<Candidate> out = new ArrayList<>();
+        long[] bytes = {0};
+        walk(new int[] {HeatSegment.RESIDENT_RING}, t, (g, i) -> {
+            if (g.aux[i] > youngest) {
+                return true; // too young: skip, keep looking
+            }
+            long size = EntryStore.decodeSize(g.sizeCode[i]);
+            out.add(candidate(g, i, t));
+            bytes[0] += size;
+            return out.size() < maxCount && bytes[0] < targetBytes;
+        }, Double.POSITIVE_INFINITY);
+        return out;
+    }
+
+    /**
+     * Objects not read or written for at least {@code age}, coldest first, at most {@code limit}:
+     * the list an external manager asks for. Resident spillable objects, and spilled ones too
+     * if {@code includeSpilled}. Stops looking once keys are too hot for any object that old.
+     */
+    public List<Candidate> inactive(Duration age, int limit, boolean includeSpilled) {
+        double t = seconds(clock.instant());
+        double cutoff = t - age.toNanos() / 1e9;
+        int cutoffTick = tick(Math.floor(cutoff));
+        double maxLog = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                maxLog = Math.max(maxLog, s.maxLogScore());
+            }
+        }
+        // key = lambda * last + log2(count) <= lambda * cutoff + maxLog for every inactive object
+        double keyLimit = lambda * (cutoff + 1) + maxLog;
+        List<Candidate> out = new ArrayList<>();
+        int[] rings = includeSpilled
+                ? new int[] {HeatSegment.RESIDENT_RING, HeatSegment.SPILLED_RING}
+                : new int[] {HeatSegment.RESIDENT_RING};
+        if (limit <= 0) {
+            return out;
+        }
+        walk(rings, t, (g, i) -> {
+            if (g.last[i] <= cutoffTick) {
+                out.add(candidate(g, i, t));
+            }
+            return out.size() < limit;
+        }, keyLimit);
+        return out;
+    }
+
+    /**
+     * The heat of the line a spill pass of {@code bytes} would cut at: every resident spillable
+     * object colder than it would go. Computed from the buckets' byte totals only (rounded up to
+     * the bucket's upper edge, so it errs towards calling an object cold). Positive infinity if
+     * the spillable objects total less than {@code bytes}; 0 if {@code bytes <= 0}.
+     */
+    public double coldLine(long bytes) {
+        if (bytes <= 0) {
+            return 0;
+        }
+        double t = seconds(clock.instant());
+        long b = Long.MIN_VALUE;
+        long sum = 0;
+        BucketRing any = null;
+        while (true) {
+            long next = Long.MAX_VALUE;
+            for (HeatSegment s : segments) {
+                synchronized (s) {
+                    next = Math.min(next, s.ring(HeatSegment.RESIDENT_RING).nextNonEmpty(b));
+                }
+            }
+            if (next == Long.MAX_VALUE) {
+                return Double.POSITIVE_INFINITY;
+            }
+            for (HeatSegment s : segments) {
+                synchronized (s) {
+                    any = s.ring(HeatSegment.RESIDENT_RING);
+                    sum += any.bytes(next);
+                }
+            }
+            if (sum >= bytes) {
+                return heatOfKey(any.lowerKey(next + 1), t);
+            }
+            b = next + 1;
+        }
+    }
+
+    private Candidate candidate(Gather g, int i, double t) {
+        int f = g.flags[i];
+        Fid fid = new Fid(g.seq[i], (int) (g.oidVer[i] >>> 32), (int) g.oidVer[i]);
+        boolean resident = (f & HeatSegment.F_RESIDENT) != 0;
+        return new Candidate(fid, EntryStore.decodeSize(g.sizeCode[i]), heatOfKey(g.key[i], t), instantOf(g.last[i]),
+                resident, (f & HeatSegment.F_PROMOTED) != 0, resident ? instantOf(g.aux[i]) : null);
+    }
+
+    /** Called per record in heat order; returns false to stop. */
+    private interface Visitor {
+        boolean visit(Gather g, int i);
+    }
+
+    /**
+     * Visits the records of the given rings in ascending key order, bucket by bucket (each
+     * bucket gathered from every segment, then sorted), until the visitor says stop or the
+     * buckets pass {@code keyLimit}.
+     */
+    private void walk(int[] rings, double t, Visitor v, double keyLimit) {
+        Gather g = new Gather();
+        long b = Long.MIN_VALUE;
+        while (true) {
+            long next = Long.MAX_VALUE;
+            for (HeatSegment s : segments) {
+                synchronized (s) {
+                    for (int r : rings) {
+                        next = Math.min(next, s.ring(r).nextNonEmpty(b));
+                    }
+                }
+            }
+            if (next == Long.MAX_VALUE) {
+                return;
+            }
+            g.clear();
+            double lower = Double.NEGATIVE_INFINITY;
+            for (HeatSegment s : segments) {
+                synchronized (s) {
+                    for (int r : rings) {
+                        s.gather(r, next, g);
+                        lower = s.ring(r).lowerKey(next);
+                    }
+                }
+            }
+            if (lower > keyLimit) {
+                return;
+            }
+            g.sort();
+            for (int k = 0; k < g.n; k++) {
+                if (!v.visit(g, g.order[k])) {
+                    return;
+                }
+            }
+            b = next + 1;
+        }
+    }
+}
