@@ -13,8 +13,9 @@ import java.time.Instant;
  * @param lastAccess its last read or write
  * @param resident true if its body is on the fast tier
  * @param promoted true if it became resident through a promotion (not a write)
+ * @param probation true if it is a trial promotion not read since
  * @param residentSince when it arrived on the fast tier (resident objects only)
  */
 public record Candidate(Fid fid, long sizeBytes, double heat, Instant lastAccess, boolean resident,
-                        boolean promoted, Instant residentSince) {
+                        boolean promoted, boolean probation, Instant residentSince) {
 }

@@ -43,9 +43,13 @@ public record HeatConfig(Duration halfLife, Duration hitWindow, long minSpillByt
         }
     }
 
-    /** One-hour half-life, ten-minute hit window, 8 segments, quarter-doubling buckets, 4096 per ring. */
+    /**
+     * Ten-hour half-life (placement is about hours and days: heat should remember this morning's
+     * reads this evening, and frequency should outweigh a single recent touch), ten-minute hit
+     * window, 8 segments, quarter-doubling buckets, 4096 per ring.
+     */
     public static HeatConfig defaults() {
-        return new HeatConfig(Duration.ofHours(1), Duration.ofMinutes(10), 0, 8, 4, 4096);
+        return new HeatConfig(Duration.ofHours(10), Duration.ofMinutes(10), 0, 8, 4, 4096);
     }
 
     public HeatConfig withHalfLife(Duration d) {

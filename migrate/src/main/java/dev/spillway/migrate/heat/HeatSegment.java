@@ -2,8 +2,9 @@ package dev.spillway.migrate.heat;
 
 /**
  * One independently locked part of a {@link HeatTracker}: the records of the FIDs that hash to
- * it, and two bucket rings over them, one for objects resident on the fast tier (the spill
- * candidates) and one for spilled objects (exported as inactive, watched for promotion).
+ * it, and three bucket rings over them: objects resident on the fast tier (the spill
+ * candidates), resident objects on probation (promoted on trial, spilled first), and spilled
+ * objects (exported as inactive).
  * A record is in a ring only if it may move at all: DATA kind, not pinned, and (resident) not
  * smaller than the minimum spill size.
  *
@@ -16,11 +17,16 @@ final class HeatSegment {
     static final int F_RESIDENT = 8;
     static final int F_PROMOTED = 16;
     static final int HIT_SHIFT = 5;
-    /** Hits in the window saturate here (3 bits). */
-    static final int HIT_MAX = 7;
+    /** Hits in the window saturate here (2 bits). */
+    static final int HIT_MAX = 3;
+    /** Resident on trial: promoted on a read that did not meet the nhit rule. */
+    static final int F_PROBATION = 128;
+    /** Window hits (the trial read included) at which a trial copy leaves probation. */
+    static final int PROBATION_EXIT_HITS = 2;
 
     static final int RESIDENT_RING = 0;
     static final int SPILLED_RING = 1;
+    static final int PROBATION_RING = 2;
 
     final EntryStore store = new EntryStore();
     private final BucketRing[] rings;
@@ -36,6 +42,7 @@ final class HeatSegment {
         this.hitWindowSeconds = (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.hitWindow().toSeconds()));
         this.rings = new BucketRing[] {
             new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
+            new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
             new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling())};
     }
 
@@ -48,7 +55,7 @@ final class HeatSegment {
     }
 
     long footprintBytes() {
-        return store.footprintBytes() + rings[0].footprintBytes() + rings[1].footprintBytes();
+        return store.footprintBytes() + rings[0].footprintBytes() + rings[1].footprintBytes() + rings[2].footprintBytes();
     }
 
     private boolean linkable(int flags, long size) {
@@ -59,7 +66,10 @@ final class HeatSegment {
     }
 
     private static int ringOf(int flags) {
-        return (flags & F_RESIDENT) != 0 ? RESIDENT_RING : SPILLED_RING;
+        if ((flags & F_RESIDENT) == 0) {
+            return SPILLED_RING;
+        }
+        return (flags & F_PROBATION) != 0 ? PROBATION_RING : RESIDENT_RING;
     }
 
     private void unlinkIfLinked(int id) {
@@ -117,6 +127,8 @@ final class HeatSegment {
             f = (f | F_RESIDENT) & ~F_PROMOTED & ~(HIT_MAX << HIT_SHIFT);
             store.setAux(id, ti);
         }
+        // Written data is not on trial.
+        f &= ~F_PROBATION;
         store.setFlags(id, f);
         store.setSizeCode(id, EntryStore.encodeSize(size));
         bump(id, t, ti);
@@ -134,8 +146,16 @@ final class HeatSegment {
         if (was != resident) {
             // The pool knows better: follow it.
             f = resident ? (f | F_RESIDENT) : (f & ~F_RESIDENT & ~F_PROMOTED);
-            f &= ~(HIT_MAX << HIT_SHIFT);
+            f &= ~(HIT_MAX << HIT_SHIFT) & ~F_PROBATION;
             store.setAux(id, ti);
+        } else if (resident && (f & F_PROBATION) != 0) {
+            // A trial copy counts its reads on the fast tier; one more read and it has earned its place
+            // (the promotion gate, like S3-FIFO moving a re-read object from its small queue to main).
+            int h2 = Math.min(HIT_MAX, ((f >>> HIT_SHIFT) & HIT_MAX) + 1);
+            f = (f & ~(HIT_MAX << HIT_SHIFT)) | (h2 << HIT_SHIFT);
+            if (h2 >= PROBATION_EXIT_HITS) {
+                f &= ~F_PROBATION;
+            }
         }
         int hits = 0;
         if (!resident) {
@@ -157,19 +177,31 @@ final class HeatSegment {
         return hits;
     }
 
-    /** Moves a record between tiers; returns false if the FID is not tracked. */
-    boolean setResident(long s, long ov, int h, boolean resident, boolean promoted, int ti) {
+    /**
+     * Moves a record between tiers; returns false if the FID is not tracked. A record arriving on
+     * the fast tier is resident from now; one leaving it starts a fresh hit window, except a
+     * record leaving probation, which keeps the window its trial began in: read again soon, it
+     * meets the nhit rule, as S3-FIFO's ghost queue sends such an object straight to main.
+     */
+    boolean setResident(long s, long ov, int h, boolean resident, boolean promoted, boolean probation, int ti) {
         int id = store.find(s, ov, h);
         if (id == EntryStore.NONE) {
             return false;
         }
         unlinkIfLinked(id);
-        int f = store.flags(id) & ~(HIT_MAX << HIT_SHIFT) & ~F_PROMOTED & ~F_RESIDENT;
+        int old = store.flags(id);
+        int f = old & ~F_PROMOTED & ~F_RESIDENT & ~F_PROBATION;
+        boolean trial = resident ? probation : (old & F_PROBATION) != 0;
+        if (!trial) {
+            f &= ~(HIT_MAX << HIT_SHIFT);
+        }
+        if (resident || !trial) {
+            store.setAux(id, ti);
+        }
         if (resident) {
-            f |= F_RESIDENT | (promoted ? F_PROMOTED : 0);
+            f |= F_RESIDENT | (promoted ? F_PROMOTED : 0) | (probation ? F_PROBATION : 0);
         }
         store.setFlags(id, f);
-        store.setAux(id, ti);
         linkIfLinkable(id);
         return true;
     }

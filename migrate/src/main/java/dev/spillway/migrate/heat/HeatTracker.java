@@ -147,22 +147,26 @@ public final class HeatTracker {
 
     /** The object's body left the fast tier. Returns false if it is not tracked. */
     public boolean markSpilled(Fid fid) {
-        return setResident(fid.seq(), fid.oid(), fid.ver(), false, false);
+        return setResident(fid.seq(), fid.oid(), fid.ver(), false, false, false);
     }
 
-    /** The object's body was copied to the fast tier by a promotion. Returns false if not tracked. */
-    public boolean markPromoted(Fid fid) {
-        return setResident(fid.seq(), fid.oid(), fid.ver(), true, true);
+    /**
+     * The object's body was copied to the fast tier by a promotion. On {@code probation} it is a
+     * trial copy (promoted before meeting the nhit rule): it is spilled before anything else unless
+     * it is read again while resident. Returns false if not tracked.
+     */
+    public boolean markPromoted(Fid fid, boolean probation) {
+        return setResident(fid.seq(), fid.oid(), fid.ver(), true, true, probation);
     }
 
     /** {@link #markSpilled} or {@link #markPromoted} without a {@link Fid} object. */
-    public boolean setResident(long seq, int oid, int ver, boolean resident, boolean promoted) {
+    public boolean setResident(long seq, int oid, int ver, boolean resident, boolean promoted, boolean probation) {
         long ov = oidVer(oid, ver);
         int h = EntryStore.hash(seq, ov);
         int ti = tick(seconds(clock.instant()));
         HeatSegment s = segment(h);
         synchronized (s) {
-            return s.setResident(seq, ov, h, resident, promoted, ti);
+            return s.setResident(seq, ov, h, resident, promoted, probation, ti);
         }
     }
 
@@ -205,7 +209,7 @@ public final class HeatTracker {
             return Optional.of(new ObjectHeat(fid, EntryStore.decodeSize(st.sizeCode(id)), heatOfKey(st.key(id), t),
                     instantOf(st.last(id)), (f & HeatSegment.F_DATA) != 0 && (f & HeatSegment.F_PINNED) == 0,
                     (f & HeatSegment.F_PINNED) != 0, resident, (f & HeatSegment.F_PROMOTED) != 0,
-                    instantOf(st.aux(id)), resident ? 0 : (f >>> HeatSegment.HIT_SHIFT) & HeatSegment.HIT_MAX));
+                    (f & HeatSegment.F_PROBATION) != 0, instantOf(st.aux(id)), resident ? 0 : (f >>> HeatSegment.HIT_SHIFT) & HeatSegment.HIT_MAX));
         }
     }
 
@@ -237,12 +241,21 @@ public final class HeatTracker {
         return n;
     }
 
-    /** Bytes of the resident objects that may be spilled (DATA, unpinned, not too small). */
+    /** Bytes of the resident objects that may be spilled (DATA, unpinned, not too small), probation included. */
     public long spillableBytes() {
+        return ringBytes(HeatSegment.RESIDENT_RING) + ringBytes(HeatSegment.PROBATION_RING);
+    }
+
+    /** Bytes of the resident objects on probation (trial promotions not read since). */
+    public long probationBytes() {
+        return ringBytes(HeatSegment.PROBATION_RING);
+    }
+
+    private long ringBytes(int ring) {
         long n = 0;
         for (HeatSegment s : segments) {
             synchronized (s) {
-                n += s.ring(HeatSegment.RESIDENT_RING).linkedBytes();
+                n += s.ring(ring).linkedBytes();
             }
         }
         return n;
@@ -266,11 +279,26 @@ public final class HeatTracker {
      * whichever comes first. Looks only at the coldest buckets, never at every object.
      */
     public List<Candidate> coldest(int maxCount, long targetBytes, Duration minResidentAge) {
+        return coldest(HeatSegment.RESIDENT_RING, maxCount, targetBytes, minResidentAge);
+    }
+
+    /**
+     * Like {@link #coldest(int, long, Duration)}, among the objects on probation only (trial
+     * promotions not read again), coldest — that is, oldest trial — first.
+     */
+    public List<Candidate> coldestOnProbation(int maxCount, long targetBytes, Duration minResidentAge) {
+        return coldest(HeatSegment.PROBATION_RING, maxCount, targetBytes, minResidentAge);
+    }
+
+    private List<Candidate> coldest(int ring, int maxCount, long targetBytes, Duration minResidentAge) {
+        if (maxCount <= 0 || targetBytes <= 0) {
+            return List.of();
+        }
         double t = seconds(clock.instant());
         int youngest = tick(t - minResidentAge.toNanos() / 1e9);
         List<Candidate> out = new ArrayList<>();
         long[] bytes = {0};
-        walk(new int[] {HeatSegment.RESIDENT_RING}, t, (g, i) -> {
+        walk(new int[] {ring}, t, (g, i) -> {
             if (g.aux[i] > youngest) {
                 return true; // too young: skip, keep looking
             }
@@ -301,8 +329,8 @@ public final class HeatTracker {
         double keyLimit = lambda * (cutoff + 1) + maxLog;
         List<Candidate> out = new ArrayList<>();
         int[] rings = includeSpilled
-                ? new int[] {HeatSegment.RESIDENT_RING, HeatSegment.SPILLED_RING}
-                : new int[] {HeatSegment.RESIDENT_RING};
+                ? new int[] {HeatSegment.RESIDENT_RING, HeatSegment.PROBATION_RING, HeatSegment.SPILLED_RING}
+                : new int[] {HeatSegment.RESIDENT_RING, HeatSegment.PROBATION_RING};
         if (limit <= 0) {
             return out;
         }
@@ -316,8 +344,8 @@ public final class HeatTracker {
     }
 
     /**
-     * The heat of the line a spill pass of {@code bytes} would cut at: every resident spillable
-     * object colder than it would go. Computed from the buckets' byte totals only (rounded up to
+     * The heat of the line a spill pass taking {@code bytes} from the resident objects not on
+     * probation would cut at: every such object colder than it would go. Computed from the buckets' byte totals only (rounded up to
      * the bucket's upper edge, so it errs towards calling an object cold). Positive infinity if
      * the spillable objects total less than {@code bytes}; 0 if {@code bytes <= 0}.
      */
@@ -357,7 +385,8 @@ public final class HeatTracker {
         Fid fid = new Fid(g.seq[i], (int) (g.oidVer[i] >>> 32), (int) g.oidVer[i]);
         boolean resident = (f & HeatSegment.F_RESIDENT) != 0;
         return new Candidate(fid, EntryStore.decodeSize(g.sizeCode[i]), heatOfKey(g.key[i], t), instantOf(g.last[i]),
-                resident, (f & HeatSegment.F_PROMOTED) != 0, resident ? instantOf(g.aux[i]) : null);
+                resident, (f & HeatSegment.F_PROMOTED) != 0, (f & HeatSegment.F_PROBATION) != 0,
+                resident ? instantOf(g.aux[i]) : null);
     }
 
     /** Called per record in heat order; returns false to stop. */

@@ -14,9 +14,10 @@ import java.time.Instant;
  * @param pinned pinned by an administrator: never a candidate
  * @param resident body on the fast tier
  * @param promoted became resident through a promotion
+ * @param probation a trial promotion not read since
  * @param since resident: when it arrived on the fast tier; spilled: start of the current hit window
  * @param windowHits spilled only: reads counted in the current hit window
  */
 public record ObjectHeat(Fid fid, long sizeBytes, double heat, Instant lastAccess, boolean spillable,
-                         boolean pinned, boolean resident, boolean promoted, Instant since, int windowHits) {
+                         boolean pinned, boolean resident, boolean promoted, boolean probation, Instant since, int windowHits) {
 }

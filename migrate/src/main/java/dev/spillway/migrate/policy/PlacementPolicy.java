@@ -5,7 +5,7 @@ import dev.spillway.migrate.heat.HeatTracker;
 import dev.spillway.migrate.heat.ObjectHeat;
 import dev.spillway.osd.Fid;
 import java.time.Duration;
-import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -18,16 +18,20 @@ import java.util.Optional;
  * <h2>Spill: watermarks with hysteresis</h2>
  * A pass starts when occupancy rises above the high watermark and goes on, plan after plan,
  * until occupancy is at or below the low one; between the marks the state does not change, so
- * the daemon never flaps. Each plan offers the coldest eligible objects totalling the excess
- * over the low watermark ({@link HeatTracker#coldest}).
+ * the daemon never flaps. Each plan offers objects totalling the excess over the low watermark:
+ * first the oldest trial copies beyond their share, then the coldest resident objects
+ * ({@link HeatTracker#coldest}), then, if those run short, any trial copies.
  *
- * <h2>Promote: nhit, occupancy, no ping-pong</h2>
+ * <h2>Promote: nhit, trials, occupancy, no ping-pong</h2>
  * A spilled object read {@code promoteHits} times within the hit window is promoted if the fast
- * tier has room under the promotion ceiling and, when adding it would start a spill pass, only
- * if it is hotter than the line that pass would cut at ({@link HeatTracker#coldLine}): what the
- * next pass would evict is never promoted. Combined with the minimum resident age, a promoted
- * object is not spilled straight back; when one is (the gate works from bucket totals and heat
- * moves), the spill is counted as a ping-pong in {@link #stats()}.
+ * tier has room under the promotion ceiling and, when adding it would start (or feed) a spill
+ * pass, only if it is hotter than the line that pass would cut at ({@link HeatTracker#coldLine})
+ * — TinyLFU's "newcomer against victim" test, on exact decayed counts: what the next pass would
+ * evict is never promoted. A spilled object read fewer times may be copied up on trial while
+ * trial copies hold less than {@code probationShare} of the tier (S3-FIFO's small FIFO; the
+ * tracker's hit window is its ghost: a trial copy spilled and read again soon meets the nhit
+ * rule). A promoted (non-trial) object that the very next pass plans to spill is counted as a
+ * ping-pong in {@link #stats()}; the gate and the minimum resident age keep that at zero or near.
  *
  * <p>Thread-safe (one monitor; decisions are short and off the data path).
  */
@@ -37,12 +41,15 @@ public final class PlacementPolicy {
 
     // guarded by this
     private boolean spilling;
+    /** Epoch second the last pass finished; objects promoted since then are "new" to the next pass. */
+    private long lastPassEnd = Long.MIN_VALUE;
     private long passesStarted;
     private long passesFinished;
     private long spillsPlanned;
     private long bytesPlanned;
     private long emergencies;
     private long promotions;
+    private long trialPromotions;
     private long refusedHits;
     private long refusedRoom;
     private long refusedWouldSpill;
@@ -90,37 +97,61 @@ public final class PlacementPolicy {
         if (usedBytes <= low) {
             spilling = false;
             passesFinished++;
+            lastPassEnd = heat.clock().instant().getEpochSecond();
             return SpillPlan.NONE;
         }
-        long need = usedBytes - low;
-        return plan(SpillPlan.Reason.WATERMARK, need, config.minResidentAge());
+        return plan(SpillPlan.Reason.WATERMARK, usedBytes - low, capacityBytes, config.minResidentAge());
     }
 
     /**
-     * Room needed at once (a write would otherwise hit ENOSPC): the coldest eligible objects
-     * totalling {@code neededBytes}, ignoring the watermarks and the minimum resident age, never
-     * INDEX or pinned objects.
+     * Room needed at once (a write would otherwise hit ENOSPC): eligible objects totalling
+     * {@code neededBytes}, chosen as a pass would choose them but ignoring the watermarks and the
+     * minimum resident age; never INDEX or pinned objects.
      */
-    public synchronized SpillPlan planEmergency(long neededBytes) {
+    public synchronized SpillPlan planEmergency(long neededBytes, long capacityBytes) {
         if (neededBytes <= 0) {
             return SpillPlan.NONE;
         }
         emergencies++;
-        return plan(SpillPlan.Reason.EMERGENCY, neededBytes, Duration.ZERO);
+        return plan(SpillPlan.Reason.EMERGENCY, neededBytes, capacityBytes, Duration.ZERO);
     }
 
-    private SpillPlan plan(SpillPlan.Reason reason, long need, Duration minAge) {
-        List<Candidate> c = heat.coldest(config.maxSpillBatch(), need, minAge);
-        Instant now = heat.clock().instant();
-        Instant pingPongSince = now.minus(config.pingPongWindow());
-        for (Candidate x : c) {
+    private SpillPlan plan(SpillPlan.Reason reason, long need, long capacity, Duration minAge) {
+        int batch = config.maxSpillBatch();
+        long trialExcess = heat.probationBytes() - (long) (config.probationShare() * capacity);
+        List<Candidate> out = new ArrayList<>(heat.coldestOnProbation(batch, Math.min(need, trialExcess), minAge));
+        long got = sum(out);
+        int trials = out.size();
+        long trialBytes = got;
+        for (Candidate c : heat.coldest(batch - out.size(), need - got, minAge)) {
+            out.add(c);
+            got += c.sizeBytes();
+        }
+        if (got < need && out.size() < batch) {
+            // Not enough elsewhere: trial copies within their share go too, oldest first. The
+            // tracker returns them in the same order, so skip the ones already taken.
+            List<Candidate> more = heat.coldestOnProbation(batch, trialBytes + need - got, minAge);
+            for (int i = trials; i < more.size() && out.size() < batch; i++) {
+                out.add(more.get(i));
+            }
+        }
+        for (Candidate x : out) {
             spillsPlanned++;
             bytesPlanned += x.sizeBytes();
-            if (x.promoted() && x.residentSince() != null && x.residentSince().isAfter(pingPongSince)) {
+            if (x.promoted() && !x.probation() && x.residentSince() != null
+                    && x.residentSince().getEpochSecond() >= lastPassEnd) {
                 pingPongs++;
             }
         }
-        return new SpillPlan(reason, need, c);
+        return new SpillPlan(reason, need, out);
+    }
+
+    private static long sum(List<Candidate> cs) {
+        long n = 0;
+        for (Candidate c : cs) {
+            n += c.sizeBytes();
+        }
+        return n;
     }
 
     /**
@@ -134,21 +165,32 @@ public final class PlacementPolicy {
     public synchronized Promotion decidePromotion(Fid fid, long sizeBytes, int windowHits, long usedBytes,
                                                   long capacityBytes) {
         checkOccupancy(usedBytes, capacityBytes);
-        if (windowHits < config.promoteHits()) {
-            refusedHits++;
-            return Promotion.TOO_FEW_HITS;
-        }
         long after = usedBytes + sizeBytes;
         if (after > (long) (config.promoteCeiling() * capacityBytes)) {
             refusedRoom++;
             return Promotion.NO_ROOM;
         }
+        if (windowHits < config.promoteHits()) {
+            if (config.probationShare() > 0) {
+                // Trial copies beyond their share are the next pass's first victims, so a trial
+                // never pushes out a resident the policy wants to keep.
+                promotions++;
+                trialPromotions++;
+                return Promotion.PROMOTE_ON_TRIAL;
+            }
+            refusedHits++;
+            return Promotion.TOO_FEW_HITS;
+        }
         long high = (long) (config.highWatermark() * capacityBytes);
-        if (after > high || spilling) {
-            // Adding it starts (or feeds) a pass down to the low mark: it must be hotter than what
-            // that pass would evict, or it would come straight back.
-            long low = (long) (config.lowWatermark() * capacityBytes);
-            double line = heat.coldLine(after - low);
+        long low = (long) (config.lowWatermark() * capacityBytes);
+        if (after > low || spilling) {
+            // The next pass (now, or once the tier climbs past high) takes at least the band
+            // between the marks, trial copies beyond their share first and the rest from the
+            // coldest residents: the object must be hotter than that line, or it would come
+            // straight back.
+            long trialExcess = Math.max(0, heat.probationBytes() - (long) (config.probationShare() * capacityBytes));
+            long pass = Math.max(after - low, high - low);
+            double line = heat.coldLine(pass - trialExcess);
             if (heat.heat(fid) <= line) {
                 refusedWouldSpill++;
                 return Promotion.WOULD_SPILL_NEXT;
@@ -172,6 +214,6 @@ public final class PlacementPolicy {
 
     public synchronized PolicyStats stats() {
         return new PolicyStats(passesStarted, passesFinished, spillsPlanned, bytesPlanned, emergencies, promotions,
-                refusedHits, refusedRoom, refusedWouldSpill, pingPongs);
+                trialPromotions, refusedHits, refusedRoom, refusedWouldSpill, pingPongs);
     }
 }

@@ -4,6 +4,8 @@ package dev.spillway.migrate.policy;
 public enum Promotion {
     /** Copy it to the fast tier. */
     PROMOTE,
+    /** Copy it to the fast tier on trial (probation): it goes first unless it is read again there. */
+    PROMOTE_ON_TRIAL,
     /** Not read often enough within the window yet (the nhit rule). */
     TOO_FEW_HITS,
     /** The fast tier is too full (above the promotion ceiling once it is added). */
@@ -14,6 +16,6 @@ public enum Promotion {
     NOT_ELIGIBLE;
 
     public boolean admitted() {
-        return this == PROMOTE;
+        return this == PROMOTE || this == PROMOTE_ON_TRIAL;
     }
 }
