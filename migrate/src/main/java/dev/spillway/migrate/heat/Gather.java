@@ -22,6 +22,17 @@ final class Gather {
         n = 0;
     }
 
+    /** Overwrites position i with record id. */
+    void set(int i, EntryStore s, int id) {
+        key[i] = s.key(id);
+        seq[i] = s.seq(id);
+        oidVer[i] = s.oidVer(id);
+        sizeCode[i] = s.sizeCode(id);
+        last[i] = s.last(id);
+        aux[i] = s.aux(id);
+        flags[i] = s.flags(id);
+    }
+
     void add(EntryStore s, int id) {
         if (n == key.length) {
             int c = n * 2;
@@ -34,13 +45,7 @@ final class Gather {
             flags = Arrays.copyOf(flags, c);
             order = Arrays.copyOf(order, c);
         }
-        key[n] = s.key(id);
-        seq[n] = s.seq(id);
-        oidVer[n] = s.oidVer(id);
-        sizeCode[n] = s.sizeCode(id);
-        last[n] = s.last(id);
-        aux[n] = s.aux(id);
-        flags[n] = s.flags(id);
+        set(n, s, id);
         n++;
     }
 

@@ -380,6 +380,82 @@ public final class HeatTracker {
         }
     }
 
+    /**
+     * The same answer as {@link #coldest(int, long, Duration)} with an unlimited byte target,
+     * found the way a design without ordered heat must: by looking at every tracked object and
+     * keeping the {@code maxCount} coldest eligible ones. It exists as the baseline of the
+     * {@code candidates} benchmark and as the oracle of the tests; its cost grows with the number
+     * of objects, not with {@code maxCount}.
+     */
+    public List<Candidate> coldestByFullScan(int maxCount, Duration minResidentAge) {
+        double t = seconds(clock.instant());
+        int youngest = tick(t - minResidentAge.toNanos() / 1e9);
+        // A max-heap of the coldest seen so far, on (key, position) with the record copied out.
+        Gather keep = new Gather();
+        int[] heap = new int[Math.max(1, maxCount)];
+        int size = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                EntryStore st = s.store;
+                for (int id = 0; id < st.allocated(); id++) {
+                    int f = st.flags(id);
+                    if ((f & HeatSegment.F_LIVE) == 0 || (f & HeatSegment.F_RESIDENT) == 0 || (f & HeatSegment.F_DATA) == 0
+                            || (f & (HeatSegment.F_PINNED | HeatSegment.F_PROBATION)) != 0
+                            || EntryStore.decodeSize(st.sizeCode(id)) < config.minSpillBytes() || st.aux(id) > youngest) {
+                        continue;
+                    }
+                    double k = st.key(id);
+                    if (size < maxCount) {
+                        keep.add(st, id);
+                        heap[size] = keep.n - 1;
+                        siftUp(keep, heap, size++);
+                    } else if (maxCount > 0 && k < keep.key[heap[0]]) {
+                        int slot = heap[0];
+                        keep.set(slot, st, id);
+                        siftDown(keep, heap, size);
+                    }
+                }
+            }
+        }
+        keep.sort();
+        List<Candidate> out = new ArrayList<>(keep.n);
+        for (int i = 0; i < keep.n; i++) {
+            out.add(candidate(keep, keep.order[i], t));
+        }
+        return out;
+    }
+
+    private static void siftUp(Gather g, int[] heap, int i) {
+        while (i > 0) {
+            int p = (i - 1) >>> 1;
+            if (g.key[heap[p]] >= g.key[heap[i]]) {
+                return;
+            }
+            int x = heap[p];
+            heap[p] = heap[i];
+            heap[i] = x;
+            i = p;
+        }
+    }
+
+    private static void siftDown(Gather g, int[] heap, int size) {
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1;
+            if (l >= size) {
+                return;
+            }
+            int c = l + 1 < size && g.key[heap[l + 1]] > g.key[heap[l]] ? l + 1 : l;
+            if (g.key[heap[i]] >= g.key[heap[c]]) {
+                return;
+            }
+            int x = heap[c];
+            heap[c] = heap[i];
+            heap[i] = x;
+            i = c;
+        }
+    }
+
     private Candidate candidate(Gather g, int i, double t) {
         int f = g.flags[i];
         Fid fid = new Fid(g.seq[i], (int) (g.oidVer[i] >>> 32), (int) g.oidVer[i]);
