@@ -21,8 +21,6 @@ final class HeatSegment {
     static final int HIT_MAX = 3;
     /** Resident on trial: promoted on a read that did not meet the nhit rule. */
     static final int F_PROBATION = 128;
-    /** Window hits (the trial read included) at which a trial copy leaves probation. */
-    static final int PROBATION_EXIT_HITS = 2;
 
     static final int RESIDENT_RING = 0;
     static final int SPILLED_RING = 1;
@@ -148,14 +146,10 @@ final class HeatSegment {
             f = resident ? (f | F_RESIDENT) : (f & ~F_RESIDENT & ~F_PROMOTED);
             f &= ~(HIT_MAX << HIT_SHIFT) & ~F_PROBATION;
             store.setAux(id, ti);
-        } else if (resident && (f & F_PROBATION) != 0) {
-            // A trial copy counts its reads on the fast tier; one more read and it has earned its place
-            // (the promotion gate, like S3-FIFO moving a re-read object from its small queue to main).
-            int h2 = Math.min(HIT_MAX, ((f >>> HIT_SHIFT) & HIT_MAX) + 1);
-            f = (f & ~(HIT_MAX << HIT_SHIFT)) | (h2 << HIT_SHIFT);
-            if (h2 >= PROBATION_EXIT_HITS) {
-                f &= ~F_PROBATION;
-            }
+        } else if (resident) {
+            // A trial copy read again on the fast tier has earned its place (the promotion gate,
+            // like S3-FIFO moving a re-read object from its small queue to main).
+            f &= ~F_PROBATION;
         }
         int hits = 0;
         if (!resident) {

@@ -477,6 +477,17 @@ public final class HeatTracker {
      */
     private void walk(int[] rings, double t, Visitor v, double keyLimit) {
         Gather g = new Gather();
+        // Each segment's floor bucket also holds everything colder than its ring reaches, and the
+        // floors differ between segments; so the first batch is every bucket up to the highest
+        // floor, from all segments at once: exactly the records keyed below that floor's top.
+        long globalFloor = Long.MIN_VALUE;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                for (int r : rings) {
+                    globalFloor = Math.max(globalFloor, s.ring(r).floor());
+                }
+            }
+        }
         long b = Long.MIN_VALUE;
         while (true) {
             long next = Long.MAX_VALUE;
@@ -490,13 +501,17 @@ public final class HeatTracker {
             if (next == Long.MAX_VALUE) {
                 return;
             }
+            long upTo = Math.max(next, globalFloor);
             g.clear();
             double lower = Double.NEGATIVE_INFINITY;
             for (HeatSegment s : segments) {
                 synchronized (s) {
                     for (int r : rings) {
-                        s.gather(r, next, g);
-                        lower = s.ring(r).lowerKey(next);
+                        BucketRing ring = s.ring(r);
+                        for (long x = ring.nextNonEmpty(next); x <= upTo; x = ring.nextNonEmpty(x + 1)) {
+                            s.gather(r, x, g);
+                        }
+                        lower = ring.lowerKey(next);
                     }
                 }
             }
@@ -509,7 +524,7 @@ public final class HeatTracker {
                     return;
                 }
             }
-            b = next + 1;
+            b = upTo + 1;
         }
     }
 }

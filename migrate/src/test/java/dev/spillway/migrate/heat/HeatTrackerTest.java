@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class HeatTrackerTest {
     final TestClock clock = new TestClock();
-    final HeatTracker heat = new HeatTracker(HeatConfig.defaults(), clock);
+    final HeatTracker heat = new HeatTracker(HeatConfig.defaults().withHalfLife(Duration.ofHours(1)), clock);
 
     static Fid fid(int i) {
         return Fid.of(0x200000400L, i);
