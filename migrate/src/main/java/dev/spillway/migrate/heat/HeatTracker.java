@@ -279,7 +279,16 @@ public final class HeatTracker {
      * whichever comes first. Looks only at the coldest buckets, never at every object.
      */
     public List<Candidate> coldest(int maxCount, long targetBytes, Duration minResidentAge) {
-        return coldest(HeatSegment.RESIDENT_RING, maxCount, targetBytes, minResidentAge);
+        return coldest(HeatSegment.RESIDENT_RING, maxCount, targetBytes, minResidentAge, null);
+    }
+
+    /**
+     * Like {@link #coldest(int, long, Duration)}, also skipping objects promoted (not on trial) at
+     * or after {@code protectPromotedSince} (to the second): the placement policy passes the end of
+     * the previous spill pass, so that no pass spills what was promoted since the last one.
+     */
+    public List<Candidate> coldest(int maxCount, long targetBytes, Duration minResidentAge, Instant protectPromotedSince) {
+        return coldest(HeatSegment.RESIDENT_RING, maxCount, targetBytes, minResidentAge, protectPromotedSince);
     }
 
     /**
@@ -287,20 +296,25 @@ public final class HeatTracker {
      * promotions not read again), coldest — that is, oldest trial — first.
      */
     public List<Candidate> coldestOnProbation(int maxCount, long targetBytes, Duration minResidentAge) {
-        return coldest(HeatSegment.PROBATION_RING, maxCount, targetBytes, minResidentAge);
+        return coldest(HeatSegment.PROBATION_RING, maxCount, targetBytes, minResidentAge, null);
     }
 
-    private List<Candidate> coldest(int ring, int maxCount, long targetBytes, Duration minResidentAge) {
+    private List<Candidate> coldest(int ring, int maxCount, long targetBytes, Duration minResidentAge,
+                                    Instant protectPromotedSince) {
         if (maxCount <= 0 || targetBytes <= 0) {
             return List.of();
         }
         double t = seconds(clock.instant());
         int youngest = tick(t - minResidentAge.toNanos() / 1e9);
+        long protectTick = protectPromotedSince == null ? Long.MAX_VALUE : protectPromotedSince.getEpochSecond() - epochSecond;
         List<Candidate> out = new ArrayList<>();
         long[] bytes = {0};
         walk(new int[] {ring}, t, (g, i) -> {
             if (g.aux[i] > youngest) {
                 return true; // too young: skip, keep looking
+            }
+            if ((g.flags[i] & HeatSegment.F_PROMOTED) != 0 && g.aux[i] >= protectTick) {
+                return true; // promoted since the last pass: not this pass's to take back
             }
             long size = EntryStore.decodeSize(g.sizeCode[i]);
             out.add(candidate(g, i, t));

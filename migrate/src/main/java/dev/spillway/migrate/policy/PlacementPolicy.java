@@ -5,6 +5,7 @@ import dev.spillway.migrate.heat.HeatTracker;
 import dev.spillway.migrate.heat.ObjectHeat;
 import dev.spillway.osd.Fid;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -30,8 +31,10 @@ import java.util.Optional;
  * evict is never promoted. A spilled object read fewer times may be copied up on trial while
  * trial copies hold less than {@code probationShare} of the tier (S3-FIFO's small FIFO; the
  * tracker's hit window is its ghost: a trial copy spilled and read again soon meets the nhit
- * rule). A promoted (non-trial) object that the very next pass plans to spill is counted as a
- * ping-pong in {@link #stats()}; the gate and the minimum resident age keep that at zero or near.
+ * rule). A watermark pass never takes an object promoted since the previous pass ended, so the
+ * gate's promise holds even when heat moves between the decision and the pass; only an
+ * emergency (room needed at once) may, and each such spill of a promoted object is counted as a
+ * ping-pong in {@link #stats()}.
  *
  * <p>Thread-safe (one monitor; decisions are short and off the data path).
  */
@@ -42,7 +45,7 @@ public final class PlacementPolicy {
     // guarded by this
     private boolean spilling;
     /** Epoch second the last pass finished; objects promoted since then are "new" to the next pass. */
-    private long lastPassEnd = Long.MIN_VALUE;
+    private long lastPassEnd;
     private long passesStarted;
     private long passesFinished;
     private long spillsPlanned;
@@ -58,6 +61,7 @@ public final class PlacementPolicy {
     public PlacementPolicy(PolicyConfig config, HeatTracker heat) {
         this.config = config;
         this.heat = heat;
+        this.lastPassEnd = heat.clock().instant().getEpochSecond();
     }
 
     public PolicyConfig config() {
@@ -100,7 +104,7 @@ public final class PlacementPolicy {
             lastPassEnd = heat.clock().instant().getEpochSecond();
             return SpillPlan.NONE;
         }
-        return plan(SpillPlan.Reason.WATERMARK, usedBytes - low, capacityBytes, config.minResidentAge());
+        return plan(SpillPlan.Reason.WATERMARK, usedBytes - low, capacityBytes, config.minResidentAge(), true);
     }
 
     /**
@@ -113,17 +117,19 @@ public final class PlacementPolicy {
             return SpillPlan.NONE;
         }
         emergencies++;
-        return plan(SpillPlan.Reason.EMERGENCY, neededBytes, capacityBytes, Duration.ZERO);
+        return plan(SpillPlan.Reason.EMERGENCY, neededBytes, capacityBytes, Duration.ZERO, false);
     }
 
-    private SpillPlan plan(SpillPlan.Reason reason, long need, long capacity, Duration minAge) {
+    private SpillPlan plan(SpillPlan.Reason reason, long need, long capacity, Duration minAge, boolean protect) {
         int batch = config.maxSpillBatch();
         long trialExcess = heat.probationBytes() - (long) (config.probationShare() * capacity);
         List<Candidate> out = new ArrayList<>(heat.coldestOnProbation(batch, Math.min(need, trialExcess), minAge));
         long got = sum(out);
         int trials = out.size();
         long trialBytes = got;
-        for (Candidate c : heat.coldest(batch - out.size(), need - got, minAge)) {
+        Instant protectSince = protect ? Instant.ofEpochSecond(lastPassEnd) : null;
+        int mainStart = out.size();
+        for (Candidate c : heat.coldest(batch - out.size(), need - got, minAge, protectSince)) {
             out.add(c);
             got += c.sizeBytes();
         }
@@ -131,8 +137,28 @@ public final class PlacementPolicy {
             // Not enough elsewhere: trial copies within their share go too, oldest first. The
             // tracker returns them in the same order, so skip the ones already taken.
             List<Candidate> more = heat.coldestOnProbation(batch, trialBytes + need - got, minAge);
-            for (int i = trials; i < more.size() && out.size() < batch; i++) {
+            for (int i = trials; i < more.size() && out.size() < batch && got < need; i++) {
                 out.add(more.get(i));
+                got += more.get(i).sizeBytes();
+            }
+        }
+        if (got < need && out.size() < batch && protectSince != null) {
+            // Protecting fresh promotions would stall the pass: take from them too (counted below
+            // as ping-pongs) rather than never reaching the low mark.
+            java.util.Set<Fid> taken = new java.util.HashSet<>();
+            long mainGot = 0;
+            for (int i = mainStart; i < out.size(); i++) {
+                taken.add(out.get(i).fid());
+                mainGot += out.get(i).sizeBytes();
+            }
+            for (Candidate c : heat.coldest(batch, mainGot + need - got, minAge, null)) {
+                if (out.size() >= batch || got >= need) {
+                    break;
+                }
+                if (taken.add(c.fid())) {
+                    out.add(c);
+                    got += c.sizeBytes();
+                }
             }
         }
         for (Candidate x : out) {
