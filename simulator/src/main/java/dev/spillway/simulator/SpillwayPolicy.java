@@ -65,6 +65,11 @@ public final class SpillwayPolicy extends SimPolicy {
         return policy;
     }
 
+    /** Bytes on the fast tier now. */
+    public long usedBytes() {
+        return used;
+    }
+
     @Override
     protected boolean access(Trace t, int i) {
         clock.advanceTo(t.timeSeconds(i));

@@ -19,7 +19,8 @@ import java.util.Map;
  * Reads traces: libCacheSim's {@code oracleGeneral} binary format and a plain CSV.
  *
  * <p>oracleGeneral: packed little-endian 24-byte records {@code uint32 clock_time, uint64
- * obj_id, uint32 obj_size, int64 next_access_vtime} (-1: never again). Every request is a read.
+ * obj_id, uint32 obj_size, int64 next_access_vtime} (-1: never again; virtual time counts
+ * requests from 1, converted here to a 0-based request index). Every request is a read.
  *
  * <p>CSV: {@code time,object id,size,op} per line, an optional header line, {@code #} comments;
  * time in seconds (integer or decimal), object id numeric or any text, size in bytes, op one of
@@ -74,7 +75,8 @@ public final class TraceReader {
             id[i] = b.getLong(at + 4);
             size[i] = Integer.toUnsignedLong(b.getInt(at + 12));
             long v = b.getLong(at + 16);
-            next[i] = v < 0 ? Trace.NEVER : v;
+            // libCacheSim counts virtual time from 1 (the first request is vtime 1): make it an index.
+            next[i] = v < 0 ? Trace.NEVER : v - 1;
         }
         return new Trace(name, time, id, size, new boolean[n], next);
     }
