@@ -1,0 +1,195 @@
+package dev.spillway.migrate.heat;
+
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.OsdException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.InstantSource;
+import java.util.zip.CRC32C;
+import java.util.zip.CheckedInputStream;
+import java.util.zip.CheckedOutputStream;
+
+/**
+ * The heat checkpoint: what the daemon writes to an object on the metadata device periodically
+ * and at shutdown, and reads at mount. Losing the newest interval (a crash between checkpoints)
+ * costs placement quality only: heat is advice, never the truth about where a body is.
+ *
+ * <pre>
+ * header   magic "SPWHEAT\0" (8 bytes), version u32 = 1, epoch second i64, half-life ns i64,
+ *          block count u32
+ * block    record count u32, then that many records (one block per tracker segment)
+ * record   seq u64, oid u32, ver u32, key f64, last-access second i32, since second i32,
+ *          size code u32, flags u8                                       (37 bytes each)
+ * trailer  CRC32C u32 of every byte before it
+ * </pre>
+ * Big-endian. Times are seconds since the epoch in the header. A key is
+ * {@code t/halfLife + log2(count)}; a checkpoint written with another half-life is converted
+ * on load. Flags: DATA 0x02, PINNED 0x04, RESIDENT 0x08, PROMOTED 0x10, window hits in bits 5-7.
+ * The size code is exact bytes below 2^30, else 2^30 | MiB.
+ */
+public final class HeatCheckpoint {
+    static final byte[] MAGIC = {'S', 'P', 'W', 'H', 'E', 'A', 'T', 0};
+    static final int VERSION = 1;
+    /** Bytes per record in the checkpoint. */
+    public static final int RECORD_BYTES = 37;
+
+    private HeatCheckpoint() {
+    }
+
+    /**
+     * Writes every tracked object of {@code tracker} to {@code out} (not closed). Each segment is
+     * locked while it is written, so accesses to it wait that long; others go on.
+     */
+    public static void write(HeatTracker tracker, OutputStream out) throws IOException {
+        CRC32C crc = new CRC32C();
+        DataOutputStream d = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(nonClosing(out), crc), 1 << 16));
+        d.write(MAGIC);
+        d.writeInt(VERSION);
+        d.writeLong(tracker.epochSecond());
+        d.writeLong(tracker.config().halfLife().toNanos());
+        // One block per segment, each counted under the lock it is written under, so concurrent
+        // creates and deletes never make a count lie.
+        HeatSegment[] segs = tracker.segments();
+        d.writeInt(segs.length);
+        for (HeatSegment s : segs) {
+            synchronized (s) {
+                EntryStore st = s.store;
+                d.writeInt(st.live());
+                for (int id = 0; id < st.allocated(); id++) {
+                    if (!st.isLive(id)) {
+                        continue;
+                    }
+                    d.writeLong(st.seq(id));
+                    d.writeLong(st.oidVer(id));
+                    d.writeDouble(st.key(id));
+                    d.writeInt(st.last(id));
+                    d.writeInt(st.aux(id));
+                    d.writeInt(st.sizeCode(id));
+                    d.writeByte(st.flags(id) & ~HeatSegment.F_LIVE);
+                }
+            }
+        }
+        d.flush();
+        out.write(intBytes((int) crc.getValue()));
+        out.flush();
+    }
+
+    /**
+     * Reads a checkpoint into a new tracker that uses {@code config} and {@code clock} (and the
+     * checkpoint's epoch). Nothing is returned unless the whole checkpoint is intact.
+     *
+     * @param device the device the checkpoint was read from, for error messages
+     * @param fid the object that holds it, for error messages
+     * @throws OsdException EBADMSG if it is truncated, corrupt (CRC) or inconsistent; EPROTO if
+     *     it is not a heat checkpoint or of an unknown version; EIO if reading fails
+     */
+    public static HeatTracker read(InputStream in, HeatConfig config, InstantSource clock, String device, Fid fid)
+            throws OsdException {
+        CRC32C crc = new CRC32C();
+        DataInputStream d = new DataInputStream(new CheckedInputStream(new BufferedInputStream(nonClosing(in), 1 << 16), crc));
+        long records = -1;
+        try {
+            byte[] magic = new byte[MAGIC.length];
+            d.readFully(magic);
+            if (!java.util.Arrays.equals(magic, MAGIC)) {
+                throw new OsdException(Errno.EPROTO, device, fid, "heat checkpoint: bad magic, not a heat checkpoint");
+            }
+            int version = d.readInt();
+            if (version != VERSION) {
+                throw new OsdException(Errno.EPROTO, device, fid, "heat checkpoint: unknown version " + version);
+            }
+            long epoch = d.readLong();
+            long halfLifeNanos = d.readLong();
+            int blocks = d.readInt();
+            if (halfLifeNanos <= 0 || blocks < 0) {
+                throw new OsdException(Errno.EBADMSG, device, fid,
+                        "heat checkpoint: bad header (half-life " + halfLifeNanos + " ns, " + blocks + " blocks)");
+            }
+            HeatTracker t = new HeatTracker(config, clock, epoch);
+            double oldLambda = 1e9 / halfLifeNanos;
+            double newLambda = config.lambdaPerSecond();
+            HeatSegment[] segs = t.segments();
+            int shift = 32 - Integer.numberOfTrailingZeros(segs.length);
+            records = 0;
+            for (int blk = 0; blk < blocks; blk++) {
+                int inBlock = d.readInt();
+                if (inBlock < 0) {
+                    throw new OsdException(Errno.EBADMSG, device, fid,
+                            "heat checkpoint: block " + blk + " has " + inBlock + " records");
+                }
+                for (int i = 0; i < inBlock; i++, records++) {
+                    readRecord(d, segs, shift, oldLambda, newLambda, records, device, fid);
+                }
+            }
+            int expected = (int) crc.getValue();
+            int stored = d.readInt();
+            if (stored != expected) {
+                throw new OsdException(Errno.EBADMSG, device, fid, String.format(
+                        "heat checkpoint: CRC32C mismatch (stored %08x, computed %08x) over %d records", stored, expected, records));
+            }
+            return t;
+        } catch (EOFException e) {
+            throw new OsdException(Errno.EBADMSG, device, fid,
+                    "heat checkpoint: truncated" + (records >= 0 ? " after " + records + " records" : " header"), e);
+        } catch (IOException e) {
+            throw new OsdException(Errno.EIO, device, fid, "heat checkpoint: read failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static void readRecord(DataInputStream d, HeatSegment[] segs, int shift, double oldLambda,
+                                   double newLambda, long r, String device, Fid fid) throws IOException, OsdException {
+        long seq = d.readLong();
+        long ov = d.readLong();
+        double key = d.readDouble();
+        int last = d.readInt();
+        int aux = d.readInt();
+        int size = d.readInt();
+        int flags = d.readUnsignedByte();
+        if (Double.isNaN(key) || size < 0 || (flags & HeatSegment.F_LIVE) != 0) {
+            throw new OsdException(Errno.EBADMSG, device, fid, "heat checkpoint: bad record " + r);
+        }
+        if (oldLambda != newLambda) {
+            key = newLambda * last + (key - oldLambda * last);
+        }
+        int h = EntryStore.hash(seq, ov);
+        HeatSegment s = segs.length == 1 ? segs[0] : segs[h >>> shift];
+        try {
+            s.restore(seq, ov, key, last, aux, size, flags);
+        } catch (IllegalArgumentException e) {
+            throw new OsdException(Errno.EBADMSG, device, fid, "heat checkpoint: record " + r + " repeats a FID");
+        }
+    }
+
+    private static byte[] intBytes(int v) {
+        return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
+    }
+
+    private static OutputStream nonClosing(OutputStream out) {
+        return new java.io.FilterOutputStream(out) {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                flush();
+            }
+        };
+    }
+
+    private static InputStream nonClosing(InputStream in) {
+        return new java.io.FilterInputStream(in) {
+            @Override
+            public void close() {
+            }
+        };
+    }
+}

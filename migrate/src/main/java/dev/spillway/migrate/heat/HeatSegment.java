@@ -1,0 +1,256 @@
+package dev.spillway.migrate.heat;
+
+/**
+ * One independently locked part of a {@link HeatTracker}: the records of the FIDs that hash to
+ * it, and three bucket rings over them: objects resident on the fast tier (the spill
+ * candidates), resident objects on probation (promoted on trial, spilled first), and spilled
+ * objects (exported as inactive).
+ * A record is in a ring only if it may move at all: DATA kind, not pinned, and (resident) not
+ * smaller than the minimum spill size.
+ *
+ * <p>Every method must be called holding this segment's monitor; {@link HeatTracker} does.
+ */
+final class HeatSegment {
+    static final int F_LIVE = 1;
+    static final int F_DATA = 2;
+    static final int F_PINNED = 4;
+    static final int F_RESIDENT = 8;
+    static final int F_PROMOTED = 16;
+    static final int HIT_SHIFT = 5;
+    /** Hits in the window saturate here (2 bits). */
+    static final int HIT_MAX = 3;
+    /** Resident on trial: promoted on a read that did not meet the nhit rule. */
+    static final int F_PROBATION = 128;
+
+    static final int RESIDENT_RING = 0;
+    static final int SPILLED_RING = 1;
+    static final int PROBATION_RING = 2;
+
+    final EntryStore store = new EntryStore();
+    private final BucketRing[] rings;
+    private final double lambda;
+    private final long minSpillBytes;
+    private final int hitWindowSeconds;
+    /** An upper bound of log2(decayed count) at last access over all records ever updated. */
+    private double maxLogScore;
+
+    HeatSegment(HeatConfig config) {
+        this.lambda = config.lambdaPerSecond();
+        this.minSpillBytes = config.minSpillBytes();
+        this.hitWindowSeconds = (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.hitWindow().toSeconds()));
+        this.rings = new BucketRing[] {
+            new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
+            new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
+            new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling())};
+    }
+
+    BucketRing ring(int r) {
+        return rings[r];
+    }
+
+    double maxLogScore() {
+        return maxLogScore;
+    }
+
+    long footprintBytes() {
+        return store.footprintBytes() + rings[0].footprintBytes() + rings[1].footprintBytes() + rings[2].footprintBytes();
+    }
+
+    private boolean linkable(int flags, long size) {
+        if ((flags & F_DATA) == 0 || (flags & F_PINNED) != 0) {
+            return false;
+        }
+        return (flags & F_RESIDENT) == 0 || size >= minSpillBytes;
+    }
+
+    private static int ringOf(int flags) {
+        if ((flags & F_RESIDENT) == 0) {
+            return SPILLED_RING;
+        }
+        return (flags & F_PROBATION) != 0 ? PROBATION_RING : RESIDENT_RING;
+    }
+
+    private void unlinkIfLinked(int id) {
+        int f = store.flags(id);
+        long size = EntryStore.decodeSize(store.sizeCode(id));
+        if (linkable(f, size)) {
+            rings[ringOf(f)].unlink(id, size);
+        }
+    }
+
+    private void linkIfLinkable(int id) {
+        int f = store.flags(id);
+        long size = EntryStore.decodeSize(store.sizeCode(id));
+        if (linkable(f, size)) {
+            rings[ringOf(f)].link(id, size);
+        }
+    }
+
+    /** Adds one access at time t (seconds since the epoch) to the record's key. */
+    private void bump(int id, double t, int ti) {
+        double now = lambda * t;
+        double d = store.key(id) - now;
+        double k = d < -64 ? now : now + Math.log1p(Math.pow(2, d)) / Math.log(2);
+        store.setKey(id, k);
+        store.setLast(id, ti);
+        double logScore = k - lambda * ti;
+        if (logScore > maxLogScore) {
+            maxLogScore = logScore;
+        }
+    }
+
+    private int findOrAdd(long s, long ov, int h, boolean data, boolean resident, int ti, boolean[] added) {
+        int id = store.find(s, ov, h);
+        if (id != EntryStore.NONE) {
+            return id;
+        }
+        id = store.add(s, ov, h);
+        store.setFlags(id, F_LIVE | (data ? F_DATA : 0) | (resident ? F_RESIDENT : 0));
+        // A new record has no access yet: its key is minus infinity in effect; bump() makes it one.
+        store.setKey(id, Double.NEGATIVE_INFINITY);
+        store.setAux(id, ti);
+        added[0] = true;
+        return id;
+    }
+
+    void recordWrite(long s, long ov, int h, boolean data, long size, double t, int ti) {
+        boolean[] added = {false};
+        int id = findOrAdd(s, ov, h, data, true, ti, added);
+        if (!added[0]) {
+            unlinkIfLinked(id);
+        }
+        int f = store.flags(id);
+        if ((f & F_RESIDENT) == 0) {
+            // A write recalls the body to the fast tier: it is resident from now on, not promoted.
+            f = (f | F_RESIDENT) & ~F_PROMOTED & ~(HIT_MAX << HIT_SHIFT);
+            store.setAux(id, ti);
+        }
+        // Written data is not on trial.
+        f &= ~F_PROBATION;
+        store.setFlags(id, f);
+        store.setSizeCode(id, EntryStore.encodeSize(size));
+        bump(id, t, ti);
+        linkIfLinkable(id);
+    }
+
+    int recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
+        boolean[] added = {false};
+        int id = findOrAdd(s, ov, h, data, resident, ti, added);
+        if (!added[0]) {
+            unlinkIfLinked(id);
+        }
+        int f = store.flags(id);
+        boolean was = (f & F_RESIDENT) != 0;
+        if (was != resident) {
+            // The pool knows better: follow it.
+            f = resident ? (f | F_RESIDENT) : (f & ~F_RESIDENT & ~F_PROMOTED);
+            f &= ~(HIT_MAX << HIT_SHIFT) & ~F_PROBATION;
+            store.setAux(id, ti);
+        } else if (resident) {
+            // A trial copy read again on the fast tier has earned its place (the promotion gate,
+            // like S3-FIFO moving a re-read object from its small queue to main).
+            f &= ~F_PROBATION;
+        }
+        int hits = 0;
+        if (!resident) {
+            hits = (f >>> HIT_SHIFT) & HIT_MAX;
+            if (hits == 0 || ti - store.aux(id) >= hitWindowSeconds) {
+                store.setAux(id, ti);
+                hits = 1;
+            } else if (hits < HIT_MAX) {
+                hits++;
+            }
+            f = (f & ~(HIT_MAX << HIT_SHIFT)) | (hits << HIT_SHIFT);
+        }
+        store.setFlags(id, f);
+        if (size >= 0) {
+            store.setSizeCode(id, EntryStore.encodeSize(size));
+        }
+        bump(id, t, ti);
+        linkIfLinkable(id);
+        return hits;
+    }
+
+    /**
+     * Moves a record between tiers; returns false if the FID is not tracked. A record arriving on
+     * the fast tier is resident from now; one leaving it starts a fresh hit window, except a
+     * record leaving probation, which keeps the window its trial began in: read again soon, it
+     * meets the nhit rule, as S3-FIFO's ghost queue sends such an object straight to main.
+     */
+    boolean setResident(long s, long ov, int h, boolean resident, boolean promoted, boolean probation, int ti) {
+        int id = store.find(s, ov, h);
+        if (id == EntryStore.NONE) {
+            return false;
+        }
+        unlinkIfLinked(id);
+        int old = store.flags(id);
+        int f = old & ~F_PROMOTED & ~F_RESIDENT & ~F_PROBATION;
+        boolean trial = resident ? probation : (old & F_PROBATION) != 0;
+        if (!trial) {
+            f &= ~(HIT_MAX << HIT_SHIFT);
+        }
+        if (resident || !trial) {
+            store.setAux(id, ti);
+        }
+        if (resident) {
+            f |= F_RESIDENT | (promoted ? F_PROMOTED : 0) | (probation ? F_PROBATION : 0);
+        }
+        store.setFlags(id, f);
+        linkIfLinkable(id);
+        return true;
+    }
+
+    boolean setPinned(long s, long ov, int h, boolean pinned) {
+        int id = store.find(s, ov, h);
+        if (id == EntryStore.NONE) {
+            return false;
+        }
+        unlinkIfLinked(id);
+        int f = store.flags(id);
+        store.setFlags(id, pinned ? f | F_PINNED : f & ~F_PINNED);
+        linkIfLinkable(id);
+        return true;
+    }
+
+    boolean forget(long s, long ov, int h) {
+        int id = store.find(s, ov, h);
+        if (id == EntryStore.NONE) {
+            return false;
+        }
+        unlinkIfLinked(id);
+        store.remove(id, h);
+        return true;
+    }
+
+    /** Appends every record of one bucket of one ring to {@code g}. */
+    void gather(int ring, long bucket, Gather g) {
+        int head = rings[ring].head(bucket);
+        if (head == EntryStore.NONE) {
+            return;
+        }
+        int id = head;
+        do {
+            g.add(store, id);
+            id = store.next(id);
+        } while (id != head);
+    }
+
+    /** Restores one record from a checkpoint (the FID must be new). */
+    void restore(long s, long ov, double key, int last, int aux, int sizeCode, int flags) {
+        int h = EntryStore.hash(s, ov);
+        if (store.find(s, ov, h) != EntryStore.NONE) {
+            throw new IllegalArgumentException("duplicate record");
+        }
+        int id = store.add(s, ov, h);
+        store.setKey(id, key);
+        store.setLast(id, last);
+        store.setAux(id, aux);
+        store.setSizeCode(id, sizeCode);
+        store.setFlags(id, flags | F_LIVE);
+        double logScore = key - lambda * last;
+        if (logScore > maxLogScore) {
+            maxLogScore = logScore;
+        }
+        linkIfLinkable(id);
+    }
+}

@@ -1,0 +1,544 @@
+package dev.spillway.migrate.heat;
+
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The heat of every object of a pool, in memory: a decayed access count per object, updated on
+ * every read and write with no I/O, and the cold objects findable without looking at all of them.
+ *
+ * <h2>Heat</h2>
+ * Each access adds 1 to a count that halves every {@link HeatConfig#halfLife()}: LRFU's
+ * combined recency-frequency value with {@code F(x) = 2^(-x/halfLife)}, the same exponential
+ * decay Lustre's {@code obd_heat} applies per period. Rather than the count itself, a record
+ * keeps {@code key = t/halfLife + log2(count at t)} (t = time of its last access): the count
+ * now is {@code 2^(key - now/halfLife)}, so keys compare objects correctly at any time without
+ * ever being recomputed as time passes, and an object's key changes only when it is accessed.
+ * That is what lets the cold buckets ({@link BucketRing}) stay sorted for free. (TinyLFU's
+ * sketch saves memory when a cache must remember objects it does not hold; a pool tracks every
+ * object anyway, so it keeps exact per-object counts and uses TinyLFU's idea — compare the
+ * newcomer with the victim — in the placement policy's promotion gate instead.)
+ *
+ * <h2>Cost</h2>
+ * About 45 bytes of primitive arrays per object plus its int hash slot (measured by the
+ * {@code candidates} benchmark; {@link #footprintBytes()} counts the arrays), no allocation per
+ * access, and one segment lock (of {@link HeatConfig#segments()}) held for a few hundred
+ * nanoseconds.
+ *
+ * <h2>Time</h2>
+ * All times come from the injected {@link InstantSource}, relative to an epoch (whole seconds)
+ * fixed at construction and carried by checkpoints. Last-access and residency times are kept
+ * to the second.
+ *
+ * <p>Thread-safe. Queries see each segment consistently but not all segments at one instant;
+ * their answers are advice that the daemon re-checks under the pool's own transactions.
+ */
+public final class HeatTracker {
+    private final HeatConfig config;
+    private final InstantSource clock;
+    private final long epochSecond;
+    private final double lambda;
+    private final HeatSegment[] segments;
+    private final int segmentShift;
+
+    public HeatTracker(HeatConfig config, InstantSource clock) {
+        this(config, clock, clock.instant().getEpochSecond());
+    }
+
+    HeatTracker(HeatConfig config, InstantSource clock, long epochSecond) {
+        this.config = config;
+        this.clock = clock;
+        this.epochSecond = epochSecond;
+        this.lambda = config.lambdaPerSecond();
+        this.segments = new HeatSegment[config.segments()];
+        for (int i = 0; i < segments.length; i++) {
+            segments[i] = new HeatSegment(config);
+        }
+        this.segmentShift = 32 - Integer.numberOfTrailingZeros(config.segments());
+    }
+
+    public HeatConfig config() {
+        return config;
+    }
+
+    public InstantSource clock() {
+        return clock;
+    }
+
+    long epochSecond() {
+        return epochSecond;
+    }
+
+    HeatSegment[] segments() {
+        return segments;
+    }
+
+    private static long oidVer(int oid, int ver) {
+        return ((long) oid << 32) | (ver & 0xFFFFFFFFL);
+    }
+
+    private HeatSegment segment(int hash) {
+        // High bits pick the segment, low bits the slot inside it.
+        return segments.length == 1 ? segments[0] : segments[hash >>> segmentShift];
+    }
+
+    private double seconds(Instant now) {
+        return (now.getEpochSecond() - epochSecond) + now.getNano() / 1e9;
+    }
+
+    private static int tick(double t) {
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, Math.floor(t)));
+    }
+
+    private Instant instantOf(int tick) {
+        return Instant.ofEpochSecond(epochSecond + tick);
+    }
+
+    double heatOfKey(double key, double nowSeconds) {
+        return Math.pow(2, key - lambda * nowSeconds);
+    }
+
+    // ---- the data path ------------------------------------------------------------------
+
+    /** A write (or create) of {@code fid}: one access; the body is on the fast tier now. */
+    public void recordWrite(Fid fid, ObjectKind kind, long sizeBytes) {
+        recordWrite(fid.seq(), fid.oid(), fid.ver(), kind, sizeBytes);
+    }
+
+    /** {@link #recordWrite(Fid, ObjectKind, long)} without a {@link Fid} object. */
+    public void recordWrite(long seq, int oid, int ver, ObjectKind kind, long sizeBytes) {
+        long ov = oidVer(oid, ver);
+        int h = EntryStore.hash(seq, ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            s.recordWrite(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, t, tick(t));
+        }
+    }
+
+    /**
+     * A read of {@code fid}: one access.
+     *
+     * @param sizeBytes the object's size, or -1 to keep the size already known
+     * @param resident where the pool served it from: true for the fast tier
+     * @return for a read from a spill device, the reads counted in the current hit window
+     *     (including this one), else 0
+     */
+    public int recordRead(Fid fid, ObjectKind kind, long sizeBytes, boolean resident) {
+        return recordRead(fid.seq(), fid.oid(), fid.ver(), kind, sizeBytes, resident);
+    }
+
+    /** {@link #recordRead(Fid, ObjectKind, long, boolean)} without a {@link Fid} object. */
+    public int recordRead(long seq, int oid, int ver, ObjectKind kind, long sizeBytes, boolean resident) {
+        long ov = oidVer(oid, ver);
+        int h = EntryStore.hash(seq, ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.recordRead(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, resident, t, tick(t));
+        }
+    }
+
+    /** The object's body left the fast tier. Returns false if it is not tracked. */
+    public boolean markSpilled(Fid fid) {
+        return setResident(fid.seq(), fid.oid(), fid.ver(), false, false, false);
+    }
+
+    /**
+     * The object's body was copied to the fast tier by a promotion. On {@code probation} it is a
+     * trial copy (promoted before meeting the nhit rule): it is spilled before anything else unless
+     * it is read again while resident. Returns false if not tracked.
+     */
+    public boolean markPromoted(Fid fid, boolean probation) {
+        return setResident(fid.seq(), fid.oid(), fid.ver(), true, true, probation);
+    }
+
+    /** {@link #markSpilled} or {@link #markPromoted} without a {@link Fid} object. */
+    public boolean setResident(long seq, int oid, int ver, boolean resident, boolean promoted, boolean probation) {
+        long ov = oidVer(oid, ver);
+        int h = EntryStore.hash(seq, ov);
+        int ti = tick(seconds(clock.instant()));
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.setResident(seq, ov, h, resident, promoted, probation, ti);
+        }
+    }
+
+    /** Pins or unpins an object: a pinned object is never a candidate. Returns false if not tracked. */
+    public boolean setPinned(Fid fid, boolean pinned) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.setPinned(fid.seq(), ov, h, pinned);
+        }
+    }
+
+    /** The object was destroyed: stop tracking it. Returns false if it was not tracked. */
+    public boolean forget(Fid fid) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.forget(fid.seq(), ov, h);
+        }
+    }
+
+    // ---- questions ----------------------------------------------------------------------
+
+    /** What the tracker knows about {@code fid}, or empty if it is not tracked. */
+    public Optional<ObjectHeat> lookup(Fid fid) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            EntryStore st = s.store;
+            int id = st.find(fid.seq(), ov, h);
+            if (id == EntryStore.NONE) {
+                return Optional.empty();
+            }
+            int f = st.flags(id);
+            boolean resident = (f & HeatSegment.F_RESIDENT) != 0;
+            return Optional.of(new ObjectHeat(fid, EntryStore.decodeSize(st.sizeCode(id)), heatOfKey(st.key(id), t),
+                    instantOf(st.last(id)), (f & HeatSegment.F_DATA) != 0 && (f & HeatSegment.F_PINNED) == 0,
+                    (f & HeatSegment.F_PINNED) != 0, resident, (f & HeatSegment.F_PROMOTED) != 0,
+                    (f & HeatSegment.F_PROBATION) != 0, instantOf(st.aux(id)), resident ? 0 : (f >>> HeatSegment.HIT_SHIFT) & HeatSegment.HIT_MAX));
+        }
+    }
+
+    /** The object's decayed access count now, or 0 if it is not tracked. */
+    public double heat(Fid fid) {
+        return heat(fid.seq(), fid.oid(), fid.ver());
+    }
+
+    /** {@link #heat(Fid)} without a {@link Fid} object. */
+    public double heat(long seq, int oid, int ver) {
+        long ov = oidVer(oid, ver);
+        int h = EntryStore.hash(seq, ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            int id = s.store.find(seq, ov, h);
+            return id == EntryStore.NONE ? 0 : heatOfKey(s.store.key(id), t);
+        }
+    }
+
+    /** Objects tracked, on any tier. */
+    public long tracked() {
+        long n = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                n += s.store.live();
+            }
+        }
+        return n;
+    }
+
+    /** Bytes of the resident objects that may be spilled (DATA, unpinned, not too small), probation included. */
+    public long spillableBytes() {
+        return ringBytes(HeatSegment.RESIDENT_RING) + ringBytes(HeatSegment.PROBATION_RING);
+    }
+
+    /** Bytes of the resident objects on probation (trial promotions not read since). */
+    public long probationBytes() {
+        return ringBytes(HeatSegment.PROBATION_RING);
+    }
+
+    private long ringBytes(int ring) {
+        long n = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                n += s.ring(ring).linkedBytes();
+            }
+        }
+        return n;
+    }
+
+    /** Heap bytes held by the tracker's arrays, as allocated (records, hash index, rings). */
+    public long footprintBytes() {
+        long n = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                n += s.footprintBytes();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The coldest spill candidates, coldest first: resident DATA objects, not pinned, not smaller
+     * than {@link HeatConfig#minSpillBytes()}, resident for at least {@code minResidentAge}.
+     * Stops at {@code maxCount} objects or as soon as they total at least {@code targetBytes},
+     * whichever comes first. Looks only at the coldest buckets, never at every object.
+     */
+    public List<Candidate> coldest(int maxCount, long targetBytes, Duration minResidentAge) {
+        return coldest(HeatSegment.RESIDENT_RING, maxCount, targetBytes, minResidentAge, null);
+    }
+
+    /**
+     * Like {@link #coldest(int, long, Duration)}, also skipping objects promoted (not on trial) at
+     * or after {@code protectPromotedSince} (to the second): the placement policy passes the end of
+     * the previous spill pass, so that no pass spills what was promoted since the last one.
+     */
+    public List<Candidate> coldest(int maxCount, long targetBytes, Duration minResidentAge, Instant protectPromotedSince) {
+        return coldest(HeatSegment.RESIDENT_RING, maxCount, targetBytes, minResidentAge, protectPromotedSince);
+    }
+
+    /**
+     * Like {@link #coldest(int, long, Duration)}, among the objects on probation only (trial
+     * promotions not read again), coldest — that is, oldest trial — first.
+     */
+    public List<Candidate> coldestOnProbation(int maxCount, long targetBytes, Duration minResidentAge) {
+        return coldest(HeatSegment.PROBATION_RING, maxCount, targetBytes, minResidentAge, null);
+    }
+
+    private List<Candidate> coldest(int ring, int maxCount, long targetBytes, Duration minResidentAge,
+                                    Instant protectPromotedSince) {
+        if (maxCount <= 0 || targetBytes <= 0) {
+            return List.of();
+        }
+        double t = seconds(clock.instant());
+        int youngest = tick(t - minResidentAge.toNanos() / 1e9);
+        long protectTick = protectPromotedSince == null ? Long.MAX_VALUE : protectPromotedSince.getEpochSecond() - epochSecond;
+        List<Candidate> out = new ArrayList<>();
+        long[] bytes = {0};
+        walk(new int[] {ring}, t, (g, i) -> {
+            if (g.aux[i] > youngest) {
+                return true; // too young: skip, keep looking
+            }
+            if ((g.flags[i] & HeatSegment.F_PROMOTED) != 0 && g.aux[i] >= protectTick) {
+                return true; // promoted since the last pass: not this pass's to take back
+            }
+            long size = EntryStore.decodeSize(g.sizeCode[i]);
+            out.add(candidate(g, i, t));
+            bytes[0] += size;
+            return out.size() < maxCount && bytes[0] < targetBytes;
+        }, Double.POSITIVE_INFINITY);
+        return out;
+    }
+
+    /**
+     * Objects not read or written for at least {@code age}, coldest first, at most {@code limit}:
+     * the list an external manager asks for. Resident spillable objects, and spilled ones too
+     * if {@code includeSpilled}. Stops looking once keys are too hot for any object that old.
+     */
+    public List<Candidate> inactive(Duration age, int limit, boolean includeSpilled) {
+        double t = seconds(clock.instant());
+        double cutoff = t - age.toNanos() / 1e9;
+        int cutoffTick = tick(Math.floor(cutoff));
+        double maxLog = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                maxLog = Math.max(maxLog, s.maxLogScore());
+            }
+        }
+        // key = lambda * last + log2(count) <= lambda * cutoff + maxLog for every inactive object
+        double keyLimit = lambda * (cutoff + 1) + maxLog;
+        List<Candidate> out = new ArrayList<>();
+        int[] rings = includeSpilled
+                ? new int[] {HeatSegment.RESIDENT_RING, HeatSegment.PROBATION_RING, HeatSegment.SPILLED_RING}
+                : new int[] {HeatSegment.RESIDENT_RING, HeatSegment.PROBATION_RING};
+        if (limit <= 0) {
+            return out;
+        }
+        walk(rings, t, (g, i) -> {
+            if (g.last[i] <= cutoffTick) {
+                out.add(candidate(g, i, t));
+            }
+            return out.size() < limit;
+        }, keyLimit);
+        return out;
+    }
+
+    /**
+     * The heat of the line a spill pass taking {@code bytes} from the resident objects not on
+     * probation would cut at: every such object colder than it would go. Computed from the buckets' byte totals only (rounded up to
+     * the bucket's upper edge, so it errs towards calling an object cold). Positive infinity if
+     * the spillable objects total less than {@code bytes}; 0 if {@code bytes <= 0}.
+     */
+    public double coldLine(long bytes) {
+        if (bytes <= 0) {
+            return 0;
+        }
+        double t = seconds(clock.instant());
+        long b = Long.MIN_VALUE;
+        long sum = 0;
+        BucketRing any = null;
+        while (true) {
+            long next = Long.MAX_VALUE;
+            for (HeatSegment s : segments) {
+                synchronized (s) {
+                    next = Math.min(next, s.ring(HeatSegment.RESIDENT_RING).nextNonEmpty(b));
+                }
+            }
+            if (next == Long.MAX_VALUE) {
+                return Double.POSITIVE_INFINITY;
+            }
+            for (HeatSegment s : segments) {
+                synchronized (s) {
+                    any = s.ring(HeatSegment.RESIDENT_RING);
+                    sum += any.bytes(next);
+                }
+            }
+            if (sum >= bytes) {
+                return heatOfKey(any.lowerKey(next + 1), t);
+            }
+            b = next + 1;
+        }
+    }
+
+    /**
+     * The same answer as {@link #coldest(int, long, Duration)} with an unlimited byte target,
+     * found the way a design without ordered heat must: by looking at every tracked object and
+     * keeping the {@code maxCount} coldest eligible ones. It exists as the baseline of the
+     * {@code candidates} benchmark and as the oracle of the tests; its cost grows with the number
+     * of objects, not with {@code maxCount}.
+     */
+    public List<Candidate> coldestByFullScan(int maxCount, Duration minResidentAge) {
+        double t = seconds(clock.instant());
+        int youngest = tick(t - minResidentAge.toNanos() / 1e9);
+        // A max-heap of the coldest seen so far, on (key, position) with the record copied out.
+        Gather keep = new Gather();
+        int[] heap = new int[Math.max(1, maxCount)];
+        int size = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                EntryStore st = s.store;
+                for (int id = 0; id < st.allocated(); id++) {
+                    int f = st.flags(id);
+                    if ((f & HeatSegment.F_LIVE) == 0 || (f & HeatSegment.F_RESIDENT) == 0 || (f & HeatSegment.F_DATA) == 0
+                            || (f & (HeatSegment.F_PINNED | HeatSegment.F_PROBATION)) != 0
+                            || EntryStore.decodeSize(st.sizeCode(id)) < config.minSpillBytes() || st.aux(id) > youngest) {
+                        continue;
+                    }
+                    double k = st.key(id);
+                    if (size < maxCount) {
+                        keep.add(st, id);
+                        heap[size] = keep.n - 1;
+                        siftUp(keep, heap, size++);
+                    } else if (maxCount > 0 && k < keep.key[heap[0]]) {
+                        int slot = heap[0];
+                        keep.set(slot, st, id);
+                        siftDown(keep, heap, size);
+                    }
+                }
+            }
+        }
+        keep.sort();
+        List<Candidate> out = new ArrayList<>(keep.n);
+        for (int i = 0; i < keep.n; i++) {
+            out.add(candidate(keep, keep.order[i], t));
+        }
+        return out;
+    }
+
+    private static void siftUp(Gather g, int[] heap, int i) {
+        while (i > 0) {
+            int p = (i - 1) >>> 1;
+            if (g.key[heap[p]] >= g.key[heap[i]]) {
+                return;
+            }
+            int x = heap[p];
+            heap[p] = heap[i];
+            heap[i] = x;
+            i = p;
+        }
+    }
+
+    private static void siftDown(Gather g, int[] heap, int size) {
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1;
+            if (l >= size) {
+                return;
+            }
+            int c = l + 1 < size && g.key[heap[l + 1]] > g.key[heap[l]] ? l + 1 : l;
+            if (g.key[heap[i]] >= g.key[heap[c]]) {
+                return;
+            }
+            int x = heap[c];
+            heap[c] = heap[i];
+            heap[i] = x;
+            i = c;
+        }
+    }
+
+    private Candidate candidate(Gather g, int i, double t) {
+        int f = g.flags[i];
+        Fid fid = new Fid(g.seq[i], (int) (g.oidVer[i] >>> 32), (int) g.oidVer[i]);
+        boolean resident = (f & HeatSegment.F_RESIDENT) != 0;
+        return new Candidate(fid, EntryStore.decodeSize(g.sizeCode[i]), heatOfKey(g.key[i], t), instantOf(g.last[i]),
+                resident, (f & HeatSegment.F_PROMOTED) != 0, (f & HeatSegment.F_PROBATION) != 0,
+                resident ? instantOf(g.aux[i]) : null);
+    }
+
+    /** Called per record in heat order; returns false to stop. */
+    private interface Visitor {
+        boolean visit(Gather g, int i);
+    }
+
+    /**
+     * Visits the records of the given rings in ascending key order, bucket by bucket (each
+     * bucket gathered from every segment, then sorted), until the visitor says stop or the
+     * buckets pass {@code keyLimit}.
+     */
+    private void walk(int[] rings, double t, Visitor v, double keyLimit) {
+        Gather g = new Gather();
+        // Each segment's floor bucket also holds everything colder than its ring reaches, and the
+        // floors differ between segments; so the first batch is every bucket up to the highest
+        // floor, from all segments at once: exactly the records keyed below that floor's top.
+        long globalFloor = Long.MIN_VALUE;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                for (int r : rings) {
+                    globalFloor = Math.max(globalFloor, s.ring(r).floor());
+                }
+            }
+        }
+        long b = Long.MIN_VALUE;
+        while (true) {
+            long next = Long.MAX_VALUE;
+            for (HeatSegment s : segments) {
+                synchronized (s) {
+                    for (int r : rings) {
+                        next = Math.min(next, s.ring(r).nextNonEmpty(b));
+                    }
+                }
+            }
+            if (next == Long.MAX_VALUE) {
+                return;
+            }
+            long upTo = Math.max(next, globalFloor);
+            g.clear();
+            double lower = Double.NEGATIVE_INFINITY;
+            for (HeatSegment s : segments) {
+                synchronized (s) {
+                    for (int r : rings) {
+                        BucketRing ring = s.ring(r);
+                        for (long x = ring.nextNonEmpty(next); x <= upTo; x = ring.nextNonEmpty(x + 1)) {
+                            s.gather(r, x, g);
+                        }
+                        lower = ring.lowerKey(next);
+                    }
+                }
+            }
+            if (lower > keyLimit) {
+                return;
+            }
+            g.sort();
+            for (int k = 0; k < g.n; k++) {
+                if (!v.visit(g, g.order[k])) {
+                    return;
+                }
+            }
+            b = upTo + 1;
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package dev.spillway.migrate.heat;
+
+import dev.spillway.osd.Fid;
+import java.time.Instant;
+
+/**
+ * What the tracker knows about one object, now.
+ *
+ * @param fid the object
+ * @param sizeBytes size as last reported
+ * @param heat decayed access count now (1.0 = one access just now)
+ * @param lastAccess last read or write
+ * @param spillable DATA kind and not pinned
+ * @param pinned pinned by an administrator: never a candidate
+ * @param resident body on the fast tier
+ * @param promoted became resident through a promotion
+ * @param probation a trial promotion not read since
+ * @param since resident: when it arrived on the fast tier; spilled: start of the current hit window
+ * @param windowHits spilled only: reads counted in the current hit window
+ */
+public record ObjectHeat(Fid fid, long sizeBytes, double heat, Instant lastAccess, boolean spillable,
+                         boolean pinned, boolean resident, boolean promoted, boolean probation, Instant since, int windowHits) {
+}

@@ -1,0 +1,98 @@
+package dev.spillway.migrate.heat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.OsdException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class HeatCheckpointTest {
+    final TestClock clock = new TestClock();
+    static final Fid CKPT = Fid.of(0x1, 7);
+
+    private HeatTracker populated(long seed) {
+        Random rnd = new Random(seed);
+        HeatTracker h = new HeatTracker(HeatConfig.defaults(), clock);
+        for (int i = 0; i < 5_000; i++) {
+            clock.advance(Duration.ofSeconds(1 + rnd.nextInt(30)));
+            Fid f = Fid.of(0x200000400L + rnd.nextInt(3), rnd.nextInt(2_000));
+            switch (rnd.nextInt(6)) {
+                case 0 -> h.recordWrite(f, rnd.nextInt(10) == 0 ? ObjectKind.INDEX : ObjectKind.DATA, rnd.nextInt(1 << 20));
+                case 1 -> h.markSpilled(f);
+                case 2 -> h.markPromoted(f, rnd.nextBoolean());
+                case 3 -> h.setPinned(f, rnd.nextBoolean());
+                default -> h.recordRead(f, ObjectKind.DATA, rnd.nextInt(1 << 20), rnd.nextBoolean());
+            }
+        }
+        return h;
+    }
+
+    private static byte[] write(HeatTracker h) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        HeatCheckpoint.write(h, out);
+        return out.toByteArray();
+    }
+
+    @Test
+    void roundTripKeepsEveryObjectAndTheOrder() throws Exception {
+        HeatTracker a = populated(42);
+        byte[] bytes = write(a);
+        HeatTracker b = HeatCheckpoint.read(new ByteArrayInputStream(bytes), HeatConfig.defaults(), clock, "fast", CKPT);
+        assertThat(b.tracked()).isEqualTo(a.tracked());
+        assertThat(b.coldest(10_000, Long.MAX_VALUE, Duration.ZERO)).isEqualTo(a.coldest(10_000, Long.MAX_VALUE, Duration.ZERO));
+        assertThat(b.coldestOnProbation(10_000, Long.MAX_VALUE, Duration.ZERO))
+                .isEqualTo(a.coldestOnProbation(10_000, Long.MAX_VALUE, Duration.ZERO));
+        assertThat(b.inactive(Duration.ZERO, 100_000, true)).hasSameSizeAs(a.inactive(Duration.ZERO, 100_000, true));
+        for (int i = 0; i < 2_000; i++) {
+            Fid f = Fid.of(0x200000400L, i);
+            assertThat(b.lookup(f)).isEqualTo(a.lookup(f));
+        }
+        // Written again, the same bytes: the format is a pure function of the state.
+        assertThat(write(b)).isEqualTo(bytes);
+        // Heat keeps decaying from where it was after the restart.
+        clock.advance(Duration.ofHours(10));
+        Fid some = a.coldest(1, Long.MAX_VALUE, Duration.ZERO).get(0).fid();
+        assertThat(b.heat(some)).isCloseTo(a.heat(some), within(1e-12));
+    }
+
+    @Test
+    void aCheckpointWithAnotherHalfLifeIsConverted() throws Exception {
+        HeatTracker a = new HeatTracker(HeatConfig.defaults().withHalfLife(Duration.ofHours(1)), clock);
+        a.recordWrite(Fid.of(2, 1), ObjectKind.DATA, 10);
+        a.recordWrite(Fid.of(2, 1), ObjectKind.DATA, 10);
+        HeatTracker b = HeatCheckpoint.read(new ByteArrayInputStream(write(a)),
+                HeatConfig.defaults().withHalfLife(Duration.ofHours(4)), clock, "fast", CKPT);
+        assertThat(b.heat(Fid.of(2, 1))).isCloseTo(2.0, within(1e-9));
+        clock.advance(Duration.ofHours(4));
+        assertThat(b.heat(Fid.of(2, 1))).isCloseTo(1.0, within(1e-9));
+    }
+
+    @Test
+    void damageIsReportedNeverHalfLoaded() throws Exception {
+        byte[] good = write(populated(7));
+        byte[] flipped = good.clone();
+        flipped[flipped.length / 2] ^= 0x10;
+        assertThatThrownBy(() -> HeatCheckpoint.read(new ByteArrayInputStream(flipped), HeatConfig.defaults(), clock, "fast", CKPT))
+                .isInstanceOfSatisfying(OsdException.class, e -> {
+                    assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
+                    assertThat(e.getMessage()).contains("fast").contains(CKPT.toString());
+                });
+        byte[] cut = Arrays.copyOf(good, good.length - 100);
+        assertThatThrownBy(() -> HeatCheckpoint.read(new ByteArrayInputStream(cut), HeatConfig.defaults(), clock, "fast", CKPT))
+                .isInstanceOfSatisfying(OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
+        byte[] alien = "not a checkpoint at all, just text".getBytes();
+        assertThatThrownBy(() -> HeatCheckpoint.read(new ByteArrayInputStream(alien), HeatConfig.defaults(), clock, "fast", CKPT))
+                .isInstanceOfSatisfying(OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPROTO));
+        assertThatThrownBy(() -> HeatCheckpoint.read(new ByteArrayInputStream(new byte[3]), HeatConfig.defaults(), clock, "fast", CKPT))
+                .isInstanceOfSatisfying(OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
+    }
+}

@@ -1,0 +1,173 @@
+package dev.spillway.migrate.heat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HeatTrackerTest {
+    final TestClock clock = new TestClock();
+    final HeatTracker heat = new HeatTracker(HeatConfig.defaults().withHalfLife(Duration.ofHours(1)), clock);
+
+    static Fid fid(int i) {
+        return Fid.of(0x200000400L, i);
+    }
+
+    @Test
+    void heatHalvesEveryHalfLifeAndAccessesAdd() {
+        heat.recordWrite(fid(1), ObjectKind.DATA, 4096);
+        assertThat(heat.heat(fid(1))).isCloseTo(1.0, within(1e-9));
+        clock.advance(Duration.ofHours(1));
+        assertThat(heat.heat(fid(1))).isCloseTo(0.5, within(1e-9));
+        heat.recordRead(fid(1), ObjectKind.DATA, -1, true);
+        assertThat(heat.heat(fid(1))).isCloseTo(1.5, within(1e-9));
+        clock.advance(Duration.ofHours(2));
+        assertThat(heat.heat(fid(1))).isCloseTo(0.375, within(1e-9));
+        assertThat(heat.heat(fid(2))).isZero();
+    }
+
+    @Test
+    void coldestComesFirstAndStopsAtTheByteTarget() {
+        for (int i = 1; i <= 10; i++) {
+            heat.recordWrite(fid(i), ObjectKind.DATA, 1000);
+            clock.advance(Duration.ofMinutes(10));
+        }
+        // Object 3 is read often: hottest despite its age.
+        for (int k = 0; k < 20; k++) {
+            heat.recordRead(fid(3), ObjectKind.DATA, -1, true);
+        }
+        List<Candidate> c = heat.coldest(100, 3500, Duration.ZERO);
+        assertThat(c).extracting(Candidate::fid).containsExactly(fid(1), fid(2), fid(4), fid(5));
+        assertThat(c.get(0).heat()).isLessThan(c.get(1).heat());
+        assertThat(heat.coldest(2, Long.MAX_VALUE, Duration.ZERO)).hasSize(2);
+    }
+
+    @Test
+    void ineligibleObjectsAreNeverCandidates() {
+        HeatTracker h = new HeatTracker(HeatConfig.defaults().withMinSpillBytes(512), clock);
+        h.recordWrite(fid(1), ObjectKind.INDEX, 4096);          // index: never
+        h.recordWrite(fid(2), ObjectKind.DATA, 4096);           // pinned below
+        h.recordWrite(fid(3), ObjectKind.DATA, 100);            // too small
+        h.recordWrite(fid(4), ObjectKind.DATA, 4096);           // spilled below
+        h.recordWrite(fid(5), ObjectKind.DATA, 4096);           // eligible
+        h.setPinned(fid(2), true);
+        h.markSpilled(fid(4));
+        clock.advance(Duration.ofMinutes(5));
+        h.recordWrite(fid(6), ObjectKind.DATA, 4096);           // too young for a 1-minute minimum
+        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ofMinutes(1))).extracting(Candidate::fid)
+                .containsExactly(fid(5));
+        h.setPinned(fid(2), false);
+        clock.advance(Duration.ofMinutes(5));
+        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ofMinutes(1))).extracting(Candidate::fid)
+                .containsExactlyInAnyOrder(fid(2), fid(5), fid(6));
+        // A write makes a too-small object big enough, and a spilled one resident again.
+        h.recordWrite(fid(3), ObjectKind.DATA, 8192);
+        h.recordWrite(fid(4), ObjectKind.DATA, 4096);
+        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ZERO)).extracting(Candidate::fid)
+                .containsExactlyInAnyOrder(fid(2), fid(3), fid(4), fid(5), fid(6));
+        assertThat(h.forget(fid(5))).isTrue();
+        assertThat(h.forget(fid(5))).isFalse();
+        assertThat(h.tracked()).isEqualTo(5);
+    }
+
+    @Test
+    void inactiveExportsOldObjectsColdestFirst() {
+        for (int i = 1; i <= 5; i++) {
+            heat.recordWrite(fid(i), ObjectKind.DATA, 1000);
+            clock.advance(Duration.ofDays(1));
+        }
+        heat.markSpilled(fid(1));
+        // now: fid(1) 5 days idle, fid(2) 4, fid(3) 3, fid(4) 2, fid(5) 1
+        assertThat(heat.inactive(Duration.ofDays(3), 100, false)).extracting(Candidate::fid)
+                .containsExactly(fid(2), fid(3));
+        assertThat(heat.inactive(Duration.ofDays(3), 100, true)).extracting(Candidate::fid)
+                .containsExactly(fid(1), fid(2), fid(3));
+        assertThat(heat.inactive(Duration.ofDays(3), 1, true)).extracting(Candidate::fid).containsExactly(fid(1));
+    }
+
+    @Test
+    void spilledReadsCountHitsWithinTheWindow() {
+        heat.recordWrite(fid(1), ObjectKind.DATA, 1000);
+        heat.markSpilled(fid(1));
+        assertThat(heat.recordRead(fid(1), ObjectKind.DATA, -1, false)).isEqualTo(1);
+        clock.advance(Duration.ofMinutes(1));
+        assertThat(heat.recordRead(fid(1), ObjectKind.DATA, -1, false)).isEqualTo(2);
+        clock.advance(Duration.ofMinutes(11)); // past the 10-minute window: a new window
+        assertThat(heat.recordRead(fid(1), ObjectKind.DATA, -1, false)).isEqualTo(1);
+        assertThat(heat.lookup(fid(1)).orElseThrow().windowHits()).isEqualTo(1);
+        assertThat(heat.recordRead(fid(1), ObjectKind.DATA, -1, true)).isZero();
+        assertThat(heat.lookup(fid(1)).orElseThrow().resident()).isTrue();
+    }
+
+    @Test
+    void aTrialCopyKeepsItsWindowAndLeavesProbationWhenReadAgain() {
+        heat.recordRead(fid(1), ObjectKind.DATA, 1000, false);
+        heat.markPromoted(fid(1), true);
+        assertThat(heat.probationBytes()).isEqualTo(1000);
+        assertThat(heat.coldest(10, Long.MAX_VALUE, Duration.ZERO)).isEmpty();
+        assertThat(heat.coldestOnProbation(10, Long.MAX_VALUE, Duration.ZERO)).extracting(Candidate::fid).containsExactly(fid(1));
+        heat.markSpilled(fid(1));
+        clock.advance(Duration.ofMinutes(1));
+        assertThat(heat.recordRead(fid(1), ObjectKind.DATA, -1, false)).isEqualTo(2); // ghost hit
+        heat.markPromoted(fid(1), true);
+        heat.recordRead(fid(1), ObjectKind.DATA, -1, true);
+        assertThat(heat.probationBytes()).isZero();
+        assertThat(heat.coldest(10, Long.MAX_VALUE, Duration.ZERO)).extracting(Candidate::fid).containsExactly(fid(1));
+    }
+
+    @Test
+    void objectsFarBelowTheRingShareTheFloorAndStayFindable() {
+        // 16 buckets of a quarter doubling: anything 4 half-lives colder than the newest is in the floor.
+        HeatTracker h = new HeatTracker(new HeatConfig(Duration.ofMinutes(1), Duration.ofMinutes(10), 0, 2, 4, 16), clock);
+        for (int i = 0; i < 200; i++) {
+            h.recordWrite(fid(i), ObjectKind.DATA, 10);
+            clock.advance(Duration.ofSeconds(30));
+        }
+        List<Candidate> all = h.coldest(1000, Long.MAX_VALUE, Duration.ZERO);
+        assertThat(all).hasSize(200);
+        assertThat(all).extracting(Candidate::fid).startsWith(fid(0), fid(1), fid(2)).endsWith(fid(199));
+        for (int i = 0; i < 200; i += 2) {
+            assertThat(h.forget(fid(i))).isTrue();
+        }
+        assertThat(h.coldest(1000, Long.MAX_VALUE, Duration.ZERO)).hasSize(100);
+        assertThat(h.spillableBytes()).isEqualTo(1000);
+    }
+
+    @Test
+    void coldLineIsTheHeatWhereAPassWouldCut() {
+        for (int i = 1; i <= 4; i++) {
+            heat.recordWrite(fid(i), ObjectKind.DATA, 1000);
+            clock.advance(Duration.ofHours(1));
+        }
+        // heats now: 1/16, 1/8, 1/4, 1/2
+        assertThat(heat.coldLine(0)).isZero();
+        assertThat(heat.coldLine(5000)).isInfinite();
+        double line = heat.coldLine(2000);
+        assertThat(line).isGreaterThanOrEqualTo(0.125).isLessThan(0.25);
+    }
+
+    @Test
+    void sizesAboveAGibibyteAreKeptToTheMebibyte() {
+        heat.recordWrite(fid(1), ObjectKind.DATA, (5L << 30) + 1);
+        assertThat(heat.lookup(fid(1)).orElseThrow().sizeBytes()).isEqualTo((5L << 30) + (1L << 20));
+        heat.recordWrite(fid(2), ObjectKind.DATA, 123_456_789);
+        assertThat(heat.lookup(fid(2)).orElseThrow().sizeBytes()).isEqualTo(123_456_789);
+    }
+
+    @Test
+    void aMillionObjectsFitInSixtyFourBytesEach() {
+        HeatTracker h = new HeatTracker(HeatConfig.defaults(), clock);
+        int n = 1_000_000;
+        for (int i = 0; i < n; i++) {
+            h.recordWrite(0x300000000L + (i >>> 16), i & 0xFFFF, 0, ObjectKind.DATA, 4096);
+        }
+        assertThat(h.tracked()).isEqualTo(n);
+        double perObject = (double) h.footprintBytes() / n;
+        System.out.printf("footprint %,d bytes for %,d objects: %.1f bytes/object%n", h.footprintBytes(), n, perObject);
+        assertThat(perObject).isLessThanOrEqualTo(64.0);
+    }
+}
