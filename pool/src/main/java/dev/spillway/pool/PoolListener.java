@@ -11,8 +11,8 @@ public interface PoolListener {
     /** No one listening. */
     PoolListener NONE = new PoolListener() { };
 
-    /** {@code bytes} of {@code fid} were read, served by device {@code device}. */
-    default void read(Fid fid, long bytes, int device) {
+    /** {@code bytes} of {@code fid} (an object of {@code size} bytes) were read, served by device {@code device}. */
+    default void read(Fid fid, long size, long bytes, int device) {
     }
 
     /** {@code fid}'s body was changed by a committed transaction; its size is now {@code size}. */
@@ -23,5 +23,39 @@ public interface PoolListener {
     }
 
     default void destroyed(Fid fid) {
+    }
+
+    /** Tells every one of {@code listeners}, in order. */
+    static PoolListener all(java.util.List<PoolListener> listeners) {
+        java.util.List<PoolListener> ls = java.util.List.copyOf(listeners);
+        return new PoolListener() {
+            @Override
+            public void read(Fid fid, long size, long bytes, int device) {
+                for (PoolListener l : ls) {
+                    l.read(fid, size, bytes, device);
+                }
+            }
+
+            @Override
+            public void written(Fid fid, long size) {
+                for (PoolListener l : ls) {
+                    l.written(fid, size);
+                }
+            }
+
+            @Override
+            public void created(Fid fid, ObjectKind kind) {
+                for (PoolListener l : ls) {
+                    l.created(fid, kind);
+                }
+            }
+
+            @Override
+            public void destroyed(Fid fid) {
+                for (PoolListener l : ls) {
+                    l.destroyed(fid);
+                }
+            }
+        };
     }
 }

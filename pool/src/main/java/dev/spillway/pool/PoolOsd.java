@@ -74,6 +74,7 @@ public final class PoolOsd implements Osd {
     private final Migrator migrator;
     private final dev.spillway.pool.ops.DeviceOps deviceOps;
     private volatile PoolListener listener = PoolListener.NONE;
+    private volatile SpaceReclaimer reclaimer;
     private volatile RecoveryReport recovery;
     private volatile boolean closed;
 
@@ -224,6 +225,15 @@ public final class PoolOsd implements Osd {
     /** Sets the one listener told about accesses (the migration daemon). */
     public void listener(PoolListener l) {
         this.listener = l == null ? PoolListener.NONE : l;
+    }
+
+    /** The emergency spiller writers call when the fast tier is full, or null. */
+    public SpaceReclaimer spaceReclaimer() {
+        return reclaimer;
+    }
+
+    public void spaceReclaimer(SpaceReclaimer r) {
+        this.reclaimer = r;
     }
 
     /** What the last mount found and did. */
@@ -381,7 +391,7 @@ public final class PoolOsd implements Osd {
                     int n = md.osd().read(fid, offset, dst);
                     Optional<PoolObject> again = store.load(fid);
                     if (again.isPresent() && again.get().layoutGen() == p.layoutGen() && again.get().dataVersion() == p.dataVersion()) {
-                        listener.read(fid, n, md.index());
+                        listener.read(fid, p.size(), n, md.index());
                         return n;
                     }
                     dst.position(start);
@@ -409,7 +419,7 @@ public final class PoolOsd implements Osd {
             PoolDevice d = devices.get(c.device());
             try {
                 int n = CopyIo.readVerified(d, fid, c, p.size(), offset, dst);
-                listener.read(fid, n, d.index());
+                listener.read(fid, p.size(), n, d.index());
                 return n;
             } catch (OsdException e) {
                 dst.position(start);

@@ -68,17 +68,31 @@ final class PoolTransaction extends AbstractTransaction {
     protected void doStart() throws OsdException {
         try {
             pool.ensureOpen();
-            md = mdOsd().newTransaction();
-            md.addCommitCallback((id, err) -> fireCallbacks(err));
-            try {
-                for (Declare d : declares()) {
-                    translate(d);
+            for (int attempt = 0; ; attempt++) {
+                md = mdOsd().newTransaction();
+                mdStopped = false;
+                try {
+                    for (Declare d : declares()) {
+                        translate(d);
+                    }
+                    md.setSync(isSync());
+                    md.start();
+                    md.addCommitCallback((id, err) -> fireCallbacks(err));
+                    return;
+                } catch (OsdException e) {
+                    stopMd();
+                    // A full fast tier: if the daemon can make room, this writer waits for it
+                    // (backpressure) rather than fail while anything can still be moved.
+                    SpaceReclaimer r = pool.spaceReclaimer();
+                    if (!(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT)) || r == null || attempt >= 8
+                            || !r.reclaim(declaredBytes(4096), declares().stream().map(Declare::fid).toList())) {
+                        throw e;
+                    }
+                    committed.clear();
+                } catch (RuntimeException e) {
+                    stopMd();
+                    throw e;
                 }
-                md.setSync(isSync());
-                md.start();
-            } catch (OsdException | RuntimeException e) {
-                stopMd();
-                throw e;
             }
         } catch (OsdException e) {
             throw e.via(pool.name());
@@ -191,6 +205,7 @@ final class PoolTransaction extends AbstractTransaction {
             if (kind == ObjectKind.DATA) {
                 ctime.put(fid, attrs.has(dev.spillway.osd.AttrField.CTIME) ? attrs.ctime() : null);
                 working.put(fid, PoolObject.created(mdIndex, fid));
+                written.put(fid, 0L);
                 DeviceIndex.insert(md, mdIndex, fid, fid);
             } else {
                 working.remove(fid);

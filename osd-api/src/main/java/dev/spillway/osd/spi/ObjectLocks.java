@@ -57,6 +57,31 @@ public final class ObjectLocks {
             }
         }
 
+        /**
+         * Takes every stripe of {@code fids} only if none is held by another thread right now;
+         * otherwise takes nothing and returns false. For work that must never wait behind a
+         * transaction (the emergency spill a blocked writer runs for itself).
+         */
+        public boolean tryLockAll(Collection<Fid> fids) {
+            BitSet want = new BitSet(stripes.length);
+            for (Fid f : fids) {
+                want.set(stripe(f));
+            }
+            want.andNot(held);
+            BitSet got = new BitSet(stripes.length);
+            for (int i = want.nextSetBit(0); i >= 0; i = want.nextSetBit(i + 1)) {
+                if (!stripes[i].tryLock()) {
+                    for (int j = got.nextSetBit(0); j >= 0; j = got.nextSetBit(j + 1)) {
+                        stripes[j].unlock();
+                    }
+                    return false;
+                }
+                got.set(i);
+            }
+            held.or(got);
+            return true;
+        }
+
         /** Takes {@code fid}'s stripe for an undeclared update, or fails with EDEADLK. */
         public void lockLate(Fid fid) throws OsdException {
             int s = stripe(fid);

@@ -44,7 +44,35 @@ public final class DeviceOps {
                 d.state(old);
                 throw e;
             }
+            if (old == DeviceState.FAILED && s != DeviceState.FAILED) {
+                collectLeftovers(d);
+            }
         }
+    }
+
+    /**
+     * A device back from FAILED still holds the copies the pool gave up on when it failed: every
+     * object on it that its device index no longer names becomes a GC job. Walks that device only.
+     */
+    public int collectLeftovers(PoolDevice d) throws OsdException {
+        if (d == pool.metadata() || !d.osd().capabilities().has(dev.spillway.osd.Capability.LIST_OBJECTS)) {
+            return 0;
+        }
+        java.util.Set<Fid> named = new java.util.HashSet<>();
+        DeviceIndex.forEach(pool.metadata().osd(), d.index(), (o, k) -> named.add(k));
+        List<Fid> leftovers = new ArrayList<>();
+        try (var c = d.osd().listObjects()) {
+            while (c.next()) {
+                if (!named.contains(c.fid())) {
+                    leftovers.add(c.fid());
+                }
+            }
+        }
+        for (Fid k : leftovers) {
+            long bytes = d.osd().getAttr(k).blocks() * 512;
+            pool.migrator().orphan(d, k, bytes);
+        }
+        return leftovers.size();
     }
 
     /** Progress of an evacuation step. */

@@ -60,10 +60,31 @@ public final class Migrator {
         REFUSED
     }
 
-    /** The result of an operation: its outcome, the bytes moved, a sentence for humans. */
-    public record Result(Outcome outcome, long bytes, String detail) {
+    /**
+     * The result of an operation: its outcome, the bytes moved, a sentence for humans, and for a
+     * move parked because its target failed, that failure (the daemon backs the device off).
+     */
+    public record Result(Outcome outcome, long bytes, String detail, OsdException cause) {
+        public Result(Outcome outcome, long bytes, String detail) {
+            this(outcome, bytes, detail, null);
+        }
+
         static Result of(Outcome o, String d) {
-            return new Result(o, 0, d);
+            return new Result(o, 0, d, null);
+        }
+    }
+
+    // Set while an emergency spill runs on a blocked writer's thread: it must never wait for a lock.
+    private static final ThreadLocal<Boolean> NON_BLOCKING = ThreadLocal.withInitial(() -> false);
+
+    /** Runs {@code body} with every object lock taken only if free (EBUSY otherwise). */
+    public <T> T nonBlocking(Locked<T> body) throws OsdException {
+        boolean was = NON_BLOCKING.get();
+        NON_BLOCKING.set(true);
+        try {
+            return body.run();
+        } finally {
+            NON_BLOCKING.set(was);
         }
     }
 
@@ -82,14 +103,20 @@ public final class Migrator {
     }
 
     @FunctionalInterface
-    interface Locked<T> {
+    public interface Locked<T> {
         T run() throws OsdException;
     }
 
     /** Runs {@code body} holding the object's pool lock (the one client transactions take). */
     <T> T locked(Fid fid, Locked<T> body) throws OsdException {
         ObjectLocks.Held h = pool.transactions().locks().newHolder();
-        h.lockAll(Set.of(fid));
+        if (NON_BLOCKING.get()) {
+            if (!h.tryLockAll(Set.of(fid))) {
+                throw new OsdException(Errno.EBUSY, pool.name(), fid, "object is locked by a transaction (emergency spill skips it)");
+            }
+        } else {
+            h.lockAll(Set.of(fid));
+        }
         try {
             return body.run();
         } finally {
@@ -220,7 +247,7 @@ public final class Migrator {
                 return Result.of(Outcome.PARKED, target.name() + " is full: " + e.getMessage());
             }
             if (failing) {
-                return Result.of(Outcome.PARKED, target.name() + " failed the copy: " + e.getMessage());
+                return new Result(Outcome.PARKED, 0, target.name() + " failed the copy: " + e.getMessage(), e);
             }
             if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
                 return Result.of(Outcome.CHANGED, "the object changed during the copy: " + e.getMessage());
@@ -590,6 +617,15 @@ public final class Migrator {
             }
             discard(job, p.orElse(null));
             return null;
+        });
+    }
+
+    /** Records a copy no layout names (found on a device) as garbage, to be deleted by a GC job. */
+    public void orphan(PoolDevice d, Fid key, long bytes) throws OsdException {
+        Job j = new Job(Job.Kind.GC, key, d.index(), key, 0, bytes, pool.nowNanos(), 0);
+        meta(key, false, (tx, c) -> WorkIndex.declareAdd(tx, key), (tx, c) -> {
+            WorkIndex.add(tx, j);
+            c.add(d.index(), CopyState.GARBAGE, bytes, +1);
         });
     }
 

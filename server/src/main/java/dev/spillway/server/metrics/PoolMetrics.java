@@ -97,7 +97,7 @@ public final class PoolMetrics implements PoolListener {
     }
 
     @Override
-    public void read(Fid fid, long bytes, int device) {
+    public void read(Fid fid, long size, long bytes, int device) {
         readsByDevice.computeIfAbsent(device, d -> Counter.builder("spillway_reads")
                 .description("read calls served, by the device that served them").tag("device", pool.device(d).name()).register(registry))
                 .increment();

@@ -1,0 +1,81 @@
+package dev.spillway.migrate.daemon;
+
+import dev.spillway.migrate.heat.HeatConfig;
+import dev.spillway.migrate.policy.PolicyConfig;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.spi.OsdConfig;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The migration daemon's settings: the {@code policy:} section of the pool YAML. Unknown keys and
+ * bad values are errors naming the key.
+ *
+ * @param enabled false runs nothing (the pool still serves; nothing moves by itself)
+ * @param policy watermarks, promotion rule, trials
+ * @param heat decay and windows of the heat tracker
+ * @param interval how often a pass runs
+ * @param bandwidth bytes per second the daemon may move (0: unlimited), a token bucket
+ * @param busyOps foreground operations per second above which non-urgent work waits (0: never)
+ * @param backoffBase first back-off after a device fails a move; doubles per failure
+ * @param backoffMax the longest back-off
+ * @param checkpoint how often heat is checkpointed to the metadata device
+ * @param evacuateBatch copies moved per pass off an evacuating device
+ */
+public record DaemonConfig(boolean enabled, PolicyConfig policy, HeatConfig heat, Duration interval, long bandwidth, long busyOps,
+                           Duration backoffBase, Duration backoffMax, Duration checkpoint, int evacuateBatch) {
+
+    static final Set<String> KEYS = Set.of("enabled", "high-watermark", "low-watermark", "promote-hits", "hit-window", "half-life",
+            "probation-share", "promote-ceiling", "min-resident-age", "min-spill-bytes", "max-batch", "interval", "bandwidth",
+            "busy-ops", "backoff-base", "backoff-max", "checkpoint-interval", "evacuate-batch");
+
+    public static DaemonConfig defaults() {
+        return new DaemonConfig(true, PolicyConfig.defaults().withWatermarks(0.80, 0.60), HeatConfig.defaults(), Duration.ofSeconds(1),
+                0, 0, Duration.ofSeconds(1), Duration.ofMinutes(5), Duration.ofMinutes(5), 64);
+    }
+
+    /** Reads the {@code policy:} map of a pool configuration. */
+    public static DaemonConfig parse(Map<String, Object> policy, String pool) throws OsdException {
+        for (String k : new TreeSet<>(policy.keySet())) {
+            if (!KEYS.contains(k)) {
+                throw new OsdException(Errno.EINVAL, pool, "pool config: policy." + k + ": unknown key (known: " + new TreeSet<>(KEYS) + ")");
+            }
+        }
+        OsdConfig c = OsdConfig.of(pool, "policy", policy);
+        DaemonConfig d = defaults();
+        try {
+            PolicyConfig p = new PolicyConfig(
+                    fraction(c, "high-watermark", d.policy.highWatermark()),
+                    fraction(c, "low-watermark", d.policy.lowWatermark()),
+                    (int) c.integer("promote-hits", d.policy.promoteHits()),
+                    fraction(c, "probation-share", d.policy.probationShare()),
+                    fraction(c, "promote-ceiling", d.policy.promoteCeiling()),
+                    c.duration("min-resident-age", d.policy.minResidentAge()),
+                    (int) c.integer("max-batch", d.policy.maxSpillBatch()));
+            HeatConfig h = d.heat.withHalfLife(c.duration("half-life", d.heat.halfLife()))
+                    .withHitWindow(c.duration("hit-window", d.heat.hitWindow()))
+                    .withMinSpillBytes(c.bytes("min-spill-bytes", d.heat.minSpillBytes()));
+            return new DaemonConfig(c.bool("enabled", true), p, h, c.duration("interval", d.interval), c.bytes("bandwidth", 0),
+                    c.integer("busy-ops", 0), c.duration("backoff-base", d.backoffBase), c.duration("backoff-max", d.backoffMax),
+                    c.duration("checkpoint-interval", d.checkpoint), (int) c.integer("evacuate-batch", d.evacuateBatch));
+        } catch (IllegalArgumentException e) {
+            throw new OsdException(Errno.EINVAL, pool, "pool config: policy: " + e.getMessage());
+        }
+    }
+
+    private static double fraction(OsdConfig c, String key, double def) throws OsdException {
+        String v = c.string(key, null);
+        if (v == null) {
+            return def;
+        }
+        v = v.trim();
+        try {
+            return v.endsWith("%") ? Double.parseDouble(v.substring(0, v.length() - 1)) / 100 : Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new OsdException(Errno.EINVAL, c.name(), "pool config: policy." + key + ": not a fraction: '" + v + "' (want e.g. 0.8 or 80%)");
+        }
+    }
+}

@@ -1,0 +1,610 @@
+package dev.spillway.migrate.daemon;
+
+import dev.spillway.migrate.heat.Candidate;
+import dev.spillway.migrate.heat.HeatCheckpoint;
+import dev.spillway.migrate.heat.HeatTracker;
+import dev.spillway.migrate.policy.PlacementPolicy;
+import dev.spillway.migrate.policy.Promotion;
+import dev.spillway.migrate.policy.SpillPlan;
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
+import dev.spillway.osd.Transaction;
+import dev.spillway.pool.PoolListener;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.SpaceReclaimer;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.Role;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.meta.DeviceIndex;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolFids;
+import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.ops.Migrator;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The migration daemon (DESIGN.md, "Placement and the migration daemon"): it runs while the pool
+ * is mounted and decides from the pool's local access heat — never from a scan of the pool.
+ *
+ * <p>It listens to every access ({@link PoolListener}: no I/O on the data path, only the
+ * in-memory {@link HeatTracker}), and each pass ({@link #runOnce()}, driven by the injected clock
+ * so tests are deterministic) does, in order: garbage collection; replacement of copies lost with
+ * failed devices; evacuation of evacuating devices; resync of stale copies (replicas); parked
+ * moves whose target has room again; the spill pass of the {@link PlacementPolicy} (watermarks
+ * with hysteresis, coldest first, to the first background tier with room); the promotions the
+ * policy admitted on reads (the nhit rule, no ping-pong); and a periodic heat checkpoint on the
+ * metadata device. Moves respect a bandwidth cap (token bucket) and wait while foreground I/O is
+ * busy; a device that fails a move backs off exponentially. When a writer finds the fast tier
+ * full, the daemon spills on the writer's own thread ({@link SpaceReclaimer}): the writer is
+ * slowed, not failed, while anything can still move.
+ *
+ * <p>Failures surface: each pass reports what failed, the last error is in {@link #status()}, and
+ * a device's failures raise its back-off instead of being retried in a hot loop.
+ */
+public final class MigrationDaemon implements PoolListener, SpaceReclaimer, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(MigrationDaemon.class.getName());
+
+    private final PoolOsd pool;
+    private final DaemonConfig cfg;
+    private final InstantSource clock;
+    private final HeatTracker heat;
+    private final PlacementPolicy policy;
+    private final TokenBucket bucket;
+    private final int md;
+
+    private final ConcurrentLinkedQueue<Fid> promotions = new ConcurrentLinkedQueue<>();
+    private final Set<Fid> promotionQueued = ConcurrentHashMap.newKeySet();
+    private final Map<Fid, Boolean> trial = new ConcurrentHashMap<>();
+    private final Map<Integer, long[]> backoff = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> bytesMoved = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
+    private final AtomicLong foregroundOps = new AtomicLong();
+
+    // Read by the data path (promotion decisions) between passes.
+    private volatile long fastUsed;
+    private volatile long fastCapacity = 1;
+    private volatile Map<String, Integer> queued = Map.of();
+    private volatile String activity = "idle";
+    private volatile String lastError;
+    private volatile double rate;
+    private volatile boolean closed;
+    private Thread thread;
+
+    // Pass state, touched only by the pass (one at a time: runOnce is synchronized).
+    private long lastPassNanos;
+    private long lastOps;
+    private long lastCheckpointNanos;
+    private int adoptStripe;
+
+    private MigrationDaemon(PoolOsd pool, DaemonConfig cfg, InstantSource clock, HeatTracker heat) {
+        this.pool = pool;
+        this.cfg = cfg;
+        this.clock = clock;
+        this.heat = heat;
+        this.policy = new PlacementPolicy(cfg.policy(), heat);
+        this.bucket = new TokenBucket(cfg.bandwidth(), clock);
+        this.md = pool.metadata().index();
+        this.lastPassNanos = nanos();
+        this.lastCheckpointNanos = lastPassNanos;
+    }
+
+    /**
+     * Attaches a daemon to a mounted pool: loads the last heat checkpoint (a lost one costs
+     * placement quality, never correctness), listens to the pool's accesses and serves its
+     * emergency spills. Does not start the background thread ({@link #start()}).
+     */
+    public static MigrationDaemon attach(PoolOsd pool, DaemonConfig cfg, InstantSource clock) throws OsdException {
+        HeatTracker heat = loadHeat(pool, cfg, clock);
+        MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, heat);
+        d.refreshFast();
+        pool.spaceReclaimer(d);
+        return d;
+    }
+
+    private static HeatTracker loadHeat(PoolOsd pool, DaemonConfig cfg, InstantSource clock) throws OsdException {
+        Osd mdOsd = pool.metadata().osd();
+        if (!mdOsd.exists(PoolFids.HEAT)) {
+            return new HeatTracker(cfg.heat(), clock);
+        }
+        long size = mdOsd.getAttr(PoolFids.HEAT).size();
+        byte[] b = new byte[(int) size];
+        int pos = 0;
+        while (pos < b.length) {
+            int n = mdOsd.read(PoolFids.HEAT, pos, ByteBuffer.wrap(b, pos, b.length - pos));
+            if (n <= 0) {
+                break;
+            }
+            pos += n;
+        }
+        try {
+            return HeatCheckpoint.read(new ByteArrayInputStream(b, 0, pos), cfg.heat(), clock, mdOsd.name(), PoolFids.HEAT);
+        } catch (OsdException e) {
+            LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": heat checkpoint unreadable, starting cold: " + e.getMessage());
+            return new HeatTracker(cfg.heat(), clock);
+        }
+    }
+
+    public HeatTracker heat() {
+        return heat;
+    }
+
+    public PlacementPolicy policy() {
+        return policy;
+    }
+
+    private long nanos() {
+        var i = clock.instant();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    // ---- the data path: heat only -----------------------------------------------------------
+
+    @Override
+    public void read(Fid fid, long size, long bytes, int device) {
+        foregroundOps.incrementAndGet();
+        boolean resident = device == md;
+        int hits = heat.recordRead(fid, ObjectKind.DATA, size, resident);
+        if (!resident && cfg.enabled() && !promotionQueued.contains(fid)) {
+            Promotion p = policy.decidePromotion(fid, size, hits, fastUsed, Math.max(1, fastCapacity));
+            if (p.admitted() && promotionQueued.add(fid)) {
+                trial.put(fid, p == Promotion.PROMOTE_ON_TRIAL);
+                promotions.add(fid);
+            }
+        }
+    }
+
+    @Override
+    public void written(Fid fid, long size) {
+        foregroundOps.incrementAndGet();
+        heat.recordWrite(fid, ObjectKind.DATA, size);
+    }
+
+    @Override
+    public void destroyed(Fid fid) {
+        heat.forget(fid);
+    }
+
+    // ---- passes -------------------------------------------------------------------------------
+
+    /** What one pass did. */
+    public record PassReport(int collected, int spilled, long spilledBytes, int promoted, int resynced, int unparked, int evacuated,
+                             int failed, boolean busy, List<String> errors) {
+    }
+
+    private void refreshFast() throws OsdException {
+        StatFs s = pool.metadata().osd().statfs();
+        fastCapacity = Math.max(1, s.totalBytes());
+        fastUsed = s.usedBytes();
+    }
+
+    private boolean backingOff(int device) {
+        long[] b = backoff.get(device);
+        return b != null && nanos() < b[1];
+    }
+
+    private void failed(int device, String what, OsdException e, List<String> errors) {
+        long[] b = backoff.computeIfAbsent(device, d -> new long[2]);
+        b[0]++;
+        long delay = Math.min(cfg.backoffMax().toNanos(), cfg.backoffBase().toNanos() << Math.min(30, b[0] - 1));
+        b[1] = nanos() + delay;
+        String msg = what + ": " + e.getMessage() + " (device " + pool.device(device).name() + " backs off " + delay / 1_000_000 + " ms)";
+        errors.add(msg);
+        lastError = msg;
+    }
+
+    private void succeeded(int device) {
+        backoff.remove(device);
+    }
+
+    private void moved(String kind, Migrator.Result r) {
+        moves.computeIfAbsent(kind + "/" + r.outcome(), k -> new AtomicLong()).incrementAndGet();
+        if (r.outcome() == Migrator.Outcome.DONE && r.bytes() > 0) {
+            bytesMoved.computeIfAbsent(kind, k -> new AtomicLong()).addAndGet(r.bytes());
+        }
+    }
+
+    /** The first background device in tier order that takes new copies and has room for {@code bytes}. */
+    private PoolDevice spillTarget(long bytes, Set<Integer> skip) throws OsdException {
+        for (PoolDevice d : pool.devices()) {
+            if (!d.has(Role.BACKGROUND) || !d.state().writable() || backingOff(d.index()) || skip.contains(d.index())) {
+                continue;
+            }
+            if (d.osd().statfs().availableBytes() > bytes + (1 << 20)) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * One pass of everything, in order; each part stops at its own limits. Returns what it did.
+     * Synchronized: passes never overlap (the background thread and a test or admin call).
+     */
+    public synchronized PassReport runOnce() throws OsdException {
+        long now = nanos();
+        double secs = Math.max(1e-3, (now - lastPassNanos) / 1e9);
+        long ops = foregroundOps.get();
+        boolean busy = cfg.busyOps() > 0 && (ops - lastOps) / secs > cfg.busyOps();
+        lastOps = ops;
+        lastPassNanos = now;
+        List<String> errors = new ArrayList<>();
+        int collected = 0;
+        int spilled = 0;
+        long spilledBytes = 0;
+        int promoted = 0;
+        int resynced = 0;
+        int unparked = 0;
+        int evacuated = 0;
+        long movedBefore = bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
+        if (!cfg.enabled()) {
+            return new PassReport(0, 0, 0, 0, 0, 0, 0, 0, busy, List.of());
+        }
+        refreshFast();
+        List<Job> jobs = WorkIndex.all(pool.metadata().osd());
+        Map<String, Integer> byKind = new TreeMap<>();
+        for (Job j : jobs) {
+            byKind.merge(j.kind().name(), 1, Integer::sum);
+        }
+        queued = byKind;
+
+        activity = "collecting garbage";
+        if (byKind.containsKey("GC")) {
+            collected = pool.migrator().collectGarbage();
+        }
+
+        for (PoolDevice d : pool.devices()) {
+            if (d.state() == DeviceState.FAILED && !DeviceIndex.list(pool.metadata().osd(), d.index()).isEmpty()) {
+                activity = "replacing copies lost with " + d.name();
+                var p = pool.deviceOps().replaceLost(d, cfg.evacuateBatch());
+                evacuated += p.moved();
+                errors.addAll(p.errors());
+            } else if (d.state() == DeviceState.EVACUATING && !backingOff(d.index())) {
+                activity = "evacuating " + d.name();
+                var p = pool.deviceOps().evacuateStep(d, cfg.evacuateBatch());
+                evacuated += p.moved();
+                errors.addAll(p.errors());
+                moves.computeIfAbsent("evacuate/DONE", k -> new AtomicLong()).addAndGet(p.moved());
+            }
+        }
+
+        if (!busy) {
+            activity = "resyncing stale copies";
+            for (Job j : jobs) {
+                if (j.kind() != Job.Kind.RESYNC || backingOff(j.device()) || !pool.device(j.device()).state().writable()) {
+                    continue;
+                }
+                if (!bucket.tryTake(j.bytes())) {
+                    break;
+                }
+                try {
+                    Migrator.Result r = pool.migrator().resync(j.fid(), j.device());
+                    moved("resync", r);
+                    if (r.outcome() == Migrator.Outcome.DONE) {
+                        resynced++;
+                        succeeded(j.device());
+                    }
+                } catch (OsdException e) {
+                    if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY)) {
+                        failed(j.device(), "resync of " + j.fid(), e, errors);
+                    }
+                }
+            }
+            activity = "retrying parked moves";
+            for (Job j : jobs) {
+                if (j.kind() != Job.Kind.PARKED) {
+                    continue;
+                }
+                PoolDevice target = pool.device(j.device());
+                if (!target.state().writable() || backingOff(j.device())
+                        || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20) || !bucket.tryTake(j.bytes())) {
+                    continue;
+                }
+                try {
+                    Migrator.Result r = pool.migrator().spill(j.fid(), target);
+                    moved("parked", r);
+                    if (r.outcome() == Migrator.Outcome.DONE) {
+                        unparked++;
+                        heat.markSpilled(j.fid());
+                        succeeded(j.device());
+                    } else if (r.cause() != null) {
+                        failed(j.device(), "parked spill of " + j.fid(), r.cause(), errors);
+                    }
+                } catch (OsdException e) {
+                    if (e.is(Errno.ENOENT)) {
+                        dropParked(j);
+                    } else if (!e.is(Errno.EBUSY)) {
+                        failed(j.device(), "parked spill of " + j.fid(), e, errors);
+                    }
+                }
+            }
+        }
+
+        // The spill pass runs even when busy once the tier is past the middle of the high band.
+        boolean urgent = fastUsed > (cfg.policy().highWatermark() + (1 - cfg.policy().highWatermark()) / 2) * fastCapacity;
+        if (!busy || urgent) {
+            activity = "spilling";
+            for (int round = 0; round < 16; round++) {
+                SpillPlan plan = policy.planSpill(fastUsed, fastCapacity);
+                if (plan.isEmpty()) {
+                    break;
+                }
+                int before = spilled;
+                boolean throttled = false;
+                for (Candidate c : plan.candidates()) {
+                    if (!bucket.tryTake(c.sizeBytes())) {
+                        throttled = true;
+                        break;
+                    }
+                    PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
+                    if (target == null) {
+                        errors.add("no background device has room for " + c.fid() + " (" + c.sizeBytes() + " bytes)");
+                        break;
+                    }
+                    try {
+                        Migrator.Result r = pool.migrator().spill(c.fid(), target);
+                        moved("spill", r);
+                        if (r.outcome() == Migrator.Outcome.DONE) {
+                            heat.markSpilled(c.fid());
+                            spilled++;
+                            spilledBytes += r.bytes();
+                            succeeded(target.index());
+                        } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                            heat.markSpilled(c.fid());
+                        } else if (r.outcome() == Migrator.Outcome.PARKED) {
+                            if (r.cause() != null) {
+                                failed(target.index(), "spill of " + c.fid(), r.cause(), errors);
+                            } else {
+                                errors.add(r.detail());
+                            }
+                        }
+                    } catch (OsdException e) {
+                        if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
+                            heat.forget(c.fid());
+                        } else if (!e.is(Errno.EBUSY)) {
+                            failed(target.index(), "spill of " + c.fid(), e, errors);
+                        }
+                    }
+                }
+                refreshFast();
+                if (throttled || spilled == before) {
+                    break;
+                }
+            }
+        }
+
+        if (!busy) {
+            activity = "promoting";
+            Fid f;
+            while ((f = promotions.peek()) != null) {
+                long size = heat.lookup(f).map(h -> h.sizeBytes()).orElse(0L);
+                if (!bucket.tryTake(size)) {
+                    break;
+                }
+                promotions.poll();
+                promotionQueued.remove(f);
+                boolean onTrial = Boolean.TRUE.equals(trial.remove(f));
+                try {
+                    Migrator.Result r = pool.migrator().promote(f);
+                    moved("promote", r);
+                    if (r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                        heat.markPromoted(f, onTrial);
+                        promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
+                    }
+                } catch (OsdException e) {
+                    if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY) && !e.is(Errno.EISDIR)) {
+                        errors.add("promote of " + f + ": " + e.getMessage());
+                        lastError = e.getMessage();
+                    }
+                }
+            }
+        }
+
+        adoptResidents();
+        if (nanos() - lastCheckpointNanos >= cfg.checkpoint().toNanos()) {
+            checkpoint();
+        }
+        long movedNow = bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
+        rate = (movedNow - movedBefore) / Math.max(1e-3, (nanos() - now) / 1e9);
+        activity = "idle";
+        return new PassReport(collected, spilled, spilledBytes, promoted, resynced, unparked, evacuated, errors.size(), busy,
+                List.copyOf(errors));
+    }
+
+    private void dropParked(Job j) throws OsdException {
+        try (Transaction tx = pool.metadata().osd().newTransaction()) {
+            WorkIndex.declareRemove(tx, j.fid());
+            tx.start();
+            if (WorkIndex.contains(pool.metadata().osd(), j)) {
+                WorkIndex.remove(tx, j);
+            }
+        }
+    }
+
+    /**
+     * After a crash, objects written since the last heat checkpoint and not touched since are
+     * unknown to the tracker, so they could never be spilled. The metadata device's index of
+     * resident objects names them: one stripe of it per pass is read and the unknown ones are
+     * adopted (as if written now). It reads the fast tier's index, never the pool's objects.
+     */
+    private void adoptResidents() throws OsdException {
+        if (adoptStripe >= PoolFids.STRIPES) {
+            return;
+        }
+        Osd mdOsd = pool.metadata().osd();
+        int stripe = adoptStripe++;
+        try (var c = mdOsd.cursor(PoolFids.deviceIndex(md, stripe), null)) {
+            while (c.next()) {
+                Fid f = Fid.fromBytes(c.key(), 0);
+                if (heat.lookup(f).isEmpty()) {
+                    try {
+                        heat.recordWrite(f, ObjectKind.DATA, pool.getAttr(f).size());
+                    } catch (OsdException e) {
+                        if (!e.is(Errno.ENOENT)) {
+                            throw e;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Writes the heat tracker to the metadata device (periodically, and at close). */
+    public void checkpoint() throws OsdException {
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        try {
+            HeatCheckpoint.write(heat, bo);
+        } catch (IOException e) {
+            throw new OsdException(Errno.EIO, pool.name(), PoolFids.HEAT, "heat checkpoint: " + e.getMessage(), e);
+        }
+        byte[] b = bo.toByteArray();
+        Osd mdOsd = pool.metadata().osd();
+        boolean exists = mdOsd.exists(PoolFids.HEAT);
+        try (Transaction tx = mdOsd.newTransaction()) {
+            if (!exists) {
+                tx.declareCreate(PoolFids.HEAT, ObjectKind.DATA);
+            }
+            tx.declareTruncate(PoolFids.HEAT, 0);
+            tx.declareWrite(PoolFids.HEAT, 0, b.length);
+            tx.start();
+            if (!exists) {
+                tx.create(PoolFids.HEAT, ObjectKind.DATA, AttrChange.none());
+            }
+            tx.truncate(PoolFids.HEAT, 0);
+            tx.write(PoolFids.HEAT, 0, ByteBuffer.wrap(b));
+        }
+        lastCheckpointNanos = nanos();
+    }
+
+    // ---- emergency ----------------------------------------------------------------------------
+
+    @Override
+    public boolean reclaim(long bytes, List<Fid> busy) {
+        long freed = 0;
+        try {
+            refreshFast();
+            SpillPlan plan = policy.planEmergency(bytes, fastCapacity);
+            Set<Fid> skip = new HashSet<>(busy);
+            for (Candidate c : plan.candidates()) {
+                if (freed >= bytes) {
+                    break;
+                }
+                if (skip.contains(c.fid())) {
+                    continue;
+                }
+                PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
+                if (target == null) {
+                    break;
+                }
+                try {
+                    Migrator.Result r = pool.migrator().nonBlocking(() -> pool.migrator().spill(c.fid(), target));
+                    moved("emergency", r);
+                    if (r.outcome() == Migrator.Outcome.DONE) {
+                        heat.markSpilled(c.fid());
+                        freed += r.bytes();
+                    }
+                } catch (OsdException e) {
+                    if (e.is(Errno.ENOENT)) {
+                        heat.forget(c.fid());
+                    }
+                    // EBUSY and the rest: try the next candidate; the writer fails only if nothing moves.
+                }
+            }
+        } catch (OsdException | RuntimeException e) {
+            lastError = "emergency spill: " + e.getMessage();
+        }
+        return freed > 0;
+    }
+
+    // ---- observability and control --------------------------------------------------------------
+
+    public DaemonStatus status() {
+        Map<String, Long> bm = new TreeMap<>();
+        bytesMoved.forEach((k, v) -> bm.put(k, v.get()));
+        Map<String, Long> mv = new TreeMap<>();
+        moves.forEach((k, v) -> mv.put(k, v.get()));
+        Map<String, Double> bo = new LinkedHashMap<>();
+        long now = nanos();
+        backoff.forEach((d, b) -> {
+            if (b[1] > now) {
+                bo.put(pool.device(d).name(), (b[1] - now) / 1e9);
+            }
+        });
+        return new DaemonStatus(thread != null && thread.isAlive(), activity, queued, promotions.size(), bm, mv, rate, fastUsed,
+                fastCapacity, policy.spilling(), bo, heat.tracked(), policy.stats(), lastError);
+    }
+
+    /** Objects not accessed for {@code age}, coldest first: the list for an external manager. */
+    public List<Candidate> inactive(Duration age, int limit) {
+        return heat.inactive(age, limit, true);
+    }
+
+    /** Starts the background thread: a pass every {@code interval} of wall time. */
+    public synchronized void start() {
+        if (thread != null || !cfg.enabled()) {
+            return;
+        }
+        thread = Thread.ofPlatform().daemon().name("spillway-migrate").start(() -> {
+            while (!closed) {
+                try {
+                    PassReport r = runOnce();
+                    if (!r.errors().isEmpty()) {
+                        LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": migration pass: " + r.errors());
+                    }
+                } catch (OsdException | RuntimeException e) {
+                    lastError = e.getMessage();
+                    LOG.log(System.Logger.Level.ERROR, "pool " + pool.name() + ": migration pass failed: " + e.getMessage(), e);
+                }
+                try {
+                    Thread.sleep(Math.max(10, cfg.interval().toMillis()));
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+    }
+
+    /**
+     * Stops: the background thread finishes its pass (a copy in flight completes or leaves its
+     * job for the next mount), heat is checkpointed, the pool no longer calls in.
+     */
+    @Override
+    public void close() throws OsdException {
+        closed = true;
+        pool.spaceReclaimer(null);
+        Thread t;
+        synchronized (this) {
+            t = thread;
+        }
+        if (t != null) {
+            t.interrupt();
+            try {
+                t.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            checkpoint();
+        }
+    }
+}

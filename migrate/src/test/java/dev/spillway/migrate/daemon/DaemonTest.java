@@ -1,0 +1,333 @@
+package dev.spillway.migrate.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.filter.FilterOsd;
+import dev.spillway.osd.filter.FilterTransaction;
+import dev.spillway.osd.mem.MemOsd;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.pool.PoolListener;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.PoolConfig;
+import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.recovery.Fsck;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The daemon under a clock the test moves: every decision is deterministic. */
+class DaemonTest {
+    /** A clock the test advances. */
+    static final class TestClock implements InstantSource {
+        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+        @Override
+        public synchronized Instant instant() {
+            return now;
+        }
+
+        synchronized void advance(Duration d) {
+            now = now.plus(d);
+        }
+    }
+
+    /** A device whose writes can be made to fail with EIO, counting attempts. */
+    static final class Flaky extends FilterOsd {
+        final AtomicBoolean fail = new AtomicBoolean();
+        final AtomicInteger attempts = new AtomicInteger();
+
+        Flaky(Osd in) {
+            super(in);
+        }
+
+        @Override
+        protected Transaction wrap(Transaction tx) {
+            return new FilterTransaction(tx) {
+                @Override
+                public void write(Fid fid, long offset, ByteBuffer src) throws OsdException {
+                    attempts.incrementAndGet();
+                    if (fail.get()) {
+                        throw new OsdException(Errno.EIO, name(), fid, "injected write error");
+                    }
+                    super.write(fid, offset, src);
+                }
+            };
+        }
+    }
+
+    private final TestClock clock = new TestClock();
+    private final Map<String, Flaky> devices = new HashMap<>();
+    private PoolOsd pool;
+    private MigrationDaemon daemon;
+    private int next = 1;
+
+    private static final String YAML = """
+            name: daemon
+            replicas: %d
+            devices:
+              - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d}}
+              - {name: slow0, backend: mem, roles: [background], settings: {capacity: %d}}
+              - {name: slow1, backend: mem, roles: [background]}
+            policy: {high-watermark: 0.8, low-watermark: 0.5, min-resident-age: 10s, promote-hits: 2, probation-share: 0,
+                     checkpoint-interval: 1h, %s}
+            """;
+
+    private void mount(int replicas, long fast, long slow0, String extra) throws OsdException {
+        PoolConfig c = PoolConfigParser.parse(String.format(YAML, replicas, fast, slow0, extra), "daemon test");
+        pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
+            Map<String, Object> s = new HashMap<>(d.settings());
+            s.put("strict-declares", true);
+            Flaky f = new Flaky(new MemOsd(new OsdConfig(d.name(), "mem", s, clk)));
+            devices.put(d.name(), f);
+            return f;
+        });
+        daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), clock);
+        pool.listener(daemon);
+    }
+
+    private Fid write(int size) throws OsdException {
+        Fid f = new Fid(0x200000400L, next++, 0);
+        byte[] b = new byte[size];
+        new Random(f.oid()).nextBytes(b);
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareCreate(f, ObjectKind.DATA);
+            tx.declareWrite(f, 0, size);
+            tx.start();
+            tx.create(f, ObjectKind.DATA, AttrChange.none());
+            tx.write(f, 0, ByteBuffer.wrap(b));
+        }
+        return f;
+    }
+
+    private void read(Fid f) throws OsdException {
+        ByteBuffer b = ByteBuffer.allocate((int) pool.getAttr(f).size());
+        while (b.hasRemaining()) {
+            if (pool.read(f, b.position(), b) <= 0) {
+                break;
+            }
+        }
+    }
+
+    private double fastUse() throws OsdException {
+        var s = pool.metadata().osd().statfs();
+        return (double) s.usedBytes() / s.totalBytes();
+    }
+
+    private boolean resident(Fid f) throws OsdException {
+        return pool.store().require(f).resident(0);
+    }
+
+    @Test
+    void watermarksConvergeAndNeverFlap() throws Exception {
+        mount(1, 10 << 20, 100 << 20, "");
+        List<Fid> fids = new ArrayList<>();
+        while (fastUse() < 0.85) {
+            fids.add(write(200_000));
+        }
+        clock.advance(Duration.ofMinutes(1));
+        // Keep a few objects hot: the cold ones must go first.
+        for (int i = 0; i < 3; i++) {
+            for (Fid f : fids.subList(fids.size() - 5, fids.size())) {
+                read(f);
+            }
+        }
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.spilled()).isPositive();
+        assertThat(fastUse()).isLessThanOrEqualTo(0.5);
+        for (Fid f : fids.subList(fids.size() - 5, fids.size())) {
+            assertThat(resident(f)).as("hot object %s stays", f).isTrue();
+        }
+        // Between the marks nothing moves, however often the daemon runs.
+        while (fastUse() < 0.7) {
+            fids.add(write(200_000));
+        }
+        clock.advance(Duration.ofMinutes(1));
+        for (int i = 0; i < 5; i++) {
+            assertThat(daemon.runOnce().spilled()).isZero();
+        }
+        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+    }
+
+    @Test
+    void aSpilledObjectReadNTimesIsPromotedAndNotSpilledStraightBack() throws Exception {
+        mount(1, 10 << 20, 100 << 20, "");
+        Fid f = write(100_000);
+        clock.advance(Duration.ofMinutes(1));
+        pool.migrator().spill(f, pool.device(1));
+        daemon.heat().markSpilled(f);
+        read(f);
+        daemon.runOnce();
+        assertThat(resident(f)).as("one read is not enough (nhit = 2)").isFalse();
+        read(f);
+        daemon.runOnce();
+        assertThat(resident(f)).isTrue();
+        for (int i = 0; i < 5; i++) {
+            clock.advance(Duration.ofSeconds(30));
+            daemon.runOnce();
+        }
+        assertThat(resident(f)).isTrue();
+        assertThat(daemon.policy().stats().pingPongs()).isZero();
+    }
+
+    @Test
+    void parkedSpillsResumeWhenSpaceAppears() throws Exception {
+        mount(1, 10 << 20, 2 << 20, "");
+        List<Fid> fids = new ArrayList<>();
+        while (fastUse() < 0.9) {
+            fids.add(write(500_000));
+        }
+        clock.advance(Duration.ofMinutes(1));
+        // slow0 holds only 2 MiB: spills beyond it park, or go to slow1. Fill slow1 by marking it read-only.
+        pool.deviceOps().setState(pool.device(2), DeviceState.RO);
+        daemon.runOnce();
+        int parkedBefore = (int) WorkIndex.all(pool.metadata().osd()).stream().filter(j -> j.kind() == Job.Kind.PARKED).count();
+        assertThat(daemon.status().moves()).isNotEmpty();
+        pool.deviceOps().setState(pool.device(2), DeviceState.RW);
+        clock.advance(Duration.ofSeconds(5));
+        daemon.runOnce();
+        daemon.runOnce();
+        long parkedAfter = WorkIndex.all(pool.metadata().osd()).stream().filter(j -> j.kind() == Job.Kind.PARKED).count();
+        assertThat(parkedAfter).isLessThanOrEqualTo(parkedBefore);
+        assertThat(fastUse()).isLessThanOrEqualTo(0.5);
+        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+    }
+
+    @Test
+    void aFailingDeviceBacksOffInsteadOfAHotLoop() throws Exception {
+        mount(1, 10 << 20, 100 << 20, "backoff-base: 10s");
+        while (fastUse() < 0.9) {
+            write(300_000);
+        }
+        clock.advance(Duration.ofMinutes(1));
+        devices.get("slow0").fail.set(true);
+        devices.get("slow1").fail.set(true);
+        daemon.runOnce();
+        int attempts = devices.get("slow0").attempts.get() + devices.get("slow1").attempts.get();
+        assertThat(daemon.status().backoffs()).isNotEmpty();
+        assertThat(daemon.status().lastError()).contains("EIO");
+        daemon.runOnce();
+        daemon.runOnce();
+        assertThat(devices.get("slow0").attempts.get() + devices.get("slow1").attempts.get())
+                .as("no retries while backing off").isEqualTo(attempts);
+        devices.get("slow0").fail.set(false);
+        devices.get("slow1").fail.set(false);
+        clock.advance(Duration.ofSeconds(30));
+        daemon.runOnce();
+        daemon.runOnce();
+        assertThat(fastUse()).isLessThanOrEqualTo(0.5);
+        pool.migrator().collectGarbage();
+        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+    }
+
+    @Test
+    void theBandwidthCapLimitsAPass() throws Exception {
+        mount(1, 10 << 20, 100 << 20, "bandwidth: 1MiB");
+        while (fastUse() < 0.9) {
+            write(250_000);
+        }
+        clock.advance(Duration.ofMinutes(1));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.spilledBytes()).as("one second's worth of tokens").isLessThanOrEqualTo(1 << 20);
+        assertThat(fastUse()).isGreaterThan(0.5);
+        for (int i = 0; i < 10 && fastUse() > 0.5; i++) {
+            clock.advance(Duration.ofSeconds(1));
+            daemon.runOnce();
+        }
+        assertThat(fastUse()).isLessThanOrEqualTo(0.5);
+    }
+
+    @Test
+    void replicasAreRestoredAfterADeviceFailsAndEvacuationEmptiesADevice() throws Exception {
+        mount(2, 50 << 20, 100 << 20, "");
+        List<Fid> fids = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            Fid f = write(100_000);
+            pool.migrator().copy(f, pool.device(1), false);
+            fids.add(f);
+        }
+        pool.deviceOps().setState(pool.device(1), DeviceState.FAILED);
+        daemon.runOnce();
+        // Only two durable devices remain for two copies: the fast one and slow1.
+        for (Fid f : fids) {
+            var p = pool.store().require(f);
+            assertThat(p.on(1)).isEmpty();
+            assertThat(p.inSync()).hasSize(2);
+        }
+        pool.deviceOps().setState(pool.device(1), DeviceState.SPARE);
+        pool.deviceOps().setState(pool.device(2), DeviceState.EVACUATING);
+        pool.deviceOps().setState(pool.device(1), DeviceState.RW);
+        for (int i = 0; i < 5; i++) {
+            daemon.runOnce();
+        }
+        assertThat(pool.device(2).state()).isEqualTo(DeviceState.SPARE);
+        for (Fid f : fids) {
+            assertThat(pool.store().require(f).on(2)).isEmpty();
+            assertThat(pool.store().require(f).inSync()).hasSize(2);
+        }
+        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+    }
+
+    @Test
+    void aFullFastTierSlowsWritersDownInsteadOfFailingThem() throws Exception {
+        mount(1, 4 << 20, 100 << 20, "");
+        // No daemon passes at all: only the writers' own emergency spills make room.
+        for (int i = 0; i < 40; i++) {
+            write(300_000);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertThat(daemon.status().moves()).containsKey("emergency/DONE");
+        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+    }
+
+    @Test
+    void heatSurvivesARestartThroughTheCheckpoint() throws Exception {
+        mount(1, 10 << 20, 100 << 20, "");
+        Fid hot = write(1000);
+        for (int i = 0; i < 10; i++) {
+            read(hot);
+        }
+        daemon.close();
+        var reloaded = MigrationDaemon.attach(pool, DaemonConfig.parse(Map.of(), "daemon test"), clock);
+        assertThat(reloaded.heat().lookup(hot)).isPresent();
+        assertThat(reloaded.heat().heat(hot)).isGreaterThan(1.0);
+    }
+
+    @Test
+    void unknownPolicyKeysAreErrorsNamingTheKey() {
+        try {
+            DaemonConfig.parse(Map.of("high-watermrk", 0.9), "p");
+            throw new AssertionError("accepted");
+        } catch (OsdException e) {
+            assertThat(e.getMessage()).contains("policy.high-watermrk");
+        }
+        try {
+            DaemonConfig.parse(Map.of("high-watermark", "90%", "low-watermark", "95%"), "p");
+            throw new AssertionError("accepted");
+        } catch (OsdException e) {
+            assertThat(e.getMessage()).contains("watermark");
+        }
+    }
+
+    static PoolListener none() {
+        return PoolListener.NONE;
+    }
+}
