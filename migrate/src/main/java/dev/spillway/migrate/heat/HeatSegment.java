@@ -99,7 +99,8 @@ final class HeatSegment {
         }
     }
 
-    private int findOrAdd(long s, long ov, int h, boolean data, boolean resident, int ti, boolean[] added) {
+    /** The record's id, or {@code ~id} (negative) if it was just created. */
+    private int findOrAdd(long s, long ov, int h, boolean data, boolean resident, int ti) {
         int id = store.find(s, ov, h);
         if (id != EntryStore.NONE) {
             return id;
@@ -109,15 +110,15 @@ final class HeatSegment {
         // A new record has no access yet: its key is minus infinity in effect; bump() makes it one.
         store.setKey(id, Double.NEGATIVE_INFINITY);
         store.setAux(id, ti);
-        added[0] = true;
-        return id;
+        return ~id;
     }
 
     void recordWrite(long s, long ov, int h, boolean data, long size, double t, int ti) {
-        boolean[] added = {false};
-        int id = findOrAdd(s, ov, h, data, true, ti, added);
-        if (!added[0]) {
+        int id = findOrAdd(s, ov, h, data, true, ti);
+        if (id >= 0) {
             unlinkIfLinked(id);
+        } else {
+            id = ~id;
         }
         int f = store.flags(id);
         if ((f & F_RESIDENT) == 0) {
@@ -134,10 +135,11 @@ final class HeatSegment {
     }
 
     int recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
-        boolean[] added = {false};
-        int id = findOrAdd(s, ov, h, data, resident, ti, added);
-        if (!added[0]) {
+        int id = findOrAdd(s, ov, h, data, resident, ti);
+        if (id >= 0) {
             unlinkIfLinked(id);
+        } else {
+            id = ~id;
         }
         int f = store.flags(id);
         boolean was = (f & F_RESIDENT) != 0;

@@ -27,9 +27,9 @@ import java.util.Optional;
  *
  * <h2>Cost</h2>
  * About 45 bytes of primitive arrays per object plus its int hash slot (measured by the
- * {@code candidates} benchmark; {@link #footprintBytes()} counts the arrays), no allocation per
- * access, and one segment lock (of {@link HeatConfig#segments()}) held for a few hundred
- * nanoseconds.
+ * {@code candidates} benchmark; {@link #footprintBytes()} counts the arrays), no I/O and no
+ * per-object allocation on an access (the clock's {@code Instant} aside), and one segment lock
+ * (of {@link HeatConfig#segments()}) held for well under a microsecond.
  *
  * <h2>Time</h2>
  * All times come from the injected {@link InstantSource}, relative to an epoch (whole seconds)
