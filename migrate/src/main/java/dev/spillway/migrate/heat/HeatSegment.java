@@ -237,6 +237,59 @@ final class HeatSegment {
         } while (id != head);
     }
 
+    /**
+     * Appends to {@code g} only the {@code k} coldest records of buckets {@code from..to} of one
+     * ring, reading nothing but their keys to choose them: a bounded max-heap over the lists.
+     */
+    void gatherColdest(int ring, long from, long to, int k, Gather g, double[] hk, int[] hid) {
+        BucketRing r = rings[ring];
+        int size = 0;
+        for (long x = r.nextNonEmpty(from); x <= to; x = r.nextNonEmpty(x + 1)) {
+            int head = r.head(x);
+            int id = head;
+            do {
+                double key = store.key(id);
+                if (size < k) {
+                    // sift up
+                    int i = size++;
+                    while (i > 0) {
+                        int p = (i - 1) >>> 1;
+                        if (hk[p] >= key) {
+                            break;
+                        }
+                        hk[i] = hk[p];
+                        hid[i] = hid[p];
+                        i = p;
+                    }
+                    hk[i] = key;
+                    hid[i] = id;
+                } else if (key < hk[0]) {
+                    // replace the root and sift down
+                    int i = 0;
+                    while (true) {
+                        int l = 2 * i + 1;
+                        if (l >= size) {
+                            break;
+                        }
+                        int c = l + 1 < size && hk[l + 1] > hk[l] ? l + 1 : l;
+                        if (hk[c] <= key) {
+                            break;
+                        }
+                        hk[i] = hk[c];
+                        hid[i] = hid[c];
+                        i = c;
+                    }
+                    hk[i] = key;
+                    hid[i] = id;
+                }
+                id = store.next(id);
+            } while (id != head);
+        }
+        for (int i = 0; i < size; i++) {
+            g.add(store, hid[i]);
+        }
+    }
+
     /** Restores one record from a checkpoint (the FID must be new). */
     void restore(long s, long ov, double key, int last, int aux, int sizeCode, int flags) {
         int h = EntryStore.hash(s, ov);
