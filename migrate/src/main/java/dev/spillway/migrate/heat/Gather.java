@@ -57,6 +57,61 @@ final class Gather {
         sort(0, n);
     }
 
+    /**
+     * Puts the {@code k} coldest positions first, in order, and the rest after them unordered:
+     * a big bucket costs one linear pass when only its coldest few are wanted. Call
+     * {@link #sortRest(int)} before using positions from {@code k} on.
+     */
+    void sortFirst(int k) {
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        if (k >= n) {
+            sort(0, n);
+            return;
+        }
+        int from = 0;
+        int to = n;
+        // Quickselect: narrow [from, to) until position k separates the k coldest from the rest.
+        while (to - from > 1) {
+            int mid = (from + to) >>> 1;
+            int a = order[from];
+            int b = order[mid];
+            int c = order[to - 1];
+            int pivot = less(a, b) ? (less(b, c) ? b : (less(a, c) ? c : a)) : (less(a, c) ? a : (less(b, c) ? c : b));
+            int i = from;
+            int j = to - 1;
+            while (i <= j) {
+                while (less(order[i], pivot)) {
+                    i++;
+                }
+                while (less(pivot, order[j])) {
+                    j--;
+                }
+                if (i <= j) {
+                    int t = order[i];
+                    order[i] = order[j];
+                    order[j] = t;
+                    i++;
+                    j--;
+                }
+            }
+            if (k <= j) {
+                to = j + 1;
+            } else if (k >= i) {
+                from = i;
+            } else {
+                break;
+            }
+        }
+        sort(0, k);
+    }
+
+    /** Orders the positions from {@code k} on, after {@link #sortFirst(int)}. */
+    void sortRest(int k) {
+        sort(k, n);
+    }
+
     private boolean less(int a, int b) {
         double ka = key[a];
         double kb = key[b];

@@ -46,10 +46,11 @@ public record HeatConfig(Duration halfLife, Duration hitWindow, long minSpillByt
     /**
      * Ten-hour half-life (placement is about hours and days: heat should remember this morning's
      * reads this evening, and frequency should outweigh a single recent touch), ten-minute hit
-     * window, 8 segments, quarter-doubling buckets, 4096 per ring.
+     * window, 8 segments, buckets of 1/16 doubling (37.5 minutes of age at this half-life, so
+     * a burst of objects written together spreads over several), 8192 per ring (512 doublings).
      */
     public static HeatConfig defaults() {
-        return new HeatConfig(Duration.ofHours(10), Duration.ofMinutes(10), 0, 8, 4, 4096);
+        return new HeatConfig(Duration.ofHours(10), Duration.ofMinutes(10), 0, 8, 16, 8192);
     }
 
     public HeatConfig withHalfLife(Duration d) {

@@ -99,7 +99,8 @@ final class HeatSegment {
         }
     }
 
-    private int findOrAdd(long s, long ov, int h, boolean data, boolean resident, int ti, boolean[] added) {
+    /** The record's id, or {@code ~id} (negative) if it was just created. */
+    private int findOrAdd(long s, long ov, int h, boolean data, boolean resident, int ti) {
         int id = store.find(s, ov, h);
         if (id != EntryStore.NONE) {
             return id;
@@ -109,15 +110,15 @@ final class HeatSegment {
         // A new record has no access yet: its key is minus infinity in effect; bump() makes it one.
         store.setKey(id, Double.NEGATIVE_INFINITY);
         store.setAux(id, ti);
-        added[0] = true;
-        return id;
+        return ~id;
     }
 
     void recordWrite(long s, long ov, int h, boolean data, long size, double t, int ti) {
-        boolean[] added = {false};
-        int id = findOrAdd(s, ov, h, data, true, ti, added);
-        if (!added[0]) {
+        int id = findOrAdd(s, ov, h, data, true, ti);
+        if (id >= 0) {
             unlinkIfLinked(id);
+        } else {
+            id = ~id;
         }
         int f = store.flags(id);
         if ((f & F_RESIDENT) == 0) {
@@ -134,10 +135,11 @@ final class HeatSegment {
     }
 
     int recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
-        boolean[] added = {false};
-        int id = findOrAdd(s, ov, h, data, resident, ti, added);
-        if (!added[0]) {
+        int id = findOrAdd(s, ov, h, data, resident, ti);
+        if (id >= 0) {
             unlinkIfLinked(id);
+        } else {
+            id = ~id;
         }
         int f = store.flags(id);
         boolean was = (f & F_RESIDENT) != 0;
@@ -233,6 +235,59 @@ final class HeatSegment {
             g.add(store, id);
             id = store.next(id);
         } while (id != head);
+    }
+
+    /**
+     * Appends to {@code g} only the {@code k} coldest records of buckets {@code from..to} of one
+     * ring, reading nothing but their keys to choose them: a bounded max-heap over the lists.
+     */
+    void gatherColdest(int ring, long from, long to, int k, Gather g, double[] hk, int[] hid) {
+        BucketRing r = rings[ring];
+        int size = 0;
+        for (long x = r.nextNonEmpty(from); x <= to; x = r.nextNonEmpty(x + 1)) {
+            int head = r.head(x);
+            int id = head;
+            do {
+                double key = store.key(id);
+                if (size < k) {
+                    // sift up
+                    int i = size++;
+                    while (i > 0) {
+                        int p = (i - 1) >>> 1;
+                        if (hk[p] >= key) {
+                            break;
+                        }
+                        hk[i] = hk[p];
+                        hid[i] = hid[p];
+                        i = p;
+                    }
+                    hk[i] = key;
+                    hid[i] = id;
+                } else if (key < hk[0]) {
+                    // replace the root and sift down
+                    int i = 0;
+                    while (true) {
+                        int l = 2 * i + 1;
+                        if (l >= size) {
+                            break;
+                        }
+                        int c = l + 1 < size && hk[l + 1] > hk[l] ? l + 1 : l;
+                        if (hk[c] <= key) {
+                            break;
+                        }
+                        hk[i] = hk[c];
+                        hid[i] = hid[c];
+                        i = c;
+                    }
+                    hk[i] = key;
+                    hid[i] = id;
+                }
+                id = store.next(id);
+            } while (id != head);
+        }
+        for (int i = 0; i < size; i++) {
+            g.add(store, hid[i]);
+        }
     }
 
     /** Restores one record from a checkpoint (the FID must be new). */
