@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {ServeCommand.class, DfCommand.class, GetstripeCommand.class, ObjectCommands.Spill.class,
             ObjectCommands.Promote.class, ObjectCommands.Release.class, ObjectCommands.Migrate.class, ObjectCommands.Mirror.class,
             DeviceCommand.class, AdminCommands.Jobs.class, AdminCommands.Fsck.class, AdminCommands.Scrub.class, AdminCommands.Gc.class,
-            AdminCommands.Creds.class, FormatCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
+            AdminCommands.Creds.class, InactiveCommand.class, FormatCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure (the message names the device, object and cause)", "2:usage error"})
 public final class SpillwayCommand implements Runnable {

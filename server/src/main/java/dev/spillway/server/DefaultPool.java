@@ -33,6 +33,7 @@ public final class DefaultPool {
                 policy:
                   high-watermark: 0.80
                   low-watermark: 0.60
+                  min-resident-age: 5s
                 """.formatted(dir.device("fast"), fastCapacity, dir.device("slow"));
     }
 }

@@ -7,6 +7,8 @@ import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.gateway.s3.GatewayConfig;
+import dev.spillway.migrate.daemon.DaemonConfig;
+import dev.spillway.migrate.daemon.MigrationDaemon;
 import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.server.admin.AdminServer;
@@ -38,12 +40,14 @@ public final class Server implements AutoCloseable {
     private final PoolMetrics metrics;
     private final AdminServer admin;
     private final S3Gateway gateway;
+    private final MigrationDaemon daemon;
     private final long recoveryNanos;
     private volatile boolean closed;
 
     private Server(ServerOptions options, DataDir dir, PoolLock lock, PoolOsd pool, Credentials credentials, PoolMetrics metrics,
-                   AdminServer admin, S3Gateway gateway, long recoveryNanos) {
+                   AdminServer admin, S3Gateway gateway, MigrationDaemon daemon, long recoveryNanos) {
         this.gateway = gateway;
+        this.daemon = daemon;
         this.options = options;
         this.dir = dir;
         this.lock = lock;
@@ -62,6 +66,7 @@ public final class Server implements AutoCloseable {
         PoolOsd pool = null;
         AdminServer admin = null;
         S3Gateway gateway = null;
+        MigrationDaemon daemon = null;
         try {
             boolean[] newKeys = {false};
             Credentials cred = Credentials.loadOrCreate(dir.credentials(), newKeys);
@@ -71,11 +76,13 @@ public final class Server implements AutoCloseable {
             long recovery = System.nanoTime() - t0;
             LOG.info("pool {} mounted in {} ms: {}", pool.name(), recovery / 1_000_000, pool.recoveryReport());
             PoolMetrics metrics = new PoolMetrics(pool, recovery);
-            pool.listener(metrics);
+            daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(cfg.policy(), cfg.name()), InstantSource.system());
+            pool.listener(dev.spillway.pool.PoolListener.all(java.util.List.of(metrics, daemon)));
+            daemon.start();
             gateway = S3Gateway.start(pool, GatewayConfig.builder().host(o.host()).port(o.s3Port())
                     .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey())).build());
-            admin = AdminServer.start(o.host(), o.adminPort(), pool, cred, metrics, resolver(gateway));
-            Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, recovery);
+            admin = AdminServer.start(o.host(), o.adminPort(), pool, cred, metrics, resolver(gateway), daemon);
+            Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, daemon, recovery);
             s.writeEndpoint();
             s.banner(fresh, newKeys[0]);
             return s;
@@ -86,6 +93,13 @@ public final class Server implements AutoCloseable {
             if (gateway != null) {
                 try {
                     gateway.close();
+                } catch (OsdException ignored) {
+                    e.addSuppressed(ignored);
+                }
+            }
+            if (daemon != null) {
+                try {
+                    daemon.close();
                 } catch (OsdException ignored) {
                     e.addSuppressed(ignored);
                 }
@@ -133,6 +147,10 @@ public final class Server implements AutoCloseable {
     /** The S3 endpoint. */
     public String s3Endpoint() {
         return gateway.endpoint().toString();
+    }
+
+    public MigrationDaemon daemon() {
+        return daemon;
     }
 
     public S3Gateway gateway() {
@@ -208,6 +226,13 @@ public final class Server implements AutoCloseable {
             gateway.close();
         } catch (OsdException e) {
             err = e;
+        }
+        try {
+            // Finishes the pass in flight (a copy completes, or leaves its job for the next mount)
+            // and checkpoints heat.
+            daemon.close();
+        } catch (OsdException e) {
+            err = err == null ? e : err;
         }
         try {
             pool.close();

@@ -175,10 +175,10 @@ public abstract class AbstractTransaction implements Transaction {
         if (failure != null) {
             throw new OsdException(Errno.EINVAL, device(), "transaction " + id + " failed to start: " + failure.errno());
         }
-        AbstractTransaction other = support.running().get();
+        Long other = support.running().get();
         if (other != null) {
             throw new OsdException(Errno.EINVAL, device(),
-                    "nested transaction: this thread's transaction " + other.id + " is still running");
+                    "nested transaction: this thread's transaction " + other + " is still running");
         }
         Set<Fid> fids = new LinkedHashSet<>();
         for (Declare d : declares) {
@@ -193,7 +193,7 @@ public abstract class AbstractTransaction implements Transaction {
             throw failure;
         }
         state = State.STARTED;
-        support.running().set(this);
+        support.running().set(id);
     }
 
     // ---- updates -------------------------------------------------------------------------

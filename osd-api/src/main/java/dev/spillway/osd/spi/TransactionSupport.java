@@ -14,8 +14,10 @@ public final class TransactionSupport {
     private final boolean strictDeclares;
     private final ObjectLocks locks;
     private final AtomicLong ids = new AtomicLong();
-    // The started, unstopped transaction of the current thread on this device, if any.
-    private final ThreadLocal<AbstractTransaction> running = new ThreadLocal<>();
+    // The id of the current thread's started, unstopped transaction on this device, if any. An
+    // id, not the transaction: a value referencing the device would keep it alive through the
+    // thread's map after a transaction that never stopped (a crashed test, a killed caller).
+    private final ThreadLocal<Long> running = new ThreadLocal<>();
 
     public TransactionSupport(String device, boolean strictDeclares) {
         this.device = device;
@@ -44,7 +46,7 @@ public final class TransactionSupport {
         return ids.get();
     }
 
-    ThreadLocal<AbstractTransaction> running() {
+    ThreadLocal<Long> running() {
         return running;
     }
 }

@@ -50,12 +50,17 @@ final class AdminApi extends Handler.Abstract {
     private final byte[] token;
     private final PoolMetrics metrics;
     private volatile Function<String, Fid> resolver;
+    private volatile dev.spillway.migrate.daemon.MigrationDaemon daemon;
 
     AdminApi(PoolOsd pool, Credentials c, PoolMetrics metrics) {
         this.pool = pool;
         this.token = (c.accessKey() + ":" + c.secretKey()).getBytes(StandardCharsets.UTF_8);
         this.metrics = metrics;
         this.resolver = id -> null;
+    }
+
+    void daemon(dev.spillway.migrate.daemon.MigrationDaemon d) {
+        this.daemon = d;
     }
 
     /** An object named by a FID, or (through the gateway, when wired) by {@code bucket/key}. */
@@ -177,6 +182,13 @@ final class AdminApi extends Handler.Abstract {
                 break;
             case "jobs":
                 return Reply.json(jobs());
+            case "inactive":
+                return Reply.json(inactive(q));
+            case "daemon":
+                if (!get && p.length == 2 && p[1].equals("run")) {
+                    return Reply.json(daemon.runOnce());
+                }
+                return Reply.json(daemon.status());
             case "gc":
                 return Reply.json(Map.of("collected", pool.migrator().collectGarbage()));
             case "fsck":
@@ -375,6 +387,30 @@ final class AdminApi extends Handler.Abstract {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("queued", byKind);
         m.put("jobs", list);
+        if (daemon != null) {
+            m.put("daemon", daemon.status());
+        }
         return m;
+    }
+
+    private Map<String, Object> inactive(Fields q) throws OsdException {
+        java.time.Duration age;
+        try {
+            age = dev.spillway.osd.spi.OsdConfig.parseDuration(q.getValue("older-than") == null ? "7d" : q.getValue("older-than"));
+        } catch (IllegalArgumentException e) {
+            throw new OsdException(Errno.EINVAL, pool.name(), null, "older-than: " + e.getMessage());
+        }
+        int limit = intParam(q, "limit", 1000);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (var c : daemon.inactive(age, limit)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("fid", c.fid().toString());
+            m.put("size", c.sizeBytes());
+            m.put("heat", c.heat());
+            m.put("lastAccess", String.valueOf(c.lastAccess()));
+            m.put("resident", c.resident());
+            out.add(m);
+        }
+        return Map.of("olderThan", age.toString(), "objects", out);
     }
 }

@@ -32,8 +32,10 @@ public final class AdminServer implements AutoCloseable {
     }
 
     public static AdminServer start(String host, int port, PoolOsd pool, Credentials credentials, PoolMetrics metrics,
-                                    java.util.function.Function<String, dev.spillway.osd.Fid> resolver) throws OsdException {
+                                    java.util.function.Function<String, dev.spillway.osd.Fid> resolver,
+                                    dev.spillway.migrate.daemon.MigrationDaemon daemon) throws OsdException {
         AdminApi api = new AdminApi(pool, credentials, metrics);
+        api.daemon(daemon);
         api.resolver(resolver);
         AdminServer a = new AdminServer(host, port, api);
         try {

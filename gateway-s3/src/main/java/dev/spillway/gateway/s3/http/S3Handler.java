@@ -67,8 +67,10 @@ public final class S3Handler extends Handler.Abstract {
             route(req, out);
             callback.succeeded();
         } catch (S3Exception e) {
+            drainSmallBody(request);
             fail(out, e, resource, id, callback);
         } catch (OsdException e) {
+            drainSmallBody(request);
             fail(out, S3Exception.of(e), resource, id, callback);
         } catch (IOException e) {
             // The client went away or the connection broke: nothing to answer.
@@ -78,6 +80,23 @@ public final class S3Handler extends Handler.Abstract {
             fail(out, new S3Exception(S3Error.INTERNAL_ERROR, "internal error: " + e), resource, id, callback);
         }
         return true;
+    }
+
+    /**
+     * Reads what is left of a small request body before an early error answer, so the client,
+     * still sending (or waiting on 100-continue), reads the error instead of a reset connection.
+     * A large body is not drained: the connection is closed after the answer, as S3 does.
+     */
+    private static void drainSmallBody(Request request) {
+        long len = request.getLength();
+        if (len < 0 || len > (1 << 20)) {
+            return;
+        }
+        try (var in = Content.Source.asInputStream(request)) {
+            in.skip(len);
+        } catch (IOException | RuntimeException ignored) {
+            // The client is gone or the body was already read: nothing to drain.
+        }
     }
 
     private static void fail(S3Response out, S3Exception e, String resource, String id, Callback callback) {

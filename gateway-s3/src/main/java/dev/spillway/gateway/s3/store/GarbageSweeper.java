@@ -29,8 +29,12 @@ public final class GarbageSweeper {
         this.osd = ns.osd;
     }
 
-    /** One pass over the garbage index; returns the number of objects destroyed. */
-    public int runOnce() throws OsdException {
+    /**
+     * One pass over the garbage index; returns the number of objects destroyed. Passes never
+     * overlap (the timer's and an explicit one): a pass that found an entry claimed by the other
+     * would otherwise skip it and end with it still pending.
+     */
+    public synchronized int runOnce() throws OsdException {
         int destroyed = 0;
         byte[] from = null;
         while (true) {
