@@ -1,0 +1,176 @@
+package dev.spillway.bench.pool;
+
+import dev.spillway.bench.AbRunner;
+import dev.spillway.bench.BenchOptions;
+import dev.spillway.bench.BenchResult;
+import dev.spillway.bench.Benchmark;
+import dev.spillway.migrate.daemon.DaemonConfig;
+import dev.spillway.migrate.daemon.MigrationDaemon;
+import dev.spillway.osd.Fid;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.ops.Migrator;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * {@code spill}: (1) spill throughput from a kv fast device to a vfs spill device (objects of
+ * 8 MiB spilled one after another, each made durable there) against raw sequential write + force
+ * bandwidth into the same spill folder, goal >= 0.80; (2) foreground 4 KiB read latency (p99) of
+ * resident objects while the daemon spills under its bandwidth cap, against the same reads with
+ * the daemon idle, goal <= 2x (ratio idle/during >= 0.5).
+ */
+public final class SpillBench implements Benchmark {
+    @Override
+    public String name() {
+        return "spill";
+    }
+
+    @Override
+    public String description() {
+        return "spill kv->vfs vs raw sequential write (goal >= 0.80); foreground read p99 during capped spill vs idle (goal <= 2x)";
+    }
+
+    @Override
+    public List<BenchResult> run(BenchOptions o) throws Exception {
+        int objects = o.quick() ? 12 : 48;
+        int size = 8 << 20;
+        int rounds = o.quick() ? 3 : 5;
+        byte[] body = new byte[size];
+        new Random(1).nextBytes(body);
+        ByteBuffer direct = ByteBuffer.allocateDirect(size);
+        direct.put(body).flip();
+        Path dir = o.workDir().resolve("pool");
+        PoolOsd pool = PoolBenchSupport.mount(PoolBenchSupport.kvVfs(dir, "spillbench"), PoolOsd.MountMode.RECOVER);
+        Path rawDir = Files.createDirectories(dir.resolve("slow").resolve("raw-baseline"));
+        int[] seq = {0};
+        List<BenchResult> out = new ArrayList<>();
+        try {
+            AbRunner.Medians m = AbRunner.alternate(1, rounds, () -> {
+                List<Fid> fids = new ArrayList<>();
+                for (int i = 0; i < objects; i++) {
+                    Fid f = new Fid(0x200000400L, ++seq[0], 0);
+                    PoolBenchSupport.put(pool, f, direct.duplicate(), false);
+                    fids.add(f);
+                }
+                pool.sync();
+                long t0 = System.nanoTime();
+                for (Fid f : fids) {
+                    Migrator.Result r = pool.migrator().spill(f, pool.device(1));
+                    if (r.outcome() != Migrator.Outcome.DONE) {
+                        throw new IllegalStateException("spill of " + f + ": " + r);
+                    }
+                }
+                double mibs = (double) objects * size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+                for (Fid f : fids) {
+                    PoolBenchSupport.destroy(pool, f);
+                }
+                pool.migrator().collectGarbage();
+                return mibs;
+            }, () -> {
+                long t0 = System.nanoTime();
+                for (int i = 0; i < objects; i++) {
+                    Path p = rawDir.resolve("raw-" + i);
+                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                            StandardOpenOption.TRUNCATE_EXISTING)) {
+                        ByteBuffer b = direct.duplicate();
+                        while (b.hasRemaining()) {
+                            ch.write(b);
+                        }
+                        ch.force(true);
+                    }
+                }
+                double mibs = (double) objects * size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+                for (int i = 0; i < objects; i++) {
+                    Files.deleteIfExists(rawDir.resolve("raw-" + i));
+                }
+                return mibs;
+            }, o.log());
+            Map<String, Object> params = new LinkedHashMap<>();
+            params.put("objects", objects);
+            params.put("object_bytes", size);
+            params.put("rounds", rounds);
+            params.put("durability", "spill: copy made durable on vfs (journal off) before the flip; raw: force(true) per file");
+            out.add(BenchResult.higherIsBetter(name(), "spill_mib_per_s", m.a(), m.b(), "MiB/s", ">= 0.80", params));
+            out.add(latency(o, pool, direct, seq));
+        } finally {
+            pool.close();
+        }
+        return out;
+    }
+
+    /** p99 of 4 KiB reads of resident objects, daemon idle vs daemon spilling under a 64 MiB/s cap. */
+    private BenchResult latency(BenchOptions o, PoolOsd pool, ByteBuffer body, int[] seq) throws Exception {
+        List<Fid> hot = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            Fid f = new Fid(0x200000400L, ++seq[0], 0);
+            PoolBenchSupport.put(pool, f, body.duplicate(), false);
+            hot.add(f);
+        }
+        int samples = o.quick() ? 20_000 : 100_000;
+        double idle = p99(pool, hot, samples);
+        // Fill the fast tier's cold end and let a capped daemon spill it while the reads go on.
+        List<Fid> cold = new ArrayList<>();
+        for (int i = 0; i < (o.quick() ? 16 : 48); i++) {
+            Fid f = new Fid(0x200000400L, ++seq[0], 0);
+            PoolBenchSupport.put(pool, f, body.duplicate(), false);
+            cold.add(f);
+        }
+        pool.sync();
+        long bandwidth = 64L << 20;
+        MigrationDaemon daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(Map.of("bandwidth", bandwidth, "min-resident-age", "0s",
+                "high-watermark", 0.01, "low-watermark", 0.005, "interval", "50ms"), pool.name()), InstantSource.system());
+        pool.listener(daemon);
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread spiller = Thread.ofPlatform().start(() -> {
+            while (!stop.get()) {
+                try {
+                    daemon.runOnce();
+                    Thread.sleep(20);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        double during;
+        try {
+            during = p99(pool, hot, samples);
+        } finally {
+            stop.set(true);
+            spiller.join();
+            daemon.close();
+        }
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("read_bytes", 4096);
+        params.put("samples", samples);
+        params.put("daemon_bandwidth_bytes_per_s", bandwidth);
+        params.put("spilled_during", daemon.status().moves());
+        return BenchResult.lowerIsBetter(name(), "foreground_read_p99_us_during_spill", during, idle, "us", ">= 0.5", params);
+    }
+
+    private static double p99(PoolOsd pool, List<Fid> fids, int samples) throws Exception {
+        long[] t = new long[samples];
+        ByteBuffer b = ByteBuffer.allocateDirect(4096);
+        Random r = new Random(7);
+        for (int i = 0; i < samples; i++) {
+            Fid f = fids.get(i % fids.size());
+            long off = (long) r.nextInt((8 << 20) / 4096) * 4096;
+            b.clear();
+            long t0 = System.nanoTime();
+            pool.read(f, off, b);
+            t[i] = System.nanoTime() - t0;
+        }
+        Arrays.sort(t);
+        return t[(int) (samples * 0.99)] / 1000.0;
+    }
+}
