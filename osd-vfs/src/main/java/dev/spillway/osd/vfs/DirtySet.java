@@ -1,0 +1,105 @@
+package dev.spillway.osd.vfs;
+
+import dev.spillway.osd.spi.storage.Storage;
+import dev.spillway.osd.spi.storage.StorageFile;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The files and directories changed since they were last forced: what {@code sync()} (journal
+ * off) and a checkpoint (journal on) must force. An entry is removed before it is forced, so a
+ * change racing with the force marks it again and is forced next time; a failed force puts it
+ * back and fails the caller.
+ *
+ * <p>Directories are forced after files and the staging directory last: a body renamed from
+ * staging into the object tree must never have its old name made durable gone while its new
+ * name is not yet durable.
+ */
+final class DirtySet {
+    private final Set<String> files = ConcurrentHashMap.newKeySet();
+    // Files whose inode metadata (xattrs) changed: forced with fsync, not fdatasync, which
+    // would not flush an xattr-only change.
+    private final Set<String> inodes = ConcurrentHashMap.newKeySet();
+    private final Set<String> dirs = ConcurrentHashMap.newKeySet();
+
+    void file(String path) {
+        files.add(path);
+    }
+
+    void inode(String path) {
+        inodes.add(path);
+    }
+
+    void dir(String path) {
+        dirs.add(path);
+    }
+
+    boolean isEmpty() {
+        return files.isEmpty() && inodes.isEmpty() && dirs.isEmpty();
+    }
+
+    /** Forces everything dirty now. */
+    void forceAll(Storage s) throws IOException {
+        List<String> all = new ArrayList<>(files);
+        all.addAll(inodes);
+        force(s, all, new ArrayList<>(dirs));
+    }
+
+    /** Forces these files and, of these directories, the ones that are dirty. */
+    void force(Storage s, Collection<String> someFiles, Collection<String> someDirs) throws IOException {
+        for (String f : someFiles) {
+            boolean inode = inodes.remove(f);
+            boolean data = files.remove(f);
+            if (inode || data) {
+                try {
+                    forceFile(s, f, inode);
+                } catch (IOException | RuntimeException e) {
+                    if (inode) {
+                        inodes.add(f);
+                    }
+                    if (data) {
+                        files.add(f);
+                    }
+                    throw e;
+                }
+            }
+        }
+        List<String> order = new ArrayList<>();
+        List<String> last = new ArrayList<>();
+        for (String d : someDirs) {
+            (d.startsWith(DeviceLayout.STAGING) ? last : order).add(d);
+        }
+        order.sort(null);
+        order.addAll(last);
+        for (String d : order) {
+            if (dirs.remove(d)) {
+                try {
+                    s.forceDirectory(d);
+                } catch (NoSuchFileException e) {
+                    // removed since: nothing left to make durable in it
+                } catch (IOException | RuntimeException e) {
+                    dirs.add(d);
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static void forceFile(Storage s, String path, boolean metadata) throws IOException {
+        StorageFile f;
+        try {
+            f = s.open(path, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            return; // deleted since; its directory's force makes that durable
+        }
+        try (f) {
+            f.force(metadata);
+        }
+    }
+}
