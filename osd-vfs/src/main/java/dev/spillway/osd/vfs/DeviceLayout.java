@@ -78,7 +78,8 @@ final class DeviceLayout {
             UUID uuid;
             if (names.contains(MARKER)) {
                 uuid = readMarker(device, s);
-            } else if (names.isEmpty()) {
+            } else if (names.isEmpty() || names.equals(List.of(MARKER + ".tmp"))) {
+                // Empty, or a format a crash interrupted before the marker was in place.
                 uuid = UUID.randomUUID();
                 writeMarker(s, uuid);
                 formatted = true;

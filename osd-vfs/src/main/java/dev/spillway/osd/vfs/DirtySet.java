@@ -27,6 +27,8 @@ final class DirtySet {
     // would not flush an xattr-only change.
     private final Set<String> inodes = ConcurrentHashMap.newKeySet();
     private final Set<String> dirs = ConcurrentHashMap.newKeySet();
+    // Object directories that received a body renamed out of staging and are not yet forced.
+    private final Set<String> installTargets = ConcurrentHashMap.newKeySet();
 
     void file(String path) {
         files.add(path);
@@ -38,6 +40,42 @@ final class DirtySet {
 
     void dir(String path) {
         dirs.add(path);
+    }
+
+    /** {@code dir} received a body renamed out of staging. */
+    void installedInto(String dir) {
+        installTargets.add(dir);
+        dirs.add(dir);
+        dirs.add(DeviceLayout.STAGING);
+    }
+
+    /**
+     * Forces the staging directory (new staged bodies must be durable before their record),
+     * first forcing every directory a staged body was renamed into (and {@code objects/}, which
+     * may hold a new such directory): otherwise the old name's removal could become durable
+     * while the new name is not, and the body would be lost.
+     */
+    void forceStaging(Storage s) throws IOException {
+        if (!installTargets.isEmpty() && dirs.remove(ObjectIndex.OBJECTS)) {
+            // A target directory may be new itself: its name in objects/ must be durable too.
+            try {
+                s.forceDirectory(ObjectIndex.OBJECTS);
+            } catch (IOException | RuntimeException e) {
+                dirs.add(ObjectIndex.OBJECTS);
+                throw e;
+            }
+        }
+        for (String d : new ArrayList<>(installTargets)) {
+            if (installTargets.remove(d)) {
+                try {
+                    s.forceDirectory(d);
+                } catch (IOException | RuntimeException e) {
+                    installTargets.add(d);
+                    throw e;
+                }
+            }
+        }
+        s.forceDirectory(DeviceLayout.STAGING);
     }
 
     boolean isEmpty() {
@@ -78,6 +116,7 @@ final class DirtySet {
         order.sort(null);
         order.addAll(last);
         for (String d : order) {
+            installTargets.remove(d);
             if (dirs.remove(d)) {
                 try {
                     s.forceDirectory(d);

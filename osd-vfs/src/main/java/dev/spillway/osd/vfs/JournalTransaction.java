@@ -125,7 +125,7 @@ final class JournalTransaction extends AbstractTransaction {
                 f.close();
             }
             if (!staged.isEmpty()) {
-                osd.storage().forceDirectory(DeviceLayout.STAGING);
+                osd.dirty().forceStaging(osd.storage());
             }
         } catch (IOException e) {
             dropStaged();

@@ -232,8 +232,7 @@ final class ObjectStore {
         ensureDir(fid);
         s.deleteIfExists(ObjectIndex.record(fid));
         s.rename(staged, ObjectIndex.body(fid));
-        dirty.dir(ObjectIndex.dir(fid));
-        dirty.dir(DeviceLayout.STAGING);
+        dirty.installedInto(ObjectIndex.dir(fid));
     }
 
     /** Writes the whole record (a new file) with generation 1, as after {@link #install}. */

@@ -163,7 +163,7 @@ public final class VfsOsd implements Osd {
     private long recover() throws IOException, OsdException {
         Applier applier = new Applier(store, true);
         Recovery.Result r = Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(),
-                (lsn, ops) -> applier.apply(ops));
+                applier::replay);
         if (!applier.unexplained().isEmpty()) {
             throw new OsdException(Errno.EBADMSG, name, applier.unexplained().iterator().next(), "journal replay: the files of "
                     + applier.unexplained().size() + " object(s) " + applier.unexplained() + " are gone although the log says they exist"
@@ -239,6 +239,10 @@ public final class VfsOsd implements Osd {
 
     Storage storage() {
         return storage;
+    }
+
+    DirtySet dirty() {
+        return dirty;
     }
 
     ReadGuard guard() {

@@ -34,10 +34,11 @@ import java.util.TreeMap;
  * {@link #survivor} builds the storage a reboot would find, dropping everything not forced
  * ({@link CrashMode#DROP}), keeping a prefix of it with the last write torn at a random byte
  * ({@link CrashMode#TORN}), or keeping any subset, pieces of writes included
- * ({@link CrashMode#REORDER}, page cache writeback in any order). Directory changes survive as
- * a prefix (filesystems journal metadata in order); a renamed file whose new directory was
- * forced but not its old one shows under both names, as a POSIX filesystem without ordered
- * metadata may show it.
+ * ({@link CrashMode#REORDER}, page cache writeback in any order). Unforced directory changes
+ * survive up to one point of their storage-wide order (journaling filesystems commit metadata
+ * in order; none with DROP); a rename is recorded as "new name, then old name gone", so a file
+ * whose new directory was forced but not its old one shows under both names, as a POSIX
+ * filesystem may show it, but a rename never loses the file.
  *
  * <p>It can also fail chosen operations ({@link #setFault}) to test error paths, simulate a
  * filesystem without user xattrs, hole punching or sparse seek, and start with the device's
@@ -90,6 +91,8 @@ public final class FaultInjectingStorage implements Storage {
     private Object root;
     private final Set<String> locks = new HashSet<>();
     private long operations;
+    // Stamps directory changes in the order they were made.
+    private long metaSeq;
     private long crashAt = Long.MAX_VALUE;
     private boolean crashed;
     private Fault fault;
@@ -146,21 +149,23 @@ public final class FaultInjectingStorage implements Storage {
     public synchronized FaultInjectingStorage survivor(CrashMode mode, long seed) {
         crashed = true;
         Random rnd = new Random(seed);
+        // The point of the metadata order up to which unforced directory changes survive.
+        long cut = mode == CrashMode.DROP || metaSeq == 0 ? 0 : rnd.nextLong(metaSeq + 1);
         Map<Object, Object> memo = new IdentityHashMap<>();
-        Object r = root instanceof SimDir d ? surviveDir(d, mode, rnd, memo) : root;
+        Object r = root instanceof SimDir d ? surviveDir(d, cut, mode, rnd, memo) : root;
         return new FaultInjectingStorage(features, r);
     }
 
-    private static SimDir surviveDir(SimDir d, CrashMode mode, Random rnd, Map<Object, Object> memo) {
+    private static SimDir surviveDir(SimDir d, long cut, CrashMode mode, Random rnd, Map<Object, Object> memo) {
         Object done = memo.get(d);
         if (done != null) {
             return (SimDir) done;
         }
         SimDir s = new SimDir();
         memo.put(d, s);
-        for (Map.Entry<String, Object> e : d.surviving(mode, rnd).entrySet()) {
+        for (Map.Entry<String, Object> e : d.surviving(cut).entrySet()) {
             Object child = e.getValue();
-            Object c = child instanceof SimDir cd ? surviveDir(cd, mode, rnd, memo) : surviveFile((SimFile) child, mode, rnd, memo);
+            Object c = child instanceof SimDir cd ? surviveDir(cd, cut, mode, rnd, memo) : surviveFile((SimFile) child, mode, rnd, memo);
             s.entries.put(e.getKey(), c);
         }
         s.durable = new TreeMap<>(s.entries);
@@ -279,7 +284,7 @@ public final class FaultInjectingStorage implements Storage {
                 throw new NoSuchFileException(path);
             }
             f = new SimFile(features.pageSize());
-            parent.put(n, f);
+            parent.put(n, f, ++metaSeq);
         } else {
             if (options.contains(StandardOpenOption.CREATE_NEW)) {
                 throw new FileAlreadyExistsException(path);
@@ -319,7 +324,7 @@ public final class FaultInjectingStorage implements Storage {
         if (parent.entries.containsKey(n)) {
             throw new FileAlreadyExistsException(path);
         }
-        parent.put(n, new SimDir());
+        parent.put(n, new SimDir(), ++metaSeq);
     }
 
     @Override
@@ -338,7 +343,7 @@ public final class FaultInjectingStorage implements Storage {
         if (o instanceof SimDir d && !d.entries.isEmpty()) {
             throw new DirectoryNotEmptyException(path);
         }
-        parent.remove(n);
+        parent.remove(n, ++metaSeq);
     }
 
     @Override
@@ -360,8 +365,8 @@ public final class FaultInjectingStorage implements Storage {
         if (target.entries.get(StoragePaths.name(to)) instanceof SimDir) {
             throw new FileSystemException(to, null, "Is a directory");
         }
-        parentOf(from).remove(StoragePaths.name(from));
-        target.put(StoragePaths.name(to), f);
+        target.put(StoragePaths.name(to), f, ++metaSeq);
+        parentOf(from).remove(StoragePaths.name(from), ++metaSeq);
     }
 
     @Override

@@ -2,17 +2,17 @@ package dev.spillway.osd.testkit.fault;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.TreeMap;
 
 /**
  * A simulated directory: its entries as the page cache has them, the durable ones as of its
- * last force, and the entry changes in between, in order (a crash keeps a prefix of them:
- * filesystems journal their metadata in order).
+ * last force, and the entry changes in between, each stamped with its place in the storage-wide
+ * order of metadata changes (a crash keeps the changes before one point of that order:
+ * journaling filesystems commit metadata in order).
  */
 final class SimDir {
     /** An entry change not yet forced: {@code node == null} removes the name. */
-    record Change(String name, Object node) {
+    record Change(String name, Object node, long seq) {
     }
 
     // Values are SimFile or SimDir.
@@ -20,14 +20,14 @@ final class SimDir {
     TreeMap<String, Object> durable = new TreeMap<>();
     final List<Change> pending = new ArrayList<>();
 
-    void put(String name, Object node) {
+    void put(String name, Object node, long seq) {
         entries.put(name, node);
-        pending.add(new Change(name, node));
+        pending.add(new Change(name, node, seq));
     }
 
-    void remove(String name) {
+    void remove(String name, long seq) {
         entries.remove(name);
-        pending.add(new Change(name, null));
+        pending.add(new Change(name, null, seq));
     }
 
     void force() {
@@ -35,18 +35,17 @@ final class SimDir {
         pending.clear();
     }
 
-    /** The entries a crash leaves (before the children themselves are survived). */
-    TreeMap<String, Object> surviving(FaultInjectingStorage.CrashMode mode, Random rnd) {
+    /** The entries a crash leaves: the durable ones plus the changes stamped before {@code cut}. */
+    TreeMap<String, Object> surviving(long cut) {
         TreeMap<String, Object> e = new TreeMap<>(durable);
-        if (mode != FaultInjectingStorage.CrashMode.DROP && !pending.isEmpty()) {
-            int keep = rnd.nextInt(pending.size() + 1);
-            for (int i = 0; i < keep; i++) {
-                Change c = pending.get(i);
-                if (c.node() == null) {
-                    e.remove(c.name());
-                } else {
-                    e.put(c.name(), c.node());
-                }
+        for (Change c : pending) {
+            if (c.seq() >= cut) {
+                break;
+            }
+            if (c.node() == null) {
+                e.remove(c.name());
+            } else {
+                e.put(c.name(), c.node());
             }
         }
         return e;

@@ -14,7 +14,7 @@ import java.util.UUID;
 
 /**
  * Mount-time replay of the journal: every record after {@code journal/checkpoint}, in LSN
- * order, handed to a {@link Sink} that applies it (idempotently: see {@link Op}).
+ * order, handed to a {@link Sink} that applies them (idempotently: see {@link Op}).
  *
  * <p><b>The end of the log.</b> A record that fails its checks is either the torn tail of the
  * last group commit (appended, never fsynced, so never acknowledged) or corruption of a record
@@ -29,10 +29,10 @@ import java.util.UUID;
  */
 public final class Recovery {
 
-    /** Applies one replayed record. */
+    /** Applies the replayed records, in LSN order, all at once (so it can see which ops later ones supersede). */
     @FunctionalInterface
     public interface Sink {
-        void apply(long lsn, List<Op> ops) throws IOException, OsdException;
+        void apply(List<List<Op>> records) throws IOException, OsdException;
     }
 
     /**
@@ -107,6 +107,7 @@ public final class Recovery {
         long last = cp;
         long prev = -1;
         int replayed = 0;
+        List<List<Op>> records = new ArrayList<>();
         List<String> corruptSegs = new ArrayList<>();
         scan:
         for (int i = 0; i < segs.size(); i++) {
@@ -184,7 +185,7 @@ public final class Recovery {
                         throw corrupt("journal segment " + where(seg.path()) + " at offset " + pos + ": " + e.getMessage()
                                 + " although its checksum holds (written by a newer build?)");
                     }
-                    sink.apply(h.lsn(), ops);
+                    records.add(ops);
                     last = h.lsn();
                     replayed++;
                 }
@@ -192,6 +193,7 @@ public final class Recovery {
                 pos += RecordCodec.HEADER + h.bodyLength();
             }
         }
+        sink.apply(records);
         if (last < cp) {
             last = cp;
         }
