@@ -86,7 +86,7 @@ public final class Recovery {
     }
 
     private Result run(Sink sink) throws IOException, OsdException {
-        long cp = 0;
+        long cp = -1;
         if (s.type(LogFiles.CHECKPOINT) == Storage.EntryType.FILE) {
             cp = LogFiles.readCheckpoint(s.readFully(LogFiles.CHECKPOINT), uuid);
             if (cp < 0) {
@@ -104,6 +104,11 @@ public final class Recovery {
                 segs.add(new Segment(path, readAll(path), first));
             }
         }
+        if (cp < 0) {
+            // No checkpoint (a new device, or one deleted to repair it): segments are deleted only
+            // once a checkpoint covers them, so replaying from the oldest one is complete.
+            cp = segs.isEmpty() ? 0 : segs.get(0).first() - 1;
+        }
         long last = cp;
         long prev = -1;
         int replayed = 0;
@@ -119,13 +124,14 @@ public final class Recovery {
                 throw corrupt(where(seg.path()) + " " + e.getMessage() + "; move it out of the journal folder");
             }
             if (first < 0) {
-                if (i == segs.size() - 1) {
-                    // Created by a rotation that a crash interrupted: no record went into it yet.
+                if (i == segs.size() - 1 && seg.data().length <= LogFiles.SEGMENT_HEADER) {
+                    // Created by a rotation a crash interrupted: records go in only after the
+                    // header is forced, so it holds none.
                     warnings.add("journal segment " + where(seg.path()) + " has no valid header (a rotation was interrupted); ignored");
                     continue;
                 }
-                throw corrupt("journal segment " + where(seg.path()) + " has a corrupt header at offset 0, and later segments exist. "
-                        + repairHint());
+                throw corrupt("journal segment " + where(seg.path()) + " has a corrupt header at offset 0 but holds "
+                        + (seg.data().length - LogFiles.SEGMENT_HEADER) + " bytes of records. " + repairHint());
             }
             if (first != seg.first()) {
                 throw corrupt("journal segment " + where(seg.path()) + " says it starts at lsn " + first + ", its name says " + seg.first());
