@@ -11,8 +11,11 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.storage.StorageErrors;
+import dev.spillway.osd.spi.storage.StorageFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
@@ -26,13 +29,48 @@ import java.util.TreeMap;
  * fire at stop and promise nothing about durability (the device does not advertise
  * DURABLE_COMMIT); with {@code setSync(true)}, stop forces the touched objects first, so a
  * callback of a sync transaction does mean durable.
+ *
+ * <p>The transaction keeps the files of the objects it changes open until stop and their
+ * records in memory (it holds their locks, so nobody else changes them), so a stream of writes
+ * costs a body write and a record write each; allocated space is charged once, at stop.
  */
 final class DirectTransaction extends AbstractTransaction {
     private final VfsOsd osd;
     private final ObjectStore store;
     private final Set<Fid> touched = new LinkedHashSet<>();
+    // Objects changed by this transaction that still exist, with their open files.
+    private final Map<Fid, Open> open = new HashMap<>();
     private long reservation;
     private long growth;
+
+    /** An object this transaction changes: its files, its record, its allocation at first touch. */
+    private static final class Open {
+        final StorageFile body;
+        final StorageFile record;
+        AttrRecord.Stored stored;
+        final long allocatedBefore;
+        boolean bodyChanged;
+
+        Open(StorageFile body, StorageFile record, AttrRecord.Stored stored, long allocatedBefore) {
+            this.body = body;
+            this.record = record;
+            this.stored = stored;
+            this.allocatedBefore = allocatedBefore;
+        }
+
+        void close() {
+            try {
+                body.close();
+            } catch (IOException e) {
+                // nothing was buffered in the handle: writes went to the file
+            }
+            try {
+                record.close();
+            } catch (IOException e) {
+                // likewise
+            }
+        }
+    }
 
     DirectTransaction(VfsOsd osd) {
         super(osd.support());
@@ -48,12 +86,27 @@ final class DirectTransaction extends AbstractTransaction {
 
     @Override
     protected void doRelease() {
+        for (Open o : open.values()) {
+            o.close();
+        }
+        open.clear();
         osd.space().release(reservation);
         reservation = 0;
     }
 
+    /** Charges the space the transaction's body changes really allocated. */
+    private void charge() throws OsdException {
+        for (Map.Entry<Fid, Open> e : open.entrySet()) {
+            if (e.getValue().bodyChanged) {
+                e.getValue().bodyChanged = false;
+                osd.space().allocated(store.allocated(e.getKey()) - e.getValue().allocatedBefore);
+            }
+        }
+    }
+
     @Override
     protected void doCommit() throws OsdException {
+        charge();
         if (isSync()) {
             for (Fid f : touched) {
                 osd.syncObject(f);
@@ -63,44 +116,70 @@ final class DirectTransaction extends AbstractTransaction {
     }
 
     @Override
-    protected void doDiscard() {
-        // Without TRANSACTIONS the updates made stay made.
+    protected void doDiscard() throws OsdException {
+        // Without TRANSACTIONS the updates made stay made (and their space counts).
+        charge();
     }
 
     private OsdException io(Fid fid, String doing, IOException e) {
         return StorageErrors.toOsd(device(), fid, doing, e);
     }
 
-    private AttrRecord.Stored existing(Fid fid) throws OsdException {
+    /** The object's open files and record; ENOENT if it does not exist. */
+    private Open existing(Fid fid) throws OsdException {
         osd.ensureOpen();
+        Open o = open.get(fid);
+        if (o != null) {
+            return o;
+        }
         AttrRecord.Stored st = store.record(fid);
         if (st == null) {
             throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
         }
         touched.add(fid);
-        return st;
+        StorageFile body = null;
+        try {
+            body = osd.storage().open(ObjectIndex.body(fid), StandardOpenOption.READ, StandardOpenOption.WRITE);
+            StorageFile rec = osd.storage().open(ObjectIndex.record(fid), StandardOpenOption.WRITE);
+            o = new Open(body, rec, st, store.allocated(fid));
+        } catch (IOException e) {
+            if (body != null) {
+                try {
+                    body.close();
+                } catch (IOException ignored) {
+                    // already failing
+                }
+            }
+            throw io(fid, "open the object's files", e);
+        }
+        open.put(fid, o);
+        return o;
     }
 
-    private AttrRecord.Stored data(Fid fid, String op) throws OsdException {
-        AttrRecord.Stored st = existing(fid);
-        if (st.attr().kind() != ObjectKind.DATA) {
+    private Open data(Fid fid, String op) throws OsdException {
+        Open o = existing(fid);
+        if (o.stored.attr().kind() != ObjectKind.DATA) {
             throw new OsdException(Errno.EISDIR, device(), fid, op + " on an index object");
         }
-        return st;
+        return o;
     }
 
-    private void record(Fid fid, AttrRecord.Stored st, Attr attr) throws OsdException {
+    /** Writes the next generation of the record. */
+    private void record(Fid fid, Open o, Attr attr) throws OsdException {
+        long gen = o.stored.generation() + 1;
         try {
-            store.writeRecord(fid, attr, st.generation() + 1);
+            AttrRecord.write(o.record, fid, attr, gen);
         } catch (IOException e) {
             throw io(fid, "write the record", e);
         }
+        o.stored = new AttrRecord.Stored(attr, gen);
+        osd.dirty().file(ObjectIndex.record(fid));
     }
 
-    private void bodyChanged(Fid fid, AttrRecord.Stored st) throws OsdException {
-        Attr a = st.attr();
-        long now = osd.now();
-        record(fid, st, a.bodyChanged(0, 0, now));
+    private void bodyChanged(Fid fid, Open o) throws OsdException {
+        o.bodyChanged = true;
+        osd.dirty().file(ObjectIndex.body(fid));
+        record(fid, o, o.stored.attr().bodyChanged(0, 0, osd.now()));
     }
 
     /** Checks room for {@code estimate} more bytes before an update that may allocate them. */
@@ -109,11 +188,6 @@ final class DirectTransaction extends AbstractTransaction {
         if (growth > reservation) {
             osd.space().checkExtra(fid, growth - reservation);
         }
-    }
-
-    /** Charges what a body change really allocated. */
-    private void charge(long before, Fid fid) throws OsdException {
-        osd.space().allocated(store.allocated(fid) - before);
     }
 
     @Override
@@ -137,81 +211,80 @@ final class DirectTransaction extends AbstractTransaction {
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
-        existing(fid);
+        Open o = existing(fid);
         long allocated = store.allocated(fid);
+        o.close();
+        open.remove(fid);
         try {
             store.destroy(fid);
         } catch (IOException e) {
             throw io(fid, "destroy", e);
         }
+        // Whatever this transaction allocated to it goes with it: charge it, then free it all.
+        osd.space().allocated(allocated - o.allocatedBefore);
         osd.space().objectDestroyed(allocated);
     }
 
     @Override
     protected void doSetAttr(Fid fid, AttrChange change) throws OsdException {
-        AttrRecord.Stored st = existing(fid);
-        Attr a = st.attr().apply(change);
-        record(fid, st, change.has(AttrField.CTIME) ? a : a.withCtime(osd.now()));
+        Open o = existing(fid);
+        Attr a = o.stored.attr().apply(change);
+        record(fid, o, change.has(AttrField.CTIME) ? a : a.withCtime(osd.now()));
     }
 
     @Override
     protected void doWrite(Fid fid, long offset, ByteBuffer src) throws OsdException {
-        AttrRecord.Stored st = data(fid, "write");
+        Open o = data(fid, "write");
         long end = offset + src.remaining();
         if (end > osd.capabilities().maxObjectSize()) {
             throw new OsdException(Errno.EFBIG, device(), fid, "write ends at " + end + ", past the largest object " + osd.capabilities().maxObjectSize());
         }
         grow(fid, src.remaining());
-        long before = store.allocated(fid);
+        o.bodyChanged = true;
         try {
-            store.write(fid, offset, src);
+            o.body.write(src, offset);
         } catch (IOException e) {
             throw io(fid, "write at " + offset, e);
-        } finally {
-            charge(before, fid);
         }
-        bodyChanged(fid, st);
+        bodyChanged(fid, o);
     }
 
     @Override
     protected void doPunch(Fid fid, long offset, long length) throws OsdException {
         osd.capabilities().require(Capability.PUNCH, device(), fid, "punch");
-        AttrRecord.Stored st = data(fid, "punch");
-        long end = Math.min(store.size(fid), offset + length);
-        if (offset < end) {
-            long before = store.allocated(fid);
-            try {
-                store.punch(fid, offset, end - offset);
-            } catch (IOException e) {
-                throw io(fid, "punch [" + offset + ", " + end + ")", e);
-            } finally {
-                charge(before, fid);
+        Open o = data(fid, "punch");
+        long end;
+        try {
+            end = Math.min(o.body.size(), offset + length);
+            if (offset < end) {
+                o.bodyChanged = true;
+                o.body.punch(offset, end - offset);
             }
+        } catch (IOException e) {
+            throw io(fid, "punch [" + offset + ", +" + length + ")", e);
         }
-        bodyChanged(fid, st);
+        bodyChanged(fid, o);
     }
 
     @Override
     protected void doTruncate(Fid fid, long size) throws OsdException {
-        AttrRecord.Stored st = data(fid, "truncate");
+        Open o = data(fid, "truncate");
         if (size > osd.capabilities().maxObjectSize()) {
             throw new OsdException(Errno.EFBIG, device(), fid, "truncate to " + size + ", past the largest object");
         }
-        long before = store.allocated(fid);
+        o.bodyChanged = true;
         try {
-            store.truncate(fid, size);
+            o.body.truncate(size);
         } catch (IOException e) {
             throw io(fid, "truncate to " + size, e);
-        } finally {
-            charge(before, fid);
         }
-        bodyChanged(fid, st);
+        bodyChanged(fid, o);
     }
 
     @Override
     protected void doSetXattr(Fid fid, String name, byte[] value, XattrFlag flag) throws OsdException {
         osd.xattrRules().requireSupported(fid, "setxattr");
-        AttrRecord.Stored st = existing(fid);
+        Open o = existing(fid);
         osd.xattrRules().checkSet(fid, name, value.length);
         Map<String, Integer> sizes = new TreeMap<>();
         for (String n : store.xattrNames(fid)) {
@@ -232,13 +305,13 @@ final class DirectTransaction extends AbstractTransaction {
         } catch (IOException e) {
             throw io(fid, "set xattr " + name, e);
         }
-        record(fid, st, st.attr().withCtime(osd.now()));
+        record(fid, o, o.stored.attr().withCtime(osd.now()));
     }
 
     @Override
     protected void doDeleteXattr(Fid fid, String name) throws OsdException {
         osd.xattrRules().requireSupported(fid, "removexattr");
-        AttrRecord.Stored st = existing(fid);
+        Open o = existing(fid);
         boolean had;
         try {
             had = store.removeXattr(fid, name);
@@ -248,7 +321,7 @@ final class DirectTransaction extends AbstractTransaction {
         if (!had) {
             throw new OsdException(Errno.ENODATA, device(), fid, "no xattr " + name);
         }
-        record(fid, st, st.attr().withCtime(osd.now()));
+        record(fid, o, o.stored.attr().withCtime(osd.now()));
     }
 
     @Override

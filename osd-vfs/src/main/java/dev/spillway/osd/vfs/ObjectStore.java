@@ -34,11 +34,17 @@ final class ObjectStore {
     private final DirtySet dirty;
     // Object directories known to exist (they are never removed while mounted).
     private final Set<String> knownDirs = ConcurrentHashMap.newKeySet();
+    private final ReadHandles handles;
 
     ObjectStore(String device, Storage storage, DirtySet dirty) {
         this.device = device;
         this.s = storage;
         this.dirty = dirty;
+        this.handles = new ReadHandles(storage);
+    }
+
+    void closeHandles() {
+        handles.closeAll();
     }
 
     Storage storage() {
@@ -113,11 +119,18 @@ final class ObjectStore {
         return st.attr().withSize(size(fid), allocated(fid) / 512);
     }
 
-    /** Reads the body at {@code offset} into {@code dst}; 0 at or past the end. */
+    /** Reads the body at {@code offset} into {@code dst}; 0 at or past the end; ENOENT for no object. */
     int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
-        try (StorageFile f = s.open(ObjectIndex.body(fid), StandardOpenOption.READ)) {
-            int n = f.read(dst, offset);
-            return Math.max(0, n);
+        try {
+            ReadHandles.Handle h = handles.acquire(fid, () -> s.type(ObjectIndex.record(fid)) == Storage.EntryType.FILE);
+            if (h == null) {
+                throw new OsdException(Errno.ENOENT, device, fid, "no such object");
+            }
+            try {
+                return Math.max(0, h.file.read(dst, offset));
+            } finally {
+                h.release();
+            }
         } catch (NoSuchFileException e) {
             throw new OsdException(Errno.ENOENT, device, fid, "no such object (its body file is gone)", e);
         } catch (IOException e) {
@@ -194,6 +207,7 @@ final class ObjectStore {
 
     /** A fresh object: leftovers of that FID removed, an empty body, a record of generation 1. */
     void create(Fid fid, Attr attr) throws IOException {
+        handles.invalidate(fid);
         ensureDir(fid);
         String body = ObjectIndex.body(fid);
         String rec = ObjectIndex.record(fid);
@@ -214,6 +228,7 @@ final class ObjectStore {
      * attributes).
      */
     void createBody(Fid fid) throws IOException {
+        handles.invalidate(fid);
         ensureDir(fid);
         String body = ObjectIndex.body(fid);
         s.deleteIfExists(ObjectIndex.record(fid));
@@ -229,6 +244,7 @@ final class ObjectStore {
 
     /** Makes a staged file the object's body: any old record goes first, then the rename. */
     void install(Fid fid, String staged) throws IOException {
+        handles.invalidate(fid);
         ensureDir(fid);
         s.deleteIfExists(ObjectIndex.record(fid));
         s.rename(staged, ObjectIndex.body(fid));
@@ -247,6 +263,7 @@ final class ObjectStore {
 
     /** Removes the record, then the body. */
     void destroy(Fid fid) throws IOException {
+        handles.invalidate(fid);
         s.deleteIfExists(ObjectIndex.record(fid));
         s.deleteIfExists(ObjectIndex.body(fid));
         dirty.dir(ObjectIndex.dir(fid));

@@ -424,9 +424,6 @@ public final class VfsOsd implements Osd {
         int start = dst.position();
         return guard.read(fid, () -> {
             dst.position(start);
-            if (!store.exists(fid)) {
-                throw enoent(fid);
-            }
             return store.read(fid, offset, dst);
         });
     }
@@ -570,6 +567,7 @@ public final class VfsOsd implements Osd {
             return;
         }
         closed = true;
+        store.closeHandles();
         IOException err = null;
         try {
             if (journal != null) {
