@@ -49,8 +49,9 @@ public final class VfsJournalBenchmark implements Benchmark {
 
     @Override
     public List<BenchResult> run(BenchOptions o) throws Exception {
-        int perWriter = o.quick() ? 150 : 600;
-        int rounds = o.quick() ? 5 : 7;
+        int perWriter = o.quick() ? 400 : 1500;
+        int rounds = o.quick() ? 5 : 9;
+        int warmups = 3;
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("path", o.workDir().resolve("vfs").toString());
         s.put("journal", "on");
@@ -81,7 +82,7 @@ public final class VfsJournalBenchmark implements Benchmark {
             }
             long[] before = ((VfsOsd) osd).journalStats();
             o.log().printf("vfs-journal: %d writers x %d transactions of 2 x %d bytes, %d rounds%n", WRITERS, perWriter, IO, rounds);
-            AbRunner.Medians m = AbRunner.alternate(1, rounds,
+            AbRunner.Medians m = AbRunner.alternate(warmups, rounds,
                     () -> run(pool, perWriter, w -> journal(osd, objs.get(w), perWriter)),
                     () -> run(pool, perWriter, w -> fsyncEach(files.get(w), perWriter)),
                     o.log());
@@ -93,6 +94,7 @@ public final class VfsJournalBenchmark implements Benchmark {
             p.put("objects_per_transaction", 2);
             p.put("bytes_per_object_write", IO);
             p.put("rounds", rounds);
+            p.put("warmups", warmups);
             p.put("durability", "journal: stop returns after the log fsync (durable commit)");
             p.put("baseline", "FileChannel write + force of each of the 2 files, no journal, same filesystem");
             p.put("transactions_per_log_fsync", Math.round(perFsync * 10) / 10.0);

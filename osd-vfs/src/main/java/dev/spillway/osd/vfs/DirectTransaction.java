@@ -11,10 +11,8 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.storage.StorageErrors;
-import dev.spillway.osd.spi.storage.StorageFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -30,47 +28,17 @@ import java.util.TreeMap;
  * DURABLE_COMMIT); with {@code setSync(true)}, stop forces the touched objects first, so a
  * callback of a sync transaction does mean durable.
  *
- * <p>The transaction keeps the files of the objects it changes open until stop and their
- * records in memory (it holds their locks, so nobody else changes them), so a stream of writes
- * costs a body write and a record write each; allocated space is charged once, at stop.
+ * <p>Space actually allocated is charged once per object, at stop (a stream of writes costs a
+ * body write and a record write each).
  */
 final class DirectTransaction extends AbstractTransaction {
     private final VfsOsd osd;
     private final ObjectStore store;
     private final Set<Fid> touched = new LinkedHashSet<>();
-    // Objects changed by this transaction that still exist, with their open files.
-    private final Map<Fid, Open> open = new HashMap<>();
+    // Allocation of each existing object when this transaction first changed its body.
+    private final Map<Fid, Long> allocatedBefore = new HashMap<>();
     private long reservation;
     private long growth;
-
-    /** An object this transaction changes: its files, its record, its allocation at first touch. */
-    private static final class Open {
-        final StorageFile body;
-        final StorageFile record;
-        AttrRecord.Stored stored;
-        final long allocatedBefore;
-        boolean bodyChanged;
-
-        Open(StorageFile body, StorageFile record, AttrRecord.Stored stored, long allocatedBefore) {
-            this.body = body;
-            this.record = record;
-            this.stored = stored;
-            this.allocatedBefore = allocatedBefore;
-        }
-
-        void close() {
-            try {
-                body.close();
-            } catch (IOException e) {
-                // nothing was buffered in the handle: writes went to the file
-            }
-            try {
-                record.close();
-            } catch (IOException e) {
-                // likewise
-            }
-        }
-    }
 
     DirectTransaction(VfsOsd osd) {
         super(osd.support());
@@ -86,22 +54,19 @@ final class DirectTransaction extends AbstractTransaction {
 
     @Override
     protected void doRelease() {
-        for (Open o : open.values()) {
-            o.close();
-        }
-        open.clear();
         osd.space().release(reservation);
         reservation = 0;
     }
 
     /** Charges the space the transaction's body changes really allocated. */
     private void charge() throws OsdException {
-        for (Map.Entry<Fid, Open> e : open.entrySet()) {
-            if (e.getValue().bodyChanged) {
-                e.getValue().bodyChanged = false;
-                osd.space().allocated(store.allocated(e.getKey()) - e.getValue().allocatedBefore);
+        for (Map.Entry<Fid, Long> e : allocatedBefore.entrySet()) {
+            ObjectStore.Known k = store.load(e.getKey());
+            if (k != null) {
+                osd.space().allocated(k.allocated() - e.getValue());
             }
         }
+        allocatedBefore.clear();
     }
 
     @Override
@@ -125,61 +90,36 @@ final class DirectTransaction extends AbstractTransaction {
         return StorageErrors.toOsd(device(), fid, doing, e);
     }
 
-    /** The object's open files and record; ENOENT if it does not exist. */
-    private Open existing(Fid fid) throws OsdException {
+    private ObjectStore.Known existing(Fid fid) throws OsdException {
         osd.ensureOpen();
-        Open o = open.get(fid);
-        if (o != null) {
-            return o;
-        }
-        AttrRecord.Stored st = store.record(fid);
-        if (st == null) {
+        ObjectStore.Known k = store.load(fid);
+        if (k == null) {
             throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
         }
         touched.add(fid);
-        StorageFile body = null;
-        try {
-            body = osd.storage().open(ObjectIndex.body(fid), StandardOpenOption.READ, StandardOpenOption.WRITE);
-            StorageFile rec = osd.storage().open(ObjectIndex.record(fid), StandardOpenOption.WRITE);
-            o = new Open(body, rec, st, store.allocated(fid));
-        } catch (IOException e) {
-            if (body != null) {
-                try {
-                    body.close();
-                } catch (IOException ignored) {
-                    // already failing
-                }
-            }
-            throw io(fid, "open the object's files", e);
-        }
-        open.put(fid, o);
-        return o;
+        return k;
     }
 
-    private Open data(Fid fid, String op) throws OsdException {
-        Open o = existing(fid);
-        if (o.stored.attr().kind() != ObjectKind.DATA) {
+    /** An existing DATA object whose body this update changes. */
+    private ObjectStore.Known body(Fid fid, String op) throws OsdException {
+        ObjectStore.Known k = existing(fid);
+        if (k.stored().attr().kind() != ObjectKind.DATA) {
             throw new OsdException(Errno.EISDIR, device(), fid, op + " on an index object");
         }
-        return o;
+        allocatedBefore.putIfAbsent(fid, k.allocated());
+        return k;
     }
 
-    /** Writes the next generation of the record. */
-    private void record(Fid fid, Open o, Attr attr) throws OsdException {
-        long gen = o.stored.generation() + 1;
+    private void record(Fid fid, AttrRecord.Stored st, Attr attr) throws OsdException {
         try {
-            AttrRecord.write(o.record, fid, attr, gen);
+            store.writeRecord(fid, attr, st.generation() + 1);
         } catch (IOException e) {
             throw io(fid, "write the record", e);
         }
-        o.stored = new AttrRecord.Stored(attr, gen);
-        osd.dirty().file(ObjectIndex.record(fid));
     }
 
-    private void bodyChanged(Fid fid, Open o) throws OsdException {
-        o.bodyChanged = true;
-        osd.dirty().file(ObjectIndex.body(fid));
-        record(fid, o, o.stored.attr().bodyChanged(0, 0, osd.now()));
+    private void bodyChanged(Fid fid, ObjectStore.Known k) throws OsdException {
+        record(fid, k.stored(), k.stored().attr().bodyChanged(0, 0, osd.now()));
     }
 
     /** Checks room for {@code estimate} more bytes before an update that may allocate them. */
@@ -206,85 +146,80 @@ final class DirectTransaction extends AbstractTransaction {
             throw io(fid, "create", e);
         }
         touched.add(fid);
+        allocatedBefore.remove(fid);
         osd.space().objectCreated();
     }
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
-        Open o = existing(fid);
-        long allocated = store.allocated(fid);
-        o.close();
-        open.remove(fid);
+        ObjectStore.Known k = existing(fid);
+        Long before = allocatedBefore.remove(fid);
         try {
             store.destroy(fid);
         } catch (IOException e) {
             throw io(fid, "destroy", e);
         }
-        // Whatever this transaction allocated to it goes with it: charge it, then free it all.
-        osd.space().allocated(allocated - o.allocatedBefore);
-        osd.space().objectDestroyed(allocated);
+        // What this transaction allocated to it goes with it: charge it, then free it all.
+        osd.space().allocated(k.allocated() - (before != null ? before : k.allocated()));
+        osd.space().objectDestroyed(k.allocated());
     }
 
     @Override
     protected void doSetAttr(Fid fid, AttrChange change) throws OsdException {
-        Open o = existing(fid);
-        Attr a = o.stored.attr().apply(change);
-        record(fid, o, change.has(AttrField.CTIME) ? a : a.withCtime(osd.now()));
+        ObjectStore.Known k = existing(fid);
+        Attr a = k.stored().attr().apply(change);
+        record(fid, k.stored(), change.has(AttrField.CTIME) ? a : a.withCtime(osd.now()));
     }
 
     @Override
     protected void doWrite(Fid fid, long offset, ByteBuffer src) throws OsdException {
-        Open o = data(fid, "write");
+        ObjectStore.Known k = body(fid, "write");
         long end = offset + src.remaining();
         if (end > osd.capabilities().maxObjectSize()) {
             throw new OsdException(Errno.EFBIG, device(), fid, "write ends at " + end + ", past the largest object " + osd.capabilities().maxObjectSize());
         }
         grow(fid, src.remaining());
-        o.bodyChanged = true;
         try {
-            o.body.write(src, offset);
+            store.write(fid, offset, src);
         } catch (IOException e) {
             throw io(fid, "write at " + offset, e);
         }
-        bodyChanged(fid, o);
+        bodyChanged(fid, k);
     }
 
     @Override
     protected void doPunch(Fid fid, long offset, long length) throws OsdException {
         osd.capabilities().require(Capability.PUNCH, device(), fid, "punch");
-        Open o = data(fid, "punch");
-        long end;
-        try {
-            end = Math.min(o.body.size(), offset + length);
-            if (offset < end) {
-                o.bodyChanged = true;
-                o.body.punch(offset, end - offset);
+        ObjectStore.Known k = body(fid, "punch");
+        long end = Math.min(k.size(), offset + length);
+        if (offset < end) {
+            try {
+                store.punch(fid, offset, end - offset);
+            } catch (IOException e) {
+                throw io(fid, "punch [" + offset + ", " + end + ")", e);
             }
-        } catch (IOException e) {
-            throw io(fid, "punch [" + offset + ", +" + length + ")", e);
         }
-        bodyChanged(fid, o);
+        bodyChanged(fid, k);
     }
 
     @Override
     protected void doTruncate(Fid fid, long size) throws OsdException {
-        Open o = data(fid, "truncate");
+        ObjectStore.Known k = body(fid, "truncate");
         if (size > osd.capabilities().maxObjectSize()) {
             throw new OsdException(Errno.EFBIG, device(), fid, "truncate to " + size + ", past the largest object");
         }
-        o.bodyChanged = true;
         try {
-            o.body.truncate(size);
+            store.truncate(fid, size);
         } catch (IOException e) {
             throw io(fid, "truncate to " + size, e);
         }
-        bodyChanged(fid, o);
+        bodyChanged(fid, k);
     }
 
     @Override
     protected void doSetXattr(Fid fid, String name, byte[] value, XattrFlag flag) throws OsdException {
         osd.xattrRules().requireSupported(fid, "setxattr");
-        Open o = existing(fid);
+        ObjectStore.Known k = existing(fid);
         osd.xattrRules().checkSet(fid, name, value.length);
         Map<String, Integer> sizes = new TreeMap<>();
         for (String n : store.xattrNames(fid)) {
@@ -305,13 +240,13 @@ final class DirectTransaction extends AbstractTransaction {
         } catch (IOException e) {
             throw io(fid, "set xattr " + name, e);
         }
-        record(fid, o, o.stored.attr().withCtime(osd.now()));
+        record(fid, k.stored(), k.stored().attr().withCtime(osd.now()));
     }
 
     @Override
     protected void doDeleteXattr(Fid fid, String name) throws OsdException {
         osd.xattrRules().requireSupported(fid, "removexattr");
-        Open o = existing(fid);
+        ObjectStore.Known k = existing(fid);
         boolean had;
         try {
             had = store.removeXattr(fid, name);
@@ -321,7 +256,7 @@ final class DirectTransaction extends AbstractTransaction {
         if (!had) {
             throw new OsdException(Errno.ENODATA, device(), fid, "no xattr " + name);
         }
-        record(fid, o, o.stored.attr().withCtime(osd.now()));
+        record(fid, k.stored(), k.stored().attr().withCtime(osd.now()));
     }
 
     @Override

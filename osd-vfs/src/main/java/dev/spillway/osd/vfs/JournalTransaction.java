@@ -156,7 +156,7 @@ final class JournalTransaction extends AbstractTransaction {
         for (Map.Entry<Fid, Working> e : touched.entrySet()) {
             Working w = e.getValue();
             long before = w.existedBefore ? w.allocatedBefore + space.objectOverhead() : 0;
-            long after = w.exists ? osd.store().allocated(e.getKey()) + space.objectOverhead() : 0;
+            long after = w.exists ? osd.store().load(e.getKey()).allocated() + space.objectOverhead() : 0;
             if (w.existedBefore && !w.exists) {
                 space.objectDestroyed(w.allocatedBefore);
             } else if (!w.existedBefore && w.exists) {
@@ -173,11 +173,11 @@ final class JournalTransaction extends AbstractTransaction {
     private Working view(Fid fid) throws OsdException {
         Working w = touched.get(fid);
         if (w == null) {
-            AttrRecord.Stored rec = osd.store().record(fid);
-            if (rec == null) {
+            ObjectStore.Known k = osd.store().load(fid);
+            if (k == null) {
                 w = new Working(false, null, 0);
             } else {
-                w = new Working(true, rec.attr().withSize(osd.store().size(fid), 0), osd.store().allocated(fid));
+                w = new Working(true, k.stored().attr().withSize(k.size(), 0), k.allocated());
             }
             touched.put(fid, w);
         }

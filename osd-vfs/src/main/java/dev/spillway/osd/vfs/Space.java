@@ -17,7 +17,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * refuses to grow past it; without, it reports the filesystem's figures. Either way a start
  * fails with ENOSPC when the filesystem itself has no room for the declared bytes.
  *
- * <p>Each object is charged its body's allocated bytes plus one block for its record.
+ * <p>Each object is charged its body's allocated bytes plus one block for its record. The
+ * filesystem's figures are asked for at most every {@value #FS_TTL_MS} ms (a statfs costs as much
+ * as a small transaction): a start may therefore see free space up to that old when something
+ * else fills the filesystem, and then the write itself fails with ENOSPC.
  */
 final class Space {
     private final String device;
@@ -29,6 +32,10 @@ final class Space {
     private final AtomicLong used = new AtomicLong();
     // Bytes reserved by started, unstopped transactions.
     private final AtomicLong reserved = new AtomicLong();
+    private static final long FS_TTL_MS = 20;
+    // The filesystem's figures and when they were read (nanoTime); replaced whole.
+    private volatile Storage.Stats fsStats;
+    private volatile long fsStatsAt;
 
     Space(String device, Storage storage, long capacity, int blockSize) {
         this.device = device;
@@ -69,8 +76,16 @@ final class Space {
     }
 
     private Storage.Stats fs() throws OsdException {
+        long now = System.nanoTime();
+        Storage.Stats cached = fsStats;
+        if (cached != null && now - fsStatsAt < FS_TTL_MS * 1_000_000) {
+            return cached;
+        }
         try {
-            return storage.stats();
+            Storage.Stats fresh = storage.stats();
+            fsStats = fresh;
+            fsStatsAt = now;
+            return fresh;
         } catch (IOException e) {
             throw StorageErrors.toOsd(device, null, "statfs of " + storage.describe(), e);
         }

@@ -118,8 +118,9 @@ public final class VfsOsd implements Osd {
             }
             this.xattrRules = new XattrRules(name, probe);
             this.space = new Space(name, storage, settings.capacity(), probe.blockSize());
-            this.store = new ObjectStore(name, storage, dirty);
+            this.store = new ObjectStore(name, storage, dirty, probe.blockSize());
             long last = recover();
+            store.forget();
             loadUsage();
             this.guard = settings.journal() ? new ReadGuard(256) : ReadGuard.NONE;
             this.support = new TransactionSupport(name, config.strictDeclares());
@@ -139,7 +140,8 @@ public final class VfsOsd implements Osd {
             this.caps = new Capabilities(f, xattrRules.maxValue(), probe.maxXattrName(), settings.maxObjectSize(), 0, 0,
                     1 << 20, probe.blockSize());
             this.journal = settings.journal()
-                    ? Journal.start(storage, name, mounted.uuid(), last + 1, settings.segmentSize(), () -> dirty.forceAll(storage), checkpointer)
+                    ? Journal.start(storage, name, mounted.uuid(), last + 1, settings.segmentSize(), settings.preallocate(),
+                            () -> dirty.forceAll(storage), checkpointer)
                     : null;
         } catch (IOException e) {
             releaseLock();

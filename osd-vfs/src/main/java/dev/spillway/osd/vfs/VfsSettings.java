@@ -20,12 +20,14 @@ import java.util.Set;
  *     record; past it the body is written to a staging file and renamed into place
  * @param pointInTimeRecovery at mount, replay up to corruption in the log and discard the rest
  *     instead of refusing (the repair path, for one mount)
+ * @param preallocate write journal segments full of zeros when created (and recycle them), so
+ *     that a log fsync flushes data only, not the file's size
  */
 record VfsSettings(String path, boolean journal, long capacity, boolean create, boolean requireXattr,
-                   long maxObjectSize, long segmentSize, long inlineLimit, boolean pointInTimeRecovery) {
+                   long maxObjectSize, long segmentSize, long inlineLimit, boolean pointInTimeRecovery, boolean preallocate) {
 
     static final Set<String> KEYS = Set.of("path", "journal", "capacity", "create", "require-xattr", "max-object-size",
-            "journal-segment-size", "journal-inline-limit", "journal-recovery");
+            "journal-segment-size", "journal-inline-limit", "journal-recovery", "journal-preallocate");
 
     static VfsSettings of(OsdConfig c) throws OsdException {
         String journal = c.string("journal", "on").trim().toLowerCase(Locale.ROOT);
@@ -55,7 +57,7 @@ record VfsSettings(String path, boolean journal, long capacity, boolean create, 
             throw bad(c, "journal-inline-limit", "must not be negative");
         }
         return new VfsSettings(c.string("path", ""), on, capacity, c.bool("create", true), c.bool("require-xattr", false),
-                maxObject, segment, inline, recovery.equals("point-in-time"));
+                maxObject, segment, inline, recovery.equals("point-in-time"), c.bool("journal-preallocate", true));
     }
 
     private static OsdException bad(OsdConfig c, String key, String why) {

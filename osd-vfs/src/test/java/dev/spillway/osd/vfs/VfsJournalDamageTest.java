@@ -31,7 +31,7 @@ class VfsJournalDamageTest {
     static final Fid[] FIDS = {Fid.of(0x600000000L, 1), Fid.of(0x600000000L, 2), Fid.of(0x600000000L, 3), Fid.of(0x600000000L, 4)};
 
     static OsdConfig config(String recovery) {
-        return OsdConfig.of("damage", "vfs", Map.of("journal", "on", "journal-recovery", recovery));
+        return OsdConfig.of("damage", "vfs", Map.of("journal", "on", "journal-recovery", recovery, "journal-segment-size", "64KiB"));
     }
 
     static Osd open(Storage s, String recovery) throws OsdException {
@@ -77,17 +77,20 @@ class VfsJournalDamageTest {
         return segs.get(0);
     }
 
-    /** Offsets of the records in a segment. */
+    /** Offsets of the records in a segment, and (last) where they end. */
     static List<Integer> records(byte[] seg) {
         List<Integer> at = new ArrayList<>();
         int pos = 64;
-        while (pos < seg.length) {
+        while (true) {
             RecordCodec.Header h = RecordCodec.decodeHeader(seg, pos, seg.length);
-            assertThat(h).isNotNull();
             at.add(pos);
+            if (h == null) {
+                // the end mark: zeros after the last record
+                assertThat(seg[pos]).isZero();
+                return at;
+            }
             pos += RecordCodec.HEADER + h.bodyLength();
         }
-        return at;
     }
 
     static byte[] bytes(Storage s, String path) throws Exception {
@@ -111,10 +114,11 @@ class VfsJournalDamageTest {
         String seg = segment(s);
         byte[] d = bytes(s, seg);
         List<Integer> recs = records(d);
-        int last = recs.get(recs.size() - 1);
+        int last = recs.get(recs.size() - 2);
+        int end = recs.get(recs.size() - 1);
         // The last record half written, as a crash mid-append leaves it.
         try (StorageFile f = s.open(seg, StandardOpenOption.WRITE)) {
-            f.truncate(last + (d.length - last) / 2);
+            f.write(ByteBuffer.allocate(end - (last + (end - last) / 2)), last + (end - last) / 2);
         }
         try (Osd osd = open(s, "strict")) {
             assertThat(((VfsOsd) osd).mountNotes()).anyMatch(n -> n.contains("cut the torn tail") && n.contains(seg) && n.contains("offset " + last));
@@ -129,9 +133,9 @@ class VfsJournalDamageTest {
     void garbageAfterTheLastRecordIsCut() throws Exception {
         FaultInjectingStorage s = crashedWithLog();
         String seg = segment(s);
-        byte[] d = bytes(s, seg);
+        List<Integer> recs = records(bytes(s, seg));
         try (StorageFile f = s.open(seg, StandardOpenOption.WRITE)) {
-            f.write(ByteBuffer.wrap("not a record, just noise".getBytes()), d.length);
+            f.write(ByteBuffer.wrap("not a record, just noise".getBytes()), recs.get(recs.size() - 1));
         }
         try (Osd osd = open(s, "strict")) {
             assertThat(((VfsOsd) osd).mountNotes()).anyMatch(n -> n.contains("cut the torn tail"));

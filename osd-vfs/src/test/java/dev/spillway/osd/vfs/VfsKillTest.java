@@ -216,7 +216,26 @@ class VfsKillTest {
                 acked[e.getKey()] = Math.max(acked[e.getKey()], e.getValue());
                 totalAcks += e.getValue() - seen[e.getKey()];
             }
-            try (Osd osd = Osds.open(OsdConfig.of("kill", "vfs", settings(dir)))) {
+            Osd mounted;
+            try {
+                mounted = Osds.open(OsdConfig.of("kill", "vfs", settings(dir)));
+            } catch (OsdException e) {
+                if (System.getProperty("spillway.kill.keep") != null) {
+                    Path keep = Path.of(System.getProperty("spillway.kill.keep"));
+                    try (var files = Files.walk(dir)) {
+                        for (Path f : files.toList()) {
+                            Path t = keep.resolve(dir.relativize(f).toString());
+                            if (Files.isDirectory(f)) {
+                                Files.createDirectories(t);
+                            } else {
+                                Files.copy(f, t);
+                            }
+                        }
+                    }
+                }
+                throw e;
+            }
+            try (Osd osd = mounted) {
                 if (((VfsOsd) osd).mountNotes().stream().anyMatch(n -> n.startsWith("journal: replayed"))) {
                     replays++;
                 }

@@ -35,6 +35,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code journal/checkpoint} with the last sealed LSN (atomically), then delete the sealed
  * segments. A crash anywhere in between replays more than needed, which is harmless.
  *
+ * <p><b>Preallocated, recycled segments.</b> A log fsync is cheap only if it flushes data and no
+ * metadata: appending to a file changes its size and makes every fsync commit the filesystem's
+ * journal. So segments are created full of zeros ({@code journal-preallocate}, the default),
+ * records overwrite those zeros, and a checkpointed segment is kept as a spare
+ * ({@code journal/spare-*.log}, at most {@value #MAX_SPARES}) and reused under its new name with a
+ * new header. Every append also writes {@value LogFiles#END_MARK} zero bytes after its record,
+ * so the end of the log is marked even over a recycled segment's old records.
+ *
  * <p><b>Failure.</b> A failed write or fsync fails the journal for good (a retried fsync can
  * report success for data that was dropped): every later commit throws, and the device must be
  * unmounted and mounted again, which replays the log.
@@ -51,10 +59,15 @@ public final class Journal implements Closeable {
     private record Sealed(String name, StorageFile file) {
     }
 
+    private static final int MAX_SPARES = 2;
+
     private final Storage s;
     private final String device;
     private final UUID uuid;
     private final long segmentSize;
+    private final boolean preallocate;
+    // Checkpointed segments kept for reuse (guarded by appendLock).
+    private final java.util.ArrayDeque<String> spares = new java.util.ArrayDeque<>();
     private final Flusher flusher;
     private final Executor checkpointer;
 
@@ -88,8 +101,10 @@ public final class Journal implements Closeable {
     private final AtomicLong fsyncs = new AtomicLong();
     private boolean closed;
 
-    private Journal(Storage s, String device, UUID uuid, long nextLsn, long segmentSize, Flusher flusher, Executor checkpointer) {
+    private Journal(Storage s, String device, UUID uuid, long nextLsn, long segmentSize, boolean preallocate, Flusher flusher,
+                    Executor checkpointer) {
         this.s = s;
+        this.preallocate = preallocate;
         this.device = device;
         this.uuid = uuid;
         this.nextLsn = nextLsn;
@@ -105,11 +120,16 @@ public final class Journal implements Closeable {
      * Starts logging at {@code nextLsn} in a new segment, after recovery has replayed and
      * checkpointed everything before it.
      */
-    public static Journal start(Storage s, String device, UUID uuid, long nextLsn, long segmentSize, Flusher flusher,
-                                Executor checkpointer) throws IOException {
-        Journal j = new Journal(s, device, uuid, nextLsn, segmentSize, flusher, checkpointer);
+    public static Journal start(Storage s, String device, UUID uuid, long nextLsn, long segmentSize, boolean preallocate,
+                                Flusher flusher, Executor checkpointer) throws IOException {
+        Journal j = new Journal(s, device, uuid, nextLsn, segmentSize, preallocate, flusher, checkpointer);
         j.appendLock.lock();
         try {
+            for (String n : s.list(LogFiles.DIR)) {
+                if (LogFiles.isSpare(n)) {
+                    j.spares.add(LogFiles.DIR + "/" + n);
+                }
+            }
             j.openSegment();
         } finally {
             j.appendLock.unlock();
@@ -117,13 +137,33 @@ public final class Journal implements Closeable {
         return j;
     }
 
-    /** Creates the segment starting at nextLsn, durable (header and name) before any record goes in. */
+    /**
+     * Opens the segment starting at nextLsn — a spare with a new header, or a new file of zeros —
+     * durable (header, end mark and name) before any record goes in.
+     */
     private void openSegment() throws IOException {
         String name = LogFiles.segment(nextLsn);
-        StorageFile f = s.open(name, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        String spare = spares.poll();
+        // The header goes in while the file still has its old name (or none), so a crash
+        // never leaves a segment whose header disagrees with its name.
+        String at = spare != null ? spare : name;
+        StorageFile f = spare != null
+                ? s.open(spare, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                : s.open(name, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
-            f.write(LogFiles.segmentHeader(uuid, nextLsn), 0);
+            if (spare == null && preallocate) {
+                ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
+                for (long off = 0; off < segmentSize; off += zeros.capacity()) {
+                    f.write(zeros.clear().limit((int) Math.min(zeros.capacity(), segmentSize - off)), off);
+                }
+            }
+            ByteBuffer head = ByteBuffer.allocate(LogFiles.SEGMENT_HEADER + LogFiles.END_MARK);
+            head.put(LogFiles.segmentHeader(uuid, nextLsn)).clear();
+            f.write(head, 0);
             f.force(true);
+            if (spare != null) {
+                s.rename(at, name);
+            }
             s.forceDirectory(LogFiles.DIR);
         } catch (IOException | RuntimeException e) {
             f.close();
@@ -181,8 +221,16 @@ public final class Journal implements Closeable {
             ByteBuffer header = RecordCodec.encodeHeader(body.remaining(), opCount, lsn, durableLsn, txId, crc);
             long at = position;
             try {
-                current.write(header, at);
-                current.write(body.duplicate(), at + RecordCodec.HEADER);
+                int len = body.remaining();
+                if (len <= 64 << 10) {
+                    ByteBuffer all = ByteBuffer.allocate(RecordCodec.HEADER + len + LogFiles.END_MARK);
+                    all.put(header).put(body.duplicate()).clear();
+                    current.write(all, at);
+                } else {
+                    current.write(header, at);
+                    current.write(body.duplicate(), at + RecordCodec.HEADER);
+                    current.write(ByteBuffer.allocate(LogFiles.END_MARK), at + RecordCodec.HEADER + len);
+                }
             } catch (IOException | RuntimeException e) {
                 // A partial record may now sit at the end: nothing may be appended after it.
                 IOException io = e instanceof IOException x ? x : new IOException(e);
@@ -308,6 +356,14 @@ public final class Journal implements Closeable {
      * any time; does nothing if no record was appended since the last checkpoint.
      */
     public void checkpoint() throws IOException {
+        checkpoint(true);
+    }
+
+    /**
+     * @param rotate seal the current segment and start another (while mounted); without, the
+     *     current segment stays (at unmount: the next mount finds its records all checkpointed)
+     */
+    private void checkpoint(boolean rotate) throws IOException {
         checkpointLock.lock();
         try {
             long upTo;
@@ -319,7 +375,7 @@ public final class Journal implements Closeable {
                 if (upTo == checkpointLsn) {
                     return;
                 }
-                // Seal: everything in the old segment durable before the new one takes records.
+                // Everything in the current segment durable before another takes records.
                 current.force(false);
                 syncLock.lock();
                 try {
@@ -330,9 +386,11 @@ public final class Journal implements Closeable {
                 } finally {
                     syncLock.unlock();
                 }
-                sealed.add(new Sealed(currentName, current));
-                current = null;
-                openSegment();
+                if (rotate) {
+                    sealed.add(new Sealed(currentName, current));
+                    current = null;
+                    openSegment();
+                }
                 done = new ArrayList<>(sealed);
             } catch (IOException | RuntimeException e) {
                 IOException io = e instanceof IOException x ? x : new IOException(e);
@@ -346,12 +404,21 @@ public final class Journal implements Closeable {
             s.forceDirectory(LogFiles.DIR);
             s.replaceDurably(LogFiles.CHECKPOINT, LogFiles.checkpoint(uuid, upTo));
             checkpointLsn = upTo;
-            for (Sealed seg : done) {
-                seg.file().close();
-                s.deleteIfExists(seg.name());
-            }
             appendLock.lock();
             try {
+                for (Sealed seg : done) {
+                    seg.file().close();
+                    if (spares.size() < MAX_SPARES && preallocate) {
+                        String spare = LogFiles.spare();
+                        s.rename(seg.name(), spare);
+                        spares.add(spare);
+                    } else {
+                        s.deleteIfExists(seg.name());
+                    }
+                }
+                // A spare's old name must be gone for good before its content is rewritten for
+                // reuse, or a crash could show the new content under the old name.
+                s.forceDirectory(LogFiles.DIR);
                 sealed.removeAll(done);
             } finally {
                 appendLock.unlock();
@@ -383,7 +450,7 @@ public final class Journal implements Closeable {
         IOException err = null;
         try {
             if (failure == null) {
-                checkpoint();
+                checkpoint(false);
             }
         } catch (IOException e) {
             err = e;

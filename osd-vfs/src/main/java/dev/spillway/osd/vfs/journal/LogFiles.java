@@ -10,8 +10,9 @@ import java.util.zip.CRC32C;
  * Names and fixed headers of the journal's files, all under {@code journal/}:
  *
  * <pre>
- * journal/&lt;first lsn, 16 hex&gt;.log   a segment: 64-byte header, then records
+ * journal/&lt;first lsn, 16 hex&gt;.log   a segment: 64-byte header, then records, then at least 48 zero bytes
  *     0 magic "SWJS" u32 | 4 version u32 | 8 device uuid (16) | 24 first lsn u64 | 32..60 zero | 60 crc32c u32
+ * journal/spare-&lt;random&gt;.log       a checkpointed segment kept for reuse (its old records are dead)
  * journal/checkpoint             every record up to this LSN is durable in the object files
  *     0 magic "SWCP" u32 | 4 version u32 | 8 device uuid (16) | 24 lsn u64 | 32 crc32c u32
  * </pre>
@@ -23,12 +24,24 @@ public final class LogFiles {
     static final String SUFFIX = ".log";
     static final String CORRUPT_SUFFIX = ".corrupt";
     public static final int SEGMENT_HEADER = 64;
+    /** Zero bytes written after every record: where they start, the log ends. */
+    public static final int END_MARK = RecordCodec.HEADER;
+    static final String SPARE_PREFIX = "spare-";
     private static final int SEGMENT_MAGIC = 0x534a5753; // "SWJS"
     private static final int CHECKPOINT_MAGIC = 0x50435753; // "SWCP"
     private static final int VERSION = 1;
     private static final int CHECKPOINT_SIZE = 36;
 
     private LogFiles() {
+    }
+
+    /** A fresh name for a spare segment (never parsed as a segment). */
+    static String spare() {
+        return DIR + "/" + SPARE_PREFIX + HexFormat.of().toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + SUFFIX;
+    }
+
+    static boolean isSpare(String name) {
+        return name.startsWith(SPARE_PREFIX) && name.endsWith(SUFFIX);
     }
 
     static String segment(long firstLsn) {

@@ -152,6 +152,7 @@ public final class Recovery {
                 boolean ok = h != null && RecordCodec.bodyValid(d, pos, d.length, h) && h.lsn() == prev + 1;
                 if (!ok) {
                     long bad = prev + 1;
+                    boolean endMark = isEndMark(d, pos);
                     if (i < segs.size() - 1 && segs.get(i + 1).first() <= cp + 1) {
                         // Damage in a segment the checkpoint already covers (its deletion was
                         // interrupted): nothing in it is needed.
@@ -160,12 +161,27 @@ public final class Recovery {
                         prev = segs.get(i + 1).first() - 1;
                         continue scan;
                     }
-                    Found evidence = findSynced(segs, i, pos + 1, bad);
                     boolean sealedSegment = i < segs.size() - 1;
-                    if (evidence == null && !sealedSegment) {
-                        warnings.add("journal: cut the torn tail of " + where(seg.path()) + " at offset " + pos + " ("
-                                + (d.length - pos) + " bytes; transactions from lsn " + bad + " on were never acknowledged)");
-                        break scan;
+                    Found evidence;
+                    if (endMark) {
+                        // The end of this segment's records. A sealed segment's successor must
+                        // start at `bad` (checked when it is reached); a later valid record in
+                        // this same segment that saw `bad` synced means the zeros are damage.
+                        Found inSegment = findSynced(segs.subList(i, i + 1), 0, pos + 1, bad);
+                        evidence = inSegment == null ? null : new Found(i, inSegment.offset(), inSegment.header());
+                        if (evidence == null) {
+                            if (sealedSegment) {
+                                continue scan;
+                            }
+                            break scan;
+                        }
+                    } else {
+                        evidence = findSynced(segs, i, pos + 1, bad);
+                        if (evidence == null && !sealedSegment) {
+                            warnings.add("journal: cut the torn tail of " + where(seg.path()) + " at offset " + pos
+                                    + " (transactions from lsn " + bad + " on were never acknowledged)");
+                            break scan;
+                        }
                     }
                     String why = "journal segment " + where(seg.path()) + " is corrupt at offset " + pos + ": record lsn " + bad
                             + " fails its checks, but "
@@ -220,10 +236,31 @@ public final class Recovery {
         for (String c : r.corrupt()) {
             s.rename(c, c + LogFiles.CORRUPT_SUFFIX);
         }
+        long spares = s.list(LogFiles.DIR).stream().filter(LogFiles::isSpare).count();
         for (String seg : r.segments()) {
-            s.deleteIfExists(seg);
+            // Kept for reuse by the journal (its records are dead now), or deleted.
+            if (spares < 2) {
+                s.rename(seg, LogFiles.spare());
+                spares++;
+            } else {
+                s.deleteIfExists(seg);
+            }
         }
         s.forceDirectory(LogFiles.DIR);
+    }
+
+    /** True at the end of a segment's records: the file ends, or {@link LogFiles#END_MARK} zero bytes follow. */
+    private static boolean isEndMark(byte[] d, int pos) {
+        if (pos >= d.length) {
+            return true;
+        }
+        int end = Math.min(d.length, pos + LogFiles.END_MARK);
+        for (int i = pos; i < end; i++) {
+            if (d[i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String repairHint() {

@@ -11,12 +11,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Open read-only handles of recently read bodies, so a stream of reads does not pay an
- * open/close each. A handle is the inode: whoever replaces or removes a body file (create,
- * install, destroy) invalidates its FID first. Handles are reference-counted, so an
- * invalidated or evicted handle closes only when its last reader is done.
+ * Open handles (read-write) of recently used object files — one cache for bodies, one for
+ * records — so a stream of reads, writes and record updates does not pay an open/close each.
+ * A handle is the inode: whoever replaces or removes an object's files (create, install,
+ * destroy) invalidates its FID first. Handles are reference-counted, so an invalidated or
+ * evicted handle closes only when its last user is done.
  */
-final class ReadHandles {
+final class FileHandles {
     private static final int MAX = 128;
 
     /** A shared handle; the cache holds one reference while it is cached. */
@@ -52,14 +53,16 @@ final class ReadHandles {
     }
 
     private final Storage s;
-    // Bodies' open handles; each holds one reference for the cache.
+    private final java.util.function.Function<Fid, String> path;
+    // Open handles; each holds one reference for the cache.
     private final Map<Fid, Handle> handles = new ConcurrentHashMap<>();
     // Bumped by every invalidation (guarded by this, as are cache insertions): a handle opened
     // while an invalidation ran may be of the old file and is used once, never cached.
     private long invalidations;
 
-    ReadHandles(Storage s) {
+    FileHandles(Storage s, java.util.function.Function<Fid, String> path) {
         this.s = s;
+        this.path = path;
     }
 
     /** Decides, when a body is opened afresh, whether its object exists. */
@@ -69,7 +72,7 @@ final class ReadHandles {
     }
 
     /**
-     * A retained handle of {@code fid}'s body, or null if the object does not exist; release it
+     * A retained handle of {@code fid}'s file, or null if the object does not exist; release it
      * when done. A cached handle proves the object exists (destroy invalidates it first); a
      * fresh one is checked with {@code check} after it is opened.
      */
@@ -84,7 +87,7 @@ final class ReadHandles {
         }
         Handle fresh;
         try {
-            fresh = new Handle(s.open(ObjectIndex.body(fid), StandardOpenOption.READ));
+            fresh = new Handle(s.open(path.apply(fid), StandardOpenOption.READ, StandardOpenOption.WRITE));
         } catch (java.nio.file.NoSuchFileException e) {
             return null;
         }
@@ -119,7 +122,7 @@ final class ReadHandles {
         }
     }
 
-    /** Forgets {@code fid}'s handle: its body file is about to be replaced or removed. */
+    /** Forgets {@code fid}'s handle: its file is about to be replaced or removed. */
     synchronized void invalidate(Fid fid) {
         invalidations++;
         Handle h = handles.remove(fid);
