@@ -94,15 +94,30 @@ final class DeviceLayout {
                 throw StorageErrors.toOsd(device, null, "lock " + where + "/" + LOCK, e);
             }
             try {
+                boolean made = false;
                 for (String d : List.of(ObjectIndex.OBJECTS, JOURNAL, STAGING)) {
                     if (s.type(d) == Storage.EntryType.MISSING) {
                         s.createDirectory(d);
-                        formatted = true;
+                        made = true;
                     }
                 }
-                if (formatted) {
+                if (made) {
                     s.forceDirectory("");
                 }
+                // The 256 hash directories up front, so creating an object never costs a mkdir
+                // and its directory's fsync (Lustre makes O/<seq>/d0..d31 at format too).
+                java.util.Set<String> have = new java.util.HashSet<>(s.list(ObjectIndex.OBJECTS));
+                boolean added = false;
+                for (String d : ObjectIndex.allDirs()) {
+                    if (!have.contains(d)) {
+                        s.createDirectory(ObjectIndex.OBJECTS + "/" + d);
+                        added = true;
+                    }
+                }
+                if (added) {
+                    s.forceDirectory(ObjectIndex.OBJECTS);
+                }
+                formatted |= made;
             } catch (IOException | RuntimeException e) {
                 lock.close();
                 throw e;

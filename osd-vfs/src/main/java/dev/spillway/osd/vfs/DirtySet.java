@@ -22,6 +22,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * name is not yet durable.
  */
 final class DirtySet {
+    // How many files are forced at once: fsyncs issued together share the filesystem's journal
+    // commits, and a small file's commit hides behind a large one's writeback. 1 = in order.
+    private final int threads;
     private final Set<String> files = ConcurrentHashMap.newKeySet();
     // Files whose inode metadata (xattrs) changed: forced with fsync, not fdatasync, which
     // would not flush an xattr-only change.
@@ -29,6 +32,10 @@ final class DirtySet {
     private final Set<String> dirs = ConcurrentHashMap.newKeySet();
     // Object directories that received a body renamed out of staging and are not yet forced.
     private final Set<String> installTargets = ConcurrentHashMap.newKeySet();
+
+    DirtySet(int threads) {
+        this.threads = Math.max(1, threads);
+    }
 
     void file(String path) {
         files.add(path);
@@ -91,22 +98,51 @@ final class DirtySet {
 
     /** Forces these files and, of these directories, the ones that are dirty. */
     void force(Storage s, Collection<String> someFiles, Collection<String> someDirs) throws IOException {
+        List<String[]> work = new ArrayList<>();
         for (String f : someFiles) {
             boolean inode = inodes.remove(f);
             boolean data = files.remove(f);
             if (inode || data) {
+                work.add(new String[] {f, inode ? "inode" : "", data ? "data" : ""});
+            }
+        }
+        IOException failed = null;
+        if (threads == 1 || work.size() < 2) {
+            for (String[] w : work) {
+                failed = forceOne(s, w, failed);
+            }
+        } else {
+            java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(threads);
+            List<Thread> running = new ArrayList<>();
+            IOException[] errors = new IOException[work.size()];
+            for (int i = 0; i < work.size(); i++) {
+                String[] w = work.get(i);
+                int at = i;
+                permits.acquireUninterruptibly();
+                running.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        errors[at] = forceOne(s, w, null);
+                    } finally {
+                        permits.release();
+                    }
+                }));
+            }
+            for (Thread t : running) {
                 try {
-                    forceFile(s, f, inode);
-                } catch (IOException | RuntimeException e) {
-                    if (inode) {
-                        inodes.add(f);
-                    }
-                    if (data) {
-                        files.add(f);
-                    }
-                    throw e;
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while forcing files");
                 }
             }
+            for (IOException e : errors) {
+                if (e != null && failed == null) {
+                    failed = e;
+                }
+            }
+        }
+        if (failed != null) {
+            throw failed;
         }
         List<String> order = new ArrayList<>();
         List<String> last = new ArrayList<>();
@@ -127,6 +163,25 @@ final class DirtySet {
                     throw e;
                 }
             }
+        }
+    }
+
+    /** Forces one file; on failure marks it dirty again and returns the error (the first one kept). */
+    private IOException forceOne(Storage s, String[] w, IOException earlier) {
+        boolean inode = !w[1].isEmpty();
+        boolean data = !w[2].isEmpty();
+        try {
+            forceFile(s, w[0], inode);
+            return earlier;
+        } catch (IOException | RuntimeException e) {
+            if (inode) {
+                inodes.add(w[0]);
+            }
+            if (data) {
+                files.add(w[0]);
+            }
+            IOException io = e instanceof IOException x ? x : new IOException(e);
+            return earlier != null ? earlier : io;
         }
     }
 

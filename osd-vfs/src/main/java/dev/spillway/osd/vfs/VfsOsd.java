@@ -72,7 +72,7 @@ public final class VfsOsd implements Osd {
     private final Probe probe;
     private final XattrRules xattrRules;
     private final Space space;
-    private final DirtySet dirty = new DirtySet();
+    private final DirtySet dirty;
     private final ObjectStore store;
     private final ReadGuard guard;
     private final TransactionSupport support;
@@ -108,6 +108,7 @@ public final class VfsOsd implements Osd {
         this.settings = settings;
         this.clock = config.clock();
         this.storage = storage;
+        this.dirty = new DirtySet(settings.syncThreads());
         this.mounted = DeviceLayout.mount(name, storage, settings.create());
         try {
             this.probe = Probe.run(storage);

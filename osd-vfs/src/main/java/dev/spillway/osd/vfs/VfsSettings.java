@@ -22,12 +22,15 @@ import java.util.Set;
  *     instead of refusing (the repair path, for one mount)
  * @param preallocate write journal segments full of zeros when created (and recycle them), so
  *     that a log fsync flushes data only, not the file's size
+ * @param syncThreads files forced at once by sync and checkpoints (1: one after another, in a
+ *     fixed order, as deterministic crash tests need)
  */
 record VfsSettings(String path, boolean journal, long capacity, boolean create, boolean requireXattr,
-                   long maxObjectSize, long segmentSize, long inlineLimit, boolean pointInTimeRecovery, boolean preallocate) {
+                   long maxObjectSize, long segmentSize, long inlineLimit, boolean pointInTimeRecovery, boolean preallocate,
+                   int syncThreads) {
 
     static final Set<String> KEYS = Set.of("path", "journal", "capacity", "create", "require-xattr", "max-object-size",
-            "journal-segment-size", "journal-inline-limit", "journal-recovery", "journal-preallocate");
+            "journal-segment-size", "journal-inline-limit", "journal-recovery", "journal-preallocate", "sync-threads");
 
     static VfsSettings of(OsdConfig c) throws OsdException {
         String journal = c.string("journal", "on").trim().toLowerCase(Locale.ROOT);
@@ -57,7 +60,8 @@ record VfsSettings(String path, boolean journal, long capacity, boolean create, 
             throw bad(c, "journal-inline-limit", "must not be negative");
         }
         return new VfsSettings(c.string("path", ""), on, capacity, c.bool("create", true), c.bool("require-xattr", false),
-                maxObject, segment, inline, recovery.equals("point-in-time"), c.bool("journal-preallocate", true));
+                maxObject, segment, inline, recovery.equals("point-in-time"), c.bool("journal-preallocate", true),
+                (int) Math.max(1, Math.min(64, c.integer("sync-threads", 4))));
     }
 
     private static OsdException bad(OsdConfig c, String key, String why) {

@@ -28,6 +28,7 @@ class VfsCrashCampaignTest {
                 "journal", "on",
                 "journal-segment-size", "24KiB",
                 "journal-inline-limit", "16KiB",
+                "sync-threads", 1, // forces in a fixed order: operation numbers must replay exactly
                 "strict-declares", true));
         return storage -> VfsOsd.open(c, storage, Runnable::run);
     }

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class VfsOffModeDurabilityTest {
     static Osd open(FaultInjectingStorage s) throws OsdException {
-        return VfsOsd.open(OsdConfig.of("off", "vfs", Map.of("journal", "off")), s, Runnable::run);
+        return VfsOsd.open(OsdConfig.of("off", "vfs", Map.of("journal", "off", "sync-threads", 1)), s, Runnable::run);
     }
 
     static void put(Osd osd, Fid f, byte[] body) throws OsdException {
