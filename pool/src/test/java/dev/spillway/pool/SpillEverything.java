@@ -95,8 +95,8 @@ final class SpillEverything extends FilterOsd {
                 // Concurrent writers may change the object under the copies: then it may stay
                 // resident; if nothing changed, the spill must have worked.
                 boolean changed = !pool.exists(f) || pool.getAttr(f).dataVersion() != before;
-                if (!changed && r.outcome() != Migrator.Outcome.DONE && r.outcome() != Migrator.Outcome.NOTHING_TO_DO
-                        && r.outcome() != Migrator.Outcome.PARKED) {
+                // CHANGED means exactly that: another thread changed or spilled it meanwhile.
+                if (!changed && r.outcome() == Migrator.Outcome.REFUSED) {
                     throw new AssertionError("spill of " + f + " did not complete: " + r);
                 }
             } catch (OsdException e) {

@@ -38,7 +38,7 @@ public interface ModelContract extends OsdContract {
             new ModelRun(this, Seeds.parse(replay)).run();
             return;
         }
-        int sequences = Integer.getInteger("spillway.model.sequences", 1000);
+        int sequences = modelSequences();
         long master = dev.spillway.osd.testkit.Seeds.master();
         System.out.printf("model test on %s: master seed 0x%x, %d sequences%n", osd().name(), master, sequences);
         SplittableRandom seeds = new SplittableRandom(master);

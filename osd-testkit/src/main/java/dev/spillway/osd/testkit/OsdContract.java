@@ -44,6 +44,15 @@ public interface OsdContract {
     /** A FID no other test call has used. */
     Fid newFid();
 
+    /**
+     * How many random sequences {@link ModelContract} runs: {@code -Dspillway.model.sequences}
+     * or 1,000. A configuration whose every transaction costs disk syncs may run fewer (it says
+     * so in its class), while the fast ones keep the thousand.
+     */
+    default int modelSequences() {
+        return Integer.getInteger("spillway.model.sequences", 1000);
+    }
+
     // ---- assumptions -----------------------------------------------------------------------
 
     default void assumeCapability(Capability c) {

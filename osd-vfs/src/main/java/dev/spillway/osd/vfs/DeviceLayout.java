@@ -1,0 +1,188 @@
+package dev.spillway.osd.vfs;
+
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.spi.storage.Storage;
+import dev.spillway.osd.spi.storage.StorageErrors;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The device's folder: checks it, formats it when it is empty, refuses anything that is not
+ * ours, and holds the small files beside the objects.
+ *
+ * <pre>
+ * SPILLWAY-VFS   the format marker (text: format, version, uuid, created); written first
+ * LOCK           held (fcntl lock) while mounted: a second mount fails with EBUSY
+ * usage          objects and used bytes, present only after a clean unmount
+ * objects/       the FID-hashed tree ({@link ObjectIndex})
+ * journal/       the redo log's segments and checkpoint (journal mode)
+ * staging/       bodies being written by running journal transactions
+ * </pre>
+ */
+final class DeviceLayout {
+    static final String MARKER = "SPILLWAY-VFS";
+    static final String LOCK = "LOCK";
+    static final String USAGE = "usage";
+    static final String JOURNAL = "journal";
+    static final String STAGING = "staging";
+    static final int VERSION = 1;
+
+    private DeviceLayout() {
+    }
+
+    /** The result of {@link #mount}: the device's uuid and its lock. */
+    record Mounted(UUID uuid, Closeable lock, boolean formatted) {
+    }
+
+    /**
+     * Checks the folder, formats it if empty (creating it first if {@code create} and only its
+     * last segment is missing), verifies the marker and takes the lock.
+     */
+    static Mounted mount(String device, Storage s, boolean create) throws OsdException {
+        String where = s.describe();
+        try {
+            switch (s.type("")) {
+                case MISSING -> {
+                    if (!create) {
+                        throw new OsdException(Errno.ENOENT, device, null, "folder " + where
+                                + " does not exist (setting create: false); create it, or check that its filesystem is mounted");
+                    }
+                    try {
+                        s.createDirectory("");
+                    } catch (NoSuchFileException e) {
+                        throw new OsdException(Errno.ENOENT, device, null, "folder " + where
+                                + " does not exist and neither does its parent; is the filesystem mounted?", e);
+                    }
+                }
+                case FILE, OTHER -> throw new OsdException(Errno.ENOTDIR, device, null,
+                        where + " is not a folder (a file or something else is where the device's folder should be)");
+                case DIRECTORY -> { }
+            }
+            List<String> names;
+            try {
+                names = s.list("");
+            } catch (AccessDeniedException e) {
+                throw new OsdException(Errno.EACCES, device, null, "no permission to list the folder " + where + ": " + StorageErrors.describe(e), e);
+            }
+            boolean formatted = false;
+            UUID uuid;
+            if (names.contains(MARKER)) {
+                uuid = readMarker(device, s);
+            } else if (names.isEmpty() || names.equals(List.of(MARKER + ".tmp"))) {
+                // Empty, or a format a crash interrupted before the marker was in place.
+                uuid = UUID.randomUUID();
+                writeMarker(s, uuid);
+                formatted = true;
+            } else {
+                throw new OsdException(Errno.EINVAL, device, null, "folder " + where + " is not empty (" + preview(names)
+                        + ") and holds no " + MARKER + " marker: not a spillway-vfs device; refusing to format it");
+            }
+            Closeable lock;
+            try {
+                lock = s.lock(LOCK);
+            } catch (IOException e) {
+                throw StorageErrors.toOsd(device, null, "lock " + where + "/" + LOCK, e);
+            }
+            try {
+                boolean made = false;
+                for (String d : List.of(ObjectIndex.OBJECTS, JOURNAL, STAGING)) {
+                    if (s.type(d) == Storage.EntryType.MISSING) {
+                        s.createDirectory(d);
+                        made = true;
+                    }
+                }
+                if (made) {
+                    s.forceDirectory("");
+                }
+                // The 256 hash directories up front, so creating an object never costs a mkdir
+                // and its directory's fsync (Lustre makes O/<seq>/d0..d31 at format too).
+                java.util.Set<String> have = new java.util.HashSet<>(s.list(ObjectIndex.OBJECTS));
+                boolean added = false;
+                for (String d : ObjectIndex.allDirs()) {
+                    if (!have.contains(d)) {
+                        s.createDirectory(ObjectIndex.OBJECTS + "/" + d);
+                        added = true;
+                    }
+                }
+                if (added) {
+                    s.forceDirectory(ObjectIndex.OBJECTS);
+                }
+                formatted |= made;
+            } catch (IOException | RuntimeException e) {
+                lock.close();
+                throw e;
+            }
+            return new Mounted(uuid, lock, formatted);
+        } catch (IOException e) {
+            throw StorageErrors.toOsd(device, null, "mount " + where, e);
+        }
+    }
+
+    private static String preview(List<String> names) {
+        List<String> p = new ArrayList<>(names.subList(0, Math.min(5, names.size())));
+        return String.join(", ", p) + (names.size() > 5 ? ", … " + names.size() + " entries" : "");
+    }
+
+    private static void writeMarker(Storage s, UUID uuid) throws IOException {
+        String text = "# spillway osd-vfs device: objects under objects/, redo log under journal/. Do not edit.\n"
+                + "format: spillway-vfs\nversion: " + VERSION + "\nuuid: " + uuid + "\ncreated: " + Instant.now() + "\n";
+        s.replaceDurably(MARKER, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static UUID readMarker(String device, Storage s) throws IOException, OsdException {
+        Map<String, String> kv = new LinkedHashMap<>();
+        for (String line : new String(s.readFully(MARKER), StandardCharsets.UTF_8).split("\n")) {
+            int i = line.indexOf(':');
+            if (!line.startsWith("#") && i > 0) {
+                kv.put(line.substring(0, i).trim(), line.substring(i + 1).trim());
+            }
+        }
+        if (!"spillway-vfs".equals(kv.get("format"))) {
+            throw new OsdException(Errno.EPROTO, device, null, s.describe() + "/" + MARKER + " does not say format: spillway-vfs");
+        }
+        if (!String.valueOf(VERSION).equals(kv.get("version"))) {
+            throw new OsdException(Errno.EPROTO, device, null, s.describe() + "/" + MARKER + " is format version "
+                    + kv.get("version") + "; this build reads version " + VERSION);
+        }
+        try {
+            return UUID.fromString(kv.get("uuid"));
+        } catch (RuntimeException e) {
+            throw new OsdException(Errno.EPROTO, device, null, s.describe() + "/" + MARKER + " has no valid uuid", e);
+        }
+    }
+
+    // ---- usage ---------------------------------------------------------------------------
+
+    /** The counts a clean unmount left, removed (and the removal forced) so a crash from now on rescans; null if none. */
+    static long[] takeUsage(Storage s) throws IOException {
+        if (s.type(USAGE) != Storage.EntryType.FILE) {
+            return null;
+        }
+        long[] r = null;
+        String[] lines = new String(s.readFully(USAGE), StandardCharsets.UTF_8).split("\n");
+        try {
+            if (lines.length >= 2 && lines[0].startsWith("objects ") && lines[1].startsWith("used ")) {
+                r = new long[] {Long.parseLong(lines[0].substring(8).trim()), Long.parseLong(lines[1].substring(5).trim())};
+            }
+        } catch (NumberFormatException e) {
+            r = null;
+        }
+        s.delete(USAGE);
+        s.forceDirectory("");
+        return r;
+    }
+
+    static void putUsage(Storage s, long objects, long used) throws IOException {
+        s.replaceDurably(USAGE, ("objects " + objects + "\nused " + used + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+}

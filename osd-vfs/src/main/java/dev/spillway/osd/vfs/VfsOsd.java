@@ -1,0 +1,603 @@
+package dev.spillway.osd.vfs;
+
+import dev.spillway.osd.Attr;
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.AttrField;
+import dev.spillway.osd.Capabilities;
+import dev.spillway.osd.Capability;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.IndexCursor;
+import dev.spillway.osd.ObjectCursor;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.spi.Declare;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.osd.spi.TransactionSupport;
+import dev.spillway.osd.spi.storage.Storage;
+import dev.spillway.osd.spi.storage.StorageErrors;
+import dev.spillway.osd.vfs.journal.Journal;
+import dev.spillway.osd.vfs.journal.Recovery;
+import dev.spillway.osd.vfs.posix.PosixNative;
+import dev.spillway.osd.vfs.posix.PosixStorage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * osd-vfs: an OSD on any POSIX directory — the device a pool spills to (an HDD filesystem, NFS,
+ * an s3fs or gcsfuse mount). Objects are files in a FID-hashed tree ({@link ObjectIndex}) with a
+ * small record beside each ({@link AttrRecord}); OSD xattrs are the body file's user xattrs.
+ * What the filesystem can do is found at mount ({@link Probe}) and advertised as found.
+ *
+ * <p>Two modes ({@code journal: on|off}):
+ * <ul>
+ * <li><b>off</b> — no TRANSACTIONS, no DURABLE_COMMIT: each update is applied to the files when
+ * made; {@link #sync()} forces everything changed since the last sync and {@link #sync(Fid)}
+ * one object (its files and the directories naming them). Callbacks fire at stop.</li>
+ * <li><b>on</b> — TRANSACTIONS, DURABLE_COMMIT, ATOMIC_REPLACE on the device's own redo log
+ * ({@link Journal}): stop logs the transaction (group commit), applies it once durable and
+ * fires its callbacks, so stop returns with it durable. Mount replays the log
+ * ({@link Recovery}).</li>
+ * </ul>
+ * All file I/O goes through one {@link Storage}, so tests can put a fault-injecting one under it.
+ */
+public final class VfsOsd implements Osd {
+    public static final String BACKEND = "vfs";
+    private static final System.Logger LOG = System.getLogger(VfsOsd.class.getName());
+
+    private final String name;
+    private final VfsSettings settings;
+    private final InstantSource clock;
+    private final Storage storage;
+    private final DeviceLayout.Mounted mounted;
+    private final Probe probe;
+    private final XattrRules xattrRules;
+    private final Space space;
+    private final DirtySet dirty;
+    private final ObjectStore store;
+    private final ReadGuard guard;
+    private final TransactionSupport support;
+    private final Capabilities caps;
+    private final Journal journal;
+    private final List<String> notes = new ArrayList<>();
+    private final String stagingPrefix = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + "-";
+    private final AtomicLong stagingSeq = new AtomicLong();
+    private volatile OsdException failure;
+    private volatile boolean closed;
+
+    /** Opens the device on its {@code path} (the provider's way). */
+    public static VfsOsd open(OsdConfig config) throws OsdException {
+        VfsSettings s = VfsSettings.of(config);
+        if (s.path().isBlank()) {
+            throw new OsdException(Errno.EINVAL, config.name(), "setting 'path' of backend vfs: required");
+        }
+        PosixStorage storage = new PosixStorage(Path.of(s.path()), PosixNative.load());
+        String dev = config.name();
+        return new VfsOsd(config, s, storage, r -> Thread.ofVirtual().name("vfs-checkpoint-" + dev).start(r));
+    }
+
+    /**
+     * Opens the device on {@code storage} (tests put a fault-injecting one here), running
+     * checkpoints on {@code checkpointer} ({@code Runnable::run} runs them inline, deterministically).
+     */
+    public static VfsOsd open(OsdConfig config, Storage storage, Executor checkpointer) throws OsdException {
+        return new VfsOsd(config, VfsSettings.of(config), storage, checkpointer);
+    }
+
+    private VfsOsd(OsdConfig config, VfsSettings settings, Storage storage, Executor checkpointer) throws OsdException {
+        this.name = config.name();
+        this.settings = settings;
+        this.clock = config.clock();
+        this.storage = storage;
+        this.dirty = new DirtySet(settings.syncThreads());
+        this.mounted = DeviceLayout.mount(name, storage, settings.create());
+        try {
+            this.probe = Probe.run(storage);
+            notes.addAll(probe.notes());
+            if (settings.requireXattr() && !probe.xattrs()) {
+                throw new OsdException(Errno.EOPNOTSUPP, name, null, "setting require-xattr: the filesystem under "
+                        + storage.describe() + " has no working user xattrs (" + String.join("; ", probe.notes()) + ")");
+            }
+            this.xattrRules = new XattrRules(name, probe);
+            this.space = new Space(name, storage, settings.capacity(), probe.blockSize());
+            this.store = new ObjectStore(name, storage, dirty, probe.blockSize());
+            long last = recover();
+            store.forget();
+            loadUsage();
+            this.guard = settings.journal() ? new ReadGuard(256) : ReadGuard.NONE;
+            this.support = new TransactionSupport(name, config.strictDeclares());
+            EnumSet<Capability> f = EnumSet.of(Capability.PARTIAL_WRITE, Capability.LIST_OBJECTS);
+            if (probe.xattrs()) {
+                f.add(Capability.XATTRS);
+            }
+            if (probe.punch()) {
+                f.add(Capability.PUNCH);
+            }
+            if (probe.sparseSeek()) {
+                f.add(Capability.SPARSE_SEEK);
+            }
+            if (settings.journal()) {
+                f.addAll(EnumSet.of(Capability.TRANSACTIONS, Capability.DURABLE_COMMIT, Capability.ATOMIC_REPLACE));
+            }
+            this.caps = new Capabilities(f, xattrRules.maxValue(), probe.maxXattrName(), settings.maxObjectSize(), 0, 0,
+                    1 << 20, probe.blockSize());
+            this.journal = settings.journal()
+                    ? Journal.start(storage, name, mounted.uuid(), last + 1, settings.segmentSize(), settings.preallocate(),
+                            () -> dirty.forceAll(storage), checkpointer)
+                    : null;
+        } catch (IOException e) {
+            releaseLock();
+            throw StorageErrors.toOsd(name, null, "mount " + storage.describe(), e);
+        } catch (OsdException | RuntimeException e) {
+            releaseLock();
+            throw e;
+        }
+        LOG.log(System.Logger.Level.DEBUG, () -> name + ": mounted " + this + ": " + String.join("; ", notes));
+    }
+
+    private void releaseLock() {
+        try {
+            mounted.lock().close();
+        } catch (IOException e) {
+            // The mount is failing already; that error is the one to report.
+        }
+    }
+
+    /** Replays the journal, checkpoints the result, clears staging; returns the last LSN. */
+    private long recover() throws IOException, OsdException {
+        Applier applier = new Applier(store, true);
+        Recovery.Result r = Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(),
+                applier::replay);
+        if (!applier.unexplained().isEmpty()) {
+            throw new OsdException(Errno.EBADMSG, name, applier.unexplained().iterator().next(), "journal replay: the files of "
+                    + applier.unexplained().size() + " object(s) " + applier.unexplained() + " are gone although the log says they exist"
+                    + " (damaged outside the journal?); restore them from another copy, or destroy them with a journal-off mount");
+        }
+        for (String w : r.warnings()) {
+            LOG.log(System.Logger.Level.WARNING, name + ": " + w);
+            notes.add(w);
+        }
+        if (r.replayed() > 0) {
+            notes.add("journal: replayed " + r.replayed() + " transaction(s) after lsn " + r.checkpointLsn());
+        }
+        // Make the replayed state durable, then record it, then forget the log.
+        dirty.forceAll(storage);
+        Recovery.complete(storage, mounted.uuid(), r);
+        List<String> leftovers = storage.list(DeviceLayout.STAGING);
+        for (String n : leftovers) {
+            storage.deleteIfExists(DeviceLayout.STAGING + "/" + n);
+        }
+        if (!leftovers.isEmpty()) {
+            storage.forceDirectory(DeviceLayout.STAGING);
+            notes.add("staging: removed " + leftovers.size() + " body file(s) of transactions that never committed");
+        }
+        return r.lastLsn();
+    }
+
+    private void loadUsage() throws IOException, OsdException {
+        long[] u = DeviceLayout.takeUsage(storage);
+        if (u != null) {
+            space.reset(u[0], u[1]);
+            return;
+        }
+        if (mounted.formatted()) {
+            space.reset(0, 0);
+            return;
+        }
+        long objects = 0;
+        long used = 0;
+        for (Fid f : allObjects()) {
+            objects++;
+            used += store.allocated(f) + space.objectOverhead();
+        }
+        space.reset(objects, used);
+        notes.add("usage: not unmounted cleanly; counted " + objects + " object(s), " + used + " bytes");
+    }
+
+    private List<Fid> allObjects() throws IOException {
+        List<Fid> out = new ArrayList<>();
+        for (String dir : storage.list(ObjectIndex.OBJECTS)) {
+            for (String file : storage.list(ObjectIndex.OBJECTS + "/" + dir)) {
+                Fid f = ObjectIndex.parseRecord(file);
+                if (f != null) {
+                    out.add(f);
+                }
+            }
+        }
+        return out;
+    }
+
+    // ---- for the transactions ------------------------------------------------------------
+
+    TransactionSupport support() {
+        return support;
+    }
+
+    Space space() {
+        return space;
+    }
+
+    ObjectStore store() {
+        return store;
+    }
+
+    Storage storage() {
+        return storage;
+    }
+
+    DirtySet dirty() {
+        return dirty;
+    }
+
+    ReadGuard guard() {
+        return guard;
+    }
+
+    Journal journal() {
+        return journal;
+    }
+
+    XattrRules xattrRules() {
+        return xattrRules;
+    }
+
+    VfsSettings settings() {
+        return settings;
+    }
+
+    long now() {
+        Instant i = clock.instant();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    String stagingPath() {
+        return DeviceLayout.STAGING + "/" + stagingPrefix + stagingSeq.incrementAndGet();
+    }
+
+    Attr initialAttr(ObjectKind kind, AttrChange a) {
+        long now = now();
+        return new Attr(kind, 0, 0,
+                a.has(AttrField.MODE) ? a.mode() : 0, a.has(AttrField.UID) ? a.uid() : 0,
+                a.has(AttrField.GID) ? a.gid() : 0, a.has(AttrField.ATIME) ? a.atime() : now,
+                a.has(AttrField.MTIME) ? a.mtime() : now, a.has(AttrField.CTIME) ? a.ctime() : now,
+                a.has(AttrField.FLAGS) ? a.flags() : 0, 1);
+    }
+
+    /** Bytes to reserve for these declares: whole blocks around every write, a block per object. */
+    long estimate(List<Declare> declares) {
+        long bs = probe.blockSize();
+        long sum = 0;
+        for (Declare d : declares) {
+            sum += switch (d.op()) {
+                case CREATE -> space.objectOverhead();
+                case WRITE -> d.length() + 2 * bs;
+                case SET_XATTR -> d.length() + (d.name() == null ? 0 : d.name().length());
+                default -> 0;
+            };
+        }
+        return sum;
+    }
+
+    void ensureOpen() throws OsdException {
+        if (closed) {
+            throw new OsdException(Errno.EIO, name, "device is closed");
+        }
+        OsdException f = failure;
+        if (f != null) {
+            throw new OsdException(Errno.EIO, name, null, "device failed earlier and must be unmounted and mounted again: " + f.getMessage(), f);
+        }
+    }
+
+    /** Fails the device for good (an fsync or the journal failed) and returns the error to throw. */
+    OsdException failed(String doing, IOException e) {
+        OsdException err = new OsdException(Errno.EIO, name, null, doing + " failed: " + StorageErrors.describe(e)
+                + "; the device is failed until it is unmounted and mounted again", e);
+        if (failure == null) {
+            failure = err;
+        }
+        return err;
+    }
+
+    /** Off mode: forces one object's files and the dirty directories naming them. */
+    void syncObject(Fid fid) throws OsdException {
+        try {
+            dirty.force(storage, ObjectStore.files(fid), ObjectStore.dirs(fid));
+        } catch (IOException e) {
+            throw failed("sync of " + fid, e);
+        }
+    }
+
+    // ---- the device ----------------------------------------------------------------------
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String backend() {
+        return BACKEND;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return caps;
+    }
+
+    /** What the mount found and did (probes, replay, cleanup), one line each. */
+    public List<String> mountNotes() {
+        return Collections.unmodifiableList(notes);
+    }
+
+    /** Journal mode: [transactions committed, fsyncs of the log] since mount; off mode: null. */
+    public long[] journalStats() {
+        return journal == null ? null : journal.stats();
+    }
+
+    @Override
+    public StatFs statfs() throws OsdException {
+        ensureOpen();
+        return space.statfs();
+    }
+
+    @Override
+    public void sync() throws OsdException {
+        ensureOpen();
+        if (journal != null) {
+            // Every stopped transaction is durable in the log already.
+            IOException f = journal.failure();
+            if (f != null) {
+                throw failed("journal", f);
+            }
+            return;
+        }
+        try {
+            dirty.forceAll(storage);
+        } catch (IOException e) {
+            throw failed("sync", e);
+        }
+    }
+
+    @Override
+    public void sync(Fid fid) throws OsdException {
+        ensureOpen();
+        if (!exists(fid)) {
+            throw new OsdException(Errno.ENOENT, name, fid, "no such object");
+        }
+        if (journal == null) {
+            syncObject(fid);
+        } else {
+            sync();
+        }
+    }
+
+    @Override
+    public Transaction newTransaction() throws OsdException {
+        ensureOpen();
+        return journal != null ? new JournalTransaction(this) : new DirectTransaction(this);
+    }
+
+    private OsdException enoent(Fid fid) {
+        return new OsdException(Errno.ENOENT, name, fid, "no such object");
+    }
+
+    @Override
+    public Attr getAttr(Fid fid) throws OsdException {
+        ensureOpen();
+        return guard.read(fid, () -> {
+            Attr a = store.attr(fid);
+            if (a == null) {
+                throw enoent(fid);
+            }
+            return a;
+        });
+    }
+
+    @Override
+    public boolean exists(Fid fid) throws OsdException {
+        ensureOpen();
+        return guard.read(fid, () -> store.exists(fid));
+    }
+
+    @Override
+    public int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
+        ensureOpen();
+        if (offset < 0) {
+            throw new OsdException(Errno.EINVAL, name, fid, "read at negative offset " + offset);
+        }
+        int start = dst.position();
+        return guard.read(fid, () -> {
+            dst.position(start);
+            return store.read(fid, offset, dst);
+        });
+    }
+
+    private long seek(Fid fid, long offset, boolean data) throws OsdException {
+        ensureOpen();
+        return guard.read(fid, () -> {
+            if (!store.exists(fid)) {
+                throw enoent(fid);
+            }
+            long size = store.size(fid);
+            String what = data ? "seek data" : "seek hole";
+            if (offset < 0 || offset >= size) {
+                throw new OsdException(Errno.ENXIO, name, fid, what + " at " + offset + " past the end (size " + size + ")");
+            }
+            if (!caps.has(Capability.SPARSE_SEEK)) {
+                return data ? offset : size;
+            }
+            long r = store.seek(fid, offset, data);
+            if (data) {
+                if (r < 0 || r >= size) {
+                    throw new OsdException(Errno.ENXIO, name, fid, "seek data at " + offset + ": no data follows (size " + size + ")");
+                }
+                return r;
+            }
+            return r < 0 ? size : Math.min(r, size);
+        });
+    }
+
+    @Override
+    public long seekData(Fid fid, long offset) throws OsdException {
+        return seek(fid, offset, true);
+    }
+
+    @Override
+    public long seekHole(Fid fid, long offset) throws OsdException {
+        return seek(fid, offset, false);
+    }
+
+    @Override
+    public byte[] getXattr(Fid fid, String xname) throws OsdException {
+        ensureOpen();
+        xattrRules.requireSupported(fid, "getxattr");
+        return guard.read(fid, () -> {
+            if (!store.exists(fid)) {
+                throw enoent(fid);
+            }
+            Optional<byte[]> v = store.xattr(fid, xname);
+            if (v.isEmpty()) {
+                throw new OsdException(Errno.ENODATA, name, fid, "no xattr " + xname);
+            }
+            return v.get();
+        });
+    }
+
+    @Override
+    public List<String> listXattrs(Fid fid) throws OsdException {
+        ensureOpen();
+        xattrRules.requireSupported(fid, "listxattr");
+        return guard.read(fid, () -> {
+            if (!store.exists(fid)) {
+                throw enoent(fid);
+            }
+            List<String> names = new ArrayList<>(store.xattrNames(fid));
+            names.sort((a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
+            return names;
+        });
+    }
+
+    @Override
+    public Optional<byte[]> lookup(Fid index, byte[] key) throws OsdException {
+        ensureOpen();
+        caps.require(Capability.INDEX, name, index, "lookup");
+        throw new IllegalStateException("unreachable");
+    }
+
+    @Override
+    public IndexCursor cursor(Fid index, byte[] fromKey) throws OsdException {
+        ensureOpen();
+        caps.require(Capability.INDEX, name, index, "cursor");
+        throw new IllegalStateException("unreachable");
+    }
+
+    @Override
+    public ObjectCursor listObjects() throws OsdException {
+        ensureOpen();
+        return new TreeCursor();
+    }
+
+    /** Walks the object tree lazily, one directory at a time (weakly consistent). */
+    private final class TreeCursor implements ObjectCursor {
+        private final Iterator<String> dirs;
+        private Iterator<String> files = Collections.emptyIterator();
+        private Fid current;
+
+        TreeCursor() throws OsdException {
+            try {
+                dirs = storage.list(ObjectIndex.OBJECTS).iterator();
+            } catch (IOException e) {
+                throw StorageErrors.toOsd(name, null, "list objects", e);
+            }
+        }
+
+        @Override
+        public boolean next() throws OsdException {
+            ensureOpen();
+            try {
+                while (true) {
+                    while (files.hasNext()) {
+                        Fid f = ObjectIndex.parseRecord(files.next());
+                        if (f != null) {
+                            current = f;
+                            return true;
+                        }
+                    }
+                    if (dirs.hasNext()) {
+                        files = storage.list(ObjectIndex.OBJECTS + "/" + dirs.next()).iterator();
+                    } else {
+                        current = null;
+                        return false;
+                    }
+                }
+            } catch (IOException e) {
+                throw StorageErrors.toOsd(name, null, "list objects", e);
+            }
+        }
+
+        @Override
+        public Fid fid() {
+            return current;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Override
+    public synchronized void close() throws OsdException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        store.closeHandles();
+        IOException err = null;
+        try {
+            if (journal != null) {
+                journal.close();
+            } else if (failure == null) {
+                dirty.forceAll(storage);
+            }
+            if (failure == null && (journal == null || journal.failure() == null)) {
+                DeviceLayout.putUsage(storage, space.objects(), space.used());
+            }
+        } catch (IOException e) {
+            err = e;
+        } finally {
+            releaseLock();
+        }
+        if (err != null) {
+            throw StorageErrors.toOsd(name, null, "unmount " + storage.describe(), err);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "VfsOsd(" + name + ", " + storage.describe() + ", journal " + (settings.journal() ? "on" : "off") + ")";
+    }
+
+    /** The settings this backend understands. */
+    static Set<String> settingKeys() {
+        return VfsSettings.KEYS;
+    }
+}
