@@ -104,19 +104,6 @@ final class DeviceLayout {
                 if (made) {
                     s.forceDirectory("");
                 }
-                // The 256 hash directories up front, so creating an object never costs a mkdir
-                // and its directory's fsync (Lustre makes O/<seq>/d0..d31 at format too).
-                java.util.Set<String> have = new java.util.HashSet<>(s.list(ObjectIndex.OBJECTS));
-                boolean added = false;
-                for (String d : ObjectIndex.allDirs()) {
-                    if (!have.contains(d)) {
-                        s.createDirectory(ObjectIndex.OBJECTS + "/" + d);
-                        added = true;
-                    }
-                }
-                if (added) {
-                    s.forceDirectory(ObjectIndex.OBJECTS);
-                }
                 formatted |= made;
             } catch (IOException | RuntimeException e) {
                 lock.close();

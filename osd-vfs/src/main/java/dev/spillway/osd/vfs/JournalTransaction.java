@@ -138,13 +138,16 @@ final class JournalTransaction extends AbstractTransaction {
         } catch (IOException e) {
             throw osd.failed("log transaction " + id() + " in the journal", e);
         }
-        try (ReadGuard.Held held = osd.guard().writeLock(touched.keySet())) {
+        ReadGuard.Held published = osd.guard().writeLock(touched.keySet());
+        try {
             new Applier(osd.store(), false).apply(record);
         } catch (IOException e) {
             // Durable in the log but not in the files: only a replay can finish it.
             osd.journal().fail(e);
             fireCallbacks(null);
             throw osd.failed("apply transaction " + id() + " (lsn " + lsn + ", durable in the journal; the next mount replays it)", e);
+        } finally {
+            published.close();
         }
         account();
         osd.journal().applied(lsn);

@@ -12,8 +12,8 @@ import java.util.zip.CRC32C;
  * objects/&lt;h&gt;/&lt;seq:16 hex&gt;-&lt;oid:8 hex&gt;-&lt;ver:8 hex&gt;        the body
  * objects/&lt;h&gt;/&lt;seq:16 hex&gt;-&lt;oid:8 hex&gt;-&lt;ver:8 hex&gt;.attr   its record
  * </pre>
- * {@code h} is the low byte of CRC32C(the FID's 16-byte form) in hex: 256 directories, made at
- * format. One level, as Lustre's {@code O/<seq>/d0..d31}: a second level would cost two
+ * {@code h} is the low byte of CRC32C(the FID's 16-byte form) in hex: 256 directories, each made
+ * when its first object is (a one-time mkdir and directory fsync). One level, as Lustre's {@code O/<seq>/d0..d31}: a second level would cost two
  * {@code mkdir}s (and two directory fsyncs) for each of the first tens of thousands of objects,
  * while ext4's hashed directories (and XFS's btrees) look a name up in one of millions of
  * entries just as fast. The hash is part of the on-disk format and never changes.
@@ -40,15 +40,6 @@ final class ObjectIndex {
     /** {@code objects/h}. */
     static String dir(Fid f) {
         return OBJECTS + "/" + HEX.toHexDigits((byte) hash(f));
-    }
-
-    /** The names of the 256 hash directories under {@code objects/}. */
-    static java.util.List<String> allDirs() {
-        java.util.List<String> names = new java.util.ArrayList<>(256);
-        for (int i = 0; i < 256; i++) {
-            names.add(HEX.toHexDigits((byte) i));
-        }
-        return names;
     }
 
     static String body(Fid f) {

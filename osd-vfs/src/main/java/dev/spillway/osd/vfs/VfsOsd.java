@@ -34,10 +34,8 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -513,55 +511,7 @@ public final class VfsOsd implements Osd {
     @Override
     public ObjectCursor listObjects() throws OsdException {
         ensureOpen();
-        return new TreeCursor();
-    }
-
-    /** Walks the object tree lazily, one directory at a time (weakly consistent). */
-    private final class TreeCursor implements ObjectCursor {
-        private final Iterator<String> dirs;
-        private Iterator<String> files = Collections.emptyIterator();
-        private Fid current;
-
-        TreeCursor() throws OsdException {
-            try {
-                dirs = storage.list(ObjectIndex.OBJECTS).iterator();
-            } catch (IOException e) {
-                throw StorageErrors.toOsd(name, null, "list objects", e);
-            }
-        }
-
-        @Override
-        public boolean next() throws OsdException {
-            ensureOpen();
-            try {
-                while (true) {
-                    while (files.hasNext()) {
-                        Fid f = ObjectIndex.parseRecord(files.next());
-                        if (f != null) {
-                            current = f;
-                            return true;
-                        }
-                    }
-                    if (dirs.hasNext()) {
-                        files = storage.list(ObjectIndex.OBJECTS + "/" + dirs.next()).iterator();
-                    } else {
-                        current = null;
-                        return false;
-                    }
-                }
-            } catch (IOException e) {
-                throw StorageErrors.toOsd(name, null, "list objects", e);
-            }
-        }
-
-        @Override
-        public Fid fid() {
-            return current;
-        }
-
-        @Override
-        public void close() {
-        }
+        return new ObjectListing(this);
     }
 
     @Override
@@ -594,10 +544,5 @@ public final class VfsOsd implements Osd {
     @Override
     public String toString() {
         return "VfsOsd(" + name + ", " + storage.describe() + ", journal " + (settings.journal() ? "on" : "off") + ")";
-    }
-
-    /** The settings this backend understands. */
-    static Set<String> settingKeys() {
-        return VfsSettings.KEYS;
     }
 }

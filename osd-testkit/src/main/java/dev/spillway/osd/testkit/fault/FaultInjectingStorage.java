@@ -181,7 +181,7 @@ public final class FaultInjectingStorage implements Storage {
         return (SimFile) done;
     }
 
-    private void op(Op op, String path) throws IOException {
+    void op(Op op, String path) throws IOException {
         if (crashed) {
             throw new IOException("simulated crash: " + name + " is down (" + op + " " + path + ")");
         }
@@ -294,7 +294,7 @@ public final class FaultInjectingStorage implements Storage {
                 f.apply(new SimFile.Change.Truncate(0));
             }
         }
-        return new Handle(path, f, options.contains(StandardOpenOption.WRITE));
+        return new SimHandle(this, path, f, options.contains(StandardOpenOption.WRITE));
     }
 
     @Override
@@ -476,128 +476,20 @@ public final class FaultInjectingStorage implements Storage {
     public void close() {
     }
 
+    Features features() {
+        return features;
+    }
+
+    /** Refuses to grow past the capacity (checked only when a capacity below 1 TiB is simulated). */
+    void checkRoom(String path, long growing) throws IOException {
+        if (growing > 0 && features.capacity() < (1L << 40) && root instanceof SimDir d
+                && allocated(d, new IdentityHashMap<>()) + growing > features.capacity()) {
+            throw new FileSystemException(path, null, "No space left on device");
+        }
+    }
+
     @Override
     public String toString() {
         return describe();
-    }
-
-    /** An open simulated file. */
-    private final class Handle implements StorageFile {
-        private final String path;
-        private final SimFile f;
-        private final boolean writable;
-        private boolean closed;
-
-        Handle(String path, SimFile f, boolean writable) {
-            this.path = path;
-            this.f = f;
-            this.writable = writable;
-        }
-
-        private void check(Op op, boolean write) throws IOException {
-            op(op, path);
-            if (closed) {
-                throw new java.nio.channels.ClosedChannelException();
-            }
-            if (write && !writable) {
-                throw new java.nio.channels.NonWritableChannelException();
-            }
-        }
-
-        @Override
-        public String path() {
-            return path;
-        }
-
-        @Override
-        public int read(ByteBuffer dst, long position) throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                check(Op.READ, false);
-                return f.current.read(dst, position);
-            }
-        }
-
-        @Override
-        public void write(ByteBuffer src, long position) throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                check(Op.WRITE, true);
-                byte[] b = new byte[src.remaining()];
-                src.get(b);
-                long grow = Math.max(0, position + b.length - f.current.size());
-                if (grow > 0 && features.capacity() < (1L << 40) && root instanceof SimDir d
-                        && allocated(d, new IdentityHashMap<>()) + b.length > features.capacity()) {
-                    throw new FileSystemException(path, null, "No space left on device");
-                }
-                f.apply(new SimFile.Change.Write(position, b));
-            }
-        }
-
-        @Override
-        public long size() throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                check(Op.SIZE, false);
-                return f.current.size();
-            }
-        }
-
-        @Override
-        public void truncate(long size) throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                check(Op.TRUNCATE, true);
-                f.apply(new SimFile.Change.Truncate(size));
-            }
-        }
-
-        @Override
-        public void force(boolean metadata) throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                check(Op.FORCE, false);
-                f.force(metadata);
-            }
-        }
-
-        @Override
-        public void punch(long offset, long length) throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                check(Op.PUNCH, true);
-                if (!features.punch()) {
-                    throw new UnsupportedOperationException("punch is not supported on " + name);
-                }
-                f.apply(new SimFile.Change.Punch(offset, length));
-            }
-        }
-
-        @Override
-        public long seekData(long offset) throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                check(Op.SEEK, false);
-                if (!features.sparseSeek()) {
-                    throw new UnsupportedOperationException("SEEK_DATA is not supported on " + name);
-                }
-                return f.current.seekData(offset);
-            }
-        }
-
-        @Override
-        public long seekHole(long offset) throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                check(Op.SEEK, false);
-                if (!features.sparseSeek()) {
-                    throw new UnsupportedOperationException("SEEK_HOLE is not supported on " + name);
-                }
-                return f.current.seekHole(offset);
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            synchronized (FaultInjectingStorage.this) {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-                op(Op.CLOSE, path);
-            }
-        }
     }
 }

@@ -434,16 +434,6 @@ public final class Journal implements Closeable {
         return new long[] {commits.get(), fsyncs.get()};
     }
 
-    /** The last LSN handed out. */
-    public long lastLsn() {
-        appendLock.lock();
-        try {
-            return lastAppended;
-        } finally {
-            appendLock.unlock();
-        }
-    }
-
     /** Checkpoints everything (unless failed) and closes the files. */
     @Override
     public void close() throws IOException {
