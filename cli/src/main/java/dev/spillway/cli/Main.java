@@ -14,6 +14,10 @@ public final class Main {
     /** Runs the command line and returns its exit code (see {@link ExitCodes}). */
     public static int run(String... args) {
         CommandLine cl = SpillwayCommand.commandLine();
-        return cl.execute(args);
+        int code = cl.execute(args);
+        // print() without a newline is not flushed by itself, and main() exits right after.
+        cl.getOut().flush();
+        cl.getErr().flush();
+        return code;
     }
 }

@@ -291,7 +291,9 @@ public final class PoolOsd implements Osd {
                         used += v[0];
                         copies += v[1];
                     }
-                    long dfree = Math.max(0, Math.min(s.freeBytes(), s.totalBytes() - used));
+                    // Used is what the pool placed there (exact, from its counters): a spill device
+                    // may share its filesystem with other data, which is not the pool's to report.
+                    long dfree = Math.max(0, s.totalBytes() - used);
                     s = new StatFs(d.name(), s.totalBytes(), dfree, Math.min(dfree, s.availableBytes()), copies,
                             s.freeObjects(), flags(d, s), List.of());
                 } else {

@@ -40,6 +40,9 @@ import java.util.Optional;
  * copy touch nothing shared.
  */
 final class PoolTransaction extends AbstractTransaction {
+    /** How long a writer waits for the fast tier to make room before its start fails with ENOSPC. */
+    static final long BACKPRESSURE_LIMIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+
     private final PoolOsd pool;
     private final int mdIndex;
     private Transaction md;
@@ -68,6 +71,7 @@ final class PoolTransaction extends AbstractTransaction {
     protected void doStart() throws OsdException {
         try {
             pool.ensureOpen();
+            long deadline = System.nanoTime() + BACKPRESSURE_LIMIT_NANOS;
             for (int attempt = 0; ; attempt++) {
                 md = mdOsd().newTransaction();
                 mdStopped = false;
@@ -84,9 +88,18 @@ final class PoolTransaction extends AbstractTransaction {
                     // A full fast tier: if the daemon can make room, this writer waits for it
                     // (backpressure) rather than fail while anything can still be moved.
                     SpaceReclaimer r = pool.spaceReclaimer();
-                    if (!(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT)) || r == null || attempt >= 8
-                            || !r.reclaim(declaredBytes(4096), declares().stream().map(Declare::fid).toList())) {
+                    if (!(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT)) || r == null || System.nanoTime() > deadline) {
                         throw e;
+                    }
+                    if (!r.reclaim(declaredBytes(4096), declares().stream().map(Declare::fid).toList())) {
+                        // Nothing could move right now; space held by transactions in flight comes
+                        // back when they stop. Wait a little, then try again, until the deadline.
+                        try {
+                            Thread.sleep(Math.min(1000, 20L << Math.min(attempt, 6)));
+                        } catch (InterruptedException ie) {
+                            Thread.currentThread().interrupt();
+                            throw e;
+                        }
                     }
                     committed.clear();
                 } catch (RuntimeException e) {

@@ -184,7 +184,8 @@ public final class Server implements AutoCloseable {
         out.printf("spillway: pool '%s' %s in %s (recovery %.1f ms: %s)%n", pool.name(), fresh ? "formatted" : "mounted", dir.root(),
                 recoveryNanos / 1e6, pool.recoveryReport());
         for (var d : pool.devices()) {
-            out.printf("  device %-8s %-4s %-40s %s%n", d.name(), d.backend(), d.roles(), d.state().yamlName());
+            out.printf("  device %-8s %-4s %-32s %s%n", d.name(), d.backend(),
+                    d.roles().stream().map(r -> r.yamlName()).sorted().toList(), d.state().yamlName());
         }
         out.printf("  admin API and metrics: %s (metrics at /metrics)%n", admin.endpoint());
         if (s3Endpoint() != null) {

@@ -353,6 +353,9 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private Map<String, Object> layout(Fid f) throws OsdException {
+        if (pool.store().load(f).isEmpty()) {
+            return manifestLayout(f);
+        }
         PoolObject p = pool.store().require(f);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("fid", f.toString());
@@ -371,6 +374,36 @@ final class AdminApi extends Handler.Abstract {
             cs.add(x);
         }
         m.put("copies", cs);
+        return m;
+    }
+
+    /**
+     * An INDEX object whose entries name DATA objects (an S3 multipart object's manifest: part
+     * end offset -> part FID): the layout of every part, in order.
+     */
+    private Map<String, Object> manifestLayout(Fid f) throws OsdException {
+        List<Map<String, Object>> parts = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        try (var c = pool.cursor(f, null)) {
+            while (c.next()) {
+                byte[] v = c.value();
+                if (v.length < Fid.BYTES) {
+                    throw new OsdException(Errno.EISDIR, pool.name(), f, "an index object, not a DATA object or a multipart manifest");
+                }
+                Fid part = Fid.fromBytes(v, 0);
+                Map<String, Object> m = layout(part);
+                parts.add(m);
+                text.append("# part ").append(parts.size()).append(": ").append(part).append('\n').append(m.get("getstripe"));
+            }
+        }
+        if (parts.isEmpty()) {
+            throw new OsdException(Errno.EISDIR, pool.name(), f, "an empty index object: no layout");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("fid", f.toString());
+        m.put("manifest", true);
+        m.put("parts", parts);
+        m.put("getstripe", text.toString());
         return m;
     }
 
