@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The pool's crash-point campaign ({@link CrashCampaign}): a seeded workload of client writes and
- * destroys, spills, copies, promotes, releases, migrations, mirror drops, garbage collection and
- * syncs, crashed at 2,000 points; after each, recovery, a deep fsck (no leaked copy, no layout
+ * destroys, spills, copies, promotes, releases, migrations, mirror drops, resyncs of copies found
+ * bad, evacuation steps, garbage collection and syncs, crashed at 2,000 points; after each, recovery, a deep fsck (no leaked copy, no layout
  * naming a missing copy, indexes and counters exact) and every acknowledged write byte for byte.
  *
  * <p>{@code -Dspillway.crash.points=N} (default 2,000) over {@code -Dspillway.crash.seeds=S}
@@ -68,8 +68,23 @@ class PoolCrashTest {
                     if (p.isPresent() && p.get().copies().size() > 1) {
                         pool.migrator().dropMirror(f, p.get().copies().get(r.nextInt(p.get().copies().size())).mirrorId());
                     }
-                } else if (op < 90) {
+                } else if (op < 87) {
                     pool.migrator().collectGarbage();
+                } else if (op < 91) {
+                    // A copy found bad (as a failed checksum would), then rewritten from a good one.
+                    var p = pool.store().load(f);
+                    var bad = p.flatMap(x -> x.inSync().stream().filter(c -> c.device() != 0).findFirst());
+                    if (bad.isPresent() && p.get().inSync().size() > 1) {
+                        pool.migrator().markBad(f, bad.get(), new OsdException(Errno.EIO, "test", f, "injected"));
+                        pool.migrator().resync(f, bad.get().device());
+                    }
+                } else if (op < 94) {
+                    // Evacuate a spill device a few objects at a time, then put it back in service.
+                    PoolDevice d = bg.get(r.nextInt(bg.size()));
+                    var prog = pool.deviceOps().evacuateStep(d, 2);
+                    if (prog.done() || r.nextBoolean()) {
+                        pool.deviceOps().setState(d, dev.spillway.pool.config.DeviceState.RW);
+                    }
                 } else {
                     pool.sync();
                 }
