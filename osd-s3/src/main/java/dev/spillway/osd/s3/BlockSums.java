@@ -21,7 +21,7 @@ import java.util.zip.CRC32C;
 record BlockSums(long size, int[] crcs) {
     static final int SHIFT = 20;
     static final int BLOCK = 1 << SHIFT;
-    static final int INLINE_MAX = 16;
+    static final int INLINE_MAX = 8;
     /** The longest {@link #encode} result. */
     static final int MAX_ENCODED = 1 + (INLINE_MAX * 4 * 4 + 2) / 3;
     static final BlockSums EMPTY = new BlockSums(0, new int[0]);

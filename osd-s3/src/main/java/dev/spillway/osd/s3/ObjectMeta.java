@@ -24,10 +24,13 @@ import java.util.TreeMap;
  * <li>{@code spillway-attr}: {@code 1;mode;uid;gid;atime;mtime;ctime;flags;dataversion} (hex
  * for mode and flags, decimal otherwise, times in ns). The size is the S3 object's own.</li>
  * <li>{@code spillway-sums}: the body's CRC32C block list ({@link BlockSums#encode}).</li>
- * <li>{@code x-NAME}: one xattr. The name is mapped so that case and every byte survive a
- * case-insensitive store: {@code a-z 0-9 . -} stay, every other UTF-8 byte (upper case too)
- * becomes {@code _hh}; {@code user.Color} is {@code x-user._43olor}. The value is base64 without
- * padding ({@code =} for an empty value), since header values cannot carry arbitrary bytes.</li>
+ * <li>{@code spillway-xattrs}: every xattr, {@code name=value,name=value}, sorted. The xattr
+ * names live in a header <em>value</em>, which keeps case and every byte (letters, digits and
+ * {@code . _ - : + @ /} as they are, any other UTF-8 byte as {@code %hh}), so a name never
+ * depends on how a server folds metadata keys; values are base64 without padding, since header
+ * values cannot carry arbitrary bytes. One entry rather than one per xattr: S3 counts no
+ * per-xattr key, and servers that keep metadata as filesystem xattrs (s3proxy's filesystem
+ * blobstore) keep three entries where they would silently drop dozens.</li>
  * </ul>
  *
  * <p>Immutable; the update methods return a new value.
@@ -38,18 +41,20 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
     /** S3's limit on user metadata, in bytes. */
     static final int USER_METADATA_LIMIT = 2048;
     /**
-     * The room kept for {@code spillway-attr} (13 + at most 125 bytes) and {@code spillway-sums}
-     * (13 + {@link BlockSums#MAX_ENCODED}), rounded up.
+     * The room kept for {@code spillway-attr} (13 + at most 125 bytes: three signed 64-bit times,
+     * the data version, two unsigned 32-bit ids, mode and flags in hex, nine separators) and
+     * {@code spillway-sums} (13 + {@link BlockSums#MAX_ENCODED}).
      */
-    static final int RESERVED = 256;
+    static final int RESERVED = 13 + 125 + 13 + BlockSums.MAX_ENCODED;
     /** The longest xattr name, in UTF-8 bytes. */
     static final int MAX_NAME = 128;
-    /** The largest xattr value that always fits, alone, with a name of {@link #MAX_NAME} bytes. */
-    static final int MAX_VALUE = (USER_METADATA_LIMIT - RESERVED - 2 - 3 * MAX_NAME) * 3 / 4;
-
     static final String ATTR = "spillway-attr";
     static final String SUMS = "spillway-sums";
-    static final String XATTR = "x-";
+    static final String XATTRS = "spillway-xattrs";
+    /** Bytes the xattrs' entry may take (its value and its key). */
+    static final int XATTR_BUDGET = USER_METADATA_LIMIT - RESERVED;
+    /** The largest xattr value that always fits, alone, with a name of {@link #MAX_NAME} bytes. */
+    static final int MAX_VALUE = (XATTR_BUDGET - XATTRS.length() - 1 - 3 * MAX_NAME) * 3 / 4;
 
     ObjectMeta {
         xattrs = Collections.unmodifiableSortedMap(new TreeMap<>(xattrs));
@@ -101,19 +106,41 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
         m.put(ATTR, "1;" + Integer.toHexString(mode) + ';' + Integer.toUnsignedString(uid) + ';' + Integer.toUnsignedString(gid)
                 + ';' + atime + ';' + mtime + ';' + ctime + ';' + Integer.toHexString(flags) + ';' + dataVersion);
         m.put(SUMS, sums);
-        for (Map.Entry<String, byte[]> e : xattrs.entrySet()) {
-            m.put(XATTR + encodeName(e.getKey()), encodeValue(e.getValue()));
+        if (!xattrs.isEmpty()) {
+            m.put(XATTRS, encodeXattrs());
         }
         return m;
     }
 
     /** Bytes the xattrs take of the user metadata, as S3 counts them. */
     int xattrBytes() {
-        int n = 0;
+        return xattrs.isEmpty() ? 0 : XATTRS.length() + encodeXattrs().length();
+    }
+
+    private String encodeXattrs() {
+        StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, byte[]> e : xattrs.entrySet()) {
-            n += XATTR.length() + encodeName(e.getKey()).length() + encodeValue(e.getValue()).length();
+            if (!sb.isEmpty()) {
+                sb.append(',');
+            }
+            sb.append(encodeName(e.getKey())).append('=').append(Base64.getEncoder().withoutPadding().encodeToString(e.getValue()));
         }
-        return n;
+        return sb.toString();
+    }
+
+    private static TreeMap<String, byte[]> decodeXattrs(String text) {
+        TreeMap<String, byte[]> x = new TreeMap<>();
+        if (text.isEmpty()) {
+            return x;
+        }
+        for (String entry : text.split(",", -1)) {
+            int eq = entry.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("xattr entry '" + entry + "' has no name=value");
+            }
+            x.put(decodeName(entry.substring(0, eq)), Base64.getDecoder().decode(entry.substring(eq + 1)));
+        }
+        return x;
     }
 
     /** Bytes of user metadata as S3 counts them. */
@@ -136,15 +163,19 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
         String sums = null;
         TreeMap<String, byte[]> x = new TreeMap<>();
         try {
+            String packed = null;
             for (Map.Entry<String, String> e : metadata.entrySet()) {
                 String n = e.getKey().toLowerCase(java.util.Locale.ROOT);
                 if (n.equals(ATTR)) {
                     attr = e.getValue();
                 } else if (n.equals(SUMS)) {
                     sums = e.getValue();
-                } else if (n.startsWith(XATTR)) {
-                    x.put(decodeName(n.substring(XATTR.length())), decodeValue(e.getValue()));
+                } else if (n.equals(XATTRS)) {
+                    packed = e.getValue();
                 }
+            }
+            if (packed != null) {
+                x = decodeXattrs(packed);
             }
             if (attr == null || sums == null) {
                 throw new IllegalArgumentException("no " + (attr == null ? ATTR : SUMS) + " metadata");
@@ -166,10 +197,10 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
         StringBuilder sb = new StringBuilder();
         for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xff;
-            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-') {
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || ".-_:+@/".indexOf(c) >= 0) {
                 sb.append((char) c);
             } else {
-                sb.append('_').append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+                sb.append('%').append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
             }
         }
         return sb.toString();
@@ -179,7 +210,7 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (int i = 0; i < enc.length(); i++) {
             char c = enc.charAt(i);
-            if (c == '_') {
+            if (c == '%') {
                 if (i + 3 > enc.length()) {
                     throw new IllegalArgumentException("truncated escape in xattr name '" + enc + "'");
                 }
@@ -190,13 +221,5 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
             }
         }
         return out.toString(StandardCharsets.UTF_8);
-    }
-
-    static String encodeValue(byte[] v) {
-        return v.length == 0 ? "=" : Base64.getEncoder().withoutPadding().encodeToString(v);
-    }
-
-    static byte[] decodeValue(String s) {
-        return s.equals("=") ? new byte[0] : Base64.getDecoder().decode(s);
     }
 }

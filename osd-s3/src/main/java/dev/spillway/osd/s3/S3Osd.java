@@ -51,8 +51,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * No TRANSACTIONS (each update is its own request), no INDEX, no PUNCH or SPARSE_SEEK, no
  * PARTIAL_WRITE: a transaction's writes to an object start at 0 and continue sequentially, and
  * replace the body as one PUT or multipart upload at stop ({@link BodyUpload}). ATOMIC_REPLACE:
- * readers see the old body or the new one. DURABLE_COMMIT: callbacks fire once the object store
- * acknowledged every request, which is when S3 calls an object durable. XATTRS as user metadata,
+ * readers see the old body or the new one. Callbacks fire at stop, once the object store
+ * acknowledged every request, which is when S3 calls an object durable (DURABLE_COMMIT is not
+ * advertised: the API ties it to TRANSACTIONS). XATTRS as user metadata,
  * within S3's 2 KB ({@link ObjectMeta}). CHECKSUMS: CRC32C sent with every body and checked per
  * 1 MiB block on every read ({@link BlockSums}). LIST_OBJECTS by listing the prefix.
  *
@@ -99,9 +100,9 @@ public final class S3Osd implements Osd {
         this.clock = config.clock();
         this.keys = new S3Keys(s.prefix());
         this.support = new TransactionSupport(name, config.strictDeclares());
-        this.caps = new Capabilities(EnumSet.of(Capability.DURABLE_COMMIT, Capability.XATTRS, Capability.ATOMIC_REPLACE,
+        this.caps = new Capabilities(EnumSet.of(Capability.XATTRS, Capability.ATOMIC_REPLACE,
                 Capability.CHECKSUMS, Capability.LIST_OBJECTS), ObjectMeta.MAX_VALUE, ObjectMeta.MAX_NAME, MAX_OBJECT, 0, 0,
-                (int) Math.min(s.partSize(), 1 << 30), BlockSums.BLOCK);
+                (int) Math.min(s.partSize(), 1 << 30), 4096);
         this.client = S3Clients.build(s);
         try {
             mount();
@@ -493,8 +494,11 @@ public final class S3Osd implements Osd {
                         + (first + off + len) + ") of " + key + ", request id " + r.responseMetadata().requestId());
             }
         }
+        if (offset >= size) {
+            return 0;
+        }
         int from = (int) (offset - first);
-        int n = (int) Math.max(0, Math.min(end, size) - offset);
+        int n = (int) (Math.min(end, size) - offset);
         dst.put(body, from, n);
         return n;
     }

@@ -31,8 +31,12 @@ import java.util.Optional;
  * once; for an object whose body is pending in this transaction, folded into that body's PUT.</li>
  * <li>destroy: DELETE of the object and its block-sums sidecar.</li>
  * </ul>
- * A failed or aborted transaction aborts its pending bodies (their multipart uploads); the
- * updates already made stay made, as {@link dev.spillway.osd.Capability#TRANSACTIONS} says.
+ * A transaction that was aborted, or whose update failed for any reason but a refused request
+ * (an I/O error, a timeout, a full device), aborts its pending bodies — their multipart uploads —
+ * so no partial body ever becomes visible; the updates already made stay made, as
+ * {@link dev.spillway.osd.Capability#TRANSACTIONS} says. When an update was merely refused
+ * (EEXIST, ENOENT, ENODATA, EOPNOTSUPP, …: nothing went wrong on the wire), the bodies written
+ * before it are updates already made too, and are stored at stop as they stand.
  */
 final class S3Transaction extends AbstractTransaction {
     private final S3Osd osd;
@@ -146,8 +150,32 @@ final class S3Transaction extends AbstractTransaction {
 
     @Override
     protected void doDiscard() throws OsdException {
-        abortAll();
+        OsdException why = failure();
+        if (why != null && refused(why.errno())) {
+            try {
+                for (Map.Entry<Fid, Working> e : touched.entrySet()) {
+                    publish(e.getKey(), e.getValue());
+                }
+            } catch (OsdException | RuntimeException e) {
+                try {
+                    abortAll();
+                } catch (OsdException a) {
+                    e.addSuppressed(a);
+                }
+                throw e;
+            }
+        } else {
+            abortAll();
+        }
         touched.clear();
+    }
+
+    /** An update the device refused without touching the store's data path. */
+    private static boolean refused(Errno e) {
+        return switch (e) {
+            case EEXIST, ENOENT, ENODATA, ENOTDIR, EISDIR, ERANGE, E2BIG, EOPNOTSUPP, EINVAL, EFBIG, EPERM -> true;
+            default -> false;
+        };
     }
 
     private void abortAll() throws OsdException {
