@@ -55,9 +55,13 @@ final class BodyUpload {
     private String sidecarKey;
     private boolean done;
 
-    BodyUpload(S3Osd osd, Fid fid) {
+    // The length the transaction declared for the body, if any: the first buffer's size.
+    private final long expected;
+
+    BodyUpload(S3Osd osd, Fid fid, long expected) {
         this.osd = osd;
         this.fid = fid;
+        this.expected = expected;
         this.key = osd.keys().object(fid);
         this.partSize = (int) Math.min(Integer.MAX_VALUE - 64, osd.settings().partSize());
     }
@@ -107,7 +111,8 @@ final class BodyUpload {
             buf = free.poll();
         }
         if (buf == null) {
-            buf = new byte[parts.isEmpty() ? Math.min(partSize, 64 << 10) : partSize];
+            long want = parts.isEmpty() ? Math.max(64 << 10, expected) : partSize;
+            buf = want >= partSize ? osd.partBuffer() : new byte[(int) want];
         }
         fill = 0;
     }
@@ -230,11 +235,12 @@ final class BodyUpload {
         if (fill > 0) {
             sendPart(meta);
         }
-        List<CompletedPart> completed = checkParts(true);
-        completed.sort(Comparator.comparingInt(CompletedPart::partNumber));
+        // The sums are complete once the last byte is in: they go up while the last parts do.
         BlockSums s = sums.build();
         sidecarKey = osd.keys().sums(fid, token);
         osd.putSidecar(fid, sidecarKey, s);
+        List<CompletedPart> completed = checkParts(true);
+        completed.sort(Comparator.comparingInt(CompletedPart::partNumber));
         try {
             osd.client().completeMultipartUpload(b -> b.bucket(osd.settings().bucket()).key(key).uploadId(uploadId)
                     .multipartUpload(m -> m.parts(completed)));
@@ -293,8 +299,14 @@ final class BodyUpload {
     }
 
     private void release() {
+        if (buf != null) {
+            osd.recycle(buf);
+        }
         buf = null;
         synchronized (free) {
+            for (byte[] b : free) {
+                osd.recycle(b);
+            }
             free.clear();
         }
         parts.clear();

@@ -86,8 +86,22 @@ public final class S3Osd implements Osd {
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     // Block sums of sidecar bodies by sidecar key; a token names one body forever, so never stale.
     private final Map<String, BlockSums> sidecars = new ConcurrentHashMap<>();
+    // What this mount last stored for an object (metadata and size). A device is mounted by one
+    // process, so what it wrote is what the store holds: getattr after a write (the pool's sync
+    // and space accounting) costs no HEAD. Only writers fill it (a reader's HEAD could race a
+    // commit); bounded by dropping everything when full.
+    private final Map<Fid, Head> stored = new ConcurrentHashMap<>();
+    // Part buffers between uploads: a spill of many large bodies allocates none after the first.
+    private final java.util.concurrent.BlockingQueue<byte[]> partBuffers;
     private volatile boolean closed;
     private int sweptUploads;
+    // Persists the counters in the background; its failure is thrown by the next sync or close.
+    private final java.util.concurrent.ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "osd-s3-counters");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile OsdException flushFailure;
 
     /** Mounts the device {@code config} describes (see the class comment). */
     public S3Osd(OsdConfig config) throws OsdException {
@@ -103,14 +117,18 @@ public final class S3Osd implements Osd {
         this.caps = new Capabilities(EnumSet.of(Capability.XATTRS, Capability.ATOMIC_REPLACE,
                 Capability.CHECKSUMS, Capability.LIST_OBJECTS), ObjectMeta.MAX_VALUE, ObjectMeta.MAX_NAME, MAX_OBJECT, 0, 0,
                 (int) Math.min(s.partSize(), 1 << 30), 4096);
+        this.partBuffers = new java.util.concurrent.ArrayBlockingQueue<>(2 * (s.uploadConcurrency() + 1));
         this.client = S3Clients.build(s);
         try {
             mount();
         } catch (OsdException | RuntimeException e) {
             client.close();
             executor.shutdownNow();
+            flusher.shutdownNow();
             throw e;
         }
+        long ms = SpaceCounters.INTERVAL_NS / 1_000_000;
+        flusher.scheduleWithFixedDelay(this::backgroundFlush, ms, ms, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     // ---- mount -----------------------------------------------------------------------------
@@ -289,7 +307,34 @@ public final class S3Osd implements Osd {
     record Head(ObjectMeta meta, long size) {
     }
 
+    /** A buffer of the part size, reused if one is free. */
+    byte[] partBuffer() {
+        byte[] b = partBuffers.poll();
+        return b != null ? b : new byte[(int) Math.min(Integer.MAX_VALUE - 64, settings.partSize())];
+    }
+
+    void recycle(byte[] b) {
+        if (b.length == Math.min(Integer.MAX_VALUE - 64, settings.partSize())) {
+            partBuffers.offer(b);
+        }
+    }
+
+    void remember(Fid fid, Head h) {
+        if (stored.size() >= 8192) {
+            stored.clear();
+        }
+        stored.put(fid, h);
+    }
+
+    void forget(Fid fid) {
+        stored.remove(fid);
+    }
+
     Optional<Head> head(Fid fid) throws OsdException {
+        Head known = stored.get(fid);
+        if (known != null) {
+            return Optional.of(known);
+        }
         String key = keys.object(fid);
         HeadObjectResponse r;
         try {
@@ -313,8 +358,10 @@ public final class S3Osd implements Osd {
     ObjectMeta putEmpty(Fid fid, ObjectMeta meta) throws OsdException {
         ObjectMeta stored = meta.withSums(BlockSums.EMPTY.encode(null));
         String key = keys.object(fid);
+        forget(fid);
         wrap(fid, key, "put", () -> client.putObject(b -> b.bucket(settings.bucket()).key(key).contentLength(0L)
                 .contentType("application/octet-stream").metadata(stored.toMetadata()), RequestBody.empty()));
+        remember(fid, new Head(stored, 0));
         return stored;
     }
 
@@ -323,6 +370,12 @@ public final class S3Osd implements Osd {
      * or for bodies over 5 GiB a multipart copy.
      */
     void rewriteMetadata(Fid fid, ObjectMeta meta, long size) throws OsdException {
+        forget(fid);
+        copyMetadata(fid, meta, size);
+        remember(fid, new Head(meta, size));
+    }
+
+    private void copyMetadata(Fid fid, ObjectMeta meta, long size) throws OsdException {
         String key = keys.object(fid);
         String bucket = settings.bucket();
         if (size <= S3Settings.MAX_PART) {
@@ -360,6 +413,7 @@ public final class S3Osd implements Osd {
 
     /** Deletes {@code fid}'s object and its sidecar. */
     void deleteObject(Fid fid, ObjectMeta meta) throws OsdException {
+        forget(fid);
         deleteKey(fid, keys.object(fid));
         String token = BlockSums.token(meta.sums());
         if (token != null) {
@@ -395,11 +449,39 @@ public final class S3Osd implements Osd {
         return StatFs.of(name, settings.quota(), free, avail, n, freeObjects, Set.of());
     }
 
-    /** Every stopped transaction is already durable (acknowledged); this persists the counters. */
+    private void flushCounters() throws OsdException {
+        counters.flush(body -> putBytes(null, keys.statfs(), body));
+    }
+
+    private void backgroundFlush() {
+        if (closed || !counters.dirty()) {
+            return;
+        }
+        try {
+            flushCounters();
+            flushFailure = null;
+        } catch (OsdException e) {
+            flushFailure = e;
+        } catch (RuntimeException e) {
+            flushFailure = new OsdException(Errno.EIO, name, null, "persisting the counters failed: " + e, e);
+        }
+    }
+
+    /**
+     * Every stopped transaction is already durable (the object store acknowledged it). This
+     * persists the statfs counters if the last flush is older than a second (else the flusher
+     * does within the second), and reports a failed background flush.
+     */
     @Override
     public void sync() throws OsdException {
         ensureOpen();
-        counters.flush(body -> putBytes(null, keys.statfs(), body));
+        OsdException failed = flushFailure;
+        if (failed != null) {
+            flushCounters();
+            flushFailure = null;
+        } else if (counters.due()) {
+            flushCounters();
+        }
     }
 
     @Override
@@ -644,10 +726,11 @@ public final class S3Osd implements Osd {
         if (closed) {
             return;
         }
+        closed = true;
+        flusher.shutdownNow();
         try {
-            counters.flush(body -> putBytes(null, keys.statfs(), body));
+            flushCounters();
         } finally {
-            closed = true;
             executor.shutdown();
             client.close();
         }

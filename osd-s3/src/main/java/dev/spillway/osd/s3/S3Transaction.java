@@ -123,6 +123,7 @@ final class S3Transaction extends AbstractTransaction {
 
     private void publish(Fid fid, Working w) throws OsdException {
         if (w.upload != null) {
+            osd.forget(fid);
             BodyUpload.Finished f = w.upload.finish(w.meta);
             w.upload = null;
             account(w, f.size());
@@ -130,6 +131,8 @@ final class S3Transaction extends AbstractTransaction {
             w.size = f.size();
             if (f.metadataStale()) {
                 osd.rewriteMetadata(fid, w.meta, w.size);
+            } else {
+                osd.remember(fid, new S3Osd.Head(w.meta, w.size));
             }
         } else if (w.deferredCreate) {
             w.meta = osd.putEmpty(fid, w.meta);
@@ -180,15 +183,17 @@ final class S3Transaction extends AbstractTransaction {
 
     private void abortAll() throws OsdException {
         OsdException first = null;
-        for (Working w : touched.values()) {
+        for (Map.Entry<Fid, Working> e : touched.entrySet()) {
+            Working w = e.getValue();
+            osd.forget(e.getKey());
             if (w.upload != null && !w.upload.finished()) {
                 try {
                     w.upload.abort();
-                } catch (OsdException e) {
+                } catch (OsdException ae) {
                     if (first == null) {
-                        first = e;
+                        first = ae;
                     } else {
-                        first.addSuppressed(e);
+                        first.addSuppressed(ae);
                     }
                 }
             }
@@ -304,7 +309,14 @@ final class S3Transaction extends AbstractTransaction {
     }
 
     private void startBody(Working w) {
-        w.upload = new BodyUpload(osd, keyFid(w));
+        Fid fid = keyFid(w);
+        long expected = 0;
+        for (Declare d : declares()) {
+            if (d.fid().equals(fid) && d.op() == Declare.Op.WRITE && d.offset() <= 0) {
+                expected = Math.max(expected, d.length());
+            }
+        }
+        w.upload = new BodyUpload(osd, fid, expected);
         w.meta = w.meta.bodyChanged(osd.now());
     }
 

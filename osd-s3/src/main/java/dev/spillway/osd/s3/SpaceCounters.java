@@ -8,13 +8,14 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The bytes and objects a device holds, for statfs: an object store has no size and listing a
  * bucket to count is out of the question, so the device counts what it PUTs and DELETEs and
- * persists the counters as one small object under its prefix ({@code .spillway/statfs}) at every
- * {@link dev.spillway.osd.Osd#sync()} and at close. Concurrent syncs share one PUT (group
- * commit): a sync that finds a newer snapshot already written returns at once.
+ * persists the counters as one small object under its prefix ({@code .spillway/statfs}): at
+ * close, and at most {@link #INTERVAL_NS} after a change — by a {@link dev.spillway.osd.Osd#sync()}
+ * that comes later than that, or else by the device's flusher. Concurrent flushes share one PUT.
+ * (The pool syncs a spill device after every copy: one counters PUT per copy would cost a round
+ * trip per object for a number nobody reads that often.)
  *
- * <p>After a crash the counters are those of the last sync: changes since then are not counted.
- * The pool syncs a spill device after every copy and every garbage pass, so that is at most the
- * copies in flight at the crash.
+ * <p>After a crash the counters are those of the last flush: the changes of the last second or
+ * so are not counted. The objects themselves are never at risk.
  */
 final class SpaceCounters {
     interface Store {
@@ -27,6 +28,18 @@ final class SpaceCounters {
     private final AtomicLong generation = new AtomicLong();
     private final Object flushLock = new Object();
     private long persisted;
+    private volatile long lastFlushNs = System.nanoTime();
+    /** How stale the persisted counters may get while the device is mounted. */
+    static final long INTERVAL_NS = 1_000_000_000L;
+
+    boolean dirty() {
+        return persisted < generation.get();
+    }
+
+    /** True if a change waits and the last flush is older than {@link #INTERVAL_NS}. */
+    boolean due() {
+        return dirty() && System.nanoTime() - lastFlushNs >= INTERVAL_NS;
+    }
 
     long bytes() {
         return bytes.get();
@@ -74,6 +87,7 @@ final class SpaceCounters {
             long g = generation.get();
             store.write(encode());
             persisted = g;
+            lastFlushNs = System.nanoTime();
         }
     }
 }
