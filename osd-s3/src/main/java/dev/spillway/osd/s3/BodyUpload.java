@@ -53,7 +53,10 @@ final class BodyUpload {
     private int nextPart = 1;
     private final List<Future<CompletedPart>> parts = new ArrayList<>();
     private String sidecarKey;
-    private boolean done;
+    // True once the body is visible (PUT or Complete succeeded): from then on there is nothing to abort.
+    private boolean completed;
+    // True once abort ran.
+    private boolean aborted;
 
     // The length the transaction declared for the body, if any: the first buffer's size.
     private final long expected;
@@ -208,7 +211,6 @@ final class BodyUpload {
      * CompleteMultipartUpload. The block sums are stored first (in the metadata or a sidecar).
      */
     Finished finish(ObjectMeta meta) throws OsdException {
-        done = true;
         if (uploadId == null) {
             byte[] body = buf == null ? new byte[0] : buf;
             int len = fill;
@@ -229,6 +231,7 @@ final class BodyUpload {
             } catch (SdkException e) {
                 throw S3Errors.map(e, osd.name(), fid, key, "put");
             }
+            completed = true;
             release();
             return new Finished(len, stored, false);
         }
@@ -239,15 +242,16 @@ final class BodyUpload {
         BlockSums s = sums.build();
         sidecarKey = osd.keys().sums(fid, token);
         osd.putSidecar(fid, sidecarKey, s);
-        List<CompletedPart> completed = checkParts(true);
-        completed.sort(Comparator.comparingInt(CompletedPart::partNumber));
+        List<CompletedPart> sent = checkParts(true);
+        sent.sort(Comparator.comparingInt(CompletedPart::partNumber));
         try {
             osd.client().completeMultipartUpload(b -> b.bucket(osd.settings().bucket()).key(key).uploadId(uploadId)
-                    .multipartUpload(m -> m.parts(completed)));
+                    .multipartUpload(m -> m.parts(sent)));
         } catch (SdkException e) {
             throw S3Errors.map(e, osd.name(), fid, key, "complete multipart upload " + uploadId + " of");
         }
         uploadId = null;
+        completed = true;
         release();
         ObjectMeta stored = meta.withSums(metaAtCreate.sums());
         return new Finished(s.size(), stored, !stored.toMetadata().equals(metaAtCreate.toMetadata()));
@@ -259,7 +263,10 @@ final class BodyUpload {
      * the job), never swallowed.
      */
     void abort() throws OsdException {
-        done = true;
+        if (completed || aborted) {
+            return;
+        }
+        aborted = true;
         OsdException first = null;
         for (Future<CompletedPart> f : parts) {
             try {
@@ -294,8 +301,9 @@ final class BodyUpload {
         }
     }
 
+    /** True once the body is visible or thrown away: nothing is left to abort. */
     boolean finished() {
-        return done;
+        return completed || aborted;
     }
 
     private void release() {

@@ -14,7 +14,6 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.TransactionSupport;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -734,11 +733,6 @@ public final class S3Osd implements Osd {
             executor.shutdown();
             client.close();
         }
-    }
-
-    /** For tests: reads an object's raw bytes as stored, unverified. */
-    InputStream raw(Fid fid) {
-        return client.getObject(b -> b.bucket(settings.bucket()).key(keys.object(fid)));
     }
 
     @Override

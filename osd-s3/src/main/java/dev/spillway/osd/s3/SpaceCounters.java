@@ -27,7 +27,7 @@ final class SpaceCounters {
     // Bumped by every change; the persisted snapshot's generation is written under flushLock.
     private final AtomicLong generation = new AtomicLong();
     private final Object flushLock = new Object();
-    private long persisted;
+    private volatile long persisted;
     private volatile long lastFlushNs = System.nanoTime();
     /** How stale the persisted counters may get while the device is mounted. */
     static final long INTERVAL_NS = 1_000_000_000L;

@@ -44,6 +44,9 @@ final class FaultProxy implements AutoCloseable {
     private volatile boolean refusing;
     private volatile long delayMs;
     private volatile Runnable onCut = () -> { };
+    // While set, only requests whose request line matches are throttled (others pass, on
+    // connections closed after one request, so that every request is seen).
+    private volatile java.util.regex.Pattern throttleOnly;
     private volatile boolean closed;
 
     FaultProxy(URI upstream) throws IOException {
@@ -84,6 +87,14 @@ final class FaultProxy implements AutoCloseable {
 
     /** Answers the next {@code requests} requests with 503 SlowDown. */
     void throttle(int requests) {
+        throttleOnly = null;
+        throttleLeft.set(requests);
+        dropAll();
+    }
+
+    /** Answers the next {@code requests} requests whose request line matches {@code regex} with 503. */
+    void throttle(int requests, String regex) {
+        throttleOnly = java.util.regex.Pattern.compile(regex);
         throttleLeft.set(requests);
         dropAll();
     }
@@ -100,6 +111,7 @@ final class FaultProxy implements AutoCloseable {
         refusing = false;
         delayMs = 0;
         throttleLeft.set(0);
+        throttleOnly = null;
     }
 
     private void dropAll() {
@@ -136,11 +148,13 @@ final class FaultProxy implements AutoCloseable {
             InputStream cin = client.getInputStream();
             if (throttleLeft.get() > 0) {
                 byte[] head = readHead(cin);
-                if (head != null && throttleLeft.getAndDecrement() > 0) {
+                java.util.regex.Pattern only = throttleOnly;
+                String line = head == null ? "" : new String(head, StandardCharsets.ISO_8859_1).lines().findFirst().orElse("");
+                if (head != null && (only == null || only.matcher(line).find()) && throttleLeft.getAndDecrement() > 0) {
                     answer503(client, head, cin);
                     return;
                 }
-                relay(client, cin, head);
+                relay(client, cin, head == null ? null : closeAfter(head));
                 return;
             }
             relay(client, cin, null);
@@ -229,6 +243,19 @@ final class FaultProxy implements AutoCloseable {
             }
         }
         return b.size() == 0 ? null : b.toByteArray();
+    }
+
+    /** The request head with {@code Connection: close}, so the next request comes on a new connection. */
+    private static byte[] closeAfter(byte[] head) {
+        String h = new String(head, StandardCharsets.ISO_8859_1);
+        StringBuilder out = new StringBuilder();
+        for (String line : h.split("\r\n")) {
+            if (!line.isEmpty() && !line.toLowerCase(Locale.ROOT).startsWith("connection:")) {
+                out.append(line).append("\r\n");
+            }
+        }
+        out.append("Connection: close\r\n\r\n");
+        return out.toString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
     private void answer503(Socket client, byte[] head, InputStream cin) throws IOException {

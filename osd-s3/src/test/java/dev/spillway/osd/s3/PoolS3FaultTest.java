@@ -183,6 +183,30 @@ class PoolS3FaultTest {
     }
 
     @Test
+    void aCompleteThatFailsAbortsTheUploadAndItsSidecar() throws Exception {
+        S3Osd osd = fx.s3("s3a");
+        Fid key = Fid.of(0x2d0000000L, 1);
+        byte[] body = PoolS3Fixture.random(5, 11 << 20);
+        // Only CompleteMultipartUpload (POST …?uploadId=) is throttled, past the retries.
+        proxy.throttle(1_000, "^POST \\S*uploadId=");
+        dev.spillway.osd.Transaction tx = osd.newTransaction();
+        tx.declareCreate(key, dev.spillway.osd.ObjectKind.DATA);
+        tx.declareWrite(key, 0, body.length);
+        tx.start();
+        tx.create(key, dev.spillway.osd.ObjectKind.DATA, dev.spillway.osd.AttrChange.none());
+        tx.write(key, 0, ByteBuffer.wrap(body));
+        assertThatThrownBy(tx::stop).isInstanceOfSatisfying(OsdException.class, e -> {
+            assertThat(e.errno()).isEqualTo(Errno.EIO);
+            assertThat(e.getMessage()).contains("complete multipart upload").contains("SlowDown");
+        });
+        proxy.heal();
+        assertThat(osd.exists(key)).isFalse();
+        assertThat(PoolS3Fixture.uploads(peer, "pools", base)).isEmpty();
+        assertThat(PoolS3Fixture.keys(peer, "pools", base + "a/sums/")).isEmpty();
+        assertThat(osd.statfs().objects()).isZero();
+    }
+
+    @Test
     void slowResponsesPastTheTimeoutParkTheMove() throws Exception {
         byte[] body = PoolS3Fixture.random(4, 300_000);
         Fid f = fx.write(4, body);
