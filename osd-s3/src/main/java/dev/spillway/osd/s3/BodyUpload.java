@@ -66,8 +66,22 @@ final class BodyUpload {
         this.fid = fid;
         this.expected = expected;
         this.key = osd.keys().object(fid);
-        this.partSize = (int) Math.min(Integer.MAX_VALUE - 64, osd.settings().partSize());
+        this.partSize = partSizeFor(osd.settings().partSize(), expected);
     }
+
+    /**
+     * The part size of a body declared {@code expected} bytes long: S3 takes at most
+     * {@link #MAX_PARTS} parts, so a body larger than the configured size allows gets larger
+     * parts (whole MiB), and every size up to 5 TiB can be written.
+     */
+    static int partSizeFor(long configured, long expected) {
+        long need = (Math.max(0, expected) + MAX_PARTS - 1) / MAX_PARTS;
+        need = (need + (1 << 20) - 1) & -(1L << 20);
+        return (int) Math.min(S3Settings.MAX_BUFFERED_PART, Math.max(configured, need));
+    }
+
+    /** S3's limit on the parts of one upload. */
+    static final int MAX_PARTS = 10_000;
 
     /** Bytes written so far: the offset the next write must start at. */
     long position() {
@@ -115,13 +129,17 @@ final class BodyUpload {
         }
         if (buf == null) {
             long want = parts.isEmpty() ? Math.max(64 << 10, expected) : partSize;
-            buf = want >= partSize ? osd.partBuffer() : new byte[(int) want];
+            buf = want < partSize ? new byte[(int) want] : partSize == osd.settings().partSize() ? osd.partBuffer() : new byte[partSize];
         }
         fill = 0;
     }
 
     private void sendPart(ObjectMeta meta) throws OsdException {
         checkParts(false);
+        if (nextPart > MAX_PARTS) {
+            throw new OsdException(Errno.EFBIG, osd.name(), fid, "body of " + key + " passes " + MAX_PARTS + " parts of " + partSize
+                    + " bytes, S3's limit for one upload (declare the write's length to get larger parts)");
+        }
         if (uploadId == null) {
             token = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
             metaAtCreate = meta.withSums(BlockSums.sidecarValue(token));

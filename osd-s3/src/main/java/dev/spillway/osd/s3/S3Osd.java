@@ -68,7 +68,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 public final class S3Osd implements Osd {
     private static final System.Logger LOG = System.getLogger(S3Osd.class.getName());
     static final String MARKER = "spillway osd-s3 device 1";
-    /** S3's largest object: 10,000 parts of 5 GiB would be more, but S3 caps objects at 5 TiB. */
+    /** S3's largest object (a body declared that large gets parts of 525 MiB). */
     static final long MAX_OBJECT = 5L << 40;
 
     private final String name;
@@ -309,11 +309,11 @@ public final class S3Osd implements Osd {
     /** A buffer of the part size, reused if one is free. */
     byte[] partBuffer() {
         byte[] b = partBuffers.poll();
-        return b != null ? b : new byte[(int) Math.min(Integer.MAX_VALUE - 64, settings.partSize())];
+        return b != null ? b : new byte[(int) settings.partSize()];
     }
 
     void recycle(byte[] b) {
-        if (b.length == Math.min(Integer.MAX_VALUE - 64, settings.partSize())) {
+        if (b.length == settings.partSize()) {
             partBuffers.offer(b);
         }
     }

@@ -27,7 +27,7 @@ import java.util.Set;
  * @param quota the bytes this device may hold: object stores have no size, so statfs reports this
  * @param maxObjects the objects this device may hold ({@code Long.MAX_VALUE}: unlimited)
  * @param partSize bodies up to this size are one PUT; larger ones a multipart upload of parts of
- *     this size (S3: 5 MiB to 5 GiB)
+ *     this size (5 MiB to 1 GiB; larger for a body declared past 10,000 parts)
  * @param uploadConcurrency parts of one body in flight at once (memory: part size x (this + 1))
  * @param maxConnections HTTP connections of the device's client
  */
@@ -52,6 +52,8 @@ public record S3Settings(
     public static final long MIN_PART = 5L << 20;
     /** The largest part (and single PUT) S3 accepts. */
     public static final long MAX_PART = 5L << 30;
+    /** The largest part osd-s3 buffers (parts live in memory while they upload). */
+    public static final long MAX_BUFFERED_PART = 1L << 30;
 
     static final Set<String> KEYS = Set.of("endpoint", "region", "bucket", "prefix", "access-key", "secret-key", "path-style",
             "connect-timeout", "request-timeout", "retries", "quota", "max-objects", "part-size", "upload-concurrency",
@@ -101,8 +103,8 @@ public record S3Settings(
             throw bad(c, "max-objects", "must be positive, got " + maxObjects);
         }
         long part = c.bytes("part-size", 8L << 20);
-        if (part < MIN_PART || part > MAX_PART) {
-            throw bad(c, "part-size", "must be between 5 MiB and 5 GiB (S3's part limits), got " + part);
+        if (part < MIN_PART || part > MAX_BUFFERED_PART) {
+            throw bad(c, "part-size", "must be between 5 MiB (S3's smallest part) and 1 GiB (parts are buffered in memory), got " + part);
         }
         int retries = (int) c.integer("retries", 3);
         if (retries < 0 || retries > 20) {
