@@ -87,7 +87,7 @@ public final class S3ProxyPeer implements AutoCloseable {
                 + "jclouds.filesystem.basedir=" + blobs + "\n"
                 + "jclouds.regions=us-east-1\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        process = new ProcessBuilder(java, "-Xmx512m", "-XX:+UseSerialGC", "-jar", jar.toString(), "--properties", props.toString())
+        process = new ProcessBuilder(java, "-jar", jar.toString(), "--properties", props.toString())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("s3proxy.log").toFile()))
                 .start();
