@@ -124,6 +124,8 @@ final class S3Transaction extends AbstractTransaction {
     private void publish(Fid fid, Working w) throws OsdException {
         if (w.upload != null) {
             osd.forget(fid);
+            // The body being replaced may have block sums in a sidecar: it goes once the new body is in.
+            String oldSidecar = w.publishedSize >= 0 ? BlockSums.token(w.meta.sums()) : null;
             BodyUpload.Finished f = w.upload.finish(w.meta);
             w.upload = null;
             account(w, f.size());
@@ -133,6 +135,9 @@ final class S3Transaction extends AbstractTransaction {
                 osd.rewriteMetadata(fid, w.meta, w.size);
             } else {
                 osd.remember(fid, new S3Osd.Head(w.meta, w.size));
+            }
+            if (oldSidecar != null && !oldSidecar.equals(BlockSums.token(w.meta.sums()))) {
+                osd.deleteKey(fid, osd.keys().sums(fid, oldSidecar));
             }
         } else if (w.deferredCreate) {
             w.meta = osd.putEmpty(fid, w.meta);

@@ -93,6 +93,7 @@ class S3OsdTest {
             assertThat(osd.statfs().usedBytes()).isEqualTo(3);
         }
         assertThat(PoolS3Fixture.keys(S3Peers.s3proxy(), BUCKET, p + "objects/")).containsExactly(p + "objects/0x200000400:0x1:0x0");
+        assertThat(PoolS3Fixture.keys(S3Peers.s3proxy(), BUCKET, p + "sums/")).isEmpty();
     }
 
     @Test
