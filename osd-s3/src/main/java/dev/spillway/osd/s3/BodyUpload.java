@@ -52,6 +52,7 @@ final class BodyUpload {
     private ObjectMeta metaAtCreate;
     private int nextPart = 1;
     private final List<Future<CompletedPart>> parts = new ArrayList<>();
+    private final java.util.concurrent.Semaphore slots;
     private String sidecarKey;
     // True once the body is visible (PUT or Complete succeeded): from then on there is nothing to abort.
     private boolean completed;
@@ -67,6 +68,7 @@ final class BodyUpload {
         this.expected = expected;
         this.key = osd.keys().object(fid);
         this.partSize = partSizeFor(osd.settings().partSize(), expected);
+        this.slots = new java.util.concurrent.Semaphore(osd.settings().uploadConcurrency());
     }
 
     /**
@@ -156,10 +158,13 @@ final class BodyUpload {
         int number = nextPart++;
         buf = null;
         fill = 0;
-        // At most uploadConcurrency parts in flight; a finished part's buffer comes back to the
-        // writer, so at most concurrency + 1 buffers ever exist.
-        while (inFlight() >= osd.settings().uploadConcurrency()) {
-            awaitOldest();
+        // At most uploadConcurrency parts in flight (a slot frees as soon as any part ends); a
+        // finished part's buffer comes back to the writer, so at most concurrency + 1 buffers exist.
+        try {
+            slots.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OsdException(Errno.EIO, osd.name(), fid, "interrupted waiting to send part " + number + " of " + key, e);
         }
         parts.add(osd.executor().submit(() -> {
             try {
@@ -168,21 +173,9 @@ final class BodyUpload {
                 synchronized (free) {
                     free.add(part);
                 }
+                slots.release();
             }
         }));
-    }
-
-    private long inFlight() {
-        return parts.stream().filter(f -> !f.isDone()).count();
-    }
-
-    private void awaitOldest() throws OsdException {
-        for (Future<CompletedPart> f : parts) {
-            if (!f.isDone()) {
-                get(f);
-                return;
-            }
-        }
     }
 
     private CompletedPart uploadPart(byte[] part, int len, int number) throws OsdException {
