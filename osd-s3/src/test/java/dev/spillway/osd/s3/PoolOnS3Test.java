@@ -16,11 +16,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
- * A pool with a fast osd-mem device and osd-s3 spill devices on s3proxy: spill, read-through,
+ * A pool with a fast osd-mem device and osd-s3 spill devices, on s3proxy and on Spillway's own
+ * gateway: spill, read-through,
  * promote, a corrupted copy caught and resynced, evacuation to a second S3 prefix — byte for
  * byte, with fsck clean and nothing left behind in the bucket.
  */
@@ -28,9 +30,10 @@ class PoolOnS3Test {
     // 0 bytes, 1 byte, one block and a bit, one part exactly (5 MiB), three parts (multipart + sidecar)
     private static final int[] SIZES = {0, 1, (1 << 20) + 3, 5 << 20, (12 << 20) + 7};
 
-    @Test
-    void spillReadThroughPromoteResyncAndEvacuateToASecondPrefix() throws Exception {
-        S3Peers.Peer peer = S3Peers.s3proxy();
+    @ParameterizedTest(name = "on {0}")
+    @ValueSource(strings = {"s3proxy", "gateway"})
+    void spillReadThroughPromoteResyncAndEvacuateToASecondPrefix(String server) throws Exception {
+        S3Peers.Peer peer = server.equals("s3proxy") ? S3Peers.s3proxy() : S3Peers.gateway();
         String base = "pool-it-" + System.nanoTime() + "/";
         try (PoolS3Fixture fx = new PoolS3Fixture(List.of(PoolS3Fixture.settings(peer, base, "a"), PoolS3Fixture.settings(peer, base, "b")))) {
             Map<Fid, byte[]> bodies = new LinkedHashMap<>();
