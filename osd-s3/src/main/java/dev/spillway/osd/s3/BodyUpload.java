@@ -37,7 +37,7 @@ final class BodyUpload {
     record Finished(long size, ObjectMeta meta, boolean metadataStale) {
     }
 
-    private final S3Osd osd;
+    private final S3Store store;
     private final Fid fid;
     private final String key;
     private final int partSize;
@@ -62,13 +62,13 @@ final class BodyUpload {
     // The length the transaction declared for the body, if any: the first buffer's size.
     private final long expected;
 
-    BodyUpload(S3Osd osd, Fid fid, long expected) {
-        this.osd = osd;
+    BodyUpload(S3Store store, Fid fid, long expected) {
+        this.store = store;
         this.fid = fid;
         this.expected = expected;
-        this.key = osd.keys().object(fid);
-        this.partSize = partSizeFor(osd.settings().partSize(), expected);
-        this.slots = new java.util.concurrent.Semaphore(osd.settings().uploadConcurrency());
+        this.key = store.keys().object(fid);
+        this.partSize = partSizeFor(store.settings().partSize(), expected);
+        this.slots = new java.util.concurrent.Semaphore(store.settings().uploadConcurrency());
     }
 
     /**
@@ -131,7 +131,7 @@ final class BodyUpload {
         }
         if (buf == null) {
             long want = parts.isEmpty() ? Math.max(64 << 10, expected) : partSize;
-            buf = want < partSize ? new byte[(int) want] : partSize == osd.settings().partSize() ? osd.partBuffer() : new byte[partSize];
+            buf = want < partSize ? new byte[(int) want] : partSize == store.settings().partSize() ? store.partBuffer() : new byte[partSize];
         }
         fill = 0;
     }
@@ -139,18 +139,18 @@ final class BodyUpload {
     private void sendPart(ObjectMeta meta) throws OsdException {
         checkParts(false);
         if (nextPart > MAX_PARTS) {
-            throw new OsdException(Errno.EFBIG, osd.name(), fid, "body of " + key + " passes " + MAX_PARTS + " parts of " + partSize
+            throw new OsdException(Errno.EFBIG, store.name(), fid, "body of " + key + " passes " + MAX_PARTS + " parts of " + partSize
                     + " bytes, S3's limit for one upload (declare the write's length to get larger parts)");
         }
         if (uploadId == null) {
             token = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
             metaAtCreate = meta.withSums(BlockSums.sidecarValue(token));
             try {
-                uploadId = osd.client().createMultipartUpload(b -> b.bucket(osd.settings().bucket()).key(key)
+                uploadId = store.client().createMultipartUpload(b -> b.bucket(store.settings().bucket()).key(key)
                         .metadata(metaAtCreate.toMetadata()).contentType("application/octet-stream")
                         .checksumAlgorithm(ChecksumAlgorithm.CRC32_C)).uploadId();
             } catch (SdkException e) {
-                throw S3Errors.map(e, osd.name(), fid, key, "create multipart upload of");
+                throw S3Errors.map(e, store.name(), fid, key, "create multipart upload of");
             }
         }
         byte[] part = buf;
@@ -164,9 +164,9 @@ final class BodyUpload {
             slots.acquire();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new OsdException(Errno.EIO, osd.name(), fid, "interrupted waiting to send part " + number + " of " + key, e);
+            throw new OsdException(Errno.EIO, store.name(), fid, "interrupted waiting to send part " + number + " of " + key, e);
         }
-        parts.add(osd.executor().submit(() -> {
+        parts.add(store.executor().submit(() -> {
             try {
                 return uploadPart(part, len, number);
             } finally {
@@ -181,14 +181,14 @@ final class BodyUpload {
     private CompletedPart uploadPart(byte[] part, int len, int number) throws OsdException {
         int crc = BlockSums.crc(part, 0, len);
         try {
-            String etag = osd.client().uploadPart(b -> b.bucket(osd.settings().bucket()).key(key).uploadId(uploadId)
+            String etag = store.client().uploadPart(b -> b.bucket(store.settings().bucket()).key(key).uploadId(uploadId)
                             .partNumber(number).contentLength((long) len).checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
                             .checksumCRC32C(BlockSums.header(crc)),
                     RequestBody.fromContentProvider(() -> new ByteArrayInputStream(part, 0, len), len, "application/octet-stream"))
                     .eTag();
             return CompletedPart.builder().partNumber(number).eTag(etag).checksumCRC32C(BlockSums.header(crc)).build();
         } catch (SdkException e) {
-            throw S3Errors.map(e, osd.name(), fid, key, "upload part " + number + " of");
+            throw S3Errors.map(e, store.name(), fid, key, "upload part " + number + " of");
         }
     }
 
@@ -197,12 +197,12 @@ final class BodyUpload {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new OsdException(Errno.EIO, osd.name(), fid, "interrupted waiting for a part of " + key, e);
+            throw new OsdException(Errno.EIO, store.name(), fid, "interrupted waiting for a part of " + key, e);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof OsdException oe) {
                 throw oe;
             }
-            throw new OsdException(Errno.EIO, osd.name(), fid, "part upload of " + key + " failed: " + e.getCause(), e.getCause());
+            throw new OsdException(Errno.EIO, store.name(), fid, "part upload of " + key + " failed: " + e.getCause(), e.getCause());
         }
     }
 
@@ -229,18 +229,18 @@ final class BodyUpload {
             String t = null;
             if (!s.inline()) {
                 t = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
-                osd.putSidecar(fid, osd.keys().sums(fid, t), s);
-                sidecarKey = osd.keys().sums(fid, t);
+                store.putSidecar(fid, store.keys().sums(fid, t), s);
+                sidecarKey = store.keys().sums(fid, t);
             }
             ObjectMeta stored = meta.withSums(s.encode(t));
             int crc = BlockSums.crc(body, 0, len);
             try {
-                osd.client().putObject(b -> b.bucket(osd.settings().bucket()).key(key).contentLength((long) len)
+                store.client().putObject(b -> b.bucket(store.settings().bucket()).key(key).contentLength((long) len)
                                 .contentType("application/octet-stream").metadata(stored.toMetadata())
                                 .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(BlockSums.header(crc)),
                         RequestBody.fromContentProvider(() -> new ByteArrayInputStream(body, 0, len), len, "application/octet-stream"));
             } catch (SdkException e) {
-                throw S3Errors.map(e, osd.name(), fid, key, "put");
+                throw S3Errors.map(e, store.name(), fid, key, "put");
             }
             completed = true;
             release();
@@ -251,15 +251,15 @@ final class BodyUpload {
         }
         // The sums are complete once the last byte is in: they go up while the last parts do.
         BlockSums s = sums.build();
-        sidecarKey = osd.keys().sums(fid, token);
-        osd.putSidecar(fid, sidecarKey, s);
+        sidecarKey = store.keys().sums(fid, token);
+        store.putSidecar(fid, sidecarKey, s);
         List<CompletedPart> sent = checkParts(true);
         sent.sort(Comparator.comparingInt(CompletedPart::partNumber));
         try {
-            osd.client().completeMultipartUpload(b -> b.bucket(osd.settings().bucket()).key(key).uploadId(uploadId)
+            store.client().completeMultipartUpload(b -> b.bucket(store.settings().bucket()).key(key).uploadId(uploadId)
                     .multipartUpload(m -> m.parts(sent)));
         } catch (SdkException e) {
-            throw S3Errors.map(e, osd.name(), fid, key, "complete multipart upload " + uploadId + " of");
+            throw S3Errors.map(e, store.name(), fid, key, "complete multipart upload " + uploadId + " of");
         }
         uploadId = null;
         completed = true;
@@ -289,15 +289,15 @@ final class BodyUpload {
         if (uploadId != null) {
             String id = uploadId;
             try {
-                osd.client().abortMultipartUpload(b -> b.bucket(osd.settings().bucket()).key(key).uploadId(id));
+                store.client().abortMultipartUpload(b -> b.bucket(store.settings().bucket()).key(key).uploadId(id));
                 uploadId = null;
             } catch (SdkException e) {
-                first = S3Errors.map(e, osd.name(), fid, key, "abort multipart upload " + id + " (the next mount's sweep retries) of");
+                first = S3Errors.map(e, store.name(), fid, key, "abort multipart upload " + id + " (the next mount's sweep retries) of");
             }
         }
         if (sidecarKey != null) {
             try {
-                osd.deleteKey(fid, sidecarKey);
+                store.deleteKey(fid, sidecarKey);
             } catch (OsdException e) {
                 if (first == null) {
                     first = e;
@@ -319,12 +319,12 @@ final class BodyUpload {
 
     private void release() {
         if (buf != null) {
-            osd.recycle(buf);
+            store.recycle(buf);
         }
         buf = null;
         synchronized (free) {
             for (byte[] b : free) {
-                osd.recycle(b);
+                store.recycle(b);
             }
             free.clear();
         }

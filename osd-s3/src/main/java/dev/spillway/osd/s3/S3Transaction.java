@@ -123,7 +123,7 @@ final class S3Transaction extends AbstractTransaction {
 
     private void publish(Fid fid, Working w) throws OsdException {
         if (w.upload != null) {
-            osd.forget(fid);
+            osd.store().forget(fid);
             // The body being replaced may have block sums in a sidecar: it goes once the new body is in.
             String oldSidecar = w.publishedSize >= 0 ? BlockSums.token(w.meta.sums()) : null;
             BodyUpload.Finished f = w.upload.finish(w.meta);
@@ -132,19 +132,19 @@ final class S3Transaction extends AbstractTransaction {
             w.meta = f.meta();
             w.size = f.size();
             if (f.metadataStale()) {
-                osd.rewriteMetadata(fid, w.meta, w.size);
+                osd.store().rewriteMetadata(fid, w.meta, w.size);
             } else {
-                osd.remember(fid, new S3Osd.Head(w.meta, w.size));
+                osd.store().remember(fid, new S3Store.Head(w.meta, w.size));
             }
             if (oldSidecar != null && !oldSidecar.equals(BlockSums.token(w.meta.sums()))) {
-                osd.deleteKey(fid, osd.keys().sums(fid, oldSidecar));
+                osd.store().deleteKey(fid, osd.keys().sums(fid, oldSidecar));
             }
         } else if (w.deferredCreate) {
-            w.meta = osd.putEmpty(fid, w.meta);
+            w.meta = osd.store().putEmpty(fid, w.meta);
             account(w, 0);
             w.size = 0;
         } else if (w.metaPending) {
-            osd.rewriteMetadata(fid, w.meta, w.size);
+            osd.store().rewriteMetadata(fid, w.meta, w.size);
         }
         w.deferredCreate = false;
         w.metaPending = false;
@@ -190,7 +190,7 @@ final class S3Transaction extends AbstractTransaction {
         OsdException first = null;
         for (Map.Entry<Fid, Working> e : touched.entrySet()) {
             Working w = e.getValue();
-            osd.forget(e.getKey());
+            osd.store().forget(e.getKey());
             if (w.upload != null && !w.upload.finished()) {
                 try {
                     w.upload.abort();
@@ -215,7 +215,7 @@ final class S3Transaction extends AbstractTransaction {
         Working w = touched.get(fid);
         if (w == null) {
             w = new Working();
-            Optional<S3Osd.Head> h = osd.head(fid);
+            Optional<S3Store.Head> h = osd.store().head(fid);
             if (h.isPresent()) {
                 w.meta = h.get().meta();
                 w.size = h.get().size();
@@ -248,7 +248,7 @@ final class S3Transaction extends AbstractTransaction {
         if (w.deferredCreate || w.upload != null) {
             w.metaPending = true;
         } else {
-            osd.rewriteMetadata(fid, w.meta, w.size);
+            osd.store().rewriteMetadata(fid, w.meta, w.size);
         }
     }
 
@@ -280,7 +280,7 @@ final class S3Transaction extends AbstractTransaction {
         if (bodyDeclared(fid)) {
             w.deferredCreate = true;
         } else {
-            w.meta = osd.putEmpty(fid, w.meta);
+            w.meta = osd.store().putEmpty(fid, w.meta);
             account(w, 0);
         }
     }
@@ -296,7 +296,7 @@ final class S3Transaction extends AbstractTransaction {
         if (w.publishedSize >= 0) {
             // The store's object may carry older metadata than w.meta, but the same sidecar token
             // unless a body pending here replaced it, which was aborted just above.
-            osd.deleteObject(fid, w.meta);
+            osd.store().deleteObject(fid, w.meta);
             osd.counters().add(-w.publishedSize, -1);
         }
         w.meta = null;
@@ -321,7 +321,7 @@ final class S3Transaction extends AbstractTransaction {
                 expected = Math.max(expected, d.length());
             }
         }
-        w.upload = new BodyUpload(osd, fid, expected);
+        w.upload = new BodyUpload(osd.store(), fid, expected);
         w.meta = w.meta.bodyChanged(osd.now());
     }
 
