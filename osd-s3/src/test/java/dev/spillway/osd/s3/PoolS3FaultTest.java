@@ -162,20 +162,27 @@ class PoolS3FaultTest {
     }
 
     @Test
-    void serverGoneMidReadFailsTheReadAndLosesNothing() throws Exception {
+    void serverKilledMidReadFailsTheReadAndLosesNothing() throws Exception {
         byte[] body = PoolS3Fixture.random(3, (6 << 20) + 9);
         Fid f = fx.write(3, body);
         var s3a = fx.device("s3a");
         assertThat(fx.pool.migrator().spill(f, s3a).outcome()).isEqualTo(Migrator.Outcome.DONE);
 
-        // The connection drops 2.5 MiB into the read-through, and the server stays away.
-        proxy.cutDownloadAfter(5 << 19, () -> { });
+        // s3proxy is SIGKILLed 2.5 MiB into the read-through, and stays away.
+        proxy.cutDownloadAfter(5 << 19, () -> {
+            try {
+                server.kill();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
         assertThatThrownBy(() -> fx.read(f)).isInstanceOfSatisfying(OsdException.class,
                 e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
         assertThatThrownBy(() -> fx.pool.migrator().promote(f)).isInstanceOf(OsdException.class);
         // The only copy stays in sync: the device failed, not the data.
         assertThat(fx.pool.store().require(f).on(s3a.index()).orElseThrow().state()).isEqualTo(CopyState.IN_SYNC);
 
+        server.start();
         proxy.heal();
         assertThat(fx.read(f)).isEqualTo(body);
         assertThat(fx.pool.migrator().promote(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
