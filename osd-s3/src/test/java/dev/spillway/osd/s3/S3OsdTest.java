@@ -239,6 +239,35 @@ class S3OsdTest {
     }
 
     @Test
+    void metadataChangedAfterAMultipartUploadStartedIsStoredWithTheBody() throws Exception {
+        Fid f = Fid.of(0x200000400L, 8);
+        byte[] body = random(8, 11 << 20);
+        String p = prefix();
+        try (Osd osd = open(p)) {
+            try (Transaction tx = osd.newTransaction()) {
+                tx.declareCreate(f, ObjectKind.DATA);
+                tx.declareWrite(f, 0, body.length);
+                tx.declareSetXattr(f, "user.after", 5);
+                tx.declareSetAttr(f);
+                tx.start();
+                tx.create(f, ObjectKind.DATA, AttrChange.none().mode(0600));
+                tx.write(f, 0, ByteBuffer.wrap(body));
+                // The upload began with the first 5 MiB part: these come after its metadata was fixed.
+                tx.setXattr(f, "user.after", "later".getBytes(StandardCharsets.UTF_8), XattrFlag.CREATE);
+                tx.setAttr(f, AttrChange.none().uid(77));
+            }
+        }
+        // Read by a fresh mount, which remembers nothing: what the server holds.
+        try (Osd osd = open(p)) {
+            assertThat(osd.getXattr(f, "user.after")).isEqualTo("later".getBytes(StandardCharsets.UTF_8));
+            assertThat(osd.getAttr(f).uid()).isEqualTo(77);
+            assertThat(osd.getAttr(f).mode()).isEqualTo(0600);
+            assertThat(osd.getAttr(f).size()).isEqualTo(body.length);
+            assertThat(readAll(osd, f)).isEqualTo(body);
+        }
+    }
+
+    @Test
     void truncateRewritesTheBodyThroughTheClient() throws Exception {
         Fid f = Fid.of(0x200000400L, 7);
         byte[] body = random(7, 3 << 20);
