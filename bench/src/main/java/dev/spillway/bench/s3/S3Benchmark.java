@@ -8,10 +8,8 @@ import dev.spillway.gateway.s3.GatewayConfig;
 import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.osd.mem.MemOsd;
+import dev.spillway.osd.testkit.s3.S3ProxyPeer;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -63,9 +61,13 @@ public final class S3Benchmark implements Benchmark {
     }
 
     static S3Client client(URI endpoint, int connections) {
+        return client(endpoint, connections, AK, SK);
+    }
+
+    static S3Client client(URI endpoint, int connections, String accessKey, String secretKey) {
         System.setProperty("http.maxConnections", Integer.toString(connections));
         return S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(AK, SK)))
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
                 .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).chunkedEncodingEnabled(false).build())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
@@ -154,7 +156,7 @@ public final class S3Benchmark implements Benchmark {
     // ---- 4 KiB objects, 16 clients, vs s3proxy -------------------------------------------
 
     private void small(BenchOptions o, S3Client gateway, Path dir, List<BenchResult> out) throws Exception {
-        Path jar = s3proxyJar();
+        Path jar = S3ProxyPeer.findJar();
         int clients = 16;
         int ops = o.quick() ? 1200 : 16000;
         int rounds = o.quick() ? 3 : 5;
@@ -171,21 +173,8 @@ public final class S3Benchmark implements Benchmark {
             o.log().println("s3: s3proxy jar not found (build with ./mvnw package, or -Dspillway.s3proxy.jar=...); small-object metric skipped");
             return;
         }
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Path props = dir.resolve("s3proxy.properties");
-        Path blobs = Files.createDirectories(dir.resolve("s3proxy-blobs"));
-        Files.writeString(props, "s3proxy.endpoint=http://127.0.0.1:" + port + "\ns3proxy.authorization=aws-v2-or-v4\n"
-                + "s3proxy.identity=" + AK + "\ns3proxy.credential=" + SK + "\njclouds.provider=filesystem\n"
-                + "jclouds.filesystem.basedir=" + blobs + "\njclouds.regions=us-east-1\n");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process proxy = new ProcessBuilder(java, "-jar", jar.toString(), "--properties", props.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("s3proxy.log").toFile()).start();
-        try {
-            waitForPort(port, proxy);
-            try (S3Client baseline = client(URI.create("http://127.0.0.1:" + port), 32)) {
+        try (S3ProxyPeer proxy = S3ProxyPeer.start(dir.resolve("s3proxy"))) {
+            try (S3Client baseline = client(proxy.endpoint(), 32, S3ProxyPeer.ACCESS_KEY, S3ProxyPeer.SECRET_KEY)) {
                 baseline.createBucket(b -> b.bucket("bench"));
                 byte[] data = new byte[4096];
                 new Random(2).nextBytes(data);
@@ -210,9 +199,6 @@ public final class S3Benchmark implements Benchmark {
                     pool.shutdownNow();
                 }
             }
-        } finally {
-            proxy.destroy();
-            proxy.waitFor();
         }
     }
 
@@ -237,37 +223,6 @@ public final class S3Benchmark implements Benchmark {
             f.get();
         }
         return ops / ((System.nanoTime() - t) / 1e9);
-    }
-
-    private static void waitForPort(int port, Process p) throws Exception {
-        for (int i = 0; i < 600; i++) {
-            if (!p.isAlive()) {
-                throw new IOException("s3proxy exited with " + p.exitValue() + " before listening on " + port);
-            }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return;
-            } catch (IOException e) {
-                Thread.sleep(100);
-            }
-        }
-        throw new IOException("s3proxy did not listen on " + port + " within 60 s");
-    }
-
-    static Path s3proxyJar() {
-        List<Path> candidates = new ArrayList<>();
-        String prop = System.getProperty("spillway.s3proxy.jar");
-        if (prop != null) {
-            candidates.add(Path.of(prop));
-        }
-        candidates.add(Path.of("bench/target/s3proxy/s3proxy.jar"));
-        candidates.add(Path.of(System.getProperty("user.home"), ".m2/repository/org/gaul/s3proxy/4.1.0/s3proxy-4.1.0-jar-with-dependencies.jar"));
-        for (Path p : candidates) {
-            if (Files.isRegularFile(p)) {
-                return p;
-            }
-        }
-        return null;
     }
 
     private static void deleteTree(Path dir) throws IOException {

@@ -534,6 +534,13 @@ public final class Migrator {
             if (c.isEmpty() || c.get().state() != CopyState.IN_SYNC) {
                 return null;
             }
+            // The last in-sync copy is never demoted: there is nothing to resync it from, and a
+            // read error may be its device's passing failure (an object store that stopped
+            // answering), after which the copy is as good as before. A corrupt last copy stays
+            // in the layout, every read of it fails with EIO, and fsck reports it.
+            if (p.inSync().size() <= 1) {
+                return null;
+            }
             PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE)).preferring(mdIndex);
             AttrChange times = pool.store().times(fid);
             meta(fid, true, (tx, cs) -> {
