@@ -43,6 +43,8 @@ public final class RecoveryBench implements Benchmark {
     public List<BenchResult> run(BenchOptions o) throws Exception {
         int big = o.quick() ? 100_000 : 1_000_000;
         int jobs = 1000;
+        // Warm-up: the first mount in this JVM pays class loading and JIT for both modes.
+        measure(o, 2_000, jobs);
         Mounts small = measure(o, big / 10, jobs);
         Mounts large = measure(o, big, jobs);
         Map<String, Object> params = new LinkedHashMap<>();

@@ -94,7 +94,9 @@ final class KvDatabase implements AutoCloseable {
                     .setWalRecoveryMode(WALRecoveryMode.PointInTimeRecovery)
                     .setManualWalFlush(false)
                     .setMaxBackgroundJobs(2)
-                    .setMaxTotalWalSize(256L << 20)
+                    // A bounded WAL bounds the replay a mount after a crash pays: recovery costs what
+                    // was in flight, not what was ever written.
+                    .setMaxTotalWalSize(64L << 20)
                     .setKeepLogFileNum(4)
                     .setBytesPerSync(1 << 20);
 
@@ -106,7 +108,7 @@ final class KvDatabase implements AutoCloseable {
             ColumnFamilyOptions metaOpts = add(owned, new ColumnFamilyOptions())
                     .setMergeOperator(add(owned, new UInt64AddOperator()))
                     .setTableFormatConfig(metaTable)
-                    .setWriteBufferSize(32L << 20)
+                    .setWriteBufferSize(16L << 20)
                     .setCompressionType(CompressionType.LZ4_COMPRESSION);
 
             BlockBasedTableConfig bodyTable = new BlockBasedTableConfig()
@@ -115,7 +117,7 @@ final class KvDatabase implements AutoCloseable {
             // Bodies are often incompressible (media, archives, already-compressed data).
             ColumnFamilyOptions bodyOpts = add(owned, new ColumnFamilyOptions())
                     .setTableFormatConfig(bodyTable)
-                    .setWriteBufferSize(64L << 20)
+                    .setWriteBufferSize(32L << 20)
                     .setCompressionType(CompressionType.NO_COMPRESSION);
 
             List<ColumnFamilyDescriptor> cfs = List.of(

@@ -31,13 +31,15 @@ public final class Recovery {
         Map<String, Integer> byKind = new TreeMap<>();
         int rolled = 0;
         int collected = 0;
+        List<Job> copies = new java.util.ArrayList<>();
         for (Job j : jobs) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
             if (j.kind() == Job.Kind.COPY) {
-                pool.migrator().rollBack(j);
-                rolled++;
+                copies.add(j);
             }
         }
+        pool.migrator().rollBackAll(copies);
+        rolled = copies.size();
         collected = pool.migrator().collectGarbage();
         RecoveryReport r = new RecoveryReport("recover", System.nanoTime() - t0, byKind, rolled, collected, 0);
         LOG.log(System.Logger.Level.INFO, "pool " + pool.name() + ": " + r);
