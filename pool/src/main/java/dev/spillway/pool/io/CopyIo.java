@@ -21,9 +21,12 @@ public final class CopyIo {
     private CopyIo() {
     }
 
+    private static final byte[] ZERO_BLOCK = new byte[1 << 20];
+
     private static boolean zeros(byte[] b, int off, int len) {
-        for (int i = off; i < off + len; i++) {
-            if (b[i] != 0) {
+        for (int done = 0; done < len; done += ZERO_BLOCK.length) {
+            int n = Math.min(ZERO_BLOCK.length, len - done);
+            if (java.util.Arrays.mismatch(b, off + done, off + done + n, ZERO_BLOCK, 0, n) >= 0) {
                 return false;
             }
         }
@@ -99,11 +102,19 @@ public final class CopyIo {
                     tx.write(key, off, ByteBuffer.wrap(buf, 0, len));
                     continue;
                 }
+                // One write per run of non-zero blocks: a dense chunk is one call.
+                int run = -1;
                 for (int b = 0; b < len; b += bs) {
-                    int n = Math.min(bs, len - b);
-                    if (!zeros(buf, b, n)) {
-                        tx.write(key, off + b, ByteBuffer.wrap(buf, b, n));
+                    boolean data = !zeros(buf, b, Math.min(bs, len - b));
+                    if (data && run < 0) {
+                        run = b;
+                    } else if (!data && run >= 0) {
+                        tx.write(key, off + run, ByteBuffer.wrap(buf, run, b - run));
+                        run = -1;
                     }
+                }
+                if (run >= 0) {
+                    tx.write(key, off + run, ByteBuffer.wrap(buf, run, len - run));
                 }
             }
             if (sparse) {
@@ -129,29 +140,58 @@ public final class CopyIo {
         int shift = sums.chunkShift();
         long first = off >>> shift;
         long last = (end - 1) >>> shift;
-        byte[] buf = null;
         int total = 0;
         for (long i = first; i <= last; i++) {
             long cstart = i << shift;
             int clen = (int) Math.min(1L << shift, size - cstart);
-            if (buf == null || buf.length < clen) {
-                buf = new byte[clen];
-            }
-            int got = readFully(dev.osd(), c.key(), cstart, buf, clen);
-            if (got != clen) {
-                throw new OsdException(Errno.EIO, dev.name(), object, "copy " + c.key() + " is short: chunk " + i + " has " + got
-                        + " of " + clen + " bytes");
-            }
-            if (i >= sums.crcs().length || Checksums.crc(buf, 0, clen) != sums.crcs()[(int) i]) {
-                throw new OsdException(Errno.EIO, dev.name(), object, "checksum mismatch in copy " + c.key() + ", chunk " + i
-                        + " (bytes " + cstart + ".." + (cstart + clen) + ")");
-            }
             int from = (int) Math.max(0, off - cstart);
             int to = (int) Math.min(clen, end - cstart);
-            dst.put(buf, from, to - from);
+            if (from == 0 && to == clen) {
+                // The whole chunk is wanted: read it straight into the caller's buffer, check it there.
+                ByteBuffer whole = dst.slice(dst.position(), clen);
+                readChunk(dev, object, c, i, cstart, clen, whole);
+                dst.position(dst.position() + clen);
+            } else {
+                ByteBuffer chunk = CHUNK.get();
+                if (chunk.capacity() < clen) {
+                    chunk = ByteBuffer.allocate(clen);
+                    CHUNK.set(chunk);
+                }
+                chunk.clear().limit(clen);
+                readChunk(dev, object, c, i, cstart, clen, chunk);
+                dst.put(chunk.array(), from, to - from);
+            }
             total += to - from;
         }
         return total;
+    }
+
+    // A chunk buffer per thread, for reads that want part of a chunk.
+    private static final ThreadLocal<ByteBuffer> CHUNK = ThreadLocal.withInitial(() -> ByteBuffer.allocate(1 << 20));
+
+    /** Fills {@code into} (position 0, limit {@code clen}) with chunk {@code i} of the copy and checks its CRC32C. */
+    private static void readChunk(PoolDevice dev, Fid object, Copy c, long i, long cstart, int clen, ByteBuffer into)
+            throws OsdException {
+        int got = 0;
+        while (got < clen) {
+            into.position(got);
+            int n = dev.osd().read(c.key(), cstart + got, into);
+            if (n <= 0) {
+                break;
+            }
+            got += n;
+        }
+        if (got != clen) {
+            throw new OsdException(Errno.EIO, dev.name(), object, "copy " + c.key() + " is short: chunk " + i + " has " + got
+                    + " of " + clen + " bytes");
+        }
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(into.duplicate().position(0).limit(clen));
+        int[] crcs = c.checksums().crcs();
+        if (i >= crcs.length || (int) crc.getValue() != crcs[(int) i]) {
+            throw new OsdException(Errno.EIO, dev.name(), object, "checksum mismatch in copy " + c.key() + ", chunk " + i
+                    + " (bytes " + cstart + ".." + (cstart + clen) + ")");
+        }
     }
 
     /** Verifies a whole copy (scrub). */
