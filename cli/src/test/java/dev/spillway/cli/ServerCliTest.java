@@ -144,7 +144,8 @@ class ServerCliTest {
         var base = server.admin().endpoint();
         var m = http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/metrics")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
-        assertThat(m.body()).contains("spillway_device_capacity_bytes").contains("spillway_recovery_seconds");
+        assertThat(m.body()).contains("spillway_device_capacity_bytes").contains("spillway_recovery_seconds")
+                .contains("spillway_jobs").contains("spillway_daemon_moved_bytes");
         var page = http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(page.body()).contains("Spillway pool clitest");

@@ -78,6 +78,7 @@ public final class Server implements AutoCloseable {
             PoolMetrics metrics = new PoolMetrics(pool, recovery);
             daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(cfg.policy(), cfg.name()), InstantSource.system());
             pool.listener(dev.spillway.pool.PoolListener.all(java.util.List.of(metrics, daemon)));
+            metrics.bindDaemon(daemon);
             daemon.start();
             gateway = S3Gateway.start(pool, GatewayConfig.builder().host(o.host()).port(o.s3Port())
                     .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey())).build());

@@ -74,7 +74,7 @@ public final class RecoveryBench implements Benchmark {
         Path b = o.workDir().resolve("pool-" + objects + "-b");
         o.log().printf("recovery: building a pool of %d objects with %d copies in flight, then SIGKILL%n", objects, jobs);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"), RecoveryChild.class.getName(),
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-cp", System.getProperty("java.class.path"), RecoveryChild.class.getName(),
                 a.toString(), Integer.toString(objects), Integer.toString(jobs)).redirectErrorStream(true).start();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
             String line;

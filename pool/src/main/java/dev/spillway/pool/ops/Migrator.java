@@ -146,6 +146,18 @@ public final class Migrator {
         return pool.store().require(fid);
     }
 
+    /** The object's state, or empty if it is gone (destroyed meanwhile) or not a DATA object. */
+    private Optional<PoolObject> loadIfExists(Fid fid) throws OsdException {
+        try {
+            return pool.store().load(fid);
+        } catch (OsdException e) {
+            if (!e.is(Errno.ENOENT)) {
+                throw e;
+            }
+            return Optional.empty();
+        }
+    }
+
     private long durableInSyncElsewhere(PoolObject p) {
         return p.copies().stream().filter(c -> c.device() != mdIndex && c.state() == CopyState.IN_SYNC
                 && c.version() == p.dataVersion() && pool.device(c.device()).durability() > 0
@@ -272,15 +284,7 @@ public final class Migrator {
 
     private Result finish(Job job, Checksums sums, long occupied, boolean release) throws OsdException {
         Fid fid = job.fid();
-        Optional<PoolObject> now;
-        try {
-            now = pool.store().load(fid);
-        } catch (OsdException e) {
-            if (!e.is(Errno.ENOENT)) {
-                throw e;
-            }
-            now = Optional.empty();
-        }
+        Optional<PoolObject> now = loadIfExists(fid);
         Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key()));
         if (now.isEmpty() || pending.isEmpty() || now.get().dataVersion() != job.version()) {
             discard(job, now.orElse(null));
@@ -371,15 +375,7 @@ public final class Migrator {
     /** The copy failed: the pending copy becomes garbage; if the target was full, the move is parked. */
     private void abandon(Job job, boolean park) throws OsdException {
         locked(job.fid(), () -> {
-            Optional<PoolObject> p;
-            try {
-                p = pool.store().load(job.fid());
-            } catch (OsdException e) {
-                if (!e.is(Errno.ENOENT)) {
-                    throw e;
-                }
-                p = Optional.empty();
-            }
+            Optional<PoolObject> p = loadIfExists(job.fid());
             discard(job, p.orElse(null));
             if (park && p.isPresent()) {
                 meta(job.fid(), false, (tx, c) -> WorkIndex.declareAdd(tx, job.fid()), (tx, c) -> WorkIndex.add(tx,
@@ -627,15 +623,7 @@ public final class Migrator {
     /** Rolls a COPY job back (recovery): the pending copy leaves the layout and is collected. */
     public void rollBack(Job job) throws OsdException {
         locked(job.fid(), () -> {
-            Optional<PoolObject> p;
-            try {
-                p = pool.store().load(job.fid());
-            } catch (OsdException e) {
-                if (!e.is(Errno.ENOENT)) {
-                    throw e;
-                }
-                p = Optional.empty();
-            }
+            Optional<PoolObject> p = loadIfExists(job.fid());
             discard(job, p.orElse(null));
             return null;
         });

@@ -87,6 +87,33 @@ public final class PoolMetrics implements PoolListener {
         return v == null ? 0 : v[what];
     }
 
+    /** The daemon's queues, moves and rate, read from its status at most once a second. */
+    public void bindDaemon(dev.spillway.migrate.daemon.MigrationDaemon daemon) {
+        java.util.concurrent.atomic.AtomicReference<dev.spillway.migrate.daemon.DaemonStatus> cached = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicLong at = new java.util.concurrent.atomic.AtomicLong();
+        java.util.function.Supplier<dev.spillway.migrate.daemon.DaemonStatus> status = () -> {
+            long now = System.nanoTime();
+            if (cached.get() == null || now - at.get() > 1_000_000_000L) {
+                cached.set(daemon.status());
+                at.set(now);
+            }
+            return cached.get();
+        };
+        for (String kind : java.util.List.of("COPY", "GC", "RESYNC", "PARKED")) {
+            Gauge.builder("spillway_jobs", () -> status.get().queued().getOrDefault(kind, 0)).tag("kind", kind.toLowerCase())
+                    .description("work-index jobs at the daemon's last pass").register(registry);
+        }
+        for (String kind : java.util.List.of("spill", "promote", "resync", "parked", "emergency")) {
+            Gauge.builder("spillway_daemon_moved_bytes", () -> status.get().bytesMoved().getOrDefault(kind, 0L)).tag("kind", kind)
+                    .description("bytes the daemon moved since start").register(registry);
+        }
+        Gauge.builder("spillway_daemon_bytes_per_second", () -> status.get().bytesPerSecond()).register(registry);
+        Gauge.builder("spillway_daemon_promotions_queued", () -> status.get().promotionsQueued()).register(registry);
+        Gauge.builder("spillway_daemon_ping_pongs", () -> status.get().policy().pingPongs()).register(registry);
+        Gauge.builder("spillway_fast_tier_use_ratio", () -> (double) status.get().fastUsed() / Math.max(1, status.get().fastCapacity()))
+                .register(registry);
+    }
+
     public PrometheusMeterRegistry registry() {
         return registry;
     }
