@@ -7,7 +7,8 @@ import dev.spillway.bench.Benchmark;
 import dev.spillway.gateway.s3.GatewayConfig;
 import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
-import dev.spillway.osd.mem.MemOsd;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.osd.testkit.s3.S3ProxyPeer;
 import java.io.IOException;
 import java.net.URI;
@@ -79,7 +80,15 @@ public final class S3Benchmark implements Benchmark {
     public List<BenchResult> run(BenchOptions o) throws Exception {
         List<BenchResult> out = new ArrayList<>();
         Path dir = Files.createTempDirectory(o.workDir(), "bench-s3-");
-        try (MemOsd osd = MemOsd.create("bench-mem");
+        // The gateway serves the real configuration: a kv+vfs pool on the filesystem under test,
+        // with a fast tier large enough that nothing spills during the measurement.
+        try (PoolOsd osd = PoolOsd.mount(PoolConfigParser.parse("""
+                     name: bench
+                     devices:
+                       - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: '%s'}}
+                       - {name: slow, backend: vfs, roles: [background], settings: {path: '%s', journal: 'off'}}
+                     """.formatted(dir.resolve("fast"), dir.resolve("slow")), "s3 bench"), java.time.InstantSource.system(),
+                     PoolOsd.MountMode.RECOVER);
              S3Gateway gw = S3Gateway.start(osd, GatewayConfig.builder().credentials(CredentialStore.single(AK, SK)).build());
              S3Client c = client(gw.endpoint(), 32)) {
             c.createBucket(b -> b.bucket("bench"));
@@ -102,7 +111,7 @@ public final class S3Benchmark implements Benchmark {
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("object_bytes", size);
         params.put("rounds", rounds);
-        params.put("osd", "mem (no persistent OSD on this branch yet)");
+        params.put("osd", "pool: kv (metadata, foreground) + vfs, same filesystem as the baseline");
         params.put("baseline", "FileChannel write + force, then read, same folder");
         params.put("client", "AWS SDK v2 url-connection, signed payload");
         params.put("quick", o.quick());
@@ -165,7 +174,7 @@ public final class S3Benchmark implements Benchmark {
         params.put("clients", clients);
         params.put("ops_per_round", ops);
         params.put("rounds", rounds);
-        params.put("osd", "mem (no persistent OSD on this branch yet)");
+        params.put("osd", "pool: kv (metadata, foreground) + vfs, same filesystem as the baseline");
         params.put("baseline", "s3proxy 4.1.0, filesystem blobstore, child JVM");
         params.put("client", "AWS SDK v2 url-connection, signed payload, shared by 16 threads");
         params.put("quick", o.quick());

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
- * A pool with a fast osd-mem device and osd-s3 spill devices, on s3proxy and on Spillway's own
+ * A pool with a fast osd-kv device and osd-s3 spill devices, on s3proxy and on Spillway's own
  * gateway: spill, read-through,
  * promote, a corrupted copy caught and resynced, evacuation to a second S3 prefix — byte for
  * byte, with fsck clean and nothing left behind in the bucket.

@@ -28,20 +28,26 @@ import java.util.Random;
 import java.util.UUID;
 
 /**
- * A pool of a fast osd-mem device (metadata, foreground, promote) and osd-s3 spill devices under
- * fresh prefixes of one bucket. The mem device outlives a pool unmount (its close is a no-op), so
- * a test can unmount and mount again — a restart — and see the pool's recovery and osd-s3's sweep.
+ * A pool of a fast osd-kv device (metadata, foreground, promote) in a temporary folder and osd-s3
+ * spill devices under fresh prefixes of one bucket. Both persist, so a test can unmount and mount
+ * again — a restart — and see the pool's recovery and osd-s3's sweep.
  */
 final class PoolS3Fixture implements AutoCloseable {
     final String base = "pool-" + UUID.randomUUID() + "/";
-    private final MemOsd fast = MemOsd.create("fast");
+    private final java.nio.file.Path folder;
     private final String yaml;
     PoolOsd pool;
 
     /** @param spill one settings map per S3 spill device, named s3a, s3b, … */
     PoolS3Fixture(List<Map<String, Object>> spill) throws OsdException {
+        try {
+            folder = java.nio.file.Files.createTempDirectory("spillway-pool-s3-");
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
         StringBuilder y = new StringBuilder("name: p\nreplicas: 1\ndevices:\n");
-        y.append("  - name: fast\n    backend: mem\n    roles: [metadata, foreground, promote]\n    settings: {strict-declares: true}\n");
+        y.append("  - name: fast\n    backend: kv\n    roles: [metadata, foreground, promote]\n    settings: {strict-declares: true, path: '")
+                .append(folder.resolve("fast")).append("'}\n");
         for (int i = 0; i < spill.size(); i++) {
             y.append("  - name: s3").append((char) ('a' + i)).append("\n    backend: s3\n    roles: [background]\n    settings:\n");
             for (Map.Entry<String, Object> e : spill.get(i).entrySet()) {
@@ -61,17 +67,7 @@ final class PoolS3Fixture implements AutoCloseable {
 
     void mount() throws OsdException {
         PoolConfig c = PoolConfigParser.parse(yaml, "test");
-        pool = PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER, (d, clock) -> {
-            if (d.backend().equals("mem")) {
-                return new FilterOsd(fast) {
-                    @Override
-                    public void close() {
-                        // outlives the pool: a remount is a restart of the pool, not of this device
-                    }
-                };
-            }
-            return Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), clock));
-        });
+        pool = PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER);
     }
 
     void remount() throws OsdException {
@@ -167,9 +163,17 @@ final class PoolS3Fixture implements AutoCloseable {
         if (pool != null) {
             pool.close();
         }
+        try (var walk = java.nio.file.Files.walk(folder)) {
+            for (var p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(p);
+            }
+        } catch (java.io.IOException e) {
+            // A leftover temporary folder is not worth failing a test over.
+        }
     }
 
+    /** The metadata (fast) device, as the pool has it open. */
     Osd fast() {
-        return fast;
+        return pool.metadata().osd();
     }
 }
