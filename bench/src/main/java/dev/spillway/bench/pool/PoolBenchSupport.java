@@ -18,18 +18,23 @@ final class PoolBenchSupport {
     }
 
     static PoolConfig kvVfs(Path dir, String name) throws OsdException {
+        return kvVfs(dir, name, null);
+    }
+
+    /** As {@link #kvVfs(Path, String)}, the fast device capped at {@code fastCapacity} (null: no cap). */
+    static PoolConfig kvVfs(Path dir, String name, String fastCapacity) throws OsdException {
         return PoolConfigParser.parse("""
                 name: %s
                 devices:
                   - name: fast
                     backend: kv
                     roles: [metadata, foreground, promote]
-                    settings: {path: %s}
+                    settings: {path: %s%s}
                   - name: slow
                     backend: vfs
                     roles: [background]
                     settings: {path: %s, journal: "off"}
-                """.formatted(name, dir.resolve("fast"), dir.resolve("slow")), name);
+                """.formatted(name, dir.resolve("fast"), fastCapacity == null ? "" : ", capacity: " + fastCapacity, dir.resolve("slow")), name);
     }
 
     static PoolOsd mount(PoolConfig c, PoolOsd.MountMode mode) throws OsdException {

@@ -51,7 +51,8 @@ public final class SpillBench implements Benchmark {
         ByteBuffer direct = ByteBuffer.allocateDirect(size);
         direct.put(body).flip();
         Path dir = o.workDir().resolve("pool");
-        PoolOsd pool = PoolBenchSupport.mount(PoolBenchSupport.kvVfs(dir, "spillbench"), PoolOsd.MountMode.RECOVER);
+        // The fast device is capped so that the daemon's watermarks mean something in the latency part.
+        PoolOsd pool = PoolBenchSupport.mount(PoolBenchSupport.kvVfs(dir, "spillbench", "1GiB"), PoolOsd.MountMode.RECOVER);
         Path rawDir = Files.createDirectories(dir.resolve("slow").resolve("raw-baseline"));
         int[] seq = {0};
         List<BenchResult> out = new ArrayList<>();
@@ -129,7 +130,8 @@ public final class SpillBench implements Benchmark {
         pool.sync();
         long bandwidth = 64L << 20;
         MigrationDaemon daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(Map.of("bandwidth", bandwidth, "min-resident-age", "0s",
-                "high-watermark", 0.01, "low-watermark", 0.005, "interval", "50ms"), pool.name()), InstantSource.system());
+                "high-watermark", 0.02, "low-watermark", 0.01, "interval", "50ms", "probation-share", 0), pool.name()),
+                InstantSource.system());
         pool.listener(daemon);
         AtomicBoolean stop = new AtomicBoolean();
         Thread spiller = Thread.ofPlatform().start(() -> {

@@ -118,6 +118,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, heat);
         d.refreshFast();
         pool.spaceReclaimer(d);
+        if (cfg.bandwidth() > 0) {
+            // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
+            pool.migrator().pacer(d.bucket::await);
+        }
         return d;
     }
 
@@ -293,7 +297,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 if (j.kind() != Job.Kind.RESYNC || backingOff(j.device()) || !pool.device(j.device()).state().writable()) {
                     continue;
                 }
-                if (!bucket.tryTake(j.bytes())) {
+                if (!bucket.hasTokens()) {
                     break;
                 }
                 try {
@@ -316,7 +320,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 PoolDevice target = pool.device(j.device());
                 if (!target.state().writable() || backingOff(j.device())
-                        || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20) || !bucket.tryTake(j.bytes())) {
+                        || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20) || !bucket.hasTokens()) {
                     continue;
                 }
                 try {
@@ -351,7 +355,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 int before = spilled;
                 boolean throttled = false;
                 for (Candidate c : plan.candidates()) {
-                    if (!bucket.tryTake(c.sizeBytes())) {
+                    if (!bucket.hasTokens()) {
                         throttled = true;
                         break;
                     }
@@ -396,8 +400,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             activity = "promoting";
             Fid f;
             while ((f = promotions.peek()) != null) {
-                long size = heat.lookup(f).map(h -> h.sizeBytes()).orElse(0L);
-                if (!bucket.tryTake(size)) {
+                if (!bucket.hasTokens()) {
                     break;
                 }
                 promotions.poll();
@@ -591,6 +594,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     public void close() throws OsdException {
         closed = true;
         pool.spaceReclaimer(null);
+        pool.migrator().pacer(null);
         Thread t;
         synchronized (this) {
             t = thread;

@@ -246,7 +246,8 @@ class DaemonTest {
         }
         clock.advance(Duration.ofMinutes(1));
         MigrationDaemon.PassReport r = daemon.runOnce();
-        assertThat(r.spilledBytes()).as("one second's worth of tokens").isLessThanOrEqualTo(1 << 20);
+        // A move starts only while the bucket is not in debt; the last one may overdraw it by one object.
+        assertThat(r.spilledBytes()).as("one second's worth of tokens, plus the move in flight").isLessThanOrEqualTo((1 << 20) + 250_000);
         assertThat(fastUse()).isGreaterThan(0.5);
         for (int i = 0; i < 10 && fastUse() > 0.5; i++) {
             clock.advance(Duration.ofSeconds(1));

@@ -69,7 +69,19 @@ public final class CopyIo {
         return (off, buf, len) -> readVerified(dev, object, c, size, off, ByteBuffer.wrap(buf, 0, len));
     }
 
+    /** Paces a copy: called before each chunk with its size; may sleep (a bandwidth cap). */
+    @FunctionalInterface
+    public interface Pacer {
+        Pacer NONE = bytes -> { };
+
+        void pace(long bytes);
+    }
+
     public static Checksums write(Source src, Fid object, long size, PoolDevice target, Fid key) throws OsdException {
+        return write(src, object, size, target, key, Pacer.NONE);
+    }
+
+    public static Checksums write(Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer) throws OsdException {
         int shift = Checksums.shiftFor(size);
         int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
         int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
@@ -91,6 +103,7 @@ public final class CopyIo {
             for (int i = 0; i < chunks; i++) {
                 long off = (long) i << shift;
                 int len = (int) Math.min(chunk, size - off);
+                pacer.pace(len);
                 int got = src.read(off, buf, len);
                 if (got != len) {
                     tx.abort();

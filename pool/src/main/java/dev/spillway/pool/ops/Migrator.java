@@ -88,6 +88,14 @@ public final class Migrator {
         }
     }
 
+    // Paces background copies chunk by chunk (the daemon's bandwidth cap); never emergency ones.
+    private volatile CopyIo.Pacer pacer = CopyIo.Pacer.NONE;
+
+    /** Sets the pacer of background copies (the daemon's bandwidth cap). */
+    public void pacer(CopyIo.Pacer p) {
+        this.pacer = p == null ? CopyIo.Pacer.NONE : p;
+    }
+
     public Migrator(PoolOsd pool) {
         this.pool = pool;
         this.mdIndex = pool.metadata().index();
@@ -245,7 +253,7 @@ public final class Migrator {
         try {
             PoolObject p = load(fid);
             CopyIo.Source src = source(fid, p);
-            sums = CopyIo.write(src, fid, job.bytes(), target, key);
+            sums = CopyIo.write(src, fid, job.bytes(), target, key, NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer);
             occupied = target.osd().getAttr(key).blocks() * 512;
         } catch (OsdException e) {
             boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
