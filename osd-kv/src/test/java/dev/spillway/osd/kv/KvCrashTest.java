@@ -46,6 +46,8 @@ class KvCrashTest {
         Random kills = new Random(seed);
         Path dir = tmp.resolve("dev");
         long[] prefixes = new long[THREADS];
+        // -1: nothing on the device yet (the first kill may come before the first transaction).
+        java.util.Arrays.fill(prefixes, -1);
         long committedTotal = 0;
         for (int cycle = 0; cycle < cycles; cycle++) {
             long[] committed = new long[THREADS];
