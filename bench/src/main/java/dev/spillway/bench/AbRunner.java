@@ -47,6 +47,19 @@ public final class AbRunner {
         return new Medians(median(as), median(bs), as, bs);
     }
 
+    /**
+     * A steady-state sample: runs {@code pass} once unmeasured (it warms the code path and the
+     * caches), then {@code passes} more times, and returns the median of those.
+     */
+    public static double steady(int passes, Callable<Double> pass) throws Exception {
+        pass.call();
+        List<Double> v = new java.util.ArrayList<>();
+        for (int i = 0; i < passes; i++) {
+            v.add(pass.call());
+        }
+        return median(v);
+    }
+
     public static double median(List<Double> xs) {
         List<Double> s = new ArrayList<>(xs);
         Collections.sort(s);

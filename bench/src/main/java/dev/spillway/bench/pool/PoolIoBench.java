@@ -24,6 +24,9 @@ import java.util.Random;
  * folder. Goal: ratio >= 0.90 for write and resident read.
  */
 public final class PoolIoBench implements Benchmark {
+    /** Measured passes over the object per read sample, after one unmeasured pass. */
+    private static final int READ_PASSES = 5;
+
     @Override
     public String name() {
         return "pool-io";
@@ -55,9 +58,9 @@ public final class PoolIoBench implements Benchmark {
                 long t0 = System.nanoTime();
                 PoolBenchSupport.put(pool, f, direct.duplicate(), true);
                 double mibs = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
-                readsResident.add(steadyRead(() -> read(pool, f, size, readBuf)));
+                readsResident.add(AbRunner.steady(READ_PASSES, () -> read(pool, f, size, readBuf)));
                 pool.migrator().spill(f, pool.device(1));
-                readsSpilled.add(steadyRead(() -> read(pool, f, size, readBuf)));
+                readsSpilled.add(AbRunner.steady(READ_PASSES, () -> read(pool, f, size, readBuf)));
                 PoolBenchSupport.destroy(pool, f);
                 pool.migrator().collectGarbage();
                 return mibs;
@@ -73,7 +76,7 @@ public final class PoolIoBench implements Benchmark {
                 }
                 double mibs = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
                 try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.READ)) {
-                    rawReads.add(steadyRead(() -> {
+                    rawReads.add(AbRunner.steady(READ_PASSES, () -> {
                         long r0 = System.nanoTime();
                         long pos = 0;
                         while (pos < size) {
@@ -91,7 +94,7 @@ public final class PoolIoBench implements Benchmark {
             params.put("rounds", rounds);
             params.put("pool", "kv (metadata, foreground) + vfs (journal off)");
             params.put("durability", "pool: sync-flagged commit; raw: force(true)");
-            params.put("read_note", "page cache hot on both sides; each sample is the median of " + (READ_PASSES - 1)
+            params.put("read_note", "page cache hot on both sides; each sample is the median of " + READ_PASSES
                     + " passes over the object after one unmeasured pass (steady state, warm JIT on both sides)");
             List<BenchResult> out = new ArrayList<>();
             out.add(BenchResult.higherIsBetter(name(), "write_sync_mib_per_s", w.a(), w.b(), "MiB/s", ">= 0.90", params));
@@ -104,22 +107,6 @@ public final class PoolIoBench implements Benchmark {
         } finally {
             pool.close();
         }
-    }
-
-    /** Passes over the object per sample: the first is not measured (it warms the code paths). */
-    private static final int READ_PASSES = 6;
-
-    interface Pass {
-        double run() throws Exception;
-    }
-
-    private static double steadyRead(Pass pass) throws Exception {
-        pass.run();
-        List<Double> v = new ArrayList<>();
-        for (int i = 1; i < READ_PASSES; i++) {
-            v.add(pass.run());
-        }
-        return AbRunner.median(v);
     }
 
     private static double read(PoolOsd pool, Fid f, int size, ByteBuffer buf) throws Exception {
