@@ -108,11 +108,15 @@ public final class PoolOsd implements Osd {
     /** As {@link #mount(PoolConfig, InstantSource, MountMode)}, opening devices with {@code opener}. */
     public static PoolOsd mount(PoolConfig config, InstantSource clock, MountMode mode, DeviceOpener opener) throws OsdException {
         List<Osd> opened = new ArrayList<>();
+        long t0 = System.nanoTime();
+        StringBuilder timing = new StringBuilder();
         try {
             List<PoolDevice> devs = new ArrayList<>();
             Osd mdOsd = null;
             for (DeviceConfig d : config.devices()) {
+                long d0 = System.nanoTime();
                 Osd o = opener.open(d, clock);
+                timing.append(d.name()).append(' ').append(millis(d0)).append(" ms, ");
                 opened.add(o);
                 DeviceTable.checkCapabilities(config.name(), d, o);
                 if (d.has(Role.METADATA)) {
@@ -129,8 +133,13 @@ public final class PoolOsd implements Osd {
                 DeviceState st = table.get(d.index()).state();
                 devs.add(new PoolDevice(d.index(), d.name(), d.backend(), d.roles(), st, d.durability(), opened.get(d.index())));
             }
+            long p0 = System.nanoTime();
             PoolOsd pool = new PoolOsd(config, devs, clock);
+            timing.append("pool state ").append(millis(p0)).append(" ms, ");
+            long r0 = System.nanoTime();
             pool.recovery = mode == MountMode.FULL_SCAN ? Recovery.fullScan(pool) : Recovery.recover(pool);
+            timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ").append(millis(r0)).append(" ms");
+            LOG.log(System.Logger.Level.INFO, "pool " + config.name() + ": mounted in " + millis(t0) + " ms (" + timing + ")");
             return pool;
         } catch (OsdException | RuntimeException e) {
             for (Osd o : opened) {
@@ -142,6 +151,10 @@ public final class PoolOsd implements Osd {
             }
             throw e;
         }
+    }
+
+    private static String millis(long since) {
+        return String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - since) / 1e6);
     }
 
     private static Capabilities capabilities(Osd md, List<PoolDevice> devices) {
