@@ -19,6 +19,7 @@ import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.Role;
 import dev.spillway.pool.device.DeviceTable;
+import dev.spillway.pool.device.MetadataGate;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
 import dev.spillway.pool.meta.Copy;
@@ -117,6 +118,10 @@ public final class PoolOsd implements Osd {
                 long d0 = System.nanoTime();
                 Osd o = opener.open(d, clock);
                 timing.append(d.name()).append(' ').append(millis(d0)).append(" ms, ");
+                if (d.has(Role.METADATA)) {
+                    // Every metadata transaction passes the gate, so an online fsck can quiesce them.
+                    o = new MetadataGate(o);
+                }
                 opened.add(o);
                 DeviceTable.checkCapabilities(config.name(), d, o);
                 if (d.has(Role.METADATA)) {
@@ -139,7 +144,7 @@ public final class PoolOsd implements Osd {
             long r0 = System.nanoTime();
             pool.recovery = mode == MountMode.FULL_SCAN ? Recovery.fullScan(pool) : Recovery.recover(pool);
             timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ").append(millis(r0)).append(" ms");
-            LOG.log(System.Logger.Level.INFO, "pool " + config.name() + ": mounted in " + millis(t0) + " ms (" + timing + ")");
+            LOG.log(System.Logger.Level.DEBUG, "pool " + config.name() + ": mounted in " + millis(t0) + " ms (" + timing + ")");
             return pool;
         } catch (OsdException | RuntimeException e) {
             for (Osd o : opened) {
@@ -196,6 +201,14 @@ public final class PoolOsd implements Osd {
     }
 
     /** The metadata device. */
+    /**
+     * Runs {@code body} with no metadata transaction in flight (see {@link MetadataGate}): what an
+     * online fsck needs to see one consistent state.
+     */
+    public <T> T quiesced(java.time.Duration wait, MetadataGate.Quiet<T> body) throws OsdException {
+        return ((MetadataGate) metadata().osd()).quiesced(wait, body);
+    }
+
     public PoolDevice metadata() {
         return md;
     }

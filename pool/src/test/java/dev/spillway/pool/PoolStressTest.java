@@ -31,7 +31,9 @@ import org.junit.jupiter.api.Test;
  * Writers, readers and a migrating thread on the same objects at once, seeded. Each object has
  * one writer (so its last write is known); the migrator spills, copies, promotes, releases and
  * collects garbage at random. Every read must return some body once written to that object (never
- * a mix), and at the end every object holds exactly its last write and fsck is clean.
+ * a mix), and at the end every object holds exactly its last write and fsck is clean. An online
+ * fsck (deep) runs all the while, and every one of its runs must be clean too: it sees the pool
+ * between metadata transactions, never halfway through a migration.
  */
 class PoolStressTest {
     @Test
@@ -51,7 +53,8 @@ class PoolStressTest {
             write(pool, f, body(f, 0, new Random(seed)), true, seen, last);
         }
         AtomicBoolean stop = new AtomicBoolean();
-        ExecutorService ex = Executors.newFixedThreadPool(writers + 2);
+        ExecutorService ex = Executors.newFixedThreadPool(writers + 3);
+        java.util.concurrent.atomic.AtomicInteger fscks = new java.util.concurrent.atomic.AtomicInteger();
         List<Future<?>> fs = new ArrayList<>();
         for (int w = 0; w < writers; w++) {
             List<Fid> mine = fids.subList(w * perWriter, (w + 1) * perWriter);
@@ -95,9 +98,22 @@ class PoolStressTest {
             }
             return null;
         }));
+        fs.add(ex.submit(() -> {
+            while (!stop.get()) {
+                Fsck.Report rep = Fsck.run(pool, false, true, null);
+                assertThat(rep.problems()).as("online fsck run %d", fscks.get() + 1).isEmpty();
+                fscks.incrementAndGet();
+            }
+            return null;
+        }));
         try {
             for (int i = 0; i < writers; i++) {
                 fs.get(i).get(300, TimeUnit.SECONDS);
+            }
+            // The migrator goes on until fsck has checked the pool in motion a good number of times.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (fscks.get() < 50 && System.nanoTime() < deadline && fs.subList(writers, fs.size()).stream().noneMatch(Future::isDone)) {
+                Thread.sleep(10);
             }
             stop.set(true);
             for (Future<?> f : fs) {
@@ -107,6 +123,8 @@ class PoolStressTest {
             stop.set(true);
             ex.shutdownNow();
         }
+        System.out.printf("pool stress: %d online fsck runs, all clean%n", fscks.get());
+        assertThat(fscks.get()).as("online fsck runs").isPositive();
         pool.migrator().collectGarbage();
         for (Fid f : fids) {
             assertThat(read(pool, f)).as("%s holds its last write", f).isEqualTo(last.get(f));

@@ -116,7 +116,7 @@ public final class Migrator {
     }
 
     /** Runs {@code body} holding the object's pool lock (the one client transactions take). */
-    <T> T locked(Fid fid, Locked<T> body) throws OsdException {
+    public <T> T locked(Fid fid, Locked<T> body) throws OsdException {
         ObjectLocks.Held h = pool.transactions().locks().newHolder();
         if (NON_BLOCKING.get()) {
             if (!h.tryLockAll(Set.of(fid))) {

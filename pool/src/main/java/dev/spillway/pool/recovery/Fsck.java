@@ -20,6 +20,7 @@ import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -70,8 +71,78 @@ public final class Fsck {
         this.progress = progress == null ? s -> { } : progress;
     }
 
+    /** How long an online check waits for the metadata transactions in flight to end. */
+    private static final Duration QUIESCE_WAIT = Duration.ofSeconds(30);
+
+    /**
+     * Checks the pool. The structural walk runs with metadata transactions held off (see
+     * {@link PoolOsd#quiesced}), so on a pool in use it sees one consistent state; reads go on,
+     * writes wait for the walk. The deep content verification runs afterwards without holding
+     * anything, and a copy that fails it is re-checked under its object's lock before it is
+     * reported, since it may have been replaced meanwhile.
+     */
     public static Report run(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress) throws OsdException {
-        return new Fsck(pool, repair, deep, progress).run();
+        Fsck f = new Fsck(pool, repair, deep, progress);
+        Report structural = pool.quiesced(QUIESCE_WAIT, f::run);
+        f.verifyDeferred();
+        return new Report(structural.objects(), structural.copies(), List.copyOf(f.problems));
+    }
+
+    /** An in-sync copy to read through (deep) or to mark bad (repair) once the gate is released. */
+    private record Deferred(Fid fid, Copy copy, long size, OsdException bad) {
+    }
+
+    private final List<Deferred> deferred = new ArrayList<>();
+
+    private void verifyDeferred() throws OsdException {
+        for (Deferred d : deferred) {
+            PoolDevice dev = pool.device(d.copy().device());
+            OsdException bad = d.bad();
+            if (bad == null) {
+                try {
+                    CopyIo.verify(dev, d.fid(), d.copy(), d.size());
+                    continue;
+                } catch (OsdException e) {
+                    if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
+                        throw e;
+                    }
+                    bad = e;
+                }
+            }
+            // The copy may have been replaced or dropped since the walk: check again under the lock.
+            OsdException first = bad;
+            OsdException still = pool.migrator().locked(d.fid(), () -> {
+                Optional<PoolObject> now = pool.store().load(d.fid());
+                Optional<Copy> same = now.flatMap(p -> p.byKey(d.copy().key()))
+                        .filter(c -> c.state() == CopyState.IN_SYNC && c.version() == now.get().dataVersion());
+                if (same.isEmpty()) {
+                    return null;
+                }
+                try {
+                    CopyIo.verify(dev, d.fid(), same.get(), now.get().size());
+                    return null;
+                } catch (OsdException e) {
+                    if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
+                        throw e;
+                    }
+                    e.addSuppressed(first);
+                    return e;
+                }
+            });
+            if (still == null) {
+                continue;
+            }
+            if (still.is(Errno.ENOENT)) {
+                problem("missing", d.fid(), dev, "in-sync copy " + d.copy().key() + " does not exist", false);
+                continue;
+            }
+            boolean fixed = false;
+            if (repair) {
+                pool.migrator().markBad(d.fid(), d.copy(), still);
+                fixed = true;
+            }
+            problem("checksum", d.fid(), dev, still.getMessage(), fixed);
+        }
     }
 
     private void problem(String kind, Fid fid, PoolDevice d, String detail, boolean repaired) {
@@ -211,18 +282,15 @@ public final class Fsck {
             if (size != p.size()) {
                 problem("copy-size", f, d, "copy " + cp.key() + " is " + size + " bytes, the object " + p.size(), false);
             } else if (deep) {
-                CopyIo.verify(d, f, cp, p.size());
+                // Read after the walk, outside the gate: reading every copy may take hours.
+                deferred.add(new Deferred(f, cp, p.size(), null));
             }
         } catch (OsdException e) {
             if (e.is(Errno.ENOENT)) {
                 problem("missing", f, d, "in-sync copy " + cp.key() + " does not exist", false);
             } else if (e.is(Errno.EIO)) {
-                boolean fixed = false;
-                if (repair) {
-                    pool.migrator().markBad(f, cp, e);
-                    fixed = true;
-                }
-                problem("checksum", f, d, e.getMessage(), fixed);
+                // Judged (and repaired) after the gate is released: markBad takes the object's lock.
+                deferred.add(new Deferred(f, cp, p.size(), e));
             } else {
                 throw e;
             }
