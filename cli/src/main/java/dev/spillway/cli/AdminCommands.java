@@ -46,7 +46,9 @@ final class AdminCommands {
     }
 
     @Command(name = "fsck", mixinStandardHelpOptions = true,
-            description = "Check the pool: layouts, copies, device indexes, counters, orphans. Exit 1 if it is not clean.")
+            description = {"Check the pool: layouts, copies, device indexes, counters, orphans. Exit 1 if it is not clean.",
+                    "On a running server, writes and migrations wait while the structural walk runs (reads go on); "
+                            + "--deep reads the copies afterwards without holding anything."})
     static class Fsck implements Callable<Integer> {
         @Mixin
         Target target;
