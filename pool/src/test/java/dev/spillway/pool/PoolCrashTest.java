@@ -9,15 +9,18 @@ import dev.spillway.osd.testkit.fault.CrashSwitch;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.ops.Migrator;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
  * The pool's crash-point campaign ({@link CrashCampaign}): a seeded workload of client writes and
- * destroys, spills, copies, promotes, releases, migrations, mirror drops, resyncs of copies found
- * bad, evacuation steps, garbage collection and syncs, crashed at 2,000 points; after each, recovery, a deep fsck (no leaked copy, no layout
- * naming a missing copy, indexes and counters exact) and every acknowledged write byte for byte.
+ * destroys, spills (one at a time and in batches), copies, promotes, releases, migrations,
+ * mirror drops, resyncs of copies found bad, evacuation steps, garbage collection and syncs,
+ * crashed at 2,000 points; after each, recovery, a deep fsck (no leaked copy, no layout naming a
+ * missing copy, indexes and counters exact) and every acknowledged write byte for byte.
  *
  * <p>{@code -Dspillway.crash.points=N} (default 2,000) over {@code -Dspillway.crash.seeds=S}
  * workloads (default 20); {@code -Dspillway.seed=X} picks the master seed.
@@ -53,8 +56,19 @@ class PoolCrashTest {
                     if (pool.exists(f)) {
                         CrashCampaign.destroy(pool, f, model);
                     }
-                } else if (op < 60) {
+                } else if (op < 53) {
                     pool.migrator().spill(f, bg.get(r.nextInt(bg.size())));
+                } else if (op < 60) {
+                    // A batch: begun in one durable transaction, then written and flipped one by one.
+                    List<Fid> batch = new ArrayList<>();
+                    for (int k = 2 + r.nextInt(3); k > 0; k--) {
+                        batch.add(CrashCampaign.object(r.nextInt(OBJECTS)));
+                    }
+                    for (Migrator.Spilled sp : pool.migrator().spillAll(batch, bg.get(r.nextInt(bg.size())))) {
+                        if (sp.error() != null) {
+                            throw sp.error();
+                        }
+                    }
                 } else if (op < 66) {
                     pool.migrator().copy(f, bg.get(r.nextInt(bg.size())), false);
                 } else if (op < 72) {

@@ -19,6 +19,7 @@ import dev.spillway.pool.layout.LayoutCodec;
 import dev.spillway.pool.layout.LayoutPrinter;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
@@ -119,6 +120,52 @@ class PoolOpsTest {
         assertThat(after.mode()).isEqualTo(0644);
         assertThat(read(f)).isEqualTo(body);
         assertThat(state(f).resident(0)).isFalse();
+    }
+
+    @Test
+    void aBatchSpillBeginsEveryCopyInOneDurableTransactionAndSpillsThemAll() throws Exception {
+        // Twenty objects: with 16 counter stripes, some share one, and fsck (after each test)
+        // checks that their PENDING and IN_SYNC counts added up in the shared read-modify-write.
+        List<Fid> fids = new ArrayList<>();
+        List<byte[]> bodies = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            byte[] b = random(1000 + i * 777, 100 + i);
+            bodies.add(b);
+            fids.add(object(b));
+        }
+        List<Migrator.Spilled> out = pool.migrator().spillAll(fids, pool.device(1));
+        assertThat(out).hasSize(20);
+        for (int i = 0; i < 20; i++) {
+            Migrator.Spilled sp = out.get(i);
+            assertThat(sp.fid()).isEqualTo(fids.get(i));
+            assertThat(sp.error()).isNull();
+            assertThat(sp.result().outcome()).isEqualTo(Migrator.Outcome.DONE);
+            assertThat(state(fids.get(i)).resident(0)).isFalse();
+            assertThat(read(fids.get(i))).isEqualTo(bodies.get(i));
+        }
+        assertThat(WorkIndex.all(pool.metadata().osd())).as("no job left behind").isEmpty();
+    }
+
+    @Test
+    void aBatchSpillNamesWhatItLeftAloneAndWhy() throws Exception {
+        Fid spilled = object(random(5000, 1));
+        Fid busy = object(random(5000, 2));
+        Fid plain = object(random(5000, 3));
+        Fid absent = new Fid(0x200000400L, 999, 0);
+        pool.migrator().spill(spilled, pool.device(1));
+        Job pending = pool.migrator().begin(busy, pool.device(1)).orElseThrow();
+        List<Migrator.Spilled> out = pool.migrator().spillAll(List.of(spilled, busy, plain, absent), pool.device(1));
+        assertThat(out.get(0).result().outcome()).as("already spilled there").isEqualTo(Migrator.Outcome.NOTHING_TO_DO);
+        assertThat(out.get(1).error().errno()).as("a copy to the target already under way").isEqualTo(Errno.EBUSY);
+        assertThat(out.get(1).error().getMessage()).contains(busy.toString()).contains("slow0");
+        assertThat(out.get(2).result().outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(out.get(3).error().errno()).isEqualTo(Errno.ENOENT);
+        assertThat(out.get(3).error().getMessage()).contains(absent.toString());
+        // The copy begun outside the batch is untouched by it and can still be completed.
+        assertThat(pool.migrator().complete(pending, true).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        Migrator.Spilled toFast = pool.migrator().spillAll(List.of(plain), pool.device(0)).get(0);
+        assertThat(toFast.result().outcome()).isEqualTo(Migrator.Outcome.REFUSED);
+        assertThat(toFast.result().detail()).contains("fast is not a background device");
     }
 
     @Test

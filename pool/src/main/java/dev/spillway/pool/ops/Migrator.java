@@ -18,11 +18,16 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -240,6 +245,165 @@ public final class Migrator {
             return j;
         });
         return Optional.ofNullable(job);
+    }
+
+    /**
+     * What {@link #beginAll} did: a job per object it began, empty for an object already in sync on
+     * the target, and the reason for each object it left alone (gone, not a pool DATA object, or a
+     * copy to the target already under way).
+     */
+    public record Begun(Map<Fid, Optional<Job>> jobs, Map<Fid, OsdException> refused) {
+    }
+
+    /**
+     * Step 1 of copies of several objects to one target: {@link #begin} for each, in one durable
+     * metadata transaction, so the log is forced once for the batch rather than once per object
+     * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together.
+     */
+    public Begun beginAll(List<Fid> fids, PoolDevice target) throws OsdException {
+        if (target.index() == mdIndex || !target.has(Role.BACKGROUND) || !target.state().writable()) {
+            throw new OsdException(Errno.EINVAL, pool.name(), null, target.name() + " takes no new copies (not a writable background device)");
+        }
+        Map<Fid, Optional<Job>> jobs = new LinkedHashMap<>();
+        Map<Fid, OsdException> refused = new LinkedHashMap<>();
+        ObjectLocks.Held h = pool.transactions().locks().newHolder();
+        Set<Fid> all = new LinkedHashSet<>(fids);
+        if (NON_BLOCKING.get()) {
+            if (!h.tryLockAll(all)) {
+                throw new OsdException(Errno.EBUSY, pool.name(), null, "objects locked by a transaction (emergency spill skips them)");
+            }
+        } else {
+            h.lockAll(all);
+        }
+        try {
+            record Planned(Fid fid, Job job, PoolObject next, AttrChange times) {
+            }
+            List<Planned> plan = new ArrayList<>();
+            for (Fid fid : all) {
+                Optional<PoolObject> po;
+                try {
+                    po = loadIfExists(fid);
+                } catch (OsdException e) {
+                    refused.put(fid, e);
+                    continue;
+                }
+                if (po.isEmpty()) {
+                    refused.put(fid, new OsdException(Errno.ENOENT, pool.name(), fid, "no such object"));
+                    continue;
+                }
+                PoolObject p = po.get();
+                Optional<Copy> there = p.on(target.index());
+                if (there.isPresent() && there.get().state() == CopyState.IN_SYNC && there.get().version() == p.dataVersion()) {
+                    jobs.put(fid, Optional.empty());
+                    continue;
+                }
+                if (there.isPresent() && there.get().state() == CopyState.PENDING) {
+                    refused.put(fid, new OsdException(Errno.EBUSY, pool.name(), fid, "a copy to " + target.name() + " is already being made"));
+                    continue;
+                }
+                Fid key = keys.next();
+                Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), pool.nowNanos(), 0);
+                PoolObject next = p.add(new Copy(p.nextMirrorId(), target.index(), key, CopyState.PENDING, p.dataVersion(), p.size(), false,
+                        Checksums.NONE));
+                plan.add(new Planned(fid, j, next, pool.store().times(fid)));
+            }
+            if (plan.isEmpty()) {
+                return new Begun(jobs, refused);
+            }
+            // One Counters per stripe: two objects of one stripe must add to one read-modify-write.
+            Map<Fid, Counters> stripes = new HashMap<>();
+            try (Transaction tx = md().newTransaction()) {
+                for (Planned pl : plan) {
+                    WorkIndex.declareAdd(tx, pl.fid());
+                    WorkIndex.declareRemove(tx, pl.fid());
+                    DeviceIndex.declareInsert(tx, target.index(), pl.fid());
+                    pool.store().declare(tx, pl.fid());
+                    Counters.declare(tx, pl.fid());
+                }
+                tx.setSync(true);
+                tx.start();
+                for (Planned pl : plan) {
+                    Fid fid = pl.fid();
+                    WorkIndex.add(tx, pl.job());
+                    for (Job parked : WorkIndex.of(md(), fid)) {
+                        if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
+                            WorkIndex.remove(tx, parked);
+                        }
+                    }
+                    DeviceIndex.insert(tx, target.index(), fid, pl.job().key());
+                    stripes.computeIfAbsent(PoolFids.countersFor(fid), k -> new Counters(fid))
+                            .add(target.index(), CopyState.PENDING, pl.job().bytes(), +1);
+                    pool.store().store(tx, fid, pl.next(), pl.times());
+                }
+                for (Counters c : stripes.values()) {
+                    c.flush(tx, md());
+                }
+            }
+            for (Planned pl : plan) {
+                jobs.put(pl.fid(), Optional.of(pl.job()));
+            }
+            return new Begun(jobs, refused);
+        } finally {
+            h.unlockAll();
+        }
+    }
+
+    /** One object's part of {@link #spillAll}: its result, or why it was not spilled. */
+    public record Spilled(Fid fid, Result result, OsdException error) {
+    }
+
+    /**
+     * Spills several objects to one target: their copies begun in one durable transaction
+     * ({@link #beginAll}), then each written, flipped and released in turn. A target that takes no
+     * new copies refuses every object, as {@link #spill} does. A job left behind by an unexpected
+     * failure is rolled back before this returns or throws.
+     */
+    public List<Spilled> spillAll(List<Fid> fids, PoolDevice target) throws OsdException {
+        List<Spilled> out = new ArrayList<>();
+        String refusal = target.index() == mdIndex || !target.has(Role.BACKGROUND) ? target.name() + " is not a background device"
+                : !target.state().writable() ? target.name() + " is " + target.state().yamlName() + ": nothing new is placed there"
+                : null;
+        if (refusal != null) {
+            // As spill() answers: a refusal per object, not an error.
+            for (Fid f : fids) {
+                out.add(new Spilled(f, Result.of(Outcome.REFUSED, refusal), null));
+            }
+            return out;
+        }
+        Begun b = beginAll(fids, target);
+        List<Job> open = new ArrayList<>();
+        for (Optional<Job> j : b.jobs().values()) {
+            j.ifPresent(open::add);
+        }
+        try {
+            for (Fid f : fids) {
+                OsdException refused = b.refused().get(f);
+                Optional<Job> j = b.jobs().get(f);
+                if (refused != null || j == null) {
+                    out.add(new Spilled(f, null, refused));
+                    continue;
+                }
+                try {
+                    if (j.isEmpty()) {
+                        out.add(new Spilled(f, release(f), null));
+                    } else {
+                        open.remove(j.get());
+                        out.add(new Spilled(f, complete(j.get(), true), null));
+                    }
+                } catch (OsdException e) {
+                    out.add(new Spilled(f, null, e));
+                }
+            }
+        } finally {
+            for (Job j : open) {
+                try {
+                    rollBack(j);
+                } catch (OsdException | RuntimeException e) {
+                    // Recovery rolls it back at the next mount; the work index still names it.
+                }
+            }
+        }
+        return out;
     }
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
