@@ -62,6 +62,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * a device's failures raise its back-off instead of being retried in a hot loop.
  */
 public final class MigrationDaemon implements PoolListener, SpaceReclaimer, AutoCloseable {
+    /** Objects begun together in one durable metadata transaction by a spill pass. */
+    public static final int SPILL_BATCH = 8;
+
     private static final System.Logger LOG = System.getLogger(MigrationDaemon.class.getName());
 
     private final PoolOsd pool;
@@ -354,38 +357,63 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 int before = spilled;
                 boolean throttled = false;
-                for (Candidate c : plan.candidates()) {
+                // Candidates go to the target in batches: a batch's copies are begun in one durable
+                // metadata transaction (one log force for all), then written one by one. A batch
+                // plans no more bytes than the bandwidth bucket holds (at least one object).
+                List<Candidate> cands = plan.candidates();
+                int i = 0;
+                while (i < cands.size()) {
                     if (!bucket.hasTokens()) {
                         throttled = true;
                         break;
                     }
-                    PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
+                    PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
                     if (target == null) {
-                        errors.add("no background device has room for " + c.fid() + " (" + c.sizeBytes() + " bytes)");
+                        errors.add("no background device has room for " + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
                         break;
                     }
+                    long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
+                    List<Fid> batch = new ArrayList<>();
+                    long planned = 0;
+                    do {
+                        planned += cands.get(i).sizeBytes();
+                        batch.add(cands.get(i++).fid());
+                    } while (i < cands.size() && batch.size() < SPILL_BATCH && planned + cands.get(i).sizeBytes() <= room);
+                    List<Migrator.Spilled> results;
                     try {
-                        Migrator.Result r = pool.migrator().spill(c.fid(), target);
+                        results = pool.migrator().spillAll(batch, target);
+                    } catch (OsdException e) {
+                        if (!e.is(Errno.EBUSY)) {
+                            failed(target.index(), "spill of " + batch.size() + " objects", e, errors);
+                        }
+                        break;
+                    }
+                    for (Migrator.Spilled sp : results) {
+                        Fid f = sp.fid();
+                        if (sp.error() != null) {
+                            OsdException e = sp.error();
+                            if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
+                                heat.forget(f);
+                            } else if (!e.is(Errno.EBUSY)) {
+                                failed(target.index(), "spill of " + f, e, errors);
+                            }
+                            continue;
+                        }
+                        Migrator.Result r = sp.result();
                         moved("spill", r);
                         if (r.outcome() == Migrator.Outcome.DONE) {
-                            heat.markSpilled(c.fid());
+                            heat.markSpilled(f);
                             spilled++;
                             spilledBytes += r.bytes();
                             succeeded(target.index());
                         } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
-                            heat.markSpilled(c.fid());
+                            heat.markSpilled(f);
                         } else if (r.outcome() == Migrator.Outcome.PARKED) {
                             if (r.cause() != null) {
-                                failed(target.index(), "spill of " + c.fid(), r.cause(), errors);
+                                failed(target.index(), "spill of " + f, r.cause(), errors);
                             } else {
                                 errors.add(r.detail());
                             }
-                        }
-                    } catch (OsdException e) {
-                        if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
-                            heat.forget(c.fid());
-                        } else if (!e.is(Errno.EBUSY)) {
-                            failed(target.index(), "spill of " + c.fid(), e, errors);
                         }
                     }
                 }

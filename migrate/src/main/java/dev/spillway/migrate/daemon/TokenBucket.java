@@ -52,6 +52,17 @@ final class TokenBucket {
         }
     }
 
+    /** The bytes the bucket holds now (Long.MAX_VALUE without a cap): what a batch of moves may plan. */
+    synchronized long available() {
+        if (rate <= 0) {
+            return Long.MAX_VALUE;
+        }
+        long now = nanos();
+        tokens = Math.min(rate, tokens + (now - lastNanos) / 1e9 * rate);
+        lastNanos = now;
+        return (long) Math.max(0, tokens);
+    }
+
     /** True if the bucket is not in debt: a new move may start (the pacer charges it as it goes). */
     synchronized boolean hasTokens() {
         if (rate <= 0) {

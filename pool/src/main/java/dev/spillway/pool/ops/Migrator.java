@@ -355,8 +355,10 @@ public final class Migrator {
     /**
      * Spills several objects to one target: their copies begun in one durable transaction
      * ({@link #beginAll}), then each written, flipped and released in turn. A target that takes no
-     * new copies refuses every object, as {@link #spill} does. A job left behind by an unexpected
-     * failure is rolled back before this returns or throws.
+     * new copies refuses every object, as {@link #spill} does. If the metadata device has no room
+     * for the whole batch's declared space, the objects are spilled one at a time. Once the target
+     * parks a spill (it failed or is full), the rest of the batch is refused rather than tried on
+     * it. A job not completed is rolled back before this returns or throws.
      */
     public List<Spilled> spillAll(List<Fid> fids, PoolDevice target) throws OsdException {
         List<Spilled> out = new ArrayList<>();
@@ -370,11 +372,38 @@ public final class Migrator {
             }
             return out;
         }
-        Begun b = beginAll(fids, target);
+        Begun b;
+        try {
+            b = beginAll(fids, target);
+        } catch (OsdException e) {
+            if (fids.size() <= 1 || !(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT))) {
+                throw e;
+            }
+            // The metadata device is too full for the batch's declared space (it is when spills
+            // matter most): one object at a time, each needing only its own.
+            String parked = null;
+            for (Fid f : fids) {
+                if (parked != null) {
+                    out.add(new Spilled(f, Result.of(Outcome.REFUSED, parked), null));
+                    continue;
+                }
+                try {
+                    Result r = spill(f, target);
+                    out.add(new Spilled(f, r, null));
+                    if (r.outcome() == Outcome.PARKED) {
+                        parked = "not tried: " + target.name() + " parked an earlier spill of this batch (" + r.detail() + ")";
+                    }
+                } catch (OsdException x) {
+                    out.add(new Spilled(f, null, x));
+                }
+            }
+            return out;
+        }
         List<Job> open = new ArrayList<>();
         for (Optional<Job> j : b.jobs().values()) {
             j.ifPresent(open::add);
         }
+        String stopped = null;
         try {
             for (Fid f : fids) {
                 OsdException refused = b.refused().get(f);
@@ -383,12 +412,21 @@ public final class Migrator {
                     out.add(new Spilled(f, null, refused));
                     continue;
                 }
+                if (stopped != null) {
+                    // The target failed or filled up on an earlier object: the rest are rolled back.
+                    out.add(new Spilled(f, Result.of(Outcome.REFUSED, stopped), null));
+                    continue;
+                }
                 try {
                     if (j.isEmpty()) {
                         out.add(new Spilled(f, release(f), null));
                     } else {
                         open.remove(j.get());
-                        out.add(new Spilled(f, complete(j.get(), true), null));
+                        Result r = complete(j.get(), true);
+                        out.add(new Spilled(f, r, null));
+                        if (r.outcome() == Outcome.PARKED) {
+                            stopped = "not tried: " + target.name() + " parked an earlier spill of this batch (" + r.detail() + ")";
+                        }
                     }
                 } catch (OsdException e) {
                     out.add(new Spilled(f, null, e));
