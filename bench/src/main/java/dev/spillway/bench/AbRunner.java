@@ -11,12 +11,10 @@ import java.util.concurrent.Callable;
  * so that machine drift hits both, and reports the medians.
  */
 public final class AbRunner {
-    private AbRunner() {
-    }
+    private AbRunner() {}
 
     /** Medians of A and of B, and every sample. */
-    public record Medians(double a, double b, List<Double> as, List<Double> bs) {
-    }
+    public record Medians(double a, double b, List<Double> as, List<Double> bs) {}
 
     /**
      * @param warmups rounds of A and B whose samples are thrown away

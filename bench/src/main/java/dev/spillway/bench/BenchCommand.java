@@ -13,13 +13,15 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code spillway bench NAME [--quick] [--json]}: runs one benchmark, or lists them. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
         description = "Run a benchmark against its baseline (shared/BENCHMARKS.md). Without NAME, list them.")
 public final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", description = "The benchmark to run.")
@@ -34,7 +36,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "End with one JSON line per metric.")
     boolean json;
 
-    @Option(names = "--work", description = "Folder on the filesystem to measure (default: a temporary folder under ./target or /tmp).")
+    @Option(
+            names = "--work",
+            description = "Folder on the filesystem to measure (default: a temporary folder under ./target or /tmp).")
     Path work;
 
     @Spec
@@ -72,10 +76,14 @@ public final class BenchCommand implements Callable<Integer> {
         }
         Benchmark b = all.get(name);
         if (b == null) {
-            spec.commandLine().getErr().println("spillway bench: no benchmark '" + name + "' (known: " + String.join(", ", all.keySet()) + ")");
+            spec.commandLine()
+                    .getErr()
+                    .println("spillway bench: no benchmark '" + name + "' (known: " + String.join(", ", all.keySet())
+                            + ")");
             return ExitCodes.USAGE;
         }
-        Path dir = Files.createTempDirectory(work != null ? Files.createDirectories(work) : Path.of(System.getProperty("java.io.tmpdir")),
+        Path dir = Files.createTempDirectory(
+                work != null ? Files.createDirectories(work) : Path.of(System.getProperty("java.io.tmpdir")),
                 "spillway-bench-" + name + "-");
         List<BenchResult> results;
         try {

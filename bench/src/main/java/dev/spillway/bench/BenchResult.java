@@ -11,19 +11,38 @@ import java.util.Map;
  * {@code ratio} is oriented so that higher is better; {@code goal} restates the target, e.g.
  * {@code ">= 0.90"}; {@code met} says whether the ratio reached it.
  */
-public record BenchResult(String benchmark, String metric, double value, double baseline, double ratio,
-                          String unit, String goal, Map<String, Object> params) {
+public record BenchResult(
+        String benchmark,
+        String metric,
+        double value,
+        double baseline,
+        double ratio,
+        String unit,
+        String goal,
+        Map<String, Object> params) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A metric where more is better (throughput): ratio = value / baseline. */
-    public static BenchResult higherIsBetter(String benchmark, String metric, double value, double baseline,
-                                             String unit, String goal, Map<String, Object> params) {
+    public static BenchResult higherIsBetter(
+            String benchmark,
+            String metric,
+            double value,
+            double baseline,
+            String unit,
+            String goal,
+            Map<String, Object> params) {
         return new BenchResult(benchmark, metric, value, baseline, value / baseline, unit, goal, params);
     }
 
     /** A metric where less is better (latency, time): ratio = baseline / value. */
-    public static BenchResult lowerIsBetter(String benchmark, String metric, double value, double baseline,
-                                            String unit, String goal, Map<String, Object> params) {
+    public static BenchResult lowerIsBetter(
+            String benchmark,
+            String metric,
+            double value,
+            double baseline,
+            String unit,
+            String goal,
+            Map<String, Object> params) {
         return new BenchResult(benchmark, metric, value, baseline, baseline / value, unit, goal, params);
     }
 
@@ -69,7 +88,8 @@ public record BenchResult(String benchmark, String metric, double value, double 
 
     /** One human line. */
     public String toText() {
-        return String.format("%-14s %-28s %12.3f vs baseline %12.3f %-8s ratio %.3f (goal %s) %s",
+        return String.format(
+                "%-14s %-28s %12.3f vs baseline %12.3f %-8s ratio %.3f (goal %s) %s",
                 benchmark, metric, value, baseline, unit, ratio, goal, met() ? "MET" : "MISSED");
     }
 }

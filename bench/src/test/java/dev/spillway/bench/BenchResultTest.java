@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 class BenchResultTest {
     @Test
     void jsonLineHasTheFieldsOfBenchmarksMd() throws Exception {
-        BenchResult r = BenchResult.higherIsBetter("kv-large", "write MiB/s", 900, 1000, "MiB/s", ">= 0.90", Map.of("size", "64MiB"));
+        BenchResult r = BenchResult.higherIsBetter(
+                "kv-large", "write MiB/s", 900, 1000, "MiB/s", ">= 0.90", Map.of("size", "64MiB"));
         JsonNode j = new ObjectMapper().readTree(r.toJson());
         assertThat(j.get("benchmark").asText()).isEqualTo("kv-large");
         assertThat(j.get("ratio").asDouble()).isEqualTo(0.9);
@@ -25,7 +26,9 @@ class BenchResultTest {
         BenchResult r = BenchResult.lowerIsBetter("recovery", "mount ms", 10, 1000, "ms", ">= 100", Map.of());
         assertThat(r.ratio()).isEqualTo(100.0);
         assertThat(r.met()).isTrue();
-        assertThat(BenchResult.lowerIsBetter("x", "p99", 30, 10, "ms", ">= 0.5", Map.of()).met()).isFalse();
+        assertThat(BenchResult.lowerIsBetter("x", "p99", 30, 10, "ms", ">= 0.5", Map.of())
+                        .met())
+                .isFalse();
     }
 
     @Test

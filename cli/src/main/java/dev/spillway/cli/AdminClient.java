@@ -28,7 +28,8 @@ public final class AdminClient {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final URI base;
     private final String token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private AdminClient(URI base, String token) {
         this.base = base;
@@ -41,14 +42,21 @@ public final class AdminClient {
         String url = endpoint;
         if (url == null) {
             if (!Files.exists(dir.endpoint())) {
-                throw new OsdException(Errno.ENOENT, null, null, "no running server found for " + dir.root()
-                        + " (no " + dir.endpoint().getFileName() + "); start one with `spillway serve --data " + data
-                        + "` or give --endpoint", null);
+                throw new OsdException(
+                        Errno.ENOENT,
+                        null,
+                        null,
+                        "no running server found for " + dir.root()
+                                + " (no " + dir.endpoint().getFileName() + "); start one with `spillway serve --data "
+                                + data
+                                + "` or give --endpoint",
+                        null);
             }
             try {
                 url = JSON.readTree(dir.endpoint().toFile()).path("admin").asText();
             } catch (IOException e) {
-                throw new OsdException(Errno.EIO, null, null, "cannot read " + dir.endpoint() + ": " + e.getMessage(), e);
+                throw new OsdException(
+                        Errno.EIO, null, null, "cannot read " + dir.endpoint() + ": " + e.getMessage(), e);
             }
         }
         String tok;
@@ -60,8 +68,12 @@ public final class AdminClient {
             Credentials c = Credentials.load(dir.credentials());
             tok = c.accessKey() + ":" + c.secretKey();
         } else {
-            throw new OsdException(Errno.EACCES, null, null, "no credentials: neither " + dir.credentials()
-                    + " nor SPILLWAY_ACCESS_KEY/SPILLWAY_SECRET_KEY", null);
+            throw new OsdException(
+                    Errno.EACCES,
+                    null,
+                    null,
+                    "no credentials: neither " + dir.credentials() + " nor SPILLWAY_ACCESS_KEY/SPILLWAY_SECRET_KEY",
+                    null);
         }
         return new AdminClient(URI.create(url), tok);
     }
@@ -72,7 +84,9 @@ public final class AdminClient {
             if (e.getValue() == null) {
                 continue;
             }
-            sb.append(sb.isEmpty() ? "?" : "&").append(URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8)).append('=')
+            sb.append(sb.isEmpty() ? "?" : "&")
+                    .append(URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8))
+                    .append('=')
                     .append(URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8));
         }
         return sb.toString();
@@ -90,12 +104,18 @@ public final class AdminClient {
         HttpRequest req = HttpRequest.newBuilder(base.resolve("/api/" + path + q(params)))
                 .header("Authorization", "Bearer " + token)
                 .timeout(Duration.ofHours(1))
-                .method(method, HttpRequest.BodyPublishers.noBody()).build();
+                .method(method, HttpRequest.BodyPublishers.noBody())
+                .build();
         HttpResponse<byte[]> r;
         try {
             r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
         } catch (ConnectException e) {
-            throw new OsdException(Errno.ECANCELED, null, null, "the server at " + base + " does not answer (is `spillway serve` running?)", e);
+            throw new OsdException(
+                    Errno.ECANCELED,
+                    null,
+                    null,
+                    "the server at " + base + " does not answer (is `spillway serve` running?)",
+                    e);
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, null, null, "admin API " + base + ": " + e, e);
         } catch (InterruptedException e) {
@@ -122,7 +142,8 @@ public final class AdminClient {
         try {
             return JSON.readTree(b);
         } catch (IOException e) {
-            throw new OsdException(Errno.EPROTO, null, null, "admin API answered something that is not JSON: " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.EPROTO, null, null, "admin API answered something that is not JSON: " + e.getMessage(), e);
         }
     }
 

@@ -9,16 +9,18 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** Pool-wide commands: jobs, fsck, scrub, gc, credentials. */
 final class AdminCommands {
-    private AdminCommands() {
-    }
+    private AdminCommands() {}
 
-    @Command(name = "jobs", mixinStandardHelpOptions = true, description = "The work index: queued copies, garbage, resyncs, parked moves.")
+    @Command(
+            name = "jobs",
+            mixinStandardHelpOptions = true,
+            description = "The work index: queued copies, garbage, resyncs, parked moves.")
     static final class Jobs implements Callable<Integer> {
         @Mixin
         Target target;
@@ -34,7 +36,8 @@ final class AdminCommands {
                 out.println(AdminClient.pretty(j));
                 return ExitCodes.OK;
             }
-            out.println("queued: " + (j.path("queued").isEmpty() ? "none" : j.path("queued").toString()));
+            out.println("queued: "
+                    + (j.path("queued").isEmpty() ? "none" : j.path("queued").toString()));
             for (JsonNode x : j.path("jobs")) {
                 out.println("  " + x.asText());
             }
@@ -45,10 +48,14 @@ final class AdminCommands {
         }
     }
 
-    @Command(name = "fsck", mixinStandardHelpOptions = true,
-            description = {"Check the pool: layouts, copies, device indexes, counters, orphans. Exit 1 if it is not clean.",
-                    "On a running server, writes and migrations wait while the structural walk runs (reads go on); "
-                            + "--deep reads the copies afterwards without holding anything."})
+    @Command(
+            name = "fsck",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Check the pool: layouts, copies, device indexes, counters, orphans. Exit 1 if it is not clean.",
+                "On a running server, writes and migrations wait while the structural walk runs (reads go on); "
+                        + "--deep reads the copies afterwards without holding anything."
+            })
     static class Fsck implements Callable<Integer> {
         @Mixin
         Target target;
@@ -77,9 +84,10 @@ final class AdminCommands {
             if (target.endpoint == null && !running(target)) {
                 // No server: check the unmounted pool directly (the lock keeps a server out meanwhile).
                 try (Offline o = Offline.open(new dev.spillway.server.DataDir(target.data), null, op(), false)) {
-                    var rep = dev.spillway.pool.recovery.Fsck.run(o.pool, repair, deep || op().equals("scrub"),
-                            s -> { });
-                    com.fasterxml.jackson.databind.node.ObjectNode n = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+                    var rep =
+                            dev.spillway.pool.recovery.Fsck.run(o.pool, repair, deep || op().equals("scrub"), s -> {});
+                    com.fasterxml.jackson.databind.node.ObjectNode n =
+                            new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
                     n.put("clean", rep.clean());
                     n.put("objects", rep.objects());
                     n.put("copies", rep.copies());
@@ -88,13 +96,23 @@ final class AdminCommands {
                     r = n;
                 }
             } else {
-                r = target.client().call("POST", op(), AdminClient.params("repair", Boolean.toString(repair), "deep", Boolean.toString(deep)));
+                r = target.client()
+                        .call(
+                                "POST",
+                                op(),
+                                AdminClient.params("repair", Boolean.toString(repair), "deep", Boolean.toString(deep)));
             }
             if (target.json) {
                 out.println(AdminClient.pretty(r));
             } else {
-                out.printf("%s: %d objects, %d copies: %s%n", op(), r.path("objects").asLong(), r.path("copies").asLong(),
-                        r.path("clean").asBoolean() ? "clean" : r.path("problems").size() + " problem(s)");
+                out.printf(
+                        "%s: %d objects, %d copies: %s%n",
+                        op(),
+                        r.path("objects").asLong(),
+                        r.path("copies").asLong(),
+                        r.path("clean").asBoolean()
+                                ? "clean"
+                                : r.path("problems").size() + " problem(s)");
                 for (JsonNode p : r.path("problems")) {
                     out.println("  " + p.asText());
                 }
@@ -113,8 +131,11 @@ final class AdminCommands {
         }
     }
 
-    @Command(name = "scrub", mixinStandardHelpOptions = true,
-            description = "Read every copy on every device and check its checksums; bad copies are marked stale and healed.")
+    @Command(
+            name = "scrub",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Read every copy on every device and check its checksums; bad copies are marked stale and healed.")
     static final class Scrub extends Fsck {
         @Override
         String op() {
@@ -122,7 +143,10 @@ final class AdminCommands {
         }
     }
 
-    @Command(name = "gc", mixinStandardHelpOptions = true, description = "Delete the garbage copies the work index lists, now.")
+    @Command(
+            name = "gc",
+            mixinStandardHelpOptions = true,
+            description = "Delete the garbage copies the work index lists, now.")
     static final class Gc implements Callable<Integer> {
         @Mixin
         Target target;
@@ -133,18 +157,24 @@ final class AdminCommands {
         @Override
         public Integer call() throws Exception {
             JsonNode r = target.client().call("POST", "gc", Map.of());
-            spec.commandLine().getOut().println(target.json ? r.toString() : r.path("collected").asLong() + " garbage copies deleted");
+            spec.commandLine()
+                    .getOut()
+                    .println(target.json ? r.toString() : r.path("collected").asLong() + " garbage copies deleted");
             return ExitCodes.OK;
         }
     }
 
-    @Command(name = "credentials", mixinStandardHelpOptions = true,
+    @Command(
+            name = "credentials",
+            mixinStandardHelpOptions = true,
             description = "Print the pool's access key, secret and endpoints; --env prints shell export lines.")
     static final class Creds implements Callable<Integer> {
         @Mixin
         Target target;
 
-        @Option(names = "--env", description = "As export lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, SPILLWAY_S3_ENDPOINT.")
+        @Option(
+                names = "--env",
+                description = "As export lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, SPILLWAY_S3_ENDPOINT.")
         boolean env;
 
         @Spec
@@ -157,7 +187,8 @@ final class AdminCommands {
             String s3 = null;
             String admin = null;
             if (Files.exists(dir.endpoint())) {
-                JsonNode e = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.endpoint().toFile());
+                JsonNode e = new com.fasterxml.jackson.databind.ObjectMapper()
+                        .readTree(dir.endpoint().toFile());
                 s3 = e.path("s3").isNull() ? null : e.path("s3").asText(null);
                 admin = e.path("admin").asText(null);
             }
@@ -171,8 +202,12 @@ final class AdminCommands {
                     out.println("export AWS_ENDPOINT_URL=" + s3);
                 }
             } else if (target.json) {
-                out.printf("{\"accessKey\": \"%s\", \"secretKey\": \"%s\", \"s3\": %s, \"admin\": %s}%n", c.accessKey(), c.secretKey(),
-                        s3 == null ? "null" : "\"" + s3 + "\"", admin == null ? "null" : "\"" + admin + "\"");
+                out.printf(
+                        "{\"accessKey\": \"%s\", \"secretKey\": \"%s\", \"s3\": %s, \"admin\": %s}%n",
+                        c.accessKey(),
+                        c.secretKey(),
+                        s3 == null ? "null" : "\"" + s3 + "\"",
+                        admin == null ? "null" : "\"" + admin + "\"");
             } else {
                 out.println("access key: " + c.accessKey());
                 out.println("secret key: " + c.secretKey());

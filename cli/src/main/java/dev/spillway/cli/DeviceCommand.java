@@ -6,13 +6,16 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code spillway device list|set-state|evacuate}. */
-@Command(name = "device", mixinStandardHelpOptions = true, description = "List devices, change their state, evacuate one.",
+@Command(
+        name = "device",
+        mixinStandardHelpOptions = true,
+        description = "List devices, change their state, evacuate one.",
         subcommands = {DeviceCommand.ListDevices.class, DeviceCommand.SetState.class, DeviceCommand.Evacuate.class})
 final class DeviceCommand {
 
@@ -34,14 +37,23 @@ final class DeviceCommand {
             }
             out.printf("%-5s %-14s %-6s %-32s %-10s %s%n", "INDEX", "NAME", "BACKEND", "ROLES", "STATE", "DURABILITY");
             for (JsonNode x : d) {
-                out.printf("%-5d %-14s %-6s %-32s %-10s %d%n", x.path("index").asInt(), x.path("name").asText(), x.path("backend").asText(),
-                        x.path("roles").toString().replace("\"", ""), x.path("state").asText(), x.path("durability").asInt());
+                out.printf(
+                        "%-5d %-14s %-6s %-32s %-10s %d%n",
+                        x.path("index").asInt(),
+                        x.path("name").asText(),
+                        x.path("backend").asText(),
+                        x.path("roles").toString().replace("\"", ""),
+                        x.path("state").asText(),
+                        x.path("durability").asInt());
             }
             return ExitCodes.OK;
         }
     }
 
-    @Command(name = "set-state", mixinStandardHelpOptions = true, description = "Set a device's state: rw, ro, evacuating, spare, failed.")
+    @Command(
+            name = "set-state",
+            mixinStandardHelpOptions = true,
+            description = "Set a device's state: rw, ro, evacuating, spare, failed.")
     static final class SetState implements Callable<Integer> {
         @Mixin
         Target target;
@@ -63,7 +75,9 @@ final class DeviceCommand {
         }
     }
 
-    @Command(name = "evacuate", mixinStandardHelpOptions = true,
+    @Command(
+            name = "evacuate",
+            mixinStandardHelpOptions = true,
             description = "Move every copy off a device (honouring replicas), then mark it spare. Shows progress.")
     static final class Evacuate implements Callable<Integer> {
         @Mixin
@@ -86,7 +100,8 @@ final class DeviceCommand {
             long total = -1;
             int failedSteps = 0;
             while (true) {
-                JsonNode p = c.call("POST", "devices/" + device + "/evacuate", AdminClient.params("max", Integer.toString(batch)));
+                JsonNode p = c.call(
+                        "POST", "devices/" + device + "/evacuate", AdminClient.params("max", Integer.toString(batch)));
                 moved += p.path("moved").asLong();
                 if (total < 0) {
                     total = moved + p.path("remaining").asLong();
@@ -108,8 +123,10 @@ final class DeviceCommand {
                 }
             }
             Human.progressDone(out);
-            out.println(target.json ? "{\"device\": \"" + device + "\", \"moved\": " + moved + ", \"state\": \"spare\"}"
-                    : device + " evacuated (" + moved + " copies moved); it is now spare");
+            out.println(
+                    target.json
+                            ? "{\"device\": \"" + device + "\", \"moved\": " + moved + ", \"state\": \"spare\"}"
+                            : device + " evacuated (" + moved + " copies moved); it is now spare");
             return ExitCodes.OK;
         }
     }

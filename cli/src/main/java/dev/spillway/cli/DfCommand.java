@@ -6,9 +6,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code spillway df}: one row per device and the pool's sum, as {@code lfs df}. */
 @Command(name = "df", mixinStandardHelpOptions = true, description = "Space per device and summed (like lfs df).")
@@ -16,7 +16,9 @@ final class DfCommand implements Callable<Integer> {
     @Mixin
     Target target;
 
-    @Option(names = {"-h", "--human-readable"}, description = "Sizes in K, M, G.")
+    @Option(
+            names = {"-h", "--human-readable"},
+            description = "Sizes in K, M, G.")
     boolean human;
 
     @Spec
@@ -30,10 +32,17 @@ final class DfCommand implements Callable<Integer> {
             out.println(AdminClient.pretty(df));
             return ExitCodes.OK;
         }
-        out.printf("%-14s %-5s %-32s %-10s %10s %10s %10s %5s %9s%n", "DEVICE", "BACKEND", "ROLES", "STATE", "SIZE", "USED", "AVAIL", "USE%", "OBJECTS");
+        out.printf(
+                "%-14s %-5s %-32s %-10s %10s %10s %10s %5s %9s%n",
+                "DEVICE", "BACKEND", "ROLES", "STATE", "SIZE", "USED", "AVAIL", "USE%", "OBJECTS");
         for (JsonNode d : df.path("devices")) {
-            line(out, d.path("name").asText(), d.path("backend").asText(), d.path("roles").toString().replace("\"", ""),
-                    d.path("state").asText(), d);
+            line(
+                    out,
+                    d.path("name").asText(),
+                    d.path("backend").asText(),
+                    d.path("roles").toString().replace("\"", ""),
+                    d.path("state").asText(),
+                    d);
         }
         JsonNode s = df.path("summary");
         out.println();
@@ -45,7 +54,16 @@ final class DfCommand implements Callable<Integer> {
         long size = r.path("size").asLong();
         long used = r.path("used").asLong();
         long pct = size == 0 ? 0 : Math.round(100.0 * used / size);
-        out.printf("%-14s %-5s %-32s %-10s %10s %10s %10s %4d%% %9d%n", name, backend, roles, state, Human.bytes(size, human),
-                Human.bytes(used, human), Human.bytes(r.path("available").asLong(), human), pct, r.path("objects").asLong());
+        out.printf(
+                "%-14s %-5s %-32s %-10s %10s %10s %10s %4d%% %9d%n",
+                name,
+                backend,
+                roles,
+                state,
+                Human.bytes(size, human),
+                Human.bytes(used, human),
+                Human.bytes(r.path("available").asLong(), human),
+                pct,
+                r.path("objects").asLong());
     }
 }

@@ -12,8 +12,7 @@ public final class ExitCodes {
     public static final int FAILURE = 1;
     public static final int USAGE = 2;
 
-    private ExitCodes() {
-    }
+    private ExitCodes() {}
 
     /** Every OSD error is a failure of the command, except bad arguments, which are usage. */
     public static int of(Errno errno) {

@@ -5,16 +5,22 @@ import dev.spillway.server.DataDir;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code spillway format}: creates a pool (offline) without serving it. */
-@Command(name = "format", mixinStandardHelpOptions = true,
-        description = "Create a pool in --data (the default pool, or --config) and its credentials, without serving it. "
-                + "An existing pool is mounted and checked, never reformatted.")
+@Command(
+        name = "format",
+        mixinStandardHelpOptions = true,
+        description =
+                "Create a pool in --data (the default pool, or --config) and its credentials, without serving it. "
+                        + "An existing pool is mounted and checked, never reformatted.")
 final class FormatCommand implements Callable<Integer> {
-    @Option(names = "--data", defaultValue = "${env:SPILLWAY_DATA:-./spillway-data}", description = "Data folder (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--data",
+            defaultValue = "${env:SPILLWAY_DATA:-./spillway-data}",
+            description = "Data folder (default: ${DEFAULT-VALUE}).")
     Path data;
 
     @Option(names = "--config", description = "A pool YAML instead of the default pool.")
@@ -29,8 +35,11 @@ final class FormatCommand implements Callable<Integer> {
         try (Offline o = Offline.open(dir, config, "format", true)) {
             boolean[] created = {false};
             Credentials.loadOrCreate(dir.credentials(), created);
-            spec.commandLine().getOut().printf("pool '%s' ready in %s (%d devices; %s)%n", o.pool.name(), dir.root(),
-                    o.pool.devices().size(), o.pool.recoveryReport());
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            "pool '%s' ready in %s (%d devices; %s)%n",
+                            o.pool.name(), dir.root(), o.pool.devices().size(), o.pool.recoveryReport());
         }
         return ExitCodes.OK;
     }

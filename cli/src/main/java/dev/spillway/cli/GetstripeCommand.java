@@ -4,14 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code spillway getstripe OBJ}: the object's layout, as {@code lfs getstripe -v}. */
-@Command(name = "getstripe", mixinStandardHelpOptions = true,
-        description = "Print an object's layout decoded from its trusted.lov xattr, in the YAML shape of lfs getstripe -v.")
+@Command(
+        name = "getstripe",
+        mixinStandardHelpOptions = true,
+        description =
+                "Print an object's layout decoded from its trusted.lov xattr, in the YAML shape of lfs getstripe -v.")
 final class GetstripeCommand implements Callable<Integer> {
     @Mixin
     Target target;
@@ -19,7 +22,9 @@ final class GetstripeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "OBJ", description = "A FID [0x…:0x…:0x…] or bucket/key.")
     String object;
 
-    @Option(names = "--raw", description = "Write the layout xattr's bytes exactly as stored, for other tools to decode.")
+    @Option(
+            names = "--raw",
+            description = "Write the layout xattr's bytes exactly as stored, for other tools to decode.")
     boolean raw;
 
     @Spec

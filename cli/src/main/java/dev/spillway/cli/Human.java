@@ -4,8 +4,7 @@ import java.io.PrintWriter;
 
 /** Human-readable sizes ({@code df -h}) and progress display, plain when not on a terminal. */
 final class Human {
-    private Human() {
-    }
+    private Human() {}
 
     static String bytes(long b, boolean human) {
         if (!human) {

@@ -5,18 +5,24 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code spillway inactive}: objects not accessed for an age, coldest first, for an external manager. */
-@Command(name = "inactive", mixinStandardHelpOptions = true,
-        description = "List objects not read or written for --older-than, coldest first (from the daemon's heat, no scan).")
+@Command(
+        name = "inactive",
+        mixinStandardHelpOptions = true,
+        description =
+                "List objects not read or written for --older-than, coldest first (from the daemon's heat, no scan).")
 final class InactiveCommand implements Callable<Integer> {
     @Mixin
     Target target;
 
-    @Option(names = "--older-than", defaultValue = "7d", description = "Age, e.g. 30m, 12h, 7d (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--older-than",
+            defaultValue = "7d",
+            description = "Age, e.g. 30m, 12h, 7d (default: ${DEFAULT-VALUE}).")
     String age;
 
     @Option(names = "--limit", defaultValue = "1000", description = "At most this many (default: ${DEFAULT-VALUE}).")
@@ -27,14 +33,19 @@ final class InactiveCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JsonNode r = target.client().call("GET", "inactive", AdminClient.params("older-than", age, "limit", Integer.toString(limit)));
+        JsonNode r = target.client()
+                .call("GET", "inactive", AdminClient.params("older-than", age, "limit", Integer.toString(limit)));
         PrintWriter out = spec.commandLine().getOut();
         if (target.json) {
             out.println(AdminClient.pretty(r));
             return ExitCodes.OK;
         }
         for (JsonNode o : r.path("objects")) {
-            out.printf("%s %12d %s %s%n", o.path("fid").asText(), o.path("size").asLong(), o.path("lastAccess").asText(),
+            out.printf(
+                    "%s %12d %s %s%n",
+                    o.path("fid").asText(),
+                    o.path("size").asLong(),
+                    o.path("lastAccess").asText(),
                     o.path("resident").asBoolean() ? "resident" : "spilled");
         }
         return ExitCodes.OK;

@@ -4,8 +4,7 @@ import picocli.CommandLine;
 
 /** Entry point of the {@code spillway} command. */
 public final class Main {
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) {
         System.exit(run(args));

@@ -4,15 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** The per-object operations: spill, promote, release, migrate and mirror resync|verify|split. */
 final class ObjectCommands {
-    private ObjectCommands() {
-    }
+    private ObjectCommands() {}
 
     /** Runs one object operation and prints its outcome; REFUSED is a failure (exit 1). */
     abstract static class Op implements Callable<Integer> {
@@ -41,15 +40,24 @@ final class ObjectCommands {
             if (target.json) {
                 spec.commandLine().getOut().println(AdminClient.pretty(r));
             } else {
-                spec.commandLine().getOut().printf("%s %s: %s (%s)%n", op(), r.path("fid").asText(), r.path("outcome").asText(),
-                        r.path("detail").asText());
+                spec.commandLine()
+                        .getOut()
+                        .printf(
+                                "%s %s: %s (%s)%n",
+                                op(),
+                                r.path("fid").asText(),
+                                r.path("outcome").asText(),
+                                r.path("detail").asText());
             }
             String outcome = r.path("outcome").asText();
             return outcome.equals("REFUSED") || outcome.equals("PARKED") ? ExitCodes.FAILURE : ExitCodes.OK;
         }
     }
 
-    @Command(name = "spill", mixinStandardHelpOptions = true, description = "Copy an object's body to a spill device and release it locally.")
+    @Command(
+            name = "spill",
+            mixinStandardHelpOptions = true,
+            description = "Copy an object's body to a spill device and release it locally.")
     static final class Spill extends Op {
         @Option(names = "--to", description = "The spill device (default: the first with room).")
         String to;
@@ -65,7 +73,10 @@ final class ObjectCommands {
         }
     }
 
-    @Command(name = "promote", mixinStandardHelpOptions = true, description = "Bring a spilled object's body back to the fast device.")
+    @Command(
+            name = "promote",
+            mixinStandardHelpOptions = true,
+            description = "Bring a spilled object's body back to the fast device.")
     static final class Promote extends Op {
         @Override
         String op() {
@@ -73,7 +84,9 @@ final class ObjectCommands {
         }
     }
 
-    @Command(name = "release", mixinStandardHelpOptions = true,
+    @Command(
+            name = "release",
+            mixinStandardHelpOptions = true,
             description = "Drop the local body of an object that has enough in-sync copies elsewhere (HSM release).")
     static final class Release extends Op {
         @Override
@@ -82,7 +95,10 @@ final class ObjectCommands {
         }
     }
 
-    @Command(name = "migrate", mixinStandardHelpOptions = true, description = "Move an object's copy from one device to another.")
+    @Command(
+            name = "migrate",
+            mixinStandardHelpOptions = true,
+            description = "Move an object's copy from one device to another.")
     static final class Migrate extends Op {
         @Option(names = "--from", required = true, description = "The device holding the copy.")
         String from;
@@ -101,12 +117,17 @@ final class ObjectCommands {
         }
     }
 
-    @Command(name = "mirror", mixinStandardHelpOptions = true, description = "FLR mirror operations, as lfs mirror.",
+    @Command(
+            name = "mirror",
+            mixinStandardHelpOptions = true,
+            description = "FLR mirror operations, as lfs mirror.",
             subcommands = {Resync.class, Verify.class, Split.class})
-    static final class Mirror {
-    }
+    static final class Mirror {}
 
-    @Command(name = "resync", mixinStandardHelpOptions = true, description = "Rewrite the object's stale mirrors from a good one.")
+    @Command(
+            name = "resync",
+            mixinStandardHelpOptions = true,
+            description = "Rewrite the object's stale mirrors from a good one.")
     static final class Resync extends Op {
         @Override
         String op() {
@@ -114,7 +135,10 @@ final class ObjectCommands {
         }
     }
 
-    @Command(name = "verify", mixinStandardHelpOptions = true, description = "Check every in-sync mirror against its checksums.")
+    @Command(
+            name = "verify",
+            mixinStandardHelpOptions = true,
+            description = "Check every in-sync mirror against its checksums.")
     static final class Verify extends Op {
         @Override
         String op() {
@@ -122,9 +146,15 @@ final class ObjectCommands {
         }
     }
 
-    @Command(name = "split", mixinStandardHelpOptions = true, description = "Remove one mirror (never the last in-sync one).")
+    @Command(
+            name = "split",
+            mixinStandardHelpOptions = true,
+            description = "Remove one mirror (never the last in-sync one).")
     static final class Split extends Op {
-        @Option(names = {"-d", "--mirror-id"}, required = true, description = "The mirror id to remove (see getstripe).")
+        @Option(
+                names = {"-d", "--mirror-id"},
+                required = true,
+                description = "The mirror id to remove (see getstripe).")
         int mirror;
 
         @Override

@@ -32,13 +32,23 @@ final class Offline implements AutoCloseable {
         }
         if (!Files.exists(dir.poolConfig())) {
             if (!create) {
-                throw new OsdException(dev.spillway.osd.Errno.ENOENT, null, null, "no pool in " + dir.root() + " (no "
-                        + dir.poolConfig().getFileName() + "); `spillway format` or `spillway serve` creates one", null);
+                throw new OsdException(
+                        dev.spillway.osd.Errno.ENOENT,
+                        null,
+                        null,
+                        "no pool in " + dir.root() + " (no " + dir.poolConfig().getFileName()
+                                + "); `spillway format` or `spillway serve` creates one",
+                        null);
             }
             try {
                 Files.writeString(dir.poolConfig(), DefaultPool.yaml(dir, fastCapacity));
             } catch (IOException e) {
-                throw new OsdException(dev.spillway.osd.Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
+                throw new OsdException(
+                        dev.spillway.osd.Errno.EIO,
+                        null,
+                        null,
+                        "cannot write " + dir.poolConfig() + ": " + e.getMessage(),
+                        e);
             }
         }
         return PoolConfigParser.parse(dir.poolConfig());

@@ -9,29 +9,50 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code spillway serve}: runs the pool, the daemon, the S3 gateway, the admin API and metrics. */
-@Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Run Spillway: mount (or, on first start, format) the pool and serve it.",
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run Spillway: mount (or, on first start, format) the pool and serve it.",
             "Without --config it runs the embedded default pool under --data: an osd-kv fast device "
-                + "(metadata, foreground, promote; capped by --fast-capacity) and an osd-vfs spill device.",
-            "SIGTERM or Ctrl-C stops it cleanly; after SIGKILL the next start recovers from the work index."})
+                    + "(metadata, foreground, promote; capped by --fast-capacity) and an osd-vfs spill device.",
+            "SIGTERM or Ctrl-C stops it cleanly; after SIGKILL the next start recovers from the work index."
+        })
 final class ServeCommand implements Callable<Integer> {
-    @Option(names = "--data", defaultValue = "${env:SPILLWAY_DATA:-./spillway-data}", description = "Data folder (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--data",
+            defaultValue = "${env:SPILLWAY_DATA:-./spillway-data}",
+            description = "Data folder (default: ${DEFAULT-VALUE}).")
     Path data;
 
-    @Option(names = "--config", description = "A pool YAML (any number of devices and tiers) instead of the default pool.")
+    @Option(
+            names = "--config",
+            description = "A pool YAML (any number of devices and tiers) instead of the default pool.")
     Path config;
 
-    @Option(names = "--listen", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--listen",
+            defaultValue = "127.0.0.1",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--s3-port", defaultValue = "9000", description = "S3 API port (default: ${DEFAULT-VALUE}; 0 = any).")
+    @Option(
+            names = "--s3-port",
+            defaultValue = "9000",
+            description = "S3 API port (default: ${DEFAULT-VALUE}; 0 = any).")
     int s3Port;
 
-    @Option(names = "--admin-port", defaultValue = "9001", description = "Admin API and metrics port (default: ${DEFAULT-VALUE}; 0 = any).")
+    @Option(
+            names = "--admin-port",
+            defaultValue = "9001",
+            description = "Admin API and metrics port (default: ${DEFAULT-VALUE}; 0 = any).")
     int adminPort;
 
-    @Option(names = "--fast-capacity", defaultValue = "256MiB",
-            description = "Capacity of the default pool's fast device, so spilling shows on a laptop (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--fast-capacity",
+            defaultValue = "256MiB",
+            description =
+                    "Capacity of the default pool's fast device, so spilling shows on a laptop (default: ${DEFAULT-VALUE}).")
     String fastCapacity;
 
     @Override
@@ -39,15 +60,18 @@ final class ServeCommand implements Callable<Integer> {
         ServerOptions o = new ServerOptions(data, config, host, s3Port, adminPort, fastCapacity, System.out);
         Server server = Server.start(o);
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                server.close();
-            } catch (Exception e) {
-                System.err.println("spillway: unmount failed: " + e.getMessage());
-            } finally {
-                stopped.countDown();
-            }
-        }, "spillway-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            try {
+                                server.close();
+                            } catch (Exception e) {
+                                System.err.println("spillway: unmount failed: " + e.getMessage());
+                            } finally {
+                                stopped.countDown();
+                            }
+                        },
+                        "spillway-shutdown"));
         stopped.await();
         return ExitCodes.OK;
     }

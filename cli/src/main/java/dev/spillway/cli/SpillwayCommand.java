@@ -8,14 +8,32 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code spillway}: the top command; each subcommand is its own class. */
-@Command(name = "spillway",
+@Command(
+        name = "spillway",
         mixinStandardHelpOptions = true,
         versionProvider = SpillwayCommand.Version.class,
-        description = "Spillway: a stacking object storage device (OSD) stack — a fast tier that spills cold objects to slower devices.",
-        subcommands = {ServeCommand.class, DfCommand.class, GetstripeCommand.class, ObjectCommands.Spill.class,
-            ObjectCommands.Promote.class, ObjectCommands.Release.class, ObjectCommands.Migrate.class, ObjectCommands.Mirror.class,
-            DeviceCommand.class, AdminCommands.Jobs.class, AdminCommands.Fsck.class, AdminCommands.Scrub.class, AdminCommands.Gc.class,
-            AdminCommands.Creds.class, InactiveCommand.class, FormatCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
+        description =
+                "Spillway: a stacking object storage device (OSD) stack — a fast tier that spills cold objects to slower devices.",
+        subcommands = {
+            ServeCommand.class,
+            DfCommand.class,
+            GetstripeCommand.class,
+            ObjectCommands.Spill.class,
+            ObjectCommands.Promote.class,
+            ObjectCommands.Release.class,
+            ObjectCommands.Migrate.class,
+            ObjectCommands.Mirror.class,
+            DeviceCommand.class,
+            AdminCommands.Jobs.class,
+            AdminCommands.Fsck.class,
+            AdminCommands.Scrub.class,
+            AdminCommands.Gc.class,
+            AdminCommands.Creds.class,
+            InactiveCommand.class,
+            FormatCommand.class,
+            VersionCommand.class,
+            CommandLine.HelpCommand.class
+        },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure (the message names the device, object and cause)", "2:usage error"})
 public final class SpillwayCommand implements Runnable {
@@ -31,7 +49,8 @@ public final class SpillwayCommand implements Runnable {
     /** The command line with Spillway's error handling: messages, not stack traces. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new SpillwayCommand());
-        for (CommandProvider p : java.util.ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
+        for (CommandProvider p :
+                java.util.ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
             if (!cl.getSubcommands().containsKey(p.name())) {
                 cl.addSubcommand(p.name(), p.command());
             }
@@ -64,7 +83,9 @@ public final class SpillwayCommand implements Runnable {
     public static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"spillway " + version(), "java " + Runtime.version() + " (" + System.getProperty("java.home") + ")"};
+            return new String[] {
+                "spillway " + version(), "java " + Runtime.version() + " (" + System.getProperty("java.home") + ")"
+            };
         }
     }
 }

@@ -39,6 +39,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 class ServeProcessTest {
     @TempDir
     Path tmp;
+
     private final List<Process> started = new ArrayList<>();
 
     @AfterEach
@@ -49,12 +50,26 @@ class ServeProcessTest {
     }
 
     private Process serve(Path data, String... extra) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--data", data.toString(), "--s3-port", "0", "--admin-port", "0",
-                "--fast-capacity", "8MiB"));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx512m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "serve",
+                "--data",
+                data.toString(),
+                "--s3-port",
+                "0",
+                "--admin-port",
+                "0",
+                "--fast-capacity",
+                "8MiB"));
         cmd.addAll(List.of(extra));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("serve-" + started.size() + ".log").toFile())
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("serve-" + started.size() + ".log").toFile())
                 .start();
         started.add(p);
         return p;
@@ -81,8 +96,7 @@ class ServeProcessTest {
         throw new AssertionError("server did not start (alive: " + p.isAlive() + ")");
     }
 
-    private record Run(int code, String out, String err) {
-    }
+    private record Run(int code, String out, String err) {}
 
     private static Run cli(Path data, String... args) {
         CommandLine cl = SpillwayCommand.commandLine();
@@ -97,11 +111,16 @@ class ServeProcessTest {
     }
 
     private static S3Client s3(Path data, JsonNode ep) throws Exception {
-        JsonNode cred = new ObjectMapper().readTree(data.resolve("credentials.json").toFile());
-        return S3Client.builder().endpointOverride(URI.create(ep.path("s3").asText())).region(Region.US_EAST_1).forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(cred.path("accessKey").asText(),
-                        cred.path("secretKey").asText())))
-                .httpClient(UrlConnectionHttpClient.create()).build();
+        JsonNode cred =
+                new ObjectMapper().readTree(data.resolve("credentials.json").toFile());
+        return S3Client.builder()
+                .endpointOverride(URI.create(ep.path("s3").asText()))
+                .region(Region.US_EAST_1)
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        cred.path("accessKey").asText(), cred.path("secretKey").asText())))
+                .httpClient(UrlConnectionHttpClient.create())
+                .build();
     }
 
     private static long spilledBytes(Path data) {
@@ -109,7 +128,12 @@ class ServeProcessTest {
         assertThat(df.code()).as(df.err()).isZero();
         try {
             JsonNode j = new ObjectMapper().readTree(df.out());
-            return j.path("devices").get(1).path("copies").path("in_sync").path("bytes").asLong();
+            return j.path("devices")
+                    .get(1)
+                    .path("copies")
+                    .path("in_sync")
+                    .path("bytes")
+                    .asLong();
         } catch (IOException e) {
             throw new AssertionError(df.out(), e);
         }
@@ -136,7 +160,9 @@ class ServeProcessTest {
             while (spilledBytes(data) == 0 && System.nanoTime() < deadline) {
                 Thread.sleep(500);
             }
-            assertThat(spilledBytes(data)).as("df shows bytes on the spill device").isPositive();
+            assertThat(spilledBytes(data))
+                    .as("df shows bytes on the spill device")
+                    .isPositive();
             // Before anything is read back (a read may promote it): a spilled object's layout.
             Run stripe = null;
             for (String key : written.keySet()) {
@@ -146,10 +172,17 @@ class ServeProcessTest {
                     break;
                 }
             }
-            assertThat(stripe).as("some object shows its released HSM mirror in getstripe").isNotNull();
-            assertThat(stripe.out()).contains("lcm_mirror_count").contains("lhm_archive_id").contains("posix");
+            assertThat(stripe)
+                    .as("some object shows its released HSM mirror in getstripe")
+                    .isNotNull();
+            assertThat(stripe.out())
+                    .contains("lcm_mirror_count")
+                    .contains("lhm_archive_id")
+                    .contains("posix");
             for (var e : written.entrySet()) {
-                assertThat(s3.getObjectAsBytes(b -> b.bucket("demo").key(e.getKey())).asByteArray()).isEqualTo(e.getValue());
+                assertThat(s3.getObjectAsBytes(b -> b.bucket("demo").key(e.getKey()))
+                                .asByteArray())
+                        .isEqualTo(e.getValue());
             }
         }
 
@@ -160,8 +193,10 @@ class ServeProcessTest {
         assertThat(log).contains("recovery");
         try (S3Client s3 = s3(data, ep2)) {
             for (var e : written.entrySet()) {
-                assertThat(s3.getObjectAsBytes(b -> b.bucket("demo").key(e.getKey())).asByteArray())
-                        .as("%s after SIGKILL and restart", e.getKey()).isEqualTo(e.getValue());
+                assertThat(s3.getObjectAsBytes(b -> b.bucket("demo").key(e.getKey()))
+                                .asByteArray())
+                        .as("%s after SIGKILL and restart", e.getKey())
+                        .isEqualTo(e.getValue());
             }
         }
         Run fsck = cli(data, "fsck", "--deep");

@@ -27,6 +27,7 @@ import picocli.CommandLine;
 class ServerCliTest {
     @TempDir
     Path tmp;
+
     private Server server;
     private Path data;
 
@@ -40,7 +41,9 @@ class ServerCliTest {
                   - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
                   - {name: slow, backend: mem, roles: [background]}
                 """);
-        server = Server.start(ServerOptions.defaults(data).withConfig(cfg).withPorts(0, 0)
+        server = Server.start(ServerOptions.defaults(data)
+                .withConfig(cfg)
+                .withPorts(0, 0)
                 .withOut(new PrintStream(new ByteArrayOutputStream())));
     }
 
@@ -49,8 +52,7 @@ class ServerCliTest {
         server.close();
     }
 
-    private record Run(int code, String out, String err) {
-    }
+    private record Run(int code, String out, String err) {}
 
     private Run cli(String... args) {
         CommandLine cl = SpillwayCommand.commandLine();
@@ -86,7 +88,9 @@ class ServerCliTest {
                 .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
         Run r = cli("credentials", "--env");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("export AWS_ACCESS_KEY_ID=SPW").contains("export AWS_SECRET_ACCESS_KEY=")
+        assertThat(r.out())
+                .contains("export AWS_ACCESS_KEY_ID=SPW")
+                .contains("export AWS_SECRET_ACCESS_KEY=")
                 .contains("export SPILLWAY_S3_ENDPOINT=http://127.0.0.1:");
     }
 
@@ -102,7 +106,10 @@ class ServerCliTest {
         Run json = cli("df", "--json");
         assertThat(json.out()).contains("\"in_sync\"");
         Run stripe = cli("getstripe", f.toString());
-        assertThat(stripe.out()).contains("lcm_mirror_count").contains("lhm_archive_id").contains("released");
+        assertThat(stripe.out())
+                .contains("lcm_mirror_count")
+                .contains("lhm_archive_id")
+                .contains("released");
         Run promote = cli("promote", f.toString());
         assertThat(promote.out()).contains("DONE");
         Run split = cli("mirror", "verify", f.toString());
@@ -131,10 +138,13 @@ class ServerCliTest {
     @Test
     void aSecondServerOnTheSameDataIsRefusedNamingTheHolder() {
         try {
-            Server.start(ServerOptions.defaults(data).withPorts(0, 0).withOut(new PrintStream(new ByteArrayOutputStream())));
+            Server.start(
+                    ServerOptions.defaults(data).withPorts(0, 0).withOut(new PrintStream(new ByteArrayOutputStream())));
             throw new AssertionError("a second server started");
         } catch (dev.spillway.osd.OsdException e) {
-            assertThat(e.getMessage()).contains("pid " + ProcessHandle.current().pid()).contains("in use");
+            assertThat(e.getMessage())
+                    .contains("pid " + ProcessHandle.current().pid())
+                    .contains("in use");
         }
     }
 
@@ -142,14 +152,20 @@ class ServerCliTest {
     void metricsAndTheStatusPageAreServed() throws Exception {
         var http = java.net.http.HttpClient.newHttpClient();
         var base = server.admin().endpoint();
-        var m = http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/metrics")).build(),
+        var m = http.send(
+                java.net.http.HttpRequest.newBuilder(base.resolve("/metrics")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
-        assertThat(m.body()).contains("spillway_device_capacity_bytes").contains("spillway_recovery_seconds")
-                .contains("spillway_jobs").contains("spillway_daemon_moved_bytes");
-        var page = http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/")).build(),
+        assertThat(m.body())
+                .contains("spillway_device_capacity_bytes")
+                .contains("spillway_recovery_seconds")
+                .contains("spillway_jobs")
+                .contains("spillway_daemon_moved_bytes");
+        var page = http.send(
+                java.net.http.HttpRequest.newBuilder(base.resolve("/")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(page.body()).contains("Spillway pool clitest");
-        var denied = http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/df")).build(),
+        var denied = http.send(
+                java.net.http.HttpRequest.newBuilder(base.resolve("/api/df")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(denied.statusCode()).isEqualTo(403);
     }

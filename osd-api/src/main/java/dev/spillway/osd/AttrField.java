@@ -7,5 +7,11 @@ package dev.spillway.osd;
  * version; the data version, blocks and kind are the OSD's own.
  */
 public enum AttrField {
-    MODE, UID, GID, ATIME, MTIME, CTIME, FLAGS
+    MODE,
+    UID,
+    GID,
+    ATIME,
+    MTIME,
+    CTIME,
+    FLAGS
 }

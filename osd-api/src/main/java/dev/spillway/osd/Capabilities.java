@@ -37,7 +37,11 @@ public record Capabilities(
     /** Throws {@link Errno#EOPNOTSUPP} naming the device and the operation unless {@code c} is had. */
     public void require(Capability c, String device, Fid fid, String operation) throws OsdException {
         if (!has(c)) {
-            throw new OsdException(Errno.EOPNOTSUPP, device, fid, operation + " needs " + c + ", which this device does not advertise");
+            throw new OsdException(
+                    Errno.EOPNOTSUPP,
+                    device,
+                    fid,
+                    operation + " needs " + c + ", which this device does not advertise");
         }
     }
 }

@@ -19,8 +19,8 @@ public record Fid(long seq, int oid, int ver) implements Comparable<Fid> {
     /** Bytes in {@link #toBytes()}. */
     public static final int BYTES = 16;
 
-    private static final Pattern TEXT =
-            Pattern.compile("\\[?\\s*(0x[0-9a-fA-F]{1,16})\\s*:\\s*(0x[0-9a-fA-F]{1,8})\\s*:\\s*(0x[0-9a-fA-F]{1,8})\\s*]?");
+    private static final Pattern TEXT = Pattern.compile(
+            "\\[?\\s*(0x[0-9a-fA-F]{1,16})\\s*:\\s*(0x[0-9a-fA-F]{1,8})\\s*:\\s*(0x[0-9a-fA-F]{1,8})\\s*]?");
 
     /** Shorthand for {@code new Fid(seq, oid, 0)}. */
     public static Fid of(long seq, int oid) {
@@ -80,6 +80,7 @@ public record Fid(long seq, int oid, int ver) implements Comparable<Fid> {
     /** Lustre's text form, {@code [0x200000400:0x1:0x0]}. */
     @Override
     public String toString() {
-        return "[0x" + Long.toHexString(seq) + ":0x" + Integer.toHexString(oid) + ":0x" + Integer.toHexString(ver) + "]";
+        return "[0x" + Long.toHexString(seq) + ":0x" + Integer.toHexString(oid) + ":0x" + Integer.toHexString(ver)
+                + "]";
     }
 }

@@ -141,7 +141,10 @@ public interface Osd extends AutoCloseable {
             return v.length;
         }
         if (dst.remaining() < v.length) {
-            throw new OsdException(Errno.ERANGE, name(), fid,
+            throw new OsdException(
+                    Errno.ERANGE,
+                    name(),
+                    fid,
                     "xattr " + name + " is " + v.length + " bytes, buffer holds " + dst.remaining());
         }
         dst.put(v);

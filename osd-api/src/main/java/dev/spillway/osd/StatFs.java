@@ -46,7 +46,8 @@ public record StatFs(
     }
 
     /** A single device's row. */
-    public static StatFs of(String device, long total, long free, long available, long objects, long freeObjects, Set<Flag> flags) {
+    public static StatFs of(
+            String device, long total, long free, long available, long objects, long freeObjects, Set<Flag> flags) {
         return new StatFs(device, total, free, available, objects, freeObjects, flags, List.of());
     }
 

@@ -40,7 +40,8 @@ class FidTest {
         for (int i = 1; i < fids.size(); i++) {
             Fid a = fids.get(i - 1);
             Fid b = fids.get(i);
-            assertThat(Integer.signum(Arrays.compareUnsigned(a.toBytes(), b.toBytes()))).isEqualTo(Integer.signum(a.compareTo(b)));
+            assertThat(Integer.signum(Arrays.compareUnsigned(a.toBytes(), b.toBytes())))
+                    .isEqualTo(Integer.signum(a.compareTo(b)));
             assertThat(Fid.fromBytes(a.toBytes())).isEqualTo(a);
             assertThat(Fid.parse(a.toString())).isEqualTo(a);
         }

@@ -9,21 +9,17 @@ import dev.spillway.osd.ObjectKind;
  */
 public interface PoolListener {
     /** No one listening. */
-    PoolListener NONE = new PoolListener() { };
+    PoolListener NONE = new PoolListener() {};
 
     /** {@code bytes} of {@code fid} (an object of {@code size} bytes) were read, served by device {@code device}. */
-    default void read(Fid fid, long size, long bytes, int device) {
-    }
+    default void read(Fid fid, long size, long bytes, int device) {}
 
     /** {@code fid}'s body was changed by a committed transaction; its size is now {@code size}. */
-    default void written(Fid fid, long size) {
-    }
+    default void written(Fid fid, long size) {}
 
-    default void created(Fid fid, ObjectKind kind) {
-    }
+    default void created(Fid fid, ObjectKind kind) {}
 
-    default void destroyed(Fid fid) {
-    }
+    default void destroyed(Fid fid) {}
 
     /** Tells every one of {@code listeners}, in order. */
     static PoolListener all(java.util.List<PoolListener> listeners) {

@@ -84,7 +84,10 @@ public final class PoolOsd implements Osd {
         this.name = config.name();
         this.devices = List.copyOf(devices);
         this.md = devices.stream().filter(d -> d.has(Role.METADATA)).findFirst().orElseThrow();
-        this.store = new ObjectStore(md.osd(), md.index(), i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()));
+        this.store = new ObjectStore(
+                md.osd(),
+                md.index(),
+                i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()));
         this.support = new TransactionSupport(name, false);
         this.clock = clock;
         this.caps = capabilities(md.osd(), devices);
@@ -107,7 +110,8 @@ public final class PoolOsd implements Osd {
     }
 
     /** As {@link #mount(PoolConfig, InstantSource, MountMode)}, opening devices with {@code opener}. */
-    public static PoolOsd mount(PoolConfig config, InstantSource clock, MountMode mode, DeviceOpener opener) throws OsdException {
+    public static PoolOsd mount(PoolConfig config, InstantSource clock, MountMode mode, DeviceOpener opener)
+            throws OsdException {
         List<Osd> opened = new ArrayList<>();
         long t0 = System.nanoTime();
         StringBuilder timing = new StringBuilder();
@@ -136,15 +140,20 @@ public final class PoolOsd implements Osd {
             table = DeviceTable.check(mdOsd, config);
             for (DeviceConfig d : config.devices()) {
                 DeviceState st = table.get(d.index()).state();
-                devs.add(new PoolDevice(d.index(), d.name(), d.backend(), d.roles(), st, d.durability(), opened.get(d.index())));
+                devs.add(new PoolDevice(
+                        d.index(), d.name(), d.backend(), d.roles(), st, d.durability(), opened.get(d.index())));
             }
             long p0 = System.nanoTime();
             PoolOsd pool = new PoolOsd(config, devs, clock);
             timing.append("pool state ").append(millis(p0)).append(" ms, ");
             long r0 = System.nanoTime();
             pool.recovery = mode == MountMode.FULL_SCAN ? Recovery.fullScan(pool) : Recovery.recover(pool);
-            timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ").append(millis(r0)).append(" ms");
-            LOG.log(System.Logger.Level.DEBUG, "pool " + config.name() + ": mounted in " + millis(t0) + " ms (" + timing + ")");
+            timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ")
+                    .append(millis(r0))
+                    .append(" ms");
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    "pool " + config.name() + ": mounted in " + millis(t0) + " ms (" + timing + ")");
             return pool;
         } catch (OsdException | RuntimeException e) {
             for (Osd o : opened) {
@@ -165,8 +174,15 @@ public final class PoolOsd implements Osd {
     private static Capabilities capabilities(Osd md, List<PoolDevice> devices) {
         Capabilities m = md.capabilities();
         EnumSet<Capability> f = EnumSet.noneOf(Capability.class);
-        for (Capability c : List.of(Capability.TRANSACTIONS, Capability.DURABLE_COMMIT, Capability.XATTRS, Capability.INDEX,
-                Capability.PUNCH, Capability.SPARSE_SEEK, Capability.PARTIAL_WRITE, Capability.ATOMIC_REPLACE,
+        for (Capability c : List.of(
+                Capability.TRANSACTIONS,
+                Capability.DURABLE_COMMIT,
+                Capability.XATTRS,
+                Capability.INDEX,
+                Capability.PUNCH,
+                Capability.SPARSE_SEEK,
+                Capability.PARTIAL_WRITE,
+                Capability.ATOMIC_REPLACE,
                 Capability.LIST_OBJECTS)) {
             if (m.has(c)) {
                 f.add(c);
@@ -178,8 +194,15 @@ public final class PoolOsd implements Osd {
                 maxObject = Math.min(maxObject, d.osd().capabilities().maxObjectSize());
             }
         }
-        return new Capabilities(f, m.maxXattrValue(), m.maxXattrName(), maxObject, m.maxIndexKey(), m.maxIndexValue(),
-                m.preferredIoSize(), m.blockSize());
+        return new Capabilities(
+                f,
+                m.maxXattrValue(),
+                m.maxXattrName(),
+                maxObject,
+                m.maxIndexKey(),
+                m.maxIndexValue(),
+                m.preferredIoSize(),
+                m.blockSize());
     }
 
     // ---- accessors for the pool's own packages ---------------------------------------------
@@ -320,11 +343,25 @@ public final class PoolOsd implements Osd {
                     // Used is what the pool placed there (exact, from its counters): a spill device
                     // may share its filesystem with other data, which is not the pool's to report.
                     long dfree = Math.max(0, s.totalBytes() - used);
-                    s = new StatFs(d.name(), s.totalBytes(), dfree, Math.min(dfree, s.availableBytes()), copies,
-                            s.freeObjects(), flags(d, s), List.of());
+                    s = new StatFs(
+                            d.name(),
+                            s.totalBytes(),
+                            dfree,
+                            Math.min(dfree, s.availableBytes()),
+                            copies,
+                            s.freeObjects(),
+                            flags(d, s),
+                            List.of());
                 } else {
-                    s = new StatFs(d.name(), s.totalBytes(), s.freeBytes(), s.availableBytes(), s.objects(), s.freeObjects(),
-                            flags(d, s), List.of());
+                    s = new StatFs(
+                            d.name(),
+                            s.totalBytes(),
+                            s.freeBytes(),
+                            s.availableBytes(),
+                            s.objects(),
+                            s.freeObjects(),
+                            flags(d, s),
+                            List.of());
                 }
                 rows.add(s);
                 if (d.state() != DeviceState.FAILED && d.state() != DeviceState.SPARE) {
@@ -394,7 +431,8 @@ public final class PoolOsd implements Osd {
                 return a;
             }
             PoolObject p = o.get();
-            return a.withSize(p.size(), p.resident(md.index()) ? a.blocks() : p.blocks()).withDataVersion(p.dataVersion());
+            return a.withSize(p.size(), p.resident(md.index()) ? a.blocks() : p.blocks())
+                    .withDataVersion(p.dataVersion());
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -418,7 +456,9 @@ public final class PoolOsd implements Osd {
                 if (p.resident(md.index())) {
                     int n = md.osd().read(fid, offset, dst);
                     Optional<PoolObject> again = store.load(fid);
-                    if (again.isPresent() && again.get().layoutGen() == p.layoutGen() && again.get().dataVersion() == p.dataVersion()) {
+                    if (again.isPresent()
+                            && again.get().layoutGen() == p.layoutGen()
+                            && again.get().dataVersion() == p.dataVersion()) {
                         listener.read(fid, p.size(), n, md.index());
                         return n;
                     }
@@ -467,8 +507,15 @@ public final class PoolOsd implements Osd {
                 }
             }
         }
-        throw new OsdException(Errno.EIO, name, fid, "no good copy left to read"
-                + (tried.isEmpty() ? " (no in-sync copy on a readable device)" : "; tried " + String.join(", ", tried)), last);
+        throw new OsdException(
+                Errno.EIO,
+                name,
+                fid,
+                "no good copy left to read"
+                        + (tried.isEmpty()
+                                ? " (no in-sync copy on a readable device)"
+                                : "; tried " + String.join(", ", tried)),
+                last);
     }
 
     @Override
@@ -495,14 +542,17 @@ public final class PoolOsd implements Osd {
                 if (o.isEmpty() || o.get().resident(md.index())) {
                     long r = data ? md.osd().seekData(fid, offset) : md.osd().seekHole(fid, offset);
                     Optional<PoolObject> again = o.isEmpty() ? o : store.load(fid);
-                    if (o.isEmpty() || again.isPresent() && again.get().layoutGen() == o.get().layoutGen()) {
+                    if (o.isEmpty()
+                            || again.isPresent()
+                                    && again.get().layoutGen() == o.get().layoutGen()) {
                         return r;
                     }
                     continue;
                 }
                 long size = o.get().size();
                 if (offset < 0 || offset >= size) {
-                    throw new OsdException(Errno.ENXIO, name, fid, "seek at " + offset + " past the end (size " + size + ")");
+                    throw new OsdException(
+                            Errno.ENXIO, name, fid, "seek at " + offset + " past the end (size " + size + ")");
                 }
                 int bs = caps.blockSize();
                 byte[] block = new byte[bs];
@@ -526,7 +576,8 @@ public final class PoolOsd implements Osd {
                 }
                 if (pos >= size) {
                     if (data) {
-                        throw new OsdException(Errno.ENXIO, name, fid, "no data at or after " + offset + " (size " + size + ")");
+                        throw new OsdException(
+                                Errno.ENXIO, name, fid, "no data at or after " + offset + " (size " + size + ")");
                     }
                     return size;
                 }
@@ -606,12 +657,12 @@ public final class PoolOsd implements Osd {
                     }
                     return false;
                 }
-    
+
                 @Override
                 public Fid fid() {
                     return in.fid();
                 }
-    
+
                 @Override
                 public void close() {
                     in.close();

@@ -9,7 +9,6 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
-import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
@@ -91,7 +90,9 @@ final class PoolTransaction extends AbstractTransaction {
                     if (!(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT)) || r == null || System.nanoTime() > deadline) {
                         throw e;
                     }
-                    if (!r.reclaim(declaredBytes(4096), declares().stream().map(Declare::fid).toList())) {
+                    if (!r.reclaim(
+                            declaredBytes(4096),
+                            declares().stream().map(Declare::fid).toList())) {
                         // Nothing could move right now; space held by transactions in flight comes
                         // back when they stop. Wait a little, then try again, until the deadline.
                         try {
@@ -195,7 +196,8 @@ final class PoolTransaction extends AbstractTransaction {
         if (working.containsKey(f)) {
             PoolObject p = working.get(f);
             if (p == null) {
-                throw new OsdException(Errno.ENOENT, mdOsd().name(), f, "no such object (destroyed in this transaction)");
+                throw new OsdException(
+                        Errno.ENOENT, mdOsd().name(), f, "no such object (destroyed in this transaction)");
             }
             return Optional.of(p);
         }
@@ -292,7 +294,14 @@ final class PoolTransaction extends AbstractTransaction {
             try {
                 CopyIo.recall(md, pool.device(c.device()), fid, c, p.size());
                 DeviceIndex.insert(md, mdIndex, fid, fid);
-                Copy local = new Copy(p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), p.size(), true,
+                Copy local = new Copy(
+                        p.nextMirrorId(),
+                        mdIndex,
+                        fid,
+                        CopyState.IN_SYNC,
+                        p.dataVersion(),
+                        p.size(),
+                        true,
                         dev.spillway.pool.meta.Checksums.NONE);
                 return p.add(local).preferring(mdIndex);
             } catch (OsdException e) {
@@ -302,8 +311,12 @@ final class PoolTransaction extends AbstractTransaction {
                 last = e;
             }
         }
-        throw new OsdException(Errno.EIO, mdOsd().name(), fid,
-                "the body must be recalled before this write, and no copy could be read", last);
+        throw new OsdException(
+                Errno.EIO,
+                mdOsd().name(),
+                fid,
+                "the body must be recalled before this write, and no copy could be read",
+                last);
     }
 
     /** After a body change: version + 1, and every other copy stale (replicas > 1) or collected. */
@@ -315,7 +328,17 @@ final class PoolTransaction extends AbstractTransaction {
             } else if (pool.replicas() > 1 && c.state() == CopyState.IN_SYNC) {
                 kept.add(c.withState(CopyState.STALE));
                 counters(fid).move(c.device(), CopyState.IN_SYNC, CopyState.STALE, c.bytes());
-                WorkIndex.add(md, new Job(Job.Kind.RESYNC, fid, c.device(), c.key(), p.dataVersion() + 1, c.bytes(), pool.nowNanos(), 0));
+                WorkIndex.add(
+                        md,
+                        new Job(
+                                Job.Kind.RESYNC,
+                                fid,
+                                c.device(),
+                                c.key(),
+                                p.dataVersion() + 1,
+                                c.bytes(),
+                                pool.nowNanos(),
+                                0));
             } else if (c.state() == CopyState.STALE) {
                 kept.add(c);
             } else {
@@ -338,8 +361,12 @@ final class PoolTransaction extends AbstractTransaction {
             }
             long end = offset + src.remaining();
             if (end > pool.capabilities().maxObjectSize()) {
-                throw new OsdException(Errno.EFBIG, pool.name(), fid, "write ends at " + end + ", past the largest object "
-                        + pool.capabilities().maxObjectSize() + " of this pool's devices");
+                throw new OsdException(
+                        Errno.EFBIG,
+                        pool.name(),
+                        fid,
+                        "write ends at " + end + ", past the largest object "
+                                + pool.capabilities().maxObjectSize() + " of this pool's devices");
             }
             PoolObject r = beforeBodyChange(fid, p.get());
             md.write(fid, offset, src);
@@ -385,7 +412,8 @@ final class PoolTransaction extends AbstractTransaction {
 
     private void checkName(Fid fid, String name) throws OsdException {
         if (ObjectStore.reservedXattr(name)) {
-            throw new OsdException(Errno.EPERM, pool.name(), fid, "xattr " + name + " is the pool's own and cannot be changed");
+            throw new OsdException(
+                    Errno.EPERM, pool.name(), fid, "xattr " + name + " is the pool's own and cannot be changed");
         }
     }
 
@@ -445,7 +473,12 @@ final class PoolTransaction extends AbstractTransaction {
             for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
                 if (e.getValue() != null) {
                     Long c = ctime.get(e.getKey());
-                pool.store().store(md, e.getKey(), e.getValue(), AttrChange.none().ctime(c != null ? c : pool.nowNanos()));
+                    pool.store()
+                            .store(
+                                    md,
+                                    e.getKey(),
+                                    e.getValue(),
+                                    AttrChange.none().ctime(c != null ? c : pool.nowNanos()));
                 }
             }
             for (Counters c : counters.values()) {

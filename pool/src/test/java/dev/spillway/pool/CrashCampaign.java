@@ -82,8 +82,7 @@ public final class CrashCampaign {
         void to(PoolOsd pool) throws OsdException;
     }
 
-    private CrashCampaign() {
-    }
+    private CrashCampaign() {}
 
     public static List<MemOsd> freshDevices(PoolConfig c) throws OsdException {
         List<MemOsd> l = new ArrayList<>();
@@ -94,7 +93,10 @@ public final class CrashCampaign {
     }
 
     public static PoolOsd mount(PoolConfig c, List<MemOsd> raw, CrashSwitch sw) throws OsdException {
-        return PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER,
+        return PoolOsd.mount(
+                c,
+                InstantSource.system(),
+                PoolOsd.MountMode.RECOVER,
                 (d, clock) -> new CrashingOsd(raw.get(d.index()), sw));
     }
 
@@ -142,7 +144,8 @@ public final class CrashCampaign {
     }
 
     /** After the crash: mount on what survived, fsck, and check every acknowledged write. */
-    public static PoolOsd verify(PoolConfig c, List<MemOsd> survived, Model model, int objects, String where) throws Exception {
+    public static PoolOsd verify(PoolConfig c, List<MemOsd> survived, Model model, int objects, String where)
+            throws Exception {
         PoolOsd pool = mount(c, survived, new CrashSwitch(0));
         Fsck.Report rep = Fsck.run(pool, false, true, null);
         assertThat(rep.problems()).as("fsck after recovery (%s)", where).isEmpty();
@@ -166,8 +169,11 @@ public final class CrashCampaign {
                     break;
                 }
             }
-            assertThat(ok).as("%s after the crash holds %s, which is not its last acknowledged state nor a later one (%s)",
-                    f, actual == null ? "nothing" : actual.length + " bytes", where).isTrue();
+            assertThat(ok)
+                    .as(
+                            "%s after the crash holds %s, which is not its last acknowledged state nor a later one (%s)",
+                            f, actual == null ? "nothing" : actual.length + " bytes", where)
+                    .isTrue();
         }
         return pool;
     }
@@ -176,8 +182,15 @@ public final class CrashCampaign {
      * Runs {@code points} crash points over {@code seeds} workloads: each workload once without a
      * crash to count its device calls, then at points drawn uniformly over them.
      */
-    public static int run(String name, int points, int seeds, java.util.function.IntFunction<PoolConfig> configs, int objects,
-                          Attach attach, Workload w) throws Exception {
+    public static int run(
+            String name,
+            int points,
+            int seeds,
+            java.util.function.IntFunction<PoolConfig> configs,
+            int objects,
+            Attach attach,
+            Workload w)
+            throws Exception {
         long master = Seeds.master();
         System.out.printf("%s: master seed 0x%x, %d crash points over %d workloads%n", name, master, points, seeds);
         SplittableRandom sr = new SplittableRandom(master);
@@ -194,7 +207,8 @@ public final class CrashCampaign {
                 long at = 1 + (long) (pick.nextDouble() * total);
                 List<MemOsd> raw = freshDevices(c);
                 Model model = new Model();
-                String where = String.format("%s, seed 0x%x, crash at call %d of %d (master seed 0x%x)", name, seed, at, total, master);
+                String where = String.format(
+                        "%s, seed 0x%x, crash at call %d of %d (master seed 0x%x)", name, seed, at, total, master);
                 try {
                     once(c, raw, new CrashSwitch(at), attach, w, seed, model);
                     List<MemOsd> survived = new ArrayList<>();
@@ -211,7 +225,8 @@ public final class CrashCampaign {
         return ran;
     }
 
-    private static void once(PoolConfig c, List<MemOsd> raw, CrashSwitch sw, Attach attach, Workload w, long seed, Model model)
+    private static void once(
+            PoolConfig c, List<MemOsd> raw, CrashSwitch sw, Attach attach, Workload w, long seed, Model model)
             throws Exception {
         PoolOsd pool;
         try {

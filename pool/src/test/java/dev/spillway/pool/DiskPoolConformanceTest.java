@@ -18,10 +18,18 @@ class DiskPoolConformanceTest {
         StringBuilder y = new StringBuilder("name: " + name + "\nreplicas: " + replicas + "\ndevices:\n");
         String cap = capacity > 0 ? ", capacity: " + capacity : "";
         y.append("  - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: '")
-                .append(location.resolve("fast")).append("', strict-declares: true").append(cap).append("}}\n");
+                .append(location.resolve("fast"))
+                .append("', strict-declares: true")
+                .append(cap)
+                .append("}}\n");
         for (int i = 0; i < tiers; i++) {
-            y.append("  - {name: slow").append(i).append(", backend: vfs, roles: [background], settings: {path: '")
-                    .append(location.resolve("slow" + i)).append("', journal: 'off', strict-declares: true").append(cap).append("}}\n");
+            y.append("  - {name: slow")
+                    .append(i)
+                    .append(", backend: vfs, roles: [background], settings: {path: '")
+                    .append(location.resolve("slow" + i))
+                    .append("', journal: 'off', strict-declares: true")
+                    .append(cap)
+                    .append("}}\n");
         }
         return PoolConfigParser.parse(y.toString(), name);
     }

@@ -50,19 +50,26 @@ class PoolConfigTest {
 
     @Test
     void unknownKeysAreNamedWithTheirPath() {
-        assertThat(bad(GOOD.replace("replicas: 1", "replica: 1")).getMessage()).contains("replica").contains("unknown key");
-        assertThat(bad(GOOD.replace("durability: 1", "durabilty: 1")).getMessage()).contains("devices[1].durabilty");
+        assertThat(bad(GOOD.replace("replicas: 1", "replica: 1")).getMessage())
+                .contains("replica")
+                .contains("unknown key");
+        assertThat(bad(GOOD.replace("durability: 1", "durabilty: 1")).getMessage())
+                .contains("devices[1].durabilty");
     }
 
     @Test
     void impossibleCombinationsAreErrors() {
-        assertThat(bad(GOOD.replace("[metadata, foreground, promote]", "[foreground, promote]")).getMessage())
+        assertThat(bad(GOOD.replace("[metadata, foreground, promote]", "[foreground, promote]"))
+                        .getMessage())
                 .contains("metadata");
         assertThat(bad(GOOD.replace("replicas: 1", "replicas: 3")).getMessage()).contains("replicas");
-        assertThat(bad(GOOD.replace("[background]", "[background, metadata]")).getMessage()).contains("devices[1].roles");
+        assertThat(bad(GOOD.replace("[background]", "[background, metadata]")).getMessage())
+                .contains("devices[1].roles");
         assertThat(bad(GOOD.replace("name: slow", "name: fast")).getMessage()).contains("duplicate");
-        assertThat(bad(GOOD.replace("[background]", "[backgroud]")).getMessage()).contains("devices[1].roles[0]");
-        assertThat(bad(GOOD.replace("durability: 1", "durability: lots")).getMessage()).contains("devices[1].durability");
+        assertThat(bad(GOOD.replace("[background]", "[backgroud]")).getMessage())
+                .contains("devices[1].roles[0]");
+        assertThat(bad(GOOD.replace("durability: 1", "durability: lots")).getMessage())
+                .contains("devices[1].durability");
         assertThat(bad("devices: []").getMessage()).contains("devices");
         assertThat(bad("just text").getMessage()).contains("mapping");
         assertThat(bad("name: [unclosed").getMessage()).contains("YAML");
@@ -71,6 +78,7 @@ class PoolConfigTest {
     @Test
     void aMissingFileNamesTheFile() {
         assertThatThrownBy(() -> PoolConfigParser.parse(java.nio.file.Path.of("/nonexistent/pool.yaml")))
-                .isInstanceOf(OsdException.class).hasMessageContaining("/nonexistent/pool.yaml");
+                .isInstanceOf(OsdException.class)
+                .hasMessageContaining("/nonexistent/pool.yaml");
     }
 }

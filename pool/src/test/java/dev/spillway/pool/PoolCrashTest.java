@@ -80,14 +80,21 @@ class PoolCrashTest {
                 } else if (op < 84) {
                     var p = pool.store().load(f);
                     if (p.isPresent() && p.get().copies().size() > 1) {
-                        pool.migrator().dropMirror(f, p.get().copies().get(r.nextInt(p.get().copies().size())).mirrorId());
+                        pool.migrator()
+                                .dropMirror(
+                                        f,
+                                        p.get()
+                                                .copies()
+                                                .get(r.nextInt(p.get().copies().size()))
+                                                .mirrorId());
                     }
                 } else if (op < 87) {
                     pool.migrator().collectGarbage();
                 } else if (op < 91) {
                     // A copy found bad (as a failed checksum would), then rewritten from a good one.
                     var p = pool.store().load(f);
-                    var bad = p.flatMap(x -> x.inSync().stream().filter(c -> c.device() != 0).findFirst());
+                    var bad = p.flatMap(x ->
+                            x.inSync().stream().filter(c -> c.device() != 0).findFirst());
                     if (bad.isPresent() && p.get().inSync().size() > 1) {
                         pool.migrator().markBad(f, bad.get(), new OsdException(Errno.EIO, "test", f, "injected"));
                         pool.migrator().resync(f, bad.get().device());
@@ -118,8 +125,8 @@ class PoolCrashTest {
     void everyCrashPointRecoversWithoutLossOrLeak() throws Exception {
         int points = Integer.getInteger("spillway.crash.points", 2000);
         int seeds = Integer.getInteger("spillway.crash.seeds", 20);
-        int ran = CrashCampaign.run("pool crash campaign", points, seeds, s -> config(1 + s % 2), OBJECTS, null,
-                PoolCrashTest::workload);
+        int ran = CrashCampaign.run(
+                "pool crash campaign", points, seeds, s -> config(1 + s % 2), OBJECTS, null, PoolCrashTest::workload);
         assertThat(ran).isEqualTo(points);
     }
 

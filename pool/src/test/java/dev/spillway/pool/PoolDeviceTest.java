@@ -170,7 +170,8 @@ class PoolDeviceTest {
         Migrator.Result r = pool.migrator().spill(a, pool.device(1));
         assertThat(r.outcome()).isEqualTo(Migrator.Outcome.PARKED);
         assertThat(r.detail()).contains("slow0").contains("EIO");
-        assertThat(WorkIndex.all(pool.metadata().osd())).anyMatch(j -> j.kind() == Job.Kind.PARKED && j.fid().equals(a));
+        assertThat(WorkIndex.all(pool.metadata().osd()))
+                .anyMatch(j -> j.kind() == Job.Kind.PARKED && j.fid().equals(a));
         assertThat(read(pool, a)).hasSize(300_000);
         assertThat(read(pool, b)).hasSize(1000);
         devices.get("slow0").failWrites.set(false);

@@ -111,7 +111,9 @@ class PoolOpsTest {
         var before = pool.getAttr(f);
         Migrator.Result r = pool.migrator().spill(f, pool.device(1));
         assertThat(r.outcome()).isEqualTo(Migrator.Outcome.DONE);
-        assertThat(raw.get(0).getAttr(f).size()).as("zero-length stub on the metadata device").isZero();
+        assertThat(raw.get(0).getAttr(f).size())
+                .as("zero-length stub on the metadata device")
+                .isZero();
         var after = pool.getAttr(f);
         assertThat(after.size()).isEqualTo(before.size());
         assertThat(after.mtime()).isEqualTo(before.mtime());
@@ -143,7 +145,9 @@ class PoolOpsTest {
             assertThat(state(fids.get(i)).resident(0)).isFalse();
             assertThat(read(fids.get(i))).isEqualTo(bodies.get(i));
         }
-        assertThat(WorkIndex.all(pool.metadata().osd())).as("no job left behind").isEmpty();
+        assertThat(WorkIndex.all(pool.metadata().osd()))
+                .as("no job left behind")
+                .isEmpty();
     }
 
     @Test
@@ -156,14 +160,17 @@ class PoolOpsTest {
         Job pending = pool.migrator().begin(busy, pool.device(1)).orElseThrow();
         List<Migrator.Spilled> out = pool.migrator().spillAll(List.of(spilled, busy, plain, absent), pool.device(1));
         assertThat(out.get(0).result().outcome()).as("already spilled there").isEqualTo(Migrator.Outcome.NOTHING_TO_DO);
-        assertThat(out.get(1).error().errno()).as("a copy to the target already under way").isEqualTo(Errno.EBUSY);
+        assertThat(out.get(1).error().errno())
+                .as("a copy to the target already under way")
+                .isEqualTo(Errno.EBUSY);
         assertThat(out.get(1).error().getMessage()).contains(busy.toString()).contains("slow0");
         assertThat(out.get(2).result().outcome()).isEqualTo(Migrator.Outcome.DONE);
         assertThat(out.get(3).error().errno()).isEqualTo(Errno.ENOENT);
         assertThat(out.get(3).error().getMessage()).contains(absent.toString());
         // The copy begun outside the batch is untouched by it and can still be completed.
         assertThat(pool.migrator().complete(pending, true).outcome()).isEqualTo(Migrator.Outcome.DONE);
-        Migrator.Spilled toFast = pool.migrator().spillAll(List.of(plain), pool.device(0)).get(0);
+        Migrator.Spilled toFast =
+                pool.migrator().spillAll(List.of(plain), pool.device(0)).get(0);
         assertThat(toFast.result().outcome()).isEqualTo(Migrator.Outcome.REFUSED);
         assertThat(toFast.result().detail()).contains("fast is not a background device");
     }
@@ -176,15 +183,20 @@ class PoolOpsTest {
         Layout l = LayoutCodec.decode(xattr);
         assertThat(l.mirrorCount()).isEqualTo(2);
         String yaml = LayoutPrinter.getstripe(l);
-        assertThat(yaml).contains("lcm_mirror_count:  2").contains("lhm_archive_id:").contains("lmm_stripe_count:  1");
+        assertThat(yaml)
+                .contains("lcm_mirror_count:  2")
+                .contains("lhm_archive_id:")
+                .contains("lmm_stripe_count:  1");
         assertThat(pool.listXattrs(f)).doesNotContain("trusted.lov");
         assertThatThrownBy(() -> {
-            try (Transaction tx = pool.newTransaction()) {
-                tx.declareSetXattr(f, "trusted.lov", 4);
-                tx.start();
-                tx.setXattr(f, "trusted.lov", new byte[4], dev.spillway.osd.XattrFlag.UPSERT);
-            }
-        }).isInstanceOf(OsdException.class).hasMessageContaining("EPERM");
+                    try (Transaction tx = pool.newTransaction()) {
+                        tx.declareSetXattr(f, "trusted.lov", 4);
+                        tx.start();
+                        tx.setXattr(f, "trusted.lov", new byte[4], dev.spillway.osd.XattrFlag.UPSERT);
+                    }
+                })
+                .isInstanceOf(OsdException.class)
+                .hasMessageContaining("EPERM");
     }
 
     @Test
@@ -195,7 +207,8 @@ class PoolOpsTest {
         pool.migrator().copy(f, pool.device(1), false);
         assertThat(pool.migrator().spill(f, pool.device(2)).outcome()).isEqualTo(Migrator.Outcome.DONE);
         // Corrupt the preferred copy behind the pool's back.
-        Copy pref = state(f).copies().stream().filter(Copy::preferred).findFirst().orElseThrow();
+        Copy pref =
+                state(f).copies().stream().filter(Copy::preferred).findFirst().orElseThrow();
         MemOsd holder = raw.get(pref.device());
         try (Transaction tx = holder.newTransaction()) {
             tx.declareWrite(pref.key(), 10, 3);
@@ -220,12 +233,16 @@ class PoolOpsTest {
             tx.start();
             tx.write(c.key(), 0, ByteBuffer.wrap(new byte[] {42}));
         }
-        assertThatThrownBy(() -> read(f)).isInstanceOf(OsdException.class)
-                .hasMessageContaining(f.toString()).hasMessageContaining("EIO").hasMessageContaining("slow0");
+        assertThatThrownBy(() -> read(f))
+                .isInstanceOf(OsdException.class)
+                .hasMessageContaining(f.toString())
+                .hasMessageContaining("EIO")
+                .hasMessageContaining("slow0");
         // Not lost from view: fsck reports it. The last in-sync copy is never demoted (nothing
         // could resync it, and a read error may be its device's passing failure).
         assertThat(state(f).copies().get(0).state()).isEqualTo(CopyState.IN_SYNC);
-        assertThat(Fsck.run(pool, false, true, null).problems()).anyMatch(p -> p.kind().equals("checksum"));
+        assertThat(Fsck.run(pool, false, true, null).problems())
+                .anyMatch(p -> p.kind().equals("checksum"));
         // Restored (as an operator would restore the device), the copy serves again.
         try (Transaction tx = raw.get(1).newTransaction()) {
             tx.declareWrite(c.key(), 0, 1);
@@ -277,12 +294,14 @@ class PoolOpsTest {
         byte[] body = random(70_000, 7);
         Fid f = object(body);
         pool.migrator().spill(f, pool.device(1));
-        assertThat(pool.migrator().migrate(f, pool.device(1), pool.device(2)).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().migrate(f, pool.device(1), pool.device(2)).outcome())
+                .isEqualTo(Migrator.Outcome.DONE);
         pool.migrator().collectGarbage();
         PoolObject p = state(f);
         assertThat(p.copies()).extracting(Copy::device).containsExactly(2);
         assertThat(raw.get(1).statfs().objects()).isZero();
-        assertThat(pool.migrator().dropMirror(f, p.copies().get(0).mirrorId()).outcome()).isEqualTo(Migrator.Outcome.REFUSED);
+        assertThat(pool.migrator().dropMirror(f, p.copies().get(0).mirrorId()).outcome())
+                .isEqualTo(Migrator.Outcome.REFUSED);
         assertThat(read(f)).isEqualTo(body);
     }
 
@@ -341,8 +360,10 @@ class PoolOpsTest {
 
     @Test
     void aFullTargetParksTheSpill() throws Exception {
-        String y = String.format(YAML, 1).replace("{name: slow0, backend: mem, roles: [background], settings: {durability: simulated,",
-                "{name: slow0, backend: mem, roles: [background], settings: {capacity: 64KiB, durability: simulated,");
+        String y = String.format(YAML, 1)
+                .replace(
+                        "{name: slow0, backend: mem, roles: [background], settings: {durability: simulated,",
+                        "{name: slow0, backend: mem, roles: [background], settings: {capacity: 64KiB, durability: simulated,");
         cfg = PoolConfigParser.parse(y, "ops");
         raw = new ArrayList<>();
         for (var d : cfg.devices()) {
@@ -386,24 +407,40 @@ class PoolOpsTest {
                 """;
         PoolConfig c = PoolConfigParser.parse(y, "caps");
         // A metadata device that advertises no xattrs: the thread's "OSD advertises that it doesn't support EA" case.
-        assertThatThrownBy(() -> PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER,
-                (d, clock) -> new dev.spillway.osd.filter.FilterOsd(new MemOsd(new OsdConfig(d.name(), "mem", Map.of(), clock))) {
-                    @Override
-                    public dev.spillway.osd.Capabilities capabilities() {
-                        var in = super.capabilities();
-                        var f = java.util.EnumSet.copyOf(in.features());
-                        f.remove(dev.spillway.osd.Capability.XATTRS);
-                        return new dev.spillway.osd.Capabilities(f, 0, 0, in.maxObjectSize(), in.maxIndexKey(), in.maxIndexValue(),
-                                in.preferredIoSize(), in.blockSize());
-                    }
-                }))
+        assertThatThrownBy(() -> PoolOsd.mount(
+                        c,
+                        InstantSource.system(),
+                        PoolOsd.MountMode.RECOVER,
+                        (d, clock) ->
+                                new dev.spillway.osd.filter.FilterOsd(
+                                        new MemOsd(new OsdConfig(d.name(), "mem", Map.of(), clock))) {
+                                    @Override
+                                    public dev.spillway.osd.Capabilities capabilities() {
+                                        var in = super.capabilities();
+                                        var f = java.util.EnumSet.copyOf(in.features());
+                                        f.remove(dev.spillway.osd.Capability.XATTRS);
+                                        return new dev.spillway.osd.Capabilities(
+                                                f,
+                                                0,
+                                                0,
+                                                in.maxObjectSize(),
+                                                in.maxIndexKey(),
+                                                in.maxIndexValue(),
+                                                in.preferredIoSize(),
+                                                in.blockSize());
+                                    }
+                                }))
                 .isInstanceOf(OsdException.class)
-                .hasMessageContaining("meta").hasMessageContaining("XATTRS").hasMessageContaining("EOPNOTSUPP");
+                .hasMessageContaining("meta")
+                .hasMessageContaining("XATTRS")
+                .hasMessageContaining("EOPNOTSUPP");
     }
 
     @Test
     void devicesCannotSwapPlaces() throws Exception {
-        String swapped = String.format(YAML, 1).replace("name: slow0", "name: tmp").replace("name: slow1", "name: slow0")
+        String swapped = String.format(YAML, 1)
+                .replace("name: slow0", "name: tmp")
+                .replace("name: slow1", "name: slow0")
                 .replace("name: tmp", "name: slow1");
         PoolConfig c = PoolConfigParser.parse(swapped, "ops");
         pool.sync();
@@ -413,8 +450,10 @@ class PoolOpsTest {
             m.sync();
             again.add(m.crash());
         }
-        assertThatThrownBy(() -> PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER, (d, clock) -> again.get(d.index())))
-                .isInstanceOf(OsdException.class).hasMessageContaining("swap");
+        assertThatThrownBy(() -> PoolOsd.mount(
+                        c, InstantSource.system(), PoolOsd.MountMode.RECOVER, (d, clock) -> again.get(d.index())))
+                .isInstanceOf(OsdException.class)
+                .hasMessageContaining("swap");
         raw = again;
         for (int i = 0; i < raw.size(); i++) {
             raw.set(i, raw.get(i).crash());
@@ -424,7 +463,8 @@ class PoolOpsTest {
 
     @Test
     void clientsCannotTouchThePoolsOwnObjects() throws Exception {
-        assertThatThrownBy(() -> pool.getAttr(dev.spillway.pool.meta.PoolFids.SUPER)).isInstanceOf(OsdException.class)
+        assertThatThrownBy(() -> pool.getAttr(dev.spillway.pool.meta.PoolFids.SUPER))
+                .isInstanceOf(OsdException.class)
                 .satisfies(e -> assertThat(((OsdException) e).errno()).isEqualTo(Errno.ENOENT));
         Fid f = object(new byte[10]);
         List<Fid> listed = new ArrayList<>();

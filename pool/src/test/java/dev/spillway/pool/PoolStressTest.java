@@ -94,14 +94,18 @@ class PoolStressTest {
             while (!stop.get()) {
                 Fid f = fids.get(r.nextInt(fids.size()));
                 byte[] got = read(pool, f);
-                assertThat(seen.get(f)).as("a read of %s returned a body never written whole", f).contains(key(got));
+                assertThat(seen.get(f))
+                        .as("a read of %s returned a body never written whole", f)
+                        .contains(key(got));
             }
             return null;
         }));
         fs.add(ex.submit(() -> {
             while (!stop.get()) {
                 Fsck.Report rep = Fsck.run(pool, false, true, null);
-                assertThat(rep.problems()).as("online fsck run %d", fscks.get() + 1).isEmpty();
+                assertThat(rep.problems())
+                        .as("online fsck run %d", fscks.get() + 1)
+                        .isEmpty();
                 fscks.incrementAndGet();
             }
             return null;
@@ -112,7 +116,9 @@ class PoolStressTest {
             }
             // The migrator goes on until fsck has checked the pool in motion a good number of times.
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (fscks.get() < 50 && System.nanoTime() < deadline && fs.subList(writers, fs.size()).stream().noneMatch(Future::isDone)) {
+            while (fscks.get() < 50
+                    && System.nanoTime() < deadline
+                    && fs.subList(writers, fs.size()).stream().noneMatch(Future::isDone)) {
                 Thread.sleep(10);
             }
             stop.set(true);
@@ -142,7 +148,8 @@ class PoolStressTest {
         return b.length + ":" + Arrays.hashCode(b);
     }
 
-    private static void write(PoolOsd pool, Fid f, byte[] body, boolean create, Map<Fid, Set<String>> seen, Map<Fid, byte[]> last)
+    private static void write(
+            PoolOsd pool, Fid f, byte[] body, boolean create, Map<Fid, Set<String>> seen, Map<Fid, byte[]> last)
             throws OsdException {
         seen.get(f).add(key(body));
         try (Transaction tx = pool.newTransaction()) {

@@ -81,7 +81,9 @@ final class SpillEverything extends FilterOsd {
     }
 
     void spill(Set<Fid> fids) throws OsdException {
-        List<PoolDevice> bg = pool.devices().stream().filter(d -> d.has(dev.spillway.pool.config.Role.BACKGROUND)).toList();
+        List<PoolDevice> bg = pool.devices().stream()
+                .filter(d -> d.has(dev.spillway.pool.config.Role.BACKGROUND))
+                .toList();
         for (Fid f : fids) {
             if (!pool.exists(f) || pool.getAttr(f).kind() != ObjectKind.DATA) {
                 continue;

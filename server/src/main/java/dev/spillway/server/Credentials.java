@@ -42,7 +42,8 @@ public record Credentials(String accessKey, String secretKey) {
             Object a = m.get("accessKey");
             Object s = m.get("secretKey");
             if (a == null || s == null) {
-                throw new OsdException(Errno.EINVAL, null, null, "credentials file " + file + " lacks accessKey or secretKey", null);
+                throw new OsdException(
+                        Errno.EINVAL, null, null, "credentials file " + file + " lacks accessKey or secretKey", null);
             }
             return new Credentials(a.toString(), s.toString());
         } catch (IOException e) {
@@ -62,7 +63,8 @@ public record Credentials(String accessKey, String secretKey) {
             Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n");
             Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot write credentials " + file + ": " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.EIO, null, null, "cannot write credentials " + file + ": " + e.getMessage(), e);
         }
     }
 

@@ -43,13 +43,15 @@ public record DataDir(Path root) {
             return false;
         }
         if (Files.exists(root)) {
-            throw new OsdException(Errno.EINVAL, null, null, "data folder " + root + " exists but is not a folder", null);
+            throw new OsdException(
+                    Errno.EINVAL, null, null, "data folder " + root + " exists but is not a folder", null);
         }
         try {
             Files.createDirectories(root);
             return true;
         } catch (IOException e) {
-            throw new OsdException(Errno.EACCES, null, null, "cannot create data folder " + root + ": " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.EACCES, null, null, "cannot create data folder " + root + ": " + e.getMessage(), e);
         }
     }
 }

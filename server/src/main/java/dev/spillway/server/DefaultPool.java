@@ -7,8 +7,7 @@ package dev.spillway.server;
  * a plain directory) — under the data folder, with the migration daemon on.
  */
 public final class DefaultPool {
-    private DefaultPool() {
-    }
+    private DefaultPool() {}
 
     /** The YAML written to {@code pool.yaml} on first start. */
     public static String yaml(DataDir dir, String fastCapacity) {

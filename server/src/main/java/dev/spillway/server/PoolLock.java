@@ -94,10 +94,15 @@ public final class PoolLock implements AutoCloseable {
     }
 
     private static OsdException held(Path file, Map<?, ?> holder, String how) {
-        String who = holder == null ? "another process"
+        String who = holder == null
+                ? "another process"
                 : "pid " + holder.get("pid") + " on host " + holder.get("host") + " (" + holder.get("purpose") + ")";
-        return new OsdException(Errno.EBUSY, null, null, "the pool in " + file.getParent() + " is in use: " + who + " " + how
-                + " (" + file + "); stop it first", null);
+        return new OsdException(
+                Errno.EBUSY,
+                null,
+                null,
+                "the pool in " + file.getParent() + " is in use: " + who + " " + how + " (" + file + "); stop it first",
+                null);
     }
 
     private static void closeQuietly(FileChannel ch) {

@@ -1,16 +1,16 @@
 package dev.spillway.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.spillway.gateway.s3.GatewayConfig;
+import dev.spillway.gateway.s3.S3Gateway;
+import dev.spillway.gateway.s3.auth.CredentialStore;
+import dev.spillway.migrate.daemon.DaemonConfig;
+import dev.spillway.migrate.daemon.MigrationDaemon;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
-import dev.spillway.gateway.s3.GatewayConfig;
-import dev.spillway.migrate.daemon.DaemonConfig;
-import dev.spillway.migrate.daemon.MigrationDaemon;
-import dev.spillway.gateway.s3.S3Gateway;
-import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.server.admin.AdminServer;
 import dev.spillway.server.metrics.PoolMetrics;
 import java.io.IOException;
@@ -44,8 +44,17 @@ public final class Server implements AutoCloseable {
     private final long recoveryNanos;
     private volatile boolean closed;
 
-    private Server(ServerOptions options, DataDir dir, PoolLock lock, PoolOsd pool, Credentials credentials, PoolMetrics metrics,
-                   AdminServer admin, S3Gateway gateway, MigrationDaemon daemon, long recoveryNanos) {
+    private Server(
+            ServerOptions options,
+            DataDir dir,
+            PoolLock lock,
+            PoolOsd pool,
+            Credentials credentials,
+            PoolMetrics metrics,
+            AdminServer admin,
+            S3Gateway gateway,
+            MigrationDaemon daemon,
+            long recoveryNanos) {
         this.gateway = gateway;
         this.daemon = daemon;
         this.options = options;
@@ -80,8 +89,13 @@ public final class Server implements AutoCloseable {
             pool.listener(dev.spillway.pool.PoolListener.all(java.util.List.of(metrics, daemon)));
             metrics.bindDaemon(daemon);
             daemon.start();
-            gateway = S3Gateway.start(pool, GatewayConfig.builder().host(o.host()).port(o.s3Port())
-                    .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey())).build());
+            gateway = S3Gateway.start(
+                    pool,
+                    GatewayConfig.builder()
+                            .host(o.host())
+                            .port(o.s3Port())
+                            .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey()))
+                            .build());
             admin = AdminServer.start(o.host(), o.adminPort(), pool, cred, metrics, resolver(gateway), daemon);
             Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, daemon, recovery);
             s.writeEndpoint();
@@ -125,7 +139,8 @@ public final class Server implements AutoCloseable {
             try {
                 Files.writeString(dir.poolConfig(), DefaultPool.yaml(dir, o.fastCapacity()));
             } catch (IOException e) {
-                throw new OsdException(Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
+                throw new OsdException(
+                        Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
             }
         }
         return PoolConfigParser.parse(dir.poolConfig());
@@ -172,8 +187,10 @@ public final class Server implements AutoCloseable {
                 if (b.isEmpty()) {
                     return null;
                 }
-                return new dev.spillway.gateway.s3.store.ObjectStore(gw.namespace()).lookup(b.get(), bucket, key)
-                        .map(dev.spillway.gateway.s3.store.Records.ObjectRecord::fid).orElse(null);
+                return new dev.spillway.gateway.s3.store.ObjectStore(gw.namespace())
+                        .lookup(b.get(), bucket, key)
+                        .map(dev.spillway.gateway.s3.store.Records.ObjectRecord::fid)
+                        .orElse(null);
             } catch (Exception e) {
                 return null;
             }
@@ -182,18 +199,24 @@ public final class Server implements AutoCloseable {
 
     private void banner(boolean fresh, boolean newKeys) {
         var out = options.out();
-        out.printf("spillway: pool '%s' %s in %s (recovery %.1f ms: %s)%n", pool.name(), fresh ? "formatted" : "mounted", dir.root(),
-                recoveryNanos / 1e6, pool.recoveryReport());
+        out.printf(
+                "spillway: pool '%s' %s in %s (recovery %.1f ms: %s)%n",
+                pool.name(), fresh ? "formatted" : "mounted", dir.root(), recoveryNanos / 1e6, pool.recoveryReport());
         for (var d : pool.devices()) {
-            out.printf("  device %-8s %-4s %-32s %s%n", d.name(), d.backend(),
-                    d.roles().stream().map(r -> r.yamlName()).sorted().toList(), d.state().yamlName());
+            out.printf(
+                    "  device %-8s %-4s %-32s %s%n",
+                    d.name(),
+                    d.backend(),
+                    d.roles().stream().map(r -> r.yamlName()).sorted().toList(),
+                    d.state().yamlName());
         }
         out.printf("  admin API and metrics: %s (metrics at /metrics)%n", admin.endpoint());
         if (s3Endpoint() != null) {
             out.printf("  S3 API: %s%n", s3Endpoint());
         }
         if (newKeys) {
-            out.printf("  access key: %s%n  secret key: %s%n  (stored in %s, mode 0600; shown once — `spillway credentials` prints them again)%n",
+            out.printf(
+                    "  access key: %s%n  secret key: %s%n  (stored in %s, mode 0600; shown once — `spillway credentials` prints them again)%n",
                     credentials.accessKey(), credentials.secretKey(), dir.credentials());
         }
         out.flush();

@@ -14,7 +14,8 @@ import java.nio.file.Path;
  * @param fastCapacity the default pool's fast-device capacity
  * @param out where the start-up banner goes
  */
-public record ServerOptions(Path data, Path config, String host, int s3Port, int adminPort, String fastCapacity, PrintStream out) {
+public record ServerOptions(
+        Path data, Path config, String host, int s3Port, int adminPort, String fastCapacity, PrintStream out) {
     public static ServerOptions defaults(Path data) {
         return new ServerOptions(data, null, "127.0.0.1", 9000, 9001, "256MiB", System.out);
     }

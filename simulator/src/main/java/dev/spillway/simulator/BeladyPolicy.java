@@ -13,6 +13,7 @@ import java.util.TreeMap;
 public final class BeladyPolicy extends SimPolicy {
     /** Next request index (or a tie-break above the trace for "never") to object id. */
     private final TreeMap<Long, Long> byNext = new TreeMap<>();
+
     private final Map<Long, long[]> objects = new HashMap<>(); // id -> {size, nextKey}
     private long used;
     private long never = 0;

@@ -19,22 +19,29 @@ import javax.imageio.ImageIO;
 public final class Report {
     private static final Color[] COLORS = {
         new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0x9467bd),
-        new Color(0x7f7f7f), new Color(0xd62728), new Color(0x8c564b), new Color(0xe377c2)};
+        new Color(0x7f7f7f), new Color(0xd62728), new Color(0x8c564b), new Color(0xe377c2)
+    };
 
-    private Report() {
-    }
+    private Report() {}
 
     /** A text table: one row per (capacity, policy). */
     public static String table(Trace t, List<SimResult> results) {
         StringBuilder sb = new StringBuilder();
         sb.append(t).append('\n');
-        sb.append(String.format("%-8s %10s %-10s %9s %9s %12s %s%n", "size", "capacity", "policy", "hit%", "bytehit%",
-                "migrated", "notes"));
+        sb.append(String.format(
+                "%-8s %10s %-10s %9s %9s %12s %s%n",
+                "size", "capacity", "policy", "hit%", "bytehit%", "migrated", "notes"));
         for (SimResult r : results) {
             double pct = 100.0 * r.capacityBytes() / t.footprintBytes();
-            sb.append(String.format("%-8s %8.1fMi %-10s %9.2f %9.2f %10.1fMi %s%n", String.format("%.0f%%", pct),
-                    r.capacityBytes() / 1048576.0, r.policy(), 100 * r.hitRatio(), 100 * r.byteHitRatio(),
-                    r.migratedBytes() / 1048576.0, r.extra().isEmpty() ? "" : r.extra()));
+            sb.append(String.format(
+                    "%-8s %8.1fMi %-10s %9.2f %9.2f %10.1fMi %s%n",
+                    String.format("%.0f%%", pct),
+                    r.capacityBytes() / 1048576.0,
+                    r.policy(),
+                    100 * r.hitRatio(),
+                    100 * r.byteHitRatio(),
+                    r.migratedBytes() / 1048576.0,
+                    r.extra().isEmpty() ? "" : r.extra()));
         }
         return sb.toString();
     }
@@ -67,8 +74,30 @@ public final class Report {
             maxHit = Math.max(maxHit, r.hitRatio());
             maxMig = Math.max(maxMig, r.migratedBytes() / 1073741824.0);
         }
-        panel(g, 60, 60, 500, 380, "request hit ratio (%)", byPolicy, caps, t, r -> 100 * r.hitRatio(), 100 * maxHit * 1.1);
-        panel(g, 660, 60, 500, 380, "bytes migrated (GiB)", byPolicy, caps, t, r -> r.migratedBytes() / 1073741824.0, maxMig * 1.1);
+        panel(
+                g,
+                60,
+                60,
+                500,
+                380,
+                "request hit ratio (%)",
+                byPolicy,
+                caps,
+                t,
+                r -> 100 * r.hitRatio(),
+                100 * maxHit * 1.1);
+        panel(
+                g,
+                660,
+                60,
+                500,
+                380,
+                "bytes migrated (GiB)",
+                byPolicy,
+                caps,
+                t,
+                r -> r.migratedBytes() / 1073741824.0,
+                maxMig * 1.1);
         int x = 60;
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         int i = 0;
@@ -87,8 +116,18 @@ public final class Report {
         double of(SimResult r);
     }
 
-    private static void panel(Graphics2D g, int x0, int y0, int pw, int ph, String title,
-                              Map<String, List<SimResult>> byPolicy, TreeSet<Long> caps, Trace t, Metric m, double max) {
+    private static void panel(
+            Graphics2D g,
+            int x0,
+            int y0,
+            int pw,
+            int ph,
+            String title,
+            Map<String, List<SimResult>> byPolicy,
+            TreeSet<Long> caps,
+            Trace t,
+            Metric m,
+            double max) {
         g.setColor(Color.BLACK);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         g.drawString(title, x0, y0 - 8);

@@ -69,8 +69,17 @@ public abstract class SimPolicy {
     }
 
     public SimResult result(Trace t) {
-        return new SimResult(name(), t.name(), capacity, requests, hits, requestBytes, hitBytes, promotedBytes,
-                spilledBytes, extra());
+        return new SimResult(
+                name(),
+                t.name(),
+                capacity,
+                requests,
+                hits,
+                requestBytes,
+                hitBytes,
+                promotedBytes,
+                spilledBytes,
+                extra());
     }
 
     /** Policy-specific counters for the report (e.g. ping-pongs). */

@@ -9,8 +9,17 @@ import java.util.Map;
  * @param spilledBytes dirty bytes copied off the fast tier
  * @param extra policy-specific counters
  */
-public record SimResult(String policy, String trace, long capacityBytes, long requests, long hits, long requestBytes,
-                        long hitBytes, long promotedBytes, long spilledBytes, Map<String, Long> extra) {
+public record SimResult(
+        String policy,
+        String trace,
+        long capacityBytes,
+        long requests,
+        long hits,
+        long requestBytes,
+        long hitBytes,
+        long promotedBytes,
+        long spilledBytes,
+        Map<String, Long> extra) {
 
     public long misses() {
         return requests - hits;

@@ -14,8 +14,7 @@ public final class Simulator {
     /** The fast-tier sizes the policy benchmark reports: 1%, 5% and 10% of the footprint. */
     public static final double[] DEFAULT_FRACTIONS = {0.01, 0.05, 0.10};
 
-    private Simulator() {
-    }
+    private Simulator() {}
 
     /** The policies compared: the four online baselines, Belady, and Spillway. */
     public static Map<String, LongFunction<SimPolicy>> standardPolicies() {

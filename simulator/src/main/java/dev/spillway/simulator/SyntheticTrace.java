@@ -10,8 +10,7 @@ import java.util.SplittableRandom;
  * analytics job) — the pattern that flushes a recency-only cache.
  */
 public final class SyntheticTrace {
-    private SyntheticTrace() {
-    }
+    private SyntheticTrace() {}
 
     /**
      * @param seed the random seed (printed by callers so a run can be replayed)
@@ -22,8 +21,8 @@ public final class SyntheticTrace {
      * @param scanLength requests per scan, each to a new object
      * @param writeFraction share of Zipf requests that are writes
      */
-    public static Trace zipfWithScans(long seed, int requests, int objects, double alpha, int scanEvery, int scanLength,
-                                      double writeFraction) {
+    public static Trace zipfWithScans(
+            long seed, int requests, int objects, double alpha, int scanEvery, int scanLength, double writeFraction) {
         SplittableRandom rnd = new SplittableRandom(seed);
         double[] cdf = new double[objects];
         double sum = 0;

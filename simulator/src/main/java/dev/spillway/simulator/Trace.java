@@ -111,6 +111,7 @@ public final class Trace {
 
     @Override
     public String toString() {
-        return String.format("%s: %,d requests, %,d objects, footprint %,d bytes", name, length(), objects, footprintBytes);
+        return String.format(
+                "%s: %,d requests, %,d objects, footprint %,d bytes", name, length(), objects, footprintBytes);
     }
 }

@@ -3,7 +3,6 @@ package dev.spillway.simulator;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -31,8 +30,7 @@ public final class TraceReader {
     /** Resource name of the trace bundled with the simulator. */
     public static final String BUNDLED = "traces/cloudPhysicsIO.oracleGeneral.bin";
 
-    private TraceReader() {
-    }
+    private TraceReader() {}
 
     /** The bundled CloudPhysics sample (113,872 requests). */
     public static Trace bundled() {
@@ -60,8 +58,8 @@ public final class TraceReader {
     /** Parses an oracleGeneral trace. */
     public static Trace oracleGeneral(String name, byte[] bytes) {
         if (bytes.length % RECORD != 0) {
-            throw new IllegalArgumentException(name + ": " + bytes.length
-                    + " bytes is not a whole number of 24-byte oracleGeneral records");
+            throw new IllegalArgumentException(
+                    name + ": " + bytes.length + " bytes is not a whole number of 24-byte oracleGeneral records");
         }
         int n = bytes.length / RECORD;
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -99,7 +97,8 @@ public final class TraceReader {
             }
             String[] f = s.split(",");
             if (f.length < 3) {
-                throw new IllegalArgumentException(name + ":" + lineNo + ": want time,object id,size[,op]: '" + line + "'");
+                throw new IllegalArgumentException(
+                        name + ":" + lineNo + ": want time,object id,size[,op]: '" + line + "'");
             }
             double t;
             try {
@@ -136,15 +135,17 @@ public final class TraceReader {
             write[n] = f.length > 3 && isWrite(f[3].strip(), name, lineNo);
             n++;
         }
-        return Trace.withComputedNextAccess(name, Arrays.copyOf(time, n), Arrays.copyOf(id, n),
-                Arrays.copyOf(size, n), Arrays.copyOf(write, n));
+        return Trace.withComputedNextAccess(
+                name, Arrays.copyOf(time, n), Arrays.copyOf(id, n), Arrays.copyOf(size, n), Arrays.copyOf(write, n));
     }
 
     private static boolean isWrite(String op, String name, int lineNo) {
         return switch (op.toLowerCase(Locale.ROOT)) {
             case "r", "read", "get", "" -> false;
             case "w", "write", "put", "set" -> true;
-            default -> throw new IllegalArgumentException(name + ":" + lineNo + ": unknown op '" + op + "' (want read or write)");
+            default ->
+                throw new IllegalArgumentException(
+                        name + ":" + lineNo + ": unknown op '" + op + "' (want read or write)");
         };
     }
 }

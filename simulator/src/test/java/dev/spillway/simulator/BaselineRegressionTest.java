@@ -30,14 +30,24 @@ class BaselineRegressionTest {
 
     @Test
     void lruMissesMatchLibCacheSim() {
-        assertMisses(LruPolicy::new, new long[] {93374, 89783, 83572, 81722, 72494, 72104, 71972, 71704},
-                new long[] {4214303232L, 4061242368L, 3778040320L, 3660569600L, 3100927488L, 3078128640L, 3075403776L, 3061662720L});
+        assertMisses(LruPolicy::new, new long[] {93374, 89783, 83572, 81722, 72494, 72104, 71972, 71704}, new long[] {
+            4214303232L, 4061242368L, 3778040320L, 3660569600L, 3100927488L, 3078128640L, 3075403776L, 3061662720L
+        });
     }
 
     @Test
     void beladyMissesMatchLibCacheSim() {
-        assertMisses(BeladyPolicy::new, new long[] {79256, 70724, 65481, 61594, 59645, 57599, 50873, 48974},
-                new long[] {3472532480L, 2995165696L, 2726689792L, 2537648128L, 2403427840L, 2269212672L, 2134992896L, 2029769728L});
+        assertMisses(
+                BeladyPolicy::new, new long[] {79256, 70724, 65481, 61594, 59645, 57599, 50873, 48974}, new long[] {
+                    3472532480L,
+                    2995165696L,
+                    2726689792L,
+                    2537648128L,
+                    2403427840L,
+                    2269212672L,
+                    2134992896L,
+                    2029769728L
+                });
     }
 
     private static void assertMisses(LongFunction<SimPolicy> policy, long[] misses, long[] missBytes) {

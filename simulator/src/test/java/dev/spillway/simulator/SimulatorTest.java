@@ -28,9 +28,14 @@ class SimulatorTest {
         List<SimResult> rs = Simulator.run(SYNTH, Simulator.standardPolicies(), new double[] {0.05, 0.2});
         for (double f : new double[] {0.05, 0.2}) {
             long cap = (long) (SYNTH.footprintBytes() * f);
-            List<SimResult> at = rs.stream().filter(r -> r.capacityBytes() == cap).toList();
+            List<SimResult> at =
+                    rs.stream().filter(r -> r.capacityBytes() == cap).toList();
             assertThat(at).hasSize(6);
-            double belady = at.stream().filter(r -> r.policy().equals("Belady")).findFirst().orElseThrow().hitRatio();
+            double belady = at.stream()
+                    .filter(r -> r.policy().equals("Belady"))
+                    .findFirst()
+                    .orElseThrow()
+                    .hitRatio();
             for (SimResult r : at) {
                 assertThat(r.requests()).isEqualTo(SYNTH.length());
                 assertThat(r.hits()).isBetween(0L, r.requests());
@@ -81,8 +86,8 @@ class SimulatorTest {
 
     @Test
     void reportHasATableAndAPlot(@TempDir Path dir) throws Exception {
-        List<SimResult> rs = Simulator.run(SYNTH, Map.of("LRU", LruPolicy::new, "Spillway", SpillwayPolicy::new),
-                Simulator.DEFAULT_FRACTIONS);
+        List<SimResult> rs = Simulator.run(
+                SYNTH, Map.of("LRU", LruPolicy::new, "Spillway", SpillwayPolicy::new), Simulator.DEFAULT_FRACTIONS);
         String table = Report.table(SYNTH, rs);
         assertThat(table).contains("LRU").contains("Spillway").contains("10%");
         Path png = dir.resolve("p.png");

@@ -41,11 +41,14 @@ class TraceReaderTest {
     @Test
     void badInputSaysWhereAndWhat() {
         assertThatThrownBy(() -> TraceReader.csv("t.csv", new BufferedReader(new StringReader("1,a,10\n2,b,x\n"))))
-                .hasMessageContaining("t.csv:2").hasMessageContaining("bad size");
+                .hasMessageContaining("t.csv:2")
+                .hasMessageContaining("bad size");
         assertThatThrownBy(() -> TraceReader.csv("t.csv", new BufferedReader(new StringReader("1,a,10,delete\n"))))
-                .hasMessageContaining("t.csv:1").hasMessageContaining("unknown op");
+                .hasMessageContaining("t.csv:1")
+                .hasMessageContaining("unknown op");
         assertThatThrownBy(() -> TraceReader.oracleGeneral("x.bin", new byte[25]))
-                .hasMessageContaining("x.bin").hasMessageContaining("24-byte");
+                .hasMessageContaining("x.bin")
+                .hasMessageContaining("24-byte");
     }
 
     @Test
@@ -68,7 +71,8 @@ class TraceReaderTest {
     @Test
     void theBundledTraceCarriesConsistentNextAccesses() {
         Trace t = TraceReader.bundled();
-        Trace recomputed = Trace.withComputedNextAccess("x", new long[t.length()], ids(t), sizes(t), new boolean[t.length()]);
+        Trace recomputed =
+                Trace.withComputedNextAccess("x", new long[t.length()], ids(t), sizes(t), new boolean[t.length()]);
         for (int i = 0; i < t.length(); i++) {
             assertThat(t.nextAccess(i)).isEqualTo(recomputed.nextAccess(i));
         }

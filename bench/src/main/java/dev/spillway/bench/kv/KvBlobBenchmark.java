@@ -60,25 +60,44 @@ public final class KvBlobBenchmark implements Benchmark {
         List<Double> readB = new ArrayList<>();
         RocksDB.loadLibrary();
         List<ColumnFamilyHandle> handles = new ArrayList<>();
-        try (DBOptions dbo = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
-                     .setMaxBackgroundJobs(2).setMaxTotalWalSize(1L << 30);
-             ColumnFamilyOptions meta = new ColumnFamilyOptions();
-             ColumnFamilyOptions blobs = new ColumnFamilyOptions().setEnableBlobFiles(true).setMinBlobSize(4096)
-                     .setBlobFileSize(256L << 20).setBlobCompressionType(CompressionType.NO_COMPRESSION)
-                     .setEnableBlobGarbageCollection(true).setWriteBufferSize(256L << 20);
-             RocksDB db = RocksDB.open(dbo, dbDir.toString(), List.of(
-                     new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, meta),
-                     new ColumnFamilyDescriptor("body".getBytes(), blobs)), handles);
-             WriteOptions sync = new WriteOptions().setSync(true);
-             FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
+        try (DBOptions dbo = new DBOptions()
+                        .setCreateIfMissing(true)
+                        .setCreateMissingColumnFamilies(true)
+                        .setMaxBackgroundJobs(2)
+                        .setMaxTotalWalSize(1L << 30);
+                ColumnFamilyOptions meta = new ColumnFamilyOptions();
+                ColumnFamilyOptions blobs = new ColumnFamilyOptions()
+                        .setEnableBlobFiles(true)
+                        .setMinBlobSize(4096)
+                        .setBlobFileSize(256L << 20)
+                        .setBlobCompressionType(CompressionType.NO_COMPRESSION)
+                        .setEnableBlobGarbageCollection(true)
+                        .setWriteBufferSize(256L << 20);
+                RocksDB db = RocksDB.open(
+                        dbo,
+                        dbDir.toString(),
+                        List.of(
+                                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, meta),
+                                new ColumnFamilyDescriptor("body".getBytes(), blobs)),
+                        handles);
+                WriteOptions sync = new WriteOptions().setSync(true);
+                FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
             ColumnFamilyHandle body = handles.get(1);
-            AbRunner.Medians w = AbRunner.alternate(1, rounds,
+            AbRunner.Medians w = AbRunner.alternate(
+                    1,
+                    rounds,
                     () -> {
                         int obj = n.incrementAndGet();
                         long t0 = System.nanoTime();
                         try (WriteBatch b = new WriteBatch()) {
                             for (long off = 0; off < size; off += CHUNK) {
-                                b.put(body, ByteBuffer.allocate(12).putInt(obj).putLong(off).array(), chunk);
+                                b.put(
+                                        body,
+                                        ByteBuffer.allocate(12)
+                                                .putInt(obj)
+                                                .putLong(off)
+                                                .array(),
+                                        chunk);
                             }
                             db.write(sync, b);
                         }
@@ -87,17 +106,29 @@ public final class KvBlobBenchmark implements Benchmark {
                         long t1 = System.nanoTime();
                         byte[] v = new byte[CHUNK];
                         for (long off = 0; off < size; off += CHUNK) {
-                            db.get(body, ByteBuffer.allocate(12).putInt(obj).putLong(off).array(), v);
+                            db.get(
+                                    body,
+                                    ByteBuffer.allocate(12)
+                                            .putInt(obj)
+                                            .putLong(off)
+                                            .array(),
+                                    v);
                         }
                         readA.add(KvLargeBenchmark.mibPerS(size, System.nanoTime() - t1));
-                        db.deleteRange(body, ByteBuffer.allocate(12).putInt(obj).putLong(0).array(),
-                                ByteBuffer.allocate(12).putInt(obj + 1).putLong(0).array());
+                        db.deleteRange(
+                                body,
+                                ByteBuffer.allocate(12).putInt(obj).putLong(0).array(),
+                                ByteBuffer.allocate(12)
+                                        .putInt(obj + 1)
+                                        .putLong(0)
+                                        .array());
                         return wr;
                     },
                     () -> {
                         Path p = rawDir.resolve("obj-" + n.incrementAndGet());
                         long t0 = System.nanoTime();
-                        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                        try (FileChannel ch =
+                                FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                             for (long off = 0; off < size; off += CHUNK) {
                                 ByteBuffer b = direct.duplicate();
                                 while (b.hasRemaining()) {
@@ -125,10 +156,13 @@ public final class KvBlobBenchmark implements Benchmark {
             params.put("object_bytes", size);
             params.put("value_bytes", CHUNK);
             params.put("rounds", rounds);
-            params.put("blobdb", "enable_blob_files, min_blob_size 4096, no compression; write = synced WriteBatch + flush");
+            params.put(
+                    "blobdb",
+                    "enable_blob_files, min_blob_size 4096, no compression; write = synced WriteBatch + flush");
             params.put("filesystem", o.workDir().toString());
             return List.of(
-                    BenchResult.higherIsBetter(name(), "blobdb_write_MiB_per_s", w.a(), w.b(), "MiB/s", ">= 0.90", params),
+                    BenchResult.higherIsBetter(
+                            name(), "blobdb_write_MiB_per_s", w.a(), w.b(), "MiB/s", ">= 0.90", params),
                     BenchResult.higherIsBetter(name(), "blobdb_read_MiB_per_s", ra, rb, "MiB/s", ">= 0.90", params));
         } finally {
             handles.forEach(ColumnFamilyHandle::close);

@@ -57,8 +57,11 @@ public final class KvLargeBenchmark implements Benchmark {
         // Reads are timed in the same alternating rounds as the writes (after each write).
         List<Double> readA = new ArrayList<>();
         List<Double> readB = new ArrayList<>();
-        try (Osd osd = Osds.open(OsdConfig.of("kv-large", "kv", Map.of("path", o.workDir().resolve("osd-kv").toString())))) {
-            AbRunner.Medians w = AbRunner.alternate(1, rounds,
+        try (Osd osd = Osds.open(OsdConfig.of(
+                "kv-large", "kv", Map.of("path", o.workDir().resolve("osd-kv").toString())))) {
+            AbRunner.Medians w = AbRunner.alternate(
+                    1,
+                    rounds,
                     () -> {
                         Fid f = Fid.of(0x200000400L, n.incrementAndGet());
                         long t0 = System.nanoTime();
@@ -92,7 +95,8 @@ public final class KvLargeBenchmark implements Benchmark {
                     () -> {
                         Path p = rawDir.resolve("obj-" + n.incrementAndGet());
                         long t0 = System.nanoTime();
-                        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                        try (FileChannel ch =
+                                FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                             for (long off = 0; off < size; off += CHUNK) {
                                 ByteBuffer b = chunk.duplicate();
                                 while (b.hasRemaining()) {
@@ -123,12 +127,17 @@ public final class KvLargeBenchmark implements Benchmark {
             params.put("object_bytes", size);
             params.put("io_bytes", CHUNK);
             params.put("rounds", rounds);
-            params.put("durability", "sync commit (extent file fdatasync, folder fsync only without a spare file, WAL sync) / FileChannel.force(true)");
-            params.put("read_cache", "page cache warm for both; a read sample is the median of " + READ_PASSES
-                    + " passes after one unmeasured pass (steady state on both sides)");
+            params.put(
+                    "durability",
+                    "sync commit (extent file fdatasync, folder fsync only without a spare file, WAL sync) / FileChannel.force(true)");
+            params.put(
+                    "read_cache",
+                    "page cache warm for both; a read sample is the median of " + READ_PASSES
+                            + " passes after one unmeasured pass (steady state on both sides)");
             params.put("filesystem", o.workDir().toString());
             return List.of(
-                    BenchResult.higherIsBetter(name(), "write_durable_MiB_per_s", w.a(), w.b(), "MiB/s", ">= 0.90", params),
+                    BenchResult.higherIsBetter(
+                            name(), "write_durable_MiB_per_s", w.a(), w.b(), "MiB/s", ">= 0.90", params),
                     BenchResult.higherIsBetter(name(), "read_MiB_per_s", ra, rb, "MiB/s", ">= 0.90", params));
         }
     }

@@ -56,20 +56,28 @@ public final class KvSmallBenchmark implements Benchmark {
         byte[] body = new byte[SIZE];
         new java.util.Random(42).nextBytes(body);
         AtomicInteger sample = new AtomicInteger();
-        try (Osd osd = Osds.open(OsdConfig.of("kv-small", "kv", Map.of("path", o.workDir().resolve("osd-kv").toString())));
-             RawRocks raw = new RawRocks(o.workDir().resolve("raw-rocksdb"))) {
-            AbRunner.Medians m = AbRunner.alternate(1, rounds,
-                    () -> rate(perSample, (w, i) -> {
-                        Fid f = new Fid(0x200000400L + sample.get(), w * 1_000_000 + i, 0);
-                        try (Transaction t = osd.newTransaction()) {
-                            t.declareCreate(f, ObjectKind.DATA);
-                            t.declareWrite(f, 0, SIZE);
-                            t.setSync(true);
-                            t.start();
-                            t.create(f, ObjectKind.DATA, AttrChange.none());
-                            t.write(f, 0, ByteBuffer.wrap(body));
-                        }
-                    }, sample),
+        try (Osd osd = Osds.open(OsdConfig.of(
+                        "kv-small",
+                        "kv",
+                        Map.of("path", o.workDir().resolve("osd-kv").toString())));
+                RawRocks raw = new RawRocks(o.workDir().resolve("raw-rocksdb"))) {
+            AbRunner.Medians m = AbRunner.alternate(
+                    1,
+                    rounds,
+                    () -> rate(
+                            perSample,
+                            (w, i) -> {
+                                Fid f = new Fid(0x200000400L + sample.get(), w * 1_000_000 + i, 0);
+                                try (Transaction t = osd.newTransaction()) {
+                                    t.declareCreate(f, ObjectKind.DATA);
+                                    t.declareWrite(f, 0, SIZE);
+                                    t.setSync(true);
+                                    t.start();
+                                    t.create(f, ObjectKind.DATA, AttrChange.none());
+                                    t.write(f, 0, ByteBuffer.wrap(body));
+                                }
+                            },
+                            sample),
                     () -> rate(perSample, (w, i) -> raw.put(sample.get(), w, i, body), sample),
                     o.log());
             Map<String, Object> params = new LinkedHashMap<>();
@@ -79,7 +87,8 @@ public final class KvSmallBenchmark implements Benchmark {
             params.put("rounds", rounds);
             params.put("durability", "each transaction durable (sync commit) / synced WAL per WriteBatch");
             params.put("filesystem", o.workDir().toString());
-            return List.of(BenchResult.higherIsBetter(name(), "durable_creates_per_s", m.a(), m.b(), "ops/s", ">= 0.70", params));
+            return List.of(BenchResult.higherIsBetter(
+                    name(), "durable_creates_per_s", m.a(), m.b(), "ops/s", ">= 0.70", params));
         }
     }
 
@@ -122,8 +131,11 @@ public final class KvSmallBenchmark implements Benchmark {
 
     /** The baseline: a RocksDB with the same two column families, written as osd-kv writes. */
     static final class RawRocks implements AutoCloseable {
-        private final DBOptions dbo = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
-                .setMaxBackgroundJobs(2).setBytesPerSync(1 << 20);
+        private final DBOptions dbo = new DBOptions()
+                .setCreateIfMissing(true)
+                .setCreateMissingColumnFamilies(true)
+                .setMaxBackgroundJobs(2)
+                .setBytesPerSync(1 << 20);
         private final ColumnFamilyOptions metaOpts = new ColumnFamilyOptions().setWriteBufferSize(32L << 20);
         private final ColumnFamilyOptions bodyOpts = new ColumnFamilyOptions().setWriteBufferSize(64L << 20);
         private final List<ColumnFamilyHandle> handles = new ArrayList<>();
@@ -135,16 +147,34 @@ public final class KvSmallBenchmark implements Benchmark {
         RawRocks(Path dir) throws Exception {
             RocksDB.loadLibrary();
             java.nio.file.Files.createDirectories(dir);
-            db = RocksDB.open(dbo, dir.toString(), List.of(
-                    new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, metaOpts),
-                    new ColumnFamilyDescriptor("body".getBytes(), bodyOpts)), handles);
+            db = RocksDB.open(
+                    dbo,
+                    dir.toString(),
+                    List.of(
+                            new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, metaOpts),
+                            new ColumnFamilyDescriptor("body".getBytes(), bodyOpts)),
+                    handles);
         }
 
         void put(int sample, int writer, int i, byte[] body) throws Exception {
-            byte[] fid = ByteBuffer.allocate(16).putLong(0x200000400L + sample).putInt(writer * 1_000_000 + i).putInt(0).array();
+            byte[] fid = ByteBuffer.allocate(16)
+                    .putLong(0x200000400L + sample)
+                    .putInt(writer * 1_000_000 + i)
+                    .putInt(0)
+                    .array();
             try (WriteBatch b = new WriteBatch()) {
-                b.put(handles.get(0), ByteBuffer.allocate(18).put((byte) 'O').put(fid).put((byte) 'A').array(), attr);
-                b.put(handles.get(1), ByteBuffer.allocate(24).put(fid).putLong(0).array(), body);
+                b.put(
+                        handles.get(0),
+                        ByteBuffer.allocate(18)
+                                .put((byte) 'O')
+                                .put(fid)
+                                .put((byte) 'A')
+                                .array(),
+                        attr);
+                b.put(
+                        handles.get(1),
+                        ByteBuffer.allocate(24).put(fid).putLong(0).array(),
+                        body);
                 b.put(handles.get(0), new byte[] {'C'}, counters);
                 db.write(sync, b);
             }

@@ -76,24 +76,35 @@ public final class CandidatesBenchmark implements Benchmark {
                 heat.recordRead(0x200000400L + (j >>> 20), j & 0xFFFFF, 0, ObjectKind.DATA, -1, true);
             }
         }
-        o.log().printf("candidates%s: built %,d objects over %s in %.1f s (seed %d)%n", label, n, span,
-                (System.nanoTime() - buildStart) / 1e9, seed);
+        o.log()
+                .printf(
+                        "candidates%s: built %,d objects over %s in %.1f s (seed %d)%n",
+                        label, n, span, (System.nanoTime() - buildStart) / 1e9, seed);
         long after = usedHeap(mem);
         double perObject = (double) (after - before) / n;
         double structural = (double) heat.footprintBytes() / n;
-        o.log().printf("candidates%s: heap %.1f bytes/object measured (GC'd heap delta), %.1f counted from the arrays%n",
-                label, perObject, structural);
+        o.log()
+                .printf(
+                        "candidates%s: heap %.1f bytes/object measured (GC'd heap delta), %.1f counted from the arrays%n",
+                        label, perObject, structural);
 
         // Same answer from both, checked once before timing.
         List<Candidate> a = heat.coldest(PICK, Long.MAX_VALUE, Duration.ZERO);
         List<Candidate> b = heat.coldestByFullScan(PICK, Duration.ZERO);
-        if (a.size() != PICK || b.size() != PICK || a.get(PICK - 1).heat() != b.get(PICK - 1).heat()) {
+        if (a.size() != PICK
+                || b.size() != PICK
+                || a.get(PICK - 1).heat() != b.get(PICK - 1).heat()) {
             throw new IllegalStateException("bucket walk and full scan disagree: " + a.size() + " vs " + b.size());
         }
         long[] sink = {0};
-        AbRunner.Medians m = AbRunner.alternate(3, o.quick() ? 7 : 9,
-                () -> timeMs(() -> sink[0] += heat.coldest(PICK, Long.MAX_VALUE, Duration.ZERO).size()),
-                () -> timeMs(() -> sink[0] += heat.coldestByFullScan(PICK, Duration.ZERO).size()), o.log());
+        AbRunner.Medians m = AbRunner.alternate(
+                3,
+                o.quick() ? 7 : 9,
+                () -> timeMs(() -> sink[0] +=
+                        heat.coldest(PICK, Long.MAX_VALUE, Duration.ZERO).size()),
+                () -> timeMs(() ->
+                        sink[0] += heat.coldestByFullScan(PICK, Duration.ZERO).size()),
+                o.log());
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("objects", n);
         params.put("written_over", span.toString());
@@ -110,9 +121,12 @@ public final class CandidatesBenchmark implements Benchmark {
         p2.remove("spillway_ms_samples");
         p2.remove("scan_ms_samples");
         return List.of(
-                BenchResult.lowerIsBetter("candidates", "pick 10000 ms vs full scan" + label, m.a(), m.b(), "ms", ">= 1.0", params),
-                BenchResult.lowerIsBetter("candidates", "pick 10000 ms vs 50 ms goal" + label, m.a(), 50.0, "ms", ">= 1.0", p2),
-                BenchResult.lowerIsBetter("candidates", "heap bytes/object vs 64" + label, perObject, 64.0, "bytes", ">= 1.0", p2));
+                BenchResult.lowerIsBetter(
+                        "candidates", "pick 10000 ms vs full scan" + label, m.a(), m.b(), "ms", ">= 1.0", params),
+                BenchResult.lowerIsBetter(
+                        "candidates", "pick 10000 ms vs 50 ms goal" + label, m.a(), 50.0, "ms", ">= 1.0", p2),
+                BenchResult.lowerIsBetter(
+                        "candidates", "heap bytes/object vs 64" + label, perObject, 64.0, "bytes", ">= 1.0", p2));
     }
 
     private static double timeMs(Runnable r) {

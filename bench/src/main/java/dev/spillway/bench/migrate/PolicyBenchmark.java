@@ -3,11 +3,11 @@ package dev.spillway.bench.migrate;
 import dev.spillway.bench.BenchOptions;
 import dev.spillway.bench.BenchResult;
 import dev.spillway.bench.Benchmark;
+import dev.spillway.simulator.Report;
 import dev.spillway.simulator.SimResult;
 import dev.spillway.simulator.Simulator;
 import dev.spillway.simulator.SpillwayPolicy;
 import dev.spillway.simulator.SyntheticTrace;
-import dev.spillway.simulator.Report;
 import dev.spillway.simulator.Trace;
 import dev.spillway.simulator.TraceReader;
 import java.nio.file.Path;
@@ -49,13 +49,15 @@ public final class PolicyBenchmark implements Benchmark {
             List<SimResult> rs = Simulator.run(t, Simulator.standardPolicies(), Simulator.DEFAULT_FRACTIONS);
             o.log().printf("policy: %s replayed in %.1f s%n", t.name(), (System.nanoTime() - start) / 1e9);
             o.log().print(Report.table(t, rs));
-            Path png = Path.of(o.option("--plot", "spillway-policy")
-                    + "-" + t.name().replaceAll("[^A-Za-z0-9.]+", "_") + ".png").toAbsolutePath();
+            Path png = Path.of(o.option("--plot", "spillway-policy") + "-"
+                            + t.name().replaceAll("[^A-Za-z0-9.]+", "_") + ".png")
+                    .toAbsolutePath();
             Report.plot(t, rs, png);
             o.log().println("policy: plot written to " + png);
             for (double f : Simulator.DEFAULT_FRACTIONS) {
                 long cap = (long) (t.footprintBytes() * f);
-                out.addAll(compare(t, f, rs.stream().filter(r -> r.capacityBytes() == cap).toList()));
+                out.addAll(compare(
+                        t, f, rs.stream().filter(r -> r.capacityBytes() == cap).toList()));
             }
         }
         return out;
@@ -90,19 +92,33 @@ public final class PolicyBenchmark implements Benchmark {
         params.put("spillway_counters", spill.extra());
         params.put("spillway_config", SpillwayPolicy.defaultPolicy() + " " + SpillwayPolicy.defaultHeat());
         List<BenchResult> out = new ArrayList<>();
-        out.add(BenchResult.higherIsBetter("policy", "request hit ratio @" + size + " " + t.name(), spill.hitRatio(),
-                best.hitRatio(), "ratio", ">= 1.0", params));
+        out.add(BenchResult.higherIsBetter(
+                "policy",
+                "request hit ratio @" + size + " " + t.name(),
+                spill.hitRatio(),
+                best.hitRatio(),
+                "ratio",
+                ">= 1.0",
+                params));
         Map<String, Object> p2 = new LinkedHashMap<>();
         p2.put("trace", t.name());
         p2.put("fast_tier_bytes", spill.capacityBytes());
         p2.put("fast_tier_share", size);
-        out.add(BenchResult.lowerIsBetter("policy", "bytes migrated vs LRU @" + size + " " + t.name(),
-                spill.migratedBytes(), lru.migratedBytes(), "bytes", "> 1.0", p2));
+        out.add(BenchResult.lowerIsBetter(
+                "policy",
+                "bytes migrated vs LRU @" + size + " " + t.name(),
+                spill.migratedBytes(),
+                lru.migratedBytes(),
+                "bytes",
+                "> 1.0",
+                p2));
         return out;
     }
 
     private static SimResult find(List<SimResult> rs, String policy) {
-        return rs.stream().filter(r -> r.policy().equals(policy)).findFirst()
+        return rs.stream()
+                .filter(r -> r.policy().equals(policy))
+                .findFirst()
                 .orElseThrow(() -> new IllegalStateException("no result for " + policy));
     }
 }

@@ -14,8 +14,7 @@ import java.time.InstantSource;
 
 /** The kv+vfs pool the pool benchmarks run on, in a folder of the filesystem under test. */
 final class PoolBenchSupport {
-    private PoolBenchSupport() {
-    }
+    private PoolBenchSupport() {}
 
     static PoolConfig kvVfs(Path dir, String name) throws OsdException {
         return kvVfs(dir, name, null);
@@ -23,7 +22,8 @@ final class PoolBenchSupport {
 
     /** As {@link #kvVfs(Path, String)}, the fast device capped at {@code fastCapacity} (null: no cap). */
     static PoolConfig kvVfs(Path dir, String name, String fastCapacity) throws OsdException {
-        return PoolConfigParser.parse("""
+        return PoolConfigParser.parse(
+                """
                 name: %s
                 devices:
                   - name: fast
@@ -34,7 +34,12 @@ final class PoolBenchSupport {
                     backend: vfs
                     roles: [background]
                     settings: {path: %s, journal: "off"}
-                """.formatted(name, dir.resolve("fast"), fastCapacity == null ? "" : ", capacity: " + fastCapacity, dir.resolve("slow")), name);
+                """.formatted(
+                                name,
+                                dir.resolve("fast"),
+                                fastCapacity == null ? "" : ", capacity: " + fastCapacity,
+                                dir.resolve("slow")),
+                name);
     }
 
     static PoolOsd mount(PoolConfig c, PoolOsd.MountMode mode) throws OsdException {

@@ -46,63 +46,87 @@ public final class PoolIoBench implements Benchmark {
         ByteBuffer direct = ByteBuffer.allocateDirect(size);
         direct.put(data).flip();
         Path raw = o.workDir().resolve("raw.bin");
-        PoolOsd pool = PoolBenchSupport.mount(PoolBenchSupport.kvVfs(o.workDir().resolve("pool"), "bench"), PoolOsd.MountMode.RECOVER);
+        PoolOsd pool = PoolBenchSupport.mount(
+                PoolBenchSupport.kvVfs(o.workDir().resolve("pool"), "bench"), PoolOsd.MountMode.RECOVER);
         int[] n = {0};
         List<Double> readsResident = new ArrayList<>();
         List<Double> readsSpilled = new ArrayList<>();
         List<Double> rawReads = new ArrayList<>();
         ByteBuffer readBuf = ByteBuffer.allocateDirect(1 << 20);
         try {
-            AbRunner.Medians w = AbRunner.alternate(1, rounds, () -> {
-                Fid f = new Fid(0x200000400L, ++n[0], 0);
-                long t0 = System.nanoTime();
-                PoolBenchSupport.put(pool, f, direct.duplicate(), true);
-                double mibs = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
-                readsResident.add(AbRunner.steady(READ_PASSES, () -> read(pool, f, size, readBuf)));
-                pool.migrator().spill(f, pool.device(1));
-                readsSpilled.add(AbRunner.steady(READ_PASSES, () -> read(pool, f, size, readBuf)));
-                PoolBenchSupport.destroy(pool, f);
-                pool.migrator().collectGarbage();
-                return mibs;
-            }, () -> {
-                long t0 = System.nanoTime();
-                try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-                    ByteBuffer b = direct.duplicate();
-                    while (b.hasRemaining()) {
-                        ch.write(b);
-                    }
-                    ch.force(true);
-                }
-                double mibs = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
-                try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.READ)) {
-                    rawReads.add(AbRunner.steady(READ_PASSES, () -> {
-                        long r0 = System.nanoTime();
-                        long pos = 0;
-                        while (pos < size) {
-                            readBuf.clear();
-                            pos += ch.read(readBuf, pos);
+            AbRunner.Medians w = AbRunner.alternate(
+                    1,
+                    rounds,
+                    () -> {
+                        Fid f = new Fid(0x200000400L, ++n[0], 0);
+                        long t0 = System.nanoTime();
+                        PoolBenchSupport.put(pool, f, direct.duplicate(), true);
+                        double mibs = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+                        readsResident.add(AbRunner.steady(READ_PASSES, () -> read(pool, f, size, readBuf)));
+                        pool.migrator().spill(f, pool.device(1));
+                        readsSpilled.add(AbRunner.steady(READ_PASSES, () -> read(pool, f, size, readBuf)));
+                        PoolBenchSupport.destroy(pool, f);
+                        pool.migrator().collectGarbage();
+                        return mibs;
+                    },
+                    () -> {
+                        long t0 = System.nanoTime();
+                        try (FileChannel ch = FileChannel.open(
+                                raw,
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.WRITE,
+                                StandardOpenOption.TRUNCATE_EXISTING)) {
+                            ByteBuffer b = direct.duplicate();
+                            while (b.hasRemaining()) {
+                                ch.write(b);
+                            }
+                            ch.force(true);
                         }
-                        return size / 1048576.0 / ((System.nanoTime() - r0) / 1e9);
-                    }));
-                }
-                Files.delete(raw);
-                return mibs;
-            }, o.log());
+                        double mibs = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+                        try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.READ)) {
+                            rawReads.add(AbRunner.steady(READ_PASSES, () -> {
+                                long r0 = System.nanoTime();
+                                long pos = 0;
+                                while (pos < size) {
+                                    readBuf.clear();
+                                    pos += ch.read(readBuf, pos);
+                                }
+                                return size / 1048576.0 / ((System.nanoTime() - r0) / 1e9);
+                            }));
+                        }
+                        Files.delete(raw);
+                        return mibs;
+                    },
+                    o.log());
             Map<String, Object> params = new LinkedHashMap<>();
             params.put("object_bytes", size);
             params.put("rounds", rounds);
             params.put("pool", "kv (metadata, foreground) + vfs (journal off)");
             params.put("durability", "pool: sync-flagged commit; raw: force(true)");
-            params.put("read_note", "page cache hot on both sides; each sample is the median of " + READ_PASSES
-                    + " passes over the object after one unmeasured pass (steady state, warm JIT on both sides)");
+            params.put(
+                    "read_note",
+                    "page cache hot on both sides; each sample is the median of " + READ_PASSES
+                            + " passes over the object after one unmeasured pass (steady state, warm JIT on both sides)");
             List<BenchResult> out = new ArrayList<>();
-            out.add(BenchResult.higherIsBetter(name(), "write_sync_mib_per_s", w.a(), w.b(), "MiB/s", ">= 0.90", params));
+            out.add(BenchResult.higherIsBetter(
+                    name(), "write_sync_mib_per_s", w.a(), w.b(), "MiB/s", ">= 0.90", params));
             double rawRead = AbRunner.median(rawReads);
-            out.add(BenchResult.higherIsBetter(name(), "read_resident_mib_per_s", AbRunner.median(readsResident.subList(1, readsResident.size())),
-                    rawRead, "MiB/s", ">= 0.90", params));
-            out.add(BenchResult.higherIsBetter(name(), "read_spilled_mib_per_s", AbRunner.median(readsSpilled.subList(1, readsSpilled.size())),
-                    rawRead, "MiB/s", ">= 0.90", params));
+            out.add(BenchResult.higherIsBetter(
+                    name(),
+                    "read_resident_mib_per_s",
+                    AbRunner.median(readsResident.subList(1, readsResident.size())),
+                    rawRead,
+                    "MiB/s",
+                    ">= 0.90",
+                    params));
+            out.add(BenchResult.higherIsBetter(
+                    name(),
+                    "read_spilled_mib_per_s",
+                    AbRunner.median(readsSpilled.subList(1, readsSpilled.size())),
+                    rawRead,
+                    "MiB/s",
+                    ">= 0.90",
+                    params));
             return out;
         } finally {
             pool.close();

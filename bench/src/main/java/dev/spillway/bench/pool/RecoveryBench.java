@@ -36,8 +36,7 @@ public final class RecoveryBench implements Benchmark {
         return "mount after SIGKILL with 1,000 jobs in flight: work-index recovery vs full scan (goal >= 100x), growth 0.1N->N (goal <= 1.2x)";
     }
 
-    private record Mounts(double recoverMs, double fullScanMs, String report) {
-    }
+    private record Mounts(double recoverMs, double fullScanMs, String report) {}
 
     @Override
     public List<BenchResult> run(BenchOptions o) throws Exception {
@@ -58,10 +57,22 @@ public final class RecoveryBench implements Benchmark {
         growth.put("recover_ms_small", round(small.recoverMs()));
         growth.put("growth", round(large.recoverMs() / small.recoverMs()));
         List<BenchResult> out = new ArrayList<>();
-        out.add(BenchResult.lowerIsBetter(name(), "recovery_mount_ms_vs_full_scan", large.recoverMs(), large.fullScanMs(), "ms",
-                ">= 100", params));
-        out.add(BenchResult.lowerIsBetter(name(), "recovery_mount_growth_10x_objects", large.recoverMs(), small.recoverMs(), "ms",
-                ">= 0.83", growth));
+        out.add(BenchResult.lowerIsBetter(
+                name(),
+                "recovery_mount_ms_vs_full_scan",
+                large.recoverMs(),
+                large.fullScanMs(),
+                "ms",
+                ">= 100",
+                params));
+        out.add(BenchResult.lowerIsBetter(
+                name(),
+                "recovery_mount_growth_10x_objects",
+                large.recoverMs(),
+                small.recoverMs(),
+                "ms",
+                ">= 0.83",
+                growth));
         return out;
     }
 
@@ -72,10 +83,23 @@ public final class RecoveryBench implements Benchmark {
     private Mounts measure(BenchOptions o, int objects, int jobs) throws Exception {
         Path a = o.workDir().resolve("pool-" + objects + "-a");
         Path b = o.workDir().resolve("pool-" + objects + "-b");
-        o.log().printf("recovery: building a pool of %d objects with %d copies in flight, then SIGKILL%n", objects, jobs);
+        o.log()
+                .printf(
+                        "recovery: building a pool of %d objects with %d copies in flight, then SIGKILL%n",
+                        objects, jobs);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-cp", System.getProperty("java.class.path"), RecoveryChild.class.getName(),
-                a.toString(), Integer.toString(objects), Integer.toString(jobs)).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        java,
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-Xmx1g",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        RecoveryChild.class.getName(),
+                        a.toString(),
+                        Integer.toString(objects),
+                        Integer.toString(jobs))
+                .redirectErrorStream(true)
+                .start();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
             String line;
             while ((line = r.readLine()) != null && !line.equals("READY")) {
@@ -97,7 +121,10 @@ public final class RecoveryBench implements Benchmark {
         PoolOsd scan = PoolBenchSupport.mount(PoolBenchSupport.kvVfs(b, "recovery"), PoolOsd.MountMode.FULL_SCAN);
         double scanMs = (System.nanoTime() - t1) / 1e6;
         scan.close();
-        o.log().printf("  %d objects: recovery mount %.1f ms (%s), full-scan mount %.1f ms%n", objects, recoverMs, report, scanMs);
+        o.log()
+                .printf(
+                        "  %d objects: recovery mount %.1f ms (%s), full-scan mount %.1f ms%n",
+                        objects, recoverMs, report, scanMs);
         return new Mounts(recoverMs, scanMs, report);
     }
 

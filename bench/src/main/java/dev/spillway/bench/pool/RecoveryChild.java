@@ -14,8 +14,7 @@ import java.nio.file.Path;
  * {@code READY} and waits to be killed with SIGKILL.
  */
 public final class RecoveryChild {
-    private RecoveryChild() {
-    }
+    private RecoveryChild() {}
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);

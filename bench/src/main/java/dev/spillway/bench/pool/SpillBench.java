@@ -54,63 +54,76 @@ public final class SpillBench implements Benchmark {
         direct.put(body).flip();
         Path dir = o.workDir().resolve("pool");
         // The fast device is capped so that the daemon's watermarks mean something in the latency part.
-        PoolOsd pool = PoolBenchSupport.mount(PoolBenchSupport.kvVfs(dir, "spillbench", "1GiB"), PoolOsd.MountMode.RECOVER);
+        PoolOsd pool =
+                PoolBenchSupport.mount(PoolBenchSupport.kvVfs(dir, "spillbench", "1GiB"), PoolOsd.MountMode.RECOVER);
         Path rawDir = Files.createDirectories(dir.resolve("slow").resolve("raw-baseline"));
         int[] seq = {0};
         List<BenchResult> out = new ArrayList<>();
         try {
-            AbRunner.Medians m = AbRunner.alternate(1, rounds, () -> {
-                List<Fid> fids = new ArrayList<>();
-                for (int i = 0; i < objects; i++) {
-                    Fid f = new Fid(0x200000400L, ++seq[0], 0);
-                    PoolBenchSupport.put(pool, f, direct.duplicate(), false);
-                    fids.add(f);
-                }
-                pool.sync();
-                long t0 = System.nanoTime();
-                // As the daemon spills: batches whose copies are begun in one durable transaction.
-                for (int i = 0; i < fids.size(); i += MigrationDaemon.SPILL_BATCH) {
-                    List<Fid> batch = fids.subList(i, Math.min(fids.size(), i + MigrationDaemon.SPILL_BATCH));
-                    for (Migrator.Spilled sp : pool.migrator().spillAll(batch, pool.device(1))) {
-                        if (sp.error() != null || sp.result().outcome() != Migrator.Outcome.DONE) {
-                            throw new IllegalStateException("spill of " + sp.fid() + ": " + (sp.error() != null ? sp.error() : sp.result()));
+            AbRunner.Medians m = AbRunner.alternate(
+                    1,
+                    rounds,
+                    () -> {
+                        List<Fid> fids = new ArrayList<>();
+                        for (int i = 0; i < objects; i++) {
+                            Fid f = new Fid(0x200000400L, ++seq[0], 0);
+                            PoolBenchSupport.put(pool, f, direct.duplicate(), false);
+                            fids.add(f);
                         }
-                    }
-                }
-                double mibs = (double) objects * size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
-                for (Fid f : fids) {
-                    PoolBenchSupport.destroy(pool, f);
-                }
-                pool.migrator().collectGarbage();
-                return mibs;
-            }, () -> {
-                long t0 = System.nanoTime();
-                for (int i = 0; i < objects; i++) {
-                    Path p = rawDir.resolve("raw-" + i);
-                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                            StandardOpenOption.TRUNCATE_EXISTING)) {
-                        ByteBuffer b = direct.duplicate();
-                        while (b.hasRemaining()) {
-                            ch.write(b);
+                        pool.sync();
+                        long t0 = System.nanoTime();
+                        // As the daemon spills: batches whose copies are begun in one durable transaction.
+                        for (int i = 0; i < fids.size(); i += MigrationDaemon.SPILL_BATCH) {
+                            List<Fid> batch = fids.subList(i, Math.min(fids.size(), i + MigrationDaemon.SPILL_BATCH));
+                            for (Migrator.Spilled sp : pool.migrator().spillAll(batch, pool.device(1))) {
+                                if (sp.error() != null || sp.result().outcome() != Migrator.Outcome.DONE) {
+                                    throw new IllegalStateException("spill of " + sp.fid() + ": "
+                                            + (sp.error() != null ? sp.error() : sp.result()));
+                                }
+                            }
                         }
-                        ch.force(true);
-                    }
-                    // A new file is durable once its directory entry is: as a vfs spill copy is.
-                    try (FileChannel d = FileChannel.open(rawDir, StandardOpenOption.READ)) {
-                        d.force(true);
-                    }
-                }
-                double mibs = (double) objects * size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
-                for (int i = 0; i < objects; i++) {
-                    Files.deleteIfExists(rawDir.resolve("raw-" + i));
-                }
-                return mibs;
-            }, o.log());
+                        double mibs = (double) objects * size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+                        for (Fid f : fids) {
+                            PoolBenchSupport.destroy(pool, f);
+                        }
+                        pool.migrator().collectGarbage();
+                        return mibs;
+                    },
+                    () -> {
+                        long t0 = System.nanoTime();
+                        for (int i = 0; i < objects; i++) {
+                            Path p = rawDir.resolve("raw-" + i);
+                            try (FileChannel ch = FileChannel.open(
+                                    p,
+                                    StandardOpenOption.CREATE,
+                                    StandardOpenOption.WRITE,
+                                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                                ByteBuffer b = direct.duplicate();
+                                while (b.hasRemaining()) {
+                                    ch.write(b);
+                                }
+                                ch.force(true);
+                            }
+                            // A new file is durable once its directory entry is: as a vfs spill copy is.
+                            try (FileChannel d = FileChannel.open(rawDir, StandardOpenOption.READ)) {
+                                d.force(true);
+                            }
+                        }
+                        double mibs = (double) objects * size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
+                        for (int i = 0; i < objects; i++) {
+                            Files.deleteIfExists(rawDir.resolve("raw-" + i));
+                        }
+                        return mibs;
+                    },
+                    o.log());
             Map<String, Object> params = new LinkedHashMap<>();
             params.put("objects", objects);
             params.put("object_bytes", size);
             params.put("rounds", rounds);
-            params.put("durability", "spill: batches of " + MigrationDaemon.SPILL_BATCH + " begun in one synced kv transaction, each copy made durable on vfs (journal off) before its flip; raw: force(true) per file + directory fsync");
+            params.put(
+                    "durability",
+                    "spill: batches of " + MigrationDaemon.SPILL_BATCH
+                            + " begun in one synced kv transaction, each copy made durable on vfs (journal off) before its flip; raw: force(true) per file + directory fsync");
             out.add(BenchResult.higherIsBetter(name(), "spill_mib_per_s", m.a(), m.b(), "MiB/s", ">= 0.80", params));
             out.add(latency(o, pool, direct, seq));
         } finally {
@@ -124,8 +137,23 @@ public final class SpillBench implements Benchmark {
         // The daemon watches from the start, as it does in a server: it sees the hot objects' reads
         // in both phases (so both pay for the heat accounting), and runs passes only in the second.
         long bandwidth = 64L << 20;
-        MigrationDaemon daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(Map.of("bandwidth", bandwidth, "min-resident-age", "0s",
-                "high-watermark", 0.10, "low-watermark", 0.07, "interval", "50ms", "probation-share", 0), pool.name()),
+        MigrationDaemon daemon = MigrationDaemon.attach(
+                pool,
+                DaemonConfig.parse(
+                        Map.of(
+                                "bandwidth",
+                                bandwidth,
+                                "min-resident-age",
+                                "0s",
+                                "high-watermark",
+                                0.10,
+                                "low-watermark",
+                                0.07,
+                                "interval",
+                                "50ms",
+                                "probation-share",
+                                0),
+                        pool.name()),
                 InstantSource.system());
         pool.listener(daemon);
         List<Fid> hot = new ArrayList<>();
@@ -208,7 +236,8 @@ public final class SpillBench implements Benchmark {
         }
         Map<String, Long> moves = daemon.status().moves();
         if (moves.getOrDefault("spill/DONE", 0L) == 0 || m < 1000) {
-            throw new IllegalStateException("only " + m + " reads overlapped the spill (" + moves + "): no measurement");
+            throw new IllegalStateException(
+                    "only " + m + " reads overlapped the spill (" + moves + "): no measurement");
         }
         double p99During = p99Of(Arrays.copyOf(during, m));
         long hotSpilled = 0;
@@ -225,7 +254,8 @@ public final class SpillBench implements Benchmark {
         params.put("spill_seconds", Math.round((to - from) / 1e7) / 100.0);
         params.put("daemon_bandwidth_bytes_per_s", bandwidth);
         params.put("spilled_during", daemon.status().moves());
-        return BenchResult.lowerIsBetter(name(), "foreground_read_p99_us_during_spill", p99During, idle, "us", ">= 0.5", params);
+        return BenchResult.lowerIsBetter(
+                name(), "foreground_read_p99_us_during_spill", p99During, idle, "us", ">= 0.5", params);
     }
 
     private static double p99(PoolOsd pool, List<Fid> fids, int samples) throws Exception {

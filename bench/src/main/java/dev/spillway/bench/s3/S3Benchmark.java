@@ -7,9 +7,9 @@ import dev.spillway.bench.Benchmark;
 import dev.spillway.gateway.s3.GatewayConfig;
 import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
+import dev.spillway.osd.testkit.s3.S3ProxyPeer;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfigParser;
-import dev.spillway.osd.testkit.s3.S3ProxyPeer;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -67,12 +67,19 @@ public final class S3Benchmark implements Benchmark {
 
     static S3Client client(URI endpoint, int connections, String accessKey, String secretKey) {
         System.setProperty("http.maxConnections", Integer.toString(connections));
-        return S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1)
+        return S3Client.builder()
+                .endpointOverride(endpoint)
+                .region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
-                .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).chunkedEncodingEnabled(false).build())
+                .serviceConfiguration(S3Configuration.builder()
+                        .pathStyleAccessEnabled(true)
+                        .chunkedEncodingEnabled(false)
+                        .build())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(2)).build())
+                .httpClient(UrlConnectionHttpClient.builder()
+                        .socketTimeout(Duration.ofMinutes(2))
+                        .build())
                 .build();
     }
 
@@ -82,15 +89,21 @@ public final class S3Benchmark implements Benchmark {
         Path dir = Files.createTempDirectory(o.workDir(), "bench-s3-");
         // The gateway serves the real configuration: a kv+vfs pool on the filesystem under test,
         // with a fast tier large enough that nothing spills during the measurement.
-        try (PoolOsd osd = PoolOsd.mount(PoolConfigParser.parse("""
+        try (PoolOsd osd = PoolOsd.mount(
+                        PoolConfigParser.parse("""
                      name: bench
                      devices:
                        - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: '%s'}}
                        - {name: slow, backend: vfs, roles: [background], settings: {path: '%s', journal: 'off'}}
-                     """.formatted(dir.resolve("fast"), dir.resolve("slow")), "s3 bench"), java.time.InstantSource.system(),
-                     PoolOsd.MountMode.RECOVER);
-             S3Gateway gw = S3Gateway.start(osd, GatewayConfig.builder().credentials(CredentialStore.single(AK, SK)).build());
-             S3Client c = client(gw.endpoint(), 32)) {
+                     """.formatted(dir.resolve("fast"), dir.resolve("slow")), "s3 bench"),
+                        java.time.InstantSource.system(),
+                        PoolOsd.MountMode.RECOVER);
+                S3Gateway gw = S3Gateway.start(
+                        osd,
+                        GatewayConfig.builder()
+                                .credentials(CredentialStore.single(AK, SK))
+                                .build());
+                S3Client c = client(gw.endpoint(), 32)) {
             c.createBucket(b -> b.bucket("bench"));
             large(o, c, dir, out);
             small(o, c, dir, out);
@@ -118,43 +131,57 @@ public final class S3Benchmark implements Benchmark {
         Path file = dir.resolve("raw.bin");
         AtomicInteger n = new AtomicInteger();
         o.log().println("s3: " + (int) mib + " MiB PUT, gateway vs raw file write+force");
-        AbRunner.Medians put = AbRunner.alternate(1, rounds, () -> {
-            String key = "big-" + n.incrementAndGet();
-            long t = System.nanoTime();
-            c.putObject(b -> b.bucket("bench").key(key), RequestBody.fromBytes(data));
-            return mib / ((System.nanoTime() - t) / 1e9);
-        }, () -> {
-            long t = System.nanoTime();
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer b = ByteBuffer.wrap(data);
-                while (b.hasRemaining()) {
-                    ch.write(b);
-                }
-                ch.force(true);
-            }
-            return mib / ((System.nanoTime() - t) / 1e9);
-        }, o.log());
+        AbRunner.Medians put = AbRunner.alternate(
+                1,
+                rounds,
+                () -> {
+                    String key = "big-" + n.incrementAndGet();
+                    long t = System.nanoTime();
+                    c.putObject(b -> b.bucket("bench").key(key), RequestBody.fromBytes(data));
+                    return mib / ((System.nanoTime() - t) / 1e9);
+                },
+                () -> {
+                    long t = System.nanoTime();
+                    try (FileChannel ch = FileChannel.open(
+                            file,
+                            StandardOpenOption.CREATE,
+                            StandardOpenOption.WRITE,
+                            StandardOpenOption.TRUNCATE_EXISTING)) {
+                        ByteBuffer b = ByteBuffer.wrap(data);
+                        while (b.hasRemaining()) {
+                            ch.write(b);
+                        }
+                        ch.force(true);
+                    }
+                    return mib / ((System.nanoTime() - t) / 1e9);
+                },
+                o.log());
         out.add(BenchResult.higherIsBetter("s3", "put_64mib_mib_per_s", put.a(), put.b(), "MiB/s", ">= 0.80", params));
         o.log().println("s3: " + (int) mib + " MiB GET, gateway vs raw file read");
         byte[] sink = new byte[1 << 20];
-        AbRunner.Medians get = AbRunner.alternate(1, rounds, () -> {
-            long t = System.nanoTime();
-            try (var in = c.getObject(b -> b.bucket("bench").key("big-1"))) {
-                while (in.read(sink) > 0) {
-                    // drain
-                }
-            }
-            return mib / ((System.nanoTime() - t) / 1e9);
-        }, () -> {
-            long t = System.nanoTime();
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                ByteBuffer b = ByteBuffer.allocate(1 << 20);
-                while (ch.read(b) > 0) {
-                    b.clear();
-                }
-            }
-            return mib / ((System.nanoTime() - t) / 1e9);
-        }, o.log());
+        AbRunner.Medians get = AbRunner.alternate(
+                1,
+                rounds,
+                () -> {
+                    long t = System.nanoTime();
+                    try (var in = c.getObject(b -> b.bucket("bench").key("big-1"))) {
+                        while (in.read(sink) > 0) {
+                            // drain
+                        }
+                    }
+                    return mib / ((System.nanoTime() - t) / 1e9);
+                },
+                () -> {
+                    long t = System.nanoTime();
+                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                        ByteBuffer b = ByteBuffer.allocate(1 << 20);
+                        while (ch.read(b) > 0) {
+                            b.clear();
+                        }
+                    }
+                    return mib / ((System.nanoTime() - t) / 1e9);
+                },
+                o.log());
         out.add(BenchResult.higherIsBetter("s3", "get_64mib_mib_per_s", get.a(), get.b(), "MiB/s", ">= 0.80", params));
         for (int i = 1; i <= n.get(); i++) {
             String key = "big-" + i;
@@ -179,7 +206,9 @@ public final class S3Benchmark implements Benchmark {
         params.put("client", "AWS SDK v2 url-connection, signed payload, shared by 16 threads");
         params.put("quick", o.quick());
         if (jar == null) {
-            o.log().println("s3: s3proxy jar not found (build with ./mvnw package, or -Dspillway.s3proxy.jar=...); small-object metric skipped");
+            o.log()
+                    .println(
+                            "s3: s3proxy jar not found (build with ./mvnw package, or -Dspillway.s3proxy.jar=...); small-object metric skipped");
             return;
         }
         try (S3ProxyPeer proxy = S3ProxyPeer.start(dir.resolve("s3proxy"))) {
@@ -191,18 +220,44 @@ public final class S3Benchmark implements Benchmark {
                 ExecutorService pool = Executors.newFixedThreadPool(clients);
                 try {
                     o.log().println("s3: 4 KiB PUT, " + clients + " clients, gateway vs s3proxy");
-                    AbRunner.Medians put = AbRunner.alternate(1, rounds,
-                            () -> rate(pool, clients, ops, i -> gateway.putObject(b -> b.bucket("bench").key("s" + (i % 4000)), RequestBody.fromBytes(data))),
-                            () -> rate(pool, clients, ops, i -> baseline.putObject(b -> b.bucket("bench").key("s" + (i % 4000)), RequestBody.fromBytes(data))),
+                    AbRunner.Medians put = AbRunner.alternate(
+                            1,
+                            rounds,
+                            () -> rate(
+                                    pool,
+                                    clients,
+                                    ops,
+                                    i -> gateway.putObject(
+                                            b -> b.bucket("bench").key("s" + (i % 4000)), RequestBody.fromBytes(data))),
+                            () -> rate(
+                                    pool,
+                                    clients,
+                                    ops,
+                                    i -> baseline.putObject(
+                                            b -> b.bucket("bench").key("s" + (i % 4000)), RequestBody.fromBytes(data))),
                             o.log());
-                    out.add(BenchResult.higherIsBetter("s3", "put_4kib_x16_ops_per_s", put.a(), put.b(), "ops/s", ">= 2.0", params));
+                    out.add(BenchResult.higherIsBetter(
+                            "s3", "put_4kib_x16_ops_per_s", put.a(), put.b(), "ops/s", ">= 2.0", params));
                     o.log().println("s3: 4 KiB GET, " + clients + " clients, gateway vs s3proxy");
                     int keys = Math.min(ops, 4000);
-                    AbRunner.Medians get = AbRunner.alternate(1, rounds,
-                            () -> rate(pool, clients, ops, i -> gateway.getObjectAsBytes(b -> b.bucket("bench").key("s" + (i % keys)))),
-                            () -> rate(pool, clients, ops, i -> baseline.getObjectAsBytes(b -> b.bucket("bench").key("s" + (i % keys)))),
+                    AbRunner.Medians get = AbRunner.alternate(
+                            1,
+                            rounds,
+                            () -> rate(
+                                    pool,
+                                    clients,
+                                    ops,
+                                    i -> gateway.getObjectAsBytes(
+                                            b -> b.bucket("bench").key("s" + (i % keys)))),
+                            () -> rate(
+                                    pool,
+                                    clients,
+                                    ops,
+                                    i -> baseline.getObjectAsBytes(
+                                            b -> b.bucket("bench").key("s" + (i % keys)))),
                             o.log());
-                    out.add(BenchResult.higherIsBetter("s3", "get_4kib_x16_ops_per_s", get.a(), get.b(), "ops/s", ">= 2.0", params));
+                    out.add(BenchResult.higherIsBetter(
+                            "s3", "get_4kib_x16_ops_per_s", get.a(), get.b(), "ops/s", ">= 2.0", params));
                     gen.incrementAndGet();
                 } finally {
                     pool.shutdownNow();

@@ -19,7 +19,6 @@ import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.ops.Migrator;
 import java.io.ByteArrayInputStream;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -91,50 +90,60 @@ public final class S3SpillBenchmark implements Benchmark {
                 StringBuilder y = new StringBuilder("name: bench\ndevices:\n"
                         + "  - name: fast\n    backend: mem\n    roles: [metadata, foreground, promote]\n"
                         + "  - name: spill\n    backend: s3\n    roles: [background]\n    settings:\n");
-                settings.forEach((k, v) -> y.append("      ").append(k).append(": '").append(v).append("'\n"));
-                try (PoolOsd pool = PoolOsd.mount(PoolConfigParser.parse(y.toString(), "s3-spill"), InstantSource.system(),
+                settings.forEach((k, v) ->
+                        y.append("      ").append(k).append(": '").append(v).append("'\n"));
+                try (PoolOsd pool = PoolOsd.mount(
+                        PoolConfigParser.parse(y.toString(), "s3-spill"),
+                        InstantSource.system(),
                         PoolOsd.MountMode.RECOVER)) {
                     PoolDevice spill = pool.device("spill").orElseThrow();
                     AtomicInteger gen = new AtomicInteger();
                     ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor();
-                    o.log().printf("s3-spill: %d x %d MiB per round, %d rounds, part %d MiB, %d parts in flight%n", objects,
-                            objectBytes >> 20, rounds, partSize >> 20, concurrency);
-                    AbRunner.Medians m = AbRunner.alternate(2, rounds, () -> {
-                        List<Fid> fids = new ArrayList<>();
-                        for (int i = 0; i < objects; i++) {
-                            fids.add(write(pool, gen.incrementAndGet(), data[i]));
-                        }
-                        // The bodies just written to the fast device are garbage-heavy; both
-                        // sides start their timing from a collected heap.
-                        System.gc();
-                        long t = System.nanoTime();
-                        for (Fid f : fids) {
-                            Migrator.Result r = pool.migrator().spill(f, spill);
-                            if (r.outcome() != Migrator.Outcome.DONE) {
-                                throw new IllegalStateException("spill of " + f + ": " + r);
-                            }
-                        }
-                        double rate = mib / ((System.nanoTime() - t) / 1e9);
-                        for (Fid f : fids) {
-                            destroy(pool, f);
-                        }
-                        pool.migrator().collectGarbage();
-                        return rate;
-                    }, () -> {
-                        List<String> keys = new ArrayList<>();
-                        System.gc();
-                        long t = System.nanoTime();
-                        for (int i = 0; i < objects; i++) {
-                            String key = "raw/" + gen.incrementAndGet();
-                            multipartPut(raw, ex, key, data[i], (int) partSize, concurrency);
-                            keys.add(key);
-                        }
-                        double rate = mib / ((System.nanoTime() - t) / 1e9);
-                        for (String k : keys) {
-                            raw.deleteObject(b -> b.bucket(BUCKET).key(k));
-                        }
-                        return rate;
-                    }, o.log());
+                    o.log()
+                            .printf(
+                                    "s3-spill: %d x %d MiB per round, %d rounds, part %d MiB, %d parts in flight%n",
+                                    objects, objectBytes >> 20, rounds, partSize >> 20, concurrency);
+                    AbRunner.Medians m = AbRunner.alternate(
+                            2,
+                            rounds,
+                            () -> {
+                                List<Fid> fids = new ArrayList<>();
+                                for (int i = 0; i < objects; i++) {
+                                    fids.add(write(pool, gen.incrementAndGet(), data[i]));
+                                }
+                                // The bodies just written to the fast device are garbage-heavy; both
+                                // sides start their timing from a collected heap.
+                                System.gc();
+                                long t = System.nanoTime();
+                                for (Fid f : fids) {
+                                    Migrator.Result r = pool.migrator().spill(f, spill);
+                                    if (r.outcome() != Migrator.Outcome.DONE) {
+                                        throw new IllegalStateException("spill of " + f + ": " + r);
+                                    }
+                                }
+                                double rate = mib / ((System.nanoTime() - t) / 1e9);
+                                for (Fid f : fids) {
+                                    destroy(pool, f);
+                                }
+                                pool.migrator().collectGarbage();
+                                return rate;
+                            },
+                            () -> {
+                                List<String> keys = new ArrayList<>();
+                                System.gc();
+                                long t = System.nanoTime();
+                                for (int i = 0; i < objects; i++) {
+                                    String key = "raw/" + gen.incrementAndGet();
+                                    multipartPut(raw, ex, key, data[i], (int) partSize, concurrency);
+                                    keys.add(key);
+                                }
+                                double rate = mib / ((System.nanoTime() - t) / 1e9);
+                                for (String k : keys) {
+                                    raw.deleteObject(b -> b.bucket(BUCKET).key(k));
+                                }
+                                return rate;
+                            },
+                            o.log());
                     ex.shutdown();
                     Map<String, Object> params = new LinkedHashMap<>();
                     params.put("object_bytes", objectBytes);
@@ -147,9 +156,12 @@ public final class S3SpillBenchmark implements Benchmark {
                     params.put("fast_device", "mem");
                     params.put("server", "s3proxy 4.1.0, filesystem blobstore, child JVM, loopback");
                     params.put("client", "AWS SDK v2 " + "apache-client, signed payload over http, CRC32C per part");
-                    params.put("baseline", "raw CreateMultipartUpload + UploadPart + Complete of the same bytes from memory");
+                    params.put(
+                            "baseline",
+                            "raw CreateMultipartUpload + UploadPart + Complete of the same bytes from memory");
                     params.put("quick", o.quick());
-                    return List.of(BenchResult.higherIsBetter("s3-spill", "spill_mib_per_s", m.a(), m.b(), "MiB/s", ">= 0.80", params));
+                    return List.of(BenchResult.higherIsBetter(
+                            "s3-spill", "spill_mib_per_s", m.a(), m.b(), "MiB/s", ">= 0.80", params));
                 }
             }
         }
@@ -178,12 +190,16 @@ public final class S3SpillBenchmark implements Benchmark {
     private static String crc(byte[] b, int off, int len) {
         CRC32C c = new CRC32C();
         c.update(b, off, len);
-        return java.util.Base64.getEncoder().encodeToString(ByteBuffer.allocate(4).putInt((int) c.getValue()).array());
+        return java.util.Base64.getEncoder()
+                .encodeToString(
+                        ByteBuffer.allocate(4).putInt((int) c.getValue()).array());
     }
 
     /** The baseline: one multipart upload, {@code concurrency} parts in flight, CRC32C on each. */
-    private static void multipartPut(S3Client c, ExecutorService ex, String key, byte[] data, int part, int concurrency) throws Exception {
-        String id = c.createMultipartUpload(b -> b.bucket(BUCKET).key(key).checksumAlgorithm(ChecksumAlgorithm.CRC32_C)).uploadId();
+    private static void multipartPut(S3Client c, ExecutorService ex, String key, byte[] data, int part, int concurrency)
+            throws Exception {
+        String id = c.createMultipartUpload(b -> b.bucket(BUCKET).key(key).checksumAlgorithm(ChecksumAlgorithm.CRC32_C))
+                .uploadId();
         Semaphore slots = new Semaphore(concurrency);
         List<Future<CompletedPart>> parts = new ArrayList<>();
         for (int off = 0, n = 1; off < data.length; off += part, n++) {
@@ -194,11 +210,24 @@ public final class S3SpillBenchmark implements Benchmark {
             parts.add(ex.submit(() -> {
                 try {
                     String sum = crc(data, from, len);
-                    String etag = c.uploadPart(b -> b.bucket(BUCKET).key(key).uploadId(id).partNumber(number).contentLength((long) len)
-                                    .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(sum),
-                            RequestBody.fromContentProvider(() -> new ByteArrayInputStream(data, from, len), len, "application/octet-stream"))
+                    String etag = c.uploadPart(
+                                    b -> b.bucket(BUCKET)
+                                            .key(key)
+                                            .uploadId(id)
+                                            .partNumber(number)
+                                            .contentLength((long) len)
+                                            .checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
+                                            .checksumCRC32C(sum),
+                                    RequestBody.fromContentProvider(
+                                            () -> new ByteArrayInputStream(data, from, len),
+                                            len,
+                                            "application/octet-stream"))
                             .eTag();
-                    return CompletedPart.builder().partNumber(number).eTag(etag).checksumCRC32C(sum).build();
+                    return CompletedPart.builder()
+                            .partNumber(number)
+                            .eTag(etag)
+                            .checksumCRC32C(sum)
+                            .build();
                 } finally {
                     slots.release();
                 }

@@ -81,8 +81,13 @@ public final class VfsJournalBenchmark implements Benchmark {
                 d.force(true);
             }
             long[] before = ((VfsOsd) osd).journalStats();
-            o.log().printf("vfs-journal: %d writers x %d transactions of 2 x %d bytes, %d rounds%n", WRITERS, perWriter, IO, rounds);
-            AbRunner.Medians m = AbRunner.alternate(warmups, rounds,
+            o.log()
+                    .printf(
+                            "vfs-journal: %d writers x %d transactions of 2 x %d bytes, %d rounds%n",
+                            WRITERS, perWriter, IO, rounds);
+            AbRunner.Medians m = AbRunner.alternate(
+                    warmups,
+                    rounds,
                     () -> run(pool, perWriter, w -> journal(osd, objs.get(w), perWriter)),
                     () -> run(pool, perWriter, w -> fsyncEach(files.get(w), perWriter)),
                     o.log());
@@ -145,7 +150,7 @@ public final class VfsJournalBenchmark implements Benchmark {
     private static void fsyncEach(Path[] ab, int n) throws Exception {
         ByteBuffer page = ByteBuffer.allocate(IO);
         try (FileChannel a = FileChannel.open(ab[0], StandardOpenOption.WRITE);
-             FileChannel b = FileChannel.open(ab[1], StandardOpenOption.WRITE)) {
+                FileChannel b = FileChannel.open(ab[1], StandardOpenOption.WRITE)) {
             for (int i = 0; i < n; i++) {
                 long off = (long) (i % SLOTS) * IO;
                 page.putInt(0, i);

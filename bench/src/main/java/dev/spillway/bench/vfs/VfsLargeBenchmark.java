@@ -63,16 +63,28 @@ public final class VfsLargeBenchmark implements Benchmark {
                 int[] seq = {0};
                 warmUp(osd, raw, chunk, into, o);
                 o.log().printf("vfs-large, journal %s: write %d MiB + sync, %d rounds%n", mode, size >> 20, rounds);
-                AbRunner.Medians w = AbRunner.alternate(warmups, rounds,
-                        () -> mibPerSecond(size, writeObject(osd, Fid.of(0x900000000L, ++seq[0]), size, chunk), true, osd, Fid.of(0x900000000L, seq[0])),
+                AbRunner.Medians w = AbRunner.alternate(
+                        warmups,
+                        rounds,
+                        () -> mibPerSecond(
+                                size,
+                                writeObject(osd, Fid.of(0x900000000L, ++seq[0]), size, chunk),
+                                true,
+                                osd,
+                                Fid.of(0x900000000L, seq[0])),
                         () -> mibPerSecond(size, writeRaw(raw, "w" + (++seq[0]), size, chunk), false, null, null),
                         o.log());
                 Fid readFid = Fid.of(0x900000001L, 1);
                 writeObject(osd, readFid, size, chunk);
                 Path readFile = raw.resolve("read");
                 writeRaw(raw, "read", size, chunk);
-                o.log().printf("vfs-large, journal %s: read %d MiB (page cache hot for both), %d rounds%n", mode, size >> 20, rounds);
-                AbRunner.Medians r = AbRunner.alternate(warmups, rounds,
+                o.log()
+                        .printf(
+                                "vfs-large, journal %s: read %d MiB (page cache hot for both), %d rounds%n",
+                                mode, size >> 20, rounds);
+                AbRunner.Medians r = AbRunner.alternate(
+                        warmups,
+                        rounds,
                         () -> {
                             long ns = 0;
                             for (int i = 0; i < passes; i++) {
@@ -95,16 +107,26 @@ public final class VfsLargeBenchmark implements Benchmark {
                 p.put("journal", mode);
                 p.put("rounds", rounds);
                 p.put("warmups", warmups);
-                p.put("durability", mode.equals("on") ? "durable commit (staged body fsync + log fsync)" : "sync(fid): body, record and directory fsync");
+                p.put(
+                        "durability",
+                        mode.equals("on")
+                                ? "durable commit (staged body fsync + log fsync)"
+                                : "sync(fid): body, record and directory fsync");
                 p.put("baseline", "FileChannel write + force + directory fsync, same filesystem");
-                p.put("filesystem", raw.getFileSystem().provider().getFileStore(raw).type());
-                p.put("device_state", "steady: 1,024 objects made before measuring, so no first-use mkdir of a hash directory");
-                out.add(BenchResult.higherIsBetter(name(), "write_sync_mib_s_journal_" + mode, w.a(), w.b(), "MiB/s", GOAL, p));
+                p.put(
+                        "filesystem",
+                        raw.getFileSystem().provider().getFileStore(raw).type());
+                p.put(
+                        "device_state",
+                        "steady: 1,024 objects made before measuring, so no first-use mkdir of a hash directory");
+                out.add(BenchResult.higherIsBetter(
+                        name(), "write_sync_mib_s_journal_" + mode, w.a(), w.b(), "MiB/s", GOAL, p));
                 Map<String, Object> pr = new LinkedHashMap<>(p);
                 pr.remove("durability");
                 pr.put("baseline", "FileChannel read, same filesystem, page cache hot");
                 pr.put("reads_per_sample", passes);
-                out.add(BenchResult.higherIsBetter(name(), "read_mib_s_journal_" + mode, r.a(), r.b(), "MiB/s", GOAL, pr));
+                out.add(BenchResult.higherIsBetter(
+                        name(), "read_mib_s_journal_" + mode, r.a(), r.b(), "MiB/s", GOAL, pr));
             }
         }
         return out;

@@ -24,9 +24,20 @@ import java.util.Objects;
  * @param minPartSize the smallest part but the last of a multipart upload (S3: 5 MiB)
  * @param maxRequestHeaderBytes the largest request header section (S3-like limit: 8 KiB + URL)
  */
-public record GatewayConfig(String host, int port, String region, CredentialStore credentials, boolean allowAnonymous,
-                            List<String> virtualHostDomains, long fidSequence, long fidSequenceCount, InstantSource clock,
-                            Duration maxClockSkew, Duration sweepInterval, long minPartSize, int maxRequestHeaderBytes) {
+public record GatewayConfig(
+        String host,
+        int port,
+        String region,
+        CredentialStore credentials,
+        boolean allowAnonymous,
+        List<String> virtualHostDomains,
+        long fidSequence,
+        long fidSequenceCount,
+        InstantSource clock,
+        Duration maxClockSkew,
+        Duration sweepInterval,
+        long minPartSize,
+        int maxRequestHeaderBytes) {
 
     /** The gateway's default first FID sequence: above Lustre's normal range start 0x200000400. */
     public static final long DEFAULT_FID_SEQUENCE = 0x300000400L;
@@ -121,8 +132,20 @@ public record GatewayConfig(String host, int port, String region, CredentialStor
         }
 
         public GatewayConfig build() {
-            return new GatewayConfig(host, port, region, credentials, allowAnonymous, virtualHostDomains, fidSequence,
-                    fidSequenceCount, clock, maxClockSkew, sweepInterval, minPartSize, maxRequestHeaderBytes);
+            return new GatewayConfig(
+                    host,
+                    port,
+                    region,
+                    credentials,
+                    allowAnonymous,
+                    virtualHostDomains,
+                    fidSequence,
+                    fidSequenceCount,
+                    clock,
+                    maxClockSkew,
+                    sweepInterval,
+                    minPartSize,
+                    maxRequestHeaderBytes);
         }
     }
 }

@@ -86,7 +86,12 @@ public final class S3Gateway implements AutoCloseable {
             } catch (Exception ignored) {
                 e.addSuppressed(ignored);
             }
-            throw new OsdException(Errno.EIO, osd.name(), null, "S3 gateway cannot listen on " + cfg.host() + ":" + cfg.port() + ": " + e, e);
+            throw new OsdException(
+                    Errno.EIO,
+                    osd.name(),
+                    null,
+                    "S3 gateway cannot listen on " + cfg.host() + ":" + cfg.port() + ": " + e,
+                    e);
         }
         g.sweeperThread.start();
         return g;

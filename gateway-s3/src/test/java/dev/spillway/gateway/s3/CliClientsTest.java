@@ -108,19 +108,32 @@ class CliClientsTest {
         assumeTrue(aws != null, "awscli is not installed (apt-get install awscli); .ci/run installs it");
         makeFiles();
         Files.createDirectories(work.resolve(".aws"));
-        Files.writeString(work.resolve(".aws/config"), "[default]\nregion = us-east-1\ns3 =\n    signature_version = s3v4\n    addressing_style = path\n");
-        Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", GatewayFixture.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", GatewayFixture.SECRET_KEY,
-                "AWS_CONFIG_FILE", work.resolve(".aws/config").toString(), "AWS_PAGER", "");
+        Files.writeString(
+                work.resolve(".aws/config"),
+                "[default]\nregion = us-east-1\ns3 =\n    signature_version = s3v4\n    addressing_style = path\n");
+        Map<String, String> env = Map.of(
+                "AWS_ACCESS_KEY_ID",
+                GatewayFixture.ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY",
+                GatewayFixture.SECRET_KEY,
+                "AWS_CONFIG_FILE",
+                work.resolve(".aws/config").toString(),
+                "AWS_PAGER",
+                "");
         String e = fx.endpoint().toString();
         String a = aws.toString();
         run(env, a, "--endpoint-url", e, "s3", "mb", "s3://awscli");
         run(env, a, "--endpoint-url", e, "s3", "cp", "big", "s3://awscli/dir/big");
         run(env, a, "--endpoint-url", e, "s3", "cp", "s3://awscli/dir/big", "big.down");
         assertSameFile(work.resolve("big"), work.resolve("big.down"));
-        assertThat(run(env, a, "--endpoint-url", e, "s3api", "head-object", "--bucket", "awscli", "--key", "dir/big")).contains("-3\\\"");
+        assertThat(run(env, a, "--endpoint-url", e, "s3api", "head-object", "--bucket", "awscli", "--key", "dir/big"))
+                .contains("-3\\\"");
         run(env, a, "--endpoint-url", e, "s3", "sync", "src", "s3://awscli/sync/");
-        assertThat(run(env, a, "--endpoint-url", e, "s3", "ls", "s3://awscli/sync/")).contains("PRE sub/").contains("f1");
-        assertThat(run(env, a, "--endpoint-url", e, "s3", "ls", "s3://awscli/dir/")).contains("big");
+        assertThat(run(env, a, "--endpoint-url", e, "s3", "ls", "s3://awscli/sync/"))
+                .contains("PRE sub/")
+                .contains("f1");
+        assertThat(run(env, a, "--endpoint-url", e, "s3", "ls", "s3://awscli/dir/"))
+                .contains("big");
         run(env, a, "--endpoint-url", e, "s3", "sync", "s3://awscli/sync/", "dst");
         assertSameTree(work.resolve("src"), work.resolve("dst"));
         String url = run(env, a, "--endpoint-url", e, "s3", "presign", "s3://awscli/dir/big", "--expires-in", "600");
@@ -134,12 +147,23 @@ class CliClientsTest {
         Path rclone = tool("/usr/bin/rclone");
         assumeTrue(rclone != null, "rclone is not installed (apt-get install rclone); .ci/run installs it");
         makeFiles();
-        Map<String, String> env = Map.of("RCLONE_CONFIG", work.resolve("rclone.conf").toString(),
-                "RCLONE_CONFIG_SP_TYPE", "s3", "RCLONE_CONFIG_SP_PROVIDER", "Other",
-                "RCLONE_CONFIG_SP_ACCESS_KEY_ID", GatewayFixture.ACCESS_KEY,
-                "RCLONE_CONFIG_SP_SECRET_ACCESS_KEY", GatewayFixture.SECRET_KEY,
-                "RCLONE_CONFIG_SP_ENDPOINT", fx.endpoint().toString(), "RCLONE_CONFIG_SP_REGION", "us-east-1",
-                "RCLONE_CONFIG_SP_FORCE_PATH_STYLE", "true");
+        Map<String, String> env = Map.of(
+                "RCLONE_CONFIG",
+                work.resolve("rclone.conf").toString(),
+                "RCLONE_CONFIG_SP_TYPE",
+                "s3",
+                "RCLONE_CONFIG_SP_PROVIDER",
+                "Other",
+                "RCLONE_CONFIG_SP_ACCESS_KEY_ID",
+                GatewayFixture.ACCESS_KEY,
+                "RCLONE_CONFIG_SP_SECRET_ACCESS_KEY",
+                GatewayFixture.SECRET_KEY,
+                "RCLONE_CONFIG_SP_ENDPOINT",
+                fx.endpoint().toString(),
+                "RCLONE_CONFIG_SP_REGION",
+                "us-east-1",
+                "RCLONE_CONFIG_SP_FORCE_PATH_STYLE",
+                "true");
         String r = rclone.toString();
         run(env, r, "mkdir", "sp:rclone");
         run(env, r, "copyto", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", "big", "sp:rclone/dir/big");
@@ -151,7 +175,11 @@ class CliClientsTest {
         run(env, r, "sync", "sp:rclone/sync", "dst");
         assertSameTree(work.resolve("src"), work.resolve("dst"));
         String url = run(env, r, "link", "--expire", "1h", "sp:rclone/dir/big");
-        assertThat(fetch(url.lines().filter(l -> l.startsWith("http")).findFirst().orElseThrow())).isEqualTo(Files.readAllBytes(work.resolve("big")));
+        assertThat(fetch(url.lines()
+                        .filter(l -> l.startsWith("http"))
+                        .findFirst()
+                        .orElseThrow()))
+                .isEqualTo(Files.readAllBytes(work.resolve("big")));
         run(env, r, "purge", "sp:rclone");
     }
 
@@ -162,9 +190,12 @@ class CliClientsTest {
         makeFiles();
         String hostPort = "localhost:" + fx.gateway.port();
         Path cfg = work.resolve("s3cfg");
-        Files.writeString(cfg, "[default]\naccess_key = " + GatewayFixture.ACCESS_KEY + "\nsecret_key = " + GatewayFixture.SECRET_KEY
-                + "\nhost_base = " + hostPort + "\nhost_bucket = " + hostPort + "\nuse_https = False\nsignature_v2 = False\n"
-                + "bucket_location = us-east-1\nmultipart_chunk_size_mb = 5\ncheck_ssl_certificate = False\n");
+        Files.writeString(
+                cfg,
+                "[default]\naccess_key = " + GatewayFixture.ACCESS_KEY + "\nsecret_key = " + GatewayFixture.SECRET_KEY
+                        + "\nhost_base = " + hostPort + "\nhost_bucket = " + hostPort
+                        + "\nuse_https = False\nsignature_v2 = False\n"
+                        + "bucket_location = us-east-1\nmultipart_chunk_size_mb = 5\ncheck_ssl_certificate = False\n");
         String s = s3cmd.toString();
         String c = "--config=" + cfg;
         run(Map.of(), s, c, "mb", "s3://s3cmd");
@@ -172,7 +203,9 @@ class CliClientsTest {
         run(Map.of(), s, c, "get", "--force", "s3://s3cmd/dir/big", "big.down");
         assertSameFile(work.resolve("big"), work.resolve("big.down"));
         run(Map.of(), s, c, "sync", "src/", "s3://s3cmd/sync/");
-        assertThat(run(Map.of(), s, c, "ls", "s3://s3cmd/sync/")).contains("DIR").contains("f1");
+        assertThat(run(Map.of(), s, c, "ls", "s3://s3cmd/sync/"))
+                .contains("DIR")
+                .contains("f1");
         assertThat(run(Map.of(), s, c, "ls", "s3://s3cmd/dir/")).contains("big");
         Files.createDirectories(work.resolve("dst"));
         run(Map.of(), s, c, "sync", "s3://s3cmd/sync/", "dst/");
@@ -190,15 +223,28 @@ class CliClientsTest {
         ProcessBuilder probe = new ProcessBuilder(python.toString(), "-c", "import boto3").redirectErrorStream(true);
         Process p = probe.start();
         p.getInputStream().readAllBytes();
-        assumeTrue(p.waitFor() == 0, "python3-boto3 is not installed for /usr/bin/python3 (apt-get install python3-boto3)");
+        assumeTrue(
+                p.waitFor() == 0,
+                "python3-boto3 is not installed for /usr/bin/python3 (apt-get install python3-boto3)");
         makeFiles();
         Path script = work.resolve("boto3_roundtrip.py");
         try (InputStream in = getClass().getResourceAsStream("/clients/boto3_roundtrip.py")) {
             Files.write(script, in.readAllBytes());
         }
-        String out = run(Map.of("AWS_ACCESS_KEY_ID", GatewayFixture.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", GatewayFixture.SECRET_KEY,
-                "AWS_CONFIG_FILE", "/dev/null", "AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-                python.toString(), script.toString(), fx.endpoint().toString(), work.toString());
+        String out = run(
+                Map.of(
+                        "AWS_ACCESS_KEY_ID",
+                        GatewayFixture.ACCESS_KEY,
+                        "AWS_SECRET_ACCESS_KEY",
+                        GatewayFixture.SECRET_KEY,
+                        "AWS_CONFIG_FILE",
+                        "/dev/null",
+                        "AWS_SHARED_CREDENTIALS_FILE",
+                        "/dev/null"),
+                python.toString(),
+                script.toString(),
+                fx.endpoint().toString(),
+                work.toString());
         assertThat(out).contains("boto3 round trip ok");
     }
 }

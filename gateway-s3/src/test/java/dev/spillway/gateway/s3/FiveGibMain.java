@@ -50,23 +50,31 @@ public final class FiveGibMain {
     }
 
     public static void main(String[] args) throws Exception {
-        try (GatewayFixture fx = new GatewayFixture(new PatternOsd(MemOsd.create("pattern")), GatewayConfig.builder())) {
+        try (GatewayFixture fx =
+                new GatewayFixture(new PatternOsd(MemOsd.create("pattern")), GatewayConfig.builder())) {
             RawS3 raw = new RawS3(fx.endpoint(), GatewayFixture.ACCESS_KEY, GatewayFixture.SECRET_KEY);
             check(raw.send(raw.sign("PUT", "/big", Map.of(), new byte[0], RawS3.Form.SIGNED)));
-            RawS3.Response init = check(raw.send(raw.sign("POST", "/big/five?uploads", Map.of(), new byte[0], RawS3.Form.SIGNED)));
+            RawS3.Response init =
+                    check(raw.send(raw.sign("POST", "/big/five?uploads", Map.of(), new byte[0], RawS3.Form.SIGNED)));
             Matcher m = Pattern.compile("<UploadId>(.*?)</UploadId>").matcher(init.body());
             if (!m.find()) {
                 throw new IllegalStateException("no upload id in " + init.body());
             }
             String id = m.group(1);
-            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpClient http =
+                    HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             List<String> etags = new ArrayList<>();
             for (int p = 1; p <= PARTS; p++) {
                 // Signed with UNSIGNED-PAYLOAD (the signer never reads the body), streamed by the JDK client.
-                RawS3.Signed s = raw.sign("PUT", "/big/five?partNumber=" + p + "&uploadId=" + id,
-                        Map.of("Content-Length", Long.toString(PART)), new byte[0], RawS3.Form.UNSIGNED);
-                HttpRequest.Builder b = HttpRequest.newBuilder(s.request().getUri()).PUT(HttpRequest.BodyPublishers.fromPublisher(
-                        HttpRequest.BodyPublishers.ofInputStream(() -> new PatternStream(PART)), PART));
+                RawS3.Signed s = raw.sign(
+                        "PUT",
+                        "/big/five?partNumber=" + p + "&uploadId=" + id,
+                        Map.of("Content-Length", Long.toString(PART)),
+                        new byte[0],
+                        RawS3.Form.UNSIGNED);
+                HttpRequest.Builder b = HttpRequest.newBuilder(s.request().getUri())
+                        .PUT(HttpRequest.BodyPublishers.fromPublisher(
+                                HttpRequest.BodyPublishers.ofInputStream(() -> new PatternStream(PART)), PART));
                 s.request().forEachHeader((n, vs) -> {
                     if (!n.equalsIgnoreCase("host") && !n.equalsIgnoreCase("content-length")) {
                         vs.forEach(v -> b.header(n, v));
@@ -74,22 +82,33 @@ public final class FiveGibMain {
                 });
                 HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() != 200) {
-                    throw new IllegalStateException("part " + p + ": " + r.statusCode() + " " + r.body().replace("\n", " "));
+                    throw new IllegalStateException(
+                            "part " + p + ": " + r.statusCode() + " " + r.body().replace("\n", " "));
                 }
                 etags.add(r.headers().firstValue("ETag").orElseThrow());
             }
             StringBuilder xml = new StringBuilder("<CompleteMultipartUpload>");
             for (int p = 1; p <= PARTS; p++) {
-                xml.append("<Part><PartNumber>").append(p).append("</PartNumber><ETag>").append(etags.get(p - 1)).append("</ETag></Part>");
+                xml.append("<Part><PartNumber>")
+                        .append(p)
+                        .append("</PartNumber><ETag>")
+                        .append(etags.get(p - 1))
+                        .append("</ETag></Part>");
             }
             xml.append("</CompleteMultipartUpload>");
-            RawS3.Response done = check(raw.send(raw.sign("POST", "/big/five?uploadId=" + id, Map.of(),
-                    xml.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), RawS3.Form.SIGNED)));
-            if (!done.body().contains("-" + PARTS + "&quot;</ETag>") && !done.body().contains("-" + PARTS + "\"</ETag>")) {
+            RawS3.Response done = check(raw.send(raw.sign(
+                    "POST",
+                    "/big/five?uploadId=" + id,
+                    Map.of(),
+                    xml.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    RawS3.Form.SIGNED)));
+            if (!done.body().contains("-" + PARTS + "&quot;</ETag>")
+                    && !done.body().contains("-" + PARTS + "\"</ETag>")) {
                 throw new IllegalStateException("unexpected complete result " + done.body());
             }
             RawS3.Signed get = raw.sign("GET", "/big/five", Map.of(), new byte[0], RawS3.Form.SIGNED);
-            HttpRequest.Builder gb = HttpRequest.newBuilder(get.request().getUri()).GET();
+            HttpRequest.Builder gb =
+                    HttpRequest.newBuilder(get.request().getUri()).GET();
             get.request().forEachHeader((n, vs) -> {
                 if (!n.equalsIgnoreCase("host")) {
                     vs.forEach(v -> gb.header(n, v));
@@ -114,7 +133,8 @@ public final class FiveGibMain {
                 throw new IllegalStateException("GET returned " + r.statusCode() + " and " + total + " bytes");
             }
             var heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-            System.out.println("ok: 5 GiB up and down, heap max " + (heap.getMax() >> 20) + " MiB, used now " + (heap.getUsed() >> 20) + " MiB");
+            System.out.println("ok: 5 GiB up and down, heap max " + (heap.getMax() >> 20) + " MiB, used now "
+                    + (heap.getUsed() >> 20) + " MiB");
         }
     }
 

@@ -17,8 +17,14 @@ class FiveGibMultipartTest {
     @Test
     void fiveGibMultipartUploadAndGetWithA128MibHeap() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), FiveGibMain.class.getName()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(
+                        java,
+                        "-Xmx128m",
+                        "-XX:+UseSerialGC",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        FiveGibMain.class.getName())
+                .redirectErrorStream(true);
         Process p = pb.start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

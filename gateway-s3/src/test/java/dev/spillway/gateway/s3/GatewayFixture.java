@@ -27,8 +27,11 @@ public final class GatewayFixture implements AutoCloseable {
 
     public GatewayFixture(Osd osd, GatewayConfig.Builder cfg) throws Exception {
         this.osd = osd;
-        this.gateway = S3Gateway.start(osd, cfg.credentials(CredentialStore.single(ACCESS_KEY, SECRET_KEY))
-                .sweepInterval(Duration.ofMillis(200)).build());
+        this.gateway = S3Gateway.start(
+                osd,
+                cfg.credentials(CredentialStore.single(ACCESS_KEY, SECRET_KEY))
+                        .sweepInterval(Duration.ofMillis(200))
+                        .build());
     }
 
     public URI endpoint() {
@@ -44,9 +47,14 @@ public final class GatewayFixture implements AutoCloseable {
                 .endpointOverride(endpoint())
                 .region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, secret)))
-                .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(pathStyle).chunkedEncodingEnabled(chunked).build())
+                .serviceConfiguration(S3Configuration.builder()
+                        .pathStyleAccessEnabled(pathStyle)
+                        .chunkedEncodingEnabled(chunked)
+                        .build())
                 .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD).apiCallTimeout(Duration.ofMinutes(5)))
-                .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(2)).build())
+                .httpClient(UrlConnectionHttpClient.builder()
+                        .socketTimeout(Duration.ofMinutes(2))
+                        .build())
                 .build();
     }
 

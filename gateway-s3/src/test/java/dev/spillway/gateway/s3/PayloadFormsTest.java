@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -51,7 +50,8 @@ class PayloadFormsTest {
     }
 
     void assertNothingLeft(String key) throws Exception {
-        assertThat(sdk.listObjectsV2(b -> b.bucket("forms").prefix(key)).contents()).isEmpty();
+        assertThat(sdk.listObjectsV2(b -> b.bucket("forms").prefix(key)).contents())
+                .isEmpty();
         // A background sweep may be running: wait for in-flight work to drain, then sweep.
         for (int i = 0; i < 200 && fx.gateway.namespace().inUse().size() > 0; i++) {
             Thread.sleep(20);
@@ -68,11 +68,14 @@ class PayloadFormsTest {
         String key = "form-" + form;
         RawS3.Response r = raw.send(raw.sign("PUT", "/forms/" + key, Map.of(), body, form));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
-        assertThat(sdk.getObjectAsBytes(b -> b.bucket("forms").key(key)).asByteArray()).isEqualTo(body);
+        assertThat(sdk.getObjectAsBytes(b -> b.bucket("forms").key(key)).asByteArray())
+                .isEqualTo(body);
     }
 
     @ParameterizedTest
-    @EnumSource(value = Form.class, names = {"STREAMING_SIGNED", "STREAMING_SIGNED_TRAILER", "STREAMING_UNSIGNED_TRAILER"})
+    @EnumSource(
+            value = Form.class,
+            names = {"STREAMING_SIGNED", "STREAMING_SIGNED_TRAILER", "STREAMING_UNSIGNED_TRAILER"})
     void truncatedChunkedBodyIsIncompleteAndLeavesNothing(Form form) throws Exception {
         byte[] body = bytes(200_000);
         String key = "trunc-" + form;
@@ -83,12 +86,17 @@ class PayloadFormsTest {
         // document cannot follow a request whose input already failed); what matters is that
         // nothing of the upload stays.
         assertThat(r.status()).as(r.body()).isEqualTo(400);
-        assertThat(r.body()).as(r.body()).satisfiesAnyOf(b -> assertThat(b).isEmpty(), b -> assertThat(b).contains("<Code>IncompleteBody</Code>"));
+        assertThat(r.body())
+                .as(r.body())
+                .satisfiesAnyOf(
+                        b -> assertThat(b).isEmpty(), b -> assertThat(b).contains("<Code>IncompleteBody</Code>"));
         assertNothingLeft(key);
     }
 
     @ParameterizedTest
-    @EnumSource(value = Form.class, names = {"STREAMING_SIGNED", "STREAMING_SIGNED_TRAILER"})
+    @EnumSource(
+            value = Form.class,
+            names = {"STREAMING_SIGNED", "STREAMING_SIGNED_TRAILER"})
     void tamperedChunkIsRefused(Form form) throws Exception {
         byte[] body = bytes(200_000);
         String key = "tamper-" + form;
@@ -131,14 +139,18 @@ class PayloadFormsTest {
     @Test
     void badXmlIsMalformedXml() throws Exception {
         String id = sdk.createMultipartUpload(b -> b.bucket("forms").key("xml")).uploadId();
-        for (String doc : new String[] {"<CompleteMultipartUpload><Part>", "not xml at all",
-                "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><CompleteMultipartUpload>&e;</CompleteMultipartUpload>"}) {
-            RawS3.Response r = raw.send(raw.sign("POST", "/forms/xml?uploadId=" + id, Map.of(),
-                    doc.getBytes(StandardCharsets.UTF_8), Form.SIGNED));
+        for (String doc : new String[] {
+            "<CompleteMultipartUpload><Part>",
+            "not xml at all",
+            "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><CompleteMultipartUpload>&e;</CompleteMultipartUpload>"
+        }) {
+            RawS3.Response r = raw.send(raw.sign(
+                    "POST", "/forms/xml?uploadId=" + id, Map.of(), doc.getBytes(StandardCharsets.UTF_8), Form.SIGNED));
             assertThat(r.status()).as(doc).isEqualTo(400);
             assertThat(r.body()).as(doc).contains("<Code>MalformedXML</Code>");
         }
-        RawS3.Response del = raw.send(raw.sign("POST", "/forms?delete", Map.of(), "<Delete><Object>".getBytes(StandardCharsets.UTF_8), Form.SIGNED));
+        RawS3.Response del = raw.send(raw.sign(
+                "POST", "/forms?delete", Map.of(), "<Delete><Object>".getBytes(StandardCharsets.UTF_8), Form.SIGNED));
         assertThat(del.body()).contains("<Code>MalformedXML</Code>");
         sdk.abortMultipartUpload(b -> b.bucket("forms").key("xml").uploadId(id));
         assertNothingLeft("xml");
@@ -155,10 +167,12 @@ class PayloadFormsTest {
 
     @Test
     void oversizedHeadersGetAnS3Error() throws Exception {
-        RawS3.Response r = raw.send(raw.sign("PUT", "/forms/hdr", Map.of("x-amz-meta-big", "v".repeat(20_000)), new byte[1], Form.SIGNED));
+        RawS3.Response r = raw.send(
+                raw.sign("PUT", "/forms/hdr", Map.of("x-amz-meta-big", "v".repeat(20_000)), new byte[1], Form.SIGNED));
         assertThat(r.status()).as(r.body()).isIn(400, 431);
         // Jetty refuses it before any handler runs (431, no body); nothing is stored.
-        assertThat(sdk.listObjectsV2(b -> b.bucket("forms").prefix("hdr")).contents()).isEmpty();
+        assertThat(sdk.listObjectsV2(b -> b.bucket("forms").prefix("hdr")).contents())
+                .isEmpty();
     }
 
     @Test
@@ -168,7 +182,9 @@ class PayloadFormsTest {
         try (Socket sock = new Socket("127.0.0.1", fx.gateway.port())) {
             OutputStream out = sock.getOutputStream();
             StringBuilder head = new StringBuilder("PUT /forms/vanish HTTP/1.1\r\n");
-            s.request().forEachHeader((n, vs) -> vs.forEach(v -> head.append(n).append(": ").append(v).append("\r\n")));
+            s.request()
+                    .forEachHeader((n, vs) -> vs.forEach(
+                            v -> head.append(n).append(": ").append(v).append("\r\n")));
             if (s.request().firstMatchingHeader("Content-Length").isEmpty()) {
                 head.append("Content-Length: ").append(body.length).append("\r\n");
             }
@@ -189,17 +205,24 @@ class PayloadFormsTest {
         // A "crash" mid-upload: a body staged under a PENDING garbage entry whose request never
         // commits. A new gateway on the same device (the in-use set is empty) frees it at mount.
         dev.spillway.osd.mem.MemOsd osd = dev.spillway.osd.mem.MemOsd.create("crash");
-        S3Gateway g1 = S3Gateway.start(osd, GatewayConfig.builder().credentials(dev.spillway.gateway.s3.auth.CredentialStore
-                .single("a", "b")).sweepInterval(java.time.Duration.ofHours(1)).build());
+        S3Gateway g1 = S3Gateway.start(
+                osd,
+                GatewayConfig.builder()
+                        .credentials(dev.spillway.gateway.s3.auth.CredentialStore.single("a", "b"))
+                        .sweepInterval(java.time.Duration.ofHours(1))
+                        .build());
         dev.spillway.gateway.s3.store.ObjectStore store = new dev.spillway.gateway.s3.store.ObjectStore(g1.namespace());
         byte[] big = bytes(3 << 20);
-        dev.spillway.gateway.s3.store.StagedBody staged = store.stage(new java.io.ByteArrayInputStream(big), big.length,
-                1L << 30, null, false, "b/k");
+        dev.spillway.gateway.s3.store.StagedBody staged =
+                store.stage(new java.io.ByteArrayInputStream(big), big.length, 1L << 30, null, false, "b/k");
         assertThat(osd.exists(staged.fid())).isTrue();
         assertThat(g1.garbagePending()).isEqualTo(1);
         g1.close(); // the request thread "dies" here: no commit, no discard
-        try (S3Gateway g2 = S3Gateway.start(osd, GatewayConfig.builder().credentials(dev.spillway.gateway.s3.auth.CredentialStore
-                .single("a", "b")).build())) {
+        try (S3Gateway g2 = S3Gateway.start(
+                osd,
+                GatewayConfig.builder()
+                        .credentials(dev.spillway.gateway.s3.auth.CredentialStore.single("a", "b"))
+                        .build())) {
             assertThat(g2.garbagePending()).isZero();
             assertThat(osd.exists(staged.fid())).isFalse();
         }

@@ -25,8 +25,11 @@ import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 final class RawS3 {
     /** The payload forms of SigV4. */
     enum Form {
-        SIGNED(true, false), UNSIGNED(false, false), STREAMING_SIGNED(true, true),
-        STREAMING_SIGNED_TRAILER(true, true), STREAMING_UNSIGNED_TRAILER(false, true);
+        SIGNED(true, false),
+        UNSIGNED(false, false),
+        STREAMING_SIGNED(true, true),
+        STREAMING_SIGNED_TRAILER(true, true),
+        STREAMING_UNSIGNED_TRAILER(false, true);
 
         final boolean payloadSigning;
         final boolean chunked;
@@ -41,17 +44,16 @@ final class RawS3 {
         }
     }
 
-    record Response(int status, String body, Map<String, List<String>> headers) {
-    }
+    record Response(int status, String body, Map<String, List<String>> headers) {}
 
     /** A signed request: its headers and the exact bytes to send as its body. */
-    record Signed(SdkHttpRequest request, byte[] body) {
-    }
+    record Signed(SdkHttpRequest request, byte[] body) {}
 
     private final URI endpoint;
     private final String accessKey;
     private final String secret;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     RawS3(URI endpoint, String accessKey, String secret) {
         this.endpoint = endpoint;
@@ -60,7 +62,8 @@ final class RawS3 {
     }
 
     Signed sign(String method, String path, Map<String, String> headers, byte[] body, Form form) throws IOException {
-        SdkHttpRequest.Builder b = SdkHttpRequest.builder().method(SdkHttpMethod.fromValue(method))
+        SdkHttpRequest.Builder b = SdkHttpRequest.builder()
+                .method(SdkHttpMethod.fromValue(method))
                 // https in the signed URI only: the AWS signer insists on signing the payload over
                 // plain http, and the scheme is not part of SigV4's canonical request.
                 .uri(URI.create(endpoint.toString().replace("http://", "https://") + path));
@@ -80,7 +83,8 @@ final class RawS3 {
                     .putProperty(AwsV4FamilyHttpSigner.PAYLOAD_SIGNING_ENABLED, form.payloadSigning)
                     .putProperty(AwsV4FamilyHttpSigner.CHUNK_ENCODING_ENABLED, form.chunked);
             if (form.trailer()) {
-                r.putProperty(AwsV4FamilyHttpSigner.CHECKSUM_ALGORITHM,
+                r.putProperty(
+                        AwsV4FamilyHttpSigner.CHECKSUM_ALGORITHM,
                         software.amazon.awssdk.checksums.DefaultChecksumAlgorithm.CRC32);
             }
         });
@@ -95,7 +99,8 @@ final class RawS3 {
             case STREAMING_SIGNED_TRAILER -> "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
             case STREAMING_UNSIGNED_TRAILER -> "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
         };
-        String got = signed.request().firstMatchingHeader("x-amz-content-sha256").orElse("");
+        String got =
+                signed.request().firstMatchingHeader("x-amz-content-sha256").orElse("");
         if (expected != null ? !expected.equals(got) : !got.matches("[0-9a-f]{64}")) {
             throw new IllegalStateException("the signer produced x-amz-content-sha256 " + got + " for " + form);
         }
@@ -117,19 +122,30 @@ final class RawS3 {
             }
         });
         HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-        return new Response(r.statusCode(), new String(r.body(), StandardCharsets.UTF_8), r.headers().map());
+        return new Response(
+                r.statusCode(),
+                new String(r.body(), StandardCharsets.UTF_8),
+                r.headers().map());
     }
 
     /** Sends the signed headers, then only {@code n} bytes of the body, then half-closes. */
     Response sendTruncated(Signed s, int n) throws IOException {
-        try (java.net.Socket sock = new java.net.Socket(s.request().host(), s.request().port())) {
-            StringBuilder head = new StringBuilder(s.request().method().name() + " " + s.request().encodedPath()
+        try (java.net.Socket sock =
+                new java.net.Socket(s.request().host(), s.request().port())) {
+            StringBuilder head = new StringBuilder(s.request().method().name() + " "
+                    + s.request().encodedPath()
                     + s.request().encodedQueryParameters().map(q -> "?" + q).orElse("") + " HTTP/1.1\r\n");
-            s.request().forEachHeader((name, vs) -> vs.forEach(v -> head.append(name).append(": ").append(v).append("\r\n")));
+            s.request()
+                    .forEachHeader((name, vs) -> vs.forEach(
+                            v -> head.append(name).append(": ").append(v).append("\r\n")));
             if (s.request().firstMatchingHeader("Content-Length").isEmpty()) {
                 head.append("Content-Length: ").append(s.body().length).append("\r\n");
             }
-            head.append("Host: ").append(s.request().host()).append(':').append(s.request().port()).append("\r\n");
+            head.append("Host: ")
+                    .append(s.request().host())
+                    .append(':')
+                    .append(s.request().port())
+                    .append("\r\n");
             head.append("Connection: close\r\n\r\n");
             java.io.OutputStream out = sock.getOutputStream();
             out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));

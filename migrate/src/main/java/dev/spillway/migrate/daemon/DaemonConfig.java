@@ -25,23 +25,60 @@ import java.util.TreeSet;
  * @param checkpoint how often heat is checkpointed to the metadata device
  * @param evacuateBatch copies moved per pass off an evacuating device
  */
-public record DaemonConfig(boolean enabled, PolicyConfig policy, HeatConfig heat, Duration interval, long bandwidth, long busyOps,
-                           Duration backoffBase, Duration backoffMax, Duration checkpoint, int evacuateBatch) {
+public record DaemonConfig(
+        boolean enabled,
+        PolicyConfig policy,
+        HeatConfig heat,
+        Duration interval,
+        long bandwidth,
+        long busyOps,
+        Duration backoffBase,
+        Duration backoffMax,
+        Duration checkpoint,
+        int evacuateBatch) {
 
-    static final Set<String> KEYS = Set.of("enabled", "high-watermark", "low-watermark", "promote-hits", "hit-window", "half-life",
-            "probation-share", "promote-ceiling", "min-resident-age", "min-spill-bytes", "max-batch", "interval", "bandwidth",
-            "busy-ops", "backoff-base", "backoff-max", "checkpoint-interval", "evacuate-batch");
+    static final Set<String> KEYS = Set.of(
+            "enabled",
+            "high-watermark",
+            "low-watermark",
+            "promote-hits",
+            "hit-window",
+            "half-life",
+            "probation-share",
+            "promote-ceiling",
+            "min-resident-age",
+            "min-spill-bytes",
+            "max-batch",
+            "interval",
+            "bandwidth",
+            "busy-ops",
+            "backoff-base",
+            "backoff-max",
+            "checkpoint-interval",
+            "evacuate-batch");
 
     public static DaemonConfig defaults() {
-        return new DaemonConfig(true, PolicyConfig.defaults().withWatermarks(0.80, 0.60), HeatConfig.defaults(), Duration.ofSeconds(1),
-                0, 0, Duration.ofSeconds(1), Duration.ofMinutes(5), Duration.ofMinutes(5), 64);
+        return new DaemonConfig(
+                true,
+                PolicyConfig.defaults().withWatermarks(0.80, 0.60),
+                HeatConfig.defaults(),
+                Duration.ofSeconds(1),
+                0,
+                0,
+                Duration.ofSeconds(1),
+                Duration.ofMinutes(5),
+                Duration.ofMinutes(5),
+                64);
     }
 
     /** Reads the {@code policy:} map of a pool configuration. */
     public static DaemonConfig parse(Map<String, Object> policy, String pool) throws OsdException {
         for (String k : new TreeSet<>(policy.keySet())) {
             if (!KEYS.contains(k)) {
-                throw new OsdException(Errno.EINVAL, pool, "pool config: policy." + k + ": unknown key (known: " + new TreeSet<>(KEYS) + ")");
+                throw new OsdException(
+                        Errno.EINVAL,
+                        pool,
+                        "pool config: policy." + k + ": unknown key (known: " + new TreeSet<>(KEYS) + ")");
             }
         }
         OsdConfig c = OsdConfig.of(pool, "policy", policy);
@@ -58,9 +95,17 @@ public record DaemonConfig(boolean enabled, PolicyConfig policy, HeatConfig heat
             HeatConfig h = d.heat.withHalfLife(c.duration("half-life", d.heat.halfLife()))
                     .withHitWindow(c.duration("hit-window", d.heat.hitWindow()))
                     .withMinSpillBytes(c.bytes("min-spill-bytes", d.heat.minSpillBytes()));
-            return new DaemonConfig(c.bool("enabled", true), p, h, c.duration("interval", d.interval), c.bytes("bandwidth", 0),
-                    c.integer("busy-ops", 0), c.duration("backoff-base", d.backoffBase), c.duration("backoff-max", d.backoffMax),
-                    c.duration("checkpoint-interval", d.checkpoint), (int) c.integer("evacuate-batch", d.evacuateBatch));
+            return new DaemonConfig(
+                    c.bool("enabled", true),
+                    p,
+                    h,
+                    c.duration("interval", d.interval),
+                    c.bytes("bandwidth", 0),
+                    c.integer("busy-ops", 0),
+                    c.duration("backoff-base", d.backoffBase),
+                    c.duration("backoff-max", d.backoffMax),
+                    c.duration("checkpoint-interval", d.checkpoint),
+                    (int) c.integer("evacuate-batch", d.evacuateBatch));
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EINVAL, pool, "pool config: policy: " + e.getMessage());
         }
@@ -75,7 +120,10 @@ public record DaemonConfig(boolean enabled, PolicyConfig policy, HeatConfig heat
         try {
             return v.endsWith("%") ? Double.parseDouble(v.substring(0, v.length() - 1)) / 100 : Double.parseDouble(v);
         } catch (NumberFormatException e) {
-            throw new OsdException(Errno.EINVAL, c.name(), "pool config: policy." + key + ": not a fraction: '" + v + "' (want e.g. 0.8 or 80%)");
+            throw new OsdException(
+                    Errno.EINVAL,
+                    c.name(),
+                    "pool config: policy." + key + ": not a fraction: '" + v + "' (want e.g. 0.8 or 80%)");
         }
     }
 }

@@ -21,8 +21,18 @@ import java.util.Map;
  * @param policy the policy's counters (passes, promotions, refusals, ping-pongs)
  * @param lastError the last failure, or null
  */
-public record DaemonStatus(boolean running, String activity, Map<String, Integer> queued, int promotionsQueued,
-                           Map<String, Long> bytesMoved, Map<String, Long> moves, double bytesPerSecond, long fastUsed,
-                           long fastCapacity, boolean spilling, Map<String, Double> backoffs, long tracked, PolicyStats policy,
-                           String lastError) {
-}
+public record DaemonStatus(
+        boolean running,
+        String activity,
+        Map<String, Integer> queued,
+        int promotionsQueued,
+        Map<String, Long> bytesMoved,
+        Map<String, Long> moves,
+        double bytesPerSecond,
+        long fastUsed,
+        long fastCapacity,
+        boolean spilling,
+        Map<String, Double> backoffs,
+        long tracked,
+        PolicyStats policy,
+        String lastError) {}

@@ -144,9 +144,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             pos += n;
         }
         try {
-            return HeatCheckpoint.read(new ByteArrayInputStream(b, 0, pos), cfg.heat(), clock, mdOsd.name(), PoolFids.HEAT);
+            return HeatCheckpoint.read(
+                    new ByteArrayInputStream(b, 0, pos), cfg.heat(), clock, mdOsd.name(), PoolFids.HEAT);
         } catch (OsdException e) {
-            LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": heat checkpoint unreadable, starting cold: " + e.getMessage());
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "pool " + pool.name() + ": heat checkpoint unreadable, starting cold: " + e.getMessage());
             return new HeatTracker(cfg.heat(), clock);
         }
     }
@@ -194,9 +197,17 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     // ---- passes -------------------------------------------------------------------------------
 
     /** What one pass did. */
-    public record PassReport(int collected, int spilled, long spilledBytes, int promoted, int resynced, int unparked, int evacuated,
-                             int failed, boolean busy, List<String> errors) {
-    }
+    public record PassReport(
+            int collected,
+            int spilled,
+            long spilledBytes,
+            int promoted,
+            int resynced,
+            int unparked,
+            int evacuated,
+            int failed,
+            boolean busy,
+            List<String> errors) {}
 
     private void refreshFast() throws OsdException {
         StatFs s = pool.metadata().osd().statfs();
@@ -214,7 +225,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         b[0]++;
         long delay = Math.min(cfg.backoffMax().toNanos(), cfg.backoffBase().toNanos() << Math.min(30, b[0] - 1));
         b[1] = nanos() + delay;
-        String msg = what + ": " + e.getMessage() + " (device " + pool.device(device).name() + " backs off " + delay / 1_000_000 + " ms)";
+        String msg = what + ": " + e.getMessage() + " (device "
+                + pool.device(device).name() + " backs off " + delay / 1_000_000 + " ms)";
         errors.add(msg);
         lastError = msg;
     }
@@ -262,7 +274,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         int resynced = 0;
         int unparked = 0;
         int evacuated = 0;
-        long movedBefore = bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
+        long movedBefore =
+                bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
         if (!cfg.enabled()) {
             return new PassReport(0, 0, 0, 0, 0, 0, 0, 0, busy, List.of());
         }
@@ -280,7 +293,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
 
         for (PoolDevice d : pool.devices()) {
-            if (d.state() == DeviceState.FAILED && !DeviceIndex.list(pool.metadata().osd(), d.index()).isEmpty()) {
+            if (d.state() == DeviceState.FAILED
+                    && !DeviceIndex.list(pool.metadata().osd(), d.index()).isEmpty()) {
                 activity = "replacing copies lost with " + d.name();
                 var p = pool.deviceOps().replaceLost(d, cfg.evacuateBatch());
                 evacuated += p.moved();
@@ -297,7 +311,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         if (!busy) {
             activity = "resyncing stale copies";
             for (Job j : jobs) {
-                if (j.kind() != Job.Kind.RESYNC || backingOff(j.device()) || !pool.device(j.device()).state().writable()) {
+                if (j.kind() != Job.Kind.RESYNC
+                        || backingOff(j.device())
+                        || !pool.device(j.device()).state().writable()) {
                     continue;
                 }
                 if (!bucket.hasTokens()) {
@@ -322,8 +338,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     continue;
                 }
                 PoolDevice target = pool.device(j.device());
-                if (!target.state().writable() || backingOff(j.device())
-                        || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20) || !bucket.hasTokens()) {
+                if (!target.state().writable()
+                        || backingOff(j.device())
+                        || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20)
+                        || !bucket.hasTokens()) {
                     continue;
                 }
                 try {
@@ -347,7 +365,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
 
         // The spill pass runs even when busy once the tier is past the middle of the high band.
-        boolean urgent = fastUsed > (cfg.policy().highWatermark() + (1 - cfg.policy().highWatermark()) / 2) * fastCapacity;
+        boolean urgent =
+                fastUsed > (cfg.policy().highWatermark() + (1 - cfg.policy().highWatermark()) / 2) * fastCapacity;
         if (!busy || urgent) {
             activity = "spilling";
             for (int round = 0; round < 16; round++) {
@@ -369,7 +388,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     }
                     PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
                     if (target == null) {
-                        errors.add("no background device has room for " + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
+                        errors.add("no background device has room for "
+                                + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
                         break;
                     }
                     long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
@@ -378,7 +398,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     do {
                         planned += cands.get(i).sizeBytes();
                         batch.add(cands.get(i++).fid());
-                    } while (i < cands.size() && batch.size() < SPILL_BATCH && planned + cands.get(i).sizeBytes() <= room);
+                    } while (i < cands.size()
+                            && batch.size() < SPILL_BATCH
+                            && planned + cands.get(i).sizeBytes() <= room);
                     List<Migrator.Spilled> results;
                     try {
                         results = pool.migrator().spillAll(batch, target);
@@ -457,7 +479,16 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         long movedNow = bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
         rate = (movedNow - movedBefore) / Math.max(1e-3, (nanos() - now) / 1e9);
         activity = "idle";
-        return new PassReport(collected, spilled, spilledBytes, promoted, resynced, unparked, evacuated, errors.size(), busy,
+        return new PassReport(
+                collected,
+                spilled,
+                spilledBytes,
+                promoted,
+                resynced,
+                unparked,
+                evacuated,
+                errors.size(),
+                busy,
                 List.copyOf(errors));
     }
 
@@ -547,7 +578,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     break;
                 }
                 try {
-                    Migrator.Result r = pool.migrator().nonBlocking(() -> pool.migrator().spill(c.fid(), target));
+                    Migrator.Result r =
+                            pool.migrator().nonBlocking(() -> pool.migrator().spill(c.fid(), target));
                     moved("emergency", r);
                     if (r.outcome() == Migrator.Outcome.DONE) {
                         heat.markSpilled(c.fid());
@@ -580,8 +612,21 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 bo.put(pool.device(d).name(), (b[1] - now) / 1e9);
             }
         });
-        return new DaemonStatus(thread != null && thread.isAlive(), activity, queued, promotions.size(), bm, mv, rate, fastUsed,
-                fastCapacity, policy.spilling(), bo, heat.tracked(), policy.stats(), lastError);
+        return new DaemonStatus(
+                thread != null && thread.isAlive(),
+                activity,
+                queued,
+                promotions.size(),
+                bm,
+                mv,
+                rate,
+                fastUsed,
+                fastCapacity,
+                policy.spilling(),
+                bo,
+                heat.tracked(),
+                policy.stats(),
+                lastError);
     }
 
     /** Objects not accessed for {@code age}, coldest first: the list for an external manager. */
@@ -603,7 +648,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     }
                 } catch (OsdException | RuntimeException e) {
                     lastError = e.getMessage();
-                    LOG.log(System.Logger.Level.ERROR, "pool " + pool.name() + ": migration pass failed: " + e.getMessage(), e);
+                    LOG.log(
+                            System.Logger.Level.ERROR,
+                            "pool " + pool.name() + ": migration pass failed: " + e.getMessage(),
+                            e);
                 }
                 try {
                     Thread.sleep(Math.max(10, cfg.interval().toMillis()));

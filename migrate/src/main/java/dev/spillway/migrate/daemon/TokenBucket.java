@@ -73,5 +73,4 @@ final class TokenBucket {
         lastNanos = now;
         return tokens > 0;
     }
-
 }

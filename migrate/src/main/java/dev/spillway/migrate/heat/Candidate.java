@@ -16,6 +16,12 @@ import java.time.Instant;
  * @param probation true if it is a trial promotion not read since
  * @param residentSince when it arrived on the fast tier (resident objects only)
  */
-public record Candidate(Fid fid, long sizeBytes, double heat, Instant lastAccess, boolean resident,
-                        boolean promoted, boolean probation, Instant residentSince) {
-}
+public record Candidate(
+        Fid fid,
+        long sizeBytes,
+        double heat,
+        Instant lastAccess,
+        boolean resident,
+        boolean promoted,
+        boolean probation,
+        Instant residentSince) {}

@@ -31,12 +31,13 @@ final class EntryStore {
     private int[][] last = new int[0][];
     /** Resident: second it became resident (for the minimum age). Spilled: start of the nhit window. */
     private int[][] aux = new int[0][];
+
     private int[][] size = new int[0][];
     private int[][] prev = new int[0][];
     private int[][] next = new int[0][];
     private byte[][] flags = new byte[0][];
 
-    private int allocated;  // ids ever handed out (high-water mark)
+    private int allocated; // ids ever handed out (high-water mark)
     private int live;
     private int freeHead = NONE;
 

@@ -16,6 +16,7 @@ final class Gather {
     int[] flags = new int[64];
     /** Positions in key order after {@link #sort()}. */
     int[] order = new int[64];
+
     int n;
 
     void clear() {

@@ -40,8 +40,7 @@ public final class HeatCheckpoint {
     /** Bytes per record in the checkpoint. */
     public static final int RECORD_BYTES = 37;
 
-    private HeatCheckpoint() {
-    }
+    private HeatCheckpoint() {}
 
     /**
      * Writes every tracked object of {@code tracker} to {@code out} (not closed). Each segment is
@@ -49,7 +48,8 @@ public final class HeatCheckpoint {
      */
     public static void write(HeatTracker tracker, OutputStream out) throws IOException {
         CRC32C crc = new CRC32C();
-        DataOutputStream d = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(nonClosing(out), crc), 1 << 16));
+        DataOutputStream d =
+                new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(nonClosing(out), crc), 1 << 16));
         d.write(MAGIC);
         d.writeInt(VERSION);
         d.writeLong(tracker.epochSecond());
@@ -93,7 +93,8 @@ public final class HeatCheckpoint {
     public static HeatTracker read(InputStream in, HeatConfig config, InstantSource clock, String device, Fid fid)
             throws OsdException {
         CRC32C crc = new CRC32C();
-        DataInputStream d = new DataInputStream(new CheckedInputStream(new BufferedInputStream(nonClosing(in), 1 << 16), crc));
+        DataInputStream d =
+                new DataInputStream(new CheckedInputStream(new BufferedInputStream(nonClosing(in), 1 << 16), crc));
         long records = -1;
         try {
             byte[] magic = new byte[MAGIC.length];
@@ -109,7 +110,10 @@ public final class HeatCheckpoint {
             long halfLifeNanos = d.readLong();
             int blocks = d.readInt();
             if (halfLifeNanos <= 0 || blocks < 0) {
-                throw new OsdException(Errno.EBADMSG, device, fid,
+                throw new OsdException(
+                        Errno.EBADMSG,
+                        device,
+                        fid,
                         "heat checkpoint: bad header (half-life " + halfLifeNanos + " ns, " + blocks + " blocks)");
             }
             HeatTracker t = new HeatTracker(config, clock, epoch);
@@ -121,7 +125,10 @@ public final class HeatCheckpoint {
             for (int blk = 0; blk < blocks; blk++) {
                 int inBlock = d.readInt();
                 if (inBlock < 0) {
-                    throw new OsdException(Errno.EBADMSG, device, fid,
+                    throw new OsdException(
+                            Errno.EBADMSG,
+                            device,
+                            fid,
                             "heat checkpoint: block " + blk + " has " + inBlock + " records");
                 }
                 for (int i = 0; i < inBlock; i++, records++) {
@@ -131,20 +138,37 @@ public final class HeatCheckpoint {
             int expected = (int) crc.getValue();
             int stored = d.readInt();
             if (stored != expected) {
-                throw new OsdException(Errno.EBADMSG, device, fid, String.format(
-                        "heat checkpoint: CRC32C mismatch (stored %08x, computed %08x) over %d records", stored, expected, records));
+                throw new OsdException(
+                        Errno.EBADMSG,
+                        device,
+                        fid,
+                        String.format(
+                                "heat checkpoint: CRC32C mismatch (stored %08x, computed %08x) over %d records",
+                                stored, expected, records));
             }
             return t;
         } catch (EOFException e) {
-            throw new OsdException(Errno.EBADMSG, device, fid,
-                    "heat checkpoint: truncated" + (records >= 0 ? " after " + records + " records" : " header"), e);
+            throw new OsdException(
+                    Errno.EBADMSG,
+                    device,
+                    fid,
+                    "heat checkpoint: truncated" + (records >= 0 ? " after " + records + " records" : " header"),
+                    e);
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, device, fid, "heat checkpoint: read failed: " + e.getMessage(), e);
         }
     }
 
-    private static void readRecord(DataInputStream d, HeatSegment[] segs, int shift, double oldLambda,
-                                   double newLambda, long r, String device, Fid fid) throws IOException, OsdException {
+    private static void readRecord(
+            DataInputStream d,
+            HeatSegment[] segs,
+            int shift,
+            double oldLambda,
+            double newLambda,
+            long r,
+            String device,
+            Fid fid)
+            throws IOException, OsdException {
         long seq = d.readLong();
         long ov = d.readLong();
         double key = d.readDouble();
@@ -188,8 +212,7 @@ public final class HeatCheckpoint {
     private static InputStream nonClosing(InputStream in) {
         return new java.io.FilterInputStream(in) {
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 }

@@ -19,8 +19,13 @@ import java.time.Duration;
  * @param ringBuckets buckets kept per segment (a power of two); objects colder than
  *     {@code ringBuckets / bucketsPerDoubling} doublings below the hottest share one floor bucket
  */
-public record HeatConfig(Duration halfLife, Duration hitWindow, long minSpillBytes, int segments,
-                         int bucketsPerDoubling, int ringBuckets) {
+public record HeatConfig(
+        Duration halfLife,
+        Duration hitWindow,
+        long minSpillBytes,
+        int segments,
+        int bucketsPerDoubling,
+        int ringBuckets) {
 
     public HeatConfig {
         if (halfLife.isNegative() || halfLife.isZero()) {

@@ -37,11 +37,13 @@ final class HeatSegment {
     HeatSegment(HeatConfig config) {
         this.lambda = config.lambdaPerSecond();
         this.minSpillBytes = config.minSpillBytes();
-        this.hitWindowSeconds = (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.hitWindow().toSeconds()));
+        this.hitWindowSeconds =
+                (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.hitWindow().toSeconds()));
         this.rings = new BucketRing[] {
             new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
             new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
-            new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling())};
+            new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling())
+        };
     }
 
     BucketRing ring(int r) {
@@ -53,7 +55,10 @@ final class HeatSegment {
     }
 
     long footprintBytes() {
-        return store.footprintBytes() + rings[0].footprintBytes() + rings[1].footprintBytes() + rings[2].footprintBytes();
+        return store.footprintBytes()
+                + rings[0].footprintBytes()
+                + rings[1].footprintBytes()
+                + rings[2].footprintBytes();
     }
 
     private boolean linkable(int flags, long size) {

@@ -206,10 +206,18 @@ public final class HeatTracker {
             }
             int f = st.flags(id);
             boolean resident = (f & HeatSegment.F_RESIDENT) != 0;
-            return Optional.of(new ObjectHeat(fid, EntryStore.decodeSize(st.sizeCode(id)), heatOfKey(st.key(id), t),
-                    instantOf(st.last(id)), (f & HeatSegment.F_DATA) != 0 && (f & HeatSegment.F_PINNED) == 0,
-                    (f & HeatSegment.F_PINNED) != 0, resident, (f & HeatSegment.F_PROMOTED) != 0,
-                    (f & HeatSegment.F_PROBATION) != 0, instantOf(st.aux(id)), resident ? 0 : (f >>> HeatSegment.HIT_SHIFT) & HeatSegment.HIT_MAX));
+            return Optional.of(new ObjectHeat(
+                    fid,
+                    EntryStore.decodeSize(st.sizeCode(id)),
+                    heatOfKey(st.key(id), t),
+                    instantOf(st.last(id)),
+                    (f & HeatSegment.F_DATA) != 0 && (f & HeatSegment.F_PINNED) == 0,
+                    (f & HeatSegment.F_PINNED) != 0,
+                    resident,
+                    (f & HeatSegment.F_PROMOTED) != 0,
+                    (f & HeatSegment.F_PROBATION) != 0,
+                    instantOf(st.aux(id)),
+                    resident ? 0 : (f >>> HeatSegment.HIT_SHIFT) & HeatSegment.HIT_MAX));
         }
     }
 
@@ -287,7 +295,8 @@ public final class HeatTracker {
      * or after {@code protectPromotedSince} (to the second): the placement policy passes the end of
      * the previous spill pass, so that no pass spills what was promoted since the last one.
      */
-    public List<Candidate> coldest(int maxCount, long targetBytes, Duration minResidentAge, Instant protectPromotedSince) {
+    public List<Candidate> coldest(
+            int maxCount, long targetBytes, Duration minResidentAge, Instant protectPromotedSince) {
         return coldest(HeatSegment.RESIDENT_RING, maxCount, targetBytes, minResidentAge, protectPromotedSince);
     }
 
@@ -299,28 +308,34 @@ public final class HeatTracker {
         return coldest(HeatSegment.PROBATION_RING, maxCount, targetBytes, minResidentAge, null);
     }
 
-    private List<Candidate> coldest(int ring, int maxCount, long targetBytes, Duration minResidentAge,
-                                    Instant protectPromotedSince) {
+    private List<Candidate> coldest(
+            int ring, int maxCount, long targetBytes, Duration minResidentAge, Instant protectPromotedSince) {
         if (maxCount <= 0 || targetBytes <= 0) {
             return List.of();
         }
         double t = seconds(clock.instant());
         int youngest = tick(t - minResidentAge.toNanos() / 1e9);
-        long protectTick = protectPromotedSince == null ? Long.MAX_VALUE : protectPromotedSince.getEpochSecond() - epochSecond;
+        long protectTick =
+                protectPromotedSince == null ? Long.MAX_VALUE : protectPromotedSince.getEpochSecond() - epochSecond;
         List<Candidate> out = new ArrayList<>();
         long[] bytes = {0};
-        walk(new int[] {ring}, t, (g, i) -> {
-            if (g.aux[i] > youngest) {
-                return true; // too young: skip, keep looking
-            }
-            if ((g.flags[i] & HeatSegment.F_PROMOTED) != 0 && g.aux[i] >= protectTick) {
-                return true; // promoted since the last pass: not this pass's to take back
-            }
-            long size = EntryStore.decodeSize(g.sizeCode[i]);
-            out.add(candidate(g, i, t));
-            bytes[0] += size;
-            return out.size() < maxCount && bytes[0] < targetBytes;
-        }, Double.POSITIVE_INFINITY, maxCount);
+        walk(
+                new int[] {ring},
+                t,
+                (g, i) -> {
+                    if (g.aux[i] > youngest) {
+                        return true; // too young: skip, keep looking
+                    }
+                    if ((g.flags[i] & HeatSegment.F_PROMOTED) != 0 && g.aux[i] >= protectTick) {
+                        return true; // promoted since the last pass: not this pass's to take back
+                    }
+                    long size = EntryStore.decodeSize(g.sizeCode[i]);
+                    out.add(candidate(g, i, t));
+                    bytes[0] += size;
+                    return out.size() < maxCount && bytes[0] < targetBytes;
+                },
+                Double.POSITIVE_INFINITY,
+                maxCount);
         return out;
     }
 
@@ -348,12 +363,17 @@ public final class HeatTracker {
         if (limit <= 0) {
             return out;
         }
-        walk(rings, t, (g, i) -> {
-            if (g.last[i] <= cutoffTick) {
-                out.add(candidate(g, i, t));
-            }
-            return out.size() < limit;
-        }, keyLimit, limit);
+        walk(
+                rings,
+                t,
+                (g, i) -> {
+                    if (g.last[i] <= cutoffTick) {
+                        out.add(candidate(g, i, t));
+                    }
+                    return out.size() < limit;
+                },
+                keyLimit,
+                limit);
         return out;
     }
 
@@ -413,9 +433,12 @@ public final class HeatTracker {
                 EntryStore st = s.store;
                 for (int id = 0; id < st.allocated(); id++) {
                     int f = st.flags(id);
-                    if ((f & HeatSegment.F_LIVE) == 0 || (f & HeatSegment.F_RESIDENT) == 0 || (f & HeatSegment.F_DATA) == 0
+                    if ((f & HeatSegment.F_LIVE) == 0
+                            || (f & HeatSegment.F_RESIDENT) == 0
+                            || (f & HeatSegment.F_DATA) == 0
                             || (f & (HeatSegment.F_PINNED | HeatSegment.F_PROBATION)) != 0
-                            || EntryStore.decodeSize(st.sizeCode(id)) < config.minSpillBytes() || st.aux(id) > youngest) {
+                            || EntryStore.decodeSize(st.sizeCode(id)) < config.minSpillBytes()
+                            || st.aux(id) > youngest) {
                         continue;
                     }
                     double k = st.key(id);
@@ -474,8 +497,14 @@ public final class HeatTracker {
         int f = g.flags[i];
         Fid fid = new Fid(g.seq[i], (int) (g.oidVer[i] >>> 32), (int) g.oidVer[i]);
         boolean resident = (f & HeatSegment.F_RESIDENT) != 0;
-        return new Candidate(fid, EntryStore.decodeSize(g.sizeCode[i]), heatOfKey(g.key[i], t), instantOf(g.last[i]),
-                resident, (f & HeatSegment.F_PROMOTED) != 0, (f & HeatSegment.F_PROBATION) != 0,
+        return new Candidate(
+                fid,
+                EntryStore.decodeSize(g.sizeCode[i]),
+                heatOfKey(g.key[i], t),
+                instantOf(g.last[i]),
+                resident,
+                (f & HeatSegment.F_PROMOTED) != 0,
+                (f & HeatSegment.F_PROBATION) != 0,
                 resident ? instantOf(g.aux[i]) : null);
     }
 

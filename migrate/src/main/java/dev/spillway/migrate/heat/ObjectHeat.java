@@ -18,6 +18,15 @@ import java.time.Instant;
  * @param since resident: when it arrived on the fast tier; spilled: start of the current hit window
  * @param windowHits spilled only: reads counted in the current hit window
  */
-public record ObjectHeat(Fid fid, long sizeBytes, double heat, Instant lastAccess, boolean spillable,
-                         boolean pinned, boolean resident, boolean promoted, boolean probation, Instant since, int windowHits) {
-}
+public record ObjectHeat(
+        Fid fid,
+        long sizeBytes,
+        double heat,
+        Instant lastAccess,
+        boolean spillable,
+        boolean pinned,
+        boolean resident,
+        boolean promoted,
+        boolean probation,
+        Instant since,
+        int windowHits) {}

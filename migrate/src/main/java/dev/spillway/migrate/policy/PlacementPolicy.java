@@ -46,6 +46,7 @@ public final class PlacementPolicy {
     private boolean spilling;
     /** Epoch second the last pass finished; objects promoted since then are "new" to the next pass. */
     private long lastPassEnd;
+
     private long passesStarted;
     private long passesFinished;
     private long spillsPlanned;
@@ -164,7 +165,9 @@ public final class PlacementPolicy {
         for (Candidate x : out) {
             spillsPlanned++;
             bytesPlanned += x.sizeBytes();
-            if (x.promoted() && !x.probation() && x.residentSince() != null
+            if (x.promoted()
+                    && !x.probation()
+                    && x.residentSince() != null
                     && x.residentSince().getEpochSecond() >= lastPassEnd) {
                 pingPongs++;
             }
@@ -188,8 +191,8 @@ public final class PlacementPolicy {
      * @param usedBytes the fast tier's occupancy now
      * @param capacityBytes the fast tier's capacity
      */
-    public synchronized Promotion decidePromotion(Fid fid, long sizeBytes, int windowHits, long usedBytes,
-                                                  long capacityBytes) {
+    public synchronized Promotion decidePromotion(
+            Fid fid, long sizeBytes, int windowHits, long usedBytes, long capacityBytes) {
         checkOccupancy(usedBytes, capacityBytes);
         long after = usedBytes + sizeBytes;
         if (after > (long) (config.promoteCeiling() * capacityBytes)) {
@@ -239,7 +242,17 @@ public final class PlacementPolicy {
     }
 
     public synchronized PolicyStats stats() {
-        return new PolicyStats(passesStarted, passesFinished, spillsPlanned, bytesPlanned, emergencies, promotions,
-                trialPromotions, refusedHits, refusedRoom, refusedWouldSpill, pingPongs);
+        return new PolicyStats(
+                passesStarted,
+                passesFinished,
+                spillsPlanned,
+                bytesPlanned,
+                emergencies,
+                promotions,
+                trialPromotions,
+                refusedHits,
+                refusedRoom,
+                refusedWouldSpill,
+                pingPongs);
     }
 }

@@ -19,8 +19,14 @@ import java.time.Duration;
  *     (a new write, or a fresh promotion)
  * @param maxSpillBatch candidates per spill plan at most; the daemon asks again for more
  */
-public record PolicyConfig(double highWatermark, double lowWatermark, int promoteHits, double probationShare,
-                           double promoteCeiling, Duration minResidentAge, int maxSpillBatch) {
+public record PolicyConfig(
+        double highWatermark,
+        double lowWatermark,
+        int promoteHits,
+        double probationShare,
+        double promoteCeiling,
+        Duration minResidentAge,
+        int maxSpillBatch) {
 
     public PolicyConfig {
         if (!(lowWatermark > 0 && lowWatermark < highWatermark && highWatermark <= 1)) {
@@ -57,18 +63,22 @@ public record PolicyConfig(double highWatermark, double lowWatermark, int promot
     }
 
     public PolicyConfig withPromoteHits(int n) {
-        return new PolicyConfig(highWatermark, lowWatermark, n, probationShare, promoteCeiling, minResidentAge, maxSpillBatch);
+        return new PolicyConfig(
+                highWatermark, lowWatermark, n, probationShare, promoteCeiling, minResidentAge, maxSpillBatch);
     }
 
     public PolicyConfig withProbationShare(double share) {
-        return new PolicyConfig(highWatermark, lowWatermark, promoteHits, share, promoteCeiling, minResidentAge, maxSpillBatch);
+        return new PolicyConfig(
+                highWatermark, lowWatermark, promoteHits, share, promoteCeiling, minResidentAge, maxSpillBatch);
     }
 
     public PolicyConfig withMinResidentAge(Duration d) {
-        return new PolicyConfig(highWatermark, lowWatermark, promoteHits, probationShare, promoteCeiling, d, maxSpillBatch);
+        return new PolicyConfig(
+                highWatermark, lowWatermark, promoteHits, probationShare, promoteCeiling, d, maxSpillBatch);
     }
 
     public PolicyConfig withMaxSpillBatch(int n) {
-        return new PolicyConfig(highWatermark, lowWatermark, promoteHits, probationShare, promoteCeiling, minResidentAge, n);
+        return new PolicyConfig(
+                highWatermark, lowWatermark, promoteHits, probationShare, promoteCeiling, minResidentAge, n);
     }
 }

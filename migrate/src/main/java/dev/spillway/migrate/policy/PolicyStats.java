@@ -16,7 +16,15 @@ package dev.spillway.migrate.policy;
  * @param pingPongs objects promoted (not on trial) that the very next spill pass planned to spill
  *     again: what the promotion gate exists to prevent
  */
-public record PolicyStats(long passesStarted, long passesFinished, long spillsPlanned, long bytesPlanned,
-                          long emergencies, long promotions, long trialPromotions, long refusedHits, long refusedRoom,
-                          long refusedWouldSpill, long pingPongs) {
-}
+public record PolicyStats(
+        long passesStarted,
+        long passesFinished,
+        long spillsPlanned,
+        long bytesPlanned,
+        long emergencies,
+        long promotions,
+        long trialPromotions,
+        long refusedHits,
+        long refusedRoom,
+        long refusedWouldSpill,
+        long pingPongs) {}

@@ -13,7 +13,11 @@ import java.util.List;
  *     enough objects are eligible, and the daemon asks again after spilling them
  */
 public record SpillPlan(Reason reason, long targetBytes, List<Candidate> candidates) {
-    public enum Reason { NONE, WATERMARK, EMERGENCY }
+    public enum Reason {
+        NONE,
+        WATERMARK,
+        EMERGENCY
+    }
 
     public static final SpillPlan NONE = new SpillPlan(Reason.NONE, 0, List.of());
 

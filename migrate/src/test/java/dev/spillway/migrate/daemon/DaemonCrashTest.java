@@ -41,7 +41,8 @@ class DaemonCrashTest {
     }
 
     static void attach(PoolOsd pool) throws OsdException {
-        daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(pool.config().policy(), pool.name()), InstantSource.system());
+        daemon = MigrationDaemon.attach(
+                pool, DaemonConfig.parse(pool.config().policy(), pool.name()), InstantSource.system());
         pool.listener(daemon);
     }
 
@@ -83,7 +84,13 @@ class DaemonCrashTest {
     @Test
     void theEmergencyPathNeverLosesAnAcknowledgedWrite() throws Exception {
         int points = Integer.getInteger("spillway.daemon.crash.points", 500);
-        int ran = CrashCampaign.run("daemon crash campaign", points, 10, s -> config(), OBJECTS, DaemonCrashTest::attach,
+        int ran = CrashCampaign.run(
+                "daemon crash campaign",
+                points,
+                10,
+                s -> config(),
+                OBJECTS,
+                DaemonCrashTest::attach,
                 DaemonCrashTest::workload);
         assertThat(ran).isEqualTo(points);
     }

@@ -199,13 +199,17 @@ class DaemonTest {
         // slow0 holds only 2 MiB: spills beyond it park, or go to slow1. Fill slow1 by marking it read-only.
         pool.deviceOps().setState(pool.device(2), DeviceState.RO);
         daemon.runOnce();
-        int parkedBefore = (int) WorkIndex.all(pool.metadata().osd()).stream().filter(j -> j.kind() == Job.Kind.PARKED).count();
+        int parkedBefore = (int) WorkIndex.all(pool.metadata().osd()).stream()
+                .filter(j -> j.kind() == Job.Kind.PARKED)
+                .count();
         assertThat(daemon.status().moves()).isNotEmpty();
         pool.deviceOps().setState(pool.device(2), DeviceState.RW);
         clock.advance(Duration.ofSeconds(5));
         daemon.runOnce();
         daemon.runOnce();
-        long parkedAfter = WorkIndex.all(pool.metadata().osd()).stream().filter(j -> j.kind() == Job.Kind.PARKED).count();
+        long parkedAfter = WorkIndex.all(pool.metadata().osd()).stream()
+                .filter(j -> j.kind() == Job.Kind.PARKED)
+                .count();
         assertThat(parkedAfter).isLessThanOrEqualTo(parkedBefore);
         assertThat(fastUse()).isLessThanOrEqualTo(0.5);
         assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
@@ -221,13 +225,16 @@ class DaemonTest {
         devices.get("slow0").fail.set(true);
         devices.get("slow1").fail.set(true);
         daemon.runOnce();
-        int attempts = devices.get("slow0").attempts.get() + devices.get("slow1").attempts.get();
+        int attempts = devices.get("slow0").attempts.get()
+                + devices.get("slow1").attempts.get();
         assertThat(daemon.status().backoffs()).isNotEmpty();
         assertThat(daemon.status().lastError()).contains("EIO");
         daemon.runOnce();
         daemon.runOnce();
-        assertThat(devices.get("slow0").attempts.get() + devices.get("slow1").attempts.get())
-                .as("no retries while backing off").isEqualTo(attempts);
+        assertThat(devices.get("slow0").attempts.get()
+                        + devices.get("slow1").attempts.get())
+                .as("no retries while backing off")
+                .isEqualTo(attempts);
         devices.get("slow0").fail.set(false);
         devices.get("slow1").fail.set(false);
         clock.advance(Duration.ofSeconds(30));
@@ -247,7 +254,9 @@ class DaemonTest {
         clock.advance(Duration.ofMinutes(1));
         MigrationDaemon.PassReport r = daemon.runOnce();
         // A move starts only while the bucket is not in debt; the last one may overdraw it by one object.
-        assertThat(r.spilledBytes()).as("one second's worth of tokens, plus the move in flight").isLessThanOrEqualTo((1 << 20) + 250_000);
+        assertThat(r.spilledBytes())
+                .as("one second's worth of tokens, plus the move in flight")
+                .isLessThanOrEqualTo((1 << 20) + 250_000);
         assertThat(fastUse()).isGreaterThan(0.5);
         for (int i = 0; i < 10 && fastUse() > 0.5; i++) {
             clock.advance(Duration.ofSeconds(1));

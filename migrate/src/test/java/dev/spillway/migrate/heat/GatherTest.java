@@ -26,7 +26,8 @@ class GatherTest {
             int[] full = Arrays.copyOf(g.order, n);
             int k = rnd.nextInt(n + 2);
             g.sortFirst(k);
-            assertThat(Arrays.copyOf(g.order, Math.min(k, n))).as("seed %d round %d", seed, round)
+            assertThat(Arrays.copyOf(g.order, Math.min(k, n)))
+                    .as("seed %d round %d", seed, round)
                     .containsExactly(Arrays.copyOf(full, Math.min(k, n)));
             g.sortRest(Math.min(k, n));
             assertThat(Arrays.copyOf(g.order, n)).containsExactly(full);

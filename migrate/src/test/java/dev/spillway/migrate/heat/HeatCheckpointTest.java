@@ -26,7 +26,8 @@ class HeatCheckpointTest {
             clock.advance(Duration.ofSeconds(1 + rnd.nextInt(30)));
             Fid f = Fid.of(0x200000400L + rnd.nextInt(3), rnd.nextInt(2_000));
             switch (rnd.nextInt(6)) {
-                case 0 -> h.recordWrite(f, rnd.nextInt(10) == 0 ? ObjectKind.INDEX : ObjectKind.DATA, rnd.nextInt(1 << 20));
+                case 0 ->
+                    h.recordWrite(f, rnd.nextInt(10) == 0 ? ObjectKind.INDEX : ObjectKind.DATA, rnd.nextInt(1 << 20));
                 case 1 -> h.markSpilled(f);
                 case 2 -> h.markPromoted(f, rnd.nextBoolean());
                 case 3 -> h.setPinned(f, rnd.nextBoolean());
@@ -46,9 +47,11 @@ class HeatCheckpointTest {
     void roundTripKeepsEveryObjectAndTheOrder() throws Exception {
         HeatTracker a = populated(42);
         byte[] bytes = write(a);
-        HeatTracker b = HeatCheckpoint.read(new ByteArrayInputStream(bytes), HeatConfig.defaults(), clock, "fast", CKPT);
+        HeatTracker b =
+                HeatCheckpoint.read(new ByteArrayInputStream(bytes), HeatConfig.defaults(), clock, "fast", CKPT);
         assertThat(b.tracked()).isEqualTo(a.tracked());
-        assertThat(b.coldest(10_000, Long.MAX_VALUE, Duration.ZERO)).isEqualTo(a.coldest(10_000, Long.MAX_VALUE, Duration.ZERO));
+        assertThat(b.coldest(10_000, Long.MAX_VALUE, Duration.ZERO))
+                .isEqualTo(a.coldest(10_000, Long.MAX_VALUE, Duration.ZERO));
         assertThat(b.coldestOnProbation(10_000, Long.MAX_VALUE, Duration.ZERO))
                 .isEqualTo(a.coldestOnProbation(10_000, Long.MAX_VALUE, Duration.ZERO));
         assertThat(b.inactive(Duration.ZERO, 100_000, true)).hasSameSizeAs(a.inactive(Duration.ZERO, 100_000, true));
@@ -69,8 +72,12 @@ class HeatCheckpointTest {
         HeatTracker a = new HeatTracker(HeatConfig.defaults().withHalfLife(Duration.ofHours(1)), clock);
         a.recordWrite(Fid.of(2, 1), ObjectKind.DATA, 10);
         a.recordWrite(Fid.of(2, 1), ObjectKind.DATA, 10);
-        HeatTracker b = HeatCheckpoint.read(new ByteArrayInputStream(write(a)),
-                HeatConfig.defaults().withHalfLife(Duration.ofHours(4)), clock, "fast", CKPT);
+        HeatTracker b = HeatCheckpoint.read(
+                new ByteArrayInputStream(write(a)),
+                HeatConfig.defaults().withHalfLife(Duration.ofHours(4)),
+                clock,
+                "fast",
+                CKPT);
         assertThat(b.heat(Fid.of(2, 1))).isCloseTo(2.0, within(1e-9));
         clock.advance(Duration.ofHours(4));
         assertThat(b.heat(Fid.of(2, 1))).isCloseTo(1.0, within(1e-9));
@@ -81,18 +88,25 @@ class HeatCheckpointTest {
         byte[] good = write(populated(7));
         byte[] flipped = good.clone();
         flipped[flipped.length / 2] ^= 0x10;
-        assertThatThrownBy(() -> HeatCheckpoint.read(new ByteArrayInputStream(flipped), HeatConfig.defaults(), clock, "fast", CKPT))
+        assertThatThrownBy(() -> HeatCheckpoint.read(
+                        new ByteArrayInputStream(flipped), HeatConfig.defaults(), clock, "fast", CKPT))
                 .isInstanceOfSatisfying(OsdException.class, e -> {
                     assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
                     assertThat(e.getMessage()).contains("fast").contains(CKPT.toString());
                 });
         byte[] cut = Arrays.copyOf(good, good.length - 100);
-        assertThatThrownBy(() -> HeatCheckpoint.read(new ByteArrayInputStream(cut), HeatConfig.defaults(), clock, "fast", CKPT))
-                .isInstanceOfSatisfying(OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
+        assertThatThrownBy(() ->
+                        HeatCheckpoint.read(new ByteArrayInputStream(cut), HeatConfig.defaults(), clock, "fast", CKPT))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
         byte[] alien = "not a checkpoint at all, just text".getBytes();
-        assertThatThrownBy(() -> HeatCheckpoint.read(new ByteArrayInputStream(alien), HeatConfig.defaults(), clock, "fast", CKPT))
-                .isInstanceOfSatisfying(OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPROTO));
-        assertThatThrownBy(() -> HeatCheckpoint.read(new ByteArrayInputStream(new byte[3]), HeatConfig.defaults(), clock, "fast", CKPT))
-                .isInstanceOfSatisfying(OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
+        assertThatThrownBy(() -> HeatCheckpoint.read(
+                        new ByteArrayInputStream(alien), HeatConfig.defaults(), clock, "fast", CKPT))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPROTO));
+        assertThatThrownBy(() -> HeatCheckpoint.read(
+                        new ByteArrayInputStream(new byte[3]), HeatConfig.defaults(), clock, "fast", CKPT))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
     }
 }

@@ -45,7 +45,8 @@ class HeatModelTest {
         TestClock clock = new TestClock();
         double halfLifeSeconds = 600;
         long minSpill = 100;
-        HeatConfig cfg = new HeatConfig(Duration.ofSeconds((long) halfLifeSeconds), Duration.ofMinutes(5), minSpill, 4, 4, 64);
+        HeatConfig cfg =
+                new HeatConfig(Duration.ofSeconds((long) halfLifeSeconds), Duration.ofMinutes(5), minSpill, 4, 4, 64);
         HeatTracker heat = new HeatTracker(cfg, clock);
         Map<Fid, Obj> model = new HashMap<>();
         double now = 0;
@@ -107,14 +108,25 @@ class HeatModelTest {
         assertThat(heat.tracked()).isEqualTo(model.size());
     }
 
-    private static void check(HeatTracker heat, Map<Fid, Obj> model, double now, double hl, long minSpill,
-                              double minAgeSeconds, int n, long seed) {
+    private static void check(
+            HeatTracker heat,
+            Map<Fid, Obj> model,
+            double now,
+            double hl,
+            long minSpill,
+            double minAgeSeconds,
+            int n,
+            long seed) {
         double nowFloor = Math.floor(now);
         List<Map.Entry<Fid, Obj>> eligible = new ArrayList<>();
         for (Map.Entry<Fid, Obj> e : model.entrySet()) {
             Obj o = e.getValue();
             // Residency times are kept to the second (floored); so is the age check.
-            if (o.data && !o.pinned && o.resident && !o.probation && o.size >= minSpill
+            if (o.data
+                    && !o.pinned
+                    && o.resident
+                    && !o.probation
+                    && o.size >= minSpill
                     && Math.floor(o.since) <= Math.floor(nowFloor - minAgeSeconds)) {
                 eligible.add(e);
             }
@@ -124,10 +136,13 @@ class HeatModelTest {
         Duration minAge = Duration.ofSeconds((long) minAgeSeconds);
         List<Candidate> got = heat.coldest(n, Long.MAX_VALUE, minAge);
         assertThat(got).as("seed %d", seed).extracting(Candidate::fid).containsExactlyElementsOf(expected);
-        assertThat(heat.coldestByFullScan(n, minAge)).as("seed %d", seed).extracting(Candidate::fid)
+        assertThat(heat.coldestByFullScan(n, minAge))
+                .as("seed %d", seed)
+                .extracting(Candidate::fid)
                 .containsExactlyElementsOf(expected);
         for (Candidate c : got) {
-            assertThat(c.heat()).isCloseTo(model.get(c.fid()).heat(now, hl), org.assertj.core.api.Assertions.within(1e-6));
+            assertThat(c.heat())
+                    .isCloseTo(model.get(c.fid()).heat(now, hl), org.assertj.core.api.Assertions.within(1e-6));
         }
     }
 }

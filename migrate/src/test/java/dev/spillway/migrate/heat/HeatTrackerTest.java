@@ -49,25 +49,28 @@ class HeatTrackerTest {
     @Test
     void ineligibleObjectsAreNeverCandidates() {
         HeatTracker h = new HeatTracker(HeatConfig.defaults().withMinSpillBytes(512), clock);
-        h.recordWrite(fid(1), ObjectKind.INDEX, 4096);          // index: never
-        h.recordWrite(fid(2), ObjectKind.DATA, 4096);           // pinned below
-        h.recordWrite(fid(3), ObjectKind.DATA, 100);            // too small
-        h.recordWrite(fid(4), ObjectKind.DATA, 4096);           // spilled below
-        h.recordWrite(fid(5), ObjectKind.DATA, 4096);           // eligible
+        h.recordWrite(fid(1), ObjectKind.INDEX, 4096); // index: never
+        h.recordWrite(fid(2), ObjectKind.DATA, 4096); // pinned below
+        h.recordWrite(fid(3), ObjectKind.DATA, 100); // too small
+        h.recordWrite(fid(4), ObjectKind.DATA, 4096); // spilled below
+        h.recordWrite(fid(5), ObjectKind.DATA, 4096); // eligible
         h.setPinned(fid(2), true);
         h.markSpilled(fid(4));
         clock.advance(Duration.ofMinutes(5));
-        h.recordWrite(fid(6), ObjectKind.DATA, 4096);           // too young for a 1-minute minimum
-        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ofMinutes(1))).extracting(Candidate::fid)
+        h.recordWrite(fid(6), ObjectKind.DATA, 4096); // too young for a 1-minute minimum
+        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ofMinutes(1)))
+                .extracting(Candidate::fid)
                 .containsExactly(fid(5));
         h.setPinned(fid(2), false);
         clock.advance(Duration.ofMinutes(5));
-        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ofMinutes(1))).extracting(Candidate::fid)
+        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ofMinutes(1)))
+                .extracting(Candidate::fid)
                 .containsExactlyInAnyOrder(fid(2), fid(5), fid(6));
         // A write makes a too-small object big enough, and a spilled one resident again.
         h.recordWrite(fid(3), ObjectKind.DATA, 8192);
         h.recordWrite(fid(4), ObjectKind.DATA, 4096);
-        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ZERO)).extracting(Candidate::fid)
+        assertThat(h.coldest(100, Long.MAX_VALUE, Duration.ZERO))
+                .extracting(Candidate::fid)
                 .containsExactlyInAnyOrder(fid(2), fid(3), fid(4), fid(5), fid(6));
         assertThat(h.forget(fid(5))).isTrue();
         assertThat(h.forget(fid(5))).isFalse();
@@ -82,11 +85,15 @@ class HeatTrackerTest {
         }
         heat.markSpilled(fid(1));
         // now: fid(1) 5 days idle, fid(2) 4, fid(3) 3, fid(4) 2, fid(5) 1
-        assertThat(heat.inactive(Duration.ofDays(3), 100, false)).extracting(Candidate::fid)
+        assertThat(heat.inactive(Duration.ofDays(3), 100, false))
+                .extracting(Candidate::fid)
                 .containsExactly(fid(2), fid(3));
-        assertThat(heat.inactive(Duration.ofDays(3), 100, true)).extracting(Candidate::fid)
+        assertThat(heat.inactive(Duration.ofDays(3), 100, true))
+                .extracting(Candidate::fid)
                 .containsExactly(fid(1), fid(2), fid(3));
-        assertThat(heat.inactive(Duration.ofDays(3), 1, true)).extracting(Candidate::fid).containsExactly(fid(1));
+        assertThat(heat.inactive(Duration.ofDays(3), 1, true))
+                .extracting(Candidate::fid)
+                .containsExactly(fid(1));
     }
 
     @Test
@@ -109,27 +116,35 @@ class HeatTrackerTest {
         heat.markPromoted(fid(1), true);
         assertThat(heat.probationBytes()).isEqualTo(1000);
         assertThat(heat.coldest(10, Long.MAX_VALUE, Duration.ZERO)).isEmpty();
-        assertThat(heat.coldestOnProbation(10, Long.MAX_VALUE, Duration.ZERO)).extracting(Candidate::fid).containsExactly(fid(1));
+        assertThat(heat.coldestOnProbation(10, Long.MAX_VALUE, Duration.ZERO))
+                .extracting(Candidate::fid)
+                .containsExactly(fid(1));
         heat.markSpilled(fid(1));
         clock.advance(Duration.ofMinutes(1));
         assertThat(heat.recordRead(fid(1), ObjectKind.DATA, -1, false)).isEqualTo(2); // ghost hit
         heat.markPromoted(fid(1), true);
         heat.recordRead(fid(1), ObjectKind.DATA, -1, true);
         assertThat(heat.probationBytes()).isZero();
-        assertThat(heat.coldest(10, Long.MAX_VALUE, Duration.ZERO)).extracting(Candidate::fid).containsExactly(fid(1));
+        assertThat(heat.coldest(10, Long.MAX_VALUE, Duration.ZERO))
+                .extracting(Candidate::fid)
+                .containsExactly(fid(1));
     }
 
     @Test
     void objectsFarBelowTheRingShareTheFloorAndStayFindable() {
         // 16 buckets of a quarter doubling: anything 4 half-lives colder than the newest is in the floor.
-        HeatTracker h = new HeatTracker(new HeatConfig(Duration.ofMinutes(1), Duration.ofMinutes(10), 0, 2, 4, 16), clock);
+        HeatTracker h =
+                new HeatTracker(new HeatConfig(Duration.ofMinutes(1), Duration.ofMinutes(10), 0, 2, 4, 16), clock);
         for (int i = 0; i < 200; i++) {
             h.recordWrite(fid(i), ObjectKind.DATA, 10);
             clock.advance(Duration.ofSeconds(30));
         }
         List<Candidate> all = h.coldest(1000, Long.MAX_VALUE, Duration.ZERO);
         assertThat(all).hasSize(200);
-        assertThat(all).extracting(Candidate::fid).startsWith(fid(0), fid(1), fid(2)).endsWith(fid(199));
+        assertThat(all)
+                .extracting(Candidate::fid)
+                .startsWith(fid(0), fid(1), fid(2))
+                .endsWith(fid(199));
         for (int i = 0; i < 200; i += 2) {
             assertThat(h.forget(fid(i))).isTrue();
         }

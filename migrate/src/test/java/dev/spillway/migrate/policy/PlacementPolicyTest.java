@@ -47,7 +47,9 @@ class PlacementPolicyTest {
                 long before = used;
                 SpillPlan plan = p.planSpill(used, CAP);
                 if (!wasSpilling && p.spilling()) {
-                    assertThat(before).as("a pass starts only above the high mark").isGreaterThan((long) (0.95 * CAP));
+                    assertThat(before)
+                            .as("a pass starts only above the high mark")
+                            .isGreaterThan((long) (0.95 * CAP));
                 }
                 if (wasSpilling && !p.spilling()) {
                     assertThat(before).as("a pass stops only at the low mark").isLessThanOrEqualTo((long) (0.90 * CAP));
@@ -145,7 +147,8 @@ class PlacementPolicyTest {
 
     @Test
     void theGateRefusesWhatTheNextPassWouldEvictSoNothingPingPongs() {
-        PlacementPolicy p = new PlacementPolicy(PolicyConfig.defaults().withProbationShare(0).withMinResidentAge(Duration.ZERO), heat);
+        PlacementPolicy p = new PlacementPolicy(
+                PolicyConfig.defaults().withProbationShare(0).withMinResidentAge(Duration.ZERO), heat);
         Tier tier = new Tier();
         // A full tier of objects each read often in the last minutes: hot.
         for (int i = 0; i < 94; i++) {

@@ -28,7 +28,11 @@ public abstract class AbstractTransaction implements Transaction {
     private static final System.Logger LOG = System.getLogger(AbstractTransaction.class.getName());
 
     /** Where a transaction is in its life. */
-    protected enum State { NEW, STARTED, STOPPED }
+    protected enum State {
+        NEW,
+        STARTED,
+        STOPPED
+    }
 
     protected final TransactionSupport support;
     private final long id;
@@ -80,9 +84,10 @@ public abstract class AbstractTransaction implements Transaction {
             sum += perUpdate;
             switch (d.op()) {
                 case WRITE -> sum += d.length();
-                case SET_XATTR -> sum += d.length() + (d.name() == null ? 0 : d.name().length());
+                case SET_XATTR ->
+                    sum += d.length() + (d.name() == null ? 0 : d.name().length());
                 case INSERT -> sum += d.length() + d.keyLength();
-                default -> { }
+                default -> {}
             }
         }
         return sum;
@@ -173,11 +178,14 @@ public abstract class AbstractTransaction implements Transaction {
             throw new OsdException(Errno.EINVAL, device(), "transaction " + id + " already started");
         }
         if (failure != null) {
-            throw new OsdException(Errno.EINVAL, device(), "transaction " + id + " failed to start: " + failure.errno());
+            throw new OsdException(
+                    Errno.EINVAL, device(), "transaction " + id + " failed to start: " + failure.errno());
         }
         Long other = support.running().get();
         if (other != null) {
-            throw new OsdException(Errno.EINVAL, device(),
+            throw new OsdException(
+                    Errno.EINVAL,
+                    device(),
                     "nested transaction: this thread's transaction " + other + " is still running");
         }
         Set<Fid> fids = new LinkedHashSet<>();
@@ -205,11 +213,17 @@ public abstract class AbstractTransaction implements Transaction {
 
     private void update(Declare u, Body body) throws OsdException {
         if (state != State.STARTED) {
-            throw new OsdException(Errno.EINVAL, device(), u.fid(),
+            throw new OsdException(
+                    Errno.EINVAL,
+                    device(),
+                    u.fid(),
                     u.op().name().toLowerCase() + " " + (state == State.NEW ? "before start" : "after stop"));
         }
         if (failure != null) {
-            throw new OsdException(Errno.EINVAL, device(), u.fid(),
+            throw new OsdException(
+                    Errno.EINVAL,
+                    device(),
+                    u.fid(),
                     "transaction " + id + " already failed (" + failure.errno() + "); stop it");
         }
         try {
@@ -245,7 +259,8 @@ public abstract class AbstractTransaction implements Transaction {
     private void checkRange(Fid fid, long offset, long length, String what) throws OsdException {
         Objects.requireNonNull(fid, "fid");
         if (offset < 0 || length < 0) {
-            throw new OsdException(Errno.EINVAL, device(), fid, what + ": negative offset or length (" + offset + ", " + length + ")");
+            throw new OsdException(
+                    Errno.EINVAL, device(), fid, what + ": negative offset or length (" + offset + ", " + length + ")");
         }
         if (offset + length < 0) {
             throw new OsdException(Errno.EFBIG, device(), fid, what + ": offset + length overflows");
@@ -267,7 +282,8 @@ public abstract class AbstractTransaction implements Transaction {
     @Override
     public final void create(Fid fid, ObjectKind kind, AttrChange attrs) throws OsdException {
         Objects.requireNonNull(kind, "kind");
-        update(new Declare(Op.CREATE, fid, kind, 0, 0, 0, null),
+        update(
+                new Declare(Op.CREATE, fid, kind, 0, 0, 0, null),
                 () -> doCreate(fid, kind, attrs == null ? AttrChange.none() : attrs));
     }
 
@@ -278,7 +294,9 @@ public abstract class AbstractTransaction implements Transaction {
 
     @Override
     public final void setAttr(Fid fid, AttrChange change) throws OsdException {
-        update(new Declare(Op.SET_ATTR, fid, null, 0, 0, 0, null), () -> doSetAttr(fid, Objects.requireNonNull(change, "change")));
+        update(
+                new Declare(Op.SET_ATTR, fid, null, 0, 0, 0, null),
+                () -> doSetAttr(fid, Objects.requireNonNull(change, "change")));
     }
 
     @Override
@@ -367,12 +385,15 @@ public abstract class AbstractTransaction implements Transaction {
                 try {
                     doRelease();
                 } finally {
-                    fireCallbacks(failure != null ? failure
-                            : new OsdException(Errno.ECANCELED, device(), "transaction " + id + " stopped without start"));
+                    fireCallbacks(
+                            failure != null
+                                    ? failure
+                                    : new OsdException(
+                                            Errno.ECANCELED, device(), "transaction " + id + " stopped without start"));
                 }
                 return;
             }
-            case STARTED -> { }
+            case STARTED -> {}
         }
         state = State.STOPPED;
         try {
@@ -468,6 +489,5 @@ public abstract class AbstractTransaction implements Transaction {
     protected abstract void doDiscard() throws OsdException;
 
     /** Releases the reservation; called once at stop after commit or discard, also if never started. */
-    protected void doRelease() {
-    }
+    protected void doRelease() {}
 }

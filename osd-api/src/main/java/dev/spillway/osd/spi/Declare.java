@@ -19,7 +19,16 @@ public record Declare(Op op, Fid fid, ObjectKind kind, long offset, long length,
 
     /** The update kinds, one per update method of a transaction. */
     public enum Op {
-        CREATE, DESTROY, WRITE, PUNCH, TRUNCATE, SET_ATTR, SET_XATTR, DELETE_XATTR, INSERT, DELETE
+        CREATE,
+        DESTROY,
+        WRITE,
+        PUNCH,
+        TRUNCATE,
+        SET_ATTR,
+        SET_XATTR,
+        DELETE_XATTR,
+        INSERT,
+        DELETE
     }
 
     /** True if this declare allows an update {@code u} (same op and object, within its bounds). */
@@ -29,9 +38,8 @@ public record Declare(Op op, Fid fid, ObjectKind kind, long offset, long length,
         }
         return switch (op) {
             case CREATE -> kind == u.kind;
-            case WRITE, PUNCH -> offset < 0
-                    ? u.length <= length
-                    : u.offset >= offset && u.offset + u.length <= offset + length;
+            case WRITE, PUNCH ->
+                offset < 0 ? u.length <= length : u.offset >= offset && u.offset + u.length <= offset + length;
             case SET_XATTR -> (name == null || name.equals(u.name)) && u.length <= length;
             case DELETE_XATTR -> name == null || name.equals(u.name);
             case INSERT -> u.keyLength <= keyLength && u.length <= length;
@@ -42,16 +50,20 @@ public record Declare(Op op, Fid fid, ObjectKind kind, long offset, long length,
 
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder(op.name().toLowerCase()).append(' ').append(fid);
+        StringBuilder sb =
+                new StringBuilder(op.name().toLowerCase()).append(' ').append(fid);
         switch (op) {
             case CREATE -> sb.append(' ').append(kind);
-            case WRITE, PUNCH -> sb.append(" [").append(offset).append(", +").append(length).append(')');
+            case WRITE, PUNCH ->
+                sb.append(" [").append(offset).append(", +").append(length).append(')');
             case TRUNCATE -> sb.append(" to ").append(offset);
-            case SET_XATTR -> sb.append(' ').append(name).append(" (").append(length).append(" bytes)");
+            case SET_XATTR ->
+                sb.append(' ').append(name).append(" (").append(length).append(" bytes)");
             case DELETE_XATTR -> sb.append(' ').append(name);
-            case INSERT -> sb.append(" key ").append(keyLength).append(" value ").append(length);
+            case INSERT ->
+                sb.append(" key ").append(keyLength).append(" value ").append(length);
             case DELETE -> sb.append(" key ").append(keyLength);
-            default -> { }
+            default -> {}
         }
         return sb.toString();
     }

@@ -90,8 +90,12 @@ public final class ObjectLocks {
             }
             try {
                 if (!stripes[s].tryLock(LATE_LOCK_WAIT_MS, TimeUnit.MILLISECONDS)) {
-                    throw new OsdException(Errno.EDEADLK, device, fid,
-                            "undeclared update could not lock the object within " + LATE_LOCK_WAIT_MS + " ms; declare it");
+                    throw new OsdException(
+                            Errno.EDEADLK,
+                            device,
+                            fid,
+                            "undeclared update could not lock the object within " + LATE_LOCK_WAIT_MS
+                                    + " ms; declare it");
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

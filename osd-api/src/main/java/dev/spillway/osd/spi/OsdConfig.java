@@ -114,7 +114,8 @@ public record OsdConfig(String name, String backend, Map<String, Object> setting
         }
     }
 
-    private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgtp]?)(i?b?)?", Pattern.CASE_INSENSITIVE);
+    private static final Pattern SIZE =
+            Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgtp]?)(i?b?)?", Pattern.CASE_INSENSITIVE);
 
     /**
      * A byte size: a number, or a number with a unit ({@code 64MiB}, {@code 1G}, {@code 512k});

@@ -9,8 +9,7 @@ import java.util.TreeMap;
 
 /** Finds backends through {@link ServiceLoader} and opens devices by configuration. */
 public final class Osds {
-    private Osds() {
-    }
+    private Osds() {}
 
     /** The registered backends by name. */
     public static Map<String, OsdProvider> providers() {
@@ -26,7 +25,9 @@ public final class Osds {
         Map<String, OsdProvider> all = providers();
         OsdProvider p = all.get(backend);
         if (p == null) {
-            throw new OsdException(Errno.EINVAL, null,
+            throw new OsdException(
+                    Errno.EINVAL,
+                    null,
                     "no backend '" + backend + "' on the classpath (known: " + String.join(", ", all.keySet()) + ")");
         }
         return p;

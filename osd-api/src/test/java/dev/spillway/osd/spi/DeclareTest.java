@@ -23,17 +23,23 @@ class DeclareTest {
 
     @Test
     void otherObjectsAndOpsAreNotCovered() {
-        assertThat(write(0, 100).covers(new Declare(Op.WRITE, Fid.of(1, 2), null, 0, 1, 0, null))).isFalse();
-        assertThat(write(0, 100).covers(new Declare(Op.PUNCH, f, null, 0, 1, 0, null))).isFalse();
+        assertThat(write(0, 100).covers(new Declare(Op.WRITE, Fid.of(1, 2), null, 0, 1, 0, null)))
+                .isFalse();
+        assertThat(write(0, 100).covers(new Declare(Op.PUNCH, f, null, 0, 1, 0, null)))
+                .isFalse();
     }
 
     @Test
     void xattrsMatchByNameAndSize() {
         Declare d = new Declare(Op.SET_XATTR, f, null, 0, 10, 0, "user.a");
-        assertThat(d.covers(new Declare(Op.SET_XATTR, f, null, 0, 10, 0, "user.a"))).isTrue();
-        assertThat(d.covers(new Declare(Op.SET_XATTR, f, null, 0, 11, 0, "user.a"))).isFalse();
-        assertThat(d.covers(new Declare(Op.SET_XATTR, f, null, 0, 1, 0, "user.b"))).isFalse();
+        assertThat(d.covers(new Declare(Op.SET_XATTR, f, null, 0, 10, 0, "user.a")))
+                .isTrue();
+        assertThat(d.covers(new Declare(Op.SET_XATTR, f, null, 0, 11, 0, "user.a")))
+                .isFalse();
+        assertThat(d.covers(new Declare(Op.SET_XATTR, f, null, 0, 1, 0, "user.b")))
+                .isFalse();
         assertThat(new Declare(Op.SET_XATTR, f, null, 0, 10, 0, null)
-                .covers(new Declare(Op.SET_XATTR, f, null, 0, 1, 0, "user.b"))).isTrue();
+                        .covers(new Declare(Op.SET_XATTR, f, null, 0, 1, 0, "user.b")))
+                .isTrue();
     }
 }

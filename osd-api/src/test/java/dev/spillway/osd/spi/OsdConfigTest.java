@@ -31,13 +31,16 @@ class OsdConfigTest {
         OsdConfig c = OsdConfig.of("fast", "kv", Map.of("path", "/x", "capacty", "1G"));
         assertThatThrownBy(() -> c.checkKnown(Set.of("path", "capacity")))
                 .isInstanceOf(OsdException.class)
-                .hasMessageContaining("fast").hasMessageContaining("capacty");
+                .hasMessageContaining("fast")
+                .hasMessageContaining("capacty");
     }
 
     @Test
     void badValuesNameTheKey() {
         OsdConfig c = OsdConfig.of("fast", "kv", Map.of("capacity", "huge", "sync", "perhaps"));
-        assertThatThrownBy(() -> c.bytes("capacity", 0)).hasMessageContaining("capacity").hasMessageContaining("huge");
+        assertThatThrownBy(() -> c.bytes("capacity", 0))
+                .hasMessageContaining("capacity")
+                .hasMessageContaining("huge");
         assertThatThrownBy(() -> c.bool("sync", true)).hasMessageContaining("sync");
     }
 }

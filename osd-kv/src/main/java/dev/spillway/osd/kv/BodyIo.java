@@ -11,8 +11,7 @@ import org.rocksdb.RocksDBException;
 final class BodyIo {
     private static final byte[] ZEROS = new byte[64 << 10];
 
-    private BodyIo() {
-    }
+    private BodyIo() {}
 
     /** A source of pieces in block order. */
     @FunctionalInterface

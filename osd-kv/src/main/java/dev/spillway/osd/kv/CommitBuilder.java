@@ -107,7 +107,11 @@ final class CommitBuilder implements AutoCloseable {
         if (w.bodyTouched) {
             body(w, committedMayExist);
         }
-        ObjectRecord rec = new ObjectRecord(w.attr.withBlocks(w.alloc * bs / 512), w.alloc, w.xattrBytes, w.indexBytes,
+        ObjectRecord rec = new ObjectRecord(
+                w.attr.withBlocks(w.alloc * bs / 512),
+                w.alloc,
+                w.xattrBytes,
+                w.indexBytes,
                 w.mayHaveInline ? ObjectRecord.MAY_HAVE_INLINE : 0,
                 w.bodyTouched || !existed ? osd.files.stamp() : w.base.layout());
         batch.put(osd.kv.meta, Keys.attr(fid), rec.encode());
@@ -129,7 +133,8 @@ final class CommitBuilder implements AutoCloseable {
         batch.deleteRange(osd.kv.body, Keys.block(fid, 0), Keys.blocksEnd(fid));
     }
 
-    private void body(WorkingObject w, boolean committedMayExist) throws RocksDBException, dev.spillway.osd.OsdException {
+    private void body(WorkingObject w, boolean committedMayExist)
+            throws RocksDBException, dev.spillway.osd.OsdException {
         Fid fid = w.fid;
         List<Piece.Extent> committed = committedMayExist ? osd.extents(fid) : List.of();
         if (committedMayExist && w.cut != Long.MAX_VALUE) {
@@ -224,7 +229,10 @@ final class CommitBuilder implements AutoCloseable {
         }
         long bytes = osd.fileBytes(id);
         batch.delete(osd.kv.meta, Keys.file(Keys.FILE, id));
-        batch.put(osd.kv.meta, Keys.file(Keys.FREE, id), ByteBuffer.allocate(8).putLong(bytes).array());
+        batch.put(
+                osd.kv.meta,
+                Keys.file(Keys.FREE, id),
+                ByteBuffer.allocate(8).putLong(bytes).array());
         freed.put(id, bytes);
     }
 
@@ -241,7 +249,10 @@ final class CommitBuilder implements AutoCloseable {
             ExtentFiles.Written w = tx.newFiles.get(e.getKey());
             w.channel().force(false);
             newNames |= !w.nameDurable();
-            batch.put(osd.kv.meta, Keys.file(Keys.FILE, e.getKey()), KvOsd.fileRecord(e.getValue(), w.channel().size()));
+            batch.put(
+                    osd.kv.meta,
+                    Keys.file(Keys.FILE, e.getKey()),
+                    KvOsd.fileRecord(e.getValue(), w.channel().size()));
         }
         if (newNames) {
             osd.files.syncDir();

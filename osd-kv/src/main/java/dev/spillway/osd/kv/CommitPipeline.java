@@ -52,8 +52,7 @@ final class CommitPipeline implements AutoCloseable {
         Runnable beforeWrite(WriteBatch batch) throws RocksDBException;
     }
 
-    private record Pending(long seq, Durable what) {
-    }
+    private record Pending(long seq, Durable what) {}
 
     /** Deletes freed extent files after their transaction is durable. */
     interface Reclaimer {
@@ -68,9 +67,9 @@ final class CommitPipeline implements AutoCloseable {
     // Guarded by "this": the commits not yet durable, in commit order, and the rounds' progress.
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private volatile long committed; // last seq handed out; written under "this"
-    private long wanted;             // highest seq a waiter will lead or wait for
-    private long done;               // highest seq durable, callbacks fired, files reclaimed
-    private boolean syncing;         // a round is running
+    private long wanted; // highest seq a waiter will lead or wait for
+    private long done; // highest seq durable, callbacks fired, files reclaimed
+    private boolean syncing; // a round is running
     private OsdException failure;
     private boolean stopping;
     // Owned by the thread running the round.
@@ -208,8 +207,12 @@ final class CommitPipeline implements AutoCloseable {
                 walSyncs.incrementAndGet();
                 synced = target;
             } catch (RocksDBException e) {
-                error = new OsdException(Errno.EIO, device, null,
-                        "WAL sync failed; transactions after seq " + synced + " are not durable: " + e.getMessage(), e);
+                error = new OsdException(
+                        Errno.EIO,
+                        device,
+                        null,
+                        "WAL sync failed; transactions after seq " + synced + " are not durable: " + e.getMessage(),
+                        e);
             }
         }
         List<Pending> ready = new ArrayList<>();

@@ -34,12 +34,13 @@ final class ExtentFiles implements AutoCloseable {
      * @param nameDurable its directory entry is already durable (a spare file), so the commit
      *     needs no fsync of the folder for it
      */
-    record Written(long id, FileChannel channel, boolean nameDurable) {
-    }
+    record Written(long id, FileChannel channel, boolean nameDurable) {}
 
     /** Empty files kept ready, their names fsynced, so that a commit saves the folder fsync. */
     private static final int SPARES = 4;
-    private final java.util.concurrent.ConcurrentLinkedQueue<Long> spare = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    private final java.util.concurrent.ConcurrentLinkedQueue<Long> spare =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.util.Set<Long> spareIds = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.atomic.AtomicBoolean refilling = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean closed;

@@ -48,9 +48,12 @@ final class Fsck {
             long used = 0;
             long objects = 0;
             try (Slice lo = new Slice(Keys.single(Keys.OBJECT));
-                 Slice hi = new Slice(Keys.single((byte) (Keys.OBJECT + 1)));
-                 ReadOptions r = new ReadOptions().setSnapshot(snap).setIterateLowerBound(lo).setIterateUpperBound(hi);
-                 RocksIterator it = osd.kv.db.newIterator(osd.kv.meta, r)) {
+                    Slice hi = new Slice(Keys.single((byte) (Keys.OBJECT + 1)));
+                    ReadOptions r = new ReadOptions()
+                            .setSnapshot(snap)
+                            .setIterateLowerBound(lo)
+                            .setIterateUpperBound(hi);
+                    RocksIterator it = osd.kv.db.newIterator(osd.kv.meta, r)) {
                 it.seekToFirst();
                 while (it.isValid()) {
                     Fid fid = Keys.objectFid(it.key());
@@ -83,11 +86,13 @@ final class Fsck {
                 }
                 it.status();
             }
-            long[] counters = {Space.counter(osd.kv.db.get(osd.kv.meta, ro, Keys.USED)),
-                Space.counter(osd.kv.db.get(osd.kv.meta, ro, Keys.OBJECTS))};
+            long[] counters = {
+                Space.counter(osd.kv.db.get(osd.kv.meta, ro, Keys.USED)),
+                Space.counter(osd.kv.db.get(osd.kv.meta, ro, Keys.OBJECTS))
+            };
             if (counters[0] != used || counters[1] != objects) {
-                problems.add("counters say " + counters[0] + " bytes / " + counters[1] + " objects, the objects add up to "
-                        + used + " / " + objects);
+                problems.add("counters say " + counters[0] + " bytes / " + counters[1]
+                        + " objects, the objects add up to " + used + " / " + objects);
             }
             for (long id : live.keySet()) {
                 if (!referenced.containsKey(id)) {
@@ -97,7 +102,8 @@ final class Fsck {
             List<String> strangers = new ArrayList<>();
             for (long id : osd.files.listIds(strangers)) {
                 if (!live.containsKey(id) && !free.containsKey(id) && !osd.files.isSpare(id)) {
-                    problems.add("extent file " + ExtentFiles.name(id) + " is neither live nor waiting to be deleted (a leak)");
+                    problems.add("extent file " + ExtentFiles.name(id)
+                            + " is neither live nor waiting to be deleted (a leak)");
                 }
             }
             for (String s : strangers) {
@@ -109,8 +115,15 @@ final class Fsck {
         return problems;
     }
 
-    private void checkObject(Snapshot snap, Fid fid, ObjectRecord rec, long xattrBytes, long indexBytes,
-                             List<Piece.Extent> extents, Map<Long, byte[]> live, Map<Long, Fid> referenced)
+    private void checkObject(
+            Snapshot snap,
+            Fid fid,
+            ObjectRecord rec,
+            long xattrBytes,
+            long indexBytes,
+            List<Piece.Extent> extents,
+            Map<Long, byte[]> live,
+            Map<Long, Fid> referenced)
             throws RocksDBException, IOException {
         if (rec.xattrBytes() != xattrBytes) {
             problems.add(fid + ": records " + rec.xattrBytes() + " xattr bytes, has " + xattrBytes);
@@ -133,13 +146,15 @@ final class Fsck {
                 }
                 lastEnd = p.end();
                 alloc += p.allocated();
-                long storedEnd = p.start() * bs + switch (p) {
-                    case Piece.Inline in -> in.data().length;
-                    case Piece.Extent e -> e.stored();
-                    case Piece.Hole h -> 0;
-                };
+                long storedEnd = p.start() * bs
+                        + switch (p) {
+                            case Piece.Inline in -> in.data().length;
+                            case Piece.Extent e -> e.stored();
+                            case Piece.Hole h -> 0;
+                        };
                 if (storedEnd > size) {
-                    problems.add(fid + ": block " + p.start() + " stores bytes up to " + storedEnd + ", past the size " + size);
+                    problems.add(fid + ": block " + p.start() + " stores bytes up to " + storedEnd + ", past the size "
+                            + size);
                 }
                 if (p instanceof Piece.Extent e) {
                     files.add(e.fileId());
@@ -148,16 +163,19 @@ final class Fsck {
                     }
                     byte[] f = live.get(e.fileId());
                     if (f == null) {
-                        problems.add(fid + ": extent at block " + e.start() + " uses " + ExtentFiles.name(e.fileId()) + ", which is not live");
+                        problems.add(fid + ": extent at block " + e.start() + " uses " + ExtentFiles.name(e.fileId())
+                                + ", which is not live");
                     } else {
                         Fid owner = Fid.fromBytes(f, 0);
                         if (!owner.equals(fid)) {
                             problems.add(fid + ": uses extent file " + ExtentFiles.name(e.fileId()) + " of " + owner);
                         }
                         long need = e.fileOff() + e.stored();
-                        long have = Files.exists(osd.files.path(e.fileId())) ? Files.size(osd.files.path(e.fileId())) : -1;
+                        long have =
+                                Files.exists(osd.files.path(e.fileId())) ? Files.size(osd.files.path(e.fileId())) : -1;
                         if (have < need) {
-                            problems.add(fid + ": extent file " + ExtentFiles.name(e.fileId()) + " has " + have + " bytes, needs " + need);
+                            problems.add(fid + ": extent file " + ExtentFiles.name(e.fileId()) + " has " + have
+                                    + " bytes, needs " + need);
                         }
                     }
                 }
@@ -170,7 +188,8 @@ final class Fsck {
             problems.add(fid + ": records " + rec.allocBlocks() + " allocated blocks, its pieces hold " + alloc);
         }
         if (rec.attr().blocks() != alloc * bs / 512) {
-            problems.add(fid + ": blocks attribute " + rec.attr().blocks() + " does not match " + alloc + " allocated blocks");
+            problems.add(fid + ": blocks attribute " + rec.attr().blocks() + " does not match " + alloc
+                    + " allocated blocks");
         }
         if (extents.isEmpty() && !files.isEmpty()) {
             problems.add(fid + ": pieces name files but no extent records were listed");
@@ -180,9 +199,12 @@ final class Fsck {
     private Map<Long, byte[]> records(ReadOptions base, byte type) throws RocksDBException {
         Map<Long, byte[]> out = new HashMap<>();
         try (Slice lo = new Slice(Keys.single(type));
-             Slice hi = new Slice(Keys.single((byte) (type + 1)));
-             ReadOptions r = new ReadOptions().setSnapshot(base.snapshot()).setIterateLowerBound(lo).setIterateUpperBound(hi);
-             RocksIterator it = osd.kv.db.newIterator(osd.kv.meta, r)) {
+                Slice hi = new Slice(Keys.single((byte) (type + 1)));
+                ReadOptions r = new ReadOptions()
+                        .setSnapshot(base.snapshot())
+                        .setIterateLowerBound(lo)
+                        .setIterateUpperBound(hi);
+                RocksIterator it = osd.kv.db.newIterator(osd.kv.meta, r)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 out.put(Keys.fileId(it.key()), it.value());
             }

@@ -42,16 +42,19 @@ final class Keys {
     /** 'O' + fid + type. */
     static final int SUB_PREFIX = 1 + Fid.BYTES + 1;
 
-    private Keys() {
-    }
+    private Keys() {}
 
     static byte[] single(byte type) {
         return new byte[] {type};
     }
 
     private static ByteBuffer obj(Fid fid, byte sub, int extra) {
-        return ByteBuffer.allocate(SUB_PREFIX + extra).put(OBJECT)
-                .putLong(fid.seq()).putInt(fid.oid()).putInt(fid.ver()).put(sub);
+        return ByteBuffer.allocate(SUB_PREFIX + extra)
+                .put(OBJECT)
+                .putLong(fid.seq())
+                .putInt(fid.oid())
+                .putInt(fid.ver())
+                .put(sub);
     }
 
     static byte[] attr(Fid fid) {
@@ -124,8 +127,12 @@ final class Keys {
     // ---- body column family -----------------------------------------------------------------
 
     static byte[] block(Fid fid, long block) {
-        return ByteBuffer.allocate(Fid.BYTES + 8).putLong(fid.seq()).putInt(fid.oid()).putInt(fid.ver())
-                .putLong(block).array();
+        return ByteBuffer.allocate(Fid.BYTES + 8)
+                .putLong(fid.seq())
+                .putInt(fid.oid())
+                .putInt(fid.ver())
+                .putLong(block)
+                .array();
     }
 
     static long blockOf(byte[] key) {

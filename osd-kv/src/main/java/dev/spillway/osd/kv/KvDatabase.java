@@ -12,8 +12,8 @@ import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
 import org.rocksdb.InfoLogLevel;
-import org.rocksdb.Logger;
 import org.rocksdb.LRUCache;
+import org.rocksdb.Logger;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.UInt64AddOperator;
@@ -45,9 +45,15 @@ final class KvDatabase implements AutoCloseable {
     final ColumnFamilyHandle body;
     /** Unsynced writes: every commit; durability is the pipeline's SyncWAL. */
     final WriteOptions noSync;
+
     private final List<AutoCloseable> owned;
 
-    private KvDatabase(RocksDB db, ColumnFamilyHandle meta, ColumnFamilyHandle body, WriteOptions noSync, List<AutoCloseable> owned) {
+    private KvDatabase(
+            RocksDB db,
+            ColumnFamilyHandle meta,
+            ColumnFamilyHandle body,
+            WriteOptions noSync,
+            List<AutoCloseable> owned) {
         this.db = db;
         this.meta = meta;
         this.body = body;
@@ -73,7 +79,8 @@ final class KvDatabase implements AutoCloseable {
         return open(dir, false, 1 << 20, true);
     }
 
-    private static KvDatabase open(Path dir, boolean create, long blockCacheBytes, boolean readOnly) throws RocksDBException {
+    private static KvDatabase open(Path dir, boolean create, long blockCacheBytes, boolean readOnly)
+            throws RocksDBException {
         RocksDB.loadLibrary();
         List<AutoCloseable> owned = new ArrayList<>();
         try {
@@ -111,9 +118,8 @@ final class KvDatabase implements AutoCloseable {
                     .setWriteBufferSize(16L << 20)
                     .setCompressionType(CompressionType.LZ4_COMPRESSION);
 
-            BlockBasedTableConfig bodyTable = new BlockBasedTableConfig()
-                    .setBlockCache(cache)
-                    .setBlockSize(64 << 10);
+            BlockBasedTableConfig bodyTable =
+                    new BlockBasedTableConfig().setBlockCache(cache).setBlockSize(64 << 10);
             // Bodies are often incompressible (media, archives, already-compressed data).
             ColumnFamilyOptions bodyOpts = add(owned, new ColumnFamilyOptions())
                     .setTableFormatConfig(bodyTable)
@@ -129,8 +135,7 @@ final class KvDatabase implements AutoCloseable {
                 // The probe's own messages only describe the probe; a failure is thrown.
                 dbo.setLogger(add(owned, new Logger(InfoLogLevel.FATAL_LEVEL) {
                     @Override
-                    protected void log(InfoLogLevel level, String message) {
-                    }
+                    protected void log(InfoLogLevel level, String message) {}
                 }));
                 db = RocksDB.openReadOnly(dbo, dir.toString(), cfs, handles);
             } else {

@@ -106,8 +106,12 @@ final class KvFolder implements AutoCloseable {
                 } else if (!names.contains(SUPER) && names.contains(FORMATTING) && OURS.containsAll(names)) {
                     format = true; // our own format was interrupted: redo it
                 } else if (!names.contains(SUPER)) {
-                    throw err(Errno.EPROTO, device, root, "is not empty and is not an osd-kv (no " + SUPER
-                            + "; it holds " + preview(names) + "); refusing to format it");
+                    throw err(
+                            Errno.EPROTO,
+                            device,
+                            root,
+                            "is not empty and is not an osd-kv (no " + SUPER + "; it holds " + preview(names)
+                                    + "); refusing to format it");
                 } else {
                     format = false;
                     sb = readSuperblock(device, root);
@@ -125,8 +129,12 @@ final class KvFolder implements AutoCloseable {
                     f.lock();
                     f.checkPresent();
                     if (blockSize != 0 && blockSize != sb.blockSize()) {
-                        throw err(Errno.EINVAL, device, root, "setting 'block-size' is " + blockSize
-                                + " but the device was formatted with " + sb.blockSize() + "; it cannot change");
+                        throw err(
+                                Errno.EINVAL,
+                                device,
+                                root,
+                                "setting 'block-size' is " + blockSize + " but the device was formatted with "
+                                        + sb.blockSize() + "; it cannot change");
                     }
                 }
             } catch (OsdException | RuntimeException e) {
@@ -153,7 +161,9 @@ final class KvFolder implements AutoCloseable {
     }
 
     private static String preview(List<String> names) {
-        return names.size() <= 5 ? String.join(", ", names) : String.join(", ", names.subList(0, 5)) + ", … (" + names.size() + " entries)";
+        return names.size() <= 5
+                ? String.join(", ", names)
+                : String.join(", ", names.subList(0, 5)) + ", … (" + names.size() + " entries)";
     }
 
     private static Superblock readSuperblock(String device, Path root) throws OsdException, IOException {
@@ -165,7 +175,11 @@ final class KvFolder implements AutoCloseable {
                 throw err(Errno.EPROTO, device, root, SUPER + " is not an osd-kv superblock (" + e.getMessage() + ")");
             }
             if (e.newer) {
-                throw err(Errno.EPROTO, device, root, "has a newer on-disk format: " + e.getMessage() + "; upgrade Spillway to mount it");
+                throw err(
+                        Errno.EPROTO,
+                        device,
+                        root,
+                        "has a newer on-disk format: " + e.getMessage() + "; upgrade Spillway to mount it");
             }
             throw err(Errno.EBADMSG, device, root, SUPER + " is corrupt: " + e.getMessage());
         }
@@ -194,8 +208,12 @@ final class KvFolder implements AutoCloseable {
             missing.add(EXTENTS + "/");
         }
         if (!missing.isEmpty()) {
-            throw err(Errno.EIO, device, root, "is an osd-kv with missing files: " + String.join(", ", missing)
-                    + "; not mounted, nothing changed (restore them, or reformat an empty folder)");
+            throw err(
+                    Errno.EIO,
+                    device,
+                    root,
+                    "is an osd-kv with missing files: " + String.join(", ", missing)
+                            + "; not mounted, nothing changed (restore them, or reformat an empty folder)");
         }
     }
 
@@ -209,7 +227,8 @@ final class KvFolder implements AutoCloseable {
                 }
             }
         } else {
-            Files.write(marker, new byte[0], StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+            Files.write(
+                    marker, new byte[0], StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
             fsyncDir(root);
         }
         lock();
@@ -223,7 +242,8 @@ final class KvFolder implements AutoCloseable {
         try {
             fsyncDir(extents());
             Path tmp = root.resolve(SUPER + ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = FileChannel.open(
+                    tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(superblock.encode()));
                 ch.force(true);
             }

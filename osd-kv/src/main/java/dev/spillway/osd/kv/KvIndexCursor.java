@@ -30,7 +30,10 @@ final class KvIndexCursor implements IndexCursor {
         this.snap = snap;
         this.lower = new Slice(from);
         this.upper = new Slice(end);
-        this.ro = new ReadOptions().setSnapshot(snap.snapshot).setIterateLowerBound(lower).setIterateUpperBound(upper);
+        this.ro = new ReadOptions()
+                .setSnapshot(snap.snapshot)
+                .setIterateLowerBound(lower)
+                .setIterateUpperBound(upper);
         this.it = osd.kv.db.newIterator(osd.kv.meta, ro);
     }
 

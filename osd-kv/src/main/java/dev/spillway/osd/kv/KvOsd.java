@@ -52,6 +52,7 @@ public final class KvOsd implements Osd {
     private static final System.Logger LOG = System.getLogger(KvOsd.class.getName());
     /** Bytes each object counts in statfs beyond its blocks, xattrs and index records. */
     static final long OBJECT_OVERHEAD = 256;
+
     static final int MAX_XATTR_NAME = 255;
     static final int MAX_INDEX_KEY = 4096;
     static final int MAX_INDEX_VALUE = 64 << 10;
@@ -80,11 +81,16 @@ public final class KvOsd implements Osd {
     private final ConcurrentHashMap<Fid, Layout> layouts = new ConcurrentHashMap<>();
     private static final int LAYOUT_CACHE = 4096;
 
-    private record Layout(long stamp, List<Piece> extents) {
-    }
+    private record Layout(long stamp, List<Piece> extents) {}
 
-    private KvOsd(String name, KvSettings settings, InstantSource clock, KvFolder folder, KvDatabase kv,
-                  MountRecovery.Result mounted) throws IOException {
+    private KvOsd(
+            String name,
+            KvSettings settings,
+            InstantSource clock,
+            KvFolder folder,
+            KvDatabase kv,
+            MountRecovery.Result mounted)
+            throws IOException {
         this.name = name;
         this.settings = settings;
         this.clock = clock;
@@ -95,10 +101,23 @@ public final class KvOsd implements Osd {
         this.space = new Space(name, settings.capacity(), folder.root, kv.meta, mounted.used(), mounted.objects());
         this.support = new TransactionSupport(name, settings.strictDeclares());
         this.caps = new Capabilities(
-                EnumSet.of(Capability.TRANSACTIONS, Capability.DURABLE_COMMIT, Capability.XATTRS, Capability.INDEX,
-                        Capability.PUNCH, Capability.SPARSE_SEEK, Capability.PARTIAL_WRITE, Capability.ATOMIC_REPLACE,
+                EnumSet.of(
+                        Capability.TRANSACTIONS,
+                        Capability.DURABLE_COMMIT,
+                        Capability.XATTRS,
+                        Capability.INDEX,
+                        Capability.PUNCH,
+                        Capability.SPARSE_SEEK,
+                        Capability.PARTIAL_WRITE,
+                        Capability.ATOMIC_REPLACE,
                         Capability.LIST_OBJECTS),
-                settings.maxXattrValue(), MAX_XATTR_NAME, MAX_OBJECT_SIZE, MAX_INDEX_KEY, MAX_INDEX_VALUE, 1 << 20, bs);
+                settings.maxXattrValue(),
+                MAX_XATTR_NAME,
+                MAX_OBJECT_SIZE,
+                MAX_INDEX_KEY,
+                MAX_INDEX_VALUE,
+                1 << 20,
+                bs);
         this.pipeline = new CommitPipeline(name, kv, this::reclaim, settings.commitDelay());
     }
 
@@ -136,16 +155,25 @@ public final class KvOsd implements Osd {
                 MountRecovery.Result r = MountRecovery.run(name, folder, kv);
                 long end = System.nanoTime();
                 long probe = probeNanos;
-                LOG.log(System.Logger.Level.DEBUG, () -> String.format(java.util.Locale.ROOT,
-                        "%s: mounted %s in %.1f ms (read-only check %.1f ms, RocksDB open %.1f ms, extent files %.1f ms)",
-                        name, folder.root, (end - t0) / 1e6, probe / 1e6, (r0 - o0) / 1e6, (end - r0) / 1e6));
+                LOG.log(
+                        System.Logger.Level.DEBUG,
+                        () -> String.format(
+                                java.util.Locale.ROOT,
+                                "%s: mounted %s in %.1f ms (read-only check %.1f ms, RocksDB open %.1f ms, extent files %.1f ms)",
+                                name,
+                                folder.root,
+                                (end - t0) / 1e6,
+                                probe / 1e6,
+                                (r0 - o0) / 1e6,
+                                (end - r0) / 1e6));
                 return new KvOsd(name, s, config.clock(), folder, kv, r);
             } catch (OsdException | RuntimeException e) {
                 kv.close();
                 throw e;
             } catch (RocksDBException | IOException e) {
                 kv.close();
-                throw new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root + ": mount failed: " + e, e);
+                throw new OsdException(
+                        Errno.EIO, name, null, "osd-kv folder " + folder.root + ": mount failed: " + e, e);
             }
         } catch (OsdException | RuntimeException e) {
             folder.close();
@@ -157,12 +185,18 @@ public final class KvOsd implements Osd {
     }
 
     private static OsdException cannotOpen(String name, KvFolder folder, RocksDBException e) {
-        return new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root
-                + ": RocksDB cannot open " + KvFolder.DB + "/: " + e.getMessage() + "; not mounted, nothing changed", e);
+        return new OsdException(
+                Errno.EIO,
+                name,
+                null,
+                "osd-kv folder " + folder.root + ": RocksDB cannot open " + KvFolder.DB + "/: " + e.getMessage()
+                        + "; not mounted, nothing changed",
+                e);
     }
 
     private static void format(KvDatabase kv, KvFolder folder) throws RocksDBException, OsdException {
-        try (WriteBatch b = new WriteBatch(); WriteOptions sync = new WriteOptions().setSync(true)) {
+        try (WriteBatch b = new WriteBatch();
+                WriteOptions sync = new WriteOptions().setSync(true)) {
             b.put(kv.meta, Keys.single(Keys.SUPER), folder.superblock().encode());
             b.put(kv.meta, Keys.USED, Space.le(0));
             b.put(kv.meta, Keys.OBJECTS, Space.le(0));
@@ -171,13 +205,18 @@ public final class KvOsd implements Osd {
         folder.finishFormat();
     }
 
-    private static void checkSuperblockCopy(KvDatabase kv, KvFolder folder, String name) throws RocksDBException, OsdException {
+    private static void checkSuperblockCopy(KvDatabase kv, KvFolder folder, String name)
+            throws RocksDBException, OsdException {
         byte[] copy = kv.db.get(kv.meta, Keys.single(Keys.SUPER));
         byte[] file = folder.superblock().encode();
         if (copy == null || !java.util.Arrays.equals(copy, file)) {
-            throw new OsdException(Errno.EPROTO, name, "osd-kv folder " + folder.root + ": the database in " + KvFolder.DB
-                    + "/ does not belong to " + KvFolder.SUPER + " (superblock copy " + (copy == null ? "missing" : "differs")
-                    + "); not mounted");
+            throw new OsdException(
+                    Errno.EPROTO,
+                    name,
+                    "osd-kv folder " + folder.root + ": the database in " + KvFolder.DB
+                            + "/ does not belong to " + KvFolder.SUPER + " (superblock copy "
+                            + (copy == null ? "missing" : "differs")
+                            + "); not mounted");
         }
     }
 
@@ -309,8 +348,8 @@ public final class KvOsd implements Osd {
     List<Piece.Extent> extents(Fid fid) throws OsdException {
         List<Piece.Extent> out = new ArrayList<>();
         try (ReadOptions r = new ReadOptions();
-             Slice lo = new Slice(Keys.subStart(fid, Keys.EXTENT));
-             Slice hi = new Slice(Keys.subEnd(fid, Keys.EXTENT))) {
+                Slice lo = new Slice(Keys.subStart(fid, Keys.EXTENT));
+                Slice hi = new Slice(Keys.subEnd(fid, Keys.EXTENT))) {
             r.setIterateLowerBound(lo).setIterateUpperBound(hi);
             try (RocksIterator it = kv.db.newIterator(kv.meta, r)) {
                 for (it.seekToFirst(); it.isValid(); it.next()) {
@@ -325,13 +364,18 @@ public final class KvOsd implements Osd {
     }
 
     static byte[] fileRecord(Fid fid, long bytes) {
-        return ByteBuffer.allocate(Fid.BYTES + 8).put(fid.toBytes()).putLong(bytes).array();
+        return ByteBuffer.allocate(Fid.BYTES + 8)
+                .put(fid.toBytes())
+                .putLong(bytes)
+                .array();
     }
 
     /** Bytes of a live extent file, from its 'F' record (0 if it has none). */
     long fileBytes(long id) throws OsdException {
         byte[] v = get(null, Keys.file(Keys.FILE, id), null);
-        return v == null || v.length < Fid.BYTES + 8 ? 0 : ByteBuffer.wrap(v, Fid.BYTES, 8).getLong();
+        return v == null || v.length < Fid.BYTES + 8
+                ? 0
+                : ByteBuffer.wrap(v, Fid.BYTES, 8).getLong();
     }
 
     /** After the transactions that freed them are durable: deletes the files, then their 'G' records. */
@@ -344,13 +388,16 @@ public final class KvOsd implements Osd {
             }
             kv.db.write(kv.noSync, b);
         } catch (IOException | RocksDBException e) {
-            throw new OsdException(Errno.EIO, name, null, "deleting freed extent files failed (the next mount retries): " + e, e);
+            throw new OsdException(
+                    Errno.EIO, name, null, "deleting freed extent files failed (the next mount retries): " + e, e);
         }
     }
 
     void noteLeak(long fileId, IOException e) {
-        LOG.log(System.Logger.Level.WARNING, name + ": could not delete unreferenced extent file "
-                + ExtentFiles.name(fileId) + " (the next mount removes it): " + e);
+        LOG.log(
+                System.Logger.Level.WARNING,
+                name + ": could not delete unreferenced extent file " + ExtentFiles.name(fileId)
+                        + " (the next mount removes it): " + e);
     }
 
     private OsdException io(Fid fid, String what, Exception e) {
@@ -417,7 +464,8 @@ public final class KvOsd implements Osd {
      * which sees the attributes and the extents on one implicit snapshot). Returns -1 if the body
      * may have inline blocks, which needs both column families on an explicit snapshot.
      */
-    private int readExtentsOnly(Fid fid, long offset, ByteBuffer dst) throws OsdException, RocksDBException, IOException {
+    private int readExtentsOnly(Fid fid, long offset, ByteBuffer dst)
+            throws OsdException, RocksDBException, IOException {
         ObjectRecord r = record(null, fid);
         if (r == null) {
             throw new OsdException(Errno.ENOENT, name, fid, "no such object");
@@ -509,7 +557,8 @@ public final class KvOsd implements Osd {
 
     @Override
     public long seekData(Fid fid, long offset) throws OsdException {
-        try (Op op = enter(); Snap s = new Snap()) {
+        try (Op op = enter();
+                Snap s = new Snap()) {
             long size = data(s, fid, "seek data").attr().size();
             if (offset >= 0 && offset < size) {
                 try (PieceCursor c = new PieceCursor(kv.db, kv.meta, kv.body, s.snapshot, fid, offset / bs)) {
@@ -534,10 +583,12 @@ public final class KvOsd implements Osd {
 
     @Override
     public long seekHole(Fid fid, long offset) throws OsdException {
-        try (Op op = enter(); Snap s = new Snap()) {
+        try (Op op = enter();
+                Snap s = new Snap()) {
             long size = data(s, fid, "seek hole").attr().size();
             if (offset < 0 || offset >= size) {
-                throw new OsdException(Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + size + ")");
+                throw new OsdException(
+                        Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + size + ")");
             }
             long pos = offset;
             try (PieceCursor c = new PieceCursor(kv.db, kv.meta, kv.body, s.snapshot, fid, offset / bs)) {
@@ -560,7 +611,8 @@ public final class KvOsd implements Osd {
 
     @Override
     public byte[] getXattr(Fid fid, String xname) throws OsdException {
-        try (Op op = enter(); Snap s = new Snap()) {
+        try (Op op = enter();
+                Snap s = new Snap()) {
             existing(s, fid);
             byte[] v = get(s, Keys.xattr(fid, xname), fid);
             if (v == null) {
@@ -572,13 +624,17 @@ public final class KvOsd implements Osd {
 
     @Override
     public List<String> listXattrs(Fid fid) throws OsdException {
-        try (Op op = enter(); Snap s = new Snap()) {
+        try (Op op = enter();
+                Snap s = new Snap()) {
             existing(s, fid);
             List<String> out = new ArrayList<>();
             try (Slice lo = new Slice(Keys.subStart(fid, Keys.XATTR));
-                 Slice hi = new Slice(Keys.subEnd(fid, Keys.XATTR));
-                 ReadOptions r = new ReadOptions().setSnapshot(s.snapshot).setIterateLowerBound(lo).setIterateUpperBound(hi);
-                 RocksIterator it = kv.db.newIterator(kv.meta, r)) {
+                    Slice hi = new Slice(Keys.subEnd(fid, Keys.XATTR));
+                    ReadOptions r = new ReadOptions()
+                            .setSnapshot(s.snapshot)
+                            .setIterateLowerBound(lo)
+                            .setIterateUpperBound(hi);
+                    RocksIterator it = kv.db.newIterator(kv.meta, r)) {
                 for (it.seekToFirst(); it.isValid(); it.next()) {
                     out.add(new String(Keys.suffix(it.key()), StandardCharsets.UTF_8));
                 }
@@ -592,7 +648,8 @@ public final class KvOsd implements Osd {
 
     @Override
     public Optional<byte[]> lookup(Fid indexFid, byte[] key) throws OsdException {
-        try (Op op = enter(); Snap s = new Snap()) {
+        try (Op op = enter();
+                Snap s = new Snap()) {
             index(s, indexFid, "lookup");
             return Optional.ofNullable(get(s, Keys.index(indexFid, key), indexFid));
         }
@@ -605,7 +662,8 @@ public final class KvOsd implements Osd {
             try {
                 index(s, indexFid, "cursor");
                 byte[] from = fromKey == null ? new byte[0] : fromKey;
-                KvIndexCursor c = new KvIndexCursor(this, s, Keys.index(indexFid, from), Keys.subEnd(indexFid, Keys.INDEX));
+                KvIndexCursor c =
+                        new KvIndexCursor(this, s, Keys.index(indexFid, from), Keys.subEnd(indexFid, Keys.INDEX));
                 cursors.add(c);
                 return c;
             } catch (OsdException | RuntimeException e) {
@@ -646,7 +704,8 @@ public final class KvOsd implements Osd {
 
     /** Flushes the memtables to SST files (tests use it to have some on disk). */
     void flush() throws OsdException {
-        try (Op op = enter(); org.rocksdb.FlushOptions f = new org.rocksdb.FlushOptions().setWaitForFlush(true)) {
+        try (Op op = enter();
+                org.rocksdb.FlushOptions f = new org.rocksdb.FlushOptions().setWaitForFlush(true)) {
             kv.db.flush(f, List.of(kv.meta, kv.body));
         } catch (RocksDBException e) {
             throw io(null, "flush", e);

@@ -22,12 +22,19 @@ import java.util.Set;
  *     sync that nobody is waiting for (default 0: sync at once)
  * @param strictDeclares the common debug setting
  */
-record KvSettings(Path path, long capacity, int blockSize, int inlineMax, int maxXattrValue, long blockCache,
-                  Duration commitDelay, boolean strictDeclares) {
+record KvSettings(
+        Path path,
+        long capacity,
+        int blockSize,
+        int inlineMax,
+        int maxXattrValue,
+        long blockCache,
+        Duration commitDelay,
+        boolean strictDeclares) {
 
     static final int DEFAULT_BLOCK_SIZE = 4096;
-    static final Set<String> KEYS = Set.of("path", "capacity", "block-size", "inline-max", "max-xattr-value",
-            "block-cache", "commit-delay");
+    static final Set<String> KEYS =
+            Set.of("path", "capacity", "block-size", "inline-max", "max-xattr-value", "block-cache", "commit-delay");
 
     static KvSettings parse(OsdConfig c) throws OsdException {
         Path path = c.path("path");

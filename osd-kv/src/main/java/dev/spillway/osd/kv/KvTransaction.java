@@ -75,10 +75,12 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
             for (Declare d : declares()) {
                 need += switch (d.op()) {
                     case CREATE -> KvOsd.OBJECT_OVERHEAD;
-                    case WRITE -> d.offset() < 0
-                            ? roundUp(d.length()) + bs
-                            : (ceilDiv(d.offset() + d.length()) - d.offset() / bs) * bs;
-                    case SET_XATTR -> (d.name() == null ? 255 : d.name().getBytes(StandardCharsets.UTF_8).length) + d.length();
+                    case WRITE ->
+                        d.offset() < 0
+                                ? roundUp(d.length()) + bs
+                                : (ceilDiv(d.offset() + d.length()) - d.offset() / bs) * bs;
+                    case SET_XATTR ->
+                        (d.name() == null ? 255 : d.name().getBytes(StandardCharsets.UTF_8).length) + d.length();
                     case INSERT -> d.keyLength() + d.length();
                     default -> 0;
                 };
@@ -115,11 +117,13 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
                 }
                 freed = b.freed();
                 b.makeNewFilesDurable();
-                seq = b.isEmpty() ? osd.pipeline.commitEmpty(this, isSync())
+                seq = b.isEmpty()
+                        ? osd.pipeline.commitEmpty(this, isSync())
                         : osd.pipeline.commit(b.batch(), b::beforeWrite, this, isSync());
                 written = true;
             } catch (RocksDBException | IOException e) {
-                throw new OsdException(Errno.EIO, osd.name(), null, "commit of transaction " + id() + " failed: " + e, e);
+                throw new OsdException(
+                        Errno.EIO, osd.name(), null, "commit of transaction " + id() + " failed: " + e, e);
             } finally {
                 b.close();
                 dropNewFiles(written ? b.referencedNewFiles() : java.util.Set.of());
@@ -207,8 +211,12 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
             long over = growth - reservation;
             long avail = osd.space.available();
             if (over > avail) {
-                throw new OsdException(Errno.ENOSPC, osd.name(), fid,
-                        "update exceeds the transaction's declared space by " + over + " bytes and the device has " + avail);
+                throw new OsdException(
+                        Errno.ENOSPC,
+                        osd.name(),
+                        fid,
+                        "update exceeds the transaction's declared space by " + over + " bytes and the device has "
+                                + avail);
             }
         }
     }
@@ -237,11 +245,18 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
             long now = osd.now();
             w.reset();
             w.exists = true;
-            w.attr = new Attr(kind, 0, 0,
-                    a.has(AttrField.MODE) ? a.mode() : 0, a.has(AttrField.UID) ? a.uid() : 0,
-                    a.has(AttrField.GID) ? a.gid() : 0, a.has(AttrField.ATIME) ? a.atime() : now,
-                    a.has(AttrField.MTIME) ? a.mtime() : now, a.has(AttrField.CTIME) ? a.ctime() : now,
-                    a.has(AttrField.FLAGS) ? a.flags() : 0, 1);
+            w.attr = new Attr(
+                    kind,
+                    0,
+                    0,
+                    a.has(AttrField.MODE) ? a.mode() : 0,
+                    a.has(AttrField.UID) ? a.uid() : 0,
+                    a.has(AttrField.GID) ? a.gid() : 0,
+                    a.has(AttrField.ATIME) ? a.atime() : now,
+                    a.has(AttrField.MTIME) ? a.mtime() : now,
+                    a.has(AttrField.CTIME) ? a.ctime() : now,
+                    a.has(AttrField.FLAGS) ? a.flags() : 0,
+                    1);
             grow(fid, KvOsd.OBJECT_OVERHEAD);
         }
     }
@@ -273,8 +288,12 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
             int len = src.remaining();
             long end = offset + len;
             if (end > osd.capabilities().maxObjectSize()) {
-                throw new OsdException(Errno.EFBIG, osd.name(), fid,
-                        "write ends at " + end + ", past the largest object " + osd.capabilities().maxObjectSize());
+                throw new OsdException(
+                        Errno.EFBIG,
+                        osd.name(),
+                        fid,
+                        "write ends at " + end + ", past the largest object "
+                                + osd.capabilities().maxObjectSize());
             }
             try {
                 if (len > 0) {
@@ -308,7 +327,8 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
         return n;
     }
 
-    private void inlineWrite(WorkingObject w, long offset, ByteBuffer src) throws OsdException, RocksDBException, IOException {
+    private void inlineWrite(WorkingObject w, long offset, ByteBuffer src)
+            throws OsdException, RocksDBException, IOException {
         long end = offset + src.remaining();
         long first = offset / bs;
         long last = (end - 1) / bs;
@@ -325,7 +345,8 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
         grow(w.fid, w.replace(this, first, last + 1, pieces) * bs);
     }
 
-    private WorkingObject.OpenExtent openExtent(WorkingObject w, long offset) throws IOException, RocksDBException, OsdException {
+    private WorkingObject.OpenExtent openExtent(WorkingObject w, long offset)
+            throws IOException, RocksDBException, OsdException {
         long startBlock = offset / bs;
         ExtentFiles.Written f = osd.files.create();
         newFiles.put(f.id(), f);
@@ -377,7 +398,10 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
             }
             long blocks = ceilDiv(oe.stored);
             growth -= blocks * bs;
-            long delta = w.replace(this, oe.startBlock, oe.startBlock + blocks,
+            long delta = w.replace(
+                    this,
+                    oe.startBlock,
+                    oe.startBlock + blocks,
                     List.of(new Piece.Extent(oe.startBlock, blocks, oe.file.id(), 0, oe.stored)));
             grow(w.fid, delta * bs);
         } catch (RocksDBException | IOException e) {
@@ -418,7 +442,8 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
     }
 
     /** Zeroes body bytes {@code [from, to)} inside block {@code k}, if it holds anything. */
-    private void zeroInBlock(WorkingObject w, long k, long from, long to) throws OsdException, RocksDBException, IOException {
+    private void zeroInBlock(WorkingObject w, long k, long from, long to)
+            throws OsdException, RocksDBException, IOException {
         if (w.allocated(this, k, k + 1) == 0) {
             return;
         }
@@ -434,7 +459,8 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
         try (KvOsd.Op op = osd.enter()) {
             WorkingObject w = data(fid, "truncate");
             if (size > osd.capabilities().maxObjectSize()) {
-                throw new OsdException(Errno.EFBIG, osd.name(), fid, "truncate to " + size + ", past the largest object");
+                throw new OsdException(
+                        Errno.EFBIG, osd.name(), fid, "truncate to " + size + ", past the largest object");
             }
             closeOpen(w);
             try {
@@ -463,12 +489,20 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
             WorkingObject w = existing(fid);
             int nameLen = name.getBytes(StandardCharsets.UTF_8).length;
             if (nameLen > osd.capabilities().maxXattrName()) {
-                throw new OsdException(Errno.ERANGE, osd.name(), fid, "xattr name of " + nameLen + " bytes is longer than "
-                        + osd.capabilities().maxXattrName());
+                throw new OsdException(
+                        Errno.ERANGE,
+                        osd.name(),
+                        fid,
+                        "xattr name of " + nameLen + " bytes is longer than "
+                                + osd.capabilities().maxXattrName());
             }
             if (value.length > osd.capabilities().maxXattrValue()) {
-                throw new OsdException(Errno.E2BIG, osd.name(), fid,
-                        "xattr " + name + " value of " + value.length + " bytes exceeds the limit of " + osd.capabilities().maxXattrValue());
+                throw new OsdException(
+                        Errno.E2BIG,
+                        osd.name(),
+                        fid,
+                        "xattr " + name + " value of " + value.length + " bytes exceeds the limit of "
+                                + osd.capabilities().maxXattrValue());
             }
             byte[] old = xattr(w, name);
             if (flag == XattrFlag.CREATE && old != null) {
@@ -515,10 +549,15 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
     protected void doInsert(Fid indexFid, byte[] key, byte[] value, boolean replace) throws OsdException {
         try (KvOsd.Op op = osd.enter()) {
             WorkingObject w = index(indexFid, "insert");
-            if (key.length > osd.capabilities().maxIndexKey() || value.length > osd.capabilities().maxIndexValue()) {
-                throw new OsdException(Errno.E2BIG, osd.name(), indexFid,
+            if (key.length > osd.capabilities().maxIndexKey()
+                    || value.length > osd.capabilities().maxIndexValue()) {
+                throw new OsdException(
+                        Errno.E2BIG,
+                        osd.name(),
+                        indexFid,
                         "index record of key " + key.length + " / value " + value.length + " bytes exceeds the limits "
-                                + osd.capabilities().maxIndexKey() + " / " + osd.capabilities().maxIndexValue());
+                                + osd.capabilities().maxIndexKey() + " / "
+                                + osd.capabilities().maxIndexValue());
             }
             byte[] old = indexGet(w, key);
             if (old != null && !replace) {

@@ -33,20 +33,20 @@ import org.rocksdb.WriteOptions;
  * </ul>
  */
 final class MountRecovery {
-    private MountRecovery() {
-    }
+    private MountRecovery() {}
 
     /** What the device starts from. */
-    record Result(long used, long objects, long nextFileId) {
-    }
+    record Result(long used, long objects, long nextFileId) {}
 
     /** The read-only part: fails (changing nothing) if the device cannot be mounted. */
-    static void check(String device, KvFolder folder, KvDatabase kv) throws OsdException, RocksDBException, IOException {
+    static void check(String device, KvFolder folder, KvDatabase kv)
+            throws OsdException, RocksDBException, IOException {
         run(device, folder, kv, false);
     }
 
     /** Checks again on the mounted database, then deletes freed and orphaned extent files. */
-    static Result run(String device, KvFolder folder, KvDatabase kv) throws OsdException, RocksDBException, IOException {
+    static Result run(String device, KvFolder folder, KvDatabase kv)
+            throws OsdException, RocksDBException, IOException {
         return run(device, folder, kv, true);
     }
 
@@ -54,9 +54,14 @@ final class MountRecovery {
             throws OsdException, RocksDBException, IOException {
         long[] counters;
         try {
-            counters = new long[] {Space.counter(kv.db.get(kv.meta, Keys.USED)), Space.counter(kv.db.get(kv.meta, Keys.OBJECTS))};
+            counters = new long[] {
+                Space.counter(kv.db.get(kv.meta, Keys.USED)), Space.counter(kv.db.get(kv.meta, Keys.OBJECTS))
+            };
         } catch (IllegalArgumentException e) {
-            throw new OsdException(Errno.EBADMSG, device, "osd-kv folder " + folder.root + ": corrupt counter record: " + e.getMessage());
+            throw new OsdException(
+                    Errno.EBADMSG,
+                    device,
+                    "osd-kv folder " + folder.root + ": corrupt counter record: " + e.getMessage());
         }
         Map<Long, byte[]> free = records(kv, Keys.FREE);
         long maxId = 0;
@@ -79,13 +84,18 @@ final class MountRecovery {
             if (!present.contains(id)) {
                 missing.add(ExtentFiles.name(id) + " of " + owner);
             } else if (Files.size(ef.path(id)) < bytes) {
-                missing.add(ExtentFiles.name(id) + " of " + owner + " (" + Files.size(ef.path(id)) + " of " + bytes + " bytes)");
+                missing.add(ExtentFiles.name(id) + " of " + owner + " (" + Files.size(ef.path(id)) + " of " + bytes
+                        + " bytes)");
             }
         }
         if (!missing.isEmpty()) {
-            throw new OsdException(Errno.EIO, device, "osd-kv folder " + folder.root + ": extent files missing or short: "
-                    + String.join(", ", missing.subList(0, Math.min(10, missing.size())))
-                    + (missing.size() > 10 ? " and " + (missing.size() - 10) + " more" : "") + "; not mounted, nothing changed");
+            throw new OsdException(
+                    Errno.EIO,
+                    device,
+                    "osd-kv folder " + folder.root + ": extent files missing or short: "
+                            + String.join(", ", missing.subList(0, Math.min(10, missing.size())))
+                            + (missing.size() > 10 ? " and " + (missing.size() - 10) + " more" : "")
+                            + "; not mounted, nothing changed");
         }
         for (long id : onDisk) {
             maxId = Math.max(maxId, id);
@@ -101,7 +111,8 @@ final class MountRecovery {
                 ef.delete(id);
             }
             ef.syncDir();
-            try (WriteBatch b = new WriteBatch(); WriteOptions sync = new WriteOptions().setSync(true)) {
+            try (WriteBatch b = new WriteBatch();
+                    WriteOptions sync = new WriteOptions().setSync(true)) {
                 for (long id : free.keySet()) {
                     b.delete(kv.meta, Keys.file(Keys.FREE, id));
                 }
@@ -115,9 +126,9 @@ final class MountRecovery {
     private static Map<Long, byte[]> records(KvDatabase kv, byte type) throws RocksDBException {
         Map<Long, byte[]> out = new TreeMap<>();
         try (Slice lo = new Slice(Keys.single(type));
-             Slice hi = new Slice(Keys.single((byte) (type + 1)));
-             ReadOptions r = new ReadOptions().setIterateLowerBound(lo).setIterateUpperBound(hi);
-             RocksIterator it = kv.db.newIterator(kv.meta, r)) {
+                Slice hi = new Slice(Keys.single((byte) (type + 1)));
+                ReadOptions r = new ReadOptions().setIterateLowerBound(lo).setIterateUpperBound(hi);
+                RocksIterator it = kv.db.newIterator(kv.meta, r)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 out.put(Keys.fileId(it.key()), it.value());
             }

@@ -34,12 +34,23 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
 
     byte[] encode() {
         Attr a = attr;
-        return ByteBuffer.allocate(SIZE).put(VERSION).put((byte) a.kind().ordinal())
-                .putLong(a.size()).putLong(a.dataVersion())
-                .putInt(a.mode()).putInt(a.uid()).putInt(a.gid())
-                .putLong(a.atime()).putLong(a.mtime()).putLong(a.ctime())
+        return ByteBuffer.allocate(SIZE)
+                .put(VERSION)
+                .put((byte) a.kind().ordinal())
+                .putLong(a.size())
+                .putLong(a.dataVersion())
+                .putInt(a.mode())
+                .putInt(a.uid())
+                .putInt(a.gid())
+                .putLong(a.atime())
+                .putLong(a.mtime())
+                .putLong(a.ctime())
                 .putInt(a.flags())
-                .putLong(allocBlocks).putLong(xattrBytes).putLong(indexBytes).putLong(flags).putLong(layout)
+                .putLong(allocBlocks)
+                .putLong(xattrBytes)
+                .putLong(indexBytes)
+                .putLong(flags)
+                .putLong(layout)
                 .array();
     }
 
@@ -49,7 +60,8 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
             return null;
         }
         if (b.length != SIZE || b[0] != VERSION) {
-            throw new IllegalArgumentException("attribute record of " + b.length + " bytes, version " + (b.length > 0 ? b[0] : -1));
+            throw new IllegalArgumentException(
+                    "attribute record of " + b.length + " bytes, version " + (b.length > 0 ? b[0] : -1));
         }
         ByteBuffer bb = ByteBuffer.wrap(b, 1, b.length - 1);
         ObjectKind kind = ObjectKind.values()[bb.get()];

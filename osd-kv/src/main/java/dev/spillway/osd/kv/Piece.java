@@ -54,7 +54,12 @@ sealed interface Piece permits Piece.Inline, Piece.Extent, Piece.Hole {
         }
 
         byte[] encode() {
-            return ByteBuffer.allocate(32).putLong(blocks).putLong(fileId).putLong(fileOff).putLong(stored).array();
+            return ByteBuffer.allocate(32)
+                    .putLong(blocks)
+                    .putLong(fileId)
+                    .putLong(fileOff)
+                    .putLong(stored)
+                    .array();
         }
 
         static Extent decode(long start, byte[] v) {

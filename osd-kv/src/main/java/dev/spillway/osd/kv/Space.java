@@ -37,7 +37,8 @@ final class Space {
     private final AtomicLong reserved = new AtomicLong();
     private final AtomicLong pendingFree = new AtomicLong();
 
-    Space(String device, long capacity, Path root, ColumnFamilyHandle meta, long used, long objects) throws IOException {
+    Space(String device, long capacity, Path root, ColumnFamilyHandle meta, long used, long objects)
+            throws IOException {
         this.device = device;
         this.capacity = capacity;
         this.store = Files.getFileStore(root);
@@ -104,8 +105,12 @@ final class Space {
             long u = used.get();
             long avail = total(u, fs) - u - r - pendingFree.get();
             if (bytes > avail) {
-                throw new OsdException(Errno.ENOSPC, device, null, "transaction " + txId + " declares " + bytes
-                        + " bytes, " + Math.max(0, avail) + " available (capacity " + total(u, fs) + ", used " + u + ")");
+                throw new OsdException(
+                        Errno.ENOSPC,
+                        device,
+                        null,
+                        "transaction " + txId + " declares " + bytes + " bytes, " + Math.max(0, avail)
+                                + " available (capacity " + total(u, fs) + ", used " + u + ")");
             }
             if (reserved.compareAndSet(r, r + bytes)) {
                 return;

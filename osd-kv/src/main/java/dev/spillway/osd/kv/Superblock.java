@@ -41,8 +41,12 @@ record Superblock(int formatVersion, int blockSize, UUID uuid, long createdMilli
     }
 
     byte[] encode() {
-        ByteBuffer b = ByteBuffer.allocate(SIZE).put(MAGIC).putInt(formatVersion).putInt(blockSize)
-                .putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits())
+        ByteBuffer b = ByteBuffer.allocate(SIZE)
+                .put(MAGIC)
+                .putInt(formatVersion)
+                .putInt(blockSize)
+                .putLong(uuid.getMostSignificantBits())
+                .putLong(uuid.getLeastSignificantBits())
                 .putLong(createdMillis);
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, SIZE - 4);
@@ -66,7 +70,8 @@ record Superblock(int formatVersion, int blockSize, UUID uuid, long createdMilli
         bb.position(MAGIC.length);
         int version = bb.getInt();
         if (version > FORMAT_VERSION) {
-            throw new Invalid("format version " + version + " is newer than this build's " + FORMAT_VERSION, false, true);
+            throw new Invalid(
+                    "format version " + version + " is newer than this build's " + FORMAT_VERSION, false, true);
         }
         if (version < 1) {
             throw new Invalid("format version " + version + " is not valid", false, false);

@@ -40,6 +40,7 @@ final class WorkingObject {
     boolean exists;
     /** True once the committed records no longer count (created or destroyed in this transaction). */
     boolean fresh;
+
     Attr attr;
     long alloc;
     long xattrBytes;

@@ -39,8 +39,7 @@ final class CrashWorkload {
     static final int REGISTERS = 3;
     static final byte[] LAST = "last".getBytes(StandardCharsets.US_ASCII);
 
-    private CrashWorkload() {
-    }
+    private CrashWorkload() {}
 
     static Fid object(int t, long i, int j) {
         return Fid.of(0x1000L + t, (int) (i * 4 + j + 1));
@@ -101,7 +100,7 @@ final class CrashWorkload {
         final Map<Fid, byte[]> bodies = new HashMap<>();
         final Map<Fid, Map<String, byte[]>> xattrs = new HashMap<>();
         final TreeMap<byte[], byte[]> index = new TreeMap<>(Arrays::compareUnsigned);
-        final Deque<long[]> alive = new ArrayDeque<>();   // {tx, objects}
+        final Deque<long[]> alive = new ArrayDeque<>(); // {tx, objects}
 
         Model(int thread, long seed) {
             this.thread = thread;
@@ -111,14 +110,21 @@ final class CrashWorkload {
 
     /** One update of a planned transaction. */
     sealed interface Op {
-        record Create(Fid fid, ObjectKind kind) implements Op { }
-        record Write(Fid fid, long offset, byte[] data) implements Op { }
-        record Truncate(Fid fid, long size) implements Op { }
-        record Punch(Fid fid, long offset, long length) implements Op { }
-        record SetXattr(Fid fid, String name, byte[] value) implements Op { }
-        record Destroy(Fid fid) implements Op { }
-        record Upsert(Fid index, byte[] key, byte[] value) implements Op { }
-        record Delete(Fid index, byte[] key) implements Op { }
+        record Create(Fid fid, ObjectKind kind) implements Op {}
+
+        record Write(Fid fid, long offset, byte[] data) implements Op {}
+
+        record Truncate(Fid fid, long size) implements Op {}
+
+        record Punch(Fid fid, long offset, long length) implements Op {}
+
+        record SetXattr(Fid fid, String name, byte[] value) implements Op {}
+
+        record Destroy(Fid fid) implements Op {}
+
+        record Upsert(Fid index, byte[] key, byte[] value) implements Op {}
+
+        record Delete(Fid index, byte[] key) implements Op {}
     }
 
     /** Plans transaction {@code m.next} against the model and applies it there. */
@@ -264,7 +270,8 @@ final class CrashWorkload {
      * {@code C thread tx} from each commit callback (so only once durable) until killed.
      */
     static void runChild(Path dir, long seed, int threads) throws Exception {
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.US_ASCII);
+        PrintStream out = new PrintStream(
+                new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.US_ASCII);
         KvOsd osd = KvTestSupport.open(dir);
         out.println("READY");
         out.flush();

@@ -10,8 +10,7 @@ import java.util.List;
  * killed; {@code crash PATH SEED THREADS} runs {@link CrashWorkload} until it is killed.
  */
 public final class KvChild {
-    private KvChild() {
-    }
+    private KvChild() {}
 
     /** Starts a child JVM with this test classpath; its stdout is the pipe to read. */
     static Process start(String... args) throws IOException {
@@ -23,7 +22,9 @@ public final class KvChild {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(KvChild.class.getName());
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        return new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
     }
 
     public static void main(String[] args) throws Exception {

@@ -57,7 +57,8 @@ class KvCrashTest {
             List<String> errors = new ArrayList<>();
             Process child = KvChild.start("crash", dir.toString(), Long.toString(seed), Integer.toString(THREADS));
             Thread reader = Thread.ofPlatform().start(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
+                try (BufferedReader in =
+                        new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
                     String line;
                     while ((line = in.readLine()) != null) {
                         if (line.startsWith("C ")) {
@@ -88,12 +89,17 @@ class KvCrashTest {
             child.destroyForcibly();
             assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
             reader.join(10_000);
-            assertThat(errors).as("child errors in cycle %d (seed 0x%x)", cycle, seed).isEmpty();
+            assertThat(errors)
+                    .as("child errors in cycle %d (seed 0x%x)", cycle, seed)
+                    .isEmpty();
             try (KvOsd osd = KvTestSupport.open(dir)) {
                 Set<Fid> expected = new HashSet<>();
                 for (int t = 0; t < THREADS; t++) {
                     long last = CrashWorkload.lastOnDevice(osd, t);
-                    assertThat(last).as("cycle %d thread %d: the durable prefix covers every fired callback (seed 0x%x)", cycle, t, seed)
+                    assertThat(last)
+                            .as(
+                                    "cycle %d thread %d: the durable prefix covers every fired callback (seed 0x%x)",
+                                    cycle, t, seed)
                             .isGreaterThanOrEqualTo(committed[t]);
                     assertThat(last).as("the prefix never goes back").isGreaterThanOrEqualTo(prefixes[t]);
                     prefixes[t] = last;
@@ -108,15 +114,21 @@ class KvCrashTest {
                         listed.add(c.fid());
                     }
                 }
-                assertThat(listed).as("cycle %d: exactly the model's objects exist (seed 0x%x)", cycle, seed)
+                assertThat(listed)
+                        .as("cycle %d: exactly the model's objects exist (seed 0x%x)", cycle, seed)
                         .containsExactlyInAnyOrderElementsOf(expected);
                 assertThat(osd.statfs().objects()).isEqualTo(expected.size());
-                assertThat(osd.fsck()).as("cycle %d: fsck (seed 0x%x)", cycle, seed).isEmpty();
+                assertThat(osd.fsck())
+                        .as("cycle %d: fsck (seed 0x%x)", cycle, seed)
+                        .isEmpty();
             }
         }
-        System.out.printf("crash test: %d cycles, durable prefixes %s, callbacks seen %d%n",
+        System.out.printf(
+                "crash test: %d cycles, durable prefixes %s, callbacks seen %d%n",
                 cycles, java.util.Arrays.toString(prefixes), committedTotal);
-        assertThat(java.util.Arrays.stream(prefixes).min().orElse(0)).as("the workload made progress").isPositive();
+        assertThat(java.util.Arrays.stream(prefixes).min().orElse(0))
+                .as("the workload made progress")
+                .isPositive();
     }
 
     private static void waitReady(Process child, Thread reader, long[] committed) throws InterruptedException {
@@ -132,12 +144,20 @@ class KvCrashTest {
             assertThat(osd.exists(f)).as("cycle %d: %s exists", cycle, f).isTrue();
             byte[] body = m.bodies.get(f);
             if (body != null) {
-                assertThat(osd.getAttr(f).size()).as("cycle %d: size of %s", cycle, f).isEqualTo(body.length);
-                assertThat(KvTestSupport.readAll(osd, f)).as("cycle %d: body of %s", cycle, f).isEqualTo(body);
+                assertThat(osd.getAttr(f).size())
+                        .as("cycle %d: size of %s", cycle, f)
+                        .isEqualTo(body.length);
+                assertThat(KvTestSupport.readAll(osd, f))
+                        .as("cycle %d: body of %s", cycle, f)
+                        .isEqualTo(body);
             }
-            assertThat(osd.listXattrs(f)).as("cycle %d: xattrs of %s", cycle, f).containsExactlyElementsOf(e.getValue().keySet());
+            assertThat(osd.listXattrs(f))
+                    .as("cycle %d: xattrs of %s", cycle, f)
+                    .containsExactlyElementsOf(e.getValue().keySet());
             for (Map.Entry<String, byte[]> x : e.getValue().entrySet()) {
-                assertThat(osd.getXattr(f, x.getKey())).as("cycle %d: xattr %s of %s", cycle, x.getKey(), f).isEqualTo(x.getValue());
+                assertThat(osd.getXattr(f, x.getKey()))
+                        .as("cycle %d: xattr %s of %s", cycle, x.getKey(), f)
+                        .isEqualTo(x.getValue());
             }
         }
         if (m.next > 0) {
@@ -149,7 +169,9 @@ class KvCrashTest {
                     values.add(c.value());
                 }
             }
-            assertThat(keys).as("cycle %d: index keys of thread %d", cycle, m.thread).containsExactlyElementsOf(m.index.keySet());
+            assertThat(keys)
+                    .as("cycle %d: index keys of thread %d", cycle, m.thread)
+                    .containsExactlyElementsOf(m.index.keySet());
             assertThat(values).containsExactlyElementsOf(m.index.values());
         }
     }

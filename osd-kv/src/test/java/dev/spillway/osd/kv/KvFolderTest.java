@@ -48,7 +48,8 @@ class KvFolderTest {
     /** Opening must fail with {@code errno}, name the folder, and leave every file as it was. */
     private OsdException refused(Path dir, Errno errno) {
         Map<String, String> before = fingerprint(dir);
-        OsdException e = (OsdException) org.assertj.core.api.Assertions.catchThrowable(() -> open(dir).close());
+        OsdException e = (OsdException)
+                org.assertj.core.api.Assertions.catchThrowable(() -> open(dir).close());
         assertThat(e).as("opening %s must fail", dir).isNotNull();
         System.out.println("refused as expected: " + e.getMessage());
         assertThat(e.errno()).as("errno of: %s", e.getMessage()).isEqualTo(errno);
@@ -92,8 +93,10 @@ class KvFolderTest {
     @Test
     void aFileIsNotAFolder() throws Exception {
         Path f = Files.writeString(tmp.resolve("plain"), "x");
-        assertThatThrownBy(() -> open(f)).isInstanceOf(OsdException.class)
-                .hasMessageContaining(f.toString()).hasMessageContaining("not a folder");
+        assertThatThrownBy(() -> open(f))
+                .isInstanceOf(OsdException.class)
+                .hasMessageContaining(f.toString())
+                .hasMessageContaining("not a folder");
     }
 
     @Test
@@ -143,7 +146,9 @@ class KvFolderTest {
         Path dir = populated();
         Path manifest;
         try (Stream<Path> s = Files.list(dir.resolve("db"))) {
-            manifest = s.filter(p -> p.getFileName().toString().startsWith("MANIFEST-")).findFirst().orElseThrow();
+            manifest = s.filter(p -> p.getFileName().toString().startsWith("MANIFEST-"))
+                    .findFirst()
+                    .orElseThrow();
         }
         byte[] m = Files.readAllBytes(manifest);
         for (int i = 7; i < m.length; i += 13) {
@@ -161,7 +166,9 @@ class KvFolderTest {
             ext = s.filter(KvFolderTest::nonEmpty).findFirst().orElseThrow();
         }
         Files.delete(ext);
-        assertThat(refused(dir, Errno.EIO).getMessage()).contains(ext.getFileName().toString()).contains(BIG.toString());
+        assertThat(refused(dir, Errno.EIO).getMessage())
+                .contains(ext.getFileName().toString())
+                .contains(BIG.toString());
     }
 
     @Test
@@ -205,8 +212,9 @@ class KvFolderTest {
     void aSecondMountInTheSameProcessIsEbusyAndHarmless() throws Exception {
         Path dir = tmp.resolve("dev");
         try (KvOsd first = open(dir)) {
-            assertThatThrownBy(() -> open(dir)).isInstanceOfSatisfying(OsdException.class,
-                    e -> assertThat(e.errno()).isEqualTo(Errno.EBUSY));
+            assertThatThrownBy(() -> open(dir))
+                    .isInstanceOfSatisfying(
+                            OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBUSY));
             KvTestSupport.createData(first, A, new byte[] {5});
             assertThat(KvTestSupport.readAll(first, A)).containsExactly(5);
         }
@@ -218,7 +226,8 @@ class KvFolderTest {
         Path dir = tmp.resolve("dev");
         open(dir).close();
         Process child = KvChild.start("hold", dir.toString());
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader out =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line = out.readLine();
             assertThat(line).as("child mounted the device").isEqualTo("MOUNTED");
             Map<String, String> before = fingerprint(dir);
@@ -242,11 +251,14 @@ class KvFolderTest {
     void settingsAreChecked() throws Exception {
         Path dir = tmp.resolve("dev");
         Map<String, Object> s = Map.of("path", dir.toString(), "bogus", 1);
-        assertThatThrownBy(() -> Osds.open(OsdConfig.of("x", "kv", s))).isInstanceOfSatisfying(OsdException.class,
-                e -> assertThat(e.getMessage()).contains("bogus").contains("inline-max"));
+        assertThatThrownBy(() -> Osds.open(OsdConfig.of("x", "kv", s)))
+                .isInstanceOfSatisfying(
+                        OsdException.class,
+                        e -> assertThat(e.getMessage()).contains("bogus").contains("inline-max"));
         assertThatThrownBy(() -> Osds.open(OsdConfig.of("x", "kv", Map.of()))).hasMessageContaining("'path'");
         open(dir).close();
-        assertThatThrownBy(() -> open(dir, "block-size", 8192)).isInstanceOfSatisfying(OsdException.class,
-                e -> assertThat(e.errno()).isEqualTo(Errno.EINVAL));
+        assertThatThrownBy(() -> open(dir, "block-size", 8192))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EINVAL));
     }
 }

@@ -27,7 +27,8 @@ class KvGroupCommitTest {
     @TempDir
     Path tmp;
 
-    private static CompletableFuture<OsdException> createAsync(KvOsd osd, Fid f, boolean sync, List<Long> order) throws OsdException {
+    private static CompletableFuture<OsdException> createAsync(KvOsd osd, Fid f, boolean sync, List<Long> order)
+            throws OsdException {
         CompletableFuture<OsdException> cb = new CompletableFuture<>();
         try (Transaction t = osd.newTransaction()) {
             t.declareCreate(f, ObjectKind.DATA);
@@ -57,7 +58,9 @@ class KvGroupCommitTest {
             List<Long> order = Collections.synchronizedList(new ArrayList<>());
             Fid f = Fid.of(0x200000401L, 1);
             CompletableFuture<OsdException> cb = createAsync(osd, f, false, order);
-            assertThat(held.await(30, TimeUnit.SECONDS)).as("the background round started").isTrue();
+            assertThat(held.await(30, TimeUnit.SECONDS))
+                    .as("the background round started")
+                    .isTrue();
             assertThat(osd.exists(f)).as("visible once stop returned").isTrue();
             assertThat(cb).as("no callback before the WAL sync").isNotDone();
             osd.pipeline.beforeRound = null;
@@ -107,7 +110,9 @@ class KvGroupCommitTest {
             for (Thread t : ts) {
                 t.join();
             }
-            assertThat(osd.pipeline.walSyncs() - before).as("one WAL sync made all %d transactions durable", writers + 1).isEqualTo(1);
+            assertThat(osd.pipeline.walSyncs() - before)
+                    .as("one WAL sync made all %d transactions durable", writers + 1)
+                    .isEqualTo(1);
             assertThat(order).hasSize(writers + 1);
             for (int i = 0; i < writers; i++) {
                 assertThat(osd.exists(Fid.of(0x200000402L, i + 1))).isTrue();

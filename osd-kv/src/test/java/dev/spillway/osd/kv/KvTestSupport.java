@@ -20,8 +20,7 @@ import java.util.stream.Stream;
 
 /** Shared helpers of osd-kv's own tests. */
 final class KvTestSupport {
-    private KvTestSupport() {
-    }
+    private KvTestSupport() {}
 
     static OsdConfig config(String name, Path path, Object... kv) {
         Map<String, Object> s = new TreeMap<>();
@@ -69,8 +68,12 @@ final class KvTestSupport {
                     m.put(rel + "/", "dir");
                 } else {
                     byte[] b = Files.readAllBytes(p);
-                    m.put(rel, b.length + " " + Files.getLastModifiedTime(p).toMillis() + " "
-                            + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b)));
+                    m.put(
+                            rel,
+                            b.length + " " + Files.getLastModifiedTime(p).toMillis() + " "
+                                    + HexFormat.of()
+                                            .formatHex(MessageDigest.getInstance("SHA-256")
+                                                    .digest(b)));
                 }
             }
         } catch (IOException e) {

@@ -17,8 +17,12 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * @param index the entries of an INDEX object, unsigned byte order, else null
  * @param indexBytes bytes of keys and values in {@code index}
  */
-record MemObject(Attr attr, SortedMap<String, byte[]> xattrs, MemBody body,
-                 ConcurrentSkipListMap<byte[], byte[]> index, long indexBytes) {
+record MemObject(
+        Attr attr,
+        SortedMap<String, byte[]> xattrs,
+        MemBody body,
+        ConcurrentSkipListMap<byte[], byte[]> index,
+        long indexBytes) {
 
     /** Bytes this object uses, for statfs. */
     long usedBytes() {

@@ -50,7 +50,9 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class MemOsd implements Osd {
     /** Bytes each object costs in statfs, beyond its body, xattrs and index entries. */
     static final long OBJECT_OVERHEAD = 256;
-    static final Set<String> SETTINGS = Set.of("capacity", "max-objects", "block-size", "max-xattr-value", "durability");
+
+    static final Set<String> SETTINGS =
+            Set.of("capacity", "max-objects", "block-size", "max-xattr-value", "durability");
 
     private final String name;
     private final InstantSource clock;
@@ -87,18 +89,27 @@ public final class MemOsd implements Osd {
         int blockSize = (int) config.bytes("block-size", 4096);
         int maxXattr = (int) config.bytes("max-xattr-value", 65536);
         if (blockSize < 512 || Integer.bitCount(blockSize) != 1) {
-            throw new OsdException(Errno.EINVAL, name, "setting 'block-size' must be a power of two >= 512, got " + blockSize);
+            throw new OsdException(
+                    Errno.EINVAL, name, "setting 'block-size' must be a power of two >= 512, got " + blockSize);
         }
         if (capacity <= 0) {
             throw new OsdException(Errno.EINVAL, name, "setting 'capacity' must be positive, got " + capacity);
         }
         String durability = config.string("durability", "volatile");
         if (!durability.equals("volatile") && !durability.equals("simulated")) {
-            throw new OsdException(Errno.EINVAL, name, "setting 'durability' must be volatile or simulated, got '" + durability + "'");
+            throw new OsdException(
+                    Errno.EINVAL, name, "setting 'durability' must be volatile or simulated, got '" + durability + "'");
         }
         boolean simulated = durability.equals("simulated");
-        EnumSet<Capability> features = EnumSet.of(Capability.TRANSACTIONS, Capability.XATTRS, Capability.INDEX, Capability.PUNCH,
-                Capability.SPARSE_SEEK, Capability.PARTIAL_WRITE, Capability.ATOMIC_REPLACE, Capability.LIST_OBJECTS);
+        EnumSet<Capability> features = EnumSet.of(
+                Capability.TRANSACTIONS,
+                Capability.XATTRS,
+                Capability.INDEX,
+                Capability.PUNCH,
+                Capability.SPARSE_SEEK,
+                Capability.PARTIAL_WRITE,
+                Capability.ATOMIC_REPLACE,
+                Capability.LIST_OBJECTS);
         if (simulated) {
             features.add(Capability.DURABLE_COMMIT);
         }
@@ -238,8 +249,8 @@ public final class MemOsd implements Osd {
         long avail = Math.max(0, free - reserved.get());
         long n = objects.size();
         long freeObj = maxObjects == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, maxObjects - n);
-        return StatFs.of(name, capacity, free, avail, n, freeObj,
-                EnumSet.of(StatFs.Flag.NONROTATIONAL, StatFs.Flag.VOLATILE));
+        return StatFs.of(
+                name, capacity, free, avail, n, freeObj, EnumSet.of(StatFs.Flag.NONROTATIONAL, StatFs.Flag.VOLATILE));
     }
 
     @Override
@@ -311,7 +322,8 @@ public final class MemOsd implements Osd {
         MemObject o = data(fid, "seek hole");
         long size = o.attr().size();
         if (offset < 0 || offset >= size) {
-            throw new OsdException(Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + size + ")");
+            throw new OsdException(
+                    Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + size + ")");
         }
         return o.body().seekHole(offset, size);
     }
@@ -340,8 +352,9 @@ public final class MemOsd implements Osd {
     @Override
     public IndexCursor cursor(Fid indexFid, byte[] fromKey) throws OsdException {
         ConcurrentSkipListMap<byte[], byte[]> m = index(indexFid, "cursor").index();
-        Iterator<Map.Entry<byte[], byte[]>> it =
-                (fromKey == null || fromKey.length == 0 ? m : m.tailMap(fromKey, true)).entrySet().iterator();
+        Iterator<Map.Entry<byte[], byte[]>> it = (fromKey == null || fromKey.length == 0 ? m : m.tailMap(fromKey, true))
+                .entrySet()
+                .iterator();
         return new IndexCursor() {
             private Map.Entry<byte[], byte[]> cur;
 
@@ -362,8 +375,7 @@ public final class MemOsd implements Osd {
             }
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 
@@ -386,8 +398,7 @@ public final class MemOsd implements Osd {
             }
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 

@@ -71,7 +71,9 @@ final class MemTransaction extends AbstractTransaction {
 
         MemBody bodyForWrite() {
             if (body == null) {
-                body = base != null && !fresh ? base.body().mutableCopy() : MemBody.empty(osd.capabilities().blockSize()).mutableEmpty();
+                body = base != null && !fresh
+                        ? base.body().mutableCopy()
+                        : MemBody.empty(osd.capabilities().blockSize()).mutableEmpty();
             }
             return body;
         }
@@ -112,13 +114,18 @@ final class MemTransaction extends AbstractTransaction {
     protected void doStart() throws OsdException {
         osd.ensureOpen();
         long need = declaredBytes(MemOsd.OBJECT_OVERHEAD);
-        long creates = declares().stream().filter(d -> d.op() == Declare.Op.CREATE).count();
+        long creates =
+                declares().stream().filter(d -> d.op() == Declare.Op.CREATE).count();
         while (true) {
             long r = osd.reserved.get();
             long avail = osd.capacity() - osd.used.get() - r;
             if (need > avail) {
-                throw new OsdException(Errno.ENOSPC, osd.name(), null,
-                        "transaction " + id() + " declares " + need + " bytes, " + Math.max(0, avail) + " available of " + osd.capacity());
+                throw new OsdException(
+                        Errno.ENOSPC,
+                        osd.name(),
+                        null,
+                        "transaction " + id() + " declares " + need + " bytes, " + Math.max(0, avail) + " available of "
+                                + osd.capacity());
             }
             if (osd.reserved.compareAndSet(r, r + need)) {
                 break;
@@ -131,8 +138,12 @@ final class MemTransaction extends AbstractTransaction {
                 osd.reservedObjects.addAndGet(-creates);
                 osd.reserved.addAndGet(-need);
                 reservation = 0;
-                throw new OsdException(Errno.ENOSPC, osd.name(), null,
-                        "transaction " + id() + " creates " + creates + " objects, device holds at most " + osd.maxObjects());
+                throw new OsdException(
+                        Errno.ENOSPC,
+                        osd.name(),
+                        null,
+                        "transaction " + id() + " creates " + creates + " objects, device holds at most "
+                                + osd.maxObjects());
             }
             reservedObjects = creates;
         }
@@ -186,19 +197,24 @@ final class MemTransaction extends AbstractTransaction {
             return;
         }
         MemObject src = w.fresh ? null : old;
-        TreeMap<String, byte[]> x = w.xattrs != null ? w.xattrs
-                : src != null ? new TreeMap<>(src.xattrs()) : new TreeMap<>();
+        TreeMap<String, byte[]> x =
+                w.xattrs != null ? w.xattrs : src != null ? new TreeMap<>(src.xattrs()) : new TreeMap<>();
         MemBody body = null;
         ConcurrentSkipListMap<byte[], byte[]> index = null;
         long indexBytes = 0;
         if (w.attr.kind() == ObjectKind.DATA) {
-            body = w.body != null ? w.body.publish() : src != null ? src.body() : MemBody.empty(osd.capabilities().blockSize());
+            body = w.body != null
+                    ? w.body.publish()
+                    : src != null
+                            ? src.body()
+                            : MemBody.empty(osd.capabilities().blockSize());
         } else {
             index = src != null ? src.index() : MemObject.newIndex();
             indexBytes = src != null ? src.indexBytes() : 0;
             if (w.indexDelta != null) {
                 for (Map.Entry<byte[], byte[]> d : w.indexDelta.entrySet()) {
-                    byte[] prev = d.getValue() == TOMBSTONE ? index.remove(d.getKey()) : index.put(d.getKey(), d.getValue());
+                    byte[] prev =
+                            d.getValue() == TOMBSTONE ? index.remove(d.getKey()) : index.put(d.getKey(), d.getValue());
                     if (prev != null) {
                         indexBytes -= d.getKey().length + prev.length;
                     }
@@ -250,8 +266,12 @@ final class MemTransaction extends AbstractTransaction {
             long over = growth - reservation;
             long avail = osd.capacity() - osd.used.get() - osd.reserved.get();
             if (over > avail) {
-                throw new OsdException(Errno.ENOSPC, osd.name(), fid,
-                        "update exceeds the transaction's declared space by " + over + " bytes and the device has " + Math.max(0, avail));
+                throw new OsdException(
+                        Errno.ENOSPC,
+                        osd.name(),
+                        fid,
+                        "update exceeds the transaction's declared space by " + over + " bytes and the device has "
+                                + Math.max(0, avail));
             }
         }
     }
@@ -271,13 +291,22 @@ final class MemTransaction extends AbstractTransaction {
         long now = osd.now();
         w.exists = true;
         w.fresh = true;
-        w.attr = new Attr(kind, 0, 0,
-                a.has(AttrField.MODE) ? a.mode() : 0, a.has(AttrField.UID) ? a.uid() : 0,
-                a.has(AttrField.GID) ? a.gid() : 0, a.has(AttrField.ATIME) ? a.atime() : now,
-                a.has(AttrField.MTIME) ? a.mtime() : now, a.has(AttrField.CTIME) ? a.ctime() : now,
-                a.has(AttrField.FLAGS) ? a.flags() : 0, 1);
+        w.attr = new Attr(
+                kind,
+                0,
+                0,
+                a.has(AttrField.MODE) ? a.mode() : 0,
+                a.has(AttrField.UID) ? a.uid() : 0,
+                a.has(AttrField.GID) ? a.gid() : 0,
+                a.has(AttrField.ATIME) ? a.atime() : now,
+                a.has(AttrField.MTIME) ? a.mtime() : now,
+                a.has(AttrField.CTIME) ? a.ctime() : now,
+                a.has(AttrField.FLAGS) ? a.flags() : 0,
+                1);
         w.xattrs = new TreeMap<>();
-        w.body = kind == ObjectKind.DATA ? MemBody.empty(osd.capabilities().blockSize()).mutableEmpty() : null;
+        w.body = kind == ObjectKind.DATA
+                ? MemBody.empty(osd.capabilities().blockSize()).mutableEmpty()
+                : null;
         w.indexBase = kind == ObjectKind.INDEX ? MemObject.newIndex() : null;
         w.indexDelta = null;
         grow(fid, MemOsd.OBJECT_OVERHEAD);
@@ -306,7 +335,12 @@ final class MemTransaction extends AbstractTransaction {
         Working w = data(fid, "write");
         long end = offset + src.remaining();
         if (end > osd.capabilities().maxObjectSize()) {
-            throw new OsdException(Errno.EFBIG, osd.name(), fid, "write ends at " + end + ", past the largest object " + osd.capabilities().maxObjectSize());
+            throw new OsdException(
+                    Errno.EFBIG,
+                    osd.name(),
+                    fid,
+                    "write ends at " + end + ", past the largest object "
+                            + osd.capabilities().maxObjectSize());
         }
         long before = w.allocated();
         MemBody b = w.bodyForWrite();
@@ -343,11 +377,19 @@ final class MemTransaction extends AbstractTransaction {
     protected void doSetXattr(Fid fid, String name, byte[] value, XattrFlag flag) throws OsdException {
         Working w = existing(fid);
         if (name.getBytes(StandardCharsets.UTF_8).length > osd.capabilities().maxXattrName()) {
-            throw new OsdException(Errno.ERANGE, osd.name(), fid, "xattr name longer than " + osd.capabilities().maxXattrName() + " bytes");
+            throw new OsdException(
+                    Errno.ERANGE,
+                    osd.name(),
+                    fid,
+                    "xattr name longer than " + osd.capabilities().maxXattrName() + " bytes");
         }
         if (value.length > osd.capabilities().maxXattrValue()) {
-            throw new OsdException(Errno.E2BIG, osd.name(), fid,
-                    "xattr " + name + " value of " + value.length + " bytes exceeds the limit of " + osd.capabilities().maxXattrValue());
+            throw new OsdException(
+                    Errno.E2BIG,
+                    osd.name(),
+                    fid,
+                    "xattr " + name + " value of " + value.length + " bytes exceeds the limit of "
+                            + osd.capabilities().maxXattrValue());
         }
         byte[] old = w.xattr(name);
         if (flag == XattrFlag.CREATE && old != null) {
@@ -374,10 +416,15 @@ final class MemTransaction extends AbstractTransaction {
     @Override
     protected void doInsert(Fid indexFid, byte[] key, byte[] value, boolean replace) throws OsdException {
         Working w = index(indexFid, "insert");
-        if (key.length > osd.capabilities().maxIndexKey() || value.length > osd.capabilities().maxIndexValue()) {
-            throw new OsdException(Errno.E2BIG, osd.name(), indexFid,
+        if (key.length > osd.capabilities().maxIndexKey()
+                || value.length > osd.capabilities().maxIndexValue()) {
+            throw new OsdException(
+                    Errno.E2BIG,
+                    osd.name(),
+                    indexFid,
                     "index record of key " + key.length + " / value " + value.length + " bytes exceeds the limits "
-                            + osd.capabilities().maxIndexKey() + " / " + osd.capabilities().maxIndexValue());
+                            + osd.capabilities().maxIndexKey() + " / "
+                            + osd.capabilities().maxIndexValue());
         }
         byte[] old = w.indexGet(key);
         if (old != null && !replace) {

@@ -24,6 +24,7 @@ record BlockSums(long size, int[] crcs) {
     static final int INLINE_MAX = 8;
     /** The longest {@link #encode} result. */
     static final int MAX_ENCODED = 1 + (INLINE_MAX * 4 * 4 + 2) / 3;
+
     static final BlockSums EMPTY = new BlockSums(0, new int[0]);
     private static final int MAGIC = 0x53575331; // "SWS1"
 
@@ -48,7 +49,9 @@ record BlockSums(long size, int[] crcs) {
     }
 
     static void checkEncoded(String enc) {
-        if (enc.isEmpty() || (enc.charAt(0) != 'i' && enc.charAt(0) != 's') || (enc.charAt(0) == 's' && enc.length() < 2)) {
+        if (enc.isEmpty()
+                || (enc.charAt(0) != 'i' && enc.charAt(0) != 's')
+                || (enc.charAt(0) == 's' && enc.length() < 2)) {
             throw new IllegalArgumentException("block sums '" + enc + "' are neither inline nor a sidecar token");
         }
         if (enc.charAt(0) == 'i') {
@@ -92,7 +95,8 @@ record BlockSums(long size, int[] crcs) {
         long size = b.getLong();
         int n = b.getInt();
         if (n != blocks(size) || bytes.length != 16 + 4L * n) {
-            throw new IllegalArgumentException("sidecar of " + bytes.length + " bytes lists " + n + " blocks for a body of " + size);
+            throw new IllegalArgumentException(
+                    "sidecar of " + bytes.length + " bytes lists " + n + " blocks for a body of " + size);
         }
         int[] crcs = new int[n];
         for (int i = 0; i < n; i++) {
@@ -113,7 +117,8 @@ record BlockSums(long size, int[] crcs) {
 
     /** Base64 of a CRC32C, as the {@code x-amz-checksum-crc32c} header wants it. */
     static String header(int crc) {
-        return Base64.getEncoder().encodeToString(ByteBuffer.allocate(4).putInt(crc).array());
+        return Base64.getEncoder()
+                .encodeToString(ByteBuffer.allocate(4).putInt(crc).array());
     }
 
     /** Computes the block list as the body streams through, whatever the write sizes. */

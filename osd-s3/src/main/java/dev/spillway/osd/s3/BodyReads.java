@@ -18,8 +18,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * that vanished (its body was replaced between the two GETs) makes the read start over.
  */
 final class BodyReads {
-    private BodyReads() {
-    }
+    private BodyReads() {}
 
     /** The sidecar named by the body just read is gone: the body was replaced meanwhile. */
     private static final class SidecarGone extends Exception {
@@ -39,7 +38,11 @@ final class BodyReads {
                 return readOnce(store, fid, offset, dst);
             } catch (SidecarGone e) {
                 if (attempt == 3) {
-                    throw new OsdException(Errno.EIO, store.name(), fid, "block sums " + e.key + " vanished under three reads in a row");
+                    throw new OsdException(
+                            Errno.EIO,
+                            store.name(),
+                            fid,
+                            "block sums " + e.key + " vanished under three reads in a row");
                 }
             }
         }
@@ -51,11 +54,13 @@ final class BodyReads {
         long want = dst.remaining();
         long first = offset & -(long) BlockSums.BLOCK;
         long end = offset + want;
-        long alignedEnd = end > Long.MAX_VALUE - BlockSums.BLOCK ? Long.MAX_VALUE : (end + BlockSums.BLOCK - 1) & -(long) BlockSums.BLOCK;
+        long alignedEnd = end > Long.MAX_VALUE - BlockSums.BLOCK
+                ? Long.MAX_VALUE
+                : (end + BlockSums.BLOCK - 1) & -(long) BlockSums.BLOCK;
         byte[] body;
         GetObjectResponse r;
-        try (ResponseInputStream<GetObjectResponse> in = store.client().getObject(b -> b.bucket(store.bucket()).key(key)
-                .range("bytes=" + first + "-" + (alignedEnd - 1)))) {
+        try (ResponseInputStream<GetObjectResponse> in = store.client()
+                .getObject(b -> b.bucket(store.bucket()).key(key).range("bytes=" + first + "-" + (alignedEnd - 1)))) {
             r = in.response();
             body = in.readAllBytes();
         } catch (S3Exception e) {
@@ -70,7 +75,8 @@ final class BodyReads {
         } catch (SdkException e) {
             throw S3Errors.map(e, name, fid, key, "get");
         } catch (IOException e) {
-            throw new OsdException(Errno.EIO, name, fid, "get " + key + " bytes " + first + "..: body cut short: " + e, e);
+            throw new OsdException(
+                    Errno.EIO, name, fid, "get " + key + " bytes " + first + "..: body cut short: " + e, e);
         }
         long size = totalSize(name, r, fid, key, body.length, first);
         if (first >= size) {
@@ -78,8 +84,12 @@ final class BodyReads {
         }
         long expect = Math.min(alignedEnd, size) - first;
         if (body.length != expect) {
-            throw new OsdException(Errno.EIO, name, fid, "get " + key + " bytes " + first + ".." + (first + expect) + ": got "
-                    + body.length + " bytes, request id " + r.responseMetadata().requestId());
+            throw new OsdException(
+                    Errno.EIO,
+                    name,
+                    fid,
+                    "get " + key + " bytes " + first + ".." + (first + expect) + ": got " + body.length
+                            + " bytes, request id " + r.responseMetadata().requestId());
         }
         ObjectMeta meta = ObjectMeta.parse(r.metadata(), name, fid, key);
         int[] crcs = crcs(store, fid, meta, size);
@@ -87,8 +97,13 @@ final class BodyReads {
             int len = (int) Math.min(BlockSums.BLOCK, body.length - off);
             int block = (int) ((first + off) >>> BlockSums.SHIFT);
             if (block >= crcs.length || BlockSums.crc(body, (int) off, len) != crcs[block]) {
-                throw new OsdException(Errno.EIO, name, fid, "checksum mismatch in block " + block + " (bytes " + (first + off) + ".."
-                        + (first + off + len) + ") of " + key + ", request id " + r.responseMetadata().requestId());
+                throw new OsdException(
+                        Errno.EIO,
+                        name,
+                        fid,
+                        "checksum mismatch in block " + block + " (bytes " + (first + off) + ".." + (first + off + len)
+                                + ") of " + key + ", request id "
+                                + r.responseMetadata().requestId());
             }
         }
         if (offset >= size) {
@@ -100,7 +115,8 @@ final class BodyReads {
         return n;
     }
 
-    private static long totalSize(String name, GetObjectResponse r, Fid fid, String key, int got, long first) throws OsdException {
+    private static long totalSize(String name, GetObjectResponse r, Fid fid, String key, int got, long first)
+            throws OsdException {
         String cr = r.contentRange();
         if (cr != null) {
             int slash = cr.lastIndexOf('/');
@@ -108,7 +124,8 @@ final class BodyReads {
                 try {
                     return Long.parseLong(cr.substring(slash + 1).trim());
                 } catch (NumberFormatException e) {
-                    throw new OsdException(Errno.EPROTO, name, fid, "get " + key + ": bad Content-Range '" + cr + "'", e);
+                    throw new OsdException(
+                            Errno.EPROTO, name, fid, "get " + key + ": bad Content-Range '" + cr + "'", e);
                 }
             }
         }
@@ -130,8 +147,11 @@ final class BodyReads {
             throw new SidecarGone(key);
         }
         if (s.get().size() != size) {
-            throw new OsdException(Errno.EIO, store.name(), fid, "block sums " + key + " describe " + s.get().size()
-                    + " bytes, the body has " + size);
+            throw new OsdException(
+                    Errno.EIO,
+                    store.name(),
+                    fid,
+                    "block sums " + key + " describe " + s.get().size() + " bytes, the body has " + size);
         }
         return s.get().crcs();
     }

@@ -34,8 +34,7 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
  */
 final class BodyUpload {
     /** What finishing produced: the size, the metadata as stored, and whether it must be rewritten. */
-    record Finished(long size, ObjectMeta meta, boolean metadataStale) {
-    }
+    record Finished(long size, ObjectMeta meta, boolean metadataStale) {}
 
     private final S3Store store;
     private final Fid fid;
@@ -131,7 +130,9 @@ final class BodyUpload {
         }
         if (buf == null) {
             long want = parts.isEmpty() ? Math.max(64 << 10, expected) : partSize;
-            buf = want < partSize ? new byte[(int) want] : partSize == store.settings().partSize() ? store.partBuffer() : new byte[partSize];
+            buf = want < partSize
+                    ? new byte[(int) want]
+                    : partSize == store.settings().partSize() ? store.partBuffer() : new byte[partSize];
         }
         fill = 0;
     }
@@ -139,16 +140,24 @@ final class BodyUpload {
     private void sendPart(ObjectMeta meta) throws OsdException {
         checkParts(false);
         if (nextPart > MAX_PARTS) {
-            throw new OsdException(Errno.EFBIG, store.name(), fid, "body of " + key + " passes " + MAX_PARTS + " parts of " + partSize
-                    + " bytes, S3's limit for one upload (declare the write's length to get larger parts)");
+            throw new OsdException(
+                    Errno.EFBIG,
+                    store.name(),
+                    fid,
+                    "body of " + key + " passes " + MAX_PARTS + " parts of " + partSize
+                            + " bytes, S3's limit for one upload (declare the write's length to get larger parts)");
         }
         if (uploadId == null) {
             token = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
             metaAtCreate = meta.withSums(BlockSums.sidecarValue(token));
             try {
-                uploadId = store.client().createMultipartUpload(b -> b.bucket(store.settings().bucket()).key(key)
-                        .metadata(metaAtCreate.toMetadata()).contentType("application/octet-stream")
-                        .checksumAlgorithm(ChecksumAlgorithm.CRC32_C)).uploadId();
+                uploadId = store.client()
+                        .createMultipartUpload(b -> b.bucket(store.settings().bucket())
+                                .key(key)
+                                .metadata(metaAtCreate.toMetadata())
+                                .contentType("application/octet-stream")
+                                .checksumAlgorithm(ChecksumAlgorithm.CRC32_C))
+                        .uploadId();
             } catch (SdkException e) {
                 throw S3Errors.map(e, store.name(), fid, key, "create multipart upload of");
             }
@@ -164,7 +173,8 @@ final class BodyUpload {
             slots.acquire();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new OsdException(Errno.EIO, store.name(), fid, "interrupted waiting to send part " + number + " of " + key, e);
+            throw new OsdException(
+                    Errno.EIO, store.name(), fid, "interrupted waiting to send part " + number + " of " + key, e);
         }
         parts.add(store.executor().submit(() -> {
             try {
@@ -181,12 +191,23 @@ final class BodyUpload {
     private CompletedPart uploadPart(byte[] part, int len, int number) throws OsdException {
         int crc = BlockSums.crc(part, 0, len);
         try {
-            String etag = store.client().uploadPart(b -> b.bucket(store.settings().bucket()).key(key).uploadId(uploadId)
-                            .partNumber(number).contentLength((long) len).checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
-                            .checksumCRC32C(BlockSums.header(crc)),
-                    RequestBody.fromContentProvider(() -> new ByteArrayInputStream(part, 0, len), len, "application/octet-stream"))
+            String etag = store.client()
+                    .uploadPart(
+                            b -> b.bucket(store.settings().bucket())
+                                    .key(key)
+                                    .uploadId(uploadId)
+                                    .partNumber(number)
+                                    .contentLength((long) len)
+                                    .checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
+                                    .checksumCRC32C(BlockSums.header(crc)),
+                            RequestBody.fromContentProvider(
+                                    () -> new ByteArrayInputStream(part, 0, len), len, "application/octet-stream"))
                     .eTag();
-            return CompletedPart.builder().partNumber(number).eTag(etag).checksumCRC32C(BlockSums.header(crc)).build();
+            return CompletedPart.builder()
+                    .partNumber(number)
+                    .eTag(etag)
+                    .checksumCRC32C(BlockSums.header(crc))
+                    .build();
         } catch (SdkException e) {
             throw S3Errors.map(e, store.name(), fid, key, "upload part " + number + " of");
         }
@@ -202,7 +223,8 @@ final class BodyUpload {
             if (e.getCause() instanceof OsdException oe) {
                 throw oe;
             }
-            throw new OsdException(Errno.EIO, store.name(), fid, "part upload of " + key + " failed: " + e.getCause(), e.getCause());
+            throw new OsdException(
+                    Errno.EIO, store.name(), fid, "part upload of " + key + " failed: " + e.getCause(), e.getCause());
         }
     }
 
@@ -235,10 +257,17 @@ final class BodyUpload {
             ObjectMeta stored = meta.withSums(s.encode(t));
             int crc = BlockSums.crc(body, 0, len);
             try {
-                store.client().putObject(b -> b.bucket(store.settings().bucket()).key(key).contentLength((long) len)
-                                .contentType("application/octet-stream").metadata(stored.toMetadata())
-                                .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(BlockSums.header(crc)),
-                        RequestBody.fromContentProvider(() -> new ByteArrayInputStream(body, 0, len), len, "application/octet-stream"));
+                store.client()
+                        .putObject(
+                                b -> b.bucket(store.settings().bucket())
+                                        .key(key)
+                                        .contentLength((long) len)
+                                        .contentType("application/octet-stream")
+                                        .metadata(stored.toMetadata())
+                                        .checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
+                                        .checksumCRC32C(BlockSums.header(crc)),
+                                RequestBody.fromContentProvider(
+                                        () -> new ByteArrayInputStream(body, 0, len), len, "application/octet-stream"));
             } catch (SdkException e) {
                 throw S3Errors.map(e, store.name(), fid, key, "put");
             }
@@ -256,8 +285,11 @@ final class BodyUpload {
         List<CompletedPart> sent = checkParts(true);
         sent.sort(Comparator.comparingInt(CompletedPart::partNumber));
         try {
-            store.client().completeMultipartUpload(b -> b.bucket(store.settings().bucket()).key(key).uploadId(uploadId)
-                    .multipartUpload(m -> m.parts(sent)));
+            store.client()
+                    .completeMultipartUpload(b -> b.bucket(store.settings().bucket())
+                            .key(key)
+                            .uploadId(uploadId)
+                            .multipartUpload(m -> m.parts(sent)));
         } catch (SdkException e) {
             throw S3Errors.map(e, store.name(), fid, key, "complete multipart upload " + uploadId + " of");
         }
@@ -289,10 +321,17 @@ final class BodyUpload {
         if (uploadId != null) {
             String id = uploadId;
             try {
-                store.client().abortMultipartUpload(b -> b.bucket(store.settings().bucket()).key(key).uploadId(id));
+                store.client()
+                        .abortMultipartUpload(b ->
+                                b.bucket(store.settings().bucket()).key(key).uploadId(id));
                 uploadId = null;
             } catch (SdkException e) {
-                first = S3Errors.map(e, store.name(), fid, key, "abort multipart upload " + id + " (the next mount's sweep retries) of");
+                first = S3Errors.map(
+                        e,
+                        store.name(),
+                        fid,
+                        key,
+                        "abort multipart upload " + id + " (the next mount's sweep retries) of");
             }
         }
         if (sidecarKey != null) {

@@ -35,8 +35,17 @@ import java.util.TreeMap;
  *
  * <p>Immutable; the update methods return a new value.
  */
-record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime, int flags, long dataVersion,
-                  SortedMap<String, byte[]> xattrs, String sums) {
+record ObjectMeta(
+        int mode,
+        int uid,
+        int gid,
+        long atime,
+        long mtime,
+        long ctime,
+        int flags,
+        long dataVersion,
+        SortedMap<String, byte[]> xattrs,
+        String sums) {
 
     /** S3's limit on user metadata, in bytes. */
     static final int USER_METADATA_LIMIT = 2048;
@@ -48,6 +57,7 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
     static final int RESERVED = 13 + 125 + 13 + BlockSums.MAX_ENCODED;
     /** The longest xattr name, in UTF-8 bytes. */
     static final int MAX_NAME = 128;
+
     static final String ATTR = "spillway-attr";
     static final String SUMS = "spillway-sums";
     static final String XATTRS = "spillway-xattrs";
@@ -62,21 +72,36 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
 
     /** A new object's metadata: {@code a}'s fields, unset ones 0 and times {@code now}. */
     static ObjectMeta created(AttrChange a, long now) {
-        return new ObjectMeta(a.has(AttrField.MODE) ? a.mode() : 0, a.has(AttrField.UID) ? a.uid() : 0,
-                a.has(AttrField.GID) ? a.gid() : 0, a.has(AttrField.ATIME) ? a.atime() : now,
-                a.has(AttrField.MTIME) ? a.mtime() : now, a.has(AttrField.CTIME) ? a.ctime() : now,
-                a.has(AttrField.FLAGS) ? a.flags() : 0, 1, new TreeMap<>(), BlockSums.EMPTY.encode(null));
+        return new ObjectMeta(
+                a.has(AttrField.MODE) ? a.mode() : 0,
+                a.has(AttrField.UID) ? a.uid() : 0,
+                a.has(AttrField.GID) ? a.gid() : 0,
+                a.has(AttrField.ATIME) ? a.atime() : now,
+                a.has(AttrField.MTIME) ? a.mtime() : now,
+                a.has(AttrField.CTIME) ? a.ctime() : now,
+                a.has(AttrField.FLAGS) ? a.flags() : 0,
+                1,
+                new TreeMap<>(),
+                BlockSums.EMPTY.encode(null));
     }
 
     Attr attr(long size) {
-        return new Attr(ObjectKind.DATA, size, (size + 511) / 512, mode, uid, gid, atime, mtime, ctime, flags, dataVersion);
+        return new Attr(
+                ObjectKind.DATA, size, (size + 511) / 512, mode, uid, gid, atime, mtime, ctime, flags, dataVersion);
     }
 
     ObjectMeta apply(AttrChange c, long now) {
-        return new ObjectMeta(c.has(AttrField.MODE) ? c.mode() : mode, c.has(AttrField.UID) ? c.uid() : uid,
-                c.has(AttrField.GID) ? c.gid() : gid, c.has(AttrField.ATIME) ? c.atime() : atime,
-                c.has(AttrField.MTIME) ? c.mtime() : mtime, c.has(AttrField.CTIME) ? c.ctime() : now, c.has(AttrField.FLAGS) ? c.flags() : flags,
-                dataVersion, xattrs, sums);
+        return new ObjectMeta(
+                c.has(AttrField.MODE) ? c.mode() : mode,
+                c.has(AttrField.UID) ? c.uid() : uid,
+                c.has(AttrField.GID) ? c.gid() : gid,
+                c.has(AttrField.ATIME) ? c.atime() : atime,
+                c.has(AttrField.MTIME) ? c.mtime() : mtime,
+                c.has(AttrField.CTIME) ? c.ctime() : now,
+                c.has(AttrField.FLAGS) ? c.flags() : flags,
+                dataVersion,
+                xattrs,
+                sums);
     }
 
     /** After a body change at {@code now}: mtime and ctime now, the data version bumped. */
@@ -103,8 +128,11 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
     /** The user metadata map for the SDK (names without {@code x-amz-meta-}). */
     Map<String, String> toMetadata() {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put(ATTR, "1;" + Integer.toHexString(mode) + ';' + Integer.toUnsignedString(uid) + ';' + Integer.toUnsignedString(gid)
-                + ';' + atime + ';' + mtime + ';' + ctime + ';' + Integer.toHexString(flags) + ';' + dataVersion);
+        m.put(
+                ATTR,
+                "1;" + Integer.toHexString(mode) + ';' + Integer.toUnsignedString(uid) + ';'
+                        + Integer.toUnsignedString(gid) + ';' + atime + ';' + mtime + ';' + ctime + ';'
+                        + Integer.toHexString(flags) + ';' + dataVersion);
         m.put(SUMS, sums);
         if (!xattrs.isEmpty()) {
             m.put(XATTRS, encodeXattrs());
@@ -123,7 +151,9 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
             if (!sb.isEmpty()) {
                 sb.append(',');
             }
-            sb.append(encodeName(e.getKey())).append('=').append(Base64.getEncoder().withoutPadding().encodeToString(e.getValue()));
+            sb.append(encodeName(e.getKey()))
+                    .append('=')
+                    .append(Base64.getEncoder().withoutPadding().encodeToString(e.getValue()));
         }
         return sb.toString();
     }
@@ -147,7 +177,8 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
     int metadataBytes() {
         int n = 0;
         for (Map.Entry<String, String> e : toMetadata().entrySet()) {
-            n += e.getKey().getBytes(StandardCharsets.UTF_8).length + e.getValue().getBytes(StandardCharsets.UTF_8).length;
+            n += e.getKey().getBytes(StandardCharsets.UTF_8).length
+                    + e.getValue().getBytes(StandardCharsets.UTF_8).length;
         }
         return n;
     }
@@ -185,11 +216,20 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
                 throw new IllegalArgumentException("attributes '" + attr + "' are not format 1");
             }
             BlockSums.checkEncoded(sums);
-            return new ObjectMeta(Integer.parseUnsignedInt(f[1], 16), Integer.parseUnsignedInt(f[2]), Integer.parseUnsignedInt(f[3]),
-                    Long.parseLong(f[4]), Long.parseLong(f[5]), Long.parseLong(f[6]), Integer.parseUnsignedInt(f[7], 16),
-                    Long.parseLong(f[8]), x, sums);
+            return new ObjectMeta(
+                    Integer.parseUnsignedInt(f[1], 16),
+                    Integer.parseUnsignedInt(f[2]),
+                    Integer.parseUnsignedInt(f[3]),
+                    Long.parseLong(f[4]),
+                    Long.parseLong(f[5]),
+                    Long.parseLong(f[6]),
+                    Integer.parseUnsignedInt(f[7], 16),
+                    Long.parseLong(f[8]),
+                    x,
+                    sums);
         } catch (IllegalArgumentException e) {
-            throw new OsdException(Errno.EPROTO, device, fid, "object " + key + " is not a Spillway object: " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.EPROTO, device, fid, "object " + key + " is not a Spillway object: " + e.getMessage(), e);
         }
     }
 
@@ -197,7 +237,10 @@ record ObjectMeta(int mode, int uid, int gid, long atime, long mtime, long ctime
         StringBuilder sb = new StringBuilder();
         for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xff;
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || ".-_:+@/".indexOf(c) >= 0) {
+            if ((c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || ".-_:+@/".indexOf(c) >= 0) {
                 sb.append((char) c);
             } else {
                 sb.append('%').append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));

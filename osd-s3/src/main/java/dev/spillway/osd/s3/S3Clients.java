@@ -23,8 +23,7 @@ import software.amazon.awssdk.services.s3.S3Configuration;
  * defaults, so the same bytes are checked end to end whatever the server supports.
  */
 public final class S3Clients {
-    private S3Clients() {
-    }
+    private S3Clients() {}
 
     /** A client for {@code s}; the caller closes it. */
     public static S3Client build(S3Settings s) {
@@ -44,8 +43,10 @@ public final class S3Clients {
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
                         .maxAttempts(s.retries() + 1)
-                        .backoffStrategy(BackoffStrategy.exponentialDelay(Duration.ofMillis(100), Duration.ofSeconds(20)))
-                        .throttlingBackoffStrategy(BackoffStrategy.exponentialDelay(Duration.ofMillis(500), Duration.ofSeconds(20)))
+                        .backoffStrategy(
+                                BackoffStrategy.exponentialDelay(Duration.ofMillis(100), Duration.ofSeconds(20)))
+                        .throttlingBackoffStrategy(
+                                BackoffStrategy.exponentialDelay(Duration.ofMillis(500), Duration.ofSeconds(20)))
                         // A device that fails keeps failing loudly (EIO per call), not silently faster.
                         .circuitBreakerEnabled(false)
                         .build()))

@@ -17,16 +17,21 @@ import software.amazon.awssdk.core.exception.SdkException;
  * object store's logs.
  */
 final class S3Errors {
-    private S3Errors() {
-    }
+    private S3Errors() {}
 
     static Errno errnoOf(int status, String code) {
         String c = code == null ? "" : code;
         switch (c) {
             case "NoSuchKey", "NoSuchBucket", "NotFound":
                 return Errno.ENOENT;
-            case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled", "AccountProblem",
-                    "InvalidObjectState", "ExpiredToken", "InvalidToken":
+            case "AccessDenied",
+                    "InvalidAccessKeyId",
+                    "SignatureDoesNotMatch",
+                    "AllAccessDisabled",
+                    "AccountProblem",
+                    "InvalidObjectState",
+                    "ExpiredToken",
+                    "InvalidToken":
                 return Errno.EACCES;
             case "EntityTooLarge":
                 return Errno.EFBIG;
@@ -38,8 +43,16 @@ final class S3Errors {
                 return Errno.ENOSPC;
             case "PreconditionFailed":
                 return Errno.ESTALE;
-            case "InvalidArgument", "InvalidRequest", "EntityTooSmall", "InvalidPart", "InvalidPartOrder", "InvalidDigest",
-                    "BadDigest", "InvalidRange", "MalformedXML", "InvalidBucketName":
+            case "InvalidArgument",
+                    "InvalidRequest",
+                    "EntityTooSmall",
+                    "InvalidPart",
+                    "InvalidPartOrder",
+                    "InvalidDigest",
+                    "BadDigest",
+                    "InvalidRange",
+                    "MalformedXML",
+                    "InvalidBucketName":
                 return Errno.EINVAL;
             default:
                 break;
@@ -69,20 +82,25 @@ final class S3Errors {
         Integer attempts = e.numAttempts();
         String tries = attempts == null ? "" : ", " + attempts + (attempts == 1 ? " attempt" : " attempts");
         if (e instanceof AwsServiceException s) {
-            String code = s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
+            String code =
+                    s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
             Errno errno = errnoOf(s.statusCode(), code);
-            String detail = what + " " + key + ": HTTP " + s.statusCode() + " " + (code == null ? "(no S3 error code)" : code)
+            String detail = what + " " + key + ": HTTP " + s.statusCode() + " "
+                    + (code == null ? "(no S3 error code)" : code)
                     + (s.awsErrorDetails() != null && s.awsErrorDetails().errorMessage() != null
-                            ? " (" + s.awsErrorDetails().errorMessage() + ")" : "")
+                            ? " (" + s.awsErrorDetails().errorMessage() + ")"
+                            : "")
                     + ", request id " + s.requestId()
                     + (s.extendedRequestId() != null ? " / " + s.extendedRequestId() : "") + tries;
             return new OsdException(errno, device, fid, detail, e);
         }
-        boolean timeout = e instanceof ApiCallTimeoutException || e instanceof ApiCallAttemptTimeoutException
+        boolean timeout = e instanceof ApiCallTimeoutException
+                || e instanceof ApiCallAttemptTimeoutException
                 || causedBy(e, SocketTimeoutException.class);
         String cause = rootMessage(e);
         if (timeout) {
-            return new OsdException(Errno.ETIMEDOUT, device, fid, what + " " + key + ": timed out (" + cause + ")" + tries, e);
+            return new OsdException(
+                    Errno.ETIMEDOUT, device, fid, what + " " + key + ": timed out (" + cause + ")" + tries, e);
         }
         String kind = e instanceof SdkClientException ? "no answer from the object store" : "SDK error";
         return new OsdException(Errno.EIO, device, fid, what + " " + key + ": " + kind + " (" + cause + ")" + tries, e);

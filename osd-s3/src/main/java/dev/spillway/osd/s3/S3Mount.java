@@ -23,8 +23,7 @@ final class S3Mount {
     private static final System.Logger LOG = System.getLogger(S3Mount.class.getName());
     static final String MARKER = "spillway osd-s3 device 1";
 
-    private S3Mount() {
-    }
+    private S3Mount() {}
 
     /** Mounts {@code store}'s prefix, loading {@code counters}; returns the uploads swept. */
     static int mount(S3Store store, SpaceCounters counters) throws OsdException {
@@ -36,8 +35,13 @@ final class S3Mount {
         } catch (SdkException e) {
             OsdException oe = S3Errors.map(e, name, null, settings.bucket(), "head bucket");
             if (oe.is(Errno.ENOENT)) {
-                throw new OsdException(Errno.ENOENT, name, null, "bucket '" + settings.bucket() + "' does not exist at "
-                        + settings.where() + " (osd-s3 does not create buckets)", e);
+                throw new OsdException(
+                        Errno.ENOENT,
+                        name,
+                        null,
+                        "bucket '" + settings.bucket() + "' does not exist at " + settings.where()
+                                + " (osd-s3 does not create buckets)",
+                        e);
             }
             throw oe;
         }
@@ -47,11 +51,17 @@ final class S3Mount {
         } else {
             String text = new String(marker.get(), StandardCharsets.UTF_8);
             if (!text.startsWith(MARKER + "\n")) {
-                throw new OsdException(Errno.EPROTO, name, "prefix " + settings.where() + " holds a device marker of an unknown format: '"
-                        + text.lines().findFirst().orElse("") + "'");
+                throw new OsdException(
+                        Errno.EPROTO,
+                        name,
+                        "prefix " + settings.where() + " holds a device marker of an unknown format: '"
+                                + text.lines().findFirst().orElse("") + "'");
             }
-            byte[] stat = store.getBytes(null, keys.statfs()).orElseThrow(() -> new OsdException(Errno.EPROTO, name,
-                    "device at " + settings.where() + " has lost its counters object " + keys.statfs()));
+            byte[] stat = store.getBytes(null, keys.statfs())
+                    .orElseThrow(() -> new OsdException(
+                            Errno.EPROTO,
+                            name,
+                            "device at " + settings.where() + " has lost its counters object " + keys.statfs()));
             counters.load(stat, name, keys.statfs());
         }
         return sweep(store);
@@ -59,16 +69,31 @@ final class S3Mount {
 
     private static void format(S3Store store, SpaceCounters counters) throws OsdException {
         S3Keys keys = store.keys();
-        ListObjectsV2Response any = store.wrap(null, keys.prefix(), "list",
-                () -> store.client().listObjectsV2(b -> b.bucket(store.bucket()).prefix(keys.prefix()).maxKeys(1)));
+        ListObjectsV2Response any = store.wrap(
+                null,
+                keys.prefix(),
+                "list",
+                () -> store.client()
+                        .listObjectsV2(b ->
+                                b.bucket(store.bucket()).prefix(keys.prefix()).maxKeys(1)));
         if (!any.contents().isEmpty()) {
-            throw new OsdException(Errno.EPROTO, store.name(), "prefix " + store.settings().where() + " holds objects ("
-                    + any.contents().get(0).key() + ") but no Spillway device marker: refusing to format over them (choose another prefix)");
+            throw new OsdException(
+                    Errno.EPROTO,
+                    store.name(),
+                    "prefix " + store.settings().where() + " holds objects ("
+                            + any.contents().get(0).key()
+                            + ") but no Spillway device marker: refusing to format over them (choose another prefix)");
         }
         store.putBytes(null, keys.statfs(), counters.encode());
-        store.putBytes(null, keys.marker(), (MARKER + "\nname " + store.name() + "\nformatted " + Instant.now() + "\n")
-                .getBytes(StandardCharsets.UTF_8));
-        LOG.log(System.Logger.Level.INFO, store.name() + ": formatted an osd-s3 device at " + store.settings().where());
+        store.putBytes(
+                null,
+                keys.marker(),
+                (MARKER + "\nname " + store.name() + "\nformatted " + Instant.now() + "\n")
+                        .getBytes(StandardCharsets.UTF_8));
+        LOG.log(
+                System.Logger.Level.INFO,
+                store.name() + ": formatted an osd-s3 device at "
+                        + store.settings().where());
     }
 
     /** Aborts the multipart uploads an earlier mount left under the prefix, and their sidecars. */
@@ -80,8 +105,15 @@ final class S3Mount {
         while (true) {
             String km = marker;
             String im = idMarker;
-            var page = store.wrap(null, keys.objects(), "list multipart uploads under", () -> store.client().listMultipartUploads(
-                    b -> b.bucket(store.bucket()).prefix(keys.objects()).keyMarker(km).uploadIdMarker(im)));
+            var page = store.wrap(
+                    null,
+                    keys.objects(),
+                    "list multipart uploads under",
+                    () -> store.client()
+                            .listMultipartUploads(b -> b.bucket(store.bucket())
+                                    .prefix(keys.objects())
+                                    .keyMarker(km)
+                                    .uploadIdMarker(im)));
             stale.addAll(page.uploads());
             if (!Boolean.TRUE.equals(page.isTruncated())) {
                 break;
@@ -91,15 +123,22 @@ final class S3Mount {
         }
         for (MultipartUpload u : stale) {
             Fid fid = keys.fidOf(u.key());
-            store.wrap(fid, u.key(), "abort stale multipart upload " + u.uploadId() + " of",
-                    () -> store.client().abortMultipartUpload(b -> b.bucket(store.bucket()).key(u.key()).uploadId(u.uploadId())));
+            store.wrap(
+                    fid,
+                    u.key(),
+                    "abort stale multipart upload " + u.uploadId() + " of",
+                    () -> store.client()
+                            .abortMultipartUpload(
+                                    b -> b.bucket(store.bucket()).key(u.key()).uploadId(u.uploadId())));
             if (fid != null) {
                 cleanSidecars(store, fid);
             }
         }
         if (!stale.isEmpty()) {
-            LOG.log(System.Logger.Level.INFO, store.name() + ": aborted " + stale.size() + " stale multipart upload(s) under "
-                    + store.settings().where());
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    store.name() + ": aborted " + stale.size() + " stale multipart upload(s) under "
+                            + store.settings().where());
         }
         return stale.size();
     }
@@ -112,7 +151,11 @@ final class S3Mount {
             keep = store.keys().sums(fid, BlockSums.token(h.get().meta().sums()));
         }
         String dir = store.keys().sumsDir(fid);
-        ListObjectsV2Response l = store.wrap(fid, dir, "list", () -> store.client().listObjectsV2(b -> b.bucket(store.bucket()).prefix(dir)));
+        ListObjectsV2Response l = store.wrap(
+                fid,
+                dir,
+                "list",
+                () -> store.client().listObjectsV2(b -> b.bucket(store.bucket()).prefix(dir)));
         for (S3Object o : l.contents()) {
             if (!o.key().equals(keep)) {
                 store.deleteKey(fid, o.key());

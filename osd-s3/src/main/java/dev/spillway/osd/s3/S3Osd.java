@@ -93,9 +93,15 @@ public final class S3Osd implements Osd {
         this.settings = s;
         this.clock = config.clock();
         this.support = new TransactionSupport(name, config.strictDeclares());
-        this.caps = new Capabilities(EnumSet.of(Capability.XATTRS, Capability.ATOMIC_REPLACE, Capability.CHECKSUMS,
-                Capability.LIST_OBJECTS), ObjectMeta.MAX_VALUE, ObjectMeta.MAX_NAME, MAX_OBJECT, 0, 0,
-                (int) Math.min(s.partSize(), 1 << 30), 4096);
+        this.caps = new Capabilities(
+                EnumSet.of(Capability.XATTRS, Capability.ATOMIC_REPLACE, Capability.CHECKSUMS, Capability.LIST_OBJECTS),
+                ObjectMeta.MAX_VALUE,
+                ObjectMeta.MAX_NAME,
+                MAX_OBJECT,
+                0,
+                0,
+                (int) Math.min(s.partSize(), 1 << 30),
+                4096);
         this.store = new S3Store(name, s);
         this.keys = store.keys();
         try {
@@ -145,7 +151,9 @@ public final class S3Osd implements Osd {
 
     private S3Store.Head require(Fid fid) throws OsdException {
         ensureOpen();
-        return store.head(fid).orElseThrow(() -> new OsdException(Errno.ENOENT, name, fid, "no such object (" + keys.object(fid) + ")"));
+        return store.head(fid)
+                .orElseThrow(
+                        () -> new OsdException(Errno.ENOENT, name, fid, "no such object (" + keys.object(fid) + ")"));
     }
 
     // ---- Osd: identity, space ------------------------------------------------------------------
@@ -172,7 +180,8 @@ public final class S3Osd implements Osd {
         long free = Math.max(0, settings.quota() - used);
         long avail = Math.max(0, free - reservedBytes.get());
         long n = Math.max(0, counters.objects());
-        long freeObjects = settings.maxObjects() == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, settings.maxObjects() - n);
+        long freeObjects =
+                settings.maxObjects() == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, settings.maxObjects() - n);
         return StatFs.of(name, settings.quota(), free, avail, n, freeObjects, Set.of());
     }
 
@@ -252,7 +261,8 @@ public final class S3Osd implements Osd {
     public long seekHole(Fid fid, long offset) throws OsdException {
         long size = getAttr(fid).size();
         if (offset < 0 || offset >= size) {
-            throw new OsdException(Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + size + ")");
+            throw new OsdException(
+                    Errno.ENXIO, name, fid, "seek hole at " + offset + " past the end (size " + size + ")");
         }
         return size;
     }
@@ -269,18 +279,21 @@ public final class S3Osd implements Osd {
     @Override
     public List<String> listXattrs(Fid fid) throws OsdException {
         List<String> names = new ArrayList<>(require(fid).meta().xattrs().keySet());
-        names.sort((a, b) -> java.util.Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
+        names.sort((a, b) -> java.util.Arrays.compareUnsigned(
+                a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
         return names;
     }
 
     @Override
     public Optional<byte[]> lookup(Fid index, byte[] key) throws OsdException {
-        throw new OsdException(Errno.EOPNOTSUPP, name, index, "lookup needs INDEX, which an object store device does not advertise");
+        throw new OsdException(
+                Errno.EOPNOTSUPP, name, index, "lookup needs INDEX, which an object store device does not advertise");
     }
 
     @Override
     public IndexCursor cursor(Fid index, byte[] fromKey) throws OsdException {
-        throw new OsdException(Errno.EOPNOTSUPP, name, index, "cursor needs INDEX, which an object store device does not advertise");
+        throw new OsdException(
+                Errno.EOPNOTSUPP, name, index, "cursor needs INDEX, which an object store device does not advertise");
     }
 
     /** Lists the prefix's objects page by page (ListObjectsV2), in key order. */
@@ -308,8 +321,15 @@ public final class S3Osd implements Osd {
                         return false;
                     }
                     String t = token;
-                    ListObjectsV2Response r = store.wrap(null, keys.objects(), "list", () -> store.client().listObjectsV2(b -> b.bucket(settings.bucket())
-                            .prefix(keys.objects()).delimiter("/").continuationToken(t)));
+                    ListObjectsV2Response r = store.wrap(
+                            null,
+                            keys.objects(),
+                            "list",
+                            () -> store.client()
+                                    .listObjectsV2(b -> b.bucket(settings.bucket())
+                                            .prefix(keys.objects())
+                                            .delimiter("/")
+                                            .continuationToken(t)));
                     page = r.contents().iterator();
                     token = r.nextContinuationToken();
                     last = !Boolean.TRUE.equals(r.isTruncated()) || token == null;
@@ -322,8 +342,7 @@ public final class S3Osd implements Osd {
             }
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 

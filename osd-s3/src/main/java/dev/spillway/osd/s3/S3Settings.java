@@ -55,8 +55,21 @@ public record S3Settings(
     /** The largest part osd-s3 buffers (parts live in memory while they upload). */
     public static final long MAX_BUFFERED_PART = 1L << 30;
 
-    static final Set<String> KEYS = Set.of("endpoint", "region", "bucket", "prefix", "access-key", "secret-key", "path-style",
-            "connect-timeout", "request-timeout", "retries", "quota", "max-objects", "part-size", "upload-concurrency",
+    static final Set<String> KEYS = Set.of(
+            "endpoint",
+            "region",
+            "bucket",
+            "prefix",
+            "access-key",
+            "secret-key",
+            "path-style",
+            "connect-timeout",
+            "request-timeout",
+            "retries",
+            "quota",
+            "max-objects",
+            "part-size",
+            "upload-concurrency",
             "max-connections");
 
     private static OsdException bad(OsdConfig c, String key, String why) {
@@ -73,7 +86,9 @@ public record S3Settings(
             } catch (URISyntaxException e) {
                 throw bad(c, "endpoint", "not a URI: " + e.getMessage());
             }
-            if (endpoint.getScheme() == null || !(endpoint.getScheme().equals("http") || endpoint.getScheme().equals("https"))
+            if (endpoint.getScheme() == null
+                    || !(endpoint.getScheme().equals("http")
+                            || endpoint.getScheme().equals("https"))
                     || endpoint.getHost() == null) {
                 throw bad(c, "endpoint", "want http://host[:port] or https://host[:port], got '" + endpoint + "'");
             }
@@ -92,7 +107,10 @@ public record S3Settings(
         String ak = c.string("access-key", null);
         String sk = c.string("secret-key", null);
         if ((ak == null) != (sk == null)) {
-            throw bad(c, ak == null ? "access-key" : "secret-key", "access-key and secret-key go together (or neither: the SDK's default chain)");
+            throw bad(
+                    c,
+                    ak == null ? "access-key" : "secret-key",
+                    "access-key and secret-key go together (or neither: the SDK's default chain)");
         }
         long quota = c.bytes("quota", 1L << 50);
         if (quota <= 0) {
@@ -104,7 +122,10 @@ public record S3Settings(
         }
         long part = c.bytes("part-size", 8L << 20);
         if (part < MIN_PART || part > MAX_BUFFERED_PART) {
-            throw bad(c, "part-size", "must be between 5 MiB (S3's smallest part) and 1 GiB (parts are buffered in memory), got " + part);
+            throw bad(
+                    c,
+                    "part-size",
+                    "must be between 5 MiB (S3's smallest part) and 1 GiB (parts are buffered in memory), got " + part);
         }
         int retries = (int) c.integer("retries", 3);
         if (retries < 0 || retries > 20) {
@@ -121,10 +142,27 @@ public record S3Settings(
         Duration connect = c.duration("connect-timeout", Duration.ofSeconds(10));
         Duration request = c.duration("request-timeout", Duration.ofSeconds(60));
         if (connect.isNegative() || connect.isZero() || request.isNegative() || request.isZero()) {
-            throw bad(c, connect.isNegative() || connect.isZero() ? "connect-timeout" : "request-timeout", "must be positive");
+            throw bad(
+                    c,
+                    connect.isNegative() || connect.isZero() ? "connect-timeout" : "request-timeout",
+                    "must be positive");
         }
-        return new S3Settings(endpoint, c.string("region", "us-east-1"), bucket, prefix, ak, sk, c.bool("path-style", false),
-                connect, request, retries, quota, maxObjects, part, conc, conns);
+        return new S3Settings(
+                endpoint,
+                c.string("region", "us-east-1"),
+                bucket,
+                prefix,
+                ak,
+                sk,
+                c.bool("path-style", false),
+                connect,
+                request,
+                retries,
+                quota,
+                maxObjects,
+                part,
+                conc,
+                conns);
     }
 
     /** Where this device lives, for messages: {@code s3://bucket/prefix at endpoint}. */

@@ -45,8 +45,7 @@ final class S3Store implements AutoCloseable {
     private final BlockingQueue<byte[]> partBuffers;
 
     /** An object's metadata and size, as a HEAD returns them. */
-    record Head(ObjectMeta meta, long size) {
-    }
+    record Head(ObjectMeta meta, long size) {}
 
     S3Store(String name, S3Settings settings) {
         this.name = name;
@@ -96,7 +95,8 @@ final class S3Store implements AutoCloseable {
 
     Optional<byte[]> getBytes(Fid fid, String key) throws OsdException {
         try {
-            return Optional.of(client.getObjectAsBytes(b -> b.bucket(bucket()).key(key)).asByteArray());
+            return Optional.of(
+                    client.getObjectAsBytes(b -> b.bucket(bucket()).key(key)).asByteArray());
         } catch (SdkException e) {
             OsdException oe = S3Errors.map(e, name, fid, key, "get");
             if (oe.is(Errno.ENOENT)) {
@@ -108,8 +108,17 @@ final class S3Store implements AutoCloseable {
 
     void putBytes(Fid fid, String key, byte[] body) throws OsdException {
         int crc = BlockSums.crc(body, 0, body.length);
-        wrap(fid, key, "put", () -> client.putObject(b -> b.bucket(bucket()).key(key).contentLength((long) body.length)
-                .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(BlockSums.header(crc)), RequestBody.fromBytes(body)));
+        wrap(
+                fid,
+                key,
+                "put",
+                () -> client.putObject(
+                        b -> b.bucket(bucket())
+                                .key(key)
+                                .contentLength((long) body.length)
+                                .checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
+                                .checksumCRC32C(BlockSums.header(crc)),
+                        RequestBody.fromBytes(body)));
     }
 
     void putSidecar(Fid fid, String key, BlockSums sums) throws OsdException {
@@ -140,7 +149,11 @@ final class S3Store implements AutoCloseable {
     }
 
     void deleteKey(Fid fid, String key) throws OsdException {
-        wrap(fid, key, "delete", () -> client.deleteObject(b -> b.bucket(bucket()).key(key)));
+        wrap(
+                fid,
+                key,
+                "delete",
+                () -> client.deleteObject(b -> b.bucket(bucket()).key(key)));
         sidecars.remove(key);
     }
 
@@ -191,8 +204,17 @@ final class S3Store implements AutoCloseable {
         ObjectMeta stored = meta.withSums(BlockSums.EMPTY.encode(null));
         String key = keys.object(fid);
         forget(fid);
-        wrap(fid, key, "put", () -> client.putObject(b -> b.bucket(bucket()).key(key).contentLength(0L)
-                .contentType("application/octet-stream").metadata(stored.toMetadata()), RequestBody.empty()));
+        wrap(
+                fid,
+                key,
+                "put",
+                () -> client.putObject(
+                        b -> b.bucket(bucket())
+                                .key(key)
+                                .contentLength(0L)
+                                .contentType("application/octet-stream")
+                                .metadata(stored.toMetadata()),
+                        RequestBody.empty()));
         remember(fid, new Head(stored, 0));
         return stored;
     }
@@ -211,13 +233,28 @@ final class S3Store implements AutoCloseable {
         String key = keys.object(fid);
         String bucket = bucket();
         if (size <= S3Settings.MAX_PART) {
-            wrap(fid, key, "copy (metadata update) of", () -> client.copyObject(b -> b.sourceBucket(bucket).sourceKey(key)
-                    .destinationBucket(bucket).destinationKey(key).metadataDirective(MetadataDirective.REPLACE)
-                    .contentType("application/octet-stream").metadata(meta.toMetadata())));
+            wrap(
+                    fid,
+                    key,
+                    "copy (metadata update) of",
+                    () -> client.copyObject(b -> b.sourceBucket(bucket)
+                            .sourceKey(key)
+                            .destinationBucket(bucket)
+                            .destinationKey(key)
+                            .metadataDirective(MetadataDirective.REPLACE)
+                            .contentType("application/octet-stream")
+                            .metadata(meta.toMetadata())));
             return;
         }
-        String id = wrap(fid, key, "create multipart copy of", () -> client.createMultipartUpload(b -> b.bucket(bucket).key(key)
-                .contentType("application/octet-stream").metadata(meta.toMetadata()))).uploadId();
+        String id = wrap(
+                        fid,
+                        key,
+                        "create multipart copy of",
+                        () -> client.createMultipartUpload(b -> b.bucket(bucket)
+                                .key(key)
+                                .contentType("application/octet-stream")
+                                .metadata(meta.toMetadata())))
+                .uploadId();
         try {
             List<CompletedPart> parts = new ArrayList<>();
             long step = S3Settings.MAX_PART;
@@ -226,16 +263,35 @@ final class S3Store implements AutoCloseable {
                 long end = Math.min(size, off + step) - 1;
                 int part = n;
                 long from = off;
-                String etag = wrap(fid, key, "copy part " + part + " of", () -> client.uploadPartCopy(b -> b.sourceBucket(bucket)
-                        .sourceKey(key).destinationBucket(bucket).destinationKey(key).uploadId(id).partNumber(part)
-                        .copySourceRange("bytes=" + from + "-" + end))).copyPartResult().eTag();
+                String etag = wrap(
+                                fid,
+                                key,
+                                "copy part " + part + " of",
+                                () -> client.uploadPartCopy(b -> b.sourceBucket(bucket)
+                                        .sourceKey(key)
+                                        .destinationBucket(bucket)
+                                        .destinationKey(key)
+                                        .uploadId(id)
+                                        .partNumber(part)
+                                        .copySourceRange("bytes=" + from + "-" + end)))
+                        .copyPartResult()
+                        .eTag();
                 parts.add(CompletedPart.builder().partNumber(part).eTag(etag).build());
             }
-            wrap(fid, key, "complete multipart copy of", () -> client.completeMultipartUpload(b -> b.bucket(bucket).key(key)
-                    .uploadId(id).multipartUpload(m -> m.parts(parts))));
+            wrap(
+                    fid,
+                    key,
+                    "complete multipart copy of",
+                    () -> client.completeMultipartUpload(
+                            b -> b.bucket(bucket).key(key).uploadId(id).multipartUpload(m -> m.parts(parts))));
         } catch (OsdException e) {
             try {
-                wrap(fid, key, "abort multipart copy of", () -> client.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(id)));
+                wrap(
+                        fid,
+                        key,
+                        "abort multipart copy of",
+                        () -> client.abortMultipartUpload(
+                                b -> b.bucket(bucket).key(key).uploadId(id)));
             } catch (OsdException a) {
                 e.addSuppressed(a);
             }

@@ -81,15 +81,24 @@ final class S3Transaction extends AbstractTransaction {
         long r = osd.reservedBytes.addAndGet(need);
         if (need > 0 && used + r > s.quota()) {
             osd.reservedBytes.addAndGet(-need);
-            throw new OsdException(Errno.ENOSPC, osd.name(), null, "transaction " + id() + " declares " + need + " bytes, "
-                    + Math.max(0, s.quota() - used - (r - need)) + " available of the quota " + s.quota() + " (" + s.where() + ")");
+            throw new OsdException(
+                    Errno.ENOSPC,
+                    osd.name(),
+                    null,
+                    "transaction " + id() + " declares " + need + " bytes, "
+                            + Math.max(0, s.quota() - used - (r - need)) + " available of the quota " + s.quota() + " ("
+                            + s.where() + ")");
         }
         reservedBytes = need;
         long o = osd.reservedObjects.addAndGet(creates);
         if (creates > 0 && s.maxObjects() != Long.MAX_VALUE && osd.counters().objects() + o > s.maxObjects()) {
             osd.reservedObjects.addAndGet(-creates);
-            throw new OsdException(Errno.ENOSPC, osd.name(), null, "transaction " + id() + " creates " + creates
-                    + " objects, the device holds at most " + s.maxObjects());
+            throw new OsdException(
+                    Errno.ENOSPC,
+                    osd.name(),
+                    null,
+                    "transaction " + id() + " creates " + creates + " objects, the device holds at most "
+                            + s.maxObjects());
         }
         reservedObjects = creates;
     }
@@ -229,14 +238,20 @@ final class S3Transaction extends AbstractTransaction {
     private Working existing(Fid fid) throws OsdException {
         Working w = view(fid);
         if (w.meta == null) {
-            throw new OsdException(Errno.ENOENT, osd.name(), fid, "no such object (" + osd.keys().object(fid) + ")");
+            throw new OsdException(
+                    Errno.ENOENT,
+                    osd.name(),
+                    fid,
+                    "no such object (" + osd.keys().object(fid) + ")");
         }
         return w;
     }
 
     private boolean bodyDeclared(Fid fid) {
         for (Declare d : declares()) {
-            if (d.fid().equals(fid) && ((d.op() == Declare.Op.WRITE && d.length() > 0) || (d.op() == Declare.Op.TRUNCATE && d.offset() > 0))) {
+            if (d.fid().equals(fid)
+                    && ((d.op() == Declare.Op.WRITE && d.length() > 0)
+                            || (d.op() == Declare.Op.TRUNCATE && d.offset() > 0))) {
                 return true;
             }
         }
@@ -253,14 +268,23 @@ final class S3Transaction extends AbstractTransaction {
     }
 
     private OsdException notSequential(Fid fid, String what, long expected) {
-        return new OsdException(Errno.EOPNOTSUPP, osd.name(), fid, what + ": an object store replaces whole bodies (no PARTIAL_WRITE); "
-                + (expected < 0 ? "a transaction's first write to an object starts at offset 0"
-                        : "this transaction's next write to the object must start at " + expected));
+        return new OsdException(
+                Errno.EOPNOTSUPP,
+                osd.name(),
+                fid,
+                what + ": an object store replaces whole bodies (no PARTIAL_WRITE); "
+                        + (expected < 0
+                                ? "a transaction's first write to an object starts at offset 0"
+                                : "this transaction's next write to the object must start at " + expected));
     }
 
     private void checkEnd(Fid fid, long end, String what) throws OsdException {
         if (end > S3Osd.MAX_OBJECT) {
-            throw new OsdException(Errno.EFBIG, osd.name(), fid, what + " ends at " + end + ", past S3's largest object " + S3Osd.MAX_OBJECT);
+            throw new OsdException(
+                    Errno.EFBIG,
+                    osd.name(),
+                    fid,
+                    what + " ends at " + end + ", past S3's largest object " + S3Osd.MAX_OBJECT);
         }
     }
 
@@ -269,11 +293,19 @@ final class S3Transaction extends AbstractTransaction {
     @Override
     protected void doCreate(Fid fid, ObjectKind kind, AttrChange attrs) throws OsdException {
         if (kind != ObjectKind.DATA) {
-            throw new OsdException(Errno.EOPNOTSUPP, osd.name(), fid, "create " + kind + " needs INDEX, which an object store device does not advertise");
+            throw new OsdException(
+                    Errno.EOPNOTSUPP,
+                    osd.name(),
+                    fid,
+                    "create " + kind + " needs INDEX, which an object store device does not advertise");
         }
         Working w = view(fid);
         if (w.meta != null) {
-            throw new OsdException(Errno.EEXIST, osd.name(), fid, "object exists (" + osd.keys().object(fid) + ")");
+            throw new OsdException(
+                    Errno.EEXIST,
+                    osd.name(),
+                    fid,
+                    "object exists (" + osd.keys().object(fid) + ")");
         }
         w.meta = ObjectMeta.created(attrs, osd.now());
         w.size = 0;
@@ -353,7 +385,11 @@ final class S3Transaction extends AbstractTransaction {
     @Override
     protected void doPunch(Fid fid, long offset, long length) throws OsdException {
         existing(fid);
-        throw new OsdException(Errno.EOPNOTSUPP, osd.name(), fid, "punch needs PUNCH, which an object store device does not advertise");
+        throw new OsdException(
+                Errno.EOPNOTSUPP,
+                osd.name(),
+                fid,
+                "punch needs PUNCH, which an object store device does not advertise");
     }
 
     @Override
@@ -370,8 +406,12 @@ final class S3Transaction extends AbstractTransaction {
                 old.abort();
                 startBody(w);
             } else {
-                throw new OsdException(Errno.EOPNOTSUPP, osd.name(), fid, "truncate to " + size + " below the " + pos
-                        + " bytes this transaction already streamed: an object store cannot take them back");
+                throw new OsdException(
+                        Errno.EOPNOTSUPP,
+                        osd.name(),
+                        fid,
+                        "truncate to " + size + " below the " + pos
+                                + " bytes this transaction already streamed: an object store cannot take them back");
             }
             w.size = w.upload.position();
             return;
@@ -399,7 +439,8 @@ final class S3Transaction extends AbstractTransaction {
             b.clear().limit((int) Math.min(b.capacity(), n - off));
             int got = osd.read(fid, off, b);
             if (got <= 0) {
-                throw new OsdException(Errno.EIO, osd.name(), fid, "body ended at " + off + " while rewriting it to truncate");
+                throw new OsdException(
+                        Errno.EIO, osd.name(), fid, "body ended at " + off + " while rewriting it to truncate");
             }
             b.flip();
             w.upload.append(b, w.meta);
@@ -411,11 +452,16 @@ final class S3Transaction extends AbstractTransaction {
     protected void doSetXattr(Fid fid, String name, byte[] value, XattrFlag flag) throws OsdException {
         Working w = existing(fid);
         if (name.getBytes(StandardCharsets.UTF_8).length > ObjectMeta.MAX_NAME) {
-            throw new OsdException(Errno.ERANGE, osd.name(), fid, "xattr name longer than " + ObjectMeta.MAX_NAME + " bytes");
+            throw new OsdException(
+                    Errno.ERANGE, osd.name(), fid, "xattr name longer than " + ObjectMeta.MAX_NAME + " bytes");
         }
         if (value.length > ObjectMeta.MAX_VALUE) {
-            throw new OsdException(Errno.E2BIG, osd.name(), fid, "xattr " + name + " value of " + value.length
-                    + " bytes exceeds the limit of " + ObjectMeta.MAX_VALUE + " (S3 user metadata holds 2 KB per object)");
+            throw new OsdException(
+                    Errno.E2BIG,
+                    osd.name(),
+                    fid,
+                    "xattr " + name + " value of " + value.length + " bytes exceeds the limit of "
+                            + ObjectMeta.MAX_VALUE + " (S3 user metadata holds 2 KB per object)");
         }
         byte[] old = w.meta.xattrs().get(name);
         if (flag == XattrFlag.CREATE && old != null) {
@@ -427,8 +473,12 @@ final class S3Transaction extends AbstractTransaction {
         ObjectMeta next = w.meta.withXattr(name, value, osd.now());
         int bytes = next.xattrBytes();
         if (bytes > ObjectMeta.USER_METADATA_LIMIT - ObjectMeta.RESERVED) {
-            throw new OsdException(Errno.E2BIG, osd.name(), fid, "xattrs would take " + bytes + " bytes of user metadata; S3 keeps 2048 per object, "
-                    + ObjectMeta.RESERVED + " of them for the object's attributes and block sums");
+            throw new OsdException(
+                    Errno.E2BIG,
+                    osd.name(),
+                    fid,
+                    "xattrs would take " + bytes + " bytes of user metadata; S3 keeps 2048 per object, "
+                            + ObjectMeta.RESERVED + " of them for the object's attributes and block sums");
         }
         w.meta = next;
         metadataChanged(fid, w);
@@ -446,11 +496,19 @@ final class S3Transaction extends AbstractTransaction {
 
     @Override
     protected void doInsert(Fid index, byte[] key, byte[] value, boolean replace) throws OsdException {
-        throw new OsdException(Errno.EOPNOTSUPP, osd.name(), index, "insert needs INDEX, which an object store device does not advertise");
+        throw new OsdException(
+                Errno.EOPNOTSUPP,
+                osd.name(),
+                index,
+                "insert needs INDEX, which an object store device does not advertise");
     }
 
     @Override
     protected void doDelete(Fid index, byte[] key) throws OsdException {
-        throw new OsdException(Errno.EOPNOTSUPP, osd.name(), index, "delete needs INDEX, which an object store device does not advertise");
+        throw new OsdException(
+                Errno.EOPNOTSUPP,
+                osd.name(),
+                index,
+                "delete needs INDEX, which an object store device does not advertise");
     }
 }

@@ -59,21 +59,25 @@ final class SpaceCounters {
     }
 
     byte[] encode() {
-        return ("spillway osd-s3 statfs 1\nbytes " + Math.max(0, bytes.get()) + "\nobjects " + Math.max(0, objects.get()) + "\n")
+        return ("spillway osd-s3 statfs 1\nbytes " + Math.max(0, bytes.get()) + "\nobjects "
+                        + Math.max(0, objects.get()) + "\n")
                 .getBytes(StandardCharsets.UTF_8);
     }
 
     void load(byte[] body, String device, String key) throws OsdException {
         String[] lines = new String(body, StandardCharsets.UTF_8).split("\n");
         try {
-            if (lines.length < 3 || !lines[0].equals("spillway osd-s3 statfs 1") || !lines[1].startsWith("bytes ")
+            if (lines.length < 3
+                    || !lines[0].equals("spillway osd-s3 statfs 1")
+                    || !lines[1].startsWith("bytes ")
                     || !lines[2].startsWith("objects ")) {
                 throw new IllegalArgumentException("unknown format");
             }
             bytes.set(Long.parseLong(lines[1].substring(6).trim()));
             objects.set(Long.parseLong(lines[2].substring(8).trim()));
         } catch (IllegalArgumentException e) {
-            throw new OsdException(Errno.EPROTO, device, null, "counters object " + key + " is not understood: " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.EPROTO, device, null, "counters object " + key + " is not understood: " + e.getMessage(), e);
         }
     }
 

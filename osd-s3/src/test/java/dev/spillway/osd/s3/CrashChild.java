@@ -19,8 +19,7 @@ import java.util.Map;
  * <p>Arguments: endpoint bucket prefix access-key secret-key n.
  */
 public final class CrashChild {
-    private CrashChild() {
-    }
+    private CrashChild() {}
 
     public static void main(String[] args) throws Exception {
         Map<String, Object> s = new HashMap<>();

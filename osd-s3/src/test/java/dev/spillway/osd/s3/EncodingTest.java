@@ -17,14 +17,27 @@ class EncodingTest {
 
     @Test
     void metadataRoundTripsEveryFieldAndByte() throws Exception {
-        ObjectMeta m = ObjectMeta.created(AttrChange.none().mode(0100644).uid(-2).gid(Integer.MAX_VALUE).atime(-5).mtime(Long.MAX_VALUE)
-                .ctime(Long.MIN_VALUE).flags(0xdeadbeef), 1).bodyChanged(42)
-                .withXattr("user.A,b=c%d", new byte[] {0, 1, (byte) 0xff}, 43).withXattr("trusted.lov", new byte[0], 44)
-                .withXattr("user.日本", "x".getBytes(), 45).withSums(new BlockSums(3, new int[] {0x12345678}).encode(null));
+        ObjectMeta m = ObjectMeta.created(
+                        AttrChange.none()
+                                .mode(0100644)
+                                .uid(-2)
+                                .gid(Integer.MAX_VALUE)
+                                .atime(-5)
+                                .mtime(Long.MAX_VALUE)
+                                .ctime(Long.MIN_VALUE)
+                                .flags(0xdeadbeef),
+                        1)
+                .bodyChanged(42)
+                .withXattr("user.A,b=c%d", new byte[] {0, 1, (byte) 0xff}, 43)
+                .withXattr("trusted.lov", new byte[0], 44)
+                .withXattr("user.日本", "x".getBytes(), 45)
+                .withSums(new BlockSums(3, new int[] {0x12345678}).encode(null));
         Map<String, String> md = m.toMetadata();
         assertThat(md.keySet()).containsExactly("spillway-attr", "spillway-sums", "spillway-xattrs");
         for (String v : md.values()) {
-            assertThat(v.chars().allMatch(c -> c > 32 && c < 127)).as("header-safe value %s", v).isTrue();
+            assertThat(v.chars().allMatch(c -> c > 32 && c < 127))
+                    .as("header-safe value %s", v)
+                    .isTrue();
         }
         ObjectMeta back = ObjectMeta.parse(md, "d", F, "k");
         assertThat(back.toMetadata()).isEqualTo(md);
@@ -42,16 +55,26 @@ class EncodingTest {
 
     @Test
     void theReservedRoomHoldsTheLargestAttributesAndSums() {
-        ObjectMeta worst = new ObjectMeta(-1, -1, -1, Long.MIN_VALUE, Long.MIN_VALUE, Long.MIN_VALUE, -1, Long.MIN_VALUE,
-                new java.util.TreeMap<>(), new BlockSums(8L << 20, new int[BlockSums.INLINE_MAX]).encode(null));
+        ObjectMeta worst = new ObjectMeta(
+                -1,
+                -1,
+                -1,
+                Long.MIN_VALUE,
+                Long.MIN_VALUE,
+                Long.MIN_VALUE,
+                -1,
+                Long.MIN_VALUE,
+                new java.util.TreeMap<>(),
+                new BlockSums(8L << 20, new int[BlockSums.INLINE_MAX]).encode(null));
         assertThat(worst.metadataBytes()).isLessThanOrEqualTo(ObjectMeta.RESERVED);
         assertThat(ObjectMeta.MAX_VALUE).isEqualTo(1089);
     }
 
     @Test
     void objectsNotWrittenBySpillwayAreEproto() {
-        assertThatThrownBy(() -> ObjectMeta.parse(Map.of("color", "blue"), "dev", F, "k")).isInstanceOfSatisfying(OsdException.class,
-                e -> assertThat(e.errno()).isEqualTo(Errno.EPROTO));
+        assertThatThrownBy(() -> ObjectMeta.parse(Map.of("color", "blue"), "dev", F, "k"))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPROTO));
         assertThatThrownBy(() -> ObjectMeta.parse(Map.of("spillway-attr", "2;0", "spillway-sums", "i"), "dev", F, "k"))
                 .isInstanceOf(OsdException.class);
     }
@@ -82,7 +105,9 @@ class EncodingTest {
         S3Keys k = new S3Keys("p/q/");
         assertThat(k.object(F)).isEqualTo("p/q/objects/0x200000400:0x7:0x0");
         assertThat(k.fidOf(k.object(F))).isEqualTo(F);
-        assertThat(k.fidOf("p/q/objects/0x0200000400:0x7:0x0")).as("not the canonical text").isNull();
+        assertThat(k.fidOf("p/q/objects/0x0200000400:0x7:0x0"))
+                .as("not the canonical text")
+                .isNull();
         assertThat(k.fidOf("p/q/objects/x/0x200000400:0x7:0x0")).isNull();
         assertThat(k.fidOf("p/q/.spillway/statfs")).isNull();
         assertThat(k.sums(F, "t")).isEqualTo("p/q/sums/0x200000400:0x7:0x0/t");

@@ -43,7 +43,7 @@ final class FaultProxy implements AutoCloseable {
     private volatile long cutDown = -1;
     private volatile boolean refusing;
     private volatile long delayMs;
-    private volatile Runnable onCut = () -> { };
+    private volatile Runnable onCut = () -> {};
     // While set, only requests whose request line matches are throttled (others pass, on
     // connections closed after one request, so that every request is seen).
     private volatile java.util.regex.Pattern throttleOnly;
@@ -149,7 +149,12 @@ final class FaultProxy implements AutoCloseable {
             if (throttleLeft.get() > 0) {
                 byte[] head = readHead(cin);
                 java.util.regex.Pattern only = throttleOnly;
-                String line = head == null ? "" : new String(head, StandardCharsets.ISO_8859_1).lines().findFirst().orElse("");
+                String line = head == null
+                        ? ""
+                        : new String(head, StandardCharsets.ISO_8859_1)
+                                .lines()
+                                .findFirst()
+                                .orElse("");
                 if (head != null && (only == null || only.matcher(line).find()) && throttleLeft.getAndDecrement() > 0) {
                     answer503(client, head, cin);
                     return;
@@ -234,7 +239,9 @@ final class FaultProxy implements AutoCloseable {
         int c;
         while ((c = in.read()) >= 0) {
             b.write(c);
-            state = (c == '\r' && (state == 0 || state == 2)) || (c == '\n' && (state == 1 || state == 3)) ? state + 1 : (c == '\r' ? 1 : 0);
+            state = (c == '\r' && (state == 0 || state == 2)) || (c == '\n' && (state == 1 || state == 3))
+                    ? state + 1
+                    : (c == '\r' ? 1 : 0);
             if (state == 4) {
                 return b.toByteArray();
             }
@@ -272,8 +279,9 @@ final class FaultProxy implements AutoCloseable {
             cin.skipNBytes(length);
         }
         int n = throttled.incrementAndGet();
-        String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
-                + "</Message><RequestId>FAULT" + n + "</RequestId></Error>";
+        String body =
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                        + "</Message><RequestId>FAULT" + n + "</RequestId></Error>";
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         String resp = "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: " + b.length
                 + "\r\nx-amz-request-id: FAULT" + n + "\r\nConnection: close\r\n\r\n";

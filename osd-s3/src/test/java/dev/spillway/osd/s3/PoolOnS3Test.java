@@ -35,7 +35,8 @@ class PoolOnS3Test {
     void spillReadThroughPromoteResyncAndEvacuateToASecondPrefix(String server) throws Exception {
         S3Peers.Peer peer = server.equals("s3proxy") ? S3Peers.s3proxy() : S3Peers.gateway();
         String base = "pool-it-" + System.nanoTime() + "/";
-        try (PoolS3Fixture fx = new PoolS3Fixture(List.of(PoolS3Fixture.settings(peer, base, "a"), PoolS3Fixture.settings(peer, base, "b")))) {
+        try (PoolS3Fixture fx = new PoolS3Fixture(
+                List.of(PoolS3Fixture.settings(peer, base, "a"), PoolS3Fixture.settings(peer, base, "b")))) {
             Map<Fid, byte[]> bodies = new LinkedHashMap<>();
             for (int i = 0; i < SIZES.length; i++) {
                 byte[] b = PoolS3Fixture.random(i, SIZES[i]);
@@ -52,7 +53,9 @@ class PoolOnS3Test {
             }
             // Read-through: served from the S3 copies, verified.
             for (Map.Entry<Fid, byte[]> e : bodies.entrySet()) {
-                assertThat(fx.read(e.getKey())).as("read-through of %s", e.getKey()).isEqualTo(e.getValue());
+                assertThat(fx.read(e.getKey()))
+                        .as("read-through of %s", e.getKey())
+                        .isEqualTo(e.getValue());
             }
             // The copies are plain objects under the device's prefix, named as the layout says.
             S3Osd a = fx.s3(("s3a"));
@@ -65,7 +68,8 @@ class PoolOnS3Test {
             assertThat(listed).hasSize(bodies.size());
             StatFs st = a.statfs();
             assertThat(st.objects()).isEqualTo(bodies.size());
-            assertThat(st.usedBytes()).isEqualTo(bodies.values().stream().mapToLong(b -> b.length).sum());
+            assertThat(st.usedBytes())
+                    .isEqualTo(bodies.values().stream().mapToLong(b -> b.length).sum());
 
             // Promote: the body comes back to the fast device; the S3 copy stays in sync.
             Fid big = new ArrayList<>(bodies.keySet()).get(4);
@@ -80,10 +84,22 @@ class PoolOnS3Test {
             corrupt(peer, a, onA.key());
             Fsck.Report bad = Fsck.run(fx.pool, true, true, null);
             assertThat(bad.problems()).extracting(Fsck.Problem::kind).contains("checksum");
-            assertThat(fx.pool.store().require(big).on(s3a.index()).orElseThrow().state()).isEqualTo(CopyState.STALE);
+            assertThat(fx.pool
+                            .store()
+                            .require(big)
+                            .on(s3a.index())
+                            .orElseThrow()
+                            .state())
+                    .isEqualTo(CopyState.STALE);
             assertThat(fx.jobs(Job.Kind.RESYNC)).hasSize(1);
             assertThat(fx.pool.migrator().resync(big, s3a.index()).outcome()).isEqualTo(Migrator.Outcome.DONE);
-            assertThat(fx.pool.store().require(big).on(s3a.index()).orElseThrow().state()).isEqualTo(CopyState.IN_SYNC);
+            assertThat(fx.pool
+                            .store()
+                            .require(big)
+                            .on(s3a.index())
+                            .orElseThrow()
+                            .state())
+                    .isEqualTo(CopyState.IN_SYNC);
             assertThat(fx.jobs(Job.Kind.RESYNC)).isEmpty();
             fx.assertFsckClean();
 
@@ -96,14 +112,18 @@ class PoolOnS3Test {
             assertThat(s3a.state()).isEqualTo(DeviceState.SPARE);
             var s3b = fx.device("s3b");
             for (Map.Entry<Fid, byte[]> e : bodies.entrySet()) {
-                assertThat(fx.pool.store().require(e.getKey()).on(s3b.index())).as("copy of %s on s3b", e.getKey()).isPresent();
+                assertThat(fx.pool.store().require(e.getKey()).on(s3b.index()))
+                        .as("copy of %s on s3b", e.getKey())
+                        .isPresent();
                 assertThat(fx.pool.store().require(e.getKey()).on(s3a.index())).isEmpty();
-                assertThat(fx.read(e.getKey())).as("after evacuation, %s", e.getKey()).isEqualTo(e.getValue());
+                assertThat(fx.read(e.getKey()))
+                        .as("after evacuation, %s", e.getKey())
+                        .isEqualTo(e.getValue());
             }
             fx.assertFsckClean();
             // Nothing is left under s3a's prefix but its own two records; no upload is pending.
-            assertThat(PoolS3Fixture.keys(peer, "pools", base + "a/")).containsExactlyInAnyOrder(
-                    base + "a/.spillway/device", base + "a/.spillway/statfs");
+            assertThat(PoolS3Fixture.keys(peer, "pools", base + "a/"))
+                    .containsExactlyInAnyOrder(base + "a/.spillway/device", base + "a/.spillway/statfs");
             assertThat(PoolS3Fixture.uploads(peer, "pools", base)).isEmpty();
             assertThat(fx.s3("s3a").statfs().objects()).isZero();
             assertThat(fx.s3("s3a").statfs().usedBytes()).isZero();

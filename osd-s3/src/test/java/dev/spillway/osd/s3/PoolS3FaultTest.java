@@ -43,8 +43,13 @@ class PoolS3FaultTest {
     static void startServer() throws Exception {
         server = S3ProxyPeer.start(Files.createTempDirectory("osd-s3-faults-"));
         proxy = new FaultProxy(server.endpoint());
-        peer = new S3Peers.Peer("s3proxy behind a fault proxy", proxy.endpoint(), S3ProxyPeer.ACCESS_KEY, S3ProxyPeer.SECRET_KEY,
-                server, ConcurrentHashMap.newKeySet());
+        peer = new S3Peers.Peer(
+                "s3proxy behind a fault proxy",
+                proxy.endpoint(),
+                S3ProxyPeer.ACCESS_KEY,
+                S3ProxyPeer.SECRET_KEY,
+                server,
+                ConcurrentHashMap.newKeySet());
     }
 
     @AfterAll
@@ -71,7 +76,12 @@ class PoolS3FaultTest {
     }
 
     private Fid copyKey(Fid f) throws OsdException {
-        return fx.pool.store().require(f).on(fx.device("s3a").index()).map(Copy::key).orElse(null);
+        return fx.pool
+                .store()
+                .require(f)
+                .on(fx.device("s3a").index())
+                .map(Copy::key)
+                .orElse(null);
     }
 
     /** Every byte there, fsck clean, and in the bucket only the device's records, the objects and their sidecars. */
@@ -80,12 +90,15 @@ class PoolS3FaultTest {
             assertThat(fx.read(e.getKey())).as("body of %s", e.getKey()).isEqualTo(e.getValue());
         }
         fx.assertFsckClean();
-        assertThat(PoolS3Fixture.uploads(peer, "pools", base)).as("multipart uploads left").isEmpty();
+        assertThat(PoolS3Fixture.uploads(peer, "pools", base))
+                .as("multipart uploads left")
+                .isEmpty();
         List<String> keys = PoolS3Fixture.keys(peer, "pools", base + "a/");
         assertThat(keys.stream().filter(k -> k.startsWith(base + "a/objects/"))).hasSize(bodies.size());
         assertThat(keys.stream().filter(k -> k.startsWith(base + "a/sums/"))).hasSize(sidecars);
         assertThat(fx.s3("s3a").statfs().objects()).isEqualTo(bodies.size());
-        assertThat(fx.s3("s3a").statfs().usedBytes()).isEqualTo(bodies.values().stream().mapToLong(b -> b.length).sum());
+        assertThat(fx.s3("s3a").statfs().usedBytes())
+                .isEqualTo(bodies.values().stream().mapToLong(b -> b.length).sum());
     }
 
     @Test
@@ -101,7 +114,17 @@ class PoolS3FaultTest {
         assertThat(proxy.throttled()).isGreaterThanOrEqualTo(2);
         assertThat(fx.read(f)).isEqualTo(body);
         assertThat(fx.pool.migrator().promote(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
-        assertThat(fx.pool.migrator().dropMirror(f, fx.pool.store().require(f).on(s3a.index()).orElseThrow().mirrorId()).outcome())
+        assertThat(fx.pool
+                        .migrator()
+                        .dropMirror(
+                                f,
+                                fx.pool
+                                        .store()
+                                        .require(f)
+                                        .on(s3a.index())
+                                        .orElseThrow()
+                                        .mirrorId())
+                        .outcome())
                 .isEqualTo(Migrator.Outcome.DONE);
         fx.pool.migrator().collectGarbage();
 
@@ -110,7 +133,11 @@ class PoolS3FaultTest {
         proxy.throttle(1_000_000);
         Migrator.Result r = fx.pool.migrator().spill(f, s3a);
         assertThat(r.outcome()).isEqualTo(Migrator.Outcome.PARKED);
-        assertThat(r.detail()).contains("EIO").contains("503").contains("SlowDown").contains("request id FAULT");
+        assertThat(r.detail())
+                .contains("EIO")
+                .contains("503")
+                .contains("SlowDown")
+                .contains("request id FAULT");
         // 1 + 3 attempts, one of which may have met a pooled connection the fault had cut.
         assertThat(proxy.throttled() - before).as("attempts answered 503").isBetween(3, 4);
         assertThat(fx.jobs(Job.Kind.PARKED)).hasSize(1);
@@ -148,9 +175,13 @@ class PoolS3FaultTest {
         server.start();
         proxy.heal();
         for (Job g : garbage) {
-            assertThat(fx.s3("s3a").exists(g.key())).as("partial copy %s visible", g.key()).isFalse();
+            assertThat(fx.s3("s3a").exists(g.key()))
+                    .as("partial copy %s visible", g.key())
+                    .isFalse();
         }
-        assertThat(PoolS3Fixture.uploads(peer, "pools", base)).as("the upload the crash left").isNotEmpty();
+        assertThat(PoolS3Fixture.uploads(peer, "pools", base))
+                .as("the upload the crash left")
+                .isNotEmpty();
 
         // Restart: osd-s3's mount sweeps the stale upload; the pool recovers, the move is retried.
         fx.remount();
@@ -176,11 +207,13 @@ class PoolS3FaultTest {
                 throw new UncheckedIOException(e);
             }
         });
-        assertThatThrownBy(() -> fx.read(f)).isInstanceOfSatisfying(OsdException.class,
-                e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
+        assertThatThrownBy(() -> fx.read(f))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
         assertThatThrownBy(() -> fx.pool.migrator().promote(f)).isInstanceOf(OsdException.class);
         // The only copy stays in sync: the device failed, not the data.
-        assertThat(fx.pool.store().require(f).on(s3a.index()).orElseThrow().state()).isEqualTo(CopyState.IN_SYNC);
+        assertThat(fx.pool.store().require(f).on(s3a.index()).orElseThrow().state())
+                .isEqualTo(CopyState.IN_SYNC);
 
         server.start();
         proxy.heal();
@@ -224,7 +257,17 @@ class PoolS3FaultTest {
         assertThat(fx.pool.migrator().spill(f, s3a).outcome()).isEqualTo(Migrator.Outcome.DONE);
         assertThat(fx.read(f)).isEqualTo(body);
         assertThat(fx.pool.migrator().promote(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
-        assertThat(fx.pool.migrator().dropMirror(f, fx.pool.store().require(f).on(s3a.index()).orElseThrow().mirrorId()).outcome())
+        assertThat(fx.pool
+                        .migrator()
+                        .dropMirror(
+                                f,
+                                fx.pool
+                                        .store()
+                                        .require(f)
+                                        .on(s3a.index())
+                                        .orElseThrow()
+                                        .mirrorId())
+                        .outcome())
                 .isEqualTo(Migrator.Outcome.DONE);
 
         // Slower than the timeout: every attempt times out, the move parks with ETIMEDOUT.

@@ -9,9 +9,6 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
-import dev.spillway.osd.mem.MemOsd;
-import dev.spillway.osd.spi.OsdConfig;
-import dev.spillway.osd.spi.Osds;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
@@ -46,12 +43,20 @@ final class PoolS3Fixture implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         StringBuilder y = new StringBuilder("name: p\nreplicas: 1\ndevices:\n");
-        y.append("  - name: fast\n    backend: kv\n    roles: [metadata, foreground, promote]\n    settings: {strict-declares: true, path: '")
-                .append(folder.resolve("fast")).append("'}\n");
+        y.append(
+                        "  - name: fast\n    backend: kv\n    roles: [metadata, foreground, promote]\n    settings: {strict-declares: true, path: '")
+                .append(folder.resolve("fast"))
+                .append("'}\n");
         for (int i = 0; i < spill.size(); i++) {
-            y.append("  - name: s3").append((char) ('a' + i)).append("\n    backend: s3\n    roles: [background]\n    settings:\n");
+            y.append("  - name: s3")
+                    .append((char) ('a' + i))
+                    .append("\n    backend: s3\n    roles: [background]\n    settings:\n");
             for (Map.Entry<String, Object> e : spill.get(i).entrySet()) {
-                y.append("      ").append(e.getKey()).append(": '").append(e.getValue()).append("'\n");
+                y.append("      ")
+                        .append(e.getKey())
+                        .append(": '")
+                        .append(e.getValue())
+                        .append("'\n");
             }
         }
         this.yaml = y.toString();
@@ -148,13 +153,17 @@ final class PoolS3Fixture implements AutoCloseable {
     /** Object keys under a spill device's prefix, multipart uploads in progress, per the server. */
     static List<String> uploads(S3Peers.Peer peer, String bucket, String prefix) {
         try (var c = peer.client()) {
-            return c.listMultipartUploads(b -> b.bucket(bucket).prefix(prefix)).uploads().stream().map(u -> u.key()).toList();
+            return c.listMultipartUploads(b -> b.bucket(bucket).prefix(prefix)).uploads().stream()
+                    .map(u -> u.key())
+                    .toList();
         }
     }
 
     static List<String> keys(S3Peers.Peer peer, String bucket, String prefix) {
         try (var c = peer.client()) {
-            return c.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream().map(o -> o.key()).toList();
+            return c.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
+                    .map(o -> o.key())
+                    .toList();
         }
     }
 

@@ -22,7 +22,8 @@ abstract class S3OsdConformance extends OsdConformance {
     protected Osd open(String name, Path location, long capacity) throws OsdException {
         Map<String, Object> s;
         try {
-            s = peer().settings("conformance", "conf/" + location.getParent().getFileName() + "/" + location.getFileName());
+            s = peer().settings(
+                            "conformance", "conf/" + location.getParent().getFileName() + "/" + location.getFileName());
         } catch (Exception e) {
             throw new IllegalStateException("S3 peer did not start", e);
         }

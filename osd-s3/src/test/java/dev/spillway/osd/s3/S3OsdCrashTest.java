@@ -36,11 +36,23 @@ class S3OsdCrashTest {
         peer.ensureBucket("crash");
         int n = 9; // up to 6.3 MiB: single PUTs and multipart uploads both
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), CrashChild.class.getName(),
-                peer.endpoint().toString(), "crash", prefix, peer.accessKey(), peer.secretKey(), Integer.toString(n))
-                .redirectErrorStream(true).start();
+        Process child = new ProcessBuilder(
+                        java,
+                        "-Xmx256m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CrashChild.class.getName(),
+                        peer.endpoint().toString(),
+                        "crash",
+                        prefix,
+                        peer.accessKey(),
+                        peer.secretKey(),
+                        Integer.toString(n))
+                .redirectErrorStream(true)
+                .start();
         int committed = 0;
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader out =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = out.readLine()) != null) {
                 if (line.startsWith("committed ")) {
@@ -52,8 +64,12 @@ class S3OsdCrashTest {
             child.destroyForcibly();
             assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
         }
-        assertThat(committed).as("objects the child committed before it was killed").isEqualTo(n);
-        assertThat(PoolS3Fixture.uploads(peer, "crash", prefix)).as("the upload the kill left").hasSize(1);
+        assertThat(committed)
+                .as("objects the child committed before it was killed")
+                .isEqualTo(n);
+        assertThat(PoolS3Fixture.uploads(peer, "crash", prefix))
+                .as("the upload the kill left")
+                .hasSize(1);
 
         Map<String, Object> s = peer.settings("crash", prefix);
         try (Osd osd = Osds.open(OsdConfig.of("after-crash", "s3", s))) {
@@ -68,7 +84,9 @@ class S3OsdCrashTest {
                 }
                 assertThat(got).as("object %d", i).isEqualTo(want);
             }
-            assertThat(osd.exists(Fid.of(0x200000400L, 1000))).as("the body being streamed").isFalse();
+            assertThat(osd.exists(Fid.of(0x200000400L, 1000)))
+                    .as("the body being streamed")
+                    .isFalse();
         }
         assertThat(PoolS3Fixture.uploads(peer, "crash", prefix)).isEmpty();
         assertThat(PoolS3Fixture.keys(peer, "crash", prefix + "objects/")).hasSize(n);

@@ -92,7 +92,8 @@ class S3OsdTest {
             assertThat(readAll(osd, f)).containsExactly(1, 2, 3);
             assertThat(osd.statfs().usedBytes()).isEqualTo(3);
         }
-        assertThat(PoolS3Fixture.keys(S3Peers.s3proxy(), BUCKET, p + "objects/")).containsExactly(p + "objects/0x200000400:0x1:0x0");
+        assertThat(PoolS3Fixture.keys(S3Peers.s3proxy(), BUCKET, p + "objects/"))
+                .containsExactly(p + "objects/0x200000400:0x1:0x0");
         assertThat(PoolS3Fixture.keys(S3Peers.s3proxy(), BUCKET, p + "sums/")).isEmpty();
     }
 
@@ -111,10 +112,14 @@ class S3OsdTest {
                 c.putObject(b -> b.bucket(BUCKET).key(key).metadata(head.metadata()), RequestBody.fromBytes(bad));
             }
             assertThat(osd.read(f, 0, ByteBuffer.allocate(1 << 20))).isEqualTo(1 << 20);
-            assertThatThrownBy(() -> osd.read(f, (1 << 20) + 100, ByteBuffer.allocate(10))).isInstanceOfSatisfying(OsdException.class, e -> {
-                assertThat(e.errno()).isEqualTo(Errno.EIO);
-                assertThat(e.getMessage()).contains("checksum mismatch in block 1").contains(key).contains("unit-s3");
-            });
+            assertThatThrownBy(() -> osd.read(f, (1 << 20) + 100, ByteBuffer.allocate(10)))
+                    .isInstanceOfSatisfying(OsdException.class, e -> {
+                        assertThat(e.errno()).isEqualTo(Errno.EIO);
+                        assertThat(e.getMessage())
+                                .contains("checksum mismatch in block 1")
+                                .contains(key)
+                                .contains("unit-s3");
+                    });
         }
     }
 
@@ -136,14 +141,16 @@ class S3OsdTest {
             assertThat(osd.statfs().objects()).isZero();
         }
         assertThat(PoolS3Fixture.uploads(S3Peers.s3proxy(), BUCKET, p)).isEmpty();
-        assertThat(PoolS3Fixture.keys(S3Peers.s3proxy(), BUCKET, p + "objects/")).isEmpty();
+        assertThat(PoolS3Fixture.keys(S3Peers.s3proxy(), BUCKET, p + "objects/"))
+                .isEmpty();
     }
 
     @Test
     void theMountSweepsStaleUploadsUnderItsPrefixOnly() throws Exception {
         String p = prefix();
         String other = prefix();
-        try (Osd osd = open(p); Osd neighbour = open(other)) {
+        try (Osd osd = open(p);
+                Osd neighbour = open(other)) {
             assertThat(((S3Osd) osd).sweptUploads()).isZero();
         }
         try (var c = S3Peers.s3proxy().client()) {
@@ -172,24 +179,31 @@ class S3OsdTest {
 
     @Test
     void errorsMapToErrno() throws Exception {
-        assertThatThrownBy(() -> open(prefix(), Map.of("secret-key", "wrong"))).isInstanceOfSatisfying(OsdException.class,
-                e -> assertThat(e.errno()).isEqualTo(Errno.EACCES));
-        assertThatThrownBy(() -> open(prefix(), Map.of("bucket", "no-such-bucket-here"))).isInstanceOfSatisfying(OsdException.class, e -> {
-            assertThat(e.errno()).isEqualTo(Errno.ENOENT);
-            assertThat(e.getMessage()).contains("no-such-bucket-here").contains("does not create buckets");
-        });
-        assertThatThrownBy(() -> open(prefix(), Map.of("part-size", "1MiB"))).isInstanceOfSatisfying(OsdException.class, e -> {
-            assertThat(e.errno()).isEqualTo(Errno.EINVAL);
-            assertThat(e.getMessage()).contains("part-size");
-        });
-        assertThatThrownBy(() -> open(prefix(), Map.of("colour", "blue"))).isInstanceOfSatisfying(OsdException.class,
-                e -> assertThat(e.getMessage()).contains("colour").contains("unknown key"));
+        assertThatThrownBy(() -> open(prefix(), Map.of("secret-key", "wrong")))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EACCES));
+        assertThatThrownBy(() -> open(prefix(), Map.of("bucket", "no-such-bucket-here")))
+                .isInstanceOfSatisfying(OsdException.class, e -> {
+                    assertThat(e.errno()).isEqualTo(Errno.ENOENT);
+                    assertThat(e.getMessage()).contains("no-such-bucket-here").contains("does not create buckets");
+                });
+        assertThatThrownBy(() -> open(prefix(), Map.of("part-size", "1MiB")))
+                .isInstanceOfSatisfying(OsdException.class, e -> {
+                    assertThat(e.errno()).isEqualTo(Errno.EINVAL);
+                    assertThat(e.getMessage()).contains("part-size");
+                });
+        assertThatThrownBy(() -> open(prefix(), Map.of("colour", "blue")))
+                .isInstanceOfSatisfying(
+                        OsdException.class,
+                        e -> assertThat(e.getMessage()).contains("colour").contains("unknown key"));
         try (Osd osd = open(prefix(), Map.of("quota", "4MiB"))) {
             Fid f = Fid.of(0x200000400L, 4);
             Transaction tx = osd.newTransaction();
             tx.declareCreate(f, ObjectKind.DATA);
             tx.declareWrite(f, 0, 5 << 20);
-            assertThatThrownBy(tx::start).isInstanceOfSatisfying(OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENOSPC));
+            assertThatThrownBy(tx::start)
+                    .isInstanceOfSatisfying(
+                            OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENOSPC));
             tx.stop();
             assertThat(osd.exists(f)).isFalse();
         }
@@ -228,12 +242,14 @@ class S3OsdTest {
             assertThat(osd.getXattr(g, longest)).isEqualTo(random(6, max));
             // A second one does not: S3's 2 KB is per object.
             assertThatThrownBy(() -> {
-                try (Transaction tx = osd.newTransaction()) {
-                    tx.declareSetXattr(g, "user.more", 600);
-                    tx.start();
-                    tx.setXattr(g, "user.more", new byte[600], XattrFlag.CREATE);
-                }
-            }).isInstanceOfSatisfying(OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.E2BIG));
+                        try (Transaction tx = osd.newTransaction()) {
+                            tx.declareSetXattr(g, "user.more", 600);
+                            tx.start();
+                            tx.setXattr(g, "user.more", new byte[600], XattrFlag.CREATE);
+                        }
+                    })
+                    .isInstanceOfSatisfying(
+                            OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.E2BIG));
             assertThat(osd.listXattrs(g)).containsExactly(longest);
         }
     }

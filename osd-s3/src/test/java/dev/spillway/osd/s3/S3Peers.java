@@ -26,8 +26,7 @@ import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException
  * (in process). Both stop when the JVM exits.
  */
 final class S3Peers {
-    private S3Peers() {
-    }
+    private S3Peers() {}
 
     /** One S3 server: where it is and how to reach it. */
     record Peer(String kind, URI endpoint, String accessKey, String secretKey, S3ProxyPeer proxy, Set<String> buckets) {
@@ -53,10 +52,17 @@ final class S3Peers {
         }
 
         S3Client client(URI at) {
-            return S3Client.builder().endpointOverride(at).region(Region.US_EAST_1)
-                    .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
-                    .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).chunkedEncodingEnabled(false).build())
-                    .httpClient(ApacheHttpClient.builder().build()).build();
+            return S3Client.builder()
+                    .endpointOverride(at)
+                    .region(Region.US_EAST_1)
+                    .credentialsProvider(
+                            StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
+                    .serviceConfiguration(S3Configuration.builder()
+                            .pathStyleAccessEnabled(true)
+                            .chunkedEncodingEnabled(false)
+                            .build())
+                    .httpClient(ApacheHttpClient.builder().build())
+                    .build();
         }
 
         void ensureBucket(String bucket) {
@@ -86,7 +92,13 @@ final class S3Peers {
                     // the JVM is exiting; the child dies with its process group or on its own
                 }
             }));
-            s3proxy = new Peer("s3proxy", p.endpoint(), S3ProxyPeer.ACCESS_KEY, S3ProxyPeer.SECRET_KEY, p, ConcurrentHashMap.newKeySet());
+            s3proxy = new Peer(
+                    "s3proxy",
+                    p.endpoint(),
+                    S3ProxyPeer.ACCESS_KEY,
+                    S3ProxyPeer.SECRET_KEY,
+                    p,
+                    ConcurrentHashMap.newKeySet());
         }
         return s3proxy;
     }
@@ -97,8 +109,17 @@ final class S3Peers {
     static synchronized Peer gateway() throws Exception {
         if (gateway == null) {
             MemOsd osd = MemOsd.create("gateway-peer-mem");
-            S3Gateway gw = S3Gateway.start(osd, GatewayConfig.builder().credentials(CredentialStore.single(GW_ACCESS_KEY, GW_SECRET_KEY)).build());
-            gateway = new Peer("gateway", URI.create("http://127.0.0.1:" + gw.port()), GW_ACCESS_KEY, GW_SECRET_KEY, null,
+            S3Gateway gw = S3Gateway.start(
+                    osd,
+                    GatewayConfig.builder()
+                            .credentials(CredentialStore.single(GW_ACCESS_KEY, GW_SECRET_KEY))
+                            .build());
+            gateway = new Peer(
+                    "gateway",
+                    URI.create("http://127.0.0.1:" + gw.port()),
+                    GW_ACCESS_KEY,
+                    GW_SECRET_KEY,
+                    null,
                     ConcurrentHashMap.newKeySet());
         }
         return gateway;

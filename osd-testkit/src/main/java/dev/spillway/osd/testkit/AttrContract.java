@@ -48,8 +48,14 @@ public interface AttrContract extends OsdContract {
     @Test
     default void createTakesInitialAttributes() throws Exception {
         Fid f = newFid();
-        AttrChange init = AttrChange.none().mode(0100644).uid(1000).gid(100).flags(0x10)
-                .atime(1_000_000_000L).mtime(2_000_000_000L).ctime(3_000_000_000L);
+        AttrChange init = AttrChange.none()
+                .mode(0100644)
+                .uid(1000)
+                .gid(100)
+                .flags(0x10)
+                .atime(1_000_000_000L)
+                .mtime(2_000_000_000L)
+                .ctime(3_000_000_000L);
         tx(t -> t.declareCreate(f, ObjectKind.DATA), t -> t.create(f, ObjectKind.DATA, init));
         Attr a = osd().getAttr(f);
         assertThat(a.mode()).isEqualTo(0100644);
@@ -64,8 +70,10 @@ public interface AttrContract extends OsdContract {
     @Test
     default void setAttrChangesOnlyTheMaskedFields() throws Exception {
         Fid f = newFid();
-        tx(t -> t.declareCreate(f, ObjectKind.DATA),
-                t -> t.create(f, ObjectKind.DATA, AttrChange.none().mode(0600).uid(1).gid(2)));
+        tx(
+                t -> t.declareCreate(f, ObjectKind.DATA),
+                t -> t.create(
+                        f, ObjectKind.DATA, AttrChange.none().mode(0600).uid(1).gid(2)));
         tx(t -> t.declareSetAttr(f), t -> t.setAttr(f, AttrChange.none().uid(42).mtime(5_000_000_000L)));
         Attr a = osd().getAttr(f);
         assertThat(a.uid()).isEqualTo(42);
@@ -86,7 +94,11 @@ public interface AttrContract extends OsdContract {
     @Test
     default void setAttrOfMissingIsEnoent() throws Exception {
         Fid f = newFid();
-        assertErrno(Errno.ENOENT, () -> tx(t -> t.declareSetAttr(f), t -> t.setAttr(f, AttrChange.none().uid(1))));
+        assertErrno(
+                Errno.ENOENT,
+                () -> tx(
+                        t -> t.declareSetAttr(f),
+                        t -> t.setAttr(f, AttrChange.none().uid(1))));
     }
 
     @Test
@@ -132,7 +144,9 @@ public interface AttrContract extends OsdContract {
     default void writeMovesMtimeForward() throws Exception {
         assumeCapability(Capability.PARTIAL_WRITE);
         Fid f = newFid();
-        tx(t -> t.declareCreate(f, ObjectKind.DATA), t -> t.create(f, ObjectKind.DATA, AttrChange.none().mtime(1L)));
+        tx(
+                t -> t.declareCreate(f, ObjectKind.DATA),
+                t -> t.create(f, ObjectKind.DATA, AttrChange.none().mtime(1L)));
         write(f, 0, new byte[] {1, 2});
         assertThat(osd().getAttr(f).mtime()).isGreaterThan(1L);
     }

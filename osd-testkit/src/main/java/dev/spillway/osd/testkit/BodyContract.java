@@ -84,15 +84,17 @@ public interface BodyContract extends OsdContract {
     default void manySequentialWritesInOneTransaction() throws Exception {
         Fid f = newFid();
         byte[] data = OsdContract.random(8, 1 << 20);
-        tx(t -> {
-            t.declareCreate(f, ObjectKind.DATA);
-            t.declareWrite(f, 0, data.length);
-        }, t -> {
-            t.create(f, ObjectKind.DATA, AttrChange.none());
-            for (int off = 0; off < data.length; off += 10_000) {
-                t.write(f, off, ByteBuffer.wrap(data, off, Math.min(10_000, data.length - off)));
-            }
-        });
+        tx(
+                t -> {
+                    t.declareCreate(f, ObjectKind.DATA);
+                    t.declareWrite(f, 0, data.length);
+                },
+                t -> {
+                    t.create(f, ObjectKind.DATA, AttrChange.none());
+                    for (int off = 0; off < data.length; off += 10_000) {
+                        t.write(f, off, ByteBuffer.wrap(data, off, Math.min(10_000, data.length - off)));
+                    }
+                });
         assertThat(readAll(f)).isEqualTo(data);
     }
 

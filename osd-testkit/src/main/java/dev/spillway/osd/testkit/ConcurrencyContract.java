@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -103,11 +102,15 @@ public interface ConcurrencyContract extends OsdContract {
         Map<Fid, Long> last = new HashMap<>();
         for (Fid f : shared) {
             long body = ByteBuffer.wrap(read(f, 0, 8)).getLong();
-            assertThat(committed).as("stamp of %s was written by a committed transaction", f).containsKey(body);
+            assertThat(committed)
+                    .as("stamp of %s was written by a committed transaction", f)
+                    .containsKey(body);
             assertThat(committed.get(body)).contains(f);
             if (xattrs && transactional) {
                 long x = ByteBuffer.wrap(osd().getXattr(f, "user.stamp")).getLong();
-                assertThat(x).as("body and xattr of %s come from one transaction", f).isEqualTo(body);
+                assertThat(x)
+                        .as("body and xattr of %s come from one transaction", f)
+                        .isEqualTo(body);
             }
             last.put(f, body);
         }
@@ -157,6 +160,8 @@ public interface ConcurrencyContract extends OsdContract {
                 }
             }
         }
-        assertThat(seen).as("a serial order of the transactions explains the final state").isEqualTo(txs.size());
+        assertThat(seen)
+                .as("a serial order of the transactions explains the final state")
+                .isEqualTo(txs.size());
     }
 }

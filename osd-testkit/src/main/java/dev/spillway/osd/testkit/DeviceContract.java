@@ -24,7 +24,9 @@ public interface DeviceContract extends OsdContract {
     @Test
     default void capabilitiesAreConsistent() {
         Capabilities c = osd().capabilities();
-        assertThat(Integer.bitCount(c.blockSize())).as("block size is a power of two").isEqualTo(1);
+        assertThat(Integer.bitCount(c.blockSize()))
+                .as("block size is a power of two")
+                .isEqualTo(1);
         assertThat(c.preferredIoSize()).isPositive();
         assertThat(c.maxObjectSize()).isGreaterThanOrEqualTo(1L << 30);
         if (c.has(Capability.XATTRS)) {
@@ -36,7 +38,9 @@ public interface DeviceContract extends OsdContract {
             assertThat(c.maxIndexValue()).isGreaterThanOrEqualTo(Fid.BYTES);
         }
         if (c.has(Capability.DURABLE_COMMIT)) {
-            assertThat(c.has(Capability.TRANSACTIONS)).as("durable commit callbacks need transactions").isTrue();
+            assertThat(c.has(Capability.TRANSACTIONS))
+                    .as("durable commit callbacks need transactions")
+                    .isTrue();
         }
     }
 

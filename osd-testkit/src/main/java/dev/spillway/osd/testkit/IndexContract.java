@@ -38,7 +38,8 @@ public interface IndexContract extends OsdContract {
     default void insertThenLookup() throws Exception {
         Fid ix = index();
         insert(ix, key("alpha"), key("1"));
-        assertThat(osd().lookup(ix, key("alpha"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(key("1")));
+        assertThat(osd().lookup(ix, key("alpha")))
+                .hasValueSatisfying(v -> assertThat(v).isEqualTo(key("1")));
     }
 
     @Test
@@ -85,7 +86,8 @@ public interface IndexContract extends OsdContract {
         Fid ix = index();
         byte[][] ks = {
             OsdContract.bytes(0xff), OsdContract.bytes(0x00), OsdContract.bytes(0x80), OsdContract.bytes(0x7f),
-            OsdContract.bytes(0x80, 0x00), OsdContract.bytes(0x00, 0x00), OsdContract.bytes(0x01), OsdContract.bytes(0xff, 0xff)
+            OsdContract.bytes(0x80, 0x00), OsdContract.bytes(0x00, 0x00), OsdContract.bytes(0x01),
+                    OsdContract.bytes(0xff, 0xff)
         };
         for (byte[] k : ks) {
             insert(ix, k, k);
@@ -210,7 +212,10 @@ public interface IndexContract extends OsdContract {
             t.start();
             for (int i = 0; i < n; i++) {
                 int k = (int) ((i * 2654435761L) % n);
-                t.insert(ix, ByteBuffer.allocate(4).putInt(k).array(), ByteBuffer.allocate(4).putInt(-k).array());
+                t.insert(
+                        ix,
+                        ByteBuffer.allocate(4).putInt(k).array(),
+                        ByteBuffer.allocate(4).putInt(-k).array());
             }
         }
         var all = entries(ix, null);

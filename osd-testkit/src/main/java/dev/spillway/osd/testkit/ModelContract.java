@@ -48,9 +48,11 @@ public interface ModelContract extends OsdContract {
             try {
                 new ModelRun(this, seed).run();
             } catch (Throwable e) {
-                throw new AssertionError(String.format(
-                        "model sequence %d of %s failed; replay it with -Dspillway.model.replay=0x%x (master seed 0x%x): %s",
-                        i, osd().name(), seed, master, e.getMessage()), e);
+                throw new AssertionError(
+                        String.format(
+                                "model sequence %d of %s failed; replay it with -Dspillway.model.replay=0x%x (master seed 0x%x): %s",
+                                i, osd().name(), seed, master, e.getMessage()),
+                        e);
             }
             ran++;
         }
@@ -108,10 +110,33 @@ public interface ModelContract extends OsdContract {
             }
         }
 
-        enum Kind { CREATE, DESTROY, WRITE, PUNCH, TRUNCATE, SET_ATTR, SET_XATTR, DELETE_XATTR, INSERT, UPSERT, DELETE }
+        enum Kind {
+            CREATE,
+            DESTROY,
+            WRITE,
+            PUNCH,
+            TRUNCATE,
+            SET_ATTR,
+            SET_XATTR,
+            DELETE_XATTR,
+            INSERT,
+            UPSERT,
+            DELETE
+        }
 
-        record Update(Kind kind, Fid fid, ObjectKind objectKind, long offset, byte[] data, long length,
-                      String name, XattrFlag flag, byte[] key, int mode, int uid, Errno expected) {
+        record Update(
+                Kind kind,
+                Fid fid,
+                ObjectKind objectKind,
+                long offset,
+                byte[] data,
+                long length,
+                String name,
+                XattrFlag flag,
+                byte[] key,
+                int mode,
+                int uid,
+                Errno expected) {
             @Override
             public String toString() {
                 return kind + " " + fid + (expected == null ? "" : " (expect " + expected + ")");
@@ -164,7 +189,8 @@ public interface ModelContract extends OsdContract {
             }
             switch (k) {
                 case CREATE -> {
-                    ObjectKind ok = caps.has(Capability.INDEX) && rnd.nextInt(3) == 0 ? ObjectKind.INDEX : ObjectKind.DATA;
+                    ObjectKind ok =
+                            caps.has(Capability.INDEX) && rnd.nextInt(3) == 0 ? ObjectKind.INDEX : ObjectKind.DATA;
                     if (o != null) {
                         return upd(k, f, ok, Errno.EEXIST);
                     }
@@ -200,7 +226,9 @@ public interface ModelContract extends OsdContract {
                     Errno e = o == null ? Errno.ENOENT : o.kind == ObjectKind.INDEX ? Errno.EISDIR : null;
                     if (e == null) {
                         written.add(f);
-                        byte[] nb = partial ? Arrays.copyOf(o.body, (int) Math.max(o.body.length, off + data.length)) : data.clone();
+                        byte[] nb = partial
+                                ? Arrays.copyOf(o.body, (int) Math.max(o.body.length, off + data.length))
+                                : data.clone();
                         if (partial) {
                             System.arraycopy(data, 0, nb, (int) off, data.length);
                         }
@@ -213,7 +241,8 @@ public interface ModelContract extends OsdContract {
                     long size = o == null ? 0 : o.body.length;
                     // Truncates shrink as often as they grow, and often inside a block, where
                     // a stale tail would show.
-                    long off = k == Kind.PUNCH ? rnd.nextInt((int) size + 1)
+                    long off = k == Kind.PUNCH
+                            ? rnd.nextInt((int) size + 1)
                             : rnd.nextBoolean() ? rnd.nextInt((int) size + 1) : size + rnd.nextInt(2 * bs);
                     long len = k == Kind.PUNCH ? 1 + rnd.nextInt(3 * bs) : 0;
                     Errno e = o == null ? Errno.ENOENT : o.kind == ObjectKind.INDEX ? Errno.EISDIR : null;
@@ -308,7 +337,8 @@ public interface ModelContract extends OsdContract {
                 case WRITE -> tx.write(u.fid, u.offset, ByteBuffer.wrap(u.data));
                 case PUNCH -> tx.punch(u.fid, u.offset, u.length);
                 case TRUNCATE -> tx.truncate(u.fid, u.offset);
-                case SET_ATTR -> tx.setAttr(u.fid, AttrChange.none().mode(u.mode).uid(u.uid));
+                case SET_ATTR ->
+                    tx.setAttr(u.fid, AttrChange.none().mode(u.mode).uid(u.uid));
                 case SET_XATTR -> tx.setXattr(u.fid, u.name, u.data, u.flag);
                 case DELETE_XATTR -> tx.deleteXattr(u.fid, u.name);
                 case INSERT -> tx.insert(u.fid, u.key, u.data);
@@ -356,15 +386,19 @@ public interface ModelContract extends OsdContract {
                         try {
                             apply(tx, u);
                         } catch (OsdException e) {
-                            throw new AssertionError("update " + (i + 1) + " of " + updates + " failed: " + e.getMessage(), e);
+                            throw new AssertionError(
+                                    "update " + (i + 1) + " of " + updates + " failed: " + e.getMessage(), e);
                         }
                     } else {
                         final int at = i;
                         try {
                             apply(tx, u);
-                            throw new AssertionError("update " + (at + 1) + " of " + updates + " succeeded, expected " + u.expected);
+                            throw new AssertionError(
+                                    "update " + (at + 1) + " of " + updates + " succeeded, expected " + u.expected);
                         } catch (OsdException e) {
-                            assertThat(e.errno()).as("update %d of %s: %s", at + 1, updates, e.getMessage()).isEqualTo(u.expected);
+                            assertThat(e.errno())
+                                    .as("update %d of %s: %s", at + 1, updates, e.getMessage())
+                                    .isEqualTo(u.expected);
                         }
                         failed = true;
                         after = before.get(i);
@@ -401,23 +435,33 @@ public interface ModelContract extends OsdContract {
                     int i = 0;
                     for (Map.Entry<byte[], byte[]> e : m.index.entrySet()) {
                         assertThat(es.get(i).getKey()).as("key %d of %s", i, f).isEqualTo(e.getKey());
-                        assertThat(es.get(i).getValue()).as("value %d of %s", i, f).isEqualTo(e.getValue());
+                        assertThat(es.get(i).getValue())
+                                .as("value %d of %s", i, f)
+                                .isEqualTo(e.getValue());
                         assertThat(t.osd().lookup(f, e.getKey()).orElseThrow()).isEqualTo(e.getValue());
                         i++;
                     }
                 }
                 if (caps.has(Capability.XATTRS)) {
-                    assertThat(t.osd().listXattrs(f)).as("xattrs of %s", f).containsExactlyElementsOf(m.xattrs.keySet());
+                    assertThat(t.osd().listXattrs(f))
+                            .as("xattrs of %s", f)
+                            .containsExactlyElementsOf(m.xattrs.keySet());
                     for (Map.Entry<String, byte[]> e : m.xattrs.entrySet()) {
-                        assertThat(t.osd().getXattr(f, e.getKey())).as("xattr %s of %s", e.getKey(), f).isEqualTo(e.getValue());
+                        assertThat(t.osd().getXattr(f, e.getKey()))
+                                .as("xattr %s of %s", e.getKey(), f)
+                                .isEqualTo(e.getValue());
                     }
                 }
                 Long v0 = versions.get(f);
                 if (v0 != null && !m.recreated && !discarded) {
                     if (m.bodyChanged) {
-                        assertThat(a.dataVersion()).as("data version of %s after a body change", f).isGreaterThan(v0);
+                        assertThat(a.dataVersion())
+                                .as("data version of %s after a body change", f)
+                                .isGreaterThan(v0);
                     } else {
-                        assertThat(a.dataVersion()).as("data version of %s without a body change", f).isEqualTo(v0);
+                        assertThat(a.dataVersion())
+                                .as("data version of %s without a body change", f)
+                                .isEqualTo(v0);
                     }
                 }
             }

@@ -30,9 +30,18 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>After every test the device's invariants are checked: statfs is sane and every listed object
  * can be read.
  */
-public abstract class OsdConformance implements AttrContract, XattrContract, BodyContract, SparseContract,
-        IndexContract, TransactionContract, StatfsContract, DeviceContract, ReopenContract, ModelContract,
-        ConcurrencyContract {
+public abstract class OsdConformance
+        implements AttrContract,
+                XattrContract,
+                BodyContract,
+                SparseContract,
+                IndexContract,
+                TransactionContract,
+                StatfsContract,
+                DeviceContract,
+                ReopenContract,
+                ModelContract,
+                ConcurrencyContract {
 
     private static final AtomicInteger TEST_SEQ = new AtomicInteger();
 
@@ -96,7 +105,9 @@ public abstract class OsdConformance implements AttrContract, XattrContract, Bod
             try (ObjectCursor c = device.listObjects()) {
                 while (c.next()) {
                     Fid f = c.fid();
-                    assertThat(device.getAttr(f).kind()).as("listed object %s has a kind", f).isNotNull();
+                    assertThat(device.getAttr(f).kind())
+                            .as("listed object %s has a kind", f)
+                            .isNotNull();
                 }
             }
         }

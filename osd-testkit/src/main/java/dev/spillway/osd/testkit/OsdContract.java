@@ -56,12 +56,13 @@ public interface OsdContract {
     // ---- assumptions -----------------------------------------------------------------------
 
     default void assumeCapability(Capability c) {
-        Assumptions.assumeTrue(osd().capabilities().has(c),
-                () -> osd().backend() + " does not advertise " + c + ": test skipped");
+        Assumptions.assumeTrue(
+                osd().capabilities().has(c), () -> osd().backend() + " does not advertise " + c + ": test skipped");
     }
 
     default void assumeLacks(Capability c) {
-        Assumptions.assumeFalse(osd().capabilities().has(c),
+        Assumptions.assumeFalse(
+                osd().capabilities().has(c),
                 () -> osd().backend() + " advertises " + c + ": the lacking-capability test does not apply");
     }
 
@@ -114,15 +115,17 @@ public interface OsdContract {
 
     default Fid createData(byte[] body) throws OsdException {
         Fid f = newFid();
-        tx(t -> {
-            t.declareCreate(f, ObjectKind.DATA);
-            t.declareWrite(f, 0, body.length);
-        }, t -> {
-            t.create(f, ObjectKind.DATA, AttrChange.none());
-            if (body.length > 0) {
-                t.write(f, 0, ByteBuffer.wrap(body));
-            }
-        });
+        tx(
+                t -> {
+                    t.declareCreate(f, ObjectKind.DATA);
+                    t.declareWrite(f, 0, body.length);
+                },
+                t -> {
+                    t.create(f, ObjectKind.DATA, AttrChange.none());
+                    if (body.length > 0) {
+                        t.write(f, 0, ByteBuffer.wrap(body));
+                    }
+                });
         return f;
     }
 

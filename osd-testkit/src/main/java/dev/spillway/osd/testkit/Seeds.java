@@ -4,8 +4,7 @@ import java.util.SplittableRandom;
 
 /** Seeds of randomized tests: printed as unsigned hex, read back the same way. */
 public final class Seeds {
-    private Seeds() {
-    }
+    private Seeds() {}
 
     /** Parses {@code 0x…} (unsigned, all 64 bits) or a decimal number. */
     public static long parse(String s) {

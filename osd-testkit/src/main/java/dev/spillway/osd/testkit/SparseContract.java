@@ -202,7 +202,9 @@ public interface SparseContract extends OsdContract {
             }
             assertThat(data).isGreaterThan(hole);
             for (long i = hole; i < data; i++) {
-                assertThat(written[(int) i]).as("byte %d written but inside a reported hole", i).isFalse();
+                assertThat(written[(int) i])
+                        .as("byte %d written but inside a reported hole", i)
+                        .isFalse();
                 assertThat(all[(int) i]).isZero();
             }
             pos = data;

@@ -320,19 +320,21 @@ public interface TransactionContract extends OsdContract {
     default void createWriteAndXattrInOneTransaction() throws Exception {
         Fid f = newFid();
         boolean x = osd().capabilities().has(Capability.XATTRS);
-        tx(t -> {
-            t.declareCreate(f, ObjectKind.DATA);
-            t.declareWrite(f, 0, 5);
-            if (x) {
-                t.declareSetXattr(f, "user.k", 1);
-            }
-        }, t -> {
-            t.create(f, ObjectKind.DATA, AttrChange.none());
-            t.write(f, 0, ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5}));
-            if (x) {
-                t.setXattr(f, "user.k", new byte[] {9}, XattrFlag.CREATE);
-            }
-        });
+        tx(
+                t -> {
+                    t.declareCreate(f, ObjectKind.DATA);
+                    t.declareWrite(f, 0, 5);
+                    if (x) {
+                        t.declareSetXattr(f, "user.k", 1);
+                    }
+                },
+                t -> {
+                    t.create(f, ObjectKind.DATA, AttrChange.none());
+                    t.write(f, 0, ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5}));
+                    if (x) {
+                        t.setXattr(f, "user.k", new byte[] {9}, XattrFlag.CREATE);
+                    }
+                });
         assertThat(readAll(f)).containsExactly(1, 2, 3, 4, 5);
         if (x) {
             assertThat(osd().getXattr(f, "user.k")).containsExactly(9);
@@ -343,15 +345,17 @@ public interface TransactionContract extends OsdContract {
     default void destroyAndRecreateInOneTransaction() throws Exception {
         assumeCapability(Capability.TRANSACTIONS);
         Fid f = createData(new byte[] {1, 2, 3});
-        tx(t -> {
-            t.declareDestroy(f);
-            t.declareCreate(f, ObjectKind.DATA);
-            t.declareWrite(f, 0, 1);
-        }, t -> {
-            t.destroy(f);
-            t.create(f, ObjectKind.DATA, AttrChange.none());
-            t.write(f, 0, ByteBuffer.wrap(new byte[] {4}));
-        });
+        tx(
+                t -> {
+                    t.declareDestroy(f);
+                    t.declareCreate(f, ObjectKind.DATA);
+                    t.declareWrite(f, 0, 1);
+                },
+                t -> {
+                    t.destroy(f);
+                    t.create(f, ObjectKind.DATA, AttrChange.none());
+                    t.write(f, 0, ByteBuffer.wrap(new byte[] {4}));
+                });
         assertThat(readAll(f)).containsExactly(4);
     }
 
@@ -421,7 +425,8 @@ public interface TransactionContract extends OsdContract {
                     t.start();
                     aStarted.countDown();
                     assertThat(oneOtherDone.await(60, TimeUnit.SECONDS))
-                            .as("another object was written while a's transaction held a").isTrue();
+                            .as("another object was written while a's transaction held a")
+                            .isTrue();
                     t.write(a, 0, ByteBuffer.wrap(new byte[] {1}));
                 }
                 return null;

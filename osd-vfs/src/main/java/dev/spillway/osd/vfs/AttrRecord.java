@@ -34,16 +34,18 @@ final class AttrRecord {
     private static final int VERSION = 1;
     private static final int CRC_AT = 80;
 
-    private AttrRecord() {
-    }
+    private AttrRecord() {}
 
     /** A decoded record: the attributes (size and blocks 0) and the generation of its slot. */
-    record Stored(Attr attr, long generation) {
-    }
+    record Stored(Attr attr, long generation) {}
 
     static byte[] encodeSlot(Fid fid, Attr a, long generation) {
         ByteBuffer b = ByteBuffer.allocate(SLOT).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(MAGIC).put((byte) VERSION).put((byte) a.kind().ordinal()).putShort((short) 0).putLong(generation);
+        b.putInt(MAGIC)
+                .put((byte) VERSION)
+                .put((byte) a.kind().ordinal())
+                .putShort((short) 0)
+                .putLong(generation);
         b.put(fid.toBytes());
         b.putInt(a.mode()).putInt(a.uid()).putInt(a.gid()).putInt(a.flags());
         b.putLong(a.atime()).putLong(a.mtime()).putLong(a.ctime()).putLong(a.dataVersion());
@@ -73,8 +75,18 @@ final class AttrRecord {
         if (!Fid.fromBytes(f).equals(fid)) {
             return null;
         }
-        Attr a = new Attr(ObjectKind.values()[kind], 0, 0, b.getInt(32), b.getInt(36), b.getInt(40),
-                b.getLong(48), b.getLong(56), b.getLong(64), b.getInt(44), b.getLong(72));
+        Attr a = new Attr(
+                ObjectKind.values()[kind],
+                0,
+                0,
+                b.getInt(32),
+                b.getInt(36),
+                b.getInt(40),
+                b.getLong(48),
+                b.getLong(56),
+                b.getLong(64),
+                b.getInt(44),
+                b.getLong(72));
         return new Stored(a, b.getLong(8));
     }
 

@@ -37,12 +37,10 @@ final class DeviceLayout {
     static final String STAGING = "staging";
     static final int VERSION = 1;
 
-    private DeviceLayout() {
-    }
+    private DeviceLayout() {}
 
     /** The result of {@link #mount}: the device's uuid and its lock. */
-    record Mounted(UUID uuid, Closeable lock, boolean formatted) {
-    }
+    record Mounted(UUID uuid, Closeable lock, boolean formatted) {}
 
     /**
      * Checks the folder, formats it if empty (creating it first if {@code create} and only its
@@ -54,25 +52,44 @@ final class DeviceLayout {
             switch (s.type("")) {
                 case MISSING -> {
                     if (!create) {
-                        throw new OsdException(Errno.ENOENT, device, null, "folder " + where
-                                + " does not exist (setting create: false); create it, or check that its filesystem is mounted");
+                        throw new OsdException(
+                                Errno.ENOENT,
+                                device,
+                                null,
+                                "folder " + where
+                                        + " does not exist (setting create: false); create it, or check that its filesystem is mounted");
                     }
                     try {
                         s.createDirectory("");
                     } catch (NoSuchFileException e) {
-                        throw new OsdException(Errno.ENOENT, device, null, "folder " + where
-                                + " does not exist and neither does its parent; is the filesystem mounted?", e);
+                        throw new OsdException(
+                                Errno.ENOENT,
+                                device,
+                                null,
+                                "folder " + where
+                                        + " does not exist and neither does its parent; is the filesystem mounted?",
+                                e);
                     }
                 }
-                case FILE, OTHER -> throw new OsdException(Errno.ENOTDIR, device, null,
-                        where + " is not a folder (a file or something else is where the device's folder should be)");
-                case DIRECTORY -> { }
+                case FILE, OTHER ->
+                    throw new OsdException(
+                            Errno.ENOTDIR,
+                            device,
+                            null,
+                            where
+                                    + " is not a folder (a file or something else is where the device's folder should be)");
+                case DIRECTORY -> {}
             }
             List<String> names;
             try {
                 names = s.list("");
             } catch (AccessDeniedException e) {
-                throw new OsdException(Errno.EACCES, device, null, "no permission to list the folder " + where + ": " + StorageErrors.describe(e), e);
+                throw new OsdException(
+                        Errno.EACCES,
+                        device,
+                        null,
+                        "no permission to list the folder " + where + ": " + StorageErrors.describe(e),
+                        e);
             }
             boolean formatted = false;
             UUID uuid;
@@ -84,8 +101,12 @@ final class DeviceLayout {
                 writeMarker(s, uuid);
                 formatted = true;
             } else {
-                throw new OsdException(Errno.EINVAL, device, null, "folder " + where + " is not empty (" + preview(names)
-                        + ") and holds no " + MARKER + " marker: not a spillway-vfs device; refusing to format it");
+                throw new OsdException(
+                        Errno.EINVAL,
+                        device,
+                        null,
+                        "folder " + where + " is not empty (" + preview(names) + ") and holds no " + MARKER
+                                + " marker: not a spillway-vfs device; refusing to format it");
             }
             Closeable lock;
             try {
@@ -122,7 +143,8 @@ final class DeviceLayout {
 
     private static void writeMarker(Storage s, UUID uuid) throws IOException {
         String text = "# spillway osd-vfs device: objects under objects/, redo log under journal/. Do not edit.\n"
-                + "format: spillway-vfs\nversion: " + VERSION + "\nuuid: " + uuid + "\ncreated: " + Instant.now() + "\n";
+                + "format: spillway-vfs\nversion: " + VERSION + "\nuuid: " + uuid + "\ncreated: " + Instant.now()
+                + "\n";
         s.replaceDurably(MARKER, text.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -135,11 +157,16 @@ final class DeviceLayout {
             }
         }
         if (!"spillway-vfs".equals(kv.get("format"))) {
-            throw new OsdException(Errno.EPROTO, device, null, s.describe() + "/" + MARKER + " does not say format: spillway-vfs");
+            throw new OsdException(
+                    Errno.EPROTO, device, null, s.describe() + "/" + MARKER + " does not say format: spillway-vfs");
         }
         if (!String.valueOf(VERSION).equals(kv.get("version"))) {
-            throw new OsdException(Errno.EPROTO, device, null, s.describe() + "/" + MARKER + " is format version "
-                    + kv.get("version") + "; this build reads version " + VERSION);
+            throw new OsdException(
+                    Errno.EPROTO,
+                    device,
+                    null,
+                    s.describe() + "/" + MARKER + " is format version " + kv.get("version")
+                            + "; this build reads version " + VERSION);
         }
         try {
             return UUID.fromString(kv.get("uuid"));
@@ -159,7 +186,10 @@ final class DeviceLayout {
         String[] lines = new String(s.readFully(USAGE), StandardCharsets.UTF_8).split("\n");
         try {
             if (lines.length >= 2 && lines[0].startsWith("objects ") && lines[1].startsWith("used ")) {
-                r = new long[] {Long.parseLong(lines[0].substring(8).trim()), Long.parseLong(lines[1].substring(5).trim())};
+                r = new long[] {
+                    Long.parseLong(lines[0].substring(8).trim()),
+                    Long.parseLong(lines[1].substring(5).trim())
+                };
             }
         } catch (NumberFormatException e) {
             r = null;

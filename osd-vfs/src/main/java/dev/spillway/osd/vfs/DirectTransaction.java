@@ -176,7 +176,12 @@ final class DirectTransaction extends AbstractTransaction {
         ObjectStore.Known k = body(fid, "write");
         long end = offset + src.remaining();
         if (end > osd.capabilities().maxObjectSize()) {
-            throw new OsdException(Errno.EFBIG, device(), fid, "write ends at " + end + ", past the largest object " + osd.capabilities().maxObjectSize());
+            throw new OsdException(
+                    Errno.EFBIG,
+                    device(),
+                    fid,
+                    "write ends at " + end + ", past the largest object "
+                            + osd.capabilities().maxObjectSize());
         }
         grow(fid, src.remaining());
         try {

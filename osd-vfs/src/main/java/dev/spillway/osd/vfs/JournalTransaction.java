@@ -145,7 +145,10 @@ final class JournalTransaction extends AbstractTransaction {
             // Durable in the log but not in the files: only a replay can finish it.
             osd.journal().fail(e);
             fireCallbacks(null);
-            throw osd.failed("apply transaction " + id() + " (lsn " + lsn + ", durable in the journal; the next mount replays it)", e);
+            throw osd.failed(
+                    "apply transaction " + id() + " (lsn " + lsn
+                            + ", durable in the journal; the next mount replays it)",
+                    e);
         } finally {
             published.close();
         }
@@ -263,7 +266,8 @@ final class JournalTransaction extends AbstractTransaction {
     private void stage(Fid fid, Working w) throws OsdException {
         String path = osd.stagingPath();
         try {
-            StorageFile f = osd.storage().open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            StorageFile f = osd.storage()
+                    .open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
             staged.add(f);
             for (int i = w.createOp + 1; i < ops.size(); i++) {
                 Op op = ops.get(i);
@@ -293,10 +297,17 @@ final class JournalTransaction extends AbstractTransaction {
         int len = src.remaining();
         long end = offset + len;
         if (end > osd.capabilities().maxObjectSize()) {
-            throw new OsdException(Errno.EFBIG, device(), fid, "write ends at " + end + ", past the largest object " + osd.capabilities().maxObjectSize());
+            throw new OsdException(
+                    Errno.EFBIG,
+                    device(),
+                    fid,
+                    "write ends at " + end + ", past the largest object "
+                            + osd.capabilities().maxObjectSize());
         }
         grow(fid, len);
-        if (w.staging == null && w.createOp >= 0 && w.inlineBytes + len > osd.settings().inlineLimit()) {
+        if (w.staging == null
+                && w.createOp >= 0
+                && w.inlineBytes + len > osd.settings().inlineLimit()) {
             stage(fid, w);
         }
         if (w.staging != null) {

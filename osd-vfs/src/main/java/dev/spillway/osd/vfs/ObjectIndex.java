@@ -24,8 +24,7 @@ final class ObjectIndex {
     private static final HexFormat HEX = HexFormat.of();
     private static final int NAME_LENGTH = 16 + 1 + 8 + 1 + 8;
 
-    private ObjectIndex() {
-    }
+    private ObjectIndex() {}
 
     static String name(Fid f) {
         return HEX.toHexDigits(f.seq()) + "-" + HEX.toHexDigits(f.oid()) + "-" + HEX.toHexDigits(f.ver());
@@ -60,7 +59,9 @@ final class ObjectIndex {
             return null;
         }
         try {
-            Fid f = new Fid(HexFormat.fromHexDigitsToLong(n, 0, 16), HexFormat.fromHexDigits(n, 17, 25),
+            Fid f = new Fid(
+                    HexFormat.fromHexDigitsToLong(n, 0, 16),
+                    HexFormat.fromHexDigits(n, 17, 25),
                     HexFormat.fromHexDigits(n, 26, 34));
             return name(f).equals(n) ? f : null;
         } catch (IllegalArgumentException e) {

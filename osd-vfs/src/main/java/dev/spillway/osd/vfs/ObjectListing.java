@@ -44,7 +44,9 @@ final class ObjectListing implements ObjectCursor {
                     current = null;
                     return false;
                 }
-                files = osd.storage().list(ObjectIndex.OBJECTS + "/" + dirs.next()).iterator();
+                files = osd.storage()
+                        .list(ObjectIndex.OBJECTS + "/" + dirs.next())
+                        .iterator();
             }
         } catch (IOException e) {
             throw StorageErrors.toOsd(osd.name(), null, "list objects", e);
@@ -57,6 +59,5 @@ final class ObjectListing implements ObjectCursor {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
 }

@@ -92,7 +92,9 @@ final class ObjectStore {
         if (st == null) {
             return null;
         }
-        Known n = new Known(st, k != null && k.size() >= 0 ? k.size() : readSize(fid),
+        Known n = new Known(
+                st,
+                k != null && k.size() >= 0 ? k.size() : readSize(fid),
                 k != null && k.allocated() >= 0 ? k.allocated() : readAllocated(fid));
         if (known.size() >= KNOWN_MAX) {
             known.clear();
@@ -161,8 +163,12 @@ final class ObjectStore {
                 return null;
             }
             if (st == null) {
-                throw new OsdException(Errno.EIO, device, fid, "record " + s.describe() + "/" + path
-                        + " is corrupt: neither of its two slots passes its checksum (restore the object from another copy, or destroy it)");
+                throw new OsdException(
+                        Errno.EIO,
+                        device,
+                        fid,
+                        "record " + s.describe() + "/" + path
+                                + " is corrupt: neither of its two slots passes its checksum (restore the object from another copy, or destroy it)");
             }
             return st;
         } catch (IOException e) {
@@ -224,7 +230,11 @@ final class ObjectStore {
     /** Reads the body at {@code offset} into {@code dst}; 0 at or past the end; ENOENT for no object. */
     int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
         try {
-            Integer n = with(bodies, fid, () -> s.type(ObjectIndex.record(fid)) == Storage.EntryType.FILE, f -> f.read(dst, offset));
+            Integer n = with(
+                    bodies,
+                    fid,
+                    () -> s.type(ObjectIndex.record(fid)) == Storage.EntryType.FILE,
+                    f -> f.read(dst, offset));
             if (n == null) {
                 throw new OsdException(Errno.ENOENT, device, fid, "no such object");
             }
@@ -354,7 +364,8 @@ final class ObjectStore {
     void freshRecord(Fid fid, Attr attr) throws IOException {
         String rec = ObjectIndex.record(fid);
         records.invalidate(fid);
-        try (StorageFile f = s.open(rec, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (StorageFile f = s.open(
+                rec, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             f.write(AttrRecord.fresh(fid, attr), 0);
         }
         dirty.file(rec);
@@ -378,7 +389,8 @@ final class ObjectStore {
             return Boolean.TRUE;
         }));
         dirty.file(rec);
-        known.computeIfPresent(fid, (f, k) -> new Known(new AttrRecord.Stored(attr, generation), k.size(), k.allocated()));
+        known.computeIfPresent(
+                fid, (f, k) -> new Known(new AttrRecord.Stored(attr, generation), k.size(), k.allocated()));
     }
 
     private static void require(String path, Object done) throws NoSuchFileException {
@@ -425,7 +437,8 @@ final class ObjectStore {
                 f.truncate(size);
                 return Boolean.TRUE;
             }));
-            known.computeIfPresent(fid, (f, k) -> new Known(k.stored(), size, k.size() >= 0 && size >= k.size() ? k.allocated() : -1));
+            known.computeIfPresent(
+                    fid, (f, k) -> new Known(k.stored(), size, k.size() >= 0 && size >= k.size() ? k.allocated() : -1));
         } catch (IOException | RuntimeException e) {
             known.remove(fid);
             throw e;

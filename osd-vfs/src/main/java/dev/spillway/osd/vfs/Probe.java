@@ -25,8 +25,14 @@ import java.util.Optional;
  * @param blockSize the filesystem's allocation unit
  * @param notes one line per finding, for the mount log and {@code describe()}
  */
-record Probe(boolean xattrs, int maxXattrValue, int maxXattrName, boolean punch, boolean sparseSeek, int blockSize,
-             List<String> notes) {
+record Probe(
+        boolean xattrs,
+        int maxXattrValue,
+        int maxXattrName,
+        boolean punch,
+        boolean sparseSeek,
+        int blockSize,
+        List<String> notes) {
 
     static final String FILE = "probe.tmp";
     /** Names up to this many bytes: Lustre's are short ("trusted.lov"); ext4's limit is 255. */
@@ -55,7 +61,8 @@ record Probe(boolean xattrs, int maxXattrValue, int maxXattrName, boolean punch,
     private static boolean[] probeHoles(Storage s, int bs, List<String> notes) throws IOException {
         boolean punch = false;
         boolean sparse = false;
-        try (StorageFile f = s.open(FILE, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        try (StorageFile f =
+                s.open(FILE, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             byte[] fill = new byte[3 * bs];
             Arrays.fill(fill, (byte) 0x5a);
             f.write(ByteBuffer.wrap(fill), 0);
@@ -65,7 +72,10 @@ record Probe(boolean xattrs, int maxXattrValue, int maxXattrName, boolean punch,
                 f.read(mid, bs);
                 byte[] zero = new byte[bs];
                 punch = Arrays.equals(mid.array(), zero) && f.size() == 3L * bs;
-                notes.add(punch ? "punch: fallocate(PUNCH_HOLE) works" : "punch: the punched range did not read back as zeros; no PUNCH");
+                notes.add(
+                        punch
+                                ? "punch: fallocate(PUNCH_HOLE) works"
+                                : "punch: the punched range did not read back as zeros; no PUNCH");
             } catch (UnsupportedOperationException e) {
                 notes.add("punch: unavailable (" + e.getMessage() + ")");
             }
@@ -76,8 +86,11 @@ record Probe(boolean xattrs, int maxXattrValue, int maxXattrName, boolean punch,
                 long data = f.seekData(0);
                 long hole = f.seekHole(0);
                 sparse = data == 16L * bs && hole == 0;
-                notes.add(sparse ? "seek: SEEK_DATA/SEEK_HOLE see holes"
-                        : "seek: the filesystem reports no holes (SEEK_DATA " + data + ", SEEK_HOLE " + hole + "); no SPARSE_SEEK");
+                notes.add(
+                        sparse
+                                ? "seek: SEEK_DATA/SEEK_HOLE see holes"
+                                : "seek: the filesystem reports no holes (SEEK_DATA " + data + ", SEEK_HOLE " + hole
+                                        + "); no SPARSE_SEEK");
             } catch (UnsupportedOperationException e) {
                 notes.add("seek: unavailable (" + e.getMessage() + ")");
             }

@@ -114,8 +114,12 @@ final class Space {
                 avail = Math.min(avail, capacity - used.get() - r);
             }
             if (bytes > avail) {
-                throw new OsdException(Errno.ENOSPC, device, null, "transaction " + txId + " declares " + bytes
-                        + " bytes, " + Math.max(0, avail) + " available" + (capacity > 0 ? " of a capacity of " + capacity : " on " + storage.describe()));
+                throw new OsdException(
+                        Errno.ENOSPC,
+                        device,
+                        null,
+                        "transaction " + txId + " declares " + bytes + " bytes, " + Math.max(0, avail) + " available"
+                                + (capacity > 0 ? " of a capacity of " + capacity : " on " + storage.describe()));
             }
             if (reserved.compareAndSet(r, r + bytes)) {
                 return bytes;
@@ -131,8 +135,12 @@ final class Space {
     void checkExtra(Fid fid, long bytes) throws OsdException {
         long avail = available();
         if (bytes > avail) {
-            throw new OsdException(Errno.ENOSPC, device, fid,
-                    "update exceeds the transaction's declared space by " + bytes + " bytes and " + avail + " are available");
+            throw new OsdException(
+                    Errno.ENOSPC,
+                    device,
+                    fid,
+                    "update exceeds the transaction's declared space by " + bytes + " bytes and " + avail
+                            + " are available");
         }
     }
 

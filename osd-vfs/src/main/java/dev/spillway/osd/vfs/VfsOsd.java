@@ -77,7 +77,8 @@ public final class VfsOsd implements Osd {
     private final Capabilities caps;
     private final Journal journal;
     private final List<String> notes = new ArrayList<>();
-    private final String stagingPrefix = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + "-";
+    private final String stagingPrefix =
+            HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + "-";
     private final AtomicLong stagingSeq = new AtomicLong();
     private volatile OsdException failure;
     private volatile boolean closed;
@@ -90,7 +91,11 @@ public final class VfsOsd implements Osd {
         }
         PosixStorage storage = new PosixStorage(Path.of(s.path()), PosixNative.load());
         String dev = config.name();
-        return new VfsOsd(config, s, storage, r -> Thread.ofVirtual().name("vfs-checkpoint-" + dev).start(r));
+        return new VfsOsd(
+                config,
+                s,
+                storage,
+                r -> Thread.ofVirtual().name("vfs-checkpoint-" + dev).start(r));
     }
 
     /**
@@ -112,8 +117,12 @@ public final class VfsOsd implements Osd {
             this.probe = Probe.run(storage);
             notes.addAll(probe.notes());
             if (settings.requireXattr() && !probe.xattrs()) {
-                throw new OsdException(Errno.EOPNOTSUPP, name, null, "setting require-xattr: the filesystem under "
-                        + storage.describe() + " has no working user xattrs (" + String.join("; ", probe.notes()) + ")");
+                throw new OsdException(
+                        Errno.EOPNOTSUPP,
+                        name,
+                        null,
+                        "setting require-xattr: the filesystem under " + storage.describe()
+                                + " has no working user xattrs (" + String.join("; ", probe.notes()) + ")");
             }
             this.xattrRules = new XattrRules(name, probe);
             this.space = new Space(name, storage, settings.capacity(), probe.blockSize());
@@ -136,11 +145,25 @@ public final class VfsOsd implements Osd {
             if (settings.journal()) {
                 f.addAll(EnumSet.of(Capability.TRANSACTIONS, Capability.DURABLE_COMMIT, Capability.ATOMIC_REPLACE));
             }
-            this.caps = new Capabilities(f, xattrRules.maxValue(), probe.maxXattrName(), settings.maxObjectSize(), 0, 0,
-                    1 << 20, probe.blockSize());
+            this.caps = new Capabilities(
+                    f,
+                    xattrRules.maxValue(),
+                    probe.maxXattrName(),
+                    settings.maxObjectSize(),
+                    0,
+                    0,
+                    1 << 20,
+                    probe.blockSize());
             this.journal = settings.journal()
-                    ? Journal.start(storage, name, mounted.uuid(), last + 1, settings.segmentSize(), settings.preallocate(),
-                            () -> dirty.forceAll(storage), checkpointer)
+                    ? Journal.start(
+                            storage,
+                            name,
+                            mounted.uuid(),
+                            last + 1,
+                            settings.segmentSize(),
+                            settings.preallocate(),
+                            () -> dirty.forceAll(storage),
+                            checkpointer)
                     : null;
         } catch (IOException e) {
             releaseLock();
@@ -163,12 +186,17 @@ public final class VfsOsd implements Osd {
     /** Replays the journal, checkpoints the result, clears staging; returns the last LSN. */
     private long recover() throws IOException, OsdException {
         Applier applier = new Applier(store, true);
-        Recovery.Result r = Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(),
-                applier::replay);
+        Recovery.Result r =
+                Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(), applier::replay);
         if (!applier.unexplained().isEmpty()) {
-            throw new OsdException(Errno.EBADMSG, name, applier.unexplained().iterator().next(), "journal replay: the files of "
-                    + applier.unexplained().size() + " object(s) " + applier.unexplained() + " are gone although the log says they exist"
-                    + " (damaged outside the journal?); restore them from another copy, or destroy them with a journal-off mount");
+            throw new OsdException(
+                    Errno.EBADMSG,
+                    name,
+                    applier.unexplained().iterator().next(),
+                    "journal replay: the files of "
+                            + applier.unexplained().size() + " object(s) " + applier.unexplained()
+                            + " are gone although the log says they exist"
+                            + " (damaged outside the journal?); restore them from another copy, or destroy them with a journal-off mount");
         }
         for (String w : r.warnings()) {
             LOG.log(System.Logger.Level.WARNING, name + ": " + w);
@@ -273,11 +301,18 @@ public final class VfsOsd implements Osd {
 
     Attr initialAttr(ObjectKind kind, AttrChange a) {
         long now = now();
-        return new Attr(kind, 0, 0,
-                a.has(AttrField.MODE) ? a.mode() : 0, a.has(AttrField.UID) ? a.uid() : 0,
-                a.has(AttrField.GID) ? a.gid() : 0, a.has(AttrField.ATIME) ? a.atime() : now,
-                a.has(AttrField.MTIME) ? a.mtime() : now, a.has(AttrField.CTIME) ? a.ctime() : now,
-                a.has(AttrField.FLAGS) ? a.flags() : 0, 1);
+        return new Attr(
+                kind,
+                0,
+                0,
+                a.has(AttrField.MODE) ? a.mode() : 0,
+                a.has(AttrField.UID) ? a.uid() : 0,
+                a.has(AttrField.GID) ? a.gid() : 0,
+                a.has(AttrField.ATIME) ? a.atime() : now,
+                a.has(AttrField.MTIME) ? a.mtime() : now,
+                a.has(AttrField.CTIME) ? a.ctime() : now,
+                a.has(AttrField.FLAGS) ? a.flags() : 0,
+                1);
     }
 
     /** Bytes to reserve for these declares: whole blocks around every write, a block per object. */
@@ -301,14 +336,24 @@ public final class VfsOsd implements Osd {
         }
         OsdException f = failure;
         if (f != null) {
-            throw new OsdException(Errno.EIO, name, null, "device failed earlier and must be unmounted and mounted again: " + f.getMessage(), f);
+            throw new OsdException(
+                    Errno.EIO,
+                    name,
+                    null,
+                    "device failed earlier and must be unmounted and mounted again: " + f.getMessage(),
+                    f);
         }
     }
 
     /** Fails the device for good (an fsync or the journal failed) and returns the error to throw. */
     OsdException failed(String doing, IOException e) {
-        OsdException err = new OsdException(Errno.EIO, name, null, doing + " failed: " + StorageErrors.describe(e)
-                + "; the device is failed until it is unmounted and mounted again", e);
+        OsdException err = new OsdException(
+                Errno.EIO,
+                name,
+                null,
+                doing + " failed: " + StorageErrors.describe(e)
+                        + "; the device is failed until it is unmounted and mounted again",
+                e);
         if (failure == null) {
             failure = err;
         }
@@ -438,7 +483,8 @@ public final class VfsOsd implements Osd {
             long size = store.size(fid);
             String what = data ? "seek data" : "seek hole";
             if (offset < 0 || offset >= size) {
-                throw new OsdException(Errno.ENXIO, name, fid, what + " at " + offset + " past the end (size " + size + ")");
+                throw new OsdException(
+                        Errno.ENXIO, name, fid, what + " at " + offset + " past the end (size " + size + ")");
             }
             if (!caps.has(Capability.SPARSE_SEEK)) {
                 return data ? offset : size;
@@ -446,7 +492,8 @@ public final class VfsOsd implements Osd {
             long r = store.seek(fid, offset, data);
             if (data) {
                 if (r < 0 || r >= size) {
-                    throw new OsdException(Errno.ENXIO, name, fid, "seek data at " + offset + ": no data follows (size " + size + ")");
+                    throw new OsdException(
+                            Errno.ENXIO, name, fid, "seek data at " + offset + ": no data follows (size " + size + ")");
                 }
                 return r;
             }
@@ -489,7 +536,8 @@ public final class VfsOsd implements Osd {
                 throw enoent(fid);
             }
             List<String> names = new ArrayList<>(store.xattrNames(fid));
-            names.sort((a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
+            names.sort((a, b) ->
+                    Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
             return names;
         });
     }

@@ -25,12 +25,31 @@ import java.util.Set;
  * @param syncThreads files forced at once by sync and checkpoints (1: one after another, in a
  *     fixed order, as deterministic crash tests need)
  */
-record VfsSettings(String path, boolean journal, long capacity, boolean create, boolean requireXattr,
-                   long maxObjectSize, long segmentSize, long inlineLimit, boolean pointInTimeRecovery, boolean preallocate,
-                   int syncThreads) {
+record VfsSettings(
+        String path,
+        boolean journal,
+        long capacity,
+        boolean create,
+        boolean requireXattr,
+        long maxObjectSize,
+        long segmentSize,
+        long inlineLimit,
+        boolean pointInTimeRecovery,
+        boolean preallocate,
+        int syncThreads) {
 
-    static final Set<String> KEYS = Set.of("path", "journal", "capacity", "create", "require-xattr", "max-object-size",
-            "journal-segment-size", "journal-inline-limit", "journal-recovery", "journal-preallocate", "sync-threads");
+    static final Set<String> KEYS = Set.of(
+            "path",
+            "journal",
+            "capacity",
+            "create",
+            "require-xattr",
+            "max-object-size",
+            "journal-segment-size",
+            "journal-inline-limit",
+            "journal-recovery",
+            "journal-preallocate",
+            "sync-threads");
 
     static VfsSettings of(OsdConfig c) throws OsdException {
         String journal = c.string("journal", "on").trim().toLowerCase(Locale.ROOT);
@@ -59,8 +78,17 @@ record VfsSettings(String path, boolean journal, long capacity, boolean create, 
         if (inline < 0) {
             throw bad(c, "journal-inline-limit", "must not be negative");
         }
-        return new VfsSettings(c.string("path", ""), on, capacity, c.bool("create", true), c.bool("require-xattr", false),
-                maxObject, segment, inline, recovery.equals("point-in-time"), c.bool("journal-preallocate", true),
+        return new VfsSettings(
+                c.string("path", ""),
+                on,
+                capacity,
+                c.bool("create", true),
+                c.bool("require-xattr", false),
+                maxObject,
+                segment,
+                inline,
+                recovery.equals("point-in-time"),
+                c.bool("journal-preallocate", true),
                 (int) Math.max(1, Math.min(64, c.integer("sync-threads", 4))));
     }
 

@@ -64,7 +64,10 @@ final class XattrRules {
 
     void requireSupported(Fid fid, String op) throws OsdException {
         if (!supported) {
-            throw new OsdException(Errno.EOPNOTSUPP, device, fid,
+            throw new OsdException(
+                    Errno.EOPNOTSUPP,
+                    device,
+                    fid,
                     op + " needs " + Capability.XATTRS + ": the filesystem has no user xattrs (found at mount)");
         }
     }
@@ -73,11 +76,19 @@ final class XattrRules {
     void checkSet(Fid fid, String name, int valueLength) throws OsdException {
         int nb = name.getBytes(StandardCharsets.UTF_8).length;
         if (nb > maxName || name.indexOf('\0') >= 0) {
-            throw new OsdException(Errno.ERANGE, device, fid, "xattr name of " + nb + " bytes is longer than " + maxName + " (or holds NUL)");
+            throw new OsdException(
+                    Errno.ERANGE,
+                    device,
+                    fid,
+                    "xattr name of " + nb + " bytes is longer than " + maxName + " (or holds NUL)");
         }
         if (valueLength > maxValue) {
-            throw new OsdException(Errno.E2BIG, device, fid,
-                    "xattr " + name + " value of " + valueLength + " bytes exceeds the limit of " + maxValue + " bytes found at mount");
+            throw new OsdException(
+                    Errno.E2BIG,
+                    device,
+                    fid,
+                    "xattr " + name + " value of " + valueLength + " bytes exceeds the limit of " + maxValue
+                            + " bytes found at mount");
         }
     }
 
@@ -88,8 +99,12 @@ final class XattrRules {
             total += cost(e.getKey(), e.getValue());
         }
         if (total > budget) {
-            throw new OsdException(Errno.E2BIG, device, fid, "setting xattr " + name + " would make the object's xattrs take "
-                    + total + " bytes; the filesystem holds " + budget + " bytes of xattrs per file");
+            throw new OsdException(
+                    Errno.E2BIG,
+                    device,
+                    fid,
+                    "setting xattr " + name + " would make the object's xattrs take " + total
+                            + " bytes; the filesystem holds " + budget + " bytes of xattrs per file");
         }
     }
 }

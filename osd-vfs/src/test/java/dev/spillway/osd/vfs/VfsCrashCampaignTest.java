@@ -24,12 +24,15 @@ class VfsCrashCampaignTest {
     static final int TRANSACTIONS = Integer.getInteger("spillway.crash.transactions", 24);
 
     static CrashCampaign.Opener opener() {
-        OsdConfig c = OsdConfig.of("crash", "vfs", Map.of(
-                "journal", "on",
-                "journal-segment-size", "24KiB",
-                "journal-inline-limit", "16KiB",
-                "sync-threads", 1, // forces in a fixed order: operation numbers must replay exactly
-                "strict-declares", true));
+        OsdConfig c = OsdConfig.of(
+                "crash",
+                "vfs",
+                Map.of(
+                        "journal", "on",
+                        "journal-segment-size", "24KiB",
+                        "journal-inline-limit", "16KiB",
+                        "sync-threads", 1, // forces in a fixed order: operation numbers must replay exactly
+                        "strict-declares", true));
         return storage -> VfsOsd.open(c, storage, Runnable::run);
     }
 
@@ -50,8 +53,11 @@ class VfsCrashCampaignTest {
     @Test
     void theCampaignAlsoHoldsWithoutXattrsOrHoles() throws Exception {
         long master = Long.getLong("spillway.seed", new SplittableRandom().nextLong());
-        CrashCampaign.Report r = new CrashCampaign(opener(), FaultInjectingStorage.Features.ext4().withoutXattrs().withoutHoles(),
-                TRANSACTIONS).run(master, 4, 25, System.out);
+        CrashCampaign.Report r = new CrashCampaign(
+                        opener(),
+                        FaultInjectingStorage.Features.ext4().withoutXattrs().withoutHoles(),
+                        TRANSACTIONS)
+                .run(master, 4, 25, System.out);
         assertThat(r.crashPoints()).isPositive();
     }
 }

@@ -28,10 +28,15 @@ import org.junit.jupiter.api.Test;
  * the repair path, and that repair path (journal-recovery: point-in-time) works.
  */
 class VfsJournalDamageTest {
-    static final Fid[] FIDS = {Fid.of(0x600000000L, 1), Fid.of(0x600000000L, 2), Fid.of(0x600000000L, 3), Fid.of(0x600000000L, 4)};
+    static final Fid[] FIDS = {
+        Fid.of(0x600000000L, 1), Fid.of(0x600000000L, 2), Fid.of(0x600000000L, 3), Fid.of(0x600000000L, 4)
+    };
 
     static OsdConfig config(String recovery) {
-        return OsdConfig.of("damage", "vfs", Map.of("journal", "on", "journal-recovery", recovery, "journal-segment-size", "64KiB"));
+        return OsdConfig.of(
+                "damage",
+                "vfs",
+                Map.of("journal", "on", "journal-recovery", recovery, "journal-segment-size", "64KiB"));
     }
 
     static Osd open(Storage s, String recovery) throws OsdException {
@@ -104,7 +109,8 @@ class VfsJournalDamageTest {
             for (Fid f : FIDS) {
                 assertThat(osd.getAttr(f).size()).isEqualTo(100);
             }
-            assertThat(((VfsOsd) osd).mountNotes()).anyMatch(n -> n.contains("replayed " + FIDS.length + " transaction"));
+            assertThat(((VfsOsd) osd).mountNotes())
+                    .anyMatch(n -> n.contains("replayed " + FIDS.length + " transaction"));
         }
     }
 
@@ -121,7 +127,8 @@ class VfsJournalDamageTest {
             f.write(ByteBuffer.allocate(end - (last + (end - last) / 2)), last + (end - last) / 2);
         }
         try (Osd osd = open(s, "strict")) {
-            assertThat(((VfsOsd) osd).mountNotes()).anyMatch(n -> n.contains("cut the torn tail") && n.contains(seg) && n.contains("offset " + last));
+            assertThat(((VfsOsd) osd).mountNotes())
+                    .anyMatch(n -> n.contains("cut the torn tail") && n.contains(seg) && n.contains("offset " + last));
             for (int i = 0; i < FIDS.length - 1; i++) {
                 assertThat(osd.exists(FIDS[i])).isTrue();
             }
@@ -154,14 +161,18 @@ class VfsJournalDamageTest {
         int second = recs.get(1);
         // One flipped byte in the body of an acknowledged record that later records follow.
         try (StorageFile f = s.open(seg, StandardOpenOption.WRITE)) {
-            f.write(ByteBuffer.wrap(new byte[] {(byte) (d[second + RecordCodec.HEADER + 3] ^ 0x40)}), second + RecordCodec.HEADER + 3);
+            f.write(
+                    ByteBuffer.wrap(new byte[] {(byte) (d[second + RecordCodec.HEADER + 3] ^ 0x40)}),
+                    second + RecordCodec.HEADER + 3);
         }
-        assertThatThrownBy(() -> open(s, "strict"))
-                .isInstanceOfSatisfying(OsdException.class, e -> {
-                    assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
-                    assertThat(e.getMessage()).contains("damage").contains(seg).contains("offset " + second)
-                            .contains("journal-recovery: point-in-time");
-                });
+        assertThatThrownBy(() -> open(s, "strict")).isInstanceOfSatisfying(OsdException.class, e -> {
+            assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
+            assertThat(e.getMessage())
+                    .contains("damage")
+                    .contains(seg)
+                    .contains("offset " + second)
+                    .contains("journal-recovery: point-in-time");
+        });
         // The documented repair: one point-in-time mount keeps what precedes the damage.
         try (Osd osd = open(s, "point-in-time")) {
             assertThat(osd.exists(FIDS[0])).isTrue();
@@ -182,11 +193,10 @@ class VfsJournalDamageTest {
         try (StorageFile f = s.open("journal/checkpoint", StandardOpenOption.WRITE)) {
             f.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), 10);
         }
-        assertThatThrownBy(() -> open(s, "strict"))
-                .isInstanceOfSatisfying(OsdException.class, e -> {
-                    assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
-                    assertThat(e.getMessage()).contains("journal/checkpoint").contains("delete that file");
-                });
+        assertThatThrownBy(() -> open(s, "strict")).isInstanceOfSatisfying(OsdException.class, e -> {
+            assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
+            assertThat(e.getMessage()).contains("journal/checkpoint").contains("delete that file");
+        });
         s.delete("journal/checkpoint");
         try (Osd osd = open(s, "strict")) {
             for (Fid f : FIDS) {
@@ -204,11 +214,10 @@ class VfsJournalDamageTest {
         try (StorageFile f = s.open(seg, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             f.write(ByteBuffer.wrap(foreign), 0);
         }
-        assertThatThrownBy(() -> open(s, "strict"))
-                .isInstanceOfSatisfying(OsdException.class, e -> {
-                    assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
-                    assertThat(e.getMessage()).contains(seg).contains("belongs to device");
-                });
+        assertThatThrownBy(() -> open(s, "strict")).isInstanceOfSatisfying(OsdException.class, e -> {
+            assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
+            assertThat(e.getMessage()).contains(seg).contains("belongs to device");
+        });
     }
 
     @Test
@@ -218,10 +227,9 @@ class VfsJournalDamageTest {
         try (StorageFile f = s.open(seg, StandardOpenOption.WRITE)) {
             f.write(ByteBuffer.wrap(new byte[] {0x11, 0x22}), 8);
         }
-        assertThatThrownBy(() -> open(s, "strict"))
-                .isInstanceOfSatisfying(OsdException.class, e -> {
-                    assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
-                    assertThat(e.getMessage()).contains(seg).contains("corrupt header");
-                });
+        assertThatThrownBy(() -> open(s, "strict")).isInstanceOfSatisfying(OsdException.class, e -> {
+            assertThat(e.errno()).isEqualTo(Errno.EBADMSG);
+            assertThat(e.getMessage()).contains(seg).contains("corrupt header");
+        });
     }
 }

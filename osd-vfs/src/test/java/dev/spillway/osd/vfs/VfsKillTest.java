@@ -175,13 +175,22 @@ class VfsKillTest {
         long totalAcks = 0;
         int replays = 0;
         for (int cycle = 0; cycle < cycles; cycle++) {
-            Process p = new ProcessBuilder(java, "-Xmx256m", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    Child.class.getName(), dir.toString())
-                    .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("child-stderr.txt").toFile())).start();
+            Process p = new ProcessBuilder(
+                            java,
+                            "-Xmx256m",
+                            "--enable-native-access=ALL-UNNAMED",
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            Child.class.getName(),
+                            dir.toString())
+                    .redirectError(ProcessBuilder.Redirect.appendTo(
+                            dir.resolve("child-stderr.txt").toFile()))
+                    .start();
             CountDownLatch ready = new CountDownLatch(1);
             Map<Integer, Long> cycleAcks = new ConcurrentHashMap<>();
             Thread reader = Thread.ofVirtual().start(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                try (BufferedReader r =
+                        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                     String line;
                     while ((line = r.readLine()) != null) {
                         if (line.equals("READY")) {
@@ -242,7 +251,9 @@ class VfsKillTest {
                 check(osd, acked, seen, cycle);
             }
         }
-        System.out.printf("kill test: %d cycles, %d acknowledged transactions, %d mounts replayed the journal%n", cycles, totalAcks, replays);
+        System.out.printf(
+                "kill test: %d cycles, %d acknowledged transactions, %d mounts replayed the journal%n",
+                cycles, totalAcks, replays);
         assertThat(totalAcks).as("the children got work done").isPositive();
     }
 
@@ -252,24 +263,33 @@ class VfsKillTest {
             while (cur.next()) {
                 Fid f = cur.fid();
                 if (f.seq() >= C_SEQ && f.seq() < C_SEQ + THREADS) {
-                    cs.computeIfAbsent((int) (f.seq() - C_SEQ), k -> new TreeSet<>()).add(Integer.toUnsignedLong(f.oid()));
+                    cs.computeIfAbsent((int) (f.seq() - C_SEQ), k -> new TreeSet<>())
+                            .add(Integer.toUnsignedLong(f.oid()));
                 }
             }
         }
         for (int t = 0; t < THREADS; t++) {
             String ctx = "cycle " + cycle + ", thread " + t;
             if (!osd.exists(a(t))) {
-                assertThat(acked[t]).as("%s: nothing acknowledged, nothing there", ctx).isZero();
+                assertThat(acked[t])
+                        .as("%s: nothing acknowledged, nothing there", ctx)
+                        .isZero();
                 assertThat(osd.exists(b(t))).as(ctx).isFalse();
                 assertThat(cs.get(t)).as(ctx).isNull();
                 continue;
             }
             long n = stampOf(osd, a(t));
-            assertThat(stampOf(osd, b(t))).as("%s: A and B carry the same transaction", ctx).isEqualTo(n);
-            assertThat(osd.getXattr(a(t), "user.stamp")).as("%s: A's xattr comes from the same transaction", ctx).isEqualTo(stamp(t, n));
+            assertThat(stampOf(osd, b(t)))
+                    .as("%s: A and B carry the same transaction", ctx)
+                    .isEqualTo(n);
+            assertThat(osd.getXattr(a(t), "user.stamp"))
+                    .as("%s: A's xattr comes from the same transaction", ctx)
+                    .isEqualTo(stamp(t, n));
             assertThat(n).as("%s: every acknowledged transaction survived", ctx).isGreaterThanOrEqualTo(acked[t]);
             List<Long> expected = n >= 2 ? List.of(n - 1, n) : List.of(n);
-            assertThat(cs.get(t)).as("%s: C objects after transaction %d", ctx, n).containsExactlyElementsOf(expected);
+            assertThat(cs.get(t))
+                    .as("%s: C objects after transaction %d", ctx, n)
+                    .containsExactlyElementsOf(expected);
             for (long i : expected) {
                 byte[] want = cBody(t, i);
                 byte[] got = new byte[want.length];

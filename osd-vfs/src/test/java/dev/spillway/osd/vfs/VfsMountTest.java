@@ -73,31 +73,35 @@ class VfsMountTest {
         try (Osd osd = open(p)) {
             assertThat(osd.backend()).isEqualTo("vfs");
         }
-        assertThat(Files.readString(p.resolve("SPILLWAY-VFS"))).contains("format: spillway-vfs").contains("version: 1");
+        assertThat(Files.readString(p.resolve("SPILLWAY-VFS")))
+                .contains("format: spillway-vfs")
+                .contains("version: 1");
         assertThat(p.resolve("objects")).isDirectory();
     }
 
     @Test
     void aMissingFolderWithCreateOffIsEnoent() {
         Path p = tmp.resolve("dev");
-        assertThatThrownBy(() -> open(p, "create", false)).isInstanceOfSatisfying(OsdException.class,
-                errno(Errno.ENOENT, p.toString(), "does not exist", "create: false"));
+        assertThatThrownBy(() -> open(p, "create", false))
+                .isInstanceOfSatisfying(
+                        OsdException.class, errno(Errno.ENOENT, p.toString(), "does not exist", "create: false"));
         assertThat(p).doesNotExist();
     }
 
     @Test
     void aMissingParentIsEnoentAskingWhetherTheFilesystemIsMounted() {
         Path p = tmp.resolve("not-mounted/dev");
-        assertThatThrownBy(() -> open(p)).isInstanceOfSatisfying(OsdException.class,
-                errno(Errno.ENOENT, p.toString(), "neither does its parent", "mounted"));
+        assertThatThrownBy(() -> open(p))
+                .isInstanceOfSatisfying(
+                        OsdException.class, errno(Errno.ENOENT, p.toString(), "neither does its parent", "mounted"));
         assertThat(tmp.resolve("not-mounted")).doesNotExist();
     }
 
     @Test
     void aFileWhereTheFolderShouldBeIsEnotdir() throws Exception {
         Path p = Files.writeString(tmp.resolve("dev"), "precious");
-        assertThatThrownBy(() -> open(p)).isInstanceOfSatisfying(OsdException.class,
-                errno(Errno.ENOTDIR, p.toString(), "not a folder"));
+        assertThatThrownBy(() -> open(p))
+                .isInstanceOfSatisfying(OsdException.class, errno(Errno.ENOTDIR, p.toString(), "not a folder"));
         assertThat(Files.readString(p)).isEqualTo("precious");
     }
 
@@ -105,8 +109,10 @@ class VfsMountTest {
     void aFolderOfSomethingElseIsRefusedAndLeftAlone() throws Exception {
         Path p = Files.createDirectories(tmp.resolve("dev"));
         Files.writeString(p.resolve("thesis.tex"), "precious");
-        assertThatThrownBy(() -> open(p)).isInstanceOfSatisfying(OsdException.class,
-                errno(Errno.EINVAL, p.toString(), "not empty", "thesis.tex", "refusing to format"));
+        assertThatThrownBy(() -> open(p))
+                .isInstanceOfSatisfying(
+                        OsdException.class,
+                        errno(Errno.EINVAL, p.toString(), "not empty", "thesis.tex", "refusing to format"));
         try (var s = Files.list(p)) {
             assertThat(s.map(x -> x.getFileName().toString())).containsExactly("thesis.tex");
         }
@@ -117,9 +123,11 @@ class VfsMountTest {
         Path p = Files.createDirectories(tmp.resolve("dev"));
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("---------"));
         try {
-            Assumptions.assumeFalse(Files.isReadable(p) && Files.isWritable(p),
+            Assumptions.assumeFalse(
+                    Files.isReadable(p) && Files.isWritable(p),
                     "running as root: permissions do not stop it here (the simulated-storage test below covers the error path)");
-            assertThatThrownBy(() -> open(p)).isInstanceOfSatisfying(OsdException.class, errno(Errno.EACCES, p.toString()));
+            assertThatThrownBy(() -> open(p))
+                    .isInstanceOfSatisfying(OsdException.class, errno(Errno.EACCES, p.toString()));
         } finally {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
         }
@@ -129,7 +137,8 @@ class VfsMountTest {
     void aFolderThatRefusesListingIsEaccesNamingIt() {
         FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
         s.setFault((op, path, n) -> op == FaultInjectingStorage.Op.LIST && path.isEmpty()
-                ? new AccessDeniedException("/srv/spill/dev0", null, "Permission denied") : null);
+                ? new AccessDeniedException("/srv/spill/dev0", null, "Permission denied")
+                : null);
         assertThatThrownBy(() -> VfsOsd.open(OsdConfig.of("mnt", "vfs", Map.of()), s, Runnable::run))
                 .isInstanceOfSatisfying(OsdException.class, errno(Errno.EACCES, "no permission", "/srv/spill/dev0"));
     }
@@ -138,7 +147,8 @@ class VfsMountTest {
     void aSecondMountOfTheSameFolderIsEbusy() throws Exception {
         Path p = tmp.resolve("dev");
         try (Osd first = open(p)) {
-            assertThatThrownBy(() -> open(p)).isInstanceOfSatisfying(OsdException.class, errno(Errno.EBUSY, "LOCK", "mounted"));
+            assertThatThrownBy(() -> open(p))
+                    .isInstanceOfSatisfying(OsdException.class, errno(Errno.EBUSY, "LOCK", "mounted"));
             assertThat(first.statfs()).isNotNull();
         }
         open(p).close();
@@ -148,35 +158,45 @@ class VfsMountTest {
     void anUnknownFormatVersionIsEproto() throws Exception {
         Path p = tmp.resolve("dev");
         open(p).close();
-        Files.writeString(p.resolve("SPILLWAY-VFS"), Files.readString(p.resolve("SPILLWAY-VFS")).replace("version: 1", "version: 7"));
+        Files.writeString(
+                p.resolve("SPILLWAY-VFS"),
+                Files.readString(p.resolve("SPILLWAY-VFS")).replace("version: 1", "version: 7"));
         assertThatThrownBy(() -> open(p)).isInstanceOfSatisfying(OsdException.class, errno(Errno.EPROTO, "version 7"));
     }
 
     @Test
     void badSettingsNameTheKey() {
         Path p = tmp.resolve("dev");
-        assertThatThrownBy(() -> open(p, "journal", "maybe")).isInstanceOfSatisfying(OsdException.class, errno(Errno.EINVAL, "'journal'", "maybe"));
-        assertThatThrownBy(() -> open(p, "journaling", "on")).isInstanceOfSatisfying(OsdException.class, errno(Errno.EINVAL, "'journaling'"));
-        assertThatThrownBy(() -> Osds.open(OsdConfig.of("mnt", "vfs", Map.of()))).isInstanceOfSatisfying(OsdException.class, errno(Errno.EINVAL, "'path'"));
+        assertThatThrownBy(() -> open(p, "journal", "maybe"))
+                .isInstanceOfSatisfying(OsdException.class, errno(Errno.EINVAL, "'journal'", "maybe"));
+        assertThatThrownBy(() -> open(p, "journaling", "on"))
+                .isInstanceOfSatisfying(OsdException.class, errno(Errno.EINVAL, "'journaling'"));
+        assertThatThrownBy(() -> Osds.open(OsdConfig.of("mnt", "vfs", Map.of())))
+                .isInstanceOfSatisfying(OsdException.class, errno(Errno.EINVAL, "'path'"));
         assertThat(p).doesNotExist();
     }
 
     @Test
     void requireXattrRefusesAFilesystemWithoutThem() {
-        FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4().withoutXattrs());
-        assertThatThrownBy(() -> VfsOsd.open(OsdConfig.of("mnt", "vfs", Map.of("require-xattr", true)), s, Runnable::run))
-                .isInstanceOfSatisfying(OsdException.class, errno(Errno.EOPNOTSUPP, "require-xattr", "no working user xattrs"));
+        FaultInjectingStorage s =
+                new FaultInjectingStorage(FaultInjectingStorage.Features.ext4().withoutXattrs());
+        assertThatThrownBy(
+                        () -> VfsOsd.open(OsdConfig.of("mnt", "vfs", Map.of("require-xattr", true)), s, Runnable::run))
+                .isInstanceOfSatisfying(
+                        OsdException.class, errno(Errno.EOPNOTSUPP, "require-xattr", "no working user xattrs"));
     }
 
     @Test
     void withoutXattrsTheDeviceSaysSoAndRefusesXattrCalls() throws Exception {
-        FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4().withoutXattrs());
+        FaultInjectingStorage s =
+                new FaultInjectingStorage(FaultInjectingStorage.Features.ext4().withoutXattrs());
         try (Osd osd = VfsOsd.open(OsdConfig.of("mnt", "vfs", Map.of()), s, Runnable::run)) {
             assertThat(osd.capabilities().has(Capability.XATTRS)).isFalse();
             assertThat(osd.capabilities().maxXattrValue()).isZero();
             Fid f = Fid.of(0x700000000L, 1);
             createWith(osd, f, new byte[10]);
-            assertThatThrownBy(() -> osd.getXattr(f, "user.a")).isInstanceOfSatisfying(OsdException.class, errno(Errno.EOPNOTSUPP, "XATTRS"));
+            assertThatThrownBy(() -> osd.getXattr(f, "user.a"))
+                    .isInstanceOfSatisfying(OsdException.class, errno(Errno.EOPNOTSUPP, "XATTRS"));
         }
     }
 
@@ -197,12 +217,13 @@ class VfsMountTest {
             Fid g = Fid.of(0x700000000L, 3);
             createWith(osd, g, new byte[0]);
             assertThatThrownBy(() -> {
-                try (Transaction t = osd.newTransaction()) {
-                    t.declareSetXattr(g, "user.a", max + 1);
-                    t.start();
-                    t.setXattr(g, "user.a", new byte[max + 1], XattrFlag.CREATE);
-                }
-            }).isInstanceOfSatisfying(OsdException.class, errno(Errno.E2BIG, "limit of " + max));
+                        try (Transaction t = osd.newTransaction()) {
+                            t.declareSetXattr(g, "user.a", max + 1);
+                            t.start();
+                            t.setXattr(g, "user.a", new byte[max + 1], XattrFlag.CREATE);
+                        }
+                    })
+                    .isInstanceOfSatisfying(OsdException.class, errno(Errno.E2BIG, "limit of " + max));
             System.out.printf("probe on %s: %s%n", tmp, ((VfsOsd) osd).mountNotes());
         }
     }
@@ -214,16 +235,18 @@ class VfsMountTest {
         try (Osd osd = VfsOsd.open(OsdConfig.of("mnt", "vfs", Map.of("journal", "off")), storage, Runnable::run)) {
             assertThat(osd.capabilities().has(Capability.PUNCH)).isFalse();
             assertThat(osd.capabilities().has(Capability.SPARSE_SEEK)).isFalse();
-            assertThat(((VfsOsd) osd).mountNotes()).anyMatch(n -> n.contains("punch: unavailable") && n.contains("disabled by the test"));
+            assertThat(((VfsOsd) osd).mountNotes())
+                    .anyMatch(n -> n.contains("punch: unavailable") && n.contains("disabled by the test"));
             Fid f = Fid.of(0x700000000L, 4);
             createWith(osd, f, new byte[10_000]);
             assertThatThrownBy(() -> {
-                try (Transaction t = osd.newTransaction()) {
-                    t.declarePunch(f, 0, 4096);
-                    t.start();
-                    t.punch(f, 0, 4096);
-                }
-            }).isInstanceOfSatisfying(OsdException.class, errno(Errno.EOPNOTSUPP, "PUNCH"));
+                        try (Transaction t = osd.newTransaction()) {
+                            t.declarePunch(f, 0, 4096);
+                            t.start();
+                            t.punch(f, 0, 4096);
+                        }
+                    })
+                    .isInstanceOfSatisfying(OsdException.class, errno(Errno.EOPNOTSUPP, "PUNCH"));
             assertThat(osd.seekData(f, 100)).isEqualTo(100);
             assertThat(osd.seekHole(f, 100)).isEqualTo(10_000);
             try (Transaction t = osd.newTransaction()) {
@@ -248,8 +271,10 @@ class VfsMountTest {
         }
         Files.write(rec, new byte[192]);
         try (Osd osd = open(p)) {
-            assertThatThrownBy(() -> osd.getAttr(f)).isInstanceOfSatisfying(OsdException.class,
-                    errno(Errno.EIO, f.toString(), rec.getFileName().toString(), "corrupt"));
+            assertThatThrownBy(() -> osd.getAttr(f))
+                    .isInstanceOfSatisfying(
+                            OsdException.class,
+                            errno(Errno.EIO, f.toString(), rec.getFileName().toString(), "corrupt"));
         }
     }
 }

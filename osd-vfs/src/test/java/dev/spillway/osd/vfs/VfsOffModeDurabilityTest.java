@@ -80,7 +80,9 @@ class VfsOffModeDurabilityTest {
                 assertThat(get(after, all)).as(ctx).isEqualTo(b);
                 byte[] got = get(after, synced);
                 if (!Arrays.equals(got, a)) {
-                    assertThat(got.length).as(ctx + ": only an unsynced overwrite may change it").isLessThanOrEqualTo(a.length);
+                    assertThat(got.length)
+                            .as(ctx + ": only an unsynced overwrite may change it")
+                            .isLessThanOrEqualTo(a.length);
                 }
             }
         }

@@ -15,8 +15,14 @@ import java.util.Set;
  * @param durability copies it holds count toward {@code replicas} only if > 0 (0: a cache)
  * @param settings the backend's own settings
  */
-public record DeviceConfig(int index, String name, String backend, Set<Role> roles, DeviceState state,
-                           int durability, Map<String, Object> settings) {
+public record DeviceConfig(
+        int index,
+        String name,
+        String backend,
+        Set<Role> roles,
+        DeviceState state,
+        int durability,
+        Map<String, Object> settings) {
     public DeviceConfig {
         roles = Set.copyOf(roles);
         settings = Map.copyOf(settings);

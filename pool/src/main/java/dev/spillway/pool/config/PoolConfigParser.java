@@ -54,7 +54,8 @@ public final class PoolConfigParser {
         try {
             text = Files.readString(file);
         } catch (IOException e) {
-            throw new OsdException(Errno.ENOENT, null, null, "pool config " + file + ": cannot read: " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.ENOENT, null, null, "pool config " + file + ": cannot read: " + e.getMessage(), e);
         }
         return parse(text, file.toString());
     }
@@ -64,7 +65,8 @@ public final class PoolConfigParser {
         try {
             root = YAML.readTree(yaml);
         } catch (IOException e) {
-            throw new OsdException(Errno.EINVAL, null, null, "pool config " + source + ": not valid YAML: " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.EINVAL, null, null, "pool config " + source + ": not valid YAML: " + e.getMessage(), e);
         }
         return new PoolConfigParser(source).read(root);
     }
@@ -78,7 +80,9 @@ public final class PoolConfigParser {
         while (it.hasNext()) {
             String k = it.next();
             if (!known.contains(k)) {
-                throw bad(path.isEmpty() ? k : path + "." + k, "unknown key (known: " + String.join(", ", new TreeSet<>(known)) + ")");
+                throw bad(
+                        path.isEmpty() ? k : path + "." + k,
+                        "unknown key (known: " + String.join(", ", new TreeSet<>(known)) + ")");
             }
         }
     }
@@ -138,7 +142,9 @@ public final class PoolConfigParser {
         }
         long durable = devices.stream().filter(d -> d.durability() > 0).count();
         if (replicas > durable) {
-            throw bad("replicas", replicas + " copies cannot sit on distinct devices: only " + durable + " durable device(s)");
+            throw bad(
+                    "replicas",
+                    replicas + " copies cannot sit on distinct devices: only " + durable + " durable device(s)");
         }
         Map<String, Object> policy = new LinkedHashMap<>();
         JsonNode p = root.get("policy");
@@ -172,14 +178,18 @@ public final class PoolConfigParser {
             try {
                 roles.add(Role.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw bad(path + ".roles[" + j + "]", "unknown role '" + s + "' (metadata, foreground, background, promote)");
+                throw bad(
+                        path + ".roles[" + j + "]",
+                        "unknown role '" + s + "' (metadata, foreground, background, promote)");
             }
         }
         if (roles.contains(Role.BACKGROUND) && (roles.contains(Role.METADATA) || roles.contains(Role.FOREGROUND))) {
             throw bad(path + ".roles", "a background (spill) device cannot also be metadata or foreground");
         }
         if (roles.contains(Role.FOREGROUND) && !roles.contains(Role.METADATA)) {
-            throw bad(path + ".roles", "a foreground device other than the metadata device is not supported yet: give it role metadata too");
+            throw bad(
+                    path + ".roles",
+                    "a foreground device other than the metadata device is not supported yet: give it role metadata too");
         }
         DeviceState state;
         String st = text(n.get("state"), path + ".state", "rw");

@@ -30,8 +30,7 @@ import java.util.stream.Collectors;
 public final class DeviceTable {
     static final String FORMAT = "spillway-pool 1";
 
-    private DeviceTable() {
-    }
+    private DeviceTable() {}
 
     private static byte[] k(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -52,13 +51,14 @@ public final class DeviceTable {
     }
 
     /** A persisted device entry. */
-    public record Entry(int index, String name, String backend, EnumSet<Role> roles, DeviceState state, int durability) {
-    }
+    public record Entry(
+            int index, String name, String backend, EnumSet<Role> roles, DeviceState state, int durability) {}
 
     static Entry decode(int index, String s) throws OsdException {
         String[] p = s.split(" ");
         if (p.length != 5) {
-            throw new OsdException(Errno.EPROTO, null, "pool superblock: device " + index + " entry malformed: '" + s + "'");
+            throw new OsdException(
+                    Errno.EPROTO, null, "pool superblock: device " + index + " entry malformed: '" + s + "'");
         }
         EnumSet<Role> roles = EnumSet.noneOf(Role.class);
         for (String r : p[2].split(",")) {
@@ -76,8 +76,12 @@ public final class DeviceTable {
     public static List<Entry> read(Osd md) throws OsdException {
         Optional<byte[]> f = md.lookup(PoolFids.SUPER, k("format"));
         if (f.isEmpty() || !v(f.get()).equals(FORMAT)) {
-            throw new OsdException(Errno.EPROTO, md.name(), PoolFids.SUPER,
-                    "pool superblock format " + f.map(DeviceTable::v).orElse("(missing)") + " not understood (want " + FORMAT + ")");
+            throw new OsdException(
+                    Errno.EPROTO,
+                    md.name(),
+                    PoolFids.SUPER,
+                    "pool superblock format " + f.map(DeviceTable::v).orElse("(missing)") + " not understood (want "
+                            + FORMAT + ")");
         }
         List<Entry> out = new ArrayList<>();
         for (int i = 0; ; i++) {
@@ -123,7 +127,10 @@ public final class DeviceTable {
     }
 
     private static void addDevice(Transaction tx, DeviceConfig d) throws OsdException {
-        tx.insert(PoolFids.SUPER, k(deviceKey(d.index())), k(encode(d.name(), d.backend(), d.roles(), d.state(), d.durability())));
+        tx.insert(
+                PoolFids.SUPER,
+                k(deviceKey(d.index())),
+                k(encode(d.name(), d.backend(), d.roles(), d.state(), d.durability())));
         for (int s = 0; s < PoolFids.STRIPES; s++) {
             tx.create(PoolFids.deviceIndex(d.index(), s), ObjectKind.INDEX, AttrChange.none());
         }
@@ -138,18 +145,28 @@ public final class DeviceTable {
         List<Entry> table = read(md);
         for (Entry e : table) {
             if (e.index() >= cfg.devices().size()) {
-                throw new OsdException(Errno.EINVAL, md.name(), "pool '" + cfg.name() + "': device " + e.index() + " ('" + e.name()
-                        + "') is in the pool but missing from the configuration; devices cannot be removed by editing the YAML (evacuate it first)");
+                throw new OsdException(
+                        Errno.EINVAL,
+                        md.name(),
+                        "pool '" + cfg.name() + "': device " + e.index() + " ('" + e.name()
+                                + "') is in the pool but missing from the configuration; devices cannot be removed by editing the YAML (evacuate it first)");
             }
             DeviceConfig d = cfg.devices().get(e.index());
-            if (!d.name().equals(e.name()) || !d.backend().equals(e.backend()) || !d.roles().equals(e.roles())) {
-                throw new OsdException(Errno.EINVAL, md.name(), "pool '" + cfg.name() + "': devices[" + e.index() + "] is '" + d.name()
-                        + "' (" + d.backend() + ", " + d.roles() + ") in the configuration but '" + e.name() + "' (" + e.backend() + ", "
-                        + e.roles() + ") in the pool; devices cannot swap places");
+            if (!d.name().equals(e.name())
+                    || !d.backend().equals(e.backend())
+                    || !d.roles().equals(e.roles())) {
+                throw new OsdException(
+                        Errno.EINVAL,
+                        md.name(),
+                        "pool '" + cfg.name() + "': devices[" + e.index() + "] is '" + d.name()
+                                + "' (" + d.backend() + ", " + d.roles() + ") in the configuration but '" + e.name()
+                                + "' (" + e.backend() + ", "
+                                + e.roles() + ") in the pool; devices cannot swap places");
             }
         }
         if (cfg.devices().size() > table.size()) {
-            List<DeviceConfig> added = cfg.devices().subList(table.size(), cfg.devices().size());
+            List<DeviceConfig> added =
+                    cfg.devices().subList(table.size(), cfg.devices().size());
             try (Transaction tx = md.newTransaction()) {
                 tx.declareInsert(PoolFids.SUPER, 64, 256);
                 for (DeviceConfig d : added) {
@@ -174,13 +191,18 @@ public final class DeviceTable {
             tx.declareInsert(PoolFids.SUPER, 64, 256);
             tx.setSync(true);
             tx.start();
-            tx.upsert(PoolFids.SUPER, k(deviceKey(d.index())), k(encode(d.name(), d.backend(), d.roles(), d.state(), d.durability())));
+            tx.upsert(
+                    PoolFids.SUPER,
+                    k(deviceKey(d.index())),
+                    k(encode(d.name(), d.backend(), d.roles(), d.state(), d.durability())));
         }
     }
 
     /** Reads an allocator's persisted high-water mark. */
     public static long counter(Osd md, String name) throws OsdException {
-        return md.lookup(PoolFids.SUPER, k("counter/" + name)).map(b -> Long.parseLong(v(b))).orElse(0L);
+        return md.lookup(PoolFids.SUPER, k("counter/" + name))
+                .map(b -> Long.parseLong(v(b)))
+                .orElse(0L);
     }
 
     /** Persists an allocator's high-water mark (durably: it guards against reuse after a crash). */
@@ -204,8 +226,11 @@ public final class DeviceTable {
         }
         for (Capability c : need) {
             if (!osd.capabilities().has(c)) {
-                throw new OsdException(Errno.EOPNOTSUPP, d.name(), "pool '" + pool + "': device '" + d.name() + "' (backend " + d.backend()
-                        + ") has roles " + d.roles() + " but does not advertise " + c + "; " + roleReason(c));
+                throw new OsdException(
+                        Errno.EOPNOTSUPP,
+                        d.name(),
+                        "pool '" + pool + "': device '" + d.name() + "' (backend " + d.backend() + ") has roles "
+                                + d.roles() + " but does not advertise " + c + "; " + roleReason(c));
             }
         }
     }
@@ -213,7 +238,8 @@ public final class DeviceTable {
     private static String roleReason(Capability c) {
         return switch (c) {
             case TRANSACTIONS -> "layouts, the work index and foreground writes must change atomically";
-            case XATTRS -> "layouts are kept as xattrs (the thread's \"OSD advertises that it doesn't support EA\" case)";
+            case XATTRS ->
+                "layouts are kept as xattrs (the thread's \"OSD advertises that it doesn't support EA\" case)";
             case INDEX -> "the pool's work index, device indexes and counters are index objects";
             default -> "the role needs it";
         };

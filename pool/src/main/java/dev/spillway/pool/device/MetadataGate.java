@@ -47,11 +47,16 @@ public final class MetadataGate extends FilterOsd {
             held = gate.writeLock().tryLock(wait.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new OsdException(Errno.ECANCELED, name(), null, "interrupted waiting for metadata transactions to end");
+            throw new OsdException(
+                    Errno.ECANCELED, name(), null, "interrupted waiting for metadata transactions to end");
         }
         if (!held) {
-            throw new OsdException(Errno.EBUSY, name(), null, "metadata transactions still in flight after " + wait.toSeconds()
-                    + " s; the pool is too busy to be checked now");
+            throw new OsdException(
+                    Errno.EBUSY,
+                    name(),
+                    null,
+                    "metadata transactions still in flight after " + wait.toSeconds()
+                            + " s; the pool is too busy to be checked now");
         }
         try {
             return body.run();

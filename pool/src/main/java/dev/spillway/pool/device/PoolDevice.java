@@ -19,7 +19,8 @@ public final class PoolDevice {
     // Written by set-state under the pool's device-table lock; read lock-free by the data path.
     private volatile DeviceState state;
 
-    public PoolDevice(int index, String name, String backend, Set<Role> roles, DeviceState state, int durability, Osd osd) {
+    public PoolDevice(
+            int index, String name, String backend, Set<Role> roles, DeviceState state, int durability, Osd osd) {
         this.index = index;
         this.name = name;
         this.backend = backend;

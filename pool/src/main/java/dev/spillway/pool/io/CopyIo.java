@@ -18,8 +18,7 @@ import java.nio.ByteBuffer;
  * a spill device is caught on every read, not only by scrub.
  */
 public final class CopyIo {
-    private CopyIo() {
-    }
+    private CopyIo() {}
 
     private static final byte[] ZERO_BLOCK = new byte[1 << 20];
 
@@ -72,7 +71,7 @@ public final class CopyIo {
     /** Paces a copy: called before each chunk with its size; may sleep (a bandwidth cap). */
     @FunctionalInterface
     public interface Pacer {
-        Pacer NONE = bytes -> { };
+        Pacer NONE = bytes -> {};
 
         void pace(long bytes);
     }
@@ -81,7 +80,8 @@ public final class CopyIo {
         return write(src, object, size, target, key, Pacer.NONE);
     }
 
-    public static Checksums write(Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer) throws OsdException {
+    public static Checksums write(Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer)
+            throws OsdException {
         int shift = Checksums.shiftFor(size);
         int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
         int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
@@ -107,8 +107,12 @@ public final class CopyIo {
                 int got = src.read(off, buf, len);
                 if (got != len) {
                     tx.abort();
-                    throw new OsdException(Errno.ESTALE, target.name(), object,
-                            "body shorter than its size while copying to " + target.name() + " (" + (off + got) + " < " + size + ")");
+                    throw new OsdException(
+                            Errno.ESTALE,
+                            target.name(),
+                            object,
+                            "body shorter than its size while copying to " + target.name() + " (" + (off + got) + " < "
+                                    + size + ")");
                 }
                 crcs[i] = Checksums.crc(buf, 0, len);
                 if (!sparse) {
@@ -144,7 +148,8 @@ public final class CopyIo {
      *
      * @throws OsdException EIO naming the object, copy, device and chunk on a mismatch or a short copy
      */
-    public static int readVerified(PoolDevice dev, Fid object, Copy c, long size, long off, ByteBuffer dst) throws OsdException {
+    public static int readVerified(PoolDevice dev, Fid object, Copy c, long size, long off, ByteBuffer dst)
+            throws OsdException {
         if (off >= size) {
             return 0;
         }
@@ -195,27 +200,36 @@ public final class CopyIo {
             got += n;
         }
         if (got != clen) {
-            throw new OsdException(Errno.EIO, dev.name(), object, "copy " + c.key() + " is short: chunk " + i + " has " + got
-                    + " of " + clen + " bytes");
+            throw new OsdException(
+                    Errno.EIO,
+                    dev.name(),
+                    object,
+                    "copy " + c.key() + " is short: chunk " + i + " has " + got + " of " + clen + " bytes");
         }
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(into.duplicate().position(0).limit(clen));
         int[] crcs = c.checksums().crcs();
         if (i >= crcs.length || (int) crc.getValue() != crcs[(int) i]) {
-            throw new OsdException(Errno.EIO, dev.name(), object, "checksum mismatch in copy " + c.key() + ", chunk " + i
-                    + " (bytes " + cstart + ".." + (cstart + clen) + ")");
+            throw new OsdException(
+                    Errno.EIO,
+                    dev.name(),
+                    object,
+                    "checksum mismatch in copy " + c.key() + ", chunk " + i + " (bytes " + cstart + ".."
+                            + (cstart + clen) + ")");
         }
     }
 
     /** Verifies a whole copy (scrub). */
     public static void verify(PoolDevice dev, Fid object, Copy c, long size) throws OsdException {
         long off = 0;
-        ByteBuffer b = ByteBuffer.allocate((int) Math.min(Math.max(size, 1), 1L << c.checksums().chunkShift()));
+        ByteBuffer b = ByteBuffer.allocate(
+                (int) Math.min(Math.max(size, 1), 1L << c.checksums().chunkShift()));
         while (off < size) {
             b.clear();
             int n = readVerified(dev, object, c, size, off, b);
             if (n <= 0) {
-                throw new OsdException(Errno.EIO, dev.name(), object, "copy " + c.key() + " ends at " + off + " of " + size);
+                throw new OsdException(
+                        Errno.EIO, dev.name(), object, "copy " + c.key() + " ends at " + off + " of " + size);
             }
             off += n;
         }
@@ -223,7 +237,8 @@ public final class CopyIo {
 
     /** Writes the body held by copy {@code c} into {@code object} on the metadata device, in {@code tx}. */
     public static void recall(Transaction tx, PoolDevice src, Fid object, Copy c, long size) throws OsdException {
-        ByteBuffer b = ByteBuffer.allocate((int) Math.min(Math.max(size, 1), 1L << c.checksums().chunkShift()));
+        ByteBuffer b = ByteBuffer.allocate(
+                (int) Math.min(Math.max(size, 1), 1L << c.checksums().chunkShift()));
         long off = 0;
         while (off < size) {
             b.clear();

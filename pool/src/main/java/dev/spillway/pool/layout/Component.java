@@ -29,8 +29,15 @@ import java.util.Objects;
  * @param mirrorLinkId {@code lcme_mirror_link_id}, 16 bits (0 before Lustre 2.17.5x)
  * @param subLayout the blob
  */
-public record Component(int id, int flags, long extentStart, long extentEnd, int layoutGen, long timestamp,
-        int mirrorLinkId, SubLayout subLayout) {
+public record Component(
+        int id,
+        int flags,
+        long extentStart,
+        long extentEnd,
+        int layoutGen,
+        long timestamp,
+        int mirrorLinkId,
+        SubLayout subLayout) {
 
     /** {@code lcme_timestamp} is the low 48 bits of {@code lcme_time_and_id}. */
     public static final long TIMESTAMP_MASK = (1L << 48) - 1;

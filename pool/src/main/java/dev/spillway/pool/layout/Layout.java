@@ -98,7 +98,10 @@ public record Layout(int layoutGen, FlrState flrState, List<Component> component
      */
     public Optional<Mirror> readMirror() {
         List<Mirror> inSync = mirrors().stream().filter(m -> !m.isStale()).toList();
-        return inSync.stream().filter(Mirror::isPreferredRead).findFirst().or(() -> inSync.stream().findFirst());
+        return inSync.stream()
+                .filter(Mirror::isPreferredRead)
+                .findFirst()
+                .or(() -> inSync.stream().findFirst());
     }
 
     /**
@@ -200,7 +203,8 @@ public record Layout(int layoutGen, FlrState flrState, List<Component> component
      */
     public Layout dropMirror(int mirrorId) {
         requireMirror(mirrorId);
-        List<Component> next = components.stream().filter(c -> c.mirrorId() != mirrorId).toList();
+        List<Component> next =
+                components.stream().filter(c -> c.mirrorId() != mirrorId).toList();
         if (next.isEmpty()) {
             throw new IllegalArgumentException("mirror " + mirrorId + " is the only mirror; a layout keeps one");
         }
@@ -247,14 +251,15 @@ public record Layout(int layoutGen, FlrState flrState, List<Component> component
     public Layout withSubLayout(int mirrorId, SubLayout subLayout) {
         Mirror m = requireMirror(mirrorId);
         if (m.components().size() != 1) {
-            throw new IllegalArgumentException("mirror " + mirrorId + " has " + m.components().size() + " components");
+            throw new IllegalArgumentException(
+                    "mirror " + mirrorId + " has " + m.components().size() + " components");
         }
         return updateMirror(mirrorId, c -> c.withSubLayout(subLayout));
     }
 
     private Mirror requireMirror(int mirrorId) {
-        return mirror(mirrorId).orElseThrow(
-                () -> new IllegalArgumentException("no mirror " + mirrorId + " in layout " + mirrorIds()));
+        return mirror(mirrorId)
+                .orElseThrow(() -> new IllegalArgumentException("no mirror " + mirrorId + " in layout " + mirrorIds()));
     }
 
     private List<Integer> mirrorIds() {

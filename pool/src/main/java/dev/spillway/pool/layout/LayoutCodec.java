@@ -29,8 +29,7 @@ import java.util.Objects;
  * (counts are checked against the bytes present before anything is sized by them).
  */
 public final class LayoutCodec {
-    private LayoutCodec() {
-    }
+    private LayoutCodec() {}
 
     /** The encoded size of a layout with these components. */
     static int encodedSize(List<Component> components) {
@@ -175,8 +174,10 @@ public final class LayoutCodec {
 
         private void need(int offset, int bytes, String what) throws LayoutException {
             if (offset + bytes > len) {
-                throw bad(Math.min(offset, len), "truncated: " + what + " needs bytes [" + offset + ", "
-                        + (offset + bytes) + ") but the xattr is " + len + " bytes");
+                throw bad(
+                        Math.min(offset, len),
+                        "truncated: " + what + " needs bytes [" + offset + ", " + (offset + bytes)
+                                + ") but the xattr is " + len + " bytes");
             }
         }
 
@@ -213,13 +214,17 @@ public final class LayoutCodec {
             }
             int tableEnd = LOV_COMP_MD_V1_SIZE + entryCount * LOV_COMP_MD_ENTRY_V1_SIZE;
             if (tableEnd > len) {
-                throw bad(14, "lcm_entry_count " + entryCount + " needs an entry table up to byte " + tableEnd
-                        + " but the xattr is " + len + " bytes");
+                throw bad(
+                        14,
+                        "lcm_entry_count " + entryCount + " needs an entry table up to byte " + tableEnd
+                                + " but the xattr is " + len + " bytes");
             }
             int mirrorCountField = Short.toUnsignedInt(b.getShort(16));
             if (b.get(18) != 0) {
-                throw unsupported(18, "lcm_ec_count " + Byte.toUnsignedInt(b.get(18))
-                        + ": erasure-coded layouts are not served by the pool");
+                throw unsupported(
+                        18,
+                        "lcm_ec_count " + Byte.toUnsignedInt(b.get(18))
+                                + ": erasure-coded layouts are not served by the pool");
             }
             zero(19, 1, "lcm_padding3");
             zero(20, 4, "lcm_padding1");
@@ -243,8 +248,10 @@ public final class LayoutCodec {
                 throw at(LOV_COMP_MD_V1_SIZE + Math.max(v.entry, 0) * LOV_COMP_MD_ENTRY_V1_SIZE, v);
             }
             if (mirrors != mirrorCountField + 1) {
-                throw bad(16, "lcm_mirror_count " + mirrorCountField + " says " + (mirrorCountField + 1)
-                        + " mirrors, the entries hold " + mirrors);
+                throw bad(
+                        16,
+                        "lcm_mirror_count " + mirrorCountField + " says " + (mirrorCountField + 1)
+                                + " mirrors, the entries hold " + mirrors);
             }
             try {
                 return new Layout(gen, FlrState.ofLcmFlags(lcmFlags), comps);
@@ -258,22 +265,31 @@ public final class LayoutCodec {
             if (magic == LOV_MAGIC_COMP_V1) {
                 return;
             }
-            if (magic == LOV_MAGIC_V1 || magic == LOV_MAGIC_V3 || magic == LOV_MAGIC_FOREIGN
+            if (magic == LOV_MAGIC_V1
+                    || magic == LOV_MAGIC_V3
+                    || magic == LOV_MAGIC_FOREIGN
                     || magic == LOV_MAGIC_SPECIFIC) {
-                throw unsupported(0, "lcm_magic " + LayoutRules.hex32(magic)
-                        + " is a plain or foreign layout; pool layouts are composite (LOV_MAGIC_COMP_V1 0xbd60bd0)");
+                throw unsupported(
+                        0,
+                        "lcm_magic " + LayoutRules.hex32(magic)
+                                + " is a plain or foreign layout; pool layouts are composite (LOV_MAGIC_COMP_V1 0xbd60bd0)");
             }
             if (magic == LOV_MAGIC_SEL) {
-                throw unsupported(0, "lcm_magic 0xbd80bd0 is a self-extending (SEL) layout, which the pool does not serve");
+                throw unsupported(
+                        0, "lcm_magic 0xbd80bd0 is a self-extending (SEL) layout, which the pool does not serve");
             }
             if (Integer.reverseBytes(magic) == LOV_MAGIC_COMP_V1) {
-                throw bad(0, "lcm_magic " + LayoutRules.hex32(magic)
-                        + " is LOV_MAGIC_COMP_V1 byte-swapped: the layout was stored big-endian");
+                throw bad(
+                        0,
+                        "lcm_magic " + LayoutRules.hex32(magic)
+                                + " is LOV_MAGIC_COMP_V1 byte-swapped: the layout was stored big-endian");
             }
             if ((magic & LOV_MAGIC_MASK) == LOV_MAGIC_MAGIC) {
                 throw unsupported(0, "lcm_magic " + LayoutRules.hex32(magic) + " is an unknown LOV magic");
             }
-            throw bad(0, "lcm_magic " + LayoutRules.hex32(magic) + " is not a LOV magic (want LOV_MAGIC_COMP_V1 0xbd60bd0)");
+            throw bad(
+                    0,
+                    "lcm_magic " + LayoutRules.hex32(magic) + " is not a LOV magic (want LOV_MAGIC_COMP_V1 0xbd60bd0)");
         }
 
         private Component entry(int i, int e, int expectedOffset) throws LayoutException {
@@ -303,23 +319,31 @@ public final class LayoutCodec {
             }
             int offset = b.getInt(e + 24);
             if (offset != expectedOffset) {
-                throw bad(e + 24, "entry " + i + ": lcme_offset " + Integer.toUnsignedString(offset) + " is not "
-                        + expectedOffset + " (blobs follow the entry table back to back, in entry order)");
+                throw bad(
+                        e + 24,
+                        "entry " + i + ": lcme_offset " + Integer.toUnsignedString(offset) + " is not " + expectedOffset
+                                + " (blobs follow the entry table back to back, in entry order)");
             }
             int size = b.getInt(e + 28);
             if (size < 0 || size > len - offset) {
-                throw bad(e + 28, "entry " + i + ": lcme_size " + Integer.toUnsignedString(size) + " at lcme_offset "
-                        + offset + " runs past the xattr's " + len + " bytes");
+                throw bad(
+                        e + 28,
+                        "entry " + i + ": lcme_size " + Integer.toUnsignedString(size) + " at lcme_offset " + offset
+                                + " runs past the xattr's " + len + " bytes");
             }
             int layoutGen = b.getInt(e + 32);
             long timeAndId = b.getLong(e + 36);
             if (b.get(e + 44) != 0 || b.get(e + 45) != 0) {
-                throw unsupported(e + 44, "entry " + i + ": lcme_dstripe_count/lcme_cstripe_count are set: "
-                        + "erasure coding is not served by the pool");
+                throw unsupported(
+                        e + 44,
+                        "entry " + i + ": lcme_dstripe_count/lcme_cstripe_count are set: "
+                                + "erasure coding is not served by the pool");
             }
             if (b.get(e + 46) != 0 || b.get(e + 47) != 0) {
-                throw unsupported(e + 46, "entry " + i + ": lcme_compr_type/lcme_compr_lvl are set: "
-                        + "compression is not served by the pool");
+                throw unsupported(
+                        e + 46,
+                        "entry " + i + ": lcme_compr_type/lcme_compr_lvl are set: "
+                                + "compression is not served by the pool");
             }
             SubLayout sub = blob(i, offset, size);
             if (sub instanceof HsmForeign) {
@@ -330,8 +354,15 @@ public final class LayoutCodec {
                 }
             }
             try {
-                return new Component(id, flags, start, end, layoutGen, timeAndId & Component.TIMESTAMP_MASK,
-                        (int) (timeAndId >>> 48), sub);
+                return new Component(
+                        id,
+                        flags,
+                        start,
+                        end,
+                        layoutGen,
+                        timeAndId & Component.TIMESTAMP_MASK,
+                        (int) (timeAndId >>> 48),
+                        sub);
             } catch (IllegalArgumentException ex) {
                 throw bad(e, "entry " + i + ": " + ex.getMessage());
             }
@@ -339,7 +370,8 @@ public final class LayoutCodec {
 
         private SubLayout blob(int i, int at, int size) throws LayoutException {
             if (size < 4) {
-                throw bad(LOV_COMP_MD_V1_SIZE + i * LOV_COMP_MD_ENTRY_V1_SIZE + 28,
+                throw bad(
+                        LOV_COMP_MD_V1_SIZE + i * LOV_COMP_MD_ENTRY_V1_SIZE + 28,
                         "entry " + i + ": lcme_size " + size + " cannot hold a magic");
             }
             int magic = b.getInt(at);
@@ -350,24 +382,31 @@ public final class LayoutCodec {
                 return hsm(i, at, size);
             }
             if ((magic & LOV_MAGIC_MASK) == LOV_MAGIC_MAGIC) {
-                throw unsupported(at, "entry " + i + ": sub-layout magic " + LayoutRules.hex32(magic)
-                        + " is not LOV_MAGIC_V1, LOV_MAGIC_V3 or LOV_MAGIC_FOREIGN");
+                throw unsupported(
+                        at,
+                        "entry " + i + ": sub-layout magic " + LayoutRules.hex32(magic)
+                                + " is not LOV_MAGIC_V1, LOV_MAGIC_V3 or LOV_MAGIC_FOREIGN");
             }
             throw bad(at, "entry " + i + ": sub-layout magic " + LayoutRules.hex32(magic) + " is not a LOV magic");
         }
 
         private void blobSize(int i, int at, int size, int want, String what) throws LayoutException {
             if (size != want) {
-                throw bad(LOV_COMP_MD_V1_SIZE + i * LOV_COMP_MD_ENTRY_V1_SIZE + 28, "entry " + i + ": lcme_size " + size
-                        + " is not the " + want + " bytes of its " + what + " at byte " + at);
+                throw bad(
+                        LOV_COMP_MD_V1_SIZE + i * LOV_COMP_MD_ENTRY_V1_SIZE + 28,
+                        "entry " + i + ": lcme_size " + size + " is not the " + want + " bytes of its " + what
+                                + " at byte " + at);
             }
         }
 
         private StripeLayout stripes(int i, int at, int size, int magic) throws LayoutException {
             int header = magic == LOV_MAGIC_V1 ? LOV_MDS_MD_V1_SIZE : LOV_MDS_MD_V3_SIZE;
             if (size < header) {
-                throw bad(at, "entry " + i + ": lcme_size " + size + " is too small for a "
-                        + (magic == LOV_MAGIC_V1 ? "lov_mds_md_v1" : "lov_mds_md_v3") + " header of " + header + " bytes");
+                throw bad(
+                        at,
+                        "entry " + i + ": lcme_size " + size + " is too small for a "
+                                + (magic == LOV_MAGIC_V1 ? "lov_mds_md_v1" : "lov_mds_md_v3") + " header of " + header
+                                + " bytes");
             }
             int pattern = b.getInt(at + 4);
             try {
@@ -390,7 +429,11 @@ public final class LayoutCodec {
                 throw at(at + 28, v);
             }
             int layoutGen = Short.toUnsignedInt(b.getShort(at + 30));
-            blobSize(i, at, size, header + stripeCount * LOV_OST_DATA_V1_SIZE,
+            blobSize(
+                    i,
+                    at,
+                    size,
+                    header + stripeCount * LOV_OST_DATA_V1_SIZE,
                     "lov_mds_md with lmm_stripe_count " + stripeCount);
             String pool = null;
             if (magic == LOV_MAGIC_V3) {
@@ -398,8 +441,8 @@ public final class LayoutCodec {
             }
             List<OstStripe> objects = new ArrayList<>(stripeCount);
             for (int s = 0, o = at + header; s < stripeCount; s++, o += LOV_OST_DATA_V1_SIZE) {
-                objects.add(new OstStripe(new Fid(b.getLong(o), b.getInt(o + 8), b.getInt(o + 12)),
-                        b.getInt(o + 16), b.getInt(o + 20)));
+                objects.add(new OstStripe(
+                        new Fid(b.getLong(o), b.getInt(o + 8), b.getInt(o + 12)), b.getInt(o + 16), b.getInt(o + 20)));
             }
             Fid lmmOi = new Fid(oiSeq, (int) oiId, (int) (oiId >>> 32));
             try {
@@ -411,8 +454,10 @@ public final class LayoutCodec {
 
         private HsmForeign hsm(int i, int at, int size) throws LayoutException {
             if (size < LOV_FOREIGN_MD_SIZE) {
-                throw bad(at, "entry " + i + ": lcme_size " + size + " is too small for a lov_foreign_md header of "
-                        + LOV_FOREIGN_MD_SIZE + " bytes");
+                throw bad(
+                        at,
+                        "entry " + i + ": lcme_size " + size + " is too small for a lov_foreign_md header of "
+                                + LOV_FOREIGN_MD_SIZE + " bytes");
             }
             int type = b.getInt(at + 8);
             try {
@@ -458,7 +503,8 @@ public final class LayoutCodec {
                 }
             }
             try {
-                CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+                CharBuffer chars = StandardCharsets.UTF_8
+                        .newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(b.duplicate().position(at).limit(at + n));

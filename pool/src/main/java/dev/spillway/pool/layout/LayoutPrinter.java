@@ -45,30 +45,69 @@ import java.util.List;
  * without the 3-column padding of master.
  */
 public final class LayoutPrinter {
-    private LayoutPrinter() {
-    }
+    private LayoutPrinter() {}
 
     private static final DateTimeFormatter LFS_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssZ");
 
     /** {@code comp_flags_table[]} (lustreapi.h), in lfs's order. */
-    private static final int[] LCME_FLAG_BITS = {LCME_FL_INIT, LCME_FL_STALE, LCME_FL_PREF_RW, LCME_FL_PREF_RD,
-        LCME_FL_PREF_WR, LCME_FL_OFFLINE, LCME_FL_NOSYNC, LCME_FL_EXTENSION, LCME_FL_PARITY, LCME_FL_COMPRESS,
-        LCME_FL_PARTIAL, LCME_FL_NOCOMPR, LCME_FL_IS_LINK_ID};
-    private static final String[] LCME_FLAG_NAMES = {"init", "stale", "prefer", "prefrd", "prefwr", "offline",
-        "nosync", "extension", "parity", "compress", "partial", "nocompr", "link_id"};
+    private static final int[] LCME_FLAG_BITS = {
+        LCME_FL_INIT,
+        LCME_FL_STALE,
+        LCME_FL_PREF_RW,
+        LCME_FL_PREF_RD,
+        LCME_FL_PREF_WR,
+        LCME_FL_OFFLINE,
+        LCME_FL_NOSYNC,
+        LCME_FL_EXTENSION,
+        LCME_FL_PARITY,
+        LCME_FL_COMPRESS,
+        LCME_FL_PARTIAL,
+        LCME_FL_NOCOMPR,
+        LCME_FL_IS_LINK_ID
+    };
+
+    private static final String[] LCME_FLAG_NAMES = {
+        "init",
+        "stale",
+        "prefer",
+        "prefrd",
+        "prefwr",
+        "offline",
+        "nosync",
+        "extension",
+        "parity",
+        "compress",
+        "partial",
+        "nocompr",
+        "link_id"
+    };
 
     /** {@code hsm_flags_table[]} (lustreapi.h), in lfs's order. */
-    private static final int[] HS_BITS = {HS_EXISTS, HS_DIRTY, HS_RELEASED, HS_ARCHIVED, HS_NORELEASE,
-        HS_NOARCHIVE, HS_LOST, HS_PCCRW, HS_PCCRO};
-    private static final String[] HS_NAMES = {"exists", "dirty", "released", "archived", "norelease",
-        "noarchive", "lost", "pccrw", "pccro"};
+    private static final int[] HS_BITS = {
+        HS_EXISTS, HS_DIRTY, HS_RELEASED, HS_ARCHIVED, HS_NORELEASE, HS_NOARCHIVE, HS_LOST, HS_PCCRW, HS_PCCRO
+    };
+
+    private static final String[] HS_NAMES = {
+        "exists", "dirty", "released", "archived", "norelease", "noarchive", "lost", "pccrw", "pccro"
+    };
 
     /** {@code lov_pattern_names[]} (liblustreapi_layout.c), as getstripe names them. */
-    private static final int[] PATTERN_BITS = {LOV_PATTERN_RAID1 | LOV_PATTERN_MDT | LOV_PATTERN_FOREIGN,
-        LOV_PATTERN_RAID0, LOV_PATTERN_RAID1, LOV_PATTERN_PARITY, LOV_PATTERN_MDT, LOV_PATTERN_OVERSTRIPING,
-        LOV_PATTERN_FOREIGN, LOV_PATTERN_COMPRESS, LOV_PATTERN_F_HOLE, LOV_PATTERN_F_RELEASED};
-    private static final String[] PATTERN_NAMES = {"bad", "raid0", "raid1", "parity", "mdt", "overstriped",
-        "foreign", "compress", "hole", "released"};
+    private static final int[] PATTERN_BITS = {
+        LOV_PATTERN_RAID1 | LOV_PATTERN_MDT | LOV_PATTERN_FOREIGN,
+        LOV_PATTERN_RAID0,
+        LOV_PATTERN_RAID1,
+        LOV_PATTERN_PARITY,
+        LOV_PATTERN_MDT,
+        LOV_PATTERN_OVERSTRIPING,
+        LOV_PATTERN_FOREIGN,
+        LOV_PATTERN_COMPRESS,
+        LOV_PATTERN_F_HOLE,
+        LOV_PATTERN_F_RELEASED
+    };
+
+    private static final String[] PATTERN_NAMES = {
+        "bad", "raid0", "raid1", "parity", "mdt", "overstriped", "foreign", "compress", "hole", "released"
+    };
 
     /** {@code lfs getstripe -v} of a file whose layout this is, timestamps in UTC. */
     public static String getstripe(Layout layout) {
@@ -89,9 +128,13 @@ public final class LayoutPrinter {
         List<Component> comps = layout.components();
         out.append("composite_header:\n");
         out.append(String.format("  lcm_magic:         0x%08X\n", LOV_MAGIC_COMP_V1));
-        out.append("  lcm_size:          ").append(LayoutCodec.encodedSize(layout)).append('\n');
+        out.append("  lcm_size:          ")
+                .append(LayoutCodec.encodedSize(layout))
+                .append('\n');
         out.append("  lcm_flags:         ").append(layout.flrState().lfsName()).append('\n');
-        out.append("  lcm_layout_gen:    ").append(Integer.toUnsignedString(layout.layoutGen())).append('\n');
+        out.append("  lcm_layout_gen:    ")
+                .append(Integer.toUnsignedString(layout.layoutGen()))
+                .append('\n');
         out.append("  lcm_mirror_count:  ").append(layout.mirrorCount()).append('\n');
         out.append("  lcm_entry_count:   ").append(comps.size()).append('\n');
         out.append("components:\n");
@@ -105,19 +148,29 @@ public final class LayoutPrinter {
     private static void entry(StringBuilder out, Component c, int offset, ZoneId zone) {
         out.append("  - lcme_id:             ").append(c.id()).append('\n');
         out.append("    lcme_mirror_id:      ").append(c.mirrorId()).append('\n');
-        out.append("    lcme_flags:          ").append(lcmeFlagsString(c.flags())).append('\n');
+        out.append("    lcme_flags:          ")
+                .append(lcmeFlagsString(c.flags()))
+                .append('\n');
         if (c.mirrorLinkId() != 0) {
-            out.append("    lcme_mirror_link_id: 0x").append(Integer.toHexString(c.mirrorLinkId())).append('\n');
+            out.append("    lcme_mirror_link_id: 0x")
+                    .append(Integer.toHexString(c.mirrorLinkId()))
+                    .append('\n');
         }
         if (c.has(LCME_FL_NOSYNC) || c.timestamp() != 0) {
             out.append("    lcme_timestamp:      '")
-                    .append(LFS_TIME.format(Instant.ofEpochSecond(c.timestamp()).atZone(zone))).append("'\n");
+                    .append(LFS_TIME.format(Instant.ofEpochSecond(c.timestamp()).atZone(zone)))
+                    .append("'\n");
         }
-        out.append("    lcme_extent.e_start: ").append(Long.toUnsignedString(c.extentStart())).append('\n');
+        out.append("    lcme_extent.e_start: ")
+                .append(Long.toUnsignedString(c.extentStart()))
+                .append('\n');
         out.append("    lcme_extent.e_end:   ")
-                .append(c.extentEnd() == LUSTRE_EOF ? "EOF" : Long.toUnsignedString(c.extentEnd())).append('\n');
+                .append(c.extentEnd() == LUSTRE_EOF ? "EOF" : Long.toUnsignedString(c.extentEnd()))
+                .append('\n');
         out.append("    lcme_offset:         ").append(offset).append('\n');
-        out.append("    lcme_size:           ").append(c.subLayout().encodedSize()).append('\n');
+        out.append("    lcme_size:           ")
+                .append(c.subLayout().encodedSize())
+                .append('\n');
         out.append("    sub_layout:\n");
         switch (c.subLayout()) {
             case StripeLayout s -> stripes(out, s, !c.has(LCME_FL_INIT));
@@ -138,9 +191,15 @@ public final class LayoutPrinter {
         int ver = (int) (oiId >>> 32);
         out.append("      lmm_fid:           ").append(dfid(seq, oid, ver)).append('\n');
         out.append("      lmm_stripe_count:  ").append((short) s.stripeCount()).append('\n');
-        out.append("      lmm_stripe_size:   ").append(Integer.toUnsignedString(s.stripeSize())).append('\n');
-        out.append("      lmm_pattern:       ").append(patternString(s.pattern())).append('\n');
-        out.append("      lmm_layout_gen:    ").append(skipObjects ? 0 : s.layoutGen()).append('\n');
+        out.append("      lmm_stripe_size:   ")
+                .append(Integer.toUnsignedString(s.stripeSize()))
+                .append('\n');
+        out.append("      lmm_pattern:       ")
+                .append(patternString(s.pattern()))
+                .append('\n');
+        out.append("      lmm_layout_gen:    ")
+                .append(skipObjects ? 0 : s.layoutGen())
+                .append('\n');
         out.append("      lmm_stripe_offset: ");
         if (skipObjects) {
             out.append(s.layoutGen() == 0xFFFF ? "-1" : Integer.toString(s.layoutGen()));
@@ -156,8 +215,8 @@ public final class LayoutPrinter {
             List<OstStripe> objs = s.objects();
             for (int i = 0; i < objs.size(); i++) {
                 OstStripe o = objs.get(i);
-                out.append(String.format("      - %3d: { l_ost_idx: %3d, l_fid: %s }\n", i, o.ostIdx(),
-                        ostFid(o.fid(), o.ostIdx())));
+                out.append(String.format(
+                        "      - %3d: { l_ost_idx: %3d, l_fid: %s }\n", i, o.ostIdx(), ostFid(o.fid(), o.ostIdx())));
             }
         }
         out.append('\n');
@@ -167,10 +226,18 @@ public final class LayoutPrinter {
         out.append(String.format("      lhm_magic:         0x%08X\n", LOV_MAGIC_FOREIGN));
         out.append("      lhm_pattern:       foreign\n");
         out.append("      lhm_length:        ").append(LOV_HSM_BASE_SIZE).append('\n');
-        out.append(String.format("      lhm_type:          0x%08X (%s)\n", h.type().lfmType(), h.type().lfsName()));
-        out.append("      lhm_flags:         ").append(hsmFlagsString(h.hsmFlags())).append('\n');
-        out.append("      lhm_archive_id:    ").append(Long.toUnsignedString(h.archiveId())).append('\n');
-        out.append("      lhm_archive_ver:   ").append(Long.toUnsignedString(h.archiveVersion())).append('\n');
+        out.append(String.format(
+                "      lhm_type:          0x%08X (%s)\n",
+                h.type().lfmType(), h.type().lfsName()));
+        out.append("      lhm_flags:         ")
+                .append(hsmFlagsString(h.hsmFlags()))
+                .append('\n');
+        out.append("      lhm_archive_id:    ")
+                .append(Long.toUnsignedString(h.archiveId()))
+                .append('\n');
+        out.append("      lhm_archive_ver:   ")
+                .append(Long.toUnsignedString(h.archiveVersion()))
+                .append('\n');
         out.append("      lhm_archive_uuid:  '").append(h.identifier()).append("'\n");
     }
 
@@ -242,7 +309,8 @@ public final class LayoutPrinter {
     static String ostFid(Fid raw, int ostIdx) {
         long oiId = raw.seq();
         long oiSeq = Integer.toUnsignedLong(raw.oid()) | ((long) raw.ver() << 32);
-        boolean idif = Long.compareUnsigned(raw.seq(), 0x100000000L) >= 0 && Long.compareUnsigned(raw.seq(), 0x1ffffffffL) <= 0;
+        boolean idif = Long.compareUnsigned(raw.seq(), 0x100000000L) >= 0
+                && Long.compareUnsigned(raw.seq(), 0x1ffffffffL) <= 0;
         if (Integer.compareUnsigned(ostIdx, 0xffff) > 0) {
             return dfid(0, 0, 0);
         }

@@ -17,15 +17,19 @@ import java.util.Set;
  * pool does not serve.
  */
 final class LayoutRules {
-    private LayoutRules() {
-    }
+    private LayoutRules() {}
 
     /** {@code lcme_flags} the pool understands and keeps as they are. */
-    static final int LCME_ACCEPTED = LCME_FL_STALE | LCME_FL_PREF_RD | LCME_FL_PREF_WR | LCME_FL_OFFLINE
-            | LCME_FL_INIT | LCME_FL_NOSYNC | LCME_FL_NOCOMPR;
+    static final int LCME_ACCEPTED = LCME_FL_STALE
+            | LCME_FL_PREF_RD
+            | LCME_FL_PREF_WR
+            | LCME_FL_OFFLINE
+            | LCME_FL_INIT
+            | LCME_FL_NOSYNC
+            | LCME_FL_NOCOMPR;
     /** Known {@code lcme_flags} for features the pool cannot serve: reading such data as plain would be wrong. */
-    static final int LCME_UNSUPPORTED = LCME_FL_EXTENSION | LCME_FL_PARITY | LCME_FL_COMPRESS
-            | LCME_FL_PARTIAL | LCME_FL_IS_LINK_ID;
+    static final int LCME_UNSUPPORTED =
+            LCME_FL_EXTENSION | LCME_FL_PARITY | LCME_FL_COMPRESS | LCME_FL_PARTIAL | LCME_FL_IS_LINK_ID;
 
     /** A broken rule: an {@link IllegalArgumentException} that also carries its errno and entry. */
     static final class Violation extends IllegalArgumentException {
@@ -60,10 +64,12 @@ final class LayoutRules {
     /** {@code lcm_flags}: only the FLR state; PCC-RO and unknown bits are refused. */
     static void lcmFlags(int lcmFlags) {
         if ((lcmFlags & LCM_FL_PCC_RDONLY) != 0) {
-            throw unsupported("lcm_flags " + hex32(lcmFlags) + " has LCM_FL_PCC_RDONLY (PCC-RO), which the pool does not serve");
+            throw unsupported(
+                    "lcm_flags " + hex32(lcmFlags) + " has LCM_FL_PCC_RDONLY (PCC-RO), which the pool does not serve");
         }
         if ((lcmFlags & ~LCM_FL_FLR_MASK) != 0) {
-            throw unsupported("lcm_flags " + hex32(lcmFlags) + " has unknown bits " + hex32(lcmFlags & ~LCM_FL_FLR_MASK));
+            throw unsupported(
+                    "lcm_flags " + hex32(lcmFlags) + " has unknown bits " + hex32(lcmFlags & ~LCM_FL_FLR_MASK));
         }
     }
 
@@ -105,14 +111,16 @@ final class LayoutRules {
                     + " is neither EOF nor a multiple of LOV_MIN_STRIPE_SIZE below 2^63");
         }
         if (Long.compareUnsigned(start, end) >= 0) {
-            throw corrupt("lcme_extent [" + Long.toUnsignedString(start) + ", " + Long.toUnsignedString(end) + ") is empty");
+            throw corrupt(
+                    "lcme_extent [" + Long.toUnsignedString(start) + ", " + Long.toUnsignedString(end) + ") is empty");
         }
     }
 
     /** An HSM copy holds the whole file ({@code lod_verify_striping}: "must cover [0, EOF]"). */
     static void wholeFile(long start, long end) {
         if (start != 0 || end != LUSTRE_EOF) {
-            throw corrupt("an HSM component must cover [0, EOF), not [" + start + ", " + Long.toUnsignedString(end) + ")");
+            throw corrupt(
+                    "an HSM component must cover [0, EOF), not [" + start + ", " + Long.toUnsignedString(end) + ")");
         }
     }
 
@@ -209,14 +217,19 @@ final class LayoutRules {
                     throw new Violation(Errno.EBADMSG, i, "the components of mirror " + mirror + " are not contiguous");
                 }
                 if (c.extentStart() != 0) {
-                    throw new Violation(Errno.EBADMSG, i, "mirror " + mirror + " starts at " + c.extentStart() + ", not 0");
+                    throw new Violation(
+                            Errno.EBADMSG, i, "mirror " + mirror + " starts at " + c.extentStart() + ", not 0");
                 }
                 mirrors++;
             } else if (prevEnd == LUSTRE_EOF) {
-                throw new Violation(Errno.EBADMSG, i, "mirror " + mirror + " has a component after one that ends at EOF");
+                throw new Violation(
+                        Errno.EBADMSG, i, "mirror " + mirror + " has a component after one that ends at EOF");
             } else if (c.extentStart() != prevEnd) {
-                throw new Violation(Errno.EBADMSG, i, "mirror " + mirror + ": extent starts at " + c.extentStart()
-                        + " but the previous component ends at " + prevEnd);
+                throw new Violation(
+                        Errno.EBADMSG,
+                        i,
+                        "mirror " + mirror + ": extent starts at " + c.extentStart()
+                                + " but the previous component ends at " + prevEnd);
             }
             prevMirror = mirror;
             prevEnd = c.extentEnd();

@@ -42,8 +42,7 @@ package dev.spillway.pool.layout;
  * at zero has the same bytes in every version since 2.12.
  */
 public final class LovFormat {
-    private LovFormat() {
-    }
+    private LovFormat() {}
 
     /** The xattr Lustre keeps the layout in ({@code XATTR_NAME_LOV}, lustre_idl.h). */
     public static final String XATTR_NAME_LOV = "trusted.lov";
@@ -55,6 +54,7 @@ public final class LovFormat {
 
     /** Every LOV magic ends in these 16 bits ({@code LOV_MAGIC_MAGIC}, {@code LOV_MAGIC_MASK}). */
     public static final int LOV_MAGIC_MAGIC = 0x0BD0;
+
     public static final int LOV_MAGIC_MASK = 0xFFFF;
     public static final int LOV_MAGIC_BAD = 0x0BAD0BD0;
     public static final int LOV_MAGIC_V1 = 0x0BD10BD0;
@@ -124,6 +124,7 @@ public final class LovFormat {
     public static final int LCME_FL_PREF_RD = 0x00000002;
     /** FLR: preferred for writing. */
     public static final int LCME_FL_PREF_WR = 0x00000004;
+
     public static final int LCME_FL_PREF_RW = LCME_FL_PREF_RD | LCME_FL_PREF_WR;
     /** "Not used" on disk; the client sets it in memory on components it cannot parse. */
     public static final int LCME_FL_OFFLINE = 0x00000008;
@@ -152,9 +153,11 @@ public final class LovFormat {
     public static final int LCME_ID_MAX = 0x7FFFFFFF;
     /** Bits 0..15 of {@code lcme_id}: the component's sequence within its mirror. */
     public static final int SEQ_ID_MAX = 0x0000FFFF;
+
     public static final int SEQ_ID_MASK = SEQ_ID_MAX;
     /** Bits 16..30 of {@code lcme_id}: the mirror id. */
     public static final int MIRROR_ID_MASK = 0x7FFF0000;
+
     public static final int MIRROR_ID_SHIFT = 16;
     /** The largest mirror id that fits {@link #MIRROR_ID_MASK}. */
     public static final int MIRROR_ID_MAX = MIRROR_ID_MASK >>> MIRROR_ID_SHIFT;
@@ -182,11 +185,13 @@ public final class LovFormat {
     public static final int LU_FOREIGN_TYPE_NONE = 0;
     /** HSM copytool lhsm_posix. */
     public static final int LU_FOREIGN_TYPE_POSIX = 1;
+
     public static final int LU_FOREIGN_TYPE_PCCRW = 2;
     public static final int LU_FOREIGN_TYPE_PCCRO = 3;
     public static final int LU_FOREIGN_TYPE_S3 = 4;
     /** Was {@code LU_FOREIGN_TYPE_DAOS} in 2.13/2.14. Not an HSM type. */
     public static final int LU_FOREIGN_TYPE_SYMLINK = 0xda05;
+
     public static final int LU_FOREIGN_TYPE_UNKNOWN = 0xffffffff;
 
     // ---- lhm_flags (lustre_user.h enum hsm_states) ----
@@ -202,8 +207,15 @@ public final class LovFormat {
     public static final int HS_PCCRW = 0x00000080;
     public static final int HS_PCCRO = 0x00000100;
     /** {@code HSM_USER_MASK | HSM_STATUS_MASK}: every HSM flag a file may carry. */
-    public static final int HSM_FLAGS_MASK = HS_NORELEASE | HS_NOARCHIVE | HS_DIRTY
-            | HS_EXISTS | HS_LOST | HS_RELEASED | HS_ARCHIVED | HS_PCCRW | HS_PCCRO;
+    public static final int HSM_FLAGS_MASK = HS_NORELEASE
+            | HS_NOARCHIVE
+            | HS_DIRTY
+            | HS_EXISTS
+            | HS_LOST
+            | HS_RELEASED
+            | HS_ARCHIVED
+            | HS_PCCRW
+            | HS_PCCRO;
 
     /** {@code pflr_id()}: the component id for sequence {@code seqId} of mirror {@code mirrorId}. */
     public static int pflrId(int mirrorId, int seqId) {

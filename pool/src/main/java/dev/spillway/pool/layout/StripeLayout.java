@@ -34,8 +34,9 @@ import java.util.Objects;
  * @param poolName {@code lmm_pool_name} for v3 (at most 15 bytes), null for v1
  * @param objects the stripes
  */
-public record StripeLayout(int magic, int pattern, Fid lmmOi, int stripeSize, int layoutGen, String poolName,
-        List<OstStripe> objects) implements SubLayout {
+public record StripeLayout(
+        int magic, int pattern, Fid lmmOi, int stripeSize, int layoutGen, String poolName, List<OstStripe> objects)
+        implements SubLayout {
 
     public StripeLayout {
         Objects.requireNonNull(lmmOi, "lmmOi");
@@ -48,8 +49,8 @@ public record StripeLayout(int magic, int pattern, Fid lmmOi, int stripeSize, in
             Objects.requireNonNull(poolName, "a LOV_MAGIC_V3 sub-layout needs a pool name (may be empty)");
             LayoutRules.poolName(poolName);
         } else {
-            throw new IllegalArgumentException("a striped sub-layout is LOV_MAGIC_V1 or LOV_MAGIC_V3, not "
-                    + LayoutRules.hex32(magic));
+            throw new IllegalArgumentException(
+                    "a striped sub-layout is LOV_MAGIC_V1 or LOV_MAGIC_V3, not " + LayoutRules.hex32(magic));
         }
         LayoutRules.pattern(pattern);
         LayoutRules.stripeSize(stripeSize);
@@ -66,7 +67,13 @@ public record StripeLayout(int magic, int pattern, Fid lmmOi, int stripeSize, in
      * @param copy the copy's FID on that device ({@code l_ost_oi})
      */
     public static StripeLayout ostCopy(Fid file, int deviceIndex, Fid copy) {
-        return new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, file, LOV_DESC_STRIPE_SIZE_DEFAULT, 0, null,
+        return new StripeLayout(
+                LOV_MAGIC_V1,
+                LOV_PATTERN_RAID0,
+                file,
+                LOV_DESC_STRIPE_SIZE_DEFAULT,
+                0,
+                null,
                 List.of(OstStripe.of(deviceIndex, copy)));
     }
 
@@ -78,6 +85,7 @@ public record StripeLayout(int magic, int pattern, Fid lmmOi, int stripeSize, in
     /** {@code lov_mds_md_size(stripe_count, magic)}. */
     @Override
     public int encodedSize() {
-        return (magic == LOV_MAGIC_V1 ? LOV_MDS_MD_V1_SIZE : LOV_MDS_MD_V3_SIZE) + objects.size() * LOV_OST_DATA_V1_SIZE;
+        return (magic == LOV_MAGIC_V1 ? LOV_MDS_MD_V1_SIZE : LOV_MDS_MD_V3_SIZE)
+                + objects.size() * LOV_OST_DATA_V1_SIZE;
     }
 }

@@ -16,8 +16,15 @@ import dev.spillway.osd.Fid;
  * @param checksums CRC32C per chunk of the body, for copies on devices other than the metadata
  *     device; verified on every read from them and by scrub
  */
-public record Copy(int mirrorId, int device, Fid key, CopyState state, long version, long bytes, boolean preferred,
-                   Checksums checksums) {
+public record Copy(
+        int mirrorId,
+        int device,
+        Fid key,
+        CopyState state,
+        long version,
+        long bytes,
+        boolean preferred,
+        Checksums checksums) {
 
     public Copy withState(CopyState s) {
         return new Copy(mirrorId, device, key, s, version, bytes, preferred, checksums);

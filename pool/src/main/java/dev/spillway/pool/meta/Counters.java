@@ -61,7 +61,13 @@ public final class Counters {
             }
             byte[] k = key(e.getKey());
             long[] cur = md.lookup(stripe, k).map(Counters::value).orElse(new long[2]);
-            tx.upsert(stripe, k, ByteBuffer.allocate(16).putLong(cur[0] + e.getValue()[0]).putLong(cur[1] + e.getValue()[1]).array());
+            tx.upsert(
+                    stripe,
+                    k,
+                    ByteBuffer.allocate(16)
+                            .putLong(cur[0] + e.getValue()[0])
+                            .putLong(cur[1] + e.getValue()[1])
+                            .array());
         }
         deltas.clear();
     }

@@ -15,8 +15,7 @@ import java.util.function.BiConsumer;
  * metadata device it lists the resident objects.
  */
 public final class DeviceIndex {
-    private DeviceIndex() {
-    }
+    private DeviceIndex() {}
 
     private static byte[] key(Fid object, Fid copy) {
         byte[] k = new byte[2 * Fid.BYTES];
@@ -42,7 +41,8 @@ public final class DeviceIndex {
     }
 
     public static boolean contains(Osd md, int device, Fid object, Fid copy) throws OsdException {
-        return md.lookup(PoolFids.deviceIndexFor(device, object), key(object, copy)).isPresent();
+        return md.lookup(PoolFids.deviceIndexFor(device, object), key(object, copy))
+                .isPresent();
     }
 
     /** Calls {@code f(object, copy)} for every entry of {@code device}, stripe by stripe. */

@@ -37,12 +37,21 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
     }
 
     public byte[] keyBytes() {
-        return ByteBuffer.allocate(KEY_BYTES).put((byte) kind.ordinal()).put(fid.toBytes()).put(key.toBytes()).array();
+        return ByteBuffer.allocate(KEY_BYTES)
+                .put((byte) kind.ordinal())
+                .put(fid.toBytes())
+                .put(key.toBytes())
+                .array();
     }
 
     public byte[] valueBytes() {
-        return ByteBuffer.allocate(VALUE_BYTES).putShort((short) device).putLong(version).putLong(bytes)
-                .putLong(createdNs).putInt(attempts).array();
+        return ByteBuffer.allocate(VALUE_BYTES)
+                .putShort((short) device)
+                .putLong(version)
+                .putLong(bytes)
+                .putLong(createdNs)
+                .putInt(attempts)
+                .array();
     }
 
     public Job retried() {
@@ -51,7 +60,11 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
 
     public static Job decode(String deviceName, byte[] k, byte[] v) throws OsdException {
         if (k.length != KEY_BYTES || v.length != VALUE_BYTES || k[0] < 0 || k[0] >= Kind.values().length) {
-            throw new OsdException(Errno.EPROTO, deviceName, null, "work index: malformed entry (" + k.length + "/" + v.length + " bytes)");
+            throw new OsdException(
+                    Errno.EPROTO,
+                    deviceName,
+                    null,
+                    "work index: malformed entry (" + k.length + "/" + v.length + " bytes)");
         }
         ByteBuffer kb = ByteBuffer.wrap(k);
         Kind kind = Kind.values()[kb.get()];
@@ -60,8 +73,15 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
         byte[] c = new byte[Fid.BYTES];
         kb.get(c);
         ByteBuffer vb = ByteBuffer.wrap(v);
-        return new Job(kind, Fid.fromBytes(f), Short.toUnsignedInt(vb.getShort()), Fid.fromBytes(c), vb.getLong(), vb.getLong(),
-                vb.getLong(), vb.getInt());
+        return new Job(
+                kind,
+                Fid.fromBytes(f),
+                Short.toUnsignedInt(vb.getShort()),
+                Fid.fromBytes(c),
+                vb.getLong(),
+                vb.getLong(),
+                vb.getLong(),
+                vb.getInt());
     }
 
     @Override

@@ -41,8 +41,7 @@ import java.util.function.IntFunction;
  * version, checksums) and is written in the same transaction; fsck checks that both agree.
  */
 public final class LayoutView {
-    private LayoutView() {
-    }
+    private LayoutView() {}
 
     /** The HSM foreign type for a device's backend: S3 for object stores, POSIX otherwise. */
     public static HsmType hsmType(String backend) {
@@ -58,7 +57,9 @@ public final class LayoutView {
         boolean resident = o.resident(mdIndex);
         List<Component> cs = new ArrayList<>();
         for (Copy c : o.copies()) {
-            int flags = LCME_FL_INIT | (c.preferred() ? LCME_FL_PREF_RD : 0) | (c.state() != CopyState.IN_SYNC ? LCME_FL_STALE : 0);
+            int flags = LCME_FL_INIT
+                    | (c.preferred() ? LCME_FL_PREF_RD : 0)
+                    | (c.state() != CopyState.IN_SYNC ? LCME_FL_STALE : 0);
             SubLayout sub;
             if (c.device() == mdIndex) {
                 sub = StripeLayout.ostCopy(fid, mdIndex, c.key());
@@ -90,11 +91,13 @@ public final class LayoutView {
     }
 
     /** What differs between a decoded layout and the record, or empty if they agree. */
-    public static Optional<String> mismatch(Fid fid, Layout stored, PoolObject o, int mdIndex, IntFunction<HsmType> types) {
+    public static Optional<String> mismatch(
+            Fid fid, Layout stored, PoolObject o, int mdIndex, IntFunction<HsmType> types) {
         Layout want = layout(fid, o, mdIndex, types);
         if (!want.equals(stored)) {
-            return Optional.of("layout xattr (gen " + stored.layoutGen() + ", " + stored.components().size()
-                    + " components) disagrees with the pool record (gen " + want.layoutGen() + ", " + want.components().size() + ")");
+            return Optional.of("layout xattr (gen " + stored.layoutGen() + ", "
+                    + stored.components().size() + " components) disagrees with the pool record (gen "
+                    + want.layoutGen() + ", " + want.components().size() + ")");
         }
         return Optional.empty();
     }

@@ -17,10 +17,10 @@ import java.util.List;
 public final class ObjectRecord {
     /** The record's xattr name; hidden from the pool's clients. */
     public static final String XATTR = "trusted.spillway.obj";
+
     private static final byte VERSION = 1;
 
-    private ObjectRecord() {
-    }
+    private ObjectRecord() {}
 
     public static byte[] encode(PoolObject o) {
         int n = 1 + 8 + 8 + 4 + 8 + 2;
@@ -28,11 +28,19 @@ public final class ObjectRecord {
             n += 2 + 2 + 16 + 1 + 8 + 8 + 1 + 1 + 4 + 4 * c.checksums().crcs().length;
         }
         ByteBuffer b = ByteBuffer.allocate(n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.put(VERSION).putLong(o.size()).putLong(o.dataVersion()).putInt(o.layoutGen()).putLong(o.blocks()).putShort((short) o.copies().size());
+        b.put(VERSION)
+                .putLong(o.size())
+                .putLong(o.dataVersion())
+                .putInt(o.layoutGen())
+                .putLong(o.blocks())
+                .putShort((short) o.copies().size());
         for (Copy c : o.copies()) {
             b.putShort((short) c.mirrorId()).putShort((short) c.device());
             b.put(c.key().toBytes());
-            b.put((byte) c.state().ordinal()).putLong(c.version()).putLong(c.bytes()).put((byte) (c.preferred() ? 1 : 0));
+            b.put((byte) c.state().ordinal())
+                    .putLong(c.version())
+                    .putLong(c.bytes())
+                    .put((byte) (c.preferred() ? 1 : 0));
             b.put((byte) c.checksums().chunkShift()).putInt(c.checksums().crcs().length);
             for (int crc : c.checksums().crcs()) {
                 b.putInt(crc);
@@ -46,7 +54,11 @@ public final class ObjectRecord {
             ByteBuffer b = ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             byte v = b.get();
             if (v != VERSION) {
-                throw new OsdException(Errno.EPROTO, device, fid, "pool record version " + v + " not understood (want " + VERSION + ")");
+                throw new OsdException(
+                        Errno.EPROTO,
+                        device,
+                        fid,
+                        "pool record version " + v + " not understood (want " + VERSION + ")");
             }
             long size = b.getLong();
             long dv = b.getLong();
@@ -69,13 +81,25 @@ public final class ObjectRecord {
                 int shift = b.get();
                 int nc = b.getInt();
                 if (nc < 0 || nc > Checksums.MAX_CHUNKS || shift < Checksums.MIN_SHIFT || shift > 62) {
-                    throw new OsdException(Errno.EPROTO, device, fid, "pool record: bad checksum list (" + nc + " chunks of 2^" + shift + ")");
+                    throw new OsdException(
+                            Errno.EPROTO,
+                            device,
+                            fid,
+                            "pool record: bad checksum list (" + nc + " chunks of 2^" + shift + ")");
                 }
                 int[] crcs = new int[nc];
                 for (int j = 0; j < nc; j++) {
                     crcs[j] = b.getInt();
                 }
-                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), CopyState.values()[st], ver, len, pref, new Checksums(shift, crcs)));
+                cs.add(new Copy(
+                        mirror,
+                        dev,
+                        Fid.fromBytes(k),
+                        CopyState.values()[st],
+                        ver,
+                        len,
+                        pref,
+                        new Checksums(shift, crcs)));
             }
             if (b.hasRemaining()) {
                 throw new OsdException(Errno.EPROTO, device, fid, "pool record: " + b.remaining() + " trailing bytes");

@@ -56,7 +56,8 @@ public final class ObjectStore {
     }
 
     public PoolObject require(Fid fid) throws OsdException {
-        return load(fid).orElseThrow(() -> new OsdException(Errno.EISDIR, md.name(), fid, "not a DATA object of the pool"));
+        return load(fid)
+                .orElseThrow(() -> new OsdException(Errno.EISDIR, md.name(), fid, "not a DATA object of the pool"));
     }
 
     public void declare(Transaction tx, Fid fid) throws OsdException {
@@ -73,7 +74,8 @@ public final class ObjectStore {
     public void store(Transaction tx, Fid fid, PoolObject o, AttrChange times) throws OsdException {
         byte[] rec = ObjectRecord.encode(o);
         if (rec.length > bound) {
-            throw new OsdException(Errno.E2BIG, md.name(), fid, "pool record of " + rec.length + " bytes exceeds " + bound);
+            throw new OsdException(
+                    Errno.E2BIG, md.name(), fid, "pool record of " + rec.length + " bytes exceeds " + bound);
         }
         tx.setXattr(fid, ObjectRecord.XATTR, rec, XattrFlag.UPSERT);
         tx.setXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, o, mdIndex, types), XattrFlag.UPSERT);

@@ -29,8 +29,7 @@ public final class PoolFids {
     private static final int COUNTER_BASE = 0x200;
     private static final int DEVICE_INDEX_BASE = 0x10000;
 
-    private PoolFids() {
-    }
+    private PoolFids() {}
 
     /** True for FIDs clients may not use. */
     public static boolean reserved(Fid fid) {

@@ -76,18 +76,22 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
     }
 
     public PoolObject replace(int mirrorId, UnaryOperator<Copy> f) {
-        return with(copies.stream().map(c -> c.mirrorId() == mirrorId ? f.apply(c) : c).toList());
+        return with(copies.stream()
+                .map(c -> c.mirrorId() == mirrorId ? f.apply(c) : c)
+                .toList());
     }
 
     /** After a body change by a client: new size, version + 1; generation bumped if copies change. */
     public PoolObject bodyChanged(long newSize, List<Copy> newCopies) {
-        return new PoolObject(newSize, dataVersion + 1, layoutGen + (newCopies.equals(copies) ? 0 : 1), blocks, newCopies);
+        return new PoolObject(
+                newSize, dataVersion + 1, layoutGen + (newCopies.equals(copies) ? 0 : 1), blocks, newCopies);
     }
 
     /** Exactly one in-sync copy is preferred for reads: {@code preferredDevice}'s if in sync, else the first. */
     public PoolObject preferring(int preferredDevice) {
         Optional<Copy> want = copies.stream()
-                .filter(c -> c.state() == CopyState.IN_SYNC && c.device() == preferredDevice).findFirst();
+                .filter(c -> c.state() == CopyState.IN_SYNC && c.device() == preferredDevice)
+                .findFirst();
         if (want.isEmpty()) {
             want = copies.stream().filter(c -> c.state() == CopyState.IN_SYNC).findFirst();
         }
@@ -96,7 +100,11 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
         if (same) {
             return this;
         }
-        return new PoolObject(size, dataVersion, layoutGen, blocks,
+        return new PoolObject(
+                size,
+                dataVersion,
+                layoutGen,
+                blocks,
                 copies.stream().map(c -> c.withPreferred(c.mirrorId() == id)).toList());
     }
 }

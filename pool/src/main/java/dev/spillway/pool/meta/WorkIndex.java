@@ -14,8 +14,7 @@ import java.util.List;
  * so its cost grows with the work in flight, never with the number of objects.
  */
 public final class WorkIndex {
-    private WorkIndex() {
-    }
+    private WorkIndex() {}
 
     public static void declareAdd(Transaction tx, Fid object) throws OsdException {
         tx.declareInsert(PoolFids.workFor(object), Job.KEY_BYTES, Job.VALUE_BYTES);

@@ -32,8 +32,11 @@ public final class DeviceOps {
     /** Sets and persists a device's state ({@code device set-state}). */
     public void setState(PoolDevice d, DeviceState s) throws OsdException {
         if (d == pool.metadata() && s != DeviceState.RW && s != DeviceState.RO) {
-            throw new OsdException(Errno.EINVAL, pool.name(), "the metadata device '" + d.name() + "' cannot be "
-                    + s.yamlName() + ": it holds the namespace and every layout");
+            throw new OsdException(
+                    Errno.EINVAL,
+                    pool.name(),
+                    "the metadata device '" + d.name() + "' cannot be " + s.yamlName()
+                            + ": it holds the namespace and every layout");
         }
         synchronized (stateLock) {
             DeviceState old = d.state();
@@ -76,13 +79,16 @@ public final class DeviceOps {
     }
 
     /** Progress of an evacuation step. */
-    public record Progress(int moved, int failed, int remaining, boolean done, List<String> errors) {
-    }
+    public record Progress(int moved, int failed, int remaining, boolean done, List<String> errors) {}
 
     /** A device copies can move to, other than {@code from}: writable, durable, in tier order. */
     public Optional<PoolDevice> target(PoolObject p, PoolDevice from) {
         for (PoolDevice d : pool.devices()) {
-            if (d != from && d.has(Role.BACKGROUND) && d.state().writable() && d.durability() > 0 && p.on(d.index()).isEmpty()) {
+            if (d != from
+                    && d.has(Role.BACKGROUND)
+                    && d.state().writable()
+                    && d.durability() > 0
+                    && p.on(d.index()).isEmpty()) {
                 return Optional.of(d);
             }
         }
@@ -95,7 +101,8 @@ public final class DeviceOps {
      */
     public Progress evacuateStep(PoolDevice from, int max) throws OsdException {
         if (from == pool.metadata()) {
-            throw new OsdException(Errno.EINVAL, pool.name(), "the metadata device '" + from.name() + "' cannot be evacuated");
+            throw new OsdException(
+                    Errno.EINVAL, pool.name(), "the metadata device '" + from.name() + "' cannot be evacuated");
         }
         if (from.state() != DeviceState.EVACUATING) {
             setState(from, DeviceState.EVACUATING);
@@ -125,9 +132,11 @@ public final class DeviceOps {
                     Optional<PoolDevice> to = target(p.get(), from);
                     if (to.isEmpty()) {
                         // No other spill device: the body comes home.
-                        r = p.get().resident(pool.metadata().index()) ? pool.migrator().dropMirror(fid, c.get().mirrorId())
+                        r = p.get().resident(pool.metadata().index())
+                                ? pool.migrator().dropMirror(fid, c.get().mirrorId())
                                 : pool.migrator().promote(fid);
-                        if (r.outcome() == Migrator.Outcome.DONE && !p.get().resident(pool.metadata().index())) {
+                        if (r.outcome() == Migrator.Outcome.DONE
+                                && !p.get().resident(pool.metadata().index())) {
                             r = pool.migrator().dropMirror(fid, c.get().mirrorId());
                         }
                     } else {
@@ -162,7 +171,10 @@ public final class DeviceOps {
      */
     public Progress replaceLost(PoolDevice dead, int max) throws OsdException {
         if (dead.state() != DeviceState.FAILED) {
-            throw new OsdException(Errno.EINVAL, pool.name(), "device '" + dead.name() + "' is " + dead.state().yamlName() + ", not failed");
+            throw new OsdException(
+                    Errno.EINVAL,
+                    pool.name(),
+                    "device '" + dead.name() + "' is " + dead.state().yamlName() + ", not failed");
         }
         int moved = 0;
         int failed = 0;
@@ -181,8 +193,11 @@ public final class DeviceOps {
                 if (c.isEmpty()) {
                     continue;
                 }
-                long good = p.get().inSync().stream().filter(x -> x.device() != dead.index()
-                        && pool.device(x.device()).durability() > 0 && pool.device(x.device()).state().readable()).count();
+                long good = p.get().inSync().stream()
+                        .filter(x -> x.device() != dead.index()
+                                && pool.device(x.device()).durability() > 0
+                                && pool.device(x.device()).state().readable())
+                        .count();
                 if (good == 0) {
                     failed++;
                     errors.add(fid + ": its only in-sync copy was on " + dead.name());

@@ -125,7 +125,8 @@ public final class Migrator {
         ObjectLocks.Held h = pool.transactions().locks().newHolder();
         if (NON_BLOCKING.get()) {
             if (!h.tryLockAll(Set.of(fid))) {
-                throw new OsdException(Errno.EBUSY, pool.name(), fid, "object is locked by a transaction (emergency spill skips it)");
+                throw new OsdException(
+                        Errno.EBUSY, pool.name(), fid, "object is locked by a transaction (emergency spill skips it)");
             }
         } else {
             h.lockAll(Set.of(fid));
@@ -172,9 +173,13 @@ public final class Migrator {
     }
 
     private long durableInSyncElsewhere(PoolObject p) {
-        return p.copies().stream().filter(c -> c.device() != mdIndex && c.state() == CopyState.IN_SYNC
-                && c.version() == p.dataVersion() && pool.device(c.device()).durability() > 0
-                && pool.device(c.device()).state().readable()).count();
+        return p.copies().stream()
+                .filter(c -> c.device() != mdIndex
+                        && c.state() == CopyState.IN_SYNC
+                        && c.version() == p.dataVersion()
+                        && pool.device(c.device()).durability() > 0
+                        && pool.device(c.device()).state().readable())
+                .count();
     }
 
     // ---- copy / spill / migrate ------------------------------------------------------------
@@ -193,7 +198,9 @@ public final class Migrator {
             return Result.of(Outcome.REFUSED, target.name() + " is not a background device");
         }
         if (!target.state().writable()) {
-            return Result.of(Outcome.REFUSED, target.name() + " is " + target.state().yamlName() + ": nothing new is placed there");
+            return Result.of(
+                    Outcome.REFUSED,
+                    target.name() + " is " + target.state().yamlName() + ": nothing new is placed there");
         }
         Optional<Job> job = begin(fid, target);
         if (job.isEmpty()) {
@@ -209,39 +216,59 @@ public final class Migrator {
      * @throws OsdException EBUSY if a copy to the target is already being made
      */
     public Optional<Job> begin(Fid fid, PoolDevice target) throws OsdException {
-        if (target.index() == mdIndex || !target.has(Role.BACKGROUND) || !target.state().writable()) {
-            throw new OsdException(Errno.EINVAL, pool.name(), fid, target.name() + " takes no new copies (not a writable background device)");
+        if (target.index() == mdIndex
+                || !target.has(Role.BACKGROUND)
+                || !target.state().writable()) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    pool.name(),
+                    fid,
+                    target.name() + " takes no new copies (not a writable background device)");
         }
         Fid key = keys.next();
         Job job = locked(fid, () -> {
             PoolObject p = load(fid);
             Optional<Copy> there = p.on(target.index());
-            if (there.isPresent() && there.get().state() == CopyState.IN_SYNC && there.get().version() == p.dataVersion()) {
+            if (there.isPresent()
+                    && there.get().state() == CopyState.IN_SYNC
+                    && there.get().version() == p.dataVersion()) {
                 return null;
             }
             if (there.isPresent() && there.get().state() == CopyState.PENDING) {
-                throw new OsdException(Errno.EBUSY, pool.name(), fid, "a copy to " + target.name() + " is already being made");
+                throw new OsdException(
+                        Errno.EBUSY, pool.name(), fid, "a copy to " + target.name() + " is already being made");
             }
             Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), pool.nowNanos(), 0);
             AttrChange times = pool.store().times(fid);
-            PoolObject next = p.add(new Copy(p.nextMirrorId(), target.index(), key, CopyState.PENDING, p.dataVersion(), p.size(), false,
+            PoolObject next = p.add(new Copy(
+                    p.nextMirrorId(),
+                    target.index(),
+                    key,
+                    CopyState.PENDING,
+                    p.dataVersion(),
+                    p.size(),
+                    false,
                     Checksums.NONE));
-            meta(fid, true, (tx, c) -> {
-                WorkIndex.declareAdd(tx, fid);
-                WorkIndex.declareRemove(tx, fid);
-                DeviceIndex.declareInsert(tx, target.index(), fid);
-                pool.store().declare(tx, fid);
-            }, (tx, c) -> {
-                WorkIndex.add(tx, j);
-                for (Job parked : WorkIndex.of(md(), fid)) {
-                    if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
-                        WorkIndex.remove(tx, parked);
-                    }
-                }
-                DeviceIndex.insert(tx, target.index(), fid, key);
-                c.add(target.index(), CopyState.PENDING, p.size(), +1);
-                pool.store().store(tx, fid, next, times);
-            });
+            meta(
+                    fid,
+                    true,
+                    (tx, c) -> {
+                        WorkIndex.declareAdd(tx, fid);
+                        WorkIndex.declareRemove(tx, fid);
+                        DeviceIndex.declareInsert(tx, target.index(), fid);
+                        pool.store().declare(tx, fid);
+                    },
+                    (tx, c) -> {
+                        WorkIndex.add(tx, j);
+                        for (Job parked : WorkIndex.of(md(), fid)) {
+                            if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
+                                WorkIndex.remove(tx, parked);
+                            }
+                        }
+                        DeviceIndex.insert(tx, target.index(), fid, key);
+                        c.add(target.index(), CopyState.PENDING, p.size(), +1);
+                        pool.store().store(tx, fid, next, times);
+                    });
             return j;
         });
         return Optional.ofNullable(job);
@@ -252,8 +279,7 @@ public final class Migrator {
      * the target, and the reason for each object it left alone (gone, not a pool DATA object, or a
      * copy to the target already under way).
      */
-    public record Begun(Map<Fid, Optional<Job>> jobs, Map<Fid, OsdException> refused) {
-    }
+    public record Begun(Map<Fid, Optional<Job>> jobs, Map<Fid, OsdException> refused) {}
 
     /**
      * Step 1 of copies of several objects to one target: {@link #begin} for each, in one durable
@@ -261,8 +287,14 @@ public final class Migrator {
      * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together.
      */
     public Begun beginAll(List<Fid> fids, PoolDevice target) throws OsdException {
-        if (target.index() == mdIndex || !target.has(Role.BACKGROUND) || !target.state().writable()) {
-            throw new OsdException(Errno.EINVAL, pool.name(), null, target.name() + " takes no new copies (not a writable background device)");
+        if (target.index() == mdIndex
+                || !target.has(Role.BACKGROUND)
+                || !target.state().writable()) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    pool.name(),
+                    null,
+                    target.name() + " takes no new copies (not a writable background device)");
         }
         Map<Fid, Optional<Job>> jobs = new LinkedHashMap<>();
         Map<Fid, OsdException> refused = new LinkedHashMap<>();
@@ -270,14 +302,14 @@ public final class Migrator {
         Set<Fid> all = new LinkedHashSet<>(fids);
         if (NON_BLOCKING.get()) {
             if (!h.tryLockAll(all)) {
-                throw new OsdException(Errno.EBUSY, pool.name(), null, "objects locked by a transaction (emergency spill skips them)");
+                throw new OsdException(
+                        Errno.EBUSY, pool.name(), null, "objects locked by a transaction (emergency spill skips them)");
             }
         } else {
             h.lockAll(all);
         }
         try {
-            record Planned(Fid fid, Job job, PoolObject next, AttrChange times) {
-            }
+            record Planned(Fid fid, Job job, PoolObject next, AttrChange times) {}
             List<Planned> plan = new ArrayList<>();
             for (Fid fid : all) {
                 Optional<PoolObject> po;
@@ -293,17 +325,32 @@ public final class Migrator {
                 }
                 PoolObject p = po.get();
                 Optional<Copy> there = p.on(target.index());
-                if (there.isPresent() && there.get().state() == CopyState.IN_SYNC && there.get().version() == p.dataVersion()) {
+                if (there.isPresent()
+                        && there.get().state() == CopyState.IN_SYNC
+                        && there.get().version() == p.dataVersion()) {
                     jobs.put(fid, Optional.empty());
                     continue;
                 }
                 if (there.isPresent() && there.get().state() == CopyState.PENDING) {
-                    refused.put(fid, new OsdException(Errno.EBUSY, pool.name(), fid, "a copy to " + target.name() + " is already being made"));
+                    refused.put(
+                            fid,
+                            new OsdException(
+                                    Errno.EBUSY,
+                                    pool.name(),
+                                    fid,
+                                    "a copy to " + target.name() + " is already being made"));
                     continue;
                 }
                 Fid key = keys.next();
                 Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), pool.nowNanos(), 0);
-                PoolObject next = p.add(new Copy(p.nextMirrorId(), target.index(), key, CopyState.PENDING, p.dataVersion(), p.size(), false,
+                PoolObject next = p.add(new Copy(
+                        p.nextMirrorId(),
+                        target.index(),
+                        key,
+                        CopyState.PENDING,
+                        p.dataVersion(),
+                        p.size(),
+                        false,
                         Checksums.NONE));
                 plan.add(new Planned(fid, j, next, pool.store().times(fid)));
             }
@@ -349,8 +396,7 @@ public final class Migrator {
     }
 
     /** One object's part of {@link #spillAll}: its result, or why it was not spilled. */
-    public record Spilled(Fid fid, Result result, OsdException error) {
-    }
+    public record Spilled(Fid fid, Result result, OsdException error) {}
 
     /**
      * Spills several objects to one target: their copies begun in one durable transaction
@@ -362,9 +408,11 @@ public final class Migrator {
      */
     public List<Spilled> spillAll(List<Fid> fids, PoolDevice target) throws OsdException {
         List<Spilled> out = new ArrayList<>();
-        String refusal = target.index() == mdIndex || !target.has(Role.BACKGROUND) ? target.name() + " is not a background device"
-                : !target.state().writable() ? target.name() + " is " + target.state().yamlName() + ": nothing new is placed there"
-                : null;
+        String refusal = target.index() == mdIndex || !target.has(Role.BACKGROUND)
+                ? target.name() + " is not a background device"
+                : !target.state().writable()
+                        ? target.name() + " is " + target.state().yamlName() + ": nothing new is placed there"
+                        : null;
         if (refusal != null) {
             // As spill() answers: a refusal per object, not an error.
             for (Fid f : fids) {
@@ -391,7 +439,8 @@ public final class Migrator {
                     Result r = spill(f, target);
                     out.add(new Spilled(f, r, null));
                     if (r.outcome() == Outcome.PARKED) {
-                        parked = "not tried: " + target.name() + " parked an earlier spill of this batch (" + r.detail() + ")";
+                        parked = "not tried: " + target.name() + " parked an earlier spill of this batch (" + r.detail()
+                                + ")";
                     }
                 } catch (OsdException x) {
                     out.add(new Spilled(f, null, x));
@@ -425,7 +474,8 @@ public final class Migrator {
                         Result r = complete(j.get(), true);
                         out.add(new Spilled(f, r, null));
                         if (r.outcome() == Outcome.PARKED) {
-                            stopped = "not tried: " + target.name() + " parked an earlier spill of this batch (" + r.detail() + ")";
+                            stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
+                                    + r.detail() + ")";
                         }
                     }
                 } catch (OsdException e) {
@@ -486,9 +536,11 @@ public final class Migrator {
         if (p.resident(mdIndex)) {
             return CopyIo.of(md(), fid);
         }
-        Copy best = p.inSync().stream().filter(c -> pool.device(c.device()).state().readable())
+        Copy best = p.inSync().stream()
+                .filter(c -> pool.device(c.device()).state().readable())
                 .min(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device))
-                .orElseThrow(() -> new OsdException(Errno.EIO, pool.name(), fid, "no readable in-sync copy to copy from"));
+                .orElseThrow(
+                        () -> new OsdException(Errno.EIO, pool.name(), fid, "no readable in-sync copy to copy from"));
         return CopyIo.of(pool.device(best.device()), fid, best, p.size());
     }
 
@@ -513,46 +565,56 @@ public final class Migrator {
         }
         boolean drop = release && p.resident(mdIndex) && durableInSyncElsewhere(next) >= pool.replicas();
         if (drop) {
-            next = next.remove(p.on(mdIndex).orElseThrow().mirrorId()).withBlocks(md().getAttr(fid).blocks());
+            next = next.remove(p.on(mdIndex).orElseThrow().mirrorId())
+                    .withBlocks(md().getAttr(fid).blocks());
         }
         PoolObject fin = next.preferring(drop ? job.device() : mdIndex);
         AttrChange times = pool.store().times(fid);
-        meta(fid, false, (tx, c) -> {
-            WorkIndex.declareAdd(tx, fid);
-            WorkIndex.declareRemove(tx, fid);
-            pool.store().declare(tx, fid);
-            for (Copy r : replaced) {
-                DeviceIndex.declareDelete(tx, r.device(), fid);
-            }
-            if (drop) {
-                tx.declareTruncate(fid, 0);
-                DeviceIndex.declareDelete(tx, mdIndex, fid);
-            }
-        }, (tx, c) -> {
-            WorkIndex.remove(tx, job);
-            c.add(job.device(), CopyState.PENDING, job.bytes(), -1).add(job.device(), CopyState.IN_SYNC, occupied, +1);
-            for (Copy r : replaced) {
-                gcJob(tx, c, fid, r);
-                for (Job j : WorkIndex.of(md(), fid)) {
-                    if (j.kind() == Job.Kind.RESYNC && j.key().equals(r.key())) {
-                        WorkIndex.remove(tx, j);
+        meta(
+                fid,
+                false,
+                (tx, c) -> {
+                    WorkIndex.declareAdd(tx, fid);
+                    WorkIndex.declareRemove(tx, fid);
+                    pool.store().declare(tx, fid);
+                    for (Copy r : replaced) {
+                        DeviceIndex.declareDelete(tx, r.device(), fid);
                     }
-                }
-            }
-            if (drop) {
-                tx.truncate(fid, 0);
-                DeviceIndex.delete(tx, mdIndex, fid, fid);
-            }
-            pool.store().store(tx, fid, fin, times);
-        });
-        return new Result(Outcome.DONE, p.size(), (drop ? "spilled " : "copied ") + p.size() + " bytes of " + fid + " to "
-                + pool.device(job.device()).name());
+                    if (drop) {
+                        tx.declareTruncate(fid, 0);
+                        DeviceIndex.declareDelete(tx, mdIndex, fid);
+                    }
+                },
+                (tx, c) -> {
+                    WorkIndex.remove(tx, job);
+                    c.add(job.device(), CopyState.PENDING, job.bytes(), -1)
+                            .add(job.device(), CopyState.IN_SYNC, occupied, +1);
+                    for (Copy r : replaced) {
+                        gcJob(tx, c, fid, r);
+                        for (Job j : WorkIndex.of(md(), fid)) {
+                            if (j.kind() == Job.Kind.RESYNC && j.key().equals(r.key())) {
+                                WorkIndex.remove(tx, j);
+                            }
+                        }
+                    }
+                    if (drop) {
+                        tx.truncate(fid, 0);
+                        DeviceIndex.delete(tx, mdIndex, fid, fid);
+                    }
+                    pool.store().store(tx, fid, fin, times);
+                });
+        return new Result(
+                Outcome.DONE,
+                p.size(),
+                (drop ? "spilled " : "copied ") + p.size() + " bytes of " + fid + " to "
+                        + pool.device(job.device()).name());
     }
 
     /** The copy leaves the layout and a GC job will delete it. */
     private void gcJob(Transaction tx, Counters c, Fid fid, Copy copy) throws OsdException {
         long size = copy.bytes();
-        WorkIndex.add(tx, new Job(Job.Kind.GC, fid, copy.device(), copy.key(), copy.version(), size, pool.nowNanos(), 0));
+        WorkIndex.add(
+                tx, new Job(Job.Kind.GC, fid, copy.device(), copy.key(), copy.version(), size, pool.nowNanos(), 0));
         c.move(copy.device(), copy.state(), CopyState.GARBAGE, size);
         DeviceIndex.delete(tx, copy.device(), fid, copy.key());
     }
@@ -560,26 +622,42 @@ public final class Migrator {
     /** A COPY job whose copy must not become part of the layout: it becomes garbage. */
     private void discard(Job job, PoolObject p) throws OsdException {
         Fid fid = job.fid();
-        PoolObject next = p == null ? null : p.byKey(job.key()).map(c -> p.remove(c.mirrorId())).orElse(p);
+        PoolObject next = p == null
+                ? null
+                : p.byKey(job.key()).map(c -> p.remove(c.mirrorId())).orElse(p);
         AttrChange times = p == null ? null : pool.store().times(fid);
-        meta(fid, false, (tx, c) -> {
-            WorkIndex.declareAdd(tx, fid);
-            WorkIndex.declareRemove(tx, fid);
-            DeviceIndex.declareDelete(tx, job.device(), fid);
-            if (next != null) {
-                pool.store().declare(tx, fid);
-            }
-        }, (tx, c) -> {
-            WorkIndex.remove(tx, job);
-            WorkIndex.add(tx, new Job(Job.Kind.GC, fid, job.device(), job.key(), job.version(), job.bytes(), pool.nowNanos(), 0));
-            c.move(job.device(), CopyState.PENDING, CopyState.GARBAGE, job.bytes());
-            if (DeviceIndex.contains(md(), job.device(), fid, job.key())) {
-                DeviceIndex.delete(tx, job.device(), fid, job.key());
-            }
-            if (next != null) {
-                pool.store().store(tx, fid, next, times);
-            }
-        });
+        meta(
+                fid,
+                false,
+                (tx, c) -> {
+                    WorkIndex.declareAdd(tx, fid);
+                    WorkIndex.declareRemove(tx, fid);
+                    DeviceIndex.declareDelete(tx, job.device(), fid);
+                    if (next != null) {
+                        pool.store().declare(tx, fid);
+                    }
+                },
+                (tx, c) -> {
+                    WorkIndex.remove(tx, job);
+                    WorkIndex.add(
+                            tx,
+                            new Job(
+                                    Job.Kind.GC,
+                                    fid,
+                                    job.device(),
+                                    job.key(),
+                                    job.version(),
+                                    job.bytes(),
+                                    pool.nowNanos(),
+                                    0));
+                    c.move(job.device(), CopyState.PENDING, CopyState.GARBAGE, job.bytes());
+                    if (DeviceIndex.contains(md(), job.device(), fid, job.key())) {
+                        DeviceIndex.delete(tx, job.device(), fid, job.key());
+                    }
+                    if (next != null) {
+                        pool.store().store(tx, fid, next, times);
+                    }
+                });
     }
 
     /** The copy failed: the pending copy becomes garbage; if the target was full, the move is parked. */
@@ -588,8 +666,21 @@ public final class Migrator {
             Optional<PoolObject> p = loadIfExists(job.fid());
             discard(job, p.orElse(null));
             if (park && p.isPresent()) {
-                meta(job.fid(), false, (tx, c) -> WorkIndex.declareAdd(tx, job.fid()), (tx, c) -> WorkIndex.add(tx,
-                        new Job(Job.Kind.PARKED, job.fid(), job.device(), Job.NO_KEY, job.version(), job.bytes(), pool.nowNanos(), 0)));
+                meta(
+                        job.fid(),
+                        false,
+                        (tx, c) -> WorkIndex.declareAdd(tx, job.fid()),
+                        (tx, c) -> WorkIndex.add(
+                                tx,
+                                new Job(
+                                        Job.Kind.PARKED,
+                                        job.fid(),
+                                        job.device(),
+                                        Job.NO_KEY,
+                                        job.version(),
+                                        job.bytes(),
+                                        pool.nowNanos(),
+                                        0)));
             }
             return null;
         });
@@ -606,20 +697,28 @@ public final class Migrator {
             }
             long others = durableInSyncElsewhere(p);
             if (others < pool.replicas()) {
-                return Result.of(Outcome.REFUSED, "only " + others + " durable in-sync cop" + (others == 1 ? "y" : "ies")
-                        + " elsewhere; the pool keeps " + pool.replicas());
+                return Result.of(
+                        Outcome.REFUSED,
+                        "only " + others + " durable in-sync cop" + (others == 1 ? "y" : "ies")
+                                + " elsewhere; the pool keeps " + pool.replicas());
             }
-            PoolObject next = p.remove(p.on(mdIndex).orElseThrow().mirrorId()).preferring(-1).withBlocks(md().getAttr(fid).blocks());
+            PoolObject next = p.remove(p.on(mdIndex).orElseThrow().mirrorId())
+                    .preferring(-1)
+                    .withBlocks(md().getAttr(fid).blocks());
             AttrChange times = pool.store().times(fid);
-            meta(fid, false, (tx, c) -> {
-                tx.declareTruncate(fid, 0);
-                DeviceIndex.declareDelete(tx, mdIndex, fid);
-                pool.store().declare(tx, fid);
-            }, (tx, c) -> {
-                tx.truncate(fid, 0);
-                DeviceIndex.delete(tx, mdIndex, fid, fid);
-                pool.store().store(tx, fid, next, times);
-            });
+            meta(
+                    fid,
+                    false,
+                    (tx, c) -> {
+                        tx.declareTruncate(fid, 0);
+                        DeviceIndex.declareDelete(tx, mdIndex, fid);
+                        pool.store().declare(tx, fid);
+                    },
+                    (tx, c) -> {
+                        tx.truncate(fid, 0);
+                        DeviceIndex.delete(tx, mdIndex, fid, fid);
+                        pool.store().store(tx, fid, next, times);
+                    });
             return new Result(Outcome.DONE, p.size(), "released " + p.size() + " bytes of " + fid);
         });
     }
@@ -637,20 +736,35 @@ public final class Migrator {
             OsdException last = null;
             AttrChange times = pool.store().times(fid);
             for (Copy src : sources) {
-                PoolObject next = p.add(new Copy(p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), p.size(), true,
-                        Checksums.NONE)).preferring(mdIndex);
+                PoolObject next = p.add(new Copy(
+                                p.nextMirrorId(),
+                                mdIndex,
+                                fid,
+                                CopyState.IN_SYNC,
+                                p.dataVersion(),
+                                p.size(),
+                                true,
+                                Checksums.NONE))
+                        .preferring(mdIndex);
                 try {
-                    meta(fid, false, (tx, c) -> {
-                        tx.declareWrite(fid, 0, p.size());
-                        DeviceIndex.declareInsert(tx, mdIndex, fid);
-                        pool.store().declare(tx, fid);
-                    }, (tx, c) -> {
-                        CopyIo.recall(tx, pool.device(src.device()), fid, src, p.size());
-                        DeviceIndex.insert(tx, mdIndex, fid, fid);
-                        pool.store().store(tx, fid, next, times);
-                    });
-                    return new Result(Outcome.DONE, p.size(), "promoted " + p.size() + " bytes of " + fid + " from "
-                            + pool.device(src.device()).name());
+                    meta(
+                            fid,
+                            false,
+                            (tx, c) -> {
+                                tx.declareWrite(fid, 0, p.size());
+                                DeviceIndex.declareInsert(tx, mdIndex, fid);
+                                pool.store().declare(tx, fid);
+                            },
+                            (tx, c) -> {
+                                CopyIo.recall(tx, pool.device(src.device()), fid, src, p.size());
+                                DeviceIndex.insert(tx, mdIndex, fid, fid);
+                                pool.store().store(tx, fid, next, times);
+                            });
+                    return new Result(
+                            Outcome.DONE,
+                            p.size(),
+                            "promoted " + p.size() + " bytes of " + fid + " from "
+                                    + pool.device(src.device()).name());
                 } catch (OsdException e) {
                     if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
                         throw e;
@@ -669,34 +783,44 @@ public final class Migrator {
     public Result dropMirror(Fid fid, int mirrorId) throws OsdException {
         return locked(fid, () -> {
             PoolObject p = load(fid);
-            Copy c = p.mirror(mirrorId).orElseThrow(() -> new OsdException(Errno.ENOENT, pool.name(), fid, "no mirror " + mirrorId));
+            Copy c = p.mirror(mirrorId)
+                    .orElseThrow(() -> new OsdException(Errno.ENOENT, pool.name(), fid, "no mirror " + mirrorId));
             if (c.device() == mdIndex) {
                 return release(fid);
             }
             if (c.state() == CopyState.PENDING) {
                 return Result.of(Outcome.REFUSED, "mirror " + mirrorId + " is being written; retry when its copy ends");
             }
-            long goodAfter = p.inSync().stream().filter(x -> x.mirrorId() != mirrorId).count();
+            long goodAfter =
+                    p.inSync().stream().filter(x -> x.mirrorId() != mirrorId).count();
             if (c.state() == CopyState.IN_SYNC && goodAfter == 0) {
                 return Result.of(Outcome.REFUSED, "mirror " + mirrorId + " is the last in-sync copy of " + fid);
             }
             PoolObject next = p.remove(mirrorId).preferring(mdIndex);
             AttrChange times = pool.store().times(fid);
-            meta(fid, false, (tx, cs) -> {
-                WorkIndex.declareAdd(tx, fid);
-                WorkIndex.declareRemove(tx, fid);
-                DeviceIndex.declareDelete(tx, c.device(), fid);
-                pool.store().declare(tx, fid);
-            }, (tx, cs) -> {
-                gcJob(tx, cs, fid, c);
-                for (Job j : WorkIndex.of(md(), fid)) {
-                    if (j.kind() == Job.Kind.RESYNC && j.key().equals(c.key())) {
-                        WorkIndex.remove(tx, j);
-                    }
-                }
-                pool.store().store(tx, fid, next, times);
-            });
-            return new Result(Outcome.DONE, 0, "dropped mirror " + mirrorId + " (" + pool.device(c.device()).name() + ")");
+            meta(
+                    fid,
+                    false,
+                    (tx, cs) -> {
+                        WorkIndex.declareAdd(tx, fid);
+                        WorkIndex.declareRemove(tx, fid);
+                        DeviceIndex.declareDelete(tx, c.device(), fid);
+                        pool.store().declare(tx, fid);
+                    },
+                    (tx, cs) -> {
+                        gcJob(tx, cs, fid, c);
+                        for (Job j : WorkIndex.of(md(), fid)) {
+                            if (j.kind() == Job.Kind.RESYNC && j.key().equals(c.key())) {
+                                WorkIndex.remove(tx, j);
+                            }
+                        }
+                        pool.store().store(tx, fid, next, times);
+                    });
+            return new Result(
+                    Outcome.DONE,
+                    0,
+                    "dropped mirror " + mirrorId + " ("
+                            + pool.device(c.device()).name() + ")");
         });
     }
 
@@ -720,8 +844,8 @@ public final class Migrator {
             return r;
         }
         Result d = dropMirror(fid, old.get().mirrorId());
-        return new Result(d.outcome() == Outcome.DONE ? Outcome.DONE : d.outcome(), r.bytes(),
-                r.detail() + "; " + d.detail());
+        return new Result(
+                d.outcome() == Outcome.DONE ? Outcome.DONE : d.outcome(), r.bytes(), r.detail() + "; " + d.detail());
     }
 
     /** Rewrites a stale copy from a good one. */
@@ -747,16 +871,35 @@ public final class Migrator {
             if (p.inSync().size() <= 1) {
                 return null;
             }
-            PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE)).preferring(mdIndex);
+            PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
+                    .preferring(mdIndex);
             AttrChange times = pool.store().times(fid);
-            meta(fid, true, (tx, cs) -> {
-                WorkIndex.declareAdd(tx, fid);
-                pool.store().declare(tx, fid);
-            }, (tx, cs) -> {
-                WorkIndex.add(tx, new Job(Job.Kind.RESYNC, fid, bad.device(), bad.key(), p.dataVersion(), c.get().bytes(), pool.nowNanos(), 0));
-                cs.move(bad.device(), CopyState.IN_SYNC, CopyState.STALE, c.get().bytes());
-                pool.store().store(tx, fid, next, times);
-            });
+            meta(
+                    fid,
+                    true,
+                    (tx, cs) -> {
+                        WorkIndex.declareAdd(tx, fid);
+                        pool.store().declare(tx, fid);
+                    },
+                    (tx, cs) -> {
+                        WorkIndex.add(
+                                tx,
+                                new Job(
+                                        Job.Kind.RESYNC,
+                                        fid,
+                                        bad.device(),
+                                        bad.key(),
+                                        p.dataVersion(),
+                                        c.get().bytes(),
+                                        pool.nowNanos(),
+                                        0));
+                        cs.move(
+                                bad.device(),
+                                CopyState.IN_SYNC,
+                                CopyState.STALE,
+                                c.get().bytes());
+                        pool.store().store(tx, fid, next, times);
+                    });
             return null;
         });
     }
@@ -819,7 +962,8 @@ public final class Migrator {
                 for (Job job : some) {
                     if (WorkIndex.contains(md(), job)) {
                         WorkIndex.remove(tx, job);
-                        counters.computeIfAbsent(dev.spillway.pool.meta.PoolFids.stripe(job.fid()), s -> new Counters(job.fid()))
+                        counters.computeIfAbsent(
+                                        dev.spillway.pool.meta.PoolFids.stripe(job.fid()), s -> new Counters(job.fid()))
                                 .add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
                     }
                 }
@@ -871,7 +1015,11 @@ public final class Migrator {
                 for (Job j : some) {
                     PoolObject p = next.get(j.fid());
                     if (p != null) {
-                        next.put(j.fid(), p.byKey(j.key()).map(c -> p.remove(c.mirrorId())).orElse(p));
+                        next.put(
+                                j.fid(),
+                                p.byKey(j.key())
+                                        .map(c -> p.remove(c.mirrorId()))
+                                        .orElse(p));
                     }
                 }
                 java.util.Map<Integer, Counters> counters = new java.util.HashMap<>();
@@ -888,8 +1036,19 @@ public final class Migrator {
                     tx.start();
                     for (Job j : some) {
                         WorkIndex.remove(tx, j);
-                        WorkIndex.add(tx, new Job(Job.Kind.GC, j.fid(), j.device(), j.key(), j.version(), j.bytes(), pool.nowNanos(), 0));
-                        counters.computeIfAbsent(dev.spillway.pool.meta.PoolFids.stripe(j.fid()), s -> new Counters(j.fid()))
+                        WorkIndex.add(
+                                tx,
+                                new Job(
+                                        Job.Kind.GC,
+                                        j.fid(),
+                                        j.device(),
+                                        j.key(),
+                                        j.version(),
+                                        j.bytes(),
+                                        pool.nowNanos(),
+                                        0));
+                        counters.computeIfAbsent(
+                                        dev.spillway.pool.meta.PoolFids.stripe(j.fid()), s -> new Counters(j.fid()))
                                 .move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
                         if (DeviceIndex.contains(md(), j.device(), j.fid(), j.key())) {
                             DeviceIndex.delete(tx, j.device(), j.fid(), j.key());
@@ -919,7 +1078,9 @@ public final class Migrator {
 
     /** Runs every GC job now (tests, recovery, and the daemon's garbage pass). */
     public int collectGarbage() throws OsdException {
-        List<Job> garbage = WorkIndex.all(md()).stream().filter(j -> j.kind() == Job.Kind.GC).toList();
+        List<Job> garbage = WorkIndex.all(md()).stream()
+                .filter(j -> j.kind() == Job.Kind.GC)
+                .toList();
         collect(garbage);
         return garbage.size();
     }

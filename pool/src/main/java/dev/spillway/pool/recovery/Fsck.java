@@ -68,7 +68,7 @@ public final class Fsck {
         this.pool = pool;
         this.repair = repair;
         this.deep = deep;
-        this.progress = progress == null ? s -> { } : progress;
+        this.progress = progress == null ? s -> {} : progress;
     }
 
     /** How long an online check waits for the metadata transactions in flight to end. */
@@ -81,7 +81,8 @@ public final class Fsck {
      * anything, and a copy that fails it is re-checked under its object's lock before it is
      * reported, since it may have been replaced meanwhile.
      */
-    public static Report run(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress) throws OsdException {
+    public static Report run(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress)
+            throws OsdException {
         Fsck f = new Fsck(pool, repair, deep, progress);
         Report structural = pool.quiesced(QUIESCE_WAIT, f::run);
         f.verifyDeferred();
@@ -89,8 +90,7 @@ public final class Fsck {
     }
 
     /** An in-sync copy to read through (deep) or to mark bad (repair) once the gate is released. */
-    private record Deferred(Fid fid, Copy copy, long size, OsdException bad) {
-    }
+    private record Deferred(Fid fid, Copy copy, long size, OsdException bad) {}
 
     private final List<Deferred> deferred = new ArrayList<>();
 
@@ -114,7 +114,8 @@ public final class Fsck {
             OsdException still = pool.migrator().locked(d.fid(), () -> {
                 Optional<PoolObject> now = pool.store().load(d.fid());
                 Optional<Copy> same = now.flatMap(p -> p.byKey(d.copy().key()))
-                        .filter(c -> c.state() == CopyState.IN_SYNC && c.version() == now.get().dataVersion());
+                        .filter(c -> c.state() == CopyState.IN_SYNC
+                                && c.version() == now.get().dataVersion());
                 if (same.isEmpty()) {
                     return null;
                 }
@@ -205,10 +206,20 @@ public final class Fsck {
                 }
                 long mdSize = md().getAttr(f).size();
                 if (p.resident(mdIndex) && mdSize != p.size()) {
-                    problem("size", f, pool.metadata(), "resident body is " + mdSize + " bytes, layout says " + p.size(), false);
+                    problem(
+                            "size",
+                            f,
+                            pool.metadata(),
+                            "resident body is " + mdSize + " bytes, layout says " + p.size(),
+                            false);
                 }
                 if (!p.resident(mdIndex) && mdSize != 0) {
-                    problem("stub", f, pool.metadata(), "spilled object keeps " + mdSize + " bytes on the metadata device", false);
+                    problem(
+                            "stub",
+                            f,
+                            pool.metadata(),
+                            "spilled object keeps " + mdSize + " bytes on the metadata device",
+                            false);
                 }
                 if (p.inSync().isEmpty()) {
                     problem("lost", f, null, "no in-sync copy of its body remains", false);
@@ -228,7 +239,9 @@ public final class Fsck {
         }
         // Every object on a listable device must be named by a layout or a job.
         for (PoolDevice d : pool.devices()) {
-            if (d == pool.metadata() || d.state() == DeviceState.FAILED || !d.osd().capabilities().has(Capability.LIST_OBJECTS)) {
+            if (d == pool.metadata()
+                    || d.state() == DeviceState.FAILED
+                    || !d.osd().capabilities().has(Capability.LIST_OBJECTS)) {
                 continue;
             }
             Map<Fid, Fid> mine = named.getOrDefault(d.index(), Map.of());
@@ -236,7 +249,8 @@ public final class Fsck {
             try (ObjectCursor c = d.osd().listObjects()) {
                 while (c.next()) {
                     Fid k = c.fid();
-                    if (!mine.containsKey(k) && !jobKeys.contains(Job.Kind.GC + "/" + d.index() + "/" + k)
+                    if (!mine.containsKey(k)
+                            && !jobKeys.contains(Job.Kind.GC + "/" + d.index() + "/" + k)
                             && !jobKeys.contains(Job.Kind.COPY + "/" + d.index() + "/" + k)) {
                         orphans.add(k);
                     }
@@ -257,19 +271,30 @@ public final class Fsck {
         return new Report(objects, copies, List.copyOf(problems));
     }
 
-    private void checkCopy(Fid f, PoolObject p, Copy cp, Set<String> jobKeys, Map<Integer, Map<CopyState, long[]>> expected)
+    private void checkCopy(
+            Fid f, PoolObject p, Copy cp, Set<String> jobKeys, Map<Integer, Map<CopyState, long[]>> expected)
             throws OsdException {
         PoolDevice d = pool.device(cp.device());
         int mdIndex = pool.metadata().index();
         if (cp.device() == mdIndex) {
             if (!DeviceIndex.contains(md(), mdIndex, f, f)) {
-                problem("index", f, d, "resident object missing from the metadata device's index", repair && fixIndex(d, f, f, true));
+                problem(
+                        "index",
+                        f,
+                        d,
+                        "resident object missing from the metadata device's index",
+                        repair && fixIndex(d, f, f, true));
             }
             return;
         }
         count(expected, cp.device(), cp.state(), cp.bytes());
         if (!DeviceIndex.contains(md(), cp.device(), f, cp.key())) {
-            problem("index", f, d, "copy " + cp.key() + " missing from the device index", repair && fixIndex(d, f, cp.key(), true));
+            problem(
+                    "index",
+                    f,
+                    d,
+                    "copy " + cp.key() + " missing from the device index",
+                    repair && fixIndex(d, f, cp.key(), true));
         }
         if (cp.state() == CopyState.PENDING && !jobKeys.contains(Job.Kind.COPY + "/" + cp.device() + "/" + cp.key())) {
             problem("pending", f, d, "pending copy " + cp.key() + " without its COPY job", false);
@@ -280,7 +305,12 @@ public final class Fsck {
         try {
             long size = d.osd().getAttr(cp.key()).size();
             if (size != p.size()) {
-                problem("copy-size", f, d, "copy " + cp.key() + " is " + size + " bytes, the object " + p.size(), false);
+                problem(
+                        "copy-size",
+                        f,
+                        d,
+                        "copy " + cp.key() + " is " + size + " bytes, the object " + p.size(),
+                        false);
             } else if (deep) {
                 // Read after the walk, outside the gate: reading every copy may take hours.
                 deferred.add(new Deferred(f, cp, p.size(), null));
@@ -312,8 +342,13 @@ public final class Fsck {
                 long[] e = expected.getOrDefault(d, Map.of()).getOrDefault(s, new long[2]);
                 long[] a = actual.getOrDefault(d, Map.of()).getOrDefault(s, new long[2]);
                 if (e[0] != a[0] || e[1] != a[1]) {
-                    problem("counters", null, pool.device(d), s + ": counted " + a[0] + " bytes / " + a[1]
-                            + " copies, the layouts say " + e[0] + " / " + e[1], false);
+                    problem(
+                            "counters",
+                            null,
+                            pool.device(d),
+                            s + ": counted " + a[0] + " bytes / " + a[1] + " copies, the layouts say " + e[0] + " / "
+                                    + e[1],
+                            false);
                 }
             }
         }

@@ -22,8 +22,7 @@ import java.util.TreeMap;
 public final class Recovery {
     private static final System.Logger LOG = System.getLogger(Recovery.class.getName());
 
-    private Recovery() {
-    }
+    private Recovery() {}
 
     public static RecoveryReport recover(PoolOsd pool) throws OsdException {
         long t0 = System.nanoTime();
@@ -72,6 +71,7 @@ public final class Recovery {
             }
         }
         RecoveryReport r = recover(pool);
-        return new RecoveryReport("full-scan", System.nanoTime() - t0, r.jobs(), r.rolledBack(), r.collected(), scanned);
+        return new RecoveryReport(
+                "full-scan", System.nanoTime() - t0, r.jobs(), r.rolledBack(), r.collected(), scanned);
     }
 }

@@ -8,8 +8,7 @@ import java.io.ByteArrayOutputStream;
  * or doubles a field fails loudly instead of shifting everything after it.
  */
 final class HexVector {
-    private HexVector() {
-    }
+    private HexVector() {}
 
     static byte[] parse(String text) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -71,7 +71,9 @@ class LayoutCodecGoldenTest {
     void oneCopyOnAnOsdDevice() throws Exception {
         byte[] golden = HexVector.parse(ONE_COPY);
         assertThat(golden).hasSize(136);
-        assertThat(LayoutCodec.encode(oneCopy())).as(HexVector.dump(LayoutCodec.encode(oneCopy()))).isEqualTo(golden);
+        assertThat(LayoutCodec.encode(oneCopy()))
+                .as(HexVector.dump(LayoutCodec.encode(oneCopy())))
+                .isEqualTo(golden);
         assertThat(LayoutCodec.decode(golden)).isEqualTo(oneCopy());
     }
 
@@ -129,12 +131,15 @@ class LayoutCodecGoldenTest {
             """;
 
     static Layout twoCopies() {
-        StripeLayout local = new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, FILE, 1 << 20, 0, null,
-                List.of(OstStripe.of(0, FILE)));
+        StripeLayout local = new StripeLayout(
+                LOV_MAGIC_V1, LOV_PATTERN_RAID0, FILE, 1 << 20, 0, null, List.of(OstStripe.of(0, FILE)));
         HsmForeign s3 = new HsmForeign(HsmType.S3, HS_EXISTS | HS_ARCHIVED, 2, 0x1234, "0x200000401:0x1:0x0");
-        return new Layout(3, FlrState.SYNC_PENDING, List.of(
-                Component.wholeFile(0x00010001, LCME_FL_INIT | LCME_FL_PREF_RD, local),
-                Component.wholeFile(0x00020003, LCME_FL_INIT | LCME_FL_STALE, s3)));
+        return new Layout(
+                3,
+                FlrState.SYNC_PENDING,
+                List.of(
+                        Component.wholeFile(0x00010001, LCME_FL_INIT | LCME_FL_PREF_RD, local),
+                        Component.wholeFile(0x00020003, LCME_FL_INIT | LCME_FL_STALE, s3)));
     }
 
     @Test
@@ -195,13 +200,28 @@ class LayoutCodecGoldenTest {
             """;
 
     static Layout lfsPflExample() {
-        StripeLayout first = new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, FILE, 1 << 20, 0, null,
+        StripeLayout first = new StripeLayout(
+                LOV_MAGIC_V1,
+                LOV_PATTERN_RAID0,
+                FILE,
+                1 << 20,
+                0,
+                null,
                 List.of(new OstStripe(new Fid(2, 0, 0), 0, 0)));
-        StripeLayout second = new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, FILE, 1 << 20, 0, null,
+        StripeLayout second = new StripeLayout(
+                LOV_MAGIC_V1,
+                LOV_PATTERN_RAID0,
+                FILE,
+                1 << 20,
+                0,
+                null,
                 List.of(new OstStripe(new Fid(2, 0, 0), 0, 1), new OstStripe(new Fid(3, 0, 0), 0, 0)));
-        return new Layout(2, FlrState.NONE, List.of(
-                new Component(1, LCME_FL_INIT, 0, 1 << 20, 0, 0, 0, first),
-                new Component(2, LCME_FL_INIT, 1 << 20, LUSTRE_EOF, 0, 0, 0, second)));
+        return new Layout(
+                2,
+                FlrState.NONE,
+                List.of(
+                        new Component(1, LCME_FL_INIT, 0, 1 << 20, 0, 0, 0, first),
+                        new Component(2, LCME_FL_INIT, 1 << 20, LUSTRE_EOF, 0, 0, 0, second)));
     }
 
     @Test
@@ -239,9 +259,20 @@ class LayoutCodecGoldenTest {
 
     @Test
     void v3SubLayoutWithPoolName() throws Exception {
-        Layout l = new Layout(7, FlrState.NONE, List.of(Component.wholeFile(LovFormat.pflrId(1, 5), LCME_FL_INIT,
-                new StripeLayout(LOV_MAGIC_V3, LOV_PATTERN_RAID0, FILE, 4 << 20, 0, "flash",
-                        List.of(OstStripe.of(3, Fid.of(0x280000400L, 9)))))));
+        Layout l = new Layout(
+                7,
+                FlrState.NONE,
+                List.of(Component.wholeFile(
+                        LovFormat.pflrId(1, 5),
+                        LCME_FL_INIT,
+                        new StripeLayout(
+                                LOV_MAGIC_V3,
+                                LOV_PATTERN_RAID0,
+                                FILE,
+                                4 << 20,
+                                0,
+                                "flash",
+                                List.of(OstStripe.of(3, Fid.of(0x280000400L, 9)))))));
         byte[] golden = HexVector.parse(V3_POOL);
         assertThat(golden).hasSize(152);
         assertThat(LayoutCodec.encode(l)).isEqualTo(golden);
@@ -253,11 +284,19 @@ class LayoutCodecGoldenTest {
         assertThat(LOV_COMP_MD_V1_SIZE).isEqualTo(32);
         assertThat(LOV_COMP_MD_ENTRY_V1_SIZE).isEqualTo(48);
         assertThat(LOV_MDS_MD_V1_SIZE + LOV_OST_DATA_V1_SIZE).isEqualTo(56);
-        assertThat(LOV_FOREIGN_MD_SIZE + LOV_HSM_BASE_SIZE).isEqualTo(LOV_HSM_MD_SIZE).isEqualTo(72);
+        assertThat(LOV_FOREIGN_MD_SIZE + LOV_HSM_BASE_SIZE)
+                .isEqualTo(LOV_HSM_MD_SIZE)
+                .isEqualTo(72);
         assertThat(8 + 8 + UUID_MAX).isEqualTo(LOV_HSM_BASE_SIZE);
         // every blob size is a multiple of 8, so blobs stay 8-byte aligned back to back
-        assertThat(List.of(LOV_MDS_MD_V1_SIZE, LOV_MDS_MD_V3_SIZE, LOV_OST_DATA_V1_SIZE, LOV_HSM_MD_SIZE,
-                LOV_COMP_MD_V1_SIZE, LOV_COMP_MD_ENTRY_V1_SIZE)).allMatch(n -> n % 8 == 0);
+        assertThat(List.of(
+                        LOV_MDS_MD_V1_SIZE,
+                        LOV_MDS_MD_V3_SIZE,
+                        LOV_OST_DATA_V1_SIZE,
+                        LOV_HSM_MD_SIZE,
+                        LOV_COMP_MD_V1_SIZE,
+                        LOV_COMP_MD_ENTRY_V1_SIZE))
+                .allMatch(n -> n % 8 == 0);
         assertThat(pflrId(2, 3)).isEqualTo(131075);
         assertThat(mirrorIdOf(131074)).isEqualTo(2); // "lcme_id: 131074 / lcme_mirror_id: 2" in lfs output
         assertThat(mirrorIdOf(65537)).isEqualTo(1);

@@ -58,10 +58,11 @@ class LayoutDecoderRejectsTest {
     @Test
     void messageNamesDeviceObjectAndOffset() {
         byte[] b = put32(two(), 0, 0xdeadbeef);
-        LayoutException e = catchThrowableOfType(LayoutException.class,
-                () -> LayoutCodec.decode(b, "fast", Fid.of(0x200000401L, 1)));
-        assertThat(e.getMessage()).isEqualTo("fast: [0x200000401:0x1:0x0]: EBADMSG: layout xattr, byte 0: "
-                + "lcm_magic 0xdeadbeef is not a LOV magic (want LOV_MAGIC_COMP_V1 0xbd60bd0)");
+        LayoutException e = catchThrowableOfType(
+                LayoutException.class, () -> LayoutCodec.decode(b, "fast", Fid.of(0x200000401L, 1)));
+        assertThat(e.getMessage())
+                .isEqualTo("fast: [0x200000401:0x1:0x0]: EBADMSG: layout xattr, byte 0: "
+                        + "lcm_magic 0xdeadbeef is not a LOV magic (want LOV_MAGIC_COMP_V1 0xbd60bd0)");
         assertThat(e.device()).isEqualTo("fast");
         assertThat(e.fid()).isEqualTo(Fid.of(0x200000401L, 1));
     }
@@ -227,21 +228,32 @@ class LayoutDecoderRejectsTest {
     void recordsRefuseWhatTheDecoderRefuses() {
         Fid f = Fid.of(0x200000401L, 1);
         assertThatThrownBy(() -> HsmForeign.copy(HsmType.S3, 1, 1, "x".repeat(41), HS_EXISTS))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("UUID_MAX");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("UUID_MAX");
         assertThatThrownBy(() -> HsmForeign.copy(HsmType.S3, 1, 1, "a\0b", HS_EXISTS))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NUL");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("NUL");
         assertThatThrownBy(() -> HsmForeign.copy(HsmType.S3, 1, 1, "\ud800", HS_EXISTS))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("surrogate");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("surrogate");
         assertThatThrownBy(() -> HsmForeign.copy(HsmType.S3, 1, 1, "k", 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lhm_flags is 0");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("lhm_flags is 0");
         assertThatThrownBy(() -> Component.wholeFile(0, LCME_FL_INIT, StripeLayout.ostCopy(f, 0, f)))
                 .hasMessageContaining("LCME_ID_INVAL");
         assertThatThrownBy(() -> new Component(1, 0, 0, 1 << 20, 0, 0, 0, HsmForeign.copy(HsmType.S3, 1, 1, "k", 1)))
                 .hasMessageContaining("[0, EOF)");
         assertThatThrownBy(() -> new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, f, 1 << 20, 0, null, List.of()))
                 .hasMessageContaining("lmm_stripe_count 0");
-        assertThatThrownBy(() -> new StripeLayout(LOV_MAGIC_V3, LOV_PATTERN_RAID0, f, 1 << 20, 0, "sixteen-bytes-xx",
-                List.of(OstStripe.of(0, f)))).hasMessageContaining("LOV_MAXPOOLNAME");
+        assertThatThrownBy(() -> new StripeLayout(
+                        LOV_MAGIC_V3,
+                        LOV_PATTERN_RAID0,
+                        f,
+                        1 << 20,
+                        0,
+                        "sixteen-bytes-xx",
+                        List.of(OstStripe.of(0, f))))
+                .hasMessageContaining("LOV_MAXPOOLNAME");
         assertThatThrownBy(() -> new Layout(1, FlrState.NONE, List.of())).hasMessageContaining("lcm_entry_count");
     }
 }

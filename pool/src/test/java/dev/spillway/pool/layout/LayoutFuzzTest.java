@@ -36,13 +36,24 @@ class LayoutFuzzTest {
 
     /** Allocation allowed per decode: an exception with its stack, records, lists, strings. */
     static final long ALLOC_BASE = 32 * 1024;
+
     static final long ALLOC_PER_BYTE = 16;
 
-    enum Kind { BIT_FLIPS, BYTE_OVERWRITE, TRUNCATE, APPEND, FIELD, SWAP, SPLICE, GARBAGE, GARBAGE_WITH_HEADER,
-        STACKED, VALID }
-
-    record Input(Kind kind, byte[] bytes) {
+    enum Kind {
+        BIT_FLIPS,
+        BYTE_OVERWRITE,
+        TRUNCATE,
+        APPEND,
+        FIELD,
+        SWAP,
+        SPLICE,
+        GARBAGE,
+        GARBAGE_WITH_HEADER,
+        STACKED,
+        VALID
     }
+
+    record Input(Kind kind, byte[] bytes) {}
 
     @Test
     void decoderRefusesEveryMalformedInputWithItsOwnError() throws Exception {
@@ -50,8 +61,8 @@ class LayoutFuzzTest {
         String replay = System.getProperty("spillway.layout.fuzz.replay");
         if (replay != null) {
             Input in = input(Long.decode(replay));
-            System.out.printf("replay %s: %s, %d bytes%n%s", replay, in.kind(), in.bytes().length,
-                    HexVector.dump(in.bytes()));
+            System.out.printf(
+                    "replay %s: %s, %d bytes%n%s", replay, in.kind(), in.bytes().length, HexVector.dump(in.bytes()));
             check(Long.decode(replay), in, new Stats());
             return;
         }
@@ -66,15 +77,23 @@ class LayoutFuzzTest {
             try {
                 check(seed, in, stats);
             } catch (Throwable e) {
-                throw new AssertionError(String.format("fuzz input %d (%s, %d bytes) failed; replay it with "
-                        + "-Dspillway.layout.fuzz.replay=0x%x (master seed 0x%x): %s", i, in.kind(), in.bytes().length,
-                        seed, master, e), e);
+                throw new AssertionError(
+                        String.format(
+                                "fuzz input %d (%s, %d bytes) failed; replay it with "
+                                        + "-Dspillway.layout.fuzz.replay=0x%x (master seed 0x%x): %s",
+                                i, in.kind(), in.bytes().length, seed, master, e),
+                        e);
             }
         }
-        System.out.printf("layout fuzz: %d accepted, %s refused, %d refused past the header, "
-                + "largest allocation %d bytes (%d-byte input)%n", stats.accepted, stats.byErrno, stats.deep,
-                stats.maxAlloc, stats.maxAllocLen);
-        assertThat(stats.accepted + stats.byErrno.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(inputs);
+        System.out.printf(
+                "layout fuzz: %d accepted, %s refused, %d refused past the header, "
+                        + "largest allocation %d bytes (%d-byte input)%n",
+                stats.accepted, stats.byErrno, stats.deep, stats.maxAlloc, stats.maxAllocLen);
+        assertThat(stats.accepted
+                        + stats.byErrno.values().stream()
+                                .mapToInt(Integer::intValue)
+                                .sum())
+                .isEqualTo(inputs);
         // the mutations reach the entries and blobs, not only the header checks
         assertThat(stats.deep).isGreaterThan(inputs / 4);
         assertThat(stats.byErrno).containsKeys(Errno.EBADMSG, Errno.EPROTO);
@@ -118,7 +137,8 @@ class LayoutFuzzTest {
         long allocated = allocatedBytes() - before;
         assertThat(bytes).as("the decoder never writes its input").isEqualTo(copy);
         if (allocated >= 0 && stats.measure) {
-            assertThat(allocated).as("bytes allocated decoding %d bytes", bytes.length)
+            assertThat(allocated)
+                    .as("bytes allocated decoding %d bytes", bytes.length)
                     .isLessThanOrEqualTo(ALLOC_BASE + ALLOC_PER_BYTE * bytes.length);
             if (allocated > stats.maxAlloc) {
                 stats.maxAlloc = allocated;
@@ -126,7 +146,9 @@ class LayoutFuzzTest {
             }
         }
         if (decoded != null) {
-            assertThat(LayoutCodec.encode(decoded)).as("an accepted input is canonical").isEqualTo(bytes);
+            assertThat(LayoutCodec.encode(decoded))
+                    .as("an accepted input is canonical")
+                    .isEqualTo(bytes);
             stats.accepted++;
         } else {
             assertThat(refused.errno()).isIn(Errno.EBADMSG, Errno.EPROTO);
@@ -187,8 +209,8 @@ class LayoutFuzzTest {
     static byte[] overwrite(Random r, byte[] b) {
         byte[] out = b.clone();
         for (int n = 1 + r.nextInt(4); n > 0; n--) {
-            out[r.nextInt(out.length)] = (byte) (r.nextBoolean() ? INTERESTING_BYTES[r.nextInt(INTERESTING_BYTES.length)]
-                    : r.nextInt(256));
+            out[r.nextInt(out.length)] =
+                    (byte) (r.nextBoolean() ? INTERESTING_BYTES[r.nextInt(INTERESTING_BYTES.length)] : r.nextInt(256));
         }
         return out;
     }
@@ -217,8 +239,9 @@ class LayoutFuzzTest {
         int entries = Short.toUnsignedInt(b.getShort(14));
         for (int i = 0; i < entries; i++) {
             int e = LOV_COMP_MD_V1_SIZE + i * LOV_COMP_MD_ENTRY_V1_SIZE;
-            for (int[] x : new int[][] {{0, 4}, {4, 4}, {8, 8}, {16, 8}, {24, 4}, {28, 4}, {32, 4}, {36, 8}, {44, 1},
-                {45, 1}, {46, 1}, {47, 1}}) {
+            for (int[] x : new int[][] {
+                {0, 4}, {4, 4}, {8, 8}, {16, 8}, {24, 4}, {28, 4}, {32, 4}, {36, 8}, {44, 1}, {45, 1}, {46, 1}, {47, 1}
+            }) {
                 f.add(new int[] {e + x[0], x[1]});
             }
             int at = b.getInt(e + 24);
@@ -244,11 +267,58 @@ class LayoutFuzzTest {
     }
 
     static long edgeValue(Random r, int width, int len, long current) {
-        long[] edges = {0, 1, 2, 3, 4, 8, 16, 24, 31, 32, 47, 48, 56, 72, 79, 80, 128, len - 1, len, len + 1, len + 8,
-            0x7f, 0x80, 0xff, 0xffff, 0x7fff, 0x8000, 0x10000, 0x7fffffff, 0x80000000L, 0xffffffffL, -1L,
-            Long.MAX_VALUE, Long.MIN_VALUE, LOV_MAGIC_V1, LOV_MAGIC_V3, LOV_MAGIC_FOREIGN, LOV_MAGIC_COMP_V1,
-            LOV_MAGIC_SEL, LOV_MIN_STRIPE_SIZE, LOV_MAX_STRIPE_COUNT, LOV_MAX_STRIPE_COUNT + 1, current + 1, current - 1,
-            current + 8, current - 8, current + 24, current - 24, current + 48, current ^ 0x80000000L};
+        long[] edges = {
+            0,
+            1,
+            2,
+            3,
+            4,
+            8,
+            16,
+            24,
+            31,
+            32,
+            47,
+            48,
+            56,
+            72,
+            79,
+            80,
+            128,
+            len - 1,
+            len,
+            len + 1,
+            len + 8,
+            0x7f,
+            0x80,
+            0xff,
+            0xffff,
+            0x7fff,
+            0x8000,
+            0x10000,
+            0x7fffffff,
+            0x80000000L,
+            0xffffffffL,
+            -1L,
+            Long.MAX_VALUE,
+            Long.MIN_VALUE,
+            LOV_MAGIC_V1,
+            LOV_MAGIC_V3,
+            LOV_MAGIC_FOREIGN,
+            LOV_MAGIC_COMP_V1,
+            LOV_MAGIC_SEL,
+            LOV_MIN_STRIPE_SIZE,
+            LOV_MAX_STRIPE_COUNT,
+            LOV_MAX_STRIPE_COUNT + 1,
+            current + 1,
+            current - 1,
+            current + 8,
+            current - 8,
+            current + 24,
+            current - 24,
+            current + 48,
+            current ^ 0x80000000L
+        };
         return r.nextInt(5) == 0 ? r.nextLong() : edges[r.nextInt(edges.length)];
     }
 
@@ -279,7 +349,8 @@ class LayoutFuzzTest {
         byte[] out = valid.clone();
         int entries = Short.toUnsignedInt(le(valid).getShort(14));
         int unit = r.nextBoolean() ? LOV_COMP_MD_ENTRY_V1_SIZE : 8;
-        int span = r.nextBoolean() && entries > 1 ? LOV_COMP_MD_V1_SIZE + entries * LOV_COMP_MD_ENTRY_V1_SIZE : out.length;
+        int span =
+                r.nextBoolean() && entries > 1 ? LOV_COMP_MD_V1_SIZE + entries * LOV_COMP_MD_ENTRY_V1_SIZE : out.length;
         int slots = (span - LOV_COMP_MD_V1_SIZE) / unit;
         if (slots < 2) {
             return bitFlips(r, valid);
@@ -330,8 +401,10 @@ class LayoutFuzzTest {
             out = switch (r.nextInt(4)) {
                 case 0 -> bitFlips(r, out);
                 case 1 -> overwrite(r, out);
-                case 2 -> out.length >= 32 && Short.toUnsignedInt(le(out).getShort(14)) * 48 + 32 <= out.length
-                        ? swap(r, out) : bitFlips(r, out);
+                case 2 ->
+                    out.length >= 32 && Short.toUnsignedInt(le(out).getShort(14)) * 48 + 32 <= out.length
+                            ? swap(r, out)
+                            : bitFlips(r, out);
                 default -> Arrays.copyOf(out, Math.max(1, out.length - r.nextInt(16)));
             };
         }

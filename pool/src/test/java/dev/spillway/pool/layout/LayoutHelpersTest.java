@@ -55,11 +55,15 @@ class LayoutHelpersTest {
         l = l.setPreferredRead(2);
         assertThat(l.readMirror().orElseThrow().mirrorId()).isEqualTo(2);
         l = l.setPreferredRead(3);
-        assertThat(l.mirrors().stream().filter(Mirror::isPreferredRead).map(Mirror::mirrorId)).containsExactly(3);
+        assertThat(l.mirrors().stream().filter(Mirror::isPreferredRead).map(Mirror::mirrorId))
+                .containsExactly(3);
 
         l = l.withFlrState(FlrState.WRITE_PENDING).markStaleExcept(1);
-        assertThat(l.mirrors().stream().filter(Mirror::isStale).map(Mirror::mirrorId)).containsExactly(2, 3);
-        assertThat(l.readMirror().orElseThrow().mirrorId()).as("stale preferred copies are not read").isEqualTo(1);
+        assertThat(l.mirrors().stream().filter(Mirror::isStale).map(Mirror::mirrorId))
+                .containsExactly(2, 3);
+        assertThat(l.readMirror().orElseThrow().mirrorId())
+                .as("stale preferred copies are not read")
+                .isEqualTo(1);
 
         l = l.markStale(1);
         assertThat(l.readMirror()).isEmpty();
@@ -77,13 +81,19 @@ class LayoutHelpersTest {
     void generationFollowsLodObjIncLayoutGen() {
         assertThat(Layout.nextGeneration(1)).isEqualTo(2);
         assertThat(Layout.nextGeneration(0x7FFFFFFF)).as("skips 0").isEqualTo(1);
-        assertThat(Layout.nextGeneration(LU_LAYOUT_RESYNC | 5)).as("keeps the resync bit").isEqualTo(LU_LAYOUT_RESYNC | 6);
-        assertThat(Layout.nextGeneration(0xFFFFFFFF)).as("wraps to 1, dropping the resync bit").isEqualTo(1);
+        assertThat(Layout.nextGeneration(LU_LAYOUT_RESYNC | 5))
+                .as("keeps the resync bit")
+                .isEqualTo(LU_LAYOUT_RESYNC | 6);
+        assertThat(Layout.nextGeneration(0xFFFFFFFF))
+                .as("wraps to 1, dropping the resync bit")
+                .isEqualTo(1);
     }
 
     @Test
     void componentIdsAfterTheGenerationPassesSixteenBits() {
-        Layout l = new Layout(0x1FFFF, FlrState.NONE,
+        Layout l = new Layout(
+                0x1FFFF,
+                FlrState.NONE,
                 List.of(Component.wholeFile(pflrId(1, 1), LCME_FL_INIT, StripeLayout.ostCopy(FILE, 0, FILE))));
         // lod_gen_component_id: generation 0x20000 > SEQ_ID_MAX, so search from its low bits (0 -> 1)
         Layout two = l.addMirror(StripeLayout.ostCopy(FILE, 1, FILE), LCME_FL_INIT);
@@ -93,19 +103,26 @@ class LayoutHelpersTest {
 
     @Test
     void mirrorIdsWrapToTheSmallestFreeOne() {
-        Layout l = new Layout(1, FlrState.RDONLY, List.of(
-                Component.wholeFile(pflrId(3, 1), LCME_FL_INIT, StripeLayout.ostCopy(FILE, 0, FILE)),
-                Component.wholeFile(pflrId(MIRROR_ID_MAX, 2), LCME_FL_INIT, StripeLayout.ostCopy(FILE, 1, FILE))));
+        Layout l = new Layout(
+                1,
+                FlrState.RDONLY,
+                List.of(
+                        Component.wholeFile(pflrId(3, 1), LCME_FL_INIT, StripeLayout.ostCopy(FILE, 0, FILE)),
+                        Component.wholeFile(
+                                pflrId(MIRROR_ID_MAX, 2), LCME_FL_INIT, StripeLayout.ostCopy(FILE, 1, FILE))));
         assertThat(l.nextMirrorId()).isEqualTo(1);
-        assertThat(Layout.of(StripeLayout.ostCopy(FILE, 0, FILE)).nextMirrorId()).isEqualTo(2);
+        assertThat(Layout.of(StripeLayout.ostCopy(FILE, 0, FILE)).nextMirrorId())
+                .isEqualTo(2);
     }
 
     @Test
     void misuseIsAProgrammingError() {
         Layout l = Layout.of(StripeLayout.ostCopy(FILE, 0, FILE));
-        assertThatThrownBy(() -> l.dropMirror(1)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> l.dropMirror(1))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("only mirror");
-        assertThatThrownBy(() -> l.markStale(9)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> l.markStale(9))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("no mirror 9");
     }
 }

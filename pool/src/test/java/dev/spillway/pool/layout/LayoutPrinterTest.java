@@ -128,8 +128,14 @@ class LayoutPrinterTest {
 
     @Test
     void uninstantiatedComponentPrintsStripeOffsetAndNoObjects() {
-        StripeLayout s = new StripeLayout(LOV_MAGIC_V3, LOV_PATTERN_RAID0, Fid.of(0x200000401L, 1), 8 << 20, 0xFFFF,
-                "archive", List.of(OstStripe.of(-1, new Fid(0, 0, 0))));
+        StripeLayout s = new StripeLayout(
+                LOV_MAGIC_V3,
+                LOV_PATTERN_RAID0,
+                Fid.of(0x200000401L, 1),
+                8 << 20,
+                0xFFFF,
+                "archive",
+                List.of(OstStripe.of(-1, new Fid(0, 0, 0))));
         Layout l = new Layout(6, FlrState.NONE, List.of(Component.wholeFile(LovFormat.pflrId(2, 4), 0, s)));
         String out = LayoutPrinter.getstripe(l);
         assertThat(out).contains("""
@@ -143,9 +149,18 @@ class LayoutPrinterTest {
 
     @Test
     void nosyncPrintsTheTimestampAndLinkIdIsShownWhenSet() {
-        Layout l = new Layout(1, FlrState.NONE, List.of(new Component(LovFormat.pflrId(1, 1),
-                LCME_FL_INIT | LCME_FL_NOSYNC, 0, LUSTRE_EOF, 0, 1_700_000_000L, 0x2,
-                StripeLayout.ostCopy(Fid.of(0x200000401L, 1), 4, Fid.of(0x200000401L, 1)))));
+        Layout l = new Layout(
+                1,
+                FlrState.NONE,
+                List.of(new Component(
+                        LovFormat.pflrId(1, 1),
+                        LCME_FL_INIT | LCME_FL_NOSYNC,
+                        0,
+                        LUSTRE_EOF,
+                        0,
+                        1_700_000_000L,
+                        0x2,
+                        StripeLayout.ostCopy(Fid.of(0x200000401L, 1), 4, Fid.of(0x200000401L, 1)))));
         assertThat(LayoutPrinter.getstripe(l)).contains("""
                     lcme_flags:          init,nosync
                     lcme_mirror_link_id: 0x2
@@ -157,13 +172,15 @@ class LayoutPrinterTest {
     @Test
     void flagNamesFollowLfsTables() {
         assertThat(LayoutPrinter.lcmeFlagsString(0)).isEqualTo("0");
-        assertThat(LayoutPrinter.lcmeFlagsString(LCME_FL_INIT | LCME_FL_PREF_RW)).isEqualTo("init,prefer");
+        assertThat(LayoutPrinter.lcmeFlagsString(LCME_FL_INIT | LCME_FL_PREF_RW))
+                .isEqualTo("init,prefer");
         assertThat(LayoutPrinter.lcmeFlagsString(LCME_FL_INIT | LCME_FL_STALE | LCME_FL_PREF_WR))
                 .isEqualTo("init,stale,prefwr");
         assertThat(LayoutPrinter.lcmeFlagsString(LCME_FL_INIT | 0x1000)).isEqualTo("init,0x1000");
         assertThat(LayoutPrinter.hsmFlagsString(HS_EXISTS | HS_RELEASED | HS_ARCHIVED | HS_DIRTY))
                 .isEqualTo("exists,dirty,released,archived");
-        assertThat(LayoutPrinter.patternString(LOV_PATTERN_RAID0 | LOV_PATTERN_OVERSTRIPING)).isEqualTo("raid0,overstriped");
+        assertThat(LayoutPrinter.patternString(LOV_PATTERN_RAID0 | LOV_PATTERN_OVERSTRIPING))
+                .isEqualTo("raid0,overstriped");
         assertThat(LayoutPrinter.patternString(LOV_PATTERN_MDT)).isEqualTo("mdt");
         assertThat(FlrState.WRITE_PENDING.lfsName()).isEqualTo("wp");
     }

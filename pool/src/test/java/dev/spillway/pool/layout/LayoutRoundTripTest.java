@@ -37,8 +37,12 @@ class LayoutRoundTripTest {
             try {
                 body.run(seed);
             } catch (Throwable e) {
-                throw new AssertionError(String.format("%s case %d failed; replay it with -Dspillway.layout.replay=0x%x"
-                        + " (master seed 0x%x): %s", name, i, seed, master, e), e);
+                throw new AssertionError(
+                        String.format(
+                                "%s case %d failed; replay it with -Dspillway.layout.replay=0x%x"
+                                        + " (master seed 0x%x): %s",
+                                name, i, seed, master, e),
+                        e);
             }
         }
     }
@@ -55,13 +59,13 @@ class LayoutRoundTripTest {
             for (int off : LayoutCodec.blobOffsets(l)) {
                 assertThat(off % 8).as("blob alignment").isZero();
             }
-            assertThat(LayoutPrinter.getstripe(back)).contains("lcm_entry_count:   " + l.components().size());
+            assertThat(LayoutPrinter.getstripe(back))
+                    .contains("lcm_entry_count:   " + l.components().size());
         });
     }
 
     /** The model: per mirror, stale and preferred-read; plus the generation. */
-    record M(boolean stale, boolean prefRd) {
-    }
+    record M(boolean stale, boolean prefRd) {}
 
     @Test
     void helperSequencesMatchTheModel() throws Exception {
@@ -81,8 +85,12 @@ class LayoutRoundTripTest {
                             int next = l.nextMirrorId();
                             SubLayout sub = r.nextBoolean()
                                     ? StripeLayout.ostCopy(file, r.nextInt(8), RandomLayouts.fid(r))
-                                    : HsmForeign.copy(r.nextBoolean() ? HsmType.POSIX : HsmType.S3, r.nextInt(8),
-                                            r.nextLong(), RandomLayouts.utf8(r, UUID_MAX), HS_EXISTS);
+                                    : HsmForeign.copy(
+                                            r.nextBoolean() ? HsmType.POSIX : HsmType.S3,
+                                            r.nextInt(8),
+                                            r.nextLong(),
+                                            RandomLayouts.utf8(r, UUID_MAX),
+                                            HS_EXISTS);
                             l = l.addMirror(sub, LCME_FL_INIT | LCME_FL_STALE);
                             model.put(next, new M(true, false));
                             assertThat(l.mirror(next)).isPresent();
@@ -118,14 +126,15 @@ class LayoutRoundTripTest {
                 }
                 assertThat(l.mirrorCount()).isEqualTo(model.size());
                 if (model.size() == 1) {
-                    assertThat(l.flrState()).isEqualTo(before.mirrorCount() > 1 ? FlrState.NONE
-                            : l.flrState());
+                    assertThat(l.flrState()).isEqualTo(before.mirrorCount() > 1 ? FlrState.NONE : l.flrState());
                 }
                 for (Mirror m : l.mirrors()) {
                     M want = model.get(m.mirrorId());
                     assertThat(want).as("mirror %d in the model", m.mirrorId()).isNotNull();
                     assertThat(m.isStale()).as("mirror %d stale", m.mirrorId()).isEqualTo(want.stale());
-                    assertThat(m.isPreferredRead()).as("mirror %d prefrd", m.mirrorId()).isEqualTo(want.prefRd());
+                    assertThat(m.isPreferredRead())
+                            .as("mirror %d prefrd", m.mirrorId())
+                            .isEqualTo(want.prefRd());
                 }
                 byte[] bytes = LayoutCodec.encode(l);
                 assertThat(LayoutCodec.decode(bytes)).isEqualTo(l);

@@ -18,8 +18,7 @@ import java.util.SplittableRandom;
  * Also the seed plumbing of the randomized tests: {@code -Dspillway.seed} fixes the master seed.
  */
 final class RandomLayouts {
-    private RandomLayouts() {
-    }
+    private RandomLayouts() {}
 
     /** The master seed: {@code -Dspillway.seed} or a fresh one; printed by the caller. */
     static long masterSeed() {
@@ -54,8 +53,15 @@ final class RandomLayouts {
     }
 
     static int lcmeFlags(Random r) {
-        int[] bits = {LCME_FL_STALE, LCME_FL_PREF_RD, LCME_FL_PREF_WR, LCME_FL_OFFLINE, LCME_FL_INIT, LCME_FL_NOSYNC,
-            LCME_FL_NOCOMPR};
+        int[] bits = {
+            LCME_FL_STALE,
+            LCME_FL_PREF_RD,
+            LCME_FL_PREF_WR,
+            LCME_FL_OFFLINE,
+            LCME_FL_INIT,
+            LCME_FL_NOSYNC,
+            LCME_FL_NOCOMPR
+        };
         int f = 0;
         for (int b : bits) {
             if (r.nextInt(3) == 0) {
@@ -78,18 +84,28 @@ final class RandomLayouts {
         int count = 1 + r.nextInt(maxStripes);
         List<OstStripe> objs = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            objs.add(new OstStripe(fid(r), r.nextInt(4) == 0 ? r.nextInt() : 0,
-                    r.nextInt(4) == 0 ? r.nextInt() : r.nextInt(64)));
+            objs.add(new OstStripe(
+                    fid(r), r.nextInt(4) == 0 ? r.nextInt() : 0, r.nextInt(4) == 0 ? r.nextInt() : r.nextInt(64)));
         }
         int stripeSize = r.nextBoolean() ? LOV_DESC_STRIPE_SIZE_DEFAULT : (1 + r.nextInt(0xffff)) * LOV_MIN_STRIPE_SIZE;
-        return new StripeLayout(v3 ? LOV_MAGIC_V3 : LOV_MAGIC_V1, LOV_PATTERN_RAID0, fid(r), stripeSize,
-                r.nextInt(3) == 0 ? r.nextInt(0x10000) : 0, v3 ? utf8(r, LOV_MAXPOOLNAME) : null, objs);
+        return new StripeLayout(
+                v3 ? LOV_MAGIC_V3 : LOV_MAGIC_V1,
+                LOV_PATTERN_RAID0,
+                fid(r),
+                stripeSize,
+                r.nextInt(3) == 0 ? r.nextInt(0x10000) : 0,
+                v3 ? utf8(r, LOV_MAXPOOLNAME) : null,
+                objs);
     }
 
     static HsmForeign hsm(Random r) {
         HsmType[] types = HsmType.values();
-        return new HsmForeign(types[r.nextInt(types.length)], hsmFlags(r), r.nextInt(3) == 0 ? r.nextLong() : r.nextInt(16),
-                r.nextLong(), utf8(r, UUID_MAX));
+        return new HsmForeign(
+                types[r.nextInt(types.length)],
+                hsmFlags(r),
+                r.nextInt(3) == 0 ? r.nextLong() : r.nextInt(16),
+                r.nextLong(),
+                utf8(r, UUID_MAX));
     }
 
     static SubLayout subLayout(Random r) {
@@ -121,11 +137,13 @@ final class RandomLayouts {
                 int id = pflrId(mirrorId, seq);
                 long ts = r.nextInt(3) == 0 ? r.nextLong() & Component.TIMESTAMP_MASK : 0;
                 int link = r.nextInt(4) == 0 ? r.nextInt(0x10000) : 0;
-                comps.add(new Component(id, lcmeFlags(r), start, end, r.nextInt(3) == 0 ? r.nextInt() : 0, ts, link, sub));
+                comps.add(new Component(
+                        id, lcmeFlags(r), start, end, r.nextInt(3) == 0 ? r.nextInt() : 0, ts, link, sub));
                 start = end;
             }
         }
         FlrState[] states = FlrState.values();
-        return new Layout(r.nextInt(4) == 0 ? r.nextInt() : 1 + r.nextInt(100), states[r.nextInt(states.length)], comps);
+        return new Layout(
+                r.nextInt(4) == 0 ? r.nextInt() : 1 + r.nextInt(100), states[r.nextInt(states.length)], comps);
     }
 }

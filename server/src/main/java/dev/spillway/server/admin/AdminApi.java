@@ -82,9 +82,13 @@ final class AdminApi extends Handler.Abstract {
         long t0 = System.nanoTime();
         try {
             if (path.equals("/metrics")) {
-                r = new Reply(200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape().getBytes(StandardCharsets.UTF_8));
+                r = new Reply(
+                        200,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                        metrics.scrape().getBytes(StandardCharsets.UTF_8));
             } else if (path.equals("/") || path.equals("/index.html")) {
-                r = new Reply(200, "text/html; charset=utf-8", StatusPage.render(pool).getBytes(StandardCharsets.UTF_8));
+                r = new Reply(
+                        200, "text/html; charset=utf-8", StatusPage.render(pool).getBytes(StandardCharsets.UTF_8));
             } else if (!path.startsWith("/api/")) {
                 throw new OsdException(Errno.ENOENT, pool.name(), null, "no such page " + path);
             } else {
@@ -100,8 +104,8 @@ final class AdminApi extends Handler.Abstract {
             Map<String, Object> m = Map.of("error", "EINVAL", "message", e.getMessage());
             r = new Reply(400, "application/json", JSON.writeValueAsBytes(m));
         }
-        metrics.requests("admin", path.startsWith("/api/") ? path.substring(5).split("/")[0] : path).record(System.nanoTime() - t0,
-                java.util.concurrent.TimeUnit.NANOSECONDS);
+        metrics.requests("admin", path.startsWith("/api/") ? path.substring(5).split("/")[0] : path)
+                .record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         resp.setStatus(r.status());
         resp.getHeaders().put(HttpHeader.CONTENT_TYPE, r.type());
         resp.write(true, ByteBuffer.wrap(r.body()), cb);
@@ -110,9 +114,14 @@ final class AdminApi extends Handler.Abstract {
 
     private void authenticate(Request req) throws OsdException {
         String h = req.getHeaders().get(HttpHeader.AUTHORIZATION);
-        byte[] got = h != null && h.startsWith("Bearer ") ? h.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
+        byte[] got = h != null && h.startsWith("Bearer ")
+                ? h.substring(7).trim().getBytes(StandardCharsets.UTF_8)
+                : new byte[0];
         if (!MessageDigest.isEqual(got, token)) {
-            throw new OsdException(Errno.EACCES, pool.name(), null,
+            throw new OsdException(
+                    Errno.EACCES,
+                    pool.name(),
+                    null,
                     "admin API needs 'Authorization: Bearer ACCESS_KEY:SECRET_KEY' (see `spillway credentials`)");
         }
     }
@@ -126,8 +135,13 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private PoolDevice device(String name) throws OsdException {
-        return pool.device(name).orElseThrow(() -> new OsdException(Errno.ENOENT, pool.name(), null,
-                "no device '" + name + "' (devices: " + pool.devices().stream().map(PoolDevice::name).toList() + ")"));
+        return pool.device(name)
+                .orElseThrow(() -> new OsdException(
+                        Errno.ENOENT,
+                        pool.name(),
+                        null,
+                        "no device '" + name + "' (devices: "
+                                + pool.devices().stream().map(PoolDevice::name).toList() + ")"));
     }
 
     private Fid object(Fields q) throws OsdException {
@@ -137,7 +151,11 @@ final class AdminApi extends Handler.Abstract {
         } catch (IllegalArgumentException notFid) {
             Fid f = resolver.apply(id);
             if (f == null) {
-                throw new OsdException(Errno.ENOENT, pool.name(), null, "no object '" + id + "' (give a FID [0x…:0x…:0x…] or bucket/key)");
+                throw new OsdException(
+                        Errno.ENOENT,
+                        pool.name(),
+                        null,
+                        "no object '" + id + "' (give a FID [0x…:0x…:0x…] or bucket/key)");
             }
             return f;
         }
@@ -163,15 +181,23 @@ final class AdminApi extends Handler.Abstract {
                             try {
                                 s = DeviceState.parse(param(q, "state"));
                             } catch (IllegalArgumentException e) {
-                                throw new OsdException(Errno.EINVAL, pool.name(), null, "unknown state '" + q.getValue("state")
-                                        + "' (rw, ro, evacuating, spare, failed)");
+                                throw new OsdException(
+                                        Errno.EINVAL,
+                                        pool.name(),
+                                        null,
+                                        "unknown state '" + q.getValue("state")
+                                                + "' (rw, ro, evacuating, spare, failed)");
                             }
                             pool.deviceOps().setState(d, s);
                             yield Reply.json(devices());
                         }
-                        case "evacuate" -> Reply.json(progress(pool.deviceOps().evacuateStep(d, intParam(q, "max", 64))));
-                        case "replace-lost" -> Reply.json(progress(pool.deviceOps().replaceLost(d, intParam(q, "max", 64))));
-                        default -> throw new OsdException(Errno.ENOENT, pool.name(), null, "no device operation '" + p[2] + "'");
+                        case "evacuate" ->
+                            Reply.json(progress(pool.deviceOps().evacuateStep(d, intParam(q, "max", 64))));
+                        case "replace-lost" ->
+                            Reply.json(progress(pool.deviceOps().replaceLost(d, intParam(q, "max", 64))));
+                        default ->
+                            throw new OsdException(
+                                    Errno.ENOENT, pool.name(), null, "no device operation '" + p[2] + "'");
                     };
                 }
                 break;
@@ -248,8 +274,10 @@ final class AdminApi extends Handler.Abstract {
 
     private PoolDevice firstBackground(Fid f) throws OsdException {
         PoolObject p = pool.store().require(f);
-        return pool.deviceOps().target(p, null).orElseThrow(() -> new OsdException(Errno.ENOSPC, pool.name(), f,
-                "no writable background device without a copy of this object"));
+        return pool.deviceOps()
+                .target(p, null)
+                .orElseThrow(() -> new OsdException(
+                        Errno.ENOSPC, pool.name(), f, "no writable background device without a copy of this object"));
     }
 
     private Migrator.Result resync(Fid f) throws OsdException {
@@ -261,7 +289,9 @@ final class AdminApi extends Handler.Abstract {
                 done++;
             }
         }
-        return new Migrator.Result(done > 0 ? Migrator.Outcome.DONE : Migrator.Outcome.NOTHING_TO_DO, 0,
+        return new Migrator.Result(
+                done > 0 ? Migrator.Outcome.DONE : Migrator.Outcome.NOTHING_TO_DO,
+                0,
                 done + " stale mirror(s) resynced");
     }
 
@@ -279,7 +309,9 @@ final class AdminApi extends Handler.Abstract {
                 pool.migrator().markBad(f, c, e);
             }
         }
-        return new Migrator.Result(bad.isEmpty() ? Migrator.Outcome.DONE : Migrator.Outcome.REFUSED, 0,
+        return new Migrator.Result(
+                bad.isEmpty() ? Migrator.Outcome.DONE : Migrator.Outcome.REFUSED,
+                0,
                 bad.isEmpty() ? "every in-sync copy matches its checksums" : String.join("; ", bad));
     }
 
@@ -294,7 +326,8 @@ final class AdminApi extends Handler.Abstract {
 
     private Map<String, Object> df() throws OsdException {
         StatFs s = pool.statfs();
-        Map<Integer, Map<CopyState, long[]>> counted = Counters.totals(pool.metadata().osd());
+        Map<Integer, Map<CopyState, long[]>> counted =
+                Counters.totals(pool.metadata().osd());
         List<Map<String, Object>> rows = new ArrayList<>();
         for (PoolDevice d : pool.devices()) {
             StatFs r = s.devices().get(d.index());
@@ -304,8 +337,8 @@ final class AdminApi extends Handler.Abstract {
             m.put("roles", d.roles().stream().map(x -> x.yamlName()).sorted().toList());
             m.put("state", d.state().yamlName());
             Map<String, Object> states = new TreeMap<>();
-            counted.getOrDefault(d.index(), Map.of()).forEach((st, v) -> states.put(st.name().toLowerCase(),
-                    Map.of("bytes", v[0], "copies", v[1])));
+            counted.getOrDefault(d.index(), Map.of())
+                    .forEach((st, v) -> states.put(st.name().toLowerCase(), Map.of("bytes", v[0], "copies", v[1])));
             m.put("copies", states);
             rows.add(m);
         }
@@ -361,7 +394,9 @@ final class AdminApi extends Handler.Abstract {
         m.put("fid", f.toString());
         m.put("size", p.size());
         m.put("dataVersion", p.dataVersion());
-        m.put("getstripe", LayoutPrinter.getstripe(pool.store().decodedLayout(f), f.toString(), java.time.ZoneOffset.UTC));
+        m.put(
+                "getstripe",
+                LayoutPrinter.getstripe(pool.store().decodedLayout(f), f.toString(), java.time.ZoneOffset.UTC));
         List<Map<String, Object>> cs = new ArrayList<>();
         for (Copy c : p.copies()) {
             Map<String, Object> x = new LinkedHashMap<>();
@@ -388,12 +423,18 @@ final class AdminApi extends Handler.Abstract {
             while (c.next()) {
                 byte[] v = c.value();
                 if (v.length < Fid.BYTES) {
-                    throw new OsdException(Errno.EISDIR, pool.name(), f, "an index object, not a DATA object or a multipart manifest");
+                    throw new OsdException(
+                            Errno.EISDIR, pool.name(), f, "an index object, not a DATA object or a multipart manifest");
                 }
                 Fid part = Fid.fromBytes(v, 0);
                 Map<String, Object> m = layout(part);
                 parts.add(m);
-                text.append("# part ").append(parts.size()).append(": ").append(part).append('\n').append(m.get("getstripe"));
+                text.append("# part ")
+                        .append(parts.size())
+                        .append(": ")
+                        .append(part)
+                        .append('\n')
+                        .append(m.get("getstripe"));
             }
         }
         if (parts.isEmpty()) {
@@ -429,7 +470,8 @@ final class AdminApi extends Handler.Abstract {
     private Map<String, Object> inactive(Fields q) throws OsdException {
         java.time.Duration age;
         try {
-            age = dev.spillway.osd.spi.OsdConfig.parseDuration(q.getValue("older-than") == null ? "7d" : q.getValue("older-than"));
+            age = dev.spillway.osd.spi.OsdConfig.parseDuration(
+                    q.getValue("older-than") == null ? "7d" : q.getValue("older-than"));
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EINVAL, pool.name(), null, "older-than: " + e.getMessage());
         }

@@ -31,9 +31,15 @@ public final class AdminServer implements AutoCloseable {
         server.setHandler(api);
     }
 
-    public static AdminServer start(String host, int port, PoolOsd pool, Credentials credentials, PoolMetrics metrics,
-                                    java.util.function.Function<String, dev.spillway.osd.Fid> resolver,
-                                    dev.spillway.migrate.daemon.MigrationDaemon daemon) throws OsdException {
+    public static AdminServer start(
+            String host,
+            int port,
+            PoolOsd pool,
+            Credentials credentials,
+            PoolMetrics metrics,
+            java.util.function.Function<String, dev.spillway.osd.Fid> resolver,
+            dev.spillway.migrate.daemon.MigrationDaemon daemon)
+            throws OsdException {
         AdminApi api = new AdminApi(pool, credentials, metrics);
         api.daemon(daemon);
         api.resolver(resolver);
@@ -42,7 +48,8 @@ public final class AdminServer implements AutoCloseable {
             a.server.start();
         } catch (Exception e) {
             a.close();
-            throw new OsdException(Errno.EIO, pool.name(), null, "admin API cannot listen on " + host + ":" + port + ": " + e, e);
+            throw new OsdException(
+                    Errno.EIO, pool.name(), null, "admin API cannot listen on " + host + ":" + port + ": " + e, e);
         }
         return a;
     }

@@ -4,8 +4,7 @@ import dev.spillway.osd.Errno;
 
 /** The one table from errno to the admin API's HTTP status. */
 final class HttpErrors {
-    private HttpErrors() {
-    }
+    private HttpErrors() {}
 
     static int status(Errno e) {
         return switch (e) {

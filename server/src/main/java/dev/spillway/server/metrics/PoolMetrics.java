@@ -35,17 +35,30 @@ public final class PoolMetrics implements PoolListener {
     public PoolMetrics(PoolOsd pool, long recoveryNanos) {
         this.pool = pool;
         Gauge.builder("spillway_recovery_seconds", () -> recoveryNanos / 1e9)
-                .description("duration of the last mount's recovery").register(registry);
+                .description("duration of the last mount's recovery")
+                .register(registry);
         for (PoolDevice d : pool.devices()) {
             String n = d.name();
             int i = d.index();
-            Gauge.builder("spillway_device_capacity_bytes", () -> row(i, 0)).tag("device", n).register(registry);
-            Gauge.builder("spillway_device_used_bytes", () -> row(i, 1)).tag("device", n).register(registry);
-            Gauge.builder("spillway_device_objects", () -> row(i, 2)).tag("device", n).register(registry);
+            Gauge.builder("spillway_device_capacity_bytes", () -> row(i, 0))
+                    .tag("device", n)
+                    .register(registry);
+            Gauge.builder("spillway_device_used_bytes", () -> row(i, 1))
+                    .tag("device", n)
+                    .register(registry);
+            Gauge.builder("spillway_device_objects", () -> row(i, 2))
+                    .tag("device", n)
+                    .register(registry);
             for (CopyState s : CopyState.values()) {
                 String st = s.name().toLowerCase();
-                Gauge.builder("spillway_copies_bytes", () -> copies(i, s, 0)).tag("device", n).tag("state", st).register(registry);
-                Gauge.builder("spillway_copies", () -> copies(i, s, 1)).tag("device", n).tag("state", st).register(registry);
+                Gauge.builder("spillway_copies_bytes", () -> copies(i, s, 0))
+                        .tag("device", n)
+                        .tag("state", st)
+                        .register(registry);
+                Gauge.builder("spillway_copies", () -> copies(i, s, 1))
+                        .tag("device", n)
+                        .tag("state", st)
+                        .register(registry);
             }
         }
     }
@@ -89,7 +102,8 @@ public final class PoolMetrics implements PoolListener {
 
     /** The daemon's queues, moves and rate, read from its status at most once a second. */
     public void bindDaemon(dev.spillway.migrate.daemon.MigrationDaemon daemon) {
-        java.util.concurrent.atomic.AtomicReference<dev.spillway.migrate.daemon.DaemonStatus> cached = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<dev.spillway.migrate.daemon.DaemonStatus> cached =
+                new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicLong at = new java.util.concurrent.atomic.AtomicLong();
         java.util.function.Supplier<dev.spillway.migrate.daemon.DaemonStatus> status = () -> {
             long now = System.nanoTime();
@@ -100,17 +114,29 @@ public final class PoolMetrics implements PoolListener {
             return cached.get();
         };
         for (String kind : java.util.List.of("COPY", "GC", "RESYNC", "PARKED")) {
-            Gauge.builder("spillway_jobs", () -> status.get().queued().getOrDefault(kind, 0)).tag("kind", kind.toLowerCase())
-                    .description("work-index jobs at the daemon's last pass").register(registry);
+            Gauge.builder("spillway_jobs", () -> status.get().queued().getOrDefault(kind, 0))
+                    .tag("kind", kind.toLowerCase())
+                    .description("work-index jobs at the daemon's last pass")
+                    .register(registry);
         }
         for (String kind : java.util.List.of("spill", "promote", "resync", "parked", "emergency")) {
-            Gauge.builder("spillway_daemon_moved_bytes", () -> status.get().bytesMoved().getOrDefault(kind, 0L)).tag("kind", kind)
-                    .description("bytes the daemon moved since start").register(registry);
+            Gauge.builder(
+                            "spillway_daemon_moved_bytes",
+                            () -> status.get().bytesMoved().getOrDefault(kind, 0L))
+                    .tag("kind", kind)
+                    .description("bytes the daemon moved since start")
+                    .register(registry);
         }
-        Gauge.builder("spillway_daemon_bytes_per_second", () -> status.get().bytesPerSecond()).register(registry);
-        Gauge.builder("spillway_daemon_promotions_queued", () -> status.get().promotionsQueued()).register(registry);
-        Gauge.builder("spillway_daemon_ping_pongs", () -> status.get().policy().pingPongs()).register(registry);
-        Gauge.builder("spillway_fast_tier_use_ratio", () -> (double) status.get().fastUsed() / Math.max(1, status.get().fastCapacity()))
+        Gauge.builder("spillway_daemon_bytes_per_second", () -> status.get().bytesPerSecond())
+                .register(registry);
+        Gauge.builder("spillway_daemon_promotions_queued", () -> status.get().promotionsQueued())
+                .register(registry);
+        Gauge.builder("spillway_daemon_ping_pongs", () -> status.get().policy().pingPongs())
+                .register(registry);
+        Gauge.builder(
+                        "spillway_fast_tier_use_ratio",
+                        () -> (double) status.get().fastUsed()
+                                / Math.max(1, status.get().fastCapacity()))
                 .register(registry);
     }
 
@@ -125,23 +151,40 @@ public final class PoolMetrics implements PoolListener {
 
     @Override
     public void read(Fid fid, long size, long bytes, int device) {
-        readsByDevice.computeIfAbsent(device, d -> Counter.builder("spillway_reads")
-                .description("read calls served, by the device that served them").tag("device", pool.device(d).name()).register(registry))
+        readsByDevice
+                .computeIfAbsent(
+                        device,
+                        d -> Counter.builder("spillway_reads")
+                                .description("read calls served, by the device that served them")
+                                .tag("device", pool.device(d).name())
+                                .register(registry))
                 .increment();
     }
 
     /** Counts one migration of {@code kind} ending with {@code outcome}. */
     public void migration(String kind, String outcome, long bytes) {
-        migrations.computeIfAbsent(kind + "/" + outcome, k -> Counter.builder("spillway_migrations")
-                .tag("kind", kind).tag("outcome", outcome).register(registry)).increment();
+        migrations
+                .computeIfAbsent(
+                        kind + "/" + outcome,
+                        k -> Counter.builder("spillway_migrations")
+                                .tag("kind", kind)
+                                .tag("outcome", outcome)
+                                .register(registry))
+                .increment();
         if (bytes > 0) {
-            Counter.builder("spillway_migrated_bytes").tag("kind", kind).register(registry).increment(bytes);
+            Counter.builder("spillway_migrated_bytes")
+                    .tag("kind", kind)
+                    .register(registry)
+                    .increment(bytes);
         }
     }
 
     /** A timer for requests of {@code api} (admin, s3) and {@code operation}. */
     public Timer requests(String api, String operation) {
-        return Timer.builder("spillway_request_seconds").tag("api", api).tag("operation", operation)
-                .publishPercentileHistogram().register(registry);
+        return Timer.builder("spillway_request_seconds")
+                .tag("api", api)
+                .tag("operation", operation)
+                .publishPercentileHistogram()
+                .register(registry);
     }
 }

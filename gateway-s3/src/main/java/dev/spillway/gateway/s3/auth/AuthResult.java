@@ -8,8 +8,14 @@ package dev.spillway.gateway.s3.auth;
  * @param payloadMode how the body is protected
  * @param contentSha256 the hex SHA-256 the body must have in {@link PayloadMode#SIGNED} mode
  */
-public record AuthResult(String accessKey, byte[] signingKey, String amzDate, String scope, String seedSignature,
-                         PayloadMode payloadMode, String contentSha256) {
+public record AuthResult(
+        String accessKey,
+        byte[] signingKey,
+        String amzDate,
+        String scope,
+        String seedSignature,
+        PayloadMode payloadMode,
+        String contentSha256) {
 
     public static AuthResult anonymous(PayloadMode mode, String contentSha256) {
         return new AuthResult(null, null, null, null, null, mode, contentSha256);

@@ -82,7 +82,9 @@ public final class AwsChunkedInputStream extends InputStream {
         }
         int n = in.read(b, off, (int) Math.min(len, chunkLeft));
         if (n < 0) {
-            throw fail(S3Error.INCOMPLETE_BODY, "the aws-chunked body ended inside a chunk, " + chunkLeft + " bytes short");
+            throw fail(
+                    S3Error.INCOMPLETE_BODY,
+                    "the aws-chunked body ended inside a chunk, " + chunkLeft + " bytes short");
         }
         if (signed) {
             chunkHash.update(b, off, n);
@@ -138,12 +140,13 @@ public final class AwsChunkedInputStream extends InputStream {
         if (!signed) {
             return;
         }
-        String sts = "AWS4-HMAC-SHA256-PAYLOAD\n" + auth.amzDate() + "\n" + auth.scope() + "\n" + previousSignature + "\n"
-                + Hashing.EMPTY_SHA256 + "\n" + Hashing.hex(chunkHash.digest());
+        String sts = "AWS4-HMAC-SHA256-PAYLOAD\n" + auth.amzDate() + "\n" + auth.scope() + "\n" + previousSignature
+                + "\n" + Hashing.EMPTY_SHA256 + "\n" + Hashing.hex(chunkHash.digest());
         String expected = Hashing.hex(Hashing.hmac(auth.signingKey(), sts));
         if (!Hashing.sameSignature(expected, chunkSignature)) {
-            throw fail(S3Error.SIGNATURE_DOES_NOT_MATCH, "the signature of the aws-chunked chunk ending at decoded byte "
-                    + decoded + " does not match");
+            throw fail(
+                    S3Error.SIGNATURE_DOES_NOT_MATCH,
+                    "the signature of the aws-chunked chunk ending at decoded byte " + decoded + " does not match");
         }
         previousSignature = expected;
     }
@@ -174,8 +177,8 @@ public final class AwsChunkedInputStream extends InputStream {
                 if (trailerSignature == null) {
                     throw fail(S3Error.SIGNATURE_DOES_NOT_MATCH, "the signed trailer has no x-amz-trailer-signature");
                 }
-                String sts = "AWS4-HMAC-SHA256-TRAILER\n" + auth.amzDate() + "\n" + auth.scope() + "\n" + previousSignature
-                        + "\n" + Hashing.sha256Hex(canonical.toString());
+                String sts = "AWS4-HMAC-SHA256-TRAILER\n" + auth.amzDate() + "\n" + auth.scope() + "\n"
+                        + previousSignature + "\n" + Hashing.sha256Hex(canonical.toString());
                 String expected = Hashing.hex(Hashing.hmac(auth.signingKey(), sts));
                 if (!Hashing.sameSignature(expected, trailerSignature)) {
                     throw fail(S3Error.SIGNATURE_DOES_NOT_MATCH, "the trailer signature does not match");
@@ -200,7 +203,9 @@ public final class AwsChunkedInputStream extends InputStream {
         while (true) {
             int c = in.read();
             if (c < 0) {
-                throw fail(S3Error.INCOMPLETE_BODY, "the aws-chunked body ended after " + decoded + " decoded bytes, before its final chunk");
+                throw fail(
+                        S3Error.INCOMPLETE_BODY,
+                        "the aws-chunked body ended after " + decoded + " decoded bytes, before its final chunk");
             }
             if (c == '\r') {
                 int lf = in.read();

@@ -10,7 +10,11 @@ import java.util.zip.Checksum;
 
 /** The additional checksums of S3 ({@code x-amz-checksum-*}), base64 of the big-endian value. */
 public enum ChecksumAlgorithm {
-    CRC32, CRC32C, CRC64NVME, SHA1, SHA256;
+    CRC32,
+    CRC32C,
+    CRC64NVME,
+    SHA1,
+    SHA256;
 
     /** A running checksum. */
     public interface Hasher {
@@ -103,7 +107,8 @@ public enum ChecksumAlgorithm {
 
         @Override
         public String base64() {
-            return Base64.getEncoder().encodeToString(ByteBuffer.allocate(8).putLong(~crc).array());
+            return Base64.getEncoder()
+                    .encodeToString(ByteBuffer.allocate(8).putLong(~crc).array());
         }
     }
 }

@@ -12,8 +12,7 @@ public final class Hashing {
     /** SHA-256 of the empty string, in hex: the hash of an empty payload. */
     public static final String EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-    private Hashing() {
-    }
+    private Hashing() {}
 
     public static MessageDigest sha256() {
         return digest("SHA-256");

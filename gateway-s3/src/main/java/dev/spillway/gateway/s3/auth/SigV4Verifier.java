@@ -31,8 +31,12 @@ public final class SigV4Verifier {
     private static final long MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
     /** What the verifier needs of a request; header names are looked up in lower case. */
-    public record Request(String method, String rawPath, byte[] decodedPath, List<String[]> query,
-                          Function<String, List<String>> headers) {
+    public record Request(
+            String method,
+            String rawPath,
+            byte[] decodedPath,
+            List<String[]> query,
+            Function<String, List<String>> headers) {
         String header(String name) {
             List<String> v = headers.apply(name);
             return v == null || v.isEmpty() ? null : v.get(0);
@@ -64,7 +68,8 @@ public final class SigV4Verifier {
 
     /** True if the request carries SigV4 in a header or in its query. */
     public static boolean isSigned(Request r) {
-        return r.header("authorization") != null || r.queryParam("X-Amz-Algorithm") != null
+        return r.header("authorization") != null
+                || r.queryParam("X-Amz-Algorithm") != null
                 || r.queryParam("X-Amz-Signature") != null;
     }
 
@@ -80,10 +85,12 @@ public final class SigV4Verifier {
     private AuthResult verifyHeader(Request r, String auth) throws S3Exception {
         if (!auth.startsWith(ALGORITHM + " ")) {
             if (auth.startsWith("AWS ")) {
-                throw new S3Exception(S3Error.INVALID_REQUEST,
+                throw new S3Exception(
+                        S3Error.INVALID_REQUEST,
                         "Signature Version 2 is not supported; sign requests with AWS4-HMAC-SHA256");
             }
-            throw new S3Exception(S3Error.AUTHORIZATION_HEADER_MALFORMED, "unsupported authorization algorithm in '" + auth + "'");
+            throw new S3Exception(
+                    S3Error.AUTHORIZATION_HEADER_MALFORMED, "unsupported authorization algorithm in '" + auth + "'");
         }
         String credential = null;
         String signedHeaders = null;
@@ -99,38 +106,54 @@ public final class SigV4Verifier {
                 case "Credential" -> credential = v;
                 case "SignedHeaders" -> signedHeaders = v;
                 case "Signature" -> signature = v;
-                default -> {
-                }
+                default -> {}
             }
         }
         if (credential == null || signedHeaders == null || signature == null) {
-            throw new S3Exception(S3Error.AUTHORIZATION_HEADER_MALFORMED,
+            throw new S3Exception(
+                    S3Error.AUTHORIZATION_HEADER_MALFORMED,
                     "the authorization header needs Credential, SignedHeaders and Signature");
         }
         String amzDate = r.header("x-amz-date");
         if (amzDate == null) {
-            throw new S3Exception(S3Error.ACCESS_DENIED, "AWS authentication requires a valid Date or x-amz-date header");
+            throw new S3Exception(
+                    S3Error.ACCESS_DENIED, "AWS authentication requires a valid Date or x-amz-date header");
         }
         Instant when = parseDate(amzDate, S3Error.ACCESS_DENIED);
         Instant now = clock.instant();
         if (Duration.between(when, now).abs().compareTo(maxSkew) > 0) {
-            throw new S3Exception(S3Error.REQUEST_TIME_TOO_SKEWED, "The difference between the request time (" + amzDate
-                    + ") and the server's time (" + AMZ_DATE.format(now.atOffset(ZoneOffset.UTC)) + ") is more than "
-                    + maxSkew.toMinutes() + " minutes");
+            throw new S3Exception(
+                    S3Error.REQUEST_TIME_TOO_SKEWED,
+                    "The difference between the request time (" + amzDate
+                            + ") and the server's time (" + AMZ_DATE.format(now.atOffset(ZoneOffset.UTC))
+                            + ") is more than "
+                            + maxSkew.toMinutes() + " minutes");
         }
         Scope scope = Scope.parse(credential, S3Error.AUTHORIZATION_HEADER_MALFORMED);
         checkScope(scope, amzDate, S3Error.AUTHORIZATION_HEADER_MALFORMED);
         String contentSha256 = r.header("x-amz-content-sha256");
         if (contentSha256 == null) {
-            throw new S3Exception(S3Error.INVALID_REQUEST, "Missing required header for this request: x-amz-content-sha256");
+            throw new S3Exception(
+                    S3Error.INVALID_REQUEST, "Missing required header for this request: x-amz-content-sha256");
         }
         PayloadMode mode = PayloadMode.of(contentSha256);
         if (mode == PayloadMode.SIGNED && !contentSha256.matches("[0-9a-f]{64}")) {
-            throw new S3Exception(S3Error.INVALID_ARGUMENT, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value or a SHA-256 in hex, got '" + contentSha256 + "'");
+            throw new S3Exception(
+                    S3Error.INVALID_ARGUMENT,
+                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value or a SHA-256 in hex, got '"
+                            + contentSha256 + "'");
         }
         byte[] key = signingKey(scope);
-        String sig = check(r, List.of(signedHeaders.split(";")), signedHeaders, contentSha256, amzDate, scope, key,
-                signature, false);
+        String sig = check(
+                r,
+                List.of(signedHeaders.split(";")),
+                signedHeaders,
+                contentSha256,
+                amzDate,
+                scope,
+                key,
+                signature,
+                false);
         return new AuthResult(scope.accessKey, key, amzDate, scope.text(), sig, mode, contentSha256);
     }
 
@@ -141,8 +164,13 @@ public final class SigV4Verifier {
         String expires = r.queryParam("X-Amz-Expires");
         String signedHeaders = r.queryParam("X-Amz-SignedHeaders");
         String signature = r.queryParam("X-Amz-Signature");
-        if (!ALGORITHM.equals(alg) || credential == null || amzDate == null || signedHeaders == null || signature == null) {
-            throw new S3Exception(S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
+        if (!ALGORITHM.equals(alg)
+                || credential == null
+                || amzDate == null
+                || signedHeaders == null
+                || signature == null) {
+            throw new S3Exception(
+                    S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
                     "a presigned URL needs X-Amz-Algorithm=" + ALGORITHM
                             + ", X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders and X-Amz-Signature");
         }
@@ -151,18 +179,24 @@ public final class SigV4Verifier {
         try {
             expirySeconds = expires == null ? MAX_PRESIGN_SECONDS : Long.parseLong(expires);
         } catch (NumberFormatException e) {
-            throw new S3Exception(S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR, "X-Amz-Expires must be a number, got '" + expires + "'");
+            throw new S3Exception(
+                    S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
+                    "X-Amz-Expires must be a number, got '" + expires + "'");
         }
         if (expirySeconds < 0 || expirySeconds > MAX_PRESIGN_SECONDS) {
-            throw new S3Exception(S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
+            throw new S3Exception(
+                    S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
                     "X-Amz-Expires must be between 0 and " + MAX_PRESIGN_SECONDS + " seconds, got " + expirySeconds);
         }
         Instant now = clock.instant();
         if (when.minus(maxSkew).isAfter(now)) {
-            throw new S3Exception(S3Error.REQUEST_TIME_TOO_SKEWED, "the presigned URL's X-Amz-Date " + amzDate + " is in the future");
+            throw new S3Exception(
+                    S3Error.REQUEST_TIME_TOO_SKEWED, "the presigned URL's X-Amz-Date " + amzDate + " is in the future");
         }
         if (now.isAfter(when.plusSeconds(expirySeconds))) {
-            throw new S3Exception(S3Error.ACCESS_DENIED, "Request has expired: signed at " + amzDate + " for " + expirySeconds + " seconds");
+            throw new S3Exception(
+                    S3Error.ACCESS_DENIED,
+                    "Request has expired: signed at " + amzDate + " for " + expirySeconds + " seconds");
         }
         Scope scope = Scope.parse(credential, S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR);
         checkScope(scope, amzDate, S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR);
@@ -174,15 +208,34 @@ public final class SigV4Verifier {
             contentSha256 = "UNSIGNED-PAYLOAD";
         }
         byte[] key = signingKey(scope);
-        String sig = check(r, List.of(signedHeaders.split(";")), signedHeaders, contentSha256, amzDate, scope, key,
-                signature, true);
-        return new AuthResult(scope.accessKey, key, amzDate, scope.text(), sig, PayloadMode.of(contentSha256), contentSha256);
+        String sig = check(
+                r,
+                List.of(signedHeaders.split(";")),
+                signedHeaders,
+                contentSha256,
+                amzDate,
+                scope,
+                key,
+                signature,
+                true);
+        return new AuthResult(
+                scope.accessKey, key, amzDate, scope.text(), sig, PayloadMode.of(contentSha256), contentSha256);
     }
 
-    private String check(Request r, List<String> headerNames, String signedHeaders, String payloadHash, String amzDate,
-                         Scope scope, byte[] key, String signature, boolean presigned) throws S3Exception {
+    private String check(
+            Request r,
+            List<String> headerNames,
+            String signedHeaders,
+            String payloadHash,
+            String amzDate,
+            Scope scope,
+            byte[] key,
+            String signature,
+            boolean presigned)
+            throws S3Exception {
         if (!headerNames.contains("host")) {
-            throw new S3Exception(presigned ? S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR : S3Error.AUTHORIZATION_HEADER_MALFORMED,
+            throw new S3Exception(
+                    presigned ? S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR : S3Error.AUTHORIZATION_HEADER_MALFORMED,
                     "SignedHeaders must include host");
         }
         String headers = canonicalHeaders(r, headerNames);
@@ -193,7 +246,8 @@ public final class SigV4Verifier {
         List<String> uris = strict.equals(r.rawPath()) ? List.of(strict) : List.of(strict, r.rawPath());
         String lastCanonical = null;
         for (String uri : uris) {
-            String canonical = r.method() + "\n" + uri + "\n" + query + "\n" + headers + "\n" + signedHeaders + "\n" + payloadHash;
+            String canonical =
+                    r.method() + "\n" + uri + "\n" + query + "\n" + headers + "\n" + signedHeaders + "\n" + payloadHash;
             String sts = ALGORITHM + "\n" + amzDate + "\n" + scope.text() + "\n" + Hashing.sha256Hex(canonical);
             String expected = Hashing.hex(Hashing.hmac(key, sts));
             if (Hashing.sameSignature(expected, signature)) {
@@ -203,7 +257,8 @@ public final class SigV4Verifier {
                 lastCanonical = canonical;
             }
         }
-        throw new S3Exception(S3Error.SIGNATURE_DOES_NOT_MATCH,
+        throw new S3Exception(
+                S3Error.SIGNATURE_DOES_NOT_MATCH,
                 "The request signature we calculated does not match the signature you provided. Check your key and signing method."
                         + " Canonical request: " + lastCanonical.replace("\n", "\\n"));
     }
@@ -213,7 +268,8 @@ public final class SigV4Verifier {
         for (String name : names) {
             List<String> values = r.headers().apply(name);
             if (values == null || values.isEmpty()) {
-                throw new S3Exception(S3Error.SIGNATURE_DOES_NOT_MATCH, "signed header '" + name + "' is not in the request");
+                throw new S3Exception(
+                        S3Error.SIGNATURE_DOES_NOT_MATCH, "signed header '" + name + "' is not in the request");
             }
             sb.append(name).append(':');
             for (int i = 0; i < values.size(); i++) {
@@ -248,7 +304,8 @@ public final class SigV4Verifier {
 
     private void checkScope(Scope scope, String amzDate, S3Error malformed) throws S3Exception {
         if (!scope.date.equals(amzDate.substring(0, 8))) {
-            throw new S3Exception(malformed, "the credential's date " + scope.date + " is not the request's date " + amzDate);
+            throw new S3Exception(
+                    malformed, "the credential's date " + scope.date + " is not the request's date " + amzDate);
         }
         if (!scope.region.equals(region)) {
             throw new S3Exception(malformed, "the region '" + scope.region + "' is wrong; expecting '" + region + "'");
@@ -261,21 +318,24 @@ public final class SigV4Verifier {
     private byte[] signingKey(Scope scope) throws S3Exception {
         Optional<String> secret = credentials.secretKey(scope.accessKey);
         if (secret.isEmpty()) {
-            throw new S3Exception(S3Error.INVALID_ACCESS_KEY_ID,
+            throw new S3Exception(
+                    S3Error.INVALID_ACCESS_KEY_ID,
                     "The AWS Access Key Id you provided does not exist in our records: " + scope.accessKey);
         }
         String cacheKey = scope.accessKey + "/" + secret.get() + "/" + scope.date + "/" + scope.region;
         if (keyCache.size() > 1024) {
             keyCache.clear();
         }
-        return keyCache.computeIfAbsent(cacheKey, k -> Hashing.signingKey(secret.get(), scope.date, scope.region, scope.service));
+        return keyCache.computeIfAbsent(
+                cacheKey, k -> Hashing.signingKey(secret.get(), scope.date, scope.region, scope.service));
     }
 
     private static Instant parseDate(String amzDate, S3Error malformed) throws S3Exception {
         try {
             return LocalDateTime.parse(amzDate, AMZ_DATE).toInstant(ZoneOffset.UTC);
         } catch (DateTimeParseException e) {
-            throw new S3Exception(malformed, "X-Amz-Date must be in the form yyyyMMdd'T'HHmmss'Z', got '" + amzDate + "'");
+            throw new S3Exception(
+                    malformed, "X-Amz-Date must be in the form yyyyMMdd'T'HHmmss'Z', got '" + amzDate + "'");
         }
     }
 
@@ -284,7 +344,9 @@ public final class SigV4Verifier {
         static Scope parse(String credential, S3Error malformed) throws S3Exception {
             String[] p = credential.split("/");
             if (p.length != 5) {
-                throw new S3Exception(malformed, "the Credential must be ACCESS_KEY/DATE/REGION/SERVICE/aws4_request, got '" + credential + "'");
+                throw new S3Exception(
+                        malformed,
+                        "the Credential must be ACCESS_KEY/DATE/REGION/SERVICE/aws4_request, got '" + credential + "'");
             }
             return new Scope(p[0], p[1], p[2].toLowerCase(Locale.ROOT), p[3], p[4]);
         }

@@ -23,12 +23,17 @@ public final class BucketOps {
 
     public void listBuckets(S3Request req, S3Response out) throws OsdException, IOException {
         XmlWriter w = XmlWriter.document("ListAllMyBucketsResult")
-                .start("Owner").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Owner")
+                .start("Owner")
+                .element("ID", S3Context.OWNER_ID)
+                .element("DisplayName", S3Context.OWNER_ID)
+                .end("Owner")
                 .start("Buckets");
         for (Map.Entry<String, BucketRecord> b : ctx.namespace().buckets().entrySet()) {
-            w.start("Bucket").element("Name", b.getKey())
+            w.start("Bucket")
+                    .element("Name", b.getKey())
                     .element("CreationDate", Instant.ofEpochMilli(b.getValue().createdMillis()))
-                    .element("BucketRegion", ctx.config().region()).end("Bucket");
+                    .element("BucketRegion", ctx.config().region())
+                    .end("Bucket");
         }
         out.xml(200, w.end("Buckets").finish("ListAllMyBucketsResult"));
     }
@@ -39,11 +44,16 @@ public final class BucketOps {
             XmlNode conf = XmlNode.parse(body, "CreateBucketConfiguration");
             String location = conf.childText("LocationConstraint");
             if (!conf.name().equals("CreateBucketConfiguration")) {
-                throw new S3Exception(S3Error.MALFORMED_XML, "expected <CreateBucketConfiguration>, got <" + conf.name() + ">");
+                throw new S3Exception(
+                        S3Error.MALFORMED_XML, "expected <CreateBucketConfiguration>, got <" + conf.name() + ">");
             }
-            if (location != null && !location.isEmpty() && !location.equals(ctx.config().region())) {
-                throw new S3Exception(S3Error.INVALID_ARGUMENT, "InvalidLocationConstraint: this gateway serves region '"
-                        + ctx.config().region() + "', not '" + location + "'");
+            if (location != null
+                    && !location.isEmpty()
+                    && !location.equals(ctx.config().region())) {
+                throw new S3Exception(
+                        S3Error.INVALID_ARGUMENT,
+                        "InvalidLocationConstraint: this gateway serves region '"
+                                + ctx.config().region() + "', not '" + location + "'");
             }
         }
         ctx.namespace().createBucket(req.bucket());
@@ -66,7 +76,10 @@ public final class BucketOps {
         ctx.namespace().bucket(req.bucket());
         String region = ctx.config().region();
         // us-east-1 answers with an empty constraint, as S3 does.
-        out.xml(200, XmlWriter.document("LocationConstraint").finishText(region.equals("us-east-1") ? "" : region, "LocationConstraint"));
+        out.xml(
+                200,
+                XmlWriter.document("LocationConstraint")
+                        .finishText(region.equals("us-east-1") ? "" : region, "LocationConstraint"));
     }
 
     public void versioning(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {

@@ -29,8 +29,7 @@ final class KeyScan {
         }
     }
 
-    private KeyScan() {
-    }
+    private KeyScan() {}
 
     /**
      * @param from the first key to consider (inclusive); null for the start of the prefix

@@ -23,18 +23,22 @@ public final class ListingOps {
         this.ctx = ctx;
     }
 
-    private record Common(BucketRecord bucket, byte[] prefix, byte[] delimiter, int max, boolean url) {
-    }
+    private record Common(BucketRecord bucket, byte[] prefix, byte[] delimiter, int max, boolean url) {}
 
     private Common common(S3Request req) throws S3Exception, OsdException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         String et = req.param("encoding-type");
         if (et != null && !et.equals("url")) {
-            throw new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid Encoding Method specified in Request: '" + et + "'");
+            throw new S3Exception(
+                    S3Error.INVALID_ARGUMENT, "Invalid Encoding Method specified in Request: '" + et + "'");
         }
         String d = req.param("delimiter");
-        return new Common(b, bytes(req.param("prefix")), d == null || d.isEmpty() ? null : bytes(d),
-                req.intParam(req.has("max-uploads") ? "max-uploads" : "max-keys", 1000, 0, Integer.MAX_VALUE), et != null);
+        return new Common(
+                b,
+                bytes(req.param("prefix")),
+                d == null || d.isEmpty() ? null : bytes(d),
+                req.intParam(req.has("max-uploads") ? "max-uploads" : "max-keys", 1000, 0, Integer.MAX_VALUE),
+                et != null);
     }
 
     public void listV2(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
@@ -99,7 +103,8 @@ public final class ListingOps {
                 .element("Name", req.bucket())
                 .element("Prefix", text(c.prefix, c.url))
                 .element("KeyMarker", keyMarker == null ? "" : text(bytes(keyMarker), c.url))
-                .element("VersionIdMarker", req.param("version-id-marker") == null ? "" : req.param("version-id-marker"))
+                .element(
+                        "VersionIdMarker", req.param("version-id-marker") == null ? "" : req.param("version-id-marker"))
                 .element("Delimiter", c.delimiter == null ? null : text(c.delimiter, c.url))
                 .element("MaxKeys", max)
                 .element("EncodingType", c.url ? "url" : null)
@@ -128,7 +133,10 @@ public final class ListingOps {
                 w.element("ChecksumAlgorithm", r.checksumAlgorithm());
             }
             if (owner) {
-                w.start("Owner").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Owner");
+                w.start("Owner")
+                        .element("ID", S3Context.OWNER_ID)
+                        .element("DisplayName", S3Context.OWNER_ID)
+                        .end("Owner");
             }
             w.element("StorageClass", "STANDARD").end(versions ? "Version" : "Contents");
         }
@@ -145,7 +153,8 @@ public final class ListingOps {
             return null;
         }
         byte[] m = bytes(marker);
-        if (delimiter != null && m.length >= delimiter.length
+        if (delimiter != null
+                && m.length >= delimiter.length
                 && KeyScan.indexOf(m, delimiter, m.length - delimiter.length) >= 0) {
             byte[] next = KeyScan.prefixSuccessor(m);
             return next != null ? next : new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff};
@@ -174,7 +183,8 @@ public final class ListingOps {
         try {
             return Base64.getUrlDecoder().decode(token);
         } catch (IllegalArgumentException e) {
-            throw new S3Exception(S3Error.INVALID_ARGUMENT, "The continuation token provided is incorrect: '" + token + "'");
+            throw new S3Exception(
+                    S3Error.INVALID_ARGUMENT, "The continuation token provided is incorrect: '" + token + "'");
         }
     }
 }

@@ -12,16 +12,24 @@ import java.util.Map;
 public enum S3Error {
     ACCESS_DENIED("AccessDenied", 403, "Access Denied"),
     AUTHORIZATION_HEADER_MALFORMED("AuthorizationHeaderMalformed", 400, "The authorization header is malformed"),
-    AUTHORIZATION_QUERY_PARAMETERS_ERROR("AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter"),
+    AUTHORIZATION_QUERY_PARAMETERS_ERROR(
+            "AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter"),
     BAD_DIGEST("BadDigest", 400, "The digest you specified did not match what we received"),
-    BUCKET_ALREADY_OWNED_BY_YOU("BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it"),
+    BUCKET_ALREADY_OWNED_BY_YOU(
+            "BucketAlreadyOwnedByYou",
+            409,
+            "Your previous request to create the named bucket succeeded and you already own it"),
     BUCKET_NOT_EMPTY("BucketNotEmpty", 409, "The bucket you tried to delete is not empty"),
     ENTITY_TOO_LARGE("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size"),
     ENTITY_TOO_SMALL("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size"),
-    INCOMPLETE_BODY("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header"),
+    INCOMPLETE_BODY(
+            "IncompleteBody",
+            400,
+            "You did not provide the number of bytes specified by the Content-Length HTTP header"),
     INSUFFICIENT_STORAGE("InsufficientStorage", 507, "The storage device is full"),
     INTERNAL_ERROR("InternalError", 500, "We encountered an internal error. Please try again."),
-    INVALID_ACCESS_KEY_ID("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records"),
+    INVALID_ACCESS_KEY_ID(
+            "InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records"),
     INVALID_ARGUMENT("InvalidArgument", 400, "Invalid Argument"),
     INVALID_BUCKET_NAME("InvalidBucketName", 400, "The specified bucket is not valid"),
     INVALID_DIGEST("InvalidDigest", 400, "The Content-MD5 you specified is not valid"),
@@ -30,7 +38,10 @@ public enum S3Error {
     INVALID_RANGE("InvalidRange", 416, "The requested range is not satisfiable"),
     INVALID_REQUEST("InvalidRequest", 400, "Invalid Request"),
     KEY_TOO_LONG("KeyTooLongError", 400, "Your key is too long"),
-    MALFORMED_XML("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema"),
+    MALFORMED_XML(
+            "MalformedXML",
+            400,
+            "The XML you provided was not well-formed or did not validate against our published schema"),
     MAX_MESSAGE_LENGTH_EXCEEDED("MaxMessageLengthExceeded", 400, "Your request was too big"),
     METADATA_TOO_LARGE("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size"),
     METHOD_NOT_ALLOWED("MethodNotAllowed", 405, "The specified method is not allowed against this resource"),
@@ -38,15 +49,27 @@ public enum S3Error {
     NO_SUCH_BUCKET("NoSuchBucket", 404, "The specified bucket does not exist"),
     NO_SUCH_KEY("NoSuchKey", 404, "The specified key does not exist"),
     NO_SUCH_UPLOAD("NoSuchUpload", 404, "The specified multipart upload does not exist"),
-    NOT_IMPLEMENTED("NotImplemented", 501, "A header or query you provided implies functionality that is not implemented"),
+    NOT_IMPLEMENTED(
+            "NotImplemented", 501, "A header or query you provided implies functionality that is not implemented"),
     NOT_MODIFIED("NotModified", 304, "Not Modified"),
     PRECONDITION_FAILED("PreconditionFailed", 412, "At least one of the preconditions you specified did not hold"),
-    REQUEST_HEADER_SECTION_TOO_LARGE("RequestHeaderSectionTooLarge", 400, "Your request header section exceeds the maximum allowed size"),
-    REQUEST_TIME_TOO_SKEWED("RequestTimeTooSkewed", 403, "The difference between the request time and the server's time is too large"),
-    REQUEST_TIMEOUT("RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period"),
+    REQUEST_HEADER_SECTION_TOO_LARGE(
+            "RequestHeaderSectionTooLarge", 400, "Your request header section exceeds the maximum allowed size"),
+    REQUEST_TIME_TOO_SKEWED(
+            "RequestTimeTooSkewed", 403, "The difference between the request time and the server's time is too large"),
+    REQUEST_TIMEOUT(
+            "RequestTimeout",
+            400,
+            "Your socket connection to the server was not read from or written to within the timeout period"),
     SERVICE_UNAVAILABLE("ServiceUnavailable", 503, "Please reduce your request rate"),
-    SIGNATURE_DOES_NOT_MATCH("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided"),
-    X_AMZ_CONTENT_SHA256_MISMATCH("XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed");
+    SIGNATURE_DOES_NOT_MATCH(
+            "SignatureDoesNotMatch",
+            403,
+            "The request signature we calculated does not match the signature you provided"),
+    X_AMZ_CONTENT_SHA256_MISMATCH(
+            "XAmzContentSHA256Mismatch",
+            400,
+            "The provided 'x-amz-content-sha256' header does not match what was computed");
 
     private static final Map<Errno, S3Error> BY_ERRNO = new EnumMap<>(Errno.class);
 

@@ -25,14 +25,16 @@ public final class S3ErrorHandler extends ErrorHandler {
             case 405 -> S3Error.METHOD_NOT_ALLOWED;
             default -> status >= 500 ? S3Error.INTERNAL_ERROR : S3Error.INVALID_REQUEST;
         };
-        return XmlWriter.plainDocument("Error").element("Code", e.code())
+        return XmlWriter.plainDocument("Error")
+                .element("Code", e.code())
                 .element("Message", message == null ? e.defaultMessage() : e.defaultMessage() + ": " + message)
                 .finish("Error");
     }
 
     @Override
-    protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
-                                    Callback callback) throws IOException {
+    protected void generateResponse(
+            Request request, Response response, int code, String message, Throwable cause, Callback callback)
+            throws IOException {
         byte[] doc = document(code, message);
         response.getHeaders().put("Content-Type", "application/xml");
         response.getHeaders().put("Content-Length", Integer.toString(doc.length));

@@ -46,7 +46,10 @@ public final class S3Handler extends Handler.Abstract {
 
     public S3Handler(S3Context ctx) {
         this.ctx = ctx;
-        this.verifier = new SigV4Verifier(ctx.config().credentials(), ctx.config().region(), ctx.config().clock(),
+        this.verifier = new SigV4Verifier(
+                ctx.config().credentials(),
+                ctx.config().region(),
+                ctx.config().clock(),
                 ctx.config().maxClockSkew());
         this.buckets = new BucketOps(ctx);
         this.listings = new ListingOps(ctx);
@@ -152,8 +155,17 @@ public final class S3Handler extends Handler.Abstract {
         }
         var fields = request.getHeaders();
         List<String> names = new ArrayList<>(fields.getFieldNamesCollection());
-        return new S3Request(request.getMethod(), rawPath, path, bucket, key, query, fields::getValuesList, names,
-                Content.Source.asInputStream(request), id);
+        return new S3Request(
+                request.getMethod(),
+                rawPath,
+                path,
+                bucket,
+                key,
+                query,
+                fields::getValuesList,
+                names,
+                Content.Source.asInputStream(request),
+                id);
     }
 
     private String virtualBucket(String host) {
@@ -174,20 +186,27 @@ public final class S3Handler extends Handler.Abstract {
     }
 
     private void authenticate(S3Request req) throws S3Exception {
-        SigV4Verifier.Request vr = new SigV4Verifier.Request(req.method(), rawPathOf(req), decodedPathOf(req), queryOf(req), req::headerValues);
+        SigV4Verifier.Request vr = new SigV4Verifier.Request(
+                req.method(), rawPathOf(req), decodedPathOf(req), queryOf(req), req::headerValues);
         if (SigV4Verifier.isSigned(vr)) {
             req.auth(verifier.verify(vr));
             return;
         }
         if (!ctx.config().allowAnonymous()) {
-            throw new S3Exception(S3Error.ACCESS_DENIED, "Access Denied: anonymous access is off; sign requests with AWS4-HMAC-SHA256");
+            throw new S3Exception(
+                    S3Error.ACCESS_DENIED,
+                    "Access Denied: anonymous access is off; sign requests with AWS4-HMAC-SHA256");
         }
         String sha = req.header("x-amz-content-sha256");
         PayloadMode mode = PayloadMode.of(sha);
         if (mode != null && mode.signedChunks()) {
             throw new S3Exception(S3Error.ACCESS_DENIED, "signed aws-chunked payload without a signature");
         }
-        req.auth(AuthResult.anonymous(mode == null || mode == PayloadMode.SIGNED && !sha.matches("[0-9a-f]{64}") ? PayloadMode.UNSIGNED : mode, sha));
+        req.auth(AuthResult.anonymous(
+                mode == null || mode == PayloadMode.SIGNED && !sha.matches("[0-9a-f]{64}")
+                        ? PayloadMode.UNSIGNED
+                        : mode,
+                sha));
     }
 
     private static int indexOf(byte[] a, byte b, int from) {
@@ -232,15 +251,39 @@ public final class S3Handler extends Handler.Abstract {
     private void routeBucket(S3Request req, S3Response out, String m) throws S3Exception, OsdException, IOException {
         switch (m) {
             case "PUT" -> {
-                unsupportedSubresource(req, "versioning", "acl", "policy", "cors", "lifecycle", "tagging", "encryption",
-                        "website", "logging", "notification", "replication", "object-lock", "ownershipControls",
-                        "publicAccessBlock", "accelerate", "requestPayment");
+                unsupportedSubresource(
+                        req,
+                        "versioning",
+                        "acl",
+                        "policy",
+                        "cors",
+                        "lifecycle",
+                        "tagging",
+                        "encryption",
+                        "website",
+                        "logging",
+                        "notification",
+                        "replication",
+                        "object-lock",
+                        "ownershipControls",
+                        "publicAccessBlock",
+                        "accelerate",
+                        "requestPayment");
                 buckets.create(req, out);
             }
             case "HEAD" -> buckets.head(req, out);
             case "DELETE" -> {
-                unsupportedSubresource(req, "policy", "cors", "lifecycle", "tagging", "encryption", "website",
-                        "replication", "ownershipControls", "publicAccessBlock");
+                unsupportedSubresource(
+                        req,
+                        "policy",
+                        "cors",
+                        "lifecycle",
+                        "tagging",
+                        "encryption",
+                        "website",
+                        "replication",
+                        "ownershipControls",
+                        "publicAccessBlock");
                 buckets.delete(req, out);
             }
             case "GET" -> {
@@ -256,10 +299,28 @@ public final class S3Handler extends Handler.Abstract {
                     unsupportedSubresource(req, "acl");
                     listings.listV2(req, out);
                 } else {
-                    unsupportedSubresource(req, "acl", "policy", "cors", "lifecycle", "tagging", "encryption", "website",
-                            "logging", "notification", "replication", "object-lock", "ownershipControls",
-                            "publicAccessBlock", "accelerate", "requestPayment", "policyStatus", "analytics",
-                            "metrics", "inventory", "intelligent-tiering");
+                    unsupportedSubresource(
+                            req,
+                            "acl",
+                            "policy",
+                            "cors",
+                            "lifecycle",
+                            "tagging",
+                            "encryption",
+                            "website",
+                            "logging",
+                            "notification",
+                            "replication",
+                            "object-lock",
+                            "ownershipControls",
+                            "publicAccessBlock",
+                            "accelerate",
+                            "requestPayment",
+                            "policyStatus",
+                            "analytics",
+                            "metrics",
+                            "inventory",
+                            "intelligent-tiering");
                     listings.listV1(req, out);
                 }
             }
@@ -323,12 +384,15 @@ public final class S3Handler extends Handler.Abstract {
     private static void unsupportedSubresource(S3Request req, String... names) throws S3Exception {
         for (String n : names) {
             if (req.has(n)) {
-                throw new S3Exception(S3Error.NOT_IMPLEMENTED, "the ?" + n + " subresource is not implemented by the Spillway gateway");
+                throw new S3Exception(
+                        S3Error.NOT_IMPLEMENTED,
+                        "the ?" + n + " subresource is not implemented by the Spillway gateway");
             }
         }
     }
 
     private static S3Exception notAllowed(String method, String what) {
-        return new S3Exception(S3Error.METHOD_NOT_ALLOWED, "The specified method " + method + " is not allowed against " + what);
+        return new S3Exception(
+                S3Error.METHOD_NOT_ALLOWED, "The specified method " + method + " is not allowed against " + what);
     }
 }

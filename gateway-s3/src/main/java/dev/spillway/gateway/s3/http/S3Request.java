@@ -34,8 +34,17 @@ public final class S3Request {
     private AuthResult auth;
     private AwsChunkedInputStream chunked;
 
-    public S3Request(String method, String rawPath, byte[] decodedPath, String bucket, byte[] key, List<String[]> query,
-                     Function<String, List<String>> headers, List<String> headerNames, InputStream rawBody, String requestId) {
+    public S3Request(
+            String method,
+            String rawPath,
+            byte[] decodedPath,
+            String bucket,
+            byte[] key,
+            List<String[]> query,
+            Function<String, List<String>> headers,
+            List<String> headerNames,
+            InputStream rawBody,
+            String requestId) {
         this.rawPath = rawPath;
         this.decodedPath = decodedPath;
         this.headerNames = headerNames;
@@ -122,14 +131,18 @@ public final class S3Request {
             }
             return i;
         } catch (NumberFormatException e) {
-            throw new S3Exception(S3Error.INVALID_ARGUMENT, name + " must be an integer between " + min + " and " + max + ", got '" + v + "'");
+            throw new S3Exception(
+                    S3Error.INVALID_ARGUMENT,
+                    name + " must be an integer between " + min + " and " + max + ", got '" + v + "'");
         }
     }
 
     /** The announced body length: x-amz-decoded-content-length for aws-chunked, else Content-Length, or -1. */
     public long contentLength() throws S3Exception {
-        String v = auth != null && auth.payloadMode() != null && auth.payloadMode().chunked()
-                ? header("x-amz-decoded-content-length") : header("content-length");
+        String v =
+                auth != null && auth.payloadMode() != null && auth.payloadMode().chunked()
+                        ? header("x-amz-decoded-content-length")
+                        : header("content-length");
         if (v == null) {
             return -1;
         }
@@ -155,7 +168,8 @@ public final class S3Request {
         try (InputStream in = body()) {
             byte[] b = in.readNBytes(limit + 1);
             if (b.length > limit) {
-                throw new S3Exception(S3Error.MAX_MESSAGE_LENGTH_EXCEEDED, "the request body is larger than " + limit + " bytes");
+                throw new S3Exception(
+                        S3Error.MAX_MESSAGE_LENGTH_EXCEEDED, "the request body is larger than " + limit + " bytes");
             }
             verifyPayloadHash(b);
             return b;
@@ -170,8 +184,9 @@ public final class S3Request {
         if (auth != null && auth.payloadMode() == dev.spillway.gateway.s3.auth.PayloadMode.SIGNED) {
             String got = Hashing.hex(Hashing.sha256().digest(body));
             if (!got.equals(auth.contentSha256())) {
-                throw new S3Exception(S3Error.X_AMZ_CONTENT_SHA256_MISMATCH, "x-amz-content-sha256 says " + auth.contentSha256()
-                        + ", the body hashes to " + got);
+                throw new S3Exception(
+                        S3Error.X_AMZ_CONTENT_SHA256_MISMATCH,
+                        "x-amz-content-sha256 says " + auth.contentSha256() + ", the body hashes to " + got);
             }
         }
         String md5 = header("content-md5");
@@ -189,7 +204,8 @@ public final class S3Request {
     public ChecksumAlgorithm checksumAlgorithm() throws S3Exception {
         String trailer = header("x-amz-trailer");
         if (trailer != null) {
-            ChecksumAlgorithm a = ChecksumAlgorithm.of(trailer.strip().toLowerCase(Locale.ROOT).replace("x-amz-checksum-", ""));
+            ChecksumAlgorithm a = ChecksumAlgorithm.of(
+                    trailer.strip().toLowerCase(Locale.ROOT).replace("x-amz-checksum-", ""));
             if (a == null) {
                 throw new S3Exception(S3Error.INVALID_ARGUMENT, "unsupported x-amz-trailer '" + trailer + "'");
             }
@@ -220,8 +236,9 @@ public final class S3Request {
      */
     public void verify(StagedBody body, ChecksumAlgorithm alg) throws S3Exception {
         if (needsSha256() && !auth.contentSha256().equals(body.sha256Hex())) {
-            throw new S3Exception(S3Error.X_AMZ_CONTENT_SHA256_MISMATCH, "x-amz-content-sha256 says " + auth.contentSha256()
-                    + ", the body hashes to " + body.sha256Hex());
+            throw new S3Exception(
+                    S3Error.X_AMZ_CONTENT_SHA256_MISMATCH,
+                    "x-amz-content-sha256 says " + auth.contentSha256() + ", the body hashes to " + body.sha256Hex());
         }
         String md5 = header("content-md5");
         if (md5 != null) {
@@ -233,15 +250,19 @@ public final class S3Request {
                 expected = chunked.trailers().get(alg.header());
             }
             if (expected != null && !expected.strip().equals(body.checksum())) {
-                throw new S3Exception(S3Error.BAD_DIGEST, "The " + alg + " you specified (" + expected
-                        + ") did not match the calculated checksum (" + body.checksum() + ")");
+                throw new S3Exception(
+                        S3Error.BAD_DIGEST,
+                        "The " + alg + " you specified (" + expected + ") did not match the calculated checksum ("
+                                + body.checksum() + ")");
             }
         }
         if (chunked != null) {
             long declared = contentLength();
             if (declared >= 0 && declared != body.size()) {
-                throw new S3Exception(S3Error.INCOMPLETE_BODY, "x-amz-decoded-content-length is " + declared
-                        + ", the aws-chunked body decoded to " + body.size() + " bytes");
+                throw new S3Exception(
+                        S3Error.INCOMPLETE_BODY,
+                        "x-amz-decoded-content-length is " + declared + ", the aws-chunked body decoded to "
+                                + body.size() + " bytes");
             }
         }
     }
@@ -254,7 +275,8 @@ public final class S3Request {
             want = null;
         }
         if (want == null || want.length != 16) {
-            throw new S3Exception(S3Error.INVALID_DIGEST, "The Content-MD5 you specified is not valid: '" + header + "'");
+            throw new S3Exception(
+                    S3Error.INVALID_DIGEST, "The Content-MD5 you specified is not valid: '" + header + "'");
         }
         if (!java.util.Arrays.equals(want, actual)) {
             throw new S3Exception(S3Error.BAD_DIGEST, "The Content-MD5 you specified did not match what we received");
@@ -263,8 +285,9 @@ public final class S3Request {
 
     /** S3's limit on user metadata: names and values of x-amz-meta-* headers, in bytes. */
     public static final int MAX_USER_METADATA = 2048;
-    private static final List<String> STORED = List.of("cache-control", "content-disposition", "content-encoding",
-            "content-language", "content-type", "expires");
+
+    private static final List<String> STORED = List.of(
+            "cache-control", "content-disposition", "content-encoding", "content-language", "content-type", "expires");
 
     /**
      * The headers an object keeps: Content-Type and the other standard ones, and the user
@@ -289,13 +312,16 @@ public final class S3Request {
                 out.add(new Records.Header(n, v));
             } else if (n.startsWith("x-amz-meta-")) {
                 String v = String.join(",", headers.apply(n));
-                userBytes += n.length() - "x-amz-meta-".length() + v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                userBytes += n.length()
+                        - "x-amz-meta-".length()
+                        + v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
                 out.add(new Records.Header(n, v));
             }
         }
         if (userBytes > MAX_USER_METADATA) {
-            throw new S3Exception(S3Error.METADATA_TOO_LARGE, "Your metadata headers are " + userBytes
-                    + " bytes; the maximum allowed is " + MAX_USER_METADATA);
+            throw new S3Exception(
+                    S3Error.METADATA_TOO_LARGE,
+                    "Your metadata headers are " + userBytes + " bytes; the maximum allowed is " + MAX_USER_METADATA);
         }
         return out;
     }

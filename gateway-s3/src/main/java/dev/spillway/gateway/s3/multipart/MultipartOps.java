@@ -53,11 +53,13 @@ public final class MultipartOps {
         if (alg != null) {
             out.header("x-amz-checksum-algorithm", alg.name());
         }
-        out.xml(200, XmlWriter.document("InitiateMultipartUploadResult")
-                .element("Bucket", req.bucket())
-                .element("Key", new String(req.key(), StandardCharsets.UTF_8))
-                .element("UploadId", id)
-                .finish("InitiateMultipartUploadResult"));
+        out.xml(
+                200,
+                XmlWriter.document("InitiateMultipartUploadResult")
+                        .element("Bucket", req.bucket())
+                        .element("Key", new String(req.key(), StandardCharsets.UTF_8))
+                        .element("UploadId", id)
+                        .finish("InitiateMultipartUploadResult"));
     }
 
     private int partNumber(S3Request req) throws S3Exception {
@@ -76,8 +78,10 @@ public final class MultipartOps {
         if (alg == null) {
             alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         }
-        String origin = req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
-        StagedBody body = store.stage(req.body(), req.contentLength(), Uploads.MAX_PART_SIZE, alg, req.needsSha256(), origin);
+        String origin =
+                req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
+        StagedBody body =
+                store.stage(req.body(), req.contentLength(), Uploads.MAX_PART_SIZE, alg, req.needsSha256(), origin);
         try {
             req.verify(body, alg);
         } catch (S3Exception e) {
@@ -100,7 +104,8 @@ public final class MultipartOps {
         CopySource src = CopySource.parse(req.header("x-amz-copy-source"));
         BucketRecord sb = ctx.namespace().bucket(src.bucket());
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
-        String origin = req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
+        String origin =
+                req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
         try (ObjectStore.Handle h = store.open(sb, src.bucket(), src.key())) {
             ObjectRecord s = h.record();
             long start = 0;
@@ -109,7 +114,9 @@ public final class MultipartOps {
             if (range != null) {
                 long[] rg = Ranges.parse(range, s.size());
                 if (rg == null || !range.strip().matches("bytes=\\d+-\\d+")) {
-                    throw new S3Exception(S3Error.INVALID_ARGUMENT, "x-amz-copy-source-range must be bytes=first-last, got '" + range + "'");
+                    throw new S3Exception(
+                            S3Error.INVALID_ARGUMENT,
+                            "x-amz-copy-source-range must be bytes=first-last, got '" + range + "'");
                 }
                 start = rg[0];
                 length = rg[1] - rg[0] + 1;
@@ -119,10 +126,12 @@ public final class MultipartOps {
                 body = store.stage(in, length, Uploads.MAX_PART_SIZE, alg, false, origin);
             }
             PartRecord p = uploads.commitPart(b, req.bucket(), req.key(), id, n, body, origin);
-            out.xml(200, XmlWriter.document("CopyPartResult")
-                    .element("LastModified", Instant.ofEpochMilli(p.mtimeMillis()))
-                    .element("ETag", "\"" + p.md5Hex() + "\"")
-                    .finish("CopyPartResult"));
+            out.xml(
+                    200,
+                    XmlWriter.document("CopyPartResult")
+                            .element("LastModified", Instant.ofEpochMilli(p.mtimeMillis()))
+                            .element("ETag", "\"" + p.md5Hex() + "\"")
+                            .finish("CopyPartResult"));
         }
     }
 
@@ -132,7 +141,8 @@ public final class MultipartOps {
         uploads.find(b, req.bucket(), req.key(), id);
         XmlNode doc = XmlNode.parse(req.smallBody(8 << 20), "CompleteMultipartUpload");
         if (!doc.name().equals("CompleteMultipartUpload")) {
-            throw new S3Exception(S3Error.MALFORMED_XML, "expected <CompleteMultipartUpload>, got <" + doc.name() + ">");
+            throw new S3Exception(
+                    S3Error.MALFORMED_XML, "expected <CompleteMultipartUpload>, got <" + doc.name() + ">");
         }
         List<Uploads.Chosen> chosen = new ArrayList<>();
         for (XmlNode p : doc.all("Part")) {
@@ -145,7 +155,8 @@ public final class MultipartOps {
             }
             chosen.add(new Uploads.Chosen(n, p.childText("ETag")));
         }
-        ObjectRecord r = uploads.complete(b, req.bucket(), req.key(), id, chosen, ctx.config().minPartSize());
+        ObjectRecord r = uploads.complete(
+                b, req.bucket(), req.key(), id, chosen, ctx.config().minPartSize());
         XmlWriter w = XmlWriter.document("CompleteMultipartUploadResult")
                 .element("Location", "/" + req.bucket() + "/" + UriCodec.encode(req.key(), true))
                 .element("Bucket", req.bucket())
@@ -153,7 +164,9 @@ public final class MultipartOps {
                 .element("ETag", "\"" + r.etag() + "\"");
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
         if (alg != null && r.checksum() != null) {
-            w.element("Checksum" + alg.name().charAt(0) + alg.name().substring(1).toLowerCase(java.util.Locale.ROOT), r.checksum());
+            w.element(
+                    "Checksum" + alg.name().charAt(0) + alg.name().substring(1).toLowerCase(java.util.Locale.ROOT),
+                    r.checksum());
         }
         out.xml(200, w.finish("CompleteMultipartUploadResult"));
     }
@@ -180,11 +193,19 @@ public final class MultipartOps {
                 .element("Bucket", req.bucket())
                 .element("Key", text(req.key(), url))
                 .element("UploadId", id)
-                .start("Initiator").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Initiator")
-                .start("Owner").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Owner")
+                .start("Initiator")
+                .element("ID", S3Context.OWNER_ID)
+                .element("DisplayName", S3Context.OWNER_ID)
+                .end("Initiator")
+                .start("Owner")
+                .element("ID", S3Context.OWNER_ID)
+                .element("DisplayName", S3Context.OWNER_ID)
+                .end("Owner")
                 .element("StorageClass", "STANDARD")
                 .element("PartNumberMarker", marker)
-                .element("NextPartNumberMarker", parts.isEmpty() ? marker : parts.get(parts.size() - 1).number())
+                .element(
+                        "NextPartNumberMarker",
+                        parts.isEmpty() ? marker : parts.get(parts.size() - 1).number())
                 .element("MaxParts", max)
                 .element("IsTruncated", truncated);
         if (up.checksumAlgorithm() != null) {
@@ -192,12 +213,16 @@ public final class MultipartOps {
         }
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         for (Uploads.Part p : parts) {
-            w.start("Part").element("PartNumber", p.number())
+            w.start("Part")
+                    .element("PartNumber", p.number())
                     .element("LastModified", Instant.ofEpochMilli(p.record().mtimeMillis()))
                     .element("ETag", "\"" + p.record().md5Hex() + "\"")
                     .element("Size", p.record().size());
             if (alg != null && p.record().checksum() != null) {
-                w.element("Checksum" + alg.name().charAt(0) + alg.name().substring(1).toLowerCase(java.util.Locale.ROOT), p.record().checksum());
+                w.element(
+                        "Checksum" + alg.name().charAt(0)
+                                + alg.name().substring(1).toLowerCase(java.util.Locale.ROOT),
+                        p.record().checksum());
             }
             w.end("Part");
         }
@@ -209,8 +234,11 @@ public final class MultipartOps {
         String prefix = req.param("prefix") == null ? "" : req.param("prefix");
         String keyMarker = req.param("key-marker");
         int max = Math.min(req.intParam("max-uploads", 1000, 0, Integer.MAX_VALUE), 1000);
-        byte[] from = keyMarker == null || keyMarker.isEmpty() ? null
-                : java.util.Arrays.copyOf(keyMarker.getBytes(StandardCharsets.UTF_8), keyMarker.getBytes(StandardCharsets.UTF_8).length + 17);
+        byte[] from = keyMarker == null || keyMarker.isEmpty()
+                ? null
+                : java.util.Arrays.copyOf(
+                        keyMarker.getBytes(StandardCharsets.UTF_8),
+                        keyMarker.getBytes(StandardCharsets.UTF_8).length + 17);
         List<Uploads.Upload> list = uploads.list(b, prefix.getBytes(StandardCharsets.UTF_8), from, max + 1);
         boolean truncated = list.size() > max;
         if (truncated) {
@@ -230,9 +258,17 @@ public final class MultipartOps {
             w.element("NextKeyMarker", text(last.key(), url)).element("NextUploadIdMarker", last.uploadId());
         }
         for (Uploads.Upload u : list) {
-            w.start("Upload").element("Key", text(u.key(), url)).element("UploadId", u.uploadId())
-                    .start("Initiator").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Initiator")
-                    .start("Owner").element("ID", S3Context.OWNER_ID).element("DisplayName", S3Context.OWNER_ID).end("Owner")
+            w.start("Upload")
+                    .element("Key", text(u.key(), url))
+                    .element("UploadId", u.uploadId())
+                    .start("Initiator")
+                    .element("ID", S3Context.OWNER_ID)
+                    .element("DisplayName", S3Context.OWNER_ID)
+                    .end("Initiator")
+                    .start("Owner")
+                    .element("ID", S3Context.OWNER_ID)
+                    .element("DisplayName", S3Context.OWNER_ID)
+                    .end("Owner")
                     .element("StorageClass", "STANDARD")
                     .element("Initiated", Instant.ofEpochMilli(u.record().initiatedMillis()))
                     .end("Upload");

@@ -13,15 +13,19 @@ public final class Names {
     private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
     private static final Pattern IPV4 = Pattern.compile("\\d+\\.\\d+\\.\\d+\\.\\d+");
 
-    private Names() {
-    }
+    private Names() {}
 
     /** Checks a bucket name against S3's rules (3-63 chars, lower case, no IP form, no "..").*/
     public static void checkBucket(String name) throws S3Exception {
-        if (!BUCKET.matcher(name).matches() || IPV4.matcher(name).matches() || name.contains("..")
-                || name.contains(".-") || name.contains("-.")) {
-            throw new S3Exception(S3Error.INVALID_BUCKET_NAME, "The specified bucket is not valid: '" + name
-                    + "' (3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit)");
+        if (!BUCKET.matcher(name).matches()
+                || IPV4.matcher(name).matches()
+                || name.contains("..")
+                || name.contains(".-")
+                || name.contains("-.")) {
+            throw new S3Exception(
+                    S3Error.INVALID_BUCKET_NAME,
+                    "The specified bucket is not valid: '" + name
+                            + "' (3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit)");
         }
     }
 
@@ -31,8 +35,9 @@ public final class Names {
             throw new S3Exception(S3Error.INVALID_ARGUMENT, "the object key is empty");
         }
         if (key.length > MAX_KEY_BYTES) {
-            throw new S3Exception(S3Error.KEY_TOO_LONG, "Your key is too long: " + key.length
-                    + " bytes, the limit is " + MAX_KEY_BYTES);
+            throw new S3Exception(
+                    S3Error.KEY_TOO_LONG,
+                    "Your key is too long: " + key.length + " bytes, the limit is " + MAX_KEY_BYTES);
         }
     }
 

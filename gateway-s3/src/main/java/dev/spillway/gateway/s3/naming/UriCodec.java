@@ -10,8 +10,7 @@ import java.nio.charset.StandardCharsets;
 public final class UriCodec {
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
-    private UriCodec() {
-    }
+    private UriCodec() {}
 
     /**
      * Decodes {@code %XX} escapes to bytes; other characters are taken as their UTF-8 bytes.
@@ -63,8 +62,14 @@ public final class UriCodec {
         StringBuilder sb = new StringBuilder(bytes.length + 16);
         for (byte b : bytes) {
             int c = b & 0xff;
-            if (c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-                    || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' && keepSlash) {
+            if (c >= 'A' && c <= 'Z'
+                    || c >= 'a' && c <= 'z'
+                    || c >= '0' && c <= '9'
+                    || c == '-'
+                    || c == '.'
+                    || c == '_'
+                    || c == '~'
+                    || c == '/' && keepSlash) {
                 sb.append((char) c);
             } else {
                 sb.append('%').append(HEX[c >> 4]).append(HEX[c & 15]);

@@ -10,8 +10,7 @@ import java.time.format.DateTimeParseException;
 
 /** HTTP preconditions (RFC 9110 §13.2.2 order) on a GET/HEAD, or on a copy's source. */
 final class Conditions {
-    private Conditions() {
-    }
+    private Conditions() {}
 
     /**
      * @param prefix "" for GET/HEAD, "x-amz-copy-source-" for a copy source (whose failures are
@@ -27,26 +26,38 @@ final class Conditions {
         String ifUnmodified = h.get(prefix + "if-unmodified-since");
         if (ifMatch != null) {
             if (!matches(ifMatch, etag)) {
-                throw new S3Exception(S3Error.PRECONDITION_FAILED, "At least one of the pre-conditions you specified did not hold: "
-                        + prefix + "If-Match " + ifMatch + " vs ETag \"" + etag + "\"");
+                throw new S3Exception(
+                        S3Error.PRECONDITION_FAILED,
+                        "At least one of the pre-conditions you specified did not hold: " + prefix + "If-Match "
+                                + ifMatch + " vs ETag \"" + etag + "\"");
             }
         } else if (ifUnmodified != null) {
             Long t = time(ifUnmodified);
             if (t != null && mtime > t) {
-                throw new S3Exception(S3Error.PRECONDITION_FAILED, "At least one of the pre-conditions you specified did not hold: "
-                        + prefix + "If-Unmodified-Since " + ifUnmodified);
+                throw new S3Exception(
+                        S3Error.PRECONDITION_FAILED,
+                        "At least one of the pre-conditions you specified did not hold: " + prefix
+                                + "If-Unmodified-Since " + ifUnmodified);
             }
         }
         if (ifNoneMatch != null) {
             if (matches(ifNoneMatch, etag)) {
-                throw copy ? new S3Exception(S3Error.PRECONDITION_FAILED, "At least one of the pre-conditions you specified did not hold: "
-                        + prefix + "If-None-Match " + ifNoneMatch) : new S3Exception(S3Error.NOT_MODIFIED);
+                throw copy
+                        ? new S3Exception(
+                                S3Error.PRECONDITION_FAILED,
+                                "At least one of the pre-conditions you specified did not hold: " + prefix
+                                        + "If-None-Match " + ifNoneMatch)
+                        : new S3Exception(S3Error.NOT_MODIFIED);
             }
         } else if (ifModified != null) {
             Long t = time(ifModified);
             if (t != null && mtime <= t) {
-                throw copy ? new S3Exception(S3Error.PRECONDITION_FAILED, "At least one of the pre-conditions you specified did not hold: "
-                        + prefix + "If-Modified-Since " + ifModified) : new S3Exception(S3Error.NOT_MODIFIED);
+                throw copy
+                        ? new S3Exception(
+                                S3Error.PRECONDITION_FAILED,
+                                "At least one of the pre-conditions you specified did not hold: " + prefix
+                                        + "If-Modified-Since " + ifModified)
+                        : new S3Exception(S3Error.NOT_MODIFIED);
             }
         }
     }
@@ -70,7 +81,8 @@ final class Conditions {
 
     private static Long time(String v) {
         try {
-            return ZonedDateTime.parse(v.strip(), DateTimeFormatter.RFC_1123_DATE_TIME).toEpochSecond();
+            return ZonedDateTime.parse(v.strip(), DateTimeFormatter.RFC_1123_DATE_TIME)
+                    .toEpochSecond();
         } catch (DateTimeParseException e) {
             try {
                 return Instant.parse(v.strip()).getEpochSecond();

@@ -16,7 +16,9 @@ public record CopySource(String bucket, byte[] key) {
         if (q >= 0) {
             String version = h.substring(q + 1);
             if (!version.equals("versionId=null") && !version.isEmpty()) {
-                throw new S3Exception(S3Error.INVALID_ARGUMENT, "this gateway's buckets are unversioned; only versionId=null exists, got '" + version + "'");
+                throw new S3Exception(
+                        S3Error.INVALID_ARGUMENT,
+                        "this gateway's buckets are unversioned; only versionId=null exists, got '" + version + "'");
             }
             h = h.substring(0, q);
         }
@@ -24,7 +26,8 @@ public record CopySource(String bucket, byte[] key) {
         try {
             raw = UriCodec.decode(h, false);
         } catch (IllegalArgumentException e) {
-            throw new S3Exception(S3Error.INVALID_ARGUMENT, "bad x-amz-copy-source '" + header + "': " + e.getMessage());
+            throw new S3Exception(
+                    S3Error.INVALID_ARGUMENT, "bad x-amz-copy-source '" + header + "': " + e.getMessage());
         }
         int start = raw.length > 0 && raw[0] == '/' ? 1 : 0;
         int slash = -1;
@@ -35,7 +38,8 @@ public record CopySource(String bucket, byte[] key) {
             }
         }
         if (slash < 0 || slash == start || slash == raw.length - 1) {
-            throw new S3Exception(S3Error.INVALID_ARGUMENT, "x-amz-copy-source must be bucket/key, got '" + header + "'");
+            throw new S3Exception(
+                    S3Error.INVALID_ARGUMENT, "x-amz-copy-source must be bucket/key, got '" + header + "'");
         }
         byte[] key = Arrays.copyOfRange(raw, slash + 1, raw.length);
         Names.checkKey(key);

@@ -31,9 +31,10 @@ import java.util.Locale;
 public final class ObjectOps {
     /** S3's largest single PUT. */
     public static final long MAX_PUT = 5L << 30;
+
     private static final int MAX_DELETE_KEYS = 1000;
-    private static final List<String> RESPONSE_OVERRIDES = List.of("content-type", "content-language", "expires",
-            "cache-control", "content-disposition", "content-encoding");
+    private static final List<String> RESPONSE_OVERRIDES = List.of(
+            "content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding");
 
     private final S3Context ctx;
     private final ObjectStore store;
@@ -51,15 +52,24 @@ public final class ObjectOps {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         List<Header> headers = req.objectHeaders();
         ChecksumAlgorithm alg = req.checksumAlgorithm();
-        StagedBody body = store.stage(req.body(), req.contentLength(), MAX_PUT, alg, req.needsSha256(), origin(req.bucket(), req.key()));
+        StagedBody body = store.stage(
+                req.body(), req.contentLength(), MAX_PUT, alg, req.needsSha256(), origin(req.bucket(), req.key()));
         try {
             req.verify(body, alg);
         } catch (S3Exception e) {
             store.discard(body);
             throw e;
         }
-        ObjectRecord r = new ObjectRecord(body.fid(), false, body.size(), ctx.config().clock().millis(), Hashing.hex(body.md5()),
-                0, alg == null ? null : alg.name(), body.checksum(), headers);
+        ObjectRecord r = new ObjectRecord(
+                body.fid(),
+                false,
+                body.size(),
+                ctx.config().clock().millis(),
+                Hashing.hex(body.md5()),
+                0,
+                alg == null ? null : alg.name(),
+                body.checksum(),
+                headers);
         store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
         out.header("ETag", "\"" + r.etag() + "\"");
         if (alg != null) {
@@ -103,7 +113,10 @@ public final class ObjectOps {
 
     private void objectHeaders(S3Request req, S3Response out, ObjectRecord r, boolean partial) {
         out.header("ETag", "\"" + r.etag() + "\"");
-        out.header("Last-Modified", DateTimeFormatter.RFC_1123_DATE_TIME.format(Instant.ofEpochMilli(r.mtimeMillis()).atOffset(ZoneOffset.UTC)));
+        out.header(
+                "Last-Modified",
+                DateTimeFormatter.RFC_1123_DATE_TIME.format(
+                        Instant.ofEpochMilli(r.mtimeMillis()).atOffset(ZoneOffset.UTC)));
         out.header("Accept-Ranges", "bytes");
         if (r.header("content-type") == null) {
             out.header("Content-Type", "binary/octet-stream");
@@ -143,7 +156,9 @@ public final class ObjectOps {
         }
         List<XmlNode> objects = doc.all("Object");
         if (objects.isEmpty() || objects.size() > MAX_DELETE_KEYS) {
-            throw new S3Exception(S3Error.MALFORMED_XML, "a Delete request names 1 to " + MAX_DELETE_KEYS + " objects, got " + objects.size());
+            throw new S3Exception(
+                    S3Error.MALFORMED_XML,
+                    "a Delete request names 1 to " + MAX_DELETE_KEYS + " objects, got " + objects.size());
         }
         boolean quiet = "true".equalsIgnoreCase(doc.childText("Quiet"));
         XmlWriter w = XmlWriter.document("DeleteResult");
@@ -160,10 +175,18 @@ public final class ObjectOps {
                     w.start("Deleted").element("Key", key).end("Deleted");
                 }
             } catch (S3Exception e) {
-                w.start("Error").element("Key", key).element("Code", e.error().code()).element("Message", e.getMessage()).end("Error");
+                w.start("Error")
+                        .element("Key", key)
+                        .element("Code", e.error().code())
+                        .element("Message", e.getMessage())
+                        .end("Error");
             } catch (OsdException e) {
                 S3Exception s = S3Exception.of(e);
-                w.start("Error").element("Key", key).element("Code", s.error().code()).element("Message", s.getMessage()).end("Error");
+                w.start("Error")
+                        .element("Key", key)
+                        .element("Code", s.error().code())
+                        .element("Message", s.getMessage())
+                        .end("Error");
             }
         }
         out.xml(200, w.finish("DeleteResult"));
@@ -182,24 +205,41 @@ public final class ObjectOps {
         try (ObjectStore.Handle h = store.open(srcBucket, src.bucket(), src.key())) {
             ObjectRecord s = h.record();
             Conditions.check(req::header, "x-amz-copy-source-", s);
-            if (!replace && wanted == null && src.bucket().equals(req.bucket()) && Arrays.equals(src.key(), req.key())) {
-                throw new S3Exception(S3Error.INVALID_REQUEST, "This copy request is illegal because it is trying to copy an object"
-                        + " to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+            if (!replace
+                    && wanted == null
+                    && src.bucket().equals(req.bucket())
+                    && Arrays.equals(src.key(), req.key())) {
+                throw new S3Exception(
+                        S3Error.INVALID_REQUEST,
+                        "This copy request is illegal because it is trying to copy an object"
+                                + " to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
             }
             List<Header> headers = replace ? req.objectHeaders() : s.headers();
-            ChecksumAlgorithm alg = wanted != null ? wanted : s.parts() == 0 ? ChecksumAlgorithm.of(s.checksumAlgorithm()) : null;
+            ChecksumAlgorithm alg =
+                    wanted != null ? wanted : s.parts() == 0 ? ChecksumAlgorithm.of(s.checksumAlgorithm()) : null;
             StagedBody body;
             try (InputStream in = h.open(0, s.size())) {
                 body = store.stage(in, s.size(), MAX_PUT, alg, false, origin(req.bucket(), req.key()));
             }
-            ObjectRecord r = new ObjectRecord(body.fid(), false, body.size(), ctx.config().clock().millis(),
-                    Hashing.hex(body.md5()), 0, alg == null ? null : alg.name(), body.checksum(), headers);
+            ObjectRecord r = new ObjectRecord(
+                    body.fid(),
+                    false,
+                    body.size(),
+                    ctx.config().clock().millis(),
+                    Hashing.hex(body.md5()),
+                    0,
+                    alg == null ? null : alg.name(),
+                    body.checksum(),
+                    headers);
             store.commit(dst, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
             XmlWriter w = XmlWriter.document("CopyObjectResult")
                     .element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()))
                     .element("ETag", "\"" + r.etag() + "\"");
             if (alg != null) {
-                w.element("Checksum" + alg.name().charAt(0) + alg.name().substring(1).toLowerCase(Locale.ROOT), body.checksum());
+                w.element(
+                        "Checksum" + alg.name().charAt(0)
+                                + alg.name().substring(1).toLowerCase(Locale.ROOT),
+                        body.checksum());
             }
             out.xml(200, w.finish("CopyObjectResult"));
         }

@@ -5,8 +5,7 @@ import dev.spillway.gateway.s3.error.S3Exception;
 
 /** The single byte range of a Range header: {@code a-b}, open {@code a-}, suffix {@code -n}. */
 public final class Ranges {
-    private Ranges() {
-    }
+    private Ranges() {}
 
     /**
      * The inclusive range {@code [first, last]} within an object of {@code size} bytes, or null
@@ -54,7 +53,8 @@ public final class Ranges {
 
     /** An InvalidRange error naming the object's size. */
     public static S3Exception unsatisfiable(String header, long size) {
-        return new S3Exception(S3Error.INVALID_RANGE, "The requested range is not satisfiable: '" + header
-                + "' of an object of " + size + " bytes");
+        return new S3Exception(
+                S3Error.INVALID_RANGE,
+                "The requested range is not satisfiable: '" + header + "' of an object of " + size + " bytes");
     }
 }

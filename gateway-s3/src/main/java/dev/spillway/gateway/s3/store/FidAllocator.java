@@ -60,20 +60,27 @@ final class FidAllocator {
             s++;
             from = FIRST_OID;
             if (s >= firstSeq + seqCount) {
-                throw new OsdException(Errno.ENOSPC, osd.name(), superblock,
-                        "the S3 gateway's FID sequences 0x" + Long.toHexString(firstSeq) + "+" + seqCount + " are used up");
+                throw new OsdException(
+                        Errno.ENOSPC,
+                        osd.name(),
+                        superblock,
+                        "the S3 gateway's FID sequences 0x" + Long.toHexString(firstSeq) + "+" + seqCount
+                                + " are used up");
             }
         }
         long limit = from + BATCH;
         byte[] value = encode(s, limit);
         try {
-            Tx.run(osd, tx -> {
-                tx.declareInsert(superblock, key.length, value.length);
-                tx.setSync(true);
-            }, tx -> {
-                tx.upsert(superblock, key, value);
-                return null;
-            });
+            Tx.run(
+                    osd,
+                    tx -> {
+                        tx.declareInsert(superblock, key.length, value.length);
+                        tx.setSync(true);
+                    },
+                    tx -> {
+                        tx.upsert(superblock, key, value);
+                        return null;
+                    });
         } catch (S3Exception e) {
             throw new IllegalStateException(e);
         }

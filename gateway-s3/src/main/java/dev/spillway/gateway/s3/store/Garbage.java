@@ -15,8 +15,7 @@ final class Garbage {
 
     static final int VALUE_BYTES = 9;
 
-    private Garbage() {
-    }
+    private Garbage() {}
 
     static byte[] value(byte kind, long millis) {
         return ByteBuffer.allocate(VALUE_BYTES).put(kind).putLong(millis).array();

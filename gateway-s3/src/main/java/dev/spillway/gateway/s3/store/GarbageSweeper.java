@@ -72,16 +72,19 @@ public final class GarbageSweeper {
             if (kind == Garbage.MANIFEST || kind == Garbage.PARTS) {
                 emptyIndex(fid);
             }
-            Tx.run(osd, tx -> {
-                tx.declareDestroy(fid);
-                tx.declareDelete(ns.garbage, gkey.length);
-            }, tx -> {
-                if (osd.exists(fid)) {
-                    tx.destroy(fid);
-                }
-                tx.delete(ns.garbage, gkey);
-                return null;
-            });
+            Tx.run(
+                    osd,
+                    tx -> {
+                        tx.declareDestroy(fid);
+                        tx.declareDelete(ns.garbage, gkey.length);
+                    },
+                    tx -> {
+                        if (osd.exists(fid)) {
+                            tx.destroy(fid);
+                        }
+                        tx.delete(ns.garbage, gkey);
+                        return null;
+                    });
         } catch (S3Exception e) {
             throw new IllegalStateException(e);
         }
@@ -104,20 +107,23 @@ public final class GarbageSweeper {
             if (keys.isEmpty()) {
                 return;
             }
-            Tx.run(osd, tx -> {
-                for (int i = 0; i < keys.size(); i++) {
-                    tx.declareDestroy(bodies.get(i));
-                    tx.declareDelete(index, keys.get(i).length);
-                }
-            }, tx -> {
-                for (int i = 0; i < keys.size(); i++) {
-                    if (osd.exists(bodies.get(i))) {
-                        tx.destroy(bodies.get(i));
-                    }
-                    tx.delete(index, keys.get(i));
-                }
-                return null;
-            });
+            Tx.run(
+                    osd,
+                    tx -> {
+                        for (int i = 0; i < keys.size(); i++) {
+                            tx.declareDestroy(bodies.get(i));
+                            tx.declareDelete(index, keys.get(i).length);
+                        }
+                    },
+                    tx -> {
+                        for (int i = 0; i < keys.size(); i++) {
+                            if (osd.exists(bodies.get(i))) {
+                                tx.destroy(bodies.get(i));
+                            }
+                            tx.delete(index, keys.get(i));
+                        }
+                        return null;
+                    });
         }
     }
 

@@ -55,7 +55,7 @@ public final class Namespace {
     final InstantSource clock;
     final int ioChunk;
     // Wakes the garbage sweeper after a commit retired a body; set by the sweeper when it runs.
-    volatile Runnable sweeperHint = () -> { };
+    volatile Runnable sweeperHint = () -> {};
 
     private Namespace(Osd osd, long seq, long seqCount, InstantSource clock, byte[] next) {
         this.osd = osd;
@@ -82,13 +82,22 @@ public final class Namespace {
             }
         }
         if (!missing.isEmpty()) {
-            throw new OsdException(Errno.EOPNOTSUPP, osd.name(), null, "the S3 gateway needs capabilities "
-                    + missing + " that this " + osd.backend() + " device does not advertise (it has " + caps.features() + ")");
+            throw new OsdException(
+                    Errno.EOPNOTSUPP,
+                    osd.name(),
+                    null,
+                    "the S3 gateway needs capabilities " + missing + " that this " + osd.backend()
+                            + " device does not advertise (it has " + caps.features() + ")");
         }
         if (caps.maxIndexKey() < Names.MAX_KEY_BYTES + 16 || caps.maxIndexValue() < MIN_INDEX_VALUE) {
-            throw new OsdException(Errno.EOPNOTSUPP, osd.name(), null, "the S3 gateway needs index keys of "
-                    + (Names.MAX_KEY_BYTES + 16) + " bytes and values of " + MIN_INDEX_VALUE + " bytes; this device allows "
-                    + caps.maxIndexKey() + " and " + caps.maxIndexValue());
+            throw new OsdException(
+                    Errno.EOPNOTSUPP,
+                    osd.name(),
+                    null,
+                    "the S3 gateway needs index keys of "
+                            + (Names.MAX_KEY_BYTES + 16) + " bytes and values of " + MIN_INDEX_VALUE
+                            + " bytes; this device allows "
+                            + caps.maxIndexKey() + " and " + caps.maxIndexValue());
         }
         Fid sb = Fid.of(seq, 1);
         Fid gc = Fid.of(seq, 2);
@@ -97,32 +106,41 @@ public final class Namespace {
             byte[] format = Records.u32(FORMAT);
             byte[] first = FidAllocator.encode(seq, FidAllocator.FIRST_OID);
             try {
-                Tx.run(osd, tx -> {
-                    tx.declareCreate(sb, ObjectKind.INDEX);
-                    tx.declareCreate(gc, ObjectKind.INDEX);
-                    tx.declareInsert(sb, SB_NEXT.length, first.length);
-                    tx.declareInsert(sb, SB_FORMAT.length, format.length);
-                    tx.setSync(true);
-                }, tx -> {
-                    tx.create(sb, ObjectKind.INDEX, AttrChange.none());
-                    tx.create(gc, ObjectKind.INDEX, AttrChange.none());
-                    tx.insert(sb, SB_FORMAT, format);
-                    tx.insert(sb, SB_NEXT, first);
-                    return null;
-                });
+                Tx.run(
+                        osd,
+                        tx -> {
+                            tx.declareCreate(sb, ObjectKind.INDEX);
+                            tx.declareCreate(gc, ObjectKind.INDEX);
+                            tx.declareInsert(sb, SB_NEXT.length, first.length);
+                            tx.declareInsert(sb, SB_FORMAT.length, format.length);
+                            tx.setSync(true);
+                        },
+                        tx -> {
+                            tx.create(sb, ObjectKind.INDEX, AttrChange.none());
+                            tx.create(gc, ObjectKind.INDEX, AttrChange.none());
+                            tx.insert(sb, SB_FORMAT, format);
+                            tx.insert(sb, SB_NEXT, first);
+                            return null;
+                        });
             } catch (S3Exception e) {
                 throw new IllegalStateException(e);
             }
             next = first;
         } else {
-            int format = ByteBuffer.wrap(osd.lookup(sb, SB_FORMAT).orElseThrow(() -> new OsdException(Errno.EPROTO,
-                    osd.name(), sb, "S3 gateway superblock has no sb:format record"))).getInt();
+            int format = ByteBuffer.wrap(osd.lookup(sb, SB_FORMAT)
+                            .orElseThrow(() -> new OsdException(
+                                    Errno.EPROTO, osd.name(), sb, "S3 gateway superblock has no sb:format record")))
+                    .getInt();
             if (format != FORMAT) {
-                throw new OsdException(Errno.EPROTO, osd.name(), sb, "S3 gateway superblock format " + format
-                        + ", this gateway reads " + FORMAT);
+                throw new OsdException(
+                        Errno.EPROTO,
+                        osd.name(),
+                        sb,
+                        "S3 gateway superblock format " + format + ", this gateway reads " + FORMAT);
             }
-            next = osd.lookup(sb, SB_NEXT).orElseThrow(() -> new OsdException(Errno.EPROTO, osd.name(), sb,
-                    "S3 gateway superblock has no sb:next record"));
+            next = osd.lookup(sb, SB_NEXT)
+                    .orElseThrow(() -> new OsdException(
+                            Errno.EPROTO, osd.name(), sb, "S3 gateway superblock has no sb:next record"));
         }
         return new Namespace(osd, seq, seqCount, clock, next);
     }
@@ -163,8 +181,9 @@ public final class Namespace {
 
     /** The bucket, or NoSuchBucket. */
     public BucketRecord bucket(String name) throws OsdException, S3Exception {
-        return findBucket(name).orElseThrow(() -> new S3Exception(S3Error.NO_SUCH_BUCKET,
-                "The specified bucket does not exist: " + name));
+        return findBucket(name)
+                .orElseThrow(
+                        () -> new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name));
     }
 
     /** Buckets by name, in name order. */
@@ -176,7 +195,8 @@ public final class Namespace {
                 if (!startsWith(k, BUCKET_PREFIX)) {
                     break;
                 }
-                out.put(new String(k, BUCKET_PREFIX.length, k.length - BUCKET_PREFIX.length, StandardCharsets.UTF_8),
+                out.put(
+                        new String(k, BUCKET_PREFIX.length, k.length - BUCKET_PREFIX.length, StandardCharsets.UTF_8),
                         BucketRecord.decode(c.value()));
             }
         }
@@ -193,19 +213,22 @@ public final class Namespace {
         Fid uploads = allocator.next();
         byte[] k = bucketKey(name);
         byte[] v = new BucketRecord(keys, uploads, now()).encode();
-        Tx.run(osd, tx -> {
-            tx.declareCreate(keys, ObjectKind.INDEX);
-            tx.declareCreate(uploads, ObjectKind.INDEX);
-            tx.declareInsert(superblock, k.length, v.length);
-        }, tx -> {
-            if (osd.lookup(superblock, k).isPresent()) {
-                throw new S3Exception(S3Error.BUCKET_ALREADY_OWNED_BY_YOU, "You already own bucket " + name);
-            }
-            tx.create(keys, ObjectKind.INDEX, AttrChange.none());
-            tx.create(uploads, ObjectKind.INDEX, AttrChange.none());
-            tx.insert(superblock, k, v);
-            return null;
-        });
+        Tx.run(
+                osd,
+                tx -> {
+                    tx.declareCreate(keys, ObjectKind.INDEX);
+                    tx.declareCreate(uploads, ObjectKind.INDEX);
+                    tx.declareInsert(superblock, k.length, v.length);
+                },
+                tx -> {
+                    if (osd.lookup(superblock, k).isPresent()) {
+                        throw new S3Exception(S3Error.BUCKET_ALREADY_OWNED_BY_YOU, "You already own bucket " + name);
+                    }
+                    tx.create(keys, ObjectKind.INDEX, AttrChange.none());
+                    tx.create(uploads, ObjectKind.INDEX, AttrChange.none());
+                    tx.insert(superblock, k, v);
+                    return null;
+                });
     }
 
     /**
@@ -215,34 +238,39 @@ public final class Namespace {
     public void deleteBucket(String name) throws OsdException, S3Exception {
         BucketRecord b = bucket(name);
         byte[] k = bucketKey(name);
-        Tx.run(osd, tx -> {
-            // Destroying the key index takes its lock, so no PUT can commit into the bucket
-            // between the emptiness check below and the destroy.
-            tx.declareDestroy(b.keys());
-            tx.declareDestroy(b.uploads());
-            tx.declareDelete(superblock, k.length);
-            tx.declareInsert(garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-        }, tx -> {
-            if (osd.lookup(superblock, k).isEmpty()) {
-                throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name);
-            }
-            try (IndexCursor c = osd.cursor(b.keys(), null)) {
-                if (c.next()) {
-                    throw new S3Exception(S3Error.BUCKET_NOT_EMPTY, "The bucket you tried to delete is not empty: " + name
-                            + " holds at least the key '" + Names.show(c.key()) + "'");
-                }
-            }
-            try (IndexCursor c = osd.cursor(b.uploads(), null)) {
-                while (c.next()) {
-                    Fid parts = Records.UploadRecord.decode(c.value()).parts();
-                    tx.upsert(garbage, parts.toBytes(), Garbage.value(Garbage.PARTS, now()));
-                }
-            }
-            tx.destroy(b.keys());
-            tx.destroy(b.uploads());
-            tx.delete(superblock, k);
-            return null;
-        });
+        Tx.run(
+                osd,
+                tx -> {
+                    // Destroying the key index takes its lock, so no PUT can commit into the bucket
+                    // between the emptiness check below and the destroy.
+                    tx.declareDestroy(b.keys());
+                    tx.declareDestroy(b.uploads());
+                    tx.declareDelete(superblock, k.length);
+                    tx.declareInsert(garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                },
+                tx -> {
+                    if (osd.lookup(superblock, k).isEmpty()) {
+                        throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name);
+                    }
+                    try (IndexCursor c = osd.cursor(b.keys(), null)) {
+                        if (c.next()) {
+                            throw new S3Exception(
+                                    S3Error.BUCKET_NOT_EMPTY,
+                                    "The bucket you tried to delete is not empty: " + name + " holds at least the key '"
+                                            + Names.show(c.key()) + "'");
+                        }
+                    }
+                    try (IndexCursor c = osd.cursor(b.uploads(), null)) {
+                        while (c.next()) {
+                            Fid parts = Records.UploadRecord.decode(c.value()).parts();
+                            tx.upsert(garbage, parts.toBytes(), Garbage.value(Garbage.PARTS, now()));
+                        }
+                    }
+                    tx.destroy(b.keys());
+                    tx.destroy(b.uploads());
+                    tx.delete(superblock, k);
+                    return null;
+                });
     }
 
     static boolean startsWith(byte[] a, byte[] prefix) {

@@ -57,11 +57,19 @@ public final class ObjectStore {
      * @param sha256 also compute the SHA-256 (signed payloads)
      * @param origin the bucket/key it is written for, kept in an xattr of the DATA object
      */
-    public StagedBody stage(InputStream in, long expectedLength, long maxSize, ChecksumAlgorithm checksum, boolean sha256,
-                            String origin) throws OsdException, S3Exception {
+    public StagedBody stage(
+            InputStream in,
+            long expectedLength,
+            long maxSize,
+            ChecksumAlgorithm checksum,
+            boolean sha256,
+            String origin)
+            throws OsdException, S3Exception {
         if (expectedLength > maxSize) {
-            throw new S3Exception(S3Error.ENTITY_TOO_LARGE, "Your proposed upload of " + expectedLength
-                    + " bytes exceeds the maximum allowed size of " + maxSize + " bytes");
+            throw new S3Exception(
+                    S3Error.ENTITY_TOO_LARGE,
+                    "Your proposed upload of " + expectedLength + " bytes exceeds the maximum allowed size of "
+                            + maxSize + " bytes");
         }
         Fid fid = ns.allocator.next();
         ns.inUse.acquire(fid);
@@ -107,7 +115,10 @@ public final class ObjectStore {
         } catch (S3StreamException e) {
             throw e.s3();
         } catch (IOException e) {
-            throw new S3Exception(S3Error.INCOMPLETE_BODY, "the request body ended early or the client went away: " + e.getMessage(), e);
+            throw new S3Exception(
+                    S3Error.INCOMPLETE_BODY,
+                    "the request body ended early or the client went away: " + e.getMessage(),
+                    e);
         } finally {
             if (!done) {
                 if (created) {
@@ -120,7 +131,8 @@ public final class ObjectStore {
 
     private static long checkSize(long size, long maxSize) throws S3Exception {
         if (size > maxSize) {
-            throw new S3Exception(S3Error.ENTITY_TOO_LARGE, "Your upload exceeds the maximum allowed size of " + maxSize + " bytes");
+            throw new S3Exception(
+                    S3Error.ENTITY_TOO_LARGE, "Your upload exceeds the maximum allowed size of " + maxSize + " bytes");
         }
         return size;
     }
@@ -129,64 +141,76 @@ public final class ObjectStore {
     private void writeFirst(Fid fid, byte[] buf, int n, byte[] origin, long declared) throws OsdException, S3Exception {
         byte[] gkey = fid.toBytes();
         byte[] gval = Garbage.value(Garbage.PENDING, ns.now());
-        Tx.run(osd, tx -> {
-            tx.declareCreate(fid, ObjectKind.DATA);
-            tx.declareInsert(ns.garbage, gkey.length, gval.length);
-            tx.declareSetXattr(fid, Namespace.ORIGIN_XATTR, origin.length);
-            tx.declareWrite(fid, 0, declared < 0 ? n : declared);
-        }, tx -> {
-            tx.create(fid, ObjectKind.DATA, AttrChange.none());
-            tx.upsert(ns.garbage, gkey, gval);
-            tx.setXattr(fid, Namespace.ORIGIN_XATTR, origin, XattrFlag.UPSERT);
-            tx.write(fid, 0, ByteBuffer.wrap(buf, 0, n));
-            return null;
-        });
+        Tx.run(
+                osd,
+                tx -> {
+                    tx.declareCreate(fid, ObjectKind.DATA);
+                    tx.declareInsert(ns.garbage, gkey.length, gval.length);
+                    tx.declareSetXattr(fid, Namespace.ORIGIN_XATTR, origin.length);
+                    tx.declareWrite(fid, 0, declared < 0 ? n : declared);
+                },
+                tx -> {
+                    tx.create(fid, ObjectKind.DATA, AttrChange.none());
+                    tx.upsert(ns.garbage, gkey, gval);
+                    tx.setXattr(fid, Namespace.ORIGIN_XATTR, origin, XattrFlag.UPSERT);
+                    tx.write(fid, 0, ByteBuffer.wrap(buf, 0, n));
+                    return null;
+                });
     }
 
     /**
      * A device without in-place writes takes a body in one transaction, written sequentially
      * from 0 (the whole-object PUT of an object store); that needs the length up front.
      */
-    private long writeWhole(Fid fid, InputStream in, byte[] buf, int first, byte[] origin, long expectedLength,
-                            long maxSize, Digests d) throws OsdException, S3Exception, IOException {
+    private long writeWhole(
+            Fid fid, InputStream in, byte[] buf, int first, byte[] origin, long expectedLength, long maxSize, Digests d)
+            throws OsdException, S3Exception, IOException {
         if (expectedLength < 0) {
-            throw new S3Exception(S3Error.MISSING_CONTENT_LENGTH, "device " + osd.name()
-                    + " has no in-place writes, so a body needs its length up front (Content-Length or x-amz-decoded-content-length)");
+            throw new S3Exception(
+                    S3Error.MISSING_CONTENT_LENGTH,
+                    "device " + osd.name()
+                            + " has no in-place writes, so a body needs its length up front (Content-Length or x-amz-decoded-content-length)");
         }
         byte[] gkey = fid.toBytes();
         byte[] gval = Garbage.value(Garbage.PENDING, ns.now());
         long[] size = {first};
-        Tx.run(osd, tx -> {
-            tx.declareCreate(fid, ObjectKind.DATA);
-            tx.declareInsert(ns.garbage, gkey.length, gval.length);
-            tx.declareSetXattr(fid, Namespace.ORIGIN_XATTR, origin.length);
-            tx.declareWrite(fid, 0, expectedLength);
-        }, tx -> {
-            tx.create(fid, ObjectKind.DATA, AttrChange.none());
-            tx.upsert(ns.garbage, gkey, gval);
-            tx.setXattr(fid, Namespace.ORIGIN_XATTR, origin, XattrFlag.UPSERT);
-            tx.write(fid, 0, ByteBuffer.wrap(buf, 0, first));
-            try {
-                while (true) {
-                    int n = readFully(in, buf);
-                    if (n == 0) {
-                        break;
+        Tx.run(
+                osd,
+                tx -> {
+                    tx.declareCreate(fid, ObjectKind.DATA);
+                    tx.declareInsert(ns.garbage, gkey.length, gval.length);
+                    tx.declareSetXattr(fid, Namespace.ORIGIN_XATTR, origin.length);
+                    tx.declareWrite(fid, 0, expectedLength);
+                },
+                tx -> {
+                    tx.create(fid, ObjectKind.DATA, AttrChange.none());
+                    tx.upsert(ns.garbage, gkey, gval);
+                    tx.setXattr(fid, Namespace.ORIGIN_XATTR, origin, XattrFlag.UPSERT);
+                    tx.write(fid, 0, ByteBuffer.wrap(buf, 0, first));
+                    try {
+                        while (true) {
+                            int n = readFully(in, buf);
+                            if (n == 0) {
+                                break;
+                            }
+                            if (size[0] + n > expectedLength) {
+                                throw new S3Exception(
+                                        S3Error.INVALID_REQUEST,
+                                        "the body is longer than its declared " + expectedLength + " bytes");
+                            }
+                            checkSize(size[0] + n, maxSize);
+                            d.update(buf, n);
+                            tx.write(fid, size[0], ByteBuffer.wrap(buf, 0, n));
+                            size[0] += n;
+                        }
+                    } catch (S3StreamException e) {
+                        throw e.s3();
+                    } catch (IOException e) {
+                        throw new S3Exception(
+                                S3Error.INCOMPLETE_BODY, "the request body ended early: " + e.getMessage(), e);
                     }
-                    if (size[0] + n > expectedLength) {
-                        throw new S3Exception(S3Error.INVALID_REQUEST, "the body is longer than its declared " + expectedLength + " bytes");
-                    }
-                    checkSize(size[0] + n, maxSize);
-                    d.update(buf, n);
-                    tx.write(fid, size[0], ByteBuffer.wrap(buf, 0, n));
-                    size[0] += n;
-                }
-            } catch (S3StreamException e) {
-                throw e.s3();
-            } catch (IOException e) {
-                throw new S3Exception(S3Error.INCOMPLETE_BODY, "the request body ended early: " + e.getMessage(), e);
-            }
-            return null;
-        });
+                    return null;
+                });
         return size[0];
     }
 
@@ -203,18 +227,21 @@ public final class ObjectStore {
         // sweeper frees the body later (after a restart at the latest), so nothing leaks.
         byte[] gkey = fid.toBytes();
         try {
-            Tx.run(osd, tx -> {
-                tx.declareDestroy(fid);
-                tx.declareDelete(ns.garbage, gkey.length);
-            }, tx -> {
-                if (osd.exists(fid)) {
-                    tx.destroy(fid);
-                }
-                if (osd.lookup(ns.garbage, gkey).isPresent()) {
-                    tx.delete(ns.garbage, gkey);
-                }
-                return null;
-            });
+            Tx.run(
+                    osd,
+                    tx -> {
+                        tx.declareDestroy(fid);
+                        tx.declareDelete(ns.garbage, gkey.length);
+                    },
+                    tx -> {
+                        if (osd.exists(fid)) {
+                            tx.destroy(fid);
+                        }
+                        if (osd.lookup(ns.garbage, gkey).isPresent()) {
+                            tx.delete(ns.garbage, gkey);
+                        }
+                        return null;
+                    });
         } catch (OsdException | S3Exception e) {
             ns.sweeperHint();
         }
@@ -222,7 +249,8 @@ public final class ObjectStore {
 
     // ---- key records ---------------------------------------------------------------------
 
-    public Optional<ObjectRecord> lookup(BucketRecord bucket, String bucketName, byte[] key) throws OsdException, S3Exception {
+    public Optional<ObjectRecord> lookup(BucketRecord bucket, String bucketName, byte[] key)
+            throws OsdException, S3Exception {
         try {
             return osd.lookup(bucket.keys(), key).map(ObjectRecord::decode);
         } catch (OsdException e) {
@@ -238,34 +266,38 @@ public final class ObjectStore {
      * transaction that also writes an inline body and moves the previous body to the garbage
      * index. Releases the staged body's in-use mark.
      */
-    public void commit(BucketRecord bucket, String bucketName, byte[] key, StagedBody body, ObjectRecord record, String origin)
+    public void commit(
+            BucketRecord bucket, String bucketName, byte[] key, StagedBody body, ObjectRecord record, String origin)
             throws OsdException, S3Exception {
         byte[] value = record.encode();
         byte[] originBytes = origin.getBytes(StandardCharsets.UTF_8);
         byte[] gkey = body.fid().toBytes();
         try {
-            Optional<ObjectRecord> old = Tx.run(osd, tx -> {
-                if (body.isInline()) {
-                    tx.declareCreate(body.fid(), ObjectKind.DATA);
-                    tx.declareSetXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes.length);
-                    tx.declareWrite(body.fid(), 0, body.size());
-                } else {
-                    tx.declareDelete(ns.garbage, gkey.length);
-                }
-                tx.declareInsert(bucket.keys(), key.length, value.length);
-                tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-            }, tx -> {
-                if (body.isInline()) {
-                    tx.create(body.fid(), ObjectKind.DATA, AttrChange.none());
-                    tx.setXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes, XattrFlag.UPSERT);
-                    if (body.size() > 0) {
-                        tx.write(body.fid(), 0, ByteBuffer.wrap(body.inline()));
-                    }
-                } else {
-                    tx.delete(ns.garbage, gkey);
-                }
-                return switchKey(tx, bucket, bucketName, key, value);
-            });
+            Optional<ObjectRecord> old = Tx.run(
+                    osd,
+                    tx -> {
+                        if (body.isInline()) {
+                            tx.declareCreate(body.fid(), ObjectKind.DATA);
+                            tx.declareSetXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes.length);
+                            tx.declareWrite(body.fid(), 0, body.size());
+                        } else {
+                            tx.declareDelete(ns.garbage, gkey.length);
+                        }
+                        tx.declareInsert(bucket.keys(), key.length, value.length);
+                        tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                    },
+                    tx -> {
+                        if (body.isInline()) {
+                            tx.create(body.fid(), ObjectKind.DATA, AttrChange.none());
+                            tx.setXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes, XattrFlag.UPSERT);
+                            if (body.size() > 0) {
+                                tx.write(body.fid(), 0, ByteBuffer.wrap(body.inline()));
+                            }
+                        } else {
+                            tx.delete(ns.garbage, gkey);
+                        }
+                        return switchKey(tx, bucket, bucketName, key, value);
+                    });
             if (old.isPresent()) {
                 ns.sweeperHint();
             }
@@ -288,23 +320,29 @@ public final class ObjectStore {
     }
 
     void retire(Transaction tx, ObjectRecord old) throws OsdException {
-        tx.upsert(ns.garbage, old.fid().toBytes(), Garbage.value(old.manifest() ? Garbage.MANIFEST : Garbage.DATA, ns.now()));
+        tx.upsert(
+                ns.garbage,
+                old.fid().toBytes(),
+                Garbage.value(old.manifest() ? Garbage.MANIFEST : Garbage.DATA, ns.now()));
     }
 
     /** Deletes a key; true if it existed (S3 answers 204 either way). */
     public boolean delete(BucketRecord bucket, String bucketName, byte[] key) throws OsdException, S3Exception {
-        boolean existed = Tx.run(osd, tx -> {
-            tx.declareDelete(bucket.keys(), key.length);
-            tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-        }, tx -> {
-            Optional<ObjectRecord> old = lookup(bucket, bucketName, key);
-            if (old.isEmpty()) {
-                return false;
-            }
-            tx.delete(bucket.keys(), key);
-            retire(tx, old.get());
-            return true;
-        });
+        boolean existed = Tx.run(
+                osd,
+                tx -> {
+                    tx.declareDelete(bucket.keys(), key.length);
+                    tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                },
+                tx -> {
+                    Optional<ObjectRecord> old = lookup(bucket, bucketName, key);
+                    if (old.isEmpty()) {
+                        return false;
+                    }
+                    tx.delete(bucket.keys(), key);
+                    retire(tx, old.get());
+                    return true;
+                });
         if (existed) {
             ns.sweeperHint();
         }
@@ -345,8 +383,10 @@ public final class ObjectStore {
         for (int attempt = 0; attempt < 100; attempt++) {
             Optional<ObjectRecord> r = lookup(bucket, bucketName, key);
             if (r.isEmpty()) {
-                throw new S3Exception(S3Error.NO_SUCH_KEY, "The specified key does not exist: " + bucketName + "/"
-                        + new String(key, StandardCharsets.UTF_8));
+                throw new S3Exception(
+                        S3Error.NO_SUCH_KEY,
+                        "The specified key does not exist: " + bucketName + "/"
+                                + new String(key, StandardCharsets.UTF_8));
             }
             Fid fid = r.get().fid();
             if (ns.inUse.acquire(fid)) {
@@ -360,8 +400,10 @@ public final class ObjectStore {
             }
             Thread.onSpinWait();
         }
-        throw new S3Exception(S3Error.SERVICE_UNAVAILABLE, "key " + bucketName + "/" + new String(key, StandardCharsets.UTF_8)
-                + " is being overwritten too fast to read; try again");
+        throw new S3Exception(
+                S3Error.SERVICE_UNAVAILABLE,
+                "key " + bucketName + "/" + new String(key, StandardCharsets.UTF_8)
+                        + " is being overwritten too fast to read; try again");
     }
 
     static int readFully(InputStream in, byte[] buf) throws IOException {
@@ -398,8 +440,13 @@ public final class ObjectStore {
         }
 
         StagedBody finish(Fid fid, long size, byte[] inline) {
-            return new StagedBody(fid, size, md5.digest(), sha256 == null ? null : Hashing.hex(sha256.digest()),
-                    checksum == null ? null : checksum.base64(), inline);
+            return new StagedBody(
+                    fid,
+                    size,
+                    md5.digest(),
+                    sha256 == null ? null : Hashing.hex(sha256.digest()),
+                    checksum == null ? null : checksum.base64(),
+                    inline);
         }
     }
 }

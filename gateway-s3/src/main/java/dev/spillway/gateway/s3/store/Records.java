@@ -19,12 +19,10 @@ import java.util.List;
 public final class Records {
     static final int FORMAT = 1;
 
-    private Records() {
-    }
+    private Records() {}
 
     /** A header carried with an object: lower-case name and value (content-type, x-amz-meta-*, ...). */
-    public record Header(String name, String value) {
-    }
+    public record Header(String name, String value) {}
 
     /**
      * The key record: what a key of a bucket index points to.
@@ -36,8 +34,16 @@ public final class Records {
      * @param checksumAlgorithm the additional checksum's algorithm, or null
      * @param checksum its base64 value (for multipart: of the part checksums, "-N"), or null
      */
-    public record ObjectRecord(Fid fid, boolean manifest, long size, long mtimeMillis, String etag, int parts,
-                               String checksumAlgorithm, String checksum, List<Header> headers) {
+    public record ObjectRecord(
+            Fid fid,
+            boolean manifest,
+            long size,
+            long mtimeMillis,
+            String etag,
+            int parts,
+            String checksumAlgorithm,
+            String checksum,
+            List<Header> headers) {
         public byte[] encode() {
             return write(out -> {
                 out.write(fid.toBytes());
@@ -54,9 +60,18 @@ public final class Records {
         }
 
         public static ObjectRecord decode(byte[] b) {
-            return read(b, in -> new ObjectRecord(readFid(in), checkFormat(in) && in.readBoolean(), in.readLong(),
-                    in.readLong(), in.readUTF(), in.readInt(), emptyToNull(in.readUTF()), emptyToNull(in.readUTF()),
-                    readHeaders(in)));
+            return read(
+                    b,
+                    in -> new ObjectRecord(
+                            readFid(in),
+                            checkFormat(in) && in.readBoolean(),
+                            in.readLong(),
+                            in.readLong(),
+                            in.readUTF(),
+                            in.readInt(),
+                            emptyToNull(in.readUTF()),
+                            emptyToNull(in.readUTF()),
+                            readHeaders(in)));
         }
 
         /** The value of header {@code name}, or null. */

@@ -7,8 +7,7 @@ import dev.spillway.osd.Transaction;
 
 /** Runs one OSD transaction: declare, start, updates, stop — aborted if the updates throw. */
 final class Tx {
-    private Tx() {
-    }
+    private Tx() {}
 
     interface Declares {
         void declare(Transaction tx) throws OsdException;

@@ -38,6 +38,7 @@ import java.util.Optional;
 public final class Uploads {
     /** S3's limits. */
     public static final int MAX_PARTS = 10_000;
+
     public static final long MAX_PART_SIZE = 5L << 30;
     public static final long MAX_OBJECT_SIZE = 5L << 40;
     private static final int ID_BYTES = 16;
@@ -54,16 +55,13 @@ public final class Uploads {
     }
 
     /** An upload as listed. */
-    public record Upload(byte[] key, String uploadId, UploadRecord record) {
-    }
+    public record Upload(byte[] key, String uploadId, UploadRecord record) {}
 
     /** A part as listed. */
-    public record Part(int number, PartRecord record) {
-    }
+    public record Part(int number, PartRecord record) {}
 
     /** A part named in CompleteMultipartUpload. */
-    public record Chosen(int number, String etag) {
-    }
+    public record Chosen(int number, String etag) {}
 
     static byte[] uploadKey(byte[] key, String uploadId) throws S3Exception {
         byte[] id;
@@ -73,15 +71,18 @@ public final class Uploads {
             id = null;
         }
         if (id == null || id.length != ID_BYTES) {
-            throw new S3Exception(S3Error.NO_SUCH_UPLOAD, "The specified multipart upload does not exist: upload id '"
-                    + uploadId + "' is not one this gateway issued");
+            throw new S3Exception(
+                    S3Error.NO_SUCH_UPLOAD,
+                    "The specified multipart upload does not exist: upload id '" + uploadId
+                            + "' is not one this gateway issued");
         }
         byte[] k = Arrays.copyOf(key, key.length + ID_BYTES);
         System.arraycopy(id, 0, k, key.length, ID_BYTES);
         return k;
     }
 
-    public String create(BucketRecord bucket, String bucketName, byte[] key, String checksumAlgorithm, List<Header> headers)
+    public String create(
+            BucketRecord bucket, String bucketName, byte[] key, String checksumAlgorithm, List<Header> headers)
             throws OsdException, S3Exception {
         Names.checkKey(key);
         byte[] id = new byte[ID_BYTES];
@@ -91,23 +92,28 @@ public final class Uploads {
         byte[] k = uploadKey(key, uploadId);
         byte[] v = new UploadRecord(parts, ns.now(), checksumAlgorithm, headers).encode();
         try {
-            Tx.run(osd, tx -> {
-                tx.declareCreate(parts, ObjectKind.INDEX);
-                tx.declareInsert(bucket.uploads(), k.length, v.length);
-            }, tx -> {
-                tx.create(parts, ObjectKind.INDEX, AttrChange.none());
-                tx.insert(bucket.uploads(), k, v);
-                return null;
-            });
+            Tx.run(
+                    osd,
+                    tx -> {
+                        tx.declareCreate(parts, ObjectKind.INDEX);
+                        tx.declareInsert(bucket.uploads(), k.length, v.length);
+                    },
+                    tx -> {
+                        tx.create(parts, ObjectKind.INDEX, AttrChange.none());
+                        tx.insert(bucket.uploads(), k, v);
+                        return null;
+                    });
         } catch (OsdException e) {
             throw noBucket(e, bucketName);
         }
         return uploadId;
     }
 
-    public UploadRecord find(BucketRecord bucket, String bucketName, byte[] key, String uploadId) throws OsdException, S3Exception {
+    public UploadRecord find(BucketRecord bucket, String bucketName, byte[] key, String uploadId)
+            throws OsdException, S3Exception {
         try {
-            return osd.lookup(bucket.uploads(), uploadKey(key, uploadId)).map(UploadRecord::decode)
+            return osd.lookup(bucket.uploads(), uploadKey(key, uploadId))
+                    .map(UploadRecord::decode)
                     .orElseThrow(() -> noUpload(bucketName, key, uploadId));
         } catch (OsdException e) {
             throw noBucket(e, bucketName);
@@ -115,8 +121,15 @@ public final class Uploads {
     }
 
     /** Makes a staged body part {@code number} of the upload, replacing an earlier one. */
-    public PartRecord commitPart(BucketRecord bucket, String bucketName, byte[] key, String uploadId, int number,
-                                 StagedBody body, String origin) throws OsdException, S3Exception {
+    public PartRecord commitPart(
+            BucketRecord bucket,
+            String bucketName,
+            byte[] key,
+            String uploadId,
+            int number,
+            StagedBody body,
+            String origin)
+            throws OsdException, S3Exception {
         UploadRecord up = find(bucket, bucketName, key, uploadId);
         byte[] uk = uploadKey(key, uploadId);
         PartRecord part = new PartRecord(body.fid(), body.size(), Hashing.hex(body.md5()), ns.now(), body.checksum());
@@ -125,38 +138,44 @@ public final class Uploads {
         byte[] gkey = body.fid().toBytes();
         byte[] originBytes = origin.getBytes(StandardCharsets.UTF_8);
         try {
-            Tx.run(osd, tx -> {
-                if (body.isInline()) {
-                    tx.declareCreate(body.fid(), ObjectKind.DATA);
-                    tx.declareSetXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes.length);
-                    tx.declareWrite(body.fid(), 0, body.size());
-                } else {
-                    tx.declareDelete(ns.garbage, gkey.length);
-                }
-                tx.declareInsert(up.parts(), pk.length, pv.length);
-                tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-            }, tx -> {
-                // The parts index's lock is held: an abort or complete cannot slip in between
-                // this check and the insert.
-                if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
-                    throw noUpload(bucketName, key, uploadId);
-                }
-                if (body.isInline()) {
-                    tx.create(body.fid(), ObjectKind.DATA, AttrChange.none());
-                    tx.setXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes, XattrFlag.UPSERT);
-                    if (body.size() > 0) {
-                        tx.write(body.fid(), 0, ByteBuffer.wrap(body.inline()));
-                    }
-                } else {
-                    tx.delete(ns.garbage, gkey);
-                }
-                Optional<byte[]> old = osd.lookup(up.parts(), pk);
-                tx.upsert(up.parts(), pk, pv);
-                if (old.isPresent()) {
-                    tx.upsert(ns.garbage, PartRecord.decode(old.get()).fid().toBytes(), Garbage.value(Garbage.DATA, ns.now()));
-                }
-                return null;
-            });
+            Tx.run(
+                    osd,
+                    tx -> {
+                        if (body.isInline()) {
+                            tx.declareCreate(body.fid(), ObjectKind.DATA);
+                            tx.declareSetXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes.length);
+                            tx.declareWrite(body.fid(), 0, body.size());
+                        } else {
+                            tx.declareDelete(ns.garbage, gkey.length);
+                        }
+                        tx.declareInsert(up.parts(), pk.length, pv.length);
+                        tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                    },
+                    tx -> {
+                        // The parts index's lock is held: an abort or complete cannot slip in between
+                        // this check and the insert.
+                        if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
+                            throw noUpload(bucketName, key, uploadId);
+                        }
+                        if (body.isInline()) {
+                            tx.create(body.fid(), ObjectKind.DATA, AttrChange.none());
+                            tx.setXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes, XattrFlag.UPSERT);
+                            if (body.size() > 0) {
+                                tx.write(body.fid(), 0, ByteBuffer.wrap(body.inline()));
+                            }
+                        } else {
+                            tx.delete(ns.garbage, gkey);
+                        }
+                        Optional<byte[]> old = osd.lookup(up.parts(), pk);
+                        tx.upsert(up.parts(), pk, pv);
+                        if (old.isPresent()) {
+                            tx.upsert(
+                                    ns.garbage,
+                                    PartRecord.decode(old.get()).fid().toBytes(),
+                                    Garbage.value(Garbage.DATA, ns.now()));
+                        }
+                        return null;
+                    });
         } catch (OsdException | S3Exception | RuntimeException e) {
             objects.discard(body);
             if (e instanceof OsdException oe) {
@@ -196,33 +215,39 @@ public final class Uploads {
         return out;
     }
 
-    public void abort(BucketRecord bucket, String bucketName, byte[] key, String uploadId) throws OsdException, S3Exception {
+    public void abort(BucketRecord bucket, String bucketName, byte[] key, String uploadId)
+            throws OsdException, S3Exception {
         UploadRecord up = find(bucket, bucketName, key, uploadId);
         byte[] uk = uploadKey(key, uploadId);
-        Tx.run(osd, tx -> {
-            tx.declareSetAttr(up.parts()); // only for its lock: serializes with UploadPart
-            tx.declareDelete(bucket.uploads(), uk.length);
-            tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-        }, tx -> {
-            if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
-                throw noUpload(bucketName, key, uploadId);
-            }
-            tx.delete(bucket.uploads(), uk);
-            tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
-            return null;
-        });
+        Tx.run(
+                osd,
+                tx -> {
+                    tx.declareSetAttr(up.parts()); // only for its lock: serializes with UploadPart
+                    tx.declareDelete(bucket.uploads(), uk.length);
+                    tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                },
+                tx -> {
+                    if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
+                        throw noUpload(bucketName, key, uploadId);
+                    }
+                    tx.delete(bucket.uploads(), uk);
+                    tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
+                    return null;
+                });
         ns.sweeperHint();
     }
 
     /** Completes an upload: the key then names the concatenation of the chosen parts. */
-    public ObjectRecord complete(BucketRecord bucket, String bucketName, byte[] key, String uploadId, List<Chosen> chosen,
-                                 long minPartSize) throws OsdException, S3Exception {
+    public ObjectRecord complete(
+            BucketRecord bucket, String bucketName, byte[] key, String uploadId, List<Chosen> chosen, long minPartSize)
+            throws OsdException, S3Exception {
         UploadRecord up = find(bucket, bucketName, key, uploadId);
         if (chosen.isEmpty()) {
             throw new S3Exception(S3Error.MALFORMED_XML, "CompleteMultipartUpload names no parts");
         }
         if (chosen.size() > MAX_PARTS) {
-            throw new S3Exception(S3Error.INVALID_ARGUMENT, "an upload has at most " + MAX_PARTS + " parts, got " + chosen.size());
+            throw new S3Exception(
+                    S3Error.INVALID_ARGUMENT, "an upload has at most " + MAX_PARTS + " parts, got " + chosen.size());
         }
         List<PartRecord> records = new ArrayList<>(chosen.size());
         MessageDigest md5s = Hashing.md5();
@@ -232,24 +257,31 @@ public final class Uploads {
         int prev = 0;
         for (Chosen c : chosen) {
             if (c.number() <= prev) {
-                throw new S3Exception(S3Error.INVALID_PART_ORDER, "The list of parts was not in ascending order: part "
-                        + c.number() + " after part " + prev);
+                throw new S3Exception(
+                        S3Error.INVALID_PART_ORDER,
+                        "The list of parts was not in ascending order: part " + c.number() + " after part " + prev);
             }
             prev = c.number();
         }
         for (int i = 0; i < chosen.size(); i++) {
             Chosen c = chosen.get(i);
-            PartRecord p = osd.lookup(up.parts(), Records.u32(c.number())).map(PartRecord::decode)
-                    .orElseThrow(() -> new S3Exception(S3Error.INVALID_PART, "part " + c.number() + " of upload " + uploadId
-                            + " was never uploaded"));
+            PartRecord p = osd.lookup(up.parts(), Records.u32(c.number()))
+                    .map(PartRecord::decode)
+                    .orElseThrow(() -> new S3Exception(
+                            S3Error.INVALID_PART,
+                            "part " + c.number() + " of upload " + uploadId + " was never uploaded"));
             String etag = c.etag() == null ? "" : c.etag().replace("\"", "").strip();
             if (!etag.equals(p.md5Hex())) {
-                throw new S3Exception(S3Error.INVALID_PART, "part " + c.number() + " of upload " + uploadId + " has ETag \""
-                        + p.md5Hex() + "\", the request names \"" + etag + "\"");
+                throw new S3Exception(
+                        S3Error.INVALID_PART,
+                        "part " + c.number() + " of upload " + uploadId + " has ETag \"" + p.md5Hex()
+                                + "\", the request names \"" + etag + "\"");
             }
             if (i < chosen.size() - 1 && p.size() < minPartSize) {
-                throw new S3Exception(S3Error.ENTITY_TOO_SMALL, "part " + c.number() + " is " + p.size()
-                        + " bytes; every part but the last must be at least " + minPartSize + " bytes");
+                throw new S3Exception(
+                        S3Error.ENTITY_TOO_SMALL,
+                        "part " + c.number() + " is " + p.size() + " bytes; every part but the last must be at least "
+                                + minPartSize + " bytes");
             }
             md5s.update(HexFormat.of().parseHex(p.md5Hex()));
             if (composite != null && p.checksum() != null) {
@@ -260,52 +292,77 @@ public final class Uploads {
             records.add(p);
         }
         if (size > MAX_OBJECT_SIZE) {
-            throw new S3Exception(S3Error.ENTITY_TOO_LARGE, "the parts add up to " + size + " bytes, over S3's " + MAX_OBJECT_SIZE);
+            throw new S3Exception(
+                    S3Error.ENTITY_TOO_LARGE, "the parts add up to " + size + " bytes, over S3's " + MAX_OBJECT_SIZE);
         }
         String etag = Hashing.hex(md5s.digest()) + "-" + chosen.size();
         Fid manifest = ns.allocator.next();
-        ObjectRecord rec = new ObjectRecord(manifest, true, size, ns.now(), etag, chosen.size(), up.checksumAlgorithm(),
-                composite == null ? null : composite.base64() + "-" + chosen.size(), up.headers());
+        ObjectRecord rec = new ObjectRecord(
+                manifest,
+                true,
+                size,
+                ns.now(),
+                etag,
+                chosen.size(),
+                up.checksumAlgorithm(),
+                composite == null ? null : composite.base64() + "-" + chosen.size(),
+                up.headers());
         byte[] value = rec.encode();
         byte[] uk = uploadKey(key, uploadId);
-        Tx.run(osd, tx -> {
-            tx.declareCreate(manifest, ObjectKind.INDEX);
-            tx.declareInsert(manifest, 8, 64);
-            tx.declareDelete(up.parts(), 4);
-            tx.declareDelete(bucket.uploads(), uk.length);
-            tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-            tx.declareInsert(bucket.keys(), key.length, value.length);
-        }, tx -> {
-            if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
-                throw noUpload(bucketName, key, uploadId);
-            }
-            tx.create(manifest, ObjectKind.INDEX, AttrChange.none());
-            long end = 0;
-            for (int i = 0; i < chosen.size(); i++) {
-                byte[] pk = Records.u32(chosen.get(i).number());
-                PartRecord now = osd.lookup(up.parts(), pk).map(PartRecord::decode).orElse(null);
-                PartRecord p = records.get(i);
-                if (now == null || !now.fid().equals(p.fid())) {
-                    throw new S3Exception(S3Error.INVALID_PART, "part " + chosen.get(i).number() + " changed while the upload completed");
-                }
-                if (p.size() > 0) {
-                    end += p.size();
-                    tx.insert(manifest, Records.u64(end), new ManifestEntry(p.fid(), p.size(), chosen.get(i).number()).encode());
-                }
-                tx.delete(up.parts(), pk);
-            }
-            tx.delete(bucket.uploads(), uk);
-            tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
-            objects.switchKey(tx, bucket, bucketName, key, value);
-            return null;
-        });
+        Tx.run(
+                osd,
+                tx -> {
+                    tx.declareCreate(manifest, ObjectKind.INDEX);
+                    tx.declareInsert(manifest, 8, 64);
+                    tx.declareDelete(up.parts(), 4);
+                    tx.declareDelete(bucket.uploads(), uk.length);
+                    tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                    tx.declareInsert(bucket.keys(), key.length, value.length);
+                },
+                tx -> {
+                    if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
+                        throw noUpload(bucketName, key, uploadId);
+                    }
+                    tx.create(manifest, ObjectKind.INDEX, AttrChange.none());
+                    long end = 0;
+                    for (int i = 0; i < chosen.size(); i++) {
+                        byte[] pk = Records.u32(chosen.get(i).number());
+                        PartRecord now = osd.lookup(up.parts(), pk)
+                                .map(PartRecord::decode)
+                                .orElse(null);
+                        PartRecord p = records.get(i);
+                        if (now == null || !now.fid().equals(p.fid())) {
+                            throw new S3Exception(
+                                    S3Error.INVALID_PART,
+                                    "part " + chosen.get(i).number() + " changed while the upload completed");
+                        }
+                        if (p.size() > 0) {
+                            end += p.size();
+                            tx.insert(
+                                    manifest,
+                                    Records.u64(end),
+                                    new ManifestEntry(
+                                                    p.fid(),
+                                                    p.size(),
+                                                    chosen.get(i).number())
+                                            .encode());
+                        }
+                        tx.delete(up.parts(), pk);
+                    }
+                    tx.delete(bucket.uploads(), uk);
+                    tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
+                    objects.switchKey(tx, bucket, bucketName, key, value);
+                    return null;
+                });
         ns.sweeperHint();
         return rec;
     }
 
     private static S3Exception noUpload(String bucketName, byte[] key, String uploadId) {
-        return new S3Exception(S3Error.NO_SUCH_UPLOAD, "The specified multipart upload does not exist: " + bucketName + "/"
-                + Names.show(key) + " upload " + uploadId);
+        return new S3Exception(
+                S3Error.NO_SUCH_UPLOAD,
+                "The specified multipart upload does not exist: " + bucketName + "/" + Names.show(key) + " upload "
+                        + uploadId);
     }
 
     private static OsdException noBucket(OsdException e, String bucketName) throws S3Exception {

@@ -61,13 +61,13 @@ public record XmlNode(String name, String text, List<XmlNode> children) {
             switch (ev) {
                 case XMLStreamConstants.START_ELEMENT -> children.add(element(r));
                 case XMLStreamConstants.CHARACTERS, XMLStreamConstants.CDATA, XMLStreamConstants.SPACE ->
-                        text.append(r.getText());
+                    text.append(r.getText());
                 case XMLStreamConstants.END_ELEMENT -> {
                     return new XmlNode(name, text.toString(), List.copyOf(children));
                 }
-                case XMLStreamConstants.END_DOCUMENT -> throw new XMLStreamException("unexpected end of document in <" + name + ">");
-                default -> {
-                }
+                case XMLStreamConstants.END_DOCUMENT ->
+                    throw new XMLStreamException("unexpected end of document in <" + name + ">");
+                default -> {}
             }
         }
     }

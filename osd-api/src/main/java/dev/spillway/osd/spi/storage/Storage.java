@@ -21,7 +21,12 @@ import java.util.Set;
 public interface Storage extends Closeable {
 
     /** What a path names. */
-    enum EntryType { MISSING, FILE, DIRECTORY, OTHER }
+    enum EntryType {
+        MISSING,
+        FILE,
+        DIRECTORY,
+        OTHER
+    }
 
     /**
      * Space on the underlying filesystem and its allocation unit.
@@ -31,8 +36,7 @@ public interface Storage extends Closeable {
      * @param usableBytes bytes this process may still allocate (free less root reserve, quota)
      * @param blockSize the allocation unit (the unit of punch and of seek data/hole)
      */
-    record Stats(long totalBytes, long freeBytes, long usableBytes, int blockSize) {
-    }
+    record Stats(long totalBytes, long freeBytes, long usableBytes, int blockSize) {}
 
     /** Where this storage lives, for messages: {@code posix:/srv/spill/dev0}. */
     String describe();
@@ -151,8 +155,10 @@ public interface Storage extends Closeable {
      */
     default void replaceDurably(String path, byte[] content) throws IOException {
         String tmp = path + ".tmp";
-        try (StorageFile f = open(tmp, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING))) {
+        try (StorageFile f = open(
+                tmp,
+                EnumSet.of(
+                        StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING))) {
             f.write(ByteBuffer.wrap(content), 0);
             f.force(true);
         }

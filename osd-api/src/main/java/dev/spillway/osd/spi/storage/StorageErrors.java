@@ -14,8 +14,7 @@ import java.util.Locale;
 
 /** The one table from a {@link Storage}'s {@link IOException}s to an {@link Errno}. */
 public final class StorageErrors {
-    private StorageErrors() {
-    }
+    private StorageErrors() {}
 
     /** The errno an I/O failure stands for; EIO when it says nothing more precise. */
     public static Errno errno(IOException e) {
@@ -34,7 +33,8 @@ public final class StorageErrors {
         if (e instanceof DirectoryNotEmptyException) {
             return Errno.EEXIST;
         }
-        String reason = e instanceof FileSystemException fse && fse.getReason() != null ? fse.getReason() : e.getMessage();
+        String reason =
+                e instanceof FileSystemException fse && fse.getReason() != null ? fse.getReason() : e.getMessage();
         if (reason != null) {
             String r = reason.toLowerCase(Locale.ROOT);
             if (r.contains("no space left")) {

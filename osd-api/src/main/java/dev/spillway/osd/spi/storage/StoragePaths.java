@@ -2,8 +2,7 @@ package dev.spillway.osd.spi.storage;
 
 /** The path rules of {@link Storage}, checked the same way by every implementation. */
 public final class StoragePaths {
-    private StoragePaths() {
-    }
+    private StoragePaths() {}
 
     /**
      * Returns {@code path} if it is a valid relative storage path (or "" for the root).

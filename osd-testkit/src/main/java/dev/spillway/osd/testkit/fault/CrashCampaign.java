@@ -56,9 +56,12 @@ public final class CrashCampaign {
      * @param inFlightState recoveries that showed the in-flight transaction applied
      * @param operations storage operations a workload made on average
      */
-    public record Report(int crashPoints, Map<FaultInjectingStorage.CrashMode, Integer> byMode, int acknowledgedState,
-                         int inFlightState, long operations) {
-    }
+    public record Report(
+            int crashPoints,
+            Map<FaultInjectingStorage.CrashMode, Integer> byMode,
+            int acknowledgedState,
+            int inFlightState,
+            long operations) {}
 
     /** One object as the model has it. */
     private record Obj(byte[] body, int mode, int uid, TreeMap<String, byte[]> xattrs) {
@@ -69,7 +72,10 @@ public final class CrashCampaign {
         }
 
         boolean same(Obj o) {
-            if (!Arrays.equals(body, o.body) || mode != o.mode || uid != o.uid || !xattrs.keySet().equals(o.xattrs.keySet())) {
+            if (!Arrays.equals(body, o.body)
+                    || mode != o.mode
+                    || uid != o.uid
+                    || !xattrs.keySet().equals(o.xattrs.keySet())) {
                 return false;
             }
             for (Map.Entry<String, byte[]> e : xattrs.entrySet()) {
@@ -82,13 +88,13 @@ public final class CrashCampaign {
 
         @Override
         public String toString() {
-            return "{size " + body.length + ", mode " + Integer.toOctalString(mode) + ", uid " + uid + ", xattrs " + xattrs.keySet() + "}";
+            return "{size " + body.length + ", mode " + Integer.toOctalString(mode) + ", uid " + uid + ", xattrs "
+                    + xattrs.keySet() + "}";
         }
     }
 
     /** What a run up to its crash left: the acknowledged states and the one in flight. */
-    private record Run(List<Map<Fid, Obj>> acknowledged, Map<Fid, Obj> inFlight, long operations) {
-    }
+    private record Run(List<Map<Fid, Obj>> acknowledged, Map<Fid, Obj> inFlight, long operations) {}
 
     private final Opener opener;
     private final FaultInjectingStorage.Features features;
@@ -119,7 +125,8 @@ public final class CrashCampaign {
             int which = check(Long.decode(p[0]), Long.parseLong(p[1]), mode);
             return new Report(1, Map.of(mode, 1), which == 0 ? 1 : 0, which, 0);
         }
-        log.printf("crash campaign: master seed 0x%x, %d workloads x %d crash points, %d transactions each%n",
+        log.printf(
+                "crash campaign: master seed 0x%x, %d workloads x %d crash points, %d transactions each%n",
                 masterSeed, workloads, pointsPerWorkload, transactions);
         SplittableRandom seeds = new SplittableRandom(masterSeed);
         Map<FaultInjectingStorage.CrashMode, Integer> byMode = new EnumMap<>(FaultInjectingStorage.CrashMode.class);
@@ -138,22 +145,38 @@ public final class CrashCampaign {
             ops += total;
             Random pick = new Random(seed ^ 0x5eed);
             for (int p = 0; p < pointsPerWorkload; p++) {
-                long at = 1 + (long) ((double) total * p / pointsPerWorkload) + pick.nextInt((int) Math.max(1, total / pointsPerWorkload));
+                long at = 1
+                        + (long) ((double) total * p / pointsPerWorkload)
+                        + pick.nextInt((int) Math.max(1, total / pointsPerWorkload));
                 FaultInjectingStorage.CrashMode mode = modes[(p + w) % modes.length];
                 try {
                     outcome[check(seed, Math.min(at, total), mode)]++;
                 } catch (AssertionError | Exception e) {
-                    throw new AssertionError(String.format("crash point failed: seed 0x%x, crash at operation %d of %d, mode %s"
-                            + " (master seed 0x%x); replay it alone with -D%s=0x%x:%d:%s: %s",
-                            seed, Math.min(at, total), total, mode, masterSeed, REPLAY_PROPERTY, seed, Math.min(at, total), mode, e), e);
+                    throw new AssertionError(
+                            String.format(
+                                    "crash point failed: seed 0x%x, crash at operation %d of %d, mode %s"
+                                            + " (master seed 0x%x); replay it alone with -D%s=0x%x:%d:%s: %s",
+                                    seed,
+                                    Math.min(at, total),
+                                    total,
+                                    mode,
+                                    masterSeed,
+                                    REPLAY_PROPERTY,
+                                    seed,
+                                    Math.min(at, total),
+                                    mode,
+                                    e),
+                            e);
                 }
                 byMode.merge(mode, 1, Integer::sum);
                 points++;
             }
         }
         Report r = new Report(points, byMode, outcome[0], outcome[1], workloads == 0 ? 0 : ops / workloads);
-        log.printf("crash campaign: %d crash points %s; recovered the acknowledged state %d times, with the in-flight transaction %d times;"
-                + " %d storage operations per workload%n", r.crashPoints(), r.byMode(), r.acknowledgedState(), r.inFlightState(), r.operations());
+        log.printf(
+                "crash campaign: %d crash points %s; recovered the acknowledged state %d times, with the in-flight transaction %d times;"
+                        + " %d storage operations per workload%n",
+                r.crashPoints(), r.byMode(), r.acknowledgedState(), r.inFlightState(), r.operations());
         return r;
     }
 
@@ -175,11 +198,13 @@ public final class CrashCampaign {
             } else {
                 throw new AssertionError("recovered state matches neither the last acknowledged transaction ("
                         + (run.acknowledged().size() - 1) + " acknowledged) nor the one in flight: recovered " + actual
-                        + ", acknowledged " + last + (run.inFlight() != null ? ", in flight " + run.inFlight() : ", none in flight"));
+                        + ", acknowledged " + last
+                        + (run.inFlight() != null ? ", in flight " + run.inFlight() : ", none in flight"));
             }
             long objects = osd.statfs().objects();
             if (objects != actual.size()) {
-                throw new AssertionError("statfs counts " + objects + " objects after recovery, there are " + actual.size());
+                throw new AssertionError(
+                        "statfs counts " + objects + " objects after recovery, there are " + actual.size());
             }
             // The recovered device works: more transactions, an orderly unmount, a mount.
             Map<Fid, Obj> model = which == 0 ? last : run.inFlight();
@@ -191,7 +216,8 @@ public final class CrashCampaign {
             osd = opener.open(after);
             Map<Fid, Obj> again = read(osd, seed);
             if (!same(again, model)) {
-                throw new AssertionError("after recovery, 3 more transactions and a remount: " + again + ", expected " + model);
+                throw new AssertionError(
+                        "after recovery, 3 more transactions and a remount: " + again + ", expected " + model);
             }
         } finally {
             osd.close();
@@ -283,16 +309,17 @@ public final class CrashCampaign {
         return true;
     }
 
-    private record Update(String kind, Fid fid, long offset, long length, byte[] data, String name, int mode, int uid) {
-    }
+    private record Update(
+            String kind, Fid fid, long offset, long length, byte[] data, String name, int mode, int uid) {}
 
     /**
      * Draws and runs one transaction of 1-4 updates over 1-3 objects; returns the model after it
      * (the same model if it was aborted). {@code inFlight} receives the model the transaction
      * would make before it stops.
      */
-    private static Map<Fid, Obj> transaction(Osd osd, Random rnd, List<Fid> pool, Map<Fid, Obj> model,
-                                             AtomicReference<Map<Fid, Obj>> inFlight) throws OsdException {
+    private static Map<Fid, Obj> transaction(
+            Osd osd, Random rnd, List<Fid> pool, Map<Fid, Obj> model, AtomicReference<Map<Fid, Obj>> inFlight)
+            throws OsdException {
         Capabilities caps = osd.capabilities();
         Map<Fid, Obj> w = new HashMap<>();
         model.forEach((k, v) -> w.put(k, v.copy()));
@@ -335,7 +362,8 @@ public final class CrashCampaign {
             return model;
         }
         if (!fired[0] || result.get() != null) {
-            throw new AssertionError("transaction stopped without its commit callback reporting success: " + result.get());
+            throw new AssertionError(
+                    "transaction stopped without its commit callback reporting success: " + result.get());
         }
         return w;
     }
@@ -439,7 +467,8 @@ public final class CrashCampaign {
             case "write" -> t.write(u.fid(), u.offset(), ByteBuffer.wrap(u.data()));
             case "punch" -> t.punch(u.fid(), u.offset(), u.length());
             case "truncate" -> t.truncate(u.fid(), u.offset());
-            case "setattr" -> t.setAttr(u.fid(), AttrChange.none().mode(u.mode()).uid(u.uid()));
+            case "setattr" ->
+                t.setAttr(u.fid(), AttrChange.none().mode(u.mode()).uid(u.uid()));
             case "setxattr" -> t.setXattr(u.fid(), u.name(), u.data(), XattrFlag.UPSERT);
             case "rmxattr" -> t.deleteXattr(u.fid(), u.name());
             case "destroy" -> t.destroy(u.fid());

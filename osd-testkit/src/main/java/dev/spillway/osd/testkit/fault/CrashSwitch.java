@@ -21,7 +21,8 @@ public final class CrashSwitch {
     /** Counts one call of {@code where}; throws once the crash point is reached. */
     public void tick(String where) {
         if (crashedAt != null) {
-            throw new SimulatedCrash("device is down since the crash at call " + crashAt + " (" + crashedAt + "); now: " + where);
+            throw new SimulatedCrash(
+                    "device is down since the crash at call " + crashAt + " (" + crashedAt + "); now: " + where);
         }
         long n = calls.incrementAndGet();
         if (n == crashAt) {

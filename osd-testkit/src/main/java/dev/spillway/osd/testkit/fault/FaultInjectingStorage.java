@@ -5,7 +5,6 @@ import dev.spillway.osd.spi.storage.StorageFile;
 import dev.spillway.osd.spi.storage.StoragePaths;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -47,12 +46,36 @@ import java.util.TreeMap;
 public final class FaultInjectingStorage implements Storage {
 
     /** What a crash keeps of what was not forced. */
-    public enum CrashMode { DROP, TORN, REORDER }
+    public enum CrashMode {
+        DROP,
+        TORN,
+        REORDER
+    }
 
     /** The operations counted and offered to a {@link Fault}. */
     public enum Op {
-        OPEN, READ, WRITE, SIZE, TRUNCATE, FORCE, PUNCH, SEEK, CLOSE, TYPE, MKDIR, DELETE, RENAME, LIST, FORCE_DIR,
-        ALLOCATED, GET_XATTR, SET_XATTR, REMOVE_XATTR, LIST_XATTRS, LOCK, STATS
+        OPEN,
+        READ,
+        WRITE,
+        SIZE,
+        TRUNCATE,
+        FORCE,
+        PUNCH,
+        SEEK,
+        CLOSE,
+        TYPE,
+        MKDIR,
+        DELETE,
+        RENAME,
+        LIST,
+        FORCE_DIR,
+        ALLOCATED,
+        GET_XATTR,
+        SET_XATTR,
+        REMOVE_XATTR,
+        LIST_XATTRS,
+        LOCK,
+        STATS
     }
 
     /** An injected failure: the exception to throw for this operation, or null to let it run. */
@@ -62,8 +85,14 @@ public final class FaultInjectingStorage implements Storage {
     }
 
     /** What the simulated filesystem can do. */
-    public record Features(int pageSize, long capacity, boolean xattrs, int maxXattrValue, long xattrBudget,
-                           boolean punch, boolean sparseSeek) {
+    public record Features(
+            int pageSize,
+            long capacity,
+            boolean xattrs,
+            int maxXattrValue,
+            long xattrBudget,
+            boolean punch,
+            boolean sparseSeek) {
         /** ext4 with 4 KiB blocks: xattr values up to 4,040 bytes, all of a file's in one block. */
         public static Features ext4() {
             return new Features(4096, 1L << 40, true, 4040, 4096 - 32 - 4, true, true);
@@ -83,7 +112,11 @@ public final class FaultInjectingStorage implements Storage {
     }
 
     /** How the device's folder starts. */
-    public enum Root { FOLDER, MISSING, FILE }
+    public enum Root {
+        FOLDER,
+        MISSING,
+        FILE
+    }
 
     private final Features features;
     private final String name;
@@ -165,7 +198,9 @@ public final class FaultInjectingStorage implements Storage {
         memo.put(d, s);
         for (Map.Entry<String, Object> e : d.surviving(cut).entrySet()) {
             Object child = e.getValue();
-            Object c = child instanceof SimDir cd ? surviveDir(cd, cut, mode, rnd, memo) : surviveFile((SimFile) child, mode, rnd, memo);
+            Object c = child instanceof SimDir cd
+                    ? surviveDir(cd, cut, mode, rnd, memo)
+                    : surviveFile((SimFile) child, mode, rnd, memo);
             s.entries.put(e.getKey(), c);
         }
         s.durable = new TreeMap<>(s.entries);
@@ -442,7 +477,8 @@ public final class FaultInjectingStorage implements Storage {
     @Override
     public synchronized Closeable lock(String path) throws IOException {
         op(Op.LOCK, path);
-        open(path, java.util.EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE)).close();
+        open(path, java.util.EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE))
+                .close();
         if (!locks.add(path)) {
             throw new FileSystemException(path, null, "locked by another process (the device is mounted elsewhere)");
         }
@@ -473,8 +509,7 @@ public final class FaultInjectingStorage implements Storage {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
 
     Features features() {
         return features;
@@ -482,7 +517,9 @@ public final class FaultInjectingStorage implements Storage {
 
     /** Refuses to grow past the capacity (checked only when a capacity below 1 TiB is simulated). */
     void checkRoom(String path, long growing) throws IOException {
-        if (growing > 0 && features.capacity() < (1L << 40) && root instanceof SimDir d
+        if (growing > 0
+                && features.capacity() < (1L << 40)
+                && root instanceof SimDir d
                 && allocated(d, new IdentityHashMap<>()) + growing > features.capacity()) {
             throw new FileSystemException(path, null, "No space left on device");
         }

@@ -12,8 +12,7 @@ import java.util.TreeMap;
  */
 final class SimDir {
     /** An entry change not yet forced: {@code node == null} removes the name. */
-    record Change(String name, Object node, long seq) {
-    }
+    record Change(String name, Object node, long seq) {}
 
     // Values are SimFile or SimDir.
     TreeMap<String, Object> entries = new TreeMap<>();

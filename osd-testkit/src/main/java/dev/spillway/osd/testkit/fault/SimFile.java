@@ -13,14 +13,11 @@ import java.util.TreeMap;
 final class SimFile {
     /** One change not yet forced. */
     sealed interface Change {
-        record Write(long pos, byte[] data) implements Change {
-        }
+        record Write(long pos, byte[] data) implements Change {}
 
-        record Truncate(long size) implements Change {
-        }
+        record Truncate(long size) implements Change {}
 
-        record Punch(long off, long len) implements Change {
-        }
+        record Punch(long off, long len) implements Change {}
     }
 
     Pages current;
@@ -60,7 +57,7 @@ final class SimFile {
         SimFile s = new SimFile(current.pageSize);
         Pages p = durable.copy();
         switch (mode) {
-            case DROP -> { }
+            case DROP -> {}
             case TORN -> {
                 int keep = pending.isEmpty() ? 0 : rnd.nextInt(pending.size() + 1);
                 for (int i = 0; i < keep; i++) {
@@ -96,7 +93,8 @@ final class SimFile {
         }
         s.current = p;
         s.durable = p.copy();
-        TreeMap<String, byte[]> x = mode != FaultInjectingStorage.CrashMode.DROP && rnd.nextBoolean() ? xattrs : durableXattrs;
+        TreeMap<String, byte[]> x =
+                mode != FaultInjectingStorage.CrashMode.DROP && rnd.nextBoolean() ? xattrs : durableXattrs;
         s.xattrs = new TreeMap<>(x);
         s.durableXattrs = new TreeMap<>(x);
         return s;

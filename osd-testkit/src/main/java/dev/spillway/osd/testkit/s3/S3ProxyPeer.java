@@ -40,8 +40,9 @@ public final class S3ProxyPeer implements AutoCloseable {
     public static S3ProxyPeer start(Path dir) throws IOException {
         Path jar = findJar();
         if (jar == null) {
-            throw new IOException("s3proxy jar not found: build with Maven (it copies org.gaul:s3proxy:jar-with-dependencies),"
-                    + " or pass -Dspillway.s3proxy.jar=PATH");
+            throw new IOException(
+                    "s3proxy jar not found: build with Maven (it copies org.gaul:s3proxy:jar-with-dependencies),"
+                            + " or pass -Dspillway.s3proxy.jar=PATH");
         }
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
@@ -62,7 +63,8 @@ public final class S3ProxyPeer implements AutoCloseable {
         candidates.add(Path.of("target/s3proxy/s3proxy.jar"));
         candidates.add(Path.of("bench/target/s3proxy/s3proxy.jar"));
         candidates.add(Path.of("osd-s3/target/s3proxy/s3proxy.jar"));
-        candidates.add(Path.of(System.getProperty("user.home"),
+        candidates.add(Path.of(
+                System.getProperty("user.home"),
                 ".m2/repository/org/gaul/s3proxy/4.1.0/s3proxy-4.1.0-jar-with-dependencies.jar"));
         for (Path p : candidates) {
             if (Files.isRegularFile(p)) {
@@ -79,17 +81,20 @@ public final class S3ProxyPeer implements AutoCloseable {
         }
         Path blobs = Files.createDirectories(dir.resolve("blobs"));
         Path props = dir.resolve("s3proxy.properties");
-        Files.writeString(props, "s3proxy.endpoint=http://127.0.0.1:" + port + "\n"
-                + "s3proxy.authorization=aws-v2-or-v4\n"
-                + "s3proxy.identity=" + ACCESS_KEY + "\n"
-                + "s3proxy.credential=" + SECRET_KEY + "\n"
-                + "jclouds.provider=filesystem\n"
-                + "jclouds.filesystem.basedir=" + blobs + "\n"
-                + "jclouds.regions=us-east-1\n");
+        Files.writeString(
+                props,
+                "s3proxy.endpoint=http://127.0.0.1:" + port + "\n"
+                        + "s3proxy.authorization=aws-v2-or-v4\n"
+                        + "s3proxy.identity=" + ACCESS_KEY + "\n"
+                        + "s3proxy.credential=" + SECRET_KEY + "\n"
+                        + "jclouds.provider=filesystem\n"
+                        + "jclouds.filesystem.basedir=" + blobs + "\n"
+                        + "jclouds.regions=us-east-1\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         process = new ProcessBuilder(java, "-jar", jar.toString(), "--properties", props.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("s3proxy.log").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve("s3proxy.log").toFile()))
                 .start();
         waitForPort();
     }
@@ -97,8 +102,8 @@ public final class S3ProxyPeer implements AutoCloseable {
     private void waitForPort() throws IOException {
         for (int i = 0; i < 1200; i++) {
             if (!process.isAlive()) {
-                throw new IOException("s3proxy exited with " + process.exitValue() + " before listening on " + port + " (log: "
-                        + dir.resolve("s3proxy.log") + ")");
+                throw new IOException("s3proxy exited with " + process.exitValue() + " before listening on " + port
+                        + " (log: " + dir.resolve("s3proxy.log") + ")");
             }
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress("127.0.0.1", port), 200);
@@ -112,7 +117,8 @@ public final class S3ProxyPeer implements AutoCloseable {
                 }
             }
         }
-        throw new IOException("s3proxy did not listen on " + port + " within 60 s (log: " + dir.resolve("s3proxy.log") + ")");
+        throw new IOException(
+                "s3proxy did not listen on " + port + " within 60 s (log: " + dir.resolve("s3proxy.log") + ")");
     }
 
     /** SIGKILL: the server stops at once, in the middle of whatever it was doing. */

@@ -56,8 +56,7 @@ public final class Journal implements Closeable {
         void forceAll() throws IOException;
     }
 
-    private record Sealed(String name, StorageFile file) {
-    }
+    private record Sealed(String name, StorageFile file) {}
 
     private static final int MAX_SPARES = 2;
 
@@ -101,8 +100,15 @@ public final class Journal implements Closeable {
     private final AtomicLong fsyncs = new AtomicLong();
     private boolean closed;
 
-    private Journal(Storage s, String device, UUID uuid, long nextLsn, long segmentSize, boolean preallocate, Flusher flusher,
-                    Executor checkpointer) {
+    private Journal(
+            Storage s,
+            String device,
+            UUID uuid,
+            long nextLsn,
+            long segmentSize,
+            boolean preallocate,
+            Flusher flusher,
+            Executor checkpointer) {
         this.s = s;
         this.preallocate = preallocate;
         this.device = device;
@@ -120,8 +126,16 @@ public final class Journal implements Closeable {
      * Starts logging at {@code nextLsn} in a new segment, after recovery has replayed and
      * checkpointed everything before it.
      */
-    public static Journal start(Storage s, String device, UUID uuid, long nextLsn, long segmentSize, boolean preallocate,
-                                Flusher flusher, Executor checkpointer) throws IOException {
+    public static Journal start(
+            Storage s,
+            String device,
+            UUID uuid,
+            long nextLsn,
+            long segmentSize,
+            boolean preallocate,
+            Flusher flusher,
+            Executor checkpointer)
+            throws IOException {
         Journal j = new Journal(s, device, uuid, nextLsn, segmentSize, preallocate, flusher, checkpointer);
         j.appendLock.lock();
         try {
@@ -177,7 +191,9 @@ public final class Journal implements Closeable {
     private void checkFailed() throws IOException {
         IOException f = failure;
         if (f != null) {
-            throw new IOException("journal of " + device + " failed earlier (" + f.getMessage() + "); unmount and mount to replay", f);
+            throw new IOException(
+                    "journal of " + device + " failed earlier (" + f.getMessage() + "); unmount and mount to replay",
+                    f);
         }
         if (closed) {
             throw new IOException("journal of " + device + " is closed");
@@ -423,7 +439,9 @@ public final class Journal implements Closeable {
             } finally {
                 appendLock.unlock();
             }
-            LOG.log(System.Logger.Level.DEBUG, () -> device + ": journal checkpoint at lsn " + upTo + ", " + done.size() + " segment(s) freed");
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> device + ": journal checkpoint at lsn " + upTo + ", " + done.size() + " segment(s) freed");
         } finally {
             checkpointLock.unlock();
         }

@@ -26,18 +26,21 @@ public final class LogFiles {
     public static final int SEGMENT_HEADER = 64;
     /** Zero bytes written after every record: where they start, the log ends. */
     public static final int END_MARK = RecordCodec.HEADER;
+
     static final String SPARE_PREFIX = "spare-";
     private static final int SEGMENT_MAGIC = 0x534a5753; // "SWJS"
     private static final int CHECKPOINT_MAGIC = 0x50435753; // "SWCP"
     private static final int VERSION = 1;
     private static final int CHECKPOINT_SIZE = 36;
 
-    private LogFiles() {
-    }
+    private LogFiles() {}
 
     /** A fresh name for a spare segment (never parsed as a segment). */
     static String spare() {
-        return DIR + "/" + SPARE_PREFIX + HexFormat.of().toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + SUFFIX;
+        return DIR + "/" + SPARE_PREFIX
+                + HexFormat.of()
+                        .toHexDigits(
+                                java.util.concurrent.ThreadLocalRandom.current().nextLong()) + SUFFIX;
     }
 
     static boolean isSpare(String name) {
@@ -63,7 +66,10 @@ public final class LogFiles {
 
     static ByteBuffer segmentHeader(UUID uuid, long firstLsn) {
         ByteBuffer b = ByteBuffer.allocate(SEGMENT_HEADER).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(SEGMENT_MAGIC).putInt(VERSION).putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits())
+        b.putInt(SEGMENT_MAGIC)
+                .putInt(VERSION)
+                .putLong(uuid.getMostSignificantBits())
+                .putLong(uuid.getLeastSignificantBits())
                 .putLong(firstLsn);
         b.putInt(60, crc(b.array(), 60));
         return b.position(0).limit(SEGMENT_HEADER);
@@ -87,7 +93,10 @@ public final class LogFiles {
 
     static byte[] checkpoint(UUID uuid, long lsn) {
         ByteBuffer b = ByteBuffer.allocate(CHECKPOINT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(CHECKPOINT_MAGIC).putInt(VERSION).putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits())
+        b.putInt(CHECKPOINT_MAGIC)
+                .putInt(VERSION)
+                .putLong(uuid.getMostSignificantBits())
+                .putLong(uuid.getLeastSignificantBits())
                 .putLong(lsn);
         b.putInt(32, crc(b.array(), 32));
         return b.array();

@@ -45,12 +45,10 @@ public final class RecordCodec {
     private static final byte REMOVE_XATTR = 8;
     private static final byte SET_ATTR = 9;
 
-    private RecordCodec() {
-    }
+    private RecordCodec() {}
 
     /** A decoded header. */
-    public record Header(int bodyLength, int opCount, long lsn, long syncedLsn, long txId, int bodyCrc) {
-    }
+    public record Header(int bodyLength, int opCount, long lsn, long syncedLsn, long txId, int bodyCrc) {}
 
     /** The ops encoded as a record body (flipped, ready to write). */
     public static ByteBuffer encodeBody(List<Op> ops) {
@@ -72,10 +70,18 @@ public final class RecordCodec {
     }
 
     /** The header of a record (flipped). */
-    public static ByteBuffer encodeHeader(int bodyLength, int opCount, long lsn, long syncedLsn, long txId, int bodyCrc) {
+    public static ByteBuffer encodeHeader(
+            int bodyLength, int opCount, long lsn, long syncedLsn, long txId, int bodyCrc) {
         ByteBuffer h = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
-        h.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(bodyLength).putInt(opCount)
-                .putLong(lsn).putLong(syncedLsn).putLong(txId).putInt(bodyCrc);
+        h.putInt(MAGIC)
+                .putShort(VERSION)
+                .putShort((short) 0)
+                .putInt(bodyLength)
+                .putInt(opCount)
+                .putLong(lsn)
+                .putLong(syncedLsn)
+                .putLong(txId)
+                .putInt(bodyCrc);
         CRC32C c = new CRC32C();
         c.update(h.array(), 0, 44);
         h.putInt((int) c.getValue());
@@ -128,27 +134,30 @@ public final class RecordCodec {
                 ops.add(get(b));
             }
         } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new IllegalArgumentException("record lsn " + h.lsn() + " does not parse after " + ops.size() + " ops", e);
+            throw new IllegalArgumentException(
+                    "record lsn " + h.lsn() + " does not parse after " + ops.size() + " ops", e);
         }
         if (b.hasRemaining()) {
-            throw new IllegalArgumentException("record lsn " + h.lsn() + " has " + b.remaining() + " bytes after its ops");
+            throw new IllegalArgumentException(
+                    "record lsn " + h.lsn() + " has " + b.remaining() + " bytes after its ops");
         }
         return ops;
     }
 
     private static int size(Op op) {
         int base = 1 + Fid.BYTES;
-        return base + switch (op) {
-            case Op.Create c -> 1;
-            case Op.Install i -> 1 + 2 + utf8(i.staged()).length;
-            case Op.Destroy d -> 0;
-            case Op.Write w -> 8 + 4 + w.data().length;
-            case Op.Punch p -> 16;
-            case Op.Truncate t -> 8;
-            case Op.SetXattr x -> 2 + utf8(x.name()).length + 4 + x.value().length;
-            case Op.RemoveXattr x -> 2 + utf8(x.name()).length;
-            case Op.SetAttr a -> 1 + 16 + 24 + 8;
-        };
+        return base
+                + switch (op) {
+                    case Op.Create c -> 1;
+                    case Op.Install i -> 1 + 2 + utf8(i.staged()).length;
+                    case Op.Destroy d -> 0;
+                    case Op.Write w -> 8 + 4 + w.data().length;
+                    case Op.Punch p -> 16;
+                    case Op.Truncate t -> 8;
+                    case Op.SetXattr x -> 2 + utf8(x.name()).length + 4 + x.value().length;
+                    case Op.RemoveXattr x -> 2 + utf8(x.name()).length;
+                    case Op.SetAttr a -> 1 + 16 + 24 + 8;
+                };
     }
 
     private static byte[] utf8(String s) {
@@ -185,7 +194,7 @@ public final class RecordCodec {
                 b.put((byte) i.kind().ordinal());
                 putName(b, i.staged());
             }
-            case Op.Destroy d -> { }
+            case Op.Destroy d -> {}
             case Op.Write w -> b.putLong(w.offset()).putInt(w.data().length).put(w.data());
             case Op.Punch p -> b.putLong(p.offset()).putLong(p.length());
             case Op.Truncate t -> b.putLong(t.size());
@@ -196,8 +205,15 @@ public final class RecordCodec {
             case Op.RemoveXattr x -> putName(b, x.name());
             case Op.SetAttr s -> {
                 Attr a = s.attr();
-                b.put((byte) a.kind().ordinal()).putInt(a.mode()).putInt(a.uid()).putInt(a.gid()).putInt(a.flags())
-                        .putLong(a.atime()).putLong(a.mtime()).putLong(a.ctime()).putLong(a.dataVersion());
+                b.put((byte) a.kind().ordinal())
+                        .putInt(a.mode())
+                        .putInt(a.uid())
+                        .putInt(a.gid())
+                        .putInt(a.flags())
+                        .putLong(a.atime())
+                        .putLong(a.mtime())
+                        .putLong(a.ctime())
+                        .putLong(a.dataVersion());
             }
         }
     }

@@ -45,15 +45,17 @@ public final class Recovery {
      * @param corrupt segment files to set aside as {@code *.corrupt} (point-in-time recovery)
      * @param warnings what was cut or set aside, for the mount log
      */
-    public record Result(long checkpointLsn, long lastLsn, int replayed, List<String> segments, List<String> corrupt,
-                         List<String> warnings) {
-    }
+    public record Result(
+            long checkpointLsn,
+            long lastLsn,
+            int replayed,
+            List<String> segments,
+            List<String> corrupt,
+            List<String> warnings) {}
 
-    private record Segment(String path, byte[] data, long first) {
-    }
+    private record Segment(String path, byte[] data, long first) {}
 
-    private record Found(int segment, int offset, RecordCodec.Header header) {
-    }
+    private record Found(int segment, int offset, RecordCodec.Header header) {}
 
     private final Storage s;
     private final String device;
@@ -69,7 +71,8 @@ public final class Recovery {
     }
 
     /** Replays the journal under {@code journal/} of a device. */
-    public static Result replay(Storage s, String device, UUID uuid, boolean pointInTime, Sink sink) throws OsdException {
+    public static Result replay(Storage s, String device, UUID uuid, boolean pointInTime, Sink sink)
+            throws OsdException {
         try {
             return new Recovery(s, device, uuid, pointInTime).run(sink);
         } catch (IOException e) {
@@ -90,8 +93,10 @@ public final class Recovery {
         if (s.type(LogFiles.CHECKPOINT) == Storage.EntryType.FILE) {
             cp = LogFiles.readCheckpoint(s.readFully(LogFiles.CHECKPOINT), uuid);
             if (cp < 0) {
-                throw corrupt(where(LogFiles.CHECKPOINT) + " is corrupt or belongs to another device. Repair: delete that file"
-                        + " and mount again; replay then starts at the oldest segment, which is safe because replay is idempotent");
+                throw corrupt(
+                        where(LogFiles.CHECKPOINT)
+                                + " is corrupt or belongs to another device. Repair: delete that file"
+                                + " and mount again; replay then starts at the oldest segment, which is safe because replay is idempotent");
             }
         }
         List<Segment> segs = new ArrayList<>();
@@ -127,22 +132,25 @@ public final class Recovery {
                 if (i == segs.size() - 1 && seg.data().length <= LogFiles.SEGMENT_HEADER) {
                     // Created by a rotation a crash interrupted: records go in only after the
                     // header is forced, so it holds none.
-                    warnings.add("journal segment " + where(seg.path()) + " has no valid header (a rotation was interrupted); ignored");
+                    warnings.add("journal segment " + where(seg.path())
+                            + " has no valid header (a rotation was interrupted); ignored");
                     continue;
                 }
                 throw corrupt("journal segment " + where(seg.path()) + " has a corrupt header at offset 0 but holds "
                         + (seg.data().length - LogFiles.SEGMENT_HEADER) + " bytes of records. " + repairHint());
             }
             if (first != seg.first()) {
-                throw corrupt("journal segment " + where(seg.path()) + " says it starts at lsn " + first + ", its name says " + seg.first());
+                throw corrupt("journal segment " + where(seg.path()) + " says it starts at lsn " + first
+                        + ", its name says " + seg.first());
             }
             if (prev >= 0 && first != prev + 1) {
-                throw corrupt("journal records " + (prev + 1) + ".." + (first - 1) + " are missing: " + where(seg.path())
-                        + " starts at lsn " + first + ". " + repairHint());
+                throw corrupt("journal records " + (prev + 1) + ".." + (first - 1) + " are missing: "
+                        + where(seg.path()) + " starts at lsn " + first + ". " + repairHint());
             }
             if (prev < 0 && first > cp + 1) {
-                throw corrupt("journal records " + (cp + 1) + ".." + (first - 1) + " are missing: the checkpoint is at lsn " + cp
-                        + " and the oldest segment " + where(seg.path()) + " starts at " + first + ". " + repairHint());
+                throw corrupt("journal records " + (cp + 1) + ".." + (first - 1)
+                        + " are missing: the checkpoint is at lsn " + cp + " and the oldest segment "
+                        + where(seg.path()) + " starts at " + first + ". " + repairHint());
             }
             prev = first - 1;
             byte[] d = seg.data();
@@ -183,17 +191,21 @@ public final class Recovery {
                             break scan;
                         }
                     }
-                    String why = "journal segment " + where(seg.path()) + " is corrupt at offset " + pos + ": record lsn " + bad
+                    String why = "journal segment " + where(seg.path()) + " is corrupt at offset " + pos
+                            + ": record lsn " + bad
                             + " fails its checks, but "
-                            + (evidence != null ? "record lsn " + evidence.header().lsn() + " in " + where(segs.get(evidence.segment()).path())
-                            + " at offset " + evidence.offset() + " was written after lsn " + bad + " was durable"
-                            : "that segment was sealed (forced) before the next one was started")
+                            + (evidence != null
+                                    ? "record lsn " + evidence.header().lsn() + " in "
+                                            + where(segs.get(evidence.segment()).path()) + " at offset "
+                                            + evidence.offset() + " was written after lsn " + bad + " was durable"
+                                    : "that segment was sealed (forced) before the next one was started")
                             + ", so a committed transaction is damaged";
                     if (!pointInTime) {
                         throw corrupt(why + ". Refusing to mount. " + repairHint());
                     }
                     warnings.add(why + "; point-in-time recovery: replayed up to lsn " + last + ", setting aside "
-                            + (segs.size() - i) + " segment(s) as *" + LogFiles.CORRUPT_SUFFIX + "; transactions from lsn " + bad + " on are lost");
+                            + (segs.size() - i) + " segment(s) as *" + LogFiles.CORRUPT_SUFFIX
+                            + "; transactions from lsn " + bad + " on are lost");
                     for (int j = i; j < segs.size(); j++) {
                         corruptSegs.add(segs.get(j).path());
                     }
@@ -204,8 +216,8 @@ public final class Recovery {
                     try {
                         ops = RecordCodec.decodeBody(d, pos, h);
                     } catch (IllegalArgumentException e) {
-                        throw corrupt("journal segment " + where(seg.path()) + " at offset " + pos + ": " + e.getMessage()
-                                + " although its checksum holds (written by a newer build?)");
+                        throw corrupt("journal segment " + where(seg.path()) + " at offset " + pos + ": "
+                                + e.getMessage() + " although its checksum holds (written by a newer build?)");
                     }
                     records.add(ops);
                     last = h.lsn();

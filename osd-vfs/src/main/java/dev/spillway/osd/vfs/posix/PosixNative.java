@@ -44,7 +44,8 @@ public interface PosixNative {
         String os = System.getProperty("os.name", "");
         String arch = System.getProperty("os.arch", "");
         if (!os.equals("Linux") || !(arch.equals("amd64") || arch.equals("x86_64") || arch.equals("aarch64"))) {
-            return new Unavailable("the native calls are written for Linux on x86_64/aarch64, this is " + os + "/" + arch);
+            return new Unavailable(
+                    "the native calls are written for Linux on x86_64/aarch64, this is " + os + "/" + arch);
         }
         try {
             Class<?> c = Class.forName("dev.spillway.osd.vfs.posix.FfmNative");

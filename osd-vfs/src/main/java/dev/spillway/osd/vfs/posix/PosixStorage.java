@@ -35,8 +35,12 @@ import java.util.Set;
  * allocated blocks.
  */
 public final class PosixStorage implements Storage {
-    private static final Set<StandardOpenOption> ALLOWED = EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE,
-            StandardOpenOption.CREATE, StandardOpenOption.CREATE_NEW, StandardOpenOption.TRUNCATE_EXISTING);
+    private static final Set<StandardOpenOption> ALLOWED = EnumSet.of(
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.TRUNCATE_EXISTING);
 
     private final Path root;
     private final PosixNative nat;
@@ -81,7 +85,8 @@ public final class PosixStorage implements Storage {
     @Override
     public EntryType type(String path) throws IOException {
         try {
-            BasicFileAttributes a = Files.readAttributes(resolve(path), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            BasicFileAttributes a =
+                    Files.readAttributes(resolve(path), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             return a.isRegularFile() ? EntryType.FILE : a.isDirectory() ? EntryType.DIRECTORY : EntryType.OTHER;
         } catch (NoSuchFileException e) {
             return EntryType.MISSING;
@@ -174,7 +179,8 @@ public final class PosixStorage implements Storage {
 
     private static IOException unsupportedOr(FileSystemException e) {
         if (reason(e, "not supported")) {
-            throw new UnsupportedOperationException("user xattrs are not supported on " + e.getFile() + ": " + e.getReason(), e);
+            throw new UnsupportedOperationException(
+                    "user xattrs are not supported on " + e.getFile() + ": " + e.getReason(), e);
         }
         return e;
     }
@@ -248,14 +254,16 @@ public final class PosixStorage implements Storage {
             lock = ch.tryLock();
         } catch (OverlappingFileLockException e) {
             ch.close();
-            throw new FileSystemException(p.toString(), null, "locked by this process (the device is already mounted here)");
+            throw new FileSystemException(
+                    p.toString(), null, "locked by this process (the device is already mounted here)");
         } catch (IOException e) {
             ch.close();
             throw e;
         }
         if (lock == null) {
             ch.close();
-            throw new FileSystemException(p.toString(), null, "locked by another process (the device is mounted elsewhere)");
+            throw new FileSystemException(
+                    p.toString(), null, "locked by another process (the device is mounted elsewhere)");
         }
         return () -> {
             try {
@@ -273,8 +281,7 @@ public final class PosixStorage implements Storage {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
 
     @Override
     public String toString() {
