@@ -62,10 +62,17 @@ public final class S3Handler extends Handler.Abstract {
         String id = Long.toHexString(idBase + requests.incrementAndGet()).toUpperCase(Locale.ROOT);
         response.getHeaders().put("x-amz-request-id", id);
         response.getHeaders().put("Server", "Spillway");
+        response.getHeaders().put("Date", HttpDates.format(ctx.config().clock().instant()));
         S3Response out = new S3Response(response, request.getMethod().equals("HEAD"));
         String resource = request.getHttpURI().getPath();
         try {
             S3Request req = parse(request, id);
+            if (req.method().equals("OPTIONS")) {
+                // A CORS preflight: browsers send it unsigned, whatever URL it is for.
+                preflight(req, out);
+                callback.succeeded();
+                return true;
+            }
             authenticate(req);
             route(req, out);
             callback.succeeded();
@@ -166,6 +173,21 @@ public final class S3Handler extends Handler.Abstract {
                 names,
                 Content.Source.asInputStream(request),
                 id);
+    }
+
+    private void preflight(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        if (req.header("origin") == null || req.header("access-control-request-method") == null) {
+            throw new S3Exception(
+                    S3Error.BAD_REQUEST,
+                    "Insufficient information. Origin request header needed: an OPTIONS request is a CORS preflight"
+                            + " and needs Origin and Access-Control-Request-Method");
+        }
+        if (req.bucket() == null) {
+            throw notAllowed("OPTIONS", "the service");
+        }
+        ctx.namespace().bucket(req.bucket());
+        // No bucket has a CORS configuration yet (PutBucketCors is not built): S3's answer then.
+        throw new S3Exception(S3Error.CORS_FORBIDDEN, "CORSResponse: CORS is not enabled for this bucket.");
     }
 
     private String virtualBucket(String host) {

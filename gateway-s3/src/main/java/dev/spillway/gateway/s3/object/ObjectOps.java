@@ -4,6 +4,7 @@ import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
 import dev.spillway.gateway.s3.auth.Hashing;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.http.HttpDates;
 import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
@@ -13,6 +14,7 @@ import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.Header;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import dev.spillway.gateway.s3.store.StagedBody;
+import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.gateway.s3.xml.XmlNode;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import dev.spillway.osd.OsdException;
@@ -21,11 +23,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 
 /** PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject. */
 public final class ObjectOps {
@@ -82,13 +81,53 @@ public final class ObjectOps {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key())) {
             ObjectRecord r = h.record();
-            Conditions.check(req::header, "", r);
+            try {
+                Conditions.check(req::header, "", r);
+            } catch (S3Exception e) {
+                if (e.error() == S3Error.NOT_MODIFIED) {
+                    // RFC 9110 §15.4.5: a 304 carries the validators a 200 would have had.
+                    out.header("ETag", "\"" + r.etag() + "\"");
+                    out.header("Last-Modified", HttpDates.formatMillis(r.mtimeMillis()));
+                    out.empty(304);
+                    return;
+                }
+                throw e;
+            }
             long size = r.size();
             long start = 0;
             long length = size;
             boolean partial = false;
+            String partChecksum = null;
             String range = req.header("range");
-            if (range != null) {
+            String partNumber = req.param("partNumber");
+            if (partNumber != null) {
+                if (range != null) {
+                    throw new S3Exception(
+                            S3Error.INVALID_REQUEST, "Cannot specify both Range header and partNumber query parameter");
+                }
+                int n = req.intParam("partNumber", 1, 1, Uploads.MAX_PARTS);
+                ObjectStore.PartSpan part = null;
+                for (ObjectStore.PartSpan p : h.parts()) {
+                    if (p.number() == n) {
+                        part = p;
+                        break;
+                    }
+                }
+                if (part == null) {
+                    throw new S3Exception(
+                            S3Error.INVALID_PART,
+                            "The requested partnumber is not satisfiable: " + req.bucket() + "/" + Names.show(req.key())
+                                    + " has no part " + n);
+                }
+                start = part.start();
+                length = part.size();
+                partChecksum = part.checksum();
+                if (r.manifest()) {
+                    partial = true;
+                    out.header("Content-Range", "bytes " + start + "-" + (start + length - 1) + "/" + size);
+                }
+                out.header("x-amz-mp-parts-count", Integer.toString(Math.max(1, r.parts())));
+            } else if (range != null) {
                 long[] rg = Ranges.parse(range, size);
                 if (rg != null) {
                     start = rg[0];
@@ -97,7 +136,18 @@ public final class ObjectOps {
                     out.header("Content-Range", "bytes " + rg[0] + "-" + rg[1] + "/" + size);
                 }
             }
-            objectHeaders(req, out, r, partial);
+            objectHeaders(req, out, r, partial && partNumber == null);
+            if (partChecksum != null && checksumMode(req)) {
+                ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
+                if (alg != null) {
+                    out.header(alg.header(), partChecksum);
+                    out.header(
+                            "x-amz-checksum-type",
+                            r.meta().checksumType() == null
+                                    ? "FULL_OBJECT"
+                                    : r.meta().checksumType());
+                }
+            }
             int status = partial ? 206 : 200;
             if (head) {
                 out.headOnly(status, length);
@@ -113,10 +163,7 @@ public final class ObjectOps {
 
     private void objectHeaders(S3Request req, S3Response out, ObjectRecord r, boolean partial) {
         out.header("ETag", "\"" + r.etag() + "\"");
-        out.header(
-                "Last-Modified",
-                DateTimeFormatter.RFC_1123_DATE_TIME.format(
-                        Instant.ofEpochMilli(r.mtimeMillis()).atOffset(ZoneOffset.UTC)));
+        out.header("Last-Modified", HttpDates.formatMillis(r.mtimeMillis()));
         out.header("Accept-Ranges", "bytes");
         if (r.header("content-type") == null) {
             out.header("Content-Type", "binary/octet-stream");
@@ -133,13 +180,21 @@ public final class ObjectOps {
         if (r.parts() > 0) {
             out.header("x-amz-mp-parts-count", Integer.toString(r.parts()));
         }
-        if (!partial && r.checksum() != null && "ENABLED".equalsIgnoreCase(req.header("x-amz-checksum-mode"))) {
+        if (!partial && req.param("partNumber") == null && r.checksum() != null && checksumMode(req)) {
             ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
             if (alg != null) {
                 out.header(alg.header(), r.checksum());
-                out.header("x-amz-checksum-type", r.parts() > 0 ? "COMPOSITE" : "FULL_OBJECT");
+                out.header(
+                        "x-amz-checksum-type",
+                        r.meta().checksumType() != null
+                                ? r.meta().checksumType()
+                                : r.parts() > 0 ? "COMPOSITE" : "FULL_OBJECT");
             }
         }
+    }
+
+    static boolean checksumMode(S3Request req) {
+        return "ENABLED".equalsIgnoreCase(req.header("x-amz-checksum-mode"));
     }
 
     public void delete(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
@@ -236,10 +291,7 @@ public final class ObjectOps {
                     .element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()))
                     .element("ETag", "\"" + r.etag() + "\"");
             if (alg != null) {
-                w.element(
-                        "Checksum" + alg.name().charAt(0)
-                                + alg.name().substring(1).toLowerCase(Locale.ROOT),
-                        body.checksum());
+                w.element(alg.element(), body.checksum());
             }
             out.xml(200, w.finish("CopyObjectResult"));
         }

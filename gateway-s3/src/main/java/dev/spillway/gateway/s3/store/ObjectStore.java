@@ -351,6 +351,9 @@ public final class ObjectStore {
 
     // ---- reading -------------------------------------------------------------------------
 
+    /** A part of an object: its number, where it starts, its size and its checksum (or null). */
+    public record PartSpan(int number, long start, long size, String checksum) {}
+
     /** An object held for reading: its body cannot be destroyed until {@link #close()}. */
     public final class Handle implements AutoCloseable {
         private final ObjectRecord record;
@@ -362,6 +365,26 @@ public final class ObjectStore {
 
         public ObjectRecord record() {
             return record;
+        }
+
+        /**
+         * The parts of a multipart object in order (from its manifest); one part, the whole
+         * body with the object's checksum, for any other object.
+         */
+        public java.util.List<PartSpan> parts() throws OsdException {
+            java.util.List<PartSpan> out = new java.util.ArrayList<>();
+            if (!record.manifest()) {
+                out.add(new PartSpan(1, 0, record.size(), record.checksum()));
+                return out;
+            }
+            try (dev.spillway.osd.IndexCursor c = osd.cursor(record.fid(), null)) {
+                while (c.next()) {
+                    Records.ManifestEntry e = Records.ManifestEntry.decode(c.value());
+                    long end = ByteBuffer.wrap(c.key()).getLong();
+                    out.add(new PartSpan(e.partNumber(), end - e.size(), e.size(), e.checksum()));
+                }
+            }
+            return out;
         }
 
         /** The body's bytes {@code [start, start+length)}. */
