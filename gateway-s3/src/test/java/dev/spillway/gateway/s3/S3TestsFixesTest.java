@@ -397,4 +397,34 @@ class S3TestsFixesTest {
             return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
         }
     }
+
+    @Test
+    void listBucketsPages() {
+        for (String b : List.of("pg-a", "pg-b", "pg-c")) {
+            s3.createBucket(r -> r.bucket(b));
+        }
+        ListBucketsResponse first = s3.listBuckets(r -> r.prefix("pg-").maxBuckets(2));
+        assertThat(first.buckets()).extracting(Bucket::name).containsExactly("pg-a", "pg-b");
+        assertThat(first.continuationToken()).isNotNull();
+        assertThat(first.prefix()).isEqualTo("pg-");
+        ListBucketsResponse second =
+                s3.listBuckets(r -> r.prefix("pg-").maxBuckets(2).continuationToken(first.continuationToken()));
+        assertThat(second.buckets()).extracting(Bucket::name).containsExactly("pg-c");
+        assertThat(second.continuationToken()).isNull();
+        // us-east-1 answers the owner's repeated CreateBucket with 200, as S3 does there.
+        s3.createBucket(r -> r.bucket("pg-a"));
+    }
+
+    @Test
+    void listObjectsV1DoesNotUrlEncodeThePrefix() throws Exception {
+        s3.createBucket(b -> b.bucket("v1prefix"));
+        RawS3 raw = new RawS3(fx.endpoint(), GatewayFixture.ACCESS_KEY, GatewayFixture.SECRET_KEY);
+        RawS3.Response v1 = raw.send(
+                raw.sign("GET", "/v1prefix?encoding-type=url&prefix=%0A", Map.of(), new byte[0], RawS3.Form.SIGNED));
+        assertThat(v1.status()).isEqualTo(200);
+        assertThat(v1.body()).contains("<Prefix>\n</Prefix>");
+        RawS3.Response v2 = raw.send(raw.sign(
+                "GET", "/v1prefix?list-type=2&encoding-type=url&prefix=%0A", Map.of(), new byte[0], RawS3.Form.SIGNED));
+        assertThat(v2.body()).contains("<Prefix>%0A</Prefix>");
+    }
 }

@@ -203,7 +203,10 @@ public final class Namespace {
         return out;
     }
 
-    /** Creates a bucket; BucketAlreadyOwnedByYou if it exists (the gateway has one tenant). */
+    /**
+     * Creates a bucket; BucketAlreadyOwnedByYou if it exists (the caller decides whether that is
+     * an error: in us-east-1 S3 answers 200 to its owner).
+     */
     public void createBucket(String name) throws OsdException, S3Exception {
         Names.checkBucket(name);
         if (findBucket(name).isPresent()) {
