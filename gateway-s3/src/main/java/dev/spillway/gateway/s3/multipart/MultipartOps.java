@@ -198,7 +198,15 @@ public final class MultipartOps {
         }
         String expected = upAlg == null ? null : req.header(upAlg.header());
         ObjectRecord r = uploads.complete(
-                b, req.bucket(), req.key(), id, chosen, ctx.config().minPartSize(), expected, m -> m);
+                b,
+                req.bucket(),
+                req.key(),
+                id,
+                chosen,
+                ctx.config().minPartSize(),
+                expected,
+                m -> m,
+                new dev.spillway.gateway.s3.store.Precondition(req.header("if-match"), req.header("if-none-match")));
         completed(req, out, r);
     }
 

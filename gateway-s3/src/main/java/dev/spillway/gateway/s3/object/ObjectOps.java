@@ -10,6 +10,7 @@ import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.Precondition;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.Header;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
@@ -51,6 +52,11 @@ public final class ObjectOps {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         List<Header> headers = req.objectHeaders();
         ChecksumAlgorithm alg = req.checksumAlgorithm();
+        Precondition pre = new Precondition(req.header("if-match"), req.header("if-none-match"));
+        if (!pre.isNone()) {
+            // An early answer before the body streams in; the switch checks again atomically.
+            pre.check(store.lookup(b, req.bucket(), req.key()), req.bucket(), req.key());
+        }
         StagedBody body = store.stage(
                 req.body(), req.contentLength(), MAX_PUT, alg, req.needsSha256(), origin(req.bucket(), req.key()));
         try {
@@ -69,7 +75,7 @@ public final class ObjectOps {
                 alg == null ? null : alg.name(),
                 body.checksum(),
                 headers);
-        store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
+        store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()), pre);
         out.header("ETag", "\"" + r.etag() + "\"");
         if (alg != null) {
             out.header(alg.header(), body.checksum());

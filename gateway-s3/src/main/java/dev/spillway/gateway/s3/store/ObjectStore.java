@@ -269,6 +269,19 @@ public final class ObjectStore {
     public void commit(
             BucketRecord bucket, String bucketName, byte[] key, StagedBody body, ObjectRecord record, String origin)
             throws OsdException, S3Exception {
+        commit(bucket, bucketName, key, body, record, origin, Precondition.NONE);
+    }
+
+    /** As {@link #commit}, if {@code pre} holds for the key's current record at the switch. */
+    public void commit(
+            BucketRecord bucket,
+            String bucketName,
+            byte[] key,
+            StagedBody body,
+            ObjectRecord record,
+            String origin,
+            Precondition pre)
+            throws OsdException, S3Exception {
         byte[] value = record.encode();
         byte[] originBytes = origin.getBytes(StandardCharsets.UTF_8);
         byte[] gkey = body.fid().toBytes();
@@ -296,7 +309,7 @@ public final class ObjectStore {
                         } else {
                             tx.delete(ns.garbage, gkey);
                         }
-                        return switchKey(tx, bucket, bucketName, key, value);
+                        return switchKey(tx, bucket, bucketName, key, value, pre);
                     });
             if (old.isPresent()) {
                 ns.sweeperHint();
@@ -309,9 +322,11 @@ public final class ObjectStore {
     }
 
     /** In a started transaction holding the key index's lock: upsert the key, retire the old body. */
-    Optional<ObjectRecord> switchKey(Transaction tx, BucketRecord bucket, String bucketName, byte[] key, byte[] value)
+    Optional<ObjectRecord> switchKey(
+            Transaction tx, BucketRecord bucket, String bucketName, byte[] key, byte[] value, Precondition pre)
             throws OsdException, S3Exception {
         Optional<ObjectRecord> old = lookup(bucket, bucketName, key);
+        pre.check(old, bucketName, key);
         tx.upsert(bucket.keys(), key, value);
         if (old.isPresent()) {
             retire(tx, old.get());

@@ -257,7 +257,7 @@ public final class Uploads {
     public ObjectRecord complete(
             BucketRecord bucket, String bucketName, byte[] key, String uploadId, List<Chosen> chosen, long minPartSize)
             throws OsdException, S3Exception {
-        return complete(bucket, bucketName, key, uploadId, chosen, minPartSize, null, m -> m);
+        return complete(bucket, bucketName, key, uploadId, chosen, minPartSize, null, m -> m, Precondition.NONE);
     }
 
     /**
@@ -265,6 +265,7 @@ public final class Uploads {
      *
      * @param expectedChecksum the whole object's checksum the client sent (x-amz-checksum-*), or null
      * @param meta adds what the request decides to the record's meta (its version id, say)
+     * @param pre the If-Match / If-None-Match the key must satisfy when it switches
      */
     public ObjectRecord complete(
             BucketRecord bucket,
@@ -274,9 +275,12 @@ public final class Uploads {
             List<Chosen> listed,
             long minPartSize,
             String expectedChecksum,
-            java.util.function.UnaryOperator<Records.Meta> meta)
+            java.util.function.UnaryOperator<Records.Meta> meta,
+            Precondition pre)
             throws OsdException, S3Exception {
         UploadRecord up = find(bucket, bucketName, key, uploadId);
+        // Checked now for an early answer, and again where the key switches.
+        pre.check(objects.lookup(bucket, bucketName, key), bucketName, key);
         if (listed.isEmpty()) {
             throw new S3Exception(S3Error.MALFORMED_XML, "CompleteMultipartUpload names no parts");
         }
@@ -437,7 +441,7 @@ public final class Uploads {
                     }
                     tx.delete(bucket.uploads(), uk);
                     tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
-                    objects.switchKey(tx, bucket, bucketName, key, value);
+                    objects.switchKey(tx, bucket, bucketName, key, value, pre);
                     return null;
                 });
         ns.sweeperHint();
