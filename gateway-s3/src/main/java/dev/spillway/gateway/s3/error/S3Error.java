@@ -38,6 +38,7 @@ public enum S3Error {
     INVALID_PART("InvalidPart", 400, "One or more of the specified parts could not be found"),
     INVALID_PART_ORDER("InvalidPartOrder", 400, "The list of parts was not in ascending order"),
     INVALID_RANGE("InvalidRange", 416, "The requested range is not satisfiable"),
+    INVALID_TAG("InvalidTag", 400, "The tag provided was not a valid tag"),
     INVALID_REQUEST("InvalidRequest", 400, "Invalid Request"),
     KEY_TOO_LONG("KeyTooLongError", 400, "Your key is too long"),
     MALFORMED_XML(

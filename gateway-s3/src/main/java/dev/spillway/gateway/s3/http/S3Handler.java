@@ -360,8 +360,10 @@ public final class S3Handler extends Handler.Abstract {
     private void routeObject(S3Request req, S3Response out, String m) throws S3Exception, OsdException, IOException {
         switch (m) {
             case "PUT" -> {
-                unsupportedSubresource(req, "acl", "tagging", "retention", "legal-hold");
-                if (req.has("uploadId") || req.has("partNumber")) {
+                unsupportedSubresource(req, "acl", "retention", "legal-hold");
+                if (req.has("tagging")) {
+                    objects.putTagging(req, out);
+                } else if (req.has("uploadId") || req.has("partNumber")) {
                     if (req.header("x-amz-copy-source") != null) {
                         multipart.uploadPartCopy(req, out);
                     } else {
@@ -374,8 +376,10 @@ public final class S3Handler extends Handler.Abstract {
                 }
             }
             case "GET" -> {
-                unsupportedSubresource(req, "acl", "tagging", "retention", "legal-hold", "torrent", "attributes");
-                if (req.has("uploadId")) {
+                unsupportedSubresource(req, "acl", "retention", "legal-hold", "torrent", "attributes");
+                if (req.has("tagging")) {
+                    objects.getTagging(req, out);
+                } else if (req.has("uploadId")) {
                     multipart.listParts(req, out);
                 } else {
                     objects.get(req, out, false);
@@ -383,8 +387,9 @@ public final class S3Handler extends Handler.Abstract {
             }
             case "HEAD" -> objects.get(req, out, true);
             case "DELETE" -> {
-                unsupportedSubresource(req, "tagging");
-                if (req.has("uploadId")) {
+                if (req.has("tagging")) {
+                    objects.deleteTagging(req, out);
+                } else if (req.has("uploadId")) {
                     multipart.abort(req, out);
                 } else {
                     objects.delete(req, out);

@@ -61,7 +61,10 @@ public final class MultipartOps {
         } else if (alg != null) {
             type = alg.defaultMultipartType();
         }
-        Records.Meta meta = Records.Meta.NONE.withChecksumType(type);
+        Records.Meta meta = Records.Meta.NONE
+                .withChecksumType(type)
+                .withTags(dev.spillway.gateway.s3.object.Tagging.parseHeader(
+                        req.header("x-amz-tagging"), dev.spillway.gateway.s3.object.Tagging.MAX_OBJECT_TAGS));
         String id =
                 uploads.create(b, req.bucket(), req.key(), alg == null ? null : alg.name(), req.objectHeaders(), meta);
         if (alg != null) {

@@ -11,6 +11,7 @@ import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.Precondition;
+import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.Header;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
@@ -53,6 +54,8 @@ public final class ObjectOps {
         List<Header> headers = req.objectHeaders();
         ChecksumAlgorithm alg = req.checksumAlgorithm();
         Precondition pre = new Precondition(req.header("if-match"), req.header("if-none-match"));
+        Records.Meta meta =
+                Records.Meta.NONE.withTags(Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS));
         if (!pre.isNone()) {
             // An early answer before the body streams in; the switch checks again atomically.
             pre.check(store.lookup(b, req.bucket(), req.key()), req.bucket(), req.key());
@@ -74,7 +77,8 @@ public final class ObjectOps {
                 0,
                 alg == null ? null : alg.name(),
                 body.checksum(),
-                headers);
+                headers,
+                meta);
         store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()), pre);
         out.header("ETag", "\"" + r.etag() + "\"");
         if (alg != null) {
@@ -186,6 +190,9 @@ public final class ObjectOps {
         if (r.parts() > 0) {
             out.header("x-amz-mp-parts-count", Integer.toString(r.parts()));
         }
+        if (!r.meta().tags().isEmpty()) {
+            out.header("x-amz-tagging-count", Integer.toString(r.meta().tags().size()));
+        }
         if (!partial && req.param("partNumber") == null && r.checksum() != null && checksumMode(req)) {
             ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
             if (alg != null) {
@@ -201,6 +208,40 @@ public final class ObjectOps {
 
     static boolean checksumMode(S3Request req) {
         return "ENABLED".equalsIgnoreCase(req.header("x-amz-checksum-mode"));
+    }
+
+    public void putTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        List<Header> tags = Tagging.parse(req.smallBody(64 << 10), Tagging.MAX_OBJECT_TAGS);
+        ObjectRecord r = store.update(
+                b, req.bucket(), req.key(), cur -> cur.withMeta(cur.meta().withTags(tags)));
+        versionHeader(out, r);
+        out.empty(200);
+    }
+
+    public void getTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ObjectRecord r = store.lookup(b, req.bucket(), req.key())
+                .filter(x -> !x.deleteMarker())
+                .orElseThrow(() -> new S3Exception(
+                        S3Error.NO_SUCH_KEY,
+                        "The specified key does not exist: " + req.bucket() + "/" + Names.show(req.key())));
+        versionHeader(out, r);
+        out.xml(200, Tagging.document(r.meta().tags()));
+    }
+
+    public void deleteTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ObjectRecord r = store.update(
+                b, req.bucket(), req.key(), cur -> cur.withMeta(cur.meta().withTags(List.of())));
+        versionHeader(out, r);
+        out.empty(204);
+    }
+
+    static void versionHeader(S3Response out, ObjectRecord r) {
+        if (r.meta().versionId() != null) {
+            out.header("x-amz-version-id", r.meta().versionId());
+        }
     }
 
     public void delete(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
@@ -276,6 +317,14 @@ public final class ObjectOps {
                                 + " to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
             }
             List<Header> headers = replace ? req.objectHeaders() : s.headers();
+            String tagDirective = req.header("x-amz-tagging-directive");
+            boolean replaceTags = tagDirective != null && tagDirective.strip().equalsIgnoreCase("REPLACE");
+            if (tagDirective != null && !replaceTags && !tagDirective.strip().equalsIgnoreCase("COPY")) {
+                throw new S3Exception(S3Error.INVALID_ARGUMENT, "Unknown tagging directive '" + tagDirective + "'");
+            }
+            List<Header> tags = replaceTags
+                    ? Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS)
+                    : s.meta().tags();
             ChecksumAlgorithm alg =
                     wanted != null ? wanted : s.parts() == 0 ? ChecksumAlgorithm.of(s.checksumAlgorithm()) : null;
             StagedBody body;
@@ -291,7 +340,8 @@ public final class ObjectOps {
                     0,
                     alg == null ? null : alg.name(),
                     body.checksum(),
-                    headers);
+                    headers,
+                    Records.Meta.NONE.withTags(tags));
             store.commit(dst, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
             XmlWriter w = XmlWriter.document("CopyObjectResult")
                     .element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()))

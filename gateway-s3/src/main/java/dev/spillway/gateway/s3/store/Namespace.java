@@ -145,6 +145,11 @@ public final class Namespace {
         return new Namespace(osd, seq, seqCount, clock, next);
     }
 
+    /** The largest record value the gateway declares for an index update it cannot size in advance. */
+    int maxRecordBytes() {
+        return MIN_INDEX_VALUE;
+    }
+
     public Osd osd() {
         return osd;
     }

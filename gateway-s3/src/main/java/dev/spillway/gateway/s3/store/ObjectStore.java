@@ -341,6 +341,26 @@ public final class ObjectStore {
                 Garbage.value(old.manifest() ? Garbage.MANIFEST : Garbage.DATA, ns.now()));
     }
 
+    /**
+     * Rewrites a key's current record in place (tags, retention, legal hold: what changes
+     * without a new body), in one transaction; NoSuchKey if there is none.
+     */
+    public ObjectRecord update(
+            BucketRecord bucket, String bucketName, byte[] key, java.util.function.UnaryOperator<ObjectRecord> change)
+            throws OsdException, S3Exception {
+        return Tx.run(osd, tx -> tx.declareInsert(bucket.keys(), key.length, ns.maxRecordBytes()), tx -> {
+            ObjectRecord cur = lookup(bucket, bucketName, key)
+                    .filter(r -> !r.deleteMarker())
+                    .orElseThrow(() -> new S3Exception(
+                            S3Error.NO_SUCH_KEY,
+                            "The specified key does not exist: " + bucketName + "/"
+                                    + new String(key, StandardCharsets.UTF_8)));
+            ObjectRecord next = change.apply(cur);
+            tx.upsert(bucket.keys(), key, next.encode());
+            return next;
+        });
+    }
+
     /** Deletes a key; true if it existed (S3 answers 204 either way). */
     public boolean delete(BucketRecord bucket, String bucketName, byte[] key) throws OsdException, S3Exception {
         boolean existed = Tx.run(
