@@ -306,7 +306,7 @@ public final class S3Request {
                 if (n.equals("content-encoding")) {
                     // aws-chunked is how this request's body was framed, not how the object is
                     // encoded: drop that token, keep the others ("gzip, aws-chunked" → "gzip").
-                    java.util.StringJoiner kept = new java.util.StringJoiner(",");
+                    java.util.StringJoiner kept = new java.util.StringJoiner(", ");
                     for (String token : v.split(",")) {
                         String t = token.strip();
                         if (!t.isEmpty() && !t.equalsIgnoreCase("aws-chunked")) {
