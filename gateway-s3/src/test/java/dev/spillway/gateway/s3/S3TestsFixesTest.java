@@ -342,7 +342,8 @@ class S3TestsFixesTest {
     void awsChunkedIsNotStoredAsAContentEncoding() throws Exception {
         s3.createBucket(b -> b.bucket("cenc"));
         RawS3 raw = new RawS3(fx.endpoint(), GatewayFixture.ACCESS_KEY, GatewayFixture.SECRET_KEY);
-        for (String sent : List.of("gzip, aws-chunked", "aws-chunked,gzip", "aws-chunked", "deflate, aws-chunked,gzip")) {
+        for (String sent :
+                List.of("gzip, aws-chunked", "aws-chunked,gzip", "aws-chunked", "deflate, aws-chunked,gzip")) {
             RawS3.Signed s = raw.sign(
                     "PUT",
                     "/cenc/k",
