@@ -5,6 +5,8 @@ import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
+import dev.spillway.gateway.s3.store.Namespace;
+import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.xml.XmlNode;
 import dev.spillway.gateway.s3.xml.XmlWriter;
@@ -13,7 +15,7 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.Map;
 
-/** ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning. */
+/** ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation. */
 public final class BucketOps {
     private final S3Context ctx;
 
@@ -92,8 +94,14 @@ public final class BucketOps {
                                 + ctx.config().region() + "', not '" + location + "'");
             }
         }
+        Records.BucketMeta meta = ctx.access().newBucket(req, Records.BucketMeta.NONE);
+        String lock = req.header("x-amz-bucket-object-lock-enabled");
+        if (lock != null && lock.strip().equalsIgnoreCase("true")) {
+            // Object lock needs versioning, and a bucket created with it has both for good.
+            meta = meta.withObjectLock(true).withVersioning("Enabled", Namespace.NEW_VERSIONS_INDEX);
+        }
         try {
-            ctx.namespace().createBucket(req.bucket());
+            ctx.namespace().createBucket(req.bucket(), meta);
         } catch (S3Exception e) {
             // S3's legacy us-east-1 answers its owner's repeated CreateBucket with 200, every
             // other region with BucketAlreadyOwnedByYou.
@@ -125,11 +133,5 @@ public final class BucketOps {
                 200,
                 XmlWriter.document("LocationConstraint")
                         .finishText(region.equals("us-east-1") ? "" : region, "LocationConstraint"));
-    }
-
-    public void versioning(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
-        ctx.namespace().bucket(req.bucket());
-        // Buckets are unversioned: no Status element, as S3 answers for a bucket never versioned.
-        out.xml(200, XmlWriter.document("VersioningConfiguration").finish("VersioningConfiguration"));
     }
 }

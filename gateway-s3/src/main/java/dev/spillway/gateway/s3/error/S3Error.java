@@ -16,6 +16,10 @@ public enum S3Error {
             "AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter"),
     BAD_REQUEST("BadRequest", 400, "Bad Request"),
     BAD_DIGEST("BadDigest", 400, "The digest you specified did not match what we received"),
+    BUCKET_ALREADY_EXISTS(
+            "BucketAlreadyExists",
+            409,
+            "The requested bucket name is not available. Please select a different name and try again."),
     BUCKET_ALREADY_OWNED_BY_YOU(
             "BucketAlreadyOwnedByYou",
             409,
@@ -30,13 +34,22 @@ public enum S3Error {
             "You did not provide the number of bytes specified by the Content-Length HTTP header"),
     INSUFFICIENT_STORAGE("InsufficientStorage", 507, "The storage device is full"),
     INTERNAL_ERROR("InternalError", 500, "We encountered an internal error. Please try again."),
+    INVALID_BUCKET_STATE("InvalidBucketState", 409, "The request is not valid with the current state of the bucket"),
+    INVALID_STORAGE_CLASS("InvalidStorageClass", 400, "The storage class you specified is not valid"),
     INVALID_ACCESS_KEY_ID(
             "InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records"),
     INVALID_ARGUMENT("InvalidArgument", 400, "Invalid Argument"),
     INVALID_BUCKET_NAME("InvalidBucketName", 400, "The specified bucket is not valid"),
     INVALID_DIGEST("InvalidDigest", 400, "The Content-MD5 you specified is not valid"),
+    INVALID_LOCATION_CONSTRAINT("InvalidLocationConstraint", 400, "The specified location constraint is not valid"),
+    INVALID_POLICY_DOCUMENT(
+            "InvalidPolicyDocument",
+            400,
+            "The content of the form does not meet the conditions specified in the policy document"),
     INVALID_PART("InvalidPart", 400, "One or more of the specified parts could not be found"),
     INVALID_PART_ORDER("InvalidPartOrder", 400, "The list of parts was not in ascending order"),
+    INVALID_RETENTION_PERIOD(
+            "InvalidRetentionPeriod", 400, "The retention period must be a positive number of days or years"),
     INVALID_RANGE("InvalidRange", 416, "The requested range is not satisfiable"),
     INVALID_TAG("InvalidTag", 400, "The tag provided was not a valid tag"),
     INVALID_REQUEST("InvalidRequest", 400, "Invalid Request"),
@@ -49,9 +62,22 @@ public enum S3Error {
     METADATA_TOO_LARGE("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size"),
     METHOD_NOT_ALLOWED("MethodNotAllowed", 405, "The specified method is not allowed against this resource"),
     MISSING_CONTENT_LENGTH("MissingContentLength", 411, "You must provide the Content-Length HTTP header"),
+    NO_SUCH_BUCKET_POLICY("NoSuchBucketPolicy", 404, "The bucket policy does not exist"),
+    NO_SUCH_CORS_CONFIGURATION("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"),
+    NO_SUCH_LIFECYCLE_CONFIGURATION("NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist"),
+    NO_SUCH_OBJECT_LOCK_CONFIGURATION(
+            "NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration"),
+    NO_SUCH_PUBLIC_ACCESS_BLOCK_CONFIGURATION(
+            "NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found"),
+    NO_SUCH_TAG_SET("NoSuchTagSet", 404, "The TagSet does not exist"),
+    NO_SUCH_VERSION("NoSuchVersion", 404, "The specified version does not exist"),
     NO_SUCH_BUCKET("NoSuchBucket", 404, "The specified bucket does not exist"),
     NO_SUCH_KEY("NoSuchKey", 404, "The specified key does not exist"),
     NO_SUCH_UPLOAD("NoSuchUpload", 404, "The specified multipart upload does not exist"),
+    OBJECT_LOCK_CONFIGURATION_NOT_FOUND(
+            "ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket"),
+    OWNERSHIP_CONTROLS_NOT_FOUND("OwnershipControlsNotFoundError", 404, "The bucket ownership controls were not found"),
+    ACCESS_CONTROL_LIST_NOT_SUPPORTED("AccessControlListNotSupported", 400, "The bucket does not allow ACLs"),
     NOT_IMPLEMENTED(
             "NotImplemented", 501, "A header or query you provided implies functionality that is not implemented"),
     NOT_MODIFIED("NotModified", 304, "Not Modified"),

@@ -3,6 +3,7 @@ package dev.spillway.gateway.s3.http;
 import dev.spillway.gateway.s3.auth.AuthResult;
 import dev.spillway.gateway.s3.auth.PayloadMode;
 import dev.spillway.gateway.s3.auth.SigV4Verifier;
+import dev.spillway.gateway.s3.bucket.BucketConfigOps;
 import dev.spillway.gateway.s3.bucket.BucketOps;
 import dev.spillway.gateway.s3.bucket.ListingOps;
 import dev.spillway.gateway.s3.error.S3Error;
@@ -11,6 +12,7 @@ import dev.spillway.gateway.s3.multipart.MultipartOps;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.naming.UriCodec;
 import dev.spillway.gateway.s3.object.ObjectOps;
+import dev.spillway.gateway.s3.object.ObjectSubresources;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -41,6 +43,8 @@ public final class S3Handler extends Handler.Abstract {
     private final ListingOps listings;
     private final ObjectOps objects;
     private final MultipartOps multipart;
+    private final BucketConfigOps bucketConfigs;
+    private final ObjectSubresources subresources;
     private final AtomicLong requests = new AtomicLong();
     private final long idBase = System.nanoTime();
 
@@ -55,6 +59,8 @@ public final class S3Handler extends Handler.Abstract {
         this.listings = new ListingOps(ctx);
         this.objects = new ObjectOps(ctx);
         this.multipart = new MultipartOps(ctx);
+        this.bucketConfigs = new BucketConfigOps(ctx);
+        this.subresources = new ObjectSubresources(ctx);
     }
 
     @Override
@@ -273,77 +279,46 @@ public final class S3Handler extends Handler.Abstract {
     private void routeBucket(S3Request req, S3Response out, String m) throws S3Exception, OsdException, IOException {
         switch (m) {
             case "PUT" -> {
-                unsupportedSubresource(
-                        req,
-                        "versioning",
-                        "acl",
-                        "policy",
-                        "cors",
-                        "lifecycle",
-                        "tagging",
-                        "encryption",
-                        "website",
-                        "logging",
-                        "notification",
-                        "replication",
-                        "object-lock",
-                        "ownershipControls",
-                        "publicAccessBlock",
-                        "accelerate",
-                        "requestPayment");
-                buckets.create(req, out);
+                if (req.has("versioning")) {
+                    bucketConfigs.putVersioning(req, out);
+                } else if (req.has("tagging")) {
+                    bucketConfigs.putTagging(req, out);
+                } else if (req.has("object-lock")) {
+                    bucketConfigs.putObjectLock(req, out);
+                } else {
+                    unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
+                    buckets.create(req, out);
+                }
             }
             case "HEAD" -> buckets.head(req, out);
             case "DELETE" -> {
-                unsupportedSubresource(
-                        req,
-                        "policy",
-                        "cors",
-                        "lifecycle",
-                        "tagging",
-                        "encryption",
-                        "website",
-                        "replication",
-                        "ownershipControls",
-                        "publicAccessBlock");
-                buckets.delete(req, out);
+                if (req.has("tagging")) {
+                    bucketConfigs.deleteTagging(req, out);
+                } else {
+                    unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
+                    buckets.delete(req, out);
+                }
             }
             case "GET" -> {
                 if (req.has("location")) {
                     buckets.location(req, out);
                 } else if (req.has("versioning")) {
-                    buckets.versioning(req, out);
+                    bucketConfigs.getVersioning(req, out);
+                } else if (req.has("tagging")) {
+                    bucketConfigs.getTagging(req, out);
+                } else if (req.has("object-lock")) {
+                    bucketConfigs.getObjectLock(req, out);
                 } else if (req.has("uploads")) {
                     multipart.listUploads(req, out);
                 } else if (req.has("versions")) {
                     listings.listVersions(req, out);
-                } else if ("2".equals(req.param("list-type"))) {
-                    unsupportedSubresource(req, "acl");
-                    listings.listV2(req, out);
                 } else {
-                    unsupportedSubresource(
-                            req,
-                            "acl",
-                            "policy",
-                            "cors",
-                            "lifecycle",
-                            "tagging",
-                            "encryption",
-                            "website",
-                            "logging",
-                            "notification",
-                            "replication",
-                            "object-lock",
-                            "ownershipControls",
-                            "publicAccessBlock",
-                            "accelerate",
-                            "requestPayment",
-                            "policyStatus",
-                            "analytics",
-                            "metrics",
-                            "inventory",
-                            "intelligent-tiering");
-                    listings.listV1(req, out);
+                    unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
+                    if ("2".equals(req.param("list-type"))) {
+                        listings.listV2(req, out);
+                    } else {
+                        listings.listV1(req, out);
+                    }
                 }
             }
             case "POST" -> {
@@ -357,12 +332,38 @@ public final class S3Handler extends Handler.Abstract {
         }
     }
 
+    /** Bucket subresources this gateway does not build: a clear NotImplemented, never a listing or a create. */
+    private static final String[] UNBUILT_BUCKET_SUBRESOURCES = {
+        "acl",
+        "policy",
+        "cors",
+        "lifecycle",
+        "encryption",
+        "website",
+        "logging",
+        "notification",
+        "replication",
+        "ownershipControls",
+        "publicAccessBlock",
+        "accelerate",
+        "requestPayment",
+        "policyStatus",
+        "analytics",
+        "metrics",
+        "inventory",
+        "intelligent-tiering"
+    };
+
     private void routeObject(S3Request req, S3Response out, String m) throws S3Exception, OsdException, IOException {
         switch (m) {
             case "PUT" -> {
-                unsupportedSubresource(req, "acl", "retention", "legal-hold");
+                unsupportedSubresource(req, "acl");
                 if (req.has("tagging")) {
-                    objects.putTagging(req, out);
+                    subresources.putTagging(req, out);
+                } else if (req.has("retention")) {
+                    subresources.putRetention(req, out);
+                } else if (req.has("legal-hold")) {
+                    subresources.putLegalHold(req, out);
                 } else if (req.has("uploadId") || req.has("partNumber")) {
                     if (req.header("x-amz-copy-source") != null) {
                         multipart.uploadPartCopy(req, out);
@@ -376,9 +377,15 @@ public final class S3Handler extends Handler.Abstract {
                 }
             }
             case "GET" -> {
-                unsupportedSubresource(req, "acl", "retention", "legal-hold", "torrent", "attributes");
+                unsupportedSubresource(req, "acl", "torrent");
                 if (req.has("tagging")) {
-                    objects.getTagging(req, out);
+                    subresources.getTagging(req, out);
+                } else if (req.has("attributes")) {
+                    subresources.attributes(req, out);
+                } else if (req.has("retention")) {
+                    subresources.getRetention(req, out);
+                } else if (req.has("legal-hold")) {
+                    subresources.getLegalHold(req, out);
                 } else if (req.has("uploadId")) {
                     multipart.listParts(req, out);
                 } else {
@@ -388,7 +395,7 @@ public final class S3Handler extends Handler.Abstract {
             case "HEAD" -> objects.get(req, out, true);
             case "DELETE" -> {
                 if (req.has("tagging")) {
-                    objects.deleteTagging(req, out);
+                    subresources.deleteTagging(req, out);
                 } else if (req.has("uploadId")) {
                     multipart.abort(req, out);
                 } else {

@@ -95,8 +95,10 @@ public final class S3Request {
         return query;
     }
 
-    List<String> headerValues(String name) {
-        return headers.apply(name);
+    /** Every value of header {@code name} (empty if absent). */
+    public List<String> headerValues(String name) {
+        List<String> v = headers.apply(name);
+        return v == null ? List.of() : v;
     }
 
     public String header(String name) {

@@ -68,6 +68,9 @@ public final class S3Response {
         header("x-amz-request-id", requestId);
         header("Date", date);
         header("Server", server);
+        for (var h : e.headers().entrySet()) {
+            header(h.getKey(), h.getValue());
+        }
         if (e.error().status() == 304) {
             empty(304);
             return;

@@ -32,8 +32,11 @@ public final class MultipartOps {
     private final Uploads uploads;
     private final ObjectStore store;
 
+    private final dev.spillway.gateway.s3.object.ObjectOps objectOps;
+
     public MultipartOps(S3Context ctx) {
         this.ctx = ctx;
+        this.objectOps = new dev.spillway.gateway.s3.object.ObjectOps(ctx);
         this.uploads = ctx.uploads();
         this.store = ctx.objects();
     }
@@ -44,6 +47,7 @@ public final class MultipartOps {
 
     public void create(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         String named = req.header("x-amz-checksum-algorithm");
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(named);
         if (named != null && alg == null) {
@@ -61,10 +65,13 @@ public final class MultipartOps {
         } else if (alg != null) {
             type = alg.defaultMultipartType();
         }
-        Records.Meta meta = Records.Meta.NONE
-                .withChecksumType(type)
-                .withTags(dev.spillway.gateway.s3.object.Tagging.parseHeader(
-                        req.header("x-amz-tagging"), dev.spillway.gateway.s3.object.Tagging.MAX_OBJECT_TAGS));
+        Records.Meta meta = objectOps
+                .newVersionMeta(
+                        req,
+                        b,
+                        dev.spillway.gateway.s3.object.Tagging.parseHeader(
+                                req.header("x-amz-tagging"), dev.spillway.gateway.s3.object.Tagging.MAX_OBJECT_TAGS))
+                .withChecksumType(type);
         String id =
                 uploads.create(b, req.bucket(), req.key(), alg == null ? null : alg.name(), req.objectHeaders(), meta);
         if (alg != null) {
@@ -91,6 +98,7 @@ public final class MultipartOps {
         int n = partNumber(req);
         String id = req.param("uploadId");
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
         ChecksumAlgorithm alg = req.checksumAlgorithm();
         if (alg == null) {
@@ -121,10 +129,17 @@ public final class MultipartOps {
         UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
         CopySource src = CopySource.parse(req.header("x-amz-copy-source"));
         BucketRecord sb = ctx.namespace().bucket(src.bucket());
+        ctx.access().checkWrite(req, b);
+        ctx.access()
+                .checkRead(
+                        req,
+                        sb,
+                        store.lookup(sb, src.bucket(), src.key(), src.versionId())
+                                .orElse(null));
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         String origin =
                 req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
-        try (ObjectStore.Handle h = store.open(sb, src.bucket(), src.key())) {
+        try (ObjectStore.Handle h = store.open(sb, src.bucket(), src.key(), src.versionId())) {
             ObjectRecord s = h.record();
             long start = 0;
             long length = s.size();
@@ -155,6 +170,9 @@ public final class MultipartOps {
                 body = store.stage(in, length, Uploads.MAX_PART_SIZE, alg, false, origin);
             }
             PartRecord p = uploads.commitPart(b, req.bucket(), req.key(), id, n, body, origin);
+            if (sb.versioned()) {
+                out.header("x-amz-copy-source-version-id", s.versionIdText());
+            }
             out.xml(
                     200,
                     XmlWriter.document("CopyPartResult")
@@ -167,6 +185,7 @@ public final class MultipartOps {
     public void complete(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         String id = req.param("uploadId");
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         try {
             uploads.find(b, req.bucket(), req.key(), id);
         } catch (S3Exception e) {
@@ -232,6 +251,7 @@ public final class MultipartOps {
 
     public void abort(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         uploads.abort(b, req.bucket(), req.key(), req.param("uploadId"));
         out.empty(204);
     }
@@ -260,7 +280,11 @@ public final class MultipartOps {
                 .element("ID", S3Context.OWNER_ID)
                 .element("DisplayName", S3Context.OWNER_ID)
                 .end("Owner")
-                .element("StorageClass", "STANDARD")
+                .element(
+                        "StorageClass",
+                        up.meta().storageClass() == null
+                                ? "STANDARD"
+                                : up.meta().storageClass())
                 .element("PartNumberMarker", marker)
                 .element(
                         "NextPartNumberMarker",
@@ -325,7 +349,11 @@ public final class MultipartOps {
                     .element("ID", S3Context.OWNER_ID)
                     .element("DisplayName", S3Context.OWNER_ID)
                     .end("Owner")
-                    .element("StorageClass", "STANDARD")
+                    .element(
+                            "StorageClass",
+                            u.record().meta().storageClass() == null
+                                    ? "STANDARD"
+                                    : u.record().meta().storageClass())
                     .element("Initiated", Instant.ofEpochMilli(u.record().initiatedMillis()))
                     .end("Upload");
         }

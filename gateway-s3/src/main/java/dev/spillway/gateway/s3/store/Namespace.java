@@ -13,6 +13,7 @@ import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.InstantSource;
@@ -41,6 +42,11 @@ public final class Namespace {
     static final byte[] SB_FORMAT = "sb:format".getBytes(StandardCharsets.US_ASCII);
     static final byte[] SB_NEXT = "sb:next".getBytes(StandardCharsets.US_ASCII);
     static final byte[] BUCKET_PREFIX = "bucket:".getBytes(StandardCharsets.US_ASCII);
+    /** Bucket configuration documents: {@code conf:BUCKET\0KIND} → the document. */
+    static final String CONFIG_PREFIX = "conf:";
+    /** S3's largest configuration document (a CORS configuration: 64 KB). */
+    static final int MAX_CONFIG_BYTES = 64 << 10;
+
     static final int FORMAT = 1;
     /** The smallest index value the gateway needs: a key record with 2 KB of user metadata and headers. */
     static final int MIN_INDEX_VALUE = 8192;
@@ -171,6 +177,82 @@ public final class Namespace {
         return clock.millis();
     }
 
+    // ---- placement advice ----------------------------------------------------------------
+
+    /** Storage class → the background tier it is placed on (pool configuration); empty: none mapped. */
+    private volatile Map<String, String> classTiers = Map.of();
+
+    /** Sets which tier each storage class names (the server passes the pool's configuration). */
+    public void storageClassTiers(Map<String, String> tiers) {
+        this.classTiers = Map.copyOf(tiers);
+    }
+
+    /** The storage classes this gateway accepts besides STANDARD, with their tiers. */
+    public Map<String, String> storageClassTiers() {
+        return classTiers;
+    }
+
+    /** The placement advice for a body of {@code storageClass}, or null (STANDARD: the pool decides). */
+    String placementHint(String storageClass) {
+        String tier = storageClass == null ? null : classTiers.get(storageClass);
+        return tier == null ? null : PlacementHint.tier(tier);
+    }
+
+    /**
+     * Gives placement advice ({@link PlacementHint}) for a version's body: its DATA object, or
+     * every part of a multipart object. Best effort after the commit that made it true (a hint
+     * lost to a crash costs only placement, never data), and a tier advice already there stays:
+     * a non-current version of a STANDARD_IA object belongs on the IA tier, not just "cold".
+     */
+    void advise(Records.ObjectRecord r, String hint) {
+        byte[] value = hint.getBytes(StandardCharsets.US_ASCII);
+        try {
+            List<Fid> bodies = new ArrayList<>();
+            if (!r.manifest()) {
+                bodies.add(r.fid());
+            } else {
+                try (IndexCursor c = osd.cursor(r.fid(), null)) {
+                    while (c.next()) {
+                        bodies.add(Fid.fromBytes(c.value(), 0));
+                    }
+                }
+            }
+            for (int i = 0; i < bodies.size(); i += 64) {
+                List<Fid> batch = bodies.subList(i, Math.min(bodies.size(), i + 64));
+                Tx.run(
+                        osd,
+                        tx -> {
+                            for (Fid f : batch) {
+                                tx.declareSetXattr(f, PlacementHint.XATTR, value.length);
+                            }
+                        },
+                        tx -> {
+                            for (Fid f : batch) {
+                                if (!osd.exists(f)) {
+                                    continue;
+                                }
+                                if (hint.equals(PlacementHint.COLD) && hasTierAdvice(f)) {
+                                    continue;
+                                }
+                                tx.setXattr(f, PlacementHint.XATTR, value, dev.spillway.osd.XattrFlag.UPSERT);
+                            }
+                            return null;
+                        });
+            }
+        } catch (OsdException | S3Exception | RuntimeException e) {
+            // Advice only: the version is already what it is; placement just learns less.
+        }
+    }
+
+    private boolean hasTierAdvice(Fid f) {
+        try {
+            return PlacementHint.tierOf(new String(osd.getXattr(f, PlacementHint.XATTR), StandardCharsets.US_ASCII))
+                    != null;
+        } catch (OsdException e) {
+            return false;
+        }
+    }
+
     // ---- buckets -------------------------------------------------------------------------
 
     static byte[] bucketKey(String name) {
@@ -213,28 +295,145 @@ public final class Namespace {
      * an error: in us-east-1 S3 answers 200 to its owner).
      */
     public void createBucket(String name) throws OsdException, S3Exception {
+        createBucket(name, Records.BucketMeta.NONE);
+    }
+
+    /**
+     * Creates a bucket carrying {@code meta} (its owner, its canned ACL; versioning and object
+     * lock for a bucket created with object lock, which gets its versions index at once).
+     * BucketAlreadyOwnedByYou if it exists and is {@code meta.owner()}'s, BucketAlreadyExists if
+     * another credential owns it.
+     */
+    public void createBucket(String name, Records.BucketMeta meta) throws OsdException, S3Exception {
         Names.checkBucket(name);
-        if (findBucket(name).isPresent()) {
-            throw new S3Exception(S3Error.BUCKET_ALREADY_OWNED_BY_YOU, "You already own bucket " + name);
+        Optional<BucketRecord> existing = findBucket(name);
+        if (existing.isPresent()) {
+            throw exists(name, existing.get(), meta.owner());
         }
         Fid keys = allocator.next();
         Fid uploads = allocator.next();
+        Fid versions = meta.versions() != null ? allocator.next() : null;
+        Records.BucketMeta m = versions != null ? meta.withVersioning(meta.versioning(), versions) : meta;
         byte[] k = bucketKey(name);
-        byte[] v = new BucketRecord(keys, uploads, now()).encode();
+        byte[] v = new BucketRecord(keys, uploads, now(), m).encode();
         Tx.run(
                 osd,
                 tx -> {
                     tx.declareCreate(keys, ObjectKind.INDEX);
                     tx.declareCreate(uploads, ObjectKind.INDEX);
+                    if (versions != null) {
+                        tx.declareCreate(versions, ObjectKind.INDEX);
+                    }
                     tx.declareInsert(superblock, k.length, v.length);
                 },
                 tx -> {
-                    if (osd.lookup(superblock, k).isPresent()) {
-                        throw new S3Exception(S3Error.BUCKET_ALREADY_OWNED_BY_YOU, "You already own bucket " + name);
+                    Optional<byte[]> raced = osd.lookup(superblock, k);
+                    if (raced.isPresent()) {
+                        throw exists(name, BucketRecord.decode(raced.get()), meta.owner());
                     }
                     tx.create(keys, ObjectKind.INDEX, AttrChange.none());
                     tx.create(uploads, ObjectKind.INDEX, AttrChange.none());
+                    if (versions != null) {
+                        tx.create(versions, ObjectKind.INDEX, AttrChange.none());
+                    }
                     tx.insert(superblock, k, v);
+                    return null;
+                });
+    }
+
+    private static S3Exception exists(String name, BucketRecord b, String requester) {
+        if (b.meta().owner() != null && requester != null && !b.meta().owner().equals(requester)) {
+            return new S3Exception(
+                    S3Error.BUCKET_ALREADY_EXISTS,
+                    "The requested bucket name is not available: " + name
+                            + " belongs to another account. Please select a different name and try again.");
+        }
+        return new S3Exception(S3Error.BUCKET_ALREADY_OWNED_BY_YOU, "You already own bucket " + name);
+    }
+
+    /**
+     * Changes a bucket's record in one transaction (versioning, object lock, ACL): {@code change}
+     * sees the committed record under the superblock's lock. A change that turns versioning on
+     * for the first time gets the versions index created in the same transaction (pass
+     * {@link #NEW_VERSIONS_INDEX} as the index to ask for it).
+     */
+    public BucketRecord updateBucket(String name, BucketChange change) throws OsdException, S3Exception {
+        Fid fresh = allocator.next();
+        byte[] k = bucketKey(name);
+        return Tx.run(
+                osd,
+                tx -> {
+                    tx.declareCreate(fresh, ObjectKind.INDEX);
+                    tx.declareInsert(superblock, k.length, maxRecordBytes());
+                },
+                tx -> {
+                    BucketRecord cur = osd.lookup(superblock, k)
+                            .map(BucketRecord::decode)
+                            .orElseThrow(() -> new S3Exception(
+                                    S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name));
+                    BucketRecord next = change.apply(cur);
+                    if (NEW_VERSIONS_INDEX.equals(next.meta().versions())) {
+                        tx.create(fresh, ObjectKind.INDEX, AttrChange.none());
+                        next = next.withMeta(
+                                next.meta().withVersioning(next.meta().versioning(), fresh));
+                    }
+                    tx.upsert(superblock, k, next.encode());
+                    return next;
+                });
+    }
+
+    /** A placeholder FID meaning "create the versions index now" in {@link #updateBucket}. */
+    public static final Fid NEW_VERSIONS_INDEX = Fid.of(0, 0);
+
+    /** A change of a bucket record (may throw to refuse it). */
+    @FunctionalInterface
+    public interface BucketChange {
+        BucketRecord apply(BucketRecord current) throws S3Exception;
+    }
+
+    // ---- bucket configurations (tagging, CORS, lifecycle, ...) ---------------------------
+
+    static byte[] configKey(String bucket, String kind) {
+        return (CONFIG_PREFIX + bucket + "\0" + kind).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A configuration document of a bucket, or empty. */
+    public Optional<byte[]> config(String bucket, String kind) throws OsdException {
+        return osd.lookup(superblock, configKey(bucket, kind));
+    }
+
+    /** Sets (or, with null, removes) a configuration document of an existing bucket. */
+    public void config(String bucket, String kind, byte[] value) throws OsdException, S3Exception {
+        byte[] k = configKey(bucket, kind);
+        byte[] bk = bucketKey(bucket);
+        int limit = Math.min(osd.capabilities().maxIndexValue(), MAX_CONFIG_BYTES);
+        if (value != null && value.length > limit) {
+            throw new S3Exception(
+                    S3Error.INVALID_REQUEST,
+                    "the " + kind + " configuration of bucket " + bucket + " is " + value.length
+                            + " bytes; this gateway keeps at most " + limit);
+        }
+        Tx.run(
+                osd,
+                tx -> {
+                    if (value == null) {
+                        tx.declareDelete(superblock, k.length);
+                    } else {
+                        tx.declareInsert(superblock, k.length, value.length);
+                    }
+                },
+                tx -> {
+                    // The superblock's lock is held: a DeleteBucket cannot slip in between.
+                    if (osd.lookup(superblock, bk).isEmpty()) {
+                        throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + bucket);
+                    }
+                    if (value == null) {
+                        if (osd.lookup(superblock, k).isPresent()) {
+                            tx.delete(superblock, k);
+                        }
+                    } else {
+                        tx.upsert(superblock, k, value);
+                    }
                     return null;
                 });
     }
@@ -246,6 +445,8 @@ public final class Namespace {
     public void deleteBucket(String name) throws OsdException, S3Exception {
         BucketRecord b = bucket(name);
         byte[] k = bucketKey(name);
+        byte[] confPrefix = configKey(name, "");
+        Fid versions = b.meta().versions();
         Tx.run(
                 osd,
                 tx -> {
@@ -253,19 +454,27 @@ public final class Namespace {
                     // between the emptiness check below and the destroy.
                     tx.declareDestroy(b.keys());
                     tx.declareDestroy(b.uploads());
-                    tx.declareDelete(superblock, k.length);
+                    if (versions != null) {
+                        tx.declareDestroy(versions);
+                    }
+                    tx.declareDelete(superblock, Math.max(k.length, confPrefix.length + 32));
                     tx.declareInsert(garbage, Fid.BYTES, Garbage.VALUE_BYTES);
                 },
                 tx -> {
                     if (osd.lookup(superblock, k).isEmpty()) {
                         throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name);
                     }
-                    try (IndexCursor c = osd.cursor(b.keys(), null)) {
-                        if (c.next()) {
-                            throw new S3Exception(
-                                    S3Error.BUCKET_NOT_EMPTY,
-                                    "The bucket you tried to delete is not empty: " + name + " holds at least the key '"
-                                            + Names.show(c.key()) + "'");
+                    for (Fid index : versions == null ? List.of(b.keys()) : List.of(b.keys(), versions)) {
+                        try (IndexCursor c = osd.cursor(index, null)) {
+                            if (c.next()) {
+                                throw new S3Exception(
+                                        S3Error.BUCKET_NOT_EMPTY,
+                                        "The bucket you tried to delete is not empty: " + name + " holds "
+                                                + (index.equals(b.keys()) ? "at least the key '" : "versions of '")
+                                                + Names.show(
+                                                        index.equals(b.keys()) ? c.key() : VersionKeys.key(c.key()))
+                                                + "'" + (index.equals(b.keys()) ? "" : " (delete every version)"));
+                            }
                         }
                     }
                     try (IndexCursor c = osd.cursor(b.uploads(), null)) {
@@ -276,7 +485,16 @@ public final class Namespace {
                     }
                     tx.destroy(b.keys());
                     tx.destroy(b.uploads());
+                    if (versions != null) {
+                        tx.destroy(versions);
+                    }
                     tx.delete(superblock, k);
+                    // Under the superblock's lock: no configuration can be added while we look.
+                    try (IndexCursor c = osd.cursor(superblock, confPrefix)) {
+                        while (c.next() && startsWith(c.key(), confPrefix)) {
+                            tx.delete(superblock, c.key());
+                        }
+                    }
                     return null;
                 });
     }

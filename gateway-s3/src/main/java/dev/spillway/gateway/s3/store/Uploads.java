@@ -398,7 +398,7 @@ public final class Uploads {
                 meta.apply(up.meta().withUploadId(uploadId).withChecksumType(checksum == null ? null : checksumType)));
         byte[] value = rec.encode();
         byte[] uk = uploadKey(key, uploadId);
-        Tx.run(
+        KeyVersions.Change change = Tx.run(
                 osd,
                 tx -> {
                     tx.declareCreate(manifest, ObjectKind.INDEX);
@@ -406,7 +406,7 @@ public final class Uploads {
                     tx.declareDelete(up.parts(), 4);
                     tx.declareDelete(bucket.uploads(), uk.length);
                     tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-                    tx.declareInsert(bucket.keys(), key.length, value.length);
+                    objects.declareSwitch(tx, bucket, key, value.length + 64);
                 },
                 tx -> {
                     if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
@@ -441,11 +441,14 @@ public final class Uploads {
                     }
                     tx.delete(bucket.uploads(), uk);
                     tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
-                    objects.switchKey(tx, bucket, bucketName, key, value, pre);
-                    return null;
+                    return objects.switchKey(tx, bucket, bucketName, key, rec, pre);
                 });
         ns.sweeperHint();
-        return rec;
+        objects.changed(change);
+        return change.current() != null && change.current().fid().equals(manifest)
+                ? change.current()
+                : rec.withMeta(
+                        rec.meta().withVersionId(bucket.versioningEnabled() ? VersionKeys.versionId(manifest) : null));
     }
 
     private static S3Exception noUpload(String bucketName, byte[] key, String uploadId) {
