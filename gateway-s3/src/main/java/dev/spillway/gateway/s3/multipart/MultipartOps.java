@@ -178,6 +178,7 @@ public final class MultipartOps {
                     XmlWriter.document("CopyPartResult")
                             .element("LastModified", Instant.ofEpochMilli(p.mtimeMillis()))
                             .element("ETag", "\"" + p.md5Hex() + "\"")
+                            .element(alg == null ? "ChecksumCRC32" : alg.element(), alg == null ? null : p.checksum())
                             .finish("CopyPartResult"));
         }
     }
@@ -293,6 +294,7 @@ public final class MultipartOps {
                 .element("IsTruncated", truncated);
         if (up.checksumAlgorithm() != null) {
             w.element("ChecksumAlgorithm", up.checksumAlgorithm());
+            w.element("ChecksumType", up.meta().checksumType());
         }
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         for (Uploads.Part p : parts) {

@@ -115,9 +115,9 @@ public final class ObjectOps {
         return doc == null ? null : ObjectLock.parseConfiguration(doc);
     }
 
-    /** x-amz-version-id on a write: the new version's id in a bucket that keeps versions. */
+    /** x-amz-version-id on a write: the new version's id in a bucket with versioning enabled. */
     static void versionHeader(S3Response out, BucketRecord b, ObjectRecord r) {
-        if (b.versioned()) {
+        if (b.versioningEnabled()) {
             out.header("x-amz-version-id", r.versionIdText());
         }
     }
@@ -373,8 +373,9 @@ public final class ObjectOps {
                     ? Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS)
                     : s.meta().tags();
             Records.Meta meta = newVersionMeta(req, dst, tags);
-            ChecksumAlgorithm alg =
-                    wanted != null ? wanted : s.parts() == 0 ? ChecksumAlgorithm.of(s.checksumAlgorithm()) : null;
+            // The copy is one body: it gets a whole-object checksum of the algorithm asked for, else
+            // of the source's (a multipart source's composite checksum cannot carry over).
+            ChecksumAlgorithm alg = wanted != null ? wanted : ChecksumAlgorithm.of(s.checksumAlgorithm());
             StagedBody body;
             try (InputStream in = h.open(0, s.size())) {
                 body = store.stage(in, s.size(), MAX_PUT, alg, false, origin(req.bucket(), req.key()));

@@ -135,7 +135,7 @@ public final class ObjectSubresources {
             }
             if (wanted.contains("ObjectParts") && r.manifest()) {
                 List<ObjectStore.PartSpan> parts = h.parts();
-                w.start("ObjectParts").element("TotalPartsCount", r.parts()).element("PartNumberMarker", marker);
+                w.start("ObjectParts").element("PartsCount", r.parts()).element("PartNumberMarker", marker);
                 int n = 0;
                 int last = marker;
                 boolean truncated = false;

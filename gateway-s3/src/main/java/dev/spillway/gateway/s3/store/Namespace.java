@@ -467,13 +467,18 @@ public final class Namespace {
                     for (Fid index : versions == null ? List.of(b.keys()) : List.of(b.keys(), versions)) {
                         try (IndexCursor c = osd.cursor(index, null)) {
                             if (c.next()) {
+                                boolean current = index.equals(b.keys());
+                                boolean marker = current
+                                        && Records.ObjectRecord.decode(c.value())
+                                                .deleteMarker();
+                                String what = marker
+                                        ? "a delete marker of '"
+                                        : current ? "at least the key '" : "versions of '";
                                 throw new S3Exception(
                                         S3Error.BUCKET_NOT_EMPTY,
-                                        "The bucket you tried to delete is not empty: " + name + " holds "
-                                                + (index.equals(b.keys()) ? "at least the key '" : "versions of '")
-                                                + Names.show(
-                                                        index.equals(b.keys()) ? c.key() : VersionKeys.key(c.key()))
-                                                + "'" + (index.equals(b.keys()) ? "" : " (delete every version)"));
+                                        "The bucket you tried to delete is not empty: " + name + " holds " + what
+                                                + Names.show(current ? c.key() : VersionKeys.key(c.key())) + "'"
+                                                + (current && !marker ? "" : " (delete every version)"));
                             }
                         }
                     }

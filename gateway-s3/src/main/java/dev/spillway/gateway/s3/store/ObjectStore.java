@@ -612,7 +612,9 @@ public final class ObjectStore {
             throws OsdException, S3Exception {
         Optional<ObjectRecord> r = lookup(bucket, bucketName, key, versionId);
         if (r.isEmpty()) {
-            throw versionId == null ? noSuchKey(bucketName, key) : noSuchVersion(bucketName, key, versionId);
+            throw versionId == null
+                    ? noSuchKey(bucketName, key).header("x-amz-delete-marker", "false")
+                    : noSuchVersion(bucketName, key, versionId);
         }
         if (r.get().deleteMarker()) {
             if (versionId != null) {
