@@ -160,7 +160,7 @@ class PayloadFormsTest {
     void invalidBucketNameAndUnknownSubresource() throws Exception {
         RawS3.Response r = raw.send(raw.sign("PUT", "/Bad_Name", Map.of(), new byte[0], Form.SIGNED));
         assertThat(r.body()).contains("<Code>InvalidBucketName</Code>");
-        RawS3.Response t = raw.send(raw.sign("GET", "/forms?tagging", Map.of(), new byte[0], Form.SIGNED));
+        RawS3.Response t = raw.send(raw.sign("GET", "/forms?website", Map.of(), new byte[0], Form.SIGNED));
         assertThat(t.status()).isEqualTo(501);
         assertThat(t.body()).contains("<Code>NotImplemented</Code>");
     }
