@@ -21,6 +21,12 @@ public interface PoolListener {
 
     default void destroyed(Fid fid) {}
 
+    /**
+     * A committed transaction set {@code fid}'s placement advice ({@link
+     * dev.spillway.osd.PlacementHint}) to {@code advice}.
+     */
+    default void advised(Fid fid, String advice) {}
+
     /** Tells every one of {@code listeners}, in order. */
     static PoolListener all(java.util.List<PoolListener> listeners) {
         java.util.List<PoolListener> ls = java.util.List.copyOf(listeners);
@@ -50,6 +56,13 @@ public interface PoolListener {
             public void destroyed(Fid fid) {
                 for (PoolListener l : ls) {
                     l.destroyed(fid);
+                }
+            }
+
+            @Override
+            public void advised(Fid fid, String advice) {
+                for (PoolListener l : ls) {
+                    l.advised(fid, advice);
                 }
             }
         };

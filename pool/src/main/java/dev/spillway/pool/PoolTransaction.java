@@ -51,6 +51,8 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, PoolObject> committed = new HashMap<>();
     private final Map<Integer, Counters> counters = new HashMap<>();
     private final Map<Fid, Long> written = new LinkedHashMap<>();
+    // Placement advice set by this transaction, told to the listener once it committed.
+    private final Map<Fid, String> advised = new LinkedHashMap<>();
     // The ctime each touched DATA object must end with: a value a client set, or null for "now".
     private final Map<Fid, Long> ctime = new HashMap<>();
 
@@ -424,6 +426,9 @@ final class PoolTransaction extends AbstractTransaction {
             checkName(fid, name);
             md.setXattr(fid, name, value, flag);
             ctime.put(fid, null);
+            if (name.equals(dev.spillway.osd.PlacementHint.XATTR)) {
+                advised.put(fid, new String(value, java.nio.charset.StandardCharsets.US_ASCII));
+            }
         } catch (OsdException e) {
             throw e.via(pool.name());
         }
@@ -494,6 +499,11 @@ final class PoolTransaction extends AbstractTransaction {
             }
             for (Map.Entry<Fid, Long> e : written.entrySet()) {
                 l.written(e.getKey(), e.getValue());
+            }
+            for (Map.Entry<Fid, String> e : advised.entrySet()) {
+                if (working.get(e.getKey()) != null || !working.containsKey(e.getKey())) {
+                    l.advised(e.getKey(), e.getValue());
+                }
             }
         } catch (OsdException e) {
             throw e.via(pool.name());

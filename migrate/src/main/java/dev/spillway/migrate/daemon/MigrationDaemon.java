@@ -12,6 +12,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.pool.PoolListener;
@@ -192,6 +193,28 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     @Override
     public void destroyed(Fid fid) {
         heat.forget(fid);
+    }
+
+    /**
+     * Placement advice: a cold object (a non-current S3 version) becomes the coldest of its
+     * tier, so the next spill takes it first. Advice to live on a tier keeps the object from
+     * being promoted (checked when a promotion runs, off the data path).
+     */
+    @Override
+    public void advised(Fid fid, String advice) {
+        if (PlacementHint.COLD.equals(advice)) {
+            heat.chill(fid);
+        }
+    }
+
+    /** The tier an object is advised to live on, or null (one metadata read, in a pass). */
+    private String advisedTier(Fid f) {
+        try {
+            return PlacementHint.tierOf(
+                    new String(pool.getXattr(f, PlacementHint.XATTR), java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (OsdException e) {
+            return null;
+        }
     }
 
     // ---- passes -------------------------------------------------------------------------------
@@ -456,6 +479,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 promotions.poll();
                 promotionQueued.remove(f);
                 boolean onTrial = Boolean.TRUE.equals(trial.remove(f));
+                if (advisedTier(f) != null) {
+                    // Its storage class places it on a background tier: reads are served there.
+                    continue;
+                }
                 try {
                     Migrator.Result r = pool.migrator().promote(f);
                     moved("promote", r);

@@ -219,6 +219,22 @@ final class HeatSegment {
         return true;
     }
 
+    /**
+     * Makes the record colder than any record with a real access: 60 doublings below one access
+     * at time t (below the ring's floor), so it is among the first spill candidates; the next
+     * access makes it an ordinary record again.
+     */
+    boolean chill(long s, long ov, int h, double t) {
+        int id = store.find(s, ov, h);
+        if (id == EntryStore.NONE) {
+            return false;
+        }
+        unlinkIfLinked(id);
+        store.setKey(id, lambda * t - 60);
+        linkIfLinkable(id);
+        return true;
+    }
+
     boolean forget(long s, long ov, int h) {
         int id = store.find(s, ov, h);
         if (id == EntryStore.NONE) {

@@ -180,6 +180,20 @@ public final class HeatTracker {
         }
     }
 
+    /**
+     * Advice that the object is cold (a non-current S3 version): it becomes as cold as an object
+     * can be, so a spill pass takes it before objects of any real heat. Returns false if not tracked.
+     */
+    public boolean chill(Fid fid) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        double t = seconds(clock.instant());
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.chill(fid.seq(), ov, h, t);
+        }
+    }
+
     /** The object was destroyed: stop tracking it. Returns false if it was not tracked. */
     public boolean forget(Fid fid) {
         long ov = oidVer(fid.oid(), fid.ver());
