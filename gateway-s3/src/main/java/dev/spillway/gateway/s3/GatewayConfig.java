@@ -13,7 +13,6 @@ import java.util.Objects;
  * @param port the port, 0 for any free one
  * @param region the region clients must sign for, and GetBucketLocation answers
  * @param credentials access key → secret key
- * @param allowAnonymous serve unsigned requests (off unless asked for)
  * @param virtualHostDomains domains under which {@code BUCKET.domain} names a bucket
  *     (virtual-host-style addressing); any other Host means path-style
  * @param fidSequence the first FID sequence the gateway owns on the OSD
@@ -29,7 +28,6 @@ public record GatewayConfig(
         int port,
         String region,
         CredentialStore credentials,
-        boolean allowAnonymous,
         List<String> virtualHostDomains,
         long fidSequence,
         long fidSequenceCount,
@@ -60,7 +58,6 @@ public record GatewayConfig(
         private int port;
         private String region = "us-east-1";
         private CredentialStore credentials = ak -> java.util.Optional.empty();
-        private boolean allowAnonymous;
         private List<String> virtualHostDomains = List.of("localhost");
         private long fidSequence = DEFAULT_FID_SEQUENCE;
         private long fidSequenceCount = 1L << 20;
@@ -87,11 +84,6 @@ public record GatewayConfig(
 
         public Builder credentials(CredentialStore v) {
             credentials = v;
-            return this;
-        }
-
-        public Builder allowAnonymous(boolean v) {
-            allowAnonymous = v;
             return this;
         }
 
@@ -137,7 +129,6 @@ public record GatewayConfig(
                     port,
                     region,
                     credentials,
-                    allowAnonymous,
                     virtualHostDomains,
                     fidSequence,
                     fidSequenceCount,

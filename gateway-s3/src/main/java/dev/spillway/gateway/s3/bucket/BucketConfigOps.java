@@ -1,5 +1,6 @@
 package dev.spillway.gateway.s3.bucket;
 
+import dev.spillway.gateway.s3.cors.CorsConfiguration;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.S3Context;
@@ -25,6 +26,8 @@ public final class BucketConfigOps {
     public static final String TAGGING = "tagging";
 
     public static final String OBJECT_LOCK = "object-lock";
+
+    public static final String CORS = "cors";
 
     private final S3Context ctx;
 
@@ -113,6 +116,32 @@ public final class BucketConfigOps {
     public static List<Records.Header> tags(Namespace ns, String bucket) throws S3Exception, OsdException {
         byte[] doc = ns.config(bucket, TAGGING).orElse(null);
         return doc == null ? List.of() : Tagging.parse(doc, Tagging.MAX_BUCKET_TAGS);
+    }
+
+    // ---- CORS ----------------------------------------------------------------------------
+
+    public void putCors(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        owned(req);
+        CorsConfiguration c = CorsConfiguration.parse(req.smallBody(64 << 10));
+        ctx.namespace().config(req.bucket(), CORS, c.document());
+        out.empty(200);
+    }
+
+    public void getCors(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        owned(req);
+        out.xml(
+                200,
+                ctx.namespace()
+                        .config(req.bucket(), CORS)
+                        .orElseThrow(() -> new S3Exception(
+                                S3Error.NO_SUCH_CORS_CONFIGURATION,
+                                "The CORS configuration does not exist: bucket " + req.bucket() + " has none")));
+    }
+
+    public void deleteCors(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        owned(req);
+        ctx.namespace().config(req.bucket(), CORS, null);
+        out.empty(204);
     }
 
     // ---- object lock ---------------------------------------------------------------------

@@ -13,7 +13,12 @@ public record S3Context(
         Uploads uploads,
         dev.spillway.gateway.s3.access.Access access) {
     public S3Context(GatewayConfig config, Namespace namespace, ObjectStore objects, Uploads uploads) {
-        this(config, namespace, objects, uploads, new dev.spillway.gateway.s3.access.Access());
+        this(
+                config,
+                namespace,
+                objects,
+                uploads,
+                new dev.spillway.gateway.s3.access.Access(config.credentials(), namespace));
     }
 
     /** The owner every bucket and object shows: the gateway has one tenant. */

@@ -1,11 +1,13 @@
 package dev.spillway.gateway.s3.http;
 
+import dev.spillway.gateway.s3.access.AclOps;
 import dev.spillway.gateway.s3.auth.AuthResult;
 import dev.spillway.gateway.s3.auth.PayloadMode;
 import dev.spillway.gateway.s3.auth.SigV4Verifier;
 import dev.spillway.gateway.s3.bucket.BucketConfigOps;
 import dev.spillway.gateway.s3.bucket.BucketOps;
 import dev.spillway.gateway.s3.bucket.ListingOps;
+import dev.spillway.gateway.s3.cors.CorsConfiguration;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.multipart.MultipartOps;
@@ -13,6 +15,7 @@ import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.naming.UriCodec;
 import dev.spillway.gateway.s3.object.ObjectOps;
 import dev.spillway.gateway.s3.object.ObjectSubresources;
+import dev.spillway.gateway.s3.post.PostObjectOps;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -45,6 +48,8 @@ public final class S3Handler extends Handler.Abstract {
     private final MultipartOps multipart;
     private final BucketConfigOps bucketConfigs;
     private final ObjectSubresources subresources;
+    private final AclOps acls;
+    private final PostObjectOps posts;
     private final AtomicLong requests = new AtomicLong();
     private final long idBase = System.nanoTime();
 
@@ -61,6 +66,8 @@ public final class S3Handler extends Handler.Abstract {
         this.multipart = new MultipartOps(ctx);
         this.bucketConfigs = new BucketConfigOps(ctx);
         this.subresources = new ObjectSubresources(ctx);
+        this.acls = new AclOps(ctx);
+        this.posts = new PostObjectOps(ctx);
     }
 
     @Override
@@ -79,6 +86,7 @@ public final class S3Handler extends Handler.Abstract {
                 callback.succeeded();
                 return true;
             }
+            actualCors(req, out);
             authenticate(req);
             route(req, out);
             callback.succeeded();
@@ -182,7 +190,9 @@ public final class S3Handler extends Handler.Abstract {
     }
 
     private void preflight(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
-        if (req.header("origin") == null || req.header("access-control-request-method") == null) {
+        String origin = req.header("origin");
+        String method = req.header("access-control-request-method");
+        if (origin == null || method == null) {
             throw new S3Exception(
                     S3Error.BAD_REQUEST,
                     "Insufficient information. Origin request header needed: an OPTIONS request is a CORS preflight"
@@ -192,8 +202,83 @@ public final class S3Handler extends Handler.Abstract {
             throw notAllowed("OPTIONS", "the service");
         }
         ctx.namespace().bucket(req.bucket());
-        // No bucket has a CORS configuration yet (PutBucketCors is not built): S3's answer then.
-        throw new S3Exception(S3Error.CORS_FORBIDDEN, "CORSResponse: CORS is not enabled for this bucket.");
+        CorsConfiguration cors = cors(req.bucket());
+        if (cors == null) {
+            throw new S3Exception(S3Error.CORS_FORBIDDEN, "CORSResponse: CORS is not enabled for this bucket.");
+        }
+        List<String> asked = requestHeaders(req);
+        CorsConfiguration.Rule rule = cors.match(origin, method.strip(), asked);
+        if (rule == null) {
+            throw new S3Exception(
+                    S3Error.CORS_FORBIDDEN,
+                    "CORSResponse: This CORS request is not allowed. No rule of bucket " + req.bucket()
+                            + " allows origin '" + origin + "' with method " + method
+                            + (asked.isEmpty() ? "" : " and headers " + asked));
+        }
+        corsHeaders(out, rule, origin);
+        if (!asked.isEmpty()) {
+            out.header("Access-Control-Allow-Headers", String.join(", ", asked));
+        }
+        if (rule.maxAgeSeconds() != null) {
+            out.header("Access-Control-Max-Age", Integer.toString(rule.maxAgeSeconds()));
+        }
+        out.empty(200);
+    }
+
+    private static List<String> requestHeaders(S3Request req) {
+        List<String> out = new ArrayList<>();
+        for (String v : req.headerValues("access-control-request-headers")) {
+            for (String h : v.split(",")) {
+                if (!h.isBlank()) {
+                    out.add(h.strip());
+                }
+            }
+        }
+        return out;
+    }
+
+    private CorsConfiguration cors(String bucket) throws S3Exception, OsdException {
+        byte[] doc = ctx.namespace().config(bucket, BucketConfigOps.CORS).orElse(null);
+        return doc == null ? null : CorsConfiguration.parse(doc);
+    }
+
+    private static void corsHeaders(S3Response out, CorsConfiguration.Rule rule, String origin) {
+        String allow = rule.allowOrigin(origin);
+        out.keep("Access-Control-Allow-Origin", allow);
+        out.keep("Access-Control-Allow-Methods", String.join(", ", rule.methods()));
+        if (!rule.expose().isEmpty()) {
+            out.keep("Access-Control-Expose-Headers", String.join(", ", rule.expose()));
+        }
+        if (!allow.equals("*")) {
+            out.keep("Access-Control-Allow-Credentials", "true");
+        }
+        out.keep("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+    }
+
+    /**
+     * A request from a browser (it has an Origin) to a bucket with a CORS configuration gets the
+     * headers of the first rule that allows its origin and method (the method it announces in
+     * Access-Control-Request-Method, else its own), whatever its outcome.
+     */
+    private void actualCors(S3Request req, S3Response out) {
+        String origin = req.header("origin");
+        if (origin == null || req.bucket() == null) {
+            return;
+        }
+        try {
+            CorsConfiguration cors = cors(req.bucket());
+            if (cors == null) {
+                return;
+            }
+            String announced = req.header("access-control-request-method");
+            String method = announced != null ? announced.strip() : req.method();
+            CorsConfiguration.Rule rule = cors.match(origin, method, List.of());
+            if (rule != null) {
+                corsHeaders(out, rule, origin);
+            }
+        } catch (S3Exception | OsdException | RuntimeException e) {
+            // No bucket, or no readable configuration: the request answers for itself.
+        }
     }
 
     private String virtualBucket(String host) {
@@ -220,11 +305,8 @@ public final class S3Handler extends Handler.Abstract {
             req.auth(verifier.verify(vr));
             return;
         }
-        if (!ctx.config().allowAnonymous()) {
-            throw new S3Exception(
-                    S3Error.ACCESS_DENIED,
-                    "Access Denied: anonymous access is off; sign requests with AWS4-HMAC-SHA256");
-        }
+        // Unsigned: an anonymous request, which may do only what ACLs grant to everyone
+        // (checked by each operation).
         String sha = req.header("x-amz-content-sha256");
         PayloadMode mode = PayloadMode.of(sha);
         if (mode != null && mode.signedChunks()) {
@@ -285,6 +367,14 @@ public final class S3Handler extends Handler.Abstract {
                     bucketConfigs.putTagging(req, out);
                 } else if (req.has("object-lock")) {
                     bucketConfigs.putObjectLock(req, out);
+                } else if (req.has("acl")) {
+                    acls.putBucketAcl(req, out);
+                } else if (req.has("cors")) {
+                    bucketConfigs.putCors(req, out);
+                } else if (req.has("publicAccessBlock")) {
+                    acls.putPublicAccessBlock(req, out);
+                } else if (req.has("ownershipControls")) {
+                    acls.putOwnership(req, out);
                 } else {
                     unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
                     buckets.create(req, out);
@@ -294,6 +384,16 @@ public final class S3Handler extends Handler.Abstract {
             case "DELETE" -> {
                 if (req.has("tagging")) {
                     bucketConfigs.deleteTagging(req, out);
+                } else if (req.has("cors")) {
+                    bucketConfigs.deleteCors(req, out);
+                } else if (req.has("publicAccessBlock")) {
+                    acls.deletePublicAccessBlock(req, out);
+                } else if (req.has("ownershipControls")) {
+                    acls.deleteOwnership(req, out);
+                } else if (req.has("policy")) {
+                    // No bucket policies are kept, so there is none to delete (S3 answers 204 too).
+                    ctx.access().checkOwner(req, ctx.namespace().bucket(req.bucket()));
+                    out.empty(204);
                 } else {
                     unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
                     buckets.delete(req, out);
@@ -308,6 +408,18 @@ public final class S3Handler extends Handler.Abstract {
                     bucketConfigs.getTagging(req, out);
                 } else if (req.has("object-lock")) {
                     bucketConfigs.getObjectLock(req, out);
+                } else if (req.has("acl")) {
+                    acls.getBucketAcl(req, out);
+                } else if (req.has("cors")) {
+                    bucketConfigs.getCors(req, out);
+                } else if (req.has("publicAccessBlock")) {
+                    acls.getPublicAccessBlock(req, out);
+                } else if (req.has("ownershipControls")) {
+                    acls.getOwnership(req, out);
+                } else if (req.has("policyStatus")) {
+                    acls.getPolicyStatus(req, out);
+                } else if (req.has("policy")) {
+                    acls.getPolicy(req, out);
                 } else if (req.has("uploads")) {
                     multipart.listUploads(req, out);
                 } else if (req.has("versions")) {
@@ -325,7 +437,8 @@ public final class S3Handler extends Handler.Abstract {
                 if (req.has("delete")) {
                     objects.deleteMany(req, out);
                 } else {
-                    throw notAllowed(m, "a bucket");
+                    unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
+                    posts.post(req, out);
                 }
             }
             default -> throw notAllowed(m, "a bucket");
@@ -334,20 +447,15 @@ public final class S3Handler extends Handler.Abstract {
 
     /** Bucket subresources this gateway does not build: a clear NotImplemented, never a listing or a create. */
     private static final String[] UNBUILT_BUCKET_SUBRESOURCES = {
-        "acl",
         "policy",
-        "cors",
         "lifecycle",
         "encryption",
         "website",
         "logging",
         "notification",
         "replication",
-        "ownershipControls",
-        "publicAccessBlock",
         "accelerate",
         "requestPayment",
-        "policyStatus",
         "analytics",
         "metrics",
         "inventory",
@@ -357,8 +465,9 @@ public final class S3Handler extends Handler.Abstract {
     private void routeObject(S3Request req, S3Response out, String m) throws S3Exception, OsdException, IOException {
         switch (m) {
             case "PUT" -> {
-                unsupportedSubresource(req, "acl");
-                if (req.has("tagging")) {
+                if (req.has("acl")) {
+                    acls.putObjectAcl(req, out);
+                } else if (req.has("tagging")) {
                     subresources.putTagging(req, out);
                 } else if (req.has("retention")) {
                     subresources.putRetention(req, out);
@@ -377,8 +486,10 @@ public final class S3Handler extends Handler.Abstract {
                 }
             }
             case "GET" -> {
-                unsupportedSubresource(req, "acl", "torrent");
-                if (req.has("tagging")) {
+                unsupportedSubresource(req, "torrent");
+                if (req.has("acl")) {
+                    acls.getObjectAcl(req, out);
+                } else if (req.has("tagging")) {
                     subresources.getTagging(req, out);
                 } else if (req.has("attributes")) {
                     subresources.attributes(req, out);

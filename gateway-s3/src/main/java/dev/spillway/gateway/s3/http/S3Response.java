@@ -12,6 +12,8 @@ public final class S3Response {
     private final Response response;
     private final boolean head;
     private boolean done;
+    // Headers every answer carries, an error too (CORS): re-applied after error() clears the rest.
+    private final java.util.Map<String, String> kept = new java.util.LinkedHashMap<>();
 
     S3Response(Response response, boolean head) {
         this.response = response;
@@ -22,6 +24,12 @@ public final class S3Response {
         if (value != null) {
             response.getHeaders().put(name, value);
         }
+    }
+
+    /** A header that stays on the response even if it ends in an error (the CORS headers). */
+    public void keep(String name, String value) {
+        kept.put(name, value);
+        header(name, value);
     }
 
     public boolean committed() {
@@ -68,6 +76,9 @@ public final class S3Response {
         header("x-amz-request-id", requestId);
         header("Date", date);
         header("Server", server);
+        for (var h : kept.entrySet()) {
+            header(h.getKey(), h.getValue());
+        }
         for (var h : e.headers().entrySet()) {
             header(h.getKey(), h.getValue());
         }

@@ -250,6 +250,13 @@ public final class MultipartOps {
         out.xml(200, w.finish("CompleteMultipartUploadResult"));
     }
 
+    /** Who started an upload: the owner its object will have. */
+    private dev.spillway.gateway.s3.auth.CredentialStore.User initiator(BucketRecord b, UploadRecord up) {
+        return up.meta().owner() == null
+                ? ctx.access().bucketOwner(b)
+                : ctx.access().user(up.meta().owner());
+    }
+
     public void abort(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         ctx.access().checkWrite(req, b);
@@ -260,6 +267,7 @@ public final class MultipartOps {
     public void listParts(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         String id = req.param("uploadId");
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
         int marker = req.intParam("part-number-marker", 0, 0, Uploads.MAX_PARTS);
         int max = Math.min(req.intParam("max-parts", 1000, 0, Integer.MAX_VALUE), 1000);
@@ -274,12 +282,12 @@ public final class MultipartOps {
                 .element("Key", text(req.key(), url))
                 .element("UploadId", id)
                 .start("Initiator")
-                .element("ID", S3Context.OWNER_ID)
-                .element("DisplayName", S3Context.OWNER_ID)
+                .element("ID", initiator(b, up).id())
+                .element("DisplayName", initiator(b, up).displayName())
                 .end("Initiator")
                 .start("Owner")
-                .element("ID", S3Context.OWNER_ID)
-                .element("DisplayName", S3Context.OWNER_ID)
+                .element("ID", initiator(b, up).id())
+                .element("DisplayName", initiator(b, up).displayName())
                 .end("Owner")
                 .element(
                         "StorageClass",
@@ -313,6 +321,7 @@ public final class MultipartOps {
 
     public void listUploads(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkList(req, b);
         String prefix = req.param("prefix") == null ? "" : req.param("prefix");
         String keyMarker = req.param("key-marker");
         int max = Math.min(req.intParam("max-uploads", 1000, 0, Integer.MAX_VALUE), 1000);
@@ -344,12 +353,12 @@ public final class MultipartOps {
                     .element("Key", text(u.key(), url))
                     .element("UploadId", u.uploadId())
                     .start("Initiator")
-                    .element("ID", S3Context.OWNER_ID)
-                    .element("DisplayName", S3Context.OWNER_ID)
+                    .element("ID", initiator(b, u.record()).id())
+                    .element("DisplayName", initiator(b, u.record()).displayName())
                     .end("Initiator")
                     .start("Owner")
-                    .element("ID", S3Context.OWNER_ID)
-                    .element("DisplayName", S3Context.OWNER_ID)
+                    .element("ID", initiator(b, u.record()).id())
+                    .element("DisplayName", initiator(b, u.record()).displayName())
                     .end("Owner")
                     .element(
                             "StorageClass",

@@ -24,7 +24,7 @@ import java.time.format.DateTimeParseException;
 public final class ObjectLock {
     /** A bucket's default retention: a mode and a period in days (years are kept as 365 days each). */
     public record DefaultRetention(String mode, int days, int years) {
-        long untilMillis(long nowMillis) {
+        public long untilMillis(long nowMillis) {
             long d = days > 0 ? days : 365L * years;
             return nowMillis + d * 86_400_000L;
         }
