@@ -3,6 +3,7 @@ package dev.spillway.gateway.s3;
 import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3ErrorHandler;
 import dev.spillway.gateway.s3.http.S3Handler;
+import dev.spillway.gateway.s3.lifecycle.LifecycleWorker;
 import dev.spillway.gateway.s3.store.GarbageSweeper;
 import dev.spillway.gateway.s3.store.Namespace;
 import dev.spillway.gateway.s3.store.ObjectStore;
@@ -33,6 +34,9 @@ public final class S3Gateway implements AutoCloseable {
     private final ServerConnector connector;
     private final Namespace namespace;
     private final GarbageSweeper sweeper;
+    private final LifecycleWorker dueWork;
+    // Runs the due work on the sweeper's thread until the server hands it to the migration daemon.
+    private volatile boolean ownDueWork = true;
     private final Thread sweeperThread;
     private final AtomicReference<OsdException> sweepFailure = new AtomicReference<>();
     private volatile boolean closed;
@@ -43,7 +47,10 @@ public final class S3Gateway implements AutoCloseable {
         // Everything in the garbage index at mount is unreferenced: no reader or writer is left.
         sweeper.runOnce();
         ObjectStore objects = new ObjectStore(namespace);
-        S3Context ctx = new S3Context(cfg, namespace, objects, new Uploads(objects));
+        Uploads uploads = new Uploads(objects);
+        S3Context ctx = new S3Context(cfg, namespace, objects, uploads);
+        namespace.planner(ctx.lifecycle());
+        this.dueWork = new LifecycleWorker(namespace, objects, uploads, ctx.lifecycle());
 
         QueuedThreadPool pool = new QueuedThreadPool();
         pool.setName("s3-gateway");
@@ -108,6 +115,9 @@ public final class S3Gateway implements AutoCloseable {
             }
             try {
                 sweeper.runOnce();
+                if (ownDueWork) {
+                    dueWork.runOnce(1000);
+                }
             } catch (OsdException e) {
                 // Kept for sweepNow() and close() to report; the next pass retries.
                 sweepFailure.set(e);
@@ -127,6 +137,20 @@ public final class S3Gateway implements AutoCloseable {
             host = "[" + host + "]";
         }
         return URI.create("http://" + host + ":" + port());
+    }
+
+    /**
+     * The lifecycle and storage-class work that falls due. The gateway runs it on its own
+     * background thread until {@link #handOverDueWork()}; a server with a migration daemon hands
+     * it over so that the daemon runs it, paced with its own moves.
+     */
+    public LifecycleWorker dueWork() {
+        return dueWork;
+    }
+
+    /** Stops running the due work on the gateway's thread: its caller runs {@link #dueWork()} now. */
+    public void handOverDueWork() {
+        ownDueWork = false;
     }
 
     /** The namespace (tests, the server's admin API). */

@@ -115,8 +115,8 @@ class AccessTest {
         assertThat(anonymous("PUT", "/pub/new", "x")).isEqualTo(403);
         assertThat(code(() -> bob.getObject(b -> b.bucket("pub").key("open")))).isEqualTo("ok");
         var grants = alice.getObjectAcl(b -> b.bucket("pub").key("open")).grants();
-        assertThat(grants).extracting(Grant::permission).containsExactly(Permission.FULL_CONTROL, Permission.READ);
-        assertThat(grants.get(1).grantee().type()).isEqualTo(Type.GROUP);
+        assertThat(grants).extracting(Grant::permission).containsExactly(Permission.READ, Permission.FULL_CONTROL);
+        assertThat(grants.get(0).grantee().type()).isEqualTo(Type.GROUP);
         // PublicAccessBlock: IgnorePublicAcls makes the bucket private again, BlockPublicAcls refuses new ones.
         alice.putPublicAccessBlock(b -> b.bucket("pub")
                 .publicAccessBlockConfiguration(p -> p.ignorePublicAcls(true).blockPublicAcls(true)));

@@ -283,6 +283,10 @@ class VersioningTest {
     }
 
     static Fid bodyOf(String bucket, String key) throws Exception {
+        return bodyOf(fx, bucket, key);
+    }
+
+    static Fid bodyOf(GatewayFixture fx, String bucket, String key) throws Exception {
         var ns = fx.gateway.namespace();
         var b = ns.bucket(bucket);
         return new dev.spillway.gateway.s3.store.ObjectStore(ns)

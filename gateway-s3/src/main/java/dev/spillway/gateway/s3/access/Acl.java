@@ -55,26 +55,17 @@ public record Acl(List<Grant> grants) {
      * for aws-exec-read (it names EC2, which this gateway has no user for).
      */
     public static Acl canned(String name, String owner, String bucketOwner) throws S3Exception {
+        // Grants to groups first, then the owner's, as S3 lists them (RGW and the suite's checks
+        // too); grants to the bucket owner after the owner's.
         List<Grant> g = new ArrayList<>();
-        g.add(user(owner, Permission.FULL_CONTROL));
         switch (name) {
-            case "private" -> {}
+            case "private", "bucket-owner-read", "bucket-owner-full-control" -> {}
             case "public-read" -> g.add(group(ALL_USERS, Permission.READ));
             case "public-read-write" -> {
                 g.add(group(ALL_USERS, Permission.READ));
                 g.add(group(ALL_USERS, Permission.WRITE));
             }
             case "authenticated-read" -> g.add(group(AUTHENTICATED_USERS, Permission.READ));
-            case "bucket-owner-read" -> {
-                if (!bucketOwner.equals(owner)) {
-                    g.add(user(bucketOwner, Permission.READ));
-                }
-            }
-            case "bucket-owner-full-control" -> {
-                if (!bucketOwner.equals(owner)) {
-                    g.add(user(bucketOwner, Permission.FULL_CONTROL));
-                }
-            }
             case "log-delivery-write" -> {
                 g.add(group(LOG_DELIVERY, Permission.WRITE));
                 g.add(group(LOG_DELIVERY, Permission.READ_ACP));
@@ -85,6 +76,14 @@ public record Acl(List<Grant> grants) {
                         "the canned ACL aws-exec-read grants EC2 access, which the Spillway gateway does not have");
             default ->
                 throw new S3Exception(S3Error.INVALID_ARGUMENT, "Invalid canned ACL '" + name + "': one of " + CANNED);
+        }
+        g.add(user(owner, Permission.FULL_CONTROL));
+        if (!bucketOwner.equals(owner)) {
+            if (name.equals("bucket-owner-read")) {
+                g.add(user(bucketOwner, Permission.READ));
+            } else if (name.equals("bucket-owner-full-control")) {
+                g.add(user(bucketOwner, Permission.FULL_CONTROL));
+            }
         }
         return new Acl(g);
     }

@@ -6,6 +6,9 @@ import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
+import dev.spillway.gateway.s3.lifecycle.LifecycleConfiguration;
+import dev.spillway.gateway.s3.lifecycle.LifecyclePlanner;
+import dev.spillway.gateway.s3.lifecycle.LifecycleWorker;
 import dev.spillway.gateway.s3.object.ObjectLock;
 import dev.spillway.gateway.s3.object.Tagging;
 import dev.spillway.gateway.s3.store.Namespace;
@@ -116,6 +119,42 @@ public final class BucketConfigOps {
     public static List<Records.Header> tags(Namespace ns, String bucket) throws S3Exception, OsdException {
         byte[] doc = ns.config(bucket, TAGGING).orElse(null);
         return doc == null ? List.of() : Tagging.parse(doc, Tagging.MAX_BUCKET_TAGS);
+    }
+
+    // ---- lifecycle -----------------------------------------------------------------------
+
+    public void putLifecycle(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        owned(req);
+        var tiers = ctx.namespace().storageClassTiers();
+        LifecycleConfiguration c = LifecycleConfiguration.parse(req.smallBody(256 << 10), tiers::containsKey);
+        BucketRecord b = ctx.namespace().ensureDue(req.bucket());
+        ctx.namespace().config(req.bucket(), LifecyclePlanner.CONFIG, c.document());
+        // What the bucket already holds gets the new rules' work scheduled, in the background.
+        ctx.namespace()
+                .dueWork()
+                .schedule(
+                        b,
+                        java.util.List.of(LifecycleWorker.backfillStart(
+                                ctx.config().clock().millis(), b.keys())));
+        out.empty(200);
+    }
+
+    public void getLifecycle(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        owned(req);
+        out.xml(
+                200,
+                ctx.namespace()
+                        .config(req.bucket(), LifecyclePlanner.CONFIG)
+                        .orElseThrow(() -> new S3Exception(
+                                S3Error.NO_SUCH_LIFECYCLE_CONFIGURATION,
+                                "The lifecycle configuration does not exist: bucket " + req.bucket() + " has none")));
+    }
+
+    public void deleteLifecycle(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        owned(req);
+        // The work already scheduled finds no rule when it falls due, and is dropped then.
+        ctx.namespace().config(req.bucket(), LifecyclePlanner.CONFIG, null);
+        out.empty(204);
     }
 
     // ---- CORS ----------------------------------------------------------------------------

@@ -116,6 +116,13 @@ public final class S3Handler extends Handler.Abstract {
         if (len < 0 || len > (1 << 20)) {
             return;
         }
+        String expect = request.getHeaders().get("Expect");
+        if (expect != null && expect.equalsIgnoreCase("100-continue")) {
+            // The client waits for 100 Continue before it sends the body: reading it would send
+            // that, and the client would then send a body the answer refuses. S3 answers the
+            // error at once; the unread body then closes the connection.
+            return;
+        }
         try (var in = Content.Source.asInputStream(request)) {
             in.skip(len);
         } catch (IOException | RuntimeException ignored) {
@@ -371,6 +378,8 @@ public final class S3Handler extends Handler.Abstract {
                     acls.putBucketAcl(req, out);
                 } else if (req.has("cors")) {
                     bucketConfigs.putCors(req, out);
+                } else if (req.has("lifecycle")) {
+                    bucketConfigs.putLifecycle(req, out);
                 } else if (req.has("publicAccessBlock")) {
                     acls.putPublicAccessBlock(req, out);
                 } else if (req.has("ownershipControls")) {
@@ -386,6 +395,8 @@ public final class S3Handler extends Handler.Abstract {
                     bucketConfigs.deleteTagging(req, out);
                 } else if (req.has("cors")) {
                     bucketConfigs.deleteCors(req, out);
+                } else if (req.has("lifecycle")) {
+                    bucketConfigs.deleteLifecycle(req, out);
                 } else if (req.has("publicAccessBlock")) {
                     acls.deletePublicAccessBlock(req, out);
                 } else if (req.has("ownershipControls")) {
@@ -412,6 +423,8 @@ public final class S3Handler extends Handler.Abstract {
                     acls.getBucketAcl(req, out);
                 } else if (req.has("cors")) {
                     bucketConfigs.getCors(req, out);
+                } else if (req.has("lifecycle")) {
+                    bucketConfigs.getLifecycle(req, out);
                 } else if (req.has("publicAccessBlock")) {
                     acls.getPublicAccessBlock(req, out);
                 } else if (req.has("ownershipControls")) {
@@ -448,7 +461,6 @@ public final class S3Handler extends Handler.Abstract {
     /** Bucket subresources this gateway does not build: a clear NotImplemented, never a listing or a create. */
     private static final String[] UNBUILT_BUCKET_SUBRESOURCES = {
         "policy",
-        "lifecycle",
         "encryption",
         "website",
         "logging",

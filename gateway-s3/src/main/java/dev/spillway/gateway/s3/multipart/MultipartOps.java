@@ -207,6 +207,9 @@ public final class MultipartOps {
                     S3Error.MALFORMED_XML, "expected <CompleteMultipartUpload>, got <" + doc.name() + ">");
         }
         UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
+        if (up.meta().storageClass() != null) {
+            b = ctx.namespace().ensureDue(req.bucket());
+        }
         ChecksumAlgorithm upAlg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         List<Uploads.Chosen> chosen = new ArrayList<>();
         for (XmlNode p : doc.all("Part")) {

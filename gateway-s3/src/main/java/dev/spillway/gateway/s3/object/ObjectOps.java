@@ -57,6 +57,10 @@ public final class ObjectOps {
         Precondition pre = new Precondition(req.header("if-match"), req.header("if-none-match"));
         Records.Meta meta =
                 newVersionMeta(req, b, Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS));
+        if (meta.storageClass() != null) {
+            // The version's placement is due work: its bucket needs a due index first.
+            b = ctx.namespace().ensureDue(req.bucket());
+        }
         if (!pre.isNone()) {
             // An early answer before the body streams in; the switch checks again atomically.
             pre.check(store.lookup(b, req.bucket(), req.key()), req.bucket(), req.key());
@@ -81,6 +85,7 @@ public final class ObjectOps {
                 headers,
                 meta);
         r = store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()), pre);
+        expirationHeader(out, req.bucket(), req.key(), r);
         out.header("ETag", "\"" + r.etag() + "\"");
         if (alg != null) {
             out.header(alg.header(), body.checksum());
@@ -115,6 +120,11 @@ public final class ObjectOps {
         return doc == null ? null : ObjectLock.parseConfiguration(doc);
     }
 
+    /** x-amz-expiration: when a lifecycle rule will expire the current version, and which. */
+    void expirationHeader(S3Response out, String bucket, byte[] key, ObjectRecord r) throws S3Exception, OsdException {
+        out.header("x-amz-expiration", ctx.lifecycle().expirationHeader(bucket, key, r));
+    }
+
     /** x-amz-version-id on a write: the new version's id in a bucket with versioning enabled. */
     static void versionHeader(S3Response out, BucketRecord b, ObjectRecord r) {
         if (b.versioningEnabled()) {
@@ -134,6 +144,9 @@ public final class ObjectOps {
             ObjectRecord r = h.record();
             if (b.versioned() || versionId != null) {
                 out.header("x-amz-version-id", r.versionIdText());
+            }
+            if (versionId == null) {
+                expirationHeader(out, req.bucket(), req.key(), r);
             }
             try {
                 Conditions.check(req::header, "", r);
@@ -373,6 +386,9 @@ public final class ObjectOps {
                     ? Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS)
                     : s.meta().tags();
             Records.Meta meta = newVersionMeta(req, dst, tags);
+            if (meta.storageClass() != null) {
+                dst = ctx.namespace().ensureDue(req.bucket());
+            }
             // The copy is one body: it gets a whole-object checksum of the algorithm asked for, else
             // of the source's (a multipart source's composite checksum cannot carry over).
             ChecksumAlgorithm alg = wanted != null ? wanted : ChecksumAlgorithm.of(s.checksumAlgorithm());

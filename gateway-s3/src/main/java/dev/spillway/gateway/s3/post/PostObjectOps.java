@@ -70,11 +70,15 @@ public final class PostObjectOps {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         FormReader form = new FormReader(req.body(), boundary);
         form.readFields();
-        Map<String, String> fields = new LinkedHashMap<>();
-        form.fields().forEach((k, v) -> fields.putIfAbsent(k.toLowerCase(Locale.ROOT), v));
         if (form.fileName() == null) {
             throw new S3Exception(
                     S3Error.INVALID_ARGUMENT, "POST requires exactly one file upload per request (a field named file)");
+        }
+        Map<String, String> fields = new LinkedHashMap<>();
+        form.fields().forEach((k, v) -> fields.putIfAbsent(k.toLowerCase(Locale.ROOT), v));
+        if (fields.containsKey("key")) {
+            // The policy's conditions see the key as it will be stored.
+            fields.put("key", fields.get("key").replace("${filename}", form.fileName()));
         }
 
         CredentialStore.User user = authenticate(req, fields);
@@ -91,7 +95,7 @@ public final class PostObjectOps {
                     S3Error.INVALID_ARGUMENT,
                     "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.");
         }
-        byte[] key = keyField.replace("${filename}", form.fileName()).getBytes(StandardCharsets.UTF_8);
+        byte[] key = keyField.getBytes(StandardCharsets.UTF_8);
         Names.checkKey(key);
 
         List<Header> headers = headers(fields);
@@ -112,6 +116,9 @@ public final class PostObjectOps {
             }
         }
 
+        if (meta.storageClass() != null) {
+            b = ctx.namespace().ensureDue(req.bucket());
+        }
         ChecksumAlgorithm alg = null;
         String expectedSum = null;
         for (ChecksumAlgorithm a : ChecksumAlgorithm.values()) {

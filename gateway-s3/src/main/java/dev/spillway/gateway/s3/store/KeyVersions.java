@@ -58,6 +58,24 @@ final class KeyVersions {
             tx.declareDelete(b.meta().versions(), vk);
         }
         tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+        ns.dueWork.declare(tx, b);
+    }
+
+    /** Schedules the due work of a change: the new current version's, and the non-current ones'. */
+    Change planned(Transaction tx, BucketRecord b, String bucketName, byte[] key, Change c)
+            throws OsdException, S3Exception {
+        if (b.meta().due() == null) {
+            return c;
+        }
+        List<DueWork.Entry> entries = new ArrayList<>();
+        if (c.current() != null && !c.madeNoncurrent().contains(c.current())) {
+            entries.addAll(ns.planner.current(bucketName, key, c.current()));
+        }
+        for (ObjectRecord r : c.madeNoncurrent()) {
+            entries.addAll(ns.planner.noncurrent(bucketName, key, r, ns.now()));
+        }
+        ns.dueWork.schedule(tx, b, entries);
+        return c;
     }
 
     Optional<ObjectRecord> current(BucketRecord b, byte[] key) throws OsdException {
@@ -71,6 +89,12 @@ final class KeyVersions {
      * the key's record.
      */
     Change put(Transaction tx, BucketRecord b, String bucketName, byte[] key, ObjectRecord rec, Precondition pre)
+            throws OsdException, S3Exception {
+        return planned(tx, b, bucketName, key, put0(tx, b, bucketName, key, rec, pre));
+    }
+
+    private Change put0(
+            Transaction tx, BucketRecord b, String bucketName, byte[] key, ObjectRecord rec, Precondition pre)
             throws OsdException, S3Exception {
         Optional<ObjectRecord> old = current(b, key);
         pre.check(old, bucketName, key);
@@ -139,13 +163,23 @@ final class KeyVersions {
         return put(tx, b, bucketName, key, marker, Precondition.NONE);
     }
 
+    Change deleteVersion(Transaction tx, BucketRecord b, String bucketName, byte[] key, Fid version, boolean bypass)
+            throws OsdException, S3Exception {
+        Change c = deleteVersion0(tx, b, bucketName, key, version, bypass);
+        // A current version that changed (promoted, or a delete marker left alone) may have work due.
+        return c.retired().isEmpty()
+                ? c
+                : planned(tx, b, bucketName, key, new Change(c.current(), List.of(), c.retired()));
+    }
+
     /**
      * Removes one version for good (DELETE with a version id; {@code version} null names the
      * null version); if it was the current one, the next newest becomes current.
      *
      * @return the change (its retired list holds the version removed; empty if there was none)
      */
-    Change deleteVersion(Transaction tx, BucketRecord b, String bucketName, byte[] key, Fid version, boolean bypass)
+    private Change deleteVersion0(
+            Transaction tx, BucketRecord b, String bucketName, byte[] key, Fid version, boolean bypass)
             throws OsdException, S3Exception {
         Optional<ObjectRecord> cur = current(b, key);
         if (cur.isPresent() && isVersion(cur.get(), version)) {

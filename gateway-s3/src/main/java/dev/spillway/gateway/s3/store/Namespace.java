@@ -60,6 +60,9 @@ public final class Namespace {
     final InUse inUse = new InUse();
     final InstantSource clock;
     final int ioChunk;
+    final DueWork dueWork = new DueWork(this);
+    // What becomes due when a version changes (the lifecycle package's planner, set at start).
+    volatile DueWork.Planner planner = DueWork.Planner.NONE;
     // Wakes the garbage sweeper after a commit retired a body; set by the sweeper when it runs.
     volatile Runnable sweeperHint = () -> {};
 
@@ -164,6 +167,48 @@ public final class Namespace {
         return inUse;
     }
 
+    /** The per-bucket due work (lifecycle, storage-class placement, upload expiry). */
+    public DueWork dueWork() {
+        return dueWork;
+    }
+
+    /** Sets what decides the due work of a changed version. */
+    public void planner(DueWork.Planner p) {
+        this.planner = p;
+    }
+
+    /**
+     * The bucket, with a due index made for it if it had none (before its first lifecycle
+     * configuration or storage-class write).
+     */
+    public BucketRecord ensureDue(String name) throws OsdException, S3Exception {
+        BucketRecord b = bucket(name);
+        if (b.meta().due() != null) {
+            return b;
+        }
+        Fid fresh = allocator.next();
+        byte[] k = bucketKey(name);
+        return Tx.run(
+                osd,
+                tx -> {
+                    tx.declareCreate(fresh, ObjectKind.INDEX);
+                    tx.declareInsert(superblock, k.length, maxRecordBytes());
+                },
+                tx -> {
+                    BucketRecord cur = osd.lookup(superblock, k)
+                            .map(BucketRecord::decode)
+                            .orElseThrow(() -> new S3Exception(
+                                    S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name));
+                    if (cur.meta().due() != null) {
+                        return cur;
+                    }
+                    tx.create(fresh, ObjectKind.INDEX, AttrChange.none());
+                    BucketRecord next = cur.withMeta(cur.meta().withDue(fresh));
+                    tx.upsert(superblock, k, next.encode());
+                    return next;
+                });
+    }
+
     /** Sets what wakes the sweeper after a commit retired a body. */
     public void setSweeperHint(Runnable hint) {
         this.sweeperHint = hint;
@@ -174,6 +219,11 @@ public final class Namespace {
     }
 
     long now() {
+        return clock.millis();
+    }
+
+    /** The gateway's clock, in milliseconds. */
+    public long nowMillis() {
         return clock.millis();
     }
 
@@ -447,9 +497,13 @@ public final class Namespace {
         byte[] k = bucketKey(name);
         byte[] confPrefix = configKey(name, "");
         Fid versions = b.meta().versions();
+        Fid due = b.meta().due();
         Tx.run(
                 osd,
                 tx -> {
+                    if (due != null) {
+                        tx.declareDestroy(due);
+                    }
                     // Destroying the key index takes its lock, so no PUT can commit into the bucket
                     // between the emptiness check below and the destroy.
                     tx.declareDestroy(b.keys());
@@ -492,6 +546,9 @@ public final class Namespace {
                     tx.destroy(b.uploads());
                     if (versions != null) {
                         tx.destroy(versions);
+                    }
+                    if (due != null && osd.exists(due)) {
+                        tx.destroy(due);
                     }
                     tx.delete(superblock, k);
                     // Under the superblock's lock: no configuration can be added while we look.

@@ -425,6 +425,8 @@ public final class ObjectStore {
             ObjectRecord next = change.apply(cur);
             if (current) {
                 tx.upsert(bucket.keys(), key, next.encode());
+                // Its tags may have changed what a lifecycle rule selects.
+                ns.dueWork.schedule(tx, bucket, ns.planner.current(bucketName, key, next));
             } else {
                 tx.upsert(bucket.meta().versions(), VersionKeys.of(key, cur.fid()), next.encode());
             }
@@ -436,6 +438,53 @@ public final class ObjectStore {
     @FunctionalInterface
     public interface RecordChange {
         ObjectRecord apply(ObjectRecord current) throws S3Exception;
+    }
+
+    /** A non-current version of {@code key} by its FID, if it is still one. */
+    public Optional<ObjectRecord> noncurrent(BucketRecord bucket, byte[] key, Fid version) throws OsdException {
+        if (bucket.meta().versions() == null) {
+            return Optional.empty();
+        }
+        return osd.lookup(bucket.meta().versions(), VersionKeys.of(key, version))
+                .map(ObjectRecord::decode);
+    }
+
+    /** The non-current versions of {@code key}, newest first. */
+    public java.util.List<ObjectRecord> noncurrentVersions(BucketRecord bucket, byte[] key) throws OsdException {
+        java.util.List<ObjectRecord> out = new java.util.ArrayList<>();
+        if (bucket.meta().versions() == null) {
+            return out;
+        }
+        byte[] prefix = VersionKeys.prefix(key);
+        try (dev.spillway.osd.IndexCursor c = osd.cursor(bucket.meta().versions(), prefix)) {
+            while (c.next() && Namespace.startsWith(c.key(), prefix)) {
+                out.add(ObjectRecord.decode(c.value()));
+            }
+        }
+        return out;
+    }
+
+    /** The DATA objects holding a version's body: itself, or every part of a multipart object. */
+    public java.util.List<Fid> bodies(ObjectRecord r) throws OsdException {
+        java.util.List<Fid> out = new java.util.ArrayList<>();
+        if (r.deleteMarker()) {
+            return out;
+        }
+        if (!r.manifest()) {
+            out.add(r.fid());
+            return out;
+        }
+        try (dev.spillway.osd.IndexCursor c = osd.cursor(r.fid(), null)) {
+            while (c.next()) {
+                out.add(Fid.fromBytes(c.value(), 0));
+            }
+        }
+        return out;
+    }
+
+    /** Advises the pool that a version's body belongs on {@code tier} (its storage class). */
+    public void adviseTier(ObjectRecord r, String tier) {
+        ns.advise(r, PlacementHint.tier(tier));
     }
 
     /** What a DELETE did, for its response headers. */

@@ -442,25 +442,30 @@ public final class Records {
      * @param versions the versions INDEX holding non-current versions (null until versioning
      *     was first enabled)
      * @param objectLock object lock is enabled (for good: S3 never turns it off)
-     * @param acl the bucket's canned ACL, null for private
+     * @param acl the bucket's ACL (encoded grants), null for private
+     * @param due the due INDEX of its lifecycle and storage-class work (null until it had any)
      */
-    public record BucketMeta(String owner, String versioning, Fid versions, boolean objectLock, String acl) {
-        public static final BucketMeta NONE = new BucketMeta(null, null, null, false, null);
+    public record BucketMeta(String owner, String versioning, Fid versions, boolean objectLock, String acl, Fid due) {
+        public static final BucketMeta NONE = new BucketMeta(null, null, null, false, null, null);
 
         public BucketMeta withOwner(String v) {
-            return new BucketMeta(v, versioning, versions, objectLock, acl);
+            return new BucketMeta(v, versioning, versions, objectLock, acl, due);
         }
 
         public BucketMeta withVersioning(String v, Fid index) {
-            return new BucketMeta(owner, v, index, objectLock, acl);
+            return new BucketMeta(owner, v, index, objectLock, acl, due);
         }
 
         public BucketMeta withObjectLock(boolean v) {
-            return new BucketMeta(owner, versioning, versions, v, acl);
+            return new BucketMeta(owner, versioning, versions, v, acl, due);
         }
 
         public BucketMeta withAcl(String v) {
-            return new BucketMeta(owner, versioning, versions, objectLock, v);
+            return new BucketMeta(owner, versioning, versions, objectLock, v, due);
+        }
+
+        public BucketMeta withDue(Fid v) {
+            return new BucketMeta(owner, versioning, versions, objectLock, acl, v);
         }
 
         List<Header> encode() {
@@ -470,12 +475,13 @@ public final class Records {
             Meta.put(out, "vi", versions == null ? null : versions.toString());
             Meta.put(out, "ol", objectLock ? "1" : null);
             Meta.put(out, "acl", acl);
+            Meta.put(out, "di", due == null ? null : due.toString());
             return out;
         }
 
         static BucketMeta decode(List<Header> fields) {
             String ow = null, vs = null, acl = null;
-            Fid vi = null;
+            Fid vi = null, di = null;
             boolean ol = false;
             for (Header h : fields) {
                 switch (h.name) {
@@ -484,10 +490,11 @@ public final class Records {
                     case "vi" -> vi = Fid.parse(h.value);
                     case "ol" -> ol = true;
                     case "acl" -> acl = h.value;
+                    case "di" -> di = Fid.parse(h.value);
                     default -> {} // a later gateway's field
                 }
             }
-            return new BucketMeta(ow, vs, vi, ol, acl);
+            return new BucketMeta(ow, vs, vi, ol, acl, di);
         }
     }
 

@@ -113,10 +113,14 @@ public final class Uploads {
                     tx -> {
                         tx.declareCreate(parts, ObjectKind.INDEX);
                         tx.declareInsert(bucket.uploads(), k.length, v.length);
+                        ns.dueWork.declare(tx, bucket);
                     },
                     tx -> {
                         tx.create(parts, ObjectKind.INDEX, AttrChange.none());
                         tx.insert(bucket.uploads(), k, v);
+                        if (bucket.meta().due() != null) {
+                            ns.dueWork.schedule(tx, bucket, ns.planner.upload(bucketName, key, k, parts, ns.now()));
+                        }
                         return null;
                     });
         } catch (OsdException e) {
@@ -251,6 +255,35 @@ public final class Uploads {
                     return null;
                 });
         ns.sweeperHint();
+    }
+
+    /**
+     * Aborts the upload at {@code uploadKey} of the bucket's uploads index if it is still the one
+     * whose parts index is {@code parts} (a lifecycle rule's AbortIncompleteMultipartUpload).
+     *
+     * @return true if it was aborted, false if it had completed or been aborted already
+     */
+    public boolean abortExpired(BucketRecord bucket, byte[] uploadKey, Fid parts) throws OsdException, S3Exception {
+        boolean done = Tx.run(
+                osd,
+                tx -> {
+                    tx.declareSetAttr(parts); // its lock: serializes with UploadPart and Complete
+                    tx.declareDelete(bucket.uploads(), uploadKey.length);
+                    tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                },
+                tx -> {
+                    Optional<byte[]> rec = osd.lookup(bucket.uploads(), uploadKey);
+                    if (rec.isEmpty() || !UploadRecord.decode(rec.get()).parts().equals(parts)) {
+                        return false;
+                    }
+                    tx.delete(bucket.uploads(), uploadKey);
+                    tx.upsert(ns.garbage, parts.toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
+                    return true;
+                });
+        if (done) {
+            ns.sweeperHint();
+        }
+        return done;
     }
 
     /** Completes an upload: the key then names the concatenation of the chosen parts. */
