@@ -96,6 +96,7 @@ public final class Server implements AutoCloseable {
                             .port(o.s3Port())
                             .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey()))
                             .build());
+            S3Tiering.wire(gateway, pool);
             admin = AdminServer.start(o.host(), o.adminPort(), pool, cred, metrics, resolver(gateway), daemon);
             Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, daemon, recovery);
             s.writeEndpoint();

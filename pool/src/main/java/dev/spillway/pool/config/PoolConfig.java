@@ -12,11 +12,23 @@ import java.util.Optional;
  * @param replicas in-sync copies on distinct durable devices to keep of every DATA object
  * @param devices in configuration order; background tiers are ordered by it
  * @param policy the daemon's settings, as written
+ * @param storageClasses S3 storage class → the background device it places objects on (the
+ *     gateway's mapping; empty: the server's default), in configuration order
  */
-public record PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
+public record PoolConfig(
+        String name,
+        int replicas,
+        List<DeviceConfig> devices,
+        Map<String, Object> policy,
+        Map<String, String> storageClasses) {
     public PoolConfig {
         devices = List.copyOf(devices);
         policy = Map.copyOf(policy);
+        storageClasses = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(storageClasses));
+    }
+
+    public PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
+        this(name, replicas, devices, policy, Map.of());
     }
 
     /** The metadata device (exactly one; checked by the parser). */
