@@ -72,15 +72,15 @@ public final class SpillwayPolicy extends SimPolicy {
 
     @Override
     protected boolean access(Trace t, int i) {
-        clock.advanceTo(t.timeSeconds(i));
-        long id = t.id(i);
+        clock.advanceTo(i / 100);
+        long id = t.object(i);
         long size = t.size(i);
         boolean hit = resident.containsKey(id);
         if (t.isWrite(i)) {
             heat.recordWrite(id, 0, 0, ObjectKind.DATA, size);
             if (hit) {
                 used += size - resident.put(id, size);
-                writeHit(id);
+                writeHit((int) id);
             } else if (size > capacity) {
                 heat.setResident(id, 0, 0, false, false, false);
                 bypassed(t, i);
@@ -127,7 +127,7 @@ public final class SpillwayPolicy extends SimPolicy {
             }
             used -= size;
             heat.setResident(id, 0, 0, false, false, false);
-            evicted(id, size);
+            evicted((int) id, size);
         }
     }
 
