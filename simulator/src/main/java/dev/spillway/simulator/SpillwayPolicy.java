@@ -41,6 +41,7 @@ public final class SpillwayPolicy extends SimPolicy {
     private final String name;
     private final List<Fid> gone = new ArrayList<>();
     private final Placement.Mover mover = this::move;
+    private java.util.function.LongUnaryOperator occupancy = java.util.function.LongUnaryOperator.identity();
 
     public SpillwayPolicy(long capacityBytes, HeatConfig heatConfig, PolicyConfig policyConfig, String name) {
         this(capacityBytes, heatConfig, policyConfig, name, STILL);
@@ -61,6 +62,33 @@ public final class SpillwayPolicy extends SimPolicy {
      */
     public SpillwayPolicy(long capacityBytes) {
         this(capacityBytes, defaultHeat(), defaultPolicy(), "Spillway");
+    }
+
+    /**
+     * What the policy is told the fast tier's occupancy is, from the bytes of the bodies on it
+     * (identity by default). The one-code-path test hands it what the pool's fast device
+     * reports, which also counts metadata, so that both see the same number.
+     */
+    public SpillwayPolicy occupancy(java.util.function.LongUnaryOperator fromBodies) {
+        this.occupancy = fromBodies;
+        return this;
+    }
+
+    /** The objects (trace object indexes) on the fast tier now. */
+    public java.util.BitSet residentObjects() {
+        java.util.BitSet b = new java.util.BitSet();
+        if (resident != null) {
+            for (int o = 0; o < resident.length; o++) {
+                if (resident[o] >= 0) {
+                    b.set(o);
+                }
+            }
+        }
+        return b;
+    }
+
+    private long occ() {
+        return occupancy.applyAsLong(used);
     }
 
     public static HeatConfig defaultHeat() {
@@ -121,8 +149,8 @@ public final class SpillwayPolicy extends SimPolicy {
                 placement.heat().markSpilled(fid);
                 bypassed(t, i);
             } else {
-                if (used + size > capacity) {
-                    placement.emergency(used + size - capacity, capacity, mover);
+                if (occ() + size > capacity) {
+                    placement.emergency(occ() + size - capacity, capacity, mover);
                 }
                 resident[o] = size;
                 used += size;
@@ -130,14 +158,14 @@ public final class SpillwayPolicy extends SimPolicy {
                 admitted(t, i);
             }
         } else {
-            Promotion p = placement.read(fid, size, hit, used, capacity);
+            Promotion p = placement.read(fid, size, hit, occ(), capacity);
             if (p.admitted()) {
                 // Room first, as the daemon's pass counts the promotions it has queued.
-                placement.spillPass(() -> used + size, capacity, Integer.MAX_VALUE, mover);
-                if (used + size > capacity) {
-                    placement.emergency(used + size - capacity, capacity, mover);
+                placement.spillPass(() -> occ() + size, capacity, Integer.MAX_VALUE, mover);
+                if (occ() + size > capacity) {
+                    placement.emergency(occ() + size - capacity, capacity, mover);
                 }
-                if (used + size <= capacity) {
+                if (occ() + size <= capacity) {
                     resident[o] = size;
                     used += size;
                     placement.promoted(fid, p);
@@ -145,7 +173,7 @@ public final class SpillwayPolicy extends SimPolicy {
                 }
             }
         }
-        placement.spillPass(() -> used, capacity, Integer.MAX_VALUE, mover);
+        placement.spillPass(this::occ, capacity, Integer.MAX_VALUE, mover);
         return hit;
     }
 

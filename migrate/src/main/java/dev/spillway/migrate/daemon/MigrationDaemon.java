@@ -440,6 +440,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
         }
 
+        // Promotions added bytes: the data path's next decisions see the occupancy they left.
+        refreshFast();
         adoptResidents();
         if (nanos() - lastCheckpointNanos >= cfg.checkpoint().toNanos()) {
             checkpoint();
