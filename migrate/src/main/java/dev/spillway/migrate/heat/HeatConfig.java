@@ -60,12 +60,14 @@ public record HeatConfig(
 
     /**
      * Heat halves every 8 turnovers of the fast tier (counted against at least 64 objects),
-     * objects spilled in order of heat per byte (size weight 1), 8 segments, buckets of 1/16
-     * doubling, 8192 per ring (512 doublings). Eight turnovers is about TinyLFU's aging period
+     * objects spilled in order of heat per byte (size weight 1), 8 segments, buckets of 1/64
+     * doubling, 8192 per ring (128 doublings). Fine buckets because logical time packs a
+     * population written once into a few half-lives (10 M objects written in a row span about
+     * two): coarser ones make the coldest bucket hold hundreds of thousands of records. Eight turnovers is about TinyLFU's aging period
      * (its sketch halves every 10 x entries requests); see docs/design.md for the sweeps.
      */
     public static HeatConfig defaults() {
-        return new HeatConfig(8, 64, 0, 8, 16, 8192, 1);
+        return new HeatConfig(8, 64, 0, 8, 64, 8192, 1);
     }
 
     public HeatConfig withHalfLife(double turnovers) {
