@@ -53,6 +53,7 @@ public final class SpillwayCommand implements Runnable {
                 java.util.ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
             if (!cl.getSubcommands().containsKey(p.name())) {
                 cl.addSubcommand(p.name(), p.command());
+                p.configure(cl.getSubcommands().get(p.name()));
             }
         }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {

@@ -99,6 +99,16 @@ public interface Transaction extends AutoCloseable {
     /** If set before stop, stop returns only once the transaction is durable. */
     void setSync(boolean sync);
 
+    /**
+     * Says that this transaction's updates of {@code fid} continue one access of the caller's
+     * that an earlier transaction began: a body too large for one transaction, staged in
+     * several (the S3 gateway's PUT, a client writing in chunks). A device that counts accesses
+     * for placement (the pool) then counts {@code fid} once for the whole run, at the transaction
+     * that began it; every other device ignores it. It needs no declare, changes nothing stored
+     * and may be called until stop.
+     */
+    default void continuesAccess(Fid fid) {}
+
     /** Adds a callback; allowed until stop. See {@link CommitCallback}. */
     void addCommitCallback(CommitCallback callback);
 

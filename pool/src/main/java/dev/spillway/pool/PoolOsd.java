@@ -75,6 +75,9 @@ public final class PoolOsd implements Osd {
     private final Migrator migrator;
     private final dev.spillway.pool.ops.DeviceOps deviceOps;
     private volatile PoolListener listener = PoolListener.NONE;
+    /** Which reads are new accesses for placement (the rule in {@link PoolListener}). */
+    private final ReadStreams streams = new ReadStreams();
+
     private volatile SpaceReclaimer reclaimer;
     private volatile RecoveryReport recovery;
     private volatile boolean closed;
@@ -459,7 +462,7 @@ public final class PoolOsd implements Osd {
                     if (again.isPresent()
                             && again.get().layoutGen() == p.layoutGen()
                             && again.get().dataVersion() == p.dataVersion()) {
-                        listener.read(fid, p.size(), n, md.index());
+                        reported(fid, p, offset, n, md.index());
                         return n;
                     }
                     dst.position(start);
@@ -476,6 +479,20 @@ public final class PoolOsd implements Osd {
         }
     }
 
+    /** Tells the listener about a read: its bytes always, and an access if it starts a read stream. */
+    private void reported(Fid fid, PoolObject p, long offset, int n, int device) {
+        PoolListener l = listener;
+        l.read(fid, p.size(), n, device);
+        if (streams.read(fid, p.dataVersion(), offset, n, p.size())) {
+            l.readAccess(fid, p.size(), device);
+        }
+    }
+
+    /** Read streams open now (tests). */
+    int openReadStreams() {
+        return streams.open();
+    }
+
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
         List<Copy> candidates = new ArrayList<>(p.inSync());
@@ -487,7 +504,7 @@ public final class PoolOsd implements Osd {
             PoolDevice d = devices.get(c.device());
             try {
                 int n = CopyIo.readVerified(d, fid, c, p.size(), offset, dst);
-                listener.read(fid, p.size(), n, d.index());
+                reported(fid, p, offset, n, d.index());
                 return n;
             } catch (OsdException e) {
                 dst.position(start);

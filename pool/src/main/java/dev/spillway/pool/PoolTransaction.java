@@ -51,6 +51,8 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, PoolObject> committed = new HashMap<>();
     private final Map<Integer, Counters> counters = new HashMap<>();
     private final Map<Fid, Long> written = new LinkedHashMap<>();
+    /** Objects whose updates continue an earlier transaction's access (not counted again). */
+    private final java.util.Set<Fid> continued = new java.util.HashSet<>();
     // The ctime each touched DATA object must end with: a value a client set, or null for "now".
     private final Map<Fid, Long> ctime = new HashMap<>();
 
@@ -465,6 +467,12 @@ final class PoolTransaction extends AbstractTransaction {
         }
     }
 
+    /** Placement counts {@code fid} once for the run of transactions (see {@link PoolListener}). */
+    @Override
+    public void continuesAccess(Fid fid) {
+        continued.add(fid);
+    }
+
     // ---- end -----------------------------------------------------------------------------
 
     @Override
@@ -493,7 +501,11 @@ final class PoolTransaction extends AbstractTransaction {
                 }
             }
             for (Map.Entry<Fid, Long> e : written.entrySet()) {
-                l.written(e.getKey(), e.getValue());
+                if (continued.contains(e.getKey())) {
+                    l.resized(e.getKey(), e.getValue());
+                } else {
+                    l.written(e.getKey(), e.getValue());
+                }
             }
         } catch (OsdException e) {
             throw e.via(pool.name());

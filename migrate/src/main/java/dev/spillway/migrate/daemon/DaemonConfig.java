@@ -42,7 +42,6 @@ public record DaemonConfig(
             "high-watermark",
             "low-watermark",
             "promote-hits",
-            "hit-window",
             "half-life",
             "probation-share",
             "promote-ceiling",
@@ -92,8 +91,7 @@ public record DaemonConfig(
                     fraction(c, "promote-ceiling", d.policy.promoteCeiling()),
                     c.duration("min-resident-age", d.policy.minResidentAge()),
                     (int) c.integer("max-batch", d.policy.maxSpillBatch()));
-            HeatConfig h = d.heat.withHalfLife(c.duration("half-life", d.heat.halfLife()))
-                    .withHitWindow(c.duration("hit-window", d.heat.hitWindow()))
+            HeatConfig h = d.heat.withHalfLife(turnovers(c, "half-life", d.heat.halfLife()))
                     .withMinSpillBytes(c.bytes("min-spill-bytes", d.heat.minSpillBytes()));
             return new DaemonConfig(
                     c.bool("enabled", true),
@@ -108,6 +106,24 @@ public record DaemonConfig(
                     (int) c.integer("evacuate-batch", d.evacuateBatch));
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EINVAL, pool, "pool config: policy: " + e.getMessage());
+        }
+    }
+
+    /** A number of fast-tier turnovers: heat decays in logical time, never by the clock. */
+    private static double turnovers(OsdConfig c, String key, double def) throws OsdException {
+        String v = c.string(key, null);
+        if (v == null) {
+            return def;
+        }
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    c.name(),
+                    "pool config: policy." + key + ": '" + v + "' is not a number of fast-tier turnovers (heat now"
+                            + " decays with accesses, not with the clock: e.g. 4 halves it every 4 x the tier's"
+                            + " objects accesses)");
         }
     }
 

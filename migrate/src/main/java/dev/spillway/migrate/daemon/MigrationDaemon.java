@@ -3,6 +3,7 @@ package dev.spillway.migrate.daemon;
 import dev.spillway.migrate.heat.Candidate;
 import dev.spillway.migrate.heat.HeatCheckpoint;
 import dev.spillway.migrate.heat.HeatTracker;
+import dev.spillway.migrate.policy.Placement;
 import dev.spillway.migrate.policy.PlacementPolicy;
 import dev.spillway.migrate.policy.Promotion;
 import dev.spillway.migrate.policy.SpillPlan;
@@ -72,12 +73,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final InstantSource clock;
     private final HeatTracker heat;
     private final PlacementPolicy policy;
+    /** The code path shared with the simulator: heat, decisions and the spill pass's plans. */
+    private final Placement placement;
+
     private final TokenBucket bucket;
     private final int md;
 
     private final ConcurrentLinkedQueue<Fid> promotions = new ConcurrentLinkedQueue<>();
     private final Set<Fid> promotionQueued = ConcurrentHashMap.newKeySet();
     private final Map<Fid, Boolean> trial = new ConcurrentHashMap<>();
+    /** Bytes of the queued promotions: the spill pass makes room for them as if they were there. */
+    private final Map<Fid, Long> queuedBytes = new ConcurrentHashMap<>();
+
+    private final AtomicLong pendingPromotionBytes = new AtomicLong();
     private final Map<Integer, long[]> backoff = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> bytesMoved = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
@@ -105,6 +113,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         this.clock = clock;
         this.heat = heat;
         this.policy = new PlacementPolicy(cfg.policy(), heat);
+        this.placement = new Placement(policy);
         this.bucket = new TokenBucket(cfg.bandwidth(), clock);
         this.md = pool.metadata().index();
         this.lastPassNanos = nanos();
@@ -172,21 +181,35 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     @Override
     public void read(Fid fid, long size, long bytes, int device) {
         foregroundOps.incrementAndGet();
+    }
+
+    /** One read access (the pool's rule: the first read of a read stream). */
+    @Override
+    public void readAccess(Fid fid, long size, int device) {
         boolean resident = device == md;
-        int hits = heat.recordRead(fid, ObjectKind.DATA, size, resident);
-        if (!resident && cfg.enabled() && !promotionQueued.contains(fid)) {
-            Promotion p = policy.decidePromotion(fid, size, hits, fastUsed, Math.max(1, fastCapacity));
-            if (p.admitted() && promotionQueued.add(fid)) {
-                trial.put(fid, p == Promotion.PROMOTE_ON_TRIAL);
-                promotions.add(fid);
-            }
+        if (resident || !cfg.enabled() || promotionQueued.contains(fid)) {
+            placement.count(fid, size, resident);
+            return;
+        }
+        Promotion p = placement.read(fid, size, false, fastUsed, Math.max(1, fastCapacity));
+        if (p.admitted() && promotionQueued.add(fid)) {
+            trial.put(fid, p == Promotion.PROMOTE_ON_TRIAL);
+            queuedBytes.put(fid, size);
+            pendingPromotionBytes.addAndGet(size);
+            promotions.add(fid);
         }
     }
 
     @Override
     public void written(Fid fid, long size) {
         foregroundOps.incrementAndGet();
-        heat.recordWrite(fid, ObjectKind.DATA, size);
+        placement.written(fid, size);
+    }
+
+    @Override
+    public void resized(Fid fid, long size) {
+        foregroundOps.incrementAndGet();
+        placement.resized(fid, size);
     }
 
     @Override
@@ -369,81 +392,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 fastUsed > (cfg.policy().highWatermark() + (1 - cfg.policy().highWatermark()) / 2) * fastCapacity;
         if (!busy || urgent) {
             activity = "spilling";
-            for (int round = 0; round < 16; round++) {
-                SpillPlan plan = policy.planSpill(fastUsed, fastCapacity);
-                if (plan.isEmpty()) {
-                    break;
-                }
-                int before = spilled;
-                boolean throttled = false;
-                // Candidates go to the target in batches: a batch's copies are begun in one durable
-                // metadata transaction (one log force for all), then written one by one. A batch
-                // plans no more bytes than the bandwidth bucket holds (at least one object).
-                List<Candidate> cands = plan.candidates();
-                int i = 0;
-                while (i < cands.size()) {
-                    if (!bucket.hasTokens()) {
-                        throttled = true;
-                        break;
-                    }
-                    PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
-                    if (target == null) {
-                        errors.add("no background device has room for "
-                                + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
-                        break;
-                    }
-                    long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
-                    List<Fid> batch = new ArrayList<>();
-                    long planned = 0;
-                    do {
-                        planned += cands.get(i).sizeBytes();
-                        batch.add(cands.get(i++).fid());
-                    } while (i < cands.size()
-                            && batch.size() < SPILL_BATCH
-                            && planned + cands.get(i).sizeBytes() <= room);
-                    List<Migrator.Spilled> results;
-                    try {
-                        results = pool.migrator().spillAll(batch, target);
-                    } catch (OsdException e) {
-                        if (!e.is(Errno.EBUSY)) {
-                            failed(target.index(), "spill of " + batch.size() + " objects", e, errors);
+            SpillMover mover = new SpillMover(errors);
+            placement.spillPass(
+                    () -> {
+                        try {
+                            refreshFast();
+                        } catch (OsdException e) {
+                            errors.add("statfs of the fast tier: " + e.getMessage());
                         }
-                        break;
-                    }
-                    for (Migrator.Spilled sp : results) {
-                        Fid f = sp.fid();
-                        if (sp.error() != null) {
-                            OsdException e = sp.error();
-                            if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
-                                heat.forget(f);
-                            } else if (!e.is(Errno.EBUSY)) {
-                                failed(target.index(), "spill of " + f, e, errors);
-                            }
-                            continue;
-                        }
-                        Migrator.Result r = sp.result();
-                        moved("spill", r);
-                        if (r.outcome() == Migrator.Outcome.DONE) {
-                            heat.markSpilled(f);
-                            spilled++;
-                            spilledBytes += r.bytes();
-                            succeeded(target.index());
-                        } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
-                            heat.markSpilled(f);
-                        } else if (r.outcome() == Migrator.Outcome.PARKED) {
-                            if (r.cause() != null) {
-                                failed(target.index(), "spill of " + f, r.cause(), errors);
-                            } else {
-                                errors.add(r.detail());
-                            }
-                        }
-                    }
-                }
-                refreshFast();
-                if (throttled || spilled == before) {
-                    break;
-                }
-            }
+                        return fastUsed + pendingPromotionBytes.get();
+                    },
+                    fastCapacity,
+                    16,
+                    mover);
+            spilled += mover.spilled;
+            spilledBytes += mover.spilledBytes;
+            refreshFast();
         }
 
         if (!busy) {
@@ -455,12 +419,16 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 promotions.poll();
                 promotionQueued.remove(f);
+                Long queued = queuedBytes.remove(f);
+                if (queued != null) {
+                    pendingPromotionBytes.addAndGet(-queued);
+                }
                 boolean onTrial = Boolean.TRUE.equals(trial.remove(f));
                 try {
                     Migrator.Result r = pool.migrator().promote(f);
                     moved("promote", r);
                     if (r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
-                        heat.markPromoted(f, onTrial);
+                        placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
                         promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
                     }
                 } catch (OsdException e) {
@@ -472,6 +440,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
         }
 
+        // Promotions added bytes: the data path's next decisions see the occupancy they left.
+        refreshFast();
         adoptResidents();
         if (nanos() - lastCheckpointNanos >= cfg.checkpoint().toNanos()) {
             checkpoint();
@@ -490,6 +460,105 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 errors.size(),
                 busy,
                 List.copyOf(errors));
+    }
+
+    /**
+     * Carries out the spill pass's plans: candidates go to the first background tier with room in
+     * batches, a batch's copies begun in one durable metadata transaction (one log force for
+     * all), then written one by one; a batch plans no more bytes than the bandwidth bucket holds
+     * (at least one object). Stops the pass when the bucket is empty or no target has room.
+     */
+    private final class SpillMover implements Placement.Mover {
+        private final List<String> errors;
+        int spilled;
+        long spilledBytes;
+        private boolean throttled;
+
+        SpillMover(List<String> errors) {
+            this.errors = errors;
+        }
+
+        @Override
+        public boolean stopped() {
+            return throttled;
+        }
+
+        @Override
+        public List<Fid> spill(SpillPlan plan) {
+            List<Fid> gone = new ArrayList<>();
+            try {
+                spill(plan, gone);
+            } catch (OsdException e) {
+                errors.add("spill pass: " + e.getMessage());
+                lastError = e.getMessage();
+                throttled = true;
+            }
+            return gone;
+        }
+
+        private void spill(SpillPlan plan, List<Fid> gone) throws OsdException {
+            List<Candidate> cands = plan.candidates();
+            int i = 0;
+            while (i < cands.size()) {
+                if (!bucket.hasTokens()) {
+                    throttled = true;
+                    break;
+                }
+                PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
+                if (target == null) {
+                    errors.add("no background device has room for "
+                            + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
+                    throttled = true;
+                    break;
+                }
+                long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
+                List<Fid> batch = new ArrayList<>();
+                long planned = 0;
+                do {
+                    planned += cands.get(i).sizeBytes();
+                    batch.add(cands.get(i++).fid());
+                } while (i < cands.size()
+                        && batch.size() < SPILL_BATCH
+                        && planned + cands.get(i).sizeBytes() <= room);
+                List<Migrator.Spilled> results;
+                try {
+                    results = pool.migrator().spillAll(batch, target);
+                } catch (OsdException e) {
+                    if (!e.is(Errno.EBUSY)) {
+                        failed(target.index(), "spill of " + batch.size() + " objects", e, errors);
+                    }
+                    break;
+                }
+                for (Migrator.Spilled sp : results) {
+                    Fid f = sp.fid();
+                    if (sp.error() != null) {
+                        OsdException e = sp.error();
+                        if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
+                            heat.forget(f);
+                        } else if (!e.is(Errno.EBUSY)) {
+                            failed(target.index(), "spill of " + f, e, errors);
+                        }
+                        continue;
+                    }
+                    Migrator.Result r = sp.result();
+                    moved("spill", r);
+                    if (r.outcome() == Migrator.Outcome.DONE) {
+                        gone.add(f);
+                        spilled++;
+                        spilledBytes += r.bytes();
+                        succeeded(target.index());
+                    } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                        gone.add(f);
+                    } else if (r.outcome() == Migrator.Outcome.PARKED) {
+                        if (r.cause() != null) {
+                            failed(target.index(), "spill of " + f, r.cause(), errors);
+                        } else {
+                            errors.add(r.detail());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private void dropParked(Job j) throws OsdException {

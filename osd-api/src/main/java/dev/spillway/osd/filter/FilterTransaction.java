@@ -83,6 +83,11 @@ public class FilterTransaction implements Transaction {
     }
 
     @Override
+    public void continuesAccess(Fid fid) {
+        in.continuesAccess(fid);
+    }
+
+    @Override
     public void addCommitCallback(CommitCallback callback) {
         in.addCommitCallback(callback);
     }

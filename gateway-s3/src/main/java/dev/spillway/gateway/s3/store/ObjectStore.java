@@ -100,10 +100,17 @@ public final class ObjectStore {
                     d.update(buf, n);
                     long off = size - n;
                     int len = n;
-                    Tx.run(osd, tx -> tx.declareWrite(fid, off, len), tx -> {
-                        tx.write(fid, off, ByteBuffer.wrap(buf, 0, len));
-                        return null;
-                    });
+                    Tx.run(
+                            osd,
+                            tx -> {
+                                tx.declareWrite(fid, off, len);
+                                // One PUT is one access, though staged a chunk per transaction.
+                                tx.continuesAccess(fid);
+                            },
+                            tx -> {
+                                tx.write(fid, off, ByteBuffer.wrap(buf, 0, len));
+                                return null;
+                            });
                 }
             } else {
                 size = writeWhole(fid, in, buf, n, originBytes, expectedLength, maxSize, d);
