@@ -44,7 +44,10 @@ final class PoolViews {
     // ---- df and devices ------------------------------------------------------------------
 
     Map<String, Object> df() throws OsdException {
-        PoolMetrics.Snapshot snap = ctx.metrics().snap();
+        return df(ctx.metrics().snap(true));
+    }
+
+    private Map<String, Object> df(PoolMetrics.Snapshot snap) throws OsdException {
         StatFs s = snap.statfs();
         List<Map<String, Object>> rows = new ArrayList<>();
         long data = 0;
@@ -240,7 +243,7 @@ final class PoolViews {
     // ---- the status page -----------------------------------------------------------------
 
     Map<String, Object> status() throws OsdException {
-        PoolMetrics.Snapshot snap = ctx.metrics().snap();
+        PoolMetrics.Snapshot snap = ctx.metrics().snap(true);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("pool", pool().name());
         m.put("time", pool().clock().instant().toString());
@@ -255,7 +258,7 @@ final class PoolViews {
         mt.put("collected", mount.recovery().collected());
         mt.put("summary", mount.summary());
         m.put("mount", mt);
-        m.put("df", df());
+        m.put("df", df(snap));
         Map<String, Object> jobs = new LinkedHashMap<>();
         long retried = 0;
         double oldest = 0;

@@ -335,14 +335,23 @@ public final class PoolMetrics implements PoolListener {
 
     /** The figures of the last second (taken now if older): the admin API shows the same. */
     public Snapshot snap() {
+        return snap(false);
+    }
+
+    /**
+     * The figures now ({@code fresh}: what a person asking {@code df} expects after a write) or of
+     * the last second. A fresh snapshot becomes the one the gauges read, so a scrape right after
+     * shows the same figures as the admin API's answer.
+     */
+    public Snapshot snap(boolean fresh) {
         Snapshot s = snapshot;
         long now = System.nanoTime();
-        if (s != null && now - s.takenNanos() < 1_000_000_000L) {
+        if (!fresh && s != null && now - s.takenNanos() < 1_000_000_000L) {
             return s;
         }
         synchronized (this) {
             s = snapshot;
-            if (s != null && now - s.takenNanos() < 1_000_000_000L) {
+            if (!fresh && s != null && now - s.takenNanos() < 1_000_000_000L) {
                 return s;
             }
             try {
