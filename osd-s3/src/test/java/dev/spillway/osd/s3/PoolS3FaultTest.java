@@ -138,8 +138,12 @@ class PoolS3FaultTest {
                 .contains("503")
                 .contains("SlowDown")
                 .contains("request id FAULT");
-        // 1 + 3 attempts, one of which may have met a pooled connection the fault had cut.
-        assertThat(proxy.throttled() - before).as("attempts answered 503").isBetween(3, 4);
+        // The call that failed was tried 1 + 3 times (the device's retries): the SDK's own count,
+        // in the message. How many requests the proxy answered 503 is not pinned: on a loaded
+        // machine an attempt may also meet a pooled connection the fault had cut, or a clean-up
+        // request after the failure may be throttled too (seen: 5).
+        assertThat(r.detail()).contains("4 attempts");
+        assertThat(proxy.throttled() - before).as("attempts answered 503").isGreaterThanOrEqualTo(3);
         assertThat(fx.jobs(Job.Kind.PARKED)).hasSize(1);
         assertThat(fx.resident(f)).isTrue();
         assertThat(fx.read(f)).isEqualTo(body);
