@@ -99,7 +99,9 @@ public final class DeviceOps {
      * Refuses, before anything moves, an evacuation that cannot finish: the in-sync copies on
      * {@code from} must fit on the other writable durable spill devices, plus the promote device
      * for bodies that have nowhere else to go (what {@link #evacuateStep} does with them). Copies
-     * already held elsewhere need no room; they are counted anyway, so the check errs on refusing.
+     * already held elsewhere need no room; they are counted anyway. The bytes are the copies' allocated
+     * bytes (the pool's counters): a sparse copy may need more room where it goes, which ends as a
+     * stuck evacuation (the CLI says how to get out), never as lost data.
      *
      * @throws OsdException ENOSPC naming what the device holds, what the others can take and what
      *     to do
