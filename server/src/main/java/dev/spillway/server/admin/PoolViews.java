@@ -5,7 +5,6 @@ import dev.spillway.migrate.daemon.HeatReport;
 import dev.spillway.migrate.heat.Candidate;
 import dev.spillway.migrate.heat.HeatBand;
 import dev.spillway.osd.Errno;
-import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.pool.PoolOsd;
@@ -314,9 +313,5 @@ final class PoolViews {
         m.put("spillableBytes", h.spillableBytes());
         m.put("bytesAboveLowWatermark", h.bytesAboveLowWatermark());
         return m;
-    }
-
-    static String fid(Fid f) {
-        return f == null ? null : f.toString();
     }
 }

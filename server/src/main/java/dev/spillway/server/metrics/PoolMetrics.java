@@ -25,7 +25,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 /**
  * Spillway's metrics, in Micrometer with the Prometheus registry, named by Prometheus' conventions:
@@ -417,10 +416,5 @@ public final class PoolMetrics implements PoolListener {
                                 .tag("device", p.device(d).name())
                                 .register(registry))
                 .increment();
-    }
-
-    /** A supplier of the daemon's status for callers that want it without the snapshot's cache. */
-    public Supplier<DaemonStatus> daemonStatus() {
-        return () -> snap().daemon();
     }
 }
