@@ -75,7 +75,7 @@ class StatusPageBrowserTest {
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-                "--window-size=1400,1700",
+                "--window-size=1400,1900",
                 "--user-data-dir=" + tmp.resolve("chromium-profile"));
         LoggingPreferences logs = new LoggingPreferences();
         logs.enable(LogType.BROWSER, Level.ALL);
