@@ -175,10 +175,12 @@
       if (band.high === null) return "≥ " + band.low;
       return band.low < 1 ? band.low.toFixed(3) : String(band.low);
     };
-    var bars = uPlot.paths.bars({ size: [0.4, 60], gap: 2 });
+    // Side by side in each band: resident to the left of the band's mark, spilled to the right.
+    var left = uPlot.paths.bars({ size: [0.35, 40], align: -1, gap: 1 });
+    var right = uPlot.paths.bars({ size: [0.35, 40], align: 1, gap: 1 });
     chart("chart-heat", [
-      { label: "on the fast tier", stroke: "#2563eb", fill: "rgba(37,99,235,0.5)", paths: bars },
-      { label: "spilled", stroke: "#f59e0b", fill: "rgba(245,158,11,0.5)", paths: bars }
+      { label: "on the fast tier", stroke: "#2563eb", fill: "rgba(37,99,235,0.5)", paths: left, points: { show: false } },
+      { label: "spilled", stroke: "#f59e0b", fill: "rgba(245,158,11,0.5)", paths: right, points: { show: false } }
     ], [x, b.map(function (z) { return z.residentBytes; }), b.map(function (z) { return z.spilledBytes; })],
       [{ size: 70, values: function (u, v) { return v.map(bytes); } }],
       function (o) {
