@@ -53,10 +53,18 @@ public final class AdminClient {
                         null);
             }
             try {
-                url = JSON.readTree(dir.endpoint().toFile()).path("admin").asText();
+                url = JSON.readTree(dir.endpoint().toFile()).path("admin").asText("");
             } catch (IOException e) {
+                url = "";
+            }
+            if (!url.startsWith("http://") && !url.startsWith("https://")) {
                 throw new OsdException(
-                        Errno.EIO, null, null, "cannot read " + dir.endpoint() + ": " + e.getMessage(), e);
+                        Errno.EIO,
+                        null,
+                        null,
+                        dir.endpoint() + " names no admin address (damaged by a crash?); restart `spillway serve`"
+                                + " or give --endpoint",
+                        null);
             }
         }
         String tok;
@@ -114,7 +122,8 @@ public final class AdminClient {
                     Errno.ECANCELED,
                     null,
                     null,
-                    "the server at " + base + " does not answer (is `spillway serve` running?)",
+                    "the server at " + base + " does not answer: is `spillway serve` running? (a stale "
+                            + "endpoint.json is left by a server that was killed)",
                     e);
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, null, null, "admin API " + base + ": " + e, e);
@@ -124,15 +133,22 @@ public final class AdminClient {
         }
         if (r.statusCode() / 100 != 2) {
             Errno errno = Errno.EIO;
-            String msg = new String(r.body(), StandardCharsets.UTF_8);
+            String msg = "admin API " + base + " answered HTTP " + r.statusCode() + ": "
+                    + new String(r.body(), StandardCharsets.UTF_8).strip();
+            String device = null;
+            dev.spillway.osd.Fid fid = null;
             try {
                 JsonNode j = JSON.readTree(r.body());
                 errno = Errno.valueOf(j.path("error").asText("EIO"));
                 msg = j.path("message").asText(msg);
+                device = j.path("device").isTextual() ? j.path("device").asText() : null;
+                fid = j.path("fid").isTextual()
+                        ? dev.spillway.osd.Fid.parse(j.path("fid").asText())
+                        : null;
             } catch (IOException | IllegalArgumentException ignored) {
                 // Not our JSON: keep the raw body as the message.
             }
-            throw new OsdException(errno, null, null, msg, null);
+            throw new OsdException(errno, device, fid, msg, null);
         }
         return r.body();
     }
@@ -145,6 +161,45 @@ public final class AdminClient {
             throw new OsdException(
                     Errno.EPROTO, null, null, "admin API answered something that is not JSON: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Runs a long operation as a server task ({@code async=true}), polling its progress into
+     * {@code bar} until it finishes; returns its result or throws its error.
+     */
+    JsonNode task(String path, Map<String, String> params, ProgressBar bar) throws OsdException {
+        Map<String, String> p = new LinkedHashMap<>(params);
+        p.put("async", "true");
+        JsonNode t = call("POST", path, p);
+        long id = t.path("task").asLong();
+        while (true) {
+            t = call("GET", "tasks/" + id, Map.of());
+            bar.update(
+                    t.path("phase").asText(),
+                    t.path("done").asLong(),
+                    t.path("total").asLong());
+            if (t.path("finished").asBoolean()) {
+                break;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OsdException(
+                        Errno.ECANCELED, null, null, "interrupted; the server's task " + id + " goes on");
+            }
+        }
+        bar.finish();
+        if (t.has("error")) {
+            Errno errno;
+            try {
+                errno = Errno.valueOf(t.path("error").asText());
+            } catch (IllegalArgumentException e) {
+                errno = Errno.EIO;
+            }
+            throw new OsdException(errno, null, null, t.path("message").asText(), null);
+        }
+        return t.path("result");
     }
 
     static String pretty(JsonNode n) {

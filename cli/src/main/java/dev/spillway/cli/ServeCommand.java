@@ -60,19 +60,40 @@ final class ServeCommand implements Callable<Integer> {
         ServerOptions o = new ServerOptions(data, config, host, s3Port, adminPort, fastCapacity, System.out);
         Server server = Server.start(o);
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            try {
-                                server.close();
-                            } catch (Exception e) {
-                                System.err.println("spillway: unmount failed: " + e.getMessage());
-                            } finally {
-                                stopped.countDown();
-                            }
-                        },
-                        "spillway-shutdown"));
+        int[] code = {ExitCodes.OK};
+        Runnable stop = () -> {
+            synchronized (code) {
+                if (stopped.getCount() == 0) {
+                    return;
+                }
+                System.err.println("spillway: stopping: finishing the work in flight and unmounting...");
+                try {
+                    server.close();
+                    System.err.println("spillway: pool '" + server.pool().name() + "' unmounted cleanly");
+                } catch (Exception e) {
+                    System.err.println(SpillwayCommand.message(e)
+                            + " (unmount failed; the next start recovers from the work index)");
+                    code[0] = ExitCodes.FAILURE;
+                } finally {
+                    System.err.flush();
+                    stopped.countDown();
+                }
+            }
+        };
+        // SIGTERM and Ctrl-C stop cleanly and exit 0 (not 143/130): a clean stop is success. The
+        // shutdown hook covers any other way the JVM ends.
+        for (String sig : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> {
+                    stop.run();
+                    System.exit(code[0]);
+                });
+            } catch (IllegalArgumentException notHere) {
+                // A JVM that reserves the signal: the shutdown hook stops the server instead.
+            }
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(stop, "spillway-shutdown"));
         stopped.await();
-        return ExitCodes.OK;
+        return code[0];
     }
 }

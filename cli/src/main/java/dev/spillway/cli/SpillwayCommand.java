@@ -57,14 +57,24 @@ public final class SpillwayCommand implements Runnable {
             }
         }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            if (ex instanceof OsdException oe) {
-                cmd.getErr().println("spillway: " + oe.getMessage());
-                return ExitCodes.of(oe.errno());
-            }
-            cmd.getErr().println("spillway: " + ex);
-            return ExitCodes.FAILURE;
+            cmd.getOut().flush();
+            cmd.getErr().println(message(ex));
+            cmd.getErr().flush();
+            return ex instanceof OsdException oe ? ExitCodes.of(oe.errno()) : ExitCodes.FAILURE;
         });
         return cl;
+    }
+
+    /**
+     * An error as one line: one {@code spillway:} prefix, then the device and object if any, the
+     * errno once, and what failed and what to do (the message's own words).
+     */
+    static String message(Throwable ex) {
+        if (ex instanceof OsdException oe) {
+            return "spillway: " + oe.getMessage();
+        }
+        String m = ex.getMessage();
+        return "spillway: " + (m == null || m.isBlank() ? ex.getClass().getSimpleName() : m);
     }
 
     /** The version of this build. */

@@ -293,6 +293,50 @@ public final class PoolOsd implements Osd {
         return recovery;
     }
 
+    /** Every job of the work index (what the admin API's {@code jobs} shows). */
+    public List<dev.spillway.pool.meta.Job> jobs() throws OsdException {
+        return dev.spillway.pool.meta.WorkIndex.all(md.osd());
+    }
+
+    /**
+     * Bytes and copies the pool has placed on each device other than the metadata device, per
+     * copy state: {@code device index -> state -> [bytes, copies]}, from the persisted counters
+     * (exact after a crash, no scan). The metadata device's resident bodies are not counted here:
+     * its statfs says what it holds.
+     */
+    public Map<Integer, Map<CopyState, long[]>> copyTotals() throws OsdException {
+        ensureOpen();
+        return Counters.totals(md.osd());
+    }
+
+    /**
+     * The pool's own records on the metadata device (superblock, work index, counters, device
+     * indexes, heat checkpoint): objects its clients never see, so statfs does not count them.
+     */
+    private long reservedObjects() throws OsdException {
+        long n = 0;
+        for (Fid f : reservedFids()) {
+            if (md.osd().exists(f)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private List<Fid> reservedFids() {
+        List<Fid> out = new ArrayList<>();
+        out.add(dev.spillway.pool.meta.PoolFids.SUPER);
+        out.add(dev.spillway.pool.meta.PoolFids.HEAT);
+        for (int s = 0; s < dev.spillway.pool.meta.PoolFids.STRIPES; s++) {
+            out.add(dev.spillway.pool.meta.PoolFids.work(s));
+            out.add(dev.spillway.pool.meta.PoolFids.counters(s));
+            for (PoolDevice d : devices) {
+                out.add(dev.spillway.pool.meta.PoolFids.deviceIndex(d.index(), s));
+            }
+        }
+        return out;
+    }
+
     // ---- Osd -------------------------------------------------------------------------------
 
     @Override
@@ -345,23 +389,27 @@ public final class PoolOsd implements Osd {
                     }
                     // Used is what the pool placed there (exact, from its counters): a spill device
                     // may share its filesystem with other data, which is not the pool's to report.
-                    long dfree = Math.max(0, s.totalBytes() - used);
+                    // Its size is what the pool can reach: what it placed there plus what is still
+                    // available to it (a shared filesystem's other data is neither), so that
+                    // size = used + available holds on every row of df.
+                    long dfree = Math.max(0, Math.min(s.totalBytes() - used, s.availableBytes()));
                     s = new StatFs(
                             d.name(),
-                            s.totalBytes(),
+                            Math.min(s.totalBytes(), used + dfree),
                             dfree,
-                            Math.min(dfree, s.availableBytes()),
+                            dfree,
                             copies,
                             s.freeObjects(),
                             flags(d, s),
                             List.of());
                 } else {
+                    // The pool's own records are not objects of its clients.
                     s = new StatFs(
                             d.name(),
                             s.totalBytes(),
                             s.freeBytes(),
                             s.availableBytes(),
-                            s.objects(),
+                            Math.max(0, s.objects() - reservedObjects()),
                             s.freeObjects(),
                             flags(d, s),
                             List.of());

@@ -33,6 +33,26 @@ public record DataDir(Path root) {
         return root.resolve("endpoint.json");
     }
 
+    /** Exists once a start printed the credentials (after a failed first start, the next one prints them). */
+    public Path credentialsShown() {
+        return root.resolve("credentials.shown");
+    }
+
+    /** Creates an empty marker file and makes its name durable (folder fsync). */
+    public static void touchDurably(Path file) throws OsdException {
+        try {
+            if (!Files.exists(file)) {
+                Files.createFile(file);
+            }
+            try (var dir =
+                    java.nio.channels.FileChannel.open(file.getParent(), java.nio.file.StandardOpenOption.READ)) {
+                dir.force(true);
+            }
+        } catch (IOException e) {
+            throw new OsdException(Errno.EIO, null, null, "cannot create " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     public Path device(String name) {
         return root.resolve("devices").resolve(name);
     }

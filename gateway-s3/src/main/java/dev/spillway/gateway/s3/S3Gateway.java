@@ -33,6 +33,7 @@ public final class S3Gateway implements AutoCloseable {
     private final ServerConnector connector;
     private final Namespace namespace;
     private final GarbageSweeper sweeper;
+    private final S3Handler handler;
     private final Thread sweeperThread;
     private final AtomicReference<OsdException> sweepFailure = new AtomicReference<>();
     private volatile boolean closed;
@@ -65,7 +66,8 @@ public final class S3Gateway implements AutoCloseable {
         connector.setPort(cfg.port());
         connector.setIdleTimeout(60_000);
         server.addConnector(connector);
-        server.setHandler(new S3Handler(ctx));
+        handler = new S3Handler(ctx);
+        server.setHandler(handler);
         server.setErrorHandler(new S3ErrorHandler());
 
         sweeperThread = Thread.ofVirtual().name("s3-gateway-sweeper").unstarted(() -> sweepLoop(cfg));
@@ -127,6 +129,16 @@ public final class S3Gateway implements AutoCloseable {
             host = "[" + host + "]";
         }
         return URI.create("http://" + host + ":" + port());
+    }
+
+    /** Sets the listener told about every S3 request answered (the server's metrics). */
+    public void requestListener(RequestListener l) {
+        handler.listener(l);
+    }
+
+    /** Names of the gateway's objects (bucket/key to FID and back, multipart parts), for the admin API. */
+    public ObjectNames names() {
+        return new ObjectNames(namespace);
     }
 
     /** The namespace (tests, the server's admin API). */

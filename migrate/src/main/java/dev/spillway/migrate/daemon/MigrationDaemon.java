@@ -698,6 +698,41 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 lastError);
     }
 
+    /**
+     * An operator moved {@code fid}'s body (an admin spill, release or promote): the heat tracker
+     * learns where it is now, so the next spill pass and the status page do not take it for
+     * resident (or spilled) any more.
+     */
+    public void operatorMoved(Fid fid, boolean resident) {
+        if (resident) {
+            heat.markPromoted(fid, false);
+        } else {
+            heat.markSpilled(fid);
+        }
+    }
+
+    /** The configuration the daemon runs with (watermarks, bandwidth cap). */
+    public DaemonConfig config() {
+        return cfg;
+    }
+
+    /**
+     * The heat distribution and the next objects a spill pass would take ({@code top} of them),
+     * for the status page. Costs the heat tracker's bucket count plus {@code top} records.
+     */
+    public HeatReport heatReport(int top) {
+        long cap = Math.max(1, fastCapacity);
+        long used = fastUsed;
+        long above = used > cfg.policy().highWatermark() * cap
+                ? (long) Math.max(0, used - cfg.policy().lowWatermark() * cap)
+                : 0;
+        return new HeatReport(
+                heat.distribution(),
+                heat.coldest(Math.max(0, top), Long.MAX_VALUE, cfg.policy().minResidentAge()),
+                heat.spillableBytes(),
+                above);
+    }
+
     /** Objects not accessed for {@code age}, coldest first: the list for an external manager. */
     public List<Candidate> inactive(Duration age, int limit) {
         return heat.inactive(age, limit, true);
@@ -712,9 +747,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             while (!closed) {
                 try {
                     PassReport r = runOnce();
-                    if (!r.errors().isEmpty()) {
-                        LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": migration pass: " + r.errors());
-                    }
+                    warnOnce(r.errors());
                 } catch (OsdException | RuntimeException e) {
                     lastError = e.getMessage();
                     LOG.log(
@@ -729,6 +762,32 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
             }
         });
+    }
+
+    // The last warning logged and when: a pass that fails the same way every second (a stuck
+    // evacuation, a full device) is logged when it starts and then once a minute, not each pass.
+    private List<String> lastWarned = List.of();
+    private long lastWarnedNanos;
+    private int warnRepeats;
+
+    private void warnOnce(List<String> errors) {
+        if (errors.isEmpty()) {
+            lastWarned = List.of();
+            return;
+        }
+        long now = nanos();
+        // Compared without their numbers: back-off delays and byte counts change every pass.
+        List<String> shape =
+                errors.stream().map(e -> e.replaceAll("[0-9]+", "#")).toList();
+        if (shape.equals(lastWarned) && now - lastWarnedNanos < 60_000_000_000L) {
+            warnRepeats++;
+            return;
+        }
+        String again = shape.equals(lastWarned) ? " (again; " + warnRepeats + " passes since the last warning)" : "";
+        LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": migration pass: " + errors + again);
+        lastWarned = shape;
+        lastWarnedNanos = now;
+        warnRepeats = 0;
     }
 
     /**

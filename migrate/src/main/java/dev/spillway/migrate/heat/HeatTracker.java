@@ -388,6 +388,43 @@ public final class HeatTracker {
         return n;
     }
 
+    /**
+     * How many objects and bytes lie in each heat band now, resident and spilled: bands of a
+     * factor of 4 in heat from {@code 1/256} to {@code 64} accesses (9 bands, the first and last
+     * open-ended). Read from the rings' per-bucket totals (a bucket counts in the band of its lowest
+     * heat), so it costs the number of buckets, never the number of objects.
+     */
+    public List<HeatBand> distribution() {
+        double t = seconds(clock.instant());
+        int bands = 9;
+        long[][] sums = new long[bands][4];
+        int[] rings = {HeatSegment.RESIDENT_RING, HeatSegment.PROBATION_RING, HeatSegment.SPILLED_RING};
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                for (int r : rings) {
+                    BucketRing ring = s.ring(r);
+                    int col = r == HeatSegment.SPILLED_RING ? 2 : 0;
+                    for (long b = ring.nextNonEmpty(Long.MIN_VALUE);
+                            b != Long.MAX_VALUE;
+                            b = ring.nextNonEmpty(b + 1)) {
+                        double h = heatOfKey(ring.lowerKey(b), t);
+                        int band = h <= 0 ? 0 : (int) Math.floor((Math.log(h) / Math.log(4)) + 4) + 1;
+                        band = Math.max(0, Math.min(bands - 1, band));
+                        sums[band][col] += ring.count(b);
+                        sums[band][col + 1] += ring.bytes(b);
+                    }
+                }
+            }
+        }
+        List<HeatBand> out = new ArrayList<>(bands);
+        for (int i = 0; i < bands; i++) {
+            double low = i == 0 ? 0 : Math.pow(4, i - 5);
+            double high = i == bands - 1 ? Double.POSITIVE_INFINITY : Math.pow(4, i - 4);
+            out.add(new HeatBand(low, high, sums[i][0], sums[i][1], sums[i][2], sums[i][3]));
+        }
+        return out;
+    }
+
     /** Heap bytes held by the tracker's arrays, as allocated (records, hash index, rings). */
     public long footprintBytes() {
         long n = 0;

@@ -62,13 +62,24 @@ public final class Fsck {
     private final boolean repair;
     private final boolean deep;
     private final List<Problem> problems = new ArrayList<>();
-    private final Consumer<String> progress;
+    private final Progress progress;
+    private long walkTotal;
 
-    private Fsck(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress) {
+    /**
+     * Told how far a check is: {@code phase} "walk" (objects of the structural walk, of about
+     * {@code total}: the pool's object count when it began) or "verify" (copies read by a deep
+     * check). Called every few hundred objects and at the end of each phase.
+     */
+    @FunctionalInterface
+    public interface Progress {
+        void update(String phase, long done, long total);
+    }
+
+    private Fsck(PoolOsd pool, boolean repair, boolean deep, Progress progress) {
         this.pool = pool;
         this.repair = repair;
         this.deep = deep;
-        this.progress = progress == null ? s -> {} : progress;
+        this.progress = progress == null ? (p, d, t) -> {} : progress;
     }
 
     /** How long an online check waits for the metadata transactions in flight to end. */
@@ -83,9 +94,25 @@ public final class Fsck {
      */
     public static Report run(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress)
             throws OsdException {
+        Consumer<String> out = progress == null ? s -> {} : progress;
+        return check(pool, repair, deep, (phase, done, total) -> {
+            if (done > 0 && done % 10_000 == 0) {
+                out.accept("fsck: " + done + (phase.equals("walk") ? " objects checked" : " copies verified"));
+            }
+        });
+    }
+
+    /** As {@link #run(PoolOsd, boolean, boolean, Consumer)}, telling {@code progress} how far it is. */
+    public static Report check(PoolOsd pool, boolean repair, boolean deep, Progress progress) throws OsdException {
         Fsck f = new Fsck(pool, repair, deep, progress);
+        try {
+            f.walkTotal = pool.statfs().devices().get(pool.metadata().index()).objects();
+        } catch (OsdException e) {
+            f.walkTotal = 0; // unknown: the walk reports what it has done
+        }
         Report structural = pool.quiesced(QUIESCE_WAIT, f::run);
         f.verifyDeferred();
+        f.progress.update("verify", f.deferred.size(), f.deferred.size());
         return new Report(structural.objects(), structural.copies(), List.copyOf(f.problems));
     }
 
@@ -95,7 +122,11 @@ public final class Fsck {
     private final List<Deferred> deferred = new ArrayList<>();
 
     private void verifyDeferred() throws OsdException {
+        long done = 0;
         for (Deferred d : deferred) {
+            if (done++ % 16 == 0) {
+                progress.update("verify", done - 1, deferred.size());
+            }
             PoolDevice dev = pool.device(d.copy().device());
             OsdException bad = d.bad();
             if (bad == null) {
@@ -179,8 +210,8 @@ public final class Fsck {
                     continue;
                 }
                 objects++;
-                if (objects % 10_000 == 0) {
-                    progress.accept("fsck: " + objects + " objects checked");
+                if (objects % 256 == 0) {
+                    progress.update("walk", objects, Math.max(walkTotal, objects));
                 }
                 Optional<PoolObject> po;
                 try {
@@ -268,6 +299,7 @@ public final class Fsck {
             }
         }
         checkCounters(expected);
+        progress.update("walk", objects, objects);
         return new Report(objects, copies, List.copyOf(problems));
     }
 
