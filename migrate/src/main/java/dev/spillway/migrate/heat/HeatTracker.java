@@ -395,7 +395,7 @@ public final class HeatTracker {
      * heat), so it costs the number of buckets, never the number of objects.
      */
     public List<HeatBand> distribution() {
-        double t = seconds(clock.instant());
+        double t = logicalNow();
         int bands = 9;
         long[][] sums = new long[bands][4];
         int[] rings = {HeatSegment.RESIDENT_RING, HeatSegment.PROBATION_RING, HeatSegment.SPILLED_RING};
