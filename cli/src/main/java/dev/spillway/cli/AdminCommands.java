@@ -83,7 +83,17 @@ final class AdminCommands {
             JsonNode r;
             if (target.endpoint == null && !running(target)) {
                 // No server: check the unmounted pool directly (the lock keeps a server out meanwhile).
-                try (Offline o = Offline.open(new dev.spillway.server.DataDir(target.data), null, op(), false)) {
+                // A check without repair mounts without recovery and writes nothing: it needs no
+                // space, and it sees what the crash left (work in flight included).
+                boolean readOnly = !repair && op().equals("fsck");
+                try (Offline o = Offline.open(
+                        new dev.spillway.server.DataDir(target.data),
+                        null,
+                        op(),
+                        false,
+                        readOnly
+                                ? dev.spillway.pool.PoolOsd.MountMode.CHECK
+                                : dev.spillway.pool.PoolOsd.MountMode.RECOVER)) {
                     var rep =
                             dev.spillway.pool.recovery.Fsck.run(o.pool, repair, deep || op().equals("scrub"), s -> {});
                     com.fasterxml.jackson.databind.node.ObjectNode n =

@@ -5,6 +5,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
@@ -70,6 +71,7 @@ final class PoolTransaction extends AbstractTransaction {
     protected void doStart() throws OsdException {
         try {
             pool.ensureOpen();
+            checkSpaceClass();
             long deadline = System.nanoTime() + BACKPRESSURE_LIMIT_NANOS;
             for (int attempt = 0; ; attempt++) {
                 md = mdOsd().newTransaction();
@@ -79,6 +81,7 @@ final class PoolTransaction extends AbstractTransaction {
                         translate(d);
                     }
                     md.setSync(isSync());
+                    md.setSpaceClass(spaceClass());
                     md.start();
                     md.addCommitCallback((id, err) -> fireCallbacks(err));
                     return;
@@ -113,6 +116,36 @@ final class PoolTransaction extends AbstractTransaction {
         }
     }
 
+    /**
+     * A client may ask for {@link SpaceClass#FREEING} (a delete, or a garbage sweep, that must work
+     * on a full pool), but not to bring data in with it, so that the reserve stays the pool's;
+     * {@link SpaceClass#RESERVED} is the pool's own.
+     */
+    private void checkSpaceClass() throws OsdException {
+        switch (spaceClass()) {
+            case CLIENT -> {}
+            case RESERVED ->
+                throw new OsdException(
+                        Errno.EINVAL,
+                        pool.name(),
+                        null,
+                        "transaction " + id()
+                                + ": space class RESERVED is the pool's own; clients use CLIENT or FREEING");
+            case FREEING -> {
+                for (Declare d : declares()) {
+                    if (d.op() == Declare.Op.CREATE || d.op() == Declare.Op.WRITE) {
+                        throw new OsdException(
+                                Errno.EINVAL,
+                                pool.name(),
+                                d.fid(),
+                                "transaction " + id() + " is FREEING but declares " + d
+                                        + "; a transaction that gives space back may not bring data in");
+                    }
+                }
+            }
+        }
+    }
+
     private Optional<PoolObject> committed(Fid f) throws OsdException {
         if (committed.containsKey(f)) {
             return Optional.ofNullable(committed.get(f));
@@ -137,7 +170,7 @@ final class PoolTransaction extends AbstractTransaction {
             case CREATE -> {
                 md.declareCreate(f, d.kind());
                 if (d.kind() == ObjectKind.DATA) {
-                    pool.store().declare(md, f);
+                    pool.store().declareClientChange(md, f, Optional.empty());
                     DeviceIndex.declareInsert(md, mdIndex, f);
                 }
             }
@@ -156,7 +189,7 @@ final class PoolTransaction extends AbstractTransaction {
                     default -> md.declareTruncate(f, d.offset());
                 }
                 Optional<PoolObject> p = committed(f);
-                pool.store().declare(md, f);
+                pool.store().declareClientChange(md, f, p);
                 if (p.isPresent()) {
                     if (!p.get().resident(mdIndex)) {
                         md.declareWrite(f, 0, p.get().size());

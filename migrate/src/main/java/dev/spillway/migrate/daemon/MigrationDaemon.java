@@ -12,6 +12,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.pool.PoolListener;
@@ -82,6 +83,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Map<String, AtomicLong> bytesMoved = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
     private final AtomicLong foregroundOps = new AtomicLong();
+    private final AtomicLong deferredCheckpoints = new AtomicLong();
 
     // Read by the data path (promotion decisions) between passes.
     private volatile long fastUsed;
@@ -495,6 +497,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private void dropParked(Job j) throws OsdException {
         try (Transaction tx = pool.metadata().osd().newTransaction()) {
             WorkIndex.declareRemove(tx, j.fid());
+            tx.setSpaceClass(SpaceClass.FREEING);
             tx.start();
             if (WorkIndex.contains(pool.metadata().osd(), j)) {
                 WorkIndex.remove(tx, j);
@@ -541,7 +544,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         byte[] b = bo.toByteArray();
         Osd mdOsd = pool.metadata().osd();
         boolean exists = mdOsd.exists(PoolFids.HEAT);
+        // The checkpoint replaces itself (FREEING: the old body goes before the new one comes),
+        // so a rewrite needs no space even on a full tier. What it grows by may come only from
+        // clients' room, never from the reserve; without that room it waits for the next one
+        // (a late checkpoint costs placement quality after a crash, never correctness).
+        long growth = b.length - (exists ? mdOsd.getAttr(PoolFids.HEAT).size() : -4096);
+        if (growth > 0 && mdOsd.statfs().availableBytes() <= growth) {
+            deferredCheckpoints.incrementAndGet();
+            lastError = "heat checkpoint of " + b.length + " bytes deferred: the fast tier has no room for its "
+                    + growth + " bytes of growth";
+            return;
+        }
         try (Transaction tx = mdOsd.newTransaction()) {
+            tx.setSpaceClass(SpaceClass.FREEING);
             if (!exists) {
                 tx.declareCreate(PoolFids.HEAT, ObjectKind.DATA);
             }
