@@ -238,7 +238,7 @@ public final class Namespace {
     public void deleteBucket(String name) throws OsdException, S3Exception {
         BucketRecord b = bucket(name);
         byte[] k = bucketKey(name);
-        Tx.run(
+        Tx.freeing(
                 osd,
                 tx -> {
                     // Destroying the key index takes its lock, so no PUT can commit into the bucket
@@ -260,15 +260,20 @@ public final class Namespace {
                                             + Names.show(c.key()) + "'");
                         }
                     }
+                    // The cursor reads committed state, so the uploads index can go first: frees
+                    // before additions, as a FREEING transaction must.
                     try (IndexCursor c = osd.cursor(b.uploads(), null)) {
+                        List<Fid> parts = new ArrayList<>();
                         while (c.next()) {
-                            Fid parts = Records.UploadRecord.decode(c.value()).parts();
-                            tx.upsert(garbage, parts.toBytes(), Garbage.value(Garbage.PARTS, now()));
+                            parts.add(Records.UploadRecord.decode(c.value()).parts());
+                        }
+                        tx.destroy(b.keys());
+                        tx.destroy(b.uploads());
+                        tx.delete(superblock, k);
+                        for (Fid p : parts) {
+                            tx.upsert(garbage, p.toBytes(), Garbage.value(Garbage.PARTS, now()));
                         }
                     }
-                    tx.destroy(b.keys());
-                    tx.destroy(b.uploads());
-                    tx.delete(superblock, k);
                     return null;
                 });
     }

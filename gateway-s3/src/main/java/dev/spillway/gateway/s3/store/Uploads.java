@@ -219,7 +219,7 @@ public final class Uploads {
             throws OsdException, S3Exception {
         UploadRecord up = find(bucket, bucketName, key, uploadId);
         byte[] uk = uploadKey(key, uploadId);
-        Tx.run(
+        Tx.freeing(
                 osd,
                 tx -> {
                     tx.declareSetAttr(up.parts()); // only for its lock: serializes with UploadPart
