@@ -17,6 +17,20 @@ import picocli.CommandLine.Spec;
 final class AdminCommands {
     private AdminCommands() {}
 
+    /** One line on the multipart uploads in progress (their parts hold space until completed, aborted or expired). */
+    static String uploads(JsonNode u) {
+        String s = "multipart uploads in progress: " + u.path("uploads").asLong() + " ("
+                + u.path("parts").asLong() + " parts, "
+                + Human.bytes(u.path("bytes").asLong(), true) + ")";
+        if (u.has("oldestInitiated")) {
+            s += ", oldest initiated " + u.path("oldestInitiated").asText();
+        }
+        if (u.has("nextExpiry")) {
+            s += ", next expiry " + u.path("nextExpiry").asText();
+        }
+        return s;
+    }
+
     @Command(
             name = "jobs",
             mixinStandardHelpOptions = true,
@@ -40,6 +54,12 @@ final class AdminCommands {
                     + (j.path("queued").isEmpty() ? "none" : j.path("queued").toString()));
             for (JsonNode x : j.path("jobs")) {
                 out.println("  " + x.asText());
+            }
+            if (j.has("multipartUploads")) {
+                out.println(uploads(j.path("multipartUploads")));
+            }
+            if (j.has("chores")) {
+                out.println("daemon chores (done since start): " + j.path("chores"));
             }
             if (j.has("daemon")) {
                 out.println("daemon: " + j.path("daemon"));
@@ -167,9 +187,15 @@ final class AdminCommands {
         @Override
         public Integer call() throws Exception {
             JsonNode r = target.client().call("POST", "gc", Map.of());
-            spec.commandLine()
-                    .getOut()
-                    .println(target.json ? r.toString() : r.path("collected").asLong() + " garbage copies deleted");
+            PrintWriter out = spec.commandLine().getOut();
+            if (target.json) {
+                out.println(r.toString());
+                return ExitCodes.OK;
+            }
+            out.println(r.path("collected").asLong() + " garbage copies deleted");
+            if (r.has("multipartUploads")) {
+                out.println(uploads(r.path("multipartUploads")));
+            }
             return ExitCodes.OK;
         }
     }

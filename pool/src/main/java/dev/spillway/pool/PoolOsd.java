@@ -30,8 +30,10 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.recovery.Recovery;
 import dev.spillway.pool.recovery.RecoveryReport;
+import dev.spillway.pool.space.CapacityControl;
 import dev.spillway.pool.space.ReservePlan;
 import dev.spillway.pool.space.ReserveSlots;
+import dev.spillway.pool.space.RoomQueue;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -86,6 +88,8 @@ public final class PoolOsd implements Osd {
     private volatile RecoveryReport recovery;
     private volatile boolean closed;
     private final ReserveSlots reserveSlots;
+    private final RoomQueue roomQueue;
+    private final CapacityControl capacity;
     private volatile ReservePlan reservePlan;
 
     private PoolOsd(PoolConfig config, List<PoolDevice> devices, InstantSource clock) {
@@ -101,6 +105,8 @@ public final class PoolOsd implements Osd {
         this.clock = clock;
         this.caps = capabilities(md.osd(), devices);
         this.reserveSlots = new ReserveSlots(name, ReservePlan.STREAMS);
+        this.roomQueue = new RoomQueue(name, System::nanoTime);
+        this.capacity = new CapacityControl(this);
         this.migrator = new Migrator(this);
         this.deviceOps = new dev.spillway.pool.ops.DeviceOps(this);
     }
@@ -157,6 +163,18 @@ public final class PoolOsd implements Osd {
             PoolOsd pool = new PoolOsd(config, devs, clock);
             timing.append("pool state ").append(millis(p0)).append(" ms, ");
             // The reserve is in place before recovery writes anything (recovery itself needs none).
+            // A fast tier configured smaller than what it holds runs larger until spilled down.
+            if (mode != MountMode.CHECK) {
+                java.util.OptionalLong raised = pool.capacity.atMount();
+                if (raised.isPresent()) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pool " + config.name() + ": " + pool.md.name()
+                                    + " holds more than its configured capacity "
+                                    + pool.capacity.target().getAsLong() + " allows; running at "
+                                    + raised.getAsLong() + " bytes until the daemon has spilled down to it");
+                }
+            }
             pool.applyReserve();
             long r0 = System.nanoTime();
             pool.recovery = switch (mode) {
@@ -307,16 +325,7 @@ public final class PoolOsd implements Osd {
      * own copies is written to them, and deleting a copy needs no space.
      */
     public void applyReserve() throws OsdException {
-        List<Integer> bg = devices.stream()
-                .filter(d -> d.has(Role.BACKGROUND))
-                .map(PoolDevice::index)
-                .toList();
-        ReservePlan plan = ReservePlan.of(
-                devices.size(),
-                md.index(),
-                bg,
-                i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()),
-                md.osd().statfs().totalBytes());
+        ReservePlan plan = planFor(md.osd().statfs().totalBytes());
         try {
             md.osd().setReserve(plan.total());
             reservePlan = plan;
@@ -333,9 +342,33 @@ public final class PoolOsd implements Osd {
         }
     }
 
+    /** The reserve the metadata device needs at a capacity of {@code capacity} bytes. */
+    public ReservePlan planFor(long capacity) {
+        List<Integer> bg = devices.stream()
+                .filter(d -> d.has(Role.BACKGROUND))
+                .map(PoolDevice::index)
+                .toList();
+        return ReservePlan.of(
+                devices.size(),
+                md.index(),
+                bg,
+                i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()),
+                capacity);
+    }
+
     /** The reserve kept on the metadata device, and how it was sized; empty if the device keeps none. */
     public Optional<ReservePlan> reservePlan() {
         return Optional.ofNullable(reservePlan);
+    }
+
+    /** Capacity changes while mounted (see {@link CapacityControl}). */
+    public CapacityControl capacity() {
+        return capacity;
+    }
+
+    /** Where client transactions wait for room on a full fast tier (see {@link RoomQueue}). */
+    public RoomQueue roomQueue() {
+        return roomQueue;
     }
 
     /** The slots that bound the pool's RESERVED work (see {@link ReserveSlots}). */
@@ -400,7 +433,10 @@ public final class PoolOsd implements Osd {
                     }
                     // Used is what the pool placed there (exact, from its counters): a spill device
                     // may share its filesystem with other data, which is not the pool's to report.
-                    long dfree = Math.max(0, s.totalBytes() - used);
+                    // Free is what is left of the device's size after it, but never more than the
+                    // device itself says is free (the filesystem's own free space, or what a
+                    // configured capacity leaves, whichever is smaller).
+                    long dfree = Math.min(Math.max(0, s.totalBytes() - used), s.freeBytes());
                     s = new StatFs(
                             d.name(),
                             s.totalBytes(),

@@ -40,9 +40,6 @@ import java.util.Optional;
  * copy touch nothing shared.
  */
 final class PoolTransaction extends AbstractTransaction {
-    /** How long a writer waits for the fast tier to make room before its start fails with ENOSPC. */
-    static final long BACKPRESSURE_LIMIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-
     private final PoolOsd pool;
     private final int mdIndex;
     private Transaction md;
@@ -72,47 +69,40 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             pool.ensureOpen();
             checkSpaceClass();
-            long deadline = System.nanoTime() + BACKPRESSURE_LIMIT_NANOS;
-            for (int attempt = 0; ; attempt++) {
-                md = mdOsd().newTransaction();
-                mdStopped = false;
-                try {
-                    for (Declare d : declares()) {
-                        translate(d);
-                    }
-                    md.setSync(isSync());
-                    md.setSpaceClass(spaceClass());
-                    md.start();
-                    md.addCommitCallback((id, err) -> fireCallbacks(err));
-                    return;
-                } catch (OsdException e) {
-                    stopMd();
-                    // A full fast tier: if the daemon can make room, this writer waits for it
-                    // (backpressure) rather than fail while anything can still be moved.
-                    SpaceReclaimer r = pool.spaceReclaimer();
-                    if (!(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT)) || r == null || System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    if (!r.reclaim(
+            List<Fid> busy = declares().stream().map(Declare::fid).toList();
+            SpaceReclaimer r = pool.spaceReclaimer();
+            // A full fast tier: the writer waits its turn for room while the daemon spills (on the
+            // head writer's own thread too: backpressure), for at most the configured time.
+            pool.roomQueue()
+                    .start(
+                            this::startMetadata,
+                            r == null ? null : (bytes, deadline) -> r.reclaim(bytes, busy, deadline),
                             declaredBytes(4096),
-                            declares().stream().map(Declare::fid).toList())) {
-                        // Nothing could move right now; space held by transactions in flight comes
-                        // back when they stop. Wait a little, then try again, until the deadline.
-                        try {
-                            Thread.sleep(Math.min(1000, 20L << Math.min(attempt, 6)));
-                        } catch (InterruptedException ie) {
-                            Thread.currentThread().interrupt();
-                            throw e;
-                        }
-                    }
-                    committed.clear();
-                } catch (RuntimeException e) {
-                    stopMd();
-                    throw e;
-                }
-            }
+                            spaceClass() == SpaceClass.CLIENT
+                                    ? pool.config().space().writerWait().toNanos()
+                                    : 0,
+                            "transaction " + id());
         } catch (OsdException e) {
             throw e.via(pool.name());
+        }
+    }
+
+    /** One attempt to start the metadata transaction; on failure nothing of it is left. */
+    private void startMetadata() throws OsdException {
+        md = mdOsd().newTransaction();
+        mdStopped = false;
+        try {
+            for (Declare d : declares()) {
+                translate(d);
+            }
+            md.setSync(isSync());
+            md.setSpaceClass(spaceClass());
+            md.start();
+            md.addCommitCallback((id, err) -> fireCallbacks(err));
+        } catch (OsdException | RuntimeException e) {
+            stopMd();
+            committed.clear();
+            throw e;
         }
     }
 
@@ -544,6 +534,8 @@ final class PoolTransaction extends AbstractTransaction {
     @Override
     protected void doRelease() {
         stopMd();
+        // Whatever this transaction held or freed is back: a waiting writer may find room.
+        pool.roomQueue().roomMade();
     }
 
     private void stopMd() {

@@ -84,6 +84,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
     private final AtomicLong foregroundOps = new AtomicLong();
     private final AtomicLong deferredCheckpoints = new AtomicLong();
+    private final Map<String, Chore> chores = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final Map<String, AtomicLong> choresDone = new ConcurrentHashMap<>();
 
     // Read by the data path (promotion decisions) between passes.
     private volatile long fastUsed;
@@ -213,7 +215,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     private void refreshFast() throws OsdException {
         StatFs s = pool.metadata().osd().statfs();
-        fastCapacity = Math.max(1, s.totalBytes());
+        // A fast tier being shrunk is planned for at its target size: that is what the spill pass
+        // must get it under.
+        long t = pool.capacity().target().orElse(Long.MAX_VALUE);
+        fastCapacity = Math.max(1, Math.min(s.totalBytes(), t));
         fastUsed = s.usedBytes();
     }
 
@@ -231,6 +236,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 + pool.device(device).name() + " backs off " + delay / 1_000_000 + " ms)";
         errors.add(msg);
         lastError = msg;
+    }
+
+    /**
+     * A failed spill backs its target off only if the target failed it: an error of another
+     * device (the metadata device's ENOSPC, say) says nothing about the target's room, and
+     * backing it off made the next passes report "no background device has room" with the target
+     * nearly empty.
+     */
+    private void blame(PoolDevice target, String what, OsdException e, List<String> errors) {
+        if (e.device() == null || e.device().equals(target.name())) {
+            failed(target.index(), what, e, errors);
+        } else {
+            String msg = what + " to " + target.name() + ": " + e.getMessage();
+            errors.add(msg);
+            lastError = msg;
+        }
     }
 
     private void succeeded(int device) {
@@ -292,6 +313,17 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         activity = "collecting garbage";
         if (byKind.containsKey("GC")) {
             collected = pool.migrator().collectGarbage();
+        }
+        for (Map.Entry<String, Chore> c : chores.entrySet()) {
+            activity = c.getKey();
+            try {
+                int n = c.getValue().run();
+                choresDone.computeIfAbsent(c.getKey(), k -> new AtomicLong()).addAndGet(n);
+            } catch (OsdException | RuntimeException e) {
+                String msg = c.getKey() + ": " + e.getMessage();
+                errors.add(msg);
+                lastError = msg;
+            }
         }
 
         for (PoolDevice d : pool.devices()) {
@@ -408,7 +440,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         results = pool.migrator().spillAll(batch, target);
                     } catch (OsdException e) {
                         if (!e.is(Errno.EBUSY)) {
-                            failed(target.index(), "spill of " + batch.size() + " objects", e, errors);
+                            blame(target, "spill of " + batch.size() + " objects", e, errors);
                         }
                         break;
                     }
@@ -419,7 +451,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                             if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
                                 heat.forget(f);
                             } else if (!e.is(Errno.EBUSY)) {
-                                failed(target.index(), "spill of " + f, e, errors);
+                                blame(target, "spill of " + f, e, errors);
                             }
                             continue;
                         }
@@ -446,6 +478,15 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     break;
                 }
             }
+        }
+
+        var settled = pool.capacity().settle();
+        if (settled.isPresent()) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "pool " + pool.name() + ": " + settled.get().device() + " resized to "
+                            + settled.get().to() + " bytes (" + settled.get().detail() + ")");
+            refreshFast();
         }
 
         if (!busy) {
@@ -575,14 +616,14 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     // ---- emergency ----------------------------------------------------------------------------
 
     @Override
-    public boolean reclaim(long bytes, List<Fid> busy) {
+    public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
         long freed = 0;
         try {
             refreshFast();
             SpillPlan plan = policy.planEmergency(bytes, fastCapacity);
             Set<Fid> skip = new HashSet<>(busy);
             for (Candidate c : plan.candidates()) {
-                if (freed >= bytes) {
+                if (freed >= bytes || System.nanoTime() >= deadlineNanos) {
                     break;
                 }
                 if (skip.contains(c.fid())) {
@@ -611,6 +652,34 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             lastError = "emergency spill: " + e.getMessage();
         }
         return freed > 0;
+    }
+
+    // ---- chores -------------------------------------------------------------------------------
+
+    /** Work of the layers above the pool that the daemon runs every pass (multipart expiry). */
+    @FunctionalInterface
+    public interface Chore {
+        /** One round; returns how many things it did (uploads aborted, ...). */
+        int run() throws OsdException;
+    }
+
+    /** Adds a chore run every pass, after garbage collection; failures are reported like the pass's own. */
+    public void addChore(String name, Chore chore) {
+        chores.put(name, chore);
+    }
+
+    /** What each chore has done since the daemon started. */
+    public Map<String, Long> choresDone() {
+        Map<String, Long> out = new TreeMap<>();
+        chores.keySet()
+                .forEach(k ->
+                        out.put(k, choresDone.getOrDefault(k, new AtomicLong()).get()));
+        return out;
+    }
+
+    /** Heat checkpoints put off because the fast tier had no room for their growth. */
+    public long deferredCheckpoints() {
+        return deferredCheckpoints.get();
     }
 
     // ---- observability and control --------------------------------------------------------------

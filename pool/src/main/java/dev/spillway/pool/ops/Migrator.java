@@ -175,6 +175,10 @@ public final class Migrator {
             tx.start();
             update.apply(tx, counters);
             counters.flush(tx, md());
+        } finally {
+            if (space == SpaceClass.FREEING) {
+                pool.roomQueue().roomMade();
+            }
         }
     }
 

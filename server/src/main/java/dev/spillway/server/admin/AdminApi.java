@@ -51,6 +51,8 @@ final class AdminApi extends Handler.Abstract {
     private final PoolMetrics metrics;
     private volatile Function<String, Fid> resolver;
     private volatile dev.spillway.migrate.daemon.MigrationDaemon daemon;
+    private volatile AdminServer.Resizer resizer;
+    private volatile AdminServer.UploadsView uploads;
 
     AdminApi(PoolOsd pool, Credentials c, PoolMetrics metrics) {
         this.pool = pool;
@@ -61,6 +63,14 @@ final class AdminApi extends Handler.Abstract {
 
     void daemon(dev.spillway.migrate.daemon.MigrationDaemon d) {
         this.daemon = d;
+    }
+
+    void resizer(AdminServer.Resizer r) {
+        this.resizer = r;
+    }
+
+    void uploads(AdminServer.UploadsView u) {
+        this.uploads = u;
     }
 
     /** An object named by a FID, or (through the gateway, when wired) by {@code bucket/key}. */
@@ -195,6 +205,18 @@ final class AdminApi extends Handler.Abstract {
                             Reply.json(progress(pool.deviceOps().evacuateStep(d, intParam(q, "max", 64))));
                         case "replace-lost" ->
                             Reply.json(progress(pool.deviceOps().replaceLost(d, intParam(q, "max", 64))));
+                        case "capacity" -> {
+                            if (resizer == null) {
+                                throw new OsdException(
+                                        Errno.EOPNOTSUPP, pool.name(), null, "this server cannot resize devices");
+                            }
+                            Map<String, Object> m = new LinkedHashMap<>();
+                            m.put("device", d.name());
+                            m.put("result", resizer.resize(d.name(), param(q, "size")));
+                            m.put("capacity", d.osd().statfs().totalBytes());
+                            pool.capacity().target().ifPresent(t -> m.put("target", t));
+                            yield Reply.json(m);
+                        }
                         default ->
                             throw new OsdException(
                                     Errno.ENOENT, pool.name(), null, "no device operation '" + p[2] + "'");
@@ -215,8 +237,14 @@ final class AdminApi extends Handler.Abstract {
                     return Reply.json(daemon.runOnce());
                 }
                 return Reply.json(daemon.status());
-            case "gc":
-                return Reply.json(Map.of("collected", pool.migrator().collectGarbage()));
+            case "gc": {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("collected", pool.migrator().collectGarbage());
+                if (uploads != null) {
+                    m.put("multipartUploads", uploadsMap());
+                }
+                return Reply.json(m);
+            }
             case "fsck":
             case "scrub": {
                 boolean repair = Boolean.parseBoolean(q.getValue("repair"));
@@ -346,7 +374,48 @@ final class AdminApi extends Handler.Abstract {
         out.put("pool", pool.name());
         out.put("devices", rows);
         out.put("summary", row(s));
+        out.put("space", space());
+        if (uploads != null) {
+            out.put("multipartUploads", uploadsMap());
+        }
         return out;
+    }
+
+    /** The reserve, the writers waiting for room, a capacity being reached by spilling. */
+    private Map<String, Object> space() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        pool.reservePlan().ifPresent(p -> {
+            m.put("reserve", p.total());
+            m.put("reserveDevice", pool.metadata().name());
+            m.put("reservePlan", p.describe());
+        });
+        pool.capacity().target().ifPresent(t -> m.put("shrinkingTo", t));
+        var w = pool.roomQueue().stats();
+        m.put("writersWaiting", w.waiting());
+        m.put("writersWaited", w.waited());
+        m.put("writersTimedOut", w.timedOut());
+        m.put("writerMaxWaitMs", w.maxWaitNanos() / 1_000_000);
+        m.put("writerWaitLimitMs", pool.config().space().writerWait().toMillis());
+        return m;
+    }
+
+    private Map<String, Object> uploadsMap() throws OsdException {
+        var u = uploads.summary();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("uploads", u.uploads());
+        m.put("parts", u.parts());
+        m.put("bytes", u.bytes());
+        if (u.oldestInitiatedMillis() > 0) {
+            m.put(
+                    "oldestInitiated",
+                    java.time.Instant.ofEpochMilli(u.oldestInitiatedMillis()).toString());
+        }
+        if (u.nextExpiryMillis() > 0) {
+            m.put(
+                    "nextExpiry",
+                    java.time.Instant.ofEpochMilli(u.nextExpiryMillis()).toString());
+        }
+        return m;
     }
 
     private static Map<String, Object> row(StatFs r) {
@@ -461,8 +530,12 @@ final class AdminApi extends Handler.Abstract {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("queued", byKind);
         m.put("jobs", list);
+        if (uploads != null) {
+            m.put("multipartUploads", uploadsMap());
+        }
         if (daemon != null) {
             m.put("daemon", daemon.status());
+            m.put("chores", daemon.choresDone());
         }
         return m;
     }

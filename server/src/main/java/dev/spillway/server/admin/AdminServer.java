@@ -16,6 +16,18 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * {@code /}, on Jetty 12 (the same server library as the S3 gateway), on virtual threads.
  */
 public final class AdminServer implements AutoCloseable {
+    /** Changes a device's capacity (and keeps it, where it can); returns what it did. */
+    @FunctionalInterface
+    public interface Resizer {
+        String resize(String device, String size) throws OsdException;
+    }
+
+    /** The multipart uploads in progress, for df, gc and jobs. */
+    @FunctionalInterface
+    public interface UploadsView {
+        dev.spillway.gateway.s3.store.Uploads.Summary summary() throws OsdException;
+    }
+
     private final org.eclipse.jetty.server.Server server;
     private final ServerConnector connector;
 
@@ -38,11 +50,15 @@ public final class AdminServer implements AutoCloseable {
             Credentials credentials,
             PoolMetrics metrics,
             java.util.function.Function<String, dev.spillway.osd.Fid> resolver,
-            dev.spillway.migrate.daemon.MigrationDaemon daemon)
+            dev.spillway.migrate.daemon.MigrationDaemon daemon,
+            Resizer resizer,
+            UploadsView uploads)
             throws OsdException {
         AdminApi api = new AdminApi(pool, credentials, metrics);
         api.daemon(daemon);
         api.resolver(resolver);
+        api.resizer(resizer);
+        api.uploads(uploads);
         AdminServer a = new AdminServer(host, port, api);
         try {
             a.server.start();
