@@ -55,7 +55,15 @@ public final class Uploads {
     }
 
     /** An upload as listed. */
-    public record Upload(byte[] key, String uploadId, UploadRecord record) {}
+    public record Upload(byte[] key, String uploadId, UploadRecord record) {
+        /** Its key in its bucket's uploads index (object key, then the 16-byte id). */
+        public byte[] indexKey() {
+            byte[] id = HexFormat.of().parseHex(uploadId);
+            byte[] k = Arrays.copyOf(key, key.length + id.length);
+            System.arraycopy(id, 0, k, key.length, id.length);
+            return k;
+        }
+    }
 
     /** A part as listed. */
     public record Part(int number, PartRecord record) {}
