@@ -42,6 +42,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The migration daemon (DESIGN.md, "Placement and the migration daemon"): it runs while the pool
@@ -84,6 +85,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
     private final AtomicLong foregroundOps = new AtomicLong();
     private final AtomicLong deferredCheckpoints = new AtomicLong();
+    // The objects the spill pass is moving now: an emergency spill picks others, so the two
+    // streams drain the tier side by side instead of racing for the same objects.
+    private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
     private final Map<String, Chore> chores = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final Map<String, AtomicLong> choresDone = new ConcurrentHashMap<>();
 
@@ -125,6 +129,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, heat);
         d.refreshFast();
         pool.spaceReclaimer(d);
+        pool.roomQueue().onWait(d::wake);
         if (cfg.bandwidth() > 0) {
             // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
             pool.migrator().pacer(d.bucket::await);
@@ -436,6 +441,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                             && batch.size() < SPILL_BATCH
                             && planned + cands.get(i).sizeBytes() <= room);
                     List<Migrator.Spilled> results;
+                    inFlight.addAll(batch);
                     try {
                         results = pool.migrator().spillAll(batch, target);
                     } catch (OsdException e) {
@@ -443,6 +449,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                             blame(target, "spill of " + batch.size() + " objects", e, errors);
                         }
                         break;
+                    } finally {
+                        batch.forEach(inFlight::remove);
                     }
                     for (Migrator.Spilled sp : results) {
                         Fid f = sp.fid();
@@ -626,7 +634,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 if (freed >= bytes || System.nanoTime() >= deadlineNanos) {
                     break;
                 }
-                if (skip.contains(c.fid())) {
+                if (skip.contains(c.fid()) || inFlight.contains(c.fid())) {
                     continue;
                 }
                 PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
@@ -640,6 +648,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     if (r.outcome() == Migrator.Outcome.DONE) {
                         heat.markSpilled(c.fid());
                         freed += r.bytes();
+                    } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                        // Spilled meanwhile (by the daemon's pass): not a candidate any more.
+                        heat.markSpilled(c.fid());
                     }
                 } catch (OsdException e) {
                     if (e.is(Errno.ENOENT)) {
@@ -725,8 +736,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         thread = Thread.ofPlatform().daemon().name("spillway-migrate").start(() -> {
             while (!closed) {
+                boolean progressed = false;
                 try {
                     PassReport r = runOnce();
+                    progressed = r.spilled() > 0;
                     if (!r.errors().isEmpty()) {
                         LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": migration pass: " + r.errors());
                     }
@@ -737,13 +750,34 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                             "pool " + pool.name() + ": migration pass failed: " + e.getMessage(),
                             e);
                 }
-                try {
-                    Thread.sleep(Math.max(10, cfg.interval().toMillis()));
-                } catch (InterruptedException e) {
+                // Writers waiting for room, or a tier still past its high watermark: the next pass
+                // starts at once, so the pool drains at the spill device's speed, not a pass a second.
+                if (progressed && pressed()) {
+                    continue;
+                }
+                if (Thread.interrupted()) {
+                    return;
+                }
+                // A writer that starts waiting for room wakes the daemon (see wake()).
+                LockSupport.parkNanos(Math.max(10_000_000L, cfg.interval().toNanos()));
+                if (closed) {
                     return;
                 }
             }
         });
+    }
+
+    /** True if writers wait for room or the fast tier is past its high watermark. */
+    private boolean pressed() {
+        return pool.roomQueue().stats().waiting() > 0 || fastUsed > cfg.policy().highWatermark() * fastCapacity;
+    }
+
+    /** Starts the next pass now (a writer began to wait for room). */
+    public void wake() {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
     }
 
     /**
@@ -754,6 +788,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     public void close() throws OsdException {
         closed = true;
         pool.spaceReclaimer(null);
+        pool.roomQueue().onWait(null);
         pool.migrator().pacer(null);
         Thread t;
         synchronized (this) {

@@ -50,6 +50,8 @@ public final class RoomQueue {
     private final AtomicLong timedOut = new AtomicLong();
     private final AtomicLong maxWaitNanos = new AtomicLong();
     private final AtomicLong totalWaitNanos = new AtomicLong();
+    // Told when a writer starts to wait (the daemon starts a pass at once).
+    private volatile Runnable onWait = () -> {};
 
     public RoomQueue(String pool, LongSupplier nanos) {
         this.pool = pool;
@@ -97,6 +99,7 @@ public final class RoomQueue {
         } finally {
             lock.unlock();
         }
+        onWait.run();
         try {
             while (true) {
                 if (!awaitTurn(me, deadline)) {
@@ -170,6 +173,11 @@ public final class RoomQueue {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Sets what is told when a writer starts to wait for room (null: nothing). */
+    public void onWait(Runnable r) {
+        this.onWait = r == null ? () -> {} : r;
     }
 
     /** Wakes the waiting writers (space was given back). */
