@@ -40,6 +40,7 @@ class FullTierMountTest {
                 devices:
                   - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: '%s', capacity: %d, strict-declares: true}}
                   - {name: slow, backend: vfs, roles: [background], settings: {path: '%s', journal: 'off', strict-declares: true}}
+                space: {writer-wait: 0s}
                 """.formatted(dir.resolve("fast"), CAPACITY, dir.resolve("slow")), "full tier test");
     }
 

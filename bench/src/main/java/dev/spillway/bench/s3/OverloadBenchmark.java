@@ -62,9 +62,13 @@ public final class OverloadBenchmark implements Benchmark {
     @Override
     public List<BenchResult> run(BenchOptions o) throws Exception {
         long fast = o.quick() ? 32 * MIB : 64 * MIB;
-        int objectSize = (int) MIB;
+        // --fast SIZE sizes the tier (e.g. large, to see the PUT path alone); --object-size SIZE the PUTs.
+        fast = dev.spillway.osd.spi.OsdConfig.parseBytes(o.option("--fast", Long.toString(fast)));
+        long written = 4 * fast;
+        written = dev.spillway.osd.spi.OsdConfig.parseBytes(o.option("--write", Long.toString(written)));
+        int objectSize = (int) dev.spillway.osd.spi.OsdConfig.parseBytes(o.option("--object-size", Long.toString(MIB)));
         int clients = 8;
-        long total = 4 * fast;
+        long total = written;
         int objects = (int) (total / objectSize);
         Duration bound = Duration.ofSeconds(5);
         Path dir = Files.createTempDirectory(o.workDir(), "bench-overload-");
@@ -73,8 +77,13 @@ public final class OverloadBenchmark implements Benchmark {
         new Random(42).nextBytes(body);
         List<Double> raw = new ArrayList<>();
         raw.add(raw(slow, body, objects, o));
-        Run run = pool(dir, fast, bound, clients, objects, body, o);
+        // --only pool|s3 runs one half (to profile it); the other's metrics then read 0.
+        String only = o.option("--only", "both");
+        Run none = new Run(0, new double[] {0}, 0, 0, Map.of());
+        Run direct =
+                only.equals("s3") ? none : pool(dir.resolve("direct"), fast, bound, clients, objects, body, o, false);
         raw.add(raw(slow, body, objects, o));
+        Run run = only.equals("pool") ? none : pool(dir.resolve("s3"), fast, bound, clients, objects, body, o, true);
         raw.add(raw(slow, body, objects, o));
         double baseline = median(raw);
         Map<String, Object> params = new LinkedHashMap<>();
@@ -84,6 +93,12 @@ public final class OverloadBenchmark implements Benchmark {
         params.put("clients", clients);
         params.put("writer_wait_s", bound.toSeconds());
         params.put("put_requests", run.latenciesMs.length);
+        params.put(
+                "pool_writes_slowest_ms",
+                Arrays.stream(direct.latenciesMs).max().orElse(0));
+        params.put("pool_writes_refused", direct.slowDowns);
+        params.put("pool_fast_tier_peak_pct", direct.peakPct);
+        params.put("pool_moves", direct.moves);
         params.put("slowdown_503", run.slowDowns);
         params.put("fast_tier_peak_pct", run.peakPct);
         params.put("moves", run.moves);
@@ -92,8 +107,25 @@ public final class OverloadBenchmark implements Benchmark {
                 "durability",
                 "pool: kv WAL-synced PUTs, spill copies forced on vfs (journal off); raw: write + force per 1 MiB file + folder fsync");
         List<BenchResult> out = new ArrayList<>();
+        // The pool's own PUT path (a transaction per object, as the gateway commits one), without
+        // HTTP, SigV4 and MD5: what the issue's goal is about — the pool at its spill device's speed.
         out.add(BenchResult.higherIsBetter(
-                "overload", "acked_put_mib_per_s_vs_spill_device", run.mibPerS, baseline, "MiB/s", ">= 0.70", params));
+                "overload",
+                "acked_write_mib_per_s_vs_spill_device",
+                direct.mibPerS,
+                baseline,
+                "MiB/s",
+                ">= 0.70",
+                params));
+        // The same through the S3 gateway (8 SDK clients on the same machine).
+        out.add(BenchResult.higherIsBetter(
+                "overload",
+                "acked_s3_put_mib_per_s_vs_spill_device",
+                run.mibPerS,
+                baseline,
+                "MiB/s",
+                ">= 0.70",
+                params));
         double boundMs = bound.toMillis();
         double[] l = run.latenciesMs.clone();
         Arrays.sort(l);
@@ -133,7 +165,8 @@ public final class OverloadBenchmark implements Benchmark {
 
     private record Run(double mibPerS, double[] latenciesMs, long slowDowns, long peakPct, Map<String, Long> moves) {}
 
-    private static Run pool(Path dir, long fast, Duration bound, int clients, int objects, byte[] body, BenchOptions o)
+    private static Run pool(
+            Path dir, long fast, Duration bound, int clients, int objects, byte[] body, BenchOptions o, boolean viaS3)
             throws Exception {
         PoolConfig c = PoolConfigParser.parse(
                 """
@@ -141,7 +174,7 @@ public final class OverloadBenchmark implements Benchmark {
                 devices:
                   - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: '%s', capacity: %d}}
                   - {name: slow, backend: vfs, roles: [background], settings: {path: '%s', journal: "off"}}
-                policy: {high-watermark: 0.80, low-watermark: 0.60, min-resident-age: 0s}
+                policy: {high-watermark: 0.80, low-watermark: 0.60, min-resident-age: 0s, spill-streams: 3}
                 space: {writer-wait: %ds}
                 """.formatted(dir.resolve("fast"), fast, dir.resolve("slow"), bound.toSeconds()), "overload bench");
         try (PoolOsd pool = PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER)) {
@@ -149,6 +182,9 @@ public final class OverloadBenchmark implements Benchmark {
                     MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), InstantSource.system());
             pool.listener(daemon);
             daemon.start();
+            if (!viaS3) {
+                return direct(pool, daemon, clients, objects, body, o);
+            }
             try (S3Gateway gw = S3Gateway.start(
                             pool,
                             GatewayConfig.builder()
@@ -219,6 +255,71 @@ public final class OverloadBenchmark implements Benchmark {
                 return new Run(mibs, l, slowDowns.get(), peak.get(), moves);
             }
         }
+    }
+
+    /** Writers putting objects straight into the pool, a transaction each; ENOSPC (the bounded wait) is retried. */
+    private static Run direct(
+            PoolOsd pool, MigrationDaemon daemon, int clients, int objects, byte[] body, BenchOptions o)
+            throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        ConcurrentLinkedQueue<Double> lat = new ConcurrentLinkedQueue<>();
+        AtomicLong refused = new AtomicLong();
+        AtomicLong acked = new AtomicLong();
+        AtomicLong peak = new AtomicLong();
+        List<String> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        long t0 = System.nanoTime();
+        Thread[] ts = new Thread[clients];
+        for (int k = 0; k < clients; k++) {
+            ts[k] = Thread.ofPlatform().start(() -> {
+                int i;
+                while ((i = next.getAndIncrement()) < objects) {
+                    dev.spillway.osd.Fid f = new dev.spillway.osd.Fid(0x200000400L, i + 1, 0);
+                    while (true) {
+                        long r0 = System.nanoTime();
+                        try (dev.spillway.osd.Transaction tx = pool.newTransaction()) {
+                            tx.declareCreate(f, dev.spillway.osd.ObjectKind.DATA);
+                            tx.declareWrite(f, 0, body.length);
+                            tx.start();
+                            tx.create(f, dev.spillway.osd.ObjectKind.DATA, dev.spillway.osd.AttrChange.none());
+                            tx.write(f, 0, ByteBuffer.wrap(body));
+                        } catch (dev.spillway.osd.OsdException e) {
+                            lat.add((System.nanoTime() - r0) / 1e6);
+                            if (e.is(dev.spillway.osd.Errno.ENOSPC)) {
+                                refused.incrementAndGet();
+                                continue;
+                            }
+                            errors.add(f + ": " + e.getMessage());
+                            break;
+                        }
+                        lat.add((System.nanoTime() - r0) / 1e6);
+                        acked.addAndGet(body.length);
+                        break;
+                    }
+                    try {
+                        var s = pool.metadata().osd().statfs();
+                        peak.accumulateAndGet(100 * s.usedBytes() / s.totalBytes(), Math::max);
+                    } catch (Exception e) {
+                        errors.add("statfs: " + e);
+                    }
+                }
+            });
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        pool.sync();
+        double secs = (System.nanoTime() - t0) / 1e9;
+        if (!errors.isEmpty()) {
+            throw new IllegalStateException("overload: " + errors.size() + " writes failed, first: " + errors.get(0));
+        }
+        double mibs = acked.get() / (double) MIB / secs;
+        o.log()
+                .printf(
+                        "overload: pool writes: %d MiB acknowledged in %.1f s = %.1f MiB/s, %d refused after the bound, peak %d%%%n",
+                        acked.get() / MIB, secs, mibs, refused.get(), peak.get());
+        Map<String, Long> moves = daemon.status().moves();
+        daemon.close();
+        return new Run(mibs, lat.stream().mapToDouble(Double::doubleValue).toArray(), refused.get(), peak.get(), moves);
     }
 
     private static double median(List<Double> xs) {

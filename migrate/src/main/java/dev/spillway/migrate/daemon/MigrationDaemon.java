@@ -88,6 +88,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     // The objects the spill pass is moving now: an emergency spill picks others, so the two
     // streams drain the tier side by side instead of racing for the same objects.
     private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
+    // The threads of a multi-stream spill round; made on first use, stopped by close().
+    private java.util.concurrent.ExecutorService spillers;
     private final Map<String, Chore> chores = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final Map<String, AtomicLong> choresDone = new ConcurrentHashMap<>();
 
@@ -420,63 +422,79 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 // plans no more bytes than the bandwidth bucket holds (at least one object).
                 List<Candidate> cands = plan.candidates();
                 int i = 0;
-                while (i < cands.size()) {
-                    if (!bucket.hasTokens()) {
-                        throttled = true;
-                        break;
-                    }
-                    PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
-                    if (target == null) {
-                        errors.add("no background device has room for "
-                                + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
-                        break;
-                    }
-                    long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
-                    List<Fid> batch = new ArrayList<>();
-                    long planned = 0;
-                    do {
-                        planned += cands.get(i).sizeBytes();
-                        batch.add(cands.get(i++).fid());
-                    } while (i < cands.size()
-                            && batch.size() < SPILL_BATCH
-                            && planned + cands.get(i).sizeBytes() <= room);
-                    List<Migrator.Spilled> results;
-                    inFlight.addAll(batch);
-                    try {
-                        results = pool.migrator().spillAll(batch, target);
-                    } catch (OsdException e) {
-                        if (!e.is(Errno.EBUSY)) {
-                            blame(target, "spill of " + batch.size() + " objects", e, errors);
+                boolean stop = false;
+                // Waves of at most spill-streams batches, run side by side; the next wave's targets
+                // are chosen knowing how the last one went (a device that failed backs off).
+                while (i < cands.size() && !stop) {
+                    List<SpillBatch> batches = new ArrayList<>();
+                    while (i < cands.size() && batches.size() < cfg.spillStreams()) {
+                        if (!bucket.hasTokens()) {
+                            throttled = true;
+                            stop = true;
+                            break;
                         }
-                        break;
-                    } finally {
-                        batch.forEach(inFlight::remove);
+                        PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
+                        if (target == null) {
+                            errors.add("no background device has room for "
+                                    + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
+                            stop = true;
+                            break;
+                        }
+                        long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
+                        List<Fid> batch = new ArrayList<>();
+                        long planned = 0;
+                        do {
+                            planned += cands.get(i).sizeBytes();
+                            batch.add(cands.get(i++).fid());
+                        } while (i < cands.size()
+                                && batch.size() < SPILL_BATCH
+                                && planned + cands.get(i).sizeBytes() <= room);
+                        batches.add(new SpillBatch(target, batch));
                     }
-                    for (Migrator.Spilled sp : results) {
-                        Fid f = sp.fid();
-                        if (sp.error() != null) {
-                            OsdException e = sp.error();
-                            if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
-                                heat.forget(f);
-                            } else if (!e.is(Errno.EBUSY)) {
-                                blame(target, "spill of " + f, e, errors);
+                    for (SpillBatch b : batches) {
+                        inFlight.addAll(b.fids());
+                    }
+                    List<SpillOutcome> outcomes = runBatches(batches);
+                    for (int k = 0; k < batches.size(); k++) {
+                        PoolDevice target = batches.get(k).target();
+                        SpillOutcome out = outcomes.get(k);
+                        if (out.error() != null) {
+                            if (!out.error().is(Errno.EBUSY)) {
+                                blame(
+                                        target,
+                                        "spill of " + batches.get(k).fids().size() + " objects",
+                                        out.error(),
+                                        errors);
                             }
+                            stop = true;
                             continue;
                         }
-                        Migrator.Result r = sp.result();
-                        moved("spill", r);
-                        if (r.outcome() == Migrator.Outcome.DONE) {
-                            heat.markSpilled(f);
-                            spilled++;
-                            spilledBytes += r.bytes();
-                            succeeded(target.index());
-                        } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
-                            heat.markSpilled(f);
-                        } else if (r.outcome() == Migrator.Outcome.PARKED) {
-                            if (r.cause() != null) {
-                                failed(target.index(), "spill of " + f, r.cause(), errors);
-                            } else {
-                                errors.add(r.detail());
+                        for (Migrator.Spilled sp : out.results()) {
+                            Fid f = sp.fid();
+                            if (sp.error() != null) {
+                                OsdException e = sp.error();
+                                if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
+                                    heat.forget(f);
+                                } else if (!e.is(Errno.EBUSY)) {
+                                    blame(target, "spill of " + f, e, errors);
+                                }
+                                continue;
+                            }
+                            Migrator.Result r = sp.result();
+                            moved("spill", r);
+                            if (r.outcome() == Migrator.Outcome.DONE) {
+                                heat.markSpilled(f);
+                                spilled++;
+                                spilledBytes += r.bytes();
+                                succeeded(target.index());
+                            } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                                heat.markSpilled(f);
+                            } else if (r.outcome() == Migrator.Outcome.PARKED) {
+                                if (r.cause() != null) {
+                                    failed(target.index(), "spill of " + f, r.cause(), errors);
+                                } else {
+                                    errors.add(r.detail());
+                                }
                             }
                         }
                     }
@@ -541,6 +559,68 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 errors.size(),
                 busy,
                 List.copyOf(errors));
+    }
+
+    /** A batch of a spill round: objects to one target. */
+    private record SpillBatch(PoolDevice target, List<Fid> fids) {}
+
+    /** What a batch's spillAll returned, or the error it threw. */
+    private record SpillOutcome(List<Migrator.Spilled> results, OsdException error) {}
+
+    /**
+     * Runs a round's batches: side by side on {@code spill-streams} threads when there are several
+     * (a spill device is faster with a few copies in flight than with one, as fsync-bound devices
+     * are), else on this thread — which keeps a single-stream daemon deterministic for tests.
+     */
+    private List<SpillOutcome> runBatches(List<SpillBatch> batches) {
+        List<SpillOutcome> out = new ArrayList<>();
+        if (batches.size() <= 1) {
+            for (SpillBatch b : batches) {
+                out.add(runBatch(b));
+            }
+            return out;
+        }
+        List<java.util.concurrent.Future<SpillOutcome>> fs = new ArrayList<>();
+        for (SpillBatch b : batches) {
+            fs.add(spillers().submit(() -> runBatch(b)));
+        }
+        for (var f : fs) {
+            try {
+                out.add(f.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                out.add(new SpillOutcome(
+                        List.of(), new OsdException(Errno.ECANCELED, pool.name(), null, "interrupted")));
+            } catch (java.util.concurrent.ExecutionException e) {
+                out.add(new SpillOutcome(
+                        List.of(),
+                        new OsdException(Errno.EIO, pool.name(), null, "spill batch failed: " + e.getCause(), e)));
+            }
+        }
+        return out;
+    }
+
+    private SpillOutcome runBatch(SpillBatch b) {
+        try {
+            return new SpillOutcome(pool.migrator().spillAll(b.fids(), b.target()), null);
+        } catch (OsdException e) {
+            return new SpillOutcome(List.of(), e);
+        } finally {
+            b.fids().forEach(inFlight::remove);
+        }
+    }
+
+    private synchronized java.util.concurrent.ExecutorService spillers() {
+        if (spillers == null) {
+            AtomicLong n = new AtomicLong();
+            spillers = java.util.concurrent.Executors.newFixedThreadPool(
+                    cfg.spillStreams(),
+                    r -> Thread.ofPlatform()
+                            .daemon()
+                            .name("spillway-spill-" + n.incrementAndGet())
+                            .unstarted(r));
+        }
+        return spillers;
     }
 
     private void dropParked(Job j) throws OsdException {
@@ -630,8 +710,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             refreshFast();
             SpillPlan plan = policy.planEmergency(bytes, fastCapacity);
             Set<Fid> skip = new HashSet<>(busy);
+            boolean tried = false;
             for (Candidate c : plan.candidates()) {
-                if (freed >= bytes || System.nanoTime() >= deadlineNanos) {
+                // Past the writer's deadline nothing new starts (but a writer that may not wait
+                // at all still gets one spill).
+                if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
                     break;
                 }
                 if (skip.contains(c.fid()) || inFlight.contains(c.fid())) {
@@ -641,6 +724,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 if (target == null) {
                     break;
                 }
+                tried = true;
                 try {
                     Migrator.Result r =
                             pool.migrator().nonBlocking(() -> pool.migrator().spill(c.fid(), target));
@@ -803,6 +887,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
         }
         synchronized (this) {
+            if (spillers != null) {
+                spillers.shutdown();
+            }
             checkpoint();
         }
     }

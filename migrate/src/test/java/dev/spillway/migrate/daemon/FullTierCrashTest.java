@@ -52,7 +52,7 @@ class FullTierCrashTest {
                     devices:
                       - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d, durability: simulated, strict-declares: true}}
                       - {name: slow, backend: vfs, roles: [background], settings: {journal: "off", strict-declares: true}}
-                    policy: {high-watermark: 0.97, low-watermark: 0.93, min-resident-age: 0s, promote-hits: 2, probation-share: 0, checkpoint-interval: 1h}
+                    policy: {high-watermark: 0.97, low-watermark: 0.93, min-resident-age: 0s, promote-hits: 2, probation-share: 0, checkpoint-interval: 1h, spill-streams: 1}
                     space: {writer-wait: 0s}
                     """.formatted(FAST), "full-tier crash test");
         } catch (OsdException e) {
@@ -212,7 +212,12 @@ class FullTierCrashTest {
             }
             return "crashed";
         }
-        var st = pool.metadata().osd().statfs();
+        dev.spillway.osd.StatFs st;
+        try {
+            st = pool.metadata().osd().statfs();
+        } catch (CrashSwitch.SimulatedCrash e) {
+            return "crashed";
+        }
         return String.format(
                 "fast tier %d%% used (%d bytes available to clients), moves %s",
                 100 * st.usedBytes() / st.totalBytes(),

@@ -75,7 +75,7 @@ class FullTierDaemonTest {
                 devices:
                   - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d, strict-declares: true}}
                   - {name: slow, backend: mem, roles: [background], settings: {strict-declares: true}}
-                policy: {high-watermark: 0.8, low-watermark: 0.5, min-resident-age: 0s, checkpoint-interval: 1h}
+                policy: {high-watermark: 0.8, low-watermark: 0.5, min-resident-age: 0s, checkpoint-interval: 1h, spill-streams: 1}
                 space: {writer-wait: 0s}
                 """.formatted(fastCapacity), "full tier daemon test");
         pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {

@@ -12,7 +12,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link SpaceClass#FREEING} transactions may take (see {@link dev.spillway.osd.Osd#setReserve}).
  * The device supplies its free space (capacity minus used, or the filesystem's room, whichever
  * it counts); this class subtracts what is held and, for clients, the reserve, and takes
- * reservations atomically so that concurrent starts never promise the same bytes twice.
+ * reservations atomically so that concurrent starts never promise the same bytes twice. A commit
+ * hands its reservation over to the device's used bytes in one step ({@link #settle}), so a start
+ * never sees the same bytes both held and used (which would refuse the pool's own work on a busy,
+ * nearly full device) nor neither (which would promise them twice).
  */
 public final class Reservations {
     /** The device's free space before reservations (capacity minus used, never negative). */
@@ -28,7 +31,8 @@ public final class Reservations {
     }
 
     private final String device;
-    // Bytes held by started, unstopped transactions.
+    // Bytes held by started, unstopped transactions. Changed under this object's lock (take,
+    // give, settle), so that a device's used bytes and the held ones move together.
     private final AtomicLong held = new AtomicLong();
     private volatile long reserve;
 
@@ -71,24 +75,31 @@ public final class Reservations {
         if (bytes <= 0) {
             return;
         }
-        long f = free.bytes();
-        while (true) {
-            long h = held.get();
-            long avail = f - h - floor(c);
+        synchronized (this) {
+            long avail = free.bytes() - held.get() - floor(c);
             if (bytes > avail) {
                 throw new OsdException(Errno.ENOSPC, device, fid, refusal.message(Math.max(0, avail)));
             }
-            if (held.compareAndSet(h, h + bytes)) {
-                return;
-            }
+            held.addAndGet(bytes);
         }
     }
 
     /** Gives back what {@link #take} took. */
     public void give(long bytes) {
         if (bytes != 0) {
-            held.addAndGet(-bytes);
+            synchronized (this) {
+                held.addAndGet(-bytes);
+            }
         }
+    }
+
+    /**
+     * A commit: runs {@code applyUsed} (the device's used bytes take the commit's change) and gives
+     * back {@code bytes} of reservation, in one step as far as {@link #take} can see.
+     */
+    public synchronized void settle(Runnable applyUsed, long bytes) {
+        applyUsed.run();
+        held.addAndGet(-bytes);
     }
 
     /**

@@ -97,6 +97,13 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
         reservation = 0;
     }
 
+    /** The reservation, handed over to the device's used bytes by the commit (see Space.settle). */
+    long handOverReservation() {
+        long r = reservation;
+        reservation = 0;
+        return r;
+    }
+
     @Override
     protected void doDiscard() {
         touched.clear();

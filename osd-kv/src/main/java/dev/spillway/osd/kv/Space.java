@@ -152,6 +152,11 @@ final class Space {
         reservations.give(bytes);
     }
 
+    /** A commit written: its counters apply and its reservation goes, together. */
+    void settle(Runnable counters, long reservation) {
+        reservations.settle(counters, reservation);
+    }
+
     void freeing(long bytes) {
         pendingFree.addAndGet(bytes);
     }

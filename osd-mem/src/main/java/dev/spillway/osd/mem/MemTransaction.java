@@ -164,9 +164,16 @@ final class MemTransaction extends AbstractTransaction {
     protected void doCommit() throws OsdException {
         osd.ensureOpen();
         osd.publishing(() -> {
-            for (Map.Entry<Fid, Working> e : touched.entrySet()) {
-                publish(e.getKey(), e.getValue());
-            }
+            // The used bytes take the commit's change as its reservation goes: one step for starts.
+            long r = reservation;
+            reservation = 0;
+            osd.reservations.settle(
+                    () -> {
+                        for (Map.Entry<Fid, Working> e : touched.entrySet()) {
+                            publish(e.getKey(), e.getValue());
+                        }
+                    },
+                    r);
             if (osd.simulated()) {
                 osd.awaitDurable(this);
             }

@@ -14,7 +14,8 @@ import java.util.TreeSet;
  *
  * @param writerWait how long a client transaction waits for room on a full fast tier (in arrival
  *     order, while the daemon spills) before it fails with ENOSPC — an S3 PUT then gets
- *     {@code 503 SlowDown} with {@code Retry-After}; 0 fails at once
+ *     {@code 503 SlowDown} with {@code Retry-After}; 0 waits not at all (one emergency spill on
+ *     the writer's thread, one more try, then ENOSPC)
  */
 public record SpaceConfig(Duration writerWait) {
     static final Set<String> KEYS = Set.of("writer-wait");

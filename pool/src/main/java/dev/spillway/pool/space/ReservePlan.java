@@ -59,8 +59,8 @@ public record ReservePlan(
         long counters,
         long total) {
 
-    /** Callers that may run the pool's RESERVED work at once (daemon pass, emergency spill, admin, reads). */
-    public static final int STREAMS = 4;
+    /** Callers that may run the pool's RESERVED work at once: the daemon's spill streams (3 at most), an emergency spill, the admin API, a reader marking a copy bad. */
+    public static final int STREAMS = 6;
     /** Objects one caller may have begun and not finished (a spill batch). */
     public static final int BATCH = 8;
 

@@ -87,6 +87,18 @@ public final class RoomQueue {
             last = null;
         }
         if (waitNanos <= 0) {
+            // No waiting: one emergency spill on this thread, one more try, then the answer.
+            if (last != null && reclaim != null && reclaim.run(bytes, nanos.getAsLong())) {
+                try {
+                    attempt.run();
+                    return;
+                } catch (OsdException e) {
+                    if (!full(e)) {
+                        throw e;
+                    }
+                    last = e;
+                }
+            }
             throw noRoom(last, what, bytes, 0);
         }
         Object me = new Object();
