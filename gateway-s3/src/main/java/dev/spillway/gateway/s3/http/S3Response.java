@@ -61,15 +61,19 @@ public final class S3Response {
         finish(new byte[0]);
     }
 
-    /** The S3 error document (status only for HEAD, which has no body). */
     /** The seconds a 503 answer tells the client to wait before retrying ({@code Retry-After}). */
     public void retryAfter(long seconds) {
         this.retryAfterSeconds = seconds;
     }
 
+    /** The S3 error document (status only for HEAD, which has no body). */
     public void error(S3Exception e, String resource, String requestId) throws IOException {
+        String date = response.getHeaders().get("Date");
+        String server = response.getHeaders().get("Server");
         response.getHeaders().clear();
         header("x-amz-request-id", requestId);
+        header("Date", date);
+        header("Server", server);
         if (e.error().status() == 503) {
             // SlowDown (a full fast tier) and ServiceUnavailable: when to come back.
             header("Retry-After", Long.toString(Math.max(1, retryAfterSeconds)));
