@@ -317,6 +317,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         queued = byKind;
 
+        activity = "rolling back unfinished emergency copies";
+        pool.migrator().settleLeftovers();
         activity = "collecting garbage";
         if (byKind.containsKey("GC")) {
             collected = pool.migrator().collectGarbage();
@@ -519,7 +521,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             activity = "promoting";
             Fid f;
             while ((f = promotions.peek()) != null) {
-                if (!bucket.hasTokens()) {
+                // No promotion while writers wait for room or the tier is past its high watermark:
+                // it would take the room the spills just made (they wait in the queue meanwhile).
+                if (!bucket.hasTokens() || pressed()) {
                     break;
                 }
                 promotions.poll();
@@ -708,7 +712,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         long freed = 0;
         try {
             refreshFast();
-            SpillPlan plan = policy.planEmergency(bytes, fastCapacity);
+            // Ask for more than is needed: objects locked by writers or in the pass's flight are
+            // skipped, and the ones after them must still free enough.
+            SpillPlan plan = policy.planEmergency(4 * bytes, fastCapacity);
             Set<Fid> skip = new HashSet<>(busy);
             boolean tried = false;
             for (Candidate c : plan.candidates()) {
@@ -890,6 +896,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             if (spillers != null) {
                 spillers.shutdown();
             }
+            pool.migrator().settleLeftovers();
             checkpoint();
         }
     }

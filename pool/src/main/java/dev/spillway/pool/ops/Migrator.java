@@ -96,6 +96,10 @@ public final class Migrator {
         }
     }
 
+    // Copy jobs an emergency spill could neither finish nor abandon (the object was locked).
+    private final java.util.concurrent.ConcurrentLinkedQueue<Job> leftovers =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
     // Paces background copies chunk by chunk (the daemon's bandwidth cap); never emergency ones.
     private volatile CopyIo.Pacer pacer = CopyIo.Pacer.NONE;
 
@@ -616,7 +620,18 @@ public final class Migrator {
         }
         // Step 3: flip, only if nothing changed meanwhile.
         long space = occupied;
-        return locked(fid, () -> finish(job, sums, space, release));
+        try {
+            return locked(fid, () -> finish(job, sums, space, release));
+        } catch (OsdException e) {
+            if (!e.is(Errno.EBUSY) || !NON_BLOCKING.get()) {
+                throw e;
+            }
+            // An emergency spill may not wait for the object's lock (a writer holds it): the copy
+            // is left for a thread that may wait to roll back, rather than to the next mount.
+            leftovers.add(job);
+            return Result.of(
+                    Outcome.CHANGED, "object " + fid + " is being written; the copy is left to be rolled back");
+        }
     }
 
     /** Where to read the body from: the metadata device if resident, else the best in-sync copy. */
@@ -761,6 +776,40 @@ public final class Migrator {
 
     /** The copy failed: the pending copy becomes garbage; if the target was full, the move is parked. */
     private void abandon(Job job, boolean park) throws OsdException {
+        if (NON_BLOCKING.get()) {
+            try {
+                abandonLocked(job, park);
+            } catch (OsdException e) {
+                if (!e.is(Errno.EBUSY)) {
+                    throw e;
+                }
+                leftovers.add(job);
+            }
+            return;
+        }
+        abandonLocked(job, park);
+    }
+
+    /**
+     * Rolls back the copies emergency spills could not finish or abandon because a writer held the
+     * object's lock. A thread that may wait for locks calls it (the daemon, every pass); whatever
+     * is left at unmount is rolled back by the next mount's recovery.
+     *
+     * @return the jobs rolled back
+     */
+    public int settleLeftovers() throws OsdException {
+        int n = 0;
+        Job j;
+        while ((j = leftovers.poll()) != null) {
+            if (WorkIndex.contains(md(), j)) {
+                rollBack(j);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void abandonLocked(Job job, boolean park) throws OsdException {
         locked(job.fid(), () -> {
             Optional<PoolObject> p = loadIfExists(job.fid());
             discard(job, p.orElse(null));
