@@ -22,6 +22,20 @@ final class AdminCommands {
 
     private AdminCommands() {}
 
+    /** One line on the multipart uploads in progress (their parts hold space until completed, aborted or expired). */
+    static String uploads(JsonNode u) {
+        String s = "multipart uploads in progress: " + u.path("uploads").asLong() + " ("
+                + u.path("parts").asLong() + " parts, "
+                + Human.bytes(u.path("bytes").asLong(), true) + ")";
+        if (u.has("oldestInitiated")) {
+            s += ", oldest initiated " + u.path("oldestInitiated").asText();
+        }
+        if (u.has("nextExpiry")) {
+            s += ", next expiry " + u.path("nextExpiry").asText();
+        }
+        return s;
+    }
+
     @Command(
             name = "jobs",
             mixinStandardHelpOptions = true,
@@ -73,6 +87,12 @@ final class AdminCommands {
                 if (d.path("lastError").isTextual()) {
                     out.println("last error: " + d.path("lastError").asText());
                 }
+            }
+            if (j.has("chores")) {
+                out.println("daemon chores (done since start): " + j.path("chores"));
+            }
+            if (j.has("multipartUploads")) {
+                out.println(uploads(j.path("multipartUploads")));
             }
             if (j.path("jobs").isEmpty()) {
                 out.println("nothing in flight");
@@ -151,7 +171,17 @@ final class AdminCommands {
             JsonNode r;
             if (target.endpoint == null && !running(target)) {
                 // No server: check the unmounted pool directly (the lock keeps a server out meanwhile).
-                try (Offline o = Offline.open(new DataDir(target.data), null, op(), false)) {
+                // A check without repair mounts without recovery and writes nothing: it needs no
+                // space, and it sees what the crash left (work in flight included).
+                boolean readOnly = !repair && op().equals("fsck");
+                try (Offline o = Offline.open(
+                        new DataDir(target.data),
+                        null,
+                        op(),
+                        false,
+                        readOnly
+                                ? dev.spillway.pool.PoolOsd.MountMode.CHECK
+                                : dev.spillway.pool.PoolOsd.MountMode.RECOVER)) {
                     var rep = dev.spillway.pool.recovery.Fsck.check(
                             o.pool, repair, deep || op().equals("scrub"), bar::update);
                     bar.finish();
@@ -236,13 +266,16 @@ final class AdminCommands {
                     ProgressBar.wanted(progress.off, target.json),
                     System::nanoTime);
             JsonNode r = target.client().task("gc", Map.of(), bar);
-            spec.commandLine()
-                    .getOut()
-                    .println(
-                            target.json
-                                    ? AdminClient.pretty(r)
-                                    : r.path("collected").asLong() + " garbage copies deleted ("
-                                            + Human.size(r.path("bytes").asLong()) + ")");
+            PrintWriter out = spec.commandLine().getOut();
+            if (target.json) {
+                out.println(AdminClient.pretty(r));
+                return ExitCodes.OK;
+            }
+            out.println(r.path("collected").asLong() + " garbage copies deleted ("
+                    + Human.size(r.path("bytes").asLong()) + ")");
+            if (r.has("multipartUploads")) {
+                out.println(uploads(r.path("multipartUploads")));
+            }
             return ExitCodes.OK;
         }
     }

@@ -11,12 +11,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code spillway device list|set-state|evacuate}. */
+/** {@code spillway device list|set-state|set-capacity|evacuate}. */
 @Command(
         name = "device",
         mixinStandardHelpOptions = true,
-        description = "List devices, change their state, evacuate one.",
-        subcommands = {DeviceCommand.ListDevices.class, DeviceCommand.SetState.class, DeviceCommand.Evacuate.class})
+        description = "List devices, change their state or capacity, evacuate one.",
+        subcommands = {
+            DeviceCommand.ListDevices.class,
+            DeviceCommand.SetState.class,
+            DeviceCommand.SetCapacity.class,
+            DeviceCommand.Evacuate.class
+        })
 final class DeviceCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "The pool's devices.")
@@ -77,6 +82,39 @@ final class DeviceCommand {
             } else {
                 spec.commandLine().getOut().printf("%s is now %s%n", device, state);
             }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(
+            name = "set-capacity",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Change a device's capacity while the pool runs (e.g. 128MiB, 2GiB).",
+                "Growing applies at once. Shrinking the fast tier below what it holds makes the daemon spill first;"
+                        + " the new size applies once it fits (`spillway df` shows it). The embedded default pool"
+                        + " keeps the new size in its pool.yaml; a pool started with --config is changed until it"
+                        + " stops (set settings.capacity in its file to keep it)."
+            })
+    static final class SetCapacity implements Callable<Integer> {
+        @Mixin
+        Target target;
+
+        @Parameters(index = "0", paramLabel = "DEVICE")
+        String device;
+
+        @Parameters(index = "1", paramLabel = "SIZE")
+        String size;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode r =
+                    target.client().call("POST", "devices/" + device + "/capacity", AdminClient.params("size", size));
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(target.json ? AdminClient.pretty(r) : r.path("result").asText());
             return ExitCodes.OK;
         }
     }

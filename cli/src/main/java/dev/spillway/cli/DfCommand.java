@@ -87,6 +87,30 @@ final class DfCommand implements Callable<Integer> {
                     100 * f.path("lowWatermark").asDouble(),
                     f.path("spilling").asBoolean() ? " (spilling now)" : "");
         }
+        JsonNode sp = df.path("space");
+        if (sp.has("reserve")) {
+            out.printf(
+                    "reserved for the pool's own work: %s on %s (not in AVAIL)%n",
+                    Human.bytes(sp.path("reserve").asLong(), human),
+                    sp.path("reserveDevice").asText());
+        }
+        if (sp.has("shrinkingTo")) {
+            out.printf(
+                    "%s is being shrunk to %s: the daemon spills until it fits%n",
+                    sp.path("reserveDevice").asText(),
+                    Human.bytes(sp.path("shrinkingTo").asLong(), human));
+        }
+        if (sp.path("writersWaiting").asLong() > 0 || sp.path("writersTimedOut").asLong() > 0) {
+            out.printf(
+                    "writers waiting for room: %d now; %d gave up after %d ms (longest wait %d ms)%n",
+                    sp.path("writersWaiting").asLong(),
+                    sp.path("writersTimedOut").asLong(),
+                    sp.path("writerWaitLimitMs").asLong(),
+                    sp.path("writerMaxWaitMs").asLong());
+        }
+        if (df.has("multipartUploads")) {
+            out.println(AdminCommands.uploads(df.path("multipartUploads")));
+        }
         return ExitCodes.OK;
     }
 

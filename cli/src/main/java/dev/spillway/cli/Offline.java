@@ -55,13 +55,22 @@ final class Offline implements AutoCloseable {
     }
 
     static Offline open(DataDir dir, Path config, String purpose, boolean create) throws OsdException {
+        return open(dir, config, purpose, create, PoolOsd.MountMode.RECOVER);
+    }
+
+    /**
+     * As {@link #open(DataDir, Path, String, boolean)}, mounting in {@code mode}: {@code CHECK}
+     * for a read-only check, which recovers nothing and writes nothing (so it never needs space).
+     */
+    static Offline open(DataDir dir, Path config, String purpose, boolean create, PoolOsd.MountMode mode)
+            throws OsdException {
         if (create) {
             dir.prepare();
         }
         PoolLock lock = PoolLock.acquire(dir.lock(), purpose, Duration.ofSeconds(2));
         try {
             PoolConfig c = config(dir, config, "256MiB", create);
-            return new Offline(lock, PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER));
+            return new Offline(lock, PoolOsd.mount(c, InstantSource.system(), mode));
         } catch (OsdException | RuntimeException e) {
             lock.close();
             throw e;

@@ -19,6 +19,9 @@ import picocli.CommandLine.Option;
             "SIGTERM or Ctrl-C stops it cleanly; after SIGKILL the next start recovers from the work index."
         })
 final class ServeCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(
             names = "--data",
             defaultValue = "${env:SPILLWAY_DATA:-./spillway-data}",
@@ -50,14 +53,31 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--fast-capacity",
-            defaultValue = "256MiB",
-            description =
-                    "Capacity of the default pool's fast device, so spilling shows on a laptop (default: ${DEFAULT-VALUE}).")
+            description = "Capacity of the default pool's fast device, so spilling shows on a laptop (a new pool: "
+                    + ServerOptions.DEFAULT_FAST_CAPACITY
+                    + "). Given for an existing pool it is applied (growing at once; shrinking after the daemon"
+                    + " has spilled enough) and kept in its pool.yaml. Refused with --config.")
     String fastCapacity;
+
+    @Option(
+            names = "--multipart-expiry",
+            defaultValue = "7d",
+            description = "Abort multipart uploads not completed this long after they began, and free their parts"
+                    + " (default: ${DEFAULT-VALUE}; 0 = never).")
+    String multipartExpiry;
 
     @Override
     public Integer call() throws Exception {
-        ServerOptions o = new ServerOptions(data, config, host, s3Port, adminPort, fastCapacity, System.out);
+        java.time.Duration expiry;
+        try {
+            expiry = multipartExpiry.strip().equals("0")
+                    ? java.time.Duration.ZERO
+                    : dev.spillway.osd.spi.OsdConfig.parseDuration(multipartExpiry);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--multipart-expiry '" + multipartExpiry + "': " + e.getMessage());
+        }
+        ServerOptions o = new ServerOptions(data, config, host, s3Port, adminPort, fastCapacity, expiry, System.out);
         Server server = Server.start(o);
         CountDownLatch stopped = new CountDownLatch(1);
         int[] code = {ExitCodes.OK};

@@ -28,6 +28,8 @@ import java.nio.ByteBuffer;
  * late.</li>
  * <li><b>Start reserves.</b> {@link #start()} reserves the declared space: ENOSPC (or EDQUOT)
  * comes from start, and an update that stays within its declare never fails for lack of space.
+ * A {@link SpaceClass#FREEING} transaction reserves nothing at start and takes space as its
+ * updates grow the device (see there); its ENOSPC, if any, comes from the update.
  * Start also takes the write lock of every declared object, in FID order so that transactions
  * never deadlock; they are held until stop. A caller that reads an object after start and
  * updates it in the same transaction therefore gets a serializable read-modify-write.</li>
@@ -108,6 +110,12 @@ public interface Transaction extends AutoCloseable {
      * and may be called until stop.
      */
     default void continuesAccess(Fid fid) {}
+
+    /**
+     * Whose space this transaction may take (see {@link SpaceClass}); {@link SpaceClass#CLIENT}
+     * unless set. Set it before {@link #start()}: later it fails with EINVAL.
+     */
+    void setSpaceClass(SpaceClass spaceClass) throws OsdException;
 
     /** Adds a callback; allowed until stop. See {@link CommitCallback}. */
     void addCommitCallback(CommitCallback callback);

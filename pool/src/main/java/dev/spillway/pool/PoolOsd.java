@@ -30,6 +30,10 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.recovery.Recovery;
 import dev.spillway.pool.recovery.RecoveryReport;
+import dev.spillway.pool.space.CapacityControl;
+import dev.spillway.pool.space.ReservePlan;
+import dev.spillway.pool.space.ReserveSlots;
+import dev.spillway.pool.space.RoomQueue;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -61,7 +65,12 @@ public final class PoolOsd implements Osd {
         /** Read the work index and nothing else (the normal mount). */
         RECOVER,
         /** Walk every object and device too (debugging; the baseline of the recovery benchmark). */
-        FULL_SCAN
+        FULL_SCAN,
+        /**
+         * Recover nothing and write nothing: the pool as the last crash left it, work in flight
+         * included, for a read-only check (offline {@code fsck} without repair). Never needs space.
+         */
+        CHECK
     }
 
     private final PoolConfig config;
@@ -81,6 +90,10 @@ public final class PoolOsd implements Osd {
     private volatile SpaceReclaimer reclaimer;
     private volatile RecoveryReport recovery;
     private volatile boolean closed;
+    private final ReserveSlots reserveSlots;
+    private final RoomQueue roomQueue;
+    private final CapacityControl capacity;
+    private volatile ReservePlan reservePlan;
 
     private PoolOsd(PoolConfig config, List<PoolDevice> devices, InstantSource clock) {
         this.config = config;
@@ -94,6 +107,9 @@ public final class PoolOsd implements Osd {
         this.support = new TransactionSupport(name, false);
         this.clock = clock;
         this.caps = capabilities(md.osd(), devices);
+        this.reserveSlots = new ReserveSlots(name, ReservePlan.STREAMS);
+        this.roomQueue = new RoomQueue(name, System::nanoTime);
+        this.capacity = new CapacityControl(this);
         this.migrator = new Migrator(this);
         this.deviceOps = new dev.spillway.pool.ops.DeviceOps(this);
     }
@@ -149,8 +165,26 @@ public final class PoolOsd implements Osd {
             long p0 = System.nanoTime();
             PoolOsd pool = new PoolOsd(config, devs, clock);
             timing.append("pool state ").append(millis(p0)).append(" ms, ");
+            // The reserve is in place before recovery writes anything (recovery itself needs none).
+            // A fast tier configured smaller than what it holds runs larger until spilled down.
+            if (mode != MountMode.CHECK) {
+                java.util.OptionalLong raised = pool.capacity.atMount();
+                if (raised.isPresent()) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pool " + config.name() + ": " + pool.md.name()
+                                    + " holds more than its configured capacity "
+                                    + pool.capacity.target().getAsLong() + " allows; running at "
+                                    + raised.getAsLong() + " bytes until the daemon has spilled down to it");
+                }
+            }
+            pool.applyReserve();
             long r0 = System.nanoTime();
-            pool.recovery = mode == MountMode.FULL_SCAN ? Recovery.fullScan(pool) : Recovery.recover(pool);
+            pool.recovery = switch (mode) {
+                case FULL_SCAN -> Recovery.fullScan(pool);
+                case RECOVER -> Recovery.recover(pool);
+                case CHECK -> Recovery.none(pool);
+            };
             timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ")
                     .append(millis(r0))
                     .append(" ms");
@@ -286,6 +320,63 @@ public final class PoolOsd implements Osd {
 
     public void spaceReclaimer(SpaceReclaimer r) {
         this.reclaimer = r;
+    }
+
+    /**
+     * Computes the reserve of the metadata device from the pool's shape and the device's capacity
+     * ({@link ReservePlan}) and sets it there. Background devices keep none: nothing but the pool's
+     * own copies is written to them, and deleting a copy needs no space.
+     */
+    public void applyReserve() throws OsdException {
+        ReservePlan plan = planFor(md.osd().statfs().totalBytes());
+        try {
+            md.osd().setReserve(plan.total());
+            reservePlan = plan;
+            LOG.log(System.Logger.Level.DEBUG, "pool " + name + ": reserve on " + md.name() + ": " + plan.describe());
+        } catch (OsdException e) {
+            if (!e.is(Errno.EOPNOTSUPP)) {
+                throw e;
+            }
+            reservePlan = null;
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "pool " + name + ": metadata device " + md.name() + " keeps no reserve (" + e.getMessage()
+                            + "); a full device may refuse the pool's own work");
+        }
+    }
+
+    /** The reserve the metadata device needs at a capacity of {@code capacity} bytes. */
+    public ReservePlan planFor(long capacity) {
+        List<Integer> bg = devices.stream()
+                .filter(d -> d.has(Role.BACKGROUND))
+                .map(PoolDevice::index)
+                .toList();
+        return ReservePlan.of(
+                devices.size(),
+                md.index(),
+                bg,
+                i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()),
+                capacity);
+    }
+
+    /** The reserve kept on the metadata device, and how it was sized; empty if the device keeps none. */
+    public Optional<ReservePlan> reservePlan() {
+        return Optional.ofNullable(reservePlan);
+    }
+
+    /** Capacity changes while mounted (see {@link CapacityControl}). */
+    public CapacityControl capacity() {
+        return capacity;
+    }
+
+    /** Where client transactions wait for room on a full fast tier (see {@link RoomQueue}). */
+    public RoomQueue roomQueue() {
+        return roomQueue;
+    }
+
+    /** The slots that bound the pool's RESERVED work (see {@link ReserveSlots}). */
+    public ReserveSlots reserveSlots() {
+        return reserveSlots;
     }
 
     /** What the last mount found and did. */

@@ -55,8 +55,16 @@ public final class CrashCampaign {
             acked.merge(f, index, Math::max);
         }
 
+        /** An independent copy (several crash points start from one prefilled, acknowledged state). */
+        public synchronized Model copy() {
+            Model m = new Model();
+            states.forEach((f, l) -> m.states.put(f, new ArrayList<>(l)));
+            m.acked.putAll(acked);
+            return m;
+        }
+
         /** The states allowed now: from the last acknowledged one on (or absence and everything). */
-        synchronized List<byte[]> allowed(Fid f) {
+        public synchronized List<byte[]> allowed(Fid f) {
             List<byte[]> l = states.getOrDefault(f, List.of());
             int a = acked.getOrDefault(f, -1);
             List<byte[]> out = new ArrayList<>();

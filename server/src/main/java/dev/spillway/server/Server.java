@@ -91,6 +91,7 @@ public final class Server implements AutoCloseable {
         try {
             boolean[] newKeys = {false};
             Credentials cred = Credentials.loadOrCreate(dir.credentials(), newKeys);
+            boolean newConfig = o.config() == null && !Files.exists(dir.poolConfig());
             PoolConfig cfg = config(o, dir);
             PoolMetrics metrics = new PoolMetrics();
             long t0 = System.nanoTime();
@@ -106,6 +107,10 @@ public final class Server implements AutoCloseable {
             events.add("mount", true, mount.summary());
             daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(cfg.policy(), cfg.name()), InstantSource.system());
             pool.listener(dev.spillway.pool.PoolListener.all(java.util.List.of(metrics, daemon)));
+            String resized = null;
+            if (o.config() == null && o.fastCapacity() != null && !newConfig) {
+                resized = resize(pool, dir.poolConfig(), cfg.metadata().name(), o.fastCapacity(), true);
+            }
             daemon.start();
             gateway = S3Gateway.start(
                     pool,
@@ -113,19 +118,39 @@ public final class Server implements AutoCloseable {
                             .host(o.host())
                             .port(o.s3Port())
                             .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey()))
+                            .multipartExpiry(o.multipartExpiry())
                             .build());
             gateway.requestListener(metrics::s3Request);
+            S3Gateway gw = gateway;
+            // Abandoned multipart uploads are aborted by the daemon's pass, like any other chore.
+            daemon.addChore("multipart expiry", () -> gw.expireUploads(256));
+            Path yaml = o.config() != null ? null : dir.poolConfig();
+            PoolOsd mounted = pool;
             var names = gateway.names();
             metrics.bindPool(pool, mount, daemon, names::internalObjects);
             StatusHistory history = new StatusHistory(metrics, InstantSource.system());
             admin = AdminServer.start(
                     o.host(),
                     o.adminPort(),
-                    new AdminServer.Context(pool, cred, metrics, names, daemon, mount, events, history));
+                    new AdminServer.Context(
+                            pool,
+                            cred,
+                            metrics,
+                            names,
+                            daemon,
+                            mount,
+                            events,
+                            history,
+                            (device, size) -> resize(mounted, yaml, device, size, false),
+                            gateway::uploadsSummary));
             sampler = StatusSampler.start(history, o.sampleInterval());
             Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, daemon, mount, sampler);
             s.writeEndpoint();
             s.banner(fresh, newKeys[0] || !Files.exists(dir.credentialsShown()));
+            if (resized != null) {
+                o.out().println("  " + resized);
+                o.out().flush();
+            }
             return s;
         } catch (OsdException | RuntimeException e) {
             if (sampler != null) {
@@ -165,17 +190,85 @@ public final class Server implements AutoCloseable {
 
     private static PoolConfig config(ServerOptions o, DataDir dir) throws OsdException {
         if (o.config() != null) {
+            if (o.fastCapacity() != null) {
+                throw new OsdException(
+                        Errno.EINVAL,
+                        null,
+                        null,
+                        "--fast-capacity sizes the embedded default pool; this pool is configured by " + o.config()
+                                + ": set its fast device's settings.capacity there and restart, or change it while"
+                                + " it runs with `spillway device set-capacity DEVICE SIZE`");
+            }
             return PoolConfigParser.parse(o.config());
         }
         if (!Files.exists(dir.poolConfig())) {
             try {
-                Files.writeString(dir.poolConfig(), DefaultPool.yaml(dir, o.fastCapacity()));
+                Files.writeString(
+                        dir.poolConfig(),
+                        DefaultPool.yaml(
+                                dir,
+                                o.fastCapacity() != null ? o.fastCapacity() : ServerOptions.DEFAULT_FAST_CAPACITY));
             } catch (IOException e) {
                 throw new OsdException(
                         Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
             }
         }
         return PoolConfigParser.parse(dir.poolConfig());
+    }
+
+    /**
+     * Sets {@code device}'s capacity to {@code size} while the pool runs (see
+     * {@link dev.spillway.pool.space.CapacityControl}) and, for a pool configured by {@code yaml}
+     * (the default pool's file in the data folder), writes it there so the next start keeps it.
+     * With {@code onlyIfChanged}, a size equal to the configured one does nothing.
+     *
+     * @return a sentence saying what was done
+     */
+    static String resize(PoolOsd pool, Path yaml, String device, String size, boolean onlyIfChanged)
+            throws OsdException {
+        long bytes;
+        try {
+            bytes = dev.spillway.osd.spi.OsdConfig.parseBytes(size);
+        } catch (IllegalArgumentException e) {
+            throw new OsdException(Errno.EINVAL, pool.name(), null, "capacity '" + size + "': " + e.getMessage());
+        }
+        var d = pool.device(device)
+                .orElseThrow(() -> new OsdException(
+                        Errno.ENOENT,
+                        pool.name(),
+                        null,
+                        "no device '" + device + "' (devices: "
+                                + pool.devices().stream().map(x -> x.name()).toList() + ")"));
+        if (onlyIfChanged) {
+            Object configured =
+                    pool.config().device(device).orElseThrow().settings().get("capacity");
+            if (configured != null && dev.spillway.osd.spi.OsdConfig.parseBytes(configured.toString()) == bytes) {
+                return null;
+            }
+        }
+        var r = pool.capacity().resize(d, bytes);
+        String persisted;
+        if (yaml == null) {
+            persisted = "not written to the pool's configuration file (set settings.capacity there to keep it)";
+        } else {
+            String text;
+            try {
+                text = Files.readString(yaml);
+            } catch (IOException e) {
+                throw new OsdException(Errno.EIO, pool.name(), null, "cannot read " + yaml + ": " + e.getMessage(), e);
+            }
+            String edited = PoolYamlEdit.withCapacity(text, device, size);
+            if (edited == null) {
+                persisted = "not written to " + yaml + " (its layout is not one this edit understands: set"
+                        + " devices[].settings.capacity of " + device + " there by hand)";
+            } else {
+                PoolYamlEdit.writeDurably(yaml, edited);
+                persisted = "written to " + yaml;
+            }
+        }
+        String msg = device + " capacity " + r.from() + " -> " + r.to() + " bytes: " + r.detail() + "; " + persisted;
+        LOG.info("pool {}: {}", pool.name(), msg);
+        return msg;
     }
 
     private void writeEndpoint() throws OsdException {

@@ -6,6 +6,7 @@ import dev.spillway.gateway.s3.http.S3Handler;
 import dev.spillway.gateway.s3.store.GarbageSweeper;
 import dev.spillway.gateway.s3.store.Namespace;
 import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.UploadExpiry;
 import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Osd;
@@ -34,17 +35,24 @@ public final class S3Gateway implements AutoCloseable {
     private final Namespace namespace;
     private final GarbageSweeper sweeper;
     private final S3Handler handler;
+    private final Uploads uploads;
+    private final java.time.InstantSource clock;
     private final Thread sweeperThread;
     private final AtomicReference<OsdException> sweepFailure = new AtomicReference<>();
     private volatile boolean closed;
 
     private S3Gateway(Osd osd, GatewayConfig cfg) throws OsdException {
         this.namespace = Namespace.mount(osd, cfg.fidSequence(), cfg.fidSequenceCount(), cfg.clock());
+        namespace
+                .uploadExpiry()
+                .policy(UploadExpiry.Policy.afterMillis(cfg.multipartExpiry().toMillis()));
         this.sweeper = new GarbageSweeper(namespace);
         // Everything in the garbage index at mount is unreferenced: no reader or writer is left.
         sweeper.runOnce();
         ObjectStore objects = new ObjectStore(namespace);
-        S3Context ctx = new S3Context(cfg, namespace, objects, new Uploads(objects));
+        this.uploads = new Uploads(objects);
+        this.clock = cfg.clock();
+        S3Context ctx = new S3Context(cfg, namespace, objects, uploads);
 
         QueuedThreadPool pool = new QueuedThreadPool();
         pool.setName("s3-gateway");
@@ -157,6 +165,21 @@ public final class S3Gateway implements AutoCloseable {
             throw earlier;
         }
         return sweeper.runOnce();
+    }
+
+    /**
+     * Aborts the multipart uploads whose expiry is due (at most {@code max}); their parts go to
+     * the garbage index and the sweeper frees them. The server's daemon calls it every pass.
+     *
+     * @return the uploads aborted
+     */
+    public int expireUploads(int max) throws OsdException {
+        return uploads.expire(clock.millis(), max);
+    }
+
+    /** Multipart uploads in progress, their parts and bytes, and the next expiry (for df, gc, jobs). */
+    public Uploads.Summary uploadsSummary() throws OsdException {
+        return uploads.summary();
     }
 
     /** Entries waiting in the garbage index. */

@@ -24,6 +24,8 @@ import java.util.TreeSet;
  * @param backoffMax the longest back-off
  * @param checkpoint how often heat is checkpointed to the metadata device
  * @param evacuateBatch copies moved per pass off an evacuating device
+ * @param spillStreams spill batches run side by side in a pass (1 to {@value #MAX_SPILL_STREAMS};
+ *     1 runs them on the daemon's own thread)
  */
 public record DaemonConfig(
         boolean enabled,
@@ -35,7 +37,11 @@ public record DaemonConfig(
         Duration backoffBase,
         Duration backoffMax,
         Duration checkpoint,
-        int evacuateBatch) {
+        int evacuateBatch,
+        int spillStreams) {
+
+    /** The most spill streams: the pool's reserve counts on at most this many, plus its other callers. */
+    public static final int MAX_SPILL_STREAMS = 3;
 
     static final Set<String> KEYS = Set.of(
             "enabled",
@@ -54,7 +60,8 @@ public record DaemonConfig(
             "backoff-base",
             "backoff-max",
             "checkpoint-interval",
-            "evacuate-batch");
+            "evacuate-batch",
+            "spill-streams");
 
     public static DaemonConfig defaults() {
         return new DaemonConfig(
@@ -67,7 +74,8 @@ public record DaemonConfig(
                 Duration.ofSeconds(1),
                 Duration.ofMinutes(5),
                 Duration.ofMinutes(5),
-                64);
+                64,
+                2);
     }
 
     /** Reads the {@code policy:} map of a pool configuration. */
@@ -103,7 +111,8 @@ public record DaemonConfig(
                     c.duration("backoff-base", d.backoffBase),
                     c.duration("backoff-max", d.backoffMax),
                     c.duration("checkpoint-interval", d.checkpoint),
-                    (int) c.integer("evacuate-batch", d.evacuateBatch));
+                    (int) c.integer("evacuate-batch", d.evacuateBatch),
+                    streams(c, d.spillStreams));
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EINVAL, pool, "pool config: policy: " + e.getMessage());
         }
@@ -125,6 +134,17 @@ public record DaemonConfig(
                             + " decays with accesses, not with the clock: e.g. 4 halves it every 4 x the tier's"
                             + " objects accesses)");
         }
+    }
+
+    private static int streams(OsdConfig c, int def) throws OsdException {
+        long n = c.integer("spill-streams", def);
+        if (n < 1 || n > MAX_SPILL_STREAMS) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    c.name(),
+                    "pool config: policy.spill-streams: " + n + " is not from 1 to " + MAX_SPILL_STREAMS);
+        }
+        return (int) n;
     }
 
     private static double fraction(OsdConfig c, String key, double def) throws OsdException {

@@ -13,6 +13,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.pool.PoolListener;
@@ -42,6 +43,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The migration daemon (DESIGN.md, "Placement and the migration daemon"): it runs while the pool
@@ -90,6 +92,14 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Map<String, AtomicLong> bytesMoved = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
     private final AtomicLong foregroundOps = new AtomicLong();
+    private final AtomicLong deferredCheckpoints = new AtomicLong();
+    // The objects the spill pass is moving now: an emergency spill picks others, so the two
+    // streams drain the tier side by side instead of racing for the same objects.
+    private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
+    // The threads of a multi-stream spill round; made on first use, stopped by close().
+    private java.util.concurrent.ExecutorService spillers;
+    private final Map<String, Chore> chores = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final Map<String, AtomicLong> choresDone = new ConcurrentHashMap<>();
 
     // Read by the data path (promotion decisions) between passes.
     private volatile long fastUsed;
@@ -130,6 +140,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, heat);
         d.refreshFast();
         pool.spaceReclaimer(d);
+        pool.roomQueue().onWait(d::wake);
         if (cfg.bandwidth() > 0) {
             // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
             pool.migrator().pacer(d.bucket::await);
@@ -234,7 +245,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     private void refreshFast() throws OsdException {
         StatFs s = pool.metadata().osd().statfs();
-        fastCapacity = Math.max(1, s.totalBytes());
+        // A fast tier being shrunk is planned for at its target size: that is what the spill pass
+        // must get it under.
+        long t = pool.capacity().target().orElse(Long.MAX_VALUE);
+        fastCapacity = Math.max(1, Math.min(s.totalBytes(), t));
         fastUsed = s.usedBytes();
     }
 
@@ -252,6 +266,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 + pool.device(device).name() + " backs off " + delay / 1_000_000 + " ms)";
         errors.add(msg);
         lastError = msg;
+    }
+
+    /**
+     * A failed spill backs its target off only if the target failed it: an error of another
+     * device (the metadata device's ENOSPC, say) says nothing about the target's room, and
+     * backing it off made the next passes report "no background device has room" with the target
+     * nearly empty.
+     */
+    private void blame(PoolDevice target, String what, OsdException e, List<String> errors) {
+        if (e.device() == null || e.device().equals(target.name())) {
+            failed(target.index(), what, e, errors);
+        } else {
+            String msg = what + " to " + target.name() + ": " + e.getMessage();
+            errors.add(msg);
+            lastError = msg;
+        }
     }
 
     private void succeeded(int device) {
@@ -310,9 +340,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         queued = byKind;
 
+        activity = "rolling back unfinished emergency copies";
+        pool.migrator().settleLeftovers();
         activity = "collecting garbage";
         if (byKind.containsKey("GC")) {
             collected = pool.migrator().collectGarbage();
+        }
+        for (Map.Entry<String, Chore> c : chores.entrySet()) {
+            activity = c.getKey();
+            try {
+                int n = c.getValue().run();
+                choresDone.computeIfAbsent(c.getKey(), k -> new AtomicLong()).addAndGet(n);
+            } catch (OsdException | RuntimeException e) {
+                String msg = c.getKey() + ": " + e.getMessage();
+                errors.add(msg);
+                lastError = msg;
+            }
         }
 
         for (PoolDevice d : pool.devices()) {
@@ -410,11 +453,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             refreshFast();
         }
 
+        var settled = pool.capacity().settle();
+        if (settled.isPresent()) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "pool " + pool.name() + ": " + settled.get().device() + " resized to "
+                            + settled.get().to() + " bytes (" + settled.get().detail() + ")");
+            refreshFast();
+        }
+
         if (!busy) {
             activity = "promoting";
             Fid f;
             while ((f = promotions.peek()) != null) {
-                if (!bucket.hasTokens()) {
+                // No promotion while writers wait for room or the tier is past its high watermark:
+                // it would take the room the spills just made (they wait in the queue meanwhile).
+                if (!bucket.hasTokens() || pressed()) {
                     break;
                 }
                 promotions.poll();
@@ -466,7 +520,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * Carries out the spill pass's plans: candidates go to the first background tier with room in
      * batches, a batch's copies begun in one durable metadata transaction (one log force for
      * all), then written one by one; a batch plans no more bytes than the bandwidth bucket holds
-     * (at least one object). Stops the pass when the bucket is empty or no target has room.
+     * (at least one object). Waves of at most {@code spill-streams} batches run side by side; the
+     * next wave's targets are chosen knowing how the last one went (a device that failed backs
+     * off). Stops the pass when the bucket is empty or no target has room.
      */
     private final class SpillMover implements Placement.Mover {
         private final List<String> errors;
@@ -499,61 +555,74 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         private void spill(SpillPlan plan, List<Fid> gone) throws OsdException {
             List<Candidate> cands = plan.candidates();
             int i = 0;
-            while (i < cands.size()) {
-                if (!bucket.hasTokens()) {
-                    throttled = true;
-                    break;
-                }
-                PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
-                if (target == null) {
-                    errors.add("no background device has room for "
-                            + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
-                    throttled = true;
-                    break;
-                }
-                long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
-                List<Fid> batch = new ArrayList<>();
-                long planned = 0;
-                do {
-                    planned += cands.get(i).sizeBytes();
-                    batch.add(cands.get(i++).fid());
-                } while (i < cands.size()
-                        && batch.size() < SPILL_BATCH
-                        && planned + cands.get(i).sizeBytes() <= room);
-                List<Migrator.Spilled> results;
-                try {
-                    results = pool.migrator().spillAll(batch, target);
-                } catch (OsdException e) {
-                    if (!e.is(Errno.EBUSY)) {
-                        failed(target.index(), "spill of " + batch.size() + " objects", e, errors);
+            boolean stop = false;
+            while (i < cands.size() && !stop) {
+                List<SpillBatch> batches = new ArrayList<>();
+                while (i < cands.size() && batches.size() < cfg.spillStreams()) {
+                    if (!bucket.hasTokens()) {
+                        throttled = true;
+                        stop = true;
+                        break;
                     }
-                    break;
+                    PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
+                    if (target == null) {
+                        errors.add("no background device has room for "
+                                + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
+                        throttled = true;
+                        stop = true;
+                        break;
+                    }
+                    long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
+                    List<Fid> batch = new ArrayList<>();
+                    long planned = 0;
+                    do {
+                        planned += cands.get(i).sizeBytes();
+                        batch.add(cands.get(i++).fid());
+                    } while (i < cands.size()
+                            && batch.size() < SPILL_BATCH
+                            && planned + cands.get(i).sizeBytes() <= room);
+                    batches.add(new SpillBatch(target, batch));
                 }
-                for (Migrator.Spilled sp : results) {
-                    Fid f = sp.fid();
-                    if (sp.error() != null) {
-                        OsdException e = sp.error();
-                        if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
-                            heat.forget(f);
-                        } else if (!e.is(Errno.EBUSY)) {
-                            failed(target.index(), "spill of " + f, e, errors);
+                for (SpillBatch b : batches) {
+                    inFlight.addAll(b.fids());
+                }
+                List<SpillOutcome> outcomes = runBatches(batches);
+                for (int k = 0; k < batches.size(); k++) {
+                    PoolDevice target = batches.get(k).target();
+                    SpillOutcome out = outcomes.get(k);
+                    if (out.error() != null) {
+                        if (!out.error().is(Errno.EBUSY)) {
+                            blame(target, "spill of " + batches.get(k).fids().size() + " objects", out.error(), errors);
                         }
+                        stop = true;
                         continue;
                     }
-                    Migrator.Result r = sp.result();
-                    moved("spill", r);
-                    if (r.outcome() == Migrator.Outcome.DONE) {
-                        gone.add(f);
-                        spilled++;
-                        spilledBytes += r.bytes();
-                        succeeded(target.index());
-                    } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
-                        gone.add(f);
-                    } else if (r.outcome() == Migrator.Outcome.PARKED) {
-                        if (r.cause() != null) {
-                            failed(target.index(), "spill of " + f, r.cause(), errors);
-                        } else {
-                            errors.add(r.detail());
+                    for (Migrator.Spilled sp : out.results()) {
+                        Fid f = sp.fid();
+                        if (sp.error() != null) {
+                            OsdException e = sp.error();
+                            if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
+                                heat.forget(f);
+                            } else if (!e.is(Errno.EBUSY)) {
+                                blame(target, "spill of " + f, e, errors);
+                            }
+                            continue;
+                        }
+                        Migrator.Result r = sp.result();
+                        moved("spill", r);
+                        if (r.outcome() == Migrator.Outcome.DONE) {
+                            gone.add(f);
+                            spilled++;
+                            spilledBytes += r.bytes();
+                            succeeded(target.index());
+                        } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                            gone.add(f);
+                        } else if (r.outcome() == Migrator.Outcome.PARKED) {
+                            if (r.cause() != null) {
+                                failed(target.index(), "spill of " + f, r.cause(), errors);
+                            } else {
+                                errors.add(r.detail());
+                            }
                         }
                     }
                 }
@@ -561,9 +630,72 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
     }
 
+    /** A batch of a spill round: objects to one target. */
+    private record SpillBatch(PoolDevice target, List<Fid> fids) {}
+
+    /** What a batch's spillAll returned, or the error it threw. */
+    private record SpillOutcome(List<Migrator.Spilled> results, OsdException error) {}
+
+    /**
+     * Runs a round's batches: side by side on {@code spill-streams} threads when there are several
+     * (a spill device is faster with a few copies in flight than with one, as fsync-bound devices
+     * are), else on this thread — which keeps a single-stream daemon deterministic for tests.
+     */
+    private List<SpillOutcome> runBatches(List<SpillBatch> batches) {
+        List<SpillOutcome> out = new ArrayList<>();
+        if (batches.size() <= 1) {
+            for (SpillBatch b : batches) {
+                out.add(runBatch(b));
+            }
+            return out;
+        }
+        List<java.util.concurrent.Future<SpillOutcome>> fs = new ArrayList<>();
+        for (SpillBatch b : batches) {
+            fs.add(spillers().submit(() -> runBatch(b)));
+        }
+        for (var f : fs) {
+            try {
+                out.add(f.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                out.add(new SpillOutcome(
+                        List.of(), new OsdException(Errno.ECANCELED, pool.name(), null, "interrupted")));
+            } catch (java.util.concurrent.ExecutionException e) {
+                out.add(new SpillOutcome(
+                        List.of(),
+                        new OsdException(Errno.EIO, pool.name(), null, "spill batch failed: " + e.getCause(), e)));
+            }
+        }
+        return out;
+    }
+
+    private SpillOutcome runBatch(SpillBatch b) {
+        try {
+            return new SpillOutcome(pool.migrator().spillAll(b.fids(), b.target()), null);
+        } catch (OsdException e) {
+            return new SpillOutcome(List.of(), e);
+        } finally {
+            b.fids().forEach(inFlight::remove);
+        }
+    }
+
+    private synchronized java.util.concurrent.ExecutorService spillers() {
+        if (spillers == null) {
+            AtomicLong n = new AtomicLong();
+            spillers = java.util.concurrent.Executors.newFixedThreadPool(
+                    cfg.spillStreams(),
+                    r -> Thread.ofPlatform()
+                            .daemon()
+                            .name("spillway-spill-" + n.incrementAndGet())
+                            .unstarted(r));
+        }
+        return spillers;
+    }
+
     private void dropParked(Job j) throws OsdException {
         try (Transaction tx = pool.metadata().osd().newTransaction()) {
             WorkIndex.declareRemove(tx, j.fid());
+            tx.setSpaceClass(SpaceClass.FREEING);
             tx.start();
             if (WorkIndex.contains(pool.metadata().osd(), j)) {
                 WorkIndex.remove(tx, j);
@@ -610,7 +742,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         byte[] b = bo.toByteArray();
         Osd mdOsd = pool.metadata().osd();
         boolean exists = mdOsd.exists(PoolFids.HEAT);
+        // The checkpoint replaces itself (FREEING: the old body goes before the new one comes),
+        // so a rewrite needs no space even on a full tier. What it grows by may come only from
+        // clients' room, never from the reserve; without that room it waits for the next one
+        // (a late checkpoint costs placement quality after a crash, never correctness).
+        long growth = b.length - (exists ? mdOsd.getAttr(PoolFids.HEAT).size() : -4096);
+        if (growth > 0 && mdOsd.statfs().availableBytes() <= growth) {
+            deferredCheckpoints.incrementAndGet();
+            lastError = "heat checkpoint of " + b.length + " bytes deferred: the fast tier has no room for its "
+                    + growth + " bytes of growth";
+            return;
+        }
         try (Transaction tx = mdOsd.newTransaction()) {
+            tx.setSpaceClass(SpaceClass.FREEING);
             if (!exists) {
                 tx.declareCreate(PoolFids.HEAT, ObjectKind.DATA);
             }
@@ -629,23 +773,29 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     // ---- emergency ----------------------------------------------------------------------------
 
     @Override
-    public boolean reclaim(long bytes, List<Fid> busy) {
+    public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
         long freed = 0;
         try {
             refreshFast();
-            SpillPlan plan = policy.planEmergency(bytes, fastCapacity);
+            // Ask for more than is needed: objects locked by writers or in the pass's flight are
+            // skipped, and the ones after them must still free enough.
+            SpillPlan plan = policy.planEmergency(4 * bytes, fastCapacity);
             Set<Fid> skip = new HashSet<>(busy);
+            boolean tried = false;
             for (Candidate c : plan.candidates()) {
-                if (freed >= bytes) {
+                // Past the writer's deadline nothing new starts (but a writer that may not wait
+                // at all still gets one spill).
+                if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
                     break;
                 }
-                if (skip.contains(c.fid())) {
+                if (skip.contains(c.fid()) || inFlight.contains(c.fid())) {
                     continue;
                 }
                 PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
                 if (target == null) {
                     break;
                 }
+                tried = true;
                 try {
                     Migrator.Result r =
                             pool.migrator().nonBlocking(() -> pool.migrator().spill(c.fid(), target));
@@ -653,6 +803,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     if (r.outcome() == Migrator.Outcome.DONE) {
                         heat.markSpilled(c.fid());
                         freed += r.bytes();
+                    } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                        // Spilled meanwhile (by the daemon's pass): not a candidate any more.
+                        heat.markSpilled(c.fid());
                     }
                 } catch (OsdException e) {
                     if (e.is(Errno.ENOENT)) {
@@ -665,6 +818,34 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             lastError = "emergency spill: " + e.getMessage();
         }
         return freed > 0;
+    }
+
+    // ---- chores -------------------------------------------------------------------------------
+
+    /** Work of the layers above the pool that the daemon runs every pass (multipart expiry). */
+    @FunctionalInterface
+    public interface Chore {
+        /** One round; returns how many things it did (uploads aborted, ...). */
+        int run() throws OsdException;
+    }
+
+    /** Adds a chore run every pass, after garbage collection; failures are reported like the pass's own. */
+    public void addChore(String name, Chore chore) {
+        chores.put(name, chore);
+    }
+
+    /** What each chore has done since the daemon started. */
+    public Map<String, Long> choresDone() {
+        Map<String, Long> out = new TreeMap<>();
+        chores.keySet()
+                .forEach(k ->
+                        out.put(k, choresDone.getOrDefault(k, new AtomicLong()).get()));
+        return out;
+    }
+
+    /** Heat checkpoints put off because the fast tier had no room for their growth. */
+    public long deferredCheckpoints() {
+        return deferredCheckpoints.get();
     }
 
     // ---- observability and control --------------------------------------------------------------
@@ -745,8 +926,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         thread = Thread.ofPlatform().daemon().name("spillway-migrate").start(() -> {
             while (!closed) {
+                boolean progressed = false;
                 try {
                     PassReport r = runOnce();
+                    progressed = r.spilled() > 0;
                     warnOnce(r.errors());
                 } catch (OsdException | RuntimeException e) {
                     lastError = e.getMessage();
@@ -755,9 +938,17 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                             "pool " + pool.name() + ": migration pass failed: " + e.getMessage(),
                             e);
                 }
-                try {
-                    Thread.sleep(Math.max(10, cfg.interval().toMillis()));
-                } catch (InterruptedException e) {
+                // Writers waiting for room, or a tier still past its high watermark: the next pass
+                // starts at once, so the pool drains at the spill device's speed, not a pass a second.
+                if (progressed && pressed()) {
+                    continue;
+                }
+                if (Thread.interrupted()) {
+                    return;
+                }
+                // A writer that starts waiting for room wakes the daemon (see wake()).
+                LockSupport.parkNanos(Math.max(10_000_000L, cfg.interval().toNanos()));
+                if (closed) {
                     return;
                 }
             }
@@ -790,6 +981,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         warnRepeats = 0;
     }
 
+    /** True if writers wait for room or the fast tier is past its high watermark. */
+    private boolean pressed() {
+        return pool.roomQueue().stats().waiting() > 0 || fastUsed > cfg.policy().highWatermark() * fastCapacity;
+    }
+
+    /** Starts the next pass now (a writer began to wait for room). */
+    public void wake() {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
     /**
      * Stops: the background thread finishes its pass (a copy in flight completes or leaves its
      * job for the next mount), heat is checkpointed, the pool no longer calls in.
@@ -798,6 +1002,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     public void close() throws OsdException {
         closed = true;
         pool.spaceReclaimer(null);
+        pool.roomQueue().onWait(null);
         pool.migrator().pacer(null);
         Thread t;
         synchronized (this) {
@@ -812,6 +1017,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
         }
         synchronized (this) {
+            if (spillers != null) {
+                spillers.shutdown();
+            }
+            pool.migrator().settleLeftovers();
             checkpoint();
         }
     }

@@ -87,7 +87,7 @@ class DaemonTest {
               - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d}}
               - {name: slow0, backend: mem, roles: [background], settings: {capacity: %d}}
               - {name: slow1, backend: mem, roles: [background]}
-            policy: {high-watermark: 0.8, low-watermark: 0.5, min-resident-age: 10s, promote-hits: 2, probation-share: 0,
+            policy: {high-watermark: 0.8, low-watermark: 0.5, min-resident-age: 10s, promote-hits: 2, probation-share: 0, spill-streams: 1,
                      checkpoint-interval: 1h, %s}
             """;
 

@@ -416,6 +416,20 @@ public final class KvOsd implements Osd {
     }
 
     @Override
+    public void setReserve(long bytes) throws OsdException {
+        try (Op op = enter()) {
+            space.setReserve(bytes);
+        }
+    }
+
+    @Override
+    public void setCapacity(long bytes) throws OsdException {
+        try (Op op = enter()) {
+            space.setCapacity(bytes);
+        }
+    }
+
+    @Override
     public void sync() throws OsdException {
         try (Op op = enter()) {
             pipeline.sync();

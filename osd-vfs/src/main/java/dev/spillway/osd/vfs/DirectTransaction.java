@@ -49,7 +49,7 @@ final class DirectTransaction extends AbstractTransaction {
     @Override
     protected void doStart() throws OsdException {
         osd.ensureOpen();
-        reservation = osd.space().reserve(osd.estimate(declares()), id());
+        reservation = osd.space().reserve(osd.estimate(declares()), spaceClass(), id());
     }
 
     @Override
@@ -126,7 +126,7 @@ final class DirectTransaction extends AbstractTransaction {
     private void grow(Fid fid, long estimate) throws OsdException {
         growth += estimate;
         if (growth > reservation) {
-            osd.space().checkExtra(fid, growth - reservation);
+            reservation += osd.space().reserveMore(fid, growth - reservation, spaceClass());
         }
     }
 

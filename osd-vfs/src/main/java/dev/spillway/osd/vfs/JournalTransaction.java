@@ -72,7 +72,7 @@ final class JournalTransaction extends AbstractTransaction {
     @Override
     protected void doStart() throws OsdException {
         osd.ensureOpen();
-        reservation = osd.space().reserve(osd.estimate(declares()), id());
+        reservation = osd.space().reserve(osd.estimate(declares()), spaceClass(), id());
     }
 
     @Override
@@ -216,7 +216,7 @@ final class JournalTransaction extends AbstractTransaction {
     private void grow(Fid fid, long bytes) throws OsdException {
         growth += bytes;
         if (growth > reservation) {
-            osd.space().checkExtra(fid, growth - reservation);
+            reservation += osd.space().reserveMore(fid, growth - reservation, spaceClass());
         }
     }
 

@@ -403,6 +403,18 @@ public final class VfsOsd implements Osd {
     }
 
     @Override
+    public void setReserve(long bytes) throws OsdException {
+        ensureOpen();
+        space.setReserve(bytes);
+    }
+
+    @Override
+    public void setCapacity(long bytes) throws OsdException {
+        ensureOpen();
+        space.setCapacity(bytes);
+    }
+
+    @Override
     public void sync() throws OsdException {
         ensureOpen();
         if (journal != null) {

@@ -12,11 +12,31 @@ import java.util.Optional;
  * @param replicas in-sync copies on distinct durable devices to keep of every DATA object
  * @param devices in configuration order; background tiers are ordered by it
  * @param policy the daemon's settings, as written
+ * @param space how writers are treated when the fast tier is full
  */
-public record PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
+public record PoolConfig(
+        String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy, SpaceConfig space) {
     public PoolConfig {
         devices = List.copyOf(devices);
         policy = Map.copyOf(policy);
+    }
+
+    public PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
+        this(name, replicas, devices, policy, SpaceConfig.defaults());
+    }
+
+    /** This configuration with device {@code deviceName}'s setting {@code key} set to {@code value}. */
+    public PoolConfig withSetting(String deviceName, String key, Object value) {
+        List<DeviceConfig> ds = new java.util.ArrayList<>();
+        for (DeviceConfig d : devices) {
+            if (d.name().equals(deviceName)) {
+                Map<String, Object> s = new java.util.LinkedHashMap<>(d.settings());
+                s.put(key, value);
+                d = new DeviceConfig(d.index(), d.name(), d.backend(), d.roles(), d.state(), d.durability(), s);
+            }
+            ds.add(d);
+        }
+        return new PoolConfig(name, replicas, ds, policy, space);
     }
 
     /** The metadata device (exactly one; checked by the parser). */

@@ -36,10 +36,12 @@ import java.util.TreeSet;
  *     settings: {path: ./data/slow}
  * policy:
  *   high-watermark: 0.80
+ * space:
+ *   writer-wait: 5s
  * </pre>
  */
 public final class PoolConfigParser {
-    private static final Set<String> TOP = Set.of("name", "replicas", "devices", "policy");
+    private static final Set<String> TOP = Set.of("name", "replicas", "devices", "policy", "space");
     private static final Set<String> DEVICE = Set.of("name", "backend", "roles", "state", "durability", "settings");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -168,7 +170,17 @@ public final class PoolConfigParser {
             policy = YAML.convertValue(p, Map.class);
             noNullValues(policy, "policy");
         }
-        return new PoolConfig(name, replicas, devices, policy);
+        SpaceConfig space = SpaceConfig.defaults();
+        JsonNode sp = root.get("space");
+        if (sp != null && !sp.isNull()) {
+            if (!sp.isObject()) {
+                throw bad("space", "must be a mapping");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = YAML.convertValue(sp, Map.class);
+            space = SpaceConfig.parse(m, source);
+        }
+        return new PoolConfig(name, replicas, devices, policy, space);
     }
 
     private DeviceConfig device(JsonNode n, int i) throws OsdException {

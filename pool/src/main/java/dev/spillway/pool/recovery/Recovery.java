@@ -45,6 +45,19 @@ public final class Recovery {
         return r;
     }
 
+    /**
+     * No recovery: the work index is read (for the report) and left as it is, so a read-only
+     * check sees what the crash left and the mount writes nothing.
+     */
+    public static RecoveryReport none(PoolOsd pool) throws OsdException {
+        long t0 = System.nanoTime();
+        Map<String, Integer> byKind = new TreeMap<>();
+        for (Job j : WorkIndex.all(pool.metadata().osd())) {
+            byKind.merge(j.kind().name(), 1, Integer::sum);
+        }
+        return new RecoveryReport("check (no recovery)", System.nanoTime() - t0, byKind, 0, 0, 0);
+    }
+
     /** Walks every object of the metadata device and every copy on every listable device, then recovers. */
     public static RecoveryReport fullScan(PoolOsd pool) throws OsdException {
         long t0 = System.nanoTime();

@@ -206,6 +206,18 @@ final class AdminApi extends Handler.Abstract {
                         case "evacuate" -> Reply.json(evacuate(d, intParam(q, "max", 64)));
                         case "replace-lost" ->
                             Reply.json(progress(pool.deviceOps().replaceLost(d, intParam(q, "max", 64))));
+                        case "capacity" -> {
+                            if (ctx.resizer() == null) {
+                                throw new OsdException(
+                                        Errno.EOPNOTSUPP, pool.name(), null, "this server cannot resize devices");
+                            }
+                            Map<String, Object> m = new LinkedHashMap<>();
+                            m.put("device", d.name());
+                            m.put("result", ctx.resizer().resize(d.name(), param(q, "size")));
+                            m.put("capacity", d.osd().statfs().totalBytes());
+                            ctx.pool().capacity().target().ifPresent(t -> m.put("target", t));
+                            yield Reply.json(m);
+                        }
                         default ->
                             throw new OsdException(Errno.ENOENT, null, null, "no device operation '" + p[2] + "'");
                     };
@@ -303,6 +315,9 @@ final class AdminApi extends Handler.Abstract {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("collected", garbage.size());
         m.put("bytes", bytes);
+        if (ctx.uploads() != null) {
+            m.put("multipartUploads", views.uploads());
+        }
         return m;
     }
 

@@ -16,6 +16,18 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * {@code /}, on Jetty 12 (the same server library as the S3 gateway), on virtual threads.
  */
 public final class AdminServer implements AutoCloseable {
+    /** Changes a device's capacity (and keeps it, where it can); returns what it did. */
+    @FunctionalInterface
+    public interface Resizer {
+        String resize(String device, String size) throws OsdException;
+    }
+
+    /** The multipart uploads in progress, for df, gc and jobs. */
+    @FunctionalInterface
+    public interface UploadsView {
+        dev.spillway.gateway.s3.store.Uploads.Summary summary() throws OsdException;
+    }
+
     private final org.eclipse.jetty.server.Server server;
     private final ServerConnector connector;
 
@@ -40,7 +52,9 @@ public final class AdminServer implements AutoCloseable {
             dev.spillway.migrate.daemon.MigrationDaemon daemon,
             dev.spillway.server.MountReport mount,
             dev.spillway.server.status.Events events,
-            dev.spillway.server.status.StatusHistory history) {}
+            dev.spillway.server.status.StatusHistory history,
+            Resizer resizer,
+            UploadsView uploads) {}
 
     public static AdminServer start(String host, int port, Context ctx) throws OsdException {
         AdminServer a = new AdminServer(host, port, new AdminApi(ctx));

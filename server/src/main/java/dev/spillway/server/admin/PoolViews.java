@@ -84,7 +84,49 @@ final class PoolViews {
         sum.put("spilledBytes", spilled);
         out.put("summary", sum);
         out.put("fastTier", fastTier(snap.daemon()));
+        out.put("space", space());
+        if (ctx.uploads() != null) {
+            out.put("multipartUploads", uploads());
+        }
         return out;
+    }
+
+    /** The reserve, the writers waiting for room, a capacity being reached by spilling. */
+    Map<String, Object> space() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        pool().reservePlan().ifPresent(p -> {
+            m.put("reserve", p.total());
+            m.put("reserveDevice", pool().metadata().name());
+            m.put("reservePlan", p.describe());
+        });
+        pool().capacity().target().ifPresent(t -> m.put("shrinkingTo", t));
+        var w = pool().roomQueue().stats();
+        m.put("writersWaiting", w.waiting());
+        m.put("writersWaited", w.waited());
+        m.put("writersTimedOut", w.timedOut());
+        m.put("writerMaxWaitMs", w.maxWaitNanos() / 1_000_000);
+        m.put("writerWaitLimitMs", pool().config().space().writerWait().toMillis());
+        return m;
+    }
+
+    /** The multipart uploads in progress (the gateway's summary). */
+    Map<String, Object> uploads() throws OsdException {
+        var u = ctx.uploads().summary();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("uploads", u.uploads());
+        m.put("parts", u.parts());
+        m.put("bytes", u.bytes());
+        if (u.oldestInitiatedMillis() > 0) {
+            m.put(
+                    "oldestInitiated",
+                    java.time.Instant.ofEpochMilli(u.oldestInitiatedMillis()).toString());
+        }
+        if (u.nextExpiryMillis() > 0) {
+            m.put(
+                    "nextExpiry",
+                    java.time.Instant.ofEpochMilli(u.nextExpiryMillis()).toString());
+        }
+        return m;
     }
 
     private Map<String, Object> fastTier(DaemonStatus ds) {
@@ -166,8 +208,12 @@ final class PoolViews {
         m.put("retried", retried);
         m.put("jobs", list);
         m.put("truncated", all.size() > list.size());
+        if (ctx.uploads() != null) {
+            m.put("multipartUploads", uploads());
+        }
         if (ctx.daemon() != null) {
             m.put("daemon", daemon(ctx.daemon().status()));
+            m.put("chores", ctx.daemon().choresDone());
         }
         return m;
     }

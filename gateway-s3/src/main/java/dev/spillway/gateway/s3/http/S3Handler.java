@@ -129,6 +129,7 @@ public final class S3Handler extends Handler.Abstract {
         response.getHeaders().put("Server", "Spillway");
         response.getHeaders().put("Date", HttpDates.format(ctx.config().clock().instant()));
         S3Response out = new S3Response(response, request.getMethod().equals("HEAD"));
+        out.retryAfter(Math.max(1, (ctx.config().retryAfter().toMillis() + 999) / 1000));
         String resource = request.getHttpURI().getPath();
         try {
             S3Request req = parse(request, id);

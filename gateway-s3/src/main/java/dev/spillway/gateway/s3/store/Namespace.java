@@ -33,6 +33,8 @@ import java.util.Optional;
  * persisted high-water mark) and one {@code bucket:NAME} → {@link BucketRecord} per bucket;</li>
  * <li>{@code [seq:0x2:0]} garbage INDEX: FID → kind + time, objects no key points to any more
  * (or not yet, while an upload streams), destroyed by {@link GarbageSweeper};</li>
+ * <li>{@code [seq:0x3:0]} expiry INDEX: when multipart uploads expire ({@link UploadExpiry});
+ * created at mount on a namespace formatted before it existed;</li>
  * <li>per bucket, a key INDEX (object key bytes → object record) and an uploads INDEX;</li>
  * <li>DATA objects for bodies, INDEX objects for multipart parts and manifests.</li>
  * </ul>
@@ -50,7 +52,9 @@ public final class Namespace {
     final Osd osd;
     final Fid superblock;
     final Fid garbage;
+    final Fid expiry;
     final FidAllocator allocator;
+    final UploadExpiry uploadExpiry;
     final InUse inUse = new InUse();
     final InstantSource clock;
     final int ioChunk;
@@ -61,6 +65,10 @@ public final class Namespace {
         this.osd = osd;
         this.superblock = Fid.of(seq, 1);
         this.garbage = Fid.of(seq, 2);
+        this.expiry = Fid.of(seq, 3);
+        this.uploadExpiry = new UploadExpiry(
+                this,
+                UploadExpiry.Policy.afterMillis(java.time.Duration.ofDays(7).toMillis()));
         this.clock = clock;
         this.allocator = new FidAllocator(osd, superblock, SB_NEXT, seq, seqCount, next);
         int preferred = osd.capabilities().preferredIoSize();
@@ -142,6 +150,7 @@ public final class Namespace {
                     .orElseThrow(() -> new OsdException(
                             Errno.EPROTO, osd.name(), sb, "S3 gateway superblock has no sb:next record"));
         }
+        UploadExpiry.ensureIndex(osd, Fid.of(seq, 3));
         return new Namespace(osd, seq, seqCount, clock, next);
     }
 
@@ -156,6 +165,11 @@ public final class Namespace {
 
     public InUse inUse() {
         return inUse;
+    }
+
+    /** When multipart uploads expire. */
+    public UploadExpiry uploadExpiry() {
+        return uploadExpiry;
     }
 
     /** Sets what wakes the sweeper after a commit retired a body. */
@@ -246,7 +260,7 @@ public final class Namespace {
     public void deleteBucket(String name) throws OsdException, S3Exception {
         BucketRecord b = bucket(name);
         byte[] k = bucketKey(name);
-        Tx.run(
+        Tx.freeing(
                 osd,
                 tx -> {
                     // Destroying the key index takes its lock, so no PUT can commit into the bucket
@@ -255,6 +269,7 @@ public final class Namespace {
                     tx.declareDestroy(b.uploads());
                     tx.declareDelete(superblock, k.length);
                     tx.declareInsert(garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                    uploadExpiry.declareCancel(tx);
                 },
                 tx -> {
                     if (osd.lookup(superblock, k).isEmpty()) {
@@ -268,15 +283,23 @@ public final class Namespace {
                                             + Names.show(c.key()) + "'");
                         }
                     }
+                    // The cursor reads committed state, so the uploads index can go first: frees
+                    // before additions, as a FREEING transaction must.
                     try (IndexCursor c = osd.cursor(b.uploads(), null)) {
+                        List<Fid> parts = new ArrayList<>();
                         while (c.next()) {
-                            Fid parts = Records.UploadRecord.decode(c.value()).parts();
-                            tx.upsert(garbage, parts.toBytes(), Garbage.value(Garbage.PARTS, now()));
+                            parts.add(Records.UploadRecord.decode(c.value()).parts());
+                        }
+                        tx.destroy(b.keys());
+                        tx.destroy(b.uploads());
+                        tx.delete(superblock, k);
+                        for (Fid p : parts) {
+                            uploadExpiry.cancel(tx, p);
+                        }
+                        for (Fid p : parts) {
+                            tx.upsert(garbage, p.toBytes(), Garbage.value(Garbage.PARTS, now()));
                         }
                     }
-                    tx.destroy(b.keys());
-                    tx.destroy(b.uploads());
-                    tx.delete(superblock, k);
                     return null;
                 });
     }

@@ -234,7 +234,7 @@ public final class ObjectStore {
         // sweeper frees the body later (after a restart at the latest), so nothing leaks.
         byte[] gkey = fid.toBytes();
         try {
-            Tx.run(
+            Tx.freeing(
                     osd,
                     tx -> {
                         tx.declareDestroy(fid);
@@ -370,7 +370,7 @@ public final class ObjectStore {
 
     /** Deletes a key; true if it existed (S3 answers 204 either way). */
     public boolean delete(BucketRecord bucket, String bucketName, byte[] key) throws OsdException, S3Exception {
-        boolean existed = Tx.run(
+        boolean existed = Tx.freeing(
                 osd,
                 tx -> {
                     tx.declareDelete(bucket.keys(), key.length);
