@@ -33,11 +33,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -77,8 +75,8 @@ public final class VfsOsd implements Osd {
     private final Capabilities caps;
     private final Journal journal;
     private final List<String> notes = new ArrayList<>();
-    private final String stagingPrefix =
-            HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + "-";
+    // Staging is emptied at every mount, so a counter names its files uniquely (and the same in
+    // every run of a test: crash campaigns replay operation by operation).
     private final AtomicLong stagingSeq = new AtomicLong();
     private volatile OsdException failure;
     private volatile boolean closed;
@@ -296,7 +294,7 @@ public final class VfsOsd implements Osd {
     }
 
     String stagingPath() {
-        return DeviceLayout.STAGING + "/" + stagingPrefix + stagingSeq.incrementAndGet();
+        return DeviceLayout.STAGING + "/" + stagingSeq.incrementAndGet();
     }
 
     Attr initialAttr(ObjectKind kind, AttrChange a) {

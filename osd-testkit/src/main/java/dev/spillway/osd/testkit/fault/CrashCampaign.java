@@ -122,7 +122,7 @@ public final class CrashCampaign {
             String[] p = replay.split(":");
             FaultInjectingStorage.CrashMode mode = FaultInjectingStorage.CrashMode.valueOf(p[2]);
             log.printf("crash campaign: replaying seed %s, crash at operation %s, mode %s%n", p[0], p[1], mode);
-            int which = check(Long.decode(p[0]), Long.parseLong(p[1]), mode);
+            int which = check(dev.spillway.osd.testkit.Seeds.parse(p[0]), Long.parseLong(p[1]), mode);
             return new Report(1, Map.of(mode, 1), which == 0 ? 1 : 0, which, 0);
         }
         log.printf(
