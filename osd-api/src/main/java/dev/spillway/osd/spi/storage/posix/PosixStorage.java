@@ -1,4 +1,4 @@
-package dev.spillway.osd.vfs.posix;
+package dev.spillway.osd.spi.storage.posix;
 
 import dev.spillway.osd.spi.storage.Storage;
 import dev.spillway.osd.spi.storage.StorageFile;
