@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.spillway.server.Credentials;
 import dev.spillway.server.DataDir;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -183,12 +182,12 @@ final class AdminCommands {
         @Override
         public Integer call() throws Exception {
             DataDir dir = new DataDir(target.data);
-            Credentials c = Credentials.load(dir.credentials());
+            Credentials c = Credentials.load(dir);
             String s3 = null;
             String admin = null;
-            if (Files.exists(dir.endpoint())) {
-                JsonNode e = new com.fasterxml.jackson.databind.ObjectMapper()
-                        .readTree(dir.endpoint().toFile());
+            var found = dir.readEndpoint();
+            if (found.isPresent()) {
+                JsonNode e = found.get();
                 s3 = e.path("s3").isNull() ? null : e.path("s3").asText(null);
                 admin = e.path("admin").asText(null);
             }

@@ -34,7 +34,7 @@ final class FormatCommand implements Callable<Integer> {
         DataDir dir = new DataDir(data);
         try (Offline o = Offline.open(dir, config, "format", true)) {
             boolean[] created = {false};
-            Credentials.loadOrCreate(dir.credentials(), created);
+            Credentials.loadOrCreate(dir, created);
             spec.commandLine()
                     .getOut()
                     .printf(

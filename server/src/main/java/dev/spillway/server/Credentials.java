@@ -3,10 +3,10 @@ package dev.spillway.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.spi.storage.Storage;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -36,9 +36,14 @@ public record Credentials(String accessKey, String secretKey) {
         return new Credentials(k.toString(), s.toString());
     }
 
-    public static Credentials load(Path file) throws OsdException {
+    /** The credentials stored in the data folder. */
+    public static Credentials load(DataDir dir) throws OsdException {
+        Path file = dir.credentials();
+        byte[] b = dir.read(DataDir.CREDENTIALS)
+                .orElseThrow(() -> new OsdException(
+                        Errno.ENOENT, null, null, "no credentials file " + file + " (`spillway serve` creates it)"));
         try {
-            Map<?, ?> m = JSON.readValue(file.toFile(), Map.class);
+            Map<?, ?> m = JSON.readValue(b, Map.class);
             Object a = m.get("accessKey");
             Object s = m.get("secretKey");
             if (a == null || s == null) {
@@ -52,29 +57,26 @@ public record Credentials(String accessKey, String secretKey) {
     }
 
     /** Writes the file with owner-only permissions from the moment it exists. */
-    public void store(Path file) throws OsdException {
+    public void store(DataDir dir) throws OsdException {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("accessKey", accessKey);
         m.put("secretKey", secretKey);
+        byte[] b;
         try {
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.deleteIfExists(tmp);
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n");
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            b = (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new OsdException(
-                    Errno.EIO, null, null, "cannot write credentials " + file + ": " + e.getMessage(), e);
+            throw new OsdException(Errno.EINVAL, null, null, "cannot encode credentials: " + e, e);
         }
+        dir.write(DataDir.CREDENTIALS, b, Storage.Access.OWNER_ONLY);
     }
 
     /** Loads the credentials, generating and storing them if the file does not exist yet. */
-    public static Credentials loadOrCreate(Path file, boolean[] created) throws OsdException {
-        if (Files.exists(file)) {
-            return load(file);
+    public static Credentials loadOrCreate(DataDir dir, boolean[] created) throws OsdException {
+        if (dir.has(DataDir.CREDENTIALS)) {
+            return load(dir);
         }
         Credentials c = generate(new SecureRandom());
-        c.store(file);
+        c.store(dir);
         created[0] = true;
         return c;
     }

@@ -1,21 +1,16 @@
 package dev.spillway.server;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.gateway.s3.GatewayConfig;
 import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.migrate.daemon.DaemonConfig;
 import dev.spillway.migrate.daemon.MigrationDaemon;
-import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.server.admin.AdminServer;
 import dev.spillway.server.metrics.PoolMetrics;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
@@ -30,7 +25,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Server implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Server.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ServerOptions options;
     private final DataDir dir;
@@ -78,7 +72,7 @@ public final class Server implements AutoCloseable {
         MigrationDaemon daemon = null;
         try {
             boolean[] newKeys = {false};
-            Credentials cred = Credentials.loadOrCreate(dir.credentials(), newKeys);
+            Credentials cred = Credentials.loadOrCreate(dir, newKeys);
             PoolConfig cfg = config(o, dir);
             long t0 = System.nanoTime();
             pool = PoolOsd.mount(cfg, InstantSource.system(), PoolOsd.MountMode.RECOVER);
@@ -131,19 +125,13 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    private static PoolConfig config(ServerOptions o, DataDir dir) throws OsdException {
+    /** The pool's configuration: the file given, or the data folder's (the default pool's, written on first start). */
+    public static PoolConfig config(ServerOptions o, DataDir dir) throws OsdException {
         if (o.config() != null) {
             return PoolConfigParser.parse(o.config());
         }
-        if (!Files.exists(dir.poolConfig())) {
-            try {
-                Files.writeString(dir.poolConfig(), DefaultPool.yaml(dir, o.fastCapacity()));
-            } catch (IOException e) {
-                throw new OsdException(
-                        Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
-            }
-        }
-        return PoolConfigParser.parse(dir.poolConfig());
+        return PoolConfigParser.parse(
+                dir.poolConfigText(o.fastCapacity()), dir.poolConfig().toString());
     }
 
     private void writeEndpoint() throws OsdException {
@@ -151,13 +139,7 @@ public final class Server implements AutoCloseable {
         m.put("admin", admin.endpoint().toString());
         m.put("s3", s3Endpoint());
         m.put("pid", ProcessHandle.current().pid());
-        try {
-            Path tmp = dir.endpoint().resolveSibling("endpoint.json.tmp");
-            Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n");
-            Files.move(tmp, dir.endpoint(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot write " + dir.endpoint() + ": " + e.getMessage(), e);
-        }
+        dir.writeEndpoint(m);
     }
 
     /** The S3 endpoint. */
@@ -264,11 +246,7 @@ public final class Server implements AutoCloseable {
         } catch (OsdException e) {
             err = e;
         }
-        try {
-            Files.deleteIfExists(dir.endpoint());
-        } catch (IOException ignored) {
-            // A stale endpoint file only makes the CLI try a dead address and say so.
-        }
+        dir.removeEndpoint();
         lock.close();
         LOG.info("pool {} unmounted", pool.name());
         if (err != null) {

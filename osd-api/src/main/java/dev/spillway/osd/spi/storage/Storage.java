@@ -20,6 +20,14 @@ import java.util.Set;
  */
 public interface Storage extends Closeable {
 
+    /** Who may read and write a file this storage creates. */
+    enum Access {
+        /** As the process's umask allows (usually 0644). */
+        DEFAULT,
+        /** The owner alone, from the moment the file exists (0600): secrets. */
+        OWNER_ONLY
+    }
+
     /** What a path names. */
     enum EntryType {
         MISSING,
@@ -54,6 +62,14 @@ public interface Storage extends Closeable {
     default StorageFile open(String path, StandardOpenOption first, StandardOpenOption... more) throws IOException {
         return open(path, EnumSet.of(first, more));
     }
+
+    /**
+     * Creates a new file open for writing ({@code O_CREAT|O_EXCL}) with {@code access} set as it
+     * is created, never after.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException if the name exists
+     */
+    StorageFile create(String path, Access access) throws IOException;
 
     /** What {@code path} is now (not following a symbolic link at the last segment). */
     EntryType type(String path) throws IOException;

@@ -382,6 +382,18 @@ public final class FaultInjectingStorage implements Storage {
     }
 
     @Override
+    public synchronized StorageFile create(String path, Access access) throws IOException {
+        StorageFile f = open(path, java.util.EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+        ((SimHandle) f).inode().ownerOnly = access == Access.OWNER_ONLY;
+        return f;
+    }
+
+    /** True if {@code path} was created {@link Storage.Access#OWNER_ONLY}. */
+    public synchronized boolean ownerOnly(String path) throws IOException {
+        return file(path).ownerOnly;
+    }
+
+    @Override
     public synchronized EntryType type(String path) throws IOException {
         op(Op.TYPE, path);
         Object o;

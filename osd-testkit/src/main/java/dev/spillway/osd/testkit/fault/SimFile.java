@@ -29,6 +29,8 @@ final class SimFile {
     // Its place in the order files were created: a crash draws each file's fate from the seed
     // and this, so that the fates do not depend on names (some are random) or listing order.
     final long serial;
+    // Created owner-only (0600); a mode is part of the inode, durable with its name.
+    boolean ownerOnly;
 
     SimFile(int pageSize, long serial) {
         this.serial = serial;
@@ -63,6 +65,7 @@ final class SimFile {
     /** What a crash leaves of this file. */
     SimFile survive(FaultInjectingStorage.CrashMode mode, Random rnd) {
         SimFile s = new SimFile(current.pageSize, serial);
+        s.ownerOnly = ownerOnly;
         Pages p = durable.copy();
         switch (mode) {
             case DROP -> {}

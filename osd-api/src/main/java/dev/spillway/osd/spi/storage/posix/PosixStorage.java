@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -80,6 +81,17 @@ public final class PosixStorage implements Storage {
         }
         Path p = resolve(path);
         return new PosixFile(path, p, FileChannel.open(p, options), nat);
+    }
+
+    @Override
+    public StorageFile create(String path, Access access) throws IOException {
+        Path p = resolve(path);
+        Set<StandardOpenOption> o = EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        FileChannel ch = access == Access.OWNER_ONLY
+                ? FileChannel.open(
+                        p, o, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))
+                : FileChannel.open(p, o);
+        return new PosixFile(path, p, ch, nat);
     }
 
     @Override
