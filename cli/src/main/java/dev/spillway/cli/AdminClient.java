@@ -76,7 +76,25 @@ public final class AdminClient {
                             + "` or give --endpoint",
                     null);
         }
-        return URI.create(e.get().path("admin").asText());
+        String admin = e.get().path("admin").asText("");
+        URI uri;
+        try {
+            uri = URI.create(admin);
+        } catch (IllegalArgumentException bad) {
+            uri = null;
+        }
+        if (uri == null || uri.getScheme() == null || uri.getHost() == null) {
+            throw new OsdException(
+                    Errno.ENOENT,
+                    null,
+                    null,
+                    "no running server found for " + dir.root() + " ("
+                            + dir.endpoint().getFileName()
+                            + " names no admin address: '" + admin + "'); start one with `spillway serve --data "
+                            + dir.root() + "` or give --endpoint",
+                    null);
+        }
+        return uri;
     }
 
     static String q(Map<String, String> params) {

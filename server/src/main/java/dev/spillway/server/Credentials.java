@@ -38,21 +38,33 @@ public record Credentials(String accessKey, String secretKey) {
 
     /** The credentials stored in the data folder. */
     public static Credentials load(DataDir dir) throws OsdException {
-        Path file = dir.credentials();
         byte[] b = dir.read(DataDir.CREDENTIALS)
                 .orElseThrow(() -> new OsdException(
-                        Errno.ENOENT, null, null, "no credentials file " + file + " (`spillway serve` creates it)"));
+                        Errno.ENOENT,
+                        null,
+                        null,
+                        "no credentials file " + dir.credentials() + " (`spillway serve` creates it)"));
+        return parse(dir.credentials(), b);
+    }
+
+    private static Credentials parse(Path file, byte[] b) throws OsdException {
         try {
             Map<?, ?> m = JSON.readValue(b, Map.class);
-            Object a = m.get("accessKey");
-            Object s = m.get("secretKey");
+            Object a = m == null ? null : m.get("accessKey");
+            Object s = m == null ? null : m.get("secretKey");
             if (a == null || s == null) {
                 throw new OsdException(
                         Errno.EINVAL, null, null, "credentials file " + file + " lacks accessKey or secretKey", null);
             }
             return new Credentials(a.toString(), s.toString());
         } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot read credentials " + file + ": " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.EIO,
+                    null,
+                    null,
+                    "cannot read credentials " + file + ": " + e.getMessage()
+                            + " (damaged; delete it and restart to generate new keys)",
+                    e);
         }
     }
 
@@ -72,8 +84,9 @@ public record Credentials(String accessKey, String secretKey) {
 
     /** Loads the credentials, generating and storing them if the file does not exist yet. */
     public static Credentials loadOrCreate(DataDir dir, boolean[] created) throws OsdException {
-        if (dir.has(DataDir.CREDENTIALS)) {
-            return load(dir);
+        var have = dir.read(DataDir.CREDENTIALS);
+        if (have.isPresent()) {
+            return parse(dir.credentials(), have.get());
         }
         Credentials c = generate(new SecureRandom());
         c.store(dir);

@@ -5,14 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.spi.storage.Storage;
-import dev.spillway.osd.spi.storage.StorageFile;
 import dev.spillway.osd.spi.storage.posix.PosixNative;
 import dev.spillway.osd.spi.storage.posix.PosixStorage;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Optional;
 
@@ -33,6 +30,7 @@ public record DataDir(Path root, Storage files) {
     static final String LOCK = "spillway.lock";
     static final String ENDPOINT = "endpoint.json";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DataDir.class);
 
     public DataDir {
         root = root.toAbsolutePath().normalize();
@@ -92,27 +90,29 @@ public record DataDir(Path root, Storage files) {
         }
     }
 
-    /** True if the folder holds {@code name}. */
-    boolean has(String name) throws OsdException {
-        try {
-            return files.type(name) != Storage.EntryType.MISSING;
-        } catch (IOException e) {
-            throw io(Errno.EIO, "look at " + root.resolve(name), e);
-        }
-    }
-
     /** True if the folder holds a credentials file. */
     public boolean hasCredentials() throws OsdException {
-        return has(CREDENTIALS);
+        return read(CREDENTIALS).isPresent();
     }
 
-    /** The content of {@code name}, or empty if it does not exist. */
+    /**
+     * The content of {@code name}, or empty if it does not exist — or if it is empty or all
+     * zeros: what a power cut during its first write could leave before every file here was
+     * written the durable way (temporary name, fsync, rename, fsync of the folder).
+     */
     Optional<byte[]> read(String name) throws OsdException {
         try {
             if (files.type(name) == Storage.EntryType.MISSING) {
                 return Optional.empty();
             }
-            return Optional.of(files.readFully(name));
+            byte[] b = files.readFully(name);
+            if (blank(b)) {
+                LOG.warn(
+                        "{} is empty (left by a crash while it was first written); treated as absent",
+                        root.resolve(name));
+                return Optional.empty();
+            }
+            return Optional.of(b);
         } catch (java.nio.file.NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -120,15 +120,19 @@ public record DataDir(Path root, Storage files) {
         }
     }
 
-    /** Writes {@code name} in place (O_TRUNC), as the configuration was written at format. */
+    private static boolean blank(byte[] b) {
+        for (byte x : b) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Replaces {@code name} durably: temporary name, fsync, rename, fsync of the folder. */
     void write(String name, byte[] content, Storage.Access access) throws OsdException {
         try {
-            String tmp = name + ".tmp";
-            files.deleteIfExists(tmp);
-            try (StorageFile f = files.create(tmp, access)) {
-                f.write(ByteBuffer.wrap(content), 0);
-            }
-            files.rename(tmp, name);
+            files.replaceDurably(name, content, access);
         } catch (IOException e) {
             throw io(Errno.EIO, "write " + root.resolve(name), e);
         }
@@ -141,15 +145,7 @@ public record DataDir(Path root, Storage files) {
             return new String(have.get(), StandardCharsets.UTF_8);
         }
         String yaml = DefaultPool.yaml(this, fastCapacity);
-        try (StorageFile f = files.open(
-                POOL_CONFIG,
-                StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            f.write(ByteBuffer.wrap(yaml.getBytes(StandardCharsets.UTF_8)), 0);
-        } catch (IOException e) {
-            throw io(Errno.EIO, "write " + poolConfig(), e);
-        }
+        write(POOL_CONFIG, yaml.getBytes(StandardCharsets.UTF_8), Storage.Access.DEFAULT);
         return yaml;
     }
 
@@ -166,17 +162,25 @@ public record DataDir(Path root, Storage files) {
         }
     }
 
-    /** What the endpoint file says, or empty if there is none (no server running). */
+    /**
+     * What the endpoint file says, or empty if there is none (no server running). A file that is
+     * not a JSON object (damaged: it is only a hint, rewritten by every start) counts as none.
+     */
     public Optional<JsonNode> readEndpoint() throws OsdException {
         Optional<byte[]> b = read(ENDPOINT);
         if (b.isEmpty()) {
             return Optional.empty();
         }
         try {
-            return Optional.of(JSON.readTree(b.get()));
+            JsonNode n = JSON.readTree(b.get());
+            if (n != null && n.isObject()) {
+                return Optional.of(n);
+            }
         } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot read " + endpoint() + ": " + e.getMessage(), e);
+            // damaged: as good as none
         }
+        LOG.warn("{} is damaged; ignoring it (a running server rewrites it at start)", endpoint());
+        return Optional.empty();
     }
 
     /** Removes the endpoint file (the server stopped); a stale one only makes the CLI try a dead address. */

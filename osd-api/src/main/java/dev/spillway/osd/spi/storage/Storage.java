@@ -165,16 +165,22 @@ public interface Storage extends Closeable {
     }
 
     /**
-     * Replaces a small file atomically and durably: writes {@code path + ".tmp"}, forces it,
-     * renames it over {@code path} and forces the directory. A crash leaves the old content or
-     * the new, never a mix.
+     * Replaces a small file atomically and durably — the one way Spillway writes a state file
+     * (configuration, credentials, endpoint, superblock, checkpoint, usage): writes
+     * {@code path + ".tmp"} (a leftover of an earlier crash is removed first), forces it, renames
+     * it over {@code path} and forces the directory. A crash leaves the old content or the new,
+     * never an empty or partial file under {@code path}; at worst a stray {@code .tmp}, which the
+     * next replacement removes.
      */
     default void replaceDurably(String path, byte[] content) throws IOException {
+        replaceDurably(path, content, Access.DEFAULT);
+    }
+
+    /** {@link #replaceDurably(String, byte[])} creating the file with {@code access}. */
+    default void replaceDurably(String path, byte[] content, Access access) throws IOException {
         String tmp = path + ".tmp";
-        try (StorageFile f = open(
-                tmp,
-                EnumSet.of(
-                        StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING))) {
+        deleteIfExists(tmp);
+        try (StorageFile f = create(tmp, access)) {
             f.write(ByteBuffer.wrap(content), 0);
             f.force(true);
         }

@@ -107,7 +107,15 @@ public final class PosixStorage implements Storage {
 
     @Override
     public void createDirectory(String path) throws IOException {
-        Files.createDirectory(resolve(path));
+        Path p = resolve(path);
+        Files.createDirectory(p);
+        if (p.equals(root) && root.getParent() != null) {
+            // The root's name lives in a folder no caller can force through this storage: a
+            // device or data folder created at first start must not vanish in a power cut.
+            try (FileChannel ch = FileChannel.open(root.getParent(), StandardOpenOption.READ)) {
+                ch.force(true);
+            }
+        }
     }
 
     @Override
