@@ -170,8 +170,22 @@ public record OsdConfig(String name, String backend, Map<String, Object> setting
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);
 
-    /** Parses a duration as {@link #duration} does. */
+    /**
+     * Parses a duration as {@link #duration} does.
+     *
+     * @throws IllegalArgumentException naming the text if it is not a duration or does not fit
+     *     one ({@code 999999999999999d})
+     */
     public static Duration parseDuration(String text) {
+        try {
+            return parseDurationUnchecked(text);
+        } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+            // not IllegalArgumentExceptions: they escaped duration()'s catch as themselves
+            throw new IllegalArgumentException("not a duration: '" + text + "' (" + e.getMessage() + ")");
+        }
+    }
+
+    private static Duration parseDurationUnchecked(String text) {
         String t = text.trim();
         if (t.toUpperCase(Locale.ROOT).startsWith("P")) {
             return Duration.parse(t);

@@ -43,4 +43,17 @@ class OsdConfigTest {
                 .hasMessageContaining("huge");
         assertThatThrownBy(() -> c.bool("sync", true)).hasMessageContaining("sync");
     }
+
+    /** Both escaped {@code duration()}'s catch before (ArithmeticException, DateTimeParseException). */
+    @Test
+    void aDurationThatDoesNotFitOrParseIsASettingError() {
+        OsdConfig c = OsdConfig.of("dev0", "kv", Map.of("a", "999999999999999d", "b", "Pfoo"));
+        assertThatThrownBy(() -> c.duration("a", Duration.ZERO))
+                .isInstanceOf(OsdException.class)
+                .hasMessageContaining("setting 'a'")
+                .hasMessageContaining("999999999999999d");
+        assertThatThrownBy(() -> c.duration("b", Duration.ZERO))
+                .isInstanceOf(OsdException.class)
+                .hasMessageContaining("setting 'b'");
+    }
 }

@@ -61,7 +61,14 @@ final class Fsck {
                     if (k.length != Keys.SUB_PREFIX || k[Keys.SUB_PREFIX - 1] != Keys.ATTR) {
                         problems.add(fid + ": records without an attribute record");
                     }
-                    ObjectRecord rec = k[Keys.SUB_PREFIX - 1] == Keys.ATTR ? ObjectRecord.decode(it.value(), bs) : null;
+                    ObjectRecord rec = null;
+                    if (k[Keys.SUB_PREFIX - 1] == Keys.ATTR) {
+                        try {
+                            rec = ObjectRecord.decode(it.value(), bs);
+                        } catch (CorruptRecord e) {
+                            problems.add(fid + ": " + e.getMessage());
+                        }
+                    }
                     long xattrBytes = 0;
                     long indexBytes = 0;
                     List<Piece.Extent> extents = new ArrayList<>();
@@ -73,7 +80,11 @@ final class Fsck {
                         } else if (sub == Keys.INDEX) {
                             indexBytes += key.length - Keys.SUB_PREFIX + it.value().length;
                         } else if (sub == Keys.EXTENT) {
-                            extents.add(Piece.Extent.decode(Keys.extentBlock(key), it.value()));
+                            try {
+                                extents.add(Piece.Extent.decode(Keys.extentBlock(key), it.value()));
+                            } catch (CorruptRecord e) {
+                                problems.add(fid + ": " + e.getMessage());
+                            }
                         }
                     }
                     it.status();

@@ -303,7 +303,7 @@ public final class KvOsd implements Osd {
         byte[] b = get(s, Keys.attr(fid), fid);
         try {
             return ObjectRecord.decode(b, bs);
-        } catch (IllegalArgumentException e) {
+        } catch (CorruptRecord e) {
             throw new OsdException(Errno.EIO, name, fid, "corrupt attribute record: " + e.getMessage(), e);
         }
     }
@@ -359,6 +359,8 @@ public final class KvOsd implements Osd {
             }
         } catch (RocksDBException e) {
             throw new OsdException(Errno.EIO, name, fid, "RocksDB read of extents failed: " + e.getMessage(), e);
+        } catch (CorruptRecord e) {
+            throw new OsdException(Errno.EIO, name, fid, "corrupt extent record: " + e.getMessage(), e);
         }
         return out;
     }
@@ -518,7 +520,7 @@ public final class KvOsd implements Osd {
             ObjectRecord r;
             try {
                 r = ObjectRecord.decode(it.value(), bs);
-            } catch (IllegalArgumentException e) {
+            } catch (CorruptRecord e) {
                 throw new OsdException(Errno.EIO, name, fid, "corrupt attribute record: " + e.getMessage(), e);
             }
             if (r.mayHaveInline() || r.attr().kind() != ObjectKind.DATA) {
@@ -527,7 +529,11 @@ public final class KvOsd implements Osd {
             byte[] prefix = Keys.subStart(fid, Keys.EXTENT);
             List<Piece> extents = new ArrayList<>();
             for (it.seek(prefix); it.isValid() && Keys.hasPrefix(it.key(), prefix); it.next()) {
-                extents.add(Piece.Extent.decode(Keys.extentBlock(it.key()), it.value()));
+                try {
+                    extents.add(Piece.Extent.decode(Keys.extentBlock(it.key()), it.value()));
+                } catch (CorruptRecord e) {
+                    throw new OsdException(Errno.EIO, name, fid, "corrupt extent record: " + e.getMessage(), e);
+                }
             }
             it.status();
             Layout l = new Layout(r.layout(), List.copyOf(extents));

@@ -21,7 +21,8 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
     static final long MAY_HAVE_INLINE = 1;
 
     private static final byte VERSION = 1;
-    private static final int SIZE = 2 + 8 * 2 + 4 * 3 + 8 * 3 + 4 + 8 * 5;
+    static final int SIZE = 2 + 8 * 2 + 4 * 3 + 8 * 3 + 4 + 8 * 5;
+    private static final ObjectKind[] KINDS = ObjectKind.values();
 
     boolean mayHaveInline() {
         return (flags & MAY_HAVE_INLINE) != 0;
@@ -54,17 +55,27 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
                 .array();
     }
 
-    /** Decodes a record; null bytes mean "no such object". */
-    static ObjectRecord decode(byte[] b, int blockSize) {
+    /**
+     * Decodes a record; null bytes mean "no such object".
+     *
+     * @throws CorruptRecord for anything {@link #encode} does not write: another length or
+     *     version, an unknown kind, a negative size or count, more allocated blocks than a long
+     *     counts in bytes
+     */
+    static ObjectRecord decode(byte[] b, int blockSize) throws CorruptRecord {
         if (b == null) {
             return null;
         }
         if (b.length != SIZE || b[0] != VERSION) {
-            throw new IllegalArgumentException(
-                    "attribute record of " + b.length + " bytes, version " + (b.length > 0 ? b[0] : -1));
+            throw new CorruptRecord("attribute record of " + b.length + " bytes, version " + (b.length > 0 ? b[0] : -1)
+                    + " (this build reads " + SIZE + " bytes, version " + VERSION + ")");
         }
         ByteBuffer bb = ByteBuffer.wrap(b, 1, b.length - 1);
-        ObjectKind kind = ObjectKind.values()[bb.get()];
+        int k = bb.get();
+        if (k < 0 || k >= KINDS.length) {
+            throw new CorruptRecord("attribute record with unknown object kind " + k);
+        }
+        ObjectKind kind = KINDS[k];
         long size = bb.getLong();
         long dv = bb.getLong();
         int mode = bb.getInt();
@@ -79,6 +90,10 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
         long ib = bb.getLong();
         long fl = bb.getLong();
         long layout = bb.getLong();
+        if (size < 0 || alloc < 0 || alloc > Long.MAX_VALUE / blockSize || xb < 0 || ib < 0) {
+            throw new CorruptRecord("attribute record with size " + size + ", " + alloc + " allocated blocks, " + xb
+                    + " xattr bytes, " + ib + " index bytes");
+        }
         Attr a = new Attr(kind, size, alloc * blockSize / 512, mode, uid, gid, at, mt, ct, flags, dv);
         return new ObjectRecord(a, alloc, xb, ib, fl, layout);
     }

@@ -62,9 +62,17 @@ sealed interface Piece permits Piece.Inline, Piece.Extent, Piece.Hole {
                     .array();
         }
 
-        static Extent decode(long start, byte[] v) {
+        /** @throws CorruptRecord unless {@code v} is what {@link #encode} writes: 32 bytes, no negative field */
+        static Extent decode(long start, byte[] v) throws CorruptRecord {
+            if (v.length != 32) {
+                throw new CorruptRecord("extent record at block " + start + " of " + v.length + " bytes, not 32");
+            }
             ByteBuffer b = ByteBuffer.wrap(v);
-            return new Extent(start, b.getLong(), b.getLong(), b.getLong(), b.getLong());
+            Extent e = new Extent(start, b.getLong(), b.getLong(), b.getLong(), b.getLong());
+            if (start < 0 || e.blocks <= 0 || e.end() < 0 || e.fileId < 0 || e.fileOff < 0 || e.stored < 0) {
+                throw new CorruptRecord("extent record " + e + " has a field out of range");
+            }
+            return e;
         }
     }
 

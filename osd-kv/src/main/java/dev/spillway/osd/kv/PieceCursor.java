@@ -75,7 +75,12 @@ final class PieceCursor implements AutoCloseable {
             ext.status();
             return null;
         }
-        return Piece.Extent.decode(Keys.extentBlock(ext.key()), ext.value());
+        try {
+            return Piece.Extent.decode(Keys.extentBlock(ext.key()), ext.value());
+        } catch (CorruptRecord e) {
+            // every caller already turns a failed read into EIO naming the device and the object
+            throw new RocksDBException("corrupt extent record: " + e.getMessage());
+        }
     }
 
     private Piece.Inline readBlk() throws RocksDBException {

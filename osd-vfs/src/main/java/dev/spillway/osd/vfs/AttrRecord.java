@@ -58,7 +58,8 @@ final class AttrRecord {
     /** The slot decoded, or null if it is not a valid slot of {@code fid}. */
     static Stored decodeSlot(Fid fid, byte[] buf, int at) {
         ByteBuffer b = ByteBuffer.wrap(buf, at, SLOT).slice().order(ByteOrder.LITTLE_ENDIAN);
-        if (b.getInt(0) != MAGIC || b.get(4) != VERSION) {
+        // the reserved field too: a slot this build would not write is not one it understands
+        if (b.getInt(0) != MAGIC || b.get(4) != VERSION || b.getShort(6) != 0) {
             return null;
         }
         CRC32C crc = new CRC32C();

@@ -110,6 +110,19 @@ public final class PoolConfigParser {
         return node.asInt();
     }
 
+    /**
+     * A key written without a value ({@code capacity:}) is YAML null, which the immutable maps
+     * of the configuration cannot hold: it was a NullPointerException out of the parser (found by
+     * {@code PoolConfigFuzzTest}); it is the user's mistake, so an error naming the key.
+     */
+    private void noNullValues(Map<String, Object> m, String path) throws OsdException {
+        for (var e : m.entrySet()) {
+            if (e.getValue() == null) {
+                throw bad(path + "." + e.getKey(), "has no value (write one, or leave the key out)");
+            }
+        }
+    }
+
     private PoolConfig read(JsonNode root) throws OsdException {
         if (root == null || !root.isObject()) {
             throw bad("(top)", "a pool configuration is a mapping with keys " + new TreeSet<>(TOP));
@@ -153,6 +166,7 @@ public final class PoolConfigParser {
                 throw bad("policy", "must be a mapping");
             }
             policy = YAML.convertValue(p, Map.class);
+            noNullValues(policy, "policy");
         }
         return new PoolConfig(name, replicas, devices, policy);
     }
@@ -210,6 +224,7 @@ public final class PoolConfigParser {
             }
             @SuppressWarnings("unchecked")
             Map<String, Object> m = YAML.convertValue(s, Map.class);
+            noNullValues(m, path + ".settings");
             settings.putAll(m);
         }
         return new DeviceConfig(i, name, backend, roles, state, durability, settings);

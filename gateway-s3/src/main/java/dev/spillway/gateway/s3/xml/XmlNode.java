@@ -40,7 +40,7 @@ public record XmlNode(String name, String text, List<XmlNode> children) {
             try {
                 while (r.hasNext()) {
                     if (r.next() == XMLStreamConstants.START_ELEMENT) {
-                        return element(r);
+                        return element(r, 1);
                     }
                 }
                 throw new S3Exception(S3Error.MALFORMED_XML, what + ": no root element");
@@ -52,14 +52,24 @@ public record XmlNode(String name, String text, List<XmlNode> children) {
         }
     }
 
-    private static XmlNode element(XMLStreamReader r) throws XMLStreamException {
+    /**
+     * Elements nest at most this deep. S3's request documents are 3 deep; without a limit a body
+     * of nested elements (4 MiB of {@code <a>} is a million levels) overflowed the stack of the
+     * recursive parse — a StackOverflowError, which no handler catches.
+     */
+    static final int MAX_DEPTH = 32;
+
+    private static XmlNode element(XMLStreamReader r, int depth) throws XMLStreamException {
         String name = r.getLocalName();
+        if (depth > MAX_DEPTH) {
+            throw new XMLStreamException("elements nested deeper than " + MAX_DEPTH + " levels, at <" + name + ">");
+        }
         StringBuilder text = new StringBuilder();
         List<XmlNode> children = new ArrayList<>();
         while (true) {
             int ev = r.next();
             switch (ev) {
-                case XMLStreamConstants.START_ELEMENT -> children.add(element(r));
+                case XMLStreamConstants.START_ELEMENT -> children.add(element(r, depth + 1));
                 case XMLStreamConstants.CHARACTERS, XMLStreamConstants.CDATA, XMLStreamConstants.SPACE ->
                     text.append(r.getText());
                 case XMLStreamConstants.END_ELEMENT -> {

@@ -1,11 +1,15 @@
 package dev.spillway.osd.vfs.journal;
 
 import dev.spillway.osd.Attr;
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.OsdException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -120,13 +124,26 @@ public final class RecordCodec {
         return (int) c.getValue() == h.bodyCrc();
     }
 
+    /** The smallest op: its type and FID (DESTROY). */
+    static final int MIN_OP = 1 + Fid.BYTES;
+
     /**
      * The ops of a record whose checksums held.
      *
-     * @throws IllegalArgumentException if the body does not parse (a bug or a version this build
-     *     does not know, since the checksum held)
+     * @throws OsdException EBADMSG (no device named: the caller adds the segment and offset) if
+     *     the body does not parse as exactly its op count of ops, or holds what {@link
+     *     #encodeBody} never writes: an unknown op type or object kind, a length past the body,
+     *     a name that is not UTF-8. The checksum held, so that is a bug or a record of a newer
+     *     build; no length or count read from the body sizes an allocation before it is checked
+     *     against the bytes that are there.
      */
-    public static List<Op> decodeBody(byte[] buf, int at, Header h) {
+    public static List<Op> decodeBody(byte[] buf, int at, Header h) throws OsdException {
+        if (h.opCount() < 0 || h.opCount() > h.bodyLength() / MIN_OP) {
+            throw malformed(
+                    h,
+                    "says " + Integer.toUnsignedString(h.opCount()) + " ops in " + h.bodyLength()
+                            + " bytes (an op takes at least " + MIN_OP + ")");
+        }
         ByteBuffer b = ByteBuffer.wrap(buf, at + HEADER, h.bodyLength()).slice().order(ByteOrder.LITTLE_ENDIAN);
         List<Op> ops = new ArrayList<>(h.opCount());
         try {
@@ -134,14 +151,18 @@ public final class RecordCodec {
                 ops.add(get(b));
             }
         } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
-            throw new IllegalArgumentException(
-                    "record lsn " + h.lsn() + " does not parse after " + ops.size() + " ops", e);
+            throw malformed(h, "does not parse after " + ops.size() + " ops: op " + ops.size() + " runs past the body");
+        } catch (IllegalArgumentException e) {
+            throw malformed(h, "does not parse after " + ops.size() + " ops: " + e.getMessage());
         }
         if (b.hasRemaining()) {
-            throw new IllegalArgumentException(
-                    "record lsn " + h.lsn() + " has " + b.remaining() + " bytes after its ops");
+            throw malformed(h, "has " + b.remaining() + " bytes after its ops");
         }
         return ops;
+    }
+
+    private static OsdException malformed(Header h, String what) {
+        return new OsdException(Errno.EBADMSG, null, null, "journal record lsn " + h.lsn() + " " + what);
     }
 
     private static int size(Op op) {
@@ -170,9 +191,29 @@ public final class RecordCodec {
     }
 
     private static String getName(ByteBuffer b) {
-        byte[] n = new byte[Short.toUnsignedInt(b.getShort())];
-        b.get(n);
-        return new String(n, StandardCharsets.UTF_8);
+        byte[] n = bytes(b, Short.toUnsignedInt(b.getShort()));
+        try {
+            // strict: a name that is not UTF-8 would come back as another name
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(n))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("a name of " + n.length + " bytes is not UTF-8");
+        }
+    }
+
+    /** {@code length} bytes of the body, refused before allocating if they are not all there. */
+    private static byte[] bytes(ByteBuffer b, int length) {
+        if (length < 0 || length > b.remaining()) {
+            throw new IllegalArgumentException(
+                    "a length of " + Integer.toUnsignedString(length) + " bytes where " + b.remaining() + " are left");
+        }
+        byte[] out = new byte[length];
+        b.get(out);
+        return out;
     }
 
     private static void put(ByteBuffer b, Op op) {
@@ -239,17 +280,13 @@ public final class RecordCodec {
             case DESTROY -> new Op.Destroy(fid);
             case WRITE -> {
                 long off = b.getLong();
-                byte[] d = new byte[b.getInt()];
-                b.get(d);
-                yield new Op.Write(fid, off, d);
+                yield new Op.Write(fid, off, bytes(b, b.getInt()));
             }
             case PUNCH -> new Op.Punch(fid, b.getLong(), b.getLong());
             case TRUNCATE -> new Op.Truncate(fid, b.getLong());
             case SET_XATTR -> {
                 String n = getName(b);
-                byte[] v = new byte[b.getInt()];
-                b.get(v);
-                yield new Op.SetXattr(fid, n, v);
+                yield new Op.SetXattr(fid, n, bytes(b, b.getInt()));
             }
             case REMOVE_XATTR -> new Op.RemoveXattr(fid, getName(b));
             case SET_ATTR -> {

@@ -217,9 +217,9 @@ public final class Recovery {
                     List<Op> ops;
                     try {
                         ops = RecordCodec.decodeBody(d, pos, h);
-                    } catch (IllegalArgumentException e) {
-                        throw corrupt("journal segment " + where(seg.path()) + " at offset " + pos + ": "
-                                + e.getMessage() + " although its checksum holds (written by a newer build?)");
+                    } catch (OsdException e) {
+                        throw corrupt("journal segment " + where(seg.path()) + " at offset " + pos + ": " + e.detail()
+                                + " although its checksum holds (written by a newer build?)");
                     }
                     records.add(ops);
                     last = h.lsn();
