@@ -68,8 +68,15 @@ public interface Storage extends Closeable {
      * is created, never after.
      *
      * @throws java.nio.file.FileAlreadyExistsException if the name exists
+     * @throws UnsupportedOperationException for {@link Access#OWNER_ONLY} where the storage
+     *     cannot set permissions (this default)
      */
-    StorageFile create(String path, Access access) throws IOException;
+    default StorageFile create(String path, Access access) throws IOException {
+        if (access != Access.DEFAULT) {
+            throw new UnsupportedOperationException(describe() + " cannot create " + path + " " + access);
+        }
+        return open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    }
 
     /** What {@code path} is now (not following a symbolic link at the last segment). */
     EntryType type(String path) throws IOException;
