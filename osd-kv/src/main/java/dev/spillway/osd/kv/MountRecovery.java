@@ -5,7 +5,6 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -68,7 +67,7 @@ final class MountRecovery {
         for (long id : free.keySet()) {
             maxId = Math.max(maxId, id);
         }
-        ExtentFiles ef = new ExtentFiles(folder.extents(), 1);
+        ExtentFiles ef = new ExtentFiles(folder.storage, 1, Runnable::run);
         List<Long> orphans = new ArrayList<>();
         Map<Long, byte[]> live = records(kv, Keys.FILE);
         List<String> strangers = new ArrayList<>();
@@ -83,9 +82,11 @@ final class MountRecovery {
             long bytes = v.getLong(Fid.BYTES);
             if (!present.contains(id)) {
                 missing.add(ExtentFiles.name(id) + " of " + owner);
-            } else if (Files.size(ef.path(id)) < bytes) {
-                missing.add(ExtentFiles.name(id) + " of " + owner + " (" + Files.size(ef.path(id)) + " of " + bytes
-                        + " bytes)");
+            } else {
+                long have = ef.size(id);
+                if (have < bytes) {
+                    missing.add(ExtentFiles.name(id) + " of " + owner + " (" + have + " of " + bytes + " bytes)");
+                }
             }
         }
         if (!missing.isEmpty()) {

@@ -3,12 +3,10 @@ package dev.spillway.osd.kv;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
+import dev.spillway.osd.spi.storage.Storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.concurrent.atomic.AtomicLong;
 import org.rocksdb.ColumnFamilyHandle;
@@ -29,7 +27,7 @@ import org.rocksdb.WriteBatch;
 final class Space {
     private final String device;
     private final long capacity;
-    private final FileStore store;
+    private final Storage store;
     private final ColumnFamilyHandle meta;
     // Follow the persisted counters: a commit adds its deltas once its write succeeded.
     private final AtomicLong used;
@@ -37,11 +35,11 @@ final class Space {
     private final AtomicLong reserved = new AtomicLong();
     private final AtomicLong pendingFree = new AtomicLong();
 
-    Space(String device, long capacity, Path root, ColumnFamilyHandle meta, long used, long objects)
+    Space(String device, long capacity, Storage folder, ColumnFamilyHandle meta, long used, long objects)
             throws IOException {
         this.device = device;
         this.capacity = capacity;
-        this.store = Files.getFileStore(root);
+        this.store = folder;
         this.meta = meta;
         this.used = new AtomicLong(used);
         this.objects = new AtomicLong(objects);
@@ -79,7 +77,7 @@ final class Space {
 
     private long fsFree() throws OsdException {
         try {
-            return store.getUsableSpace();
+            return store.stats().usableBytes();
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, device, null, "statfs of the filesystem failed: " + e, e);
         }

@@ -78,6 +78,13 @@ public interface Storage extends Closeable {
         return open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     }
 
+    /** The size of a file in bytes. @throws java.nio.file.NoSuchFileException if it is missing */
+    default long size(String path) throws IOException {
+        try (StorageFile f = open(path, StandardOpenOption.READ)) {
+            return f.size();
+        }
+    }
+
     /** What {@code path} is now (not following a symbolic link at the last segment). */
     EntryType type(String path) throws IOException;
 

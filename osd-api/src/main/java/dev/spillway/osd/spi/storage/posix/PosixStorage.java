@@ -95,6 +95,11 @@ public final class PosixStorage implements Storage {
     }
 
     @Override
+    public long size(String path) throws IOException {
+        return Files.size(resolve(path));
+    }
+
+    @Override
     public EntryType type(String path) throws IOException {
         try {
             BasicFileAttributes a =
