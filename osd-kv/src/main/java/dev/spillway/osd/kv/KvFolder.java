@@ -134,8 +134,10 @@ final class KvFolder implements AutoCloseable {
                 }
                 storage.createDirectory("");
             }
-            String key =
-                    storage instanceof PosixStorage p ? p.root().toRealPath().toString() : storage.describe();
+            // One folder, one key: its real path; another storage (a test's) is its own folder.
+            String key = storage instanceof PosixStorage p
+                    ? p.root().toRealPath().toString()
+                    : storage.describe() + "@" + System.identityHashCode(storage);
             if (!MOUNTED_HERE.add(key)) {
                 throw err(Errno.EBUSY, device, root, "is already mounted by this process");
             }
@@ -155,7 +157,8 @@ final class KvFolder implements AutoCloseable {
                                         + sb.blockSize() + "; it cannot change");
                     }
                 }
-            } catch (OsdException | RuntimeException e) {
+            } catch (OsdException | IOException | RuntimeException e) {
+                // Whatever failed, the folder is not mounted: a later attempt must not find it busy.
                 f.close();
                 throw e;
             }
