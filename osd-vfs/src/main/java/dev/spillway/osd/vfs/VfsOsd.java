@@ -123,7 +123,7 @@ public final class VfsOsd implements Osd {
                                 + " has no working user xattrs (" + String.join("; ", probe.notes()) + ")");
             }
             this.xattrRules = new XattrRules(name, probe);
-            this.space = new Space(name, storage, settings.capacity(), probe.blockSize());
+            this.space = new Space(name, storage, settings.capacity(), probe.blockSize(), clock);
             this.store = new ObjectStore(name, storage, dirty, probe.blockSize());
             long last = recover();
             store.forget();
