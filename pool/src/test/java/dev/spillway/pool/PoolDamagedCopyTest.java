@@ -88,4 +88,95 @@ class PoolDamagedCopyTest {
             assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
         }
     }
+
+    /** Deletes the files of copy {@code key} on a vfs storage (external damage: a disk lost them). */
+    static void lose(FaultInjectingStorage s, Fid key, boolean bodyOnly) throws IOException {
+        for (String d : s.list("objects")) {
+            for (String n : s.list("objects/" + d)) {
+                if (n.startsWith(name(key)) && (!bodyOnly || !n.endsWith(".attr"))) {
+                    s.delete("objects/" + d + "/" + n);
+                }
+            }
+        }
+    }
+
+    static byte[] read(PoolOsd pool, Fid f) throws Exception {
+        byte[] b = new byte[(int) pool.getAttr(f).size()];
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b);
+        while (bb.hasRemaining() && pool.read(f, bb.position(), bb) > 0) {
+            // until full
+        }
+        return b;
+    }
+
+    @Test
+    void aLostCopyDoesNotStopTheMountIsHealedFromTheOtherAndFsckListsAndRepairsIt() throws Exception {
+        PowerLossCampaign.Machine m = new PowerLossCampaign.Machine(
+                PoolPowerLossTest.config(2), new dev.spillway.osd.testkit.fault.CrashSwitch(0));
+        byte[] body = new byte[70_000];
+        new java.util.Random(7).nextBytes(body);
+        Fid key;
+        try (PoolOsd pool = m.mount()) {
+            CrashCampaign.write(pool, F, body, true, new CrashCampaign.Model());
+            pool.migrator().copy(F, pool.devices().get(1), false);
+            pool.migrator().spill(F, pool.devices().get(2));
+            key = pool.store().load(F).orElseThrow().copies().stream()
+                    .filter(x -> x.device() == 1)
+                    .findFirst()
+                    .orElseThrow()
+                    .key();
+            pool.sync();
+        }
+        PowerLossCampaign.Machine after = m.survivor(FaultInjectingStorage.CrashMode.DROP, 1);
+        lose(after.storages.get(1), key, true);
+        try (PoolOsd pool = after.mount()) {
+            Fsck.Report r = Fsck.run(pool, false, true, null);
+            // The body is gone, its record not: the copy reads as 0 bytes.
+            assertThat(r.problems())
+                    .anyMatch(p -> p.kind().equals("copy-size") && F.equals(p.fid()) && "slow0".equals(p.device()));
+            Fsck.Report fixed = Fsck.run(pool, true, true, null);
+            assertThat(fixed.problems()).allMatch(Fsck.Problem::repaired);
+            assertThat(read(pool, F)).isEqualTo(body);
+            pool.migrator().resync(F, 1);
+            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(read(pool, F)).isEqualTo(body);
+        }
+    }
+
+    @Test
+    void theOnlyCopyLostMountsReadsWithAClearEioAndFsckSaysSo() throws Exception {
+        PowerLossCampaign.Machine m = new PowerLossCampaign.Machine(
+                PoolPowerLossTest.config(1), new dev.spillway.osd.testkit.fault.CrashSwitch(0));
+        Fid other = CrashCampaign.object(1);
+        Fid key;
+        try (PoolOsd pool = m.mount()) {
+            CrashCampaign.write(pool, F, new byte[30_000], true, new CrashCampaign.Model());
+            CrashCampaign.write(pool, other, new byte[30_000], true, new CrashCampaign.Model());
+            pool.migrator().spill(F, pool.devices().get(1));
+            pool.migrator().spill(other, pool.devices().get(1));
+            key = pool.store().load(F).orElseThrow().copies().stream()
+                    .filter(x -> x.device() == 1)
+                    .findFirst()
+                    .orElseThrow()
+                    .key();
+            pool.sync();
+        }
+        PowerLossCampaign.Machine after = m.survivor(FaultInjectingStorage.CrashMode.DROP, 1);
+        lose(after.storages.get(1), key, false);
+        try (PoolOsd pool = after.mount()) {
+            assertThat(read(pool, other)).hasSize(30_000);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> read(pool, F))
+                    .isInstanceOfSatisfying(dev.spillway.osd.OsdException.class, e -> {
+                        assertThat(e.errno()).isEqualTo(dev.spillway.osd.Errno.EIO);
+                        assertThat(e.getMessage()).contains(F.toString()).contains("no good copy left");
+                    });
+            Fsck.Report r = Fsck.run(pool, true, true, null);
+            assertThat(r.problems())
+                    .anyMatch(p -> p.kind().equals("missing")
+                            && F.equals(p.fid())
+                            && !p.repaired()
+                            && p.detail().contains("its only in-sync copy: reads fail with EIO"));
+            assertThat(r.problems()).noneMatch(p -> other.equals(p.fid()));
+        }
+    }
 }

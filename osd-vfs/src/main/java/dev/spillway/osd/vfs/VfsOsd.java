@@ -187,14 +187,13 @@ public final class VfsOsd implements Osd {
         Recovery.Result r =
                 Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(), applier::replay);
         if (!applier.unexplained().isEmpty()) {
-            throw new OsdException(
-                    Errno.EBADMSG,
-                    name,
-                    applier.unexplained().iterator().next(),
-                    "journal replay: the files of "
-                            + applier.unexplained().size() + " object(s) " + applier.unexplained()
-                            + " are gone although the log says they exist"
-                            + " (damaged outside the journal?); restore them from another copy, or destroy them with a journal-off mount");
+            // Damage to some objects never stops the mount of the rest: the pool above reads
+            // such an object as a bad copy and heals it from another (or reports it lost).
+            String w = "journal replay: the files of " + applier.unexplained().size() + " object(s) "
+                    + applier.unexplained() + " are gone although the log says they exist (damaged outside the"
+                    + " journal?); they are left as they are: restore them from another copy, or destroy them";
+            LOG.log(System.Logger.Level.WARNING, name + ": " + w);
+            notes.add(w);
         }
         for (String w : r.warnings()) {
             LOG.log(System.Logger.Level.WARNING, name + ": " + w);

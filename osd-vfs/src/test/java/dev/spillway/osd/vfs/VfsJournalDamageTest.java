@@ -255,4 +255,38 @@ class VfsJournalDamageTest {
                     .anyMatch(n -> n.contains(next) && n.contains("rotation was interrupted"));
         }
     }
+
+    /** Damage to one object (its body gone behind the journal's back) never stops the mount of the others. */
+    @Test
+    void anObjectWhoseFilesVanishedDoesNotStopTheMount() throws Exception {
+        FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
+        Fid a = Fid.of(0x600000002L, 1);
+        Fid b = Fid.of(0x600000002L, 2);
+        try (Osd first = open(s, "strict")) {
+            for (Fid f : new Fid[] {a, b}) {
+                try (Transaction t = first.newTransaction()) {
+                    t.declareCreate(f, ObjectKind.DATA);
+                    t.declareWrite(f, 0, 10);
+                    t.start();
+                    t.create(f, ObjectKind.DATA, AttrChange.none());
+                    t.write(f, 0, ByteBuffer.wrap(new byte[10]));
+                }
+            }
+        }
+        Osd osd = open(s, "strict");
+        for (Fid f : new Fid[] {a, b}) {
+            try (Transaction t = osd.newTransaction()) {
+                t.declareWrite(f, 0, 100);
+                t.start();
+                t.write(f, 0, ByteBuffer.wrap(new byte[100]));
+            }
+        }
+        FaultInjectingStorage after = s.survivor(FaultInjectingStorage.CrashMode.DROP, 1);
+        after.delete(ObjectIndex.body(a));
+        try (Osd again = open(after, "strict")) {
+            assertThat(((VfsOsd) again).mountNotes())
+                    .anyMatch(n -> n.contains(a.toString()) && n.contains("are gone although the log says"));
+            assertThat(again.getAttr(b).size()).isEqualTo(100);
+        }
+    }
 }

@@ -854,23 +854,27 @@ public final class Migrator {
         return copy(fid, pool.device(device), false);
     }
 
-    /** A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued. */
-    public void markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
-        locked(fid, () -> {
+    /**
+     * A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued.
+     * Returns false if nothing changed (the copy is no longer in sync, or it is the last in-sync
+     * copy, which is never demoted).
+     */
+    public boolean markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
+        return locked(fid, () -> {
             PoolObject p = pool.store().load(fid).orElse(null);
             if (p == null) {
-                return null;
+                return false;
             }
             Optional<Copy> c = p.byKey(bad.key());
             if (c.isEmpty() || c.get().state() != CopyState.IN_SYNC) {
-                return null;
+                return false;
             }
             // The last in-sync copy is never demoted: there is nothing to resync it from, and a
             // read error may be its device's passing failure (an object store that stopped
             // answering), after which the copy is as good as before. A corrupt last copy stays
             // in the layout, every read of it fails with EIO, and fsck reports it.
             if (p.inSync().size() <= 1) {
-                return null;
+                return false;
             }
             PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
                     .preferring(mdIndex);
@@ -901,7 +905,7 @@ public final class Migrator {
                                 c.get().bytes());
                         pool.store().store(tx, fid, next, times);
                     });
-            return null;
+            return true;
         });
     }
 
