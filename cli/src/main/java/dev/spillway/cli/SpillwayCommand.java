@@ -60,7 +60,13 @@ public final class SpillwayCommand implements Runnable {
                 cmd.getErr().println("spillway: " + oe.getMessage());
                 return ExitCodes.of(oe.errno());
             }
-            cmd.getErr().println("spillway: " + ex);
+            // Not the tool's own error: a bug. Say so in words, not as a Java exception.
+            cmd.getErr()
+                    .println("spillway: internal error in '" + cmd.getCommandName() + "': "
+                            + (ex.getMessage() != null
+                                    ? ex.getMessage()
+                                    : ex.getClass().getSimpleName())
+                            + " (a bug in Spillway; please report it with the command line)");
             return ExitCodes.FAILURE;
         });
         return cl;

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
  * journal off and on, their files on the fault-injecting storage in every crash mode. After
  * each cut: recovery, a deep fsck, every acknowledged write byte for byte.
  *
- * <p>{@code -Dspillway.crash.points=N} (default 1,500) over {@code -Dspillway.crash.seeds=S}
- * workloads (default 15); {@code -Dspillway.seed=X} the master seed.
+ * <p>{@code -Dspillway.crash.points=N} (default 2,000) over {@code -Dspillway.crash.seeds=S}
+ * workloads (default 20); {@code -Dspillway.seed=X} the master seed.
  */
 class PoolPowerLossTest {
     private static final int OBJECTS = 5;
@@ -35,10 +35,16 @@ class PoolPowerLossTest {
 
     @Test
     void everyCutRecoversWithoutLossOrLeakWhateverTheSpillDevicesKept() throws Exception {
-        int points = Integer.getInteger("spillway.crash.points", 1500);
-        int seeds = Integer.getInteger("spillway.crash.seeds", 15);
+        int points = Integer.getInteger("spillway.crash.points", 2000);
+        int seeds = Integer.getInteger("spillway.crash.seeds", 20);
         int ran = PowerLossCampaign.run(
-                "pool power-loss campaign", points, seeds, s -> config(1 + s % 2), OBJECTS, PoolCrashTest::workload);
+                "pool power-loss campaign",
+                points,
+                seeds,
+                s -> config(1 + s % 2),
+                OBJECTS,
+                PoolCrashTest::workload,
+                null);
         if (System.getProperty("spillway.crash.replay") == null) {
             assertThat(ran).isEqualTo(points);
         }

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * lists be destroyed — whatever a crash left of it (missing, empty, torn): that is what the
  * pool's recovery does to copies that were never committed.
  *
- * <p>{@code -Dspillway.crash.points=N} (default 600) over {@code -Dspillway.crash.seeds=S}
+ * <p>{@code -Dspillway.crash.points=N} (default 1,000) over {@code -Dspillway.crash.seeds=S}
  * workloads (default 12); {@code -Dspillway.seed} the master seed. A failure prints its
  * workload seed, operation and mode; {@code -Dspillway.crash.replay=SEED:OP:MODE} replays it.
  */
@@ -191,7 +191,7 @@ class VfsPowerLossTest {
             return;
         }
         long master = Seeds.master();
-        int points = Integer.getInteger("spillway.crash.points", 600);
+        int points = Integer.getInteger("spillway.crash.points", 1000);
         int seeds = Integer.getInteger("spillway.crash.seeds", 12);
         System.out.printf(
                 "vfs power-loss campaign: master seed 0x%x, %d points over %d workloads%n", master, points, seeds);
