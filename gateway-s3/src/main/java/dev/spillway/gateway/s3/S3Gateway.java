@@ -53,6 +53,8 @@ public final class S3Gateway implements AutoCloseable {
         // Keys are opaque bytes: "..", "%2F", "//" and NULs must reach the handler as sent.
         http.setUriCompliance(UriCompliance.UNSAFE);
         http.setSendServerVersion(false);
+        // The handler writes Date from the gateway's clock, as an IMF-fixdate (HttpDates).
+        http.setSendDateHeader(false);
         // SigV4 signs header values byte for byte: Jetty's header cache must not swap in its
         // own spelling of a common value ("charset=UTF-8" → "charset=utf-8").
         http.setHeaderCacheCaseSensitive(true);

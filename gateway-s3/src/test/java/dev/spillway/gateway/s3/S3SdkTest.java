@@ -73,8 +73,8 @@ class S3SdkTest {
         path.headBucket(b -> b.bucket("life"));
         assertThat(path.getBucketLocation(b -> b.bucket("life")).locationConstraintAsString())
                 .isEmpty();
-        assertThatThrownBy(() -> path.createBucket(b -> b.bucket("life")))
-                .satisfies(t -> assertThat(code(t)).isEqualTo("BucketAlreadyOwnedByYou"));
+        // us-east-1 (S3's legacy region) answers its owner's repeated CreateBucket with 200.
+        path.createBucket(b -> b.bucket("life"));
         path.putObject(b -> b.bucket("life").key("k"), RequestBody.fromString("x"));
         assertThatThrownBy(() -> path.deleteBucket(b -> b.bucket("life"))).satisfies(t -> {
             assertThat(code(t)).isEqualTo("BucketNotEmpty");

@@ -41,6 +41,93 @@ public enum ChecksumAlgorithm {
         }
     }
 
+    /** True for the CRCs, whose checksums of parts combine into the whole body's (FULL_OBJECT). */
+    public boolean combinable() {
+        return this == CRC32 || this == CRC32C || this == CRC64NVME;
+    }
+
+    /** The checksum types S3 allows: FULL_OBJECT only for CRC64NVME, COMPOSITE only for SHA. */
+    public boolean allows(String checksumType) {
+        return switch (checksumType) {
+            case "FULL_OBJECT" -> combinable();
+            case "COMPOSITE" -> this != CRC64NVME;
+            default -> false;
+        };
+    }
+
+    /** The type a multipart upload gets when CreateMultipartUpload names none. */
+    public String defaultMultipartType() {
+        return this == CRC64NVME ? "FULL_OBJECT" : "COMPOSITE";
+    }
+
+    /** The XML element and SDK field name, e.g. {@code ChecksumCRC32C}. */
+    public String element() {
+        return "Checksum" + name();
+    }
+
+    /**
+     * The CRC of {@code A || B} from the CRC of A, the CRC of B and B's length (base64 values):
+     * the CRC of A multiplied by x^(8·lenB) modulo the polynomial, xor the CRC of B. Exact for
+     * these CRCs because their initial value equals their final xor (all ones).
+     */
+    public String combine(String crcA, String crcB, long lenB) {
+        if (!combinable()) {
+            throw new IllegalStateException(this + " checksums do not combine");
+        }
+        int width = this == CRC64NVME ? 64 : 32;
+        long poly = switch (this) {
+            case CRC32 -> 0xedb88320L;
+            case CRC32C -> 0x82f63b78L;
+            default -> 0x9a6c9329ac4bc9b5L;
+        };
+        long a = decode(crcA);
+        long b = decode(crcB);
+        long shifted = Crc.multiply(a, Crc.xPow(8 * lenB, poly, width), poly, width);
+        long v = shifted ^ b;
+        byte[] raw = ByteBuffer.allocate(8).putLong(v).array();
+        return Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(raw, 8 - width / 8, 8));
+    }
+
+    private static long decode(String b64) {
+        long v = 0;
+        for (byte x : Base64.getDecoder().decode(b64)) {
+            v = (v << 8) | (x & 0xff);
+        }
+        return v;
+    }
+
+    /** Polynomial arithmetic over GF(2) in the reflected bit order of these CRCs. */
+    private static final class Crc {
+        private Crc() {}
+
+        /** a·b mod p; the top bit of the width is x^0. */
+        static long multiply(long a, long b, long poly, int width) {
+            long one = 1L << (width - 1);
+            long p = 0;
+            for (long m = one; m != 0; m >>>= 1) {
+                if ((a & m) != 0) {
+                    p ^= b;
+                }
+                b = (b & 1) != 0 ? (b >>> 1) ^ poly : b >>> 1;
+            }
+            return p;
+        }
+
+        /** x^n mod p, by squaring. */
+        static long xPow(long n, long poly, int width) {
+            long result = 1L << (width - 1); // x^0
+            long base = 1L << (width - 2); // x^1
+            while (n > 0) {
+                if ((n & 1) != 0) {
+                    result = multiply(result, base, poly, width);
+                }
+                base = multiply(base, base, poly, width);
+                n >>>= 1;
+            }
+            return result;
+        }
+    }
+
     public Hasher newHasher() {
         return switch (this) {
             case CRC32 -> crc(new CRC32(), 4);

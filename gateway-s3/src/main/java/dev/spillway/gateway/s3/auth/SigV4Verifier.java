@@ -184,8 +184,9 @@ public final class SigV4Verifier {
                     "X-Amz-Expires must be a number, got '" + expires + "'");
         }
         if (expirySeconds < 0 || expirySeconds > MAX_PRESIGN_SECONDS) {
+            // S3 refuses such a URL as it refuses an expired one: 403 AccessDenied.
             throw new S3Exception(
-                    S3Error.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
+                    S3Error.ACCESS_DENIED,
                     "X-Amz-Expires must be between 0 and " + MAX_PRESIGN_SECONDS + " seconds, got " + expirySeconds);
         }
         Instant now = clock.instant();

@@ -21,21 +21,57 @@ public final class BucketOps {
         this.ctx = ctx;
     }
 
-    public void listBuckets(S3Request req, S3Response out) throws OsdException, IOException {
+    public void listBuckets(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        int max = req.intParam("max-buckets", 10_000, 1, 10_000);
+        String prefix = req.param("prefix") == null ? "" : req.param("prefix");
+        String token = req.param("continuation-token");
+        String after = null;
+        if (token != null && !token.isEmpty()) {
+            try {
+                after = new String(
+                        java.util.Base64.getUrlDecoder().decode(token), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw new S3Exception(
+                        S3Error.INVALID_ARGUMENT, "The continuation token provided is incorrect: '" + token + "'");
+            }
+        }
         XmlWriter w = XmlWriter.document("ListAllMyBucketsResult")
                 .start("Owner")
                 .element("ID", S3Context.OWNER_ID)
                 .element("DisplayName", S3Context.OWNER_ID)
                 .end("Owner")
                 .start("Buckets");
+        int n = 0;
+        String last = null;
+        boolean truncated = false;
         for (Map.Entry<String, BucketRecord> b : ctx.namespace().buckets().entrySet()) {
+            if (!b.getKey().startsWith(prefix) || after != null && b.getKey().compareTo(after) <= 0) {
+                continue;
+            }
+            if (n == max) {
+                truncated = true;
+                break;
+            }
             w.start("Bucket")
                     .element("Name", b.getKey())
                     .element("CreationDate", Instant.ofEpochMilli(b.getValue().createdMillis()))
                     .element("BucketRegion", ctx.config().region())
                     .end("Bucket");
+            last = b.getKey();
+            n++;
         }
-        out.xml(200, w.end("Buckets").finish("ListAllMyBucketsResult"));
+        w.end("Buckets");
+        if (truncated) {
+            w.element(
+                    "ContinuationToken",
+                    java.util.Base64.getUrlEncoder()
+                            .withoutPadding()
+                            .encodeToString(last.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        if (req.param("prefix") != null) {
+            w.element("Prefix", prefix);
+        }
+        out.xml(200, w.finish("ListAllMyBucketsResult"));
     }
 
     public void create(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
@@ -56,7 +92,16 @@ public final class BucketOps {
                                 + ctx.config().region() + "', not '" + location + "'");
             }
         }
-        ctx.namespace().createBucket(req.bucket());
+        try {
+            ctx.namespace().createBucket(req.bucket());
+        } catch (S3Exception e) {
+            // S3's legacy us-east-1 answers its owner's repeated CreateBucket with 200, every
+            // other region with BucketAlreadyOwnedByYou.
+            if (e.error() != S3Error.BUCKET_ALREADY_OWNED_BY_YOU
+                    || !ctx.config().region().equals("us-east-1")) {
+                throw e;
+            }
+        }
         out.header("Location", "/" + req.bucket());
         out.empty(200);
     }

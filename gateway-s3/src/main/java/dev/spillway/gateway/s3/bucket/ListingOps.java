@@ -79,7 +79,9 @@ public final class ListingOps {
         KeyScan.Page page = KeyScan.scan(ctx.namespace().osd(), c.bucket.keys(), c.prefix, c.delimiter, from, max);
         XmlWriter w = XmlWriter.document("ListBucketResult")
                 .element("Name", req.bucket())
-                .element("Prefix", text(c.prefix, c.url))
+                // ListObjects (v1) encodes keys, markers and the delimiter, not the prefix (what
+                // S3 answers and SDKs decode).
+                .element("Prefix", text(c.prefix, false))
                 .element("Marker", marker == null ? "" : text(bytes(marker), c.url))
                 .element("Delimiter", c.delimiter == null ? null : text(c.delimiter, c.url))
                 .element("MaxKeys", max)

@@ -14,12 +14,14 @@ public enum S3Error {
     AUTHORIZATION_HEADER_MALFORMED("AuthorizationHeaderMalformed", 400, "The authorization header is malformed"),
     AUTHORIZATION_QUERY_PARAMETERS_ERROR(
             "AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter"),
+    BAD_REQUEST("BadRequest", 400, "Bad Request"),
     BAD_DIGEST("BadDigest", 400, "The digest you specified did not match what we received"),
     BUCKET_ALREADY_OWNED_BY_YOU(
             "BucketAlreadyOwnedByYou",
             409,
             "Your previous request to create the named bucket succeeded and you already own it"),
     BUCKET_NOT_EMPTY("BucketNotEmpty", 409, "The bucket you tried to delete is not empty"),
+    CORS_FORBIDDEN("AccessForbidden", 403, "CORSResponse: This CORS request is not allowed"),
     ENTITY_TOO_LARGE("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size"),
     ENTITY_TOO_SMALL("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size"),
     INCOMPLETE_BODY(
@@ -36,6 +38,7 @@ public enum S3Error {
     INVALID_PART("InvalidPart", 400, "One or more of the specified parts could not be found"),
     INVALID_PART_ORDER("InvalidPartOrder", 400, "The list of parts was not in ascending order"),
     INVALID_RANGE("InvalidRange", 416, "The requested range is not satisfiable"),
+    INVALID_TAG("InvalidTag", 400, "The tag provided was not a valid tag"),
     INVALID_REQUEST("InvalidRequest", 400, "Invalid Request"),
     KEY_TOO_LONG("KeyTooLongError", 400, "Your key is too long"),
     MALFORMED_XML(

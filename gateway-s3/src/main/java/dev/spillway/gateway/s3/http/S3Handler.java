@@ -62,10 +62,17 @@ public final class S3Handler extends Handler.Abstract {
         String id = Long.toHexString(idBase + requests.incrementAndGet()).toUpperCase(Locale.ROOT);
         response.getHeaders().put("x-amz-request-id", id);
         response.getHeaders().put("Server", "Spillway");
+        response.getHeaders().put("Date", HttpDates.format(ctx.config().clock().instant()));
         S3Response out = new S3Response(response, request.getMethod().equals("HEAD"));
         String resource = request.getHttpURI().getPath();
         try {
             S3Request req = parse(request, id);
+            if (req.method().equals("OPTIONS")) {
+                // A CORS preflight: browsers send it unsigned, whatever URL it is for.
+                preflight(req, out);
+                callback.succeeded();
+                return true;
+            }
             authenticate(req);
             route(req, out);
             callback.succeeded();
@@ -166,6 +173,21 @@ public final class S3Handler extends Handler.Abstract {
                 names,
                 Content.Source.asInputStream(request),
                 id);
+    }
+
+    private void preflight(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        if (req.header("origin") == null || req.header("access-control-request-method") == null) {
+            throw new S3Exception(
+                    S3Error.BAD_REQUEST,
+                    "Insufficient information. Origin request header needed: an OPTIONS request is a CORS preflight"
+                            + " and needs Origin and Access-Control-Request-Method");
+        }
+        if (req.bucket() == null) {
+            throw notAllowed("OPTIONS", "the service");
+        }
+        ctx.namespace().bucket(req.bucket());
+        // No bucket has a CORS configuration yet (PutBucketCors is not built): S3's answer then.
+        throw new S3Exception(S3Error.CORS_FORBIDDEN, "CORSResponse: CORS is not enabled for this bucket.");
     }
 
     private String virtualBucket(String host) {
@@ -338,8 +360,10 @@ public final class S3Handler extends Handler.Abstract {
     private void routeObject(S3Request req, S3Response out, String m) throws S3Exception, OsdException, IOException {
         switch (m) {
             case "PUT" -> {
-                unsupportedSubresource(req, "acl", "tagging", "retention", "legal-hold");
-                if (req.has("uploadId") || req.has("partNumber")) {
+                unsupportedSubresource(req, "acl", "retention", "legal-hold");
+                if (req.has("tagging")) {
+                    objects.putTagging(req, out);
+                } else if (req.has("uploadId") || req.has("partNumber")) {
                     if (req.header("x-amz-copy-source") != null) {
                         multipart.uploadPartCopy(req, out);
                     } else {
@@ -352,8 +376,10 @@ public final class S3Handler extends Handler.Abstract {
                 }
             }
             case "GET" -> {
-                unsupportedSubresource(req, "acl", "tagging", "retention", "legal-hold", "torrent", "attributes");
-                if (req.has("uploadId")) {
+                unsupportedSubresource(req, "acl", "retention", "legal-hold", "torrent", "attributes");
+                if (req.has("tagging")) {
+                    objects.getTagging(req, out);
+                } else if (req.has("uploadId")) {
                     multipart.listParts(req, out);
                 } else {
                     objects.get(req, out, false);
@@ -361,8 +387,9 @@ public final class S3Handler extends Handler.Abstract {
             }
             case "HEAD" -> objects.get(req, out, true);
             case "DELETE" -> {
-                unsupportedSubresource(req, "tagging");
-                if (req.has("uploadId")) {
+                if (req.has("tagging")) {
+                    objects.deleteTagging(req, out);
+                } else if (req.has("uploadId")) {
                     multipart.abort(req, out);
                 } else {
                     objects.delete(req, out);

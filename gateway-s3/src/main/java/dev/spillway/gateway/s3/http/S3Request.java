@@ -304,7 +304,16 @@ public final class S3Request {
             if (STORED.contains(n)) {
                 String v = String.join(",", headers.apply(n));
                 if (n.equals("content-encoding")) {
-                    v = v.replaceAll("(?i)\\s*aws-chunked\\s*,?", "").strip();
+                    // aws-chunked is how this request's body was framed, not how the object is
+                    // encoded: drop that token, keep the others ("gzip, aws-chunked" → "gzip").
+                    java.util.StringJoiner kept = new java.util.StringJoiner(", ");
+                    for (String token : v.split(",")) {
+                        String t = token.strip();
+                        if (!t.isEmpty() && !t.equalsIgnoreCase("aws-chunked")) {
+                            kept.add(t);
+                        }
+                    }
+                    v = kept.toString();
                     if (v.isEmpty()) {
                         continue;
                     }

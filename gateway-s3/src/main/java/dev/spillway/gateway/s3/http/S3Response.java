@@ -62,8 +62,12 @@ public final class S3Response {
 
     /** The S3 error document (status only for HEAD, which has no body). */
     public void error(S3Exception e, String resource, String requestId) throws IOException {
+        String date = response.getHeaders().get("Date");
+        String server = response.getHeaders().get("Server");
         response.getHeaders().clear();
         header("x-amz-request-id", requestId);
+        header("Date", date);
+        header("Server", server);
         if (e.error().status() == 304) {
             empty(304);
             return;

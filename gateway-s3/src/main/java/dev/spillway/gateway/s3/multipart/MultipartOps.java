@@ -8,8 +8,8 @@ import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.UriCodec;
 import dev.spillway.gateway.s3.object.CopySource;
-import dev.spillway.gateway.s3.object.Ranges;
 import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import dev.spillway.gateway.s3.store.Records.PartRecord;
@@ -49,9 +49,27 @@ public final class MultipartOps {
         if (named != null && alg == null) {
             throw new S3Exception(S3Error.INVALID_ARGUMENT, "unsupported x-amz-checksum-algorithm '" + named + "'");
         }
-        String id = uploads.create(b, req.bucket(), req.key(), alg == null ? null : alg.name(), req.objectHeaders());
+        String type = req.header("x-amz-checksum-type");
+        if (type != null) {
+            type = type.strip().toUpperCase(java.util.Locale.ROOT);
+            if (alg == null || !alg.allows(type)) {
+                throw new S3Exception(
+                        S3Error.INVALID_REQUEST,
+                        "x-amz-checksum-type " + type + " is not allowed with checksum algorithm " + alg
+                                + " (FULL_OBJECT needs a CRC, COMPOSITE is not offered for CRC64NVME)");
+            }
+        } else if (alg != null) {
+            type = alg.defaultMultipartType();
+        }
+        Records.Meta meta = Records.Meta.NONE
+                .withChecksumType(type)
+                .withTags(dev.spillway.gateway.s3.object.Tagging.parseHeader(
+                        req.header("x-amz-tagging"), dev.spillway.gateway.s3.object.Tagging.MAX_OBJECT_TAGS));
+        String id =
+                uploads.create(b, req.bucket(), req.key(), alg == null ? null : alg.name(), req.objectHeaders(), meta);
         if (alg != null) {
             out.header("x-amz-checksum-algorithm", alg.name());
+            out.header("x-amz-checksum-type", type);
         }
         out.xml(
                 200,
@@ -112,14 +130,25 @@ public final class MultipartOps {
             long length = s.size();
             String range = req.header("x-amz-copy-source-range");
             if (range != null) {
-                long[] rg = Ranges.parse(range, s.size());
-                if (rg == null || !range.strip().matches("bytes=\\d+-\\d+")) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("bytes=(\\d{1,18})-(\\d{1,18})")
+                        .matcher(range.strip());
+                if (!m.matches()) {
                     throw new S3Exception(
                             S3Error.INVALID_ARGUMENT,
                             "x-amz-copy-source-range must be bytes=first-last, got '" + range + "'");
                 }
-                start = rg[0];
-                length = rg[1] - rg[0] + 1;
+                long first = Long.parseLong(m.group(1));
+                long last = Long.parseLong(m.group(2));
+                // Unlike a GET's Range, a copy range is never clipped to the source: all of it must exist.
+                if (first > last || last >= s.size()) {
+                    throw new S3Exception(
+                            S3Error.INVALID_RANGE,
+                            "The x-amz-copy-source-range " + range + " is not within the source object "
+                                    + src.bucket() + "/" + dev.spillway.gateway.s3.naming.Names.show(src.key()) + " of "
+                                    + s.size() + " bytes");
+                }
+                start = first;
+                length = last - first + 1;
             }
             StagedBody body;
             try (InputStream in = h.open(start, length)) {
@@ -138,12 +167,27 @@ public final class MultipartOps {
     public void complete(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         String id = req.param("uploadId");
         BucketRecord b = ctx.namespace().bucket(req.bucket());
-        uploads.find(b, req.bucket(), req.key(), id);
+        try {
+            uploads.find(b, req.bucket(), req.key(), id);
+        } catch (S3Exception e) {
+            if (e.error() == S3Error.NO_SUCH_UPLOAD) {
+                // S3 answers a repeated Complete of an upload it finished as it did the first time.
+                req.smallBody(8 << 20);
+                ObjectRecord done = store.lookup(b, req.bucket(), req.key()).orElse(null);
+                if (done != null && id.equals(done.meta().uploadId())) {
+                    completed(req, out, done);
+                    return;
+                }
+            }
+            throw e;
+        }
         XmlNode doc = XmlNode.parse(req.smallBody(8 << 20), "CompleteMultipartUpload");
         if (!doc.name().equals("CompleteMultipartUpload")) {
             throw new S3Exception(
                     S3Error.MALFORMED_XML, "expected <CompleteMultipartUpload>, got <" + doc.name() + ">");
         }
+        UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
+        ChecksumAlgorithm upAlg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         List<Uploads.Chosen> chosen = new ArrayList<>();
         for (XmlNode p : doc.all("Part")) {
             String num = p.childText("PartNumber");
@@ -153,10 +197,23 @@ public final class MultipartOps {
             } catch (NumberFormatException e) {
                 throw new S3Exception(S3Error.MALFORMED_XML, "a <Part> has PartNumber '" + num + "'");
             }
-            chosen.add(new Uploads.Chosen(n, p.childText("ETag")));
+            chosen.add(new Uploads.Chosen(n, p.childText("ETag"), upAlg == null ? null : p.childText(upAlg.element())));
         }
+        String expected = upAlg == null ? null : req.header(upAlg.header());
         ObjectRecord r = uploads.complete(
-                b, req.bucket(), req.key(), id, chosen, ctx.config().minPartSize());
+                b,
+                req.bucket(),
+                req.key(),
+                id,
+                chosen,
+                ctx.config().minPartSize(),
+                expected,
+                m -> m,
+                new dev.spillway.gateway.s3.store.Precondition(req.header("if-match"), req.header("if-none-match")));
+        completed(req, out, r);
+    }
+
+    private static void completed(S3Request req, S3Response out, ObjectRecord r) throws IOException {
         XmlWriter w = XmlWriter.document("CompleteMultipartUploadResult")
                 .element("Location", "/" + req.bucket() + "/" + UriCodec.encode(req.key(), true))
                 .element("Bucket", req.bucket())
@@ -164,9 +221,11 @@ public final class MultipartOps {
                 .element("ETag", "\"" + r.etag() + "\"");
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
         if (alg != null && r.checksum() != null) {
-            w.element(
-                    "Checksum" + alg.name().charAt(0) + alg.name().substring(1).toLowerCase(java.util.Locale.ROOT),
-                    r.checksum());
+            w.element(alg.element(), r.checksum());
+            w.element("ChecksumType", r.meta().checksumType());
+        }
+        if (r.meta().versionId() != null) {
+            out.header("x-amz-version-id", r.meta().versionId());
         }
         out.xml(200, w.finish("CompleteMultipartUploadResult"));
     }
@@ -219,10 +278,7 @@ public final class MultipartOps {
                     .element("ETag", "\"" + p.record().md5Hex() + "\"")
                     .element("Size", p.record().size());
             if (alg != null && p.record().checksum() != null) {
-                w.element(
-                        "Checksum" + alg.name().charAt(0)
-                                + alg.name().substring(1).toLowerCase(java.util.Locale.ROOT),
-                        p.record().checksum());
+                w.element(alg.element(), p.record().checksum());
             }
             w.end("Part");
         }

@@ -2,11 +2,9 @@ package dev.spillway.gateway.s3.object;
 
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.http.HttpDates;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import java.time.Instant;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 
 /** HTTP preconditions (RFC 9110 §13.2.2 order) on a GET/HEAD, or on a copy's source. */
 final class Conditions {
@@ -80,15 +78,7 @@ final class Conditions {
     }
 
     private static Long time(String v) {
-        try {
-            return ZonedDateTime.parse(v.strip(), DateTimeFormatter.RFC_1123_DATE_TIME)
-                    .toEpochSecond();
-        } catch (DateTimeParseException e) {
-            try {
-                return Instant.parse(v.strip()).getEpochSecond();
-            } catch (DateTimeParseException e2) {
-                return null; // an unparseable date is ignored, as HTTP says
-            }
-        }
+        Instant t = HttpDates.parse(v);
+        return t == null ? null : t.getEpochSecond(); // an unparseable date is ignored, as HTTP says
     }
 }

@@ -4,15 +4,19 @@ import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
 import dev.spillway.gateway.s3.auth.Hashing;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.http.HttpDates;
 import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.Precondition;
+import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.Header;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import dev.spillway.gateway.s3.store.StagedBody;
+import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.gateway.s3.xml.XmlNode;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import dev.spillway.osd.OsdException;
@@ -21,11 +25,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 
 /** PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject. */
 public final class ObjectOps {
@@ -52,6 +53,13 @@ public final class ObjectOps {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         List<Header> headers = req.objectHeaders();
         ChecksumAlgorithm alg = req.checksumAlgorithm();
+        Precondition pre = new Precondition(req.header("if-match"), req.header("if-none-match"));
+        Records.Meta meta =
+                Records.Meta.NONE.withTags(Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS));
+        if (!pre.isNone()) {
+            // An early answer before the body streams in; the switch checks again atomically.
+            pre.check(store.lookup(b, req.bucket(), req.key()), req.bucket(), req.key());
+        }
         StagedBody body = store.stage(
                 req.body(), req.contentLength(), MAX_PUT, alg, req.needsSha256(), origin(req.bucket(), req.key()));
         try {
@@ -69,8 +77,9 @@ public final class ObjectOps {
                 0,
                 alg == null ? null : alg.name(),
                 body.checksum(),
-                headers);
-        store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
+                headers,
+                meta);
+        store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()), pre);
         out.header("ETag", "\"" + r.etag() + "\"");
         if (alg != null) {
             out.header(alg.header(), body.checksum());
@@ -82,13 +91,53 @@ public final class ObjectOps {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key())) {
             ObjectRecord r = h.record();
-            Conditions.check(req::header, "", r);
+            try {
+                Conditions.check(req::header, "", r);
+            } catch (S3Exception e) {
+                if (e.error() == S3Error.NOT_MODIFIED) {
+                    // RFC 9110 §15.4.5: a 304 carries the validators a 200 would have had.
+                    out.header("ETag", "\"" + r.etag() + "\"");
+                    out.header("Last-Modified", HttpDates.formatMillis(r.mtimeMillis()));
+                    out.empty(304);
+                    return;
+                }
+                throw e;
+            }
             long size = r.size();
             long start = 0;
             long length = size;
             boolean partial = false;
+            String partChecksum = null;
             String range = req.header("range");
-            if (range != null) {
+            String partNumber = req.param("partNumber");
+            if (partNumber != null) {
+                if (range != null) {
+                    throw new S3Exception(
+                            S3Error.INVALID_REQUEST, "Cannot specify both Range header and partNumber query parameter");
+                }
+                int n = req.intParam("partNumber", 1, 1, Uploads.MAX_PARTS);
+                ObjectStore.PartSpan part = null;
+                for (ObjectStore.PartSpan p : h.parts()) {
+                    if (p.number() == n) {
+                        part = p;
+                        break;
+                    }
+                }
+                if (part == null) {
+                    throw new S3Exception(
+                            S3Error.INVALID_PART,
+                            "The requested partnumber is not satisfiable: " + req.bucket() + "/" + Names.show(req.key())
+                                    + " has no part " + n);
+                }
+                start = part.start();
+                length = part.size();
+                partChecksum = part.checksum();
+                if (r.manifest()) {
+                    partial = true;
+                    out.header("Content-Range", "bytes " + start + "-" + (start + length - 1) + "/" + size);
+                }
+                out.header("x-amz-mp-parts-count", Integer.toString(Math.max(1, r.parts())));
+            } else if (range != null) {
                 long[] rg = Ranges.parse(range, size);
                 if (rg != null) {
                     start = rg[0];
@@ -97,7 +146,18 @@ public final class ObjectOps {
                     out.header("Content-Range", "bytes " + rg[0] + "-" + rg[1] + "/" + size);
                 }
             }
-            objectHeaders(req, out, r, partial);
+            objectHeaders(req, out, r, partial && partNumber == null);
+            if (partChecksum != null && checksumMode(req)) {
+                ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
+                if (alg != null) {
+                    out.header(alg.header(), partChecksum);
+                    out.header(
+                            "x-amz-checksum-type",
+                            r.meta().checksumType() == null
+                                    ? "FULL_OBJECT"
+                                    : r.meta().checksumType());
+                }
+            }
             int status = partial ? 206 : 200;
             if (head) {
                 out.headOnly(status, length);
@@ -113,10 +173,7 @@ public final class ObjectOps {
 
     private void objectHeaders(S3Request req, S3Response out, ObjectRecord r, boolean partial) {
         out.header("ETag", "\"" + r.etag() + "\"");
-        out.header(
-                "Last-Modified",
-                DateTimeFormatter.RFC_1123_DATE_TIME.format(
-                        Instant.ofEpochMilli(r.mtimeMillis()).atOffset(ZoneOffset.UTC)));
+        out.header("Last-Modified", HttpDates.formatMillis(r.mtimeMillis()));
         out.header("Accept-Ranges", "bytes");
         if (r.header("content-type") == null) {
             out.header("Content-Type", "binary/octet-stream");
@@ -133,12 +190,57 @@ public final class ObjectOps {
         if (r.parts() > 0) {
             out.header("x-amz-mp-parts-count", Integer.toString(r.parts()));
         }
-        if (!partial && r.checksum() != null && "ENABLED".equalsIgnoreCase(req.header("x-amz-checksum-mode"))) {
+        if (!r.meta().tags().isEmpty()) {
+            out.header("x-amz-tagging-count", Integer.toString(r.meta().tags().size()));
+        }
+        if (!partial && req.param("partNumber") == null && r.checksum() != null && checksumMode(req)) {
             ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
             if (alg != null) {
                 out.header(alg.header(), r.checksum());
-                out.header("x-amz-checksum-type", r.parts() > 0 ? "COMPOSITE" : "FULL_OBJECT");
+                out.header(
+                        "x-amz-checksum-type",
+                        r.meta().checksumType() != null
+                                ? r.meta().checksumType()
+                                : r.parts() > 0 ? "COMPOSITE" : "FULL_OBJECT");
             }
+        }
+    }
+
+    static boolean checksumMode(S3Request req) {
+        return "ENABLED".equalsIgnoreCase(req.header("x-amz-checksum-mode"));
+    }
+
+    public void putTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        List<Header> tags = Tagging.parse(req.smallBody(64 << 10), Tagging.MAX_OBJECT_TAGS);
+        ObjectRecord r = store.update(
+                b, req.bucket(), req.key(), cur -> cur.withMeta(cur.meta().withTags(tags)));
+        versionHeader(out, r);
+        out.empty(200);
+    }
+
+    public void getTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ObjectRecord r = store.lookup(b, req.bucket(), req.key())
+                .filter(x -> !x.deleteMarker())
+                .orElseThrow(() -> new S3Exception(
+                        S3Error.NO_SUCH_KEY,
+                        "The specified key does not exist: " + req.bucket() + "/" + Names.show(req.key())));
+        versionHeader(out, r);
+        out.xml(200, Tagging.document(r.meta().tags()));
+    }
+
+    public void deleteTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ObjectRecord r = store.update(
+                b, req.bucket(), req.key(), cur -> cur.withMeta(cur.meta().withTags(List.of())));
+        versionHeader(out, r);
+        out.empty(204);
+    }
+
+    static void versionHeader(S3Response out, ObjectRecord r) {
+        if (r.meta().versionId() != null) {
+            out.header("x-amz-version-id", r.meta().versionId());
         }
     }
 
@@ -215,6 +317,14 @@ public final class ObjectOps {
                                 + " to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
             }
             List<Header> headers = replace ? req.objectHeaders() : s.headers();
+            String tagDirective = req.header("x-amz-tagging-directive");
+            boolean replaceTags = tagDirective != null && tagDirective.strip().equalsIgnoreCase("REPLACE");
+            if (tagDirective != null && !replaceTags && !tagDirective.strip().equalsIgnoreCase("COPY")) {
+                throw new S3Exception(S3Error.INVALID_ARGUMENT, "Unknown tagging directive '" + tagDirective + "'");
+            }
+            List<Header> tags = replaceTags
+                    ? Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS)
+                    : s.meta().tags();
             ChecksumAlgorithm alg =
                     wanted != null ? wanted : s.parts() == 0 ? ChecksumAlgorithm.of(s.checksumAlgorithm()) : null;
             StagedBody body;
@@ -230,16 +340,14 @@ public final class ObjectOps {
                     0,
                     alg == null ? null : alg.name(),
                     body.checksum(),
-                    headers);
+                    headers,
+                    Records.Meta.NONE.withTags(tags));
             store.commit(dst, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
             XmlWriter w = XmlWriter.document("CopyObjectResult")
                     .element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()))
                     .element("ETag", "\"" + r.etag() + "\"");
             if (alg != null) {
-                w.element(
-                        "Checksum" + alg.name().charAt(0)
-                                + alg.name().substring(1).toLowerCase(Locale.ROOT),
-                        body.checksum());
+                w.element(alg.element(), body.checksum());
             }
             out.xml(200, w.finish("CopyObjectResult"));
         }

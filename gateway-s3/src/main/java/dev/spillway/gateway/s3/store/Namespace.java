@@ -145,6 +145,11 @@ public final class Namespace {
         return new Namespace(osd, seq, seqCount, clock, next);
     }
 
+    /** The largest record value the gateway declares for an index update it cannot size in advance. */
+    int maxRecordBytes() {
+        return MIN_INDEX_VALUE;
+    }
+
     public Osd osd() {
         return osd;
     }
@@ -203,7 +208,10 @@ public final class Namespace {
         return out;
     }
 
-    /** Creates a bucket; BucketAlreadyOwnedByYou if it exists (the gateway has one tenant). */
+    /**
+     * Creates a bucket; BucketAlreadyOwnedByYou if it exists (the caller decides whether that is
+     * an error: in us-east-1 S3 answers 200 to its owner).
+     */
     public void createBucket(String name) throws OsdException, S3Exception {
         Names.checkBucket(name);
         if (findBucket(name).isPresent()) {

@@ -269,6 +269,19 @@ public final class ObjectStore {
     public void commit(
             BucketRecord bucket, String bucketName, byte[] key, StagedBody body, ObjectRecord record, String origin)
             throws OsdException, S3Exception {
+        commit(bucket, bucketName, key, body, record, origin, Precondition.NONE);
+    }
+
+    /** As {@link #commit}, if {@code pre} holds for the key's current record at the switch. */
+    public void commit(
+            BucketRecord bucket,
+            String bucketName,
+            byte[] key,
+            StagedBody body,
+            ObjectRecord record,
+            String origin,
+            Precondition pre)
+            throws OsdException, S3Exception {
         byte[] value = record.encode();
         byte[] originBytes = origin.getBytes(StandardCharsets.UTF_8);
         byte[] gkey = body.fid().toBytes();
@@ -296,7 +309,7 @@ public final class ObjectStore {
                         } else {
                             tx.delete(ns.garbage, gkey);
                         }
-                        return switchKey(tx, bucket, bucketName, key, value);
+                        return switchKey(tx, bucket, bucketName, key, value, pre);
                     });
             if (old.isPresent()) {
                 ns.sweeperHint();
@@ -309,9 +322,11 @@ public final class ObjectStore {
     }
 
     /** In a started transaction holding the key index's lock: upsert the key, retire the old body. */
-    Optional<ObjectRecord> switchKey(Transaction tx, BucketRecord bucket, String bucketName, byte[] key, byte[] value)
+    Optional<ObjectRecord> switchKey(
+            Transaction tx, BucketRecord bucket, String bucketName, byte[] key, byte[] value, Precondition pre)
             throws OsdException, S3Exception {
         Optional<ObjectRecord> old = lookup(bucket, bucketName, key);
+        pre.check(old, bucketName, key);
         tx.upsert(bucket.keys(), key, value);
         if (old.isPresent()) {
             retire(tx, old.get());
@@ -324,6 +339,26 @@ public final class ObjectStore {
                 ns.garbage,
                 old.fid().toBytes(),
                 Garbage.value(old.manifest() ? Garbage.MANIFEST : Garbage.DATA, ns.now()));
+    }
+
+    /**
+     * Rewrites a key's current record in place (tags, retention, legal hold: what changes
+     * without a new body), in one transaction; NoSuchKey if there is none.
+     */
+    public ObjectRecord update(
+            BucketRecord bucket, String bucketName, byte[] key, java.util.function.UnaryOperator<ObjectRecord> change)
+            throws OsdException, S3Exception {
+        return Tx.run(osd, tx -> tx.declareInsert(bucket.keys(), key.length, ns.maxRecordBytes()), tx -> {
+            ObjectRecord cur = lookup(bucket, bucketName, key)
+                    .filter(r -> !r.deleteMarker())
+                    .orElseThrow(() -> new S3Exception(
+                            S3Error.NO_SUCH_KEY,
+                            "The specified key does not exist: " + bucketName + "/"
+                                    + new String(key, StandardCharsets.UTF_8)));
+            ObjectRecord next = change.apply(cur);
+            tx.upsert(bucket.keys(), key, next.encode());
+            return next;
+        });
     }
 
     /** Deletes a key; true if it existed (S3 answers 204 either way). */
@@ -351,6 +386,9 @@ public final class ObjectStore {
 
     // ---- reading -------------------------------------------------------------------------
 
+    /** A part of an object: its number, where it starts, its size and its checksum (or null). */
+    public record PartSpan(int number, long start, long size, String checksum) {}
+
     /** An object held for reading: its body cannot be destroyed until {@link #close()}. */
     public final class Handle implements AutoCloseable {
         private final ObjectRecord record;
@@ -362,6 +400,26 @@ public final class ObjectStore {
 
         public ObjectRecord record() {
             return record;
+        }
+
+        /**
+         * The parts of a multipart object in order (from its manifest); one part, the whole
+         * body with the object's checksum, for any other object.
+         */
+        public java.util.List<PartSpan> parts() throws OsdException {
+            java.util.List<PartSpan> out = new java.util.ArrayList<>();
+            if (!record.manifest()) {
+                out.add(new PartSpan(1, 0, record.size(), record.checksum()));
+                return out;
+            }
+            try (dev.spillway.osd.IndexCursor c = osd.cursor(record.fid(), null)) {
+                while (c.next()) {
+                    Records.ManifestEntry e = Records.ManifestEntry.decode(c.value());
+                    long end = ByteBuffer.wrap(c.key()).getLong();
+                    out.add(new PartSpan(e.partNumber(), end - e.size(), e.size(), e.checksum()));
+                }
+            }
+            return out;
         }
 
         /** The body's bytes {@code [start, start+length)}. */

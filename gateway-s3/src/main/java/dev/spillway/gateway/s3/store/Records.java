@@ -18,6 +18,8 @@ import java.util.List;
  */
 public final class Records {
     static final int FORMAT = 1;
+    /** Format 1 and a list of named fields ({@link Meta}). */
+    static final int FORMAT_2 = 2;
 
     private Records() {}
 
@@ -25,7 +27,7 @@ public final class Records {
     public record Header(String name, String value) {}
 
     /**
-     * The key record: what a key of a bucket index points to.
+     * The key record: what a key of a bucket index (or a version of a versions index) points to.
      *
      * @param manifest true if {@code fid} is a manifest INDEX of parts (a completed multipart
      *     upload), false if it is the DATA object itself
@@ -33,6 +35,7 @@ public final class Records {
      * @param parts the part count of a multipart object, 0 otherwise
      * @param checksumAlgorithm the additional checksum's algorithm, or null
      * @param checksum its base64 value (for multipart: of the part checksums, "-N"), or null
+     * @param meta what format 2 added: version, storage class, tags, lock, owner ({@link Meta#NONE} for format 1)
      */
     public record ObjectRecord(
             Fid fid,
@@ -43,11 +46,41 @@ public final class Records {
             int parts,
             String checksumAlgorithm,
             String checksum,
-            List<Header> headers) {
+            List<Header> headers,
+            Meta meta) {
+        public ObjectRecord {
+            meta = meta == null ? Meta.NONE : meta;
+        }
+
+        /** A record without format-2 fields (an unversioned object of the default class). */
+        public ObjectRecord(
+                Fid fid,
+                boolean manifest,
+                long size,
+                long mtimeMillis,
+                String etag,
+                int parts,
+                String checksumAlgorithm,
+                String checksum,
+                List<Header> headers) {
+            this(fid, manifest, size, mtimeMillis, etag, parts, checksumAlgorithm, checksum, headers, Meta.NONE);
+        }
+
+        public ObjectRecord withMeta(Meta m) {
+            return new ObjectRecord(
+                    fid, manifest, size, mtimeMillis, etag, parts, checksumAlgorithm, checksum, headers, m);
+        }
+
+        public ObjectRecord withHeaders(List<Header> h) {
+            return new ObjectRecord(
+                    fid, manifest, size, mtimeMillis, etag, parts, checksumAlgorithm, checksum, h, meta);
+        }
+
         public byte[] encode() {
+            boolean extended = !meta.isEmpty();
             return write(out -> {
                 out.write(fid.toBytes());
-                out.writeByte(FORMAT);
+                out.writeByte(extended ? FORMAT_2 : FORMAT);
                 out.writeBoolean(manifest);
                 out.writeLong(size);
                 out.writeLong(mtimeMillis);
@@ -56,22 +89,31 @@ public final class Records {
                 out.writeUTF(checksumAlgorithm == null ? "" : checksumAlgorithm);
                 out.writeUTF(checksum == null ? "" : checksum);
                 writeHeaders(out, headers);
+                if (extended) {
+                    writeHeaders(out, meta.encode());
+                }
             });
         }
 
         public static ObjectRecord decode(byte[] b) {
-            return read(
-                    b,
-                    in -> new ObjectRecord(
-                            readFid(in),
-                            checkFormat(in) && in.readBoolean(),
-                            in.readLong(),
-                            in.readLong(),
-                            in.readUTF(),
-                            in.readInt(),
-                            emptyToNull(in.readUTF()),
-                            emptyToNull(in.readUTF()),
-                            readHeaders(in)));
+            return read(b, in -> {
+                Fid f = readFid(in);
+                int format = in.readUnsignedByte();
+                if (format != FORMAT && format != FORMAT_2) {
+                    throw new IOException(
+                            "record format " + format + ", this gateway reads " + FORMAT + " and " + FORMAT_2);
+                }
+                boolean manifest = in.readBoolean();
+                long size = in.readLong();
+                long mtime = in.readLong();
+                String etag = in.readUTF();
+                int parts = in.readInt();
+                String alg = emptyToNull(in.readUTF());
+                String sum = emptyToNull(in.readUTF());
+                List<Header> headers = readHeaders(in);
+                Meta meta = format == FORMAT_2 ? Meta.decode(readHeaders(in)) : Meta.NONE;
+                return new ObjectRecord(f, manifest, size, mtime, etag, parts, alg, sum, headers, meta);
+            });
         }
 
         /** The value of header {@code name}, or null. */
@@ -82,6 +124,261 @@ public final class Records {
                 }
             }
             return null;
+        }
+
+        /** The version id clients see: "null" for the null version (and every unversioned object). */
+        public String versionIdText() {
+            return meta.versionId() == null ? "null" : meta.versionId();
+        }
+
+        public boolean deleteMarker() {
+            return meta.deleteMarker();
+        }
+
+        /** The storage class clients see. */
+        public String storageClass() {
+            return meta.storageClass() == null ? "STANDARD" : meta.storageClass();
+        }
+    }
+
+    /**
+     * The fields format 2 of an object record added, kept as name/value pairs so a later field
+     * needs no new format. Nulls and false are not written.
+     *
+     * @param versionId the version id, null for the null version
+     * @param deleteMarker this version is a delete marker (no body)
+     * @param storageClass the storage class asked for at PUT, null for STANDARD
+     * @param uploadId the multipart upload that made this version (a repeated Complete answers again)
+     * @param checksumType FULL_OBJECT or COMPOSITE for a multipart checksum, null otherwise
+     * @param tags the object's tags, in order
+     * @param lockMode GOVERNANCE or COMPLIANCE, null if the version has no retention
+     * @param retainUntilMillis the retention's end, 0 with no retention
+     * @param legalHold the version is under legal hold
+     * @param owner the id of the credential that wrote it, null for the bucket owner
+     * @param acl the canned ACL it was written with, null for private
+     */
+    public record Meta(
+            String versionId,
+            boolean deleteMarker,
+            String storageClass,
+            String uploadId,
+            String checksumType,
+            List<Header> tags,
+            String lockMode,
+            long retainUntilMillis,
+            boolean legalHold,
+            String owner,
+            String acl) {
+        public static final Meta NONE = new Meta(null, false, null, null, null, List.of(), null, 0, false, null, null);
+
+        public Meta {
+            tags = tags == null ? List.of() : List.copyOf(tags);
+        }
+
+        boolean isEmpty() {
+            return equals(NONE);
+        }
+
+        public Meta withVersionId(String v) {
+            return new Meta(
+                    v,
+                    deleteMarker,
+                    storageClass,
+                    uploadId,
+                    checksumType,
+                    tags,
+                    lockMode,
+                    retainUntilMillis,
+                    legalHold,
+                    owner,
+                    acl);
+        }
+
+        public Meta withDeleteMarker(boolean v) {
+            return new Meta(
+                    versionId,
+                    v,
+                    storageClass,
+                    uploadId,
+                    checksumType,
+                    tags,
+                    lockMode,
+                    retainUntilMillis,
+                    legalHold,
+                    owner,
+                    acl);
+        }
+
+        public Meta withStorageClass(String v) {
+            return new Meta(
+                    versionId,
+                    deleteMarker,
+                    v,
+                    uploadId,
+                    checksumType,
+                    tags,
+                    lockMode,
+                    retainUntilMillis,
+                    legalHold,
+                    owner,
+                    acl);
+        }
+
+        public Meta withUploadId(String v) {
+            return new Meta(
+                    versionId,
+                    deleteMarker,
+                    storageClass,
+                    v,
+                    checksumType,
+                    tags,
+                    lockMode,
+                    retainUntilMillis,
+                    legalHold,
+                    owner,
+                    acl);
+        }
+
+        public Meta withChecksumType(String v) {
+            return new Meta(
+                    versionId,
+                    deleteMarker,
+                    storageClass,
+                    uploadId,
+                    v,
+                    tags,
+                    lockMode,
+                    retainUntilMillis,
+                    legalHold,
+                    owner,
+                    acl);
+        }
+
+        public Meta withTags(List<Header> v) {
+            return new Meta(
+                    versionId,
+                    deleteMarker,
+                    storageClass,
+                    uploadId,
+                    checksumType,
+                    v,
+                    lockMode,
+                    retainUntilMillis,
+                    legalHold,
+                    owner,
+                    acl);
+        }
+
+        public Meta withRetention(String mode, long until) {
+            return new Meta(
+                    versionId,
+                    deleteMarker,
+                    storageClass,
+                    uploadId,
+                    checksumType,
+                    tags,
+                    mode,
+                    until,
+                    legalHold,
+                    owner,
+                    acl);
+        }
+
+        public Meta withLegalHold(boolean v) {
+            return new Meta(
+                    versionId,
+                    deleteMarker,
+                    storageClass,
+                    uploadId,
+                    checksumType,
+                    tags,
+                    lockMode,
+                    retainUntilMillis,
+                    v,
+                    owner,
+                    acl);
+        }
+
+        public Meta withOwner(String v) {
+            return new Meta(
+                    versionId,
+                    deleteMarker,
+                    storageClass,
+                    uploadId,
+                    checksumType,
+                    tags,
+                    lockMode,
+                    retainUntilMillis,
+                    legalHold,
+                    v,
+                    acl);
+        }
+
+        public Meta withAcl(String v) {
+            return new Meta(
+                    versionId,
+                    deleteMarker,
+                    storageClass,
+                    uploadId,
+                    checksumType,
+                    tags,
+                    lockMode,
+                    retainUntilMillis,
+                    legalHold,
+                    owner,
+                    v);
+        }
+
+        List<Header> encode() {
+            List<Header> out = new ArrayList<>();
+            put(out, "v", versionId);
+            put(out, "dm", deleteMarker ? "1" : null);
+            put(out, "sc", storageClass);
+            put(out, "up", uploadId);
+            put(out, "ct", checksumType);
+            for (Header t : tags) {
+                out.add(new Header("t:" + t.name, t.value));
+            }
+            put(out, "lm", lockMode);
+            put(out, "lu", retainUntilMillis == 0 ? null : Long.toString(retainUntilMillis));
+            put(out, "lh", legalHold ? "1" : null);
+            put(out, "ow", owner);
+            put(out, "acl", acl);
+            return out;
+        }
+
+        static Meta decode(List<Header> fields) {
+            String v = null, sc = null, up = null, ct = null, lm = null, ow = null, acl = null;
+            boolean dm = false, lh = false;
+            long lu = 0;
+            List<Header> tags = new ArrayList<>();
+            for (Header h : fields) {
+                switch (h.name) {
+                    case "v" -> v = h.value;
+                    case "dm" -> dm = true;
+                    case "sc" -> sc = h.value;
+                    case "up" -> up = h.value;
+                    case "ct" -> ct = h.value;
+                    case "lm" -> lm = h.value;
+                    case "lu" -> lu = Long.parseLong(h.value);
+                    case "lh" -> lh = true;
+                    case "ow" -> ow = h.value;
+                    case "acl" -> acl = h.value;
+                    default -> {
+                        if (h.name.startsWith("t:")) {
+                            tags.add(new Header(h.name.substring(2), h.value));
+                        }
+                        // other names: a later gateway's field, kept by neither side
+                    }
+                }
+            }
+            return new Meta(v, dm, sc, up, ct, tags, lm, lu, lh, ow, acl);
+        }
+
+        private static void put(List<Header> out, String name, String value) {
+            if (value != null) {
+                out.add(new Header(name, value));
+            }
         }
     }
 
@@ -106,23 +403,45 @@ public final class Records {
         }
     }
 
-    /** A multipart upload in progress: its parts index and what the object will carry. */
-    public record UploadRecord(Fid parts, long initiatedMillis, String checksumAlgorithm, List<Header> headers) {
+    /**
+     * A multipart upload in progress: its parts index and what the object will carry.
+     *
+     * @param meta what the completed object's record will carry besides (storage class,
+     *     checksum type, tags, lock, ACL); {@link Meta#NONE} for format 1
+     */
+    public record UploadRecord(
+            Fid parts, long initiatedMillis, String checksumAlgorithm, List<Header> headers, Meta meta) {
+        public UploadRecord {
+            meta = meta == null ? Meta.NONE : meta;
+        }
+
+        public UploadRecord(Fid parts, long initiatedMillis, String checksumAlgorithm, List<Header> headers) {
+            this(parts, initiatedMillis, checksumAlgorithm, headers, Meta.NONE);
+        }
+
         public byte[] encode() {
+            boolean extended = !meta.isEmpty();
             return write(out -> {
                 out.write(parts.toBytes());
-                out.writeByte(FORMAT);
+                out.writeByte(extended ? FORMAT_2 : FORMAT);
                 out.writeLong(initiatedMillis);
                 out.writeUTF(checksumAlgorithm == null ? "" : checksumAlgorithm);
                 writeHeaders(out, headers);
+                if (extended) {
+                    writeHeaders(out, meta.encode());
+                }
             });
         }
 
         public static UploadRecord decode(byte[] b) {
             return read(b, in -> {
                 Fid p = readFid(in);
-                checkFormat(in);
-                return new UploadRecord(p, in.readLong(), emptyToNull(in.readUTF()), readHeaders(in));
+                int format = checkFormats(in);
+                long t = in.readLong();
+                String alg = emptyToNull(in.readUTF());
+                List<Header> h = readHeaders(in);
+                Meta m = format == FORMAT_2 ? Meta.decode(readHeaders(in)) : Meta.NONE;
+                return new UploadRecord(p, t, alg, h, m);
             });
         }
     }
@@ -149,22 +468,31 @@ public final class Records {
         }
     }
 
-    /** An entry of a manifest, keyed by the part's end offset: its DATA object and size. */
-    public record ManifestEntry(Fid fid, long size, int partNumber) {
+    /** An entry of a manifest, keyed by the part's end offset: its DATA object, size, number and checksum. */
+    public record ManifestEntry(Fid fid, long size, int partNumber, String checksum) {
+        public ManifestEntry(Fid fid, long size, int partNumber) {
+            this(fid, size, partNumber, null);
+        }
+
         public byte[] encode() {
             return write(out -> {
                 out.write(fid.toBytes());
-                out.writeByte(FORMAT);
+                out.writeByte(checksum == null ? FORMAT : FORMAT_2);
                 out.writeLong(size);
                 out.writeInt(partNumber);
+                if (checksum != null) {
+                    out.writeUTF(checksum);
+                }
             });
         }
 
         public static ManifestEntry decode(byte[] b) {
             return read(b, in -> {
                 Fid f = readFid(in);
-                checkFormat(in);
-                return new ManifestEntry(f, in.readLong(), in.readInt());
+                int format = checkFormats(in);
+                long size = in.readLong();
+                int n = in.readInt();
+                return new ManifestEntry(f, size, n, format == FORMAT_2 ? in.readUTF() : null);
             });
         }
     }
@@ -218,6 +546,14 @@ public final class Records {
             throw new IOException("record format " + f + ", this gateway reads " + FORMAT);
         }
         return true;
+    }
+
+    private static int checkFormats(DataInputStream in) throws IOException {
+        int f = in.readUnsignedByte();
+        if (f != FORMAT && f != FORMAT_2) {
+            throw new IOException("record format " + f + ", this gateway reads " + FORMAT + " and " + FORMAT_2);
+        }
+        return f;
     }
 
     private static String emptyToNull(String s) {

@@ -60,8 +60,12 @@ public final class Uploads {
     /** A part as listed. */
     public record Part(int number, PartRecord record) {}
 
-    /** A part named in CompleteMultipartUpload. */
-    public record Chosen(int number, String etag) {}
+    /** A part named in CompleteMultipartUpload, with the checksum the client names for it (or null). */
+    public record Chosen(int number, String etag, String checksum) {
+        public Chosen(int number, String etag) {
+            this(number, etag, null);
+        }
+    }
 
     static byte[] uploadKey(byte[] key, String uploadId) throws S3Exception {
         byte[] id;
@@ -84,13 +88,25 @@ public final class Uploads {
     public String create(
             BucketRecord bucket, String bucketName, byte[] key, String checksumAlgorithm, List<Header> headers)
             throws OsdException, S3Exception {
+        return create(bucket, bucketName, key, checksumAlgorithm, headers, Records.Meta.NONE);
+    }
+
+    /** Starts an upload whose object will carry {@code meta} (storage class, checksum type, tags, lock, ACL). */
+    public String create(
+            BucketRecord bucket,
+            String bucketName,
+            byte[] key,
+            String checksumAlgorithm,
+            List<Header> headers,
+            Records.Meta meta)
+            throws OsdException, S3Exception {
         Names.checkKey(key);
         byte[] id = new byte[ID_BYTES];
         random.nextBytes(id);
         String uploadId = HexFormat.of().formatHex(id);
         Fid parts = ns.allocator.next();
         byte[] k = uploadKey(key, uploadId);
-        byte[] v = new UploadRecord(parts, ns.now(), checksumAlgorithm, headers).encode();
+        byte[] v = new UploadRecord(parts, ns.now(), checksumAlgorithm, headers, meta).encode();
         try {
             Tx.run(
                     osd,
@@ -241,28 +257,73 @@ public final class Uploads {
     public ObjectRecord complete(
             BucketRecord bucket, String bucketName, byte[] key, String uploadId, List<Chosen> chosen, long minPartSize)
             throws OsdException, S3Exception {
+        return complete(bucket, bucketName, key, uploadId, chosen, minPartSize, null, m -> m, Precondition.NONE);
+    }
+
+    /**
+     * Completes an upload: the key then names the concatenation of the chosen parts.
+     *
+     * @param expectedChecksum the whole object's checksum the client sent (x-amz-checksum-*), or null
+     * @param meta adds what the request decides to the record's meta (its version id, say)
+     * @param pre the If-Match / If-None-Match the key must satisfy when it switches
+     */
+    public ObjectRecord complete(
+            BucketRecord bucket,
+            String bucketName,
+            byte[] key,
+            String uploadId,
+            List<Chosen> listed,
+            long minPartSize,
+            String expectedChecksum,
+            java.util.function.UnaryOperator<Records.Meta> meta,
+            Precondition pre)
+            throws OsdException, S3Exception {
         UploadRecord up = find(bucket, bucketName, key, uploadId);
-        if (chosen.isEmpty()) {
+        // Checked now for an early answer, and again where the key switches.
+        pre.check(objects.lookup(bucket, bucketName, key), bucketName, key);
+        if (listed.isEmpty()) {
             throw new S3Exception(S3Error.MALFORMED_XML, "CompleteMultipartUpload names no parts");
         }
-        if (chosen.size() > MAX_PARTS) {
+        if (listed.size() > MAX_PARTS) {
             throw new S3Exception(
-                    S3Error.INVALID_ARGUMENT, "an upload has at most " + MAX_PARTS + " parts, got " + chosen.size());
+                    S3Error.INVALID_ARGUMENT, "an upload has at most " + MAX_PARTS + " parts, got " + listed.size());
         }
-        List<PartRecord> records = new ArrayList<>(chosen.size());
+        List<PartRecord> records = new ArrayList<>(listed.size());
         MessageDigest md5s = Hashing.md5();
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
-        ChecksumAlgorithm.Hasher composite = alg == null ? null : alg.newHasher();
+        String checksumType = alg == null
+                ? null
+                : up.meta().checksumType() != null ? up.meta().checksumType() : alg.defaultMultipartType();
+        boolean fullObject = "FULL_OBJECT".equals(checksumType);
+        ChecksumAlgorithm.Hasher composite = alg == null || fullObject ? null : alg.newHasher();
+        String combined = null;
+        boolean everyPartSummed = true;
         long size = 0;
         int prev = 0;
-        for (Chosen c : chosen) {
-            if (c.number() <= prev) {
+        for (Chosen c : listed) {
+            if (c.number() < 1 || c.number() > MAX_PARTS) {
+                throw new S3Exception(
+                        S3Error.INVALID_ARGUMENT,
+                        "Part number must be an integer between 1 and 10000, inclusive: got " + c.number());
+            }
+            if (c.number() < prev) {
                 throw new S3Exception(
                         S3Error.INVALID_PART_ORDER,
                         "The list of parts was not in ascending order: part " + c.number() + " after part " + prev);
             }
             prev = c.number();
         }
+        // A part listed twice (a client that retried an UploadPart and kept both answers): the
+        // last entry names the part as it is now, as S3 takes it.
+        List<Chosen> unique = new ArrayList<>(listed.size());
+        for (Chosen c : listed) {
+            if (!unique.isEmpty() && unique.get(unique.size() - 1).number() == c.number()) {
+                unique.set(unique.size() - 1, c);
+            } else {
+                unique.add(c);
+            }
+        }
+        List<Chosen> chosen = unique;
         for (int i = 0; i < chosen.size(); i++) {
             Chosen c = chosen.get(i);
             PartRecord p = osd.lookup(up.parts(), Records.u32(c.number()))
@@ -284,9 +345,13 @@ public final class Uploads {
                                 + minPartSize + " bytes");
             }
             md5s.update(HexFormat.of().parseHex(p.md5Hex()));
-            if (composite != null && p.checksum() != null) {
+            if (alg != null && p.checksum() == null) {
+                everyPartSummed = false;
+            } else if (composite != null) {
                 byte[] raw = Base64.getDecoder().decode(p.checksum());
                 composite.update(raw, 0, raw.length);
+            } else if (fullObject) {
+                combined = combined == null ? p.checksum() : alg.combine(combined, p.checksum(), p.size());
             }
             size += p.size();
             records.add(p);
@@ -294,6 +359,29 @@ public final class Uploads {
         if (size > MAX_OBJECT_SIZE) {
             throw new S3Exception(
                     S3Error.ENTITY_TOO_LARGE, "the parts add up to " + size + " bytes, over S3's " + MAX_OBJECT_SIZE);
+        }
+        String checksum = alg == null || !everyPartSummed
+                ? null
+                : fullObject ? combined : composite.base64() + "-" + chosen.size();
+        if (expectedChecksum != null) {
+            String want = expectedChecksum.strip().replaceFirst("-\\d+$", "");
+            if (checksum == null || !want.equals(checksum.replaceFirst("-\\d+$", ""))) {
+                throw new S3Exception(
+                        S3Error.BAD_DIGEST,
+                        "The " + (alg == null ? "checksum" : alg.name()) + " you specified for upload " + uploadId
+                                + " (" + expectedChecksum + ") did not match the calculated checksum (" + checksum
+                                + ")");
+            }
+        }
+        for (int i = 0; i < chosen.size(); i++) {
+            String named = chosen.get(i).checksum();
+            String stored = records.get(i).checksum();
+            if (named != null && stored != null && !named.strip().equals(stored)) {
+                throw new S3Exception(
+                        S3Error.INVALID_PART,
+                        "part " + chosen.get(i).number() + " of upload " + uploadId + " has " + alg + " " + stored
+                                + ", the request names " + named);
+            }
         }
         String etag = Hashing.hex(md5s.digest()) + "-" + chosen.size();
         Fid manifest = ns.allocator.next();
@@ -304,16 +392,17 @@ public final class Uploads {
                 ns.now(),
                 etag,
                 chosen.size(),
-                up.checksumAlgorithm(),
-                composite == null ? null : composite.base64() + "-" + chosen.size(),
-                up.headers());
+                checksum == null ? null : up.checksumAlgorithm(),
+                checksum,
+                up.headers(),
+                meta.apply(up.meta().withUploadId(uploadId).withChecksumType(checksum == null ? null : checksumType)));
         byte[] value = rec.encode();
         byte[] uk = uploadKey(key, uploadId);
         Tx.run(
                 osd,
                 tx -> {
                     tx.declareCreate(manifest, ObjectKind.INDEX);
-                    tx.declareInsert(manifest, 8, 64);
+                    tx.declareInsert(manifest, 8, 128);
                     tx.declareDelete(up.parts(), 4);
                     tx.declareDelete(bucket.uploads(), uk.length);
                     tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
@@ -344,14 +433,15 @@ public final class Uploads {
                                     new ManifestEntry(
                                                     p.fid(),
                                                     p.size(),
-                                                    chosen.get(i).number())
+                                                    chosen.get(i).number(),
+                                                    p.checksum())
                                             .encode());
                         }
                         tx.delete(up.parts(), pk);
                     }
                     tx.delete(bucket.uploads(), uk);
                     tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
-                    objects.switchKey(tx, bucket, bucketName, key, value);
+                    objects.switchKey(tx, bucket, bucketName, key, value, pre);
                     return null;
                 });
         ns.sweeperHint();
