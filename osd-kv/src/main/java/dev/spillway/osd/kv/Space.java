@@ -77,7 +77,7 @@ final class Space {
 
     private long fsFree() throws OsdException {
         try {
-            return store.stats().usableBytes();
+            return store.usableBytes();
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, device, null, "statfs of the filesystem failed: " + e, e);
         }

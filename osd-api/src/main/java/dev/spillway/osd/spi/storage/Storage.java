@@ -161,6 +161,11 @@ public interface Storage extends Closeable {
     /** Space on the filesystem. */
     Stats stats() throws IOException;
 
+    /** {@link Stats#usableBytes()} alone (one statfs where {@link #stats()} may take several). */
+    default long usableBytes() throws IOException {
+        return stats().usableBytes();
+    }
+
     // ---- small files, built on the calls above ------------------------------------------------
 
     /** The whole content of a small file (at most 16 MiB). */

@@ -300,6 +300,11 @@ public final class PosixStorage implements Storage {
     }
 
     @Override
+    public long usableBytes() throws IOException {
+        return fileStore().getUsableSpace();
+    }
+
+    @Override
     public Stats stats() throws IOException {
         FileStore fs = fileStore();
         return new Stats(fs.getTotalSpace(), fs.getUnallocatedSpace(), fs.getUsableSpace(), (int) blockSize());
