@@ -14,11 +14,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Talks to a running server's admin API. Errors come back as {@link OsdException}s with the
@@ -38,42 +38,18 @@ public final class AdminClient {
 
     /** Finds the server through the data folder's endpoint file, or uses {@code endpoint}. */
     static AdminClient of(Path data, String endpoint) throws OsdException {
-        DataDir dir = new DataDir(data);
-        String url = endpoint;
-        if (url == null) {
-            if (!Files.exists(dir.endpoint())) {
-                throw new OsdException(
-                        Errno.ENOENT,
-                        null,
-                        null,
-                        "no running server found for " + dir.root()
-                                + " (no " + dir.endpoint().getFileName() + "); start one with `spillway serve --data "
-                                + data
-                                + "` or give --endpoint",
-                        null);
-            }
-            try {
-                url = JSON.readTree(dir.endpoint().toFile()).path("admin").asText("");
-            } catch (IOException e) {
-                url = "";
-            }
-            if (!url.startsWith("http://") && !url.startsWith("https://")) {
-                throw new OsdException(
-                        Errno.EIO,
-                        null,
-                        null,
-                        dir.endpoint() + " names no admin address (damaged by a crash?); restart `spillway serve`"
-                                + " or give --endpoint",
-                        null);
-            }
-        }
+        return of(new DataDir(data), endpoint);
+    }
+
+    static AdminClient of(DataDir dir, String endpoint) throws OsdException {
+        URI url = endpoint != null ? URI.create(endpoint) : adminEndpoint(dir);
         String tok;
         String envKey = System.getenv("SPILLWAY_ACCESS_KEY");
         String envSecret = System.getenv("SPILLWAY_SECRET_KEY");
         if (envKey != null && envSecret != null) {
             tok = envKey + ":" + envSecret;
-        } else if (Files.exists(dir.credentials())) {
-            Credentials c = Credentials.load(dir.credentials());
+        } else if (dir.hasCredentials()) {
+            Credentials c = Credentials.load(dir);
             tok = c.accessKey() + ":" + c.secretKey();
         } else {
             throw new OsdException(
@@ -83,7 +59,42 @@ public final class AdminClient {
                     "no credentials: neither " + dir.credentials() + " nor SPILLWAY_ACCESS_KEY/SPILLWAY_SECRET_KEY",
                     null);
         }
-        return new AdminClient(URI.create(url), tok);
+        return new AdminClient(url, tok);
+    }
+
+    /** The admin API's address as the running server published it in the data folder. */
+    static URI adminEndpoint(DataDir dir) throws OsdException {
+        Optional<JsonNode> e = dir.readEndpoint();
+        if (e.isEmpty()) {
+            throw new OsdException(
+                    Errno.ENOENT,
+                    null,
+                    null,
+                    "no running server found for " + dir.root()
+                            + " (no " + dir.endpoint().getFileName() + "); start one with `spillway serve --data "
+                            + dir.root()
+                            + "` or give --endpoint",
+                    null);
+        }
+        String admin = e.get().path("admin").asText("");
+        URI uri;
+        try {
+            uri = URI.create(admin);
+        } catch (IllegalArgumentException bad) {
+            uri = null;
+        }
+        if (uri == null || uri.getScheme() == null || uri.getHost() == null) {
+            throw new OsdException(
+                    Errno.ENOENT,
+                    null,
+                    null,
+                    "no running server found for " + dir.root() + " ("
+                            + dir.endpoint().getFileName()
+                            + " names no admin address: '" + admin + "'); start one with `spillway serve --data "
+                            + dir.root() + "` or give --endpoint",
+                    null);
+        }
+        return uri;
     }
 
     static String q(Map<String, String> params) {

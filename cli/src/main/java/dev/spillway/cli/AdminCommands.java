@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spillway.server.Credentials;
 import dev.spillway.server.DataDir;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -299,26 +298,14 @@ final class AdminCommands {
         @Override
         public Integer call() throws Exception {
             DataDir dir = new DataDir(target.data);
-            if (!Files.exists(dir.credentials())) {
-                throw new dev.spillway.osd.OsdException(
-                        dev.spillway.osd.Errno.ENOENT,
-                        null,
-                        null,
-                        "no credentials in " + dir.root() + " (no pool there?); `spillway serve --data " + target.data
-                                + "` creates them",
-                        null);
-            }
-            Credentials c = Credentials.load(dir.credentials());
+            Credentials c = Credentials.load(dir);
             String s3 = null;
             String admin = null;
-            if (Files.exists(dir.endpoint())) {
-                try {
-                    JsonNode e = JSON.readTree(dir.endpoint().toFile());
-                    s3 = e.path("s3").isTextual() ? e.path("s3").asText() : null;
-                    admin = e.path("admin").isTextual() ? e.path("admin").asText() : null;
-                } catch (java.io.IOException damaged) {
-                    // A torn endpoint file: print the keys without the addresses.
-                }
+            var found = dir.readEndpoint();
+            if (found.isPresent()) {
+                JsonNode e = found.get();
+                s3 = e.path("s3").isNull() ? null : e.path("s3").asText(null);
+                admin = e.path("admin").asText(null);
             }
             PrintWriter out = spec.commandLine().getOut();
             if (env) {

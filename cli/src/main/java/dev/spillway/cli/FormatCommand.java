@@ -37,7 +37,7 @@ final class FormatCommand implements Callable<Integer> {
         DataDir dir = new DataDir(data);
         try (Offline o = Offline.open(dir, config, "format", true)) {
             boolean[] created = {false};
-            Credentials.loadOrCreate(dir.credentials(), created);
+            Credentials.loadOrCreate(dir, created);
             if (json) {
                 var n = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
                 n.put("pool", o.pool.name());

@@ -73,8 +73,11 @@ public final class SpillwayCommand implements Runnable {
         if (ex instanceof OsdException oe) {
             return "spillway: " + oe.getMessage();
         }
+        // Not the tool's own error: a bug. Say so in words, not as a Java exception.
         String m = ex.getMessage();
-        return "spillway: " + (m == null || m.isBlank() ? ex.getClass().getSimpleName() : m);
+        return "spillway: internal error: "
+                + (m == null || m.isBlank() ? ex.getClass().getSimpleName() : m)
+                + " (a bug in Spillway; please report it with the command line)";
     }
 
     /** The version of this build. */

@@ -151,10 +151,21 @@ public final class CrashCampaign {
         }
     }
 
+    /** Mounts a pool on what survived a crash. */
+    @FunctionalInterface
+    public interface Mount {
+        PoolOsd mount() throws OsdException;
+    }
+
     /** After the crash: mount on what survived, fsck, and check every acknowledged write. */
     public static PoolOsd verify(PoolConfig c, List<MemOsd> survived, Model model, int objects, String where)
             throws Exception {
-        PoolOsd pool = mount(c, survived, new CrashSwitch(0));
+        return verify(() -> mount(c, survived, new CrashSwitch(0)), model, objects, where);
+    }
+
+    /** After the crash: mount with {@code m}, fsck, and check every acknowledged write. */
+    public static PoolOsd verify(Mount m, Model model, int objects, String where) throws Exception {
+        PoolOsd pool = m.mount();
         Fsck.Report rep = Fsck.run(pool, false, true, null);
         assertThat(rep.problems()).as("fsck after recovery (%s)", where).isEmpty();
         for (int i = 0; i < objects; i++) {

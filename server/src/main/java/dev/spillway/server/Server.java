@@ -1,12 +1,10 @@
 package dev.spillway.server;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.gateway.s3.GatewayConfig;
 import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.migrate.daemon.DaemonConfig;
 import dev.spillway.migrate.daemon.MigrationDaemon;
-import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.Osds;
@@ -35,7 +33,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Server implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Server.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ServerOptions options;
     private final DataDir dir;
@@ -90,7 +87,7 @@ public final class Server implements AutoCloseable {
         StatusSampler sampler = null;
         try {
             boolean[] newKeys = {false};
-            Credentials cred = Credentials.loadOrCreate(dir.credentials(), newKeys);
+            Credentials cred = Credentials.loadOrCreate(dir, newKeys);
             boolean newConfig = o.config() == null && !Files.exists(dir.poolConfig());
             PoolConfig cfg = config(o, dir);
             PoolMetrics metrics = new PoolMetrics();
@@ -188,7 +185,8 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    private static PoolConfig config(ServerOptions o, DataDir dir) throws OsdException {
+    /** The pool's configuration: the file given, or the data folder's (the default pool's, written on first start). */
+    public static PoolConfig config(ServerOptions o, DataDir dir) throws OsdException {
         if (o.config() != null) {
             if (o.fastCapacity() != null) {
                 throw new OsdException(
@@ -201,19 +199,9 @@ public final class Server implements AutoCloseable {
             }
             return PoolConfigParser.parse(o.config());
         }
-        if (!Files.exists(dir.poolConfig())) {
-            try {
-                Files.writeString(
-                        dir.poolConfig(),
-                        DefaultPool.yaml(
-                                dir,
-                                o.fastCapacity() != null ? o.fastCapacity() : ServerOptions.DEFAULT_FAST_CAPACITY));
-            } catch (IOException e) {
-                throw new OsdException(
-                        Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
-            }
-        }
-        return PoolConfigParser.parse(dir.poolConfig());
+        return PoolConfigParser.parse(
+                dir.poolConfigText(o.fastCapacity() != null ? o.fastCapacity() : ServerOptions.DEFAULT_FAST_CAPACITY),
+                dir.poolConfig().toString());
     }
 
     /**
@@ -276,13 +264,7 @@ public final class Server implements AutoCloseable {
         m.put("admin", admin.endpoint().toString());
         m.put("s3", s3Endpoint());
         m.put("pid", ProcessHandle.current().pid());
-        try {
-            Path tmp = dir.endpoint().resolveSibling("endpoint.json.tmp");
-            Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n");
-            Files.move(tmp, dir.endpoint(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot write " + dir.endpoint() + ": " + e.getMessage(), e);
-        }
+        dir.writeEndpoint(m);
     }
 
     /** The S3 endpoint. */
@@ -377,11 +359,7 @@ public final class Server implements AutoCloseable {
         } catch (OsdException e) {
             err = e;
         }
-        try {
-            Files.deleteIfExists(dir.endpoint());
-        } catch (IOException ignored) {
-            // A stale endpoint file only makes the CLI try a dead address and say so.
-        }
+        dir.removeEndpoint();
         lock.close();
         if (err == null) {
             LOG.info("pool {} unmounted cleanly", pool.name());

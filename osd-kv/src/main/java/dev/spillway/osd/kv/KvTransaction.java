@@ -10,9 +10,9 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
+import dev.spillway.osd.spi.storage.StorageFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -378,10 +378,8 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
         grow(w.fid, (ceilDiv(oe.stored) - coveredBefore) * bs);
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer src, long position) throws IOException {
-        while (src.hasRemaining()) {
-            position += ch.write(src, position);
-        }
+    private static void writeFully(StorageFile ch, ByteBuffer src, long position) throws IOException {
+        ch.write(src, position);
     }
 
     /** Ends a run of sequential writes: the extent replaces the blocks it covers. */

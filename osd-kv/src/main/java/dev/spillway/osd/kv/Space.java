@@ -4,12 +4,10 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.StatFs;
+import dev.spillway.osd.spi.storage.Storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.concurrent.atomic.AtomicLong;
 import org.rocksdb.ColumnFamilyHandle;
@@ -32,7 +30,7 @@ final class Space {
     private final String device;
     // The capacity setting; changed at run time by setCapacity.
     private volatile long capacity;
-    private final FileStore store;
+    private final Storage store;
     private final ColumnFamilyHandle meta;
     // Follow the persisted counters: a commit adds its deltas once its write succeeded.
     private final AtomicLong used;
@@ -40,11 +38,11 @@ final class Space {
     private final dev.spillway.osd.spi.Reservations reservations;
     private final AtomicLong pendingFree = new AtomicLong();
 
-    Space(String device, long capacity, Path root, ColumnFamilyHandle meta, long used, long objects)
+    Space(String device, long capacity, Storage folder, ColumnFamilyHandle meta, long used, long objects)
             throws IOException {
         this.device = device;
         this.capacity = capacity;
-        this.store = Files.getFileStore(root);
+        this.store = folder;
         this.meta = meta;
         this.used = new AtomicLong(used);
         this.objects = new AtomicLong(objects);
@@ -98,7 +96,7 @@ final class Space {
 
     private long fsFree() throws OsdException {
         try {
-            return store.getUsableSpace();
+            return store.usableBytes();
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, device, null, "statfs of the filesystem failed: " + e, e);
         }

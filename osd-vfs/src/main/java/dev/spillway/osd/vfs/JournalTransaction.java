@@ -247,7 +247,18 @@ final class JournalTransaction extends AbstractTransaction {
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
-        Working w = existing(fid);
+        Working w = touched.get(fid);
+        if (w == null) {
+            // Whatever damage left of it: a record no slot of which is valid does not stop a destroy.
+            long allocated = osd.store().allocatedForDestroy(fid);
+            w = allocated < 0
+                    ? new Working(false, null, 0)
+                    : new Working(true, osd.initialAttr(ObjectKind.DATA, AttrChange.none()), allocated);
+            touched.put(fid, w);
+        }
+        if (!w.exists) {
+            throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
+        }
         w.exists = false;
         w.createOp = -1;
         w.staging = null;

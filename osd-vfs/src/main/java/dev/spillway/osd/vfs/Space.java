@@ -41,7 +41,12 @@ final class Space {
     private volatile Storage.Stats fsStats;
     private volatile long fsStatsAt;
 
-    Space(String device, Storage storage, long capacity, int blockSize) {
+    // The device's clock (injected: a crash test's steps, so that the statfs calls it makes, which
+    // are storage operations, fall at the same places in every run).
+    private final java.time.InstantSource clock;
+
+    Space(String device, Storage storage, long capacity, int blockSize, java.time.InstantSource clock) {
+        this.clock = clock;
         this.device = device;
         this.storage = storage;
         this.capacity = capacity;
@@ -96,9 +101,9 @@ final class Space {
     }
 
     private Storage.Stats fs() throws OsdException {
-        long now = System.nanoTime();
+        long now = clock.millis();
         Storage.Stats cached = fsStats;
-        if (cached != null && now - fsStatsAt < FS_TTL_MS * 1_000_000) {
+        if (cached != null && now >= fsStatsAt && now - fsStatsAt < FS_TTL_MS) {
             return cached;
         }
         try {

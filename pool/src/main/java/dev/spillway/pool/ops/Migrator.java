@@ -83,6 +83,7 @@ public final class Migrator {
     }
 
     // Set while an emergency spill runs on a blocked writer's thread: it must never wait for a lock.
+    private static final System.Logger LOG = System.getLogger(Migrator.class.getName());
     private static final ThreadLocal<Boolean> NON_BLOCKING = ThreadLocal.withInitial(() -> false);
 
     /** Runs {@code body} with every object lock taken only if free (EBUSY otherwise). */
@@ -1019,22 +1020,22 @@ public final class Migrator {
     }
 
     /** A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued. */
-    public void markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
-        slotted(() -> locked(fid, () -> {
+    public boolean markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
+        return slotted(() -> locked(fid, () -> {
             PoolObject p = pool.store().load(fid).orElse(null);
             if (p == null) {
-                return null;
+                return false;
             }
             Optional<Copy> c = p.byKey(bad.key());
             if (c.isEmpty() || c.get().state() != CopyState.IN_SYNC) {
-                return null;
+                return false;
             }
             // The last in-sync copy is never demoted: there is nothing to resync it from, and a
             // read error may be its device's passing failure (an object store that stopped
             // answering), after which the copy is as good as before. A corrupt last copy stays
             // in the layout, every read of it fails with EIO, and fsck reports it.
             if (p.inSync().size() <= 1) {
-                return null;
+                return false;
             }
             PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
                     .preferring(mdIndex);
@@ -1066,7 +1067,7 @@ public final class Migrator {
                                 c.get().bytes());
                         pool.store().store(tx, fid, next, times);
                     });
-            return null;
+            return true;
         }));
     }
 
@@ -1082,43 +1083,89 @@ public final class Migrator {
     }
 
     /**
+     * What a garbage collection did.
+     *
+     * @param removed copies deleted
+     * @param missing copies already gone (a replayed job, or a copy a crash never let reach its
+     *     device)
+     * @param deferred copies that could not be deleted now (the device failed the delete or its
+     *     sync): their jobs stay in the work index for the daemon's next garbage pass
+     */
+    public record Collected(int removed, int missing, int deferred) {
+        /** Jobs done (their copies are gone). */
+        public int done() {
+            return removed + missing;
+        }
+    }
+
+    /**
      * Collects a batch of GC jobs: one sync of the metadata device first (the transactions that
      * made these copies garbage must be durable before the copies go, or a crash could bring back
      * a layout naming a deleted copy), the deletions, one sync per device, then the jobs go.
+     *
+     * <p>Garbage is whatever a crash left of a copy nobody points at: missing, empty, torn or
+     * unreadable. A device's destroy removes what is there; a copy already gone is fine; a copy
+     * the device cannot delete now keeps its job for later and never fails the batch — a mount
+     * must not stop on one damaged copy.
      */
-    public void collect(List<Job> jobs) throws OsdException {
+    public Collected collect(List<Job> jobs) throws OsdException {
         if (jobs.isEmpty()) {
-            return;
+            return new Collected(0, 0, 0);
         }
         md().sync();
         java.util.Map<Integer, List<Job>> byDevice = new java.util.TreeMap<>();
         for (Job j : jobs) {
             byDevice.computeIfAbsent(j.device(), d -> new ArrayList<>()).add(j);
         }
+        int removed = 0;
+        int missing = 0;
+        java.util.Set<Job> kept = new java.util.HashSet<>();
         for (var e : byDevice.entrySet()) {
             PoolDevice d = pool.device(e.getKey());
             if (d.state() == DeviceState.FAILED) {
                 continue;
             }
+            List<Job> gone = new ArrayList<>();
             for (Job job : e.getValue()) {
                 try (Transaction tx = d.osd().newTransaction()) {
                     tx.declareDestroy(job.key());
                     tx.setSpaceClass(SpaceClass.FREEING);
                     tx.start();
-                    try {
-                        tx.destroy(job.key());
-                    } catch (OsdException ex) {
-                        if (!ex.is(Errno.ENOENT)) {
-                            throw ex;
-                        }
+                    tx.destroy(job.key());
+                    removed++;
+                    gone.add(job);
+                } catch (OsdException ex) {
+                    if (ex.is(Errno.ENOENT)) {
+                        missing++;
+                        gone.add(job);
+                    } else {
+                        LOG.log(
+                                System.Logger.Level.WARNING,
+                                "pool " + pool.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
+                                        + d.name() + " not deleted now (" + ex.getMessage()
+                                        + "); its job stays for the next garbage pass");
+                        kept.add(job);
                     }
                 }
             }
-            d.osd().sync();
+            try {
+                d.osd().sync();
+            } catch (OsdException ex) {
+                // The deletions may not be durable: every job of the device stays.
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + pool.name() + ": sync of " + d.name() + " after deleting garbage failed ("
+                                + ex.getMessage() + "); its garbage jobs stay for the next pass");
+                kept.addAll(gone);
+            }
         }
+        int deferred = kept.size();
+        List<Job> done = kept.isEmpty()
+                ? jobs
+                : jobs.stream().filter(j -> !kept.contains(j)).toList();
         // The jobs go a batch per metadata transaction.
-        for (int from = 0; from < jobs.size(); from += 256) {
-            List<Job> some = jobs.subList(from, Math.min(jobs.size(), from + 256));
+        for (int from = 0; from < done.size(); from += 256) {
+            List<Job> some = done.subList(from, Math.min(done.size(), from + 256));
             java.util.Map<Integer, Counters> counters = new java.util.HashMap<>();
             try (Transaction tx = md().newTransaction()) {
                 for (Job job : some) {
@@ -1140,6 +1187,7 @@ public final class Migrator {
                 }
             }
         }
+        return new Collected(removed, missing, deferred);
     }
 
     /** Rolls a COPY job back (recovery): the pending copy leaves the layout and is collected. */
@@ -1252,12 +1300,16 @@ public final class Migrator {
         });
     }
 
-    /** Runs every GC job now (tests, recovery, and the daemon's garbage pass). */
+    /** Runs every GC job now (tests, recovery, and the daemon's garbage pass); returns the jobs done. */
     public int collectGarbage() throws OsdException {
+        return collectAll().done();
+    }
+
+    /** Runs every GC job now, saying what became of each copy. */
+    public Collected collectAll() throws OsdException {
         List<Job> garbage = WorkIndex.all(md()).stream()
                 .filter(j -> j.kind() == Job.Kind.GC)
                 .toList();
-        collect(garbage);
-        return garbage.size();
+        return collect(garbage);
     }
 }

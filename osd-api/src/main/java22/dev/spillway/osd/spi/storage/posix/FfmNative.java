@@ -1,4 +1,4 @@
-package dev.spillway.osd.vfs.posix;
+package dev.spillway.osd.spi.storage.posix;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

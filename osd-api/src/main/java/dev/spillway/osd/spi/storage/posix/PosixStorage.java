@@ -1,4 +1,4 @@
-package dev.spillway.osd.vfs.posix;
+package dev.spillway.osd.spi.storage.posix;
 
 import dev.spillway.osd.spi.storage.Storage;
 import dev.spillway.osd.spi.storage.StorageFile;
@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -83,6 +84,22 @@ public final class PosixStorage implements Storage {
     }
 
     @Override
+    public StorageFile create(String path, Access access) throws IOException {
+        Path p = resolve(path);
+        Set<StandardOpenOption> o = EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        FileChannel ch = access == Access.OWNER_ONLY
+                ? FileChannel.open(
+                        p, o, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))
+                : FileChannel.open(p, o);
+        return new PosixFile(path, p, ch, nat);
+    }
+
+    @Override
+    public long size(String path) throws IOException {
+        return Files.size(resolve(path));
+    }
+
+    @Override
     public EntryType type(String path) throws IOException {
         try {
             BasicFileAttributes a =
@@ -95,7 +112,15 @@ public final class PosixStorage implements Storage {
 
     @Override
     public void createDirectory(String path) throws IOException {
-        Files.createDirectory(resolve(path));
+        Path p = resolve(path);
+        Files.createDirectory(p);
+        if (p.equals(root) && root.getParent() != null) {
+            // The root's name lives in a folder no caller can force through this storage: a
+            // device or data folder created at first start must not vanish in a power cut.
+            try (FileChannel ch = FileChannel.open(root.getParent(), StandardOpenOption.READ)) {
+                ch.force(true);
+            }
+        }
     }
 
     @Override
@@ -272,6 +297,11 @@ public final class PosixStorage implements Storage {
                 ch.close();
             }
         };
+    }
+
+    @Override
+    public long usableBytes() throws IOException {
+        return fileStore().getUsableSpace();
     }
 
     @Override

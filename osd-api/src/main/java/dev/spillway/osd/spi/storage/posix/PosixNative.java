@@ -1,4 +1,4 @@
-package dev.spillway.osd.vfs.posix;
+package dev.spillway.osd.spi.storage.posix;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -48,7 +48,7 @@ public interface PosixNative {
                     "the native calls are written for Linux on x86_64/aarch64, this is " + os + "/" + arch);
         }
         try {
-            Class<?> c = Class.forName("dev.spillway.osd.vfs.posix.FfmNative");
+            Class<?> c = Class.forName("dev.spillway.osd.spi.storage.posix.FfmNative");
             return (PosixNative) c.getConstructor().newInstance();
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
