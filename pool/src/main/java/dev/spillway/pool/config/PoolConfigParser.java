@@ -36,12 +36,14 @@ import java.util.TreeSet;
  *     settings: {path: ./data/slow}
  * policy:
  *   high-watermark: 0.80
+ * space:
+ *   writer-wait: 5s
  * storage-classes:          # optional: S3 storage class → the background device it lives on
  *   STANDARD_IA: slow
  * </pre>
  */
 public final class PoolConfigParser {
-    private static final Set<String> TOP = Set.of("name", "replicas", "devices", "policy", "storage-classes");
+    private static final Set<String> TOP = Set.of("name", "replicas", "devices", "policy", "space", "storage-classes");
     private static final Set<String> DEVICE = Set.of("name", "backend", "roles", "state", "durability", "settings");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -170,6 +172,16 @@ public final class PoolConfigParser {
             policy = YAML.convertValue(p, Map.class);
             noNullValues(policy, "policy");
         }
+        SpaceConfig space = SpaceConfig.defaults();
+        JsonNode sp = root.get("space");
+        if (sp != null && !sp.isNull()) {
+            if (!sp.isObject()) {
+                throw bad("space", "must be a mapping");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = YAML.convertValue(sp, Map.class);
+            space = SpaceConfig.parse(m, source);
+        }
         Map<String, String> classes = new LinkedHashMap<>();
         JsonNode sc = root.get("storage-classes");
         if (sc != null && !sc.isNull()) {
@@ -190,7 +202,7 @@ public final class PoolConfigParser {
                 classes.put(cls, dev);
             }
         }
-        return new PoolConfig(name, replicas, devices, policy, classes);
+        return new PoolConfig(name, replicas, devices, policy, space, classes);
     }
 
     private DeviceConfig device(JsonNode n, int i) throws OsdException {

@@ -100,6 +100,8 @@ public enum S3Error {
             400,
             "Your socket connection to the server was not read from or written to within the timeout period"),
     SERVICE_UNAVAILABLE("ServiceUnavailable", 503, "Please reduce your request rate"),
+    /** AWS's throttling answer: clients back off and retry (the fast tier is full). */
+    SLOW_DOWN("SlowDown", 503, "Please reduce your request rate."),
     SIGNATURE_DOES_NOT_MATCH(
             "SignatureDoesNotMatch",
             403,
@@ -124,7 +126,9 @@ public enum S3Error {
         BY_ERRNO.put(Errno.EACCES, ACCESS_DENIED);
         BY_ERRNO.put(Errno.EPERM, ACCESS_DENIED);
         BY_ERRNO.put(Errno.EROFS, ACCESS_DENIED);
-        BY_ERRNO.put(Errno.ENOSPC, INSUFFICIENT_STORAGE);
+        // A full pool is a full fast tier the daemon is draining: clients back off and retry
+        // (with Retry-After), as they do when S3 throttles them.
+        BY_ERRNO.put(Errno.ENOSPC, SLOW_DOWN);
         BY_ERRNO.put(Errno.EDQUOT, INSUFFICIENT_STORAGE);
         BY_ERRNO.put(Errno.EFBIG, ENTITY_TOO_LARGE);
         BY_ERRNO.put(Errno.E2BIG, METADATA_TOO_LARGE);

@@ -70,21 +70,88 @@ public final class S3Handler extends Handler.Abstract {
         this.posts = new PostObjectOps(ctx);
     }
 
+    private volatile dev.spillway.gateway.s3.RequestListener listener = dev.spillway.gateway.s3.RequestListener.NONE;
+
+    /** Sets the listener told about every request (the server's metrics). */
+    public void listener(dev.spillway.gateway.s3.RequestListener l) {
+        this.listener = l == null ? dev.spillway.gateway.s3.RequestListener.NONE : l;
+    }
+
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
+        long t0 = System.nanoTime();
+        String[] op = {"unknown"};
+        Callback timed = new Callback() {
+            @Override
+            public void succeeded() {
+                callback.succeeded();
+                done();
+            }
+
+            @Override
+            public void failed(Throwable x) {
+                callback.failed(x);
+                done();
+            }
+
+            private void done() {
+                try {
+                    listener.request(op[0], response.getStatus(), System.nanoTime() - t0);
+                } catch (RuntimeException ignored) {
+                    // Metrics never fail a request.
+                }
+            }
+        };
+        handle(request, response, timed, op);
+        return true;
+    }
+
+    /** The S3 operation's name, as AWS's API reference spells it, for metrics. */
+    static String operation(S3Request req) {
+        String m = req.method();
+        if (req.bucket() == null || req.bucket().isEmpty()) {
+            return "ListBuckets";
+        }
+        if (req.key() == null || req.key().length == 0) {
+            return switch (m) {
+                case "PUT" -> "CreateBucket";
+                case "DELETE" -> "DeleteBucket";
+                case "HEAD" -> "HeadBucket";
+                case "POST" -> req.has("delete") ? "DeleteObjects" : "PostBucket";
+                default -> req.has("uploads") ? "ListMultipartUploads" : "ListObjects";
+            };
+        }
+        boolean upload = req.has("uploadId");
+        return switch (m) {
+            case "GET" -> upload ? "ListParts" : "GetObject";
+            case "HEAD" -> "HeadObject";
+            case "PUT" ->
+                upload
+                        ? (req.header("x-amz-copy-source") != null ? "UploadPartCopy" : "UploadPart")
+                        : (req.header("x-amz-copy-source") != null ? "CopyObject" : "PutObject");
+            case "DELETE" -> upload ? "AbortMultipartUpload" : "DeleteObject";
+            case "POST" ->
+                req.has("uploads") ? "CreateMultipartUpload" : upload ? "CompleteMultipartUpload" : "PostObject";
+            default -> m;
+        };
+    }
+
+    private void handle(Request request, Response response, Callback callback, String[] op) {
         String id = Long.toHexString(idBase + requests.incrementAndGet()).toUpperCase(Locale.ROOT);
         response.getHeaders().put("x-amz-request-id", id);
         response.getHeaders().put("Server", "Spillway");
         response.getHeaders().put("Date", HttpDates.format(ctx.config().clock().instant()));
         S3Response out = new S3Response(response, request.getMethod().equals("HEAD"));
+        out.retryAfter(Math.max(1, (ctx.config().retryAfter().toMillis() + 999) / 1000));
         String resource = request.getHttpURI().getPath();
         try {
             S3Request req = parse(request, id);
+            op[0] = operation(req);
             if (req.method().equals("OPTIONS")) {
                 // A CORS preflight: browsers send it unsigned, whatever URL it is for.
                 preflight(req, out);
                 callback.succeeded();
-                return true;
+                return;
             }
             actualCors(req, out);
             authenticate(req);
@@ -103,7 +170,6 @@ public final class S3Handler extends Handler.Abstract {
             LOG.warn("request {} {} {} failed", id, request.getMethod(), resource, e);
             fail(out, new S3Exception(S3Error.INTERNAL_ERROR, "internal error: " + e), resource, id, callback);
         }
-        return true;
     }
 
     /**

@@ -9,6 +9,7 @@ import org.eclipse.jetty.server.Response;
 
 /** Writes one S3 response through Jetty, blocking (the handler runs on a virtual thread). */
 public final class S3Response {
+    private long retryAfterSeconds = 1;
     private final Response response;
     private final boolean head;
     private boolean done;
@@ -68,6 +69,11 @@ public final class S3Response {
         finish(new byte[0]);
     }
 
+    /** The seconds a 503 answer tells the client to wait before retrying ({@code Retry-After}). */
+    public void retryAfter(long seconds) {
+        this.retryAfterSeconds = seconds;
+    }
+
     /** The S3 error document (status only for HEAD, which has no body). */
     public void error(S3Exception e, String resource, String requestId) throws IOException {
         String date = response.getHeaders().get("Date");
@@ -81,6 +87,10 @@ public final class S3Response {
         }
         for (var h : e.headers().entrySet()) {
             header(h.getKey(), h.getValue());
+        }
+        if (e.error().status() == 503) {
+            // SlowDown (a full fast tier) and ServiceUnavailable: when to come back.
+            header("Retry-After", Long.toString(Math.max(1, retryAfterSeconds)));
         }
         if (e.error().status() == 304) {
             empty(304);

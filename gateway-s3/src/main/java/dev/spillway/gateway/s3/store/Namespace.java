@@ -34,6 +34,8 @@ import java.util.Optional;
  * persisted high-water mark) and one {@code bucket:NAME} → {@link BucketRecord} per bucket;</li>
  * <li>{@code [seq:0x2:0]} garbage INDEX: FID → kind + time, objects no key points to any more
  * (or not yet, while an upload streams), destroyed by {@link GarbageSweeper};</li>
+ * <li>{@code [seq:0x3:0]} expiry INDEX: when multipart uploads expire ({@link UploadExpiry});
+ * created at mount on a namespace formatted before it existed;</li>
  * <li>per bucket, a key INDEX (object key bytes → object record) and an uploads INDEX;</li>
  * <li>DATA objects for bodies, INDEX objects for multipart parts and manifests.</li>
  * </ul>
@@ -56,7 +58,9 @@ public final class Namespace {
     final Osd osd;
     final Fid superblock;
     final Fid garbage;
+    final Fid expiry;
     final FidAllocator allocator;
+    final UploadExpiry uploadExpiry;
     final InUse inUse = new InUse();
     final InstantSource clock;
     final int ioChunk;
@@ -70,6 +74,10 @@ public final class Namespace {
         this.osd = osd;
         this.superblock = Fid.of(seq, 1);
         this.garbage = Fid.of(seq, 2);
+        this.expiry = Fid.of(seq, 3);
+        this.uploadExpiry = new UploadExpiry(
+                this,
+                UploadExpiry.Policy.afterMillis(java.time.Duration.ofDays(7).toMillis()));
         this.clock = clock;
         this.allocator = new FidAllocator(osd, superblock, SB_NEXT, seq, seqCount, next);
         int preferred = osd.capabilities().preferredIoSize();
@@ -151,6 +159,7 @@ public final class Namespace {
                     .orElseThrow(() -> new OsdException(
                             Errno.EPROTO, osd.name(), sb, "S3 gateway superblock has no sb:next record"));
         }
+        UploadExpiry.ensureIndex(osd, Fid.of(seq, 3));
         return new Namespace(osd, seq, seqCount, clock, next);
     }
 
@@ -207,6 +216,11 @@ public final class Namespace {
                     tx.upsert(superblock, k, next.encode());
                     return next;
                 });
+    }
+
+    /** When multipart uploads expire. */
+    public UploadExpiry uploadExpiry() {
+        return uploadExpiry;
     }
 
     /** Sets what wakes the sweeper after a commit retired a body. */
@@ -498,7 +512,7 @@ public final class Namespace {
         byte[] confPrefix = configKey(name, "");
         Fid versions = b.meta().versions();
         Fid due = b.meta().due();
-        Tx.run(
+        Tx.freeing(
                 osd,
                 tx -> {
                     if (due != null) {
@@ -513,6 +527,7 @@ public final class Namespace {
                     }
                     tx.declareDelete(superblock, Math.max(k.length, confPrefix.length + 32));
                     tx.declareInsert(garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                    uploadExpiry.declareCancel(tx);
                 },
                 tx -> {
                     if (osd.lookup(superblock, k).isEmpty()) {
@@ -536,25 +551,33 @@ public final class Namespace {
                             }
                         }
                     }
+                    // The cursor reads committed state, so the uploads index can go first: frees
+                    // before additions, as a FREEING transaction must.
                     try (IndexCursor c = osd.cursor(b.uploads(), null)) {
+                        List<Fid> parts = new ArrayList<>();
                         while (c.next()) {
-                            Fid parts = Records.UploadRecord.decode(c.value()).parts();
-                            tx.upsert(garbage, parts.toBytes(), Garbage.value(Garbage.PARTS, now()));
+                            parts.add(Records.UploadRecord.decode(c.value()).parts());
                         }
-                    }
-                    tx.destroy(b.keys());
-                    tx.destroy(b.uploads());
-                    if (versions != null) {
-                        tx.destroy(versions);
-                    }
-                    if (due != null && osd.exists(due)) {
-                        tx.destroy(due);
-                    }
-                    tx.delete(superblock, k);
-                    // Under the superblock's lock: no configuration can be added while we look.
-                    try (IndexCursor c = osd.cursor(superblock, confPrefix)) {
-                        while (c.next() && startsWith(c.key(), confPrefix)) {
-                            tx.delete(superblock, c.key());
+                        tx.destroy(b.keys());
+                        tx.destroy(b.uploads());
+                        if (versions != null) {
+                            tx.destroy(versions);
+                        }
+                        if (due != null && osd.exists(due)) {
+                            tx.destroy(due);
+                        }
+                        tx.delete(superblock, k);
+                        // Under the superblock's lock: no configuration can be added while we look.
+                        try (IndexCursor cc = osd.cursor(superblock, confPrefix)) {
+                            while (cc.next() && startsWith(cc.key(), confPrefix)) {
+                                tx.delete(superblock, cc.key());
+                            }
+                        }
+                        for (Fid p : parts) {
+                            uploadExpiry.cancel(tx, p);
+                        }
+                        for (Fid p : parts) {
+                            tx.upsert(garbage, p.toBytes(), Garbage.value(Garbage.PARTS, now()));
                         }
                     }
                     return null;

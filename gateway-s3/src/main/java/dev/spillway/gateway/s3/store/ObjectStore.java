@@ -104,10 +104,17 @@ public final class ObjectStore {
                     d.update(buf, n);
                     long off = size - n;
                     int len = n;
-                    Tx.run(osd, tx -> tx.declareWrite(fid, off, len), tx -> {
-                        tx.write(fid, off, ByteBuffer.wrap(buf, 0, len));
-                        return null;
-                    });
+                    Tx.run(
+                            osd,
+                            tx -> {
+                                tx.declareWrite(fid, off, len);
+                                // One PUT is one access, though staged a chunk per transaction.
+                                tx.continuesAccess(fid);
+                            },
+                            tx -> {
+                                tx.write(fid, off, ByteBuffer.wrap(buf, 0, len));
+                                return null;
+                            });
                 }
             } else {
                 size = writeWhole(fid, in, buf, n, originBytes, expectedLength, maxSize, d);
@@ -231,7 +238,7 @@ public final class ObjectStore {
         // sweeper frees the body later (after a restart at the latest), so nothing leaks.
         byte[] gkey = fid.toBytes();
         try {
-            Tx.run(
+            Tx.freeing(
                     osd,
                     tx -> {
                         tx.declareDestroy(fid);
@@ -499,10 +506,11 @@ public final class ObjectStore {
         ObjectRecord marker = markerFid == null ? null : deleteMarker(markerFid);
         KeyVersions.Change change;
         try {
-            change = Tx.run(
-                    osd,
-                    tx -> versions.declare(tx, bucket, key, ns.maxRecordBytes()),
-                    tx -> versions.delete(tx, bucket, bucketName, key, marker));
+            // Without versioning a delete only gives space back (FREEING: it works on a full pool);
+            // a delete marker is a new version and needs room like any write.
+            Tx.Updates<KeyVersions.Change> del = tx -> versions.delete(tx, bucket, bucketName, key, marker);
+            Tx.Declares decl = tx -> versions.declare(tx, bucket, key, ns.maxRecordBytes());
+            change = marker == null ? Tx.freeing(osd, decl, del) : Tx.run(osd, decl, del);
         } catch (OsdException e) {
             throw noBucket(e, bucketName);
         }
@@ -524,7 +532,7 @@ public final class ObjectStore {
         Fid v = VersionKeys.parse(versionId);
         KeyVersions.Change change;
         try {
-            change = Tx.run(
+            change = Tx.freeing(
                     osd,
                     tx -> versions.declare(tx, bucket, key, ns.maxRecordBytes()),
                     tx -> versions.deleteVersion(tx, bucket, bucketName, key, v, bypassGovernance));
