@@ -28,7 +28,7 @@ import picocli.CommandLine.Command;
             AdminCommands.Fsck.class,
             AdminCommands.Scrub.class,
             AdminCommands.Gc.class,
-            AdminCommands.Creds.class,
+            CredentialsCommand.class,
             InactiveCommand.class,
             FormatCommand.class,
             VersionCommand.class,
