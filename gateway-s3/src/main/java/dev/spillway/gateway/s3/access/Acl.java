@@ -158,7 +158,11 @@ public record Acl(List<Grant> grants) {
 
     // ---- documents and headers -----------------------------------------------------------
 
-    /** The {@code <AccessControlPolicy>} of these grants for a resource owned by {@code owner}. */
+    /**
+     * The {@code <AccessControlPolicy>} of these grants for a resource owned by {@code owner}:
+     * grants to groups first, then grants to users, each in the order they were given — the order
+     * canned ACLs list in on S3, kept for documents too so a client sees one shape.
+     */
     public byte[] document(CredentialStore.User owner, Function<String, String> displayName) {
         XmlWriter w = XmlWriter.document("AccessControlPolicy")
                 .start("Owner")
@@ -166,7 +170,10 @@ public record Acl(List<Grant> grants) {
                 .element("DisplayName", owner.displayName())
                 .end("Owner")
                 .start("AccessControlList");
-        for (Grant g : grants) {
+        List<Grant> ordered = new ArrayList<>();
+        grants.stream().filter(g -> g.grantee().group()).forEach(ordered::add);
+        grants.stream().filter(g -> !g.grantee().group()).forEach(ordered::add);
+        for (Grant g : ordered) {
             w.start("Grant");
             if (g.grantee().group()) {
                 w.startWithAttributes("Grantee", "xmlns:xsi", XSI, "xsi:type", "Group")
