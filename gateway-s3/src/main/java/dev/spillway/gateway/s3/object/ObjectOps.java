@@ -351,8 +351,11 @@ public final class ObjectOps {
         BucketRecord dst = ctx.namespace().bucket(req.bucket());
         ctx.access().checkWrite(req, dst);
         ctx.access()
-                .checkRead(
+                .checkCopySource(
                         req,
+                        src.bucket(),
+                        src.key(),
+                        src.versionId(),
                         srcBucket,
                         store.lookup(srcBucket, src.bucket(), src.key(), src.versionId())
                                 .orElse(null));
