@@ -140,6 +140,39 @@ class BucketPolicyTest {
                 .isEqualTo("ok");
     }
 
+    /** DeleteObjects judges every key on its own under a policy: a Deny on some keys fails those keys only. */
+    @Test
+    void deleteObjectsIsJudgedKeyByKey() {
+        alice.createBucket(b -> b.bucket("pol-multi"));
+        for (String k : List.of("keep/a", "tmp/b")) {
+            alice.putObject(b -> b.bucket("pol-multi").key(k), RequestBody.fromString(k));
+        }
+        alice.putBucketPolicy(b -> b.bucket("pol-multi")
+                .policy(policy(
+                        statement("Deny", "\"*\"", "s3:DeleteObject", "arn:aws:s3:::pol-multi/keep/*", null) + ","
+                                + statement(
+                                        "Allow",
+                                        "{\"AWS\":\"bob\"}",
+                                        "s3:DeleteObject",
+                                        "arn:aws:s3:::pol-multi/tmp/*",
+                                        null))));
+        var r = bob.deleteObjects(b ->
+                b.bucket("pol-multi").delete(d -> d.objects(o -> o.key("keep/a"), o -> o.key("tmp/b"))));
+        assertThat(r.deleted()).extracting(x -> x.key()).containsExactly("tmp/b");
+        assertThat(r.errors()).singleElement().satisfies(e -> {
+            assertThat(e.key()).isEqualTo("keep/a");
+            assertThat(e.code()).isEqualTo("AccessDenied");
+        });
+        var own = alice.deleteObjects(b -> b.bucket("pol-multi").delete(d -> d.objects(o -> o.key("keep/a"))));
+        assertThat(own.errors())
+                .singleElement()
+                .satisfies(e -> assertThat(e.code()).isEqualTo("AccessDenied"));
+        assertThat(alice.listObjectsV2(b -> b.bucket("pol-multi")).contents())
+                .extracting(o -> o.key())
+                .containsExactly("keep/a");
+        alice.deleteBucketPolicy(b -> b.bucket("pol-multi"));
+    }
+
     @Test
     void conditionsOnPrefixAndSourceAddress() throws Exception {
         alice.createBucket(b -> b.bucket("pol-cond"));

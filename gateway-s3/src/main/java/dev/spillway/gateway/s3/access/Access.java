@@ -249,6 +249,27 @@ public class Access {
         checkBucket(req, b, Acl.Permission.WRITE, "write to");
     }
 
+    /**
+     * Writing or deleting key {@code key} named in the request's body (DeleteObjects, a POST
+     * form): {@code action} on that key under the bucket's policy, else the owner or WRITE.
+     */
+    public void checkWrite(S3Request req, BucketRecord b, byte[] key, String action) throws S3Exception {
+        expectedOwner(req, b);
+        String me = requesterId(req);
+        boolean owner = bucketOwner(b).id().equals(me);
+        String resource = arn(req.bucket(), key);
+        BucketPolicy.Decision d = policy(req, req.bucket(), owner, action, resource, null);
+        if (d == BucketPolicy.Decision.DENY) {
+            throw deniedByPolicy(req, action, resource);
+        }
+        if (owner || d == BucketPolicy.Decision.ALLOW) {
+            return;
+        }
+        if (!bucketAcl(b).allows(me, Acl.Permission.WRITE, ignorePublic(req.bucket()))) {
+            throw denied(req, "write to bucket " + req.bucket());
+        }
+    }
+
     /** Bucket configuration and deletion: the owner only. */
     public void checkOwner(S3Request req, BucketRecord b) throws S3Exception {
         expectedOwner(req, b);
