@@ -87,14 +87,15 @@ final class AdminCommands {
                 }
             }
             if (j.has("chores")) {
-                StringBuilder chores = new StringBuilder();
-                j.path("chores")
-                        .fields()
-                        .forEachRemaining(e -> chores.append(chores.isEmpty() ? "" : ", ")
-                                .append(e.getKey())
-                                .append(' ')
-                                .append(e.getValue().asText()));
-                out.println("daemon chores (done since start): " + (chores.isEmpty() ? "none" : chores));
+                StringBuilder c = new StringBuilder();
+                for (Iterator<Map.Entry<String, JsonNode>> it = j.path("chores").fields(); it.hasNext(); ) {
+                    var e = it.next();
+                    c.append(c.isEmpty() ? "" : ", ")
+                            .append(e.getKey())
+                            .append(' ')
+                            .append(e.getValue().asLong());
+                }
+                out.println("daemon chores done since start: " + c);
             }
             if (j.has("multipartUploads")) {
                 out.println(uploads(j.path("multipartUploads")));

@@ -28,11 +28,12 @@ public final class ObjectNames {
     }
 
     /**
-     * The gateway's own index objects on the OSD ({@link Namespace#indexObjects}): objects of the
-     * pool that are no one's data, so that object counts shown to people can leave them out.
+     * The gateway's own index objects on the OSD (its superblock, its garbage index, and a key
+     * index and an uploads index per bucket): objects of the pool that are no one's data, so that
+     * object counts shown to people can leave them out.
      */
     public long internalObjects() throws OsdException {
-        return ns.indexObjects();
+        return ns.internalObjects();
     }
 
     /** One part of a multipart object, in object order. */

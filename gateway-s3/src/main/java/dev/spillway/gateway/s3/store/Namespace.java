@@ -176,6 +176,25 @@ public final class Namespace {
         return inUse;
     }
 
+    /**
+     * How many of the device's objects are the gateway's own records, not stored objects: the
+     * superblock, the garbage and upload-expiry indexes, and per bucket its keys and uploads
+     * indexes, plus its versions and due indexes once it has them.
+     */
+    public long internalObjects() throws OsdException {
+        long n = 2 + (osd.exists(expiry) ? 1 : 0);
+        for (BucketRecord b : buckets().values()) {
+            n += 2;
+            if (b.meta().versions() != null) {
+                n++;
+            }
+            if (b.meta().due() != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** The per-bucket due work (lifecycle, storage-class placement, upload expiry). */
     public DueWork dueWork() {
         return dueWork;
@@ -335,25 +354,6 @@ public final class Namespace {
         return findBucket(name)
                 .orElseThrow(
                         () -> new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name));
-    }
-
-    /**
-     * How many of the OSD's objects are the gateway's own indexes (superblock, garbage, expiry;
-     * per bucket its key and uploads indexes, and its versions and due-work indexes where they
-     * exist): objects that are no one's data, left out of the object counts people see.
-     */
-    public long indexObjects() throws OsdException {
-        long n = 0;
-        for (Fid f : List.of(superblock, garbage, expiry)) {
-            n += osd.exists(f) ? 1 : 0;
-        }
-        for (BucketRecord b : buckets().values()) {
-            n += 2;
-            for (Fid f : new Fid[] {b.meta().versions(), b.meta().due()}) {
-                n += f != null && osd.exists(f) ? 1 : 0;
-            }
-        }
-        return n;
     }
 
     /** Buckets by name, in name order. */
