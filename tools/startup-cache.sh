@@ -48,7 +48,7 @@ spillway_cache_build() {
         flock 8
         [ "$(cat "$file.key" 2>/dev/null)" = "$key" ] && [ -s "$file" ] && exit 0
         [ "$(cat "$file.failed" 2>/dev/null)" = "$key" ] && exit 0
-        echo "spillway: making the $role start-up cache for these jars (once per build; about half a minute)..." >&2
+        echo "spillway: making the $role start-up cache for these jars (once per build; a minute or so)..." >&2
         local tmp="$file.tmp.$$" scratch out
         rm -f "$file".*tmp.* "$file.key"
         scratch=$(mktemp -d "$dir/training.XXXXXX")
