@@ -21,8 +21,11 @@ class StartupCacheScriptTest {
         while (root != null && !Files.exists(root.resolve("tools/test-startup-cache.sh"))) {
             root = root.getParent();
         }
-        assertThat(root).as("the repository root (with tools/test-startup-cache.sh)").isNotNull();
-        Process p = new ProcessBuilder("bash", root.resolve("tools/test-startup-cache.sh").toString())
+        assertThat(root)
+                .as("the repository root (with tools/test-startup-cache.sh)")
+                .isNotNull();
+        Process p = new ProcessBuilder(
+                        "bash", root.resolve("tools/test-startup-cache.sh").toString())
                 .redirectErrorStream(true)
                 .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
