@@ -12,6 +12,7 @@ import java.util.ServiceLoader;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -27,7 +28,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", description = "The benchmark to run.")
     String name;
 
-    @Parameters(index = "1..*", arity = "0..*", description = "Arguments for the benchmark (e.g. --trace FILE).")
+    @Parameters(
+            index = "1..*",
+            arity = "0..*",
+            description = "Arguments for the benchmark, e.g. policy --trace FILE --sizes 0.1,1,10.")
     List<String> extra = new ArrayList<>();
 
     @Option(names = "--quick", description = "Smaller size; under 60 s on 2 cores.")
@@ -54,6 +58,15 @@ public final class BenchCommand implements Callable<Integer> {
         @Override
         public Object command() {
             return new BenchCommand();
+        }
+
+        /**
+         * A benchmark's own options ({@code --trace FILE}, {@code --sizes ...}) follow its name as
+         * written and reach it untouched: no {@code --} needed before them.
+         */
+        @Override
+        public void configure(CommandLine added) {
+            added.setUnmatchedOptionsArePositionalParams(true);
         }
     }
 

@@ -13,9 +13,26 @@ import java.nio.file.Path;
  */
 public record BenchOptions(boolean quick, Path workDir, PrintStream log, java.util.List<String> extra) {
 
-    /** The value following {@code flag} in {@link #extra()}, or {@code def}. */
+    /** The value following {@code flag} in {@link #extra()} (its last occurrence), or {@code def}. */
     public String option(String flag, String def) {
-        int i = extra.indexOf(flag);
-        return i >= 0 && i + 1 < extra.size() ? extra.get(i + 1) : def;
+        java.util.List<String> all = options(flag);
+        return all.isEmpty() ? def : all.get(all.size() - 1);
+    }
+
+    /** Every value following {@code flag} ({@code --flag V} or {@code --flag=V}), in order. */
+    public java.util.List<String> options(String flag) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < extra.size(); i++) {
+            String a = extra.get(i);
+            if (a.equals(flag)) {
+                if (i + 1 >= extra.size()) {
+                    throw new IllegalArgumentException(flag + " needs a value");
+                }
+                out.add(extra.get(++i));
+            } else if (a.startsWith(flag + "=")) {
+                out.add(a.substring(flag.length() + 1));
+            }
+        }
+        return out;
     }
 }

@@ -14,11 +14,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Talks to a running server's admin API. Errors come back as {@link OsdException}s with the
@@ -38,34 +38,18 @@ public final class AdminClient {
 
     /** Finds the server through the data folder's endpoint file, or uses {@code endpoint}. */
     static AdminClient of(Path data, String endpoint) throws OsdException {
-        DataDir dir = new DataDir(data);
-        String url = endpoint;
-        if (url == null) {
-            if (!Files.exists(dir.endpoint())) {
-                throw new OsdException(
-                        Errno.ENOENT,
-                        null,
-                        null,
-                        "no running server found for " + dir.root()
-                                + " (no " + dir.endpoint().getFileName() + "); start one with `spillway serve --data "
-                                + data
-                                + "` or give --endpoint",
-                        null);
-            }
-            try {
-                url = JSON.readTree(dir.endpoint().toFile()).path("admin").asText();
-            } catch (IOException e) {
-                throw new OsdException(
-                        Errno.EIO, null, null, "cannot read " + dir.endpoint() + ": " + e.getMessage(), e);
-            }
-        }
+        return of(new DataDir(data), endpoint);
+    }
+
+    static AdminClient of(DataDir dir, String endpoint) throws OsdException {
+        URI url = endpoint != null ? URI.create(endpoint) : adminEndpoint(dir);
         String tok;
         String envKey = System.getenv("SPILLWAY_ACCESS_KEY");
         String envSecret = System.getenv("SPILLWAY_SECRET_KEY");
         if (envKey != null && envSecret != null) {
             tok = envKey + ":" + envSecret;
-        } else if (Files.exists(dir.credentials())) {
-            Credentials c = Credentials.load(dir.credentials());
+        } else if (dir.hasCredentials()) {
+            Credentials c = Credentials.load(dir);
             tok = c.accessKey() + ":" + c.secretKey();
         } else {
             throw new OsdException(
@@ -75,7 +59,42 @@ public final class AdminClient {
                     "no credentials: neither " + dir.credentials() + " nor SPILLWAY_ACCESS_KEY/SPILLWAY_SECRET_KEY",
                     null);
         }
-        return new AdminClient(URI.create(url), tok);
+        return new AdminClient(url, tok);
+    }
+
+    /** The admin API's address as the running server published it in the data folder. */
+    static URI adminEndpoint(DataDir dir) throws OsdException {
+        Optional<JsonNode> e = dir.readEndpoint();
+        if (e.isEmpty()) {
+            throw new OsdException(
+                    Errno.ENOENT,
+                    null,
+                    null,
+                    "no running server found for " + dir.root()
+                            + " (no " + dir.endpoint().getFileName() + "); start one with `spillway serve --data "
+                            + dir.root()
+                            + "` or give --endpoint",
+                    null);
+        }
+        String admin = e.get().path("admin").asText("");
+        URI uri;
+        try {
+            uri = URI.create(admin);
+        } catch (IllegalArgumentException bad) {
+            uri = null;
+        }
+        if (uri == null || uri.getScheme() == null || uri.getHost() == null) {
+            throw new OsdException(
+                    Errno.ENOENT,
+                    null,
+                    null,
+                    "no running server found for " + dir.root() + " ("
+                            + dir.endpoint().getFileName()
+                            + " names no admin address: '" + admin + "'); start one with `spillway serve --data "
+                            + dir.root() + "` or give --endpoint",
+                    null);
+        }
+        return uri;
     }
 
     static String q(Map<String, String> params) {
@@ -114,7 +133,8 @@ public final class AdminClient {
                     Errno.ECANCELED,
                     null,
                     null,
-                    "the server at " + base + " does not answer (is `spillway serve` running?)",
+                    "the server at " + base + " does not answer: is `spillway serve` running? (a stale "
+                            + "endpoint.json is left by a server that was killed)",
                     e);
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, null, null, "admin API " + base + ": " + e, e);
@@ -124,15 +144,22 @@ public final class AdminClient {
         }
         if (r.statusCode() / 100 != 2) {
             Errno errno = Errno.EIO;
-            String msg = new String(r.body(), StandardCharsets.UTF_8);
+            String msg = "admin API " + base + " answered HTTP " + r.statusCode() + ": "
+                    + new String(r.body(), StandardCharsets.UTF_8).strip();
+            String device = null;
+            dev.spillway.osd.Fid fid = null;
             try {
                 JsonNode j = JSON.readTree(r.body());
                 errno = Errno.valueOf(j.path("error").asText("EIO"));
                 msg = j.path("message").asText(msg);
+                device = j.path("device").isTextual() ? j.path("device").asText() : null;
+                fid = j.path("fid").isTextual()
+                        ? dev.spillway.osd.Fid.parse(j.path("fid").asText())
+                        : null;
             } catch (IOException | IllegalArgumentException ignored) {
                 // Not our JSON: keep the raw body as the message.
             }
-            throw new OsdException(errno, null, null, msg, null);
+            throw new OsdException(errno, device, fid, msg, null);
         }
         return r.body();
     }
@@ -145,6 +172,45 @@ public final class AdminClient {
             throw new OsdException(
                     Errno.EPROTO, null, null, "admin API answered something that is not JSON: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Runs a long operation as a server task ({@code async=true}), polling its progress into
+     * {@code bar} until it finishes; returns its result or throws its error.
+     */
+    JsonNode task(String path, Map<String, String> params, ProgressBar bar) throws OsdException {
+        Map<String, String> p = new LinkedHashMap<>(params);
+        p.put("async", "true");
+        JsonNode t = call("POST", path, p);
+        long id = t.path("task").asLong();
+        while (true) {
+            t = call("GET", "tasks/" + id, Map.of());
+            bar.update(
+                    t.path("phase").asText(),
+                    t.path("done").asLong(),
+                    t.path("total").asLong());
+            if (t.path("finished").asBoolean()) {
+                break;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OsdException(
+                        Errno.ECANCELED, null, null, "interrupted; the server's task " + id + " goes on");
+            }
+        }
+        bar.finish();
+        if (t.has("error")) {
+            Errno errno;
+            try {
+                errno = Errno.valueOf(t.path("error").asText());
+            } catch (IllegalArgumentException e) {
+                errno = Errno.EIO;
+            }
+            throw new OsdException(errno, null, null, t.path("message").asText(), null);
+        }
+        return t.path("result");
     }
 
     static String pretty(JsonNode n) {

@@ -1,10 +1,12 @@
 package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spillway.server.Credentials;
 import dev.spillway.server.DataDir;
 import java.io.PrintWriter;
-import java.nio.file.Files;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -15,12 +17,32 @@ import picocli.CommandLine.Spec;
 
 /** Pool-wide commands: jobs, fsck, scrub, gc, credentials. */
 final class AdminCommands {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private AdminCommands() {}
+
+    /** One line on the multipart uploads in progress (their parts hold space until completed, aborted or expired). */
+    static String uploads(JsonNode u) {
+        String s = "multipart uploads in progress: " + u.path("uploads").asLong() + " ("
+                + u.path("parts").asLong() + " parts, "
+                + Human.bytes(u.path("bytes").asLong(), true) + ")";
+        if (u.has("oldestInitiated")) {
+            s += ", oldest initiated " + u.path("oldestInitiated").asText();
+        }
+        if (u.has("nextExpiry")) {
+            s += ", next expiry " + u.path("nextExpiry").asText();
+        }
+        return s;
+    }
 
     @Command(
             name = "jobs",
             mixinStandardHelpOptions = true,
-            description = "The work index: queued copies, garbage, resyncs, parked moves.")
+            description = {
+                "The work in flight (the work index) and what the migration daemon is doing.",
+                "Kinds: copy (a copy being written), gc (a copy to delete), resync (a stale copy to rewrite), "
+                        + "parked (a spill waiting for room on its target). ATTEMPTS > 0: it failed and is retried."
+            })
     static final class Jobs implements Callable<Integer> {
         @Mixin
         Target target;
@@ -36,15 +58,82 @@ final class AdminCommands {
                 out.println(AdminClient.pretty(j));
                 return ExitCodes.OK;
             }
-            out.println("queued: "
-                    + (j.path("queued").isEmpty() ? "none" : j.path("queued").toString()));
-            for (JsonNode x : j.path("jobs")) {
-                out.println("  " + x.asText());
+            StringBuilder q = new StringBuilder();
+            for (Iterator<Map.Entry<String, JsonNode>> it = j.path("queued").fields(); it.hasNext(); ) {
+                var e = it.next();
+                q.append(q.isEmpty() ? "" : ", ")
+                        .append(e.getKey())
+                        .append(' ')
+                        .append(e.getValue().asLong());
             }
-            if (j.has("daemon")) {
-                out.println("daemon: " + j.path("daemon"));
+            out.printf(
+                    "jobs: %d (%s); %d retried after a failure%n",
+                    j.path("total").asLong(), q, j.path("retried").asLong());
+            JsonNode d = j.path("daemon");
+            if (!d.isMissingNode()) {
+                long cap = d.path("bandwidthLimitBytesPerSecond").asLong();
+                out.printf(
+                        "daemon: %s, %s; moving %s/s (cap %s); moved so far:%s; %d promotions queued%n",
+                        d.path("running").asBoolean() ? "running" : "NOT running",
+                        d.path("activity").asText(),
+                        Human.size((long) d.path("moveRateBytesPerSecond").asDouble()),
+                        cap > 0 ? Human.size(cap) + "/s" : "none",
+                        moved(d.path("bytesMoved")),
+                        d.path("promotionsQueued").asLong());
+                if (d.path("backoffs").size() > 0) {
+                    out.println("backing off: " + d.path("backoffs"));
+                }
+                if (d.path("lastError").isTextual()) {
+                    out.println("last error: " + d.path("lastError").asText());
+                }
+            }
+            if (j.has("chores")) {
+                StringBuilder c = new StringBuilder();
+                for (Iterator<Map.Entry<String, JsonNode>> it = j.path("chores").fields(); it.hasNext(); ) {
+                    var e = it.next();
+                    c.append(c.isEmpty() ? "" : ", ")
+                            .append(e.getKey())
+                            .append(' ')
+                            .append(e.getValue().asLong());
+                }
+                out.println("daemon chores done since start: " + c);
+            }
+            if (j.has("multipartUploads")) {
+                out.println(uploads(j.path("multipartUploads")));
+            }
+            if (j.path("jobs").isEmpty()) {
+                out.println("nothing in flight");
+                return ExitCodes.OK;
+            }
+            out.println();
+            Table t = new Table("KIND", "OBJECT", "DEVICE", ">SIZE", ">AGE", ">ATTEMPTS", "FID");
+            for (JsonNode x : j.path("jobs")) {
+                t.row(
+                        x.path("kind").asText(),
+                        x.path("name").isTextual() ? x.path("name").asText() : "-",
+                        x.path("device").asText(),
+                        Human.size(x.path("bytes").asLong()),
+                        Human.age(x.path("ageSeconds").asDouble()),
+                        x.path("attempts").asInt(),
+                        x.path("fid").asText());
+            }
+            t.print(out);
+            if (j.path("truncated").asBoolean()) {
+                out.println("(the first " + j.path("jobs").size() + " shown; --json for them all is capped the same)");
             }
             return ExitCodes.OK;
+        }
+
+        private static String moved(JsonNode m) {
+            StringBuilder b = new StringBuilder();
+            for (Iterator<Map.Entry<String, JsonNode>> it = m.fields(); it.hasNext(); ) {
+                var e = it.next();
+                b.append(' ')
+                        .append(e.getKey())
+                        .append(' ')
+                        .append(Human.size(e.getValue().asLong()));
+            }
+            return b.isEmpty() ? " nothing" : b.toString();
         }
     }
 
@@ -54,11 +143,15 @@ final class AdminCommands {
             description = {
                 "Check the pool: layouts, copies, device indexes, counters, orphans. Exit 1 if it is not clean.",
                 "On a running server, writes and migrations wait while the structural walk runs (reads go on); "
-                        + "--deep reads the copies afterwards without holding anything."
+                        + "--deep reads the copies afterwards without holding anything. Without a server it checks "
+                        + "the unmounted pool in --data."
             })
     static class Fsck implements Callable<Integer> {
         @Mixin
         Target target;
+
+        @Mixin
+        Progress progress;
 
         @Option(names = "--repair", description = "Fix what can be fixed without losing data.")
         boolean repair;
@@ -76,18 +169,30 @@ final class AdminCommands {
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
-            if (!target.json) {
-                out.println(op() + ": checking (this walks every object)...");
-                out.flush();
-            }
+            ProgressBar bar = new ProgressBar(
+                    spec.commandLine().getErr(),
+                    op(),
+                    "objects",
+                    ProgressBar.wanted(progress.off, target.json),
+                    System::nanoTime);
             JsonNode r;
             if (target.endpoint == null && !running(target)) {
                 // No server: check the unmounted pool directly (the lock keeps a server out meanwhile).
-                try (Offline o = Offline.open(new dev.spillway.server.DataDir(target.data), null, op(), false)) {
-                    var rep =
-                            dev.spillway.pool.recovery.Fsck.run(o.pool, repair, deep || op().equals("scrub"), s -> {});
-                    com.fasterxml.jackson.databind.node.ObjectNode n =
-                            new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+                // A check without repair mounts without recovery and writes nothing: it needs no
+                // space, and it sees what the crash left (work in flight included).
+                boolean readOnly = !repair && op().equals("fsck");
+                try (Offline o = Offline.open(
+                        new DataDir(target.data),
+                        null,
+                        op(),
+                        false,
+                        readOnly
+                                ? dev.spillway.pool.PoolOsd.MountMode.CHECK
+                                : dev.spillway.pool.PoolOsd.MountMode.RECOVER)) {
+                    var rep = dev.spillway.pool.recovery.Fsck.check(
+                            o.pool, repair, deep || op().equals("scrub"), bar::update);
+                    bar.finish();
+                    ObjectNode n = JSON.createObjectNode();
                     n.put("clean", rep.clean());
                     n.put("objects", rep.objects());
                     n.put("copies", rep.copies());
@@ -97,10 +202,10 @@ final class AdminCommands {
                 }
             } else {
                 r = target.client()
-                        .call(
-                                "POST",
+                        .task(
                                 op(),
-                                AdminClient.params("repair", Boolean.toString(repair), "deep", Boolean.toString(deep)));
+                                AdminClient.params("repair", Boolean.toString(repair), "deep", Boolean.toString(deep)),
+                                bar);
             }
             if (target.json) {
                 out.println(AdminClient.pretty(r));
@@ -112,7 +217,8 @@ final class AdminCommands {
                         r.path("copies").asLong(),
                         r.path("clean").asBoolean()
                                 ? "clean"
-                                : r.path("problems").size() + " problem(s)");
+                                : r.path("problems").size() + " problem(s)"
+                                        + (repair ? "" : " (`spillway " + op() + " --repair` fixes what it can)"));
                 for (JsonNode p : r.path("problems")) {
                     out.println("  " + p.asText());
                 }
@@ -124,7 +230,7 @@ final class AdminCommands {
     /** True if a server answers for the data folder. */
     static boolean running(Target t) {
         try {
-            t.client().call("GET", "status", java.util.Map.of());
+            t.client().call("GET", "status", Map.of());
             return true;
         } catch (dev.spillway.osd.OsdException e) {
             return false;
@@ -146,20 +252,37 @@ final class AdminCommands {
     @Command(
             name = "gc",
             mixinStandardHelpOptions = true,
-            description = "Delete the garbage copies the work index lists, now.")
+            description = "Delete now the garbage copies the work index lists (copies no layout references; the daemon "
+                    + "deletes them anyway at its next pass).")
     static final class Gc implements Callable<Integer> {
         @Mixin
         Target target;
+
+        @Mixin
+        Progress progress;
 
         @Spec
         CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
-            JsonNode r = target.client().call("POST", "gc", Map.of());
-            spec.commandLine()
-                    .getOut()
-                    .println(target.json ? r.toString() : r.path("collected").asLong() + " garbage copies deleted");
+            ProgressBar bar = new ProgressBar(
+                    spec.commandLine().getErr(),
+                    "gc",
+                    "copies",
+                    ProgressBar.wanted(progress.off, target.json),
+                    System::nanoTime);
+            JsonNode r = target.client().task("gc", Map.of(), bar);
+            PrintWriter out = spec.commandLine().getOut();
+            if (target.json) {
+                out.println(AdminClient.pretty(r));
+                return ExitCodes.OK;
+            }
+            out.println(r.path("collected").asLong() + " garbage copies deleted ("
+                    + Human.size(r.path("bytes").asLong()) + ")");
+            if (r.has("multipartUploads")) {
+                out.println(uploads(r.path("multipartUploads")));
+            }
             return ExitCodes.OK;
         }
     }
@@ -183,12 +306,12 @@ final class AdminCommands {
         @Override
         public Integer call() throws Exception {
             DataDir dir = new DataDir(target.data);
-            Credentials c = Credentials.load(dir.credentials());
+            Credentials c = Credentials.load(dir);
             String s3 = null;
             String admin = null;
-            if (Files.exists(dir.endpoint())) {
-                JsonNode e = new com.fasterxml.jackson.databind.ObjectMapper()
-                        .readTree(dir.endpoint().toFile());
+            var found = dir.readEndpoint();
+            if (found.isPresent()) {
+                JsonNode e = found.get();
                 s3 = e.path("s3").isNull() ? null : e.path("s3").asText(null);
                 admin = e.path("admin").asText(null);
             }
@@ -202,12 +325,12 @@ final class AdminCommands {
                     out.println("export AWS_ENDPOINT_URL=" + s3);
                 }
             } else if (target.json) {
-                out.printf(
-                        "{\"accessKey\": \"%s\", \"secretKey\": \"%s\", \"s3\": %s, \"admin\": %s}%n",
-                        c.accessKey(),
-                        c.secretKey(),
-                        s3 == null ? "null" : "\"" + s3 + "\"",
-                        admin == null ? "null" : "\"" + admin + "\"");
+                ObjectNode n = JSON.createObjectNode();
+                n.put("accessKey", c.accessKey());
+                n.put("secretKey", c.secretKey());
+                n.put("s3", s3);
+                n.put("admin", admin);
+                out.println(AdminClient.pretty(n));
             } else {
                 out.println("access key: " + c.accessKey());
                 out.println("secret key: " + c.secretKey());

@@ -11,4 +11,10 @@ public interface CommandProvider {
 
     /** A new picocli command object (annotated with {@code @Command}). */
     Object command();
+
+    /**
+     * Adjusts the subcommand once it is added (a parent's parser settings are copied onto its
+     * subcommands when they are added, so a subcommand cannot carry its own in annotations).
+     */
+    default void configure(picocli.CommandLine added) {}
 }

@@ -11,12 +11,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code spillway device list|set-state|evacuate}. */
+/** {@code spillway device list|set-state|set-capacity|evacuate}. */
 @Command(
         name = "device",
         mixinStandardHelpOptions = true,
-        description = "List devices, change their state, evacuate one.",
-        subcommands = {DeviceCommand.ListDevices.class, DeviceCommand.SetState.class, DeviceCommand.Evacuate.class})
+        description = "List devices, change their state or capacity, evacuate one.",
+        subcommands = {
+            DeviceCommand.ListDevices.class,
+            DeviceCommand.SetState.class,
+            DeviceCommand.SetCapacity.class,
+            DeviceCommand.Evacuate.class
+        })
 final class DeviceCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "The pool's devices.")
@@ -35,17 +40,18 @@ final class DeviceCommand {
                 out.println(AdminClient.pretty(d));
                 return ExitCodes.OK;
             }
-            out.printf("%-5s %-14s %-6s %-32s %-10s %s%n", "INDEX", "NAME", "BACKEND", "ROLES", "STATE", "DURABILITY");
+            Table t = new Table(">INDEX", "NAME", "TIER", "BACKEND", "ROLES", "STATE", ">DURABILITY");
             for (JsonNode x : d) {
-                out.printf(
-                        "%-5d %-14s %-6s %-32s %-10s %d%n",
+                t.row(
                         x.path("index").asInt(),
                         x.path("name").asText(),
+                        x.path("tier").asText(),
                         x.path("backend").asText(),
-                        x.path("roles").toString().replace("\"", ""),
+                        String.join(",", roles(x.path("roles"))),
                         x.path("state").asText(),
                         x.path("durability").asInt());
             }
+            t.print(out);
             return ExitCodes.OK;
         }
     }
@@ -69,8 +75,46 @@ final class DeviceCommand {
 
         @Override
         public Integer call() throws Exception {
-            target.client().call("POST", "devices/" + device + "/state", AdminClient.params("state", state));
-            spec.commandLine().getOut().printf("%s is now %s%n", device, state);
+            JsonNode all =
+                    target.client().call("POST", "devices/" + device + "/state", AdminClient.params("state", state));
+            if (target.json) {
+                spec.commandLine().getOut().println(AdminClient.pretty(all));
+            } else {
+                spec.commandLine().getOut().printf("%s is now %s%n", device, state);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(
+            name = "set-capacity",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Change a device's capacity while the pool runs (e.g. 128MiB, 2GiB).",
+                "Growing applies at once. Shrinking the fast tier below what it holds makes the daemon spill first;"
+                        + " the new size applies once it fits (`spillway df` shows it). The embedded default pool"
+                        + " keeps the new size in its pool.yaml; a pool started with --config is changed until it"
+                        + " stops (set settings.capacity in its file to keep it)."
+            })
+    static final class SetCapacity implements Callable<Integer> {
+        @Mixin
+        Target target;
+
+        @Parameters(index = "0", paramLabel = "DEVICE")
+        String device;
+
+        @Parameters(index = "1", paramLabel = "SIZE")
+        String size;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode r =
+                    target.client().call("POST", "devices/" + device + "/capacity", AdminClient.params("size", size));
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(target.json ? AdminClient.pretty(r) : r.path("result").asText());
             return ExitCodes.OK;
         }
     }
@@ -92,42 +136,71 @@ final class DeviceCommand {
         @Spec
         CommandSpec spec;
 
+        @Mixin
+        Progress progress;
+
         @Override
         public Integer call() throws Exception {
             AdminClient c = target.client();
             PrintWriter out = spec.commandLine().getOut();
+            ProgressBar bar = new ProgressBar(
+                    spec.commandLine().getErr(),
+                    "evacuating " + device,
+                    "copies",
+                    ProgressBar.wanted(progress.off, target.json),
+                    System::nanoTime);
             long moved = 0;
             long total = -1;
-            int failedSteps = 0;
+            int stuckSteps = 0;
+            JsonNode p;
             while (true) {
-                JsonNode p = c.call(
+                // The first step refuses (ENOSPC, nothing moved) if no other device can take the data.
+                p = c.call(
                         "POST", "devices/" + device + "/evacuate", AdminClient.params("max", Integer.toString(batch)));
                 moved += p.path("moved").asLong();
                 if (total < 0) {
                     total = moved + p.path("remaining").asLong();
                 }
-                if (!target.json) {
-                    Human.progress(out, "evacuating " + device, moved, Math.max(total, moved));
-                }
+                bar.update("", moved, Math.max(total, moved));
                 if (p.path("done").asBoolean()) {
                     break;
                 }
-                if (p.path("moved").asLong() == 0) {
-                    if (++failedSteps >= 3) {
-                        Human.progressDone(out);
-                        out.println("evacuation of " + device + " is stuck: " + p.path("errors"));
-                        return ExitCodes.FAILURE;
+                stuckSteps = p.path("moved").asLong() == 0 ? stuckSteps + 1 : 0;
+                if (stuckSteps >= 3) {
+                    bar.finish();
+                    long left = p.path("remaining").asLong();
+                    String why = p.path("errors").isEmpty()
+                            ? "nothing could be moved"
+                            : p.path("errors").get(0).asText();
+                    if (target.json) {
+                        out.println(AdminClient.pretty(p));
                     }
-                } else {
-                    failedSteps = 0;
+                    throw new dev.spillway.osd.OsdException(
+                            dev.spillway.osd.Errno.EAGAIN,
+                            null,
+                            null,
+                            "evacuation of " + device + " is stuck with " + left + " copies left (" + moved
+                                    + " moved): " + why
+                                    + ". The device stays 'evacuating' (read, never written; the daemon"
+                                    + " keeps trying). To get out: make room on another device (or add one) and run"
+                                    + " `spillway device evacuate " + device + "` again, or stop the evacuation with"
+                                    + " `spillway device set-state " + device + " rw`",
+                            null);
                 }
             }
-            Human.progressDone(out);
-            out.println(
-                    target.json
-                            ? "{\"device\": \"" + device + "\", \"moved\": " + moved + ", \"state\": \"spare\"}"
-                            : device + " evacuated (" + moved + " copies moved); it is now spare");
+            bar.finish();
+            if (target.json) {
+                out.println("{\"device\": \"" + device + "\", \"moved\": " + moved + ", \"state\": \"spare\"}");
+            } else {
+                out.println(device + " evacuated (" + moved + " copies moved); it is now spare");
+            }
             return ExitCodes.OK;
         }
+    }
+
+    static java.util.List<String> roles(JsonNode a) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        a.forEach(r -> out.add(r.asText()));
+        return out;
     }
 }

@@ -2,6 +2,7 @@ package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -11,15 +12,26 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code spillway df}: one row per device and the pool's sum, as {@code lfs df}. */
-@Command(name = "df", mixinStandardHelpOptions = true, description = "Space per device and summed (like lfs df).")
+@Command(
+        name = "df",
+        description = {
+            "Space per device and summed (like lfs df), then the fast tier against its watermarks.",
+            "A spill device's SIZE is what the pool can reach there: its copies plus what is available to it "
+                    + "(other data on a shared filesystem counts in neither). OBJECTS: on the fast device the pool's "
+                    + "objects (its own records not counted), on a spill device the copies there."
+        })
 final class DfCommand implements Callable<Integer> {
     @Mixin
     Target target;
 
     @Option(
             names = {"-h", "--human-readable"},
-            description = "Sizes in K, M, G.")
+            description = "Sizes in K, M, G (powers of 1024), as df -h.")
     boolean human;
+
+    // -h is df's human-readable flag, as in df(1): help is --help only.
+    @Option(names = "--help", usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     @Spec
     CommandSpec spec;
@@ -32,38 +44,79 @@ final class DfCommand implements Callable<Integer> {
             out.println(AdminClient.pretty(df));
             return ExitCodes.OK;
         }
-        out.printf(
-                "%-14s %-5s %-32s %-10s %10s %10s %10s %5s %9s%n",
-                "DEVICE", "BACKEND", "ROLES", "STATE", "SIZE", "USED", "AVAIL", "USE%", "OBJECTS");
+        Table t = new Table("DEVICE", "TIER", "BACKEND", "STATE", ">SIZE", ">USED", ">AVAIL", ">USE%", ">OBJECTS");
         for (JsonNode d : df.path("devices")) {
-            line(
-                    out,
+            long objects = d.path("objects").asLong();
+            t.row(
                     d.path("name").asText(),
+                    d.path("tier").asText(),
                     d.path("backend").asText(),
-                    d.path("roles").toString().replace("\"", ""),
                     d.path("state").asText(),
-                    d);
+                    Human.bytes(d.path("size").asLong(), human),
+                    Human.bytes(d.path("used").asLong(), human),
+                    Human.bytes(d.path("available").asLong(), human),
+                    percent(d),
+                    objects);
         }
         JsonNode s = df.path("summary");
+        t.row(
+                "pool",
+                "",
+                "",
+                "",
+                Human.bytes(s.path("size").asLong(), human),
+                Human.bytes(s.path("used").asLong(), human),
+                Human.bytes(s.path("available").asLong(), human),
+                percent(s),
+                s.path("objects").asLong());
+        t.print(out);
         out.println();
-        line(out, "pool " + df.path("pool").asText(), "", "", "", s);
+        out.printf(
+                "pool %s: %d objects; %s in copies on spill devices%n",
+                df.path("pool").asText(),
+                s.path("objects").asLong(),
+                Human.size(s.path("spilledBytes").asLong()));
+        JsonNode f = df.path("fastTier");
+        if (f.has("useRatio")) {
+            out.printf(
+                    Locale.ROOT,
+                    "fast tier (%s): %.0f%% used; the daemon spills the coldest objects above %.0f%%, down to %.0f%%%s%n",
+                    f.path("device").asText(),
+                    100 * f.path("useRatio").asDouble(),
+                    100 * f.path("highWatermark").asDouble(),
+                    100 * f.path("lowWatermark").asDouble(),
+                    f.path("spilling").asBoolean() ? " (spilling now)" : "");
+        }
+        JsonNode sp = df.path("space");
+        if (sp.has("reserve")) {
+            out.printf(
+                    "reserved for the pool's own work: %s on %s (not in AVAIL)%n",
+                    Human.bytes(sp.path("reserve").asLong(), human),
+                    sp.path("reserveDevice").asText());
+        }
+        if (sp.has("shrinkingTo")) {
+            out.printf(
+                    "%s is being shrunk to %s: the daemon spills until it fits%n",
+                    sp.path("reserveDevice").asText(),
+                    Human.bytes(sp.path("shrinkingTo").asLong(), human));
+        }
+        if (sp.path("writersWaiting").asLong() > 0 || sp.path("writersTimedOut").asLong() > 0) {
+            out.printf(
+                    "writers waiting for room: %d now; %d gave up after %d ms (longest wait %d ms)%n",
+                    sp.path("writersWaiting").asLong(),
+                    sp.path("writersTimedOut").asLong(),
+                    sp.path("writerWaitLimitMs").asLong(),
+                    sp.path("writerMaxWaitMs").asLong());
+        }
+        if (df.has("multipartUploads")) {
+            out.println(AdminCommands.uploads(df.path("multipartUploads")));
+        }
         return ExitCodes.OK;
     }
 
-    private void line(PrintWriter out, String name, String backend, String roles, String state, JsonNode r) {
+    private static String percent(JsonNode r) {
         long size = r.path("size").asLong();
         long used = r.path("used").asLong();
-        long pct = size == 0 ? 0 : Math.round(100.0 * used / size);
-        out.printf(
-                "%-14s %-5s %-32s %-10s %10s %10s %10s %4d%% %9d%n",
-                name,
-                backend,
-                roles,
-                state,
-                Human.bytes(size, human),
-                Human.bytes(used, human),
-                Human.bytes(r.path("available").asLong(), human),
-                pct,
-                r.path("objects").asLong());
+        return (size == 0 ? 0 : Math.round(100.0 * used / size)) + "%";
     }
 }

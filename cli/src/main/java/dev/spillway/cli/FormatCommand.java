@@ -26,6 +26,9 @@ final class FormatCommand implements Callable<Integer> {
     @Option(names = "--config", description = "A pool YAML instead of the default pool.")
     Path config;
 
+    @picocli.CommandLine.Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
     @Spec
     CommandSpec spec;
 
@@ -34,12 +37,26 @@ final class FormatCommand implements Callable<Integer> {
         DataDir dir = new DataDir(data);
         try (Offline o = Offline.open(dir, config, "format", true)) {
             boolean[] created = {false};
-            Credentials.loadOrCreate(dir.credentials(), created);
-            spec.commandLine()
-                    .getOut()
-                    .printf(
-                            "pool '%s' ready in %s (%d devices; %s)%n",
-                            o.pool.name(), dir.root(), o.pool.devices().size(), o.pool.recoveryReport());
+            Credentials.loadOrCreate(dir, created);
+            if (json) {
+                var n = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+                n.put("pool", o.pool.name());
+                n.put("data", dir.root().toString());
+                n.put("devices", o.pool.devices().size());
+                n.put("credentialsCreated", created[0]);
+                n.put("recovery", String.valueOf(o.pool.recoveryReport()));
+                spec.commandLine().getOut().println(AdminClient.pretty(n));
+            } else {
+                spec.commandLine()
+                        .getOut()
+                        .printf(
+                                "pool '%s' ready in %s (%d devices; %s)%s%n",
+                                o.pool.name(),
+                                dir.root(),
+                                o.pool.devices().size(),
+                                o.pool.recoveryReport(),
+                                created[0] ? "; credentials: `spillway credentials`" : "");
+            }
         }
         return ExitCodes.OK;
     }

@@ -1,6 +1,7 @@
 package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -9,18 +10,30 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code spillway getstripe OBJ}: the object's layout, as {@code lfs getstripe -v}. */
+/** {@code spillway getstripe OBJ}: where an object's body is, then (-v) its layout as {@code lfs getstripe -v}. */
 @Command(
         name = "getstripe",
         mixinStandardHelpOptions = true,
-        description =
-                "Print an object's layout decoded from its trusted.lov xattr, in the YAML shape of lfs getstripe -v.")
+        description = {
+            "Where an object's body is: a summary (placement; each copy with its device, state, size and checksums),",
+            "then with -v its layout decoded from the trusted.lov xattr in the YAML shape of lfs getstripe -v.",
+            "Copy states: in-sync (current, readable), stale (an older version, waiting for resync), pending "
+                    + "(being written), garbage (to be deleted), lost (on a failed device)."
+        })
 final class GetstripeCommand implements Callable<Integer> {
     @Mixin
     Target target;
 
     @Parameters(index = "0", paramLabel = "OBJ", description = "A FID [0x…:0x…:0x…] or bucket/key.")
     String object;
+
+    @Option(
+            names = {"-v", "--verbose"},
+            description = "After the summary, the layout as lfs getstripe -v prints it.")
+    boolean verbose;
+
+    @Option(names = "--lfs", description = "Only the layout, as lfs getstripe -v prints it (for lfs-minded tools).")
+    boolean lfs;
 
     @Option(
             names = "--raw",
@@ -40,11 +53,92 @@ final class GetstripeCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         JsonNode l = c.call("GET", "object/layout", AdminClient.params("id", object));
+        PrintWriter out = spec.commandLine().getOut();
         if (target.json) {
-            spec.commandLine().getOut().println(AdminClient.pretty(l));
+            out.println(AdminClient.pretty(l));
+        } else if (lfs) {
+            out.print(l.path("getstripe").asText());
         } else {
-            spec.commandLine().getOut().print(l.path("getstripe").asText());
+            summary(out, l);
+            if (verbose) {
+                out.println();
+                out.print(l.path("getstripe").asText());
+            }
         }
         return ExitCodes.OK;
+    }
+
+    private static void summary(PrintWriter out, JsonNode l) {
+        String name = l.path("name").isTextual() ? l.path("name").asText() : null;
+        out.println((name != null ? name + "  " : "") + l.path("fid").asText());
+        long size = l.path("size").asLong();
+        if (l.path("multipart").asBoolean()) {
+            out.printf(
+                    "  multipart object: %d parts, %s (%d bytes)%n",
+                    l.path("parts").size(), Human.size(size), size);
+            out.println("  placement: " + l.path("placement").asText());
+            Table t = new Table("PART", "FID", ">SIZE", "PLACEMENT");
+            for (JsonNode p : l.path("parts")) {
+                t.row(
+                        p.path("part").asInt(),
+                        p.path("fid").asText(),
+                        Human.size(p.path("size").asLong()),
+                        p.path("placement").asText());
+            }
+            t.print(indented(out));
+            return;
+        }
+        out.printf(
+                "  size %s (%d bytes), data version %d, layout generation %d%n",
+                Human.size(size),
+                size,
+                l.path("dataVersion").asLong(),
+                l.path("layoutGeneration").asLong());
+        out.println("  placement: " + l.path("placement").asText());
+        Table t = new Table("MIRROR", "DEVICE", "TIER", "STATE", ">SIZE", "CHECKSUM");
+        for (JsonNode c : l.path("copies")) {
+            String state = c.path("state").asText();
+            if (c.path("preferred").asBoolean()) {
+                state += " (read)";
+            }
+            t.row(
+                    c.path("mirror").asInt(),
+                    c.path("device").asText(),
+                    c.path("tier").asText(),
+                    state,
+                    Human.size(c.path("size").asLong()),
+                    c.path("checksum").asText());
+        }
+        t.print(indented(out));
+    }
+
+    private static PrintWriter indented(PrintWriter out) {
+        return new PrintWriter(
+                new java.io.Writer() {
+                    private boolean start = true;
+
+                    @Override
+                    public void write(char[] b, int off, int len) {
+                        for (int i = off; i < off + len; i++) {
+                            if (start) {
+                                out.print("  ");
+                                start = false;
+                            }
+                            out.print(b[i]);
+                            if (b[i] == '\n') {
+                                start = true;
+                            }
+                        }
+                    }
+
+                    @Override
+                    public void flush() {
+                        out.flush();
+                    }
+
+                    @Override
+                    public void close() {}
+                },
+                true);
     }
 }

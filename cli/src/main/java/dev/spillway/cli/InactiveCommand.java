@@ -13,8 +13,11 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "inactive",
         mixinStandardHelpOptions = true,
-        description =
-                "List objects not read or written for --older-than, coldest first (from the daemon's heat, no scan).")
+        description = {
+            "List objects not read or written for --older-than, coldest first, resident and spilled alike.",
+            "From the daemon's heat index (checkpointed on the fast device, so it covers objects untouched since "
+                    + "the last start), never a scan of the pool."
+        })
 final class InactiveCommand implements Callable<Integer> {
     @Mixin
     Target target;
@@ -40,14 +43,22 @@ final class InactiveCommand implements Callable<Integer> {
             out.println(AdminClient.pretty(r));
             return ExitCodes.OK;
         }
-        for (JsonNode o : r.path("objects")) {
+        if (r.path("objects").isEmpty()) {
             out.printf(
-                    "%s %12d %s %s%n",
+                    "no object idle for %s or longer (%d objects tracked)%n",
+                    age, r.path("tracked").asLong());
+            return ExitCodes.OK;
+        }
+        Table t = new Table("OBJECT", "FID", ">SIZE", "LAST ACCESS", "WHERE");
+        for (JsonNode o : r.path("objects")) {
+            t.row(
+                    o.path("name").isTextual() ? o.path("name").asText() : "-",
                     o.path("fid").asText(),
-                    o.path("size").asLong(),
+                    Human.size(o.path("size").asLong()),
                     o.path("lastAccess").asText(),
                     o.path("resident").asBoolean() ? "resident" : "spilled");
         }
+        t.print(out);
         return ExitCodes.OK;
     }
 }

@@ -40,14 +40,21 @@ final class ObjectCommands {
             if (target.json) {
                 spec.commandLine().getOut().println(AdminClient.pretty(r));
             } else {
+                String name = r.path("name").isTextual() ? r.path("name").asText() + " " : "";
                 spec.commandLine()
                         .getOut()
                         .printf(
-                                "%s %s: %s (%s)%n",
+                                "%s %s%s: %s%s%n",
                                 op(),
+                                name,
                                 r.path("fid").asText(),
-                                r.path("outcome").asText(),
-                                r.path("detail").asText());
+                                r.path("outcome")
+                                        .asText()
+                                        .toLowerCase(java.util.Locale.ROOT)
+                                        .replace('_', ' '),
+                                r.path("detail").asText().isEmpty()
+                                        ? ""
+                                        : " (" + r.path("detail").asText() + ")");
             }
             String outcome = r.path("outcome").asText();
             return outcome.equals("REFUSED") || outcome.equals("PARKED") ? ExitCodes.FAILURE : ExitCodes.OK;

@@ -5,9 +5,7 @@ import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.server.DataDir;
-import dev.spillway.server.DefaultPool;
 import dev.spillway.server.PoolLock;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,38 +28,36 @@ final class Offline implements AutoCloseable {
         if (config != null) {
             return PoolConfigParser.parse(config);
         }
-        if (!Files.exists(dir.poolConfig())) {
-            if (!create) {
-                throw new OsdException(
-                        dev.spillway.osd.Errno.ENOENT,
-                        null,
-                        null,
-                        "no pool in " + dir.root() + " (no " + dir.poolConfig().getFileName()
-                                + "); `spillway format` or `spillway serve` creates one",
-                        null);
-            }
-            try {
-                Files.writeString(dir.poolConfig(), DefaultPool.yaml(dir, fastCapacity));
-            } catch (IOException e) {
-                throw new OsdException(
-                        dev.spillway.osd.Errno.EIO,
-                        null,
-                        null,
-                        "cannot write " + dir.poolConfig() + ": " + e.getMessage(),
-                        e);
-            }
+        if (!create && !Files.exists(dir.poolConfig())) {
+            throw new OsdException(
+                    dev.spillway.osd.Errno.ENOENT,
+                    null,
+                    null,
+                    "no pool in " + dir.root() + " (no " + dir.poolConfig().getFileName()
+                            + "); `spillway format` or `spillway serve` creates one",
+                    null);
         }
-        return PoolConfigParser.parse(dir.poolConfig());
+        return PoolConfigParser.parse(
+                dir.poolConfigText(fastCapacity), dir.poolConfig().toString());
     }
 
     static Offline open(DataDir dir, Path config, String purpose, boolean create) throws OsdException {
+        return open(dir, config, purpose, create, PoolOsd.MountMode.RECOVER);
+    }
+
+    /**
+     * As {@link #open(DataDir, Path, String, boolean)}, mounting in {@code mode}: {@code CHECK}
+     * for a read-only check, which recovers nothing and writes nothing (so it never needs space).
+     */
+    static Offline open(DataDir dir, Path config, String purpose, boolean create, PoolOsd.MountMode mode)
+            throws OsdException {
         if (create) {
             dir.prepare();
         }
         PoolLock lock = PoolLock.acquire(dir.lock(), purpose, Duration.ofSeconds(2));
         try {
             PoolConfig c = config(dir, config, "256MiB", create);
-            return new Offline(lock, PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER));
+            return new Offline(lock, PoolOsd.mount(c, InstantSource.system(), mode));
         } catch (OsdException | RuntimeException e) {
             lock.close();
             throw e;

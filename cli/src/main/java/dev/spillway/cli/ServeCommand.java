@@ -19,6 +19,9 @@ import picocli.CommandLine.Option;
             "SIGTERM or Ctrl-C stops it cleanly; after SIGKILL the next start recovers from the work index."
         })
 final class ServeCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(
             names = "--data",
             defaultValue = "${env:SPILLWAY_DATA:-./spillway-data}",
@@ -50,29 +53,67 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--fast-capacity",
-            defaultValue = "256MiB",
-            description =
-                    "Capacity of the default pool's fast device, so spilling shows on a laptop (default: ${DEFAULT-VALUE}).")
+            description = "Capacity of the default pool's fast device, so spilling shows on a laptop (a new pool: "
+                    + ServerOptions.DEFAULT_FAST_CAPACITY
+                    + "). Given for an existing pool it is applied (growing at once; shrinking after the daemon"
+                    + " has spilled enough) and kept in its pool.yaml. Refused with --config.")
     String fastCapacity;
+
+    @Option(
+            names = "--multipart-expiry",
+            defaultValue = "7d",
+            description = "Abort multipart uploads not completed this long after they began, and free their parts"
+                    + " (default: ${DEFAULT-VALUE}; 0 = never).")
+    String multipartExpiry;
 
     @Override
     public Integer call() throws Exception {
-        ServerOptions o = new ServerOptions(data, config, host, s3Port, adminPort, fastCapacity, System.out);
+        java.time.Duration expiry;
+        try {
+            expiry = multipartExpiry.strip().equals("0")
+                    ? java.time.Duration.ZERO
+                    : dev.spillway.osd.spi.OsdConfig.parseDuration(multipartExpiry);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--multipart-expiry '" + multipartExpiry + "': " + e.getMessage());
+        }
+        ServerOptions o = new ServerOptions(data, config, host, s3Port, adminPort, fastCapacity, expiry, System.out);
         Server server = Server.start(o);
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            try {
-                                server.close();
-                            } catch (Exception e) {
-                                System.err.println("spillway: unmount failed: " + e.getMessage());
-                            } finally {
-                                stopped.countDown();
-                            }
-                        },
-                        "spillway-shutdown"));
+        int[] code = {ExitCodes.OK};
+        Runnable stop = () -> {
+            synchronized (code) {
+                if (stopped.getCount() == 0) {
+                    return;
+                }
+                System.err.println("spillway: stopping: finishing the work in flight and unmounting...");
+                try {
+                    server.close();
+                    System.err.println("spillway: pool '" + server.pool().name() + "' unmounted cleanly");
+                } catch (Exception e) {
+                    System.err.println(SpillwayCommand.message(e)
+                            + " (unmount failed; the next start recovers from the work index)");
+                    code[0] = ExitCodes.FAILURE;
+                } finally {
+                    System.err.flush();
+                    stopped.countDown();
+                }
+            }
+        };
+        // SIGTERM and Ctrl-C stop cleanly and exit 0 (not 143/130): a clean stop is success. The
+        // shutdown hook covers any other way the JVM ends.
+        for (String sig : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> {
+                    stop.run();
+                    System.exit(code[0]);
+                });
+            } catch (IllegalArgumentException notHere) {
+                // A JVM that reserves the signal: the shutdown hook stops the server instead.
+            }
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(stop, "spillway-shutdown"));
         stopped.await();
-        return ExitCodes.OK;
+        return code[0];
     }
 }

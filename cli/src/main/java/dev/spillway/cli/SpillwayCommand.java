@@ -86,19 +86,33 @@ public final class SpillwayCommand implements Runnable {
                     java.util.ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
                 if (!cl.getSubcommands().containsKey(p.name())) {
                     cl.addSubcommand(p.name(), p.command());
+                    p.configure(cl.getSubcommands().get(p.name()));
                 }
             }
             cl.addSubcommand("help", new CommandLine.HelpCommand());
         }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            if (ex instanceof OsdException oe) {
-                cmd.getErr().println("spillway: " + oe.getMessage());
-                return ExitCodes.of(oe.errno());
-            }
-            cmd.getErr().println("spillway: " + ex);
-            return ExitCodes.FAILURE;
+            cmd.getOut().flush();
+            cmd.getErr().println(message(ex));
+            cmd.getErr().flush();
+            return ex instanceof OsdException oe ? ExitCodes.of(oe.errno()) : ExitCodes.FAILURE;
         });
         return cl;
+    }
+
+    /**
+     * An error as one line: one {@code spillway:} prefix, then the device and object if any, the
+     * errno once, and what failed and what to do (the message's own words).
+     */
+    static String message(Throwable ex) {
+        if (ex instanceof OsdException oe) {
+            return "spillway: " + oe.getMessage();
+        }
+        // Not the tool's own error: a bug. Say so in words, not as a Java exception.
+        String m = ex.getMessage();
+        return "spillway: internal error: "
+                + (m == null || m.isBlank() ? ex.getClass().getSimpleName() : m)
+                + " (a bug in Spillway; please report it with the command line)";
     }
 
     /** The version of this build. */

@@ -15,7 +15,7 @@ public final class Target {
     @Option(names = "--endpoint", description = "The admin API's URL, e.g. http://127.0.0.1:9001 (instead of --data).")
     String endpoint;
 
-    @Option(names = "--json", description = "Print JSON instead of text.")
+    @Option(names = "--json", description = "Print JSON instead of text (structured, for scripts).")
     boolean json;
 
     AdminClient client() throws dev.spillway.osd.OsdException {

@@ -34,6 +34,30 @@ class MainTest {
     }
 
     @Test
+    void everyCommandHasHelp() {
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        walk(SpillwayCommand.commandLine(), new java.util.ArrayList<>(), seen);
+        assertThat(seen).contains("df", "getstripe", "device evacuate", "mirror resync", "jobs", "serve", "fsck");
+    }
+
+    private static void walk(CommandLine cl, java.util.List<String> path, java.util.List<String> seen) {
+        for (var e : cl.getSubcommands().entrySet()) {
+            if (e.getKey().equals("help")) {
+                continue;
+            }
+            java.util.List<String> p = new java.util.ArrayList<>(path);
+            p.add(e.getKey());
+            java.util.List<String> args = new java.util.ArrayList<>(p);
+            args.add("--help");
+            String[] r = run(args.toArray(String[]::new));
+            assertThat(r[0]).as(String.join(" ", args) + ": " + r[2]).isEqualTo("0");
+            assertThat(r[1]).as(String.join(" ", args)).startsWith("Usage: spillway " + String.join(" ", p));
+            seen.add(String.join(" ", p));
+            walk(e.getValue(), p, seen);
+        }
+    }
+
+    @Test
     void unknownCommandIsAUsageError() {
         String[] r = run("no-such-command");
         assertThat(r[0]).isEqualTo("2");

@@ -57,7 +57,9 @@ public enum Errno {
     /** Operation cancelled: the transaction was stopped without being started, or aborted. */
     ECANCELED(125),
     /** Disk quota exceeded. */
-    EDQUOT(122);
+    EDQUOT(122),
+    /** Address already in use: a server's port is taken by another process. */
+    EADDRINUSE(98);
 
     private final int code;
 

@@ -63,6 +63,35 @@ public interface Osd extends AutoCloseable {
     }
 
     /**
+     * Keeps {@code bytes} of the device for {@link SpaceClass#RESERVED} and
+     * {@link SpaceClass#FREEING} transactions: {@link SpaceClass#CLIENT} transactions, and the
+     * {@code availableBytes} of {@link #statfs()}, see the device full that much earlier (ext4's
+     * reserved blocks, ZFS's slop space). Not persisted: whoever stacks on the device sets it after
+     * each open (the pool does at mount, before recovery). Space already used beyond the new
+     * boundary stays used; clients just find no more.
+     *
+     * @throws OsdException EOPNOTSUPP if the device keeps no space accounting of its own; EINVAL
+     *     if negative
+     */
+    default void setReserve(long bytes) throws OsdException {
+        throw new OsdException(Errno.EOPNOTSUPP, name(), null, "a " + backend() + " device keeps no reserve");
+    }
+
+    /**
+     * Changes the device's {@code capacity} setting while it is open. Not persisted: the
+     * configuration that opens the device next must say the same. A capacity below what is used
+     * leaves the device over-full: client transactions find no room, {@link SpaceClass#FREEING}
+     * ones still run.
+     *
+     * @throws OsdException EOPNOTSUPP if the device has no capacity setting; EINVAL if the value
+     *     is not one the setting accepts
+     */
+    default void setCapacity(long bytes) throws OsdException {
+        throw new OsdException(
+                Errno.EOPNOTSUPP, name(), null, "a " + backend() + " device's capacity cannot change while it is open");
+    }
+
+    /**
      * A new transaction, not yet started ({@code dt_trans_create}). The caller declares its
      * updates, {@link Transaction#start() starts} it, makes them and {@link Transaction#stop()
      * stops} it, always, also after a failure.

@@ -28,6 +28,8 @@ import java.nio.ByteBuffer;
  * late.</li>
  * <li><b>Start reserves.</b> {@link #start()} reserves the declared space: ENOSPC (or EDQUOT)
  * comes from start, and an update that stays within its declare never fails for lack of space.
+ * A {@link SpaceClass#FREEING} transaction reserves nothing at start and takes space as its
+ * updates grow the device (see there); its ENOSPC, if any, comes from the update.
  * Start also takes the write lock of every declared object, in FID order so that transactions
  * never deadlock; they are held until stop. A caller that reads an object after start and
  * updates it in the same transaction therefore gets a serializable read-modify-write.</li>
@@ -98,6 +100,22 @@ public interface Transaction extends AutoCloseable {
 
     /** If set before stop, stop returns only once the transaction is durable. */
     void setSync(boolean sync);
+
+    /**
+     * Says that this transaction's updates of {@code fid} continue one access of the caller's
+     * that an earlier transaction began: a body too large for one transaction, staged in
+     * several (the S3 gateway's PUT, a client writing in chunks). A device that counts accesses
+     * for placement (the pool) then counts {@code fid} once for the whole run, at the transaction
+     * that began it; every other device ignores it. It needs no declare, changes nothing stored
+     * and may be called until stop.
+     */
+    default void continuesAccess(Fid fid) {}
+
+    /**
+     * Whose space this transaction may take (see {@link SpaceClass}); {@link SpaceClass#CLIENT}
+     * unless set. Set it before {@link #start()}: later it fails with EINVAL.
+     */
+    void setSpaceClass(SpaceClass spaceClass) throws OsdException;
 
     /** Adds a callback; allowed until stop. See {@link CommitCallback}. */
     void addCommitCallback(CommitCallback callback);

@@ -6,20 +6,62 @@ import dev.spillway.osd.ObjectKind;
 /**
  * What the pool tells the migration daemon about accesses: called on the data path, so
  * implementations must be quick and never block or do I/O (update in-memory heat and return).
+ *
+ * <h2>Accesses</h2>
+ * Placement counts <b>client accesses</b> — one request of the caller above the pool — never
+ * OSD calls, so that a 1 GiB PUT is one access and not 1,024, and the simulator (one access per
+ * trace request) and the daemon agree. The pool's rule, exactly:
+ * <ul>
+ * <li>A committed transaction that changed a DATA object's body is <b>one write access</b> to it
+ * ({@link #written}), however many writes, punches or truncates of it the transaction made —
+ * unless the transaction said it {@linkplain dev.spillway.osd.Transaction#continuesAccess
+ * continues} an earlier one's access (a body staged in several transactions): then only the new
+ * size is reported ({@link #resized}).</li>
+ * <li>A read is <b>one read access</b> ({@link #readAccess}) unless it continues an open <b>read
+ * stream</b> of the object: a read at offset {@code o > 0} continues a stream if an earlier read
+ * of the same object, at the same data version, ended exactly at {@code o}. A read that does not
+ * reach the end of the body leaves its stream open at its end; one that reaches the end closes
+ * it. So reading an object in chunks from start to end (an S3 GET, a Java caller's
+ * open-read-close) is one access; reading it again from the start is another; two clients reading
+ * it at once are two. The pool keeps at most 4,096 open streams (the least recently continued go
+ * first: a stream left open for long is counted again if it resumes).</li>
+ * </ul>
+ * Every read call is still reported with its bytes ({@link #read}) for byte counters.
  */
 public interface PoolListener {
     /** No one listening. */
     PoolListener NONE = new PoolListener() {};
 
-    /** {@code bytes} of {@code fid} (an object of {@code size} bytes) were read, served by device {@code device}. */
+    /**
+     * {@code bytes} of {@code fid} (an object of {@code size} bytes) were read, served by device
+     * {@code device}: every read call, for byte counters.
+     */
     default void read(Fid fid, long size, long bytes, int device) {}
 
-    /** {@code fid}'s body was changed by a committed transaction; its size is now {@code size}. */
+    /** One read access of {@code fid} (see the rule above), served by device {@code device}. */
+    default void readAccess(Fid fid, long size, int device) {}
+
+    /**
+     * One write access: a committed transaction changed {@code fid}'s body; its size is now
+     * {@code size}.
+     */
     default void written(Fid fid, long size) {}
+
+    /**
+     * A committed transaction that continued an earlier access changed {@code fid}'s body; its
+     * size is now {@code size} (not an access).
+     */
+    default void resized(Fid fid, long size) {}
 
     default void created(Fid fid, ObjectKind kind) {}
 
     default void destroyed(Fid fid) {}
+
+    /**
+     * A committed transaction set {@code fid}'s placement advice ({@link
+     * dev.spillway.osd.PlacementHint}) to {@code advice}.
+     */
+    default void advised(Fid fid, String advice) {}
 
     /** Tells every one of {@code listeners}, in order. */
     static PoolListener all(java.util.List<PoolListener> listeners) {
@@ -33,9 +75,23 @@ public interface PoolListener {
             }
 
             @Override
+            public void readAccess(Fid fid, long size, int device) {
+                for (PoolListener l : ls) {
+                    l.readAccess(fid, size, device);
+                }
+            }
+
+            @Override
             public void written(Fid fid, long size) {
                 for (PoolListener l : ls) {
                     l.written(fid, size);
+                }
+            }
+
+            @Override
+            public void resized(Fid fid, long size) {
+                for (PoolListener l : ls) {
+                    l.resized(fid, size);
                 }
             }
 
@@ -50,6 +106,13 @@ public interface PoolListener {
             public void destroyed(Fid fid) {
                 for (PoolListener l : ls) {
                     l.destroyed(fid);
+                }
+            }
+
+            @Override
+            public void advised(Fid fid, String advice) {
+                for (PoolListener l : ls) {
+                    l.advised(fid, advice);
                 }
             }
         };

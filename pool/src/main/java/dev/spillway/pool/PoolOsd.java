@@ -30,6 +30,10 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.recovery.Recovery;
 import dev.spillway.pool.recovery.RecoveryReport;
+import dev.spillway.pool.space.CapacityControl;
+import dev.spillway.pool.space.ReservePlan;
+import dev.spillway.pool.space.ReserveSlots;
+import dev.spillway.pool.space.RoomQueue;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -61,7 +65,12 @@ public final class PoolOsd implements Osd {
         /** Read the work index and nothing else (the normal mount). */
         RECOVER,
         /** Walk every object and device too (debugging; the baseline of the recovery benchmark). */
-        FULL_SCAN
+        FULL_SCAN,
+        /**
+         * Recover nothing and write nothing: the pool as the last crash left it, work in flight
+         * included, for a read-only check (offline {@code fsck} without repair). Never needs space.
+         */
+        CHECK
     }
 
     private final PoolConfig config;
@@ -75,9 +84,16 @@ public final class PoolOsd implements Osd {
     private final Migrator migrator;
     private final dev.spillway.pool.ops.DeviceOps deviceOps;
     private volatile PoolListener listener = PoolListener.NONE;
+    /** Which reads are new accesses for placement (the rule in {@link PoolListener}). */
+    private final ReadStreams streams = new ReadStreams();
+
     private volatile SpaceReclaimer reclaimer;
     private volatile RecoveryReport recovery;
     private volatile boolean closed;
+    private final ReserveSlots reserveSlots;
+    private final RoomQueue roomQueue;
+    private final CapacityControl capacity;
+    private volatile ReservePlan reservePlan;
 
     private PoolOsd(PoolConfig config, List<PoolDevice> devices, InstantSource clock) {
         this.config = config;
@@ -91,6 +107,9 @@ public final class PoolOsd implements Osd {
         this.support = new TransactionSupport(name, false);
         this.clock = clock;
         this.caps = capabilities(md.osd(), devices);
+        this.reserveSlots = new ReserveSlots(name, ReservePlan.STREAMS);
+        this.roomQueue = new RoomQueue(name, System::nanoTime);
+        this.capacity = new CapacityControl(this);
         this.migrator = new Migrator(this);
         this.deviceOps = new dev.spillway.pool.ops.DeviceOps(this);
     }
@@ -146,8 +165,26 @@ public final class PoolOsd implements Osd {
             long p0 = System.nanoTime();
             PoolOsd pool = new PoolOsd(config, devs, clock);
             timing.append("pool state ").append(millis(p0)).append(" ms, ");
+            // The reserve is in place before recovery writes anything (recovery itself needs none).
+            // A fast tier configured smaller than what it holds runs larger until spilled down.
+            if (mode != MountMode.CHECK) {
+                java.util.OptionalLong raised = pool.capacity.atMount();
+                if (raised.isPresent()) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pool " + config.name() + ": " + pool.md.name()
+                                    + " holds more than its configured capacity "
+                                    + pool.capacity.target().getAsLong() + " allows; running at "
+                                    + raised.getAsLong() + " bytes until the daemon has spilled down to it");
+                }
+            }
+            pool.applyReserve();
             long r0 = System.nanoTime();
-            pool.recovery = mode == MountMode.FULL_SCAN ? Recovery.fullScan(pool) : Recovery.recover(pool);
+            pool.recovery = switch (mode) {
+                case FULL_SCAN -> Recovery.fullScan(pool);
+                case RECOVER -> Recovery.recover(pool);
+                case CHECK -> Recovery.none(pool);
+            };
             timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ")
                     .append(millis(r0))
                     .append(" ms");
@@ -285,9 +322,110 @@ public final class PoolOsd implements Osd {
         this.reclaimer = r;
     }
 
+    /**
+     * Computes the reserve of the metadata device from the pool's shape and the device's capacity
+     * ({@link ReservePlan}) and sets it there. Background devices keep none: nothing but the pool's
+     * own copies is written to them, and deleting a copy needs no space.
+     */
+    public void applyReserve() throws OsdException {
+        ReservePlan plan = planFor(md.osd().statfs().totalBytes());
+        try {
+            md.osd().setReserve(plan.total());
+            reservePlan = plan;
+            LOG.log(System.Logger.Level.DEBUG, "pool " + name + ": reserve on " + md.name() + ": " + plan.describe());
+        } catch (OsdException e) {
+            if (!e.is(Errno.EOPNOTSUPP)) {
+                throw e;
+            }
+            reservePlan = null;
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "pool " + name + ": metadata device " + md.name() + " keeps no reserve (" + e.getMessage()
+                            + "); a full device may refuse the pool's own work");
+        }
+    }
+
+    /** The reserve the metadata device needs at a capacity of {@code capacity} bytes. */
+    public ReservePlan planFor(long capacity) {
+        List<Integer> bg = devices.stream()
+                .filter(d -> d.has(Role.BACKGROUND))
+                .map(PoolDevice::index)
+                .toList();
+        return ReservePlan.of(
+                devices.size(),
+                md.index(),
+                bg,
+                i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()),
+                capacity);
+    }
+
+    /** The reserve kept on the metadata device, and how it was sized; empty if the device keeps none. */
+    public Optional<ReservePlan> reservePlan() {
+        return Optional.ofNullable(reservePlan);
+    }
+
+    /** Capacity changes while mounted (see {@link CapacityControl}). */
+    public CapacityControl capacity() {
+        return capacity;
+    }
+
+    /** Where client transactions wait for room on a full fast tier (see {@link RoomQueue}). */
+    public RoomQueue roomQueue() {
+        return roomQueue;
+    }
+
+    /** The slots that bound the pool's RESERVED work (see {@link ReserveSlots}). */
+    public ReserveSlots reserveSlots() {
+        return reserveSlots;
+    }
+
     /** What the last mount found and did. */
     public RecoveryReport recoveryReport() {
         return recovery;
+    }
+
+    /** Every job of the work index (what the admin API's {@code jobs} shows). */
+    public List<dev.spillway.pool.meta.Job> jobs() throws OsdException {
+        return dev.spillway.pool.meta.WorkIndex.all(md.osd());
+    }
+
+    /**
+     * Bytes and copies the pool has placed on each device other than the metadata device, per
+     * copy state: {@code device index -> state -> [bytes, copies]}, from the persisted counters
+     * (exact after a crash, no scan). The metadata device's resident bodies are not counted here:
+     * its statfs says what it holds.
+     */
+    public Map<Integer, Map<CopyState, long[]>> copyTotals() throws OsdException {
+        ensureOpen();
+        return Counters.totals(md.osd());
+    }
+
+    /**
+     * The pool's own records on the metadata device (superblock, work index, counters, device
+     * indexes, heat checkpoint): objects its clients never see, so statfs does not count them.
+     */
+    private long reservedObjects() throws OsdException {
+        long n = 0;
+        for (Fid f : reservedFids()) {
+            if (md.osd().exists(f)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private List<Fid> reservedFids() {
+        List<Fid> out = new ArrayList<>();
+        out.add(dev.spillway.pool.meta.PoolFids.SUPER);
+        out.add(dev.spillway.pool.meta.PoolFids.HEAT);
+        for (int s = 0; s < dev.spillway.pool.meta.PoolFids.STRIPES; s++) {
+            out.add(dev.spillway.pool.meta.PoolFids.work(s));
+            out.add(dev.spillway.pool.meta.PoolFids.counters(s));
+            for (PoolDevice d : devices) {
+                out.add(dev.spillway.pool.meta.PoolFids.deviceIndex(d.index(), s));
+            }
+        }
+        return out;
     }
 
     // ---- Osd -------------------------------------------------------------------------------
@@ -342,23 +480,27 @@ public final class PoolOsd implements Osd {
                     }
                     // Used is what the pool placed there (exact, from its counters): a spill device
                     // may share its filesystem with other data, which is not the pool's to report.
-                    long dfree = Math.max(0, s.totalBytes() - used);
+                    // Its size is what the pool can reach: what it placed there plus what is still
+                    // available to it (a shared filesystem's other data is neither), so that
+                    // size = used + available holds on every row of df.
+                    long dfree = Math.max(0, Math.min(s.totalBytes() - used, s.availableBytes()));
                     s = new StatFs(
                             d.name(),
-                            s.totalBytes(),
+                            Math.min(s.totalBytes(), used + dfree),
                             dfree,
-                            Math.min(dfree, s.availableBytes()),
+                            dfree,
                             copies,
                             s.freeObjects(),
                             flags(d, s),
                             List.of());
                 } else {
+                    // The pool's own records are not objects of its clients.
                     s = new StatFs(
                             d.name(),
                             s.totalBytes(),
                             s.freeBytes(),
                             s.availableBytes(),
-                            s.objects(),
+                            Math.max(0, s.objects() - reservedObjects()),
                             s.freeObjects(),
                             flags(d, s),
                             List.of());
@@ -459,7 +601,7 @@ public final class PoolOsd implements Osd {
                     if (again.isPresent()
                             && again.get().layoutGen() == p.layoutGen()
                             && again.get().dataVersion() == p.dataVersion()) {
-                        listener.read(fid, p.size(), n, md.index());
+                        reported(fid, p, offset, n, md.index());
                         return n;
                     }
                     dst.position(start);
@@ -476,6 +618,20 @@ public final class PoolOsd implements Osd {
         }
     }
 
+    /** Tells the listener about a read: its bytes always, and an access if it starts a read stream. */
+    private void reported(Fid fid, PoolObject p, long offset, int n, int device) {
+        PoolListener l = listener;
+        l.read(fid, p.size(), n, device);
+        if (streams.read(fid, p.dataVersion(), offset, n, p.size())) {
+            l.readAccess(fid, p.size(), device);
+        }
+    }
+
+    /** Read streams open now (tests). */
+    int openReadStreams() {
+        return streams.open();
+    }
+
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
         List<Copy> candidates = new ArrayList<>(p.inSync());
@@ -487,7 +643,7 @@ public final class PoolOsd implements Osd {
             PoolDevice d = devices.get(c.device());
             try {
                 int n = CopyIo.readVerified(d, fid, c, p.size(), offset, dst);
-                listener.read(fid, p.size(), n, d.index());
+                reported(fid, p, offset, n, d.index());
                 return n;
             } catch (OsdException e) {
                 dst.position(start);

@@ -5,6 +5,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
@@ -39,9 +40,6 @@ import java.util.Optional;
  * copy touch nothing shared.
  */
 final class PoolTransaction extends AbstractTransaction {
-    /** How long a writer waits for the fast tier to make room before its start fails with ENOSPC. */
-    static final long BACKPRESSURE_LIMIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-
     private final PoolOsd pool;
     private final int mdIndex;
     private Transaction md;
@@ -51,6 +49,10 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, PoolObject> committed = new HashMap<>();
     private final Map<Integer, Counters> counters = new HashMap<>();
     private final Map<Fid, Long> written = new LinkedHashMap<>();
+    // Placement advice set by this transaction, told to the listener once it committed.
+    private final Map<Fid, String> advised = new LinkedHashMap<>();
+    /** Objects whose updates continue an earlier transaction's access (not counted again). */
+    private final java.util.Set<Fid> continued = new java.util.HashSet<>();
     // The ctime each touched DATA object must end with: a value a client set, or null for "now".
     private final Map<Fid, Long> ctime = new HashMap<>();
 
@@ -70,46 +72,71 @@ final class PoolTransaction extends AbstractTransaction {
     protected void doStart() throws OsdException {
         try {
             pool.ensureOpen();
-            long deadline = System.nanoTime() + BACKPRESSURE_LIMIT_NANOS;
-            for (int attempt = 0; ; attempt++) {
-                md = mdOsd().newTransaction();
-                mdStopped = false;
-                try {
-                    for (Declare d : declares()) {
-                        translate(d);
-                    }
-                    md.setSync(isSync());
-                    md.start();
-                    md.addCommitCallback((id, err) -> fireCallbacks(err));
-                    return;
-                } catch (OsdException e) {
-                    stopMd();
-                    // A full fast tier: if the daemon can make room, this writer waits for it
-                    // (backpressure) rather than fail while anything can still be moved.
-                    SpaceReclaimer r = pool.spaceReclaimer();
-                    if (!(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT)) || r == null || System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    if (!r.reclaim(
+            checkSpaceClass();
+            List<Fid> busy = declares().stream().map(Declare::fid).toList();
+            SpaceReclaimer r = pool.spaceReclaimer();
+            // A full fast tier: the writer waits its turn for room while the daemon spills (on the
+            // head writer's own thread too: backpressure), for at most the configured time.
+            pool.roomQueue()
+                    .start(
+                            this::startMetadata,
+                            r == null ? null : (bytes, deadline) -> r.reclaim(bytes, busy, deadline),
                             declaredBytes(4096),
-                            declares().stream().map(Declare::fid).toList())) {
-                        // Nothing could move right now; space held by transactions in flight comes
-                        // back when they stop. Wait a little, then try again, until the deadline.
-                        try {
-                            Thread.sleep(Math.min(1000, 20L << Math.min(attempt, 6)));
-                        } catch (InterruptedException ie) {
-                            Thread.currentThread().interrupt();
-                            throw e;
-                        }
-                    }
-                    committed.clear();
-                } catch (RuntimeException e) {
-                    stopMd();
-                    throw e;
-                }
-            }
+                            spaceClass() == SpaceClass.CLIENT
+                                    ? pool.config().space().writerWait().toNanos()
+                                    : 0,
+                            "transaction " + id());
         } catch (OsdException e) {
             throw e.via(pool.name());
+        }
+    }
+
+    /** One attempt to start the metadata transaction; on failure nothing of it is left. */
+    private void startMetadata() throws OsdException {
+        md = mdOsd().newTransaction();
+        mdStopped = false;
+        try {
+            for (Declare d : declares()) {
+                translate(d);
+            }
+            md.setSync(isSync());
+            md.setSpaceClass(spaceClass());
+            md.start();
+            md.addCommitCallback((id, err) -> fireCallbacks(err));
+        } catch (OsdException | RuntimeException e) {
+            stopMd();
+            committed.clear();
+            throw e;
+        }
+    }
+
+    /**
+     * A client may ask for {@link SpaceClass#FREEING} (a delete, or a garbage sweep, that must work
+     * on a full pool), but not to bring data in with it, so that the reserve stays the pool's;
+     * {@link SpaceClass#RESERVED} is the pool's own.
+     */
+    private void checkSpaceClass() throws OsdException {
+        switch (spaceClass()) {
+            case CLIENT -> {}
+            case RESERVED ->
+                throw new OsdException(
+                        Errno.EINVAL,
+                        pool.name(),
+                        null,
+                        "transaction " + id()
+                                + ": space class RESERVED is the pool's own; clients use CLIENT or FREEING");
+            case FREEING -> {
+                for (Declare d : declares()) {
+                    if (d.op() == Declare.Op.CREATE || d.op() == Declare.Op.WRITE) {
+                        throw new OsdException(
+                                Errno.EINVAL,
+                                pool.name(),
+                                d.fid(),
+                                "transaction " + id() + " is FREEING but declares " + d
+                                        + "; a transaction that gives space back may not bring data in");
+                    }
+                }
+            }
         }
     }
 
@@ -137,7 +164,7 @@ final class PoolTransaction extends AbstractTransaction {
             case CREATE -> {
                 md.declareCreate(f, d.kind());
                 if (d.kind() == ObjectKind.DATA) {
-                    pool.store().declare(md, f);
+                    pool.store().declareClientChange(md, f, Optional.empty());
                     DeviceIndex.declareInsert(md, mdIndex, f);
                 }
             }
@@ -156,7 +183,7 @@ final class PoolTransaction extends AbstractTransaction {
                     default -> md.declareTruncate(f, d.offset());
                 }
                 Optional<PoolObject> p = committed(f);
-                pool.store().declare(md, f);
+                pool.store().declareClientChange(md, f, p);
                 if (p.isPresent()) {
                     if (!p.get().resident(mdIndex)) {
                         md.declareWrite(f, 0, p.get().size());
@@ -424,6 +451,9 @@ final class PoolTransaction extends AbstractTransaction {
             checkName(fid, name);
             md.setXattr(fid, name, value, flag);
             ctime.put(fid, null);
+            if (name.equals(dev.spillway.osd.PlacementHint.XATTR)) {
+                advised.put(fid, new String(value, java.nio.charset.StandardCharsets.US_ASCII));
+            }
         } catch (OsdException e) {
             throw e.via(pool.name());
         }
@@ -465,6 +495,12 @@ final class PoolTransaction extends AbstractTransaction {
         }
     }
 
+    /** Placement counts {@code fid} once for the run of transactions (see {@link PoolListener}). */
+    @Override
+    public void continuesAccess(Fid fid) {
+        continued.add(fid);
+    }
+
     // ---- end -----------------------------------------------------------------------------
 
     @Override
@@ -493,7 +529,16 @@ final class PoolTransaction extends AbstractTransaction {
                 }
             }
             for (Map.Entry<Fid, Long> e : written.entrySet()) {
-                l.written(e.getKey(), e.getValue());
+                if (continued.contains(e.getKey())) {
+                    l.resized(e.getKey(), e.getValue());
+                } else {
+                    l.written(e.getKey(), e.getValue());
+                }
+            }
+            for (Map.Entry<Fid, String> e : advised.entrySet()) {
+                if (working.get(e.getKey()) != null || !working.containsKey(e.getKey())) {
+                    l.advised(e.getKey(), e.getValue());
+                }
             }
         } catch (OsdException e) {
             throw e.via(pool.name());
@@ -511,6 +556,8 @@ final class PoolTransaction extends AbstractTransaction {
     @Override
     protected void doRelease() {
         stopMd();
+        // Whatever this transaction held or freed is back: a waiting writer may find room.
+        pool.roomQueue().roomMade();
     }
 
     private void stopMd() {

@@ -12,9 +12,11 @@ import java.util.List;
 public interface SpaceReclaimer {
     /**
      * Frees about {@code bytes} on the fast tier, never touching {@code busy} (the objects the
-     * waiting writer has locked). Must not wait for any object lock.
+     * waiting writer has locked), starting nothing new after {@code deadlineNanos}
+     * ({@link System#nanoTime()}: the writer must get its answer by then). Must not wait for any
+     * object lock.
      *
      * @return true if it freed something (the writer then retries), false if nothing could move
      */
-    boolean reclaim(long bytes, List<Fid> busy);
+    boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos);
 }

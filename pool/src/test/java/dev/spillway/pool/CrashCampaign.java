@@ -55,8 +55,16 @@ public final class CrashCampaign {
             acked.merge(f, index, Math::max);
         }
 
+        /** An independent copy (several crash points start from one prefilled, acknowledged state). */
+        public synchronized Model copy() {
+            Model m = new Model();
+            states.forEach((f, l) -> m.states.put(f, new ArrayList<>(l)));
+            m.acked.putAll(acked);
+            return m;
+        }
+
         /** The states allowed now: from the last acknowledged one on (or absence and everything). */
-        synchronized List<byte[]> allowed(Fid f) {
+        public synchronized List<byte[]> allowed(Fid f) {
             List<byte[]> l = states.getOrDefault(f, List.of());
             int a = acked.getOrDefault(f, -1);
             List<byte[]> out = new ArrayList<>();
@@ -143,10 +151,21 @@ public final class CrashCampaign {
         }
     }
 
+    /** Mounts a pool on what survived a crash. */
+    @FunctionalInterface
+    public interface Mount {
+        PoolOsd mount() throws OsdException;
+    }
+
     /** After the crash: mount on what survived, fsck, and check every acknowledged write. */
     public static PoolOsd verify(PoolConfig c, List<MemOsd> survived, Model model, int objects, String where)
             throws Exception {
-        PoolOsd pool = mount(c, survived, new CrashSwitch(0));
+        return verify(() -> mount(c, survived, new CrashSwitch(0)), model, objects, where);
+    }
+
+    /** After the crash: mount with {@code m}, fsck, and check every acknowledged write. */
+    public static PoolOsd verify(Mount m, Model model, int objects, String where) throws Exception {
+        PoolOsd pool = m.mount();
         Fsck.Report rep = Fsck.run(pool, false, true, null);
         assertThat(rep.problems()).as("fsck after recovery (%s)", where).isEmpty();
         for (int i = 0; i < objects; i++) {

@@ -3,10 +3,10 @@ package dev.spillway.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.spi.storage.Storage;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -36,45 +36,60 @@ public record Credentials(String accessKey, String secretKey) {
         return new Credentials(k.toString(), s.toString());
     }
 
-    public static Credentials load(Path file) throws OsdException {
+    /** The credentials stored in the data folder. */
+    public static Credentials load(DataDir dir) throws OsdException {
+        byte[] b = dir.read(DataDir.CREDENTIALS)
+                .orElseThrow(() -> new OsdException(
+                        Errno.ENOENT,
+                        null,
+                        null,
+                        "no credentials file " + dir.credentials() + " (`spillway serve` creates it)"));
+        return parse(dir.credentials(), b);
+    }
+
+    private static Credentials parse(Path file, byte[] b) throws OsdException {
         try {
-            Map<?, ?> m = JSON.readValue(file.toFile(), Map.class);
-            Object a = m.get("accessKey");
-            Object s = m.get("secretKey");
+            Map<?, ?> m = JSON.readValue(b, Map.class);
+            Object a = m == null ? null : m.get("accessKey");
+            Object s = m == null ? null : m.get("secretKey");
             if (a == null || s == null) {
                 throw new OsdException(
                         Errno.EINVAL, null, null, "credentials file " + file + " lacks accessKey or secretKey", null);
             }
             return new Credentials(a.toString(), s.toString());
         } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot read credentials " + file + ": " + e.getMessage(), e);
+            throw new OsdException(
+                    Errno.EIO,
+                    null,
+                    null,
+                    "cannot read credentials " + file + ": " + e.getMessage()
+                            + " (damaged; delete it and restart to generate new keys)",
+                    e);
         }
     }
 
     /** Writes the file with owner-only permissions from the moment it exists. */
-    public void store(Path file) throws OsdException {
+    public void store(DataDir dir) throws OsdException {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("accessKey", accessKey);
         m.put("secretKey", secretKey);
+        byte[] b;
         try {
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.deleteIfExists(tmp);
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n");
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            b = (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new OsdException(
-                    Errno.EIO, null, null, "cannot write credentials " + file + ": " + e.getMessage(), e);
+            throw new OsdException(Errno.EINVAL, null, null, "cannot encode credentials: " + e, e);
         }
+        dir.write(DataDir.CREDENTIALS, b, Storage.Access.OWNER_ONLY);
     }
 
     /** Loads the credentials, generating and storing them if the file does not exist yet. */
-    public static Credentials loadOrCreate(Path file, boolean[] created) throws OsdException {
-        if (Files.exists(file)) {
-            return load(file);
+    public static Credentials loadOrCreate(DataDir dir, boolean[] created) throws OsdException {
+        var have = dir.read(DataDir.CREDENTIALS);
+        if (have.isPresent()) {
+            return parse(dir.credentials(), have.get());
         }
         Credentials c = generate(new SecureRandom());
-        c.store(file);
+        c.store(dir);
         created[0] = true;
         return c;
     }

@@ -1,6 +1,5 @@
 package dev.spillway.server;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.gateway.s3.GatewayConfig;
 import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
@@ -8,14 +7,17 @@ import dev.spillway.migrate.daemon.DaemonConfig;
 import dev.spillway.migrate.daemon.MigrationDaemon;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.osd.spi.Osds;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.server.admin.AdminServer;
 import dev.spillway.server.metrics.PoolMetrics;
-import java.io.IOException;
+import dev.spillway.server.status.Events;
+import dev.spillway.server.status.StatusHistory;
+import dev.spillway.server.status.StatusSampler;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
@@ -30,7 +32,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Server implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Server.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ServerOptions options;
     private final DataDir dir;
@@ -41,7 +42,8 @@ public final class Server implements AutoCloseable {
     private final AdminServer admin;
     private final S3Gateway gateway;
     private final MigrationDaemon daemon;
-    private final long recoveryNanos;
+    private final MountReport mount;
+    private final StatusSampler sampler;
     private volatile boolean closed;
 
     private Server(
@@ -54,7 +56,8 @@ public final class Server implements AutoCloseable {
             AdminServer admin,
             S3Gateway gateway,
             MigrationDaemon daemon,
-            long recoveryNanos) {
+            MountReport mount,
+            StatusSampler sampler) {
         this.gateway = gateway;
         this.daemon = daemon;
         this.options = options;
@@ -64,11 +67,15 @@ public final class Server implements AutoCloseable {
         this.credentials = credentials;
         this.metrics = metrics;
         this.admin = admin;
-        this.recoveryNanos = recoveryNanos;
+        this.mount = mount;
+        this.sampler = sampler;
     }
 
     /** Starts a server; on any failure, what was started is stopped again and the error names the cause. */
     public static Server start(ServerOptions o) throws OsdException {
+        // Before anything is created: a taken port leaves no half-made pool behind.
+        Ports.checkFree(o.host(), o.s3Port(), "S3 API", "--s3-port");
+        Ports.checkFree(o.host(), o.adminPort(), "admin API", "--admin-port");
         DataDir dir = new DataDir(o.data());
         boolean fresh = dir.prepare();
         PoolLock lock = PoolLock.acquire(dir.lock(), "serve", Duration.ofSeconds(2));
@@ -76,18 +83,30 @@ public final class Server implements AutoCloseable {
         AdminServer admin = null;
         S3Gateway gateway = null;
         MigrationDaemon daemon = null;
+        StatusSampler sampler = null;
         try {
             boolean[] newKeys = {false};
-            Credentials cred = Credentials.loadOrCreate(dir.credentials(), newKeys);
+            Credentials cred = Credentials.loadOrCreate(dir, newKeys);
+            boolean newConfig = o.config() == null && !Files.exists(dir.poolConfig());
             PoolConfig cfg = config(o, dir);
+            PoolMetrics metrics = new PoolMetrics();
             long t0 = System.nanoTime();
-            pool = PoolOsd.mount(cfg, InstantSource.system(), PoolOsd.MountMode.RECOVER);
-            long recovery = System.nanoTime() - t0;
-            LOG.info("pool {} mounted in {} ms: {}", pool.name(), recovery / 1_000_000, pool.recoveryReport());
-            PoolMetrics metrics = new PoolMetrics(pool, recovery);
+            pool = PoolOsd.mount(
+                    cfg,
+                    InstantSource.system(),
+                    PoolOsd.MountMode.RECOVER,
+                    (d, c) -> metrics.timed(Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), c))));
+            MountReport mount = new MountReport(
+                    InstantSource.system().instant(), fresh, System.nanoTime() - t0, pool.recoveryReport());
+            LOG.info("pool {} {}", pool.name(), mount.summary());
+            Events events = new Events(dir, InstantSource.system());
+            events.add("mount", true, mount.summary());
             daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(cfg.policy(), cfg.name()), InstantSource.system());
             pool.listener(dev.spillway.pool.PoolListener.all(java.util.List.of(metrics, daemon)));
-            metrics.bindDaemon(daemon);
+            String resized = null;
+            if (o.config() == null && o.fastCapacity() != null && !newConfig) {
+                resized = resize(pool, dir, cfg.metadata().name(), o.fastCapacity(), true);
+            }
             daemon.start();
             gateway = S3Gateway.start(
                     pool,
@@ -95,13 +114,45 @@ public final class Server implements AutoCloseable {
                             .host(o.host())
                             .port(o.s3Port())
                             .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey()))
+                            .multipartExpiry(o.multipartExpiry())
                             .build());
-            admin = AdminServer.start(o.host(), o.adminPort(), pool, cred, metrics, resolver(gateway), daemon);
-            Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, daemon, recovery);
+            S3Tiering.wire(gateway, pool);
+            gateway.requestListener(metrics::s3Request);
+            S3Gateway gw = gateway;
+            // Abandoned multipart uploads are aborted by the daemon's pass, like any other chore.
+            daemon.addChore("multipart expiry", () -> gw.expireUploads(256));
+            DataDir yaml = o.config() != null ? null : dir;
+            PoolOsd mounted = pool;
+            var names = gateway.names();
+            metrics.bindPool(pool, mount, daemon, names::internalObjects);
+            StatusHistory history = new StatusHistory(metrics, InstantSource.system());
+            admin = AdminServer.start(
+                    o.host(),
+                    o.adminPort(),
+                    new AdminServer.Context(
+                            pool,
+                            cred,
+                            metrics,
+                            names,
+                            daemon,
+                            mount,
+                            events,
+                            history,
+                            (device, size) -> resize(mounted, yaml, device, size, false),
+                            gateway::uploadsSummary));
+            sampler = StatusSampler.start(history, o.sampleInterval());
+            Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, daemon, mount, sampler);
             s.writeEndpoint();
-            s.banner(fresh, newKeys[0]);
+            s.banner(fresh, newKeys[0] || !Files.exists(dir.credentialsShown()));
+            if (resized != null) {
+                o.out().println("  " + resized);
+                o.out().flush();
+            }
             return s;
         } catch (OsdException | RuntimeException e) {
+            if (sampler != null) {
+                sampler.close();
+            }
             if (admin != null) {
                 admin.close();
             }
@@ -127,23 +178,82 @@ public final class Server implements AutoCloseable {
                 }
             }
             lock.close();
+            if (e instanceof OsdException oe) {
+                throw Ports.explain(oe, o);
+            }
             throw e;
         }
     }
 
-    private static PoolConfig config(ServerOptions o, DataDir dir) throws OsdException {
+    /** The pool's configuration: the file given, or the data folder's (the default pool's, written on first start). */
+    public static PoolConfig config(ServerOptions o, DataDir dir) throws OsdException {
         if (o.config() != null) {
+            if (o.fastCapacity() != null) {
+                throw new OsdException(
+                        Errno.EINVAL,
+                        null,
+                        null,
+                        "--fast-capacity sizes the embedded default pool; this pool is configured by " + o.config()
+                                + ": set its fast device's settings.capacity there and restart, or change it while"
+                                + " it runs with `spillway device set-capacity DEVICE SIZE`");
+            }
             return PoolConfigParser.parse(o.config());
         }
-        if (!Files.exists(dir.poolConfig())) {
-            try {
-                Files.writeString(dir.poolConfig(), DefaultPool.yaml(dir, o.fastCapacity()));
-            } catch (IOException e) {
-                throw new OsdException(
-                        Errno.EIO, null, null, "cannot write " + dir.poolConfig() + ": " + e.getMessage(), e);
+        return PoolConfigParser.parse(
+                dir.poolConfigText(o.fastCapacity() != null ? o.fastCapacity() : ServerOptions.DEFAULT_FAST_CAPACITY),
+                dir.poolConfig().toString());
+    }
+
+    /**
+     * Sets {@code device}'s capacity to {@code size} while the pool runs (see
+     * {@link dev.spillway.pool.space.CapacityControl}) and, for a pool configured by {@code yaml}
+     * (the default pool's file in the data folder), writes it there so the next start keeps it.
+     * With {@code onlyIfChanged}, a size equal to the configured one does nothing.
+     *
+     * @return a sentence saying what was done
+     */
+    static String resize(PoolOsd pool, DataDir yaml, String device, String size, boolean onlyIfChanged)
+            throws OsdException {
+        long bytes;
+        try {
+            bytes = dev.spillway.osd.spi.OsdConfig.parseBytes(size);
+        } catch (IllegalArgumentException e) {
+            throw new OsdException(Errno.EINVAL, pool.name(), null, "capacity '" + size + "': " + e.getMessage());
+        }
+        var d = pool.device(device)
+                .orElseThrow(() -> new OsdException(
+                        Errno.ENOENT,
+                        pool.name(),
+                        null,
+                        "no device '" + device + "' (devices: "
+                                + pool.devices().stream().map(x -> x.name()).toList() + ")"));
+        if (onlyIfChanged) {
+            Object configured =
+                    pool.config().device(device).orElseThrow().settings().get("capacity");
+            if (configured != null && dev.spillway.osd.spi.OsdConfig.parseBytes(configured.toString()) == bytes) {
+                return null;
             }
         }
-        return PoolConfigParser.parse(dir.poolConfig());
+        var r = pool.capacity().resize(d, bytes);
+        String persisted;
+        if (yaml == null) {
+            persisted = "not written to the pool's configuration file (set settings.capacity there to keep it)";
+        } else {
+            String text = yaml.readPoolConfig()
+                    .orElseThrow(() -> new OsdException(
+                            Errno.ENOENT, pool.name(), null, "no pool configuration " + yaml.poolConfig()));
+            String edited = PoolYamlEdit.withCapacity(text, device, size);
+            if (edited == null) {
+                persisted = "not written to " + yaml.poolConfig() + " (its layout is not one this edit understands: set"
+                        + " devices[].settings.capacity of " + device + " there by hand)";
+            } else {
+                yaml.writePoolConfig(edited);
+                persisted = "written to " + yaml.poolConfig();
+            }
+        }
+        String msg = device + " capacity " + r.from() + " -> " + r.to() + " bytes: " + r.detail() + "; " + persisted;
+        LOG.info("pool {}: {}", pool.name(), msg);
+        return msg;
     }
 
     private void writeEndpoint() throws OsdException {
@@ -151,13 +261,7 @@ public final class Server implements AutoCloseable {
         m.put("admin", admin.endpoint().toString());
         m.put("s3", s3Endpoint());
         m.put("pid", ProcessHandle.current().pid());
-        try {
-            Path tmp = dir.endpoint().resolveSibling("endpoint.json.tmp");
-            Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m) + "\n");
-            Files.move(tmp, dir.endpoint(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot write " + dir.endpoint() + ": " + e.getMessage(), e);
-        }
+        dir.writeEndpoint(m);
     }
 
     /** The S3 endpoint. */
@@ -173,35 +277,9 @@ public final class Server implements AutoCloseable {
         return gateway;
     }
 
-    /** Names objects for the admin API by {@code bucket/key} through the gateway's namespace. */
-    private static java.util.function.Function<String, dev.spillway.osd.Fid> resolver(S3Gateway gw) {
-        return id -> {
-            int slash = id.indexOf('/');
-            if (slash <= 0 || slash == id.length() - 1) {
-                return null;
-            }
-            String bucket = id.substring(0, slash);
-            byte[] key = id.substring(slash + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            try {
-                var b = gw.namespace().findBucket(bucket);
-                if (b.isEmpty()) {
-                    return null;
-                }
-                return new dev.spillway.gateway.s3.store.ObjectStore(gw.namespace())
-                        .lookup(b.get(), bucket, key)
-                        .map(dev.spillway.gateway.s3.store.Records.ObjectRecord::fid)
-                        .orElse(null);
-            } catch (Exception e) {
-                return null;
-            }
-        };
-    }
-
-    private void banner(boolean fresh, boolean newKeys) {
+    private void banner(boolean fresh, boolean showKeys) throws OsdException {
         var out = options.out();
-        out.printf(
-                "spillway: pool '%s' %s in %s (recovery %.1f ms: %s)%n",
-                pool.name(), fresh ? "formatted" : "mounted", dir.root(), recoveryNanos / 1e6, pool.recoveryReport());
+        out.printf("spillway: pool '%s' in %s %s%n", pool.name(), dir.root(), mount.summary());
         for (var d : pool.devices()) {
             out.printf(
                     "  device %-8s %-4s %-32s %s%n",
@@ -210,16 +288,29 @@ public final class Server implements AutoCloseable {
                     d.roles().stream().map(r -> r.yamlName()).sorted().toList(),
                     d.state().yamlName());
         }
-        out.printf("  admin API and metrics: %s (metrics at /metrics)%n", admin.endpoint());
+        out.printf("  status page: %s/   metrics: %s/metrics%n", admin.endpoint(), admin.endpoint());
         if (s3Endpoint() != null) {
             out.printf("  S3 API: %s%n", s3Endpoint());
         }
-        if (newKeys) {
+        if (showKeys) {
             out.printf(
-                    "  access key: %s%n  secret key: %s%n  (stored in %s, mode 0600; shown once — `spillway credentials` prints them again)%n",
+                    "  access key: %s%n  secret key: %s%n  (stored in %s, mode 0600; `spillway credentials` prints them again)%n",
                     credentials.accessKey(), credentials.secretKey(), dir.credentials());
+        } else {
+            out.printf("  credentials: `spillway credentials` (or --env for shell exports)%n");
         }
         out.flush();
+        // Shown once: until a start got this far, the next start shows them again.
+        dir.markCredentialsShown();
+    }
+
+    /** How this server's pool was mounted. */
+    public MountReport mount() {
+        return mount;
+    }
+
+    public PoolMetrics metrics() {
+        return metrics;
     }
 
     public PoolOsd pool() {
@@ -246,6 +337,7 @@ public final class Server implements AutoCloseable {
         }
         closed = true;
         OsdException err = null;
+        sampler.close();
         admin.close();
         try {
             gateway.close();
@@ -264,13 +356,11 @@ public final class Server implements AutoCloseable {
         } catch (OsdException e) {
             err = e;
         }
-        try {
-            Files.deleteIfExists(dir.endpoint());
-        } catch (IOException ignored) {
-            // A stale endpoint file only makes the CLI try a dead address and say so.
-        }
+        dir.removeEndpoint();
         lock.close();
-        LOG.info("pool {} unmounted", pool.name());
+        if (err == null) {
+            LOG.info("pool {} unmounted cleanly", pool.name());
+        }
         if (err != null) {
             throw err;
         }

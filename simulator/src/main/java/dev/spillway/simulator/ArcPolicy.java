@@ -11,10 +11,10 @@ import java.util.Map;
  * by the ghosts' ratio, as the paper's unit steps scale to bytes.
  */
 public final class ArcPolicy extends SimPolicy {
-    private final LinkedHashMap<Long, Long> t1 = new LinkedHashMap<>();
-    private final LinkedHashMap<Long, Long> t2 = new LinkedHashMap<>();
-    private final LinkedHashMap<Long, Long> b1 = new LinkedHashMap<>();
-    private final LinkedHashMap<Long, Long> b2 = new LinkedHashMap<>();
+    private final LinkedHashMap<Integer, Long> t1 = new LinkedHashMap<>();
+    private final LinkedHashMap<Integer, Long> t2 = new LinkedHashMap<>();
+    private final LinkedHashMap<Integer, Long> b1 = new LinkedHashMap<>();
+    private final LinkedHashMap<Integer, Long> b2 = new LinkedHashMap<>();
     private long t1b;
     private long t2b;
     private long b1b;
@@ -32,7 +32,7 @@ public final class ArcPolicy extends SimPolicy {
 
     @Override
     protected boolean access(Trace t, int i) {
-        long id = t.id(i);
+        int id = t.object(i);
         long size = t.size(i);
         Long s = t1.remove(id);
         if (s != null) {
@@ -90,14 +90,14 @@ public final class ArcPolicy extends SimPolicy {
         while (t1b + t2b + size > capacity) {
             boolean fromT1 = !t1.isEmpty() && (t1b > p || (ghostHitInB2 && t1b >= p) || t2.isEmpty());
             if (fromT1) {
-                Map.Entry<Long, Long> e = first(t1);
+                Map.Entry<Integer, Long> e = first(t1);
                 t1.remove(e.getKey());
                 t1b -= e.getValue();
                 b1.put(e.getKey(), e.getValue());
                 b1b += e.getValue();
                 evicted(e.getKey(), e.getValue());
             } else {
-                Map.Entry<Long, Long> e = first(t2);
+                Map.Entry<Integer, Long> e = first(t2);
                 t2.remove(e.getKey());
                 t2b -= e.getValue();
                 b2.put(e.getKey(), e.getValue());
@@ -114,12 +114,12 @@ public final class ArcPolicy extends SimPolicy {
         }
     }
 
-    private static Map.Entry<Long, Long> first(LinkedHashMap<Long, Long> m) {
+    private static Map.Entry<Integer, Long> first(LinkedHashMap<Integer, Long> m) {
         return m.entrySet().iterator().next();
     }
 
-    private static long pollFirst(LinkedHashMap<Long, Long> m) {
-        Iterator<Map.Entry<Long, Long>> it = m.entrySet().iterator();
+    private static long pollFirst(LinkedHashMap<Integer, Long> m) {
+        Iterator<Map.Entry<Integer, Long>> it = m.entrySet().iterator();
         long v = it.next().getValue();
         it.remove();
         return v;

@@ -1,20 +1,25 @@
 package dev.spillway.simulator;
 
-import java.util.HashMap;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Arrays;
 
 /**
  * Belady's offline optimum (MIN), by bytes, as libCacheSim runs it: every miss is inserted
  * (unless larger than the cache), and to make room the object whose next request is furthest
  * in the future is evicted. Objects never requested again go first, the most recently inserted
  * of them first.
+ *
+ * <p>A max-heap on next-request keys with lazy deletion: a resident object's current key is
+ * kept per object, and heap entries whose key is no longer current are skipped when polled.
  */
 public final class BeladyPolicy extends SimPolicy {
-    /** Next request index (or a tie-break above the trace for "never") to object id. */
-    private final TreeMap<Long, Long> byNext = new TreeMap<>();
-
-    private final Map<Long, long[]> objects = new HashMap<>(); // id -> {size, nextKey}
+    private long[] keyOf; // per object: its current key, or -1 when not resident
+    private long[] sizeOf;
+    // A binary max-heap of (key, object) in two arrays; stale entries are skipped when polled and
+    // dropped by a rebuild when they outnumber the live ones.
+    private long[] hk = new long[1024];
+    private int[] ho = new int[1024];
+    private int hn;
+    private int resident;
     private long used;
     private long never = 0;
 
@@ -28,21 +33,24 @@ public final class BeladyPolicy extends SimPolicy {
     }
 
     private long key(Trace t, int i) {
-        long n = t.nextAccess(i);
+        int n = t.nextAccess(i);
         // Distinct keys for "never again", above every real request index.
         return n == Trace.NEVER ? (1L << 40) + never++ : n;
     }
 
     @Override
     protected boolean access(Trace t, int i) {
-        long id = t.id(i);
-        long[] o = objects.get(id);
-        if (o != null) {
-            byNext.remove(o[1]);
-            o[1] = key(t, i);
-            byNext.put(o[1], id);
+        int o = t.object(i);
+        if (keyOf == null) {
+            keyOf = new long[t.objects()];
+            Arrays.fill(keyOf, -1);
+            sizeOf = new long[t.objects()];
+        }
+        if (keyOf[o] >= 0) {
+            keyOf[o] = key(t, i);
+            push(keyOf[o], o);
             if (t.isWrite(i)) {
-                writeHit(id);
+                writeHit(o);
             }
             return true;
         }
@@ -52,16 +60,90 @@ public final class BeladyPolicy extends SimPolicy {
             return false;
         }
         while (used + size > capacity) {
-            Map.Entry<Long, Long> e = byNext.pollLastEntry();
-            long[] v = objects.remove(e.getValue());
-            used -= v[0];
-            evicted(e.getValue(), v[0]);
+            long k = hk[0];
+            int v = ho[0];
+            pop();
+            if (keyOf[v] != k) {
+                continue; // stale: the object was requested again (or left) since
+            }
+            keyOf[v] = -1;
+            resident--;
+            used -= sizeOf[v];
+            evicted(v, sizeOf[v]);
         }
-        long k = key(t, i);
-        objects.put(id, new long[] {size, k});
-        byNext.put(k, id);
+        keyOf[o] = key(t, i);
+        sizeOf[o] = size;
+        push(keyOf[o], o);
+        resident++;
         used += size;
         admitted(t, i);
         return false;
+    }
+
+    private void push(long k, int o) {
+        if (hn == hk.length) {
+            if (hn > 4 * resident + 1024) {
+                rebuild();
+            } else {
+                hk = Arrays.copyOf(hk, hn * 2);
+                ho = Arrays.copyOf(ho, hn * 2);
+            }
+        }
+        int i = hn++;
+        while (i > 0) {
+            int p = (i - 1) >>> 1;
+            if (hk[p] >= k) {
+                break;
+            }
+            hk[i] = hk[p];
+            ho[i] = ho[p];
+            i = p;
+        }
+        hk[i] = k;
+        ho[i] = o;
+    }
+
+    private void pop() {
+        long k = hk[--hn];
+        int o = ho[hn];
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1;
+            if (l >= hn) {
+                break;
+            }
+            int c = l + 1 < hn && hk[l + 1] > hk[l] ? l + 1 : l;
+            if (hk[c] <= k) {
+                break;
+            }
+            hk[i] = hk[c];
+            ho[i] = ho[c];
+            i = c;
+        }
+        if (hn > 0) {
+            hk[i] = k;
+            ho[i] = o;
+        }
+    }
+
+    /** Drops stale entries: only each resident object's current key stays. */
+    private void rebuild() {
+        long[] k = new long[hk.length];
+        int[] o = new int[ho.length];
+        int n = 0;
+        for (int i = 0; i < hn; i++) {
+            if (keyOf[ho[i]] == hk[i]) {
+                k[n] = hk[i];
+                o[n++] = ho[i];
+            }
+        }
+        hk = k;
+        ho = o;
+        hn = 0;
+        long[] kk = Arrays.copyOf(k, n);
+        int[] oo = Arrays.copyOf(o, n);
+        for (int i = 0; i < n; i++) {
+            push(kk[i], oo[i]);
+        }
     }
 }

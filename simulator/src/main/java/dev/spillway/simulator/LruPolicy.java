@@ -1,16 +1,13 @@
 package dev.spillway.simulator;
 
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
-
 /**
  * Least recently used, by bytes, as libCacheSim runs it: a hit moves the object to the head; a
  * miss inserts it (unless it is larger than the whole cache) after evicting from the tail until
  * it fits.
  */
 public final class LruPolicy extends SimPolicy {
-    private final LinkedHashMap<Long, Long> queue = new LinkedHashMap<>(1024, 0.75f, true);
+    private Queues queue;
+    private long[] sizes;
     private long used;
 
     public LruPolicy(long capacityBytes) {
@@ -24,10 +21,15 @@ public final class LruPolicy extends SimPolicy {
 
     @Override
     protected boolean access(Trace t, int i) {
-        long id = t.id(i);
-        if (queue.get(id) != null) {
+        int o = t.object(i);
+        if (queue == null) {
+            queue = new Queues(t.objects(), 1);
+            sizes = new long[t.objects()];
+        }
+        if (queue.queueOf(o) == 0) {
+            queue.moveTail(0, o, sizes[o]);
             if (t.isWrite(i)) {
-                writeHit(id);
+                writeHit(o);
             }
             return true;
         }
@@ -36,14 +38,14 @@ public final class LruPolicy extends SimPolicy {
             bypassed(t, i);
             return false;
         }
-        Iterator<Map.Entry<Long, Long>> it = queue.entrySet().iterator();
         while (used + size > capacity) {
-            Map.Entry<Long, Long> e = it.next();
-            it.remove();
-            used -= e.getValue();
-            evicted(e.getKey(), e.getValue());
+            int victim = queue.head(0);
+            queue.remove(victim, sizes[victim]);
+            used -= sizes[victim];
+            evicted(victim, sizes[victim]);
         }
-        queue.put(id, size);
+        sizes[o] = size;
+        queue.addTail(0, o, size);
         used += size;
         admitted(t, i);
         return false;

@@ -24,26 +24,104 @@ public final class Report {
 
     private Report() {}
 
-    /** A text table: one row per (capacity, policy). */
+    /**
+     * A text table: one row per capacity, the request hit ratio (%) of every policy, then for
+     * Spillway: its ratio to the best online baseline, to LRU, its gap to Belady (points), and
+     * the bytes it migrated against LRU's.
+     */
     public static String table(Trace t, List<SimResult> results) {
+        Map<Long, List<SimResult>> bySize = new java.util.TreeMap<>();
+        List<String> policies = new ArrayList<>();
+        for (SimResult r : results) {
+            bySize.computeIfAbsent(r.capacityBytes(), k -> new ArrayList<>()).add(r);
+            if (!policies.contains(r.policy())) {
+                policies.add(r.policy());
+            }
+        }
         StringBuilder sb = new StringBuilder();
         sb.append(t).append('\n');
-        sb.append(String.format(
-                "%-8s %10s %-10s %9s %9s %12s %s%n",
-                "size", "capacity", "policy", "hit%", "bytehit%", "migrated", "notes"));
-        for (SimResult r : results) {
-            double pct = 100.0 * r.capacityBytes() / t.footprintBytes();
-            sb.append(String.format(
-                    "%-8s %8.1fMi %-10s %9.2f %9.2f %10.1fMi %s%n",
-                    String.format("%.0f%%", pct),
-                    r.capacityBytes() / 1048576.0,
-                    r.policy(),
-                    100 * r.hitRatio(),
-                    100 * r.byteHitRatio(),
-                    r.migratedBytes() / 1048576.0,
-                    r.extra().isEmpty() ? "" : r.extra()));
+        sb.append(String.format("%-6s %10s", "size", "capacity"));
+        for (String p : policies) {
+            sb.append(String.format(" %9s", p.length() > 9 ? p.substring(0, 9) : p));
+        }
+        boolean spill = policies.contains("Spillway") && policies.contains("LRU");
+        if (spill) {
+            sb.append(String.format(" %-9s %7s %7s %8s %9s", "best", "ratio", "vsLRU", "toBelady", "moved/LRU"));
+        }
+        sb.append('\n');
+        for (List<SimResult> at : bySize.values()) {
+            long cap = at.get(0).capacityBytes();
+            double pct = 100.0 * cap / t.footprintBytes();
+            sb.append(String.format("%-6s %10s", fmtPct(pct), fmtBytes(cap)));
+            for (String p : policies) {
+                SimResult r = at.stream()
+                        .filter(x -> x.policy().equals(p))
+                        .findFirst()
+                        .orElse(null);
+                sb.append(r == null ? String.format(" %9s", "-") : String.format(" %9.2f", 100 * r.hitRatio()));
+            }
+            if (spill) {
+                SimResult s = find(at, "Spillway");
+                SimResult best = bestOnline(at);
+                SimResult lru = find(at, "LRU");
+                SimResult bel = at.stream()
+                        .filter(x -> x.policy().equals("Belady"))
+                        .findFirst()
+                        .orElse(null);
+                sb.append(String.format(
+                        " %-9s %7.3f %7.3f %8s %9.3f",
+                        best.policy(),
+                        ratioToBest(at),
+                        lru.hits() == 0 ? 1.0 : (double) s.hits() / lru.hits(),
+                        bel == null ? "-" : String.format("%.2f", 100 * (bel.hitRatio() - s.hitRatio())),
+                        lru.migratedBytes() == 0 ? 0.0 : (double) s.migratedBytes() / lru.migratedBytes()));
+            }
+            sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /** The result of {@code policy} among {@code rs}. */
+    public static SimResult find(List<SimResult> rs, String policy) {
+        return rs.stream()
+                .filter(r -> r.policy().equals(policy))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no result for " + policy));
+    }
+
+    /** The online baseline with the most hits among {@code rs} (one capacity). */
+    public static SimResult bestOnline(List<SimResult> rs) {
+        SimResult best = null;
+        for (SimResult r : rs) {
+            if (Simulator.ONLINE_BASELINES.contains(r.policy()) && (best == null || r.hits() > best.hits())) {
+                best = r;
+            }
+        }
+        if (best == null) {
+            throw new IllegalStateException("no online baseline among the results");
+        }
+        return best;
+    }
+
+    /** Spillway's hits over the best online baseline's, at one capacity (1.0 if neither hits). */
+    public static double ratioToBest(List<SimResult> rs) {
+        long best = bestOnline(rs).hits();
+        long s = find(rs, "Spillway").hits();
+        return best == 0 ? (s == 0 ? 1.0 : Double.POSITIVE_INFINITY) : (double) s / best;
+    }
+
+    private static String fmtPct(double pct) {
+        return pct >= 1 ? String.format("%.0f%%", pct) : String.format("%.1f%%", pct);
+    }
+
+    private static String fmtBytes(long b) {
+        if (b >= 1L << 30) {
+            return String.format("%.1fGi", b / 1073741824.0);
+        }
+        if (b >= 1L << 20) {
+            return String.format("%.1fMi", b / 1048576.0);
+        }
+        return String.format("%.0fKi", b / 1024.0);
     }
 
     /**

@@ -17,10 +17,10 @@ public final class S3FifoPolicy extends SimPolicy {
     private final long smallCap;
     private final long mainCap;
     private final long ghostCap;
-    private final LinkedHashMap<Long, long[]> small = new LinkedHashMap<>(); // id -> {size, freq}
-    private final LinkedHashMap<Long, long[]> main = new LinkedHashMap<>();
-    private final LinkedHashMap<Long, Long> ghost = new LinkedHashMap<>();
-    private final Map<Long, long[]> where = new HashMap<>();
+    private final LinkedHashMap<Integer, long[]> small = new LinkedHashMap<>(); // id -> {size, freq}
+    private final LinkedHashMap<Integer, long[]> main = new LinkedHashMap<>();
+    private final LinkedHashMap<Integer, Long> ghost = new LinkedHashMap<>();
+    private final Map<Integer, long[]> where = new HashMap<>();
     private long smallB;
     private long mainB;
     private long ghostB;
@@ -39,7 +39,7 @@ public final class S3FifoPolicy extends SimPolicy {
 
     @Override
     protected boolean access(Trace t, int i) {
-        long id = t.id(i);
+        int id = t.object(i);
         long[] o = where.get(id);
         if (o != null) {
             o[1]++;
@@ -87,8 +87,8 @@ public final class S3FifoPolicy extends SimPolicy {
 
     private void evictSmall() {
         while (!small.isEmpty()) {
-            Iterator<Map.Entry<Long, long[]>> it = small.entrySet().iterator();
-            Map.Entry<Long, long[]> e = it.next();
+            Iterator<Map.Entry<Integer, long[]>> it = small.entrySet().iterator();
+            Map.Entry<Integer, long[]> e = it.next();
             it.remove();
             long[] o = e.getValue();
             smallB -= o[0];
@@ -102,7 +102,7 @@ public final class S3FifoPolicy extends SimPolicy {
                 ghost.put(e.getKey(), o[0]);
                 ghostB += o[0];
                 while (ghostB > ghostCap && !ghost.isEmpty()) {
-                    Iterator<Map.Entry<Long, Long>> g = ghost.entrySet().iterator();
+                    Iterator<Map.Entry<Integer, Long>> g = ghost.entrySet().iterator();
                     ghostB -= g.next().getValue();
                     g.remove();
                 }
@@ -113,8 +113,8 @@ public final class S3FifoPolicy extends SimPolicy {
 
     private void evictMain() {
         while (!main.isEmpty()) {
-            Iterator<Map.Entry<Long, long[]>> it = main.entrySet().iterator();
-            Map.Entry<Long, long[]> e = it.next();
+            Iterator<Map.Entry<Integer, long[]>> it = main.entrySet().iterator();
+            Map.Entry<Integer, long[]> e = it.next();
             it.remove();
             long[] o = e.getValue();
             if (o[1] >= 1) {

@@ -1,14 +1,14 @@
 package dev.spillway.simulator;
 
-import java.util.HashSet;
-import java.util.Set;
+import java.util.BitSet;
+import java.util.Map;
 
 /**
  * One policy replayed at one fast-tier capacity. Every request counts: it is a hit if the object
  * is on the fast tier when it is asked for. Bytes migrated are what a tiered store copies: a body
  * brought to the fast tier because of a read (a promotion; a write brings its own data), and a
  * dirty body (written while on the fast tier) leaving it; a clean body leaves for free, its copy
- * on the slow tier being still good.
+ * on the slow tier being still good. Objects are named by their dense index in the trace.
  */
 public abstract class SimPolicy {
     protected final long capacity;
@@ -18,7 +18,7 @@ public abstract class SimPolicy {
     private long hitBytes;
     private long promotedBytes;
     private long spilledBytes;
-    private final Set<Long> dirty = new HashSet<>();
+    private final BitSet dirty = new BitSet();
 
     protected SimPolicy(long capacityBytes) {
         this.capacity = capacityBytes;
@@ -43,15 +43,15 @@ public abstract class SimPolicy {
     /** An object arrived on the fast tier for request i. */
     protected final void admitted(Trace t, int i) {
         if (t.isWrite(i)) {
-            dirty.add(t.id(i));
+            dirty.set(t.object(i));
         } else {
             promotedBytes += t.size(i);
         }
     }
 
-    /** A write hit an object already on the fast tier. */
-    protected final void writeHit(long id) {
-        dirty.add(id);
+    /** A write hit object {@code o}, already on the fast tier. */
+    protected final void writeHit(int o) {
+        dirty.set(o);
     }
 
     /** A write that could not be placed on the fast tier went straight to the slow one. */
@@ -61,9 +61,10 @@ public abstract class SimPolicy {
         }
     }
 
-    /** An object left the fast tier. */
-    protected final void evicted(long id, long size) {
-        if (dirty.remove(id)) {
+    /** Object {@code o} left the fast tier. */
+    protected final void evicted(int o, long size) {
+        if (dirty.get(o)) {
+            dirty.clear(o);
             spilledBytes += size;
         }
     }
@@ -83,7 +84,7 @@ public abstract class SimPolicy {
     }
 
     /** Policy-specific counters for the report (e.g. ping-pongs). */
-    protected java.util.Map<String, Long> extra() {
-        return java.util.Map.of();
+    protected Map<String, Long> extra() {
+        return Map.of();
     }
 }

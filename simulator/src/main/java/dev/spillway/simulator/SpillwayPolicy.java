@@ -3,49 +3,92 @@ package dev.spillway.simulator;
 import dev.spillway.migrate.heat.Candidate;
 import dev.spillway.migrate.heat.HeatConfig;
 import dev.spillway.migrate.heat.HeatTracker;
+import dev.spillway.migrate.policy.Placement;
 import dev.spillway.migrate.policy.PlacementPolicy;
 import dev.spillway.migrate.policy.PolicyConfig;
 import dev.spillway.migrate.policy.Promotion;
 import dev.spillway.migrate.policy.SpillPlan;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
-import java.util.HashMap;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Spillway's own placement, replayed: the migration daemon's {@link PlacementPolicy} and
- * {@link HeatTracker}, the very classes the daemon runs, driven by trace time. Every request is
- * reported to the tracker as the pool reports it; a read from the slow tier asks the policy
- * whether to promote; after every request the daemon's step runs (spill plans until the policy
- * says stop), as a daemon that keeps up would. Writes land on the fast tier, making room through
- * the emergency path if it is full. An object's first request in a read-only trace finds it on
- * the slow tier (a cold start, as the caches start empty).
+ * Spillway's own placement, replayed through {@link Placement} — the daemon's code path: the
+ * same tracker, policy and spill pass, with a mover that moves an entry in a table instead of a
+ * body between devices. Every request is one access; a read from the slow tier asks the policy
+ * whether to promote, and an admitted promotion counts towards occupancy before the spill pass
+ * runs (as the daemon counts its queued promotions); after every request the spill pass runs, as
+ * a daemon that keeps up would.
+ * Writes land on the fast tier, making room through the emergency path if it is full. An
+ * object's first request finds it on the slow tier (a cold start, as the caches start empty).
+ *
+ * <p>No clock reaches a decision: heat decays in logical time, and the replay has no minimum
+ * resident age (the one wall-clock bound), so the result is the same at any replay rate.
  */
 public final class SpillwayPolicy extends SimPolicy {
-    private final HeatTracker heat;
-    private final PlacementPolicy policy;
-    private final SimClock clock;
-    private final Map<Long, Long> resident = new HashMap<>();
+    /** The wall clock the tracker is given: fixed, since no decision of the replay reads it. */
+    static final InstantSource STILL = InstantSource.fixed(Instant.parse("2026-01-01T00:00:00Z"));
+
+    private final Placement placement;
+    private long[] resident; // per object: bytes on the fast tier, or -1
     private long used;
     private final String name;
+    private final List<Fid> gone = new ArrayList<>();
+    private final Placement.Mover mover = this::move;
+    private java.util.function.LongUnaryOperator occupancy = java.util.function.LongUnaryOperator.identity();
 
     public SpillwayPolicy(long capacityBytes, HeatConfig heatConfig, PolicyConfig policyConfig, String name) {
+        this(capacityBytes, heatConfig, policyConfig, name, STILL);
+    }
+
+    /** With a wall clock of the caller's (the determinism test moves it at many rates). */
+    public SpillwayPolicy(
+            long capacityBytes, HeatConfig heatConfig, PolicyConfig policyConfig, String name, InstantSource wall) {
         super(capacityBytes);
-        this.clock = new SimClock();
-        this.heat = new HeatTracker(heatConfig, clock);
-        this.policy = new PlacementPolicy(policyConfig, heat);
+        this.placement = new Placement(new PlacementPolicy(policyConfig, new HeatTracker(heatConfig, wall)));
         this.name = name;
     }
 
     /**
      * The configuration the benchmark runs: the daemon's defaults, with a single tracker segment
-     * (the replay is one thread), watermarks at 0.99/0.97 (the caches it is compared with fill
-     * their whole capacity) and no minimum resident age (a trace compresses hours of a real tier
-     * into seconds of replay; a one-minute minimum would pin a small tier's whole content).
+     * (the replay is one thread), watermarks at 0.999/0.99 (the caches it is compared with fill
+     * their whole capacity) and no minimum resident age.
      */
     public SpillwayPolicy(long capacityBytes) {
         this(capacityBytes, defaultHeat(), defaultPolicy(), "Spillway");
+    }
+
+    /**
+     * What the policy is told the fast tier's occupancy is, from the bytes of the bodies on it
+     * (identity by default). The one-code-path test hands it what the pool's fast device
+     * reports, which also counts metadata, so that both see the same number.
+     */
+    public SpillwayPolicy occupancy(java.util.function.LongUnaryOperator fromBodies) {
+        this.occupancy = fromBodies;
+        return this;
+    }
+
+    /** The objects (trace object indexes) on the fast tier now. */
+    public java.util.BitSet residentObjects() {
+        java.util.BitSet b = new java.util.BitSet();
+        if (resident != null) {
+            for (int o = 0; o < resident.length; o++) {
+                if (resident[o] >= 0) {
+                    b.set(o);
+                }
+            }
+        }
+        return b;
+    }
+
+    private long occ() {
+        return occupancy.applyAsLong(used);
     }
 
     public static HeatConfig defaultHeat() {
@@ -53,7 +96,7 @@ public final class SpillwayPolicy extends SimPolicy {
     }
 
     public static PolicyConfig defaultPolicy() {
-        return PolicyConfig.defaults().withWatermarks(0.99, 0.97).withMinResidentAge(java.time.Duration.ZERO);
+        return PolicyConfig.defaults().withWatermarks(0.999, 0.99).withMinResidentAge(Duration.ZERO);
     }
 
     @Override
@@ -62,7 +105,7 @@ public final class SpillwayPolicy extends SimPolicy {
     }
 
     public PlacementPolicy policy() {
-        return policy;
+        return placement.policy();
     }
 
     /** Bytes on the fast tier now. */
@@ -70,70 +113,73 @@ public final class SpillwayPolicy extends SimPolicy {
         return used;
     }
 
+    private List<Fid> move(SpillPlan plan) {
+        gone.clear();
+        for (Candidate c : plan.candidates()) {
+            int o = (int) c.fid().seq();
+            if (resident[o] < 0) {
+                continue;
+            }
+            used -= resident[o];
+            evicted(o, resident[o]);
+            resident[o] = -1;
+            gone.add(c.fid());
+        }
+        return gone;
+    }
+
     @Override
     protected boolean access(Trace t, int i) {
-        clock.advanceTo(t.timeSeconds(i));
-        long id = t.id(i);
+        if (resident == null) {
+            resident = new long[t.objects()];
+            Arrays.fill(resident, -1);
+        }
+        int o = t.object(i);
         long size = t.size(i);
-        boolean hit = resident.containsKey(id);
+        Fid fid = new Fid(o, 0, 0);
+        boolean hit = resident[o] >= 0;
         if (t.isWrite(i)) {
-            heat.recordWrite(id, 0, 0, ObjectKind.DATA, size);
             if (hit) {
-                used += size - resident.put(id, size);
-                writeHit(id);
+                used += size - resident[o];
+                resident[o] = size;
+                placement.written(fid, size);
+                writeHit(o);
             } else if (size > capacity) {
-                heat.setResident(id, 0, 0, false, false, false);
+                placement.written(fid, size);
+                placement.heat().markSpilled(fid);
                 bypassed(t, i);
             } else {
-                if (used + size > capacity) {
-                    spill(policy.planEmergency(used + size - capacity, capacity));
+                if (occ() + size > capacity) {
+                    placement.emergency(occ() + size - capacity, capacity, mover);
                 }
-                resident.put(id, size);
+                resident[o] = size;
                 used += size;
+                placement.written(fid, size);
                 admitted(t, i);
             }
         } else {
-            int hits = heat.recordRead(id, 0, 0, ObjectKind.DATA, size, hit);
-            if (!hit && size <= capacity) {
-                Promotion p = policy.decidePromotion(new Fid(id, 0, 0), size, hits, used, capacity);
-                if (p.admitted()) {
-                    resident.put(id, size);
+            Promotion p = placement.read(fid, size, hit, occ(), capacity);
+            if (p.admitted()) {
+                // Room first, as the daemon's pass counts the promotions it has queued.
+                placement.spillPass(() -> occ() + size, capacity, Integer.MAX_VALUE, mover);
+                if (occ() + size > capacity) {
+                    placement.emergency(occ() + size - capacity, capacity, mover);
+                }
+                if (occ() + size <= capacity) {
+                    resident[o] = size;
                     used += size;
-                    heat.setResident(id, 0, 0, true, true, p == Promotion.PROMOTE_ON_TRIAL);
+                    placement.promoted(fid, p);
                     admitted(t, i);
                 }
             }
         }
-        daemonStep();
+        placement.spillPass(this::occ, capacity, Integer.MAX_VALUE, mover);
         return hit;
-    }
-
-    private void daemonStep() {
-        while (true) {
-            SpillPlan plan = policy.planSpill(used, capacity);
-            if (plan.isEmpty()) {
-                return;
-            }
-            spill(plan);
-        }
-    }
-
-    private void spill(SpillPlan plan) {
-        for (Candidate c : plan.candidates()) {
-            long id = c.fid().seq();
-            Long size = resident.remove(id);
-            if (size == null) {
-                continue;
-            }
-            used -= size;
-            heat.setResident(id, 0, 0, false, false, false);
-            evicted(id, size);
-        }
     }
 
     @Override
     protected Map<String, Long> extra() {
-        var s = policy.stats();
+        var s = placement.policy().stats();
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("pingPongs", s.pingPongs());
         m.put("promotions", s.promotions());

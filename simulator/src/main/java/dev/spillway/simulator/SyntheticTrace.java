@@ -43,18 +43,14 @@ public final class SyntheticTrace {
             idOf[k] = idOf[j];
             idOf[j] = t;
         }
-        long[] time = new long[requests];
-        long[] id = new long[requests];
-        long[] size = new long[requests];
-        boolean[] write = new boolean[requests];
+        String name = String.format("zipf%.1f+scans(seed=%d)", alpha, seed);
+        Trace.Builder b = new Trace.Builder(name);
         long nextFresh = objects;
         int sinceScan = 0;
         for (int i = 0; i < requests; ) {
             if (sinceScan >= scanEvery) {
                 for (int s = 0; s < scanLength && i < requests; s++, i++) {
-                    time[i] = i / 100;
-                    id[i] = nextFresh++;
-                    size[i] = size(rnd);
+                    b.add(nextFresh++, size(rnd), false);
                 }
                 sinceScan = 0;
                 continue;
@@ -62,15 +58,11 @@ public final class SyntheticTrace {
             double u = rnd.nextDouble() * sum;
             int k = Arrays.binarySearch(cdf, u);
             k = k >= 0 ? k : Math.min(objects - 1, -k - 1);
-            time[i] = i / 100;
-            id[i] = idOf[k];
-            size[i] = sizeOf[k];
-            write[i] = rnd.nextDouble() < writeFraction;
+            b.add(idOf[k], sizeOf[k], rnd.nextDouble() < writeFraction);
             sinceScan++;
             i++;
         }
-        String name = String.format("zipf%.1f+scans(seed=%d)", alpha, seed);
-        return Trace.withComputedNextAccess(name, time, id, size, write);
+        return b.build();
     }
 
     /** Object sizes between 4 KiB and 256 KiB, skewed small, like a block or object store's. */

@@ -1,151 +1,117 @@
 package dev.spillway.simulator;
 
-import java.io.BufferedReader;
+import com.github.luben.zstd.ZstdInputStream;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Locale;
-import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.zip.GZIPInputStream;
+import org.tukaani.xz.XZInputStream;
 
 /**
- * Reads traces: libCacheSim's {@code oracleGeneral} binary format and a plain CSV.
+ * Opens trace files: {@code [FORMAT:]FILE}, the format from the prefix or else from the file's
+ * name ({@code *oracleGeneral*}, {@code *.lis}, {@code *.csv}, {@code wNNN.trace}; see
+ * {@link TraceFormat}), decompressed on the fly by suffix ({@code .xz}, {@code .zst},
+ * {@code .gz}). The trace is decoded as a stream into its compact form.
  *
- * <p>oracleGeneral: packed little-endian 24-byte records {@code uint32 clock_time, uint64
- * obj_id, uint32 obj_size, int64 next_access_vtime} (-1: never again; virtual time counts
- * requests from 1, converted here to a 0-based request index). Every request is a read.
- *
- * <p>CSV: {@code time,object id,size,op} per line, an optional header line, {@code #} comments;
- * time in seconds (integer or decimal), object id numeric or any text, size in bytes, op one of
- * {@code r read get} or {@code w write put set} (missing: read).
+ * <p>Why these decoders: {@code org.tukaani:xz} is XZ for Java, the pure-Java implementation by
+ * the xz project's own authors (what commons-compress delegates to); {@code zstd-jni} binds the
+ * reference C library (pure-Java zstd decoders exist, e.g. aircompressor, but are not kept in
+ * step with the format's reference implementation).
  */
 public final class TraceReader {
-    private static final int RECORD = 24;
     /** Resource name of the trace bundled with the simulator. */
     public static final String BUNDLED = "traces/cloudPhysicsIO.oracleGeneral.bin";
 
     private TraceReader() {}
 
-    /** The bundled CloudPhysics sample (113,872 requests). */
+    /** The bundled CloudPhysics sample (113,872 requests), which CI always has. */
     public static Trace bundled() {
         try (InputStream in = TraceReader.class.getResourceAsStream(BUNDLED)) {
             if (in == null) {
                 throw new IllegalStateException("bundled trace missing from the classpath: " + BUNDLED);
             }
-            return oracleGeneral("cloudPhysicsIO", in.readAllBytes());
+            return read("cloudPhysicsIO", TraceFormat.ORACLE_GENERAL, in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** Reads a file, choosing the format from its name: {@code .csv} or oracleGeneral. */
+    /** Reads a trace named by {@code [FORMAT:]FILE}. */
+    public static Trace read(String spec) throws IOException {
+        int colon = spec.indexOf(':');
+        if (colon > 0) {
+            TraceFormat f = TraceFormat.byPrefix(spec.substring(0, colon).toLowerCase(Locale.ROOT));
+            if (f != null) {
+                return read(Path.of(spec.substring(colon + 1)), f);
+            }
+        }
+        return read(Path.of(spec));
+    }
+
+    /** Reads a file, the format implied by its name. */
     public static Trace read(Path file) throws IOException {
-        String n = file.getFileName().toString();
-        if (n.toLowerCase(Locale.ROOT).endsWith(".csv")) {
-            try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                return csv(n, r);
-            }
+        String n = stripCompression(file.getFileName().toString());
+        TraceFormat f = TraceFormat.byName(n);
+        if (f == null) {
+            throw new IOException(
+                    file + ": cannot tell the trace format from the name; say it as FORMAT:FILE, FORMAT one of "
+                            + Arrays.stream(TraceFormat.values())
+                                    .map(TraceFormat::prefix)
+                                    .collect(Collectors.joining(", ")));
         }
-        return oracleGeneral(n, Files.readAllBytes(file));
+        return read(file, f);
     }
 
-    /** Parses an oracleGeneral trace. */
-    public static Trace oracleGeneral(String name, byte[] bytes) {
-        if (bytes.length % RECORD != 0) {
-            throw new IllegalArgumentException(
-                    name + ": " + bytes.length + " bytes is not a whole number of 24-byte oracleGeneral records");
+    public static Trace read(Path file, TraceFormat format) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "no such trace file");
         }
-        int n = bytes.length / RECORD;
-        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        long[] time = new long[n];
-        long[] id = new long[n];
-        long[] size = new long[n];
-        long[] next = new long[n];
-        for (int i = 0; i < n; i++) {
-            int at = i * RECORD;
-            time[i] = Integer.toUnsignedLong(b.getInt(at));
-            id[i] = b.getLong(at + 4);
-            size[i] = Integer.toUnsignedLong(b.getInt(at + 12));
-            long v = b.getLong(at + 16);
-            // libCacheSim counts virtual time from 1 (the first request is vtime 1): make it an index.
-            next[i] = v < 0 ? Trace.NEVER : v - 1;
+        try (InputStream in = decompressed(file)) {
+            return read(stripCompression(file.getFileName().toString()), format, in);
         }
-        return new Trace(name, time, id, size, new boolean[n], next);
     }
 
-    /** Parses the CSV form. */
-    public static Trace csv(String name, BufferedReader r) throws IOException {
-        long[] time = new long[1024];
-        long[] id = new long[1024];
-        long[] size = new long[1024];
-        boolean[] write = new boolean[1024];
-        Map<String, Long> textIds = new HashMap<>();
-        int n = 0;
-        int lineNo = 0;
-        String line;
-        while ((line = r.readLine()) != null) {
-            lineNo++;
-            String s = line.strip();
-            if (s.isEmpty() || s.startsWith("#")) {
-                continue;
-            }
-            String[] f = s.split(",");
-            if (f.length < 3) {
-                throw new IllegalArgumentException(
-                        name + ":" + lineNo + ": want time,object id,size[,op]: '" + line + "'");
-            }
-            double t;
-            try {
-                t = Double.parseDouble(f[0].strip());
-            } catch (NumberFormatException e) {
-                if (n == 0) {
-                    continue; // a header line
-                }
-                throw new IllegalArgumentException(name + ":" + lineNo + ": bad time '" + f[0] + "'");
-            }
-            if (n == time.length) {
-                time = Arrays.copyOf(time, n * 2);
-                id = Arrays.copyOf(id, n * 2);
-                size = Arrays.copyOf(size, n * 2);
-                write = Arrays.copyOf(write, n * 2);
-            }
-            time[n] = (long) t;
-            String key = f[1].strip();
-            long oid;
-            try {
-                oid = Long.parseLong(key);
-            } catch (NumberFormatException e) {
-                oid = textIds.computeIfAbsent(key, k -> (long) textIds.size() + (1L << 62));
-            }
-            id[n] = oid;
-            try {
-                size[n] = Long.parseLong(f[2].strip());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(name + ":" + lineNo + ": bad size '" + f[2] + "'");
-            }
-            if (size[n] < 0) {
-                throw new IllegalArgumentException(name + ":" + lineNo + ": negative size " + size[n]);
-            }
-            write[n] = f.length > 3 && isWrite(f[3].strip(), name, lineNo);
-            n++;
-        }
-        return Trace.withComputedNextAccess(
-                name, Arrays.copyOf(time, n), Arrays.copyOf(id, n), Arrays.copyOf(size, n), Arrays.copyOf(write, n));
+    /** Decodes a stream (already decompressed) of {@code format}. */
+    public static Trace read(String name, TraceFormat format, InputStream in) throws IOException {
+        Trace.Builder b = new Trace.Builder(name);
+        format.read(name, in, b);
+        return b.build();
     }
 
-    private static boolean isWrite(String op, String name, int lineNo) {
-        return switch (op.toLowerCase(Locale.ROOT)) {
-            case "r", "read", "get", "" -> false;
-            case "w", "write", "put", "set" -> true;
-            default ->
-                throw new IllegalArgumentException(
-                        name + ":" + lineNo + ": unknown op '" + op + "' (want read or write)");
-        };
+    static InputStream decompressed(Path file) throws IOException {
+        String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        try {
+            if (n.endsWith(".xz")) {
+                return new XZInputStream(raw);
+            }
+            if (n.endsWith(".zst") || n.endsWith(".zstd")) {
+                return new BufferedInputStream(new ZstdInputStream(raw), 1 << 16);
+            }
+            if (n.endsWith(".gz")) {
+                return new GZIPInputStream(raw, 1 << 16);
+            }
+            return raw;
+        } catch (IOException e) {
+            raw.close();
+            throw new IOException(
+                    file + ": not a valid " + n.substring(n.lastIndexOf('.') + 1) + " stream: " + e.getMessage(), e);
+        }
+    }
+
+    static String stripCompression(String n) {
+        for (String s : new String[] {".xz", ".zst", ".zstd", ".gz"}) {
+            if (n.toLowerCase(Locale.ROOT).endsWith(s)) {
+                return n.substring(0, n.length() - s.length());
+            }
+        }
+        return n;
     }
 }

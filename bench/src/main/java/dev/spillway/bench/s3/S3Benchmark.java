@@ -66,8 +66,18 @@ public final class S3Benchmark implements Benchmark {
     }
 
     static S3Client client(URI endpoint, int connections, String accessKey, String secretKey) {
+        return client(endpoint, connections, accessKey, secretKey, true);
+    }
+
+    /** As above; {@code retries} false turns the SDK's retries off (a caller that times each request). */
+    static S3Client client(URI endpoint, int connections, String accessKey, String secretKey, boolean retries) {
         System.setProperty("http.maxConnections", Integer.toString(connections));
         return S3Client.builder()
+                .overrideConfiguration(c -> {
+                    if (!retries) {
+                        c.retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry());
+                    }
+                })
                 .endpointOverride(endpoint)
                 .region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))

@@ -110,7 +110,7 @@ public final class StartupBench implements Benchmark {
         S3Client s3 = null;
         try {
             waitForAdmin(data, p);
-            Credentials cred = Credentials.load(new DataDir(data).credentials());
+            Credentials cred = Credentials.load(new DataDir(data));
             s3 = client(URI.create("http://127.0.0.1:" + s3Port), cred.accessKey(), cred.secretKey());
             serve.s3 = s3;
             s3.createBucket(b -> b.bucket(BUCKET));

@@ -13,7 +13,6 @@ import java.util.Objects;
  * @param port the port, 0 for any free one
  * @param region the region clients must sign for, and GetBucketLocation answers
  * @param credentials access key → secret key
- * @param allowAnonymous serve unsigned requests (off unless asked for)
  * @param virtualHostDomains domains under which {@code BUCKET.domain} names a bucket
  *     (virtual-host-style addressing); any other Host means path-style
  * @param fidSequence the first FID sequence the gateway owns on the OSD
@@ -23,13 +22,16 @@ import java.util.Objects;
  * @param sweepInterval how often the garbage sweeper runs besides after commits
  * @param minPartSize the smallest part but the last of a multipart upload (S3: 5 MiB)
  * @param maxRequestHeaderBytes the largest request header section (S3-like limit: 8 KiB + URL)
+ * @param multipartExpiry how long after it was initiated a multipart upload nobody completed or
+ *     aborted is aborted (its parts removed); {@link Duration#ZERO} keeps uploads forever
+ * @param retryAfter what a {@code 503 SlowDown} answer (a full fast tier) asks the client to wait
+ *     before it retries ({@code Retry-After}, whole seconds, at least 1)
  */
 public record GatewayConfig(
         String host,
         int port,
         String region,
         CredentialStore credentials,
-        boolean allowAnonymous,
         List<String> virtualHostDomains,
         long fidSequence,
         long fidSequenceCount,
@@ -37,7 +39,9 @@ public record GatewayConfig(
         Duration maxClockSkew,
         Duration sweepInterval,
         long minPartSize,
-        int maxRequestHeaderBytes) {
+        int maxRequestHeaderBytes,
+        Duration multipartExpiry,
+        Duration retryAfter) {
 
     /** The gateway's default first FID sequence: above Lustre's normal range start 0x200000400. */
     public static final long DEFAULT_FID_SEQUENCE = 0x300000400L;
@@ -48,6 +52,11 @@ public record GatewayConfig(
         Objects.requireNonNull(credentials, "credentials");
         virtualHostDomains = List.copyOf(virtualHostDomains);
         Objects.requireNonNull(clock, "clock");
+        Objects.requireNonNull(multipartExpiry, "multipartExpiry");
+        Objects.requireNonNull(retryAfter, "retryAfter");
+        if (multipartExpiry.isNegative()) {
+            throw new IllegalArgumentException("multipart expiry must not be negative (0: never)");
+        }
     }
 
     public static Builder builder() {
@@ -60,7 +69,6 @@ public record GatewayConfig(
         private int port;
         private String region = "us-east-1";
         private CredentialStore credentials = ak -> java.util.Optional.empty();
-        private boolean allowAnonymous;
         private List<String> virtualHostDomains = List.of("localhost");
         private long fidSequence = DEFAULT_FID_SEQUENCE;
         private long fidSequenceCount = 1L << 20;
@@ -69,6 +77,8 @@ public record GatewayConfig(
         private Duration sweepInterval = Duration.ofSeconds(10);
         private long minPartSize = 5L << 20;
         private int maxRequestHeaderBytes = 16 << 10;
+        private Duration multipartExpiry = Duration.ofDays(7);
+        private Duration retryAfter = Duration.ofSeconds(1);
 
         public Builder host(String v) {
             host = v;
@@ -87,11 +97,6 @@ public record GatewayConfig(
 
         public Builder credentials(CredentialStore v) {
             credentials = v;
-            return this;
-        }
-
-        public Builder allowAnonymous(boolean v) {
-            allowAnonymous = v;
             return this;
         }
 
@@ -131,13 +136,24 @@ public record GatewayConfig(
             return this;
         }
 
+        /** Uploads not completed or aborted this long after initiation are aborted; ZERO: never (default 7 days). */
+        public Builder multipartExpiry(Duration v) {
+            multipartExpiry = v;
+            return this;
+        }
+
+        /** The {@code Retry-After} of a {@code 503 SlowDown} answer (default 1 s). */
+        public Builder retryAfter(Duration v) {
+            retryAfter = v;
+            return this;
+        }
+
         public GatewayConfig build() {
             return new GatewayConfig(
                     host,
                     port,
                     region,
                     credentials,
-                    allowAnonymous,
                     virtualHostDomains,
                     fidSequence,
                     fidSequenceCount,
@@ -145,7 +161,9 @@ public record GatewayConfig(
                     maxClockSkew,
                     sweepInterval,
                     minPartSize,
-                    maxRequestHeaderBytes);
+                    maxRequestHeaderBytes,
+                    multipartExpiry,
+                    retryAfter);
         }
     }
 }

@@ -3,9 +3,11 @@ package dev.spillway.gateway.s3;
 import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3ErrorHandler;
 import dev.spillway.gateway.s3.http.S3Handler;
+import dev.spillway.gateway.s3.lifecycle.LifecycleWorker;
 import dev.spillway.gateway.s3.store.GarbageSweeper;
 import dev.spillway.gateway.s3.store.Namespace;
 import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.UploadExpiry;
 import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Osd;
@@ -33,17 +35,30 @@ public final class S3Gateway implements AutoCloseable {
     private final ServerConnector connector;
     private final Namespace namespace;
     private final GarbageSweeper sweeper;
+    private final LifecycleWorker dueWork;
+    // Runs the due work on the sweeper's thread until the server hands it to the migration daemon.
+    private volatile boolean ownDueWork = true;
+    private final S3Handler handler;
+    private final Uploads uploads;
+    private final java.time.InstantSource clock;
     private final Thread sweeperThread;
     private final AtomicReference<OsdException> sweepFailure = new AtomicReference<>();
     private volatile boolean closed;
 
     private S3Gateway(Osd osd, GatewayConfig cfg) throws OsdException {
         this.namespace = Namespace.mount(osd, cfg.fidSequence(), cfg.fidSequenceCount(), cfg.clock());
+        namespace
+                .uploadExpiry()
+                .policy(UploadExpiry.Policy.afterMillis(cfg.multipartExpiry().toMillis()));
         this.sweeper = new GarbageSweeper(namespace);
         // Everything in the garbage index at mount is unreferenced: no reader or writer is left.
         sweeper.runOnce();
         ObjectStore objects = new ObjectStore(namespace);
-        S3Context ctx = new S3Context(cfg, namespace, objects, new Uploads(objects));
+        this.uploads = new Uploads(objects);
+        this.clock = cfg.clock();
+        S3Context ctx = new S3Context(cfg, namespace, objects, uploads);
+        namespace.planner(ctx.lifecycle());
+        this.dueWork = new LifecycleWorker(namespace, objects, uploads, ctx.lifecycle());
 
         QueuedThreadPool pool = new QueuedThreadPool();
         pool.setName("s3-gateway");
@@ -65,7 +80,8 @@ public final class S3Gateway implements AutoCloseable {
         connector.setPort(cfg.port());
         connector.setIdleTimeout(60_000);
         server.addConnector(connector);
-        server.setHandler(new S3Handler(ctx));
+        handler = new S3Handler(ctx);
+        server.setHandler(handler);
         server.setErrorHandler(new S3ErrorHandler());
 
         sweeperThread = Thread.ofVirtual().name("s3-gateway-sweeper").unstarted(() -> sweepLoop(cfg));
@@ -108,6 +124,9 @@ public final class S3Gateway implements AutoCloseable {
             }
             try {
                 sweeper.runOnce();
+                if (ownDueWork) {
+                    dueWork.runOnce(1000);
+                }
             } catch (OsdException e) {
                 // Kept for sweepNow() and close() to report; the next pass retries.
                 sweepFailure.set(e);
@@ -129,6 +148,30 @@ public final class S3Gateway implements AutoCloseable {
         return URI.create("http://" + host + ":" + port());
     }
 
+    /**
+     * The lifecycle and storage-class work that falls due. The gateway runs it on its own
+     * background thread until {@link #handOverDueWork()}; a server with a migration daemon hands
+     * it over so that the daemon runs it, paced with its own moves.
+     */
+    public LifecycleWorker dueWork() {
+        return dueWork;
+    }
+
+    /** Stops running the due work on the gateway's thread: its caller runs {@link #dueWork()} now. */
+    public void handOverDueWork() {
+        ownDueWork = false;
+    }
+
+    /** Sets the listener told about every S3 request answered (the server's metrics). */
+    public void requestListener(RequestListener l) {
+        handler.listener(l);
+    }
+
+    /** Names of the gateway's objects (bucket/key to FID and back, multipart parts), for the admin API. */
+    public ObjectNames names() {
+        return new ObjectNames(namespace);
+    }
+
     /** The namespace (tests, the server's admin API). */
     public Namespace namespace() {
         return namespace;
@@ -145,6 +188,21 @@ public final class S3Gateway implements AutoCloseable {
             throw earlier;
         }
         return sweeper.runOnce();
+    }
+
+    /**
+     * Aborts the multipart uploads whose expiry is due (at most {@code max}); their parts go to
+     * the garbage index and the sweeper frees them. The server's daemon calls it every pass.
+     *
+     * @return the uploads aborted
+     */
+    public int expireUploads(int max) throws OsdException {
+        return uploads.expire(clock.millis(), max);
+    }
+
+    /** Multipart uploads in progress, their parts and bytes, and the next expiry (for df, gc, jobs). */
+    public Uploads.Summary uploadsSummary() throws OsdException {
+        return uploads.summary();
     }
 
     /** Entries waiting in the garbage index. */

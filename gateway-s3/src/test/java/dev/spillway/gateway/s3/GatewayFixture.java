@@ -26,12 +26,14 @@ public final class GatewayFixture implements AutoCloseable {
     }
 
     public GatewayFixture(Osd osd, GatewayConfig.Builder cfg) throws Exception {
+        this(osd, cfg, CredentialStore.single(ACCESS_KEY, SECRET_KEY));
+    }
+
+    public GatewayFixture(Osd osd, GatewayConfig.Builder cfg, CredentialStore users) throws Exception {
         this.osd = osd;
         this.gateway = S3Gateway.start(
                 osd,
-                cfg.credentials(CredentialStore.single(ACCESS_KEY, SECRET_KEY))
-                        .sweepInterval(Duration.ofMillis(200))
-                        .build());
+                cfg.credentials(users).sweepInterval(Duration.ofMillis(200)).build());
     }
 
     public URI endpoint() {
@@ -43,10 +45,19 @@ public final class GatewayFixture implements AutoCloseable {
     }
 
     public S3Client client(boolean pathStyle, boolean chunked, String secret) {
+        return client(pathStyle, chunked, ACCESS_KEY, secret);
+    }
+
+    /** A path-style client signing with another access key. */
+    public S3Client client(String accessKey, String secret) {
+        return client(true, true, accessKey, secret);
+    }
+
+    public S3Client client(boolean pathStyle, boolean chunked, String accessKey, String secret) {
         return S3Client.builder()
                 .endpointOverride(endpoint())
                 .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, secret)))
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secret)))
                 .serviceConfiguration(S3Configuration.builder()
                         .pathStyleAccessEnabled(pathStyle)
                         .chunkedEncodingEnabled(chunked)

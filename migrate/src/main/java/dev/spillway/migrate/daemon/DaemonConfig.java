@@ -24,6 +24,8 @@ import java.util.TreeSet;
  * @param backoffMax the longest back-off
  * @param checkpoint how often heat is checkpointed to the metadata device
  * @param evacuateBatch copies moved per pass off an evacuating device
+ * @param spillStreams spill batches run side by side in a pass (1 to {@value #MAX_SPILL_STREAMS};
+ *     1 runs them on the daemon's own thread)
  */
 public record DaemonConfig(
         boolean enabled,
@@ -35,14 +37,17 @@ public record DaemonConfig(
         Duration backoffBase,
         Duration backoffMax,
         Duration checkpoint,
-        int evacuateBatch) {
+        int evacuateBatch,
+        int spillStreams) {
+
+    /** The most spill streams: the pool's reserve counts on at most this many, plus its other callers. */
+    public static final int MAX_SPILL_STREAMS = 3;
 
     static final Set<String> KEYS = Set.of(
             "enabled",
             "high-watermark",
             "low-watermark",
             "promote-hits",
-            "hit-window",
             "half-life",
             "probation-share",
             "promote-ceiling",
@@ -55,7 +60,8 @@ public record DaemonConfig(
             "backoff-base",
             "backoff-max",
             "checkpoint-interval",
-            "evacuate-batch");
+            "evacuate-batch",
+            "spill-streams");
 
     public static DaemonConfig defaults() {
         return new DaemonConfig(
@@ -68,7 +74,8 @@ public record DaemonConfig(
                 Duration.ofSeconds(1),
                 Duration.ofMinutes(5),
                 Duration.ofMinutes(5),
-                64);
+                64,
+                2);
     }
 
     /** Reads the {@code policy:} map of a pool configuration. */
@@ -92,8 +99,7 @@ public record DaemonConfig(
                     fraction(c, "promote-ceiling", d.policy.promoteCeiling()),
                     c.duration("min-resident-age", d.policy.minResidentAge()),
                     (int) c.integer("max-batch", d.policy.maxSpillBatch()));
-            HeatConfig h = d.heat.withHalfLife(c.duration("half-life", d.heat.halfLife()))
-                    .withHitWindow(c.duration("hit-window", d.heat.hitWindow()))
+            HeatConfig h = d.heat.withHalfLife(turnovers(c, "half-life", d.heat.halfLife()))
                     .withMinSpillBytes(c.bytes("min-spill-bytes", d.heat.minSpillBytes()));
             return new DaemonConfig(
                     c.bool("enabled", true),
@@ -105,10 +111,40 @@ public record DaemonConfig(
                     c.duration("backoff-base", d.backoffBase),
                     c.duration("backoff-max", d.backoffMax),
                     c.duration("checkpoint-interval", d.checkpoint),
-                    (int) c.integer("evacuate-batch", d.evacuateBatch));
+                    (int) c.integer("evacuate-batch", d.evacuateBatch),
+                    streams(c, d.spillStreams));
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EINVAL, pool, "pool config: policy: " + e.getMessage());
         }
+    }
+
+    /** A number of fast-tier turnovers: heat decays in logical time, never by the clock. */
+    private static double turnovers(OsdConfig c, String key, double def) throws OsdException {
+        String v = c.string(key, null);
+        if (v == null) {
+            return def;
+        }
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    c.name(),
+                    "pool config: policy." + key + ": '" + v + "' is not a number of fast-tier turnovers (heat now"
+                            + " decays with accesses, not with the clock: e.g. 4 halves it every 4 x the tier's"
+                            + " objects accesses)");
+        }
+    }
+
+    private static int streams(OsdConfig c, int def) throws OsdException {
+        long n = c.integer("spill-streams", def);
+        if (n < 1 || n > MAX_SPILL_STREAMS) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    c.name(),
+                    "pool config: policy.spill-streams: " + n + " is not from 1 to " + MAX_SPILL_STREAMS);
+        }
+        return (int) n;
     }
 
     private static double fraction(OsdConfig c, String key, double def) throws OsdException {

@@ -3,6 +3,7 @@ package dev.spillway.migrate.daemon;
 import dev.spillway.migrate.heat.Candidate;
 import dev.spillway.migrate.heat.HeatCheckpoint;
 import dev.spillway.migrate.heat.HeatTracker;
+import dev.spillway.migrate.policy.Placement;
 import dev.spillway.migrate.policy.PlacementPolicy;
 import dev.spillway.migrate.policy.Promotion;
 import dev.spillway.migrate.policy.SpillPlan;
@@ -12,6 +13,8 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.pool.PoolListener;
@@ -41,6 +44,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The migration daemon (DESIGN.md, "Placement and the migration daemon"): it runs while the pool
@@ -72,16 +76,31 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final InstantSource clock;
     private final HeatTracker heat;
     private final PlacementPolicy policy;
+    /** The code path shared with the simulator: heat, decisions and the spill pass's plans. */
+    private final Placement placement;
+
     private final TokenBucket bucket;
     private final int md;
 
     private final ConcurrentLinkedQueue<Fid> promotions = new ConcurrentLinkedQueue<>();
     private final Set<Fid> promotionQueued = ConcurrentHashMap.newKeySet();
     private final Map<Fid, Boolean> trial = new ConcurrentHashMap<>();
+    /** Bytes of the queued promotions: the spill pass makes room for them as if they were there. */
+    private final Map<Fid, Long> queuedBytes = new ConcurrentHashMap<>();
+
+    private final AtomicLong pendingPromotionBytes = new AtomicLong();
     private final Map<Integer, long[]> backoff = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> bytesMoved = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
     private final AtomicLong foregroundOps = new AtomicLong();
+    private final AtomicLong deferredCheckpoints = new AtomicLong();
+    // The objects the spill pass is moving now: an emergency spill picks others, so the two
+    // streams drain the tier side by side instead of racing for the same objects.
+    private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
+    // The threads of a multi-stream spill round; made on first use, stopped by close().
+    private java.util.concurrent.ExecutorService spillers;
+    private final Map<String, Chore> chores = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final Map<String, AtomicLong> choresDone = new ConcurrentHashMap<>();
 
     // Read by the data path (promotion decisions) between passes.
     private volatile long fastUsed;
@@ -105,6 +124,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         this.clock = clock;
         this.heat = heat;
         this.policy = new PlacementPolicy(cfg.policy(), heat);
+        this.placement = new Placement(policy);
         this.bucket = new TokenBucket(cfg.bandwidth(), clock);
         this.md = pool.metadata().index();
         this.lastPassNanos = nanos();
@@ -121,6 +141,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, heat);
         d.refreshFast();
         pool.spaceReclaimer(d);
+        pool.roomQueue().onWait(d::wake);
         if (cfg.bandwidth() > 0) {
             // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
             pool.migrator().pacer(d.bucket::await);
@@ -172,26 +193,62 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     @Override
     public void read(Fid fid, long size, long bytes, int device) {
         foregroundOps.incrementAndGet();
+    }
+
+    /** One read access (the pool's rule: the first read of a read stream). */
+    @Override
+    public void readAccess(Fid fid, long size, int device) {
         boolean resident = device == md;
-        int hits = heat.recordRead(fid, ObjectKind.DATA, size, resident);
-        if (!resident && cfg.enabled() && !promotionQueued.contains(fid)) {
-            Promotion p = policy.decidePromotion(fid, size, hits, fastUsed, Math.max(1, fastCapacity));
-            if (p.admitted() && promotionQueued.add(fid)) {
-                trial.put(fid, p == Promotion.PROMOTE_ON_TRIAL);
-                promotions.add(fid);
-            }
+        if (resident || !cfg.enabled() || promotionQueued.contains(fid)) {
+            placement.count(fid, size, resident);
+            return;
+        }
+        Promotion p = placement.read(fid, size, false, fastUsed, Math.max(1, fastCapacity));
+        if (p.admitted() && promotionQueued.add(fid)) {
+            trial.put(fid, p == Promotion.PROMOTE_ON_TRIAL);
+            queuedBytes.put(fid, size);
+            pendingPromotionBytes.addAndGet(size);
+            promotions.add(fid);
         }
     }
 
     @Override
     public void written(Fid fid, long size) {
         foregroundOps.incrementAndGet();
-        heat.recordWrite(fid, ObjectKind.DATA, size);
+        placement.written(fid, size);
+    }
+
+    @Override
+    public void resized(Fid fid, long size) {
+        foregroundOps.incrementAndGet();
+        placement.resized(fid, size);
     }
 
     @Override
     public void destroyed(Fid fid) {
         heat.forget(fid);
+    }
+
+    /**
+     * Placement advice: a cold object (a non-current S3 version) becomes the coldest of its
+     * tier, so the next spill takes it first. Advice to live on a tier keeps the object from
+     * being promoted (checked when a promotion runs, off the data path).
+     */
+    @Override
+    public void advised(Fid fid, String advice) {
+        if (PlacementHint.COLD.equals(advice)) {
+            heat.chill(fid);
+        }
+    }
+
+    /** The tier an object is advised to live on, or null (one metadata read, in a pass). */
+    private String advisedTier(Fid f) {
+        try {
+            return PlacementHint.tierOf(
+                    new String(pool.getXattr(f, PlacementHint.XATTR), java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (OsdException e) {
+            return null;
+        }
     }
 
     // ---- passes -------------------------------------------------------------------------------
@@ -211,7 +268,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     private void refreshFast() throws OsdException {
         StatFs s = pool.metadata().osd().statfs();
-        fastCapacity = Math.max(1, s.totalBytes());
+        // A fast tier being shrunk is planned for at its target size: that is what the spill pass
+        // must get it under.
+        long t = pool.capacity().target().orElse(Long.MAX_VALUE);
+        fastCapacity = Math.max(1, Math.min(s.totalBytes(), t));
         fastUsed = s.usedBytes();
     }
 
@@ -229,6 +289,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 + pool.device(device).name() + " backs off " + delay / 1_000_000 + " ms)";
         errors.add(msg);
         lastError = msg;
+    }
+
+    /**
+     * A failed spill backs its target off only if the target failed it: an error of another
+     * device (the metadata device's ENOSPC, say) says nothing about the target's room, and
+     * backing it off made the next passes report "no background device has room" with the target
+     * nearly empty.
+     */
+    private void blame(PoolDevice target, String what, OsdException e, List<String> errors) {
+        if (e.device() == null || e.device().equals(target.name())) {
+            failed(target.index(), what, e, errors);
+        } else {
+            String msg = what + " to " + target.name() + ": " + e.getMessage();
+            errors.add(msg);
+            lastError = msg;
+        }
     }
 
     private void succeeded(int device) {
@@ -287,9 +363,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         queued = byKind;
 
+        activity = "rolling back unfinished emergency copies";
+        pool.migrator().settleLeftovers();
         activity = "collecting garbage";
         if (byKind.containsKey("GC")) {
             collected = pool.migrator().collectGarbage();
+        }
+        for (Map.Entry<String, Chore> c : chores.entrySet()) {
+            activity = c.getKey();
+            try {
+                int n = c.getValue().run();
+                choresDone.computeIfAbsent(c.getKey(), k -> new AtomicLong()).addAndGet(n);
+            } catch (OsdException | RuntimeException e) {
+                String msg = c.getKey() + ": " + e.getMessage();
+                errors.add(msg);
+                lastError = msg;
+            }
         }
 
         for (PoolDevice d : pool.devices()) {
@@ -369,98 +458,58 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 fastUsed > (cfg.policy().highWatermark() + (1 - cfg.policy().highWatermark()) / 2) * fastCapacity;
         if (!busy || urgent) {
             activity = "spilling";
-            for (int round = 0; round < 16; round++) {
-                SpillPlan plan = policy.planSpill(fastUsed, fastCapacity);
-                if (plan.isEmpty()) {
-                    break;
-                }
-                int before = spilled;
-                boolean throttled = false;
-                // Candidates go to the target in batches: a batch's copies are begun in one durable
-                // metadata transaction (one log force for all), then written one by one. A batch
-                // plans no more bytes than the bandwidth bucket holds (at least one object).
-                List<Candidate> cands = plan.candidates();
-                int i = 0;
-                while (i < cands.size()) {
-                    if (!bucket.hasTokens()) {
-                        throttled = true;
-                        break;
-                    }
-                    PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
-                    if (target == null) {
-                        errors.add("no background device has room for "
-                                + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
-                        break;
-                    }
-                    long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
-                    List<Fid> batch = new ArrayList<>();
-                    long planned = 0;
-                    do {
-                        planned += cands.get(i).sizeBytes();
-                        batch.add(cands.get(i++).fid());
-                    } while (i < cands.size()
-                            && batch.size() < SPILL_BATCH
-                            && planned + cands.get(i).sizeBytes() <= room);
-                    List<Migrator.Spilled> results;
-                    try {
-                        results = pool.migrator().spillAll(batch, target);
-                    } catch (OsdException e) {
-                        if (!e.is(Errno.EBUSY)) {
-                            failed(target.index(), "spill of " + batch.size() + " objects", e, errors);
+            SpillMover mover = new SpillMover(errors);
+            placement.spillPass(
+                    () -> {
+                        try {
+                            refreshFast();
+                        } catch (OsdException e) {
+                            errors.add("statfs of the fast tier: " + e.getMessage());
                         }
-                        break;
-                    }
-                    for (Migrator.Spilled sp : results) {
-                        Fid f = sp.fid();
-                        if (sp.error() != null) {
-                            OsdException e = sp.error();
-                            if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
-                                heat.forget(f);
-                            } else if (!e.is(Errno.EBUSY)) {
-                                failed(target.index(), "spill of " + f, e, errors);
-                            }
-                            continue;
-                        }
-                        Migrator.Result r = sp.result();
-                        moved("spill", r);
-                        if (r.outcome() == Migrator.Outcome.DONE) {
-                            heat.markSpilled(f);
-                            spilled++;
-                            spilledBytes += r.bytes();
-                            succeeded(target.index());
-                        } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
-                            heat.markSpilled(f);
-                        } else if (r.outcome() == Migrator.Outcome.PARKED) {
-                            if (r.cause() != null) {
-                                failed(target.index(), "spill of " + f, r.cause(), errors);
-                            } else {
-                                errors.add(r.detail());
-                            }
-                        }
-                    }
-                }
-                refreshFast();
-                if (throttled || spilled == before) {
-                    break;
-                }
-            }
+                        return fastUsed + pendingPromotionBytes.get();
+                    },
+                    fastCapacity,
+                    16,
+                    mover);
+            spilled += mover.spilled;
+            spilledBytes += mover.spilledBytes;
+            refreshFast();
+        }
+
+        var settled = pool.capacity().settle();
+        if (settled.isPresent()) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "pool " + pool.name() + ": " + settled.get().device() + " resized to "
+                            + settled.get().to() + " bytes (" + settled.get().detail() + ")");
+            refreshFast();
         }
 
         if (!busy) {
             activity = "promoting";
             Fid f;
             while ((f = promotions.peek()) != null) {
-                if (!bucket.hasTokens()) {
+                // No promotion while writers wait for room or the tier is past its high watermark:
+                // it would take the room the spills just made (they wait in the queue meanwhile).
+                if (!bucket.hasTokens() || pressed()) {
                     break;
                 }
                 promotions.poll();
                 promotionQueued.remove(f);
+                Long queued = queuedBytes.remove(f);
+                if (queued != null) {
+                    pendingPromotionBytes.addAndGet(-queued);
+                }
                 boolean onTrial = Boolean.TRUE.equals(trial.remove(f));
+                if (advisedTier(f) != null) {
+                    // Its storage class places it on a background tier: reads are served there.
+                    continue;
+                }
                 try {
                     Migrator.Result r = pool.migrator().promote(f);
                     moved("promote", r);
                     if (r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
-                        heat.markPromoted(f, onTrial);
+                        placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
                         promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
                     }
                 } catch (OsdException e) {
@@ -472,6 +521,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
         }
 
+        // Promotions added bytes: the data path's next decisions see the occupancy they left.
+        refreshFast();
         adoptResidents();
         if (nanos() - lastCheckpointNanos >= cfg.checkpoint().toNanos()) {
             checkpoint();
@@ -492,9 +543,186 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 List.copyOf(errors));
     }
 
+    /**
+     * Carries out the spill pass's plans: candidates go to the first background tier with room in
+     * batches, a batch's copies begun in one durable metadata transaction (one log force for
+     * all), then written one by one; a batch plans no more bytes than the bandwidth bucket holds
+     * (at least one object). Waves of at most {@code spill-streams} batches run side by side; the
+     * next wave's targets are chosen knowing how the last one went (a device that failed backs
+     * off). Stops the pass when the bucket is empty or no target has room.
+     */
+    private final class SpillMover implements Placement.Mover {
+        private final List<String> errors;
+        int spilled;
+        long spilledBytes;
+        private boolean throttled;
+
+        SpillMover(List<String> errors) {
+            this.errors = errors;
+        }
+
+        @Override
+        public boolean stopped() {
+            return throttled;
+        }
+
+        @Override
+        public List<Fid> spill(SpillPlan plan) {
+            List<Fid> gone = new ArrayList<>();
+            try {
+                spill(plan, gone);
+            } catch (OsdException e) {
+                errors.add("spill pass: " + e.getMessage());
+                lastError = e.getMessage();
+                throttled = true;
+            }
+            return gone;
+        }
+
+        private void spill(SpillPlan plan, List<Fid> gone) throws OsdException {
+            List<Candidate> cands = plan.candidates();
+            int i = 0;
+            boolean stop = false;
+            while (i < cands.size() && !stop) {
+                List<SpillBatch> batches = new ArrayList<>();
+                while (i < cands.size() && batches.size() < cfg.spillStreams()) {
+                    if (!bucket.hasTokens()) {
+                        throttled = true;
+                        stop = true;
+                        break;
+                    }
+                    PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
+                    if (target == null) {
+                        errors.add("no background device has room for "
+                                + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
+                        throttled = true;
+                        stop = true;
+                        break;
+                    }
+                    long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
+                    List<Fid> batch = new ArrayList<>();
+                    long planned = 0;
+                    do {
+                        planned += cands.get(i).sizeBytes();
+                        batch.add(cands.get(i++).fid());
+                    } while (i < cands.size()
+                            && batch.size() < SPILL_BATCH
+                            && planned + cands.get(i).sizeBytes() <= room);
+                    batches.add(new SpillBatch(target, batch));
+                }
+                for (SpillBatch b : batches) {
+                    inFlight.addAll(b.fids());
+                }
+                List<SpillOutcome> outcomes = runBatches(batches);
+                for (int k = 0; k < batches.size(); k++) {
+                    PoolDevice target = batches.get(k).target();
+                    SpillOutcome out = outcomes.get(k);
+                    if (out.error() != null) {
+                        if (!out.error().is(Errno.EBUSY)) {
+                            blame(target, "spill of " + batches.get(k).fids().size() + " objects", out.error(), errors);
+                        }
+                        stop = true;
+                        continue;
+                    }
+                    for (Migrator.Spilled sp : out.results()) {
+                        Fid f = sp.fid();
+                        if (sp.error() != null) {
+                            OsdException e = sp.error();
+                            if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
+                                heat.forget(f);
+                            } else if (!e.is(Errno.EBUSY)) {
+                                blame(target, "spill of " + f, e, errors);
+                            }
+                            continue;
+                        }
+                        Migrator.Result r = sp.result();
+                        moved("spill", r);
+                        if (r.outcome() == Migrator.Outcome.DONE) {
+                            gone.add(f);
+                            spilled++;
+                            spilledBytes += r.bytes();
+                            succeeded(target.index());
+                        } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                            gone.add(f);
+                        } else if (r.outcome() == Migrator.Outcome.PARKED) {
+                            if (r.cause() != null) {
+                                failed(target.index(), "spill of " + f, r.cause(), errors);
+                            } else {
+                                errors.add(r.detail());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A batch of a spill round: objects to one target. */
+    private record SpillBatch(PoolDevice target, List<Fid> fids) {}
+
+    /** What a batch's spillAll returned, or the error it threw. */
+    private record SpillOutcome(List<Migrator.Spilled> results, OsdException error) {}
+
+    /**
+     * Runs a round's batches: side by side on {@code spill-streams} threads when there are several
+     * (a spill device is faster with a few copies in flight than with one, as fsync-bound devices
+     * are), else on this thread — which keeps a single-stream daemon deterministic for tests.
+     */
+    private List<SpillOutcome> runBatches(List<SpillBatch> batches) {
+        List<SpillOutcome> out = new ArrayList<>();
+        if (batches.size() <= 1) {
+            for (SpillBatch b : batches) {
+                out.add(runBatch(b));
+            }
+            return out;
+        }
+        List<java.util.concurrent.Future<SpillOutcome>> fs = new ArrayList<>();
+        for (SpillBatch b : batches) {
+            fs.add(spillers().submit(() -> runBatch(b)));
+        }
+        for (var f : fs) {
+            try {
+                out.add(f.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                out.add(new SpillOutcome(
+                        List.of(), new OsdException(Errno.ECANCELED, pool.name(), null, "interrupted")));
+            } catch (java.util.concurrent.ExecutionException e) {
+                out.add(new SpillOutcome(
+                        List.of(),
+                        new OsdException(Errno.EIO, pool.name(), null, "spill batch failed: " + e.getCause(), e)));
+            }
+        }
+        return out;
+    }
+
+    private SpillOutcome runBatch(SpillBatch b) {
+        try {
+            return new SpillOutcome(pool.migrator().spillAll(b.fids(), b.target()), null);
+        } catch (OsdException e) {
+            return new SpillOutcome(List.of(), e);
+        } finally {
+            b.fids().forEach(inFlight::remove);
+        }
+    }
+
+    private synchronized java.util.concurrent.ExecutorService spillers() {
+        if (spillers == null) {
+            AtomicLong n = new AtomicLong();
+            spillers = java.util.concurrent.Executors.newFixedThreadPool(
+                    cfg.spillStreams(),
+                    r -> Thread.ofPlatform()
+                            .daemon()
+                            .name("spillway-spill-" + n.incrementAndGet())
+                            .unstarted(r));
+        }
+        return spillers;
+    }
+
     private void dropParked(Job j) throws OsdException {
         try (Transaction tx = pool.metadata().osd().newTransaction()) {
             WorkIndex.declareRemove(tx, j.fid());
+            tx.setSpaceClass(SpaceClass.FREEING);
             tx.start();
             if (WorkIndex.contains(pool.metadata().osd(), j)) {
                 WorkIndex.remove(tx, j);
@@ -541,7 +769,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         byte[] b = bo.toByteArray();
         Osd mdOsd = pool.metadata().osd();
         boolean exists = mdOsd.exists(PoolFids.HEAT);
+        // The checkpoint replaces itself (FREEING: the old body goes before the new one comes),
+        // so a rewrite needs no space even on a full tier. What it grows by may come only from
+        // clients' room, never from the reserve; without that room it waits for the next one
+        // (a late checkpoint costs placement quality after a crash, never correctness).
+        long growth = b.length - (exists ? mdOsd.getAttr(PoolFids.HEAT).size() : -4096);
+        if (growth > 0 && mdOsd.statfs().availableBytes() <= growth) {
+            deferredCheckpoints.incrementAndGet();
+            lastError = "heat checkpoint of " + b.length + " bytes deferred: the fast tier has no room for its "
+                    + growth + " bytes of growth";
+            return;
+        }
         try (Transaction tx = mdOsd.newTransaction()) {
+            tx.setSpaceClass(SpaceClass.FREEING);
             if (!exists) {
                 tx.declareCreate(PoolFids.HEAT, ObjectKind.DATA);
             }
@@ -560,23 +800,29 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     // ---- emergency ----------------------------------------------------------------------------
 
     @Override
-    public boolean reclaim(long bytes, List<Fid> busy) {
+    public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
         long freed = 0;
         try {
             refreshFast();
-            SpillPlan plan = policy.planEmergency(bytes, fastCapacity);
+            // Ask for more than is needed: objects locked by writers or in the pass's flight are
+            // skipped, and the ones after them must still free enough.
+            SpillPlan plan = policy.planEmergency(4 * bytes, fastCapacity);
             Set<Fid> skip = new HashSet<>(busy);
+            boolean tried = false;
             for (Candidate c : plan.candidates()) {
-                if (freed >= bytes) {
+                // Past the writer's deadline nothing new starts (but a writer that may not wait
+                // at all still gets one spill).
+                if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
                     break;
                 }
-                if (skip.contains(c.fid())) {
+                if (skip.contains(c.fid()) || inFlight.contains(c.fid())) {
                     continue;
                 }
                 PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
                 if (target == null) {
                     break;
                 }
+                tried = true;
                 try {
                     Migrator.Result r =
                             pool.migrator().nonBlocking(() -> pool.migrator().spill(c.fid(), target));
@@ -584,6 +830,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     if (r.outcome() == Migrator.Outcome.DONE) {
                         heat.markSpilled(c.fid());
                         freed += r.bytes();
+                    } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                        // Spilled meanwhile (by the daemon's pass): not a candidate any more.
+                        heat.markSpilled(c.fid());
                     }
                 } catch (OsdException e) {
                     if (e.is(Errno.ENOENT)) {
@@ -596,6 +845,34 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             lastError = "emergency spill: " + e.getMessage();
         }
         return freed > 0;
+    }
+
+    // ---- chores -------------------------------------------------------------------------------
+
+    /** Work of the layers above the pool that the daemon runs every pass (multipart expiry). */
+    @FunctionalInterface
+    public interface Chore {
+        /** One round; returns how many things it did (uploads aborted, ...). */
+        int run() throws OsdException;
+    }
+
+    /** Adds a chore run every pass, after garbage collection; failures are reported like the pass's own. */
+    public void addChore(String name, Chore chore) {
+        chores.put(name, chore);
+    }
+
+    /** What each chore has done since the daemon started. */
+    public Map<String, Long> choresDone() {
+        Map<String, Long> out = new TreeMap<>();
+        chores.keySet()
+                .forEach(k ->
+                        out.put(k, choresDone.getOrDefault(k, new AtomicLong()).get()));
+        return out;
+    }
+
+    /** Heat checkpoints put off because the fast tier had no room for their growth. */
+    public long deferredCheckpoints() {
+        return deferredCheckpoints.get();
     }
 
     // ---- observability and control --------------------------------------------------------------
@@ -629,6 +906,41 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 lastError);
     }
 
+    /**
+     * An operator moved {@code fid}'s body (an admin spill, release or promote): the heat tracker
+     * learns where it is now, so the next spill pass and the status page do not take it for
+     * resident (or spilled) any more.
+     */
+    public void operatorMoved(Fid fid, boolean resident) {
+        if (resident) {
+            heat.markPromoted(fid, false);
+        } else {
+            heat.markSpilled(fid);
+        }
+    }
+
+    /** The configuration the daemon runs with (watermarks, bandwidth cap). */
+    public DaemonConfig config() {
+        return cfg;
+    }
+
+    /**
+     * The heat distribution and the next objects a spill pass would take ({@code top} of them),
+     * for the status page. Costs the heat tracker's bucket count plus {@code top} records.
+     */
+    public HeatReport heatReport(int top) {
+        long cap = Math.max(1, fastCapacity);
+        long used = fastUsed;
+        long above = used > cfg.policy().highWatermark() * cap
+                ? (long) Math.max(0, used - cfg.policy().lowWatermark() * cap)
+                : 0;
+        return new HeatReport(
+                heat.distribution(),
+                heat.coldest(Math.max(0, top), Long.MAX_VALUE, cfg.policy().minResidentAge()),
+                heat.spillableBytes(),
+                above);
+    }
+
     /** Objects not accessed for {@code age}, coldest first: the list for an external manager. */
     public List<Candidate> inactive(Duration age, int limit) {
         return heat.inactive(age, limit, true);
@@ -641,11 +953,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         thread = Thread.ofPlatform().daemon().name("spillway-migrate").start(() -> {
             while (!closed) {
+                boolean progressed = false;
                 try {
                     PassReport r = runOnce();
-                    if (!r.errors().isEmpty()) {
-                        LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": migration pass: " + r.errors());
-                    }
+                    progressed = r.spilled() > 0;
+                    warnOnce(r.errors());
                 } catch (OsdException | RuntimeException e) {
                     lastError = e.getMessage();
                     LOG.log(
@@ -653,13 +965,60 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                             "pool " + pool.name() + ": migration pass failed: " + e.getMessage(),
                             e);
                 }
-                try {
-                    Thread.sleep(Math.max(10, cfg.interval().toMillis()));
-                } catch (InterruptedException e) {
+                // Writers waiting for room, or a tier still past its high watermark: the next pass
+                // starts at once, so the pool drains at the spill device's speed, not a pass a second.
+                if (progressed && pressed()) {
+                    continue;
+                }
+                if (Thread.interrupted()) {
+                    return;
+                }
+                // A writer that starts waiting for room wakes the daemon (see wake()).
+                LockSupport.parkNanos(Math.max(10_000_000L, cfg.interval().toNanos()));
+                if (closed) {
                     return;
                 }
             }
         });
+    }
+
+    // The last warning logged and when: a pass that fails the same way every second (a stuck
+    // evacuation, a full device) is logged when it starts and then once a minute, not each pass.
+    private List<String> lastWarned = List.of();
+    private long lastWarnedNanos;
+    private int warnRepeats;
+
+    private void warnOnce(List<String> errors) {
+        if (errors.isEmpty()) {
+            lastWarned = List.of();
+            return;
+        }
+        long now = nanos();
+        // Compared without their numbers: back-off delays and byte counts change every pass.
+        List<String> shape =
+                errors.stream().map(e -> e.replaceAll("[0-9]+", "#")).toList();
+        if (shape.equals(lastWarned) && now - lastWarnedNanos < 60_000_000_000L) {
+            warnRepeats++;
+            return;
+        }
+        String again = shape.equals(lastWarned) ? " (again; " + warnRepeats + " passes since the last warning)" : "";
+        LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": migration pass: " + errors + again);
+        lastWarned = shape;
+        lastWarnedNanos = now;
+        warnRepeats = 0;
+    }
+
+    /** True if writers wait for room or the fast tier is past its high watermark. */
+    private boolean pressed() {
+        return pool.roomQueue().stats().waiting() > 0 || fastUsed > cfg.policy().highWatermark() * fastCapacity;
+    }
+
+    /** Starts the next pass now (a writer began to wait for room). */
+    public void wake() {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
     }
 
     /**
@@ -670,6 +1029,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     public void close() throws OsdException {
         closed = true;
         pool.spaceReclaimer(null);
+        pool.roomQueue().onWait(null);
         pool.migrator().pacer(null);
         Thread t;
         synchronized (this) {
@@ -684,6 +1044,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
         }
         synchronized (this) {
+            if (spillers != null) {
+                spillers.shutdown();
+            }
+            pool.migrator().settleLeftovers();
             checkpoint();
         }
     }

@@ -22,21 +22,24 @@ import java.util.zip.CheckedOutputStream;
  * costs placement quality only: heat is advice, never the truth about where a body is.
  *
  * <pre>
- * header   magic "SPWHEAT\0" (8 bytes), version u32 = 1, epoch second i64, half-life ns i64,
- *          block count u32
+ * header   magic "SPWHEAT\0" (8 bytes), version u32 = 2, epoch second i64, logical time f64
+ *          (half-lives), block count u32
  * block    record count u32, then that many records (one block per tracker segment)
  * record   seq u64, oid u32, ver u32, key f64, last-access second i32, since second i32,
  *          size code u32, flags u8                                       (37 bytes each)
  * trailer  CRC32C u32 of every byte before it
  * </pre>
- * Big-endian. Times are seconds since the epoch in the header. A key is
- * {@code t/halfLife + log2(count)}; a checkpoint written with another half-life is converted
- * on load. Flags: DATA 0x02, PINNED 0x04, RESIDENT 0x08, PROMOTED 0x10, window hits in bits 5-7.
+ * Big-endian. Last-access and since are wall seconds since the epoch in the header. A key is
+ * {@code T + log2(count)} in logical time (half-lives of access count, see {@link HeatTracker});
+ * the tracker resumes at the checkpoint's logical time, so heat is exactly what it was. Version
+ * 1 (keys in wall-clock time, {@code t/halfLife + log2(count)}, header field: half-life ns) is
+ * still read: each object keeps its heat as of the load. Flags: DATA 0x02, PINNED 0x04,
+ * RESIDENT 0x08, PROMOTED 0x10, PROBATION 0x80 (bits 5-6 held version 1's hit window; ignored).
  * The size code is exact bytes below 2^30, else 2^30 | MiB.
  */
 public final class HeatCheckpoint {
     static final byte[] MAGIC = {'S', 'P', 'W', 'H', 'E', 'A', 'T', 0};
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     /** Bytes per record in the checkpoint. */
     public static final int RECORD_BYTES = 37;
 
@@ -53,7 +56,7 @@ public final class HeatCheckpoint {
         d.write(MAGIC);
         d.writeInt(VERSION);
         d.writeLong(tracker.epochSecond());
-        d.writeLong(tracker.config().halfLife().toNanos());
+        d.writeDouble(tracker.logicalNow());
         // One block per segment, each counted under the lock it is written under, so concurrent
         // creates and deletes never make a count lie.
         HeatSegment[] segs = tracker.segments();
@@ -103,22 +106,40 @@ public final class HeatCheckpoint {
                 throw new OsdException(Errno.EPROTO, device, fid, "heat checkpoint: bad magic, not a heat checkpoint");
             }
             int version = d.readInt();
-            if (version != VERSION) {
+            if (version != VERSION && version != 1) {
                 throw new OsdException(Errno.EPROTO, device, fid, "heat checkpoint: unknown version " + version);
             }
             long epoch = d.readLong();
-            long halfLifeNanos = d.readLong();
+            double logical;
+            double oldLambda = 0;
+            double nowWall = 0;
+            if (version == 1) {
+                long halfLifeNanos = d.readLong();
+                if (halfLifeNanos <= 0) {
+                    throw new OsdException(
+                            Errno.EBADMSG,
+                            device,
+                            fid,
+                            "heat checkpoint: bad header (half-life " + halfLifeNanos + " ns)");
+                }
+                oldLambda = 1e9 / halfLifeNanos;
+                nowWall = clock.millis() / 1000.0 - epoch;
+                logical = 0;
+            } else {
+                logical = d.readDouble();
+            }
             int blocks = d.readInt();
-            if (halfLifeNanos <= 0 || blocks < 0) {
+            if (blocks < 0 || Double.isNaN(logical) || Double.isInfinite(logical)) {
                 throw new OsdException(
                         Errno.EBADMSG,
                         device,
                         fid,
-                        "heat checkpoint: bad header (half-life " + halfLifeNanos + " ns, " + blocks + " blocks)");
+                        "heat checkpoint: bad header (" + blocks + " blocks, logical time " + logical + ")");
             }
-            HeatTracker t = new HeatTracker(config, clock, epoch);
-            double oldLambda = 1e9 / halfLifeNanos;
-            double newLambda = config.lambdaPerSecond();
+            HeatTracker t = new HeatTracker(config, clock, epoch, logical);
+            // Version 1 keys: heat now = 2^(key - lambda * now); a version 2 key for the same heat
+            // at logical time 0 is log2 of it.
+            double shift1 = version == 1 ? -oldLambda * nowWall : 0;
             HeatSegment[] segs = t.segments();
             int shift = 32 - Integer.numberOfTrailingZeros(segs.length);
             records = 0;
@@ -132,7 +153,7 @@ public final class HeatCheckpoint {
                             "heat checkpoint: block " + blk + " has " + inBlock + " records");
                 }
                 for (int i = 0; i < inBlock; i++, records++) {
-                    readRecord(d, segs, shift, oldLambda, newLambda, records, device, fid);
+                    readRecord(d, segs, shift, shift1, version == 1, records, device, fid);
                 }
             }
             int expected = (int) crc.getValue();
@@ -163,8 +184,8 @@ public final class HeatCheckpoint {
             DataInputStream d,
             HeatSegment[] segs,
             int shift,
-            double oldLambda,
-            double newLambda,
+            double keyShift,
+            boolean v1,
             long r,
             String device,
             Fid fid)
@@ -179,8 +200,9 @@ public final class HeatCheckpoint {
         if (Double.isNaN(key) || size < 0 || (flags & HeatSegment.F_LIVE) != 0) {
             throw new OsdException(Errno.EBADMSG, device, fid, "heat checkpoint: bad record " + r);
         }
-        if (oldLambda != newLambda) {
-            key = newLambda * last + (key - oldLambda * last);
+        if (v1) {
+            key += keyShift;
+            flags &= ~0x60; // version 1's hit-window count
         }
         int h = EntryStore.hash(seq, ov);
         HeatSegment s = segs.length == 1 ? segs[0] : segs[h >>> shift];

@@ -1,15 +1,17 @@
 package dev.spillway.migrate.heat;
 
-import java.time.Duration;
-
 /**
  * How a {@link HeatTracker} scores and groups objects.
  *
- * @param halfLife time after which an access counts half as much as a new one (the LRFU
- *     decay; Lustre's {@code obd_heat} decays the same way per period). Short half-lives make
- *     the order recency-like (LRU), long ones frequency-like (LFU).
- * @param hitWindow reads of a spilled object are counted within this window, for the policy's
- *     "n hits within a window" promotion rule
+ * @param halfLife heat halves after this many <b>turnovers</b> of the fast tier: a turnover is
+ *     as many accesses (to any object) as there are objects resident on the fast tier (at least
+ *     {@code minResidents}). Heat decays in logical time — the sequence of accesses — never in
+ *     wall-clock time, so a trace replays to the same heat at any rate, and a tier's notion of
+ *     "recent" scales with its size: a small tier forgets quickly (recency, LRU-like), a large
+ *     one remembers (frequency, LFU-like). LRFU's decay with {@code F(x) = 2^(-x/halfLife)};
+ *     Lustre's {@code obd_heat} decays the same way, per period.
+ * @param minResidents the smallest tier size a turnover is counted against (an empty tier would
+ *     otherwise make heat decay at every access)
  * @param minSpillBytes objects smaller than this are tracked but never offered as spill
  *     candidates (moving them costs more than it frees)
  * @param segments independently locked parts of the tracker (a power of two), so that
@@ -18,21 +20,26 @@ import java.time.Duration;
  *     doubling of heat; order inside a bucket is restored by sorting only the buckets visited
  * @param ringBuckets buckets kept per segment (a power of two); objects colder than
  *     {@code ringBuckets / bucketsPerDoubling} doublings below the hottest share one floor bucket
+ * @param sizeWeight how much an object's size weighs in the order objects are spilled in: they
+ *     are ordered by {@code heat / (size / 4 KiB)^sizeWeight} (sizes below 4 KiB count as 4 KiB).
+ *     0 orders by heat alone; 1 by heat per byte (GreedyDual-Size's value density), which is what
+ *     a request hit ratio rewards: one large cold object frees the room of many small ones.
  */
 public record HeatConfig(
-        Duration halfLife,
-        Duration hitWindow,
+        double halfLife,
+        long minResidents,
         long minSpillBytes,
         int segments,
         int bucketsPerDoubling,
-        int ringBuckets) {
+        int ringBuckets,
+        double sizeWeight) {
 
     public HeatConfig {
-        if (halfLife.isNegative() || halfLife.isZero()) {
-            throw new IllegalArgumentException("halfLife must be positive: " + halfLife);
+        if (!(halfLife > 0 && halfLife <= 1e6)) {
+            throw new IllegalArgumentException("halfLife must be in (0, 1e6] turnovers: " + halfLife);
         }
-        if (hitWindow.isNegative() || hitWindow.isZero()) {
-            throw new IllegalArgumentException("hitWindow must be positive: " + hitWindow);
+        if (minResidents < 1) {
+            throw new IllegalArgumentException("minResidents must be >= 1: " + minResidents);
         }
         if (minSpillBytes < 0) {
             throw new IllegalArgumentException("minSpillBytes must be >= 0: " + minSpillBytes);
@@ -46,36 +53,41 @@ public record HeatConfig(
         if (ringBuckets < 16 || Integer.bitCount(ringBuckets) != 1) {
             throw new IllegalArgumentException("ringBuckets must be a power of two >= 16: " + ringBuckets);
         }
+        if (!(sizeWeight >= 0 && sizeWeight <= 2)) {
+            throw new IllegalArgumentException("sizeWeight must be in [0, 2]: " + sizeWeight);
+        }
     }
 
     /**
-     * Ten-hour half-life (placement is about hours and days: heat should remember this morning's
-     * reads this evening, and frequency should outweigh a single recent touch), ten-minute hit
-     * window, 8 segments, buckets of 1/16 doubling (37.5 minutes of age at this half-life, so
-     * a burst of objects written together spreads over several), 8192 per ring (512 doublings).
+     * Heat halves every 8 turnovers of the fast tier (counted against at least 64 objects),
+     * objects spilled in order of heat per byte (size weight 1), 8 segments, buckets of 1/64
+     * doubling, 8192 per ring (128 doublings). Fine buckets because logical time packs a
+     * population written once into a few half-lives (10 M objects written in a row span about
+     * two): coarser ones make the coldest bucket hold hundreds of thousands of records. Eight turnovers is about TinyLFU's aging period
+     * (its sketch halves every 10 x entries requests); see docs/design.md for the sweeps.
      */
     public static HeatConfig defaults() {
-        return new HeatConfig(Duration.ofHours(10), Duration.ofMinutes(10), 0, 8, 16, 8192);
+        return new HeatConfig(8, 64, 0, 8, 64, 8192, 1);
     }
 
-    public HeatConfig withHalfLife(Duration d) {
-        return new HeatConfig(d, hitWindow, minSpillBytes, segments, bucketsPerDoubling, ringBuckets);
+    public HeatConfig withHalfLife(double turnovers) {
+        return new HeatConfig(
+                turnovers, minResidents, minSpillBytes, segments, bucketsPerDoubling, ringBuckets, sizeWeight);
     }
 
-    public HeatConfig withHitWindow(Duration d) {
-        return new HeatConfig(halfLife, d, minSpillBytes, segments, bucketsPerDoubling, ringBuckets);
+    public HeatConfig withMinResidents(long n) {
+        return new HeatConfig(halfLife, n, minSpillBytes, segments, bucketsPerDoubling, ringBuckets, sizeWeight);
     }
 
     public HeatConfig withMinSpillBytes(long b) {
-        return new HeatConfig(halfLife, hitWindow, b, segments, bucketsPerDoubling, ringBuckets);
+        return new HeatConfig(halfLife, minResidents, b, segments, bucketsPerDoubling, ringBuckets, sizeWeight);
+    }
+
+    public HeatConfig withSizeWeight(double w) {
+        return new HeatConfig(halfLife, minResidents, minSpillBytes, segments, bucketsPerDoubling, ringBuckets, w);
     }
 
     public HeatConfig withSegments(int n) {
-        return new HeatConfig(halfLife, hitWindow, minSpillBytes, n, bucketsPerDoubling, ringBuckets);
-    }
-
-    /** Doublings of decay per second (LRFU's lambda, base 2). */
-    double lambdaPerSecond() {
-        return 1e9 / halfLife.toNanos();
+        return new HeatConfig(halfLife, minResidents, minSpillBytes, n, bucketsPerDoubling, ringBuckets, sizeWeight);
     }
 }

@@ -16,10 +16,7 @@ final class HeatSegment {
     static final int F_PINNED = 4;
     static final int F_RESIDENT = 8;
     static final int F_PROMOTED = 16;
-    static final int HIT_SHIFT = 5;
-    /** Hits in the window saturate here (2 bits). */
-    static final int HIT_MAX = 3;
-    /** Resident on trial: promoted on a read that did not meet the nhit rule. */
+    /** Resident on trial (probation): promoted, or written, and not read again since. */
     static final int F_PROBATION = 128;
 
     static final int RESIDENT_RING = 0;
@@ -28,17 +25,17 @@ final class HeatSegment {
 
     final EntryStore store = new EntryStore();
     private final BucketRing[] rings;
-    private final double lambda;
     private final long minSpillBytes;
-    private final int hitWindowSeconds;
+    private final double sizeWeight;
+    /** Objects linked in the resident and probation rings of every segment: the tier's size in turnovers. */
+    private final java.util.concurrent.atomic.AtomicLong residents;
     /** An upper bound of log2(decayed count) at last access over all records ever updated. */
     private double maxLogScore;
 
-    HeatSegment(HeatConfig config) {
-        this.lambda = config.lambdaPerSecond();
+    HeatSegment(HeatConfig config, java.util.concurrent.atomic.AtomicLong residents) {
         this.minSpillBytes = config.minSpillBytes();
-        this.hitWindowSeconds =
-                (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.hitWindow().toSeconds()));
+        this.sizeWeight = config.sizeWeight();
+        this.residents = residents;
         this.rings = new BucketRing[] {
             new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
             new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
@@ -79,7 +76,11 @@ final class HeatSegment {
         int f = store.flags(id);
         long size = EntryStore.decodeSize(store.sizeCode(id));
         if (linkable(f, size)) {
-            rings[ringOf(f)].unlink(id, size);
+            int r = ringOf(f);
+            rings[r].unlink(id, size);
+            if (r != SPILLED_RING) {
+                residents.decrementAndGet();
+            }
         }
     }
 
@@ -87,18 +88,49 @@ final class HeatSegment {
         int f = store.flags(id);
         long size = EntryStore.decodeSize(store.sizeCode(id));
         if (linkable(f, size)) {
-            rings[ringOf(f)].link(id, size);
+            int r = ringOf(f);
+            rings[r].link(id, size);
+            if (r != SPILLED_RING) {
+                residents.incrementAndGet();
+            }
         }
     }
 
-    /** Adds one access at time t (seconds since the epoch) to the record's key. */
+    private static final double LN2 = Math.log(2);
+
+    /**
+     * The size term of a key: {@code sizeWeight x log2(size / 4 KiB)} (0 below 4 KiB), so that
+     * keys order objects by heat per byte^sizeWeight — what a request hit ratio rewards.
+     */
+    double sizeTerm(int sizeCode) {
+        if (sizeWeight == 0) {
+            return 0;
+        }
+        long size = EntryStore.decodeSize(sizeCode);
+        return size <= 4096 ? 0 : sizeWeight * Math.log(size / 4096.0) / LN2;
+    }
+
+    /** Sets the record's size, keeping its heat: the key carries the size term. */
+    private void resize(int id, int sizeCode) {
+        int old = store.sizeCode(id);
+        if (old != sizeCode) {
+            store.setKey(id, store.key(id) + sizeTerm(old) - sizeTerm(sizeCode));
+            store.setSizeCode(id, sizeCode);
+        }
+    }
+
+    /**
+     * Adds one access at logical time t (half-lives) to the record's key, and notes the wall
+     * second {@code ti} as its last access.
+     */
     private void bump(int id, double t, int ti) {
-        double now = lambda * t;
-        double d = store.key(id) - now;
-        double k = d < -64 ? now : now + Math.log1p(Math.pow(2, d)) / Math.log(2);
+        double sz = sizeTerm(store.sizeCode(id));
+        double d = store.key(id) + sz - t; // log2 of the decayed count at t
+        // log2(2^d + 1) with the intrinsic exp and log (StrictMath's log1p costs more than the rest).
+        double k = (d < -64 ? t : t + Math.log(1 + Math.exp(d * LN2)) / LN2) - sz;
         store.setKey(id, k);
         store.setLast(id, ti);
-        double logScore = k - lambda * ti;
+        double logScore = k + sz - t;
         if (logScore > maxLogScore) {
             maxLogScore = logScore;
         }
@@ -128,18 +160,18 @@ final class HeatSegment {
         int f = store.flags(id);
         if ((f & F_RESIDENT) == 0) {
             // A write recalls the body to the fast tier: it is resident from now on, not promoted.
-            f = (f | F_RESIDENT) & ~F_PROMOTED & ~(HIT_MAX << HIT_SHIFT);
+            f = (f | F_RESIDENT) & ~F_PROMOTED;
             store.setAux(id, ti);
         }
         // Written data is not on trial.
         f &= ~F_PROBATION;
         store.setFlags(id, f);
-        store.setSizeCode(id, EntryStore.encodeSize(size));
+        resize(id, EntryStore.encodeSize(size));
         bump(id, t, ti);
         linkIfLinkable(id);
     }
 
-    int recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
+    void recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
         int id = findOrAdd(s, ov, h, data, resident, ti);
         if (id >= 0) {
             unlinkIfLinked(id);
@@ -151,38 +183,24 @@ final class HeatSegment {
         if (was != resident) {
             // The pool knows better: follow it.
             f = resident ? (f | F_RESIDENT) : (f & ~F_RESIDENT & ~F_PROMOTED);
-            f &= ~(HIT_MAX << HIT_SHIFT) & ~F_PROBATION;
+            f &= ~F_PROBATION;
             store.setAux(id, ti);
         } else if (resident) {
-            // A trial copy read again on the fast tier has earned its place (the promotion gate,
-            // like S3-FIFO moving a re-read object from its small queue to main).
+            // A trial copy read again on the fast tier has earned its place (S3-FIFO moving a
+            // re-read object from its small queue to main).
             f &= ~F_PROBATION;
-        }
-        int hits = 0;
-        if (!resident) {
-            hits = (f >>> HIT_SHIFT) & HIT_MAX;
-            if (hits == 0 || ti - store.aux(id) >= hitWindowSeconds) {
-                store.setAux(id, ti);
-                hits = 1;
-            } else if (hits < HIT_MAX) {
-                hits++;
-            }
-            f = (f & ~(HIT_MAX << HIT_SHIFT)) | (hits << HIT_SHIFT);
         }
         store.setFlags(id, f);
         if (size >= 0) {
-            store.setSizeCode(id, EntryStore.encodeSize(size));
+            resize(id, EntryStore.encodeSize(size));
         }
         bump(id, t, ti);
         linkIfLinkable(id);
-        return hits;
     }
 
     /**
      * Moves a record between tiers; returns false if the FID is not tracked. A record arriving on
-     * the fast tier is resident from now; one leaving it starts a fresh hit window, except a
-     * record leaving probation, which keeps the window its trial began in: read again soon, it
-     * meets the nhit rule, as S3-FIFO's ghost queue sends such an object straight to main.
+     * the fast tier is resident from the wall second {@code ti} (for the minimum resident age).
      */
     boolean setResident(long s, long ov, int h, boolean resident, boolean promoted, boolean probation, int ti) {
         int id = store.find(s, ov, h);
@@ -190,19 +208,24 @@ final class HeatSegment {
             return false;
         }
         unlinkIfLinked(id);
-        int old = store.flags(id);
-        int f = old & ~F_PROMOTED & ~F_RESIDENT & ~F_PROBATION;
-        boolean trial = resident ? probation : (old & F_PROBATION) != 0;
-        if (!trial) {
-            f &= ~(HIT_MAX << HIT_SHIFT);
-        }
-        if (resident || !trial) {
-            store.setAux(id, ti);
-        }
+        int f = store.flags(id) & ~F_PROMOTED & ~F_RESIDENT & ~F_PROBATION;
+        store.setAux(id, ti);
         if (resident) {
             f |= F_RESIDENT | (promoted ? F_PROMOTED : 0) | (probation ? F_PROBATION : 0);
         }
         store.setFlags(id, f);
+        linkIfLinkable(id);
+        return true;
+    }
+
+    /** Sets a record's size without counting an access; false if the FID is not tracked. */
+    boolean setSize(long s, long ov, int h, long size) {
+        int id = store.find(s, ov, h);
+        if (id == EntryStore.NONE) {
+            return false;
+        }
+        unlinkIfLinked(id);
+        resize(id, EntryStore.encodeSize(size));
         linkIfLinkable(id);
         return true;
     }
@@ -215,6 +238,22 @@ final class HeatSegment {
         unlinkIfLinked(id);
         int f = store.flags(id);
         store.setFlags(id, pinned ? f | F_PINNED : f & ~F_PINNED);
+        linkIfLinkable(id);
+        return true;
+    }
+
+    /**
+     * Makes the record colder than any record with a real access: 60 doublings below one access
+     * at time t (below the ring's floor), so it is among the first spill candidates; the next
+     * access makes it an ordinary record again.
+     */
+    boolean chill(long s, long ov, int h, double t) {
+        int id = store.find(s, ov, h);
+        if (id == EntryStore.NONE) {
+            return false;
+        }
+        unlinkIfLinked(id);
+        store.setKey(id, t - 60);
         linkIfLinkable(id);
         return true;
     }
@@ -307,10 +346,9 @@ final class HeatSegment {
         store.setAux(id, aux);
         store.setSizeCode(id, sizeCode);
         store.setFlags(id, flags | F_LIVE);
-        double logScore = key - lambda * last;
-        if (logScore > maxLogScore) {
-            maxLogScore = logScore;
-        }
+        // The logical time of its last access is not kept: no bound on its count is known, so
+        // the inactive export looks at every bucket until the next access sets a real bound.
+        maxLogScore = Double.POSITIVE_INFINITY;
         linkIfLinkable(id);
     }
 }

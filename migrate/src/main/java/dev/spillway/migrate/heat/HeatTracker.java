@@ -8,18 +8,20 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The heat of every object of a pool, in memory: a decayed access count per object, updated on
  * every read and write with no I/O, and the cold objects findable without looking at all of them.
  *
  * <h2>Heat</h2>
- * Each access adds 1 to a count that halves every {@link HeatConfig#halfLife()}: LRFU's
- * combined recency-frequency value with {@code F(x) = 2^(-x/halfLife)}, the same exponential
- * decay Lustre's {@code obd_heat} applies per period. Rather than the count itself, a record
- * keeps {@code key = t/halfLife + log2(count at t)} (t = time of its last access): the count
- * now is {@code 2^(key - now/halfLife)}, so keys compare objects correctly at any time without
- * ever being recomputed as time passes, and an object's key changes only when it is accessed.
+ * Each access adds 1 to a count that halves every {@link HeatConfig#halfLife()} turnovers of
+ * the fast tier: LRFU's combined recency-frequency value with {@code F(x) = 2^(-x/halfLife)},
+ * the same exponential decay Lustre's {@code obd_heat} applies per period. Rather than the
+ * count itself, a record keeps {@code key = T + log2(count at T)} (T = the logical time of its
+ * last access, in half-lives): the count now is {@code 2^(key - now)}, so keys compare objects
+ * correctly at any time without ever being recomputed, and an object's key changes only when
+ * it is accessed.
  * That is what lets the cold buckets ({@link BucketRing}) stay sorted for free. (TinyLFU's
  * sketch saves memory when a cache must remember objects it does not hold; a pool tracks every
  * object anyway, so it keeps exact per-object counts and uses TinyLFU's idea — compare the
@@ -32,9 +34,14 @@ import java.util.Optional;
  * (of {@link HeatConfig#segments()}) held for well under a microsecond.
  *
  * <h2>Time</h2>
- * All times come from the injected {@link InstantSource}, relative to an epoch (whole seconds)
- * fixed at construction and carried by checkpoints. Last-access and residency times are kept
- * to the second.
+ * Heat lives in <b>logical time</b>: every access moves the clock on by {@code 1 / (halfLife x
+ * R)} half-lives, R the objects resident on the fast tier (at least {@code minResidents}), so a
+ * trace replayed at any rate ends with the same heat, and the same decisions. R is re-read every
+ * sixteenth of a half-life (the clock is piecewise linear in the access count), so changing it
+ * never disturbs a key. Wall-clock time (the injected {@link InstantSource}, whole seconds from
+ * an epoch fixed at construction and carried by checkpoints) is kept only for what is about
+ * wall time: an object's last access (the inactive export) and when it arrived on the fast tier
+ * (the minimum resident age, which bounds how soon an object may move again).
  *
  * <p>Thread-safe. Queries see each segment consistently but not all segments at one instant;
  * their answers are advice that the daemon re-checks under the pool's own transactions.
@@ -43,24 +50,109 @@ public final class HeatTracker {
     private final HeatConfig config;
     private final InstantSource clock;
     private final long epochSecond;
-    private final double lambda;
     private final HeatSegment[] segments;
     private final int segmentShift;
 
-    public HeatTracker(HeatConfig config, InstantSource clock) {
-        this(config, clock, clock.instant().getEpochSecond());
+    /** Accesses counted since construction (the logical clock's input). */
+    private final AtomicLong accesses = new AtomicLong();
+    /** Spillable objects on the fast tier now: a turnover is this many accesses. */
+    private final AtomicLong residents = new AtomicLong();
+    /** The logical clock's current linear piece; replaced every sixteenth of a half-life. */
+    private volatile Piece piece;
+    // guarded by this: (wall second, logical time) samples, oldest first, for the inactive export
+    private long[] sampleWall = new long[256];
+    private double[] sampleT = new double[256];
+    private int samples;
+
+    /** Logical time {@code t0 + (n - n0) * rate} for access counts n from n0 to n0 + span. */
+    private record Piece(long n0, double t0, double rate, long span) {
+        double at(long n) {
+            return t0 + (n - n0) * rate;
+        }
     }
 
-    HeatTracker(HeatConfig config, InstantSource clock, long epochSecond) {
+    public HeatTracker(HeatConfig config, InstantSource clock) {
+        this(config, clock, clock.instant().getEpochSecond(), 0);
+    }
+
+    HeatTracker(HeatConfig config, InstantSource clock, long epochSecond, double logicalNow) {
         this.config = config;
         this.clock = clock;
         this.epochSecond = epochSecond;
-        this.lambda = config.lambdaPerSecond();
         this.segments = new HeatSegment[config.segments()];
         for (int i = 0; i < segments.length; i++) {
-            segments[i] = new HeatSegment(config);
+            segments[i] = new HeatSegment(config, residents);
         }
         this.segmentShift = 32 - Integer.numberOfTrailingZeros(config.segments());
+        this.piece = piece(0, logicalNow);
+    }
+
+    private Piece piece(long n, double t) {
+        double r = Math.max(config.minResidents(), residents.get());
+        double perHalfLife = config.halfLife() * r;
+        return new Piece(n, t, 1 / perHalfLife, Math.max(1, (long) (perHalfLife / 16)));
+    }
+
+    /** Counts one access and returns its logical time (half-lives). */
+    private double tickLogical() {
+        long n = accesses.incrementAndGet();
+        Piece p = piece;
+        if (n - p.n0 >= p.span) {
+            p = nextPiece(n);
+        }
+        return p.at(n);
+    }
+
+    private synchronized Piece nextPiece(long n) {
+        Piece p = piece;
+        if (n - p.n0 < p.span) {
+            return p;
+        }
+        double t = p.at(n);
+        piece = piece(n, t);
+        long wall = wallSecond();
+        if (samples == 0 || sampleWall[samples - 1] < wall) {
+            if (samples == sampleWall.length) {
+                // Keep every other sample: coarser, never wrong (an upper bound stays one).
+                for (int i = 0; i < samples / 2; i++) {
+                    sampleWall[i] = sampleWall[2 * i + 1];
+                    sampleT[i] = sampleT[2 * i + 1];
+                }
+                samples /= 2;
+            }
+            sampleWall[samples] = wall;
+            sampleT[samples++] = t;
+        }
+        return piece;
+    }
+
+    /** The logical time now, in half-lives since the tracker began (carried by checkpoints). */
+    public double logicalNow() {
+        return piece.at(accesses.get());
+    }
+
+    /** Spillable objects on the fast tier now (a turnover of the logical clock is this many accesses). */
+    public long residentObjects() {
+        return residents.get();
+    }
+
+    /** Accesses counted since this tracker was created or loaded. */
+    public long accesses() {
+        return accesses.get();
+    }
+
+    /** An upper bound of the logical time at wall second {@code wall} (now, if unknown). */
+    private synchronized double logicalAtOrAfter(long wall) {
+        for (int i = 0; i < samples; i++) {
+            if (sampleWall[i] >= wall) {
+                return sampleT[i];
+            }
+        }
+        return logicalNow();
+    }
+
+    private long wallSecond() {
+        return Math.floorDiv(clock.millis(), 1000L) - epochSecond;
     }
 
     public HeatConfig config() {
@@ -88,20 +180,20 @@ public final class HeatTracker {
         return segments.length == 1 ? segments[0] : segments[hash >>> segmentShift];
     }
 
-    private double seconds(Instant now) {
-        return (now.getEpochSecond() - epochSecond) + now.getNano() / 1e9;
-    }
-
     private static int tick(double t) {
         return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, Math.floor(t)));
+    }
+
+    private int wallTick() {
+        return tick(wallSecond());
     }
 
     private Instant instantOf(int tick) {
         return Instant.ofEpochSecond(epochSecond + tick);
     }
 
-    double heatOfKey(double key, double nowSeconds) {
-        return Math.pow(2, key - lambda * nowSeconds);
+    static double heatOfKey(double key, double logicalNow) {
+        return Math.pow(2, key - logicalNow);
     }
 
     // ---- the data path ------------------------------------------------------------------
@@ -115,10 +207,11 @@ public final class HeatTracker {
     public void recordWrite(long seq, int oid, int ver, ObjectKind kind, long sizeBytes) {
         long ov = oidVer(oid, ver);
         int h = EntryStore.hash(seq, ov);
-        double t = seconds(clock.instant());
+        double t = tickLogical();
+        int ti = wallTick();
         HeatSegment s = segment(h);
         synchronized (s) {
-            s.recordWrite(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, t, tick(t));
+            s.recordWrite(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, t, ti);
         }
     }
 
@@ -127,21 +220,20 @@ public final class HeatTracker {
      *
      * @param sizeBytes the object's size, or -1 to keep the size already known
      * @param resident where the pool served it from: true for the fast tier
-     * @return for a read from a spill device, the reads counted in the current hit window
-     *     (including this one), else 0
      */
-    public int recordRead(Fid fid, ObjectKind kind, long sizeBytes, boolean resident) {
-        return recordRead(fid.seq(), fid.oid(), fid.ver(), kind, sizeBytes, resident);
+    public void recordRead(Fid fid, ObjectKind kind, long sizeBytes, boolean resident) {
+        recordRead(fid.seq(), fid.oid(), fid.ver(), kind, sizeBytes, resident);
     }
 
     /** {@link #recordRead(Fid, ObjectKind, long, boolean)} without a {@link Fid} object. */
-    public int recordRead(long seq, int oid, int ver, ObjectKind kind, long sizeBytes, boolean resident) {
+    public void recordRead(long seq, int oid, int ver, ObjectKind kind, long sizeBytes, boolean resident) {
         long ov = oidVer(oid, ver);
         int h = EntryStore.hash(seq, ov);
-        double t = seconds(clock.instant());
+        double t = tickLogical();
+        int ti = wallTick();
         HeatSegment s = segment(h);
         synchronized (s) {
-            return s.recordRead(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, resident, t, tick(t));
+            s.recordRead(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, resident, t, ti);
         }
     }
 
@@ -163,10 +255,23 @@ public final class HeatTracker {
     public boolean setResident(long seq, int oid, int ver, boolean resident, boolean promoted, boolean probation) {
         long ov = oidVer(oid, ver);
         int h = EntryStore.hash(seq, ov);
-        int ti = tick(seconds(clock.instant()));
+        int ti = wallTick();
         HeatSegment s = segment(h);
         synchronized (s) {
             return s.setResident(seq, ov, h, resident, promoted, probation, ti);
+        }
+    }
+
+    /**
+     * The object's body is now {@code sizeBytes} long, without an access (a transaction that
+     * continued an earlier access). Returns false if not tracked.
+     */
+    public boolean setSize(Fid fid, long sizeBytes) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.setSize(fid.seq(), ov, h, sizeBytes);
         }
     }
 
@@ -177,6 +282,20 @@ public final class HeatTracker {
         HeatSegment s = segment(h);
         synchronized (s) {
             return s.setPinned(fid.seq(), ov, h, pinned);
+        }
+    }
+
+    /**
+     * Advice that the object is cold (a non-current S3 version): it becomes as cold as an object
+     * can be, so a spill pass takes it before objects of any real heat. Returns false if not tracked.
+     */
+    public boolean chill(Fid fid) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        double t = logicalNow();
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.chill(fid.seq(), ov, h, t);
         }
     }
 
@@ -196,7 +315,7 @@ public final class HeatTracker {
     public Optional<ObjectHeat> lookup(Fid fid) {
         long ov = oidVer(fid.oid(), fid.ver());
         int h = EntryStore.hash(fid.seq(), ov);
-        double t = seconds(clock.instant());
+        double t = logicalNow();
         HeatSegment s = segment(h);
         synchronized (s) {
             EntryStore st = s.store;
@@ -209,15 +328,14 @@ public final class HeatTracker {
             return Optional.of(new ObjectHeat(
                     fid,
                     EntryStore.decodeSize(st.sizeCode(id)),
-                    heatOfKey(st.key(id), t),
+                    heatOfKey(st.key(id) + s.sizeTerm(st.sizeCode(id)), t),
                     instantOf(st.last(id)),
                     (f & HeatSegment.F_DATA) != 0 && (f & HeatSegment.F_PINNED) == 0,
                     (f & HeatSegment.F_PINNED) != 0,
                     resident,
                     (f & HeatSegment.F_PROMOTED) != 0,
                     (f & HeatSegment.F_PROBATION) != 0,
-                    instantOf(st.aux(id)),
-                    resident ? 0 : (f >>> HeatSegment.HIT_SHIFT) & HeatSegment.HIT_MAX));
+                    instantOf(st.aux(id))));
         }
     }
 
@@ -230,10 +348,25 @@ public final class HeatTracker {
     public double heat(long seq, int oid, int ver) {
         long ov = oidVer(oid, ver);
         int h = EntryStore.hash(seq, ov);
-        double t = seconds(clock.instant());
+        double t = logicalNow();
         HeatSegment s = segment(h);
         synchronized (s) {
             int id = s.store.find(seq, ov, h);
+            return id == EntryStore.NONE ? 0 : heatOfKey(s.store.key(id) + s.sizeTerm(s.store.sizeCode(id)), t);
+        }
+    }
+
+    /**
+     * What the spill order ranks {@code fid} by, now: its heat per {@code (size / 4 KiB)^sizeWeight}
+     * (see {@link HeatConfig#sizeWeight()}), on the scale of {@link #coldLine}; 0 if not tracked.
+     */
+    public double value(Fid fid) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        double t = logicalNow();
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            int id = s.store.find(fid.seq(), ov, h);
             return id == EntryStore.NONE ? 0 : heatOfKey(s.store.key(id), t);
         }
     }
@@ -267,6 +400,43 @@ public final class HeatTracker {
             }
         }
         return n;
+    }
+
+    /**
+     * How many objects and bytes lie in each heat band now, resident and spilled: bands of a
+     * factor of 4 in heat from {@code 1/256} to {@code 64} accesses (9 bands, the first and last
+     * open-ended). Read from the rings' per-bucket totals (a bucket counts in the band of its lowest
+     * heat), so it costs the number of buckets, never the number of objects.
+     */
+    public List<HeatBand> distribution() {
+        double t = logicalNow();
+        int bands = 9;
+        long[][] sums = new long[bands][4];
+        int[] rings = {HeatSegment.RESIDENT_RING, HeatSegment.PROBATION_RING, HeatSegment.SPILLED_RING};
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                for (int r : rings) {
+                    BucketRing ring = s.ring(r);
+                    int col = r == HeatSegment.SPILLED_RING ? 2 : 0;
+                    for (long b = ring.nextNonEmpty(Long.MIN_VALUE);
+                            b != Long.MAX_VALUE;
+                            b = ring.nextNonEmpty(b + 1)) {
+                        double h = heatOfKey(ring.lowerKey(b), t);
+                        int band = h <= 0 ? 0 : (int) Math.floor((Math.log(h) / Math.log(4)) + 4) + 1;
+                        band = Math.max(0, Math.min(bands - 1, band));
+                        sums[band][col] += ring.count(b);
+                        sums[band][col + 1] += ring.bytes(b);
+                    }
+                }
+            }
+        }
+        List<HeatBand> out = new ArrayList<>(bands);
+        for (int i = 0; i < bands; i++) {
+            double low = i == 0 ? 0 : Math.pow(4, i - 5);
+            double high = i == bands - 1 ? Double.POSITIVE_INFINITY : Math.pow(4, i - 4);
+            out.add(new HeatBand(low, high, sums[i][0], sums[i][1], sums[i][2], sums[i][3]));
+        }
+        return out;
     }
 
     /** Heap bytes held by the tracker's arrays, as allocated (records, hash index, rings). */
@@ -313,8 +483,8 @@ public final class HeatTracker {
         if (maxCount <= 0 || targetBytes <= 0) {
             return List.of();
         }
-        double t = seconds(clock.instant());
-        int youngest = tick(t - minResidentAge.toNanos() / 1e9);
+        double t = logicalNow();
+        int youngest = tick(wallSecond() - Math.ceil(minResidentAge.toNanos() / 1e9));
         long protectTick =
                 protectPromotedSince == null ? Long.MAX_VALUE : protectPromotedSince.getEpochSecond() - epochSecond;
         List<Candidate> out = new ArrayList<>();
@@ -335,8 +505,29 @@ public final class HeatTracker {
                     return out.size() < maxCount && bytes[0] < targetBytes;
                 },
                 Double.POSITIVE_INFINITY,
-                maxCount);
+                wantHint(ring, maxCount, targetBytes));
         return out;
+    }
+
+    /**
+     * How many records a walk should expect to visit: the count asked for, or fewer when the
+     * byte target is reached sooner at the ring's average size (with slack for young and
+     * protected records skipped). A walk orders only about this many records of a dense bucket.
+     */
+    private long wantHint(int ring, int maxCount, long targetBytes) {
+        long n = 0;
+        long b = 0;
+        for (HeatSegment s : segments) {
+            synchronized (s) {
+                n += s.ring(ring).linked();
+                b += s.ring(ring).linkedBytes();
+            }
+        }
+        if (n == 0 || b == 0) {
+            return maxCount;
+        }
+        double avg = (double) b / n;
+        return Math.min(maxCount, 2 * (long) Math.ceil(targetBytes / avg) + 16);
     }
 
     /**
@@ -345,17 +536,17 @@ public final class HeatTracker {
      * if {@code includeSpilled}. Stops looking once keys are too hot for any object that old.
      */
     public List<Candidate> inactive(Duration age, int limit, boolean includeSpilled) {
-        double t = seconds(clock.instant());
-        double cutoff = t - age.toNanos() / 1e9;
-        int cutoffTick = tick(Math.floor(cutoff));
+        double t = logicalNow();
+        long cutoff = wallSecond() - (long) Math.ceil(age.toNanos() / 1e9);
+        int cutoffTick = tick(cutoff);
         double maxLog = 0;
         for (HeatSegment s : segments) {
             synchronized (s) {
                 maxLog = Math.max(maxLog, s.maxLogScore());
             }
         }
-        // key = lambda * last + log2(count) <= lambda * cutoff + maxLog for every inactive object
-        double keyLimit = lambda * (cutoff + 1) + maxLog;
+        // key = T(last access) + log2(count) <= T(cutoff) + maxLog for every inactive object
+        double keyLimit = logicalAtOrAfter(cutoff + 1) + maxLog;
         List<Candidate> out = new ArrayList<>();
         int[] rings = includeSpilled
                 ? new int[] {HeatSegment.RESIDENT_RING, HeatSegment.PROBATION_RING, HeatSegment.SPILLED_RING}
@@ -378,16 +569,17 @@ public final class HeatTracker {
     }
 
     /**
-     * The heat of the line a spill pass taking {@code bytes} from the resident objects not on
-     * probation would cut at: every such object colder than it would go. Computed from the buckets' byte totals only (rounded up to
-     * the bucket's upper edge, so it errs towards calling an object cold). Positive infinity if
+     * The line a spill pass taking {@code bytes} from the resident objects not on probation would
+     * cut at, on the scale of {@link #value}: every such object below it would go. Computed from
+     * the buckets' byte totals only (rounded up to the bucket's upper edge, so it errs towards
+     * calling an object cold). Positive infinity if
      * the spillable objects total less than {@code bytes}; 0 if {@code bytes <= 0}.
      */
     public double coldLine(long bytes) {
         if (bytes <= 0) {
             return 0;
         }
-        double t = seconds(clock.instant());
+        double t = logicalNow();
         long b = Long.MIN_VALUE;
         long sum = 0;
         BucketRing any = null;
@@ -422,8 +614,8 @@ public final class HeatTracker {
      * of objects, not with {@code maxCount}.
      */
     public List<Candidate> coldestByFullScan(int maxCount, Duration minResidentAge) {
-        double t = seconds(clock.instant());
-        int youngest = tick(t - minResidentAge.toNanos() / 1e9);
+        double t = logicalNow();
+        int youngest = tick(wallSecond() - Math.ceil(minResidentAge.toNanos() / 1e9));
         // A max-heap of the coldest seen so far, on (key, position) with the record copied out.
         Gather keep = new Gather();
         int[] heap = new int[Math.max(1, maxCount)];
@@ -495,12 +687,13 @@ public final class HeatTracker {
 
     private Candidate candidate(Gather g, int i, double t) {
         int f = g.flags[i];
+        double sz = segments[0].sizeTerm(g.sizeCode[i]);
         Fid fid = new Fid(g.seq[i], (int) (g.oidVer[i] >>> 32), (int) g.oidVer[i]);
         boolean resident = (f & HeatSegment.F_RESIDENT) != 0;
         return new Candidate(
                 fid,
                 EntryStore.decodeSize(g.sizeCode[i]),
-                heatOfKey(g.key[i], t),
+                heatOfKey(g.key[i] + sz, t),
                 instantOf(g.last[i]),
                 resident,
                 (f & HeatSegment.F_PROMOTED) != 0,

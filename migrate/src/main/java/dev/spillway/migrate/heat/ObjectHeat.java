@@ -8,15 +8,14 @@ import java.time.Instant;
  *
  * @param fid the object
  * @param sizeBytes size as last reported
- * @param heat decayed access count now (1.0 = one access just now)
+ * @param heat decayed access count now (1.0 = one access just now), in logical time
  * @param lastAccess last read or write
  * @param spillable DATA kind and not pinned
  * @param pinned pinned by an administrator: never a candidate
  * @param resident body on the fast tier
  * @param promoted became resident through a promotion
  * @param probation a trial promotion not read since
- * @param since resident: when it arrived on the fast tier; spilled: start of the current hit window
- * @param windowHits spilled only: reads counted in the current hit window
+ * @param since resident: when it arrived on the fast tier; spilled: when it left it
  */
 public record ObjectHeat(
         Fid fid,
@@ -28,5 +27,4 @@ public record ObjectHeat(
         boolean resident,
         boolean promoted,
         boolean probation,
-        Instant since,
-        int windowHits) {}
+        Instant since) {}

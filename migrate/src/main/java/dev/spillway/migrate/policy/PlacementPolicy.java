@@ -5,16 +5,15 @@ import dev.spillway.migrate.heat.HeatTracker;
 import dev.spillway.migrate.heat.ObjectHeat;
 import dev.spillway.osd.Fid;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * The placement decisions the migration daemon runs, and the simulator replays: pure decisions
- * from occupancy, the heat tracker and the tracker's clock — no I/O, no threads, no timers. The
- * caller (daemon or simulator) carries them out and reports back through the tracker
- * ({@code markSpilled}, {@code markPromoted}).
+ * from occupancy and the heat tracker — no I/O, no threads, no timers, no wall-clock time except
+ * the minimum resident age. The caller (daemon or simulator) carries them out and reports back
+ * through the tracker ({@code markSpilled}, {@code markPromoted}).
  *
  * <h2>Spill: watermarks with hysteresis</h2>
  * A pass starts when occupancy rises above the high watermark and goes on, plan after plan,
@@ -23,18 +22,15 @@ import java.util.Optional;
  * first the oldest trial copies beyond their share, then the coldest resident objects
  * ({@link HeatTracker#coldest}), then, if those run short, any trial copies.
  *
- * <h2>Promote: nhit, trials, occupancy, no ping-pong</h2>
- * A spilled object read {@code promoteHits} times within the hit window is promoted if the fast
- * tier has room under the promotion ceiling and, when adding it would start (or feed) a spill
- * pass, only if it is hotter than the line that pass would cut at ({@link HeatTracker#coldLine})
- * — TinyLFU's "newcomer against victim" test, on exact decayed counts: what the next pass would
- * evict is never promoted. A spilled object read fewer times may be copied up on trial while
- * trial copies hold less than {@code probationShare} of the tier (S3-FIFO's small FIFO; the
- * tracker's hit window is its ghost: a trial copy spilled and read again soon meets the nhit
- * rule). A watermark pass never takes an object promoted since the previous pass ended, so the
- * gate's promise holds even when heat moves between the decision and the pass; only an
- * emergency (room needed at once) may, and each such spill of a promoted object is counted as a
- * ping-pong in {@link #stats()}.
+ * <h2>Promote: admission by heat, trials</h2>
+ * A promotion costs a copy, so a spilled object just read is admitted to the main part of the
+ * tier only if it is hotter than what it would displace — TinyLFU's newcomer-against-victim
+ * test, on the tracker's exact decayed counts ({@link HeatTracker#coldLine}) — and has been read
+ * at least {@code promoteHits} times lately (its decayed count); or if the tier has room to
+ * spare. Otherwise it may be copied up on trial while trial copies hold less than
+ * {@code probationShare} of the tier (S3-FIFO's small FIFO, W-TinyLFU's window): a trial copy
+ * read again joins the main part; one that is not is the next pass's first victim, and its
+ * history stays in the tracker (the ghost), so a quick return finds it hotter.
  *
  * <p>Thread-safe (one monitor; decisions are short and off the data path).
  */
@@ -44,8 +40,9 @@ public final class PlacementPolicy {
 
     // guarded by this
     private boolean spilling;
-    /** Epoch second the last pass finished; objects promoted since then are "new" to the next pass. */
-    private long lastPassEnd;
+
+    /** Promoted (not on trial) since the last pass ended: spilling one of them is a ping-pong. */
+    private final java.util.Set<Fid> freshPromotions = new java.util.HashSet<>();
 
     private long passesStarted;
     private long passesFinished;
@@ -62,7 +59,6 @@ public final class PlacementPolicy {
     public PlacementPolicy(PolicyConfig config, HeatTracker heat) {
         this.config = config;
         this.heat = heat;
-        this.lastPassEnd = heat.clock().instant().getEpochSecond();
     }
 
     public PolicyConfig config() {
@@ -102,10 +98,10 @@ public final class PlacementPolicy {
         if (usedBytes <= low) {
             spilling = false;
             passesFinished++;
-            lastPassEnd = heat.clock().instant().getEpochSecond();
+            freshPromotions.clear();
             return SpillPlan.NONE;
         }
-        return plan(SpillPlan.Reason.WATERMARK, usedBytes - low, capacityBytes, config.minResidentAge(), true);
+        return plan(SpillPlan.Reason.WATERMARK, usedBytes - low, capacityBytes, config.minResidentAge());
     }
 
     /**
@@ -118,19 +114,17 @@ public final class PlacementPolicy {
             return SpillPlan.NONE;
         }
         emergencies++;
-        return plan(SpillPlan.Reason.EMERGENCY, neededBytes, capacityBytes, Duration.ZERO, false);
+        return plan(SpillPlan.Reason.EMERGENCY, neededBytes, capacityBytes, Duration.ZERO);
     }
 
-    private SpillPlan plan(SpillPlan.Reason reason, long need, long capacity, Duration minAge, boolean protect) {
+    private SpillPlan plan(SpillPlan.Reason reason, long need, long capacity, Duration minAge) {
         int batch = config.maxSpillBatch();
         long trialExcess = heat.probationBytes() - (long) (config.probationShare() * capacity);
         List<Candidate> out = new ArrayList<>(heat.coldestOnProbation(batch, Math.min(need, trialExcess), minAge));
         long got = sum(out);
         int trials = out.size();
         long trialBytes = got;
-        Instant protectSince = protect ? Instant.ofEpochSecond(lastPassEnd) : null;
-        int mainStart = out.size();
-        for (Candidate c : heat.coldest(batch - out.size(), need - got, minAge, protectSince)) {
+        for (Candidate c : heat.coldest(batch - out.size(), need - got, minAge)) {
             out.add(c);
             got += c.sizeBytes();
         }
@@ -143,32 +137,10 @@ public final class PlacementPolicy {
                 got += more.get(i).sizeBytes();
             }
         }
-        if (got < need && out.size() < batch && protectSince != null) {
-            // Protecting fresh promotions would stall the pass: take from them too (counted below
-            // as ping-pongs) rather than never reaching the low mark.
-            java.util.Set<Fid> taken = new java.util.HashSet<>();
-            long mainGot = 0;
-            for (int i = mainStart; i < out.size(); i++) {
-                taken.add(out.get(i).fid());
-                mainGot += out.get(i).sizeBytes();
-            }
-            for (Candidate c : heat.coldest(batch, mainGot + need - got, minAge, null)) {
-                if (out.size() >= batch || got >= need) {
-                    break;
-                }
-                if (taken.add(c.fid())) {
-                    out.add(c);
-                    got += c.sizeBytes();
-                }
-            }
-        }
         for (Candidate x : out) {
             spillsPlanned++;
             bytesPlanned += x.sizeBytes();
-            if (x.promoted()
-                    && !x.probation()
-                    && x.residentSince() != null
-                    && x.residentSince().getEpochSecond() >= lastPassEnd) {
+            if (freshPromotions.remove(x.fid())) {
                 pingPongs++;
             }
         }
@@ -185,60 +157,50 @@ public final class PlacementPolicy {
 
     /**
      * Whether to promote {@code fid}, just read from a spill device (the read already recorded in
-     * the tracker, which returned {@code windowHits}).
+     * the tracker, so its heat counts this read).
      *
      * @param sizeBytes the object's size
      * @param usedBytes the fast tier's occupancy now
      * @param capacityBytes the fast tier's capacity
      */
-    public synchronized Promotion decidePromotion(
-            Fid fid, long sizeBytes, int windowHits, long usedBytes, long capacityBytes) {
+    public synchronized Promotion decidePromotion(Fid fid, long sizeBytes, long usedBytes, long capacityBytes) {
         checkOccupancy(usedBytes, capacityBytes);
         long after = usedBytes + sizeBytes;
-        if (after > (long) (config.promoteCeiling() * capacityBytes)) {
+        if (sizeBytes > (long) (config.promoteCeiling() * capacityBytes)) {
             refusedRoom++;
             return Promotion.NO_ROOM;
         }
-        if (windowHits < config.promoteHits()) {
-            if (config.probationShare() > 0) {
-                // Trial copies beyond their share are the next pass's first victims, so a trial
-                // never pushes out a resident the policy wants to keep.
-                promotions++;
-                trialPromotions++;
-                return Promotion.PROMOTE_ON_TRIAL;
-            }
-            refusedHits++;
-            return Promotion.TOO_FEW_HITS;
-        }
-        long high = (long) (config.highWatermark() * capacityBytes);
         long low = (long) (config.lowWatermark() * capacityBytes);
-        if (after > low || spilling) {
-            // The next pass (now, or once the tier climbs past high) takes at least the band
-            // between the marks, trial copies beyond their share first and the rest from the
-            // coldest residents: the object must be hotter than that line, or it would come
-            // straight back.
-            long trialExcess = Math.max(0, heat.probationBytes() - (long) (config.probationShare() * capacityBytes));
-            long pass = Math.max(after - low, high - low);
-            double line = heat.coldLine(pass - trialExcess);
-            if (heat.heat(fid) <= line) {
-                refusedWouldSpill++;
-                return Promotion.WOULD_SPILL_NEXT;
-            }
+        double h = heat.heat(fid);
+        boolean room = after <= low && !spilling;
+        // The main part's victim line: what admitting these bytes would push out of it (trial
+        // copies beyond their share go first, so they are not counted against the newcomer).
+        boolean hotter =
+                h >= config.promoteHits() - 0.5 && heat.value(fid) > heat.coldLine(Math.max(sizeBytes, after - low));
+        if (room || hotter) {
+            promotions++;
+            freshPromotions.add(fid);
+            return Promotion.PROMOTE;
         }
-        promotions++;
-        return Promotion.PROMOTE;
+        if (config.probationShare() > 0) {
+            promotions++;
+            trialPromotions++;
+            return Promotion.PROMOTE_ON_TRIAL;
+        }
+        refusedWouldSpill++;
+        return Promotion.WOULD_SPILL_NEXT;
     }
 
     /**
-     * {@link #decidePromotion(Fid, long, int, long, long)} for an object looked up in the
-     * tracker: not eligible unless it is a spilled, spillable (DATA, unpinned) object.
+     * {@link #decidePromotion(Fid, long, long, long)} for an object looked up in the tracker: not
+     * eligible unless it is a spilled, spillable (DATA, unpinned) object.
      */
     public Promotion decidePromotion(Fid fid, long usedBytes, long capacityBytes) {
         Optional<ObjectHeat> h = heat.lookup(fid);
         if (h.isEmpty() || h.get().resident() || !h.get().spillable()) {
             return Promotion.NOT_ELIGIBLE;
         }
-        return decidePromotion(fid, h.get().sizeBytes(), h.get().windowHits(), usedBytes, capacityBytes);
+        return decidePromotion(fid, h.get().sizeBytes(), usedBytes, capacityBytes);
     }
 
     public synchronized PolicyStats stats() {

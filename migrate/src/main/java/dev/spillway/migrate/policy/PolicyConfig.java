@@ -8,12 +8,13 @@ import java.time.Duration;
  * @param highWatermark a spill pass starts when occupancy rises above this
  * @param lowWatermark ... and runs until occupancy is at or below this (hysteresis: between the
  *     two marks nothing starts and nothing stops)
- * @param promoteHits the "nhit" rule: a spilled object is promoted after this many reads within
- *     the tracker's hit window ({@code HeatConfig.hitWindow})
- * @param probationShare share of the fast tier for trial promotions: a spilled object read fewer
- *     than {@code promoteHits} times is still copied up on trial while trial copies take less than
+ * @param promoteHits a spilled object joins the main part of the tier (skipping the trial) only
+ *     once its decayed access count reaches this (less half an access of decay), and only if it
+ *     is hotter than what it would displace
+ * @param probationShare share of the fast tier for trial promotions: a spilled object not
+ *     admitted to the main part is still copied up on trial while trial copies take less than
  *     this share, and trial copies not read again are the first to be spilled (S3-FIFO's small
- *     queue, with the tracker's hit window as its ghost). 0 disables trials: pure nhit.
+ *     queue; the tracker's history of every object is its ghost). 0 disables trials.
  * @param promoteCeiling a promotion never takes occupancy above this
  * @param minResidentAge an object is not spilled before it has been on the fast tier this long
  *     (a new write, or a fresh promotion)
@@ -51,11 +52,12 @@ public record PolicyConfig(
     }
 
     /**
-     * High 0.95, low 0.90; promote on the 2nd read in the hit window, trial copies up to 40% of
-     * the tier; promotions up to full; nothing spilled before it has been resident a minute.
+     * High 0.95, low 0.90; straight to the main part from two accesses' heat (and hotter than its
+     * victims), trial copies up to 10% of the tier (S3-FIFO's small queue); promotions up to full;
+     * nothing spilled before it has been resident a minute.
      */
     public static PolicyConfig defaults() {
-        return new PolicyConfig(0.95, 0.90, 2, 0.40, 1.0, Duration.ofMinutes(1), 10_000);
+        return new PolicyConfig(0.95, 0.90, 2, 0.10, 1.0, Duration.ofMinutes(1), 10_000);
     }
 
     public PolicyConfig withWatermarks(double high, double low) {

@@ -33,7 +33,8 @@ class DaemonCrashTest {
                     devices:
                       - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: 1MiB, durability: simulated, strict-declares: true}}
                       - {name: slow0, backend: mem, roles: [background], settings: {durability: simulated, strict-declares: true}}
-                    policy: {high-watermark: 0.7, low-watermark: 0.5, min-resident-age: 0s, promote-hits: 2, probation-share: 0}
+                    policy: {high-watermark: 0.7, low-watermark: 0.5, min-resident-age: 0s, promote-hits: 2, probation-share: 0, spill-streams: 1}
+                    space: {writer-wait: 2s}
                     """, "daemon crash test");
         } catch (OsdException e) {
             throw new IllegalStateException(e);

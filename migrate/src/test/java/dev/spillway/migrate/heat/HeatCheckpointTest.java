@@ -61,26 +61,25 @@ class HeatCheckpointTest {
         }
         // Written again, the same bytes: the format is a pure function of the state.
         assertThat(write(b)).isEqualTo(bytes);
-        // Heat keeps decaying from where it was after the restart.
+        // Time has not moved (no access since): the same heat.
         clock.advance(Duration.ofHours(10));
         Fid some = a.coldest(1, Long.MAX_VALUE, Duration.ZERO).get(0).fid();
         assertThat(b.heat(some)).isCloseTo(a.heat(some), within(1e-12));
     }
 
     @Test
-    void aCheckpointWithAnotherHalfLifeIsConverted() throws Exception {
-        HeatTracker a = new HeatTracker(HeatConfig.defaults().withHalfLife(Duration.ofHours(1)), clock);
-        a.recordWrite(Fid.of(2, 1), ObjectKind.DATA, 10);
-        a.recordWrite(Fid.of(2, 1), ObjectKind.DATA, 10);
-        HeatTracker b = HeatCheckpoint.read(
-                new ByteArrayInputStream(write(a)),
-                HeatConfig.defaults().withHalfLife(Duration.ofHours(4)),
-                clock,
-                "fast",
-                CKPT);
-        assertThat(b.heat(Fid.of(2, 1))).isCloseTo(2.0, within(1e-9));
-        clock.advance(Duration.ofHours(4));
-        assertThat(b.heat(Fid.of(2, 1))).isCloseTo(1.0, within(1e-9));
+    void theLogicalClockResumesWhereItWas() throws Exception {
+        HeatTracker a = new HeatTracker(HeatConfig.defaults().withHalfLife(1).withMinResidents(100), clock);
+        for (int i = 0; i < 250; i++) {
+            a.recordWrite(Fid.of(2, 1), ObjectKind.DATA, 10);
+        }
+        HeatTracker b = HeatCheckpoint.read(new ByteArrayInputStream(write(a)), a.config(), clock, "fast", CKPT);
+        assertThat(b.logicalNow()).isEqualTo(a.logicalNow());
+        assertThat(b.heat(Fid.of(2, 1))).isCloseTo(a.heat(Fid.of(2, 1)), within(1e-12));
+        for (int i = 0; i < 100; i++) {
+            b.recordRead(Fid.of(2, 2), ObjectKind.INDEX, 0, true); // a half-life of other accesses
+        }
+        assertThat(b.heat(Fid.of(2, 1))).isCloseTo(a.heat(Fid.of(2, 1)) / 2, within(1e-9));
     }
 
     @Test

@@ -14,7 +14,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Random operations against a plain model (a map of FID to decayed count, computed the slow way);
+ * Random operations against a plain model (a map of FID to decayed count in logical time,
+ * computed the slow way);
  * the tracker's candidates must be exactly the model's coldest eligible objects, in order.
  * The seed is printed; replay with {@code -Dspillway.seed=N}.
  */
@@ -25,8 +26,8 @@ class HeatModelTest {
         boolean resident = true;
         boolean probation;
         long size;
-        List<Double> accesses = new ArrayList<>(); // seconds since start
-        double since; // resident since
+        List<Double> accesses = new ArrayList<>(); // logical time (half-lives)
+        double since; // resident since (wall seconds)
 
         double heat(double now, double halfLife) {
             double h = 0;
@@ -43,15 +44,17 @@ class HeatModelTest {
         System.out.println("HeatModelTest seed " + seed + " (replay: -Dspillway.seed=" + seed + ")");
         Random rnd = new Random(seed);
         TestClock clock = new TestClock();
-        double halfLifeSeconds = 600;
+        // Heat halves every 1,000 accesses: at most 500 objects are resident, fewer than the
+        // 1,000 a turnover is counted against, so logical time is exactly accesses / 1,000.
+        double halfLife = 1;
         long minSpill = 100;
-        HeatConfig cfg =
-                new HeatConfig(Duration.ofSeconds((long) halfLifeSeconds), Duration.ofMinutes(5), minSpill, 4, 4, 64);
+        HeatConfig cfg = new HeatConfig(halfLife, 1000, minSpill, 4, 4, 64, 0);
         HeatTracker heat = new HeatTracker(cfg, clock);
         Map<Fid, Obj> model = new HashMap<>();
-        double now = 0;
+        double now = 0; // wall seconds
+        long accesses = 0;
         for (int step = 0; step < 20_000; step++) {
-            // Distinct times (millisecond steps) keep keys distinct, so the order is unique.
+            // The wall clock only decides the minimum resident age.
             long ms = 1 + rnd.nextInt(rnd.nextInt(10) == 0 ? 600_000 : 5_000);
             clock.advance(Duration.ofMillis(ms));
             now += ms / 1000.0;
@@ -74,10 +77,10 @@ class HeatModelTest {
                 o.resident = true;
                 o.probation = false;
                 o.size = size;
-                o.accesses.add(now);
+                o.accesses.add(++accesses / 1000.0);
             } else if (op < 75) {
                 heat.recordRead(fid, o.data ? ObjectKind.DATA : ObjectKind.INDEX, -1, o.resident);
-                o.accesses.add(now);
+                o.accesses.add(++accesses / 1000.0);
                 if (o.resident && o.probation) {
                     o.probation = false; // the tracker's rule: one read on trial ends probation
                 }
@@ -102,7 +105,7 @@ class HeatModelTest {
             } else {
                 double minAgeSeconds = rnd.nextInt(3) * 120;
                 int n = 1 + rnd.nextInt(50);
-                check(heat, model, now, halfLifeSeconds, minSpill, minAgeSeconds, n, seed);
+                check(heat, model, now, accesses / 1000.0, halfLife, minSpill, minAgeSeconds, n, seed);
             }
         }
         assertThat(heat.tracked()).isEqualTo(model.size());
@@ -112,6 +115,7 @@ class HeatModelTest {
             HeatTracker heat,
             Map<Fid, Obj> model,
             double now,
+            double logicalNow,
             double hl,
             long minSpill,
             double minAgeSeconds,
@@ -131,7 +135,7 @@ class HeatModelTest {
                 eligible.add(e);
             }
         }
-        eligible.sort(Comparator.comparingDouble(e -> e.getValue().heat(now, hl)));
+        eligible.sort(Comparator.comparingDouble(e -> e.getValue().heat(logicalNow, hl)));
         List<Fid> expected = eligible.stream().limit(n).map(Map.Entry::getKey).toList();
         Duration minAge = Duration.ofSeconds((long) minAgeSeconds);
         List<Candidate> got = heat.coldest(n, Long.MAX_VALUE, minAge);
@@ -142,7 +146,7 @@ class HeatModelTest {
                 .containsExactlyElementsOf(expected);
         for (Candidate c : got) {
             assertThat(c.heat())
-                    .isCloseTo(model.get(c.fid()).heat(now, hl), org.assertj.core.api.Assertions.within(1e-6));
+                    .isCloseTo(model.get(c.fid()).heat(logicalNow, hl), org.assertj.core.api.Assertions.within(1e-6));
         }
     }
 }

@@ -17,7 +17,9 @@ import org.junit.jupiter.api.Test;
 class PlacementPolicyTest {
     static final long CAP = 1_000_000;
     final TestClock clock = new TestClock();
-    final HeatTracker heat = new HeatTracker(HeatConfig.defaults().withHalfLife(Duration.ofHours(1)), clock);
+    /** Heat halves every 1,000 accesses (at most a few hundred objects resident here). */
+    final HeatTracker heat =
+            new HeatTracker(HeatConfig.defaults().withHalfLife(1).withMinResidents(1000), clock);
 
     /** A fast tier as the daemon sees it: resident objects and their sizes. */
     final class Tier {
@@ -106,28 +108,42 @@ class PlacementPolicyTest {
     }
 
     @Test
-    void nhitPromotesOnTheNthReadAndOnlyWhenThereIsRoom() {
+    void aSpilledObjectJoinsTheMainPartOnlyIfHotterThanWhatItWouldDisplace() {
         PlacementPolicy p = new PlacementPolicy(PolicyConfig.defaults().withProbationShare(0), heat);
         Fid f = Fid.of(3, 1);
         heat.recordWrite(f, ObjectKind.DATA, 1000);
         heat.markSpilled(f);
-        int hits = heat.recordRead(f, ObjectKind.DATA, -1, false);
-        assertThat(p.decidePromotion(f, 1000, hits, 0, CAP)).isEqualTo(Promotion.TOO_FEW_HITS);
-        clock.advance(Duration.ofSeconds(5));
-        hits = heat.recordRead(f, ObjectKind.DATA, -1, false);
-        assertThat(p.decidePromotion(f, 1000, hits, CAP - 500, CAP)).isEqualTo(Promotion.NO_ROOM);
+        heat.recordRead(f, ObjectKind.DATA, -1, false);
+        // An empty tier has room to spare: anything comes up.
         assertThat(p.decidePromotion(f, 0, CAP)).isEqualTo(Promotion.PROMOTE);
+        // A full tier of objects read five times each: a second read is not enough...
+        Tier tier = new Tier();
+        for (int i = 0; i < 95; i++) {
+            tier.write(Fid.of(6, i), 10_000);
+            for (int k = 0; k < 4; k++) {
+                heat.recordRead(Fid.of(6, i), ObjectKind.DATA, -1, true);
+            }
+        }
+        assertThat(p.decidePromotion(f, 1000, tier.used, CAP)).isEqualTo(Promotion.WOULD_SPILL_NEXT);
+        // ...a tenth is.
+        for (int k = 0; k < 8; k++) {
+            heat.recordRead(f, ObjectKind.DATA, -1, false);
+        }
+        assertThat(p.decidePromotion(f, 1000, tier.used, CAP)).isEqualTo(Promotion.PROMOTE);
+        assertThat(p.decidePromotion(f, 2 * CAP, 0, CAP)).isEqualTo(Promotion.NO_ROOM);
         heat.markPromoted(f, false);
         assertThat(p.decidePromotion(f, 0, CAP)).isEqualTo(Promotion.NOT_ELIGIBLE); // already resident
         Fid index = Fid.of(3, 2);
         heat.recordWrite(index, ObjectKind.INDEX, 10);
         heat.markSpilled(index);
         assertThat(p.decidePromotion(index, 0, CAP)).isEqualTo(Promotion.NOT_ELIGIBLE);
+        assertThat(p.stats().refusedWouldSpill()).isEqualTo(1);
     }
 
     @Test
     void withTrialsAFirstReadIsCopiedUpOnProbationAndGoesFirst() {
-        PlacementPolicy p = new PlacementPolicy(PolicyConfig.defaults().withMinResidentAge(Duration.ZERO), heat);
+        PlacementPolicy p = new PlacementPolicy(
+                PolicyConfig.defaults().withMinResidentAge(Duration.ZERO).withProbationShare(0.4), heat);
         Tier tier = new Tier();
         for (int i = 0; i < 93; i++) {
             tier.write(Fid.of(4, i), 10_000); // 930 KB of written data
@@ -146,51 +162,27 @@ class PlacementPolicyTest {
     }
 
     @Test
-    void theGateRefusesWhatTheNextPassWouldEvictSoNothingPingPongs() {
+    void aPromotionThatTheNextPassTakesBackIsCountedAsAPingPong() {
         PlacementPolicy p = new PlacementPolicy(
                 PolicyConfig.defaults().withProbationShare(0).withMinResidentAge(Duration.ZERO), heat);
         Tier tier = new Tier();
-        // A full tier of objects each read often in the last minutes: hot.
-        for (int i = 0; i < 94; i++) {
+        for (int i = 0; i < 80; i++) {
             tier.write(Fid.of(6, i), 10_000);
-            for (int k = 0; k < 5; k++) {
-                heat.recordRead(Fid.of(6, i), ObjectKind.DATA, -1, true);
-            }
         }
-        clock.advance(Duration.ofMinutes(1));
-        // A spilled object read twice an hour ago and twice now: colder than all of them.
-        Fid cold = Fid.of(7, 1);
-        heat.recordWrite(cold, ObjectKind.DATA, 20_000);
-        heat.markSpilled(cold);
-        int hits = heat.recordRead(cold, ObjectKind.DATA, -1, false);
-        hits = heat.recordRead(cold, ObjectKind.DATA, -1, false);
-        assertThat(p.decidePromotion(cold, 20_000, hits, tier.used, CAP)).isEqualTo(Promotion.WOULD_SPILL_NEXT);
-        assertThat(p.stats().refusedWouldSpill()).isEqualTo(1);
-
-        // Had it been promoted anyway, the next pass would not take it back (it was promoted
-        // since the last pass) unless the pass had nothing else; an emergency may, and counts it.
-        heat.markPromoted(cold, false);
-        tier.resident.put(cold, 20_000L);
-        tier.used += 20_000;
-        tier.step(p);
-        assertThat(tier.resident).containsKey(cold);
-        assertThat(p.stats().pingPongs()).isZero();
-        clock.advance(Duration.ofSeconds(2));
-        heat.markSpilled(cold);
-        tier.resident.remove(cold);
-        tier.used -= 20_000;
-        heat.recordRead(cold, ObjectKind.DATA, -1, false);
-        heat.markPromoted(cold, false);
-        tier.resident.put(cold, 20_000L);
+        Fid f = Fid.of(7, 1);
+        heat.recordRead(f, ObjectKind.DATA, 20_000, false);
+        assertThat(p.decidePromotion(f, 20_000, tier.used, CAP)).isEqualTo(Promotion.PROMOTE); // room
+        heat.markPromoted(f, false);
+        tier.resident.put(f, 20_000L);
         tier.used += 20_000;
         SpillPlan emergency = p.planEmergency(tier.used, CAP); // room for everything: it takes all
-        assertThat(emergency.candidates()).extracting(Candidate::fid).contains(cold);
+        assertThat(emergency.candidates()).extracting(Candidate::fid).contains(f);
         assertThat(p.stats().pingPongs()).isEqualTo(1);
         assertThat(p.stats().emergencies()).isEqualTo(1);
     }
 
     @Test
-    void aReplayedWorkloadNeverPingPongs() {
+    void aReplayedWorkloadStaysWithinTheTierAndRarelyPingPongs() {
         long seed = Long.getLong("spillway.seed", System.nanoTime());
         System.out.println("replay seed " + seed + " (replay: -Dspillway.seed=" + seed + ")");
         Random rnd = new Random(seed);
@@ -206,9 +198,9 @@ class PlacementPolicyTest {
                 tier.write(f, size);
             } else {
                 boolean hit = tier.resident.containsKey(f);
-                int hits = heat.recordRead(f, ObjectKind.DATA, size, hit);
+                heat.recordRead(f, ObjectKind.DATA, size, hit);
                 if (!hit) {
-                    Promotion d = p.decidePromotion(f, size, hits, tier.used, CAP);
+                    Promotion d = p.decidePromotion(f, size, tier.used, CAP);
                     if (d.admitted()) {
                         heat.markPromoted(f, d == Promotion.PROMOTE_ON_TRIAL);
                         tier.resident.put(f, size);
@@ -222,7 +214,8 @@ class PlacementPolicyTest {
         PolicyStats s = p.stats();
         System.out.println(s);
         assertThat(s.promotions()).isPositive();
-        assertThat(s.refusedWouldSpill()).isPositive();
-        assertThat(s.pingPongs()).isZero();
+        assertThat(s.trialPromotions()).isPositive().isLessThan(s.promotions());
+        // A promotion is admitted only hotter than the pass's line, so few come straight back.
+        assertThat(s.pingPongs()).isLessThan(s.promotions() - s.trialPromotions());
     }
 }

@@ -77,6 +77,16 @@ public class FilterOsd implements Osd {
     }
 
     @Override
+    public void setReserve(long bytes) throws OsdException {
+        in.setReserve(bytes);
+    }
+
+    @Override
+    public void setCapacity(long bytes) throws OsdException {
+        in.setCapacity(bytes);
+    }
+
+    @Override
     public Transaction newTransaction() throws OsdException {
         return wrap(in.newTransaction());
     }

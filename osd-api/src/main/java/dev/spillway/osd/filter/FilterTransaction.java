@@ -5,6 +5,7 @@ import dev.spillway.osd.CommitCallback;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import java.nio.ByteBuffer;
@@ -80,6 +81,16 @@ public class FilterTransaction implements Transaction {
     @Override
     public void setSync(boolean sync) {
         in.setSync(sync);
+    }
+
+    @Override
+    public void continuesAccess(Fid fid) {
+        in.continuesAccess(fid);
+    }
+
+    @Override
+    public void setSpaceClass(SpaceClass spaceClass) throws OsdException {
+        in.setSpaceClass(spaceClass);
     }
 
     @Override

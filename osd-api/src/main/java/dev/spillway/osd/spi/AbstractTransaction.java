@@ -6,6 +6,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.Declare.Op;
@@ -43,6 +44,7 @@ public abstract class AbstractTransaction implements Transaction {
     private State state = State.NEW;
     private OsdException failure;
     private boolean sync;
+    private SpaceClass spaceClass = SpaceClass.CLIENT;
 
     protected AbstractTransaction(TransactionSupport support) {
         this.support = support;
@@ -70,6 +72,11 @@ public abstract class AbstractTransaction implements Transaction {
 
     protected final boolean isSync() {
         return sync;
+    }
+
+    /** Whose space this transaction may take (see {@link SpaceClass}). */
+    protected final SpaceClass spaceClass() {
+        return spaceClass;
     }
 
     /** The failure that poisoned this transaction, or null. */
@@ -159,6 +166,15 @@ public abstract class AbstractTransaction implements Transaction {
     @Override
     public void setSync(boolean sync) {
         this.sync = sync;
+    }
+
+    @Override
+    public void setSpaceClass(SpaceClass spaceClass) throws OsdException {
+        Objects.requireNonNull(spaceClass, "spaceClass");
+        if (state != State.NEW) {
+            throw new OsdException(Errno.EINVAL, device(), "transaction " + id + ": space class set after start");
+        }
+        this.spaceClass = spaceClass;
     }
 
     @Override

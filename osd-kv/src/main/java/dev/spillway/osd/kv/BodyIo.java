@@ -1,9 +1,9 @@
 package dev.spillway.osd.kv;
 
+import dev.spillway.osd.spi.storage.StorageFile;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.util.Iterator;
 import org.rocksdb.RocksDBException;
 
@@ -77,7 +77,7 @@ final class BodyIo {
         }
     }
 
-    static void readFully(FileChannel ch, ByteBuffer dst, long position, int n, long fileId) throws IOException {
+    static void readFully(StorageFile ch, ByteBuffer dst, long position, int n, long fileId) throws IOException {
         int limit = dst.limit();
         dst.limit(dst.position() + n);
         try {

@@ -62,7 +62,7 @@ final class CommitBuilder implements AutoCloseable {
         Runnable counters = osd.space.appendCounters(b, usedDelta, objectsDelta);
         long freeing = freed.values().stream().mapToLong(Long::longValue).sum();
         return () -> {
-            counters.run();
+            osd.space.settle(counters, tx.handOverReservation());
             osd.space.freeing(freeing);
         };
     }

@@ -152,7 +152,10 @@ final class CommitPipeline implements AutoCloseable {
                         wanted = seq;
                     }
                     while (true) {
-                        if (done >= seq) {
+                        // A commit that wrote nothing shares the seq of the last one that did, so
+                        // "done" may cover it while its callbacks still wait in the queue.
+                        if (done >= seq
+                                && (pending.isEmpty() || pending.peekFirst().seq() > seq)) {
                             return;
                         }
                         if (failure != null) {

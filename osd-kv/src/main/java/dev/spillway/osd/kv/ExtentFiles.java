@@ -1,17 +1,16 @@
 package dev.spillway.osd.kv;
 
+import dev.spillway.osd.spi.storage.Storage;
+import dev.spillway.osd.spi.storage.StorageFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * The extent files of large bodies, in {@code extents/}, each named by its 64-bit id in hex.
@@ -20,12 +19,15 @@ import java.util.stream.Stream;
  * the old file is deleted only after the metadata that stopped referencing it is durable. So a
  * reader holding an older view can always read the bytes it saw, or finds the file gone and
  * retries with a newer view.
+ *
+ * <p>Every file operation goes through the folder's {@link Storage} (so crash tests run it on the
+ * fault-injecting storage).
  */
 final class ExtentFiles implements AutoCloseable {
     /** Supplies a readable channel for an extent file id. */
     @FunctionalInterface
     interface Source {
-        FileChannel channel(long fileId) throws IOException;
+        StorageFile channel(long fileId) throws IOException;
     }
 
     /**
@@ -34,7 +36,7 @@ final class ExtentFiles implements AutoCloseable {
      * @param nameDurable its directory entry is already durable (a spare file), so the commit
      *     needs no fsync of the folder for it
      */
-    record Written(long id, FileChannel channel, boolean nameDurable) {}
+    record Written(long id, StorageFile channel, boolean nameDurable) {}
 
     /** Empty files kept ready, their names fsynced, so that a commit saves the folder fsync. */
     private static final int SPARES = 4;
@@ -45,22 +47,33 @@ final class ExtentFiles implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean refilling = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean closed;
 
-    private final Path dir;
+    private final Storage storage;
     private final AtomicLong nextId;
+    // Runs the refill of spare files (a virtual thread; inline in crash tests, for determinism).
+    private final Executor background;
     // Read channels of committed files, opened on first read; a freed file's is closed.
-    private final ConcurrentHashMap<Long, FileChannel> readers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, StorageFile> readers = new ConcurrentHashMap<>();
 
-    ExtentFiles(Path dir, long firstId) {
-        this.dir = dir;
+    /** The extent files in {@link KvFolder#EXTENTS} of {@code storage} (the device's folder). */
+    ExtentFiles(Storage storage, long firstId, Executor background) {
+        this.storage = storage;
         this.nextId = new AtomicLong(firstId);
+        this.background = background;
     }
 
-    Path dir() {
-        return dir;
+    /** The file's path in the device's folder. */
+    static String path(long id) {
+        return KvFolder.EXTENTS + "/" + name(id);
     }
 
-    Path path(long id) {
-        return dir.resolve(name(id));
+    /** The size of a file; NoSuchFileException if it is missing. */
+    long size(long id) throws IOException {
+        return storage.size(path(id));
+    }
+
+    /** True if the file exists. */
+    boolean exists(long id) throws IOException {
+        return storage.type(path(id)) == Storage.EntryType.FILE;
     }
 
     static String name(long id) {
@@ -89,18 +102,19 @@ final class ExtentFiles implements AutoCloseable {
         refillLater();
         if (s != null) {
             spareIds.remove(s);
-            return new Written(s, FileChannel.open(path(s), StandardOpenOption.WRITE, StandardOpenOption.READ), true);
+            return new Written(s, storage.open(path(s), StandardOpenOption.WRITE, StandardOpenOption.READ), true);
         }
-        long id = createNew();
-        return new Written(id, FileChannel.open(path(id), StandardOpenOption.WRITE, StandardOpenOption.READ), false);
-    }
-
-    private long createNew() throws IOException {
         while (true) {
             long id = nextId.getAndIncrement();
             try {
-                Files.createFile(path(id));
-                return id;
+                return new Written(
+                        id,
+                        storage.open(
+                                path(id),
+                                StandardOpenOption.CREATE_NEW,
+                                StandardOpenOption.WRITE,
+                                StandardOpenOption.READ),
+                        false);
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 // a file a failed transaction could not delete; skip its id (the mount removes it)
             }
@@ -112,12 +126,13 @@ final class ExtentFiles implements AutoCloseable {
         if (closed || spare.size() >= SPARES || !refilling.compareAndSet(false, true)) {
             return;
         }
-        Thread.ofVirtual().name("osd-kv-spares").start(() -> {
+        background.execute(() -> {
             try {
                 List<Long> made = new ArrayList<>();
                 while (!closed && spare.size() + made.size() < SPARES) {
                     long id = nextId.getAndIncrement();
-                    Files.createFile(path(id));
+                    storage.open(path(id), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
+                            .close();
                     made.add(id);
                 }
                 syncDir();
@@ -144,11 +159,11 @@ final class ExtentFiles implements AutoCloseable {
     }
 
     /** A read channel for a committed file; NoSuchFileException if it is gone. */
-    FileChannel reader(long id) throws IOException {
+    StorageFile reader(long id) throws IOException {
         try {
             return readers.computeIfAbsent(id, i -> {
                 try {
-                    return FileChannel.open(path(i), StandardOpenOption.READ);
+                    return storage.open(path(i), StandardOpenOption.READ);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -162,7 +177,7 @@ final class ExtentFiles implements AutoCloseable {
     void delete(long id) throws IOException {
         closeReader(id);
         try {
-            Files.delete(path(id));
+            storage.delete(path(id));
         } catch (NoSuchFileException e) {
             // deleted before a crash, or by a previous attempt
         }
@@ -171,27 +186,25 @@ final class ExtentFiles implements AutoCloseable {
     }
 
     private void closeReader(long id) throws IOException {
-        FileChannel c = readers.remove(id);
+        StorageFile c = readers.remove(id);
         if (c != null) {
             c.close();
         }
     }
 
     void syncDir() throws IOException {
-        KvFolder.fsyncDir(dir);
+        storage.forceDirectory(KvFolder.EXTENTS);
     }
 
     /** Ids of every extent file in the folder, and the names that are not extent files. */
     List<Long> listIds(List<String> strangers) throws IOException {
         List<Long> ids = new ArrayList<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                long id = idOf(p.getFileName().toString());
-                if (id < 0) {
-                    strangers.add(p.getFileName().toString());
-                } else {
-                    ids.add(id);
-                }
+        for (String n : storage.list(KvFolder.EXTENTS)) {
+            long id = idOf(n);
+            if (id < 0) {
+                strangers.add(n);
+            } else {
+                ids.add(id);
             }
         }
         return ids;

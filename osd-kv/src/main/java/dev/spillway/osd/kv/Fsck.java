@@ -3,7 +3,6 @@ package dev.spillway.osd.kv;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -182,8 +181,7 @@ final class Fsck {
                             problems.add(fid + ": uses extent file " + ExtentFiles.name(e.fileId()) + " of " + owner);
                         }
                         long need = e.fileOff() + e.stored();
-                        long have =
-                                Files.exists(osd.files.path(e.fileId())) ? Files.size(osd.files.path(e.fileId())) : -1;
+                        long have = osd.files.exists(e.fileId()) ? osd.files.size(e.fileId()) : -1;
                         if (have < need) {
                             problems.add(fid + ": extent file " + ExtentFiles.name(e.fileId()) + " has " + have
                                     + " bytes, needs " + need);

@@ -2,16 +2,15 @@ package dev.spillway.osd.kv;
 
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.spi.storage.Storage;
+import dev.spillway.osd.spi.storage.StorageFile;
+import dev.spillway.osd.spi.storage.posix.PosixStorage;
+import java.io.Closeable;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -34,6 +33,9 @@ import java.util.stream.Stream;
  * Only a missing or empty folder is formatted (or one whose format we interrupted ourselves).
  * Anything else that is not a valid osd-kv fails with an error naming the folder, and nothing
  * in it is changed: the checks only read until the folder is known to be ours and unlocked.
+ *
+ * <p>The folder's own files go through its {@link Storage} (the superblock the durable way:
+ * temporary name, fsync, rename, fsync of the folder); RocksDB keeps {@code db/} itself.
  */
 final class KvFolder implements AutoCloseable {
     static final String SUPER = "osd-kv.super";
@@ -46,61 +48,69 @@ final class KvFolder implements AutoCloseable {
     // POSIX record locks belong to the process, and closing any descriptor of the file drops
     // them all; so a second mount attempt in this JVM must be refused before it opens the lock
     // file, or its failure would unlock the first mount. Keyed by the folder's real path.
-    private static final Set<Path> MOUNTED_HERE = ConcurrentHashMap.newKeySet();
+    private static final Set<String> MOUNTED_HERE = ConcurrentHashMap.newKeySet();
 
     final String device;
-    final Path root;
+    /** Where the folder is, for messages. */
+    final String root;
+
+    final Storage storage;
+    private final Path db;
     final boolean fresh;
     private Superblock superblock;
-    private final Path lockKey;
-    private FileChannel lockChannel;
-    private FileLock lock;
+    private final String lockKey;
+    private Closeable lock;
 
-    private KvFolder(String device, Path root, boolean fresh, Superblock sb, Path lockKey) {
+    private KvFolder(String device, Storage storage, Path db, boolean fresh, Superblock sb, String lockKey) {
         this.device = device;
-        this.root = root;
+        this.storage = storage;
+        this.root = storage instanceof PosixStorage p ? p.root().toString() : storage.describe();
+        this.db = db;
         this.fresh = fresh;
         this.superblock = sb;
         this.lockKey = lockKey;
     }
 
     Path db() {
-        return root.resolve(DB);
-    }
-
-    Path extents() {
-        return root.resolve(EXTENTS);
+        return db;
     }
 
     Superblock superblock() {
         return superblock;
     }
 
-    private static OsdException err(Errno e, String device, Path root, String why) {
+    private static OsdException err(Errno e, String device, Object root, String why) {
         return new OsdException(e, device, "osd-kv folder " + root + ": " + why);
     }
 
-    private static OsdException err(Errno e, String device, Path root, String why, Throwable cause) {
+    private static OsdException err(Errno e, String device, Object root, String why, Throwable cause) {
         return new OsdException(e, device, null, "osd-kv folder " + root + ": " + why, cause);
+    }
+
+    private static String where(Storage s) {
+        return s instanceof PosixStorage p ? p.root().toString() : s.describe();
     }
 
     /**
      * Checks the folder and takes its lock; prepares a format if it is missing or empty.
      *
+     * @param storage the device's folder
+     * @param db where RocksDB keeps the database ({@code db/} in the folder, but for crash tests)
      * @param blockSize the configured block size for a format, or 0 for the default
      */
-    static KvFolder mount(String device, Path root, int blockSize) throws OsdException {
-        root = root.toAbsolutePath().normalize();
+    static KvFolder mount(String device, Storage storage, Path db, int blockSize) throws OsdException {
+        String root = where(storage);
         try {
-            if (Files.exists(root) && !Files.isDirectory(root)) {
+            Storage.EntryType t = storage.type("");
+            if (t == Storage.EntryType.FILE || t == Storage.EntryType.OTHER) {
                 throw err(Errno.EINVAL, device, root, "exists and is not a folder");
             }
             boolean format;
             Superblock sb = null;
-            if (!Files.exists(root)) {
+            if (t == Storage.EntryType.MISSING) {
                 format = true;
             } else {
-                List<String> names = list(root);
+                List<String> names = storage.list("");
                 if (names.isEmpty()) {
                     format = true;
                 } else if (!names.contains(SUPER) && names.contains(FORMATTING) && OURS.containsAll(names)) {
@@ -114,14 +124,24 @@ final class KvFolder implements AutoCloseable {
                                     + "); refusing to format it");
                 } else {
                     format = false;
-                    sb = readSuperblock(device, root);
+                    sb = readSuperblock(device, storage, root);
                 }
             }
-            Path key = realKey(root, format);
+            if (format && t == Storage.EntryType.MISSING) {
+                if (storage instanceof PosixStorage p
+                        && !Files.isDirectory(p.root().getParent())) {
+                    Files.createDirectories(p.root().getParent());
+                }
+                storage.createDirectory("");
+            }
+            // One folder, one key: its real path; another storage (a test's) is its own folder.
+            String key = storage instanceof PosixStorage p
+                    ? p.root().toRealPath().toString()
+                    : storage.describe() + "@" + System.identityHashCode(storage);
             if (!MOUNTED_HERE.add(key)) {
                 throw err(Errno.EBUSY, device, root, "is already mounted by this process");
             }
-            KvFolder f = new KvFolder(device, root, format, sb, key);
+            KvFolder f = new KvFolder(device, storage, db, format, sb, key);
             try {
                 if (format) {
                     f.prepareFormat(blockSize);
@@ -137,7 +157,8 @@ final class KvFolder implements AutoCloseable {
                                         + sb.blockSize() + "; it cannot change");
                     }
                 }
-            } catch (OsdException | RuntimeException e) {
+            } catch (OsdException | IOException | RuntimeException e) {
+                // Whatever failed, the folder is not mounted: a later attempt must not find it busy.
                 f.close();
                 throw e;
             }
@@ -147,27 +168,15 @@ final class KvFolder implements AutoCloseable {
         }
     }
 
-    private static Path realKey(Path root, boolean format) throws IOException {
-        if (format) {
-            Files.createDirectories(root);
-        }
-        return root.toRealPath();
-    }
-
-    private static List<String> list(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).sorted().toList();
-        }
-    }
-
     private static String preview(List<String> names) {
         return names.size() <= 5
                 ? String.join(", ", names)
                 : String.join(", ", names.subList(0, 5)) + ", … (" + names.size() + " entries)";
     }
 
-    private static Superblock readSuperblock(String device, Path root) throws OsdException, IOException {
-        byte[] b = Files.readAllBytes(root.resolve(SUPER));
+    private static Superblock readSuperblock(String device, Storage storage, String root)
+            throws OsdException, IOException {
+        byte[] b = storage.readFully(SUPER);
         try {
             return Superblock.decode(b);
         } catch (Superblock.Invalid e) {
@@ -186,25 +195,21 @@ final class KvFolder implements AutoCloseable {
     }
 
     private void lock() throws OsdException, IOException {
-        lockChannel = FileChannel.open(root.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {
-            lock = lockChannel.tryLock();
-        } catch (OverlappingFileLockException e) {
-            lock = null;
-        }
-        if (lock == null) {
+            lock = storage.lock(LOCK);
+        } catch (FileSystemException e) {
             throw err(Errno.EBUSY, device, root, "is already mounted by another process (" + LOCK + " is locked)");
         }
     }
 
-    private void checkPresent() throws OsdException {
+    private void checkPresent() throws OsdException, IOException {
         List<String> missing = new ArrayList<>();
-        if (!Files.isDirectory(db())) {
+        if (!Files.isDirectory(db)) {
             missing.add(DB + "/");
-        } else if (!Files.isRegularFile(db().resolve("CURRENT"))) {
+        } else if (!Files.isRegularFile(db.resolve("CURRENT"))) {
             missing.add(DB + "/CURRENT");
         }
-        if (!Files.isDirectory(extents())) {
+        if (storage.type(EXTENTS) != Storage.EntryType.DIRECTORY) {
             missing.add(EXTENTS + "/");
         }
         if (!missing.isEmpty()) {
@@ -218,54 +223,55 @@ final class KvFolder implements AutoCloseable {
     }
 
     private void prepareFormat(int blockSize) throws OsdException, IOException {
-        Path marker = root.resolve(FORMATTING);
-        if (Files.exists(marker)) {
+        if (storage.type(FORMATTING) == Storage.EntryType.FILE) {
             // An interrupted format of ours: clear what it left.
-            for (String n : list(root)) {
+            for (String n : storage.list("")) {
                 if (!n.equals(FORMATTING) && !n.equals(LOCK)) {
-                    deleteTree(root.resolve(n));
+                    deleteTree(n);
                 }
             }
+            deleteTree(db);
         } else {
-            Files.write(
-                    marker, new byte[0], StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
-            fsyncDir(root);
+            try (StorageFile m = storage.open(
+                    FORMATTING, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+                m.force(true);
+            }
+            storage.forceDirectory("");
         }
         lock();
-        Files.createDirectories(extents());
+        if (storage.type(EXTENTS) == Storage.EntryType.MISSING) {
+            storage.createDirectory(EXTENTS);
+        }
         int bs = blockSize == 0 ? KvSettings.DEFAULT_BLOCK_SIZE : blockSize;
         superblock = new Superblock(Superblock.FORMAT_VERSION, bs, UUID.randomUUID(), System.currentTimeMillis());
     }
 
-    /** Completes a format once the database exists: the superblock goes last, atomically. */
+    /** Completes a format once the database exists: the superblock goes last, the durable way. */
     void finishFormat() throws OsdException {
         try {
-            fsyncDir(extents());
-            Path tmp = root.resolve(SUPER + ".tmp");
-            try (FileChannel ch = FileChannel.open(
-                    tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                ch.write(java.nio.ByteBuffer.wrap(superblock.encode()));
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, root.resolve(SUPER), StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, root.resolve(SUPER), StandardCopyOption.REPLACE_EXISTING);
-            }
-            fsyncDir(root);
-            Files.deleteIfExists(root.resolve(FORMATTING));
-            fsyncDir(root);
+            storage.forceDirectory(EXTENTS);
+            storage.replaceDurably(SUPER, superblock.encode());
+            storage.deleteIfExists(FORMATTING);
+            storage.forceDirectory("");
         } catch (IOException e) {
             throw err(Errno.EIO, device, root, "format failed: " + e, e);
         }
     }
 
-    static void fsyncDir(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
+    /** Deletes {@code path} of the folder and everything under it. */
+    private void deleteTree(String path) throws IOException {
+        Storage.EntryType t = storage.type(path);
+        if (t == Storage.EntryType.DIRECTORY) {
+            for (String n : storage.list(path)) {
+                deleteTree(path + "/" + n);
+            }
+        }
+        if (t != Storage.EntryType.MISSING) {
+            storage.deleteIfExists(path);
         }
     }
 
+    /** Deletes a database folder outside the storage (crash tests keep it apart). */
     private static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
@@ -285,16 +291,12 @@ final class KvFolder implements AutoCloseable {
     public void close() {
         try {
             if (lock != null) {
-                lock.release();
-            }
-            if (lockChannel != null) {
-                lockChannel.close();
+                lock.close();
             }
         } catch (IOException e) {
             // Closing the descriptor releases the lock whatever the error; nothing is left held.
         } finally {
             lock = null;
-            lockChannel = null;
             MOUNTED_HERE.remove(lockKey);
         }
     }

@@ -14,11 +14,15 @@ import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.TransactionSupport;
+import dev.spillway.osd.spi.storage.Storage;
+import dev.spillway.osd.spi.storage.posix.PosixNative;
+import dev.spillway.osd.spi.storage.posix.PosixStorage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -28,6 +32,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.LongAdder;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
@@ -89,7 +94,8 @@ public final class KvOsd implements Osd {
             InstantSource clock,
             KvFolder folder,
             KvDatabase kv,
-            MountRecovery.Result mounted)
+            MountRecovery.Result mounted,
+            Executor background)
             throws IOException {
         this.name = name;
         this.settings = settings;
@@ -97,8 +103,8 @@ public final class KvOsd implements Osd {
         this.folder = folder;
         this.kv = kv;
         this.bs = folder.superblock().blockSize();
-        this.files = new ExtentFiles(folder.extents(), mounted.nextFileId());
-        this.space = new Space(name, settings.capacity(), folder.root, kv.meta, mounted.used(), mounted.objects());
+        this.files = new ExtentFiles(folder.storage, mounted.nextFileId(), background);
+        this.space = new Space(name, settings.capacity(), folder.storage, kv.meta, mounted.used(), mounted.objects());
         this.support = new TransactionSupport(name, settings.strictDeclares());
         this.caps = new Capabilities(
                 EnumSet.of(
@@ -124,9 +130,31 @@ public final class KvOsd implements Osd {
     /** Mounts the device {@code config} describes, formatting a missing or empty folder. */
     public static KvOsd open(OsdConfig config) throws OsdException {
         KvSettings s = KvSettings.parse(config);
+        Path root = s.path().toAbsolutePath().normalize();
+        return open(
+                config,
+                new PosixStorage(root, PosixNative.load()),
+                root.resolve(KvFolder.DB),
+                r -> Thread.ofVirtual().name("osd-kv-spares").start(r));
+    }
+
+    /**
+     * Mounts the device on {@code folder} (its superblock, lock and extent files) with RocksDB in
+     * {@code db}, running background work (the refill of spare extent files) on
+     * {@code background}. Crash tests use it to put the folder on the fault-injecting storage and
+     * to run everything inline, so that a crash point replays exactly; RocksDB stays on a real
+     * folder and keeps what was written to it before the crash (what reached the page cache).
+     */
+    public static KvOsd open(OsdConfig config, Storage folder, Path db, Executor background) throws OsdException {
+        KvSettings s = KvSettings.parse(config);
+        return open(config, s, folder, db, background);
+    }
+
+    private static KvOsd open(OsdConfig config, KvSettings s, Storage storage, Path db, Executor background)
+            throws OsdException {
         String name = config.name();
         long t0 = System.nanoTime();
-        KvFolder folder = KvFolder.mount(name, s.path(), s.blockSize());
+        KvFolder folder = KvFolder.mount(name, storage, db, s.blockSize());
         long probeNanos = 0;
         try {
             if (!folder.fresh) {
@@ -166,7 +194,7 @@ public final class KvOsd implements Osd {
                                 probe / 1e6,
                                 (r0 - o0) / 1e6,
                                 (end - r0) / 1e6));
-                return new KvOsd(name, s, config.clock(), folder, kv, r);
+                return new KvOsd(name, s, config.clock(), folder, kv, r, background);
             } catch (OsdException | RuntimeException e) {
                 kv.close();
                 throw e;
@@ -412,6 +440,20 @@ public final class KvOsd implements Osd {
     public StatFs statfs() throws OsdException {
         try (Op op = enter()) {
             return space.statfs();
+        }
+    }
+
+    @Override
+    public void setReserve(long bytes) throws OsdException {
+        try (Op op = enter()) {
+            space.setReserve(bytes);
+        }
+    }
+
+    @Override
+    public void setCapacity(long bytes) throws OsdException {
+        try (Op op = enter()) {
+            space.setCapacity(bytes);
         }
     }
 

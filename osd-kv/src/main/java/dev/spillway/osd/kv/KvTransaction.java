@@ -10,9 +10,9 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
+import dev.spillway.osd.spi.storage.StorageFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -85,7 +85,8 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
                     default -> 0;
                 };
             }
-            osd.space.reserve(need, id());
+            need = dev.spillway.osd.spi.Reservations.atStart(spaceClass(), need);
+            osd.space.reserve(need, spaceClass(), id());
             reservation = need;
         }
     }
@@ -94,6 +95,13 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
     protected void doRelease() {
         osd.space.release(reservation);
         reservation = 0;
+    }
+
+    /** The reservation, handed over to the device's used bytes by the commit (see Space.settle). */
+    long handOverReservation() {
+        long r = reservation;
+        reservation = 0;
+        return r;
     }
 
     @Override
@@ -204,20 +212,17 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
         return w;
     }
 
-    /** Accounts {@code bytes} of growth; fails with ENOSPC only when an update outgrew its declare. */
+    /**
+     * Accounts {@code bytes} of growth. Growth past what the transaction reserved is reserved now
+     * (a FREEING transaction reserves nothing up front and grows only past what it freed); ENOSPC
+     * if the device has no room for it.
+     */
     private void grow(Fid fid, long bytes) throws OsdException {
         growth += bytes;
         if (growth > reservation) {
             long over = growth - reservation;
-            long avail = osd.space.available();
-            if (over > avail) {
-                throw new OsdException(
-                        Errno.ENOSPC,
-                        osd.name(),
-                        fid,
-                        "update exceeds the transaction's declared space by " + over + " bytes and the device has "
-                                + avail);
-            }
+            osd.space.reserveMore(over, spaceClass(), fid);
+            reservation += over;
         }
     }
 
@@ -373,10 +378,8 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
         grow(w.fid, (ceilDiv(oe.stored) - coveredBefore) * bs);
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer src, long position) throws IOException {
-        while (src.hasRemaining()) {
-            position += ch.write(src, position);
-        }
+    private static void writeFully(StorageFile ch, ByteBuffer src, long position) throws IOException {
+        ch.write(src, position);
     }
 
     /** Ends a run of sequential writes: the extent replaces the blocks it covers. */

@@ -5,7 +5,6 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -25,18 +24,26 @@ import org.rocksdb.WriteOptions;
  * <ul>
  * <li>extent files freed by durable transactions but not yet deleted ({@code 'G'} records) are
  * deleted;</li>
- * <li>the extent folder is listed once: every live file ({@code 'F'} record) must be there and
- * whole — otherwise the mount fails and changes nothing — and files no record names (written by
- * transactions a crash cut off) are deleted. This one costs a directory listing and a
- * {@code stat} per extent file (tens of milliseconds per 10⁵ files), the price of refusing to
- * mount a device whose large bodies are gone.</li>
+ * <li>the extent folder is listed once: every live file ({@code 'F'} record) should be there and
+ * whole, and files no record names (written by transactions a crash cut off) are deleted. A live
+ * file that is missing or short is damage to the objects that use it, not to the device: the
+ * mount goes on and says which files and objects (a warning in the log), those objects read with
+ * EIO naming the file, and fsck lists them — one damaged object never stops a mount (the pool
+ * above heals a spill copy from another). This costs a directory listing and a {@code stat} per
+ * extent file (tens of milliseconds per 10⁵ files).</li>
  * </ul>
  */
 final class MountRecovery {
+    private static final System.Logger LOG = System.getLogger(MountRecovery.class.getName());
+
     private MountRecovery() {}
 
-    /** What the device starts from. */
-    record Result(long used, long objects, long nextFileId) {}
+    /**
+     * What the device starts from.
+     *
+     * @param damaged live extent files missing or short, each with its owner ("… of [fid]")
+     */
+    record Result(long used, long objects, long nextFileId, List<String> damaged) {}
 
     /** The read-only part: fails (changing nothing) if the device cannot be mounted. */
     static void check(String device, KvFolder folder, KvDatabase kv)
@@ -68,7 +75,7 @@ final class MountRecovery {
         for (long id : free.keySet()) {
             maxId = Math.max(maxId, id);
         }
-        ExtentFiles ef = new ExtentFiles(folder.extents(), 1);
+        ExtentFiles ef = new ExtentFiles(folder.storage, 1, Runnable::run);
         List<Long> orphans = new ArrayList<>();
         Map<Long, byte[]> live = records(kv, Keys.FILE);
         List<String> strangers = new ArrayList<>();
@@ -83,19 +90,21 @@ final class MountRecovery {
             long bytes = v.getLong(Fid.BYTES);
             if (!present.contains(id)) {
                 missing.add(ExtentFiles.name(id) + " of " + owner);
-            } else if (Files.size(ef.path(id)) < bytes) {
-                missing.add(ExtentFiles.name(id) + " of " + owner + " (" + Files.size(ef.path(id)) + " of " + bytes
-                        + " bytes)");
+            } else {
+                long have = ef.size(id);
+                if (have < bytes) {
+                    missing.add(ExtentFiles.name(id) + " of " + owner + " (" + have + " of " + bytes + " bytes)");
+                }
             }
         }
-        if (!missing.isEmpty()) {
-            throw new OsdException(
-                    Errno.EIO,
-                    device,
-                    "osd-kv folder " + folder.root + ": extent files missing or short: "
+        if (!missing.isEmpty() && repair) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    device + ": osd-kv folder " + folder.root + ": extent files missing or short: "
                             + String.join(", ", missing.subList(0, Math.min(10, missing.size())))
                             + (missing.size() > 10 ? " and " + (missing.size() - 10) + " more" : "")
-                            + "; not mounted, nothing changed");
+                            + "; mounted anyway: the objects that use them read with EIO (restore them from"
+                            + " another copy, or destroy them)");
         }
         for (long id : onDisk) {
             maxId = Math.max(maxId, id);
@@ -119,7 +128,7 @@ final class MountRecovery {
                 kv.db.write(sync, b);
             }
         }
-        return new Result(counters[0], counters[1], maxId + 1);
+        return new Result(counters[0], counters[1], maxId + 1, List.copyOf(missing));
     }
 
     /** Every {@code type} + fileId record, by id. */

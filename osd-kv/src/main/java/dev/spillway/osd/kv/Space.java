@@ -2,13 +2,12 @@ package dev.spillway.osd.kv;
 
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.StatFs;
+import dev.spillway.osd.spi.storage.Storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.concurrent.atomic.AtomicLong;
 import org.rocksdb.ColumnFamilyHandle;
@@ -23,28 +22,46 @@ import org.rocksdb.WriteBatch;
  * records; RocksDB's own overhead (WAL, not yet compacted versions) is not counted.
  *
  * <p>The device's total is the {@code capacity} setting, or less if the filesystem has less
- * room. Started transactions reserve their declared bytes; freed extent files not yet deleted
- * count against what is available until they are gone.
+ * room. Started transactions reserve their declared bytes (by {@link SpaceClass}: clients never
+ * reach the device's reserve); freed extent files not yet deleted count against what is
+ * available until they are gone.
  */
 final class Space {
     private final String device;
-    private final long capacity;
-    private final FileStore store;
+    // The capacity setting; changed at run time by setCapacity.
+    private volatile long capacity;
+    private final Storage store;
     private final ColumnFamilyHandle meta;
     // Follow the persisted counters: a commit adds its deltas once its write succeeded.
     private final AtomicLong used;
     private final AtomicLong objects;
-    private final AtomicLong reserved = new AtomicLong();
+    private final dev.spillway.osd.spi.Reservations reservations;
     private final AtomicLong pendingFree = new AtomicLong();
 
-    Space(String device, long capacity, Path root, ColumnFamilyHandle meta, long used, long objects)
+    Space(String device, long capacity, Storage folder, ColumnFamilyHandle meta, long used, long objects)
             throws IOException {
         this.device = device;
         this.capacity = capacity;
-        this.store = Files.getFileStore(root);
+        this.store = folder;
         this.meta = meta;
         this.used = new AtomicLong(used);
         this.objects = new AtomicLong(objects);
+        this.reservations = new dev.spillway.osd.spi.Reservations(device);
+    }
+
+    void setCapacity(long bytes) throws OsdException {
+        if (bytes <= 0) {
+            throw new OsdException(Errno.EINVAL, device, null, "capacity of " + bytes + " bytes: must be positive");
+        }
+        capacity = bytes;
+    }
+
+    void setReserve(long bytes) throws OsdException {
+        reservations.setReserve(bytes);
+    }
+
+    long reserve() {
+        return reservations.reserve();
     }
 
     /** A counter value or delta as RocksDB's uint64add operator reads it (little-endian). */
@@ -79,7 +96,7 @@ final class Space {
 
     private long fsFree() throws OsdException {
         try {
-            return store.getUsableSpace();
+            return store.usableBytes();
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, device, null, "statfs of the filesystem failed: " + e, e);
         }
@@ -90,36 +107,52 @@ final class Space {
         return Math.min(capacity, withFs);
     }
 
-    /** Bytes a transaction may still reserve. */
-    long available() throws OsdException {
+    /** Free bytes before reservations: the total minus what is used and what is being freed. */
+    private long free() throws OsdException {
         long u = used.get();
-        long free = Math.max(0, total(u, fsFree()) - u);
-        return Math.max(0, free - reserved.get() - pendingFree.get());
+        return Math.max(0, total(u, fsFree()) - u - pendingFree.get());
     }
 
-    /** Reserves {@code bytes} for a starting transaction, or fails with ENOSPC. */
-    void reserve(long bytes, long txId) throws OsdException {
+    /** Bytes a transaction of class {@code c} may still reserve. */
+    long available(SpaceClass c) throws OsdException {
+        return reservations.available(free(), c);
+    }
+
+    /** Reserves {@code bytes} for a transaction of class {@code c}, or fails with ENOSPC. */
+    void reserve(long bytes, SpaceClass c, long txId) throws OsdException {
         long fs = fsFree();
-        while (true) {
-            long r = reserved.get();
-            long u = used.get();
-            long avail = total(u, fs) - u - r - pendingFree.get();
-            if (bytes > avail) {
-                throw new OsdException(
-                        Errno.ENOSPC,
-                        device,
-                        null,
-                        "transaction " + txId + " declares " + bytes + " bytes, " + Math.max(0, avail)
-                                + " available (capacity " + total(u, fs) + ", used " + u + ")");
-            }
-            if (reserved.compareAndSet(r, r + bytes)) {
-                return;
-            }
-        }
+        reservations.take(
+                bytes, c, null, () -> Math.max(0, total(used.get(), fs) - used.get() - pendingFree.get()), avail -> {
+                    long u = used.get();
+                    return "transaction " + txId + " declares " + bytes + " bytes, " + avail + " available (capacity "
+                            + total(u, fs) + ", used " + u
+                            + (c == SpaceClass.CLIENT ? ", reserve " + reservations.reserve() : "")
+                            + ")";
+                });
+    }
+
+    /**
+     * Reserves {@code bytes} more for a transaction whose updates outgrew what it reserved, or
+     * fails with ENOSPC naming the object.
+     */
+    void reserveMore(long bytes, SpaceClass c, dev.spillway.osd.Fid fid) throws OsdException {
+        reservations.take(
+                bytes,
+                c,
+                fid,
+                this::free,
+                avail -> "update needs " + bytes + " bytes more than its transaction reserved and the device has "
+                        + avail
+                        + (c == SpaceClass.CLIENT ? " (beyond its reserve of " + reservations.reserve() + ")" : ""));
     }
 
     void release(long bytes) {
-        reserved.addAndGet(-bytes);
+        reservations.give(bytes);
+    }
+
+    /** A commit written: its counters apply and its reservation goes, together. */
+    void settle(Runnable counters, long reservation) {
+        reservations.settle(counters, reservation);
     }
 
     void freeing(long bytes) {
@@ -142,7 +175,8 @@ final class Space {
         long u = used.get();
         long total = total(u, fsFree());
         long free = Math.max(0, total - u);
-        long avail = Math.max(0, free - reserved.get() - pendingFree.get());
+        // What a client may still take: the reserve is not for clients.
+        long avail = reservations.available(Math.max(0, free - pendingFree.get()), SpaceClass.CLIENT);
         return StatFs.of(device, total, free, avail, objects.get(), Long.MAX_VALUE, EnumSet.noneOf(StatFs.Flag.class));
     }
 }

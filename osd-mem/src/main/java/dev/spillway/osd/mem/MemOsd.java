@@ -56,16 +56,17 @@ public final class MemOsd implements Osd {
 
     private final String name;
     private final InstantSource clock;
-    private final long capacity;
+    // The capacity setting; changed at run time by setCapacity.
+    private volatile long capacity;
     private final long maxObjects;
     private final Capabilities caps;
     final TransactionSupport support;
 
     // Published objects; a commit replaces an entry, never changes one in place (but index maps).
     final ConcurrentSkipListMap<Fid, MemObject> objects = new ConcurrentSkipListMap<>();
-    // Bytes of published objects, and bytes reserved by started transactions.
+    // Bytes of published objects, and bytes reserved by started transactions (and the reserve).
     final AtomicLong used = new AtomicLong();
-    final AtomicLong reserved = new AtomicLong();
+    final dev.spillway.osd.spi.Reservations reservations;
     final AtomicLong reservedObjects = new AtomicLong();
     private volatile boolean closed;
 
@@ -115,6 +116,7 @@ public final class MemOsd implements Osd {
         }
         this.caps = new Capabilities(features, maxXattr, 255, 1L << 44, 4096, 65536, 1 << 20, blockSize);
         this.support = new TransactionSupport(name, config.strictDeclares());
+        this.reservations = new dev.spillway.osd.spi.Reservations(name);
         this.config = config;
         this.commitLock = simulated ? new java.util.concurrent.locks.ReentrantReadWriteLock() : null;
         this.undurable = simulated ? new java.util.ArrayList<>() : null;
@@ -226,6 +228,26 @@ public final class MemOsd implements Osd {
         return capacity;
     }
 
+    /** Free bytes before reservations. */
+    long free() {
+        return Math.max(0, capacity - used.get());
+    }
+
+    @Override
+    public void setReserve(long bytes) throws OsdException {
+        ensureOpen();
+        reservations.setReserve(bytes);
+    }
+
+    @Override
+    public void setCapacity(long bytes) throws OsdException {
+        ensureOpen();
+        if (bytes <= 0) {
+            throw new OsdException(Errno.EINVAL, name, "capacity of " + bytes + " bytes: must be positive");
+        }
+        capacity = bytes;
+    }
+
     long maxObjects() {
         return maxObjects;
     }
@@ -246,7 +268,7 @@ public final class MemOsd implements Osd {
         ensureOpen();
         long u = used.get();
         long free = Math.max(0, capacity - u);
-        long avail = Math.max(0, free - reserved.get());
+        long avail = reservations.available(free, dev.spillway.osd.SpaceClass.CLIENT);
         long n = objects.size();
         long freeObj = maxObjects == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, maxObjects - n);
         return StatFs.of(

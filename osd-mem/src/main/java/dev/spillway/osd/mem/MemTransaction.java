@@ -113,30 +113,28 @@ final class MemTransaction extends AbstractTransaction {
     @Override
     protected void doStart() throws OsdException {
         osd.ensureOpen();
-        long need = declaredBytes(MemOsd.OBJECT_OVERHEAD);
         long creates =
                 declares().stream().filter(d -> d.op() == Declare.Op.CREATE).count();
-        while (true) {
-            long r = osd.reserved.get();
-            long avail = osd.capacity() - osd.used.get() - r;
-            if (need > avail) {
-                throw new OsdException(
-                        Errno.ENOSPC,
-                        osd.name(),
-                        null,
-                        "transaction " + id() + " declares " + need + " bytes, " + Math.max(0, avail) + " available of "
-                                + osd.capacity());
-            }
-            if (osd.reserved.compareAndSet(r, r + need)) {
-                break;
-            }
-        }
+        // Charged as osd-kv charges: bytes written, xattr names and values, index keys and values,
+        // and an object's overhead per create (what a stacked pool sizes its reserve by).
+        long need = dev.spillway.osd.spi.Reservations.atStart(
+                spaceClass(), declaredBytes(0) + creates * MemOsd.OBJECT_OVERHEAD);
+        osd.reservations.take(
+                need,
+                spaceClass(),
+                null,
+                osd::free,
+                avail -> "transaction " + id() + " declares " + need + " bytes, " + avail + " available of "
+                        + osd.capacity()
+                        + (spaceClass() == dev.spillway.osd.SpaceClass.CLIENT
+                                ? " (reserve " + osd.reservations.reserve() + ")"
+                                : ""));
         reservation = need;
         if (creates > 0) {
             long total = osd.reservedObjects.addAndGet(creates);
             if (osd.maxObjects() != Long.MAX_VALUE && osd.objects.size() + total > osd.maxObjects()) {
                 osd.reservedObjects.addAndGet(-creates);
-                osd.reserved.addAndGet(-need);
+                osd.reservations.give(need);
                 reservation = 0;
                 throw new OsdException(
                         Errno.ENOSPC,
@@ -151,7 +149,7 @@ final class MemTransaction extends AbstractTransaction {
 
     @Override
     protected void doRelease() {
-        osd.reserved.addAndGet(-reservation);
+        osd.reservations.give(reservation);
         osd.reservedObjects.addAndGet(-reservedObjects);
         reservation = 0;
         reservedObjects = 0;
@@ -166,9 +164,16 @@ final class MemTransaction extends AbstractTransaction {
     protected void doCommit() throws OsdException {
         osd.ensureOpen();
         osd.publishing(() -> {
-            for (Map.Entry<Fid, Working> e : touched.entrySet()) {
-                publish(e.getKey(), e.getValue());
-            }
+            // The used bytes take the commit's change as its reservation goes: one step for starts.
+            long r = reservation;
+            reservation = 0;
+            osd.reservations.settle(
+                    () -> {
+                        for (Map.Entry<Fid, Working> e : touched.entrySet()) {
+                            publish(e.getKey(), e.getValue());
+                        }
+                    },
+                    r);
             if (osd.simulated()) {
                 osd.awaitDurable(this);
             }
@@ -259,20 +264,23 @@ final class MemTransaction extends AbstractTransaction {
         return w;
     }
 
-    /** Accounts {@code bytes} of growth; fails with ENOSPC only when an update outgrew its declare. */
+    /**
+     * Accounts {@code bytes} of growth. Growth past what the transaction reserved is reserved now
+     * (a FREEING transaction reserves nothing up front and grows only past what it freed); ENOSPC
+     * if the device has no room for it.
+     */
     private void grow(Fid fid, long bytes) throws OsdException {
         growth += bytes;
         if (growth > reservation) {
             long over = growth - reservation;
-            long avail = osd.capacity() - osd.used.get() - osd.reserved.get();
-            if (over > avail) {
-                throw new OsdException(
-                        Errno.ENOSPC,
-                        osd.name(),
-                        fid,
-                        "update exceeds the transaction's declared space by " + over + " bytes and the device has "
-                                + Math.max(0, avail));
-            }
+            osd.reservations.take(
+                    over,
+                    spaceClass(),
+                    fid,
+                    osd::free,
+                    avail -> "update exceeds the transaction's declared space by " + over + " bytes and the device has "
+                            + avail);
+            reservation += over;
         }
     }
 
@@ -315,6 +323,14 @@ final class MemTransaction extends AbstractTransaction {
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
         Working w = existing(fid);
+        // What the object gave back (its index entries are not counted: crediting less is safe).
+        long freed = MemOsd.OBJECT_OVERHEAD + w.allocated();
+        if (w.xattrs != null || (w.base != null && !w.fresh)) {
+            for (Map.Entry<String, byte[]> e : (w.xattrs != null ? w.xattrs : w.base.xattrs()).entrySet()) {
+                freed += e.getKey().length() + e.getValue().length;
+            }
+        }
+        growth -= freed;
         w.exists = false;
         w.fresh = true;
         w.xattrs = null;
@@ -352,11 +368,13 @@ final class MemTransaction extends AbstractTransaction {
     @Override
     protected void doPunch(Fid fid, long offset, long length) throws OsdException {
         Working w = data(fid, "punch");
+        long before = w.allocated();
         MemBody b = w.bodyForWrite();
         long end = Math.min(w.attr.size(), offset + length);
         if (offset < end) {
             b.punch(offset, end);
         }
+        growth += b.allocatedBytes() - before;
         w.attr = w.attr.bodyChanged(w.attr.size(), blocks(b.allocatedBytes()), osd.now());
     }
 
@@ -366,10 +384,12 @@ final class MemTransaction extends AbstractTransaction {
         if (size > osd.capabilities().maxObjectSize()) {
             throw new OsdException(Errno.EFBIG, osd.name(), fid, "truncate to " + size + ", past the largest object");
         }
+        long before = w.allocated();
         MemBody b = w.bodyForWrite();
         if (size < w.attr.size()) {
             b.truncate(size);
         }
+        growth += b.allocatedBytes() - before;
         w.attr = w.attr.bodyChanged(size, blocks(b.allocatedBytes()), osd.now());
     }
 
@@ -406,9 +426,11 @@ final class MemTransaction extends AbstractTransaction {
     @Override
     protected void doDeleteXattr(Fid fid, String name) throws OsdException {
         Working w = existing(fid);
-        if (w.xattr(name) == null) {
+        byte[] old = w.xattr(name);
+        if (old == null) {
             throw new OsdException(Errno.ENODATA, osd.name(), fid, "no xattr " + name);
         }
+        growth -= name.length() + old.length;
         w.xattrsForWrite().remove(name);
         w.attr = w.attr.withCtime(osd.now());
     }
@@ -437,9 +459,11 @@ final class MemTransaction extends AbstractTransaction {
     @Override
     protected void doDelete(Fid indexFid, byte[] key) throws OsdException {
         Working w = index(indexFid, "delete");
-        if (w.indexGet(key) == null) {
+        byte[] old = w.indexGet(key);
+        if (old == null) {
             throw new OsdException(Errno.ENOENT, osd.name(), indexFid, "no such index key");
         }
+        growth -= key.length + old.length;
         w.delta().put(key.clone(), TOMBSTONE);
     }
 }

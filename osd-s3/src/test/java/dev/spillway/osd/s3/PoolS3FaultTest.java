@@ -138,8 +138,12 @@ class PoolS3FaultTest {
                 .contains("503")
                 .contains("SlowDown")
                 .contains("request id FAULT");
-        // 1 + 3 attempts, one of which may have met a pooled connection the fault had cut.
-        assertThat(proxy.throttled() - before).as("attempts answered 503").isBetween(3, 4);
+        // Retried, then given up (the move is parked, above): the first throttled request was tried
+        // 1 + 3 times (the device's retries), one of which may have met a pooled connection the
+        // fault had cut. The total is not pinned: which requests the spill makes before the one
+        // that fails (a HEAD, a PUT) and whether a clean-up request is throttled too depends on
+        // timing (5 were seen on a loaded machine).
+        assertThat(proxy.throttled() - before).as("attempts answered 503").isGreaterThanOrEqualTo(3);
         assertThat(fx.jobs(Job.Kind.PARKED)).hasSize(1);
         assertThat(fx.resident(f)).isTrue();
         assertThat(fx.read(f)).isEqualTo(body);

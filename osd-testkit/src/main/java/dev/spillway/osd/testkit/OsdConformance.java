@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>The contracts, one file per concern: {@link AttrContract}, {@link XattrContract},
  * {@link BodyContract}, {@link SparseContract}, {@link IndexContract},
- * {@link TransactionContract}, {@link StatfsContract}, {@link DeviceContract},
+ * {@link TransactionContract}, {@link StatfsContract}, {@link ReserveContract}, {@link DeviceContract},
  * {@link ReopenContract}, {@link ModelContract} (randomized, against a reference model) and
  * {@link ConcurrencyContract} (many threads, checked for serializability).
  *
@@ -38,6 +38,7 @@ public abstract class OsdConformance
                 IndexContract,
                 TransactionContract,
                 StatfsContract,
+                ReserveContract,
                 DeviceContract,
                 ReopenContract,
                 ModelContract,

@@ -49,7 +49,7 @@ final class DirectTransaction extends AbstractTransaction {
     @Override
     protected void doStart() throws OsdException {
         osd.ensureOpen();
-        reservation = osd.space().reserve(osd.estimate(declares()), id());
+        reservation = osd.space().reserve(osd.estimate(declares()), spaceClass(), id());
     }
 
     @Override
@@ -126,7 +126,7 @@ final class DirectTransaction extends AbstractTransaction {
     private void grow(Fid fid, long estimate) throws OsdException {
         growth += estimate;
         if (growth > reservation) {
-            osd.space().checkExtra(fid, growth - reservation);
+            reservation += osd.space().reserveMore(fid, growth - reservation, spaceClass());
         }
     }
 
@@ -152,7 +152,18 @@ final class DirectTransaction extends AbstractTransaction {
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
-        ObjectStore.Known k = existing(fid);
+        osd.ensureOpen();
+        // Whatever a crash left of it: a record no slot of which is valid does not stop a destroy.
+        long allocated = store.allocatedForDestroy(fid);
+        if (allocated < 0) {
+            try {
+                store.removeOrphanBody(fid);
+            } catch (IOException e) {
+                throw io(fid, "remove a body without record", e);
+            }
+            throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
+        }
+        touched.add(fid);
         Long before = allocatedBefore.remove(fid);
         try {
             store.destroy(fid);
@@ -160,8 +171,8 @@ final class DirectTransaction extends AbstractTransaction {
             throw io(fid, "destroy", e);
         }
         // What this transaction allocated to it goes with it: charge it, then free it all.
-        osd.space().allocated(k.allocated() - (before != null ? before : k.allocated()));
-        osd.space().objectDestroyed(k.allocated());
+        osd.space().allocated(allocated - (before != null ? before : allocated));
+        osd.space().objectDestroyed(allocated);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.spillway.osd.vfs;
 
 import dev.spillway.osd.spi.storage.Storage;
 import dev.spillway.osd.spi.storage.StorageFile;
+import dev.spillway.osd.spi.storage.StoragePaths;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
@@ -99,7 +100,7 @@ final class DirtySet {
     /** Forces these files and, of these directories, the ones that are dirty. */
     void force(Storage s, Collection<String> someFiles, Collection<String> someDirs) throws IOException {
         List<String[]> work = new ArrayList<>();
-        for (String f : someFiles) {
+        for (String f : withFilesNamedIn(someFiles, someDirs)) {
             boolean inode = inodes.remove(f);
             boolean data = files.remove(f);
             if (inode || data) {
@@ -164,6 +165,32 @@ final class DirtySet {
                 }
             }
         }
+    }
+
+    /**
+     * {@code someFiles} and every dirty file named in one of the dirty {@code someDirs}: the fsync
+     * of a directory makes every name in it durable, so the content of each file named there must
+     * be durable first — else a crash shows the name with an empty or torn file (a spill copy's
+     * record made durable by the sync of another copy that shares its directory).
+     */
+    private Collection<String> withFilesNamedIn(Collection<String> someFiles, Collection<String> someDirs) {
+        Set<String> forcing = new java.util.LinkedHashSet<>(someFiles);
+        Set<String> dirtyDirs = new java.util.HashSet<>();
+        for (String d : someDirs) {
+            if (dirs.contains(d)) {
+                dirtyDirs.add(d);
+            }
+        }
+        if (!dirtyDirs.isEmpty()) {
+            for (Set<String> dirty : List.of(files, inodes)) {
+                for (String f : dirty) {
+                    if (dirtyDirs.contains(StoragePaths.parent(f))) {
+                        forcing.add(f);
+                    }
+                }
+            }
+        }
+        return forcing;
     }
 
     /** Forces one file; on failure marks it dirty again and returns the error (the first one kept). */

@@ -72,7 +72,7 @@ final class JournalTransaction extends AbstractTransaction {
     @Override
     protected void doStart() throws OsdException {
         osd.ensureOpen();
-        reservation = osd.space().reserve(osd.estimate(declares()), id());
+        reservation = osd.space().reserve(osd.estimate(declares()), spaceClass(), id());
     }
 
     @Override
@@ -216,7 +216,7 @@ final class JournalTransaction extends AbstractTransaction {
     private void grow(Fid fid, long bytes) throws OsdException {
         growth += bytes;
         if (growth > reservation) {
-            osd.space().checkExtra(fid, growth - reservation);
+            reservation += osd.space().reserveMore(fid, growth - reservation, spaceClass());
         }
     }
 
@@ -247,7 +247,18 @@ final class JournalTransaction extends AbstractTransaction {
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
-        Working w = existing(fid);
+        Working w = touched.get(fid);
+        if (w == null) {
+            // Whatever damage left of it: a record no slot of which is valid does not stop a destroy.
+            long allocated = osd.store().allocatedForDestroy(fid);
+            w = allocated < 0
+                    ? new Working(false, null, 0)
+                    : new Working(true, osd.initialAttr(ObjectKind.DATA, AttrChange.none()), allocated);
+            touched.put(fid, w);
+        }
+        if (!w.exists) {
+            throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
+        }
         w.exists = false;
         w.createOp = -1;
         w.staging = null;

@@ -176,6 +176,33 @@ final class ObjectStore {
         }
     }
 
+    /**
+     * For a destroy, which must work whatever a crash left of the object: its allocated bytes if
+     * its record is there — readable or not (empty, torn: a copy whose name became durable before
+     * its content) — or -1 if it does not exist.
+     */
+    long allocatedForDestroy(Fid fid) throws OsdException {
+        try {
+            Known k = load(fid);
+            return k == null ? -1 : k.allocated();
+        } catch (OsdException e) {
+            if (!e.is(Errno.EIO) || !exists(fid)) {
+                throw e;
+            }
+            return readAllocated(fid);
+        }
+    }
+
+    /** Removes a body left without its record (a create or destroy a crash cut in two); true if there was one. */
+    boolean removeOrphanBody(Fid fid) throws IOException {
+        invalidate(fid);
+        boolean had = s.deleteIfExists(ObjectIndex.body(fid));
+        if (had) {
+            dirty.dir(ObjectIndex.dir(fid));
+        }
+        return had;
+    }
+
     boolean exists(Fid fid) throws OsdException {
         if (known.containsKey(fid)) {
             return true;

@@ -19,10 +19,10 @@ import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.TransactionSupport;
 import dev.spillway.osd.spi.storage.Storage;
 import dev.spillway.osd.spi.storage.StorageErrors;
+import dev.spillway.osd.spi.storage.posix.PosixNative;
+import dev.spillway.osd.spi.storage.posix.PosixStorage;
 import dev.spillway.osd.vfs.journal.Journal;
 import dev.spillway.osd.vfs.journal.Recovery;
-import dev.spillway.osd.vfs.posix.PosixNative;
-import dev.spillway.osd.vfs.posix.PosixStorage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -33,11 +33,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -77,8 +75,8 @@ public final class VfsOsd implements Osd {
     private final Capabilities caps;
     private final Journal journal;
     private final List<String> notes = new ArrayList<>();
-    private final String stagingPrefix =
-            HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + "-";
+    // Staging is emptied at every mount, so a counter names its files uniquely (and the same in
+    // every run of a test: crash campaigns replay operation by operation).
     private final AtomicLong stagingSeq = new AtomicLong();
     private volatile OsdException failure;
     private volatile boolean closed;
@@ -125,7 +123,7 @@ public final class VfsOsd implements Osd {
                                 + " has no working user xattrs (" + String.join("; ", probe.notes()) + ")");
             }
             this.xattrRules = new XattrRules(name, probe);
-            this.space = new Space(name, storage, settings.capacity(), probe.blockSize());
+            this.space = new Space(name, storage, settings.capacity(), probe.blockSize(), clock);
             this.store = new ObjectStore(name, storage, dirty, probe.blockSize());
             long last = recover();
             store.forget();
@@ -189,14 +187,13 @@ public final class VfsOsd implements Osd {
         Recovery.Result r =
                 Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(), applier::replay);
         if (!applier.unexplained().isEmpty()) {
-            throw new OsdException(
-                    Errno.EBADMSG,
-                    name,
-                    applier.unexplained().iterator().next(),
-                    "journal replay: the files of "
-                            + applier.unexplained().size() + " object(s) " + applier.unexplained()
-                            + " are gone although the log says they exist"
-                            + " (damaged outside the journal?); restore them from another copy, or destroy them with a journal-off mount");
+            // Damage to some objects never stops the mount of the rest: the pool above reads
+            // such an object as a bad copy and heals it from another (or reports it lost).
+            String w = "journal replay: the files of " + applier.unexplained().size() + " object(s) "
+                    + applier.unexplained() + " are gone although the log says they exist (damaged outside the"
+                    + " journal?); they are left as they are: restore them from another copy, or destroy them";
+            LOG.log(System.Logger.Level.WARNING, name + ": " + w);
+            notes.add(w);
         }
         for (String w : r.warnings()) {
             LOG.log(System.Logger.Level.WARNING, name + ": " + w);
@@ -296,7 +293,7 @@ public final class VfsOsd implements Osd {
     }
 
     String stagingPath() {
-        return DeviceLayout.STAGING + "/" + stagingPrefix + stagingSeq.incrementAndGet();
+        return DeviceLayout.STAGING + "/" + stagingSeq.incrementAndGet();
     }
 
     Attr initialAttr(ObjectKind kind, AttrChange a) {
@@ -400,6 +397,18 @@ public final class VfsOsd implements Osd {
     public StatFs statfs() throws OsdException {
         ensureOpen();
         return space.statfs();
+    }
+
+    @Override
+    public void setReserve(long bytes) throws OsdException {
+        ensureOpen();
+        space.setReserve(bytes);
+    }
+
+    @Override
+    public void setCapacity(long bytes) throws OsdException {
+        ensureOpen();
+        space.setCapacity(bytes);
     }
 
     @Override

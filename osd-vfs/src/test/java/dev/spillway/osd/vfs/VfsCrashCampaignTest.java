@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.testkit.fault.CrashCampaign;
 import dev.spillway.osd.testkit.fault.FaultInjectingStorage;
+import dev.spillway.osd.testkit.fault.SteppingClock;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,12 +33,12 @@ class VfsCrashCampaignTest {
                         "journal-inline-limit", "16KiB",
                         "sync-threads", 1, // forces in a fixed order: operation numbers must replay exactly
                         "strict-declares", true));
-        return storage -> VfsOsd.open(c, storage, Runnable::run);
+        return storage -> VfsOsd.open(c.withClock(new SteppingClock()), storage, Runnable::run);
     }
 
     @Test
     void everyAcknowledgedTransactionSurvivesAndNoneIsHalfThere() throws Exception {
-        long master = Long.getLong("spillway.seed", new SplittableRandom().nextLong());
+        long master = dev.spillway.osd.testkit.Seeds.master();
         int workloads = Integer.getInteger("spillway.crash.workloads", 25);
         int points = Integer.getInteger("spillway.crash.points", 42);
         CrashCampaign.Report r = new CrashCampaign(opener(), FaultInjectingStorage.Features.ext4(), TRANSACTIONS)
@@ -52,7 +52,7 @@ class VfsCrashCampaignTest {
 
     @Test
     void theCampaignAlsoHoldsWithoutXattrsOrHoles() throws Exception {
-        long master = Long.getLong("spillway.seed", new SplittableRandom().nextLong());
+        long master = dev.spillway.osd.testkit.Seeds.master();
         CrashCampaign.Report r = new CrashCampaign(
                         opener(),
                         FaultInjectingStorage.Features.ext4().withoutXattrs().withoutHoles(),

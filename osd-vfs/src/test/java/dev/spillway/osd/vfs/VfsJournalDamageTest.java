@@ -232,4 +232,61 @@ class VfsJournalDamageTest {
             assertThat(e.getMessage()).contains(seg).contains("corrupt header");
         });
     }
+
+    /**
+     * A rotation creates the next segment full of zeros and forces it with its header before any
+     * record goes in; a power cut before that force may keep the name (a journal commit) and the
+     * size but not the bytes. Found by the crash campaign's NAMES_FIRST and TORN states (seeds
+     * 0xab23806bd8b078f7:60:NAMES_FIRST and 0x2847d37d26b31e0c:59:TORN refused the mount with
+     * "corrupt header at offset 0 but holds 24512 bytes of records").
+     */
+    @Test
+    void aNewSegmentWhoseNameOutlivedItsZerosIsAnInterruptedRotation() throws Exception {
+        FaultInjectingStorage s = crashedWithLog();
+        String next = "journal/" + String.format("%016x", 0x1000) + ".log";
+        try (StorageFile f = s.open(next, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            f.write(ByteBuffer.allocate(64 << 10), 0);
+        }
+        try (Osd osd = open(s, "strict")) {
+            for (Fid f : FIDS) {
+                assertThat(osd.exists(f)).isTrue();
+            }
+            assertThat(((VfsOsd) osd).mountNotes())
+                    .anyMatch(n -> n.contains(next) && n.contains("rotation was interrupted"));
+        }
+    }
+
+    /** Damage to one object (its body gone behind the journal's back) never stops the mount of the others. */
+    @Test
+    void anObjectWhoseFilesVanishedDoesNotStopTheMount() throws Exception {
+        FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
+        Fid a = Fid.of(0x600000002L, 1);
+        Fid b = Fid.of(0x600000002L, 2);
+        try (Osd first = open(s, "strict")) {
+            for (Fid f : new Fid[] {a, b}) {
+                try (Transaction t = first.newTransaction()) {
+                    t.declareCreate(f, ObjectKind.DATA);
+                    t.declareWrite(f, 0, 10);
+                    t.start();
+                    t.create(f, ObjectKind.DATA, AttrChange.none());
+                    t.write(f, 0, ByteBuffer.wrap(new byte[10]));
+                }
+            }
+        }
+        Osd osd = open(s, "strict");
+        for (Fid f : new Fid[] {a, b}) {
+            try (Transaction t = osd.newTransaction()) {
+                t.declareWrite(f, 0, 100);
+                t.start();
+                t.write(f, 0, ByteBuffer.wrap(new byte[100]));
+            }
+        }
+        FaultInjectingStorage after = s.survivor(FaultInjectingStorage.CrashMode.DROP, 1);
+        after.delete(ObjectIndex.body(a));
+        try (Osd again = open(after, "strict")) {
+            assertThat(((VfsOsd) again).mountNotes())
+                    .anyMatch(n -> n.contains(a.toString()) && n.contains("are gone although the log says"));
+            assertThat(again.getAttr(b).size()).isEqualTo(100);
+        }
+    }
 }

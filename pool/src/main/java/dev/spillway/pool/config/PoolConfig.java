@@ -12,11 +12,39 @@ import java.util.Optional;
  * @param replicas in-sync copies on distinct durable devices to keep of every DATA object
  * @param devices in configuration order; background tiers are ordered by it
  * @param policy the daemon's settings, as written
+ * @param space how writers are treated when the fast tier is full
+ * @param storageClasses S3 storage class → the background device it places objects on (the
+ *     gateway's mapping; empty: the server's default), in configuration order
  */
-public record PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
+public record PoolConfig(
+        String name,
+        int replicas,
+        List<DeviceConfig> devices,
+        Map<String, Object> policy,
+        SpaceConfig space,
+        Map<String, String> storageClasses) {
     public PoolConfig {
         devices = List.copyOf(devices);
         policy = Map.copyOf(policy);
+        storageClasses = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(storageClasses));
+    }
+
+    public PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
+        this(name, replicas, devices, policy, SpaceConfig.defaults(), Map.of());
+    }
+
+    /** This configuration with device {@code deviceName}'s setting {@code key} set to {@code value}. */
+    public PoolConfig withSetting(String deviceName, String key, Object value) {
+        List<DeviceConfig> ds = new java.util.ArrayList<>();
+        for (DeviceConfig d : devices) {
+            if (d.name().equals(deviceName)) {
+                Map<String, Object> s = new java.util.LinkedHashMap<>(d.settings());
+                s.put(key, value);
+                d = new DeviceConfig(d.index(), d.name(), d.backend(), d.roles(), d.state(), d.durability(), s);
+            }
+            ds.add(d);
+        }
+        return new PoolConfig(name, replicas, ds, policy, space, storageClasses);
     }
 
     /** The metadata device (exactly one; checked by the parser). */

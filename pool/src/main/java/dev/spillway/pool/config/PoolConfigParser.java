@@ -36,10 +36,14 @@ import java.util.TreeSet;
  *     settings: {path: ./data/slow}
  * policy:
  *   high-watermark: 0.80
+ * space:
+ *   writer-wait: 5s
+ * storage-classes:          # optional: S3 storage class → the background device it lives on
+ *   STANDARD_IA: slow
  * </pre>
  */
 public final class PoolConfigParser {
-    private static final Set<String> TOP = Set.of("name", "replicas", "devices", "policy");
+    private static final Set<String> TOP = Set.of("name", "replicas", "devices", "policy", "space", "storage-classes");
     private static final Set<String> DEVICE = Set.of("name", "backend", "roles", "state", "durability", "settings");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -168,7 +172,37 @@ public final class PoolConfigParser {
             policy = YAML.convertValue(p, Map.class);
             noNullValues(policy, "policy");
         }
-        return new PoolConfig(name, replicas, devices, policy);
+        SpaceConfig space = SpaceConfig.defaults();
+        JsonNode sp = root.get("space");
+        if (sp != null && !sp.isNull()) {
+            if (!sp.isObject()) {
+                throw bad("space", "must be a mapping");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = YAML.convertValue(sp, Map.class);
+            space = SpaceConfig.parse(m, source);
+        }
+        Map<String, String> classes = new LinkedHashMap<>();
+        JsonNode sc = root.get("storage-classes");
+        if (sc != null && !sc.isNull()) {
+            if (!sc.isObject()) {
+                throw bad("storage-classes", "must be a mapping of storage class to background device");
+            }
+            Iterator<String> it = sc.fieldNames();
+            while (it.hasNext()) {
+                String cls = it.next();
+                String path = "storage-classes." + cls;
+                if (!cls.matches("[A-Z][A-Z0-9_]{0,63}")) {
+                    throw bad(path, "a storage class is upper case letters, digits and '_' (STANDARD_IA)");
+                }
+                String dev = text(sc.get(cls), path, null);
+                if (devices.stream().noneMatch(d -> d.name().equals(dev) && d.has(Role.BACKGROUND))) {
+                    throw bad(path, "'" + dev + "' is not a background device of this pool");
+                }
+                classes.put(cls, dev);
+            }
+        }
+        return new PoolConfig(name, replicas, devices, policy, space, classes);
     }
 
     private DeviceConfig device(JsonNode n, int i) throws OsdException {

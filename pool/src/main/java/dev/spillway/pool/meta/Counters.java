@@ -22,6 +22,10 @@ import java.util.TreeMap;
  */
 public final class Counters {
     private static final int KEY_BYTES = 3;
+    private static final int VALUE_BYTES = 16;
+    /** Bytes of one counter record (device, state → bytes, copies). */
+    public static final int RECORD_BYTES = KEY_BYTES + VALUE_BYTES;
+
     private final Fid object;
     // (device << 8 | state) -> {bytes, copies}
     private final Map<Integer, long[]> deltas = new HashMap<>();
@@ -32,7 +36,7 @@ public final class Counters {
     }
 
     public static void declare(Transaction tx, Fid object) throws OsdException {
-        tx.declareInsert(PoolFids.countersFor(object), KEY_BYTES, 16);
+        tx.declareInsert(PoolFids.countersFor(object), KEY_BYTES, VALUE_BYTES);
     }
 
     /** Counts a copy of {@code bytes} entering ({@code +1}) or leaving ({@code -1}) {@code state}. */

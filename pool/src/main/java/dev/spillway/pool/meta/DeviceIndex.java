@@ -15,21 +15,24 @@ import java.util.function.BiConsumer;
  * metadata device it lists the resident objects.
  */
 public final class DeviceIndex {
+    /** Bytes of an entry's key (object FID + copy key); entries have no value. */
+    public static final int KEY_BYTES = 2 * Fid.BYTES;
+
     private DeviceIndex() {}
 
     private static byte[] key(Fid object, Fid copy) {
-        byte[] k = new byte[2 * Fid.BYTES];
+        byte[] k = new byte[KEY_BYTES];
         System.arraycopy(object.toBytes(), 0, k, 0, Fid.BYTES);
         System.arraycopy(copy.toBytes(), 0, k, Fid.BYTES, Fid.BYTES);
         return k;
     }
 
     public static void declareInsert(Transaction tx, int device, Fid object) throws OsdException {
-        tx.declareInsert(PoolFids.deviceIndexFor(device, object), 2 * Fid.BYTES, 0);
+        tx.declareInsert(PoolFids.deviceIndexFor(device, object), KEY_BYTES, 0);
     }
 
     public static void declareDelete(Transaction tx, int device, Fid object) throws OsdException {
-        tx.declareDelete(PoolFids.deviceIndexFor(device, object), 2 * Fid.BYTES);
+        tx.declareDelete(PoolFids.deviceIndexFor(device, object), KEY_BYTES);
     }
 
     public static void insert(Transaction tx, int device, Fid object, Fid copy) throws OsdException {

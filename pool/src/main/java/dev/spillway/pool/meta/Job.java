@@ -21,8 +21,10 @@ import java.nio.ByteBuffer;
  */
 public record Job(Kind kind, Fid fid, int device, Fid key, long version, long bytes, long createdNs, int attempts) {
     public static final Fid NO_KEY = new Fid(0, 0, 0);
-    static final int KEY_BYTES = 1 + 2 * Fid.BYTES;
-    static final int VALUE_BYTES = 2 + 8 + 8 + 8 + 4;
+    /** Bytes of a job's index key and value. */
+    public static final int KEY_BYTES = 1 + 2 * Fid.BYTES;
+
+    public static final int VALUE_BYTES = 2 + 8 + 8 + 8 + 4;
 
     /** The kinds of work. */
     public enum Kind {

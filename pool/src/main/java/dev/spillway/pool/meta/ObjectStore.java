@@ -60,10 +60,32 @@ public final class ObjectStore {
                 .orElseThrow(() -> new OsdException(Errno.EISDIR, md.name(), fid, "not a DATA object of the pool"));
     }
 
-    public void declare(Transaction tx, Fid fid) throws OsdException {
-        tx.declareSetXattr(fid, ObjectRecord.XATTR, bound);
-        tx.declareSetXattr(fid, LAYOUT_XATTR, bound);
+    /**
+     * Declares a {@link #store} of {@code next}: its record and layout, exactly as large as they
+     * will be, so that a transaction reserves what it writes and not the largest xattr the device
+     * allows (a mount that rolls back work must not need space it does not use).
+     */
+    public void declare(Transaction tx, Fid fid, PoolObject next) throws OsdException {
+        tx.declareSetXattr(fid, ObjectRecord.XATTR, ObjectRecord.encode(next).length);
+        tx.declareSetXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, next, mdIndex, types).length);
         tx.declareSetAttr(fid);
+    }
+
+    /**
+     * Declares a {@link #store} after a client's change of an object whose committed state is
+     * {@code committed} (empty: created by the change): a client change adds at most the body on
+     * the metadata device (a recall), and otherwise only changes states or drops copies.
+     */
+    public void declareClientChange(Transaction tx, Fid fid, Optional<PoolObject> committed) throws OsdException {
+        PoolObject bound = committed
+                .map(p -> p.resident(mdIndex) ? p : p.add(localCopy(p, fid)))
+                .orElseGet(() -> PoolObject.created(mdIndex, fid));
+        declare(tx, fid, bound);
+    }
+
+    private Copy localCopy(PoolObject p, Fid fid) {
+        return new Copy(
+                p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), p.size(), true, Checksums.NONE);
     }
 
     /**

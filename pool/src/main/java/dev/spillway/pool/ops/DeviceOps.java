@@ -96,6 +96,61 @@ public final class DeviceOps {
     }
 
     /**
+     * Refuses, before anything moves, an evacuation that cannot finish: the in-sync copies on
+     * {@code from} must fit on the other writable durable spill devices, plus the promote device
+     * for bodies that have nowhere else to go (what {@link #evacuateStep} does with them). Copies
+     * already held elsewhere need no room; they are counted anyway. The bytes are the copies' allocated
+     * bytes (the pool's counters): a sparse copy may need more room where it goes, which ends as a
+     * stuck evacuation (the CLI says how to get out), never as lost data.
+     *
+     * @throws OsdException ENOSPC naming what the device holds, what the others can take and what
+     *     to do
+     */
+    public void checkRoomFor(PoolDevice from) throws OsdException {
+        long[] held =
+                pool.copyTotals().getOrDefault(from.index(), java.util.Map.of()).get(CopyState.IN_SYNC);
+        long bytes = held == null ? 0 : held[0];
+        if (bytes == 0) {
+            return;
+        }
+        var statfs = pool.statfs();
+        long room = 0;
+        List<String> others = new ArrayList<>();
+        for (PoolDevice d : pool.devices()) {
+            boolean spill = d.has(Role.BACKGROUND) && d.durability() > 0;
+            boolean home = d == pool.metadata() && d.has(Role.PROMOTE);
+            if (d == from || !(spill || home) || !d.state().writable()) {
+                continue;
+            }
+            long avail = statfs.devices().get(d.index()).availableBytes();
+            room += avail;
+            others.add(d.name() + " " + human(avail) + " free");
+        }
+        if (bytes > room) {
+            throw new OsdException(
+                    Errno.ENOSPC,
+                    pool.name(),
+                    "cannot evacuate '" + from.name() + "': it holds " + human(bytes)
+                            + " and the other devices can take "
+                            + human(room)
+                            + (others.isEmpty() ? " (none can take copies)" : " (" + String.join(", ", others) + ")")
+                            + "; nothing was moved. Add a spill device to the pool's configuration (devices may be appended)"
+                            + " and restart, or free space, then evacuate again");
+        }
+    }
+
+    private static String human(long b) {
+        String[] u = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+        double v = b;
+        int i = 0;
+        while (v >= 1024 && i < u.length - 1) {
+            v /= 1024;
+            i++;
+        }
+        return i == 0 ? b + " B" : String.format(java.util.Locale.ROOT, "%.1f %s", v, u[i]);
+    }
+
+    /**
      * Moves up to {@code max} copies off {@code from} (state EVACUATING), honouring replicas;
      * when none is left, the device becomes SPARE.
      */
@@ -105,6 +160,7 @@ public final class DeviceOps {
                     Errno.EINVAL, pool.name(), "the metadata device '" + from.name() + "' cannot be evacuated");
         }
         if (from.state() != DeviceState.EVACUATING) {
+            checkRoomFor(from);
             setState(from, DeviceState.EVACUATING);
         }
         List<Fid[]> entries = DeviceIndex.list(pool.metadata().osd(), from.index());

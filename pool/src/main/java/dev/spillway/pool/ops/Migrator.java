@@ -5,6 +5,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.ObjectLocks;
 import dev.spillway.pool.PoolOsd;
@@ -21,6 +22,8 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.space.ReservePlan;
+import dev.spillway.pool.space.ReserveSlots;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -80,6 +83,7 @@ public final class Migrator {
     }
 
     // Set while an emergency spill runs on a blocked writer's thread: it must never wait for a lock.
+    private static final System.Logger LOG = System.getLogger(Migrator.class.getName());
     private static final ThreadLocal<Boolean> NON_BLOCKING = ThreadLocal.withInitial(() -> false);
 
     /** Runs {@code body} with every object lock taken only if free (EBUSY otherwise). */
@@ -92,6 +96,10 @@ public final class Migrator {
             NON_BLOCKING.set(was);
         }
     }
+
+    // Copy jobs an emergency spill could neither finish nor abandon (the object was locked).
+    private final java.util.concurrent.ConcurrentLinkedQueue<Job> leftovers =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     // Paces background copies chunk by chunk (the daemon's bandwidth cap); never emergency ones.
     private volatile CopyIo.Pacer pacer = CopyIo.Pacer.NONE;
@@ -120,6 +128,17 @@ public final class Migrator {
         T run() throws OsdException;
     }
 
+    /**
+     * Runs {@code body} holding one of the pool's reserve slots ({@link ReserveSlots}): every
+     * caller of RESERVED work does, taken before any object lock. An emergency spill does not
+     * wait for one (EBUSY).
+     */
+    private <T> T slotted(Locked<T> body) throws OsdException {
+        try (ReserveSlots.Held h = pool.reserveSlots().take(!NON_BLOCKING.get())) {
+            return body.run();
+        }
+    }
+
     /** Runs {@code body} holding the object's pool lock (the one client transactions take). */
     public <T> T locked(Fid fid, Locked<T> body) throws OsdException {
         ObjectLocks.Held h = pool.transactions().locks().newHolder();
@@ -144,15 +163,27 @@ public final class Migrator {
         void apply(Transaction tx, Counters counters) throws OsdException;
     }
 
-    private void meta(Fid fid, boolean sync, MetaUpdate declare, MetaUpdate update) throws OsdException {
+    /**
+     * One metadata transaction of class {@code space}: the pool's own bookkeeping is RESERVED
+     * (it may use the metadata device's reserve) or FREEING (it gives space back, and must make
+     * its frees before its additions); work that grows the pool for good (a recall, a copy that
+     * releases nothing) is CLIENT.
+     */
+    private void meta(Fid fid, boolean sync, SpaceClass space, MetaUpdate declare, MetaUpdate update)
+            throws OsdException {
         Counters counters = new Counters(fid);
         try (Transaction tx = md().newTransaction()) {
             declare.apply(tx, counters);
             Counters.declare(tx, fid);
             tx.setSync(sync);
+            tx.setSpaceClass(space);
             tx.start();
             update.apply(tx, counters);
             counters.flush(tx, md());
+        } finally {
+            if (space == SpaceClass.FREEING) {
+                pool.roomQueue().roomMade();
+            }
         }
     }
 
@@ -202,11 +233,13 @@ public final class Migrator {
                     Outcome.REFUSED,
                     target.name() + " is " + target.state().yamlName() + ": nothing new is placed there");
         }
-        Optional<Job> job = begin(fid, target);
-        if (job.isEmpty()) {
-            return release ? release(fid) : Result.of(Outcome.NOTHING_TO_DO, "already in sync on " + target.name());
-        }
-        return complete(job.get(), release);
+        return slotted(() -> {
+            Optional<Job> job = begin(fid, target, release);
+            if (job.isEmpty()) {
+                return release ? release(fid) : Result.of(Outcome.NOTHING_TO_DO, "already in sync on " + target.name());
+            }
+            return complete(job.get(), release);
+        });
     }
 
     /**
@@ -216,6 +249,23 @@ public final class Migrator {
      * @throws OsdException EBUSY if a copy to the target is already being made
      */
     public Optional<Job> begin(Fid fid, PoolDevice target) throws OsdException {
+        return slotted(() -> begin(fid, target, true));
+    }
+
+    /**
+     * Whose space a copy's begin takes: the reserve (RESERVED) when finishing it will release the
+     * body from the metadata device — that is what the reserve is for, and it bounds what is in
+     * flight — and the clients' space (CLIENT) for a copy that only adds.
+     */
+    private SpaceClass beginClass(PoolObject p, PoolDevice target, boolean release) {
+        boolean frees = release
+                && p.resident(mdIndex)
+                && target.durability() > 0
+                && durableInSyncElsewhere(p) + 1 >= pool.replicas();
+        return frees ? SpaceClass.RESERVED : SpaceClass.CLIENT;
+    }
+
+    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release) throws OsdException {
         if (target.index() == mdIndex
                 || !target.has(Role.BACKGROUND)
                 || !target.state().writable()) {
@@ -252,11 +302,12 @@ public final class Migrator {
             meta(
                     fid,
                     true,
+                    beginClass(p, target, release),
                     (tx, c) -> {
                         WorkIndex.declareAdd(tx, fid);
                         WorkIndex.declareRemove(tx, fid);
                         DeviceIndex.declareInsert(tx, target.index(), fid);
-                        pool.store().declare(tx, fid);
+                        pool.store().declare(tx, fid, next);
                     },
                     (tx, c) -> {
                         WorkIndex.add(tx, j);
@@ -287,6 +338,10 @@ public final class Migrator {
      * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together.
      */
     public Begun beginAll(List<Fid> fids, PoolDevice target) throws OsdException {
+        return slotted(() -> beginBatch(fids, target));
+    }
+
+    private Begun beginBatch(List<Fid> fids, PoolDevice target) throws OsdException {
         if (target.index() == mdIndex
                 || !target.has(Role.BACKGROUND)
                 || !target.state().writable()) {
@@ -309,7 +364,7 @@ public final class Migrator {
             h.lockAll(all);
         }
         try {
-            record Planned(Fid fid, Job job, PoolObject next, AttrChange times) {}
+            record Planned(Fid fid, Job job, PoolObject next, AttrChange times, SpaceClass space) {}
             List<Planned> plan = new ArrayList<>();
             for (Fid fid : all) {
                 Optional<PoolObject> po;
@@ -352,7 +407,7 @@ public final class Migrator {
                         p.size(),
                         false,
                         Checksums.NONE));
-                plan.add(new Planned(fid, j, next, pool.store().times(fid)));
+                plan.add(new Planned(fid, j, next, pool.store().times(fid), beginClass(p, target, true)));
             }
             if (plan.isEmpty()) {
                 return new Begun(jobs, refused);
@@ -364,10 +419,15 @@ public final class Migrator {
                     WorkIndex.declareAdd(tx, pl.fid());
                     WorkIndex.declareRemove(tx, pl.fid());
                     DeviceIndex.declareInsert(tx, target.index(), pl.fid());
-                    pool.store().declare(tx, pl.fid());
+                    pool.store().declare(tx, pl.fid(), pl.next());
                     Counters.declare(tx, pl.fid());
                 }
                 tx.setSync(true);
+                // RESERVED only if every copy of the batch will release its body.
+                tx.setSpaceClass(
+                        plan.stream().allMatch(pl -> pl.space() == SpaceClass.RESERVED)
+                                ? SpaceClass.RESERVED
+                                : SpaceClass.CLIENT);
                 tx.start();
                 for (Planned pl : plan) {
                     Fid fid = pl.fid();
@@ -406,7 +466,32 @@ public final class Migrator {
      * parks a spill (it failed or is full), the rest of the batch is refused rather than tried on
      * it. A job not completed is rolled back before this returns or throws.
      */
-    public List<Spilled> spillAll(List<Fid> fids, PoolDevice target) throws OsdException {
+    public List<Spilled> spillAll(List<Fid> list, PoolDevice target) throws OsdException {
+        List<Fid> fids = List.copyOf(new LinkedHashSet<>(list));
+        // A caller has at most a batch of copies begun and not finished: what the reserve counts on.
+        return slotted(() -> {
+            List<Spilled> out = new ArrayList<>();
+            for (int from = 0; from < fids.size(); from += ReservePlan.BATCH) {
+                List<Fid> some = fids.subList(from, Math.min(fids.size(), from + ReservePlan.BATCH));
+                String parked = out.stream()
+                        .filter(sp -> sp.result() != null && sp.result().outcome() == Outcome.PARKED)
+                        .map(sp -> "not tried: " + target.name() + " parked an earlier spill of this batch ("
+                                + sp.result().detail() + ")")
+                        .findFirst()
+                        .orElse(null);
+                if (parked != null) {
+                    for (Fid f : some) {
+                        out.add(new Spilled(f, Result.of(Outcome.REFUSED, parked), null));
+                    }
+                    continue;
+                }
+                out.addAll(spillBatch(some, target));
+            }
+            return out;
+        });
+    }
+
+    private List<Spilled> spillBatch(List<Fid> fids, PoolDevice target) throws OsdException {
         List<Spilled> out = new ArrayList<>();
         String refusal = target.index() == mdIndex || !target.has(Role.BACKGROUND)
                 ? target.name() + " is not a background device"
@@ -422,7 +507,7 @@ public final class Migrator {
         }
         Begun b;
         try {
-            b = beginAll(fids, target);
+            b = beginBatch(fids, target);
         } catch (OsdException e) {
             if (fids.size() <= 1 || !(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT))) {
                 throw e;
@@ -471,7 +556,7 @@ public final class Migrator {
                         out.add(new Spilled(f, release(f), null));
                     } else {
                         open.remove(j.get());
-                        Result r = complete(j.get(), true);
+                        Result r = completeCopy(j.get(), true);
                         out.add(new Spilled(f, r, null));
                         if (r.outcome() == Outcome.PARKED) {
                             stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
@@ -496,7 +581,15 @@ public final class Migrator {
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
     public Result complete(Job job, boolean release) throws OsdException {
+        return slotted(() -> completeCopy(job, release));
+    }
+
+    private Result completeCopy(Job job, boolean release) throws OsdException {
         Fid fid = job.fid();
+        if (!WorkIndex.contains(md(), job)) {
+            // Finished or rolled back already (the same job completed twice): nothing to copy.
+            return Result.of(Outcome.NOTHING_TO_DO, "the copy job " + job + " is no longer in the work index");
+        }
         PoolDevice target = pool.device(job.device());
         Fid key = job.key();
         // Step 2: the copy, without the lock.
@@ -528,7 +621,18 @@ public final class Migrator {
         }
         // Step 3: flip, only if nothing changed meanwhile.
         long space = occupied;
-        return locked(fid, () -> finish(job, sums, space, release));
+        try {
+            return locked(fid, () -> finish(job, sums, space, release));
+        } catch (OsdException e) {
+            if (!e.is(Errno.EBUSY) || !NON_BLOCKING.get()) {
+                throw e;
+            }
+            // An emergency spill may not wait for the object's lock (a writer holds it): the copy
+            // is left for a thread that may wait to roll back, rather than to the next mount.
+            leftovers.add(job);
+            return Result.of(
+                    Outcome.CHANGED, "object " + fid + " is being written; the copy is left to be rolled back");
+        }
     }
 
     /** Where to read the body from: the metadata device if resident, else the best in-sync copy. */
@@ -570,13 +674,18 @@ public final class Migrator {
         }
         PoolObject fin = next.preferring(drop ? job.device() : mdIndex);
         AttrChange times = pool.store().times(fid);
+        // Releasing the body gives back far more than the flip adds (frees first, below);
+        // without a release the flip grows the record for good: the reserve only if it was begun
+        // for a release.
+        SpaceClass space = drop ? SpaceClass.FREEING : release ? SpaceClass.RESERVED : SpaceClass.CLIENT;
         meta(
                 fid,
                 false,
+                space,
                 (tx, c) -> {
                     WorkIndex.declareAdd(tx, fid);
                     WorkIndex.declareRemove(tx, fid);
-                    pool.store().declare(tx, fid);
+                    pool.store().declare(tx, fid, fin);
                     for (Copy r : replaced) {
                         DeviceIndex.declareDelete(tx, r.device(), fid);
                     }
@@ -586,6 +695,10 @@ public final class Migrator {
                     }
                 },
                 (tx, c) -> {
+                    if (drop) {
+                        tx.truncate(fid, 0);
+                        DeviceIndex.delete(tx, mdIndex, fid, fid);
+                    }
                     WorkIndex.remove(tx, job);
                     c.add(job.device(), CopyState.PENDING, job.bytes(), -1)
                             .add(job.device(), CopyState.IN_SYNC, occupied, +1);
@@ -596,10 +709,6 @@ public final class Migrator {
                                 WorkIndex.remove(tx, j);
                             }
                         }
-                    }
-                    if (drop) {
-                        tx.truncate(fid, 0);
-                        DeviceIndex.delete(tx, mdIndex, fid, fid);
                     }
                     pool.store().store(tx, fid, fin, times);
                 });
@@ -622,22 +731,34 @@ public final class Migrator {
     /** A COPY job whose copy must not become part of the layout: it becomes garbage. */
     private void discard(Job job, PoolObject p) throws OsdException {
         Fid fid = job.fid();
+        // Only a copy still pending is this job's to drop (an in-sync one with its key was finished).
         PoolObject next = p == null
                 ? null
-                : p.byKey(job.key()).map(c -> p.remove(c.mirrorId())).orElse(p);
+                : p.byKey(job.key())
+                        .filter(c -> c.state() == CopyState.PENDING)
+                        .map(c -> p.remove(c.mirrorId()))
+                        .orElse(p);
         AttrChange times = p == null ? null : pool.store().times(fid);
+        // The pending copy leaves the layout and its job becomes a GC job: frees first.
         meta(
                 fid,
                 false,
+                SpaceClass.FREEING,
                 (tx, c) -> {
                     WorkIndex.declareAdd(tx, fid);
                     WorkIndex.declareRemove(tx, fid);
                     DeviceIndex.declareDelete(tx, job.device(), fid);
                     if (next != null) {
-                        pool.store().declare(tx, fid);
+                        pool.store().declare(tx, fid, next);
                     }
                 },
                 (tx, c) -> {
+                    if (next != null) {
+                        pool.store().store(tx, fid, next, times);
+                    }
+                    if (DeviceIndex.contains(md(), job.device(), fid, job.key())) {
+                        DeviceIndex.delete(tx, job.device(), fid, job.key());
+                    }
                     WorkIndex.remove(tx, job);
                     WorkIndex.add(
                             tx,
@@ -651,39 +772,80 @@ public final class Migrator {
                                     pool.nowNanos(),
                                     0));
                     c.move(job.device(), CopyState.PENDING, CopyState.GARBAGE, job.bytes());
-                    if (DeviceIndex.contains(md(), job.device(), fid, job.key())) {
-                        DeviceIndex.delete(tx, job.device(), fid, job.key());
-                    }
-                    if (next != null) {
-                        pool.store().store(tx, fid, next, times);
-                    }
                 });
     }
 
     /** The copy failed: the pending copy becomes garbage; if the target was full, the move is parked. */
     private void abandon(Job job, boolean park) throws OsdException {
+        if (NON_BLOCKING.get()) {
+            try {
+                abandonLocked(job, park);
+            } catch (OsdException e) {
+                if (!e.is(Errno.EBUSY)) {
+                    throw e;
+                }
+                leftovers.add(job);
+            }
+            return;
+        }
+        abandonLocked(job, park);
+    }
+
+    /**
+     * Rolls back the copies emergency spills could not finish or abandon because a writer held the
+     * object's lock. A thread that may wait for locks calls it (the daemon, every pass); whatever
+     * is left at unmount is rolled back by the next mount's recovery.
+     *
+     * @return the jobs rolled back
+     */
+    public int settleLeftovers() throws OsdException {
+        int n = 0;
+        Job j;
+        while ((j = leftovers.poll()) != null) {
+            if (WorkIndex.contains(md(), j)) {
+                rollBack(j);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void abandonLocked(Job job, boolean park) throws OsdException {
         locked(job.fid(), () -> {
             Optional<PoolObject> p = loadIfExists(job.fid());
             discard(job, p.orElse(null));
             if (park && p.isPresent()) {
-                meta(
-                        job.fid(),
-                        false,
-                        (tx, c) -> WorkIndex.declareAdd(tx, job.fid()),
-                        (tx, c) -> WorkIndex.add(
-                                tx,
-                                new Job(
-                                        Job.Kind.PARKED,
-                                        job.fid(),
-                                        job.device(),
-                                        Job.NO_KEY,
-                                        job.version(),
-                                        job.bytes(),
-                                        pool.nowNanos(),
-                                        0)));
+                // A parked move is a hint to retry (the object stays a candidate anyway): it takes
+                // clients' space, and where there is none it is not recorded.
+                try {
+                    park(job);
+                } catch (OsdException e) {
+                    if (!e.is(Errno.ENOSPC) && !e.is(Errno.EDQUOT)) {
+                        throw e;
+                    }
+                }
             }
             return null;
         });
+    }
+
+    private void park(Job job) throws OsdException {
+        meta(
+                job.fid(),
+                false,
+                SpaceClass.CLIENT,
+                (tx, c) -> WorkIndex.declareAdd(tx, job.fid()),
+                (tx, c) -> WorkIndex.add(
+                        tx,
+                        new Job(
+                                Job.Kind.PARKED,
+                                job.fid(),
+                                job.device(),
+                                Job.NO_KEY,
+                                job.version(),
+                                job.bytes(),
+                                pool.nowNanos(),
+                                0)));
     }
 
     // ---- release / promote / drop ----------------------------------------------------------
@@ -709,10 +871,11 @@ public final class Migrator {
             meta(
                     fid,
                     false,
+                    SpaceClass.FREEING,
                     (tx, c) -> {
                         tx.declareTruncate(fid, 0);
                         DeviceIndex.declareDelete(tx, mdIndex, fid);
-                        pool.store().declare(tx, fid);
+                        pool.store().declare(tx, fid, next);
                     },
                     (tx, c) -> {
                         tx.truncate(fid, 0);
@@ -750,10 +913,11 @@ public final class Migrator {
                     meta(
                             fid,
                             false,
+                            SpaceClass.CLIENT,
                             (tx, c) -> {
                                 tx.declareWrite(fid, 0, p.size());
                                 DeviceIndex.declareInsert(tx, mdIndex, fid);
-                                pool.store().declare(tx, fid);
+                                pool.store().declare(tx, fid, next);
                             },
                             (tx, c) -> {
                                 CopyIo.recall(tx, pool.device(src.device()), fid, src, p.size());
@@ -798,23 +962,25 @@ public final class Migrator {
             }
             PoolObject next = p.remove(mirrorId).preferring(mdIndex);
             AttrChange times = pool.store().times(fid);
+            // The mirror leaves the layout (frees first), then its GC job is recorded.
             meta(
                     fid,
                     false,
+                    SpaceClass.FREEING,
                     (tx, cs) -> {
                         WorkIndex.declareAdd(tx, fid);
                         WorkIndex.declareRemove(tx, fid);
                         DeviceIndex.declareDelete(tx, c.device(), fid);
-                        pool.store().declare(tx, fid);
+                        pool.store().declare(tx, fid, next);
                     },
                     (tx, cs) -> {
-                        gcJob(tx, cs, fid, c);
+                        pool.store().store(tx, fid, next, times);
                         for (Job j : WorkIndex.of(md(), fid)) {
                             if (j.kind() == Job.Kind.RESYNC && j.key().equals(c.key())) {
                                 WorkIndex.remove(tx, j);
                             }
                         }
-                        pool.store().store(tx, fid, next, times);
+                        gcJob(tx, cs, fid, c);
                     });
             return new Result(
                     Outcome.DONE,
@@ -854,22 +1020,22 @@ public final class Migrator {
     }
 
     /** A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued. */
-    public void markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
-        locked(fid, () -> {
+    public boolean markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
+        return slotted(() -> locked(fid, () -> {
             PoolObject p = pool.store().load(fid).orElse(null);
             if (p == null) {
-                return null;
+                return false;
             }
             Optional<Copy> c = p.byKey(bad.key());
             if (c.isEmpty() || c.get().state() != CopyState.IN_SYNC) {
-                return null;
+                return false;
             }
             // The last in-sync copy is never demoted: there is nothing to resync it from, and a
             // read error may be its device's passing failure (an object store that stopped
             // answering), after which the copy is as good as before. A corrupt last copy stays
             // in the layout, every read of it fails with EIO, and fsck reports it.
             if (p.inSync().size() <= 1) {
-                return null;
+                return false;
             }
             PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
                     .preferring(mdIndex);
@@ -877,9 +1043,10 @@ public final class Migrator {
             meta(
                     fid,
                     true,
+                    SpaceClass.RESERVED,
                     (tx, cs) -> {
                         WorkIndex.declareAdd(tx, fid);
-                        pool.store().declare(tx, fid);
+                        pool.store().declare(tx, fid, next);
                     },
                     (tx, cs) -> {
                         WorkIndex.add(
@@ -900,8 +1067,8 @@ public final class Migrator {
                                 c.get().bytes());
                         pool.store().store(tx, fid, next, times);
                     });
-            return null;
-        });
+            return true;
+        }));
     }
 
     // ---- garbage ---------------------------------------------------------------------------
@@ -916,48 +1083,96 @@ public final class Migrator {
     }
 
     /**
+     * What a garbage collection did.
+     *
+     * @param removed copies deleted
+     * @param missing copies already gone (a replayed job, or a copy a crash never let reach its
+     *     device)
+     * @param deferred copies that could not be deleted now (the device failed the delete or its
+     *     sync): their jobs stay in the work index for the daemon's next garbage pass
+     */
+    public record Collected(int removed, int missing, int deferred) {
+        /** Jobs done (their copies are gone). */
+        public int done() {
+            return removed + missing;
+        }
+    }
+
+    /**
      * Collects a batch of GC jobs: one sync of the metadata device first (the transactions that
      * made these copies garbage must be durable before the copies go, or a crash could bring back
      * a layout naming a deleted copy), the deletions, one sync per device, then the jobs go.
+     *
+     * <p>Garbage is whatever a crash left of a copy nobody points at: missing, empty, torn or
+     * unreadable. A device's destroy removes what is there; a copy already gone is fine; a copy
+     * the device cannot delete now keeps its job for later and never fails the batch — a mount
+     * must not stop on one damaged copy.
      */
-    public void collect(List<Job> jobs) throws OsdException {
+    public Collected collect(List<Job> jobs) throws OsdException {
         if (jobs.isEmpty()) {
-            return;
+            return new Collected(0, 0, 0);
         }
         md().sync();
         java.util.Map<Integer, List<Job>> byDevice = new java.util.TreeMap<>();
         for (Job j : jobs) {
             byDevice.computeIfAbsent(j.device(), d -> new ArrayList<>()).add(j);
         }
+        int removed = 0;
+        int missing = 0;
+        java.util.Set<Job> kept = new java.util.HashSet<>();
         for (var e : byDevice.entrySet()) {
             PoolDevice d = pool.device(e.getKey());
             if (d.state() == DeviceState.FAILED) {
                 continue;
             }
+            List<Job> gone = new ArrayList<>();
             for (Job job : e.getValue()) {
                 try (Transaction tx = d.osd().newTransaction()) {
                     tx.declareDestroy(job.key());
+                    tx.setSpaceClass(SpaceClass.FREEING);
                     tx.start();
-                    try {
-                        tx.destroy(job.key());
-                    } catch (OsdException ex) {
-                        if (!ex.is(Errno.ENOENT)) {
-                            throw ex;
-                        }
+                    tx.destroy(job.key());
+                    removed++;
+                    gone.add(job);
+                } catch (OsdException ex) {
+                    if (ex.is(Errno.ENOENT)) {
+                        missing++;
+                        gone.add(job);
+                    } else {
+                        LOG.log(
+                                System.Logger.Level.WARNING,
+                                "pool " + pool.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
+                                        + d.name() + " not deleted now (" + ex.getMessage()
+                                        + "); its job stays for the next garbage pass");
+                        kept.add(job);
                     }
                 }
             }
-            d.osd().sync();
+            try {
+                d.osd().sync();
+            } catch (OsdException ex) {
+                // The deletions may not be durable: every job of the device stays.
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + pool.name() + ": sync of " + d.name() + " after deleting garbage failed ("
+                                + ex.getMessage() + "); its garbage jobs stay for the next pass");
+                kept.addAll(gone);
+            }
         }
+        int deferred = kept.size();
+        List<Job> done = kept.isEmpty()
+                ? jobs
+                : jobs.stream().filter(j -> !kept.contains(j)).toList();
         // The jobs go a batch per metadata transaction.
-        for (int from = 0; from < jobs.size(); from += 256) {
-            List<Job> some = jobs.subList(from, Math.min(jobs.size(), from + 256));
+        for (int from = 0; from < done.size(); from += 256) {
+            List<Job> some = done.subList(from, Math.min(done.size(), from + 256));
             java.util.Map<Integer, Counters> counters = new java.util.HashMap<>();
             try (Transaction tx = md().newTransaction()) {
                 for (Job job : some) {
                     WorkIndex.declareRemove(tx, job.fid());
                     Counters.declare(tx, job.fid());
                 }
+                tx.setSpaceClass(SpaceClass.FREEING);
                 tx.start();
                 for (Job job : some) {
                     if (WorkIndex.contains(md(), job)) {
@@ -972,6 +1187,7 @@ public final class Migrator {
                 }
             }
         }
+        return new Collected(removed, missing, deferred);
     }
 
     /** Rolls a COPY job back (recovery): the pending copy leaves the layout and is collected. */
@@ -1030,12 +1246,23 @@ public final class Migrator {
                         DeviceIndex.declareDelete(tx, j.device(), j.fid());
                         Counters.declare(tx, j.fid());
                     }
-                    for (Fid f : next.keySet()) {
-                        pool.store().declare(tx, f);
+                    for (var e : next.entrySet()) {
+                        pool.store().declare(tx, e.getKey(), e.getValue());
                     }
+                    // A roll-back frees space, never needs it (a mount on a full device must not
+                    // fail): every removal comes before any addition, and nothing is reserved.
+                    tx.setSpaceClass(SpaceClass.FREEING);
                     tx.start();
+                    for (var e : next.entrySet()) {
+                        pool.store().store(tx, e.getKey(), e.getValue(), times.get(e.getKey()));
+                    }
                     for (Job j : some) {
                         WorkIndex.remove(tx, j);
+                        if (DeviceIndex.contains(md(), j.device(), j.fid(), j.key())) {
+                            DeviceIndex.delete(tx, j.device(), j.fid(), j.key());
+                        }
+                    }
+                    for (Job j : some) {
                         WorkIndex.add(
                                 tx,
                                 new Job(
@@ -1050,12 +1277,6 @@ public final class Migrator {
                         counters.computeIfAbsent(
                                         dev.spillway.pool.meta.PoolFids.stripe(j.fid()), s -> new Counters(j.fid()))
                                 .move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
-                        if (DeviceIndex.contains(md(), j.device(), j.fid(), j.key())) {
-                            DeviceIndex.delete(tx, j.device(), j.fid(), j.key());
-                        }
-                    }
-                    for (var e : next.entrySet()) {
-                        pool.store().store(tx, e.getKey(), e.getValue(), times.get(e.getKey()));
                     }
                     for (Counters c : counters.values()) {
                         c.flush(tx, md());
@@ -1070,18 +1291,25 @@ public final class Migrator {
     /** Records a copy no layout names (found on a device) as garbage, to be deleted by a GC job. */
     public void orphan(PoolDevice d, Fid key, long bytes) throws OsdException {
         Job j = new Job(Job.Kind.GC, key, d.index(), key, 0, bytes, pool.nowNanos(), 0);
-        meta(key, false, (tx, c) -> WorkIndex.declareAdd(tx, key), (tx, c) -> {
-            WorkIndex.add(tx, j);
-            c.add(d.index(), CopyState.GARBAGE, bytes, +1);
+        slotted(() -> {
+            meta(key, false, SpaceClass.RESERVED, (tx, c) -> WorkIndex.declareAdd(tx, key), (tx, c) -> {
+                WorkIndex.add(tx, j);
+                c.add(d.index(), CopyState.GARBAGE, bytes, +1);
+            });
+            return null;
         });
     }
 
-    /** Runs every GC job now (tests, recovery, and the daemon's garbage pass). */
+    /** Runs every GC job now (tests, recovery, and the daemon's garbage pass); returns the jobs done. */
     public int collectGarbage() throws OsdException {
+        return collectAll().done();
+    }
+
+    /** Runs every GC job now, saying what became of each copy. */
+    public Collected collectAll() throws OsdException {
         List<Job> garbage = WorkIndex.all(md()).stream()
                 .filter(j -> j.kind() == Job.Kind.GC)
                 .toList();
-        collect(garbage);
-        return garbage.size();
+        return collect(garbage);
     }
 }

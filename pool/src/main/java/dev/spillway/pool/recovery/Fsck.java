@@ -62,13 +62,24 @@ public final class Fsck {
     private final boolean repair;
     private final boolean deep;
     private final List<Problem> problems = new ArrayList<>();
-    private final Consumer<String> progress;
+    private final Progress progress;
+    private long walkTotal;
 
-    private Fsck(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress) {
+    /**
+     * Told how far a check is: {@code phase} "walk" (objects of the structural walk, of about
+     * {@code total}: the pool's object count when it began) or "verify" (copies read by a deep
+     * check). Called every few hundred objects and at the end of each phase.
+     */
+    @FunctionalInterface
+    public interface Progress {
+        void update(String phase, long done, long total);
+    }
+
+    private Fsck(PoolOsd pool, boolean repair, boolean deep, Progress progress) {
         this.pool = pool;
         this.repair = repair;
         this.deep = deep;
-        this.progress = progress == null ? s -> {} : progress;
+        this.progress = progress == null ? (p, d, t) -> {} : progress;
     }
 
     /** How long an online check waits for the metadata transactions in flight to end. */
@@ -83,19 +94,39 @@ public final class Fsck {
      */
     public static Report run(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress)
             throws OsdException {
+        Consumer<String> out = progress == null ? s -> {} : progress;
+        return check(pool, repair, deep, (phase, done, total) -> {
+            if (done > 0 && done % 10_000 == 0) {
+                out.accept("fsck: " + done + (phase.equals("walk") ? " objects checked" : " copies verified"));
+            }
+        });
+    }
+
+    /** As {@link #run(PoolOsd, boolean, boolean, Consumer)}, telling {@code progress} how far it is. */
+    public static Report check(PoolOsd pool, boolean repair, boolean deep, Progress progress) throws OsdException {
         Fsck f = new Fsck(pool, repair, deep, progress);
+        try {
+            f.walkTotal = pool.statfs().devices().get(pool.metadata().index()).objects();
+        } catch (OsdException e) {
+            f.walkTotal = 0; // unknown: the walk reports what it has done
+        }
         Report structural = pool.quiesced(QUIESCE_WAIT, f::run);
         f.verifyDeferred();
+        f.progress.update("verify", f.deferred.size(), f.deferred.size());
         return new Report(structural.objects(), structural.copies(), List.copyOf(f.problems));
     }
 
     /** An in-sync copy to read through (deep) or to mark bad (repair) once the gate is released. */
-    private record Deferred(Fid fid, Copy copy, long size, OsdException bad) {}
+    private record Deferred(Fid fid, Copy copy, long size, OsdException bad, String kind) {}
 
     private final List<Deferred> deferred = new ArrayList<>();
 
     private void verifyDeferred() throws OsdException {
+        long done = 0;
         for (Deferred d : deferred) {
+            if (done++ % 16 == 0) {
+                progress.update("verify", done - 1, deferred.size());
+            }
             PoolDevice dev = pool.device(d.copy().device());
             OsdException bad = d.bad();
             if (bad == null) {
@@ -120,6 +151,17 @@ public final class Fsck {
                     return null;
                 }
                 try {
+                    if ("copy-size".equals(d.kind())) {
+                        long size = dev.osd().getAttr(same.get().key()).size();
+                        return size == now.get().size()
+                                ? null
+                                : new OsdException(
+                                        Errno.EIO,
+                                        dev.name(),
+                                        d.fid(),
+                                        "copy " + same.get().key() + " is " + size + " bytes, the object "
+                                                + now.get().size());
+                    }
                     CopyIo.verify(dev, d.fid(), same.get(), now.get().size());
                     return null;
                 } catch (OsdException e) {
@@ -133,16 +175,23 @@ public final class Fsck {
             if (still == null) {
                 continue;
             }
-            if (still.is(Errno.ENOENT)) {
-                problem("missing", d.fid(), dev, "in-sync copy " + d.copy().key() + " does not exist", false);
-                continue;
+            // Marked bad, the copy is healed from another by a resync; the last in-sync copy is
+            // never demoted (there is nothing to heal it from): the object is lost until restored.
+            boolean fixed = repair && pool.migrator().markBad(d.fid(), d.copy(), still);
+            String last = !fixed
+                            && pool.store()
+                                    .load(d.fid())
+                                    .map(p -> p.inSync().size() <= 1)
+                                    .orElse(false)
+                    ? " (its only in-sync copy: reads fail with EIO until the object is written again or deleted)"
+                    : "";
+            if (d.kind() != null) {
+                problem(d.kind(), d.fid(), dev, still.detail() + last, fixed);
+            } else if (still.is(Errno.ENOENT)) {
+                problem("missing", d.fid(), dev, "in-sync copy " + d.copy().key() + " does not exist" + last, fixed);
+            } else {
+                problem("checksum", d.fid(), dev, still.getMessage() + last, fixed);
             }
-            boolean fixed = false;
-            if (repair) {
-                pool.migrator().markBad(d.fid(), d.copy(), still);
-                fixed = true;
-            }
-            problem("checksum", d.fid(), dev, still.getMessage(), fixed);
         }
     }
 
@@ -179,8 +228,8 @@ public final class Fsck {
                     continue;
                 }
                 objects++;
-                if (objects % 10_000 == 0) {
-                    progress.accept("fsck: " + objects + " objects checked");
+                if (objects % 256 == 0) {
+                    progress.update("walk", objects, Math.max(walkTotal, objects));
                 }
                 Optional<PoolObject> po;
                 try {
@@ -191,8 +240,9 @@ public final class Fsck {
                             problem("layout", f, pool.metadata(), m.get(), false);
                         }
                     }
-                } catch (OsdException e) {
-                    problem("undecodable", f, pool.metadata(), e.getMessage(), false);
+                } catch (OsdException | RuntimeException e) {
+                    // One object's damage is a finding, never the end of the check.
+                    problem("undecodable", f, pool.metadata(), String.valueOf(e.getMessage()), false);
                     continue;
                 }
                 if (po.isEmpty()) {
@@ -222,7 +272,13 @@ public final class Fsck {
                             false);
                 }
                 if (p.inSync().isEmpty()) {
-                    problem("lost", f, null, "no in-sync copy of its body remains", false);
+                    problem(
+                            "lost",
+                            f,
+                            null,
+                            "no in-sync copy of its body remains: reads fail with EIO until the object is written"
+                                    + " again or deleted",
+                            false);
                 }
             }
         }
@@ -259,7 +315,13 @@ public final class Fsck {
             for (Fid k : orphans) {
                 boolean fixed = false;
                 if (repair) {
-                    long bytes = d.osd().getAttr(k).blocks() * 512;
+                    long bytes;
+                    try {
+                        bytes = d.osd().getAttr(k).blocks() * 512;
+                    } catch (OsdException e) {
+                        // A damaged leftover (its attributes unreadable): collected all the same.
+                        bytes = 0;
+                    }
                     addJob(new Job(Job.Kind.GC, k, d.index(), k, 0, bytes, pool.nowNanos(), 0), d.index(), bytes);
                     count(expected, d.index(), CopyState.GARBAGE, bytes);
                     fixed = true;
@@ -268,6 +330,7 @@ public final class Fsck {
             }
         }
         checkCounters(expected);
+        progress.update("walk", objects, objects);
         return new Report(objects, copies, List.copyOf(problems));
     }
 
@@ -305,22 +368,17 @@ public final class Fsck {
         try {
             long size = d.osd().getAttr(cp.key()).size();
             if (size != p.size()) {
-                problem(
-                        "copy-size",
-                        f,
-                        d,
-                        "copy " + cp.key() + " is " + size + " bytes, the object " + p.size(),
-                        false);
+                // Judged (and repaired) after the gate is released, as a read failure.
+                String why = "copy " + cp.key() + " is " + size + " bytes, the object " + p.size();
+                deferred.add(new Deferred(f, cp, p.size(), new OsdException(Errno.EIO, d.name(), f, why), "copy-size"));
             } else if (deep) {
                 // Read after the walk, outside the gate: reading every copy may take hours.
-                deferred.add(new Deferred(f, cp, p.size(), null));
+                deferred.add(new Deferred(f, cp, p.size(), null, null));
             }
         } catch (OsdException e) {
-            if (e.is(Errno.ENOENT)) {
-                problem("missing", f, d, "in-sync copy " + cp.key() + " does not exist", false);
-            } else if (e.is(Errno.EIO)) {
+            if (e.is(Errno.ENOENT) || e.is(Errno.EIO)) {
                 // Judged (and repaired) after the gate is released: markBad takes the object's lock.
-                deferred.add(new Deferred(f, cp, p.size(), e));
+                deferred.add(new Deferred(f, cp, p.size(), e, null));
             } else {
                 throw e;
             }

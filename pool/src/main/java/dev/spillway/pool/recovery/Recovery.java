@@ -8,6 +8,7 @@ import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.ops.Migrator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -39,10 +40,27 @@ public final class Recovery {
         }
         pool.migrator().rollBackAll(copies);
         rolled = copies.size();
-        collected = pool.migrator().collectGarbage();
-        RecoveryReport r = new RecoveryReport("recover", System.nanoTime() - t0, byKind, rolled, collected, 0);
+        // Copies never committed may be missing, empty, torn or unreadable: collecting removes
+        // what is there, and what cannot be removed now waits for the daemon, not the mount.
+        Migrator.Collected c = pool.migrator().collectAll();
+        collected = c.removed();
+        RecoveryReport r = new RecoveryReport(
+                "recover", System.nanoTime() - t0, byKind, rolled, collected, c.missing(), c.deferred(), 0);
         LOG.log(System.Logger.Level.INFO, "pool " + pool.name() + ": " + r);
         return r;
+    }
+
+    /**
+     * No recovery: the work index is read (for the report) and left as it is, so a read-only
+     * check sees what the crash left and the mount writes nothing.
+     */
+    public static RecoveryReport none(PoolOsd pool) throws OsdException {
+        long t0 = System.nanoTime();
+        Map<String, Integer> byKind = new TreeMap<>();
+        for (Job j : WorkIndex.all(pool.metadata().osd())) {
+            byKind.merge(j.kind().name(), 1, Integer::sum);
+        }
+        return new RecoveryReport("check (no recovery)", System.nanoTime() - t0, byKind, 0, 0, 0, 0, 0);
     }
 
     /** Walks every object of the metadata device and every copy on every listable device, then recovers. */
@@ -72,6 +90,13 @@ public final class Recovery {
         }
         RecoveryReport r = recover(pool);
         return new RecoveryReport(
-                "full-scan", System.nanoTime() - t0, r.jobs(), r.rolledBack(), r.collected(), scanned);
+                "full-scan",
+                System.nanoTime() - t0,
+                r.jobs(),
+                r.rolledBack(),
+                r.collected(),
+                r.missing(),
+                r.deferred(),
+                scanned);
     }
 }

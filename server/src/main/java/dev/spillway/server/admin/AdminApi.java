@@ -5,22 +5,14 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.StatFs;
-import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.device.PoolDevice;
-import dev.spillway.pool.layout.LayoutPrinter;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
-import dev.spillway.pool.meta.Counters;
-import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
-import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.recovery.Fsck;
-import dev.spillway.server.Credentials;
-import dev.spillway.server.metrics.PoolMetrics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -28,8 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.function.Function;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -38,37 +29,32 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
 
 /**
- * The admin API: JSON over HTTP, every call authenticated with the pool's credentials
- * ({@code Authorization: Bearer ACCESS:SECRET}), errors as {@code {"error": "ENOENT", "message": …}}
- * with the status from {@link HttpErrors}. {@code /metrics} (Prometheus) and {@code /} (a status
- * page) are open, on the loopback address the server listens on by default.
+ * The admin API: JSON over HTTP. Calls that change or name objects are authenticated with the
+ * pool's credentials ({@code Authorization: Bearer ACCESS:SECRET}); errors come as
+ * {@code {"error": "ENOENT", "device": …, "fid": …, "message": …}} with the status from
+ * {@link HttpErrors}, the message without the errno (the CLI prints the errno once). Open, like
+ * {@code /metrics}, on the loopback address the server listens on by default: the status page
+ * {@code /}, its files under {@code /static/}, and the read-only figures it draws,
+ * {@code /api/status} and {@code /api/history}.
  */
 final class AdminApi extends Handler.Abstract {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    private final PoolOsd pool;
+    private final AdminServer.Context ctx;
     private final byte[] token;
-    private final PoolMetrics metrics;
-    private volatile Function<String, Fid> resolver;
-    private volatile dev.spillway.migrate.daemon.MigrationDaemon daemon;
+    private final ObjectView objects;
+    private final PoolViews views;
+    private final Tasks tasks = new Tasks();
 
-    AdminApi(PoolOsd pool, Credentials c, PoolMetrics metrics) {
-        this.pool = pool;
-        this.token = (c.accessKey() + ":" + c.secretKey()).getBytes(StandardCharsets.UTF_8);
-        this.metrics = metrics;
-        this.resolver = id -> null;
+    AdminApi(AdminServer.Context ctx) {
+        this.ctx = ctx;
+        this.token =
+                (ctx.credentials().accessKey() + ":" + ctx.credentials().secretKey()).getBytes(StandardCharsets.UTF_8);
+        this.objects = new ObjectView(ctx.pool(), ctx.names());
+        this.views = new PoolViews(ctx, objects);
     }
 
-    void daemon(dev.spillway.migrate.daemon.MigrationDaemon d) {
-        this.daemon = d;
-    }
-
-    /** An object named by a FID, or (through the gateway, when wired) by {@code bucket/key}. */
-    void resolver(Function<String, Fid> r) {
-        this.resolver = r;
-    }
-
-    private record Reply(int status, String type, byte[] body) {
+    record Reply(int status, String type, byte[] body) {
         static Reply json(Object o) throws Exception {
             return new Reply(200, "application/json", JSON.writeValueAsBytes(o));
         }
@@ -85,12 +71,15 @@ final class AdminApi extends Handler.Abstract {
                 r = new Reply(
                         200,
                         "text/plain; version=0.0.4; charset=utf-8",
-                        metrics.scrape().getBytes(StandardCharsets.UTF_8));
-            } else if (path.equals("/") || path.equals("/index.html")) {
-                r = new Reply(
-                        200, "text/html; charset=utf-8", StatusPage.render(pool).getBytes(StandardCharsets.UTF_8));
+                        ctx.metrics().scrape().getBytes(StandardCharsets.UTF_8));
+            } else if (path.equals("/") || path.equals("/index.html") || path.startsWith("/static/")) {
+                r = StatusPage.serve(path, ctx.pool().name());
             } else if (!path.startsWith("/api/")) {
-                throw new OsdException(Errno.ENOENT, pool.name(), null, "no such page " + path);
+                throw new OsdException(Errno.ENOENT, null, null, "no such page " + path + " (try / or /metrics)");
+            } else if (req.getMethod().equals("GET") && path.equals("/api/status")) {
+                r = Reply.json(views.status());
+            } else if (req.getMethod().equals("GET") && path.equals("/api/history")) {
+                r = Reply.json(Map.of("samples", ctx.history().samples()));
             } else {
                 authenticate(req);
                 r = route(req.getMethod(), path.substring(5), q);
@@ -98,16 +87,22 @@ final class AdminApi extends Handler.Abstract {
         } catch (OsdException e) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("error", e.errno().name());
-            m.put("message", e.getMessage());
+            // The pool's own name adds nothing to a message the pool's CLI prints.
+            m.put("device", ctx.pool().name().equals(e.device()) ? null : e.device());
+            m.put("fid", e.fid() == null ? null : e.fid().toString());
+            m.put("message", e.detail());
             r = new Reply(HttpErrors.status(e.errno()), "application/json", JSON.writeValueAsBytes(m));
         } catch (IllegalArgumentException e) {
-            Map<String, Object> m = Map.of("error", "EINVAL", "message", e.getMessage());
+            Map<String, Object> m = Map.of("error", "EINVAL", "message", String.valueOf(e.getMessage()));
             r = new Reply(400, "application/json", JSON.writeValueAsBytes(m));
         }
-        metrics.requests("admin", path.startsWith("/api/") ? path.substring(5).split("/")[0] : path)
-                .record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+        String op = path.startsWith("/api/")
+                ? path.substring(5).split("/")[0]
+                : path.startsWith("/static/") ? "static" : path;
+        ctx.metrics().adminRequest(op).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
         resp.setStatus(r.status());
         resp.getHeaders().put(HttpHeader.CONTENT_TYPE, r.type());
+        resp.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
         resp.write(true, ByteBuffer.wrap(r.body()), cb);
         return true;
     }
@@ -120,13 +115,13 @@ final class AdminApi extends Handler.Abstract {
         if (!MessageDigest.isEqual(got, token)) {
             throw new OsdException(
                     Errno.EACCES,
-                    pool.name(),
+                    null,
                     null,
                     "admin API needs 'Authorization: Bearer ACCESS_KEY:SECRET_KEY' (see `spillway credentials`)");
         }
     }
 
-    private static String param(Fields q, String name) throws OsdException {
+    static String param(Fields q, String name) throws OsdException {
         String v = q.getValue(name);
         if (v == null || v.isEmpty()) {
             throw new OsdException(Errno.EINVAL, null, null, "missing parameter '" + name + "'", null);
@@ -135,43 +130,60 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private PoolDevice device(String name) throws OsdException {
-        return pool.device(name)
+        return ctx.pool()
+                .device(name)
                 .orElseThrow(() -> new OsdException(
                         Errno.ENOENT,
-                        pool.name(),
+                        null,
                         null,
                         "no device '" + name + "' (devices: "
-                                + pool.devices().stream().map(PoolDevice::name).toList() + ")"));
+                                + String.join(
+                                        ", ",
+                                        ctx.pool().devices().stream()
+                                                .map(PoolDevice::name)
+                                                .toList())
+                                + ")"));
     }
 
+    /**
+     * An object named by a FID ({@code [0x…:0x…:0x…]}), or by {@code bucket/key} through the
+     * gateway. A malformed FID is a usage error (EINVAL); a missing bucket or key says which.
+     */
     private Fid object(Fields q) throws OsdException {
         String id = param(q, "id");
-        try {
-            return Fid.parse(id);
-        } catch (IllegalArgumentException notFid) {
-            Fid f = resolver.apply(id);
-            if (f == null) {
+        if (id.startsWith("[") || id.startsWith("0x")) {
+            try {
+                return Fid.parse(id);
+            } catch (IllegalArgumentException e) {
                 throw new OsdException(
-                        Errno.ENOENT,
-                        pool.name(),
+                        Errno.EINVAL,
                         null,
-                        "no object '" + id + "' (give a FID [0x…:0x…:0x…] or bucket/key)");
+                        null,
+                        "malformed FID '" + id + "': expected [0xSEQ:0xOID:0xVER], e.g. [0x300000400:0x12:0x0]"
+                                + " (as getstripe and inactive print it)");
             }
-            return f;
         }
+        int slash = id.indexOf('/');
+        if (slash <= 0 || slash == id.length() - 1) {
+            throw new OsdException(
+                    Errno.EINVAL, null, null, "'" + id + "' is neither a FID [0x…:0x…:0x…] nor bucket/key");
+        }
+        if (ctx.names() == null) {
+            throw new OsdException(Errno.ENOENT, null, null, "no S3 gateway to resolve '" + id + "': give a FID");
+        }
+        return ctx.names().locate(id.substring(0, slash), id.substring(slash + 1));
     }
 
     private Reply route(String method, String path, Fields q) throws Exception {
         String[] p = path.split("/");
         boolean get = method.equals("GET");
+        var pool = ctx.pool();
         switch (p[0]) {
-            case "status":
-                return Reply.json(status());
             case "df":
-                return Reply.json(df());
+                return Reply.json(views.df());
             case "devices":
                 if (p.length == 1 && get) {
-                    return Reply.json(devices());
+                    return Reply.json(views.devices());
                 }
                 if (p.length == 3 && !get) {
                     PoolDevice d = device(p[1]);
@@ -183,21 +195,31 @@ final class AdminApi extends Handler.Abstract {
                             } catch (IllegalArgumentException e) {
                                 throw new OsdException(
                                         Errno.EINVAL,
-                                        pool.name(),
+                                        null,
                                         null,
                                         "unknown state '" + q.getValue("state")
                                                 + "' (rw, ro, evacuating, spare, failed)");
                             }
                             pool.deviceOps().setState(d, s);
-                            yield Reply.json(devices());
+                            yield Reply.json(views.devices());
                         }
-                        case "evacuate" ->
-                            Reply.json(progress(pool.deviceOps().evacuateStep(d, intParam(q, "max", 64))));
+                        case "evacuate" -> Reply.json(evacuate(d, intParam(q, "max", 64)));
                         case "replace-lost" ->
                             Reply.json(progress(pool.deviceOps().replaceLost(d, intParam(q, "max", 64))));
+                        case "capacity" -> {
+                            if (ctx.resizer() == null) {
+                                throw new OsdException(
+                                        Errno.EOPNOTSUPP, pool.name(), null, "this server cannot resize devices");
+                            }
+                            Map<String, Object> m = new LinkedHashMap<>();
+                            m.put("device", d.name());
+                            m.put("result", ctx.resizer().resize(d.name(), param(q, "size")));
+                            m.put("capacity", d.osd().statfs().totalBytes());
+                            ctx.pool().capacity().target().ifPresent(t -> m.put("target", t));
+                            yield Reply.json(m);
+                        }
                         default ->
-                            throw new OsdException(
-                                    Errno.ENOENT, pool.name(), null, "no device operation '" + p[2] + "'");
+                            throw new OsdException(Errno.ENOENT, null, null, "no device operation '" + p[2] + "'");
                     };
                 }
                 break;
@@ -207,49 +229,130 @@ final class AdminApi extends Handler.Abstract {
                 }
                 break;
             case "jobs":
-                return Reply.json(jobs());
+                return Reply.json(views.jobs());
             case "inactive":
-                return Reply.json(inactive(q));
+                return Reply.json(views.inactive(q));
             case "daemon":
                 if (!get && p.length == 2 && p[1].equals("run")) {
-                    return Reply.json(daemon.runOnce());
+                    return Reply.json(ctx.daemon().runOnce());
                 }
-                return Reply.json(daemon.status());
+                return Reply.json(ctx.daemon().status());
             case "gc":
-                return Reply.json(Map.of("collected", pool.migrator().collectGarbage()));
+                if (async(q)) {
+                    return Reply.json(tasks.start("gc", this::gc).view());
+                }
+                return Reply.json(gc(null));
             case "fsck":
             case "scrub": {
                 boolean repair = Boolean.parseBoolean(q.getValue("repair"));
                 boolean deep = p[0].equals("scrub") || Boolean.parseBoolean(q.getValue("deep"));
-                Fsck.Report rep = Fsck.run(pool, repair, deep, null);
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("clean", rep.clean());
-                m.put("objects", rep.objects());
-                m.put("copies", rep.copies());
-                m.put("problems", rep.problems().stream().map(Object::toString).toList());
-                return Reply.json(m);
+                String op = p[0];
+                if (async(q)) {
+                    return Reply.json(
+                            tasks.start(op, t -> check(op, repair, deep, t)).view());
+                }
+                return Reply.json(check(op, repair, deep, null));
             }
+            case "tasks":
+                if (p.length == 2 && get) {
+                    try {
+                        return Reply.json(tasks.get(Long.parseLong(p[1])).view());
+                    } catch (NumberFormatException e) {
+                        throw new OsdException(Errno.EINVAL, null, null, "task id: not a number: " + p[1]);
+                    }
+                }
+                break;
             default:
                 break;
         }
-        throw new OsdException(Errno.ENOENT, pool.name(), null, "no admin call " + method + " /api/" + path);
+        throw new OsdException(Errno.ENOENT, null, null, "no admin call " + method + " /api/" + path);
     }
 
-    private static int intParam(Fields q, String name, int def) {
+    private static boolean async(Fields q) {
+        return Boolean.parseBoolean(q.getValue("async"));
+    }
+
+    /** fsck or scrub, telling {@code t} (if any) how far it is. */
+    private Map<String, Object> check(String op, boolean repair, boolean deep, Tasks.Task t) throws OsdException {
+        Fsck.Report rep = Fsck.check(ctx.pool(), repair, deep, (phase, done, total) -> {
+            if (t != null) {
+                t.progress(phase, done, total);
+            }
+        });
+        ctx.metrics().checked(op, rep.clean(), rep.problems().size());
+        ctx.events()
+                .add(
+                        op,
+                        rep.clean(),
+                        rep.objects() + " objects, " + rep.copies() + " copies: "
+                                + (rep.clean() ? "clean" : rep.problems().size() + " problem(s)")
+                                + (repair ? " (repair)" : ""));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("clean", rep.clean());
+        m.put("objects", rep.objects());
+        m.put("copies", rep.copies());
+        m.put("problems", rep.problems().stream().map(Object::toString).toList());
+        return m;
+    }
+
+    /** Deletes the garbage copies the work index lists, a batch at a time, telling {@code t} how far it is. */
+    private Map<String, Object> gc(Tasks.Task t) throws OsdException {
+        List<dev.spillway.pool.meta.Job> garbage = ctx.pool().jobs().stream()
+                .filter(j -> j.kind() == dev.spillway.pool.meta.Job.Kind.GC)
+                .toList();
+        long bytes = 0;
+        for (int from = 0; from < garbage.size(); from += 256) {
+            if (t != null) {
+                t.progress("delete", from, garbage.size());
+            }
+            List<dev.spillway.pool.meta.Job> batch = garbage.subList(from, Math.min(garbage.size(), from + 256));
+            ctx.pool().migrator().collect(batch);
+            bytes += batch.stream().mapToLong(dev.spillway.pool.meta.Job::bytes).sum();
+        }
+        if (t != null) {
+            t.progress("delete", garbage.size(), garbage.size());
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("collected", garbage.size());
+        m.put("bytes", bytes);
+        if (ctx.uploads() != null) {
+            m.put("multipartUploads", views.uploads());
+        }
+        return m;
+    }
+
+    private Map<String, Object> evacuate(PoolDevice d, int max) throws OsdException {
+        boolean starting = d.state() != DeviceState.EVACUATING;
+        DeviceOps.Progress pr = ctx.pool().deviceOps().evacuateStep(d, max);
+        if (starting) {
+            ctx.events().add("evacuate", true, "evacuation of " + d.name() + " started");
+        }
+        if (pr.done()) {
+            ctx.events().add("evacuate", true, d.name() + " evacuated; it is now spare");
+        }
+        return progress(pr);
+    }
+
+    private static int intParam(Fields q, String name, int def) throws OsdException {
         String v = q.getValue(name);
-        return v == null ? def : Integer.parseInt(v);
+        try {
+            return v == null ? def : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new OsdException(Errno.EINVAL, null, null, name + ": not a number: '" + v + "'");
+        }
     }
 
     private Reply objectOp(String op, Fields q, boolean get) throws Exception {
         Fid f = object(q);
+        var pool = ctx.pool();
         if (op.equals("layout")) {
             if (q.getValue("raw") != null) {
                 return new Reply(200, "application/octet-stream", pool.store().layout(f));
             }
-            return Reply.json(layout(f));
+            return Reply.json(objects.layout(f, q.getValue("id")));
         }
         if (get) {
-            throw new OsdException(Errno.EINVAL, pool.name(), f, "object operation '" + op + "' needs POST");
+            throw new OsdException(Errno.EINVAL, null, f, "object operation '" + op + "' needs POST");
         }
         Migrator m = pool.migrator();
         Migrator.Result r = switch (op) {
@@ -259,13 +362,23 @@ final class AdminApi extends Handler.Abstract {
             case "release" -> m.release(f);
             case "migrate" -> m.migrate(f, device(param(q, "from")), device(param(q, "to")));
             case "resync" -> resync(f);
-            case "split" -> m.dropMirror(f, Integer.parseInt(param(q, "mirror")));
+            case "split" -> m.dropMirror(f, intParam(q, "mirror", -1));
             case "verify" -> verify(f);
-            default -> throw new OsdException(Errno.ENOENT, pool.name(), f, "no object operation '" + op + "'");
+            default -> throw new OsdException(Errno.ENOENT, null, f, "no object operation '" + op + "'");
         };
-        metrics.migration(op, r.outcome().name().toLowerCase(), r.bytes());
+        if (r.outcome() == Migrator.Outcome.DONE && ctx.daemon() != null) {
+            switch (op) {
+                case "spill", "release" -> ctx.daemon().operatorMoved(f, false);
+                case "promote" -> ctx.daemon().operatorMoved(f, true);
+                default -> {
+                    // copies and mirrors: the body stays where it was
+                }
+            }
+        }
+        ctx.metrics().adminMigration(op, r.outcome().name().toLowerCase(java.util.Locale.ROOT), r.bytes());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("fid", f.toString());
+        out.put("name", objects.name(f));
         out.put("outcome", r.outcome().name());
         out.put("bytes", r.bytes());
         out.put("detail", r.detail());
@@ -273,19 +386,20 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private PoolDevice firstBackground(Fid f) throws OsdException {
-        PoolObject p = pool.store().require(f);
-        return pool.deviceOps()
+        PoolObject p = ctx.pool().store().require(f);
+        return ctx.pool()
+                .deviceOps()
                 .target(p, null)
                 .orElseThrow(() -> new OsdException(
-                        Errno.ENOSPC, pool.name(), f, "no writable background device without a copy of this object"));
+                        Errno.ENOSPC, null, f, "no writable spill device without a copy of this object"));
     }
 
     private Migrator.Result resync(Fid f) throws OsdException {
-        PoolObject p = pool.store().require(f);
+        PoolObject p = ctx.pool().store().require(f);
         int done = 0;
         for (Copy c : p.copies()) {
             if (c.state() == CopyState.STALE) {
-                pool.migrator().resync(f, c.device());
+                ctx.pool().migrator().resync(f, c.device());
                 done++;
             }
         }
@@ -296,6 +410,7 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private Migrator.Result verify(Fid f) throws OsdException {
+        var pool = ctx.pool();
         PoolObject p = pool.store().require(f);
         List<String> bad = new ArrayList<>();
         for (Copy c : p.inSync()) {
@@ -315,67 +430,7 @@ final class AdminApi extends Handler.Abstract {
                 bad.isEmpty() ? "every in-sync copy matches its checksums" : String.join("; ", bad));
     }
 
-    private Map<String, Object> status() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("pool", pool.name());
-        m.put("recovery", String.valueOf(pool.recoveryReport()));
-        m.put("devices", pool.devices().size());
-        m.put("replicas", pool.replicas());
-        return m;
-    }
-
-    private Map<String, Object> df() throws OsdException {
-        StatFs s = pool.statfs();
-        Map<Integer, Map<CopyState, long[]>> counted =
-                Counters.totals(pool.metadata().osd());
-        List<Map<String, Object>> rows = new ArrayList<>();
-        for (PoolDevice d : pool.devices()) {
-            StatFs r = s.devices().get(d.index());
-            Map<String, Object> m = row(r);
-            m.put("index", d.index());
-            m.put("backend", d.backend());
-            m.put("roles", d.roles().stream().map(x -> x.yamlName()).sorted().toList());
-            m.put("state", d.state().yamlName());
-            Map<String, Object> states = new TreeMap<>();
-            counted.getOrDefault(d.index(), Map.of())
-                    .forEach((st, v) -> states.put(st.name().toLowerCase(), Map.of("bytes", v[0], "copies", v[1])));
-            m.put("copies", states);
-            rows.add(m);
-        }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("pool", pool.name());
-        out.put("devices", rows);
-        out.put("summary", row(s));
-        return out;
-    }
-
-    private static Map<String, Object> row(StatFs r) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("name", r.device());
-        m.put("size", r.totalBytes());
-        m.put("used", r.usedBytes());
-        m.put("available", r.availableBytes());
-        m.put("objects", r.objects());
-        m.put("flags", r.flags().stream().map(Enum::name).sorted().toList());
-        return m;
-    }
-
-    private List<Map<String, Object>> devices() {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (PoolDevice d : pool.devices()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("index", d.index());
-            m.put("name", d.name());
-            m.put("backend", d.backend());
-            m.put("roles", d.roles().stream().map(x -> x.yamlName()).sorted().toList());
-            m.put("state", d.state().yamlName());
-            m.put("durability", d.durability());
-            out.add(m);
-        }
-        return out;
-    }
-
-    private static Map<String, Object> progress(DeviceOps.Progress p) {
+    static Map<String, Object> progress(DeviceOps.Progress p) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("moved", p.moved());
         m.put("failed", p.failed());
@@ -383,109 +438,5 @@ final class AdminApi extends Handler.Abstract {
         m.put("done", p.done());
         m.put("errors", p.errors());
         return m;
-    }
-
-    private Map<String, Object> layout(Fid f) throws OsdException {
-        if (pool.store().load(f).isEmpty()) {
-            return manifestLayout(f);
-        }
-        PoolObject p = pool.store().require(f);
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("fid", f.toString());
-        m.put("size", p.size());
-        m.put("dataVersion", p.dataVersion());
-        m.put(
-                "getstripe",
-                LayoutPrinter.getstripe(pool.store().decodedLayout(f), f.toString(), java.time.ZoneOffset.UTC));
-        List<Map<String, Object>> cs = new ArrayList<>();
-        for (Copy c : p.copies()) {
-            Map<String, Object> x = new LinkedHashMap<>();
-            x.put("mirror", c.mirrorId());
-            x.put("device", pool.device(c.device()).name());
-            x.put("key", c.key().toString());
-            x.put("state", c.state().name().toLowerCase());
-            x.put("version", c.version());
-            x.put("preferred", c.preferred());
-            cs.add(x);
-        }
-        m.put("copies", cs);
-        return m;
-    }
-
-    /**
-     * An INDEX object whose entries name DATA objects (an S3 multipart object's manifest: part
-     * end offset -> part FID): the layout of every part, in order.
-     */
-    private Map<String, Object> manifestLayout(Fid f) throws OsdException {
-        List<Map<String, Object>> parts = new ArrayList<>();
-        StringBuilder text = new StringBuilder();
-        try (var c = pool.cursor(f, null)) {
-            while (c.next()) {
-                byte[] v = c.value();
-                if (v.length < Fid.BYTES) {
-                    throw new OsdException(
-                            Errno.EISDIR, pool.name(), f, "an index object, not a DATA object or a multipart manifest");
-                }
-                Fid part = Fid.fromBytes(v, 0);
-                Map<String, Object> m = layout(part);
-                parts.add(m);
-                text.append("# part ")
-                        .append(parts.size())
-                        .append(": ")
-                        .append(part)
-                        .append('\n')
-                        .append(m.get("getstripe"));
-            }
-        }
-        if (parts.isEmpty()) {
-            throw new OsdException(Errno.EISDIR, pool.name(), f, "an empty index object: no layout");
-        }
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("fid", f.toString());
-        m.put("manifest", true);
-        m.put("parts", parts);
-        m.put("getstripe", text.toString());
-        return m;
-    }
-
-    private Map<String, Object> jobs() throws OsdException {
-        List<Job> all = WorkIndex.all(pool.metadata().osd());
-        Map<String, Integer> byKind = new TreeMap<>();
-        List<String> list = new ArrayList<>();
-        for (Job j : all) {
-            byKind.merge(j.kind().name(), 1, Integer::sum);
-            if (list.size() < 1000) {
-                list.add(j.toString());
-            }
-        }
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("queued", byKind);
-        m.put("jobs", list);
-        if (daemon != null) {
-            m.put("daemon", daemon.status());
-        }
-        return m;
-    }
-
-    private Map<String, Object> inactive(Fields q) throws OsdException {
-        java.time.Duration age;
-        try {
-            age = dev.spillway.osd.spi.OsdConfig.parseDuration(
-                    q.getValue("older-than") == null ? "7d" : q.getValue("older-than"));
-        } catch (IllegalArgumentException e) {
-            throw new OsdException(Errno.EINVAL, pool.name(), null, "older-than: " + e.getMessage());
-        }
-        int limit = intParam(q, "limit", 1000);
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (var c : daemon.inactive(age, limit)) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("fid", c.fid().toString());
-            m.put("size", c.sizeBytes());
-            m.put("heat", c.heat());
-            m.put("lastAccess", String.valueOf(c.lastAccess()));
-            m.put("resident", c.resident());
-            out.add(m);
-        }
-        return Map.of("olderThan", age.toString(), "objects", out);
     }
 }

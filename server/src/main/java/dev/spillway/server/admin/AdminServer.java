@@ -16,6 +16,18 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * {@code /}, on Jetty 12 (the same server library as the S3 gateway), on virtual threads.
  */
 public final class AdminServer implements AutoCloseable {
+    /** Changes a device's capacity (and keeps it, where it can); returns what it did. */
+    @FunctionalInterface
+    public interface Resizer {
+        String resize(String device, String size) throws OsdException;
+    }
+
+    /** The multipart uploads in progress, for df, gc and jobs. */
+    @FunctionalInterface
+    public interface UploadsView {
+        dev.spillway.gateway.s3.store.Uploads.Summary summary() throws OsdException;
+    }
+
     private final org.eclipse.jetty.server.Server server;
     private final ServerConnector connector;
 
@@ -31,25 +43,27 @@ public final class AdminServer implements AutoCloseable {
         server.setHandler(api);
     }
 
-    public static AdminServer start(
-            String host,
-            int port,
+    /** What the admin API serves. */
+    public record Context(
             PoolOsd pool,
             Credentials credentials,
             PoolMetrics metrics,
-            java.util.function.Function<String, dev.spillway.osd.Fid> resolver,
-            dev.spillway.migrate.daemon.MigrationDaemon daemon)
-            throws OsdException {
-        AdminApi api = new AdminApi(pool, credentials, metrics);
-        api.daemon(daemon);
-        api.resolver(resolver);
-        AdminServer a = new AdminServer(host, port, api);
+            dev.spillway.gateway.s3.ObjectNames names,
+            dev.spillway.migrate.daemon.MigrationDaemon daemon,
+            dev.spillway.server.MountReport mount,
+            dev.spillway.server.status.Events events,
+            dev.spillway.server.status.StatusHistory history,
+            Resizer resizer,
+            UploadsView uploads) {}
+
+    public static AdminServer start(String host, int port, Context ctx) throws OsdException {
+        AdminServer a = new AdminServer(host, port, new AdminApi(ctx));
         try {
             a.server.start();
         } catch (Exception e) {
             a.close();
             throw new OsdException(
-                    Errno.EIO, pool.name(), null, "admin API cannot listen on " + host + ":" + port + ": " + e, e);
+                    Errno.EIO, null, null, "admin API cannot listen on " + host + ":" + port + ": " + e, e);
         }
         return a;
     }

@@ -1,53 +1,73 @@
 package dev.spillway.server.admin;
 
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.StatFs;
-import dev.spillway.pool.PoolOsd;
-import dev.spillway.pool.device.PoolDevice;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
-/** A one-page HTML status: devices with their use, and the last recovery. */
+/**
+ * The status page: one HTML file and its script and style (this module's resources), and uPlot,
+ * the charting library, from its WebJar on the classpath — all served by the server itself, so
+ * the page works on a machine without internet. The script draws from {@code /api/status} and
+ * {@code /api/history} and refreshes every few seconds.
+ */
 final class StatusPage {
+    private static final String UPLOT = "/META-INF/resources/webjars/uplot/" + uplotVersion() + "/dist/";
+    private static final String OWN = "/dev/spillway/server/status/";
+
+    /** Path under /static/ -> classpath resource and content type. */
+    private static final Map<String, String[]> FILES = Map.of(
+            "/static/status.js", new String[] {OWN + "status.js", "text/javascript; charset=utf-8"},
+            "/static/status.css", new String[] {OWN + "status.css", "text/css; charset=utf-8"},
+            "/static/uPlot.min.js", new String[] {UPLOT + "uPlot.iife.min.js", "text/javascript; charset=utf-8"},
+            "/static/uPlot.min.css", new String[] {UPLOT + "uPlot.min.css", "text/css; charset=utf-8"},
+            "/static/uPlot.LICENSE",
+                    new String[] {UPLOT.replace("dist/", "") + "LICENSE", "text/plain; charset=utf-8"});
+
     private StatusPage() {}
 
-    private static String esc(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    private static String uplotVersion() {
+        try (InputStream in =
+                StatusPage.class.getResourceAsStream("/META-INF/maven/org.webjars.npm/uplot/pom.properties")) {
+            if (in != null) {
+                var p = new java.util.Properties();
+                p.load(in);
+                return p.getProperty("version", "1.6.30");
+            }
+        } catch (IOException ignored) {
+            // Fall back to the version the build pins.
+        }
+        return "1.6.30";
     }
 
-    static String render(PoolOsd pool) throws OsdException {
-        StatFs s = pool.statfs();
-        StringBuilder h = new StringBuilder();
-        h.append("<!doctype html><html><head><meta charset=utf-8><title>Spillway: ")
-                .append(esc(pool.name()))
-                .append(
-                        "</title><meta http-equiv=refresh content=5><style>body{font-family:sans-serif}td,th{padding:2px 10px;text-align:right}"
-                                + "td:first-child,th:first-child{text-align:left}</style></head><body>");
-        h.append("<h1>Spillway pool ")
-                .append(esc(pool.name()))
-                .append("</h1><table><tr><th>device</th><th>backend</th><th>state</th>"
-                        + "<th>size</th><th>used</th><th>use%</th><th>objects</th></tr>");
-        for (PoolDevice d : pool.devices()) {
-            StatFs r = s.devices().get(d.index());
-            long pct = r.totalBytes() == 0 ? 0 : Math.round(100.0 * r.usedBytes() / r.totalBytes());
-            h.append("<tr><td>")
-                    .append(esc(d.name()))
-                    .append("</td><td>")
-                    .append(d.backend())
-                    .append("</td><td>")
-                    .append(d.state().yamlName())
-                    .append("</td><td>")
-                    .append(r.totalBytes())
-                    .append("</td><td>")
-                    .append(r.usedBytes())
-                    .append("</td><td>")
-                    .append(pct)
-                    .append("</td><td>")
-                    .append(r.objects())
-                    .append("</td></tr>");
+    private static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+
+    static AdminApi.Reply serve(String path, String poolName) throws OsdException {
+        if (path.equals("/") || path.equals("/index.html")) {
+            String html =
+                    new String(resource(OWN + "index.html"), StandardCharsets.UTF_8).replace("{{POOL}}", esc(poolName));
+            return new AdminApi.Reply(200, "text/html; charset=utf-8", html.getBytes(StandardCharsets.UTF_8));
         }
-        h.append("</table><p>Last mount: ")
-                .append(esc(String.valueOf(pool.recoveryReport())))
-                .append("</p>");
-        h.append("<p><a href=/metrics>metrics</a></p></body></html>");
-        return h.toString();
+        String[] f = FILES.get(path);
+        if (f == null) {
+            throw new OsdException(Errno.ENOENT, null, null, "no such page " + path);
+        }
+        return new AdminApi.Reply(200, f[1], resource(f[0]));
+    }
+
+    private static byte[] resource(String name) throws OsdException {
+        try (InputStream in = StatusPage.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new OsdException(
+                        Errno.ENOENT, null, null, "status page resource " + name + " is missing from the build");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new OsdException(Errno.EIO, null, null, "status page resource " + name + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -217,6 +217,14 @@ public final class AwsChunkedInputStream extends InputStream {
             if (sb.length() >= MAX_LINE) {
                 throw fail(S3Error.INCOMPLETE_BODY, "an aws-chunked header line is longer than " + MAX_LINE + " bytes");
             }
+            if (c < 0x20 && c != '\t' || c == 0x7f) {
+                // A bare LF or another control byte inside a chunk header or trailer line is not
+                // framing any client writes; accepted, it let a damaged line pass (the chunk
+                // signature covers the data, not the line), found by AwsChunkedFuzzTest#sdkBodies.
+                throw fail(
+                        S3Error.INCOMPLETE_BODY,
+                        "an aws-chunked header line holds the control byte 0x" + Integer.toHexString(c));
+            }
             sb.append((char) c);
         }
     }

@@ -68,9 +68,13 @@ public final class SigV4Verifier {
 
     /** True if the request carries SigV4 in a header or in its query. */
     public static boolean isSigned(Request r) {
+        // A Signature Version 2 query string counts as signed too: refused by verify(), never
+        // mistaken for an anonymous request.
         return r.header("authorization") != null
                 || r.queryParam("X-Amz-Algorithm") != null
-                || r.queryParam("X-Amz-Signature") != null;
+                || r.queryParam("X-Amz-Signature") != null
+                || r.queryParam("Signature") != null
+                || r.queryParam("AWSAccessKeyId") != null;
     }
 
     /** Verifies the request's signature; throws the S3 error a client would get otherwise. */
@@ -158,6 +162,11 @@ public final class SigV4Verifier {
     }
 
     private AuthResult verifyPresigned(Request r) throws S3Exception {
+        if (r.queryParam("X-Amz-Algorithm") == null && r.queryParam("AWSAccessKeyId") != null) {
+            throw new S3Exception(
+                    S3Error.INVALID_REQUEST,
+                    "Signature Version 2 is not supported; presign URLs with AWS4-HMAC-SHA256");
+        }
         String alg = r.queryParam("X-Amz-Algorithm");
         String credential = r.queryParam("X-Amz-Credential");
         String amzDate = r.queryParam("X-Amz-Date");

@@ -40,6 +40,34 @@ final class KeyScan {
         if (max == 0) {
             return new Page(out, false);
         }
+        boolean[] truncated = {false};
+        walk(osd, index, prefix, delimiter, from, e -> {
+            if (out.size() == max) {
+                truncated[0] = true;
+                return false;
+            }
+            out.add(e);
+            return true;
+        });
+        return new Page(out, truncated[0]);
+    }
+
+    /** What a walk is shown, one entry at a time; false stops it. */
+    interface Visitor {
+        boolean visit(Entry e) throws OsdException;
+    }
+
+    /**
+     * Walks the keys under {@code prefix} from {@code from} in order, rolling keys that share a
+     * common prefix up to the delimiter into one entry (and re-seeking past them). Keys whose
+     * current version is a delete marker are not shown: to a listing of objects they do not exist.
+     */
+    static void walk(Osd osd, Fid index, byte[] prefix, byte[] delimiter, byte[] from, Visitor v) throws OsdException {
+        walk(osd, index, prefix, delimiter, from, v, false);
+    }
+
+    static void walk(Osd osd, Fid index, byte[] prefix, byte[] delimiter, byte[] from, Visitor v, boolean markers)
+            throws OsdException {
         byte[] start = from != null && Arrays.compareUnsigned(from, prefix) > 0 ? from : prefix;
         IndexCursor c = osd.cursor(index, start);
         try {
@@ -51,11 +79,10 @@ final class KeyScan {
                 if (delimiter != null && delimiter.length > 0) {
                     int at = indexOf(k, delimiter, prefix.length);
                     if (at >= 0) {
-                        if (out.size() == max) {
-                            return new Page(out, true);
-                        }
                         byte[] common = Arrays.copyOf(k, at + delimiter.length);
-                        out.add(new Entry(common, null));
+                        if (!v.visit(new Entry(common, null))) {
+                            return;
+                        }
                         byte[] next = prefixSuccessor(common);
                         if (next == null) {
                             break;
@@ -65,12 +92,14 @@ final class KeyScan {
                         continue;
                     }
                 }
-                if (out.size() == max) {
-                    return new Page(out, true);
+                ObjectRecord r = ObjectRecord.decode(c.value());
+                if (r.deleteMarker() && !markers) {
+                    continue;
                 }
-                out.add(new Entry(k, ObjectRecord.decode(c.value())));
+                if (!v.visit(new Entry(k, r))) {
+                    return;
+                }
             }
-            return new Page(out, false);
         } finally {
             c.close();
         }

@@ -8,12 +8,19 @@ import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.UriCodec;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.VersionKeys;
 import dev.spillway.gateway.s3.xml.XmlWriter;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.IndexCursor;
+import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 
 /** ListObjectsV2, ListObjects (v1) and ListObjectVersions over a bucket's key index. */
 public final class ListingOps {
@@ -43,6 +50,7 @@ public final class ListingOps {
 
     public void listV2(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         Common c = common(req);
+        ctx.access().checkList(req, c.bucket);
         int max = Math.min(c.max, 1000);
         byte[] from = null;
         String token = req.param("continuation-token");
@@ -67,12 +75,13 @@ public final class ListingOps {
             w.element("NextContinuationToken", encodeToken(page.last()));
         }
         boolean owner = "true".equals(req.param("fetch-owner"));
-        entries(w, page, c.url, owner, false);
+        entries(w, c.bucket, page, c.url, owner);
         out.xml(200, w.finish("ListBucketResult"));
     }
 
     public void listV1(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         Common c = common(req);
+        ctx.access().checkList(req, c.bucket);
         int max = Math.min(c.max, 1000);
         String marker = req.param("marker");
         byte[] from = after(marker, c.delimiter);
@@ -90,57 +99,166 @@ public final class ListingOps {
         if (page.truncated()) {
             w.element("NextMarker", text(page.last().key(), c.url));
         }
-        entries(w, page, c.url, true, false);
+        entries(w, c.bucket, page, c.url, true);
         out.xml(200, w.finish("ListBucketResult"));
     }
 
-    /** Buckets are unversioned: each key is its one version, "null", and the latest. */
+    /**
+     * ListObjectVersions: for each key in order its current version (from the key index) and
+     * then its non-current ones, newest first (from the versions index), delete markers among
+     * them; paged by key-marker and version-id-marker.
+     */
     public void listVersions(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         Common c = common(req);
+        ctx.access().checkList(req, c.bucket);
         int max = Math.min(c.max, 1000);
         String keyMarker = req.param("key-marker");
-        byte[] from = after(keyMarker, c.delimiter);
-        KeyScan.Page page = KeyScan.scan(ctx.namespace().osd(), c.bucket.keys(), c.prefix, c.delimiter, from, max);
+        String versionMarker = req.param("version-id-marker");
+        if (versionMarker != null && !versionMarker.isEmpty() && (keyMarker == null || keyMarker.isEmpty())) {
+            throw new S3Exception(
+                    S3Error.INVALID_ARGUMENT, "A version-id marker cannot be specified without a key marker.");
+        }
+        if (versionMarker != null && !versionMarker.isEmpty()) {
+            VersionKeys.parse(versionMarker); // InvalidArgument for an id this gateway never issued
+        }
+        boolean withinMarker =
+                keyMarker != null && !keyMarker.isEmpty() && versionMarker != null && !versionMarker.isEmpty();
+        byte[] from = withinMarker ? bytes(keyMarker) : after(keyMarker, c.delimiter);
+        Osd osd = ctx.namespace().osd();
+        Fid versions = c.bucket.meta().versions();
+        List<Object[]> entries = new ArrayList<>(); // {key, record} or {prefix, null}
+        boolean[] truncated = {false};
+        if (max > 0) {
+            KeyScan.walk(
+                    osd,
+                    c.bucket.keys(),
+                    c.prefix,
+                    c.delimiter,
+                    from,
+                    e -> {
+                        if (e.isPrefix()) {
+                            if (entries.size() == max) {
+                                truncated[0] = true;
+                                return false;
+                            }
+                            entries.add(new Object[] {e.key(), null});
+                            return true;
+                        }
+                        boolean skipping = withinMarker && Arrays.equals(e.key(), bytes(keyMarker));
+                        List<ObjectRecord> all = new ArrayList<>();
+                        all.add(e.record());
+                        if (versions != null) {
+                            byte[] vp = VersionKeys.prefix(e.key());
+                            try (IndexCursor vc = osd.cursor(versions, vp)) {
+                                while (vc.next() && KeyScan.startsWith(vc.key(), vp)) {
+                                    all.add(ObjectRecord.decode(vc.value()));
+                                }
+                            }
+                        }
+                        for (ObjectRecord r : all) {
+                            if (skipping) {
+                                if (r.versionIdText().equals(versionMarker)) {
+                                    skipping = false;
+                                }
+                                continue;
+                            }
+                            if (entries.size() == max) {
+                                truncated[0] = true;
+                                return false;
+                            }
+                            entries.add(new Object[] {e.key(), r});
+                        }
+                        return true;
+                    },
+                    true);
+        }
         XmlWriter w = XmlWriter.document("ListVersionsResult")
                 .element("Name", req.bucket())
                 .element("Prefix", text(c.prefix, c.url))
                 .element("KeyMarker", keyMarker == null ? "" : text(bytes(keyMarker), c.url))
-                .element(
-                        "VersionIdMarker", req.param("version-id-marker") == null ? "" : req.param("version-id-marker"))
+                .element("VersionIdMarker", versionMarker == null ? "" : versionMarker)
                 .element("Delimiter", c.delimiter == null ? null : text(c.delimiter, c.url))
                 .element("MaxKeys", max)
                 .element("EncodingType", c.url ? "url" : null)
-                .element("IsTruncated", page.truncated());
-        if (page.truncated()) {
-            w.element("NextKeyMarker", text(page.last().key(), c.url)).element("NextVersionIdMarker", "null");
+                .element("IsTruncated", truncated[0]);
+        if (truncated[0] && !entries.isEmpty()) {
+            Object[] last = entries.get(entries.size() - 1);
+            w.element("NextKeyMarker", text((byte[]) last[0], c.url));
+            if (last[1] != null) {
+                w.element("NextVersionIdMarker", ((ObjectRecord) last[1]).versionIdText());
+            }
         }
-        entries(w, page, c.url, true, true);
+        byte[] previousKey = null;
+        for (Object[] e : entries) {
+            if (e[1] == null) {
+                continue;
+            }
+            byte[] key = (byte[]) e[0];
+            ObjectRecord r = (ObjectRecord) e[1];
+            // The first version listed of a key is its current one, unless the page began inside
+            // the key's versions (after the version-id marker).
+            boolean latest = !Arrays.equals(key, previousKey)
+                    && !(withinMarker && Arrays.equals(key, bytes(keyMarker)))
+                    && isCurrent(c.bucket, key, r);
+            previousKey = key;
+            String element = r.deleteMarker() ? "DeleteMarker" : "Version";
+            w.start(element)
+                    .element("Key", text(key, c.url))
+                    .element("VersionId", r.versionIdText())
+                    .element("IsLatest", latest)
+                    .element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()));
+            if (!r.deleteMarker()) {
+                w.element("ETag", "\"" + r.etag() + "\"").element("Size", r.size());
+                if (r.checksumAlgorithm() != null) {
+                    w.element("ChecksumAlgorithm", r.checksumAlgorithm());
+                }
+            }
+            owner(w, c.bucket, r);
+            if (!r.deleteMarker()) {
+                w.element("StorageClass", r.storageClass());
+            }
+            w.end(element);
+        }
+        for (Object[] e : entries) {
+            if (e[1] == null) {
+                w.start("CommonPrefixes")
+                        .element("Prefix", text((byte[]) e[0], c.url))
+                        .end("CommonPrefixes");
+            }
+        }
         out.xml(200, w.finish("ListVersionsResult"));
     }
 
-    private static void entries(XmlWriter w, KeyScan.Page page, boolean url, boolean owner, boolean versions) {
+    private boolean isCurrent(BucketRecord b, byte[] key, ObjectRecord r) throws OsdException {
+        return ctx.namespace()
+                .osd()
+                .lookup(b.keys(), key)
+                .map(v -> ObjectRecord.decode(v).fid().equals(r.fid()))
+                .orElse(false);
+    }
+
+    private void owner(XmlWriter w, BucketRecord b, ObjectRecord r) {
+        String id = ctx.access().ownerOf(b, r);
+        w.start("Owner").element("ID", id).element("DisplayName", id).end("Owner");
+    }
+
+    private void entries(XmlWriter w, BucketRecord b, KeyScan.Page page, boolean url, boolean owner) {
         for (KeyScan.Entry e : page.entries()) {
             if (e.isPrefix()) {
                 continue;
             }
             ObjectRecord r = e.record();
-            w.start(versions ? "Version" : "Contents").element("Key", text(e.key(), url));
-            if (versions) {
-                w.element("VersionId", "null").element("IsLatest", true);
-            }
+            w.start("Contents").element("Key", text(e.key(), url));
             w.element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()))
                     .element("ETag", "\"" + r.etag() + "\"")
                     .element("Size", r.size());
-            if (r.checksumAlgorithm() != null && !versions) {
+            if (r.checksumAlgorithm() != null) {
                 w.element("ChecksumAlgorithm", r.checksumAlgorithm());
             }
             if (owner) {
-                w.start("Owner")
-                        .element("ID", S3Context.OWNER_ID)
-                        .element("DisplayName", S3Context.OWNER_ID)
-                        .end("Owner");
+                owner(w, b, r);
             }
-            w.element("StorageClass", "STANDARD").end(versions ? "Version" : "Contents");
+            w.element("StorageClass", r.storageClass()).end("Contents");
         }
         for (KeyScan.Entry e : page.entries()) {
             if (e.isPrefix()) {

@@ -10,6 +10,8 @@ public final class S3Exception extends Exception {
     private static final long serialVersionUID = 1L;
 
     private final S3Error error;
+    // Headers the error response carries besides (x-amz-delete-marker, x-amz-version-id, Allow...).
+    private final java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
 
     public S3Exception(S3Error error, String message) {
         super(message == null ? error.defaultMessage() : message);
@@ -32,5 +34,16 @@ public final class S3Exception extends Exception {
 
     public S3Error error() {
         return error;
+    }
+
+    /** Adds a header to the error response; returns this. */
+    public S3Exception header(String name, String value) {
+        headers.put(name, value);
+        return this;
+    }
+
+    /** The headers the error response carries besides the usual ones. */
+    public java.util.Map<String, String> headers() {
+        return java.util.Collections.unmodifiableMap(headers);
     }
 }

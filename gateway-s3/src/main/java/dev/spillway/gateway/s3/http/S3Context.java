@@ -6,7 +6,23 @@ import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.Uploads;
 
 /** What every operation works with. */
-public record S3Context(GatewayConfig config, Namespace namespace, ObjectStore objects, Uploads uploads) {
+public record S3Context(
+        GatewayConfig config,
+        Namespace namespace,
+        ObjectStore objects,
+        Uploads uploads,
+        dev.spillway.gateway.s3.access.Access access,
+        dev.spillway.gateway.s3.lifecycle.LifecyclePlanner lifecycle) {
+    public S3Context(GatewayConfig config, Namespace namespace, ObjectStore objects, Uploads uploads) {
+        this(
+                config,
+                namespace,
+                objects,
+                uploads,
+                new dev.spillway.gateway.s3.access.Access(config.credentials(), namespace),
+                new dev.spillway.gateway.s3.lifecycle.LifecyclePlanner(namespace));
+    }
+
     /** The owner every bucket and object shows: the gateway has one tenant. */
     public static final String OWNER_ID = "spillway";
 }

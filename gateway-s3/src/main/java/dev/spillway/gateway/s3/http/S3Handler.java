@@ -1,16 +1,21 @@
 package dev.spillway.gateway.s3.http;
 
+import dev.spillway.gateway.s3.access.AclOps;
 import dev.spillway.gateway.s3.auth.AuthResult;
 import dev.spillway.gateway.s3.auth.PayloadMode;
 import dev.spillway.gateway.s3.auth.SigV4Verifier;
+import dev.spillway.gateway.s3.bucket.BucketConfigOps;
 import dev.spillway.gateway.s3.bucket.BucketOps;
 import dev.spillway.gateway.s3.bucket.ListingOps;
+import dev.spillway.gateway.s3.cors.CorsConfiguration;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.multipart.MultipartOps;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.naming.UriCodec;
 import dev.spillway.gateway.s3.object.ObjectOps;
+import dev.spillway.gateway.s3.object.ObjectSubresources;
+import dev.spillway.gateway.s3.post.PostObjectOps;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -41,6 +46,10 @@ public final class S3Handler extends Handler.Abstract {
     private final ListingOps listings;
     private final ObjectOps objects;
     private final MultipartOps multipart;
+    private final BucketConfigOps bucketConfigs;
+    private final ObjectSubresources subresources;
+    private final AclOps acls;
+    private final PostObjectOps posts;
     private final AtomicLong requests = new AtomicLong();
     private final long idBase = System.nanoTime();
 
@@ -55,24 +64,96 @@ public final class S3Handler extends Handler.Abstract {
         this.listings = new ListingOps(ctx);
         this.objects = new ObjectOps(ctx);
         this.multipart = new MultipartOps(ctx);
+        this.bucketConfigs = new BucketConfigOps(ctx);
+        this.subresources = new ObjectSubresources(ctx);
+        this.acls = new AclOps(ctx);
+        this.posts = new PostObjectOps(ctx);
+    }
+
+    private volatile dev.spillway.gateway.s3.RequestListener listener = dev.spillway.gateway.s3.RequestListener.NONE;
+
+    /** Sets the listener told about every request (the server's metrics). */
+    public void listener(dev.spillway.gateway.s3.RequestListener l) {
+        this.listener = l == null ? dev.spillway.gateway.s3.RequestListener.NONE : l;
     }
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
+        long t0 = System.nanoTime();
+        String[] op = {"unknown"};
+        Callback timed = new Callback() {
+            @Override
+            public void succeeded() {
+                callback.succeeded();
+                done();
+            }
+
+            @Override
+            public void failed(Throwable x) {
+                callback.failed(x);
+                done();
+            }
+
+            private void done() {
+                try {
+                    listener.request(op[0], response.getStatus(), System.nanoTime() - t0);
+                } catch (RuntimeException ignored) {
+                    // Metrics never fail a request.
+                }
+            }
+        };
+        handle(request, response, timed, op);
+        return true;
+    }
+
+    /** The S3 operation's name, as AWS's API reference spells it, for metrics. */
+    static String operation(S3Request req) {
+        String m = req.method();
+        if (req.bucket() == null || req.bucket().isEmpty()) {
+            return "ListBuckets";
+        }
+        if (req.key() == null || req.key().length == 0) {
+            return switch (m) {
+                case "PUT" -> "CreateBucket";
+                case "DELETE" -> "DeleteBucket";
+                case "HEAD" -> "HeadBucket";
+                case "POST" -> req.has("delete") ? "DeleteObjects" : "PostBucket";
+                default -> req.has("uploads") ? "ListMultipartUploads" : "ListObjects";
+            };
+        }
+        boolean upload = req.has("uploadId");
+        return switch (m) {
+            case "GET" -> upload ? "ListParts" : "GetObject";
+            case "HEAD" -> "HeadObject";
+            case "PUT" ->
+                upload
+                        ? (req.header("x-amz-copy-source") != null ? "UploadPartCopy" : "UploadPart")
+                        : (req.header("x-amz-copy-source") != null ? "CopyObject" : "PutObject");
+            case "DELETE" -> upload ? "AbortMultipartUpload" : "DeleteObject";
+            case "POST" ->
+                req.has("uploads") ? "CreateMultipartUpload" : upload ? "CompleteMultipartUpload" : "PostObject";
+            default -> m;
+        };
+    }
+
+    private void handle(Request request, Response response, Callback callback, String[] op) {
         String id = Long.toHexString(idBase + requests.incrementAndGet()).toUpperCase(Locale.ROOT);
         response.getHeaders().put("x-amz-request-id", id);
         response.getHeaders().put("Server", "Spillway");
         response.getHeaders().put("Date", HttpDates.format(ctx.config().clock().instant()));
         S3Response out = new S3Response(response, request.getMethod().equals("HEAD"));
+        out.retryAfter(Math.max(1, (ctx.config().retryAfter().toMillis() + 999) / 1000));
         String resource = request.getHttpURI().getPath();
         try {
             S3Request req = parse(request, id);
+            op[0] = operation(req);
             if (req.method().equals("OPTIONS")) {
                 // A CORS preflight: browsers send it unsigned, whatever URL it is for.
                 preflight(req, out);
                 callback.succeeded();
-                return true;
+                return;
             }
+            actualCors(req, out);
             authenticate(req);
             route(req, out);
             callback.succeeded();
@@ -89,7 +170,6 @@ public final class S3Handler extends Handler.Abstract {
             LOG.warn("request {} {} {} failed", id, request.getMethod(), resource, e);
             fail(out, new S3Exception(S3Error.INTERNAL_ERROR, "internal error: " + e), resource, id, callback);
         }
-        return true;
     }
 
     /**
@@ -100,6 +180,13 @@ public final class S3Handler extends Handler.Abstract {
     private static void drainSmallBody(Request request) {
         long len = request.getLength();
         if (len < 0 || len > (1 << 20)) {
+            return;
+        }
+        String expect = request.getHeaders().get("Expect");
+        if (expect != null && expect.equalsIgnoreCase("100-continue")) {
+            // The client waits for 100 Continue before it sends the body: reading it would send
+            // that, and the client would then send a body the answer refuses. S3 answers the
+            // error at once; the unread body then closes the connection.
             return;
         }
         try (var in = Content.Source.asInputStream(request)) {
@@ -176,7 +263,9 @@ public final class S3Handler extends Handler.Abstract {
     }
 
     private void preflight(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
-        if (req.header("origin") == null || req.header("access-control-request-method") == null) {
+        String origin = req.header("origin");
+        String method = req.header("access-control-request-method");
+        if (origin == null || method == null) {
             throw new S3Exception(
                     S3Error.BAD_REQUEST,
                     "Insufficient information. Origin request header needed: an OPTIONS request is a CORS preflight"
@@ -186,8 +275,83 @@ public final class S3Handler extends Handler.Abstract {
             throw notAllowed("OPTIONS", "the service");
         }
         ctx.namespace().bucket(req.bucket());
-        // No bucket has a CORS configuration yet (PutBucketCors is not built): S3's answer then.
-        throw new S3Exception(S3Error.CORS_FORBIDDEN, "CORSResponse: CORS is not enabled for this bucket.");
+        CorsConfiguration cors = cors(req.bucket());
+        if (cors == null) {
+            throw new S3Exception(S3Error.CORS_FORBIDDEN, "CORSResponse: CORS is not enabled for this bucket.");
+        }
+        List<String> asked = requestHeaders(req);
+        CorsConfiguration.Rule rule = cors.match(origin, method.strip(), asked);
+        if (rule == null) {
+            throw new S3Exception(
+                    S3Error.CORS_FORBIDDEN,
+                    "CORSResponse: This CORS request is not allowed. No rule of bucket " + req.bucket()
+                            + " allows origin '" + origin + "' with method " + method
+                            + (asked.isEmpty() ? "" : " and headers " + asked));
+        }
+        corsHeaders(out, rule, origin);
+        if (!asked.isEmpty()) {
+            out.header("Access-Control-Allow-Headers", String.join(", ", asked));
+        }
+        if (rule.maxAgeSeconds() != null) {
+            out.header("Access-Control-Max-Age", Integer.toString(rule.maxAgeSeconds()));
+        }
+        out.empty(200);
+    }
+
+    private static List<String> requestHeaders(S3Request req) {
+        List<String> out = new ArrayList<>();
+        for (String v : req.headerValues("access-control-request-headers")) {
+            for (String h : v.split(",")) {
+                if (!h.isBlank()) {
+                    out.add(h.strip());
+                }
+            }
+        }
+        return out;
+    }
+
+    private CorsConfiguration cors(String bucket) throws S3Exception, OsdException {
+        byte[] doc = ctx.namespace().config(bucket, BucketConfigOps.CORS).orElse(null);
+        return doc == null ? null : CorsConfiguration.parse(doc);
+    }
+
+    private static void corsHeaders(S3Response out, CorsConfiguration.Rule rule, String origin) {
+        String allow = rule.allowOrigin(origin);
+        out.keep("Access-Control-Allow-Origin", allow);
+        out.keep("Access-Control-Allow-Methods", String.join(", ", rule.methods()));
+        if (!rule.expose().isEmpty()) {
+            out.keep("Access-Control-Expose-Headers", String.join(", ", rule.expose()));
+        }
+        if (!allow.equals("*")) {
+            out.keep("Access-Control-Allow-Credentials", "true");
+        }
+        out.keep("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+    }
+
+    /**
+     * A request from a browser (it has an Origin) to a bucket with a CORS configuration gets the
+     * headers of the first rule that allows its origin and method (the method it announces in
+     * Access-Control-Request-Method, else its own), whatever its outcome.
+     */
+    private void actualCors(S3Request req, S3Response out) {
+        String origin = req.header("origin");
+        if (origin == null || req.bucket() == null) {
+            return;
+        }
+        try {
+            CorsConfiguration cors = cors(req.bucket());
+            if (cors == null) {
+                return;
+            }
+            String announced = req.header("access-control-request-method");
+            String method = announced != null ? announced.strip() : req.method();
+            CorsConfiguration.Rule rule = cors.match(origin, method, List.of());
+            if (rule != null) {
+                corsHeaders(out, rule, origin);
+            }
+        } catch (S3Exception | OsdException | RuntimeException e) {
+            // No bucket, or no readable configuration: the request answers for itself.
+        }
     }
 
     private String virtualBucket(String host) {
@@ -214,11 +378,8 @@ public final class S3Handler extends Handler.Abstract {
             req.auth(verifier.verify(vr));
             return;
         }
-        if (!ctx.config().allowAnonymous()) {
-            throw new S3Exception(
-                    S3Error.ACCESS_DENIED,
-                    "Access Denied: anonymous access is off; sign requests with AWS4-HMAC-SHA256");
-        }
+        // Unsigned: an anonymous request, which may do only what ACLs grant to everyone
+        // (checked by each operation).
         String sha = req.header("x-amz-content-sha256");
         PayloadMode mode = PayloadMode.of(sha);
         if (mode != null && mode.signedChunks()) {
@@ -273,96 +434,123 @@ public final class S3Handler extends Handler.Abstract {
     private void routeBucket(S3Request req, S3Response out, String m) throws S3Exception, OsdException, IOException {
         switch (m) {
             case "PUT" -> {
-                unsupportedSubresource(
-                        req,
-                        "versioning",
-                        "acl",
-                        "policy",
-                        "cors",
-                        "lifecycle",
-                        "tagging",
-                        "encryption",
-                        "website",
-                        "logging",
-                        "notification",
-                        "replication",
-                        "object-lock",
-                        "ownershipControls",
-                        "publicAccessBlock",
-                        "accelerate",
-                        "requestPayment");
-                buckets.create(req, out);
+                if (req.has("versioning")) {
+                    bucketConfigs.putVersioning(req, out);
+                } else if (req.has("tagging")) {
+                    bucketConfigs.putTagging(req, out);
+                } else if (req.has("object-lock")) {
+                    bucketConfigs.putObjectLock(req, out);
+                } else if (req.has("acl")) {
+                    acls.putBucketAcl(req, out);
+                } else if (req.has("cors")) {
+                    bucketConfigs.putCors(req, out);
+                } else if (req.has("lifecycle")) {
+                    bucketConfigs.putLifecycle(req, out);
+                } else if (req.has("publicAccessBlock")) {
+                    acls.putPublicAccessBlock(req, out);
+                } else if (req.has("ownershipControls")) {
+                    acls.putOwnership(req, out);
+                } else {
+                    unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
+                    buckets.create(req, out);
+                }
             }
             case "HEAD" -> buckets.head(req, out);
             case "DELETE" -> {
-                unsupportedSubresource(
-                        req,
-                        "policy",
-                        "cors",
-                        "lifecycle",
-                        "tagging",
-                        "encryption",
-                        "website",
-                        "replication",
-                        "ownershipControls",
-                        "publicAccessBlock");
-                buckets.delete(req, out);
+                if (req.has("tagging")) {
+                    bucketConfigs.deleteTagging(req, out);
+                } else if (req.has("cors")) {
+                    bucketConfigs.deleteCors(req, out);
+                } else if (req.has("lifecycle")) {
+                    bucketConfigs.deleteLifecycle(req, out);
+                } else if (req.has("publicAccessBlock")) {
+                    acls.deletePublicAccessBlock(req, out);
+                } else if (req.has("ownershipControls")) {
+                    acls.deleteOwnership(req, out);
+                } else if (req.has("policy")) {
+                    // No bucket policies are kept, so there is none to delete (S3 answers 204 too).
+                    ctx.access().checkOwner(req, ctx.namespace().bucket(req.bucket()));
+                    out.empty(204);
+                } else {
+                    unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
+                    buckets.delete(req, out);
+                }
             }
             case "GET" -> {
                 if (req.has("location")) {
                     buckets.location(req, out);
                 } else if (req.has("versioning")) {
-                    buckets.versioning(req, out);
+                    bucketConfigs.getVersioning(req, out);
+                } else if (req.has("tagging")) {
+                    bucketConfigs.getTagging(req, out);
+                } else if (req.has("object-lock")) {
+                    bucketConfigs.getObjectLock(req, out);
+                } else if (req.has("acl")) {
+                    acls.getBucketAcl(req, out);
+                } else if (req.has("cors")) {
+                    bucketConfigs.getCors(req, out);
+                } else if (req.has("lifecycle")) {
+                    bucketConfigs.getLifecycle(req, out);
+                } else if (req.has("publicAccessBlock")) {
+                    acls.getPublicAccessBlock(req, out);
+                } else if (req.has("ownershipControls")) {
+                    acls.getOwnership(req, out);
+                } else if (req.has("policyStatus")) {
+                    acls.getPolicyStatus(req, out);
+                } else if (req.has("policy")) {
+                    acls.getPolicy(req, out);
                 } else if (req.has("uploads")) {
                     multipart.listUploads(req, out);
                 } else if (req.has("versions")) {
                     listings.listVersions(req, out);
-                } else if ("2".equals(req.param("list-type"))) {
-                    unsupportedSubresource(req, "acl");
-                    listings.listV2(req, out);
                 } else {
-                    unsupportedSubresource(
-                            req,
-                            "acl",
-                            "policy",
-                            "cors",
-                            "lifecycle",
-                            "tagging",
-                            "encryption",
-                            "website",
-                            "logging",
-                            "notification",
-                            "replication",
-                            "object-lock",
-                            "ownershipControls",
-                            "publicAccessBlock",
-                            "accelerate",
-                            "requestPayment",
-                            "policyStatus",
-                            "analytics",
-                            "metrics",
-                            "inventory",
-                            "intelligent-tiering");
-                    listings.listV1(req, out);
+                    unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
+                    if ("2".equals(req.param("list-type"))) {
+                        listings.listV2(req, out);
+                    } else {
+                        listings.listV1(req, out);
+                    }
                 }
             }
             case "POST" -> {
                 if (req.has("delete")) {
                     objects.deleteMany(req, out);
                 } else {
-                    throw notAllowed(m, "a bucket");
+                    unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
+                    posts.post(req, out);
                 }
             }
             default -> throw notAllowed(m, "a bucket");
         }
     }
 
+    /** Bucket subresources this gateway does not build: a clear NotImplemented, never a listing or a create. */
+    private static final String[] UNBUILT_BUCKET_SUBRESOURCES = {
+        "policy",
+        "encryption",
+        "website",
+        "logging",
+        "notification",
+        "replication",
+        "accelerate",
+        "requestPayment",
+        "analytics",
+        "metrics",
+        "inventory",
+        "intelligent-tiering"
+    };
+
     private void routeObject(S3Request req, S3Response out, String m) throws S3Exception, OsdException, IOException {
         switch (m) {
             case "PUT" -> {
-                unsupportedSubresource(req, "acl", "retention", "legal-hold");
-                if (req.has("tagging")) {
-                    objects.putTagging(req, out);
+                if (req.has("acl")) {
+                    acls.putObjectAcl(req, out);
+                } else if (req.has("tagging")) {
+                    subresources.putTagging(req, out);
+                } else if (req.has("retention")) {
+                    subresources.putRetention(req, out);
+                } else if (req.has("legal-hold")) {
+                    subresources.putLegalHold(req, out);
                 } else if (req.has("uploadId") || req.has("partNumber")) {
                     if (req.header("x-amz-copy-source") != null) {
                         multipart.uploadPartCopy(req, out);
@@ -376,9 +564,17 @@ public final class S3Handler extends Handler.Abstract {
                 }
             }
             case "GET" -> {
-                unsupportedSubresource(req, "acl", "retention", "legal-hold", "torrent", "attributes");
-                if (req.has("tagging")) {
-                    objects.getTagging(req, out);
+                unsupportedSubresource(req, "torrent");
+                if (req.has("acl")) {
+                    acls.getObjectAcl(req, out);
+                } else if (req.has("tagging")) {
+                    subresources.getTagging(req, out);
+                } else if (req.has("attributes")) {
+                    subresources.attributes(req, out);
+                } else if (req.has("retention")) {
+                    subresources.getRetention(req, out);
+                } else if (req.has("legal-hold")) {
+                    subresources.getLegalHold(req, out);
                 } else if (req.has("uploadId")) {
                     multipart.listParts(req, out);
                 } else {
@@ -388,7 +584,7 @@ public final class S3Handler extends Handler.Abstract {
             case "HEAD" -> objects.get(req, out, true);
             case "DELETE" -> {
                 if (req.has("tagging")) {
-                    objects.deleteTagging(req, out);
+                    subresources.deleteTagging(req, out);
                 } else if (req.has("uploadId")) {
                     multipart.abort(req, out);
                 } else {

@@ -83,6 +83,15 @@ public final class S3Request {
         this.auth = a;
     }
 
+    /**
+     * A browser POST form signed by {@code accessKey} (its policy's signature checked by the
+     * caller): the request acts as that key's user. The body is the form, read as sent.
+     */
+    public void authenticateForm(String accessKey) {
+        this.auth = new AuthResult(
+                accessKey, null, null, null, null, dev.spillway.gateway.s3.auth.PayloadMode.UNSIGNED, null);
+    }
+
     String rawPath() {
         return rawPath;
     }
@@ -95,8 +104,10 @@ public final class S3Request {
         return query;
     }
 
-    List<String> headerValues(String name) {
-        return headers.apply(name);
+    /** Every value of header {@code name} (empty if absent). */
+    public List<String> headerValues(String name) {
+        List<String> v = headers.apply(name);
+        return v == null ? List.of() : v;
     }
 
     public String header(String name) {

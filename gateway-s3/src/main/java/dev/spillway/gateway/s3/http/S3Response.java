@@ -9,9 +9,12 @@ import org.eclipse.jetty.server.Response;
 
 /** Writes one S3 response through Jetty, blocking (the handler runs on a virtual thread). */
 public final class S3Response {
+    private long retryAfterSeconds = 1;
     private final Response response;
     private final boolean head;
     private boolean done;
+    // Headers every answer carries, an error too (CORS): re-applied after error() clears the rest.
+    private final java.util.Map<String, String> kept = new java.util.LinkedHashMap<>();
 
     S3Response(Response response, boolean head) {
         this.response = response;
@@ -22,6 +25,12 @@ public final class S3Response {
         if (value != null) {
             response.getHeaders().put(name, value);
         }
+    }
+
+    /** A header that stays on the response even if it ends in an error (the CORS headers). */
+    public void keep(String name, String value) {
+        kept.put(name, value);
+        header(name, value);
     }
 
     public boolean committed() {
@@ -60,6 +69,11 @@ public final class S3Response {
         finish(new byte[0]);
     }
 
+    /** The seconds a 503 answer tells the client to wait before retrying ({@code Retry-After}). */
+    public void retryAfter(long seconds) {
+        this.retryAfterSeconds = seconds;
+    }
+
     /** The S3 error document (status only for HEAD, which has no body). */
     public void error(S3Exception e, String resource, String requestId) throws IOException {
         String date = response.getHeaders().get("Date");
@@ -68,6 +82,16 @@ public final class S3Response {
         header("x-amz-request-id", requestId);
         header("Date", date);
         header("Server", server);
+        for (var h : kept.entrySet()) {
+            header(h.getKey(), h.getValue());
+        }
+        for (var h : e.headers().entrySet()) {
+            header(h.getKey(), h.getValue());
+        }
+        if (e.error().status() == 503) {
+            // SlowDown (a full fast tier) and ServiceUnavailable: when to come back.
+            header("Retry-After", Long.toString(Math.max(1, retryAfterSeconds)));
+        }
         if (e.error().status() == 304) {
             empty(304);
             return;

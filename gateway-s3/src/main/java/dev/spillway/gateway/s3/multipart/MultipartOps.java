@@ -32,8 +32,11 @@ public final class MultipartOps {
     private final Uploads uploads;
     private final ObjectStore store;
 
+    private final dev.spillway.gateway.s3.object.ObjectOps objectOps;
+
     public MultipartOps(S3Context ctx) {
         this.ctx = ctx;
+        this.objectOps = new dev.spillway.gateway.s3.object.ObjectOps(ctx);
         this.uploads = ctx.uploads();
         this.store = ctx.objects();
     }
@@ -44,6 +47,7 @@ public final class MultipartOps {
 
     public void create(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         String named = req.header("x-amz-checksum-algorithm");
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(named);
         if (named != null && alg == null) {
@@ -61,10 +65,13 @@ public final class MultipartOps {
         } else if (alg != null) {
             type = alg.defaultMultipartType();
         }
-        Records.Meta meta = Records.Meta.NONE
-                .withChecksumType(type)
-                .withTags(dev.spillway.gateway.s3.object.Tagging.parseHeader(
-                        req.header("x-amz-tagging"), dev.spillway.gateway.s3.object.Tagging.MAX_OBJECT_TAGS));
+        Records.Meta meta = objectOps
+                .newVersionMeta(
+                        req,
+                        b,
+                        dev.spillway.gateway.s3.object.Tagging.parseHeader(
+                                req.header("x-amz-tagging"), dev.spillway.gateway.s3.object.Tagging.MAX_OBJECT_TAGS))
+                .withChecksumType(type);
         String id =
                 uploads.create(b, req.bucket(), req.key(), alg == null ? null : alg.name(), req.objectHeaders(), meta);
         if (alg != null) {
@@ -91,6 +98,7 @@ public final class MultipartOps {
         int n = partNumber(req);
         String id = req.param("uploadId");
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
         ChecksumAlgorithm alg = req.checksumAlgorithm();
         if (alg == null) {
@@ -121,10 +129,17 @@ public final class MultipartOps {
         UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
         CopySource src = CopySource.parse(req.header("x-amz-copy-source"));
         BucketRecord sb = ctx.namespace().bucket(src.bucket());
+        ctx.access().checkWrite(req, b);
+        ctx.access()
+                .checkRead(
+                        req,
+                        sb,
+                        store.lookup(sb, src.bucket(), src.key(), src.versionId())
+                                .orElse(null));
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         String origin =
                 req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
-        try (ObjectStore.Handle h = store.open(sb, src.bucket(), src.key())) {
+        try (ObjectStore.Handle h = store.open(sb, src.bucket(), src.key(), src.versionId())) {
             ObjectRecord s = h.record();
             long start = 0;
             long length = s.size();
@@ -155,11 +170,15 @@ public final class MultipartOps {
                 body = store.stage(in, length, Uploads.MAX_PART_SIZE, alg, false, origin);
             }
             PartRecord p = uploads.commitPart(b, req.bucket(), req.key(), id, n, body, origin);
+            if (sb.versioned()) {
+                out.header("x-amz-copy-source-version-id", s.versionIdText());
+            }
             out.xml(
                     200,
                     XmlWriter.document("CopyPartResult")
                             .element("LastModified", Instant.ofEpochMilli(p.mtimeMillis()))
                             .element("ETag", "\"" + p.md5Hex() + "\"")
+                            .element(alg == null ? "ChecksumCRC32" : alg.element(), alg == null ? null : p.checksum())
                             .finish("CopyPartResult"));
         }
     }
@@ -167,6 +186,7 @@ public final class MultipartOps {
     public void complete(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         String id = req.param("uploadId");
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         try {
             uploads.find(b, req.bucket(), req.key(), id);
         } catch (S3Exception e) {
@@ -187,6 +207,9 @@ public final class MultipartOps {
                     S3Error.MALFORMED_XML, "expected <CompleteMultipartUpload>, got <" + doc.name() + ">");
         }
         UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
+        if (up.meta().storageClass() != null) {
+            b = ctx.namespace().ensureDue(req.bucket());
+        }
         ChecksumAlgorithm upAlg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         List<Uploads.Chosen> chosen = new ArrayList<>();
         for (XmlNode p : doc.all("Part")) {
@@ -230,8 +253,16 @@ public final class MultipartOps {
         out.xml(200, w.finish("CompleteMultipartUploadResult"));
     }
 
+    /** Who started an upload: the owner its object will have. */
+    private dev.spillway.gateway.s3.auth.CredentialStore.User initiator(BucketRecord b, UploadRecord up) {
+        return up.meta().owner() == null
+                ? ctx.access().bucketOwner(b)
+                : ctx.access().user(up.meta().owner());
+    }
+
     public void abort(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         uploads.abort(b, req.bucket(), req.key(), req.param("uploadId"));
         out.empty(204);
     }
@@ -239,6 +270,7 @@ public final class MultipartOps {
     public void listParts(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         String id = req.param("uploadId");
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         UploadRecord up = uploads.find(b, req.bucket(), req.key(), id);
         int marker = req.intParam("part-number-marker", 0, 0, Uploads.MAX_PARTS);
         int max = Math.min(req.intParam("max-parts", 1000, 0, Integer.MAX_VALUE), 1000);
@@ -253,14 +285,18 @@ public final class MultipartOps {
                 .element("Key", text(req.key(), url))
                 .element("UploadId", id)
                 .start("Initiator")
-                .element("ID", S3Context.OWNER_ID)
-                .element("DisplayName", S3Context.OWNER_ID)
+                .element("ID", initiator(b, up).id())
+                .element("DisplayName", initiator(b, up).displayName())
                 .end("Initiator")
                 .start("Owner")
-                .element("ID", S3Context.OWNER_ID)
-                .element("DisplayName", S3Context.OWNER_ID)
+                .element("ID", initiator(b, up).id())
+                .element("DisplayName", initiator(b, up).displayName())
                 .end("Owner")
-                .element("StorageClass", "STANDARD")
+                .element(
+                        "StorageClass",
+                        up.meta().storageClass() == null
+                                ? "STANDARD"
+                                : up.meta().storageClass())
                 .element("PartNumberMarker", marker)
                 .element(
                         "NextPartNumberMarker",
@@ -269,6 +305,7 @@ public final class MultipartOps {
                 .element("IsTruncated", truncated);
         if (up.checksumAlgorithm() != null) {
             w.element("ChecksumAlgorithm", up.checksumAlgorithm());
+            w.element("ChecksumType", up.meta().checksumType());
         }
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         for (Uploads.Part p : parts) {
@@ -287,6 +324,7 @@ public final class MultipartOps {
 
     public void listUploads(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkList(req, b);
         String prefix = req.param("prefix") == null ? "" : req.param("prefix");
         String keyMarker = req.param("key-marker");
         int max = Math.min(req.intParam("max-uploads", 1000, 0, Integer.MAX_VALUE), 1000);
@@ -318,14 +356,18 @@ public final class MultipartOps {
                     .element("Key", text(u.key(), url))
                     .element("UploadId", u.uploadId())
                     .start("Initiator")
-                    .element("ID", S3Context.OWNER_ID)
-                    .element("DisplayName", S3Context.OWNER_ID)
+                    .element("ID", initiator(b, u.record()).id())
+                    .element("DisplayName", initiator(b, u.record()).displayName())
                     .end("Initiator")
                     .start("Owner")
-                    .element("ID", S3Context.OWNER_ID)
-                    .element("DisplayName", S3Context.OWNER_ID)
+                    .element("ID", initiator(b, u.record()).id())
+                    .element("DisplayName", initiator(b, u.record()).displayName())
                     .end("Owner")
-                    .element("StorageClass", "STANDARD")
+                    .element(
+                            "StorageClass",
+                            u.record().meta().storageClass() == null
+                                    ? "STANDARD"
+                                    : u.record().meta().storageClass())
                     .element("Initiated", Instant.ofEpochMilli(u.record().initiatedMillis()))
                     .end("Upload");
         }

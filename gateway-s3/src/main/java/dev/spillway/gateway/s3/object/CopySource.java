@@ -7,18 +7,24 @@ import dev.spillway.gateway.s3.naming.UriCodec;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
-/** The {@code x-amz-copy-source} of CopyObject and UploadPartCopy: {@code [/]bucket/key[?versionId=null]}. */
-public record CopySource(String bucket, byte[] key) {
+/**
+ * The {@code x-amz-copy-source} of CopyObject and UploadPartCopy: {@code [/]bucket/key[?versionId=V]}.
+ *
+ * @param versionId the source version, or null for the current one
+ */
+public record CopySource(String bucket, byte[] key, String versionId) {
 
     public static CopySource parse(String header) throws S3Exception {
         String h = header.strip();
         int q = h.indexOf('?');
+        String versionId = null;
         if (q >= 0) {
-            String version = h.substring(q + 1);
-            if (!version.equals("versionId=null") && !version.isEmpty()) {
+            String query = h.substring(q + 1);
+            if (query.startsWith("versionId=")) {
+                versionId = UriCodec.decodeString(query.substring("versionId=".length()), true);
+            } else if (!query.isEmpty()) {
                 throw new S3Exception(
-                        S3Error.INVALID_ARGUMENT,
-                        "this gateway's buckets are unversioned; only versionId=null exists, got '" + version + "'");
+                        S3Error.INVALID_ARGUMENT, "x-amz-copy-source takes only ?versionId=, got '?" + query + "'");
             }
             h = h.substring(0, q);
         }
@@ -43,6 +49,6 @@ public record CopySource(String bucket, byte[] key) {
         }
         byte[] key = Arrays.copyOfRange(raw, slash + 1, raw.length);
         Names.checkKey(key);
-        return new CopySource(new String(raw, start, slash - start, StandardCharsets.UTF_8), key);
+        return new CopySource(new String(raw, start, slash - start, StandardCharsets.UTF_8), key, versionId);
     }
 }

@@ -51,11 +51,16 @@ public final class ObjectOps {
 
     public void put(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         List<Header> headers = req.objectHeaders();
         ChecksumAlgorithm alg = req.checksumAlgorithm();
         Precondition pre = new Precondition(req.header("if-match"), req.header("if-none-match"));
         Records.Meta meta =
-                Records.Meta.NONE.withTags(Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS));
+                newVersionMeta(req, b, Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS));
+        if (meta.storageClass() != null) {
+            // The version's placement is due work: its bucket needs a due index first.
+            b = ctx.namespace().ensureDue(req.bucket());
+        }
         if (!pre.isNone()) {
             // An early answer before the body streams in; the switch checks again atomically.
             pre.check(store.lookup(b, req.bucket(), req.key()), req.bucket(), req.key());
@@ -79,18 +84,70 @@ public final class ObjectOps {
                 body.checksum(),
                 headers,
                 meta);
-        store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()), pre);
+        r = store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()), pre);
+        expirationHeader(out, req.bucket(), req.key(), r);
         out.header("ETag", "\"" + r.etag() + "\"");
         if (alg != null) {
             out.header(alg.header(), body.checksum());
+            out.header("x-amz-checksum-type", "FULL_OBJECT");
         }
+        versionHeader(out, b, r);
         out.empty(200);
+    }
+
+    /**
+     * What a new version carries besides its body and headers, from the request: tags, storage
+     * class, object lock (the request's, else the bucket's default retention), canned ACL, owner.
+     */
+    public Records.Meta newVersionMeta(S3Request req, BucketRecord b, List<Header> tags)
+            throws S3Exception, OsdException {
+        Records.Meta meta = Records.Meta.NONE
+                .withTags(tags)
+                .withStorageClass(StorageClasses.parse(req.header("x-amz-storage-class"), ctx.namespace()));
+        meta = ObjectLock.forNewVersion(
+                req,
+                meta,
+                b.meta().objectLock(),
+                b.meta().objectLock() ? defaultRetention(req.bucket()) : null,
+                ctx.config().clock().millis());
+        return ctx.access().objectAcl(req, b, meta);
+    }
+
+    ObjectLock.DefaultRetention defaultRetention(String bucket) throws S3Exception, OsdException {
+        byte[] doc = ctx.namespace()
+                .config(bucket, dev.spillway.gateway.s3.bucket.BucketConfigOps.OBJECT_LOCK)
+                .orElse(null);
+        return doc == null ? null : ObjectLock.parseConfiguration(doc);
+    }
+
+    /** x-amz-expiration: when a lifecycle rule will expire the current version, and which. */
+    void expirationHeader(S3Response out, String bucket, byte[] key, ObjectRecord r) throws S3Exception, OsdException {
+        out.header("x-amz-expiration", ctx.lifecycle().expirationHeader(bucket, key, r));
+    }
+
+    /** x-amz-version-id on a write: the new version's id in a bucket with versioning enabled. */
+    static void versionHeader(S3Response out, BucketRecord b, ObjectRecord r) {
+        if (b.versioningEnabled()) {
+            out.header("x-amz-version-id", r.versionIdText());
+        }
     }
 
     public void get(S3Request req, S3Response out, boolean head) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
-        try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key())) {
+        String versionId = req.param("versionId");
+        ctx.access()
+                .checkRead(
+                        req,
+                        b,
+                        store.lookup(b, req.bucket(), req.key(), versionId).orElse(null));
+        try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key(), versionId)) {
             ObjectRecord r = h.record();
+            if (b.versioned() || versionId != null) {
+                out.header("x-amz-version-id", r.versionIdText());
+            }
+            if (versionId == null) {
+                expirationHeader(out, req.bucket(), req.key(), r);
+            }
             try {
                 Conditions.check(req::header, "", r);
             } catch (S3Exception e) {
@@ -193,6 +250,10 @@ public final class ObjectOps {
         if (!r.meta().tags().isEmpty()) {
             out.header("x-amz-tagging-count", Integer.toString(r.meta().tags().size()));
         }
+        if (r.meta().storageClass() != null) {
+            out.header("x-amz-storage-class", r.meta().storageClass());
+        }
+        ObjectLock.headers(r.meta(), out::header);
         if (!partial && req.param("partNumber") == null && r.checksum() != null && checksumMode(req)) {
             ChecksumAlgorithm alg = ChecksumAlgorithm.of(r.checksumAlgorithm());
             if (alg != null) {
@@ -210,48 +271,29 @@ public final class ObjectOps {
         return "ENABLED".equalsIgnoreCase(req.header("x-amz-checksum-mode"));
     }
 
-    public void putTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
-        BucketRecord b = ctx.namespace().bucket(req.bucket());
-        List<Header> tags = Tagging.parse(req.smallBody(64 << 10), Tagging.MAX_OBJECT_TAGS);
-        ObjectRecord r = store.update(
-                b, req.bucket(), req.key(), cur -> cur.withMeta(cur.meta().withTags(tags)));
-        versionHeader(out, r);
-        out.empty(200);
-    }
-
-    public void getTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
-        BucketRecord b = ctx.namespace().bucket(req.bucket());
-        ObjectRecord r = store.lookup(b, req.bucket(), req.key())
-                .filter(x -> !x.deleteMarker())
-                .orElseThrow(() -> new S3Exception(
-                        S3Error.NO_SUCH_KEY,
-                        "The specified key does not exist: " + req.bucket() + "/" + Names.show(req.key())));
-        versionHeader(out, r);
-        out.xml(200, Tagging.document(r.meta().tags()));
-    }
-
-    public void deleteTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
-        BucketRecord b = ctx.namespace().bucket(req.bucket());
-        ObjectRecord r = store.update(
-                b, req.bucket(), req.key(), cur -> cur.withMeta(cur.meta().withTags(List.of())));
-        versionHeader(out, r);
-        out.empty(204);
-    }
-
-    static void versionHeader(S3Response out, ObjectRecord r) {
-        if (r.meta().versionId() != null) {
-            out.header("x-amz-version-id", r.meta().versionId());
-        }
-    }
-
     public void delete(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
-        store.delete(b, req.bucket(), req.key());
+        ctx.access().checkWrite(req, b);
+        String versionId = req.param("versionId");
+        ObjectStore.Deleted d = versionId == null
+                ? store.delete(b, req.bucket(), req.key())
+                : store.deleteVersion(b, req.bucket(), req.key(), versionId, bypassGovernance(req));
+        if (d.deleteMarker()) {
+            out.header("x-amz-delete-marker", "true");
+        }
+        if (d.versionId() != null) {
+            out.header("x-amz-version-id", d.versionId());
+        }
         out.empty(204);
+    }
+
+    static boolean bypassGovernance(S3Request req) {
+        return "true".equalsIgnoreCase(req.header("x-amz-bypass-governance-retention"));
     }
 
     public void deleteMany(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, b);
         XmlNode doc = XmlNode.parse(req.smallBody(4 << 20), "Delete");
         if (!doc.name().equals("Delete")) {
             throw new S3Exception(S3Error.MALFORMED_XML, "expected <Delete>, got <" + doc.name() + ">");
@@ -263,31 +305,40 @@ public final class ObjectOps {
                     "a Delete request names 1 to " + MAX_DELETE_KEYS + " objects, got " + objects.size());
         }
         boolean quiet = "true".equalsIgnoreCase(doc.childText("Quiet"));
+        boolean bypass = bypassGovernance(req);
         XmlWriter w = XmlWriter.document("DeleteResult");
         for (XmlNode o : objects) {
             String key = o.childRawText("Key");
             if (key == null) {
                 throw new S3Exception(S3Error.MALFORMED_XML, "an <Object> of the Delete request has no <Key>");
             }
+            String versionId = o.childText("VersionId");
             byte[] k = key.getBytes(StandardCharsets.UTF_8);
+            S3Exception failed = null;
             try {
                 Names.checkKey(k);
-                store.delete(b, req.bucket(), k);
+                ObjectStore.Deleted d = versionId == null
+                        ? store.delete(b, req.bucket(), k)
+                        : store.deleteVersion(b, req.bucket(), k, versionId, bypass);
                 if (!quiet) {
-                    w.start("Deleted").element("Key", key).end("Deleted");
+                    w.start("Deleted").element("Key", key).element("VersionId", versionId);
+                    if (d.deleteMarker()) {
+                        w.element("DeleteMarker", true);
+                        w.element("DeleteMarkerVersionId", d.versionId());
+                    }
+                    w.end("Deleted");
                 }
             } catch (S3Exception e) {
-                w.start("Error")
-                        .element("Key", key)
-                        .element("Code", e.error().code())
-                        .element("Message", e.getMessage())
-                        .end("Error");
+                failed = e;
             } catch (OsdException e) {
-                S3Exception s = S3Exception.of(e);
+                failed = S3Exception.of(e);
+            }
+            if (failed != null) {
                 w.start("Error")
                         .element("Key", key)
-                        .element("Code", s.error().code())
-                        .element("Message", s.getMessage())
+                        .element("VersionId", versionId)
+                        .element("Code", failed.error().code())
+                        .element("Message", failed.getMessage())
                         .end("Error");
             }
         }
@@ -298,17 +349,26 @@ public final class ObjectOps {
         CopySource src = CopySource.parse(req.header("x-amz-copy-source"));
         BucketRecord srcBucket = ctx.namespace().bucket(src.bucket());
         BucketRecord dst = ctx.namespace().bucket(req.bucket());
+        ctx.access().checkWrite(req, dst);
+        ctx.access()
+                .checkRead(
+                        req,
+                        srcBucket,
+                        store.lookup(srcBucket, src.bucket(), src.key(), src.versionId())
+                                .orElse(null));
         String directive = req.header("x-amz-metadata-directive");
         boolean replace = directive != null && directive.strip().equalsIgnoreCase("REPLACE");
         if (directive != null && !replace && !directive.strip().equalsIgnoreCase("COPY")) {
             throw new S3Exception(S3Error.INVALID_ARGUMENT, "Unknown metadata directive '" + directive + "'");
         }
         ChecksumAlgorithm wanted = ChecksumAlgorithm.of(req.header("x-amz-checksum-algorithm"));
-        try (ObjectStore.Handle h = store.open(srcBucket, src.bucket(), src.key())) {
+        try (ObjectStore.Handle h = store.open(srcBucket, src.bucket(), src.key(), src.versionId())) {
             ObjectRecord s = h.record();
             Conditions.check(req::header, "x-amz-copy-source-", s);
             if (!replace
                     && wanted == null
+                    && src.versionId() == null
+                    && req.header("x-amz-storage-class") == null
                     && src.bucket().equals(req.bucket())
                     && Arrays.equals(src.key(), req.key())) {
                 throw new S3Exception(
@@ -325,8 +385,13 @@ public final class ObjectOps {
             List<Header> tags = replaceTags
                     ? Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS)
                     : s.meta().tags();
-            ChecksumAlgorithm alg =
-                    wanted != null ? wanted : s.parts() == 0 ? ChecksumAlgorithm.of(s.checksumAlgorithm()) : null;
+            Records.Meta meta = newVersionMeta(req, dst, tags);
+            if (meta.storageClass() != null) {
+                dst = ctx.namespace().ensureDue(req.bucket());
+            }
+            // The copy is one body: it gets a whole-object checksum of the algorithm asked for, else
+            // of the source's (a multipart source's composite checksum cannot carry over).
+            ChecksumAlgorithm alg = wanted != null ? wanted : ChecksumAlgorithm.of(s.checksumAlgorithm());
             StagedBody body;
             try (InputStream in = h.open(0, s.size())) {
                 body = store.stage(in, s.size(), MAX_PUT, alg, false, origin(req.bucket(), req.key()));
@@ -341,13 +406,18 @@ public final class ObjectOps {
                     alg == null ? null : alg.name(),
                     body.checksum(),
                     headers,
-                    Records.Meta.NONE.withTags(tags));
-            store.commit(dst, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
+                    meta);
+            r = store.commit(dst, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
+            if (srcBucket.versioned()) {
+                out.header("x-amz-copy-source-version-id", s.versionIdText());
+            }
+            versionHeader(out, dst, r);
             XmlWriter w = XmlWriter.document("CopyObjectResult")
                     .element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()))
                     .element("ETag", "\"" + r.etag() + "\"");
             if (alg != null) {
                 w.element(alg.element(), body.checksum());
+                w.element("ChecksumType", "FULL_OBJECT");
             }
             out.xml(200, w.finish("CopyObjectResult"));
         }

@@ -70,7 +70,7 @@ public final class Tagging {
     static List<Header> validate(List<Header> tags, int max) throws S3Exception {
         if (tags.size() > max) {
             throw new S3Exception(
-                    S3Error.BAD_REQUEST, "Object tags cannot be greater than " + max + ": got " + tags.size());
+                    S3Error.INVALID_TAG, "Object tags cannot be greater than " + max + ": got " + tags.size());
         }
         Set<String> seen = new HashSet<>();
         for (Header t : tags) {
@@ -89,7 +89,10 @@ public final class Tagging {
                         S3Error.INVALID_TAG, "Cannot provide multiple Tags with the same key: '" + t.name() + "'");
             }
         }
-        return List.copyOf(tags);
+        // S3 keeps a tag set ordered by key.
+        List<Header> sorted = new ArrayList<>(tags);
+        sorted.sort(java.util.Comparator.comparing(Header::name));
+        return List.copyOf(sorted);
     }
 
     /** The {@code <Tagging>} document of a tag set. */

@@ -72,7 +72,7 @@ public final class GarbageSweeper {
             if (kind == Garbage.MANIFEST || kind == Garbage.PARTS) {
                 emptyIndex(fid);
             }
-            Tx.run(
+            Tx.freeing(
                     osd,
                     tx -> {
                         tx.declareDestroy(fid);
@@ -107,7 +107,7 @@ public final class GarbageSweeper {
             if (keys.isEmpty()) {
                 return;
             }
-            Tx.run(
+            Tx.freeing(
                     osd,
                     tx -> {
                         for (int i = 0; i < keys.size(); i++) {

@@ -13,6 +13,7 @@ import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.InstantSource;
@@ -33,6 +34,8 @@ import java.util.Optional;
  * persisted high-water mark) and one {@code bucket:NAME} → {@link BucketRecord} per bucket;</li>
  * <li>{@code [seq:0x2:0]} garbage INDEX: FID → kind + time, objects no key points to any more
  * (or not yet, while an upload streams), destroyed by {@link GarbageSweeper};</li>
+ * <li>{@code [seq:0x3:0]} expiry INDEX: when multipart uploads expire ({@link UploadExpiry});
+ * created at mount on a namespace formatted before it existed;</li>
  * <li>per bucket, a key INDEX (object key bytes → object record) and an uploads INDEX;</li>
  * <li>DATA objects for bodies, INDEX objects for multipart parts and manifests.</li>
  * </ul>
@@ -41,6 +44,11 @@ public final class Namespace {
     static final byte[] SB_FORMAT = "sb:format".getBytes(StandardCharsets.US_ASCII);
     static final byte[] SB_NEXT = "sb:next".getBytes(StandardCharsets.US_ASCII);
     static final byte[] BUCKET_PREFIX = "bucket:".getBytes(StandardCharsets.US_ASCII);
+    /** Bucket configuration documents: {@code conf:BUCKET\0KIND} → the document. */
+    static final String CONFIG_PREFIX = "conf:";
+    /** S3's largest configuration document (a CORS configuration: 64 KB). */
+    static final int MAX_CONFIG_BYTES = 64 << 10;
+
     static final int FORMAT = 1;
     /** The smallest index value the gateway needs: a key record with 2 KB of user metadata and headers. */
     static final int MIN_INDEX_VALUE = 8192;
@@ -50,10 +58,15 @@ public final class Namespace {
     final Osd osd;
     final Fid superblock;
     final Fid garbage;
+    final Fid expiry;
     final FidAllocator allocator;
+    final UploadExpiry uploadExpiry;
     final InUse inUse = new InUse();
     final InstantSource clock;
     final int ioChunk;
+    final DueWork dueWork = new DueWork(this);
+    // What becomes due when a version changes (the lifecycle package's planner, set at start).
+    volatile DueWork.Planner planner = DueWork.Planner.NONE;
     // Wakes the garbage sweeper after a commit retired a body; set by the sweeper when it runs.
     volatile Runnable sweeperHint = () -> {};
 
@@ -61,6 +74,10 @@ public final class Namespace {
         this.osd = osd;
         this.superblock = Fid.of(seq, 1);
         this.garbage = Fid.of(seq, 2);
+        this.expiry = Fid.of(seq, 3);
+        this.uploadExpiry = new UploadExpiry(
+                this,
+                UploadExpiry.Policy.afterMillis(java.time.Duration.ofDays(7).toMillis()));
         this.clock = clock;
         this.allocator = new FidAllocator(osd, superblock, SB_NEXT, seq, seqCount, next);
         int preferred = osd.capabilities().preferredIoSize();
@@ -142,6 +159,7 @@ public final class Namespace {
                     .orElseThrow(() -> new OsdException(
                             Errno.EPROTO, osd.name(), sb, "S3 gateway superblock has no sb:next record"));
         }
+        UploadExpiry.ensureIndex(osd, Fid.of(seq, 3));
         return new Namespace(osd, seq, seqCount, clock, next);
     }
 
@@ -158,6 +176,72 @@ public final class Namespace {
         return inUse;
     }
 
+    /**
+     * How many of the device's objects are the gateway's own records, not stored objects: the
+     * superblock, the garbage and upload-expiry indexes, and per bucket its keys and uploads
+     * indexes, plus its versions and due indexes once it has them.
+     */
+    public long internalObjects() throws OsdException {
+        long n = 2 + (osd.exists(expiry) ? 1 : 0);
+        for (BucketRecord b : buckets().values()) {
+            n += 2;
+            if (b.meta().versions() != null) {
+                n++;
+            }
+            if (b.meta().due() != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The per-bucket due work (lifecycle, storage-class placement, upload expiry). */
+    public DueWork dueWork() {
+        return dueWork;
+    }
+
+    /** Sets what decides the due work of a changed version. */
+    public void planner(DueWork.Planner p) {
+        this.planner = p;
+    }
+
+    /**
+     * The bucket, with a due index made for it if it had none (before its first lifecycle
+     * configuration or storage-class write).
+     */
+    public BucketRecord ensureDue(String name) throws OsdException, S3Exception {
+        BucketRecord b = bucket(name);
+        if (b.meta().due() != null) {
+            return b;
+        }
+        Fid fresh = allocator.next();
+        byte[] k = bucketKey(name);
+        return Tx.run(
+                osd,
+                tx -> {
+                    tx.declareCreate(fresh, ObjectKind.INDEX);
+                    tx.declareInsert(superblock, k.length, maxRecordBytes());
+                },
+                tx -> {
+                    BucketRecord cur = osd.lookup(superblock, k)
+                            .map(BucketRecord::decode)
+                            .orElseThrow(() -> new S3Exception(
+                                    S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name));
+                    if (cur.meta().due() != null) {
+                        return cur;
+                    }
+                    tx.create(fresh, ObjectKind.INDEX, AttrChange.none());
+                    BucketRecord next = cur.withMeta(cur.meta().withDue(fresh));
+                    tx.upsert(superblock, k, next.encode());
+                    return next;
+                });
+    }
+
+    /** When multipart uploads expire. */
+    public UploadExpiry uploadExpiry() {
+        return uploadExpiry;
+    }
+
     /** Sets what wakes the sweeper after a commit retired a body. */
     public void setSweeperHint(Runnable hint) {
         this.sweeperHint = hint;
@@ -169,6 +253,87 @@ public final class Namespace {
 
     long now() {
         return clock.millis();
+    }
+
+    /** The gateway's clock, in milliseconds. */
+    public long nowMillis() {
+        return clock.millis();
+    }
+
+    // ---- placement advice ----------------------------------------------------------------
+
+    /** Storage class → the background tier it is placed on (pool configuration); empty: none mapped. */
+    private volatile Map<String, String> classTiers = Map.of();
+
+    /** Sets which tier each storage class names (the server passes the pool's configuration). */
+    public void storageClassTiers(Map<String, String> tiers) {
+        this.classTiers = Map.copyOf(tiers);
+    }
+
+    /** The storage classes this gateway accepts besides STANDARD, with their tiers. */
+    public Map<String, String> storageClassTiers() {
+        return classTiers;
+    }
+
+    /** The placement advice for a body of {@code storageClass}, or null (STANDARD: the pool decides). */
+    String placementHint(String storageClass) {
+        String tier = storageClass == null ? null : classTiers.get(storageClass);
+        return tier == null ? null : PlacementHint.tier(tier);
+    }
+
+    /**
+     * Gives placement advice ({@link PlacementHint}) for a version's body: its DATA object, or
+     * every part of a multipart object. Best effort after the commit that made it true (a hint
+     * lost to a crash costs only placement, never data), and a tier advice already there stays:
+     * a non-current version of a STANDARD_IA object belongs on the IA tier, not just "cold".
+     */
+    void advise(Records.ObjectRecord r, String hint) {
+        byte[] value = hint.getBytes(StandardCharsets.US_ASCII);
+        try {
+            List<Fid> bodies = new ArrayList<>();
+            if (!r.manifest()) {
+                bodies.add(r.fid());
+            } else {
+                try (IndexCursor c = osd.cursor(r.fid(), null)) {
+                    while (c.next()) {
+                        bodies.add(Fid.fromBytes(c.value(), 0));
+                    }
+                }
+            }
+            for (int i = 0; i < bodies.size(); i += 64) {
+                List<Fid> batch = bodies.subList(i, Math.min(bodies.size(), i + 64));
+                Tx.run(
+                        osd,
+                        tx -> {
+                            for (Fid f : batch) {
+                                tx.declareSetXattr(f, PlacementHint.XATTR, value.length);
+                            }
+                        },
+                        tx -> {
+                            for (Fid f : batch) {
+                                if (!osd.exists(f)) {
+                                    continue;
+                                }
+                                if (hint.equals(PlacementHint.COLD) && hasTierAdvice(f)) {
+                                    continue;
+                                }
+                                tx.setXattr(f, PlacementHint.XATTR, value, dev.spillway.osd.XattrFlag.UPSERT);
+                            }
+                            return null;
+                        });
+            }
+        } catch (OsdException | S3Exception | RuntimeException e) {
+            // Advice only: the version is already what it is; placement just learns less.
+        }
+    }
+
+    private boolean hasTierAdvice(Fid f) {
+        try {
+            return PlacementHint.tierOf(new String(osd.getXattr(f, PlacementHint.XATTR), StandardCharsets.US_ASCII))
+                    != null;
+        } catch (OsdException e) {
+            return false;
+        }
     }
 
     // ---- buckets -------------------------------------------------------------------------
@@ -213,28 +378,145 @@ public final class Namespace {
      * an error: in us-east-1 S3 answers 200 to its owner).
      */
     public void createBucket(String name) throws OsdException, S3Exception {
+        createBucket(name, Records.BucketMeta.NONE);
+    }
+
+    /**
+     * Creates a bucket carrying {@code meta} (its owner, its canned ACL; versioning and object
+     * lock for a bucket created with object lock, which gets its versions index at once).
+     * BucketAlreadyOwnedByYou if it exists and is {@code meta.owner()}'s, BucketAlreadyExists if
+     * another credential owns it.
+     */
+    public void createBucket(String name, Records.BucketMeta meta) throws OsdException, S3Exception {
         Names.checkBucket(name);
-        if (findBucket(name).isPresent()) {
-            throw new S3Exception(S3Error.BUCKET_ALREADY_OWNED_BY_YOU, "You already own bucket " + name);
+        Optional<BucketRecord> existing = findBucket(name);
+        if (existing.isPresent()) {
+            throw exists(name, existing.get(), meta.owner());
         }
         Fid keys = allocator.next();
         Fid uploads = allocator.next();
+        Fid versions = meta.versions() != null ? allocator.next() : null;
+        Records.BucketMeta m = versions != null ? meta.withVersioning(meta.versioning(), versions) : meta;
         byte[] k = bucketKey(name);
-        byte[] v = new BucketRecord(keys, uploads, now()).encode();
+        byte[] v = new BucketRecord(keys, uploads, now(), m).encode();
         Tx.run(
                 osd,
                 tx -> {
                     tx.declareCreate(keys, ObjectKind.INDEX);
                     tx.declareCreate(uploads, ObjectKind.INDEX);
+                    if (versions != null) {
+                        tx.declareCreate(versions, ObjectKind.INDEX);
+                    }
                     tx.declareInsert(superblock, k.length, v.length);
                 },
                 tx -> {
-                    if (osd.lookup(superblock, k).isPresent()) {
-                        throw new S3Exception(S3Error.BUCKET_ALREADY_OWNED_BY_YOU, "You already own bucket " + name);
+                    Optional<byte[]> raced = osd.lookup(superblock, k);
+                    if (raced.isPresent()) {
+                        throw exists(name, BucketRecord.decode(raced.get()), meta.owner());
                     }
                     tx.create(keys, ObjectKind.INDEX, AttrChange.none());
                     tx.create(uploads, ObjectKind.INDEX, AttrChange.none());
+                    if (versions != null) {
+                        tx.create(versions, ObjectKind.INDEX, AttrChange.none());
+                    }
                     tx.insert(superblock, k, v);
+                    return null;
+                });
+    }
+
+    private static S3Exception exists(String name, BucketRecord b, String requester) {
+        if (b.meta().owner() != null && requester != null && !b.meta().owner().equals(requester)) {
+            return new S3Exception(
+                    S3Error.BUCKET_ALREADY_EXISTS,
+                    "The requested bucket name is not available: " + name
+                            + " belongs to another account. Please select a different name and try again.");
+        }
+        return new S3Exception(S3Error.BUCKET_ALREADY_OWNED_BY_YOU, "You already own bucket " + name);
+    }
+
+    /**
+     * Changes a bucket's record in one transaction (versioning, object lock, ACL): {@code change}
+     * sees the committed record under the superblock's lock. A change that turns versioning on
+     * for the first time gets the versions index created in the same transaction (pass
+     * {@link #NEW_VERSIONS_INDEX} as the index to ask for it).
+     */
+    public BucketRecord updateBucket(String name, BucketChange change) throws OsdException, S3Exception {
+        Fid fresh = allocator.next();
+        byte[] k = bucketKey(name);
+        return Tx.run(
+                osd,
+                tx -> {
+                    tx.declareCreate(fresh, ObjectKind.INDEX);
+                    tx.declareInsert(superblock, k.length, maxRecordBytes());
+                },
+                tx -> {
+                    BucketRecord cur = osd.lookup(superblock, k)
+                            .map(BucketRecord::decode)
+                            .orElseThrow(() -> new S3Exception(
+                                    S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name));
+                    BucketRecord next = change.apply(cur);
+                    if (NEW_VERSIONS_INDEX.equals(next.meta().versions())) {
+                        tx.create(fresh, ObjectKind.INDEX, AttrChange.none());
+                        next = next.withMeta(
+                                next.meta().withVersioning(next.meta().versioning(), fresh));
+                    }
+                    tx.upsert(superblock, k, next.encode());
+                    return next;
+                });
+    }
+
+    /** A placeholder FID meaning "create the versions index now" in {@link #updateBucket}. */
+    public static final Fid NEW_VERSIONS_INDEX = Fid.of(0, 0);
+
+    /** A change of a bucket record (may throw to refuse it). */
+    @FunctionalInterface
+    public interface BucketChange {
+        BucketRecord apply(BucketRecord current) throws S3Exception;
+    }
+
+    // ---- bucket configurations (tagging, CORS, lifecycle, ...) ---------------------------
+
+    static byte[] configKey(String bucket, String kind) {
+        return (CONFIG_PREFIX + bucket + "\0" + kind).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A configuration document of a bucket, or empty. */
+    public Optional<byte[]> config(String bucket, String kind) throws OsdException {
+        return osd.lookup(superblock, configKey(bucket, kind));
+    }
+
+    /** Sets (or, with null, removes) a configuration document of an existing bucket. */
+    public void config(String bucket, String kind, byte[] value) throws OsdException, S3Exception {
+        byte[] k = configKey(bucket, kind);
+        byte[] bk = bucketKey(bucket);
+        int limit = Math.min(osd.capabilities().maxIndexValue(), MAX_CONFIG_BYTES);
+        if (value != null && value.length > limit) {
+            throw new S3Exception(
+                    S3Error.INVALID_REQUEST,
+                    "the " + kind + " configuration of bucket " + bucket + " is " + value.length
+                            + " bytes; this gateway keeps at most " + limit);
+        }
+        Tx.run(
+                osd,
+                tx -> {
+                    if (value == null) {
+                        tx.declareDelete(superblock, k.length);
+                    } else {
+                        tx.declareInsert(superblock, k.length, value.length);
+                    }
+                },
+                tx -> {
+                    // The superblock's lock is held: a DeleteBucket cannot slip in between.
+                    if (osd.lookup(superblock, bk).isEmpty()) {
+                        throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + bucket);
+                    }
+                    if (value == null) {
+                        if (osd.lookup(superblock, k).isPresent()) {
+                            tx.delete(superblock, k);
+                        }
+                    } else {
+                        tx.upsert(superblock, k, value);
+                    }
                     return null;
                 });
     }
@@ -246,37 +528,77 @@ public final class Namespace {
     public void deleteBucket(String name) throws OsdException, S3Exception {
         BucketRecord b = bucket(name);
         byte[] k = bucketKey(name);
-        Tx.run(
+        byte[] confPrefix = configKey(name, "");
+        Fid versions = b.meta().versions();
+        Fid due = b.meta().due();
+        Tx.freeing(
                 osd,
                 tx -> {
+                    if (due != null) {
+                        tx.declareDestroy(due);
+                    }
                     // Destroying the key index takes its lock, so no PUT can commit into the bucket
                     // between the emptiness check below and the destroy.
                     tx.declareDestroy(b.keys());
                     tx.declareDestroy(b.uploads());
-                    tx.declareDelete(superblock, k.length);
+                    if (versions != null) {
+                        tx.declareDestroy(versions);
+                    }
+                    tx.declareDelete(superblock, Math.max(k.length, confPrefix.length + 32));
                     tx.declareInsert(garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                    uploadExpiry.declareCancel(tx);
                 },
                 tx -> {
                     if (osd.lookup(superblock, k).isEmpty()) {
                         throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + name);
                     }
-                    try (IndexCursor c = osd.cursor(b.keys(), null)) {
-                        if (c.next()) {
-                            throw new S3Exception(
-                                    S3Error.BUCKET_NOT_EMPTY,
-                                    "The bucket you tried to delete is not empty: " + name + " holds at least the key '"
-                                            + Names.show(c.key()) + "'");
+                    for (Fid index : versions == null ? List.of(b.keys()) : List.of(b.keys(), versions)) {
+                        try (IndexCursor c = osd.cursor(index, null)) {
+                            if (c.next()) {
+                                boolean current = index.equals(b.keys());
+                                boolean marker = current
+                                        && Records.ObjectRecord.decode(c.value())
+                                                .deleteMarker();
+                                String what = marker
+                                        ? "a delete marker of '"
+                                        : current ? "at least the key '" : "versions of '";
+                                throw new S3Exception(
+                                        S3Error.BUCKET_NOT_EMPTY,
+                                        "The bucket you tried to delete is not empty: " + name + " holds " + what
+                                                + Names.show(current ? c.key() : VersionKeys.key(c.key())) + "'"
+                                                + (current && !marker ? "" : " (delete every version)"));
+                            }
                         }
                     }
+                    // The cursor reads committed state, so the uploads index can go first: frees
+                    // before additions, as a FREEING transaction must.
                     try (IndexCursor c = osd.cursor(b.uploads(), null)) {
+                        List<Fid> parts = new ArrayList<>();
                         while (c.next()) {
-                            Fid parts = Records.UploadRecord.decode(c.value()).parts();
-                            tx.upsert(garbage, parts.toBytes(), Garbage.value(Garbage.PARTS, now()));
+                            parts.add(Records.UploadRecord.decode(c.value()).parts());
+                        }
+                        tx.destroy(b.keys());
+                        tx.destroy(b.uploads());
+                        if (versions != null) {
+                            tx.destroy(versions);
+                        }
+                        if (due != null && osd.exists(due)) {
+                            tx.destroy(due);
+                        }
+                        tx.delete(superblock, k);
+                        // Under the superblock's lock: no configuration can be added while we look.
+                        try (IndexCursor cc = osd.cursor(superblock, confPrefix)) {
+                            while (cc.next() && startsWith(cc.key(), confPrefix)) {
+                                tx.delete(superblock, cc.key());
+                            }
+                        }
+                        for (Fid p : parts) {
+                            uploadExpiry.cancel(tx, p);
+                        }
+                        for (Fid p : parts) {
+                            tx.upsert(garbage, p.toBytes(), Garbage.value(Garbage.PARTS, now()));
                         }
                     }
-                    tx.destroy(b.keys());
-                    tx.destroy(b.uploads());
-                    tx.delete(superblock, k);
                     return null;
                 });
     }

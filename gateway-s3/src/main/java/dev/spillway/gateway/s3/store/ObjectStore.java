@@ -5,6 +5,7 @@ import dev.spillway.gateway.s3.auth.Hashing;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.error.S3StreamException;
+import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import dev.spillway.osd.AttrChange;
@@ -14,6 +15,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import java.io.IOException;
@@ -36,10 +38,12 @@ import java.util.Optional;
 public final class ObjectStore {
     private final Namespace ns;
     private final Osd osd;
+    private final KeyVersions versions;
 
     public ObjectStore(Namespace ns) {
         this.ns = ns;
         this.osd = ns.osd;
+        this.versions = new KeyVersions(ns);
     }
 
     public Namespace namespace() {
@@ -100,10 +104,17 @@ public final class ObjectStore {
                     d.update(buf, n);
                     long off = size - n;
                     int len = n;
-                    Tx.run(osd, tx -> tx.declareWrite(fid, off, len), tx -> {
-                        tx.write(fid, off, ByteBuffer.wrap(buf, 0, len));
-                        return null;
-                    });
+                    Tx.run(
+                            osd,
+                            tx -> {
+                                tx.declareWrite(fid, off, len);
+                                // One PUT is one access, though staged a chunk per transaction.
+                                tx.continuesAccess(fid);
+                            },
+                            tx -> {
+                                tx.write(fid, off, ByteBuffer.wrap(buf, 0, len));
+                                return null;
+                            });
                 }
             } else {
                 size = writeWhole(fid, in, buf, n, originBytes, expectedLength, maxSize, d);
@@ -227,7 +238,7 @@ public final class ObjectStore {
         // sweeper frees the body later (after a restart at the latest), so nothing leaks.
         byte[] gkey = fid.toBytes();
         try {
-            Tx.run(
+            Tx.freeing(
                     osd,
                     tx -> {
                         tx.declareDestroy(fid);
@@ -249,31 +260,56 @@ public final class ObjectStore {
 
     // ---- key records ---------------------------------------------------------------------
 
+    /** The key's current record (a delete marker too), or empty. */
     public Optional<ObjectRecord> lookup(BucketRecord bucket, String bucketName, byte[] key)
             throws OsdException, S3Exception {
         try {
-            return osd.lookup(bucket.keys(), key).map(ObjectRecord::decode);
+            return versions.current(bucket, key);
         } catch (OsdException e) {
-            if (e.is(Errno.ENOENT)) {
-                throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + bucketName);
-            }
-            throw e;
+            throw noBucket(e, bucketName);
         }
     }
 
     /**
-     * Makes {@code record} (whose body is {@code body}) the value of {@code key}, in one
-     * transaction that also writes an inline body and moves the previous body to the garbage
-     * index. Releases the staged body's in-use mark.
+     * A version of a key: the current one if {@code versionId} is null, else the one it names
+     * ("null" for the null version). Empty if there is none; InvalidArgument for a version id
+     * this gateway never issued.
      */
-    public void commit(
+    public Optional<ObjectRecord> lookup(BucketRecord bucket, String bucketName, byte[] key, String versionId)
+            throws OsdException, S3Exception {
+        if (versionId == null) {
+            return lookup(bucket, bucketName, key);
+        }
+        Fid v = VersionKeys.parse(versionId);
+        try {
+            return versions.find(bucket, key, v).map(KeyVersions.Located::record);
+        } catch (OsdException e) {
+            throw noBucket(e, bucketName);
+        }
+    }
+
+    private static OsdException noBucket(OsdException e, String bucketName) throws S3Exception {
+        if (e.is(Errno.ENOENT)) {
+            throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + bucketName);
+        }
+        return e;
+    }
+
+    /**
+     * Makes {@code record} (whose body is {@code body}) the newest version of {@code key}, in
+     * one transaction that also writes an inline body and retires or keeps the previous version
+     * as the bucket's versioning says. Releases the staged body's in-use mark.
+     *
+     * @return the record as stored (with its version id)
+     */
+    public ObjectRecord commit(
             BucketRecord bucket, String bucketName, byte[] key, StagedBody body, ObjectRecord record, String origin)
             throws OsdException, S3Exception {
-        commit(bucket, bucketName, key, body, record, origin, Precondition.NONE);
+        return commit(bucket, bucketName, key, body, record, origin, Precondition.NONE);
     }
 
     /** As {@link #commit}, if {@code pre} holds for the key's current record at the switch. */
-    public void commit(
+    public ObjectRecord commit(
             BucketRecord bucket,
             String bucketName,
             byte[] key,
@@ -285,8 +321,12 @@ public final class ObjectStore {
         byte[] value = record.encode();
         byte[] originBytes = origin.getBytes(StandardCharsets.UTF_8);
         byte[] gkey = body.fid().toBytes();
+        String hint = record.meta().storageClass() == null
+                ? null
+                : ns.placementHint(record.meta().storageClass());
+        KeyVersions.Change change;
         try {
-            Optional<ObjectRecord> old = Tx.run(
+            change = Tx.run(
                     osd,
                     tx -> {
                         if (body.isInline()) {
@@ -296,8 +336,10 @@ public final class ObjectStore {
                         } else {
                             tx.declareDelete(ns.garbage, gkey.length);
                         }
-                        tx.declareInsert(bucket.keys(), key.length, value.length);
-                        tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                        if (hint != null) {
+                            tx.declareSetXattr(body.fid(), PlacementHint.XATTR, hint.length());
+                        }
+                        versions.declare(tx, bucket, key, value.length + 64);
                     },
                     tx -> {
                         if (body.isInline()) {
@@ -309,79 +351,235 @@ public final class ObjectStore {
                         } else {
                             tx.delete(ns.garbage, gkey);
                         }
-                        return switchKey(tx, bucket, bucketName, key, value, pre);
+                        if (hint != null) {
+                            tx.setXattr(
+                                    body.fid(),
+                                    PlacementHint.XATTR,
+                                    hint.getBytes(StandardCharsets.US_ASCII),
+                                    XattrFlag.UPSERT);
+                        }
+                        return versions.put(tx, bucket, bucketName, key, record, pre);
                     });
-            if (old.isPresent()) {
-                ns.sweeperHint();
-            }
         } catch (OsdException | S3Exception | RuntimeException e) {
             discard(body);
+            if (e instanceof OsdException oe) {
+                throw noBucket(oe, bucketName);
+            }
             throw e;
         }
         ns.inUse.release(body.fid());
-    }
-
-    /** In a started transaction holding the key index's lock: upsert the key, retire the old body. */
-    Optional<ObjectRecord> switchKey(
-            Transaction tx, BucketRecord bucket, String bucketName, byte[] key, byte[] value, Precondition pre)
-            throws OsdException, S3Exception {
-        Optional<ObjectRecord> old = lookup(bucket, bucketName, key);
-        pre.check(old, bucketName, key);
-        tx.upsert(bucket.keys(), key, value);
-        if (old.isPresent()) {
-            retire(tx, old.get());
-        }
-        return old;
-    }
-
-    void retire(Transaction tx, ObjectRecord old) throws OsdException {
-        tx.upsert(
-                ns.garbage,
-                old.fid().toBytes(),
-                Garbage.value(old.manifest() ? Garbage.MANIFEST : Garbage.DATA, ns.now()));
+        changed(change);
+        return change.current() != null && change.current().fid().equals(record.fid())
+                ? change.current()
+                : change.madeNoncurrent().stream()
+                        .filter(r -> r.fid().equals(record.fid()))
+                        .findFirst()
+                        .orElse(record);
     }
 
     /**
-     * Rewrites a key's current record in place (tags, retention, legal hold: what changes
-     * without a new body), in one transaction; NoSuchKey if there is none.
+     * In a started transaction that declared {@link #declareSwitch}: makes {@code record} the
+     * key's newest version (multipart Complete). The caller calls {@link #changed} after stop.
+     */
+    KeyVersions.Change switchKey(
+            Transaction tx, BucketRecord bucket, String bucketName, byte[] key, ObjectRecord record, Precondition pre)
+            throws OsdException, S3Exception {
+        return versions.put(tx, bucket, bucketName, key, record, pre);
+    }
+
+    void declareSwitch(Transaction tx, BucketRecord bucket, byte[] key, int valueLength) throws OsdException {
+        versions.declare(tx, bucket, key, valueLength);
+    }
+
+    /** After a change committed: wake the sweeper for what was retired, mark the non-current bodies cold. */
+    void changed(KeyVersions.Change change) {
+        if (!change.retired().isEmpty()) {
+            ns.sweeperHint();
+        }
+        for (ObjectRecord r : change.madeNoncurrent()) {
+            if (!r.deleteMarker()) {
+                ns.advise(r, PlacementHint.COLD);
+            }
+        }
+    }
+
+    /**
+     * Rewrites a version's record in place (tags, retention, legal hold: what changes without a
+     * new body), in one transaction; NoSuchKey / NoSuchVersion if there is none, MethodNotAllowed
+     * for a delete marker.
      */
     public ObjectRecord update(
-            BucketRecord bucket, String bucketName, byte[] key, java.util.function.UnaryOperator<ObjectRecord> change)
+            BucketRecord bucket, String bucketName, byte[] key, String versionId, RecordChange change)
             throws OsdException, S3Exception {
-        return Tx.run(osd, tx -> tx.declareInsert(bucket.keys(), key.length, ns.maxRecordBytes()), tx -> {
-            ObjectRecord cur = lookup(bucket, bucketName, key)
-                    .filter(r -> !r.deleteMarker())
-                    .orElseThrow(() -> new S3Exception(
-                            S3Error.NO_SUCH_KEY,
-                            "The specified key does not exist: " + bucketName + "/"
-                                    + new String(key, StandardCharsets.UTF_8)));
+        Fid v = versionId == null ? null : VersionKeys.parse(versionId);
+        return Tx.run(osd, tx -> versions.declare(tx, bucket, key, ns.maxRecordBytes()), tx -> {
+            ObjectRecord cur;
+            boolean current;
+            if (versionId == null) {
+                cur = versions.current(bucket, key)
+                        .filter(r -> !r.deleteMarker())
+                        .orElseThrow(() -> noSuchKey(bucketName, key));
+                current = true;
+            } else {
+                KeyVersions.Located l =
+                        versions.find(bucket, key, v).orElseThrow(() -> noSuchVersion(bucketName, key, versionId));
+                if (l.record().deleteMarker()) {
+                    throw markerNotAllowed(l.record());
+                }
+                cur = l.record();
+                current = l.current();
+            }
             ObjectRecord next = change.apply(cur);
-            tx.upsert(bucket.keys(), key, next.encode());
+            if (current) {
+                tx.upsert(bucket.keys(), key, next.encode());
+                // Its tags may have changed what a lifecycle rule selects.
+                ns.dueWork.schedule(tx, bucket, ns.planner.current(bucketName, key, next));
+            } else {
+                tx.upsert(bucket.meta().versions(), VersionKeys.of(key, cur.fid()), next.encode());
+            }
             return next;
         });
     }
 
-    /** Deletes a key; true if it existed (S3 answers 204 either way). */
-    public boolean delete(BucketRecord bucket, String bucketName, byte[] key) throws OsdException, S3Exception {
-        boolean existed = Tx.run(
-                osd,
-                tx -> {
-                    tx.declareDelete(bucket.keys(), key.length);
-                    tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-                },
-                tx -> {
-                    Optional<ObjectRecord> old = lookup(bucket, bucketName, key);
-                    if (old.isEmpty()) {
-                        return false;
-                    }
-                    tx.delete(bucket.keys(), key);
-                    retire(tx, old.get());
-                    return true;
-                });
-        if (existed) {
-            ns.sweeperHint();
+    /** A change of a version's record; may refuse it by throwing. */
+    @FunctionalInterface
+    public interface RecordChange {
+        ObjectRecord apply(ObjectRecord current) throws S3Exception;
+    }
+
+    /** A non-current version of {@code key} by its FID, if it is still one. */
+    public Optional<ObjectRecord> noncurrent(BucketRecord bucket, byte[] key, Fid version) throws OsdException {
+        if (bucket.meta().versions() == null) {
+            return Optional.empty();
         }
-        return existed;
+        return osd.lookup(bucket.meta().versions(), VersionKeys.of(key, version))
+                .map(ObjectRecord::decode);
+    }
+
+    /** The non-current versions of {@code key}, newest first. */
+    public java.util.List<ObjectRecord> noncurrentVersions(BucketRecord bucket, byte[] key) throws OsdException {
+        java.util.List<ObjectRecord> out = new java.util.ArrayList<>();
+        if (bucket.meta().versions() == null) {
+            return out;
+        }
+        byte[] prefix = VersionKeys.prefix(key);
+        try (dev.spillway.osd.IndexCursor c = osd.cursor(bucket.meta().versions(), prefix)) {
+            while (c.next() && Namespace.startsWith(c.key(), prefix)) {
+                out.add(ObjectRecord.decode(c.value()));
+            }
+        }
+        return out;
+    }
+
+    /** The DATA objects holding a version's body: itself, or every part of a multipart object. */
+    public java.util.List<Fid> bodies(ObjectRecord r) throws OsdException {
+        java.util.List<Fid> out = new java.util.ArrayList<>();
+        if (r.deleteMarker()) {
+            return out;
+        }
+        if (!r.manifest()) {
+            out.add(r.fid());
+            return out;
+        }
+        try (dev.spillway.osd.IndexCursor c = osd.cursor(r.fid(), null)) {
+            while (c.next()) {
+                out.add(Fid.fromBytes(c.value(), 0));
+            }
+        }
+        return out;
+    }
+
+    /** Advises the pool that a version's body belongs on {@code tier} (its storage class). */
+    public void adviseTier(ObjectRecord r, String tier) {
+        ns.advise(r, PlacementHint.tier(tier));
+    }
+
+    /** What a DELETE did, for its response headers. */
+    public record Deleted(boolean deleteMarker, String versionId) {}
+
+    /**
+     * Deletes a key (DELETE without a version id): the key goes, or in a versioned bucket a
+     * delete marker becomes its current version. S3 answers 204 whether or not it existed.
+     */
+    public Deleted delete(BucketRecord bucket, String bucketName, byte[] key) throws OsdException, S3Exception {
+        Fid markerFid = bucket.meta().versioning() != null ? ns.allocator.next() : null;
+        ObjectRecord marker = markerFid == null ? null : deleteMarker(markerFid);
+        KeyVersions.Change change;
+        try {
+            // Without versioning a delete only gives space back (FREEING: it works on a full pool);
+            // a delete marker is a new version and needs room like any write.
+            Tx.Updates<KeyVersions.Change> del = tx -> versions.delete(tx, bucket, bucketName, key, marker);
+            Tx.Declares decl = tx -> versions.declare(tx, bucket, key, ns.maxRecordBytes());
+            change = marker == null ? Tx.freeing(osd, decl, del) : Tx.run(osd, decl, del);
+        } catch (OsdException e) {
+            throw noBucket(e, bucketName);
+        }
+        changed(change);
+        if (marker == null) {
+            return new Deleted(false, null);
+        }
+        return new Deleted(
+                true, change.current() == null ? null : change.current().versionIdText());
+    }
+
+    /**
+     * Removes one version for good (DELETE with a version id); AccessDenied under object lock
+     * unless GOVERNANCE and {@code bypassGovernance}. A version that does not exist is no error.
+     */
+    public Deleted deleteVersion(
+            BucketRecord bucket, String bucketName, byte[] key, String versionId, boolean bypassGovernance)
+            throws OsdException, S3Exception {
+        Fid v = VersionKeys.parse(versionId);
+        KeyVersions.Change change;
+        try {
+            change = Tx.freeing(
+                    osd,
+                    tx -> versions.declare(tx, bucket, key, ns.maxRecordBytes()),
+                    tx -> versions.deleteVersion(tx, bucket, bucketName, key, v, bypassGovernance));
+        } catch (OsdException e) {
+            throw noBucket(e, bucketName);
+        }
+        changed(change);
+        boolean marker = !change.retired().isEmpty() && change.retired().get(0).deleteMarker();
+        return new Deleted(marker, versionId);
+    }
+
+    ObjectRecord deleteMarker(Fid fid) {
+        return new ObjectRecord(
+                fid,
+                false,
+                0,
+                ns.now(),
+                "",
+                0,
+                null,
+                null,
+                java.util.List.of(),
+                Records.Meta.NONE.withDeleteMarker(true));
+    }
+
+    static S3Exception noSuchKey(String bucketName, byte[] key) {
+        return new S3Exception(
+                S3Error.NO_SUCH_KEY, "The specified key does not exist: " + bucketName + "/" + Names.show(key));
+    }
+
+    static S3Exception noSuchVersion(String bucketName, byte[] key, String versionId) {
+        return new S3Exception(
+                        S3Error.NO_SUCH_VERSION,
+                        "The specified version does not exist: " + bucketName + "/" + Names.show(key) + " version "
+                                + versionId)
+                .header("x-amz-version-id", versionId);
+    }
+
+    /** S3's answer to a GET/HEAD (or a change) of a version that is a delete marker. */
+    static S3Exception markerNotAllowed(ObjectRecord marker) {
+        return new S3Exception(
+                        S3Error.METHOD_NOT_ALLOWED,
+                        "The specified method is not allowed against this resource: version " + marker.versionIdText()
+                                + " is a delete marker")
+                .header("x-amz-delete-marker", "true")
+                .header("x-amz-version-id", marker.versionIdText())
+                .header("Allow", "DELETE");
     }
 
     // ---- reading -------------------------------------------------------------------------
@@ -436,21 +634,25 @@ public final class ObjectStore {
         }
     }
 
-    /** Opens a key for reading, or NoSuchKey. */
+    /** Opens a key's current version for reading: NoSuchKey if it has none (or a delete marker). */
     public Handle open(BucketRecord bucket, String bucketName, byte[] key) throws OsdException, S3Exception {
+        return open(bucket, bucketName, key, null);
+    }
+
+    /**
+     * Opens a version for reading ({@code versionId} null: the current one). NoSuchKey if the
+     * key has no current version or it is a delete marker (with x-amz-delete-marker), NoSuchVersion
+     * for a version that does not exist, MethodNotAllowed for a version that is a delete marker.
+     */
+    public Handle open(BucketRecord bucket, String bucketName, byte[] key, String versionId)
+            throws OsdException, S3Exception {
         for (int attempt = 0; attempt < 100; attempt++) {
-            Optional<ObjectRecord> r = lookup(bucket, bucketName, key);
-            if (r.isEmpty()) {
-                throw new S3Exception(
-                        S3Error.NO_SUCH_KEY,
-                        "The specified key does not exist: " + bucketName + "/"
-                                + new String(key, StandardCharsets.UTF_8));
-            }
-            Fid fid = r.get().fid();
+            ObjectRecord r = readable(bucket, bucketName, key, versionId);
+            Fid fid = r.fid();
             if (ns.inUse.acquire(fid)) {
-                // The key may have moved on between the lookup and the acquire, and the old body
-                // been swept: read the record again now that the body is held.
-                Optional<ObjectRecord> again = lookup(bucket, bucketName, key);
+                // The version may have gone between the lookup and the acquire, and its body been
+                // swept: read the record again now that the body is held.
+                Optional<ObjectRecord> again = lookup(bucket, bucketName, key, versionId);
                 if (again.isPresent() && again.get().fid().equals(fid)) {
                     return new Handle(again.get());
                 }
@@ -460,8 +662,26 @@ public final class ObjectStore {
         }
         throw new S3Exception(
                 S3Error.SERVICE_UNAVAILABLE,
-                "key " + bucketName + "/" + new String(key, StandardCharsets.UTF_8)
-                        + " is being overwritten too fast to read; try again");
+                "key " + bucketName + "/" + Names.show(key) + " is being overwritten too fast to read; try again");
+    }
+
+    private ObjectRecord readable(BucketRecord bucket, String bucketName, byte[] key, String versionId)
+            throws OsdException, S3Exception {
+        Optional<ObjectRecord> r = lookup(bucket, bucketName, key, versionId);
+        if (r.isEmpty()) {
+            throw versionId == null
+                    ? noSuchKey(bucketName, key).header("x-amz-delete-marker", "false")
+                    : noSuchVersion(bucketName, key, versionId);
+        }
+        if (r.get().deleteMarker()) {
+            if (versionId != null) {
+                throw markerNotAllowed(r.get());
+            }
+            throw noSuchKey(bucketName, key)
+                    .header("x-amz-delete-marker", "true")
+                    .header("x-amz-version-id", r.get().versionIdText());
+        }
+        return r.get();
     }
 
     static int readFully(InputStream in, byte[] buf) throws IOException {

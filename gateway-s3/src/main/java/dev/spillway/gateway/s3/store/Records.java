@@ -375,21 +375,49 @@ public final class Records {
             return new Meta(v, dm, sc, up, ct, tags, lm, lu, lh, ow, acl);
         }
 
-        private static void put(List<Header> out, String name, String value) {
+        static void put(List<Header> out, String name, String value) {
             if (value != null) {
                 out.add(new Header(name, value));
             }
         }
     }
 
-    /** A bucket: its key index, its multipart-upload index, its creation time. */
-    public record BucketRecord(Fid keys, Fid uploads, long createdMillis) {
+    /**
+     * A bucket: its key index, its multipart-upload index, its creation time, and (format 2)
+     * what later features keep per bucket ({@link BucketMeta}).
+     */
+    public record BucketRecord(Fid keys, Fid uploads, long createdMillis, BucketMeta meta) {
+        public BucketRecord {
+            meta = meta == null ? BucketMeta.NONE : meta;
+        }
+
+        public BucketRecord(Fid keys, Fid uploads, long createdMillis) {
+            this(keys, uploads, createdMillis, BucketMeta.NONE);
+        }
+
+        public BucketRecord withMeta(BucketMeta m) {
+            return new BucketRecord(keys, uploads, createdMillis, m);
+        }
+
+        /** Versioning was enabled at least once: versions are kept (Enabled) or may exist (Suspended). */
+        public boolean versioned() {
+            return meta.versioning() != null;
+        }
+
+        public boolean versioningEnabled() {
+            return "Enabled".equals(meta.versioning());
+        }
+
         public byte[] encode() {
+            boolean extended = !meta.equals(BucketMeta.NONE);
             return write(out -> {
                 out.write(keys.toBytes());
                 out.write(uploads.toBytes());
-                out.writeByte(FORMAT);
+                out.writeByte(extended ? FORMAT_2 : FORMAT);
                 out.writeLong(createdMillis);
+                if (extended) {
+                    writeHeaders(out, meta.encode());
+                }
             });
         }
 
@@ -397,9 +425,76 @@ public final class Records {
             return read(b, in -> {
                 Fid k = readFid(in);
                 Fid u = readFid(in);
-                checkFormat(in);
-                return new BucketRecord(k, u, in.readLong());
+                int format = checkFormats(in);
+                long created = in.readLong();
+                BucketMeta m = format == FORMAT_2 ? BucketMeta.decode(readHeaders(in)) : BucketMeta.NONE;
+                return new BucketRecord(k, u, created, m);
             });
+        }
+    }
+
+    /**
+     * What format 2 of a bucket record added, as named fields (a later field needs no new format).
+     *
+     * @param owner the id of the credential that created the bucket, null for the gateway's
+     *     first (a bucket made before owners were kept)
+     * @param versioning null (never versioned), Enabled or Suspended
+     * @param versions the versions INDEX holding non-current versions (null until versioning
+     *     was first enabled)
+     * @param objectLock object lock is enabled (for good: S3 never turns it off)
+     * @param acl the bucket's ACL (encoded grants), null for private
+     * @param due the due INDEX of its lifecycle and storage-class work (null until it had any)
+     */
+    public record BucketMeta(String owner, String versioning, Fid versions, boolean objectLock, String acl, Fid due) {
+        public static final BucketMeta NONE = new BucketMeta(null, null, null, false, null, null);
+
+        public BucketMeta withOwner(String v) {
+            return new BucketMeta(v, versioning, versions, objectLock, acl, due);
+        }
+
+        public BucketMeta withVersioning(String v, Fid index) {
+            return new BucketMeta(owner, v, index, objectLock, acl, due);
+        }
+
+        public BucketMeta withObjectLock(boolean v) {
+            return new BucketMeta(owner, versioning, versions, v, acl, due);
+        }
+
+        public BucketMeta withAcl(String v) {
+            return new BucketMeta(owner, versioning, versions, objectLock, v, due);
+        }
+
+        public BucketMeta withDue(Fid v) {
+            return new BucketMeta(owner, versioning, versions, objectLock, acl, v);
+        }
+
+        List<Header> encode() {
+            List<Header> out = new ArrayList<>();
+            Meta.put(out, "ow", owner);
+            Meta.put(out, "vs", versioning);
+            Meta.put(out, "vi", versions == null ? null : versions.toString());
+            Meta.put(out, "ol", objectLock ? "1" : null);
+            Meta.put(out, "acl", acl);
+            Meta.put(out, "di", due == null ? null : due.toString());
+            return out;
+        }
+
+        static BucketMeta decode(List<Header> fields) {
+            String ow = null, vs = null, acl = null;
+            Fid vi = null, di = null;
+            boolean ol = false;
+            for (Header h : fields) {
+                switch (h.name) {
+                    case "ow" -> ow = h.value;
+                    case "vs" -> vs = h.value;
+                    case "vi" -> vi = Fid.parse(h.value);
+                    case "ol" -> ol = true;
+                    case "acl" -> acl = h.value;
+                    case "di" -> di = Fid.parse(h.value);
+                    default -> {} // a later gateway's field
+                }
+            }
+            return new BucketMeta(ow, vs, vi, ol, acl, di);
         }
     }
 

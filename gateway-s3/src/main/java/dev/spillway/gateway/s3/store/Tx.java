@@ -3,6 +3,7 @@ package dev.spillway.gateway.s3.store;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 
 /** Runs one OSD transaction: declare, start, updates, stop — aborted if the updates throw. */
@@ -18,8 +19,23 @@ final class Tx {
     }
 
     static <T> T run(Osd osd, Declares declares, Updates<T> updates) throws OsdException, S3Exception {
+        return run(osd, SpaceClass.CLIENT, declares, updates);
+    }
+
+    /**
+     * As {@link #run(Osd, Declares, Updates)} for work that gives space back (a delete, an abort, a
+     * sweep): {@link SpaceClass#FREEING}, so it works on a full device. Its updates must free
+     * before they add (delete the key, then record the garbage).
+     */
+    static <T> T freeing(Osd osd, Declares declares, Updates<T> updates) throws OsdException, S3Exception {
+        return run(osd, SpaceClass.FREEING, declares, updates);
+    }
+
+    private static <T> T run(Osd osd, SpaceClass space, Declares declares, Updates<T> updates)
+            throws OsdException, S3Exception {
         try (Transaction tx = osd.newTransaction()) {
             declares.declare(tx);
+            tx.setSpaceClass(space);
             tx.start();
             try {
                 return updates.apply(tx);

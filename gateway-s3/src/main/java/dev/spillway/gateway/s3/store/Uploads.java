@@ -55,7 +55,15 @@ public final class Uploads {
     }
 
     /** An upload as listed. */
-    public record Upload(byte[] key, String uploadId, UploadRecord record) {}
+    public record Upload(byte[] key, String uploadId, UploadRecord record) {
+        /** Its key in its bucket's uploads index (object key, then the 16-byte id). */
+        public byte[] indexKey() {
+            byte[] id = HexFormat.of().parseHex(uploadId);
+            byte[] k = Arrays.copyOf(key, key.length + id.length);
+            System.arraycopy(id, 0, k, key.length, id.length);
+            return k;
+        }
+    }
 
     /** A part as listed. */
     public record Part(int number, PartRecord record) {}
@@ -106,17 +114,25 @@ public final class Uploads {
         String uploadId = HexFormat.of().formatHex(id);
         Fid parts = ns.allocator.next();
         byte[] k = uploadKey(key, uploadId);
-        byte[] v = new UploadRecord(parts, ns.now(), checksumAlgorithm, headers, meta).encode();
+        long now = ns.now();
+        byte[] v = new UploadRecord(parts, now, checksumAlgorithm, headers, meta).encode();
+        long expires = ns.uploadExpiry.expiryFor(bucketName, key, now);
         try {
             Tx.run(
                     osd,
                     tx -> {
                         tx.declareCreate(parts, ObjectKind.INDEX);
                         tx.declareInsert(bucket.uploads(), k.length, v.length);
+                        ns.dueWork.declare(tx, bucket);
+                        ns.uploadExpiry.declareSchedule(tx, bucketName, k.length);
                     },
                     tx -> {
                         tx.create(parts, ObjectKind.INDEX, AttrChange.none());
                         tx.insert(bucket.uploads(), k, v);
+                        if (bucket.meta().due() != null) {
+                            ns.dueWork.schedule(tx, bucket, ns.planner.upload(bucketName, key, k, parts, ns.now()));
+                        }
+                        ns.uploadExpiry.schedule(tx, bucketName, k, parts, expires);
                         return null;
                     });
         } catch (OsdException e) {
@@ -235,22 +251,139 @@ public final class Uploads {
             throws OsdException, S3Exception {
         UploadRecord up = find(bucket, bucketName, key, uploadId);
         byte[] uk = uploadKey(key, uploadId);
-        Tx.run(
+        Tx.freeing(
                 osd,
                 tx -> {
                     tx.declareSetAttr(up.parts()); // only for its lock: serializes with UploadPart
                     tx.declareDelete(bucket.uploads(), uk.length);
                     tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                    ns.uploadExpiry.declareCancel(tx);
                 },
                 tx -> {
                     if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
                         throw noUpload(bucketName, key, uploadId);
                     }
                     tx.delete(bucket.uploads(), uk);
+                    ns.uploadExpiry.cancel(tx, up.parts());
                     tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
                     return null;
                 });
         ns.sweeperHint();
+    }
+
+    /**
+     * Aborts the upload at {@code uploadKey} of the bucket's uploads index if it is still the one
+     * whose parts index is {@code parts} (a lifecycle rule's AbortIncompleteMultipartUpload).
+     *
+     * @return true if it was aborted, false if it had completed or been aborted already
+     */
+    public boolean abortExpired(BucketRecord bucket, byte[] uploadKey, Fid parts) throws OsdException, S3Exception {
+        boolean done = Tx.freeing(
+                osd,
+                tx -> {
+                    tx.declareSetAttr(parts); // its lock: serializes with UploadPart and Complete
+                    tx.declareDelete(bucket.uploads(), uploadKey.length);
+                    tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                },
+                tx -> {
+                    Optional<byte[]> rec = osd.lookup(bucket.uploads(), uploadKey);
+                    if (rec.isEmpty() || !UploadRecord.decode(rec.get()).parts().equals(parts)) {
+                        return false;
+                    }
+                    tx.delete(bucket.uploads(), uploadKey);
+                    tx.upsert(ns.garbage, parts.toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
+                    return true;
+                });
+        if (done) {
+            ns.sweeperHint();
+        }
+        return done;
+    }
+
+    /**
+     * Aborts every upload whose expiry is due at {@code nowMillis}, at most {@code max} of them:
+     * each in its own transaction (FREEING: it gives the parts' space back), its parts index to
+     * the garbage index as an abort does. An entry whose upload is already gone is just removed.
+     *
+     * @return the uploads aborted
+     */
+    public int expire(long nowMillis, int max) throws OsdException {
+        int aborted = 0;
+        for (UploadExpiry.Entry e : ns.uploadExpiry.scheduled(nowMillis, max)) {
+            Optional<BucketRecord> b = ns.findBucket(e.bucket());
+            try {
+                boolean done = Tx.freeing(
+                        osd,
+                        tx -> {
+                            tx.declareSetAttr(e.parts()); // its lock: serializes with UploadPart
+                            if (b.isPresent()) {
+                                tx.declareDelete(b.get().uploads(), e.uploadKey().length);
+                            }
+                            tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
+                            ns.uploadExpiry.declareCancel(tx);
+                        },
+                        tx -> {
+                            boolean live = false;
+                            if (b.isPresent()) {
+                                Optional<byte[]> rec = osd.lookup(b.get().uploads(), e.uploadKey());
+                                live = rec.isPresent()
+                                        && UploadRecord.decode(rec.get())
+                                                .parts()
+                                                .equals(e.parts());
+                                if (live) {
+                                    tx.delete(b.get().uploads(), e.uploadKey());
+                                }
+                            }
+                            ns.uploadExpiry.cancel(tx, e.parts());
+                            if (live) {
+                                tx.upsert(ns.garbage, e.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
+                            }
+                            return live;
+                        });
+                if (done) {
+                    aborted++;
+                }
+            } catch (S3Exception x) {
+                throw new IllegalStateException(x);
+            }
+        }
+        if (aborted > 0) {
+            ns.sweeperHint();
+        }
+        return aborted;
+    }
+
+    /** Multipart uploads in progress and what their parts hold, over every bucket. */
+    public record Summary(long uploads, long parts, long bytes, long oldestInitiatedMillis, long nextExpiryMillis) {}
+
+    /** Counts every upload in progress and its parts (a walk of the uploads, not of the objects). */
+    public Summary summary() throws OsdException {
+        long n = 0;
+        long parts = 0;
+        long bytes = 0;
+        long oldest = 0;
+        for (BucketRecord b : ns.buckets().values()) {
+            try (IndexCursor c = osd.cursor(b.uploads(), null)) {
+                while (c.next()) {
+                    UploadRecord up = UploadRecord.decode(c.value());
+                    n++;
+                    oldest = oldest == 0 ? up.initiatedMillis() : Math.min(oldest, up.initiatedMillis());
+                    try (IndexCursor p = osd.cursor(up.parts(), null)) {
+                        while (p.next()) {
+                            parts++;
+                            bytes += PartRecord.decode(p.value()).size();
+                        }
+                    } catch (OsdException e) {
+                        if (!e.is(dev.spillway.osd.Errno.ENOENT)) {
+                            throw e;
+                        }
+                    }
+                }
+            }
+        }
+        List<UploadExpiry.Entry> next = ns.uploadExpiry.scheduled(Long.MAX_VALUE, 1);
+        return new Summary(
+                n, parts, bytes, oldest, next.isEmpty() ? 0 : next.get(0).expiresAtMillis());
     }
 
     /** Completes an upload: the key then names the concatenation of the chosen parts. */
@@ -398,7 +531,7 @@ public final class Uploads {
                 meta.apply(up.meta().withUploadId(uploadId).withChecksumType(checksum == null ? null : checksumType)));
         byte[] value = rec.encode();
         byte[] uk = uploadKey(key, uploadId);
-        Tx.run(
+        KeyVersions.Change change = Tx.run(
                 osd,
                 tx -> {
                     tx.declareCreate(manifest, ObjectKind.INDEX);
@@ -406,7 +539,8 @@ public final class Uploads {
                     tx.declareDelete(up.parts(), 4);
                     tx.declareDelete(bucket.uploads(), uk.length);
                     tx.declareInsert(ns.garbage, Fid.BYTES, Garbage.VALUE_BYTES);
-                    tx.declareInsert(bucket.keys(), key.length, value.length);
+                    objects.declareSwitch(tx, bucket, key, value.length + 64);
+                    ns.uploadExpiry.declareCancel(tx);
                 },
                 tx -> {
                     if (osd.lookup(bucket.uploads(), uk).isEmpty()) {
@@ -440,12 +574,16 @@ public final class Uploads {
                         tx.delete(up.parts(), pk);
                     }
                     tx.delete(bucket.uploads(), uk);
+                    ns.uploadExpiry.cancel(tx, up.parts());
                     tx.upsert(ns.garbage, up.parts().toBytes(), Garbage.value(Garbage.PARTS, ns.now()));
-                    objects.switchKey(tx, bucket, bucketName, key, value, pre);
-                    return null;
+                    return objects.switchKey(tx, bucket, bucketName, key, rec, pre);
                 });
         ns.sweeperHint();
-        return rec;
+        objects.changed(change);
+        return change.current() != null && change.current().fid().equals(manifest)
+                ? change.current()
+                : rec.withMeta(
+                        rec.meta().withVersionId(bucket.versioningEnabled() ? VersionKeys.versionId(manifest) : null));
     }
 
     private static S3Exception noUpload(String bucketName, byte[] key, String uploadId) {

@@ -40,6 +40,18 @@ public final class XmlWriter {
         return this;
     }
 
+    /** {@code <name a1="v1" a2="v2" ...>}: attributes as name/value pairs (values escaped). */
+    public XmlWriter startWithAttributes(String name, String... attributes) {
+        sb.append('<').append(name);
+        for (int i = 0; i + 1 < attributes.length; i += 2) {
+            sb.append(' ').append(attributes[i]).append("=\"");
+            escape(attributes[i + 1]);
+            sb.append('"');
+        }
+        sb.append('>');
+        return this;
+    }
+
     public XmlWriter end(String name) {
         sb.append("</").append(name).append('>');
         return this;

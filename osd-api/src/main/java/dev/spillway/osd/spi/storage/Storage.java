@@ -20,6 +20,14 @@ import java.util.Set;
  */
 public interface Storage extends Closeable {
 
+    /** Who may read and write a file this storage creates. */
+    enum Access {
+        /** As the process's umask allows (usually 0644). */
+        DEFAULT,
+        /** The owner alone, from the moment the file exists (0600): secrets. */
+        OWNER_ONLY
+    }
+
     /** What a path names. */
     enum EntryType {
         MISSING,
@@ -53,6 +61,28 @@ public interface Storage extends Closeable {
     /** Shorthand for {@link #open(String, Set)}. */
     default StorageFile open(String path, StandardOpenOption first, StandardOpenOption... more) throws IOException {
         return open(path, EnumSet.of(first, more));
+    }
+
+    /**
+     * Creates a new file open for writing ({@code O_CREAT|O_EXCL}) with {@code access} set as it
+     * is created, never after.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException if the name exists
+     * @throws UnsupportedOperationException for {@link Access#OWNER_ONLY} where the storage
+     *     cannot set permissions (this default)
+     */
+    default StorageFile create(String path, Access access) throws IOException {
+        if (access != Access.DEFAULT) {
+            throw new UnsupportedOperationException(describe() + " cannot create " + path + " " + access);
+        }
+        return open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    }
+
+    /** The size of a file in bytes. @throws java.nio.file.NoSuchFileException if it is missing */
+    default long size(String path) throws IOException {
+        try (StorageFile f = open(path, StandardOpenOption.READ)) {
+            return f.size();
+        }
     }
 
     /** What {@code path} is now (not following a symbolic link at the last segment). */
@@ -131,6 +161,11 @@ public interface Storage extends Closeable {
     /** Space on the filesystem. */
     Stats stats() throws IOException;
 
+    /** {@link Stats#usableBytes()} alone (one statfs where {@link #stats()} may take several). */
+    default long usableBytes() throws IOException {
+        return stats().usableBytes();
+    }
+
     // ---- small files, built on the calls above ------------------------------------------------
 
     /** The whole content of a small file (at most 16 MiB). */
@@ -149,16 +184,22 @@ public interface Storage extends Closeable {
     }
 
     /**
-     * Replaces a small file atomically and durably: writes {@code path + ".tmp"}, forces it,
-     * renames it over {@code path} and forces the directory. A crash leaves the old content or
-     * the new, never a mix.
+     * Replaces a small file atomically and durably — the one way Spillway writes a state file
+     * (configuration, credentials, endpoint, superblock, checkpoint, usage): writes
+     * {@code path + ".tmp"} (a leftover of an earlier crash is removed first), forces it, renames
+     * it over {@code path} and forces the directory. A crash leaves the old content or the new,
+     * never an empty or partial file under {@code path}; at worst a stray {@code .tmp}, which the
+     * next replacement removes.
      */
     default void replaceDurably(String path, byte[] content) throws IOException {
+        replaceDurably(path, content, Access.DEFAULT);
+    }
+
+    /** {@link #replaceDurably(String, byte[])} creating the file with {@code access}. */
+    default void replaceDurably(String path, byte[] content, Access access) throws IOException {
         String tmp = path + ".tmp";
-        try (StorageFile f = open(
-                tmp,
-                EnumSet.of(
-                        StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING))) {
+        deleteIfExists(tmp);
+        try (StorageFile f = create(tmp, access)) {
             f.write(ByteBuffer.wrap(content), 0);
             f.force(true);
         }

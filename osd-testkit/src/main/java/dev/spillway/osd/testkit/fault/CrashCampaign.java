@@ -96,17 +96,48 @@ public final class CrashCampaign {
     /** What a run up to its crash left: the acknowledged states and the one in flight. */
     private record Run(List<Map<Fid, Obj>> acknowledged, Map<Fid, Obj> inFlight, long operations) {}
 
+    /**
+     * Told when a crashed storage's survivor is made, before the OSD is mounted on it: a device
+     * that keeps part of its state outside the storage (osd-kv's RocksDB) carries it over here.
+     */
+    @FunctionalInterface
+    public interface Survival {
+        void survived(FaultInjectingStorage crashed, FaultInjectingStorage survivor) throws Exception;
+    }
+
     private final Opener opener;
     private final FaultInjectingStorage.Features features;
     private final int transactions;
+    private final boolean syncCommits;
+    private final Survival survival;
 
     /**
      * @param transactions transactions per workload
      */
     public CrashCampaign(Opener opener, FaultInjectingStorage.Features features, int transactions) {
+        this(opener, features, transactions, false, (a, b) -> {});
+    }
+
+    private CrashCampaign(
+            Opener opener,
+            FaultInjectingStorage.Features features,
+            int transactions,
+            boolean syncCommits,
+            Survival survival) {
         this.opener = opener;
         this.features = features;
         this.transactions = transactions;
+        this.syncCommits = syncCommits;
+        this.survival = survival;
+    }
+
+    /**
+     * The same campaign with every transaction committed synchronously ({@code setSync(true)}),
+     * for a device whose commit callbacks fire after stop returns otherwise; and {@code survival}
+     * told of every survivor.
+     */
+    public CrashCampaign withSyncCommits(Survival survival) {
+        return new CrashCampaign(opener, features, transactions, true, survival);
     }
 
     /** The system property that replays one crash point: {@code SEED:OPERATION:MODE}. */
@@ -122,7 +153,7 @@ public final class CrashCampaign {
             String[] p = replay.split(":");
             FaultInjectingStorage.CrashMode mode = FaultInjectingStorage.CrashMode.valueOf(p[2]);
             log.printf("crash campaign: replaying seed %s, crash at operation %s, mode %s%n", p[0], p[1], mode);
-            int which = check(Long.decode(p[0]), Long.parseLong(p[1]), mode);
+            int which = check(dev.spillway.osd.testkit.Seeds.parse(p[0]), Long.parseLong(p[1]), mode);
             return new Report(1, Map.of(mode, 1), which == 0 ? 1 : 0, which, 0);
         }
         log.printf(
@@ -186,6 +217,7 @@ public final class CrashCampaign {
         st.crashAt(crashAt);
         Run run = runUntilCrash(st, seed);
         FaultInjectingStorage after = st.survivor(mode, seed ^ crashAt);
+        survival.survived(st, after);
         Map<Fid, Obj> last = run.acknowledged().get(run.acknowledged().size() - 1);
         Osd osd = opener.open(after);
         int which;
@@ -317,7 +349,7 @@ public final class CrashCampaign {
      * (the same model if it was aborted). {@code inFlight} receives the model the transaction
      * would make before it stops.
      */
-    private static Map<Fid, Obj> transaction(
+    private Map<Fid, Obj> transaction(
             Osd osd, Random rnd, List<Fid> pool, Map<Fid, Obj> model, AtomicReference<Map<Fid, Obj>> inFlight)
             throws OsdException {
         Capabilities caps = osd.capabilities();
@@ -351,6 +383,7 @@ public final class CrashCampaign {
                 result.set(err);
             });
             t.start();
+            t.setSync(syncCommits);
             for (Update u : updates) {
                 apply(t, u);
             }

@@ -28,16 +28,31 @@ import java.util.TreeMap;
  * <p>It keeps what was written but not forced: file content and xattrs are durable only after
  * {@link StorageFile#force} (xattrs only with {@code metadata}), and a created, renamed or
  * deleted name only after {@link #forceDirectory} of its directory. Every call counts as one
- * operation; at the operation chosen with {@link #crashAt} the storage "crashes": that call and
+ * operation; at the operation chosen with {@link #crashAt} — or when a {@link CrashSwitch} shared
+ * with other devices of the same simulated machine fires — the storage "crashes": that call and
  * every later one fail with an {@link IOException}, as if the machine were gone. Then
- * {@link #survivor} builds the storage a reboot would find, dropping everything not forced
- * ({@link CrashMode#DROP}), keeping a prefix of it with the last write torn at a random byte
- * ({@link CrashMode#TORN}), or keeping any subset, pieces of writes included
- * ({@link CrashMode#REORDER}, page cache writeback in any order). Unforced directory changes
- * survive up to one point of their storage-wide order (journaling filesystems commit metadata
- * in order; none with DROP); a rename is recorded as "new name, then old name gone", so a file
- * whose new directory was forced but not its old one shows under both names, as a POSIX
- * filesystem may show it, but a rename never loses the file.
+ * {@link #survivor} builds the storage a reboot would find. What it keeps of what was not forced
+ * is the {@link CrashMode}, after the crash-state models of ALICE and CrashMonkey (a POSIX
+ * filesystem promises only what was forced; everything else may or may not be there, in the
+ * combinations below):
+ * <ul>
+ * <li>{@link CrashMode#DROP}: nothing unforced;</li>
+ * <li>{@link CrashMode#TORN}: an in-order prefix of each file's unforced writes, the last one
+ *     cut at any byte (an unsynced append cut anywhere);</li>
+ * <li>{@link CrashMode#REORDER}: any subset of them, pieces of writes included (page-cache
+ *     writeback in any order);</li>
+ * <li>{@link CrashMode#NAMES_FIRST}: every unforced name change, with each file's content as
+ *     forced plus a prefix (often nothing: a new file is empty), half the time at the size its
+ *     metadata recorded with zeros where the data never arrived — a journal commit (any fsync on
+ *     the filesystem, or the 5-second timer) made the names durable and writeback had not run;</li>
+ * <li>{@link CrashMode#SECTORS}: each 512-byte sector of each unforced write there or not,
+ *     independently (a torn multi-sector write).</li>
+ * </ul>
+ * Unforced directory changes survive up to one point of their storage-wide order (journaling
+ * filesystems commit metadata in order; none with DROP, all with NAMES_FIRST): so a rename is
+ * durable or not; it is recorded as "new name, then old name gone", so a file whose new
+ * directory was forced but not its old one shows under both names, as a POSIX filesystem may
+ * show it, but a rename never loses the file.
  *
  * <p>It can also fail chosen operations ({@link #setFault}) to test error paths, simulate a
  * filesystem without user xattrs, hole punching or sparse seek, and start with the device's
@@ -49,7 +64,9 @@ public final class FaultInjectingStorage implements Storage {
     public enum CrashMode {
         DROP,
         TORN,
-        REORDER
+        REORDER,
+        NAMES_FIRST,
+        SECTORS
     }
 
     /** The operations counted and offered to a {@link Fault}. */
@@ -126,27 +143,43 @@ public final class FaultInjectingStorage implements Storage {
     private long operations;
     // Stamps directory changes in the order they were made.
     private long metaSeq;
+    // Numbers files in the order they were created.
+    private long files;
     private long crashAt = Long.MAX_VALUE;
     private boolean crashed;
     private Fault fault;
+    // The machine's crash point, shared with its other devices; null: this storage's own.
+    private final CrashSwitch power;
 
     public FaultInjectingStorage(Features features) {
         this(features, Root.FOLDER);
     }
 
     public FaultInjectingStorage(Features features, Root start) {
+        this(features, start, null, null);
+    }
+
+    /**
+     * A storage that is one device of a simulated machine: every operation also ticks
+     * {@code power}, and when it fires (here or on another device) this storage is down too.
+     *
+     * @param label names the storage in messages ({@code sim:<label>})
+     */
+    public FaultInjectingStorage(Features features, Root start, CrashSwitch power, String label) {
         this.features = features;
-        this.name = "sim:" + Integer.toHexString(System.identityHashCode(this));
+        this.name = "sim:" + (label != null ? label : Integer.toHexString(System.identityHashCode(this)));
+        this.power = power;
         this.root = switch (start) {
             case FOLDER -> new SimDir();
             case MISSING -> null;
-            case FILE -> new SimFile(features.pageSize());
+            case FILE -> new SimFile(features.pageSize(), 0);
         };
     }
 
-    private FaultInjectingStorage(Features features, Object root) {
+    private FaultInjectingStorage(Features features, Object root, String name) {
         this.features = features;
-        this.name = "sim:" + Integer.toHexString(System.identityHashCode(this));
+        this.name = name;
+        this.power = null;
         this.root = root;
     }
 
@@ -168,7 +201,7 @@ public final class FaultInjectingStorage implements Storage {
     }
 
     public synchronized boolean crashed() {
-        return crashed;
+        return crashed || (power != null && power.crashed());
     }
 
     public synchronized void setFault(Fault f) {
@@ -181,15 +214,22 @@ public final class FaultInjectingStorage implements Storage {
      */
     public synchronized FaultInjectingStorage survivor(CrashMode mode, long seed) {
         crashed = true;
-        Random rnd = new Random(seed);
+        // Scrambled: java.util.Random's first outputs of nearby seeds are correlated.
+        Random rnd = new Random(new java.util.SplittableRandom(seed).nextLong());
         // The point of the metadata order up to which unforced directory changes survive.
-        long cut = mode == CrashMode.DROP || metaSeq == 0 ? 0 : rnd.nextLong(metaSeq + 1);
+        long cut = switch (mode) {
+            case DROP -> 0;
+            case NAMES_FIRST -> metaSeq + 1;
+            default -> metaSeq == 0 ? 0 : rnd.nextLong(metaSeq + 2);
+        };
         Map<Object, Object> memo = new IdentityHashMap<>();
-        Object r = root instanceof SimDir d ? surviveDir(d, cut, mode, rnd, memo) : root;
-        return new FaultInjectingStorage(features, r);
+        Object r = root instanceof SimDir d ? surviveDir(d, cut, mode, seed, memo) : root;
+        FaultInjectingStorage after = new FaultInjectingStorage(features, r, name);
+        after.files = files;
+        return after;
     }
 
-    private static SimDir surviveDir(SimDir d, long cut, CrashMode mode, Random rnd, Map<Object, Object> memo) {
+    private static SimDir surviveDir(SimDir d, long cut, CrashMode mode, long seed, Map<Object, Object> memo) {
         Object done = memo.get(d);
         if (done != null) {
             return (SimDir) done;
@@ -199,18 +239,19 @@ public final class FaultInjectingStorage implements Storage {
         for (Map.Entry<String, Object> e : d.surviving(cut).entrySet()) {
             Object child = e.getValue();
             Object c = child instanceof SimDir cd
-                    ? surviveDir(cd, cut, mode, rnd, memo)
-                    : surviveFile((SimFile) child, mode, rnd, memo);
+                    ? surviveDir(cd, cut, mode, seed, memo)
+                    : surviveFile((SimFile) child, mode, seed, memo);
             s.entries.put(e.getKey(), c);
         }
         s.durable = new TreeMap<>(s.entries);
         return s;
     }
 
-    private static SimFile surviveFile(SimFile f, CrashMode mode, Random rnd, Map<Object, Object> memo) {
+    private static SimFile surviveFile(SimFile f, CrashMode mode, long seed, Map<Object, Object> memo) {
         Object done = memo.get(f);
         if (done == null) {
-            done = f.survive(mode, rnd);
+            long mixed = new java.util.SplittableRandom(seed + f.serial * 0x9E3779B97F4A7C15L).nextLong();
+            done = f.survive(mode, new Random(mixed));
             memo.put(f, done);
         }
         return (SimFile) done;
@@ -219,6 +260,14 @@ public final class FaultInjectingStorage implements Storage {
     void op(Op op, String path) throws IOException {
         if (crashed) {
             throw new IOException("simulated crash: " + name + " is down (" + op + " " + path + ")");
+        }
+        if (power != null) {
+            try {
+                power.tick(name + ": " + op + " " + path);
+            } catch (CrashSwitch.SimulatedCrash e) {
+                crashed = true;
+                throw new IOException(e.getMessage());
+            }
         }
         operations++;
         if (operations >= crashAt) {
@@ -318,7 +367,7 @@ public final class FaultInjectingStorage implements Storage {
             if (!options.contains(StandardOpenOption.CREATE) && !options.contains(StandardOpenOption.CREATE_NEW)) {
                 throw new NoSuchFileException(path);
             }
-            f = new SimFile(features.pageSize());
+            f = new SimFile(features.pageSize(), ++files);
             parent.put(n, f, ++metaSeq);
         } else {
             if (options.contains(StandardOpenOption.CREATE_NEW)) {
@@ -330,6 +379,18 @@ public final class FaultInjectingStorage implements Storage {
             }
         }
         return new SimHandle(this, path, f, options.contains(StandardOpenOption.WRITE));
+    }
+
+    @Override
+    public synchronized StorageFile create(String path, Access access) throws IOException {
+        StorageFile f = open(path, java.util.EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+        ((SimHandle) f).inode().ownerOnly = access == Access.OWNER_ONLY;
+        return f;
+    }
+
+    /** True if {@code path} was created {@link Storage.Access#OWNER_ONLY}. */
+    public synchronized boolean ownerOnly(String path) throws IOException {
+        return file(path).ownerOnly;
     }
 
     @Override

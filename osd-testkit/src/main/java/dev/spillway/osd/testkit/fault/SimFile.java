@@ -26,7 +26,14 @@ final class SimFile {
     TreeMap<String, byte[]> xattrs = new TreeMap<>();
     TreeMap<String, byte[]> durableXattrs = new TreeMap<>();
 
-    SimFile(int pageSize) {
+    // Its place in the order files were created: a crash draws each file's fate from the seed
+    // and this, so that the fates do not depend on names (some are random) or listing order.
+    final long serial;
+    // Created owner-only (0600); a mode is part of the inode, durable with its name.
+    boolean ownerOnly;
+
+    SimFile(int pageSize, long serial) {
+        this.serial = serial;
         current = new Pages(pageSize);
         durable = current.copy();
     }
@@ -52,24 +59,17 @@ final class SimFile {
         }
     }
 
+    /** The unit a disk writes atomically: a multi-sector write may reach the disk in part. */
+    static final int SECTOR = 512;
+
     /** What a crash leaves of this file. */
     SimFile survive(FaultInjectingStorage.CrashMode mode, Random rnd) {
-        SimFile s = new SimFile(current.pageSize);
+        SimFile s = new SimFile(current.pageSize, serial);
+        s.ownerOnly = ownerOnly;
         Pages p = durable.copy();
         switch (mode) {
             case DROP -> {}
-            case TORN -> {
-                int keep = pending.isEmpty() ? 0 : rnd.nextInt(pending.size() + 1);
-                for (int i = 0; i < keep; i++) {
-                    Change c = pending.get(i);
-                    if (i == keep - 1 && c instanceof Change.Write w && w.data().length > 0) {
-                        int cut = rnd.nextInt(w.data().length + 1);
-                        p.write(w.pos(), w.data(), 0, cut);
-                    } else {
-                        apply(p, c);
-                    }
-                }
-            }
+            case TORN -> prefix(p, rnd);
             case REORDER -> {
                 for (Change c : pending) {
                     int r = rnd.nextInt(3);
@@ -90,13 +90,62 @@ final class SimFile {
                     }
                 }
             }
+            case NAMES_FIRST -> {
+                // The journal committed the metadata, the data was not written back: a prefix of
+                // the data (often nothing: a new file is empty), and half the time the size the
+                // metadata recorded, the bytes that never arrived reading as zeros (writeback
+                // mode's and XFS's "NULL files").
+                prefix(p, rnd);
+                if (current.size() > p.size() && rnd.nextBoolean()) {
+                    p.truncate(current.size());
+                }
+            }
+            case SECTORS -> {
+                // Every sector of every unforced write reached the disk or not, independently:
+                // a sector is atomic, a write of several is not; truncates and punches likewise.
+                for (Change c : pending) {
+                    if (!(c instanceof Change.Write w)) {
+                        if (rnd.nextBoolean()) {
+                            apply(p, c);
+                        }
+                        continue;
+                    }
+                    long end = w.pos() + w.data().length;
+                    for (long at = w.pos(); at < end; ) {
+                        long next = Math.min(end, (at / SECTOR + 1) * SECTOR);
+                        if (rnd.nextBoolean()) {
+                            p.write(at, w.data(), (int) (at - w.pos()), (int) (next - at));
+                        }
+                        at = next;
+                    }
+                }
+            }
         }
         s.current = p;
         s.durable = p.copy();
-        TreeMap<String, byte[]> x =
-                mode != FaultInjectingStorage.CrashMode.DROP && rnd.nextBoolean() ? xattrs : durableXattrs;
+        // Xattrs are inode metadata: journaled with the names (NAMES_FIRST), else either state.
+        TreeMap<String, byte[]> x = switch (mode) {
+            case DROP -> durableXattrs;
+            case NAMES_FIRST -> xattrs;
+            default -> rnd.nextBoolean() ? xattrs : durableXattrs;
+        };
         s.xattrs = new TreeMap<>(x);
         s.durableXattrs = new TreeMap<>(x);
         return s;
+    }
+
+    /** Applies an in-order prefix of the unforced changes, the last write cut at any byte. */
+    private void prefix(Pages p, Random rnd) {
+        int keep = pending.isEmpty() ? 0 : rnd.nextInt(pending.size() + 1);
+        for (int i = 0; i < keep; i++) {
+            Change c = pending.get(i);
+            if (i == keep - 1 && c instanceof Change.Write w && w.data().length > 0) {
+                // Whole a quarter of the time, else cut at any byte.
+                int cut = rnd.nextInt(4) == 0 ? w.data().length : rnd.nextInt(w.data().length + 1);
+                p.write(w.pos(), w.data(), 0, cut);
+            } else {
+                apply(p, c);
+            }
+        }
     }
 }

@@ -31,6 +31,10 @@ final class SimHandle implements StorageFile {
         }
     }
 
+    SimFile inode() {
+        return f;
+    }
+
     @Override
     public String path() {
         return path;

@@ -425,7 +425,7 @@ public final class Journal implements Closeable {
                 for (Sealed seg : done) {
                     seg.file().close();
                     if (spares.size() < MAX_SPARES && preallocate) {
-                        String spare = LogFiles.spare();
+                        String spare = LogFiles.spare(seg.name());
                         s.rename(seg.name(), spare);
                         spares.add(spare);
                     } else {

@@ -35,12 +35,13 @@ public final class LogFiles {
 
     private LogFiles() {}
 
-    /** A fresh name for a spare segment (never parsed as a segment). */
-    static String spare() {
-        return DIR + "/" + SPARE_PREFIX
-                + HexFormat.of()
-                        .toHexDigits(
-                                java.util.concurrent.ThreadLocalRandom.current().nextLong()) + SUFFIX;
+    /**
+     * The name a segment takes when it becomes a spare (never parsed as a segment): unique,
+     * since no two segments ever start at the same LSN, and the same in every run of a test
+     * (crash campaigns replay operation by operation).
+     */
+    static String spare(String segment) {
+        return DIR + "/" + SPARE_PREFIX + segment.substring(segment.lastIndexOf('/') + 1);
     }
 
     static boolean isSpare(String name) {

@@ -129,9 +129,11 @@ public final class Recovery {
                 throw corrupt(where(seg.path()) + " " + e.getMessage() + "; move it out of the journal folder");
             }
             if (first < 0) {
-                if (i == segs.size() - 1 && seg.data().length <= LogFiles.SEGMENT_HEADER) {
+                if (i == segs.size() - 1 && !holdsAnything(seg.data())) {
                     // Created by a rotation a crash interrupted: records go in only after the
-                    // header is forced, so it holds none.
+                    // header is forced, so it holds none — at most the zeros a new segment is
+                    // preallocated with, if its name and size reached the disk but its bytes
+                    // did not.
                     warnings.add("journal segment " + where(seg.path())
                             + " has no valid header (a rotation was interrupted); ignored");
                     continue;
@@ -252,13 +254,23 @@ public final class Recovery {
         for (String seg : r.segments()) {
             // Kept for reuse by the journal (its records are dead now), or deleted.
             if (spares < 2) {
-                s.rename(seg, LogFiles.spare());
+                s.rename(seg, LogFiles.spare(seg));
                 spares++;
             } else {
                 s.deleteIfExists(seg);
             }
         }
         s.forceDirectory(LogFiles.DIR);
+    }
+
+    /** True if anything but zeros follows the segment header. */
+    private static boolean holdsAnything(byte[] d) {
+        for (int i = LogFiles.SEGMENT_HEADER; i < d.length; i++) {
+            if (d[i] != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True at the end of a segment's records: the file ends, or {@link LogFiles#END_MARK} zero bytes follow. */

@@ -1,0 +1,229 @@
+package dev.spillway.osd.vfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectCursor;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.osd.testkit.Seeds;
+import dev.spillway.osd.testkit.fault.FaultInjectingStorage;
+import dev.spillway.osd.testkit.fault.SteppingClock;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Journal off under power cuts, used the way the pool uses a spill device: copies written and
+ * synced one by one (several in one object directory, so one copy's sync forces the directory
+ * holding another's new names), copies cut short, copies destroyed. The workload is cut at an
+ * operation drawn over all of them, in every crash mode; then the device must mount, keep every
+ * copy whose sync returned (and was not changed since) byte for byte, and let every object it
+ * lists be destroyed — whatever a crash left of it (missing, empty, torn): that is what the
+ * pool's recovery does to copies that were never committed.
+ *
+ * <p>{@code -Dspillway.crash.points=N} (default 1,000) over {@code -Dspillway.crash.seeds=S}
+ * workloads (default 12); {@code -Dspillway.seed} the master seed. A failure prints its
+ * workload seed, operation and mode; {@code -Dspillway.crash.replay=SEED:OP:MODE} replays it.
+ */
+class VfsPowerLossTest {
+    static final int OBJECTS = 12;
+
+    static Osd open(FaultInjectingStorage s) throws OsdException {
+        return VfsOsd.open(
+                OsdConfig.of("spill", "vfs", Map.of("journal", "off", "sync-threads", 1, "strict-declares", true))
+                        .withClock(new SteppingClock()),
+                s,
+                Runnable::run);
+    }
+
+    /** FIDs of the campaign: most of them in one object directory, as copies that happen to share it. */
+    static List<Fid> fids() {
+        List<Fid> out = new ArrayList<>();
+        String shared = null;
+        for (int i = 1; out.size() < OBJECTS; i++) {
+            Fid f = Fid.of(0x2c0000000L, i);
+            String dir = ObjectIndex.dir(f);
+            if (shared == null) {
+                shared = dir;
+            }
+            if (dir.equals(shared) || out.size() >= OBJECTS - 3) {
+                out.add(f);
+            }
+        }
+        return out;
+    }
+
+    /** What a workload acknowledged: the content of each copy whose sync returned, null if destroyed durably. */
+    static final class Model {
+        final Map<Fid, byte[]> synced = new HashMap<>();
+    }
+
+    static void copy(Osd osd, Fid f, byte[] body, boolean sync, Model m) throws OsdException {
+        m.synced.remove(f);
+        try (Transaction tx = osd.newTransaction()) {
+            tx.declareCreate(f, ObjectKind.DATA);
+            tx.declareWrite(f, 0, body.length);
+            tx.start();
+            tx.create(f, ObjectKind.DATA, AttrChange.none());
+            for (int off = 0; off < body.length; off += 16 << 10) {
+                int n = Math.min(16 << 10, body.length - off);
+                tx.write(f, off, ByteBuffer.wrap(body, off, n));
+            }
+        }
+        if (sync) {
+            osd.sync(f);
+            m.synced.put(f, body);
+        }
+    }
+
+    static void destroy(Osd osd, Fid f, Model m) throws OsdException {
+        m.synced.remove(f);
+        try (Transaction tx = osd.newTransaction()) {
+            tx.declareDestroy(f);
+            tx.start();
+            tx.destroy(f);
+        }
+    }
+
+    static void workload(Osd osd, long seed, Model m) throws OsdException {
+        Random r = new Random(seed);
+        List<Fid> fids = fids();
+        for (int step = 0; step < 40; step++) {
+            Fid f = fids.get(r.nextInt(fids.size()));
+            int op = r.nextInt(10);
+            if (osd.exists(f)) {
+                if (op < 5) {
+                    destroy(osd, f, m);
+                    if (r.nextBoolean()) {
+                        osd.sync();
+                    }
+                }
+                continue;
+            }
+            byte[] body = new byte[r.nextInt(4) == 0 ? r.nextInt(300) : 1 + r.nextInt(60_000)];
+            r.nextBytes(body);
+            // Most copies are synced right away, as the pool's copies are; some are cut short.
+            copy(osd, f, body, op < 8, m);
+        }
+    }
+
+    /** Runs one crash point; returns a description of what the recovery found. */
+    static void check(long seed, long at, FaultInjectingStorage.CrashMode mode) throws Exception {
+        FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
+        s.crashAt(at);
+        Model m = new Model();
+        try {
+            Osd osd = open(s);
+            workload(osd, seed, m);
+        } catch (OsdException e) {
+            if (!s.crashed()) {
+                throw e;
+            }
+        }
+        FaultInjectingStorage after = s.survivor(mode, seed ^ at);
+        try (Osd osd = open(after)) {
+            for (Map.Entry<Fid, byte[]> e : m.synced.entrySet()) {
+                Fid f = e.getKey();
+                assertThat(osd.exists(f)).as("synced copy %s", f).isTrue();
+                byte[] got = new byte[(int) osd.getAttr(f).size()];
+                ByteBuffer b = ByteBuffer.wrap(got);
+                while (b.hasRemaining() && osd.read(f, b.position(), b) > 0) {
+                    // until full
+                }
+                assertThat(Arrays.equals(got, e.getValue()))
+                        .as("synced copy %s holds its bytes", f)
+                        .isTrue();
+            }
+            // What the pool's recovery does to copies never committed: destroy them, whatever is left.
+            List<Fid> listed = new ArrayList<>();
+            try (ObjectCursor c = osd.listObjects()) {
+                while (c.next()) {
+                    listed.add(c.fid());
+                }
+            }
+            for (Fid f : fids()) {
+                if (!listed.contains(f) && !osd.exists(f)) {
+                    continue;
+                }
+                if (m.synced.containsKey(f)) {
+                    continue;
+                }
+                try {
+                    osd.getAttr(f);
+                } catch (OsdException damaged) {
+                    // EIO naming the record is fine (the pool marks such a copy bad) — except
+                    // where only what was forced survives: a directory's fsync forces the files
+                    // named in it first, so no name is durable without its content.
+                    assertThat(mode)
+                            .as("%s is damaged after a cut that kept only what was forced: %s", f, damaged)
+                            .isNotEqualTo(FaultInjectingStorage.CrashMode.DROP);
+                }
+                destroy(osd, f, new Model());
+                assertThat(osd.exists(f)).as("%s after destroy", f).isFalse();
+            }
+            osd.sync();
+        }
+        try (Osd osd = open(after)) {
+            for (Fid f : fids()) {
+                assertThat(osd.exists(f)).isEqualTo(m.synced.containsKey(f));
+            }
+        }
+    }
+
+    @Test
+    void everyCutLeavesADeviceThatMountsKeepsSyncedCopiesAndDestroysTheRest() throws Exception {
+        String replay = System.getProperty("spillway.crash.replay");
+        if (replay != null) {
+            String[] p = replay.split(":");
+            check(Seeds.parse(p[0]), Long.parseLong(p[1]), FaultInjectingStorage.CrashMode.valueOf(p[2]));
+            return;
+        }
+        long master = Seeds.master();
+        int points = Integer.getInteger("spillway.crash.points", 1000);
+        int seeds = Integer.getInteger("spillway.crash.seeds", 12);
+        System.out.printf(
+                "vfs power-loss campaign: master seed 0x%x, %d points over %d workloads%n", master, points, seeds);
+        SplittableRandom sr = new SplittableRandom(master);
+        FaultInjectingStorage.CrashMode[] modes = FaultInjectingStorage.CrashMode.values();
+        Map<FaultInjectingStorage.CrashMode, Integer> byMode = new LinkedHashMap<>();
+        int ran = 0;
+        for (int w = 0; w < seeds; w++) {
+            long seed = sr.nextLong();
+            FaultInjectingStorage dry = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
+            workload(open(dry), seed, new Model());
+            long total = dry.operations();
+            int here = points / seeds + (w < points % seeds ? 1 : 0);
+            Random pick = new Random(seed);
+            for (int k = 0; k < here; k++) {
+                long at = 1 + (long) (pick.nextDouble() * total);
+                FaultInjectingStorage.CrashMode mode = modes[(k + w) % modes.length];
+                try {
+                    check(seed, at, mode);
+                } catch (Throwable e) {
+                    throw new AssertionError(
+                            String.format(
+                                    "crash point failed: seed 0x%x, crash at operation %d of %d, mode %s (master seed 0x%x);"
+                                            + " replay with -Dspillway.crash.replay=0x%x:%d:%s: %s",
+                                    seed, at, total, mode, master, seed, at, mode, e),
+                            e);
+                }
+                byMode.merge(mode, 1, Integer::sum);
+                ran++;
+            }
+        }
+        System.out.printf("vfs power-loss campaign: %d crash points %s%n", ran, byMode);
+        assertThat(ran).isEqualTo(points);
+    }
+}

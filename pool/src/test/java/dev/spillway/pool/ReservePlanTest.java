@@ -1,0 +1,220 @@
+package dev.spillway.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.filter.FilterOsd;
+import dev.spillway.osd.filter.FilterTransaction;
+import dev.spillway.osd.mem.MemOsd;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.pool.config.PoolConfig;
+import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.layout.HsmType;
+import dev.spillway.pool.meta.Checksums;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.LayoutView;
+import dev.spillway.pool.meta.ObjectRecord;
+import dev.spillway.pool.meta.PoolFids;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.space.ReservePlan;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The reserve's arithmetic ({@link ReservePlan}, docs/design.md "Reserve"): the formula, its
+ * bounds against real records and layouts, and — measured on a real pool — that no RESERVED
+ * transaction the pool runs declares more than the plan counts per batch, and that pending
+ * copies grow the device by no more than the plan counts per copy.
+ */
+class ReservePlanTest {
+    private static final HsmType POSIX = HsmType.POSIX;
+
+    @Test
+    void theReserveIsStreamsTimesABatchOfObjectsPlusTheCounters() {
+        ReservePlan p = ReservePlan.of(2, 0, List.of(1), i -> POSIX, 64L << 20);
+        assertThat(p.streams()).isEqualTo(ReservePlan.STREAMS);
+        assertThat(p.batch()).isEqualTo(ReservePlan.BATCH);
+        assertThat(p.total())
+                .isEqualTo((long) p.streams() * p.batch() * (p.perObject() + p.pendingPerObject()) + p.counters());
+        // 16 stripes x 2 devices x 4 copy states x 19 bytes.
+        assertThat(p.counters()).isEqualTo(16L * 2 * 4 * 19);
+        assertThat(p.maxCopies()).isEqualTo(3);
+    }
+
+    @Test
+    void checksumsPerCopyFollowTheCapacityUpToTheFormatLimit() {
+        assertThat(ReservePlan.of(2, 0, List.of(1), i -> POSIX, 1L << 20).chunks())
+                .isEqualTo(1);
+        assertThat(ReservePlan.of(2, 0, List.of(1), i -> POSIX, (64L << 20) + 1).chunks())
+                .isEqualTo(65);
+        assertThat(ReservePlan.of(2, 0, List.of(1), i -> POSIX, 1L << 40).chunks())
+                .isEqualTo(Checksums.MAX_CHUNKS);
+        // A larger tier keeps a larger reserve, but a small share of it.
+        ReservePlan small = ReservePlan.of(2, 0, List.of(1), i -> POSIX, 64L << 20);
+        ReservePlan large = ReservePlan.of(2, 0, List.of(1), i -> POSIX, 1L << 40);
+        assertThat(large.total()).isGreaterThan(small.total());
+        assertThat(small.total()).isLessThan((64L << 20) / 100);
+        assertThat(large.total()).isLessThan((1L << 40) / 10_000);
+    }
+
+    @Test
+    void theRecordAndLayoutBoundsHoldForEveryObjectShapeUpToTheBound() {
+        List<Integer> bg = List.of(1, 2);
+        ReservePlan p = ReservePlan.of(3, 0, bg, i -> i == 2 ? HsmType.S3 : POSIX, 16L << 20);
+        Random r = new Random(5);
+        Fid fid = new Fid(0x200000400L, 7, 0);
+        for (int trial = 0; trial < 500; trial++) {
+            List<Copy> cs = new ArrayList<>();
+            int id = 1;
+            if (r.nextBoolean()) {
+                cs.add(new Copy(id++, 0, fid, CopyState.IN_SYNC, 1, 1, true, Checksums.NONE));
+            }
+            for (int dev : bg) {
+                for (int k = r.nextInt(3); k > 0; k--) {
+                    CopyState st = CopyState.values()[r.nextInt(3)];
+                    cs.add(new Copy(
+                            id++,
+                            dev,
+                            PoolFids.copy(id),
+                            st,
+                            1,
+                            1,
+                            false,
+                            new Checksums(Checksums.MIN_SHIFT, new int[1 + r.nextInt(p.chunks())])));
+                }
+            }
+            if (cs.isEmpty() || cs.size() > p.maxCopies()) {
+                continue;
+            }
+            PoolObject o = new PoolObject(r.nextLong() & Long.MAX_VALUE, 9, 3, 8, cs);
+            assertThat((long) ObjectRecord.encode(o).length).isLessThanOrEqualTo(p.record());
+            assertThat((long) LayoutView.encode(fid, o, 0, i -> i == 2 ? HsmType.S3 : POSIX).length)
+                    .isLessThanOrEqualTo(p.layout());
+        }
+    }
+
+    /** The bytes a device charges for a transaction's declares (the model osd-kv and osd-mem share). */
+    static final class Charging extends FilterOsd {
+        final AtomicLong maxReserved = new AtomicLong();
+        final AtomicLong reservedTransactions = new AtomicLong();
+
+        Charging(Osd in) {
+            super(in);
+        }
+
+        @Override
+        protected Transaction wrap(Transaction tx) {
+            return new FilterTransaction(tx) {
+                long declared;
+                SpaceClass space = SpaceClass.CLIENT;
+
+                @Override
+                public void declareSetXattr(Fid fid, String name, int valueLength) throws OsdException {
+                    declared += name.getBytes(StandardCharsets.UTF_8).length + valueLength;
+                    super.declareSetXattr(fid, name, valueLength);
+                }
+
+                @Override
+                public void declareInsert(Fid index, int keyLength, int valueLength) throws OsdException {
+                    declared += keyLength + valueLength;
+                    super.declareInsert(index, keyLength, valueLength);
+                }
+
+                @Override
+                public void declareWrite(Fid fid, long offset, long length) throws OsdException {
+                    declared += length;
+                    super.declareWrite(fid, offset, length);
+                }
+
+                @Override
+                public void setSpaceClass(SpaceClass c) throws OsdException {
+                    space = c;
+                    super.setSpaceClass(c);
+                }
+
+                @Override
+                public void start() throws OsdException {
+                    if (space == SpaceClass.RESERVED) {
+                        reservedTransactions.incrementAndGet();
+                        maxReserved.accumulateAndGet(declared, Math::max);
+                    }
+                    super.start();
+                }
+            };
+        }
+    }
+
+    @Test
+    void whatThePoolReservesAndLeavesPendingStaysWithinThePlan() throws Exception {
+        long capacity = 16L << 20;
+        PoolConfig c = PoolConfigParser.parse("""
+                name: plan
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d, strict-declares: true}}
+                  - {name: slow0, backend: mem, roles: [background], settings: {strict-declares: true}}
+                  - {name: slow1, backend: mem, roles: [background], settings: {strict-declares: true}}
+                """.formatted(capacity), "plan test");
+        List<MemOsd> raw = new ArrayList<>();
+        for (var d : c.devices()) {
+            raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
+        }
+        Charging md = new Charging(raw.get(0));
+        PoolOsd pool = PoolOsd.mount(
+                c,
+                InstantSource.system(),
+                PoolOsd.MountMode.RECOVER,
+                (d, clk) -> d.index() == 0 ? md : raw.get(d.index()));
+        ReservePlan plan = pool.reservePlan().orElseThrow();
+        Random r = new Random(9);
+        List<Fid> fids = new ArrayList<>();
+        for (int i = 1; i <= 2 * ReservePlan.BATCH; i++) {
+            Fid f = new Fid(0x200000400L, i, 0);
+            // Bodies up to a sixteenth of the tier: checksum lists of up to a sixteenth of the bound.
+            byte[] b = new byte[1 + r.nextInt((int) (capacity / 16))];
+            r.nextBytes(b);
+            try (Transaction tx = pool.newTransaction()) {
+                tx.declareCreate(f, ObjectKind.DATA);
+                tx.declareWrite(f, 0, b.length);
+                tx.start();
+                tx.create(f, ObjectKind.DATA, AttrChange.none());
+                tx.write(f, 0, ByteBuffer.wrap(b));
+            }
+            fids.add(f);
+        }
+        // Copies on one device, promoted back, then a batch begun (pending) on the other.
+        for (Fid f : fids) {
+            pool.migrator().spill(f, pool.device(1));
+            pool.migrator().promote(f);
+        }
+        List<Fid> batch = fids.subList(0, ReservePlan.BATCH);
+        long before = raw.get(0).statfs().usedBytes();
+        Migrator.Begun b = pool.migrator().beginAll(batch, pool.device(2));
+        long pendingGrowth = raw.get(0).statfs().usedBytes() - before;
+        assertThat(b.jobs().values()).allMatch(j -> j.isPresent());
+        // Counter records new to a stripe are counted once for the whole pool (plan.counters()).
+        assertThat(pendingGrowth)
+                .isPositive()
+                .isLessThanOrEqualTo(plan.batch() * plan.pendingPerObject() + plan.counters());
+        for (var j : b.jobs().values()) {
+            pool.migrator().complete(j.orElseThrow(), true);
+        }
+        assertThat(pool.migrator().spillAll(fids, pool.device(2))).hasSize(fids.size());
+        assertThat(md.reservedTransactions.get()).isPositive();
+        assertThat(md.maxReserved.get()).isLessThanOrEqualTo(plan.batch() * plan.perObject());
+        pool.close();
+    }
+}

@@ -1,0 +1,178 @@
+package dev.spillway.server.admin;
+
+import dev.spillway.gateway.s3.ObjectNames;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.OsdException;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.Role;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.layout.LayoutPrinter;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.PoolObject;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * An object as {@code getstripe} shows it: a summary a person reads first (where the body is,
+ * each copy with its device, state, size and checksums), the lfs-style layout text, and for a
+ * multipart S3 object the same for every part.
+ */
+final class ObjectView {
+    private final PoolOsd pool;
+    private final ObjectNames names;
+
+    ObjectView(PoolOsd pool, ObjectNames names) {
+        this.pool = pool;
+        this.names = names;
+    }
+
+    /** The name a person knows the object by: {@code bucket/key}, or null for objects the gateway did not write. */
+    String name(Fid f) {
+        return names == null ? null : names.origin(f).orElse(null);
+    }
+
+    Map<String, Object> layout(Fid f, String asked) throws OsdException {
+        if (pool.store().load(f).isEmpty()) {
+            return multipart(f, asked);
+        }
+        PoolObject p = pool.store().require(f);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("fid", f.toString());
+        String name = name(f);
+        m.put("name", name != null ? name : asked);
+        m.put("size", p.size());
+        m.put("dataVersion", p.dataVersion());
+        m.put("layoutGeneration", p.layoutGen());
+        List<Map<String, Object>> cs = new ArrayList<>();
+        for (Copy c : p.copies()) {
+            cs.add(copy(p, c));
+        }
+        m.put("placement", placement(p));
+        m.put("copies", cs);
+        m.put(
+                "getstripe",
+                LayoutPrinter.getstripe(pool.store().decodedLayout(f), f.toString(), java.time.ZoneOffset.UTC));
+        return m;
+    }
+
+    private Map<String, Object> copy(PoolObject p, Copy c) {
+        PoolDevice d = pool.device(c.device());
+        Map<String, Object> x = new LinkedHashMap<>();
+        x.put("mirror", c.mirrorId());
+        x.put("device", d.name());
+        x.put("tier", tier(d));
+        x.put("deviceState", d.state().yamlName());
+        x.put("state", state(c));
+        x.put("size", c.state() == CopyState.IN_SYNC || c.state() == CopyState.STALE ? p.size() : c.bytes());
+        x.put("version", c.version());
+        x.put("current", c.version() == p.dataVersion());
+        x.put("preferred", c.preferred());
+        x.put("key", c.key().toString());
+        x.put("checksum", checksum(c));
+        return x;
+    }
+
+    /** fast (the metadata device, which takes writes) or spill (a background device). */
+    static String tier(PoolDevice d) {
+        if (d.has(Role.METADATA) || d.has(Role.FOREGROUND)) {
+            return "fast";
+        }
+        return d.has(Role.BACKGROUND) ? "spill" : "other";
+    }
+
+    private String state(Copy c) {
+        if (pool.device(c.device()).state() == DeviceState.FAILED) {
+            return "lost";
+        }
+        return c.state().name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    private String checksum(Copy c) {
+        if (c.device() == pool.metadata().index()) {
+            return "none kept (fast device: its own transactions protect it)";
+        }
+        int n = c.checksums().crcs().length;
+        if (n == 0) {
+            return c.state() == CopyState.PENDING ? "pending (taken as the copy is written)" : "none";
+        }
+        long chunk = c.checksums().chunkSize();
+        return "crc32c, " + n + " chunk" + (n == 1 ? "" : "s") + " of " + (chunk >> 20)
+                + " MiB, verified on every read";
+    }
+
+    /** One phrase: where the body is, in words. */
+    String placement(PoolObject p) {
+        int md = pool.metadata().index();
+        List<String> spill = new ArrayList<>();
+        List<String> pending = new ArrayList<>();
+        boolean resident = false;
+        for (Copy c : p.copies()) {
+            boolean readable = pool.device(c.device()).state().readable();
+            if (c.state() == CopyState.IN_SYNC && readable) {
+                if (c.device() == md) {
+                    resident = true;
+                } else {
+                    spill.add(pool.device(c.device()).name());
+                }
+            } else if (c.state() == CopyState.PENDING) {
+                pending.add(pool.device(c.device()).name());
+            }
+        }
+        String s;
+        if (resident && spill.isEmpty()) {
+            s = "resident (on the fast tier only)";
+        } else if (resident) {
+            s = "resident, with copies on " + String.join(", ", spill);
+        } else if (!spill.isEmpty()) {
+            s = "spilled to " + String.join(", ", spill) + " (released from the fast tier)";
+        } else {
+            s = "lost: no readable in-sync copy";
+        }
+        if (!pending.isEmpty()) {
+            s += "; copy to " + String.join(", ", pending) + " in progress";
+        }
+        return s;
+    }
+
+    /** A multipart S3 object: its manifest, and the layout of every part. */
+    private Map<String, Object> multipart(Fid f, String asked) throws OsdException {
+        List<ObjectNames.Part> parts = names == null ? List.of() : names.parts(f);
+        if (parts.isEmpty()) {
+            throw new OsdException(Errno.EISDIR, null, f, "an index object, not a DATA object or a multipart object");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        long size = 0;
+        Map<String, Integer> placements = new LinkedHashMap<>();
+        for (ObjectNames.Part part : parts) {
+            Map<String, Object> m = layout(part.fid(), null);
+            m.put("part", part.number());
+            out.add(m);
+            size += part.size();
+            placements.merge(String.valueOf(m.get("placement")), 1, Integer::sum);
+            text.append("# part ")
+                    .append(part.number())
+                    .append(": ")
+                    .append(part.fid())
+                    .append('\n')
+                    .append(m.get("getstripe"));
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("fid", f.toString());
+        m.put("name", asked);
+        m.put("multipart", true);
+        m.put("size", size);
+        List<String> ps = new ArrayList<>();
+        placements.forEach((k, n) -> ps.add(n + " part" + (n == 1 ? "" : "s") + " " + k));
+        m.put("placement", String.join("; ", ps));
+        m.put("parts", out);
+        m.put("getstripe", text.toString());
+        return m;
+    }
+}
