@@ -14,6 +14,9 @@
 # any change makes new ones on the next start. If one cannot be made (its training run failed),
 # each start of that role says so in one stderr line and runs without it; the next change of the
 # jars or the JDK tries again. SPILLWAY_AOT=off never uses or makes one (aot or cds choose).
+# The training runs in the background: a start that finds no cache for its jars starts it and
+# goes on without one (one stderr line), so no start waits for it; SPILLWAY_AOT_WAIT=1 trains in
+# the foreground instead (tests, benchmarks).
 
 SPILLWAY_CACHE_FORMAT=2
 
@@ -44,8 +47,10 @@ spillway_cache_key() {
 spillway_cache_build() {
     local role=$1 mode=$2 key=$3 dir=$4 file=$5
     (
-        exec 8>"$dir/.lock"
-        flock 8
+        if [ "${SPILLWAY_CACHE_LOCKED:-0}" != 1 ]; then
+            exec 8>"$dir/.lock"
+            flock 8
+        fi
         [ "$(cat "$file.key" 2>/dev/null)" = "$key" ] && [ -s "$file" ] && exit 0
         [ "$(cat "$file.failed" 2>/dev/null)" = "$key" ] && exit 0
         echo "spillway: making the $role start-up cache for these jars (once per build; a minute or so)..." >&2
@@ -83,7 +88,25 @@ spillway_startup_cache() {
     key=$(spillway_cache_key "$role $mode")
     if [ "$(cat "$file.key" 2>/dev/null)" != "$key" ] || [ ! -s "$file" ]; then
         if [ "$(cat "$file.failed" 2>/dev/null)" != "$key" ]; then
-            spillway_cache_build "$role" "$mode" "$key" "$dir" "$file" || true
+            if [ "${SPILLWAY_AOT_WAIT:-0}" = 1 ]; then
+                spillway_cache_build "$role" "$mode" "$key" "$dir" "$file" || true
+            else
+                # No start waits for a training run (minutes on a busy 2-core machine): it runs
+                # detached, under the cache's lock, and this start goes on without a cache.
+                # The lock is taken here and handed to the background run (an inherited open file
+                # keeps it), so whoever sees it free starts the one training run.
+                exec 7>"$dir/.lock"
+                if flock -n 7; then
+                    echo "spillway: making the $role start-up cache in the background for the next starts (this one runs without it; log: $file.training.log)" >&2
+                    (
+                        trap '' HUP
+                        SPILLWAY_CACHE_LOCKED=1 spillway_cache_build "$role" "$mode" "$key" "$dir" "$file" 2>/dev/null || true
+                    ) </dev/null >/dev/null 2>&1 &
+                    disown 2>/dev/null || true
+                fi
+                exec 7>&-
+                return 0
+            fi
         fi
         if [ "$(cat "$file.key" 2>/dev/null)" != "$key" ] || [ ! -s "$file" ]; then
             echo "spillway: starting without the start-up cache (its training run failed: see $file.training.log; SPILLWAY_AOT=off starts without it quietly)" >&2

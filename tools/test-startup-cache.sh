@@ -28,6 +28,8 @@ chmod +x "$T/jdk/bin/java"
 echo a >"$T/root/dist/target/lib/a.jar"
 echo b >"$T/root/dist/target/lib/b.jar"
 export STUB_LOG="$T/stub.log"
+# Checks 1-7 train in the foreground; check 8 the default, in the background.
+export SPILLWAY_AOT_WAIT=1
 : >"$STUB_LOG"
 . "$HERE/find-java.sh"
 . "$HERE/startup-cache.sh"
@@ -110,4 +112,19 @@ echo 'JAVA_VERSION="21.0.5"' >"$T/jdk/release"
 out=$(start cli)
 [ "$out" = "-XX:SharedArchiveFile=$C/spillway-cli.cds -Xlog:cds=off" ] || fail "JDK 21: '$out'"
 [ -z "$(ls "$C" | grep tmp || true)" ] || fail "temporary files left: $(ls "$C")"
+
+# 8. The default: the start that finds no cache does not wait for the training run; it starts it
+# in the background, says so in one line and runs without a cache; a later start uses it.
+echo 'JAVA_VERSION="25.0.5"' >"$T/jdk/release"
+before=$(trainings)
+out=$(SPILLWAY_AOT_WAIT=0 start cli)
+[ -z "$out" ] || fail "background: the start that began the training used '$out'"
+grep -q "in the background" "$T/err" || fail "background: no line said so: $(cat "$T/err")"
+[ "$(wc -l <"$T/err")" = 1 ] || fail "background: expected one line, got: $(cat "$T/err")"
+# Wait for the background run: it holds the cache's lock until the cache is in place.
+( exec 8>"$C/.lock"; flock 8 )
+[ "$(trainings)" = $((before + 1)) ] || fail "background: $(( $(trainings) - before )) training runs"
+out=$(SPILLWAY_AOT_WAIT=0 start cli)
+[ "$out" = "-XX:AOTCache=$C/spillway-cli.aot -Xlog:aot=off -Xlog:cds=off" ] || fail "after the background run: '$out'"
+[ ! -s "$T/err" ] || fail "after the background run, a start wrote: $(cat "$T/err")"
 echo "startup-cache: all checks passed"
