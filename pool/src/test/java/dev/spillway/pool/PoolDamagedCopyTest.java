@@ -61,7 +61,7 @@ class PoolDamagedCopyTest {
             slow0.setFault(null);
             assertThat(pool.migrator().collectGarbage()).isEqualTo(1);
             assertThat(pool.devices().get(1).osd().exists(key[0])).isFalse();
-            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
     }
 
@@ -85,7 +85,7 @@ class PoolDamagedCopyTest {
             assertThat(pool.recoveryReport().missing()).isEqualTo(1);
             assertThat(pool.recoveryReport().toString()).contains("1 already gone");
             assertThat(WorkIndex.all(pool.metadata().osd())).noneMatch(j -> j.kind() == Job.Kind.GC);
-            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
     }
 
@@ -130,15 +130,15 @@ class PoolDamagedCopyTest {
         PowerLossCampaign.Machine after = m.survivor(FaultInjectingStorage.CrashMode.DROP, 1);
         lose(after.storages.get(1), key, true);
         try (PoolOsd pool = after.mount()) {
-            Fsck.Report r = Fsck.run(pool, false, true, null);
+            Fsck.Report r = pool.fsck(false, true, null);
             // The body is gone, its record not: the copy reads as 0 bytes.
             assertThat(r.problems())
                     .anyMatch(p -> p.kind().equals("copy-size") && F.equals(p.fid()) && "slow0".equals(p.device()));
-            Fsck.Report fixed = Fsck.run(pool, true, true, null);
+            Fsck.Report fixed = pool.fsck(true, true, null);
             assertThat(fixed.problems()).allMatch(Fsck.Problem::repaired);
             assertThat(read(pool, F)).isEqualTo(body);
             pool.migrator().resync(F, 1);
-            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
             assertThat(read(pool, F)).isEqualTo(body);
         }
     }
@@ -170,7 +170,7 @@ class PoolDamagedCopyTest {
                         assertThat(e.errno()).isEqualTo(dev.spillway.osd.Errno.EIO);
                         assertThat(e.getMessage()).contains(F.toString()).contains("no good copy left");
                     });
-            Fsck.Report r = Fsck.run(pool, true, true, null);
+            Fsck.Report r = pool.fsck(true, true, null);
             assertThat(r.problems())
                     .anyMatch(p -> p.kind().equals("missing")
                             && F.equals(p.fid())

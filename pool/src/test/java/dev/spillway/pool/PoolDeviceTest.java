@@ -20,7 +20,6 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
-import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -133,7 +132,7 @@ class PoolDeviceTest {
         assertThat(p.done()).as("evacuated: %s", p).isTrue();
         assertThat(pool.device(1).state()).isEqualTo(DeviceState.SPARE);
         assertThat(devices.get("slow0").statfs().objects()).isZero();
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -178,6 +177,6 @@ class PoolDeviceTest {
         assertThat(pool.migrator().spill(a, pool.device(1)).outcome()).isEqualTo(Migrator.Outcome.DONE);
         assertThat(WorkIndex.all(pool.metadata().osd())).noneMatch(j -> j.kind() == Job.Kind.PARKED);
         pool.migrator().collectGarbage();
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 }

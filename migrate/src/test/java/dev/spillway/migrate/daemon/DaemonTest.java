@@ -20,7 +20,6 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
-import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -164,7 +163,7 @@ class DaemonTest {
         for (int i = 0; i < 5; i++) {
             assertThat(daemon.runOnce().spilled()).isZero();
         }
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     private void advise(Fid f, String advice) throws OsdException {
@@ -266,7 +265,7 @@ class DaemonTest {
                 .count();
         assertThat(parkedAfter).isLessThanOrEqualTo(parkedBefore);
         assertThat(fastUse()).isLessThanOrEqualTo(0.5);
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -296,7 +295,7 @@ class DaemonTest {
         daemon.runOnce();
         assertThat(fastUse()).isLessThanOrEqualTo(0.5);
         pool.migrator().collectGarbage();
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -347,7 +346,7 @@ class DaemonTest {
             assertThat(pool.store().require(f).on(2)).isEmpty();
             assertThat(pool.store().require(f).inSync()).hasSize(2);
         }
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -359,7 +358,7 @@ class DaemonTest {
             clock.advance(Duration.ofSeconds(1));
         }
         assertThat(daemon.status().moves()).containsKey("emergency/DONE");
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test

@@ -82,7 +82,7 @@ class PoolOnS3Test {
             // stale, resync rewrites it from the resident body.
             Copy onA = fx.pool.store().require(big).on(s3a.index()).orElseThrow();
             corrupt(peer, a, onA.key());
-            Fsck.Report bad = Fsck.run(fx.pool, true, true, null);
+            Fsck.Report bad = fx.pool.fsck(true, true, null);
             assertThat(bad.problems()).extracting(Fsck.Problem::kind).contains("checksum");
             assertThat(fx.pool
                             .store()

@@ -145,7 +145,7 @@ final class PoolS3Fixture implements AutoCloseable {
 
     void assertFsckClean() throws OsdException {
         pool.migrator().collectGarbage();
-        Fsck.Report r = Fsck.run(pool, false, true, null);
+        Fsck.Report r = pool.fsck(false, true, null);
         assertThat(r.problems()).as("fsck problems").isEmpty();
         assertThat(r.clean()).isTrue();
     }

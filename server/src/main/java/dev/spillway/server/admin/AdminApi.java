@@ -274,7 +274,7 @@ final class AdminApi extends Handler.Abstract {
 
     /** fsck or scrub, telling {@code t} (if any) how far it is. */
     private Map<String, Object> check(String op, boolean repair, boolean deep, Tasks.Task t) throws OsdException {
-        Fsck.Report rep = Fsck.check(ctx.pool(), repair, deep, (phase, done, total) -> {
+        Fsck.Report rep = ctx.pool().fsck(repair, deep, (phase, done, total) -> {
             if (t != null) {
                 t.progress(phase, done, total);
             }
