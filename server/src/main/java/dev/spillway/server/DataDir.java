@@ -29,6 +29,10 @@ public record DataDir(Path root, Storage files) {
     static final String CREDENTIALS = "credentials.json";
     static final String LOCK = "spillway.lock";
     static final String ENDPOINT = "endpoint.json";
+    static final String CREDENTIALS_SHOWN = "credentials.shown";
+    /** The status page's event history. */
+    public static final String EVENTS = "events.json";
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DataDir.class);
 
@@ -62,22 +66,12 @@ public record DataDir(Path root, Storage files) {
 
     /** Exists once a start printed the credentials (after a failed first start, the next one prints them). */
     public Path credentialsShown() {
-        return root.resolve("credentials.shown");
+        return root.resolve(CREDENTIALS_SHOWN);
     }
 
-    /** Creates an empty marker file and makes its name durable (folder fsync). */
-    public static void touchDurably(Path file) throws OsdException {
-        try {
-            if (!Files.exists(file)) {
-                Files.createFile(file);
-            }
-            try (var dir =
-                    java.nio.channels.FileChannel.open(file.getParent(), java.nio.file.StandardOpenOption.READ)) {
-                dir.force(true);
-            }
-        } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot create " + file + ": " + e.getMessage(), e);
-        }
+    /** Marks that a start printed the credentials (durably, as every file here is written). */
+    public void markCredentialsShown() throws OsdException {
+        write(CREDENTIALS_SHOWN, "shown\n".getBytes(StandardCharsets.UTF_8));
     }
 
     public Path device(String name) {
@@ -120,7 +114,7 @@ public record DataDir(Path root, Storage files) {
      * zeros: what a power cut during its first write could leave before every file here was
      * written the durable way (temporary name, fsync, rename, fsync of the folder).
      */
-    Optional<byte[]> read(String name) throws OsdException {
+    public Optional<byte[]> read(String name) throws OsdException {
         try {
             if (files.type(name) == Storage.EntryType.MISSING) {
                 return Optional.empty();
@@ -150,6 +144,21 @@ public record DataDir(Path root, Storage files) {
     }
 
     /** Replaces {@code name} durably: temporary name, fsync, rename, fsync of the folder. */
+    public void write(String name, byte[] content) throws OsdException {
+        write(name, content, Storage.Access.DEFAULT);
+    }
+
+    /** Replaces the pool configuration durably (a resize keeps the new capacity this way). */
+    public void writePoolConfig(String yaml) throws OsdException {
+        write(POOL_CONFIG, yaml.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The pool configuration's text, if the file exists. */
+    public Optional<String> readPoolConfig() throws OsdException {
+        return read(POOL_CONFIG).map(b -> new String(b, StandardCharsets.UTF_8));
+    }
+
+    /** {@link #write(String, byte[])} creating the file with {@code access}. */
     void write(String name, byte[] content, Storage.Access access) throws OsdException {
         try {
             files.replaceDurably(name, content, access);

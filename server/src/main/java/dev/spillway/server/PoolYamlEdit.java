@@ -1,14 +1,5 @@
 package dev.spillway.server;
 
-import dev.spillway.osd.Errno;
-import dev.spillway.osd.OsdException;
-import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -73,23 +64,5 @@ final class PoolYamlEdit {
         s.matches();
         lines.add(settings + 1, s.group(1) + "  capacity: " + value);
         return String.join("\n", lines);
-    }
-
-    /** Writes {@code text} to {@code file} durably: temporary name, fsync, rename, fsync folder. */
-    static void writeDurably(Path file, String text) throws OsdException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(
-                    tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-                dir.force(true);
-            }
-        } catch (IOException e) {
-            throw new OsdException(Errno.EIO, null, null, "cannot write " + file + ": " + e.getMessage(), e);
-        }
     }
 }

@@ -5,6 +5,7 @@ import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.migrate.daemon.DaemonConfig;
 import dev.spillway.migrate.daemon.MigrationDaemon;
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.Osds;
@@ -16,9 +17,7 @@ import dev.spillway.server.metrics.PoolMetrics;
 import dev.spillway.server.status.Events;
 import dev.spillway.server.status.StatusHistory;
 import dev.spillway.server.status.StatusSampler;
-import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
@@ -100,13 +99,13 @@ public final class Server implements AutoCloseable {
             MountReport mount = new MountReport(
                     InstantSource.system().instant(), fresh, System.nanoTime() - t0, pool.recoveryReport());
             LOG.info("pool {} {}", pool.name(), mount.summary());
-            Events events = new Events(dir.root().resolve("events.json"), InstantSource.system());
+            Events events = new Events(dir, InstantSource.system());
             events.add("mount", true, mount.summary());
             daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(cfg.policy(), cfg.name()), InstantSource.system());
             pool.listener(dev.spillway.pool.PoolListener.all(java.util.List.of(metrics, daemon)));
             String resized = null;
             if (o.config() == null && o.fastCapacity() != null && !newConfig) {
-                resized = resize(pool, dir.poolConfig(), cfg.metadata().name(), o.fastCapacity(), true);
+                resized = resize(pool, dir, cfg.metadata().name(), o.fastCapacity(), true);
             }
             daemon.start();
             gateway = S3Gateway.start(
@@ -122,7 +121,7 @@ public final class Server implements AutoCloseable {
             S3Gateway gw = gateway;
             // Abandoned multipart uploads are aborted by the daemon's pass, like any other chore.
             daemon.addChore("multipart expiry", () -> gw.expireUploads(256));
-            Path yaml = o.config() != null ? null : dir.poolConfig();
+            DataDir yaml = o.config() != null ? null : dir;
             PoolOsd mounted = pool;
             var names = gateway.names();
             metrics.bindPool(pool, mount, daemon, names::internalObjects);
@@ -213,7 +212,7 @@ public final class Server implements AutoCloseable {
      *
      * @return a sentence saying what was done
      */
-    static String resize(PoolOsd pool, Path yaml, String device, String size, boolean onlyIfChanged)
+    static String resize(PoolOsd pool, DataDir yaml, String device, String size, boolean onlyIfChanged)
             throws OsdException {
         long bytes;
         try {
@@ -240,19 +239,16 @@ public final class Server implements AutoCloseable {
         if (yaml == null) {
             persisted = "not written to the pool's configuration file (set settings.capacity there to keep it)";
         } else {
-            String text;
-            try {
-                text = Files.readString(yaml);
-            } catch (IOException e) {
-                throw new OsdException(Errno.EIO, pool.name(), null, "cannot read " + yaml + ": " + e.getMessage(), e);
-            }
+            String text = yaml.readPoolConfig()
+                    .orElseThrow(() -> new OsdException(
+                            Errno.ENOENT, pool.name(), null, "no pool configuration " + yaml.poolConfig()));
             String edited = PoolYamlEdit.withCapacity(text, device, size);
             if (edited == null) {
-                persisted = "not written to " + yaml + " (its layout is not one this edit understands: set"
+                persisted = "not written to " + yaml.poolConfig() + " (its layout is not one this edit understands: set"
                         + " devices[].settings.capacity of " + device + " there by hand)";
             } else {
-                PoolYamlEdit.writeDurably(yaml, edited);
-                persisted = "written to " + yaml;
+                yaml.writePoolConfig(edited);
+                persisted = "written to " + yaml.poolConfig();
             }
         }
         String msg = device + " capacity " + r.from() + " -> " + r.to() + " bytes: " + r.detail() + "; " + persisted;
@@ -305,7 +301,7 @@ public final class Server implements AutoCloseable {
         }
         out.flush();
         // Shown once: until a start got this far, the next start shows them again.
-        DataDir.touchDurably(dir.credentialsShown());
+        dir.markCredentialsShown();
     }
 
     /** How this server's pool was mounted. */

@@ -2,12 +2,8 @@ package dev.spillway.server.status;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.spillway.osd.OsdException;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayDeque;
@@ -30,16 +26,21 @@ public final class Events {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final System.Logger LOG = System.getLogger(Events.class.getName());
 
-    private final Path file;
+    private final dev.spillway.server.DataDir dir;
     private final InstantSource clock;
     private final Deque<Event> events = new ArrayDeque<>();
 
-    public Events(Path file, InstantSource clock) {
-        this.file = file;
+    /** The history kept in {@code dir}'s {@value dev.spillway.server.DataDir#EVENTS} (null: in memory only). */
+    public Events(dev.spillway.server.DataDir dir, InstantSource clock) {
+        this.dir = dir;
         this.clock = clock;
-        if (file != null && Files.exists(file)) {
-            try {
-                List<Map<String, Object>> old = JSON.readValue(file.toFile(), new TypeReference<>() {});
+        if (dir == null) {
+            return;
+        }
+        try {
+            var bytes = dir.read(dev.spillway.server.DataDir.EVENTS);
+            if (bytes.isPresent()) {
+                List<Map<String, Object>> old = JSON.readValue(bytes.get(), new TypeReference<>() {});
                 for (Map<String, Object> m : old) {
                     events.addLast(new Event(
                             Instant.parse(String.valueOf(m.get("at"))),
@@ -47,10 +48,13 @@ public final class Events {
                             Boolean.TRUE.equals(m.get("ok")),
                             String.valueOf(m.get("summary"))));
                 }
-            } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "events history " + file + " unreadable, starting anew: " + e);
-                events.clear();
             }
+        } catch (OsdException | IOException | RuntimeException e) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "events history " + dir.root().resolve(dev.spillway.server.DataDir.EVENTS)
+                            + " unreadable, starting anew: " + e);
+            events.clear();
         }
     }
 
@@ -71,27 +75,19 @@ public final class Events {
     }
 
     private void persist() {
-        if (file == null) {
+        if (dir == null) {
             return;
         }
         List<Map<String, Object>> out = new ArrayList<>();
         for (Event e : events) {
             out.add(Map.of("at", e.at().toString(), "kind", e.kind(), "ok", e.ok(), "summary", e.summary()));
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(
-                    tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                ch.write(java.nio.ByteBuffer.wrap(
-                        JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(out)));
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-            try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-                dir.force(true);
-            }
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot write events history " + file + ": " + e.getMessage());
+            dir.write(
+                    dev.spillway.server.DataDir.EVENTS,
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
+        } catch (OsdException | IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot write events history: " + e.getMessage());
         }
     }
 }
