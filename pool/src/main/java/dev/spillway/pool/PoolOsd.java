@@ -23,8 +23,10 @@ import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.device.MetadataGate;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.layout.Layout;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.ObjectStore;
 import dev.spillway.pool.meta.PoolFids;
@@ -48,6 +50,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -267,12 +270,82 @@ public final class PoolOsd implements Osd {
         return md;
     }
 
-    public ObjectStore store() {
+    // The pool's records and locks are its own: package-private, for PoolTransaction and tests.
+    ObjectStore store() {
         return store;
     }
 
-    public TransactionSupport transactions() {
+    TransactionSupport transactions() {
         return ctx.transactions();
+    }
+
+    /**
+     * The pool's record of a DATA object — size, data version, its copies and their states — or
+     * empty if {@code fid} names no DATA object of the pool.
+     */
+    public Optional<PoolObject> object(Fid fid) throws OsdException {
+        ensureOpen();
+        checkClientFid(fid);
+        return store.load(fid);
+    }
+
+    /**
+     * As {@link #object}, for an object that must exist.
+     *
+     * @throws OsdException ENOENT naming the object if it does not, or is not a DATA object
+     */
+    public PoolObject requireObject(Fid fid) throws OsdException {
+        ensureOpen();
+        checkClientFid(fid);
+        return store.require(fid);
+    }
+
+    /** The object's placement, decoded from its {@code trusted.lov} layout. */
+    public Layout layout(Fid fid) throws OsdException {
+        ensureOpen();
+        checkClientFid(fid);
+        return store.decodedLayout(fid);
+    }
+
+    /** The object's {@code trusted.lov} layout as stored (Lustre's composite layout format). */
+    public byte[] rawLayout(Fid fid) throws OsdException {
+        ensureOpen();
+        checkClientFid(fid);
+        return store.layout(fid);
+    }
+
+    /** A small file the pool keeps for a component running on it (see {@link LocalFile}). */
+    public LocalFile localFile(LocalFile.Name file) throws OsdException {
+        ensureOpen();
+        return new LocalFile(name, md.osd(), file);
+    }
+
+    /** How many parts {@link #residents(int)} splits the fast tier's resident objects into. */
+    public int residentParts() {
+        return PoolFids.STRIPES;
+    }
+
+    /**
+     * One part of the objects whose body is on the metadata device, from the pool's index of them
+     * (never a walk of the namespace): the parts {@code 0 .. residentParts()-1} together name each
+     * resident object once.
+     */
+    public List<Fid> residents(int part) throws OsdException {
+        ensureOpen();
+        Objects.checkIndex(part, PoolFids.STRIPES);
+        List<Fid> out = new ArrayList<>();
+        try (IndexCursor c = md.osd().cursor(PoolFids.deviceIndex(md.index(), part), null)) {
+            while (c.next()) {
+                out.add(Fid.fromBytes(c.key(), 0));
+            }
+        }
+        return out;
+    }
+
+    /** True if the pool's index names any copy on {@code device} (a failed device still to be replaced). */
+    public boolean holdsCopies(PoolDevice device) throws OsdException {
+        ensureOpen();
+        return !DeviceIndex.list(md.osd(), device.index()).isEmpty();
     }
 
     public InstantSource clock() {

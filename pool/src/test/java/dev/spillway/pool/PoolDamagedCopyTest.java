@@ -27,7 +27,7 @@ class PoolDamagedCopyTest {
         PoolOsd pool = m.mount();
         CrashCampaign.write(pool, F, new byte[50_000], true, new CrashCampaign.Model());
         pool.migrator().spill(F, pool.devices().get(1));
-        Copy c = pool.store().load(F).orElseThrow().copies().stream()
+        Copy c = pool.object(F).orElseThrow().copies().stream()
                 .filter(x -> x.device() == 1)
                 .findFirst()
                 .orElseThrow();
@@ -120,7 +120,7 @@ class PoolDamagedCopyTest {
             CrashCampaign.write(pool, F, body, true, new CrashCampaign.Model());
             pool.migrator().copy(F, pool.devices().get(1), false);
             pool.migrator().spill(F, pool.devices().get(2));
-            key = pool.store().load(F).orElseThrow().copies().stream()
+            key = pool.object(F).orElseThrow().copies().stream()
                     .filter(x -> x.device() == 1)
                     .findFirst()
                     .orElseThrow()
@@ -154,7 +154,7 @@ class PoolDamagedCopyTest {
             CrashCampaign.write(pool, other, new byte[30_000], true, new CrashCampaign.Model());
             pool.migrator().spill(F, pool.devices().get(1));
             pool.migrator().spill(other, pool.devices().get(1));
-            key = pool.store().load(F).orElseThrow().copies().stream()
+            key = pool.object(F).orElseThrow().copies().stream()
                     .filter(x -> x.device() == 1)
                     .findFirst()
                     .orElseThrow()

@@ -150,7 +150,7 @@ class PoolDeviceTest {
         assertThat(p.errors()).isEmpty();
         assertThat(p.moved()).isEqualTo(10);
         for (Fid f : fids) {
-            var o = pool.store().require(f);
+            var o = pool.requireObject(f);
             assertThat(o.inSync().stream().filter(c -> c.device() != 1).count()).isEqualTo(2);
             assertThat(o.on(1)).isEmpty();
             assertThat(read(pool, f)).hasSize((int) o.size());

@@ -100,7 +100,7 @@ class PoolOpsTest {
     }
 
     private PoolObject state(Fid f) throws Exception {
-        return pool.store().load(f).orElseThrow();
+        return pool.object(f).orElseThrow();
     }
 
     @Test
@@ -326,11 +326,11 @@ class PoolOpsTest {
         }
         PoolObject p = state(f);
         assertThat(p.on(1).orElseThrow().state()).isEqualTo(CopyState.STALE);
-        Layout l = pool.store().decodedLayout(f);
+        Layout l = pool.layout(f);
         assertThat(l.flrState().name()).isEqualTo("WRITE_PENDING");
         assertThat(pool.migrator().resync(f, 1).outcome()).isEqualTo(Migrator.Outcome.DONE);
         pool.migrator().collectGarbage();
-        assertThat(pool.store().decodedLayout(f).flrState().name()).isEqualTo("RDONLY");
+        assertThat(pool.layout(f).flrState().name()).isEqualTo("RDONLY");
     }
 
     @Test

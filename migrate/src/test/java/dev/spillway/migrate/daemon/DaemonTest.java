@@ -132,7 +132,7 @@ class DaemonTest {
     }
 
     private boolean resident(Fid f) throws OsdException {
-        return pool.store().require(f).resident(0);
+        return pool.requireObject(f).resident(0);
     }
 
     @Test
@@ -331,7 +331,7 @@ class DaemonTest {
         daemon.runOnce();
         // Only two durable devices remain for two copies: the fast one and slow1.
         for (Fid f : fids) {
-            var p = pool.store().require(f);
+            var p = pool.requireObject(f);
             assertThat(p.on(1)).isEmpty();
             assertThat(p.inSync()).hasSize(2);
         }
@@ -343,8 +343,8 @@ class DaemonTest {
         }
         assertThat(pool.device(2).state()).isEqualTo(DeviceState.SPARE);
         for (Fid f : fids) {
-            assertThat(pool.store().require(f).on(2)).isEmpty();
-            assertThat(pool.store().require(f).inSync()).hasSize(2);
+            assertThat(pool.requireObject(f).on(2)).isEmpty();
+            assertThat(pool.requireObject(f).inSync()).hasSize(2);
         }
         assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }

@@ -121,7 +121,7 @@ final class PoolS3Fixture implements AutoCloseable {
     }
 
     boolean resident(Fid f) throws OsdException {
-        return pool.store().require(f).resident(pool.metadata().index());
+        return pool.requireObject(f).resident(pool.metadata().index());
     }
 
     List<Job> jobs(Job.Kind kind) throws OsdException {

@@ -1200,6 +1200,28 @@ public final class Migrator {
     }
 
     /**
+     * Forgets a PARKED job (its object is gone, or no longer needs the move): the work-index entry
+     * goes in one FREEING metadata transaction, if it is still there.
+     */
+    public void dropParked(Job job) throws OsdException {
+        if (job.kind() != Job.Kind.PARKED) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    ctx.name(),
+                    job.fid(),
+                    "not a parked job: " + job.kind() + " (only a parked move is dropped)");
+        }
+        try (Transaction tx = md().newTransaction()) {
+            WorkIndex.declareRemove(tx, job.fid());
+            tx.setSpaceClass(SpaceClass.FREEING);
+            tx.start();
+            if (WorkIndex.contains(md(), job)) {
+                WorkIndex.remove(tx, job);
+            }
+        }
+    }
+
+    /**
      * Rolls back many COPY jobs (recovery), a batch per metadata transaction: each pending copy
      * leaves its layout and becomes a GC job. Cheaper than {@link #rollBack} one by one, which is
      * what keeps a mount with a thousand jobs in flight quick.

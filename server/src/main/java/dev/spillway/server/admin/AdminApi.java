@@ -347,7 +347,7 @@ final class AdminApi extends Handler.Abstract {
         var pool = ctx.pool();
         if (op.equals("layout")) {
             if (q.getValue("raw") != null) {
-                return new Reply(200, "application/octet-stream", pool.store().layout(f));
+                return new Reply(200, "application/octet-stream", pool.rawLayout(f));
             }
             return Reply.json(objects.layout(f, q.getValue("id")));
         }
@@ -386,7 +386,7 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private PoolDevice firstBackground(Fid f) throws OsdException {
-        PoolObject p = ctx.pool().store().require(f);
+        PoolObject p = ctx.pool().requireObject(f);
         return ctx.pool()
                 .deviceOps()
                 .target(p, null)
@@ -395,7 +395,7 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private Migrator.Result resync(Fid f) throws OsdException {
-        PoolObject p = ctx.pool().store().require(f);
+        PoolObject p = ctx.pool().requireObject(f);
         int done = 0;
         for (Copy c : p.copies()) {
             if (c.state() == CopyState.STALE) {
@@ -411,7 +411,7 @@ final class AdminApi extends Handler.Abstract {
 
     private Migrator.Result verify(Fid f) throws OsdException {
         var pool = ctx.pool();
-        PoolObject p = pool.store().require(f);
+        PoolObject p = pool.requireObject(f);
         List<String> bad = new ArrayList<>();
         for (Copy c : p.inSync()) {
             if (c.device() == pool.metadata().index()) {
