@@ -1200,6 +1200,30 @@ public final class Migrator {
     }
 
     /**
+     * Reads every in-sync copy off the metadata device through its checksums ({@code verify} of the
+     * admin API); a copy that fails is marked bad, so a good one is made from another.
+     */
+    public Result verify(Fid fid) throws OsdException {
+        PoolObject p = load(fid);
+        List<String> bad = new ArrayList<>();
+        for (Copy c : p.inSync()) {
+            if (c.device() == mdIndex) {
+                continue;
+            }
+            try {
+                CopyIo.verify(ctx.device(c.device()), fid, c, p.size());
+            } catch (OsdException e) {
+                bad.add("mirror " + c.mirrorId() + ": " + e.getMessage());
+                markBad(fid, c, e);
+            }
+        }
+        return new Result(
+                bad.isEmpty() ? Outcome.DONE : Outcome.REFUSED,
+                0,
+                bad.isEmpty() ? "every in-sync copy matches its checksums" : String.join("; ", bad));
+    }
+
+    /**
      * Forgets a PARKED job (its object is gone, or no longer needs the move): the work-index entry
      * goes in one FREEING metadata transaction, if it is still there.
      */

@@ -16,7 +16,6 @@ import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -410,24 +409,7 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private Migrator.Result verify(Fid f) throws OsdException {
-        var pool = ctx.pool();
-        PoolObject p = pool.requireObject(f);
-        List<String> bad = new ArrayList<>();
-        for (Copy c : p.inSync()) {
-            if (c.device() == pool.metadata().index()) {
-                continue;
-            }
-            try {
-                dev.spillway.pool.io.CopyIo.verify(pool.device(c.device()), f, c, p.size());
-            } catch (OsdException e) {
-                bad.add("mirror " + c.mirrorId() + ": " + e.getMessage());
-                pool.migrator().markBad(f, c, e);
-            }
-        }
-        return new Migrator.Result(
-                bad.isEmpty() ? Migrator.Outcome.DONE : Migrator.Outcome.REFUSED,
-                0,
-                bad.isEmpty() ? "every in-sync copy matches its checksums" : String.join("; ", bad));
+        return ctx.pool().migrator().verify(f);
     }
 
     static Map<String, Object> progress(DeviceOps.Progress p) {
