@@ -37,7 +37,7 @@ public final class ObjectRecord {
         for (Copy c : o.copies()) {
             b.putShort((short) c.mirrorId()).putShort((short) c.device());
             b.put(c.key().toBytes());
-            b.put((byte) c.state().ordinal())
+            b.put((byte) c.state().code())
                     .putLong(c.version())
                     .putLong(c.bytes())
                     .put((byte) (c.preferred() ? 1 : 0));
@@ -72,7 +72,8 @@ public final class ObjectRecord {
                 byte[] k = new byte[Fid.BYTES];
                 b.get(k);
                 int st = b.get();
-                if (st < 0 || st >= CopyState.values().length) {
+                CopyState state = CopyState.ofCode(st);
+                if (state == null) {
                     throw new OsdException(Errno.EPROTO, device, fid, "pool record: copy state " + st + " unknown");
                 }
                 long ver = b.getLong();
@@ -91,15 +92,7 @@ public final class ObjectRecord {
                 for (int j = 0; j < nc; j++) {
                     crcs[j] = b.getInt();
                 }
-                cs.add(new Copy(
-                        mirror,
-                        dev,
-                        Fid.fromBytes(k),
-                        CopyState.values()[st],
-                        ver,
-                        len,
-                        pref,
-                        new Checksums(shift, crcs)));
+                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), state, ver, len, pref, new Checksums(shift, crcs)));
             }
             if (b.hasRemaining()) {
                 throw new OsdException(Errno.EPROTO, device, fid, "pool record: " + b.remaining() + " trailing bytes");
