@@ -28,9 +28,9 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.ObjectStore;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectStore;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.CapacityControl;
 import dev.spillway.pool.ops.DeviceOps;
@@ -87,7 +87,7 @@ public final class PoolOsd implements Osd {
     // The context's, kept here because every client call names them.
     private final String name;
     private final PoolDevice md;
-    private final ObjectStore store;
+    private final PoolObjectStore store;
     private final Capabilities caps;
     private final Migrator migrator;
     private final DeviceOps deviceOps;
@@ -271,7 +271,7 @@ public final class PoolOsd implements Osd {
     }
 
     // The pool's records and locks are its own: package-private, for PoolTransaction and tests.
-    ObjectStore store() {
+    PoolObjectStore store() {
         return store;
     }
 
@@ -693,11 +693,11 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(fid);
-            if (xname.equals(ObjectStore.LAYOUT_XATTR)) {
+            if (xname.equals(PoolObjectStore.LAYOUT_XATTR)) {
                 // Read-only, as on Lustre: the layout is readable through its xattr.
                 return md.osd().getXattr(fid, xname);
             }
-            if (ObjectStore.reservedXattr(xname)) {
+            if (PoolObjectStore.reservedXattr(xname)) {
                 md.osd().getAttr(fid);
                 throw new OsdException(Errno.ENODATA, name, fid, "no xattr " + xname);
             }
@@ -713,7 +713,7 @@ public final class PoolOsd implements Osd {
             ensureOpen();
             checkClientFid(fid);
             List<String> all = new ArrayList<>(md.osd().listXattrs(fid));
-            all.removeIf(ObjectStore::reservedXattr);
+            all.removeIf(PoolObjectStore::reservedXattr);
             return all;
         } catch (OsdException e) {
             throw e.via(name);

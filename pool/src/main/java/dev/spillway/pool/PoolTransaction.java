@@ -1,10 +1,13 @@
 package dev.spillway.pool;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.AttrField;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
@@ -12,22 +15,26 @@ import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.ObjectStore;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectStore;
 import dev.spillway.pool.meta.WorkIndex;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A pool transaction: one metadata-device transaction carrying the client's updates plus the
@@ -54,7 +61,7 @@ final class PoolTransaction extends AbstractTransaction {
     // Placement advice set by this transaction, told to the listener once it committed.
     private final Map<Fid, String> advised = new LinkedHashMap<>();
     /** Objects whose updates continue an earlier transaction's access (not counted again). */
-    private final java.util.Set<Fid> continued = new java.util.HashSet<>();
+    private final Set<Fid> continued = new HashSet<>();
     // The ctime each touched DATA object must end with: a value a client set, or null for "now".
     private final Map<Fid, Long> ctime = new HashMap<>();
 
@@ -65,7 +72,7 @@ final class PoolTransaction extends AbstractTransaction {
         this.mdIndex = ctx.metadata().index();
     }
 
-    private dev.spillway.osd.Osd mdOsd() {
+    private Osd mdOsd() {
         return ctx.metadata().osd();
     }
 
@@ -248,7 +255,7 @@ final class PoolTransaction extends AbstractTransaction {
             }
             md.create(fid, kind, attrs);
             if (kind == ObjectKind.DATA) {
-                ctime.put(fid, attrs.has(dev.spillway.osd.AttrField.CTIME) ? attrs.ctime() : null);
+                ctime.put(fid, attrs.has(AttrField.CTIME) ? attrs.ctime() : null);
                 working.put(fid, PoolObject.created(mdIndex, fid));
                 written.put(fid, 0L);
                 DeviceIndex.insert(md, mdIndex, fid, fid);
@@ -306,7 +313,7 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             pool.checkClientFid(fid);
             md.setAttr(fid, change);
-            ctime.put(fid, change.has(dev.spillway.osd.AttrField.CTIME) ? change.ctime() : null);
+            ctime.put(fid, change.has(AttrField.CTIME) ? change.ctime() : null);
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -332,7 +339,7 @@ final class PoolTransaction extends AbstractTransaction {
                         p.dataVersion(),
                         p.size(),
                         true,
-                        dev.spillway.pool.meta.Checksums.NONE);
+                        Checksums.NONE);
                 return p.add(local).preferring(mdIndex);
             } catch (OsdException e) {
                 if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
@@ -441,7 +448,7 @@ final class PoolTransaction extends AbstractTransaction {
     }
 
     private void checkName(Fid fid, String name) throws OsdException {
-        if (ObjectStore.reservedXattr(name)) {
+        if (PoolObjectStore.reservedXattr(name)) {
             throw new OsdException(
                     Errno.EPERM, ctx.name(), fid, "xattr " + name + " is the pool's own and cannot be changed");
         }
@@ -454,8 +461,8 @@ final class PoolTransaction extends AbstractTransaction {
             checkName(fid, name);
             md.setXattr(fid, name, value, flag);
             ctime.put(fid, null);
-            if (name.equals(dev.spillway.osd.PlacementHint.XATTR)) {
-                advised.put(fid, new String(value, java.nio.charset.StandardCharsets.US_ASCII));
+            if (name.equals(PlacementHint.XATTR)) {
+                advised.put(fid, new String(value, StandardCharsets.US_ASCII));
             }
         } catch (OsdException e) {
             throw e.via(ctx.name());

@@ -20,9 +20,9 @@ import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.LayoutView;
-import dev.spillway.pool.meta.ObjectRecord;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectCodec;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.space.ReservePlan;
 import java.nio.ByteBuffer;
@@ -101,7 +101,7 @@ class ReservePlanTest {
                 continue;
             }
             PoolObject o = new PoolObject(r.nextLong() & Long.MAX_VALUE, 9, 3, 8, cs);
-            assertThat((long) ObjectRecord.encode(o).length).isLessThanOrEqualTo(p.record());
+            assertThat((long) PoolObjectCodec.encode(o).length).isLessThanOrEqualTo(p.record());
             assertThat((long) LayoutView.encode(fid, o, 0, i -> i == 2 ? HsmType.S3 : POSIX).length)
                     .isLessThanOrEqualTo(p.layout());
         }

@@ -25,6 +25,7 @@ import dev.spillway.pool.ops.Migrator;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -37,6 +38,11 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -92,8 +98,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     // streams drain the tier side by side instead of racing for the same objects.
     private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
     // The threads of a multi-stream spill round; made on first use, stopped by close().
-    private java.util.concurrent.ExecutorService spillers;
-    private final Map<String, Chore> chores = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private ExecutorService spillers;
+    private final Map<String, Chore> chores = new ConcurrentSkipListMap<>();
     private final Map<String, AtomicLong> choresDone = new ConcurrentHashMap<>();
 
     // Read by the data path (promotion decisions) between passes.
@@ -228,8 +234,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     /** The tier an object is advised to live on, or null (one metadata read, in a pass). */
     private String advisedTier(Fid f) {
         try {
-            return PlacementHint.tierOf(
-                    new String(pool.getXattr(f, PlacementHint.XATTR), java.nio.charset.StandardCharsets.US_ASCII));
+            return PlacementHint.tierOf(new String(pool.getXattr(f, PlacementHint.XATTR), StandardCharsets.US_ASCII));
         } catch (OsdException e) {
             return null;
         }
@@ -659,7 +664,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
             return out;
         }
-        List<java.util.concurrent.Future<SpillOutcome>> fs = new ArrayList<>();
+        List<Future<SpillOutcome>> fs = new ArrayList<>();
         for (SpillBatch b : batches) {
             fs.add(spillers().submit(() -> runBatch(b)));
         }
@@ -670,7 +675,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 Thread.currentThread().interrupt();
                 out.add(new SpillOutcome(
                         List.of(), new OsdException(Errno.ECANCELED, pool.name(), null, "interrupted")));
-            } catch (java.util.concurrent.ExecutionException e) {
+            } catch (ExecutionException e) {
                 out.add(new SpillOutcome(
                         List.of(),
                         new OsdException(Errno.EIO, pool.name(), null, "spill batch failed: " + e.getCause(), e)));
@@ -689,10 +694,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
     }
 
-    private synchronized java.util.concurrent.ExecutorService spillers() {
+    private synchronized ExecutorService spillers() {
         if (spillers == null) {
             AtomicLong n = new AtomicLong();
-            spillers = java.util.concurrent.Executors.newFixedThreadPool(
+            spillers = Executors.newFixedThreadPool(
                     cfg.spillStreams(),
                     r -> Thread.ofPlatform()
                             .daemon()

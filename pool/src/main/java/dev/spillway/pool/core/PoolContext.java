@@ -15,8 +15,8 @@ import dev.spillway.pool.layout.HsmType;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.LayoutView;
-import dev.spillway.pool.meta.ObjectStore;
 import dev.spillway.pool.meta.PoolFids;
+import dev.spillway.pool.meta.PoolObjectStore;
 import dev.spillway.pool.space.ReservePlan;
 import dev.spillway.pool.space.ReserveSlots;
 import dev.spillway.pool.space.RoomQueue;
@@ -47,7 +47,7 @@ public final class PoolContext {
     private final List<PoolDevice> devices;
     private final PoolDevice md;
     private final MetadataGate gate;
-    private final ObjectStore store;
+    private final PoolObjectStore store;
     private final TransactionSupport support;
     private final InstantSource clock;
     private final ReserveSlots reserveSlots;
@@ -71,7 +71,7 @@ public final class PoolContext {
                     "pool " + config.name() + ": metadata device " + md.name() + " is not behind its gate");
         }
         this.gate = g;
-        this.store = new ObjectStore(md.osd(), md.index(), this::hsmType);
+        this.store = new PoolObjectStore(md.osd(), md.index(), this::hsmType);
         this.support = new TransactionSupport(name, false);
         this.clock = clock;
         this.reserveSlots = new ReserveSlots(name, ReservePlan.STREAMS);
@@ -122,7 +122,7 @@ public final class PoolContext {
     }
 
     /** Every object's pool record and layout, on the metadata device. */
-    public ObjectStore store() {
+    public PoolObjectStore store() {
         return store;
     }
 

@@ -1,5 +1,6 @@
 package dev.spillway.pool.ops;
 
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
@@ -13,8 +14,12 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.PoolObject;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Device-level operations: state changes, evacuation and the replacement of copies lost with a
@@ -61,10 +66,10 @@ public final class DeviceOps {
      * object on it that its device index no longer names becomes a GC job. Walks that device only.
      */
     public int collectLeftovers(PoolDevice d) throws OsdException {
-        if (d == ctx.metadata() || !d.osd().capabilities().has(dev.spillway.osd.Capability.LIST_OBJECTS)) {
+        if (d == ctx.metadata() || !d.osd().capabilities().has(Capability.LIST_OBJECTS)) {
             return 0;
         }
-        java.util.Set<Fid> named = new java.util.HashSet<>();
+        Set<Fid> named = new HashSet<>();
         DeviceIndex.forEach(ctx.metadata().osd(), d.index(), (o, k) -> named.add(k));
         List<Fid> leftovers = new ArrayList<>();
         try (var c = d.osd().listObjects()) {
@@ -110,8 +115,7 @@ public final class DeviceOps {
      *     to do
      */
     public void checkRoomFor(PoolDevice from) throws OsdException {
-        long[] held =
-                ctx.copyTotals().getOrDefault(from.index(), java.util.Map.of()).get(CopyState.IN_SYNC);
+        long[] held = ctx.copyTotals().getOrDefault(from.index(), Map.of()).get(CopyState.IN_SYNC);
         long bytes = held == null ? 0 : held[0];
         if (bytes == 0) {
             return;
@@ -150,7 +154,7 @@ public final class DeviceOps {
             v /= 1024;
             i++;
         }
-        return i == 0 ? b + " B" : String.format(java.util.Locale.ROOT, "%.1f %s", v, u[i]);
+        return i == 0 ? b + " B" : String.format(Locale.ROOT, "%.1f %s", v, u[i]);
     }
 
     /**

@@ -27,12 +27,15 @@ import dev.spillway.pool.space.ReserveSlots;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The pool's data-moving operations, each following DESIGN.md's protocol so that a spill device
@@ -98,8 +101,7 @@ public final class Migrator {
     }
 
     // Copy jobs an emergency spill could neither finish nor abandon (the object was locked).
-    private final java.util.concurrent.ConcurrentLinkedQueue<Job> leftovers =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Job> leftovers = new ConcurrentLinkedQueue<>();
 
     // Paces background copies chunk by chunk (the daemon's bandwidth cap); never emergency ones.
     private volatile CopyIo.Pacer pacer = CopyIo.Pacer.NONE;
@@ -1074,15 +1076,6 @@ public final class Migrator {
     // ---- garbage ---------------------------------------------------------------------------
 
     /**
-     * Deletes the copy a GC job names and drops the job. A copy already gone is fine (the job may
-     * be replayed after a crash); a device that is failed cannot be cleaned, so its jobs are
-     * dropped with the copy counted lost.
-     */
-    public void collect(Job job) throws OsdException {
-        collect(List.of(job));
-    }
-
-    /**
      * What a garbage collection did.
      *
      * @param removed copies deleted
@@ -1113,13 +1106,13 @@ public final class Migrator {
             return new Collected(0, 0, 0);
         }
         md().sync();
-        java.util.Map<Integer, List<Job>> byDevice = new java.util.TreeMap<>();
+        Map<Integer, List<Job>> byDevice = new TreeMap<>();
         for (Job j : jobs) {
             byDevice.computeIfAbsent(j.device(), d -> new ArrayList<>()).add(j);
         }
         int removed = 0;
         int missing = 0;
-        java.util.Set<Job> kept = new java.util.HashSet<>();
+        Set<Job> kept = new HashSet<>();
         for (var e : byDevice.entrySet()) {
             PoolDevice d = ctx.device(e.getKey());
             if (d.state() == DeviceState.FAILED) {
@@ -1166,7 +1159,7 @@ public final class Migrator {
         // The jobs go a batch per metadata transaction.
         for (int from = 0; from < done.size(); from += 256) {
             List<Job> some = done.subList(from, Math.min(done.size(), from + 256));
-            java.util.Map<Integer, Counters> counters = new java.util.HashMap<>();
+            Map<Integer, Counters> counters = new HashMap<>();
             try (Transaction tx = md().newTransaction()) {
                 for (Job job : some) {
                     WorkIndex.declareRemove(tx, job.fid());
@@ -1177,8 +1170,7 @@ public final class Migrator {
                 for (Job job : some) {
                     if (WorkIndex.contains(md(), job)) {
                         WorkIndex.remove(tx, job);
-                        counters.computeIfAbsent(
-                                        dev.spillway.pool.meta.PoolFids.stripe(job.fid()), s -> new Counters(job.fid()))
+                        counters.computeIfAbsent(PoolFids.stripe(job.fid()), s -> new Counters(job.fid()))
                                 .add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
                     }
                 }
@@ -1254,14 +1246,14 @@ public final class Migrator {
         final int batch = 128;
         for (int from = 0; from < jobs.size(); from += batch) {
             List<Job> some = jobs.subList(from, Math.min(jobs.size(), from + batch));
-            java.util.Set<Fid> fids = new java.util.LinkedHashSet<>();
+            Set<Fid> fids = new LinkedHashSet<>();
             some.forEach(j -> fids.add(j.fid()));
             ObjectLocks.Held h = ctx.transactions().locks().newHolder();
             h.lockAll(fids);
             try {
                 // Each object's state as the batch leaves it (several jobs may touch one object).
-                java.util.Map<Fid, PoolObject> next = new java.util.LinkedHashMap<>();
-                java.util.Map<Fid, AttrChange> times = new java.util.HashMap<>();
+                Map<Fid, PoolObject> next = new LinkedHashMap<>();
+                Map<Fid, AttrChange> times = new HashMap<>();
                 for (Fid f : fids) {
                     try {
                         ctx.store().load(f).ifPresent(p -> next.put(f, p));
@@ -1284,7 +1276,7 @@ public final class Migrator {
                                         .orElse(p));
                     }
                 }
-                java.util.Map<Integer, Counters> counters = new java.util.HashMap<>();
+                Map<Integer, Counters> counters = new HashMap<>();
                 try (Transaction tx = md().newTransaction()) {
                     for (Job j : some) {
                         WorkIndex.declareAdd(tx, j.fid());
@@ -1320,8 +1312,7 @@ public final class Migrator {
                                         j.bytes(),
                                         ctx.nowNanos(),
                                         0));
-                        counters.computeIfAbsent(
-                                        dev.spillway.pool.meta.PoolFids.stripe(j.fid()), s -> new Counters(j.fid()))
+                        counters.computeIfAbsent(PoolFids.stripe(j.fid()), s -> new Counters(j.fid()))
                                 .move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
                     }
                     for (Counters c : counters.values()) {

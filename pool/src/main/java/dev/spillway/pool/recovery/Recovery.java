@@ -1,5 +1,6 @@
 package dev.spillway.pool.recovery;
 
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectCursor;
 import dev.spillway.osd.OsdException;
@@ -9,6 +10,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -31,7 +33,7 @@ public final class Recovery {
         Map<String, Integer> byKind = new TreeMap<>();
         int rolled = 0;
         int collected = 0;
-        List<Job> copies = new java.util.ArrayList<>();
+        List<Job> copies = new ArrayList<>();
         for (Job j : jobs) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
             if (j.kind() == Job.Kind.COPY) {
@@ -78,7 +80,7 @@ public final class Recovery {
             }
         }
         for (PoolDevice d : ctx.devices()) {
-            if (d == ctx.metadata() || !d.osd().capabilities().has(dev.spillway.osd.Capability.LIST_OBJECTS)) {
+            if (d == ctx.metadata() || !d.osd().capabilities().has(Capability.LIST_OBJECTS)) {
                 continue;
             }
             try (ObjectCursor c = d.osd().listObjects()) {

@@ -5,6 +5,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,20 +15,20 @@ import java.util.List;
  * checksums — plus the copies themselves, so the record alone can rebuild the layout.
  * Little-endian, versioned.
  */
-public final class ObjectRecord {
+public final class PoolObjectCodec {
     /** The record's xattr name; hidden from the pool's clients. */
     public static final String XATTR = "trusted.spillway.obj";
 
     private static final byte VERSION = 1;
 
-    private ObjectRecord() {}
+    private PoolObjectCodec() {}
 
     public static byte[] encode(PoolObject o) {
         int n = 1 + 8 + 8 + 4 + 8 + 2;
         for (Copy c : o.copies()) {
             n += 2 + 2 + 16 + 1 + 8 + 8 + 1 + 1 + 4 + 4 * c.checksums().crcs().length;
         }
-        ByteBuffer b = ByteBuffer.allocate(n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
         b.put(VERSION)
                 .putLong(o.size())
                 .putLong(o.dataVersion())
@@ -51,7 +52,7 @@ public final class ObjectRecord {
 
     public static PoolObject decode(String device, Fid fid, byte[] bytes) throws OsdException {
         try {
-            ByteBuffer b = ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
             byte v = b.get();
             if (v != VERSION) {
                 throw new OsdException(
