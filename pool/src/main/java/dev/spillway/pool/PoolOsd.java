@@ -55,7 +55,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * The pool OSD: an {@link Osd} that stacks on other OSDs (DESIGN.md, "The pool OSD"). The
+ * The pool OSD: an {@link Osd} that stacks on other OSDs (docs/design.md, "The pool OSD"). The
  * namespace, every object's attributes, xattrs and layout, the index objects and the pool's own
  * records live on the metadata device; bodies live where their layout says. Whoever sits above
  * cannot tell it from a single device.
@@ -63,7 +63,7 @@ import java.util.OptionalLong;
  * <p>Reads of a resident body go straight to the metadata device (checked against the layout
  * generation, so a concurrent spill is never half-seen); reads of a spilled body go to the
  * preferred in-sync copy and are verified chunk by chunk. Writes go through
- * {@link PoolTransaction}. Moving data ({@link #migrator()}) follows the protocol of DESIGN.md:
+ * {@link PoolTransaction}. Moving data ({@link #migrator()}) follows the spill protocol of docs/design.md:
  * pending copy and job in one metadata transaction, copy made durable, flip only if the data
  * version is unchanged, garbage deleted by jobs.
  */

@@ -47,7 +47,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The migration daemon (DESIGN.md, "Placement and the migration daemon"): it runs while the pool
+ * The migration daemon (docs/design.md, "Placement policy"): it runs while the pool
  * is mounted and decides from the pool's local access heat — never from a scan of the pool.
  *
  * <p>It listens to every access ({@link PoolListener}: no I/O on the data path, only the

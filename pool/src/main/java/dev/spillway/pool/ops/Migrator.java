@@ -38,7 +38,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * The pool's data-moving operations, each following DESIGN.md's protocol so that a spill device
+ * The pool's data-moving operations, each following the spill protocol of docs/design.md so that a spill device
  * needs no transactions:
  * <ol>
  * <li>in one metadata transaction, the new copy enters the layout as PENDING and a COPY job is
