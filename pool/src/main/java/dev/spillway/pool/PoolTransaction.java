@@ -21,9 +21,9 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -56,7 +56,7 @@ final class PoolTransaction extends AbstractTransaction {
     // The working pool state of DATA objects this transaction touched; null value = destroyed.
     private final Map<Fid, PoolObject> working = new LinkedHashMap<>();
     private final Map<Fid, PoolObject> committed = new HashMap<>();
-    private final Map<Integer, Counters> counters = new HashMap<>();
+    private final StripedCounters counters = new StripedCounters();
     private final Map<Fid, Long> written = new LinkedHashMap<>();
     // Placement advice set by this transaction, told to the listener once it committed.
     private final Map<Fid, String> advised = new LinkedHashMap<>();
@@ -243,7 +243,7 @@ final class PoolTransaction extends AbstractTransaction {
     }
 
     private Counters counters(Fid f) {
-        return counters.computeIfAbsent(PoolFids.stripe(f), s -> new Counters(f));
+        return counters.of(f);
     }
 
     @Override
@@ -527,9 +527,7 @@ final class PoolTransaction extends AbstractTransaction {
                                     AttrChange.none().ctime(c != null ? c : ctx.nowNanos()));
                 }
             }
-            for (Counters c : counters.values()) {
-                c.flush(md, mdOsd());
-            }
+            counters.flush(md, mdOsd());
             mdStopped = true;
             md.stop();
             PoolListener l = pool.listener();

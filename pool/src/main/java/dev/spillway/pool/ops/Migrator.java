@@ -19,8 +19,8 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.space.ReservePlan;
 import dev.spillway.pool.space.ReserveSlots;
@@ -416,7 +416,7 @@ public final class Migrator {
                 return new Begun(jobs, refused);
             }
             // One Counters per stripe: two objects of one stripe must add to one read-modify-write.
-            Map<Fid, Counters> stripes = new HashMap<>();
+            StripedCounters stripes = new StripedCounters();
             try (Transaction tx = md().newTransaction()) {
                 for (Planned pl : plan) {
                     WorkIndex.declareAdd(tx, pl.fid());
@@ -441,13 +441,11 @@ public final class Migrator {
                         }
                     }
                     DeviceIndex.insert(tx, target.index(), fid, pl.job().key());
-                    stripes.computeIfAbsent(PoolFids.countersFor(fid), k -> new Counters(fid))
+                    stripes.of(fid)
                             .add(target.index(), CopyState.PENDING, pl.job().bytes(), +1);
                     ctx.store().store(tx, fid, pl.next(), pl.times());
                 }
-                for (Counters c : stripes.values()) {
-                    c.flush(tx, md());
-                }
+                stripes.flush(tx, md());
             }
             for (Planned pl : plan) {
                 jobs.put(pl.fid(), Optional.of(pl.job()));
@@ -1159,7 +1157,7 @@ public final class Migrator {
         // The jobs go a batch per metadata transaction.
         for (int from = 0; from < done.size(); from += 256) {
             List<Job> some = done.subList(from, Math.min(done.size(), from + 256));
-            Map<Integer, Counters> counters = new HashMap<>();
+            StripedCounters counters = new StripedCounters();
             try (Transaction tx = md().newTransaction()) {
                 for (Job job : some) {
                     WorkIndex.declareRemove(tx, job.fid());
@@ -1170,13 +1168,10 @@ public final class Migrator {
                 for (Job job : some) {
                     if (WorkIndex.contains(md(), job)) {
                         WorkIndex.remove(tx, job);
-                        counters.computeIfAbsent(PoolFids.stripe(job.fid()), s -> new Counters(job.fid()))
-                                .add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
+                        counters.of(job.fid()).add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
                     }
                 }
-                for (Counters c : counters.values()) {
-                    c.flush(tx, md());
-                }
+                counters.flush(tx, md());
             }
         }
         return new Collected(removed, missing, deferred);
@@ -1276,7 +1271,7 @@ public final class Migrator {
                                         .orElse(p));
                     }
                 }
-                Map<Integer, Counters> counters = new HashMap<>();
+                StripedCounters counters = new StripedCounters();
                 try (Transaction tx = md().newTransaction()) {
                     for (Job j : some) {
                         WorkIndex.declareAdd(tx, j.fid());
@@ -1312,12 +1307,9 @@ public final class Migrator {
                                         j.bytes(),
                                         ctx.nowNanos(),
                                         0));
-                        counters.computeIfAbsent(PoolFids.stripe(j.fid()), s -> new Counters(j.fid()))
-                                .move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
+                        counters.of(j.fid()).move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
                     }
-                    for (Counters c : counters.values()) {
-                        c.flush(tx, md());
-                    }
+                    counters.flush(tx, md());
                 }
             } finally {
                 h.unlockAll();
