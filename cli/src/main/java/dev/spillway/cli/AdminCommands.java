@@ -188,8 +188,7 @@ final class AdminCommands {
                         readOnly
                                 ? dev.spillway.pool.PoolOsd.MountMode.CHECK
                                 : dev.spillway.pool.PoolOsd.MountMode.RECOVER)) {
-                    var rep = dev.spillway.pool.recovery.Fsck.check(
-                            o.pool, repair, deep || op().equals("scrub"), bar::update);
+                    var rep = o.pool.fsck(repair, deep || op().equals("scrub"), bar::update);
                     bar.finish();
                     ObjectNode n = JSON.createObjectNode();
                     n.put("clean", rep.clean());

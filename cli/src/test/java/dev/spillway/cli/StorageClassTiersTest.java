@@ -98,10 +98,10 @@ class StorageClassTiersTest {
         var hdd = server.pool().device("hdd").orElseThrow().index();
         var cold = server.pool().device("cold").orElseThrow().index();
         int fast = server.pool().metadata().index();
-        assertThat(server.pool().store().require(ia).on(hdd)).isPresent();
-        assertThat(server.pool().store().require(ia).resident(fast)).isFalse();
-        assertThat(server.pool().store().require(ir).on(cold)).isPresent();
-        assertThat(server.pool().store().require(std).resident(fast)).isTrue();
+        assertThat(server.pool().requireObject(ia).on(hdd)).isPresent();
+        assertThat(server.pool().requireObject(ia).resident(fast)).isFalse();
+        assertThat(server.pool().requireObject(ir).on(cold)).isPresent();
+        assertThat(server.pool().requireObject(std).resident(fast)).isTrue();
         // Served from its tier, byte for byte, and shown with its class.
         assertThat(s3.getObjectAsBytes(b -> b.bucket("tiers").key("ia")).asUtf8String())
                 .isEqualTo("infrequent");

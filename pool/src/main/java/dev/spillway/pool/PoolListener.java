@@ -2,6 +2,7 @@ package dev.spillway.pool;
 
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
+import java.util.List;
 
 /**
  * What the pool tells the migration daemon about accesses: called on the data path, so
@@ -64,8 +65,8 @@ public interface PoolListener {
     default void advised(Fid fid, String advice) {}
 
     /** Tells every one of {@code listeners}, in order. */
-    static PoolListener all(java.util.List<PoolListener> listeners) {
-        java.util.List<PoolListener> ls = java.util.List.copyOf(listeners);
+    static PoolListener all(List<PoolListener> listeners) {
+        List<PoolListener> ls = List.copyOf(listeners);
         return new PoolListener() {
             @Override
             public void read(Fid fid, long size, long bytes, int device) {

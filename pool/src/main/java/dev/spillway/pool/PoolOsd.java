@@ -18,34 +18,44 @@ import dev.spillway.pool.config.DeviceConfig;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.Role;
+import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.device.MetadataGate;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.layout.Layout;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
-import dev.spillway.pool.meta.Counters;
-import dev.spillway.pool.meta.ObjectStore;
+import dev.spillway.pool.meta.DeviceIndex;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.ops.CapacityControl;
+import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.recovery.Fsck;
 import dev.spillway.pool.recovery.Recovery;
 import dev.spillway.pool.recovery.RecoveryReport;
-import dev.spillway.pool.space.CapacityControl;
 import dev.spillway.pool.space.ReservePlan;
-import dev.spillway.pool.space.ReserveSlots;
 import dev.spillway.pool.space.RoomQueue;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
+import java.util.OptionalLong;
 
 /**
- * The pool OSD: an {@link Osd} that stacks on other OSDs (DESIGN.md, "The pool OSD"). The
+ * The pool OSD: an {@link Osd} that stacks on other OSDs (docs/design.md, "The pool OSD"). The
  * namespace, every object's attributes, xattrs and layout, the index objects and the pool's own
  * records live on the metadata device; bodies live where their layout says. Whoever sits above
  * cannot tell it from a single device.
@@ -53,7 +63,7 @@ import java.util.Set;
  * <p>Reads of a resident body go straight to the metadata device (checked against the layout
  * generation, so a concurrent spill is never half-seen); reads of a spilled body go to the
  * preferred in-sync copy and are verified chunk by chunk. Writes go through
- * {@link PoolTransaction}. Moving data ({@link #migrator()}) follows the protocol of DESIGN.md:
+ * {@link PoolTransaction}. Moving data ({@link #migrator()}) follows the spill protocol of docs/design.md:
  * pending copy and job in one metadata transaction, copy made durable, flip only if the data
  * version is unchanged, garbage deleted by jobs.
  */
@@ -73,16 +83,15 @@ public final class PoolOsd implements Osd {
         CHECK
     }
 
-    private final PoolConfig config;
+    private final PoolContext ctx;
+    // The context's, kept here because every client call names them.
     private final String name;
-    private final List<PoolDevice> devices;
     private final PoolDevice md;
-    private final ObjectStore store;
-    final TransactionSupport support;
-    private final InstantSource clock;
+    private final PoolObjectStore store;
     private final Capabilities caps;
     private final Migrator migrator;
-    private final dev.spillway.pool.ops.DeviceOps deviceOps;
+    private final DeviceOps deviceOps;
+    private final CapacityControl capacity;
     private volatile PoolListener listener = PoolListener.NONE;
     /** Which reads are new accesses for placement (the rule in {@link PoolListener}). */
     private final ReadStreams streams = new ReadStreams();
@@ -90,28 +99,17 @@ public final class PoolOsd implements Osd {
     private volatile SpaceReclaimer reclaimer;
     private volatile RecoveryReport recovery;
     private volatile boolean closed;
-    private final ReserveSlots reserveSlots;
-    private final RoomQueue roomQueue;
-    private final CapacityControl capacity;
-    private volatile ReservePlan reservePlan;
 
-    private PoolOsd(PoolConfig config, List<PoolDevice> devices, InstantSource clock) {
-        this.config = config;
-        this.name = config.name();
-        this.devices = List.copyOf(devices);
-        this.md = devices.stream().filter(d -> d.has(Role.METADATA)).findFirst().orElseThrow();
-        this.store = new ObjectStore(
-                md.osd(),
-                md.index(),
-                i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()));
-        this.support = new TransactionSupport(name, false);
-        this.clock = clock;
-        this.caps = capabilities(md.osd(), devices);
-        this.reserveSlots = new ReserveSlots(name, ReservePlan.STREAMS);
-        this.roomQueue = new RoomQueue(name, System::nanoTime);
-        this.capacity = new CapacityControl(this);
-        this.migrator = new Migrator(this);
-        this.deviceOps = new dev.spillway.pool.ops.DeviceOps(this);
+    /** Composes the pool from its context and its movers, both fully built; does no I/O. */
+    private PoolOsd(PoolContext ctx, Migrator migrator) {
+        this.ctx = ctx;
+        this.name = ctx.name();
+        this.md = ctx.metadata();
+        this.store = ctx.store();
+        this.caps = capabilities(md.osd(), ctx.devices());
+        this.migrator = migrator;
+        this.deviceOps = new DeviceOps(ctx, migrator);
+        this.capacity = new CapacityControl(ctx);
     }
 
     /**
@@ -154,7 +152,7 @@ public final class PoolOsd implements Osd {
             List<DeviceTable.Entry> table;
             if (!DeviceTable.formatted(mdOsd)) {
                 DeviceTable.format(mdOsd, config);
-                LOG.log(System.Logger.Level.INFO, "pool " + config.name() + ": formatted on " + mdOsd.name());
+                LOG.log(Level.INFO, "pool " + config.name() + ": formatted on " + mdOsd.name());
             }
             table = DeviceTable.check(mdOsd, config);
             for (DeviceConfig d : config.devices()) {
@@ -163,34 +161,33 @@ public final class PoolOsd implements Osd {
                         d.index(), d.name(), d.backend(), d.roles(), st, d.durability(), opened.get(d.index())));
             }
             long p0 = System.nanoTime();
-            PoolOsd pool = new PoolOsd(config, devs, clock);
+            PoolContext ctx = new PoolContext(config, devs, clock);
+            PoolOsd pool = new PoolOsd(ctx, Migrator.open(ctx));
             timing.append("pool state ").append(millis(p0)).append(" ms, ");
             // The reserve is in place before recovery writes anything (recovery itself needs none).
             // A fast tier configured smaller than what it holds runs larger until spilled down.
             if (mode != MountMode.CHECK) {
-                java.util.OptionalLong raised = pool.capacity.atMount();
+                OptionalLong raised = pool.capacity.atMount();
                 if (raised.isPresent()) {
                     LOG.log(
-                            System.Logger.Level.WARNING,
+                            Level.WARNING,
                             "pool " + config.name() + ": " + pool.md.name()
                                     + " holds more than its configured capacity "
                                     + pool.capacity.target().getAsLong() + " allows; running at "
                                     + raised.getAsLong() + " bytes until the daemon has spilled down to it");
                 }
             }
-            pool.applyReserve();
+            ctx.applyReserve();
             long r0 = System.nanoTime();
             pool.recovery = switch (mode) {
-                case FULL_SCAN -> Recovery.fullScan(pool);
-                case RECOVER -> Recovery.recover(pool);
-                case CHECK -> Recovery.none(pool);
+                case FULL_SCAN -> Recovery.fullScan(ctx, pool.migrator);
+                case RECOVER -> Recovery.recover(ctx, pool.migrator);
+                case CHECK -> Recovery.none(ctx);
             };
             timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ")
                     .append(millis(r0))
                     .append(" ms");
-            LOG.log(
-                    System.Logger.Level.DEBUG,
-                    "pool " + config.name() + ": mounted in " + millis(t0) + " ms (" + timing + ")");
+            LOG.log(Level.DEBUG, "pool " + config.name() + ": mounted in " + millis(t0) + " ms (" + timing + ")");
             return pool;
         } catch (OsdException | RuntimeException e) {
             for (Osd o : opened) {
@@ -205,7 +202,7 @@ public final class PoolOsd implements Osd {
     }
 
     private static String millis(long since) {
-        return String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - since) / 1e6);
+        return String.format(Locale.ROOT, "%.1f", (System.nanoTime() - since) / 1e6);
     }
 
     private static Capabilities capabilities(Osd md, List<PoolDevice> devices) {
@@ -245,53 +242,122 @@ public final class PoolOsd implements Osd {
     // ---- accessors for the pool's own packages ---------------------------------------------
 
     public PoolConfig config() {
-        return config;
+        return ctx.config();
     }
 
     public List<PoolDevice> devices() {
-        return devices;
+        return ctx.devices();
     }
 
     public PoolDevice device(int index) {
-        return devices.get(index);
+        return ctx.device(index);
     }
 
     public Optional<PoolDevice> device(String deviceName) {
-        return devices.stream().filter(d -> d.name().equals(deviceName)).findFirst();
+        return ctx.device(deviceName);
     }
 
-    /** The metadata device. */
     /**
      * Runs {@code body} with no metadata transaction in flight (see {@link MetadataGate}): what an
      * online fsck needs to see one consistent state.
      */
-    public <T> T quiesced(java.time.Duration wait, MetadataGate.Quiet<T> body) throws OsdException {
-        return ((MetadataGate) metadata().osd()).quiesced(wait, body);
+    public <T> T quiesced(Duration wait, MetadataGate.Quiet<T> body) throws OsdException {
+        return ctx.quiesced(wait, body);
     }
 
+    /** The metadata device. */
     public PoolDevice metadata() {
         return md;
     }
 
-    public ObjectStore store() {
+    // The pool's records and locks are its own: package-private, for PoolTransaction and tests.
+    PoolObjectStore store() {
         return store;
     }
 
-    public TransactionSupport transactions() {
-        return support;
+    TransactionSupport transactions() {
+        return ctx.transactions();
+    }
+
+    /**
+     * The pool's record of a DATA object — size, data version, its copies and their states — or
+     * empty if {@code fid} names no DATA object of the pool.
+     */
+    public Optional<PoolObject> object(Fid fid) throws OsdException {
+        ensureOpen();
+        checkClientFid(fid);
+        return store.load(fid);
+    }
+
+    /**
+     * As {@link #object}, for an object that must exist.
+     *
+     * @throws OsdException ENOENT naming the object if it does not, or is not a DATA object
+     */
+    public PoolObject requireObject(Fid fid) throws OsdException {
+        ensureOpen();
+        checkClientFid(fid);
+        return store.require(fid);
+    }
+
+    /** The object's placement, decoded from its {@code trusted.lov} layout. */
+    public Layout layout(Fid fid) throws OsdException {
+        ensureOpen();
+        checkClientFid(fid);
+        return store.decodedLayout(fid);
+    }
+
+    /** The object's {@code trusted.lov} layout as stored (Lustre's composite layout format). */
+    public byte[] rawLayout(Fid fid) throws OsdException {
+        ensureOpen();
+        checkClientFid(fid);
+        return store.layout(fid);
+    }
+
+    /** A small file the pool keeps for a component running on it (see {@link LocalFile}). */
+    public LocalFile localFile(LocalFile.Name file) throws OsdException {
+        ensureOpen();
+        return new LocalFile(name, md.osd(), file);
+    }
+
+    /** How many parts {@link #residents(int)} splits the fast tier's resident objects into. */
+    public int residentParts() {
+        return PoolFids.STRIPES;
+    }
+
+    /**
+     * One part of the objects whose body is on the metadata device, from the pool's index of them
+     * (never a walk of the namespace): the parts {@code 0 .. residentParts()-1} together name each
+     * resident object once.
+     */
+    public List<Fid> residents(int part) throws OsdException {
+        ensureOpen();
+        Objects.checkIndex(part, PoolFids.STRIPES);
+        List<Fid> out = new ArrayList<>();
+        try (IndexCursor c = md.osd().cursor(PoolFids.deviceIndex(md.index(), part), null)) {
+            while (c.next()) {
+                out.add(Fid.fromBytes(c.key(), 0));
+            }
+        }
+        return out;
+    }
+
+    /** True if the pool's index names any copy on {@code device} (a failed device still to be replaced). */
+    public boolean holdsCopies(PoolDevice device) throws OsdException {
+        ensureOpen();
+        return !DeviceIndex.list(md.osd(), device.index()).isEmpty();
     }
 
     public InstantSource clock() {
-        return clock;
+        return ctx.clock();
     }
 
     public long nowNanos() {
-        var i = clock.instant();
-        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+        return ctx.nowNanos();
     }
 
     public int replicas() {
-        return config.replicas();
+        return ctx.replicas();
     }
 
     /** The data-moving operations (spill, promote, resync, …) the daemon and the CLI call. */
@@ -300,7 +366,7 @@ public final class PoolOsd implements Osd {
     }
 
     /** Device state changes, evacuation, replacement of lost copies. */
-    public dev.spillway.pool.ops.DeviceOps deviceOps() {
+    public DeviceOps deviceOps() {
         return deviceOps;
     }
 
@@ -322,46 +388,14 @@ public final class PoolOsd implements Osd {
         this.reclaimer = r;
     }
 
-    /**
-     * Computes the reserve of the metadata device from the pool's shape and the device's capacity
-     * ({@link ReservePlan}) and sets it there. Background devices keep none: nothing but the pool's
-     * own copies is written to them, and deleting a copy needs no space.
-     */
-    public void applyReserve() throws OsdException {
-        ReservePlan plan = planFor(md.osd().statfs().totalBytes());
-        try {
-            md.osd().setReserve(plan.total());
-            reservePlan = plan;
-            LOG.log(System.Logger.Level.DEBUG, "pool " + name + ": reserve on " + md.name() + ": " + plan.describe());
-        } catch (OsdException e) {
-            if (!e.is(Errno.EOPNOTSUPP)) {
-                throw e;
-            }
-            reservePlan = null;
-            LOG.log(
-                    System.Logger.Level.WARNING,
-                    "pool " + name + ": metadata device " + md.name() + " keeps no reserve (" + e.getMessage()
-                            + "); a full device may refuse the pool's own work");
-        }
-    }
-
     /** The reserve the metadata device needs at a capacity of {@code capacity} bytes. */
     public ReservePlan planFor(long capacity) {
-        List<Integer> bg = devices.stream()
-                .filter(d -> d.has(Role.BACKGROUND))
-                .map(PoolDevice::index)
-                .toList();
-        return ReservePlan.of(
-                devices.size(),
-                md.index(),
-                bg,
-                i -> dev.spillway.pool.meta.LayoutView.hsmType(devices.get(i).backend()),
-                capacity);
+        return ctx.planFor(capacity);
     }
 
     /** The reserve kept on the metadata device, and how it was sized; empty if the device keeps none. */
     public Optional<ReservePlan> reservePlan() {
-        return Optional.ofNullable(reservePlan);
+        return ctx.reservePlan();
     }
 
     /** Capacity changes while mounted (see {@link CapacityControl}). */
@@ -371,12 +405,17 @@ public final class PoolOsd implements Osd {
 
     /** Where client transactions wait for room on a full fast tier (see {@link RoomQueue}). */
     public RoomQueue roomQueue() {
-        return roomQueue;
+        return ctx.roomQueue();
     }
 
-    /** The slots that bound the pool's RESERVED work (see {@link ReserveSlots}). */
-    public ReserveSlots reserveSlots() {
-        return reserveSlots;
+    /**
+     * Checks the pool ({@link Fsck}): online, with metadata transactions held off during the
+     * structural walk; {@code repair} fixes what can be fixed without losing data, {@code deep}
+     * reads every copy through its checksums.
+     */
+    public Fsck.Report fsck(boolean repair, boolean deep, Fsck.Progress progress) throws OsdException {
+        ensureOpen();
+        return Fsck.check(ctx, migrator, repair, deep, progress);
     }
 
     /** What the last mount found and did. */
@@ -385,8 +424,8 @@ public final class PoolOsd implements Osd {
     }
 
     /** Every job of the work index (what the admin API's {@code jobs} shows). */
-    public List<dev.spillway.pool.meta.Job> jobs() throws OsdException {
-        return dev.spillway.pool.meta.WorkIndex.all(md.osd());
+    public List<Job> jobs() throws OsdException {
+        return WorkIndex.all(md.osd());
     }
 
     /**
@@ -397,35 +436,7 @@ public final class PoolOsd implements Osd {
      */
     public Map<Integer, Map<CopyState, long[]>> copyTotals() throws OsdException {
         ensureOpen();
-        return Counters.totals(md.osd());
-    }
-
-    /**
-     * The pool's own records on the metadata device (superblock, work index, counters, device
-     * indexes, heat checkpoint): objects its clients never see, so statfs does not count them.
-     */
-    private long reservedObjects() throws OsdException {
-        long n = 0;
-        for (Fid f : reservedFids()) {
-            if (md.osd().exists(f)) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    private List<Fid> reservedFids() {
-        List<Fid> out = new ArrayList<>();
-        out.add(dev.spillway.pool.meta.PoolFids.SUPER);
-        out.add(dev.spillway.pool.meta.PoolFids.HEAT);
-        for (int s = 0; s < dev.spillway.pool.meta.PoolFids.STRIPES; s++) {
-            out.add(dev.spillway.pool.meta.PoolFids.work(s));
-            out.add(dev.spillway.pool.meta.PoolFids.counters(s));
-            for (PoolDevice d : devices) {
-                out.add(dev.spillway.pool.meta.PoolFids.deviceIndex(d.index(), s));
-            }
-        }
-        return out;
+        return ctx.copyTotals();
     }
 
     // ---- Osd -------------------------------------------------------------------------------
@@ -453,7 +464,7 @@ public final class PoolOsd implements Osd {
 
     /** Clients may not see or touch the pool's own objects: they do not exist for them. */
     void checkClientFid(Fid fid) throws OsdException {
-        if (dev.spillway.pool.meta.PoolFids.reserved(fid)) {
+        if (PoolFids.reserved(fid)) {
             throw new OsdException(Errno.ENOENT, name, fid, "no such object (FID in a sequence the pool reserves)");
         }
     }
@@ -462,77 +473,10 @@ public final class PoolOsd implements Osd {
     public StatFs statfs() throws OsdException {
         try {
             ensureOpen();
-            Map<Integer, Map<CopyState, long[]>> counted = Counters.totals(md.osd());
-            List<StatFs> rows = new ArrayList<>();
-            long total = 0;
-            long free = 0;
-            long avail = 0;
-            for (PoolDevice d : devices) {
-                StatFs s = d.osd().statfs();
-                if (d != md) {
-                    // A spill device's own statfs may be a shared filesystem's; what the pool placed
-                    // there is counted exactly.
-                    long used = 0;
-                    long copies = 0;
-                    for (long[] v : counted.getOrDefault(d.index(), Map.of()).values()) {
-                        used += v[0];
-                        copies += v[1];
-                    }
-                    // Used is what the pool placed there (exact, from its counters): a spill device
-                    // may share its filesystem with other data, which is not the pool's to report.
-                    // Its size is what the pool can reach: what it placed there plus what is still
-                    // available to it (a shared filesystem's other data is neither), so that
-                    // size = used + available holds on every row of df.
-                    long dfree = Math.max(0, Math.min(s.totalBytes() - used, s.availableBytes()));
-                    s = new StatFs(
-                            d.name(),
-                            Math.min(s.totalBytes(), used + dfree),
-                            dfree,
-                            dfree,
-                            copies,
-                            s.freeObjects(),
-                            flags(d, s),
-                            List.of());
-                } else {
-                    // The pool's own records are not objects of its clients.
-                    s = new StatFs(
-                            d.name(),
-                            s.totalBytes(),
-                            s.freeBytes(),
-                            s.availableBytes(),
-                            Math.max(0, s.objects() - reservedObjects()),
-                            s.freeObjects(),
-                            flags(d, s),
-                            List.of());
-                }
-                rows.add(s);
-                if (d.state() != DeviceState.FAILED && d.state() != DeviceState.SPARE) {
-                    total += s.totalBytes();
-                    free += s.freeBytes();
-                    avail += d.state().writable() ? s.availableBytes() : 0;
-                }
-            }
-            Set<StatFs.Flag> flags = EnumSet.noneOf(StatFs.Flag.class);
-            if (devices.stream().anyMatch(d -> d.state() == DeviceState.FAILED)) {
-                flags.add(StatFs.Flag.DEGRADED);
-            }
-            StatFs mds = rows.get(md.index());
-            return new StatFs(name, total, free, avail, mds.objects(), mds.freeObjects(), flags, rows);
+            return ctx.statfs();
         } catch (OsdException e) {
             throw e.via(name);
         }
-    }
-
-    private static Set<StatFs.Flag> flags(PoolDevice d, StatFs s) {
-        Set<StatFs.Flag> f = EnumSet.noneOf(StatFs.Flag.class);
-        f.addAll(s.flags());
-        if (d.state() == DeviceState.RO || d.state() == DeviceState.SPARE) {
-            f.add(StatFs.Flag.READONLY);
-        }
-        if (d.state() == DeviceState.FAILED) {
-            f.add(StatFs.Flag.DEGRADED);
-        }
-        return f;
     }
 
     @Override
@@ -559,7 +503,7 @@ public final class PoolOsd implements Osd {
     @Override
     public Transaction newTransaction() throws OsdException {
         ensureOpen();
-        return new PoolTransaction(this);
+        return new PoolTransaction(this, ctx);
     }
 
     @Override
@@ -635,12 +579,12 @@ public final class PoolOsd implements Osd {
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
         List<Copy> candidates = new ArrayList<>(p.inSync());
-        candidates.removeIf(c -> !devices.get(c.device()).state().readable());
+        candidates.removeIf(c -> !ctx.device(c.device()).state().readable());
         candidates.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
         OsdException last = null;
         List<String> tried = new ArrayList<>();
         for (Copy c : candidates) {
-            PoolDevice d = devices.get(c.device());
+            PoolDevice d = ctx.device(c.device());
             try {
                 int n = CopyIo.readVerified(d, fid, c, p.size(), offset, dst);
                 reported(fid, p, offset, n, d.index());
@@ -749,11 +693,11 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(fid);
-            if (xname.equals(ObjectStore.LAYOUT_XATTR)) {
+            if (xname.equals(PoolObjectStore.LAYOUT_XATTR)) {
                 // Read-only, as on Lustre: the layout is readable through its xattr.
                 return md.osd().getXattr(fid, xname);
             }
-            if (ObjectStore.reservedXattr(xname)) {
+            if (PoolObjectStore.reservedXattr(xname)) {
                 md.osd().getAttr(fid);
                 throw new OsdException(Errno.ENODATA, name, fid, "no xattr " + xname);
             }
@@ -769,7 +713,7 @@ public final class PoolOsd implements Osd {
             ensureOpen();
             checkClientFid(fid);
             List<String> all = new ArrayList<>(md.osd().listXattrs(fid));
-            all.removeIf(ObjectStore::reservedXattr);
+            all.removeIf(PoolObjectStore::reservedXattr);
             return all;
         } catch (OsdException e) {
             throw e.via(name);
@@ -807,7 +751,7 @@ public final class PoolOsd implements Osd {
                 @Override
                 public boolean next() throws OsdException {
                     while (in.next()) {
-                        if (!dev.spillway.pool.meta.PoolFids.reserved(in.fid())) {
+                        if (!PoolFids.reserved(in.fid())) {
                             return true;
                         }
                     }
@@ -836,7 +780,7 @@ public final class PoolOsd implements Osd {
         }
         closed = true;
         OsdException first = null;
-        for (PoolDevice d : devices) {
+        for (PoolDevice d : ctx.devices()) {
             try {
                 d.osd().close();
             } catch (OsdException e) {
@@ -854,6 +798,6 @@ public final class PoolOsd implements Osd {
 
     @Override
     public String toString() {
-        return "PoolOsd(" + name + ": " + devices + ")";
+        return "PoolOsd(" + name + ": " + ctx.devices() + ")";
     }
 }

@@ -1,32 +1,40 @@
 package dev.spillway.pool;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.AttrField;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
+import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.ObjectStore;
-import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A pool transaction: one metadata-device transaction carrying the client's updates plus the
@@ -41,29 +49,31 @@ import java.util.Optional;
  */
 final class PoolTransaction extends AbstractTransaction {
     private final PoolOsd pool;
+    private final PoolContext ctx;
     private final int mdIndex;
     private Transaction md;
     private boolean mdStopped;
     // The working pool state of DATA objects this transaction touched; null value = destroyed.
     private final Map<Fid, PoolObject> working = new LinkedHashMap<>();
     private final Map<Fid, PoolObject> committed = new HashMap<>();
-    private final Map<Integer, Counters> counters = new HashMap<>();
+    private final StripedCounters counters = new StripedCounters();
     private final Map<Fid, Long> written = new LinkedHashMap<>();
     // Placement advice set by this transaction, told to the listener once it committed.
     private final Map<Fid, String> advised = new LinkedHashMap<>();
     /** Objects whose updates continue an earlier transaction's access (not counted again). */
-    private final java.util.Set<Fid> continued = new java.util.HashSet<>();
+    private final Set<Fid> continued = new HashSet<>();
     // The ctime each touched DATA object must end with: a value a client set, or null for "now".
     private final Map<Fid, Long> ctime = new HashMap<>();
 
-    PoolTransaction(PoolOsd pool) {
-        super(pool.support);
+    PoolTransaction(PoolOsd pool, PoolContext ctx) {
+        super(ctx.transactions());
+        this.ctx = ctx;
         this.pool = pool;
-        this.mdIndex = pool.metadata().index();
+        this.mdIndex = ctx.metadata().index();
     }
 
-    private dev.spillway.osd.Osd mdOsd() {
-        return pool.metadata().osd();
+    private Osd mdOsd() {
+        return ctx.metadata().osd();
     }
 
     // ---- start ---------------------------------------------------------------------------
@@ -77,17 +87,17 @@ final class PoolTransaction extends AbstractTransaction {
             SpaceReclaimer r = pool.spaceReclaimer();
             // A full fast tier: the writer waits its turn for room while the daemon spills (on the
             // head writer's own thread too: backpressure), for at most the configured time.
-            pool.roomQueue()
+            ctx.roomQueue()
                     .start(
                             this::startMetadata,
                             r == null ? null : (bytes, deadline) -> r.reclaim(bytes, busy, deadline),
                             declaredBytes(4096),
                             spaceClass() == SpaceClass.CLIENT
-                                    ? pool.config().space().writerWait().toNanos()
+                                    ? ctx.config().space().writerWait().toNanos()
                                     : 0,
                             "transaction " + id());
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -121,7 +131,7 @@ final class PoolTransaction extends AbstractTransaction {
             case RESERVED ->
                 throw new OsdException(
                         Errno.EINVAL,
-                        pool.name(),
+                        ctx.name(),
                         null,
                         "transaction " + id()
                                 + ": space class RESERVED is the pool's own; clients use CLIENT or FREEING");
@@ -130,7 +140,7 @@ final class PoolTransaction extends AbstractTransaction {
                     if (d.op() == Declare.Op.CREATE || d.op() == Declare.Op.WRITE) {
                         throw new OsdException(
                                 Errno.EINVAL,
-                                pool.name(),
+                                ctx.name(),
                                 d.fid(),
                                 "transaction " + id() + " is FREEING but declares " + d
                                         + "; a transaction that gives space back may not bring data in");
@@ -146,7 +156,7 @@ final class PoolTransaction extends AbstractTransaction {
         }
         Optional<PoolObject> o;
         try {
-            o = pool.store().load(f);
+            o = ctx.store().load(f);
         } catch (OsdException e) {
             if (!e.is(Errno.ENOENT)) {
                 throw e;
@@ -164,7 +174,7 @@ final class PoolTransaction extends AbstractTransaction {
             case CREATE -> {
                 md.declareCreate(f, d.kind());
                 if (d.kind() == ObjectKind.DATA) {
-                    pool.store().declareClientChange(md, f, Optional.empty());
+                    ctx.store().declareClientChange(md, f, Optional.empty());
                     DeviceIndex.declareInsert(md, mdIndex, f);
                 }
             }
@@ -183,7 +193,7 @@ final class PoolTransaction extends AbstractTransaction {
                     default -> md.declareTruncate(f, d.offset());
                 }
                 Optional<PoolObject> p = committed(f);
-                pool.store().declareClientChange(md, f, p);
+                ctx.store().declareClientChange(md, f, p);
                 if (p.isPresent()) {
                     if (!p.get().resident(mdIndex)) {
                         md.declareWrite(f, 0, p.get().size());
@@ -233,7 +243,7 @@ final class PoolTransaction extends AbstractTransaction {
     }
 
     private Counters counters(Fid f) {
-        return counters.computeIfAbsent(PoolFids.stripe(f), s -> new Counters(f));
+        return counters.of(f);
     }
 
     @Override
@@ -245,7 +255,7 @@ final class PoolTransaction extends AbstractTransaction {
             }
             md.create(fid, kind, attrs);
             if (kind == ObjectKind.DATA) {
-                ctime.put(fid, attrs.has(dev.spillway.osd.AttrField.CTIME) ? attrs.ctime() : null);
+                ctime.put(fid, attrs.has(AttrField.CTIME) ? attrs.ctime() : null);
                 working.put(fid, PoolObject.created(mdIndex, fid));
                 written.put(fid, 0L);
                 DeviceIndex.insert(md, mdIndex, fid, fid);
@@ -254,7 +264,7 @@ final class PoolTransaction extends AbstractTransaction {
                 committed.put(fid, null);
             }
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -283,7 +293,7 @@ final class PoolTransaction extends AbstractTransaction {
             }
             written.remove(fid);
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -292,7 +302,7 @@ final class PoolTransaction extends AbstractTransaction {
         long size = c.bytes();
         if (c.state() != CopyState.PENDING) {
             // A pending copy's own COPY job still owns it; it collects it when it finds the object changed.
-            WorkIndex.add(md, new Job(Job.Kind.GC, fid, c.device(), c.key(), c.version(), size, pool.nowNanos(), 0));
+            WorkIndex.add(md, new Job(Job.Kind.GC, fid, c.device(), c.key(), c.version(), size, ctx.nowNanos(), 0));
             counters(fid).move(c.device(), c.state(), CopyState.GARBAGE, size);
             DeviceIndex.delete(md, c.device(), fid, c.key());
         }
@@ -303,9 +313,9 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             pool.checkClientFid(fid);
             md.setAttr(fid, change);
-            ctime.put(fid, change.has(dev.spillway.osd.AttrField.CTIME) ? change.ctime() : null);
+            ctime.put(fid, change.has(AttrField.CTIME) ? change.ctime() : null);
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -315,11 +325,11 @@ final class PoolTransaction extends AbstractTransaction {
             return p;
         }
         List<Copy> sources = new ArrayList<>(p.inSync());
-        sources.removeIf(c -> !pool.device(c.device()).state().readable());
+        sources.removeIf(c -> !ctx.device(c.device()).state().readable());
         OsdException last = null;
         for (Copy c : sources) {
             try {
-                CopyIo.recall(md, pool.device(c.device()), fid, c, p.size());
+                CopyIo.recall(md, ctx.device(c.device()), fid, c, p.size());
                 DeviceIndex.insert(md, mdIndex, fid, fid);
                 Copy local = new Copy(
                         p.nextMirrorId(),
@@ -329,7 +339,7 @@ final class PoolTransaction extends AbstractTransaction {
                         p.dataVersion(),
                         p.size(),
                         true,
-                        dev.spillway.pool.meta.Checksums.NONE);
+                        Checksums.NONE);
                 return p.add(local).preferring(mdIndex);
             } catch (OsdException e) {
                 if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
@@ -352,7 +362,7 @@ final class PoolTransaction extends AbstractTransaction {
         for (Copy c : p.copies()) {
             if (c.device() == mdIndex || c.state() == CopyState.PENDING) {
                 kept.add(c.device() == mdIndex ? c.inSync(p.dataVersion() + 1, newSize, c.checksums()) : c);
-            } else if (pool.replicas() > 1 && c.state() == CopyState.IN_SYNC) {
+            } else if (ctx.replicas() > 1 && c.state() == CopyState.IN_SYNC) {
                 kept.add(c.withState(CopyState.STALE));
                 counters(fid).move(c.device(), CopyState.IN_SYNC, CopyState.STALE, c.bytes());
                 WorkIndex.add(
@@ -364,7 +374,7 @@ final class PoolTransaction extends AbstractTransaction {
                                 c.key(),
                                 p.dataVersion() + 1,
                                 c.bytes(),
-                                pool.nowNanos(),
+                                ctx.nowNanos(),
                                 0));
             } else if (c.state() == CopyState.STALE) {
                 kept.add(c);
@@ -390,7 +400,7 @@ final class PoolTransaction extends AbstractTransaction {
             if (end > pool.capabilities().maxObjectSize()) {
                 throw new OsdException(
                         Errno.EFBIG,
-                        pool.name(),
+                        ctx.name(),
                         fid,
                         "write ends at " + end + ", past the largest object "
                                 + pool.capabilities().maxObjectSize() + " of this pool's devices");
@@ -399,7 +409,7 @@ final class PoolTransaction extends AbstractTransaction {
             md.write(fid, offset, src);
             bodyChanged(fid, r, Math.max(r.size(), end));
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -416,7 +426,7 @@ final class PoolTransaction extends AbstractTransaction {
             md.punch(fid, offset, length);
             bodyChanged(fid, r, r.size());
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -433,14 +443,14 @@ final class PoolTransaction extends AbstractTransaction {
             md.truncate(fid, size);
             bodyChanged(fid, r, size);
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
     private void checkName(Fid fid, String name) throws OsdException {
-        if (ObjectStore.reservedXattr(name)) {
+        if (PoolObjectStore.reservedXattr(name)) {
             throw new OsdException(
-                    Errno.EPERM, pool.name(), fid, "xattr " + name + " is the pool's own and cannot be changed");
+                    Errno.EPERM, ctx.name(), fid, "xattr " + name + " is the pool's own and cannot be changed");
         }
     }
 
@@ -451,11 +461,11 @@ final class PoolTransaction extends AbstractTransaction {
             checkName(fid, name);
             md.setXattr(fid, name, value, flag);
             ctime.put(fid, null);
-            if (name.equals(dev.spillway.osd.PlacementHint.XATTR)) {
-                advised.put(fid, new String(value, java.nio.charset.StandardCharsets.US_ASCII));
+            if (name.equals(PlacementHint.XATTR)) {
+                advised.put(fid, new String(value, StandardCharsets.US_ASCII));
             }
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -467,7 +477,7 @@ final class PoolTransaction extends AbstractTransaction {
             md.deleteXattr(fid, name);
             ctime.put(fid, null);
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -481,7 +491,7 @@ final class PoolTransaction extends AbstractTransaction {
                 md.insert(index, key, value);
             }
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -491,7 +501,7 @@ final class PoolTransaction extends AbstractTransaction {
             pool.checkClientFid(index);
             md.delete(index, key);
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -509,17 +519,15 @@ final class PoolTransaction extends AbstractTransaction {
             for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
                 if (e.getValue() != null) {
                     Long c = ctime.get(e.getKey());
-                    pool.store()
+                    ctx.store()
                             .store(
                                     md,
                                     e.getKey(),
                                     e.getValue(),
-                                    AttrChange.none().ctime(c != null ? c : pool.nowNanos()));
+                                    AttrChange.none().ctime(c != null ? c : ctx.nowNanos()));
                 }
             }
-            for (Counters c : counters.values()) {
-                c.flush(md, mdOsd());
-            }
+            counters.flush(md, mdOsd());
             mdStopped = true;
             md.stop();
             PoolListener l = pool.listener();
@@ -541,7 +549,7 @@ final class PoolTransaction extends AbstractTransaction {
                 }
             }
         } catch (OsdException e) {
-            throw e.via(pool.name());
+            throw e.via(ctx.name());
         }
     }
 
@@ -557,7 +565,7 @@ final class PoolTransaction extends AbstractTransaction {
     protected void doRelease() {
         stopMd();
         // Whatever this transaction held or freed is back: a waiting writer may find room.
-        pool.roomQueue().roomMade();
+        ctx.roomQueue().roomMade();
     }
 
     private void stopMd() {

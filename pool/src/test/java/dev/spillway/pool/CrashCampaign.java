@@ -166,7 +166,7 @@ public final class CrashCampaign {
     /** After the crash: mount with {@code m}, fsck, and check every acknowledged write. */
     public static PoolOsd verify(Mount m, Model model, int objects, String where) throws Exception {
         PoolOsd pool = m.mount();
-        Fsck.Report rep = Fsck.run(pool, false, true, null);
+        Fsck.Report rep = pool.fsck(false, true, null);
         assertThat(rep.problems()).as("fsck after recovery (%s)", where).isEmpty();
         for (int i = 0; i < objects; i++) {
             Fid f = object(i);

@@ -50,6 +50,12 @@ class DiskPoolConformanceTest {
         public boolean reopenable() {
             return true;
         }
+
+        @Override
+        protected void checkInvariants(Osd device) throws OsdException {
+            super.checkInvariants(device);
+            PoolFixtures.assertFsckClean(device);
+        }
     }
 
     /**
@@ -73,6 +79,12 @@ class DiskPoolConformanceTest {
         public boolean reopenable() {
             return true;
         }
+
+        @Override
+        protected void checkInvariants(Osd device) throws OsdException {
+            super.checkInvariants(device);
+            PoolFixtures.assertFsckClean(device);
+        }
     }
 
     /** kv + vfs + vfs with replicas = 2, spilled to both tiers (model test: 100 sequences, see above). */
@@ -91,6 +103,12 @@ class DiskPoolConformanceTest {
         @Override
         public boolean reopenable() {
             return true;
+        }
+
+        @Override
+        protected void checkInvariants(Osd device) throws OsdException {
+            super.checkInvariants(device);
+            PoolFixtures.assertFsckClean(device);
         }
     }
 }

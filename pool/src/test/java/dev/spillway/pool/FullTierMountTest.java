@@ -10,7 +10,6 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
-import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.InstantSource;
@@ -104,12 +103,12 @@ class FullTierMountTest {
         // sees the copies in flight as work in flight.
         try (PoolOsd pool = PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.CHECK)) {
             assertThat(pool.recoveryReport().jobs()).containsEntry("COPY", 3);
-            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
         // The mount rolls the three copies back; it must not need any space to do so.
         try (PoolOsd pool = PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER)) {
             assertThat(pool.recoveryReport().rolledBack()).isEqualTo(3);
-            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
             for (Fid f : objects) {
                 assertThat(pool.exists(f)).isTrue();
             }

@@ -11,4 +11,10 @@ class MemPoolConformanceTest extends OsdConformance {
     protected Osd open(String name, Path location, long capacity) throws OsdException {
         return PoolFixtures.mount(PoolFixtures.memMem(name, capacity, 1, 1));
     }
+
+    @Override
+    protected void checkInvariants(Osd device) throws OsdException {
+        super.checkInvariants(device);
+        PoolFixtures.assertFsckClean(device);
+    }
 }

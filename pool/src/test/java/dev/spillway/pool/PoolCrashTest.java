@@ -78,7 +78,7 @@ class PoolCrashTest {
                 } else if (op < 80) {
                     pool.migrator().migrate(f, bg.get(0), bg.get(1));
                 } else if (op < 84) {
-                    var p = pool.store().load(f);
+                    var p = pool.object(f);
                     if (p.isPresent() && p.get().copies().size() > 1) {
                         pool.migrator()
                                 .dropMirror(
@@ -92,7 +92,7 @@ class PoolCrashTest {
                     pool.migrator().collectGarbage();
                 } else if (op < 91) {
                     // A copy found bad (as a failed checksum would), then rewritten from a good one.
-                    var p = pool.store().load(f);
+                    var p = pool.object(f);
                     var bad = p.flatMap(x ->
                             x.inSync().stream().filter(c -> c.device() != 0).findFirst());
                     if (bad.isPresent() && p.get().inSync().size() > 1) {

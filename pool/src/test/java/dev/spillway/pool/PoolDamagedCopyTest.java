@@ -27,7 +27,7 @@ class PoolDamagedCopyTest {
         PoolOsd pool = m.mount();
         CrashCampaign.write(pool, F, new byte[50_000], true, new CrashCampaign.Model());
         pool.migrator().spill(F, pool.devices().get(1));
-        Copy c = pool.store().load(F).orElseThrow().copies().stream()
+        Copy c = pool.object(F).orElseThrow().copies().stream()
                 .filter(x -> x.device() == 1)
                 .findFirst()
                 .orElseThrow();
@@ -61,7 +61,7 @@ class PoolDamagedCopyTest {
             slow0.setFault(null);
             assertThat(pool.migrator().collectGarbage()).isEqualTo(1);
             assertThat(pool.devices().get(1).osd().exists(key[0])).isFalse();
-            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
     }
 
@@ -85,7 +85,7 @@ class PoolDamagedCopyTest {
             assertThat(pool.recoveryReport().missing()).isEqualTo(1);
             assertThat(pool.recoveryReport().toString()).contains("1 already gone");
             assertThat(WorkIndex.all(pool.metadata().osd())).noneMatch(j -> j.kind() == Job.Kind.GC);
-            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
     }
 
@@ -120,7 +120,7 @@ class PoolDamagedCopyTest {
             CrashCampaign.write(pool, F, body, true, new CrashCampaign.Model());
             pool.migrator().copy(F, pool.devices().get(1), false);
             pool.migrator().spill(F, pool.devices().get(2));
-            key = pool.store().load(F).orElseThrow().copies().stream()
+            key = pool.object(F).orElseThrow().copies().stream()
                     .filter(x -> x.device() == 1)
                     .findFirst()
                     .orElseThrow()
@@ -130,15 +130,15 @@ class PoolDamagedCopyTest {
         PowerLossCampaign.Machine after = m.survivor(FaultInjectingStorage.CrashMode.DROP, 1);
         lose(after.storages.get(1), key, true);
         try (PoolOsd pool = after.mount()) {
-            Fsck.Report r = Fsck.run(pool, false, true, null);
+            Fsck.Report r = pool.fsck(false, true, null);
             // The body is gone, its record not: the copy reads as 0 bytes.
             assertThat(r.problems())
                     .anyMatch(p -> p.kind().equals("copy-size") && F.equals(p.fid()) && "slow0".equals(p.device()));
-            Fsck.Report fixed = Fsck.run(pool, true, true, null);
+            Fsck.Report fixed = pool.fsck(true, true, null);
             assertThat(fixed.problems()).allMatch(Fsck.Problem::repaired);
             assertThat(read(pool, F)).isEqualTo(body);
             pool.migrator().resync(F, 1);
-            assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
             assertThat(read(pool, F)).isEqualTo(body);
         }
     }
@@ -154,7 +154,7 @@ class PoolDamagedCopyTest {
             CrashCampaign.write(pool, other, new byte[30_000], true, new CrashCampaign.Model());
             pool.migrator().spill(F, pool.devices().get(1));
             pool.migrator().spill(other, pool.devices().get(1));
-            key = pool.store().load(F).orElseThrow().copies().stream()
+            key = pool.object(F).orElseThrow().copies().stream()
                     .filter(x -> x.device() == 1)
                     .findFirst()
                     .orElseThrow()
@@ -170,7 +170,7 @@ class PoolDamagedCopyTest {
                         assertThat(e.errno()).isEqualTo(dev.spillway.osd.Errno.EIO);
                         assertThat(e.getMessage()).contains(F.toString()).contains("no good copy left");
                     });
-            Fsck.Report r = Fsck.run(pool, true, true, null);
+            Fsck.Report r = pool.fsck(true, true, null);
             assertThat(r.problems())
                     .anyMatch(p -> p.kind().equals("missing")
                             && F.equals(p.fid())

@@ -20,7 +20,6 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
-import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -133,7 +132,7 @@ class PoolDeviceTest {
         assertThat(p.done()).as("evacuated: %s", p).isTrue();
         assertThat(pool.device(1).state()).isEqualTo(DeviceState.SPARE);
         assertThat(devices.get("slow0").statfs().objects()).isZero();
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -151,7 +150,7 @@ class PoolDeviceTest {
         assertThat(p.errors()).isEmpty();
         assertThat(p.moved()).isEqualTo(10);
         for (Fid f : fids) {
-            var o = pool.store().require(f);
+            var o = pool.requireObject(f);
             assertThat(o.inSync().stream().filter(c -> c.device() != 1).count()).isEqualTo(2);
             assertThat(o.on(1)).isEmpty();
             assertThat(read(pool, f)).hasSize((int) o.size());
@@ -178,6 +177,6 @@ class PoolDeviceTest {
         assertThat(pool.migrator().spill(a, pool.device(1)).outcome()).isEqualTo(Migrator.Outcome.DONE);
         assertThat(WorkIndex.all(pool.metadata().osd())).noneMatch(j -> j.kind() == Job.Kind.PARKED);
         pool.migrator().collectGarbage();
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 }

@@ -1,8 +1,13 @@
 package dev.spillway.pool;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.recovery.Fsck;
 import java.time.InstantSource;
 
 /** Pool configurations for tests. */
@@ -28,6 +33,20 @@ final class PoolFixtures {
             }
         }
         return PoolConfigParser.parse(y.toString(), "test");
+    }
+
+    /**
+     * What every pool conformance test leaves must check clean (as osd-kv's conformance runs its
+     * own fsck): a deep fsck of the pool under {@code device} (a pool, or a filter over one) finds
+     * nothing — layouts, records, copies and their checksums, device indexes, orphans, counters.
+     */
+    static void assertFsckClean(Osd device) throws OsdException {
+        Osd o = device;
+        while (o instanceof FilterOsd f) {
+            o = f.delegate();
+        }
+        Fsck.Report r = ((PoolOsd) o).fsck(false, true, null);
+        assertThat(r.problems()).as("fsck of %s", device).isEmpty();
     }
 
     static PoolOsd mount(PoolConfig c) throws OsdException {

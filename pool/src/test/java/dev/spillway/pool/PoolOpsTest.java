@@ -23,7 +23,6 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
-import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -70,7 +69,7 @@ class PoolOpsTest {
 
     @AfterEach
     void fsckClean() throws Exception {
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     private Fid object(byte[] body) throws Exception {
@@ -101,7 +100,7 @@ class PoolOpsTest {
     }
 
     private PoolObject state(Fid f) throws Exception {
-        return pool.store().load(f).orElseThrow();
+        return pool.object(f).orElseThrow();
     }
 
     @Test
@@ -241,7 +240,7 @@ class PoolOpsTest {
         // Not lost from view: fsck reports it. The last in-sync copy is never demoted (nothing
         // could resync it, and a read error may be its device's passing failure).
         assertThat(state(f).copies().get(0).state()).isEqualTo(CopyState.IN_SYNC);
-        assertThat(Fsck.run(pool, false, true, null).problems())
+        assertThat(pool.fsck(false, true, null).problems())
                 .anyMatch(p -> p.kind().equals("checksum"));
         // Restored (as an operator would restore the device), the copy serves again.
         try (Transaction tx = raw.get(1).newTransaction()) {
@@ -250,7 +249,7 @@ class PoolOpsTest {
             tx.write(c.key(), 0, ByteBuffer.wrap(new byte[] {random(10_000, 4)[0]}));
         }
         assertThat(read(f)).isEqualTo(random(10_000, 4));
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -327,11 +326,11 @@ class PoolOpsTest {
         }
         PoolObject p = state(f);
         assertThat(p.on(1).orElseThrow().state()).isEqualTo(CopyState.STALE);
-        Layout l = pool.store().decodedLayout(f);
+        Layout l = pool.layout(f);
         assertThat(l.flrState().name()).isEqualTo("WRITE_PENDING");
         assertThat(pool.migrator().resync(f, 1).outcome()).isEqualTo(Migrator.Outcome.DONE);
         pool.migrator().collectGarbage();
-        assertThat(pool.store().decodedLayout(f).flrState().name()).isEqualTo("RDONLY");
+        assertThat(pool.layout(f).flrState().name()).isEqualTo("RDONLY");
     }
 
     @Test

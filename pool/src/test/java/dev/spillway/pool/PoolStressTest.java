@@ -102,7 +102,7 @@ class PoolStressTest {
         }));
         fs.add(ex.submit(() -> {
             while (!stop.get()) {
-                Fsck.Report rep = Fsck.run(pool, false, true, null);
+                Fsck.Report rep = pool.fsck(false, true, null);
                 assertThat(rep.problems())
                         .as("online fsck run %d", fscks.get() + 1)
                         .isEmpty();
@@ -135,7 +135,7 @@ class PoolStressTest {
         for (Fid f : fids) {
             assertThat(read(pool, f)).as("%s holds its last write", f).isEqualTo(last.get(f));
         }
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     private static byte[] body(Fid f, int version, Random r) {

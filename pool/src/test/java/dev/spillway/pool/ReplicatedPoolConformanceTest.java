@@ -11,4 +11,10 @@ class ReplicatedPoolConformanceTest extends OsdConformance {
     protected Osd open(String name, Path location, long capacity) throws OsdException {
         return new SpillEverything(PoolFixtures.mount(PoolFixtures.memMem(name, capacity, 2, 2)));
     }
+
+    @Override
+    protected void checkInvariants(Osd device) throws OsdException {
+        super.checkInvariants(device);
+        PoolFixtures.assertFsckClean(device);
+    }
 }

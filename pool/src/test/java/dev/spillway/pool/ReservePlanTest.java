@@ -20,9 +20,9 @@ import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.LayoutView;
-import dev.spillway.pool.meta.ObjectRecord;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectCodec;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.space.ReservePlan;
 import java.nio.ByteBuffer;
@@ -51,7 +51,7 @@ class ReservePlanTest {
         assertThat(p.total())
                 .isEqualTo((long) p.streams() * p.batch() * (p.perObject() + p.pendingPerObject()) + p.counters());
         // 16 stripes x 2 devices x 4 copy states x 19 bytes.
-        assertThat(p.counters()).isEqualTo(16L * 2 * 4 * 19);
+        assertThat(p.counters()).isEqualTo(16L * 2 * 4 * 20);
         assertThat(p.maxCopies()).isEqualTo(3);
     }
 
@@ -101,7 +101,7 @@ class ReservePlanTest {
                 continue;
             }
             PoolObject o = new PoolObject(r.nextLong() & Long.MAX_VALUE, 9, 3, 8, cs);
-            assertThat((long) ObjectRecord.encode(o).length).isLessThanOrEqualTo(p.record());
+            assertThat((long) PoolObjectCodec.encode(o).length).isLessThanOrEqualTo(p.record());
             assertThat((long) LayoutView.encode(fid, o, 0, i -> i == 2 ? HsmType.S3 : POSIX).length)
                     .isLessThanOrEqualTo(p.layout());
         }

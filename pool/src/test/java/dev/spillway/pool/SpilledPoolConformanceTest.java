@@ -14,4 +14,10 @@ class SpilledPoolConformanceTest extends OsdConformance {
     protected Osd open(String name, Path location, long capacity) throws OsdException {
         return new SpillEverything(PoolFixtures.mount(PoolFixtures.memMem(name, capacity, 1, 1)));
     }
+
+    @Override
+    protected void checkInvariants(Osd device) throws OsdException {
+        super.checkInvariants(device);
+        PoolFixtures.assertFsckClean(device);
+    }
 }

@@ -72,7 +72,7 @@ final class S3Tiering {
         PoolDevice target = pool.device(tier)
                 .orElseThrow(() -> new OsdException(
                         Errno.ENOENT, pool.name(), fid, "storage class tier '" + tier + "' is no device of the pool"));
-        PoolObject o = pool.store().require(fid);
+        PoolObject o = pool.requireObject(fid);
         if (o.on(target.index()).isPresent() && !o.resident(pool.metadata().index())) {
             return; // already there
         }

@@ -205,7 +205,7 @@ public final class Server implements AutoCloseable {
 
     /**
      * Sets {@code device}'s capacity to {@code size} while the pool runs (see
-     * {@link dev.spillway.pool.space.CapacityControl}) and, for a pool configured by {@code yaml}
+     * {@link dev.spillway.pool.ops.CapacityControl}) and, for a pool configured by {@code yaml}
      * (the default pool's file in the data folder), writes it there so the next start keeps it.
      * With {@code onlyIfChanged}, a size equal to the configured one does nothing.
      *

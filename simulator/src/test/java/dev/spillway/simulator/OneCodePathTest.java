@@ -101,7 +101,7 @@ class OneCodePathTest {
             promotions += daemon.runOnce().promoted();
             BitSet poolResident = new BitSet();
             for (int o = 0; o < fids.length; o++) {
-                if (pool.store().require(fids[o]).resident(0)) {
+                if (pool.requireObject(fids[o]).resident(0)) {
                     poolResident.set(o);
                 }
             }

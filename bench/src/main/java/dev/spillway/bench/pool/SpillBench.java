@@ -242,7 +242,7 @@ public final class SpillBench implements Benchmark {
         double p99During = p99Of(Arrays.copyOf(during, m));
         long hotSpilled = 0;
         for (Fid f : hot) {
-            if (!pool.store().require(f).resident(0)) {
+            if (!pool.requireObject(f).resident(0)) {
                 hotSpilled++;
             }
         }

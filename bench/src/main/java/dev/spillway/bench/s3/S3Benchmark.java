@@ -44,8 +44,8 @@ import software.amazon.awssdk.services.s3.S3Configuration;
  * the same client, goal >= 2.0. Both servers are reached with the AWS SDK v2 (url-connection
  * client, path style, signed payloads).
  *
- * <p>The gateway runs on osd-mem: this branch has no persistent OSD yet (stated in params), so
- * the large-object ratio compares a volatile device with a forced file; the lead re-points it.
+ * <p>The gateway runs on a pool of osd-kv (metadata, foreground) and osd-vfs (background) in
+ * the same filesystem as the baseline's file (stated in params).
  */
 public final class S3Benchmark implements Benchmark {
     private static final String AK = "BENCHKEY";

@@ -7,31 +7,25 @@ import dev.spillway.migrate.policy.Placement;
 import dev.spillway.migrate.policy.PlacementPolicy;
 import dev.spillway.migrate.policy.Promotion;
 import dev.spillway.migrate.policy.SpillPlan;
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
-import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
-import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.StatFs;
-import dev.spillway.osd.Transaction;
+import dev.spillway.pool.LocalFile;
 import dev.spillway.pool.PoolListener;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.SpaceReclaimer;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
 import dev.spillway.pool.device.PoolDevice;
-import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.PoolFids;
-import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -39,15 +33,21 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The migration daemon (DESIGN.md, "Placement and the migration daemon"): it runs while the pool
+ * The migration daemon (docs/design.md, "Placement policy"): it runs while the pool
  * is mounted and decides from the pool's local access heat — never from a scan of the pool.
  *
  * <p>It listens to every access ({@link PoolListener}: no I/O on the data path, only the
@@ -98,8 +98,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     // streams drain the tier side by side instead of racing for the same objects.
     private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
     // The threads of a multi-stream spill round; made on first use, stopped by close().
-    private java.util.concurrent.ExecutorService spillers;
-    private final Map<String, Chore> chores = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private ExecutorService spillers;
+    private final Map<String, Chore> chores = new ConcurrentSkipListMap<>();
     private final Map<String, AtomicLong> choresDone = new ConcurrentHashMap<>();
 
     // Read by the data path (promotion decisions) between passes.
@@ -150,23 +150,13 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     }
 
     private static HeatTracker loadHeat(PoolOsd pool, DaemonConfig cfg, InstantSource clock) throws OsdException {
-        Osd mdOsd = pool.metadata().osd();
-        if (!mdOsd.exists(PoolFids.HEAT)) {
+        LocalFile file = pool.localFile(LocalFile.Name.HEAT);
+        Optional<byte[]> b = file.read();
+        if (b.isEmpty()) {
             return new HeatTracker(cfg.heat(), clock);
         }
-        long size = mdOsd.getAttr(PoolFids.HEAT).size();
-        byte[] b = new byte[(int) size];
-        int pos = 0;
-        while (pos < b.length) {
-            int n = mdOsd.read(PoolFids.HEAT, pos, ByteBuffer.wrap(b, pos, b.length - pos));
-            if (n <= 0) {
-                break;
-            }
-            pos += n;
-        }
         try {
-            return HeatCheckpoint.read(
-                    new ByteArrayInputStream(b, 0, pos), cfg.heat(), clock, mdOsd.name(), PoolFids.HEAT);
+            return HeatCheckpoint.read(new ByteArrayInputStream(b.get()), cfg.heat(), clock, file.device(), file.fid());
         } catch (OsdException e) {
             LOG.log(
                     System.Logger.Level.WARNING,
@@ -244,8 +234,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     /** The tier an object is advised to live on, or null (one metadata read, in a pass). */
     private String advisedTier(Fid f) {
         try {
-            return PlacementHint.tierOf(
-                    new String(pool.getXattr(f, PlacementHint.XATTR), java.nio.charset.StandardCharsets.US_ASCII));
+            return PlacementHint.tierOf(new String(pool.getXattr(f, PlacementHint.XATTR), StandardCharsets.US_ASCII));
         } catch (OsdException e) {
             return null;
         }
@@ -356,7 +345,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             return new PassReport(0, 0, 0, 0, 0, 0, 0, 0, busy, List.of());
         }
         refreshFast();
-        List<Job> jobs = WorkIndex.all(pool.metadata().osd());
+        List<Job> jobs = pool.jobs();
         Map<String, Integer> byKind = new TreeMap<>();
         for (Job j : jobs) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
@@ -382,8 +371,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
 
         for (PoolDevice d : pool.devices()) {
-            if (d.state() == DeviceState.FAILED
-                    && !DeviceIndex.list(pool.metadata().osd(), d.index()).isEmpty()) {
+            if (d.state() == DeviceState.FAILED && pool.holdsCopies(d)) {
                 activity = "replacing copies lost with " + d.name();
                 var p = pool.deviceOps().replaceLost(d, cfg.evacuateBatch());
                 evacuated += p.moved();
@@ -445,7 +433,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     }
                 } catch (OsdException e) {
                     if (e.is(Errno.ENOENT)) {
-                        dropParked(j);
+                        pool.migrator().dropParked(j);
                     } else if (!e.is(Errno.EBUSY)) {
                         failed(j.device(), "parked spill of " + j.fid(), e, errors);
                     }
@@ -676,7 +664,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
             return out;
         }
-        List<java.util.concurrent.Future<SpillOutcome>> fs = new ArrayList<>();
+        List<Future<SpillOutcome>> fs = new ArrayList<>();
         for (SpillBatch b : batches) {
             fs.add(spillers().submit(() -> runBatch(b)));
         }
@@ -687,7 +675,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 Thread.currentThread().interrupt();
                 out.add(new SpillOutcome(
                         List.of(), new OsdException(Errno.ECANCELED, pool.name(), null, "interrupted")));
-            } catch (java.util.concurrent.ExecutionException e) {
+            } catch (ExecutionException e) {
                 out.add(new SpillOutcome(
                         List.of(),
                         new OsdException(Errno.EIO, pool.name(), null, "spill batch failed: " + e.getCause(), e)));
@@ -706,10 +694,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
     }
 
-    private synchronized java.util.concurrent.ExecutorService spillers() {
+    private synchronized ExecutorService spillers() {
         if (spillers == null) {
             AtomicLong n = new AtomicLong();
-            spillers = java.util.concurrent.Executors.newFixedThreadPool(
+            spillers = Executors.newFixedThreadPool(
                     cfg.spillStreams(),
                     r -> Thread.ofPlatform()
                             .daemon()
@@ -719,17 +707,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         return spillers;
     }
 
-    private void dropParked(Job j) throws OsdException {
-        try (Transaction tx = pool.metadata().osd().newTransaction()) {
-            WorkIndex.declareRemove(tx, j.fid());
-            tx.setSpaceClass(SpaceClass.FREEING);
-            tx.start();
-            if (WorkIndex.contains(pool.metadata().osd(), j)) {
-                WorkIndex.remove(tx, j);
-            }
-        }
-    }
-
     /**
      * After a crash, objects written since the last heat checkpoint and not touched since are
      * unknown to the tracker, so they could never be spilled. The metadata device's index of
@@ -737,21 +714,16 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * adopted (as if written now). It reads the fast tier's index, never the pool's objects.
      */
     private void adoptResidents() throws OsdException {
-        if (adoptStripe >= PoolFids.STRIPES) {
+        if (adoptStripe >= pool.residentParts()) {
             return;
         }
-        Osd mdOsd = pool.metadata().osd();
-        int stripe = adoptStripe++;
-        try (var c = mdOsd.cursor(PoolFids.deviceIndex(md, stripe), null)) {
-            while (c.next()) {
-                Fid f = Fid.fromBytes(c.key(), 0);
-                if (heat.lookup(f).isEmpty()) {
-                    try {
-                        heat.recordWrite(f, ObjectKind.DATA, pool.getAttr(f).size());
-                    } catch (OsdException e) {
-                        if (!e.is(Errno.ENOENT)) {
-                            throw e;
-                        }
+        for (Fid f : pool.residents(adoptStripe++)) {
+            if (heat.lookup(f).isEmpty()) {
+                try {
+                    heat.recordWrite(f, ObjectKind.DATA, pool.getAttr(f).size());
+                } catch (OsdException e) {
+                    if (!e.is(Errno.ENOENT)) {
+                        throw e;
                     }
                 }
             }
@@ -760,39 +732,21 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     /** Writes the heat tracker to the metadata device (periodically, and at close). */
     public void checkpoint() throws OsdException {
+        LocalFile file = pool.localFile(LocalFile.Name.HEAT);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         try {
             HeatCheckpoint.write(heat, bo);
         } catch (IOException e) {
-            throw new OsdException(Errno.EIO, pool.name(), PoolFids.HEAT, "heat checkpoint: " + e.getMessage(), e);
+            throw new OsdException(Errno.EIO, pool.name(), file.fid(), "heat checkpoint: " + e.getMessage(), e);
         }
         byte[] b = bo.toByteArray();
-        Osd mdOsd = pool.metadata().osd();
-        boolean exists = mdOsd.exists(PoolFids.HEAT);
-        // The checkpoint replaces itself (FREEING: the old body goes before the new one comes),
-        // so a rewrite needs no space even on a full tier. What it grows by may come only from
-        // clients' room, never from the reserve; without that room it waits for the next one
+        // The pool replaces the file without needing space (the old body goes first); what it
+        // grows by may come only from clients' room, so on a full tier it waits for the next one
         // (a late checkpoint costs placement quality after a crash, never correctness).
-        long growth = b.length - (exists ? mdOsd.getAttr(PoolFids.HEAT).size() : -4096);
-        if (growth > 0 && mdOsd.statfs().availableBytes() <= growth) {
+        if (!file.replace(b)) {
             deferredCheckpoints.incrementAndGet();
-            lastError = "heat checkpoint of " + b.length + " bytes deferred: the fast tier has no room for its "
-                    + growth + " bytes of growth";
+            lastError = "heat checkpoint of " + b.length + " bytes deferred: the fast tier has no room for its growth";
             return;
-        }
-        try (Transaction tx = mdOsd.newTransaction()) {
-            tx.setSpaceClass(SpaceClass.FREEING);
-            if (!exists) {
-                tx.declareCreate(PoolFids.HEAT, ObjectKind.DATA);
-            }
-            tx.declareTruncate(PoolFids.HEAT, 0);
-            tx.declareWrite(PoolFids.HEAT, 0, b.length);
-            tx.start();
-            if (!exists) {
-                tx.create(PoolFids.HEAT, ObjectKind.DATA, AttrChange.none());
-            }
-            tx.truncate(PoolFids.HEAT, 0);
-            tx.write(PoolFids.HEAT, 0, ByteBuffer.wrap(b));
         }
         lastCheckpointNanos = nanos();
     }

@@ -1,5 +1,7 @@
 package dev.spillway.migrate.heat;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 /**
  * One independently locked part of a {@link HeatTracker}: the records of the FIDs that hash to
  * it, and three bucket rings over them: objects resident on the fast tier (the spill
@@ -28,11 +30,11 @@ final class HeatSegment {
     private final long minSpillBytes;
     private final double sizeWeight;
     /** Objects linked in the resident and probation rings of every segment: the tier's size in turnovers. */
-    private final java.util.concurrent.atomic.AtomicLong residents;
+    private final AtomicLong residents;
     /** An upper bound of log2(decayed count) at last access over all records ever updated. */
     private double maxLogScore;
 
-    HeatSegment(HeatConfig config, java.util.concurrent.atomic.AtomicLong residents) {
+    HeatSegment(HeatConfig config, AtomicLong residents) {
         this.minSpillBytes = config.minSpillBytes();
         this.sizeWeight = config.sizeWeight();
         this.residents = residents;

@@ -6,8 +6,10 @@ import dev.spillway.migrate.heat.ObjectHeat;
 import dev.spillway.osd.Fid;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The placement decisions the migration daemon runs, and the simulator replays: pure decisions
@@ -44,7 +46,7 @@ public final class PlacementPolicy {
     private boolean spilling;
 
     /** Promoted (not on trial) since the last pass ended: spilling one of them is a ping-pong. */
-    private final java.util.Set<Fid> freshPromotions = new java.util.HashSet<>();
+    private final Set<Fid> freshPromotions = new HashSet<>();
 
     private long passesStarted;
     private long passesFinished;

@@ -20,7 +20,6 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
-import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -133,7 +132,7 @@ class DaemonTest {
     }
 
     private boolean resident(Fid f) throws OsdException {
-        return pool.store().require(f).resident(0);
+        return pool.requireObject(f).resident(0);
     }
 
     @Test
@@ -164,7 +163,7 @@ class DaemonTest {
         for (int i = 0; i < 5; i++) {
             assertThat(daemon.runOnce().spilled()).isZero();
         }
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     private void advise(Fid f, String advice) throws OsdException {
@@ -266,7 +265,7 @@ class DaemonTest {
                 .count();
         assertThat(parkedAfter).isLessThanOrEqualTo(parkedBefore);
         assertThat(fastUse()).isLessThanOrEqualTo(0.5);
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -296,7 +295,7 @@ class DaemonTest {
         daemon.runOnce();
         assertThat(fastUse()).isLessThanOrEqualTo(0.5);
         pool.migrator().collectGarbage();
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -332,7 +331,7 @@ class DaemonTest {
         daemon.runOnce();
         // Only two durable devices remain for two copies: the fast one and slow1.
         for (Fid f : fids) {
-            var p = pool.store().require(f);
+            var p = pool.requireObject(f);
             assertThat(p.on(1)).isEmpty();
             assertThat(p.inSync()).hasSize(2);
         }
@@ -344,10 +343,10 @@ class DaemonTest {
         }
         assertThat(pool.device(2).state()).isEqualTo(DeviceState.SPARE);
         for (Fid f : fids) {
-            assertThat(pool.store().require(f).on(2)).isEmpty();
-            assertThat(pool.store().require(f).inSync()).hasSize(2);
+            assertThat(pool.requireObject(f).on(2)).isEmpty();
+            assertThat(pool.requireObject(f).inSync()).hasSize(2);
         }
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -359,7 +358,7 @@ class DaemonTest {
             clock.advance(Duration.ofSeconds(1));
         }
         assertThat(daemon.status().moves()).containsKey("emergency/DONE");
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test

@@ -228,7 +228,7 @@ class FullTierCrashTest {
     private static void verify(PoolConfig c, Machine survived, CrashCampaign.Model model, String where)
             throws Exception {
         PoolOsd pool = survived.mount(c, new CrashSwitch(0));
-        Fsck.Report rep = Fsck.run(pool, false, true, null);
+        Fsck.Report rep = pool.fsck(false, true, null);
         assertThat(rep.problems()).as("fsck after recovery (%s)", where).isEmpty();
         for (int i = 0; i < OBJECTS; i++) {
             Fid f = CrashCampaign.object(i);

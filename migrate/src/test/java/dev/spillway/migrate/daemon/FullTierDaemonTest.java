@@ -17,8 +17,7 @@ import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
-import dev.spillway.pool.recovery.Fsck;
-import dev.spillway.pool.space.CapacityControl;
+import dev.spillway.pool.ops.CapacityControl;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
@@ -139,7 +138,7 @@ class FullTierDaemonTest {
                 .isTrue();
         assertThat(write(64 << 10)).isTrue();
         assertThat(d.status().moves()).containsKey("emergency/DONE");
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
@@ -182,7 +181,7 @@ class FullTierDaemonTest {
         assertThat(pool.metadata().osd().statfs().usedBytes()
                         + pool.reservePlan().orElseThrow().total())
                 .isLessThanOrEqualTo(want);
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         // Growing applies at once.
         assertThat(pool.capacity().resize(pool.metadata(), 16L << 20).applied()).isTrue();
         assertThat(pool.metadata().osd().statfs().totalBytes()).isEqualTo(16L << 20);

@@ -16,7 +16,6 @@ import dev.spillway.osd.spi.Osds;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
-import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -177,7 +176,7 @@ class OverloadTest {
                 .isLessThanOrEqualTo(2 * WAIT.toNanos());
 
         // Nothing acknowledged is lost.
-        assertThat(Fsck.run(pool, false, true, null).problems()).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         for (var e : acked.entrySet()) {
             byte[] back = new byte[(int) MIB];
             int pos = 0;

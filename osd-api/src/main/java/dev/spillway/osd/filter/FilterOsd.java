@@ -19,16 +19,22 @@ import java.util.Optional;
  * every wrapper (fault injection, crash simulation, latency, metrics), each overriding only what
  * it changes. Transactions are wrapped by {@link #wrap(Transaction)}, by default a
  * {@link FilterTransaction} that forwards everything.
+ *
+ * <p>The methods {@link Osd} defines on top of others — {@link #exists}, {@link #sync(Fid)} and
+ * {@link #getXattr(Fid, String, ByteBuffer)} — are not forwarded: they run the interface's
+ * default on this filter's own methods, so a wrapper that intercepts {@code getAttr},
+ * {@code sync} or {@code getXattr} (a crash point, say) sees them too. A wrapper that intercepts
+ * nothing there and wants the inner device's own version (a per-object sync) forwards it itself.
  */
-public class FilterOsd implements Osd {
+public abstract class FilterOsd implements Osd {
     protected final Osd in;
 
-    public FilterOsd(Osd in) {
+    protected FilterOsd(Osd in) {
         this.in = Objects.requireNonNull(in, "in");
     }
 
     /** The wrapped OSD. */
-    public Osd getDelegate() {
+    public final Osd delegate() {
         return in;
     }
 
@@ -72,11 +78,6 @@ public class FilterOsd implements Osd {
     }
 
     @Override
-    public void sync(Fid fid) throws OsdException {
-        in.sync(fid);
-    }
-
-    @Override
     public void setReserve(long bytes) throws OsdException {
         in.setReserve(bytes);
     }
@@ -97,11 +98,6 @@ public class FilterOsd implements Osd {
     }
 
     @Override
-    public boolean exists(Fid fid) throws OsdException {
-        return in.exists(fid);
-    }
-
-    @Override
     public int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
         return in.read(fid, offset, dst);
     }
@@ -119,11 +115,6 @@ public class FilterOsd implements Osd {
     @Override
     public byte[] getXattr(Fid fid, String name) throws OsdException {
         return in.getXattr(fid, name);
-    }
-
-    @Override
-    public int getXattr(Fid fid, String name, ByteBuffer dst) throws OsdException {
-        return in.getXattr(fid, name, dst);
     }
 
     @Override

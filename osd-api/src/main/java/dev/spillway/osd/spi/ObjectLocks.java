@@ -123,16 +123,6 @@ public final class ObjectLocks {
     }
 
     /** Runs {@code action} holding {@code fid}'s stripe: for single updates outside transactions. */
-    public void withLock(Fid fid, Runnable action) {
-        ReentrantLock l = stripes[stripe(fid)];
-        l.lock();
-        try {
-            action.run();
-        } finally {
-            l.unlock();
-        }
-    }
-
     public String device() {
         return device;
     }

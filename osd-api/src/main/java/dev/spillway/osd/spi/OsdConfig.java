@@ -5,6 +5,7 @@ import dev.spillway.osd.OsdException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -179,7 +180,7 @@ public record OsdConfig(String name, String backend, Map<String, Object> setting
     public static Duration parseDuration(String text) {
         try {
             return parseDurationUnchecked(text);
-        } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+        } catch (DateTimeParseException | ArithmeticException e) {
             // not IllegalArgumentExceptions: they escaped duration()'s catch as themselves
             throw new IllegalArgumentException("not a duration: '" + text + "' (" + e.getMessage() + ")");
         }

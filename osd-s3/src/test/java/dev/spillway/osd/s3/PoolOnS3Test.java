@@ -80,25 +80,15 @@ class PoolOnS3Test {
 
             // A copy corrupted behind the device's back: fsck (deep) finds it, repair marks it
             // stale, resync rewrites it from the resident body.
-            Copy onA = fx.pool.store().require(big).on(s3a.index()).orElseThrow();
+            Copy onA = fx.pool.requireObject(big).on(s3a.index()).orElseThrow();
             corrupt(peer, a, onA.key());
-            Fsck.Report bad = Fsck.run(fx.pool, true, true, null);
+            Fsck.Report bad = fx.pool.fsck(true, true, null);
             assertThat(bad.problems()).extracting(Fsck.Problem::kind).contains("checksum");
-            assertThat(fx.pool
-                            .store()
-                            .require(big)
-                            .on(s3a.index())
-                            .orElseThrow()
-                            .state())
+            assertThat(fx.pool.requireObject(big).on(s3a.index()).orElseThrow().state())
                     .isEqualTo(CopyState.STALE);
             assertThat(fx.jobs(Job.Kind.RESYNC)).hasSize(1);
             assertThat(fx.pool.migrator().resync(big, s3a.index()).outcome()).isEqualTo(Migrator.Outcome.DONE);
-            assertThat(fx.pool
-                            .store()
-                            .require(big)
-                            .on(s3a.index())
-                            .orElseThrow()
-                            .state())
+            assertThat(fx.pool.requireObject(big).on(s3a.index()).orElseThrow().state())
                     .isEqualTo(CopyState.IN_SYNC);
             assertThat(fx.jobs(Job.Kind.RESYNC)).isEmpty();
             fx.assertFsckClean();
@@ -112,10 +102,10 @@ class PoolOnS3Test {
             assertThat(s3a.state()).isEqualTo(DeviceState.SPARE);
             var s3b = fx.device("s3b");
             for (Map.Entry<Fid, byte[]> e : bodies.entrySet()) {
-                assertThat(fx.pool.store().require(e.getKey()).on(s3b.index()))
+                assertThat(fx.pool.requireObject(e.getKey()).on(s3b.index()))
                         .as("copy of %s on s3b", e.getKey())
                         .isPresent();
-                assertThat(fx.pool.store().require(e.getKey()).on(s3a.index())).isEmpty();
+                assertThat(fx.pool.requireObject(e.getKey()).on(s3a.index())).isEmpty();
                 assertThat(fx.read(e.getKey()))
                         .as("after evacuation, %s", e.getKey())
                         .isEqualTo(e.getValue());

@@ -77,8 +77,7 @@ class PoolS3FaultTest {
 
     private Fid copyKey(Fid f) throws OsdException {
         return fx.pool
-                .store()
-                .require(f)
+                .requireObject(f)
                 .on(fx.device("s3a").index())
                 .map(Copy::key)
                 .orElse(null);
@@ -119,8 +118,7 @@ class PoolS3FaultTest {
                         .dropMirror(
                                 f,
                                 fx.pool
-                                        .store()
-                                        .require(f)
+                                        .requireObject(f)
                                         .on(s3a.index())
                                         .orElseThrow()
                                         .mirrorId())
@@ -216,7 +214,7 @@ class PoolS3FaultTest {
                         OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
         assertThatThrownBy(() -> fx.pool.migrator().promote(f)).isInstanceOf(OsdException.class);
         // The only copy stays in sync: the device failed, not the data.
-        assertThat(fx.pool.store().require(f).on(s3a.index()).orElseThrow().state())
+        assertThat(fx.pool.requireObject(f).on(s3a.index()).orElseThrow().state())
                 .isEqualTo(CopyState.IN_SYNC);
 
         server.start();
@@ -266,8 +264,7 @@ class PoolS3FaultTest {
                         .dropMirror(
                                 f,
                                 fx.pool
-                                        .store()
-                                        .require(f)
+                                        .requireObject(f)
                                         .on(s3a.index())
                                         .orElseThrow()
                                         .mirrorId())

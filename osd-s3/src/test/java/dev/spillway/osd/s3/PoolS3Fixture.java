@@ -121,7 +121,7 @@ final class PoolS3Fixture implements AutoCloseable {
     }
 
     boolean resident(Fid f) throws OsdException {
-        return pool.store().require(f).resident(pool.metadata().index());
+        return pool.requireObject(f).resident(pool.metadata().index());
     }
 
     List<Job> jobs(Job.Kind kind) throws OsdException {
@@ -145,7 +145,7 @@ final class PoolS3Fixture implements AutoCloseable {
 
     void assertFsckClean() throws OsdException {
         pool.migrator().collectGarbage();
-        Fsck.Report r = Fsck.run(pool, false, true, null);
+        Fsck.Report r = pool.fsck(false, true, null);
         assertThat(r.problems()).as("fsck problems").isEmpty();
         assertThat(r.clean()).isTrue();
     }

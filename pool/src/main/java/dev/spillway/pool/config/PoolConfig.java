@@ -1,5 +1,8 @@
 package dev.spillway.pool.config;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,7 +29,7 @@ public record PoolConfig(
     public PoolConfig {
         devices = List.copyOf(devices);
         policy = Map.copyOf(policy);
-        storageClasses = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(storageClasses));
+        storageClasses = Collections.unmodifiableMap(new LinkedHashMap<>(storageClasses));
     }
 
     public PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
@@ -35,10 +38,10 @@ public record PoolConfig(
 
     /** This configuration with device {@code deviceName}'s setting {@code key} set to {@code value}. */
     public PoolConfig withSetting(String deviceName, String key, Object value) {
-        List<DeviceConfig> ds = new java.util.ArrayList<>();
+        List<DeviceConfig> ds = new ArrayList<>();
         for (DeviceConfig d : devices) {
             if (d.name().equals(deviceName)) {
-                Map<String, Object> s = new java.util.LinkedHashMap<>(d.settings());
+                Map<String, Object> s = new LinkedHashMap<>(d.settings());
                 s.put(key, value);
                 d = new DeviceConfig(d.index(), d.name(), d.backend(), d.roles(), d.state(), d.durability(), s);
             }

@@ -14,6 +14,7 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -224,7 +225,7 @@ public final class PoolConfigParser {
         for (int j = 0; j < r.size(); j++) {
             String s = r.get(j).asText();
             try {
-                roles.add(Role.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT)));
+                roles.add(Role.valueOf(s.trim().toUpperCase(Locale.ROOT)));
             } catch (IllegalArgumentException e) {
                 throw bad(
                         path + ".roles[" + j + "]",

@@ -2,7 +2,7 @@ package dev.spillway.pool.config;
 
 import java.util.Locale;
 
-/** What a device does in a pool (DESIGN.md, "Devices and roles"). */
+/** What a device does in a pool (docs/design.md, "The pool OSD"). */
 public enum Role {
     /** Holds the namespace, attributes, xattrs, layouts and the pool's own records. Exactly one. */
     METADATA,

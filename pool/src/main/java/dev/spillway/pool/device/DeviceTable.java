@@ -20,6 +20,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -45,7 +46,7 @@ public final class DeviceTable {
     }
 
     /** The persisted form of a device entry: "name backend roles state durability". */
-    static String encode(String name, String backend, java.util.Set<Role> roles, DeviceState state, int durability) {
+    static String encode(String name, String backend, Set<Role> roles, DeviceState state, int durability) {
         String r = roles.stream().map(Role::yamlName).sorted().collect(Collectors.joining(","));
         return name + " " + backend + " " + r + " " + state.yamlName() + " " + durability;
     }

@@ -1,6 +1,7 @@
 package dev.spillway.pool.device;
 
 import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
@@ -27,6 +28,18 @@ public final class MetadataGate extends FilterOsd {
 
     public MetadataGate(Osd in) {
         super(in);
+    }
+
+    // The gate intercepts transactions only: the device's own per-object sync and existence
+    // check are what the pool asks for.
+    @Override
+    public void sync(Fid fid) throws OsdException {
+        in.sync(fid);
+    }
+
+    @Override
+    public boolean exists(Fid fid) throws OsdException {
+        return in.exists(fid);
     }
 
     /** A body run while the gate is held exclusively. */

@@ -1,6 +1,7 @@
 package dev.spillway.pool.io;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
@@ -11,6 +12,8 @@ import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
 
 /**
  * Moving bodies between devices, chunk by chunk, with CRC32C per chunk: writing a new copy (made
@@ -25,7 +28,7 @@ public final class CopyIo {
     private static boolean zeros(byte[] b, int off, int len) {
         for (int done = 0; done < len; done += ZERO_BLOCK.length) {
             int n = Math.min(ZERO_BLOCK.length, len - done);
-            if (java.util.Arrays.mismatch(b, off + done, off + done + n, ZERO_BLOCK, 0, n) >= 0) {
+            if (Arrays.mismatch(b, off + done, off + done + n, ZERO_BLOCK, 0, n) >= 0) {
                 return false;
             }
         }
@@ -90,7 +93,7 @@ public final class CopyIo {
         Osd dst = target.osd();
         // Where the target writes in place, all-zero blocks are left as holes: a sparse body
         // stays sparse on its spill device.
-        boolean sparse = dst.capabilities().has(dev.spillway.osd.Capability.PARTIAL_WRITE);
+        boolean sparse = dst.capabilities().has(Capability.PARTIAL_WRITE);
         int bs = dst.capabilities().blockSize();
         try (Transaction tx = dst.newTransaction()) {
             tx.declareCreate(key, ObjectKind.DATA);
@@ -206,7 +209,7 @@ public final class CopyIo {
                     object,
                     "copy " + c.key() + " is short: chunk " + i + " has " + got + " of " + clen + " bytes");
         }
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        CRC32C crc = new CRC32C();
         crc.update(into.duplicate().position(0).limit(clen));
         int[] crcs = c.checksums().crcs();
         if (i >= crcs.length || (int) crc.getValue() != crcs[(int) i]) {

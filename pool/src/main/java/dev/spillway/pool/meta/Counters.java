@@ -1,5 +1,6 @@
 package dev.spillway.pool.meta;
 
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.Osd;
@@ -7,7 +8,9 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -21,8 +24,12 @@ import java.util.TreeMap;
  * cannot move under it.
  */
 public final class Counters {
+    // Key: device (2 bytes, big-endian) and the state's code. Value: a version byte, then bytes
+    // and copies (8 bytes each, big-endian); values of format 0 have no version byte.
     private static final int KEY_BYTES = 3;
-    private static final int VALUE_BYTES = 16;
+    private static final byte VERSION = 1;
+    private static final int VALUE_BYTES = 1 + 16;
+    private static final int V0_VALUE_BYTES = 16;
     /** Bytes of one counter record (device, state → bytes, copies). */
     public static final int RECORD_BYTES = KEY_BYTES + VALUE_BYTES;
 
@@ -41,7 +48,7 @@ public final class Counters {
 
     /** Counts a copy of {@code bytes} entering ({@code +1}) or leaving ({@code -1}) {@code state}. */
     public Counters add(int device, CopyState state, long bytes, int sign) {
-        long[] d = deltas.computeIfAbsent(device << 8 | state.ordinal(), k -> new long[2]);
+        long[] d = deltas.computeIfAbsent(device << 8 | state.code(), k -> new long[2]);
         d[0] += sign * bytes;
         d[1] += sign;
         return this;
@@ -64,11 +71,13 @@ public final class Counters {
                 continue;
             }
             byte[] k = key(e.getKey());
-            long[] cur = md.lookup(stripe, k).map(Counters::value).orElse(new long[2]);
+            Optional<byte[]> old = md.lookup(stripe, k);
+            long[] cur = old.isPresent() ? value(md.name(), stripe, k, old.get()) : new long[2];
             tx.upsert(
                     stripe,
                     k,
-                    ByteBuffer.allocate(16)
+                    ByteBuffer.allocate(VALUE_BYTES)
+                            .put(VERSION)
                             .putLong(cur[0] + e.getValue()[0])
                             .putLong(cur[1] + e.getValue()[1])
                             .array());
@@ -80,8 +89,18 @@ public final class Counters {
         return new byte[] {(byte) (packed >>> 16), (byte) (packed >>> 8), (byte) packed};
     }
 
-    private static long[] value(byte[] v) {
-        ByteBuffer b = ByteBuffer.wrap(v);
+    /** A counter's value, of format 1 or 0; EPROTO naming the record if it is neither. */
+    private static long[] value(String device, Fid stripe, byte[] k, byte[] v) throws OsdException {
+        boolean v1 = v.length == VALUE_BYTES && v[0] == VERSION;
+        if (!v1 && v.length != V0_VALUE_BYTES) {
+            throw new OsdException(
+                    Errno.EPROTO,
+                    device,
+                    stripe,
+                    "counters: malformed value of " + v.length + " bytes for key "
+                            + HexFormat.of().formatHex(k) + " (format " + VERSION + " has " + VALUE_BYTES + ")");
+        }
+        ByteBuffer b = ByteBuffer.wrap(v, v1 ? 1 : 0, V0_VALUE_BYTES);
         return new long[] {b.getLong(), b.getLong()};
     }
 
@@ -92,9 +111,17 @@ public final class Counters {
             try (IndexCursor c = md.cursor(PoolFids.counters(s), null)) {
                 while (c.next()) {
                     byte[] k = c.key();
+                    CopyState st = k.length == KEY_BYTES ? CopyState.ofCode(k[2]) : null;
+                    if (st == null) {
+                        throw new OsdException(
+                                Errno.EPROTO,
+                                md.name(),
+                                PoolFids.counters(s),
+                                "counters: malformed key " + HexFormat.of().formatHex(k) + " (want " + KEY_BYTES
+                                        + " bytes: device, copy state code)");
+                    }
                     int dev = (k[0] & 0xff) << 8 | (k[1] & 0xff);
-                    CopyState st = CopyState.values()[k[2]];
-                    long[] v = value(c.value());
+                    long[] v = value(md.name(), PoolFids.counters(s), k, c.value());
                     long[] t = out.computeIfAbsent(dev, d -> new TreeMap<>()).computeIfAbsent(st, x -> new long[2]);
                     t[0] += v[0];
                     t[1] += v[1];

@@ -21,26 +21,54 @@ import java.nio.ByteBuffer;
  */
 public record Job(Kind kind, Fid fid, int device, Fid key, long version, long bytes, long createdNs, int attempts) {
     public static final Fid NO_KEY = new Fid(0, 0, 0);
-    /** Bytes of a job's index key and value. */
+    /** Bytes of a job's index key: kind code, object FID, copy key. */
     public static final int KEY_BYTES = 1 + 2 * Fid.BYTES;
 
-    public static final int VALUE_BYTES = 2 + 8 + 8 + 8 + 4;
+    /** The format of a job's value written now: a version byte, then the fields. */
+    public static final byte VERSION = 1;
 
-    /** The kinds of work. */
+    /** Bytes of a job's value: version, device, data version, bytes, created, attempts. */
+    public static final int VALUE_BYTES = 1 + 2 + 8 + 8 + 8 + 4;
+
+    // Values written before the version byte (format 0): the same fields without it.
+    private static final int V0_VALUE_BYTES = VALUE_BYTES - 1;
+
+    /** The kinds of work, each with its on-disk code (the first byte of the job's key). */
     public enum Kind {
         /** A copy being written to {@code device}; a crash rolls it back (the copy becomes garbage). */
-        COPY,
+        COPY(0),
         /** A copy no layout references; delete it from {@code device}. */
-        GC,
+        GC(1),
         /** A stale copy on {@code device} waiting to be rewritten from a good one. */
-        RESYNC,
+        RESYNC(2),
         /** A spill to {@code device} parked because the device was full; retried when space appears. */
-        PARKED
+        PARKED(3);
+
+        private final int code;
+
+        Kind(int code) {
+            this.code = code;
+        }
+
+        /** The kind's on-disk code. */
+        public int code() {
+            return code;
+        }
+
+        /** The kind of on-disk code {@code code}, or null if none has it (a damaged entry). */
+        public static Kind ofCode(int code) {
+            for (Kind k : values()) {
+                if (k.code == code) {
+                    return k;
+                }
+            }
+            return null;
+        }
     }
 
     public byte[] keyBytes() {
         return ByteBuffer.allocate(KEY_BYTES)
-                .put((byte) kind.ordinal())
+                .put((byte) kind.code)
                 .put(fid.toBytes())
                 .put(key.toBytes())
                 .array();
@@ -48,6 +76,7 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
 
     public byte[] valueBytes() {
         return ByteBuffer.allocate(VALUE_BYTES)
+                .put(VERSION)
                 .putShort((short) device)
                 .putLong(version)
                 .putLong(bytes)
@@ -56,25 +85,32 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
                 .array();
     }
 
-    public Job retried() {
-        return new Job(kind, fid, device, key, version, bytes, createdNs, attempts + 1);
-    }
-
+    /**
+     * Decodes a work-index entry: format 1 (a version byte first) or format 0 (written before
+     * it, the same fields without the byte).
+     *
+     * @throws OsdException EPROTO naming the device and what is wrong, for an entry of another
+     *     size, version or an unknown kind
+     */
     public static Job decode(String deviceName, byte[] k, byte[] v) throws OsdException {
-        if (k.length != KEY_BYTES || v.length != VALUE_BYTES || k[0] < 0 || k[0] >= Kind.values().length) {
+        Kind kind = k.length == KEY_BYTES ? Kind.ofCode(k[0]) : null;
+        boolean v1 = v.length == VALUE_BYTES && v[0] == VERSION;
+        if (kind == null || !(v1 || v.length == V0_VALUE_BYTES)) {
             throw new OsdException(
                     Errno.EPROTO,
                     deviceName,
                     null,
-                    "work index: malformed entry (" + k.length + "/" + v.length + " bytes)");
+                    "work index: malformed entry (" + k.length + "-byte key"
+                            + (k.length > 0 ? " of kind code " + k[0] : "") + ", " + v.length + "-byte value"
+                            + (v.length == VALUE_BYTES ? " of format " + v[0] : "") + "; format " + VERSION
+                            + " has " + KEY_BYTES + " and " + VALUE_BYTES + ")");
         }
-        ByteBuffer kb = ByteBuffer.wrap(k);
-        Kind kind = Kind.values()[kb.get()];
+        ByteBuffer kb = ByteBuffer.wrap(k, 1, KEY_BYTES - 1);
         byte[] f = new byte[Fid.BYTES];
         kb.get(f);
         byte[] c = new byte[Fid.BYTES];
         kb.get(c);
-        ByteBuffer vb = ByteBuffer.wrap(v);
+        ByteBuffer vb = ByteBuffer.wrap(v, v1 ? 1 : 0, V0_VALUE_BYTES);
         return new Job(
                 kind,
                 Fid.fromBytes(f),

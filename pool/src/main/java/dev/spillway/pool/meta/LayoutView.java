@@ -37,7 +37,7 @@ import java.util.function.IntFunction;
  * preferred one; the FLR state RDONLY, WRITE_PENDING (stale copies) or SYNC_PENDING (copies
  * being written) once there are two mirrors; the layout generation is the object's.</li>
  * </ul>
- * The pool's record ({@link ObjectRecord}) holds what the format has no field for (size, data
+ * The pool's record ({@link PoolObjectCodec}) holds what the format has no field for (size, data
  * version, checksums) and is written in the same transaction; fsck checks that both agree.
  */
 public final class LayoutView {

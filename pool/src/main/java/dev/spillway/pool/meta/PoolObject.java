@@ -1,5 +1,6 @@
 package dev.spillway.pool.meta;
 
+import dev.spillway.osd.Fid;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -24,7 +25,7 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
     }
 
     /** A new empty object whose only copy is its body on the metadata device {@code md}. */
-    public static PoolObject created(int md, dev.spillway.osd.Fid fid) {
+    public static PoolObject created(int md, Fid fid) {
         return new PoolObject(0, 1, 1, 0, List.of(new Copy(1, md, fid, CopyState.IN_SYNC, 1, 0, true, Checksums.NONE)));
     }
 
@@ -37,7 +38,7 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
         return copies.stream().filter(c -> c.mirrorId() == mirrorId).findFirst();
     }
 
-    public Optional<Copy> byKey(dev.spillway.osd.Fid key) {
+    public Optional<Copy> byKey(Fid key) {
         return copies.stream().filter(c -> c.key().equals(key)).findFirst();
     }
 

@@ -1,11 +1,12 @@
 package dev.spillway.pool.ops;
 
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
-import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
+import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Copy;
@@ -13,8 +14,12 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.PoolObject;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Device-level operations: state changes, evacuation and the replacement of copies lost with a
@@ -22,19 +27,22 @@ import java.util.Optional;
  * object at a time through {@link Migrator}, so it can be interrupted (or crash) anywhere.
  */
 public final class DeviceOps {
-    private final PoolOsd pool;
+    private final PoolContext ctx;
     private final Object stateLock = new Object();
 
-    public DeviceOps(PoolOsd pool) {
-        this.pool = pool;
+    private final Migrator migrator;
+
+    public DeviceOps(PoolContext ctx, Migrator migrator) {
+        this.ctx = ctx;
+        this.migrator = migrator;
     }
 
     /** Sets and persists a device's state ({@code device set-state}). */
     public void setState(PoolDevice d, DeviceState s) throws OsdException {
-        if (d == pool.metadata() && s != DeviceState.RW && s != DeviceState.RO) {
+        if (d == ctx.metadata() && s != DeviceState.RW && s != DeviceState.RO) {
             throw new OsdException(
                     Errno.EINVAL,
-                    pool.name(),
+                    ctx.name(),
                     "the metadata device '" + d.name() + "' cannot be " + s.yamlName()
                             + ": it holds the namespace and every layout");
         }
@@ -42,7 +50,7 @@ public final class DeviceOps {
             DeviceState old = d.state();
             d.state(s);
             try {
-                DeviceTable.setState(pool.metadata().osd(), d);
+                DeviceTable.setState(ctx.metadata().osd(), d);
             } catch (OsdException e) {
                 d.state(old);
                 throw e;
@@ -58,11 +66,11 @@ public final class DeviceOps {
      * object on it that its device index no longer names becomes a GC job. Walks that device only.
      */
     public int collectLeftovers(PoolDevice d) throws OsdException {
-        if (d == pool.metadata() || !d.osd().capabilities().has(dev.spillway.osd.Capability.LIST_OBJECTS)) {
+        if (d == ctx.metadata() || !d.osd().capabilities().has(Capability.LIST_OBJECTS)) {
             return 0;
         }
-        java.util.Set<Fid> named = new java.util.HashSet<>();
-        DeviceIndex.forEach(pool.metadata().osd(), d.index(), (o, k) -> named.add(k));
+        Set<Fid> named = new HashSet<>();
+        DeviceIndex.forEach(ctx.metadata().osd(), d.index(), (o, k) -> named.add(k));
         List<Fid> leftovers = new ArrayList<>();
         try (var c = d.osd().listObjects()) {
             while (c.next()) {
@@ -73,7 +81,7 @@ public final class DeviceOps {
         }
         for (Fid k : leftovers) {
             long bytes = d.osd().getAttr(k).blocks() * 512;
-            pool.migrator().orphan(d, k, bytes);
+            migrator.orphan(d, k, bytes);
         }
         return leftovers.size();
     }
@@ -83,7 +91,7 @@ public final class DeviceOps {
 
     /** A device copies can move to, other than {@code from}: writable, durable, in tier order. */
     public Optional<PoolDevice> target(PoolObject p, PoolDevice from) {
-        for (PoolDevice d : pool.devices()) {
+        for (PoolDevice d : ctx.devices()) {
             if (d != from
                     && d.has(Role.BACKGROUND)
                     && d.state().writable()
@@ -107,18 +115,17 @@ public final class DeviceOps {
      *     to do
      */
     public void checkRoomFor(PoolDevice from) throws OsdException {
-        long[] held =
-                pool.copyTotals().getOrDefault(from.index(), java.util.Map.of()).get(CopyState.IN_SYNC);
+        long[] held = ctx.copyTotals().getOrDefault(from.index(), Map.of()).get(CopyState.IN_SYNC);
         long bytes = held == null ? 0 : held[0];
         if (bytes == 0) {
             return;
         }
-        var statfs = pool.statfs();
+        var statfs = ctx.statfs();
         long room = 0;
         List<String> others = new ArrayList<>();
-        for (PoolDevice d : pool.devices()) {
+        for (PoolDevice d : ctx.devices()) {
             boolean spill = d.has(Role.BACKGROUND) && d.durability() > 0;
-            boolean home = d == pool.metadata() && d.has(Role.PROMOTE);
+            boolean home = d == ctx.metadata() && d.has(Role.PROMOTE);
             if (d == from || !(spill || home) || !d.state().writable()) {
                 continue;
             }
@@ -129,7 +136,7 @@ public final class DeviceOps {
         if (bytes > room) {
             throw new OsdException(
                     Errno.ENOSPC,
-                    pool.name(),
+                    ctx.name(),
                     "cannot evacuate '" + from.name() + "': it holds " + human(bytes)
                             + " and the other devices can take "
                             + human(room)
@@ -147,7 +154,7 @@ public final class DeviceOps {
             v /= 1024;
             i++;
         }
-        return i == 0 ? b + " B" : String.format(java.util.Locale.ROOT, "%.1f %s", v, u[i]);
+        return i == 0 ? b + " B" : String.format(Locale.ROOT, "%.1f %s", v, u[i]);
     }
 
     /**
@@ -155,15 +162,15 @@ public final class DeviceOps {
      * when none is left, the device becomes SPARE.
      */
     public Progress evacuateStep(PoolDevice from, int max) throws OsdException {
-        if (from == pool.metadata()) {
+        if (from == ctx.metadata()) {
             throw new OsdException(
-                    Errno.EINVAL, pool.name(), "the metadata device '" + from.name() + "' cannot be evacuated");
+                    Errno.EINVAL, ctx.name(), "the metadata device '" + from.name() + "' cannot be evacuated");
         }
         if (from.state() != DeviceState.EVACUATING) {
             checkRoomFor(from);
             setState(from, DeviceState.EVACUATING);
         }
-        List<Fid[]> entries = DeviceIndex.list(pool.metadata().osd(), from.index());
+        List<Fid[]> entries = DeviceIndex.list(ctx.metadata().osd(), from.index());
         int moved = 0;
         int failed = 0;
         List<String> errors = new ArrayList<>();
@@ -173,7 +180,7 @@ public final class DeviceOps {
             }
             Fid fid = e[0];
             try {
-                Optional<PoolObject> p = pool.store().load(fid);
+                Optional<PoolObject> p = ctx.store().load(fid);
                 if (p.isEmpty()) {
                     continue;
                 }
@@ -183,20 +190,20 @@ public final class DeviceOps {
                 }
                 Migrator.Result r;
                 if (c.get().state() != CopyState.IN_SYNC) {
-                    r = pool.migrator().dropMirror(fid, c.get().mirrorId());
+                    r = migrator.dropMirror(fid, c.get().mirrorId());
                 } else {
                     Optional<PoolDevice> to = target(p.get(), from);
                     if (to.isEmpty()) {
                         // No other spill device: the body comes home.
-                        r = p.get().resident(pool.metadata().index())
-                                ? pool.migrator().dropMirror(fid, c.get().mirrorId())
-                                : pool.migrator().promote(fid);
+                        r = p.get().resident(ctx.metadata().index())
+                                ? migrator.dropMirror(fid, c.get().mirrorId())
+                                : migrator.promote(fid);
                         if (r.outcome() == Migrator.Outcome.DONE
-                                && !p.get().resident(pool.metadata().index())) {
-                            r = pool.migrator().dropMirror(fid, c.get().mirrorId());
+                                && !p.get().resident(ctx.metadata().index())) {
+                            r = migrator.dropMirror(fid, c.get().mirrorId());
                         }
                     } else {
-                        r = pool.migrator().migrate(fid, from, to.get());
+                        r = migrator.migrate(fid, from, to.get());
                     }
                 }
                 if (r.outcome() == Migrator.Outcome.DONE) {
@@ -210,8 +217,8 @@ public final class DeviceOps {
                 errors.add(fid + ": " + ex.getMessage());
             }
         }
-        pool.migrator().collectGarbage();
-        int remaining = DeviceIndex.list(pool.metadata().osd(), from.index()).size();
+        migrator.collectGarbage();
+        int remaining = DeviceIndex.list(ctx.metadata().osd(), from.index()).size();
         boolean done = remaining == 0;
         if (done) {
             setState(from, DeviceState.SPARE);
@@ -229,19 +236,19 @@ public final class DeviceOps {
         if (dead.state() != DeviceState.FAILED) {
             throw new OsdException(
                     Errno.EINVAL,
-                    pool.name(),
+                    ctx.name(),
                     "device '" + dead.name() + "' is " + dead.state().yamlName() + ", not failed");
         }
         int moved = 0;
         int failed = 0;
         List<String> errors = new ArrayList<>();
-        for (Fid[] e : DeviceIndex.list(pool.metadata().osd(), dead.index())) {
+        for (Fid[] e : DeviceIndex.list(ctx.metadata().osd(), dead.index())) {
             if (moved + failed >= max) {
                 break;
             }
             Fid fid = e[0];
             try {
-                Optional<PoolObject> p = pool.store().load(fid);
+                Optional<PoolObject> p = ctx.store().load(fid);
                 if (p.isEmpty()) {
                     continue;
                 }
@@ -251,23 +258,23 @@ public final class DeviceOps {
                 }
                 long good = p.get().inSync().stream()
                         .filter(x -> x.device() != dead.index()
-                                && pool.device(x.device()).durability() > 0
-                                && pool.device(x.device()).state().readable())
+                                && ctx.device(x.device()).durability() > 0
+                                && ctx.device(x.device()).state().readable())
                         .count();
                 if (good == 0) {
                     failed++;
                     errors.add(fid + ": its only in-sync copy was on " + dead.name());
                     continue;
                 }
-                pool.migrator().forceDrop(fid, c.get().mirrorId());
-                PoolObject now = pool.store().require(fid);
-                for (long n = good; n < pool.replicas(); n++) {
+                migrator.forceDrop(fid, c.get().mirrorId());
+                PoolObject now = ctx.store().require(fid);
+                for (long n = good; n < ctx.replicas(); n++) {
                     Optional<PoolDevice> to = target(now, dead);
                     if (to.isEmpty()) {
                         break;
                     }
-                    pool.migrator().copy(fid, to.get(), false);
-                    now = pool.store().require(fid);
+                    migrator.copy(fid, to.get(), false);
+                    now = ctx.store().require(fid);
                 }
                 moved++;
             } catch (OsdException ex) {
@@ -275,8 +282,8 @@ public final class DeviceOps {
                 errors.add(fid + ": " + ex.getMessage());
             }
         }
-        pool.migrator().collectGarbage();
-        int remaining = DeviceIndex.list(pool.metadata().osd(), dead.index()).size();
+        migrator.collectGarbage();
+        int remaining = DeviceIndex.list(ctx.metadata().osd(), dead.index()).size();
         return new Progress(moved, failed, remaining, remaining == 0, errors);
     }
 }

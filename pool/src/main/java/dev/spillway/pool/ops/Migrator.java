@@ -8,9 +8,9 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.ObjectLocks;
-import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
+import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
 import dev.spillway.pool.meta.Checksums;
@@ -19,23 +19,26 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.space.ReservePlan;
 import dev.spillway.pool.space.ReserveSlots;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * The pool's data-moving operations, each following DESIGN.md's protocol so that a spill device
+ * The pool's data-moving operations, each following the spill protocol of docs/design.md so that a spill device
  * needs no transactions:
  * <ol>
  * <li>in one metadata transaction, the new copy enters the layout as PENDING and a COPY job is
@@ -50,7 +53,7 @@ import java.util.Set;
  * the last good copy is never lost.
  */
 public final class Migrator {
-    private final PoolOsd pool;
+    private final PoolContext ctx;
     private final int mdIndex;
     private final CopyKeys keys;
 
@@ -98,8 +101,7 @@ public final class Migrator {
     }
 
     // Copy jobs an emergency spill could neither finish nor abandon (the object was locked).
-    private final java.util.concurrent.ConcurrentLinkedQueue<Job> leftovers =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Job> leftovers = new ConcurrentLinkedQueue<>();
 
     // Paces background copies chunk by chunk (the daemon's bandwidth cap); never emergency ones.
     private volatile CopyIo.Pacer pacer = CopyIo.Pacer.NONE;
@@ -109,18 +111,19 @@ public final class Migrator {
         this.pacer = p == null ? CopyIo.Pacer.NONE : p;
     }
 
-    public Migrator(PoolOsd pool) {
-        this.pool = pool;
-        this.mdIndex = pool.metadata().index();
-        try {
-            this.keys = new CopyKeys(pool.metadata().osd());
-        } catch (OsdException e) {
-            throw new IllegalStateException(e);
-        }
+    private Migrator(PoolContext ctx, CopyKeys keys) {
+        this.ctx = ctx;
+        this.mdIndex = ctx.metadata().index();
+        this.keys = keys;
+    }
+
+    /** The movers of a pool; reads the copy-key sequence from its metadata device. */
+    public static Migrator open(PoolContext ctx) throws OsdException {
+        return new Migrator(ctx, new CopyKeys(ctx.metadata().osd()));
     }
 
     private Osd md() {
-        return pool.metadata().osd();
+        return ctx.metadata().osd();
     }
 
     @FunctionalInterface
@@ -134,18 +137,18 @@ public final class Migrator {
      * wait for one (EBUSY).
      */
     private <T> T slotted(Locked<T> body) throws OsdException {
-        try (ReserveSlots.Held h = pool.reserveSlots().take(!NON_BLOCKING.get())) {
+        try (ReserveSlots.Held h = ctx.reserveSlots().take(!NON_BLOCKING.get())) {
             return body.run();
         }
     }
 
     /** Runs {@code body} holding the object's pool lock (the one client transactions take). */
     public <T> T locked(Fid fid, Locked<T> body) throws OsdException {
-        ObjectLocks.Held h = pool.transactions().locks().newHolder();
+        ObjectLocks.Held h = ctx.transactions().locks().newHolder();
         if (NON_BLOCKING.get()) {
             if (!h.tryLockAll(Set.of(fid))) {
                 throw new OsdException(
-                        Errno.EBUSY, pool.name(), fid, "object is locked by a transaction (emergency spill skips it)");
+                        Errno.EBUSY, ctx.name(), fid, "object is locked by a transaction (emergency spill skips it)");
             }
         } else {
             h.lockAll(Set.of(fid));
@@ -182,19 +185,19 @@ public final class Migrator {
             counters.flush(tx, md());
         } finally {
             if (space == SpaceClass.FREEING) {
-                pool.roomQueue().roomMade();
+                ctx.roomQueue().roomMade();
             }
         }
     }
 
     private PoolObject load(Fid fid) throws OsdException {
-        return pool.store().require(fid);
+        return ctx.store().require(fid);
     }
 
     /** The object's state, or empty if it is gone (destroyed meanwhile) or not a DATA object. */
     private Optional<PoolObject> loadIfExists(Fid fid) throws OsdException {
         try {
-            return pool.store().load(fid);
+            return ctx.store().load(fid);
         } catch (OsdException e) {
             if (!e.is(Errno.ENOENT)) {
                 throw e;
@@ -208,8 +211,8 @@ public final class Migrator {
                 .filter(c -> c.device() != mdIndex
                         && c.state() == CopyState.IN_SYNC
                         && c.version() == p.dataVersion()
-                        && pool.device(c.device()).durability() > 0
-                        && pool.device(c.device()).state().readable())
+                        && ctx.device(c.device()).durability() > 0
+                        && ctx.device(c.device()).state().readable())
                 .count();
     }
 
@@ -261,7 +264,7 @@ public final class Migrator {
         boolean frees = release
                 && p.resident(mdIndex)
                 && target.durability() > 0
-                && durableInSyncElsewhere(p) + 1 >= pool.replicas();
+                && durableInSyncElsewhere(p) + 1 >= ctx.replicas();
         return frees ? SpaceClass.RESERVED : SpaceClass.CLIENT;
     }
 
@@ -271,7 +274,7 @@ public final class Migrator {
                 || !target.state().writable()) {
             throw new OsdException(
                     Errno.EINVAL,
-                    pool.name(),
+                    ctx.name(),
                     fid,
                     target.name() + " takes no new copies (not a writable background device)");
         }
@@ -286,10 +289,10 @@ public final class Migrator {
             }
             if (there.isPresent() && there.get().state() == CopyState.PENDING) {
                 throw new OsdException(
-                        Errno.EBUSY, pool.name(), fid, "a copy to " + target.name() + " is already being made");
+                        Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
             }
-            Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), pool.nowNanos(), 0);
-            AttrChange times = pool.store().times(fid);
+            Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
+            AttrChange times = ctx.store().times(fid);
             PoolObject next = p.add(new Copy(
                     p.nextMirrorId(),
                     target.index(),
@@ -307,7 +310,7 @@ public final class Migrator {
                         WorkIndex.declareAdd(tx, fid);
                         WorkIndex.declareRemove(tx, fid);
                         DeviceIndex.declareInsert(tx, target.index(), fid);
-                        pool.store().declare(tx, fid, next);
+                        ctx.store().declare(tx, fid, next);
                     },
                     (tx, c) -> {
                         WorkIndex.add(tx, j);
@@ -318,7 +321,7 @@ public final class Migrator {
                         }
                         DeviceIndex.insert(tx, target.index(), fid, key);
                         c.add(target.index(), CopyState.PENDING, p.size(), +1);
-                        pool.store().store(tx, fid, next, times);
+                        ctx.store().store(tx, fid, next, times);
                     });
             return j;
         });
@@ -347,18 +350,18 @@ public final class Migrator {
                 || !target.state().writable()) {
             throw new OsdException(
                     Errno.EINVAL,
-                    pool.name(),
+                    ctx.name(),
                     null,
                     target.name() + " takes no new copies (not a writable background device)");
         }
         Map<Fid, Optional<Job>> jobs = new LinkedHashMap<>();
         Map<Fid, OsdException> refused = new LinkedHashMap<>();
-        ObjectLocks.Held h = pool.transactions().locks().newHolder();
+        ObjectLocks.Held h = ctx.transactions().locks().newHolder();
         Set<Fid> all = new LinkedHashSet<>(fids);
         if (NON_BLOCKING.get()) {
             if (!h.tryLockAll(all)) {
                 throw new OsdException(
-                        Errno.EBUSY, pool.name(), null, "objects locked by a transaction (emergency spill skips them)");
+                        Errno.EBUSY, ctx.name(), null, "objects locked by a transaction (emergency spill skips them)");
             }
         } else {
             h.lockAll(all);
@@ -375,7 +378,7 @@ public final class Migrator {
                     continue;
                 }
                 if (po.isEmpty()) {
-                    refused.put(fid, new OsdException(Errno.ENOENT, pool.name(), fid, "no such object"));
+                    refused.put(fid, new OsdException(Errno.ENOENT, ctx.name(), fid, "no such object"));
                     continue;
                 }
                 PoolObject p = po.get();
@@ -391,13 +394,13 @@ public final class Migrator {
                             fid,
                             new OsdException(
                                     Errno.EBUSY,
-                                    pool.name(),
+                                    ctx.name(),
                                     fid,
                                     "a copy to " + target.name() + " is already being made"));
                     continue;
                 }
                 Fid key = keys.next();
-                Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), pool.nowNanos(), 0);
+                Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
                 PoolObject next = p.add(new Copy(
                         p.nextMirrorId(),
                         target.index(),
@@ -407,19 +410,19 @@ public final class Migrator {
                         p.size(),
                         false,
                         Checksums.NONE));
-                plan.add(new Planned(fid, j, next, pool.store().times(fid), beginClass(p, target, true)));
+                plan.add(new Planned(fid, j, next, ctx.store().times(fid), beginClass(p, target, true)));
             }
             if (plan.isEmpty()) {
                 return new Begun(jobs, refused);
             }
             // One Counters per stripe: two objects of one stripe must add to one read-modify-write.
-            Map<Fid, Counters> stripes = new HashMap<>();
+            StripedCounters stripes = new StripedCounters();
             try (Transaction tx = md().newTransaction()) {
                 for (Planned pl : plan) {
                     WorkIndex.declareAdd(tx, pl.fid());
                     WorkIndex.declareRemove(tx, pl.fid());
                     DeviceIndex.declareInsert(tx, target.index(), pl.fid());
-                    pool.store().declare(tx, pl.fid(), pl.next());
+                    ctx.store().declare(tx, pl.fid(), pl.next());
                     Counters.declare(tx, pl.fid());
                 }
                 tx.setSync(true);
@@ -438,13 +441,11 @@ public final class Migrator {
                         }
                     }
                     DeviceIndex.insert(tx, target.index(), fid, pl.job().key());
-                    stripes.computeIfAbsent(PoolFids.countersFor(fid), k -> new Counters(fid))
+                    stripes.of(fid)
                             .add(target.index(), CopyState.PENDING, pl.job().bytes(), +1);
-                    pool.store().store(tx, fid, pl.next(), pl.times());
+                    ctx.store().store(tx, fid, pl.next(), pl.times());
                 }
-                for (Counters c : stripes.values()) {
-                    c.flush(tx, md());
-                }
+                stripes.flush(tx, md());
             }
             for (Planned pl : plan) {
                 jobs.put(pl.fid(), Optional.of(pl.job()));
@@ -590,7 +591,7 @@ public final class Migrator {
             // Finished or rolled back already (the same job completed twice): nothing to copy.
             return Result.of(Outcome.NOTHING_TO_DO, "the copy job " + job + " is no longer in the work index");
         }
-        PoolDevice target = pool.device(job.device());
+        PoolDevice target = ctx.device(job.device());
         Fid key = job.key();
         // Step 2: the copy, without the lock.
         Checksums sums;
@@ -641,11 +642,11 @@ public final class Migrator {
             return CopyIo.of(md(), fid);
         }
         Copy best = p.inSync().stream()
-                .filter(c -> pool.device(c.device()).state().readable())
+                .filter(c -> ctx.device(c.device()).state().readable())
                 .min(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device))
                 .orElseThrow(
-                        () -> new OsdException(Errno.EIO, pool.name(), fid, "no readable in-sync copy to copy from"));
-        return CopyIo.of(pool.device(best.device()), fid, best, p.size());
+                        () -> new OsdException(Errno.EIO, ctx.name(), fid, "no readable in-sync copy to copy from"));
+        return CopyIo.of(ctx.device(best.device()), fid, best, p.size());
     }
 
     private Result finish(Job job, Checksums sums, long occupied, boolean release) throws OsdException {
@@ -667,13 +668,13 @@ public final class Migrator {
                 next = next.remove(c.mirrorId());
             }
         }
-        boolean drop = release && p.resident(mdIndex) && durableInSyncElsewhere(next) >= pool.replicas();
+        boolean drop = release && p.resident(mdIndex) && durableInSyncElsewhere(next) >= ctx.replicas();
         if (drop) {
             next = next.remove(p.on(mdIndex).orElseThrow().mirrorId())
                     .withBlocks(md().getAttr(fid).blocks());
         }
         PoolObject fin = next.preferring(drop ? job.device() : mdIndex);
-        AttrChange times = pool.store().times(fid);
+        AttrChange times = ctx.store().times(fid);
         // Releasing the body gives back far more than the flip adds (frees first, below);
         // without a release the flip grows the record for good: the reserve only if it was begun
         // for a release.
@@ -685,7 +686,7 @@ public final class Migrator {
                 (tx, c) -> {
                     WorkIndex.declareAdd(tx, fid);
                     WorkIndex.declareRemove(tx, fid);
-                    pool.store().declare(tx, fid, fin);
+                    ctx.store().declare(tx, fid, fin);
                     for (Copy r : replaced) {
                         DeviceIndex.declareDelete(tx, r.device(), fid);
                     }
@@ -710,20 +711,20 @@ public final class Migrator {
                             }
                         }
                     }
-                    pool.store().store(tx, fid, fin, times);
+                    ctx.store().store(tx, fid, fin, times);
                 });
         return new Result(
                 Outcome.DONE,
                 p.size(),
                 (drop ? "spilled " : "copied ") + p.size() + " bytes of " + fid + " to "
-                        + pool.device(job.device()).name());
+                        + ctx.device(job.device()).name());
     }
 
     /** The copy leaves the layout and a GC job will delete it. */
     private void gcJob(Transaction tx, Counters c, Fid fid, Copy copy) throws OsdException {
         long size = copy.bytes();
         WorkIndex.add(
-                tx, new Job(Job.Kind.GC, fid, copy.device(), copy.key(), copy.version(), size, pool.nowNanos(), 0));
+                tx, new Job(Job.Kind.GC, fid, copy.device(), copy.key(), copy.version(), size, ctx.nowNanos(), 0));
         c.move(copy.device(), copy.state(), CopyState.GARBAGE, size);
         DeviceIndex.delete(tx, copy.device(), fid, copy.key());
     }
@@ -738,7 +739,7 @@ public final class Migrator {
                         .filter(c -> c.state() == CopyState.PENDING)
                         .map(c -> p.remove(c.mirrorId()))
                         .orElse(p);
-        AttrChange times = p == null ? null : pool.store().times(fid);
+        AttrChange times = p == null ? null : ctx.store().times(fid);
         // The pending copy leaves the layout and its job becomes a GC job: frees first.
         meta(
                 fid,
@@ -749,12 +750,12 @@ public final class Migrator {
                     WorkIndex.declareRemove(tx, fid);
                     DeviceIndex.declareDelete(tx, job.device(), fid);
                     if (next != null) {
-                        pool.store().declare(tx, fid, next);
+                        ctx.store().declare(tx, fid, next);
                     }
                 },
                 (tx, c) -> {
                     if (next != null) {
-                        pool.store().store(tx, fid, next, times);
+                        ctx.store().store(tx, fid, next, times);
                     }
                     if (DeviceIndex.contains(md(), job.device(), fid, job.key())) {
                         DeviceIndex.delete(tx, job.device(), fid, job.key());
@@ -769,7 +770,7 @@ public final class Migrator {
                                     job.key(),
                                     job.version(),
                                     job.bytes(),
-                                    pool.nowNanos(),
+                                    ctx.nowNanos(),
                                     0));
                     c.move(job.device(), CopyState.PENDING, CopyState.GARBAGE, job.bytes());
                 });
@@ -844,7 +845,7 @@ public final class Migrator {
                                 Job.NO_KEY,
                                 job.version(),
                                 job.bytes(),
-                                pool.nowNanos(),
+                                ctx.nowNanos(),
                                 0)));
     }
 
@@ -858,16 +859,16 @@ public final class Migrator {
                 return Result.of(Outcome.NOTHING_TO_DO, "not resident");
             }
             long others = durableInSyncElsewhere(p);
-            if (others < pool.replicas()) {
+            if (others < ctx.replicas()) {
                 return Result.of(
                         Outcome.REFUSED,
                         "only " + others + " durable in-sync cop" + (others == 1 ? "y" : "ies")
-                                + " elsewhere; the pool keeps " + pool.replicas());
+                                + " elsewhere; the pool keeps " + ctx.replicas());
             }
             PoolObject next = p.remove(p.on(mdIndex).orElseThrow().mirrorId())
                     .preferring(-1)
                     .withBlocks(md().getAttr(fid).blocks());
-            AttrChange times = pool.store().times(fid);
+            AttrChange times = ctx.store().times(fid);
             meta(
                     fid,
                     false,
@@ -875,12 +876,12 @@ public final class Migrator {
                     (tx, c) -> {
                         tx.declareTruncate(fid, 0);
                         DeviceIndex.declareDelete(tx, mdIndex, fid);
-                        pool.store().declare(tx, fid, next);
+                        ctx.store().declare(tx, fid, next);
                     },
                     (tx, c) -> {
                         tx.truncate(fid, 0);
                         DeviceIndex.delete(tx, mdIndex, fid, fid);
-                        pool.store().store(tx, fid, next, times);
+                        ctx.store().store(tx, fid, next, times);
                     });
             return new Result(Outcome.DONE, p.size(), "released " + p.size() + " bytes of " + fid);
         });
@@ -894,10 +895,10 @@ public final class Migrator {
                 return Result.of(Outcome.NOTHING_TO_DO, "already resident");
             }
             List<Copy> sources = new ArrayList<>(p.inSync());
-            sources.removeIf(c -> !pool.device(c.device()).state().readable());
+            sources.removeIf(c -> !ctx.device(c.device()).state().readable());
             sources.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
             OsdException last = null;
-            AttrChange times = pool.store().times(fid);
+            AttrChange times = ctx.store().times(fid);
             for (Copy src : sources) {
                 PoolObject next = p.add(new Copy(
                                 p.nextMirrorId(),
@@ -917,18 +918,18 @@ public final class Migrator {
                             (tx, c) -> {
                                 tx.declareWrite(fid, 0, p.size());
                                 DeviceIndex.declareInsert(tx, mdIndex, fid);
-                                pool.store().declare(tx, fid, next);
+                                ctx.store().declare(tx, fid, next);
                             },
                             (tx, c) -> {
-                                CopyIo.recall(tx, pool.device(src.device()), fid, src, p.size());
+                                CopyIo.recall(tx, ctx.device(src.device()), fid, src, p.size());
                                 DeviceIndex.insert(tx, mdIndex, fid, fid);
-                                pool.store().store(tx, fid, next, times);
+                                ctx.store().store(tx, fid, next, times);
                             });
                     return new Result(
                             Outcome.DONE,
                             p.size(),
                             "promoted " + p.size() + " bytes of " + fid + " from "
-                                    + pool.device(src.device()).name());
+                                    + ctx.device(src.device()).name());
                 } catch (OsdException e) {
                     if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
                         throw e;
@@ -939,7 +940,7 @@ public final class Migrator {
             if (last != null) {
                 markBad(fid, sources.get(0), last);
             }
-            throw new OsdException(Errno.EIO, pool.name(), fid, "no copy could be read to promote", last);
+            throw new OsdException(Errno.EIO, ctx.name(), fid, "no copy could be read to promote", last);
         });
     }
 
@@ -948,7 +949,7 @@ public final class Migrator {
         return locked(fid, () -> {
             PoolObject p = load(fid);
             Copy c = p.mirror(mirrorId)
-                    .orElseThrow(() -> new OsdException(Errno.ENOENT, pool.name(), fid, "no mirror " + mirrorId));
+                    .orElseThrow(() -> new OsdException(Errno.ENOENT, ctx.name(), fid, "no mirror " + mirrorId));
             if (c.device() == mdIndex) {
                 return release(fid);
             }
@@ -961,7 +962,7 @@ public final class Migrator {
                 return Result.of(Outcome.REFUSED, "mirror " + mirrorId + " is the last in-sync copy of " + fid);
             }
             PoolObject next = p.remove(mirrorId).preferring(mdIndex);
-            AttrChange times = pool.store().times(fid);
+            AttrChange times = ctx.store().times(fid);
             // The mirror leaves the layout (frees first), then its GC job is recorded.
             meta(
                     fid,
@@ -971,10 +972,10 @@ public final class Migrator {
                         WorkIndex.declareAdd(tx, fid);
                         WorkIndex.declareRemove(tx, fid);
                         DeviceIndex.declareDelete(tx, c.device(), fid);
-                        pool.store().declare(tx, fid, next);
+                        ctx.store().declare(tx, fid, next);
                     },
                     (tx, cs) -> {
-                        pool.store().store(tx, fid, next, times);
+                        ctx.store().store(tx, fid, next, times);
                         for (Job j : WorkIndex.of(md(), fid)) {
                             if (j.kind() == Job.Kind.RESYNC && j.key().equals(c.key())) {
                                 WorkIndex.remove(tx, j);
@@ -985,8 +986,7 @@ public final class Migrator {
             return new Result(
                     Outcome.DONE,
                     0,
-                    "dropped mirror " + mirrorId + " ("
-                            + pool.device(c.device()).name() + ")");
+                    "dropped mirror " + mirrorId + " (" + ctx.device(c.device()).name() + ")");
         });
     }
 
@@ -1016,13 +1016,13 @@ public final class Migrator {
 
     /** Rewrites a stale copy from a good one. */
     public Result resync(Fid fid, int device) throws OsdException {
-        return copy(fid, pool.device(device), false);
+        return copy(fid, ctx.device(device), false);
     }
 
     /** A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued. */
     public boolean markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
         return slotted(() -> locked(fid, () -> {
-            PoolObject p = pool.store().load(fid).orElse(null);
+            PoolObject p = ctx.store().load(fid).orElse(null);
             if (p == null) {
                 return false;
             }
@@ -1039,14 +1039,14 @@ public final class Migrator {
             }
             PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
                     .preferring(mdIndex);
-            AttrChange times = pool.store().times(fid);
+            AttrChange times = ctx.store().times(fid);
             meta(
                     fid,
                     true,
                     SpaceClass.RESERVED,
                     (tx, cs) -> {
                         WorkIndex.declareAdd(tx, fid);
-                        pool.store().declare(tx, fid, next);
+                        ctx.store().declare(tx, fid, next);
                     },
                     (tx, cs) -> {
                         WorkIndex.add(
@@ -1058,29 +1058,20 @@ public final class Migrator {
                                         bad.key(),
                                         p.dataVersion(),
                                         c.get().bytes(),
-                                        pool.nowNanos(),
+                                        ctx.nowNanos(),
                                         0));
                         cs.move(
                                 bad.device(),
                                 CopyState.IN_SYNC,
                                 CopyState.STALE,
                                 c.get().bytes());
-                        pool.store().store(tx, fid, next, times);
+                        ctx.store().store(tx, fid, next, times);
                     });
             return true;
         }));
     }
 
     // ---- garbage ---------------------------------------------------------------------------
-
-    /**
-     * Deletes the copy a GC job names and drops the job. A copy already gone is fine (the job may
-     * be replayed after a crash); a device that is failed cannot be cleaned, so its jobs are
-     * dropped with the copy counted lost.
-     */
-    public void collect(Job job) throws OsdException {
-        collect(List.of(job));
-    }
 
     /**
      * What a garbage collection did.
@@ -1113,15 +1104,15 @@ public final class Migrator {
             return new Collected(0, 0, 0);
         }
         md().sync();
-        java.util.Map<Integer, List<Job>> byDevice = new java.util.TreeMap<>();
+        Map<Integer, List<Job>> byDevice = new TreeMap<>();
         for (Job j : jobs) {
             byDevice.computeIfAbsent(j.device(), d -> new ArrayList<>()).add(j);
         }
         int removed = 0;
         int missing = 0;
-        java.util.Set<Job> kept = new java.util.HashSet<>();
+        Set<Job> kept = new HashSet<>();
         for (var e : byDevice.entrySet()) {
-            PoolDevice d = pool.device(e.getKey());
+            PoolDevice d = ctx.device(e.getKey());
             if (d.state() == DeviceState.FAILED) {
                 continue;
             }
@@ -1141,7 +1132,7 @@ public final class Migrator {
                     } else {
                         LOG.log(
                                 System.Logger.Level.WARNING,
-                                "pool " + pool.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
+                                "pool " + ctx.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
                                         + d.name() + " not deleted now (" + ex.getMessage()
                                         + "); its job stays for the next garbage pass");
                         kept.add(job);
@@ -1154,7 +1145,7 @@ public final class Migrator {
                 // The deletions may not be durable: every job of the device stays.
                 LOG.log(
                         System.Logger.Level.WARNING,
-                        "pool " + pool.name() + ": sync of " + d.name() + " after deleting garbage failed ("
+                        "pool " + ctx.name() + ": sync of " + d.name() + " after deleting garbage failed ("
                                 + ex.getMessage() + "); its garbage jobs stay for the next pass");
                 kept.addAll(gone);
             }
@@ -1166,7 +1157,7 @@ public final class Migrator {
         // The jobs go a batch per metadata transaction.
         for (int from = 0; from < done.size(); from += 256) {
             List<Job> some = done.subList(from, Math.min(done.size(), from + 256));
-            java.util.Map<Integer, Counters> counters = new java.util.HashMap<>();
+            StripedCounters counters = new StripedCounters();
             try (Transaction tx = md().newTransaction()) {
                 for (Job job : some) {
                     WorkIndex.declareRemove(tx, job.fid());
@@ -1177,14 +1168,10 @@ public final class Migrator {
                 for (Job job : some) {
                     if (WorkIndex.contains(md(), job)) {
                         WorkIndex.remove(tx, job);
-                        counters.computeIfAbsent(
-                                        dev.spillway.pool.meta.PoolFids.stripe(job.fid()), s -> new Counters(job.fid()))
-                                .add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
+                        counters.of(job.fid()).add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
                     }
                 }
-                for (Counters c : counters.values()) {
-                    c.flush(tx, md());
-                }
+                counters.flush(tx, md());
             }
         }
         return new Collected(removed, missing, deferred);
@@ -1200,6 +1187,52 @@ public final class Migrator {
     }
 
     /**
+     * Reads every in-sync copy off the metadata device through its checksums ({@code verify} of the
+     * admin API); a copy that fails is marked bad, so a good one is made from another.
+     */
+    public Result verify(Fid fid) throws OsdException {
+        PoolObject p = load(fid);
+        List<String> bad = new ArrayList<>();
+        for (Copy c : p.inSync()) {
+            if (c.device() == mdIndex) {
+                continue;
+            }
+            try {
+                CopyIo.verify(ctx.device(c.device()), fid, c, p.size());
+            } catch (OsdException e) {
+                bad.add("mirror " + c.mirrorId() + ": " + e.getMessage());
+                markBad(fid, c, e);
+            }
+        }
+        return new Result(
+                bad.isEmpty() ? Outcome.DONE : Outcome.REFUSED,
+                0,
+                bad.isEmpty() ? "every in-sync copy matches its checksums" : String.join("; ", bad));
+    }
+
+    /**
+     * Forgets a PARKED job (its object is gone, or no longer needs the move): the work-index entry
+     * goes in one FREEING metadata transaction, if it is still there.
+     */
+    public void dropParked(Job job) throws OsdException {
+        if (job.kind() != Job.Kind.PARKED) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    ctx.name(),
+                    job.fid(),
+                    "not a parked job: " + job.kind() + " (only a parked move is dropped)");
+        }
+        try (Transaction tx = md().newTransaction()) {
+            WorkIndex.declareRemove(tx, job.fid());
+            tx.setSpaceClass(SpaceClass.FREEING);
+            tx.start();
+            if (WorkIndex.contains(md(), job)) {
+                WorkIndex.remove(tx, job);
+            }
+        }
+    }
+
+    /**
      * Rolls back many COPY jobs (recovery), a batch per metadata transaction: each pending copy
      * leaves its layout and becomes a GC job. Cheaper than {@link #rollBack} one by one, which is
      * what keeps a mount with a thousand jobs in flight quick.
@@ -1208,19 +1241,19 @@ public final class Migrator {
         final int batch = 128;
         for (int from = 0; from < jobs.size(); from += batch) {
             List<Job> some = jobs.subList(from, Math.min(jobs.size(), from + batch));
-            java.util.Set<Fid> fids = new java.util.LinkedHashSet<>();
+            Set<Fid> fids = new LinkedHashSet<>();
             some.forEach(j -> fids.add(j.fid()));
-            ObjectLocks.Held h = pool.transactions().locks().newHolder();
+            ObjectLocks.Held h = ctx.transactions().locks().newHolder();
             h.lockAll(fids);
             try {
                 // Each object's state as the batch leaves it (several jobs may touch one object).
-                java.util.Map<Fid, PoolObject> next = new java.util.LinkedHashMap<>();
-                java.util.Map<Fid, AttrChange> times = new java.util.HashMap<>();
+                Map<Fid, PoolObject> next = new LinkedHashMap<>();
+                Map<Fid, AttrChange> times = new HashMap<>();
                 for (Fid f : fids) {
                     try {
-                        pool.store().load(f).ifPresent(p -> next.put(f, p));
+                        ctx.store().load(f).ifPresent(p -> next.put(f, p));
                         if (next.containsKey(f)) {
-                            times.put(f, pool.store().times(f));
+                            times.put(f, ctx.store().times(f));
                         }
                     } catch (OsdException e) {
                         if (!e.is(Errno.ENOENT)) {
@@ -1238,7 +1271,7 @@ public final class Migrator {
                                         .orElse(p));
                     }
                 }
-                java.util.Map<Integer, Counters> counters = new java.util.HashMap<>();
+                StripedCounters counters = new StripedCounters();
                 try (Transaction tx = md().newTransaction()) {
                     for (Job j : some) {
                         WorkIndex.declareAdd(tx, j.fid());
@@ -1247,14 +1280,14 @@ public final class Migrator {
                         Counters.declare(tx, j.fid());
                     }
                     for (var e : next.entrySet()) {
-                        pool.store().declare(tx, e.getKey(), e.getValue());
+                        ctx.store().declare(tx, e.getKey(), e.getValue());
                     }
                     // A roll-back frees space, never needs it (a mount on a full device must not
                     // fail): every removal comes before any addition, and nothing is reserved.
                     tx.setSpaceClass(SpaceClass.FREEING);
                     tx.start();
                     for (var e : next.entrySet()) {
-                        pool.store().store(tx, e.getKey(), e.getValue(), times.get(e.getKey()));
+                        ctx.store().store(tx, e.getKey(), e.getValue(), times.get(e.getKey()));
                     }
                     for (Job j : some) {
                         WorkIndex.remove(tx, j);
@@ -1272,15 +1305,11 @@ public final class Migrator {
                                         j.key(),
                                         j.version(),
                                         j.bytes(),
-                                        pool.nowNanos(),
+                                        ctx.nowNanos(),
                                         0));
-                        counters.computeIfAbsent(
-                                        dev.spillway.pool.meta.PoolFids.stripe(j.fid()), s -> new Counters(j.fid()))
-                                .move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
+                        counters.of(j.fid()).move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
                     }
-                    for (Counters c : counters.values()) {
-                        c.flush(tx, md());
-                    }
+                    counters.flush(tx, md());
                 }
             } finally {
                 h.unlockAll();
@@ -1290,7 +1319,7 @@ public final class Migrator {
 
     /** Records a copy no layout names (found on a device) as garbage, to be deleted by a GC job. */
     public void orphan(PoolDevice d, Fid key, long bytes) throws OsdException {
-        Job j = new Job(Job.Kind.GC, key, d.index(), key, 0, bytes, pool.nowNanos(), 0);
+        Job j = new Job(Job.Kind.GC, key, d.index(), key, 0, bytes, ctx.nowNanos(), 0);
         slotted(() -> {
             meta(key, false, SpaceClass.RESERVED, (tx, c) -> WorkIndex.declareAdd(tx, key), (tx, c) -> {
                 WorkIndex.add(tx, j);

@@ -7,8 +7,8 @@ import dev.spillway.osd.ObjectCursor;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
-import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
 import dev.spillway.pool.meta.Copy;
@@ -19,6 +19,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.ops.Migrator;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,7 +59,7 @@ public final class Fsck {
         }
     }
 
-    private final PoolOsd pool;
+    private final PoolContext ctx;
     private final boolean repair;
     private final boolean deep;
     private final List<Problem> problems = new ArrayList<>();
@@ -73,10 +74,22 @@ public final class Fsck {
     @FunctionalInterface
     public interface Progress {
         void update(String phase, long done, long total);
+
+        /** A line to {@code out} every 10,000 objects checked or copies verified. */
+        static Progress lines(Consumer<String> out) {
+            return (phase, done, total) -> {
+                if (done > 0 && done % 10_000 == 0) {
+                    out.accept("fsck: " + done + (phase.equals("walk") ? " objects checked" : " copies verified"));
+                }
+            };
+        }
     }
 
-    private Fsck(PoolOsd pool, boolean repair, boolean deep, Progress progress) {
-        this.pool = pool;
+    private final Migrator migrator;
+
+    private Fsck(PoolContext ctx, Migrator migrator, boolean repair, boolean deep, Progress progress) {
+        this.ctx = ctx;
+        this.migrator = migrator;
         this.repair = repair;
         this.deep = deep;
         this.progress = progress == null ? (p, d, t) -> {} : progress;
@@ -87,30 +100,20 @@ public final class Fsck {
 
     /**
      * Checks the pool. The structural walk runs with metadata transactions held off (see
-     * {@link PoolOsd#quiesced}), so on a pool in use it sees one consistent state; reads go on,
+     * {@link PoolContext#quiesced}), so on a pool in use it sees one consistent state; reads go on,
      * writes wait for the walk. The deep content verification runs afterwards without holding
      * anything, and a copy that fails it is re-checked under its object's lock before it is
      * reported, since it may have been replaced meanwhile.
      */
-    public static Report run(PoolOsd pool, boolean repair, boolean deep, Consumer<String> progress)
+    public static Report check(PoolContext ctx, Migrator migrator, boolean repair, boolean deep, Progress progress)
             throws OsdException {
-        Consumer<String> out = progress == null ? s -> {} : progress;
-        return check(pool, repair, deep, (phase, done, total) -> {
-            if (done > 0 && done % 10_000 == 0) {
-                out.accept("fsck: " + done + (phase.equals("walk") ? " objects checked" : " copies verified"));
-            }
-        });
-    }
-
-    /** As {@link #run(PoolOsd, boolean, boolean, Consumer)}, telling {@code progress} how far it is. */
-    public static Report check(PoolOsd pool, boolean repair, boolean deep, Progress progress) throws OsdException {
-        Fsck f = new Fsck(pool, repair, deep, progress);
+        Fsck f = new Fsck(ctx, migrator, repair, deep, progress);
         try {
-            f.walkTotal = pool.statfs().devices().get(pool.metadata().index()).objects();
+            f.walkTotal = ctx.statfs().devices().get(ctx.metadata().index()).objects();
         } catch (OsdException e) {
             f.walkTotal = 0; // unknown: the walk reports what it has done
         }
-        Report structural = pool.quiesced(QUIESCE_WAIT, f::run);
+        Report structural = ctx.quiesced(QUIESCE_WAIT, f::run);
         f.verifyDeferred();
         f.progress.update("verify", f.deferred.size(), f.deferred.size());
         return new Report(structural.objects(), structural.copies(), List.copyOf(f.problems));
@@ -127,7 +130,7 @@ public final class Fsck {
             if (done++ % 16 == 0) {
                 progress.update("verify", done - 1, deferred.size());
             }
-            PoolDevice dev = pool.device(d.copy().device());
+            PoolDevice dev = ctx.device(d.copy().device());
             OsdException bad = d.bad();
             if (bad == null) {
                 try {
@@ -142,8 +145,8 @@ public final class Fsck {
             }
             // The copy may have been replaced or dropped since the walk: check again under the lock.
             OsdException first = bad;
-            OsdException still = pool.migrator().locked(d.fid(), () -> {
-                Optional<PoolObject> now = pool.store().load(d.fid());
+            OsdException still = migrator.locked(d.fid(), () -> {
+                Optional<PoolObject> now = ctx.store().load(d.fid());
                 Optional<Copy> same = now.flatMap(p -> p.byKey(d.copy().key()))
                         .filter(c -> c.state() == CopyState.IN_SYNC
                                 && c.version() == now.get().dataVersion());
@@ -177,9 +180,9 @@ public final class Fsck {
             }
             // Marked bad, the copy is healed from another by a resync; the last in-sync copy is
             // never demoted (there is nothing to heal it from): the object is lost until restored.
-            boolean fixed = repair && pool.migrator().markBad(d.fid(), d.copy(), still);
+            boolean fixed = repair && migrator.markBad(d.fid(), d.copy(), still);
             String last = !fixed
-                            && pool.store()
+                            && ctx.store()
                                     .load(d.fid())
                                     .map(p -> p.inSync().size() <= 1)
                                     .orElse(false)
@@ -200,11 +203,11 @@ public final class Fsck {
     }
 
     private Osd md() {
-        return pool.metadata().osd();
+        return ctx.metadata().osd();
     }
 
     private Report run() throws OsdException {
-        int mdIndex = pool.metadata().index();
+        int mdIndex = ctx.metadata().index();
         List<Job> jobs = WorkIndex.all(md());
         Set<String> jobKeys = new HashSet<>();
         for (Job j : jobs) {
@@ -233,16 +236,16 @@ public final class Fsck {
                 }
                 Optional<PoolObject> po;
                 try {
-                    po = pool.store().load(f);
+                    po = ctx.store().load(f);
                     if (po.isPresent()) {
-                        Optional<String> m = pool.store().mismatch(f, po.get());
+                        Optional<String> m = ctx.store().mismatch(f, po.get());
                         if (m.isPresent()) {
-                            problem("layout", f, pool.metadata(), m.get(), false);
+                            problem("layout", f, ctx.metadata(), m.get(), false);
                         }
                     }
                 } catch (OsdException | RuntimeException e) {
                     // One object's damage is a finding, never the end of the check.
-                    problem("undecodable", f, pool.metadata(), String.valueOf(e.getMessage()), false);
+                    problem("undecodable", f, ctx.metadata(), String.valueOf(e.getMessage()), false);
                     continue;
                 }
                 if (po.isEmpty()) {
@@ -259,7 +262,7 @@ public final class Fsck {
                     problem(
                             "size",
                             f,
-                            pool.metadata(),
+                            ctx.metadata(),
                             "resident body is " + mdSize + " bytes, layout says " + p.size(),
                             false);
                 }
@@ -267,7 +270,7 @@ public final class Fsck {
                     problem(
                             "stub",
                             f,
-                            pool.metadata(),
+                            ctx.metadata(),
                             "spilled object keeps " + mdSize + " bytes on the metadata device",
                             false);
                 }
@@ -283,7 +286,7 @@ public final class Fsck {
             }
         }
         // Every device index entry must be named by a layout (or owned by a job).
-        for (PoolDevice d : pool.devices()) {
+        for (PoolDevice d : ctx.devices()) {
             Map<Fid, Fid> mine = named.getOrDefault(d.index(), Map.of());
             for (Fid[] e : DeviceIndex.list(md(), d.index())) {
                 Fid owner = mine.get(e[1]);
@@ -294,8 +297,8 @@ public final class Fsck {
             }
         }
         // Every object on a listable device must be named by a layout or a job.
-        for (PoolDevice d : pool.devices()) {
-            if (d == pool.metadata()
+        for (PoolDevice d : ctx.devices()) {
+            if (d == ctx.metadata()
                     || d.state() == DeviceState.FAILED
                     || !d.osd().capabilities().has(Capability.LIST_OBJECTS)) {
                 continue;
@@ -322,7 +325,7 @@ public final class Fsck {
                         // A damaged leftover (its attributes unreadable): collected all the same.
                         bytes = 0;
                     }
-                    addJob(new Job(Job.Kind.GC, k, d.index(), k, 0, bytes, pool.nowNanos(), 0), d.index(), bytes);
+                    addJob(new Job(Job.Kind.GC, k, d.index(), k, 0, bytes, ctx.nowNanos(), 0), d.index(), bytes);
                     count(expected, d.index(), CopyState.GARBAGE, bytes);
                     fixed = true;
                 }
@@ -337,8 +340,8 @@ public final class Fsck {
     private void checkCopy(
             Fid f, PoolObject p, Copy cp, Set<String> jobKeys, Map<Integer, Map<CopyState, long[]>> expected)
             throws OsdException {
-        PoolDevice d = pool.device(cp.device());
-        int mdIndex = pool.metadata().index();
+        PoolDevice d = ctx.device(cp.device());
+        int mdIndex = ctx.metadata().index();
         if (cp.device() == mdIndex) {
             if (!DeviceIndex.contains(md(), mdIndex, f, f)) {
                 problem(
@@ -403,7 +406,7 @@ public final class Fsck {
                     problem(
                             "counters",
                             null,
-                            pool.device(d),
+                            ctx.device(d),
                             s + ": counted " + a[0] + " bytes / " + a[1] + " copies, the layouts say " + e[0] + " / "
                                     + e[1],
                             false);

@@ -1,14 +1,16 @@
 package dev.spillway.pool.recovery;
 
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectCursor;
 import dev.spillway.osd.OsdException;
-import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -25,28 +27,28 @@ public final class Recovery {
 
     private Recovery() {}
 
-    public static RecoveryReport recover(PoolOsd pool) throws OsdException {
+    public static RecoveryReport recover(PoolContext ctx, Migrator migrator) throws OsdException {
         long t0 = System.nanoTime();
-        List<Job> jobs = WorkIndex.all(pool.metadata().osd());
+        List<Job> jobs = WorkIndex.all(ctx.metadata().osd());
         Map<String, Integer> byKind = new TreeMap<>();
         int rolled = 0;
         int collected = 0;
-        List<Job> copies = new java.util.ArrayList<>();
+        List<Job> copies = new ArrayList<>();
         for (Job j : jobs) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
             if (j.kind() == Job.Kind.COPY) {
                 copies.add(j);
             }
         }
-        pool.migrator().rollBackAll(copies);
+        migrator.rollBackAll(copies);
         rolled = copies.size();
         // Copies never committed may be missing, empty, torn or unreadable: collecting removes
         // what is there, and what cannot be removed now waits for the daemon, not the mount.
-        Migrator.Collected c = pool.migrator().collectAll();
+        Migrator.Collected c = migrator.collectAll();
         collected = c.removed();
         RecoveryReport r = new RecoveryReport(
                 "recover", System.nanoTime() - t0, byKind, rolled, collected, c.missing(), c.deferred(), 0);
-        LOG.log(System.Logger.Level.INFO, "pool " + pool.name() + ": " + r);
+        LOG.log(System.Logger.Level.INFO, "pool " + ctx.name() + ": " + r);
         return r;
     }
 
@@ -54,31 +56,31 @@ public final class Recovery {
      * No recovery: the work index is read (for the report) and left as it is, so a read-only
      * check sees what the crash left and the mount writes nothing.
      */
-    public static RecoveryReport none(PoolOsd pool) throws OsdException {
+    public static RecoveryReport none(PoolContext ctx) throws OsdException {
         long t0 = System.nanoTime();
         Map<String, Integer> byKind = new TreeMap<>();
-        for (Job j : WorkIndex.all(pool.metadata().osd())) {
+        for (Job j : WorkIndex.all(ctx.metadata().osd())) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
         }
         return new RecoveryReport("check (no recovery)", System.nanoTime() - t0, byKind, 0, 0, 0, 0, 0);
     }
 
     /** Walks every object of the metadata device and every copy on every listable device, then recovers. */
-    public static RecoveryReport fullScan(PoolOsd pool) throws OsdException {
+    public static RecoveryReport fullScan(PoolContext ctx, Migrator migrator) throws OsdException {
         long t0 = System.nanoTime();
         long scanned = 0;
-        try (ObjectCursor c = pool.metadata().osd().listObjects()) {
+        try (ObjectCursor c = ctx.metadata().osd().listObjects()) {
             while (c.next()) {
                 Fid f = c.fid();
                 if (!PoolFids.reserved(f)) {
-                    pool.metadata().osd().getAttr(f);
-                    pool.store().load(f);
+                    ctx.metadata().osd().getAttr(f);
+                    ctx.store().load(f);
                     scanned++;
                 }
             }
         }
-        for (PoolDevice d : pool.devices()) {
-            if (d == pool.metadata() || !d.osd().capabilities().has(dev.spillway.osd.Capability.LIST_OBJECTS)) {
+        for (PoolDevice d : ctx.devices()) {
+            if (d == ctx.metadata() || !d.osd().capabilities().has(Capability.LIST_OBJECTS)) {
                 continue;
             }
             try (ObjectCursor c = d.osd().listObjects()) {
@@ -88,7 +90,7 @@ public final class Recovery {
                 }
             }
         }
-        RecoveryReport r = recover(pool);
+        RecoveryReport r = recover(ctx, migrator);
         return new RecoveryReport(
                 "full-scan",
                 System.nanoTime() - t0,

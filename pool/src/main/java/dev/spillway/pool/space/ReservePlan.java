@@ -9,13 +9,14 @@ import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.LayoutView;
-import dev.spillway.pool.meta.ObjectRecord;
-import dev.spillway.pool.meta.ObjectStore;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectCodec;
+import dev.spillway.pool.meta.PoolObjectStore;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * How much of the metadata device the pool keeps for its own work, computed from the worst case
@@ -75,11 +76,7 @@ public record ReservePlan(
      *     checksums a copy of it carries)
      */
     public static ReservePlan of(
-            int devices,
-            int mdIndex,
-            List<Integer> background,
-            java.util.function.IntFunction<HsmType> types,
-            long capacity) {
+            int devices, int mdIndex, List<Integer> background, IntFunction<HsmType> types, long capacity) {
         long chunkSize = 1L << Checksums.MIN_SHIFT;
         long c = Math.max(1, (Math.max(1, capacity) + chunkSize - 1) / chunkSize);
         int chunks = (int) Math.min(Checksums.MAX_CHUNKS, c);
@@ -96,15 +93,15 @@ public record ReservePlan(
                 worst.blocks(),
                 worst.copies().subList(0, worst.copies().size() - 1));
         Fid fid = new Fid(0x200000400L, 1, 0);
-        long record = ObjectRecord.encode(worst).length;
+        long record = PoolObjectCodec.encode(worst).length;
         long layout = LayoutView.encode(fid, worst, mdIndex, types).length;
-        long names = utf8(ObjectRecord.XATTR) + utf8(ObjectStore.LAYOUT_XATTR);
+        long names = utf8(PoolObjectCodec.XATTR) + utf8(PoolObjectStore.LAYOUT_XATTR);
         long job = Job.KEY_BYTES + Job.VALUE_BYTES;
         // Begin: the record and layout, the COPY job, the device index entry, the counters. Finish:
         // the same, plus a GC job per stale copy it replaces (one per background device at most).
         long perObject = record + layout + names + job * (1 + bg) + DeviceIndex.KEY_BYTES + Counters.RECORD_BYTES;
-        long pendingCopy = ObjectRecord.encode(worst).length
-                - ObjectRecord.encode(oneLess).length
+        long pendingCopy = PoolObjectCodec.encode(worst).length
+                - PoolObjectCodec.encode(oneLess).length
                 - 4L * chunks; // a pending copy has no checksums yet
         long pendingMirror = layout - LayoutView.encode(fid, oneLess, mdIndex, types).length;
         long pendingPerObject = pendingCopy + pendingMirror + job + DeviceIndex.KEY_BYTES;

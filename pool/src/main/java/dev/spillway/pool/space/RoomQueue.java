@@ -3,6 +3,7 @@ package dev.spillway.pool.space;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import java.util.ArrayDeque;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -212,7 +213,7 @@ public final class RoomQueue {
                 pool,
                 null,
                 what + " found no room for " + bytes + " bytes on the fast tier after waiting "
-                        + String.format(java.util.Locale.ROOT, "%.1f", waitedNanos / 1e9) + " s with "
+                        + String.format(Locale.ROOT, "%.1f", waitedNanos / 1e9) + " s with "
                         + Math.max(0, waiting.get() - 1) + " other writer(s) waiting" + cause
                         + "; the pool is spilling to make room: retry later",
                 last);

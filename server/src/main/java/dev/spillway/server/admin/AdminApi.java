@@ -16,7 +16,6 @@ import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -274,7 +273,7 @@ final class AdminApi extends Handler.Abstract {
 
     /** fsck or scrub, telling {@code t} (if any) how far it is. */
     private Map<String, Object> check(String op, boolean repair, boolean deep, Tasks.Task t) throws OsdException {
-        Fsck.Report rep = Fsck.check(ctx.pool(), repair, deep, (phase, done, total) -> {
+        Fsck.Report rep = ctx.pool().fsck(repair, deep, (phase, done, total) -> {
             if (t != null) {
                 t.progress(phase, done, total);
             }
@@ -347,7 +346,7 @@ final class AdminApi extends Handler.Abstract {
         var pool = ctx.pool();
         if (op.equals("layout")) {
             if (q.getValue("raw") != null) {
-                return new Reply(200, "application/octet-stream", pool.store().layout(f));
+                return new Reply(200, "application/octet-stream", pool.rawLayout(f));
             }
             return Reply.json(objects.layout(f, q.getValue("id")));
         }
@@ -386,7 +385,7 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private PoolDevice firstBackground(Fid f) throws OsdException {
-        PoolObject p = ctx.pool().store().require(f);
+        PoolObject p = ctx.pool().requireObject(f);
         return ctx.pool()
                 .deviceOps()
                 .target(p, null)
@@ -395,7 +394,7 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private Migrator.Result resync(Fid f) throws OsdException {
-        PoolObject p = ctx.pool().store().require(f);
+        PoolObject p = ctx.pool().requireObject(f);
         int done = 0;
         for (Copy c : p.copies()) {
             if (c.state() == CopyState.STALE) {
@@ -410,24 +409,7 @@ final class AdminApi extends Handler.Abstract {
     }
 
     private Migrator.Result verify(Fid f) throws OsdException {
-        var pool = ctx.pool();
-        PoolObject p = pool.store().require(f);
-        List<String> bad = new ArrayList<>();
-        for (Copy c : p.inSync()) {
-            if (c.device() == pool.metadata().index()) {
-                continue;
-            }
-            try {
-                dev.spillway.pool.io.CopyIo.verify(pool.device(c.device()), f, c, p.size());
-            } catch (OsdException e) {
-                bad.add("mirror " + c.mirrorId() + ": " + e.getMessage());
-                pool.migrator().markBad(f, c, e);
-            }
-        }
-        return new Migrator.Result(
-                bad.isEmpty() ? Migrator.Outcome.DONE : Migrator.Outcome.REFUSED,
-                0,
-                bad.isEmpty() ? "every in-sync copy matches its checksums" : String.join("; ", bad));
+        return ctx.pool().migrator().verify(f);
     }
 
     static Map<String, Object> progress(DeviceOps.Progress p) {

@@ -38,10 +38,10 @@ final class ObjectView {
     }
 
     Map<String, Object> layout(Fid f, String asked) throws OsdException {
-        if (pool.store().load(f).isEmpty()) {
+        if (pool.object(f).isEmpty()) {
             return multipart(f, asked);
         }
-        PoolObject p = pool.store().require(f);
+        PoolObject p = pool.requireObject(f);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("fid", f.toString());
         String name = name(f);
@@ -55,9 +55,7 @@ final class ObjectView {
         }
         m.put("placement", placement(p));
         m.put("copies", cs);
-        m.put(
-                "getstripe",
-                LayoutPrinter.getstripe(pool.store().decodedLayout(f), f.toString(), java.time.ZoneOffset.UTC));
+        m.put("getstripe", LayoutPrinter.getstripe(pool.layout(f), f.toString(), java.time.ZoneOffset.UTC));
         return m;
     }
 

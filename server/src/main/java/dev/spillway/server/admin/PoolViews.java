@@ -257,7 +257,7 @@ final class PoolViews {
             // where the body is now.
             PoolObject p;
             try {
-                var o = pool().store().load(c.fid());
+                var o = pool().object(c.fid());
                 if (o.isEmpty()) {
                     continue;
                 }

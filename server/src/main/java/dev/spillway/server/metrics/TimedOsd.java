@@ -47,6 +47,22 @@ final class TimedOsd extends FilterOsd {
         }
     }
 
+    // The device's own per-object sync (FilterOsd would run the default, a whole-device sync).
+    @Override
+    public void sync(Fid fid) throws OsdException {
+        long t0 = System.nanoTime();
+        try {
+            in.sync(fid);
+        } finally {
+            sync.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    @Override
+    public boolean exists(Fid fid) throws OsdException {
+        return in.exists(fid);
+    }
+
     @Override
     protected Transaction wrap(Transaction tx) {
         return new FilterTransaction(tx) {

@@ -5,7 +5,6 @@ import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.error.S3StreamException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -236,9 +235,5 @@ public final class AwsChunkedInputStream extends InputStream {
     @Override
     public void close() throws IOException {
         in.close();
-    }
-
-    static String ascii(byte[] b) {
-        return new String(b, StandardCharsets.US_ASCII);
     }
 }

@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
@@ -179,7 +180,7 @@ public interface Storage extends Closeable {
             while (b.hasRemaining() && f.read(b, b.position()) > 0) {
                 // until full or the file ended early
             }
-            return b.position() == b.capacity() ? b.array() : java.util.Arrays.copyOf(b.array(), b.position());
+            return b.position() == b.capacity() ? b.array() : Arrays.copyOf(b.array(), b.position());
         }
     }
 

@@ -5,6 +5,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,20 +15,20 @@ import java.util.List;
  * checksums — plus the copies themselves, so the record alone can rebuild the layout.
  * Little-endian, versioned.
  */
-public final class ObjectRecord {
+public final class PoolObjectCodec {
     /** The record's xattr name; hidden from the pool's clients. */
     public static final String XATTR = "trusted.spillway.obj";
 
     private static final byte VERSION = 1;
 
-    private ObjectRecord() {}
+    private PoolObjectCodec() {}
 
     public static byte[] encode(PoolObject o) {
         int n = 1 + 8 + 8 + 4 + 8 + 2;
         for (Copy c : o.copies()) {
             n += 2 + 2 + 16 + 1 + 8 + 8 + 1 + 1 + 4 + 4 * c.checksums().crcs().length;
         }
-        ByteBuffer b = ByteBuffer.allocate(n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
         b.put(VERSION)
                 .putLong(o.size())
                 .putLong(o.dataVersion())
@@ -37,7 +38,7 @@ public final class ObjectRecord {
         for (Copy c : o.copies()) {
             b.putShort((short) c.mirrorId()).putShort((short) c.device());
             b.put(c.key().toBytes());
-            b.put((byte) c.state().ordinal())
+            b.put((byte) c.state().code())
                     .putLong(c.version())
                     .putLong(c.bytes())
                     .put((byte) (c.preferred() ? 1 : 0));
@@ -51,7 +52,7 @@ public final class ObjectRecord {
 
     public static PoolObject decode(String device, Fid fid, byte[] bytes) throws OsdException {
         try {
-            ByteBuffer b = ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
             byte v = b.get();
             if (v != VERSION) {
                 throw new OsdException(
@@ -72,7 +73,8 @@ public final class ObjectRecord {
                 byte[] k = new byte[Fid.BYTES];
                 b.get(k);
                 int st = b.get();
-                if (st < 0 || st >= CopyState.values().length) {
+                CopyState state = CopyState.ofCode(st);
+                if (state == null) {
                     throw new OsdException(Errno.EPROTO, device, fid, "pool record: copy state " + st + " unknown");
                 }
                 long ver = b.getLong();
@@ -91,15 +93,7 @@ public final class ObjectRecord {
                 for (int j = 0; j < nc; j++) {
                     crcs[j] = b.getInt();
                 }
-                cs.add(new Copy(
-                        mirror,
-                        dev,
-                        Fid.fromBytes(k),
-                        CopyState.values()[st],
-                        ver,
-                        len,
-                        pref,
-                        new Checksums(shift, crcs)));
+                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), state, ver, len, pref, new Checksums(shift, crcs)));
             }
             if (b.hasRemaining()) {
                 throw new OsdException(Errno.EPROTO, device, fid, "pool record: " + b.remaining() + " trailing bytes");

@@ -1,10 +1,10 @@
-package dev.spillway.pool.space;
+package dev.spillway.pool.ops;
 
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
-import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.Role;
+import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -29,18 +29,18 @@ public final class CapacityControl {
     // this, so that writers are not refused at once while the daemon spills.
     private static final long SLACK = 1 << 20;
 
-    private final PoolOsd pool;
+    private final PoolContext ctx;
     // The fast tier's capacity to reach by spilling, or -1.
     private volatile long target = -1;
 
-    public CapacityControl(PoolOsd pool) {
-        this.pool = pool;
+    public CapacityControl(PoolContext ctx) {
+        this.ctx = ctx;
     }
 
     /** The smallest fast tier this pool accepts: twice what its reserve needs at that size, and 1 MiB. */
     public long minimum() {
         long c = 1 << 20;
-        while (c < 2 * pool.planFor(c).total()) {
+        while (c < 2 * ctx.planFor(c).total()) {
             c *= 2;
         }
         return c;
@@ -62,7 +62,7 @@ public final class CapacityControl {
      */
     public synchronized Resize resize(PoolDevice d, long bytes) throws OsdException {
         StatFs s = d.osd().statfs();
-        if (d != pool.metadata()) {
+        if (d != ctx.metadata()) {
             d.osd().setCapacity(bytes);
             return new Resize(
                     d.name(),
@@ -79,27 +79,27 @@ public final class CapacityControl {
         if (bytes < min) {
             throw new OsdException(
                     Errno.EINVAL,
-                    pool.name(),
+                    ctx.name(),
                     null,
                     "capacity " + bytes + " for " + d.name() + " is below the smallest fast tier this pool runs on ("
                             + min + " bytes: twice the room it keeps for its own work)");
         }
-        long need = s.usedBytes() + pool.planFor(bytes).total();
+        long need = s.usedBytes() + ctx.planFor(bytes).total();
         if (need <= bytes) {
             d.osd().setCapacity(bytes);
             target = -1;
-            pool.applyReserve();
+            ctx.applyReserve();
             return new Resize(d.name(), s.totalBytes(), bytes, true, 0, "applied");
         }
-        boolean canSpill = pool.devices().stream()
+        boolean canSpill = ctx.devices().stream()
                 .anyMatch(x -> x.has(Role.BACKGROUND) && x.state().writable());
         if (!canSpill) {
             throw new OsdException(
                     Errno.EINVAL,
-                    pool.name(),
+                    ctx.name(),
                     null,
                     "capacity " + bytes + " for " + d.name() + " is below what it holds (" + s.usedBytes()
-                            + " bytes used + " + pool.planFor(bytes).total()
+                            + " bytes used + " + ctx.planFor(bytes).total()
                             + " reserved for the pool's own work) and no background device takes copies to spill to;"
                             + " delete objects or add a spill device first");
         }
@@ -124,14 +124,14 @@ public final class CapacityControl {
         if (t < 0) {
             return Optional.empty();
         }
-        PoolDevice md = pool.metadata();
+        PoolDevice md = ctx.metadata();
         StatFs s = md.osd().statfs();
-        if (s.usedBytes() + pool.planFor(t).total() > t) {
+        if (s.usedBytes() + ctx.planFor(t).total() > t) {
             return Optional.empty();
         }
         md.osd().setCapacity(t);
         target = -1;
-        pool.applyReserve();
+        ctx.applyReserve();
         return Optional.of(new Resize(md.name(), s.totalBytes(), t, true, 0, "applied after spilling"));
     }
 
@@ -142,14 +142,14 @@ public final class CapacityControl {
      * @return the capacity it runs at instead, if it had to
      */
     public synchronized OptionalLong atMount() throws OsdException {
-        PoolDevice md = pool.metadata();
+        PoolDevice md = ctx.metadata();
         StatFs s = md.osd().statfs();
         long configured = s.totalBytes();
-        long need = s.usedBytes() + pool.planFor(configured).total();
+        long need = s.usedBytes() + ctx.planFor(configured).total();
         if (need <= configured) {
             return OptionalLong.empty();
         }
-        long raised = need + pool.planFor(need).total() + SLACK;
+        long raised = need + ctx.planFor(need).total() + SLACK;
         try {
             md.osd().setCapacity(raised);
         } catch (OsdException e) {

@@ -8,20 +8,24 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
+import dev.spillway.pool.layout.HsmType;
+import dev.spillway.pool.layout.Layout;
+import dev.spillway.pool.layout.LayoutCodec;
 import java.util.Optional;
+import java.util.function.IntFunction;
 
 /**
  * Loads and stores a DATA object's pool state on the metadata device: the pool record
- * ({@link ObjectRecord}) and the Lustre layout xattr, written together in one transaction.
+ * ({@link PoolObjectCodec}) and the Lustre layout xattr, written together in one transaction.
  * INDEX objects have neither.
  */
-public final class ObjectStore {
+public final class PoolObjectStore {
     /** Lustre's name of the layout xattr ({@code XATTR_NAME_LOV}). */
     public static final String LAYOUT_XATTR = "trusted.lov";
 
     private final Osd md;
     private final int mdIndex;
-    private final java.util.function.IntFunction<dev.spillway.pool.layout.HsmType> types;
+    private final IntFunction<HsmType> types;
     private final int bound;
 
     /**
@@ -29,7 +33,7 @@ public final class ObjectStore {
      * @param mdIndex its index in the pool
      * @param types the HSM foreign type of each device index
      */
-    public ObjectStore(Osd md, int mdIndex, java.util.function.IntFunction<dev.spillway.pool.layout.HsmType> types) {
+    public PoolObjectStore(Osd md, int mdIndex, IntFunction<HsmType> types) {
         this.md = md;
         this.mdIndex = mdIndex;
         this.types = types;
@@ -45,14 +49,14 @@ public final class ObjectStore {
     public Optional<PoolObject> load(Fid fid) throws OsdException {
         byte[] rec;
         try {
-            rec = md.getXattr(fid, ObjectRecord.XATTR);
+            rec = md.getXattr(fid, PoolObjectCodec.XATTR);
         } catch (OsdException e) {
             if (e.is(Errno.ENODATA)) {
                 return Optional.empty();
             }
             throw e;
         }
-        return Optional.of(ObjectRecord.decode(md.name(), fid, rec));
+        return Optional.of(PoolObjectCodec.decode(md.name(), fid, rec));
     }
 
     public PoolObject require(Fid fid) throws OsdException {
@@ -66,7 +70,7 @@ public final class ObjectStore {
      * allows (a mount that rolls back work must not need space it does not use).
      */
     public void declare(Transaction tx, Fid fid, PoolObject next) throws OsdException {
-        tx.declareSetXattr(fid, ObjectRecord.XATTR, ObjectRecord.encode(next).length);
+        tx.declareSetXattr(fid, PoolObjectCodec.XATTR, PoolObjectCodec.encode(next).length);
         tx.declareSetXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, next, mdIndex, types).length);
         tx.declareSetAttr(fid);
     }
@@ -94,12 +98,12 @@ public final class ObjectStore {
      * an object's ctime, as an HSM release does not).
      */
     public void store(Transaction tx, Fid fid, PoolObject o, AttrChange times) throws OsdException {
-        byte[] rec = ObjectRecord.encode(o);
+        byte[] rec = PoolObjectCodec.encode(o);
         if (rec.length > bound) {
             throw new OsdException(
                     Errno.E2BIG, md.name(), fid, "pool record of " + rec.length + " bytes exceeds " + bound);
         }
-        tx.setXattr(fid, ObjectRecord.XATTR, rec, XattrFlag.UPSERT);
+        tx.setXattr(fid, PoolObjectCodec.XATTR, rec, XattrFlag.UPSERT);
         tx.setXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, o, mdIndex, types), XattrFlag.UPSERT);
         tx.setAttr(fid, times);
     }
@@ -116,12 +120,12 @@ public final class ObjectStore {
     }
 
     /** The stored layout, decoded (a malformed one fails with the codec's EBADMSG/EPROTO). */
-    public dev.spillway.pool.layout.Layout decodedLayout(Fid fid) throws OsdException {
-        return dev.spillway.pool.layout.LayoutCodec.decode(layout(fid), md.name(), fid);
+    public Layout decodedLayout(Fid fid) throws OsdException {
+        return LayoutCodec.decode(layout(fid), md.name(), fid);
     }
 
     /** What differs between the stored layout and the record, if anything. */
-    public java.util.Optional<String> mismatch(Fid fid, PoolObject o) throws OsdException {
+    public Optional<String> mismatch(Fid fid, PoolObject o) throws OsdException {
         return LayoutView.mismatch(fid, decodedLayout(fid), o, mdIndex, types);
     }
 }
