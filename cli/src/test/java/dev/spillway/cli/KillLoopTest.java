@@ -119,13 +119,17 @@ class KillLoopTest {
         AtomicLong bodies = new AtomicLong(seed);
         long t0 = System.nanoTime();
         for (int round = 0; ; round++) {
+            long r0 = System.nanoTime();
             Path log = tmp.resolve("serve-" + round + ".log");
             Process p = ServeChild.start(data, log, JVM, "--fast-capacity", "32MiB");
             started.add(p);
             String where = "round " + round + " (seed 0x" + Long.toHexString(seed) + ", log " + log + ")";
             JsonNode ep;
+            long up;
+            long checked;
             try {
                 ep = ServeChild.endpoint(data, p);
+                up = System.nanoTime();
             } catch (AssertionError e) {
                 throw new AssertionError(
                         "serve did not mount after kill " + round + ", " + where + ":\n" + tail(log), e);
@@ -136,6 +140,7 @@ class KillLoopTest {
                     s3.createBucket(b -> b.bucket(BUCKET));
                 }
                 verify(s3, model, st, where);
+                checked = System.nanoTime();
                 if (round == kills) {
                     break;
                 }
@@ -143,8 +148,15 @@ class KillLoopTest {
                 long acked = writeUntilKilled(
                         s3, p, data, target, model, st, bodies, seed ^ (round * 0x9E3779B97F4A7C15L), log);
                 System.out.printf(
-                        "KillLoopTest: round %d: killed after %d acknowledged requests (drawn %d); %s%n",
-                        round, acked, target, mountLine(log));
+                        "KillLoopTest: round %d: serving after %.1f s, verified in %.1f s, killed after %d acknowledged"
+                                + " requests (drawn %d) %.1f s later; %s%n",
+                        round,
+                        (up - r0) / 1e9,
+                        (checked - up) / 1e9,
+                        acked,
+                        target,
+                        (System.nanoTime() - checked) / 1e9,
+                        mountLine(log));
             }
             ServeChild.Run fsck = ServeChild.cli(data, "fsck");
             assertThat(fsck.code())
