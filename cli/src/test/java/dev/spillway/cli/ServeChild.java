@@ -29,6 +29,12 @@ final class ServeChild {
 
     /** Starts {@code spillway serve --data data} with any port, its output to {@code log}. */
     static Process start(Path data, Path log, List<String> jvm, String... extra) throws IOException {
+        return startOn(System.getProperty("java.class.path"), data, log, jvm, extra);
+    }
+
+    /** As {@link #start(Path, Path, List, String...)} on the given class path. */
+    static Process startOn(String classpath, Path data, Path log, List<String> jvm, String... extra)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED",
@@ -36,7 +42,7 @@ final class ServeChild {
         cmd.addAll(jvm);
         cmd.addAll(List.of(
                 "-cp",
-                System.getProperty("java.class.path"),
+                classpath,
                 Main.class.getName(),
                 "serve",
                 "--data",
@@ -107,5 +113,33 @@ final class ServeChild {
                 .httpClient(UrlConnectionHttpClient.create());
         more.accept(b);
         return b.build();
+    }
+
+    /**
+     * The test's class path with each folder of classes (this module's own, as Maven hands them
+     * to the test) packed into a jar under {@code into}: a JDK AOT cache (JEP 514) records only
+     * jars.
+     */
+    static String jarredClasspath(Path into) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(e);
+            if (!Files.isDirectory(p)) {
+                out.add(e);
+                continue;
+            }
+            Path jar = into.resolve("classes-" + out.size() + ".jar");
+            try (var z = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+                    var files = Files.walk(p)) {
+                for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                    z.putNextEntry(new java.util.jar.JarEntry(
+                            p.relativize(f).toString().replace(java.io.File.separatorChar, '/')));
+                    Files.copy(f, z);
+                    z.closeEntry();
+                }
+            }
+            out.add(jar.toString());
+        }
+        return String.join(java.io.File.pathSeparator, out);
     }
 }
