@@ -42,7 +42,11 @@ class ServeProcessTest {
     }
 
     private Process serve(Path data, String... extra) throws IOException {
-        List<String> args = new ArrayList<>(List.of("--fast-capacity", "8MiB"));
+        // --fast-capacity sizes the embedded default pool; with --config it is refused.
+        List<String> args = new ArrayList<>();
+        if (!List.of(extra).contains("--config")) {
+            args.addAll(List.of("--fast-capacity", "8MiB"));
+        }
         args.addAll(List.of(extra));
         Process p = ServeChild.start(
                 data, tmp.resolve("serve-" + started.size() + ".log"), List.of(), args.toArray(String[]::new));
