@@ -88,7 +88,15 @@ final class AdminCommands {
                 }
             }
             if (j.has("chores")) {
-                out.println("daemon chores (done since start): " + j.path("chores"));
+                StringBuilder c = new StringBuilder();
+                for (Iterator<Map.Entry<String, JsonNode>> it = j.path("chores").fields(); it.hasNext(); ) {
+                    var e = it.next();
+                    c.append(c.isEmpty() ? "" : ", ")
+                            .append(e.getKey())
+                            .append(' ')
+                            .append(e.getValue().asLong());
+                }
+                out.println("daemon chores done since start: " + c);
             }
             if (j.has("multipartUploads")) {
                 out.println(uploads(j.path("multipartUploads")));

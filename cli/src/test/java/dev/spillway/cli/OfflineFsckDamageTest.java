@@ -76,9 +76,15 @@ class OfflineFsckDamageTest {
                 ch.truncate(p.toString().endsWith(".attr") ? 0 : 1000);
             }
         }
+        // A check without --repair mounts read-only (no recovery: it writes nothing and needs no
+        // space) and sees a clean pool: the damaged copy is garbage, no object's copy.
         Run r = cli("fsck", "--data", data.toString());
         assertThat(r.err()).doesNotContain("corrupt").doesNotContain("Exception");
         assertThat(r.out()).contains("clean");
+        assertThat(r.code()).isZero();
+        // A mount that recovers (here fsck --repair) collects it, empty record and all.
+        r = cli("fsck", "--repair", "--data", data.toString());
+        assertThat(r.err()).doesNotContain("corrupt").doesNotContain("Exception");
         assertThat(r.code()).isZero();
         try (Stream<Path> s = Files.walk(data.resolve("devices/slow/objects"))) {
             assertThat(s.filter(Files::isRegularFile).toList()).isEmpty();

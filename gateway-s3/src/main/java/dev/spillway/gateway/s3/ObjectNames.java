@@ -33,7 +33,7 @@ public final class ObjectNames {
      * object counts shown to people can leave them out.
      */
     public long internalObjects() throws OsdException {
-        return 2 + 2L * ns.buckets().size();
+        return ns.internalObjects();
     }
 
     /** One part of a multipart object, in object order. */

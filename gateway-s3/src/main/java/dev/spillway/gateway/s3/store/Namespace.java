@@ -176,6 +176,25 @@ public final class Namespace {
         return inUse;
     }
 
+    /**
+     * How many of the device's objects are the gateway's own records, not stored objects: the
+     * superblock, the garbage and upload-expiry indexes, and per bucket its keys and uploads
+     * indexes, plus its versions and due indexes once it has them.
+     */
+    public long internalObjects() throws OsdException {
+        long n = 2 + (osd.exists(expiry) ? 1 : 0);
+        for (BucketRecord b : buckets().values()) {
+            n += 2;
+            if (b.meta().versions() != null) {
+                n++;
+            }
+            if (b.meta().due() != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** The per-bucket due work (lifecycle, storage-class placement, upload expiry). */
     public DueWork dueWork() {
         return dueWork;
