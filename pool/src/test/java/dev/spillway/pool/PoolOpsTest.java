@@ -364,14 +364,14 @@ class PoolOpsTest {
             tx.start();
             tx.destroy(f);
         }
-        assertThat(Fsck.run(pool, false, true, null).problems()).as("online").isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).as("online").isEmpty();
         // What a kill leaves, checked offline without recovery (a read-only mount).
         pool.sync();
         for (MemOsd m : raw) {
             m.sync();
         }
         remount(PoolOsd.MountMode.CHECK);
-        assertThat(Fsck.run(pool, false, true, null).problems())
+        assertThat(pool.fsck(false, true, null).problems())
                 .as("offline, before recovery")
                 .isEmpty();
         remount(PoolOsd.MountMode.RECOVER);
