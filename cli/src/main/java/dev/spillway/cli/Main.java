@@ -12,7 +12,7 @@ public final class Main {
 
     /** Runs the command line and returns its exit code (see {@link ExitCodes}). */
     public static int run(String... args) {
-        CommandLine cl = SpillwayCommand.commandLine();
+        CommandLine cl = SpillwayCommand.commandLine(args);
         int code = cl.execute(args);
         // print() without a newline is not flushed by itself, and main() exits right after.
         cl.getOut().flush();

@@ -3,7 +3,10 @@ package dev.spillway.cli;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Properties;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,26 +17,6 @@ import picocli.CommandLine.Command;
         versionProvider = SpillwayCommand.Version.class,
         description =
                 "Spillway: a stacking object storage device (OSD) stack — a fast tier that spills cold objects to slower devices.",
-        subcommands = {
-            ServeCommand.class,
-            DfCommand.class,
-            GetstripeCommand.class,
-            ObjectCommands.Spill.class,
-            ObjectCommands.Promote.class,
-            ObjectCommands.Release.class,
-            ObjectCommands.Migrate.class,
-            ObjectCommands.Mirror.class,
-            DeviceCommand.class,
-            AdminCommands.Jobs.class,
-            AdminCommands.Fsck.class,
-            AdminCommands.Scrub.class,
-            AdminCommands.Gc.class,
-            CredentialsCommand.class,
-            InactiveCommand.class,
-            FormatCommand.class,
-            VersionCommand.class,
-            CommandLine.HelpCommand.class
-        },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure (the message names the device, object and cause)", "2:usage error"})
 public final class SpillwayCommand implements Runnable {
@@ -46,15 +29,67 @@ public final class SpillwayCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    /** The command line with Spillway's error handling: messages, not stack traces. */
+    /**
+     * The built-in subcommands in the order help lists them. They are added by hand rather than
+     * through {@code @Command(subcommands = ...)} so that a command line names only what it runs:
+     * picocli builds each command's model by reflection (about a second for all of them on a busy
+     * 2-core machine, and its classes cannot go into the JDK's AOT cache), which every CLI answer
+     * would otherwise pay.
+     */
+    static Map<String, Supplier<Object>> builtIn() {
+        Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+        m.put("serve", ServeCommand::new);
+        m.put("df", DfCommand::new);
+        m.put("getstripe", GetstripeCommand::new);
+        m.put("spill", ObjectCommands.Spill::new);
+        m.put("promote", ObjectCommands.Promote::new);
+        m.put("release", ObjectCommands.Release::new);
+        m.put("migrate", ObjectCommands.Migrate::new);
+        m.put("mirror", ObjectCommands.Mirror::new);
+        m.put("device", DeviceCommand::new);
+        m.put("jobs", AdminCommands.Jobs::new);
+        m.put("fsck", AdminCommands.Fsck::new);
+        m.put("scrub", AdminCommands.Scrub::new);
+        m.put("gc", AdminCommands.Gc::new);
+        m.put("credentials", CredentialsCommand::new);
+        m.put("inactive", InactiveCommand::new);
+        m.put("format", FormatCommand::new);
+        m.put("version", VersionCommand::new);
+        return m;
+    }
+
+    /** The whole command tree with Spillway's error handling: messages, not stack traces. */
     public static CommandLine commandLine() {
+        return build(null);
+    }
+
+    /**
+     * The command line for {@code args}: when the first argument names a subcommand, the tree
+     * holds that subcommand only (it parses and runs the same); otherwise (help, no argument, a
+     * typo that deserves suggestions) the whole tree.
+     */
+    public static CommandLine commandLine(String... args) {
+        return build(args.length > 0 ? args[0] : null);
+    }
+
+    private static CommandLine build(String only) {
         CommandLine cl = new CommandLine(new SpillwayCommand());
-        for (CommandProvider p :
-                java.util.ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
-            if (!cl.getSubcommands().containsKey(p.name())) {
-                cl.addSubcommand(p.name(), p.command());
-                p.configure(cl.getSubcommands().get(p.name()));
+        Map<String, Supplier<Object>> builtIn = builtIn();
+        boolean known = only != null && builtIn.containsKey(only);
+        for (Map.Entry<String, Supplier<Object>> e : builtIn.entrySet()) {
+            if (only == null || !known || e.getKey().equals(only)) {
+                cl.addSubcommand(e.getKey(), e.getValue().get());
             }
+        }
+        if (!known) {
+            for (CommandProvider p :
+                    java.util.ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
+                if (!cl.getSubcommands().containsKey(p.name())) {
+                    cl.addSubcommand(p.name(), p.command());
+                    p.configure(cl.getSubcommands().get(p.name()));
+                }
+            }
+            cl.addSubcommand("help", new CommandLine.HelpCommand());
         }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getOut().flush();

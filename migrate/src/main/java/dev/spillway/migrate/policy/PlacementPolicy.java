@@ -24,8 +24,10 @@ import java.util.Optional;
  *
  * <h2>Promote: admission by heat, trials</h2>
  * A promotion costs a copy, so a spilled object just read is admitted to the main part of the
- * tier only if it is hotter than what it would displace — TinyLFU's newcomer-against-victim
- * test, on the tracker's exact decayed counts ({@link HeatTracker#coldLine}) — and has been read
+ * tier only if its history (its decayed count before this read) is hotter than what it would
+ * displace — TinyLFU's newcomer-against-victim test, on the tracker's exact decayed counts
+ * ({@link HeatTracker#coldLine}), with ties to the victim so that loops and scans larger than
+ * the tier do not flush the main part — and has been read
  * at least {@code promoteHits} times lately (its decayed count); or if the tier has room to
  * spare. Otherwise it may be copied up on trial while trial copies hold less than
  * {@code probationShare} of the tier (S3-FIFO's small FIFO, W-TinyLFU's window): a trial copy
@@ -175,8 +177,13 @@ public final class PlacementPolicy {
         boolean room = after <= low && !spilling;
         // The main part's victim line: what admitting these bytes would push out of it (trial
         // copies beyond their share go first, so they are not counted against the newcomer).
-        boolean hotter =
-                h >= config.promoteHits() - 0.5 && heat.value(fid) > heat.coldLine(Math.max(sizeBytes, after - low));
+        // The newcomer is judged on its history, this read left out: the read it was just
+        // counted is the most recent access of all, and counting it would let every newcomer
+        // beat a victim of equal frequency, so that a loop or a scan larger than the tier
+        // replaces the whole main part as under LRU (hit ratio 0 on a loop). Left out, the
+        // victim, used more recently, wins the tie and the main part holds.
+        double history = h > 0 ? heat.value(fid) * (h - 1) / h : 0;
+        boolean hotter = h >= config.promoteHits() - 0.5 && history > heat.coldLine(Math.max(sizeBytes, after - low));
         if (room || hotter) {
             promotions++;
             freshPromotions.add(fid);
