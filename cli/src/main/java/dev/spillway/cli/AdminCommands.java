@@ -3,7 +3,6 @@ package dev.spillway.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.spillway.server.Credentials;
 import dev.spillway.server.DataDir;
 import java.io.PrintWriter;
 import java.util.Iterator;
@@ -15,7 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Pool-wide commands: jobs, fsck, scrub, gc, credentials. */
+/** Pool-wide commands: jobs, fsck, scrub, gc ({@link CredentialsCommand} has the credentials). */
 final class AdminCommands {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -282,60 +281,6 @@ final class AdminCommands {
                     + Human.size(r.path("bytes").asLong()) + ")");
             if (r.has("multipartUploads")) {
                 out.println(uploads(r.path("multipartUploads")));
-            }
-            return ExitCodes.OK;
-        }
-    }
-
-    @Command(
-            name = "credentials",
-            mixinStandardHelpOptions = true,
-            description = "Print the pool's access key, secret and endpoints; --env prints shell export lines.")
-    static final class Creds implements Callable<Integer> {
-        @Mixin
-        Target target;
-
-        @Option(
-                names = "--env",
-                description = "As export lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, SPILLWAY_S3_ENDPOINT.")
-        boolean env;
-
-        @Spec
-        CommandSpec spec;
-
-        @Override
-        public Integer call() throws Exception {
-            DataDir dir = new DataDir(target.data);
-            Credentials c = Credentials.load(dir);
-            String s3 = null;
-            String admin = null;
-            var found = dir.readEndpoint();
-            if (found.isPresent()) {
-                JsonNode e = found.get();
-                s3 = e.path("s3").isNull() ? null : e.path("s3").asText(null);
-                admin = e.path("admin").asText(null);
-            }
-            PrintWriter out = spec.commandLine().getOut();
-            if (env) {
-                out.println("export AWS_ACCESS_KEY_ID=" + c.accessKey());
-                out.println("export AWS_SECRET_ACCESS_KEY=" + c.secretKey());
-                out.println("export AWS_DEFAULT_REGION=us-east-1");
-                if (s3 != null) {
-                    out.println("export SPILLWAY_S3_ENDPOINT=" + s3);
-                    out.println("export AWS_ENDPOINT_URL=" + s3);
-                }
-            } else if (target.json) {
-                ObjectNode n = JSON.createObjectNode();
-                n.put("accessKey", c.accessKey());
-                n.put("secretKey", c.secretKey());
-                n.put("s3", s3);
-                n.put("admin", admin);
-                out.println(AdminClient.pretty(n));
-            } else {
-                out.println("access key: " + c.accessKey());
-                out.println("secret key: " + c.secretKey());
-                out.println("S3 endpoint: " + (s3 == null ? "(server not running)" : s3));
-                out.println("admin endpoint: " + (admin == null ? "(server not running)" : admin));
             }
             return ExitCodes.OK;
         }

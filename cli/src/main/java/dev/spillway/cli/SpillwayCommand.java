@@ -51,7 +51,7 @@ public final class SpillwayCommand implements Runnable {
         m.put("fsck", AdminCommands.Fsck::new);
         m.put("scrub", AdminCommands.Scrub::new);
         m.put("gc", AdminCommands.Gc::new);
-        m.put("credentials", AdminCommands.Creds::new);
+        m.put("credentials", CredentialsCommand::new);
         m.put("inactive", InactiveCommand::new);
         m.put("format", FormatCommand::new);
         m.put("version", VersionCommand::new);

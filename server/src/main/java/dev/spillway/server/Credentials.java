@@ -47,7 +47,7 @@ public record Credentials(String accessKey, String secretKey) {
         return parse(dir.credentials(), b);
     }
 
-    private static Credentials parse(Path file, byte[] b) throws OsdException {
+    static Credentials parse(Path file, byte[] b) throws OsdException {
         try {
             Map<?, ?> m = JSON.readValue(b, Map.class);
             Object a = m == null ? null : m.get("accessKey");

@@ -2,7 +2,6 @@ package dev.spillway.server;
 
 import dev.spillway.gateway.s3.GatewayConfig;
 import dev.spillway.gateway.s3.S3Gateway;
-import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.migrate.daemon.DaemonConfig;
 import dev.spillway.migrate.daemon.MigrationDaemon;
 import dev.spillway.osd.Errno;
@@ -113,7 +112,7 @@ public final class Server implements AutoCloseable {
                     GatewayConfig.builder()
                             .host(o.host())
                             .port(o.s3Port())
-                            .credentials(CredentialStore.single(cred.accessKey(), cred.secretKey()))
+                            .credentials(new FileCredentialStore(dir))
                             .multipartExpiry(o.multipartExpiry())
                             .build());
             S3Tiering.wire(gateway, pool);

@@ -204,6 +204,24 @@ class CorsAndPostTest {
         return f;
     }
 
+    /** A bucket policy judges a form upload by the key it names (a Deny on a prefix is not bypassed by POST). */
+    @Test
+    void bucketPolicyJudgesTheFormsKey() throws Exception {
+        s3.createBucket(b -> b.bucket("forms-policy"));
+        s3.putBucketPolicy(b -> b.bucket("forms-policy")
+                .policy("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\","
+                        + "\"Action\":\"s3:PutObject\",\"Resource\":\"arn:aws:s3:::forms-policy/locked/*\"}]}"));
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("key", "locked/${filename}");
+        f.putAll(signedV4("forms-policy", ",[\"starts-with\",\"$key\",\"\"]"));
+        var denied = post("forms-policy", f, "a.txt", new byte[1]);
+        assertThat(denied.statusCode()).as(denied.body()).isEqualTo(403);
+        assertThat(denied.body()).contains("bucket policy");
+        f.put("key", "open/${filename}");
+        assertThat(post("forms-policy", f, "a.txt", new byte[1]).statusCode()).isEqualTo(204);
+        s3.deleteBucketPolicy(b -> b.bucket("forms-policy"));
+    }
+
     @Test
     void sigV4PostPolicyUpload() throws Exception {
         s3.createBucket(b -> b.bucket("forms"));

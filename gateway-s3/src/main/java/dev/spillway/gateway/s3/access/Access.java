@@ -31,6 +31,16 @@ public class Access {
 
     public static final String OWNERSHIP = "ownership";
 
+    public static final String POLICY = "policy";
+
+    /** A bucket's policy as last parsed, reused while its document stays the same. */
+    private record ParsedPolicy(byte[] doc, BucketPolicy policy) {}
+
+    // Bucket name → its parsed policy; one entry per bucket that has a policy, replaced when the
+    // stored document differs (a put or a delete), so every request still reads the stored one.
+    private final java.util.concurrent.ConcurrentHashMap<String, ParsedPolicy> policies =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private final CredentialStore users;
     private final Namespace ns;
 
@@ -90,6 +100,98 @@ public class Access {
                 : Acl.decode(r.meta().acl());
     }
 
+    // ---- bucket policies ------------------------------------------------------------------
+
+    /** The bucket's policy, or null if it has none. */
+    public BucketPolicy policy(String bucket) throws S3Exception {
+        byte[] doc;
+        try {
+            doc = ns.config(bucket, POLICY).orElse(null);
+        } catch (OsdException e) {
+            throw S3Exception.of(e);
+        }
+        if (doc == null) {
+            policies.remove(bucket);
+            return null;
+        }
+        ParsedPolicy have = policies.get(bucket);
+        if (have != null && java.util.Arrays.equals(have.doc(), doc)) {
+            return have.policy();
+        }
+        BucketPolicy p = BucketPolicy.parse(doc, bucket);
+        policies.put(bucket, new ParsedPolicy(doc, p));
+        return p;
+    }
+
+    private static String arn(String bucket, byte[] key) {
+        return "arn:aws:s3:::" + bucket
+                + (key == null ? "" : "/" + new String(key, java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** The condition keys a request carries (lower case), {@code prefix} as s3:prefix if not null. */
+    private java.util.Map<String, String> context(S3Request req, String me, String prefix) {
+        java.util.Map<String, String> c = new java.util.HashMap<>();
+        if (req.remoteAddress() != null) {
+            c.put("aws:sourceip", req.remoteAddress());
+        }
+        c.put("aws:securetransport", Boolean.toString(req.secure()));
+        if (me != null) {
+            c.put("aws:userid", me);
+        }
+        String[][] from = {
+            {"s3:x-amz-acl", req.header("x-amz-acl")},
+            {"s3:x-amz-storage-class", req.header("x-amz-storage-class")},
+            {"s3:versionid", req.param("versionId")},
+            {"s3:prefix", prefix},
+            {"s3:delimiter", req.key() == null ? req.param("delimiter") : null},
+            {"s3:max-keys", req.key() == null ? req.param("max-keys") : null},
+        };
+        for (String[] kv : from) {
+            if (kv[1] != null) {
+                c.put(kv[0], kv[1]);
+            }
+        }
+        return c;
+    }
+
+    /**
+     * What bucket {@code bucket}'s policy says about this request doing {@code action} on
+     * {@code resource}. Under RestrictPublicBuckets a public policy grants nothing to anyone but
+     * the bucket's owner (its Deny statements still apply).
+     */
+    private BucketPolicy.Decision policy(
+            S3Request req, String bucket, boolean owner, String action, String resource, String prefix)
+            throws S3Exception {
+        BucketPolicy p = policy(bucket);
+        if (p == null) {
+            return BucketPolicy.Decision.NONE;
+        }
+        String me = requesterId(req);
+        BucketPolicy.Decision d = p.evaluate(me, action, resource, context(req, me, prefix));
+        if (d == BucketPolicy.Decision.ALLOW
+                && !owner
+                && p.isPublic()
+                && PublicAccessBlock.of(ns, bucket).restrictPublicBuckets()) {
+            return BucketPolicy.Decision.NONE;
+        }
+        return d;
+    }
+
+    private static S3Exception deniedByPolicy(S3Request req, String action, String resource) {
+        return new S3Exception(
+                S3Error.ACCESS_DENIED,
+                "Access Denied: the bucket policy of " + req.bucket() + " denies " + action + " on " + resource + " to "
+                        + (req.auth() == null || req.auth().accessKey() == null
+                                ? "anonymous requests"
+                                : "access key " + req.auth().accessKey()));
+    }
+
+    private static boolean policyAction(String action) {
+        return action.equals("s3:GetBucketPolicy")
+                || action.equals("s3:PutBucketPolicy")
+                || action.equals("s3:DeleteBucketPolicy");
+    }
+
     // ---- checks ---------------------------------------------------------------------------
 
     private static S3Exception denied(S3Request req, String what) {
@@ -121,7 +223,15 @@ public class Access {
     public void checkBucket(S3Request req, BucketRecord b, Acl.Permission p, String what) throws S3Exception {
         expectedOwner(req, b);
         String me = requesterId(req);
-        if (bucketOwner(b).id().equals(me)) {
+        boolean owner = bucketOwner(b).id().equals(me);
+        String action = Actions.of(req);
+        String resource = arn(req.bucket(), req.key());
+        String prefix = req.key() == null ? req.param("prefix") : null;
+        BucketPolicy.Decision d = policy(req, req.bucket(), owner, action, resource, prefix);
+        if (d == BucketPolicy.Decision.DENY) {
+            throw deniedByPolicy(req, action, resource);
+        }
+        if (owner || d == BucketPolicy.Decision.ALLOW) {
             return;
         }
         if (!bucketAcl(b).allows(me, p, ignorePublic(req.bucket()))) {
@@ -139,10 +249,39 @@ public class Access {
         checkBucket(req, b, Acl.Permission.WRITE, "write to");
     }
 
+    /**
+     * Writing or deleting key {@code key} named in the request's body (DeleteObjects, a POST
+     * form): {@code action} on that key under the bucket's policy, else the owner or WRITE.
+     */
+    public void checkWrite(S3Request req, BucketRecord b, byte[] key, String action) throws S3Exception {
+        expectedOwner(req, b);
+        String me = requesterId(req);
+        boolean owner = bucketOwner(b).id().equals(me);
+        String resource = arn(req.bucket(), key);
+        BucketPolicy.Decision d = policy(req, req.bucket(), owner, action, resource, null);
+        if (d == BucketPolicy.Decision.DENY) {
+            throw deniedByPolicy(req, action, resource);
+        }
+        if (owner || d == BucketPolicy.Decision.ALLOW) {
+            return;
+        }
+        if (!bucketAcl(b).allows(me, Acl.Permission.WRITE, ignorePublic(req.bucket()))) {
+            throw denied(req, "write to bucket " + req.bucket());
+        }
+    }
+
     /** Bucket configuration and deletion: the owner only. */
     public void checkOwner(S3Request req, BucketRecord b) throws S3Exception {
         expectedOwner(req, b);
-        if (!bucketOwner(b).id().equals(requesterId(req))) {
+        boolean owner = bucketOwner(b).id().equals(requesterId(req));
+        String action = Actions.of(req);
+        String resource = arn(req.bucket(), null);
+        BucketPolicy.Decision d = policy(req, req.bucket(), owner, action, resource, null);
+        // The owner can always manage the policy itself, so a Deny cannot lock it out for good.
+        if (d == BucketPolicy.Decision.DENY && !(owner && policyAction(action))) {
+            throw deniedByPolicy(req, action, resource);
+        }
+        if (!owner && d != BucketPolicy.Decision.ALLOW) {
             throw denied(req, "change or read the configuration of bucket " + req.bucket() + " (its owner's)");
         }
     }
@@ -160,19 +299,74 @@ public class Access {
     public void checkObject(S3Request req, BucketRecord b, ObjectRecord r, Acl.Permission p, String what)
             throws S3Exception {
         expectedOwner(req, b);
+        checkObjectAs(req, req.bucket(), req.key(), b, r, p, what, Actions.of(req));
+    }
+
+    /**
+     * Reading the source of a copy (CopyObject, UploadPartCopy): s3:GetObject (or
+     * GetObjectVersion) on the source, judged by the source bucket's owner, ACLs, policy and
+     * PublicAccessBlock.
+     */
+    public void checkCopySource(
+            S3Request req, String bucket, byte[] key, String versionId, BucketRecord b, ObjectRecord r)
+            throws S3Exception {
+        String expected = req.header("x-amz-source-expected-bucket-owner");
+        if (expected != null && !expected.strip().equals(bucketOwner(b).id())) {
+            throw new S3Exception(
+                    S3Error.ACCESS_DENIED,
+                    "Access Denied: x-amz-source-expected-bucket-owner is " + expected + ", bucket " + bucket
+                            + " belongs to another account");
+        }
+        checkObjectAs(
+                req,
+                bucket,
+                key,
+                b,
+                r,
+                Acl.Permission.READ,
+                "read",
+                versionId == null ? "s3:GetObject" : "s3:GetObjectVersion");
+    }
+
+    private void checkObjectAs(
+            S3Request req,
+            String bucket,
+            byte[] key,
+            BucketRecord b,
+            ObjectRecord r,
+            Acl.Permission p,
+            String what,
+            String action)
+            throws S3Exception {
         String me = requesterId(req);
+        String resource = arn(bucket, key);
+        boolean bucketOwner = bucketOwner(b).id().equals(me);
         if (r == null) {
-            if (!bucketOwner(b).id().equals(me)
-                    && !bucketAcl(b).allows(me, Acl.Permission.READ, ignorePublic(req.bucket()))) {
-                throw denied(req, what + " " + req.bucket() + "/" + Names.show(req.key()));
+            // A version that does not exist: NoSuchKey for whoever may list the bucket (as
+            // s3:ListBucket with the key as s3:prefix), AccessDenied for anyone else.
+            BucketPolicy.Decision d = policy(req, bucket, bucketOwner, action, resource, null);
+            if (d == BucketPolicy.Decision.DENY) {
+                throw deniedByPolicy(req, action, resource);
+            }
+            String k = new String(key, java.nio.charset.StandardCharsets.UTF_8);
+            BucketPolicy.Decision list = policy(req, bucket, bucketOwner, "s3:ListBucket", arn(bucket, null), k);
+            if (list == BucketPolicy.Decision.ALLOW && d != BucketPolicy.Decision.DENY) {
+                return;
+            }
+            if (!bucketOwner && !bucketAcl(b).allows(me, Acl.Permission.READ, ignorePublic(bucket))) {
+                throw denied(req, what + " " + bucket + "/" + Names.show(key));
             }
             return;
         }
-        if (objectOwner(b, r).id().equals(me)) {
+        BucketPolicy.Decision d = policy(req, bucket, bucketOwner, action, resource, null);
+        if (d == BucketPolicy.Decision.DENY) {
+            throw deniedByPolicy(req, action, resource);
+        }
+        if (objectOwner(b, r).id().equals(me) || d == BucketPolicy.Decision.ALLOW) {
             return;
         }
-        if (!objectAcl(b, r).allows(me, p, ignorePublic(req.bucket()))) {
-            throw denied(req, what + " " + req.bucket() + "/" + Names.show(req.key()));
+        if (!objectAcl(b, r).allows(me, p, ignorePublic(bucket))) {
+            throw denied(req, what + " " + bucket + "/" + Names.show(key));
         }
     }
 

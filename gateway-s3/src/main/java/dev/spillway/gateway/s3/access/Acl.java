@@ -13,7 +13,8 @@ import java.util.function.Function;
 /**
  * An access control list: grants of a permission to a user (by canonical id) or to one of S3's
  * groups (everyone; every authenticated user; log delivery). Canned ACLs are what S3 documents
- * them to expand to. Grants by e-mail address are refused (this gateway's users have none).
+ * them to expand to. A grant by e-mail address names the user with that address
+ * ({@code spillway credentials add --email}); an address no user has is UnresolvableGrantByEmailAddress.
  */
 public record Acl(List<Grant> grants) {
     public static final String ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers";
@@ -157,7 +158,11 @@ public record Acl(List<Grant> grants) {
 
     // ---- documents and headers -----------------------------------------------------------
 
-    /** The {@code <AccessControlPolicy>} of these grants for a resource owned by {@code owner}. */
+    /**
+     * The {@code <AccessControlPolicy>} of these grants for a resource owned by {@code owner}:
+     * grants to groups first, then grants to users, each in the order they were given — the order
+     * canned ACLs list in on S3, kept for documents too so a client sees one shape.
+     */
     public byte[] document(CredentialStore.User owner, Function<String, String> displayName) {
         XmlWriter w = XmlWriter.document("AccessControlPolicy")
                 .start("Owner")
@@ -165,7 +170,10 @@ public record Acl(List<Grant> grants) {
                 .element("DisplayName", owner.displayName())
                 .end("Owner")
                 .start("AccessControlList");
-        for (Grant g : grants) {
+        List<Grant> ordered = new ArrayList<>();
+        grants.stream().filter(g -> g.grantee().group()).forEach(ordered::add);
+        grants.stream().filter(g -> !g.grantee().group()).forEach(ordered::add);
+        for (Grant g : ordered) {
             w.start("Grant");
             if (g.grantee().group()) {
                 w.startWithAttributes("Grantee", "xmlns:xsi", XSI, "xsi:type", "Group")
@@ -185,7 +193,7 @@ public record Acl(List<Grant> grants) {
     /**
      * Parses an {@code <AccessControlPolicy>}: MalformedXML for a document S3 would not take,
      * InvalidArgument for a grantee that is no user of this gateway,
-     * UnresolvableGrantByEmailAddress for a grant by e-mail address.
+     * UnresolvableGrantByEmailAddress for an e-mail address no user has.
      */
     public static Acl parse(byte[] doc, CredentialStore users) throws S3Exception {
         XmlNode root = XmlNode.parse(doc, "AccessControlPolicy");
@@ -211,7 +219,7 @@ public record Acl(List<Grant> grants) {
         String uri = e.childText("URI");
         String email = e.childText("EmailAddress");
         if (email != null) {
-            throw unresolvableEmail(email);
+            return byEmail(email, users);
         }
         if (id != null) {
             return knownUser(id, users);
@@ -237,11 +245,14 @@ public record Acl(List<Grant> grants) {
         return new Grantee(true, uri);
     }
 
-    private static S3Exception unresolvableEmail(String email) {
-        return new S3Exception(
-                S3Error.UNRESOLVABLE_GRANT_BY_EMAIL_ADDRESS,
-                "The e-mail address you provided does not match any account on record: " + email
-                        + " (this gateway's users have no e-mail addresses; grant by id)");
+    /** A grant by e-mail address names the user with that address (S3 keeps it as a grant to the user's id). */
+    private static Grantee byEmail(String email, CredentialStore users) throws S3Exception {
+        return users.userByEmail(email)
+                .map(u -> new Grantee(false, u.id()))
+                .orElseThrow(() -> new S3Exception(
+                        S3Error.UNRESOLVABLE_GRANT_BY_EMAIL_ADDRESS,
+                        "The e-mail address you provided does not match any account on record: " + email
+                                + " (`spillway credentials add USER --email ADDRESS` gives a user one)"));
     }
 
     private static Permission permission(String p) throws S3Exception {
@@ -288,7 +299,7 @@ public record Acl(List<Grant> grants) {
                 Grantee e = switch (k) {
                     case "id" -> knownUser(val, users);
                     case "uri" -> knownGroup(val);
-                    case "emailaddress" -> throw unresolvableEmail(val);
+                    case "emailaddress" -> byEmail(val, users);
                     default ->
                         throw new S3Exception(S3Error.INVALID_ARGUMENT, h[0] + ": unknown grantee type '" + k + "'");
                 };

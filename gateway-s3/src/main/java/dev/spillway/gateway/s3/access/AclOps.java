@@ -16,7 +16,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Get/PutBucketAcl, Get/PutObjectAcl, Get/Put/DeletePublicAccessBlock, Get/Put/Delete
- * BucketOwnershipControls and GetBucketPolicyStatus.
+ * BucketOwnershipControls, Get/Put/DeleteBucketPolicy and GetBucketPolicyStatus.
  */
 public final class AclOps {
     private final S3Context ctx;
@@ -191,24 +191,59 @@ public final class AclOps {
     }
 
     /**
-     * GetBucketPolicyStatus: public if the bucket's ACL grants anything to everyone or to every
-     * authenticated user (this gateway has no bucket policies; an ACL is what makes it public).
+     * GetBucketPolicyStatus: public if the bucket's policy is public (an Allow to everyone that no
+     * condition pins down), or if its ACL grants anything to everyone or to every authenticated
+     * user (unless IgnorePublicAcls).
      */
     public void getPolicyStatus(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         access.checkOwner(req, b);
-        boolean pub = access.bucketAcl(b).isPublic()
-                && !PublicAccessBlock.of(ctx.namespace(), req.bucket()).ignorePublicAcls();
+        BucketPolicy policy = access.policy(req.bucket());
+        boolean pub = policy != null && policy.isPublic()
+                || access.bucketAcl(b).isPublic()
+                        && !PublicAccessBlock.of(ctx.namespace(), req.bucket()).ignorePublicAcls();
         out.xml(200, XmlWriter.document("PolicyStatus").element("IsPublic", pub).finish("PolicyStatus"));
     }
 
-    /** GetBucketPolicy: this gateway keeps no bucket policies, so there is none to get. */
+    /**
+     * PutBucketPolicy: checked whole before it is kept (MalformedPolicy, or NotImplemented for a
+     * part this gateway cannot enforce); a public policy is AccessDenied where PublicAccessBlock
+     * has BlockPublicPolicy.
+     */
+    public void putPolicy(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        access.checkOwner(req, b);
+        byte[] doc = req.smallBody(BucketPolicy.MAX_BYTES);
+        BucketPolicy policy = BucketPolicy.parse(doc, req.bucket());
+        if (policy.isPublic()
+                && PublicAccessBlock.of(ctx.namespace(), req.bucket()).blockPublicPolicy()) {
+            throw new S3Exception(
+                    S3Error.ACCESS_DENIED,
+                    "Access Denied: bucket " + req.bucket()
+                            + " blocks public policies (PublicAccessBlock BlockPublicPolicy) and this policy grants"
+                            + " to everyone");
+        }
+        ctx.namespace().config(req.bucket(), Access.POLICY, doc);
+        out.empty(204);
+    }
+
+    /** GetBucketPolicy: the document as it was put. */
     public void getPolicy(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         access.checkOwner(req, b);
-        throw new S3Exception(
-                S3Error.NO_SUCH_BUCKET_POLICY,
-                "The bucket policy does not exist: bucket policies are not implemented by the Spillway gateway"
-                        + " (PutBucketPolicy answers NotImplemented)");
+        byte[] doc = ctx.namespace()
+                .config(req.bucket(), Access.POLICY)
+                .orElseThrow(() -> new S3Exception(
+                        S3Error.NO_SUCH_BUCKET_POLICY,
+                        "The bucket policy does not exist: bucket " + req.bucket() + " has none"));
+        out.json(200, doc);
+    }
+
+    /** DeleteBucketPolicy: 204 whether there was one or not, as S3 answers. */
+    public void deletePolicy(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
+        BucketRecord b = ctx.namespace().bucket(req.bucket());
+        access.checkOwner(req, b);
+        ctx.namespace().config(req.bucket(), Access.POLICY, null);
+        out.empty(204);
     }
 }

@@ -18,8 +18,12 @@ public interface CredentialStore {
     /** A user: canonical id and display name. */
     record User(String id, String displayName) {}
 
-    /** One access key of a user. */
-    record Credential(String accessKey, String secretKey, User user) {}
+    /** One access key of a user; {@code email} is the user's e-mail address (ACL grants by e-mail), or null. */
+    record Credential(String accessKey, String secretKey, User user, String email) {
+        public Credential(String accessKey, String secretKey, User user) {
+            this(accessKey, secretKey, user, null);
+        }
+    }
 
     /** The id of the user the gateway had before it kept owners (single-credential stores). */
     String DEFAULT_USER = "spillway";
@@ -27,7 +31,11 @@ public interface CredentialStore {
     /** The secret key of {@code accessKey}, or empty if there is no such access key. */
     Optional<String> secretKey(String accessKey);
 
-    /** The user {@code accessKey} belongs to (the gateway's one user unless the store knows better). */
+    /**
+     * The user {@code accessKey} belongs to (the gateway's one user unless the store knows
+     * better), or null if the store has no such key — removed between the signature check and
+     * this call: the request then counts as anonymous, never as another user.
+     */
     default User user(String accessKey) {
         return new User(DEFAULT_USER, DEFAULT_USER);
     }
@@ -35,6 +43,11 @@ public interface CredentialStore {
     /** The user with canonical id {@code id}, if there is one (ACL grants must name a known user). */
     default Optional<User> userById(String id) {
         return DEFAULT_USER.equals(id) ? Optional.of(new User(DEFAULT_USER, DEFAULT_USER)) : Optional.empty();
+    }
+
+    /** The user with e-mail address {@code email} (case-insensitive), if there is one. */
+    default Optional<User> userByEmail(String email) {
+        return Optional.empty();
     }
 
     /** The user that owns buckets created before the gateway kept owners: the first one. */
@@ -57,9 +70,13 @@ public interface CredentialStore {
     static CredentialStore users(List<Credential> credentials) {
         Map<String, Credential> byKey = new LinkedHashMap<>();
         Map<String, User> byId = new LinkedHashMap<>();
+        Map<String, User> byEmail = new LinkedHashMap<>();
         for (Credential c : credentials) {
             byKey.put(c.accessKey(), c);
             byId.putIfAbsent(c.user().id(), c.user());
+            if (c.email() != null) {
+                byEmail.putIfAbsent(c.email().toLowerCase(java.util.Locale.ROOT), c.user());
+            }
         }
         User first = credentials.isEmpty()
                 ? new User(DEFAULT_USER, DEFAULT_USER)
@@ -73,12 +90,17 @@ public interface CredentialStore {
             @Override
             public User user(String accessKey) {
                 Credential c = byKey.get(accessKey);
-                return c == null ? first : c.user();
+                return c == null ? null : c.user();
             }
 
             @Override
             public Optional<User> userById(String id) {
                 return Optional.ofNullable(byId.get(id));
+            }
+
+            @Override
+            public Optional<User> userByEmail(String email) {
+                return Optional.ofNullable(byEmail.get(email.strip().toLowerCase(java.util.Locale.ROOT)));
             }
 
             @Override

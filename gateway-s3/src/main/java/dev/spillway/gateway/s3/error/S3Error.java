@@ -62,6 +62,7 @@ public enum S3Error {
             "MalformedXML",
             400,
             "The XML you provided was not well-formed or did not validate against our published schema"),
+    MALFORMED_POLICY("MalformedPolicy", 400, "The policy is not valid"),
     MALFORMED_POST_REQUEST(
             "MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data"),
     MAX_POST_PRE_DATA_LENGTH_EXCEEDED(

@@ -249,7 +249,7 @@ public final class S3Handler extends Handler.Abstract {
         }
         var fields = request.getHeaders();
         List<String> names = new ArrayList<>(fields.getFieldNamesCollection());
-        return new S3Request(
+        S3Request r = new S3Request(
                 request.getMethod(),
                 rawPath,
                 path,
@@ -260,6 +260,8 @@ public final class S3Handler extends Handler.Abstract {
                 names,
                 Content.Source.asInputStream(request),
                 id);
+        r.connection(Request.getRemoteAddr(request), request.isSecure());
+        return r;
     }
 
     private void preflight(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
@@ -450,6 +452,8 @@ public final class S3Handler extends Handler.Abstract {
                     acls.putPublicAccessBlock(req, out);
                 } else if (req.has("ownershipControls")) {
                     acls.putOwnership(req, out);
+                } else if (req.has("policy")) {
+                    acls.putPolicy(req, out);
                 } else {
                     unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
                     buckets.create(req, out);
@@ -468,9 +472,7 @@ public final class S3Handler extends Handler.Abstract {
                 } else if (req.has("ownershipControls")) {
                     acls.deleteOwnership(req, out);
                 } else if (req.has("policy")) {
-                    // No bucket policies are kept, so there is none to delete (S3 answers 204 too).
-                    ctx.access().checkOwner(req, ctx.namespace().bucket(req.bucket()));
-                    out.empty(204);
+                    acls.deletePolicy(req, out);
                 } else {
                     unsupportedSubresource(req, UNBUILT_BUCKET_SUBRESOURCES);
                     buckets.delete(req, out);
@@ -526,7 +528,6 @@ public final class S3Handler extends Handler.Abstract {
 
     /** Bucket subresources this gateway does not build: a clear NotImplemented, never a listing or a create. */
     private static final String[] UNBUILT_BUCKET_SUBRESOURCES = {
-        "policy",
         "encryption",
         "website",
         "logging",

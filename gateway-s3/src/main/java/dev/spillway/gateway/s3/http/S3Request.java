@@ -33,6 +33,8 @@ public final class S3Request {
     private final String requestId;
     private AuthResult auth;
     private AwsChunkedInputStream chunked;
+    private String remoteAddress;
+    private boolean secure;
 
     public S3Request(
             String method,
@@ -73,6 +75,21 @@ public final class S3Request {
 
     public String requestId() {
         return requestId;
+    }
+
+    /** The client's address as the gateway sees it (a bucket policy's aws:SourceIp), or null if unknown. */
+    public String remoteAddress() {
+        return remoteAddress;
+    }
+
+    /** Whether the request came over TLS (a bucket policy's aws:SecureTransport). */
+    public boolean secure() {
+        return secure;
+    }
+
+    void connection(String remoteAddress, boolean secure) {
+        this.remoteAddress = remoteAddress;
+        this.secure = secure;
     }
 
     public AuthResult auth() {

@@ -54,6 +54,14 @@ public final class S3Response {
         finish(head ? new byte[0] : doc);
     }
 
+    /** A JSON document (GetBucketPolicy). */
+    public void json(int status, byte[] doc) throws IOException {
+        response.setStatus(status);
+        response.getHeaders().put("Content-Type", "application/json");
+        response.getHeaders().put("Content-Length", Long.toString(doc.length));
+        finish(head ? new byte[0] : doc);
+    }
+
     /** A body of {@code length} bytes; the caller writes them and closes the stream. */
     public OutputStream stream(int status, long length) {
         response.setStatus(status);

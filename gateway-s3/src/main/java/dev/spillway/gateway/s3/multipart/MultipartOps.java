@@ -131,8 +131,11 @@ public final class MultipartOps {
         BucketRecord sb = ctx.namespace().bucket(src.bucket());
         ctx.access().checkWrite(req, b);
         ctx.access()
-                .checkRead(
+                .checkCopySource(
                         req,
+                        src.bucket(),
+                        src.key(),
+                        src.versionId(),
                         sb,
                         store.lookup(sb, src.bucket(), src.key(), src.versionId())
                                 .orElse(null));

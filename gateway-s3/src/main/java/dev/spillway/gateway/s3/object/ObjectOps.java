@@ -293,7 +293,12 @@ public final class ObjectOps {
 
     public void deleteMany(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
-        ctx.access().checkWrite(req, b);
+        // Without a bucket policy one check covers every key; with one, each key is judged on
+        // its own (a Deny on some keys fails those keys only, as an <Error> each).
+        boolean perKey = ctx.access().policy(req.bucket()) != null;
+        if (!perKey) {
+            ctx.access().checkWrite(req, b);
+        }
         XmlNode doc = XmlNode.parse(req.smallBody(4 << 20), "Delete");
         if (!doc.name().equals("Delete")) {
             throw new S3Exception(S3Error.MALFORMED_XML, "expected <Delete>, got <" + doc.name() + ">");
@@ -317,6 +322,10 @@ public final class ObjectOps {
             S3Exception failed = null;
             try {
                 Names.checkKey(k);
+                if (perKey) {
+                    ctx.access()
+                            .checkWrite(req, b, k, versionId == null ? "s3:DeleteObject" : "s3:DeleteObjectVersion");
+                }
                 ObjectStore.Deleted d = versionId == null
                         ? store.delete(b, req.bucket(), k)
                         : store.deleteVersion(b, req.bucket(), k, versionId, bypass);
@@ -351,8 +360,11 @@ public final class ObjectOps {
         BucketRecord dst = ctx.namespace().bucket(req.bucket());
         ctx.access().checkWrite(req, dst);
         ctx.access()
-                .checkRead(
+                .checkCopySource(
                         req,
+                        src.bucket(),
+                        src.key(),
+                        src.versionId(),
                         srcBucket,
                         store.lookup(srcBucket, src.bucket(), src.key(), src.versionId())
                                 .orElse(null));

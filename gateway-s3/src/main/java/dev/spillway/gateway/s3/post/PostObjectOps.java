@@ -87,16 +87,16 @@ public final class PostObjectOps {
             policy = PostPolicy.parse(fields.get("policy"));
             policy.check(fields, req.bucket(), ctx.config().clock().instant());
         }
-        ctx.access().checkWrite(req, b);
-
         String keyField = fields.get("key");
         if (keyField == null || keyField.isEmpty()) {
+            ctx.access().checkWrite(req, b);
             throw new S3Exception(
                     S3Error.INVALID_ARGUMENT,
                     "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.");
         }
         byte[] key = keyField.getBytes(StandardCharsets.UTF_8);
         Names.checkKey(key);
+        ctx.access().checkWrite(req, b, key, "s3:PutObject");
 
         List<Header> headers = headers(fields);
         List<Header> tags = fields.containsKey("tagging")

@@ -1,6 +1,8 @@
 package dev.spillway.gateway.s3.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
@@ -112,6 +114,14 @@ class SigV4FuzzTest {
             // the canonical query before encoding, botocore (and AWS's SigV4 documentation: "the
             // sorting occurs after encoding") after; the verifier follows the documentation.
             String name = unreserved(data.consumeAsciiString(16));
+            if (form == Form.PRESIGNED && name.equals("X-Amz-Signature")) {
+                // The caller's own X-Amz-Signature: the SDK signs it into the canonical query
+                // (with the caller's value), then overwrites it with the signature, so the URL
+                // it hands out cannot verify anywhere: SigV4's canonical query of a presigned URL
+                // is every parameter except X-Amz-Signature (AWS S3 API reference, "Authenticating
+                // Requests: Using Query Parameters"). Pinned by sdkPresignsACallersXAmzSignature.
+                continue;
+            }
             if (names.add(name)) {
                 b.appendRawQueryParameter(name, data.consumeBoolean() ? data.consumeString(60) : "");
             }
@@ -211,16 +221,36 @@ class SigV4FuzzTest {
         return sb.append("\r\n").toString();
     }
 
+    /**
+     * {@code head} with the first digit of its signature changed: the one of the Authorization
+     * header, else the query's X-Amz-Signature parameter. Looked for where each is, not as the
+     * first "Signature=" of the head: a key in the lenient form may hold "Signature=" raw in the
+     * path, and changing the path's next character ('?') lost the whole query
+     * (crash-7d0d287f…: AuthorizationQueryParametersError instead of SignatureDoesNotMatch).
+     */
     private static String tamperSignature(String head) {
-        for (String marker : new String[] {"Signature=", "X-Amz-Signature="}) {
-            int at = head.indexOf(marker);
-            if (at >= 0) {
-                int i = at + marker.length();
-                char c = head.charAt(i);
-                return head.substring(0, i) + (c == '0' ? '1' : '0') + head.substring(i + 1);
+        int at = -1;
+        int auth = head.indexOf("\r\nAuthorization: ");
+        if (auth >= 0) {
+            int s = head.lastIndexOf("Signature=", head.indexOf("\r\n", auth + 2));
+            at = s > auth ? s + "Signature=".length() : -1;
+        } else {
+            String requestLine = head.substring(0, head.indexOf("\r\n"));
+            for (int s = requestLine.indexOf("X-Amz-Signature=", requestLine.indexOf('?'));
+                    s > 0;
+                    s = requestLine.indexOf("X-Amz-Signature=", s + 1)) {
+                char before = requestLine.charAt(s - 1);
+                if (before == '?' || before == '&') {
+                    at = s + "X-Amz-Signature=".length();
+                    break;
+                }
             }
         }
-        return head;
+        if (at < 0 || at >= head.length()) {
+            throw new AssertionError("no signature to change in:\n" + head);
+        }
+        char c = head.charAt(at);
+        return head.substring(0, at) + (c == '0' ? '1' : '0') + head.substring(at + 1);
     }
 
     /**
@@ -345,6 +375,35 @@ class SigV4FuzzTest {
             }
         });
         return head(signed.request()).getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * Why {@link #sdkSigned} never asks the SDK to presign a request that already has an
+     * {@code X-Amz-Signature} parameter (found by fuzzing: crash-b0959199…): the AWS SDK for Java
+     * (2.57) puts the caller's {@code X-Amz-Signature=} into the canonical query it signs and
+     * then replaces that parameter with the signature, so the URL carries one X-Amz-Signature
+     * whose signature covers a query the URL no longer has. The verifier must refuse it (its
+     * canonical query leaves X-Amz-Signature out, as SigV4 says); if a later SDK refuses or
+     * drops the caller's parameter instead, this test fails and the exclusion can go.
+     */
+    @Test
+    void sdkPresignsACallersXAmzSignatureIntoItsOwnSignature() {
+        String head = new String(
+                sdkHead("GET", "/bucket/k", Map.of("X-Amz-Signature", ""), new byte[0], Form.PRESIGNED),
+                StandardCharsets.ISO_8859_1);
+        SigV4Verifier.Request r = parseHead(head);
+        assertThat(r.query().stream().filter(p -> p[0].equals("X-Amz-Signature")))
+                .as(head)
+                .hasSize(1);
+        SigV4Verifier v = new SigV4Verifier(
+                KEYS, REGION, Clock.fixed(DEFAULT_NOW.plusSeconds(60), ZoneOffset.UTC), Duration.ofMinutes(15));
+        assertThatThrownBy(() -> v.verify(r))
+                .isInstanceOfSatisfying(
+                        S3Exception.class, e -> assertThat(e.error().code()).isEqualTo("SignatureDoesNotMatch"));
+        // the same request without the caller's parameter verifies
+        SigV4Verifier.Request plain = parseHead(new String(
+                sdkHead("GET", "/bucket/k", Map.of(), new byte[0], Form.PRESIGNED), StandardCharsets.ISO_8859_1));
+        assertThatCode(() -> v.verify(plain)).doesNotThrowAnyException();
     }
 
     @Test
