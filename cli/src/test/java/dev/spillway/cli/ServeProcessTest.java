@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,12 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -50,79 +42,34 @@ class ServeProcessTest {
     }
 
     private Process serve(Path data, String... extra) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED",
-                "-Xmx512m",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "serve",
-                "--data",
-                data.toString(),
-                "--s3-port",
-                "0",
-                "--admin-port",
-                "0"));
         // --fast-capacity sizes the embedded default pool; with --config it is refused.
+        List<String> args = new ArrayList<>();
         if (!List.of(extra).contains("--config")) {
-            cmd.addAll(List.of("--fast-capacity", "8MiB"));
+            args.addAll(List.of("--fast-capacity", "8MiB"));
         }
-        cmd.addAll(List.of(extra));
-        Process p = new ProcessBuilder(cmd)
-                .redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("serve-" + started.size() + ".log").toFile())
-                .start();
+        args.addAll(List.of(extra));
+        Process p = ServeChild.start(
+                data, tmp.resolve("serve-" + started.size() + ".log"), List.of(), args.toArray(String[]::new));
         started.add(p);
         return p;
     }
 
     private static JsonNode endpoint(Path data, Process p) throws Exception {
-        Path e = data.resolve("endpoint.json");
-        for (int i = 0; i < 600 && p.isAlive(); i++) {
-            if (Files.exists(e)) {
-                try {
-                    JsonNode j = new ObjectMapper().readTree(e.toFile());
-                    // A killed server leaves its file behind: wait for this process's own.
-                    if (j.path("pid").asLong() == p.pid()) {
-                        // The banner follows the endpoint file by a moment.
-                        Thread.sleep(300);
-                        return j;
-                    }
-                } catch (IOException partial) {
-                    // Being written: try again.
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("server did not start (alive: " + p.isAlive() + ")");
+        JsonNode j = ServeChild.endpoint(data, p);
+        // The banner follows the endpoint file by a moment.
+        Thread.sleep(300);
+        return j;
     }
 
     private record Run(int code, String out, String err) {}
 
     private static Run cli(Path data, String... args) {
-        CommandLine cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        List<String> all = new ArrayList<>(List.of(args));
-        all.add("--data");
-        all.add(data.toString());
-        return new Run(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+        ServeChild.Run r = ServeChild.cli(data, args);
+        return new Run(r.code(), r.out(), r.err());
     }
 
     private static S3Client s3(Path data, JsonNode ep) throws Exception {
-        JsonNode cred =
-                new ObjectMapper().readTree(data.resolve("credentials.json").toFile());
-        return S3Client.builder()
-                .endpointOverride(URI.create(ep.path("s3").asText()))
-                .region(Region.US_EAST_1)
-                .forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
-                        cred.path("accessKey").asText(), cred.path("secretKey").asText())))
-                .httpClient(UrlConnectionHttpClient.create())
-                .build();
+        return ServeChild.s3(data, ep);
     }
 
     private static long spilledBytes(Path data) {

@@ -282,12 +282,23 @@ public final class Fsck {
                 }
             }
         }
+        // A copy under way whose object was deleted (or replaced) meanwhile has left the layout
+        // but is still its COPY job's until the job finds the object gone and collects it: the
+        // job, not a layout, owns its device-index entry and its PENDING count.
+        Set<String> jobOwned = new HashSet<>();
+        for (Job j : jobs) {
+            if (j.kind() == Job.Kind.COPY
+                    && !j.fid().equals(named.getOrDefault(j.device(), Map.of()).get(j.key()))) {
+                jobOwned.add(j.device() + "/" + j.fid() + "/" + j.key());
+                count(expected, j.device(), CopyState.PENDING, j.bytes());
+            }
+        }
         // Every device index entry must be named by a layout (or owned by a job).
         for (PoolDevice d : pool.devices()) {
             Map<Fid, Fid> mine = named.getOrDefault(d.index(), Map.of());
             for (Fid[] e : DeviceIndex.list(md(), d.index())) {
                 Fid owner = mine.get(e[1]);
-                if (owner == null || !owner.equals(e[0])) {
+                if ((owner == null || !owner.equals(e[0])) && !jobOwned.contains(d.index() + "/" + e[0] + "/" + e[1])) {
                     boolean fixed = repair && fixIndex(d, e[0], e[1], false);
                     problem("index", e[0], d, "device index names copy " + e[1] + " that no layout has", fixed);
                 }

@@ -73,7 +73,9 @@ public final class RoomQueue {
      */
     public void start(Attempt attempt, Reclaim reclaim, long bytes, long waitNanos, String what) throws OsdException {
         OsdException last;
-        if (waiting.get() == 0) {
+        // A transaction that does not wait (the pool's own work, a delete) never queues behind
+        // client writers: it is what makes their room.
+        if (waiting.get() == 0 || waitNanos <= 0) {
             try {
                 attempt.run();
                 return;

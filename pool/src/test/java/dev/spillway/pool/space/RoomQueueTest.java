@@ -154,4 +154,48 @@ class RoomQueueTest {
         assertThat(q.stats().waiting()).isZero();
         assertThat(q.stats().timedOut()).isZero();
     }
+
+    /**
+     * A transaction that does not wait (a delete, the pool's own spill or recovery work: FREEING
+     * and RESERVED) is tried at once even while client writers queue for room — it is what makes
+     * the room. It was refused with ENOSPC without a try (the cli's KillLoopTest saw a DELETE
+     * answered 503 SlowDown on a full tier, seed 0xb4eeb945d28c02fb).
+     */
+    @Test
+    void aTransactionThatDoesNotWaitIsTriedAtOnceWhileWritersQueue() throws Exception {
+        RoomQueue q = new RoomQueue("p", System::nanoTime);
+        AtomicInteger room = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(1);
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                q.start(
+                        () -> {
+                            if (room.get() == 0) {
+                                throw full();
+                            }
+                        },
+                        (bytes, deadline) -> false,
+                        1,
+                        TimeUnit.MINUTES.toNanos(5),
+                        "writer");
+            } catch (OsdException e) {
+                throw new IllegalStateException(e);
+            } finally {
+                done.countDown();
+            }
+        });
+        while (q.stats().waiting() < 1) {
+            Thread.onSpinWait();
+        }
+        AtomicInteger tries = new AtomicInteger();
+        q.start(tries::incrementAndGet, null, 20508, 0, "a delete");
+        assertThat(tries.get())
+                .as("tried at once, not refused behind the queue")
+                .isEqualTo(1);
+        room.incrementAndGet();
+        q.roomMade();
+        assertThat(done.await(5, TimeUnit.MINUTES)).isTrue();
+        writer.join();
+        assertThat(q.stats().timedOut()).isZero();
+    }
 }
