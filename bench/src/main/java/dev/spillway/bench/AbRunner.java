@@ -46,6 +46,45 @@ public final class AbRunner {
     }
 
     /**
+     * As {@link #alternate} for more than two contenders: after {@code warmups} rounds, each
+     * measured round runs every contender once, the order rotated by one each round (A B C, B C A,
+     * C A B, ...) so that drift and the cost of following another's work are spread evenly.
+     *
+     * @return the median of each contender's samples, in the order given
+     */
+    public static List<Double> rotate(
+            int warmups, int rounds, List<String> names, List<Callable<Double>> contenders, PrintStream log)
+            throws Exception {
+        int n = contenders.size();
+        for (int i = 0; i < warmups; i++) {
+            for (Callable<Double> c : contenders) {
+                c.call();
+            }
+        }
+        List<List<Double>> samples = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            samples.add(new ArrayList<>());
+        }
+        for (int i = 0; i < rounds; i++) {
+            StringBuilder line = new StringBuilder("  round " + (i + 1) + ":");
+            for (int j = 0; j < n; j++) {
+                int k = (i + j) % n;
+                double v = contenders.get(k).call();
+                samples.get(k).add(v);
+                line.append(String.format(" %s %.2f", names.get(k), v));
+            }
+            if (log != null) {
+                log.println(line);
+            }
+        }
+        List<Double> out = new ArrayList<>();
+        for (List<Double> s : samples) {
+            out.add(median(s));
+        }
+        return out;
+    }
+
+    /**
      * A steady-state sample: runs {@code pass} once unmeasured (it warms the code path and the
      * caches), then {@code passes} more times, and returns the median of those.
      */

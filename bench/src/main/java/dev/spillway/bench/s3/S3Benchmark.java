@@ -12,12 +12,8 @@ import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfigParser;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,25 +23,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
-import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3Configuration;
 
 /**
- * {@code ./spillway bench s3}: (1) PUT and GET of 64 MiB objects through the gateway vs raw file
- * write (+force) and read in the same folder, goal >= 0.80; (2) 4 KiB PUT and GET with 16
- * concurrent clients through the gateway vs s3proxy 4.1 (filesystem blobstore, child JVM) with
- * the same client, goal >= 2.0. Both servers are reached with the AWS SDK v2 (url-connection
- * client, path style, signed payloads).
- *
- * <p>The gateway runs on osd-mem: this branch has no persistent OSD yet (stated in params), so
- * the large-object ratio compares a volatile device with a forced file; the lead re-points it.
+ * {@code ./spillway bench s3}: (1) PUT and GET of 64 MiB objects through the gateway on a kv+vfs
+ * pool against a bare Jetty handler (goal >= 0.80), s3proxy (goal >= 1.5) and raw file I/O, for
+ * the SDK's signed and unsigned-trailer payloads ({@link LargeBodies}); (2) 4 KiB PUT and GET with
+ * 16 concurrent clients through the gateway vs s3proxy 4.1 (filesystem blobstore, child JVM) with
+ * the same client, goal >= 2.0. Every server is reached with the AWS SDK v2 (url-connection
+ * client, path style).
  */
 public final class S3Benchmark implements Benchmark {
     private static final String AK = "BENCHKEY";
@@ -58,7 +45,7 @@ public final class S3Benchmark implements Benchmark {
 
     @Override
     public String description() {
-        return "64 MiB PUT/GET via the S3 gateway vs raw file I/O (>= 0.80); 4 KiB PUT/GET x16 clients vs s3proxy (>= 2.0)";
+        return "64 MiB PUT/GET via the S3 gateway vs bare Jetty HTTP (>= 0.80), s3proxy (>= 1.5) and raw files, signed and unsigned-trailer; 4 KiB PUT/GET x16 clients vs s3proxy (>= 2.0)";
     }
 
     static S3Client client(URI endpoint, int connections) {
@@ -71,26 +58,7 @@ public final class S3Benchmark implements Benchmark {
 
     /** As above; {@code retries} false turns the SDK's retries off (a caller that times each request). */
     static S3Client client(URI endpoint, int connections, String accessKey, String secretKey, boolean retries) {
-        System.setProperty("http.maxConnections", Integer.toString(connections));
-        return S3Client.builder()
-                .overrideConfiguration(c -> {
-                    if (!retries) {
-                        c.retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry());
-                    }
-                })
-                .endpointOverride(endpoint)
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
-                .serviceConfiguration(S3Configuration.builder()
-                        .pathStyleAccessEnabled(true)
-                        .chunkedEncodingEnabled(false)
-                        .build())
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .httpClient(UrlConnectionHttpClient.builder()
-                        .socketTimeout(Duration.ofMinutes(2))
-                        .build())
-                .build();
+        return S3Clients.client(endpoint, connections, accessKey, secretKey, retries, S3Clients.PayloadForm.SIGNED);
     }
 
     @Override
@@ -115,88 +83,18 @@ public final class S3Benchmark implements Benchmark {
                                 .build());
                 S3Client c = client(gw.endpoint(), 32)) {
             c.createBucket(b -> b.bucket("bench"));
-            large(o, c, dir, out);
-            small(o, c, dir, out);
+            // --part large|small runs one half (profiling one path); both by default.
+            String part = o.option("--part", "all");
+            if (!part.equals("small")) {
+                new LargeBodies(o, dir, gw.endpoint(), AK, SK).run(out);
+            }
+            if (!part.equals("large")) {
+                small(o, c, dir, out);
+            }
         } finally {
             deleteTree(dir);
         }
         return out;
-    }
-
-    // ---- 64 MiB objects vs raw files -----------------------------------------------------
-
-    private void large(BenchOptions o, S3Client c, Path dir, List<BenchResult> out) throws Exception {
-        int size = o.quick() ? 16 << 20 : 64 << 20;
-        int rounds = o.quick() ? 3 : 5;
-        byte[] data = new byte[size];
-        new Random(1).nextBytes(data);
-        double mib = size / 1048576.0;
-        Map<String, Object> params = new LinkedHashMap<>();
-        params.put("object_bytes", size);
-        params.put("rounds", rounds);
-        params.put("osd", "pool: kv (metadata, foreground) + vfs, same filesystem as the baseline");
-        params.put("baseline", "FileChannel write + force, then read, same folder");
-        params.put("client", "AWS SDK v2 url-connection, signed payload");
-        params.put("quick", o.quick());
-        Path file = dir.resolve("raw.bin");
-        AtomicInteger n = new AtomicInteger();
-        o.log().println("s3: " + (int) mib + " MiB PUT, gateway vs raw file write+force");
-        AbRunner.Medians put = AbRunner.alternate(
-                1,
-                rounds,
-                () -> {
-                    String key = "big-" + n.incrementAndGet();
-                    long t = System.nanoTime();
-                    c.putObject(b -> b.bucket("bench").key(key), RequestBody.fromBytes(data));
-                    return mib / ((System.nanoTime() - t) / 1e9);
-                },
-                () -> {
-                    long t = System.nanoTime();
-                    try (FileChannel ch = FileChannel.open(
-                            file,
-                            StandardOpenOption.CREATE,
-                            StandardOpenOption.WRITE,
-                            StandardOpenOption.TRUNCATE_EXISTING)) {
-                        ByteBuffer b = ByteBuffer.wrap(data);
-                        while (b.hasRemaining()) {
-                            ch.write(b);
-                        }
-                        ch.force(true);
-                    }
-                    return mib / ((System.nanoTime() - t) / 1e9);
-                },
-                o.log());
-        out.add(BenchResult.higherIsBetter("s3", "put_64mib_mib_per_s", put.a(), put.b(), "MiB/s", ">= 0.80", params));
-        o.log().println("s3: " + (int) mib + " MiB GET, gateway vs raw file read");
-        byte[] sink = new byte[1 << 20];
-        AbRunner.Medians get = AbRunner.alternate(
-                1,
-                rounds,
-                () -> {
-                    long t = System.nanoTime();
-                    try (var in = c.getObject(b -> b.bucket("bench").key("big-1"))) {
-                        while (in.read(sink) > 0) {
-                            // drain
-                        }
-                    }
-                    return mib / ((System.nanoTime() - t) / 1e9);
-                },
-                () -> {
-                    long t = System.nanoTime();
-                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                        ByteBuffer b = ByteBuffer.allocate(1 << 20);
-                        while (ch.read(b) > 0) {
-                            b.clear();
-                        }
-                    }
-                    return mib / ((System.nanoTime() - t) / 1e9);
-                },
-                o.log());
-        out.add(BenchResult.higherIsBetter("s3", "get_64mib_mib_per_s", get.a(), get.b(), "MiB/s", ">= 0.80", params));
-        for (int i = 1; i <= n.get(); i++) {
-            String key = "big-" + i;
-            c.deleteObject(b -> b.bucket("bench").key(key));
-        }
     }
 
     // ---- 4 KiB objects, 16 clients, vs s3proxy -------------------------------------------
@@ -299,7 +197,7 @@ public final class S3Benchmark implements Benchmark {
         return ops / ((System.nanoTime() - t) / 1e9);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

@@ -69,6 +69,44 @@ public final class GatewayFixture implements AutoCloseable {
                 .build();
     }
 
+    /**
+     * A client with the SDK's own defaults for S3 (aws-chunked, flexible checksums: a PUT goes as
+     * {@code STREAMING-UNSIGNED-PAYLOAD-TRAILER} with a CRC32 trailer, a GET asks for the checksum
+     * and checks it), every header recorded in {@code sent}. The SDK signs every payload over plain
+     * HTTP, so it is told the endpoint is https while the requests go out as http.
+     */
+    public S3Client sdkDefaultsClient(java.util.List<software.amazon.awssdk.http.SdkHttpRequest> sent) {
+        software.amazon.awssdk.http.SdkHttpClient http = UrlConnectionHttpClient.builder()
+                .socketTimeout(Duration.ofMinutes(2))
+                .build();
+        software.amazon.awssdk.http.SdkHttpClient plain = new software.amazon.awssdk.http.SdkHttpClient() {
+            @Override
+            public software.amazon.awssdk.http.ExecutableHttpRequest prepareRequest(
+                    software.amazon.awssdk.http.HttpExecuteRequest r) {
+                var req = r.httpRequest().toBuilder().protocol("http").build();
+                sent.add(req);
+                return http.prepareRequest(software.amazon.awssdk.http.HttpExecuteRequest.builder()
+                        .request(req)
+                        .contentStreamProvider(r.contentStreamProvider().orElse(null))
+                        .build());
+            }
+
+            @Override
+            public void close() {
+                http.close();
+            }
+        };
+        return S3Client.builder()
+                .endpointOverride(URI.create("https://localhost:" + gateway.port()))
+                .region(Region.US_EAST_1)
+                .credentialsProvider(
+                        StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                .serviceConfiguration(
+                        S3Configuration.builder().pathStyleAccessEnabled(true).build())
+                .httpClient(plain)
+                .build();
+    }
+
     @Override
     public void close() throws Exception {
         gateway.close();

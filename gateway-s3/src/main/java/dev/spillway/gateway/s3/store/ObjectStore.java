@@ -92,30 +92,9 @@ public final class ObjectStore {
             }
             long size;
             if (osd.capabilities().has(Capability.PARTIAL_WRITE)) {
-                writeFirst(fid, buf, n, originBytes, -1);
+                createStaged(fid, originBytes);
                 created = true;
-                size = n;
-                while (true) {
-                    n = readFully(in, buf);
-                    if (n == 0) {
-                        break;
-                    }
-                    size = checkSize(size + n, maxSize);
-                    d.update(buf, n);
-                    long off = size - n;
-                    int len = n;
-                    Tx.run(
-                            osd,
-                            tx -> {
-                                tx.declareWrite(fid, off, len);
-                                // One PUT is one access, though staged a chunk per transaction.
-                                tx.continuesAccess(fid);
-                            },
-                            tx -> {
-                                tx.write(fid, off, ByteBuffer.wrap(buf, 0, len));
-                                return null;
-                            });
-                }
+                size = writeSegments(fid, in, buf, n, expectedLength, maxSize, d);
             } else {
                 size = writeWhole(fid, in, buf, n, originBytes, expectedLength, maxSize, d);
                 created = true;
@@ -148,8 +127,23 @@ public final class ObjectStore {
         return size;
     }
 
-    /** Creates the DATA object with its PENDING garbage entry and writes the first chunk. */
-    private void writeFirst(Fid fid, byte[] buf, int n, byte[] origin, long declared) throws OsdException, S3Exception {
+    /**
+     * The most a staging transaction writes when the body's length is known: a body up to this
+     * size is one transaction (one extent file and one flush on osd-kv, one record and layout
+     * update on the pool); a larger one is one per segment, so that no transaction declares
+     * more than a fast tier can make room for while the daemon spills.
+     */
+    static final long SEGMENT = 64L << 20;
+
+    /** The same for a body of unknown length (chunked without a decoded length): what is declared up front. */
+    static final long SEGMENT_UNKNOWN = 16L << 20;
+
+    /**
+     * Creates the DATA object with its PENDING garbage entry and origin xattr. A short
+     * transaction of its own: it locks the garbage index, which every PUT shares, so the body
+     * itself goes in later transactions that lock only the new object.
+     */
+    private void createStaged(Fid fid, byte[] origin) throws OsdException, S3Exception {
         byte[] gkey = fid.toBytes();
         byte[] gval = Garbage.value(Garbage.PENDING, ns.now());
         Tx.run(
@@ -158,15 +152,97 @@ public final class ObjectStore {
                     tx.declareCreate(fid, ObjectKind.DATA);
                     tx.declareInsert(ns.garbage, gkey.length, gval.length);
                     tx.declareSetXattr(fid, Namespace.ORIGIN_XATTR, origin.length);
-                    tx.declareWrite(fid, 0, declared < 0 ? n : declared);
                 },
                 tx -> {
                     tx.create(fid, ObjectKind.DATA, AttrChange.none());
                     tx.upsert(ns.garbage, gkey, gval);
                     tx.setXattr(fid, Namespace.ORIGIN_XATTR, origin, XattrFlag.UPSERT);
-                    tx.write(fid, 0, ByteBuffer.wrap(buf, 0, n));
                     return null;
                 });
+    }
+
+    /**
+     * Streams the body into the created object, one transaction per {@link #SEGMENT} (so a body of
+     * up to 64 MiB is one), each declaring exactly what it will write when the length is known.
+     * {@code buf} holds the first {@code first} bytes, already digested. Every transaction
+     * continues the access the create began: a PUT is one access for placement.
+     *
+     * @return the body's size
+     */
+    private long writeSegments(
+            Fid fid, InputStream in, byte[] buf, int first, long expectedLength, long maxSize, Digests d)
+            throws OsdException, S3Exception, IOException {
+        Segments seg = new Segments(first);
+        while (true) {
+            if (seg.pending == 0) {
+                // A segment ended at its limit: the body may end here too (read on to the end of
+                // the stream either way, so an aws-chunked body's trailer is read and checked).
+                if (seg.eof || (seg.pending = readFully(in, buf)) == 0) {
+                    break;
+                }
+                checkSize(seg.size + seg.pending, maxSize);
+                d.update(buf, seg.pending);
+            }
+            long start = seg.size;
+            long window = expectedLength >= 0
+                    ? Math.max(seg.pending, Math.min(SEGMENT, expectedLength - start))
+                    : SEGMENT_UNKNOWN;
+            Tx.run(
+                    osd,
+                    tx -> {
+                        tx.declareWrite(fid, start, window);
+                        tx.continuesAccess(fid);
+                    },
+                    tx -> {
+                        try {
+                            seg.fill(tx, fid, in, buf, start + window, maxSize, d);
+                        } catch (S3StreamException e) {
+                            throw e.s3();
+                        } catch (IOException e) {
+                            throw new S3Exception(
+                                    S3Error.INCOMPLETE_BODY,
+                                    "the request body ended early or the client went away: " + e.getMessage(),
+                                    e);
+                        }
+                        return null;
+                    });
+        }
+        return seg.size;
+    }
+
+    /** Where staging is: bytes written, and bytes read into the buffer but not yet written. */
+    private static final class Segments {
+        long size;
+        int pending;
+        boolean eof;
+
+        Segments(int first) {
+            this.pending = first;
+        }
+
+        /**
+         * Writes the pending bytes and what follows until the segment ends at {@code limit} or the
+         * body does; a buffer that would cross {@code limit} stays pending for the next segment.
+         */
+        void fill(Transaction tx, Fid fid, InputStream in, byte[] buf, long limit, long maxSize, Digests d)
+                throws OsdException, S3Exception, IOException {
+            while (pending > 0 && size + pending <= limit) {
+                tx.write(fid, size, ByteBuffer.wrap(buf, 0, pending));
+                size += pending;
+                pending = 0;
+                if (size == limit) {
+                    return;
+                }
+                int n = readFully(in, buf);
+                if (n == 0) {
+                    eof = true;
+                    return;
+                }
+                checkSize(size + n, maxSize);
+                d.update(buf, n);
+                pending = n;
+            }
+        }
     }
 
     /**
@@ -698,6 +774,8 @@ public final class ObjectStore {
 
     /** The digests computed while a body streams in. */
     private static final class Digests {
+        // Well inside a core's L2 cache, large enough that the per-call cost does not show.
+        private static final int SLICE = 64 << 10;
         final MessageDigest md5 = Hashing.md5();
         final MessageDigest sha256;
         final ChecksumAlgorithm.Hasher checksum;
@@ -707,13 +785,20 @@ public final class ObjectStore {
             this.checksum = alg == null ? null : alg.newHasher();
         }
 
+        /**
+         * One pass over the buffer: each digest takes a slice while it is still in the CPU's
+         * cache, instead of each digest walking the whole (1 MiB or more) buffer from memory.
+         */
         void update(byte[] b, int n) {
-            md5.update(b, 0, n);
-            if (sha256 != null) {
-                sha256.update(b, 0, n);
-            }
-            if (checksum != null) {
-                checksum.update(b, 0, n);
+            for (int off = 0; off < n; off += SLICE) {
+                int len = Math.min(SLICE, n - off);
+                md5.update(b, off, len);
+                if (sha256 != null) {
+                    sha256.update(b, off, len);
+                }
+                if (checksum != null) {
+                    checksum.update(b, off, len);
+                }
             }
         }
 
