@@ -114,4 +114,21 @@ class FullTierMountTest {
             }
         }
     }
+
+    /**
+     * A pool of one device (no spill device) keeps a reserve too: sizing it must not look up a
+     * background device that does not exist (it threw IndexOutOfBoundsException at mount).
+     */
+    @Test
+    void aPoolOfOneDeviceMountsAndKeepsAReserve() throws Exception {
+        PoolConfig c = PoolConfigParser.parse("""
+                name: single
+                devices:
+                  - {name: fast, backend: kv, roles: [metadata, foreground], settings: {path: '%s', capacity: %d}}
+                """.formatted(dir.resolve("only"), CAPACITY), "one device");
+        try (PoolOsd pool = PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER)) {
+            assertThat(put(pool, object(1), new byte[1000])).isTrue();
+            assertThat(pool.reservePlan()).isPresent();
+        }
+    }
 }

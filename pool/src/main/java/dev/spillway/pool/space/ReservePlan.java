@@ -85,7 +85,10 @@ public record ReservePlan(
         // only when the new one is finished).
         int bg = Math.max(1, background.size());
         int maxCopies = 1 + 2 * bg;
-        PoolObject worst = object(mdIndex, background.isEmpty() ? List.of(mdIndex + 1) : background, maxCopies, chunks);
+        // Without a background device no copy is ever made; the metadata device stands in for one
+        // (an index the pool has: the layout encoder asks each copy's device for its type), which
+        // only over-sizes the reserve.
+        PoolObject worst = object(mdIndex, background.isEmpty() ? List.of(mdIndex) : background, maxCopies, chunks);
         PoolObject oneLess = new PoolObject(
                 worst.size(),
                 worst.dataVersion(),
