@@ -1,7 +1,6 @@
 package dev.spillway.gateway.s3.object;
 
 import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
-import dev.spillway.gateway.s3.auth.Hashing;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.HttpDates;
@@ -73,17 +72,7 @@ public final class ObjectOps {
             store.discard(body);
             throw e;
         }
-        ObjectRecord r = new ObjectRecord(
-                body.fid(),
-                false,
-                body.size(),
-                ctx.config().clock().millis(),
-                Hashing.hex(body.md5()),
-                0,
-                alg == null ? null : alg.name(),
-                body.checksum(),
-                headers,
-                meta);
+        ObjectRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
         r = store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()), pre);
         expirationHeader(out, req.bucket(), req.key(), r);
         out.header("ETag", "\"" + r.etag() + "\"");
@@ -408,17 +397,7 @@ public final class ObjectOps {
             try (InputStream in = h.open(0, s.size())) {
                 body = store.stage(in, s.size(), MAX_PUT, alg, false, origin(req.bucket(), req.key()));
             }
-            ObjectRecord r = new ObjectRecord(
-                    body.fid(),
-                    false,
-                    body.size(),
-                    ctx.config().clock().millis(),
-                    Hashing.hex(body.md5()),
-                    0,
-                    alg == null ? null : alg.name(),
-                    body.checksum(),
-                    headers,
-                    meta);
+            ObjectRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
             r = store.commit(dst, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
             if (srcBucket.versioned()) {
                 out.header("x-amz-copy-source-version-id", s.versionIdText());

@@ -144,17 +144,7 @@ public final class PostObjectOps {
             ctx.objects().discard(body);
             throw e;
         }
-        ObjectRecord r = new ObjectRecord(
-                body.fid(),
-                false,
-                body.size(),
-                ctx.config().clock().millis(),
-                Hashing.hex(body.md5()),
-                0,
-                alg == null ? null : alg.name(),
-                body.checksum(),
-                headers,
-                meta);
+        ObjectRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
         r = ctx.objects().commit(b, req.bucket(), key, body, r, origin);
         answer(req, out, fields, b, key, r);
     }

@@ -16,4 +16,26 @@ public record StagedBody(Fid fid, long size, byte[] md5, String sha256Hex, Strin
     public boolean isInline() {
         return inline != null;
     }
+
+    /**
+     * The record of a single-part object whose body this is (PUT, POST, copy): ETag = hex MD5,
+     * checksum as staged, modified at {@code mtimeMillis}.
+     */
+    public Records.ObjectRecord record(
+            long mtimeMillis,
+            dev.spillway.gateway.s3.auth.ChecksumAlgorithm alg,
+            java.util.List<Records.Header> headers,
+            Records.Meta meta) {
+        return new Records.ObjectRecord(
+                fid,
+                false,
+                size,
+                mtimeMillis,
+                dev.spillway.gateway.s3.auth.Hashing.hex(md5),
+                0,
+                alg == null ? null : alg.name(),
+                checksum,
+                headers,
+                meta);
+    }
 }
