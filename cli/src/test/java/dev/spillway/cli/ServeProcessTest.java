@@ -54,11 +54,19 @@ class ServeProcessTest {
         return p;
     }
 
-    private static JsonNode endpoint(Path data, Process p) throws Exception {
+    private JsonNode endpoint(Path data, Process p) throws Exception {
         JsonNode j = ServeChild.endpoint(data, p);
-        // The banner follows the endpoint file by a moment.
-        Thread.sleep(300);
-        return j;
+        // The banner follows the endpoint file: wait for its last line (it names `spillway
+        // credentials` whether or not it prints the keys), not for a length of time.
+        Path log = tmp.resolve("serve-" + started.indexOf(p) + ".log");
+        for (int i = 0; i < 3000 && p.isAlive(); i++) {
+            if (Files.exists(log)
+                    && Files.readString(log, StandardCharsets.UTF_8).contains("spillway credentials")) {
+                return j;
+            }
+            Thread.sleep(100); // polling for the event, a hang guard only; no verdict depends on it
+        }
+        throw new AssertionError("no start-up banner in " + log + " (alive: " + p.isAlive() + ")");
     }
 
     private record Run(int code, String out, String err) {}
