@@ -1,6 +1,7 @@
 package dev.spillway.osd;
 
 import java.nio.ByteBuffer;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -60,6 +61,20 @@ public interface Osd extends AutoCloseable {
     default void sync(Fid fid) throws OsdException {
         getAttr(fid);
         sync();
+    }
+
+    /**
+     * Makes several objects' stopped updates durable, as {@link #sync(Fid)} on each, in one go: a
+     * device that forces files may issue their fsyncs together and force each directory once (the
+     * pool syncs a batch of spilled copies this way before their flip names them). When it returns
+     * every one of them is durable; on an error, none may be taken as durable.
+     *
+     * @throws OsdException ENOENT if one of the objects does not exist
+     */
+    default void sync(Collection<Fid> fids) throws OsdException {
+        for (Fid f : fids) {
+            sync(f);
+        }
     }
 
     /**

@@ -31,10 +31,13 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -366,6 +369,25 @@ public final class VfsOsd implements Osd {
         }
     }
 
+    /**
+     * Off mode: forces several objects' files together (their fsyncs issued side by side, so the
+     * filesystem's journal commits them in one go) and then each dirty directory naming them
+     * once: a batch of spilled copies costs about one commit, not one per copy.
+     */
+    void syncObjects(Collection<Fid> fids) throws OsdException {
+        Set<String> files = new LinkedHashSet<>();
+        Set<String> dirs = new LinkedHashSet<>();
+        for (Fid f : fids) {
+            files.addAll(ObjectStore.files(f));
+            dirs.addAll(ObjectStore.dirs(f));
+        }
+        try {
+            dirty.force(storage, files, dirs);
+        } catch (IOException e) {
+            throw failed("sync of " + fids.size() + " objects", e);
+        }
+    }
+
     // ---- the device ----------------------------------------------------------------------
 
     @Override
@@ -437,6 +459,21 @@ public final class VfsOsd implements Osd {
         }
         if (journal == null) {
             syncObject(fid);
+        } else {
+            sync();
+        }
+    }
+
+    @Override
+    public void sync(Collection<Fid> fids) throws OsdException {
+        ensureOpen();
+        for (Fid f : fids) {
+            if (!exists(f)) {
+                throw new OsdException(Errno.ENOENT, name, f, "no such object");
+            }
+        }
+        if (journal == null) {
+            syncObjects(fids);
         } else {
             sync();
         }

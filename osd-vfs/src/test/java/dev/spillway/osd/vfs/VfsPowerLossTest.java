@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Journal off under power cuts, used the way the pool uses a spill device: copies written and
  * synced one by one (several in one object directory, so one copy's sync forces the directory
- * holding another's new names), copies cut short, copies destroyed. The workload is cut at an
+ * holding another's new names), batches of copies written and then synced in one
+ * {@code sync(Collection)} (as the pool syncs a spill batch), copies cut short, copies destroyed. The workload is cut at an
  * operation drawn over all of them, in every crash mode; then the device must mount, keep every
  * copy whose sync returned (and was not changed since) byte for byte, and let every object it
  * lists be destroyed — whatever a crash left of it (missing, empty, torn): that is what the
@@ -100,11 +101,13 @@ class VfsPowerLossTest {
     static void workload(Osd osd, long seed, Model m) throws OsdException {
         Random r = new Random(seed);
         List<Fid> fids = fids();
+        // Copies written and not yet synced, to be synced together as the pool syncs a spill batch.
+        Map<Fid, byte[]> batch = new LinkedHashMap<>();
         for (int step = 0; step < 40; step++) {
             Fid f = fids.get(r.nextInt(fids.size()));
             int op = r.nextInt(10);
             if (osd.exists(f)) {
-                if (op < 5) {
+                if (op < 5 && !batch.containsKey(f)) {
                     destroy(osd, f, m);
                     if (r.nextBoolean()) {
                         osd.sync();
@@ -114,9 +117,31 @@ class VfsPowerLossTest {
             }
             byte[] body = new byte[r.nextInt(4) == 0 ? r.nextInt(300) : 1 + r.nextInt(60_000)];
             r.nextBytes(body);
-            // Most copies are synced right away, as the pool's copies are; some are cut short.
-            copy(osd, f, body, op < 8, m);
+            if (op < 4) {
+                // Most copies are synced right away, as a single copy is.
+                copy(osd, f, body, true, m);
+            } else if (op < 8) {
+                // A spill batch: written one after the other, then synced together in one call.
+                copy(osd, f, body, false, m);
+                batch.put(f, body);
+                if (batch.size() >= 2 + r.nextInt(3)) {
+                    syncBatch(osd, batch, m);
+                }
+            } else {
+                // Cut short: never synced.
+                copy(osd, f, body, false, m);
+            }
         }
+        if (!batch.isEmpty()) {
+            syncBatch(osd, batch, m);
+        }
+    }
+
+    /** Syncs the batch's copies in one {@link Osd#sync(java.util.Collection)}; only then are they acknowledged. */
+    static void syncBatch(Osd osd, Map<Fid, byte[]> batch, Model m) throws OsdException {
+        osd.sync(List.copyOf(batch.keySet()));
+        m.synced.putAll(batch);
+        batch.clear();
     }
 
     /** Runs one crash point; returns a description of what the recovery found. */

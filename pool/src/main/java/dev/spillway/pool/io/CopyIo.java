@@ -85,6 +85,18 @@ public final class CopyIo {
 
     public static Checksums write(Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer)
             throws OsdException {
+        Checksums sums = writeUnsynced(src, object, size, target, key, pacer);
+        target.osd().sync(key);
+        return sums;
+    }
+
+    /**
+     * {@link #write} without making the copy durable: the caller must sync {@code key} on the target
+     * (alone or with other copies, {@link Osd#sync(java.util.Collection)}) before any metadata names
+     * it in sync.
+     */
+    public static Checksums writeUnsynced(Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer)
+            throws OsdException {
         int shift = Checksums.shiftFor(size);
         int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
         int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
@@ -141,7 +153,6 @@ public final class CopyIo {
                 tx.truncate(key, size);
             }
         }
-        dst.sync(key);
         return new Checksums(shift, crcs);
     }
 

@@ -461,7 +461,9 @@ public final class Migrator {
 
     /**
      * Spills several objects to one target: their copies begun in one durable transaction
-     * ({@link #beginAll}), then each written, flipped and released in turn. A target that takes no
+     * ({@link #beginAll}), all written, then made durable together ({@link Osd#sync(java.util.Collection)}:
+     * one round of fsyncs for the batch), then each flipped and released in turn — no flip before
+     * the sync of the whole batch has returned. A target that takes no
      * new copies refuses every object, as {@link #spill} does. If the metadata device has no room
      * for the whole batch's declared space, the objects are spilled one at a time. Once the target
      * parks a spill (it failed or is full), the rest of the batch is refused rather than tried on
@@ -538,34 +540,79 @@ public final class Migrator {
         for (Optional<Job> j : b.jobs().values()) {
             j.ifPresent(open::add);
         }
+        Map<Fid, Spilled> done = new HashMap<>();
         String stopped = null;
         try {
+            // Step 2 for the whole batch: every body written, then made durable together (one
+            // round of fsyncs and each directory once, not three fsyncs per copy in turn).
+            List<Written> written = new ArrayList<>();
             for (Fid f : fids) {
                 OsdException refused = b.refused().get(f);
                 Optional<Job> j = b.jobs().get(f);
                 if (refused != null || j == null) {
-                    out.add(new Spilled(f, null, refused));
+                    done.put(f, new Spilled(f, null, refused));
                     continue;
                 }
                 if (stopped != null) {
                     // The target failed or filled up on an earlier object: the rest are rolled back.
-                    out.add(new Spilled(f, Result.of(Outcome.REFUSED, stopped), null));
+                    done.put(f, new Spilled(f, Result.of(Outcome.REFUSED, stopped), null));
                     continue;
                 }
                 try {
                     if (j.isEmpty()) {
-                        out.add(new Spilled(f, release(f), null));
-                    } else {
-                        open.remove(j.get());
-                        Result r = completeCopy(j.get(), true);
-                        out.add(new Spilled(f, r, null));
+                        done.put(f, new Spilled(f, release(f), null));
+                        continue;
+                    }
+                    Job job = j.get();
+                    if (!WorkIndex.contains(md(), job)) {
+                        open.remove(job);
+                        done.put(f, new Spilled(f, gone(job), null));
+                        continue;
+                    }
+                    try {
+                        written.add(new Written(job, writeBody(job, target)));
+                    } catch (OsdException e) {
+                        open.remove(job);
+                        Result r = copyFailed(job, target, e);
+                        done.put(f, new Spilled(f, r, null));
                         if (r.outcome() == Outcome.PARKED) {
                             stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
                                     + r.detail() + ")";
                         }
                     }
                 } catch (OsdException e) {
-                    out.add(new Spilled(f, null, e));
+                    done.put(f, new Spilled(f, null, e));
+                }
+            }
+            Map<Job, Long> occupied = new HashMap<>();
+            if (!written.isEmpty()) {
+                try {
+                    target.osd().sync(written.stream().map(w -> w.job().key()).toList());
+                    for (Written w : written) {
+                        occupied.put(w.job(), occupied(target, w.job().key()));
+                    }
+                } catch (OsdException e) {
+                    // None of the batch may be taken as durable: every copy is abandoned.
+                    for (Written w : written) {
+                        open.remove(w.job());
+                        Fid f = w.job().fid();
+                        try {
+                            done.put(f, new Spilled(f, copyFailed(w.job(), target, e), null));
+                        } catch (OsdException x) {
+                            done.put(f, new Spilled(f, null, x));
+                        }
+                    }
+                    written = List.of();
+                }
+            }
+            // Step 3, object by object: the flip names only copies made durable above.
+            for (Written w : written) {
+                Fid f = w.job().fid();
+                open.remove(w.job());
+                try {
+                    done.put(f, new Spilled(f, flip(w.job(), w.sums(), occupied.get(w.job()), true), null));
+                } catch (OsdException e) {
+                    done.put(f, new Spilled(f, null, e));
                 }
             }
         } finally {
@@ -577,8 +624,14 @@ public final class Migrator {
                 }
             }
         }
+        for (Fid f : fids) {
+            out.add(done.get(f));
+        }
         return out;
     }
+
+    /** A copy written to its target and not yet durable there. */
+    private record Written(Job job, Checksums sums) {}
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
     public Result complete(Job job, boolean release) throws OsdException {
@@ -586,44 +639,71 @@ public final class Migrator {
     }
 
     private Result completeCopy(Job job, boolean release) throws OsdException {
-        Fid fid = job.fid();
         if (!WorkIndex.contains(md(), job)) {
-            // Finished or rolled back already (the same job completed twice): nothing to copy.
-            return Result.of(Outcome.NOTHING_TO_DO, "the copy job " + job + " is no longer in the work index");
+            return gone(job);
         }
         PoolDevice target = ctx.device(job.device());
-        Fid key = job.key();
-        // Step 2: the copy, without the lock.
+        // Step 2: the copy, without the lock, made durable before step 3 names it.
         Checksums sums;
         long occupied;
         try {
-            PoolObject p = load(fid);
-            CopyIo.Source src = source(fid, p);
-            sums = CopyIo.write(src, fid, job.bytes(), target, key, NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer);
-            occupied = target.osd().getAttr(key).blocks() * 512;
+            sums = writeBody(job, target);
+            target.osd().sync(job.key());
+            occupied = occupied(target, job.key());
         } catch (OsdException e) {
-            boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
-            // A failing device parks the move too; the daemon retries it with back-off.
-            boolean failing = e.is(Errno.EIO) || e.is(Errno.ETIMEDOUT) || e.is(Errno.EAGAIN);
-            if (failing && e.device() != null && !e.device().equals(target.name())) {
-                failing = false;
-            }
-            abandon(job, full || failing);
-            if (full) {
-                return Result.of(Outcome.PARKED, target.name() + " is full: " + e.getMessage());
-            }
-            if (failing) {
-                return new Result(Outcome.PARKED, 0, target.name() + " failed the copy: " + e.getMessage(), e);
-            }
-            if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
-                return Result.of(Outcome.CHANGED, "the object changed during the copy: " + e.getMessage());
-            }
-            throw e;
+            return copyFailed(job, target, e);
         }
-        // Step 3: flip, only if nothing changed meanwhile.
-        long space = occupied;
+        return flip(job, sums, occupied, release);
+    }
+
+    /** The answer for a job finished or rolled back already (the same job completed twice). */
+    private static Result gone(Job job) {
+        return Result.of(Outcome.NOTHING_TO_DO, "the copy job " + job + " is no longer in the work index");
+    }
+
+    /** Writes the body of a copy job to its target (not yet durable there) and returns its checksums. */
+    private Checksums writeBody(Job job, PoolDevice target) throws OsdException {
+        Fid fid = job.fid();
+        PoolObject p = load(fid);
+        CopyIo.Source src = source(fid, p);
+        return CopyIo.writeUnsynced(
+                src, fid, job.bytes(), target, job.key(), NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer);
+    }
+
+    /** The space a durable copy takes on its target. */
+    private static long occupied(PoolDevice target, Fid key) throws OsdException {
+        return target.osd().getAttr(key).blocks() * 512;
+    }
+
+    /**
+     * A copy could not be written or made durable: its job is abandoned (the pending copy becomes
+     * garbage) and, if the target is full or failing, the move is parked; other errors are thrown.
+     */
+    private Result copyFailed(Job job, PoolDevice target, OsdException e) throws OsdException {
+        boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
+        // A failing device parks the move too; the daemon retries it with back-off.
+        boolean failing = e.is(Errno.EIO) || e.is(Errno.ETIMEDOUT) || e.is(Errno.EAGAIN);
+        if (failing && e.device() != null && !e.device().equals(target.name())) {
+            failing = false;
+        }
+        abandon(job, full || failing);
+        if (full) {
+            return Result.of(Outcome.PARKED, target.name() + " is full: " + e.getMessage());
+        }
+        if (failing) {
+            return new Result(Outcome.PARKED, 0, target.name() + " failed the copy: " + e.getMessage(), e);
+        }
+        if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
+            return Result.of(Outcome.CHANGED, "the object changed during the copy: " + e.getMessage());
+        }
+        throw e;
+    }
+
+    /** Step 3 of a copy whose body is durable on its target: flip, only if nothing changed meanwhile. */
+    private Result flip(Job job, Checksums sums, long occupied, boolean release) throws OsdException {
+        Fid fid = job.fid();
         try {
-            return locked(fid, () -> finish(job, sums, space, release));
+            return locked(fid, () -> finish(job, sums, occupied, release));
         } catch (OsdException e) {
             if (!e.is(Errno.EBUSY) || !NON_BLOCKING.get()) {
                 throw e;

@@ -8,6 +8,7 @@ import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
 import io.micrometer.core.instrument.Timer;
 import java.nio.ByteBuffer;
+import java.util.Collection;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,6 +54,17 @@ final class TimedOsd extends FilterOsd {
         long t0 = System.nanoTime();
         try {
             in.sync(fid);
+        } finally {
+            sync.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    // The device's own sync of a batch (the default would sync each object through this wrapper).
+    @Override
+    public void sync(Collection<Fid> fids) throws OsdException {
+        long t0 = System.nanoTime();
+        try {
+            in.sync(fids);
         } finally {
             sync.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
         }
