@@ -1,6 +1,7 @@
 package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.spillway.server.admin.ObjectRef;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -45,6 +46,8 @@ final class GetstripeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // A malformed name is a usage error here, before (and without) asking a server.
+        ObjectRef.parse(object);
         AdminClient c = target.client();
         if (raw) {
             byte[] b = c.raw("GET", "object/layout", AdminClient.params("id", object, "raw", "1"));

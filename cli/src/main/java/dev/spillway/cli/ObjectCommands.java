@@ -1,6 +1,7 @@
 package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.spillway.server.admin.ObjectRef;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,6 +33,8 @@ final class ObjectCommands {
 
         @Override
         public Integer call() throws Exception {
+            // A malformed name is a usage error here, before (and without) asking a server.
+            ObjectRef.parse(object);
             String[] kv = new String[2 + extra().length];
             kv[0] = "id";
             kv[1] = object;
