@@ -3,6 +3,7 @@ package dev.spillway.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.spillway.server.admin.ObjectRef;
 import java.io.PrintWriter;
+import java.io.Writer;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -117,7 +118,7 @@ final class GetstripeCommand implements Callable<Integer> {
 
     private static PrintWriter indented(PrintWriter out) {
         return new PrintWriter(
-                new java.io.Writer() {
+                new Writer() {
                     private boolean start = true;
 
                     @Override

@@ -2,6 +2,7 @@ package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.spillway.server.admin.ObjectRef;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,7 +54,7 @@ final class ObjectCommands {
                                 r.path("fid").asText(),
                                 r.path("outcome")
                                         .asText()
-                                        .toLowerCase(java.util.Locale.ROOT)
+                                        .toLowerCase(Locale.ROOT)
                                         .replace('_', ' '),
                                 r.path("detail").asText().isEmpty()
                                         ? ""

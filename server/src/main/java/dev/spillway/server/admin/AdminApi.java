@@ -10,6 +10,7 @@ import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
@@ -371,17 +372,16 @@ final class AdminApi extends Handler.Abstract {
 
     /** Deletes the garbage copies the work index lists, a batch at a time, telling {@code t} how far it is. */
     private Map<String, Object> gc(Tasks.Task t) throws OsdException {
-        List<dev.spillway.pool.meta.Job> garbage = ctx.pool().jobs().stream()
-                .filter(j -> j.kind() == dev.spillway.pool.meta.Job.Kind.GC)
-                .toList();
+        List<Job> garbage =
+                ctx.pool().jobs().stream().filter(j -> j.kind() == Job.Kind.GC).toList();
         long bytes = 0;
         for (int from = 0; from < garbage.size(); from += 256) {
             if (t != null) {
                 t.progress("delete", from, garbage.size());
             }
-            List<dev.spillway.pool.meta.Job> batch = garbage.subList(from, Math.min(garbage.size(), from + 256));
+            List<Job> batch = garbage.subList(from, Math.min(garbage.size(), from + 256));
             ctx.pool().migrator().collect(batch);
-            bytes += batch.stream().mapToLong(dev.spillway.pool.meta.Job::bytes).sum();
+            bytes += batch.stream().mapToLong(Job::bytes).sum();
         }
         if (t != null) {
             t.progress("delete", garbage.size(), garbage.size());
@@ -480,7 +480,7 @@ final class AdminApi extends Handler.Abstract {
                 }
             }
         }
-        ctx.metrics().adminMigration(op, r.outcome().name().toLowerCase(java.util.Locale.ROOT), r.bytes());
+        ctx.metrics().adminMigration(op, r.outcome().name().toLowerCase(Locale.ROOT), r.bytes());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("fid", f.toString());
         out.put("name", objects.name(f));
