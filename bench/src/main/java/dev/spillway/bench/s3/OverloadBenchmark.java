@@ -207,7 +207,7 @@ public final class OverloadBenchmark implements Benchmark {
     private static double rawWrites(Path dir, byte[] body, int n, int writers) throws Exception {
         Path d = Files.createDirectories(dir.resolve("raw-baseline"));
         AtomicInteger next = new AtomicInteger();
-        List<Exception> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Exception> errors = Collections.synchronizedList(new ArrayList<>());
         long t0 = System.nanoTime();
         Thread[] ts = new Thread[writers];
         for (int k = 0; k < writers; k++) {
@@ -234,7 +234,7 @@ public final class OverloadBenchmark implements Benchmark {
         return (double) n * body.length / MIB / s;
     }
 
-    private static void rawFile(Path d, String name, byte[] body) throws java.io.IOException {
+    private static void rawFile(Path d, String name, byte[] body) throws IOException {
         try (FileChannel ch = FileChannel.open(d.resolve(name), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             ByteBuffer b = ByteBuffer.wrap(body);
             while (b.hasRemaining()) {
