@@ -60,7 +60,8 @@ public record WriteCommit(int copies, int min) {
         int n = count(w[1], text, usage);
         int m = w.length == 4 ? count(w[3], text, usage) : n;
         if (m > n) {
-            throw new IllegalArgumentException("'" + text + "': min " + m + " is more than the " + n + " copies asked; " + usage);
+            throw new IllegalArgumentException(
+                    "'" + text + "': min " + m + " is more than the " + n + " copies asked; " + usage);
         }
         return new WriteCommit(n, m);
     }
