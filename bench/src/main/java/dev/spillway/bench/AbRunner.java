@@ -90,7 +90,7 @@ public final class AbRunner {
      */
     public static double steady(int passes, Callable<Double> pass) throws Exception {
         pass.call();
-        List<Double> v = new java.util.ArrayList<>();
+        List<Double> v = new ArrayList<>();
         for (int i = 0; i < passes; i++) {
             v.add(pass.call());
         }

@@ -2,6 +2,7 @@ package dev.spillway.bench;
 
 import dev.spillway.cli.CommandProvider;
 import dev.spillway.cli.ExitCodes;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -116,7 +117,7 @@ public final class BenchCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    static void deleteTree(Path dir) throws java.io.IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

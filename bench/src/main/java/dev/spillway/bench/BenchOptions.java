@@ -2,6 +2,8 @@ package dev.spillway.bench;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * How a benchmark runs.
@@ -11,17 +13,17 @@ import java.nio.file.Path;
  * @param log where progress goes (stderr), never the JSON
  * @param extra free-form arguments after the name (e.g. {@code --trace FILE})
  */
-public record BenchOptions(boolean quick, Path workDir, PrintStream log, java.util.List<String> extra) {
+public record BenchOptions(boolean quick, Path workDir, PrintStream log, List<String> extra) {
 
     /** The value following {@code flag} in {@link #extra()} (its last occurrence), or {@code def}. */
     public String option(String flag, String def) {
-        java.util.List<String> all = options(flag);
+        List<String> all = options(flag);
         return all.isEmpty() ? def : all.get(all.size() - 1);
     }
 
     /** Every value following {@code flag} ({@code --flag V} or {@code --flag=V}), in order. */
-    public java.util.List<String> options(String flag) {
-        java.util.List<String> out = new java.util.ArrayList<>();
+    public List<String> options(String flag) {
+        List<String> out = new ArrayList<>();
         for (int i = 0; i < extra.size(); i++) {
             String a = extra.get(i);
             if (a.equals(flag)) {

@@ -3,6 +3,7 @@ package dev.spillway.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import dev.spillway.server.Credentials;
 import dev.spillway.server.DataDir;
@@ -147,15 +148,13 @@ public final class AdminClient {
             String msg = "admin API " + base + " answered HTTP " + r.statusCode() + ": "
                     + new String(r.body(), StandardCharsets.UTF_8).strip();
             String device = null;
-            dev.spillway.osd.Fid fid = null;
+            Fid fid = null;
             try {
                 JsonNode j = JSON.readTree(r.body());
                 errno = Errno.valueOf(j.path("error").asText("EIO"));
                 msg = j.path("message").asText(msg);
                 device = j.path("device").isTextual() ? j.path("device").asText() : null;
-                fid = j.path("fid").isTextual()
-                        ? dev.spillway.osd.Fid.parse(j.path("fid").asText())
-                        : null;
+                fid = j.path("fid").isTextual() ? Fid.parse(j.path("fid").asText()) : null;
             } catch (IOException | IllegalArgumentException ignored) {
                 // Not our JSON: keep the raw body as the message.
             }

@@ -3,6 +3,8 @@ package dev.spillway.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.spillway.osd.OsdException;
+import dev.spillway.pool.PoolOsd;
 import dev.spillway.server.DataDir;
 import java.io.PrintWriter;
 import java.util.Iterator;
@@ -185,9 +187,7 @@ final class AdminCommands {
                         null,
                         op(),
                         false,
-                        readOnly
-                                ? dev.spillway.pool.PoolOsd.MountMode.CHECK
-                                : dev.spillway.pool.PoolOsd.MountMode.RECOVER)) {
+                        readOnly ? PoolOsd.MountMode.CHECK : PoolOsd.MountMode.RECOVER)) {
                     var rep = o.pool.fsck(repair, deep || op().equals("scrub"), bar::update);
                     bar.finish();
                     ObjectNode n = JSON.createObjectNode();
@@ -230,7 +230,7 @@ final class AdminCommands {
         try {
             t.client().call("GET", "status", Map.of());
             return true;
-        } catch (dev.spillway.osd.OsdException e) {
+        } catch (OsdException e) {
             return false;
         }
     }

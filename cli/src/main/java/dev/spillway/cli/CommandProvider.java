@@ -1,5 +1,7 @@
 package dev.spillway.cli;
 
+import picocli.CommandLine;
+
 /**
  * A subcommand contributed by a module above the CLI (the benchmarks, say), found through
  * {@link java.util.ServiceLoader} under {@code META-INF/services/dev.spillway.cli.CommandProvider},
@@ -16,5 +18,5 @@ public interface CommandProvider {
      * Adjusts the subcommand once it is added (a parent's parser settings are copied onto its
      * subcommands when they are added, so a subcommand cannot carry its own in annotations).
      */
-    default void configure(picocli.CommandLine added) {}
+    default void configure(CommandLine added) {}
 }

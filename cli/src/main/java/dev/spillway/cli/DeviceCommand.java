@@ -1,7 +1,11 @@
 package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.OsdException;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -175,8 +179,8 @@ final class DeviceCommand {
                     if (target.json) {
                         out.println(AdminClient.pretty(p));
                     }
-                    throw new dev.spillway.osd.OsdException(
-                            dev.spillway.osd.Errno.EAGAIN,
+                    throw new OsdException(
+                            Errno.EAGAIN,
                             null,
                             null,
                             "evacuation of " + device + " is stuck with " + left + " copies left (" + moved
@@ -198,8 +202,8 @@ final class DeviceCommand {
         }
     }
 
-    static java.util.List<String> roles(JsonNode a) {
-        java.util.List<String> out = new java.util.ArrayList<>();
+    static List<String> roles(JsonNode a) {
+        List<String> out = new ArrayList<>();
         a.forEach(r -> out.add(r.asText()));
         return out;
     }

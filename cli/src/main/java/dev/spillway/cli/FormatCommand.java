@@ -1,5 +1,6 @@
 package dev.spillway.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.server.Credentials;
 import dev.spillway.server.DataDir;
 import java.nio.file.Path;
@@ -39,7 +40,7 @@ final class FormatCommand implements Callable<Integer> {
             boolean[] created = {false};
             Credentials.loadOrCreate(dir, created);
             if (json) {
-                var n = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+                var n = new ObjectMapper().createObjectNode();
                 n.put("pool", o.pool.name());
                 n.put("data", dir.root().toString());
                 n.put("devices", o.pool.devices().size());

@@ -1,7 +1,9 @@
 package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.spillway.server.admin.ObjectRef;
 import java.io.PrintWriter;
+import java.io.Writer;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -45,6 +47,8 @@ final class GetstripeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // A malformed name is a usage error here, before (and without) asking a server.
+        ObjectRef.parse(object);
         AdminClient c = target.client();
         if (raw) {
             byte[] b = c.raw("GET", "object/layout", AdminClient.params("id", object, "raw", "1"));
@@ -114,7 +118,7 @@ final class GetstripeCommand implements Callable<Integer> {
 
     private static PrintWriter indented(PrintWriter out) {
         return new PrintWriter(
-                new java.io.Writer() {
+                new Writer() {
                     private boolean start = true;
 
                     @Override

@@ -1,6 +1,8 @@
 package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.spillway.server.admin.ObjectRef;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,6 +34,8 @@ final class ObjectCommands {
 
         @Override
         public Integer call() throws Exception {
+            // A malformed name is a usage error here, before (and without) asking a server.
+            ObjectRef.parse(object);
             String[] kv = new String[2 + extra().length];
             kv[0] = "id";
             kv[1] = object;
@@ -50,7 +54,7 @@ final class ObjectCommands {
                                 r.path("fid").asText(),
                                 r.path("outcome")
                                         .asText()
-                                        .toLowerCase(java.util.Locale.ROOT)
+                                        .toLowerCase(Locale.ROOT)
                                         .replace('_', ' '),
                                 r.path("detail").asText().isEmpty()
                                         ? ""

@@ -1,5 +1,6 @@
 package dev.spillway.cli;
 
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
@@ -30,7 +31,7 @@ final class Offline implements AutoCloseable {
         }
         if (!create && !Files.exists(dir.poolConfig())) {
             throw new OsdException(
-                    dev.spillway.osd.Errno.ENOENT,
+                    Errno.ENOENT,
                     null,
                     null,
                     "no pool in " + dir.root() + " (no " + dir.poolConfig().getFileName()

@@ -1,10 +1,13 @@
 package dev.spillway.cli;
 
+import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.server.Server;
 import dev.spillway.server.ServerOptions;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -20,7 +23,7 @@ import picocli.CommandLine.Option;
         })
 final class ServeCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--data",
@@ -68,13 +71,11 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        java.time.Duration expiry;
+        Duration expiry;
         try {
-            expiry = multipartExpiry.strip().equals("0")
-                    ? java.time.Duration.ZERO
-                    : dev.spillway.osd.spi.OsdConfig.parseDuration(multipartExpiry);
+            expiry = multipartExpiry.strip().equals("0") ? Duration.ZERO : OsdConfig.parseDuration(multipartExpiry);
         } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(
+            throw new CommandLine.ParameterException(
                     spec.commandLine(), "--multipart-expiry '" + multipartExpiry + "': " + e.getMessage());
         }
         ServerOptions o = new ServerOptions(data, config, host, s3Port, adminPort, fastCapacity, expiry, System.out);

@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.ServiceLoader;
 import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -83,7 +84,7 @@ public final class SpillwayCommand implements Runnable {
         }
         if (!known) {
             for (CommandProvider p :
-                    java.util.ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
+                    ServiceLoader.load(CommandProvider.class, SpillwayCommand.class.getClassLoader())) {
                 if (!cl.getSubcommands().containsKey(p.name())) {
                     cl.addSubcommand(p.name(), p.command());
                     p.configure(cl.getSubcommands().get(p.name()));

@@ -1,5 +1,6 @@
 package dev.spillway.cli;
 
+import dev.spillway.osd.OsdException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -18,7 +19,7 @@ public final class Target {
     @Option(names = "--json", description = "Print JSON instead of text (structured, for scripts).")
     boolean json;
 
-    AdminClient client() throws dev.spillway.osd.OsdException {
+    AdminClient client() throws OsdException {
         return AdminClient.of(data, endpoint);
     }
 }

@@ -15,6 +15,8 @@ import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +42,7 @@ class EvacuateCliTest {
             byte[] b = new byte[size];
             // Random bytes: a spill copy of zeros would be sparse and take no room to count.
             if (random) {
-                new java.util.Random(n).nextBytes(b);
+                new Random(n).nextBytes(b);
             }
             tx.write(f, 0, ByteBuffer.wrap(b));
         }
@@ -53,7 +55,7 @@ class EvacuateCliTest {
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
-        String[] all = java.util.Arrays.copyOf(args, args.length + 2);
+        String[] all = Arrays.copyOf(args, args.length + 2);
         all[args.length] = "--data";
         all[args.length + 1] = data.toString();
         int code = cl.execute(all);

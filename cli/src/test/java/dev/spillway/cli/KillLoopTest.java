@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.testkit.Seeds;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -599,7 +600,7 @@ class KillLoopTest {
                     .filter(l -> l.contains("spillway: pool"))
                     .findFirst()
                     .orElse("(no mount line)");
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return "(log unreadable: " + e + ")";
         }
     }
@@ -608,7 +609,7 @@ class KillLoopTest {
         try {
             List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return "(no log: " + e + ")";
         }
     }

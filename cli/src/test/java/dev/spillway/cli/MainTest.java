@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -35,19 +37,19 @@ class MainTest {
 
     @Test
     void everyCommandHasHelp() {
-        java.util.List<String> seen = new java.util.ArrayList<>();
-        walk(SpillwayCommand.commandLine(), new java.util.ArrayList<>(), seen);
+        List<String> seen = new ArrayList<>();
+        walk(SpillwayCommand.commandLine(), new ArrayList<>(), seen);
         assertThat(seen).contains("df", "getstripe", "device evacuate", "mirror resync", "jobs", "serve", "fsck");
     }
 
-    private static void walk(CommandLine cl, java.util.List<String> path, java.util.List<String> seen) {
+    private static void walk(CommandLine cl, List<String> path, List<String> seen) {
         for (var e : cl.getSubcommands().entrySet()) {
             if (e.getKey().equals("help")) {
                 continue;
             }
-            java.util.List<String> p = new java.util.ArrayList<>(path);
+            List<String> p = new ArrayList<>(path);
             p.add(e.getKey());
-            java.util.List<String> args = new java.util.ArrayList<>(p);
+            List<String> args = new ArrayList<>(p);
             args.add("--help");
             String[] r = run(args.toArray(String[]::new));
             assertThat(r[0]).as(String.join(" ", args) + ": " + r[2]).isEqualTo("0");

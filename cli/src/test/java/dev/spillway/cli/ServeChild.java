@@ -2,6 +2,7 @@ package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -11,6 +12,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
 import picocli.CommandLine;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -122,24 +125,23 @@ final class ServeChild {
      */
     static String jarredClasspath(Path into) throws IOException {
         List<String> out = new ArrayList<>();
-        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
             Path p = Path.of(e);
             if (!Files.isDirectory(p)) {
                 out.add(e);
                 continue;
             }
             Path jar = into.resolve("classes-" + out.size() + ".jar");
-            try (var z = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+            try (var z = new JarOutputStream(Files.newOutputStream(jar));
                     var files = Files.walk(p)) {
                 for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                    z.putNextEntry(new java.util.jar.JarEntry(
-                            p.relativize(f).toString().replace(java.io.File.separatorChar, '/')));
+                    z.putNextEntry(new JarEntry(p.relativize(f).toString().replace(File.separatorChar, '/')));
                     Files.copy(f, z);
                     z.closeEntry();
                 }
             }
             out.add(jar.toString());
         }
-        return String.join(java.io.File.pathSeparator, out);
+        return String.join(File.pathSeparator, out);
     }
 }

@@ -2,9 +2,11 @@ package dev.spillway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.server.Server;
 import dev.spillway.server.ServerOptions;
@@ -12,6 +14,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,7 +135,7 @@ class ServerCliTest {
     void getstripeJsonIsStructuredNotAStringOfYaml() throws Exception {
         Fid f = object(3, 300_000);
         assertThat(cli("spill", f.toString(), "--to", "slow").code()).isZero();
-        var j = new com.fasterxml.jackson.databind.ObjectMapper()
+        var j = new ObjectMapper()
                 .readTree(cli("getstripe", "--json", f.toString()).out());
         assertThat(j.path("fid").asText()).isEqualTo(f.toString());
         assertThat(j.path("size").asLong()).isEqualTo(300_000);
@@ -178,8 +183,7 @@ class ServerCliTest {
                 .contains("daemon: running")
                 .contains("nothing in flight")
                 .doesNotContain("{");
-        var j = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(cli("jobs", "--json").out());
+        var j = new ObjectMapper().readTree(cli("jobs", "--json").out());
         assertThat(j.path("queued").path("copy").asInt()).isZero();
         assertThat(j.path("daemon").path("running").asBoolean()).isTrue();
         Run none = cli("inactive", "--older-than", "7d");
@@ -233,7 +237,7 @@ class ServerCliTest {
             Server.start(
                     ServerOptions.defaults(data).withPorts(0, 0).withOut(new PrintStream(new ByteArrayOutputStream())));
             throw new AssertionError("a second server started");
-        } catch (dev.spillway.osd.OsdException e) {
+        } catch (OsdException e) {
             assertThat(e.getMessage())
                     .contains("pid " + ProcessHandle.current().pid())
                     .contains("in use");
@@ -242,23 +246,19 @@ class ServerCliTest {
 
     @Test
     void metricsAndTheStatusPageAreServed() throws Exception {
-        var http = java.net.http.HttpClient.newHttpClient();
+        var http = HttpClient.newHttpClient();
         var base = server.admin().endpoint();
         var m = http.send(
-                java.net.http.HttpRequest.newBuilder(base.resolve("/metrics")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString());
+                HttpRequest.newBuilder(base.resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(m.body())
                 .contains("spillway_device_capacity_bytes")
                 .contains("spillway_recovery_duration_seconds")
                 .contains("spillway_jobs")
                 .contains("spillway_daemon_moved_bytes_total");
-        var page = http.send(
-                java.net.http.HttpRequest.newBuilder(base.resolve("/")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString());
+        var page = http.send(HttpRequest.newBuilder(base.resolve("/")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(page.body()).contains("<title>Spillway: clitest</title>").contains("/static/uPlot.min.js");
         var denied = http.send(
-                java.net.http.HttpRequest.newBuilder(base.resolve("/api/df")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString());
+                HttpRequest.newBuilder(base.resolve("/api/df")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(denied.statusCode()).isEqualTo(403);
     }
 }

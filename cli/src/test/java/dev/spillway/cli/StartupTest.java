@@ -6,7 +6,9 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.core.ConsoleAppender;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,8 +17,7 @@ import picocli.CommandLine.Command;
 class StartupTest {
     @Test
     void everyBuiltInIsRegisteredUnderItsOwnCommandName() {
-        for (Map.Entry<String, java.util.function.Supplier<Object>> e :
-                SpillwayCommand.builtIn().entrySet()) {
+        for (Map.Entry<String, Supplier<Object>> e : SpillwayCommand.builtIn().entrySet()) {
             Command c = e.getValue().get().getClass().getAnnotation(Command.class);
             assertThat(c).as(e.getKey()).isNotNull();
             assertThat(c.name()).isEqualTo(e.getKey());
@@ -42,7 +43,7 @@ class StartupTest {
     @Test
     void loggingIsConfiguredInCodeOnStderrAtWarnByDefault() {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
-        ch.qos.logback.classic.Logger root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
         assertThat(root.getAppender("STDERR")).isInstanceOf(ConsoleAppender.class);
         assertThat(((ConsoleAppender<?>) root.getAppender("STDERR")).getTarget())
                 .isEqualTo("System.err");

@@ -1,5 +1,6 @@
 package dev.spillway.server;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.Errno;
@@ -9,9 +10,13 @@ import dev.spillway.osd.spi.storage.posix.PosixNative;
 import dev.spillway.osd.spi.storage.posix.PosixStorage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The data folder of a Spillway server ({@code ./spillway-data} by default): the pool's
@@ -34,7 +39,7 @@ public record DataDir(Path root, Storage files) {
     public static final String EVENTS = "events.json";
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DataDir.class);
+    private static final Logger LOG = LoggerFactory.getLogger(DataDir.class);
 
     public DataDir {
         root = root.toAbsolutePath().normalize();
@@ -94,8 +99,8 @@ public record DataDir(Path root, Storage files) {
                     throw new OsdException(
                             Errno.EINVAL, null, null, "data folder " + root + " exists but is not a folder", null);
             }
-            if (!java.nio.file.Files.isDirectory(root.getParent())) {
-                java.nio.file.Files.createDirectories(root.getParent());
+            if (!Files.isDirectory(root.getParent())) {
+                Files.createDirectories(root.getParent());
             }
             files.createDirectory("");
             return true;
@@ -127,7 +132,7 @@ public record DataDir(Path root, Storage files) {
                 return Optional.empty();
             }
             return Optional.of(b);
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
             throw io(Errno.EIO, "read " + root.resolve(name), e);
@@ -186,7 +191,7 @@ public record DataDir(Path root, Storage files) {
                     (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(endpoints) + "\n")
                             .getBytes(StandardCharsets.UTF_8),
                     Storage.Access.DEFAULT);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new OsdException(Errno.EINVAL, null, null, "cannot encode " + endpoint() + ": " + e, e);
         }
     }

@@ -2,6 +2,7 @@ package dev.spillway.server;
 
 import dev.spillway.pool.recovery.RecoveryReport;
 import java.time.Instant;
+import java.util.Locale;
 
 /**
  * How the server's pool was mounted: the one set of figures the start-up line, the admin API,
@@ -30,7 +31,7 @@ public record MountReport(Instant at, boolean formatted, long mountNanos, Recove
                 ? ""
                 : ", " + r.rolledBack() + " pending copies rolled back, " + r.collected() + " garbage copies deleted";
         return String.format(
-                java.util.Locale.ROOT,
+                Locale.ROOT,
                 "%s in %.1f ms (recovery %.1f ms: %s%s%s)",
                 formatted ? "formatted and mounted" : "mounted",
                 mountNanos / 1e6,

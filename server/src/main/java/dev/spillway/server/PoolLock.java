@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -63,7 +64,7 @@ public final class PoolLock implements AutoCloseable {
             FileLock l;
             try {
                 l = ch.tryLock();
-            } catch (java.nio.channels.OverlappingFileLockException sameProcess) {
+            } catch (OverlappingFileLockException sameProcess) {
                 l = null;
             }
             if (l == null) {

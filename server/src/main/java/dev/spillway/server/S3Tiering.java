@@ -15,6 +15,7 @@ import dev.spillway.pool.ops.Migrator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * Puts the S3 gateway's storage classes on the pool's tiers: which background device each class
@@ -47,7 +48,7 @@ final class S3Tiering {
                             null,
                             null,
                             "pool " + cfg.name() + ": storage-classes." + c + ": not an S3 storage class besides"
-                                    + " STANDARD (one of " + new java.util.TreeSet<>(StorageClasses.KNOWN) + ")");
+                                    + " STANDARD (one of " + new TreeSet<>(StorageClasses.KNOWN) + ")");
                 }
             }
             return cfg.storageClasses();

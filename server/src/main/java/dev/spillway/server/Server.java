@@ -8,6 +8,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.Osds;
+import dev.spillway.pool.PoolListener;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -101,7 +103,7 @@ public final class Server implements AutoCloseable {
             Events events = new Events(dir, InstantSource.system());
             events.add("mount", true, mount.summary());
             daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(cfg.policy(), cfg.name()), InstantSource.system());
-            pool.listener(dev.spillway.pool.PoolListener.all(java.util.List.of(metrics, daemon)));
+            pool.listener(PoolListener.all(List.of(metrics, daemon)));
             String resized = null;
             if (o.config() == null && o.fastCapacity() != null && !newConfig) {
                 resized = resize(pool, dir, cfg.metadata().name(), o.fastCapacity(), true);
@@ -215,7 +217,7 @@ public final class Server implements AutoCloseable {
             throws OsdException {
         long bytes;
         try {
-            bytes = dev.spillway.osd.spi.OsdConfig.parseBytes(size);
+            bytes = OsdConfig.parseBytes(size);
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EINVAL, pool.name(), null, "capacity '" + size + "': " + e.getMessage());
         }
@@ -229,7 +231,7 @@ public final class Server implements AutoCloseable {
         if (onlyIfChanged) {
             Object configured =
                     pool.config().device(device).orElseThrow().settings().get("capacity");
-            if (configured != null && dev.spillway.osd.spi.OsdConfig.parseBytes(configured.toString()) == bytes) {
+            if (configured != null && OsdConfig.parseBytes(configured.toString()) == bytes) {
                 return null;
             }
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -24,8 +25,7 @@ class InactiveRestartTest {
 
     @Test
     void objectsUntouchedSinceTheStartAreListedWithTheirNamesAndPlacement() throws Exception {
-        java.nio.file.Files.writeString(
-                tmp.resolve("pool.yaml"), """
+        Files.writeString(tmp.resolve("pool.yaml"), """
                 name: persist
                 devices:
                   - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: %s, capacity: 64MiB}}

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
 
 /**
  * {@code /metrics} by Prometheus' conventions, agreeing with the admin API, and the shipped Grafana
@@ -35,8 +36,7 @@ class MetricsTest {
         s = new TestServer(tmp, Duration.ofSeconds(5));
         s.put("bkt", "obj", 3, 300_000);
         try (var c = s.s3()) {
-            c.getObject(
-                    g -> g.bucket("bkt").key("obj1"), software.amazon.awssdk.core.sync.ResponseTransformer.toBytes());
+            c.getObject(g -> g.bucket("bkt").key("obj1"), ResponseTransformer.toBytes());
         }
         assertThat(s.s3Anonymous("/")).isEqualTo(403);
         assertThat(s.post("/api/fsck").statusCode()).isEqualTo(200);

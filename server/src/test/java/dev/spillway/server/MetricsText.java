@@ -2,6 +2,8 @@ package dev.spillway.server;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,8 +47,8 @@ final class MetricsText {
     }
 
     /** Every sample name (before labels). */
-    static java.util.Set<String> sampleNames(String text) {
-        java.util.Set<String> out = new java.util.TreeSet<>();
+    static Set<String> sampleNames(String text) {
+        Set<String> out = new TreeSet<>();
         for (String line : text.split("\n")) {
             if (!line.isEmpty() && !line.startsWith("#")) {
                 int end = line.indexOf('{');

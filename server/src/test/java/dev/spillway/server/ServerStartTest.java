@@ -3,6 +3,7 @@ package dev.spillway.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import java.io.ByteArrayOutputStream;
@@ -13,6 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -80,21 +83,19 @@ class ServerStartTest {
         try (TestServer s = new TestServer(tmp, Duration.ofSeconds(5))) {
             MountReport m = s.server.mount();
             assertThat(s.banner()).contains(m.summary());
-            var status = new com.fasterxml.jackson.databind.ObjectMapper()
-                    .readTree(s.get("/api/status").body())
-                    .path("mount");
+            var status =
+                    new ObjectMapper().readTree(s.get("/api/status").body()).path("mount");
             assertThat(status.path("summary").asText()).isEqualTo(m.summary());
             assertThat(status.path("mountSeconds").asDouble()).isEqualTo(m.mountSeconds());
             assertThat(status.path("recoverySeconds").asDouble()).isEqualTo(m.recoverySeconds());
             String metrics = s.get("/metrics").body();
             assertThat(MetricsText.value(metrics, "spillway_mount_duration_seconds"))
-                    .isCloseTo(m.mountSeconds(), org.assertj.core.data.Percentage.withPercentage(1e-6));
+                    .isCloseTo(m.mountSeconds(), Percentage.withPercentage(1e-6));
             assertThat(MetricsText.value(metrics, "spillway_recovery_duration_seconds"))
-                    .isCloseTo(m.recoverySeconds(), org.assertj.core.data.Percentage.withPercentage(1e-6));
+                    .isCloseTo(m.recoverySeconds(), Percentage.withPercentage(1e-6));
             // the recovery is a part of the mount, never more
             assertThat(m.recoverySeconds()).isLessThanOrEqualTo(m.mountSeconds());
-            assertThat(s.banner())
-                    .contains(String.format(java.util.Locale.ROOT, "recovery %.1f ms", m.recoverySeconds() * 1e3));
+            assertThat(s.banner()).contains(String.format(Locale.ROOT, "recovery %.1f ms", m.recoverySeconds() * 1e3));
         }
     }
 }

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Level;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,6 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.TimeoutException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -27,6 +30,7 @@ import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
 import org.openqa.selenium.support.ui.WebDriverWait;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
 
 /**
  * The status page in a real browser: Debian's headless Chromium driven by Selenium through
@@ -59,9 +63,7 @@ class StatusPageBrowserTest {
         s.put("backups", "db-", 3, 3_000_000);
         try (var c = s.s3()) {
             for (int i = 0; i < 3; i++) {
-                c.getObject(
-                        g -> g.bucket("photos").key("2026/img-1"),
-                        software.amazon.awssdk.core.sync.ResponseTransformer.toBytes());
+                c.getObject(g -> g.bucket("photos").key("2026/img-1"), ResponseTransformer.toBytes());
             }
         }
         ChromeOptions o = new ChromeOptions();
@@ -160,7 +162,7 @@ class StatusPageBrowserTest {
                         .equals(d.findElement(By.id("spilled-bytes")).getAttribute("data-bytes")));
         try {
             new WebDriverWait(browser, PATIENCE).until(d -> lastPoint("chart-moved", 1) == moved);
-        } catch (org.openqa.selenium.TimeoutException e) {
+        } catch (TimeoutException e) {
             throw new AssertionError(
                     "chart-moved's last point " + lastPoint("chart-moved", 1) + " != " + moved
                             + "; page history tail: "
@@ -173,7 +175,7 @@ class StatusPageBrowserTest {
         JsonNode slow = api("/api/df").path("devices").get(1);
         String slowUsed = Long.toString(slow.path("used").asLong());
         new WebDriverWait(browser, PATIENCE)
-                .ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+                .ignoring(StaleElementReferenceException.class)
                 .until(d ->
                         slowUsed.equals(d.findElement(By.cssSelector("#devices tr[data-device='slow'] td[data-bytes]"))
                                 .getAttribute("data-bytes")));
@@ -219,7 +221,7 @@ class StatusPageBrowserTest {
             }
             assertThat(((Number) ys.get(i)).doubleValue())
                     .as(chart + " at " + t)
-                    .isCloseTo(want, org.assertj.core.data.Offset.offset(1e-9 * Math.max(1, Math.abs(want))));
+                    .isCloseTo(want, Offset.offset(1e-9 * Math.max(1, Math.abs(want))));
             compared++;
         }
         assertThat(compared).as(chart + " points compared with /api/history").isPositive();

@@ -11,6 +11,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Random;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
 
 /** A server on a mem+mem pool in a temporary folder, for the server's tests. */
 final class TestServer implements AutoCloseable {
@@ -80,16 +88,14 @@ final class TestServer implements AutoCloseable {
     }
 
     /** An S3 client for this server (AWS SDK v2, path-style, the pool's credentials). */
-    software.amazon.awssdk.services.s3.S3Client s3() {
-        return software.amazon.awssdk.services.s3.S3Client.builder()
+    S3Client s3() {
+        return S3Client.builder()
                 .endpointOverride(URI.create(server.s3Endpoint()))
-                .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+                .region(Region.US_EAST_1)
                 .forcePathStyle(true)
-                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
-                                server.credentials().accessKey(),
-                                server.credentials().secretKey())))
-                .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create())
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        server.credentials().accessKey(), server.credentials().secretKey())))
+                .httpClient(UrlConnectionHttpClient.create())
                 .build();
     }
 
@@ -98,15 +104,15 @@ final class TestServer implements AutoCloseable {
         try (var s3 = s3()) {
             try {
                 s3.createBucket(b -> b.bucket(bucket));
-            } catch (software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException exists) {
+            } catch (BucketAlreadyOwnedByYouException exists) {
                 // A second call adds to the bucket.
             }
-            java.util.Random r = new java.util.Random(count * 31L + size);
+            Random r = new Random(count * 31L + size);
             for (int i = 1; i <= count; i++) {
                 byte[] b = new byte[size];
                 r.nextBytes(b);
                 String key = prefix + i;
-                s3.putObject(p -> p.bucket(bucket).key(key), software.amazon.awssdk.core.sync.RequestBody.fromBytes(b));
+                s3.putObject(p -> p.bucket(bucket).key(key), RequestBody.fromBytes(b));
             }
         }
     }

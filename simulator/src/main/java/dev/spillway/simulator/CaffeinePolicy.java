@@ -2,6 +2,7 @@ package dev.spillway.simulator;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 
 /**
  * W-TinyLFU from the Caffeine library itself, as a check on {@link WTinyLfuPolicy} (our deterministic
@@ -19,8 +20,7 @@ public final class CaffeinePolicy extends SimPolicy {
                 .maximumWeight(capacityBytes)
                 .weigher((Integer k, Long v) -> (int) Math.min(Integer.MAX_VALUE, v))
                 .executor(Runnable::run)
-                .evictionListener(
-                        (Integer k, Long v, com.github.benmanes.caffeine.cache.RemovalCause c) -> evicted(k, v))
+                .evictionListener((Integer k, Long v, RemovalCause c) -> evicted(k, v))
                 .build();
     }
 

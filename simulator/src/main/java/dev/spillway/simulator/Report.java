@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import javax.imageio.ImageIO;
 
@@ -30,7 +31,7 @@ public final class Report {
      * the bytes it migrated against LRU's.
      */
     public static String table(Trace t, List<SimResult> results) {
-        Map<Long, List<SimResult>> bySize = new java.util.TreeMap<>();
+        Map<Long, List<SimResult>> bySize = new TreeMap<>();
         List<String> policies = new ArrayList<>();
         for (SimResult r : results) {
             bySize.computeIfAbsent(r.capacityBytes(), k -> new ArrayList<>()).add(r);

@@ -14,9 +14,11 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongUnaryOperator;
 
 /**
  * Spillway's own placement, replayed through {@link Placement} — the daemon's code path: the
@@ -41,7 +43,7 @@ public final class SpillwayPolicy extends SimPolicy {
     private final String name;
     private final List<Fid> gone = new ArrayList<>();
     private final Placement.Mover mover = this::move;
-    private java.util.function.LongUnaryOperator occupancy = java.util.function.LongUnaryOperator.identity();
+    private LongUnaryOperator occupancy = LongUnaryOperator.identity();
 
     public SpillwayPolicy(long capacityBytes, HeatConfig heatConfig, PolicyConfig policyConfig, String name) {
         this(capacityBytes, heatConfig, policyConfig, name, STILL);
@@ -69,14 +71,14 @@ public final class SpillwayPolicy extends SimPolicy {
      * (identity by default). The one-code-path test hands it what the pool's fast device
      * reports, which also counts metadata, so that both see the same number.
      */
-    public SpillwayPolicy occupancy(java.util.function.LongUnaryOperator fromBodies) {
+    public SpillwayPolicy occupancy(LongUnaryOperator fromBodies) {
         this.occupancy = fromBodies;
         return this;
     }
 
     /** The objects (trace object indexes) on the fast tier now. */
-    public java.util.BitSet residentObjects() {
-        java.util.BitSet b = new java.util.BitSet();
+    public BitSet residentObjects() {
+        BitSet b = new BitSet();
         if (resident != null) {
             for (int o = 0; o < resident.length; o++) {
                 if (resident[o] >= 0) {

@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.LongSupplier;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,16 +28,16 @@ class SimulatorTest {
     }
 
     /** A wall clock that moves on by {@code step} every time it is read (the tracker reads it per access). */
-    static final class Racing implements java.time.InstantSource {
-        private java.time.Instant now = java.time.Instant.parse("2026-01-01T00:00:00Z");
-        private final java.util.function.LongSupplier stepNanos;
+    static final class Racing implements InstantSource {
+        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        private final LongSupplier stepNanos;
 
-        Racing(java.util.function.LongSupplier stepNanos) {
+        Racing(LongSupplier stepNanos) {
             this.stepNanos = stepNanos;
         }
 
         @Override
-        public java.time.Instant instant() {
+        public Instant instant() {
             now = now.plusNanos(stepNanos.getAsLong());
             return now;
         }
@@ -45,7 +49,7 @@ class SimulatorTest {
         for (double f : new double[] {0.005, 0.05}) {
             long cap = Simulator.capacity(t, f);
             SimResult still = Simulator.run(t, new SpillwayPolicy(cap));
-            java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+            SplittableRandom rnd = new SplittableRandom(5);
             long[] steps = {1, 1_000_000, 1_000_000_000L, 3_600_000_000_000L};
             for (long step : steps) {
                 SimResult r = Simulator.run(

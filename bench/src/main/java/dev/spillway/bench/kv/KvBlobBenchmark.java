@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
@@ -50,7 +51,7 @@ public final class KvBlobBenchmark implements Benchmark {
         long size = (o.quick() ? 32L : 64L) << 20;
         int rounds = o.quick() ? 3 : 5;
         byte[] chunk = new byte[CHUNK];
-        new java.util.Random(7).nextBytes(chunk);
+        new Random(7).nextBytes(chunk);
         ByteBuffer direct = ByteBuffer.allocateDirect(CHUNK).put(chunk).flip();
         ByteBuffer readBuf = ByteBuffer.allocateDirect(CHUNK);
         Path rawDir = Files.createDirectories(o.workDir().resolve("raw-files"));

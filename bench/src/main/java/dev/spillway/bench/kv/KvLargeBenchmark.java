@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -49,7 +50,7 @@ public final class KvLargeBenchmark implements Benchmark {
         int rounds = o.quick() ? 3 : 7;
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK);
         byte[] rnd = new byte[CHUNK];
-        new java.util.Random(7).nextBytes(rnd);
+        new Random(7).nextBytes(rnd);
         chunk.put(rnd).flip();
         ByteBuffer readBuf = ByteBuffer.allocateDirect(CHUNK);
         AtomicInteger n = new AtomicInteger();

@@ -12,11 +12,13 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.Osds;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -54,7 +56,7 @@ public final class KvSmallBenchmark implements Benchmark {
         int perSample = o.quick() ? 12_000 : 40_000;
         int rounds = o.quick() ? 4 : 7;
         byte[] body = new byte[SIZE];
-        new java.util.Random(42).nextBytes(body);
+        new Random(42).nextBytes(body);
         AtomicInteger sample = new AtomicInteger();
         try (Osd osd = Osds.open(OsdConfig.of(
                         "kv-small",
@@ -146,7 +148,7 @@ public final class KvSmallBenchmark implements Benchmark {
 
         RawRocks(Path dir) throws Exception {
             RocksDB.loadLibrary();
-            java.nio.file.Files.createDirectories(dir);
+            Files.createDirectories(dir);
             db = RocksDB.open(
                     dbo,
                     dir.toString(),

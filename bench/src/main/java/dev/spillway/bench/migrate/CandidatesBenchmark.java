@@ -13,6 +13,7 @@ import java.lang.management.MemoryMXBean;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,7 +53,7 @@ public final class CandidatesBenchmark implements Benchmark {
     public List<BenchResult> run(BenchOptions o) throws Exception {
         int n = o.quick() ? 1_000_000 : 10_000_000;
         long seed = Long.parseLong(o.option("--seed", "7"));
-        List<BenchResult> out = new java.util.ArrayList<>(measure(o, n, seed, Duration.ofDays(30), ""));
+        List<BenchResult> out = new ArrayList<>(measure(o, n, seed, Duration.ofDays(30), ""));
         // The hard case for buckets: every object written within one hour (an initial load), so
         // the cold end is one dense run of keys.
         out.addAll(measure(o, n, seed, Duration.ofHours(1), " (burst: all written in 1 h)"));

@@ -5,6 +5,7 @@ import dev.spillway.bench.BenchOptions;
 import dev.spillway.bench.BenchResult;
 import dev.spillway.bench.s3.S3Clients.PayloadForm;
 import dev.spillway.osd.testkit.s3.S3ProxyPeer;
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -190,7 +191,7 @@ final class LargeBodies {
      */
     private RequestBody body() {
         return RequestBody.fromContentProvider(
-                () -> new java.io.ByteArrayInputStream(data), data.length, "application/octet-stream");
+                () -> new ByteArrayInputStream(data), data.length, "application/octet-stream");
     }
 
     private static double get(S3Client c, String bucket, String key, byte[] sink, double mib) throws Exception {

@@ -8,9 +8,17 @@ import dev.spillway.gateway.s3.S3Gateway;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.migrate.daemon.DaemonConfig;
 import dev.spillway.migrate.daemon.MigrationDaemon;
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -20,6 +28,8 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +37,7 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -63,10 +74,10 @@ public final class OverloadBenchmark implements Benchmark {
     public List<BenchResult> run(BenchOptions o) throws Exception {
         long fast = o.quick() ? 32 * MIB : 64 * MIB;
         // --fast SIZE sizes the tier (e.g. large, to see the PUT path alone); --object-size SIZE the PUTs.
-        fast = dev.spillway.osd.spi.OsdConfig.parseBytes(o.option("--fast", Long.toString(fast)));
+        fast = OsdConfig.parseBytes(o.option("--fast", Long.toString(fast)));
         long written = 4 * fast;
-        written = dev.spillway.osd.spi.OsdConfig.parseBytes(o.option("--write", Long.toString(written)));
-        int objectSize = (int) dev.spillway.osd.spi.OsdConfig.parseBytes(o.option("--object-size", Long.toString(MIB)));
+        written = OsdConfig.parseBytes(o.option("--write", Long.toString(written)));
+        int objectSize = (int) OsdConfig.parseBytes(o.option("--object-size", Long.toString(MIB)));
         int clients = 8;
         long total = written;
         int objects = (int) (total / objectSize);
@@ -197,7 +208,7 @@ public final class OverloadBenchmark implements Benchmark {
                 AtomicLong slowDowns = new AtomicLong();
                 AtomicLong acked = new AtomicLong();
                 AtomicLong peak = new AtomicLong();
-                List<String> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+                List<String> errors = Collections.synchronizedList(new ArrayList<>());
                 long t0 = System.nanoTime();
                 Thread[] ts = new Thread[clients];
                 for (int k = 0; k < clients; k++) {
@@ -224,7 +235,7 @@ public final class OverloadBenchmark implements Benchmark {
                                             .firstMatchingHeader("Retry-After")
                                             .map(Long::parseLong)
                                             .orElse(1L);
-                                    java.util.concurrent.locks.LockSupport.parkNanos(wait * 1_000_000_000L);
+                                    LockSupport.parkNanos(wait * 1_000_000_000L);
                                 }
                             }
                             try {
@@ -266,25 +277,25 @@ public final class OverloadBenchmark implements Benchmark {
         AtomicLong refused = new AtomicLong();
         AtomicLong acked = new AtomicLong();
         AtomicLong peak = new AtomicLong();
-        List<String> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> errors = Collections.synchronizedList(new ArrayList<>());
         long t0 = System.nanoTime();
         Thread[] ts = new Thread[clients];
         for (int k = 0; k < clients; k++) {
             ts[k] = Thread.ofPlatform().start(() -> {
                 int i;
                 while ((i = next.getAndIncrement()) < objects) {
-                    dev.spillway.osd.Fid f = new dev.spillway.osd.Fid(0x200000400L, i + 1, 0);
+                    Fid f = new Fid(0x200000400L, i + 1, 0);
                     while (true) {
                         long r0 = System.nanoTime();
-                        try (dev.spillway.osd.Transaction tx = pool.newTransaction()) {
-                            tx.declareCreate(f, dev.spillway.osd.ObjectKind.DATA);
+                        try (Transaction tx = pool.newTransaction()) {
+                            tx.declareCreate(f, ObjectKind.DATA);
                             tx.declareWrite(f, 0, body.length);
                             tx.start();
-                            tx.create(f, dev.spillway.osd.ObjectKind.DATA, dev.spillway.osd.AttrChange.none());
+                            tx.create(f, ObjectKind.DATA, AttrChange.none());
                             tx.write(f, 0, ByteBuffer.wrap(body));
-                        } catch (dev.spillway.osd.OsdException e) {
+                        } catch (OsdException e) {
                             lat.add((System.nanoTime() - r0) / 1e6);
-                            if (e.is(dev.spillway.osd.Errno.ENOSPC)) {
+                            if (e.is(Errno.ENOSPC)) {
                                 refused.incrementAndGet();
                                 continue;
                             }
@@ -327,12 +338,12 @@ public final class OverloadBenchmark implements Benchmark {
         return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
     }
 
-    private static void deleteTree(Path dir) throws java.io.IOException {
+    private static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
         try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
         }

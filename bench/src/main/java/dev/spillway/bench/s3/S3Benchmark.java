@@ -14,7 +14,9 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +76,7 @@ public final class S3Benchmark implements Benchmark {
                        - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: '%s'}}
                        - {name: slow, backend: vfs, roles: [background], settings: {path: '%s', journal: 'off'}}
                      """.formatted(dir.resolve("fast"), dir.resolve("slow")), "s3 bench"),
-                        java.time.InstantSource.system(),
+                        InstantSource.system(),
                         PoolOsd.MountMode.RECOVER);
                 S3Gateway gw = S3Gateway.start(
                         osd,
@@ -202,7 +204,7 @@ public final class S3Benchmark implements Benchmark {
             return;
         }
         try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
         }

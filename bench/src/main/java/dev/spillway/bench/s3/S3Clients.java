@@ -4,6 +4,7 @@ import java.net.URI;
 import java.time.Duration;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.http.ExecutableHttpRequest;
@@ -48,7 +49,7 @@ final class S3Clients {
         var b = S3Client.builder()
                 .overrideConfiguration(c -> {
                     if (!retries) {
-                        c.retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry());
+                        c.retryStrategy(AwsRetryStrategy.doNotRetry());
                     }
                 })
                 .region(Region.US_EAST_1)

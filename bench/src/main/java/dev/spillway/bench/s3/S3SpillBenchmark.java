@@ -21,6 +21,7 @@ import java.io.ByteArrayInputStream;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -190,7 +191,7 @@ public final class S3SpillBenchmark implements Benchmark {
     private static String crc(byte[] b, int off, int len) {
         CRC32C c = new CRC32C();
         c.update(b, off, len);
-        return java.util.Base64.getEncoder()
+        return Base64.getEncoder()
                 .encodeToString(
                         ByteBuffer.allocate(4).putInt((int) c.getValue()).array());
     }

@@ -4,6 +4,7 @@ import dev.spillway.cli.Main;
 import dev.spillway.server.DataDir;
 import dev.spillway.server.Server;
 import dev.spillway.server.ServerOptions;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -154,7 +155,7 @@ public final class StartupTraining {
         }
     }
 
-    private static void deleteTree(Path dir) throws java.io.IOException {
+    private static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * How an {@link S3Gateway} listens and behaves.
@@ -68,7 +69,7 @@ public record GatewayConfig(
         private String host = "127.0.0.1";
         private int port;
         private String region = "us-east-1";
-        private CredentialStore credentials = ak -> java.util.Optional.empty();
+        private CredentialStore credentials = ak -> Optional.empty();
         private List<String> virtualHostDomains = List.of("localhost");
         private long fidSequence = DEFAULT_FID_SEQUENCE;
         private long fidSequenceCount = 1L << 20;

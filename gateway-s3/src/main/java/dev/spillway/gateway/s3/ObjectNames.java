@@ -1,5 +1,6 @@
 package dev.spillway.gateway.s3;
 
+import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.store.Namespace;
 import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.Records;
@@ -50,10 +51,10 @@ public final class ObjectNames {
         if (b.isEmpty()) {
             throw new OsdException(Errno.ENOENT, null, null, "no bucket '" + bucket + "' (`aws s3 ls` lists them)");
         }
-        java.util.Optional<Records.ObjectRecord> r;
+        Optional<Records.ObjectRecord> r;
         try {
             r = objects.lookup(b.get(), bucket, key.getBytes(StandardCharsets.UTF_8));
-        } catch (dev.spillway.gateway.s3.error.S3Exception e) {
+        } catch (S3Exception e) {
             throw new OsdException(
                     Errno.EINVAL, null, null, "bucket '" + bucket + "', key '" + key + "': " + e.getMessage());
         }

@@ -13,6 +13,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import java.net.URI;
+import java.time.InstantSource;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -40,7 +41,7 @@ public final class S3Gateway implements AutoCloseable {
     private volatile boolean ownDueWork = true;
     private final S3Handler handler;
     private final Uploads uploads;
-    private final java.time.InstantSource clock;
+    private final InstantSource clock;
     private final Thread sweeperThread;
     private final AtomicReference<OsdException> sweepFailure = new AtomicReference<>();
     private volatile boolean closed;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.gateway.s3.auth.CredentialStore.Credential;
 import dev.spillway.gateway.s3.auth.CredentialStore.User;
+import dev.spillway.osd.mem.MemOsd;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,7 +41,7 @@ class AccessTest {
     @BeforeAll
     static void start() throws Exception {
         fx = new GatewayFixture(
-                dev.spillway.osd.mem.MemOsd.create("mem0"),
+                MemOsd.create("mem0"),
                 GatewayConfig.builder(),
                 CredentialStore.users(List.of(
                         new Credential("ALICEKEY", "alice-secret", ALICE),

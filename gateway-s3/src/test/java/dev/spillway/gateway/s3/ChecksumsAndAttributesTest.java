@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
+import dev.spillway.osd.mem.MemOsd;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -36,9 +38,7 @@ class ChecksumsAndAttributesTest {
 
     @BeforeAll
     static void start() throws Exception {
-        fx = new GatewayFixture(
-                dev.spillway.osd.mem.MemOsd.create("mem0"),
-                GatewayConfig.builder().minPartSize(1));
+        fx = new GatewayFixture(MemOsd.create("mem0"), GatewayConfig.builder().minPartSize(1));
         s3 = fx.client(true);
         s3.createBucket(b -> b.bucket("sums"));
     }
@@ -167,7 +167,7 @@ class ChecksumsAndAttributesTest {
                 rnd.nextBytes(p);
                 parts.add(p);
                 whole.update(p, 0, p.length);
-                byte[] raw = java.util.Base64.getDecoder().decode(value(a, p));
+                byte[] raw = Base64.getDecoder().decode(value(a, p));
                 composite.update(raw, 0, raw.length);
                 int pn = n;
                 String partSum = value(a, p);

@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.gateway.s3.auth.CredentialStore.Credential;
 import dev.spillway.gateway.s3.auth.CredentialStore.User;
+import dev.spillway.osd.mem.MemOsd;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +40,7 @@ class ClientFeaturesTest {
     @BeforeAll
     static void start() throws Exception {
         fx = new GatewayFixture(
-                dev.spillway.osd.mem.MemOsd.create("mem0"),
+                MemOsd.create("mem0"),
                 GatewayConfig.builder(),
                 CredentialStore.users(List.of(
                         new Credential(ALICE_KEY, ALICE_SECRET, new User("alice", "alice"), "alice@example.com"),
@@ -203,7 +205,7 @@ class ClientFeaturesTest {
                 "file://policy.json");
         assertThat(run(alice, a, "--endpoint-url", e, "s3api", "get-bucket-policy", "--bucket", "cli-features"))
                 .contains("arn:aws:iam::bob:root");
-        Map<String, String> bob = new java.util.HashMap<>(alice);
+        Map<String, String> bob = new HashMap<>(alice);
         bob.put("AWS_ACCESS_KEY_ID", BOB_KEY);
         bob.put("AWS_SECRET_ACCESS_KEY", BOB_SECRET);
         assertThat(run(bob, a, "--endpoint-url", e, "s3", "ls", "s3://cli-features/"))

@@ -15,6 +15,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * Every date the gateway writes, on every day of a month (the gateway's clock is set, so no
@@ -63,7 +64,7 @@ class DateHeadersTest {
                 // An error answer carries a Date too.
                 assertThatThrownBy(() -> s3.headObject(b -> b.bucket("dates").key("missing")))
                         .satisfies(e -> assertImfFixdate(
-                                ((software.amazon.awssdk.services.s3.model.S3Exception) e)
+                                ((S3Exception) e)
                                         .awsErrorDetails()
                                         .sdkHttpResponse()
                                         .firstMatchingHeader("Date")

@@ -7,6 +7,7 @@ import java.lang.management.ManagementFactory;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -100,7 +101,7 @@ public final class FiveGibMain {
                     "POST",
                     "/big/five?uploadId=" + id,
                     Map.of(),
-                    xml.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    xml.toString().getBytes(StandardCharsets.UTF_8),
                     RawS3.Form.SIGNED)));
             if (!done.body().contains("-" + PARTS + "&quot;</ETag>")
                     && !done.body().contains("-" + PARTS + "\"</ETag>")) {

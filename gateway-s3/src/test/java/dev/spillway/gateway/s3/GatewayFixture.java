@@ -5,9 +5,14 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.mem.MemOsd;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.retry.RetryMode;
+import software.amazon.awssdk.http.ExecutableHttpRequest;
+import software.amazon.awssdk.http.HttpExecuteRequest;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -75,17 +80,16 @@ public final class GatewayFixture implements AutoCloseable {
      * and checks it), every header recorded in {@code sent}. The SDK signs every payload over plain
      * HTTP, so it is told the endpoint is https while the requests go out as http.
      */
-    public S3Client sdkDefaultsClient(java.util.List<software.amazon.awssdk.http.SdkHttpRequest> sent) {
-        software.amazon.awssdk.http.SdkHttpClient http = UrlConnectionHttpClient.builder()
+    public S3Client sdkDefaultsClient(List<SdkHttpRequest> sent) {
+        SdkHttpClient http = UrlConnectionHttpClient.builder()
                 .socketTimeout(Duration.ofMinutes(2))
                 .build();
-        software.amazon.awssdk.http.SdkHttpClient plain = new software.amazon.awssdk.http.SdkHttpClient() {
+        SdkHttpClient plain = new SdkHttpClient() {
             @Override
-            public software.amazon.awssdk.http.ExecutableHttpRequest prepareRequest(
-                    software.amazon.awssdk.http.HttpExecuteRequest r) {
+            public ExecutableHttpRequest prepareRequest(HttpExecuteRequest r) {
                 var req = r.httpRequest().toBuilder().protocol("http").build();
                 sent.add(req);
-                return http.prepareRequest(software.amazon.awssdk.http.HttpExecuteRequest.builder()
+                return http.prepareRequest(HttpExecuteRequest.builder()
                         .request(req)
                         .contentStreamProvider(r.contentStreamProvider().orElse(null))
                         .build());

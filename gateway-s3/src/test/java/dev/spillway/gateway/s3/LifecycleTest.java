@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.osd.Fid;
+import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
+import dev.spillway.osd.mem.MemOsd;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,8 +43,7 @@ class LifecycleTest {
     @BeforeAll
     static void start() throws Exception {
         fx = new GatewayFixture(
-                dev.spillway.osd.mem.MemOsd.create("mem0"),
-                GatewayConfig.builder().clock(CLOCK).maxClockSkew(Duration.ofDays(36500)));
+                MemOsd.create("mem0"), GatewayConfig.builder().clock(CLOCK).maxClockSkew(Duration.ofDays(36500)));
         fx.gateway.namespace().storageClassTiers(Map.of("STANDARD_IA", "hdd", "GLACIER_IR", "cold"));
         fx.gateway.handOverDueWork();
         fx.gateway.dueWork().mover((body, tier) -> {
@@ -293,7 +294,7 @@ class LifecycleTest {
     static String advice(Fid f) {
         try {
             return new String(fx.osd.getXattr(f, PlacementHint.XATTR), StandardCharsets.US_ASCII);
-        } catch (dev.spillway.osd.OsdException e) {
+        } catch (OsdException e) {
             return null;
         }
     }

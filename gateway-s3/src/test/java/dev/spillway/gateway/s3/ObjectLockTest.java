@@ -2,6 +2,7 @@ package dev.spillway.gateway.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.osd.mem.MemOsd;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -32,8 +33,7 @@ class ObjectLockTest {
     @BeforeAll
     static void start() throws Exception {
         fx = new GatewayFixture(
-                dev.spillway.osd.mem.MemOsd.create("mem0"),
-                GatewayConfig.builder().clock(CLOCK).maxClockSkew(Duration.ofDays(36500)));
+                MemOsd.create("mem0"), GatewayConfig.builder().clock(CLOCK).maxClockSkew(Duration.ofDays(36500)));
         s3 = fx.client(true);
     }
 

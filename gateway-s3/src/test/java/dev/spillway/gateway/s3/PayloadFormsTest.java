@@ -3,12 +3,19 @@ package dev.spillway.gateway.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.gateway.s3.RawS3.Form;
+import dev.spillway.gateway.s3.auth.CredentialStore;
+import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.StagedBody;
+import dev.spillway.osd.mem.MemOsd;
+import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,7 +61,7 @@ class PayloadFormsTest {
      * only ends a test whose requests never finish (a loaded machine may take seconds).
      */
     void awaitNothingInUse() throws InterruptedException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (fx.gateway.namespace().inUse().size() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
@@ -211,24 +218,23 @@ class PayloadFormsTest {
     void restartSweepsBodiesOfUploadsThatNeverCommitted() throws Exception {
         // A "crash" mid-upload: a body staged under a PENDING garbage entry whose request never
         // commits. A new gateway on the same device (the in-use set is empty) frees it at mount.
-        dev.spillway.osd.mem.MemOsd osd = dev.spillway.osd.mem.MemOsd.create("crash");
+        MemOsd osd = MemOsd.create("crash");
         S3Gateway g1 = S3Gateway.start(
                 osd,
                 GatewayConfig.builder()
-                        .credentials(dev.spillway.gateway.s3.auth.CredentialStore.single("a", "b"))
-                        .sweepInterval(java.time.Duration.ofHours(1))
+                        .credentials(CredentialStore.single("a", "b"))
+                        .sweepInterval(Duration.ofHours(1))
                         .build());
-        dev.spillway.gateway.s3.store.ObjectStore store = new dev.spillway.gateway.s3.store.ObjectStore(g1.namespace());
+        ObjectStore store = new ObjectStore(g1.namespace());
         byte[] big = bytes(3 << 20);
-        dev.spillway.gateway.s3.store.StagedBody staged =
-                store.stage(new java.io.ByteArrayInputStream(big), big.length, 1L << 30, null, false, "b/k");
+        StagedBody staged = store.stage(new ByteArrayInputStream(big), big.length, 1L << 30, null, false, "b/k");
         assertThat(osd.exists(staged.fid())).isTrue();
         assertThat(g1.garbagePending()).isEqualTo(1);
         g1.close(); // the request thread "dies" here: no commit, no discard
         try (S3Gateway g2 = S3Gateway.start(
                 osd,
                 GatewayConfig.builder()
-                        .credentials(dev.spillway.gateway.s3.auth.CredentialStore.single("a", "b"))
+                        .credentials(CredentialStore.single("a", "b"))
                         .build())) {
             assertThat(g2.garbagePending()).isZero();
             assertThat(osd.exists(staged.fid())).isFalse();

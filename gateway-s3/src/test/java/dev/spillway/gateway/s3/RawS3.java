@@ -4,6 +4,8 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import software.amazon.awssdk.checksums.DefaultChecksumAlgorithm;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
@@ -83,9 +86,7 @@ final class RawS3 {
                     .putProperty(AwsV4FamilyHttpSigner.PAYLOAD_SIGNING_ENABLED, form.payloadSigning)
                     .putProperty(AwsV4FamilyHttpSigner.CHUNK_ENCODING_ENABLED, form.chunked);
             if (form.trailer()) {
-                r.putProperty(
-                        AwsV4FamilyHttpSigner.CHECKSUM_ALGORITHM,
-                        software.amazon.awssdk.checksums.DefaultChecksumAlgorithm.CRC32);
+                r.putProperty(AwsV4FamilyHttpSigner.CHECKSUM_ALGORITHM, DefaultChecksumAlgorithm.CRC32);
             }
         });
         byte[] wire;
@@ -130,8 +131,7 @@ final class RawS3 {
 
     /** Sends the signed headers, then only {@code n} bytes of the body, then half-closes. */
     Response sendTruncated(Signed s, int n) throws IOException {
-        try (java.net.Socket sock =
-                new java.net.Socket(s.request().host(), s.request().port())) {
+        try (Socket sock = new Socket(s.request().host(), s.request().port())) {
             StringBuilder head = new StringBuilder(s.request().method().name() + " "
                     + s.request().encodedPath()
                     + s.request().encodedQueryParameters().map(q -> "?" + q).orElse("") + " HTTP/1.1\r\n");
@@ -147,7 +147,7 @@ final class RawS3 {
                     .append(s.request().port())
                     .append("\r\n");
             head.append("Connection: close\r\n\r\n");
-            java.io.OutputStream out = sock.getOutputStream();
+            OutputStream out = sock.getOutputStream();
             out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
             out.write(s.body(), 0, n);
             out.flush();

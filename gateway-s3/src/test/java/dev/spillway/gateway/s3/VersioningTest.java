@@ -3,7 +3,9 @@ package dev.spillway.gateway.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.osd.Fid;
+import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -289,7 +291,7 @@ class VersioningTest {
     static Fid bodyOf(GatewayFixture fx, String bucket, String key) throws Exception {
         var ns = fx.gateway.namespace();
         var b = ns.bucket(bucket);
-        return new dev.spillway.gateway.s3.store.ObjectStore(ns)
+        return new ObjectStore(ns)
                 .lookup(b, bucket, key.getBytes(StandardCharsets.UTF_8))
                 .orElseThrow()
                 .fid();
@@ -298,7 +300,7 @@ class VersioningTest {
     static String advice(Fid f) throws Exception {
         try {
             return new String(fx.osd.getXattr(f, PlacementHint.XATTR), StandardCharsets.US_ASCII);
-        } catch (dev.spillway.osd.OsdException e) {
+        } catch (OsdException e) {
             return null;
         }
     }

@@ -2,6 +2,7 @@ package dev.spillway.server.admin;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.spillway.gateway.s3.ObjectNames;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
@@ -9,6 +10,7 @@ import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
@@ -16,8 +18,10 @@ import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpHeader;
@@ -120,10 +124,14 @@ final class AdminApi extends Handler.Abstract {
         }
     }
 
-    static String param(Fields q, String name) throws OsdException {
+    /**
+     * A parameter the call needs; when it is missing the message says what is missing in the
+     * words of the command line ({@code what}), not the HTTP parameter's name.
+     */
+    static String param(Fields q, String name, String what) throws OsdException {
         String v = q.getValue(name);
         if (v == null || v.isEmpty()) {
-            throw new OsdException(Errno.EINVAL, null, null, "missing parameter '" + name + "'", null);
+            throw new OsdException(Errno.EINVAL, null, null, "no " + what + " given");
         }
         return v;
     }
@@ -145,32 +153,97 @@ final class AdminApi extends Handler.Abstract {
     }
 
     /**
-     * An object named by a FID ({@code [0x…:0x…:0x…]}), or by {@code bucket/key} through the
-     * gateway. A malformed FID is a usage error (EINVAL); a missing bucket or key says which.
+     * The object a call names ({@code id}): a FID, or a {@code bucket/key} through the gateway
+     * (see {@link ObjectRef}). A malformed name is a usage error (EINVAL); a missing bucket, key
+     * or FID says which, and how to find the right one.
      */
     private Fid object(Fields q) throws OsdException {
-        String id = param(q, "id");
-        if (id.startsWith("[") || id.startsWith("0x")) {
-            try {
-                return Fid.parse(id);
-            } catch (IllegalArgumentException e) {
+        ObjectRef ref = ObjectRef.parse(q.getValue("id"));
+        if (!ref.byFid()) {
+            if (ctx.names() == null) {
                 throw new OsdException(
-                        Errno.EINVAL,
-                        null,
-                        null,
-                        "malformed FID '" + id + "': expected [0xSEQ:0xOID:0xVER], e.g. [0x300000400:0x12:0x0]"
-                                + " (as getstripe and inactive print it)");
+                        Errno.ENOENT, null, null, "no S3 gateway to resolve '" + ref + "': give the object's FID");
             }
+            return ctx.names().locate(ref.bucket(), ref.key());
         }
-        int slash = id.indexOf('/');
-        if (slash <= 0 || slash == id.length() - 1) {
+        Fid f = ref.fid();
+        if (!exists(f)) {
             throw new OsdException(
-                    Errno.EINVAL, null, null, "'" + id + "' is neither a FID [0x…:0x…:0x…] nor bucket/key");
+                    Errno.ENOENT,
+                    null,
+                    f,
+                    "no such object in pool '" + ctx.pool().name()
+                            + "' (`spillway getstripe BUCKET/KEY` prints an object's FID; `spillway inactive` lists FIDs)");
         }
+        return f;
+    }
+
+    /** True if {@code f} is a DATA object of the pool or any other object on its metadata device. */
+    private boolean exists(Fid f) throws OsdException {
+        try {
+            if (ctx.pool().object(f).isPresent()) {
+                return true;
+            }
+            ctx.pool().getAttr(f);
+            return true;
+        } catch (OsdException e) {
+            if (e.is(Errno.ENOENT)) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The parts of {@code f} if it is a multipart object's manifest; empty for anything else,
+     * including an object that does not exist.
+     */
+    private List<ObjectNames.Part> multipartParts(Fid f) throws OsdException {
         if (ctx.names() == null) {
-            throw new OsdException(Errno.ENOENT, null, null, "no S3 gateway to resolve '" + id + "': give a FID");
+            return List.of();
         }
-        return ctx.names().locate(id.substring(0, slash), id.substring(slash + 1));
+        try {
+            return ctx.names().parts(f);
+        } catch (OsdException e) {
+            if (e.is(Errno.ENOENT) || e.is(Errno.EINVAL) || e.is(Errno.EISDIR)) {
+                return List.of();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The error for an operation that works on one body, asked of a multipart object: its layout
+     * and copies are per part, so it says which part FIDs to ask for.
+     */
+    private OsdException perPart(Fid f, String asked, List<ObjectNames.Part> parts, String command) {
+        StringBuilder sb = new StringBuilder();
+        int shown = Math.min(parts.size(), 4);
+        for (int i = 0; i < shown; i++) {
+            ObjectNames.Part part = parts.get(i);
+            sb.append(i == 0 ? "" : ", ")
+                    .append("`spillway ")
+                    .append(command)
+                    .append(' ')
+                    .append(part.fid())
+                    .append("` (part ")
+                    .append(part.number())
+                    .append(')');
+        }
+        if (parts.size() > shown) {
+            sb.append(", … ")
+                    .append(parts.size() - shown)
+                    .append(" more (`spillway getstripe --json ")
+                    .append(asked)
+                    .append("` lists every part)");
+        }
+        return new OsdException(
+                Errno.EISDIR,
+                null,
+                f,
+                (asked.equals(f.toString()) ? "" : asked + " ") + "is a multipart object of " + parts.size()
+                        + " part" + (parts.size() == 1 ? "" : "s") + " and each part has its own layout and copies: "
+                        + sb);
     }
 
     private Reply route(String method, String path, Fields q) throws Exception {
@@ -190,7 +263,8 @@ final class AdminApi extends Handler.Abstract {
                         case "state" -> {
                             DeviceState s;
                             try {
-                                s = DeviceState.parse(param(q, "state"));
+                                s = DeviceState.parse(
+                                        param(q, "state", "device state (rw, ro, evacuating, spare, failed)"));
                             } catch (IllegalArgumentException e) {
                                 throw new OsdException(
                                         Errno.EINVAL,
@@ -212,7 +286,9 @@ final class AdminApi extends Handler.Abstract {
                             }
                             Map<String, Object> m = new LinkedHashMap<>();
                             m.put("device", d.name());
-                            m.put("result", ctx.resizer().resize(d.name(), param(q, "size")));
+                            m.put(
+                                    "result",
+                                    ctx.resizer().resize(d.name(), param(q, "size", "capacity (e.g. 64MiB, 1GiB)")));
                             m.put("capacity", d.osd().statfs().totalBytes());
                             ctx.pool().capacity().target().ifPresent(t -> m.put("target", t));
                             yield Reply.json(m);
@@ -296,17 +372,16 @@ final class AdminApi extends Handler.Abstract {
 
     /** Deletes the garbage copies the work index lists, a batch at a time, telling {@code t} how far it is. */
     private Map<String, Object> gc(Tasks.Task t) throws OsdException {
-        List<dev.spillway.pool.meta.Job> garbage = ctx.pool().jobs().stream()
-                .filter(j -> j.kind() == dev.spillway.pool.meta.Job.Kind.GC)
-                .toList();
+        List<Job> garbage =
+                ctx.pool().jobs().stream().filter(j -> j.kind() == Job.Kind.GC).toList();
         long bytes = 0;
         for (int from = 0; from < garbage.size(); from += 256) {
             if (t != null) {
                 t.progress("delete", from, garbage.size());
             }
-            List<dev.spillway.pool.meta.Job> batch = garbage.subList(from, Math.min(garbage.size(), from + 256));
+            List<Job> batch = garbage.subList(from, Math.min(garbage.size(), from + 256));
             ctx.pool().migrator().collect(batch);
-            bytes += batch.stream().mapToLong(dev.spillway.pool.meta.Job::bytes).sum();
+            bytes += batch.stream().mapToLong(Job::bytes).sum();
         }
         if (t != null) {
             t.progress("delete", garbage.size(), garbage.size());
@@ -344,22 +419,53 @@ final class AdminApi extends Handler.Abstract {
     private Reply objectOp(String op, Fields q, boolean get) throws Exception {
         Fid f = object(q);
         var pool = ctx.pool();
+        String asked = q.getValue("id").strip();
+        boolean raw = op.equals("layout") && q.getValue("raw") != null;
+        if ((raw || !op.equals("layout")) && pool.object(f).isEmpty()) {
+            List<ObjectNames.Part> parts = multipartParts(f);
+            if (!parts.isEmpty()) {
+                throw perPart(f, asked, parts, raw ? "getstripe --raw" : command(op, q));
+            }
+        }
         if (op.equals("layout")) {
-            if (q.getValue("raw") != null) {
+            if (raw) {
                 return new Reply(200, "application/octet-stream", pool.rawLayout(f));
             }
-            return Reply.json(objects.layout(f, q.getValue("id")));
+            return Reply.json(objects.layout(f, asked));
         }
         if (get) {
             throw new OsdException(Errno.EINVAL, null, f, "object operation '" + op + "' needs POST");
         }
+        if (op.equals("split")) {
+            int mirror = intParam(q, "mirror", -1);
+            PoolObject p = pool.requireObject(f);
+            if (p.copies().stream().noneMatch(c -> c.mirrorId() == mirror)) {
+                throw new OsdException(
+                        Errno.ENOENT,
+                        null,
+                        f,
+                        "no mirror " + mirror + " of " + asked + " (mirrors: "
+                                + String.join(
+                                        ", ",
+                                        p.copies().stream()
+                                                .map(c -> c.mirrorId() + " on "
+                                                        + pool.device(c.device())
+                                                                .name())
+                                                .toList())
+                                + "; `spillway getstripe " + asked + "` shows them)");
+            }
+        }
         Migrator m = pool.migrator();
         Migrator.Result r = switch (op) {
             case "spill" -> m.spill(f, q.getValue("to") != null ? device(q.getValue("to")) : firstBackground(f));
-            case "copy" -> m.copy(f, device(param(q, "to")), false);
+            case "copy" -> m.copy(f, device(param(q, "to", "target device (--to)")), false);
             case "promote" -> m.promote(f);
             case "release" -> m.release(f);
-            case "migrate" -> m.migrate(f, device(param(q, "from")), device(param(q, "to")));
+            case "migrate" ->
+                m.migrate(
+                        f,
+                        device(param(q, "from", "source device (--from)")),
+                        device(param(q, "to", "target device (--to)")));
             case "resync" -> resync(f);
             case "split" -> m.dropMirror(f, intParam(q, "mirror", -1));
             case "verify" -> verify(f);
@@ -374,7 +480,7 @@ final class AdminApi extends Handler.Abstract {
                 }
             }
         }
-        ctx.metrics().adminMigration(op, r.outcome().name().toLowerCase(java.util.Locale.ROOT), r.bytes());
+        ctx.metrics().adminMigration(op, r.outcome().name().toLowerCase(Locale.ROOT), r.bytes());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("fid", f.toString());
         out.put("name", objects.name(f));
@@ -384,13 +490,59 @@ final class AdminApi extends Handler.Abstract {
         return Reply.json(out);
     }
 
+    /** The CLI command that runs {@code op}, to quote in a message. */
+    private static String command(String op, Fields q) {
+        return switch (op) {
+            case "resync", "verify" -> "mirror " + op;
+            case "split" -> "mirror split -d " + q.getValue("mirror");
+            case "migrate" -> "migrate --from " + q.getValue("from") + " --to " + q.getValue("to");
+            case "spill" -> q.getValue("to") == null ? "spill" : "spill --to " + q.getValue("to");
+            default -> op;
+        };
+    }
+
+    /**
+     * Where a {@code spill} without {@code --to} goes: the first writable spill device without a
+     * copy; else one that already holds an in-sync copy (the spill then only releases the local
+     * body, or has nothing to do); else an error naming every spill device and its state.
+     */
     private PoolDevice firstBackground(Fid f) throws OsdException {
-        PoolObject p = ctx.pool().requireObject(f);
-        return ctx.pool()
-                .deviceOps()
-                .target(p, null)
-                .orElseThrow(() -> new OsdException(
-                        Errno.ENOSPC, null, f, "no writable spill device without a copy of this object"));
+        var pool = ctx.pool();
+        PoolObject p = pool.requireObject(f);
+        var target = pool.deviceOps().target(p, null);
+        if (target.isPresent()) {
+            return target.get();
+        }
+        List<String> spill = new ArrayList<>();
+        boolean inSync = false;
+        for (PoolDevice d : pool.devices()) {
+            if (!ObjectView.tier(d).equals("spill")) {
+                continue;
+            }
+            var copy = p.on(d.index());
+            if (d.state().writable() && copy.isPresent() && copy.get().state() == CopyState.IN_SYNC) {
+                return d;
+            }
+            if (copy.isPresent() && copy.get().state() == CopyState.IN_SYNC) {
+                inSync = true;
+            }
+            spill.add(d.name() + " (" + d.state().yamlName()
+                    + copy.map(c -> "; holds "
+                                    + c.state().name().toLowerCase(Locale.ROOT).replace('_', '-') + " copy")
+                            .orElse("")
+                    + ")");
+        }
+        throw new OsdException(
+                Errno.ENOSPC,
+                null,
+                f,
+                spill.isEmpty()
+                        ? "pool '" + pool.name() + "' has no spill device (a device with the background role)"
+                        : "no spill device can take a copy: " + String.join(", ", spill)
+                                + " (`spillway device list` shows them; `spillway device set-state NAME rw` "
+                                + "makes one writable"
+                                + (inSync ? "; `spillway release` drops the local body, a copy being in sync" : "")
+                                + ")");
     }
 
     private Migrator.Result resync(Fid f) throws OsdException {

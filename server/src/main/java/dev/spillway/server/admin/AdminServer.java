@@ -1,13 +1,21 @@
 package dev.spillway.server.admin;
 
+import dev.spillway.gateway.s3.ObjectNames;
+import dev.spillway.gateway.s3.store.Uploads;
+import dev.spillway.migrate.daemon.MigrationDaemon;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.server.Credentials;
+import dev.spillway.server.MountReport;
 import dev.spillway.server.metrics.PoolMetrics;
+import dev.spillway.server.status.Events;
+import dev.spillway.server.status.StatusHistory;
 import java.net.URI;
+import java.util.concurrent.Executors;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -25,17 +33,17 @@ public final class AdminServer implements AutoCloseable {
     /** The multipart uploads in progress, for df, gc and jobs. */
     @FunctionalInterface
     public interface UploadsView {
-        dev.spillway.gateway.s3.store.Uploads.Summary summary() throws OsdException;
+        Uploads.Summary summary() throws OsdException;
     }
 
-    private final org.eclipse.jetty.server.Server server;
+    private final Server server;
     private final ServerConnector connector;
 
     private AdminServer(String host, int port, AdminApi api) {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("spillway-admin");
-        threads.setVirtualThreadsExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
-        server = new org.eclipse.jetty.server.Server(threads);
+        threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server = new Server(threads);
         connector = new ServerConnector(server, new HttpConnectionFactory(new HttpConfiguration()));
         connector.setHost(host);
         connector.setPort(port);
@@ -48,11 +56,11 @@ public final class AdminServer implements AutoCloseable {
             PoolOsd pool,
             Credentials credentials,
             PoolMetrics metrics,
-            dev.spillway.gateway.s3.ObjectNames names,
-            dev.spillway.migrate.daemon.MigrationDaemon daemon,
-            dev.spillway.server.MountReport mount,
-            dev.spillway.server.status.Events events,
-            dev.spillway.server.status.StatusHistory history,
+            ObjectNames names,
+            MigrationDaemon daemon,
+            MountReport mount,
+            Events events,
+            StatusHistory history,
             Resizer resizer,
             UploadsView uploads) {}
 

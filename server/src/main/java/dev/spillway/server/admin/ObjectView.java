@@ -12,6 +12,7 @@ import dev.spillway.pool.layout.LayoutPrinter;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,7 +56,7 @@ final class ObjectView {
         }
         m.put("placement", placement(p));
         m.put("copies", cs);
-        m.put("getstripe", LayoutPrinter.getstripe(pool.layout(f), f.toString(), java.time.ZoneOffset.UTC));
+        m.put("getstripe", LayoutPrinter.getstripe(pool.layout(f), f.toString(), ZoneOffset.UTC));
         return m;
     }
 

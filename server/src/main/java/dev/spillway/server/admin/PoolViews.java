@@ -7,6 +7,7 @@ import dev.spillway.migrate.heat.HeatBand;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
+import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.CopyState;
@@ -14,6 +15,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.server.metrics.PoolMetrics;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -119,12 +121,10 @@ final class PoolViews {
         if (u.oldestInitiatedMillis() > 0) {
             m.put(
                     "oldestInitiated",
-                    java.time.Instant.ofEpochMilli(u.oldestInitiatedMillis()).toString());
+                    Instant.ofEpochMilli(u.oldestInitiatedMillis()).toString());
         }
         if (u.nextExpiryMillis() > 0) {
-            m.put(
-                    "nextExpiry",
-                    java.time.Instant.ofEpochMilli(u.nextExpiryMillis()).toString());
+            m.put("nextExpiry", Instant.ofEpochMilli(u.nextExpiryMillis()).toString());
         }
         return m;
     }
@@ -239,8 +239,7 @@ final class PoolViews {
     Map<String, Object> inactive(Fields q) throws OsdException {
         Duration age;
         try {
-            age = dev.spillway.osd.spi.OsdConfig.parseDuration(
-                    q.getValue("older-than") == null ? "7d" : q.getValue("older-than"));
+            age = OsdConfig.parseDuration(q.getValue("older-than") == null ? "7d" : q.getValue("older-than"));
         } catch (IllegalArgumentException e) {
             throw new OsdException(
                     Errno.EINVAL, null, null, "--older-than: " + e.getMessage() + " (e.g. 30m, 12h, 7d)");

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Properties;
 
 /**
  * The status page: one HTML file and its script and style (this module's resources), and uPlot,
@@ -32,7 +33,7 @@ final class StatusPage {
         try (InputStream in =
                 StatusPage.class.getResourceAsStream("/META-INF/maven/org.webjars.npm/uplot/pom.properties")) {
             if (in != null) {
-                var p = new java.util.Properties();
+                var p = new Properties();
                 p.load(in);
                 return p.getProperty("version", "1.6.30");
             }

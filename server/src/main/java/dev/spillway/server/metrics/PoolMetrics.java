@@ -20,11 +20,13 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Spillway's metrics, in Micrometer with the Prometheus registry, named by Prometheus' conventions:
@@ -102,19 +104,15 @@ public final class PoolMetrics implements PoolListener {
                         .register(registry));
     }
 
-    private final Map<String, java.util.concurrent.atomic.AtomicLong> adminMoved = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> adminMoved = new ConcurrentHashMap<>();
 
     /**
      * Bytes spilled and promoted since the server started, by the daemon and by operators
      * together: {@code [spilled, promoted]} (what the status page's "data moved" shows).
      */
     public long[] movedBytes() {
-        long spilled = adminMoved
-                .getOrDefault("spill", new java.util.concurrent.atomic.AtomicLong())
-                .get();
-        long promoted = adminMoved
-                .getOrDefault("promote", new java.util.concurrent.atomic.AtomicLong())
-                .get();
+        long spilled = adminMoved.getOrDefault("spill", new AtomicLong()).get();
+        long promoted = adminMoved.getOrDefault("promote", new AtomicLong()).get();
         Snapshot s = snap();
         if (s.daemon() != null) {
             Map<String, Long> d = s.daemon().bytesMoved();
@@ -127,9 +125,7 @@ public final class PoolMetrics implements PoolListener {
     /** Counts one operation started by an operator (admin API) of {@code kind} ending with {@code outcome}. */
     public void adminMigration(String kind, String outcome, long bytes) {
         if (bytes > 0 && outcome.equals("done")) {
-            adminMoved
-                    .computeIfAbsent(kind, k -> new java.util.concurrent.atomic.AtomicLong())
-                    .addAndGet(bytes);
+            adminMoved.computeIfAbsent(kind, k -> new AtomicLong()).addAndGet(bytes);
         }
         counter(
                         "spillway_admin_object_operations",
@@ -369,7 +365,7 @@ public final class PoolMetrics implements PoolListener {
     private Snapshot take(long now) throws OsdException {
         PoolOsd p = pool;
         long wall = p.nowNanos();
-        Map<Job.Kind, long[]> jobs = new java.util.EnumMap<>(Job.Kind.class);
+        Map<Job.Kind, long[]> jobs = new EnumMap<>(Job.Kind.class);
         for (Job j : p.jobs()) {
             long[] v = jobs.computeIfAbsent(j.kind(), k -> new long[3]);
             v[0]++;

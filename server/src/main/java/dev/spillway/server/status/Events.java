@@ -3,11 +3,13 @@ package dev.spillway.server.status;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.osd.OsdException;
+import dev.spillway.server.DataDir;
 import java.io.IOException;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -26,19 +28,19 @@ public final class Events {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final System.Logger LOG = System.getLogger(Events.class.getName());
 
-    private final dev.spillway.server.DataDir dir;
+    private final DataDir dir;
     private final InstantSource clock;
     private final Deque<Event> events = new ArrayDeque<>();
 
     /** The history kept in {@code dir}'s {@value dev.spillway.server.DataDir#EVENTS} (null: in memory only). */
-    public Events(dev.spillway.server.DataDir dir, InstantSource clock) {
+    public Events(DataDir dir, InstantSource clock) {
         this.dir = dir;
         this.clock = clock;
         if (dir == null) {
             return;
         }
         try {
-            var bytes = dir.read(dev.spillway.server.DataDir.EVENTS);
+            var bytes = dir.read(DataDir.EVENTS);
             if (bytes.isPresent()) {
                 List<Map<String, Object>> old = JSON.readValue(bytes.get(), new TypeReference<>() {});
                 for (Map<String, Object> m : old) {
@@ -52,8 +54,7 @@ public final class Events {
         } catch (OsdException | IOException | RuntimeException e) {
             LOG.log(
                     System.Logger.Level.WARNING,
-                    "events history " + dir.root().resolve(dev.spillway.server.DataDir.EVENTS)
-                            + " unreadable, starting anew: " + e);
+                    "events history " + dir.root().resolve(DataDir.EVENTS) + " unreadable, starting anew: " + e);
             events.clear();
         }
     }
@@ -70,7 +71,7 @@ public final class Events {
     /** Newest first. */
     public synchronized List<Event> recent() {
         List<Event> out = new ArrayList<>(events);
-        java.util.Collections.reverse(out);
+        Collections.reverse(out);
         return out;
     }
 
@@ -83,9 +84,7 @@ public final class Events {
             out.add(Map.of("at", e.at().toString(), "kind", e.kind(), "ok", e.ok(), "summary", e.summary()));
         }
         try {
-            dir.write(
-                    dev.spillway.server.DataDir.EVENTS,
-                    JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
+            dir.write(DataDir.EVENTS, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
         } catch (OsdException | IOException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot write events history: " + e.getMessage());
         }

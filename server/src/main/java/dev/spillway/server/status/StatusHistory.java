@@ -12,8 +12,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The status page's charts over time: one sample every few seconds (taken by the server's timer,
@@ -63,7 +65,7 @@ public final class StatusHistory {
         long retried = 0;
         for (Job.Kind k : Job.Kind.values()) {
             long[] v = s.jobs().getOrDefault(k, new long[3]);
-            jobs.put(k.name().toLowerCase(java.util.Locale.ROOT), v[0]);
+            jobs.put(k.name().toLowerCase(Locale.ROOT), v[0]);
             retried += v[1];
         }
         jobs.put("retried", retried);
@@ -138,7 +140,7 @@ public final class StatusHistory {
             HistogramSnapshot h = t.takeSnapshot();
             double[] a = agg.computeIfAbsent(op, k -> new double[3]);
             a[0] += h.count();
-            a[1] += h.total(java.util.concurrent.TimeUnit.SECONDS);
+            a[1] += h.total(TimeUnit.SECONDS);
             if (!"2xx".equals(t.getId().getTag("status"))) {
                 a[2] += h.count();
             }

@@ -2,6 +2,8 @@ package dev.spillway.server.status;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.server.Server;
+import dev.spillway.server.ServerOptions;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -44,13 +46,12 @@ class StatusHistoryTest {
                   - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
                   - {name: slow, backend: mem, roles: [background]}
                 """);
-        try (var server =
-                dev.spillway.server.Server.start(dev.spillway.server.ServerOptions.defaults(tmp.resolve("data"))
-                        .withConfig(cfg)
-                        .withPorts(0, 0)
-                        .withOut(new PrintStream(new ByteArrayOutputStream()))
-                        // the server's own sampler stays out of the way: this test samples by hand
-                        .withSampleInterval(Duration.ofDays(1)))) {
+        try (var server = Server.start(ServerOptions.defaults(tmp.resolve("data"))
+                .withConfig(cfg)
+                .withPorts(0, 0)
+                .withOut(new PrintStream(new ByteArrayOutputStream()))
+                // the server's own sampler stays out of the way: this test samples by hand
+                .withSampleInterval(Duration.ofDays(1)))) {
             AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
             InstantSource clock = now::get;
             StatusHistory h = new StatusHistory(server.metrics(), clock);

@@ -11,6 +11,13 @@ import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import dev.spillway.osd.OsdException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * Who may do what. Every signed request has passed SigV4 by the time an operation runs; this
@@ -38,8 +45,7 @@ public class Access {
 
     // Bucket name → its parsed policy; one entry per bucket that has a policy, replaced when the
     // stored document differs (a put or a delete), so every request still reads the stored one.
-    private final java.util.concurrent.ConcurrentHashMap<String, ParsedPolicy> policies =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, ParsedPolicy> policies = new ConcurrentHashMap<>();
 
     private final CredentialStore users;
     private final Namespace ns;
@@ -90,13 +96,13 @@ public class Access {
 
     public Acl bucketAcl(BucketRecord b) {
         return b.meta().acl() == null
-                ? new Acl(java.util.List.of(Acl.user(bucketOwner(b).id(), Acl.Permission.FULL_CONTROL)))
+                ? new Acl(List.of(Acl.user(bucketOwner(b).id(), Acl.Permission.FULL_CONTROL)))
                 : Acl.decode(b.meta().acl());
     }
 
     public Acl objectAcl(BucketRecord b, ObjectRecord r) {
         return r.meta().acl() == null
-                ? new Acl(java.util.List.of(Acl.user(objectOwner(b, r).id(), Acl.Permission.FULL_CONTROL)))
+                ? new Acl(List.of(Acl.user(objectOwner(b, r).id(), Acl.Permission.FULL_CONTROL)))
                 : Acl.decode(r.meta().acl());
     }
 
@@ -115,7 +121,7 @@ public class Access {
             return null;
         }
         ParsedPolicy have = policies.get(bucket);
-        if (have != null && java.util.Arrays.equals(have.doc(), doc)) {
+        if (have != null && Arrays.equals(have.doc(), doc)) {
             return have.policy();
         }
         BucketPolicy p = BucketPolicy.parse(doc, bucket);
@@ -124,13 +130,12 @@ public class Access {
     }
 
     private static String arn(String bucket, byte[] key) {
-        return "arn:aws:s3:::" + bucket
-                + (key == null ? "" : "/" + new String(key, java.nio.charset.StandardCharsets.UTF_8));
+        return "arn:aws:s3:::" + bucket + (key == null ? "" : "/" + new String(key, StandardCharsets.UTF_8));
     }
 
     /** The condition keys a request carries (lower case), {@code prefix} as s3:prefix if not null. */
-    private java.util.Map<String, String> context(S3Request req, String me, String prefix) {
-        java.util.Map<String, String> c = new java.util.HashMap<>();
+    private Map<String, String> context(S3Request req, String me, String prefix) {
+        Map<String, String> c = new HashMap<>();
         if (req.remoteAddress() != null) {
             c.put("aws:sourceip", req.remoteAddress());
         }
@@ -348,7 +353,7 @@ public class Access {
             if (d == BucketPolicy.Decision.DENY) {
                 throw deniedByPolicy(req, action, resource);
             }
-            String k = new String(key, java.nio.charset.StandardCharsets.UTF_8);
+            String k = new String(key, StandardCharsets.UTF_8);
             BucketPolicy.Decision list = policy(req, bucket, bucketOwner, "s3:ListBucket", arn(bucket, null), k);
             if (list == BucketPolicy.Decision.ALLOW && d != BucketPolicy.Decision.DENY) {
                 return;
@@ -377,8 +382,7 @@ public class Access {
         return requestedAcl(req::header, owner, bucketOwner);
     }
 
-    Acl requestedAcl(java.util.function.Function<String, String> header, String owner, String bucketOwner)
-            throws S3Exception {
+    Acl requestedAcl(Function<String, String> header, String owner, String bucketOwner) throws S3Exception {
         String canned = header.apply("x-amz-acl");
         boolean grants = Acl.hasGrantHeaders(header);
         if (canned != null && grants) {
@@ -420,11 +424,7 @@ public class Access {
 
     /** {@link #objectAcl(S3Request, BucketRecord, Records.Meta)} with the ACL fields of a POST form. */
     public Records.Meta objectAcl(
-            java.util.function.Function<String, String> header,
-            User me,
-            String bucketName,
-            BucketRecord b,
-            Records.Meta meta)
+            Function<String, String> header, User me, String bucketName, BucketRecord b, Records.Meta meta)
             throws S3Exception {
         String bucketOwner = bucketOwner(b).id();
         String writer = me == null ? bucketOwner : me.id();

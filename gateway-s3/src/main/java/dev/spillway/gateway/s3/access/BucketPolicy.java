@@ -1,6 +1,7 @@
 package dev.spillway.gateway.s3.access;
 
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -9,6 +10,7 @@ import dev.spillway.gateway.s3.error.S3Exception;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -81,7 +83,7 @@ public record BucketPolicy(List<Statement> statements) {
         JsonNode root;
         try {
             root = JSON.readTree(doc);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw malformed("Policies must be valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw malformed("Policies must be valid JSON: " + e.getMessage());
@@ -143,7 +145,7 @@ public record BucketPolicy(List<Statement> statements) {
             throw malformed("Missing required field Principal");
         }
         boolean anyone = false;
-        Set<String> principals = new java.util.LinkedHashSet<>();
+        Set<String> principals = new LinkedHashSet<>();
         if (p.isTextual()) {
             if (!p.asText().equals("*")) {
                 throw malformed("Invalid principal in policy: '" + p.asText() + "'");

@@ -2,6 +2,7 @@ package dev.spillway.gateway.s3.auth;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.zip.CRC32;
@@ -85,7 +86,7 @@ public enum ChecksumAlgorithm {
         long shifted = Crc.multiply(a, Crc.xPow(8 * lenB, poly, width), poly, width);
         long v = shifted ^ b;
         byte[] raw = ByteBuffer.allocate(8).putLong(v).array();
-        return Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(raw, 8 - width / 8, 8));
+        return Base64.getEncoder().encodeToString(Arrays.copyOfRange(raw, 8 - width / 8, 8));
     }
 
     private static long decode(String b64) {
@@ -148,7 +149,7 @@ public enum ChecksumAlgorithm {
             @Override
             public String base64() {
                 byte[] v = ByteBuffer.allocate(8).putLong(c.getValue()).array();
-                return Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(v, 8 - bytes, 8));
+                return Base64.getEncoder().encodeToString(Arrays.copyOfRange(v, 8 - bytes, 8));
             }
         };
     }

@@ -2,6 +2,7 @@ package dev.spillway.gateway.s3.auth;
 
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -75,7 +76,7 @@ public interface CredentialStore {
             byKey.put(c.accessKey(), c);
             byId.putIfAbsent(c.user().id(), c.user());
             if (c.email() != null) {
-                byEmail.putIfAbsent(c.email().toLowerCase(java.util.Locale.ROOT), c.user());
+                byEmail.putIfAbsent(c.email().toLowerCase(Locale.ROOT), c.user());
             }
         }
         User first = credentials.isEmpty()
@@ -100,7 +101,7 @@ public interface CredentialStore {
 
             @Override
             public Optional<User> userByEmail(String email) {
-                return Optional.ofNullable(byEmail.get(email.strip().toLowerCase(java.util.Locale.ROOT)));
+                return Optional.ofNullable(byEmail.get(email.strip().toLowerCase(Locale.ROOT)));
             }
 
             @Override

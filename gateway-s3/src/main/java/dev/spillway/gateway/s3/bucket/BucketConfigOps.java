@@ -134,7 +134,7 @@ public final class BucketConfigOps {
                 .dueWork()
                 .schedule(
                         b,
-                        java.util.List.of(LifecycleWorker.backfillStart(
+                        List.of(LifecycleWorker.backfillStart(
                                 ctx.config().clock().millis(), b.keys())));
         out.empty(200);
     }

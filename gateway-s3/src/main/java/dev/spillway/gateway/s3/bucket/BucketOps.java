@@ -18,6 +18,7 @@ import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.Map;
 
 /** ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation. */
@@ -40,8 +41,7 @@ public final class BucketOps {
         String after = null;
         if (token != null && !token.isEmpty()) {
             try {
-                after = new String(
-                        java.util.Base64.getUrlDecoder().decode(token), java.nio.charset.StandardCharsets.UTF_8);
+                after = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
             } catch (IllegalArgumentException e) {
                 throw new S3Exception(
                         S3Error.INVALID_ARGUMENT, "The continuation token provided is incorrect: '" + token + "'");
@@ -78,9 +78,7 @@ public final class BucketOps {
         if (truncated) {
             w.element(
                     "ContinuationToken",
-                    java.util.Base64.getUrlEncoder()
-                            .withoutPadding()
-                            .encodeToString(last.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    Base64.getUrlEncoder().withoutPadding().encodeToString(last.getBytes(StandardCharsets.UTF_8)));
         }
         if (req.param("prefix") != null) {
             w.element("Prefix", prefix);

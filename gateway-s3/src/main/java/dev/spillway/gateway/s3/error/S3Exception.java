@@ -1,6 +1,9 @@
 package dev.spillway.gateway.s3.error;
 
 import dev.spillway.osd.OsdException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A request that ends in an S3 error response. The message is what the client reads in
@@ -11,7 +14,7 @@ public final class S3Exception extends Exception {
 
     private final S3Error error;
     // Headers the error response carries besides (x-amz-delete-marker, x-amz-version-id, Allow...).
-    private final java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
+    private final Map<String, String> headers = new LinkedHashMap<>();
 
     public S3Exception(S3Error error, String message) {
         super(message == null ? error.defaultMessage() : message);
@@ -43,7 +46,7 @@ public final class S3Exception extends Exception {
     }
 
     /** The headers the error response carries besides the usual ones. */
-    public java.util.Map<String, String> headers() {
-        return java.util.Collections.unmodifiableMap(headers);
+    public Map<String, String> headers() {
+        return Collections.unmodifiableMap(headers);
     }
 }

@@ -5,7 +5,9 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoField;
 import java.util.Locale;
 
 /**
@@ -25,9 +27,9 @@ public final class HttpDates {
             .withZone(ZoneOffset.UTC);
     // The weekday of the obsolete forms is ignored: with a two-digit year it cannot be checked
     // against the date before the century is decided.
-    private static final DateTimeFormatter RFC_850 = new java.time.format.DateTimeFormatterBuilder()
+    private static final DateTimeFormatter RFC_850 = new DateTimeFormatterBuilder()
             .appendPattern("dd-MMM-")
-            .appendValueReduced(java.time.temporal.ChronoField.YEAR, 2, 2, 1970)
+            .appendValueReduced(ChronoField.YEAR, 2, 2, 1970)
             .appendPattern(" HH:mm:ss 'GMT'")
             .toFormatter(Locale.US);
     private static final DateTimeFormatter ASCTIME =

@@ -1,6 +1,8 @@
 package dev.spillway.gateway.s3.http;
 
 import dev.spillway.gateway.s3.GatewayConfig;
+import dev.spillway.gateway.s3.access.Access;
+import dev.spillway.gateway.s3.lifecycle.LifecyclePlanner;
 import dev.spillway.gateway.s3.store.Namespace;
 import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.Uploads;
@@ -11,16 +13,16 @@ public record S3Context(
         Namespace namespace,
         ObjectStore objects,
         Uploads uploads,
-        dev.spillway.gateway.s3.access.Access access,
-        dev.spillway.gateway.s3.lifecycle.LifecyclePlanner lifecycle) {
+        Access access,
+        LifecyclePlanner lifecycle) {
     public S3Context(GatewayConfig config, Namespace namespace, ObjectStore objects, Uploads uploads) {
         this(
                 config,
                 namespace,
                 objects,
                 uploads,
-                new dev.spillway.gateway.s3.access.Access(config.credentials(), namespace),
-                new dev.spillway.gateway.s3.lifecycle.LifecyclePlanner(namespace));
+                new Access(config.credentials(), namespace),
+                new LifecyclePlanner(namespace));
     }
 
     /** The owner every bucket and object shows: the gateway has one tenant. */

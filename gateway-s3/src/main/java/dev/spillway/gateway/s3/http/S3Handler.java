@@ -1,5 +1,6 @@
 package dev.spillway.gateway.s3.http;
 
+import dev.spillway.gateway.s3.RequestListener;
 import dev.spillway.gateway.s3.access.AclOps;
 import dev.spillway.gateway.s3.auth.AuthResult;
 import dev.spillway.gateway.s3.auth.PayloadMode;
@@ -18,6 +19,7 @@ import dev.spillway.gateway.s3.object.ObjectSubresources;
 import dev.spillway.gateway.s3.post.PostObjectOps;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -70,11 +72,11 @@ public final class S3Handler extends Handler.Abstract {
         this.posts = new PostObjectOps(ctx);
     }
 
-    private volatile dev.spillway.gateway.s3.RequestListener listener = dev.spillway.gateway.s3.RequestListener.NONE;
+    private volatile RequestListener listener = RequestListener.NONE;
 
     /** Sets the listener told about every request (the server's metrics). */
-    public void listener(dev.spillway.gateway.s3.RequestListener l) {
-        this.listener = l == null ? dev.spillway.gateway.s3.RequestListener.NONE : l;
+    public void listener(RequestListener l) {
+        this.listener = l == null ? RequestListener.NONE : l;
     }
 
     @Override
@@ -242,7 +244,7 @@ public final class S3Handler extends Handler.Abstract {
         if (bucket == null) {
             int slash = indexOf(path, (byte) '/', start);
             int end = slash < 0 ? path.length : slash;
-            bucket = end > start ? new String(path, start, end - start, java.nio.charset.StandardCharsets.UTF_8) : null;
+            bucket = end > start ? new String(path, start, end - start, StandardCharsets.UTF_8) : null;
             key = slash < 0 || slash + 1 == path.length ? null : Arrays.copyOfRange(path, slash + 1, path.length);
         } else {
             key = path.length > start ? Arrays.copyOfRange(path, start, path.length) : null;

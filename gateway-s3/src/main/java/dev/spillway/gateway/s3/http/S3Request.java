@@ -4,16 +4,23 @@ import dev.spillway.gateway.s3.auth.AuthResult;
 import dev.spillway.gateway.s3.auth.AwsChunkedInputStream;
 import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
 import dev.spillway.gateway.s3.auth.Hashing;
+import dev.spillway.gateway.s3.auth.PayloadMode;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.error.S3StreamException;
 import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.StagedBody;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.StringJoiner;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -105,8 +112,7 @@ public final class S3Request {
      * caller): the request acts as that key's user. The body is the form, read as sent.
      */
     public void authenticateForm(String accessKey) {
-        this.auth = new AuthResult(
-                accessKey, null, null, null, null, dev.spillway.gateway.s3.auth.PayloadMode.UNSIGNED, null);
+        this.auth = new AuthResult(accessKey, null, null, null, null, PayloadMode.UNSIGNED, null);
     }
 
     String rawPath() {
@@ -201,7 +207,7 @@ public final class S3Request {
             }
             verifyPayloadHash(b);
             return b;
-        } catch (dev.spillway.gateway.s3.error.S3StreamException e) {
+        } catch (S3StreamException e) {
             throw e.s3();
         } catch (IOException e) {
             throw new S3Exception(S3Error.INCOMPLETE_BODY, "the request body ended early: " + e.getMessage(), e);
@@ -209,7 +215,7 @@ public final class S3Request {
     }
 
     private void verifyPayloadHash(byte[] body) throws S3Exception {
-        if (auth != null && auth.payloadMode() == dev.spillway.gateway.s3.auth.PayloadMode.SIGNED) {
+        if (auth != null && auth.payloadMode() == PayloadMode.SIGNED) {
             String got = Hashing.hex(Hashing.sha256().digest(body));
             if (!got.equals(auth.contentSha256())) {
                 throw new S3Exception(
@@ -225,7 +231,7 @@ public final class S3Request {
 
     /** True if the body's SHA-256 must be computed (a signed payload). */
     public boolean needsSha256() {
-        return auth != null && auth.payloadMode() == dev.spillway.gateway.s3.auth.PayloadMode.SIGNED;
+        return auth != null && auth.payloadMode() == PayloadMode.SIGNED;
     }
 
     /** The additional checksum the client sends (as a header or announced trailer), or null. */
@@ -306,7 +312,7 @@ public final class S3Request {
             throw new S3Exception(
                     S3Error.INVALID_DIGEST, "The Content-MD5 you specified is not valid: '" + header + "'");
         }
-        if (!java.util.Arrays.equals(want, actual)) {
+        if (!Arrays.equals(want, actual)) {
             throw new S3Exception(S3Error.BAD_DIGEST, "The Content-MD5 you specified did not match what we received");
         }
     }
@@ -322,9 +328,9 @@ public final class S3Request {
      * metadata ({@code x-amz-meta-*}, at most 2 KB), names in lower case.
      */
     public List<Records.Header> objectHeaders() throws S3Exception {
-        List<Records.Header> out = new java.util.ArrayList<>();
+        List<Records.Header> out = new ArrayList<>();
         int userBytes = 0;
-        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        TreeSet<String> names = new TreeSet<>();
         for (String n : headerNames) {
             names.add(n.toLowerCase(Locale.ROOT));
         }
@@ -334,7 +340,7 @@ public final class S3Request {
                 if (n.equals("content-encoding")) {
                     // aws-chunked is how this request's body was framed, not how the object is
                     // encoded: drop that token, keep the others ("gzip, aws-chunked" → "gzip").
-                    java.util.StringJoiner kept = new java.util.StringJoiner(", ");
+                    StringJoiner kept = new StringJoiner(", ");
                     for (String token : v.split(",")) {
                         String t = token.strip();
                         if (!t.isEmpty() && !t.equalsIgnoreCase("aws-chunked")) {
@@ -349,9 +355,7 @@ public final class S3Request {
                 out.add(new Records.Header(n, v));
             } else if (n.startsWith("x-amz-meta-")) {
                 String v = String.join(",", headers.apply(n));
-                userBytes += n.length()
-                        - "x-amz-meta-".length()
-                        + v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                userBytes += n.length() - "x-amz-meta-".length() + v.getBytes(StandardCharsets.UTF_8).length;
                 out.add(new Records.Header(n, v));
             }
         }

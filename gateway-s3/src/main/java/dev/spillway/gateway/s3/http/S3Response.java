@@ -4,6 +4,8 @@ import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Response;
 
@@ -14,7 +16,7 @@ public final class S3Response {
     private final boolean head;
     private boolean done;
     // Headers every answer carries, an error too (CORS): re-applied after error() clears the rest.
-    private final java.util.Map<String, String> kept = new java.util.LinkedHashMap<>();
+    private final Map<String, String> kept = new LinkedHashMap<>();
 
     S3Response(Response response, boolean head) {
         this.response = response;

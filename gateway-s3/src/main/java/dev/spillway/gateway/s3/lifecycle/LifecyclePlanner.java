@@ -1,6 +1,7 @@
 package dev.spillway.gateway.s3.lifecycle;
 
 import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.http.HttpDates;
 import dev.spillway.gateway.s3.store.DueWork;
 import dev.spillway.gateway.s3.store.DueWork.Entry;
 import dev.spillway.gateway.s3.store.DueWork.Kind;
@@ -189,7 +190,6 @@ public final class LifecyclePlanner implements DueWork.Planner {
         if (best == 0) {
             return null;
         }
-        return "expiry-date=\"" + dev.spillway.gateway.s3.http.HttpDates.formatMillis(best) + "\", rule-id=\"" + id
-                + "\"";
+        return "expiry-date=\"" + HttpDates.formatMillis(best) + "\", rule-id=\"" + id + "\"";
     }
 }

@@ -1,14 +1,19 @@
 package dev.spillway.gateway.s3.multipart;
 
 import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
+import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
+import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.naming.UriCodec;
 import dev.spillway.gateway.s3.object.CopySource;
+import dev.spillway.gateway.s3.object.ObjectOps;
+import dev.spillway.gateway.s3.object.Tagging;
 import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.Precondition;
 import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
@@ -24,7 +29,11 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads. */
 public final class MultipartOps {
@@ -32,11 +41,11 @@ public final class MultipartOps {
     private final Uploads uploads;
     private final ObjectStore store;
 
-    private final dev.spillway.gateway.s3.object.ObjectOps objectOps;
+    private final ObjectOps objectOps;
 
     public MultipartOps(S3Context ctx) {
         this.ctx = ctx;
-        this.objectOps = new dev.spillway.gateway.s3.object.ObjectOps(ctx);
+        this.objectOps = new ObjectOps(ctx);
         this.uploads = ctx.uploads();
         this.store = ctx.objects();
     }
@@ -55,7 +64,7 @@ public final class MultipartOps {
         }
         String type = req.header("x-amz-checksum-type");
         if (type != null) {
-            type = type.strip().toUpperCase(java.util.Locale.ROOT);
+            type = type.strip().toUpperCase(Locale.ROOT);
             if (alg == null || !alg.allows(type)) {
                 throw new S3Exception(
                         S3Error.INVALID_REQUEST,
@@ -66,11 +75,7 @@ public final class MultipartOps {
             type = alg.defaultMultipartType();
         }
         Records.Meta meta = objectOps
-                .newVersionMeta(
-                        req,
-                        b,
-                        dev.spillway.gateway.s3.object.Tagging.parseHeader(
-                                req.header("x-amz-tagging"), dev.spillway.gateway.s3.object.Tagging.MAX_OBJECT_TAGS))
+                .newVersionMeta(req, b, Tagging.parseHeader(req.header("x-amz-tagging"), Tagging.MAX_OBJECT_TAGS))
                 .withChecksumType(type);
         String id =
                 uploads.create(b, req.bucket(), req.key(), alg == null ? null : alg.name(), req.objectHeaders(), meta);
@@ -148,8 +153,7 @@ public final class MultipartOps {
             long length = s.size();
             String range = req.header("x-amz-copy-source-range");
             if (range != null) {
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("bytes=(\\d{1,18})-(\\d{1,18})")
-                        .matcher(range.strip());
+                Matcher m = Pattern.compile("bytes=(\\d{1,18})-(\\d{1,18})").matcher(range.strip());
                 if (!m.matches()) {
                     throw new S3Exception(
                             S3Error.INVALID_ARGUMENT,
@@ -162,7 +166,7 @@ public final class MultipartOps {
                     throw new S3Exception(
                             S3Error.INVALID_RANGE,
                             "The x-amz-copy-source-range " + range + " is not within the source object "
-                                    + src.bucket() + "/" + dev.spillway.gateway.s3.naming.Names.show(src.key()) + " of "
+                                    + src.bucket() + "/" + Names.show(src.key()) + " of "
                                     + s.size() + " bytes");
                 }
                 start = first;
@@ -235,7 +239,7 @@ public final class MultipartOps {
                 ctx.config().minPartSize(),
                 expected,
                 m -> m,
-                new dev.spillway.gateway.s3.store.Precondition(req.header("if-match"), req.header("if-none-match")));
+                new Precondition(req.header("if-match"), req.header("if-none-match")));
         completed(req, out, r);
     }
 
@@ -257,7 +261,7 @@ public final class MultipartOps {
     }
 
     /** Who started an upload: the owner its object will have. */
-    private dev.spillway.gateway.s3.auth.CredentialStore.User initiator(BucketRecord b, UploadRecord up) {
+    private CredentialStore.User initiator(BucketRecord b, UploadRecord up) {
         return up.meta().owner() == null
                 ? ctx.access().bucketOwner(b)
                 : ctx.access().user(up.meta().owner());
@@ -333,7 +337,7 @@ public final class MultipartOps {
         int max = Math.min(req.intParam("max-uploads", 1000, 0, Integer.MAX_VALUE), 1000);
         byte[] from = keyMarker == null || keyMarker.isEmpty()
                 ? null
-                : java.util.Arrays.copyOf(
+                : Arrays.copyOf(
                         keyMarker.getBytes(StandardCharsets.UTF_8),
                         keyMarker.getBytes(StandardCharsets.UTF_8).length + 17);
         List<Uploads.Upload> list = uploads.list(b, prefix.getBytes(StandardCharsets.UTF_8), from, max + 1);

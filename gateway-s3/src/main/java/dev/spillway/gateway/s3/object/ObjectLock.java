@@ -7,9 +7,11 @@ import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.xml.XmlNode;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
+import java.util.function.BiConsumer;
 
 /**
  * S3 object lock: the bucket's configuration (default retention), a version's retention
@@ -44,7 +46,7 @@ public final class ObjectLock {
             return OffsetDateTime.parse(text.strip()).toInstant();
         } catch (DateTimeParseException e) {
             try {
-                return java.time.LocalDateTime.parse(text.strip()).toInstant(ZoneOffset.UTC);
+                return LocalDateTime.parse(text.strip()).toInstant(ZoneOffset.UTC);
             } catch (DateTimeParseException e2) {
                 throw new S3Exception(error, "The retain-until date '" + text + "' is not an ISO 8601 date and time");
             }
@@ -248,7 +250,7 @@ public final class ObjectLock {
     }
 
     /** The x-amz-object-lock-* headers of a GET/HEAD. */
-    public static void headers(Records.Meta m, java.util.function.BiConsumer<String, String> out) {
+    public static void headers(Records.Meta m, BiConsumer<String, String> out) {
         if (m.lockMode() != null) {
             out.accept("x-amz-object-lock-mode", m.lockMode());
             out.accept(

@@ -1,6 +1,7 @@
 package dev.spillway.gateway.s3.object;
 
 import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
+import dev.spillway.gateway.s3.bucket.BucketConfigOps;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.HttpDates;
@@ -103,9 +104,7 @@ public final class ObjectOps {
     }
 
     ObjectLock.DefaultRetention defaultRetention(String bucket) throws S3Exception, OsdException {
-        byte[] doc = ctx.namespace()
-                .config(bucket, dev.spillway.gateway.s3.bucket.BucketConfigOps.OBJECT_LOCK)
-                .orElse(null);
+        byte[] doc = ctx.namespace().config(bucket, BucketConfigOps.OBJECT_LOCK).orElse(null);
         return doc == null ? null : ObjectLock.parseConfiguration(doc);
     }
 

@@ -4,6 +4,7 @@ import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.store.Namespace;
 import java.util.Set;
+import java.util.TreeSet;
 
 /** S3's storage classes, as {@code x-amz-storage-class} names them. */
 public final class StorageClasses {
@@ -41,7 +42,6 @@ public final class StorageClasses {
                         + (ns.storageClassTiers().isEmpty()
                                 ? "only STANDARD (the pool has no background tier mapped to a class)"
                                 : "STANDARD and "
-                                        + new java.util.TreeSet<>(
-                                                ns.storageClassTiers().keySet())));
+                                        + new TreeSet<>(ns.storageClassTiers().keySet())));
     }
 }

@@ -7,6 +7,7 @@ import dev.spillway.gateway.s3.store.Records.Header;
 import dev.spillway.gateway.s3.xml.XmlNode;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -91,7 +92,7 @@ public final class Tagging {
         }
         // S3 keeps a tag set ordered by key.
         List<Header> sorted = new ArrayList<>(tags);
-        sorted.sort(java.util.Comparator.comparing(Header::name));
+        sorted.sort(Comparator.comparing(Header::name));
         return List.copyOf(sorted);
     }
 

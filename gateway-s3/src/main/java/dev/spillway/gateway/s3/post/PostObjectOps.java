@@ -3,6 +3,7 @@ package dev.spillway.gateway.s3.post;
 import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
 import dev.spillway.gateway.s3.auth.CredentialStore;
 import dev.spillway.gateway.s3.auth.Hashing;
+import dev.spillway.gateway.s3.bucket.BucketConfigOps;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.S3Context;
@@ -26,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -108,7 +110,7 @@ public final class PostObjectOps {
         meta = ctx.access()
                 .objectAcl(h -> h.equals("x-amz-acl") ? fields.get("acl") : fields.get(h), user, req.bucket(), b, meta);
         if (b.meta().objectLock()) {
-            var d = ctx.namespace().config(req.bucket(), dev.spillway.gateway.s3.bucket.BucketConfigOps.OBJECT_LOCK);
+            var d = ctx.namespace().config(req.bucket(), BucketConfigOps.OBJECT_LOCK);
             ObjectLock.DefaultRetention dr = d.isPresent() ? ObjectLock.parseConfiguration(d.get()) : null;
             if (dr != null) {
                 meta = meta.withRetention(
@@ -247,7 +249,7 @@ public final class PostObjectOps {
                     "Your metadata fields are " + userBytes + " bytes; the maximum allowed is "
                             + S3Request.MAX_USER_METADATA);
         }
-        out.sort(java.util.Comparator.comparing(Header::name));
+        out.sort(Comparator.comparing(Header::name));
         return out;
     }
 

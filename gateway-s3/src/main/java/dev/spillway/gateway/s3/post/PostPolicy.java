@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
+import java.io.IOException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -56,7 +57,7 @@ final class PostPolicy {
         JsonNode root;
         try {
             root = JSON.readTree(Base64.getMimeDecoder().decode(base64.strip()));
-        } catch (IllegalArgumentException | java.io.IOException e) {
+        } catch (IllegalArgumentException | IOException e) {
             throw invalid("the policy is not base64 of a JSON document (" + e.getMessage() + ")");
         }
         if (root == null || !root.isObject()) {

@@ -3,6 +3,7 @@ package dev.spillway.gateway.s3.store;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.Osd;
@@ -176,7 +177,7 @@ public final class DueWork {
                 out.add(e);
             }
         } catch (OsdException e) {
-            if (!e.is(dev.spillway.osd.Errno.ENOENT)) {
+            if (!e.is(Errno.ENOENT)) {
                 throw e;
             }
         }

@@ -6,6 +6,7 @@ import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -63,7 +64,7 @@ public final class GarbageSweeper {
                 return destroyed;
             }
             byte[] last = entries.get(entries.size() - 1)[0];
-            from = java.util.Arrays.copyOf(last, last.length + 1);
+            from = Arrays.copyOf(last, last.length + 1);
         }
     }
 

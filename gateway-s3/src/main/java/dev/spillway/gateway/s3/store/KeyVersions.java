@@ -10,6 +10,7 @@ import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -303,7 +304,7 @@ final class KeyVersions {
                         S3Error.ACCESS_DENIED,
                         "Access Denied because object protected by object lock: " + what + " is retained in "
                                 + m.lockMode() + " mode until "
-                                + java.time.Instant.ofEpochMilli(m.retainUntilMillis())
+                                + Instant.ofEpochMilli(m.retainUntilMillis())
                                 + (m.lockMode().equals("GOVERNANCE")
                                         ? " (x-amz-bypass-governance-retention: true overrides it)"
                                         : ""));

@@ -14,8 +14,10 @@ import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
+import dev.spillway.osd.XattrFlag;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -76,8 +78,7 @@ public final class Namespace {
         this.garbage = Fid.of(seq, 2);
         this.expiry = Fid.of(seq, 3);
         this.uploadExpiry = new UploadExpiry(
-                this,
-                UploadExpiry.Policy.afterMillis(java.time.Duration.ofDays(7).toMillis()));
+                this, UploadExpiry.Policy.afterMillis(Duration.ofDays(7).toMillis()));
         this.clock = clock;
         this.allocator = new FidAllocator(osd, superblock, SB_NEXT, seq, seqCount, next);
         int preferred = osd.capabilities().preferredIoSize();
@@ -317,7 +318,7 @@ public final class Namespace {
                                 if (hint.equals(PlacementHint.COLD) && hasTierAdvice(f)) {
                                     continue;
                                 }
-                                tx.setXattr(f, PlacementHint.XATTR, value, dev.spillway.osd.XattrFlag.UPSERT);
+                                tx.setXattr(f, PlacementHint.XATTR, value, XattrFlag.UPSERT);
                             }
                             return null;
                         });

@@ -12,6 +12,7 @@ import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
+import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
@@ -23,7 +24,9 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -533,13 +536,13 @@ public final class ObjectStore {
     }
 
     /** The non-current versions of {@code key}, newest first. */
-    public java.util.List<ObjectRecord> noncurrentVersions(BucketRecord bucket, byte[] key) throws OsdException {
-        java.util.List<ObjectRecord> out = new java.util.ArrayList<>();
+    public List<ObjectRecord> noncurrentVersions(BucketRecord bucket, byte[] key) throws OsdException {
+        List<ObjectRecord> out = new ArrayList<>();
         if (bucket.meta().versions() == null) {
             return out;
         }
         byte[] prefix = VersionKeys.prefix(key);
-        try (dev.spillway.osd.IndexCursor c = osd.cursor(bucket.meta().versions(), prefix)) {
+        try (IndexCursor c = osd.cursor(bucket.meta().versions(), prefix)) {
             while (c.next() && Namespace.startsWith(c.key(), prefix)) {
                 out.add(ObjectRecord.decode(c.value()));
             }
@@ -548,8 +551,8 @@ public final class ObjectStore {
     }
 
     /** The DATA objects holding a version's body: itself, or every part of a multipart object. */
-    public java.util.List<Fid> bodies(ObjectRecord r) throws OsdException {
-        java.util.List<Fid> out = new java.util.ArrayList<>();
+    public List<Fid> bodies(ObjectRecord r) throws OsdException {
+        List<Fid> out = new ArrayList<>();
         if (r.deleteMarker()) {
             return out;
         }
@@ -557,7 +560,7 @@ public final class ObjectStore {
             out.add(r.fid());
             return out;
         }
-        try (dev.spillway.osd.IndexCursor c = osd.cursor(r.fid(), null)) {
+        try (IndexCursor c = osd.cursor(r.fid(), null)) {
             while (c.next()) {
                 out.add(Fid.fromBytes(c.value(), 0));
             }
@@ -622,16 +625,7 @@ public final class ObjectStore {
 
     ObjectRecord deleteMarker(Fid fid) {
         return new ObjectRecord(
-                fid,
-                false,
-                0,
-                ns.now(),
-                "",
-                0,
-                null,
-                null,
-                java.util.List.of(),
-                Records.Meta.NONE.withDeleteMarker(true));
+                fid, false, 0, ns.now(), "", 0, null, null, List.of(), Records.Meta.NONE.withDeleteMarker(true));
     }
 
     static S3Exception noSuchKey(String bucketName, byte[] key) {
@@ -680,13 +674,13 @@ public final class ObjectStore {
          * The parts of a multipart object in order (from its manifest); one part, the whole
          * body with the object's checksum, for any other object.
          */
-        public java.util.List<PartSpan> parts() throws OsdException {
-            java.util.List<PartSpan> out = new java.util.ArrayList<>();
+        public List<PartSpan> parts() throws OsdException {
+            List<PartSpan> out = new ArrayList<>();
             if (!record.manifest()) {
                 out.add(new PartSpan(1, 0, record.size(), record.checksum()));
                 return out;
             }
-            try (dev.spillway.osd.IndexCursor c = osd.cursor(record.fid(), null)) {
+            try (IndexCursor c = osd.cursor(record.fid(), null)) {
                 while (c.next()) {
                     Records.ManifestEntry e = Records.ManifestEntry.decode(c.value());
                     long end = ByteBuffer.wrap(c.key()).getLong();

@@ -1,6 +1,9 @@
 package dev.spillway.gateway.s3.store;
 
+import dev.spillway.gateway.s3.auth.ChecksumAlgorithm;
+import dev.spillway.gateway.s3.auth.Hashing;
 import dev.spillway.osd.Fid;
+import java.util.List;
 
 /**
  * A body received but not yet visible under any key. Either it was small enough to stay in
@@ -22,16 +25,13 @@ public record StagedBody(Fid fid, long size, byte[] md5, String sha256Hex, Strin
      * checksum as staged, modified at {@code mtimeMillis}.
      */
     public Records.ObjectRecord record(
-            long mtimeMillis,
-            dev.spillway.gateway.s3.auth.ChecksumAlgorithm alg,
-            java.util.List<Records.Header> headers,
-            Records.Meta meta) {
+            long mtimeMillis, ChecksumAlgorithm alg, List<Records.Header> headers, Records.Meta meta) {
         return new Records.ObjectRecord(
                 fid,
                 false,
                 size,
                 mtimeMillis,
-                dev.spillway.gateway.s3.auth.Hashing.hex(md5),
+                Hashing.hex(md5),
                 0,
                 alg == null ? null : alg.name(),
                 checksum,

@@ -12,6 +12,7 @@ import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import dev.spillway.gateway.s3.store.Records.PartRecord;
 import dev.spillway.gateway.s3.store.Records.UploadRecord;
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.ObjectKind;
@@ -28,6 +29,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * Multipart uploads. An upload is a record in its bucket's uploads index (key: object key bytes
@@ -374,7 +376,7 @@ public final class Uploads {
                             bytes += PartRecord.decode(p.value()).size();
                         }
                     } catch (OsdException e) {
-                        if (!e.is(dev.spillway.osd.Errno.ENOENT)) {
+                        if (!e.is(Errno.ENOENT)) {
                             throw e;
                         }
                     }
@@ -408,7 +410,7 @@ public final class Uploads {
             List<Chosen> listed,
             long minPartSize,
             String expectedChecksum,
-            java.util.function.UnaryOperator<Records.Meta> meta,
+            UnaryOperator<Records.Meta> meta,
             Precondition pre)
             throws OsdException, S3Exception {
         UploadRecord up = find(bucket, bucketName, key, uploadId);
@@ -594,7 +596,7 @@ public final class Uploads {
     }
 
     private static OsdException noBucket(OsdException e, String bucketName) throws S3Exception {
-        if (e.is(dev.spillway.osd.Errno.ENOENT)) {
+        if (e.is(Errno.ENOENT)) {
             throw new S3Exception(S3Error.NO_SUCH_BUCKET, "The specified bucket does not exist: " + bucketName);
         }
         return e;

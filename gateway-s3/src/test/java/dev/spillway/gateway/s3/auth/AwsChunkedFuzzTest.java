@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.error.S3StreamException;
 import dev.spillway.osd.testkit.fuzz.SeedCorpus;
 import java.io.ByteArrayInputStream;
@@ -19,6 +20,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.checksums.DefaultChecksumAlgorithm;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
@@ -141,9 +143,7 @@ class AwsChunkedFuzzTest {
                     .putProperty(AwsV4FamilyHttpSigner.PAYLOAD_SIGNING_ENABLED, mode.signedChunks())
                     .putProperty(AwsV4FamilyHttpSigner.CHUNK_ENCODING_ENABLED, true);
             if (mode.trailer()) {
-                s.putProperty(
-                        AwsV4FamilyHttpSigner.CHECKSUM_ALGORITHM,
-                        software.amazon.awssdk.checksums.DefaultChecksumAlgorithm.CRC32);
+                s.putProperty(AwsV4FamilyHttpSigner.CHECKSUM_ALGORITHM, DefaultChecksumAlgorithm.CRC32);
             }
         });
         byte[] wire;
@@ -161,7 +161,7 @@ class AwsChunkedFuzzTest {
             AuthResult auth = v.verify(SigV4FuzzTest.parseHead(SigV4FuzzTest.head(signed.request())));
             assertThat(auth.payloadMode()).isEqualTo(mode);
             return new Encoded(auth, wire);
-        } catch (dev.spillway.gateway.s3.error.S3Exception e) {
+        } catch (S3Exception e) {
             throw new AssertionError(e);
         }
     }

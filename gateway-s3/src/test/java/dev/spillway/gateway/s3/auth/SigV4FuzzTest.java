@@ -19,10 +19,12 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.http.SdkHttpMethod;
@@ -107,7 +109,7 @@ class SigV4FuzzTest {
                 .method(SdkHttpMethod.fromValue(method))
                 .uri(URI.create("https://127.0.0.1:9000"))
                 .encodedPath(path.toString());
-        java.util.Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (int i = data.consumeInt(0, 4); i > 0; i--) {
             // Parameter names as S3's API has them: unreserved characters, each once. With a name
             // that percent-encodes ("]", "ή") or twice with two values, the AWS SDK for Java sorts
@@ -126,7 +128,7 @@ class SigV4FuzzTest {
                 b.appendRawQueryParameter(name, data.consumeBoolean() ? data.consumeString(60) : "");
             }
         }
-        java.util.Set<String> headerNames = new java.util.HashSet<>();
+        Set<String> headerNames = new HashSet<>();
         for (int i = data.consumeInt(0, 4); i > 0; i--) {
             // each name once: one header sent three times with empty values is signed by the SDK
             // otherwise than as SigV4's "values joined by commas" (",,") the verifier computes

@@ -10,6 +10,7 @@ import dev.spillway.osd.testkit.fuzz.SeedCorpus;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -123,7 +124,7 @@ class XmlBodiesFuzzTest {
         StringBuilder sb = new StringBuilder(depth * 7);
         sb.append("<a>".repeat(depth)).append("</a>".repeat(depth));
         byte[] body = sb.toString().getBytes(StandardCharsets.UTF_8);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> XmlNode.parse(body, "Delete"))
+        Assertions.assertThatThrownBy(() -> XmlNode.parse(body, "Delete"))
                 .isInstanceOfSatisfying(
                         S3Exception.class, e -> assertThat(e.error()).isEqualTo(S3Error.MALFORMED_XML))
                 .hasMessageContaining("nested deeper than " + XmlNode.MAX_DEPTH);
