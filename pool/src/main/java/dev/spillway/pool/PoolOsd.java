@@ -35,6 +35,7 @@ import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.CapacityControl;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.SyncCommit;
 import dev.spillway.pool.recovery.Fsck;
 import dev.spillway.pool.recovery.Recovery;
 import dev.spillway.pool.recovery.RecoveryReport;
@@ -91,6 +92,7 @@ public final class PoolOsd implements Osd {
     private final Capabilities caps;
     private final Migrator migrator;
     private final DeviceOps deviceOps;
+    private final SyncCommit syncCommit;
     private final CapacityControl capacity;
     private volatile PoolListener listener = PoolListener.NONE;
     /** Which reads are new accesses for placement (the rule in {@link PoolListener}). */
@@ -109,6 +111,7 @@ public final class PoolOsd implements Osd {
         this.caps = capabilities(md.osd(), ctx.devices());
         this.migrator = migrator;
         this.deviceOps = new DeviceOps(ctx, migrator);
+        this.syncCommit = new SyncCommit(ctx, migrator);
         this.capacity = new CapacityControl(ctx);
     }
 
@@ -363,6 +366,11 @@ public final class PoolOsd implements Osd {
     /** The data-moving operations (spill, promote, resync, …) the daemon and the CLI call. */
     public Migrator migrator() {
         return migrator;
+    }
+
+    /** The extra copies of writes under a sync write-commit policy (used by the pool's transactions). */
+    SyncCommit syncCommit() {
+        return syncCommit;
     }
 
     /** Device state changes, evacuation, replacement of lost copies. */

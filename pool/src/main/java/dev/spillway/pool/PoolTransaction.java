@@ -13,7 +13,9 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
+import dev.spillway.pool.config.WriteCommit;
 import dev.spillway.pool.core.PoolContext;
+import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
@@ -25,6 +27,7 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectStore;
 import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.ops.SyncCommit;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -64,6 +67,18 @@ final class PoolTransaction extends AbstractTransaction {
     private final Set<Fid> continued = new HashSet<>();
     // The ctime each touched DATA object must end with: a value a client set, or null for "now".
     private final Map<Fid, Long> ctime = new HashMap<>();
+    // Write-commit: each touched object's committed policy xattr (null: none), the policy this
+    // transaction sets (empty: deleted), and the devices declared for extra copies of objects
+    // whose write may be sync.
+    private final Map<Fid, WriteCommit> storedPolicy = new HashMap<>();
+    private final Map<Fid, Optional<WriteCommit>> setPolicy = new HashMap<>();
+    private final Map<Fid, List<PoolDevice>> syncCandidates = new HashMap<>();
+    private final Map<Fid, List<Fid>> syncKeys = new HashMap<>();
+    /** An object's write under a sync policy: its extra copies begun in the top transaction. */
+    private record SyncWrite(Fid fid, WriteCommit policy, List<Job> jobs, List<PoolDevice> candidates) {}
+
+    // Set before the metadata commit when the acknowledgement waits for extra copies.
+    private volatile boolean deferCallbacks;
 
     PoolTransaction(PoolOsd pool, PoolContext ctx) {
         super(ctx.transactions());
@@ -109,10 +124,16 @@ final class PoolTransaction extends AbstractTransaction {
             for (Declare d : declares()) {
                 translate(d);
             }
+            declareSyncCopies();
             md.setSync(isSync());
             md.setSpaceClass(spaceClass());
             md.start();
-            md.addCommitCallback((id, err) -> fireCallbacks(err));
+            md.addCommitCallback((id, err) -> {
+                // Under a sync policy the acknowledgement waits for the extra copies (doCommit).
+                if (err != null || !deferCallbacks) {
+                    fireCallbacks(err);
+                }
+            });
         } catch (OsdException | RuntimeException e) {
             stopMd();
             committed.clear();
@@ -224,6 +245,159 @@ final class PoolTransaction extends AbstractTransaction {
                 DeviceIndex.declareDelete(md, c.device(), f);
             }
         }
+    }
+
+    /** The pool's write-commit policy for {@code f} as committed: its xattr, else the pool's. */
+    private WriteCommit storedPolicy(Fid f) throws OsdException {
+        if (storedPolicy.containsKey(f)) {
+            WriteCommit w = storedPolicy.get(f);
+            return w == null ? ctx.config().writeCommit() : w;
+        }
+        WriteCommit w = null;
+        if (committed(f).isPresent()) {
+            try {
+                w = parsePolicy(f, mdOsd().getXattr(f, WriteCommit.XATTR));
+            } catch (OsdException e) {
+                if (!e.is(Errno.ENODATA) && !e.is(Errno.ENOENT)) {
+                    throw e;
+                }
+            }
+        }
+        storedPolicy.put(f, w);
+        return w == null ? ctx.config().writeCommit() : w;
+    }
+
+    private WriteCommit parsePolicy(Fid f, byte[] value) throws OsdException {
+        try {
+            return WriteCommit.parse(new String(value, StandardCharsets.US_ASCII));
+        } catch (IllegalArgumentException e) {
+            throw new OsdException(Errno.EINVAL, ctx.name(), f, "xattr " + WriteCommit.XATTR + ": " + e.getMessage());
+        }
+    }
+
+    /** The write-commit policy the object's write in this transaction is acknowledged under. */
+    private WriteCommit policy(Fid f) throws OsdException {
+        Optional<WriteCommit> set = setPolicy.get(f);
+        if (set != null) {
+            return set.orElse(ctx.config().writeCommit());
+        }
+        return storedPolicy(f);
+    }
+
+    /**
+     * For every DATA object whose body this transaction may change under a sync policy (the pool's,
+     * the object's, or one the transaction may set), declares the extra copies on every device
+     * that may take one: their pending mirrors, COPY jobs, device-index entries and counters.
+     */
+    private void declareSyncCopies() throws OsdException {
+        syncCandidates.clear();
+        syncKeys.clear();
+        Set<Fid> bodies = new java.util.LinkedHashSet<>();
+        Set<Fid> created = new HashSet<>();
+        Set<Fid> policySet = new HashSet<>();
+        for (Declare d : declares()) {
+            switch (d.op()) {
+                case CREATE -> {
+                    if (d.kind() == ObjectKind.DATA) {
+                        created.add(d.fid());
+                        bodies.add(d.fid());
+                    }
+                }
+                case WRITE, PUNCH, TRUNCATE -> bodies.add(d.fid());
+                case SET_XATTR, DELETE_XATTR -> {
+                    if (WriteCommit.XATTR.equals(d.name())) {
+                        policySet.add(d.fid());
+                    }
+                }
+                default -> {}
+            }
+        }
+        SyncCommit sc = pool.syncCommit();
+        for (Fid f : bodies) {
+            Optional<PoolObject> p = created.contains(f) ? Optional.empty() : committed(f);
+            if (p.isEmpty() && !created.contains(f)) {
+                continue; // an INDEX object, or missing: the device's own update says which
+            }
+            boolean maybe = policySet.contains(f)
+                    || ctx.config().writeCommit().sync()
+                    || (p.isPresent() && storedPolicy(f).sync());
+            if (!maybe) {
+                continue;
+            }
+            List<PoolDevice> cands = sc.candidates(p);
+            syncCandidates.put(f, cands);
+            syncKeys.put(f, sc.keys(cands.size()));
+            sc.declare(md, f, cands);
+            PoolObject bound = p.map(x -> x.resident(mdIndex) ? x : x.add(localCopy(x, f)))
+                    .orElseGet(() -> PoolObject.created(mdIndex, f));
+            ctx.store().declare(md, f, sc.bound(bound, cands));
+        }
+    }
+
+    private Copy localCopy(PoolObject p, Fid f) {
+        return new Copy(
+                p.nextMirrorId(), mdIndex, f, CopyState.IN_SYNC, p.dataVersion(), p.size(), true, Checksums.NONE);
+    }
+
+    /**
+     * In the top transaction, before it commits: the extra copies of every object written under a
+     * sync policy enter its layout as pending, with their COPY jobs. A policy that cannot be met
+     * with the devices writable now fails the transaction before anything is committed.
+     */
+    private List<SyncWrite> beginSyncCopies() throws OsdException {
+        List<SyncWrite> out = new ArrayList<>();
+        SyncCommit sc = pool.syncCommit();
+        boolean force = false;
+        for (Fid f : written.keySet()) {
+            PoolObject p = working.get(f);
+            if (p == null) {
+                continue;
+            }
+            WriteCommit wc = policy(f);
+            if (!wc.sync()) {
+                continue;
+            }
+            force = true;
+            int extra = sc.extraCopies(wc);
+            if (extra == 0) {
+                continue;
+            }
+            List<PoolDevice> cands = syncCandidates.get(f);
+            if (cands == null) {
+                throw new OsdException(
+                        Errno.EINVAL,
+                        ctx.name(),
+                        f,
+                        "transaction " + id() + ": write-commit '" + wc + "' set on an object whose body change was"
+                                + " not declared with it");
+            }
+            if (cands.size() < sc.extraMin(wc)) {
+                throw new OsdException(
+                        Errno.EIO,
+                        ctx.name(),
+                        f,
+                        "write-commit '" + wc + "' needs " + sc.extraMin(wc) + " durable cop"
+                                + (sc.extraMin(wc) == 1 ? "y" : "ies") + " besides " + mdOsd().name() + ", but only "
+                                + cands.size() + " writable durable background device(s) are left (see spillway"
+                                + " device list); nothing was written");
+            }
+            List<Job> jobs = new ArrayList<>();
+            working.put(
+                    f,
+                    sc.begin(
+                            md,
+                            counters(f),
+                            f,
+                            p,
+                            cands.subList(0, Math.min(extra, cands.size())),
+                            syncKeys.get(f),
+                            jobs));
+            out.add(new SyncWrite(f, wc, jobs, cands));
+        }
+        if (force) {
+            md.setSync(true);
+        }
+        return out;
     }
 
     // ---- updates -------------------------------------------------------------------------
@@ -459,10 +633,16 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             pool.checkClientFid(fid);
             checkName(fid, name);
+            // A malformed policy is refused before it lands.
+            Optional<WriteCommit> policySet =
+                    name.equals(WriteCommit.XATTR) ? Optional.of(parsePolicy(fid, value)) : Optional.empty();
             md.setXattr(fid, name, value, flag);
             ctime.put(fid, null);
             if (name.equals(PlacementHint.XATTR)) {
                 advised.put(fid, new String(value, StandardCharsets.US_ASCII));
+            }
+            if (policySet.isPresent()) {
+                setPolicy.put(fid, policySet);
             }
         } catch (OsdException e) {
             throw e.via(ctx.name());
@@ -476,6 +656,9 @@ final class PoolTransaction extends AbstractTransaction {
             checkName(fid, name);
             md.deleteXattr(fid, name);
             ctime.put(fid, null);
+            if (name.equals(WriteCommit.XATTR)) {
+                setPolicy.put(fid, Optional.empty());
+            }
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -516,20 +699,44 @@ final class PoolTransaction extends AbstractTransaction {
     @Override
     protected void doCommit() throws OsdException {
         try {
-            for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
-                if (e.getValue() != null) {
-                    Long c = ctime.get(e.getKey());
-                    ctx.store()
-                            .store(
-                                    md,
-                                    e.getKey(),
-                                    e.getValue(),
-                                    AttrChange.none().ctime(c != null ? c : ctx.nowNanos()));
+            List<SyncWrite> syncWrites;
+            try {
+                syncWrites = beginSyncCopies();
+                for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
+                    if (e.getValue() != null) {
+                        Long c = ctime.get(e.getKey());
+                        ctx.store()
+                                .store(
+                                        md,
+                                        e.getKey(),
+                                        e.getValue(),
+                                        AttrChange.none().ctime(c != null ? c : ctx.nowNanos()));
+                    }
                 }
+                counters.flush(md, mdOsd());
+            } catch (OsdException | RuntimeException e) {
+                // Nothing of a transaction that failed before its commit may land (its release
+                // would otherwise stop, and so commit, what the metadata transaction holds).
+                md.abort();
+                throw e;
             }
-            counters.flush(md, mdOsd());
+            deferCallbacks = !syncWrites.isEmpty();
             mdStopped = true;
             md.stop();
+            OsdException syncFailed = null;
+            if (deferCallbacks) {
+                // The top transaction is durable; the extra copies next, the object locks still held.
+                try {
+                    for (SyncWrite w : syncWrites) {
+                        pool.syncCommit().complete(w.fid(), w.policy(), w.jobs(), w.candidates());
+                    }
+                } catch (OsdException | RuntimeException e) {
+                    syncFailed = e instanceof OsdException oe
+                            ? oe
+                            : new OsdException(Errno.EIO, ctx.name(), null, "sync copies failed: " + e, e);
+                }
+                fireCallbacks(syncFailed);
+            }
             PoolListener l = pool.listener();
             for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
                 if (e.getValue() == null) {
@@ -547,6 +754,10 @@ final class PoolTransaction extends AbstractTransaction {
                 if (working.get(e.getKey()) != null || !working.containsKey(e.getKey())) {
                     l.advised(e.getKey(), e.getValue());
                 }
+            }
+            if (syncFailed != null) {
+                // Told to the listener first: the daemon restores replicas of what was committed.
+                throw syncFailed;
             }
         } catch (OsdException e) {
             throw e.via(ctx.name());

@@ -84,6 +84,12 @@ public final class CrashCampaign {
         void run(long seed, PoolOsd pool, CrashSwitch sw, Model model) throws Exception;
     }
 
+    /** A further check after recovery (the pool mounted on what survived, fsck clean, bytes checked). */
+    @FunctionalInterface
+    public interface Check {
+        void after(PoolOsd pool, Model model, String where) throws Exception;
+    }
+
     /** Something attached to each mount (the migration daemon); closed never — the machine crashes. */
     @FunctionalInterface
     public interface Attach {
@@ -210,6 +216,20 @@ public final class CrashCampaign {
             Attach attach,
             Workload w)
             throws Exception {
+        return run(name, points, seeds, configs, objects, attach, w, null);
+    }
+
+    /** As {@link #run(String, int, int, java.util.function.IntFunction, int, Attach, Workload)}, then {@code check}. */
+    public static int run(
+            String name,
+            int points,
+            int seeds,
+            java.util.function.IntFunction<PoolConfig> configs,
+            int objects,
+            Attach attach,
+            Workload w,
+            Check check)
+            throws Exception {
         long master = Seeds.master();
         System.out.printf("%s: master seed 0x%x, %d crash points over %d workloads%n", name, master, points, seeds);
         SplittableRandom sr = new SplittableRandom(master);
@@ -234,7 +254,10 @@ public final class CrashCampaign {
                     for (MemOsd m : raw) {
                         survived.add(m.crash());
                     }
-                    verify(c, survived, model, objects, where);
+                    PoolOsd after = verify(c, survived, model, objects, where);
+                    if (check != null) {
+                        check.after(after, model, where);
+                    }
                 } catch (Throwable e) {
                     throw new AssertionError("crash point failed: " + where + ": " + e, e);
                 }

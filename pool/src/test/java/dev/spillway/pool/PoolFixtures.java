@@ -16,8 +16,15 @@ final class PoolFixtures {
 
     /** A pool of two mem devices: fast (metadata, foreground, promote) and slow (background). */
     static PoolConfig memMem(String name, long fastCapacity, int replicas, int backgrounds) throws OsdException {
+        return memMem(name, fastCapacity, replicas, backgrounds, "async");
+    }
+
+    /** As {@link #memMem(String, long, int, int)}, with the pool-wide {@code write-commit:} policy given. */
+    static PoolConfig memMem(String name, long fastCapacity, int replicas, int backgrounds, String writeCommit)
+            throws OsdException {
         StringBuilder y = new StringBuilder();
-        y.append("name: ").append(name).append("\nreplicas: ").append(replicas).append("\ndevices:\n");
+        y.append("name: ").append(name).append("\nreplicas: ").append(replicas);
+        y.append("\nwrite-commit: ").append(writeCommit).append("\ndevices:\n");
         y.append(
                 "  - name: fast\n    backend: mem\n    roles: [metadata, foreground, promote]\n    settings:\n      strict-declares: true\n");
         if (fastCapacity > 0) {

@@ -18,6 +18,8 @@ import java.util.Optional;
  * @param space how writers are treated when the fast tier is full
  * @param storageClasses S3 storage class → the background device it places objects on (the
  *     gateway's mapping; empty: the server's default), in configuration order
+ * @param writeCommit what a client write must reach before it is acknowledged (pool-wide; an
+ *     object's {@link WriteCommit#XATTR} overrides it)
  */
 public record PoolConfig(
         String name,
@@ -25,11 +27,23 @@ public record PoolConfig(
         List<DeviceConfig> devices,
         Map<String, Object> policy,
         SpaceConfig space,
-        Map<String, String> storageClasses) {
+        Map<String, String> storageClasses,
+        WriteCommit writeCommit) {
     public PoolConfig {
         devices = List.copyOf(devices);
         policy = Map.copyOf(policy);
         storageClasses = Collections.unmodifiableMap(new LinkedHashMap<>(storageClasses));
+        writeCommit = writeCommit == null ? WriteCommit.ASYNC : writeCommit;
+    }
+
+    public PoolConfig(
+            String name,
+            int replicas,
+            List<DeviceConfig> devices,
+            Map<String, Object> policy,
+            SpaceConfig space,
+            Map<String, String> storageClasses) {
+        this(name, replicas, devices, policy, space, storageClasses, WriteCommit.ASYNC);
     }
 
     public PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
@@ -47,7 +61,7 @@ public record PoolConfig(
             }
             ds.add(d);
         }
-        return new PoolConfig(name, replicas, ds, policy, space, storageClasses);
+        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit);
     }
 
     /** The metadata device (exactly one; checked by the parser). */

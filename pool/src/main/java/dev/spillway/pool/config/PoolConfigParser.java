@@ -26,6 +26,7 @@ import java.util.TreeSet;
  * <pre>
  * name: default
  * replicas: 1
+ * write-commit: async      # or: sync 2 — acknowledge after 2 durable copies (sync 2 min 1: degrade to 1)
  * devices:
  *   - name: fast
  *     backend: kv
@@ -44,7 +45,8 @@ import java.util.TreeSet;
  * </pre>
  */
 public final class PoolConfigParser {
-    private static final Set<String> TOP = Set.of("name", "replicas", "devices", "policy", "space", "storage-classes");
+    private static final Set<String> TOP =
+            Set.of("name", "replicas", "write-commit", "devices", "policy", "space", "storage-classes");
     private static final Set<String> DEVICE = Set.of("name", "backend", "roles", "state", "durability", "settings");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -203,7 +205,30 @@ public final class PoolConfigParser {
                 classes.put(cls, dev);
             }
         }
-        return new PoolConfig(name, replicas, devices, policy, space, classes);
+        WriteCommit wc = WriteCommit.ASYNC;
+        JsonNode w = root.get("write-commit");
+        if (w != null && !w.isNull()) {
+            try {
+                wc = WriteCommit.parse(text(w, "write-commit", null));
+            } catch (IllegalArgumentException e) {
+                throw bad("write-commit", e.getMessage());
+            }
+            if (wc.copies() > durable) {
+                throw bad(
+                        "write-commit",
+                        "'" + wc + "' asks for " + wc.copies() + " durable copies, but the pool has only " + durable
+                                + " durable device(s)");
+            }
+            if (wc.copies() > replicas) {
+                throw bad(
+                        "write-commit",
+                        "'" + wc + "' acknowledges " + wc.copies() + " copies but replicas is " + replicas
+                                + ": set replicas: " + wc.copies()
+                                + " too, so that the daemon keeps (and restores) what"
+                                + " the write made");
+            }
+        }
+        return new PoolConfig(name, replicas, devices, policy, space, classes, wc);
     }
 
     private DeviceConfig device(JsonNode n, int i) throws OsdException {

@@ -279,53 +279,64 @@ public final class Migrator {
                     target.name() + " takes no new copies (not a writable background device)");
         }
         Fid key = keys.next();
-        Job job = locked(fid, () -> {
-            PoolObject p = load(fid);
-            Optional<Copy> there = p.on(target.index());
-            if (there.isPresent()
-                    && there.get().state() == CopyState.IN_SYNC
-                    && there.get().version() == p.dataVersion()) {
-                return null;
-            }
-            if (there.isPresent() && there.get().state() == CopyState.PENDING) {
-                throw new OsdException(
-                        Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
-            }
-            Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
-            AttrChange times = ctx.store().times(fid);
-            PoolObject next = p.add(new Copy(
-                    p.nextMirrorId(),
-                    target.index(),
-                    key,
-                    CopyState.PENDING,
-                    p.dataVersion(),
-                    p.size(),
-                    false,
-                    Checksums.NONE));
-            meta(
-                    fid,
-                    true,
-                    beginClass(p, target, release),
-                    (tx, c) -> {
-                        WorkIndex.declareAdd(tx, fid);
-                        WorkIndex.declareRemove(tx, fid);
-                        DeviceIndex.declareInsert(tx, target.index(), fid);
-                        ctx.store().declare(tx, fid, next);
-                    },
-                    (tx, c) -> {
-                        WorkIndex.add(tx, j);
-                        for (Job parked : WorkIndex.of(md(), fid)) {
-                            if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
-                                WorkIndex.remove(tx, parked);
-                            }
-                        }
-                        DeviceIndex.insert(tx, target.index(), fid, key);
-                        c.add(target.index(), CopyState.PENDING, p.size(), +1);
-                        ctx.store().store(tx, fid, next, times);
-                    });
-            return j;
-        });
+        Job job = locked(fid, () -> beginHeld(fid, target, release, key));
         return Optional.ofNullable(job);
+    }
+
+    /** A fresh copy key (a sync write's extra copies take theirs as a spill does). */
+    Fid nextKey() throws OsdException {
+        return keys.next();
+    }
+
+    /**
+     * Step 1 of a copy, the object's lock held by the caller: null if the target already holds an
+     * in-sync copy.
+     */
+    Job beginHeld(Fid fid, PoolDevice target, boolean release, Fid key) throws OsdException {
+        PoolObject p = load(fid);
+        Optional<Copy> there = p.on(target.index());
+        if (there.isPresent()
+                && there.get().state() == CopyState.IN_SYNC
+                && there.get().version() == p.dataVersion()) {
+            return null;
+        }
+        if (there.isPresent() && there.get().state() == CopyState.PENDING) {
+            throw new OsdException(
+                    Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
+        }
+        Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
+        AttrChange times = ctx.store().times(fid);
+        PoolObject next = p.add(new Copy(
+                p.nextMirrorId(),
+                target.index(),
+                key,
+                CopyState.PENDING,
+                p.dataVersion(),
+                p.size(),
+                false,
+                Checksums.NONE));
+        meta(
+                fid,
+                true,
+                beginClass(p, target, release),
+                (tx, c) -> {
+                    WorkIndex.declareAdd(tx, fid);
+                    WorkIndex.declareRemove(tx, fid);
+                    DeviceIndex.declareInsert(tx, target.index(), fid);
+                    ctx.store().declare(tx, fid, next);
+                },
+                (tx, c) -> {
+                    WorkIndex.add(tx, j);
+                    for (Job parked : WorkIndex.of(md(), fid)) {
+                        if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
+                            WorkIndex.remove(tx, parked);
+                        }
+                    }
+                    DeviceIndex.insert(tx, target.index(), fid, key);
+                    c.add(target.index(), CopyState.PENDING, p.size(), +1);
+                    ctx.store().store(tx, fid, next, times);
+                });
+        return j;
     }
 
     /**
@@ -649,6 +660,11 @@ public final class Migrator {
         return CopyIo.of(ctx.device(best.device()), fid, best, p.size());
     }
 
+    /** Step 3 of a copy without a release, the object's lock held by the caller (not forced to disk). */
+    Result flipHeld(Job job, Checksums sums, long occupied) throws OsdException {
+        return finish(job, sums, occupied, false);
+    }
+
     private Result finish(Job job, Checksums sums, long occupied, boolean release) throws OsdException {
         Fid fid = job.fid();
         Optional<PoolObject> now = loadIfExists(fid);
@@ -730,7 +746,7 @@ public final class Migrator {
     }
 
     /** A COPY job whose copy must not become part of the layout: it becomes garbage. */
-    private void discard(Job job, PoolObject p) throws OsdException {
+    void discard(Job job, PoolObject p) throws OsdException {
         Fid fid = job.fid();
         // Only a copy still pending is this job's to drop (an in-sync one with its key was finished).
         PoolObject next = p == null
