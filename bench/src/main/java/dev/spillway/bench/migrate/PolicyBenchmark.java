@@ -173,44 +173,74 @@ public final class PolicyBenchmark implements Benchmark {
                     ">= 1.0",
                     params));
         }
-        out.add(replayRate(traces.get(0), o));
+        out.add(replayRate(traces.subList(0, Math.max(1, real)), o));
         return out;
     }
 
     /**
-     * Spillway's replay rate against LRU's on the first trace at 1%, timed alone, alternately
-     * (A B A B A B), median of three; the goal is an absolute rate (1 M requests/s), so the ratio
-     * is against that and LRU's rate is in the params.
+     * Spillway's replay rate against LRU's at 1% on each real trace (its first 2,000,000
+     * requests), timed alone, alternately (A B A B A B), median of three; the figure is the
+     * slowest trace's rate (a rate on one small trace says little: the CloudPhysics sample is
+     * 113,872 requests). The goal is an absolute rate (1 M requests/s), so the ratio is against
+     * that; LRU's rates and the machine's load average (before and after) are in the params.
      */
-    private static BenchResult replayRate(Trace t, BenchOptions o) {
-        Trace r = t.length() > 2_000_000 ? t.prefix(2_000_000) : t;
-        long cap = Simulator.capacity(r, 0.01);
-        Simulator.run(r, new SpillwayPolicy(cap)); // warm-up
-        Simulator.run(r, new LruPolicy(cap));
-        double[] sw = new double[3];
-        double[] lru = new double[3];
-        for (int k = 0; k < 3; k++) {
-            long s0 = System.nanoTime();
-            Simulator.run(r, new SpillwayPolicy(cap));
-            sw[k] = r.length() / ((System.nanoTime() - s0) / 1e9);
-            long l0 = System.nanoTime();
+    private static BenchResult replayRate(List<Trace> traces, BenchOptions o) {
+        double loadBefore = loadAverage();
+        Map<String, Object> rates = new LinkedHashMap<>();
+        Map<String, Object> lruRates = new LinkedHashMap<>();
+        double slowest = Double.MAX_VALUE;
+        String slowestName = "";
+        for (Trace t : traces) {
+            Trace r = t.length() > 2_000_000 ? t.prefix(2_000_000) : t;
+            long cap = Simulator.capacity(r, 0.01);
+            Simulator.run(r, new SpillwayPolicy(cap)); // warm-up
             Simulator.run(r, new LruPolicy(cap));
-            lru[k] = r.length() / ((System.nanoTime() - l0) / 1e9);
+            double[] sw = new double[3];
+            double[] lru = new double[3];
+            for (int k = 0; k < 3; k++) {
+                long s0 = System.nanoTime();
+                Simulator.run(r, new SpillwayPolicy(cap));
+                sw[k] = r.length() / ((System.nanoTime() - s0) / 1e9);
+                long l0 = System.nanoTime();
+                Simulator.run(r, new LruPolicy(cap));
+                lru[k] = r.length() / ((System.nanoTime() - l0) / 1e9);
+            }
+            Arrays.sort(sw);
+            Arrays.sort(lru);
+            o.log()
+                    .printf(
+                            "policy: replay rate on %s (%,d requests) at 1%%: Spillway %.2f M req/s, LRU %.2f M req/s%n",
+                            r.name(), r.length(), sw[1] / 1e6, lru[1] / 1e6);
+            rates.put(r.name(), Math.round(sw[1]));
+            lruRates.put(r.name(), Math.round(lru[1]));
+            if (sw[1] < slowest) {
+                slowest = sw[1];
+                slowestName = r.name();
+            }
         }
-        Arrays.sort(sw);
-        Arrays.sort(lru);
-        o.log()
-                .printf(
-                        "policy: replay rate on %s at 1%%: Spillway %.2f M req/s, LRU %.2f M req/s%n",
-                        r.name(), sw[1] / 1e6, lru[1] / 1e6);
+        double loadAfter = loadAverage();
+        o.log().printf("policy: load average %.2f before the rate runs, %.2f after%n", loadBefore, loadAfter);
         Map<String, Object> params = new LinkedHashMap<>();
-        params.put("trace", r.name());
-        params.put("requests", r.length());
+        params.put("slowest_trace", slowestName);
+        params.put("max_requests_per_trace", 2_000_000);
         params.put("fast_tier_share", "1%");
-        params.put("lru_requests_per_s", Math.round(lru[1]));
-        params.put("spillway_vs_lru", round(sw[1] / lru[1]));
+        params.put("spillway_requests_per_s", rates);
+        params.put("lru_requests_per_s", lruRates);
+        params.put("load_average_before", round(loadBefore));
+        params.put("load_average_after", round(loadAfter));
         return BenchResult.higherIsBetter(
-                "policy", "replay requests per second (Spillway)", sw[1], 1_000_000, "requests/s", ">= 1.0", params);
+                "policy",
+                "replay requests per second (Spillway, slowest trace)",
+                slowest,
+                1_000_000,
+                "requests/s",
+                ">= 1.0",
+                params);
+    }
+
+    /** The machine's 1-minute load average (figures taken under load are indicative only). */
+    private static double loadAverage() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }
 
     private static List<BenchResult> compare(Trace t, double percent, List<SimResult> atSize) {

@@ -49,6 +49,7 @@ public record DaemonConfig(
             "low-watermark",
             "promote-hits",
             "half-life",
+            "frequency-half-life",
             "probation-share",
             "promote-ceiling",
             "min-resident-age",
@@ -99,7 +100,9 @@ public record DaemonConfig(
                     fraction(c, "promote-ceiling", d.policy.promoteCeiling()),
                     c.duration("min-resident-age", d.policy.minResidentAge()),
                     (int) c.integer("max-batch", d.policy.maxSpillBatch()));
-            HeatConfig h = d.heat.withHalfLife(turnovers(c, "half-life", d.heat.halfLife()))
+            double order = turnovers(c, "half-life", d.heat.halfLife());
+            double frequency = turnovers(c, "frequency-half-life", Math.max(order, d.heat.frequencyHalfLife()));
+            HeatConfig h = d.heat.withHalfLives(order, frequency)
                     .withMinSpillBytes(c.bytes("min-spill-bytes", d.heat.minSpillBytes()));
             return new DaemonConfig(
                     c.bool("enabled", true),

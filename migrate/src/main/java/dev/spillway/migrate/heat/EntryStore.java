@@ -17,8 +17,8 @@ final class EntryStore {
     static final int CHUNK_BITS = 14;
     static final int CHUNK = 1 << CHUNK_BITS;
     private static final int MASK = CHUNK - 1;
-    /** Bytes of record state per id: seq, oidVer, key, last, aux, size, prev, next, flags. */
-    static final int RECORD_BYTES = 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 1;
+    /** Bytes of record state per id: seq, oidVer, key, freq, last, aux, size, prev, next, flags. */
+    static final int RECORD_BYTES = 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 1;
 
     /** No record; also the end of a free list. */
     static final int NONE = -1;
@@ -27,6 +27,12 @@ final class EntryStore {
     private long[][] oidVer = new long[0][];
     /** The time-invariant heat key: log2 of the decayed access count scaled to the epoch. */
     private double[][] key = new double[0][];
+    /**
+     * The frequency key's offset: the key of the count that decays with the (longer) frequency
+     * half-life, less {@code (key + size term) x halfLife / frequencyHalfLife} (see {@code
+     * HeatSegment.freqKey}); a difference of log counts, so 4 bytes hold it.
+     */
+    private float[][] freq = new float[0][];
     /** Last access, seconds since the tracker's epoch. */
     private int[][] last = new int[0][];
     /** Resident: second it became resident (for the minimum age). Spilled: start of the nhit window. */
@@ -95,6 +101,7 @@ final class EntryStore {
         seq[id >>> CHUNK_BITS][id & MASK] = s;
         oidVer[id >>> CHUNK_BITS][id & MASK] = ov;
         setKey(id, 0);
+        setFreq(id, 0);
         setLast(id, 0);
         setAux(id, 0);
         setSizeCode(id, 0);
@@ -158,6 +165,7 @@ final class EntryStore {
         seq = Arrays.copyOf(seq, n);
         oidVer = Arrays.copyOf(oidVer, n);
         key = Arrays.copyOf(key, n);
+        freq = Arrays.copyOf(freq, n);
         last = Arrays.copyOf(last, n);
         aux = Arrays.copyOf(aux, n);
         size = Arrays.copyOf(size, n);
@@ -168,6 +176,7 @@ final class EntryStore {
         seq[c] = new long[CHUNK];
         oidVer[c] = new long[CHUNK];
         key[c] = new double[CHUNK];
+        freq[c] = new float[CHUNK];
         last[c] = new int[CHUNK];
         aux[c] = new int[CHUNK];
         size[c] = new int[CHUNK];
@@ -199,6 +208,14 @@ final class EntryStore {
 
     void setKey(int id, double v) {
         key[id >>> CHUNK_BITS][id & MASK] = v;
+    }
+
+    float freq(int id) {
+        return freq[id >>> CHUNK_BITS][id & MASK];
+    }
+
+    void setFreq(int id, float v) {
+        freq[id >>> CHUNK_BITS][id & MASK] = v;
     }
 
     int last(int id) {

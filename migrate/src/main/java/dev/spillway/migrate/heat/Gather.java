@@ -8,6 +8,7 @@ import java.util.Arrays;
  */
 final class Gather {
     double[] key = new double[64];
+    float[] freq = new float[64];
     long[] seq = new long[64];
     long[] oidVer = new long[64];
     int[] sizeCode = new int[64];
@@ -26,6 +27,7 @@ final class Gather {
     /** Overwrites position i with record id. */
     void set(int i, EntryStore s, int id) {
         key[i] = s.key(id);
+        freq[i] = s.freq(id);
         seq[i] = s.seq(id);
         oidVer[i] = s.oidVer(id);
         sizeCode[i] = s.sizeCode(id);
@@ -38,6 +40,7 @@ final class Gather {
         if (n == key.length) {
             int c = n * 2;
             key = Arrays.copyOf(key, c);
+            freq = Arrays.copyOf(freq, c);
             seq = Arrays.copyOf(seq, c);
             oidVer = Arrays.copyOf(oidVer, c);
             sizeCode = Arrays.copyOf(sizeCode, c);

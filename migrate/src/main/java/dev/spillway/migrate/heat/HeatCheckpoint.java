@@ -25,16 +25,19 @@ import java.util.zip.CheckedOutputStream;
  * costs placement quality only: heat is advice, never the truth about where a body is.
  *
  * <pre>
- * header   magic "SPWHEAT\0" (8 bytes), version u32 = 2, epoch second i64, logical time f64
+ * header   magic "SPWHEAT\0" (8 bytes), version u32 = 3, epoch second i64, logical time f64
  *          (half-lives), block count u32
  * block    record count u32, then that many records (one block per tracker segment)
- * record   seq u64, oid u32, ver u32, key f64, last-access second i32, since second i32,
- *          size code u32, flags u8                                       (37 bytes each)
+ * record   seq u64, oid u32, ver u32, key f64, frequency key f32, last-access second i32,
+ *          since second i32, size code u32, flags u8                     (41 bytes each)
  * trailer  CRC32C u32 of every byte before it
  * </pre>
  * Big-endian. Last-access and since are wall seconds since the epoch in the header. A key is
  * {@code T + log2(count)} in logical time (half-lives of access count, see {@link HeatTracker});
- * the tracker resumes at the checkpoint's logical time, so heat is exactly what it was. Version
+ * the tracker resumes at the checkpoint's logical time, so heat is exactly what it was. The
+ * frequency key is the same for the longer frequency half-life, in its own half-lives (see
+ * {@link HeatConfig#frequencyHalfLife()}). Version 2 (37-byte records, no frequency key) is
+ * still read: an object's frequency restarts at its heat as of the load. Version
  * 1 (keys in wall-clock time, {@code t/halfLife + log2(count)}, header field: half-life ns) is
  * still read: each object keeps its heat as of the load. Flags: DATA 0x02, PINNED 0x04,
  * RESIDENT 0x08, PROMOTED 0x10, PROBATION 0x80 (bits 5-6 held version 1's hit window; ignored).
@@ -42,9 +45,9 @@ import java.util.zip.CheckedOutputStream;
  */
 public final class HeatCheckpoint {
     static final byte[] MAGIC = {'S', 'P', 'W', 'H', 'E', 'A', 'T', 0};
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     /** Bytes per record in the checkpoint. */
-    public static final int RECORD_BYTES = 37;
+    public static final int RECORD_BYTES = 41;
 
     private HeatCheckpoint() {}
 
@@ -75,6 +78,7 @@ public final class HeatCheckpoint {
                     d.writeLong(st.seq(id));
                     d.writeLong(st.oidVer(id));
                     d.writeDouble(st.key(id));
+                    d.writeFloat(st.freq(id));
                     d.writeInt(st.last(id));
                     d.writeInt(st.aux(id));
                     d.writeInt(st.sizeCode(id));
@@ -109,7 +113,7 @@ public final class HeatCheckpoint {
                 throw new OsdException(Errno.EPROTO, device, fid, "heat checkpoint: bad magic, not a heat checkpoint");
             }
             int version = d.readInt();
-            if (version != VERSION && version != 1) {
+            if (version < 1 || version > VERSION) {
                 throw new OsdException(Errno.EPROTO, device, fid, "heat checkpoint: unknown version " + version);
             }
             long epoch = d.readLong();
@@ -156,7 +160,7 @@ public final class HeatCheckpoint {
                             "heat checkpoint: block " + blk + " has " + inBlock + " records");
                 }
                 for (int i = 0; i < inBlock; i++, records++) {
-                    readRecord(d, segs, shift, shift1, version == 1, records, device, fid);
+                    readRecord(d, segs, shift, shift1, version, logical, records, device, fid);
                 }
             }
             int expected = (int) crc.getValue();
@@ -188,7 +192,8 @@ public final class HeatCheckpoint {
             HeatSegment[] segs,
             int shift,
             double keyShift,
-            boolean v1,
+            int version,
+            double logical,
             long r,
             String device,
             Fid fid)
@@ -196,21 +201,22 @@ public final class HeatCheckpoint {
         long seq = d.readLong();
         long ov = d.readLong();
         double key = d.readDouble();
+        float freq = version >= 3 ? d.readFloat() : Float.NaN;
         int last = d.readInt();
         int aux = d.readInt();
         int size = d.readInt();
         int flags = d.readUnsignedByte();
-        if (Double.isNaN(key) || size < 0 || (flags & HeatSegment.F_LIVE) != 0) {
+        if (Double.isNaN(key) || (version >= 3 && Float.isNaN(freq)) || size < 0 || (flags & HeatSegment.F_LIVE) != 0) {
             throw new OsdException(Errno.EBADMSG, device, fid, "heat checkpoint: bad record " + r);
         }
-        if (v1) {
+        if (version == 1) {
             key += keyShift;
             flags &= ~0x60; // version 1's hit-window count
         }
         int h = EntryStore.hash(seq, ov);
         HeatSegment s = segs.length == 1 ? segs[0] : segs[h >>> shift];
         try {
-            s.restore(seq, ov, key, last, aux, size, flags);
+            s.restore(seq, ov, key, freq, logical, last, aux, size, flags);
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EBADMSG, device, fid, "heat checkpoint: record " + r + " repeats a FID");
         }

@@ -29,6 +29,8 @@ final class HeatSegment {
     private final BucketRing[] rings;
     private final long minSpillBytes;
     private final double sizeWeight;
+    /** Frequency half-lives per order half-life: {@code halfLife / frequencyHalfLife} (at most 1). */
+    private final double freqRatio;
     /** Objects linked in the resident and probation rings of every segment: the tier's size in turnovers. */
     private final AtomicLong residents;
     /** An upper bound of log2(decayed count) at last access over all records ever updated. */
@@ -37,6 +39,7 @@ final class HeatSegment {
     HeatSegment(HeatConfig config, AtomicLong residents) {
         this.minSpillBytes = config.minSpillBytes();
         this.sizeWeight = config.sizeWeight();
+        this.freqRatio = config.halfLife() / config.frequencyHalfLife();
         this.residents = residents;
         this.rings = new BucketRing[] {
             new BucketRing(store, config.ringBuckets(), config.bucketsPerDoubling()),
@@ -47,6 +50,31 @@ final class HeatSegment {
 
     BucketRing ring(int r) {
         return rings[r];
+    }
+
+    double freqRatio() {
+        return freqRatio;
+    }
+
+    /**
+     * The record's frequency key: {@code T x freqRatio + log2(frequency count at T)}, in
+     * frequency half-lives. Stored as its offset from the order key scaled to the frequency
+     * clock (a difference of two log counts, small, so a float keeps it exact enough however far
+     * the logical clock has run).
+     */
+    double freqKey(int id) {
+        return freqKey(store.key(id), sizeTerm(store.sizeCode(id)), store.freq(id), freqRatio);
+    }
+
+    static double freqKey(double key, double sizeTerm, float offset, double freqRatio) {
+        double k = key + sizeTerm;
+        return k == Double.NEGATIVE_INFINITY ? k : k * freqRatio + offset;
+    }
+
+    /** Sets the frequency key; the order key must be set first. */
+    private void setFreqKey(int id, double fk) {
+        double k = store.key(id) + sizeTerm(store.sizeCode(id));
+        store.setFreq(id, (float) (fk - k * freqRatio));
     }
 
     double maxLogScore() {
@@ -128,9 +156,16 @@ final class HeatSegment {
     private void bump(int id, double t, int ti) {
         double sz = sizeTerm(store.sizeCode(id));
         double d = store.key(id) + sz - t; // log2 of the decayed count at t
+        double tf = t * freqRatio;
+        double fd = freqKey(id) - tf; // the same for the frequency count
         // log2(2^d + 1) with the intrinsic exp and log (StrictMath's log1p costs more than the rest).
         double k = (d < -64 ? t : t + Math.log(1 + Math.exp(d * LN2)) / LN2) - sz;
         store.setKey(id, k);
+        if (freqRatio == 1) {
+            store.setFreq(id, 0); // one memory: the frequency key is the order key
+        } else {
+            setFreqKey(id, fd < -64 ? tf : tf + Math.log(1 + Math.exp(fd * LN2)) / LN2);
+        }
         store.setLast(id, ti);
         double logScore = k + sz - t;
         if (logScore > maxLogScore) {
@@ -148,6 +183,7 @@ final class HeatSegment {
         store.setFlags(id, F_LIVE | (data ? F_DATA : 0) | (resident ? F_RESIDENT : 0));
         // A new record has no access yet: its key is minus infinity in effect; bump() makes it one.
         store.setKey(id, Double.NEGATIVE_INFINITY);
+        store.setFreq(id, 0);
         store.setAux(id, ti);
         return ~id;
     }
@@ -256,6 +292,7 @@ final class HeatSegment {
         }
         unlinkIfLinked(id);
         store.setKey(id, t - 60);
+        setFreqKey(id, t * freqRatio - 60);
         linkIfLinkable(id);
         return true;
     }
@@ -336,14 +373,20 @@ final class HeatSegment {
         }
     }
 
-    /** Restores one record from a checkpoint (the FID must be new). */
-    void restore(long s, long ov, double key, int last, int aux, int sizeCode, int flags) {
+    /**
+     * Restores one record from a checkpoint (the FID must be new). A checkpoint without frequency
+     * keys ({@code freq} NaN) restarts an object's frequency at its heat at logical time {@code
+     * now}: the count it had for the spill order, which the longer-memory count is never below.
+     */
+    void restore(long s, long ov, double key, float freq, double now, int last, int aux, int sizeCode, int flags) {
         int h = EntryStore.hash(s, ov);
         if (store.find(s, ov, h) != EntryStore.NONE) {
             throw new IllegalArgumentException("duplicate record");
         }
         int id = store.add(s, ov, h);
         store.setKey(id, key);
+        // Version 2 checkpoints: the frequency count now is the order's count now (a lower bound).
+        store.setFreq(id, Float.isNaN(freq) ? (float) ((key + sizeTerm(sizeCode) - now) * (1 - freqRatio)) : freq);
         store.setLast(id, last);
         store.setAux(id, aux);
         store.setSizeCode(id, sizeCode);

@@ -362,6 +362,51 @@ public final class HeatTracker {
     }
 
     /**
+     * The object's access count decayed with the frequency half-life ({@link
+     * HeatConfig#frequencyHalfLife()}), now; 0 if not tracked. What admission compares: a
+     * longer memory than the spill order's.
+     */
+    public double frequency(Fid fid) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        double t = logicalNow();
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            int id = s.store.find(fid.seq(), ov, h);
+            return id == EntryStore.NONE ? 0 : Math.pow(2, s.freqKey(id) - t * s.freqRatio());
+        }
+    }
+
+    /**
+     * The summed {@link #frequency} of the resident objects not on probation that a spill pass
+     * taking {@code bytes} would take first (coldest first, until they total {@code bytes}): what
+     * admitting an object of that size would cost, in expected accesses (TinyLFU's victim, for
+     * objects of any size). Positive infinity if they total less than {@code bytes}.
+     */
+    public double victimFrequency(long bytes) {
+        if (bytes <= 0) {
+            return 0;
+        }
+        double t = logicalNow();
+        HeatSegment s0 = segments[0];
+        double ratio = s0.freqRatio();
+        double[] sum = {0};
+        long[] got = {0};
+        walk(
+                new int[] {HeatSegment.RESIDENT_RING},
+                t,
+                (g, i) -> {
+                    double fk = HeatSegment.freqKey(g.key[i], s0.sizeTerm(g.sizeCode[i]), g.freq[i], ratio);
+                    sum[0] += Math.pow(2, fk - t * ratio);
+                    got[0] += EntryStore.decodeSize(g.sizeCode[i]);
+                    return got[0] < bytes;
+                },
+                Double.POSITIVE_INFINITY,
+                wantHint(HeatSegment.RESIDENT_RING, Integer.MAX_VALUE, bytes));
+        return got[0] < bytes ? Double.POSITIVE_INFINITY : sum[0];
+    }
+
+    /**
      * What the spill order ranks {@code fid} by, now: its heat per {@code (size / 4 KiB)^sizeWeight}
      * (see {@link HeatConfig#sizeWeight()}), on the scale of {@link #coldLine}; 0 if not tracked.
      */

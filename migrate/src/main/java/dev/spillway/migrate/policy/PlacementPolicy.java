@@ -175,17 +175,17 @@ public final class PlacementPolicy {
             return Promotion.NO_ROOM;
         }
         long low = (long) (config.lowWatermark() * capacityBytes);
-        double h = heat.heat(fid);
         boolean room = after <= low && !spilling;
-        // The main part's victim line: what admitting these bytes would push out of it (trial
-        // copies beyond their share go first, so they are not counted against the newcomer).
-        // The newcomer is judged on its history, this read left out: the read it was just
-        // counted is the most recent access of all, and counting it would let every newcomer
-        // beat a victim of equal frequency, so that a loop or a scan larger than the tier
-        // replaces the whole main part as under LRU (hit ratio 0 on a loop). Left out, the
-        // victim, used more recently, wins the tie and the main part holds.
-        double history = h > 0 ? heat.value(fid) * (h - 1) / h : 0;
-        boolean hotter = h >= config.promoteHits() - 0.5 && history > heat.coldLine(Math.max(sizeBytes, after - low));
+        // TinyLFU's test on the tracker's long-memory counts (the frequency half-life): admit to
+        // the main part only if the newcomer is expected to be read more often than the objects
+        // it would push out — the coldest of the main part in the spill order, as many as its
+        // size takes — together. The newcomer is judged on its history, this read left out: the
+        // read just counted is the most recent access of all, and counting it would let every
+        // newcomer beat a victim of equal frequency, so that a loop or a scan larger than the tier
+        // replaces the whole main part as under LRU (hit ratio 0 on a loop). Ties go to the
+        // victims. And it needs about promoteHits accesses of history.
+        double f = heat.frequency(fid);
+        boolean hotter = f >= config.promoteHits() - 0.5 && f - 1 > heat.victimFrequency(sizeBytes);
         if (room || hotter) {
             promotions++;
             freshPromotions.add(fid);

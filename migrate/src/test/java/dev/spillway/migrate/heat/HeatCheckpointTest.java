@@ -58,6 +58,7 @@ class HeatCheckpointTest {
         for (int i = 0; i < 2_000; i++) {
             Fid f = Fid.of(0x200000400L, i);
             assertThat(b.lookup(f)).isEqualTo(a.lookup(f));
+            assertThat(b.frequency(f)).isEqualTo(a.frequency(f));
         }
         // Written again, the same bytes: the format is a pure function of the state.
         assertThat(write(b)).isEqualTo(bytes);
@@ -65,6 +66,53 @@ class HeatCheckpointTest {
         clock.advance(Duration.ofHours(10));
         Fid some = a.coldest(1, Long.MAX_VALUE, Duration.ZERO).get(0).fid();
         assertThat(b.heat(some)).isCloseTo(a.heat(some), within(1e-12));
+    }
+
+    /** The same checkpoint in version 2 (no frequency keys): records of 37 bytes, a new CRC. */
+    private static byte[] asVersion2(byte[] v3) {
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(v3);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(v3, 0, 8);
+        out.writeBytes(new byte[] {0, 0, 0, 2});
+        out.write(v3, 12, 20); // epoch, logical time, block count
+        int pos = 32;
+        int blocks = in.getInt(28);
+        for (int b = 0; b < blocks; b++) {
+            int n = in.getInt(pos);
+            out.write(v3, pos, 4);
+            pos += 4;
+            for (int r = 0; r < n; r++, pos += 41) {
+                out.write(v3, pos, 24); // seq, oid, ver, key
+                out.write(v3, pos + 28, 13); // last, since, size, flags
+            }
+        }
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        byte[] body = out.toByteArray();
+        crc.update(body);
+        out.writeBytes(
+                java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        return out.toByteArray();
+    }
+
+    @Test
+    void aVersion2CheckpointIsReadAndFrequencyRestartsAtTheHeat() throws Exception {
+        HeatTracker a = populated(7);
+        byte[] v2 = asVersion2(write(a));
+        HeatTracker b = HeatCheckpoint.read(new ByteArrayInputStream(v2), HeatConfig.defaults(), clock, "fast", CKPT);
+        assertThat(b.tracked()).isEqualTo(a.tracked());
+        assertThat(b.coldest(10_000, Long.MAX_VALUE, Duration.ZERO))
+                .isEqualTo(a.coldest(10_000, Long.MAX_VALUE, Duration.ZERO));
+        int checked = 0;
+        for (int i = 0; i < 2_000; i++) {
+            Fid f = Fid.of(0x200000400L, i);
+            assertThat(b.lookup(f)).isEqualTo(a.lookup(f));
+            if (a.heat(f) > 1e-6) {
+                assertThat(b.frequency(f)).isCloseTo(a.heat(f), within(1e-4 * a.heat(f)));
+                assertThat(a.frequency(f)).isGreaterThanOrEqualTo(a.heat(f) * (1 - 1e-6));
+                checked++;
+            }
+        }
+        assertThat(checked).isPositive();
     }
 
     @Test

@@ -237,4 +237,63 @@ class HeatTrackerTest {
         System.out.printf("footprint %,d bytes for %,d objects: %.1f bytes/object%n", h.footprintBytes(), n, perObject);
         assertThat(perObject).isLessThanOrEqualTo(64.0);
     }
+
+    @Test
+    void frequencyRemembersLongerThanTheSpillOrder() {
+        // Order heat halves every 1,000 accesses, frequency every 8,000.
+        HeatTracker h =
+                new HeatTracker(HeatConfig.defaults().withHalfLives(1, 8).withMinResidents(1000), clock);
+        for (int i = 0; i < 4; i++) {
+            h.recordRead(fid(1), ObjectKind.DATA, 4096, true);
+        }
+        h.recordWrite(fid(2), ObjectKind.DATA, 4096);
+        assertThat(h.frequency(fid(1))).isCloseTo(4, within(0.01));
+        age(h, 4);
+        assertThat(h.heat(fid(1))).isCloseTo(4.0 / 16, within(0.01));
+        assertThat(h.frequency(fid(1))).isCloseTo(4 * Math.pow(2, -0.5), within(0.01));
+        assertThat(h.frequency(fid(2))).isCloseTo(Math.pow(2, -0.5), within(0.01));
+        assertThat(h.frequency(fid(3))).isZero();
+        // An access adds one to both counts.
+        h.recordRead(fid(1), ObjectKind.DATA, -1, true);
+        assertThat(h.heat(fid(1))).isCloseTo(1 + 4.0 / 16, within(0.01));
+        assertThat(h.frequency(fid(1))).isCloseTo(1 + 4 * Math.pow(2, -0.5), within(0.01));
+    }
+
+    @Test
+    void oneHalfLifeForBothKeepsFrequencyEqualToHeat() {
+        heat.recordWrite(fid(1), ObjectKind.DATA, 8192);
+        age(heat, 1);
+        heat.recordRead(fid(1), ObjectKind.DATA, -1, true);
+        assertThat(heat.frequency(fid(1))).isCloseTo(heat.heat(fid(1)), within(1e-9));
+    }
+
+    @Test
+    void frequencyStaysExactAfterAVeryLongLogicalTime() {
+        // A float offset, not a float key: a clock that ran for 2^30 half-lives loses nothing.
+        HeatTracker h = new HeatTracker(
+                HeatConfig.defaults().withHalfLives(1, 16).withMinResidents(1_000_000), clock, 0, Math.scalb(1.0, 30));
+        h.recordRead(fid(1), ObjectKind.DATA, 4096, true);
+        h.recordRead(fid(1), ObjectKind.DATA, 4096, true);
+        assertThat(h.frequency(fid(1))).isCloseTo(2, within(0.01));
+    }
+
+    @Test
+    void victimFrequencySumsWhatTheNextPassWouldTakeForThoseBytes() {
+        HeatTracker h =
+                new HeatTracker(HeatConfig.defaults().withHalfLives(1, 8).withMinResidents(1000), clock);
+        // fid 1: read three times long ago (cold in the spill order, frequent); fid 2: once, lately.
+        for (int i = 0; i < 3; i++) {
+            h.recordRead(fid(1), ObjectKind.DATA, 4096, true);
+        }
+        age(h, 3);
+        h.recordWrite(fid(2), ObjectKind.DATA, 4096);
+        h.recordWrite(fid(3), ObjectKind.DATA, 4096);
+        List<Candidate> order = h.coldest(3, Long.MAX_VALUE, Duration.ZERO);
+        assertThat(order.get(0).fid()).isEqualTo(fid(1));
+        assertThat(h.victimFrequency(0)).isZero();
+        assertThat(h.victimFrequency(4096)).isCloseTo(h.frequency(fid(1)), within(1e-6));
+        assertThat(h.victimFrequency(4097))
+                .isCloseTo(h.frequency(fid(1)) + h.frequency(order.get(1).fid()), within(1e-6));
+        assertThat(h.victimFrequency(3 * 4096 + 1)).isInfinite();
+    }
 }

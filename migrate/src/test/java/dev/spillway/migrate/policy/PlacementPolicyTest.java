@@ -141,6 +141,37 @@ class PlacementPolicyTest {
     }
 
     @Test
+    void admissionRemembersTheFrequencyThatTheSpillOrderForgot() {
+        // The defaults' two memories: spill order halves every turnover, frequency every 16.
+        HeatTracker h = new HeatTracker(HeatConfig.defaults().withMinResidents(1000), clock);
+        PlacementPolicy p = new PlacementPolicy(PolicyConfig.defaults(), h);
+        Fid often = Fid.of(7, 1);
+        Fid once = Fid.of(7, 2);
+        for (Fid f : new Fid[] {often, once}) {
+            h.recordWrite(f, ObjectKind.DATA, 1000);
+            h.markSpilled(f);
+        }
+        for (int k = 0; k < 4; k++) {
+            h.recordRead(often, ObjectKind.DATA, -1, false);
+        }
+        for (int i = 0; i < 3000; i++) { // three turnovers: the order's heat of "often" is 5/8 now
+            h.recordRead(Fid.of(0x2000FFFFFL, 1), ObjectKind.INDEX, 0, true);
+        }
+        Map<Fid, Long> tier = new HashMap<>();
+        long used = 0;
+        for (int i = 0; i < 95; i++) {
+            h.recordWrite(Fid.of(8, i), ObjectKind.DATA, 10_000); // the main part: written once, lately
+            tier.put(Fid.of(8, i), 10_000L);
+            used += 10_000;
+        }
+        assertThat(h.heat(often)).as("the spill order forgot it").isLessThan(h.heat(Fid.of(8, 0)));
+        h.recordRead(often, ObjectKind.DATA, -1, false);
+        assertThat(p.decidePromotion(often, used, CAP)).isEqualTo(Promotion.PROMOTE);
+        h.recordRead(once, ObjectKind.DATA, -1, false);
+        assertThat(p.decidePromotion(once, used, CAP)).isEqualTo(Promotion.PROMOTE_ON_TRIAL);
+    }
+
+    @Test
     void withTrialsAFirstReadIsCopiedUpOnProbationAndGoesFirst() {
         PlacementPolicy p = new PlacementPolicy(
                 PolicyConfig.defaults().withMinResidentAge(Duration.ZERO).withProbationShare(0.4), heat);
