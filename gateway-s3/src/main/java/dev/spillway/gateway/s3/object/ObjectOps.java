@@ -9,6 +9,7 @@ import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.Names;
+import dev.spillway.gateway.s3.store.BodyInputStream;
 import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.Precondition;
 import dev.spillway.gateway.s3.store.Records;
@@ -22,7 +23,6 @@ import dev.spillway.gateway.s3.xml.XmlWriter;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
@@ -208,11 +208,13 @@ public final class ObjectOps {
                 out.headOnly(status, length);
                 return;
             }
-            OutputStream os = out.stream(status, length);
-            try (InputStream in = h.open(start, length)) {
-                in.transferTo(os);
-            }
-            os.close();
+            long from = start;
+            long n = length;
+            out.send(status, length, h.chunkSize(length), (chunk, sink) -> {
+                try (BodyInputStream in = h.open(from, n)) {
+                    in.send(chunk, sink::write);
+                }
+            });
         }
     }
 

@@ -691,8 +691,13 @@ public final class ObjectStore {
         }
 
         /** The body's bytes {@code [start, start+length)}. */
-        public InputStream open(long start, long length) {
+        public BodyInputStream open(long start, long length) {
             return new BodyInputStream(osd, record, start, length, ns.ioChunk);
+        }
+
+        /** The chunk {@link BodyInputStream#send} of a range of {@code length} bytes reads at a time. */
+        public int chunkSize(long length) {
+            return BodyInputStream.chunkSize(ns.ioChunk, length);
         }
 
         @Override
