@@ -33,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -121,8 +122,13 @@ final class PoolTransaction extends AbstractTransaction {
         md = mdOsd().newTransaction();
         mdStopped = false;
         try {
+            Set<Fid> created = createdHere();
+            for (Fid f : created) {
+                // A new object has no policy xattr of its own (nor, below, a record to load).
+                storedPolicy.putIfAbsent(f, null);
+            }
             for (Declare d : declares()) {
-                translate(d);
+                translate(d, created);
             }
             declareSyncCopies();
             md.setSync(isSync());
@@ -188,7 +194,33 @@ final class PoolTransaction extends AbstractTransaction {
         return o;
     }
 
-    private void translate(Declare d) throws OsdException {
+    /**
+     * The DATA objects this transaction declares created, not destroyed, and that do not exist (one
+     * existence check each, no exception): they have no committed state, so a new object's start
+     * and commit load no record of it and build no ENOENT. One that exists is loaded as any other:
+     * the client may update it before its create fails with EEXIST. The object locks are held, so
+     * the answer stands until stop.
+     */
+    private Set<Fid> createdHere() throws OsdException {
+        Set<Fid> created = new HashSet<>();
+        Set<Fid> destroyed = new HashSet<>();
+        for (Declare d : declares()) {
+            if (d.op() == Declare.Op.CREATE && d.kind() == ObjectKind.DATA) {
+                created.add(d.fid());
+            } else if (d.op() == Declare.Op.DESTROY) {
+                destroyed.add(d.fid());
+            }
+        }
+        created.removeAll(destroyed);
+        for (Iterator<Fid> it = created.iterator(); it.hasNext(); ) {
+            if (mdOsd().exists(it.next())) {
+                it.remove();
+            }
+        }
+        return created;
+    }
+
+    private void translate(Declare d, Set<Fid> created) throws OsdException {
         Fid f = d.fid();
         pool.checkClientFid(f);
         switch (d.op()) {
@@ -213,7 +245,7 @@ final class PoolTransaction extends AbstractTransaction {
                     case PUNCH -> md.declarePunch(f, d.offset(), d.length());
                     default -> md.declareTruncate(f, d.offset());
                 }
-                Optional<PoolObject> p = committed(f);
+                Optional<PoolObject> p = created.contains(f) ? Optional.empty() : committed(f);
                 ctx.store().declareClientChange(md, f, p);
                 if (p.isPresent()) {
                     if (!p.get().resident(mdIndex)) {

@@ -480,6 +480,14 @@ public final class KvOsd implements Osd {
         }
     }
 
+    /** One lookup, no exception for a missing object (the pool asks this of every object it creates). */
+    @Override
+    public boolean exists(Fid fid) throws OsdException {
+        try (Op op = enter()) {
+            return get(null, Keys.attr(fid), fid) != null;
+        }
+    }
+
     @Override
     public int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
         try (Op op = enter()) {
