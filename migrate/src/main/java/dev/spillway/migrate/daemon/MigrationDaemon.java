@@ -81,6 +81,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     private final TokenBucket bucket;
     private final int md;
+    // The pool's cache devices (role cache), by index: promotions go there, reads there count as promoted.
+    private final Set<Integer> cache;
 
     private final ConcurrentLinkedQueue<Fid> promotions = new ConcurrentLinkedQueue<>();
     private final Set<Fid> promotionQueued = ConcurrentHashMap.newKeySet();
@@ -127,6 +129,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         this.placement = new Placement(policy);
         this.bucket = new TokenBucket(cfg.bandwidth(), clock);
         this.md = pool.metadata().index();
+        this.cache = Set.copyOf(pool.devices().stream()
+                .filter(d -> d.has(Role.CACHE))
+                .map(PoolDevice::index)
+                .toList());
         this.lastPassNanos = nanos();
         this.lastCheckpointNanos = lastPassNanos;
     }
@@ -189,7 +195,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     @Override
     public void readAccess(Fid fid, long size, int device) {
         boolean resident = device == md;
-        if (resident || !cfg.enabled() || promotionQueued.contains(fid)) {
+        // A read served by a cache device is a read of a promoted copy: counted, not promoted again.
+        if (resident || cache.contains(device) || !cfg.enabled() || promotionQueued.contains(fid)) {
             placement.count(fid, size, resident);
             return;
         }
@@ -496,10 +503,15 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 try {
                     Migrator.Result r = pool.migrator().promote(f);
                     moved("promote", r);
-                    if (r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                    // A promotion to a cache device leaves the fast tier as it was: the heat
+                    // tracker keeps the object spilled (its cached reads do not promote it again).
+                    boolean home = cache.isEmpty()
+                            || pool.object(f).map(o -> o.resident(md)).orElse(false);
+                    if ((r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO)
+                            && home) {
                         placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
-                        promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
                     }
+                    promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
                 } catch (OsdException e) {
                     if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY) && !e.is(Errno.EISDIR)) {
                         errors.add("promote of " + f + ": " + e.getMessage());

@@ -245,7 +245,8 @@ public final class PoolConfigParser {
         EnumSet<Role> roles = EnumSet.noneOf(Role.class);
         JsonNode r = n.get("roles");
         if (r == null || !r.isArray() || r.isEmpty()) {
-            throw bad(path + ".roles", "a list of roles is required (metadata, foreground, background, promote)");
+            throw bad(
+                    path + ".roles", "a list of roles is required (metadata, foreground, background, promote, cache)");
         }
         for (int j = 0; j < r.size(); j++) {
             String s = r.get(j).asText();
@@ -254,7 +255,7 @@ public final class PoolConfigParser {
             } catch (IllegalArgumentException e) {
                 throw bad(
                         path + ".roles[" + j + "]",
-                        "unknown role '" + s + "' (metadata, foreground, background, promote)");
+                        "unknown role '" + s + "' (metadata, foreground, background, promote, cache)");
             }
         }
         if (roles.contains(Role.BACKGROUND) && (roles.contains(Role.METADATA) || roles.contains(Role.FOREGROUND))) {
@@ -265,6 +266,18 @@ public final class PoolConfigParser {
                     path + ".roles",
                     "a foreground device other than the metadata device is not supported yet: give it role metadata too");
         }
+        if (roles.contains(Role.CACHE) && roles.size() > 1) {
+            throw bad(
+                    path + ".roles",
+                    "a cache device holds promoted copies only and cannot also be "
+                            + String.join(
+                                    ", ",
+                                    roles.stream()
+                                            .filter(x -> x != Role.CACHE)
+                                            .map(Role::yamlName)
+                                            .toList())
+                            + ": give '" + name + "' the role cache alone, or drop cache");
+        }
         DeviceState state;
         String st = text(n.get("state"), path + ".state", "rw");
         try {
@@ -272,9 +285,16 @@ public final class PoolConfigParser {
         } catch (IllegalArgumentException e) {
             throw bad(path + ".state", "unknown state '" + st + "' (rw, ro, evacuating, spare, failed)");
         }
-        int durability = integer(n.get("durability"), path + ".durability", 1);
+        boolean cache = roles.contains(Role.CACHE);
+        int durability = integer(n.get("durability"), path + ".durability", cache ? 0 : 1);
         if (durability < 0) {
             throw bad(path + ".durability", "must be >= 0");
+        }
+        if (cache && durability != 0) {
+            throw bad(
+                    path + ".durability",
+                    "a cache device has durability 0 (its copies never count toward replicas), got " + durability
+                            + ": leave durability out, or make '" + name + "' a background device");
         }
         Map<String, Object> settings = new LinkedHashMap<>();
         JsonNode s = n.get("settings");

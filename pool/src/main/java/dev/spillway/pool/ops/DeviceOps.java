@@ -117,7 +117,7 @@ public final class DeviceOps {
     public void checkRoomFor(PoolDevice from) throws OsdException {
         long[] held = ctx.copyTotals().getOrDefault(from.index(), Map.of()).get(CopyState.IN_SYNC);
         long bytes = held == null ? 0 : held[0];
-        if (bytes == 0) {
+        if (bytes == 0 || from.has(Role.CACHE)) {
             return;
         }
         var statfs = ctx.statfs();
@@ -189,7 +189,8 @@ public final class DeviceOps {
                     continue;
                 }
                 Migrator.Result r;
-                if (c.get().state() != CopyState.IN_SYNC) {
+                if (c.get().state() != CopyState.IN_SYNC || from.has(Role.CACHE)) {
+                    // A cache copy is never the only one worth keeping: it just goes.
                     r = migrator.dropMirror(fid, c.get().mirrorId());
                 } else {
                     Optional<PoolDevice> to = target(p.get(), from);
@@ -197,7 +198,7 @@ public final class DeviceOps {
                         // No other spill device: the body comes home.
                         r = p.get().resident(ctx.metadata().index())
                                 ? migrator.dropMirror(fid, c.get().mirrorId())
-                                : migrator.promote(fid);
+                                : migrator.promoteHome(fid);
                         if (r.outcome() == Migrator.Outcome.DONE
                                 && !p.get().resident(ctx.metadata().index())) {
                             r = migrator.dropMirror(fid, c.get().mirrorId());
