@@ -20,6 +20,10 @@ import java.util.Optional;
  *     gateway's mapping; empty: the server's default), in configuration order
  * @param writeCommit what a client write must reach before it is acknowledged (pool-wide; an
  *     object's {@link WriteCommit#XATTR} overrides it)
+ * @param writeCommitBuckets the S3 gateway's rules: a bucket name, or a bucket and key prefix
+ *     ({@code logs/archive/}), to the policy its new objects are written under (the longest
+ *     matching rule wins; the gateway sets it as each body's {@link WriteCommit#XATTR}), in
+ *     configuration order
  */
 public record PoolConfig(
         String name,
@@ -28,12 +32,25 @@ public record PoolConfig(
         Map<String, Object> policy,
         SpaceConfig space,
         Map<String, String> storageClasses,
-        WriteCommit writeCommit) {
+        WriteCommit writeCommit,
+        Map<String, WriteCommit> writeCommitBuckets) {
     public PoolConfig {
         devices = List.copyOf(devices);
         policy = Map.copyOf(policy);
         storageClasses = Collections.unmodifiableMap(new LinkedHashMap<>(storageClasses));
         writeCommit = writeCommit == null ? WriteCommit.ASYNC : writeCommit;
+        writeCommitBuckets = Collections.unmodifiableMap(new LinkedHashMap<>(writeCommitBuckets));
+    }
+
+    public PoolConfig(
+            String name,
+            int replicas,
+            List<DeviceConfig> devices,
+            Map<String, Object> policy,
+            SpaceConfig space,
+            Map<String, String> storageClasses,
+            WriteCommit writeCommit) {
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, Map.of());
     }
 
     public PoolConfig(
@@ -61,7 +78,7 @@ public record PoolConfig(
             }
             ds.add(d);
         }
-        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit);
+        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit, writeCommitBuckets);
     }
 
     /** The metadata device (exactly one; checked by the parser). */

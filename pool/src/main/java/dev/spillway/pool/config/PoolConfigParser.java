@@ -26,7 +26,8 @@ import java.util.TreeSet;
  * <pre>
  * name: default
  * replicas: 1
- * write-commit: async      # or: sync 2 — acknowledge after 2 durable copies (sync 2 min 1: degrade to 1)
+ * write-commit: async      # or: sync 2 — acknowledge after 2 durable copies (sync 2 min 1: degrade to 1);
+ *                          # or per S3 bucket/prefix: {default: async, buckets: {photos: sync 2, "logs/archive/": sync 2}}
  * devices:
  *   - name: fast
  *     backend: kv
@@ -36,6 +37,7 @@ import java.util.TreeSet;
  *     backend: vfs
  *     roles: [background]
  *     settings: {path: ./data/slow}
+ *   - {name: ram, backend: mem, roles: [cache]}   # optional: a read cache (durability 0)
  * policy:
  *   high-watermark: 0.80
  * space:
@@ -206,29 +208,68 @@ public final class PoolConfigParser {
             }
         }
         WriteCommit wc = WriteCommit.ASYNC;
+        Map<String, WriteCommit> rules = new LinkedHashMap<>();
         JsonNode w = root.get("write-commit");
         if (w != null && !w.isNull()) {
-            try {
-                wc = WriteCommit.parse(text(w, "write-commit", null));
-            } catch (IllegalArgumentException e) {
-                throw bad("write-commit", e.getMessage());
-            }
-            if (wc.copies() > durable) {
-                throw bad(
-                        "write-commit",
-                        "'" + wc + "' asks for " + wc.copies() + " durable copies, but the pool has only " + durable
-                                + " durable device(s)");
-            }
-            if (wc.copies() > replicas) {
-                throw bad(
-                        "write-commit",
-                        "'" + wc + "' acknowledges " + wc.copies() + " copies but replicas is " + replicas
-                                + ": set replicas: " + wc.copies()
-                                + " too, so that the daemon keeps (and restores) what"
-                                + " the write made");
+            if (w.isObject()) {
+                // {default: async, buckets: {photos: sync 2, "logs/archive/": sync 2 min 1}}
+                onlyKnown(w, "write-commit", Set.of("default", "buckets"));
+                JsonNode def = w.get("default");
+                if (def != null && !def.isNull()) {
+                    wc = writeCommit(def, "write-commit.default", replicas, durable);
+                }
+                JsonNode bs = w.get("buckets");
+                if (bs != null && !bs.isNull()) {
+                    if (!bs.isObject()) {
+                        throw bad(
+                                "write-commit.buckets",
+                                "must be a mapping of bucket (or bucket/prefix) to policy, e.g. {photos: sync 2}");
+                    }
+                    Iterator<String> it = bs.fieldNames();
+                    while (it.hasNext()) {
+                        String rule = it.next();
+                        String path = "write-commit.buckets." + rule;
+                        if (!rule.matches(BUCKET_RULE)) {
+                            throw bad(
+                                    path,
+                                    "a rule is an S3 bucket name (3-63 of a-z, 0-9, '.', '-'), optionally followed"
+                                            + " by '/' and a key prefix: photos, logs/archive/");
+                        }
+                        rules.put(rule, writeCommit(bs.get(rule), path, replicas, durable));
+                    }
+                }
+            } else {
+                wc = writeCommit(w, "write-commit", replicas, durable);
             }
         }
-        return new PoolConfig(name, replicas, devices, policy, space, classes, wc);
+        return new PoolConfig(name, replicas, devices, policy, space, classes, wc, rules);
+    }
+
+    /** A bucket name as S3 allows it (lower case), optionally "/" and a key prefix. */
+    private static final String BUCKET_RULE = "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?";
+
+    private WriteCommit writeCommit(JsonNode node, String path, int replicas, long durable) throws OsdException {
+        WriteCommit wc;
+        try {
+            wc = WriteCommit.parse(text(node, path, null));
+        } catch (IllegalArgumentException e) {
+            throw bad(path, e.getMessage());
+        }
+        if (wc.copies() > durable) {
+            throw bad(
+                    path,
+                    "'" + wc + "' asks for " + wc.copies() + " durable copies, but the pool has only " + durable
+                            + " durable device(s)");
+        }
+        if (wc.copies() > replicas) {
+            throw bad(
+                    path,
+                    "'" + wc + "' acknowledges " + wc.copies() + " copies but replicas is " + replicas
+                            + ": set replicas: " + wc.copies()
+                            + " too, so that the daemon keeps (and restores) what"
+                            + " the write made");
+        }
+        return wc;
     }
 
     private DeviceConfig device(JsonNode n, int i) throws OsdException {
