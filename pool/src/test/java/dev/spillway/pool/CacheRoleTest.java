@@ -9,6 +9,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.mem.MemOsd;
@@ -181,6 +182,18 @@ class CacheRoleTest {
         assertThat(cache.reads.get()).as("reads served by the cache").isGreaterThan(before);
         // The layout names the cache copy as a mirror like any other (an HSM component, PREF_RD).
         assertThat(pool.layout(f).components()).hasSize(2);
+    }
+
+    @Test
+    void theCacheAddsNoRoomToThePool() throws Exception {
+        mount(1, "async");
+        StatFs s = pool.statfs();
+        long durableRows = s.devices().stream()
+                .filter(r -> !r.device().equals("ram"))
+                .mapToLong(StatFs::totalBytes)
+                .sum();
+        assertThat(s.devices()).extracting(StatFs::device).contains("ram");
+        assertThat(s.totalBytes()).isEqualTo(durableRows);
     }
 
     @Test

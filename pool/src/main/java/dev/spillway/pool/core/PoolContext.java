@@ -259,7 +259,8 @@ public final class PoolContext {
                         List.of());
             }
             rows.add(s);
-            if (d.state() != DeviceState.FAILED && d.state() != DeviceState.SPARE) {
+            // A read cache adds no room for data: its row is shown, its bytes are not the pool's.
+            if (d.state() != DeviceState.FAILED && d.state() != DeviceState.SPARE && !d.has(Role.CACHE)) {
                 total += s.totalBytes();
                 free += s.freeBytes();
                 avail += d.state().writable() ? s.availableBytes() : 0;
