@@ -20,6 +20,7 @@ import java.util.Optional;
  *     gateway's mapping; empty: the server's default), in configuration order
  * @param writeCommit what a client write must reach before it is acknowledged (pool-wide; an
  *     object's {@link WriteCommit#XATTR} overrides it)
+ * @param striping background devices whose copies are striped together (RAID0), by tier
  * @param writeCommitBuckets the S3 gateway's rules: a bucket name, or a bucket and key prefix
  *     ({@code logs/archive/}), to the policy its new objects are written under (the longest
  *     matching rule wins; the gateway sets it as each body's {@link WriteCommit#XATTR}), in
@@ -33,13 +34,29 @@ public record PoolConfig(
         SpaceConfig space,
         Map<String, String> storageClasses,
         WriteCommit writeCommit,
+        List<StripeTier> striping,
         Map<String, WriteCommit> writeCommitBuckets) {
     public PoolConfig {
         devices = List.copyOf(devices);
+        striping = striping == null ? List.of() : List.copyOf(striping);
         policy = Map.copyOf(policy);
         storageClasses = Collections.unmodifiableMap(new LinkedHashMap<>(storageClasses));
         writeCommit = writeCommit == null ? WriteCommit.ASYNC : writeCommit;
-        writeCommitBuckets = Collections.unmodifiableMap(new LinkedHashMap<>(writeCommitBuckets));
+        writeCommitBuckets = writeCommitBuckets == null
+                ? Map.of()
+                : Collections.unmodifiableMap(new LinkedHashMap<>(writeCommitBuckets));
+    }
+
+    public PoolConfig(
+            String name,
+            int replicas,
+            List<DeviceConfig> devices,
+            Map<String, Object> policy,
+            SpaceConfig space,
+            Map<String, String> storageClasses,
+            WriteCommit writeCommit,
+            List<StripeTier> striping) {
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, Map.of());
     }
 
     public PoolConfig(
@@ -50,7 +67,7 @@ public record PoolConfig(
             SpaceConfig space,
             Map<String, String> storageClasses,
             WriteCommit writeCommit) {
-        this(name, replicas, devices, policy, space, storageClasses, writeCommit, Map.of());
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, List.of());
     }
 
     public PoolConfig(
@@ -78,7 +95,19 @@ public record PoolConfig(
             }
             ds.add(d);
         }
-        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit, writeCommitBuckets);
+        return new PoolConfig(
+                name, replicas, ds, policy, space, storageClasses, writeCommit, striping, writeCommitBuckets);
+    }
+
+    /** This configuration with {@code tiers} as its {@code striping:} section (not validated: see the parser). */
+    public PoolConfig withStriping(List<StripeTier> tiers) {
+        return new PoolConfig(
+                name, replicas, devices, policy, space, storageClasses, writeCommit, tiers, writeCommitBuckets);
+    }
+
+    /** The striping tier device {@code deviceName} belongs to, if any. */
+    public Optional<StripeTier> stripeTier(String deviceName) {
+        return striping.stream().filter(t -> t.devices().contains(deviceName)).findFirst();
     }
 
     /** The metadata device (exactly one; checked by the parser). */
