@@ -275,7 +275,6 @@ public final class PoolConfigParser {
         return wc;
     }
 
-
     private List<StripeTier> striping(JsonNode node, List<DeviceConfig> devices) throws OsdException {
         List<StripeTier> tiers = new ArrayList<>();
         if (node == null || node.isNull()) {
