@@ -20,6 +20,7 @@ import java.util.Optional;
  *     gateway's mapping; empty: the server's default), in configuration order
  * @param writeCommit what a client write must reach before it is acknowledged (pool-wide; an
  *     object's {@link WriteCommit#XATTR} overrides it)
+ * @param failure when the pool gives a failing device up on its own
  */
 public record PoolConfig(
         String name,
@@ -28,12 +29,25 @@ public record PoolConfig(
         Map<String, Object> policy,
         SpaceConfig space,
         Map<String, String> storageClasses,
-        WriteCommit writeCommit) {
+        WriteCommit writeCommit,
+        FailureConfig failure) {
     public PoolConfig {
         devices = List.copyOf(devices);
         policy = Map.copyOf(policy);
         storageClasses = Collections.unmodifiableMap(new LinkedHashMap<>(storageClasses));
         writeCommit = writeCommit == null ? WriteCommit.ASYNC : writeCommit;
+        failure = failure == null ? FailureConfig.defaults() : failure;
+    }
+
+    public PoolConfig(
+            String name,
+            int replicas,
+            List<DeviceConfig> devices,
+            Map<String, Object> policy,
+            SpaceConfig space,
+            Map<String, String> storageClasses,
+            WriteCommit writeCommit) {
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, FailureConfig.defaults());
     }
 
     public PoolConfig(
@@ -61,7 +75,7 @@ public record PoolConfig(
             }
             ds.add(d);
         }
-        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit);
+        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit, failure);
     }
 
     /** The metadata device (exactly one; checked by the parser). */

@@ -42,15 +42,19 @@ import java.util.TreeSet;
  *   writer-wait: 5s
  * storage-classes:          # optional: S3 storage class → the background device it lives on
  *   STANDARD_IA: slow
+ * fail-after-errors: 8      # consecutive EIOs that fail a device (also per device; 0 = never)
  * </pre>
  */
 public final class PoolConfigParser {
-    private static final Set<String> TOP =
-            Set.of("name", "replicas", "write-commit", "devices", "policy", "space", "storage-classes");
-    private static final Set<String> DEVICE = Set.of("name", "backend", "roles", "state", "durability", "settings");
+    private static final Set<String> TOP = Set.of(
+            "name", "replicas", "write-commit", "devices", "policy", "space", "storage-classes", "fail-after-errors");
+    private static final Set<String> DEVICE =
+            Set.of("name", "backend", "roles", "state", "durability", "settings", "fail-after-errors");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private final String source;
+    // Device name → its own fail-after-errors, filled as the devices are read.
+    private final Map<String, Integer> failAfter = new LinkedHashMap<>();
 
     private PoolConfigParser(String source) {
         this.source = source;
@@ -228,7 +232,13 @@ public final class PoolConfigParser {
                                 + " the write made");
             }
         }
-        return new PoolConfig(name, replicas, devices, policy, space, classes, wc);
+        int failAfterErrors =
+                integer(root.get("fail-after-errors"), "fail-after-errors", FailureConfig.DEFAULT_FAIL_AFTER_ERRORS);
+        if (failAfterErrors < 0) {
+            throw bad("fail-after-errors", "must be >= 0 (0: only the admin fails a device)");
+        }
+        return new PoolConfig(
+                name, replicas, devices, policy, space, classes, wc, new FailureConfig(failAfterErrors, failAfter));
     }
 
     private DeviceConfig device(JsonNode n, int i) throws OsdException {
@@ -275,6 +285,13 @@ public final class PoolConfigParser {
         int durability = integer(n.get("durability"), path + ".durability", 1);
         if (durability < 0) {
             throw bad(path + ".durability", "must be >= 0");
+        }
+        if (n.has("fail-after-errors")) {
+            int f = integer(n.get("fail-after-errors"), path + ".fail-after-errors", 0);
+            if (f < 0) {
+                throw bad(path + ".fail-after-errors", "must be >= 0 (0: only the admin fails this device)");
+            }
+            failAfter.put(name, f);
         }
         Map<String, Object> settings = new LinkedHashMap<>();
         JsonNode s = n.get("settings");
