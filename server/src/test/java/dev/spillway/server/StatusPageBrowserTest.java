@@ -114,6 +114,12 @@ class StatusPageBrowserTest {
         new WebDriverWait(browser, PATIENCE).until(d -> refreshes() >= target);
     }
 
+    /** Stops the page's refreshes and waits until none is in flight: its tables then stay as they are. */
+    private void pause() {
+        js("window.spillway.pause = true");
+        new WebDriverWait(browser, PATIENCE).until(d -> Boolean.TRUE.equals(js("return window.spillway.busy === 0")));
+    }
+
     private JsonNode api(String path) throws Exception {
         return JSON.readTree(s.get(path).body());
     }
@@ -127,7 +133,7 @@ class StatusPageBrowserTest {
         // Devices: the table's bytes are the admin API's (nothing writes meanwhile).
         JsonNode df = api("/api/df");
         // The page redraws its tables at each refresh: read them between two refreshes.
-        js("window.spillway.pause = true");
+        pause();
         for (JsonNode d : df.path("devices")) {
             WebElement row = browser.findElement(
                     By.cssSelector("#devices tr[data-device='" + d.path("name").asText() + "']"));
@@ -146,10 +152,12 @@ class StatusPageBrowserTest {
         js("window.spillway.pause = false");
 
         // Charts: every point drawn is the admin API's sample for that time.
+        pause();
         assertChartMatchesHistory("chart-fast", 1, "fastUse", 100.0);
         assertChartMatchesHistory("chart-moved", 1, "spilledBytes", 1.0);
         assertThat(browser.findElement(By.id("spilled-bytes")).getAttribute("data-bytes"))
                 .isEqualTo("0");
+        js("window.spillway.pause = false");
 
         // A spill: the page follows.
         JsonNode spill =
@@ -158,6 +166,7 @@ class StatusPageBrowserTest {
         long moved = spill.path("bytes").asLong();
         assertThat(moved).isPositive();
         new WebDriverWait(browser, PATIENCE)
+                .ignoring(StaleElementReferenceException.class)
                 .until(d -> Long.toString(moved)
                         .equals(d.findElement(By.id("spilled-bytes")).getAttribute("data-bytes")));
         try {
@@ -171,7 +180,9 @@ class StatusPageBrowserTest {
                             + api("/api/history").path("samples").size(),
                     e);
         }
+        pause();
         assertChartMatchesHistory("chart-moved", 1, "spilledBytes", 1.0);
+        js("window.spillway.pause = false");
         JsonNode slow = api("/api/df").path("devices").get(1);
         String slowUsed = Long.toString(slow.path("used").asLong());
         new WebDriverWait(browser, PATIENCE)

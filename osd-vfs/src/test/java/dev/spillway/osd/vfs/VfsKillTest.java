@@ -28,6 +28,7 @@ import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Journal mode against {@code kill -9}: a child JVM runs writer threads on a real folder, each
  * transaction touching several objects, and prints "ACK thread n" once a transaction's commit
- * callback fired; the parent SIGKILLs it at a random moment, mounts the folder and checks that
+ * callback fired; the parent SIGKILLs it after a random number of acknowledgements (0–60), mounts the folder and checks that
  * every acknowledged transaction is there and none is there in part; then the next child
  * carries on from what survived. 50 cycles ({@code -Dspillway.kill.cycles}); the seed is
  * printed ({@code -Dspillway.seed}).
@@ -187,6 +188,7 @@ class VfsKillTest {
                             dir.resolve("child-stderr.txt").toFile()))
                     .start();
             CountDownLatch ready = new CountDownLatch(1);
+            Semaphore acks = new Semaphore(0);
             Map<Integer, Long> cycleAcks = new ConcurrentHashMap<>();
             Thread reader = Thread.ofVirtual().start(() -> {
                 try (BufferedReader r =
@@ -198,6 +200,7 @@ class VfsKillTest {
                         } else if (line.startsWith("ACK ")) {
                             String[] f = line.split(" ");
                             cycleAcks.merge(Integer.parseInt(f[1]), Long.parseLong(f[2]), Math::max);
+                            acks.release();
                         }
                     }
                 } catch (IOException e) {
@@ -213,7 +216,19 @@ class VfsKillTest {
                 throw new AssertionError("the child of cycle " + cycle + " did not start; its stderr: "
                         + Files.readString(dir.resolve("child-stderr.txt")));
             }
-            Thread.sleep(20 + rnd.nextInt(300));
+            // The kill point is counted in acknowledged transactions, not in time: on a loaded machine
+            // a child may get nothing done in a fixed number of milliseconds. One cycle in eight
+            // kills right after start-up (during or just after the mount's recovery).
+            int killAfter = rnd.nextInt(8) == 0 ? 0 : 1 + rnd.nextInt(60);
+            long ackDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!acks.tryAcquire(killAfter, 100, TimeUnit.MILLISECONDS) && p.isAlive()) {
+                if (System.nanoTime() > ackDeadline) {
+                    p.destroyForcibly();
+                    throw new AssertionError("cycle " + cycle + ": the child acknowledged " + acks.availablePermits()
+                            + " transactions in 120 s, waiting for " + killAfter + "; its stderr: "
+                            + Files.readString(dir.resolve("child-stderr.txt")));
+                }
+            }
             p.destroyForcibly();
             p.waitFor(60, TimeUnit.SECONDS);
             reader.join(10_000);

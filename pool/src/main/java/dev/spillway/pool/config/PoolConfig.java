@@ -20,6 +20,7 @@ import java.util.Optional;
  *     gateway's mapping; empty: the server's default), in configuration order
  * @param writeCommit what a client write must reach before it is acknowledged (pool-wide; an
  *     object's {@link WriteCommit#XATTR} overrides it)
+ * @param striping background devices whose copies are striped together (RAID0), by tier
  * @param failure when the pool gives a failing device up on its own
  */
 public record PoolConfig(
@@ -30,9 +31,11 @@ public record PoolConfig(
         SpaceConfig space,
         Map<String, String> storageClasses,
         WriteCommit writeCommit,
+        List<StripeTier> striping,
         FailureConfig failure) {
     public PoolConfig {
         devices = List.copyOf(devices);
+        striping = striping == null ? List.of() : List.copyOf(striping);
         policy = Map.copyOf(policy);
         storageClasses = Collections.unmodifiableMap(new LinkedHashMap<>(storageClasses));
         writeCommit = writeCommit == null ? WriteCommit.ASYNC : writeCommit;
@@ -46,8 +49,20 @@ public record PoolConfig(
             Map<String, Object> policy,
             SpaceConfig space,
             Map<String, String> storageClasses,
+            WriteCommit writeCommit,
+            List<StripeTier> striping) {
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, FailureConfig.defaults());
+    }
+
+    public PoolConfig(
+            String name,
+            int replicas,
+            List<DeviceConfig> devices,
+            Map<String, Object> policy,
+            SpaceConfig space,
+            Map<String, String> storageClasses,
             WriteCommit writeCommit) {
-        this(name, replicas, devices, policy, space, storageClasses, writeCommit, FailureConfig.defaults());
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, List.of());
     }
 
     public PoolConfig(
@@ -75,7 +90,17 @@ public record PoolConfig(
             }
             ds.add(d);
         }
-        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit, failure);
+        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit, striping, failure);
+    }
+
+    /** This configuration with {@code tiers} as its {@code striping:} section (not validated: see the parser). */
+    public PoolConfig withStriping(List<StripeTier> tiers) {
+        return new PoolConfig(name, replicas, devices, policy, space, storageClasses, writeCommit, tiers, failure);
+    }
+
+    /** The striping tier device {@code deviceName} belongs to, if any. */
+    public Optional<StripeTier> stripeTier(String deviceName) {
+        return striping.stream().filter(t -> t.devices().contains(deviceName)).findFirst();
     }
 
     /** The metadata device (exactly one; checked by the parser). */

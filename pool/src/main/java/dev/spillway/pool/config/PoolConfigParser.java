@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.spi.OsdConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +48,16 @@ import java.util.TreeSet;
  */
 public final class PoolConfigParser {
     private static final Set<String> TOP = Set.of(
-            "name", "replicas", "write-commit", "devices", "policy", "space", "storage-classes", "fail-after-errors");
+            "name",
+            "replicas",
+            "write-commit",
+            "devices",
+            "policy",
+            "space",
+            "storage-classes",
+            "striping",
+            "fail-after-errors");
+    private static final Set<String> STRIPE_TIER = Set.of("devices", "stripe-count", "stripe-size", "min-object-size");
     private static final Set<String> DEVICE =
             Set.of("name", "backend", "roles", "state", "durability", "settings", "fail-after-errors");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -237,8 +247,94 @@ public final class PoolConfigParser {
         if (failAfterErrors < 0) {
             throw bad("fail-after-errors", "must be >= 0 (0: only the admin fails a device)");
         }
+        List<StripeTier> striping = striping(root.get("striping"), devices);
         return new PoolConfig(
-                name, replicas, devices, policy, space, classes, wc, new FailureConfig(failAfterErrors, failAfter));
+                name,
+                replicas,
+                devices,
+                policy,
+                space,
+                classes,
+                wc,
+                striping,
+                new FailureConfig(failAfterErrors, failAfter));
+    }
+
+    private List<StripeTier> striping(JsonNode node, List<DeviceConfig> devices) throws OsdException {
+        List<StripeTier> tiers = new ArrayList<>();
+        if (node == null || node.isNull()) {
+            return tiers;
+        }
+        if (!node.isArray()) {
+            throw bad("striping", "must be a list of tiers, each with devices, stripe-count and stripe-size");
+        }
+        Set<String> taken = new HashSet<>();
+        for (int i = 0; i < node.size(); i++) {
+            String path = "striping[" + i + "]";
+            JsonNode t = node.get(i);
+            if (!t.isObject()) {
+                throw bad(path, "a tier is a mapping with keys " + new TreeSet<>(STRIPE_TIER));
+            }
+            onlyKnown(t, path, STRIPE_TIER);
+            JsonNode ds = t.get("devices");
+            if (ds == null || !ds.isArray() || ds.size() < 2) {
+                throw bad(path + ".devices", "a list of at least two background devices is required");
+            }
+            List<String> names = new ArrayList<>();
+            for (int j = 0; j < ds.size(); j++) {
+                String dp = path + ".devices[" + j + "]";
+                String dev = text(ds.get(j), dp, null);
+                DeviceConfig d = devices.stream()
+                        .filter(x -> x.name().equals(dev))
+                        .findFirst()
+                        .orElseThrow(() -> bad(dp, "'" + dev + "' is not a device of this pool"));
+                if (!d.has(Role.BACKGROUND)) {
+                    throw bad(dp, "'" + dev + "' is not a background device: only spill copies are striped");
+                }
+                if (!taken.add(dev)) {
+                    throw bad(dp, "'" + dev + "' is listed twice (a device belongs to at most one striping tier)");
+                }
+                names.add(dev);
+            }
+            int count = integer(t.get("stripe-count"), path + ".stripe-count", 0);
+            if (count < 2 || count > names.size()) {
+                throw bad(
+                        path + ".stripe-count",
+                        (t.get("stripe-count") == null ? "required" : "is " + count) + ": must be 2.." + names.size()
+                                + " (one stripe per device of the tier)");
+            }
+            long size = bytes(t.get("stripe-size"), path + ".stripe-size", -1);
+            if (size < 0) {
+                throw bad(path + ".stripe-size", "required (a power of two from 1MiB to 1GiB, e.g. 4MiB)");
+            }
+            if (Long.bitCount(size) != 1 || size < StripeTier.MIN_STRIPE_SIZE || size > StripeTier.MAX_STRIPE_SIZE) {
+                throw bad(
+                        path + ".stripe-size",
+                        size + " bytes: must be a power of two from 1MiB to 1GiB (a stripe holds whole"
+                                + " checksum chunks)");
+            }
+            long min = bytes(t.get("min-object-size"), path + ".min-object-size", 0);
+            tiers.add(new StripeTier(names, count, (int) size, min));
+        }
+        return tiers;
+    }
+
+    private long bytes(JsonNode node, String path, long def) throws OsdException {
+        if (node == null || node.isNull()) {
+            return def;
+        }
+        if (!node.isValueNode()) {
+            throw bad(path, "must be a single value (a size such as 4MiB)");
+        }
+        try {
+            long v = OsdConfig.parseBytes(node.asText());
+            if (v < 0) {
+                throw new IllegalArgumentException("must not be negative: '" + node.asText() + "'");
+            }
+            return v;
+        } catch (IllegalArgumentException e) {
+            throw bad(path, e.getMessage());
+        }
     }
 
     private DeviceConfig device(JsonNode n, int i) throws OsdException {

@@ -77,6 +77,21 @@ public record StripeLayout(
                 List.of(OstStripe.of(deviceIndex, copy)));
     }
 
+    /**
+     * A striped pool copy: plain RAID0 over the devices of a striping tier, v1, one stripe object
+     * per device. Every backend's copy is a FID-named object on its device, so each stripe is a
+     * {@code lov_ost_data_v1} whatever the backend: {@code l_ost_idx} = the device index,
+     * {@code l_ost_oi} = the stripe object's key there. (A foreign HSM component cannot describe
+     * striping: it has no stripe fields and must cover {@code [0, EOF)}.)
+     *
+     * @param file the pool object the layout belongs to
+     * @param stripeSize bytes of one stripe unit ({@code lmm_stripe_size})
+     * @param stripes stripe 0 first: the objects holding units 0, 1, ... of each row
+     */
+    public static StripeLayout striped(Fid file, int stripeSize, List<OstStripe> stripes) {
+        return new StripeLayout(LOV_MAGIC_V1, LOV_PATTERN_RAID0, file, stripeSize, 0, null, stripes);
+    }
+
     /** {@code lmm_stripe_count}. */
     public int stripeCount() {
         return objects.size();

@@ -285,7 +285,111 @@ class LayoutCodecGoldenTest {
     }
 
     // ---------------------------------------------------------------------------------------
-    // 4. An object whose S3 copy was on a device that failed, as the pool writes it: mirror 1 on
+    // 5. A striped background copy (issue 20): mirror 1 the resident body on device 0 (preferred),
+    //    mirror 2 a RAID0 copy striped over devices 2..5, 1 MiB stripes, one lov_ost_data_v1 per
+    //    stripe object (l_ost_idx = device, l_ost_oi = the stripe's key), FLR state RDONLY.
+    //    32 + 2 * 48 = 128 table; blob 0 = 56 at 128; blob 1 = lov_mds_md_size(4, V1) = 32 + 4 * 24
+    //    = 128 at 184; lcm_size 312.
+    // ---------------------------------------------------------------------------------------
+    static final String STRIPED_COPY = """
+            00: d0 0b d6 0b               # lcm_magic = LOV_MAGIC_COMP_V1
+            04: 38 01 00 00               # lcm_size = 312
+            08: 05 00 00 00               # lcm_layout_gen = 5
+            0c: 01 00                     # lcm_flags = LCM_FL_RDONLY 0x1 (two mirrors, both in sync)
+            0e: 02 00                     # lcm_entry_count = 2
+            10: 01 00                     # lcm_mirror_count = 2 mirrors - 1 = 1
+            12: 00*14                     # lcm_ec_count and padding
+            # entry 0 at 32: the resident body
+            20: 01 00 01 00               # lcme_id = pflr_id(1, 1)
+            24: 12 00 00 00               # lcme_flags = LCME_FL_INIT | LCME_FL_PREF_RD
+            28: 00*8 ff*8                 # [0, EOF)
+            38: 80 00 00 00 38 00 00 00   # lcme_offset = 128, lcme_size = 56
+            40: 00*16                     # lcme_layout_gen, lcme_time_and_id, EC bytes
+            # entry 1 at 80: the striped copy
+            50: 01 00 02 00               # lcme_id = pflr_id(2, 1) = 0x00020001
+            54: 10 00 00 00               # lcme_flags = LCME_FL_INIT
+            58: 00*8 ff*8                 # [0, EOF): the whole body, striped
+            68: b8 00 00 00               # lcme_offset = 128 + 56 = 184
+            6c: 80 00 00 00               # lcme_size = 128 = 32 + 4 * 24
+            70: 00*16
+            # blob 0 at 128: lov_mds_md_v1, one stripe on device 0
+            80: d0 0b d1 0b 01 00 00 00   # LOV_MAGIC_V1, LOV_PATTERN_RAID0
+            88: 01 00 00 00 00 00 00 00   # lmm_oi oi_id = 1
+            90: 01 04 00 00 02 00 00 00   # lmm_oi oi_seq = 0x200000401
+            98: 00 00 40 00 01 00 00 00   # 4 MiB, lmm_stripe_count 1, lmm_layout_gen 0
+            a0: 01 04 00 00 02 00 00 00   # l_ost_oi f_seq = 0x200000401 (the object's own FID)
+            a8: 01 00 00 00 00 00 00 00   # f_oid 1, f_ver 0
+            b0: 00*8                      # l_ost_gen 0, l_ost_idx 0
+            # blob 1 at 184: lov_mds_md_v1 with 4 stripes
+            b8: d0 0b d1 0b               # lmm_magic = LOV_MAGIC_V1
+            bc: 01 00 00 00               # lmm_pattern = LOV_PATTERN_RAID0
+            c0: 01 00 00 00 00 00 00 00   # lmm_oi oi_id = 1
+            c8: 01 04 00 00 02 00 00 00   # lmm_oi oi_seq = 0x200000401
+            d0: 00 00 10 00               # lmm_stripe_size = 1 MiB (the tier's stripe-size)
+            d4: 04 00                     # lmm_stripe_count = 4
+            d6: 00 00                     # lmm_layout_gen = 0
+            # lmm_objects[0..3]: lov_ost_data_v1, 24 bytes each, from 184 + 32 = 216
+            d8: 00 00 00 c0 02 00 00 00   # [0] f_seq = 0x2c0000000 (PoolFids.copy)
+            e0: 10 00 00 00 00 00 00 00   #     f_oid = 0x10, f_ver = 0
+            e8: 00 00 00 00 02 00 00 00   #     l_ost_gen 0, l_ost_idx = 2
+            f0: 00 00 00 c0 02 00 00 00   # [1] f_seq
+            f8: 11 00 00 00 00 00 00 00   #     f_oid = 0x11
+            100: 00 00 00 00 03 00 00 00  #     l_ost_idx = 3
+            108: 00 00 00 c0 02 00 00 00  # [2] f_seq
+            110: 12 00 00 00 00 00 00 00  #     f_oid = 0x12
+            118: 00 00 00 00 04 00 00 00  #     l_ost_idx = 4
+            120: 00 00 00 c0 02 00 00 00  # [3] f_seq
+            128: 13 00 00 00 00 00 00 00  #     f_oid = 0x13
+            130: 00 00 00 00 05 00 00 00  #     l_ost_idx = 5
+            """;
+
+    static Layout stripedCopy() {
+        List<OstStripe> stripes = List.of(
+                OstStripe.of(2, Fid.of(0x2c0000000L, 0x10)),
+                OstStripe.of(3, Fid.of(0x2c0000000L, 0x11)),
+                OstStripe.of(4, Fid.of(0x2c0000000L, 0x12)),
+                OstStripe.of(5, Fid.of(0x2c0000000L, 0x13)));
+        return new Layout(
+                5,
+                FlrState.RDONLY,
+                List.of(
+                        Component.wholeFile(
+                                pflrId(1, 1), LCME_FL_INIT | LCME_FL_PREF_RD, StripeLayout.ostCopy(FILE, 0, FILE)),
+                        Component.wholeFile(pflrId(2, 1), LCME_FL_INIT, StripeLayout.striped(FILE, 1 << 20, stripes))));
+    }
+
+    @Test
+    void stripedCopyIsAPlainRaid0ComponentWithOneOstDataPerStripe() throws Exception {
+        byte[] golden = HexVector.parse(STRIPED_COPY);
+        assertThat(golden).hasSize(312);
+        assertThat(LayoutCodec.encode(stripedCopy()))
+                .as(HexVector.dump(LayoutCodec.encode(stripedCopy())))
+                .isEqualTo(golden);
+        assertThat(LayoutCodec.decode(golden)).isEqualTo(stripedCopy());
+
+        // Read back with nothing but Lustre's struct sizes and offsets (lov_comp_md_v1 32,
+        // lov_comp_md_entry_v1 48, lov_user_md_v1 32, lov_user_ost_data_v1 24), as an MDT would.
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(golden).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int entry1 = LOV_COMP_MD_V1_SIZE + LOV_COMP_MD_ENTRY_V1_SIZE;
+        int lcmeOffset = b.getInt(entry1 + 24);
+        int lcmeSize = b.getInt(entry1 + 28);
+        assertThat(b.getInt(lcmeOffset)).isEqualTo(LOV_MAGIC_V1); // lmm_magic
+        assertThat(b.getInt(lcmeOffset + 4)).isEqualTo(LOV_PATTERN_RAID0); // lmm_pattern
+        assertThat(b.getInt(lcmeOffset + 24)).isEqualTo(1 << 20); // lmm_stripe_size
+        int count = Short.toUnsignedInt(b.getShort(lcmeOffset + 28)); // lmm_stripe_count
+        assertThat(count).isEqualTo(4);
+        assertThat(lcmeSize).isEqualTo(LOV_MDS_MD_V1_SIZE + count * LOV_OST_DATA_V1_SIZE);
+        for (int i = 0; i < count; i++) {
+            int o = lcmeOffset + LOV_MDS_MD_V1_SIZE + i * LOV_OST_DATA_V1_SIZE;
+            assertThat(b.getLong(o)).as("stripe %d f_seq", i).isEqualTo(0x2c0000000L);
+            assertThat(b.getInt(o + 8)).as("stripe %d f_oid", i).isEqualTo(0x10 + i);
+            assertThat(b.getInt(o + 20)).as("stripe %d l_ost_idx", i).isEqualTo(2 + i);
+        }
+        assertThat(lcmeOffset + lcmeSize).isEqualTo(b.getInt(4)); // the last blob ends at lcm_size
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // 6. An object whose S3 copy was on a device that failed, as the pool writes it: mirror 1 on
     //    device 0 (in sync, preferred), mirror 2 on device 2 lost — HSM flags EXISTS | ARCHIVED |
     //    LOST (lustre_user.h enum hsm_states: HS_LOST 0x40, "file lost on the HSM backend"), the
     //    component LCME_FL_STALE, FLR state WRITE_PENDING (a mirror is not in sync). The bytes are

@@ -7,7 +7,7 @@
   var REFRESH_MS = asked >= 100 ? asked : 3000;
   var charts = {};
   // For the browser test and for people poking at the page: the charts and the last JSON drawn.
-  window.spillway = { charts: charts, status: null, history: null, refreshes: 0 };
+  window.spillway = { charts: charts, status: null, history: null, refreshes: 0, busy: 0 };
 
   function bytes(b) {
     if (b === null || b === undefined || isNaN(b)) return "–";
@@ -214,6 +214,8 @@
 
   function refresh() {
     if (window.spillway.pause) return Promise.resolve();
+    // busy: refreshes in flight; each redraws the tables when it ends (a test that paused waits for 0).
+    window.spillway.busy++;
     return get("/api/status").then(function (st) {
       window.spillway.status = st;
       drawStatus(st);
@@ -226,6 +228,8 @@
     }).catch(function (e) {
       // The server may be restarting: say so on the page, try again at the next tick.
       text("updated", "cannot reach the server (" + e.message + "); retrying");
+    }).then(function () {
+      window.spillway.busy--;
     });
   }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.server.Server;
 import dev.spillway.server.ServerOptions;
+import io.micrometer.core.instrument.Timer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,6 +66,9 @@ class StatusHistoryTest {
                                 .build(),
                         HttpResponse.BodyHandlers.discarding());
             }
+            // The gateway records a request's timer after its response is on the wire: wait until
+            // all ten are counted (an event, not a time) before the clock moves and the sample is taken.
+            awaitCounted(server, 10);
             now.set(now.get().plusSeconds(5));
             Map<String, Object> s = h.sample();
             assertThat(s.get("t")).isEqualTo(now.get().toEpochMilli());
@@ -76,6 +81,26 @@ class StatusHistoryTest {
             assertThat(h.samples()).hasSize(3);
             assertThat(h.s3ByOperation()).containsKey("ListBuckets");
             assertThat(h.s3ByOperation().get("ListBuckets").get("requests")).isEqualTo(10L);
+        }
+    }
+
+    private static void awaitCounted(Server server, long n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            long counted = 0;
+            for (Timer t : server.metrics()
+                    .registry()
+                    .find("spillway_s3_request_duration")
+                    .timers()) {
+                counted += t.count();
+            }
+            if (counted >= n) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the gateway counted " + counted + " of " + n + " requests in 60 s");
+            }
+            Thread.sleep(5);
         }
     }
 }
