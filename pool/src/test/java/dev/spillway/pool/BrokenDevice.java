@@ -3,6 +3,7 @@ package dev.spillway.pool;
 import dev.spillway.osd.Attr;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectCursor;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
@@ -62,6 +63,12 @@ final class BrokenDevice extends FilterOsd {
     public void sync(Collection<Fid> fids) throws OsdException {
         check(null);
         in.sync(fids);
+    }
+
+    @Override
+    public ObjectCursor listObjects() throws OsdException {
+        check(null);
+        return super.listObjects();
     }
 
     @Override

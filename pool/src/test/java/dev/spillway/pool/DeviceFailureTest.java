@@ -318,6 +318,9 @@ class DeviceFailureTest {
         assertThat(raw.get("slow0").statfs().objects()).isZero();
         assertThat(pool.jobs()).noneMatch(j -> j.device() == 1);
         assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        // The retired disk dies for good: fsck does not stop on it.
+        devices.get("slow0").broken.set(true);
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test

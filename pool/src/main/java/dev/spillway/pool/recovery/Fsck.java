@@ -332,6 +332,12 @@ public final class Fsck {
                         orphans.add(k);
                     }
                 }
+            } catch (OsdException e) {
+                // A spare device may be a retired disk that is dead: nothing on it is the pool's.
+                if (d.state() != DeviceState.SPARE || !e.is(Errno.EIO)) {
+                    throw e;
+                }
+                continue;
             }
             for (Fid k : orphans) {
                 boolean fixed = false;
