@@ -63,8 +63,9 @@ import java.util.OptionalLong;
  * records live on the metadata device; bodies live where their layout says. Whoever sits above
  * cannot tell it from a single device.
  *
- * <p>Reads of a resident body go straight to the metadata device (checked against the layout
- * generation, so a concurrent spill is never half-seen); reads of a spilled body go to the
+ * <p>Reads of a resident body go straight to the metadata device (checked against the object's
+ * change stamp, or failing that its layout generation, so a concurrent spill is never half-seen;
+ * an unchanged object's record comes from a cache, see {@link MetadataGate}); reads of a spilled body go to the
  * preferred in-sync copy and are verified chunk by chunk. Writes go through
  * {@link PoolTransaction}. Moving data ({@link #migrator()}) follows the spill protocol of docs/design.md:
  * pending copy and job in one metadata transaction, copy made durable, flip only if the data
@@ -542,7 +543,7 @@ public final class PoolOsd implements Osd {
             ensureOpen();
             checkClientFid(fid);
             Attr a = md.osd().getAttr(fid);
-            Optional<PoolObject> o = store.load(fid);
+            Optional<PoolObject> o = store.loadStamped(fid).record();
             if (o.isEmpty()) {
                 return a;
             }
@@ -564,17 +565,17 @@ public final class PoolOsd implements Osd {
             }
             int start = dst.position();
             for (int attempt = 0; attempt < 100; attempt++) {
-                Optional<PoolObject> o = store.load(fid);
+                // One record load per read at most, none while the object is unchanged: the
+                // change stamp taken with the record says whether it still holds after the read.
+                PoolObjectStore.Stamped st = store.loadStamped(fid);
+                Optional<PoolObject> o = st.record();
                 if (o.isEmpty()) {
                     return md.osd().read(fid, offset, dst);
                 }
                 PoolObject p = o.get();
                 if (p.resident(md.index())) {
                     int n = md.osd().read(fid, offset, dst);
-                    Optional<PoolObject> again = store.load(fid);
-                    if (again.isPresent()
-                            && again.get().layoutGen() == p.layoutGen()
-                            && again.get().dataVersion() == p.dataVersion()) {
+                    if (store.unchanged(fid, st.stamp()) || sameBody(fid, p)) {
                         reported(fid, p, offset, n, md.index());
                         return n;
                     }
@@ -590,6 +591,14 @@ public final class PoolOsd implements Osd {
         } catch (OsdException e) {
             throw e.via(name);
         }
+    }
+
+    /** Loads the record again: true if the layout and data are still those of {@code p}. */
+    private boolean sameBody(Fid fid, PoolObject p) throws OsdException {
+        Optional<PoolObject> again = store.load(fid);
+        return again.isPresent()
+                && again.get().layoutGen() == p.layoutGen()
+                && again.get().dataVersion() == p.dataVersion();
     }
 
     /** Tells the listener about a read: its bytes always, and an access if it starts a read stream. */

@@ -71,7 +71,7 @@ public final class PoolContext {
                     "pool " + config.name() + ": metadata device " + md.name() + " is not behind its gate");
         }
         this.gate = g;
-        this.store = new PoolObjectStore(md.osd(), md.index(), this::hsmType);
+        this.store = new PoolObjectStore(md.osd(), g, md.index(), this::hsmType);
         this.support = new TransactionSupport(name, false);
         this.clock = clock;
         this.reserveSlots = new ReserveSlots(name, ReservePlan.STREAMS);
