@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class BrokenDevice extends FilterOsd {
     final AtomicBoolean broken = new AtomicBoolean();
     final AtomicInteger failedCalls = new AtomicInteger();
+    /** Runs at the start of every per-object sync (a test's hook: fail the device in between). */
+    volatile Runnable beforeSync = () -> {};
 
     BrokenDevice(Osd in) {
         super(in);
@@ -55,12 +57,14 @@ final class BrokenDevice extends FilterOsd {
 
     @Override
     public void sync(Fid fid) throws OsdException {
+        beforeSync.run();
         check(fid);
         in.sync(fid);
     }
 
     @Override
     public void sync(Collection<Fid> fids) throws OsdException {
+        beforeSync.run();
         check(null);
         in.sync(fids);
     }

@@ -366,6 +366,23 @@ class DeviceFailureTest {
     }
 
     @Test
+    void aSyncWriteWhoseCopyDeviceFailsBeforeTheFlipTakesASpareAndIsNotAcknowledgedOnTheFailedOne() throws Exception {
+        config = PoolConfigParser.parse(
+                String.format(YAML, 2, 0).replace("replicas: 2\n", "replicas: 2\nwrite-commit: sync 2\n"), "fail");
+        PoolOsd pool = remount();
+        // slow0 fails (as a trip marks it) after its copy is written, before the flip.
+        devices.get("slow0").beforeSync = () -> pool.device(1).state(DeviceState.FAILED);
+        byte[] b = body(new Random(7), 9000);
+        Fid f = write(pool, 1, b);
+        PoolObject p = pool.requireObject(f);
+        assertThat(p.copies()).noneMatch(c -> c.device() == 1 && c.state() == CopyState.IN_SYNC);
+        assertThat(p.inSync().stream().mapToInt(Copy::device).distinct().count())
+                .as("acknowledged with two in-sync copies off the failed device: %s", p)
+                .isEqualTo(2);
+        assertThat(read(pool, f)).isEqualTo(b);
+    }
+
+    @Test
     void aCopyBegunOnADeviceThatFailsMeanwhileIsNeverFlippedInSync() throws Exception {
         PoolOsd pool = mount(2, 0);
         Fid f = write(pool, 1, new byte[9000]);
