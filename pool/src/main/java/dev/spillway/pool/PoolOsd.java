@@ -203,7 +203,7 @@ public final class PoolOsd implements Osd {
             if (mode != MountMode.CHECK) {
                 // A device failed before the crash: its lost-marking pass ends now (it walks that
                 // device's index only, and needs no space beyond the reserve).
-                pool.deviceOps.lostCopies().resumeAll();
+                pool.deviceOps.resumeLostPasses();
             }
             timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ")
                     .append(millis(r0))

@@ -246,6 +246,9 @@ public final class DeviceTable {
 
     /** Ends device {@code index}'s pass (forced; the caller has synced the markings before). */
     public static void endLostPass(Osd md, int index) throws OsdException {
+        if (lostCursor(md, index).isEmpty()) {
+            return;
+        }
         try (Transaction tx = md.newTransaction()) {
             tx.declareDelete(PoolFids.SUPER, 16);
             tx.setSync(true);

@@ -133,6 +133,16 @@ public final class DeviceOps {
         }
     }
 
+    /**
+     * Resumes the lost-marking passes a crash interrupted (mount, after recovery), under the same
+     * lock as state changes: a device tripping meanwhile waits for its pass to end.
+     */
+    public List<LostCopies.Pass> resumeLostPasses() throws OsdException {
+        synchronized (stateLock) {
+            return lost.resumeAll();
+        }
+    }
+
     private DeviceState persistedState(PoolDevice d) throws OsdException {
         List<DeviceTable.Entry> table = DeviceTable.read(ctx.metadata().osd());
         return d.index() < table.size() ? table.get(d.index()).state() : d.state();
