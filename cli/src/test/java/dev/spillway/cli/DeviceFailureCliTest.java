@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -97,6 +98,16 @@ class DeviceFailureCliTest {
                     .contains("hdd0 is now failed")
                     .contains("4 copies on hdd0 are lost; objects with no copy left: 1")
                     .contains("`spillway device lost hdd0`");
+
+            // The status page's events and health say so too.
+            var status = AdminClient.of(data, null).call("GET", "status", Map.of());
+            assertThat(status.path("events").toString())
+                    .contains("hdd0 failed: 4 copies lost; objects with no copy left: 1");
+            assertThat(status.path("df")
+                            .path("health")
+                            .path("objectsWithNoCopyLeft")
+                            .asLong())
+                    .isEqualTo(1);
 
             String[] df = cli(data, "df", "-h");
             assertThat(df[0]).isEqualTo("0");

@@ -277,16 +277,8 @@ final class AdminApi extends Handler.Abstract {
                                         "unknown state '" + q.getValue("state")
                                                 + "' (rw, ro, evacuating, spare, failed)");
                             }
+                            // A failure is an event through the server's failure listener.
                             DeviceOps.StateChange c = pool.deviceOps().setState(d, s);
-                            if (c.lost() != null) {
-                                ctx.events()
-                                        .add(
-                                                "device",
-                                                false,
-                                                d.name() + " set failed: "
-                                                        + c.lost().lost() + " copies lost, "
-                                                        + c.lost().noCopyLeft() + " objects with no copy left");
-                            }
                             yield Reply.json(stateChange(c, views.devices()));
                         }
                         case "replace" -> {
