@@ -70,7 +70,9 @@ class DeviceFailureTest {
         return PoolOsd.mount(config, InstantSource.system(), PoolOsd.MountMode.RECOVER, (d, clock) -> {
             MemOsd m = raw.get(d.name());
             if (m == null) {
-                m = new MemOsd(new OsdConfig(d.name(), "mem", Map.of("strict-declares", true), clock));
+                Map<String, Object> settings = new HashMap<>(d.settings());
+                settings.put("strict-declares", true);
+                m = new MemOsd(new OsdConfig(d.name(), "mem", settings, clock));
                 raw.put(d.name(), m);
             }
             BrokenDevice b = new BrokenDevice(m);
@@ -169,6 +171,49 @@ class DeviceFailureTest {
         PoolOsd again = remount();
         assertThat(again.device(1).state()).isEqualTo(DeviceState.FAILED);
         assertThat(copyOn(again.requireObject(onSlow0.get(0)), 1).state()).isEqualTo(CopyState.LOST);
+    }
+
+    @Test
+    void thePassRunsOnAMetadataDeviceClientsHaveFilledToItsReserve() throws Exception {
+        config = PoolConfigParser.parse("""
+                name: full
+                replicas: 2
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: 2MiB, strict-declares: true}}
+                  - {name: slow0, backend: mem, roles: [background]}
+                  - {name: slow1, backend: mem, roles: [background]}
+                space: {writer-wait: 0s}
+                """, "full");
+        PoolOsd pool = remount();
+        Map<Fid, byte[]> bodies = new HashMap<>();
+        List<Fid> fids = mirrored(pool, bodies, 1, 20);
+        // Clients fill the fast device up to the reserve, with ever smaller writes until even a
+        // 16-byte one is refused: what is left is the reserve (clients never reach it).
+        int n = 1000;
+        int size = 64 << 10;
+        while (size >= 16) {
+            assertThat(n).as("the 2 MiB device fills up").isLessThan(2000);
+            try {
+                // Random bytes: zeros would be a hole and take no room.
+                write(pool, n, body(new Random(n), size));
+                n++;
+            } catch (OsdException e) {
+                assertThat(e.errno()).isEqualTo(Errno.ENOSPC);
+                size /= 2;
+            }
+        }
+        assertThat(pool.metadata().osd().statfs().availableBytes()).isLessThan(1024);
+
+        DeviceOps.StateChange c = pool.deviceOps().setState(pool.device(1), DeviceState.FAILED);
+
+        assertThat(c.lost().lost()).isEqualTo(20);
+        assertThat(c.lost().errors()).isEmpty();
+        for (Fid f : fids) {
+            assertThat(copyOn(pool.requireObject(f), 1).state()).isEqualTo(CopyState.LOST);
+            assertThat(read(pool, f)).isEqualTo(bodies.get(f));
+        }
+        assertThat(DeviceTable.lostCursor(pool.metadata().osd(), 1)).isEmpty();
+        assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }
 
     @Test
