@@ -20,6 +20,7 @@ import dev.spillway.pool.SpaceReclaimer;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
 import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.ops.Migrator;
 import java.io.ByteArrayInputStream;
@@ -114,6 +115,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private volatile boolean closed;
     private Thread thread;
 
+    // Unregisters the daemon from the pool's device failures (set once, at attach).
+    private Runnable unlistenFailures = () -> {};
+
     // Pass state, touched only by the pass (one at a time: runOnce is synchronized).
     private long lastPassNanos;
     private long lastOps;
@@ -148,6 +152,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         d.refreshFast();
         pool.spaceReclaimer(d);
         pool.roomQueue().onWait(d::wake);
+        // A device that fails wakes the daemon: its lost copies are to be replaced now.
+        d.unlistenFailures = pool.deviceFailures().onFailure(c -> d.wake());
         if (cfg.bandwidth() > 0) {
             // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
             pool.migrator().pacer(d.bucket::await);
@@ -377,8 +383,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
         }
 
+        Map<Integer, Map<CopyState, long[]>> totals = pool.copyTotals();
         for (PoolDevice d : pool.devices()) {
-            if (d.state() == DeviceState.FAILED && pool.holdsCopies(d)) {
+            long[] lost = totals.getOrDefault(d.index(), Map.of()).get(CopyState.LOST);
+            // A failed device's copies, and lost copies a returned device failed to verify.
+            boolean lostThere = lost != null && lost[1] > 0;
+            if ((d.state() == DeviceState.FAILED && pool.holdsCopies(d)) || lostThere) {
                 activity = "replacing copies lost with " + d.name();
                 var p = pool.deviceOps().replaceLost(d, cfg.evacuateBatch());
                 evacuated += p.moved();
@@ -996,6 +1006,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         closed = true;
         pool.spaceReclaimer(null);
         pool.roomQueue().onWait(null);
+        unlistenFailures.run();
         pool.migrator().pacer(null);
         Thread t;
         synchronized (this) {

@@ -21,6 +21,7 @@ import java.util.Optional;
  * @param writeCommit what a client write must reach before it is acknowledged (pool-wide; an
  *     object's {@link WriteCommit#XATTR} overrides it)
  * @param striping background devices whose copies are striped together (RAID0), by tier
+ * @param failure when the pool gives a failing device up on its own
  * @param writeCommitBuckets the S3 gateway's rules: a bucket name, or a bucket and key prefix
  *     ({@code logs/archive/}), to the policy its new objects are written under (the longest
  *     matching rule wins; the gateway sets it as each body's {@link WriteCommit#XATTR}), in
@@ -35,6 +36,7 @@ public record PoolConfig(
         Map<String, String> storageClasses,
         WriteCommit writeCommit,
         List<StripeTier> striping,
+        FailureConfig failure,
         Map<String, WriteCommit> writeCommitBuckets) {
     public PoolConfig {
         devices = List.copyOf(devices);
@@ -42,6 +44,7 @@ public record PoolConfig(
         policy = Map.copyOf(policy);
         storageClasses = Collections.unmodifiableMap(new LinkedHashMap<>(storageClasses));
         writeCommit = writeCommit == null ? WriteCommit.ASYNC : writeCommit;
+        failure = failure == null ? FailureConfig.defaults() : failure;
         writeCommitBuckets = writeCommitBuckets == null
                 ? Map.of()
                 : Collections.unmodifiableMap(new LinkedHashMap<>(writeCommitBuckets));
@@ -55,8 +58,21 @@ public record PoolConfig(
             SpaceConfig space,
             Map<String, String> storageClasses,
             WriteCommit writeCommit,
+            List<StripeTier> striping,
+            FailureConfig failure) {
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, failure, Map.of());
+    }
+
+    public PoolConfig(
+            String name,
+            int replicas,
+            List<DeviceConfig> devices,
+            Map<String, Object> policy,
+            SpaceConfig space,
+            Map<String, String> storageClasses,
+            WriteCommit writeCommit,
             List<StripeTier> striping) {
-        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, Map.of());
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, FailureConfig.defaults());
     }
 
     public PoolConfig(
@@ -96,13 +112,22 @@ public record PoolConfig(
             ds.add(d);
         }
         return new PoolConfig(
-                name, replicas, ds, policy, space, storageClasses, writeCommit, striping, writeCommitBuckets);
+                name, replicas, ds, policy, space, storageClasses, writeCommit, striping, failure, writeCommitBuckets);
     }
 
     /** This configuration with {@code tiers} as its {@code striping:} section (not validated: see the parser). */
     public PoolConfig withStriping(List<StripeTier> tiers) {
         return new PoolConfig(
-                name, replicas, devices, policy, space, storageClasses, writeCommit, tiers, writeCommitBuckets);
+                name,
+                replicas,
+                devices,
+                policy,
+                space,
+                storageClasses,
+                writeCommit,
+                tiers,
+                failure,
+                writeCommitBuckets);
     }
 
     /** The striping tier device {@code deviceName} belongs to, if any. */

@@ -45,16 +45,28 @@ import java.util.TreeSet;
  *   writer-wait: 5s
  * storage-classes:          # optional: S3 storage class → the background device it lives on
  *   STANDARD_IA: slow
+ * fail-after-errors: 8      # consecutive EIOs that fail a device (also per device; 0 = never)
  * </pre>
  */
 public final class PoolConfigParser {
-    private static final Set<String> TOP =
-            Set.of("name", "replicas", "write-commit", "devices", "policy", "space", "storage-classes", "striping");
+    private static final Set<String> TOP = Set.of(
+            "name",
+            "replicas",
+            "write-commit",
+            "devices",
+            "policy",
+            "space",
+            "storage-classes",
+            "striping",
+            "fail-after-errors");
     private static final Set<String> STRIPE_TIER = Set.of("devices", "stripe-count", "stripe-size", "min-object-size");
-    private static final Set<String> DEVICE = Set.of("name", "backend", "roles", "state", "durability", "settings");
+    private static final Set<String> DEVICE =
+            Set.of("name", "backend", "roles", "state", "durability", "settings", "fail-after-errors");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private final String source;
+    // Device name → its own fail-after-errors, filled as the devices are read.
+    private final Map<String, Integer> failAfter = new LinkedHashMap<>();
 
     private PoolConfigParser(String source) {
         this.source = source;
@@ -244,8 +256,23 @@ public final class PoolConfigParser {
                 wc = writeCommit(w, "write-commit", replicas, durable);
             }
         }
+        int failAfterErrors =
+                integer(root.get("fail-after-errors"), "fail-after-errors", FailureConfig.DEFAULT_FAIL_AFTER_ERRORS);
+        if (failAfterErrors < 0) {
+            throw bad("fail-after-errors", "must be >= 0 (0: only the admin fails a device)");
+        }
         List<StripeTier> striping = striping(root.get("striping"), devices);
-        return new PoolConfig(name, replicas, devices, policy, space, classes, wc, striping, rules);
+        return new PoolConfig(
+                name,
+                replicas,
+                devices,
+                policy,
+                space,
+                classes,
+                wc,
+                striping,
+                new FailureConfig(failAfterErrors, failAfter),
+                rules);
     }
 
     /** A bucket name as S3 allows it (lower case), optionally "/" and a key prefix. */
@@ -416,6 +443,13 @@ public final class PoolConfigParser {
                     path + ".durability",
                     "a cache device has durability 0 (its copies never count toward replicas), got " + durability
                             + ": leave durability out, or make '" + name + "' a background device");
+        }
+        if (n.has("fail-after-errors")) {
+            int f = integer(n.get("fail-after-errors"), path + ".fail-after-errors", 0);
+            if (f < 0) {
+                throw bad(path + ".fail-after-errors", "must be >= 0 (0: only the admin fails this device)");
+            }
+            failAfter.put(name, f);
         }
         Map<String, Object> settings = new LinkedHashMap<>();
         JsonNode s = n.get("settings");

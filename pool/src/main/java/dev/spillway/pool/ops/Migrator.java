@@ -754,13 +754,23 @@ public final class Migrator {
             discard(job, now.orElse(null));
             return Result.of(Outcome.CHANGED, "object " + fid + " changed while it was copied; the copy is garbage");
         }
+        if (ctx.device(job.device()).state() == DeviceState.FAILED) {
+            // The target failed while the copy was written: never name a copy on a failed device.
+            discard(job, now.get());
+            return Result.of(
+                    Outcome.CHANGED,
+                    ctx.device(job.device()).name() + " failed while " + fid
+                            + " was copied there; the copy is garbage");
+        }
         PoolObject p = now.get();
         Copy done = pending.get().inSync(p.dataVersion(), occupied, sums);
         PoolObject next = p.replace(done.mirrorId(), c -> done);
-        // A stale copy on the same device is replaced by the fresh one.
+        // A stale (or lost) copy on the same device is replaced by the fresh one.
         List<Copy> replaced = new ArrayList<>();
         for (Copy c : p.copies()) {
-            if (c.device() == job.device() && c.mirrorId() != done.mirrorId() && c.state() == CopyState.STALE) {
+            if (c.device() == job.device()
+                    && c.mirrorId() != done.mirrorId()
+                    && (c.state() == CopyState.STALE || c.state() == CopyState.LOST)) {
                 replaced.add(c);
                 next = next.remove(c.mirrorId());
             }
@@ -1176,7 +1186,10 @@ public final class Migrator {
                 return false;
             }
             Optional<Copy> c = p.byKey(bad.key());
-            if (c.isEmpty() || c.get().state() != CopyState.IN_SYNC) {
+            if (c.isEmpty()
+                    || c.get().state() != CopyState.IN_SYNC
+                    || ctx.device(c.get().device()).state() == DeviceState.FAILED) {
+                // A failed device's copies are the lost-marking pass's.
                 return false;
             }
             // The last in-sync copy is never demoted: there is nothing to resync it from, and a

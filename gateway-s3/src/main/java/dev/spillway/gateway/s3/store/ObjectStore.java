@@ -743,7 +743,7 @@ public final class ObjectStore {
         }
 
         /** The body's bytes {@code [start, start+length)}. */
-        public InputStream open(long start, long length) {
+        public BodyInputStream open(long start, long length) {
             return new BodyInputStream(osd, record, start, length, ns.ioChunk);
         }
 
