@@ -14,6 +14,7 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.FailureConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.DeviceTable;
@@ -125,6 +126,32 @@ class DeviceFailureTest {
 
     private static Copy copyOn(PoolObject p, int device) {
         return p.on(device).orElseThrow(() -> new AssertionError("no copy on device " + device + ": " + p));
+    }
+
+    @Test
+    void failAfterErrorsIsPoolWideWithADefaultAndPerDevice() throws Exception {
+        String two = """
+                name: p
+                %s
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
+                  - {name: slow, backend: mem, roles: [background]%s}
+                """;
+        PoolConfig dflt = PoolConfigParser.parse(String.format(two, "", ""), "t");
+        assertThat(dflt.failure().failAfterErrors("slow")).isEqualTo(FailureConfig.DEFAULT_FAIL_AFTER_ERRORS);
+        PoolConfig set =
+                PoolConfigParser.parse(String.format(two, "fail-after-errors: 3", ", fail-after-errors: 0"), "t");
+        assertThat(set.failure().failAfterErrors("fast")).isEqualTo(3);
+        assertThat(set.failure().failAfterErrors("slow")).isZero();
+        assertThatThrownBy(() -> PoolConfigParser.parse(String.format(two, "fail-after-errors: -1", ""), "t"))
+                .hasMessageContaining("fail-after-errors")
+                .hasMessageContaining(">= 0");
+        assertThatThrownBy(() -> PoolConfigParser.parse(String.format(two, "", ", fail-after-errors: -2"), "t"))
+                .hasMessageContaining("devices[1].fail-after-errors");
+        // 0 on a device: it is never tripped, so no filter counts its errors.
+        config = set;
+        PoolOsd pool = remount();
+        assertThat(pool.device(1).osd()).isInstanceOf(BrokenDevice.class);
     }
 
     @Test

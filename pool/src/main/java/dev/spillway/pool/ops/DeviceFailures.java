@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 
 /**
@@ -73,26 +74,34 @@ public final class DeviceFailures implements AutoCloseable {
             }
             LOG.log(
                     System.Logger.Level.ERROR,
-                    "pool " + ctx.name() + ": device " + d.name() + " failed " + "its I/O repeatedly (last: "
+                    "pool " + ctx.name() + ": device " + d.name() + " failed its I/O repeatedly (last: "
                             + cause.getMessage() + "); it is failed now: its copies are lost, reads go to the"
                             + " other copies and the daemon restores replicas");
             d.state(DeviceState.FAILED);
             CompletableFuture<DeviceOps.StateChange> f = new CompletableFuture<>();
-            worker.execute(() -> {
-                try {
-                    f.complete(ops.setState(d, DeviceState.FAILED));
-                } catch (OsdException | RuntimeException e) {
-                    LOG.log(
-                            System.Logger.Level.ERROR,
-                            "pool " + ctx.name() + ": failing device " + d.name() + " did not finish ("
-                                    + e.getMessage() + "); it is not read or written, and the pass resumes at the"
-                                    + " next mount or `spillway device set-state " + d.name() + " failed`",
-                            e);
-                    f.completeExceptionally(e);
-                }
-            });
+            try {
+                worker.execute(() -> run(d, f));
+            } catch (RejectedExecutionException closing) {
+                // The pool is closing: the device is not used any more; the next mount sees it again.
+                f.completeExceptionally(cause);
+            }
             return f;
         });
+    }
+
+    /** Fails {@code d} for good (persisted, its copies marked lost), on the failure thread. */
+    private void run(PoolDevice d, CompletableFuture<DeviceOps.StateChange> f) {
+        try {
+            f.complete(ops.setState(d, DeviceState.FAILED));
+        } catch (OsdException | RuntimeException e) {
+            LOG.log(
+                    System.Logger.Level.ERROR,
+                    "pool " + ctx.name() + ": failing device " + d.name() + " did not finish (" + e.getMessage()
+                            + "); it is not read or written, and the pass resumes at the next mount or"
+                            + " `spillway device set-state " + d.name() + " failed`",
+                    e);
+            f.completeExceptionally(e);
+        }
     }
 
     /** The failure of {@code d} under way or done since its last trip, if any. */
