@@ -2,6 +2,7 @@ package dev.spillway.gateway.s3.http;
 
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.xml.XmlWriter;
+import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -75,7 +76,7 @@ public final class S3Response {
          * (which has sent it when it returns, so the chunk can be refilled); {@code last} on the
          * final piece.
          */
-        void writeTo(ByteBuffer chunk, Chunks out) throws IOException;
+        void writeTo(ByteBuffer chunk, Chunks out) throws IOException, OsdException, S3Exception;
     }
 
     /** Where a {@link Body} hands its pieces. */
@@ -88,16 +89,17 @@ public final class S3Response {
      * A body of {@code length} bytes sent from a direct buffer of Jetty's pool (at least
      * {@code chunk} bytes, reused across requests): the body is read into it and written to the
      * connection without a copy through the heap, each write blocking until sent (the handler
-     * runs on a virtual thread).
+     * runs on a virtual thread). Until the body's first write nothing is committed: an exception
+     * before it is answered as any other.
      */
-    public void send(int status, long length, int chunk, Body body) throws IOException {
+    public void send(int status, long length, int chunk, Body body) throws IOException, OsdException, S3Exception {
         response.setStatus(status);
         response.getHeaders().put("Content-Length", Long.toString(length));
-        done = true;
         RetainableByteBuffer pooled =
                 response.getRequest().getComponents().getByteBufferPool().acquire(chunk, true);
         try {
             body.writeTo(pooled.getByteBuffer(), (data, last) -> {
+                done = true;
                 try (Blocker.Callback cb = Blocker.callback()) {
                     response.write(last, data, cb);
                     cb.block();

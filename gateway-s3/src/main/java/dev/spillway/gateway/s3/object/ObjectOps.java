@@ -20,6 +20,7 @@ import dev.spillway.gateway.s3.store.StagedBody;
 import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.gateway.s3.xml.XmlNode;
 import dev.spillway.gateway.s3.xml.XmlWriter;
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -208,13 +209,23 @@ public final class ObjectOps {
                 out.headOnly(status, length);
                 return;
             }
-            long from = start;
-            long n = length;
-            out.send(status, length, h.chunkSize(length), (chunk, sink) -> {
-                try (BodyInputStream in = h.open(from, n)) {
+            try (BodyInputStream in = h.open(start, length)) {
+                out.send(status, length, h.chunkSize(length), (chunk, sink) -> {
+                    // The first chunk is read before the status goes out: an object no copy of
+                    // which can be read (its device failed) is answered with a clear error, not a
+                    // cut body.
+                    try {
+                        in.prefetch(chunk);
+                    } catch (OsdException e) {
+                        if (!e.is(Errno.EIO)) {
+                            throw e;
+                        }
+                        throw new S3Exception(
+                                S3Error.OBJECT_UNAVAILABLE, origin(req.bucket(), req.key()) + ": " + e.getMessage(), e);
+                    }
                     in.send(chunk, sink::write);
-                }
-            });
+                });
+            }
         }
     }
 

@@ -24,6 +24,8 @@ public final class BodyInputStream extends InputStream {
     private final int chunk;
     // The stream's own heap chunk, allocated at the first read (send() brings its own buffer).
     private ByteBuffer buf;
+    // The buffer prefetch() filled with the first chunk, not yet sent (null: none).
+    private ByteBuffer prefetched;
     private long pos;
     private IndexCursor manifest;
     // The part being read (manifest objects): its FID and the object offset where it starts.
@@ -66,21 +68,36 @@ public final class BodyInputStream extends InputStream {
      */
     public long send(ByteBuffer into, Sink sink) throws IOException {
         long sent = 0;
-        if (pos >= end) {
+        if (prefetched == null && pos >= end) {
             sink.write(into.clear().limit(0), true);
             return 0;
         }
-        while (pos < end) {
-            try {
-                fill(into);
-            } catch (OsdException e) {
-                throw new IOException(e.getMessage(), e);
+        while (prefetched == into || pos < end) {
+            if (prefetched != into) {
+                try {
+                    fill(into);
+                } catch (OsdException e) {
+                    throw new IOException(e.getMessage(), e);
+                }
             }
+            prefetched = null;
             int n = into.remaining();
             sink.write(into, pos >= end);
             sent += n;
         }
         return sent;
+    }
+
+    /**
+     * Reads the first chunk into {@code into} now, so that a device error surfaces before the
+     * caller commits to a response; {@link #send} with the same buffer sends it first. Does
+     * nothing for an empty range.
+     */
+    public void prefetch(ByteBuffer into) throws OsdException, IOException {
+        if (prefetched == null && pos < end) {
+            fill(into);
+            prefetched = into;
+        }
     }
 
     private ByteBuffer buf() {
