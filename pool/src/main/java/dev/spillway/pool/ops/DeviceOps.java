@@ -257,9 +257,7 @@ public final class DeviceOps {
                     continue;
                 }
                 long good = p.get().inSync().stream()
-                        .filter(x -> x.device() != dead.index()
-                                && ctx.device(x.device()).durability() > 0
-                                && ctx.device(x.device()).state().readable())
+                        .filter(x -> !x.onDevice(dead.index()) && ctx.durable(x) && ctx.readable(x))
                         .count();
                 if (good == 0) {
                     failed++;
