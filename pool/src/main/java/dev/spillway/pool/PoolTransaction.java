@@ -534,13 +534,16 @@ final class PoolTransaction extends AbstractTransaction {
                 last);
     }
 
-    /** After a body change: version + 1, and every other copy stale (replicas > 1) or collected. */
+    /** After a body change: version + 1, and every other copy stale (replicas > 1, durable devices) or collected. */
     private void bodyChanged(Fid fid, PoolObject p, long newSize) throws OsdException {
         List<Copy> kept = new ArrayList<>();
         for (Copy c : p.copies()) {
             if (c.device() == mdIndex || c.state() == CopyState.PENDING) {
                 kept.add(c.device() == mdIndex ? c.inSync(p.dataVersion() + 1, newSize, c.checksums()) : c);
-            } else if (ctx.replicas() > 1 && c.state() == CopyState.IN_SYNC) {
+            } else if (ctx.replicas() > 1
+                    && c.state() == CopyState.IN_SYNC
+                    && ctx.device(c.device()).durability() > 0) {
+                // A cache copy is not resynced: it is collected below, the next promotion recaches.
                 kept.add(c.withState(CopyState.STALE));
                 counters(fid).move(c, CopyState.IN_SYNC, CopyState.STALE);
                 WorkIndex.add(

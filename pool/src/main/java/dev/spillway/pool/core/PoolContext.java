@@ -73,7 +73,7 @@ public final class PoolContext {
                     "pool " + config.name() + ": metadata device " + md.name() + " is not behind its gate");
         }
         this.gate = g;
-        this.store = new PoolObjectStore(md.osd(), md.index(), this::hsmType);
+        this.store = new PoolObjectStore(md.osd(), g, md.index(), this::hsmType);
         this.support = new TransactionSupport(name, false);
         this.clock = clock;
         this.reserveSlots = new ReserveSlots(name, ReservePlan.STREAMS);
@@ -230,8 +230,9 @@ public final class PoolContext {
 
     /** The reserve the metadata device needs at a capacity of {@code capacity} bytes. */
     public ReservePlan planFor(long capacity) {
+        // A cache device holds copies as a spill device does: the worst record counts them too.
         List<Integer> bg = devices.stream()
-                .filter(d -> d.has(Role.BACKGROUND))
+                .filter(d -> d.has(Role.BACKGROUND) || d.has(Role.CACHE))
                 .map(PoolDevice::index)
                 .toList();
         return ReservePlan.of(devices.size(), md.index(), bg, this::hsmType, capacity);
@@ -301,7 +302,8 @@ public final class PoolContext {
                         List.of());
             }
             rows.add(s);
-            if (d.state() != DeviceState.FAILED && d.state() != DeviceState.SPARE) {
+            // A read cache adds no room for data: its row is shown, its bytes are not the pool's.
+            if (d.state() != DeviceState.FAILED && d.state() != DeviceState.SPARE && !d.has(Role.CACHE)) {
                 total += s.totalBytes();
                 free += s.freeBytes();
                 avail += d.state().writable() ? s.availableBytes() : 0;

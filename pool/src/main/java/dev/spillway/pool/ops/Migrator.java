@@ -759,7 +759,8 @@ public final class Migrator {
         if (failing && e.device() != null && !partDevices(job).contains(e.device())) {
             failing = false;
         }
-        abandon(job, full || failing);
+        // A cache copy is never parked: the promotion goes to the metadata device instead.
+        abandon(job, (full || failing) && !target.has(Role.CACHE));
         if (full) {
             return Result.of(Outcome.PARKED, target.name() + " is full: " + e.getMessage());
         }
@@ -835,17 +836,29 @@ public final class Migrator {
             discard(job, now.orElse(null));
             return Result.of(Outcome.CHANGED, "object " + fid + " changed while it was copied; the copy is garbage");
         }
+        if (ctx.device(job.device()).state() == DeviceState.FAILED) {
+            // The target failed while the copy was written: never name a copy on a failed device.
+            discard(job, now.get());
+            return Result.of(
+                    Outcome.CHANGED,
+                    ctx.device(job.device()).name() + " failed while " + fid
+                            + " was copied there; the copy is garbage");
+        }
         PoolObject p = now.get();
         Copy was = pending.get();
         Copy done = was.striped()
                 ? was.inSyncStripes(p.dataVersion(), parts)
                 : was.inSync(p.dataVersion(), parts.get(0).bytes(), parts.get(0).checksums());
         PoolObject next = p.replace(done.mirrorId(), c -> done);
-        // A stale copy on the same device (on one of the new copy's devices) is replaced by the fresh one.
+        // A stale (or lost) copy on the same device (on one of the new copy's devices) is replaced
+        // by the fresh one.
         List<Copy> replaced = new ArrayList<>();
         for (Copy c : p.copies()) {
             boolean shares = done.parts().stream().anyMatch(s -> c.onDevice(s.device()));
-            if (shares && c.device() != mdIndex && c.mirrorId() != done.mirrorId() && c.state() == CopyState.STALE) {
+            if (shares
+                    && c.device() != mdIndex
+                    && c.mirrorId() != done.mirrorId()
+                    && (c.state() == CopyState.STALE || c.state() == CopyState.LOST)) {
                 replaced.add(c);
                 next = next.remove(c.mirrorId());
             }
@@ -855,7 +868,9 @@ public final class Migrator {
             next = next.remove(p.on(mdIndex).orElseThrow().mirrorId())
                     .withBlocks(md().getAttr(fid).blocks());
         }
-        PoolObject fin = next.preferring(drop ? job.device() : mdIndex);
+        // Reads prefer a fresh cache copy over a spill copy (a resident body comes first anyway).
+        boolean cached = ctx.device(job.device()).has(Role.CACHE) && !p.resident(mdIndex);
+        PoolObject fin = next.preferring(drop || cached ? job.device() : mdIndex);
         AttrChange times = ctx.store().times(fid);
         // Releasing the body gives back far more than the flip adds (frees first, below);
         // without a release the flip grows the record for good: the reserve only if it was begun
@@ -904,7 +919,8 @@ public final class Migrator {
         return new Result(
                 Outcome.DONE,
                 p.size(),
-                (drop ? "spilled " : "copied ") + p.size() + " bytes of " + fid + " to " + where(done));
+                (drop ? "spilled " : cached ? "cached " : "copied ") + p.size() + " bytes of " + fid + " to "
+                        + where(done));
     }
 
     /** The copy leaves the layout and a GC job will delete it. */
@@ -1097,8 +1113,58 @@ public final class Migrator {
         });
     }
 
-    /** Brings the body back to the metadata (promote) device, keeping the other copies. */
+    /**
+     * Promotes for reads: with a writable cache device in the pool, a copy there (by the spill
+     * protocol: pending, written and made durable on it, flipped in sync and preferred for reads);
+     * otherwise, or if the cache cannot take it (full, failing), the body back to the metadata
+     * device as {@link #promoteHome} does. A cache copy never counts toward {@code replicas}.
+     */
     public Result promote(Fid fid) throws OsdException {
+        PoolObject p = load(fid);
+        if (p.resident(mdIndex)) {
+            return Result.of(Outcome.NOTHING_TO_DO, "already resident");
+        }
+        PoolDevice cache = null;
+        for (PoolDevice d : ctx.devices()) {
+            if (!d.has(Role.CACHE) || !d.state().writable()) {
+                continue;
+            }
+            Optional<Copy> there = p.on(d.index());
+            if (there.isPresent()
+                    && there.get().state() == CopyState.IN_SYNC
+                    && there.get().version() == p.dataVersion()) {
+                return Result.of(Outcome.NOTHING_TO_DO, "already cached on " + d.name());
+            }
+            if (cache == null && there.isEmpty()) {
+                cache = d;
+            }
+        }
+        if (cache == null) {
+            return promoteHome(fid);
+        }
+        PoolDevice to = cache;
+        Result r = slotted(() -> {
+            Fid key = keys.next();
+            Job job = locked(fid, () -> beginHeld(fid, to, false, key));
+            return job == null
+                    ? Result.of(Outcome.NOTHING_TO_DO, "already cached on " + to.name())
+                    : completeCopy(job, false);
+        });
+        if (r.outcome() == Outcome.DONE || r.outcome() == Outcome.NOTHING_TO_DO) {
+            return r;
+        }
+        LOG.log(
+                System.Logger.Level.DEBUG,
+                "pool " + ctx.name() + ": " + fid + " not cached on " + to.name() + " (" + r.detail()
+                        + "); promoted to " + ctx.metadata().name() + " instead");
+        return promoteHome(fid);
+    }
+
+    /**
+     * Brings the body back to the metadata (promote) device, keeping the other copies; what an
+     * evacuation does with a body that has nowhere else to go (never to a cache device).
+     */
+    public Result promoteHome(Fid fid) throws OsdException {
         return locked(fid, () -> {
             PoolObject p = load(fid);
             if (p.resident(mdIndex)) {
@@ -1241,7 +1307,10 @@ public final class Migrator {
                 return false;
             }
             Optional<Copy> c = p.byKey(bad.key());
-            if (c.isEmpty() || c.get().state() != CopyState.IN_SYNC) {
+            if (c.isEmpty()
+                    || c.get().state() != CopyState.IN_SYNC
+                    || ctx.device(c.get().device()).state() == DeviceState.FAILED) {
+                // A failed device's copies are the lost-marking pass's.
                 return false;
             }
             // The last in-sync copy is never demoted: there is nothing to resync it from, and a
@@ -1251,9 +1320,34 @@ public final class Migrator {
             if (p.inSync().size() <= 1) {
                 return false;
             }
+            // Nor is the last durable one (cache copies beside it are no substitute: they go with
+            // the next restart of an osd-mem cache).
+            boolean durable = ctx.device(bad.device()).durability() > 0;
+            if (durable && durableInSync(p, c.get().key()) == 0) {
+                return false;
+            }
+            AttrChange times = ctx.store().times(fid);
+            if (ctx.device(bad.device()).has(Role.CACHE)) {
+                // A cache copy is not resynced: it leaves the layout (garbage), reads go to the
+                // durable copies, and the next promotion may cache the object again.
+                PoolObject dropped = p.remove(c.get().mirrorId()).preferring(mdIndex);
+                meta(
+                        fid,
+                        true,
+                        SpaceClass.FREEING,
+                        (tx, cs) -> {
+                            WorkIndex.declareAdd(tx, fid);
+                            DeviceIndex.declareDelete(tx, bad.device(), fid);
+                            ctx.store().declare(tx, fid, dropped);
+                        },
+                        (tx, cs) -> {
+                            ctx.store().store(tx, fid, dropped, times);
+                            gcJob(tx, cs, fid, c.get());
+                        });
+                return true;
+            }
             PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
                     .preferring(mdIndex);
-            AttrChange times = ctx.store().times(fid);
             meta(
                     fid,
                     true,
@@ -1279,6 +1373,102 @@ public final class Migrator {
                     });
             return true;
         }));
+    }
+
+    /** In-sync copies of the current version on durable readable devices, other than the copy keyed {@code except}. */
+    private long durableInSync(PoolObject p, Fid except) {
+        return p.inSync().stream()
+                .filter(c -> !c.key().equals(except)
+                        && c.version() == p.dataVersion()
+                        && ctx.device(c.device()).durability() > 0
+                        && ctx.device(c.device()).state().readable())
+                .count();
+    }
+
+    // ---- cache devices ---------------------------------------------------------------------
+
+    /**
+     * At mount: every copy that a cache device no longer holds (an osd-mem cache after a restart,
+     * a cache device that lost its content or is failed) leaves its layout, as garbage whose GC
+     * finds it gone. Walks the cache devices' own indexes only — never the namespace — with one
+     * stat per cached copy. A copy the cache still holds whole stays. A lost cache copy that is
+     * the object's only in-sync copy left (its durable copies gone stale meanwhile) stays, for
+     * fsck to report, rather than leave the layout with none. One object that cannot be handled is logged and skipped: it never blocks
+     * the mount.
+     *
+     * @return the copies dropped
+     */
+    public int dropLostCacheCopies() throws OsdException {
+        int dropped = 0;
+        for (PoolDevice d : ctx.devices()) {
+            if (!d.has(Role.CACHE)) {
+                continue;
+            }
+            for (Fid[] e : DeviceIndex.list(md(), d.index())) {
+                try {
+                    if (dropIfLost(d, e[0], e[1])) {
+                        dropped++;
+                    }
+                } catch (OsdException ex) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pool " + ctx.name() + ": cache copy " + e[1] + " of " + e[0] + " on " + d.name()
+                                    + " left in its layout for now (" + ex.getMessage()
+                                    + "); reads skip it if it is gone, fsck reports it");
+                }
+            }
+        }
+        return dropped;
+    }
+
+    private boolean dropIfLost(PoolDevice d, Fid fid, Fid key) throws OsdException {
+        return slotted(() -> locked(fid, () -> {
+            Optional<PoolObject> now = loadIfExists(fid);
+            Optional<Copy> c = now.flatMap(p -> p.byKey(key));
+            if (c.isEmpty() || c.get().state() == CopyState.PENDING) {
+                return false;
+            }
+            PoolObject p = now.get();
+            if (d.state() != DeviceState.FAILED && holdsWhole(d, key, c.get(), p)) {
+                return false;
+            }
+            if (c.get().state() == CopyState.IN_SYNC && durableInSync(p, key) == 0) {
+                return false;
+            }
+            PoolObject next = p.remove(c.get().mirrorId()).preferring(mdIndex);
+            AttrChange times = ctx.store().times(fid);
+            meta(
+                    fid,
+                    false,
+                    SpaceClass.FREEING,
+                    (tx, cs) -> {
+                        WorkIndex.declareAdd(tx, fid);
+                        WorkIndex.declareRemove(tx, fid);
+                        DeviceIndex.declareDelete(tx, d.index(), fid);
+                        ctx.store().declare(tx, fid, next);
+                    },
+                    (tx, cs) -> {
+                        ctx.store().store(tx, fid, next, times);
+                        for (Job j : WorkIndex.of(md(), fid)) {
+                            if (j.kind() == Job.Kind.RESYNC && j.key().equals(key)) {
+                                WorkIndex.remove(tx, j);
+                            }
+                        }
+                        gcJob(tx, cs, fid, c.get());
+                    });
+            return true;
+        }));
+    }
+
+    /** Whether cache device {@code d} still holds copy {@code c} whole (its object there, at the copy's size). */
+    private static boolean holdsWhole(PoolDevice d, Fid key, Copy c, PoolObject p) {
+        try {
+            long expected = c.version() == p.dataVersion() ? p.size() : -1;
+            return expected < 0 || d.osd().getAttr(key).size() == expected;
+        } catch (OsdException e) {
+            // Gone (ENOENT) or unreadable: either way the cache does not have it.
+            return false;
+        }
     }
 
     // ---- garbage ---------------------------------------------------------------------------

@@ -277,12 +277,19 @@ public final class Fsck {
                             false);
                 }
                 if (p.inSync().isEmpty()) {
+                    List<String> lostOn = p.copies().stream()
+                            .filter(x -> x.state() == CopyState.LOST)
+                            .map(x -> ctx.device(x.device()).name())
+                            .toList();
                     problem(
                             "lost",
                             f,
                             null,
-                            "no in-sync copy of its body remains: reads fail with EIO until the object is written"
-                                    + " again or deleted",
+                            "no in-sync copy of its body remains"
+                                    + (lostOn.isEmpty()
+                                            ? ""
+                                            : " (lost with failed device " + String.join(", ", lostOn) + ")")
+                                    + ": reads fail with EIO until the object is written again or deleted",
                             false);
                 }
             }
@@ -327,6 +334,12 @@ public final class Fsck {
                         orphans.add(k);
                     }
                 }
+            } catch (OsdException e) {
+                // A spare device may be a retired disk that is dead: nothing on it is the pool's.
+                if (d.state() != DeviceState.SPARE || !e.is(Errno.EIO)) {
+                    throw e;
+                }
+                continue;
             }
             for (Fid k : orphans) {
                 boolean fixed = false;
