@@ -15,16 +15,19 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code spillway device list|set-state|set-capacity|evacuate}. */
+/** {@code spillway device list|set-state|set-capacity|evacuate|lost|replace}. */
 @Command(
         name = "device",
         mixinStandardHelpOptions = true,
-        description = "List devices, change their state or capacity, evacuate one.",
+        description =
+                "List devices, change their state or capacity, evacuate one, list or replace what a failed one lost.",
         subcommands = {
             DeviceCommand.ListDevices.class,
             DeviceCommand.SetState.class,
             DeviceCommand.SetCapacity.class,
-            DeviceCommand.Evacuate.class
+            DeviceCommand.Evacuate.class,
+            DeviceFailureCommands.Lost.class,
+            DeviceFailureCommands.Replace.class
         })
 final class DeviceCommand {
 
@@ -63,7 +66,12 @@ final class DeviceCommand {
     @Command(
             name = "set-state",
             mixinStandardHelpOptions = true,
-            description = "Set a device's state: rw, ro, evacuating, spare, failed.")
+            description = {
+                "Set a device's state: rw, ro, evacuating, spare, failed.",
+                "failed: its copies are marked lost at once (reads go to the other copies, the daemon restores"
+                        + " replicas). rw or ro after failed: its lost copies are verified against their checksums"
+                        + " before they count again."
+            })
     static final class SetState implements Callable<Integer> {
         @Mixin
         Target target;
@@ -79,12 +87,14 @@ final class DeviceCommand {
 
         @Override
         public Integer call() throws Exception {
-            JsonNode all =
+            JsonNode r =
                     target.client().call("POST", "devices/" + device + "/state", AdminClient.params("state", state));
+            PrintWriter out = spec.commandLine().getOut();
             if (target.json) {
-                spec.commandLine().getOut().println(AdminClient.pretty(all));
+                out.println(AdminClient.pretty(r));
             } else {
-                spec.commandLine().getOut().printf("%s is now %s%n", device, state);
+                out.printf("%s is now %s%n", device, r.path("to").asText(state));
+                DeviceFailureCommands.describe(r, out);
             }
             return ExitCodes.OK;
         }

@@ -2,6 +2,8 @@ package dev.spillway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -76,6 +78,10 @@ final class DfCommand implements Callable<Integer> {
                 df.path("pool").asText(),
                 s.path("objects").asLong(),
                 Human.size(s.path("spilledBytes").asLong()));
+        JsonNode h = df.path("health");
+        if (h.path("degraded").asBoolean()) {
+            out.println(health(h));
+        }
         JsonNode f = df.path("fastTier");
         if (f.has("useRatio")) {
             out.printf(
@@ -112,6 +118,27 @@ final class DfCommand implements Callable<Integer> {
             out.println(AdminCommands.uploads(df.path("multipartUploads")));
         }
         return ExitCodes.OK;
+    }
+
+    /** The degraded pool in one line: what failed, what is at risk, what is gone, what to run. */
+    static String health(JsonNode h) {
+        StringBuilder b = new StringBuilder("pool DEGRADED: ");
+        List<String> failed = new ArrayList<>();
+        h.path("failedDevices").forEach(x -> failed.add(x.asText()));
+        if (!failed.isEmpty()) {
+            b.append(failed.size() == 1 ? "device " : "devices ")
+                    .append(String.join(", ", failed))
+                    .append(" failed; ");
+        }
+        long risk = h.path("objectsAtRisk").asLong();
+        long none = h.path("objectsWithNoCopyLeft").asLong();
+        b.append(h.path("lostCopies").asLong()).append(" lost copies; objects with fewer than ");
+        b.append(h.path("replicas").asInt()).append(" copies: ").append(risk);
+        b.append(" (the daemon is restoring them); with no copy left: ").append(none);
+        if (none > 0 && !failed.isEmpty()) {
+            b.append(" (`spillway device lost ").append(failed.get(0)).append("`)");
+        }
+        return b.toString();
     }
 
     private static String percent(JsonNode r) {

@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
             "Where an object's body is: a summary (placement; each copy with its device, state, size and checksums),",
             "then with -v its layout decoded from the trusted.lov xattr in the YAML shape of lfs getstripe -v.",
             "Copy states: in-sync (current, readable), stale (an older version, waiting for resync), pending "
-                    + "(being written), garbage (to be deleted), lost (on a failed device)."
+                    + "(being written), garbage (to be deleted), lost (on a failed device: -v shows its HSM component with "
+                    + "lhm_flags lost and lcme_flags stale, as Lustre marks a lost archive copy)."
         })
 final class GetstripeCommand implements Callable<Integer> {
     @Mixin

@@ -19,6 +19,7 @@ import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.Role;
 import dev.spillway.pool.core.PoolContext;
+import dev.spillway.pool.device.DeviceHealth;
 import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.device.MetadataGate;
 import dev.spillway.pool.device.PoolDevice;
@@ -33,6 +34,7 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectStore;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.CapacityControl;
+import dev.spillway.pool.ops.DeviceFailures;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.ops.SyncCommit;
@@ -61,8 +63,9 @@ import java.util.OptionalLong;
  * records live on the metadata device; bodies live where their layout says. Whoever sits above
  * cannot tell it from a single device.
  *
- * <p>Reads of a resident body go straight to the metadata device (checked against the layout
- * generation, so a concurrent spill is never half-seen); reads of a spilled body go to the
+ * <p>Reads of a resident body go straight to the metadata device (checked against the object's
+ * change stamp, or failing that its layout generation, so a concurrent spill is never half-seen;
+ * an unchanged object's record comes from a cache, see {@link MetadataGate}); reads of a spilled body go to the
  * preferred in-sync copy and are verified chunk by chunk. Writes go through
  * {@link PoolTransaction}. Moving data ({@link #migrator()}) follows the spill protocol of docs/design.md:
  * pending copy and job in one metadata transaction, copy made durable, flip only if the data
@@ -93,6 +96,7 @@ public final class PoolOsd implements Osd {
     private final Migrator migrator;
     private final DeviceOps deviceOps;
     private final SyncCommit syncCommit;
+    private final DeviceFailures failures;
     private final CapacityControl capacity;
     private volatile PoolListener listener = PoolListener.NONE;
     /** Which reads are new accesses for placement (the rule in {@link PoolListener}). */
@@ -112,6 +116,12 @@ public final class PoolOsd implements Osd {
         this.migrator = migrator;
         this.deviceOps = new DeviceOps(ctx, migrator);
         this.syncCommit = new SyncCommit(ctx, migrator);
+        this.failures = new DeviceFailures(ctx, deviceOps);
+        for (PoolDevice d : ctx.devices()) {
+            if (d.osd() instanceof DeviceHealth h) {
+                h.onTrip((dev, cause) -> failures.trip(d, cause));
+            }
+        }
         this.capacity = new CapacityControl(ctx);
     }
 
@@ -145,6 +155,9 @@ public final class PoolOsd implements Osd {
                 if (d.has(Role.METADATA)) {
                     // Every metadata transaction passes the gate, so an online fsck can quiesce them.
                     o = new MetadataGate(o);
+                } else if (config.failure().failAfterErrors(d.name()) > 0) {
+                    // Counts the device's consecutive I/O errors; at the limit the pool fails it.
+                    o = new DeviceHealth(o, config.failure().failAfterErrors(d.name()));
                 }
                 opened.add(o);
                 DeviceTable.checkCapabilities(config.name(), d, o);
@@ -187,6 +200,11 @@ public final class PoolOsd implements Osd {
                 case RECOVER -> Recovery.recover(ctx, pool.migrator);
                 case CHECK -> Recovery.none(ctx);
             };
+            if (mode != MountMode.CHECK) {
+                // A device failed before the crash: its lost-marking pass ends now (it walks that
+                // device's index only, and needs no space beyond the reserve).
+                pool.deviceOps.resumeLostPasses();
+            }
             timing.append(mode == MountMode.FULL_SCAN ? "full scan " : "recovery ")
                     .append(millis(r0))
                     .append(" ms");
@@ -378,6 +396,11 @@ public final class PoolOsd implements Osd {
         return deviceOps;
     }
 
+    /** Devices given up (tripped by their I/O errors or failed by the admin): listen, or wait for one. */
+    public DeviceFailures deviceFailures() {
+        return failures;
+    }
+
     public PoolListener listener() {
         return listener;
     }
@@ -520,7 +543,7 @@ public final class PoolOsd implements Osd {
             ensureOpen();
             checkClientFid(fid);
             Attr a = md.osd().getAttr(fid);
-            Optional<PoolObject> o = store.load(fid);
+            Optional<PoolObject> o = store.loadStamped(fid).record();
             if (o.isEmpty()) {
                 return a;
             }
@@ -542,17 +565,17 @@ public final class PoolOsd implements Osd {
             }
             int start = dst.position();
             for (int attempt = 0; attempt < 100; attempt++) {
-                Optional<PoolObject> o = store.load(fid);
+                // One record load per read at most, none while the object is unchanged: the
+                // change stamp taken with the record says whether it still holds after the read.
+                PoolObjectStore.Stamped st = store.loadStamped(fid);
+                Optional<PoolObject> o = st.record();
                 if (o.isEmpty()) {
                     return md.osd().read(fid, offset, dst);
                 }
                 PoolObject p = o.get();
                 if (p.resident(md.index())) {
                     int n = md.osd().read(fid, offset, dst);
-                    Optional<PoolObject> again = store.load(fid);
-                    if (again.isPresent()
-                            && again.get().layoutGen() == p.layoutGen()
-                            && again.get().dataVersion() == p.dataVersion()) {
+                    if (store.unchanged(fid, st.stamp()) || sameBody(fid, p)) {
                         reported(fid, p, offset, n, md.index());
                         return n;
                     }
@@ -568,6 +591,14 @@ public final class PoolOsd implements Osd {
         } catch (OsdException e) {
             throw e.via(name);
         }
+    }
+
+    /** Loads the record again: true if the layout and data are still those of {@code p}. */
+    private boolean sameBody(Fid fid, PoolObject p) throws OsdException {
+        Optional<PoolObject> again = store.load(fid);
+        return again.isPresent()
+                && again.get().layoutGen() == p.layoutGen()
+                && again.get().dataVersion() == p.dataVersion();
     }
 
     /** Tells the listener about a read: its bytes always, and an access if it starts a read stream. */
@@ -587,14 +618,14 @@ public final class PoolOsd implements Osd {
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
         List<Copy> candidates = new ArrayList<>(p.inSync());
-        candidates.removeIf(c -> !ctx.device(c.device()).state().readable());
+        candidates.removeIf(c -> !ctx.readable(c));
         candidates.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
         OsdException last = null;
         List<String> tried = new ArrayList<>();
         for (Copy c : candidates) {
             PoolDevice d = ctx.device(c.device());
             try {
-                int n = CopyIo.readVerified(d, fid, c, p.size(), offset, dst);
+                int n = CopyIo.readVerified(ctx::device, fid, c, p.size(), offset, dst);
                 reported(fid, p, offset, n, d.index());
                 return n;
             } catch (OsdException e) {
@@ -605,7 +636,7 @@ public final class PoolOsd implements Osd {
                 }
                 tried.add(d.name() + " (" + e.errno() + ")");
                 last = e;
-                if (e.is(Errno.EIO) || e.is(Errno.ENOENT)) {
+                if ((e.is(Errno.EIO) || e.is(Errno.ENOENT)) && d.state() != DeviceState.FAILED) {
                     try {
                         migrator.markBad(fid, c, e);
                     } catch (OsdException notNow) {
@@ -614,6 +645,39 @@ public final class PoolOsd implements Osd {
                     }
                 }
             }
+        }
+        // The device may have failed under this read (tripped by it): the layout says where else.
+        Optional<PoolObject> now = store.load(fid);
+        if (now.isEmpty()
+                || now.get().layoutGen() != p.layoutGen()
+                || now.get().inSync().stream()
+                        .anyMatch(c -> ctx.device(c.device()).state().readable()
+                                && candidates.stream().noneMatch(t -> t.mirrorId() == c.mirrorId()))) {
+            return null;
+        }
+        if (!tried.isEmpty()
+                && candidates.stream().anyMatch(c -> ctx.device(c.device()).state() == DeviceState.FAILED)) {
+            // The copies tried are on devices failed meanwhile: the next attempt sees them lost.
+            return null;
+        }
+        List<String> lostOn = new ArrayList<>();
+        for (Copy c : p.copies()) {
+            PoolDevice d = ctx.device(c.device());
+            if (c.state() == CopyState.LOST || (c.state() == CopyState.IN_SYNC && d.state() == DeviceState.FAILED)) {
+                lostOn.add(d.name());
+            }
+        }
+        if (tried.isEmpty() && !lostOn.isEmpty()) {
+            throw new OsdException(
+                    Errno.EIO,
+                    name,
+                    fid,
+                    "no copy left to read: " + (lostOn.size() == 1 ? "its only copy was" : "its copies were")
+                            + " on failed device" + (lostOn.size() == 1 ? " " : "s ") + String.join(", ", lostOn)
+                            + " (lost). Bring the device back if it can be (`spillway device set-state "
+                            + lostOn.get(0) + " rw`: its copies are verified before they count) or restore the"
+                            + " object from a backup; `spillway device lost " + lostOn.get(0)
+                            + "` lists every object in this state");
         }
         throw new OsdException(
                 Errno.EIO,
@@ -787,6 +851,7 @@ public final class PoolOsd implements Osd {
             return;
         }
         closed = true;
+        failures.close();
         OsdException first = null;
         for (PoolDevice d : ctx.devices()) {
             try {

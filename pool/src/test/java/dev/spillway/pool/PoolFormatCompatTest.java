@@ -15,9 +15,13 @@ import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.meta.Checksums;
+import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectCodec;
 import dev.spillway.pool.ops.Migrator;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
@@ -45,11 +49,40 @@ class PoolFormatCompatTest {
     void codesAreThoseOfTheOrdinalsTheyReplace() {
         // On disk since the first pool: changing one of these orphans every existing record.
         assertThat(Arrays.stream(CopyState.values()).map(s -> s.name() + "=" + s.code()))
-                .containsExactly("PENDING=0", "IN_SYNC=1", "STALE=2", "GARBAGE=3");
+                .containsExactly("PENDING=0", "IN_SYNC=1", "STALE=2", "GARBAGE=3", "LOST=4");
         assertThat(Arrays.stream(Job.Kind.values()).map(k -> k.name() + "=" + k.code()))
                 .containsExactly("COPY=0", "GC=1", "RESYNC=2", "PARKED=3");
-        assertThat(CopyState.ofCode(4)).isNull();
+        assertThat(CopyState.ofCode(5)).isNull();
         assertThat(Job.Kind.ofCode(-1)).isNull();
+    }
+
+    @Test
+    void aPoolRecordWithALostCopyRoundTripsAndAnUnknownStateIsRefused() throws OsdException {
+        Fid f = new Fid(0x200000400L, 8, 0);
+        Fid key = new Fid(PoolFids.COPY_SEQ_BASE, 3, 0);
+        // Written before LOST existed (codes 0-3 only): decodes as it was.
+        PoolObject old = new PoolObject(
+                10,
+                2,
+                3,
+                0,
+                List.of(
+                        new Copy(1, 0, f, CopyState.IN_SYNC, 2, 10, true, Checksums.NONE),
+                        new Copy(2, 1, key, CopyState.STALE, 1, 4096, false, new Checksums(20, new int[] {7}))));
+        assertThat(PoolObjectCodec.decode("fast", f, PoolObjectCodec.encode(old)))
+                .isEqualTo(old);
+        PoolObject lost = old.replace(2, c -> c.withState(CopyState.LOST));
+        byte[] b = PoolObjectCodec.encode(lost);
+        assertThat(PoolObjectCodec.decode("fast", f, b)).isEqualTo(lost);
+        // The second copy's state byte: version 1, size 8, data version 8, gen 4, blocks 8, count 2,
+        // first copy 2+2+16+1+8+8+1+1+4 = 43, then mirror 2, device 2, key 16.
+        int state = 1 + 8 + 8 + 4 + 8 + 2 + 43 + 2 + 2 + 16;
+        assertThat(b[state]).isEqualTo((byte) 4);
+        b[state] = 5;
+        assertThatThrownBy(() -> PoolObjectCodec.decode("fast", f, b))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPROTO))
+                .hasMessageContaining("copy state 5 unknown");
     }
 
     @Test

@@ -51,7 +51,7 @@ class ReservePlanTest {
         assertThat(p.total())
                 .isEqualTo((long) p.streams() * p.batch() * (p.perObject() + p.pendingPerObject()) + p.counters());
         // 16 stripes x 2 devices x 4 copy states x 19 bytes.
-        assertThat(p.counters()).isEqualTo(16L * 2 * 4 * 20);
+        assertThat(p.counters()).isEqualTo(16L * 2 * 5 * 20);
         assertThat(p.maxCopies()).isEqualTo(3);
     }
 

@@ -63,8 +63,20 @@ final class S3Tiering {
         return m;
     }
 
+    /**
+     * The pool's {@code write-commit.buckets} as the gateway takes them: bucket or bucket/prefix
+     * → the policy it sets as each new body's {@code spillway.write-commit} xattr.
+     */
+    static Map<String, String> writeCommitRules(PoolConfig cfg) {
+        Map<String, String> m = new LinkedHashMap<>();
+        cfg.writeCommitBuckets().forEach((rule, wc) -> m.put(rule, wc.toString()));
+        return m;
+    }
+
     static void wire(S3Gateway gateway, PoolOsd pool) throws OsdException {
         gateway.namespace().storageClassTiers(mapping(pool.config()));
+        // Not tiering, but the same kind of wiring: the gateway passes a bucket's policy down.
+        gateway.namespace().writeCommitRules(writeCommitRules(pool.config()));
         gateway.dueWork().mover((body, tier) -> move(pool, body, tier));
     }
 

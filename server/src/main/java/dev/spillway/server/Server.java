@@ -102,6 +102,16 @@ public final class Server implements AutoCloseable {
             LOG.info("pool {} {}", pool.name(), mount.summary());
             Events events = new Events(dir, InstantSource.system());
             events.add("mount", true, mount.summary());
+            // A device failed — tripped by its I/O errors or set failed by the admin — is an event.
+            pool.deviceFailures()
+                    .onFailure(c -> events.add(
+                            "device",
+                            false,
+                            c.device() + " failed"
+                                    + (c.lost() == null
+                                            ? ""
+                                            : ": " + c.lost().lost() + " copies lost; objects with no copy left: "
+                                                    + c.lost().noCopyLeft())));
             daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(cfg.policy(), cfg.name()), InstantSource.system());
             pool.listener(PoolListener.all(List.of(metrics, daemon)));
             String resized = null;

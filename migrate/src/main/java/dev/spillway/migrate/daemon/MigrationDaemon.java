@@ -20,6 +20,7 @@ import dev.spillway.pool.SpaceReclaimer;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
 import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.ops.Migrator;
 import java.io.ByteArrayInputStream;
@@ -81,6 +82,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     private final TokenBucket bucket;
     private final int md;
+    // The pool's cache devices (role cache), by index: promotions go there, reads there count as promoted.
+    private final Set<Integer> cache;
 
     private final ConcurrentLinkedQueue<Fid> promotions = new ConcurrentLinkedQueue<>();
     private final Set<Fid> promotionQueued = ConcurrentHashMap.newKeySet();
@@ -112,6 +115,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private volatile boolean closed;
     private Thread thread;
 
+    // Unregisters the daemon from the pool's device failures (set once, at attach).
+    private Runnable unlistenFailures = () -> {};
+
     // Pass state, touched only by the pass (one at a time: runOnce is synchronized).
     private long lastPassNanos;
     private long lastOps;
@@ -127,6 +133,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         this.placement = new Placement(policy);
         this.bucket = new TokenBucket(cfg.bandwidth(), clock);
         this.md = pool.metadata().index();
+        this.cache = Set.copyOf(pool.devices().stream()
+                .filter(d -> d.has(Role.CACHE))
+                .map(PoolDevice::index)
+                .toList());
         this.lastPassNanos = nanos();
         this.lastCheckpointNanos = lastPassNanos;
     }
@@ -142,6 +152,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         d.refreshFast();
         pool.spaceReclaimer(d);
         pool.roomQueue().onWait(d::wake);
+        // A device that fails wakes the daemon: its lost copies are to be replaced now.
+        d.unlistenFailures = pool.deviceFailures().onFailure(c -> d.wake());
         if (cfg.bandwidth() > 0) {
             // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
             pool.migrator().pacer(d.bucket::await);
@@ -189,7 +201,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     @Override
     public void readAccess(Fid fid, long size, int device) {
         boolean resident = device == md;
-        if (resident || !cfg.enabled() || promotionQueued.contains(fid)) {
+        // A read served by a cache device is a read of a promoted copy: counted, not promoted again.
+        if (resident || cache.contains(device) || !cfg.enabled() || promotionQueued.contains(fid)) {
             placement.count(fid, size, resident);
             return;
         }
@@ -370,8 +383,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             }
         }
 
+        Map<Integer, Map<CopyState, long[]>> totals = pool.copyTotals();
         for (PoolDevice d : pool.devices()) {
-            if (d.state() == DeviceState.FAILED && pool.holdsCopies(d)) {
+            long[] lost = totals.getOrDefault(d.index(), Map.of()).get(CopyState.LOST);
+            // A failed device's copies, and lost copies a returned device failed to verify.
+            boolean lostThere = lost != null && lost[1] > 0;
+            if ((d.state() == DeviceState.FAILED && pool.holdsCopies(d)) || lostThere) {
                 activity = "replacing copies lost with " + d.name();
                 var p = pool.deviceOps().replaceLost(d, cfg.evacuateBatch());
                 evacuated += p.moved();
@@ -496,10 +513,15 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 try {
                     Migrator.Result r = pool.migrator().promote(f);
                     moved("promote", r);
-                    if (r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                    // A promotion to a cache device leaves the fast tier as it was: the heat
+                    // tracker keeps the object spilled (its cached reads do not promote it again).
+                    boolean home = cache.isEmpty()
+                            || pool.object(f).map(o -> o.resident(md)).orElse(false);
+                    if ((r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO)
+                            && home) {
                         placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
-                        promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
                     }
+                    promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
                 } catch (OsdException e) {
                     if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY) && !e.is(Errno.EISDIR)) {
                         errors.add("promote of " + f + ": " + e.getMessage());
@@ -984,6 +1006,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         closed = true;
         pool.spaceReclaimer(null);
         pool.roomQueue().onWait(null);
+        unlistenFailures.run();
         pool.migrator().pacer(null);
         Thread t;
         synchronized (this) {

@@ -21,6 +21,11 @@ import java.util.Optional;
  * @param writeCommit what a client write must reach before it is acknowledged (pool-wide; an
  *     object's {@link WriteCommit#XATTR} overrides it)
  * @param striping background devices whose copies are striped together (RAID0), by tier
+ * @param failure when the pool gives a failing device up on its own
+ * @param writeCommitBuckets the S3 gateway's rules: a bucket name, or a bucket and key prefix
+ *     ({@code logs/archive/}), to the policy its new objects are written under (the longest
+ *     matching rule wins; the gateway sets it as each body's {@link WriteCommit#XATTR}), in
+ *     configuration order
  */
 public record PoolConfig(
         String name,
@@ -30,13 +35,44 @@ public record PoolConfig(
         SpaceConfig space,
         Map<String, String> storageClasses,
         WriteCommit writeCommit,
-        List<StripeTier> striping) {
+        List<StripeTier> striping,
+        FailureConfig failure,
+        Map<String, WriteCommit> writeCommitBuckets) {
     public PoolConfig {
         devices = List.copyOf(devices);
         striping = striping == null ? List.of() : List.copyOf(striping);
         policy = Map.copyOf(policy);
         storageClasses = Collections.unmodifiableMap(new LinkedHashMap<>(storageClasses));
         writeCommit = writeCommit == null ? WriteCommit.ASYNC : writeCommit;
+        failure = failure == null ? FailureConfig.defaults() : failure;
+        writeCommitBuckets = writeCommitBuckets == null
+                ? Map.of()
+                : Collections.unmodifiableMap(new LinkedHashMap<>(writeCommitBuckets));
+    }
+
+    public PoolConfig(
+            String name,
+            int replicas,
+            List<DeviceConfig> devices,
+            Map<String, Object> policy,
+            SpaceConfig space,
+            Map<String, String> storageClasses,
+            WriteCommit writeCommit,
+            List<StripeTier> striping,
+            FailureConfig failure) {
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, failure, Map.of());
+    }
+
+    public PoolConfig(
+            String name,
+            int replicas,
+            List<DeviceConfig> devices,
+            Map<String, Object> policy,
+            SpaceConfig space,
+            Map<String, String> storageClasses,
+            WriteCommit writeCommit,
+            List<StripeTier> striping) {
+        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, FailureConfig.defaults());
     }
 
     public PoolConfig(
@@ -75,12 +111,23 @@ public record PoolConfig(
             }
             ds.add(d);
         }
-        return new PoolConfig(name, replicas, ds, policy, space, storageClasses, writeCommit, striping);
+        return new PoolConfig(
+                name, replicas, ds, policy, space, storageClasses, writeCommit, striping, failure, writeCommitBuckets);
     }
 
     /** This configuration with {@code tiers} as its {@code striping:} section (not validated: see the parser). */
     public PoolConfig withStriping(List<StripeTier> tiers) {
-        return new PoolConfig(name, replicas, devices, policy, space, storageClasses, writeCommit, tiers);
+        return new PoolConfig(
+                name,
+                replicas,
+                devices,
+                policy,
+                space,
+                storageClasses,
+                writeCommit,
+                tiers,
+                failure,
+                writeCommitBuckets);
     }
 
     /** The striping tier device {@code deviceName} belongs to, if any. */

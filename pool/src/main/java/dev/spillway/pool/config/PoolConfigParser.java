@@ -27,7 +27,8 @@ import java.util.TreeSet;
  * <pre>
  * name: default
  * replicas: 1
- * write-commit: async      # or: sync 2 — acknowledge after 2 durable copies (sync 2 min 1: degrade to 1)
+ * write-commit: async      # or: sync 2 — acknowledge after 2 durable copies (sync 2 min 1: degrade to 1);
+ *                          # or per S3 bucket/prefix: {default: async, buckets: {photos: sync 2, "logs/archive/": sync 2}}
  * devices:
  *   - name: fast
  *     backend: kv
@@ -37,22 +38,35 @@ import java.util.TreeSet;
  *     backend: vfs
  *     roles: [background]
  *     settings: {path: ./data/slow}
+ *   - {name: ram, backend: mem, roles: [cache]}   # optional: a read cache (durability 0)
  * policy:
  *   high-watermark: 0.80
  * space:
  *   writer-wait: 5s
  * storage-classes:          # optional: S3 storage class → the background device it lives on
  *   STANDARD_IA: slow
+ * fail-after-errors: 8      # consecutive EIOs that fail a device (also per device; 0 = never)
  * </pre>
  */
 public final class PoolConfigParser {
-    private static final Set<String> TOP =
-            Set.of("name", "replicas", "write-commit", "devices", "policy", "space", "storage-classes", "striping");
+    private static final Set<String> TOP = Set.of(
+            "name",
+            "replicas",
+            "write-commit",
+            "devices",
+            "policy",
+            "space",
+            "storage-classes",
+            "striping",
+            "fail-after-errors");
     private static final Set<String> STRIPE_TIER = Set.of("devices", "stripe-count", "stripe-size", "min-object-size");
-    private static final Set<String> DEVICE = Set.of("name", "backend", "roles", "state", "durability", "settings");
+    private static final Set<String> DEVICE =
+            Set.of("name", "backend", "roles", "state", "durability", "settings", "fail-after-errors");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private final String source;
+    // Device name → its own fail-after-errors, filled as the devices are read.
+    private final Map<String, Integer> failAfter = new LinkedHashMap<>();
 
     private PoolConfigParser(String source) {
         this.source = source;
@@ -208,30 +222,84 @@ public final class PoolConfigParser {
             }
         }
         WriteCommit wc = WriteCommit.ASYNC;
+        Map<String, WriteCommit> rules = new LinkedHashMap<>();
         JsonNode w = root.get("write-commit");
         if (w != null && !w.isNull()) {
-            try {
-                wc = WriteCommit.parse(text(w, "write-commit", null));
-            } catch (IllegalArgumentException e) {
-                throw bad("write-commit", e.getMessage());
-            }
-            if (wc.copies() > durable) {
-                throw bad(
-                        "write-commit",
-                        "'" + wc + "' asks for " + wc.copies() + " durable copies, but the pool has only " + durable
-                                + " durable device(s)");
-            }
-            if (wc.copies() > replicas) {
-                throw bad(
-                        "write-commit",
-                        "'" + wc + "' acknowledges " + wc.copies() + " copies but replicas is " + replicas
-                                + ": set replicas: " + wc.copies()
-                                + " too, so that the daemon keeps (and restores) what"
-                                + " the write made");
+            if (w.isObject()) {
+                // {default: async, buckets: {photos: sync 2, "logs/archive/": sync 2 min 1}}
+                onlyKnown(w, "write-commit", Set.of("default", "buckets"));
+                JsonNode def = w.get("default");
+                if (def != null && !def.isNull()) {
+                    wc = writeCommit(def, "write-commit.default", replicas, durable);
+                }
+                JsonNode bs = w.get("buckets");
+                if (bs != null && !bs.isNull()) {
+                    if (!bs.isObject()) {
+                        throw bad(
+                                "write-commit.buckets",
+                                "must be a mapping of bucket (or bucket/prefix) to policy, e.g. {photos: sync 2}");
+                    }
+                    Iterator<String> it = bs.fieldNames();
+                    while (it.hasNext()) {
+                        String rule = it.next();
+                        String path = "write-commit.buckets." + rule;
+                        if (!rule.matches(BUCKET_RULE)) {
+                            throw bad(
+                                    path,
+                                    "a rule is an S3 bucket name (3-63 of a-z, 0-9, '.', '-'), optionally followed"
+                                            + " by '/' and a key prefix: photos, logs/archive/");
+                        }
+                        rules.put(rule, writeCommit(bs.get(rule), path, replicas, durable));
+                    }
+                }
+            } else {
+                wc = writeCommit(w, "write-commit", replicas, durable);
             }
         }
+        int failAfterErrors =
+                integer(root.get("fail-after-errors"), "fail-after-errors", FailureConfig.DEFAULT_FAIL_AFTER_ERRORS);
+        if (failAfterErrors < 0) {
+            throw bad("fail-after-errors", "must be >= 0 (0: only the admin fails a device)");
+        }
         List<StripeTier> striping = striping(root.get("striping"), devices);
-        return new PoolConfig(name, replicas, devices, policy, space, classes, wc, striping);
+        return new PoolConfig(
+                name,
+                replicas,
+                devices,
+                policy,
+                space,
+                classes,
+                wc,
+                striping,
+                new FailureConfig(failAfterErrors, failAfter),
+                rules);
+    }
+
+    /** A bucket name as S3 allows it (lower case), optionally "/" and a key prefix. */
+    private static final String BUCKET_RULE = "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?";
+
+    private WriteCommit writeCommit(JsonNode node, String path, int replicas, long durable) throws OsdException {
+        WriteCommit wc;
+        try {
+            wc = WriteCommit.parse(text(node, path, null));
+        } catch (IllegalArgumentException e) {
+            throw bad(path, e.getMessage());
+        }
+        if (wc.copies() > durable) {
+            throw bad(
+                    path,
+                    "'" + wc + "' asks for " + wc.copies() + " durable copies, but the pool has only " + durable
+                            + " durable device(s)");
+        }
+        if (wc.copies() > replicas) {
+            throw bad(
+                    path,
+                    "'" + wc + "' acknowledges " + wc.copies() + " copies but replicas is " + replicas
+                            + ": set replicas: " + wc.copies()
+                            + " too, so that the daemon keeps (and restores) what"
+                            + " the write made");
+        }
+        return wc;
     }
 
     private List<StripeTier> striping(JsonNode node, List<DeviceConfig> devices) throws OsdException {
@@ -279,13 +347,12 @@ public final class PoolConfigParser {
             }
             long size = bytes(t.get("stripe-size"), path + ".stripe-size", -1);
             if (size < 0) {
-                throw bad(path + ".stripe-size", "required (a power of two from 1MiB to 1GiB, e.g. 4MiB)");
+                throw bad(path + ".stripe-size", "required (a power of two from 64KiB to 1GiB, e.g. 4MiB)");
             }
             if (Long.bitCount(size) != 1 || size < StripeTier.MIN_STRIPE_SIZE || size > StripeTier.MAX_STRIPE_SIZE) {
                 throw bad(
                         path + ".stripe-size",
-                        size + " bytes: must be a power of two from 1MiB to 1GiB (a stripe holds whole"
-                                + " checksum chunks)");
+                        size + " bytes: must be a power of two from 64KiB (Lustre's LOV_MIN_STRIPE_SIZE) to" + " 1GiB");
             }
             long min = bytes(t.get("min-object-size"), path + ".min-object-size", 0);
             tiers.add(new StripeTier(names, count, (int) size, min));
@@ -325,7 +392,8 @@ public final class PoolConfigParser {
         EnumSet<Role> roles = EnumSet.noneOf(Role.class);
         JsonNode r = n.get("roles");
         if (r == null || !r.isArray() || r.isEmpty()) {
-            throw bad(path + ".roles", "a list of roles is required (metadata, foreground, background, promote)");
+            throw bad(
+                    path + ".roles", "a list of roles is required (metadata, foreground, background, promote, cache)");
         }
         for (int j = 0; j < r.size(); j++) {
             String s = r.get(j).asText();
@@ -334,7 +402,7 @@ public final class PoolConfigParser {
             } catch (IllegalArgumentException e) {
                 throw bad(
                         path + ".roles[" + j + "]",
-                        "unknown role '" + s + "' (metadata, foreground, background, promote)");
+                        "unknown role '" + s + "' (metadata, foreground, background, promote, cache)");
             }
         }
         if (roles.contains(Role.BACKGROUND) && (roles.contains(Role.METADATA) || roles.contains(Role.FOREGROUND))) {
@@ -345,6 +413,18 @@ public final class PoolConfigParser {
                     path + ".roles",
                     "a foreground device other than the metadata device is not supported yet: give it role metadata too");
         }
+        if (roles.contains(Role.CACHE) && roles.size() > 1) {
+            throw bad(
+                    path + ".roles",
+                    "a cache device holds promoted copies only and cannot also be "
+                            + String.join(
+                                    ", ",
+                                    roles.stream()
+                                            .filter(x -> x != Role.CACHE)
+                                            .map(Role::yamlName)
+                                            .toList())
+                            + ": give '" + name + "' the role cache alone, or drop cache");
+        }
         DeviceState state;
         String st = text(n.get("state"), path + ".state", "rw");
         try {
@@ -352,9 +432,23 @@ public final class PoolConfigParser {
         } catch (IllegalArgumentException e) {
             throw bad(path + ".state", "unknown state '" + st + "' (rw, ro, evacuating, spare, failed)");
         }
-        int durability = integer(n.get("durability"), path + ".durability", 1);
+        boolean cache = roles.contains(Role.CACHE);
+        int durability = integer(n.get("durability"), path + ".durability", cache ? 0 : 1);
         if (durability < 0) {
             throw bad(path + ".durability", "must be >= 0");
+        }
+        if (cache && durability != 0) {
+            throw bad(
+                    path + ".durability",
+                    "a cache device has durability 0 (its copies never count toward replicas), got " + durability
+                            + ": leave durability out, or make '" + name + "' a background device");
+        }
+        if (n.has("fail-after-errors")) {
+            int f = integer(n.get("fail-after-errors"), path + ".fail-after-errors", 0);
+            if (f < 0) {
+                throw bad(path + ".fail-after-errors", "must be >= 0 (0: only the admin fails this device)");
+            }
+            failAfter.put(name, f);
         }
         Map<String, Object> settings = new LinkedHashMap<>();
         JsonNode s = n.get("settings");

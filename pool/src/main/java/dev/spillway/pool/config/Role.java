@@ -11,7 +11,14 @@ public enum Role {
     /** A capacity (spill) tier; ordered by position in the configuration. */
     BACKGROUND,
     /** Where hot data read from a spill device is copied back to. */
-    PROMOTE;
+    PROMOTE,
+    /**
+     * A read cache: holds promoted copies only (a promotion prefers it to the metadata device),
+     * with durability 0 — its copies never count toward {@code replicas} or a write-commit count,
+     * it is never a write, spill or evacuation target, and its copies are dropped without harm when
+     * it loses them (an osd-mem cache at every restart). Cannot be combined with another role.
+     */
+    CACHE;
 
     public String yamlName() {
         return name().toLowerCase(Locale.ROOT);

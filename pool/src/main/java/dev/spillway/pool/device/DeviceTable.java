@@ -7,6 +7,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.pool.config.DeviceConfig;
 import dev.spillway.pool.config.DeviceState;
@@ -196,6 +197,64 @@ public final class DeviceTable {
                     PoolFids.SUPER,
                     k(deviceKey(d.index())),
                     k(encode(d.name(), d.backend(), d.roles(), d.state(), d.durability())));
+        }
+    }
+
+    // ---- the lost-marking pass of a failed device ---------------------------------------------
+
+    static String lostKey(int index) {
+        return String.format("lost-pass/%04d", index);
+    }
+
+    /** Bytes of a lost-pass cursor: the device-index stripe, then the last entry's key. */
+    public static final int LOST_CURSOR_BYTES = 1 + 2 * Fid.BYTES;
+
+    /**
+     * Persists a device's FAILED state and the start of its lost-marking pass, in one forced
+     * transaction: a crash leaves the device either in its old state or failed with the pass to
+     * resume at mount, never failed without the pass.
+     */
+    public static void fail(Osd md, PoolDevice d) throws OsdException {
+        try (Transaction tx = md.newTransaction()) {
+            tx.declareInsert(PoolFids.SUPER, 64, 256);
+            tx.declareInsert(PoolFids.SUPER, 16, LOST_CURSOR_BYTES);
+            tx.setSync(true);
+            // The pool's own work (a few bytes): it must go through on a full metadata device.
+            tx.setSpaceClass(SpaceClass.RESERVED);
+            tx.start();
+            tx.upsert(
+                    PoolFids.SUPER,
+                    k(deviceKey(d.index())),
+                    k(encode(d.name(), d.backend(), d.roles(), DeviceState.FAILED, d.durability())));
+            tx.upsert(PoolFids.SUPER, k(lostKey(d.index())), new byte[0]);
+        }
+    }
+
+    /** The cursor of device {@code index}'s unfinished lost-marking pass (empty bytes: not begun). */
+    public static Optional<byte[]> lostCursor(Osd md, int index) throws OsdException {
+        return md.lookup(PoolFids.SUPER, k(lostKey(index)));
+    }
+
+    public static void declareLostCursor(Transaction tx) throws OsdException {
+        tx.declareInsert(PoolFids.SUPER, 16, LOST_CURSOR_BYTES);
+    }
+
+    /** Moves the pass's cursor, in the transaction that marked the entry it names. */
+    public static void moveLostCursor(Transaction tx, int index, byte[] cursor) throws OsdException {
+        tx.upsert(PoolFids.SUPER, k(lostKey(index)), cursor);
+    }
+
+    /** Ends device {@code index}'s pass (forced; the caller has synced the markings before). */
+    public static void endLostPass(Osd md, int index) throws OsdException {
+        if (lostCursor(md, index).isEmpty()) {
+            return;
+        }
+        try (Transaction tx = md.newTransaction()) {
+            tx.declareDelete(PoolFids.SUPER, 16);
+            tx.setSync(true);
+            tx.setSpaceClass(SpaceClass.FREEING);
+            tx.start();
+            tx.delete(PoolFids.SUPER, k(lostKey(index)));
         }
     }
 

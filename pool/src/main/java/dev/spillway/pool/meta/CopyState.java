@@ -13,7 +13,15 @@ public enum CopyState {
     /** Holds an older data version; waits for resync or removal. Not readable. */
     STALE(2),
     /** No longer referenced by the layout; a GC job deletes it. */
-    GARBAGE(3);
+    GARBAGE(3),
+    /**
+     * On a device that failed: not readable, not counted toward replicas. It stays in the layout
+     * (Lustre: {@code HS_LOST} on an HSM component, {@code LCME_FL_STALE} on a mirror) and in its
+     * device's index, so the objects at risk are listed without a scan; the daemon replaces it
+     * from a surviving copy, and a device that comes back has it verified against its checksums
+     * before it counts again.
+     */
+    LOST(4);
 
     private final int code;
 

@@ -3,6 +3,7 @@ package dev.spillway.pool.meta;
 import static dev.spillway.pool.layout.LovFormat.HS_ARCHIVED;
 import static dev.spillway.pool.layout.LovFormat.HS_DIRTY;
 import static dev.spillway.pool.layout.LovFormat.HS_EXISTS;
+import static dev.spillway.pool.layout.LovFormat.HS_LOST;
 import static dev.spillway.pool.layout.LovFormat.HS_RELEASED;
 import static dev.spillway.pool.layout.LovFormat.LCME_FL_INIT;
 import static dev.spillway.pool.layout.LovFormat.LCME_FL_PREF_RD;
@@ -16,6 +17,7 @@ import dev.spillway.pool.layout.HsmType;
 import dev.spillway.pool.layout.Layout;
 import dev.spillway.pool.layout.LayoutCodec;
 import dev.spillway.pool.layout.LovFormat;
+import dev.spillway.pool.layout.OstStripe;
 import dev.spillway.pool.layout.StripeLayout;
 import dev.spillway.pool.layout.SubLayout;
 import java.util.ArrayList;
@@ -32,8 +34,15 @@ import java.util.function.IntFunction;
  * <li>a copy on a spill device: a foreign {@code lov_hsm_md} (type POSIX for directory devices,
  * S3 for object stores), archive id = device index, archive version = the data version it holds,
  * identifier = its key; HSM flags EXISTS|ARCHIVED when in sync (plus RELEASED when the object has
- * no local body), with DIRTY when stale, DIRTY alone while being written;</li>
- * <li>{@code LCME_FL_STALE} on every copy that is not in sync, {@code LCME_FL_PREF_RD} on the
+ * no local body), with DIRTY when stale, LOST when its device failed, DIRTY alone while being
+ * written;</li>
+ * <li>a striped copy (RAID0 over a striping tier, whatever the devices' backends): a plain RAID0
+ * sub-layout with one {@code lov_ost_data_v1} per stripe (OST index = the stripe's device, object =
+ * its key), {@code lmm_stripe_size} = the tier's stripe size. An HSM component has no stripe fields
+ * and must cover the whole file, so it cannot say where each unit lies; the data version and the
+ * checksums such a copy holds are in the pool record (a lost striped copy is STALE: a plain
+ * component has no HS_LOST);</li>
+ * <li>{@code LCME_FL_STALE} on every copy that is not in sync (lost ones included), {@code LCME_FL_PREF_RD} on the
  * preferred one; the FLR state RDONLY, WRITE_PENDING (stale copies) or SYNC_PENDING (copies
  * being written) once there are two mirrors; the layout generation is the object's.</li>
  * </ul>
@@ -63,10 +72,19 @@ public final class LayoutView {
             SubLayout sub;
             if (c.device() == mdIndex) {
                 sub = StripeLayout.ostCopy(fid, mdIndex, c.key());
+            } else if (c.striped()) {
+                sub = StripeLayout.striped(
+                        fid,
+                        c.stripeSize(),
+                        c.stripes().stream()
+                                .map(st -> OstStripe.of(st.device(), st.key()))
+                                .toList());
             } else {
                 int hs = switch (c.state()) {
                     case IN_SYNC -> HS_EXISTS | HS_ARCHIVED | (resident ? 0 : HS_RELEASED);
                     case STALE -> HS_EXISTS | HS_ARCHIVED | HS_DIRTY;
+                    // As Lustre's HSM marks a file whose archive copy is gone.
+                    case LOST -> HS_EXISTS | HS_ARCHIVED | HS_LOST;
                     default -> HS_DIRTY;
                 };
                 sub = HsmForeign.copy(types.apply(c.device()), c.device(), c.version(), keyText(c.key()), hs);
@@ -78,7 +96,7 @@ public final class LayoutView {
             flr = FlrState.NONE;
         } else if (o.copies().stream().anyMatch(c -> c.state() == CopyState.PENDING)) {
             flr = FlrState.SYNC_PENDING;
-        } else if (o.copies().stream().anyMatch(c -> c.state() == CopyState.STALE)) {
+        } else if (o.copies().stream().anyMatch(c -> c.state() == CopyState.STALE || c.state() == CopyState.LOST)) {
             flr = FlrState.WRITE_PENDING;
         } else {
             flr = FlrState.RDONLY;

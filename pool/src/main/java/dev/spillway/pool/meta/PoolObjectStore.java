@@ -24,17 +24,21 @@ public final class PoolObjectStore {
     public static final String LAYOUT_XATTR = "trusted.lov";
 
     private final Osd md;
+    private final ChangeStamps stamps;
+    private final RecordCache cache = new RecordCache();
     private final int mdIndex;
     private final IntFunction<HsmType> types;
     private final int bound;
 
     /**
      * @param md the metadata device
+     * @param stamps the change stamps of every update of {@code md} (its gate)
      * @param mdIndex its index in the pool
      * @param types the HSM foreign type of each device index
      */
-    public PoolObjectStore(Osd md, int mdIndex, IntFunction<HsmType> types) {
+    public PoolObjectStore(Osd md, ChangeStamps stamps, int mdIndex, IntFunction<HsmType> types) {
         this.md = md;
+        this.stamps = stamps;
         this.mdIndex = mdIndex;
         this.types = types;
         this.bound = Math.min(md.capabilities().maxXattrValue(), 64 << 10);
@@ -57,6 +61,34 @@ public final class PoolObjectStore {
             throw e;
         }
         return Optional.of(PoolObjectCodec.decode(md.name(), fid, rec));
+    }
+
+    /** A record as loaded under a change stamp ({@link ChangeStamps#UNSTABLE}: not cacheable). */
+    public record Stamped(Optional<PoolObject> record, long stamp) {}
+
+    /**
+     * As {@link #load}, from the cache when the object's change stamp is the one its cached record
+     * was loaded under; the stamp returned lets the caller check, after using the record (reading
+     * the body it names), that nothing changed meanwhile ({@link #unchanged}).
+     */
+    public Stamped loadStamped(Fid fid) throws OsdException {
+        long s = stamps.stamp(fid);
+        if (s != ChangeStamps.UNSTABLE) {
+            PoolObject cached = cache.get(fid, s);
+            if (cached != null) {
+                return new Stamped(Optional.of(cached), s);
+            }
+        }
+        Optional<PoolObject> o = load(fid);
+        if (o.isPresent() && stamps.unchanged(fid, s)) {
+            cache.put(fid, s, o.get());
+        }
+        return new Stamped(o, s);
+    }
+
+    /** True if no update of {@code fid} was published or in flight since {@code stamp} was taken. */
+    public boolean unchanged(Fid fid, long stamp) {
+        return stamps.unchanged(fid, stamp);
     }
 
     public PoolObject require(Fid fid) throws OsdException {

@@ -4,15 +4,21 @@ import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
+import dev.spillway.osd.Transaction;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
 import dev.spillway.pool.core.PoolContext;
+import dev.spillway.pool.device.DeviceHealth;
 import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
+import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.WorkIndex;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -20,6 +26,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Device-level operations: state changes, evacuation and the replacement of copies lost with a
@@ -27,18 +34,54 @@ import java.util.Set;
  * object at a time through {@link Migrator}, so it can be interrupted (or crash) anywhere.
  */
 public final class DeviceOps {
+    private static final System.Logger LOG = System.getLogger(DeviceOps.class.getName());
+
     private final PoolContext ctx;
+    // Serialises state changes and the lost-marking passes and verifications they run.
     private final Object stateLock = new Object();
 
     private final Migrator migrator;
+    private final LostCopies lost;
+    private volatile Consumer<StateChange> failed = c -> {};
 
     public DeviceOps(PoolContext ctx, Migrator migrator) {
         this.ctx = ctx;
         this.migrator = migrator;
+        this.lost = new LostCopies(ctx, migrator);
     }
 
-    /** Sets and persists a device's state ({@code device set-state}). */
-    public void setState(PoolDevice d, DeviceState s) throws OsdException {
+    /**
+     * What a state change did besides the state.
+     *
+     * @param lost for a device set failed: its lost-marking pass
+     * @param returned for a device back from failed: the verification of its lost copies
+     * @param leftovers for a device back from failed: copies it held that no layout names any
+     *     more, now garbage
+     */
+    public record StateChange(
+            String device,
+            DeviceState from,
+            DeviceState to,
+            LostCopies.Pass lost,
+            LostCopies.Returned returned,
+            int leftovers) {}
+
+    /** Who is told when a device has failed (after its lost-marking pass). */
+    public void onFailed(Consumer<StateChange> c) {
+        this.failed = c;
+    }
+
+    /** The lost copies of failed devices: the pass, the listing, the verification on return. */
+    public LostCopies lostCopies() {
+        return lost;
+    }
+
+    /**
+     * Sets and persists a device's state ({@code device set-state}). Failing a device persists
+     * FAILED with the start of its lost-marking pass, then runs the pass ({@link LostCopies});
+     * bringing one back from FAILED verifies its lost copies before they count again.
+     */
+    public StateChange setState(PoolDevice d, DeviceState s) throws OsdException {
         if (d == ctx.metadata() && s != DeviceState.RW && s != DeviceState.RO) {
             throw new OsdException(
                     Errno.EINVAL,
@@ -47,7 +90,17 @@ public final class DeviceOps {
                             + ": it holds the namespace and every layout");
         }
         synchronized (stateLock) {
-            DeviceState old = d.state();
+            DeviceState old = persistedState(d);
+            if (s == DeviceState.FAILED) {
+                if (old != DeviceState.FAILED) {
+                    DeviceTable.fail(ctx.metadata().osd(), d);
+                }
+                d.state(DeviceState.FAILED);
+                LostCopies.Pass pass = lost.markLost(d);
+                StateChange c = new StateChange(d.name(), old, s, pass, null, 0);
+                failed.accept(c);
+                return c;
+            }
             d.state(s);
             try {
                 DeviceTable.setState(ctx.metadata().osd(), d);
@@ -55,10 +108,44 @@ public final class DeviceOps {
                 d.state(old);
                 throw e;
             }
-            if (old == DeviceState.FAILED && s != DeviceState.FAILED) {
-                collectLeftovers(d);
+            if (old == DeviceState.FAILED && d.osd() instanceof DeviceHealth h) {
+                h.reset();
             }
+            if (old == DeviceState.FAILED && s != DeviceState.SPARE) {
+                LostCopies.Returned back = lost.verifyReturned(d);
+                int left = collectLeftovers(d);
+                return new StateChange(d.name(), old, s, null, back, left);
+            }
+            if (old == DeviceState.FAILED) {
+                // Retired: what it still holds is garbage if it answers; a dead disk holds nothing.
+                int left = 0;
+                try {
+                    left = collectLeftovers(d);
+                } catch (OsdException dead) {
+                    LOG.log(
+                            System.Logger.Level.INFO,
+                            "pool " + ctx.name() + ": spare device " + d.name() + " cannot be listed ("
+                                    + dead.getMessage() + "); whatever it holds is not the pool's");
+                }
+                return new StateChange(d.name(), old, s, null, null, left);
+            }
+            return new StateChange(d.name(), old, s, null, null, 0);
         }
+    }
+
+    /**
+     * Resumes the lost-marking passes a crash interrupted (mount, after recovery), under the same
+     * lock as state changes: a device tripping meanwhile waits for its pass to end.
+     */
+    public List<LostCopies.Pass> resumeLostPasses() throws OsdException {
+        synchronized (stateLock) {
+            return lost.resumeAll();
+        }
+    }
+
+    private DeviceState persistedState(PoolDevice d) throws OsdException {
+        List<DeviceTable.Entry> table = DeviceTable.read(ctx.metadata().osd());
+        return d.index() < table.size() ? table.get(d.index()).state() : d.state();
     }
 
     /**
@@ -87,7 +174,16 @@ public final class DeviceOps {
     }
 
     /** Progress of an evacuation step. */
-    public record Progress(int moved, int failed, int remaining, boolean done, List<String> errors) {}
+    /**
+     * Progress of an evacuation or replacement step.
+     *
+     * @param unrecoverable objects whose lost copy cannot be rebuilt: no in-sync copy is left
+     */
+    public record Progress(int moved, int failed, int remaining, boolean done, List<String> errors, int unrecoverable) {
+        public Progress(int moved, int failed, int remaining, boolean done, List<String> errors) {
+            this(moved, failed, remaining, done, errors, 0);
+        }
+    }
 
     /** A device copies can move to, other than {@code from}: writable, durable, in tier order. */
     public Optional<PoolDevice> target(PoolObject p, PoolDevice from) {
@@ -117,7 +213,7 @@ public final class DeviceOps {
     public void checkRoomFor(PoolDevice from) throws OsdException {
         long[] held = ctx.copyTotals().getOrDefault(from.index(), Map.of()).get(CopyState.IN_SYNC);
         long bytes = held == null ? 0 : held[0];
-        if (bytes == 0) {
+        if (bytes == 0 || from.has(Role.CACHE)) {
             return;
         }
         var statfs = ctx.statfs();
@@ -189,7 +285,8 @@ public final class DeviceOps {
                     continue;
                 }
                 Migrator.Result r;
-                if (c.get().state() != CopyState.IN_SYNC) {
+                if (c.get().state() != CopyState.IN_SYNC || from.has(Role.CACHE)) {
+                    // A cache copy is never the only one worth keeping: it just goes.
                     r = migrator.dropMirror(fid, c.get().mirrorId());
                 } else {
                     Optional<PoolDevice> to = target(p.get(), from);
@@ -197,7 +294,7 @@ public final class DeviceOps {
                         // No other spill device: the body comes home.
                         r = p.get().resident(ctx.metadata().index())
                                 ? migrator.dropMirror(fid, c.get().mirrorId())
-                                : migrator.promote(fid);
+                                : migrator.promoteHome(fid);
                         if (r.outcome() == Migrator.Outcome.DONE
                                 && !p.get().resident(ctx.metadata().index())) {
                             r = migrator.dropMirror(fid, c.get().mirrorId());
@@ -227,21 +324,20 @@ public final class DeviceOps {
     }
 
     /**
-     * For every object with a copy on the failed device {@code dead}: drop that copy (its space
-     * is lost with the device) and, if fewer than {@code replicas} durable in-sync copies remain,
-     * make a new one elsewhere. Returns how many objects were repaired; those it could not repair
-     * (no readable copy left) are listed in the errors.
+     * For every object with a lost copy on {@code dead} (every copy there, if it is FAILED):
+     * makes new copies from the in-sync ones left until {@code replicas} durable copies exist
+     * again — on {@code preferred} first if it can take one ({@code device replace}), else on the
+     * first writable spill device in tier order — then drops the lost copy (a GC job deletes it
+     * if the device ever comes back). An object with no in-sync copy left keeps its lost copy
+     * (listed by {@link LostCopies#lostOn}, counted in {@link Progress#unrecoverable}): there is
+     * nothing to rebuild it from. Walks the device's own index.
      */
-    public Progress replaceLost(PoolDevice dead, int max) throws OsdException {
-        if (dead.state() != DeviceState.FAILED) {
-            throw new OsdException(
-                    Errno.EINVAL,
-                    ctx.name(),
-                    "device '" + dead.name() + "' is " + dead.state().yamlName() + ", not failed");
-        }
+    public Progress replaceLost(PoolDevice dead, PoolDevice preferred, int max) throws OsdException {
         int moved = 0;
         int failed = 0;
+        int unrecoverable = 0;
         List<String> errors = new ArrayList<>();
+        boolean failedDevice = dead.state() == DeviceState.FAILED;
         for (Fid[] e : DeviceIndex.list(ctx.metadata().osd(), dead.index())) {
             if (moved + failed >= max) {
                 break;
@@ -253,28 +349,38 @@ public final class DeviceOps {
                     continue;
                 }
                 Optional<Copy> c = p.get().byKey(e[1]);
-                if (c.isEmpty()) {
+                if (c.isEmpty()
+                        || c.get().state() == CopyState.PENDING
+                        || !(c.get().state() == CopyState.LOST || failedDevice)) {
                     continue;
                 }
-                long good = p.get().inSync().stream()
-                        .filter(x -> x.device() != dead.index()
-                                && ctx.device(x.device()).durability() > 0
-                                && ctx.device(x.device()).state().readable())
-                        .count();
+                long good = durableSurvivors(p.get(), dead);
                 if (good == 0) {
-                    failed++;
-                    errors.add(fid + ": its only in-sync copy was on " + dead.name());
+                    unrecoverable++;
                     continue;
                 }
-                migrator.forceDrop(fid, c.get().mirrorId());
-                PoolObject now = ctx.store().require(fid);
+                PoolObject now = p.get();
                 for (long n = good; n < ctx.replicas(); n++) {
-                    Optional<PoolDevice> to = target(now, dead);
+                    Optional<PoolDevice> to = preferred != null && eligible(preferred, now, dead)
+                            ? Optional.of(preferred)
+                            : target(now, dead);
                     if (to.isEmpty()) {
                         break;
                     }
-                    migrator.copy(fid, to.get(), false);
+                    Migrator.Result r = migrator.copy(fid, to.get(), false);
+                    if (r.outcome() != Migrator.Outcome.DONE && r.outcome() != Migrator.Outcome.NOTHING_TO_DO) {
+                        throw new OsdException(
+                                Errno.EIO,
+                                ctx.name(),
+                                fid,
+                                "new copy on " + to.get().name() + " not made: " + r.detail(),
+                                r.cause());
+                    }
                     now = ctx.store().require(fid);
+                }
+                Optional<Copy> stillThere = now.byKey(e[1]);
+                if (stillThere.isPresent()) {
+                    migrator.forceDrop(fid, stillThere.get().mirrorId());
                 }
                 moved++;
             } catch (OsdException ex) {
@@ -284,6 +390,124 @@ public final class DeviceOps {
         }
         migrator.collectGarbage();
         int remaining = DeviceIndex.list(ctx.metadata().osd(), dead.index()).size();
-        return new Progress(moved, failed, remaining, remaining == 0, errors);
+        return new Progress(moved, failed, remaining, remaining == 0, errors, unrecoverable);
+    }
+
+    /** As {@link #replaceLost(PoolDevice, PoolDevice, int)} with no preferred device. */
+    public Progress replaceLost(PoolDevice dead, int max) throws OsdException {
+        return replaceLost(dead, null, max);
+    }
+
+    /** In-sync copies of the current version on readable durable devices other than {@code dead}. */
+    private long durableSurvivors(PoolObject p, PoolDevice dead) {
+        return p.inSync().stream()
+                .filter(x -> !x.onDevice(dead.index())
+                        && x.version() == p.dataVersion()
+                        && ctx.durable(x)
+                        && ctx.readable(x))
+                .count();
+    }
+
+    private boolean eligible(PoolDevice d, PoolObject p, PoolDevice from) {
+        return d != from
+                && d.has(Role.BACKGROUND)
+                && d.state().writable()
+                && d.durability() > 0
+                && p.on(d.index()).isEmpty();
+    }
+
+    /**
+     * One step of {@code device replace OLD NEW}: rebuilds the copies lost with {@code old} from
+     * the surviving ones, on {@code replacement} first; once {@code old} holds nothing but the
+     * lost copies of objects with no copy left (or nothing), it is retired: SPARE when empty,
+     * else it stays FAILED so that {@code device lost} keeps naming what was only there.
+     */
+    public Progress replaceStep(PoolDevice old, PoolDevice replacement, int max) throws OsdException {
+        if (old == replacement) {
+            throw new OsdException(Errno.EINVAL, ctx.name(), "cannot replace '" + old.name() + "' by itself");
+        }
+        if (old.state() != DeviceState.FAILED) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    ctx.name(),
+                    "device '" + old.name() + "' is " + old.state().yamlName()
+                            + ", not failed: to move its copies elsewhere use `spillway device evacuate "
+                            + old.name() + "`; if it is broken, `spillway device set-state " + old.name()
+                            + " failed` first");
+        }
+        if (!replacement.has(Role.BACKGROUND) || replacement.durability() == 0) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    ctx.name(),
+                    "device '" + replacement.name() + "' cannot take spilled copies (it needs the background role"
+                            + " and a durability above 0); add it to the pool's configuration as a background device"
+                            + " and restart");
+        }
+        if (replacement.state() == DeviceState.SPARE) {
+            setState(replacement, DeviceState.RW);
+        }
+        if (!replacement.state().writable()) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    ctx.name(),
+                    "device '" + replacement.name() + "' is "
+                            + replacement.state().yamlName() + "; `spillway device set-state " + replacement.name()
+                            + " rw` first");
+        }
+        Progress p = replaceLost(old, replacement, max);
+        if (p.remaining() == 0) {
+            retire(old);
+        }
+        return p;
+    }
+
+    /**
+     * A failed device nothing names any more becomes SPARE: its garbage is deleted where the
+     * device still answers, and the garbage jobs left for it go either way (a dead disk's copies
+     * are gone with it; wipe a disk that comes back before using it again).
+     */
+    private void retire(PoolDevice old) throws OsdException {
+        synchronized (stateLock) {
+            List<Job> garbage = WorkIndex.all(ctx.metadata().osd()).stream()
+                    .filter(j -> j.kind() == Job.Kind.GC && j.device() == old.index())
+                    .toList();
+            // The transactions that made them garbage are durable before a copy goes.
+            ctx.metadata().osd().sync();
+            for (Job j : garbage) {
+                try (Transaction tx = old.osd().newTransaction()) {
+                    tx.declareDestroy(j.key());
+                    tx.setSpaceClass(SpaceClass.FREEING);
+                    tx.start();
+                    tx.destroy(j.key());
+                } catch (OsdException deadOrGone) {
+                    // A dead disk's copies are gone with it; one deleted already needs nothing.
+                    LOG.log(
+                            System.Logger.Level.INFO,
+                            "pool " + ctx.name() + ": copy " + j.key() + " of " + j.fid() + " on retired device "
+                                    + old.name() + " not deleted: " + deadOrGone.getMessage());
+                }
+            }
+            try {
+                old.osd().sync();
+            } catch (OsdException dead) {
+                // As above: nothing on it is the pool's any more.
+            }
+            for (Job j : garbage) {
+                Counters counters = new Counters(j.fid());
+                try (Transaction tx = ctx.metadata().osd().newTransaction()) {
+                    WorkIndex.declareRemove(tx, j.fid());
+                    Counters.declare(tx, j.fid());
+                    tx.setSpaceClass(SpaceClass.FREEING);
+                    tx.start();
+                    WorkIndex.remove(tx, j);
+                    counters.add(j.device(), CopyState.GARBAGE, j.bytes(), -1);
+                    counters.flush(tx, ctx.metadata().osd());
+                }
+            }
+            // Leftovers (copies whose jobs a garbage pass dropped while it was failed) become
+            // garbage if it can still be listed, and go now.
+            setState(old, DeviceState.SPARE);
+            migrator.collectGarbage();
+        }
     }
 }

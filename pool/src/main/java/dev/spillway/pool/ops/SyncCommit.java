@@ -196,9 +196,13 @@ public final class SyncCommit {
             try {
                 Checksums sums = CopyIo.write(CopyIo.of(md, fid), fid, job.bytes(), target, job.key());
                 long occupied = target.osd().getAttr(job.key()).blocks() * 512;
-                migrator.flipHeld(job, sums, occupied);
-                made++;
-                continue;
+                Migrator.Result flipped = migrator.flipHeld(job, sums, occupied);
+                if (flipped.outcome() == Migrator.Outcome.DONE) {
+                    made++;
+                    continue;
+                }
+                // Not flipped (the target failed meanwhile: the copy was discarded): as a failed copy.
+                failed.add(target.name() + " (" + flipped.detail() + ")");
             } catch (OsdException e) {
                 migrator.discard(job, ctx.store().load(fid).orElse(null));
                 if (e.device() != null && !e.device().equals(target.name())) {

@@ -42,12 +42,15 @@ public final class Recovery {
         }
         migrator.rollBackAll(copies);
         rolled = copies.size();
+        // A cache device's copies may be gone (osd-mem forgets everything at a restart): its own
+        // index names them, so they leave their layouts without a scan of the namespace.
+        int uncached = migrator.dropLostCacheCopies();
         // Copies never committed may be missing, empty, torn or unreadable: collecting removes
         // what is there, and what cannot be removed now waits for the daemon, not the mount.
         Migrator.Collected c = migrator.collectAll();
         collected = c.removed();
         RecoveryReport r = new RecoveryReport(
-                "recover", System.nanoTime() - t0, byKind, rolled, collected, c.missing(), c.deferred(), 0);
+                "recover", System.nanoTime() - t0, byKind, rolled, collected, c.missing(), c.deferred(), 0, uncached);
         LOG.log(System.Logger.Level.INFO, "pool " + ctx.name() + ": " + r);
         return r;
     }
@@ -62,7 +65,7 @@ public final class Recovery {
         for (Job j : WorkIndex.all(ctx.metadata().osd())) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
         }
-        return new RecoveryReport("check (no recovery)", System.nanoTime() - t0, byKind, 0, 0, 0, 0, 0);
+        return new RecoveryReport("check (no recovery)", System.nanoTime() - t0, byKind, 0, 0, 0, 0, 0, 0);
     }
 
     /** Walks every object of the metadata device and every copy on every listable device, then recovers. */
@@ -99,6 +102,7 @@ public final class Recovery {
                 r.collected(),
                 r.missing(),
                 r.deferred(),
-                scanned);
+                scanned,
+                r.cacheCopiesDropped());
     }
 }

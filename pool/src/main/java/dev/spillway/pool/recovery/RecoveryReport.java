@@ -14,6 +14,8 @@ import java.util.Map;
  *     they got there, or after they were deleted)
  * @param deferred garbage copies their device could not delete now (left to the daemon)
  * @param objectsScanned objects walked (0 for a normal recovery: it never scans)
+ * @param cacheCopiesDropped copies a cache device no longer held (an osd-mem cache after a
+ *     restart), dropped from their layouts (found through the cache devices' own indexes)
  */
 public record RecoveryReport(
         String mode,
@@ -23,11 +25,12 @@ public record RecoveryReport(
         int collected,
         int missing,
         int deferred,
-        long objectsScanned) {
+        long objectsScanned,
+        int cacheCopiesDropped) {
     @Override
     public String toString() {
         return String.format(
-                "%s in %.1f ms: jobs %s, %d copies rolled back, %d garbage copies deleted%s%s, %d objects scanned",
+                "%s in %.1f ms: jobs %s, %d copies rolled back, %d garbage copies deleted%s%s%s, %d objects scanned",
                 mode,
                 nanos / 1e6,
                 jobs,
@@ -35,6 +38,7 @@ public record RecoveryReport(
                 collected,
                 missing > 0 ? ", " + missing + " already gone" : "",
                 deferred > 0 ? ", " + deferred + " left for the daemon (their device refused the delete)" : "",
+                cacheCopiesDropped > 0 ? ", " + cacheCopiesDropped + " cache copies lost with their cache dropped" : "",
                 objectsScanned);
     }
 }

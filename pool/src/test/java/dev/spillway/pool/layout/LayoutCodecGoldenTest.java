@@ -4,6 +4,11 @@ import static dev.spillway.pool.layout.LovFormat.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.osd.Fid;
+import dev.spillway.pool.meta.Checksums;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.LayoutView;
+import dev.spillway.pool.meta.PoolObject;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -381,6 +386,88 @@ class LayoutCodecGoldenTest {
             assertThat(b.getInt(o + 20)).as("stripe %d l_ost_idx", i).isEqualTo(2 + i);
         }
         assertThat(lcmeOffset + lcmeSize).isEqualTo(b.getInt(4)); // the last blob ends at lcm_size
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // 6. An object whose S3 copy was on a device that failed, as the pool writes it: mirror 1 on
+    //    device 0 (in sync, preferred), mirror 2 on device 2 lost — HSM flags EXISTS | ARCHIVED |
+    //    LOST (lustre_user.h enum hsm_states: HS_LOST 0x40, "file lost on the HSM backend"), the
+    //    component LCME_FL_STALE, FLR state WRITE_PENDING (a mirror is not in sync). The bytes are
+    //    vector 2's with the fields below changed; 256 bytes.
+    //    The local copy's stripe size is the default 4 MiB (StripeLayout.ostCopy).
+    // ---------------------------------------------------------------------------------------
+    static final String LOST_COPY = """
+            00: d0 0b d6 0b               # lcm_magic = LOV_MAGIC_COMP_V1
+            04: 00 01 00 00               # lcm_size = 256
+            08: 04 00 00 00               # lcm_layout_gen = 4 (bumped by the lost-marking pass)
+            0c: 02 00                     # lcm_flags = LCM_FL_WRITE_PENDING 0x2
+            0e: 02 00                     # lcm_entry_count = 2
+            10: 01 00                     # lcm_mirror_count = 2 mirrors - 1 = 1
+            12: 00 00 00 00 00 00         # lcm_ec_count, lcm_padding3, lcm_padding1
+            18: 00*8                      # lcm_padding2
+            # entry 0 at 32
+            20: 01 00 01 00               # lcme_id = pflr_id(1, 1) = 65537
+            24: 12 00 00 00               # lcme_flags = LCME_FL_INIT 0x10 | LCME_FL_PREF_RD 0x2
+            28: 00*8                      # e_start = 0
+            30: ff*8                      # e_end = EOF
+            38: 80 00 00 00               # lcme_offset = 128
+            3c: 38 00 00 00               # lcme_size = 56
+            40: 00*12                     # lcme_layout_gen, lcme_time_and_id
+            4c: 00*4                      # EC / compression bytes
+            # entry 1 at 80
+            50: 01 00 02 00               # lcme_id = pflr_id(2, 1) = 0x00020001
+            54: 11 00 00 00               # lcme_flags = LCME_FL_INIT 0x10 | LCME_FL_STALE 0x1
+            58: 00*8                      # e_start = 0
+            60: ff*8                      # e_end = EOF
+            68: b8 00 00 00               # lcme_offset = 184
+            6c: 48 00 00 00               # lcme_size = 72 = sizeof(struct lov_hsm_md)
+            70: 00*12                     # lcme_layout_gen, lcme_time_and_id
+            7c: 00*4                      # EC / compression bytes
+            # blob 0 at 128: lov_mds_md_v1, the copy on device 0
+            80: d0 0b d1 0b               # lmm_magic = LOV_MAGIC_V1
+            84: 01 00 00 00               # lmm_pattern = LOV_PATTERN_RAID0
+            88: 01 00 00 00 00 00 00 00   # lmm_oi oi_id = 1
+            90: 01 04 00 00 02 00 00 00   # lmm_oi oi_seq = 0x200000401
+            98: 00 00 40 00               # lmm_stripe_size = 4 MiB (LOV_DESC_STRIPE_SIZE_DEFAULT, as the pool writes it)
+            9c: 01 00 00 00               # lmm_stripe_count = 1, lmm_layout_gen = 0
+            a0: 01 04 00 00 02 00 00 00   # l_ost_oi f_seq = 0x200000401
+            a8: 01 00 00 00 00 00 00 00   # f_oid = 1, f_ver = 0
+            b0: 00 00 00 00 00 00 00 00   # l_ost_gen = 0, l_ost_idx = 0
+            # blob 1 at 184: lov_hsm_md, the lost copy
+            b8: d0 0b d7 0b               # lhm_magic = LOV_MAGIC_FOREIGN
+            bc: 38 00 00 00               # lhm_length = 56
+            c0: 04 00 00 00               # lhm_type = LU_FOREIGN_TYPE_S3
+            c4: 49 00 00 00               # lhm_flags = HS_EXISTS 0x1 | HS_ARCHIVED 0x8 | HS_LOST 0x40
+            c8: 02 00 00 00 00 00 00 00   # lhb_archive_id = 2 (device index)
+            d0: 34 12 00 00 00 00 00 00   # lhb_archive_ver = 0x1234
+            d8: "0x200000401:0x1:0x0"     # lhb_uuid: the key on the device
+            eb: 00*21                     # NUL-padded to UUID_MAX 40
+            """;
+
+    @Test
+    void aCopyOnAFailedDeviceIsAStaleHsmComponentMarkedLost() throws Exception {
+        byte[] golden = HexVector.parse(LOST_COPY);
+        assertThat(golden).hasSize(256);
+        PoolObject p = new PoolObject(
+                100,
+                0x1234,
+                4,
+                0,
+                List.of(
+                        new Copy(1, 0, FILE, CopyState.IN_SYNC, 0x1234, 100, true, Checksums.NONE),
+                        new Copy(2, 2, FILE, CopyState.LOST, 0x1234, 100, false, Checksums.NONE)));
+        Layout l = LayoutView.layout(FILE, p, 0, d -> HsmType.S3);
+        assertThat(LayoutCodec.encode(l)).isEqualTo(golden);
+        Layout decoded = LayoutCodec.decode(golden);
+        assertThat(decoded).isEqualTo(l);
+        Component lost = decoded.mirror(2).orElseThrow().components().get(0);
+        assertThat(lost.isStale()).isTrue();
+        assertThat(((HsmForeign) lost.subLayout()).hsmFlags()).isEqualTo(HS_EXISTS | HS_ARCHIVED | HS_LOST);
+        assertThat(decoded.flrState()).isEqualTo(FlrState.WRITE_PENDING);
+        assertThat(decoded.readMirror().orElseThrow().mirrorId()).isEqualTo(1);
+        assertThat(LayoutPrinter.getstripe(decoded))
+                .contains("lcme_flags:          init,stale")
+                .contains("lhm_flags:         exists,archived,lost");
     }
 
     @Test

@@ -13,6 +13,7 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.DeviceOps;
+import dev.spillway.pool.ops.LostCopies;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
@@ -257,6 +258,9 @@ final class AdminApi extends Handler.Abstract {
                 if (p.length == 1 && get) {
                     return Reply.json(views.devices());
                 }
+                if (p.length == 3 && get && p[2].equals("lost")) {
+                    return Reply.json(lost(device(p[1])));
+                }
                 if (p.length == 3 && !get) {
                     PoolDevice d = device(p[1]);
                     return switch (p[2]) {
@@ -273,8 +277,23 @@ final class AdminApi extends Handler.Abstract {
                                         "unknown state '" + q.getValue("state")
                                                 + "' (rw, ro, evacuating, spare, failed)");
                             }
-                            pool.deviceOps().setState(d, s);
-                            yield Reply.json(views.devices());
+                            // A failure is an event through the server's failure listener.
+                            DeviceOps.StateChange c = pool.deviceOps().setState(d, s);
+                            yield Reply.json(stateChange(c, views.devices()));
+                        }
+                        case "replace" -> {
+                            PoolDevice with = device(param(q, "with", "the new device (NEW)"));
+                            DeviceOps.Progress pr = pool.deviceOps().replaceStep(d, with, intParam(q, "max", 64));
+                            if (pr.remaining() == 0) {
+                                ctx.events()
+                                        .add(
+                                                "device",
+                                                true,
+                                                d.name() + " replaced by " + with.name() + "; it is now spare");
+                            }
+                            Map<String, Object> m = progress(pr);
+                            m.put("state", d.state().yamlName());
+                            yield Reply.json(m);
                         }
                         case "evacuate" -> Reply.json(evacuate(d, intParam(q, "max", 64)));
                         case "replace-lost" ->
@@ -571,6 +590,60 @@ final class AdminApi extends Handler.Abstract {
         m.put("remaining", p.remaining());
         m.put("done", p.done());
         m.put("errors", p.errors());
+        m.put("unrecoverable", p.unrecoverable());
         return m;
+    }
+
+    /** What a state change did: for a failed device its lost-marking pass, for a returned one its verification. */
+    private static Map<String, Object> stateChange(DeviceOps.StateChange c, Object devices) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("device", c.device());
+        m.put("from", c.from().yamlName());
+        m.put("to", c.to().yamlName());
+        if (c.lost() != null) {
+            m.put(
+                    "lost",
+                    Map.of(
+                            "copies", c.lost().lost(),
+                            "noCopyLeft", c.lost().noCopyLeft(),
+                            "errors", c.lost().errors()));
+        }
+        if (c.returned() != null) {
+            m.put(
+                    "returned",
+                    Map.of(
+                            "restored", c.returned().restored(),
+                            "dropped", c.returned().dropped(),
+                            "mismatched", c.returned().mismatched(),
+                            "leftovers", c.leftovers()));
+        }
+        m.put("devices", devices);
+        return m;
+    }
+
+    /**
+     * The objects with a lost copy on {@code d} ({@code device lost NAME}): those with no copy left
+     * first, each with its bucket/key when the gateway knows it.
+     */
+    private Map<String, Object> lost(PoolDevice d) throws OsdException {
+        List<LostCopies.LostObject> all = ctx.pool().deviceOps().lostCopies().lostOn(d);
+        List<Map<String, Object>> none = new ArrayList<>();
+        List<Map<String, Object>> atRisk = new ArrayList<>();
+        for (LostCopies.LostObject o : all) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("fid", o.fid().toString());
+            if (ctx.names() != null) {
+                ctx.names().origin(o.fid()).ifPresent(n -> m.put("name", n));
+            }
+            m.put("size", o.size());
+            m.put("survivors", o.survivors());
+            (o.survivors() == 0 ? none : atRisk).add(m);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("device", d.name());
+        out.put("state", d.state().yamlName());
+        out.put("noCopyLeft", none);
+        out.put("beingRepaired", atRisk);
+        return out;
     }
 }

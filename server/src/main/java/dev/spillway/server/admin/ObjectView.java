@@ -68,7 +68,11 @@ final class ObjectView {
         x.put("tier", tier(d));
         x.put("deviceState", d.state().yamlName());
         x.put("state", state(c));
-        x.put("size", c.state() == CopyState.IN_SYNC || c.state() == CopyState.STALE ? p.size() : c.bytes());
+        x.put(
+                "size",
+                c.state() == CopyState.IN_SYNC || c.state() == CopyState.STALE || c.state() == CopyState.LOST
+                        ? p.size()
+                        : c.bytes());
         x.put("version", c.version());
         x.put("current", c.version() == p.dataVersion());
         x.put("preferred", c.preferred());

@@ -13,6 +13,7 @@ import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.ops.LostCopies;
 import dev.spillway.server.metrics.PoolMetrics;
 import java.time.Duration;
 import java.time.Instant;
@@ -86,11 +87,29 @@ final class PoolViews {
         sum.put("spilledBytes", spilled);
         out.put("summary", sum);
         out.put("fastTier", fastTier(snap.daemon()));
+        out.put("health", health());
         out.put("space", space());
         if (ctx.uploads() != null) {
             out.put("multipartUploads", uploads());
         }
         return out;
+    }
+
+    /**
+     * Whether the pool is degraded: failed devices, lost copies, objects with fewer than
+     * {@code replicas} in-sync copies left because of them (at risk), objects with none left.
+     * Walks only the indexes of failed devices and of devices holding lost copies.
+     */
+    Map<String, Object> health() throws OsdException {
+        LostCopies.Health h = pool().deviceOps().lostCopies().health();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("degraded", h.degraded());
+        m.put("failedDevices", h.failedDevices());
+        m.put("lostCopies", h.lostCopies());
+        m.put("objectsAtRisk", h.atRisk());
+        m.put("objectsWithNoCopyLeft", h.noCopyLeft());
+        m.put("replicas", pool().replicas());
+        return m;
     }
 
     /** The reserve, the writers waiting for room, a capacity being reached by spilling. */

@@ -140,6 +140,16 @@
     text("pool-line", "pool " + df.pool + ": " + sum.objects + " objects; " + bytes(sum.spilledBytes) +
       " spilled; fast tier " + (ft.useRatio !== undefined ? (ft.useRatio * 100).toFixed(1) + "% used, spills above " +
       (ft.highWatermark * 100).toFixed(0) + "% down to " + (ft.lowWatermark * 100).toFixed(0) + "%" : ""));
+    var h = df.health || {};
+    var hp = el("health");
+    if (hp) {
+      hp.hidden = !h.degraded;
+      if (h.degraded) {
+        text("health", "degraded: " + (h.failedDevices.length ? "failed " + h.failedDevices.join(", ") + "; " : "") +
+          h.lostCopies + " lost copies, " + h.objectsAtRisk + " objects with fewer than " + h.replicas +
+          " copies (being restored), " + h.objectsWithNoCopyLeft + " with no copy left");
+      }
+    }
     var d = st.daemon || {};
     var mv = st.moved || {};
     text("spilled-bytes", bytes(mv.spilledBytes));

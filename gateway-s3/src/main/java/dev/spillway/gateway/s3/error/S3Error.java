@@ -84,6 +84,13 @@ public enum S3Error {
     NO_SUCH_BUCKET("NoSuchBucket", 404, "The specified bucket does not exist"),
     NO_SUCH_KEY("NoSuchKey", 404, "The specified key does not exist"),
     NO_SUCH_UPLOAD("NoSuchUpload", 404, "The specified multipart upload does not exist"),
+    /**
+     * No copy of the object's data can be read now — e.g. its only copy was on a device that
+     * failed. Not an AWS code (AWS never loses a copy it acknowledged); like MinIO's read-quorum
+     * error it is a 503: the data may come back with its device, and the message says what to do.
+     */
+    OBJECT_UNAVAILABLE(
+            "ObjectUnavailable", 503, "No copy of the object's data can be read: the device that held it has failed"),
     OBJECT_LOCK_CONFIGURATION_NOT_FOUND(
             "ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket"),
     OWNERSHIP_CONTROLS_NOT_FOUND("OwnershipControlsNotFoundError", 404, "The bucket ownership controls were not found"),

@@ -9,6 +9,7 @@ import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.Names;
+import dev.spillway.gateway.s3.store.BodyInputStream;
 import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.Precondition;
 import dev.spillway.gateway.s3.store.Records;
@@ -19,6 +20,7 @@ import dev.spillway.gateway.s3.store.StagedBody;
 import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.gateway.s3.xml.XmlNode;
 import dev.spillway.gateway.s3.xml.XmlWriter;
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -208,11 +210,22 @@ public final class ObjectOps {
                 out.headOnly(status, length);
                 return;
             }
-            OutputStream os = out.stream(status, length);
-            try (InputStream in = h.open(start, length)) {
+            try (BodyInputStream in = h.open(start, length)) {
+                // The first chunk is read before the status goes out: an object no copy of which
+                // can be read (its device failed) is answered with a clear error, not a cut body.
+                try {
+                    in.prefetch();
+                } catch (OsdException e) {
+                    if (!e.is(Errno.EIO)) {
+                        throw e;
+                    }
+                    throw new S3Exception(
+                            S3Error.OBJECT_UNAVAILABLE, origin(req.bucket(), req.key()) + ": " + e.getMessage(), e);
+                }
+                OutputStream os = out.stream(status, length);
                 in.transferTo(os);
+                os.close();
             }
-            os.close();
         }
     }
 

@@ -95,6 +95,16 @@ public final class BodyInputStream extends InputStream {
         }
     }
 
+    /**
+     * Reads the first chunk now, so that a device error surfaces before the caller commits to a
+     * response; the bytes are kept for the next read. Does nothing for an empty range.
+     */
+    public void prefetch() throws OsdException, IOException {
+        if (!buf.hasRemaining() && pos < end) {
+            fill();
+        }
+    }
+
     /** Reads the next chunk straight into {@code buf}. */
     private void fill() throws OsdException, IOException {
         if (part == null || pos >= partEnd) {

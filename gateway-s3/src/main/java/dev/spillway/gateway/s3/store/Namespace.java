@@ -276,6 +276,46 @@ public final class Namespace {
         return classTiers;
     }
 
+    /**
+     * Write-commit rules: {@code bucket/} or {@code bucket/prefix} → the policy (the value of the
+     * xattr {@code spillway.write-commit}); longest first. Empty: every body gets the device's own
+     * policy.
+     */
+    private volatile List<Map.Entry<String, String>> writeCommitRules = List.of();
+
+    /**
+     * Sets the write-commit rules (the server passes the pool configuration's
+     * {@code write-commit.buckets}): a key is a bucket name, or a bucket name, '/' and a key
+     * prefix; the longest rule matching a new body's bucket and key decides its policy.
+     */
+    public void writeCommitRules(Map<String, String> rules) {
+        List<Map.Entry<String, String>> l = new ArrayList<>();
+        for (var e : rules.entrySet()) {
+            String k = e.getKey().contains("/") ? e.getKey() : e.getKey() + "/";
+            l.add(Map.entry(k, e.getValue()));
+        }
+        l.sort((a, b) -> Integer.compare(b.getKey().length(), a.getKey().length()));
+        this.writeCommitRules = List.copyOf(l);
+    }
+
+    /** The rules as set, longest first (bucket rules end with '/'). */
+    public List<Map.Entry<String, String>> writeCommitRules() {
+        return writeCommitRules;
+    }
+
+    /**
+     * The write-commit policy for a body written for {@code origin} ({@code bucket/key}, with a
+     * multipart part's suffix after the key), or null if no rule matches.
+     */
+    String writeCommitFor(String origin) {
+        for (var e : writeCommitRules) {
+            if (origin.startsWith(e.getKey())) {
+                return e.getValue();
+            }
+        }
+        return null;
+    }
+
     /** The placement advice for a body of {@code storageClass}, or null (STANDARD: the pool decides). */
     String placementHint(String storageClass) {
         String tier = storageClass == null ? null : classTiers.get(storageClass);

@@ -18,6 +18,7 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.Transaction;
+import dev.spillway.osd.WriteCommitHint;
 import dev.spillway.osd.XattrFlag;
 import java.io.IOException;
 import java.io.InputStream;
@@ -93,6 +94,7 @@ public final class ObjectStore {
                             + " while the garbage sweeper destroys an object of that FID (a FID used twice; a server bug)");
         }
         Digests d = new Digests(checksum, sha256);
+        String wc = ns.writeCommitFor(origin);
         byte[] originBytes = origin.getBytes(StandardCharsets.UTF_8);
         byte[] buf = new byte[ns.ioChunk];
         boolean created = false;
@@ -101,7 +103,7 @@ public final class ObjectStore {
             int n = readFully(in, buf);
             d.update(buf, n);
             if (n < buf.length) {
-                StagedBody s = d.finish(fid, n, Arrays.copyOf(buf, n));
+                StagedBody s = d.finish(fid, n, Arrays.copyOf(buf, n), wc);
                 done = true;
                 return s;
             }
@@ -109,12 +111,12 @@ public final class ObjectStore {
             if (osd.capabilities().has(Capability.PARTIAL_WRITE)) {
                 createStaged(fid, originBytes);
                 created = true;
-                size = writeSegments(fid, in, buf, n, expectedLength, maxSize, d);
+                size = writeSegments(fid, in, buf, n, expectedLength, maxSize, d, wc);
             } else {
-                size = writeWhole(fid, in, buf, n, originBytes, expectedLength, maxSize, d);
+                size = writeWhole(fid, in, buf, n, originBytes, expectedLength, maxSize, d, wc);
                 created = true;
             }
-            StagedBody s = d.finish(fid, size, null);
+            StagedBody s = d.finish(fid, size, null, wc);
             done = true;
             return s;
         } catch (S3StreamException e) {
@@ -182,10 +184,14 @@ public final class ObjectStore {
      * {@code buf} holds the first {@code first} bytes, already digested. Every transaction
      * continues the access the create began: a PUT is one access for placement.
      *
+     * <p>A write-commit policy {@code wc} (non-null) is set in the transaction that writes the last
+     * segment, so that the body's copies are made once, whole, before the PUT is acknowledged; a
+     * body of unknown length sets it in every segment (each one may be the last).
+     *
      * @return the body's size
      */
     private long writeSegments(
-            Fid fid, InputStream in, byte[] buf, int first, long expectedLength, long maxSize, Digests d)
+            Fid fid, InputStream in, byte[] buf, int first, long expectedLength, long maxSize, Digests d, String wc)
             throws OsdException, S3Exception, IOException {
         Segments seg = new Segments(first);
         while (true) {
@@ -202,13 +208,20 @@ public final class ObjectStore {
             long window = expectedLength >= 0
                     ? Math.max(seg.pending, Math.min(SEGMENT, expectedLength - start))
                     : SEGMENT_UNKNOWN;
+            boolean commitPolicy = wc != null && (expectedLength < 0 || start + window >= expectedLength);
             Tx.run(
                     osd,
                     tx -> {
                         tx.declareWrite(fid, start, window);
                         tx.continuesAccess(fid);
+                        if (commitPolicy) {
+                            tx.declareSetXattr(fid, WriteCommitHint.XATTR, wc.length());
+                        }
                     },
                     tx -> {
+                        if (commitPolicy) {
+                            tx.setXattr(fid, WriteCommitHint.XATTR, ascii(wc), XattrFlag.UPSERT);
+                        }
                         try {
                             seg.fill(tx, fid, in, buf, start + window, maxSize, d);
                         } catch (S3StreamException e) {
@@ -265,7 +278,15 @@ public final class ObjectStore {
      * from 0 (the whole-object PUT of an object store); that needs the length up front.
      */
     private long writeWhole(
-            Fid fid, InputStream in, byte[] buf, int first, byte[] origin, long expectedLength, long maxSize, Digests d)
+            Fid fid,
+            InputStream in,
+            byte[] buf,
+            int first,
+            byte[] origin,
+            long expectedLength,
+            long maxSize,
+            Digests d,
+            String wc)
             throws OsdException, S3Exception, IOException {
         if (expectedLength < 0) {
             throw new S3Exception(
@@ -283,11 +304,17 @@ public final class ObjectStore {
                     tx.declareInsert(ns.garbage, gkey.length, gval.length);
                     tx.declareSetXattr(fid, Namespace.ORIGIN_XATTR, origin.length);
                     tx.declareWrite(fid, 0, expectedLength);
+                    if (wc != null) {
+                        tx.declareSetXattr(fid, WriteCommitHint.XATTR, wc.length());
+                    }
                 },
                 tx -> {
                     tx.create(fid, ObjectKind.DATA, AttrChange.none());
                     tx.upsert(ns.garbage, gkey, gval);
                     tx.setXattr(fid, Namespace.ORIGIN_XATTR, origin, XattrFlag.UPSERT);
+                    if (wc != null) {
+                        tx.setXattr(fid, WriteCommitHint.XATTR, ascii(wc), XattrFlag.UPSERT);
+                    }
                     tx.write(fid, 0, ByteBuffer.wrap(buf, 0, first));
                     try {
                         while (true) {
@@ -314,6 +341,29 @@ public final class ObjectStore {
                     return null;
                 });
         return size[0];
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * Declares, for an inline body written in this transaction, its write-commit xattr (if its
+     * bucket or prefix has a rule): the transaction that writes the body sets the policy, so the
+     * pool makes its copies before the transaction is acknowledged.
+     */
+    static void declareWriteCommit(Transaction tx, StagedBody body) throws OsdException {
+        if (body.writeCommit() != null) {
+            tx.declareSetXattr(
+                    body.fid(), WriteCommitHint.XATTR, body.writeCommit().length());
+        }
+    }
+
+    /** Sets what {@link #declareWriteCommit} declared (after the create, before the write). */
+    static void writeCommit(Transaction tx, StagedBody body) throws OsdException {
+        if (body.writeCommit() != null) {
+            tx.setXattr(body.fid(), WriteCommitHint.XATTR, ascii(body.writeCommit()), XattrFlag.UPSERT);
+        }
     }
 
     /** Drops a staged body that will not be committed. */
@@ -429,6 +479,7 @@ public final class ObjectStore {
                             tx.declareCreate(body.fid(), ObjectKind.DATA);
                             tx.declareSetXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes.length);
                             tx.declareWrite(body.fid(), 0, body.size());
+                            declareWriteCommit(tx, body);
                         } else {
                             tx.declareDelete(ns.garbage, gkey.length);
                         }
@@ -441,6 +492,7 @@ public final class ObjectStore {
                         if (body.isInline()) {
                             tx.create(body.fid(), ObjectKind.DATA, AttrChange.none());
                             tx.setXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes, XattrFlag.UPSERT);
+                            writeCommit(tx, body);
                             if (body.size() > 0) {
                                 tx.write(body.fid(), 0, ByteBuffer.wrap(body.inline()));
                             }
@@ -708,7 +760,7 @@ public final class ObjectStore {
         }
 
         /** The body's bytes {@code [start, start+length)}. */
-        public InputStream open(long start, long length) {
+        public BodyInputStream open(long start, long length) {
             return new BodyInputStream(osd, record, start, length, ns.ioChunk);
         }
 
@@ -836,14 +888,15 @@ public final class ObjectStore {
             }
         }
 
-        StagedBody finish(Fid fid, long size, byte[] inline) {
+        StagedBody finish(Fid fid, long size, byte[] inline, String writeCommit) {
             return new StagedBody(
                     fid,
                     size,
                     md5.digest(),
                     sha256 == null ? null : Hashing.hex(sha256.digest()),
                     checksum == null ? null : checksum.base64(),
-                    inline);
+                    inline,
+                    writeCommit);
         }
     }
 }

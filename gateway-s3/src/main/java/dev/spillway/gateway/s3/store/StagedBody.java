@@ -14,8 +14,12 @@ import java.util.List;
  * @param md5 the body's MD5
  * @param sha256Hex its SHA-256 if asked for (signed payloads), else null
  * @param checksum the additional checksum (base64) if asked for, else null
+ * @param writeCommit the write-commit policy its bucket or prefix asks for ({@code sync 2}: the
+ *     value of the xattr {@code spillway.write-commit}), set in the transaction that writes its
+ *     last bytes; null for the device's own policy
  */
-public record StagedBody(Fid fid, long size, byte[] md5, String sha256Hex, String checksum, byte[] inline) {
+public record StagedBody(
+        Fid fid, long size, byte[] md5, String sha256Hex, String checksum, byte[] inline, String writeCommit) {
     public boolean isInline() {
         return inline != null;
     }

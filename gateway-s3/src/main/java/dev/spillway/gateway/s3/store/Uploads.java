@@ -179,6 +179,7 @@ public final class Uploads {
                             tx.declareCreate(body.fid(), ObjectKind.DATA);
                             tx.declareSetXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes.length);
                             tx.declareWrite(body.fid(), 0, body.size());
+                            ObjectStore.declareWriteCommit(tx, body);
                         } else {
                             tx.declareDelete(ns.garbage, gkey.length);
                         }
@@ -194,6 +195,7 @@ public final class Uploads {
                         if (body.isInline()) {
                             tx.create(body.fid(), ObjectKind.DATA, AttrChange.none());
                             tx.setXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes, XattrFlag.UPSERT);
+                            ObjectStore.writeCommit(tx, body);
                             if (body.size() > 0) {
                                 tx.write(body.fid(), 0, ByteBuffer.wrap(body.inline()));
                             }
