@@ -403,4 +403,36 @@ class StripedCopyTest {
         assertThat(read(f)).isEqualTo(body);
         assertThat(pool.migrator().verify(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
     }
+
+    @ParameterizedTest(name = "{0} stripes")
+    @ValueSource(ints = {2, 4})
+    void aFailedStripeDeviceLosesTheWholeCopyAndReplicasAreRestored(int stripes) throws Exception {
+        mountFresh(stripes, 2);
+        byte[] body = random(5 * UNIT + 3, 13);
+        Fid f = object(body);
+        assertThat(pool.migrator().copy(f, pool.device(6), false).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().spill(f, pool.device(1)).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        Copy c = striped(f);
+        // The last stripe's device fails: the one pass over its index marks the whole copy lost.
+        int dead = c.stripes().get(stripes - 1).device();
+        pool.deviceOps().setState(pool.device(dead), DeviceState.FAILED);
+        Copy lost = state(f).byKey(c.key()).orElseThrow();
+        assertThat(lost.state()).isEqualTo(CopyState.LOST);
+        Map<Integer, Map<CopyState, long[]>> totals = pool.copyTotals();
+        for (Stripe s : c.stripes()) {
+            assertThat(totals.get(s.device()).get(CopyState.LOST)[1])
+                    .as("stripe on device %d counted lost", s.device())
+                    .isEqualTo(1);
+        }
+        assertThat(read(f)).as("served by the replica on far").isEqualTo(body);
+        DeviceOps.Progress p = pool.deviceOps().replaceLost(pool.device(dead), 100);
+        assertThat(p.failed()).as("%s", p).isZero();
+        pool.migrator().collectGarbage();
+        PoolObject now = state(f);
+        assertThat(now.inSync().stream().filter(x -> !x.onDevice(dead)).count())
+                .as("replicas restored without the failed device")
+                .isGreaterThanOrEqualTo(2);
+        assertThat(read(f)).isEqualTo(body);
+        assertThat(pool.deviceOps().lostCopies().lostOn(pool.device(dead))).isEmpty();
+    }
 }
