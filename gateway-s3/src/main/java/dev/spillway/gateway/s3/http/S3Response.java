@@ -2,12 +2,16 @@ package dev.spillway.gateway.s3.http;
 
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.xml.XmlWriter;
+import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.RetainableByteBuffer;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Blocker;
 
 /** Writes one S3 response through Jetty, blocking (the handler runs on a virtual thread). */
 public final class S3Response {
@@ -64,12 +68,46 @@ public final class S3Response {
         finish(head ? new byte[0] : doc);
     }
 
-    /** A body of {@code length} bytes; the caller writes them and closes the stream. */
-    public OutputStream stream(int status, long length) {
+    /** Fills a body's chunks (see {@link #send}). */
+    @FunctionalInterface
+    public interface Body {
+        /**
+         * Reads the body into {@code chunk} a piece at a time, handing each piece to {@code out}
+         * (which has sent it when it returns, so the chunk can be refilled); {@code last} on the
+         * final piece.
+         */
+        void writeTo(ByteBuffer chunk, Chunks out) throws IOException, OsdException, S3Exception;
+    }
+
+    /** Where a {@link Body} hands its pieces. */
+    @FunctionalInterface
+    public interface Chunks {
+        void write(ByteBuffer data, boolean last) throws IOException;
+    }
+
+    /**
+     * A body of {@code length} bytes sent from a direct buffer of Jetty's pool (at least
+     * {@code chunk} bytes, reused across requests): the body is read into it and written to the
+     * connection without a copy through the heap, each write blocking until sent (the handler
+     * runs on a virtual thread). Until the body's first write nothing is committed: an exception
+     * before it is answered as any other.
+     */
+    public void send(int status, long length, int chunk, Body body) throws IOException, OsdException, S3Exception {
         response.setStatus(status);
         response.getHeaders().put("Content-Length", Long.toString(length));
-        done = true;
-        return Content.Sink.asOutputStream(response);
+        RetainableByteBuffer pooled =
+                response.getRequest().getComponents().getByteBufferPool().acquire(chunk, true);
+        try {
+            body.writeTo(pooled.getByteBuffer(), (data, last) -> {
+                done = true;
+                try (Blocker.Callback cb = Blocker.callback()) {
+                    response.write(last, data, cb);
+                    cb.block();
+                }
+            });
+        } finally {
+            pooled.release();
+        }
     }
 
     /** Headers only, for HEAD of an object: the length is that of the body a GET would send. */

@@ -24,7 +24,6 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
@@ -211,20 +210,21 @@ public final class ObjectOps {
                 return;
             }
             try (BodyInputStream in = h.open(start, length)) {
-                // The first chunk is read before the status goes out: an object no copy of which
-                // can be read (its device failed) is answered with a clear error, not a cut body.
-                try {
-                    in.prefetch();
-                } catch (OsdException e) {
-                    if (!e.is(Errno.EIO)) {
-                        throw e;
+                out.send(status, length, h.chunkSize(length), (chunk, sink) -> {
+                    // The first chunk is read before the status goes out: an object no copy of
+                    // which can be read (its device failed) is answered with a clear error, not a
+                    // cut body.
+                    try {
+                        in.prefetch(chunk);
+                    } catch (OsdException e) {
+                        if (!e.is(Errno.EIO)) {
+                            throw e;
+                        }
+                        throw new S3Exception(
+                                S3Error.OBJECT_UNAVAILABLE, origin(req.bucket(), req.key()) + ": " + e.getMessage(), e);
                     }
-                    throw new S3Exception(
-                            S3Error.OBJECT_UNAVAILABLE, origin(req.bucket(), req.key()) + ": " + e.getMessage(), e);
-                }
-                OutputStream os = out.stream(status, length);
-                in.transferTo(os);
-                os.close();
+                    in.send(chunk, sink::write);
+                });
             }
         }
     }

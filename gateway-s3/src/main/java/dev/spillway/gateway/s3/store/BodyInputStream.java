@@ -21,7 +21,11 @@ public final class BodyInputStream extends InputStream {
     private final Osd osd;
     private final ObjectRecord record;
     private final long end;
-    private final ByteBuffer buf;
+    private final int chunk;
+    // The stream's own heap chunk, allocated at the first read (send() brings its own buffer).
+    private ByteBuffer buf;
+    // The buffer prefetch() filled with the first chunk, not yet sent (null: none).
+    private ByteBuffer prefetched;
     private long pos;
     private IndexCursor manifest;
     // The part being read (manifest objects): its FID and the object offset where it starts.
@@ -34,13 +38,74 @@ public final class BodyInputStream extends InputStream {
         this.record = record;
         this.pos = start;
         this.end = start + length;
-        this.buf = ByteBuffer.allocate((int) Math.max(1, Math.min(chunk, length)));
-        this.buf.limit(0);
+        this.chunk = chunkSize(chunk, length);
         if (!record.manifest()) {
             part = record.fid();
             partStart = 0;
             partEnd = record.size();
         }
+    }
+
+    /** The chunk a range of {@code length} bytes is read in: {@code chunk}, or less for a short range. */
+    static int chunkSize(int chunk, long length) {
+        return (int) Math.max(1, Math.min(chunk, length));
+    }
+
+    /** Receives a range chunk by chunk (see {@link #send}). */
+    @FunctionalInterface
+    public interface Sink {
+        /**
+         * Takes {@code data}'s remaining bytes before returning (the buffer is refilled after);
+         * {@code last} on the range's final chunk.
+         */
+        void write(ByteBuffer data, boolean last) throws IOException;
+    }
+
+    /**
+     * Sends the rest of the range to {@code sink}, each chunk read straight into {@code into} (up
+     * to its capacity): with a direct buffer the bytes go from the device to the socket without a
+     * copy through the heap. An empty range sends one empty last chunk.
+     */
+    public long send(ByteBuffer into, Sink sink) throws IOException {
+        long sent = 0;
+        if (prefetched == null && pos >= end) {
+            sink.write(into.clear().limit(0), true);
+            return 0;
+        }
+        while (prefetched == into || pos < end) {
+            if (prefetched != into) {
+                try {
+                    fill(into);
+                } catch (OsdException e) {
+                    throw new IOException(e.getMessage(), e);
+                }
+            }
+            prefetched = null;
+            int n = into.remaining();
+            sink.write(into, pos >= end);
+            sent += n;
+        }
+        return sent;
+    }
+
+    /**
+     * Reads the first chunk into {@code into} now, so that a device error surfaces before the
+     * caller commits to a response; {@link #send} with the same buffer sends it first. Does
+     * nothing for an empty range.
+     */
+    public void prefetch(ByteBuffer into) throws OsdException, IOException {
+        if (prefetched == null && pos < end) {
+            fill(into);
+            prefetched = into;
+        }
+    }
+
+    private ByteBuffer buf() {
+        if (buf == null) {
+            buf = ByteBuffer.allocate(chunk);
+            buf.limit(0);
+        }
+        return buf;
     }
 
     @Override
@@ -54,12 +119,13 @@ public final class BodyInputStream extends InputStream {
         if (len == 0) {
             return 0;
         }
+        ByteBuffer buf = buf();
         if (!buf.hasRemaining()) {
             if (pos >= end) {
                 return -1;
             }
             try {
-                fill();
+                fill(buf);
             } catch (OsdException e) {
                 throw new IOException(e.getMessage(), e);
             }
@@ -77,13 +143,14 @@ public final class BodyInputStream extends InputStream {
     @Override
     public long transferTo(OutputStream out) throws IOException {
         long sent = 0;
+        ByteBuffer buf = buf();
         while (true) {
             if (!buf.hasRemaining()) {
                 if (pos >= end) {
                     return sent;
                 }
                 try {
-                    fill();
+                    fill(buf);
                 } catch (OsdException e) {
                     throw new IOException(e.getMessage(), e);
                 }
@@ -95,18 +162,8 @@ public final class BodyInputStream extends InputStream {
         }
     }
 
-    /**
-     * Reads the first chunk now, so that a device error surfaces before the caller commits to a
-     * response; the bytes are kept for the next read. Does nothing for an empty range.
-     */
-    public void prefetch() throws OsdException, IOException {
-        if (!buf.hasRemaining() && pos < end) {
-            fill();
-        }
-    }
-
-    /** Reads the next chunk straight into {@code buf}. */
-    private void fill() throws OsdException, IOException {
+    /** Reads the next chunk straight into {@code buf}, flipped for reading. */
+    private void fill(ByteBuffer buf) throws OsdException, IOException {
         if (part == null || pos >= partEnd) {
             nextPart();
         }

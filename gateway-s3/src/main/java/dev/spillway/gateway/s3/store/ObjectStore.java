@@ -764,6 +764,11 @@ public final class ObjectStore {
             return new BodyInputStream(osd, record, start, length, ns.ioChunk);
         }
 
+        /** The chunk {@link BodyInputStream#send} of a range of {@code length} bytes reads at a time. */
+        public int chunkSize(long length) {
+            return BodyInputStream.chunkSize(ns.ioChunk, length);
+        }
+
         @Override
         public void close() {
             if (!closed) {
