@@ -618,14 +618,14 @@ public final class PoolOsd implements Osd {
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
         List<Copy> candidates = new ArrayList<>(p.inSync());
-        candidates.removeIf(c -> !ctx.device(c.device()).state().readable());
+        candidates.removeIf(c -> !ctx.readable(c));
         candidates.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
         OsdException last = null;
         List<String> tried = new ArrayList<>();
         for (Copy c : candidates) {
             PoolDevice d = ctx.device(c.device());
             try {
-                int n = CopyIo.readVerified(d, fid, c, p.size(), offset, dst);
+                int n = CopyIo.readVerified(ctx::device, fid, c, p.size(), offset, dst);
                 reported(fid, p, offset, n, d.index());
                 return n;
             } catch (OsdException e) {

@@ -269,12 +269,15 @@ final class PoolTransaction extends AbstractTransaction {
         if (!others) {
             return;
         }
-        WorkIndex.declareAdd(md, f);
         WorkIndex.declareRemove(md, f);
         Counters.declare(md, f);
         for (Copy c : p.copies()) {
             if (c.device() != mdIndex) {
-                DeviceIndex.declareDelete(md, c.device(), f);
+                // A GC or RESYNC job per part (a striped copy has one per stripe).
+                for (int i = 0; i < c.parts().size(); i++) {
+                    WorkIndex.declareAdd(md, f);
+                }
+                DeviceIndex.declareDelete(md, f, c);
             }
         }
     }
@@ -505,12 +508,13 @@ final class PoolTransaction extends AbstractTransaction {
 
     /** The copy leaves the layout: a GC job deletes it from its device. */
     private void collect(Fid fid, Copy c) throws OsdException {
-        long size = c.bytes();
         if (c.state() != CopyState.PENDING) {
             // A pending copy's own COPY job still owns it; it collects it when it finds the object changed.
-            WorkIndex.add(md, new Job(Job.Kind.GC, fid, c.device(), c.key(), c.version(), size, ctx.nowNanos(), 0));
-            counters(fid).move(c.device(), c.state(), CopyState.GARBAGE, size);
-            DeviceIndex.delete(md, c.device(), fid, c.key());
+            for (Job j : Job.perPart(Job.Kind.GC, fid, c, c.version(), ctx.nowNanos())) {
+                WorkIndex.add(md, j);
+            }
+            counters(fid).move(c, c.state(), CopyState.GARBAGE);
+            DeviceIndex.delete(md, fid, c);
         }
     }
 
@@ -531,11 +535,11 @@ final class PoolTransaction extends AbstractTransaction {
             return p;
         }
         List<Copy> sources = new ArrayList<>(p.inSync());
-        sources.removeIf(c -> !ctx.device(c.device()).state().readable());
+        sources.removeIf(c -> !ctx.readable(c));
         OsdException last = null;
         for (Copy c : sources) {
             try {
-                CopyIo.recall(md, ctx.device(c.device()), fid, c, p.size());
+                CopyIo.recall(md, ctx::device, fid, c, p.size());
                 DeviceIndex.insert(md, mdIndex, fid, fid);
                 Copy local = new Copy(
                         p.nextMirrorId(),
@@ -573,7 +577,7 @@ final class PoolTransaction extends AbstractTransaction {
                     && ctx.device(c.device()).durability() > 0) {
                 // A cache copy is not resynced: it is collected below, the next promotion recaches.
                 kept.add(c.withState(CopyState.STALE));
-                counters(fid).move(c.device(), CopyState.IN_SYNC, CopyState.STALE, c.bytes());
+                counters(fid).move(c, CopyState.IN_SYNC, CopyState.STALE);
                 WorkIndex.add(
                         md,
                         new Job(

@@ -347,13 +347,12 @@ public final class PoolConfigParser {
             }
             long size = bytes(t.get("stripe-size"), path + ".stripe-size", -1);
             if (size < 0) {
-                throw bad(path + ".stripe-size", "required (a power of two from 1MiB to 1GiB, e.g. 4MiB)");
+                throw bad(path + ".stripe-size", "required (a power of two from 64KiB to 1GiB, e.g. 4MiB)");
             }
             if (Long.bitCount(size) != 1 || size < StripeTier.MIN_STRIPE_SIZE || size > StripeTier.MAX_STRIPE_SIZE) {
                 throw bad(
                         path + ".stripe-size",
-                        size + " bytes: must be a power of two from 1MiB to 1GiB (a stripe holds whole"
-                                + " checksum chunks)");
+                        size + " bytes: must be a power of two from 64KiB (Lustre's LOV_MIN_STRIPE_SIZE) to" + " 1GiB");
             }
             long min = bytes(t.get("min-object-size"), path + ".min-object-size", 0);
             tiers.add(new StripeTier(names, count, (int) size, min));

@@ -13,14 +13,15 @@ import java.util.List;
  * @param devices the tier's background devices, in configuration order of the entry; each belongs
  *     to at most one tier
  * @param stripeCount stripes of a copy, 2..the number of devices
- * @param stripeSize bytes of one stripe unit: a power of two from 1 MiB to 1 GiB, so that each
- *     stripe's checksum chunks hold whole units (a chunk is at least 1 MiB)
+ * @param stripeSize bytes of one stripe unit: a power of two from 64 KiB (Lustre's
+ *     {@code LOV_MIN_STRIPE_SIZE}) to 1 GiB, so that a stripe's checksum chunks (1 MiB or more, a
+ *     power of two) hold whole units
  * @param minObjectSize objects smaller than this keep whole (unstriped) copies on the tier; 0
  *     stripes every object
  */
 public record StripeTier(List<String> devices, int stripeCount, int stripeSize, long minObjectSize) {
-    /** The smallest stripe size: one checksum chunk ({@code Checksums.MIN_SHIFT}). */
-    public static final int MIN_STRIPE_SIZE = 1 << 20;
+    /** The smallest stripe size, Lustre's {@code LOV_MIN_STRIPE_SIZE}. */
+    public static final int MIN_STRIPE_SIZE = 1 << 16;
     /** The largest stripe size (fits {@code lmm_stripe_size}, a u32, and a Java array). */
     public static final int MAX_STRIPE_SIZE = 1 << 30;
 
@@ -32,7 +33,7 @@ public record StripeTier(List<String> devices, int stripeCount, int stripeSize, 
         }
         if (Integer.bitCount(stripeSize) != 1 || stripeSize < MIN_STRIPE_SIZE || stripeSize > MAX_STRIPE_SIZE) {
             throw new IllegalArgumentException(
-                    "stripe-size " + stripeSize + " must be a power of two from 1MiB to 1GiB");
+                    "stripe-size " + stripeSize + " must be a power of two from 64KiB to 1GiB");
         }
         if (minObjectSize < 0) {
             throw new IllegalArgumentException("min-object-size must not be negative");

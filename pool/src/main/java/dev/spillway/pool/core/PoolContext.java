@@ -9,9 +9,11 @@ import dev.spillway.osd.spi.TransactionSupport;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.Role;
+import dev.spillway.pool.config.StripeTier;
 import dev.spillway.pool.device.MetadataGate;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.layout.HsmType;
+import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.LayoutView;
@@ -97,6 +99,47 @@ public final class PoolContext {
 
     public PoolDevice device(int index) {
         return devices.get(index);
+    }
+
+    /** True if every part of copy {@code c} (each stripe of a striped copy) is on a readable device. */
+    public boolean readable(Copy c) {
+        return c.parts().stream().allMatch(s -> device(s.device()).state().readable());
+    }
+
+    /**
+     * True if copy {@code c} counts toward {@code replicas}: every part on a durable device (a
+     * striped copy is lost with any one of its devices).
+     */
+    public boolean durable(Copy c) {
+        return c.parts().stream().allMatch(s -> device(s.device()).durability() > 0);
+    }
+
+    /**
+     * The devices a new copy placed on {@code target} is striped over, {@code target} first: the
+     * next writable devices of its striping tier ({@code striping:}), in the tier's order, if the
+     * object ({@code size} bytes) is striped there and at least two are writable; else
+     * {@code target} alone (a whole copy).
+     */
+    public List<PoolDevice> stripeSet(PoolDevice target, long size) {
+        Optional<StripeTier> tier = config.stripeTier(target.name());
+        if (tier.isEmpty() || !tier.get().stripes(size)) {
+            return List.of(target);
+        }
+        List<String> names = tier.get().devices();
+        int at = names.indexOf(target.name());
+        List<PoolDevice> set = new ArrayList<>();
+        set.add(target);
+        for (int i = 1; i < names.size() && set.size() < tier.get().stripeCount(); i++) {
+            device(names.get((at + i) % names.size()))
+                    .filter(d -> d.has(Role.BACKGROUND) && d.state().writable())
+                    .ifPresent(set::add);
+        }
+        return set.size() < 2 ? List.of(target) : List.copyOf(set);
+    }
+
+    /** The stripe size of {@code target}'s striping tier (only meaningful where {@link #stripeSet} stripes). */
+    public int stripeSize(PoolDevice target) {
+        return config.stripeTier(target.name()).map(StripeTier::stripeSize).orElse(0);
     }
 
     public Optional<PoolDevice> device(String deviceName) {

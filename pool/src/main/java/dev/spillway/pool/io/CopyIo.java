@@ -13,6 +13,7 @@ import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.function.IntFunction;
 import java.util.zip.CRC32C;
 
 /**
@@ -66,9 +67,14 @@ public final class CopyIo {
         return (off, buf, len) -> readFully(osd, object, off, buf, len);
     }
 
-    /** The body held by copy {@code c} on {@code dev}, verified as it is read. */
+    /** The body held by whole copy {@code c} on {@code dev}, verified as it is read. */
     public static Source of(PoolDevice dev, Fid object, Copy c, long size) {
         return (off, buf, len) -> readVerified(dev, object, c, size, off, ByteBuffer.wrap(buf, 0, len));
+    }
+
+    /** The body held by copy {@code c} (whole or striped; {@code devs} finds each part's device), verified. */
+    public static Source of(IntFunction<PoolDevice> devs, Fid object, Copy c, long size) {
+        return (off, buf, len) -> readVerified(devs, object, c, size, off, ByteBuffer.wrap(buf, 0, len));
     }
 
     /** Paces a copy: called before each chunk with its size; may sleep (a bandwidth cap). */
@@ -97,7 +103,14 @@ public final class CopyIo {
      */
     public static Checksums writeUnsynced(Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer)
             throws OsdException {
-        int shift = Checksums.shiftFor(size);
+        return writeUnsynced(src, object, size, target, key, pacer, Checksums.MIN_SHIFT);
+    }
+
+    /** {@link #writeUnsynced} with checksum chunks of at least {@code 2^minShift} bytes (a stripe's units). */
+    static Checksums writeUnsynced(
+            Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer, int minShift)
+            throws OsdException {
+        int shift = Checksums.shiftFor(size, minShift);
         int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
         int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
         int[] crcs = new int[chunks];
@@ -164,10 +177,38 @@ public final class CopyIo {
      */
     public static int readVerified(PoolDevice dev, Fid object, Copy c, long size, long off, ByteBuffer dst)
             throws OsdException {
+        if (c.striped()) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    dev.name(),
+                    object,
+                    "copy " + c.key() + " is striped over " + c.stripes().size()
+                            + " devices: read it with their table");
+        }
+        return readVerified(dev, object, c.key(), c.checksums(), size, off, dst);
+    }
+
+    /**
+     * Reads up to {@code dst.remaining()} bytes at {@code off} of copy {@code c}, whole or striped
+     * (each stripe's device found by {@code devs}; the stripes a range covers are read side by side),
+     * every chunk checked against its CRC32C.
+     *
+     * @throws OsdException EIO naming the object, the copy or stripe, its device and the chunk
+     */
+    public static int readVerified(
+            IntFunction<PoolDevice> devs, Fid object, Copy c, long size, long off, ByteBuffer dst) throws OsdException {
+        if (c.striped()) {
+            return StripedIo.read(devs, object, c, size, off, dst);
+        }
+        return readVerified(devs.apply(c.device()), object, c.key(), c.checksums(), size, off, dst);
+    }
+
+    /** Reads from one object ({@code key} on {@code dev}, {@code size} bytes) checked against {@code sums}. */
+    static int readVerified(PoolDevice dev, Fid object, Fid key, Checksums sums, long size, long off, ByteBuffer dst)
+            throws OsdException {
         if (off >= size) {
             return 0;
         }
-        Checksums sums = c.checksums();
         long end = Math.min(size, off + dst.remaining());
         int shift = sums.chunkShift();
         long first = off >>> shift;
@@ -181,7 +222,7 @@ public final class CopyIo {
             if (from == 0 && to == clen) {
                 // The whole chunk is wanted: read it straight into the caller's buffer, check it there.
                 ByteBuffer whole = dst.slice(dst.position(), clen);
-                readChunk(dev, object, c, i, cstart, clen, whole);
+                readChunk(dev, object, key, sums, i, cstart, clen, whole);
                 dst.position(dst.position() + clen);
             } else {
                 ByteBuffer chunk = CHUNK.get();
@@ -190,7 +231,7 @@ public final class CopyIo {
                     CHUNK.set(chunk);
                 }
                 chunk.clear().limit(clen);
-                readChunk(dev, object, c, i, cstart, clen, chunk);
+                readChunk(dev, object, key, sums, i, cstart, clen, chunk);
                 dst.put(chunk.array(), from, to - from);
             }
             total += to - from;
@@ -202,12 +243,13 @@ public final class CopyIo {
     private static final ThreadLocal<ByteBuffer> CHUNK = ThreadLocal.withInitial(() -> ByteBuffer.allocate(1 << 20));
 
     /** Fills {@code into} (position 0, limit {@code clen}) with chunk {@code i} of the copy and checks its CRC32C. */
-    private static void readChunk(PoolDevice dev, Fid object, Copy c, long i, long cstart, int clen, ByteBuffer into)
+    private static void readChunk(
+            PoolDevice dev, Fid object, Fid key, Checksums sums, long i, long cstart, int clen, ByteBuffer into)
             throws OsdException {
         int got = 0;
         while (got < clen) {
             into.position(got);
-            int n = dev.osd().read(c.key(), cstart + got, into);
+            int n = dev.osd().read(key, cstart + got, into);
             if (n <= 0) {
                 break;
             }
@@ -218,19 +260,28 @@ public final class CopyIo {
                     Errno.EIO,
                     dev.name(),
                     object,
-                    "copy " + c.key() + " is short: chunk " + i + " has " + got + " of " + clen + " bytes");
+                    "copy " + key + " is short: chunk " + i + " has " + got + " of " + clen + " bytes");
         }
         CRC32C crc = new CRC32C();
         crc.update(into.duplicate().position(0).limit(clen));
-        int[] crcs = c.checksums().crcs();
+        int[] crcs = sums.crcs();
         if (i >= crcs.length || (int) crc.getValue() != crcs[(int) i]) {
             throw new OsdException(
                     Errno.EIO,
                     dev.name(),
                     object,
-                    "checksum mismatch in copy " + c.key() + ", chunk " + i + " (bytes " + cstart + ".."
-                            + (cstart + clen) + ")");
+                    "checksum mismatch in copy " + key + ", chunk " + i + " (bytes " + cstart + ".." + (cstart + clen)
+                            + ")");
         }
+    }
+
+    /** Verifies a copy, whole or striped, every part on its device ({@code devs}) (scrub). */
+    public static void verify(IntFunction<PoolDevice> devs, Fid object, Copy c, long size) throws OsdException {
+        if (!c.striped()) {
+            verify(devs.apply(c.device()), object, c, size);
+            return;
+        }
+        StripedIo.verify(devs, object, c, size);
     }
 
     /** Verifies a whole copy (scrub). */
@@ -249,14 +300,26 @@ public final class CopyIo {
         }
     }
 
-    /** Writes the body held by copy {@code c} into {@code object} on the metadata device, in {@code tx}. */
+    /** Writes the body held by whole copy {@code c} into {@code object} on the metadata device, in {@code tx}. */
     public static void recall(Transaction tx, PoolDevice src, Fid object, Copy c, long size) throws OsdException {
-        ByteBuffer b = ByteBuffer.allocate(
-                (int) Math.min(Math.max(size, 1), 1L << c.checksums().chunkShift()));
+        recall(tx, d -> src, object, c, size);
+    }
+
+    /**
+     * Writes the body held by copy {@code c} (whole or striped, its parts' devices found by
+     * {@code devs}) into {@code object} on the metadata device, in {@code tx}; a striped copy is
+     * read a row of stripe units at a time, its stripes side by side.
+     */
+    public static void recall(Transaction tx, IntFunction<PoolDevice> devs, Fid object, Copy c, long size)
+            throws OsdException {
+        long piece = c.striped()
+                ? Math.min(Math.max((long) c.stripeSize() * c.stripes().size(), 8L << 20), 64L << 20)
+                : 1L << c.checksums().chunkShift();
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(Math.max(size, 1), piece));
         long off = 0;
         while (off < size) {
             b.clear();
-            int n = readVerified(src, object, c, size, off, b);
+            int n = readVerified(devs, object, c, size, off, b);
             b.flip();
             tx.write(object, off, b);
             off += n;

@@ -18,7 +18,15 @@ public record Checksums(int chunkShift, int[] crcs) {
 
     /** The chunk shift for a body of {@code size} bytes. */
     public static int shiftFor(long size) {
-        int s = MIN_SHIFT;
+        return shiftFor(size, MIN_SHIFT);
+    }
+
+    /**
+     * The chunk shift for a body of {@code size} bytes whose chunks are at least {@code 2^minShift}
+     * bytes (a stripe object's chunks hold whole stripe units).
+     */
+    public static int shiftFor(long size, int minShift) {
+        int s = Math.max(MIN_SHIFT, minShift);
         while ((size + (1L << s) - 1) >>> s > MAX_CHUNKS) {
             s++;
         }

@@ -1,6 +1,7 @@
 package dev.spillway.pool.meta;
 
 import dev.spillway.osd.Fid;
+import java.util.List;
 
 /**
  * One copy (FLR mirror) of an object's body.
@@ -14,7 +15,12 @@ import dev.spillway.osd.Fid;
  *     while pending), for the counters
  * @param preferred the preferred read copy ({@code LCME_FL_PREF_RD})
  * @param checksums CRC32C per chunk of the body, for copies on devices other than the metadata
- *     device; verified on every read from them and by scrub
+ *     device; verified on every read from them and by scrub (a striped copy: none, each stripe
+ *     has its own)
+ * @param stripeSize for a striped copy, bytes of one stripe unit; 0 for a whole copy
+ * @param stripes for a striped copy (RAID0 over a striping tier), its stripe objects, stripe 0
+ *     first: {@code device} and {@code key} are stripe 0's, {@code bytes} their sum; empty for a
+ *     whole copy
  */
 public record Copy(
         int mirrorId,
@@ -24,17 +30,90 @@ public record Copy(
         long version,
         long bytes,
         boolean preferred,
-        Checksums checksums) {
+        Checksums checksums,
+        int stripeSize,
+        List<Stripe> stripes) {
+
+    public Copy {
+        stripes = List.copyOf(stripes);
+        if (!stripes.isEmpty()
+                && (stripes.size() < 2
+                        || stripeSize <= 0
+                        || stripes.get(0).device() != device
+                        || !stripes.get(0).key().equals(key))) {
+            throw new IllegalArgumentException("a striped copy has 2 or more stripes, stripe 0 its device and key");
+        }
+    }
+
+    /** A whole (unstriped) copy. */
+    public Copy(
+            int mirrorId,
+            int device,
+            Fid key,
+            CopyState state,
+            long version,
+            long bytes,
+            boolean preferred,
+            Checksums checksums) {
+        this(mirrorId, device, key, state, version, bytes, preferred, checksums, 0, List.of());
+    }
+
+    /** A copy striped RAID0 over {@code stripes} (stripe 0 first), {@code stripeSize} bytes a unit. */
+    public static Copy striped(
+            int mirrorId, CopyState state, long version, boolean preferred, int stripeSize, List<Stripe> stripes) {
+        long sum = stripes.stream().mapToLong(Stripe::bytes).sum();
+        Stripe first = stripes.get(0);
+        return new Copy(
+                mirrorId,
+                first.device(),
+                first.key(),
+                state,
+                version,
+                sum,
+                preferred,
+                Checksums.NONE,
+                stripeSize,
+                stripes);
+    }
+
+    /** True if the copy is striped over several devices. */
+    public boolean striped() {
+        return !stripes.isEmpty();
+    }
+
+    /**
+     * The objects that hold the copy, one per device: its stripes, or for a whole copy itself.
+     * Jobs, device-index entries and counters are kept per part.
+     */
+    public List<Stripe> parts() {
+        return striped() ? stripes : List.of(new Stripe(device, key, bytes, checksums));
+    }
+
+    /** True if a part of the copy is on device {@code d}. */
+    public boolean onDevice(int d) {
+        return parts().stream().anyMatch(s -> s.device() == d);
+    }
+
+    /** True if a part of the copy has key {@code k}. */
+    public boolean hasKey(Fid k) {
+        return parts().stream().anyMatch(s -> s.key().equals(k));
+    }
 
     public Copy withState(CopyState s) {
-        return new Copy(mirrorId, device, key, s, version, bytes, preferred, checksums);
+        return new Copy(mirrorId, device, key, s, version, bytes, preferred, checksums, stripeSize, stripes);
     }
 
     public Copy withPreferred(boolean p) {
-        return new Copy(mirrorId, device, key, state, version, bytes, p, checksums);
+        return new Copy(mirrorId, device, key, state, version, bytes, p, checksums, stripeSize, stripes);
     }
 
+    /** A whole copy now in sync at version {@code v}, occupying {@code length} bytes. */
     public Copy inSync(long v, long length, Checksums sums) {
-        return new Copy(mirrorId, device, key, CopyState.IN_SYNC, v, length, preferred, sums);
+        return new Copy(mirrorId, device, key, CopyState.IN_SYNC, v, length, preferred, sums, stripeSize, stripes);
+    }
+
+    /** A striped copy now in sync at version {@code v}, with its stripes as written ({@code done}, same order). */
+    public Copy inSyncStripes(long v, List<Stripe> done) {
+        return striped(mirrorId, CopyState.IN_SYNC, v, preferred, stripeSize, done);
     }
 }

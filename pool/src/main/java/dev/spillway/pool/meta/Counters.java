@@ -59,6 +59,22 @@ public final class Counters {
         return add(device, from, bytes, -1).add(device, to, bytes, +1);
     }
 
+    /** Every part of copy {@code c} (its stripes, or itself) entering or leaving {@code state}. */
+    public Counters add(Copy c, CopyState state, int sign) {
+        for (Stripe s : c.parts()) {
+            add(s.device(), state, s.bytes(), sign);
+        }
+        return this;
+    }
+
+    /** Every part of copy {@code c} moving from one state to another. */
+    public Counters move(Copy c, CopyState from, CopyState to) {
+        for (Stripe s : c.parts()) {
+            move(s.device(), from, to, s.bytes());
+        }
+        return this;
+    }
+
     public boolean isEmpty() {
         return deltas.values().stream().allMatch(d -> d[0] == 0 && d[1] == 0);
     }

@@ -43,6 +43,34 @@ public final class DeviceIndex {
         tx.delete(PoolFids.deviceIndexFor(device, object), key(object, copy));
     }
 
+    /** Declares an entry for every part of copy {@code c} (its stripes, or itself). */
+    public static void declareInsert(Transaction tx, Fid object, Copy c) throws OsdException {
+        for (Stripe s : c.parts()) {
+            declareInsert(tx, s.device(), object);
+        }
+    }
+
+    /** Declares removing the entry of every part of copy {@code c}. */
+    public static void declareDelete(Transaction tx, Fid object, Copy c) throws OsdException {
+        for (Stripe s : c.parts()) {
+            declareDelete(tx, s.device(), object);
+        }
+    }
+
+    /** An entry for every part of copy {@code c}, on its own device. */
+    public static void insert(Transaction tx, Fid object, Copy c) throws OsdException {
+        for (Stripe s : c.parts()) {
+            insert(tx, s.device(), object, s.key());
+        }
+    }
+
+    /** Removes the entry of every part of copy {@code c}. */
+    public static void delete(Transaction tx, Fid object, Copy c) throws OsdException {
+        for (Stripe s : c.parts()) {
+            delete(tx, s.device(), object, s.key());
+        }
+    }
+
     public static boolean contains(Osd md, int device, Fid object, Fid copy) throws OsdException {
         return md.lookup(PoolFids.deviceIndexFor(device, object), key(object, copy))
                 .isPresent();

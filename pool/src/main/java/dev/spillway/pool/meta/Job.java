@@ -4,6 +4,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * One entry of the work index: work in flight that recovery must finish or roll back, or that
@@ -18,8 +19,11 @@ import java.nio.ByteBuffer;
  * @param bytes the copy's size, for the counters
  * @param createdNs when the job was made (clock of the pool)
  * @param attempts failed attempts so far (for back-off)
+ * @param copy for a job on one stripe of a striped copy, the copy's key (its stripe 0's): the
+ *     jobs of one copy's stripes are found together by it; {@link #NO_KEY} for a whole copy
  */
-public record Job(Kind kind, Fid fid, int device, Fid key, long version, long bytes, long createdNs, int attempts) {
+public record Job(
+        Kind kind, Fid fid, int device, Fid key, long version, long bytes, long createdNs, int attempts, Fid copy) {
     public static final Fid NO_KEY = new Fid(0, 0, 0);
     /** Bytes of a job's index key: kind code, object FID, copy key. */
     public static final int KEY_BYTES = 1 + 2 * Fid.BYTES;
@@ -29,6 +33,24 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
 
     /** Bytes of a job's value: version, device, data version, bytes, created, attempts. */
     public static final int VALUE_BYTES = 1 + 2 + 8 + 8 + 8 + 4;
+
+    /** The format of a stripe's job (issue 20): format 1's fields, then the striped copy's key. */
+    public static final byte STRIPE_VERSION = 2;
+
+    /** Bytes of a stripe job's value (format 2). */
+    public static final int STRIPE_VALUE_BYTES = VALUE_BYTES + Fid.BYTES;
+
+    /** The most bytes a job's value has, for declarations. */
+    public static final int MAX_VALUE_BYTES = STRIPE_VALUE_BYTES;
+
+    public Job {
+        copy = copy == null ? NO_KEY : copy;
+    }
+
+    /** A job on a whole copy (or a PARKED move). */
+    public Job(Kind kind, Fid fid, int device, Fid key, long version, long bytes, long createdNs, int attempts) {
+        this(kind, fid, device, key, version, bytes, createdNs, attempts, NO_KEY);
+    }
 
     // Values written before the version byte (format 0): the same fields without it.
     private static final int V0_VALUE_BYTES = VALUE_BYTES - 1;
@@ -66,6 +88,26 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
         }
     }
 
+    /**
+     * One job of {@code kind} per part of copy {@code c} (per stripe of a striped copy, each on its
+     * own device under its own key), so that recovery and garbage collection handle a stripe as
+     * they handle a whole copy.
+     */
+    public static List<Job> perPart(Kind kind, Fid fid, Copy c, long version, long createdNs) {
+        return c.parts().stream()
+                .map(s -> new Job(
+                        kind,
+                        fid,
+                        s.device(),
+                        s.key(),
+                        version,
+                        s.bytes(),
+                        createdNs,
+                        0,
+                        c.striped() ? c.key() : NO_KEY))
+                .toList();
+    }
+
     public byte[] keyBytes() {
         return ByteBuffer.allocate(KEY_BYTES)
                 .put((byte) kind.code)
@@ -74,15 +116,20 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
                 .array();
     }
 
+    /** Format 1, or format 2 for a stripe's job (one that names its striped copy). */
     public byte[] valueBytes() {
-        return ByteBuffer.allocate(VALUE_BYTES)
-                .put(VERSION)
+        boolean stripe = !copy.equals(NO_KEY);
+        ByteBuffer b = ByteBuffer.allocate(stripe ? STRIPE_VALUE_BYTES : VALUE_BYTES)
+                .put(stripe ? STRIPE_VERSION : VERSION)
                 .putShort((short) device)
                 .putLong(version)
                 .putLong(bytes)
                 .putLong(createdNs)
-                .putInt(attempts)
-                .array();
+                .putInt(attempts);
+        if (stripe) {
+            b.put(copy.toBytes());
+        }
+        return b.array();
     }
 
     /**
@@ -95,35 +142,41 @@ public record Job(Kind kind, Fid fid, int device, Fid key, long version, long by
     public static Job decode(String deviceName, byte[] k, byte[] v) throws OsdException {
         Kind kind = k.length == KEY_BYTES ? Kind.ofCode(k[0]) : null;
         boolean v1 = v.length == VALUE_BYTES && v[0] == VERSION;
-        if (kind == null || !(v1 || v.length == V0_VALUE_BYTES)) {
+        boolean v2 = v.length == STRIPE_VALUE_BYTES && v[0] == STRIPE_VERSION;
+        if (kind == null || !(v1 || v2 || v.length == V0_VALUE_BYTES)) {
             throw new OsdException(
                     Errno.EPROTO,
                     deviceName,
                     null,
                     "work index: malformed entry (" + k.length + "-byte key"
                             + (k.length > 0 ? " of kind code " + k[0] : "") + ", " + v.length + "-byte value"
-                            + (v.length == VALUE_BYTES ? " of format " + v[0] : "") + "; format " + VERSION
-                            + " has " + KEY_BYTES + " and " + VALUE_BYTES + ")");
+                            + (v.length == VALUE_BYTES || v.length == STRIPE_VALUE_BYTES ? " of format " + v[0] : "")
+                            + "; format " + VERSION + " has " + KEY_BYTES + " and " + VALUE_BYTES + ", format "
+                            + STRIPE_VERSION + " " + KEY_BYTES + " and " + STRIPE_VALUE_BYTES + ")");
         }
         ByteBuffer kb = ByteBuffer.wrap(k, 1, KEY_BYTES - 1);
         byte[] f = new byte[Fid.BYTES];
         kb.get(f);
         byte[] c = new byte[Fid.BYTES];
         kb.get(c);
-        ByteBuffer vb = ByteBuffer.wrap(v, v1 ? 1 : 0, V0_VALUE_BYTES);
-        return new Job(
-                kind,
-                Fid.fromBytes(f),
-                Short.toUnsignedInt(vb.getShort()),
-                Fid.fromBytes(c),
-                vb.getLong(),
-                vb.getLong(),
-                vb.getLong(),
-                vb.getInt());
+        ByteBuffer vb = ByteBuffer.wrap(v, v1 || v2 ? 1 : 0, V0_VALUE_BYTES);
+        int device = Short.toUnsignedInt(vb.getShort());
+        long version = vb.getLong();
+        long bytes = vb.getLong();
+        long created = vb.getLong();
+        int attempts = vb.getInt();
+        Fid copy = NO_KEY;
+        if (v2) {
+            byte[] cp = new byte[Fid.BYTES];
+            ByteBuffer.wrap(v, VALUE_BYTES, Fid.BYTES).get(cp);
+            copy = Fid.fromBytes(cp);
+        }
+        return new Job(kind, Fid.fromBytes(f), device, Fid.fromBytes(c), version, bytes, created, attempts, copy);
     }
 
     @Override
     public String toString() {
-        return kind + " " + fid + " dev " + device + (key.equals(NO_KEY) ? "" : " copy " + key) + " v" + version;
+        return kind + " " + fid + " dev " + device + (key.equals(NO_KEY) ? "" : " copy " + key)
+                + (copy.equals(NO_KEY) ? "" : " (a stripe of " + copy + ")") + " v" + version;
     }
 }

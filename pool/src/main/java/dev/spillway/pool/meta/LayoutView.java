@@ -17,6 +17,7 @@ import dev.spillway.pool.layout.HsmType;
 import dev.spillway.pool.layout.Layout;
 import dev.spillway.pool.layout.LayoutCodec;
 import dev.spillway.pool.layout.LovFormat;
+import dev.spillway.pool.layout.OstStripe;
 import dev.spillway.pool.layout.StripeLayout;
 import dev.spillway.pool.layout.SubLayout;
 import java.util.ArrayList;
@@ -35,6 +36,12 @@ import java.util.function.IntFunction;
  * identifier = its key; HSM flags EXISTS|ARCHIVED when in sync (plus RELEASED when the object has
  * no local body), with DIRTY when stale, LOST when its device failed, DIRTY alone while being
  * written;</li>
+ * <li>a striped copy (RAID0 over a striping tier, whatever the devices' backends): a plain RAID0
+ * sub-layout with one {@code lov_ost_data_v1} per stripe (OST index = the stripe's device, object =
+ * its key), {@code lmm_stripe_size} = the tier's stripe size. An HSM component has no stripe fields
+ * and must cover the whole file, so it cannot say where each unit lies; the data version and the
+ * checksums such a copy holds are in the pool record (a lost striped copy is STALE: a plain
+ * component has no HS_LOST);</li>
  * <li>{@code LCME_FL_STALE} on every copy that is not in sync (lost ones included), {@code LCME_FL_PREF_RD} on the
  * preferred one; the FLR state RDONLY, WRITE_PENDING (stale copies) or SYNC_PENDING (copies
  * being written) once there are two mirrors; the layout generation is the object's.</li>
@@ -65,6 +72,13 @@ public final class LayoutView {
             SubLayout sub;
             if (c.device() == mdIndex) {
                 sub = StripeLayout.ostCopy(fid, mdIndex, c.key());
+            } else if (c.striped()) {
+                sub = StripeLayout.striped(
+                        fid,
+                        c.stripeSize(),
+                        c.stripes().stream()
+                                .map(st -> OstStripe.of(st.device(), st.key()))
+                                .toList());
             } else {
                 int hs = switch (c.state()) {
                     case IN_SYNC -> HS_EXISTS | HS_ARCHIVED | (resident ? 0 : HS_RELEASED);

@@ -29,9 +29,9 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
         return new PoolObject(0, 1, 1, 0, List.of(new Copy(1, md, fid, CopyState.IN_SYNC, 1, 0, true, Checksums.NONE)));
     }
 
-    /** The copy on device {@code device}, if any. */
+    /** The copy with a part (a whole copy, or a stripe) on device {@code device}, if any. */
     public Optional<Copy> on(int device) {
-        return copies.stream().filter(c -> c.device() == device).findFirst();
+        return copies.stream().filter(c -> c.onDevice(device)).findFirst();
     }
 
     public Optional<Copy> mirror(int mirrorId) {
@@ -39,7 +39,7 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
     }
 
     public Optional<Copy> byKey(Fid key) {
-        return copies.stream().filter(c -> c.key().equals(key)).findFirst();
+        return copies.stream().filter(c -> c.hasKey(key)).findFirst();
     }
 
     /** True if the body is on the metadata device {@code md} and current. */

@@ -14,22 +14,35 @@ import java.util.List;
  * Lustre layout has no field for — the logical size, the data version, and each copy's chunk
  * checksums — plus the copies themselves, so the record alone can rebuild the layout.
  * Little-endian, versioned.
+ *
+ * <p>Version 2 (issue 20) adds after each copy its striping: stripe size u32, stripe count u16
+ * (0 for a whole copy), then per stripe device u16, key FID, bytes u64, chunk shift u8, CRC32C count
+ * u32 and the CRC32Cs. A record with no striped copy is still written as version 1, which every
+ * version reads; both versions are read.
  */
 public final class PoolObjectCodec {
     /** The record's xattr name; hidden from the pool's clients. */
     public static final String XATTR = "trusted.spillway.obj";
 
-    private static final byte VERSION = 1;
+    private static final byte V1 = 1;
+    private static final byte VERSION = 2;
 
     private PoolObjectCodec() {}
 
     public static byte[] encode(PoolObject o) {
+        boolean v2 = o.copies().stream().anyMatch(Copy::striped);
         int n = 1 + 8 + 8 + 4 + 8 + 2;
         for (Copy c : o.copies()) {
             n += 2 + 2 + 16 + 1 + 8 + 8 + 1 + 1 + 4 + 4 * c.checksums().crcs().length;
+            if (v2) {
+                n += 4 + 2;
+                for (Stripe s : c.stripes()) {
+                    n += 2 + 16 + 8 + 1 + 4 + 4 * s.checksums().crcs().length;
+                }
+            }
         }
         ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(VERSION)
+        b.put(v2 ? VERSION : V1)
                 .putLong(o.size())
                 .putLong(o.dataVersion())
                 .putInt(o.layoutGen())
@@ -46,6 +59,17 @@ public final class PoolObjectCodec {
             for (int crc : c.checksums().crcs()) {
                 b.putInt(crc);
             }
+            if (v2) {
+                b.putInt(c.stripeSize()).putShort((short) c.stripes().size());
+                for (Stripe s : c.stripes()) {
+                    b.putShort((short) s.device()).put(s.key().toBytes()).putLong(s.bytes());
+                    b.put((byte) s.checksums().chunkShift())
+                            .putInt(s.checksums().crcs().length);
+                    for (int crc : s.checksums().crcs()) {
+                        b.putInt(crc);
+                    }
+                }
+            }
         }
         return b.array();
     }
@@ -54,12 +78,12 @@ public final class PoolObjectCodec {
         try {
             ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
             byte v = b.get();
-            if (v != VERSION) {
+            if (v != VERSION && v != V1) {
                 throw new OsdException(
                         Errno.EPROTO,
                         device,
                         fid,
-                        "pool record version " + v + " not understood (want " + VERSION + ")");
+                        "pool record version " + v + " not understood (want " + V1 + " or " + VERSION + ")");
             }
             long size = b.getLong();
             long dv = b.getLong();
@@ -80,20 +104,46 @@ public final class PoolObjectCodec {
                 long ver = b.getLong();
                 long len = b.getLong();
                 boolean pref = b.get() != 0;
-                int shift = b.get();
-                int nc = b.getInt();
-                if (nc < 0 || nc > Checksums.MAX_CHUNKS || shift < Checksums.MIN_SHIFT || shift > 62) {
-                    throw new OsdException(
-                            Errno.EPROTO,
-                            device,
-                            fid,
-                            "pool record: bad checksum list (" + nc + " chunks of 2^" + shift + ")");
+                Checksums sums = checksums(b, device, fid, "copy " + mirror);
+                int unit = 0;
+                List<Stripe> stripes = List.of();
+                if (v == VERSION) {
+                    unit = b.getInt();
+                    int ns = Short.toUnsignedInt(b.getShort());
+                    if (ns == 1 || (ns > 1 && (Integer.bitCount(unit) != 1 || unit < (1 << 16)))) {
+                        throw new OsdException(
+                                Errno.EPROTO,
+                                device,
+                                fid,
+                                "pool record: copy " + mirror + " has " + ns + " stripes of " + unit
+                                        + " bytes (a striped copy has 2 or more, a power of two of 64 KiB or more)");
+                    }
+                    stripes = new ArrayList<>(ns);
+                    for (int j = 0; j < ns; j++) {
+                        int sdev = Short.toUnsignedInt(b.getShort());
+                        byte[] sk = new byte[Fid.BYTES];
+                        b.get(sk);
+                        long sbytes = b.getLong();
+                        stripes.add(new Stripe(
+                                sdev,
+                                Fid.fromBytes(sk),
+                                sbytes,
+                                checksums(b, device, fid, "copy " + mirror + " stripe " + j)));
+                    }
+                    if (ns > 1
+                            && (stripes.get(0).device() != dev
+                                    || !stripes.get(0).key().equals(Fid.fromBytes(k)))) {
+                        throw new OsdException(
+                                Errno.EPROTO,
+                                device,
+                                fid,
+                                "pool record: copy " + mirror + "'s stripe 0 is not its device and key");
+                    }
+                    if (ns == 0) {
+                        unit = 0;
+                    }
                 }
-                int[] crcs = new int[nc];
-                for (int j = 0; j < nc; j++) {
-                    crcs[j] = b.getInt();
-                }
-                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), state, ver, len, pref, new Checksums(shift, crcs)));
+                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), state, ver, len, pref, sums, unit, stripes));
             }
             if (b.hasRemaining()) {
                 throw new OsdException(Errno.EPROTO, device, fid, "pool record: " + b.remaining() + " trailing bytes");
@@ -102,5 +152,25 @@ public final class PoolObjectCodec {
         } catch (BufferUnderflowException e) {
             throw new OsdException(Errno.EPROTO, device, fid, "pool record truncated (" + bytes.length + " bytes)");
         }
+    }
+
+    private static Checksums checksums(ByteBuffer b, String device, Fid fid, String what) throws OsdException {
+        int shift = b.get();
+        int nc = b.getInt();
+        if (nc < 0 || nc > Checksums.MAX_CHUNKS || shift < Checksums.MIN_SHIFT || shift > 62) {
+            throw new OsdException(
+                    Errno.EPROTO,
+                    device,
+                    fid,
+                    "pool record: " + what + ": bad checksum list (" + nc + " chunks of 2^" + shift + ")");
+        }
+        if (nc > b.remaining() / 4) {
+            throw new BufferUnderflowException();
+        }
+        int[] crcs = new int[nc];
+        for (int j = 0; j < nc; j++) {
+            crcs[j] = b.getInt();
+        }
+        return new Checksums(shift, crcs);
     }
 }

@@ -17,7 +17,7 @@ public final class WorkIndex {
     private WorkIndex() {}
 
     public static void declareAdd(Transaction tx, Fid object) throws OsdException {
-        tx.declareInsert(PoolFids.workFor(object), Job.KEY_BYTES, Job.VALUE_BYTES);
+        tx.declareInsert(PoolFids.workFor(object), Job.KEY_BYTES, Job.MAX_VALUE_BYTES);
     }
 
     public static void declareRemove(Transaction tx, Fid object) throws OsdException {
@@ -48,6 +48,13 @@ public final class WorkIndex {
             }
         }
         return out;
+    }
+
+    /** The COPY jobs of the stripes of one striped copy of {@code object} (its key {@code copy}). */
+    public static List<Job> stripesOf(Osd md, Fid object, Fid copy) throws OsdException {
+        return of(md, object).stream()
+                .filter(j -> j.kind() == Job.Kind.COPY && j.copy().equals(copy))
+                .toList();
     }
 
     /** The jobs of one object. */

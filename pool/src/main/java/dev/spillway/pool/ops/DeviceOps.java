@@ -401,10 +401,10 @@ public final class DeviceOps {
     /** In-sync copies of the current version on readable durable devices other than {@code dead}. */
     private long durableSurvivors(PoolObject p, PoolDevice dead) {
         return p.inSync().stream()
-                .filter(x -> x.device() != dead.index()
+                .filter(x -> !x.onDevice(dead.index())
                         && x.version() == p.dataVersion()
-                        && ctx.device(x.device()).durability() > 0
-                        && ctx.device(x.device()).state().readable())
+                        && ctx.durable(x)
+                        && ctx.readable(x))
                 .count();
     }
 

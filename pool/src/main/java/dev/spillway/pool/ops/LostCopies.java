@@ -154,7 +154,7 @@ public final class LostCopies {
             Optional<PoolObject> now = load(fid);
             Optional<Copy> c = now.flatMap(p -> p.byKey(key));
             if (c.isEmpty()
-                    || c.get().device() != d.index()
+                    || !c.get().onDevice(d.index())
                     || (c.get().state() != CopyState.IN_SYNC && c.get().state() != CopyState.STALE)) {
                 return 0;
             }
@@ -176,12 +176,13 @@ public final class LostCopies {
                 tx.setSpaceClass(SpaceClass.RESERVED);
                 tx.start();
                 for (Job j : WorkIndex.of(md(), fid)) {
-                    if (j.kind() == Job.Kind.RESYNC && j.key().equals(key)) {
+                    if (j.kind() == Job.Kind.RESYNC && was.hasKey(j.key())) {
                         WorkIndex.remove(tx, j);
                     }
                 }
                 ctx.store().store(tx, fid, next, times);
-                counters.move(d.index(), was.state(), CopyState.LOST, was.bytes());
+                // A striped copy is lost whole with any one of its devices: every stripe moves.
+                counters.move(was, was.state(), CopyState.LOST);
                 counters.flush(tx, md());
                 DeviceTable.moveLostCursor(tx, d.index(), cursor);
             }
@@ -203,8 +204,7 @@ public final class LostCopies {
     /** In-sync copies of the current version on readable devices: what reads and repairs can use. */
     public int survivors(PoolObject p) {
         return (int) p.inSync().stream()
-                .filter(c -> c.version() == p.dataVersion()
-                        && ctx.device(c.device()).state().readable())
+                .filter(c -> c.version() == p.dataVersion() && ctx.readable(c))
                 .count();
     }
 
@@ -316,7 +316,7 @@ public final class LostCopies {
                 continue;
             }
             try {
-                CopyIo.verify(d, fid, c.get(), p.get().size());
+                CopyIo.verify(ctx::device, fid, c.get(), p.get().size());
             } catch (OsdException ex) {
                 if (!ex.is(Errno.EIO) && !ex.is(Errno.ENOENT) && !ex.is(Errno.EPROTO)) {
                     throw ex;
@@ -352,11 +352,7 @@ public final class LostCopies {
                     tx.setSpaceClass(SpaceClass.RESERVED);
                     tx.start();
                     ctx.store().store(tx, fid, next, times);
-                    counters.move(
-                            d.index(),
-                            CopyState.LOST,
-                            CopyState.IN_SYNC,
-                            c.get().bytes());
+                    counters.move(c.get(), CopyState.LOST, CopyState.IN_SYNC);
                     counters.flush(tx, md());
                 }
                 return true;

@@ -13,6 +13,7 @@ import dev.spillway.pool.config.Role;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.io.StripedIo;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
@@ -20,6 +21,7 @@ import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.space.ReservePlan;
@@ -211,8 +213,8 @@ public final class Migrator {
                 .filter(c -> c.device() != mdIndex
                         && c.state() == CopyState.IN_SYNC
                         && c.version() == p.dataVersion()
-                        && ctx.device(c.device()).durability() > 0
-                        && ctx.device(c.device()).state().readable())
+                        && ctx.durable(c)
+                        && ctx.readable(c))
                 .count();
     }
 
@@ -278,9 +280,49 @@ public final class Migrator {
                     fid,
                     target.name() + " takes no new copies (not a writable background device)");
         }
-        Fid key = keys.next();
-        Job job = locked(fid, () -> beginHeld(fid, target, release, key));
+        List<Fid> ks = takeKeys(target);
+        Job job = locked(fid, () -> beginHeld(fid, target, release, ks));
         return Optional.ofNullable(job);
+    }
+
+    /**
+     * Fresh keys for a copy placed on {@code target}: one, or one per stripe of its striping tier
+     * (a copy that ends up whole, or with fewer stripes, leaves the rest unused: keys are never
+     * reused, so skipping some costs nothing).
+     */
+    private List<Fid> takeKeys(PoolDevice target) throws OsdException {
+        int n = ctx.config().stripeTier(target.name()).map(t -> t.stripeCount()).orElse(1);
+        List<Fid> ks = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ks.add(keys.next());
+        }
+        return ks;
+    }
+
+    /**
+     * The pending copy of {@code p} placed on {@code target} under {@code ks}: striped over the
+     * target's stripe set when its tier stripes an object of this size, else whole.
+     */
+    private Copy pendingCopy(PoolObject p, PoolDevice target, List<Fid> ks) {
+        List<PoolDevice> set = ctx.stripeSet(target, p.size());
+        if (set.size() < 2 || ks.size() < set.size()) {
+            return new Copy(
+                    p.nextMirrorId(),
+                    target.index(),
+                    ks.get(0),
+                    CopyState.PENDING,
+                    p.dataVersion(),
+                    p.size(),
+                    false,
+                    Checksums.NONE);
+        }
+        int unit = ctx.stripeSize(target);
+        List<Stripe> stripes = new ArrayList<>(set.size());
+        for (int i = 0; i < set.size(); i++) {
+            stripes.add(new Stripe(
+                    set.get(i).index(), ks.get(i), Stripe.length(p.size(), set.size(), unit, i), Checksums.NONE));
+        }
+        return Copy.striped(p.nextMirrorId(), CopyState.PENDING, p.dataVersion(), false, unit, stripes);
     }
 
     /** A fresh copy key (a sync write's extra copies take theirs as a spill does). */
@@ -293,6 +335,15 @@ public final class Migrator {
      * in-sync copy.
      */
     Job beginHeld(Fid fid, PoolDevice target, boolean release, Fid key) throws OsdException {
+        return beginHeld(fid, target, release, List.of(key));
+    }
+
+    /**
+     * Step 1 of a copy under keys {@code ks} (one per stripe if the copy is striped; one makes a
+     * whole copy), the object's lock held by the caller: null if the target already holds an in-sync
+     * copy. The copy's first part's COPY job is returned; each other stripe has its own.
+     */
+    Job beginHeld(Fid fid, PoolDevice target, boolean release, List<Fid> ks) throws OsdException {
         PoolObject p = load(fid);
         Optional<Copy> there = p.on(target.index());
         if (there.isPresent()
@@ -304,39 +355,46 @@ public final class Migrator {
             throw new OsdException(
                     Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
         }
-        Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
+        Copy pending = ks.size() == 1
+                ? new Copy(
+                        p.nextMirrorId(),
+                        target.index(),
+                        ks.get(0),
+                        CopyState.PENDING,
+                        p.dataVersion(),
+                        p.size(),
+                        false,
+                        Checksums.NONE)
+                : pendingCopy(p, target, ks);
+        List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
         AttrChange times = ctx.store().times(fid);
-        PoolObject next = p.add(new Copy(
-                p.nextMirrorId(),
-                target.index(),
-                key,
-                CopyState.PENDING,
-                p.dataVersion(),
-                p.size(),
-                false,
-                Checksums.NONE));
+        PoolObject next = p.add(pending);
         meta(
                 fid,
                 true,
                 beginClass(p, target, release),
                 (tx, c) -> {
-                    WorkIndex.declareAdd(tx, fid);
+                    for (int i = 0; i < js.size(); i++) {
+                        WorkIndex.declareAdd(tx, fid);
+                    }
                     WorkIndex.declareRemove(tx, fid);
-                    DeviceIndex.declareInsert(tx, target.index(), fid);
+                    DeviceIndex.declareInsert(tx, fid, pending);
                     ctx.store().declare(tx, fid, next);
                 },
                 (tx, c) -> {
-                    WorkIndex.add(tx, j);
+                    for (Job j : js) {
+                        WorkIndex.add(tx, j);
+                    }
                     for (Job parked : WorkIndex.of(md(), fid)) {
                         if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
                             WorkIndex.remove(tx, parked);
                         }
                     }
-                    DeviceIndex.insert(tx, target.index(), fid, key);
-                    c.add(target.index(), CopyState.PENDING, p.size(), +1);
+                    DeviceIndex.insert(tx, fid, pending);
+                    c.add(pending, CopyState.PENDING, +1);
                     ctx.store().store(tx, fid, next, times);
                 });
-        return j;
+        return js.get(0);
     }
 
     /**
@@ -378,7 +436,11 @@ public final class Migrator {
             h.lockAll(all);
         }
         try {
-            record Planned(Fid fid, Job job, PoolObject next, AttrChange times, SpaceClass space) {}
+            record Planned(Fid fid, List<Job> jobs, Copy pending, PoolObject next, AttrChange times, SpaceClass space) {
+                Job job() {
+                    return jobs.get(0);
+                }
+            }
             List<Planned> plan = new ArrayList<>();
             for (Fid fid : all) {
                 Optional<PoolObject> po;
@@ -410,18 +472,10 @@ public final class Migrator {
                                     "a copy to " + target.name() + " is already being made"));
                     continue;
                 }
-                Fid key = keys.next();
-                Job j = new Job(Job.Kind.COPY, fid, target.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
-                PoolObject next = p.add(new Copy(
-                        p.nextMirrorId(),
-                        target.index(),
-                        key,
-                        CopyState.PENDING,
-                        p.dataVersion(),
-                        p.size(),
-                        false,
-                        Checksums.NONE));
-                plan.add(new Planned(fid, j, next, ctx.store().times(fid), beginClass(p, target, true)));
+                Copy pending = pendingCopy(p, target, takeKeys(target));
+                List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
+                PoolObject next = p.add(pending);
+                plan.add(new Planned(fid, js, pending, next, ctx.store().times(fid), beginClass(p, target, true)));
             }
             if (plan.isEmpty()) {
                 return new Begun(jobs, refused);
@@ -430,9 +484,11 @@ public final class Migrator {
             StripedCounters stripes = new StripedCounters();
             try (Transaction tx = md().newTransaction()) {
                 for (Planned pl : plan) {
-                    WorkIndex.declareAdd(tx, pl.fid());
+                    for (int i = 0; i < pl.jobs().size(); i++) {
+                        WorkIndex.declareAdd(tx, pl.fid());
+                    }
                     WorkIndex.declareRemove(tx, pl.fid());
-                    DeviceIndex.declareInsert(tx, target.index(), pl.fid());
+                    DeviceIndex.declareInsert(tx, pl.fid(), pl.pending());
                     ctx.store().declare(tx, pl.fid(), pl.next());
                     Counters.declare(tx, pl.fid());
                 }
@@ -445,15 +501,16 @@ public final class Migrator {
                 tx.start();
                 for (Planned pl : plan) {
                     Fid fid = pl.fid();
-                    WorkIndex.add(tx, pl.job());
+                    for (Job j : pl.jobs()) {
+                        WorkIndex.add(tx, j);
+                    }
                     for (Job parked : WorkIndex.of(md(), fid)) {
                         if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
                             WorkIndex.remove(tx, parked);
                         }
                     }
-                    DeviceIndex.insert(tx, target.index(), fid, pl.job().key());
-                    stripes.of(fid)
-                            .add(target.index(), CopyState.PENDING, pl.job().bytes(), +1);
+                    DeviceIndex.insert(tx, fid, pl.pending());
+                    stripes.of(fid).add(pl.pending(), CopyState.PENDING, +1);
                     ctx.store().store(tx, fid, pl.next(), pl.times());
                 }
                 stripes.flush(tx, md());
@@ -595,12 +652,14 @@ public final class Migrator {
                     done.put(f, new Spilled(f, null, e));
                 }
             }
-            Map<Job, Long> occupied = new HashMap<>();
+            Map<Job, List<Stripe>> occupied = new HashMap<>();
             if (!written.isEmpty()) {
                 try {
-                    target.osd().sync(written.stream().map(w -> w.job().key()).toList());
+                    // Every device of the batch synced once, the devices side by side.
+                    StripedIo.sync(
+                            written.stream().flatMap(w -> w.parts().stream()).toList(), ctx::device);
                     for (Written w : written) {
-                        occupied.put(w.job(), occupied(target, w.job().key()));
+                        occupied.put(w.job(), StripedIo.occupied(w.parts(), ctx::device));
                     }
                 } catch (OsdException e) {
                     // None of the batch may be taken as durable: every copy is abandoned.
@@ -621,7 +680,7 @@ public final class Migrator {
                 Fid f = w.job().fid();
                 open.remove(w.job());
                 try {
-                    done.put(f, new Spilled(f, flip(w.job(), w.sums(), occupied.get(w.job()), true), null));
+                    done.put(f, new Spilled(f, flip(w.job(), occupied.get(w.job()), true), null));
                 } catch (OsdException e) {
                     done.put(f, new Spilled(f, null, e));
                 }
@@ -641,8 +700,8 @@ public final class Migrator {
         return out;
     }
 
-    /** A copy written to its target and not yet durable there. */
-    private record Written(Job job, Checksums sums) {}
+    /** A copy written to its target (each part, with its checksums) and not yet durable there. */
+    private record Written(Job job, List<Stripe> parts) {}
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
     public Result complete(Job job, boolean release) throws OsdException {
@@ -655,16 +714,15 @@ public final class Migrator {
         }
         PoolDevice target = ctx.device(job.device());
         // Step 2: the copy, without the lock, made durable before step 3 names it.
-        Checksums sums;
-        long occupied;
+        List<Stripe> parts;
         try {
-            sums = writeBody(job, target);
-            target.osd().sync(job.key());
-            occupied = occupied(target, job.key());
+            parts = writeBody(job, target);
+            StripedIo.sync(parts, ctx::device);
+            parts = StripedIo.occupied(parts, ctx::device);
         } catch (OsdException e) {
             return copyFailed(job, target, e);
         }
-        return flip(job, sums, occupied, release);
+        return flip(job, parts, release);
     }
 
     /** The answer for a job finished or rolled back already (the same job completed twice). */
@@ -672,18 +730,22 @@ public final class Migrator {
         return Result.of(Outcome.NOTHING_TO_DO, "the copy job " + job + " is no longer in the work index");
     }
 
-    /** Writes the body of a copy job to its target (not yet durable there) and returns its checksums. */
-    private Checksums writeBody(Job job, PoolDevice target) throws OsdException {
+    /**
+     * Writes the body of a copy job to its target (not yet durable there) and returns its parts
+     * with their checksums: a striped copy's stripes written side by side, each to its device.
+     */
+    private List<Stripe> writeBody(Job job, PoolDevice target) throws OsdException {
         Fid fid = job.fid();
         PoolObject p = load(fid);
         CopyIo.Source src = source(fid, p);
-        return CopyIo.writeUnsynced(
-                src, fid, job.bytes(), target, job.key(), NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer);
-    }
-
-    /** The space a durable copy takes on its target. */
-    private static long occupied(PoolDevice target, Fid key) throws OsdException {
-        return target.osd().getAttr(key).blocks() * 512;
+        CopyIo.Pacer pace = NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer;
+        Optional<Copy> pending = p.byKey(job.key()).filter(c -> c.state() == CopyState.PENDING);
+        if (pending.isPresent() && pending.get().striped()) {
+            Copy c = pending.get();
+            return StripedIo.writeUnsynced(src, fid, c.bytes(), c.stripes(), c.stripeSize(), ctx::device, pace);
+        }
+        Checksums sums = CopyIo.writeUnsynced(src, fid, job.bytes(), target, job.key(), pace);
+        return List.of(new Stripe(target.index(), job.key(), job.bytes(), sums));
     }
 
     /**
@@ -694,7 +756,7 @@ public final class Migrator {
         boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
         // A failing device parks the move too; the daemon retries it with back-off.
         boolean failing = e.is(Errno.EIO) || e.is(Errno.ETIMEDOUT) || e.is(Errno.EAGAIN);
-        if (failing && e.device() != null && !e.device().equals(target.name())) {
+        if (failing && e.device() != null && !partDevices(job).contains(e.device())) {
             failing = false;
         }
         // A cache copy is never parked: the promotion goes to the metadata device instead.
@@ -711,11 +773,26 @@ public final class Migrator {
         throw e;
     }
 
+    /** The names of the devices the copy of a COPY job is written to (its stripes', or its target's). */
+    private Set<String> partDevices(Job job) {
+        Set<String> names = new HashSet<>();
+        names.add(ctx.device(job.device()).name());
+        try {
+            loadIfExists(job.fid())
+                    .flatMap(p -> p.byKey(job.key()))
+                    .ifPresent(c -> c.parts()
+                            .forEach(s -> names.add(ctx.device(s.device()).name())));
+        } catch (OsdException e) {
+            // The record cannot be read: only the job's own device is known.
+        }
+        return names;
+    }
+
     /** Step 3 of a copy whose body is durable on its target: flip, only if nothing changed meanwhile. */
-    private Result flip(Job job, Checksums sums, long occupied, boolean release) throws OsdException {
+    private Result flip(Job job, List<Stripe> parts, boolean release) throws OsdException {
         Fid fid = job.fid();
         try {
-            return locked(fid, () -> finish(job, sums, occupied, release));
+            return locked(fid, () -> finish(job, parts, release));
         } catch (OsdException e) {
             if (!e.is(Errno.EBUSY) || !NON_BLOCKING.get()) {
                 throw e;
@@ -734,19 +811,24 @@ public final class Migrator {
             return CopyIo.of(md(), fid);
         }
         Copy best = p.inSync().stream()
-                .filter(c -> ctx.device(c.device()).state().readable())
+                .filter(ctx::readable)
                 .min(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device))
                 .orElseThrow(
                         () -> new OsdException(Errno.EIO, ctx.name(), fid, "no readable in-sync copy to copy from"));
-        return CopyIo.of(ctx.device(best.device()), fid, best, p.size());
+        return CopyIo.of(ctx::device, fid, best, p.size());
     }
 
     /** Step 3 of a copy without a release, the object's lock held by the caller (not forced to disk). */
     Result flipHeld(Job job, Checksums sums, long occupied) throws OsdException {
-        return finish(job, sums, occupied, false);
+        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false);
     }
 
-    private Result finish(Job job, Checksums sums, long occupied, boolean release) throws OsdException {
+    /**
+     * Step 3: the pending copy of {@code job} becomes IN_SYNC with {@code parts} as written and made
+     * durable (each part's occupied bytes and checksums; a striped copy's stripes in order), every
+     * part's COPY job goes, and with {@code release} the local body.
+     */
+    private Result finish(Job job, List<Stripe> parts, boolean release) throws OsdException {
         Fid fid = job.fid();
         Optional<PoolObject> now = loadIfExists(fid);
         Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key()));
@@ -763,12 +845,18 @@ public final class Migrator {
                             + " was copied there; the copy is garbage");
         }
         PoolObject p = now.get();
-        Copy done = pending.get().inSync(p.dataVersion(), occupied, sums);
+        Copy was = pending.get();
+        Copy done = was.striped()
+                ? was.inSyncStripes(p.dataVersion(), parts)
+                : was.inSync(p.dataVersion(), parts.get(0).bytes(), parts.get(0).checksums());
         PoolObject next = p.replace(done.mirrorId(), c -> done);
-        // A stale (or lost) copy on the same device is replaced by the fresh one.
+        // A stale (or lost) copy on the same device (on one of the new copy's devices) is replaced
+        // by the fresh one.
         List<Copy> replaced = new ArrayList<>();
         for (Copy c : p.copies()) {
-            if (c.device() == job.device()
+            boolean shares = done.parts().stream().anyMatch(s -> c.onDevice(s.device()));
+            if (shares
+                    && c.device() != mdIndex
                     && c.mirrorId() != done.mirrorId()
                     && (c.state() == CopyState.STALE || c.state() == CopyState.LOST)) {
                 replaced.add(c);
@@ -794,10 +882,15 @@ public final class Migrator {
                 space,
                 (tx, c) -> {
                     WorkIndex.declareAdd(tx, fid);
-                    WorkIndex.declareRemove(tx, fid);
+                    for (int i = 0; i < was.parts().size(); i++) {
+                        WorkIndex.declareRemove(tx, fid);
+                    }
                     ctx.store().declare(tx, fid, fin);
                     for (Copy r : replaced) {
-                        DeviceIndex.declareDelete(tx, r.device(), fid);
+                        for (int i = 0; i < r.parts().size(); i++) {
+                            WorkIndex.declareAdd(tx, fid);
+                        }
+                        DeviceIndex.declareDelete(tx, fid, r);
                     }
                     if (drop) {
                         tx.declareTruncate(fid, 0);
@@ -809,13 +902,14 @@ public final class Migrator {
                         tx.truncate(fid, 0);
                         DeviceIndex.delete(tx, mdIndex, fid, fid);
                     }
-                    WorkIndex.remove(tx, job);
-                    c.add(job.device(), CopyState.PENDING, job.bytes(), -1)
-                            .add(job.device(), CopyState.IN_SYNC, occupied, +1);
+                    for (Job j : Job.perPart(Job.Kind.COPY, fid, was, job.version(), 0)) {
+                        WorkIndex.remove(tx, j);
+                    }
+                    c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
                     for (Copy r : replaced) {
                         gcJob(tx, c, fid, r);
                         for (Job j : WorkIndex.of(md(), fid)) {
-                            if (j.kind() == Job.Kind.RESYNC && j.key().equals(r.key())) {
+                            if (j.kind() == Job.Kind.RESYNC && r.hasKey(j.key())) {
                                 WorkIndex.remove(tx, j);
                             }
                         }
@@ -826,28 +920,47 @@ public final class Migrator {
                 Outcome.DONE,
                 p.size(),
                 (drop ? "spilled " : cached ? "cached " : "copied ") + p.size() + " bytes of " + fid + " to "
-                        + ctx.device(job.device()).name());
+                        + where(done));
     }
 
     /** The copy leaves the layout and a GC job will delete it. */
     private void gcJob(Transaction tx, Counters c, Fid fid, Copy copy) throws OsdException {
-        long size = copy.bytes();
-        WorkIndex.add(
-                tx, new Job(Job.Kind.GC, fid, copy.device(), copy.key(), copy.version(), size, ctx.nowNanos(), 0));
-        c.move(copy.device(), copy.state(), CopyState.GARBAGE, size);
-        DeviceIndex.delete(tx, copy.device(), fid, copy.key());
+        for (Job j : Job.perPart(Job.Kind.GC, fid, copy, copy.version(), ctx.nowNanos())) {
+            WorkIndex.add(tx, j);
+        }
+        c.move(copy, copy.state(), CopyState.GARBAGE);
+        DeviceIndex.delete(tx, fid, copy);
+    }
+
+    /** Where a copy is, for messages: its device's name, or a striped copy's devices. */
+    private String where(Copy c) {
+        if (!c.striped()) {
+            return ctx.device(c.device()).name();
+        }
+        List<String> names = new ArrayList<>();
+        c.parts().forEach(s -> names.add(ctx.device(s.device()).name()));
+        return c.parts().size() + " stripes on " + String.join(", ", names);
     }
 
     /** A COPY job whose copy must not become part of the layout: it becomes garbage. */
     void discard(Job job, PoolObject p) throws OsdException {
         Fid fid = job.fid();
         // Only a copy still pending is this job's to drop (an in-sync one with its key was finished).
-        PoolObject next = p == null
-                ? null
-                : p.byKey(job.key())
-                        .filter(c -> c.state() == CopyState.PENDING)
-                        .map(c -> p.remove(c.mirrorId()))
-                        .orElse(p);
+        Optional<Copy> pending =
+                p == null ? Optional.empty() : p.byKey(job.key()).filter(c -> c.state() == CopyState.PENDING);
+        PoolObject next =
+                p == null ? null : pending.map(c -> p.remove(c.mirrorId())).orElse(p);
+        // A striped copy's stripes each have a COPY job naming the copy: all of them become GC
+        // jobs together, found by the copy's key even when the object (and its record) is gone.
+        List<Job> jobs = new ArrayList<>();
+        jobs.add(job);
+        if (!job.copy().equals(Job.NO_KEY)) {
+            for (Job j : WorkIndex.stripesOf(md(), fid, job.copy())) {
+                if (!j.key().equals(job.key())) {
+                    jobs.add(j);
+                }
+            }
+        }
         AttrChange times = p == null ? null : ctx.store().times(fid);
         // The pending copy leaves the layout and its job becomes a GC job: frees first.
         meta(
@@ -855,9 +968,11 @@ public final class Migrator {
                 false,
                 SpaceClass.FREEING,
                 (tx, c) -> {
-                    WorkIndex.declareAdd(tx, fid);
-                    WorkIndex.declareRemove(tx, fid);
-                    DeviceIndex.declareDelete(tx, job.device(), fid);
+                    for (Job j : jobs) {
+                        WorkIndex.declareAdd(tx, fid);
+                        WorkIndex.declareRemove(tx, fid);
+                        DeviceIndex.declareDelete(tx, j.device(), fid);
+                    }
                     if (next != null) {
                         ctx.store().declare(tx, fid, next);
                     }
@@ -866,22 +981,24 @@ public final class Migrator {
                     if (next != null) {
                         ctx.store().store(tx, fid, next, times);
                     }
-                    if (DeviceIndex.contains(md(), job.device(), fid, job.key())) {
-                        DeviceIndex.delete(tx, job.device(), fid, job.key());
+                    for (Job j : jobs) {
+                        if (DeviceIndex.contains(md(), j.device(), fid, j.key())) {
+                            DeviceIndex.delete(tx, j.device(), fid, j.key());
+                        }
+                        WorkIndex.remove(tx, j);
+                        WorkIndex.add(
+                                tx,
+                                new Job(
+                                        Job.Kind.GC,
+                                        fid,
+                                        j.device(),
+                                        j.key(),
+                                        j.version(),
+                                        j.bytes(),
+                                        ctx.nowNanos(),
+                                        0));
+                        c.move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
                     }
-                    WorkIndex.remove(tx, job);
-                    WorkIndex.add(
-                            tx,
-                            new Job(
-                                    Job.Kind.GC,
-                                    fid,
-                                    job.device(),
-                                    job.key(),
-                                    job.version(),
-                                    job.bytes(),
-                                    ctx.nowNanos(),
-                                    0));
-                    c.move(job.device(), CopyState.PENDING, CopyState.GARBAGE, job.bytes());
                 });
     }
 
@@ -1054,7 +1171,7 @@ public final class Migrator {
                 return Result.of(Outcome.NOTHING_TO_DO, "already resident");
             }
             List<Copy> sources = new ArrayList<>(p.inSync());
-            sources.removeIf(c -> !ctx.device(c.device()).state().readable());
+            sources.removeIf(c -> !ctx.readable(c));
             sources.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
             OsdException last = null;
             AttrChange times = ctx.store().times(fid);
@@ -1080,15 +1197,14 @@ public final class Migrator {
                                 ctx.store().declare(tx, fid, next);
                             },
                             (tx, c) -> {
-                                CopyIo.recall(tx, ctx.device(src.device()), fid, src, p.size());
+                                CopyIo.recall(tx, ctx::device, fid, src, p.size());
                                 DeviceIndex.insert(tx, mdIndex, fid, fid);
                                 ctx.store().store(tx, fid, next, times);
                             });
                     return new Result(
                             Outcome.DONE,
                             p.size(),
-                            "promoted " + p.size() + " bytes of " + fid + " from "
-                                    + ctx.device(src.device()).name());
+                            "promoted " + p.size() + " bytes of " + fid + " from " + where(src));
                 } catch (OsdException e) {
                     if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
                         throw e;
@@ -1128,24 +1244,23 @@ public final class Migrator {
                     false,
                     SpaceClass.FREEING,
                     (tx, cs) -> {
-                        WorkIndex.declareAdd(tx, fid);
+                        for (int i = 0; i < c.parts().size(); i++) {
+                            WorkIndex.declareAdd(tx, fid);
+                        }
                         WorkIndex.declareRemove(tx, fid);
-                        DeviceIndex.declareDelete(tx, c.device(), fid);
+                        DeviceIndex.declareDelete(tx, fid, c);
                         ctx.store().declare(tx, fid, next);
                     },
                     (tx, cs) -> {
                         ctx.store().store(tx, fid, next, times);
                         for (Job j : WorkIndex.of(md(), fid)) {
-                            if (j.kind() == Job.Kind.RESYNC && j.key().equals(c.key())) {
+                            if (j.kind() == Job.Kind.RESYNC && c.hasKey(j.key())) {
                                 WorkIndex.remove(tx, j);
                             }
                         }
                         gcJob(tx, cs, fid, c);
                     });
-            return new Result(
-                    Outcome.DONE,
-                    0,
-                    "dropped mirror " + mirrorId + " (" + ctx.device(c.device()).name() + ")");
+            return new Result(Outcome.DONE, 0, "dropped mirror " + mirrorId + " (" + where(c) + ")");
         });
     }
 
@@ -1163,6 +1278,12 @@ public final class Migrator {
         }
         if (from.index() == mdIndex) {
             return copy(fid, to, true);
+        }
+        if (old.get().onDevice(to.index())) {
+            return Result.of(
+                    Outcome.REFUSED,
+                    "mirror " + old.get().mirrorId() + " is striped over " + where(old.get()) + ", " + to.name()
+                            + " among them: move it to a device it does not use");
         }
         Result r = copy(fid, to, false);
         if (r.outcome() != Outcome.DONE && r.outcome() != Outcome.NOTHING_TO_DO) {
@@ -1247,11 +1368,7 @@ public final class Migrator {
                                         c.get().bytes(),
                                         ctx.nowNanos(),
                                         0));
-                        cs.move(
-                                bad.device(),
-                                CopyState.IN_SYNC,
-                                CopyState.STALE,
-                                c.get().bytes());
+                        cs.move(c.get(), CopyState.IN_SYNC, CopyState.STALE);
                         ctx.store().store(tx, fid, next, times);
                     });
             return true;
@@ -1481,7 +1598,7 @@ public final class Migrator {
                 continue;
             }
             try {
-                CopyIo.verify(ctx.device(c.device()), fid, c, p.size());
+                CopyIo.verify(ctx::device, fid, c, p.size());
             } catch (OsdException e) {
                 bad.add("mirror " + c.mirrorId() + ": " + e.getMessage());
                 markBad(fid, c, e);

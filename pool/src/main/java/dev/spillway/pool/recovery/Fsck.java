@@ -18,6 +18,7 @@ import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
 import java.nio.ByteBuffer;
@@ -134,7 +135,7 @@ public final class Fsck {
             OsdException bad = d.bad();
             if (bad == null) {
                 try {
-                    CopyIo.verify(dev, d.fid(), d.copy(), d.size());
+                    CopyIo.verify(ctx::device, d.fid(), d.copy(), d.size());
                     continue;
                 } catch (OsdException e) {
                     if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
@@ -155,17 +156,9 @@ public final class Fsck {
                 }
                 try {
                     if ("copy-size".equals(d.kind())) {
-                        long size = dev.osd().getAttr(same.get().key()).size();
-                        return size == now.get().size()
-                                ? null
-                                : new OsdException(
-                                        Errno.EIO,
-                                        dev.name(),
-                                        d.fid(),
-                                        "copy " + same.get().key() + " is " + size + " bytes, the object "
-                                                + now.get().size());
+                        return sizeMismatch(d.fid(), same.get(), now.get().size());
                     }
-                    CopyIo.verify(dev, d.fid(), same.get(), now.get().size());
+                    CopyIo.verify(ctx::device, d.fid(), same.get(), now.get().size());
                     return null;
                 } catch (OsdException e) {
                     if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
@@ -188,12 +181,19 @@ public final class Fsck {
                                     .orElse(false)
                     ? " (its only in-sync copy: reads fail with EIO until the object is written again or deleted)"
                     : "";
+            // A striped copy's fault is its stripe's: the device the failure names.
+            PoolDevice at =
+                    still.device() == null ? dev : ctx.device(still.device()).orElse(dev);
             if (d.kind() != null) {
-                problem(d.kind(), d.fid(), dev, still.detail() + last, fixed);
+                problem(d.kind(), d.fid(), at, still.detail() + last, fixed);
             } else if (still.is(Errno.ENOENT)) {
-                problem("missing", d.fid(), dev, "in-sync copy " + d.copy().key() + " does not exist" + last, fixed);
+                String what = d.copy().striped()
+                        ? "stripe " + (still.fid() == null ? "" : still.fid() + " ") + "of in-sync copy "
+                                + d.copy().key() + " does not exist (" + still.detail() + ")"
+                        : "in-sync copy " + d.copy().key() + " does not exist";
+                problem("missing", d.fid(), at, what + last, fixed);
             } else {
-                problem("checksum", d.fid(), dev, still.getMessage() + last, fixed);
+                problem("checksum", d.fid(), at, still.getMessage() + last, fixed);
             }
         }
     }
@@ -254,7 +254,9 @@ public final class Fsck {
                 PoolObject p = po.get();
                 for (Copy cp : p.copies()) {
                     copies++;
-                    named.computeIfAbsent(cp.device(), d -> new HashMap<>()).put(cp.key(), f);
+                    for (Stripe st : cp.parts()) {
+                        named.computeIfAbsent(st.device(), d -> new HashMap<>()).put(st.key(), f);
+                    }
                     checkCopy(f, p, cp, jobKeys, expected);
                 }
                 long mdSize = md().getAttr(f).size();
@@ -377,27 +379,35 @@ public final class Fsck {
             }
             return;
         }
-        count(expected, cp.device(), cp.state(), cp.bytes());
-        if (!DeviceIndex.contains(md(), cp.device(), f, cp.key())) {
-            problem(
-                    "index",
-                    f,
-                    d,
-                    "copy " + cp.key() + " missing from the device index",
-                    repair && fixIndex(d, f, cp.key(), true));
+        // Each part (a striped copy's stripes, each on its own device) is counted, indexed and
+        // journalled as a whole copy is.
+        for (Stripe st : cp.parts()) {
+            PoolDevice sd = ctx.device(st.device());
+            String what = cp.striped() ? "stripe " + st.key() + " of copy " + cp.key() : "copy " + cp.key();
+            count(expected, st.device(), cp.state(), st.bytes());
+            if (!DeviceIndex.contains(md(), st.device(), f, st.key())) {
+                problem(
+                        "index",
+                        f,
+                        sd,
+                        what + " missing from the device index",
+                        repair && fixIndex(sd, f, st.key(), true));
+            }
+            if (cp.state() == CopyState.PENDING
+                    && !jobKeys.contains(Job.Kind.COPY + "/" + st.device() + "/" + st.key())) {
+                problem("pending", f, sd, "pending " + what + " without its COPY job", false);
+            }
         }
-        if (cp.state() == CopyState.PENDING && !jobKeys.contains(Job.Kind.COPY + "/" + cp.device() + "/" + cp.key())) {
-            problem("pending", f, d, "pending copy " + cp.key() + " without its COPY job", false);
-        }
-        if (cp.state() != CopyState.IN_SYNC || d.state() == DeviceState.FAILED) {
+        boolean failed =
+                cp.parts().stream().anyMatch(st -> ctx.device(st.device()).state() == DeviceState.FAILED);
+        if (cp.state() != CopyState.IN_SYNC || failed) {
             return;
         }
         try {
-            long size = d.osd().getAttr(cp.key()).size();
-            if (size != p.size()) {
+            OsdException wrong = sizeMismatch(f, cp, p.size());
+            if (wrong != null) {
                 // Judged (and repaired) after the gate is released, as a read failure.
-                String why = "copy " + cp.key() + " is " + size + " bytes, the object " + p.size();
-                deferred.add(new Deferred(f, cp, p.size(), new OsdException(Errno.EIO, d.name(), f, why), "copy-size"));
+                deferred.add(new Deferred(f, cp, p.size(), wrong, "copy-size"));
             } else if (deep) {
                 // Read after the walk, outside the gate: reading every copy may take hours.
                 deferred.add(new Deferred(f, cp, p.size(), null, null));
@@ -410,6 +420,31 @@ public final class Fsck {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Null if every part of {@code cp} has the length it must have for a body of {@code size}
+     * bytes (a striped copy: each stripe its share), else EIO naming the part, its device and both
+     * lengths; ENOENT or EIO from a device is thrown.
+     */
+    private OsdException sizeMismatch(Fid f, Copy cp, long size) throws OsdException {
+        List<Stripe> parts = cp.parts();
+        for (int i = 0; i < parts.size(); i++) {
+            Stripe st = parts.get(i);
+            PoolDevice sd = ctx.device(st.device());
+            long want = cp.striped() ? Stripe.length(size, parts.size(), cp.stripeSize(), i) : size;
+            long have = sd.osd().getAttr(st.key()).size();
+            if (have != want) {
+                return new OsdException(
+                        Errno.EIO,
+                        sd.name(),
+                        f,
+                        (cp.striped() ? "stripe " + i + " (" + st.key() + ") of copy " + cp.key() : "copy " + cp.key())
+                                + " is " + have + " bytes, " + (cp.striped() ? "its share of " : "")
+                                + "the object " + (cp.striped() ? size + " bytes is " + want : size));
+            }
+        }
+        return null;
     }
 
     private static void count(Map<Integer, Map<CopyState, long[]>> m, int device, CopyState s, long bytes) {

@@ -81,10 +81,13 @@ final class ObjectView {
         return x;
     }
 
-    /** fast (the metadata device, which takes writes) or spill (a background device). */
+    /** fast (the metadata device, which takes writes), spill (a background device) or cache (a read cache). */
     static String tier(PoolDevice d) {
         if (d.has(Role.METADATA) || d.has(Role.FOREGROUND)) {
             return "fast";
+        }
+        if (d.has(Role.CACHE)) {
+            return "cache";
         }
         return d.has(Role.BACKGROUND) ? "spill" : "other";
     }

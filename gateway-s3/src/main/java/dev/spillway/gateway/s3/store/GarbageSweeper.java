@@ -54,8 +54,13 @@ public final class GarbageSweeper {
                     continue;
                 }
                 try {
-                    destroy(fid, Garbage.kind(e[1]), e[0]);
-                    destroyed++;
+                    // The batch was read before the claim: a PENDING body listed then may have
+                    // been committed since (its writer holds it in InUse until the commit landed,
+                    // so once the claim succeeded the garbage index says the truth, and nothing
+                    // but this sweeper removes an entry whose FID nobody holds).
+                    if (stillGarbage(e[0], e[1]) && destroy(fid, Garbage.kind(e[1]), e[0])) {
+                        destroyed++;
+                    }
                 } finally {
                     ns.inUse.unclaim(fid);
                 }
@@ -68,23 +73,36 @@ public final class GarbageSweeper {
         }
     }
 
-    private void destroy(Fid fid, byte kind, byte[] gkey) throws OsdException {
+    /** Whether the garbage index still lists {@code gkey} as the kind the pass read. */
+    private boolean stillGarbage(byte[] gkey, byte[] read) throws OsdException {
+        return osd.lookup(ns.garbage, gkey)
+                .filter(v -> Garbage.kind(v) == Garbage.kind(read))
+                .isPresent();
+    }
+
+    /** Destroys a claimed garbage object; false if its entry went meanwhile (nothing destroyed). */
+    private boolean destroy(Fid fid, byte kind, byte[] gkey) throws OsdException {
         try {
             if (kind == Garbage.MANIFEST || kind == Garbage.PARTS) {
                 emptyIndex(fid);
             }
-            Tx.freeing(
+            return Tx.freeing(
                     osd,
                     tx -> {
                         tx.declareDestroy(fid);
                         tx.declareDelete(ns.garbage, gkey.length);
                     },
                     tx -> {
+                        // Checked again under the garbage index's lock: only an entry still there
+                        // makes the object garbage.
+                        if (osd.lookup(ns.garbage, gkey).isEmpty()) {
+                            return false;
+                        }
                         if (osd.exists(fid)) {
                             tx.destroy(fid);
                         }
                         tx.delete(ns.garbage, gkey);
-                        return null;
+                        return true;
                     });
         } catch (S3Exception e) {
             throw new IllegalStateException(e);

@@ -29,6 +29,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Object bodies and key records: stage a body under a fresh FID, switch a key to it in one
@@ -40,6 +42,8 @@ import java.util.Optional;
  * {@link GarbageSweeper}, and only once no reader holds it in {@link InUse}.
  */
 public final class ObjectStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ObjectStore.class);
+
     private final Namespace ns;
     private final Osd osd;
     private final KeyVersions versions;
@@ -80,7 +84,15 @@ public final class ObjectStore {
                             + maxSize + " bytes");
         }
         Fid fid = ns.allocator.next();
-        ns.inUse.acquire(fid);
+        if (!ns.inUse.acquire(fid)) {
+            // A fresh FID the sweeper is destroying was handed out before: never write over it.
+            throw new OsdException(
+                    Errno.EEXIST,
+                    osd.name(),
+                    fid,
+                    "the S3 gateway's FID allocator handed out " + fid + " for " + origin
+                            + " while the garbage sweeper destroys an object of that FID (a FID used twice; a server bug)");
+        }
         Digests d = new Digests(checksum, sha256);
         String wc = ns.writeCommitFor(origin);
         byte[] originBytes = origin.getBytes(StandardCharsets.UTF_8);
@@ -365,6 +377,9 @@ public final class ObjectStore {
     private void destroyStaged(Fid fid) {
         // Best effort now; if the device refuses, the PENDING garbage entry stays and the
         // sweeper frees the body later (after a restart at the latest), so nothing leaks.
+        // Only a body whose PENDING entry is still there was never committed: a commit whose
+        // transaction landed and then reported an error (extra copies of a write-commit policy
+        // that failed after the metadata commit) made it a key's body, which must stay.
         byte[] gkey = fid.toBytes();
         try {
             Tx.freeing(
@@ -374,12 +389,14 @@ public final class ObjectStore {
                         tx.declareDelete(ns.garbage, gkey.length);
                     },
                     tx -> {
+                        Optional<byte[]> entry = osd.lookup(ns.garbage, gkey);
+                        if (entry.isEmpty() || Garbage.kind(entry.get()) != Garbage.PENDING) {
+                            return null;
+                        }
                         if (osd.exists(fid)) {
                             tx.destroy(fid);
                         }
-                        if (osd.lookup(ns.garbage, gkey).isPresent()) {
-                            tx.delete(ns.garbage, gkey);
-                        }
+                        tx.delete(ns.garbage, gkey);
                         return null;
                     });
         } catch (OsdException | S3Exception e) {
@@ -773,7 +790,7 @@ public final class ObjectStore {
      */
     public Handle open(BucketRecord bucket, String bucketName, byte[] key, String versionId)
             throws OsdException, S3Exception {
-        for (int attempt = 0; attempt < 100; attempt++) {
+        while (true) {
             ObjectRecord r = readable(bucket, bucketName, key, versionId);
             Fid fid = r.fid();
             if (ns.inUse.acquire(fid)) {
@@ -784,12 +801,35 @@ public final class ObjectStore {
                     return new Handle(again.get());
                 }
                 ns.inUse.release(fid);
+                continue;
             }
-            Thread.onSpinWait();
+            // The sweeper claimed the body: normally a version retired since the lookup. Wait for
+            // its decision (however long a loaded machine takes), then look again: a record
+            // that still names a body the sweeper destroyed is a server bug, not a busy key.
+            try {
+                ns.inUse.awaitUnclaimed(fid);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new S3Exception(
+                        S3Error.SERVICE_UNAVAILABLE,
+                        "the gateway is stopping: the read of " + bucketName + "/" + Names.show(key)
+                                + " was interrupted; try again");
+            }
+            Optional<ObjectRecord> again = lookup(bucket, bucketName, key, versionId);
+            if (again.isPresent() && again.get().fid().equals(fid) && !osd.exists(fid)) {
+                throw lostBody(bucketName, key, again.get());
+            }
         }
-        throw new S3Exception(
-                S3Error.SERVICE_UNAVAILABLE,
-                "key " + bucketName + "/" + Names.show(key) + " is being overwritten too fast to read; try again");
+    }
+
+    /** A key whose record names a body that is gone: logged, and 500 (retrying cannot help). */
+    private S3Exception lostBody(String bucketName, byte[] key, ObjectRecord r) {
+        String what = bucketName + "/" + Names.show(key) + " version " + r.versionIdText() + " names "
+                + (r.manifest() ? "manifest " : "body ") + r.fid() + " on " + osd.name()
+                + ", which the garbage sweeper destroyed: a record in use was listed as garbage"
+                + " (a server bug; the object's data is lost — run spillway fsck and report it)";
+        LOG.error(what);
+        return new S3Exception(S3Error.INTERNAL_ERROR, what);
     }
 
     private ObjectRecord readable(BucketRecord bucket, String bucketName, byte[] key, String versionId)
