@@ -23,6 +23,7 @@ import dev.spillway.pool.meta.LayoutView;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectCodec;
+import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.space.ReservePlan;
 import java.nio.ByteBuffer;
@@ -107,6 +108,57 @@ class ReservePlanTest {
         }
     }
 
+    @Test
+    void theBoundsHoldForStripedCopiesUpToTheWidestStripeSet() {
+        List<Integer> bg = List.of(1, 2, 3, 4, 5);
+        long capacity = 64L << 20;
+        int width = 4;
+        ReservePlan plain = ReservePlan.of(6, 0, bg, i -> POSIX, capacity);
+        ReservePlan plan = ReservePlan.of(6, 0, bg, i -> POSIX, capacity, width);
+        Fid fid = new Fid(0x200000400L, 7, 0);
+        long chunk = 1L << Checksums.MIN_SHIFT;
+        int unit = 64 << 10;
+        long worstRecord = 0;
+        long worstLayout = 0;
+        Random r = new Random(11);
+        for (int trial = 0; trial < 200; trial++) {
+            // A body as large as the tier, in copies striped 2..width wide, each stripe with the
+            // checksums of its own length.
+            long size = trial == 0 ? capacity : 1 + (r.nextLong() & Long.MAX_VALUE) % capacity;
+            List<Copy> cs = new ArrayList<>();
+            cs.add(new Copy(1, 0, fid, CopyState.IN_SYNC, 1, size, true, Checksums.NONE));
+            for (int c = 1; c < plan.maxCopies(); c++) {
+                int count = trial == 0 ? width : 2 + r.nextInt(width - 1);
+                List<Stripe> ss = new ArrayList<>();
+                for (int k = 0; k < count; k++) {
+                    long len = Stripe.length(size, count, unit, k);
+                    int n = (int) Math.min(Checksums.MAX_CHUNKS, Math.max(1, (len + chunk - 1) / chunk));
+                    ss.add(new Stripe(
+                            bg.get((c + k) % bg.size()),
+                            PoolFids.copy(c * 8 + k),
+                            len,
+                            new Checksums(Checksums.MIN_SHIFT, new int[n])));
+                }
+                CopyState st = c == plan.maxCopies() - 1 ? CopyState.PENDING : CopyState.IN_SYNC;
+                cs.add(Copy.striped(c + 1, st, 1, false, unit, ss));
+            }
+            PoolObject o = new PoolObject(size, 9, 3, 8, cs);
+            worstRecord = Math.max(worstRecord, PoolObjectCodec.encode(o).length);
+            worstLayout = Math.max(worstLayout, LayoutView.encode(fid, o, 0, i -> POSIX).length);
+        }
+        assertThat(worstRecord).isLessThanOrEqualTo(plan.record());
+        assertThat(worstLayout).isLessThanOrEqualTo(plan.layout());
+        // A copy's jobs, index entries and counters are per stripe.
+        assertThat(plan.perObject()).isGreaterThan(plain.perObject());
+        assertThat(plan.pendingPerObject()).isGreaterThan(plain.pendingPerObject());
+        // Without the stripes, the plan would not cover these objects.
+        assertThat(plain.record() < worstRecord || plain.layout() < worstLayout)
+                .as(
+                        "an unstriped plan (record %d, layout %d) vs striped objects (record %d, layout %d)",
+                        plain.record(), plain.layout(), worstRecord, worstLayout)
+                .isTrue();
+    }
+
     /** The bytes a device charges for a transaction's declares (the model osd-kv and osd-mem share). */
     static final class Charging extends FilterOsd {
         final AtomicLong maxReserved = new AtomicLong();
@@ -160,14 +212,48 @@ class ReservePlanTest {
 
     @Test
     void whatThePoolReservesAndLeavesPendingStaysWithinThePlan() throws Exception {
-        long capacity = 16L << 20;
-        PoolConfig c = PoolConfigParser.parse("""
+        checkThePlanOnARealPool("""
                 name: plan
                 devices:
                   - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d, strict-declares: true}}
                   - {name: slow0, backend: mem, roles: [background], settings: {strict-declares: true}}
                   - {name: slow1, backend: mem, roles: [background], settings: {strict-declares: true}}
-                """.formatted(capacity), "plan test");
+                """);
+    }
+
+    /**
+     * A striped copy begins with a job, an index entry and a counter per stripe, and its record
+     * carries each stripe: the plan counts the widest stripe set of the pool's striping tiers.
+     */
+    @Test
+    void stripedCopiesStayWithinThePlanToo() throws Exception {
+        checkThePlanOnARealPool("""
+                name: plan
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d, strict-declares: true}}
+                  - {name: slow0, backend: mem, roles: [background], settings: {strict-declares: true}}
+                  - {name: slow1, backend: mem, roles: [background], settings: {strict-declares: true}}
+                  - {name: slow2, backend: mem, roles: [background], settings: {strict-declares: true}}
+                  - {name: slow3, backend: mem, roles: [background], settings: {strict-declares: true}}
+                  - {name: slow4, backend: mem, roles: [background], settings: {strict-declares: true}}
+                  - {name: slow5, backend: mem, roles: [background], settings: {strict-declares: true}}
+                  - {name: slow6, backend: mem, roles: [background], settings: {strict-declares: true}}
+                  - {name: slow7, backend: mem, roles: [background], settings: {strict-declares: true}}
+                striping:
+                  - devices: [slow0, slow1, slow2, slow3, slow4, slow5, slow6, slow7]
+                    stripe-count: 4
+                    stripe-size: 64KiB
+                """, 5);
+    }
+
+    private void checkThePlanOnARealPool(String yaml) throws Exception {
+        checkThePlanOnARealPool(yaml, 2);
+    }
+
+    /** Spills on device 1, promotes, then begins a batch on device {@code second} and checks the plan. */
+    private void checkThePlanOnARealPool(String yaml, int second) throws Exception {
+        long capacity = 16L << 20;
+        PoolConfig c = PoolConfigParser.parse(yaml.formatted(capacity), "plan test");
         List<MemOsd> raw = new ArrayList<>();
         for (var d : c.devices()) {
             raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
@@ -202,7 +288,7 @@ class ReservePlanTest {
         }
         List<Fid> batch = fids.subList(0, ReservePlan.BATCH);
         long before = raw.get(0).statfs().usedBytes();
-        Migrator.Begun b = pool.migrator().beginAll(batch, pool.device(2));
+        Migrator.Begun b = pool.migrator().beginAll(batch, pool.device(second));
         long pendingGrowth = raw.get(0).statfs().usedBytes() - before;
         assertThat(b.jobs().values()).allMatch(j -> j.isPresent());
         // Counter records new to a stripe are counted once for the whole pool (plan.counters()).
@@ -212,7 +298,7 @@ class ReservePlanTest {
         for (var j : b.jobs().values()) {
             pool.migrator().complete(j.orElseThrow(), true);
         }
-        assertThat(pool.migrator().spillAll(fids, pool.device(2))).hasSize(fids.size());
+        assertThat(pool.migrator().spillAll(fids, pool.device(second))).hasSize(fids.size());
         assertThat(md.reservedTransactions.get()).isPositive();
         assertThat(md.maxReserved.get()).isLessThanOrEqualTo(plan.batch() * plan.perObject());
         pool.close();

@@ -235,7 +235,11 @@ public final class PoolContext {
                 .filter(d -> d.has(Role.BACKGROUND) || d.has(Role.CACHE))
                 .map(PoolDevice::index)
                 .toList();
-        return ReservePlan.of(devices.size(), md.index(), bg, this::hsmType, capacity);
+        int maxStripes = config.striping().stream()
+                .mapToInt(StripeTier::stripeCount)
+                .max()
+                .orElse(1);
+        return ReservePlan.of(devices.size(), md.index(), bg, this::hsmType, capacity, maxStripes);
     }
 
     /** The reserve kept on the metadata device, and how it was sized; empty if the device keeps none. */

@@ -13,6 +13,7 @@ import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectCodec;
 import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.Stripe;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,6 +78,23 @@ public record ReservePlan(
      */
     public static ReservePlan of(
             int devices, int mdIndex, List<Integer> background, IntFunction<HsmType> types, long capacity) {
+        return of(devices, mdIndex, background, types, capacity, 1);
+    }
+
+    /**
+     * The plan for a pool whose widest striping tier stripes a copy over {@code maxStripes}
+     * devices (1: no striping). A striped copy begins with a COPY job, a device index entry and a
+     * counter per stripe, its GC jobs are per stripe, and its record carries each stripe's device,
+     * key, length and checksums: the worst object's copies are all striped that wide.
+     */
+    public static ReservePlan of(
+            int devices,
+            int mdIndex,
+            List<Integer> background,
+            IntFunction<HsmType> types,
+            long capacity,
+            int maxStripes) {
+        int stripes = Math.max(1, maxStripes);
         long chunkSize = 1L << Checksums.MIN_SHIFT;
         long c = Math.max(1, (Math.max(1, capacity) + chunkSize - 1) / chunkSize);
         int chunks = (int) Math.min(Checksums.MAX_CHUNKS, c);
@@ -88,7 +106,8 @@ public record ReservePlan(
         // Without a background device no copy is ever made; the metadata device stands in for one
         // (an index the pool has: the layout encoder asks each copy's device for its type), which
         // only over-sizes the reserve.
-        PoolObject worst = object(mdIndex, background.isEmpty() ? List.of(mdIndex) : background, maxCopies, chunks);
+        PoolObject worst =
+                object(mdIndex, background.isEmpty() ? List.of(mdIndex) : background, maxCopies, chunks, stripes);
         PoolObject oneLess = new PoolObject(
                 worst.size(),
                 worst.dataVersion(),
@@ -102,34 +121,51 @@ public record ReservePlan(
         long job = Job.KEY_BYTES + Job.VALUE_BYTES;
         // Begin: the record and layout, the COPY job, the device index entry, the counters. Finish:
         // the same, plus a GC job per stale copy it replaces (one per background device at most).
-        long perObject = record + layout + names + job * (1 + bg) + DeviceIndex.KEY_BYTES + Counters.RECORD_BYTES;
+        // A striped copy has all of these per stripe.
+        long perObject =
+                record + layout + names + stripes * (job * (1 + bg) + DeviceIndex.KEY_BYTES + Counters.RECORD_BYTES);
         long pendingCopy = PoolObjectCodec.encode(worst).length
                 - PoolObjectCodec.encode(oneLess).length
                 - 4L * chunks; // a pending copy has no checksums yet
         long pendingMirror = layout - LayoutView.encode(fid, oneLess, mdIndex, types).length;
-        long pendingPerObject = pendingCopy + pendingMirror + job + DeviceIndex.KEY_BYTES;
+        long pendingPerObject = pendingCopy + pendingMirror + stripes * (job + DeviceIndex.KEY_BYTES);
         long counters = (long) PoolFids.STRIPES * devices * CopyState.values().length * Counters.RECORD_BYTES;
         long total = (long) STREAMS * BATCH * (perObject + pendingPerObject) + counters;
         return new ReservePlan(
                 STREAMS, BATCH, chunks, maxCopies, record, layout, perObject, pendingPerObject, counters, total);
     }
 
-    private static PoolObject object(int md, List<Integer> background, int copies, int chunks) {
+    private static PoolObject object(int md, List<Integer> background, int copies, int chunks, int stripes) {
         List<Copy> cs = new ArrayList<>();
         Fid fid = new Fid(0x200000400L, 1, 0);
         cs.add(new Copy(1, md, fid, CopyState.IN_SYNC, 1, 1, true, Checksums.NONE));
+        // A stripe holds at most one stripe unit more than its share of the body: its checksums
+        // at most one chunk more than its share of the copy's.
+        int perStripe = stripes == 1 ? chunks : (chunks + stripes - 1) / stripes + 1;
         for (int i = 1; i < copies; i++) {
             int dev = background.get((i - 1) % background.size());
-            int[] crcs = new int[chunks];
-            cs.add(new Copy(
-                    i + 1,
-                    dev,
-                    PoolFids.copy(i),
-                    i == copies - 1 ? CopyState.PENDING : CopyState.IN_SYNC,
-                    1,
-                    1,
-                    false,
-                    new Checksums(Checksums.MIN_SHIFT, crcs)));
+            CopyState state = i == copies - 1 ? CopyState.PENDING : CopyState.IN_SYNC;
+            if (stripes == 1) {
+                cs.add(new Copy(
+                        i + 1,
+                        dev,
+                        PoolFids.copy(i),
+                        state,
+                        1,
+                        1,
+                        false,
+                        new Checksums(Checksums.MIN_SHIFT, new int[chunks])));
+                continue;
+            }
+            List<Stripe> ss = new ArrayList<>();
+            for (int k = 0; k < stripes; k++) {
+                ss.add(new Stripe(
+                        background.get((i - 1 + k) % background.size()),
+                        PoolFids.copy(i * stripes + k),
+                        1,
+                        new Checksums(Checksums.MIN_SHIFT, new int[perStripe])));
+            }
+            cs.add(Copy.striped(i + 1, state, 1, false, 1 << 30, ss));
         }
         return new PoolObject(1, 1, 1, 0, cs);
     }
