@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.spillway.server.admin.ObjectRef;
 import java.io.PrintWriter;
 import java.io.Writer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -108,13 +110,23 @@ final class GetstripeCommand implements Callable<Integer> {
             }
             t.row(
                     c.path("mirror").asInt(),
-                    c.path("device").asText(),
+                    device(c),
                     c.path("tier").asText(),
                     state,
                     Human.size(c.path("size").asLong()),
                     c.path("checksum").asText());
         }
         t.print(indented(out));
+    }
+
+    /** A copy's device, or a striped copy's devices joined: {@code slow0+slow1+slow2 (raid0)}. */
+    private static String device(JsonNode c) {
+        if (!c.path("devices").isArray()) {
+            return c.path("device").asText();
+        }
+        List<String> ds = new ArrayList<>();
+        c.path("devices").forEach(d -> ds.add(d.asText()));
+        return String.join("+", ds) + " (raid0)";
     }
 
     private static PrintWriter indented(PrintWriter out) {

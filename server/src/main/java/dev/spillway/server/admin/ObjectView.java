@@ -12,6 +12,7 @@ import dev.spillway.pool.layout.LayoutPrinter;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Stripe;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -65,6 +66,11 @@ final class ObjectView {
         Map<String, Object> x = new LinkedHashMap<>();
         x.put("mirror", c.mirrorId());
         x.put("device", d.name());
+        if (c.striped()) {
+            // RAID0 over several devices: each holds a stripe, and losing any loses the copy.
+            x.put("devices", stripeDevices(c));
+            x.put("stripeSize", c.stripeSize());
+        }
         x.put("tier", tier(d));
         x.put("deviceState", d.state().yamlName());
         x.put("state", state(c));
@@ -104,12 +110,35 @@ final class ObjectView {
             return "none kept (fast device: its own transactions protect it)";
         }
         int n = c.checksums().crcs().length;
+        long chunk = c.checksums().chunkSize();
+        if (c.striped()) {
+            // Each stripe carries the checksums of its own chunks.
+            n = 0;
+            for (Stripe st : c.stripes()) {
+                n += st.checksums().crcs().length;
+                chunk = st.checksums().crcs().length > 0 ? st.checksums().chunkSize() : chunk;
+            }
+        }
         if (n == 0) {
             return c.state() == CopyState.PENDING ? "pending (taken as the copy is written)" : "none";
         }
-        long chunk = c.checksums().chunkSize();
         return "crc32c, " + n + " chunk" + (n == 1 ? "" : "s") + " of " + (chunk >> 20)
                 + " MiB, verified on every read";
+    }
+
+    private List<String> stripeDevices(Copy c) {
+        List<String> ds = new ArrayList<>();
+        for (Stripe st : c.stripes()) {
+            ds.add(pool.device(st.device()).name());
+        }
+        return ds;
+    }
+
+    /** A copy's device, or for a striped copy its devices: {@code slow0+slow1+slow2 (raid0)}. */
+    private String where(Copy c) {
+        return c.striped()
+                ? String.join("+", stripeDevices(c)) + " (raid0)"
+                : pool.device(c.device()).name();
     }
 
     /** One phrase: where the body is, in words. */
@@ -124,10 +153,10 @@ final class ObjectView {
                 if (c.device() == md) {
                     resident = true;
                 } else {
-                    spill.add(pool.device(c.device()).name());
+                    spill.add(where(c));
                 }
             } else if (c.state() == CopyState.PENDING) {
-                pending.add(pool.device(c.device()).name());
+                pending.add(where(c));
             }
         }
         String s;
