@@ -152,6 +152,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         d.refreshFast();
         pool.spaceReclaimer(d);
         pool.roomQueue().onWait(d::wake);
+        pool.migrator().copyWriters(cfg.spillWriters());
         // A device that fails wakes the daemon: its lost copies are to be replaced now.
         d.unlistenFailures = pool.deviceFailures().onFailure(c -> d.wake());
         if (cfg.bandwidth() > 0) {
@@ -1008,6 +1009,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         pool.roomQueue().onWait(null);
         unlistenFailures.run();
         pool.migrator().pacer(null);
+        pool.migrator().copyWriters(1);
         Thread t;
         synchronized (this) {
             t = thread;

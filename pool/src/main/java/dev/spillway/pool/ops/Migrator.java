@@ -38,6 +38,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The pool's data-moving operations, each following the spill protocol of docs/design.md so that a spill device
@@ -107,6 +109,17 @@ public final class Migrator {
 
     // Paces background copies chunk by chunk (the daemon's bandwidth cap); never emergency ones.
     private volatile CopyIo.Pacer pacer = CopyIo.Pacer.NONE;
+    // How many copies of a spill batch are written side by side (the daemon's spill-writers).
+    private volatile int copyWriters = 1;
+
+    /**
+     * Sets how many copies of a batch ({@link #spillAll}) are written side by side: a device whose
+     * writes and reads wait on I/O or on a busy CPU gives several in flight more than one. 1 (the
+     * default) writes them in order on the caller's thread.
+     */
+    public void copyWriters(int n) {
+        this.copyWriters = Math.max(1, n);
+    }
 
     /** Sets the pacer of background copies (the daemon's bandwidth cap). */
     public void pacer(CopyIo.Pacer p) {
@@ -611,19 +624,15 @@ public final class Migrator {
         Map<Fid, Spilled> done = new HashMap<>();
         String stopped = null;
         try {
-            // Step 2 for the whole batch: every body written, then made durable together (one
-            // round of fsyncs and each directory once, not three fsyncs per copy in turn).
-            List<Written> written = new ArrayList<>();
+            // Step 2 for the whole batch: every body written (up to copyWriters side by side), then
+            // made durable together (one round of fsyncs and each directory once, not three fsyncs
+            // per copy in turn).
+            List<Job> toWrite = new ArrayList<>();
             for (Fid f : fids) {
                 OsdException refused = b.refused().get(f);
                 Optional<Job> j = b.jobs().get(f);
                 if (refused != null || j == null) {
                     done.put(f, new Spilled(f, null, refused));
-                    continue;
-                }
-                if (stopped != null) {
-                    // The target failed or filled up on an earlier object: the rest are rolled back.
-                    done.put(f, new Spilled(f, Result.of(Outcome.REFUSED, stopped), null));
                     continue;
                 }
                 try {
@@ -637,16 +646,40 @@ public final class Migrator {
                         done.put(f, new Spilled(f, gone(job), null));
                         continue;
                     }
-                    try {
-                        written.add(new Written(job, writeBody(job, target)));
-                    } catch (OsdException e) {
-                        open.remove(job);
-                        Result r = copyFailed(job, target, e);
-                        done.put(f, new Spilled(f, r, null));
-                        if (r.outcome() == Outcome.PARKED) {
-                            stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
-                                    + r.detail() + ")";
-                        }
+                    toWrite.add(job);
+                } catch (OsdException e) {
+                    done.put(f, new Spilled(f, null, e));
+                }
+            }
+            List<Written> written = new ArrayList<>();
+            for (Attempt a : writeAll(toWrite, target)) {
+                Fid f = a.job().fid();
+                if (a.parts() != null) {
+                    written.add(new Written(a.job(), a.parts()));
+                    continue;
+                }
+                if (a.error() == null) {
+                    // Not started: the target failed or filled up on an earlier copy; rolled back below.
+                    done.put(
+                            f,
+                            new Spilled(
+                                    f,
+                                    Result.of(
+                                            Outcome.REFUSED,
+                                            stopped != null
+                                                    ? stopped
+                                                    : "not tried: an earlier copy of this batch to " + target.name()
+                                                            + " failed"),
+                                    null));
+                    continue;
+                }
+                open.remove(a.job());
+                try {
+                    Result r = copyFailed(a.job(), target, a.error());
+                    done.put(f, new Spilled(f, r, null));
+                    if (r.outcome() == Outcome.PARKED && stopped == null) {
+                        stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
+                                + r.detail() + ")";
                     }
                 } catch (OsdException e) {
                     done.put(f, new Spilled(f, null, e));
@@ -703,6 +736,82 @@ public final class Migrator {
     /** A copy written to its target (each part, with its checksums) and not yet durable there. */
     private record Written(Job job, List<Stripe> parts) {}
 
+    /** One copy of a batch: its parts as written, or why not; both null if it was never started. */
+    private record Attempt(Job job, List<Stripe> parts, OsdException error) {}
+
+    /**
+     * Writes the copies of a batch, not yet durable: up to {@link #copyWriters} side by side, each
+     * on its own thread (a copy reads its body from the metadata device, which may be a JNI call
+     * that would pin a virtual thread's carrier). Once one fails in a way that parks the move (the
+     * target full or failing), no further copy is started: those come back as neither written nor
+     * failed. With one writer the copies are written in order on this thread, as before.
+     */
+    private List<Attempt> writeAll(List<Job> jobs, PoolDevice target) {
+        Attempt[] out = new Attempt[jobs.size()];
+        AtomicInteger next = new AtomicInteger();
+        AtomicBoolean stop = new AtomicBoolean();
+        // The pacer of the calling thread: an emergency spill's writes are never paced.
+        CopyIo.Pacer pace = NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer;
+        Runnable writer = () -> {
+            int i;
+            while (!stop.get() && (i = next.getAndIncrement()) < jobs.size()) {
+                Job j = jobs.get(i);
+                try {
+                    out[i] = new Attempt(j, writeBody(j, target, pace), null);
+                } catch (OsdException e) {
+                    out[i] = new Attempt(j, null, e);
+                    if (e.is(Errno.ENOSPC)
+                            || e.is(Errno.EDQUOT)
+                            || e.is(Errno.EIO)
+                            || e.is(Errno.ETIMEDOUT)
+                            || e.is(Errno.EAGAIN)) {
+                        stop.set(true);
+                    }
+                } catch (RuntimeException e) {
+                    out[i] = new Attempt(
+                            j,
+                            null,
+                            new OsdException(
+                                    Errno.EIO,
+                                    target.name(),
+                                    j.fid(),
+                                    "copy to " + target.name() + " failed: " + e,
+                                    e));
+                    stop.set(true);
+                }
+            }
+        };
+        int n = Math.min(copyWriters, jobs.size());
+        if (n <= 1) {
+            writer.run();
+        } else {
+            List<Thread> ts = new ArrayList<>();
+            for (int k = 0; k < n; k++) {
+                ts.add(Thread.ofPlatform().daemon().name("spillway-copy-" + k).start(writer));
+            }
+            boolean interrupted = false;
+            for (Thread t : ts) {
+                while (true) {
+                    try {
+                        t.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        // The writers finish their copies (a copy is never left half-tracked).
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        List<Attempt> r = new ArrayList<>();
+        for (int i = 0; i < out.length; i++) {
+            r.add(out[i] != null ? out[i] : new Attempt(jobs.get(i), null, null));
+        }
+        return r;
+    }
+
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
     public Result complete(Job job, boolean release) throws OsdException {
         return slotted(() -> completeCopy(job, release));
@@ -735,10 +844,13 @@ public final class Migrator {
      * with their checksums: a striped copy's stripes written side by side, each to its device.
      */
     private List<Stripe> writeBody(Job job, PoolDevice target) throws OsdException {
+        return writeBody(job, target, NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer);
+    }
+
+    private List<Stripe> writeBody(Job job, PoolDevice target, CopyIo.Pacer pace) throws OsdException {
         Fid fid = job.fid();
         PoolObject p = load(fid);
         CopyIo.Source src = source(fid, p);
-        CopyIo.Pacer pace = NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer;
         Optional<Copy> pending = p.byKey(job.key()).filter(c -> c.state() == CopyState.PENDING);
         if (pending.isPresent() && pending.get().striped()) {
             Copy c = pending.get();
@@ -824,11 +936,25 @@ public final class Migrator {
     }
 
     /**
+     * A sync write's copy found at mount whole and equal to the body ({@link SyncRecovery}): flipped
+     * in sync as {@link #flipHeld} would have, drawing on the metadata device's reserve (the pool's
+     * own work at mount; ENOSPC even there leaves the caller to roll it back), not forced.
+     */
+    Result flipRecovered(Job job, Checksums sums, long occupied) throws OsdException {
+        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false, SpaceClass.RESERVED);
+    }
+
+    /**
      * Step 3: the pending copy of {@code job} becomes IN_SYNC with {@code parts} as written and made
      * durable (each part's occupied bytes and checksums; a striped copy's stripes in order), every
      * part's COPY job goes, and with {@code release} the local body.
      */
     private Result finish(Job job, List<Stripe> parts, boolean release) throws OsdException {
+        return finish(job, parts, release, null);
+    }
+
+    /** {@link #finish}, its metadata transaction of class {@code flipClass} if given (a recovery's roll-forward). */
+    private Result finish(Job job, List<Stripe> parts, boolean release, SpaceClass flipClass) throws OsdException {
         Fid fid = job.fid();
         Optional<PoolObject> now = loadIfExists(fid);
         Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key()));
@@ -875,7 +1001,9 @@ public final class Migrator {
         // Releasing the body gives back far more than the flip adds (frees first, below);
         // without a release the flip grows the record for good: the reserve only if it was begun
         // for a release.
-        SpaceClass space = drop ? SpaceClass.FREEING : release ? SpaceClass.RESERVED : SpaceClass.CLIENT;
+        SpaceClass space = drop
+                ? SpaceClass.FREEING
+                : flipClass != null ? flipClass : release ? SpaceClass.RESERVED : SpaceClass.CLIENT;
         meta(
                 fid,
                 false,
@@ -884,6 +1012,9 @@ public final class Migrator {
                     WorkIndex.declareAdd(tx, fid);
                     for (int i = 0; i < was.parts().size(); i++) {
                         WorkIndex.declareRemove(tx, fid);
+                    }
+                    if (job.kind() == Job.Kind.SYNC_COPY) {
+                        SyncKeys.declareEnd(tx);
                     }
                     ctx.store().declare(tx, fid, fin);
                     for (Copy r : replaced) {
@@ -902,8 +1033,12 @@ public final class Migrator {
                         tx.truncate(fid, 0);
                         DeviceIndex.delete(tx, mdIndex, fid, fid);
                     }
-                    for (Job j : Job.perPart(Job.Kind.COPY, fid, was, job.version(), 0)) {
+                    // A sync write's copy has a SYNC_COPY job, any other a COPY job per part.
+                    for (Job j : Job.perPart(job.kind(), fid, was, job.version(), 0)) {
                         WorkIndex.remove(tx, j);
+                    }
+                    if (job.kind() == Job.Kind.SYNC_COPY) {
+                        SyncKeys.end(tx, md(), job.device(), job.key());
                     }
                     c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
                     for (Copy r : replaced) {
@@ -972,6 +1107,9 @@ public final class Migrator {
                         WorkIndex.declareAdd(tx, fid);
                         WorkIndex.declareRemove(tx, fid);
                         DeviceIndex.declareDelete(tx, j.device(), fid);
+                        if (j.kind() == Job.Kind.SYNC_COPY) {
+                            SyncKeys.declareEnd(tx);
+                        }
                     }
                     if (next != null) {
                         ctx.store().declare(tx, fid, next);
@@ -986,6 +1124,10 @@ public final class Migrator {
                             DeviceIndex.delete(tx, j.device(), fid, j.key());
                         }
                         WorkIndex.remove(tx, j);
+                        if (j.kind() == Job.Kind.SYNC_COPY) {
+                            // The GC job names the key now.
+                            SyncKeys.end(tx, md(), j.device(), j.key());
+                        }
                         WorkIndex.add(
                                 tx,
                                 new Job(
