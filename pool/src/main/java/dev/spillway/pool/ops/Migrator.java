@@ -936,11 +936,25 @@ public final class Migrator {
     }
 
     /**
+     * A sync write's copy found at mount whole and equal to the body ({@link SyncRecovery}): flipped
+     * in sync as {@link #flipHeld} would have, drawing on the metadata device's reserve (the pool's
+     * own work at mount; ENOSPC even there leaves the caller to roll it back), not forced.
+     */
+    Result flipRecovered(Job job, Checksums sums, long occupied) throws OsdException {
+        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false, SpaceClass.RESERVED);
+    }
+
+    /**
      * Step 3: the pending copy of {@code job} becomes IN_SYNC with {@code parts} as written and made
      * durable (each part's occupied bytes and checksums; a striped copy's stripes in order), every
      * part's COPY job goes, and with {@code release} the local body.
      */
     private Result finish(Job job, List<Stripe> parts, boolean release) throws OsdException {
+        return finish(job, parts, release, null);
+    }
+
+    /** {@link #finish}, its metadata transaction of class {@code flipClass} if given (a recovery's roll-forward). */
+    private Result finish(Job job, List<Stripe> parts, boolean release, SpaceClass flipClass) throws OsdException {
         Fid fid = job.fid();
         Optional<PoolObject> now = loadIfExists(fid);
         Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key()));
@@ -987,7 +1001,9 @@ public final class Migrator {
         // Releasing the body gives back far more than the flip adds (frees first, below);
         // without a release the flip grows the record for good: the reserve only if it was begun
         // for a release.
-        SpaceClass space = drop ? SpaceClass.FREEING : release ? SpaceClass.RESERVED : SpaceClass.CLIENT;
+        SpaceClass space = drop
+                ? SpaceClass.FREEING
+                : flipClass != null ? flipClass : release ? SpaceClass.RESERVED : SpaceClass.CLIENT;
         meta(
                 fid,
                 false,
@@ -996,6 +1012,9 @@ public final class Migrator {
                     WorkIndex.declareAdd(tx, fid);
                     for (int i = 0; i < was.parts().size(); i++) {
                         WorkIndex.declareRemove(tx, fid);
+                    }
+                    if (job.kind() == Job.Kind.SYNC_COPY) {
+                        SyncKeys.declareEnd(tx);
                     }
                     ctx.store().declare(tx, fid, fin);
                     for (Copy r : replaced) {
@@ -1014,8 +1033,12 @@ public final class Migrator {
                         tx.truncate(fid, 0);
                         DeviceIndex.delete(tx, mdIndex, fid, fid);
                     }
-                    for (Job j : Job.perPart(Job.Kind.COPY, fid, was, job.version(), 0)) {
+                    // A sync write's copy has a SYNC_COPY job, any other a COPY job per part.
+                    for (Job j : Job.perPart(job.kind(), fid, was, job.version(), 0)) {
                         WorkIndex.remove(tx, j);
+                    }
+                    if (job.kind() == Job.Kind.SYNC_COPY) {
+                        SyncKeys.end(tx, md(), job.device(), job.key());
                     }
                     c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
                     for (Copy r : replaced) {
@@ -1084,6 +1107,9 @@ public final class Migrator {
                         WorkIndex.declareAdd(tx, fid);
                         WorkIndex.declareRemove(tx, fid);
                         DeviceIndex.declareDelete(tx, j.device(), fid);
+                        if (j.kind() == Job.Kind.SYNC_COPY) {
+                            SyncKeys.declareEnd(tx);
+                        }
                     }
                     if (next != null) {
                         ctx.store().declare(tx, fid, next);
@@ -1098,6 +1124,10 @@ public final class Migrator {
                             DeviceIndex.delete(tx, j.device(), fid, j.key());
                         }
                         WorkIndex.remove(tx, j);
+                        if (j.kind() == Job.Kind.SYNC_COPY) {
+                            // The GC job names the key now.
+                            SyncKeys.end(tx, md(), j.device(), j.key());
+                        }
                         WorkIndex.add(
                                 tx,
                                 new Job(
