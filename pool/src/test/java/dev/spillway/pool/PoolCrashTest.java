@@ -130,6 +130,27 @@ class PoolCrashTest {
         assertThat(ran).isEqualTo(points);
     }
 
+    /**
+     * The same campaign with a spill batch's copies written side by side (the daemon's
+     * {@code spill-writers}): the crash falls on whichever writer makes the chosen call, so a seed
+     * does not replay one interleaving exactly — but every interleaving must recover: no copy is
+     * flipped before the batch's one sync, whatever order the writers finished in.
+     */
+    @Test
+    void everyCrashPointRecoversWithParallelSpillWriters() throws Exception {
+        int points = Integer.getInteger("spillway.crash.points", 2000) / 4;
+        int seeds = Integer.getInteger("spillway.crash.seeds", 20) / 4;
+        int ran = CrashCampaign.run(
+                "pool crash campaign, 3 spill writers",
+                points,
+                Math.max(1, seeds),
+                s -> config(1 + s % 2),
+                OBJECTS,
+                pool -> pool.migrator().copyWriters(3),
+                PoolCrashTest::workload);
+        assertThat(ran).isEqualTo(points);
+    }
+
     @Test
     void aCrashSwitchWithoutAPointOnlyCounts() throws Exception {
         PoolConfig c = config(1);
