@@ -23,6 +23,7 @@ import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveOptions;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -81,6 +82,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Placement placement;
 
     private final TokenBucket bucket;
+    // How the daemon's own moves run: charged to its bandwidth cap (nobody else's are).
+    private final MoveOptions paced;
     private final int md;
     // The pool's cache devices (role cache), by index: promotions go there, reads there count as promoted.
     private final Set<Integer> cache;
@@ -132,6 +135,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         this.policy = new PlacementPolicy(cfg.policy(), heat);
         this.placement = new Placement(policy);
         this.bucket = new TokenBucket(cfg.bandwidth(), clock);
+        // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
+        this.paced = cfg.bandwidth() > 0 ? MoveOptions.paced(bucket::await) : MoveOptions.DEFAULT;
         this.md = pool.metadata().index();
         this.cache = Set.copyOf(pool.devices().stream()
                 .filter(d -> d.has(Role.CACHE))
@@ -154,10 +159,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         pool.roomQueue().onWait(d::wake);
         // A device that fails wakes the daemon: its lost copies are to be replaced now.
         d.unlistenFailures = pool.deviceFailures().onFailure(c -> d.wake());
-        if (cfg.bandwidth() > 0) {
-            // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
-            pool.migrator().pacer(d.bucket::await);
-        }
         return d;
     }
 
@@ -390,12 +391,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             boolean lostThere = lost != null && lost[1] > 0;
             if ((d.state() == DeviceState.FAILED && pool.holdsCopies(d)) || lostThere) {
                 activity = "replacing copies lost with " + d.name();
-                var p = pool.deviceOps().replaceLost(d, cfg.evacuateBatch());
+                var p = pool.deviceOps().replaceLost(d, null, cfg.evacuateBatch(), paced);
                 evacuated += p.moved();
                 errors.addAll(p.errors());
             } else if (d.state() == DeviceState.EVACUATING && !backingOff(d.index())) {
                 activity = "evacuating " + d.name();
-                var p = pool.deviceOps().evacuateStep(d, cfg.evacuateBatch());
+                var p = pool.deviceOps().evacuateStep(d, cfg.evacuateBatch(), paced);
                 evacuated += p.moved();
                 errors.addAll(p.errors());
                 moves.computeIfAbsent("evacuate/DONE", k -> new AtomicLong()).addAndGet(p.moved());
@@ -414,7 +415,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     break;
                 }
                 try {
-                    Migrator.Result r = pool.migrator().resync(j.fid(), j.device());
+                    Migrator.Result r = pool.migrator().resync(j.fid(), j.device(), paced);
                     moved("resync", r);
                     if (r.outcome() == Migrator.Outcome.DONE) {
                         resynced++;
@@ -439,7 +440,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     continue;
                 }
                 try {
-                    Migrator.Result r = pool.migrator().spill(j.fid(), target);
+                    Migrator.Result r = pool.migrator().spill(j.fid(), target, paced);
                     moved("parked", r);
                     if (r.outcome() == Migrator.Outcome.DONE) {
                         unparked++;
@@ -511,7 +512,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     continue;
                 }
                 try {
-                    Migrator.Result r = pool.migrator().promote(f);
+                    Migrator.Result r = pool.migrator().promote(f, paced);
                     moved("promote", r);
                     // A promotion to a cache device leaves the fast tier as it was: the heat
                     // tracker keeps the object spilled (its cached reads do not promote it again).
@@ -708,7 +709,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     private SpillOutcome runBatch(SpillBatch b) {
         try {
-            return new SpillOutcome(pool.migrator().spillAll(b.fids(), b.target()), null);
+            return new SpillOutcome(pool.migrator().spillAll(b.fids(), b.target(), paced), null);
         } catch (OsdException e) {
             return new SpillOutcome(List.of(), e);
         } finally {
@@ -800,8 +801,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 tried = true;
                 try {
-                    Migrator.Result r =
-                            pool.migrator().nonBlocking(() -> pool.migrator().spill(c.fid(), target));
+                    Migrator.Result r = pool.migrator().spill(c.fid(), target, MoveOptions.EMERGENCY);
                     moved("emergency", r);
                     if (r.outcome() == Migrator.Outcome.DONE) {
                         heat.markSpilled(c.fid());
@@ -1007,7 +1007,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         pool.spaceReclaimer(null);
         pool.roomQueue().onWait(null);
         unlistenFailures.run();
-        pool.migrator().pacer(null);
         Thread t;
         synchronized (this) {
             t = thread;

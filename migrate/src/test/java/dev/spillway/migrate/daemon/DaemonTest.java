@@ -20,6 +20,7 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.ops.Migrator;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -316,6 +317,27 @@ class DaemonTest {
             daemon.runOnce();
         }
         assertThat(fastUse()).isLessThanOrEqualTo(0.5);
+    }
+
+    @Test
+    void anAdministratorsSpillIsNotChargedToTheDaemonsBandwidthCap() throws Exception {
+        mount(1, 20 << 20, 100 << 20, "bandwidth: 1MiB");
+        Fid big = write(3 << 19);
+        while (fastUse() < 0.95) {
+            write(250_000);
+        }
+        clock.advance(Duration.ofMinutes(1));
+        // An administrator's spill (the clock does not move; the pool stays above its high
+        // watermark): it takes nothing from the daemon's bucket — it did once, when whatever copy
+        // ran while the daemon was attached was paced by it.
+        assertThat(pool.migrator()
+                        .spill(big, pool.device("slow0").orElseThrow())
+                        .outcome())
+                .isEqualTo(Migrator.Outcome.DONE);
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.spilledBytes())
+                .as("the daemon's pass still has its second's worth of tokens")
+                .isGreaterThanOrEqualTo(1 << 20);
     }
 
     @Test

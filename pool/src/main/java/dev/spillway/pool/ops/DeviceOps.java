@@ -258,6 +258,11 @@ public final class DeviceOps {
      * when none is left, the device becomes SPARE.
      */
     public Progress evacuateStep(PoolDevice from, int max) throws OsdException {
+        return evacuateStep(from, max, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #evacuateStep(PoolDevice, int)} with its copies run as {@code o} says. */
+    public Progress evacuateStep(PoolDevice from, int max, MoveOptions o) throws OsdException {
         if (from == ctx.metadata()) {
             throw new OsdException(
                     Errno.EINVAL, ctx.name(), "the metadata device '" + from.name() + "' cannot be evacuated");
@@ -300,7 +305,7 @@ public final class DeviceOps {
                             r = migrator.dropMirror(fid, c.get().mirrorId());
                         }
                     } else {
-                        r = migrator.migrate(fid, from, to.get());
+                        r = migrator.migrate(fid, from, to.get(), o);
                     }
                 }
                 if (r.outcome() == Migrator.Outcome.DONE) {
@@ -333,6 +338,11 @@ public final class DeviceOps {
      * nothing to rebuild it from. Walks the device's own index.
      */
     public Progress replaceLost(PoolDevice dead, PoolDevice preferred, int max) throws OsdException {
+        return replaceLost(dead, preferred, max, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #replaceLost(PoolDevice, PoolDevice, int)} with its copies run as {@code o} says. */
+    public Progress replaceLost(PoolDevice dead, PoolDevice preferred, int max, MoveOptions o) throws OsdException {
         int moved = 0;
         int failed = 0;
         int unrecoverable = 0;
@@ -367,7 +377,7 @@ public final class DeviceOps {
                     if (to.isEmpty()) {
                         break;
                     }
-                    Migrator.Result r = migrator.copy(fid, to.get(), false);
+                    Migrator.Result r = migrator.copy(fid, to.get(), false, o);
                     if (r.outcome() != Migrator.Outcome.DONE && r.outcome() != Migrator.Outcome.NOTHING_TO_DO) {
                         throw new OsdException(
                                 Errno.EIO,
@@ -395,7 +405,7 @@ public final class DeviceOps {
 
     /** As {@link #replaceLost(PoolDevice, PoolDevice, int)} with no preferred device. */
     public Progress replaceLost(PoolDevice dead, int max) throws OsdException {
-        return replaceLost(dead, null, max);
+        return replaceLost(dead, null, max, MoveOptions.DEFAULT);
     }
 
     /** In-sync copies of the current version on readable durable devices other than {@code dead}. */

@@ -87,31 +87,10 @@ public final class Migrator {
         }
     }
 
-    // Set while an emergency spill runs on a blocked writer's thread: it must never wait for a lock.
     private static final System.Logger LOG = System.getLogger(Migrator.class.getName());
-    private static final ThreadLocal<Boolean> NON_BLOCKING = ThreadLocal.withInitial(() -> false);
-
-    /** Runs {@code body} with every object lock taken only if free (EBUSY otherwise). */
-    public <T> T nonBlocking(Locked<T> body) throws OsdException {
-        boolean was = NON_BLOCKING.get();
-        NON_BLOCKING.set(true);
-        try {
-            return body.run();
-        } finally {
-            NON_BLOCKING.set(was);
-        }
-    }
 
     // Copy jobs an emergency spill could neither finish nor abandon (the object was locked).
     private final ConcurrentLinkedQueue<Job> leftovers = new ConcurrentLinkedQueue<>();
-
-    // Paces background copies chunk by chunk (the daemon's bandwidth cap); never emergency ones.
-    private volatile CopyIo.Pacer pacer = CopyIo.Pacer.NONE;
-
-    /** Sets the pacer of background copies (the daemon's bandwidth cap). */
-    public void pacer(CopyIo.Pacer p) {
-        this.pacer = p == null ? CopyIo.Pacer.NONE : p;
-    }
 
     private Migrator(PoolContext ctx, CopyKeys keys) {
         this.ctx = ctx;
@@ -138,27 +117,65 @@ public final class Migrator {
      * caller of RESERVED work does, taken before any object lock. An emergency spill does not
      * wait for one (EBUSY).
      */
-    private <T> T slotted(Locked<T> body) throws OsdException {
-        try (ReserveSlots.Held h = ctx.reserveSlots().take(!NON_BLOCKING.get())) {
+    private <T> T slotted(MoveOptions o, Locked<T> body) throws OsdException {
+        try (ReserveSlots.Held h = ctx.reserveSlots().take(o.mayWait())) {
             return body.run();
         }
     }
 
     /** Runs {@code body} holding the object's pool lock (the one client transactions take). */
     public <T> T locked(Fid fid, Locked<T> body) throws OsdException {
-        ObjectLocks.Held h = ctx.transactions().locks().newHolder();
-        if (NON_BLOCKING.get()) {
-            if (!h.tryLockAll(Set.of(fid))) {
-                throw new OsdException(
-                        Errno.EBUSY, ctx.name(), fid, "object is locked by a transaction (emergency spill skips it)");
-            }
-        } else {
-            h.lockAll(Set.of(fid));
-        }
+        return locked(fid, MoveOptions.DEFAULT, body);
+    }
+
+    private <T> T locked(Fid fid, MoveOptions o, Locked<T> body) throws OsdException {
+        ObjectLocks.Held h = lockAll(Set.of(fid), o);
         try {
             return body.run();
         } finally {
             h.unlockAll();
+        }
+    }
+
+    /**
+     * The pool locks of {@code fids} (the ones client transactions take), all together; a move
+     * that may not wait takes them only if all are free, and is refused with EBUSY otherwise.
+     */
+    private ObjectLocks.Held lockAll(Set<Fid> fids, MoveOptions o) throws OsdException {
+        ObjectLocks.Held h = ctx.transactions().locks().newHolder();
+        if (o.mayWait()) {
+            h.lockAll(fids);
+        } else if (!h.tryLockAll(fids)) {
+            throw new OsdException(
+                    Errno.EBUSY,
+                    ctx.name(),
+                    fids.size() == 1 ? fids.iterator().next() : null,
+                    (fids.size() == 1 ? "object is" : "objects are")
+                            + " locked by a transaction (emergency spill skips "
+                            + (fids.size() == 1 ? "it)" : "them)"));
+        }
+        return h;
+    }
+
+    /**
+     * Why {@code target} takes no new copy (it is the metadata device, not a background device, or
+     * not writable), or null if it does. Every move onto a device asks this one question.
+     */
+    private String refusal(PoolDevice target) {
+        if (target.index() == mdIndex || !target.has(Role.BACKGROUND)) {
+            return target.name() + " is not a background device";
+        }
+        if (!target.state().writable()) {
+            return target.name() + " is " + target.state().yamlName() + ": nothing new is placed there";
+        }
+        return null;
+    }
+
+    /** {@link #refusal} as an error, for the steps that cannot answer with a result. */
+    private void requireWritable(Fid fid, PoolDevice target) throws OsdException {
+        String why = refusal(target);
+        if (why != null) {
+            throw new OsdException(Errno.EINVAL, ctx.name(), fid, why + " (it takes no new copies)");
         }
     }
 
@@ -222,7 +239,12 @@ public final class Migrator {
 
     /** Spills: copies the body to {@code target} and releases the local body. */
     public Result spill(Fid fid, PoolDevice target) throws OsdException {
-        return copy(fid, target, true);
+        return spill(fid, target, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #spill(Fid, PoolDevice)} run as {@code o} says. */
+    public Result spill(Fid fid, PoolDevice target, MoveOptions o) throws OsdException {
+        return copy(fid, target, true, o);
     }
 
     /**
@@ -230,20 +252,23 @@ public final class Migrator {
      * body if enough durable copies remain. A STALE copy already on {@code target} is replaced.
      */
     public Result copy(Fid fid, PoolDevice target, boolean release) throws OsdException {
-        if (target.index() == mdIndex || !target.has(Role.BACKGROUND)) {
-            return Result.of(Outcome.REFUSED, target.name() + " is not a background device");
+        return copy(fid, target, release, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #copy(Fid, PoolDevice, boolean)} run as {@code o} says. */
+    public Result copy(Fid fid, PoolDevice target, boolean release, MoveOptions o) throws OsdException {
+        String why = refusal(target);
+        if (why != null) {
+            return Result.of(Outcome.REFUSED, why);
         }
-        if (!target.state().writable()) {
-            return Result.of(
-                    Outcome.REFUSED,
-                    target.name() + " is " + target.state().yamlName() + ": nothing new is placed there");
-        }
-        return slotted(() -> {
-            Optional<Job> job = begin(fid, target, release);
+        return slotted(o, () -> {
+            Optional<Job> job = begin(fid, target, release, o);
             if (job.isEmpty()) {
-                return release ? release(fid) : Result.of(Outcome.NOTHING_TO_DO, "already in sync on " + target.name());
+                return release
+                        ? release(fid, o)
+                        : Result.of(Outcome.NOTHING_TO_DO, "already in sync on " + target.name());
             }
-            return complete(job.get(), release);
+            return completeCopy(job.get(), release, o);
         });
     }
 
@@ -254,7 +279,7 @@ public final class Migrator {
      * @throws OsdException EBUSY if a copy to the target is already being made
      */
     public Optional<Job> begin(Fid fid, PoolDevice target) throws OsdException {
-        return slotted(() -> begin(fid, target, true));
+        return slotted(MoveOptions.DEFAULT, () -> begin(fid, target, true, MoveOptions.DEFAULT));
     }
 
     /**
@@ -270,18 +295,10 @@ public final class Migrator {
         return frees ? SpaceClass.RESERVED : SpaceClass.CLIENT;
     }
 
-    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release) throws OsdException {
-        if (target.index() == mdIndex
-                || !target.has(Role.BACKGROUND)
-                || !target.state().writable()) {
-            throw new OsdException(
-                    Errno.EINVAL,
-                    ctx.name(),
-                    fid,
-                    target.name() + " takes no new copies (not a writable background device)");
-        }
+    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release, MoveOptions o) throws OsdException {
+        requireWritable(fid, target);
         List<Fid> ks = takeKeys(target);
-        Job job = locked(fid, () -> beginHeld(fid, target, release, ks));
+        Job job = locked(fid, o, () -> beginHeld(fid, target, release, ks));
         return Optional.ofNullable(job);
     }
 
@@ -410,31 +427,15 @@ public final class Migrator {
      * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together.
      */
     public Begun beginAll(List<Fid> fids, PoolDevice target) throws OsdException {
-        return slotted(() -> beginBatch(fids, target));
+        return slotted(MoveOptions.DEFAULT, () -> beginBatch(fids, target, MoveOptions.DEFAULT));
     }
 
-    private Begun beginBatch(List<Fid> fids, PoolDevice target) throws OsdException {
-        if (target.index() == mdIndex
-                || !target.has(Role.BACKGROUND)
-                || !target.state().writable()) {
-            throw new OsdException(
-                    Errno.EINVAL,
-                    ctx.name(),
-                    null,
-                    target.name() + " takes no new copies (not a writable background device)");
-        }
+    private Begun beginBatch(List<Fid> fids, PoolDevice target, MoveOptions o) throws OsdException {
+        requireWritable(null, target);
         Map<Fid, Optional<Job>> jobs = new LinkedHashMap<>();
         Map<Fid, OsdException> refused = new LinkedHashMap<>();
-        ObjectLocks.Held h = ctx.transactions().locks().newHolder();
         Set<Fid> all = new LinkedHashSet<>(fids);
-        if (NON_BLOCKING.get()) {
-            if (!h.tryLockAll(all)) {
-                throw new OsdException(
-                        Errno.EBUSY, ctx.name(), null, "objects locked by a transaction (emergency spill skips them)");
-            }
-        } else {
-            h.lockAll(all);
-        }
+        ObjectLocks.Held h = lockAll(all, o);
         try {
             record Planned(Fid fid, List<Job> jobs, Copy pending, PoolObject next, AttrChange times, SpaceClass space) {
                 Job job() {
@@ -538,9 +539,14 @@ public final class Migrator {
      * it. A job not completed is rolled back before this returns or throws.
      */
     public List<Spilled> spillAll(List<Fid> list, PoolDevice target) throws OsdException {
+        return spillAll(list, target, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #spillAll(List, PoolDevice)} run as {@code o} says. */
+    public List<Spilled> spillAll(List<Fid> list, PoolDevice target, MoveOptions o) throws OsdException {
         List<Fid> fids = List.copyOf(new LinkedHashSet<>(list));
         // A caller has at most a batch of copies begun and not finished: what the reserve counts on.
-        return slotted(() -> {
+        return slotted(o, () -> {
             List<Spilled> out = new ArrayList<>();
             for (int from = 0; from < fids.size(); from += ReservePlan.BATCH) {
                 List<Fid> some = fids.subList(from, Math.min(fids.size(), from + ReservePlan.BATCH));
@@ -556,19 +562,15 @@ public final class Migrator {
                     }
                     continue;
                 }
-                out.addAll(spillBatch(some, target));
+                out.addAll(spillBatch(some, target, o));
             }
             return out;
         });
     }
 
-    private List<Spilled> spillBatch(List<Fid> fids, PoolDevice target) throws OsdException {
+    private List<Spilled> spillBatch(List<Fid> fids, PoolDevice target, MoveOptions o) throws OsdException {
         List<Spilled> out = new ArrayList<>();
-        String refusal = target.index() == mdIndex || !target.has(Role.BACKGROUND)
-                ? target.name() + " is not a background device"
-                : !target.state().writable()
-                        ? target.name() + " is " + target.state().yamlName() + ": nothing new is placed there"
-                        : null;
+        String refusal = refusal(target);
         if (refusal != null) {
             // As spill() answers: a refusal per object, not an error.
             for (Fid f : fids) {
@@ -578,7 +580,7 @@ public final class Migrator {
         }
         Begun b;
         try {
-            b = beginBatch(fids, target);
+            b = beginBatch(fids, target, o);
         } catch (OsdException e) {
             if (fids.size() <= 1 || !(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT))) {
                 throw e;
@@ -592,7 +594,7 @@ public final class Migrator {
                     continue;
                 }
                 try {
-                    Result r = spill(f, target);
+                    Result r = spill(f, target, o);
                     out.add(new Spilled(f, r, null));
                     if (r.outcome() == Outcome.PARKED) {
                         parked = "not tried: " + target.name() + " parked an earlier spill of this batch (" + r.detail()
@@ -628,7 +630,7 @@ public final class Migrator {
                 }
                 try {
                     if (j.isEmpty()) {
-                        done.put(f, new Spilled(f, release(f), null));
+                        done.put(f, new Spilled(f, release(f, o), null));
                         continue;
                     }
                     Job job = j.get();
@@ -638,10 +640,10 @@ public final class Migrator {
                         continue;
                     }
                     try {
-                        written.add(new Written(job, writeBody(job, target)));
+                        written.add(new Written(job, writeBody(job, target, o)));
                     } catch (OsdException e) {
                         open.remove(job);
-                        Result r = copyFailed(job, target, e);
+                        Result r = copyFailed(job, target, e, o);
                         done.put(f, new Spilled(f, r, null));
                         if (r.outcome() == Outcome.PARKED) {
                             stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
@@ -667,7 +669,7 @@ public final class Migrator {
                         open.remove(w.job());
                         Fid f = w.job().fid();
                         try {
-                            done.put(f, new Spilled(f, copyFailed(w.job(), target, e), null));
+                            done.put(f, new Spilled(f, copyFailed(w.job(), target, e, o), null));
                         } catch (OsdException x) {
                             done.put(f, new Spilled(f, null, x));
                         }
@@ -680,7 +682,7 @@ public final class Migrator {
                 Fid f = w.job().fid();
                 open.remove(w.job());
                 try {
-                    done.put(f, new Spilled(f, flip(w.job(), occupied.get(w.job()), true), null));
+                    done.put(f, new Spilled(f, flip(w.job(), occupied.get(w.job()), true, o), null));
                 } catch (OsdException e) {
                     done.put(f, new Spilled(f, null, e));
                 }
@@ -705,10 +707,10 @@ public final class Migrator {
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
     public Result complete(Job job, boolean release) throws OsdException {
-        return slotted(() -> completeCopy(job, release));
+        return slotted(MoveOptions.DEFAULT, () -> completeCopy(job, release, MoveOptions.DEFAULT));
     }
 
-    private Result completeCopy(Job job, boolean release) throws OsdException {
+    private Result completeCopy(Job job, boolean release, MoveOptions o) throws OsdException {
         if (!WorkIndex.contains(md(), job)) {
             return gone(job);
         }
@@ -716,13 +718,13 @@ public final class Migrator {
         // Step 2: the copy, without the lock, made durable before step 3 names it.
         List<Stripe> parts;
         try {
-            parts = writeBody(job, target);
+            parts = writeBody(job, target, o);
             StripedIo.sync(parts, ctx::device);
             parts = StripedIo.occupied(parts, ctx::device);
         } catch (OsdException e) {
-            return copyFailed(job, target, e);
+            return copyFailed(job, target, e, o);
         }
-        return flip(job, parts, release);
+        return flip(job, parts, release, o);
     }
 
     /** The answer for a job finished or rolled back already (the same job completed twice). */
@@ -734,11 +736,11 @@ public final class Migrator {
      * Writes the body of a copy job to its target (not yet durable there) and returns its parts
      * with their checksums: a striped copy's stripes written side by side, each to its device.
      */
-    private List<Stripe> writeBody(Job job, PoolDevice target) throws OsdException {
+    private List<Stripe> writeBody(Job job, PoolDevice target, MoveOptions o) throws OsdException {
         Fid fid = job.fid();
         PoolObject p = load(fid);
         CopyIo.Source src = source(fid, p);
-        CopyIo.Pacer pace = NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer;
+        CopyIo.Pacer pace = o.pacer();
         Optional<Copy> pending = p.byKey(job.key()).filter(c -> c.state() == CopyState.PENDING);
         if (pending.isPresent() && pending.get().striped()) {
             Copy c = pending.get();
@@ -752,7 +754,7 @@ public final class Migrator {
      * A copy could not be written or made durable: its job is abandoned (the pending copy becomes
      * garbage) and, if the target is full or failing, the move is parked; other errors are thrown.
      */
-    private Result copyFailed(Job job, PoolDevice target, OsdException e) throws OsdException {
+    private Result copyFailed(Job job, PoolDevice target, OsdException e, MoveOptions o) throws OsdException {
         boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
         // A failing device parks the move too; the daemon retries it with back-off.
         boolean failing = e.is(Errno.EIO) || e.is(Errno.ETIMEDOUT) || e.is(Errno.EAGAIN);
@@ -760,7 +762,7 @@ public final class Migrator {
             failing = false;
         }
         // A cache copy is never parked: the promotion goes to the metadata device instead.
-        abandon(job, (full || failing) && !target.has(Role.CACHE));
+        abandon(job, (full || failing) && !target.has(Role.CACHE), o);
         if (full) {
             return Result.of(Outcome.PARKED, target.name() + " is full: " + e.getMessage());
         }
@@ -789,12 +791,12 @@ public final class Migrator {
     }
 
     /** Step 3 of a copy whose body is durable on its target: flip, only if nothing changed meanwhile. */
-    private Result flip(Job job, List<Stripe> parts, boolean release) throws OsdException {
+    private Result flip(Job job, List<Stripe> parts, boolean release, MoveOptions o) throws OsdException {
         Fid fid = job.fid();
         try {
-            return locked(fid, () -> finish(job, parts, release));
+            return locked(fid, o, () -> finish(job, parts, release));
         } catch (OsdException e) {
-            if (!e.is(Errno.EBUSY) || !NON_BLOCKING.get()) {
+            if (!e.is(Errno.EBUSY) || o.mayWait()) {
                 throw e;
             }
             // An emergency spill may not wait for the object's lock (a writer holds it): the copy
@@ -1003,19 +1005,16 @@ public final class Migrator {
     }
 
     /** The copy failed: the pending copy becomes garbage; if the target was full, the move is parked. */
-    private void abandon(Job job, boolean park) throws OsdException {
-        if (NON_BLOCKING.get()) {
-            try {
-                abandonLocked(job, park);
-            } catch (OsdException e) {
-                if (!e.is(Errno.EBUSY)) {
-                    throw e;
-                }
-                leftovers.add(job);
+    private void abandon(Job job, boolean park, MoveOptions o) throws OsdException {
+        try {
+            abandonLocked(job, park, o);
+        } catch (OsdException e) {
+            if (!e.is(Errno.EBUSY) || o.mayWait()) {
+                throw e;
             }
-            return;
+            // An emergency spill may not wait for the object's lock: left for a thread that may.
+            leftovers.add(job);
         }
-        abandonLocked(job, park);
     }
 
     /**
@@ -1037,8 +1036,8 @@ public final class Migrator {
         return n;
     }
 
-    private void abandonLocked(Job job, boolean park) throws OsdException {
-        locked(job.fid(), () -> {
+    private void abandonLocked(Job job, boolean park, MoveOptions o) throws OsdException {
+        locked(job.fid(), o, () -> {
             Optional<PoolObject> p = loadIfExists(job.fid());
             discard(job, p.orElse(null));
             if (park && p.isPresent()) {
@@ -1079,7 +1078,11 @@ public final class Migrator {
 
     /** Drops the local body if enough durable in-sync copies exist elsewhere. */
     public Result release(Fid fid) throws OsdException {
-        return locked(fid, () -> {
+        return release(fid, MoveOptions.DEFAULT);
+    }
+
+    private Result release(Fid fid, MoveOptions o) throws OsdException {
+        return locked(fid, o, () -> {
             PoolObject p = load(fid);
             if (!p.resident(mdIndex)) {
                 return Result.of(Outcome.NOTHING_TO_DO, "not resident");
@@ -1120,6 +1123,11 @@ public final class Migrator {
      * device as {@link #promoteHome} does. A cache copy never counts toward {@code replicas}.
      */
     public Result promote(Fid fid) throws OsdException {
+        return promote(fid, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #promote(Fid)} run as {@code o} says (the copy to the cache device; a promotion home is not paced). */
+    public Result promote(Fid fid, MoveOptions o) throws OsdException {
         PoolObject p = load(fid);
         if (p.resident(mdIndex)) {
             return Result.of(Outcome.NOTHING_TO_DO, "already resident");
@@ -1143,12 +1151,12 @@ public final class Migrator {
             return promoteHome(fid);
         }
         PoolDevice to = cache;
-        Result r = slotted(() -> {
+        Result r = slotted(o, () -> {
             Fid key = keys.next();
-            Job job = locked(fid, () -> beginHeld(fid, to, false, key));
+            Job job = locked(fid, o, () -> beginHeld(fid, to, false, key));
             return job == null
                     ? Result.of(Outcome.NOTHING_TO_DO, "already cached on " + to.name())
-                    : completeCopy(job, false);
+                    : completeCopy(job, false, o);
         });
         if (r.outcome() == Outcome.DONE || r.outcome() == Outcome.NOTHING_TO_DO) {
             return r;
@@ -1271,13 +1279,18 @@ public final class Migrator {
 
     /** Moves the copy on {@code from} to {@code to}: copy, then drop the old one. */
     public Result migrate(Fid fid, PoolDevice from, PoolDevice to) throws OsdException {
+        return migrate(fid, from, to, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #migrate(Fid, PoolDevice, PoolDevice)} run as {@code o} says. */
+    public Result migrate(Fid fid, PoolDevice from, PoolDevice to, MoveOptions o) throws OsdException {
         PoolObject p = load(fid);
         Optional<Copy> old = p.on(from.index());
         if (old.isEmpty()) {
             return Result.of(Outcome.NOTHING_TO_DO, "no copy on " + from.name());
         }
         if (from.index() == mdIndex) {
-            return copy(fid, to, true);
+            return copy(fid, to, true, o);
         }
         if (old.get().onDevice(to.index())) {
             return Result.of(
@@ -1285,7 +1298,7 @@ public final class Migrator {
                     "mirror " + old.get().mirrorId() + " is striped over " + where(old.get()) + ", " + to.name()
                             + " among them: move it to a device it does not use");
         }
-        Result r = copy(fid, to, false);
+        Result r = copy(fid, to, false, o);
         if (r.outcome() != Outcome.DONE && r.outcome() != Outcome.NOTHING_TO_DO) {
             return r;
         }
@@ -1296,83 +1309,90 @@ public final class Migrator {
 
     /** Rewrites a stale copy from a good one. */
     public Result resync(Fid fid, int device) throws OsdException {
-        return copy(fid, ctx.device(device), false);
+        return resync(fid, device, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #resync(Fid, int)} run as {@code o} says. */
+    public Result resync(Fid fid, int device, MoveOptions o) throws OsdException {
+        return copy(fid, ctx.device(device), false, o);
     }
 
     /** A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued. */
     public boolean markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
-        return slotted(() -> locked(fid, () -> {
-            PoolObject p = ctx.store().load(fid).orElse(null);
-            if (p == null) {
-                return false;
-            }
-            Optional<Copy> c = p.byKey(bad.key());
-            if (c.isEmpty()
-                    || c.get().state() != CopyState.IN_SYNC
-                    || ctx.device(c.get().device()).state() == DeviceState.FAILED) {
-                // A failed device's copies are the lost-marking pass's.
-                return false;
-            }
-            // The last in-sync copy is never demoted: there is nothing to resync it from, and a
-            // read error may be its device's passing failure (an object store that stopped
-            // answering), after which the copy is as good as before. A corrupt last copy stays
-            // in the layout, every read of it fails with EIO, and fsck reports it.
-            if (p.inSync().size() <= 1) {
-                return false;
-            }
-            // Nor is the last durable one (cache copies beside it are no substitute: they go with
-            // the next restart of an osd-mem cache).
-            boolean durable = ctx.device(bad.device()).durability() > 0;
-            if (durable && durableInSync(p, c.get().key()) == 0) {
-                return false;
-            }
-            AttrChange times = ctx.store().times(fid);
-            if (ctx.device(bad.device()).has(Role.CACHE)) {
-                // A cache copy is not resynced: it leaves the layout (garbage), reads go to the
-                // durable copies, and the next promotion may cache the object again.
-                PoolObject dropped = p.remove(c.get().mirrorId()).preferring(mdIndex);
-                meta(
-                        fid,
-                        true,
-                        SpaceClass.FREEING,
-                        (tx, cs) -> {
-                            WorkIndex.declareAdd(tx, fid);
-                            DeviceIndex.declareDelete(tx, bad.device(), fid);
-                            ctx.store().declare(tx, fid, dropped);
-                        },
-                        (tx, cs) -> {
-                            ctx.store().store(tx, fid, dropped, times);
-                            gcJob(tx, cs, fid, c.get());
-                        });
-                return true;
-            }
-            PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
-                    .preferring(mdIndex);
-            meta(
-                    fid,
-                    true,
-                    SpaceClass.RESERVED,
-                    (tx, cs) -> {
-                        WorkIndex.declareAdd(tx, fid);
-                        ctx.store().declare(tx, fid, next);
-                    },
-                    (tx, cs) -> {
-                        WorkIndex.add(
-                                tx,
-                                new Job(
-                                        Job.Kind.RESYNC,
-                                        fid,
-                                        bad.device(),
-                                        bad.key(),
-                                        p.dataVersion(),
-                                        c.get().bytes(),
-                                        ctx.nowNanos(),
-                                        0));
-                        cs.move(c.get(), CopyState.IN_SYNC, CopyState.STALE);
-                        ctx.store().store(tx, fid, next, times);
-                    });
-            return true;
-        }));
+        return slotted(
+                MoveOptions.DEFAULT,
+                () -> locked(fid, () -> {
+                    PoolObject p = ctx.store().load(fid).orElse(null);
+                    if (p == null) {
+                        return false;
+                    }
+                    Optional<Copy> c = p.byKey(bad.key());
+                    if (c.isEmpty()
+                            || c.get().state() != CopyState.IN_SYNC
+                            || ctx.device(c.get().device()).state() == DeviceState.FAILED) {
+                        // A failed device's copies are the lost-marking pass's.
+                        return false;
+                    }
+                    // The last in-sync copy is never demoted: there is nothing to resync it from, and a
+                    // read error may be its device's passing failure (an object store that stopped
+                    // answering), after which the copy is as good as before. A corrupt last copy stays
+                    // in the layout, every read of it fails with EIO, and fsck reports it.
+                    if (p.inSync().size() <= 1) {
+                        return false;
+                    }
+                    // Nor is the last durable one (cache copies beside it are no substitute: they go with
+                    // the next restart of an osd-mem cache).
+                    boolean durable = ctx.device(bad.device()).durability() > 0;
+                    if (durable && durableInSync(p, c.get().key()) == 0) {
+                        return false;
+                    }
+                    AttrChange times = ctx.store().times(fid);
+                    if (ctx.device(bad.device()).has(Role.CACHE)) {
+                        // A cache copy is not resynced: it leaves the layout (garbage), reads go to the
+                        // durable copies, and the next promotion may cache the object again.
+                        PoolObject dropped = p.remove(c.get().mirrorId()).preferring(mdIndex);
+                        meta(
+                                fid,
+                                true,
+                                SpaceClass.FREEING,
+                                (tx, cs) -> {
+                                    WorkIndex.declareAdd(tx, fid);
+                                    DeviceIndex.declareDelete(tx, bad.device(), fid);
+                                    ctx.store().declare(tx, fid, dropped);
+                                },
+                                (tx, cs) -> {
+                                    ctx.store().store(tx, fid, dropped, times);
+                                    gcJob(tx, cs, fid, c.get());
+                                });
+                        return true;
+                    }
+                    PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
+                            .preferring(mdIndex);
+                    meta(
+                            fid,
+                            true,
+                            SpaceClass.RESERVED,
+                            (tx, cs) -> {
+                                WorkIndex.declareAdd(tx, fid);
+                                ctx.store().declare(tx, fid, next);
+                            },
+                            (tx, cs) -> {
+                                WorkIndex.add(
+                                        tx,
+                                        new Job(
+                                                Job.Kind.RESYNC,
+                                                fid,
+                                                bad.device(),
+                                                bad.key(),
+                                                p.dataVersion(),
+                                                c.get().bytes(),
+                                                ctx.nowNanos(),
+                                                0));
+                                cs.move(c.get(), CopyState.IN_SYNC, CopyState.STALE);
+                                ctx.store().store(tx, fid, next, times);
+                            });
+                    return true;
+                }));
     }
 
     /** In-sync copies of the current version on durable readable devices, other than the copy keyed {@code except}. */
@@ -1422,42 +1442,44 @@ public final class Migrator {
     }
 
     private boolean dropIfLost(PoolDevice d, Fid fid, Fid key) throws OsdException {
-        return slotted(() -> locked(fid, () -> {
-            Optional<PoolObject> now = loadIfExists(fid);
-            Optional<Copy> c = now.flatMap(p -> p.byKey(key));
-            if (c.isEmpty() || c.get().state() == CopyState.PENDING) {
-                return false;
-            }
-            PoolObject p = now.get();
-            if (d.state() != DeviceState.FAILED && holdsWhole(d, key, c.get(), p)) {
-                return false;
-            }
-            if (c.get().state() == CopyState.IN_SYNC && durableInSync(p, key) == 0) {
-                return false;
-            }
-            PoolObject next = p.remove(c.get().mirrorId()).preferring(mdIndex);
-            AttrChange times = ctx.store().times(fid);
-            meta(
-                    fid,
-                    false,
-                    SpaceClass.FREEING,
-                    (tx, cs) -> {
-                        WorkIndex.declareAdd(tx, fid);
-                        WorkIndex.declareRemove(tx, fid);
-                        DeviceIndex.declareDelete(tx, d.index(), fid);
-                        ctx.store().declare(tx, fid, next);
-                    },
-                    (tx, cs) -> {
-                        ctx.store().store(tx, fid, next, times);
-                        for (Job j : WorkIndex.of(md(), fid)) {
-                            if (j.kind() == Job.Kind.RESYNC && j.key().equals(key)) {
-                                WorkIndex.remove(tx, j);
-                            }
-                        }
-                        gcJob(tx, cs, fid, c.get());
-                    });
-            return true;
-        }));
+        return slotted(
+                MoveOptions.DEFAULT,
+                () -> locked(fid, () -> {
+                    Optional<PoolObject> now = loadIfExists(fid);
+                    Optional<Copy> c = now.flatMap(p -> p.byKey(key));
+                    if (c.isEmpty() || c.get().state() == CopyState.PENDING) {
+                        return false;
+                    }
+                    PoolObject p = now.get();
+                    if (d.state() != DeviceState.FAILED && holdsWhole(d, key, c.get(), p)) {
+                        return false;
+                    }
+                    if (c.get().state() == CopyState.IN_SYNC && durableInSync(p, key) == 0) {
+                        return false;
+                    }
+                    PoolObject next = p.remove(c.get().mirrorId()).preferring(mdIndex);
+                    AttrChange times = ctx.store().times(fid);
+                    meta(
+                            fid,
+                            false,
+                            SpaceClass.FREEING,
+                            (tx, cs) -> {
+                                WorkIndex.declareAdd(tx, fid);
+                                WorkIndex.declareRemove(tx, fid);
+                                DeviceIndex.declareDelete(tx, d.index(), fid);
+                                ctx.store().declare(tx, fid, next);
+                            },
+                            (tx, cs) -> {
+                                ctx.store().store(tx, fid, next, times);
+                                for (Job j : WorkIndex.of(md(), fid)) {
+                                    if (j.kind() == Job.Kind.RESYNC && j.key().equals(key)) {
+                                        WorkIndex.remove(tx, j);
+                                    }
+                                }
+                                gcJob(tx, cs, fid, c.get());
+                            });
+                    return true;
+                }));
     }
 
     /** Whether cache device {@code d} still holds copy {@code c} whole (its object there, at the copy's size). */
@@ -1643,8 +1665,7 @@ public final class Migrator {
             List<Job> some = jobs.subList(from, Math.min(jobs.size(), from + batch));
             Set<Fid> fids = new LinkedHashSet<>();
             some.forEach(j -> fids.add(j.fid()));
-            ObjectLocks.Held h = ctx.transactions().locks().newHolder();
-            h.lockAll(fids);
+            ObjectLocks.Held h = lockAll(fids, MoveOptions.DEFAULT);
             try {
                 // Each object's state as the batch leaves it (several jobs may touch one object).
                 Map<Fid, PoolObject> next = new LinkedHashMap<>();
@@ -1720,7 +1741,7 @@ public final class Migrator {
     /** Records a copy no layout names (found on a device) as garbage, to be deleted by a GC job. */
     public void orphan(PoolDevice d, Fid key, long bytes) throws OsdException {
         Job j = new Job(Job.Kind.GC, key, d.index(), key, 0, bytes, ctx.nowNanos(), 0);
-        slotted(() -> {
+        slotted(MoveOptions.DEFAULT, () -> {
             meta(key, false, SpaceClass.RESERVED, (tx, c) -> WorkIndex.declareAdd(tx, key), (tx, c) -> {
                 WorkIndex.add(tx, j);
                 c.add(d.index(), CopyState.GARBAGE, bytes, +1);

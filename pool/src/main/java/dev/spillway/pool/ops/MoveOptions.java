@@ -1,0 +1,52 @@
+package dev.spillway.pool.ops;
+
+import dev.spillway.pool.io.CopyIo;
+import java.util.function.LongConsumer;
+
+/**
+ * How a move (spill, copy, migrate, resync, promotion, evacuation step) runs, passed by its
+ * caller rather than set on the pool: whether it may wait for an object's lock and a reserve slot,
+ * and what paces its copy.
+ *
+ * <ul>
+ *   <li>{@link #DEFAULT}: waits, unpaced — an administrator's command, recovery, a test;
+ *   <li>{@link #EMERGENCY}: never waits (EBUSY instead: it runs on a blocked writer's thread,
+ *       which may hold other locks), unpaced;
+ *   <li>{@link #paced}: waits, and charges each chunk it copies to a bandwidth cap — the
+ *       daemon's background moves. Nobody else's move is charged to the daemon's cap.
+ * </ul>
+ */
+public final class MoveOptions {
+    /** Waits for locks and reserve slots; copies at full speed. */
+    public static final MoveOptions DEFAULT = new MoveOptions(true, CopyIo.Pacer.NONE);
+
+    /** Takes a lock or reserve slot only if free (EBUSY otherwise); copies at full speed. */
+    public static final MoveOptions EMERGENCY = new MoveOptions(false, CopyIo.Pacer.NONE);
+
+    private final boolean mayWait;
+    private final CopyIo.Pacer pacer;
+
+    private MoveOptions(boolean mayWait, CopyIo.Pacer pacer) {
+        this.mayWait = mayWait;
+        this.pacer = pacer;
+    }
+
+    /** Waits for locks; each chunk copied is first charged to {@code charge} (bytes), which may block. */
+    public static MoveOptions paced(LongConsumer charge) {
+        return new MoveOptions(true, charge::accept);
+    }
+
+    /** Whether the move may wait for an object's lock or a reserve slot. */
+    public boolean mayWait() {
+        return mayWait;
+    }
+
+    CopyIo.Pacer pacer() {
+        return pacer;
+    }
+
+    @Override
+    public String toString() {
+        return this == DEFAULT ? "default" : this == EMERGENCY ? "emergency" : "paced";
+    }
+}
