@@ -10,6 +10,7 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -65,8 +66,8 @@ class PoolCrashTest {
                         batch.add(CrashCampaign.object(r.nextInt(OBJECTS)));
                     }
                     for (Migrator.Spilled sp : pool.migrator().spillAll(batch, bg.get(r.nextInt(bg.size())))) {
-                        if (sp.error() != null) {
-                            throw sp.error();
+                        if (sp.result() instanceof MoveResult.Failed failed) {
+                            throw failed.error();
                         }
                     }
                 } else if (op < 66) {

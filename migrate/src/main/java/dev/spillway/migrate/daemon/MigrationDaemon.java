@@ -24,6 +24,7 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.ops.MoveOptions;
+import dev.spillway.pool.ops.MoveResult;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -314,9 +315,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         backoff.remove(device);
     }
 
-    private void moved(String kind, Migrator.Result r) {
+    private void moved(String kind, MoveResult r) {
         moves.computeIfAbsent(kind + "/" + r.outcome(), k -> new AtomicLong()).incrementAndGet();
-        if (r.outcome() == Migrator.Outcome.DONE && r.bytes() > 0) {
+        if (r instanceof MoveResult.Done && r.bytes() > 0) {
             bytesMoved.computeIfAbsent(kind, k -> new AtomicLong()).addAndGet(r.bytes());
         }
     }
@@ -415,9 +416,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     break;
                 }
                 try {
-                    Migrator.Result r = pool.migrator().resync(j.fid(), j.device(), paced);
+                    MoveResult r = pool.migrator().resync(j.fid(), j.device(), paced);
                     moved("resync", r);
-                    if (r.outcome() == Migrator.Outcome.DONE) {
+                    if (r instanceof MoveResult.Done) {
                         resynced++;
                         succeeded(j.device());
                     }
@@ -440,14 +441,14 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     continue;
                 }
                 try {
-                    Migrator.Result r = pool.migrator().spill(j.fid(), target, paced);
+                    MoveResult r = pool.migrator().spill(j.fid(), target, paced);
                     moved("parked", r);
-                    if (r.outcome() == Migrator.Outcome.DONE) {
+                    if (r instanceof MoveResult.Done) {
                         unparked++;
                         heat.markSpilled(j.fid());
                         succeeded(j.device());
-                    } else if (r.cause() != null) {
-                        failed(j.device(), "parked spill of " + j.fid(), r.cause(), errors);
+                    } else if (r instanceof MoveResult.Parked parked && parked.failure() != null) {
+                        failed(j.device(), "parked spill of " + j.fid(), parked.failure(), errors);
                     }
                 } catch (OsdException e) {
                     if (e.is(Errno.ENOENT)) {
@@ -512,17 +513,16 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     continue;
                 }
                 try {
-                    Migrator.Result r = pool.migrator().promote(f, paced);
+                    MoveResult r = pool.migrator().promote(f, paced);
                     moved("promote", r);
                     // A promotion to a cache device leaves the fast tier as it was: the heat
                     // tracker keeps the object spilled (its cached reads do not promote it again).
                     boolean home = cache.isEmpty()
                             || pool.object(f).map(o -> o.resident(md)).orElse(false);
-                    if ((r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO)
-                            && home) {
+                    if (r.settled() && home) {
                         placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
                     }
-                    promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
+                    promoted += r instanceof MoveResult.Done ? 1 : 0;
                 } catch (OsdException e) {
                     if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY) && !e.is(Errno.EISDIR)) {
                         errors.add("promote of " + f + ": " + e.getMessage());
@@ -637,8 +637,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     }
                     for (Migrator.Spilled sp : out.results()) {
                         Fid f = sp.fid();
-                        if (sp.error() != null) {
-                            OsdException e = sp.error();
+                        if (sp.result() instanceof MoveResult.Failed threw) {
+                            OsdException e = threw.error();
                             if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
                                 heat.forget(f);
                             } else if (!e.is(Errno.EBUSY)) {
@@ -646,18 +646,18 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                             }
                             continue;
                         }
-                        Migrator.Result r = sp.result();
+                        MoveResult r = sp.result();
                         moved("spill", r);
-                        if (r.outcome() == Migrator.Outcome.DONE) {
+                        if (r instanceof MoveResult.Done) {
                             gone.add(f);
                             spilled++;
                             spilledBytes += r.bytes();
                             succeeded(target.index());
-                        } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                        } else if (r instanceof MoveResult.NothingToDo) {
                             gone.add(f);
-                        } else if (r.outcome() == Migrator.Outcome.PARKED) {
-                            if (r.cause() != null) {
-                                failed(target.index(), "spill of " + f, r.cause(), errors);
+                        } else if (r instanceof MoveResult.Parked parked) {
+                            if (parked.failure() != null) {
+                                failed(target.index(), "spill of " + f, parked.failure(), errors);
                             } else {
                                 errors.add(r.detail());
                             }
@@ -801,12 +801,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 tried = true;
                 try {
-                    Migrator.Result r = pool.migrator().spill(c.fid(), target, MoveOptions.EMERGENCY);
+                    MoveResult r = pool.migrator().spill(c.fid(), target, MoveOptions.EMERGENCY);
                     moved("emergency", r);
-                    if (r.outcome() == Migrator.Outcome.DONE) {
+                    if (r instanceof MoveResult.Done) {
                         heat.markSpilled(c.fid());
                         freed += r.bytes();
-                    } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                    } else if (r instanceof MoveResult.NothingToDo) {
                         // Spilled meanwhile (by the daemon's pass): not a candidate any more.
                         heat.markSpilled(c.fid());
                     }

@@ -20,6 +20,7 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.DeviceOps;
+import dev.spillway.pool.ops.MoveResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -120,10 +121,8 @@ class DeviceFailureLoadTest {
             r.nextBytes(b);
             write(pool, fid(i), b, true);
             bodies.put(fid(i), b);
-            assertThat(pool.migrator().copy(fid(i), pool.device(1), false).outcome())
-                    .isEqualTo(dev.spillway.pool.ops.Migrator.Outcome.DONE);
-            assertThat(pool.migrator().spill(fid(i), pool.device(2)).outcome())
-                    .isEqualTo(dev.spillway.pool.ops.Migrator.Outcome.DONE);
+            assertThat(pool.migrator().copy(fid(i), pool.device(1), false)).isInstanceOf(MoveResult.Done.class);
+            assertThat(pool.migrator().spill(fid(i), pool.device(2))).isInstanceOf(MoveResult.Done.class);
         }
         MigrationDaemon daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), pool.clock());
         CountDownLatch failedEvent = new CountDownLatch(1);

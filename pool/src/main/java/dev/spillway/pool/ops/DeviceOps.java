@@ -289,7 +289,7 @@ public final class DeviceOps {
                 if (c.isEmpty() || c.get().state() == CopyState.PENDING) {
                     continue;
                 }
-                Migrator.Result r;
+                MoveResult r;
                 if (c.get().state() != CopyState.IN_SYNC || from.has(Role.CACHE)) {
                     // A cache copy is never the only one worth keeping: it just goes.
                     r = migrator.dropMirror(fid, c.get().mirrorId());
@@ -300,7 +300,7 @@ public final class DeviceOps {
                         r = p.get().resident(ctx.metadata().index())
                                 ? migrator.dropMirror(fid, c.get().mirrorId())
                                 : migrator.promoteHome(fid);
-                        if (r.outcome() == Migrator.Outcome.DONE
+                        if (r instanceof MoveResult.Done
                                 && !p.get().resident(ctx.metadata().index())) {
                             r = migrator.dropMirror(fid, c.get().mirrorId());
                         }
@@ -308,7 +308,7 @@ public final class DeviceOps {
                         r = migrator.migrate(fid, from, to.get(), o);
                     }
                 }
-                if (r.outcome() == Migrator.Outcome.DONE) {
+                if (r instanceof MoveResult.Done) {
                     moved++;
                 } else {
                     failed++;
@@ -377,20 +377,20 @@ public final class DeviceOps {
                     if (to.isEmpty()) {
                         break;
                     }
-                    Migrator.Result r = migrator.copy(fid, to.get(), false, o);
-                    if (r.outcome() != Migrator.Outcome.DONE && r.outcome() != Migrator.Outcome.NOTHING_TO_DO) {
+                    MoveResult r = migrator.copy(fid, to.get(), false, o);
+                    if (!r.settled()) {
                         throw new OsdException(
                                 Errno.EIO,
                                 ctx.name(),
                                 fid,
                                 "new copy on " + to.get().name() + " not made: " + r.detail(),
-                                r.cause());
+                                r instanceof MoveResult.Parked pk ? pk.failure() : null);
                     }
                     now = ctx.store().require(fid);
                 }
                 Optional<Copy> stillThere = now.byKey(e[1]);
                 if (stillThere.isPresent()) {
-                    migrator.forceDrop(fid, stillThere.get().mirrorId());
+                    migrator.dropMirror(fid, stillThere.get().mirrorId());
                 }
                 moved++;
             } catch (OsdException ex) {

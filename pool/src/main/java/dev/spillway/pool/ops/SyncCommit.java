@@ -196,8 +196,8 @@ public final class SyncCommit {
             try {
                 Checksums sums = CopyIo.write(CopyIo.of(md, fid), fid, job.bytes(), target, job.key());
                 long occupied = target.osd().getAttr(job.key()).blocks() * 512;
-                Migrator.Result flipped = migrator.flipHeld(job, sums, occupied);
-                if (flipped.outcome() == Migrator.Outcome.DONE) {
+                MoveResult flipped = migrator.flipHeld(job, sums, occupied);
+                if (flipped instanceof MoveResult.Done) {
                     made++;
                     continue;
                 }
