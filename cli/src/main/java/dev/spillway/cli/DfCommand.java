@@ -82,6 +82,14 @@ final class DfCommand implements Callable<Integer> {
         if (h.path("degraded").asBoolean()) {
             out.println(health(h));
         }
+        List<String> caches = new ArrayList<>();
+        h.path("failedCaches").forEach(x -> caches.add(x.asText()));
+        if (!caches.isEmpty()) {
+            out.println(
+                    (caches.size() == 1 ? "read cache " : "read caches ") + String.join(", ", caches)
+                            + " failed: nothing lost (a cache holds extra copies only; reads go to the durable copies)."
+                            + " `spillway device set-state NAME rw` when it is repaired, or remove it from the pool configuration");
+        }
         JsonNode f = df.path("fastTier");
         if (f.has("useRatio")) {
             out.printf(

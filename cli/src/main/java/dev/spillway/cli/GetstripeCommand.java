@@ -84,11 +84,12 @@ final class GetstripeCommand implements Callable<Integer> {
                     "  multipart object: %d parts, %s (%d bytes)%n",
                     l.path("parts").size(), Human.size(size), size);
             out.println("  placement: " + l.path("placement").asText());
-            Table t = new Table("PART", "FID", ">SIZE", "PLACEMENT");
+            Table t = new Table("PART", "FID", "BYTES", ">SIZE", "PLACEMENT");
             for (JsonNode p : l.path("parts")) {
                 t.row(
                         p.path("part").asInt(),
                         p.path("fid").asText(),
+                        "[" + p.path("start").asLong() + ", " + p.path("end").asLong() + ")",
                         Human.size(p.path("size").asLong()),
                         p.path("placement").asText());
             }

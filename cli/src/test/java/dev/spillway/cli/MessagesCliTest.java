@@ -201,8 +201,17 @@ class MessagesCliTest {
         oneLineOneErrno(raw);
         assertThat(raw.err())
                 .contains("mpu/big is a multipart object of 2 parts")
-                .contains("`spillway getstripe --raw " + partFids.get(0) + "` (part 1)")
-                .contains("`spillway getstripe --raw " + partFids.get(1) + "` (part 2)");
+                .contains("`spillway getstripe --raw " + partFids.get(0) + "` (part 1, bytes [0, 5242880))")
+                .contains("`spillway getstripe --raw " + partFids.get(1) + "` (part 2, bytes [5242880, 5243880))");
+        // Each part's byte range in the object, as its extent: in the JSON, the summary and -v.
+        assertThat(layout.path("parts").get(1).path("start").asLong()).isEqualTo(5 << 20);
+        assertThat(layout.path("parts").get(1).path("end").asLong()).isEqualTo((5 << 20) + 1000);
+        Run summary = cli("getstripe", "-v", "mpu/big");
+        assertThat(summary.code()).as(summary.err()).isZero();
+        assertThat(summary.out())
+                .contains("[0, 5242880)")
+                .contains("[5242880, 5243880)")
+                .contains("# part 2: " + partFids.get(1) + ", bytes [5242880, 5243880) of the object");
         // Each part's raw layout is there to be read (the bytes go to the process's stdout).
         Run part = cli("getstripe", "--raw", partFids.get(0));
         assertThat(part.code()).as(part.err()).isZero();
@@ -211,9 +220,9 @@ class MessagesCliTest {
         Run spill = cli("spill", "mpu/big", "--to", "slow");
         assertThat(spill.code()).isEqualTo(ExitCodes.FAILURE);
         oneLineOneErrno(spill);
-        assertThat(spill.err()).contains("`spillway spill --to slow " + partFids.get(0) + "` (part 1)");
+        assertThat(spill.err()).contains("`spillway spill --to slow " + partFids.get(0) + "` (part 1, ");
         Run split = cli("mirror", "split", "mpu/big", "-d", "2");
-        assertThat(split.err()).contains("`spillway mirror split -d 2 " + partFids.get(1) + "` (part 2)");
+        assertThat(split.err()).contains("`spillway mirror split -d 2 " + partFids.get(1) + "` (part 2, ");
     }
 
     @Test

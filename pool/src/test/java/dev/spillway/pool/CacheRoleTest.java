@@ -345,6 +345,16 @@ class CacheRoleTest {
         byte[] b = body(14, 100_000);
         Fid f = spilledAndCached(1, b);
         pool.deviceOps().setState(dev("ram"), DeviceState.FAILED);
+        // Nothing the pool counts on was there: the pool is not degraded, the cache is listed apart.
+        assertThat(pool.statfs().flags()).doesNotContain(StatFs.Flag.DEGRADED);
+        var health = pool.deviceOps().lostCopies().health();
+        assertThat(health.degraded()).isFalse();
+        assertThat(health.failedDevices()).isEmpty();
+        assertThat(health.failedCaches()).containsExactly("ram");
+        assertThat(health.lostCopies())
+                .as("its copies left their layouts, not LOST")
+                .isZero();
+        assertThat(onCache(f)).isEmpty();
         int before = cache.reads.get();
         assertThat(read(f)).isEqualTo(b);
         assertThat(cache.reads.get()).as("a failed cache is not read").isEqualTo(before);

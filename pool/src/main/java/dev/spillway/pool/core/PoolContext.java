@@ -314,7 +314,8 @@ public final class PoolContext {
             }
         }
         Set<StatFs.Flag> flags = EnumSet.noneOf(StatFs.Flag.class);
-        if (devices.stream().anyMatch(d -> d.state() == DeviceState.FAILED)) {
+        // A failed read cache loses nothing the pool counts on: its own row says so, the pool's does not.
+        if (devices.stream().anyMatch(d -> d.state() == DeviceState.FAILED && !d.has(Role.CACHE))) {
             flags.add(StatFs.Flag.DEGRADED);
         }
         StatFs mds = rows.get(md.index());

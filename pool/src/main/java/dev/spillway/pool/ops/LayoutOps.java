@@ -305,21 +305,31 @@ final class LayoutOps {
     public int dropLostCacheCopies() throws OsdException {
         int dropped = 0;
         for (PoolDevice d : ctx.devices()) {
-            if (!d.has(Role.CACHE)) {
-                continue;
+            if (d.has(Role.CACHE)) {
+                dropped += dropCacheCopies(d);
             }
-            for (Fid[] e : DeviceIndex.list(mc.md(), d.index())) {
-                try {
-                    if (dropIfLost(d, e[0], e[1])) {
-                        dropped++;
-                    }
-                } catch (OsdException ex) {
-                    LOG.log(
-                            System.Logger.Level.WARNING,
-                            "pool " + ctx.name() + ": cache copy " + e[1] + " of " + e[0] + " on " + d.name()
-                                    + " left in its layout for now (" + ex.getMessage()
-                                    + "); reads skip it if it is gone, fsck reports it");
+        }
+        return dropped;
+    }
+
+    /**
+     * Drops from their layouts the copies cache device {@code d} no longer holds whole — every
+     * copy when {@code d} is FAILED — through its own index; returns how many. Idempotent: a pass
+     * cut short by a crash is simply run again.
+     */
+    public int dropCacheCopies(PoolDevice d) throws OsdException {
+        int dropped = 0;
+        for (Fid[] e : DeviceIndex.list(mc.md(), d.index())) {
+            try {
+                if (dropIfLost(d, e[0], e[1])) {
+                    dropped++;
                 }
+            } catch (OsdException ex) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + ctx.name() + ": cache copy " + e[1] + " of " + e[0] + " on " + d.name()
+                                + " left in its layout for now (" + ex.getMessage()
+                                + "); reads skip it if it is gone, fsck reports it");
             }
         }
         return dropped;

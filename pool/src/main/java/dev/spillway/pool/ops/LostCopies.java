@@ -9,6 +9,7 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.Role;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.device.PoolDevice;
@@ -66,7 +67,8 @@ public final class LostCopies {
      * What a lost-marking pass did.
      *
      * @param device the failed device
-     * @param lost copies it marked LOST (this run; a resumed pass counts only its own)
+     * @param lost copies it marked LOST (this run; a resumed pass counts only its own); for a read
+     *     cache, the copies it dropped from their layouts instead
      * @param noCopyLeft of those, objects left without any in-sync copy (reads fail with EIO)
      * @param errors objects it could not mark (a damaged record), each naming the object and why
      */
@@ -97,6 +99,14 @@ public final class LostCopies {
         Optional<byte[]> cur = DeviceTable.lostCursor(md(), d.index());
         if (cur.isEmpty()) {
             return new Pass(d.name(), 0, 0, List.of());
+        }
+        if (d.has(Role.CACHE)) {
+            // A cache's copies are extra copies, never replicas: they leave their layouts (as at a
+            // mount after the cache lost them) instead of staying there LOST; nothing is at risk.
+            int dropped = migrator.dropCacheCopies(d);
+            md().sync();
+            DeviceTable.endLostPass(md(), d.index());
+            return new Pass(d.name(), dropped, 0, List.of());
         }
         int firstStripe = 0;
         byte[] after = null;
@@ -240,10 +250,13 @@ public final class LostCopies {
     }
 
     /**
-     * The pool's degradation: failed devices, objects with a lost copy and fewer than
-     * {@code replicas} in-sync copies left (at risk), objects with none left.
+     * The pool's degradation: failed durable devices, objects with a lost copy and fewer than
+     * {@code replicas} in-sync copies left (at risk), objects with none left. A failed read cache
+     * is listed apart: it held no data the pool counts on (durability 0, never a replica), so it
+     * does not make the pool degraded, as a faulted ZFS cache device leaves its pool ONLINE.
      */
-    public record Health(List<String> failedDevices, long lostCopies, long atRisk, long noCopyLeft) {
+    public record Health(
+            List<String> failedDevices, List<String> failedCaches, long lostCopies, long atRisk, long noCopyLeft) {
         public boolean degraded() {
             return !failedDevices.isEmpty() || lostCopies > 0;
         }
@@ -253,12 +266,13 @@ public final class LostCopies {
     public Health health() throws OsdException {
         var totals = ctx.copyTotals();
         List<String> failed = new ArrayList<>();
+        List<String> failedCaches = new ArrayList<>();
         long lost = 0;
         Set<Fid> atRisk = new HashSet<>();
         Set<Fid> none = new HashSet<>();
         for (PoolDevice d : ctx.devices()) {
             if (d.state() == DeviceState.FAILED) {
-                failed.add(d.name());
+                (d.has(Role.CACHE) ? failedCaches : failed).add(d.name());
             }
             long[] l = totals.getOrDefault(d.index(), Map.of()).get(CopyState.LOST);
             if (l == null || l[1] == 0) {
@@ -274,7 +288,7 @@ public final class LostCopies {
             }
         }
         atRisk.removeAll(none);
-        return new Health(List.copyOf(failed), lost, atRisk.size(), none.size());
+        return new Health(List.copyOf(failed), List.copyOf(failedCaches), lost, atRisk.size(), none.size());
     }
 
     // ---- a device that comes back -------------------------------------------------------------

@@ -221,6 +221,11 @@ public final class Migrator {
         return layout.dropLostCacheCopies();
     }
 
+    /** See {@link LayoutOps#dropCacheCopies}. */
+    public int dropCacheCopies(PoolDevice d) throws OsdException {
+        return layout.dropCacheCopies(d);
+    }
+
     // ---- garbage and roll-back -----------------------------------------------------------------
 
     /** A COPY job whose copy must not become part of the layout: it becomes garbage. */

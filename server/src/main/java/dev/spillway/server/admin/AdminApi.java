@@ -221,6 +221,7 @@ final class AdminApi extends Handler.Abstract {
     private OsdException perPart(Fid f, String asked, List<ObjectNames.Part> parts, String command) {
         StringBuilder sb = new StringBuilder();
         int shown = Math.min(parts.size(), 4);
+        long start = 0;
         for (int i = 0; i < shown; i++) {
             ObjectNames.Part part = parts.get(i);
             sb.append(i == 0 ? "" : ", ")
@@ -230,7 +231,12 @@ final class AdminApi extends Handler.Abstract {
                     .append(part.fid())
                     .append("` (part ")
                     .append(part.number())
-                    .append(')');
+                    .append(", bytes [")
+                    .append(start)
+                    .append(", ")
+                    .append(start + part.size())
+                    .append("))");
+            start += part.size();
         }
         if (parts.size() > shown) {
             sb.append(", … ")

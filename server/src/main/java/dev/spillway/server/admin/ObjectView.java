@@ -188,15 +188,22 @@ final class ObjectView {
         for (ObjectNames.Part part : parts) {
             Map<String, Object> m = layout(part.fid(), null);
             m.put("part", part.number());
+            // The part's bytes in the S3 object: [start, end), as lcme_extent would give them.
+            m.put("start", size);
+            m.put("end", size + part.size());
             out.add(m);
-            size += part.size();
             placements.merge(String.valueOf(m.get("placement")), 1, Integer::sum);
             text.append("# part ")
                     .append(part.number())
                     .append(": ")
                     .append(part.fid())
-                    .append('\n')
+                    .append(", bytes [")
+                    .append(size)
+                    .append(", ")
+                    .append(size + part.size())
+                    .append(") of the object\n")
                     .append(m.get("getstripe"));
+            size += part.size();
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("fid", f.toString());

@@ -105,6 +105,7 @@ final class PoolViews {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("degraded", h.degraded());
         m.put("failedDevices", h.failedDevices());
+        m.put("failedCaches", h.failedCaches());
         m.put("lostCopies", h.lostCopies());
         m.put("objectsAtRisk", h.atRisk());
         m.put("objectsWithNoCopyLeft", h.noCopyLeft());
