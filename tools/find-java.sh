@@ -5,9 +5,12 @@
 
 spillway_java_major() {
     # The major version of the JDK at $1, or 0.
-    local home=$1 v=""
+    local home=$1 v="" line
     if [ -r "$home/release" ]; then
-        v=$(sed -n 's/^JAVA_VERSION="\([^"]*\)"/\1/p' "$home/release" | head -n 1)
+        # Read with bash alone: this runs at every start of ./spillway.
+        while IFS= read -r line || [ -n "$line" ]; do
+            case "$line" in JAVA_VERSION=\"*) v=${line#JAVA_VERSION=\"}; v=${v%%\"*}; break ;; esac
+        done <"$home/release"
     fi
     if [ -z "$v" ] && [ -x "$home/bin/java" ]; then
         v=$("$home/bin/java" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n 1)

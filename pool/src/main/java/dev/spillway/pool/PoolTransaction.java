@@ -74,9 +74,9 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, WriteCommit> storedPolicy = new HashMap<>();
     private final Map<Fid, Optional<WriteCommit>> setPolicy = new HashMap<>();
     private final Map<Fid, List<PoolDevice>> syncCandidates = new HashMap<>();
+    // The leased keys taken for them (one per candidate), and those a committed top transaction used.
     private final Map<Fid, List<Fid>> syncKeys = new HashMap<>();
-    /** An object's write under a sync policy: its extra copies begun in the top transaction. */
-    private record SyncWrite(Fid fid, WriteCommit policy, List<Job> jobs, List<PoolDevice> candidates) {}
+    private final Set<Fid> usedKeys = new HashSet<>();
 
     // Set before the metadata commit when the acknowledgement waits for extra copies.
     private volatile boolean deferCallbacks;
@@ -325,8 +325,7 @@ final class PoolTransaction extends AbstractTransaction {
      * that may take one: their pending mirrors, COPY jobs, device-index entries and counters.
      */
     private void declareSyncCopies() throws OsdException {
-        syncCandidates.clear();
-        syncKeys.clear();
+        returnSyncKeys();
         Set<Fid> bodies = new java.util.LinkedHashSet<>();
         Set<Fid> created = new HashSet<>();
         Set<Fid> policySet = new HashSet<>();
@@ -360,13 +359,24 @@ final class PoolTransaction extends AbstractTransaction {
                 continue;
             }
             List<PoolDevice> cands = sc.candidates(p);
+            List<Fid> keys = sc.keys(cands);
             syncCandidates.put(f, cands);
-            syncKeys.put(f, sc.keys(cands.size()));
-            sc.declare(md, f, cands);
+            syncKeys.put(f, keys);
+            sc.declare(md, f, cands, keys);
             PoolObject bound = p.map(x -> x.resident(mdIndex) ? x : x.add(localCopy(x, f)))
                     .orElseGet(() -> PoolObject.created(mdIndex, f));
             ctx.store().declare(md, f, sc.bound(bound, cands));
         }
+    }
+
+    /** The leased keys this transaction took and its committed top transaction did not use go back. */
+    private void returnSyncKeys() {
+        SyncCommit sc = pool.syncCommit();
+        for (Map.Entry<Fid, List<Fid>> e : syncKeys.entrySet()) {
+            sc.giveBack(syncCandidates.get(e.getKey()), e.getValue(), usedKeys);
+        }
+        syncCandidates.clear();
+        syncKeys.clear();
     }
 
     private Copy localCopy(PoolObject p, Fid f) {
@@ -379,8 +389,8 @@ final class PoolTransaction extends AbstractTransaction {
      * sync policy enter its layout as pending, with their COPY jobs. A policy that cannot be met
      * with the devices writable now fails the transaction before anything is committed.
      */
-    private List<SyncWrite> beginSyncCopies() throws OsdException {
-        List<SyncWrite> out = new ArrayList<>();
+    private List<SyncCommit.Write> beginSyncCopies() throws OsdException {
+        List<SyncCommit.Write> out = new ArrayList<>();
         SyncCommit sc = pool.syncCommit();
         boolean force = false;
         for (Fid f : written.keySet()) {
@@ -427,9 +437,12 @@ final class PoolTransaction extends AbstractTransaction {
                             cands.subList(0, Math.min(extra, cands.size())),
                             syncKeys.get(f),
                             jobs));
-            out.add(new SyncWrite(f, wc, jobs, cands));
+            out.add(new SyncCommit.Write(f, wc, jobs, cands));
         }
-        if (force) {
+        if (!out.isEmpty()) {
+            // The top transaction is forced side by side with the extra copies (SyncCommit.complete).
+            md.setSync(false);
+        } else if (force) {
             md.setSync(true);
         }
         return out;
@@ -738,7 +751,7 @@ final class PoolTransaction extends AbstractTransaction {
     @Override
     protected void doCommit() throws OsdException {
         try {
-            List<SyncWrite> syncWrites;
+            List<SyncCommit.Write> syncWrites;
             try {
                 syncWrites = beginSyncCopies();
                 for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
@@ -762,13 +775,15 @@ final class PoolTransaction extends AbstractTransaction {
             deferCallbacks = !syncWrites.isEmpty();
             mdStopped = true;
             md.stop();
+            for (SyncCommit.Write w : syncWrites) {
+                w.jobs().forEach(j -> usedKeys.add(j.key()));
+            }
             OsdException syncFailed = null;
             if (deferCallbacks) {
-                // The top transaction is durable; the extra copies next, the object locks still held.
+                // The top transaction is committed, not yet durable: its force and the extra copies
+                // side by side, the object locks still held.
                 try {
-                    for (SyncWrite w : syncWrites) {
-                        pool.syncCommit().complete(w.fid(), w.policy(), w.jobs(), w.candidates());
-                    }
+                    pool.syncCommit().complete(syncWrites);
                 } catch (OsdException | RuntimeException e) {
                     syncFailed = e instanceof OsdException oe
                             ? oe
@@ -814,6 +829,7 @@ final class PoolTransaction extends AbstractTransaction {
     @Override
     protected void doRelease() {
         stopMd();
+        returnSyncKeys();
         // Whatever this transaction held or freed is back: a waiting writer may find room.
         ctx.roomQueue().roomMade();
     }

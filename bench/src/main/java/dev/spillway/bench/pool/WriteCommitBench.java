@@ -37,8 +37,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * into a kv (metadata) + vfs (journal off) pool with {@code replicas: 2}:
  * <ul>
  * <li><b>sync 2</b> — the pool's {@code write-commit: sync 2}: the client's transaction (the body
- *     on kv, the pending copy) forced, the copy written to vfs and made durable, the flip forced,
- *     all before {@code stop} returns;</li>
+ *     on kv, the pending copy) committed, then kv forced while the copy is written to vfs and made
+ *     durable (file and folder), side by side; the flip committed unforced; all before {@code stop}
+ *     returns;</li>
  * <li><b>async</b> — the same objects with the xattr {@code spillway.write-commit: async} and a
  *     durable commit ({@code setSync(true)}): one durable copy, the other left to the daemon;</li>
  * <li><b>raw</b> — the baseline: the same body written and forced to two new files side by side
@@ -163,7 +164,7 @@ public final class WriteCommitBench implements Benchmark {
             params.put("durable_copies_per_sync_write", 2);
             params.put(
                     "durability",
-                    "sync 2: top kv transaction forced, vfs copy fsynced (+ folder), flip forced, before stop returns;"
+                    "sync 2: kv force and vfs copy fsync (+ folder) side by side, flip unforced, before stop returns;"
                             + " async: one kv copy, forced; raw: write + force + folder fsync of two new files,"
                             + " one thread each, in parallel");
             params.put("devices", "kv + vfs (journal off); raw files beside each");

@@ -83,7 +83,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Placement placement;
 
     private final TokenBucket bucket;
-    // How the daemon's own moves run: charged to its bandwidth cap (nobody else's are).
+    // How the daemon's own moves run: charged to its bandwidth cap (nobody else's are), a spill
+    // batch's copies written spill-writers side by side.
     private final MoveOptions paced;
     private final int md;
     // The pool's cache devices (role cache), by index: promotions go there, reads there count as promoted.
@@ -137,7 +138,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         this.placement = new Placement(policy);
         this.bucket = new TokenBucket(cfg.bandwidth(), clock);
         // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
-        this.paced = cfg.bandwidth() > 0 ? MoveOptions.paced(bucket::await) : MoveOptions.DEFAULT;
+        // A spill batch's copies are written spill-writers side by side.
+        this.paced = (cfg.bandwidth() > 0 ? MoveOptions.paced(bucket::await) : MoveOptions.DEFAULT)
+                .withWriters(cfg.spillWriters());
         this.md = pool.metadata().index();
         this.cache = Set.copyOf(pool.devices().stream()
                 .filter(d -> d.has(Role.CACHE))

@@ -410,6 +410,23 @@ class DaemonTest {
         }
     }
 
+    @Test
+    void spillWritersDefaultToFourAndToOneForASingleStream() throws OsdException {
+        assertThat(DaemonConfig.parse(Map.of(), "p").spillWriters()).isEqualTo(DaemonConfig.DEFAULT_SPILL_WRITERS);
+        assertThat(DaemonConfig.parse(Map.of("spill-streams", 1), "p").spillWriters())
+                .as("one stream: the daemon's single thread writes every copy")
+                .isEqualTo(1);
+        assertThat(DaemonConfig.parse(Map.of("spill-streams", 1, "spill-writers", 3), "p")
+                        .spillWriters())
+                .isEqualTo(3);
+        try {
+            DaemonConfig.parse(Map.of("spill-writers", 0), "p");
+            throw new AssertionError("accepted");
+        } catch (OsdException e) {
+            assertThat(e.getMessage()).contains("policy.spill-writers").contains("from 1 to 16");
+        }
+    }
+
     static PoolListener none() {
         return PoolListener.NONE;
     }

@@ -336,7 +336,7 @@ public final class PoolContext {
 
     /**
      * The pool's own records on the metadata device (superblock, work index, counters, device
-     * indexes, heat checkpoint): objects its clients never see, so statfs does not count them.
+     * indexes, heat checkpoint, sync-copy key leases): objects its clients never see, so statfs does not count them.
      */
     private long reservedObjects() throws OsdException {
         long n = 0;
@@ -352,6 +352,7 @@ public final class PoolContext {
         List<Fid> out = new ArrayList<>();
         out.add(PoolFids.SUPER);
         out.add(PoolFids.HEAT);
+        out.add(PoolFids.SYNC_KEYS);
         for (int s = 0; s < PoolFids.STRIPES; s++) {
             out.add(PoolFids.work(s));
             out.add(PoolFids.counters(s));

@@ -170,6 +170,37 @@ public final class CopyIo {
     }
 
     /**
+     * The checksums of copy {@code key} on {@code target} if it holds exactly {@code size} bytes
+     * equal to {@code src}'s (the chunking {@link #write} uses), else null: a crash's leftover copy
+     * checked before it is named in sync.
+     *
+     * @throws OsdException if either device fails a read (the copy's unreadable: not to be named)
+     */
+    public static Checksums sameBody(Source src, Fid object, long size, PoolDevice target, Fid key)
+            throws OsdException {
+        if (target.osd().getAttr(key).size() != size) {
+            return null;
+        }
+        int shift = Checksums.shiftFor(size, Checksums.MIN_SHIFT);
+        int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
+        int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
+        int[] crcs = new int[chunks];
+        byte[] want = new byte[chunk];
+        byte[] have = new byte[chunk];
+        for (int i = 0; i < chunks; i++) {
+            long off = (long) i << shift;
+            int len = (int) Math.min(chunk, size - off);
+            if (src.read(off, want, len) != len
+                    || readFully(target.osd(), key, off, have, len) != len
+                    || Arrays.mismatch(want, 0, len, have, 0, len) >= 0) {
+                return null;
+            }
+            crcs[i] = Checksums.crc(have, 0, len);
+        }
+        return new Checksums(shift, crcs);
+    }
+
+    /**
      * Reads up to {@code dst.remaining()} bytes at {@code off} of a copy on {@code dev}, reading
      * the whole chunks the range covers and checking each against its CRC32C.
      *

@@ -64,7 +64,13 @@ public record Job(
         /** A stale copy on {@code device} waiting to be rewritten from a good one. */
         RESYNC(2),
         /** A spill to {@code device} parked because the device was full; retried when space appears. */
-        PARKED(3);
+        PARKED(3),
+        /**
+         * The extra copy of a {@code write-commit: sync} write, written to {@code device} while the
+         * write's top transaction commits: a crash rolls it forward (in sync) if the copy is there
+         * whole and equal to the body, else back as a COPY job (docs/design.md, "Write-commit").
+         */
+        SYNC_COPY(4);
 
         private final int code;
 

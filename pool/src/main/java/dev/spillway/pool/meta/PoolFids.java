@@ -24,6 +24,8 @@ public final class PoolFids {
     public static final Fid SUPER = new Fid(SEQ, 1, 0);
     /** The heat checkpoint (a DATA object written by the migration daemon). */
     public static final Fid HEAT = new Fid(SEQ, 2, 0);
+    /** The index of keys leased for sync writes' extra copies ({@code SyncKeys}). */
+    public static final Fid SYNC_KEYS = new Fid(SEQ, 3, 0);
 
     private static final int WORK_BASE = 0x100;
     private static final int COUNTER_BASE = 0x200;

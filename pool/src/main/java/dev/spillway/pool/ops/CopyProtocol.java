@@ -38,6 +38,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The copy protocol of docs/design.md (spill, copy, migrate, resync, a promotion to a cache
@@ -418,19 +420,15 @@ final class CopyProtocol {
         Map<Fid, Spilled> done = new HashMap<>();
         String stopped = null;
         try {
-            // Step 2 for the whole batch: every body written, then made durable together (one
-            // round of fsyncs and each directory once, not three fsyncs per copy in turn).
-            List<Written> written = new ArrayList<>();
+            // Step 2 for the whole batch: every body written (up to the options' writers side by
+            // side), then made durable together (one round of fsyncs and each directory once, not
+            // three fsyncs per copy in turn).
+            List<Job> toWrite = new ArrayList<>();
             for (Fid f : fids) {
                 OsdException refused = b.refused().get(f);
                 Optional<Job> j = b.jobs().get(f);
                 if (refused != null || j == null) {
                     done.put(f, new Spilled(f, new MoveResult.Failed(refused)));
-                    continue;
-                }
-                if (stopped != null) {
-                    // The target failed or filled up on an earlier object: the rest are rolled back.
-                    done.put(f, new Spilled(f, new MoveResult.Refused(stopped)));
                     continue;
                 }
                 try {
@@ -444,16 +442,38 @@ final class CopyProtocol {
                         done.put(f, new Spilled(f, gone(job)));
                         continue;
                     }
-                    try {
-                        written.add(new Written(job, writeBody(job, target, o)));
-                    } catch (OsdException e) {
-                        open.remove(job);
-                        MoveResult r = copyFailed(job, target, e, o);
-                        done.put(f, new Spilled(f, r));
-                        if (r instanceof MoveResult.Parked) {
-                            stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
-                                    + r.detail() + ")";
-                        }
+                    toWrite.add(job);
+                } catch (OsdException e) {
+                    done.put(f, new Spilled(f, new MoveResult.Failed(e)));
+                }
+            }
+            List<Written> written = new ArrayList<>();
+            for (Attempt a : writeAll(toWrite, target, o)) {
+                Fid f = a.job().fid();
+                if (a.parts() != null) {
+                    written.add(new Written(a.job(), a.parts()));
+                    continue;
+                }
+                if (a.error() == null) {
+                    // Not started: the target failed or filled up on an earlier copy; rolled back below.
+                    done.put(
+                            f,
+                            new Spilled(
+                                    f,
+                                    new MoveResult.Refused(
+                                            stopped != null
+                                                    ? stopped
+                                                    : "not tried: an earlier copy of this batch to " + target.name()
+                                                            + " failed")));
+                    continue;
+                }
+                open.remove(a.job());
+                try {
+                    MoveResult r = copyFailed(a.job(), target, a.error(), o);
+                    done.put(f, new Spilled(f, r));
+                    if (r instanceof MoveResult.Parked && stopped == null) {
+                        stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
+                                + r.detail() + ")";
                     }
                 } catch (OsdException e) {
                     done.put(f, new Spilled(f, new MoveResult.Failed(e)));
@@ -509,6 +529,80 @@ final class CopyProtocol {
 
     /** A copy written to its target (each part, with its checksums) and not yet durable there. */
     private record Written(Job job, List<Stripe> parts) {}
+
+    /** One copy of a batch: its parts as written, or why not; both null if it was never started. */
+    private record Attempt(Job job, List<Stripe> parts, OsdException error) {}
+
+    /**
+     * Writes the copies of a batch, not yet durable: up to {@link MoveOptions#writers} side by
+     * side, each on its own thread (a copy reads its body from the metadata device, which may be a
+     * JNI call that would pin a virtual thread's carrier). Once one fails in a way that parks the
+     * move (the target full or failing), no further copy is started: those come back as neither
+     * written nor failed. With one writer the copies are written in order on this thread.
+     */
+    private List<Attempt> writeAll(List<Job> jobs, PoolDevice target, MoveOptions o) {
+        Attempt[] out = new Attempt[jobs.size()];
+        AtomicInteger next = new AtomicInteger();
+        AtomicBoolean stop = new AtomicBoolean();
+        Runnable writer = () -> {
+            int i;
+            while (!stop.get() && (i = next.getAndIncrement()) < jobs.size()) {
+                Job j = jobs.get(i);
+                try {
+                    out[i] = new Attempt(j, writeBody(j, target, o), null);
+                } catch (OsdException e) {
+                    out[i] = new Attempt(j, null, e);
+                    if (e.is(Errno.ENOSPC)
+                            || e.is(Errno.EDQUOT)
+                            || e.is(Errno.EIO)
+                            || e.is(Errno.ETIMEDOUT)
+                            || e.is(Errno.EAGAIN)) {
+                        stop.set(true);
+                    }
+                } catch (RuntimeException e) {
+                    out[i] = new Attempt(
+                            j,
+                            null,
+                            new OsdException(
+                                    Errno.EIO,
+                                    target.name(),
+                                    j.fid(),
+                                    "copy to " + target.name() + " failed: " + e,
+                                    e));
+                    stop.set(true);
+                }
+            }
+        };
+        int n = Math.min(o.writers(), jobs.size());
+        if (n <= 1) {
+            writer.run();
+        } else {
+            List<Thread> ts = new ArrayList<>();
+            for (int k = 0; k < n; k++) {
+                ts.add(Thread.ofPlatform().daemon().name("spillway-copy-" + k).start(writer));
+            }
+            boolean interrupted = false;
+            for (Thread t : ts) {
+                while (true) {
+                    try {
+                        t.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        // The writers finish their copies (a copy is never left half-tracked).
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        List<Attempt> r = new ArrayList<>();
+        for (int i = 0; i < out.length; i++) {
+            r.add(out[i] != null ? out[i] : new Attempt(jobs.get(i), null, null));
+        }
+        return r;
+    }
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
     public MoveResult complete(Job job, boolean release) throws OsdException {
@@ -630,11 +724,25 @@ final class CopyProtocol {
     }
 
     /**
+     * A sync write's copy found at mount whole and equal to the body ({@link SyncRecovery}): flipped
+     * in sync as {@link #flipHeld} would have, drawing on the metadata device's reserve (the pool's
+     * own work at mount; ENOSPC even there leaves the caller to roll it back), not forced.
+     */
+    MoveResult flipRecovered(Job job, Checksums sums, long occupied) throws OsdException {
+        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false, SpaceClass.RESERVED);
+    }
+
+    /**
      * Step 3: the pending copy of {@code job} becomes IN_SYNC with {@code parts} as written and made
      * durable (each part's occupied bytes and checksums; a striped copy's stripes in order), every
      * part's COPY job goes, and with {@code release} the local body.
      */
     private MoveResult finish(Job job, List<Stripe> parts, boolean release) throws OsdException {
+        return finish(job, parts, release, null);
+    }
+
+    /** {@link #finish}, its metadata transaction of class {@code flipClass} if given (a recovery's roll-forward). */
+    private MoveResult finish(Job job, List<Stripe> parts, boolean release, SpaceClass flipClass) throws OsdException {
         Fid fid = job.fid();
         Optional<PoolObject> now = mc.loadIfExists(fid);
         Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key()));
@@ -679,7 +787,9 @@ final class CopyProtocol {
         // Releasing the body gives back far more than the flip adds (frees first, below);
         // without a release the flip grows the record for good: the reserve only if it was begun
         // for a release.
-        SpaceClass space = drop ? SpaceClass.FREEING : release ? SpaceClass.RESERVED : SpaceClass.CLIENT;
+        SpaceClass space = drop
+                ? SpaceClass.FREEING
+                : flipClass != null ? flipClass : release ? SpaceClass.RESERVED : SpaceClass.CLIENT;
         mc.meta(
                 fid,
                 false,
@@ -688,6 +798,9 @@ final class CopyProtocol {
                     WorkIndex.declareAdd(tx, fid);
                     for (int i = 0; i < was.parts().size(); i++) {
                         WorkIndex.declareRemove(tx, fid);
+                    }
+                    if (job.kind() == Job.Kind.SYNC_COPY) {
+                        SyncKeys.declareEnd(tx);
                     }
                     ctx.store().declare(tx, fid, fin);
                     for (Copy r : replaced) {
@@ -706,8 +819,12 @@ final class CopyProtocol {
                         tx.truncate(fid, 0);
                         DeviceIndex.delete(tx, mdIndex, fid, fid);
                     }
-                    for (Job j : Job.perPart(Job.Kind.COPY, fid, was, job.version(), 0)) {
+                    // A sync write's copy has a SYNC_COPY job, any other a COPY job per part.
+                    for (Job j : Job.perPart(job.kind(), fid, was, job.version(), 0)) {
                         WorkIndex.remove(tx, j);
+                    }
+                    if (job.kind() == Job.Kind.SYNC_COPY) {
+                        SyncKeys.end(tx, mc.md(), job.device(), job.key());
                     }
                     c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
                     for (Copy r : replaced) {

@@ -76,6 +76,9 @@ final class Garbage {
                         WorkIndex.declareAdd(tx, fid);
                         WorkIndex.declareRemove(tx, fid);
                         DeviceIndex.declareDelete(tx, j.device(), fid);
+                        if (j.kind() == Job.Kind.SYNC_COPY) {
+                            SyncKeys.declareEnd(tx);
+                        }
                     }
                     if (next != null) {
                         ctx.store().declare(tx, fid, next);
@@ -90,6 +93,10 @@ final class Garbage {
                             DeviceIndex.delete(tx, j.device(), fid, j.key());
                         }
                         WorkIndex.remove(tx, j);
+                        if (j.kind() == Job.Kind.SYNC_COPY) {
+                            // The GC job names the key now.
+                            SyncKeys.end(tx, mc.md(), j.device(), j.key());
+                        }
                         WorkIndex.add(
                                 tx,
                                 new Job(

@@ -189,6 +189,11 @@ public final class Migrator {
         return copies.flipHeld(job, sums, occupied);
     }
 
+    /** See {@link CopyProtocol#flipRecovered}. */
+    MoveResult flipRecovered(Job job, Checksums sums, long occupied) throws OsdException {
+        return copies.flipRecovered(job, sums, occupied);
+    }
+
     // ---- layout-only operations ----------------------------------------------------------------
 
     /** Drops the local body if enough durable in-sync copies exist elsewhere. */

@@ -6,7 +6,7 @@ import java.util.function.LongConsumer;
 /**
  * How a move (spill, copy, migrate, resync, promotion, evacuation step) runs, passed by its
  * caller rather than set on the pool: whether it may wait for an object's lock and a reserve slot,
- * and what paces its copy.
+ * what paces its copy, and how many copies of a batch are written side by side.
  *
  * <ul>
  *   <li>{@link #DEFAULT}: waits, unpaced — an administrator's command, recovery, a test;
@@ -18,22 +18,39 @@ import java.util.function.LongConsumer;
  */
 public final class MoveOptions {
     /** Waits for locks and reserve slots; copies at full speed. */
-    public static final MoveOptions DEFAULT = new MoveOptions(true, CopyIo.Pacer.NONE);
+    public static final MoveOptions DEFAULT = new MoveOptions(true, CopyIo.Pacer.NONE, 1);
 
     /** Takes a lock or reserve slot only if free (EBUSY otherwise); copies at full speed. */
-    public static final MoveOptions EMERGENCY = new MoveOptions(false, CopyIo.Pacer.NONE);
+    public static final MoveOptions EMERGENCY = new MoveOptions(false, CopyIo.Pacer.NONE, 1);
 
     private final boolean mayWait;
     private final CopyIo.Pacer pacer;
+    private final int writers;
 
-    private MoveOptions(boolean mayWait, CopyIo.Pacer pacer) {
+    private MoveOptions(boolean mayWait, CopyIo.Pacer pacer, int writers) {
         this.mayWait = mayWait;
         this.pacer = pacer;
+        this.writers = writers;
     }
 
     /** Waits for locks; each chunk copied is first charged to {@code charge} (bytes), which may block. */
     public static MoveOptions paced(LongConsumer charge) {
-        return new MoveOptions(true, charge::accept);
+        return new MoveOptions(true, charge::accept, 1);
+    }
+
+    /**
+     * These options with the copies of a batch ({@link Migrator#spillAll}) written {@code n} side
+     * by side (the daemon's {@code spill-writers}): a device whose writes and reads wait on I/O or
+     * on a busy CPU gives several in flight more than one. 1 writes them in order on the caller's
+     * thread.
+     */
+    public MoveOptions withWriters(int n) {
+        return new MoveOptions(mayWait, pacer, Math.max(1, n));
+    }
+
+    /** How many copies of a batch are written side by side. */
+    public int writers() {
+        return writers;
     }
 
     /** Whether the move may wait for an object's lock or a reserve slot. */
@@ -47,6 +64,7 @@ public final class MoveOptions {
 
     @Override
     public String toString() {
-        return this == DEFAULT ? "default" : this == EMERGENCY ? "emergency" : "paced";
+        String kind = !mayWait ? "emergency" : pacer == CopyIo.Pacer.NONE ? "default" : "paced";
+        return writers == 1 ? kind : kind + ", " + writers + " writers";
     }
 }

@@ -23,23 +23,28 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The extra copies of a write under a {@code sync} write-commit policy ({@link WriteCommit}),
- * shaped as Lustre's LOD drives OSP sub-transactions (docs/design.md, "Write-commit"):
+ * shaped as Lustre's LOD drives OSP sub-transactions, with one round of forced writes side by side
+ * (docs/design.md, "Write-commit"):
  * <ol>
+ * <li>each extra copy's key is leased durably beforehand, a batch at a time ({@link SyncKeys});</li>
  * <li>the client's transaction on the metadata device — the top transaction — carries the new
- * body, and the extra copies as PENDING mirrors with their COPY jobs ({@link #declare},
- * {@link #begin}); it is forced to disk;</li>
- * <li>each extra copy is written to its device under a fresh key and made durable there
- * ({@link #complete}; a device without transactions gets the spill protocol's copy → durable);</li>
- * <li>each copy is flipped IN_SYNC only once it is durable, and the flips are forced before the
- * write is acknowledged.</li>
+ * body and the extra copies as PENDING mirrors with their {@link Job.Kind#SYNC_COPY} jobs
+ * ({@link #declare}, {@link #begin}); it commits without a force;</li>
+ * <li>the metadata device is forced while each extra copy is written to its device under its key
+ * and made durable there ({@link #complete}), side by side;</li>
+ * <li>once both are durable each copy is flipped IN_SYNC — committed, not forced — and the write
+ * is acknowledged. The flip (which ends the key's lease) becomes durable with the metadata
+ * device's next force.</li>
  * </ol>
- * A crash before the end leaves the new version with its pending copies, which recovery rolls
- * back as it rolls back any copy (the write was not acknowledged); a layout never names a copy
- * IN_SYNC that is not durable. The caller holds the object's lock throughout, so nothing changes
- * the object between the steps.
+ * A crash before the top transaction is durable leaves the old version and a lease whose key
+ * recovery clears; after it, the SYNC_COPY job, which recovery rolls forward if the copy is whole
+ * and equal to the body (always so for an acknowledged write), else back ({@link SyncRecovery}).
+ * A layout never names a copy IN_SYNC that is not durable. The caller holds the object's lock
+ * throughout, so nothing changes the object between the steps.
  */
 public final class SyncCommit {
     private static final System.Logger LOG = System.getLogger(SyncCommit.class.getName());
@@ -49,11 +54,16 @@ public final class SyncCommit {
 
     private final PoolContext ctx;
     private final Migrator migrator;
+    private final SyncKeys leases;
     private final int mdIndex;
+
+    /** An object's write under a sync policy: its extra copies begun in the top transaction. */
+    public record Write(Fid fid, WriteCommit policy, List<Job> jobs, List<PoolDevice> candidates) {}
 
     public SyncCommit(PoolContext ctx, Migrator migrator) {
         this.ctx = ctx;
         this.migrator = migrator;
+        this.leases = new SyncKeys(ctx.metadata().osd(), migrator);
         this.mdIndex = ctx.metadata().index();
     }
 
@@ -111,13 +121,16 @@ public final class SyncCommit {
         return b;
     }
 
-    /** Declares on the top transaction what {@link #begin} may do for {@code fid} on any of {@code candidates}. */
-    public void declare(Transaction md, Fid fid, List<PoolDevice> candidates) throws OsdException {
+    /**
+     * Declares on the top transaction what {@link #begin} may do for {@code fid} on any of {@code
+     * candidates}, under {@code keys} (one each, from {@link #keys}).
+     */
+    public void declare(Transaction md, Fid fid, List<PoolDevice> candidates, List<Fid> keys) throws OsdException {
         WorkIndex.declareAdd(md, fid);
         WorkIndex.declareRemove(md, fid);
         Counters.declare(md, fid);
-        for (PoolDevice d : candidates) {
-            DeviceIndex.declareInsert(md, d.index(), fid);
+        for (int i = 0; i < candidates.size(); i++) {
+            DeviceIndex.declareInsert(md, candidates.get(i).index(), fid);
         }
     }
 
@@ -127,21 +140,35 @@ public final class SyncCommit {
     }
 
     /**
-     * Fresh keys for the extra copies, taken before the top transaction starts (taking a key may
-     * persist the key sequence in a metadata transaction of its own).
+     * A leased key on each of {@code candidates} (in order), taken before the top transaction
+     * starts (a new batch of leases is a forced metadata transaction of its own).
      */
-    public List<Fid> keys(int n) throws OsdException {
-        List<Fid> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            out.add(migrator.nextKey());
+    public List<Fid> keys(List<PoolDevice> candidates) throws OsdException {
+        List<Fid> out = new ArrayList<>(candidates.size());
+        try {
+            for (PoolDevice d : candidates) {
+                out.add(leases.take(d));
+            }
+        } catch (OsdException | RuntimeException e) {
+            giveBack(candidates.subList(0, out.size()), out, Set.of());
+            throw e;
         }
         return out;
     }
 
+    /** Keys from {@link #keys} that no committed top transaction used ({@code used} excepted): leased still. */
+    public void giveBack(List<PoolDevice> candidates, List<Fid> keys, Set<Fid> used) {
+        for (int i = 0; i < keys.size(); i++) {
+            if (!used.contains(keys.get(i))) {
+                leases.giveBack(candidates.get(i), keys.get(i));
+            }
+        }
+    }
+
     /**
      * In the top transaction: a pending copy on each of {@code targets}, under {@code keys} (one
-     * each, from {@link #keys}), enters the object's working state, its COPY job the work index
-     * (appended to {@code jobs}).
+     * each, from {@link #keys}), enters the object's working state, its SYNC_COPY job the work
+     * index (appended to {@code jobs}); the job now names the key, whose lease ends with the flip.
      *
      * @return the object's new working state
      */
@@ -158,7 +185,7 @@ public final class SyncCommit {
         for (int i = 0; i < targets.size(); i++) {
             PoolDevice t = targets.get(i);
             Fid key = keys.get(i);
-            Job j = new Job(Job.Kind.COPY, fid, t.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
+            Job j = new Job(Job.Kind.SYNC_COPY, fid, t.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
             p = p.add(pending(p, t, key));
             WorkIndex.add(md, j);
             DeviceIndex.insert(md, t.index(), fid, key);
@@ -168,74 +195,179 @@ public final class SyncCommit {
         return p;
     }
 
+    /** One extra copy of a write: its job, and once written and durable, its checksums and size there. */
+    private static final class Made {
+        final Job job;
+        Checksums sums;
+        long occupied;
+        String failure;
+
+        Made(Job job) {
+            this.job = job;
+        }
+    }
+
     /**
-     * Steps 2 and 3, after the top transaction committed, the object's lock still held: writes
-     * every begun copy, flips each IN_SYNC once durable, and forces the flips to disk. A copy whose
-     * device fails is discarded (a GC job) and made on the next candidate instead; if the copies
-     * still fall short of the policy the write is acknowledged degraded when the policy's
-     * {@code min} allows it, else it fails with EIO saying what was made and what failed.
+     * Steps 3 and 4, after the top transaction committed (not forced), the objects' locks still
+     * held: forces the metadata device while it writes every begun copy and makes it durable on
+     * its device, then flips each durable copy IN_SYNC (committed, not forced: recovery rolls a
+     * whole copy forward). A copy whose device fails is discarded (a GC job) and made on the next
+     * candidate instead, by the spill protocol (begun in a forced transaction, flipped and forced);
+     * if the copies still fall short of a write's policy it is acknowledged degraded when the
+     * policy's {@code min} allows it, else it fails with EIO saying what was made and what failed.
+     * Every write is finished before the first failure is thrown.
      *
-     * @param jobs the copies {@link #begin} started
-     * @param candidates every candidate device, best first (the spares come from here)
-     * @return the durable copies the write has, the metadata device's included
-     * @throws OsdException EIO when fewer than {@code min}; a failure to read the body back from
-     *     the metadata device as it is
+     * @throws OsdException the metadata device's force failed (nothing is acknowledged); EIO when a
+     *     write has fewer copies than its {@code min}; a failure to read a body back from the
+     *     metadata device
      */
-    public int complete(Fid fid, WriteCommit wc, List<Job> jobs, List<PoolDevice> candidates) throws OsdException {
+    public void complete(List<Write> writes) throws OsdException {
         Osd md = ctx.metadata().osd();
+        List<Fid> fids = writes.stream().map(Write::fid).toList();
+        // The top transaction's force, side by side with the copies (one round of forced writes).
+        CompletableFuture<Void> forced = new CompletableFuture<>();
+        Thread forcer = Thread.ofVirtual().name("spillway-sync-force").start(() -> {
+            try {
+                md.sync(fids);
+                forced.complete(null);
+            } catch (Throwable t) {
+                forced.completeExceptionally(t);
+            }
+        });
+        List<List<Made>> made = new ArrayList<>();
+        try {
+            for (Write w : writes) {
+                List<Made> ms = new ArrayList<>();
+                for (Job j : w.jobs()) {
+                    ms.add(write(w.fid(), j));
+                }
+                made.add(ms);
+            }
+        } finally {
+            awaitForce(forcer, forced, fids);
+        }
+        OsdException first = null;
+        for (int i = 0; i < writes.size(); i++) {
+            try {
+                finishWrite(writes.get(i), made.get(i));
+            } catch (OsdException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** Waits for the top transaction's force; its failure is the write's (nothing acknowledged). */
+    private void awaitForce(Thread forcer, CompletableFuture<Void> forced, List<Fid> fids) throws OsdException {
+        try {
+            forced.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OsdException(
+                    Errno.EIO, ctx.name(), fids.get(0), "interrupted while the sync write's metadata was forced");
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof OsdException oe) {
+                throw oe;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            if (c instanceof Error er) {
+                throw er;
+            }
+            throw new OsdException(Errno.EIO, ctx.name(), fids.get(0), "forcing the top transaction failed: " + c, c);
+        } finally {
+            try {
+                forcer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Writes one begun copy and makes it durable on its device; a failure is recorded, the copy discarded. */
+    private Made write(Fid fid, Job job) throws OsdException {
+        Made m = new Made(job);
+        PoolDevice target = ctx.device(job.device());
+        try {
+            m.sums = CopyIo.write(CopyIo.of(ctx.metadata().osd(), fid), fid, job.bytes(), target, job.key());
+            m.occupied = target.osd().getAttr(job.key()).blocks() * 512;
+        } catch (OsdException e) {
+            migrator.discard(job, ctx.store().load(fid).orElse(null));
+            if (e.device() != null && !e.device().equals(target.name())) {
+                // Not the target's failure (the body could not be read back): the write fails as it is.
+                throw e;
+            }
+            m.failure = target.name() + " (" + e.errno() + ": " + e.getMessage() + ")";
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    ctx.name() + ": " + fid + ": sync copy to " + target.name() + " failed; trying another device: "
+                            + e.getMessage());
+        }
+        return m;
+    }
+
+    /**
+     * Flips a write's durable copies, replaces failed ones with spares, and checks its policy.
+     *
+     * @throws OsdException EIO when fewer copies than the policy's {@code min}
+     */
+    private void finishWrite(Write w, List<Made> made) throws OsdException {
+        Fid fid = w.fid();
         Set<Integer> tried = new HashSet<>();
-        List<Job> todo = new ArrayList<>(jobs);
-        for (Job j : jobs) {
+        for (Job j : w.jobs()) {
             tried.add(j.device());
         }
-        int made = 0;
+        int have = mdCopies();
+        int spares = 0;
         List<String> failed = new ArrayList<>();
-        while (!todo.isEmpty()) {
-            Job job = todo.remove(0);
-            PoolDevice target = ctx.device(job.device());
-            try {
-                Checksums sums = CopyIo.write(CopyIo.of(md, fid), fid, job.bytes(), target, job.key());
-                long occupied = target.osd().getAttr(job.key()).blocks() * 512;
-                MoveResult flipped = migrator.flipHeld(job, sums, occupied);
+        for (Made m : made) {
+            if (m.failure == null) {
+                MoveResult flipped = migrator.flipHeld(m.job, m.sums, m.occupied);
                 if (flipped instanceof MoveResult.Done) {
-                    made++;
+                    have++;
                     continue;
                 }
                 // Not flipped (the target failed meanwhile: the copy was discarded): as a failed copy.
-                failed.add(target.name() + " (" + flipped.detail() + ")");
-            } catch (OsdException e) {
-                migrator.discard(job, ctx.store().load(fid).orElse(null));
-                if (e.device() != null && !e.device().equals(target.name())) {
-                    // Not the target's failure (the body could not be read back): the write fails as it is.
-                    throw e;
-                }
-                failed.add(target.name() + " (" + e.errno() + ": " + e.getMessage() + ")");
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        ctx.name() + ": " + fid + ": sync copy to " + target.name() + " failed; trying another device: "
-                                + e.getMessage());
+                failed.add(ctx.device(m.job.device()).name() + " (" + flipped.detail() + ")");
+            } else {
+                failed.add(m.failure);
             }
-            // A spare: the next candidate not tried yet, begun in a durable metadata transaction of its own.
-            for (PoolDevice spare : candidates) {
-                if (tried.add(spare.index()) && spare.state().writable()) {
-                    try {
-                        Job next = migrator.beginHeld(fid, spare, false, migrator.nextKey());
-                        if (next != null) {
-                            todo.add(next);
-                            break;
-                        }
-                    } catch (OsdException e) {
-                        failed.add(spare.name() + " (" + e.errno() + ": " + e.getMessage() + ")");
-                    }
+            // A spare: the next candidate not tried yet, by the spill protocol (its COPY job is
+            // rolled back by a crash, so its flip is forced below).
+            Made spare = null;
+            while (spare == null || spare.failure != null) {
+                Job next = nextSpare(fid, w.candidates(), tried, failed);
+                if (next == null) {
+                    break;
+                }
+                spare = write(fid, next);
+                if (spare.failure != null) {
+                    failed.add(spare.failure);
+                    continue;
+                }
+                MoveResult flipped = migrator.flipHeld(next, spare.sums, spare.occupied);
+                if (flipped instanceof MoveResult.Done) {
+                    have++;
+                    spares++;
+                } else {
+                    spare.failure = ctx.device(next.device()).name() + " (" + flipped.detail() + ")";
+                    failed.add(spare.failure);
                 }
             }
         }
-        // The flips were committed without a force: one force makes them all durable.
-        md.sync(fid);
-        int have = mdCopies() + made;
-        if (have >= wc.copies()) {
-            return have;
+        if (spares > 0) {
+            ctx.metadata().osd().sync(fid);
         }
+        if (have >= w.policy().copies()) {
+            return;
+        }
+        WriteCommit wc = w.policy();
         String what = fid + ": write-commit '" + wc + "' made " + have + " durable cop" + (have == 1 ? "y" : "ies")
                 + " of " + wc.copies()
                 + (failed.isEmpty() ? " (no other writable durable device)" : "; failed: " + String.join("; ", failed));
@@ -244,7 +376,7 @@ public final class SyncCommit {
                     System.Logger.Level.WARNING,
                     ctx.name() + ": " + what + ". Acknowledged degraded (min " + wc.min()
                             + "); the daemon restores replicas.");
-            return have;
+            return;
         }
         throw new OsdException(
                 Errno.EIO,
@@ -253,5 +385,22 @@ public final class SyncCommit {
                 what + ". The new version is committed with fewer copies than the policy asks, as after a failed"
                         + " fsync: treat the write as failed and write it again once the device is back or replaced"
                         + " (spillway device list)");
+    }
+
+    /** The next spare for a failed copy, begun in a durable metadata transaction of its own; null if none. */
+    private Job nextSpare(Fid fid, List<PoolDevice> candidates, Set<Integer> tried, List<String> failed) {
+        for (PoolDevice spare : candidates) {
+            if (tried.add(spare.index()) && spare.state().writable()) {
+                try {
+                    Job next = migrator.beginHeld(fid, spare, false, migrator.nextKey());
+                    if (next != null) {
+                        return next;
+                    }
+                } catch (OsdException e) {
+                    failed.add(spare.name() + " (" + e.errno() + ": " + e.getMessage() + ")");
+                }
+            }
+        }
+        return null;
     }
 }

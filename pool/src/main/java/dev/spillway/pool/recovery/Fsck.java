@@ -299,7 +299,7 @@ public final class Fsck {
         // job, not a layout, owns its device-index entry and its PENDING count.
         Set<String> jobOwned = new HashSet<>();
         for (Job j : jobs) {
-            if (j.kind() == Job.Kind.COPY
+            if ((j.kind() == Job.Kind.COPY || j.kind() == Job.Kind.SYNC_COPY)
                     && !j.fid().equals(named.getOrDefault(j.device(), Map.of()).get(j.key()))) {
                 jobOwned.add(j.device() + "/" + j.fid() + "/" + j.key());
                 count(expected, j.device(), CopyState.PENDING, j.bytes());
@@ -330,7 +330,8 @@ public final class Fsck {
                     Fid k = c.fid();
                     if (!mine.containsKey(k)
                             && !jobKeys.contains(Job.Kind.GC + "/" + d.index() + "/" + k)
-                            && !jobKeys.contains(Job.Kind.COPY + "/" + d.index() + "/" + k)) {
+                            && !jobKeys.contains(Job.Kind.COPY + "/" + d.index() + "/" + k)
+                            && !jobKeys.contains(Job.Kind.SYNC_COPY + "/" + d.index() + "/" + k)) {
                         orphans.add(k);
                     }
                 }
@@ -394,7 +395,8 @@ public final class Fsck {
                         repair && fixIndex(sd, f, st.key(), true));
             }
             if (cp.state() == CopyState.PENDING
-                    && !jobKeys.contains(Job.Kind.COPY + "/" + st.device() + "/" + st.key())) {
+                    && !jobKeys.contains(Job.Kind.COPY + "/" + st.device() + "/" + st.key())
+                    && !jobKeys.contains(Job.Kind.SYNC_COPY + "/" + st.device() + "/" + st.key())) {
                 problem("pending", f, sd, "pending " + what + " without its COPY job", false);
             }
         }

@@ -10,6 +10,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.SyncRecovery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,8 @@ import java.util.TreeMap;
 
 /**
  * Mount-time recovery. The normal mount reads the work index and nothing else: it rolls back
- * every pending copy (its bytes may be partial) and deletes garbage; resync and parked jobs stay
+ * every pending copy (its bytes may be partial), rolls a sync write's copy forward if it is whole
+ * ({@link SyncRecovery}), clears leased sync-copy keys and deletes garbage; resync and parked jobs stay
  * for the daemon. Its cost grows with the work in flight, never with the number of objects (the
  * dm-cache lesson). {@link #fullScan} walks everything too, for debugging and as the baseline the
  * recovery benchmark compares against.
@@ -34,14 +36,22 @@ public final class Recovery {
         int rolled = 0;
         int collected = 0;
         List<Job> copies = new ArrayList<>();
+        List<Job> syncCopies = new ArrayList<>();
         for (Job j : jobs) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
-            if (j.kind() == Job.Kind.COPY) {
-                copies.add(j);
+            switch (j.kind()) {
+                case COPY -> copies.add(j);
+                case SYNC_COPY -> syncCopies.add(j);
+                default -> {}
             }
         }
         migrator.rollBackAll(copies);
-        rolled = copies.size();
+        // A sync write's copy is rolled forward when it is whole (an acknowledged write's always
+        // is), back otherwise; a leased key no durable top transaction names holds an orphan.
+        SyncRecovery sync = new SyncRecovery(ctx, migrator);
+        int forward = sync.settleCopies(syncCopies);
+        sync.settleLeases();
+        rolled = copies.size() + syncCopies.size() - forward;
         // A cache device's copies may be gone (osd-mem forgets everything at a restart): its own
         // index names them, so they leave their layouts without a scan of the namespace.
         int uncached = migrator.dropLostCacheCopies();

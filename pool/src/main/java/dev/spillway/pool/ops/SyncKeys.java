@@ -1,0 +1,153 @@
+package dev.spillway.pool.ops;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.IndexCursor;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
+import dev.spillway.osd.Transaction;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolFids;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Keys leased for the extra copies of sync writes (docs/design.md, "Write-commit"). A sync write
+ * writes its extra copy while its top transaction commits, so a crash may leave the copy durable
+ * and the top transaction lost: no layout and no job names the copy, and only a scan of the device
+ * would find it. So a key is leased before it is used: an entry (device, key) in the metadata
+ * device's lease index ({@link PoolFids#SYNC_KEYS}), made durable. The lease ends in the metadata
+ * transaction that flips the copy in sync or discards it — after the top transaction's
+ * {@link Job.Kind#SYNC_COPY} job took over — so at every moment the key is named by a durable
+ * lease or by a durable job or layout. At mount, a lease whose key no SYNC_COPY job names is an
+ * orphan's: whatever the key holds is deleted ({@link SyncRecovery}).
+ *
+ * <p>Leases are taken {@link #BATCH} at a time per device in one forced metadata transaction, so
+ * the extra forced write is paid once per batch, not per write. The top transaction never touches
+ * the lease index (a batch taken while another writer's transaction is open must not wait for it);
+ * the flips and discards that end leases are short transactions that wait for nothing.
+ */
+public final class SyncKeys {
+    /** Keys leased per device at a time. */
+    public static final int BATCH = 32;
+
+    private static final int KEY_BYTES = 2 + Fid.BYTES;
+    private static final byte[] VALUE = {1};
+
+    /** A lease: a key on a device. */
+    public record Lease(int device, Fid key) {}
+
+    private final Osd md;
+    private final Migrator migrator;
+    // Guarded by this: per device index, the keys leased durably and not handed out.
+    private final Map<Integer, ArrayDeque<Fid>> free = new HashMap<>();
+
+    SyncKeys(Osd md, Migrator migrator) {
+        this.md = md;
+        this.migrator = migrator;
+    }
+
+    private static byte[] key(int device, Fid key) {
+        return ByteBuffer.allocate(KEY_BYTES)
+                .putShort((short) device)
+                .put(key.toBytes())
+                .array();
+    }
+
+    /**
+     * A key leased on {@code d}: durable before it is returned (a new batch is leased in a forced
+     * metadata transaction when none is left). Give it back ({@link #giveBack}) if no top
+     * transaction used it.
+     */
+    public synchronized Fid take(PoolDevice d) throws OsdException {
+        ArrayDeque<Fid> q = free.computeIfAbsent(d.index(), k -> new ArrayDeque<>());
+        if (q.isEmpty()) {
+            List<Fid> batch = new ArrayList<>(BATCH);
+            for (int i = 0; i < BATCH; i++) {
+                batch.add(migrator.nextKey());
+            }
+            // A pool formatted before leases existed gets its index with its first batch.
+            boolean create = !md.exists(PoolFids.SYNC_KEYS);
+            try (Transaction tx = md.newTransaction()) {
+                if (create) {
+                    tx.declareCreate(PoolFids.SYNC_KEYS, ObjectKind.INDEX);
+                }
+                for (int i = 0; i < BATCH; i++) {
+                    tx.declareInsert(PoolFids.SYNC_KEYS, KEY_BYTES, VALUE.length);
+                }
+                // For a client's write: a full metadata device refuses it before anything is written.
+                tx.setSpaceClass(SpaceClass.CLIENT);
+                tx.setSync(true);
+                tx.start();
+                if (create) {
+                    tx.create(PoolFids.SYNC_KEYS, ObjectKind.INDEX, AttrChange.none());
+                }
+                for (Fid k : batch) {
+                    tx.upsert(PoolFids.SYNC_KEYS, key(d.index(), k), VALUE);
+                }
+            }
+            q.addAll(batch);
+        }
+        return q.poll();
+    }
+
+    /** A key taken and not used by a committed top transaction: still leased, handed out again. */
+    public synchronized void giveBack(PoolDevice d, Fid key) {
+        free.computeIfAbsent(d.index(), k -> new ArrayDeque<>()).addFirst(key);
+    }
+
+    /** Declares on a metadata transaction that it may end the lease of a SYNC_COPY job's key. */
+    public static void declareEnd(Transaction tx) throws OsdException {
+        tx.declareDelete(PoolFids.SYNC_KEYS, KEY_BYTES);
+    }
+
+    /** In the transaction that flips or discards a SYNC_COPY job's copy: the key's lease ends. */
+    public static void end(Transaction tx, Osd md, int device, Fid key) throws OsdException {
+        byte[] k = key(device, key);
+        if (md.exists(PoolFids.SYNC_KEYS) && md.lookup(PoolFids.SYNC_KEYS, k).isPresent()) {
+            tx.delete(PoolFids.SYNC_KEYS, k);
+        }
+    }
+
+    /** Every lease on the metadata device (a mount settles them). */
+    public static List<Lease> all(Osd md) throws OsdException {
+        List<Lease> out = new ArrayList<>();
+        if (!md.exists(PoolFids.SYNC_KEYS)) {
+            return out;
+        }
+        try (IndexCursor c = md.cursor(PoolFids.SYNC_KEYS, null)) {
+            while (c.next()) {
+                ByteBuffer b = ByteBuffer.wrap(c.key());
+                int device = Short.toUnsignedInt(b.getShort());
+                byte[] f = new byte[Fid.BYTES];
+                b.get(f);
+                out.add(new Lease(device, Fid.fromBytes(f)));
+            }
+        }
+        return out;
+    }
+
+    /** Ends leases (a mount, once their keys hold nothing), a batch per metadata transaction that frees. */
+    static void endAll(Osd md, List<Lease> leases) throws OsdException {
+        for (int from = 0; from < leases.size(); from += 256) {
+            List<Lease> some = leases.subList(from, Math.min(leases.size(), from + 256));
+            try (Transaction tx = md.newTransaction()) {
+                for (int i = 0; i < some.size(); i++) {
+                    declareEnd(tx);
+                }
+                tx.setSpaceClass(SpaceClass.FREEING);
+                tx.start();
+                for (Lease l : some) {
+                    tx.delete(PoolFids.SYNC_KEYS, key(l.device(), l.key()));
+                }
+            }
+        }
+    }
+}

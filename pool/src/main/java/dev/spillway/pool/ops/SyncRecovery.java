@@ -1,0 +1,208 @@
+package dev.spillway.pool.ops;
+
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
+import dev.spillway.osd.Transaction;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.core.PoolContext;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.meta.Checksums;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.WorkIndex;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a crash leaves of sync writes, settled at mount (docs/design.md, "Write-commit"):
+ * <ul>
+ * <li>a {@link Job.Kind#SYNC_COPY} job — the top transaction is durable, the copy may be: rolled
+ * forward (the copy becomes IN_SYNC) if it is on its device whole and byte for byte the body the
+ * metadata device holds for the job's version, else rolled back as any pending copy. A write was
+ * acknowledged only once its copy was durable, so every acknowledged write rolls forward (unless
+ * its device failed since);</li>
+ * <li>a lease ({@link SyncKeys}) whose key no SYNC_COPY job names — no durable top transaction
+ * used the key, so whatever was written under it is an orphan: deleted, made durable, then the
+ * lease goes.</li>
+ * </ul>
+ * Both cost what the work in flight costs (a body read twice per copy in flight, a lookup per
+ * leased key), never a scan.
+ */
+public final class SyncRecovery {
+    private static final System.Logger LOG = System.getLogger(SyncRecovery.class.getName());
+
+    private final PoolContext ctx;
+    private final Migrator migrator;
+
+    public SyncRecovery(PoolContext ctx, Migrator migrator) {
+        this.ctx = ctx;
+        this.migrator = migrator;
+    }
+
+    private Osd md() {
+        return ctx.metadata().osd();
+    }
+
+    /**
+     * Rolls each SYNC_COPY job forward or back.
+     *
+     * @return the copies rolled forward (the others were rolled back)
+     */
+    public int settleCopies(List<Job> jobs) throws OsdException {
+        int forward = 0;
+        for (Job j : jobs) {
+            try {
+                if (settle(j)) {
+                    forward++;
+                }
+            } catch (OsdException e) {
+                // One damaged object never blocks a mount: its job stays (fsck names it).
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + ctx.name() + ": sync copy " + j.key() + " of " + j.fid() + " not settled at mount ("
+                                + e.getMessage() + "); its job stays, see spillway fsck");
+            }
+        }
+        return forward;
+    }
+
+    /** Rolls one SYNC_COPY job forward (true) or back (false). */
+    private boolean settle(Job j) throws OsdException {
+        return migrator.locked(j.fid(), () -> {
+            Optional<PoolObject> p = loadIfExists(j.fid());
+            Checksums sums = p.isPresent() ? verified(j, p.get()) : null;
+            if (sums != null) {
+                PoolDevice target = ctx.device(j.device());
+                try {
+                    long occupied = target.osd().getAttr(j.key()).blocks() * 512;
+                    if (migrator.flipRecovered(j, sums, occupied) instanceof MoveResult.Done) {
+                        return true;
+                    }
+                } catch (OsdException e) {
+                    // Even the reserve is full, or the device failed just now: the copy is
+                    // rolled back; the metadata device's copy stays and the daemon restores replicas.
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pool " + ctx.name() + ": sync copy " + j.key() + " of " + j.fid() + " on "
+                                    + target.name() + " not rolled forward (" + e.getMessage()
+                                    + "); rolled back, the daemon restores replicas");
+                }
+            }
+            migrator.discard(j, loadIfExists(j.fid()).orElse(null));
+            return false;
+        });
+    }
+
+    /**
+     * The copy's checksums if it may be named in sync: the job's version is the object's, its body
+     * is on the metadata device in sync, and the copy on a working device has the same bytes; else
+     * null (a torn, missing or unreadable copy — a write not acknowledged).
+     */
+    private Checksums verified(Job j, PoolObject p) {
+        int mdIndex = ctx.metadata().index();
+        Optional<Copy> pending = p.byKey(j.key()).filter(c -> c.state() == CopyState.PENDING && !c.striped());
+        Optional<Copy> local = p.on(mdIndex);
+        PoolDevice target = ctx.device(j.device());
+        if (pending.isEmpty()
+                || p.dataVersion() != j.version()
+                || local.isEmpty()
+                || local.get().state() != CopyState.IN_SYNC
+                || local.get().version() != p.dataVersion()
+                || target.state() == DeviceState.FAILED) {
+            return null;
+        }
+        try {
+            return CopyIo.sameBody(CopyIo.of(md(), j.fid()), j.fid(), p.size(), target, j.key());
+        } catch (OsdException e) {
+            return null;
+        }
+    }
+
+    private Optional<PoolObject> loadIfExists(Fid fid) throws OsdException {
+        try {
+            return ctx.store().load(fid);
+        } catch (OsdException e) {
+            if (!e.is(Errno.ENOENT)) {
+                throw e;
+            }
+            return Optional.empty();
+        }
+    }
+
+    private static boolean exists(PoolDevice d, Fid key) throws OsdException {
+        try {
+            d.osd().getAttr(key);
+            return true;
+        } catch (OsdException e) {
+            if (e.is(Errno.ENOENT)) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Ends every lease left at mount whose key no SYNC_COPY job names (call after
+     * {@link #settleCopies}, whose flips and roll-backs end their own): no durable top transaction
+     * used the key, so what it holds on its device is deleted and made durable first. A lease whose
+     * device cannot answer now (failed, or an error) stays for the next mount.
+     *
+     * @return the orphan copies deleted
+     */
+    public int settleLeases() throws OsdException {
+        Set<String> named = new HashSet<>();
+        for (Job j : WorkIndex.all(md())) {
+            if (j.kind() == Job.Kind.SYNC_COPY) {
+                named.add(j.device() + "/" + j.key());
+            }
+        }
+        int deleted = 0;
+        List<SyncKeys.Lease> done = new ArrayList<>();
+        for (SyncKeys.Lease l : SyncKeys.all(md())) {
+            if (named.contains(l.device() + "/" + l.key())) {
+                continue;
+            }
+            PoolDevice d = ctx.device(l.device());
+            if (d.state() == DeviceState.FAILED) {
+                continue;
+            }
+            try {
+                if (!exists(d, l.key())) {
+                    done.add(l); // never written: the usual case
+                    continue;
+                }
+                try (Transaction tx = d.osd().newTransaction()) {
+                    tx.declareDestroy(l.key());
+                    tx.setSpaceClass(SpaceClass.FREEING);
+                    tx.start();
+                    tx.destroy(l.key());
+                }
+                d.osd().sync(l.key());
+                deleted++;
+                done.add(l);
+            } catch (OsdException e) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + ctx.name() + ": leased sync-copy key " + l.key() + " on " + d.name()
+                                + " not cleared now (" + e.getMessage() + "); the lease stays for the next mount");
+            }
+        }
+        SyncKeys.endAll(md(), done);
+        if (deleted > 0) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "pool " + ctx.name() + ": deleted " + deleted
+                            + " sync cop(ies) whose top transaction a crash lost (never acknowledged)");
+        }
+        return deleted;
+    }
+}
