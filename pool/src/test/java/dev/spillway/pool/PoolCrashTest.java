@@ -6,6 +6,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.testkit.fault.CrashSwitch;
+import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.PoolDevice;
@@ -105,7 +106,7 @@ class PoolCrashTest {
                     PoolDevice d = bg.get(r.nextInt(bg.size()));
                     var prog = pool.deviceOps().evacuateStep(d, 2);
                     if (prog.done() || r.nextBoolean()) {
-                        pool.deviceOps().setState(d, dev.spillway.pool.config.DeviceState.RW);
+                        pool.deviceOps().setState(d, DeviceState.RW);
                     }
                 } else {
                     pool.sync();

@@ -8,6 +8,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
@@ -155,7 +156,7 @@ class PoolDeviceTest {
             assertThat(o.on(1)).isEmpty();
             assertThat(read(pool, f)).hasSize((int) o.size());
         }
-        assertThat(pool.statfs().flags()).contains(dev.spillway.osd.StatFs.Flag.DEGRADED);
+        assertThat(pool.statfs().flags()).contains(StatFs.Flag.DEGRADED);
     }
 
     @Test

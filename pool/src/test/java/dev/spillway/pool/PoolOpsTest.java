@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Capabilities;
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
+import dev.spillway.osd.XattrFlag;
+import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.PoolConfig;
@@ -20,6 +24,7 @@ import dev.spillway.pool.layout.LayoutPrinter;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
@@ -27,6 +32,7 @@ import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -194,7 +200,7 @@ class PoolOpsTest {
                     try (Transaction tx = pool.newTransaction()) {
                         tx.declareSetXattr(f, "trusted.lov", 4);
                         tx.start();
-                        tx.setXattr(f, "trusted.lov", new byte[4], dev.spillway.osd.XattrFlag.UPSERT);
+                        tx.setXattr(f, "trusted.lov", new byte[4], XattrFlag.UPSERT);
                     }
                 })
                 .isInstanceOf(OsdException.class)
@@ -219,7 +225,7 @@ class PoolOpsTest {
         }
         assertThat(read(f)).as("served from the other copy").isEqualTo(body);
         assertThat(state(f).byKey(pref.key()).orElseThrow().state()).isEqualTo(CopyState.STALE);
-        assertThat(WorkIndex.all(raw.get(0))).anyMatch(j -> j.kind() == dev.spillway.pool.meta.Job.Kind.RESYNC);
+        assertThat(WorkIndex.all(raw.get(0))).anyMatch(j -> j.kind() == Job.Kind.RESYNC);
         assertThat(pool.migrator().resync(f, pref.device())).isInstanceOf(MoveResult.Done.class);
         pool.migrator().collectGarbage();
         assertThat(state(f).inSync()).hasSize(2);
@@ -410,7 +416,7 @@ class PoolOpsTest {
         MoveResult r = pool.migrator().spill(f, pool.device(1));
         assertThat(r).isInstanceOf(MoveResult.Parked.class);
         assertThat(r.detail()).contains("slow0").contains("ENOSPC");
-        assertThat(WorkIndex.all(raw.get(0))).anyMatch(j -> j.kind() == dev.spillway.pool.meta.Job.Kind.PARKED);
+        assertThat(WorkIndex.all(raw.get(0))).anyMatch(j -> j.kind() == Job.Kind.PARKED);
         assertThat(state(f).resident(0)).isTrue();
         pool.migrator().collectGarbage();
     }
@@ -447,25 +453,23 @@ class PoolOpsTest {
                         c,
                         InstantSource.system(),
                         PoolOsd.MountMode.RECOVER,
-                        (d, clock) ->
-                                new dev.spillway.osd.filter.FilterOsd(
-                                        new MemOsd(new OsdConfig(d.name(), "mem", Map.of(), clock))) {
-                                    @Override
-                                    public dev.spillway.osd.Capabilities capabilities() {
-                                        var in = super.capabilities();
-                                        var f = java.util.EnumSet.copyOf(in.features());
-                                        f.remove(dev.spillway.osd.Capability.XATTRS);
-                                        return new dev.spillway.osd.Capabilities(
-                                                f,
-                                                0,
-                                                0,
-                                                in.maxObjectSize(),
-                                                in.maxIndexKey(),
-                                                in.maxIndexValue(),
-                                                in.preferredIoSize(),
-                                                in.blockSize());
-                                    }
-                                }))
+                        (d, clock) -> new FilterOsd(new MemOsd(new OsdConfig(d.name(), "mem", Map.of(), clock))) {
+                            @Override
+                            public Capabilities capabilities() {
+                                var in = super.capabilities();
+                                var f = EnumSet.copyOf(in.features());
+                                f.remove(Capability.XATTRS);
+                                return new Capabilities(
+                                        f,
+                                        0,
+                                        0,
+                                        in.maxObjectSize(),
+                                        in.maxIndexKey(),
+                                        in.maxIndexValue(),
+                                        in.preferredIoSize(),
+                                        in.blockSize());
+                            }
+                        }))
                 .isInstanceOf(OsdException.class)
                 .hasMessageContaining("meta")
                 .hasMessageContaining("XATTRS")
@@ -499,7 +503,7 @@ class PoolOpsTest {
 
     @Test
     void clientsCannotTouchThePoolsOwnObjects() throws Exception {
-        assertThatThrownBy(() -> pool.getAttr(dev.spillway.pool.meta.PoolFids.SUPER))
+        assertThatThrownBy(() -> pool.getAttr(PoolFids.SUPER))
                 .isInstanceOf(OsdException.class)
                 .satisfies(e -> assertThat(((OsdException) e).errno()).isEqualTo(Errno.ENOENT));
         Fid f = object(new byte[10]);

@@ -1,12 +1,14 @@
 package dev.spillway.pool;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
+import dev.spillway.pool.config.Role;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
@@ -81,9 +83,8 @@ final class SpillEverything extends FilterOsd {
     }
 
     void spill(Set<Fid> fids) throws OsdException {
-        List<PoolDevice> bg = pool.devices().stream()
-                .filter(d -> d.has(dev.spillway.pool.config.Role.BACKGROUND))
-                .toList();
+        List<PoolDevice> bg =
+                pool.devices().stream().filter(d -> d.has(Role.BACKGROUND)).toList();
         for (Fid f : fids) {
             if (!pool.exists(f) || pool.getAttr(f).kind() != ObjectKind.DATA) {
                 continue;
@@ -102,7 +103,7 @@ final class SpillEverything extends FilterOsd {
                     throw new AssertionError("spill of " + f + " did not complete: " + r);
                 }
             } catch (OsdException e) {
-                if (!e.is(dev.spillway.osd.Errno.EBUSY)) {
+                if (!e.is(Errno.EBUSY)) {
                     throw e;
                 }
             }

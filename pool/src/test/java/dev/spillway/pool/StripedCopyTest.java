@@ -31,6 +31,7 @@ import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -168,7 +169,7 @@ class StripedCopyTest {
                 ByteBuffer b = ByteBuffer.allocate(len);
                 int n = pool.read(f, off, b);
                 assertThat(n).isEqualTo(len);
-                assertThat(b.array()).isEqualTo(java.util.Arrays.copyOfRange(body, off, off + len));
+                assertThat(b.array()).isEqualTo(Arrays.copyOfRange(body, off, off + len));
             }
             // The layout: a plain RAID0 component, one lov_ost_data per stripe.
             Layout l = LayoutCodec.decode(pool.rawLayout(f));

@@ -8,7 +8,9 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.Transaction;
+import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
 import dev.spillway.osd.mem.MemOsd;
@@ -22,6 +24,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -168,11 +171,11 @@ class DaemonTest {
     }
 
     private void advise(Fid f, String advice) throws OsdException {
-        byte[] v = advice.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] v = advice.getBytes(StandardCharsets.US_ASCII);
         try (Transaction tx = pool.newTransaction()) {
-            tx.declareSetXattr(f, dev.spillway.osd.PlacementHint.XATTR, v.length);
+            tx.declareSetXattr(f, PlacementHint.XATTR, v.length);
             tx.start();
-            tx.setXattr(f, dev.spillway.osd.PlacementHint.XATTR, v, dev.spillway.osd.XattrFlag.UPSERT);
+            tx.setXattr(f, PlacementHint.XATTR, v, XattrFlag.UPSERT);
         }
     }
 
@@ -192,7 +195,7 @@ class DaemonTest {
             }
         }
         for (Fid f : advised) {
-            advise(f, dev.spillway.osd.PlacementHint.COLD);
+            advise(f, PlacementHint.COLD);
             assertThat(daemon.heat().heat(f))
                     .as("heat of %s once advised cold", f)
                     .isLessThan(1e-6);
@@ -212,7 +215,7 @@ class DaemonTest {
         mount(1, 10 << 20, 100 << 20, "");
         Fid f = write(100_000);
         clock.advance(Duration.ofMinutes(1));
-        advise(f, dev.spillway.osd.PlacementHint.tier("slow0"));
+        advise(f, PlacementHint.tier("slow0"));
         pool.migrator().spill(f, pool.device(1));
         daemon.heat().markSpilled(f);
         for (int i = 0; i < 4; i++) {

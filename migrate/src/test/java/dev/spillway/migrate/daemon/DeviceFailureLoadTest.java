@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
@@ -129,7 +130,7 @@ class DeviceFailureLoadTest {
         pool.deviceFailures().onFailure(ch -> failedEvent.countDown());
 
         AtomicInteger readFailures = new AtomicInteger();
-        List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> failures = new CopyOnWriteArrayList<>();
         AtomicLong reads = new AtomicLong();
         // Every reader and writer reaches the barrier after its first half; the action kills slow1.
         CyclicBarrier half = new CyclicBarrier(
