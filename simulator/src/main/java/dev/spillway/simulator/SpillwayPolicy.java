@@ -18,6 +18,7 @@ import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -43,6 +44,13 @@ public final class SpillwayPolicy extends SimPolicy {
     private final String name;
     private final List<Fid> gone = new ArrayList<>();
     private final Placement.Mover mover = this::move;
+    /** Per object: its FID, made once (a replay asks for it on every request). */
+    private Fid[] fids;
+    /** Bytes a queued promotion will add: what {@link #withPending} adds to the occupancy. */
+    private long pending;
+
+    private final LongSupplier occupancyNow = this::occ;
+    private final LongSupplier withPending = () -> occ() + pending;
     private LongUnaryOperator occupancy = LongUnaryOperator.identity();
 
     public SpillwayPolicy(long capacityBytes, HeatConfig heatConfig, PolicyConfig policyConfig, String name) {
@@ -135,10 +143,15 @@ public final class SpillwayPolicy extends SimPolicy {
         if (resident == null) {
             resident = new long[t.objects()];
             Arrays.fill(resident, -1);
+            fids = new Fid[t.objects()];
         }
         int o = t.object(i);
         long size = t.size(i);
-        Fid fid = new Fid(o, 0, 0);
+        Fid fid = fids[o];
+        if (fid == null) {
+            fid = new Fid(o, 0, 0);
+            fids[o] = fid;
+        }
         boolean hit = resident[o] >= 0;
         if (t.isWrite(i)) {
             if (hit) {
@@ -163,7 +176,9 @@ public final class SpillwayPolicy extends SimPolicy {
             Promotion p = placement.read(fid, size, hit, occ(), capacity);
             if (p.admitted()) {
                 // Room first, as the daemon's pass counts the promotions it has queued.
-                placement.spillPass(() -> occ() + size, capacity, Integer.MAX_VALUE, mover);
+                pending = size;
+                placement.spillPass(withPending, capacity, Integer.MAX_VALUE, mover);
+                pending = 0;
                 if (occ() + size > capacity) {
                     placement.emergency(occ() + size - capacity, capacity, mover);
                 }
@@ -175,7 +190,7 @@ public final class SpillwayPolicy extends SimPolicy {
                 }
             }
         }
-        placement.spillPass(this::occ, capacity, Integer.MAX_VALUE, mover);
+        placement.spillPass(occupancyNow, capacity, Integer.MAX_VALUE, mover);
         return hit;
     }
 

@@ -33,8 +33,10 @@ import software.amazon.awssdk.services.s3.S3Client;
  * pool against a bare Jetty handler (goal >= 0.80), s3proxy (goal >= 1.5) and raw file I/O, for
  * the SDK's signed and unsigned-trailer payloads ({@link LargeBodies}); (2) 4 KiB PUT and GET with
  * 16 concurrent clients through the gateway vs s3proxy 4.1 (filesystem blobstore, child JVM) with
- * the same client, goal >= 2.0. Every server is reached with the AWS SDK v2 (url-connection
- * client, path style).
+ * the same client, goal >= 2.0; (3) {@code aws s3 cp} of a 1 GiB file up and down with the AWS
+ * CLI's defaults vs s3proxy (goal >= 1.5) and the disk's own rate ({@link AwsCliCopy}; skipped,
+ * saying so, without the {@code aws} command). The SDK's requests use the url-connection client,
+ * path style.
  */
 public final class S3Benchmark implements Benchmark {
     private static final String AK = "BENCHKEY";
@@ -47,7 +49,7 @@ public final class S3Benchmark implements Benchmark {
 
     @Override
     public String description() {
-        return "64 MiB PUT/GET via the S3 gateway vs bare Jetty HTTP (>= 0.80), s3proxy (>= 1.5) and raw files, signed and unsigned-trailer; 4 KiB PUT/GET x16 clients vs s3proxy (>= 2.0)";
+        return "64 MiB PUT/GET via the S3 gateway vs bare Jetty HTTP (>= 0.80), s3proxy (>= 1.5) and raw files, signed and unsigned-trailer; 4 KiB PUT/GET x16 clients vs s3proxy (>= 2.0); aws s3 cp 1 GiB up/down vs s3proxy (>= 1.5) and the disk";
     }
 
     static S3Client client(URI endpoint, int connections) {
@@ -85,13 +87,16 @@ public final class S3Benchmark implements Benchmark {
                                 .build());
                 S3Client c = client(gw.endpoint(), 32)) {
             c.createBucket(b -> b.bucket("bench"));
-            // --part large|small runs one half (profiling one path); both by default.
+            // --part large|small|cp runs one part (profiling one path); all of them by default.
             String part = o.option("--part", "all");
-            if (!part.equals("small")) {
+            if (part.equals("all") || part.equals("large")) {
                 new LargeBodies(o, dir, gw.endpoint(), AK, SK).run(out);
             }
-            if (!part.equals("large")) {
+            if (part.equals("all") || part.equals("small")) {
                 small(o, c, dir, out);
+            }
+            if (part.equals("all") || part.equals("cp")) {
+                new AwsCliCopy(o, dir, gw.endpoint(), AK, SK).run(out);
             }
         } finally {
             deleteTree(dir);

@@ -58,6 +58,14 @@ public final class HeatTracker {
     /** A walk's buffer, kept for the next one. */
     private final java.util.concurrent.atomic.AtomicReference<Gather> spareGather =
             new java.util.concurrent.atomic.AtomicReference<>();
+    /** The last Instant {@link #instantOf} made (immutable, so any thread may reuse it). */
+    private volatile Instant lastInstant;
+    /** The rings a walk looks at, one array each (a walk runs after every promotion). */
+    private static final int[] RESIDENT_ONLY = {HeatSegment.RESIDENT_RING};
+
+    private static final int[][] SINGLE_RING = {
+        {HeatSegment.RESIDENT_RING}, {HeatSegment.SPILLED_RING}, {HeatSegment.PROBATION_RING}
+    };
     /** Accesses counted since construction (the logical clock's input). */
     private final AtomicLong accesses = new AtomicLong();
     /** Spillable objects on the fast tier now: a turnover is this many accesses. */
@@ -194,7 +202,15 @@ public final class HeatTracker {
     }
 
     private Instant instantOf(int tick) {
-        return Instant.ofEpochSecond(epochSecond + tick);
+        // Most candidates of one walk share a second (all of them in a replay, whose clock stands
+        // still): hand out the same Instant rather than a new one per record.
+        Instant last = lastInstant;
+        long sec = epochSecond + tick;
+        if (last == null || last.getEpochSecond() != sec) {
+            last = Instant.ofEpochSecond(sec);
+            lastInstant = last;
+        }
+        return last;
     }
 
     static double heatOfKey(double key, double logicalNow) {
@@ -393,7 +409,7 @@ public final class HeatTracker {
         double[] sum = {0};
         long[] got = {0};
         walk(
-                new int[] {HeatSegment.RESIDENT_RING},
+                RESIDENT_ONLY,
                 t,
                 (g, i) -> {
                     double fk = HeatSegment.freqKey(g.key[i], s0.sizeTerm(g.sizeCode[i]), g.freq[i], ratio);
@@ -540,7 +556,7 @@ public final class HeatTracker {
         List<Candidate> out = new ArrayList<>();
         long[] bytes = {0};
         walk(
-                new int[] {ring},
+                SINGLE_RING[ring],
                 t,
                 (g, i) -> {
                     if (g.aux[i] > youngest) {

@@ -184,8 +184,7 @@ public final class PlacementPolicy {
         // newcomer beat a victim of equal frequency, so that a loop or a scan larger than the tier
         // replaces the whole main part as under LRU (hit ratio 0 on a loop). Ties go to the
         // victims. And it needs about promoteHits accesses of history.
-        double f = heat.frequency(fid);
-        boolean hotter = f >= config.promoteHits() - 0.5 && f - 1 > heat.victimFrequency(sizeBytes);
+        boolean hotter = !room && hotter(fid, sizeBytes);
         if (room || hotter) {
             promotions++;
             freshPromotions.add(fid);
@@ -198,6 +197,11 @@ public final class PlacementPolicy {
         }
         refusedWouldSpill++;
         return Promotion.WOULD_SPILL_NEXT;
+    }
+
+    private boolean hotter(Fid fid, long sizeBytes) {
+        double f = heat.frequency(fid);
+        return f >= config.promoteHits() - 0.5 && f - 1 > heat.victimFrequency(sizeBytes);
     }
 
     /**
