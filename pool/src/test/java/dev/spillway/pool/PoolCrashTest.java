@@ -11,6 +11,7 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveOptions;
 import dev.spillway.pool.ops.MoveResult;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +45,12 @@ class PoolCrashTest {
 
     /** Client writes and destroys mixed with every data-moving operation of the pool. */
     static void workload(long seed, PoolOsd pool, CrashSwitch sw, CrashCampaign.Model model) throws Exception {
+        workload(seed, pool, sw, model, MoveOptions.DEFAULT);
+    }
+
+    /** As {@link #workload(long, PoolOsd, CrashSwitch, CrashCampaign.Model)}, batches spilled with {@code batchOptions}. */
+    static void workload(long seed, PoolOsd pool, CrashSwitch sw, CrashCampaign.Model model, MoveOptions batchOptions)
+            throws Exception {
         Random r = new Random(seed);
         List<PoolDevice> bg = pool.devices().subList(1, pool.devices().size());
         for (int step = 0; step < 70; step++) {
@@ -66,7 +73,8 @@ class PoolCrashTest {
                     for (int k = 2 + r.nextInt(3); k > 0; k--) {
                         batch.add(CrashCampaign.object(r.nextInt(OBJECTS)));
                     }
-                    for (Migrator.Spilled sp : pool.migrator().spillAll(batch, bg.get(r.nextInt(bg.size())))) {
+                    for (Migrator.Spilled sp :
+                            pool.migrator().spillAll(batch, bg.get(r.nextInt(bg.size())), batchOptions)) {
                         if (sp.result() instanceof MoveResult.Failed failed) {
                             throw failed.error();
                         }
@@ -148,8 +156,8 @@ class PoolCrashTest {
                 Math.max(1, seeds),
                 s -> config(1 + s % 2),
                 OBJECTS,
-                pool -> pool.migrator().copyWriters(3),
-                PoolCrashTest::workload);
+                null,
+                (seed, pool, sw, model) -> workload(seed, pool, sw, model, MoveOptions.DEFAULT.withWriters(3)));
         assertThat(ran).isEqualTo(points);
     }
 
