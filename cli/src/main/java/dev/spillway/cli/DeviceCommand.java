@@ -163,46 +163,31 @@ final class DeviceCommand {
                     "copies",
                     ProgressBar.wanted(progress.off, target.json),
                     System::nanoTime);
-            long moved = 0;
-            long total = -1;
-            int stuckSteps = 0;
-            JsonNode p;
-            while (true) {
-                // The first step refuses (ENOSPC, nothing moved) if no other device can take the data.
-                p = c.call(
-                        "POST", "devices/" + device + "/evacuate", AdminClient.params("max", Integer.toString(batch)));
-                moved += p.path("moved").asLong();
-                if (total < 0) {
-                    total = moved + p.path("remaining").asLong();
+            // The first step refuses (ENOSPC, nothing moved) if no other device can take the data.
+            DeviceSteps.Ended e = DeviceSteps.run(
+                    c, "devices/" + device + "/evacuate", AdminClient.params("max", Integer.toString(batch)), bar, 3);
+            long moved = e.moved();
+            JsonNode p = e.last();
+            if (!e.done()) {
+                long left = p.path("remaining").asLong();
+                String why = p.path("errors").isEmpty()
+                        ? "nothing could be moved"
+                        : p.path("errors").get(0).asText();
+                if (target.json) {
+                    out.println(AdminClient.pretty(p));
                 }
-                bar.update("", moved, Math.max(total, moved));
-                if (p.path("done").asBoolean()) {
-                    break;
-                }
-                stuckSteps = p.path("moved").asLong() == 0 ? stuckSteps + 1 : 0;
-                if (stuckSteps >= 3) {
-                    bar.finish();
-                    long left = p.path("remaining").asLong();
-                    String why = p.path("errors").isEmpty()
-                            ? "nothing could be moved"
-                            : p.path("errors").get(0).asText();
-                    if (target.json) {
-                        out.println(AdminClient.pretty(p));
-                    }
-                    throw new OsdException(
-                            Errno.EAGAIN,
-                            null,
-                            null,
-                            "evacuation of " + device + " is stuck with " + left + " copies left (" + moved
-                                    + " moved): " + why
-                                    + ". The device stays 'evacuating' (read, never written; the daemon"
-                                    + " keeps trying). To get out: make room on another device (or add one) and run"
-                                    + " `spillway device evacuate " + device + "` again, or stop the evacuation with"
-                                    + " `spillway device set-state " + device + " rw`",
-                            null);
-                }
+                throw new OsdException(
+                        Errno.EAGAIN,
+                        null,
+                        null,
+                        "evacuation of " + device + " is stuck with " + left + " copies left (" + moved
+                                + " moved): " + why
+                                + ". The device stays 'evacuating' (read, never written; the daemon"
+                                + " keeps trying). To get out: make room on another device (or add one) and run"
+                                + " `spillway device evacuate " + device + "` again, or stop the evacuation with"
+                                + " `spillway device set-state " + device + " rw`",
+                        null);
             }
-            bar.finish();
             if (target.json) {
                 out.println("{\"device\": \"" + device + "\", \"moved\": " + moved + ", \"state\": \"spare\"}");
             } else {

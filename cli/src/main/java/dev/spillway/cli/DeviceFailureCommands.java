@@ -146,24 +146,14 @@ final class DeviceFailureCommands {
                     "objects",
                     ProgressBar.wanted(progress.off, target.json),
                     System::nanoTime);
-            long moved = 0;
-            long total = -1;
-            JsonNode p;
-            while (true) {
-                p = c.call(
-                        "POST",
-                        "devices/" + old + "/replace",
-                        AdminClient.params("with", replacement, "max", Integer.toString(batch)));
-                moved += p.path("moved").asLong();
-                if (total < 0) {
-                    total = moved + p.path("remaining").asLong();
-                }
-                bar.update("", moved, Math.max(total, moved));
-                if (p.path("done").asBoolean() || p.path("moved").asLong() == 0) {
-                    break;
-                }
-            }
-            bar.finish();
+            DeviceSteps.Ended e = DeviceSteps.run(
+                    c,
+                    "devices/" + old + "/replace",
+                    AdminClient.params("with", replacement, "max", Integer.toString(batch)),
+                    bar,
+                    1);
+            long moved = e.moved();
+            JsonNode p = e.last();
             long stuck = p.path("unrecoverable").asLong();
             if (target.json) {
                 out.println(AdminClient.pretty(p));

@@ -35,6 +35,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -326,7 +327,7 @@ final class PoolTransaction extends AbstractTransaction {
      */
     private void declareSyncCopies() throws OsdException {
         returnSyncKeys();
-        Set<Fid> bodies = new java.util.LinkedHashSet<>();
+        Set<Fid> bodies = new LinkedHashSet<>();
         Set<Fid> created = new HashSet<>();
         Set<Fid> policySet = new HashSet<>();
         for (Declare d : declares()) {

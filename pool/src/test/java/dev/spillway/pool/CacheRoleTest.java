@@ -24,7 +24,7 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.DeviceOps;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.HashMap;
@@ -155,9 +155,9 @@ class CacheRoleTest {
     /** An object spilled to slow0 (its only copy), then promoted: to the cache. */
     private Fid spilledAndCached(int n, byte[] b) throws OsdException {
         Fid f = write(n, b);
-        assertThat(pool.migrator().spill(f, dev("slow0")).outcome()).isEqualTo(Migrator.Outcome.DONE);
-        Migrator.Result r = pool.migrator().promote(f);
-        assertThat(r.outcome()).as(r.detail()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().spill(f, dev("slow0"))).isInstanceOf(MoveResult.Done.class);
+        MoveResult r = pool.migrator().promote(f);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
         assertThat(r.detail()).contains("cached").contains("ram");
         return f;
     }
@@ -175,7 +175,7 @@ class CacheRoleTest {
         Copy c = onCache(f).orElseThrow();
         assertThat(c.state()).isEqualTo(CopyState.IN_SYNC);
         assertThat(c.preferred()).as("reads prefer the cache copy").isTrue();
-        assertThat(pool.migrator().promote(f).outcome()).isEqualTo(Migrator.Outcome.NOTHING_TO_DO);
+        assertThat(pool.migrator().promote(f)).isInstanceOf(MoveResult.NothingToDo.class);
 
         int before = cache.reads.get();
         assertThat(read(f)).isEqualTo(b);
@@ -200,8 +200,8 @@ class CacheRoleTest {
     void aCacheIsNeverAWriteOrSpillTarget() throws Exception {
         mount(1, "async");
         Fid f = write(1, body(2, 1000));
-        Migrator.Result r = pool.migrator().copy(f, dev("ram"), true);
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.REFUSED);
+        MoveResult r = pool.migrator().copy(f, dev("ram"), true);
+        assertThat(r).isInstanceOf(MoveResult.Refused.class);
         assertThat(r.detail()).contains("ram").contains("not a background device");
         assertThatThrownBy(() -> pool.migrator().begin(f, dev("ram")))
                 .isInstanceOf(OsdException.class)
@@ -214,17 +214,17 @@ class CacheRoleTest {
         mount(2, "async");
         byte[] b = body(3, 100_000);
         Fid f = write(1, b);
-        assertThat(pool.migrator().copy(f, dev("slow0"), false).outcome()).isEqualTo(Migrator.Outcome.DONE);
-        assertThat(pool.migrator().spill(f, dev("slow1")).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().copy(f, dev("slow0"), false)).isInstanceOf(MoveResult.Done.class);
+        assertThat(pool.migrator().spill(f, dev("slow1"))).isInstanceOf(MoveResult.Done.class);
         assertThat(pool.migrator().promote(f).detail()).contains("cached");
-        assertThat(pool.migrator().promoteHome(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().promoteHome(f)).isInstanceOf(MoveResult.Done.class);
         int slow1 = pool.requireObject(f).on(dev("slow1").index()).orElseThrow().mirrorId();
-        assertThat(pool.migrator().dropMirror(f, slow1).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().dropMirror(f, slow1)).isInstanceOf(MoveResult.Done.class);
 
         // fast + slow0 + ram: with the cache counted there would be two copies besides the
         // fast device's, enough to release it at replicas 2.
-        Migrator.Result r = pool.migrator().release(f);
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.REFUSED);
+        MoveResult r = pool.migrator().release(f);
+        assertThat(r).isInstanceOf(MoveResult.Refused.class);
         assertThat(r.detail()).contains("only 1 durable in-sync copy elsewhere");
         assertThat(read(f)).isEqualTo(b);
     }

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 
 /**
  * A crash-point campaign over a pool whose devices are osd-mem with simulated durability under
@@ -208,13 +209,7 @@ public final class CrashCampaign {
      * crash to count its device calls, then at points drawn uniformly over them.
      */
     public static int run(
-            String name,
-            int points,
-            int seeds,
-            java.util.function.IntFunction<PoolConfig> configs,
-            int objects,
-            Attach attach,
-            Workload w)
+            String name, int points, int seeds, IntFunction<PoolConfig> configs, int objects, Attach attach, Workload w)
             throws Exception {
         return run(name, points, seeds, configs, objects, attach, w, null);
     }
@@ -224,7 +219,7 @@ public final class CrashCampaign {
             String name,
             int points,
             int seeds,
-            java.util.function.IntFunction<PoolConfig> configs,
+            IntFunction<PoolConfig> configs,
             int objects,
             Attach attach,
             Workload w,

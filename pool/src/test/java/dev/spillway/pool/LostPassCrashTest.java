@@ -13,6 +13,7 @@ import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -99,7 +100,7 @@ class LostPassCrashTest {
                 }
             }
         }
-        var totals = pool.copyTotals().getOrDefault(1, java.util.Map.of());
+        var totals = pool.copyTotals().getOrDefault(1, Map.of());
         assertThat(totals.getOrDefault(CopyState.IN_SYNC, new long[2])[1])
                 .as(where)
                 .isZero();

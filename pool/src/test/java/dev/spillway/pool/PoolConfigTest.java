@@ -8,6 +8,7 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.config.Role;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /** Pool YAML: every mistake is an error naming the key; nothing is guessed. */
@@ -77,7 +78,7 @@ class PoolConfigTest {
 
     @Test
     void aMissingFileNamesTheFile() {
-        assertThatThrownBy(() -> PoolConfigParser.parse(java.nio.file.Path.of("/nonexistent/pool.yaml")))
+        assertThatThrownBy(() -> PoolConfigParser.parse(Path.of("/nonexistent/pool.yaml")))
                 .isInstanceOf(OsdException.class)
                 .hasMessageContaining("/nonexistent/pool.yaml");
     }

@@ -6,10 +6,12 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.testkit.fault.CrashSwitch;
+import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -65,8 +67,8 @@ class PoolCrashTest {
                         batch.add(CrashCampaign.object(r.nextInt(OBJECTS)));
                     }
                     for (Migrator.Spilled sp : pool.migrator().spillAll(batch, bg.get(r.nextInt(bg.size())))) {
-                        if (sp.error() != null) {
-                            throw sp.error();
+                        if (sp.result() instanceof MoveResult.Failed failed) {
+                            throw failed.error();
                         }
                     }
                 } else if (op < 66) {
@@ -104,7 +106,7 @@ class PoolCrashTest {
                     PoolDevice d = bg.get(r.nextInt(bg.size()));
                     var prog = pool.deviceOps().evacuateStep(d, 2);
                     if (prog.done() || r.nextBoolean()) {
-                        pool.deviceOps().setState(d, dev.spillway.pool.config.DeviceState.RW);
+                        pool.deviceOps().setState(d, DeviceState.RW);
                     }
                 } else {
                     pool.sync();

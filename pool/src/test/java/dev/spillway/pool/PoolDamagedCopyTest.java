@@ -2,14 +2,19 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.testkit.fault.CrashSwitch;
 import dev.spillway.osd.testkit.fault.FaultInjectingStorage;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.recovery.Fsck;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,8 +27,7 @@ class PoolDamagedCopyTest {
 
     /** A machine whose pool has one garbage copy on the journal-off spill device, unmounted by a power cut. */
     static PowerLossCampaign.Machine withGarbage(Fid[] key) throws Exception {
-        PowerLossCampaign.Machine m = new PowerLossCampaign.Machine(
-                PoolPowerLossTest.config(1), new dev.spillway.osd.testkit.fault.CrashSwitch(0));
+        PowerLossCampaign.Machine m = new PowerLossCampaign.Machine(PoolPowerLossTest.config(1), new CrashSwitch(0));
         PoolOsd pool = m.mount();
         CrashCampaign.write(pool, F, new byte[50_000], true, new CrashCampaign.Model());
         pool.migrator().spill(F, pool.devices().get(1));
@@ -102,7 +106,7 @@ class PoolDamagedCopyTest {
 
     static byte[] read(PoolOsd pool, Fid f) throws Exception {
         byte[] b = new byte[(int) pool.getAttr(f).size()];
-        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b);
+        ByteBuffer bb = ByteBuffer.wrap(b);
         while (bb.hasRemaining() && pool.read(f, bb.position(), bb) > 0) {
             // until full
         }
@@ -111,10 +115,9 @@ class PoolDamagedCopyTest {
 
     @Test
     void aLostCopyDoesNotStopTheMountIsHealedFromTheOtherAndFsckListsAndRepairsIt() throws Exception {
-        PowerLossCampaign.Machine m = new PowerLossCampaign.Machine(
-                PoolPowerLossTest.config(2), new dev.spillway.osd.testkit.fault.CrashSwitch(0));
+        PowerLossCampaign.Machine m = new PowerLossCampaign.Machine(PoolPowerLossTest.config(2), new CrashSwitch(0));
         byte[] body = new byte[70_000];
-        new java.util.Random(7).nextBytes(body);
+        new Random(7).nextBytes(body);
         Fid key;
         try (PoolOsd pool = m.mount()) {
             CrashCampaign.write(pool, F, body, true, new CrashCampaign.Model());
@@ -145,8 +148,7 @@ class PoolDamagedCopyTest {
 
     @Test
     void theOnlyCopyLostMountsReadsWithAClearEioAndFsckSaysSo() throws Exception {
-        PowerLossCampaign.Machine m = new PowerLossCampaign.Machine(
-                PoolPowerLossTest.config(1), new dev.spillway.osd.testkit.fault.CrashSwitch(0));
+        PowerLossCampaign.Machine m = new PowerLossCampaign.Machine(PoolPowerLossTest.config(1), new CrashSwitch(0));
         Fid other = CrashCampaign.object(1);
         Fid key;
         try (PoolOsd pool = m.mount()) {
@@ -166,8 +168,8 @@ class PoolDamagedCopyTest {
         try (PoolOsd pool = after.mount()) {
             assertThat(read(pool, other)).hasSize(30_000);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> read(pool, F))
-                    .isInstanceOfSatisfying(dev.spillway.osd.OsdException.class, e -> {
-                        assertThat(e.errno()).isEqualTo(dev.spillway.osd.Errno.EIO);
+                    .isInstanceOfSatisfying(OsdException.class, e -> {
+                        assertThat(e.errno()).isEqualTo(Errno.EIO);
                         assertThat(e.getMessage()).contains(F.toString()).contains("no good copy left");
                     });
             Fsck.Report r = pool.fsck(true, true, null);

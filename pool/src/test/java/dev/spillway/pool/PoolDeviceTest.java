@@ -8,6 +8,7 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
@@ -19,7 +20,7 @@ import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.DeviceOps;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -155,7 +156,7 @@ class PoolDeviceTest {
             assertThat(o.on(1)).isEmpty();
             assertThat(read(pool, f)).hasSize((int) o.size());
         }
-        assertThat(pool.statfs().flags()).contains(dev.spillway.osd.StatFs.Flag.DEGRADED);
+        assertThat(pool.statfs().flags()).contains(StatFs.Flag.DEGRADED);
     }
 
     @Test
@@ -166,15 +167,15 @@ class PoolDeviceTest {
         Fid a = write(pool, 1, body);
         Fid b = write(pool, 2, new byte[1000]);
         devices.get("slow0").failWrites.set(true);
-        Migrator.Result r = pool.migrator().spill(a, pool.device(1));
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.PARKED);
+        MoveResult r = pool.migrator().spill(a, pool.device(1));
+        assertThat(r).isInstanceOf(MoveResult.Parked.class);
         assertThat(r.detail()).contains("slow0").contains("EIO");
         assertThat(WorkIndex.all(pool.metadata().osd()))
                 .anyMatch(j -> j.kind() == Job.Kind.PARKED && j.fid().equals(a));
         assertThat(read(pool, a)).hasSize(300_000);
         assertThat(read(pool, b)).hasSize(1000);
         devices.get("slow0").failWrites.set(false);
-        assertThat(pool.migrator().spill(a, pool.device(1)).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().spill(a, pool.device(1))).isInstanceOf(MoveResult.Done.class);
         assertThat(WorkIndex.all(pool.metadata().osd())).noneMatch(j -> j.kind() == Job.Kind.PARKED);
         pool.migrator().collectGarbage();
         assertThat(pool.fsck(false, true, null).problems()).isEmpty();

@@ -22,7 +22,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectCodec;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -127,8 +127,7 @@ class PoolFormatCompatTest {
                 tx.write(f, 0, ByteBuffer.wrap(new byte[10_000]));
             }
         }
-        assertThat(pool.migrator().spill(a, pool.device("slow").orElseThrow()).outcome())
-                .isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().spill(a, pool.device("slow").orElseThrow())).isInstanceOf(MoveResult.Done.class);
         var totals = pool.copyTotals().get(1).get(CopyState.IN_SYNC).clone();
         assertThat(totals[1]).isEqualTo(1);
 

@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Capabilities;
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
+import dev.spillway.osd.XattrFlag;
+import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.PoolConfig;
@@ -20,12 +24,15 @@ import dev.spillway.pool.layout.LayoutPrinter;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -108,8 +115,8 @@ class PoolOpsTest {
         byte[] body = random(3 << 20, 1);
         Fid f = object(body);
         var before = pool.getAttr(f);
-        Migrator.Result r = pool.migrator().spill(f, pool.device(1));
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.DONE);
+        MoveResult r = pool.migrator().spill(f, pool.device(1));
+        assertThat(r).isInstanceOf(MoveResult.Done.class);
         assertThat(raw.get(0).getAttr(f).size())
                 .as("zero-length stub on the metadata device")
                 .isZero();
@@ -139,8 +146,7 @@ class PoolOpsTest {
         for (int i = 0; i < 20; i++) {
             Migrator.Spilled sp = out.get(i);
             assertThat(sp.fid()).isEqualTo(fids.get(i));
-            assertThat(sp.error()).isNull();
-            assertThat(sp.result().outcome()).isEqualTo(Migrator.Outcome.DONE);
+            assertThat(sp.result()).isInstanceOf(MoveResult.Done.class);
             assertThat(state(fids.get(i)).resident(0)).isFalse();
             assertThat(read(fids.get(i))).isEqualTo(bodies.get(i));
         }
@@ -158,19 +164,22 @@ class PoolOpsTest {
         pool.migrator().spill(spilled, pool.device(1));
         Job pending = pool.migrator().begin(busy, pool.device(1)).orElseThrow();
         List<Migrator.Spilled> out = pool.migrator().spillAll(List.of(spilled, busy, plain, absent), pool.device(1));
-        assertThat(out.get(0).result().outcome()).as("already spilled there").isEqualTo(Migrator.Outcome.NOTHING_TO_DO);
-        assertThat(out.get(1).error().errno())
+        assertThat(out.get(0).result()).as("already spilled there").isInstanceOf(MoveResult.NothingToDo.class);
+        assertThat(((MoveResult.Failed) out.get(1).result()).error().errno())
                 .as("a copy to the target already under way")
                 .isEqualTo(Errno.EBUSY);
-        assertThat(out.get(1).error().getMessage()).contains(busy.toString()).contains("slow0");
-        assertThat(out.get(2).result().outcome()).isEqualTo(Migrator.Outcome.DONE);
-        assertThat(out.get(3).error().errno()).isEqualTo(Errno.ENOENT);
-        assertThat(out.get(3).error().getMessage()).contains(absent.toString());
+        assertThat(((MoveResult.Failed) out.get(1).result()).error().getMessage())
+                .contains(busy.toString())
+                .contains("slow0");
+        assertThat(out.get(2).result()).isInstanceOf(MoveResult.Done.class);
+        assertThat(((MoveResult.Failed) out.get(3).result()).error().errno()).isEqualTo(Errno.ENOENT);
+        assertThat(((MoveResult.Failed) out.get(3).result()).error().getMessage())
+                .contains(absent.toString());
         // The copy begun outside the batch is untouched by it and can still be completed.
-        assertThat(pool.migrator().complete(pending, true).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().complete(pending, true)).isInstanceOf(MoveResult.Done.class);
         Migrator.Spilled toFast =
                 pool.migrator().spillAll(List.of(plain), pool.device(0)).get(0);
-        assertThat(toFast.result().outcome()).isEqualTo(Migrator.Outcome.REFUSED);
+        assertThat(toFast.result()).isInstanceOf(MoveResult.Refused.class);
         assertThat(toFast.result().detail()).contains("fast is not a background device");
     }
 
@@ -191,7 +200,7 @@ class PoolOpsTest {
                     try (Transaction tx = pool.newTransaction()) {
                         tx.declareSetXattr(f, "trusted.lov", 4);
                         tx.start();
-                        tx.setXattr(f, "trusted.lov", new byte[4], dev.spillway.osd.XattrFlag.UPSERT);
+                        tx.setXattr(f, "trusted.lov", new byte[4], XattrFlag.UPSERT);
                     }
                 })
                 .isInstanceOf(OsdException.class)
@@ -204,7 +213,7 @@ class PoolOpsTest {
         byte[] body = random(100_000, 3);
         Fid f = object(body);
         pool.migrator().copy(f, pool.device(1), false);
-        assertThat(pool.migrator().spill(f, pool.device(2)).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().spill(f, pool.device(2))).isInstanceOf(MoveResult.Done.class);
         // Corrupt the preferred copy behind the pool's back.
         Copy pref =
                 state(f).copies().stream().filter(Copy::preferred).findFirst().orElseThrow();
@@ -216,8 +225,8 @@ class PoolOpsTest {
         }
         assertThat(read(f)).as("served from the other copy").isEqualTo(body);
         assertThat(state(f).byKey(pref.key()).orElseThrow().state()).isEqualTo(CopyState.STALE);
-        assertThat(WorkIndex.all(raw.get(0))).anyMatch(j -> j.kind() == dev.spillway.pool.meta.Job.Kind.RESYNC);
-        assertThat(pool.migrator().resync(f, pref.device()).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(WorkIndex.all(raw.get(0))).anyMatch(j -> j.kind() == Job.Kind.RESYNC);
+        assertThat(pool.migrator().resync(f, pref.device())).isInstanceOf(MoveResult.Done.class);
         pool.migrator().collectGarbage();
         assertThat(state(f).inSync()).hasSize(2);
     }
@@ -278,7 +287,7 @@ class PoolOpsTest {
         byte[] body = random(50_000, 6);
         Fid f = object(body);
         pool.migrator().spill(f, pool.device(1));
-        assertThat(pool.migrator().promote(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().promote(f)).isInstanceOf(MoveResult.Done.class);
         PoolObject p = state(f);
         assertThat(p.resident(0)).isTrue();
         assertThat(p.inSync()).hasSize(2);
@@ -293,14 +302,12 @@ class PoolOpsTest {
         byte[] body = random(70_000, 7);
         Fid f = object(body);
         pool.migrator().spill(f, pool.device(1));
-        assertThat(pool.migrator().migrate(f, pool.device(1), pool.device(2)).outcome())
-                .isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().migrate(f, pool.device(1), pool.device(2))).isInstanceOf(MoveResult.Done.class);
         pool.migrator().collectGarbage();
         PoolObject p = state(f);
         assertThat(p.copies()).extracting(Copy::device).containsExactly(2);
         assertThat(raw.get(1).statfs().objects()).isZero();
-        assertThat(pool.migrator().dropMirror(f, p.copies().get(0).mirrorId()).outcome())
-                .isEqualTo(Migrator.Outcome.REFUSED);
+        assertThat(pool.migrator().dropMirror(f, p.copies().get(0).mirrorId())).isInstanceOf(MoveResult.Refused.class);
         assertThat(read(f)).isEqualTo(body);
     }
 
@@ -309,9 +316,9 @@ class PoolOpsTest {
         mountFresh(2);
         Fid f = object(random(1000, 8));
         pool.migrator().copy(f, pool.device(1), false);
-        assertThat(pool.migrator().release(f).outcome()).isEqualTo(Migrator.Outcome.REFUSED);
+        assertThat(pool.migrator().release(f)).isInstanceOf(MoveResult.Refused.class);
         pool.migrator().copy(f, pool.device(2), false);
-        assertThat(pool.migrator().release(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().release(f)).isInstanceOf(MoveResult.Done.class);
     }
 
     @Test
@@ -328,7 +335,7 @@ class PoolOpsTest {
         assertThat(p.on(1).orElseThrow().state()).isEqualTo(CopyState.STALE);
         Layout l = pool.layout(f);
         assertThat(l.flrState().name()).isEqualTo("WRITE_PENDING");
-        assertThat(pool.migrator().resync(f, 1).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().resync(f, 1)).isInstanceOf(MoveResult.Done.class);
         pool.migrator().collectGarbage();
         assertThat(pool.layout(f).flrState().name()).isEqualTo("RDONLY");
     }
@@ -406,10 +413,10 @@ class PoolOpsTest {
         }
         remount(PoolOsd.MountMode.RECOVER);
         Fid f = object(random(1 << 20, 12));
-        Migrator.Result r = pool.migrator().spill(f, pool.device(1));
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.PARKED);
+        MoveResult r = pool.migrator().spill(f, pool.device(1));
+        assertThat(r).isInstanceOf(MoveResult.Parked.class);
         assertThat(r.detail()).contains("slow0").contains("ENOSPC");
-        assertThat(WorkIndex.all(raw.get(0))).anyMatch(j -> j.kind() == dev.spillway.pool.meta.Job.Kind.PARKED);
+        assertThat(WorkIndex.all(raw.get(0))).anyMatch(j -> j.kind() == Job.Kind.PARKED);
         assertThat(state(f).resident(0)).isTrue();
         pool.migrator().collectGarbage();
     }
@@ -446,25 +453,23 @@ class PoolOpsTest {
                         c,
                         InstantSource.system(),
                         PoolOsd.MountMode.RECOVER,
-                        (d, clock) ->
-                                new dev.spillway.osd.filter.FilterOsd(
-                                        new MemOsd(new OsdConfig(d.name(), "mem", Map.of(), clock))) {
-                                    @Override
-                                    public dev.spillway.osd.Capabilities capabilities() {
-                                        var in = super.capabilities();
-                                        var f = java.util.EnumSet.copyOf(in.features());
-                                        f.remove(dev.spillway.osd.Capability.XATTRS);
-                                        return new dev.spillway.osd.Capabilities(
-                                                f,
-                                                0,
-                                                0,
-                                                in.maxObjectSize(),
-                                                in.maxIndexKey(),
-                                                in.maxIndexValue(),
-                                                in.preferredIoSize(),
-                                                in.blockSize());
-                                    }
-                                }))
+                        (d, clock) -> new FilterOsd(new MemOsd(new OsdConfig(d.name(), "mem", Map.of(), clock))) {
+                            @Override
+                            public Capabilities capabilities() {
+                                var in = super.capabilities();
+                                var f = EnumSet.copyOf(in.features());
+                                f.remove(Capability.XATTRS);
+                                return new Capabilities(
+                                        f,
+                                        0,
+                                        0,
+                                        in.maxObjectSize(),
+                                        in.maxIndexKey(),
+                                        in.maxIndexValue(),
+                                        in.preferredIoSize(),
+                                        in.blockSize());
+                            }
+                        }))
                 .isInstanceOf(OsdException.class)
                 .hasMessageContaining("meta")
                 .hasMessageContaining("XATTRS")
@@ -498,7 +503,7 @@ class PoolOpsTest {
 
     @Test
     void clientsCannotTouchThePoolsOwnObjects() throws Exception {
-        assertThatThrownBy(() -> pool.getAttr(dev.spillway.pool.meta.PoolFids.SUPER))
+        assertThatThrownBy(() -> pool.getAttr(PoolFids.SUPER))
                 .isInstanceOf(OsdException.class)
                 .satisfies(e -> assertThat(((OsdException) e).errno()).isEqualTo(Errno.ENOENT));
         Fid f = object(new byte[10]);

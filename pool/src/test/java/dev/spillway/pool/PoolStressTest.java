@@ -25,6 +25,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,7 +55,7 @@ class PoolStressTest {
         }
         AtomicBoolean stop = new AtomicBoolean();
         ExecutorService ex = Executors.newFixedThreadPool(writers + 3);
-        java.util.concurrent.atomic.AtomicInteger fscks = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger fscks = new AtomicInteger();
         List<Future<?>> fs = new ArrayList<>();
         for (int w = 0; w < writers; w++) {
             List<Fid> mine = fids.subList(w * perWriter, (w + 1) * perWriter);

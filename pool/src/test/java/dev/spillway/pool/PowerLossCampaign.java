@@ -18,11 +18,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
 /**
@@ -133,8 +135,7 @@ final class PowerLossCampaign {
             kvs.clear();
             for (Path p : dbs.values()) {
                 try (Stream<Path> files = Files.walk(p)) {
-                    for (Path f :
-                            files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
                         Files.deleteIfExists(f);
                     }
                 } catch (IOException ignored) {
@@ -172,7 +173,7 @@ final class PowerLossCampaign {
             String name,
             int points,
             int seeds,
-            java.util.function.IntFunction<PoolConfig> configs,
+            IntFunction<PoolConfig> configs,
             int objects,
             CrashCampaign.Workload w,
             Path scratch)

@@ -14,7 +14,7 @@ import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.PoolObjectCodec;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -154,7 +154,7 @@ class ReadStampTest {
         byte[] body = random(10_000, 2);
         Fid f = write(1, body, true);
         assertThat(read(f, body.length)).isEqualTo(body);
-        assertThat(pool.migrator().spill(f, pool.device(1)).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().spill(f, pool.device(1))).isInstanceOf(MoveResult.Done.class);
         // The metadata device holds a zero-length stub now: a read trusting the cached resident
         // record would end at 0.
         assertThat(read(f, body.length)).isEqualTo(body);
@@ -182,7 +182,7 @@ class ReadStampTest {
         });
         // The reader has its record (resident) and stamp, and is about to read the metadata device.
         entered.await();
-        assertThat(pool.migrator().spill(f, pool.device(1)).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().spill(f, pool.device(1))).isInstanceOf(MoveResult.Done.class);
         go.countDown();
         // Its body read found the stub; the stamp moved, so it read again from the spilled copy.
         assertThat(reader.join()).isEqualTo(body);

@@ -1,14 +1,16 @@
 package dev.spillway.pool;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
+import dev.spillway.pool.config.Role;
 import dev.spillway.pool.device.PoolDevice;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -81,9 +83,8 @@ final class SpillEverything extends FilterOsd {
     }
 
     void spill(Set<Fid> fids) throws OsdException {
-        List<PoolDevice> bg = pool.devices().stream()
-                .filter(d -> d.has(dev.spillway.pool.config.Role.BACKGROUND))
-                .toList();
+        List<PoolDevice> bg =
+                pool.devices().stream().filter(d -> d.has(Role.BACKGROUND)).toList();
         for (Fid f : fids) {
             if (!pool.exists(f) || pool.getAttr(f).kind() != ObjectKind.DATA) {
                 continue;
@@ -93,16 +94,16 @@ final class SpillEverything extends FilterOsd {
                 for (int i = 0; i < pool.replicas() - 1 && i < bg.size(); i++) {
                     pool.migrator().copy(f, bg.get(i), false);
                 }
-                Migrator.Result r = pool.migrator().spill(f, bg.get(Math.min(pool.replicas() - 1, bg.size() - 1)));
+                MoveResult r = pool.migrator().spill(f, bg.get(Math.min(pool.replicas() - 1, bg.size() - 1)));
                 // Concurrent writers may change the object under the copies: then it may stay
                 // resident; if nothing changed, the spill must have worked.
                 boolean changed = !pool.exists(f) || pool.getAttr(f).dataVersion() != before;
                 // CHANGED means exactly that: another thread changed or spilled it meanwhile.
-                if (!changed && r.outcome() == Migrator.Outcome.REFUSED) {
+                if (!changed && r instanceof MoveResult.Refused) {
                     throw new AssertionError("spill of " + f + " did not complete: " + r);
                 }
             } catch (OsdException e) {
-                if (!e.is(dev.spillway.osd.Errno.EBUSY)) {
+                if (!e.is(Errno.EBUSY)) {
                     throw e;
                 }
             }

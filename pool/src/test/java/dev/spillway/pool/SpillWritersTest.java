@@ -17,6 +17,8 @@ import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveOptions;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -29,11 +31,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A spill batch's copies written side by side ({@code Migrator.copyWriters}, the daemon's
+ * A spill batch's copies written side by side ({@code MoveOptions.withWriters}, the daemon's
  * {@code policy.spill-writers}, issue 12): every copy still made durable by the batch's one sync
  * before its flip, a full target stops the batch's other writers, nothing left half-tracked.
  */
 class SpillWritersTest {
+    private static final MoveOptions FOUR_WRITERS = MoveOptions.DEFAULT.withWriters(4);
+
     private static final String YAML = """
             name: writers
             devices:
@@ -134,7 +138,6 @@ class SpillWritersTest {
     void aBatchsCopiesAreWrittenSideBySideAndAllSpilled() throws Exception {
         Rendezvous[] slow = new Rendezvous[1];
         mount("", in -> slow[0] = new Rendezvous(in, 4));
-        pool.migrator().copyWriters(4);
         List<Fid> fids = new ArrayList<>();
         List<byte[]> bodies = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
@@ -142,15 +145,14 @@ class SpillWritersTest {
             bodies.add(b);
             fids.add(object(b));
         }
-        List<Migrator.Spilled> out = pool.migrator().spillAll(fids, pool.device(1));
+        List<Migrator.Spilled> out = pool.migrator().spillAll(fids, pool.device(1), FOUR_WRITERS);
         assertThat(slow[0].gaveUp.get())
                 .as("writes that waited for other writers in vain (copies written one after another)")
                 .isZero();
         assertThat(slow[0].mostInFlight.get()).isGreaterThanOrEqualTo(4);
         for (int i = 0; i < fids.size(); i++) {
             assertThat(out.get(i).fid()).isEqualTo(fids.get(i));
-            assertThat(out.get(i).error()).isNull();
-            assertThat(out.get(i).result().outcome()).isEqualTo(Migrator.Outcome.DONE);
+            assertThat(out.get(i).result()).isInstanceOf(MoveResult.Done.class);
             assertThat(pool.object(fids.get(i)).orElseThrow().resident(0)).isFalse();
             assertThat(read(fids.get(i))).isEqualTo(bodies.get(i));
         }
@@ -163,7 +165,6 @@ class SpillWritersTest {
     void aFullTargetStopsTheBatchAndEveryObjectIsSpilledParkedOrLeftIntact() throws Exception {
         // Room for about two of the eight copies: the writers side by side meet ENOSPC.
         mount("capacity: 96KiB, ", in -> in);
-        pool.migrator().copyWriters(4);
         List<Fid> fids = new ArrayList<>();
         List<byte[]> bodies = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
@@ -171,19 +172,19 @@ class SpillWritersTest {
             bodies.add(b);
             fids.add(object(b));
         }
-        List<Migrator.Spilled> out = pool.migrator().spillAll(fids, pool.device(1));
+        List<Migrator.Spilled> out = pool.migrator().spillAll(fids, pool.device(1), FOUR_WRITERS);
         int done = 0;
         int parked = 0;
         for (int i = 0; i < fids.size(); i++) {
             Migrator.Spilled sp = out.get(i);
-            assertThat(sp.error()).as("%s", sp.fid()).isNull();
-            Migrator.Outcome o = sp.result().outcome();
-            assertThat(o).isIn(Migrator.Outcome.DONE, Migrator.Outcome.PARKED, Migrator.Outcome.REFUSED);
-            done += o == Migrator.Outcome.DONE ? 1 : 0;
-            parked += o == Migrator.Outcome.PARKED ? 1 : 0;
+            MoveResult r = sp.result();
+            assertThat(r).as("%s", sp.fid()).isNotInstanceOf(MoveResult.Failed.class);
+            assertThat(r.outcome()).isIn("DONE", "PARKED", "REFUSED");
+            done += r instanceof MoveResult.Done ? 1 : 0;
+            parked += r instanceof MoveResult.Parked ? 1 : 0;
             assertThat(pool.object(fids.get(i)).orElseThrow().resident(0))
                     .as("only a spilled object leaves the fast tier")
-                    .isEqualTo(o != Migrator.Outcome.DONE);
+                    .isEqualTo(!(r instanceof MoveResult.Done));
             assertThat(read(fids.get(i))).isEqualTo(bodies.get(i));
         }
         assertThat(parked).as("the full target parked a spill").isPositive();

@@ -26,10 +26,12 @@ import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -135,8 +137,8 @@ class StripedCopyTest {
         for (int size : SIZES) {
             byte[] body = random(size, size);
             Fid f = object(body);
-            Migrator.Result r = pool.migrator().spill(f, pool.device(1));
-            assertThat(r.outcome()).as("size %d: %s", size, r.detail()).isEqualTo(Migrator.Outcome.DONE);
+            MoveResult r = pool.migrator().spill(f, pool.device(1));
+            assertThat(r).as("size %d: %s", size, r.detail()).isInstanceOf(MoveResult.Done.class);
             assertThat(r.detail()).contains(stripes + " stripes on slow0, slow1");
             Copy c = striped(f);
             assertThat(state(f).resident(0)).isFalse();
@@ -167,7 +169,7 @@ class StripedCopyTest {
                 ByteBuffer b = ByteBuffer.allocate(len);
                 int n = pool.read(f, off, b);
                 assertThat(n).isEqualTo(len);
-                assertThat(b.array()).isEqualTo(java.util.Arrays.copyOfRange(body, off, off + len));
+                assertThat(b.array()).isEqualTo(Arrays.copyOfRange(body, off, off + len));
             }
             // The layout: a plain RAID0 component, one lov_ost_data per stripe.
             Layout l = LayoutCodec.decode(pool.rawLayout(f));
@@ -206,8 +208,7 @@ class StripedCopyTest {
         }
         List<Migrator.Spilled> out = pool.migrator().spillAll(fids, pool.device(3));
         for (int i = 0; i < fids.size(); i++) {
-            assertThat(out.get(i).error()).isNull();
-            assertThat(out.get(i).result().outcome()).isEqualTo(Migrator.Outcome.DONE);
+            assertThat(out.get(i).result()).isInstanceOf(MoveResult.Done.class);
             assertThat(striped(fids.get(i)).stripes().get(0).device())
                     .as("the target is stripe 0")
                     .isEqualTo(3);
@@ -224,8 +225,8 @@ class StripedCopyTest {
         Fid f = object(body);
         pool.migrator().spill(f, pool.device(2));
         Copy c = striped(f);
-        Migrator.Result r = pool.migrator().promote(f);
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.DONE);
+        MoveResult r = pool.migrator().promote(f);
+        assertThat(r).isInstanceOf(MoveResult.Done.class);
         assertThat(r.detail()).contains(stripes + " stripes");
         assertThat(state(f).resident(0)).isTrue();
         assertThat(raw.get(0).getAttr(f).size()).isEqualTo(body.length);
@@ -313,12 +314,12 @@ class StripedCopyTest {
         byte[] body = random(3 * UNIT + 1, 9);
         Fid f = object(body);
         pool.migrator().spill(f, pool.device(1));
-        Migrator.Result no = pool.migrator().migrate(f, pool.device(1), pool.device(2));
-        assertThat(no.outcome()).isEqualTo(Migrator.Outcome.REFUSED);
+        MoveResult no = pool.migrator().migrate(f, pool.device(1), pool.device(2));
+        assertThat(no).isInstanceOf(MoveResult.Refused.class);
         assertThat(no.detail()).contains("slow1").contains("striped");
         Copy old = striped(f);
-        Migrator.Result r = pool.migrator().migrate(f, pool.device(2), pool.device(6));
-        assertThat(r.outcome()).as(r.detail()).isEqualTo(Migrator.Outcome.DONE);
+        MoveResult r = pool.migrator().migrate(f, pool.device(2), pool.device(6));
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
         assertThat(state(f).copies()).hasSize(1);
         Copy now = state(f).copies().get(0);
         assertThat(now.striped()).as("far is not in the tier: a whole copy").isFalse();
@@ -360,7 +361,7 @@ class StripedCopyTest {
             tx.start();
             tx.destroy(g);
         }
-        assertThat(pool.migrator().complete(gl, true).outcome()).isEqualTo(Migrator.Outcome.CHANGED);
+        assertThat(pool.migrator().complete(gl, true)).isInstanceOf(MoveResult.Changed.class);
         pool.migrator().collectGarbage();
         assertThat(WorkIndex.all(raw.get(0))).as("every stripe's job collected").isEmpty();
     }
@@ -371,8 +372,8 @@ class StripedCopyTest {
         mountFresh(stripes, 2);
         byte[] body = random(6 * UNIT + 77, 12);
         Fid f = object(body);
-        assertThat(pool.migrator().copy(f, pool.device(6), false).outcome()).isEqualTo(Migrator.Outcome.DONE);
-        assertThat(pool.migrator().spill(f, pool.device(1)).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().copy(f, pool.device(6), false)).isInstanceOf(MoveResult.Done.class);
+        assertThat(pool.migrator().spill(f, pool.device(1))).isInstanceOf(MoveResult.Done.class);
         Copy c = striped(f);
         assertThat(state(f).resident(0)).isFalse();
         // Stripe 1's object vanishes from its device (as with a lost disk).
@@ -394,14 +395,14 @@ class StripedCopyTest {
                 .anyMatch(j -> j.kind() == Job.Kind.RESYNC && j.key().equals(c.key()));
         Copy bad = state(f).byKey(c.key()).orElseThrow();
         assertThat(bad.state()).isEqualTo(CopyState.STALE);
-        Migrator.Result r = pool.migrator().resync(f, bad.device());
-        assertThat(r.outcome()).as(r.detail()).isEqualTo(Migrator.Outcome.DONE);
+        MoveResult r = pool.migrator().resync(f, bad.device());
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
         pool.migrator().collectGarbage();
         Copy healed = striped(f);
         assertThat(healed.state()).isEqualTo(CopyState.IN_SYNC);
         assertThat(healed.key()).isNotEqualTo(c.key());
         assertThat(read(f)).isEqualTo(body);
-        assertThat(pool.migrator().verify(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().verify(f)).isInstanceOf(MoveResult.Done.class);
     }
 
     @ParameterizedTest(name = "{0} stripes")
@@ -410,8 +411,8 @@ class StripedCopyTest {
         mountFresh(stripes, 2);
         byte[] body = random(5 * UNIT + 3, 13);
         Fid f = object(body);
-        assertThat(pool.migrator().copy(f, pool.device(6), false).outcome()).isEqualTo(Migrator.Outcome.DONE);
-        assertThat(pool.migrator().spill(f, pool.device(1)).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(pool.migrator().copy(f, pool.device(6), false)).isInstanceOf(MoveResult.Done.class);
+        assertThat(pool.migrator().spill(f, pool.device(1))).isInstanceOf(MoveResult.Done.class);
         Copy c = striped(f);
         // The last stripe's device fails: the one pass over its index marks the whole copy lost.
         int dead = c.stripes().get(stripes - 1).device();

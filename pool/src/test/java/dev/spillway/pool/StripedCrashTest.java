@@ -13,6 +13,7 @@ import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -78,8 +79,8 @@ class StripedCrashTest {
                         batch.add(CrashCampaign.object(r.nextInt(OBJECTS)));
                     }
                     for (Migrator.Spilled sp : pool.migrator().spillAll(batch, tier.get(r.nextInt(tier.size())))) {
-                        if (sp.error() != null) {
-                            throw sp.error();
+                        if (sp.result() instanceof MoveResult.Failed failed) {
+                            throw failed.error();
                         }
                     }
                 } else if (op < 70) {

@@ -21,6 +21,7 @@ import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.config.WriteCommit;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
 import java.nio.ByteBuffer;
@@ -211,8 +212,7 @@ class WriteCommitTest {
                     .hasSize(1);
             assertThat(durableExtraCopies(pool, f, b)).hasSize(1);
             assertThat(p.copies()).noneMatch(c -> c.state() == CopyState.PENDING);
-            assertThat(WorkIndex.all(pool.metadata().osd()))
-                    .noneMatch(j -> j.kind() == dev.spillway.pool.meta.Job.Kind.COPY);
+            assertThat(WorkIndex.all(pool.metadata().osd())).noneMatch(j -> j.kind() == Job.Kind.COPY);
             // The rewrite replaced the copy on the device that held the old one: no stale copy left.
             assertThat(p.copies()).hasSize(2);
         }

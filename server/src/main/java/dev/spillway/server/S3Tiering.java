@@ -11,7 +11,7 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.PoolObject;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,7 +89,7 @@ final class S3Tiering {
         if (o.on(target.index()).isPresent() && !o.resident(pool.metadata().index())) {
             return; // already there
         }
-        Migrator.Result r;
+        MoveResult r;
         if (o.resident(pool.metadata().index())) {
             r = pool.migrator().spill(fid, target);
         } else {
@@ -102,7 +102,7 @@ final class S3Tiering {
             }
             r = pool.migrator().migrate(fid, pool.device(from.device()), target);
         }
-        if (r.outcome() == Migrator.Outcome.REFUSED) {
+        if (r instanceof MoveResult.Refused) {
             throw new OsdException(
                     Errno.EAGAIN, pool.name(), fid, "cannot move to storage class tier " + tier + ": " + r.detail());
         }

@@ -9,6 +9,7 @@ import dev.spillway.migrate.daemon.MigrationDaemon;
 import dev.spillway.osd.Fid;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -76,9 +77,8 @@ public final class SpillBench implements Benchmark {
                         for (int i = 0; i < fids.size(); i += MigrationDaemon.SPILL_BATCH) {
                             List<Fid> batch = fids.subList(i, Math.min(fids.size(), i + MigrationDaemon.SPILL_BATCH));
                             for (Migrator.Spilled sp : pool.migrator().spillAll(batch, pool.device(1))) {
-                                if (sp.error() != null || sp.result().outcome() != Migrator.Outcome.DONE) {
-                                    throw new IllegalStateException("spill of " + sp.fid() + ": "
-                                            + (sp.error() != null ? sp.error() : sp.result()));
+                                if (!(sp.result() instanceof MoveResult.Done)) {
+                                    throw new IllegalStateException("spill of " + sp.fid() + ": " + sp.result());
                                 }
                             }
                         }

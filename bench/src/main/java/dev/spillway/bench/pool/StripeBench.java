@@ -12,7 +12,7 @@ import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Copy;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -181,10 +181,10 @@ public final class StripeBench implements Benchmark {
         }
         pool.sync();
         long t0 = System.nanoTime();
-        Migrator.Result r = pool.migrator().spill(f, pool.device(target));
+        MoveResult r = pool.migrator().spill(f, pool.device(target));
         double write = size / 1048576.0 / ((System.nanoTime() - t0) / 1e9);
         Copy copy = pool.requireObject(f).inSync().get(0);
-        if (r.outcome() != Migrator.Outcome.DONE || (devices > 1) != copy.striped()) {
+        if (!(r instanceof MoveResult.Done) || (devices > 1) != copy.striped()) {
             throw new IllegalStateException("spill of " + f + " to device " + target + ": " + r);
         }
         ByteBuffer b = ByteBuffer.allocateDirect(buffer);

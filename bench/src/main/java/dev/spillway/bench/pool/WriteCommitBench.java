@@ -39,7 +39,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li><b>sync 2</b> — the pool's {@code write-commit: sync 2}: the client's transaction (the body
  *     on kv, the pending copy) committed, then kv forced while the copy is written to vfs and made
  *     durable (file and folder), side by side; the flip committed unforced; all before {@code stop}
- *     returns;</li>
+ *     returns. kv runs with {@code commit-delay: 5ms}, so an unforced flip rides on the next
+ *     write's force instead of a WAL sync of its own (with the default 0 kv's sync thread forces
+ *     every commit at once, and each write pays a second WAL sync in sequence); forced commits —
+ *     async's, the top transactions' forces — never wait for the delay;</li>
  * <li><b>async</b> — the same objects with the xattr {@code spillway.write-commit: async} and a
  *     durable commit ({@code setSync(true)}): one durable copy, the other left to the daemon;</li>
  * <li><b>raw</b> — the baseline: the same body written and forced to two new files side by side
@@ -71,7 +74,7 @@ public final class WriteCommitBench implements Benchmark {
                         replicas: 2
                         write-commit: sync 2
                         devices:
-                          - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: %s}}
+                          - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: %s, commit-delay: 5ms}}
                           - {name: slow, backend: vfs, roles: [background], settings: {path: %s, journal: "off"}}
                         """.formatted(fastDir.resolve("fast"), dir.resolve("slow")), "wcbench"),
                 PoolOsd.MountMode.RECOVER);
@@ -167,7 +170,7 @@ public final class WriteCommitBench implements Benchmark {
                     "sync 2: kv force and vfs copy fsync (+ folder) side by side, flip unforced, before stop returns;"
                             + " async: one kv copy, forced; raw: write + force + folder fsync of two new files,"
                             + " one thread each, in parallel");
-            params.put("devices", "kv + vfs (journal off); raw files beside each");
+            params.put("devices", "kv (commit-delay 5ms) + vfs (journal off); raw files beside each");
             return BenchResult.higherIsBetter(
                     name(),
                     "sync2_" + label + "_" + (unit.equals("MiB/s") ? "mib" : "ops") + "_per_s",

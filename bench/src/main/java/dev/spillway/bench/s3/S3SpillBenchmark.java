@@ -16,7 +16,7 @@ import dev.spillway.osd.testkit.s3.S3ProxyPeer;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.PoolDevice;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.io.ByteArrayInputStream;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
@@ -117,8 +117,8 @@ public final class S3SpillBenchmark implements Benchmark {
                                 System.gc();
                                 long t = System.nanoTime();
                                 for (Fid f : fids) {
-                                    Migrator.Result r = pool.migrator().spill(f, spill);
-                                    if (r.outcome() != Migrator.Outcome.DONE) {
+                                    MoveResult r = pool.migrator().spill(f, spill);
+                                    if (!(r instanceof MoveResult.Done)) {
                                         throw new IllegalStateException("spill of " + f + ": " + r);
                                     }
                                 }

@@ -23,6 +23,8 @@ import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveOptions;
+import dev.spillway.pool.ops.MoveResult;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -81,6 +83,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Placement placement;
 
     private final TokenBucket bucket;
+    // How the daemon's own moves run: charged to its bandwidth cap (nobody else's are), a spill
+    // batch's copies written spill-writers side by side.
+    private final MoveOptions paced;
     private final int md;
     // The pool's cache devices (role cache), by index: promotions go there, reads there count as promoted.
     private final Set<Integer> cache;
@@ -92,7 +97,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Map<Fid, Long> queuedBytes = new ConcurrentHashMap<>();
 
     private final AtomicLong pendingPromotionBytes = new AtomicLong();
-    private final Map<Integer, long[]> backoff = new ConcurrentHashMap<>();
+    private final Backoff backoff;
     private final Map<String, AtomicLong> bytesMoved = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
     private final AtomicLong foregroundOps = new AtomicLong();
@@ -132,6 +137,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         this.policy = new PlacementPolicy(cfg.policy(), heat);
         this.placement = new Placement(policy);
         this.bucket = new TokenBucket(cfg.bandwidth(), clock);
+        this.backoff = new Backoff(cfg.backoffBase(), cfg.backoffMax());
+        // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
+        // A spill batch's copies are written spill-writers side by side.
+        this.paced = (cfg.bandwidth() > 0 ? MoveOptions.paced(bucket::await) : MoveOptions.DEFAULT)
+                .withWriters(cfg.spillWriters());
         this.md = pool.metadata().index();
         this.cache = Set.copyOf(pool.devices().stream()
                 .filter(d -> d.has(Role.CACHE))
@@ -152,13 +162,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         d.refreshFast();
         pool.spaceReclaimer(d);
         pool.roomQueue().onWait(d::wake);
-        pool.migrator().copyWriters(cfg.spillWriters());
         // A device that fails wakes the daemon: its lost copies are to be replaced now.
         d.unlistenFailures = pool.deviceFailures().onFailure(c -> d.wake());
-        if (cfg.bandwidth() > 0) {
-            // Copies are charged chunk by chunk as they go, so the cap holds within a large object too.
-            pool.migrator().pacer(d.bucket::await);
-        }
         return d;
     }
 
@@ -279,17 +284,13 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     }
 
     private boolean backingOff(int device) {
-        long[] b = backoff.get(device);
-        return b != null && nanos() < b[1];
+        return backoff.active(device, nanos());
     }
 
     private void failed(int device, String what, OsdException e, List<String> errors) {
-        long[] b = backoff.computeIfAbsent(device, d -> new long[2]);
-        b[0]++;
-        long delay = Math.min(cfg.backoffMax().toNanos(), cfg.backoffBase().toNanos() << Math.min(30, b[0] - 1));
-        b[1] = nanos() + delay;
+        Duration delay = backoff.failed(device, nanos());
         String msg = what + ": " + e.getMessage() + " (device "
-                + pool.device(device).name() + " backs off " + delay / 1_000_000 + " ms)";
+                + pool.device(device).name() + " backs off " + delay.toMillis() + " ms)";
         errors.add(msg);
         lastError = msg;
     }
@@ -311,12 +312,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     }
 
     private void succeeded(int device) {
-        backoff.remove(device);
+        backoff.succeeded(device);
     }
 
-    private void moved(String kind, Migrator.Result r) {
+    private void moved(String kind, MoveResult r) {
         moves.computeIfAbsent(kind + "/" + r.outcome(), k -> new AtomicLong()).incrementAndGet();
-        if (r.outcome() == Migrator.Outcome.DONE && r.bytes() > 0) {
+        if (r instanceof MoveResult.Done && r.bytes() > 0) {
             bytesMoved.computeIfAbsent(kind, k -> new AtomicLong()).addAndGet(r.bytes());
         }
     }
@@ -335,8 +336,46 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     }
 
     /**
-     * One pass of everything, in order; each part stops at its own limits. Returns what it did.
-     * Synchronized: passes never overlap (the background thread and a test or admin call).
+     * What one pass does, phase by phase: each phase adds to it, and it becomes the pass's
+     * {@link PassReport}.
+     */
+    private static final class Pass {
+        final boolean busy;
+        final List<Job> jobs;
+        final List<String> errors = new ArrayList<>();
+        int collected;
+        int spilled;
+        long spilledBytes;
+        int promoted;
+        int resynced;
+        int unparked;
+        int evacuated;
+
+        Pass(boolean busy, List<Job> jobs) {
+            this.busy = busy;
+            this.jobs = jobs;
+        }
+
+        PassReport report() {
+            return new PassReport(
+                    collected,
+                    spilled,
+                    spilledBytes,
+                    promoted,
+                    resynced,
+                    unparked,
+                    evacuated,
+                    errors.size(),
+                    busy,
+                    List.copyOf(errors));
+        }
+    }
+
+    /**
+     * One pass of everything, in order — garbage and chores, devices (lost copies, evacuation),
+     * resyncs, parked moves, the spill pass, a capacity change settling, promotions, then the heat
+     * checkpoint; each phase stops at its own limits. Returns what it did. Synchronized: passes
+     * never overlap (the background thread and a test or admin call).
      */
     public synchronized PassReport runOnce() throws OsdException {
         long now = nanos();
@@ -345,191 +384,35 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         boolean busy = cfg.busyOps() > 0 && (ops - lastOps) / secs > cfg.busyOps();
         lastOps = ops;
         lastPassNanos = now;
-        List<String> errors = new ArrayList<>();
-        int collected = 0;
-        int spilled = 0;
-        long spilledBytes = 0;
-        int promoted = 0;
-        int resynced = 0;
-        int unparked = 0;
-        int evacuated = 0;
         long movedBefore =
                 bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
         if (!cfg.enabled()) {
             return new PassReport(0, 0, 0, 0, 0, 0, 0, 0, busy, List.of());
         }
         refreshFast();
-        List<Job> jobs = pool.jobs();
+        Pass pass = new Pass(busy, pool.jobs());
         Map<String, Integer> byKind = new TreeMap<>();
-        for (Job j : jobs) {
+        for (Job j : pass.jobs) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
         }
         queued = byKind;
 
-        activity = "rolling back unfinished emergency copies";
-        pool.migrator().settleLeftovers();
-        activity = "collecting garbage";
-        if (byKind.containsKey("GC")) {
-            collected = pool.migrator().collectGarbage();
-        }
-        for (Map.Entry<String, Chore> c : chores.entrySet()) {
-            activity = c.getKey();
-            try {
-                int n = c.getValue().run();
-                choresDone.computeIfAbsent(c.getKey(), k -> new AtomicLong()).addAndGet(n);
-            } catch (OsdException | RuntimeException e) {
-                String msg = c.getKey() + ": " + e.getMessage();
-                errors.add(msg);
-                lastError = msg;
-            }
-        }
-
-        Map<Integer, Map<CopyState, long[]>> totals = pool.copyTotals();
-        for (PoolDevice d : pool.devices()) {
-            long[] lost = totals.getOrDefault(d.index(), Map.of()).get(CopyState.LOST);
-            // A failed device's copies, and lost copies a returned device failed to verify.
-            boolean lostThere = lost != null && lost[1] > 0;
-            if ((d.state() == DeviceState.FAILED && pool.holdsCopies(d)) || lostThere) {
-                activity = "replacing copies lost with " + d.name();
-                var p = pool.deviceOps().replaceLost(d, cfg.evacuateBatch());
-                evacuated += p.moved();
-                errors.addAll(p.errors());
-            } else if (d.state() == DeviceState.EVACUATING && !backingOff(d.index())) {
-                activity = "evacuating " + d.name();
-                var p = pool.deviceOps().evacuateStep(d, cfg.evacuateBatch());
-                evacuated += p.moved();
-                errors.addAll(p.errors());
-                moves.computeIfAbsent("evacuate/DONE", k -> new AtomicLong()).addAndGet(p.moved());
-            }
-        }
-
+        collectGarbage(pass);
+        runChores(pass);
+        replaceAndEvacuate(pass);
         if (!busy) {
-            activity = "resyncing stale copies";
-            for (Job j : jobs) {
-                if (j.kind() != Job.Kind.RESYNC
-                        || backingOff(j.device())
-                        || !pool.device(j.device()).state().writable()) {
-                    continue;
-                }
-                if (!bucket.hasTokens()) {
-                    break;
-                }
-                try {
-                    Migrator.Result r = pool.migrator().resync(j.fid(), j.device());
-                    moved("resync", r);
-                    if (r.outcome() == Migrator.Outcome.DONE) {
-                        resynced++;
-                        succeeded(j.device());
-                    }
-                } catch (OsdException e) {
-                    if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY)) {
-                        failed(j.device(), "resync of " + j.fid(), e, errors);
-                    }
-                }
-            }
-            activity = "retrying parked moves";
-            for (Job j : jobs) {
-                if (j.kind() != Job.Kind.PARKED) {
-                    continue;
-                }
-                PoolDevice target = pool.device(j.device());
-                if (!target.state().writable()
-                        || backingOff(j.device())
-                        || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20)
-                        || !bucket.hasTokens()) {
-                    continue;
-                }
-                try {
-                    Migrator.Result r = pool.migrator().spill(j.fid(), target);
-                    moved("parked", r);
-                    if (r.outcome() == Migrator.Outcome.DONE) {
-                        unparked++;
-                        heat.markSpilled(j.fid());
-                        succeeded(j.device());
-                    } else if (r.cause() != null) {
-                        failed(j.device(), "parked spill of " + j.fid(), r.cause(), errors);
-                    }
-                } catch (OsdException e) {
-                    if (e.is(Errno.ENOENT)) {
-                        pool.migrator().dropParked(j);
-                    } else if (!e.is(Errno.EBUSY)) {
-                        failed(j.device(), "parked spill of " + j.fid(), e, errors);
-                    }
-                }
-            }
+            resync(pass);
+            retryParked(pass);
         }
-
         // The spill pass runs even when busy once the tier is past the middle of the high band.
         boolean urgent =
                 fastUsed > (cfg.policy().highWatermark() + (1 - cfg.policy().highWatermark()) / 2) * fastCapacity;
         if (!busy || urgent) {
-            activity = "spilling";
-            SpillMover mover = new SpillMover(errors);
-            placement.spillPass(
-                    () -> {
-                        try {
-                            refreshFast();
-                        } catch (OsdException e) {
-                            errors.add("statfs of the fast tier: " + e.getMessage());
-                        }
-                        return fastUsed + pendingPromotionBytes.get();
-                    },
-                    fastCapacity,
-                    16,
-                    mover);
-            spilled += mover.spilled;
-            spilledBytes += mover.spilledBytes;
-            refreshFast();
+            spill(pass);
         }
-
-        var settled = pool.capacity().settle();
-        if (settled.isPresent()) {
-            LOG.log(
-                    System.Logger.Level.INFO,
-                    "pool " + pool.name() + ": " + settled.get().device() + " resized to "
-                            + settled.get().to() + " bytes (" + settled.get().detail() + ")");
-            refreshFast();
-        }
-
+        settleCapacity();
         if (!busy) {
-            activity = "promoting";
-            Fid f;
-            while ((f = promotions.peek()) != null) {
-                // No promotion while writers wait for room or the tier is past its high watermark:
-                // it would take the room the spills just made (they wait in the queue meanwhile).
-                if (!bucket.hasTokens() || pressed()) {
-                    break;
-                }
-                promotions.poll();
-                promotionQueued.remove(f);
-                Long queued = queuedBytes.remove(f);
-                if (queued != null) {
-                    pendingPromotionBytes.addAndGet(-queued);
-                }
-                boolean onTrial = Boolean.TRUE.equals(trial.remove(f));
-                if (advisedTier(f) != null) {
-                    // Its storage class places it on a background tier: reads are served there.
-                    continue;
-                }
-                try {
-                    Migrator.Result r = pool.migrator().promote(f);
-                    moved("promote", r);
-                    // A promotion to a cache device leaves the fast tier as it was: the heat
-                    // tracker keeps the object spilled (its cached reads do not promote it again).
-                    boolean home = cache.isEmpty()
-                            || pool.object(f).map(o -> o.resident(md)).orElse(false);
-                    if ((r.outcome() == Migrator.Outcome.DONE || r.outcome() == Migrator.Outcome.NOTHING_TO_DO)
-                            && home) {
-                        placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
-                    }
-                    promoted += r.outcome() == Migrator.Outcome.DONE ? 1 : 0;
-                } catch (OsdException e) {
-                    if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY) && !e.is(Errno.EISDIR)) {
-                        errors.add("promote of " + f + ": " + e.getMessage());
-                        lastError = e.getMessage();
-                    }
-                }
-            }
+            promote(pass);
         }
 
         // Promotions added bytes: the data path's next decisions see the occupancy they left.
@@ -541,17 +424,189 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         long movedNow = bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
         rate = (movedNow - movedBefore) / Math.max(1e-3, (nanos() - now) / 1e9);
         activity = "idle";
-        return new PassReport(
-                collected,
-                spilled,
-                spilledBytes,
-                promoted,
-                resynced,
-                unparked,
-                evacuated,
-                errors.size(),
-                busy,
-                List.copyOf(errors));
+        return pass.report();
+    }
+
+    /** Rolls back what emergency spills left, and collects garbage if the work index has any. */
+    private void collectGarbage(Pass pass) throws OsdException {
+        activity = "rolling back unfinished emergency copies";
+        pool.migrator().settleLeftovers();
+        activity = "collecting garbage";
+        if (queued.containsKey("GC")) {
+            pass.collected = pool.migrator().collectGarbage();
+        }
+    }
+
+    /** The chores of the layers above the pool; one that fails is reported, the others run. */
+    private void runChores(Pass pass) {
+        for (Map.Entry<String, Chore> c : chores.entrySet()) {
+            activity = c.getKey();
+            try {
+                int n = c.getValue().run();
+                choresDone.computeIfAbsent(c.getKey(), k -> new AtomicLong()).addAndGet(n);
+            } catch (OsdException | RuntimeException e) {
+                String msg = c.getKey() + ": " + e.getMessage();
+                pass.errors.add(msg);
+                lastError = msg;
+            }
+        }
+    }
+
+    /** Replaces the copies lost with failed devices, and moves a step off evacuating ones. */
+    private void replaceAndEvacuate(Pass pass) throws OsdException {
+        Map<Integer, Map<CopyState, long[]>> totals = pool.copyTotals();
+        for (PoolDevice d : pool.devices()) {
+            long[] lost = totals.getOrDefault(d.index(), Map.of()).get(CopyState.LOST);
+            // A failed device's copies, and lost copies a returned device failed to verify.
+            boolean lostThere = lost != null && lost[1] > 0;
+            if ((d.state() == DeviceState.FAILED && pool.holdsCopies(d)) || lostThere) {
+                activity = "replacing copies lost with " + d.name();
+                var p = pool.deviceOps().replaceLost(d, null, cfg.evacuateBatch(), paced);
+                pass.evacuated += p.moved();
+                pass.errors.addAll(p.errors());
+            } else if (d.state() == DeviceState.EVACUATING && !backingOff(d.index())) {
+                activity = "evacuating " + d.name();
+                var p = pool.deviceOps().evacuateStep(d, cfg.evacuateBatch(), paced);
+                pass.evacuated += p.moved();
+                pass.errors.addAll(p.errors());
+                moves.computeIfAbsent("evacuate/DONE", k -> new AtomicLong()).addAndGet(p.moved());
+            }
+        }
+    }
+
+    /** Rewrites stale copies from good ones (RESYNC jobs), within the bandwidth cap. */
+    private void resync(Pass pass) {
+        activity = "resyncing stale copies";
+        for (Job j : pass.jobs) {
+            if (j.kind() != Job.Kind.RESYNC
+                    || backingOff(j.device())
+                    || !pool.device(j.device()).state().writable()) {
+                continue;
+            }
+            if (!bucket.hasTokens()) {
+                break;
+            }
+            try {
+                MoveResult r = pool.migrator().resync(j.fid(), j.device(), paced);
+                moved("resync", r);
+                if (r instanceof MoveResult.Done) {
+                    pass.resynced++;
+                    succeeded(j.device());
+                }
+            } catch (OsdException e) {
+                if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY)) {
+                    failed(j.device(), "resync of " + j.fid(), e, pass.errors);
+                }
+            }
+        }
+    }
+
+    /** Retries the moves parked on a full or failing target once it has room and is not backed off. */
+    private void retryParked(Pass pass) throws OsdException {
+        activity = "retrying parked moves";
+        for (Job j : pass.jobs) {
+            if (j.kind() != Job.Kind.PARKED) {
+                continue;
+            }
+            PoolDevice target = pool.device(j.device());
+            if (!target.state().writable()
+                    || backingOff(j.device())
+                    || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20)
+                    || !bucket.hasTokens()) {
+                continue;
+            }
+            try {
+                MoveResult r = pool.migrator().spill(j.fid(), target, paced);
+                moved("parked", r);
+                if (r instanceof MoveResult.Done) {
+                    pass.unparked++;
+                    heat.markSpilled(j.fid());
+                    succeeded(j.device());
+                } else if (r instanceof MoveResult.Parked parked && parked.failure() != null) {
+                    failed(j.device(), "parked spill of " + j.fid(), parked.failure(), pass.errors);
+                }
+            } catch (OsdException e) {
+                if (e.is(Errno.ENOENT)) {
+                    pool.migrator().dropParked(j);
+                } else if (!e.is(Errno.EBUSY)) {
+                    failed(j.device(), "parked spill of " + j.fid(), e, pass.errors);
+                }
+            }
+        }
+    }
+
+    /** The policy's spill pass (watermarks, coldest first), carried out by a {@link SpillMover}. */
+    private void spill(Pass pass) throws OsdException {
+        activity = "spilling";
+        SpillMover mover = new SpillMover(pass.errors);
+        placement.spillPass(
+                () -> {
+                    try {
+                        refreshFast();
+                    } catch (OsdException e) {
+                        pass.errors.add("statfs of the fast tier: " + e.getMessage());
+                    }
+                    return fastUsed + pendingPromotionBytes.get();
+                },
+                fastCapacity,
+                16,
+                mover);
+        pass.spilled += mover.spilled;
+        pass.spilledBytes += mover.spilledBytes;
+        refreshFast();
+    }
+
+    /** A resize of the fast tier that the spill pass has made room for takes effect. */
+    private void settleCapacity() throws OsdException {
+        var settled = pool.capacity().settle();
+        if (settled.isPresent()) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "pool " + pool.name() + ": " + settled.get().device() + " resized to "
+                            + settled.get().to() + " bytes (" + settled.get().detail() + ")");
+            refreshFast();
+        }
+    }
+
+    /** The promotions the policy admitted on reads, while nobody waits for room. */
+    private void promote(Pass pass) {
+        activity = "promoting";
+        Fid f;
+        while ((f = promotions.peek()) != null) {
+            // No promotion while writers wait for room or the tier is past its high watermark:
+            // it would take the room the spills just made (they wait in the queue meanwhile).
+            if (!bucket.hasTokens() || pressed()) {
+                break;
+            }
+            promotions.poll();
+            promotionQueued.remove(f);
+            Long queuedFor = queuedBytes.remove(f);
+            if (queuedFor != null) {
+                pendingPromotionBytes.addAndGet(-queuedFor);
+            }
+            boolean onTrial = Boolean.TRUE.equals(trial.remove(f));
+            if (advisedTier(f) != null) {
+                // Its storage class places it on a background tier: reads are served there.
+                continue;
+            }
+            try {
+                MoveResult r = pool.migrator().promote(f, paced);
+                moved("promote", r);
+                // A promotion to a cache device leaves the fast tier as it was: the heat
+                // tracker keeps the object spilled (its cached reads do not promote it again).
+                boolean home = cache.isEmpty()
+                        || pool.object(f).map(o -> o.resident(md)).orElse(false);
+                if (r.settled() && home) {
+                    placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
+                }
+                pass.promoted += r instanceof MoveResult.Done ? 1 : 0;
+            } catch (OsdException e) {
+                if (!e.is(Errno.ENOENT) && !e.is(Errno.EBUSY) && !e.is(Errno.EISDIR)) {
+                    pass.errors.add("promote of " + f + ": " + e.getMessage());
+                    lastError = e.getMessage();
+                }
+            }
+        }
     }
 
     /**
@@ -637,8 +692,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     }
                     for (Migrator.Spilled sp : out.results()) {
                         Fid f = sp.fid();
-                        if (sp.error() != null) {
-                            OsdException e = sp.error();
+                        if (sp.result() instanceof MoveResult.Failed threw) {
+                            OsdException e = threw.error();
                             if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
                                 heat.forget(f);
                             } else if (!e.is(Errno.EBUSY)) {
@@ -646,18 +701,18 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                             }
                             continue;
                         }
-                        Migrator.Result r = sp.result();
+                        MoveResult r = sp.result();
                         moved("spill", r);
-                        if (r.outcome() == Migrator.Outcome.DONE) {
+                        if (r instanceof MoveResult.Done) {
                             gone.add(f);
                             spilled++;
                             spilledBytes += r.bytes();
                             succeeded(target.index());
-                        } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                        } else if (r instanceof MoveResult.NothingToDo) {
                             gone.add(f);
-                        } else if (r.outcome() == Migrator.Outcome.PARKED) {
-                            if (r.cause() != null) {
-                                failed(target.index(), "spill of " + f, r.cause(), errors);
+                        } else if (r instanceof MoveResult.Parked parked) {
+                            if (parked.failure() != null) {
+                                failed(target.index(), "spill of " + f, parked.failure(), errors);
                             } else {
                                 errors.add(r.detail());
                             }
@@ -709,7 +764,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     private SpillOutcome runBatch(SpillBatch b) {
         try {
-            return new SpillOutcome(pool.migrator().spillAll(b.fids(), b.target()), null);
+            return new SpillOutcome(pool.migrator().spillAll(b.fids(), b.target(), paced), null);
         } catch (OsdException e) {
             return new SpillOutcome(List.of(), e);
         } finally {
@@ -801,13 +856,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 tried = true;
                 try {
-                    Migrator.Result r =
-                            pool.migrator().nonBlocking(() -> pool.migrator().spill(c.fid(), target));
+                    MoveResult r = pool.migrator().spill(c.fid(), target, MoveOptions.EMERGENCY);
                     moved("emergency", r);
-                    if (r.outcome() == Migrator.Outcome.DONE) {
+                    if (r instanceof MoveResult.Done) {
                         heat.markSpilled(c.fid());
                         freed += r.bytes();
-                    } else if (r.outcome() == Migrator.Outcome.NOTHING_TO_DO) {
+                    } else if (r instanceof MoveResult.NothingToDo) {
                         // Spilled meanwhile (by the daemon's pass): not a candidate any more.
                         heat.markSpilled(c.fid());
                     }
@@ -860,12 +914,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         Map<String, Long> mv = new TreeMap<>();
         moves.forEach((k, v) -> mv.put(k, v.get()));
         Map<String, Double> bo = new LinkedHashMap<>();
-        long now = nanos();
-        backoff.forEach((d, b) -> {
-            if (b[1] > now) {
-                bo.put(pool.device(d).name(), (b[1] - now) / 1e9);
-            }
-        });
+        backoff.active(nanos()).forEach((d, left) -> bo.put(pool.device(d).name(), left.toNanos() / 1e9));
         return new DaemonStatus(
                 thread != null && thread.isAlive(),
                 activity,
@@ -1008,8 +1057,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         pool.spaceReclaimer(null);
         pool.roomQueue().onWait(null);
         unlistenFailures.run();
-        pool.migrator().pacer(null);
-        pool.migrator().copyWriters(1);
         Thread t;
         synchronized (this) {
             t = thread;

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The heat of every object of a pool, in memory: a decayed access count per object, updated on
@@ -56,8 +57,7 @@ public final class HeatTracker {
     /** Largest walk buffer kept for the next walk (records). */
     private static final int SPARE_GATHER_MAX = 4096;
     /** A walk's buffer, kept for the next one. */
-    private final java.util.concurrent.atomic.AtomicReference<Gather> spareGather =
-            new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<Gather> spareGather = new AtomicReference<>();
     /** The last Instant {@link #instantOf} made (immutable, so any thread may reuse it). */
     private volatile Instant lastInstant;
     /** The rings a walk looks at, one array each (a walk runs after every promotion). */

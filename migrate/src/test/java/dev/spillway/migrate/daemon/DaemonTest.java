@@ -8,7 +8,9 @@ import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.Transaction;
+import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
 import dev.spillway.osd.mem.MemOsd;
@@ -20,7 +22,9 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -167,11 +171,11 @@ class DaemonTest {
     }
 
     private void advise(Fid f, String advice) throws OsdException {
-        byte[] v = advice.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] v = advice.getBytes(StandardCharsets.US_ASCII);
         try (Transaction tx = pool.newTransaction()) {
-            tx.declareSetXattr(f, dev.spillway.osd.PlacementHint.XATTR, v.length);
+            tx.declareSetXattr(f, PlacementHint.XATTR, v.length);
             tx.start();
-            tx.setXattr(f, dev.spillway.osd.PlacementHint.XATTR, v, dev.spillway.osd.XattrFlag.UPSERT);
+            tx.setXattr(f, PlacementHint.XATTR, v, XattrFlag.UPSERT);
         }
     }
 
@@ -191,7 +195,7 @@ class DaemonTest {
             }
         }
         for (Fid f : advised) {
-            advise(f, dev.spillway.osd.PlacementHint.COLD);
+            advise(f, PlacementHint.COLD);
             assertThat(daemon.heat().heat(f))
                     .as("heat of %s once advised cold", f)
                     .isLessThan(1e-6);
@@ -211,7 +215,7 @@ class DaemonTest {
         mount(1, 10 << 20, 100 << 20, "");
         Fid f = write(100_000);
         clock.advance(Duration.ofMinutes(1));
-        advise(f, dev.spillway.osd.PlacementHint.tier("slow0"));
+        advise(f, PlacementHint.tier("slow0"));
         pool.migrator().spill(f, pool.device(1));
         daemon.heat().markSpilled(f);
         for (int i = 0; i < 4; i++) {
@@ -316,6 +320,25 @@ class DaemonTest {
             daemon.runOnce();
         }
         assertThat(fastUse()).isLessThanOrEqualTo(0.5);
+    }
+
+    @Test
+    void anAdministratorsSpillIsNotChargedToTheDaemonsBandwidthCap() throws Exception {
+        mount(1, 20 << 20, 100 << 20, "bandwidth: 1MiB");
+        Fid big = write(3 << 19);
+        while (fastUse() < 0.95) {
+            write(250_000);
+        }
+        clock.advance(Duration.ofMinutes(1));
+        // An administrator's spill (the clock does not move; the pool stays above its high
+        // watermark): it takes nothing from the daemon's bucket — it did once, when whatever copy
+        // ran while the daemon was attached was paced by it.
+        assertThat(pool.migrator().spill(big, pool.device("slow0").orElseThrow()))
+                .isInstanceOf(MoveResult.Done.class);
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.spilledBytes())
+                .as("the daemon's pass still has its second's worth of tokens")
+                .isGreaterThanOrEqualTo(1 << 20);
     }
 
     @Test

@@ -20,6 +20,7 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.DeviceOps;
+import dev.spillway.pool.ops.MoveResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -29,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
@@ -120,17 +122,15 @@ class DeviceFailureLoadTest {
             r.nextBytes(b);
             write(pool, fid(i), b, true);
             bodies.put(fid(i), b);
-            assertThat(pool.migrator().copy(fid(i), pool.device(1), false).outcome())
-                    .isEqualTo(dev.spillway.pool.ops.Migrator.Outcome.DONE);
-            assertThat(pool.migrator().spill(fid(i), pool.device(2)).outcome())
-                    .isEqualTo(dev.spillway.pool.ops.Migrator.Outcome.DONE);
+            assertThat(pool.migrator().copy(fid(i), pool.device(1), false)).isInstanceOf(MoveResult.Done.class);
+            assertThat(pool.migrator().spill(fid(i), pool.device(2))).isInstanceOf(MoveResult.Done.class);
         }
         MigrationDaemon daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), pool.clock());
         CountDownLatch failedEvent = new CountDownLatch(1);
         pool.deviceFailures().onFailure(ch -> failedEvent.countDown());
 
         AtomicInteger readFailures = new AtomicInteger();
-        List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> failures = new CopyOnWriteArrayList<>();
         AtomicLong reads = new AtomicLong();
         // Every reader and writer reaches the barrier after its first half; the action kills slow1.
         CyclicBarrier half = new CyclicBarrier(

@@ -6,6 +6,7 @@ import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.testkit.Seeds;
@@ -212,7 +213,7 @@ class FullTierCrashTest {
             }
             return "crashed";
         }
-        dev.spillway.osd.StatFs st;
+        StatFs st;
         try {
             st = pool.metadata().osd().statfs();
         } catch (CrashSwitch.SimulatedCrash e) {

@@ -19,10 +19,12 @@ import dev.spillway.pool.config.PoolConfigParser;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -96,7 +98,7 @@ class OverloadTest {
         int writers = 8;
         int perWriter = 16; // 8 x 16 x 1 MiB = 128 MiB: four times the fast tier
         Map<Fid, byte[]> acked = new ConcurrentHashMap<>();
-        List<String> unexpected = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> unexpected = Collections.synchronizedList(new ArrayList<>());
         AtomicLong refused = new AtomicLong();
         AtomicLong maxUsed = new AtomicLong();
         AtomicLong samples = new AtomicLong();
@@ -195,7 +197,7 @@ class OverloadTest {
     private static byte[] sha(byte[] b) {
         try {
             return MessageDigest.getInstance("SHA-256").digest(b);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -10,9 +10,11 @@ import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
 class HeatCheckpointTest {
@@ -70,7 +72,7 @@ class HeatCheckpointTest {
 
     /** The same checkpoint in version 2 (no frequency keys): records of 37 bytes, a new CRC. */
     private static byte[] asVersion2(byte[] v3) {
-        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(v3);
+        ByteBuffer in = ByteBuffer.wrap(v3);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(v3, 0, 8);
         out.writeBytes(new byte[] {0, 0, 0, 2});
@@ -86,11 +88,10 @@ class HeatCheckpointTest {
                 out.write(v3, pos + 28, 13); // last, since, size, flags
             }
         }
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        CRC32C crc = new CRC32C();
         byte[] body = out.toByteArray();
         crc.update(body);
-        out.writeBytes(
-                java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
         return out.toByteArray();
     }
 

@@ -8,6 +8,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
@@ -29,6 +32,13 @@ import org.rocksdb.WriteBatch;
  * wait for the next round, which one of their own leads. Commits nobody waits for (callbacks
  * only) are synced by the pipeline's thread. Many concurrent transactions therefore share one
  * WAL sync, and a callback never fires before the sync that made its transaction durable.
+ *
+ * <p>One lock guards the queue and the rounds' progress, with two conditions: waiters wait for a
+ * round to end ({@code progress}); the pipeline's thread waits for commits nobody waits for
+ * ({@code work}). A commit that nobody waits for wakes the pipeline's thread alone, not every
+ * thread blocked in {@link #await} as one monitor's {@code notifyAll} did; the failure check
+ * before a batch is written reads a volatile field. (The object's monitor, entered up to three
+ * times per commit, was the top self-time frame of a 16-client 4 KiB PUT profile.)
  *
  * <p>With point-in-time WAL recovery a crash keeps a prefix of the commit order, so "durable up
  * to seq N" is a sound statement, and a transaction that read another's published updates is
@@ -64,13 +74,16 @@ final class CommitPipeline implements AutoCloseable {
     private final Reclaimer reclaimer;
     private final long delayNanos;
 
-    // Guarded by "this": the commits not yet durable, in commit order, and the rounds' progress.
+    // Guarded by "lock": the commits not yet durable, in commit order, and the rounds' progress.
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition progress = lock.newCondition(); // a round ended
+    private final Condition work = lock.newCondition(); // for the pipeline's thread
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-    private volatile long committed; // last seq handed out; written under "this"
+    private volatile long committed; // last seq handed out; written under "lock"
     private long wanted; // highest seq a waiter will lead or wait for
     private long done; // highest seq durable, callbacks fired, files reclaimed
     private boolean syncing; // a round is running
-    private OsdException failure;
+    private volatile OsdException failure; // written under "lock"; read without it before a write
     private boolean stopping;
     // Owned by the thread running the round.
     private long synced;
@@ -114,16 +127,19 @@ final class CommitPipeline implements AutoCloseable {
         return enqueue(false, what, willWait);
     }
 
-    private synchronized void failIfFailed() throws OsdException {
-        if (failure != null) {
-            throw failure;
+    private void failIfFailed() throws OsdException {
+        // Unlocked: a failure set right after this check is caught by enqueue, as before.
+        OsdException f = failure;
+        if (f != null) {
+            throw f;
         }
     }
 
     private long enqueue(boolean wrote, Durable what, boolean willWait) {
         OsdException f;
         long seq;
-        synchronized (this) {
+        lock.lock();
+        try {
             seq = wrote ? committed + 1 : committed;
             committed = seq;
             f = failure;
@@ -132,10 +148,12 @@ final class CommitPipeline implements AutoCloseable {
                 if (willWait) {
                     wanted = Math.max(wanted, seq);
                 } else {
-                    notifyAll();
+                    work.signal();
                 }
                 return seq;
             }
+        } finally {
+            lock.unlock();
         }
         // A round failed: this commit will never be durable.
         what.failed(f);
@@ -144,40 +162,32 @@ final class CommitPipeline implements AutoCloseable {
 
     /** Waits until {@code seq} is durable and its callbacks have fired, leading a round if none runs. */
     void await(long seq) throws OsdException {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                synchronized (this) {
-                    if (seq > wanted) {
-                        wanted = seq;
-                    }
-                    while (true) {
-                        // A commit that wrote nothing shares the seq of the last one that did, so
-                        // "done" may cover it while its callbacks still wait in the queue.
-                        if (done >= seq
-                                && (pending.isEmpty() || pending.peekFirst().seq() > seq)) {
-                            return;
-                        }
-                        if (failure != null) {
-                            throw failure;
-                        }
-                        if (!syncing) {
-                            syncing = true;
-                            break;
-                        }
-                        try {
-                            wait();
-                        } catch (InterruptedException e) {
-                            interrupted = true;
-                        }
-                    }
+        while (true) {
+            lock.lock();
+            try {
+                if (seq > wanted) {
+                    wanted = seq;
                 }
-                round();
+                while (true) {
+                    // A commit that wrote nothing shares the seq of the last one that did, so
+                    // "done" may cover it while its callbacks still wait in the queue.
+                    if (done >= seq && (pending.isEmpty() || pending.peekFirst().seq() > seq)) {
+                        return;
+                    }
+                    if (failure != null) {
+                        throw failure;
+                    }
+                    if (!syncing) {
+                        syncing = true;
+                        break;
+                    }
+                    // Keeps the interrupt status, as the wait() it replaces did.
+                    progress.awaitUninterruptibly();
+                }
+            } finally {
+                lock.unlock();
             }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            round();
         }
     }
 
@@ -187,8 +197,13 @@ final class CommitPipeline implements AutoCloseable {
     }
 
     /** Commits not yet durable. */
-    synchronized int pendingCount() {
-        return pending.size();
+    int pendingCount() {
+        lock.lock();
+        try {
+            return pending.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Makes everything committed so far durable (firing callbacks, reclaiming files). */
@@ -219,7 +234,8 @@ final class CommitPipeline implements AutoCloseable {
             }
         }
         List<Pending> ready = new ArrayList<>();
-        synchronized (this) {
+        lock.lock();
+        try {
             if (error != null) {
                 failure = error;
                 ready.addAll(pending);
@@ -229,6 +245,8 @@ final class CommitPipeline implements AutoCloseable {
                     ready.add(pending.pollFirst());
                 }
             }
+        } finally {
+            lock.unlock();
         }
         Map<Long, Long> freed = new LinkedHashMap<>();
         for (Pending p : ready) {
@@ -249,7 +267,8 @@ final class CommitPipeline implements AutoCloseable {
                 reclaimError = e;
             }
         }
-        synchronized (this) {
+        lock.lock();
+        try {
             if (error == null && target > done) {
                 done = target;
             }
@@ -257,20 +276,21 @@ final class CommitPipeline implements AutoCloseable {
                 failure = reclaimError;
             }
             syncing = false;
-            notifyAll();
+            progress.signalAll();
+            work.signal();
+        } finally {
+            lock.unlock();
         }
     }
 
     /** The pipeline's thread: syncs commits that nobody waits for. */
     private void background() {
         while (true) {
-            synchronized (this) {
+            lock.lock();
+            try {
                 while (!stopping && failure == null && (syncing || !unwaited())) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        // only close() ends this thread
-                    }
+                    // Only close() ends this thread: an interrupt is not a reason to stop.
+                    work.awaitUninterruptibly();
                 }
                 if (stopping || failure != null) {
                     return;
@@ -278,7 +298,7 @@ final class CommitPipeline implements AutoCloseable {
                 if (delayNanos > 0) {
                     // Let more commits join this round.
                     try {
-                        wait(delayNanos / 1_000_000, (int) (delayNanos % 1_000_000));
+                        work.await(delayNanos, TimeUnit.NANOSECONDS);
                     } catch (InterruptedException e) {
                         // sync now
                     }
@@ -287,12 +307,14 @@ final class CommitPipeline implements AutoCloseable {
                     }
                 }
                 syncing = true;
+            } finally {
+                lock.unlock();
             }
             round();
         }
     }
 
-    /** Under "this": commits are queued that no waiter will sync (once done reaches wanted, nobody waits). */
+    /** Under "lock": commits are queued that no waiter will sync (once done reaches wanted, nobody waits). */
     private boolean unwaited() {
         return !pending.isEmpty() && (pending.peekLast().seq() > wanted || wanted <= done);
     }
@@ -306,9 +328,13 @@ final class CommitPipeline implements AutoCloseable {
         } catch (OsdException e) {
             err = e;
         }
-        synchronized (this) {
+        lock.lock();
+        try {
             stopping = true;
-            notifyAll();
+            work.signalAll();
+            progress.signalAll();
+        } finally {
+            lock.unlock();
         }
         boolean interrupted = false;
         while (syncer.isAlive()) {

@@ -10,7 +10,7 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.ops.DeviceOps;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import dev.spillway.pool.recovery.Fsck;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,7 +45,7 @@ class PoolOnS3Test {
             var s3a = fx.device("s3a");
             // Spill everything to s3a: the fast device keeps zero-length stubs with their attributes.
             for (Fid f : bodies.keySet()) {
-                assertThat(fx.pool.migrator().spill(f, s3a).outcome()).isEqualTo(Migrator.Outcome.DONE);
+                assertThat(fx.pool.migrator().spill(f, s3a)).isInstanceOf(MoveResult.Done.class);
                 assertThat(fx.resident(f)).isFalse();
                 assertThat(fx.pool.metadata().osd().getAttr(f).size()).isZero();
                 assertThat(fx.pool.getAttr(f).size()).isEqualTo(bodies.get(f).length);
@@ -73,7 +73,7 @@ class PoolOnS3Test {
 
             // Promote: the body comes back to the fast device; the S3 copy stays in sync.
             Fid big = new ArrayList<>(bodies.keySet()).get(4);
-            assertThat(fx.pool.migrator().promote(big).outcome()).isEqualTo(Migrator.Outcome.DONE);
+            assertThat(fx.pool.migrator().promote(big)).isInstanceOf(MoveResult.Done.class);
             assertThat(fx.resident(big)).isTrue();
             assertThat(fx.pool.metadata().osd().getAttr(big).size()).isEqualTo(bodies.get(big).length);
             assertThat(fx.read(big)).isEqualTo(bodies.get(big));
@@ -87,7 +87,7 @@ class PoolOnS3Test {
             assertThat(fx.pool.requireObject(big).on(s3a.index()).orElseThrow().state())
                     .isEqualTo(CopyState.STALE);
             assertThat(fx.jobs(Job.Kind.RESYNC)).hasSize(1);
-            assertThat(fx.pool.migrator().resync(big, s3a.index()).outcome()).isEqualTo(Migrator.Outcome.DONE);
+            assertThat(fx.pool.migrator().resync(big, s3a.index())).isInstanceOf(MoveResult.Done.class);
             assertThat(fx.pool.requireObject(big).on(s3a.index()).orElseThrow().state())
                     .isEqualTo(CopyState.IN_SYNC);
             assertThat(fx.jobs(Job.Kind.RESYNC)).isEmpty();

@@ -10,7 +10,7 @@ import dev.spillway.osd.testkit.s3.S3ProxyPeer;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -108,11 +108,11 @@ class PoolS3FaultTest {
 
         // A short burst of 503s: the SDK's retries absorb it.
         proxy.throttle(2);
-        Migrator.Result burst = fx.pool.migrator().spill(f, s3a);
-        assertThat(burst.outcome()).as(burst.detail()).isEqualTo(Migrator.Outcome.DONE);
+        MoveResult burst = fx.pool.migrator().spill(f, s3a);
+        assertThat(burst).as(burst.detail()).isInstanceOf(MoveResult.Done.class);
         assertThat(proxy.throttled()).isGreaterThanOrEqualTo(2);
         assertThat(fx.read(f)).isEqualTo(body);
-        assertThat(fx.pool.migrator().promote(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(fx.pool.migrator().promote(f)).isInstanceOf(MoveResult.Done.class);
         assertThat(fx.pool
                         .migrator()
                         .dropMirror(
@@ -121,16 +121,15 @@ class PoolS3FaultTest {
                                         .requireObject(f)
                                         .on(s3a.index())
                                         .orElseThrow()
-                                        .mirrorId())
-                        .outcome())
-                .isEqualTo(Migrator.Outcome.DONE);
+                                        .mirrorId()))
+                .isInstanceOf(MoveResult.Done.class);
         fx.pool.migrator().collectGarbage();
 
         // Throttled for good: the spill parks, saying why, and the object stays resident and whole.
         int before = proxy.throttled();
         proxy.throttle(1_000_000);
-        Migrator.Result r = fx.pool.migrator().spill(f, s3a);
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.PARKED);
+        MoveResult r = fx.pool.migrator().spill(f, s3a);
+        assertThat(r).isInstanceOf(MoveResult.Parked.class);
         assertThat(r.detail())
                 .contains("EIO")
                 .contains("503")
@@ -147,7 +146,7 @@ class PoolS3FaultTest {
         assertThat(fx.read(f)).isEqualTo(body);
 
         proxy.heal();
-        assertThat(fx.retryParked()).extracting(Migrator.Result::outcome).containsExactly(Migrator.Outcome.DONE);
+        assertThat(fx.retryParked()).extracting(MoveResult::outcome).containsExactly("DONE");
         assertThat(fx.jobs(Job.Kind.PARKED)).isEmpty();
         assertThat(fx.resident(f)).isFalse();
         assertRecovered(Map.of(f, body), 0);
@@ -166,8 +165,8 @@ class PoolS3FaultTest {
                 throw new UncheckedIOException(e);
             }
         });
-        Migrator.Result r = fx.pool.migrator().spill(f, s3a);
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.PARKED);
+        MoveResult r = fx.pool.migrator().spill(f, s3a);
+        assertThat(r).isInstanceOf(MoveResult.Parked.class);
         assertThat(fx.resident(f)).isTrue();
         assertThat(fx.read(f)).isEqualTo(body);
         List<Job> garbage = fx.jobs(Job.Kind.GC);
@@ -189,7 +188,7 @@ class PoolS3FaultTest {
         fx.remount();
         assertThat(fx.s3("s3a").sweptUploads()).isPositive();
         assertThat(PoolS3Fixture.uploads(peer, "pools", base)).isEmpty();
-        assertThat(fx.retryParked()).extracting(Migrator.Result::outcome).containsExactly(Migrator.Outcome.DONE);
+        assertThat(fx.retryParked()).extracting(MoveResult::outcome).containsExactly("DONE");
         assertThat(fx.resident(f)).isFalse();
         assertRecovered(Map.of(f, body), 1);
     }
@@ -199,7 +198,7 @@ class PoolS3FaultTest {
         byte[] body = PoolS3Fixture.random(3, (6 << 20) + 9);
         Fid f = fx.write(3, body);
         var s3a = fx.device("s3a");
-        assertThat(fx.pool.migrator().spill(f, s3a).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(fx.pool.migrator().spill(f, s3a)).isInstanceOf(MoveResult.Done.class);
 
         // s3proxy is SIGKILLed 2.5 MiB into the read-through, and stays away.
         proxy.cutDownloadAfter(5 << 19, () -> {
@@ -220,7 +219,7 @@ class PoolS3FaultTest {
         server.start();
         proxy.heal();
         assertThat(fx.read(f)).isEqualTo(body);
-        assertThat(fx.pool.migrator().promote(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(fx.pool.migrator().promote(f)).isInstanceOf(MoveResult.Done.class);
         assertRecovered(Map.of(f, body), 1);
     }
 
@@ -256,9 +255,9 @@ class PoolS3FaultTest {
 
         // Slow, but within the 2 s request timeout: the spill just takes longer.
         proxy.slow(200);
-        assertThat(fx.pool.migrator().spill(f, s3a).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(fx.pool.migrator().spill(f, s3a)).isInstanceOf(MoveResult.Done.class);
         assertThat(fx.read(f)).isEqualTo(body);
-        assertThat(fx.pool.migrator().promote(f).outcome()).isEqualTo(Migrator.Outcome.DONE);
+        assertThat(fx.pool.migrator().promote(f)).isInstanceOf(MoveResult.Done.class);
         assertThat(fx.pool
                         .migrator()
                         .dropMirror(
@@ -267,19 +266,18 @@ class PoolS3FaultTest {
                                         .requireObject(f)
                                         .on(s3a.index())
                                         .orElseThrow()
-                                        .mirrorId())
-                        .outcome())
-                .isEqualTo(Migrator.Outcome.DONE);
+                                        .mirrorId()))
+                .isInstanceOf(MoveResult.Done.class);
 
         // Slower than the timeout: every attempt times out, the move parks with ETIMEDOUT.
         proxy.slow(3_000);
-        Migrator.Result r = fx.pool.migrator().spill(f, s3a);
-        assertThat(r.outcome()).isEqualTo(Migrator.Outcome.PARKED);
+        MoveResult r = fx.pool.migrator().spill(f, s3a);
+        assertThat(r).isInstanceOf(MoveResult.Parked.class);
         assertThat(r.detail()).contains("ETIMEDOUT");
         assertThat(fx.resident(f)).isTrue();
 
         proxy.heal();
-        assertThat(fx.retryParked()).extracting(Migrator.Result::outcome).containsExactly(Migrator.Outcome.DONE);
+        assertThat(fx.retryParked()).extracting(MoveResult::outcome).containsExactly("DONE");
         assertThat(copyKey(f)).isNotNull();
         ByteBuffer one = ByteBuffer.allocate(1);
         assertThat(fx.pool.read(f, body.length - 1, one)).isEqualTo(1);

@@ -14,7 +14,7 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.WorkIndex;
-import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
@@ -135,8 +135,8 @@ final class PoolS3Fixture implements AutoCloseable {
     }
 
     /** What the migration daemon does with parked moves: tries each again. */
-    List<Migrator.Result> retryParked() throws OsdException {
-        List<Migrator.Result> out = new ArrayList<>();
+    List<MoveResult> retryParked() throws OsdException {
+        List<MoveResult> out = new ArrayList<>();
         for (Job j : jobs(Job.Kind.PARKED)) {
             out.add(pool.migrator().spill(j.fid(), pool.device(j.device())));
         }

@@ -50,56 +50,6 @@ public record PoolConfig(
                 : Collections.unmodifiableMap(new LinkedHashMap<>(writeCommitBuckets));
     }
 
-    public PoolConfig(
-            String name,
-            int replicas,
-            List<DeviceConfig> devices,
-            Map<String, Object> policy,
-            SpaceConfig space,
-            Map<String, String> storageClasses,
-            WriteCommit writeCommit,
-            List<StripeTier> striping,
-            FailureConfig failure) {
-        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, failure, Map.of());
-    }
-
-    public PoolConfig(
-            String name,
-            int replicas,
-            List<DeviceConfig> devices,
-            Map<String, Object> policy,
-            SpaceConfig space,
-            Map<String, String> storageClasses,
-            WriteCommit writeCommit,
-            List<StripeTier> striping) {
-        this(name, replicas, devices, policy, space, storageClasses, writeCommit, striping, FailureConfig.defaults());
-    }
-
-    public PoolConfig(
-            String name,
-            int replicas,
-            List<DeviceConfig> devices,
-            Map<String, Object> policy,
-            SpaceConfig space,
-            Map<String, String> storageClasses,
-            WriteCommit writeCommit) {
-        this(name, replicas, devices, policy, space, storageClasses, writeCommit, List.of());
-    }
-
-    public PoolConfig(
-            String name,
-            int replicas,
-            List<DeviceConfig> devices,
-            Map<String, Object> policy,
-            SpaceConfig space,
-            Map<String, String> storageClasses) {
-        this(name, replicas, devices, policy, space, storageClasses, WriteCommit.ASYNC);
-    }
-
-    public PoolConfig(String name, int replicas, List<DeviceConfig> devices, Map<String, Object> policy) {
-        this(name, replicas, devices, policy, SpaceConfig.defaults(), Map.of());
-    }
-
     /** This configuration with device {@code deviceName}'s setting {@code key} set to {@code value}. */
     public PoolConfig withSetting(String deviceName, String key, Object value) {
         List<DeviceConfig> ds = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.spillway.pool.config;
 
+import dev.spillway.osd.WriteCommitHint;
 import java.util.Locale;
 
 /**
@@ -25,7 +26,7 @@ import java.util.Locale;
  */
 public record WriteCommit(int copies, int min) {
     /** The per-object policy: an xattr on a DATA object, ASCII, the same syntax as the configuration. */
-    public static final String XATTR = dev.spillway.osd.WriteCommitHint.XATTR;
+    public static final String XATTR = WriteCommitHint.XATTR;
 
     /** Today's behaviour: the metadata device's commit acknowledges. */
     public static final WriteCommit ASYNC = new WriteCommit(0, 0);

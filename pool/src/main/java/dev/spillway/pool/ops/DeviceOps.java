@@ -258,6 +258,11 @@ public final class DeviceOps {
      * when none is left, the device becomes SPARE.
      */
     public Progress evacuateStep(PoolDevice from, int max) throws OsdException {
+        return evacuateStep(from, max, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #evacuateStep(PoolDevice, int)} with its copies run as {@code o} says. */
+    public Progress evacuateStep(PoolDevice from, int max, MoveOptions o) throws OsdException {
         if (from == ctx.metadata()) {
             throw new OsdException(
                     Errno.EINVAL, ctx.name(), "the metadata device '" + from.name() + "' cannot be evacuated");
@@ -284,7 +289,7 @@ public final class DeviceOps {
                 if (c.isEmpty() || c.get().state() == CopyState.PENDING) {
                     continue;
                 }
-                Migrator.Result r;
+                MoveResult r;
                 if (c.get().state() != CopyState.IN_SYNC || from.has(Role.CACHE)) {
                     // A cache copy is never the only one worth keeping: it just goes.
                     r = migrator.dropMirror(fid, c.get().mirrorId());
@@ -295,15 +300,15 @@ public final class DeviceOps {
                         r = p.get().resident(ctx.metadata().index())
                                 ? migrator.dropMirror(fid, c.get().mirrorId())
                                 : migrator.promoteHome(fid);
-                        if (r.outcome() == Migrator.Outcome.DONE
+                        if (r instanceof MoveResult.Done
                                 && !p.get().resident(ctx.metadata().index())) {
                             r = migrator.dropMirror(fid, c.get().mirrorId());
                         }
                     } else {
-                        r = migrator.migrate(fid, from, to.get());
+                        r = migrator.migrate(fid, from, to.get(), o);
                     }
                 }
-                if (r.outcome() == Migrator.Outcome.DONE) {
+                if (r instanceof MoveResult.Done) {
                     moved++;
                 } else {
                     failed++;
@@ -333,6 +338,11 @@ public final class DeviceOps {
      * nothing to rebuild it from. Walks the device's own index.
      */
     public Progress replaceLost(PoolDevice dead, PoolDevice preferred, int max) throws OsdException {
+        return replaceLost(dead, preferred, max, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #replaceLost(PoolDevice, PoolDevice, int)} with its copies run as {@code o} says. */
+    public Progress replaceLost(PoolDevice dead, PoolDevice preferred, int max, MoveOptions o) throws OsdException {
         int moved = 0;
         int failed = 0;
         int unrecoverable = 0;
@@ -367,20 +377,20 @@ public final class DeviceOps {
                     if (to.isEmpty()) {
                         break;
                     }
-                    Migrator.Result r = migrator.copy(fid, to.get(), false);
-                    if (r.outcome() != Migrator.Outcome.DONE && r.outcome() != Migrator.Outcome.NOTHING_TO_DO) {
+                    MoveResult r = migrator.copy(fid, to.get(), false, o);
+                    if (!r.settled()) {
                         throw new OsdException(
                                 Errno.EIO,
                                 ctx.name(),
                                 fid,
                                 "new copy on " + to.get().name() + " not made: " + r.detail(),
-                                r.cause());
+                                r instanceof MoveResult.Parked pk ? pk.failure() : null);
                     }
                     now = ctx.store().require(fid);
                 }
                 Optional<Copy> stillThere = now.byKey(e[1]);
                 if (stillThere.isPresent()) {
-                    migrator.forceDrop(fid, stillThere.get().mirrorId());
+                    migrator.dropMirror(fid, stillThere.get().mirrorId());
                 }
                 moved++;
             } catch (OsdException ex) {
@@ -395,7 +405,7 @@ public final class DeviceOps {
 
     /** As {@link #replaceLost(PoolDevice, PoolDevice, int)} with no preferred device. */
     public Progress replaceLost(PoolDevice dead, int max) throws OsdException {
-        return replaceLost(dead, null, max);
+        return replaceLost(dead, null, max, MoveOptions.DEFAULT);
     }
 
     /** In-sync copies of the current version on readable durable devices other than {@code dead}. */

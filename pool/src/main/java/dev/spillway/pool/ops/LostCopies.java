@@ -324,7 +324,7 @@ public final class LostCopies {
                 continue;
             }
             if (c.get().version() != p.get().dataVersion()) {
-                if (migrator.dropMirror(fid, c.get().mirrorId()).outcome() == Migrator.Outcome.DONE) {
+                if (migrator.dropMirror(fid, c.get().mirrorId()) instanceof MoveResult.Done) {
                     dropped++;
                 }
                 continue;

@@ -1,45 +1,16 @@
 package dev.spillway.pool.ops;
 
-import dev.spillway.osd.AttrChange;
-import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.SpaceClass;
-import dev.spillway.osd.Transaction;
-import dev.spillway.osd.spi.ObjectLocks;
-import dev.spillway.pool.config.DeviceState;
-import dev.spillway.pool.config.Role;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
-import dev.spillway.pool.io.CopyIo;
-import dev.spillway.pool.io.StripedIo;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
-import dev.spillway.pool.meta.CopyState;
-import dev.spillway.pool.meta.Counters;
-import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
-import dev.spillway.pool.meta.Stripe;
-import dev.spillway.pool.meta.StripedCounters;
-import dev.spillway.pool.meta.WorkIndex;
-import dev.spillway.pool.space.ReservePlan;
-import dev.spillway.pool.space.ReserveSlots;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The pool's data-moving operations, each following the spill protocol of docs/design.md so that a spill device
@@ -55,90 +26,29 @@ import java.util.concurrent.atomic.AtomicInteger;
  * </ol>
  * A crash at any point leaves a job that recovery finishes or rolls back: space never leaks and
  * the last good copy is never lost.
+ *
+ * <p>The operations are three classes behind this one entry: {@link CopyProtocol} (spill, copy,
+ * migrate, resync, promotion to a cache device), {@link LayoutOps} (release, promotion home, mirror
+ * drop, mark bad, verify) and {@link Garbage} (roll-back and collection), sharing a {@link
+ * MoveContext}. Each move runs as its caller's {@link MoveOptions} say (whether it may wait for
+ * locks, what paces its copy) and ends in a {@link MoveResult}.
  */
 public final class Migrator {
-    private final PoolContext ctx;
-    private final int mdIndex;
-    private final CopyKeys keys;
+    private final MoveContext mc;
+    private final CopyProtocol copies;
+    private final LayoutOps layout;
+    private final Garbage garbage;
 
-    /** How an operation ended. */
-    public enum Outcome {
-        /** Done as asked. */
-        DONE,
-        /** Nothing to do (already so). */
-        NOTHING_TO_DO,
-        /** The object changed while its copy was made; the copy was discarded. Try again. */
-        CHANGED,
-        /** The target had no room; the move is parked in the work index. */
-        PARKED,
-        /** The operation is not possible in the object's or device's state (see detail). */
-        REFUSED
-    }
-
-    /**
-     * The result of an operation: its outcome, the bytes moved, a sentence for humans, and for a
-     * move parked because its target failed, that failure (the daemon backs the device off).
-     */
-    public record Result(Outcome outcome, long bytes, String detail, OsdException cause) {
-        public Result(Outcome outcome, long bytes, String detail) {
-            this(outcome, bytes, detail, null);
-        }
-
-        static Result of(Outcome o, String d) {
-            return new Result(o, 0, d, null);
-        }
-    }
-
-    // Set while an emergency spill runs on a blocked writer's thread: it must never wait for a lock.
-    private static final System.Logger LOG = System.getLogger(Migrator.class.getName());
-    private static final ThreadLocal<Boolean> NON_BLOCKING = ThreadLocal.withInitial(() -> false);
-
-    /** Runs {@code body} with every object lock taken only if free (EBUSY otherwise). */
-    public <T> T nonBlocking(Locked<T> body) throws OsdException {
-        boolean was = NON_BLOCKING.get();
-        NON_BLOCKING.set(true);
-        try {
-            return body.run();
-        } finally {
-            NON_BLOCKING.set(was);
-        }
-    }
-
-    // Copy jobs an emergency spill could neither finish nor abandon (the object was locked).
-    private final ConcurrentLinkedQueue<Job> leftovers = new ConcurrentLinkedQueue<>();
-
-    // Paces background copies chunk by chunk (the daemon's bandwidth cap); never emergency ones.
-    private volatile CopyIo.Pacer pacer = CopyIo.Pacer.NONE;
-    // How many copies of a spill batch are written side by side (the daemon's spill-writers).
-    private volatile int copyWriters = 1;
-
-    /**
-     * Sets how many copies of a batch ({@link #spillAll}) are written side by side: a device whose
-     * writes and reads wait on I/O or on a busy CPU gives several in flight more than one. 1 (the
-     * default) writes them in order on the caller's thread.
-     */
-    public void copyWriters(int n) {
-        this.copyWriters = Math.max(1, n);
-    }
-
-    /** Sets the pacer of background copies (the daemon's bandwidth cap). */
-    public void pacer(CopyIo.Pacer p) {
-        this.pacer = p == null ? CopyIo.Pacer.NONE : p;
-    }
-
-    private Migrator(PoolContext ctx, CopyKeys keys) {
-        this.ctx = ctx;
-        this.mdIndex = ctx.metadata().index();
-        this.keys = keys;
+    private Migrator(MoveContext mc, CopyKeys keys) {
+        this.mc = mc;
+        this.layout = new LayoutOps(mc);
+        this.garbage = new Garbage(mc);
+        this.copies = new CopyProtocol(mc, keys, layout, garbage);
     }
 
     /** The movers of a pool; reads the copy-key sequence from its metadata device. */
     public static Migrator open(PoolContext ctx) throws OsdException {
-        return new Migrator(ctx, new CopyKeys(ctx.metadata().osd()));
-    }
-
-    private Osd md() {
-        return ctx.metadata().osd();
+        return new Migrator(new MoveContext(ctx), new CopyKeys(ctx.metadata().osd()));
     }
 
     @FunctionalInterface
@@ -146,268 +56,9 @@ public final class Migrator {
         T run() throws OsdException;
     }
 
-    /**
-     * Runs {@code body} holding one of the pool's reserve slots ({@link ReserveSlots}): every
-     * caller of RESERVED work does, taken before any object lock. An emergency spill does not
-     * wait for one (EBUSY).
-     */
-    private <T> T slotted(Locked<T> body) throws OsdException {
-        try (ReserveSlots.Held h = ctx.reserveSlots().take(!NON_BLOCKING.get())) {
-            return body.run();
-        }
-    }
-
     /** Runs {@code body} holding the object's pool lock (the one client transactions take). */
     public <T> T locked(Fid fid, Locked<T> body) throws OsdException {
-        ObjectLocks.Held h = ctx.transactions().locks().newHolder();
-        if (NON_BLOCKING.get()) {
-            if (!h.tryLockAll(Set.of(fid))) {
-                throw new OsdException(
-                        Errno.EBUSY, ctx.name(), fid, "object is locked by a transaction (emergency spill skips it)");
-            }
-        } else {
-            h.lockAll(Set.of(fid));
-        }
-        try {
-            return body.run();
-        } finally {
-            h.unlockAll();
-        }
-    }
-
-    /** A metadata transaction that changes an object's layout and the pool's records. */
-    @FunctionalInterface
-    interface MetaUpdate {
-        void apply(Transaction tx, Counters counters) throws OsdException;
-    }
-
-    /**
-     * One metadata transaction of class {@code space}: the pool's own bookkeeping is RESERVED
-     * (it may use the metadata device's reserve) or FREEING (it gives space back, and must make
-     * its frees before its additions); work that grows the pool for good (a recall, a copy that
-     * releases nothing) is CLIENT.
-     */
-    private void meta(Fid fid, boolean sync, SpaceClass space, MetaUpdate declare, MetaUpdate update)
-            throws OsdException {
-        Counters counters = new Counters(fid);
-        try (Transaction tx = md().newTransaction()) {
-            declare.apply(tx, counters);
-            Counters.declare(tx, fid);
-            tx.setSync(sync);
-            tx.setSpaceClass(space);
-            tx.start();
-            update.apply(tx, counters);
-            counters.flush(tx, md());
-        } finally {
-            if (space == SpaceClass.FREEING) {
-                ctx.roomQueue().roomMade();
-            }
-        }
-    }
-
-    private PoolObject load(Fid fid) throws OsdException {
-        return ctx.store().require(fid);
-    }
-
-    /** The object's state, or empty if it is gone (destroyed meanwhile) or not a DATA object. */
-    private Optional<PoolObject> loadIfExists(Fid fid) throws OsdException {
-        try {
-            return ctx.store().load(fid);
-        } catch (OsdException e) {
-            if (!e.is(Errno.ENOENT)) {
-                throw e;
-            }
-            return Optional.empty();
-        }
-    }
-
-    private long durableInSyncElsewhere(PoolObject p) {
-        return p.copies().stream()
-                .filter(c -> c.device() != mdIndex
-                        && c.state() == CopyState.IN_SYNC
-                        && c.version() == p.dataVersion()
-                        && ctx.durable(c)
-                        && ctx.readable(c))
-                .count();
-    }
-
-    // ---- copy / spill / migrate ------------------------------------------------------------
-
-    /** Spills: copies the body to {@code target} and releases the local body. */
-    public Result spill(Fid fid, PoolDevice target) throws OsdException {
-        return copy(fid, target, true);
-    }
-
-    /**
-     * Adds (or refreshes) a copy on {@code target}; with {@code release}, then drops the local
-     * body if enough durable copies remain. A STALE copy already on {@code target} is replaced.
-     */
-    public Result copy(Fid fid, PoolDevice target, boolean release) throws OsdException {
-        if (target.index() == mdIndex || !target.has(Role.BACKGROUND)) {
-            return Result.of(Outcome.REFUSED, target.name() + " is not a background device");
-        }
-        if (!target.state().writable()) {
-            return Result.of(
-                    Outcome.REFUSED,
-                    target.name() + " is " + target.state().yamlName() + ": nothing new is placed there");
-        }
-        return slotted(() -> {
-            Optional<Job> job = begin(fid, target, release);
-            if (job.isEmpty()) {
-                return release ? release(fid) : Result.of(Outcome.NOTHING_TO_DO, "already in sync on " + target.name());
-            }
-            return complete(job.get(), release);
-        });
-    }
-
-    /**
-     * Step 1 of a copy: the pending copy enters the layout and its COPY job the work index, in one
-     * durable metadata transaction. Empty if the target already holds an in-sync copy.
-     *
-     * @throws OsdException EBUSY if a copy to the target is already being made
-     */
-    public Optional<Job> begin(Fid fid, PoolDevice target) throws OsdException {
-        return slotted(() -> begin(fid, target, true));
-    }
-
-    /**
-     * Whose space a copy's begin takes: the reserve (RESERVED) when finishing it will release the
-     * body from the metadata device — that is what the reserve is for, and it bounds what is in
-     * flight — and the clients' space (CLIENT) for a copy that only adds.
-     */
-    private SpaceClass beginClass(PoolObject p, PoolDevice target, boolean release) {
-        boolean frees = release
-                && p.resident(mdIndex)
-                && target.durability() > 0
-                && durableInSyncElsewhere(p) + 1 >= ctx.replicas();
-        return frees ? SpaceClass.RESERVED : SpaceClass.CLIENT;
-    }
-
-    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release) throws OsdException {
-        if (target.index() == mdIndex
-                || !target.has(Role.BACKGROUND)
-                || !target.state().writable()) {
-            throw new OsdException(
-                    Errno.EINVAL,
-                    ctx.name(),
-                    fid,
-                    target.name() + " takes no new copies (not a writable background device)");
-        }
-        List<Fid> ks = takeKeys(target);
-        Job job = locked(fid, () -> beginHeld(fid, target, release, ks));
-        return Optional.ofNullable(job);
-    }
-
-    /**
-     * Fresh keys for a copy placed on {@code target}: one, or one per stripe of its striping tier
-     * (a copy that ends up whole, or with fewer stripes, leaves the rest unused: keys are never
-     * reused, so skipping some costs nothing).
-     */
-    private List<Fid> takeKeys(PoolDevice target) throws OsdException {
-        int n = ctx.config().stripeTier(target.name()).map(t -> t.stripeCount()).orElse(1);
-        List<Fid> ks = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            ks.add(keys.next());
-        }
-        return ks;
-    }
-
-    /**
-     * The pending copy of {@code p} placed on {@code target} under {@code ks}: striped over the
-     * target's stripe set when its tier stripes an object of this size, else whole.
-     */
-    private Copy pendingCopy(PoolObject p, PoolDevice target, List<Fid> ks) {
-        List<PoolDevice> set = ctx.stripeSet(target, p.size());
-        if (set.size() < 2 || ks.size() < set.size()) {
-            return new Copy(
-                    p.nextMirrorId(),
-                    target.index(),
-                    ks.get(0),
-                    CopyState.PENDING,
-                    p.dataVersion(),
-                    p.size(),
-                    false,
-                    Checksums.NONE);
-        }
-        int unit = ctx.stripeSize(target);
-        List<Stripe> stripes = new ArrayList<>(set.size());
-        for (int i = 0; i < set.size(); i++) {
-            stripes.add(new Stripe(
-                    set.get(i).index(), ks.get(i), Stripe.length(p.size(), set.size(), unit, i), Checksums.NONE));
-        }
-        return Copy.striped(p.nextMirrorId(), CopyState.PENDING, p.dataVersion(), false, unit, stripes);
-    }
-
-    /** A fresh copy key (a sync write's extra copies take theirs as a spill does). */
-    Fid nextKey() throws OsdException {
-        return keys.next();
-    }
-
-    /**
-     * Step 1 of a copy, the object's lock held by the caller: null if the target already holds an
-     * in-sync copy.
-     */
-    Job beginHeld(Fid fid, PoolDevice target, boolean release, Fid key) throws OsdException {
-        return beginHeld(fid, target, release, List.of(key));
-    }
-
-    /**
-     * Step 1 of a copy under keys {@code ks} (one per stripe if the copy is striped; one makes a
-     * whole copy), the object's lock held by the caller: null if the target already holds an in-sync
-     * copy. The copy's first part's COPY job is returned; each other stripe has its own.
-     */
-    Job beginHeld(Fid fid, PoolDevice target, boolean release, List<Fid> ks) throws OsdException {
-        PoolObject p = load(fid);
-        Optional<Copy> there = p.on(target.index());
-        if (there.isPresent()
-                && there.get().state() == CopyState.IN_SYNC
-                && there.get().version() == p.dataVersion()) {
-            return null;
-        }
-        if (there.isPresent() && there.get().state() == CopyState.PENDING) {
-            throw new OsdException(
-                    Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
-        }
-        Copy pending = ks.size() == 1
-                ? new Copy(
-                        p.nextMirrorId(),
-                        target.index(),
-                        ks.get(0),
-                        CopyState.PENDING,
-                        p.dataVersion(),
-                        p.size(),
-                        false,
-                        Checksums.NONE)
-                : pendingCopy(p, target, ks);
-        List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
-        AttrChange times = ctx.store().times(fid);
-        PoolObject next = p.add(pending);
-        meta(
-                fid,
-                true,
-                beginClass(p, target, release),
-                (tx, c) -> {
-                    for (int i = 0; i < js.size(); i++) {
-                        WorkIndex.declareAdd(tx, fid);
-                    }
-                    WorkIndex.declareRemove(tx, fid);
-                    DeviceIndex.declareInsert(tx, fid, pending);
-                    ctx.store().declare(tx, fid, next);
-                },
-                (tx, c) -> {
-                    for (Job j : js) {
-                        WorkIndex.add(tx, j);
-                    }
-                    for (Job parked : WorkIndex.of(md(), fid)) {
-                        if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
-                            WorkIndex.remove(tx, parked);
-                        }
-                    }
-                    DeviceIndex.insert(tx, fid, pending);
-                    c.add(pending, CopyState.PENDING, +1);
-                    ctx.store().store(tx, fid, next, times);
-                });
-        return js.get(0);
+        return mc.locked(fid, MoveOptions.DEFAULT, body);
     }
 
     /**
@@ -417,1213 +68,8 @@ public final class Migrator {
      */
     public record Begun(Map<Fid, Optional<Job>> jobs, Map<Fid, OsdException> refused) {}
 
-    /**
-     * Step 1 of copies of several objects to one target: {@link #begin} for each, in one durable
-     * metadata transaction, so the log is forced once for the batch rather than once per object
-     * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together.
-     */
-    public Begun beginAll(List<Fid> fids, PoolDevice target) throws OsdException {
-        return slotted(() -> beginBatch(fids, target));
-    }
-
-    private Begun beginBatch(List<Fid> fids, PoolDevice target) throws OsdException {
-        if (target.index() == mdIndex
-                || !target.has(Role.BACKGROUND)
-                || !target.state().writable()) {
-            throw new OsdException(
-                    Errno.EINVAL,
-                    ctx.name(),
-                    null,
-                    target.name() + " takes no new copies (not a writable background device)");
-        }
-        Map<Fid, Optional<Job>> jobs = new LinkedHashMap<>();
-        Map<Fid, OsdException> refused = new LinkedHashMap<>();
-        ObjectLocks.Held h = ctx.transactions().locks().newHolder();
-        Set<Fid> all = new LinkedHashSet<>(fids);
-        if (NON_BLOCKING.get()) {
-            if (!h.tryLockAll(all)) {
-                throw new OsdException(
-                        Errno.EBUSY, ctx.name(), null, "objects locked by a transaction (emergency spill skips them)");
-            }
-        } else {
-            h.lockAll(all);
-        }
-        try {
-            record Planned(Fid fid, List<Job> jobs, Copy pending, PoolObject next, AttrChange times, SpaceClass space) {
-                Job job() {
-                    return jobs.get(0);
-                }
-            }
-            List<Planned> plan = new ArrayList<>();
-            for (Fid fid : all) {
-                Optional<PoolObject> po;
-                try {
-                    po = loadIfExists(fid);
-                } catch (OsdException e) {
-                    refused.put(fid, e);
-                    continue;
-                }
-                if (po.isEmpty()) {
-                    refused.put(fid, new OsdException(Errno.ENOENT, ctx.name(), fid, "no such object"));
-                    continue;
-                }
-                PoolObject p = po.get();
-                Optional<Copy> there = p.on(target.index());
-                if (there.isPresent()
-                        && there.get().state() == CopyState.IN_SYNC
-                        && there.get().version() == p.dataVersion()) {
-                    jobs.put(fid, Optional.empty());
-                    continue;
-                }
-                if (there.isPresent() && there.get().state() == CopyState.PENDING) {
-                    refused.put(
-                            fid,
-                            new OsdException(
-                                    Errno.EBUSY,
-                                    ctx.name(),
-                                    fid,
-                                    "a copy to " + target.name() + " is already being made"));
-                    continue;
-                }
-                Copy pending = pendingCopy(p, target, takeKeys(target));
-                List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
-                PoolObject next = p.add(pending);
-                plan.add(new Planned(fid, js, pending, next, ctx.store().times(fid), beginClass(p, target, true)));
-            }
-            if (plan.isEmpty()) {
-                return new Begun(jobs, refused);
-            }
-            // One Counters per stripe: two objects of one stripe must add to one read-modify-write.
-            StripedCounters stripes = new StripedCounters();
-            try (Transaction tx = md().newTransaction()) {
-                for (Planned pl : plan) {
-                    for (int i = 0; i < pl.jobs().size(); i++) {
-                        WorkIndex.declareAdd(tx, pl.fid());
-                    }
-                    WorkIndex.declareRemove(tx, pl.fid());
-                    DeviceIndex.declareInsert(tx, pl.fid(), pl.pending());
-                    ctx.store().declare(tx, pl.fid(), pl.next());
-                    Counters.declare(tx, pl.fid());
-                }
-                tx.setSync(true);
-                // RESERVED only if every copy of the batch will release its body.
-                tx.setSpaceClass(
-                        plan.stream().allMatch(pl -> pl.space() == SpaceClass.RESERVED)
-                                ? SpaceClass.RESERVED
-                                : SpaceClass.CLIENT);
-                tx.start();
-                for (Planned pl : plan) {
-                    Fid fid = pl.fid();
-                    for (Job j : pl.jobs()) {
-                        WorkIndex.add(tx, j);
-                    }
-                    for (Job parked : WorkIndex.of(md(), fid)) {
-                        if (parked.kind() == Job.Kind.PARKED && parked.device() == target.index()) {
-                            WorkIndex.remove(tx, parked);
-                        }
-                    }
-                    DeviceIndex.insert(tx, fid, pl.pending());
-                    stripes.of(fid).add(pl.pending(), CopyState.PENDING, +1);
-                    ctx.store().store(tx, fid, pl.next(), pl.times());
-                }
-                stripes.flush(tx, md());
-            }
-            for (Planned pl : plan) {
-                jobs.put(pl.fid(), Optional.of(pl.job()));
-            }
-            return new Begun(jobs, refused);
-        } finally {
-            h.unlockAll();
-        }
-    }
-
-    /** One object's part of {@link #spillAll}: its result, or why it was not spilled. */
-    public record Spilled(Fid fid, Result result, OsdException error) {}
-
-    /**
-     * Spills several objects to one target: their copies begun in one durable transaction
-     * ({@link #beginAll}), all written, then made durable together ({@link Osd#sync(java.util.Collection)}:
-     * one round of fsyncs for the batch), then each flipped and released in turn — no flip before
-     * the sync of the whole batch has returned. A target that takes no
-     * new copies refuses every object, as {@link #spill} does. If the metadata device has no room
-     * for the whole batch's declared space, the objects are spilled one at a time. Once the target
-     * parks a spill (it failed or is full), the rest of the batch is refused rather than tried on
-     * it. A job not completed is rolled back before this returns or throws.
-     */
-    public List<Spilled> spillAll(List<Fid> list, PoolDevice target) throws OsdException {
-        List<Fid> fids = List.copyOf(new LinkedHashSet<>(list));
-        // A caller has at most a batch of copies begun and not finished: what the reserve counts on.
-        return slotted(() -> {
-            List<Spilled> out = new ArrayList<>();
-            for (int from = 0; from < fids.size(); from += ReservePlan.BATCH) {
-                List<Fid> some = fids.subList(from, Math.min(fids.size(), from + ReservePlan.BATCH));
-                String parked = out.stream()
-                        .filter(sp -> sp.result() != null && sp.result().outcome() == Outcome.PARKED)
-                        .map(sp -> "not tried: " + target.name() + " parked an earlier spill of this batch ("
-                                + sp.result().detail() + ")")
-                        .findFirst()
-                        .orElse(null);
-                if (parked != null) {
-                    for (Fid f : some) {
-                        out.add(new Spilled(f, Result.of(Outcome.REFUSED, parked), null));
-                    }
-                    continue;
-                }
-                out.addAll(spillBatch(some, target));
-            }
-            return out;
-        });
-    }
-
-    private List<Spilled> spillBatch(List<Fid> fids, PoolDevice target) throws OsdException {
-        List<Spilled> out = new ArrayList<>();
-        String refusal = target.index() == mdIndex || !target.has(Role.BACKGROUND)
-                ? target.name() + " is not a background device"
-                : !target.state().writable()
-                        ? target.name() + " is " + target.state().yamlName() + ": nothing new is placed there"
-                        : null;
-        if (refusal != null) {
-            // As spill() answers: a refusal per object, not an error.
-            for (Fid f : fids) {
-                out.add(new Spilled(f, Result.of(Outcome.REFUSED, refusal), null));
-            }
-            return out;
-        }
-        Begun b;
-        try {
-            b = beginBatch(fids, target);
-        } catch (OsdException e) {
-            if (fids.size() <= 1 || !(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT))) {
-                throw e;
-            }
-            // The metadata device is too full for the batch's declared space (it is when spills
-            // matter most): one object at a time, each needing only its own.
-            String parked = null;
-            for (Fid f : fids) {
-                if (parked != null) {
-                    out.add(new Spilled(f, Result.of(Outcome.REFUSED, parked), null));
-                    continue;
-                }
-                try {
-                    Result r = spill(f, target);
-                    out.add(new Spilled(f, r, null));
-                    if (r.outcome() == Outcome.PARKED) {
-                        parked = "not tried: " + target.name() + " parked an earlier spill of this batch (" + r.detail()
-                                + ")";
-                    }
-                } catch (OsdException x) {
-                    out.add(new Spilled(f, null, x));
-                }
-            }
-            return out;
-        }
-        List<Job> open = new ArrayList<>();
-        for (Optional<Job> j : b.jobs().values()) {
-            j.ifPresent(open::add);
-        }
-        Map<Fid, Spilled> done = new HashMap<>();
-        String stopped = null;
-        try {
-            // Step 2 for the whole batch: every body written (up to copyWriters side by side), then
-            // made durable together (one round of fsyncs and each directory once, not three fsyncs
-            // per copy in turn).
-            List<Job> toWrite = new ArrayList<>();
-            for (Fid f : fids) {
-                OsdException refused = b.refused().get(f);
-                Optional<Job> j = b.jobs().get(f);
-                if (refused != null || j == null) {
-                    done.put(f, new Spilled(f, null, refused));
-                    continue;
-                }
-                try {
-                    if (j.isEmpty()) {
-                        done.put(f, new Spilled(f, release(f), null));
-                        continue;
-                    }
-                    Job job = j.get();
-                    if (!WorkIndex.contains(md(), job)) {
-                        open.remove(job);
-                        done.put(f, new Spilled(f, gone(job), null));
-                        continue;
-                    }
-                    toWrite.add(job);
-                } catch (OsdException e) {
-                    done.put(f, new Spilled(f, null, e));
-                }
-            }
-            List<Written> written = new ArrayList<>();
-            for (Attempt a : writeAll(toWrite, target)) {
-                Fid f = a.job().fid();
-                if (a.parts() != null) {
-                    written.add(new Written(a.job(), a.parts()));
-                    continue;
-                }
-                if (a.error() == null) {
-                    // Not started: the target failed or filled up on an earlier copy; rolled back below.
-                    done.put(
-                            f,
-                            new Spilled(
-                                    f,
-                                    Result.of(
-                                            Outcome.REFUSED,
-                                            stopped != null
-                                                    ? stopped
-                                                    : "not tried: an earlier copy of this batch to " + target.name()
-                                                            + " failed"),
-                                    null));
-                    continue;
-                }
-                open.remove(a.job());
-                try {
-                    Result r = copyFailed(a.job(), target, a.error());
-                    done.put(f, new Spilled(f, r, null));
-                    if (r.outcome() == Outcome.PARKED && stopped == null) {
-                        stopped = "not tried: " + target.name() + " parked an earlier spill of this batch ("
-                                + r.detail() + ")";
-                    }
-                } catch (OsdException e) {
-                    done.put(f, new Spilled(f, null, e));
-                }
-            }
-            Map<Job, List<Stripe>> occupied = new HashMap<>();
-            if (!written.isEmpty()) {
-                try {
-                    // Every device of the batch synced once, the devices side by side.
-                    StripedIo.sync(
-                            written.stream().flatMap(w -> w.parts().stream()).toList(), ctx::device);
-                    for (Written w : written) {
-                        occupied.put(w.job(), StripedIo.occupied(w.parts(), ctx::device));
-                    }
-                } catch (OsdException e) {
-                    // None of the batch may be taken as durable: every copy is abandoned.
-                    for (Written w : written) {
-                        open.remove(w.job());
-                        Fid f = w.job().fid();
-                        try {
-                            done.put(f, new Spilled(f, copyFailed(w.job(), target, e), null));
-                        } catch (OsdException x) {
-                            done.put(f, new Spilled(f, null, x));
-                        }
-                    }
-                    written = List.of();
-                }
-            }
-            // Step 3, object by object: the flip names only copies made durable above.
-            for (Written w : written) {
-                Fid f = w.job().fid();
-                open.remove(w.job());
-                try {
-                    done.put(f, new Spilled(f, flip(w.job(), occupied.get(w.job()), true), null));
-                } catch (OsdException e) {
-                    done.put(f, new Spilled(f, null, e));
-                }
-            }
-        } finally {
-            for (Job j : open) {
-                try {
-                    rollBack(j);
-                } catch (OsdException | RuntimeException e) {
-                    // Recovery rolls it back at the next mount; the work index still names it.
-                }
-            }
-        }
-        for (Fid f : fids) {
-            out.add(done.get(f));
-        }
-        return out;
-    }
-
-    /** A copy written to its target (each part, with its checksums) and not yet durable there. */
-    private record Written(Job job, List<Stripe> parts) {}
-
-    /** One copy of a batch: its parts as written, or why not; both null if it was never started. */
-    private record Attempt(Job job, List<Stripe> parts, OsdException error) {}
-
-    /**
-     * Writes the copies of a batch, not yet durable: up to {@link #copyWriters} side by side, each
-     * on its own thread (a copy reads its body from the metadata device, which may be a JNI call
-     * that would pin a virtual thread's carrier). Once one fails in a way that parks the move (the
-     * target full or failing), no further copy is started: those come back as neither written nor
-     * failed. With one writer the copies are written in order on this thread, as before.
-     */
-    private List<Attempt> writeAll(List<Job> jobs, PoolDevice target) {
-        Attempt[] out = new Attempt[jobs.size()];
-        AtomicInteger next = new AtomicInteger();
-        AtomicBoolean stop = new AtomicBoolean();
-        // The pacer of the calling thread: an emergency spill's writes are never paced.
-        CopyIo.Pacer pace = NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer;
-        Runnable writer = () -> {
-            int i;
-            while (!stop.get() && (i = next.getAndIncrement()) < jobs.size()) {
-                Job j = jobs.get(i);
-                try {
-                    out[i] = new Attempt(j, writeBody(j, target, pace), null);
-                } catch (OsdException e) {
-                    out[i] = new Attempt(j, null, e);
-                    if (e.is(Errno.ENOSPC)
-                            || e.is(Errno.EDQUOT)
-                            || e.is(Errno.EIO)
-                            || e.is(Errno.ETIMEDOUT)
-                            || e.is(Errno.EAGAIN)) {
-                        stop.set(true);
-                    }
-                } catch (RuntimeException e) {
-                    out[i] = new Attempt(
-                            j,
-                            null,
-                            new OsdException(
-                                    Errno.EIO,
-                                    target.name(),
-                                    j.fid(),
-                                    "copy to " + target.name() + " failed: " + e,
-                                    e));
-                    stop.set(true);
-                }
-            }
-        };
-        int n = Math.min(copyWriters, jobs.size());
-        if (n <= 1) {
-            writer.run();
-        } else {
-            List<Thread> ts = new ArrayList<>();
-            for (int k = 0; k < n; k++) {
-                ts.add(Thread.ofPlatform().daemon().name("spillway-copy-" + k).start(writer));
-            }
-            boolean interrupted = false;
-            for (Thread t : ts) {
-                while (true) {
-                    try {
-                        t.join();
-                        break;
-                    } catch (InterruptedException e) {
-                        // The writers finish their copies (a copy is never left half-tracked).
-                        interrupted = true;
-                    }
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        List<Attempt> r = new ArrayList<>();
-        for (int i = 0; i < out.length; i++) {
-            r.add(out[i] != null ? out[i] : new Attempt(jobs.get(i), null, null));
-        }
-        return r;
-    }
-
-    /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
-    public Result complete(Job job, boolean release) throws OsdException {
-        return slotted(() -> completeCopy(job, release));
-    }
-
-    private Result completeCopy(Job job, boolean release) throws OsdException {
-        if (!WorkIndex.contains(md(), job)) {
-            return gone(job);
-        }
-        PoolDevice target = ctx.device(job.device());
-        // Step 2: the copy, without the lock, made durable before step 3 names it.
-        List<Stripe> parts;
-        try {
-            parts = writeBody(job, target);
-            StripedIo.sync(parts, ctx::device);
-            parts = StripedIo.occupied(parts, ctx::device);
-        } catch (OsdException e) {
-            return copyFailed(job, target, e);
-        }
-        return flip(job, parts, release);
-    }
-
-    /** The answer for a job finished or rolled back already (the same job completed twice). */
-    private static Result gone(Job job) {
-        return Result.of(Outcome.NOTHING_TO_DO, "the copy job " + job + " is no longer in the work index");
-    }
-
-    /**
-     * Writes the body of a copy job to its target (not yet durable there) and returns its parts
-     * with their checksums: a striped copy's stripes written side by side, each to its device.
-     */
-    private List<Stripe> writeBody(Job job, PoolDevice target) throws OsdException {
-        return writeBody(job, target, NON_BLOCKING.get() ? CopyIo.Pacer.NONE : pacer);
-    }
-
-    private List<Stripe> writeBody(Job job, PoolDevice target, CopyIo.Pacer pace) throws OsdException {
-        Fid fid = job.fid();
-        PoolObject p = load(fid);
-        CopyIo.Source src = source(fid, p);
-        Optional<Copy> pending = p.byKey(job.key()).filter(c -> c.state() == CopyState.PENDING);
-        if (pending.isPresent() && pending.get().striped()) {
-            Copy c = pending.get();
-            return StripedIo.writeUnsynced(src, fid, c.bytes(), c.stripes(), c.stripeSize(), ctx::device, pace);
-        }
-        Checksums sums = CopyIo.writeUnsynced(src, fid, job.bytes(), target, job.key(), pace);
-        return List.of(new Stripe(target.index(), job.key(), job.bytes(), sums));
-    }
-
-    /**
-     * A copy could not be written or made durable: its job is abandoned (the pending copy becomes
-     * garbage) and, if the target is full or failing, the move is parked; other errors are thrown.
-     */
-    private Result copyFailed(Job job, PoolDevice target, OsdException e) throws OsdException {
-        boolean full = e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT);
-        // A failing device parks the move too; the daemon retries it with back-off.
-        boolean failing = e.is(Errno.EIO) || e.is(Errno.ETIMEDOUT) || e.is(Errno.EAGAIN);
-        if (failing && e.device() != null && !partDevices(job).contains(e.device())) {
-            failing = false;
-        }
-        // A cache copy is never parked: the promotion goes to the metadata device instead.
-        abandon(job, (full || failing) && !target.has(Role.CACHE));
-        if (full) {
-            return Result.of(Outcome.PARKED, target.name() + " is full: " + e.getMessage());
-        }
-        if (failing) {
-            return new Result(Outcome.PARKED, 0, target.name() + " failed the copy: " + e.getMessage(), e);
-        }
-        if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
-            return Result.of(Outcome.CHANGED, "the object changed during the copy: " + e.getMessage());
-        }
-        throw e;
-    }
-
-    /** The names of the devices the copy of a COPY job is written to (its stripes', or its target's). */
-    private Set<String> partDevices(Job job) {
-        Set<String> names = new HashSet<>();
-        names.add(ctx.device(job.device()).name());
-        try {
-            loadIfExists(job.fid())
-                    .flatMap(p -> p.byKey(job.key()))
-                    .ifPresent(c -> c.parts()
-                            .forEach(s -> names.add(ctx.device(s.device()).name())));
-        } catch (OsdException e) {
-            // The record cannot be read: only the job's own device is known.
-        }
-        return names;
-    }
-
-    /** Step 3 of a copy whose body is durable on its target: flip, only if nothing changed meanwhile. */
-    private Result flip(Job job, List<Stripe> parts, boolean release) throws OsdException {
-        Fid fid = job.fid();
-        try {
-            return locked(fid, () -> finish(job, parts, release));
-        } catch (OsdException e) {
-            if (!e.is(Errno.EBUSY) || !NON_BLOCKING.get()) {
-                throw e;
-            }
-            // An emergency spill may not wait for the object's lock (a writer holds it): the copy
-            // is left for a thread that may wait to roll back, rather than to the next mount.
-            leftovers.add(job);
-            return Result.of(
-                    Outcome.CHANGED, "object " + fid + " is being written; the copy is left to be rolled back");
-        }
-    }
-
-    /** Where to read the body from: the metadata device if resident, else the best in-sync copy. */
-    private CopyIo.Source source(Fid fid, PoolObject p) throws OsdException {
-        if (p.resident(mdIndex)) {
-            return CopyIo.of(md(), fid);
-        }
-        Copy best = p.inSync().stream()
-                .filter(ctx::readable)
-                .min(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device))
-                .orElseThrow(
-                        () -> new OsdException(Errno.EIO, ctx.name(), fid, "no readable in-sync copy to copy from"));
-        return CopyIo.of(ctx::device, fid, best, p.size());
-    }
-
-    /** Step 3 of a copy without a release, the object's lock held by the caller (not forced to disk). */
-    Result flipHeld(Job job, Checksums sums, long occupied) throws OsdException {
-        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false);
-    }
-
-    /**
-     * A sync write's copy found at mount whole and equal to the body ({@link SyncRecovery}): flipped
-     * in sync as {@link #flipHeld} would have, drawing on the metadata device's reserve (the pool's
-     * own work at mount; ENOSPC even there leaves the caller to roll it back), not forced.
-     */
-    Result flipRecovered(Job job, Checksums sums, long occupied) throws OsdException {
-        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false, SpaceClass.RESERVED);
-    }
-
-    /**
-     * Step 3: the pending copy of {@code job} becomes IN_SYNC with {@code parts} as written and made
-     * durable (each part's occupied bytes and checksums; a striped copy's stripes in order), every
-     * part's COPY job goes, and with {@code release} the local body.
-     */
-    private Result finish(Job job, List<Stripe> parts, boolean release) throws OsdException {
-        return finish(job, parts, release, null);
-    }
-
-    /** {@link #finish}, its metadata transaction of class {@code flipClass} if given (a recovery's roll-forward). */
-    private Result finish(Job job, List<Stripe> parts, boolean release, SpaceClass flipClass) throws OsdException {
-        Fid fid = job.fid();
-        Optional<PoolObject> now = loadIfExists(fid);
-        Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key()));
-        if (now.isEmpty() || pending.isEmpty() || now.get().dataVersion() != job.version()) {
-            discard(job, now.orElse(null));
-            return Result.of(Outcome.CHANGED, "object " + fid + " changed while it was copied; the copy is garbage");
-        }
-        if (ctx.device(job.device()).state() == DeviceState.FAILED) {
-            // The target failed while the copy was written: never name a copy on a failed device.
-            discard(job, now.get());
-            return Result.of(
-                    Outcome.CHANGED,
-                    ctx.device(job.device()).name() + " failed while " + fid
-                            + " was copied there; the copy is garbage");
-        }
-        PoolObject p = now.get();
-        Copy was = pending.get();
-        Copy done = was.striped()
-                ? was.inSyncStripes(p.dataVersion(), parts)
-                : was.inSync(p.dataVersion(), parts.get(0).bytes(), parts.get(0).checksums());
-        PoolObject next = p.replace(done.mirrorId(), c -> done);
-        // A stale (or lost) copy on the same device (on one of the new copy's devices) is replaced
-        // by the fresh one.
-        List<Copy> replaced = new ArrayList<>();
-        for (Copy c : p.copies()) {
-            boolean shares = done.parts().stream().anyMatch(s -> c.onDevice(s.device()));
-            if (shares
-                    && c.device() != mdIndex
-                    && c.mirrorId() != done.mirrorId()
-                    && (c.state() == CopyState.STALE || c.state() == CopyState.LOST)) {
-                replaced.add(c);
-                next = next.remove(c.mirrorId());
-            }
-        }
-        boolean drop = release && p.resident(mdIndex) && durableInSyncElsewhere(next) >= ctx.replicas();
-        if (drop) {
-            next = next.remove(p.on(mdIndex).orElseThrow().mirrorId())
-                    .withBlocks(md().getAttr(fid).blocks());
-        }
-        // Reads prefer a fresh cache copy over a spill copy (a resident body comes first anyway).
-        boolean cached = ctx.device(job.device()).has(Role.CACHE) && !p.resident(mdIndex);
-        PoolObject fin = next.preferring(drop || cached ? job.device() : mdIndex);
-        AttrChange times = ctx.store().times(fid);
-        // Releasing the body gives back far more than the flip adds (frees first, below);
-        // without a release the flip grows the record for good: the reserve only if it was begun
-        // for a release.
-        SpaceClass space = drop
-                ? SpaceClass.FREEING
-                : flipClass != null ? flipClass : release ? SpaceClass.RESERVED : SpaceClass.CLIENT;
-        meta(
-                fid,
-                false,
-                space,
-                (tx, c) -> {
-                    WorkIndex.declareAdd(tx, fid);
-                    for (int i = 0; i < was.parts().size(); i++) {
-                        WorkIndex.declareRemove(tx, fid);
-                    }
-                    if (job.kind() == Job.Kind.SYNC_COPY) {
-                        SyncKeys.declareEnd(tx);
-                    }
-                    ctx.store().declare(tx, fid, fin);
-                    for (Copy r : replaced) {
-                        for (int i = 0; i < r.parts().size(); i++) {
-                            WorkIndex.declareAdd(tx, fid);
-                        }
-                        DeviceIndex.declareDelete(tx, fid, r);
-                    }
-                    if (drop) {
-                        tx.declareTruncate(fid, 0);
-                        DeviceIndex.declareDelete(tx, mdIndex, fid);
-                    }
-                },
-                (tx, c) -> {
-                    if (drop) {
-                        tx.truncate(fid, 0);
-                        DeviceIndex.delete(tx, mdIndex, fid, fid);
-                    }
-                    // A sync write's copy has a SYNC_COPY job, any other a COPY job per part.
-                    for (Job j : Job.perPart(job.kind(), fid, was, job.version(), 0)) {
-                        WorkIndex.remove(tx, j);
-                    }
-                    if (job.kind() == Job.Kind.SYNC_COPY) {
-                        SyncKeys.end(tx, md(), job.device(), job.key());
-                    }
-                    c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
-                    for (Copy r : replaced) {
-                        gcJob(tx, c, fid, r);
-                        for (Job j : WorkIndex.of(md(), fid)) {
-                            if (j.kind() == Job.Kind.RESYNC && r.hasKey(j.key())) {
-                                WorkIndex.remove(tx, j);
-                            }
-                        }
-                    }
-                    ctx.store().store(tx, fid, fin, times);
-                });
-        return new Result(
-                Outcome.DONE,
-                p.size(),
-                (drop ? "spilled " : cached ? "cached " : "copied ") + p.size() + " bytes of " + fid + " to "
-                        + where(done));
-    }
-
-    /** The copy leaves the layout and a GC job will delete it. */
-    private void gcJob(Transaction tx, Counters c, Fid fid, Copy copy) throws OsdException {
-        for (Job j : Job.perPart(Job.Kind.GC, fid, copy, copy.version(), ctx.nowNanos())) {
-            WorkIndex.add(tx, j);
-        }
-        c.move(copy, copy.state(), CopyState.GARBAGE);
-        DeviceIndex.delete(tx, fid, copy);
-    }
-
-    /** Where a copy is, for messages: its device's name, or a striped copy's devices. */
-    private String where(Copy c) {
-        if (!c.striped()) {
-            return ctx.device(c.device()).name();
-        }
-        List<String> names = new ArrayList<>();
-        c.parts().forEach(s -> names.add(ctx.device(s.device()).name()));
-        return c.parts().size() + " stripes on " + String.join(", ", names);
-    }
-
-    /** A COPY job whose copy must not become part of the layout: it becomes garbage. */
-    void discard(Job job, PoolObject p) throws OsdException {
-        Fid fid = job.fid();
-        // Only a copy still pending is this job's to drop (an in-sync one with its key was finished).
-        Optional<Copy> pending =
-                p == null ? Optional.empty() : p.byKey(job.key()).filter(c -> c.state() == CopyState.PENDING);
-        PoolObject next =
-                p == null ? null : pending.map(c -> p.remove(c.mirrorId())).orElse(p);
-        // A striped copy's stripes each have a COPY job naming the copy: all of them become GC
-        // jobs together, found by the copy's key even when the object (and its record) is gone.
-        List<Job> jobs = new ArrayList<>();
-        jobs.add(job);
-        if (!job.copy().equals(Job.NO_KEY)) {
-            for (Job j : WorkIndex.stripesOf(md(), fid, job.copy())) {
-                if (!j.key().equals(job.key())) {
-                    jobs.add(j);
-                }
-            }
-        }
-        AttrChange times = p == null ? null : ctx.store().times(fid);
-        // The pending copy leaves the layout and its job becomes a GC job: frees first.
-        meta(
-                fid,
-                false,
-                SpaceClass.FREEING,
-                (tx, c) -> {
-                    for (Job j : jobs) {
-                        WorkIndex.declareAdd(tx, fid);
-                        WorkIndex.declareRemove(tx, fid);
-                        DeviceIndex.declareDelete(tx, j.device(), fid);
-                        if (j.kind() == Job.Kind.SYNC_COPY) {
-                            SyncKeys.declareEnd(tx);
-                        }
-                    }
-                    if (next != null) {
-                        ctx.store().declare(tx, fid, next);
-                    }
-                },
-                (tx, c) -> {
-                    if (next != null) {
-                        ctx.store().store(tx, fid, next, times);
-                    }
-                    for (Job j : jobs) {
-                        if (DeviceIndex.contains(md(), j.device(), fid, j.key())) {
-                            DeviceIndex.delete(tx, j.device(), fid, j.key());
-                        }
-                        WorkIndex.remove(tx, j);
-                        if (j.kind() == Job.Kind.SYNC_COPY) {
-                            // The GC job names the key now.
-                            SyncKeys.end(tx, md(), j.device(), j.key());
-                        }
-                        WorkIndex.add(
-                                tx,
-                                new Job(
-                                        Job.Kind.GC,
-                                        fid,
-                                        j.device(),
-                                        j.key(),
-                                        j.version(),
-                                        j.bytes(),
-                                        ctx.nowNanos(),
-                                        0));
-                        c.move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
-                    }
-                });
-    }
-
-    /** The copy failed: the pending copy becomes garbage; if the target was full, the move is parked. */
-    private void abandon(Job job, boolean park) throws OsdException {
-        if (NON_BLOCKING.get()) {
-            try {
-                abandonLocked(job, park);
-            } catch (OsdException e) {
-                if (!e.is(Errno.EBUSY)) {
-                    throw e;
-                }
-                leftovers.add(job);
-            }
-            return;
-        }
-        abandonLocked(job, park);
-    }
-
-    /**
-     * Rolls back the copies emergency spills could not finish or abandon because a writer held the
-     * object's lock. A thread that may wait for locks calls it (the daemon, every pass); whatever
-     * is left at unmount is rolled back by the next mount's recovery.
-     *
-     * @return the jobs rolled back
-     */
-    public int settleLeftovers() throws OsdException {
-        int n = 0;
-        Job j;
-        while ((j = leftovers.poll()) != null) {
-            if (WorkIndex.contains(md(), j)) {
-                rollBack(j);
-                n++;
-            }
-        }
-        return n;
-    }
-
-    private void abandonLocked(Job job, boolean park) throws OsdException {
-        locked(job.fid(), () -> {
-            Optional<PoolObject> p = loadIfExists(job.fid());
-            discard(job, p.orElse(null));
-            if (park && p.isPresent()) {
-                // A parked move is a hint to retry (the object stays a candidate anyway): it takes
-                // clients' space, and where there is none it is not recorded.
-                try {
-                    park(job);
-                } catch (OsdException e) {
-                    if (!e.is(Errno.ENOSPC) && !e.is(Errno.EDQUOT)) {
-                        throw e;
-                    }
-                }
-            }
-            return null;
-        });
-    }
-
-    private void park(Job job) throws OsdException {
-        meta(
-                job.fid(),
-                false,
-                SpaceClass.CLIENT,
-                (tx, c) -> WorkIndex.declareAdd(tx, job.fid()),
-                (tx, c) -> WorkIndex.add(
-                        tx,
-                        new Job(
-                                Job.Kind.PARKED,
-                                job.fid(),
-                                job.device(),
-                                Job.NO_KEY,
-                                job.version(),
-                                job.bytes(),
-                                ctx.nowNanos(),
-                                0)));
-    }
-
-    // ---- release / promote / drop ----------------------------------------------------------
-
-    /** Drops the local body if enough durable in-sync copies exist elsewhere. */
-    public Result release(Fid fid) throws OsdException {
-        return locked(fid, () -> {
-            PoolObject p = load(fid);
-            if (!p.resident(mdIndex)) {
-                return Result.of(Outcome.NOTHING_TO_DO, "not resident");
-            }
-            long others = durableInSyncElsewhere(p);
-            if (others < ctx.replicas()) {
-                return Result.of(
-                        Outcome.REFUSED,
-                        "only " + others + " durable in-sync cop" + (others == 1 ? "y" : "ies")
-                                + " elsewhere; the pool keeps " + ctx.replicas());
-            }
-            PoolObject next = p.remove(p.on(mdIndex).orElseThrow().mirrorId())
-                    .preferring(-1)
-                    .withBlocks(md().getAttr(fid).blocks());
-            AttrChange times = ctx.store().times(fid);
-            meta(
-                    fid,
-                    false,
-                    SpaceClass.FREEING,
-                    (tx, c) -> {
-                        tx.declareTruncate(fid, 0);
-                        DeviceIndex.declareDelete(tx, mdIndex, fid);
-                        ctx.store().declare(tx, fid, next);
-                    },
-                    (tx, c) -> {
-                        tx.truncate(fid, 0);
-                        DeviceIndex.delete(tx, mdIndex, fid, fid);
-                        ctx.store().store(tx, fid, next, times);
-                    });
-            return new Result(Outcome.DONE, p.size(), "released " + p.size() + " bytes of " + fid);
-        });
-    }
-
-    /**
-     * Promotes for reads: with a writable cache device in the pool, a copy there (by the spill
-     * protocol: pending, written and made durable on it, flipped in sync and preferred for reads);
-     * otherwise, or if the cache cannot take it (full, failing), the body back to the metadata
-     * device as {@link #promoteHome} does. A cache copy never counts toward {@code replicas}.
-     */
-    public Result promote(Fid fid) throws OsdException {
-        PoolObject p = load(fid);
-        if (p.resident(mdIndex)) {
-            return Result.of(Outcome.NOTHING_TO_DO, "already resident");
-        }
-        PoolDevice cache = null;
-        for (PoolDevice d : ctx.devices()) {
-            if (!d.has(Role.CACHE) || !d.state().writable()) {
-                continue;
-            }
-            Optional<Copy> there = p.on(d.index());
-            if (there.isPresent()
-                    && there.get().state() == CopyState.IN_SYNC
-                    && there.get().version() == p.dataVersion()) {
-                return Result.of(Outcome.NOTHING_TO_DO, "already cached on " + d.name());
-            }
-            if (cache == null && there.isEmpty()) {
-                cache = d;
-            }
-        }
-        if (cache == null) {
-            return promoteHome(fid);
-        }
-        PoolDevice to = cache;
-        Result r = slotted(() -> {
-            Fid key = keys.next();
-            Job job = locked(fid, () -> beginHeld(fid, to, false, key));
-            return job == null
-                    ? Result.of(Outcome.NOTHING_TO_DO, "already cached on " + to.name())
-                    : completeCopy(job, false);
-        });
-        if (r.outcome() == Outcome.DONE || r.outcome() == Outcome.NOTHING_TO_DO) {
-            return r;
-        }
-        LOG.log(
-                System.Logger.Level.DEBUG,
-                "pool " + ctx.name() + ": " + fid + " not cached on " + to.name() + " (" + r.detail()
-                        + "); promoted to " + ctx.metadata().name() + " instead");
-        return promoteHome(fid);
-    }
-
-    /**
-     * Brings the body back to the metadata (promote) device, keeping the other copies; what an
-     * evacuation does with a body that has nowhere else to go (never to a cache device).
-     */
-    public Result promoteHome(Fid fid) throws OsdException {
-        return locked(fid, () -> {
-            PoolObject p = load(fid);
-            if (p.resident(mdIndex)) {
-                return Result.of(Outcome.NOTHING_TO_DO, "already resident");
-            }
-            List<Copy> sources = new ArrayList<>(p.inSync());
-            sources.removeIf(c -> !ctx.readable(c));
-            sources.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
-            OsdException last = null;
-            AttrChange times = ctx.store().times(fid);
-            for (Copy src : sources) {
-                PoolObject next = p.add(new Copy(
-                                p.nextMirrorId(),
-                                mdIndex,
-                                fid,
-                                CopyState.IN_SYNC,
-                                p.dataVersion(),
-                                p.size(),
-                                true,
-                                Checksums.NONE))
-                        .preferring(mdIndex);
-                try {
-                    meta(
-                            fid,
-                            false,
-                            SpaceClass.CLIENT,
-                            (tx, c) -> {
-                                tx.declareWrite(fid, 0, p.size());
-                                DeviceIndex.declareInsert(tx, mdIndex, fid);
-                                ctx.store().declare(tx, fid, next);
-                            },
-                            (tx, c) -> {
-                                CopyIo.recall(tx, ctx::device, fid, src, p.size());
-                                DeviceIndex.insert(tx, mdIndex, fid, fid);
-                                ctx.store().store(tx, fid, next, times);
-                            });
-                    return new Result(
-                            Outcome.DONE,
-                            p.size(),
-                            "promoted " + p.size() + " bytes of " + fid + " from " + where(src));
-                } catch (OsdException e) {
-                    if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
-                        throw e;
-                    }
-                    last = e;
-                }
-            }
-            if (last != null) {
-                markBad(fid, sources.get(0), last);
-            }
-            throw new OsdException(Errno.EIO, ctx.name(), fid, "no copy could be read to promote", last);
-        });
-    }
-
-    /** Removes one mirror (lfs mirror split -d); never the last in-sync copy. */
-    public Result dropMirror(Fid fid, int mirrorId) throws OsdException {
-        return locked(fid, () -> {
-            PoolObject p = load(fid);
-            Copy c = p.mirror(mirrorId)
-                    .orElseThrow(() -> new OsdException(Errno.ENOENT, ctx.name(), fid, "no mirror " + mirrorId));
-            if (c.device() == mdIndex) {
-                return release(fid);
-            }
-            if (c.state() == CopyState.PENDING) {
-                return Result.of(Outcome.REFUSED, "mirror " + mirrorId + " is being written; retry when its copy ends");
-            }
-            long goodAfter =
-                    p.inSync().stream().filter(x -> x.mirrorId() != mirrorId).count();
-            if (c.state() == CopyState.IN_SYNC && goodAfter == 0) {
-                return Result.of(Outcome.REFUSED, "mirror " + mirrorId + " is the last in-sync copy of " + fid);
-            }
-            PoolObject next = p.remove(mirrorId).preferring(mdIndex);
-            AttrChange times = ctx.store().times(fid);
-            // The mirror leaves the layout (frees first), then its GC job is recorded.
-            meta(
-                    fid,
-                    false,
-                    SpaceClass.FREEING,
-                    (tx, cs) -> {
-                        for (int i = 0; i < c.parts().size(); i++) {
-                            WorkIndex.declareAdd(tx, fid);
-                        }
-                        WorkIndex.declareRemove(tx, fid);
-                        DeviceIndex.declareDelete(tx, fid, c);
-                        ctx.store().declare(tx, fid, next);
-                    },
-                    (tx, cs) -> {
-                        ctx.store().store(tx, fid, next, times);
-                        for (Job j : WorkIndex.of(md(), fid)) {
-                            if (j.kind() == Job.Kind.RESYNC && c.hasKey(j.key())) {
-                                WorkIndex.remove(tx, j);
-                            }
-                        }
-                        gcJob(tx, cs, fid, c);
-                    });
-            return new Result(Outcome.DONE, 0, "dropped mirror " + mirrorId + " (" + where(c) + ")");
-        });
-    }
-
-    /** Drops a mirror whatever its state (a copy lost with a failed device); never the last in-sync copy. */
-    public Result forceDrop(Fid fid, int mirrorId) throws OsdException {
-        return dropMirror(fid, mirrorId);
-    }
-
-    /** Moves the copy on {@code from} to {@code to}: copy, then drop the old one. */
-    public Result migrate(Fid fid, PoolDevice from, PoolDevice to) throws OsdException {
-        PoolObject p = load(fid);
-        Optional<Copy> old = p.on(from.index());
-        if (old.isEmpty()) {
-            return Result.of(Outcome.NOTHING_TO_DO, "no copy on " + from.name());
-        }
-        if (from.index() == mdIndex) {
-            return copy(fid, to, true);
-        }
-        if (old.get().onDevice(to.index())) {
-            return Result.of(
-                    Outcome.REFUSED,
-                    "mirror " + old.get().mirrorId() + " is striped over " + where(old.get()) + ", " + to.name()
-                            + " among them: move it to a device it does not use");
-        }
-        Result r = copy(fid, to, false);
-        if (r.outcome() != Outcome.DONE && r.outcome() != Outcome.NOTHING_TO_DO) {
-            return r;
-        }
-        Result d = dropMirror(fid, old.get().mirrorId());
-        return new Result(
-                d.outcome() == Outcome.DONE ? Outcome.DONE : d.outcome(), r.bytes(), r.detail() + "; " + d.detail());
-    }
-
-    /** Rewrites a stale copy from a good one. */
-    public Result resync(Fid fid, int device) throws OsdException {
-        return copy(fid, ctx.device(device), false);
-    }
-
-    /** A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued. */
-    public boolean markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
-        return slotted(() -> locked(fid, () -> {
-            PoolObject p = ctx.store().load(fid).orElse(null);
-            if (p == null) {
-                return false;
-            }
-            Optional<Copy> c = p.byKey(bad.key());
-            if (c.isEmpty()
-                    || c.get().state() != CopyState.IN_SYNC
-                    || ctx.device(c.get().device()).state() == DeviceState.FAILED) {
-                // A failed device's copies are the lost-marking pass's.
-                return false;
-            }
-            // The last in-sync copy is never demoted: there is nothing to resync it from, and a
-            // read error may be its device's passing failure (an object store that stopped
-            // answering), after which the copy is as good as before. A corrupt last copy stays
-            // in the layout, every read of it fails with EIO, and fsck reports it.
-            if (p.inSync().size() <= 1) {
-                return false;
-            }
-            // Nor is the last durable one (cache copies beside it are no substitute: they go with
-            // the next restart of an osd-mem cache).
-            boolean durable = ctx.device(bad.device()).durability() > 0;
-            if (durable && durableInSync(p, c.get().key()) == 0) {
-                return false;
-            }
-            AttrChange times = ctx.store().times(fid);
-            if (ctx.device(bad.device()).has(Role.CACHE)) {
-                // A cache copy is not resynced: it leaves the layout (garbage), reads go to the
-                // durable copies, and the next promotion may cache the object again.
-                PoolObject dropped = p.remove(c.get().mirrorId()).preferring(mdIndex);
-                meta(
-                        fid,
-                        true,
-                        SpaceClass.FREEING,
-                        (tx, cs) -> {
-                            WorkIndex.declareAdd(tx, fid);
-                            DeviceIndex.declareDelete(tx, bad.device(), fid);
-                            ctx.store().declare(tx, fid, dropped);
-                        },
-                        (tx, cs) -> {
-                            ctx.store().store(tx, fid, dropped, times);
-                            gcJob(tx, cs, fid, c.get());
-                        });
-                return true;
-            }
-            PoolObject next = p.replace(c.get().mirrorId(), x -> x.withState(CopyState.STALE))
-                    .preferring(mdIndex);
-            meta(
-                    fid,
-                    true,
-                    SpaceClass.RESERVED,
-                    (tx, cs) -> {
-                        WorkIndex.declareAdd(tx, fid);
-                        ctx.store().declare(tx, fid, next);
-                    },
-                    (tx, cs) -> {
-                        WorkIndex.add(
-                                tx,
-                                new Job(
-                                        Job.Kind.RESYNC,
-                                        fid,
-                                        bad.device(),
-                                        bad.key(),
-                                        p.dataVersion(),
-                                        c.get().bytes(),
-                                        ctx.nowNanos(),
-                                        0));
-                        cs.move(c.get(), CopyState.IN_SYNC, CopyState.STALE);
-                        ctx.store().store(tx, fid, next, times);
-                    });
-            return true;
-        }));
-    }
-
-    /** In-sync copies of the current version on durable readable devices, other than the copy keyed {@code except}. */
-    private long durableInSync(PoolObject p, Fid except) {
-        return p.inSync().stream()
-                .filter(c -> !c.key().equals(except)
-                        && c.version() == p.dataVersion()
-                        && ctx.device(c.device()).durability() > 0
-                        && ctx.device(c.device()).state().readable())
-                .count();
-    }
-
-    // ---- cache devices ---------------------------------------------------------------------
-
-    /**
-     * At mount: every copy that a cache device no longer holds (an osd-mem cache after a restart,
-     * a cache device that lost its content or is failed) leaves its layout, as garbage whose GC
-     * finds it gone. Walks the cache devices' own indexes only — never the namespace — with one
-     * stat per cached copy. A copy the cache still holds whole stays. A lost cache copy that is
-     * the object's only in-sync copy left (its durable copies gone stale meanwhile) stays, for
-     * fsck to report, rather than leave the layout with none. One object that cannot be handled is logged and skipped: it never blocks
-     * the mount.
-     *
-     * @return the copies dropped
-     */
-    public int dropLostCacheCopies() throws OsdException {
-        int dropped = 0;
-        for (PoolDevice d : ctx.devices()) {
-            if (d.has(Role.CACHE)) {
-                dropped += dropCacheCopies(d);
-            }
-        }
-        return dropped;
-    }
-
-    /**
-     * Drops from their layouts the copies cache device {@code d} no longer holds whole — every
-     * copy when {@code d} is FAILED — through its own index; returns how many. Idempotent: a pass
-     * cut short by a crash is simply run again.
-     */
-    public int dropCacheCopies(PoolDevice d) throws OsdException {
-        int dropped = 0;
-        for (Fid[] e : DeviceIndex.list(md(), d.index())) {
-            try {
-                if (dropIfLost(d, e[0], e[1])) {
-                    dropped++;
-                }
-            } catch (OsdException ex) {
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        "pool " + ctx.name() + ": cache copy " + e[1] + " of " + e[0] + " on " + d.name()
-                                + " left in its layout for now (" + ex.getMessage()
-                                + "); reads skip it if it is gone, fsck reports it");
-            }
-        }
-        return dropped;
-    }
-
-    private boolean dropIfLost(PoolDevice d, Fid fid, Fid key) throws OsdException {
-        return slotted(() -> locked(fid, () -> {
-            Optional<PoolObject> now = loadIfExists(fid);
-            Optional<Copy> c = now.flatMap(p -> p.byKey(key));
-            if (c.isEmpty() || c.get().state() == CopyState.PENDING) {
-                return false;
-            }
-            PoolObject p = now.get();
-            if (d.state() != DeviceState.FAILED && holdsWhole(d, key, c.get(), p)) {
-                return false;
-            }
-            if (c.get().state() == CopyState.IN_SYNC && durableInSync(p, key) == 0) {
-                return false;
-            }
-            PoolObject next = p.remove(c.get().mirrorId()).preferring(mdIndex);
-            AttrChange times = ctx.store().times(fid);
-            meta(
-                    fid,
-                    false,
-                    SpaceClass.FREEING,
-                    (tx, cs) -> {
-                        WorkIndex.declareAdd(tx, fid);
-                        WorkIndex.declareRemove(tx, fid);
-                        DeviceIndex.declareDelete(tx, d.index(), fid);
-                        ctx.store().declare(tx, fid, next);
-                    },
-                    (tx, cs) -> {
-                        ctx.store().store(tx, fid, next, times);
-                        for (Job j : WorkIndex.of(md(), fid)) {
-                            if (j.kind() == Job.Kind.RESYNC && j.key().equals(key)) {
-                                WorkIndex.remove(tx, j);
-                            }
-                        }
-                        gcJob(tx, cs, fid, c.get());
-                    });
-            return true;
-        }));
-    }
-
-    /** Whether cache device {@code d} still holds copy {@code c} whole (its object there, at the copy's size). */
-    private static boolean holdsWhole(PoolDevice d, Fid key, Copy c, PoolObject p) {
-        try {
-            long expected = c.version() == p.dataVersion() ? p.size() : -1;
-            return expected < 0 || d.osd().getAttr(key).size() == expected;
-        } catch (OsdException e) {
-            // Gone (ENOENT) or unreadable: either way the cache does not have it.
-            return false;
-        }
-    }
-
-    // ---- garbage ---------------------------------------------------------------------------
+    /** One object's part of {@link #spillAll}: its result ({@link MoveResult.Failed} if its move threw). */
+    public record Spilled(Fid fid, MoveResult result) {}
 
     /**
      * What a garbage collection did.
@@ -1641,256 +87,184 @@ public final class Migrator {
         }
     }
 
-    /**
-     * Collects a batch of GC jobs: one sync of the metadata device first (the transactions that
-     * made these copies garbage must be durable before the copies go, or a crash could bring back
-     * a layout naming a deleted copy), the deletions, one sync per device, then the jobs go.
-     *
-     * <p>Garbage is whatever a crash left of a copy nobody points at: missing, empty, torn or
-     * unreadable. A device's destroy removes what is there; a copy already gone is fine; a copy
-     * the device cannot delete now keeps its job for later and never fails the batch — a mount
-     * must not stop on one damaged copy.
-     */
+    // ---- the copy protocol ------------------------------------------------------------------
+
+    /** Spills: copies the body to {@code target} and releases the local body. */
+    public MoveResult spill(Fid fid, PoolDevice target) throws OsdException {
+        return copies.spill(fid, target, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #spill(Fid, PoolDevice)} run as {@code o} says. */
+    public MoveResult spill(Fid fid, PoolDevice target, MoveOptions o) throws OsdException {
+        return copies.spill(fid, target, o);
+    }
+
+    /** See {@link CopyProtocol#copy}. */
+    public MoveResult copy(Fid fid, PoolDevice target, boolean release) throws OsdException {
+        return copies.copy(fid, target, release, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #copy(Fid, PoolDevice, boolean)} run as {@code o} says. */
+    public MoveResult copy(Fid fid, PoolDevice target, boolean release, MoveOptions o) throws OsdException {
+        return copies.copy(fid, target, release, o);
+    }
+
+    /** See {@link CopyProtocol#begin}. */
+    public Optional<Job> begin(Fid fid, PoolDevice target) throws OsdException {
+        return copies.begin(fid, target);
+    }
+
+    /** See {@link CopyProtocol#beginAll}. */
+    public Begun beginAll(List<Fid> fids, PoolDevice target) throws OsdException {
+        return copies.beginAll(fids, target);
+    }
+
+    /** See {@link CopyProtocol#spillAll}. */
+    public List<Spilled> spillAll(List<Fid> list, PoolDevice target) throws OsdException {
+        return copies.spillAll(list, target, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #spillAll(List, PoolDevice)} run as {@code o} says. */
+    public List<Spilled> spillAll(List<Fid> list, PoolDevice target, MoveOptions o) throws OsdException {
+        return copies.spillAll(list, target, o);
+    }
+
+    /** See {@link CopyProtocol#complete}. */
+    public MoveResult complete(Job job, boolean release) throws OsdException {
+        return copies.complete(job, release);
+    }
+
+    /** See {@link CopyProtocol#migrate}. */
+    public MoveResult migrate(Fid fid, PoolDevice from, PoolDevice to) throws OsdException {
+        return copies.migrate(fid, from, to, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #migrate(Fid, PoolDevice, PoolDevice)} run as {@code o} says. */
+    public MoveResult migrate(Fid fid, PoolDevice from, PoolDevice to, MoveOptions o) throws OsdException {
+        return copies.migrate(fid, from, to, o);
+    }
+
+    /** Rewrites a stale copy from a good one. */
+    public MoveResult resync(Fid fid, int device) throws OsdException {
+        return copies.resync(fid, device, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #resync(Fid, int)} run as {@code o} says. */
+    public MoveResult resync(Fid fid, int device, MoveOptions o) throws OsdException {
+        return copies.resync(fid, device, o);
+    }
+
+    /** See {@link CopyProtocol#promote}. */
+    public MoveResult promote(Fid fid) throws OsdException {
+        return copies.promote(fid, MoveOptions.DEFAULT);
+    }
+
+    /** {@link #promote(Fid)} run as {@code o} says (the copy to a cache device; a promotion home is not paced). */
+    public MoveResult promote(Fid fid, MoveOptions o) throws OsdException {
+        return copies.promote(fid, o);
+    }
+
+    /** See {@link CopyProtocol#settleLeftovers}. */
+    public int settleLeftovers() throws OsdException {
+        return copies.settleLeftovers();
+    }
+
+    /** See {@link CopyProtocol#dropParked}. */
+    public void dropParked(Job job) throws OsdException {
+        copies.dropParked(job);
+    }
+
+    /** A fresh copy key (a sync write's extra copies take theirs as a spill does). */
+    Fid nextKey() throws OsdException {
+        return copies.nextKey();
+    }
+
+    /** Step 1 of a copy, the object's lock held by the caller: null if the target already holds an in-sync copy. */
+    Job beginHeld(Fid fid, PoolDevice target, boolean release, Fid key) throws OsdException {
+        return copies.beginHeld(fid, target, release, key);
+    }
+
+    /** Step 3 of a copy without a release, the object's lock held by the caller (not forced to disk). */
+    MoveResult flipHeld(Job job, Checksums sums, long occupied) throws OsdException {
+        return copies.flipHeld(job, sums, occupied);
+    }
+
+    /** See {@link CopyProtocol#flipRecovered}. */
+    MoveResult flipRecovered(Job job, Checksums sums, long occupied) throws OsdException {
+        return copies.flipRecovered(job, sums, occupied);
+    }
+
+    // ---- layout-only operations ----------------------------------------------------------------
+
+    /** Drops the local body if enough durable in-sync copies exist elsewhere. */
+    public MoveResult release(Fid fid) throws OsdException {
+        return layout.release(fid);
+    }
+
+    /** See {@link LayoutOps#promoteHome}. */
+    public MoveResult promoteHome(Fid fid) throws OsdException {
+        return layout.promoteHome(fid);
+    }
+
+    /** Removes one mirror (lfs mirror split -d); never the last in-sync copy. */
+    public MoveResult dropMirror(Fid fid, int mirrorId) throws OsdException {
+        return layout.dropMirror(fid, mirrorId);
+    }
+
+    /** A copy failed a read (checksum, I/O, missing): it becomes STALE and a RESYNC job is queued. */
+    public boolean markBad(Fid fid, Copy bad, OsdException cause) throws OsdException {
+        return layout.markBad(fid, bad, cause);
+    }
+
+    /** See {@link LayoutOps#verify}. */
+    public MoveResult verify(Fid fid) throws OsdException {
+        return layout.verify(fid);
+    }
+
+    /** See {@link LayoutOps#dropLostCacheCopies}. */
+    public int dropLostCacheCopies() throws OsdException {
+        return layout.dropLostCacheCopies();
+    }
+
+    /** See {@link LayoutOps#dropCacheCopies}. */
+    public int dropCacheCopies(PoolDevice d) throws OsdException {
+        return layout.dropCacheCopies(d);
+    }
+
+    // ---- garbage and roll-back -----------------------------------------------------------------
+
+    /** A COPY job whose copy must not become part of the layout: it becomes garbage. */
+    void discard(Job job, PoolObject p) throws OsdException {
+        garbage.discard(job, p);
+    }
+
+    /** See {@link Garbage#collect}. */
     public Collected collect(List<Job> jobs) throws OsdException {
-        if (jobs.isEmpty()) {
-            return new Collected(0, 0, 0);
-        }
-        md().sync();
-        Map<Integer, List<Job>> byDevice = new TreeMap<>();
-        for (Job j : jobs) {
-            byDevice.computeIfAbsent(j.device(), d -> new ArrayList<>()).add(j);
-        }
-        int removed = 0;
-        int missing = 0;
-        Set<Job> kept = new HashSet<>();
-        for (var e : byDevice.entrySet()) {
-            PoolDevice d = ctx.device(e.getKey());
-            if (d.state() == DeviceState.FAILED) {
-                continue;
-            }
-            List<Job> gone = new ArrayList<>();
-            for (Job job : e.getValue()) {
-                try (Transaction tx = d.osd().newTransaction()) {
-                    tx.declareDestroy(job.key());
-                    tx.setSpaceClass(SpaceClass.FREEING);
-                    tx.start();
-                    tx.destroy(job.key());
-                    removed++;
-                    gone.add(job);
-                } catch (OsdException ex) {
-                    if (ex.is(Errno.ENOENT)) {
-                        missing++;
-                        gone.add(job);
-                    } else {
-                        LOG.log(
-                                System.Logger.Level.WARNING,
-                                "pool " + ctx.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
-                                        + d.name() + " not deleted now (" + ex.getMessage()
-                                        + "); its job stays for the next garbage pass");
-                        kept.add(job);
-                    }
-                }
-            }
-            try {
-                d.osd().sync();
-            } catch (OsdException ex) {
-                // The deletions may not be durable: every job of the device stays.
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        "pool " + ctx.name() + ": sync of " + d.name() + " after deleting garbage failed ("
-                                + ex.getMessage() + "); its garbage jobs stay for the next pass");
-                kept.addAll(gone);
-            }
-        }
-        int deferred = kept.size();
-        List<Job> done = kept.isEmpty()
-                ? jobs
-                : jobs.stream().filter(j -> !kept.contains(j)).toList();
-        // The jobs go a batch per metadata transaction.
-        for (int from = 0; from < done.size(); from += 256) {
-            List<Job> some = done.subList(from, Math.min(done.size(), from + 256));
-            StripedCounters counters = new StripedCounters();
-            try (Transaction tx = md().newTransaction()) {
-                for (Job job : some) {
-                    WorkIndex.declareRemove(tx, job.fid());
-                    Counters.declare(tx, job.fid());
-                }
-                tx.setSpaceClass(SpaceClass.FREEING);
-                tx.start();
-                for (Job job : some) {
-                    if (WorkIndex.contains(md(), job)) {
-                        WorkIndex.remove(tx, job);
-                        counters.of(job.fid()).add(job.device(), CopyState.GARBAGE, job.bytes(), -1);
-                    }
-                }
-                counters.flush(tx, md());
-            }
-        }
-        return new Collected(removed, missing, deferred);
+        return garbage.collect(jobs);
     }
 
     /** Rolls a COPY job back (recovery): the pending copy leaves the layout and is collected. */
     public void rollBack(Job job) throws OsdException {
-        locked(job.fid(), () -> {
-            Optional<PoolObject> p = loadIfExists(job.fid());
-            discard(job, p.orElse(null));
-            return null;
-        });
+        garbage.rollBack(job);
     }
 
-    /**
-     * Reads every in-sync copy off the metadata device through its checksums ({@code verify} of the
-     * admin API); a copy that fails is marked bad, so a good one is made from another.
-     */
-    public Result verify(Fid fid) throws OsdException {
-        PoolObject p = load(fid);
-        List<String> bad = new ArrayList<>();
-        for (Copy c : p.inSync()) {
-            if (c.device() == mdIndex) {
-                continue;
-            }
-            try {
-                CopyIo.verify(ctx::device, fid, c, p.size());
-            } catch (OsdException e) {
-                bad.add("mirror " + c.mirrorId() + ": " + e.getMessage());
-                markBad(fid, c, e);
-            }
-        }
-        return new Result(
-                bad.isEmpty() ? Outcome.DONE : Outcome.REFUSED,
-                0,
-                bad.isEmpty() ? "every in-sync copy matches its checksums" : String.join("; ", bad));
-    }
-
-    /**
-     * Forgets a PARKED job (its object is gone, or no longer needs the move): the work-index entry
-     * goes in one FREEING metadata transaction, if it is still there.
-     */
-    public void dropParked(Job job) throws OsdException {
-        if (job.kind() != Job.Kind.PARKED) {
-            throw new OsdException(
-                    Errno.EINVAL,
-                    ctx.name(),
-                    job.fid(),
-                    "not a parked job: " + job.kind() + " (only a parked move is dropped)");
-        }
-        try (Transaction tx = md().newTransaction()) {
-            WorkIndex.declareRemove(tx, job.fid());
-            tx.setSpaceClass(SpaceClass.FREEING);
-            tx.start();
-            if (WorkIndex.contains(md(), job)) {
-                WorkIndex.remove(tx, job);
-            }
-        }
-    }
-
-    /**
-     * Rolls back many COPY jobs (recovery), a batch per metadata transaction: each pending copy
-     * leaves its layout and becomes a GC job. Cheaper than {@link #rollBack} one by one, which is
-     * what keeps a mount with a thousand jobs in flight quick.
-     */
+    /** See {@link Garbage#rollBackAll}. */
     public void rollBackAll(List<Job> jobs) throws OsdException {
-        final int batch = 128;
-        for (int from = 0; from < jobs.size(); from += batch) {
-            List<Job> some = jobs.subList(from, Math.min(jobs.size(), from + batch));
-            Set<Fid> fids = new LinkedHashSet<>();
-            some.forEach(j -> fids.add(j.fid()));
-            ObjectLocks.Held h = ctx.transactions().locks().newHolder();
-            h.lockAll(fids);
-            try {
-                // Each object's state as the batch leaves it (several jobs may touch one object).
-                Map<Fid, PoolObject> next = new LinkedHashMap<>();
-                Map<Fid, AttrChange> times = new HashMap<>();
-                for (Fid f : fids) {
-                    try {
-                        ctx.store().load(f).ifPresent(p -> next.put(f, p));
-                        if (next.containsKey(f)) {
-                            times.put(f, ctx.store().times(f));
-                        }
-                    } catch (OsdException e) {
-                        if (!e.is(Errno.ENOENT)) {
-                            throw e;
-                        }
-                    }
-                }
-                for (Job j : some) {
-                    PoolObject p = next.get(j.fid());
-                    if (p != null) {
-                        next.put(
-                                j.fid(),
-                                p.byKey(j.key())
-                                        .map(c -> p.remove(c.mirrorId()))
-                                        .orElse(p));
-                    }
-                }
-                StripedCounters counters = new StripedCounters();
-                try (Transaction tx = md().newTransaction()) {
-                    for (Job j : some) {
-                        WorkIndex.declareAdd(tx, j.fid());
-                        WorkIndex.declareRemove(tx, j.fid());
-                        DeviceIndex.declareDelete(tx, j.device(), j.fid());
-                        Counters.declare(tx, j.fid());
-                    }
-                    for (var e : next.entrySet()) {
-                        ctx.store().declare(tx, e.getKey(), e.getValue());
-                    }
-                    // A roll-back frees space, never needs it (a mount on a full device must not
-                    // fail): every removal comes before any addition, and nothing is reserved.
-                    tx.setSpaceClass(SpaceClass.FREEING);
-                    tx.start();
-                    for (var e : next.entrySet()) {
-                        ctx.store().store(tx, e.getKey(), e.getValue(), times.get(e.getKey()));
-                    }
-                    for (Job j : some) {
-                        WorkIndex.remove(tx, j);
-                        if (DeviceIndex.contains(md(), j.device(), j.fid(), j.key())) {
-                            DeviceIndex.delete(tx, j.device(), j.fid(), j.key());
-                        }
-                    }
-                    for (Job j : some) {
-                        WorkIndex.add(
-                                tx,
-                                new Job(
-                                        Job.Kind.GC,
-                                        j.fid(),
-                                        j.device(),
-                                        j.key(),
-                                        j.version(),
-                                        j.bytes(),
-                                        ctx.nowNanos(),
-                                        0));
-                        counters.of(j.fid()).move(j.device(), CopyState.PENDING, CopyState.GARBAGE, j.bytes());
-                    }
-                    counters.flush(tx, md());
-                }
-            } finally {
-                h.unlockAll();
-            }
-        }
+        garbage.rollBackAll(jobs);
     }
 
     /** Records a copy no layout names (found on a device) as garbage, to be deleted by a GC job. */
     public void orphan(PoolDevice d, Fid key, long bytes) throws OsdException {
-        Job j = new Job(Job.Kind.GC, key, d.index(), key, 0, bytes, ctx.nowNanos(), 0);
-        slotted(() -> {
-            meta(key, false, SpaceClass.RESERVED, (tx, c) -> WorkIndex.declareAdd(tx, key), (tx, c) -> {
-                WorkIndex.add(tx, j);
-                c.add(d.index(), CopyState.GARBAGE, bytes, +1);
-            });
-            return null;
-        });
+        garbage.orphan(d, key, bytes);
     }
 
     /** Runs every GC job now (tests, recovery, and the daemon's garbage pass); returns the jobs done. */
     public int collectGarbage() throws OsdException {
-        return collectAll().done();
+        return garbage.collectGarbage();
     }
 
     /** Runs every GC job now, saying what became of each copy. */
     public Collected collectAll() throws OsdException {
-        List<Job> garbage = WorkIndex.all(md()).stream()
-                .filter(j -> j.kind() == Job.Kind.GC)
-                .toList();
-        return collect(garbage);
+        return garbage.collectAll();
     }
 }

@@ -328,8 +328,8 @@ public final class SyncCommit {
         List<String> failed = new ArrayList<>();
         for (Made m : made) {
             if (m.failure == null) {
-                Migrator.Result flipped = migrator.flipHeld(m.job, m.sums, m.occupied);
-                if (flipped.outcome() == Migrator.Outcome.DONE) {
+                MoveResult flipped = migrator.flipHeld(m.job, m.sums, m.occupied);
+                if (flipped instanceof MoveResult.Done) {
                     have++;
                     continue;
                 }
@@ -351,8 +351,8 @@ public final class SyncCommit {
                     failed.add(spare.failure);
                     continue;
                 }
-                Migrator.Result flipped = migrator.flipHeld(next, spare.sums, spare.occupied);
-                if (flipped.outcome() == Migrator.Outcome.DONE) {
+                MoveResult flipped = migrator.flipHeld(next, spare.sums, spare.occupied);
+                if (flipped instanceof MoveResult.Done) {
                     have++;
                     spares++;
                 } else {

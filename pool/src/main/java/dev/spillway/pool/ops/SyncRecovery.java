@@ -84,7 +84,7 @@ public final class SyncRecovery {
                 PoolDevice target = ctx.device(j.device());
                 try {
                     long occupied = target.osd().getAttr(j.key()).blocks() * 512;
-                    if (migrator.flipRecovered(j, sums, occupied).outcome() == Migrator.Outcome.DONE) {
+                    if (migrator.flipRecovered(j, sums, occupied) instanceof MoveResult.Done) {
                         return true;
                     }
                 } catch (OsdException e) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The optional {@code storage-classes} mapping: S3 storage class → a background device of the pool. */
@@ -22,7 +23,7 @@ class StorageClassesConfigTest {
         PoolConfig c =
                 PoolConfigParser.parse(DEVICES + "storage-classes: {STANDARD_IA: hdd, GLACIER_IR: cold}\n", "sc");
         assertThat(c.storageClasses())
-                .containsExactly(java.util.Map.entry("STANDARD_IA", "hdd"), java.util.Map.entry("GLACIER_IR", "cold"));
+                .containsExactly(Map.entry("STANDARD_IA", "hdd"), Map.entry("GLACIER_IR", "cold"));
         assertThat(PoolConfigParser.parse(DEVICES, "sc").storageClasses()).isEmpty();
     }
 

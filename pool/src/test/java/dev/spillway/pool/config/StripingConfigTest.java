@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.OsdException;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The {@code striping:} section: tiers of background devices, each mistake named by its path. */
@@ -44,8 +45,7 @@ class StripingConfigTest {
                             stripe-size: 4MiB
                             min-object-size: 64MiB
                         """, "t.yaml");
-        assertThat(c.striping())
-                .containsExactly(new StripeTier(java.util.List.of("a", "b", "c"), 3, 4 << 20, 64L << 20));
+        assertThat(c.striping()).containsExactly(new StripeTier(List.of("a", "b", "c"), 3, 4 << 20, 64L << 20));
         assertThat(c.stripeTier("b")).isPresent();
         assertThat(c.stripeTier("fast")).isEmpty();
         assertThat(c.striping().get(0).stripes(64L << 20)).isTrue();

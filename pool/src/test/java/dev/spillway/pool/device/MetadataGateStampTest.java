@@ -9,6 +9,7 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.pool.meta.ChangeStamps;
+import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.BeforeEach;
@@ -70,7 +71,7 @@ class MetadataGateStampTest {
         assertThat(gate.unchanged(a, before))
                 .as("declared and started, nothing updated yet")
                 .isTrue();
-        tx.write(a, 0, java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        tx.write(a, 0, ByteBuffer.wrap(new byte[] {1, 2, 3}));
         assertThat(gate.stamp(a)).isEqualTo(ChangeStamps.UNSTABLE);
         assertThat(gate.unchanged(a, before)).isFalse();
         // A second update of the same object in the same transaction keeps one begin.

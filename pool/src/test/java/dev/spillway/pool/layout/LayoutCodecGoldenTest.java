@@ -9,6 +9,8 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.LayoutView;
 import dev.spillway.pool.meta.PoolObject;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -369,7 +371,7 @@ class LayoutCodecGoldenTest {
 
         // Read back with nothing but Lustre's struct sizes and offsets (lov_comp_md_v1 32,
         // lov_comp_md_entry_v1 48, lov_user_md_v1 32, lov_user_ost_data_v1 24), as an MDT would.
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(golden).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(golden).order(ByteOrder.LITTLE_ENDIAN);
         int entry1 = LOV_COMP_MD_V1_SIZE + LOV_COMP_MD_ENTRY_V1_SIZE;
         int lcmeOffset = b.getInt(entry1 + 24);
         int lcmeSize = b.getInt(entry1 + 28);

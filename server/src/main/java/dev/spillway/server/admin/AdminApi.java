@@ -15,6 +15,7 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.LostCopies;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -481,7 +482,7 @@ final class AdminApi extends Handler.Abstract {
             }
         }
         Migrator m = pool.migrator();
-        Migrator.Result r = switch (op) {
+        MoveResult r = switch (op) {
             case "spill" -> m.spill(f, q.getValue("to") != null ? device(q.getValue("to")) : firstBackground(f));
             case "copy" -> m.copy(f, device(param(q, "to", "target device (--to)")), false);
             case "promote" -> m.promote(f);
@@ -496,7 +497,7 @@ final class AdminApi extends Handler.Abstract {
             case "verify" -> verify(f);
             default -> throw new OsdException(Errno.ENOENT, null, f, "no object operation '" + op + "'");
         };
-        if (r.outcome() == Migrator.Outcome.DONE && ctx.daemon() != null) {
+        if (r instanceof MoveResult.Done && ctx.daemon() != null) {
             switch (op) {
                 case "spill", "release" -> ctx.daemon().operatorMoved(f, false);
                 case "promote" -> ctx.daemon().operatorMoved(f, true);
@@ -505,11 +506,11 @@ final class AdminApi extends Handler.Abstract {
                 }
             }
         }
-        ctx.metrics().adminMigration(op, r.outcome().name().toLowerCase(Locale.ROOT), r.bytes());
+        ctx.metrics().adminMigration(op, r.outcome().toLowerCase(Locale.ROOT), r.bytes());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("fid", f.toString());
         out.put("name", objects.name(f));
-        out.put("outcome", r.outcome().name());
+        out.put("outcome", r.outcome());
         out.put("bytes", r.bytes());
         out.put("detail", r.detail());
         return Reply.json(out);
@@ -570,7 +571,7 @@ final class AdminApi extends Handler.Abstract {
                                 + ")");
     }
 
-    private Migrator.Result resync(Fid f) throws OsdException {
+    private MoveResult resync(Fid f) throws OsdException {
         PoolObject p = ctx.pool().requireObject(f);
         int done = 0;
         for (Copy c : p.copies()) {
@@ -579,13 +580,11 @@ final class AdminApi extends Handler.Abstract {
                 done++;
             }
         }
-        return new Migrator.Result(
-                done > 0 ? Migrator.Outcome.DONE : Migrator.Outcome.NOTHING_TO_DO,
-                0,
-                done + " stale mirror(s) resynced");
+        String detail = done + " stale mirror(s) resynced";
+        return done > 0 ? new MoveResult.Done(0, detail) : new MoveResult.NothingToDo(detail);
     }
 
-    private Migrator.Result verify(Fid f) throws OsdException {
+    private MoveResult verify(Fid f) throws OsdException {
         return ctx.pool().migrator().verify(f);
     }
 
