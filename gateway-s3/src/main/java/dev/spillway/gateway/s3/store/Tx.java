@@ -6,7 +6,17 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
 
-/** Runs one OSD transaction: declare, start, updates, stop — aborted if the updates throw. */
+/**
+ * Runs one OSD transaction: declare, start, updates, stop — aborted if the updates throw.
+ *
+ * <p>Every transaction is a sync one: its stop returns only once it is durable, so a request is
+ * answered (a PUT's 200, a DELETE's 204, a Complete's ETag) only after everything it changed would
+ * survive a power cut — what S3 clients take a 200 to mean. The devices group concurrent sync
+ * commits (osd-kv's commit pipeline: one WAL sync for all waiting), so the price is latency, not a
+ * sync per request. A body staged over several transactions is durable segment by segment, so
+ * the final transaction never names data that a power cut could take back, whatever order the
+ * device makes its commits durable in ({@code PowerLossAckTest}).
+ */
 final class Tx {
     private Tx() {}
 
@@ -36,6 +46,7 @@ final class Tx {
         try (Transaction tx = osd.newTransaction()) {
             declares.declare(tx);
             tx.setSpaceClass(space);
+            tx.setSync(true);
             tx.start();
             try {
                 return updates.apply(tx);
