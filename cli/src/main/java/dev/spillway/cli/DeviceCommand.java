@@ -47,7 +47,9 @@ final class DeviceCommand {
                 out.println(AdminClient.pretty(d));
                 return ExitCodes.OK;
             }
-            Table t = new Table(">INDEX", "NAME", "TIER", "BACKEND", "ROLES", "STATE", ">DURABILITY");
+            // READ/WRITE: I/O errors since the mount, as zpool status counts them per device.
+            Table t =
+                    new Table(">INDEX", "NAME", "TIER", "BACKEND", "ROLES", "STATE", ">DURABILITY", ">READ", ">WRITE");
             for (JsonNode x : d) {
                 t.row(
                         x.path("index").asInt(),
@@ -56,7 +58,9 @@ final class DeviceCommand {
                         x.path("backend").asText(),
                         String.join(",", roles(x.path("roles"))),
                         x.path("state").asText(),
-                        x.path("durability").asInt());
+                        x.path("durability").asInt(),
+                        x.path("readErrors").asLong(),
+                        x.path("writeErrors").asLong());
             }
             t.print(out);
             return ExitCodes.OK;

@@ -155,8 +155,8 @@ public final class PoolOsd implements Osd {
                 if (d.has(Role.METADATA)) {
                     // Every metadata transaction passes the gate, so an online fsck can quiesce them.
                     o = new MetadataGate(o);
-                } else if (config.failure().failAfterErrors(d.name()) > 0) {
-                    // Counts the device's consecutive I/O errors; at the limit the pool fails it.
+                } else {
+                    // Counts the device's I/O errors; at fail-after-errors in a row the pool fails it.
                     o = new DeviceHealth(o, config.failure().failAfterErrors(d.name()));
                 }
                 opened.add(o);

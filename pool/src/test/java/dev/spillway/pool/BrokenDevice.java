@@ -16,6 +16,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** A device that can be made to fail every data call with EIO, as a dead disk does. */
 final class BrokenDevice extends FilterOsd {
     final AtomicBoolean broken = new AtomicBoolean();
+    /** One object whose every call fails (bad sectors), while the rest of the device works. */
+    volatile Fid badObject;
+
     final AtomicInteger failedCalls = new AtomicInteger();
     /** Runs at the start of every per-object sync (a test's hook: fail the device in between). */
     volatile Runnable beforeSync = () -> {};
@@ -25,7 +28,7 @@ final class BrokenDevice extends FilterOsd {
     }
 
     private void check(Fid fid) throws OsdException {
-        if (broken.get()) {
+        if (broken.get() || (fid != null && fid.equals(badObject))) {
             failedCalls.incrementAndGet();
             throw new OsdException(Errno.EIO, name(), fid, "injected: the device is dead");
         }

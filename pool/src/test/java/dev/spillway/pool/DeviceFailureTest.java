@@ -17,6 +17,7 @@ import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.FailureConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.device.DeviceHealth;
 import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.layout.HsmForeign;
 import dev.spillway.pool.layout.Layout;
@@ -148,10 +149,12 @@ class DeviceFailureTest {
                 .hasMessageContaining(">= 0");
         assertThatThrownBy(() -> PoolConfigParser.parse(String.format(two, "", ", fail-after-errors: -2"), "t"))
                 .hasMessageContaining("devices[1].fail-after-errors");
-        // 0 on a device: it is never tripped, so no filter counts its errors.
+        // 0 on a device: it is never tripped, but its errors are still counted.
         config = set;
         PoolOsd pool = remount();
-        assertThat(pool.device(1).osd()).isInstanceOf(BrokenDevice.class);
+        assertThat(pool.device(1).osd())
+                .isInstanceOfSatisfying(
+                        DeviceHealth.class, h -> assertThat(h.failAfter()).isZero());
     }
 
     @Test
@@ -295,6 +298,44 @@ class DeviceFailureTest {
             assertThat(read(pool, g)).isEqualTo(bodies.get(g));
         }
         assertThat(pool.statfs().flags()).contains(StatFs.Flag.DEGRADED);
+    }
+
+    @Test
+    void aDeviceFailingOnlySomeCallsIsNotTrippedButItsErrorsAreCounted() throws Exception {
+        PoolOsd pool = mount(2, 3);
+        Map<Fid, byte[]> bodies = new HashMap<>();
+        List<Fid> fids = mirrored(pool, bodies, 1, 4);
+        Fid f = fids.get(0);
+        // Bad sectors under one copy on slow1 (the preferred read copy): its reads fail, others work.
+        devices.get("slow1").badObject = copyOn(pool.requireObject(f), 2).key();
+        for (int i = 0; i < 10; i++) {
+            assertThat(read(pool, f)).isEqualTo(bodies.get(f));
+            // Reads of the other objects on slow1 succeed in between: the device is not dead.
+            assertThat(read(pool, fids.get(1 + i % 3))).isEqualTo(bodies.get(fids.get(1 + i % 3)));
+        }
+        assertThat(pool.device(2).state()).isEqualTo(DeviceState.RW);
+        assertThat(pool.device(2).ioErrors()[0]).as("read errors of slow1").isPositive();
+        assertThat(pool.device(2).ioErrors()[1]).isZero();
+        assertThat(pool.device(1).ioErrors()).containsExactly(0, 0);
+        assertThat(pool.device(0).ioErrors())
+                .as("the metadata device is not counted")
+                .containsExactly(0, 0);
+    }
+
+    @Test
+    void failAfterErrorsZeroCountsErrorsAndNeverTrips() throws Exception {
+        PoolOsd pool = mount(2, 0);
+        Map<Fid, byte[]> bodies = new HashMap<>();
+        List<Fid> fids = mirrored(pool, bodies, 1, 3);
+        devices.get("slow1").broken.set(true);
+        for (Fid f : fids) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(read(pool, f)).isEqualTo(bodies.get(f));
+            }
+        }
+        assertThat(pool.device(2).state()).isEqualTo(DeviceState.RW);
+        assertThat(pool.device(2).ioErrors()[0]).isGreaterThanOrEqualTo(3);
+        devices.get("slow1").broken.set(false);
     }
 
     @Test

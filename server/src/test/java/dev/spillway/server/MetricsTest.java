@@ -120,6 +120,9 @@ class MetricsTest {
         // (its statfs is exact, a zero there would lie).
         assertThat(metrics).contains("spillway_device_copies{device=\"slow\",state=\"in_sync\"} 1.0");
         assertThat(metrics).doesNotContain("spillway_device_copies{device=\"fast\"");
+        // I/O errors per spill device, read and write apart (none here).
+        assertThat(metrics).contains("spillway_device_io_errors_total{device=\"slow\",op=\"read\"} 0.0");
+        assertThat(metrics).contains("spillway_device_io_errors_total{device=\"slow\",op=\"write\"} 0.0");
         long slowCopies = df.path("devices")
                 .get(1)
                 .path("copies")

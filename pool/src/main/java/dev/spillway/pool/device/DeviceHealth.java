@@ -14,15 +14,19 @@ import dev.spillway.osd.filter.FilterTransaction;
 import java.nio.ByteBuffer;
 import java.util.Collection;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A filter over a pool's spill device that counts its consecutive I/O errors: every read, write,
- * transaction step and sync that fails with EIO adds one, every one that succeeds resets the
- * count. At {@code failAfter} it trips once: {@link Tripped#tripped} is called with the last
- * error, and the pool gives the device up (marks it failed and its copies lost). A device that
- * fails every call — a dead disk, an unplugged mount — trips within {@code failAfter} calls
- * whatever else runs concurrently; one that fails now and then never does. Calls that do no I/O
- * on the data (statfs, capabilities, listing) neither count nor reset.
+ * A filter over a pool's spill device that counts its I/O errors. Every read, write,
+ * transaction step and sync that fails with EIO adds one to the consecutive count, every one that
+ * succeeds resets it. At {@code failAfter} it trips once: {@link Tripped#tripped} is called with
+ * the last error, and the pool gives the device up (marks it failed and its copies lost). A device
+ * that fails every call — a dead disk, an unplugged mount — trips within {@code failAfter} calls
+ * whatever else runs concurrently; one that fails now and then never does (bad sectors: reads
+ * fail over to another copy and the daemon resyncs it), but its errors are counted for the operator
+ * all the same, read and write apart since the mount, as {@code zpool status} counts them
+ * ({@code failAfter} 0: count only, never trip). Calls that do no I/O on the data (statfs,
+ * capabilities, listing) neither count nor reset.
  *
  * <p>The callback runs on the thread whose call failed, which may hold object locks: it must
  * only hand the failure over (the pool runs the lost-marking pass on a thread of its own).
@@ -46,15 +50,17 @@ public final class DeviceHealth extends FilterOsd {
 
     private final int failAfter;
     private final AtomicInteger consecutive = new AtomicInteger();
+    private final AtomicLong readErrors = new AtomicLong();
+    private final AtomicLong writeErrors = new AtomicLong();
     private volatile Tripped onTrip = (d, e) -> {};
     // Set once, when the count first reaches failAfter; cleared when the device is back in service.
     private volatile boolean tripped;
 
-    /** @param failAfter consecutive EIOs that trip the device; at least 1 */
+    /** @param failAfter consecutive EIOs that trip the device; 0: count errors, never trip */
     public DeviceHealth(Osd in, int failAfter) {
         super(in);
-        if (failAfter < 1) {
-            throw new IllegalArgumentException("failAfter must be >= 1");
+        if (failAfter < 0) {
+            throw new IllegalArgumentException("failAfter must be >= 0");
         }
         this.failAfter = failAfter;
     }
@@ -73,35 +79,54 @@ public final class DeviceHealth extends FilterOsd {
         return failAfter;
     }
 
+    /** Reads (read, seek, getattr, getxattr, exists) that failed with EIO since the mount. */
+    public long readErrors() {
+        return readErrors.get();
+    }
+
+    /** Writes, transaction steps and syncs that failed with EIO since the mount. */
+    public long writeErrors() {
+        return writeErrors.get();
+    }
+
     /** Forgets the errors and re-arms the trip (the device was brought back into service). */
     public void reset() {
         consecutive.set(0);
         tripped = false;
     }
 
+    /** A read-side call. */
     private <T> T io(Io<T> call) throws OsdException {
+        return io(call, readErrors);
+    }
+
+    private <T> T io(Io<T> call, AtomicLong errors) throws OsdException {
         try {
             T r = call.run();
             consecutive.set(0);
             return r;
         } catch (OsdException e) {
-            failed(e);
+            failed(e, errors);
             throw e;
         }
     }
 
+    /** A write-side call (writes, transaction steps, syncs). */
     private void vio(VoidIo call) throws OsdException {
-        io(() -> {
-            call.run();
-            return null;
-        });
+        io(
+                () -> {
+                    call.run();
+                    return null;
+                },
+                writeErrors);
     }
 
-    private void failed(OsdException e) {
+    private void failed(OsdException e, AtomicLong errors) {
         if (!e.is(Errno.EIO)) {
             return;
         }
-        if (consecutive.incrementAndGet() >= failAfter && !tripped) {
+        errors.incrementAndGet();
+        if (consecutive.incrementAndGet() >= failAfter && failAfter > 0 && !tripped) {
             synchronized (this) {
                 if (tripped) {
                     return;
@@ -159,7 +184,7 @@ public final class DeviceHealth extends FilterOsd {
 
     @Override
     public Transaction newTransaction() throws OsdException {
-        return new Counted(io(in::newTransaction));
+        return new Counted(io(in::newTransaction, writeErrors));
     }
 
     /** A transaction whose steps that touch the device count. */

@@ -54,6 +54,14 @@ public final class PoolDevice {
         return durability;
     }
 
+    /**
+     * The device's I/O errors since the mount, {@code [read, write]} (EIO answers counted by its
+     * {@link DeviceHealth}); zeros for the metadata device, which is not counted.
+     */
+    public long[] ioErrors() {
+        return osd instanceof DeviceHealth h ? new long[] {h.readErrors(), h.writeErrors()} : new long[2];
+    }
+
     public Osd osd() {
         return osd;
     }

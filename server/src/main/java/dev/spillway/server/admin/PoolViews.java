@@ -187,6 +187,9 @@ final class PoolViews {
             m.put("roles", d.roles().stream().map(x -> x.yamlName()).sorted().toList());
             m.put("state", d.state().yamlName());
             m.put("durability", d.durability());
+            long[] errors = d.ioErrors();
+            m.put("readErrors", errors[0]);
+            m.put("writeErrors", errors[1]);
             out.add(m);
         }
         return out;
