@@ -19,6 +19,7 @@ import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.LayoutView;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.space.ReservePlan;
 import dev.spillway.pool.space.ReserveSlots;
 import dev.spillway.pool.space.RoomQueue;
@@ -103,7 +104,15 @@ public final class PoolContext {
 
     /** True if every part of copy {@code c} (each stripe of a striped copy) is on a readable device. */
     public boolean readable(Copy c) {
-        return c.parts().stream().allMatch(s -> device(s.device()).state().readable());
+        if (!c.striped()) {
+            return device(c.device()).state().readable();
+        }
+        for (Stripe s : c.stripes()) {
+            if (!device(s.device()).state().readable()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

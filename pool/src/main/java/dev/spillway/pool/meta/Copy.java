@@ -91,7 +91,15 @@ public record Copy(
 
     /** True if a part of the copy is on device {@code d}. */
     public boolean onDevice(int d) {
-        return parts().stream().anyMatch(s -> s.device() == d);
+        if (!striped()) {
+            return device == d;
+        }
+        for (Stripe s : stripes) {
+            if (s.device() == d) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True if a part of the copy has key {@code k}. */

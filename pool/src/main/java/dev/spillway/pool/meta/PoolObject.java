@@ -31,7 +31,17 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
 
     /** The copy with a part (a whole copy, or a stripe) on device {@code device}, if any. */
     public Optional<Copy> on(int device) {
-        return copies.stream().filter(c -> c.onDevice(device)).findFirst();
+        return Optional.ofNullable(copyOn(device));
+    }
+
+    // Loops, not streams: every read asks (a stream per call was 8% of a 4 KiB resident read).
+    private Copy copyOn(int device) {
+        for (Copy c : copies) {
+            if (c.onDevice(device)) {
+                return c;
+            }
+        }
+        return null;
     }
 
     public Optional<Copy> mirror(int mirrorId) {
@@ -44,11 +54,18 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
 
     /** True if the body is on the metadata device {@code md} and current. */
     public boolean resident(int md) {
-        return on(md).map(c -> c.state() == CopyState.IN_SYNC).orElse(false);
+        Copy c = copyOn(md);
+        return c != null && c.state() == CopyState.IN_SYNC;
     }
 
     public List<Copy> inSync() {
-        return copies.stream().filter(c -> c.state() == CopyState.IN_SYNC).toList();
+        List<Copy> in = new ArrayList<>(copies.size());
+        for (Copy c : copies) {
+            if (c.state() == CopyState.IN_SYNC) {
+                in.add(c);
+            }
+        }
+        return List.copyOf(in);
     }
 
     public int nextMirrorId() {
