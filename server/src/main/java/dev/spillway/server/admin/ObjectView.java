@@ -143,14 +143,14 @@ final class ObjectView {
 
     /** One phrase: where the body is, in words. */
     String placement(PoolObject p) {
-        int md = pool.metadata().index();
+        int mdIndex = pool.metadata().index();
         List<String> spill = new ArrayList<>();
         List<String> pending = new ArrayList<>();
         boolean resident = false;
         for (Copy c : p.copies()) {
             boolean readable = pool.device(c.device()).state().readable();
             if (c.state() == CopyState.IN_SYNC && readable) {
-                if (c.device() == md) {
+                if (c.device() == mdIndex) {
                     resident = true;
                 } else {
                     spill.add(where(c));
