@@ -97,7 +97,7 @@ class StorageClassTiersTest {
         server.gateway().dueWork().runOnce(100);
         var hdd = server.pool().device("hdd").orElseThrow().index();
         var cold = server.pool().device("cold").orElseThrow().index();
-        int fast = server.pool().metadata().index();
+        int fast = server.pool().metadataIndex();
         assertThat(server.pool().requireObject(ia).on(hdd)).isPresent();
         assertThat(server.pool().requireObject(ia).resident(fast)).isFalse();
         assertThat(server.pool().requireObject(ir).on(cold)).isPresent();

@@ -286,8 +286,25 @@ public final class PoolOsd implements Osd {
         return ctx.quiesced(wait, body);
     }
 
-    /** The metadata device. */
-    public PoolDevice metadata() {
+    /**
+     * The index of the metadata device: where the pool's records live and where a resident body is
+     * (see {@link PoolObject#resident(int)}).
+     */
+    public int metadataIndex() {
+        return mdDevice.index();
+    }
+
+    /**
+     * The metadata device's statfs: what the fast tier holds and has free (the daemon's watermarks
+     * and the reserve are measured against it), without asking the other devices.
+     */
+    public StatFs metadataStatfs() throws OsdException {
+        return mdDevice.osd().statfs();
+    }
+
+    // The metadata device and the clock are the pool's shared state: package-private, for the
+    // pool's own tests; other modules use metadataIndex(), metadataStatfs() and their own clock.
+    PoolDevice metadata() {
         return mdDevice;
     }
 
@@ -369,7 +386,7 @@ public final class PoolOsd implements Osd {
         return !DeviceIndex.list(mdDevice.osd(), device.index()).isEmpty();
     }
 
-    public InstantSource clock() {
+    InstantSource clock() {
         return ctx.clock();
     }
 

@@ -133,6 +133,22 @@ class ModuleGraphTest {
                 .check(classes);
     }
 
+    /**
+     * A pool device's OSD is the pool's to drive: the daemon, the server and the CLI read a
+     * device's statfs through {@code PoolDevice.statfs()} and change objects through the pool, so
+     * nothing writes a device's records or bodies behind the pool's back. The benchmarks may, to
+     * measure a device against the pool stacked on it.
+     */
+    @Test
+    void onlyThePoolDrivesItsDevices() {
+        noClasses()
+                .that()
+                .resideOutsideOfPackages("dev.spillway.pool..", "dev.spillway.bench..")
+                .should()
+                .callMethod("dev.spillway.pool.device.PoolDevice", "osd")
+                .check(classes);
+    }
+
     /** No package cycle inside the pool or the daemon: each package builds on the ones below it. */
     @Test
     void noPackageCycleInThePoolOrTheDaemon() {

@@ -142,7 +142,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         // A spill batch's copies are written spill-writers side by side.
         this.paced = (cfg.bandwidth() > 0 ? MoveOptions.paced(bucket::await) : MoveOptions.DEFAULT)
                 .withWriters(cfg.spillWriters());
-        this.mdIndex = pool.metadata().index();
+        this.mdIndex = pool.metadataIndex();
         this.cache = Set.copyOf(pool.devices().stream()
                 .filter(d -> d.has(Role.CACHE))
                 .map(PoolDevice::index)
@@ -275,7 +275,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             List<String> errors) {}
 
     private void refreshFast() throws OsdException {
-        StatFs s = pool.metadata().osd().statfs();
+        StatFs s = pool.metadataStatfs();
         // A fast tier being shrunk is planned for at its target size: that is what the spill pass
         // must get it under.
         long t = pool.capacity().target().orElse(Long.MAX_VALUE);
@@ -328,7 +328,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             if (!d.has(Role.BACKGROUND) || !d.state().writable() || backingOff(d.index()) || skip.contains(d.index())) {
                 continue;
             }
-            if (d.osd().statfs().availableBytes() > bytes + (1 << 20)) {
+            if (d.statfs().availableBytes() > bytes + (1 << 20)) {
                 return d;
             }
         }
@@ -511,7 +511,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             PoolDevice target = pool.device(j.device());
             if (!target.state().writable()
                     || backingOff(j.device())
-                    || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20)
+                    || target.statfs().availableBytes() <= j.bytes() + (1 << 20)
                     || !bucket.hasTokens()) {
                 continue;
             }
@@ -665,7 +665,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         stop = true;
                         break;
                     }
-                    long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
+                    long room = Math.min(target.statfs().availableBytes() - (1 << 20), bucket.available());
                     List<Fid> batch = new ArrayList<>();
                     long planned = 0;
                     do {

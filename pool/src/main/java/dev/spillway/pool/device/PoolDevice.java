@@ -1,6 +1,8 @@
 package dev.spillway.pool.device;
 
 import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
 import java.util.Set;
@@ -62,6 +64,15 @@ public final class PoolDevice {
         return osd instanceof DeviceHealth h ? new long[] {h.readErrors(), h.writeErrors()} : new long[2];
     }
 
+    /** The device's statfs (what the daemon and the admin API read of a device). */
+    public StatFs statfs() throws OsdException {
+        return osd.statfs();
+    }
+
+    /**
+     * The OSD that serves the device. For the pool's own packages: outside the pool (but the
+     * benchmarks), nothing does I/O on a pool device behind the pool's back (ModuleGraphTest).
+     */
     public Osd osd() {
         return osd;
     }

@@ -106,7 +106,7 @@ final class ObjectView {
     }
 
     private String checksum(Copy c) {
-        if (c.device() == pool.metadata().index()) {
+        if (c.device() == pool.metadataIndex()) {
             return "none kept (fast device: its own transactions protect it)";
         }
         int n = c.checksums().crcs().length;
@@ -143,7 +143,7 @@ final class ObjectView {
 
     /** One phrase: where the body is, in words. */
     String placement(PoolObject p) {
-        int mdIndex = pool.metadata().index();
+        int mdIndex = pool.metadataIndex();
         List<String> spill = new ArrayList<>();
         List<String> pending = new ArrayList<>();
         boolean resident = false;

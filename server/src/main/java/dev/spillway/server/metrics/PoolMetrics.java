@@ -217,7 +217,7 @@ public final class PoolMetrics implements PoolListener {
                         .tag("state", st.yamlName())
                         .register(registry);
             }
-            if (d == p.metadata()) {
+            if (d.index() == p.metadataIndex()) {
                 continue;
             }
             for (int op = 0; op < 2; op++) {
@@ -386,7 +386,7 @@ public final class PoolMetrics implements PoolListener {
         }
         MigrationDaemon d = snapshotDaemon;
         StatFs st = p.statfs();
-        long objects = Math.max(0, st.devices().get(p.metadata().index()).objects() - internal.objects());
+        long objects = Math.max(0, st.devices().get(p.metadataIndex()).objects() - internal.objects());
         return new Snapshot(now, objects, st, p.copyTotals(), jobs, d == null ? null : d.status());
     }
 
