@@ -19,6 +19,7 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.DeviceHealth;
 import dev.spillway.pool.device.DeviceTable;
+import dev.spillway.pool.device.IoErrors;
 import dev.spillway.pool.layout.HsmForeign;
 import dev.spillway.pool.layout.Layout;
 import dev.spillway.pool.layout.LayoutPrinter;
@@ -314,12 +315,12 @@ class DeviceFailureTest {
             assertThat(read(pool, fids.get(1 + i % 3))).isEqualTo(bodies.get(fids.get(1 + i % 3)));
         }
         assertThat(pool.device(2).state()).isEqualTo(DeviceState.RW);
-        assertThat(pool.device(2).ioErrors()[0]).as("read errors of slow1").isPositive();
-        assertThat(pool.device(2).ioErrors()[1]).isZero();
-        assertThat(pool.device(1).ioErrors()).containsExactly(0, 0);
+        assertThat(pool.device(2).ioErrors().reads()).as("read errors of slow1").isPositive();
+        assertThat(pool.device(2).ioErrors().writes()).isZero();
+        assertThat(pool.device(1).ioErrors()).isEqualTo(IoErrors.NONE);
         assertThat(pool.device(0).ioErrors())
                 .as("the metadata device is not counted")
-                .containsExactly(0, 0);
+                .isEqualTo(IoErrors.NONE);
     }
 
     @Test
@@ -334,7 +335,7 @@ class DeviceFailureTest {
             }
         }
         assertThat(pool.device(2).state()).isEqualTo(DeviceState.RW);
-        assertThat(pool.device(2).ioErrors()[0]).isGreaterThanOrEqualTo(3);
+        assertThat(pool.device(2).ioErrors().reads()).isGreaterThanOrEqualTo(3);
         devices.get("slow1").broken.set(false);
     }
 

@@ -57,11 +57,11 @@ public final class PoolDevice {
     }
 
     /**
-     * The device's I/O errors since the mount, {@code [read, write]} (EIO answers counted by its
-     * {@link DeviceHealth}); zeros for the metadata device, which is not counted.
+     * The device's I/O errors since the mount (EIO answers counted by its {@link DeviceHealth});
+     * {@link IoErrors#NONE} for the metadata device, which is not counted.
      */
-    public long[] ioErrors() {
-        return osd instanceof DeviceHealth h ? new long[] {h.readErrors(), h.writeErrors()} : new long[2];
+    public IoErrors ioErrors() {
+        return osd instanceof DeviceHealth h ? new IoErrors(h.readErrors(), h.writeErrors()) : IoErrors.NONE;
     }
 
     /** The device's statfs (what the daemon and the admin API read of a device). */

@@ -9,6 +9,7 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.device.IoErrors;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
@@ -187,9 +188,9 @@ final class PoolViews {
             m.put("roles", d.roles().stream().map(x -> x.yamlName()).sorted().toList());
             m.put("state", d.state().yamlName());
             m.put("durability", d.durability());
-            long[] errors = d.ioErrors();
-            m.put("readErrors", errors[0]);
-            m.put("writeErrors", errors[1]);
+            IoErrors errors = d.ioErrors();
+            m.put("readErrors", errors.reads());
+            m.put("writeErrors", errors.writes());
             out.add(m);
         }
         return out;

@@ -220,14 +220,16 @@ public final class PoolMetrics implements PoolListener {
             if (d.index() == p.metadataIndex()) {
                 continue;
             }
-            for (int op = 0; op < 2; op++) {
-                int o = op;
-                FunctionCounter.builder("spillway_device_io_errors", d, x -> x.ioErrors()[o])
+            for (boolean reads : new boolean[] {true, false}) {
+                FunctionCounter.builder(
+                                "spillway_device_io_errors",
+                                d,
+                                x -> reads ? x.ioErrors().reads() : x.ioErrors().writes())
                         .description("a spill device's calls that failed with EIO since the mount (op: read or"
                                 + " write, which counts transaction steps and syncs); fail-after-errors in a row"
                                 + " fail the device")
                         .tag("device", n)
-                        .tag("op", o == 0 ? "read" : "write")
+                        .tag("op", reads ? "read" : "write")
                         .register(registry);
             }
             // The metadata device's resident bodies are not counted per copy (its statfs is exact):
