@@ -4,10 +4,8 @@ import static dev.spillway.pool.layout.LovFormat.HS_LOST;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
@@ -85,24 +83,11 @@ class DeviceFailureTest {
     }
 
     static Fid write(PoolOsd pool, int n, byte[] body) throws OsdException {
-        Fid f = new Fid(0x200000400L, n, 0);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
-        return f;
+        return PoolFixtures.create(pool, new Fid(0x200000400L, n, 0), body);
     }
 
     static byte[] read(PoolOsd pool, Fid f) throws OsdException {
-        byte[] out = new byte[(int) pool.getAttr(f).size()];
-        int pos = 0;
-        while (pos < out.length) {
-            pos += pool.read(f, pos, ByteBuffer.wrap(out, pos, out.length - pos));
-        }
-        return out;
+        return PoolFixtures.read(pool, f);
     }
 
     private static byte[] body(Random r, int n) {
