@@ -69,7 +69,7 @@ public final class PoolIoBench implements Benchmark {
         List<Double> smallKv = new ArrayList<>();
         ByteBuffer readBuf = ByteBuffer.allocateDirect(1 << 20);
         ByteBuffer smallBuf = ByteBuffer.allocateDirect(4096);
-        Osd kv = pool.metadata().osd();
+        Osd kv = pool.device(pool.metadataIndex()).osd();
         // A small spilled object whose reads warm the spilled read path before each measurement:
         // the measured object gives it only a few hundred calls a round (64 per pass), too few for
         // the JIT's last tier, while the raw side's FileChannel.read is compiled long before.
