@@ -37,10 +37,14 @@ spillway_start_role() {
 # The JVM options of a role, beside JAVA_ARGS. A cli start runs a few hundred milliseconds of
 # code once: C1 alone (no C2 compiler threads, whose compilations never pay back in one short
 # run) and the serial collector (no G1 worker threads and regions to set up) cut its CPU time by
-# about a third. serve and long starts keep the JVM's defaults: their speed is the data path's.
+# about a third. serve and long starts keep the JVM's compilers and collector: their speed is the
+# data path's. serve tells Jetty how many references fill a cache line (64-byte lines, 4-byte
+# compressed references): left to find out, Jetty starts the platform MBean server to ask the JVM
+# whether references are compressed, 0.3-0.5 s of CPU of every serve start (docs/startup.md).
 spillway_role_jvm_args() {
     case "$1" in
         cli|print) echo "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" ;;
+        serve) echo "-Dorg.eclipse.jetty.util.referencesPerCacheLine=16" ;;
         *) echo "" ;;
     esac
 }

@@ -128,12 +128,13 @@ out=$(SPILLWAY_AOT_WAIT=0 start cli)
 [ "$out" = "-XX:AOTCache=$C/spillway-cli.aot -Xlog:aot=off -Xlog:cds=off" ] || fail "after the background run: '$out'"
 [ ! -s "$T/err" ] || fail "after the background run, a start wrote: $(cat "$T/err")"
 
-# 9. Each kind of start: serve and the long commands keep the JVM's defaults, every other command
+# 9. Each kind of start: serve (but for one Jetty property) and the long commands keep the JVM's defaults, every other command
 # runs C1-only with the serial collector (and the launcher uses a cache for serve and cli only).
 for c in serve:serve bench:long fsck:long version:print --help:print :print df:cli jobs:cli; do
     [ "$(spillway_start_role "${c%%:*}")" = "${c#*:}" ] || fail "role of '${c%%:*}': $(spillway_start_role "${c%%:*}")"
 done
-[ -z "$(spillway_role_jvm_args serve)" ] || fail "serve got JVM options: $(spillway_role_jvm_args serve)"
+[ "$(spillway_role_jvm_args serve)" = "-Dorg.eclipse.jetty.util.referencesPerCacheLine=16" ] \
+    || fail "serve: $(spillway_role_jvm_args serve)"
 [ -z "$(spillway_role_jvm_args long)" ] || fail "long got JVM options: $(spillway_role_jvm_args long)"
 [ "$(spillway_role_jvm_args cli)" = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" ] || fail "cli: $(spillway_role_jvm_args cli)"
 [ "$(spillway_role_jvm_args print)" = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" ] || fail "print: $(spillway_role_jvm_args print)"

@@ -118,7 +118,6 @@ public final class Server implements AutoCloseable {
             if (o.config() == null && o.fastCapacity() != null && !newConfig) {
                 resized = resize(pool, dir, cfg.metadata().name(), o.fastCapacity(), true);
             }
-            daemon.start();
             gateway = S3Gateway.start(
                     pool,
                     GatewayConfig.builder()
@@ -153,6 +152,11 @@ public final class Server implements AutoCloseable {
                             gateway::uploadsSummary,
                             InstantSource.system()));
             sampler = StatusSampler.start(history, o.sampleInterval());
+            // The daemon's first pass (garbage, chores, adopting the residents a crash left unknown
+            // to heat: up to a tier of lookups) starts once both APIs listen, so that it does not
+            // compete with their start for the cores: clients are answered first. Writers that wait
+            // for room before it starts are served by that first pass (it checks the tier at once).
+            daemon.start();
             Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, daemon, mount, sampler);
             s.writeEndpoint();
             s.banner(fresh, newKeys[0] || !Files.exists(dir.credentialsShown()));

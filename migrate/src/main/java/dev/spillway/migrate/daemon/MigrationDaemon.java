@@ -798,7 +798,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         for (Fid f : pool.residents(adoptStripe++)) {
             if (heat.lookup(f).isEmpty()) {
                 try {
-                    heat.recordWrite(f, ObjectKind.DATA, pool.getAttr(f).size());
+                    // The pool's record holds the size: getattr also reads and decodes the device's
+                    // own record (after a crash a whole tier may be adopted, as the server starts).
+                    var o = pool.object(f);
+                    if (o.isPresent()) {
+                        heat.recordWrite(f, ObjectKind.DATA, o.get().size());
+                    }
                 } catch (OsdException e) {
                     if (!e.is(Errno.ENOENT)) {
                         throw e;
