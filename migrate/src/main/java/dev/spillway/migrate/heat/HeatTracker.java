@@ -70,6 +70,10 @@ public final class HeatTracker {
     private final AtomicLong accesses = new AtomicLong();
     /** Spillable objects on the fast tier now: a turnover is this many accesses. */
     private final AtomicLong residents = new AtomicLong();
+    /** Bytes spill passes took from trial copies / from the main part (the ghosts' clocks). */
+    private final AtomicLong trialSpilled = new AtomicLong();
+
+    private final AtomicLong mainSpilled = new AtomicLong();
     /** The logical clock's current linear piece; replaced every sixteenth of a half-life. */
     private volatile Piece piece;
     // guarded by this: (wall second, logical time) samples, oldest first, for the inactive export
@@ -94,7 +98,7 @@ public final class HeatTracker {
         this.epochSecond = epochSecond;
         this.segments = new HeatSegment[config.segments()];
         for (int i = 0; i < segments.length; i++) {
-            segments[i] = new HeatSegment(config, residents);
+            segments[i] = new HeatSegment(config, residents, trialSpilled, mainSpilled);
         }
         this.segmentShift = 32 - Integer.numberOfTrailingZeros(config.segments());
         this.piece = piece(0, logicalNow);
@@ -357,6 +361,23 @@ public final class HeatTracker {
                     (f & HeatSegment.F_PROMOTED) != 0,
                     (f & HeatSegment.F_PROBATION) != 0,
                     instantOf(st.aux(id))));
+        }
+    }
+
+    /**
+     * A read of the spilled object {@code fid}: did it leave the fast tier recently — within the
+     * last {@code withinBytes} that its part of the tier spilled? +1 if it was spilled as a
+     * trial copy, -1 if from the main part, 0 if neither (not that recently, read since its
+     * spill, or not spilled by a pass). Equal-sized ghosts of the two parts: a return within
+     * them is a hit the part would have had with {@code withinBytes} more room. Asked once per
+     * spill (it consumes the mark).
+     */
+    public int ghostHit(Fid fid, long withinBytes) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        HeatSegment s = segment(h);
+        synchronized (s) {
+            return s.ghostHit(fid.seq(), ov, h, withinBytes);
         }
     }
 
