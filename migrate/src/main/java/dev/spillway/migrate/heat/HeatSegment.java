@@ -224,10 +224,15 @@ final class HeatSegment {
         linkIfLinkable(id);
     }
 
-    void recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
+    /** Returns the ghost a read of a spilled record consumed ({@link #takeGhost}), else 0. */
+    long recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
         int id = findOrAdd(s, ov, h, data, resident, ti);
+        long ghost = 0;
         if (id >= 0) {
             unlinkIfLinked(id);
+            if (!resident) {
+                ghost = takeGhost(id);
+            }
         } else {
             id = ~id;
         }
@@ -249,6 +254,7 @@ final class HeatSegment {
         }
         bump(id, t, ti);
         linkIfLinkable(id);
+        return ghost;
     }
 
     /**
@@ -289,11 +295,17 @@ final class HeatSegment {
      * whether it left within the last {@code withinBytes} its part spilled — +1 from the trial
      * copies, -1 from the main part, 0 if not (or no ghost). Consumes the ghost either way.
      */
-    int ghostHit(long s, long ov, int h, long withinBytes) {
+    long takeGhost(long s, long ov, int h) {
         int id = store.find(s, ov, h);
-        if (id == EntryStore.NONE) {
-            return 0;
-        }
+        return id == EntryStore.NONE ? 0 : takeGhost(id);
+    }
+
+    /**
+     * Consumes the record's ghost: 0 if it has none (or is resident), else a token {@code
+     * (since << 2) | (trial ? 2 : 0) | 1}, {@code since} the 4 KiB units its part has spilled
+     * since it left (see {@link HeatTracker#ghostVerdict}).
+     */
+    private long takeGhost(int id) {
         int f = store.flags(id);
         if ((f & F_GHOST) == 0 || (f & F_RESIDENT) != 0) {
             return 0;
@@ -304,10 +316,7 @@ final class HeatSegment {
         // Differences of wrapping 32-bit marks: exact while the part spills less than 16 TiB
         // between a record's spill and its return.
         long since = ((int) (now >>> GHOST_UNIT_BITS) - store.ghost(id)) & 0xFFFFFFFFL;
-        if (since > withinBytes >>> GHOST_UNIT_BITS) {
-            return 0;
-        }
-        return trial ? 1 : -1;
+        return (since << 2) | (trial ? 2 : 0) | 1;
     }
 
     /** Sets a record's size without counting an access; false if the FID is not tracked. */

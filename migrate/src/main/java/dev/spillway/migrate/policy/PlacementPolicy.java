@@ -188,13 +188,38 @@ public final class PlacementPolicy {
 
     /**
      * Whether to promote {@code fid}, just read from a spill device (the read already recorded in
-     * the tracker, so its heat counts this read).
+     * the tracker, so its heat counts this read). The read consumed the object's ghost ({@link
+     * HeatTracker#recordRead} returned it), so this decision does not move the trial share;
+     * {@link Placement#read}, the one code path, passes the ghost on.
      *
      * @param sizeBytes the object's size
      * @param usedBytes the fast tier's occupancy now
      * @param capacityBytes the fast tier's capacity
      */
-    public synchronized Promotion decidePromotion(Fid fid, long sizeBytes, long usedBytes, long capacityBytes) {
+    public Promotion decidePromotion(Fid fid, long sizeBytes, long usedBytes, long capacityBytes) {
+        return decidePromotion(fid, sizeBytes, usedBytes, capacityBytes, heat.ghostHit(fid, ghostBytes(capacityBytes)));
+    }
+
+    private static long ghostBytes(long capacityBytes) {
+        return capacityBytes / GHOST_DIVISOR;
+    }
+
+    /**
+     * {@link #decidePromotion(Fid, long, long, long)} with the ghost the read consumed already
+     * ({@link HeatTracker#recordRead}'s token): what {@link Placement#read} calls.
+     */
+    synchronized Promotion decidePromotionAfterRead(
+            Fid fid, long sizeBytes, long usedBytes, long capacityBytes, long ghostToken) {
+        return decidePromotion(
+                fid,
+                sizeBytes,
+                usedBytes,
+                capacityBytes,
+                HeatTracker.ghostVerdict(ghostToken, ghostBytes(capacityBytes)));
+    }
+
+    private synchronized Promotion decidePromotion(
+            Fid fid, long sizeBytes, long usedBytes, long capacityBytes, int ghost) {
         checkOccupancy(usedBytes, capacityBytes);
         long after = usedBytes + sizeBytes;
         if (sizeBytes > (long) (config.promoteCeiling() * capacityBytes)) {
@@ -202,7 +227,7 @@ public final class PlacementPolicy {
             return Promotion.NO_ROOM;
         }
         long low = (long) (config.lowWatermark() * capacityBytes);
-        adaptShare(fid, sizeBytes, capacityBytes);
+        adaptShare(ghost, sizeBytes, capacityBytes);
         boolean room = after <= low && !spilling;
         // TinyLFU's test on the tracker's long-memory counts (the frequency half-life): admit to
         // the main part only if the newcomer is expected to be read more often than the objects
@@ -227,11 +252,10 @@ public final class PlacementPolicy {
         return Promotion.WOULD_SPILL_NEXT;
     }
 
-    private void adaptShare(Fid fid, long sizeBytes, long capacityBytes) {
+    private void adaptShare(int ghost, long sizeBytes, long capacityBytes) {
         if (config.probationShare() <= 0) {
             return; // no trial copies, nothing to share
         }
-        int ghost = heat.ghostHit(fid, capacityBytes / GHOST_DIVISOR);
         if (ghost != 0) {
             double step = (double) sizeBytes / capacityBytes;
             trialShare =

@@ -201,8 +201,7 @@ class PlacementPolicyTest {
 
     /** A read of spilled {@code f} and the policy's decision on it (which adapts the share). */
     private Promotion reread(PlacementPolicy p, Fid f, long size) {
-        heat.recordRead(f, ObjectKind.DATA, size, false);
-        return p.decidePromotion(f, size, 500_000, CAP);
+        return new Placement(p).read(f, size, false, 500_000, CAP);
     }
 
     @Test
