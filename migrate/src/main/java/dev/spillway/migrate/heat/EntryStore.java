@@ -17,8 +17,8 @@ final class EntryStore {
     static final int CHUNK_BITS = 14;
     static final int CHUNK = 1 << CHUNK_BITS;
     private static final int MASK = CHUNK - 1;
-    /** Bytes of record state per id: seq, oidVer, key, freq, last, aux, ghost, size, prev, next, flags. */
-    static final int RECORD_BYTES = 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1;
+    /** Bytes of record state per id: seq, oidVer, key, freq, last, aux, size, prev, next, flags. */
+    static final int RECORD_BYTES = 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 1;
 
     /** No record; also the end of a free list. */
     static final int NONE = -1;
@@ -35,13 +35,12 @@ final class EntryStore {
     private float[][] freq = new float[0][];
     /** Last access, seconds since the tracker's epoch. */
     private int[][] last = new int[0][];
-    /** Resident: second it became resident (for the minimum age). Spilled: start of the nhit window. */
-    private int[][] aux = new int[0][];
     /**
-     * A spilled record's ghost mark: the bytes its part of the tier (trial copies or the main
-     * part) had spilled before it, in 4 KiB units, wrapping (see {@code HeatSegment.F_GHOST}).
+     * Resident: second it became resident (for the minimum age). Spilled with {@code
+     * HeatSegment.F_GHOST}: its ghost mark — the bytes its part of the tier (trial copies or the
+     * main part) had spilled before it, in 4 KiB units, wrapping. Otherwise unused.
      */
-    private int[][] ghost = new int[0][];
+    private int[][] aux = new int[0][];
 
     private int[][] size = new int[0][];
     private int[][] prev = new int[0][];
@@ -173,7 +172,6 @@ final class EntryStore {
         freq = Arrays.copyOf(freq, n);
         last = Arrays.copyOf(last, n);
         aux = Arrays.copyOf(aux, n);
-        ghost = Arrays.copyOf(ghost, n);
         size = Arrays.copyOf(size, n);
         prev = Arrays.copyOf(prev, n);
         next = Arrays.copyOf(next, n);
@@ -185,7 +183,6 @@ final class EntryStore {
         freq[c] = new float[CHUNK];
         last[c] = new int[CHUNK];
         aux[c] = new int[CHUNK];
-        ghost[c] = new int[CHUNK];
         size[c] = new int[CHUNK];
         prev[c] = new int[CHUNK];
         next[c] = new int[CHUNK];
@@ -223,14 +220,6 @@ final class EntryStore {
 
     void setFreq(int id, float v) {
         freq[id >>> CHUNK_BITS][id & MASK] = v;
-    }
-
-    int ghost(int id) {
-        return ghost[id >>> CHUNK_BITS][id & MASK];
-    }
-
-    void setGhost(int id, int v) {
-        ghost[id >>> CHUNK_BITS][id & MASK] = v;
     }
 
     int last(int id) {

@@ -279,7 +279,7 @@ final class HeatSegment {
             // Leaves the fast tier: mark where its part's spill stream stood (the ghost).
             boolean trial = (old & F_PROBATION) != 0;
             long before = (trial ? trialSpilled : mainSpilled).getAndAdd(EntryStore.decodeSize(store.sizeCode(id)));
-            store.setGhost(id, (int) (before >>> GHOST_UNIT_BITS));
+            store.setAux(id, (int) (before >>> GHOST_UNIT_BITS)); // a spilled record's aux is free
             f |= F_GHOST | (trial ? F_GHOST_TRIAL : 0);
         }
         store.setFlags(id, f);
@@ -315,7 +315,7 @@ final class HeatSegment {
         long now = (trial ? trialSpilled : mainSpilled).get();
         // Differences of wrapping 32-bit marks: exact while the part spills less than 16 TiB
         // between a record's spill and its return.
-        long since = ((int) (now >>> GHOST_UNIT_BITS) - store.ghost(id)) & 0xFFFFFFFFL;
+        long since = ((int) (now >>> GHOST_UNIT_BITS) - store.aux(id)) & 0xFFFFFFFFL;
         return (since << 2) | (trial ? 2 : 0) | 1;
     }
 

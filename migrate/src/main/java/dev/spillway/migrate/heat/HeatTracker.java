@@ -365,7 +365,7 @@ public final class HeatTracker {
                     resident,
                     (f & HeatSegment.F_PROMOTED) != 0,
                     (f & HeatSegment.F_PROBATION) != 0,
-                    instantOf(st.aux(id))));
+                    resident ? instantOf(st.aux(id)) : null));
         }
     }
 
