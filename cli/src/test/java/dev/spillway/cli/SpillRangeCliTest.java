@@ -74,7 +74,8 @@ class SpillRangeCliTest {
     void aRangeSpillsAndGetstripeShowsTheExtents() throws Exception {
         byte[] body = new byte[300_000];
         new Random(1).nextBytes(body);
-        try (S3Client s3 = ServeChild.s3(data, new ObjectMapper().readTree(data.resolve("endpoint.json").toFile()))) {
+        try (S3Client s3 = ServeChild.s3(
+                data, new ObjectMapper().readTree(data.resolve("endpoint.json").toFile()))) {
             s3.createBucket(b -> b.bucket("bkt"));
             s3.putObject(b -> b.bucket("bkt").key("obj"), RequestBody.fromBytes(body));
 

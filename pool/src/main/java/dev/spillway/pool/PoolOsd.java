@@ -91,7 +91,7 @@ public final class PoolOsd implements Osd {
     private final PoolContext ctx;
     // The context's, kept here because every client call names them.
     private final String name;
-    private final PoolDevice md;
+    private final PoolDevice mdDevice;
     private final PoolObjectStore store;
     private final Capabilities caps;
     private final Migrator migrator;
@@ -111,9 +111,9 @@ public final class PoolOsd implements Osd {
     private PoolOsd(PoolContext ctx, Migrator migrator) {
         this.ctx = ctx;
         this.name = ctx.name();
-        this.md = ctx.metadata();
+        this.mdDevice = ctx.metadata();
         this.store = ctx.store();
-        this.caps = capabilities(md.osd(), ctx.devices());
+        this.caps = capabilities(mdDevice.osd(), ctx.devices());
         this.migrator = migrator;
         this.deviceOps = new DeviceOps(ctx, migrator);
         this.syncCommit = new SyncCommit(ctx, migrator);
@@ -188,7 +188,7 @@ public final class PoolOsd implements Osd {
                 if (raised.isPresent()) {
                     LOG.log(
                             Level.WARNING,
-                            "pool " + config.name() + ": " + pool.md.name()
+                            "pool " + config.name() + ": " + pool.mdDevice.name()
                                     + " holds more than its configured capacity "
                                     + pool.capacity.target().getAsLong() + " allows; running at "
                                     + raised.getAsLong() + " bytes until the daemon has spilled down to it");
@@ -287,9 +287,26 @@ public final class PoolOsd implements Osd {
         return ctx.quiesced(wait, body);
     }
 
-    /** The metadata device. */
-    public PoolDevice metadata() {
-        return md;
+    /**
+     * The index of the metadata device: where the pool's records live and where a resident body is
+     * (see {@link PoolObject#resident(int)}).
+     */
+    public int metadataIndex() {
+        return mdDevice.index();
+    }
+
+    /**
+     * The metadata device's statfs: what the fast tier holds and has free (the daemon's watermarks
+     * and the reserve are measured against it), without asking the other devices.
+     */
+    public StatFs metadataStatfs() throws OsdException {
+        return mdDevice.osd().statfs();
+    }
+
+    // The metadata device and the clock are the pool's shared state: package-private, for the
+    // pool's own tests; other modules use metadataIndex(), metadataStatfs() and their own clock.
+    PoolDevice metadata() {
+        return mdDevice;
     }
 
     // The pool's records and locks are its own: package-private, for PoolTransaction and tests.
@@ -339,7 +356,7 @@ public final class PoolOsd implements Osd {
     /** A small file the pool keeps for a component running on it (see {@link LocalFile}). */
     public LocalFile localFile(LocalFile.Name file) throws OsdException {
         ensureOpen();
-        return new LocalFile(name, md.osd(), file);
+        return new LocalFile(name, mdDevice.osd(), file);
     }
 
     /** How many parts {@link #residents(int)} splits the fast tier's resident objects into. */
@@ -356,7 +373,7 @@ public final class PoolOsd implements Osd {
         ensureOpen();
         Objects.checkIndex(part, PoolFids.STRIPES);
         List<Fid> out = new ArrayList<>();
-        try (IndexCursor c = md.osd().cursor(PoolFids.deviceIndex(md.index(), part), null)) {
+        try (IndexCursor c = mdDevice.osd().cursor(PoolFids.deviceIndex(mdDevice.index(), part), null)) {
             while (c.next()) {
                 out.add(Fid.fromBytes(c.key(), 0));
             }
@@ -367,10 +384,10 @@ public final class PoolOsd implements Osd {
     /** True if the pool's index names any copy on {@code device} (a failed device still to be replaced). */
     public boolean holdsCopies(PoolDevice device) throws OsdException {
         ensureOpen();
-        return !DeviceIndex.list(md.osd(), device.index()).isEmpty();
+        return !DeviceIndex.list(mdDevice.osd(), device.index()).isEmpty();
     }
 
-    public InstantSource clock() {
+    InstantSource clock() {
         return ctx.clock();
     }
 
@@ -457,7 +474,7 @@ public final class PoolOsd implements Osd {
 
     /** Every job of the work index (what the admin API's {@code jobs} shows). */
     public List<Job> jobs() throws OsdException {
-        return WorkIndex.all(md.osd());
+        return WorkIndex.all(mdDevice.osd());
     }
 
     /**
@@ -515,7 +532,7 @@ public final class PoolOsd implements Osd {
     public void sync() throws OsdException {
         try {
             ensureOpen();
-            md.osd().sync();
+            mdDevice.osd().sync();
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -526,7 +543,7 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(fid);
-            md.osd().sync(fid);
+            mdDevice.osd().sync(fid);
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -543,13 +560,13 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(fid);
-            Attr a = md.osd().getAttr(fid);
+            Attr a = mdDevice.osd().getAttr(fid);
             Optional<PoolObject> o = store.loadStamped(fid).record();
             if (o.isEmpty()) {
                 return a;
             }
             PoolObject p = o.get();
-            return a.withSize(p.size(), p.resident(md.index()) ? a.blocks() : p.blocks())
+            return a.withSize(p.size(), p.resident(mdDevice.index()) ? a.blocks() : p.blocks())
                     .withDataVersion(p.dataVersion());
         } catch (OsdException e) {
             throw e.via(name);
@@ -571,13 +588,13 @@ public final class PoolOsd implements Osd {
                 PoolObjectStore.Stamped st = store.loadStamped(fid);
                 Optional<PoolObject> o = st.record();
                 if (o.isEmpty()) {
-                    return md.osd().read(fid, offset, dst);
+                    return mdDevice.osd().read(fid, offset, dst);
                 }
                 PoolObject p = o.get();
-                if (p.resident(md.index())) {
-                    int n = md.osd().read(fid, offset, dst);
+                if (p.resident(mdDevice.index())) {
+                    int n = mdDevice.osd().read(fid, offset, dst);
                     if (store.unchanged(fid, st.stamp()) || sameBody(fid, p)) {
-                        reported(fid, p, offset, n, md.index());
+                        reported(fid, p, offset, n, mdDevice.index());
                         return n;
                     }
                     dst.position(start);
@@ -618,7 +635,7 @@ public final class PoolOsd implements Osd {
 
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
-        if (p.split(md.index())) {
+        if (p.split(mdDevice.index())) {
             return readSplit(fid, p, offset, dst, start);
         }
         List<Copy> candidates = new ArrayList<>(p.inSync());
@@ -701,7 +718,7 @@ public final class PoolOsd implements Osd {
     private Integer readSplit(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
         SplitBody.Read r;
         try {
-            r = SplitBody.read(md.osd(), md.index(), ctx::device, ctx::readable, fid, p, offset, dst);
+            r = SplitBody.read(mdDevice.osd(), mdDevice.index(), ctx::device, ctx::readable, fid, p, offset, dst);
         } catch (OsdException e) {
             dst.position(start);
             if (!sameBody(fid, p)) {
@@ -738,8 +755,10 @@ public final class PoolOsd implements Osd {
             checkClientFid(fid);
             for (int attempt = 0; attempt < 100; attempt++) {
                 Optional<PoolObject> o = store.load(fid);
-                if (o.isEmpty() || o.get().resident(md.index())) {
-                    long r = data ? md.osd().seekData(fid, offset) : md.osd().seekHole(fid, offset);
+                if (o.isEmpty() || o.get().resident(mdDevice.index())) {
+                    long r = data
+                            ? mdDevice.osd().seekData(fid, offset)
+                            : mdDevice.osd().seekHole(fid, offset);
                     Optional<PoolObject> again = o.isEmpty() ? o : store.load(fid);
                     if (o.isEmpty()
                             || again.isPresent()
@@ -794,13 +813,13 @@ public final class PoolOsd implements Osd {
             checkClientFid(fid);
             if (xname.equals(PoolObjectStore.LAYOUT_XATTR)) {
                 // Read-only, as on Lustre: the layout is readable through its xattr.
-                return md.osd().getXattr(fid, xname);
+                return mdDevice.osd().getXattr(fid, xname);
             }
             if (PoolObjectStore.reservedXattr(xname)) {
-                md.osd().getAttr(fid);
+                mdDevice.osd().getAttr(fid);
                 throw new OsdException(Errno.ENODATA, name, fid, "no xattr " + xname);
             }
-            return md.osd().getXattr(fid, xname);
+            return mdDevice.osd().getXattr(fid, xname);
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -811,7 +830,7 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(fid);
-            List<String> all = new ArrayList<>(md.osd().listXattrs(fid));
+            List<String> all = new ArrayList<>(mdDevice.osd().listXattrs(fid));
             all.removeIf(PoolObjectStore::reservedXattr);
             return all;
         } catch (OsdException e) {
@@ -824,7 +843,7 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(index);
-            return md.osd().lookup(index, key);
+            return mdDevice.osd().lookup(index, key);
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -835,7 +854,7 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(index);
-            return md.osd().cursor(index, fromKey);
+            return mdDevice.osd().cursor(index, fromKey);
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -845,7 +864,7 @@ public final class PoolOsd implements Osd {
     public ObjectCursor listObjects() throws OsdException {
         try {
             ensureOpen();
-            ObjectCursor in = md.osd().listObjects();
+            ObjectCursor in = mdDevice.osd().listObjects();
             return new ObjectCursor() {
                 @Override
                 public boolean next() throws OsdException {
