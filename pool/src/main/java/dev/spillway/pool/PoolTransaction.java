@@ -661,7 +661,8 @@ final class PoolTransaction extends AbstractTransaction {
         if (!Span.covers(have, Math.min(from, p.size()), Math.min(to, p.size()))) {
             return recallRanges(fid, p);
         }
-        Copy back = local.withSpans(Span.normalize(have));
+        // Holding every byte of the body, the copy is whole again (its spans may end at the size).
+        Copy back = local.withSpans(Span.covers(have, 0, p.size()) ? List.of() : Span.normalize(have));
         return p.replace(back.mirrorId(), c -> back).preferring(mdIndex);
     }
 
