@@ -566,8 +566,18 @@ public final class PoolOsd implements Osd {
                 return a;
             }
             PoolObject p = o.get();
-            return a.withSize(p.size(), p.resident(mdDevice.index()) ? a.blocks() : p.blocks())
-                    .withDataVersion(p.dataVersion());
+            int mdi = mdDevice.index();
+            // A split body occupies its resident ranges here and its copies of ranges elsewhere.
+            long blocks = p.resident(mdi)
+                    ? a.blocks()
+                    : p.split(mdi)
+                            ? a.blocks()
+                                    + p.ranges(mdi).stream()
+                                            .filter(c -> c.state() == CopyState.IN_SYNC)
+                                            .mapToLong(c -> (c.bytes() + 511) / 512)
+                                            .sum()
+                            : p.blocks();
+            return a.withSize(p.size(), blocks).withDataVersion(p.dataVersion());
         } catch (OsdException e) {
             throw e.via(name);
         }
