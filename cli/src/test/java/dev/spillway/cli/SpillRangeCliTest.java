@@ -4,19 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.server.Server;
-import dev.spillway.server.ServerOptions;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -35,17 +28,7 @@ class SpillRangeCliTest {
     @BeforeEach
     void start() throws Exception {
         data = tmp.resolve("data");
-        Path cfg = tmp.resolve("pool.yaml");
-        Files.writeString(cfg, """
-                name: rangecli
-                devices:
-                  - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
-                  - {name: slow, backend: mem, roles: [background]}
-                """);
-        server = Server.start(ServerOptions.defaults(data)
-                .withConfig(cfg)
-                .withPorts(0, 0)
-                .withOut(new PrintStream(new ByteArrayOutputStream())));
+        server = CliFixtures.memMemServer(tmp, "rangecli");
     }
 
     @AfterEach
@@ -55,19 +38,8 @@ class SpillRangeCliTest {
         }
     }
 
-    private record Run(int code, String out, String err) {}
-
-    private Run cli(String... args) {
-        CommandLine cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        String[] all = new String[args.length + 2];
-        System.arraycopy(args, 0, all, 0, args.length);
-        all[args.length] = "--data";
-        all[args.length + 1] = data.toString();
-        return new Run(cl.execute(all), out.toString(), err.toString());
+    private CliFixtures.Run cli(String... args) {
+        return CliFixtures.run(data, args);
     }
 
     @Test
@@ -79,11 +51,11 @@ class SpillRangeCliTest {
             s3.createBucket(b -> b.bucket("bkt"));
             s3.putObject(b -> b.bucket("bkt").key("obj"), RequestBody.fromBytes(body));
 
-            Run spill = cli("spill", "bkt/obj", "--range", "128KiB:EOF");
+            CliFixtures.Run spill = cli("spill", "bkt/obj", "--range", "128KiB:EOF");
             assertThat(spill.code()).as(spill.err()).isZero();
             assertThat(spill.out()).contains("done").contains("[131072, EOF) to slow");
 
-            Run g = cli("getstripe", "-v", "bkt/obj");
+            CliFixtures.Run g = cli("getstripe", "-v", "bkt/obj");
             assertThat(g.code()).as(g.err()).isZero();
             assertThat(g.out())
                     .contains("placement: split: [[0, 131072)] resident, the rest on slow")
@@ -96,10 +68,10 @@ class SpillRangeCliTest {
             byte[] back = s3.getObjectAsBytes(b -> b.bucket("bkt").key("obj")).asByteArray();
             assertThat(back).isEqualTo(body);
 
-            Run bad = cli("spill", "bkt/obj", "--range", "1000:2000");
+            CliFixtures.Run bad = cli("spill", "bkt/obj", "--range", "1000:2000");
             assertThat(bad.code()).isNotZero();
             assertThat(bad.err()).contains("EINVAL").contains("64 KiB boundaries");
-            Run fsck = cli("fsck", "--deep");
+            CliFixtures.Run fsck = cli("fsck", "--deep");
             assertThat(fsck.code()).as(fsck.out() + fsck.err()).isZero();
         }
     }
