@@ -30,19 +30,50 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
                 0, 1, 1, 0, List.of(new Copy(1, mdIndex, fid, CopyState.IN_SYNC, 1, 0, true, Checksums.NONE)));
     }
 
-    /** The copy with a part (a whole copy, or a stripe) on device {@code device}, if any. */
+    /**
+     * The copy with a part (a whole copy, or a stripe) on device {@code device}, if any: for the
+     * metadata device its body, whole or partly released; for another device a copy of the whole
+     * body first, else a copy of a range of it (see {@link #ranges}).
+     */
     public Optional<Copy> on(int device) {
         return Optional.ofNullable(copyOn(device));
     }
 
     // Loops, not streams: every read asks (a stream per call was 8% of a 4 KiB resident read).
+    // A whole copy on the device first, else the first copy of a range there.
     private Copy copyOn(int device) {
+        Copy range = null;
         for (Copy c : copies) {
             if (c.onDevice(device)) {
-                return c;
+                if (c.whole()) {
+                    return c;
+                }
+                if (range == null) {
+                    range = c;
+                }
             }
         }
-        return null;
+        return range;
+    }
+
+    /** The copies of ranges of the body on devices other than {@code md} (issue 20). */
+    public List<Copy> ranges(int md) {
+        return copies.stream().filter(c -> !c.whole() && c.device() != md).toList();
+    }
+
+    /**
+     * True if the body is split (issue 20): the metadata device holds some ranges of it in sync
+     * (its copy's spans) and copies of ranges on other devices hold the rest.
+     */
+    public boolean split(int md) {
+        return copies.stream().anyMatch(c -> c.device() == md && c.state() == CopyState.IN_SYNC && !c.whole());
+    }
+
+    /** The in-sync copies holding byte {@code off}, whole or of a range. */
+    public List<Copy> holding(long off) {
+        return copies.stream()
+                .filter(c -> c.state() == CopyState.IN_SYNC && c.holds(off))
+                .toList();
     }
 
     public Optional<Copy> mirror(int mirrorId) {
@@ -53,16 +84,17 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
         return copies.stream().filter(c -> c.hasKey(key)).findFirst();
     }
 
-    /** True if the body is on the metadata device {@code mdIndex} and current. */
+    /** True if the whole body is on the metadata device {@code mdIndex} and current (not {@link #split}). */
     public boolean resident(int mdIndex) {
         Copy c = copyOn(mdIndex);
-        return c != null && c.state() == CopyState.IN_SYNC;
+        return c != null && c.state() == CopyState.IN_SYNC && c.whole();
     }
 
+    /** The in-sync copies of the whole body (never a copy of a range, nor a split body). */
     public List<Copy> inSync() {
         List<Copy> in = new ArrayList<>(copies.size());
         for (Copy c : copies) {
-            if (c.state() == CopyState.IN_SYNC) {
+            if (c.state() == CopyState.IN_SYNC && c.whole()) {
                 in.add(c);
             }
         }
