@@ -263,7 +263,7 @@ class StuckCopyTest {
         slow.release.countDown();
         assertThat(spill.get(60, TimeUnit.SECONDS)).isInstanceOf(MoveResult.Done.class);
         assertThat(pool.jobs()).isEmpty();
-        assertThat(pool.requireObject(f).resident(pool.metadata().index())).isFalse();
+        assertThat(pool.requireObject(f).resident(pool.metadataIndex())).isFalse();
         readsBack(f, body);
         assertThat(pool.fsck(false, true, null).problems()).isEmpty();
     }

@@ -72,7 +72,7 @@ public final class VfsOsd implements Osd {
     private final XattrRules xattrRules;
     private final Space space;
     private final DirtySet dirty;
-    private final ObjectStore store;
+    private final ObjectFiles store;
     private final ReadGuard guard;
     private final TransactionSupport support;
     private final Capabilities caps;
@@ -127,7 +127,7 @@ public final class VfsOsd implements Osd {
             }
             this.xattrRules = new XattrRules(name, probe);
             this.space = new Space(name, storage, settings.capacity(), probe.blockSize(), clock);
-            this.store = new ObjectStore(name, storage, dirty, probe.blockSize());
+            this.store = new ObjectFiles(name, storage, dirty, probe.blockSize());
             long last = recover();
             store.forget();
             loadUsage();
@@ -262,7 +262,7 @@ public final class VfsOsd implements Osd {
         return space;
     }
 
-    ObjectStore store() {
+    ObjectFiles store() {
         return store;
     }
 
@@ -363,7 +363,7 @@ public final class VfsOsd implements Osd {
     /** Off mode: forces one object's files and the dirty directories naming them. */
     void syncObject(Fid fid) throws OsdException {
         try {
-            dirty.force(storage, ObjectStore.files(fid), ObjectStore.dirs(fid));
+            dirty.force(storage, ObjectFiles.files(fid), ObjectFiles.dirs(fid));
         } catch (IOException e) {
             throw failed("sync of " + fid, e);
         }
@@ -378,8 +378,8 @@ public final class VfsOsd implements Osd {
         Set<String> files = new LinkedHashSet<>();
         Set<String> dirs = new LinkedHashSet<>();
         for (Fid f : fids) {
-            files.addAll(ObjectStore.files(f));
-            dirs.addAll(ObjectStore.dirs(f));
+            files.addAll(ObjectFiles.files(f));
+            dirs.addAll(ObjectFiles.dirs(f));
         }
         try {
             dirty.force(storage, files, dirs);

@@ -28,7 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * removes the record then the body, so a crash between leaves at worst a body without record,
  * which is invisible and replaced by the next create of that FID.
  */
-final class ObjectStore {
+final class ObjectFiles {
     private final String device;
     private final Storage s;
     private final DirtySet dirty;
@@ -53,7 +53,7 @@ final class ObjectStore {
     // never put back what the change replaced; readers use it when it is there.
     private final Map<Fid, Known> known = new ConcurrentHashMap<>();
 
-    ObjectStore(String device, Storage storage, DirtySet dirty, int blockSize) {
+    ObjectFiles(String device, Storage storage, DirtySet dirty, int blockSize) {
         this.blockSize = blockSize;
         this.device = device;
         this.s = storage;
