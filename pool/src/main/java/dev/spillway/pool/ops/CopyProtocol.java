@@ -13,6 +13,7 @@ import dev.spillway.pool.config.Role;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.io.SplitBody;
 import dev.spillway.pool.io.StripedIo;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
@@ -201,7 +202,7 @@ final class CopyProtocol {
      */
     Job beginHeld(Fid fid, PoolDevice target, boolean release, List<Fid> ks) throws OsdException {
         PoolObject p = mc.load(fid);
-        Optional<Copy> there = p.on(target.index());
+        Optional<Copy> there = p.on(target.index()).filter(Copy::whole);
         if (there.isPresent()
                 && there.get().state() == CopyState.IN_SYNC
                 && there.get().version() == p.dataVersion()) {
@@ -303,7 +304,7 @@ final class CopyProtocol {
                     continue;
                 }
                 PoolObject p = po.get();
-                Optional<Copy> there = p.on(target.index());
+                Optional<Copy> there = p.on(target.index()).filter(Copy::whole);
                 if (there.isPresent()
                         && there.get().state() == CopyState.IN_SYNC
                         && there.get().version() == p.dataVersion()) {
@@ -761,6 +762,9 @@ final class CopyProtocol {
         if (p.resident(mdIndex)) {
             return CopyIo.of(mc.md(), fid);
         }
+        if (p.split(mdIndex)) {
+            return SplitBody.source(mc.md(), mdIndex, ctx::device, ctx::readable, fid, p);
+        }
         Copy best = p.inSync().stream()
                 .filter(ctx::readable)
                 .min(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device))
@@ -826,10 +830,20 @@ final class CopyProtocol {
                 next = next.remove(c.mirrorId());
             }
         }
-        boolean drop = release && p.resident(mdIndex) && mc.durableInSyncElsewhere(next) >= ctx.replicas();
+        boolean split = p.split(mdIndex);
+        boolean drop = release && (p.resident(mdIndex) || split) && mc.durableInSyncElsewhere(next) >= ctx.replicas();
+        // A split body spilled whole: the copies of its ranges go with its resident part.
+        List<Copy> ranges = drop
+                ? p.ranges(mdIndex).stream()
+                        .filter(c -> c.state() != CopyState.PENDING)
+                        .toList()
+                : List.of();
         if (drop) {
             next = next.remove(p.on(mdIndex).orElseThrow().mirrorId())
-                    .withBlocks(mc.md().getAttr(fid).blocks());
+                    .withBlocks(split ? p.blocks() : mc.md().getAttr(fid).blocks());
+            for (Copy r : ranges) {
+                next = next.remove(r.mirrorId());
+            }
         }
         // Reads prefer a fresh cache copy over a spill copy (a resident body comes first anyway).
         boolean cached = ctx.device(job.device()).has(Role.CACHE) && !p.resident(mdIndex);
@@ -864,11 +878,18 @@ final class CopyProtocol {
                         tx.declareTruncate(fid, 0);
                         DeviceIndex.declareDelete(tx, mdIndex, fid);
                     }
+                    for (Copy r : ranges) {
+                        WorkIndex.declareAdd(tx, fid);
+                        DeviceIndex.declareDelete(tx, fid, r);
+                    }
                 },
                 (tx, c) -> {
                     if (drop) {
                         tx.truncate(fid, 0);
                         DeviceIndex.delete(tx, mdIndex, fid, fid);
+                    }
+                    for (Copy r : ranges) {
+                        mc.gcJob(tx, c, fid, r);
                     }
                     // A sync write's copy has a SYNC_COPY job, any other a COPY job per part.
                     for (Job j : Job.perPart(job.kind(), fid, was, job.version(), 0)) {

@@ -160,6 +160,7 @@ final class MoveContext {
     long durableInSyncElsewhere(PoolObject p) {
         return p.copies().stream()
                 .filter(c -> c.device() != mdIndex
+                        && c.whole()
                         && c.state() == CopyState.IN_SYNC
                         && c.version() == p.dataVersion()
                         && ctx.durable(c)
