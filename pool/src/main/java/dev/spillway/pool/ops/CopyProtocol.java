@@ -85,24 +85,41 @@ final class CopyProtocol {
             return new MoveResult.Refused(why);
         }
         return mc.slotted(o, () -> {
-            Optional<Job> job = begin(fid, target, release, o);
-            if (job.isEmpty()) {
-                return release
-                        ? layout.release(fid, o)
-                        : new MoveResult.NothingToDo("already in sync on " + target.name());
-            }
-            return completeCopy(job.get(), release, o);
+            List<Fid> ks = takeKeys(target);
+            // In flight from before its job is recorded until its flip or roll-back has ended.
+            return mc.inFlight.during(ks.get(0), () -> {
+                Optional<Job> job = begin(fid, target, release, ks, o);
+                if (job.isEmpty()) {
+                    return release
+                            ? layout.release(fid, o)
+                            : new MoveResult.NothingToDo("already in sync on " + target.name());
+                }
+                return completeCopy(job.get(), release, o);
+            });
         });
     }
 
     /**
      * Step 1 of a copy: the pending copy enters the layout and its COPY job the work index, in one
-     * durable metadata transaction. Empty if the target already holds an in-sync copy.
+     * durable metadata transaction. Empty if the target already holds an in-sync copy. The copy is
+     * in flight (the daemon leaves its job alone) until {@link #complete} has run.
      *
      * @throws OsdException EBUSY if a copy to the target is already being made
      */
     public Optional<Job> begin(Fid fid, PoolDevice target) throws OsdException {
-        return mc.slotted(MoveOptions.DEFAULT, () -> begin(fid, target, true, MoveOptions.DEFAULT));
+        return mc.slotted(MoveOptions.DEFAULT, () -> {
+            List<Fid> ks = takeKeys(target);
+            mc.inFlight.enter(ks.get(0));
+            Optional<Job> job = Optional.empty();
+            try {
+                job = begin(fid, target, true, ks, MoveOptions.DEFAULT);
+                return job;
+            } finally {
+                if (job.isEmpty()) {
+                    mc.inFlight.leave(ks.get(0));
+                }
+            }
+        });
     }
 
     /**
@@ -118,9 +135,9 @@ final class CopyProtocol {
         return frees ? SpaceClass.RESERVED : SpaceClass.CLIENT;
     }
 
-    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release, MoveOptions o) throws OsdException {
+    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release, List<Fid> ks, MoveOptions o)
+            throws OsdException {
         mc.requireWritable(fid, target);
-        List<Fid> ks = takeKeys(target);
         Job job = mc.locked(fid, o, () -> beginHeld(fid, target, release, ks));
         return Optional.ofNullable(job);
     }
@@ -240,13 +257,28 @@ final class CopyProtocol {
     /**
      * Step 1 of copies of several objects to one target: {@link #begin} for each, in one durable
      * metadata transaction, so the log is forced once for the batch rather than once per object
-     * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together.
+     * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together. Each copy
+     * begun is in flight (the daemon leaves its job alone) until {@link #complete} has run.
      */
     public Begun beginAll(List<Fid> fids, PoolDevice target) throws OsdException {
-        return mc.slotted(MoveOptions.DEFAULT, () -> beginBatch(fids, target, MoveOptions.DEFAULT));
+        List<Fid> entered = new ArrayList<>();
+        try {
+            Begun b = mc.slotted(MoveOptions.DEFAULT, () -> beginBatch(fids, target, MoveOptions.DEFAULT, entered));
+            // complete() takes each begun copy out of flight; the copies not begun leave now.
+            for (Optional<Job> j : b.jobs().values()) {
+                j.ifPresent(job -> entered.remove(CopiesInFlight.copyOf(job)));
+            }
+            return b;
+        } finally {
+            entered.forEach(mc.inFlight::leave);
+        }
     }
 
-    private Begun beginBatch(List<Fid> fids, PoolDevice target, MoveOptions o) throws OsdException {
+    /**
+     * Step 1 for a batch: each planned copy enters flight (and {@code entered}, for the caller to
+     * take it out again) before the transaction that records its job.
+     */
+    private Begun beginBatch(List<Fid> fids, PoolDevice target, MoveOptions o, List<Fid> entered) throws OsdException {
         mc.requireWritable(null, target);
         Map<Fid, Optional<Job>> jobs = new LinkedHashMap<>();
         Map<Fid, OsdException> refused = new LinkedHashMap<>();
@@ -290,6 +322,8 @@ final class CopyProtocol {
                     continue;
                 }
                 Copy pending = pendingCopy(p, target, takeKeys(target));
+                mc.inFlight.enter(pending.key());
+                entered.add(pending.key());
                 List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
                 PoolObject next = p.add(pending);
                 plan.add(new Planned(fid, js, pending, next, ctx.store().times(fid), beginClass(p, target, true)));
@@ -377,18 +411,31 @@ final class CopyProtocol {
     }
 
     private List<Spilled> spillBatch(List<Fid> fids, PoolDevice target, MoveOptions o) throws OsdException {
-        List<Spilled> out = new ArrayList<>();
         String refusal = mc.refusal(target);
         if (refusal != null) {
             // As spill() answers: a refusal per object, not an error.
+            List<Spilled> out = new ArrayList<>();
             for (Fid f : fids) {
                 out.add(new Spilled(f, new MoveResult.Refused(refusal)));
             }
             return out;
         }
+        // The batch's copies are in flight from before their jobs are recorded until each is
+        // flipped or rolled back (or left behind by a roll-back that failed).
+        List<Fid> entered = new ArrayList<>();
+        try {
+            return spillBatch(fids, target, o, entered);
+        } finally {
+            entered.forEach(mc.inFlight::leave);
+        }
+    }
+
+    private List<Spilled> spillBatch(List<Fid> fids, PoolDevice target, MoveOptions o, List<Fid> entered)
+            throws OsdException {
+        List<Spilled> out = new ArrayList<>();
         Begun b;
         try {
-            b = beginBatch(fids, target, o);
+            b = beginBatch(fids, target, o, entered);
         } catch (OsdException e) {
             if (fids.size() <= 1 || !(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT))) {
                 throw e;
@@ -607,7 +654,11 @@ final class CopyProtocol {
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
     public MoveResult complete(Job job, boolean release) throws OsdException {
-        return mc.slotted(MoveOptions.DEFAULT, () -> completeCopy(job, release, MoveOptions.DEFAULT));
+        try {
+            return mc.slotted(MoveOptions.DEFAULT, () -> completeCopy(job, release, MoveOptions.DEFAULT));
+        } finally {
+            mc.inFlight.leave(CopiesInFlight.copyOf(job));
+        }
     }
 
     private MoveResult completeCopy(Job job, boolean release, MoveOptions o) throws OsdException {
@@ -879,21 +930,19 @@ final class CopyProtocol {
 
     /**
      * Rolls back the copies emergency spills could not finish or abandon because a writer held the
-     * object's lock. A thread that may wait for locks calls it (the daemon, every pass); whatever
-     * is left at unmount is rolled back by the next mount's recovery.
+     * object's lock, as the daemon rolls back any copy left behind ({@link Garbage#rollBackStuck}).
+     * A thread that may wait for locks calls it (the daemon, every pass); whatever is left at
+     * unmount is rolled back by the next mount's recovery.
      *
-     * @return the jobs rolled back
+     * @return the copies rolled back
      */
     public int settleLeftovers() throws OsdException {
-        int n = 0;
+        List<Job> left = new ArrayList<>();
         Job j;
         while ((j = leftovers.poll()) != null) {
-            if (WorkIndex.contains(mc.md(), j)) {
-                garbage.rollBack(j);
-                n++;
-            }
+            left.add(j);
         }
-        return n;
+        return left.isEmpty() ? 0 : garbage.rollBackStuck(left);
     }
 
     private void abandonLocked(Job job, boolean park, MoveOptions o) throws OsdException {
@@ -966,10 +1015,12 @@ final class CopyProtocol {
         PoolDevice to = cache;
         MoveResult r = mc.slotted(o, () -> {
             Fid key = keys.next();
-            Job job = mc.locked(fid, o, () -> beginHeld(fid, to, false, key));
-            return job == null
-                    ? new MoveResult.NothingToDo("already cached on " + to.name())
-                    : completeCopy(job, false, o);
+            return mc.inFlight.during(key, () -> {
+                Job job = mc.locked(fid, o, () -> beginHeld(fid, to, false, key));
+                return job == null
+                        ? new MoveResult.NothingToDo("already cached on " + to.name())
+                        : completeCopy(job, false, o);
+            });
         });
         if (r.settled()) {
             return r;

@@ -8,6 +8,8 @@ import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
+import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -283,6 +285,16 @@ public final class Migrator {
     /** See {@link Garbage#rollBackAll}. */
     public void rollBackAll(List<Job> jobs) throws OsdException {
         garbage.rollBackAll(jobs);
+    }
+
+    /** See {@link Garbage#stuckCopies}. */
+    public List<Job> stuckCopies(Collection<Job> jobs, Duration age) {
+        return garbage.stuckCopies(jobs, age);
+    }
+
+    /** See {@link Garbage#rollBackStuck}. */
+    public int rollBackStuck(List<Job> stuck) throws OsdException {
+        return garbage.rollBackStuck(stuck);
     }
 
     /** Records a copy no layout names (found on a device) as garbage, to be deleted by a GC job. */

@@ -33,6 +33,8 @@ import java.util.Set;
 final class MoveContext {
     final PoolContext ctx;
     final int mdIndex;
+    /** The copies being made now: the daemon rolls back only COPY jobs of others. */
+    final CopiesInFlight inFlight = new CopiesInFlight();
 
     MoveContext(PoolContext ctx) {
         this.ctx = ctx;

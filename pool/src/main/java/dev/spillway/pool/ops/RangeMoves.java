@@ -82,39 +82,46 @@ final class RangeMoves {
         }
         return mc.slotted(o, () -> {
             Fid key = keys.next();
-            Job job = mc.locked(fid, o, () -> begin(fid, target, start, end, key));
-            if (job == null) {
-                return new MoveResult.NothingToDo("range [" + start + ", " + end + ") of " + fid
-                        + " is not resident whole, or is all that is resident");
-            }
-            Checksums sums;
-            long occupied;
-            try {
-                CopyIo.Source body = CopyIo.of(mc.md(), fid);
-                sums = CopyIo.writeUnsynced(
-                        (off, buf, len) -> body.read(start + off, buf, len),
-                        fid,
-                        job.bytes(),
-                        target,
-                        job.key(),
-                        o.pacer());
-                target.osd().sync(job.key());
-                occupied = target.osd().getAttr(job.key()).blocks() * 512;
-            } catch (OsdException e) {
-                mc.locked(fid, () -> {
-                    garbage.discard(job, mc.loadIfExists(fid).orElse(null));
-                    return null;
-                });
-                if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
-                    return new MoveResult.Parked(target.name() + " could not take the range: " + e.getMessage(), e);
-                }
-                if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
-                    return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
-                }
-                throw e;
-            }
-            return mc.locked(fid, o, () -> finish(job, sums, occupied));
+            // In flight (the daemon leaves its COPY job alone) until its flip or roll-back has ended.
+            return mc.inFlight.during(key, () -> copyRange(fid, target, start, end, key, o));
         });
+    }
+
+    /** Steps 1 to 3 of a range's copy under {@code key}. */
+    private MoveResult copyRange(Fid fid, PoolDevice target, long start, long end, Fid key, MoveOptions o)
+            throws OsdException {
+        Job job = mc.locked(fid, o, () -> begin(fid, target, start, end, key));
+        if (job == null) {
+            return new MoveResult.NothingToDo("range [" + start + ", " + end + ") of " + fid
+                    + " is not resident whole, or is all that is resident");
+        }
+        Checksums sums;
+        long occupied;
+        try {
+            CopyIo.Source body = CopyIo.of(mc.md(), fid);
+            sums = CopyIo.writeUnsynced(
+                    (off, buf, len) -> body.read(start + off, buf, len),
+                    fid,
+                    job.bytes(),
+                    target,
+                    job.key(),
+                    o.pacer());
+            target.osd().sync(job.key());
+            occupied = target.osd().getAttr(job.key()).blocks() * 512;
+        } catch (OsdException e) {
+            mc.locked(fid, () -> {
+                garbage.discard(job, mc.loadIfExists(fid).orElse(null));
+                return null;
+            });
+            if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
+                return new MoveResult.Parked(target.name() + " could not take the range: " + e.getMessage(), e);
+            }
+            if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
+                return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
+            }
+            throw e;
+        }
+        return mc.locked(fid, o, () -> finish(job, sums, occupied));
     }
 
     /** Step 1: null if the body on the metadata device does not hold the range, or holds nothing else. */
