@@ -327,6 +327,40 @@ class VfsRecordFormatTest {
         }
     }
 
+    /** The forces a journal-off create + write + sync(fid) of a new object costs: [files, folders]. */
+    static int[] forcesOfOneDurableCopy(String records) throws Exception {
+        FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
+        Fid f = Fid.of(0x300000400L, 7);
+        try (Osd osd = VfsOsd.open(
+                OsdConfig.of("fmt", "vfs", Map.of("journal", "off", "records", records)), s, Runnable::run)) {
+            create(osd, f, body(10, 8), AttrChange.none());
+            try (Transaction t = osd.newTransaction()) {
+                t.declareDestroy(f);
+                t.start();
+                t.destroy(f);
+            }
+            osd.sync(); // its object folder exists and is durable: count the steady state
+            int[] n = new int[2];
+            s.setFault((op, path, i) -> {
+                if (op == FaultInjectingStorage.Op.FORCE) {
+                    n[0]++;
+                } else if (op == FaultInjectingStorage.Op.FORCE_DIR) {
+                    n[1]++;
+                }
+                return null;
+            });
+            create(osd, f, body(4096, 7), AttrChange.none());
+            osd.sync(f);
+            return n;
+        }
+    }
+
+    @Test
+    void withTheRecordInTheBodysXattrADurableNewObjectIsOneFileForcePlusItsFolder() throws Exception {
+        assertThat(forcesOfOneDurableCopy("auto")).containsExactly(1, 1);
+        assertThat(forcesOfOneDurableCopy("file")).containsExactly(2, 1);
+    }
+
     static List<String> xattrNames(Path p) throws Exception {
         return Files.getFileAttributeView(p, UserDefinedFileAttributeView.class).list();
     }
