@@ -72,7 +72,7 @@ class CapacityCliTest {
     }
 
     private static long fastSize(Server s) throws OsdException {
-        return s.pool().metadata().osd().statfs().totalBytes();
+        return s.pool().metadataStatfs().totalBytes();
     }
 
     @Test

@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.server.Server;
-import dev.spillway.server.ServerOptions;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -58,10 +55,7 @@ class CredentialsCliTest {
                   - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
                   - {name: slow, backend: mem, roles: [background]}
                 """);
-        server = Server.start(ServerOptions.defaults(data)
-                .withConfig(cfg)
-                .withPorts(0, 0)
-                .withOut(new PrintStream(new ByteArrayOutputStream())));
+        server = CliFixtures.quietServer(data, cfg);
     }
 
     @AfterEach

@@ -2,23 +2,13 @@ package dev.spillway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Transaction;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.server.Server;
-import dev.spillway.server.ServerOptions;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,31 +24,13 @@ class DeviceFailureCliTest {
     Path tmp;
 
     private static Fid put(Server s, int n, int size) throws Exception {
-        Fid f = new Fid(0x200000400L, n, 0);
-        try (Transaction tx = s.pool().newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, size);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            byte[] b = new byte[size];
-            new Random(n).nextBytes(b);
-            tx.write(f, 0, ByteBuffer.wrap(b));
-        }
-        return f;
+        return CliFixtures.put(s, n, size, true);
     }
 
     private String[] cli(Path data, String... args) {
-        var cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        String[] all = Arrays.copyOf(args, args.length + 2);
-        all[args.length] = "--data";
-        all[args.length + 1] = data.toString();
-        int code = cl.execute(all);
-        System.out.println("$ spillway " + String.join(" ", args) + "\n" + out + err + "(exit " + code + ")\n");
-        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+        String[] r = CliFixtures.cli(data, args);
+        System.out.println("$ spillway " + String.join(" ", args) + "\n" + r[1] + r[2] + "(exit " + r[0] + ")\n");
+        return r;
     }
 
     @Test
@@ -75,10 +47,7 @@ class DeviceFailureCliTest {
                 policy: {enabled: false}
                 """);
         Path data = tmp.resolve("data");
-        try (Server s = Server.start(ServerOptions.defaults(data)
-                .withConfig(cfg)
-                .withPorts(0, 0)
-                .withOut(new PrintStream(new ByteArrayOutputStream())))) {
+        try (Server s = CliFixtures.quietServer(data, cfg)) {
             PoolOsd pool = s.pool();
             // Three objects mirrored on hdd0 and hdd1; one whose only copy is on hdd0.
             for (int i = 1; i <= 3; i++) {

@@ -2,21 +2,10 @@ package dev.spillway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
-import dev.spillway.osd.Transaction;
 import dev.spillway.server.Server;
-import dev.spillway.server.ServerOptions;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,33 +22,11 @@ class EvacuateCliTest {
     }
 
     private static Fid put(Server s, int n, int size, boolean random) throws Exception {
-        Fid f = new Fid(0x200000400L, n, 0);
-        try (Transaction tx = s.pool().newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, size);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            byte[] b = new byte[size];
-            // Random bytes: a spill copy of zeros would be sparse and take no room to count.
-            if (random) {
-                new Random(n).nextBytes(b);
-            }
-            tx.write(f, 0, ByteBuffer.wrap(b));
-        }
-        return f;
+        return CliFixtures.put(s, n, size, random);
     }
 
     private String[] cli(Path data, String... args) {
-        var cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        String[] all = Arrays.copyOf(args, args.length + 2);
-        all[args.length] = "--data";
-        all[args.length + 1] = data.toString();
-        int code = cl.execute(all);
-        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+        return CliFixtures.cli(data, args);
     }
 
     @Test
@@ -73,10 +40,7 @@ class EvacuateCliTest {
                 daemon: {enabled: false}
                 """.replace("daemon: {enabled: false}\n", "policy: {enabled: false}\n"));
         Path data = tmp.resolve("data");
-        try (Server s = Server.start(ServerOptions.defaults(data)
-                .withConfig(cfg)
-                .withPorts(0, 0)
-                .withOut(new PrintStream(new ByteArrayOutputStream())))) {
+        try (Server s = CliFixtures.quietServer(data, cfg)) {
             for (int i = 1; i <= 3; i++) {
                 Fid f = put(s, i, 2 << 20);
                 assertThat(cli(data, "spill", f.toString(), "--to", "slow")[0]).isEqualTo("0");
@@ -108,10 +72,7 @@ class EvacuateCliTest {
                 policy: {enabled: false}
                 """);
         Path data = tmp.resolve("data");
-        try (Server s = Server.start(ServerOptions.defaults(data)
-                .withConfig(cfg)
-                .withPorts(0, 0)
-                .withOut(new PrintStream(new ByteArrayOutputStream())))) {
+        try (Server s = CliFixtures.quietServer(data, cfg)) {
             // Bodies of zeros: their spilled copies are sparse and occupy (and count) nothing, so
             // the up-front check lets the evacuation start, but at home they need their full size.
             for (int i = 1; i <= 3; i++) {

@@ -46,10 +46,7 @@ class ServerCliTest {
                   - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
                   - {name: slow, backend: mem, roles: [background]}
                 """);
-        server = Server.start(ServerOptions.defaults(data)
-                .withConfig(cfg)
-                .withPorts(0, 0)
-                .withOut(new PrintStream(new ByteArrayOutputStream())));
+        server = CliFixtures.quietServer(data, cfg);
     }
 
     @AfterEach

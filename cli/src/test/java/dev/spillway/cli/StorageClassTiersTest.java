@@ -2,7 +2,7 @@ package dev.spillway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.PlacementHint;
 import dev.spillway.server.Server;
@@ -73,7 +73,7 @@ class StorageClassTiersTest {
 
     private Fid body(String bucket, String key) throws Exception {
         var ns = server.gateway().namespace();
-        return new ObjectStore(ns)
+        return new BucketObjects(ns)
                 .lookup(ns.bucket(bucket), bucket, key.getBytes(StandardCharsets.UTF_8))
                 .orElseThrow()
                 .fid();
@@ -97,7 +97,7 @@ class StorageClassTiersTest {
         server.gateway().dueWork().runOnce(100);
         var hdd = server.pool().device("hdd").orElseThrow().index();
         var cold = server.pool().device("cold").orElseThrow().index();
-        int fast = server.pool().metadata().index();
+        int fast = server.pool().metadataIndex();
         assertThat(server.pool().requireObject(ia).on(hdd)).isPresent();
         assertThat(server.pool().requireObject(ia).resident(fast)).isFalse();
         assertThat(server.pool().requireObject(ir).on(cold)).isPresent();

@@ -90,7 +90,7 @@ public final class PoolOsd implements Osd {
     private final PoolContext ctx;
     // The context's, kept here because every client call names them.
     private final String name;
-    private final PoolDevice md;
+    private final PoolDevice mdDevice;
     private final PoolObjectStore store;
     private final Capabilities caps;
     private final Migrator migrator;
@@ -110,9 +110,9 @@ public final class PoolOsd implements Osd {
     private PoolOsd(PoolContext ctx, Migrator migrator) {
         this.ctx = ctx;
         this.name = ctx.name();
-        this.md = ctx.metadata();
+        this.mdDevice = ctx.metadata();
         this.store = ctx.store();
-        this.caps = capabilities(md.osd(), ctx.devices());
+        this.caps = capabilities(mdDevice.osd(), ctx.devices());
         this.migrator = migrator;
         this.deviceOps = new DeviceOps(ctx, migrator);
         this.syncCommit = new SyncCommit(ctx, migrator);
@@ -187,7 +187,7 @@ public final class PoolOsd implements Osd {
                 if (raised.isPresent()) {
                     LOG.log(
                             Level.WARNING,
-                            "pool " + config.name() + ": " + pool.md.name()
+                            "pool " + config.name() + ": " + pool.mdDevice.name()
                                     + " holds more than its configured capacity "
                                     + pool.capacity.target().getAsLong() + " allows; running at "
                                     + raised.getAsLong() + " bytes until the daemon has spilled down to it");
@@ -286,9 +286,26 @@ public final class PoolOsd implements Osd {
         return ctx.quiesced(wait, body);
     }
 
-    /** The metadata device. */
-    public PoolDevice metadata() {
-        return md;
+    /**
+     * The index of the metadata device: where the pool's records live and where a resident body is
+     * (see {@link PoolObject#resident(int)}).
+     */
+    public int metadataIndex() {
+        return mdDevice.index();
+    }
+
+    /**
+     * The metadata device's statfs: what the fast tier holds and has free (the daemon's watermarks
+     * and the reserve are measured against it), without asking the other devices.
+     */
+    public StatFs metadataStatfs() throws OsdException {
+        return mdDevice.osd().statfs();
+    }
+
+    // The metadata device and the clock are the pool's shared state: package-private, for the
+    // pool's own tests; other modules use metadataIndex(), metadataStatfs() and their own clock.
+    PoolDevice metadata() {
+        return mdDevice;
     }
 
     // The pool's records and locks are its own: package-private, for PoolTransaction and tests.
@@ -338,7 +355,7 @@ public final class PoolOsd implements Osd {
     /** A small file the pool keeps for a component running on it (see {@link LocalFile}). */
     public LocalFile localFile(LocalFile.Name file) throws OsdException {
         ensureOpen();
-        return new LocalFile(name, md.osd(), file);
+        return new LocalFile(name, mdDevice.osd(), file);
     }
 
     /** How many parts {@link #residents(int)} splits the fast tier's resident objects into. */
@@ -355,7 +372,7 @@ public final class PoolOsd implements Osd {
         ensureOpen();
         Objects.checkIndex(part, PoolFids.STRIPES);
         List<Fid> out = new ArrayList<>();
-        try (IndexCursor c = md.osd().cursor(PoolFids.deviceIndex(md.index(), part), null)) {
+        try (IndexCursor c = mdDevice.osd().cursor(PoolFids.deviceIndex(mdDevice.index(), part), null)) {
             while (c.next()) {
                 out.add(Fid.fromBytes(c.key(), 0));
             }
@@ -366,10 +383,10 @@ public final class PoolOsd implements Osd {
     /** True if the pool's index names any copy on {@code device} (a failed device still to be replaced). */
     public boolean holdsCopies(PoolDevice device) throws OsdException {
         ensureOpen();
-        return !DeviceIndex.list(md.osd(), device.index()).isEmpty();
+        return !DeviceIndex.list(mdDevice.osd(), device.index()).isEmpty();
     }
 
-    public InstantSource clock() {
+    InstantSource clock() {
         return ctx.clock();
     }
 
@@ -456,7 +473,7 @@ public final class PoolOsd implements Osd {
 
     /** Every job of the work index (what the admin API's {@code jobs} shows). */
     public List<Job> jobs() throws OsdException {
-        return WorkIndex.all(md.osd());
+        return WorkIndex.all(mdDevice.osd());
     }
 
     /**
@@ -514,7 +531,7 @@ public final class PoolOsd implements Osd {
     public void sync() throws OsdException {
         try {
             ensureOpen();
-            md.osd().sync();
+            mdDevice.osd().sync();
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -525,7 +542,7 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(fid);
-            md.osd().sync(fid);
+            mdDevice.osd().sync(fid);
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -542,13 +559,13 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(fid);
-            Attr a = md.osd().getAttr(fid);
+            Attr a = mdDevice.osd().getAttr(fid);
             Optional<PoolObject> o = store.loadStamped(fid).record();
             if (o.isEmpty()) {
                 return a;
             }
             PoolObject p = o.get();
-            return a.withSize(p.size(), p.resident(md.index()) ? a.blocks() : p.blocks())
+            return a.withSize(p.size(), p.resident(mdDevice.index()) ? a.blocks() : p.blocks())
                     .withDataVersion(p.dataVersion());
         } catch (OsdException e) {
             throw e.via(name);
@@ -570,13 +587,13 @@ public final class PoolOsd implements Osd {
                 PoolObjectStore.Stamped st = store.loadStamped(fid);
                 Optional<PoolObject> o = st.record();
                 if (o.isEmpty()) {
-                    return md.osd().read(fid, offset, dst);
+                    return mdDevice.osd().read(fid, offset, dst);
                 }
                 PoolObject p = o.get();
-                if (p.resident(md.index())) {
-                    int n = md.osd().read(fid, offset, dst);
+                if (p.resident(mdDevice.index())) {
+                    int n = mdDevice.osd().read(fid, offset, dst);
                     if (store.unchanged(fid, st.stamp()) || sameBody(fid, p)) {
-                        reported(fid, p, offset, n, md.index());
+                        reported(fid, p, offset, n, mdDevice.index());
                         return n;
                     }
                     dst.position(start);
@@ -711,8 +728,10 @@ public final class PoolOsd implements Osd {
             checkClientFid(fid);
             for (int attempt = 0; attempt < 100; attempt++) {
                 Optional<PoolObject> o = store.load(fid);
-                if (o.isEmpty() || o.get().resident(md.index())) {
-                    long r = data ? md.osd().seekData(fid, offset) : md.osd().seekHole(fid, offset);
+                if (o.isEmpty() || o.get().resident(mdDevice.index())) {
+                    long r = data
+                            ? mdDevice.osd().seekData(fid, offset)
+                            : mdDevice.osd().seekHole(fid, offset);
                     Optional<PoolObject> again = o.isEmpty() ? o : store.load(fid);
                     if (o.isEmpty()
                             || again.isPresent()
@@ -767,13 +786,13 @@ public final class PoolOsd implements Osd {
             checkClientFid(fid);
             if (xname.equals(PoolObjectStore.LAYOUT_XATTR)) {
                 // Read-only, as on Lustre: the layout is readable through its xattr.
-                return md.osd().getXattr(fid, xname);
+                return mdDevice.osd().getXattr(fid, xname);
             }
             if (PoolObjectStore.reservedXattr(xname)) {
-                md.osd().getAttr(fid);
+                mdDevice.osd().getAttr(fid);
                 throw new OsdException(Errno.ENODATA, name, fid, "no xattr " + xname);
             }
-            return md.osd().getXattr(fid, xname);
+            return mdDevice.osd().getXattr(fid, xname);
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -784,7 +803,7 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(fid);
-            List<String> all = new ArrayList<>(md.osd().listXattrs(fid));
+            List<String> all = new ArrayList<>(mdDevice.osd().listXattrs(fid));
             all.removeIf(PoolObjectStore::reservedXattr);
             return all;
         } catch (OsdException e) {
@@ -797,7 +816,7 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(index);
-            return md.osd().lookup(index, key);
+            return mdDevice.osd().lookup(index, key);
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -808,7 +827,7 @@ public final class PoolOsd implements Osd {
         try {
             ensureOpen();
             checkClientFid(index);
-            return md.osd().cursor(index, fromKey);
+            return mdDevice.osd().cursor(index, fromKey);
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -818,7 +837,7 @@ public final class PoolOsd implements Osd {
     public ObjectCursor listObjects() throws OsdException {
         try {
             ensureOpen();
-            ObjectCursor in = md.osd().listObjects();
+            ObjectCursor in = mdDevice.osd().listObjects();
             return new ObjectCursor() {
                 @Override
                 public boolean next() throws OsdException {

@@ -56,7 +56,7 @@ final class PoolTransaction extends AbstractTransaction {
     private final PoolOsd pool;
     private final PoolContext ctx;
     private final int mdIndex;
-    private Transaction md;
+    private Transaction mdTx;
     private boolean mdStopped;
     // The working pool state of DATA objects this transaction touched; null value = destroyed.
     private final Map<Fid, PoolObject> working = new LinkedHashMap<>();
@@ -120,7 +120,7 @@ final class PoolTransaction extends AbstractTransaction {
 
     /** One attempt to start the metadata transaction; on failure nothing of it is left. */
     private void startMetadata() throws OsdException {
-        md = mdOsd().newTransaction();
+        mdTx = mdOsd().newTransaction();
         mdStopped = false;
         try {
             Set<Fid> created = createdHere();
@@ -132,10 +132,10 @@ final class PoolTransaction extends AbstractTransaction {
                 translate(d, created);
             }
             declareSyncCopies();
-            md.setSync(isSync());
-            md.setSpaceClass(spaceClass());
-            md.start();
-            md.addCommitCallback((id, err) -> {
+            mdTx.setSync(isSync());
+            mdTx.setSpaceClass(spaceClass());
+            mdTx.start();
+            mdTx.addCommitCallback((id, err) -> {
                 // Under a sync policy the acknowledgement waits for the extra copies (doCommit).
                 if (err != null || !deferCallbacks) {
                     fireCallbacks(err);
@@ -226,15 +226,15 @@ final class PoolTransaction extends AbstractTransaction {
         pool.checkClientFid(f);
         switch (d.op()) {
             case CREATE -> {
-                md.declareCreate(f, d.kind());
+                mdTx.declareCreate(f, d.kind());
                 if (d.kind() == ObjectKind.DATA) {
-                    ctx.store().declareClientChange(md, f, Optional.empty());
-                    DeviceIndex.declareInsert(md, mdIndex, f);
+                    ctx.store().declareClientChange(mdTx, f, Optional.empty());
+                    DeviceIndex.declareInsert(mdTx, mdIndex, f);
                 }
             }
             case DESTROY -> {
-                md.declareDestroy(f);
-                DeviceIndex.declareDelete(md, mdIndex, f);
+                mdTx.declareDestroy(f);
+                DeviceIndex.declareDelete(mdTx, mdIndex, f);
                 Optional<PoolObject> p = committed(f);
                 if (p.isPresent()) {
                     declareCopyChanges(f, p.get());
@@ -242,25 +242,25 @@ final class PoolTransaction extends AbstractTransaction {
             }
             case WRITE, PUNCH, TRUNCATE -> {
                 switch (d.op()) {
-                    case WRITE -> md.declareWrite(f, d.offset(), d.length());
-                    case PUNCH -> md.declarePunch(f, d.offset(), d.length());
-                    default -> md.declareTruncate(f, d.offset());
+                    case WRITE -> mdTx.declareWrite(f, d.offset(), d.length());
+                    case PUNCH -> mdTx.declarePunch(f, d.offset(), d.length());
+                    default -> mdTx.declareTruncate(f, d.offset());
                 }
                 Optional<PoolObject> p = created.contains(f) ? Optional.empty() : committed(f);
-                ctx.store().declareClientChange(md, f, p);
+                ctx.store().declareClientChange(mdTx, f, p);
                 if (p.isPresent()) {
                     if (!p.get().resident(mdIndex)) {
-                        md.declareWrite(f, 0, p.get().size());
-                        DeviceIndex.declareInsert(md, mdIndex, f);
+                        mdTx.declareWrite(f, 0, p.get().size());
+                        DeviceIndex.declareInsert(mdTx, mdIndex, f);
                     }
                     declareCopyChanges(f, p.get());
                 }
             }
-            case SET_ATTR -> md.declareSetAttr(f);
-            case SET_XATTR -> md.declareSetXattr(f, d.name(), (int) d.length());
-            case DELETE_XATTR -> md.declareDeleteXattr(f, d.name());
-            case INSERT -> md.declareInsert(f, d.keyLength(), (int) d.length());
-            case DELETE -> md.declareDelete(f, d.keyLength());
+            case SET_ATTR -> mdTx.declareSetAttr(f);
+            case SET_XATTR -> mdTx.declareSetXattr(f, d.name(), (int) d.length());
+            case DELETE_XATTR -> mdTx.declareDeleteXattr(f, d.name());
+            case INSERT -> mdTx.declareInsert(f, d.keyLength(), (int) d.length());
+            case DELETE -> mdTx.declareDelete(f, d.keyLength());
         }
     }
 
@@ -270,15 +270,15 @@ final class PoolTransaction extends AbstractTransaction {
         if (!others) {
             return;
         }
-        WorkIndex.declareRemove(md, f);
-        Counters.declare(md, f);
+        WorkIndex.declareRemove(mdTx, f);
+        Counters.declare(mdTx, f);
         for (Copy c : p.copies()) {
             if (c.device() != mdIndex) {
                 // A GC or RESYNC job per part (a striped copy has one per stripe).
                 for (int i = 0; i < c.parts().size(); i++) {
-                    WorkIndex.declareAdd(md, f);
+                    WorkIndex.declareAdd(mdTx, f);
                 }
-                DeviceIndex.declareDelete(md, f, c);
+                DeviceIndex.declareDelete(mdTx, f, c);
             }
         }
     }
@@ -363,10 +363,10 @@ final class PoolTransaction extends AbstractTransaction {
             List<Fid> keys = sc.keys(cands);
             syncCandidates.put(f, cands);
             syncKeys.put(f, keys);
-            sc.declare(md, f, cands, keys);
+            sc.declare(mdTx, f, cands, keys);
             PoolObject bound = p.map(x -> x.resident(mdIndex) ? x : x.add(localCopy(x, f)))
                     .orElseGet(() -> PoolObject.created(mdIndex, f));
-            ctx.store().declare(md, f, sc.bound(bound, cands));
+            ctx.store().declare(mdTx, f, sc.bound(bound, cands));
         }
     }
 
@@ -431,7 +431,7 @@ final class PoolTransaction extends AbstractTransaction {
             working.put(
                     f,
                     sc.begin(
-                            md,
+                            mdTx,
                             counters(f),
                             f,
                             p,
@@ -442,9 +442,9 @@ final class PoolTransaction extends AbstractTransaction {
         }
         if (!out.isEmpty()) {
             // The top transaction is forced side by side with the extra copies (SyncCommit.complete).
-            md.setSync(false);
+            mdTx.setSync(false);
         } else if (force) {
-            md.setSync(true);
+            mdTx.setSync(true);
         }
         return out;
     }
@@ -476,12 +476,12 @@ final class PoolTransaction extends AbstractTransaction {
             if (working.containsKey(fid) && working.get(fid) != null) {
                 throw new OsdException(Errno.EEXIST, mdOsd().name(), fid, "object exists");
             }
-            md.create(fid, kind, attrs);
+            mdTx.create(fid, kind, attrs);
             if (kind == ObjectKind.DATA) {
                 ctime.put(fid, attrs.has(AttrField.CTIME) ? attrs.ctime() : null);
                 working.put(fid, PoolObject.created(mdIndex, fid));
                 written.put(fid, 0L);
-                DeviceIndex.insert(md, mdIndex, fid, fid);
+                DeviceIndex.insert(mdTx, mdIndex, fid, fid);
             } else {
                 working.remove(fid);
                 committed.put(fid, null);
@@ -496,11 +496,11 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             pool.checkClientFid(fid);
             Optional<PoolObject> p = work(fid);
-            md.destroy(fid);
+            mdTx.destroy(fid);
             if (p.isPresent()) {
                 for (Copy c : p.get().copies()) {
                     if (c.device() == mdIndex) {
-                        DeviceIndex.delete(md, mdIndex, fid, fid);
+                        DeviceIndex.delete(mdTx, mdIndex, fid, fid);
                     } else {
                         collect(fid, c);
                     }
@@ -508,7 +508,7 @@ final class PoolTransaction extends AbstractTransaction {
                 if (p.get().copies().stream().anyMatch(c -> c.device() != mdIndex)) {
                     for (Job j : WorkIndex.of(mdOsd(), fid)) {
                         if (j.kind() == Job.Kind.RESYNC) {
-                            WorkIndex.remove(md, j);
+                            WorkIndex.remove(mdTx, j);
                         }
                     }
                 }
@@ -525,10 +525,10 @@ final class PoolTransaction extends AbstractTransaction {
         if (c.state() != CopyState.PENDING) {
             // A pending copy's own COPY job still owns it; it collects it when it finds the object changed.
             for (Job j : Job.perPart(Job.Kind.GC, fid, c, c.version(), ctx.nowNanos())) {
-                WorkIndex.add(md, j);
+                WorkIndex.add(mdTx, j);
             }
             counters(fid).move(c, c.state(), CopyState.GARBAGE);
-            DeviceIndex.delete(md, fid, c);
+            DeviceIndex.delete(mdTx, fid, c);
         }
     }
 
@@ -536,7 +536,7 @@ final class PoolTransaction extends AbstractTransaction {
     protected void doSetAttr(Fid fid, AttrChange change) throws OsdException {
         try {
             pool.checkClientFid(fid);
-            md.setAttr(fid, change);
+            mdTx.setAttr(fid, change);
             ctime.put(fid, change.has(AttrField.CTIME) ? change.ctime() : null);
         } catch (OsdException e) {
             throw e.via(ctx.name());
@@ -553,8 +553,8 @@ final class PoolTransaction extends AbstractTransaction {
         OsdException last = null;
         for (Copy c : sources) {
             try {
-                CopyIo.recall(md, ctx::device, fid, c, p.size());
-                DeviceIndex.insert(md, mdIndex, fid, fid);
+                CopyIo.recall(mdTx, ctx::device, fid, c, p.size());
+                DeviceIndex.insert(mdTx, mdIndex, fid, fid);
                 Copy local = new Copy(
                         p.nextMirrorId(),
                         mdIndex,
@@ -593,7 +593,7 @@ final class PoolTransaction extends AbstractTransaction {
                 kept.add(c.withState(CopyState.STALE));
                 counters(fid).move(c, CopyState.IN_SYNC, CopyState.STALE);
                 WorkIndex.add(
-                        md,
+                        mdTx,
                         new Job(
                                 Job.Kind.RESYNC,
                                 fid,
@@ -620,7 +620,7 @@ final class PoolTransaction extends AbstractTransaction {
             pool.checkClientFid(fid);
             Optional<PoolObject> p = work(fid);
             if (p.isEmpty()) {
-                md.write(fid, offset, src);
+                mdTx.write(fid, offset, src);
                 return;
             }
             long end = offset + src.remaining();
@@ -633,7 +633,7 @@ final class PoolTransaction extends AbstractTransaction {
                                 + pool.capabilities().maxObjectSize() + " of this pool's devices");
             }
             PoolObject r = beforeBodyChange(fid, p.get());
-            md.write(fid, offset, src);
+            mdTx.write(fid, offset, src);
             bodyChanged(fid, r, Math.max(r.size(), end));
         } catch (OsdException e) {
             throw e.via(ctx.name());
@@ -646,11 +646,11 @@ final class PoolTransaction extends AbstractTransaction {
             pool.checkClientFid(fid);
             Optional<PoolObject> p = work(fid);
             if (p.isEmpty()) {
-                md.punch(fid, offset, length);
+                mdTx.punch(fid, offset, length);
                 return;
             }
             PoolObject r = beforeBodyChange(fid, p.get());
-            md.punch(fid, offset, length);
+            mdTx.punch(fid, offset, length);
             bodyChanged(fid, r, r.size());
         } catch (OsdException e) {
             throw e.via(ctx.name());
@@ -663,11 +663,11 @@ final class PoolTransaction extends AbstractTransaction {
             pool.checkClientFid(fid);
             Optional<PoolObject> p = work(fid);
             if (p.isEmpty()) {
-                md.truncate(fid, size);
+                mdTx.truncate(fid, size);
                 return;
             }
             PoolObject r = beforeBodyChange(fid, p.get());
-            md.truncate(fid, size);
+            mdTx.truncate(fid, size);
             bodyChanged(fid, r, size);
         } catch (OsdException e) {
             throw e.via(ctx.name());
@@ -689,7 +689,7 @@ final class PoolTransaction extends AbstractTransaction {
             // A malformed policy is refused before it lands.
             Optional<WriteCommit> policySet =
                     name.equals(WriteCommit.XATTR) ? Optional.of(parsePolicy(fid, value)) : Optional.empty();
-            md.setXattr(fid, name, value, flag);
+            mdTx.setXattr(fid, name, value, flag);
             ctime.put(fid, null);
             if (name.equals(PlacementHint.XATTR)) {
                 advised.put(fid, new String(value, StandardCharsets.US_ASCII));
@@ -707,7 +707,7 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             pool.checkClientFid(fid);
             checkName(fid, name);
-            md.deleteXattr(fid, name);
+            mdTx.deleteXattr(fid, name);
             ctime.put(fid, null);
             if (name.equals(WriteCommit.XATTR)) {
                 setPolicy.put(fid, Optional.empty());
@@ -722,9 +722,9 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             pool.checkClientFid(index);
             if (replace) {
-                md.upsert(index, key, value);
+                mdTx.upsert(index, key, value);
             } else {
-                md.insert(index, key, value);
+                mdTx.insert(index, key, value);
             }
         } catch (OsdException e) {
             throw e.via(ctx.name());
@@ -735,7 +735,7 @@ final class PoolTransaction extends AbstractTransaction {
     protected void doDelete(Fid index, byte[] key) throws OsdException {
         try {
             pool.checkClientFid(index);
-            md.delete(index, key);
+            mdTx.delete(index, key);
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -760,22 +760,22 @@ final class PoolTransaction extends AbstractTransaction {
                         Long c = ctime.get(e.getKey());
                         ctx.store()
                                 .store(
-                                        md,
+                                        mdTx,
                                         e.getKey(),
                                         e.getValue(),
                                         AttrChange.none().ctime(c != null ? c : ctx.nowNanos()));
                     }
                 }
-                counters.flush(md, mdOsd());
+                counters.flush(mdTx, mdOsd());
             } catch (OsdException | RuntimeException e) {
                 // Nothing of a transaction that failed before its commit may land (its release
                 // would otherwise stop, and so commit, what the metadata transaction holds).
-                md.abort();
+                mdTx.abort();
                 throw e;
             }
             deferCallbacks = !syncWrites.isEmpty();
             mdStopped = true;
-            md.stop();
+            mdTx.stop();
             for (SyncCommit.Write w : syncWrites) {
                 w.jobs().forEach(j -> usedKeys.add(j.key()));
             }
@@ -821,8 +821,8 @@ final class PoolTransaction extends AbstractTransaction {
 
     @Override
     protected void doDiscard() throws OsdException {
-        if (md != null && !mdStopped) {
-            md.abort();
+        if (mdTx != null && !mdStopped) {
+            mdTx.abort();
             stopMd();
         }
     }
@@ -836,10 +836,10 @@ final class PoolTransaction extends AbstractTransaction {
     }
 
     private void stopMd() {
-        if (md != null && !mdStopped) {
+        if (mdTx != null && !mdStopped) {
             mdStopped = true;
             try {
-                md.stop();
+                mdTx.stop();
             } catch (OsdException e) {
                 // Nothing of this transaction was committed; its callbacks already carry the error.
             }

@@ -3,14 +3,11 @@ package dev.spillway.pool;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
-import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
@@ -30,7 +27,6 @@ import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -115,37 +111,17 @@ class CacheRoleTest {
     }
 
     private static byte[] body(int seed, int n) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
+        return PoolFixtures.random(n, seed);
     }
 
     private Fid write(int n, byte[] body) throws OsdException {
         Fid f = new Fid(0x200000400L, n, 0);
-        boolean exists = pool.exists(f);
-        try (Transaction tx = pool.newTransaction()) {
-            if (!exists) {
-                tx.declareCreate(f, ObjectKind.DATA);
-            }
-            tx.declareTruncate(f, 0);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            if (!exists) {
-                tx.create(f, ObjectKind.DATA, AttrChange.none().mode(0644));
-            }
-            tx.truncate(f, 0);
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
+        PoolFixtures.replace(pool, f, body, tx -> {});
         return f;
     }
 
     private byte[] read(Fid f) throws OsdException {
-        byte[] out = new byte[(int) pool.getAttr(f).size()];
-        int pos = 0;
-        while (pos < out.length) {
-            pos += pool.read(f, pos, ByteBuffer.wrap(out, pos, out.length - pos));
-        }
-        return out;
+        return PoolFixtures.read(pool, f);
     }
 
     private Optional<Copy> onCache(Fid f) throws OsdException {

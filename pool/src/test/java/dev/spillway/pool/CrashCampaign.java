@@ -2,17 +2,13 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.mem.MemOsd;
-import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.testkit.Seeds;
 import dev.spillway.osd.testkit.fault.CrashSwitch;
 import dev.spillway.osd.testkit.fault.CrashingOsd;
-import dev.spillway.pool.config.DeviceConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
@@ -100,11 +96,7 @@ public final class CrashCampaign {
     private CrashCampaign() {}
 
     public static List<MemOsd> freshDevices(PoolConfig c) throws OsdException {
-        List<MemOsd> l = new ArrayList<>();
-        for (DeviceConfig d : c.devices()) {
-            l.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
-        }
-        return l;
+        return PoolFixtures.memDevices(c);
     }
 
     public static PoolOsd mount(PoolConfig c, List<MemOsd> raw, CrashSwitch sw) throws OsdException {
@@ -120,19 +112,7 @@ public final class CrashCampaign {
      * before stop (it may commit) and acknowledged when its commit callback says it is durable.
      */
     public static void write(PoolOsd pool, Fid f, byte[] body, boolean sync, Model model) throws OsdException {
-        boolean exists = pool.exists(f);
-        try (Transaction tx = pool.newTransaction()) {
-            if (!exists) {
-                tx.declareCreate(f, ObjectKind.DATA);
-            }
-            tx.declareTruncate(f, 0);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            if (!exists) {
-                tx.create(f, ObjectKind.DATA, AttrChange.none());
-            }
-            tx.truncate(f, 0);
-            tx.write(f, 0, ByteBuffer.wrap(body));
+        PoolFixtures.replace(pool, f, body, tx -> {
             int idx = model.add(f, body);
             tx.addCommitCallback((id, err) -> {
                 if (err == null) {
@@ -140,7 +120,7 @@ public final class CrashCampaign {
                 }
             });
             tx.setSync(sync);
-        }
+        });
     }
 
     /** A client destroy, modelled like {@link #write}. */

@@ -4,10 +4,8 @@ import static dev.spillway.pool.layout.LovFormat.HS_LOST;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
@@ -19,6 +17,7 @@ import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.DeviceHealth;
 import dev.spillway.pool.device.DeviceTable;
+import dev.spillway.pool.device.IoErrors;
 import dev.spillway.pool.layout.HsmForeign;
 import dev.spillway.pool.layout.Layout;
 import dev.spillway.pool.layout.LayoutPrinter;
@@ -84,24 +83,11 @@ class DeviceFailureTest {
     }
 
     static Fid write(PoolOsd pool, int n, byte[] body) throws OsdException {
-        Fid f = new Fid(0x200000400L, n, 0);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
-        return f;
+        return PoolFixtures.create(pool, new Fid(0x200000400L, n, 0), body);
     }
 
     static byte[] read(PoolOsd pool, Fid f) throws OsdException {
-        byte[] out = new byte[(int) pool.getAttr(f).size()];
-        int pos = 0;
-        while (pos < out.length) {
-            pos += pool.read(f, pos, ByteBuffer.wrap(out, pos, out.length - pos));
-        }
-        return out;
+        return PoolFixtures.read(pool, f);
     }
 
     private static byte[] body(Random r, int n) {
@@ -314,12 +300,12 @@ class DeviceFailureTest {
             assertThat(read(pool, fids.get(1 + i % 3))).isEqualTo(bodies.get(fids.get(1 + i % 3)));
         }
         assertThat(pool.device(2).state()).isEqualTo(DeviceState.RW);
-        assertThat(pool.device(2).ioErrors()[0]).as("read errors of slow1").isPositive();
-        assertThat(pool.device(2).ioErrors()[1]).isZero();
-        assertThat(pool.device(1).ioErrors()).containsExactly(0, 0);
+        assertThat(pool.device(2).ioErrors().reads()).as("read errors of slow1").isPositive();
+        assertThat(pool.device(2).ioErrors().writes()).isZero();
+        assertThat(pool.device(1).ioErrors()).isEqualTo(IoErrors.NONE);
         assertThat(pool.device(0).ioErrors())
                 .as("the metadata device is not counted")
-                .containsExactly(0, 0);
+                .isEqualTo(IoErrors.NONE);
     }
 
     @Test
@@ -334,7 +320,7 @@ class DeviceFailureTest {
             }
         }
         assertThat(pool.device(2).state()).isEqualTo(DeviceState.RW);
-        assertThat(pool.device(2).ioErrors()[0]).isGreaterThanOrEqualTo(3);
+        assertThat(pool.device(2).ioErrors().reads()).isGreaterThanOrEqualTo(3);
         devices.get("slow1").broken.set(false);
     }
 

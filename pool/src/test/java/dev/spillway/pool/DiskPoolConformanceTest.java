@@ -2,11 +2,9 @@ package dev.spillway.pool;
 
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.testkit.OsdConformance;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import java.nio.file.Path;
-import java.time.InstantSource;
 import org.junit.jupiter.api.Nested;
 
 /**
@@ -34,13 +32,9 @@ class DiskPoolConformanceTest {
         return PoolConfigParser.parse(y.toString(), name);
     }
 
-    static PoolOsd mount(PoolConfig c) throws OsdException {
-        return PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER);
-    }
-
     /** kv + vfs, as the default server pool. */
     @Nested
-    class KvVfs extends OsdConformance {
+    class KvVfs extends PoolConformance {
         @Override
         protected Osd open(String name, Path location, long capacity) throws OsdException {
             return mount(config(name, location, capacity, 1, 1));
@@ -50,12 +44,6 @@ class DiskPoolConformanceTest {
         public boolean reopenable() {
             return true;
         }
-
-        @Override
-        protected void checkInvariants(Osd device) throws OsdException {
-            super.checkInvariants(device);
-            PoolFixtures.assertFsckClean(device);
-        }
     }
 
     /**
@@ -64,7 +52,7 @@ class DiskPoolConformanceTest {
      * sequences (the mem pools and KvVfs run 1,000).
      */
     @Nested
-    class ThreeTiersSpilled extends OsdConformance {
+    class ThreeTiersSpilled extends PoolConformance {
         @Override
         public int modelSequences() {
             return Integer.getInteger("spillway.model.sequences", 150);
@@ -79,17 +67,11 @@ class DiskPoolConformanceTest {
         public boolean reopenable() {
             return true;
         }
-
-        @Override
-        protected void checkInvariants(Osd device) throws OsdException {
-            super.checkInvariants(device);
-            PoolFixtures.assertFsckClean(device);
-        }
     }
 
     /** kv + vfs + vfs with replicas = 2, spilled to both tiers (model test: 100 sequences, see above). */
     @Nested
-    class Replicated extends OsdConformance {
+    class Replicated extends PoolConformance {
         @Override
         public int modelSequences() {
             return Integer.getInteger("spillway.model.sequences", 100);
@@ -103,12 +85,6 @@ class DiskPoolConformanceTest {
         @Override
         public boolean reopenable() {
             return true;
-        }
-
-        @Override
-        protected void checkInvariants(Osd device) throws OsdException {
-            super.checkInvariants(device);
-            PoolFixtures.assertFsckClean(device);
         }
     }
 }

@@ -2,15 +2,11 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.Transaction;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -49,12 +45,8 @@ class FullTierMountTest {
 
     /** Creates an object with {@code body}; false if the pool said ENOSPC. */
     private static boolean put(PoolOsd pool, Fid f, byte[] body) throws OsdException {
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(body));
+        try {
+            PoolFixtures.create(pool, f, body);
             return true;
         } catch (OsdException e) {
             if (e.is(Errno.ENOSPC)) {

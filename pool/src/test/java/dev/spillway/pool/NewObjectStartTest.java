@@ -2,23 +2,17 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
-import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.mem.MemOsd;
-import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.PoolObjectCodec;
 import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -44,10 +38,7 @@ class NewObjectStartTest {
     @BeforeEach
     void setUp() throws Exception {
         PoolConfig cfg = PoolConfigParser.parse(YAML, "newobj");
-        List<Osd> raw = new ArrayList<>();
-        for (var d : cfg.devices()) {
-            raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
-        }
+        List<MemOsd> raw = PoolFixtures.memDevices(cfg);
         pool = PoolOsd.mount(
                 cfg,
                 InstantSource.system(),
@@ -71,13 +62,7 @@ class NewObjectStartTest {
     }
 
     private void createAndWrite(Fid f, byte[] body) throws OsdException {
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
+        PoolFixtures.create(pool, f, body);
     }
 
     @Test

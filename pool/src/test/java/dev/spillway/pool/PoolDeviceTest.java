@@ -2,16 +2,10 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
-import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
-import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
-import dev.spillway.osd.filter.FilterOsd;
-import dev.spillway.osd.filter.FilterTransaction;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.DeviceState;
@@ -28,7 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /** Devices: evacuation, failure and replica restoration, a device failing mid-copy. */
@@ -43,28 +36,6 @@ class PoolDeviceTest {
               - {name: slow2, backend: mem, roles: [background]}
             """;
 
-    /** A device whose writes can be made to fail with EIO. */
-    static final class Flaky extends FilterOsd {
-        final AtomicBoolean failWrites = new AtomicBoolean();
-
-        Flaky(Osd in) {
-            super(in);
-        }
-
-        @Override
-        protected Transaction wrap(Transaction tx) {
-            return new FilterTransaction(tx) {
-                @Override
-                public void write(Fid fid, long offset, ByteBuffer src) throws OsdException {
-                    if (failWrites.get()) {
-                        throw new OsdException(Errno.EIO, name(), fid, "injected write error at " + offset);
-                    }
-                    super.write(fid, offset, src);
-                }
-            };
-        }
-    }
-
     private final Map<String, Flaky> devices = new HashMap<>();
 
     private PoolOsd mount(int replicas) throws OsdException {
@@ -77,24 +48,11 @@ class PoolDeviceTest {
     }
 
     private static Fid write(PoolOsd pool, int n, byte[] body) throws OsdException {
-        Fid f = new Fid(0x200000400L, n, 0);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
-        return f;
+        return PoolFixtures.create(pool, new Fid(0x200000400L, n, 0), body);
     }
 
     private static byte[] read(PoolOsd pool, Fid f) throws OsdException {
-        byte[] out = new byte[(int) pool.getAttr(f).size()];
-        int pos = 0;
-        while (pos < out.length) {
-            pos += pool.read(f, pos, ByteBuffer.wrap(out, pos, out.length - pos));
-        }
-        return out;
+        return PoolFixtures.read(pool, f);
     }
 
     @Test

@@ -2,15 +2,26 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
+import dev.spillway.osd.mem.MemOsd;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.pool.config.DeviceConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.recovery.Fsck;
+import java.nio.ByteBuffer;
 import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
 
-/** Pool configurations for tests. */
+/** What the pool's tests share: configurations, mounting, and objects written and read whole. */
 final class PoolFixtures {
     private PoolFixtures() {}
 
@@ -58,5 +69,80 @@ final class PoolFixtures {
 
     static PoolOsd mount(PoolConfig c) throws OsdException {
         return PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER);
+    }
+
+    /**
+     * A fresh osd-mem device for each device of {@code c}, in index order, opened with its
+     * settings: what a test keeps to mount the pool on again, crash, or look at below the pool.
+     */
+    static List<MemOsd> memDevices(PoolConfig c) throws OsdException {
+        List<MemOsd> l = new ArrayList<>();
+        for (DeviceConfig d : c.devices()) {
+            l.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
+        }
+        return l;
+    }
+
+    /** Mounts {@code c} on devices already open, {@code devices.get(i)} for device index {@code i}. */
+    static PoolOsd mountOn(PoolConfig c, List<? extends Osd> devices, PoolOsd.MountMode mode) throws OsdException {
+        return PoolOsd.mount(c, InstantSource.system(), mode, (d, clock) -> devices.get(d.index()));
+    }
+
+    /** A step a test adds to a transaction after its updates, before its stop (a commit callback, say). */
+    @FunctionalInterface
+    interface BeforeStop {
+        void run(Transaction tx) throws OsdException;
+    }
+
+    /** Creates the DATA object {@code f} (mode 0644) holding {@code body}, in one transaction. */
+    static Fid create(Osd osd, Fid f, byte[] body) throws OsdException {
+        try (Transaction tx = osd.newTransaction()) {
+            tx.declareCreate(f, ObjectKind.DATA);
+            tx.declareWrite(f, 0, body.length);
+            tx.start();
+            tx.create(f, ObjectKind.DATA, AttrChange.none().mode(0644));
+            tx.write(f, 0, ByteBuffer.wrap(body));
+        }
+        return f;
+    }
+
+    /**
+     * Makes {@code body} the whole body of the DATA object {@code f}, creating it (mode 0644) if it
+     * does not exist, in one transaction: truncate to 0, write. {@code beforeStop} runs after the
+     * updates, before the stop.
+     */
+    static void replace(Osd osd, Fid f, byte[] body, BeforeStop beforeStop) throws OsdException {
+        boolean exists = osd.exists(f);
+        try (Transaction tx = osd.newTransaction()) {
+            if (!exists) {
+                tx.declareCreate(f, ObjectKind.DATA);
+            }
+            tx.declareTruncate(f, 0);
+            tx.declareWrite(f, 0, body.length);
+            tx.start();
+            if (!exists) {
+                tx.create(f, ObjectKind.DATA, AttrChange.none().mode(0644));
+            }
+            tx.truncate(f, 0);
+            tx.write(f, 0, ByteBuffer.wrap(body));
+            beforeStop.run(tx);
+        }
+    }
+
+    /** The whole body of {@code f}, as long as its size says. */
+    static byte[] read(Osd osd, Fid f) throws OsdException {
+        byte[] out = new byte[(int) osd.getAttr(f).size()];
+        int pos = 0;
+        while (pos < out.length) {
+            pos += osd.read(f, pos, ByteBuffer.wrap(out, pos, out.length - pos));
+        }
+        return out;
+    }
+
+    /** {@code n} pseudo-random bytes, the same for the same seed. */
+    static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
     }
 }

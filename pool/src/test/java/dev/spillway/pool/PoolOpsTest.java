@@ -3,12 +3,10 @@ package dev.spillway.pool;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Capabilities;
 import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
@@ -35,7 +33,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -58,15 +55,12 @@ class PoolOpsTest {
 
     private void mountFresh(int replicas) throws OsdException {
         cfg = PoolConfigParser.parse(String.format(YAML, replicas), "ops");
-        raw = new ArrayList<>();
-        for (var d : cfg.devices()) {
-            raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
-        }
+        raw = PoolFixtures.memDevices(cfg);
         remount(PoolOsd.MountMode.RECOVER);
     }
 
     private void remount(PoolOsd.MountMode mode) throws OsdException {
-        pool = PoolOsd.mount(cfg, InstantSource.system(), mode, (d, c) -> raw.get(d.index()));
+        pool = PoolFixtures.mountOn(cfg, raw, mode);
     }
 
     @BeforeEach
@@ -80,30 +74,15 @@ class PoolOpsTest {
     }
 
     private Fid object(byte[] body) throws Exception {
-        Fid f = new Fid(0x200000400L, next++, 0);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none().mode(0644));
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
-        return f;
+        return PoolFixtures.create(pool, new Fid(0x200000400L, next++, 0), body);
     }
 
     private byte[] read(Fid f) throws Exception {
-        byte[] out = new byte[(int) pool.getAttr(f).size()];
-        int pos = 0;
-        while (pos < out.length) {
-            pos += pool.read(f, pos, ByteBuffer.wrap(out, pos, out.length - pos));
-        }
-        return out;
+        return PoolFixtures.read(pool, f);
     }
 
     private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
+        return PoolFixtures.random(n, seed);
     }
 
     private PoolObject state(Fid f) throws Exception {
@@ -407,10 +386,7 @@ class PoolOpsTest {
                         "{name: slow0, backend: mem, roles: [background], settings: {durability: simulated,",
                         "{name: slow0, backend: mem, roles: [background], settings: {capacity: 64KiB, durability: simulated,");
         cfg = PoolConfigParser.parse(y, "ops");
-        raw = new ArrayList<>();
-        for (var d : cfg.devices()) {
-            raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
-        }
+        raw = PoolFixtures.memDevices(cfg);
         remount(PoolOsd.MountMode.RECOVER);
         Fid f = object(random(1 << 20, 12));
         MoveResult r = pool.migrator().spill(f, pool.device(1));

@@ -2,16 +2,12 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
-import dev.spillway.osd.mem.MemOsd;
-import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
@@ -20,10 +16,8 @@ import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.ops.MoveOptions;
 import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -50,12 +44,9 @@ class SpillWritersTest {
 
     private void mount(String slowSettings, java.util.function.UnaryOperator<Osd> wrapSlow) throws OsdException {
         PoolConfig cfg = PoolConfigParser.parse(String.format(YAML, slowSettings), "writers");
-        List<Osd> raw = new ArrayList<>();
-        for (var d : cfg.devices()) {
-            raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
-        }
+        List<Osd> raw = new ArrayList<>(PoolFixtures.memDevices(cfg));
         raw.set(1, wrapSlow.apply(raw.get(1)));
-        pool = PoolOsd.mount(cfg, InstantSource.system(), PoolOsd.MountMode.RECOVER, (d, c) -> raw.get(d.index()));
+        pool = PoolFixtures.mountOn(cfg, raw, PoolOsd.MountMode.RECOVER);
     }
 
     @AfterEach
@@ -67,30 +58,15 @@ class SpillWritersTest {
     }
 
     private Fid object(byte[] body) throws Exception {
-        Fid f = new Fid(0x200000400L, next++, 0);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
-        return f;
+        return PoolFixtures.create(pool, new Fid(0x200000400L, next++, 0), body);
     }
 
     private byte[] read(Fid f) throws Exception {
-        byte[] out = new byte[(int) pool.getAttr(f).size()];
-        int pos = 0;
-        while (pos < out.length) {
-            pos += pool.read(f, pos, ByteBuffer.wrap(out, pos, out.length - pos));
-        }
-        return out;
+        return PoolFixtures.read(pool, f);
     }
 
     private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
+        return PoolFixtures.random(n, seed);
     }
 
     /**

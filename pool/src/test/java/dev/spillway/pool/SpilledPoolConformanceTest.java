@@ -2,22 +2,15 @@ package dev.spillway.pool;
 
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.testkit.OsdConformance;
 import java.nio.file.Path;
 
 /**
  * The conformance suite on a mem+mem pool where every object is spilled after every
  * transaction: reads are served from the spill device (checksummed), writes recall first.
  */
-class SpilledPoolConformanceTest extends OsdConformance {
+class SpilledPoolConformanceTest extends PoolConformance {
     @Override
     protected Osd open(String name, Path location, long capacity) throws OsdException {
-        return new SpillEverything(PoolFixtures.mount(PoolFixtures.memMem(name, capacity, 1, 1)));
-    }
-
-    @Override
-    protected void checkInvariants(Osd device) throws OsdException {
-        super.checkInvariants(device);
-        PoolFixtures.assertFsckClean(device);
+        return new SpillEverything(mount(PoolFixtures.memMem(name, capacity, 1, 1)));
     }
 }

@@ -2,13 +2,10 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.mem.MemOsd;
-import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
@@ -29,7 +26,6 @@ import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.ops.MoveResult;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -74,15 +70,12 @@ class StripedCopyTest {
 
     private void mountFresh(int stripes, int replicas) throws OsdException {
         cfg = PoolConfigParser.parse(String.format(YAML, replicas, stripes), "striped");
-        raw = new ArrayList<>();
-        for (var d : cfg.devices()) {
-            raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
-        }
+        raw = PoolFixtures.memDevices(cfg);
         remount(PoolOsd.MountMode.RECOVER);
     }
 
     private void remount(PoolOsd.MountMode mode) throws OsdException {
-        pool = PoolOsd.mount(cfg, InstantSource.system(), mode, (d, c) -> raw.get(d.index()));
+        pool = PoolFixtures.mountOn(cfg, raw, mode);
     }
 
     @AfterEach
@@ -93,30 +86,15 @@ class StripedCopyTest {
     }
 
     private Fid object(byte[] body) throws Exception {
-        Fid f = new Fid(0x200000400L, next++, 0);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none().mode(0644));
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
-        return f;
+        return PoolFixtures.create(pool, new Fid(0x200000400L, next++, 0), body);
     }
 
     private byte[] read(Fid f) throws Exception {
-        byte[] out = new byte[(int) pool.getAttr(f).size()];
-        int pos = 0;
-        while (pos < out.length) {
-            pos += pool.read(f, pos, ByteBuffer.wrap(out, pos, out.length - pos));
-        }
-        return out;
+        return PoolFixtures.read(pool, f);
     }
 
     private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
+        return PoolFixtures.random(n, seed);
     }
 
     private PoolObject state(Fid f) throws Exception {

@@ -2,12 +2,9 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.pool.config.PoolConfig;
@@ -17,12 +14,10 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.MoveResult;
 import dev.spillway.pool.recovery.Fsck;
-import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,7 +64,7 @@ class SyncCommitLazyFlipTest {
     }
 
     private static PoolOsd mountOn(PoolConfig c, List<MemOsd> survived, PoolOsd.MountMode mode) throws OsdException {
-        return PoolOsd.mount(c, InstantSource.system(), mode, (d, clock) -> survived.get(d.index()));
+        return PoolFixtures.mountOn(c, survived, mode);
     }
 
     /** The power cut: what each device had durable. */
@@ -91,39 +86,18 @@ class SyncCommitLazyFlipTest {
     }
 
     private static byte[] body(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
+        return PoolFixtures.random(n, seed);
     }
 
     /** Writes {@code body} as {@code f}'s whole body; true if the write was acknowledged (callback without error). */
     private static boolean write(PoolOsd pool, Fid f, byte[] body) throws OsdException {
         AtomicBoolean acked = new AtomicBoolean();
-        boolean exists = pool.exists(f);
-        try (Transaction tx = pool.newTransaction()) {
-            if (!exists) {
-                tx.declareCreate(f, ObjectKind.DATA);
-            }
-            tx.declareTruncate(f, 0);
-            tx.declareWrite(f, 0, body.length);
-            tx.start();
-            if (!exists) {
-                tx.create(f, ObjectKind.DATA, AttrChange.none());
-            }
-            tx.truncate(f, 0);
-            tx.write(f, 0, ByteBuffer.wrap(body));
-            tx.addCommitCallback((id, err) -> acked.set(err == null));
-        }
+        PoolFixtures.replace(pool, f, body, tx -> tx.addCommitCallback((id, err) -> acked.set(err == null)));
         return acked.get();
     }
 
     private static byte[] read(PoolOsd pool, Fid f) throws OsdException {
-        byte[] b = new byte[(int) pool.getAttr(f).size()];
-        int pos = 0;
-        while (pos < b.length) {
-            pos += pool.read(f, pos, ByteBuffer.wrap(b, pos, b.length - pos));
-        }
-        return b;
+        return PoolFixtures.read(pool, f);
     }
 
     private static long inSyncDevices(PoolOsd pool, PoolObject p) {

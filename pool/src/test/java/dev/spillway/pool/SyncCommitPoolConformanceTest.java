@@ -10,7 +10,6 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
-import dev.spillway.osd.testkit.OsdConformance;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.PoolObject;
 import java.nio.file.Path;
@@ -23,10 +22,10 @@ import java.util.Optional;
  * in-sync copies of its current version on distinct devices (nothing spills here, so nothing
  * else could have made them).
  */
-class SyncCommitPoolConformanceTest extends OsdConformance {
+class SyncCommitPoolConformanceTest extends PoolConformance {
     @Override
     protected Osd open(String name, Path location, long capacity) throws OsdException {
-        PoolOsd pool = PoolFixtures.mount(PoolFixtures.memMem(name, capacity, 2, 2, "sync 2"));
+        PoolOsd pool = mount(PoolFixtures.memMem(name, capacity, 2, 2, "sync 2"));
         // Copies a destroy or a rewrite leaves are garbage the daemon collects; it runs after each
         // transaction here, so that the space contracts see what the daemon would give back.
         return new FilterOsd(pool) {
@@ -56,7 +55,6 @@ class SyncCommitPoolConformanceTest extends OsdConformance {
     @Override
     protected void checkInvariants(Osd device) throws OsdException {
         super.checkInvariants(device);
-        PoolFixtures.assertFsckClean(device);
         Osd o = device;
         while (o instanceof FilterOsd f) {
             o = f.delegate();

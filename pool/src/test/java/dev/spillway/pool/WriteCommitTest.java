@@ -11,8 +11,6 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
-import dev.spillway.osd.filter.FilterOsd;
-import dev.spillway.osd.filter.FilterTransaction;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.DeviceState;
@@ -31,8 +29,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,28 +47,6 @@ class WriteCommitTest {
               - {name: slow0, backend: mem, roles: [background], settings: {strict-declares: true}}
               - {name: slow1, backend: mem, roles: [background], settings: {strict-declares: true}}
             """;
-
-    /** A device whose writes can be made to fail with EIO. */
-    static final class Flaky extends FilterOsd {
-        final AtomicBoolean failWrites = new AtomicBoolean();
-
-        Flaky(Osd in) {
-            super(in);
-        }
-
-        @Override
-        protected Transaction wrap(Transaction tx) {
-            return new FilterTransaction(tx) {
-                @Override
-                public void write(Fid fid, long offset, ByteBuffer src) throws OsdException {
-                    if (failWrites.get()) {
-                        throw new OsdException(Errno.EIO, name(), fid, "injected write error at " + offset);
-                    }
-                    super.write(fid, offset, src);
-                }
-            };
-        }
-    }
 
     private final Map<String, Flaky> devices = new HashMap<>();
 
@@ -116,9 +90,7 @@ class WriteCommitTest {
     }
 
     private static byte[] body(int seed, int n) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
+        return PoolFixtures.random(n, seed);
     }
 
     private static byte[] read(Osd osd, Fid key, int size) throws OsdException {
@@ -183,28 +155,18 @@ class WriteCommitTest {
         for (int round = 0; round < 3; round++) {
             byte[] b = body(round, 100_000 + round * 30_000);
             List<OsdException> cb = new ArrayList<>();
-            boolean exists = pool.exists(f);
-            try (Transaction tx = pool.newTransaction()) {
-                if (!exists) {
-                    tx.declareCreate(f, ObjectKind.DATA);
-                }
-                tx.declareTruncate(f, 0);
-                tx.declareWrite(f, 0, b.length);
-                tx.start();
-                if (!exists) {
-                    tx.create(f, ObjectKind.DATA, AttrChange.none());
-                }
-                tx.truncate(f, 0);
-                tx.write(f, 0, ByteBuffer.wrap(b));
-                tx.addCommitCallback((id, err) -> {
-                    cb.add(err);
-                    try {
-                        atAck.add(pool.requireObject(f));
-                    } catch (OsdException e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
-            }
+            PoolFixtures.replace(
+                    pool,
+                    f,
+                    b,
+                    tx -> tx.addCommitCallback((id, err) -> {
+                        cb.add(err);
+                        try {
+                            atAck.add(pool.requireObject(f));
+                        } catch (OsdException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }));
             assertThat(cb).containsExactly((OsdException) null);
             PoolObject p = atAck.get(round);
             assertThat(p.inSync().stream().filter(c -> c.device() != 0 && c.version() == p.dataVersion()))

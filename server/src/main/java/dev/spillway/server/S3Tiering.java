@@ -86,11 +86,11 @@ final class S3Tiering {
                 .orElseThrow(() -> new OsdException(
                         Errno.ENOENT, pool.name(), fid, "storage class tier '" + tier + "' is no device of the pool"));
         PoolObject o = pool.requireObject(fid);
-        if (o.on(target.index()).isPresent() && !o.resident(pool.metadata().index())) {
+        if (o.on(target.index()).isPresent() && !o.resident(pool.metadataIndex())) {
             return; // already there
         }
         MoveResult r;
-        if (o.resident(pool.metadata().index())) {
+        if (o.resident(pool.metadataIndex())) {
             r = pool.migrator().spill(fid, target);
         } else {
             Copy from = o.inSync().stream()

@@ -150,7 +150,8 @@ public final class Server implements AutoCloseable {
                             events,
                             history,
                             (device, size) -> resize(mounted, yaml, device, size, false),
-                            gateway::uploadsSummary));
+                            gateway::uploadsSummary,
+                            InstantSource.system()));
             sampler = StatusSampler.start(history, o.sampleInterval());
             Server s = new Server(o, dir, lock, pool, cred, metrics, admin, gateway, daemon, mount, sampler);
             s.writeEndpoint();

@@ -61,7 +61,7 @@ class OneCodePathTest {
         // unbounded capacity to measure the metadata it leaves on the fast device.
         PoolOsd pool = PoolOsd.mount(config(1L << 40), wall, PoolOsd.MountMode.RECOVER);
         Fid[] fids = setUp(pool, t);
-        long overhead = pool.metadata().osd().statfs().usedBytes();
+        long overhead = pool.metadataStatfs().usedBytes();
         pool.close();
 
         // A capacity whose watermarks fall mid-object once the overhead is counted.
@@ -78,7 +78,7 @@ class OneCodePathTest {
 
         pool = PoolOsd.mount(config(cap), wall, PoolOsd.MountMode.RECOVER);
         setUp(pool, t);
-        assertThat(pool.metadata().osd().statfs().usedBytes()).isEqualTo(overhead);
+        assertThat(pool.metadataStatfs().usedBytes()).isEqualTo(overhead);
         PoolConfig pc = config(cap);
         DaemonConfig dc = DaemonConfig.parse(pc.policy(), pc.name());
         MigrationDaemon daemon = MigrationDaemon.attach(pool, dc, wall);

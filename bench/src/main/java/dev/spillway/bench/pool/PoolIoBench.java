@@ -62,7 +62,7 @@ public final class PoolIoBench implements Benchmark {
         List<Double> smallKv = new ArrayList<>();
         ByteBuffer readBuf = ByteBuffer.allocateDirect(1 << 20);
         ByteBuffer smallBuf = ByteBuffer.allocateDirect(4096);
-        Osd kv = pool.metadata().osd();
+        Osd kv = pool.device(pool.metadataIndex()).osd();
         try {
             AbRunner.Medians w = AbRunner.alternate(
                     1,

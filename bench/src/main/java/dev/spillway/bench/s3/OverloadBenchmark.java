@@ -341,7 +341,7 @@ public final class OverloadBenchmark implements Benchmark {
                                 }
                             }
                             try {
-                                var s = pool.metadata().osd().statfs();
+                                var s = pool.metadataStatfs();
                                 peak.accumulateAndGet(100 * s.usedBytes() / s.totalBytes(), Math::max);
                             } catch (Exception e) {
                                 errors.add("statfs: " + e);
@@ -409,7 +409,7 @@ public final class OverloadBenchmark implements Benchmark {
                         break;
                     }
                     try {
-                        var s = pool.metadata().osd().statfs();
+                        var s = pool.metadataStatfs();
                         peak.accumulateAndGet(100 * s.usedBytes() / s.totalBytes(), Math::max);
                     } catch (Exception e) {
                         errors.add("statfs: " + e);

@@ -108,6 +108,10 @@ class ModuleGraphTest {
             "dev.spillway.pool.meta.CopyState",
             "dev.spillway.pool.meta.PoolObject");
 
+    /** A mounted device, and the value its {@code ioErrors()} returns. */
+    private static final Set<String> POOL_DEVICE_API =
+            Set.of("dev.spillway.pool.device.PoolDevice", "dev.spillway.pool.device.IoErrors");
+
     /**
      * Outside the pool, nobody touches its shared context, its copy I/O, its stores on the
      * metadata device (work index, device indexes, counters, reserved FIDs) or the metadata gate:
@@ -116,20 +120,35 @@ class ModuleGraphTest {
     @Test
     void thePoolsInsidesStayInside() {
         DescribedPredicate<JavaClass> inside = DescribedPredicate.describe(
-                "the pool's insides (pool.core, pool.io, pool.meta but its value types, pool.device but PoolDevice)",
+                "the pool's insides (pool.core, pool.io, pool.meta but its value types, pool.device but PoolDevice and IoErrors)",
                 c -> {
                     String p = c.getPackageName();
                     return p.equals("dev.spillway.pool.core")
                             || p.equals("dev.spillway.pool.io")
                             || (p.equals("dev.spillway.pool.meta") && !POOL_RECORD_API.contains(c.getName()))
-                            || (p.equals("dev.spillway.pool.device")
-                                    && !c.getName().equals("dev.spillway.pool.device.PoolDevice"));
+                            || (p.equals("dev.spillway.pool.device") && !POOL_DEVICE_API.contains(c.getName()));
                 });
         noClasses()
                 .that()
                 .resideOutsideOfPackage("dev.spillway.pool..")
                 .should()
                 .dependOnClassesThat(inside)
+                .check(classes);
+    }
+
+    /**
+     * A pool device's OSD is the pool's to drive: the daemon, the server and the CLI read a
+     * device's statfs through {@code PoolDevice.statfs()} and change objects through the pool, so
+     * nothing writes a device's records or bodies behind the pool's back. The benchmarks may, to
+     * measure a device against the pool stacked on it.
+     */
+    @Test
+    void onlyThePoolDrivesItsDevices() {
+        noClasses()
+                .that()
+                .resideOutsideOfPackages("dev.spillway.pool..", "dev.spillway.bench..")
+                .should()
+                .callMethod("dev.spillway.pool.device.PoolDevice", "osd")
                 .check(classes);
     }
 

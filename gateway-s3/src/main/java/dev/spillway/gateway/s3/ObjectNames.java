@@ -1,8 +1,8 @@
 package dev.spillway.gateway.s3;
 
 import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.Namespace;
-import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
@@ -21,11 +21,11 @@ import java.util.Optional;
  */
 public final class ObjectNames {
     private final Namespace ns;
-    private final ObjectStore objects;
+    private final BucketObjects objects;
 
     ObjectNames(Namespace ns) {
         this.ns = ns;
-        this.objects = new ObjectStore(ns);
+        this.objects = new BucketObjects(ns);
     }
 
     /**
@@ -51,7 +51,7 @@ public final class ObjectNames {
         if (b.isEmpty()) {
             throw new OsdException(Errno.ENOENT, null, null, "no bucket '" + bucket + "' (`aws s3 ls` lists them)");
         }
-        Optional<Records.ObjectRecord> r;
+        Optional<Records.KeyRecord> r;
         try {
             r = objects.lookup(b.get(), bucket, key.getBytes(StandardCharsets.UTF_8));
         } catch (S3Exception e) {

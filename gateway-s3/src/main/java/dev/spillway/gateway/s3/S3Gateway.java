@@ -4,9 +4,9 @@ import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3ErrorHandler;
 import dev.spillway.gateway.s3.http.S3Handler;
 import dev.spillway.gateway.s3.lifecycle.LifecycleWorker;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.GarbageSweeper;
 import dev.spillway.gateway.s3.store.Namespace;
-import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.UploadExpiry;
 import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.osd.Errno;
@@ -54,7 +54,7 @@ public final class S3Gateway implements AutoCloseable {
         this.sweeper = new GarbageSweeper(namespace);
         // Everything in the garbage index at mount is unreferenced: no reader or writer is left.
         sweeper.runOnce();
-        ObjectStore objects = new ObjectStore(namespace);
+        BucketObjects objects = new BucketObjects(namespace);
         this.uploads = new Uploads(objects);
         this.clock = cfg.clock();
         S3Context ctx = new S3Context(cfg, namespace, objects, uploads);

@@ -3,7 +3,7 @@ package dev.spillway.gateway.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.UploadExpiry;
 import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.osd.mem.MemOsd;
@@ -151,7 +151,7 @@ class FullDeviceAndExpiryTest {
                     .hasSize(1)
                     .first()
                     .satisfies(u -> assertThat(u.uploadId()).isEqualTo(id));
-            Uploads uploads = new Uploads(new ObjectStore(g.gateway.namespace()));
+            Uploads uploads = new Uploads(new BucketObjects(g.gateway.namespace()));
             var listed = uploads.list(b, new byte[0], null, 10);
             assertThat(listed).hasSize(1);
             ex.reschedule(

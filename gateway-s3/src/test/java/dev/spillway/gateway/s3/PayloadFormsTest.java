@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.gateway.s3.RawS3.Form;
 import dev.spillway.gateway.s3.auth.CredentialStore;
-import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.StagedBody;
 import dev.spillway.osd.mem.MemOsd;
 import java.io.ByteArrayInputStream;
@@ -225,7 +225,7 @@ class PayloadFormsTest {
                         .credentials(CredentialStore.single("a", "b"))
                         .sweepInterval(Duration.ofHours(1))
                         .build());
-        ObjectStore store = new ObjectStore(g1.namespace());
+        BucketObjects store = new BucketObjects(g1.namespace());
         byte[] big = bytes(3 << 20);
         StagedBody staged = store.stage(new ByteArrayInputStream(big), big.length, 1L << 30, null, false, "b/k");
         assertThat(osd.exists(staged.fid())).isTrue();

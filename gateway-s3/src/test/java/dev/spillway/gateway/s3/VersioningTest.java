@@ -3,7 +3,7 @@ package dev.spillway.gateway.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
@@ -291,7 +291,7 @@ class VersioningTest {
     static Fid bodyOf(GatewayFixture fx, String bucket, String key) throws Exception {
         var ns = fx.gateway.namespace();
         var b = ns.bucket(bucket);
-        return new ObjectStore(ns)
+        return new BucketObjects(ns)
                 .lookup(b, bucket, key.getBytes(StandardCharsets.UTF_8))
                 .orElseThrow()
                 .fid();

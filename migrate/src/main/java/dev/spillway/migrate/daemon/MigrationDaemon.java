@@ -86,7 +86,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     // How the daemon's own moves run: charged to its bandwidth cap (nobody else's are), a spill
     // batch's copies written spill-writers side by side.
     private final MoveOptions paced;
-    private final int md;
+    private final int mdIndex;
     // The pool's cache devices (role cache), by index: promotions go there, reads there count as promoted.
     private final Set<Integer> cache;
 
@@ -142,7 +142,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         // A spill batch's copies are written spill-writers side by side.
         this.paced = (cfg.bandwidth() > 0 ? MoveOptions.paced(bucket::await) : MoveOptions.DEFAULT)
                 .withWriters(cfg.spillWriters());
-        this.md = pool.metadata().index();
+        this.mdIndex = pool.metadataIndex();
         this.cache = Set.copyOf(pool.devices().stream()
                 .filter(d -> d.has(Role.CACHE))
                 .map(PoolDevice::index)
@@ -206,7 +206,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     /** One read access (the pool's rule: the first read of a read stream). */
     @Override
     public void readAccess(Fid fid, long size, int device) {
-        boolean resident = device == md;
+        boolean resident = device == mdIndex;
         // A read served by a cache device is a read of a promoted copy: counted, not promoted again.
         if (resident || cache.contains(device) || !cfg.enabled() || promotionQueued.contains(fid)) {
             placement.count(fid, size, resident);
@@ -275,7 +275,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             List<String> errors) {}
 
     private void refreshFast() throws OsdException {
-        StatFs s = pool.metadata().osd().statfs();
+        StatFs s = pool.metadataStatfs();
         // A fast tier being shrunk is planned for at its target size: that is what the spill pass
         // must get it under.
         long t = pool.capacity().target().orElse(Long.MAX_VALUE);
@@ -328,7 +328,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             if (!d.has(Role.BACKGROUND) || !d.state().writable() || backingOff(d.index()) || skip.contains(d.index())) {
                 continue;
             }
-            if (d.osd().statfs().availableBytes() > bytes + (1 << 20)) {
+            if (d.statfs().availableBytes() > bytes + (1 << 20)) {
                 return d;
             }
         }
@@ -511,7 +511,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             PoolDevice target = pool.device(j.device());
             if (!target.state().writable()
                     || backingOff(j.device())
-                    || target.osd().statfs().availableBytes() <= j.bytes() + (1 << 20)
+                    || target.statfs().availableBytes() <= j.bytes() + (1 << 20)
                     || !bucket.hasTokens()) {
                 continue;
             }
@@ -595,7 +595,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 // A promotion to a cache device leaves the fast tier as it was: the heat
                 // tracker keeps the object spilled (its cached reads do not promote it again).
                 boolean home = cache.isEmpty()
-                        || pool.object(f).map(o -> o.resident(md)).orElse(false);
+                        || pool.object(f).map(o -> o.resident(mdIndex)).orElse(false);
                 if (r.settled() && home) {
                     placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
                 }
@@ -665,7 +665,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         stop = true;
                         break;
                     }
-                    long room = Math.min(target.osd().statfs().availableBytes() - (1 << 20), bucket.available());
+                    long room = Math.min(target.statfs().availableBytes() - (1 << 20), bucket.available());
                     List<Fid> batch = new ArrayList<>();
                     long planned = 0;
                     do {

@@ -56,7 +56,7 @@ class DaemonCacheTest {
             read(pool, f, body);
             daemon.runOnce();
             int ram = pool.device("ram").orElseThrow().index();
-            assertThat(pool.requireObject(f).resident(pool.metadata().index()))
+            assertThat(pool.requireObject(f).resident(pool.metadataIndex()))
                     .as("the fast tier is left alone")
                     .isFalse();
             assertThat(pool.requireObject(f).on(ram).orElseThrow().state()).isEqualTo(CopyState.IN_SYNC);

@@ -21,7 +21,6 @@ import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -131,7 +130,7 @@ class DaemonTest {
     }
 
     private double fastUse() throws OsdException {
-        var s = pool.metadata().osd().statfs();
+        var s = pool.metadataStatfs();
         return (double) s.usedBytes() / s.totalBytes();
     }
 
@@ -256,17 +255,15 @@ class DaemonTest {
         // slow0 holds only 2 MiB: spills beyond it park, or go to slow1. Fill slow1 by marking it read-only.
         pool.deviceOps().setState(pool.device(2), DeviceState.RO);
         daemon.runOnce();
-        int parkedBefore = (int) WorkIndex.all(pool.metadata().osd()).stream()
-                .filter(j -> j.kind() == Job.Kind.PARKED)
-                .count();
+        int parkedBefore = (int)
+                pool.jobs().stream().filter(j -> j.kind() == Job.Kind.PARKED).count();
         assertThat(daemon.status().moves()).isNotEmpty();
         pool.deviceOps().setState(pool.device(2), DeviceState.RW);
         clock.advance(Duration.ofSeconds(5));
         daemon.runOnce();
         daemon.runOnce();
-        long parkedAfter = WorkIndex.all(pool.metadata().osd()).stream()
-                .filter(j -> j.kind() == Job.Kind.PARKED)
-                .count();
+        long parkedAfter =
+                pool.jobs().stream().filter(j -> j.kind() == Job.Kind.PARKED).count();
         assertThat(parkedAfter).isLessThanOrEqualTo(parkedBefore);
         assertThat(fastUse()).isLessThanOrEqualTo(0.5);
         assertThat(pool.fsck(false, true, null).problems()).isEmpty();

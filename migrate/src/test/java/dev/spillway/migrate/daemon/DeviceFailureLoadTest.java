@@ -65,10 +65,11 @@ class DeviceFailureLoadTest {
             """;
 
     private final Map<String, FaultInjectingStorage> storages = new HashMap<>();
+    private final SteppingClock clock = new SteppingClock();
 
     private PoolOsd mount(PoolConfig c) throws OsdException {
-        return PoolOsd.mount(c, new SteppingClock(), PoolOsd.MountMode.RECOVER, (d, clock) -> {
-            OsdConfig oc = new OsdConfig(d.name(), d.backend(), d.settings(), clock);
+        return PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, deviceClock) -> {
+            OsdConfig oc = new OsdConfig(d.name(), d.backend(), d.settings(), deviceClock);
             if (d.backend().equals("mem")) {
                 return new MemOsd(oc);
             }
@@ -125,7 +126,7 @@ class DeviceFailureLoadTest {
             assertThat(pool.migrator().copy(fid(i), pool.device(1), false)).isInstanceOf(MoveResult.Done.class);
             assertThat(pool.migrator().spill(fid(i), pool.device(2))).isInstanceOf(MoveResult.Done.class);
         }
-        MigrationDaemon daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), pool.clock());
+        MigrationDaemon daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), clock);
         CountDownLatch failedEvent = new CountDownLatch(1);
         pool.deviceFailures().onFailure(ch -> failedEvent.countDown());
 

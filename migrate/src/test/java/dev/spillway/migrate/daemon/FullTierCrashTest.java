@@ -113,11 +113,11 @@ class FullTierCrashTest {
         MigrationDaemon daemon = attach(pool);
         Random r = new Random(seed);
         double share = r.nextBoolean() ? 1.0 : 0.9 + r.nextDouble() * 0.09;
-        long total = pool.metadata().osd().statfs().totalBytes();
+        long total = pool.metadataStatfs().totalBytes();
         int i = 0;
         for (int size = 48 << 10; size >= 512 && i < OBJECTS; size /= 2) {
             while (i < OBJECTS) {
-                var s = pool.metadata().osd().statfs();
+                var s = pool.metadataStatfs();
                 if (share < 1.0 && s.usedBytes() + size > share * total) {
                     break;
                 }
@@ -215,7 +215,7 @@ class FullTierCrashTest {
         }
         StatFs st;
         try {
-            st = pool.metadata().osd().statfs();
+            st = pool.metadataStatfs();
         } catch (CrashSwitch.SimulatedCrash e) {
             return "crashed";
         }

@@ -125,7 +125,7 @@ class FullTierDaemonTest {
         mount(4L << 20);
         attach();
         fillToTheBoundary();
-        long avail = pool.metadata().osd().statfs().availableBytes();
+        long avail = pool.metadataStatfs().availableBytes();
         assertThat(avail).as("clients see the tier full").isLessThan(8192);
         // The writer waits on its own thread while the daemon spills (its begin uses the reserve).
         assertThat(pool.config().space().writerWait()).isZero();
@@ -166,10 +166,10 @@ class FullTierDaemonTest {
         for (int i = 0; i < 70; i++) {
             write(64 << 10);
         }
-        long used = pool.metadata().osd().statfs().usedBytes();
+        long used = pool.metadataStatfs().usedBytes();
         long want = 4L << 20;
         assertThat(used).isGreaterThan(want);
-        CapacityControl.Resize r = pool.capacity().resize(pool.metadata(), want);
+        CapacityControl.Resize r = pool.capacity().resize(pool.device(pool.metadataIndex()), want);
         assertThat(r.applied()).isFalse();
         assertThat(r.toSpill()).isPositive();
         assertThat(pool.capacity().target()).hasValue(want);
@@ -177,14 +177,17 @@ class FullTierDaemonTest {
             daemon.runOnce();
         }
         assertThat(pool.capacity().target()).as("applied once spilled").isEmpty();
-        assertThat(pool.metadata().osd().statfs().totalBytes()).isEqualTo(want);
-        assertThat(pool.metadata().osd().statfs().usedBytes()
+        assertThat(pool.metadataStatfs().totalBytes()).isEqualTo(want);
+        assertThat(pool.metadataStatfs().usedBytes()
                         + pool.reservePlan().orElseThrow().total())
                 .isLessThanOrEqualTo(want);
         assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         // Growing applies at once.
-        assertThat(pool.capacity().resize(pool.metadata(), 16L << 20).applied()).isTrue();
-        assertThat(pool.metadata().osd().statfs().totalBytes()).isEqualTo(16L << 20);
+        assertThat(pool.capacity()
+                        .resize(pool.device(pool.metadataIndex()), 16L << 20)
+                        .applied())
+                .isTrue();
+        assertThat(pool.metadataStatfs().totalBytes()).isEqualTo(16L << 20);
     }
 
     @Test
@@ -192,7 +195,7 @@ class FullTierDaemonTest {
         mount(8L << 20);
         long min = pool.capacity().minimum();
         try {
-            pool.capacity().resize(pool.metadata(), min - 1);
+            pool.capacity().resize(pool.device(pool.metadataIndex()), min - 1);
             throw new AssertionError("resize below the minimum was accepted");
         } catch (OsdException e) {
             assertThat(e.errno()).isEqualTo(Errno.EINVAL);

@@ -131,7 +131,7 @@ class OverloadTest {
                         }
                     }
                     try {
-                        var s = pool.metadata().osd().statfs();
+                        var s = pool.metadataStatfs();
                         long used = s.usedBytes();
                         maxUsed.accumulateAndGet(used, Math::max);
                         samples.incrementAndGet();

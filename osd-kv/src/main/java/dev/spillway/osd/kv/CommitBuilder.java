@@ -107,12 +107,12 @@ final class CommitBuilder implements AutoCloseable {
         if (w.bodyTouched) {
             body(w, committedMayExist);
         }
-        ObjectRecord rec = new ObjectRecord(
+        InodeRecord rec = new InodeRecord(
                 w.attr.withBlocks(w.alloc * bs / 512),
                 w.alloc,
                 w.xattrBytes,
                 w.indexBytes,
-                w.mayHaveInline ? ObjectRecord.MAY_HAVE_INLINE : 0,
+                w.mayHaveInline ? InodeRecord.MAY_HAVE_INLINE : 0,
                 w.bodyTouched || !existed ? osd.files.stamp() : w.base.layout());
         batch.put(osd.kv.meta, Keys.attr(fid), rec.encode());
         usedDelta += rec.usedBytes(bs) - (existed ? w.base.usedBytes(bs) : 0);

@@ -92,7 +92,7 @@ final class ExtentFiles implements AutoCloseable {
         }
     }
 
-    /** A device-unique number (from the file id sequence) for {@link ObjectRecord#layout()}. */
+    /** A device-unique number (from the file id sequence) for {@link InodeRecord#layout()}. */
     long stamp() {
         return nextId.getAndIncrement();
     }

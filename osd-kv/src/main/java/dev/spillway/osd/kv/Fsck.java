@@ -60,10 +60,10 @@ final class Fsck {
                     if (k.length != Keys.SUB_PREFIX || k[Keys.SUB_PREFIX - 1] != Keys.ATTR) {
                         problems.add(fid + ": records without an attribute record");
                     }
-                    ObjectRecord rec = null;
+                    InodeRecord rec = null;
                     if (k[Keys.SUB_PREFIX - 1] == Keys.ATTR) {
                         try {
-                            rec = ObjectRecord.decode(it.value(), bs);
+                            rec = InodeRecord.decode(it.value(), bs);
                         } catch (CorruptRecord e) {
                             problems.add(fid + ": " + e.getMessage());
                         }
@@ -128,7 +128,7 @@ final class Fsck {
     private void checkObject(
             Snapshot snap,
             Fid fid,
-            ObjectRecord rec,
+            InodeRecord rec,
             long xattrBytes,
             long indexBytes,
             List<Piece.Extent> extents,

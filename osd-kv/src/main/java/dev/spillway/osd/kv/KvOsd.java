@@ -327,33 +327,33 @@ public final class KvOsd implements Osd {
         }
     }
 
-    ObjectRecord record(Snap s, Fid fid) throws OsdException {
+    InodeRecord record(Snap s, Fid fid) throws OsdException {
         byte[] b = get(s, Keys.attr(fid), fid);
         try {
-            return ObjectRecord.decode(b, bs);
+            return InodeRecord.decode(b, bs);
         } catch (CorruptRecord e) {
             throw new OsdException(Errno.EIO, name, fid, "corrupt attribute record: " + e.getMessage(), e);
         }
     }
 
-    private ObjectRecord existing(Snap s, Fid fid) throws OsdException {
-        ObjectRecord r = record(s, fid);
+    private InodeRecord existing(Snap s, Fid fid) throws OsdException {
+        InodeRecord r = record(s, fid);
         if (r == null) {
             throw new OsdException(Errno.ENOENT, name, fid, "no such object");
         }
         return r;
     }
 
-    private ObjectRecord data(Snap s, Fid fid, String op) throws OsdException {
-        ObjectRecord r = existing(s, fid);
+    private InodeRecord data(Snap s, Fid fid, String op) throws OsdException {
+        InodeRecord r = existing(s, fid);
         if (r.attr().kind() != ObjectKind.DATA) {
             throw new OsdException(Errno.EISDIR, name, fid, op + " on an index object");
         }
         return r;
     }
 
-    private ObjectRecord index(Snap s, Fid fid, String op) throws OsdException {
-        ObjectRecord r = existing(s, fid);
+    private InodeRecord index(Snap s, Fid fid, String op) throws OsdException {
+        InodeRecord r = existing(s, fid);
         if (r.attr().kind() != ObjectKind.INDEX) {
             throw new OsdException(Errno.ENOTDIR, name, fid, op + " on a data object");
         }
@@ -518,7 +518,7 @@ public final class KvOsd implements Osd {
      */
     private int readExtentsOnly(Fid fid, long offset, ByteBuffer dst)
             throws OsdException, RocksDBException, IOException {
-        ObjectRecord r = record(null, fid);
+        InodeRecord r = record(null, fid);
         if (r == null) {
             throw new OsdException(Errno.ENOENT, name, fid, "no such object");
         }
@@ -567,9 +567,9 @@ public final class KvOsd implements Osd {
                 it.status();
                 return null;
             }
-            ObjectRecord r;
+            InodeRecord r;
             try {
-                r = ObjectRecord.decode(it.value(), bs);
+                r = InodeRecord.decode(it.value(), bs);
             } catch (CorruptRecord e) {
                 throw new OsdException(Errno.EIO, name, fid, "corrupt attribute record: " + e.getMessage(), e);
             }

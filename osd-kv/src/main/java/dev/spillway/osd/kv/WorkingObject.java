@@ -36,7 +36,7 @@ final class WorkingObject {
     }
 
     final Fid fid;
-    final ObjectRecord base;
+    final InodeRecord base;
     boolean exists;
     /** True once the committed records no longer count (created or destroyed in this transaction). */
     boolean fresh;
@@ -50,7 +50,7 @@ final class WorkingObject {
     final TreeMap<Long, Piece> body = new TreeMap<>();
     long cut = Long.MAX_VALUE;
     boolean bodyTouched;
-    /** The body may hold inline blocks (see {@link ObjectRecord#MAY_HAVE_INLINE}). */
+    /** The body may hold inline blocks (see {@link InodeRecord#MAY_HAVE_INLINE}). */
     boolean mayHaveInline;
     /** The extent file a run of sequential writes is appending to, or null. */
     OpenExtent open;
@@ -73,7 +73,7 @@ final class WorkingObject {
         }
     }
 
-    WorkingObject(Fid fid, ObjectRecord base) {
+    WorkingObject(Fid fid, InodeRecord base) {
         this.fid = fid;
         this.base = base;
         this.exists = base != null;

@@ -29,9 +29,9 @@ class KvRecordsFuzzTest {
 
     @FuzzTest
     void objectRecord(byte[] value) {
-        ObjectRecord[] out = new ObjectRecord[1];
+        InodeRecord[] out = new InodeRecord[1];
         try {
-            BOUND.check(value.length, () -> out[0] = ObjectRecord.decode(value, BLOCK));
+            BOUND.check(value.length, () -> out[0] = InodeRecord.decode(value, BLOCK));
         } catch (CorruptRecord e) {
             assertThat(e.getMessage()).isNotBlank();
             return;
@@ -86,21 +86,21 @@ class KvRecordsFuzzTest {
         long now = 1_767_225_600_000_000_000L; // 2026-01-01 in ns
         s.put(
                 "new-data",
-                new ObjectRecord(new Attr(ObjectKind.DATA, 0, 0, 0644, 0, 0, now, now, now, 0, 1), 0, 0, 0, 0, 1)
+                new InodeRecord(new Attr(ObjectKind.DATA, 0, 0, 0644, 0, 0, now, now, now, 0, 1), 0, 0, 0, 0, 1)
                         .encode());
         s.put(
                 "inline-body",
-                new ObjectRecord(
+                new InodeRecord(
                                 new Attr(ObjectKind.DATA, 10_000, 24, 0644, 1000, 1000, now, now + 5, now + 5, 0, 3),
                                 3,
                                 120,
                                 0,
-                                ObjectRecord.MAY_HAVE_INLINE,
+                                InodeRecord.MAY_HAVE_INLINE,
                                 42)
                         .encode());
         s.put(
                 "extent-body",
-                new ObjectRecord(
+                new InodeRecord(
                                 new Attr(ObjectKind.DATA, 1L << 30, (1L << 30) / 512, 0600, 0, 0, now, now, now, 0, 9),
                                 (1L << 30) / BLOCK,
                                 0,
@@ -110,7 +110,7 @@ class KvRecordsFuzzTest {
                         .encode());
         s.put(
                 "index",
-                new ObjectRecord(new Attr(ObjectKind.INDEX, 0, 0, 0755, 0, 0, now, now, now, 0, 1), 0, 64, 4096, 0, 1)
+                new InodeRecord(new Attr(ObjectKind.INDEX, 0, 0, 0755, 0, 0, now, now, now, 0, 1), 0, 64, 4096, 0, 1)
                         .encode());
         return s;
     }
@@ -142,7 +142,7 @@ class KvRecordsFuzzTest {
     @Test
     void seedCorporaHoldValidRecords() throws Exception {
         for (byte[] b : objectRecords().values()) {
-            assertThat(ObjectRecord.decode(b, BLOCK).encode()).isEqualTo(b);
+            assertThat(InodeRecord.decode(b, BLOCK).encode()).isEqualTo(b);
         }
         for (byte[] b : extents().values()) {
             assertThat(Piece.Extent.decode(ByteBuffer.wrap(b).getLong(), Arrays.copyOfRange(b, 8, b.length))
@@ -162,7 +162,7 @@ class KvRecordsFuzzTest {
     void anUnknownKindIsACorruptRecordNotAnIndexError() {
         byte[] b = objectRecords().get("new-data");
         b[1] = 7;
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ObjectRecord.decode(b, BLOCK))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> InodeRecord.decode(b, BLOCK))
                 .isInstanceOf(CorruptRecord.class)
                 .hasMessageContaining("unknown object kind 7");
     }

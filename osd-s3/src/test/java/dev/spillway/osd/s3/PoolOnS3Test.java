@@ -47,7 +47,7 @@ class PoolOnS3Test {
             for (Fid f : bodies.keySet()) {
                 assertThat(fx.pool.migrator().spill(f, s3a)).isInstanceOf(MoveResult.Done.class);
                 assertThat(fx.resident(f)).isFalse();
-                assertThat(fx.pool.metadata().osd().getAttr(f).size()).isZero();
+                assertThat(fx.fast().getAttr(f).size()).isZero();
                 assertThat(fx.pool.getAttr(f).size()).isEqualTo(bodies.get(f).length);
                 assertThat(fx.pool.getAttr(f).uid()).isEqualTo(1000);
             }
@@ -75,7 +75,7 @@ class PoolOnS3Test {
             Fid big = new ArrayList<>(bodies.keySet()).get(4);
             assertThat(fx.pool.migrator().promote(big)).isInstanceOf(MoveResult.Done.class);
             assertThat(fx.resident(big)).isTrue();
-            assertThat(fx.pool.metadata().osd().getAttr(big).size()).isEqualTo(bodies.get(big).length);
+            assertThat(fx.fast().getAttr(big).size()).isEqualTo(bodies.get(big).length);
             assertThat(fx.read(big)).isEqualTo(bodies.get(big));
 
             // A copy corrupted behind the device's back: fsck (deep) finds it, repair marks it

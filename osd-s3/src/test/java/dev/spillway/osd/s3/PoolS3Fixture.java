@@ -13,7 +13,6 @@ import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.MoveResult;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
@@ -121,12 +120,12 @@ final class PoolS3Fixture implements AutoCloseable {
     }
 
     boolean resident(Fid f) throws OsdException {
-        return pool.requireObject(f).resident(pool.metadata().index());
+        return pool.requireObject(f).resident(pool.metadataIndex());
     }
 
     List<Job> jobs(Job.Kind kind) throws OsdException {
         List<Job> out = new ArrayList<>();
-        for (Job j : WorkIndex.all(pool.metadata().osd())) {
+        for (Job j : pool.jobs()) {
             if (j.kind() == kind) {
                 out.add(j);
             }
@@ -183,6 +182,6 @@ final class PoolS3Fixture implements AutoCloseable {
 
     /** The metadata (fast) device, as the pool has it open. */
     Osd fast() {
-        return pool.metadata().osd();
+        return pool.device(pool.metadataIndex()).osd();
     }
 }

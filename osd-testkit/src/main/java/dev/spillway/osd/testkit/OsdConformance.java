@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link ConcurrencyContract} (many threads, checked for serializability).
  *
  * <p>After every test the device's invariants are checked: statfs is sane and every listed object
- * can be read.
+ * can be read; then it is closed, and {@link #checkClosed()} runs (a pool checks there that
+ * nothing is left open on its devices, see {@link LeakCheckingOsd}).
  */
 public abstract class OsdConformance
         implements AttrContract,
@@ -93,7 +94,14 @@ public abstract class OsdConformance
             osd.close();
             osd = null;
         }
+        checkClosed();
     }
+
+    /**
+     * What must hold once the device is closed after a test whose invariants held; subclasses add
+     * their own (that nothing the device opened below it is left open, say).
+     */
+    protected void checkClosed() throws OsdException {}
 
     /** The invariants every device keeps between tests; subclasses add their own. */
     protected void checkInvariants(Osd device) throws OsdException {

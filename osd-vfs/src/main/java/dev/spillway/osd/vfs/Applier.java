@@ -27,13 +27,13 @@ import java.util.TreeSet;
  * {@link #unexplained()} names it.
  */
 final class Applier {
-    private final ObjectStore store;
+    private final ObjectFiles store;
     private final Storage s;
     private final boolean replay;
     // Replay only: objects whose files were gone when an op needed them.
     private final Set<Fid> missing = new TreeSet<>();
 
-    Applier(ObjectStore store, boolean replay) {
+    Applier(ObjectFiles store, boolean replay) {
         this.store = store;
         this.s = store.storage();
         this.replay = replay;

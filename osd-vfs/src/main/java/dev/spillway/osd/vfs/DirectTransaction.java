@@ -33,7 +33,7 @@ import java.util.TreeMap;
  */
 final class DirectTransaction extends AbstractTransaction {
     private final VfsOsd osd;
-    private final ObjectStore store;
+    private final ObjectFiles store;
     private final Set<Fid> touched = new LinkedHashSet<>();
     // Allocation of each existing object when this transaction first changed its body.
     private final Map<Fid, Long> allocatedBefore = new HashMap<>();
@@ -61,7 +61,7 @@ final class DirectTransaction extends AbstractTransaction {
     /** Charges the space the transaction's body changes really allocated. */
     private void charge() throws OsdException {
         for (Map.Entry<Fid, Long> e : allocatedBefore.entrySet()) {
-            ObjectStore.Known k = store.load(e.getKey());
+            ObjectFiles.Known k = store.load(e.getKey());
             if (k != null) {
                 osd.space().allocated(k.allocated() - e.getValue());
             }
@@ -90,9 +90,9 @@ final class DirectTransaction extends AbstractTransaction {
         return StorageErrors.toOsd(device(), fid, doing, e);
     }
 
-    private ObjectStore.Known existing(Fid fid) throws OsdException {
+    private ObjectFiles.Known existing(Fid fid) throws OsdException {
         osd.ensureOpen();
-        ObjectStore.Known k = store.load(fid);
+        ObjectFiles.Known k = store.load(fid);
         if (k == null) {
             throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
         }
@@ -101,8 +101,8 @@ final class DirectTransaction extends AbstractTransaction {
     }
 
     /** An existing DATA object whose body this update changes. */
-    private ObjectStore.Known body(Fid fid, String op) throws OsdException {
-        ObjectStore.Known k = existing(fid);
+    private ObjectFiles.Known body(Fid fid, String op) throws OsdException {
+        ObjectFiles.Known k = existing(fid);
         if (k.stored().attr().kind() != ObjectKind.DATA) {
             throw new OsdException(Errno.EISDIR, device(), fid, op + " on an index object");
         }
@@ -118,7 +118,7 @@ final class DirectTransaction extends AbstractTransaction {
         }
     }
 
-    private void bodyChanged(Fid fid, ObjectStore.Known k) throws OsdException {
+    private void bodyChanged(Fid fid, ObjectFiles.Known k) throws OsdException {
         record(fid, k.stored(), k.stored().attr().bodyChanged(0, 0, osd.now()));
     }
 
@@ -177,14 +177,14 @@ final class DirectTransaction extends AbstractTransaction {
 
     @Override
     protected void doSetAttr(Fid fid, AttrChange change) throws OsdException {
-        ObjectStore.Known k = existing(fid);
+        ObjectFiles.Known k = existing(fid);
         Attr a = k.stored().attr().apply(change);
         record(fid, k.stored(), change.has(AttrField.CTIME) ? a : a.withCtime(osd.now()));
     }
 
     @Override
     protected void doWrite(Fid fid, long offset, ByteBuffer src) throws OsdException {
-        ObjectStore.Known k = body(fid, "write");
+        ObjectFiles.Known k = body(fid, "write");
         long end = offset + src.remaining();
         if (end > osd.capabilities().maxObjectSize()) {
             throw new OsdException(
@@ -206,7 +206,7 @@ final class DirectTransaction extends AbstractTransaction {
     @Override
     protected void doPunch(Fid fid, long offset, long length) throws OsdException {
         osd.capabilities().require(Capability.PUNCH, device(), fid, "punch");
-        ObjectStore.Known k = body(fid, "punch");
+        ObjectFiles.Known k = body(fid, "punch");
         long end = Math.min(k.size(), offset + length);
         if (offset < end) {
             try {
@@ -220,7 +220,7 @@ final class DirectTransaction extends AbstractTransaction {
 
     @Override
     protected void doTruncate(Fid fid, long size) throws OsdException {
-        ObjectStore.Known k = body(fid, "truncate");
+        ObjectFiles.Known k = body(fid, "truncate");
         if (size > osd.capabilities().maxObjectSize()) {
             throw new OsdException(Errno.EFBIG, device(), fid, "truncate to " + size + ", past the largest object");
         }
@@ -235,7 +235,7 @@ final class DirectTransaction extends AbstractTransaction {
     @Override
     protected void doSetXattr(Fid fid, String name, byte[] value, XattrFlag flag) throws OsdException {
         osd.xattrRules().requireSupported(fid, "setxattr");
-        ObjectStore.Known k = existing(fid);
+        ObjectFiles.Known k = existing(fid);
         osd.xattrRules().checkSet(fid, name, value.length);
         Map<String, Integer> sizes = new TreeMap<>();
         for (String n : store.xattrNames(fid)) {
@@ -262,7 +262,7 @@ final class DirectTransaction extends AbstractTransaction {
     @Override
     protected void doDeleteXattr(Fid fid, String name) throws OsdException {
         osd.xattrRules().requireSupported(fid, "removexattr");
-        ObjectStore.Known k = existing(fid);
+        ObjectFiles.Known k = existing(fid);
         boolean had;
         try {
             had = store.removeXattr(fid, name);

@@ -179,7 +179,7 @@ final class JournalTransaction extends AbstractTransaction {
     private Working view(Fid fid) throws OsdException {
         Working w = touched.get(fid);
         if (w == null) {
-            ObjectStore.Known k = osd.store().load(fid);
+            ObjectFiles.Known k = osd.store().load(fid);
             if (k == null) {
                 w = new Working(false, null, 0);
             } else {

@@ -74,7 +74,7 @@ public final class VfsOsd implements Osd {
     private final XattrRules xattrRules;
     private final Space space;
     private final DirtySet dirty;
-    private final ObjectStore store;
+    private final ObjectFiles store;
     private final ReadGuard guard;
     private final TransactionSupport support;
     private final Capabilities caps;
@@ -145,7 +145,7 @@ public final class VfsOsd implements Osd {
             }
             this.xattrRules = new XattrRules(name, probe, mounted.xattrRecords());
             this.space = new Space(name, storage, settings.capacity(), probe.blockSize(), clock);
-            this.store = new ObjectStore(name, storage, dirty, probe.blockSize(), mounted.xattrRecords());
+            this.store = new ObjectFiles(name, storage, dirty, probe.blockSize(), mounted.xattrRecords());
             long last = recover();
             store.forget();
             loadUsage();
@@ -281,7 +281,7 @@ public final class VfsOsd implements Osd {
         return space;
     }
 
-    ObjectStore store() {
+    ObjectFiles store() {
         return store;
     }
 
@@ -382,7 +382,7 @@ public final class VfsOsd implements Osd {
     /** Off mode: forces one object's files and the dirty directories naming them. */
     void syncObject(Fid fid) throws OsdException {
         try {
-            dirty.force(storage, store.files(fid), ObjectStore.dirs(fid));
+            dirty.force(storage, store.files(fid), ObjectFiles.dirs(fid));
         } catch (IOException e) {
             throw failed("sync of " + fid, e);
         }
@@ -398,7 +398,7 @@ public final class VfsOsd implements Osd {
         Set<String> dirs = new LinkedHashSet<>();
         for (Fid f : fids) {
             files.addAll(store.files(f));
-            dirs.addAll(ObjectStore.dirs(f));
+            dirs.addAll(ObjectFiles.dirs(f));
         }
         try {
             dirty.force(storage, files, dirs);

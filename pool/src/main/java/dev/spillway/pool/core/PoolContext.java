@@ -47,7 +47,7 @@ public final class PoolContext {
     private final PoolConfig config;
     private final String name;
     private final List<PoolDevice> devices;
-    private final PoolDevice md;
+    private final PoolDevice mdDevice;
     private final MetadataGate gate;
     private final PoolObjectStore store;
     private final TransactionSupport support;
@@ -64,16 +64,16 @@ public final class PoolContext {
         this.config = config;
         this.name = config.name();
         this.devices = List.copyOf(devices);
-        this.md = this.devices.stream()
+        this.mdDevice = this.devices.stream()
                 .filter(d -> d.has(Role.METADATA))
                 .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("pool " + config.name() + " has no metadata device"));
-        if (!(md.osd() instanceof MetadataGate g)) {
+        if (!(mdDevice.osd() instanceof MetadataGate g)) {
             throw new IllegalArgumentException(
-                    "pool " + config.name() + ": metadata device " + md.name() + " is not behind its gate");
+                    "pool " + config.name() + ": metadata device " + mdDevice.name() + " is not behind its gate");
         }
         this.gate = g;
-        this.store = new PoolObjectStore(md.osd(), g, md.index(), this::hsmType);
+        this.store = new PoolObjectStore(mdDevice.osd(), g, mdDevice.index(), this::hsmType);
         this.support = new TransactionSupport(name, false);
         this.clock = clock;
         this.reserveSlots = new ReserveSlots(name, ReservePlan.STREAMS);
@@ -148,7 +148,7 @@ public final class PoolContext {
 
     /** The metadata device. */
     public PoolDevice metadata() {
-        return md;
+        return mdDevice;
     }
 
     /** The metadata device's gate (an online fsck holds it; see {@link MetadataGate}). */
@@ -211,11 +211,13 @@ public final class PoolContext {
      * own copies is written to them, and deleting a copy needs no space.
      */
     public void applyReserve() throws OsdException {
-        ReservePlan plan = planFor(md.osd().statfs().totalBytes());
+        ReservePlan plan = planFor(mdDevice.osd().statfs().totalBytes());
         try {
-            md.osd().setReserve(plan.total());
+            mdDevice.osd().setReserve(plan.total());
             reservePlan = plan;
-            LOG.log(System.Logger.Level.DEBUG, "pool " + name + ": reserve on " + md.name() + ": " + plan.describe());
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    "pool " + name + ": reserve on " + mdDevice.name() + ": " + plan.describe());
         } catch (OsdException e) {
             if (!e.is(Errno.EOPNOTSUPP)) {
                 throw e;
@@ -223,7 +225,7 @@ public final class PoolContext {
             reservePlan = null;
             LOG.log(
                     System.Logger.Level.WARNING,
-                    "pool " + name + ": metadata device " + md.name() + " keeps no reserve (" + e.getMessage()
+                    "pool " + name + ": metadata device " + mdDevice.name() + " keeps no reserve (" + e.getMessage()
                             + "); a full device may refuse the pool's own work");
         }
     }
@@ -239,7 +241,7 @@ public final class PoolContext {
                 .mapToInt(StripeTier::stripeCount)
                 .max()
                 .orElse(1);
-        return ReservePlan.of(devices.size(), md.index(), bg, this::hsmType, capacity, maxStripes);
+        return ReservePlan.of(devices.size(), mdDevice.index(), bg, this::hsmType, capacity, maxStripes);
     }
 
     /** The reserve kept on the metadata device, and how it was sized; empty if the device keeps none. */
@@ -255,7 +257,7 @@ public final class PoolContext {
      * (exact after a crash, no scan).
      */
     public Map<Integer, Map<CopyState, long[]>> copyTotals() throws OsdException {
-        return Counters.totals(md.osd());
+        return Counters.totals(mdDevice.osd());
     }
 
     /**
@@ -271,7 +273,7 @@ public final class PoolContext {
         long avail = 0;
         for (PoolDevice d : devices) {
             StatFs s = d.osd().statfs();
-            if (d != md) {
+            if (d != mdDevice) {
                 long used = 0;
                 long copies = 0;
                 for (long[] v : counted.getOrDefault(d.index(), Map.of()).values()) {
@@ -318,7 +320,7 @@ public final class PoolContext {
         if (devices.stream().anyMatch(d -> d.state() == DeviceState.FAILED && !d.has(Role.CACHE))) {
             flags.add(StatFs.Flag.DEGRADED);
         }
-        StatFs mds = rows.get(md.index());
+        StatFs mds = rows.get(mdDevice.index());
         return new StatFs(name, total, free, avail, mds.objects(), mds.freeObjects(), flags, rows);
     }
 
@@ -341,7 +343,7 @@ public final class PoolContext {
     private long reservedObjects() throws OsdException {
         long n = 0;
         for (Fid f : reservedFids()) {
-            if (md.osd().exists(f)) {
+            if (mdDevice.osd().exists(f)) {
                 n++;
             }
         }

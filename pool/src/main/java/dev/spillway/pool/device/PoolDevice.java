@@ -1,6 +1,8 @@
 package dev.spillway.pool.device;
 
 import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.StatFs;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
 import java.util.Set;
@@ -55,13 +57,22 @@ public final class PoolDevice {
     }
 
     /**
-     * The device's I/O errors since the mount, {@code [read, write]} (EIO answers counted by its
-     * {@link DeviceHealth}); zeros for the metadata device, which is not counted.
+     * The device's I/O errors since the mount (EIO answers counted by its {@link DeviceHealth});
+     * {@link IoErrors#NONE} for the metadata device, which is not counted.
      */
-    public long[] ioErrors() {
-        return osd instanceof DeviceHealth h ? new long[] {h.readErrors(), h.writeErrors()} : new long[2];
+    public IoErrors ioErrors() {
+        return osd instanceof DeviceHealth h ? new IoErrors(h.readErrors(), h.writeErrors()) : IoErrors.NONE;
     }
 
+    /** The device's statfs (what the daemon and the admin API read of a device). */
+    public StatFs statfs() throws OsdException {
+        return osd.statfs();
+    }
+
+    /**
+     * The OSD that serves the device. For the pool's own packages: outside the pool (but the
+     * benchmarks), nothing does I/O on a pool device behind the pool's back (ModuleGraphTest).
+     */
     public Osd osd() {
         return osd;
     }

@@ -24,9 +24,10 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
         copies = List.copyOf(copies);
     }
 
-    /** A new empty object whose only copy is its body on the metadata device {@code md}. */
-    public static PoolObject created(int md, Fid fid) {
-        return new PoolObject(0, 1, 1, 0, List.of(new Copy(1, md, fid, CopyState.IN_SYNC, 1, 0, true, Checksums.NONE)));
+    /** A new empty object whose only copy is its body on the metadata device {@code mdIndex}. */
+    public static PoolObject created(int mdIndex, Fid fid) {
+        return new PoolObject(
+                0, 1, 1, 0, List.of(new Copy(1, mdIndex, fid, CopyState.IN_SYNC, 1, 0, true, Checksums.NONE)));
     }
 
     /** The copy with a part (a whole copy, or a stripe) on device {@code device}, if any. */
@@ -42,9 +43,9 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
         return copies.stream().filter(c -> c.hasKey(key)).findFirst();
     }
 
-    /** True if the body is on the metadata device {@code md} and current. */
-    public boolean resident(int md) {
-        return on(md).map(c -> c.state() == CopyState.IN_SYNC).orElse(false);
+    /** True if the body is on the metadata device {@code mdIndex} and current. */
+    public boolean resident(int mdIndex) {
+        return on(mdIndex).map(c -> c.state() == CopyState.IN_SYNC).orElse(false);
     }
 
     public List<Copy> inSync() {

@@ -124,15 +124,15 @@ public final class CapacityControl {
         if (t < 0) {
             return Optional.empty();
         }
-        PoolDevice md = ctx.metadata();
-        StatFs s = md.osd().statfs();
+        PoolDevice mdDevice = ctx.metadata();
+        StatFs s = mdDevice.osd().statfs();
         if (s.usedBytes() + ctx.planFor(t).total() > t) {
             return Optional.empty();
         }
-        md.osd().setCapacity(t);
+        mdDevice.osd().setCapacity(t);
         target = -1;
         ctx.applyReserve();
-        return Optional.of(new Resize(md.name(), s.totalBytes(), t, true, 0, "applied after spilling"));
+        return Optional.of(new Resize(mdDevice.name(), s.totalBytes(), t, true, 0, "applied after spilling"));
     }
 
     /**
@@ -142,8 +142,8 @@ public final class CapacityControl {
      * @return the capacity it runs at instead, if it had to
      */
     public synchronized OptionalLong atMount() throws OsdException {
-        PoolDevice md = ctx.metadata();
-        StatFs s = md.osd().statfs();
+        PoolDevice mdDevice = ctx.metadata();
+        StatFs s = mdDevice.osd().statfs();
         long configured = s.totalBytes();
         long need = s.usedBytes() + ctx.planFor(configured).total();
         if (need <= configured) {
@@ -151,7 +151,7 @@ public final class CapacityControl {
         }
         long raised = need + ctx.planFor(need).total() + SLACK;
         try {
-            md.osd().setCapacity(raised);
+            mdDevice.osd().setCapacity(raised);
         } catch (OsdException e) {
             if (e.is(Errno.EOPNOTSUPP)) {
                 return OptionalLong.empty();

@@ -152,30 +152,7 @@ final class LayoutOps {
             if (c.state() == CopyState.IN_SYNC && goodAfter == 0) {
                 return new MoveResult.Refused("mirror " + mirrorId + " is the last in-sync copy of " + fid);
             }
-            PoolObject next = p.remove(mirrorId).preferring(mdIndex);
-            AttrChange times = ctx.store().times(fid);
-            // The mirror leaves the layout (frees first), then its GC job is recorded.
-            mc.meta(
-                    fid,
-                    false,
-                    SpaceClass.FREEING,
-                    (tx, cs) -> {
-                        for (int i = 0; i < c.parts().size(); i++) {
-                            WorkIndex.declareAdd(tx, fid);
-                        }
-                        WorkIndex.declareRemove(tx, fid);
-                        DeviceIndex.declareDelete(tx, fid, c);
-                        ctx.store().declare(tx, fid, next);
-                    },
-                    (tx, cs) -> {
-                        ctx.store().store(tx, fid, next, times);
-                        for (Job j : WorkIndex.of(mc.md(), fid)) {
-                            if (j.kind() == Job.Kind.RESYNC && c.hasKey(j.key())) {
-                                WorkIndex.remove(tx, j);
-                            }
-                        }
-                        mc.gcJob(tx, cs, fid, c);
-                    });
+            removeCopy(fid, p.remove(mirrorId).preferring(mdIndex), c);
             return new MoveResult.Done(0, "dropped mirror " + mirrorId + " (" + mc.where(c) + ")");
         });
     }
@@ -351,29 +328,39 @@ final class LayoutOps {
                     if (c.get().state() == CopyState.IN_SYNC && durableInSync(p, key) == 0) {
                         return false;
                     }
-                    PoolObject next = p.remove(c.get().mirrorId()).preferring(mdIndex);
-                    AttrChange times = ctx.store().times(fid);
-                    mc.meta(
-                            fid,
-                            false,
-                            SpaceClass.FREEING,
-                            (tx, cs) -> {
-                                WorkIndex.declareAdd(tx, fid);
-                                WorkIndex.declareRemove(tx, fid);
-                                DeviceIndex.declareDelete(tx, d.index(), fid);
-                                ctx.store().declare(tx, fid, next);
-                            },
-                            (tx, cs) -> {
-                                ctx.store().store(tx, fid, next, times);
-                                for (Job j : WorkIndex.of(mc.md(), fid)) {
-                                    if (j.kind() == Job.Kind.RESYNC && j.key().equals(key)) {
-                                        WorkIndex.remove(tx, j);
-                                    }
-                                }
-                                mc.gcJob(tx, cs, fid, c.get());
-                            });
+                    removeCopy(fid, p.remove(c.get().mirrorId()).preferring(mdIndex), c.get());
                     return true;
                 }));
+    }
+
+    /**
+     * Copy {@code c} leaves the layout of {@code fid} ({@code next} is the object without it), its
+     * RESYNC jobs go and a GC job per part is recorded, in one FREEING metadata transaction (the
+     * removals before the additions). The caller holds the object's lock.
+     */
+    private void removeCopy(Fid fid, PoolObject next, Copy c) throws OsdException {
+        AttrChange times = ctx.store().times(fid);
+        mc.meta(
+                fid,
+                false,
+                SpaceClass.FREEING,
+                (tx, cs) -> {
+                    for (int i = 0; i < c.parts().size(); i++) {
+                        WorkIndex.declareAdd(tx, fid);
+                    }
+                    WorkIndex.declareRemove(tx, fid);
+                    DeviceIndex.declareDelete(tx, fid, c);
+                    ctx.store().declare(tx, fid, next);
+                },
+                (tx, cs) -> {
+                    ctx.store().store(tx, fid, next, times);
+                    for (Job j : WorkIndex.of(mc.md(), fid)) {
+                        if (j.kind() == Job.Kind.RESYNC && c.hasKey(j.key())) {
+                            WorkIndex.remove(tx, j);
+                        }
+                    }
+                    mc.gcJob(tx, cs, fid, c);
+                });
     }
 
     /** Whether cache device {@code d} still holds copy {@code c} whole (its object there, at the copy's size). */

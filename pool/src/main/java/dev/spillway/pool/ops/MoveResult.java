@@ -16,8 +16,20 @@ public sealed interface MoveResult {
         return 0;
     }
 
-    /** The outcome's name as the admin API and the daemon's counters spell it: DONE, PARKED… */
-    String outcome();
+    /**
+     * The outcome's name as the admin API and the daemon's counters spell it. One switch over the
+     * sealed set, so a new outcome does not compile until it has its name.
+     */
+    default String outcome() {
+        return switch (this) {
+            case Done d -> "DONE";
+            case NothingToDo n -> "NOTHING_TO_DO";
+            case Changed c -> "CHANGED";
+            case Parked p -> "PARKED";
+            case Refused r -> "REFUSED";
+            case Failed f -> "FAILED";
+        };
+    }
 
     /** Whether the object ends as asked: done now, or nothing was left to do. */
     default boolean settled() {
@@ -25,28 +37,13 @@ public sealed interface MoveResult {
     }
 
     /** Done as asked. */
-    record Done(long bytes, String detail) implements MoveResult {
-        @Override
-        public String outcome() {
-            return "DONE";
-        }
-    }
+    record Done(long bytes, String detail) implements MoveResult {}
 
     /** Nothing to do (already so). */
-    record NothingToDo(String detail) implements MoveResult {
-        @Override
-        public String outcome() {
-            return "NOTHING_TO_DO";
-        }
-    }
+    record NothingToDo(String detail) implements MoveResult {}
 
     /** The object changed while its copy was made; the copy was discarded. Try again. */
-    record Changed(String detail) implements MoveResult {
-        @Override
-        public String outcome() {
-            return "CHANGED";
-        }
-    }
+    record Changed(String detail) implements MoveResult {}
 
     /**
      * The target had no room, or failed the copy: the move is parked in the work index.
@@ -54,20 +51,10 @@ public sealed interface MoveResult {
      * @param failure the target's error if it failed the copy (the daemon backs the device off);
      *     null if it was full
      */
-    record Parked(String detail, OsdException failure) implements MoveResult {
-        @Override
-        public String outcome() {
-            return "PARKED";
-        }
-    }
+    record Parked(String detail, OsdException failure) implements MoveResult {}
 
     /** The operation is not possible in the object's or the device's state (see detail). */
-    record Refused(String detail) implements MoveResult {
-        @Override
-        public String outcome() {
-            return "REFUSED";
-        }
-    }
+    record Refused(String detail) implements MoveResult {}
 
     /**
      * One object of a batch ({@link Migrator#spillAll}) whose move threw: gone meanwhile, locked by
@@ -77,11 +64,6 @@ public sealed interface MoveResult {
         @Override
         public String detail() {
             return error.getMessage();
-        }
-
-        @Override
-        public String outcome() {
-            return "FAILED";
         }
     }
 }

@@ -125,12 +125,12 @@ public final class SyncCommit {
      * Declares on the top transaction what {@link #begin} may do for {@code fid} on any of {@code
      * candidates}, under {@code keys} (one each, from {@link #keys}).
      */
-    public void declare(Transaction md, Fid fid, List<PoolDevice> candidates, List<Fid> keys) throws OsdException {
-        WorkIndex.declareAdd(md, fid);
-        WorkIndex.declareRemove(md, fid);
-        Counters.declare(md, fid);
+    public void declare(Transaction mdTx, Fid fid, List<PoolDevice> candidates, List<Fid> keys) throws OsdException {
+        WorkIndex.declareAdd(mdTx, fid);
+        WorkIndex.declareRemove(mdTx, fid);
+        Counters.declare(mdTx, fid);
         for (int i = 0; i < candidates.size(); i++) {
-            DeviceIndex.declareInsert(md, candidates.get(i).index(), fid);
+            DeviceIndex.declareInsert(mdTx, candidates.get(i).index(), fid);
         }
     }
 
@@ -173,7 +173,7 @@ public final class SyncCommit {
      * @return the object's new working state
      */
     public PoolObject begin(
-            Transaction md,
+            Transaction mdTx,
             Counters counters,
             Fid fid,
             PoolObject working,
@@ -187,8 +187,8 @@ public final class SyncCommit {
             Fid key = keys.get(i);
             Job j = new Job(Job.Kind.SYNC_COPY, fid, t.index(), key, p.dataVersion(), p.size(), ctx.nowNanos(), 0);
             p = p.add(pending(p, t, key));
-            WorkIndex.add(md, j);
-            DeviceIndex.insert(md, t.index(), fid, key);
+            WorkIndex.add(mdTx, j);
+            DeviceIndex.insert(mdTx, t.index(), fid, key);
             counters.add(t.index(), CopyState.PENDING, p.size(), +1);
             jobs.add(j);
         }

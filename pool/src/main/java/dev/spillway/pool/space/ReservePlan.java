@@ -135,10 +135,10 @@ public record ReservePlan(
                 STREAMS, BATCH, chunks, maxCopies, record, layout, perObject, pendingPerObject, counters, total);
     }
 
-    private static PoolObject object(int md, List<Integer> background, int copies, int chunks, int stripes) {
+    private static PoolObject object(int mdIndex, List<Integer> background, int copies, int chunks, int stripes) {
         List<Copy> cs = new ArrayList<>();
         Fid fid = new Fid(0x200000400L, 1, 0);
-        cs.add(new Copy(1, md, fid, CopyState.IN_SYNC, 1, 1, true, Checksums.NONE));
+        cs.add(new Copy(1, mdIndex, fid, CopyState.IN_SYNC, 1, 1, true, Checksums.NONE));
         // A stripe holds at most one stripe unit more than its share of the body: its checksums
         // at most one chunk more than its share of the copy's.
         int perStripe = stripes == 1 ? chunks : (chunks + stripes - 1) / stripes + 1;

@@ -315,7 +315,7 @@ final class AdminApi extends Handler.Abstract {
                             m.put(
                                     "result",
                                     ctx.resizer().resize(d.name(), param(q, "size", "capacity (e.g. 64MiB, 1GiB)")));
-                            m.put("capacity", d.osd().statfs().totalBytes());
+                            m.put("capacity", d.statfs().totalBytes());
                             ctx.pool().capacity().target().ifPresent(t -> m.put("target", t));
                             yield Reply.json(m);
                         }

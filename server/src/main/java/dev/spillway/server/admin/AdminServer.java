@@ -12,6 +12,7 @@ import dev.spillway.server.metrics.PoolMetrics;
 import dev.spillway.server.status.Events;
 import dev.spillway.server.status.StatusHistory;
 import java.net.URI;
+import java.time.InstantSource;
 import java.util.concurrent.Executors;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -62,7 +63,8 @@ public final class AdminServer implements AutoCloseable {
             Events events,
             StatusHistory history,
             Resizer resizer,
-            UploadsView uploads) {}
+            UploadsView uploads,
+            InstantSource clock) {}
 
     public static AdminServer start(String host, int port, Context ctx) throws OsdException {
         AdminServer a = new AdminServer(host, port, new AdminApi(ctx));

@@ -106,7 +106,7 @@ final class ObjectView {
     }
 
     private String checksum(Copy c) {
-        if (c.device() == pool.metadata().index()) {
+        if (c.device() == pool.metadataIndex()) {
             return "none kept (fast device: its own transactions protect it)";
         }
         int n = c.checksums().crcs().length;
@@ -143,14 +143,14 @@ final class ObjectView {
 
     /** One phrase: where the body is, in words. */
     String placement(PoolObject p) {
-        int md = pool.metadata().index();
+        int mdIndex = pool.metadataIndex();
         List<String> spill = new ArrayList<>();
         List<String> pending = new ArrayList<>();
         boolean resident = false;
         for (Copy c : p.copies()) {
             boolean readable = pool.device(c.device()).state().readable();
             if (c.state() == CopyState.IN_SYNC && readable) {
-                if (c.device() == md) {
+                if (c.device() == mdIndex) {
                     resident = true;
                 } else {
                     spill.add(where(c));

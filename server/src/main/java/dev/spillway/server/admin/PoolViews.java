@@ -9,6 +9,7 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.device.IoErrors;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
@@ -57,7 +58,7 @@ final class PoolViews {
         for (PoolDevice d : pool().devices()) {
             StatFs r = s.devices().get(d.index());
             Map<String, Object> m = row(r);
-            if (d == pool().metadata()) {
+            if (d.index() == pool().metadataIndex()) {
                 m.put("objects", snap.objects());
             }
             m.put("index", d.index());
@@ -65,7 +66,7 @@ final class PoolViews {
             m.put("backend", d.backend());
             m.put("roles", d.roles().stream().map(x -> x.yamlName()).sorted().toList());
             m.put("state", d.state().yamlName());
-            if (d != pool().metadata()) {
+            if (d.index() != pool().metadataIndex()) {
                 Map<String, Object> states = new TreeMap<>();
                 snap.copies()
                         .getOrDefault(d.index(), Map.of())
@@ -118,7 +119,7 @@ final class PoolViews {
         Map<String, Object> m = new LinkedHashMap<>();
         pool().reservePlan().ifPresent(p -> {
             m.put("reserve", p.total());
-            m.put("reserveDevice", pool().metadata().name());
+            m.put("reserveDevice", pool().device(pool().metadataIndex()).name());
             m.put("reservePlan", p.describe());
         });
         pool().capacity().target().ifPresent(t -> m.put("shrinkingTo", t));
@@ -151,7 +152,7 @@ final class PoolViews {
 
     private Map<String, Object> fastTier(DaemonStatus ds) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("device", pool().metadata().name());
+        m.put("device", pool().device(pool().metadataIndex()).name());
         if (ds != null) {
             var pol = ctx.daemon().config().policy();
             m.put("used", ds.fastUsed());
@@ -187,9 +188,9 @@ final class PoolViews {
             m.put("roles", d.roles().stream().map(x -> x.yamlName()).sorted().toList());
             m.put("state", d.state().yamlName());
             m.put("durability", d.durability());
-            long[] errors = d.ioErrors();
-            m.put("readErrors", errors[0]);
-            m.put("writeErrors", errors[1]);
+            IoErrors errors = d.ioErrors();
+            m.put("readErrors", errors.reads());
+            m.put("writeErrors", errors.writes());
             out.add(m);
         }
         return out;
@@ -296,7 +297,7 @@ final class PoolViews {
             m.put("size", p.size());
             m.put("heat", c.heat());
             m.put("lastAccess", String.valueOf(c.lastAccess()));
-            m.put("resident", p.resident(pool().metadata().index()));
+            m.put("resident", p.resident(pool().metadataIndex()));
             m.put("placement", objects.placement(p));
             out.add(m);
         }
@@ -313,7 +314,7 @@ final class PoolViews {
         PoolMetrics.Snapshot snap = ctx.metrics().snap(true);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("pool", pool().name());
-        m.put("time", pool().clock().instant().toString());
+        m.put("time", ctx.clock().instant().toString());
         var mount = ctx.mount();
         Map<String, Object> mt = new LinkedHashMap<>();
         mt.put("at", mount.at().toString());

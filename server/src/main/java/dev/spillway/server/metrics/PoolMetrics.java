@@ -217,17 +217,19 @@ public final class PoolMetrics implements PoolListener {
                         .tag("state", st.yamlName())
                         .register(registry);
             }
-            if (d == p.metadata()) {
+            if (d.index() == p.metadataIndex()) {
                 continue;
             }
-            for (int op = 0; op < 2; op++) {
-                int o = op;
-                FunctionCounter.builder("spillway_device_io_errors", d, x -> x.ioErrors()[o])
+            for (boolean reads : new boolean[] {true, false}) {
+                FunctionCounter.builder(
+                                "spillway_device_io_errors",
+                                d,
+                                x -> reads ? x.ioErrors().reads() : x.ioErrors().writes())
                         .description("a spill device's calls that failed with EIO since the mount (op: read or"
                                 + " write, which counts transaction steps and syncs); fail-after-errors in a row"
                                 + " fail the device")
                         .tag("device", n)
-                        .tag("op", o == 0 ? "read" : "write")
+                        .tag("op", reads ? "read" : "write")
                         .register(registry);
             }
             // The metadata device's resident bodies are not counted per copy (its statfs is exact):
@@ -386,7 +388,7 @@ public final class PoolMetrics implements PoolListener {
         }
         MigrationDaemon d = snapshotDaemon;
         StatFs st = p.statfs();
-        long objects = Math.max(0, st.devices().get(p.metadata().index()).objects() - internal.objects());
+        long objects = Math.max(0, st.devices().get(p.metadataIndex()).objects() - internal.objects());
         return new Snapshot(now, objects, st, p.copyTotals(), jobs, d == null ? null : d.status());
     }
 

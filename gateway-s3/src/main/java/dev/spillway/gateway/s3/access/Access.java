@@ -9,7 +9,7 @@ import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.Namespace;
 import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.osd.OsdException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -85,12 +85,12 @@ public class Access {
     }
 
     /** The owner of a version: its writer, or the bucket owner for versions written before owners were kept. */
-    public User objectOwner(BucketRecord b, ObjectRecord r) {
+    public User objectOwner(BucketRecord b, KeyRecord r) {
         return r.meta().owner() == null ? bucketOwner(b) : user(r.meta().owner());
     }
 
     /** The owner id shown for a version in listings. */
-    public String ownerOf(BucketRecord b, ObjectRecord r) {
+    public String ownerOf(BucketRecord b, KeyRecord r) {
         return objectOwner(b, r).id();
     }
 
@@ -100,7 +100,7 @@ public class Access {
                 : Acl.decode(b.meta().acl());
     }
 
-    public Acl objectAcl(BucketRecord b, ObjectRecord r) {
+    public Acl objectAcl(BucketRecord b, KeyRecord r) {
         return r.meta().acl() == null
                 ? new Acl(List.of(Acl.user(objectOwner(b, r).id(), Acl.Permission.FULL_CONTROL)))
                 : Acl.decode(r.meta().acl());
@@ -296,12 +296,12 @@ public class Access {
      * NoSuchKey for whoever may list the bucket, AccessDenied for anyone else (S3 does not tell
      * them what exists).
      */
-    public void checkRead(S3Request req, BucketRecord b, ObjectRecord r) throws S3Exception {
+    public void checkRead(S3Request req, BucketRecord b, KeyRecord r) throws S3Exception {
         checkObject(req, b, r, Acl.Permission.READ, "read");
     }
 
     /** READ_ACP / WRITE_ACP of a version, as {@link #checkRead}. */
-    public void checkObject(S3Request req, BucketRecord b, ObjectRecord r, Acl.Permission p, String what)
+    public void checkObject(S3Request req, BucketRecord b, KeyRecord r, Acl.Permission p, String what)
             throws S3Exception {
         expectedOwner(req, b);
         checkObjectAs(req, req.bucket(), req.key(), b, r, p, what, Actions.of(req));
@@ -312,8 +312,7 @@ public class Access {
      * GetObjectVersion) on the source, judged by the source bucket's owner, ACLs, policy and
      * PublicAccessBlock.
      */
-    public void checkCopySource(
-            S3Request req, String bucket, byte[] key, String versionId, BucketRecord b, ObjectRecord r)
+    public void checkCopySource(S3Request req, String bucket, byte[] key, String versionId, BucketRecord b, KeyRecord r)
             throws S3Exception {
         String expected = req.header("x-amz-source-expected-bucket-owner");
         if (expected != null && !expected.strip().equals(bucketOwner(b).id())) {
@@ -338,7 +337,7 @@ public class Access {
             String bucket,
             byte[] key,
             BucketRecord b,
-            ObjectRecord r,
+            KeyRecord r,
             Acl.Permission p,
             String what,
             String action)

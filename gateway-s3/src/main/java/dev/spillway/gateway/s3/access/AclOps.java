@@ -6,9 +6,9 @@ import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
-import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
@@ -21,7 +21,7 @@ import java.nio.charset.StandardCharsets;
 public final class AclOps {
     private final S3Context ctx;
     private final Access access;
-    private final ObjectStore store;
+    private final BucketObjects store;
 
     public AclOps(S3Context ctx) {
         this.ctx = ctx;
@@ -84,15 +84,15 @@ public final class AclOps {
 
     // ---- object ---------------------------------------------------------------------------
 
-    private ObjectRecord version(S3Request req, BucketRecord b) throws S3Exception, OsdException {
-        try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key(), req.param("versionId"))) {
+    private KeyRecord version(S3Request req, BucketRecord b) throws S3Exception, OsdException {
+        try (BucketObjects.Handle h = store.open(b, req.bucket(), req.key(), req.param("versionId"))) {
             return h.record();
         }
     }
 
     public void getObjectAcl(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
-        ObjectRecord r =
+        KeyRecord r =
                 store.lookup(b, req.bucket(), req.key(), req.param("versionId")).orElse(null);
         access.checkObject(req, b, r, Acl.Permission.READ_ACP, "read the ACL of");
         r = version(req, b);
@@ -104,7 +104,7 @@ public final class AclOps {
 
     public void putObjectAcl(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
-        ObjectRecord cur =
+        KeyRecord cur =
                 store.lookup(b, req.bucket(), req.key(), req.param("versionId")).orElse(null);
         access.checkObject(req, b, cur, Acl.Permission.WRITE_ACP, "change the ACL of");
         if ("BucketOwnerEnforced".equals(Ownership.of(ctx.namespace(), req.bucket()))) {
@@ -114,7 +114,7 @@ public final class AclOps {
         Acl acl = requested(req, owner.id(), access.bucketOwner(b).id());
         checkPublic(req, acl);
         // The ACL changes in place: the version keeps its body, ETag and Last-Modified.
-        ObjectRecord r = store.update(
+        KeyRecord r = store.update(
                 b,
                 req.bucket(),
                 req.key(),

@@ -154,16 +154,16 @@ public enum ChecksumAlgorithm {
         };
     }
 
-    private static Hasher digest(MessageDigest md) {
+    private static Hasher digest(MessageDigest messageDigest) {
         return new Hasher() {
             @Override
             public void update(byte[] b, int off, int len) {
-                md.update(b, off, len);
+                messageDigest.update(b, off, len);
             }
 
             @Override
             public String base64() {
-                return Base64.getEncoder().encodeToString(md.digest());
+                return Base64.getEncoder().encodeToString(messageDigest.digest());
             }
         };
     }

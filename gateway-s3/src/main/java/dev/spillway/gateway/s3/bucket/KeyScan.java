@@ -1,6 +1,6 @@
 package dev.spillway.gateway.s3.bucket;
 
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.Osd;
@@ -17,7 +17,7 @@ import java.util.List;
  */
 final class KeyScan {
     /** A listed entry: a key with its record, or a common prefix (record null). */
-    record Entry(byte[] key, ObjectRecord record) {
+    record Entry(byte[] key, KeyRecord record) {
         boolean isPrefix() {
             return record == null;
         }
@@ -92,7 +92,7 @@ final class KeyScan {
                         continue;
                     }
                 }
-                ObjectRecord r = ObjectRecord.decode(c.value());
+                KeyRecord r = KeyRecord.decode(c.value());
                 if (r.deleteMarker() && !markers) {
                     continue;
                 }

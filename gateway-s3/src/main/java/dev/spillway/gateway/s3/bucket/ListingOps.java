@@ -7,7 +7,7 @@ import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.UriCodec;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.store.VersionKeys;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import dev.spillway.osd.Fid;
@@ -145,17 +145,17 @@ public final class ListingOps {
                             return true;
                         }
                         boolean skipping = withinMarker && Arrays.equals(e.key(), bytes(keyMarker));
-                        List<ObjectRecord> all = new ArrayList<>();
+                        List<KeyRecord> all = new ArrayList<>();
                         all.add(e.record());
                         if (versions != null) {
                             byte[] vp = VersionKeys.prefix(e.key());
                             try (IndexCursor vc = osd.cursor(versions, vp)) {
                                 while (vc.next() && KeyScan.startsWith(vc.key(), vp)) {
-                                    all.add(ObjectRecord.decode(vc.value()));
+                                    all.add(KeyRecord.decode(vc.value()));
                                 }
                             }
                         }
-                        for (ObjectRecord r : all) {
+                        for (KeyRecord r : all) {
                             if (skipping) {
                                 if (r.versionIdText().equals(versionMarker)) {
                                     skipping = false;
@@ -185,7 +185,7 @@ public final class ListingOps {
             Object[] last = entries.get(entries.size() - 1);
             w.element("NextKeyMarker", text((byte[]) last[0], c.url));
             if (last[1] != null) {
-                w.element("NextVersionIdMarker", ((ObjectRecord) last[1]).versionIdText());
+                w.element("NextVersionIdMarker", ((KeyRecord) last[1]).versionIdText());
             }
         }
         byte[] previousKey = null;
@@ -194,7 +194,7 @@ public final class ListingOps {
                 continue;
             }
             byte[] key = (byte[]) e[0];
-            ObjectRecord r = (ObjectRecord) e[1];
+            KeyRecord r = (KeyRecord) e[1];
             // The first version listed of a key is its current one, unless the page began inside
             // the key's versions (after the version-id marker).
             boolean latest = !Arrays.equals(key, previousKey)
@@ -229,15 +229,15 @@ public final class ListingOps {
         out.xml(200, w.finish("ListVersionsResult"));
     }
 
-    private boolean isCurrent(BucketRecord b, byte[] key, ObjectRecord r) throws OsdException {
+    private boolean isCurrent(BucketRecord b, byte[] key, KeyRecord r) throws OsdException {
         return ctx.namespace()
                 .osd()
                 .lookup(b.keys(), key)
-                .map(v -> ObjectRecord.decode(v).fid().equals(r.fid()))
+                .map(v -> KeyRecord.decode(v).fid().equals(r.fid()))
                 .orElse(false);
     }
 
-    private void owner(XmlWriter w, BucketRecord b, ObjectRecord r) {
+    private void owner(XmlWriter w, BucketRecord b, KeyRecord r) {
         String id = ctx.access().ownerOf(b, r);
         w.start("Owner").element("ID", id).element("DisplayName", id).end("Owner");
     }
@@ -247,7 +247,7 @@ public final class ListingOps {
             if (e.isPrefix()) {
                 continue;
             }
-            ObjectRecord r = e.record();
+            KeyRecord r = e.record();
             w.start("Contents").element("Key", text(e.key(), url));
             w.element("LastModified", Instant.ofEpochMilli(r.mtimeMillis()))
                     .element("ETag", "\"" + r.etag() + "\"")

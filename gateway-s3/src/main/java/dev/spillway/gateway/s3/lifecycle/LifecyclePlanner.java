@@ -7,7 +7,7 @@ import dev.spillway.gateway.s3.store.DueWork.Entry;
 import dev.spillway.gateway.s3.store.DueWork.Kind;
 import dev.spillway.gateway.s3.store.Namespace;
 import dev.spillway.gateway.s3.store.Records.Header;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import java.nio.charset.StandardCharsets;
@@ -54,13 +54,13 @@ public final class LifecyclePlanner implements DueWork.Planner {
         return new String(key, StandardCharsets.UTF_8);
     }
 
-    static boolean selects(LifecycleConfiguration.Rule r, byte[] key, ObjectRecord v) {
+    static boolean selects(LifecycleConfiguration.Rule r, byte[] key, KeyRecord v) {
         List<Header> tags = v.meta().tags();
         return r.enabled() && r.filter().matches(text(key), tags, v.size());
     }
 
     @Override
-    public List<Entry> current(String bucket, byte[] key, ObjectRecord r) throws S3Exception, OsdException {
+    public List<Entry> current(String bucket, byte[] key, KeyRecord r) throws S3Exception, OsdException {
         List<Entry> out = new ArrayList<>();
         if (!r.deleteMarker() && r.meta().storageClass() != null) {
             out.add(new Entry(
@@ -97,7 +97,7 @@ public final class LifecyclePlanner implements DueWork.Planner {
     }
 
     /** When {@code rule} expires current version {@code r}, or 0 if it does not. */
-    static long expiration(LifecycleConfiguration.Rule rule, ObjectRecord r) {
+    static long expiration(LifecycleConfiguration.Rule rule, KeyRecord r) {
         if (rule.expirationDays() > 0) {
             return LifecycleConfiguration.dueAfterDays(r.mtimeMillis(), rule.expirationDays());
         }
@@ -105,7 +105,7 @@ public final class LifecyclePlanner implements DueWork.Planner {
     }
 
     @Override
-    public List<Entry> noncurrent(String bucket, byte[] key, ObjectRecord r, long sinceMillis)
+    public List<Entry> noncurrent(String bucket, byte[] key, KeyRecord r, long sinceMillis)
             throws S3Exception, OsdException {
         List<Entry> out = new ArrayList<>();
         LifecycleConfiguration c = configuration(bucket);
@@ -170,7 +170,7 @@ public final class LifecyclePlanner implements DueWork.Planner {
      * The {@code x-amz-expiration} header of a current version: the earliest expiration of the
      * rules that select it, {@code expiry-date="IMF-fixdate", rule-id="ID"}; null if none does.
      */
-    public String expirationHeader(String bucket, byte[] key, ObjectRecord r) throws S3Exception, OsdException {
+    public String expirationHeader(String bucket, byte[] key, KeyRecord r) throws S3Exception, OsdException {
         LifecycleConfiguration c = configuration(bucket);
         if (c == null || r.deleteMarker()) {
             return null;

@@ -2,13 +2,13 @@ package dev.spillway.gateway.s3.lifecycle;
 
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.DueWork;
 import dev.spillway.gateway.s3.store.DueWork.Entry;
 import dev.spillway.gateway.s3.store.DueWork.Kind;
 import dev.spillway.gateway.s3.store.Namespace;
-import dev.spillway.gateway.s3.store.ObjectStore;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.store.Records.UploadRecord;
 import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.osd.Errno;
@@ -40,13 +40,13 @@ public final class LifecycleWorker {
     private static final long DAY = 86_400_000L;
 
     private final Namespace ns;
-    private final ObjectStore store;
+    private final BucketObjects store;
     private final Uploads uploads;
     private final LifecyclePlanner planner;
     private volatile TierMover mover = TierMover.NONE;
     private volatile String lastError;
 
-    public LifecycleWorker(Namespace ns, ObjectStore store, Uploads uploads, LifecyclePlanner planner) {
+    public LifecycleWorker(Namespace ns, BucketObjects store, Uploads uploads, LifecyclePlanner planner) {
         this.ns = ns;
         this.store = store;
         this.uploads = uploads;
@@ -122,7 +122,7 @@ public final class LifecycleWorker {
         boolean ruleLive = rule != null && rule.enabled();
         switch (e.kind()) {
             case EXPIRE -> {
-                ObjectRecord cur = current(b, bucket, e);
+                KeyRecord cur = current(b, bucket, e);
                 if (cur != null && ruleLive && LifecyclePlanner.selects(rule, e.key(), cur)) {
                     long due = LifecyclePlanner.expiration(rule, cur);
                     if (due > now) {
@@ -133,7 +133,7 @@ public final class LifecycleWorker {
                 }
             }
             case EXPIRE_MARKER -> {
-                Optional<ObjectRecord> cur = store.lookup(b, bucket, e.key());
+                Optional<KeyRecord> cur = store.lookup(b, bucket, e.key());
                 if (cur.isPresent()
                         && cur.get().deleteMarker()
                         && cur.get().fid().equals(e.version())
@@ -144,7 +144,7 @@ public final class LifecycleWorker {
                 }
             }
             case EXPIRE_NONCURRENT -> {
-                ObjectRecord v = store.noncurrent(b, e.key(), e.version()).orElse(null);
+                KeyRecord v = store.noncurrent(b, e.key(), e.version()).orElse(null);
                 if (v == null || !ruleLive || rule.noncurrentDays() == 0) {
                     return;
                 }
@@ -171,7 +171,7 @@ public final class LifecycleWorker {
                 }
             }
             case TRANSITION, TRANSITION_NONCURRENT, PLACE -> {
-                ObjectRecord v = e.kind() == Kind.TRANSITION_NONCURRENT
+                KeyRecord v = e.kind() == Kind.TRANSITION_NONCURRENT
                         ? store.noncurrent(b, e.key(), e.version()).orElse(null)
                         : current(b, bucket, e);
                 if (v == null && e.kind() == Kind.PLACE) {
@@ -220,8 +220,8 @@ public final class LifecycleWorker {
     }
 
     /** The current version of the entry's key if it is the entry's version, else null. */
-    private ObjectRecord current(BucketRecord b, String bucket, Entry e) throws OsdException, S3Exception {
-        ObjectRecord cur = store.lookup(b, bucket, e.key()).orElse(null);
+    private KeyRecord current(BucketRecord b, String bucket, Entry e) throws OsdException, S3Exception {
+        KeyRecord cur = store.lookup(b, bucket, e.key()).orElse(null);
         return cur != null && !cur.deleteMarker() && cur.fid().equals(e.version()) ? cur : null;
     }
 
@@ -239,10 +239,10 @@ public final class LifecycleWorker {
             try (IndexCursor c = ns.osd().cursor(b.keys(), e.key().length == 0 ? null : e.key())) {
                 while (n < BACKFILL_BATCH && c.next()) {
                     byte[] key = c.key();
-                    ObjectRecord cur = ObjectRecord.decode(c.value());
+                    KeyRecord cur = KeyRecord.decode(c.value());
                     planned.addAll(planner.current(bucket, key, cur));
                     long since = cur.mtimeMillis();
-                    for (ObjectRecord v : store.noncurrentVersions(b, key)) {
+                    for (KeyRecord v : store.noncurrentVersions(b, key)) {
                         planned.addAll(planner.noncurrent(bucket, key, v, since));
                         since = v.mtimeMillis();
                     }

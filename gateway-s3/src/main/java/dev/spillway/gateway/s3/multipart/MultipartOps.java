@@ -12,11 +12,11 @@ import dev.spillway.gateway.s3.naming.UriCodec;
 import dev.spillway.gateway.s3.object.CopySource;
 import dev.spillway.gateway.s3.object.ObjectOps;
 import dev.spillway.gateway.s3.object.Tagging;
-import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.Precondition;
 import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.store.Records.PartRecord;
 import dev.spillway.gateway.s3.store.Records.UploadRecord;
 import dev.spillway.gateway.s3.store.StagedBody;
@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
 public final class MultipartOps {
     private final S3Context ctx;
     private final Uploads uploads;
-    private final ObjectStore store;
+    private final BucketObjects store;
 
     private final ObjectOps objectOps;
 
@@ -147,8 +147,8 @@ public final class MultipartOps {
         ChecksumAlgorithm alg = ChecksumAlgorithm.of(up.checksumAlgorithm());
         String origin =
                 req.bucket() + "/" + new String(req.key(), StandardCharsets.UTF_8) + " upload " + id + " part " + n;
-        try (ObjectStore.Handle h = store.open(sb, src.bucket(), src.key(), src.versionId())) {
-            ObjectRecord s = h.record();
+        try (BucketObjects.Handle h = store.open(sb, src.bucket(), src.key(), src.versionId())) {
+            KeyRecord s = h.record();
             long start = 0;
             long length = s.size();
             String range = req.header("x-amz-copy-source-range");
@@ -200,7 +200,7 @@ public final class MultipartOps {
             if (e.error() == S3Error.NO_SUCH_UPLOAD) {
                 // S3 answers a repeated Complete of an upload it finished as it did the first time.
                 req.smallBody(8 << 20);
-                ObjectRecord done = store.lookup(b, req.bucket(), req.key()).orElse(null);
+                KeyRecord done = store.lookup(b, req.bucket(), req.key()).orElse(null);
                 if (done != null && id.equals(done.meta().uploadId())) {
                     completed(req, out, done);
                     return;
@@ -230,7 +230,7 @@ public final class MultipartOps {
             chosen.add(new Uploads.Chosen(n, p.childText("ETag"), upAlg == null ? null : p.childText(upAlg.element())));
         }
         String expected = upAlg == null ? null : req.header(upAlg.header());
-        ObjectRecord r = uploads.complete(
+        KeyRecord r = uploads.complete(
                 b,
                 req.bucket(),
                 req.key(),
@@ -243,7 +243,7 @@ public final class MultipartOps {
         completed(req, out, r);
     }
 
-    private static void completed(S3Request req, S3Response out, ObjectRecord r) throws IOException {
+    private static void completed(S3Request req, S3Response out, KeyRecord r) throws IOException {
         XmlWriter w = XmlWriter.document("CompleteMultipartUploadResult")
                 .element("Location", "/" + req.bucket() + "/" + UriCodec.encode(req.key(), true))
                 .element("Bucket", req.bucket())

@@ -3,7 +3,7 @@ package dev.spillway.gateway.s3.object;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.http.HttpDates;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import java.time.Instant;
 
 /** HTTP preconditions (RFC 9110 §13.2.2 order) on a GET/HEAD, or on a copy's source. */
@@ -14,7 +14,7 @@ final class Conditions {
      * @param prefix "" for GET/HEAD, "x-amz-copy-source-" for a copy source (whose failures are
      *     all 412)
      */
-    static void check(Header h, String prefix, ObjectRecord r) throws S3Exception {
+    static void check(Header h, String prefix, KeyRecord r) throws S3Exception {
         boolean copy = !prefix.isEmpty();
         String etag = r.etag();
         long mtime = r.mtimeMillis() / 1000;

@@ -10,12 +10,12 @@ import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.BodyInputStream;
-import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.Precondition;
 import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.Header;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.store.StagedBody;
 import dev.spillway.gateway.s3.store.Uploads;
 import dev.spillway.gateway.s3.xml.XmlNode;
@@ -39,7 +39,7 @@ public final class ObjectOps {
             "content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding");
 
     private final S3Context ctx;
-    private final ObjectStore store;
+    private final BucketObjects store;
 
     public ObjectOps(S3Context ctx) {
         this.ctx = ctx;
@@ -74,7 +74,7 @@ public final class ObjectOps {
             store.discard(body);
             throw e;
         }
-        ObjectRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
+        KeyRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
         r = store.commit(b, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()), pre);
         expirationHeader(out, req.bucket(), req.key(), r);
         out.header("ETag", "\"" + r.etag() + "\"");
@@ -110,12 +110,12 @@ public final class ObjectOps {
     }
 
     /** x-amz-expiration: when a lifecycle rule will expire the current version, and which. */
-    void expirationHeader(S3Response out, String bucket, byte[] key, ObjectRecord r) throws S3Exception, OsdException {
+    void expirationHeader(S3Response out, String bucket, byte[] key, KeyRecord r) throws S3Exception, OsdException {
         out.header("x-amz-expiration", ctx.lifecycle().expirationHeader(bucket, key, r));
     }
 
     /** x-amz-version-id on a write: the new version's id in a bucket with versioning enabled. */
-    static void versionHeader(S3Response out, BucketRecord b, ObjectRecord r) {
+    static void versionHeader(S3Response out, BucketRecord b, KeyRecord r) {
         if (b.versioningEnabled()) {
             out.header("x-amz-version-id", r.versionIdText());
         }
@@ -129,8 +129,8 @@ public final class ObjectOps {
                         req,
                         b,
                         store.lookup(b, req.bucket(), req.key(), versionId).orElse(null));
-        try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key(), versionId)) {
-            ObjectRecord r = h.record();
+        try (BucketObjects.Handle h = store.open(b, req.bucket(), req.key(), versionId)) {
+            KeyRecord r = h.record();
             if (b.versioned() || versionId != null) {
                 out.header("x-amz-version-id", r.versionIdText());
             }
@@ -162,8 +162,8 @@ public final class ObjectOps {
                             S3Error.INVALID_REQUEST, "Cannot specify both Range header and partNumber query parameter");
                 }
                 int n = req.intParam("partNumber", 1, 1, Uploads.MAX_PARTS);
-                ObjectStore.PartSpan part = null;
-                for (ObjectStore.PartSpan p : h.parts()) {
+                BucketObjects.PartSpan part = null;
+                for (BucketObjects.PartSpan p : h.parts()) {
                     if (p.number() == n) {
                         part = p;
                         break;
@@ -229,7 +229,7 @@ public final class ObjectOps {
         }
     }
 
-    private void objectHeaders(S3Request req, S3Response out, ObjectRecord r, boolean partial) {
+    private void objectHeaders(S3Request req, S3Response out, KeyRecord r, boolean partial) {
         out.header("ETag", "\"" + r.etag() + "\"");
         out.header("Last-Modified", HttpDates.formatMillis(r.mtimeMillis()));
         out.header("Accept-Ranges", "bytes");
@@ -276,7 +276,7 @@ public final class ObjectOps {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         ctx.access().checkWrite(req, b);
         String versionId = req.param("versionId");
-        ObjectStore.Deleted d = versionId == null
+        BucketObjects.Deleted d = versionId == null
                 ? store.delete(b, req.bucket(), req.key())
                 : store.deleteVersion(b, req.bucket(), req.key(), versionId, bypassGovernance(req));
         if (d.deleteMarker()) {
@@ -327,7 +327,7 @@ public final class ObjectOps {
                     ctx.access()
                             .checkWrite(req, b, k, versionId == null ? "s3:DeleteObject" : "s3:DeleteObjectVersion");
                 }
-                ObjectStore.Deleted d = versionId == null
+                BucketObjects.Deleted d = versionId == null
                         ? store.delete(b, req.bucket(), k)
                         : store.deleteVersion(b, req.bucket(), k, versionId, bypass);
                 if (!quiet) {
@@ -375,8 +375,8 @@ public final class ObjectOps {
             throw new S3Exception(S3Error.INVALID_ARGUMENT, "Unknown metadata directive '" + directive + "'");
         }
         ChecksumAlgorithm wanted = ChecksumAlgorithm.of(req.header("x-amz-checksum-algorithm"));
-        try (ObjectStore.Handle h = store.open(srcBucket, src.bucket(), src.key(), src.versionId())) {
-            ObjectRecord s = h.record();
+        try (BucketObjects.Handle h = store.open(srcBucket, src.bucket(), src.key(), src.versionId())) {
+            KeyRecord s = h.record();
             Conditions.check(req::header, "x-amz-copy-source-", s);
             if (!replace
                     && wanted == null
@@ -409,7 +409,7 @@ public final class ObjectOps {
             try (InputStream in = h.open(0, s.size())) {
                 body = store.stage(in, s.size(), MAX_PUT, alg, false, origin(req.bucket(), req.key()));
             }
-            ObjectRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
+            KeyRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
             r = store.commit(dst, req.bucket(), req.key(), body, r, origin(req.bucket(), req.key()));
             if (srcBucket.versioned()) {
                 out.header("x-amz-copy-source-version-id", s.versionIdText());

@@ -8,10 +8,10 @@ import dev.spillway.gateway.s3.http.S3Context;
 import dev.spillway.gateway.s3.http.S3Request;
 import dev.spillway.gateway.s3.http.S3Response;
 import dev.spillway.gateway.s3.naming.Names;
-import dev.spillway.gateway.s3.store.ObjectStore;
+import dev.spillway.gateway.s3.store.BucketObjects;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.Header;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
@@ -28,7 +28,7 @@ public final class ObjectSubresources {
             Set.of("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize");
 
     private final S3Context ctx;
-    private final ObjectStore store;
+    private final BucketObjects store;
 
     public ObjectSubresources(S3Context ctx) {
         this.ctx = ctx;
@@ -36,14 +36,14 @@ public final class ObjectSubresources {
     }
 
     /** A version that exists and is no delete marker, or S3's error for it. */
-    private ObjectRecord version(S3Request req, BucketRecord b) throws S3Exception, OsdException {
+    private KeyRecord version(S3Request req, BucketRecord b) throws S3Exception, OsdException {
         String versionId = req.param("versionId");
-        try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key(), versionId)) {
+        try (BucketObjects.Handle h = store.open(b, req.bucket(), req.key(), versionId)) {
             return h.record();
         }
     }
 
-    private static void versionHeader(S3Response out, BucketRecord b, ObjectRecord r) {
+    private static void versionHeader(S3Response out, BucketRecord b, KeyRecord r) {
         if (b.versioned() || r.meta().versionId() != null) {
             out.header("x-amz-version-id", r.versionIdText());
         }
@@ -55,7 +55,7 @@ public final class ObjectSubresources {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         ctx.access().checkWrite(req, b);
         List<Header> tags = Tagging.parse(req.smallBody(64 << 10), Tagging.MAX_OBJECT_TAGS);
-        ObjectRecord r = store.update(
+        KeyRecord r = store.update(
                 b,
                 req.bucket(),
                 req.key(),
@@ -67,7 +67,7 @@ public final class ObjectSubresources {
 
     public void getTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
-        ObjectRecord r = version(req, b);
+        KeyRecord r = version(req, b);
         ctx.access().checkRead(req, b, r);
         versionHeader(out, b, r);
         out.xml(200, Tagging.document(r.meta().tags()));
@@ -76,7 +76,7 @@ public final class ObjectSubresources {
     public void deleteTagging(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         ctx.access().checkWrite(req, b);
-        ObjectRecord r = store.update(
+        KeyRecord r = store.update(
                 b,
                 req.bucket(),
                 req.key(),
@@ -117,8 +117,8 @@ public final class ObjectSubresources {
         }
         int maxParts = intHeader(req, "x-amz-max-parts", 1000);
         int marker = intHeader(req, "x-amz-part-number-marker", 0);
-        try (ObjectStore.Handle h = store.open(b, req.bucket(), req.key(), req.param("versionId"))) {
-            ObjectRecord r = h.record();
+        try (BucketObjects.Handle h = store.open(b, req.bucket(), req.key(), req.param("versionId"))) {
+            KeyRecord r = h.record();
             ctx.access().checkRead(req, b, r);
             versionHeader(out, b, r);
             out.header("Last-Modified", HttpDates.formatMillis(r.mtimeMillis()));
@@ -134,12 +134,12 @@ public final class ObjectSubresources {
                         .end("Checksum");
             }
             if (wanted.contains("ObjectParts") && r.manifest()) {
-                List<ObjectStore.PartSpan> parts = h.parts();
+                List<BucketObjects.PartSpan> parts = h.parts();
                 w.start("ObjectParts").element("PartsCount", r.parts()).element("PartNumberMarker", marker);
                 int n = 0;
                 int last = marker;
                 boolean truncated = false;
-                for (ObjectStore.PartSpan p : parts) {
+                for (BucketObjects.PartSpan p : parts) {
                     if (p.number() <= marker) {
                         continue;
                     }
@@ -154,7 +154,7 @@ public final class ObjectSubresources {
                         .element("MaxParts", maxParts)
                         .element("IsTruncated", truncated);
                 n = 0;
-                for (ObjectStore.PartSpan p : parts) {
+                for (BucketObjects.PartSpan p : parts) {
                     if (p.number() <= marker || n == maxParts) {
                         continue;
                     }
@@ -177,7 +177,7 @@ public final class ObjectSubresources {
         }
     }
 
-    static String checksumType(ObjectRecord r) {
+    static String checksumType(KeyRecord r) {
         return r.meta().checksumType() != null ? r.meta().checksumType() : r.parts() > 0 ? "COMPOSITE" : "FULL_OBJECT";
     }
 
@@ -215,7 +215,7 @@ public final class ObjectSubresources {
         ObjectLock.Retention ret = ObjectLock.parseRetention(req.smallBody(64 << 10));
         boolean bypass = ObjectOps.bypassGovernance(req);
         long now = ctx.config().clock().millis();
-        ObjectRecord r = store.update(
+        KeyRecord r = store.update(
                 b,
                 req.bucket(),
                 req.key(),
@@ -233,7 +233,7 @@ public final class ObjectSubresources {
     public void getRetention(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         requireLock(b, req.bucket());
-        ObjectRecord r = version(req, b);
+        KeyRecord r = version(req, b);
         ctx.access().checkRead(req, b, r);
         if (r.meta().lockMode() == null) {
             throw new S3Exception(
@@ -249,7 +249,7 @@ public final class ObjectSubresources {
         ctx.access().checkWrite(req, b);
         requireLock(b, req.bucket());
         boolean on = ObjectLock.parseLegalHold(req.smallBody(64 << 10));
-        ObjectRecord r = store.update(
+        KeyRecord r = store.update(
                 b,
                 req.bucket(),
                 req.key(),
@@ -262,7 +262,7 @@ public final class ObjectSubresources {
     public void getLegalHold(S3Request req, S3Response out) throws S3Exception, OsdException, IOException {
         BucketRecord b = ctx.namespace().bucket(req.bucket());
         requireLock(b, req.bucket());
-        ObjectRecord r = version(req, b);
+        KeyRecord r = version(req, b);
         ctx.access().checkRead(req, b, r);
         out.xml(200, ObjectLock.legalHoldDocument(r.meta().legalHold()));
     }

@@ -18,7 +18,7 @@ import dev.spillway.gateway.s3.object.Tagging;
 import dev.spillway.gateway.s3.store.Records;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.Header;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.store.StagedBody;
 import dev.spillway.gateway.s3.xml.XmlWriter;
 import dev.spillway.osd.OsdException;
@@ -146,7 +146,7 @@ public final class PostObjectOps {
             ctx.objects().discard(body);
             throw e;
         }
-        ObjectRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
+        KeyRecord r = body.record(ctx.config().clock().millis(), alg, headers, meta);
         r = ctx.objects().commit(b, req.bucket(), key, body, r, origin);
         answer(req, out, fields, b, key, r);
     }
@@ -258,7 +258,7 @@ public final class PostObjectOps {
      * success_action_status 200 or 201 (with a PostResponse document); anything else 204.
      */
     private void answer(
-            S3Request req, S3Response out, Map<String, String> fields, BucketRecord b, byte[] key, ObjectRecord r)
+            S3Request req, S3Response out, Map<String, String> fields, BucketRecord b, byte[] key, KeyRecord r)
             throws IOException {
         String location = "/" + req.bucket() + "/" + UriCodec.encode(key, true);
         out.header("ETag", "\"" + r.etag() + "\"");

@@ -1,7 +1,7 @@
 package dev.spillway.gateway.s3.store;
 
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.store.Records.ManifestEntry;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.Osd;
@@ -19,7 +19,7 @@ import java.nio.ByteBuffer;
  */
 public final class BodyInputStream extends InputStream {
     private final Osd osd;
-    private final ObjectRecord record;
+    private final KeyRecord record;
     private final long end;
     private final int chunk;
     // The stream's own heap chunk, allocated at the first read (send() brings its own buffer).
@@ -33,7 +33,7 @@ public final class BodyInputStream extends InputStream {
     private long partStart;
     private long partEnd;
 
-    BodyInputStream(Osd osd, ObjectRecord record, long start, long length, int chunk) {
+    BodyInputStream(Osd osd, KeyRecord record, long start, long length, int chunk) {
         this.osd = osd;
         this.record = record;
         this.pos = start;

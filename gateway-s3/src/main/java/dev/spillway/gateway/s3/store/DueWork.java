@@ -2,7 +2,7 @@ package dev.spillway.gateway.s3.store;
 
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
@@ -89,10 +89,10 @@ public final class DueWork {
      */
     public interface Planner {
         /** Work for a version that became current. */
-        List<Entry> current(String bucket, byte[] key, ObjectRecord r) throws S3Exception, OsdException;
+        List<Entry> current(String bucket, byte[] key, KeyRecord r) throws S3Exception, OsdException;
 
         /** Work for a version that became non-current at {@code sinceMillis}. */
-        List<Entry> noncurrent(String bucket, byte[] key, ObjectRecord r, long sinceMillis)
+        List<Entry> noncurrent(String bucket, byte[] key, KeyRecord r, long sinceMillis)
                 throws S3Exception, OsdException;
 
         /** Work for a multipart upload begun at {@code initiatedMillis} ({@code uploadKey}: its uploads-index key). */
@@ -102,12 +102,12 @@ public final class DueWork {
         /** No work at all. */
         Planner NONE = new Planner() {
             @Override
-            public List<Entry> current(String bucket, byte[] key, ObjectRecord r) {
+            public List<Entry> current(String bucket, byte[] key, KeyRecord r) {
                 return List.of();
             }
 
             @Override
-            public List<Entry> noncurrent(String bucket, byte[] key, ObjectRecord r, long sinceMillis) {
+            public List<Entry> noncurrent(String bucket, byte[] key, KeyRecord r, long sinceMillis) {
                 return List.of();
             }
 

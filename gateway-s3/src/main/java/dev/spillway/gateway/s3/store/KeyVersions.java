@@ -4,7 +4,7 @@ import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.Osd;
@@ -41,7 +41,7 @@ final class KeyVersions {
     }
 
     /** What a change did: the record now current (or null), and the versions that left the key index. */
-    record Change(ObjectRecord current, List<ObjectRecord> madeNoncurrent, List<ObjectRecord> retired) {
+    record Change(KeyRecord current, List<KeyRecord> madeNoncurrent, List<KeyRecord> retired) {
         Change {
             madeNoncurrent = List.copyOf(madeNoncurrent);
             retired = List.copyOf(retired);
@@ -72,15 +72,15 @@ final class KeyVersions {
         if (c.current() != null && !c.madeNoncurrent().contains(c.current())) {
             entries.addAll(ns.planner.current(bucketName, key, c.current()));
         }
-        for (ObjectRecord r : c.madeNoncurrent()) {
+        for (KeyRecord r : c.madeNoncurrent()) {
             entries.addAll(ns.planner.noncurrent(bucketName, key, r, ns.now()));
         }
         ns.dueWork.schedule(tx, b, entries);
         return c;
     }
 
-    Optional<ObjectRecord> current(BucketRecord b, byte[] key) throws OsdException {
-        return osd.lookup(b.keys(), key).map(ObjectRecord::decode);
+    Optional<KeyRecord> current(BucketRecord b, byte[] key) throws OsdException {
+        return osd.lookup(b.keys(), key).map(KeyRecord::decode);
     }
 
     /**
@@ -89,18 +89,17 @@ final class KeyVersions {
      * null version and replaces the null version wherever it is; never versioned, it replaces
      * the key's record.
      */
-    Change put(Transaction tx, BucketRecord b, String bucketName, byte[] key, ObjectRecord rec, Precondition pre)
+    Change put(Transaction tx, BucketRecord b, String bucketName, byte[] key, KeyRecord rec, Precondition pre)
             throws OsdException, S3Exception {
         return planned(tx, b, bucketName, key, put0(tx, b, bucketName, key, rec, pre));
     }
 
-    private Change put0(
-            Transaction tx, BucketRecord b, String bucketName, byte[] key, ObjectRecord rec, Precondition pre)
+    private Change put0(Transaction tx, BucketRecord b, String bucketName, byte[] key, KeyRecord rec, Precondition pre)
             throws OsdException, S3Exception {
-        Optional<ObjectRecord> old = current(b, key);
+        Optional<KeyRecord> old = current(b, key);
         pre.check(old, bucketName, key);
-        List<ObjectRecord> noncurrent = new ArrayList<>();
-        List<ObjectRecord> retired = new ArrayList<>();
+        List<KeyRecord> noncurrent = new ArrayList<>();
+        List<KeyRecord> retired = new ArrayList<>();
         String mode = b.meta().versioning();
         if (mode == null) {
             rec = rec.withMeta(rec.meta().withVersionId(null));
@@ -125,15 +124,15 @@ final class KeyVersions {
             rec = rec.withMeta(rec.meta().withVersionId(null));
             Optional<byte[]> nullVersion = findNullNoncurrent(versions, key);
             if (nullVersion.isPresent()) {
-                ObjectRecord n = ObjectRecord.decode(
-                        osd.lookup(versions, nullVersion.get()).orElseThrow());
+                KeyRecord n =
+                        KeyRecord.decode(osd.lookup(versions, nullVersion.get()).orElseThrow());
                 retire(tx, n, false, bucketName, key);
                 tx.delete(versions, nullVersion.get());
                 retired.add(n);
             }
         }
         if (old.isPresent()) {
-            ObjectRecord o = old.get();
+            KeyRecord o = old.get();
             if (!b.versioningEnabled() && o.meta().versionId() == null) {
                 retire(tx, o, false, bucketName, key);
                 retired.add(o);
@@ -150,10 +149,10 @@ final class KeyVersions {
      * A DELETE without a version id: never versioned, the key goes; otherwise a delete marker
      * ({@code marker}, a record flagged as one) becomes the current version.
      */
-    Change delete(Transaction tx, BucketRecord b, String bucketName, byte[] key, ObjectRecord marker)
+    Change delete(Transaction tx, BucketRecord b, String bucketName, byte[] key, KeyRecord marker)
             throws OsdException, S3Exception {
         if (b.meta().versioning() == null) {
-            Optional<ObjectRecord> old = current(b, key);
+            Optional<KeyRecord> old = current(b, key);
             if (old.isEmpty()) {
                 return new Change(null, List.of(), List.of());
             }
@@ -182,17 +181,17 @@ final class KeyVersions {
     private Change deleteVersion0(
             Transaction tx, BucketRecord b, String bucketName, byte[] key, Fid version, boolean bypass)
             throws OsdException, S3Exception {
-        Optional<ObjectRecord> cur = current(b, key);
+        Optional<KeyRecord> cur = current(b, key);
         if (cur.isPresent() && isVersion(cur.get(), version)) {
-            ObjectRecord c = cur.get();
+            KeyRecord c = cur.get();
             retire(tx, c, bypass, bucketName, key);
-            ObjectRecord promoted = null;
+            KeyRecord promoted = null;
             Fid versions = b.meta().versions();
             if (versions != null) {
                 byte[] prefix = VersionKeys.prefix(key);
                 try (IndexCursor it = osd.cursor(versions, prefix)) {
                     if (it.next() && Namespace.startsWith(it.key(), prefix)) {
-                        promoted = ObjectRecord.decode(it.value());
+                        promoted = KeyRecord.decode(it.value());
                         tx.delete(versions, it.key());
                     }
                 }
@@ -208,14 +207,13 @@ final class KeyVersions {
         if (vk.isEmpty()) {
             return new Change(cur.orElse(null), List.of(), List.of());
         }
-        ObjectRecord v =
-                ObjectRecord.decode(osd.lookup(b.meta().versions(), vk.get()).orElseThrow());
+        KeyRecord v = KeyRecord.decode(osd.lookup(b.meta().versions(), vk.get()).orElseThrow());
         retire(tx, v, bypass, bucketName, key);
         tx.delete(b.meta().versions(), vk.get());
         return new Change(cur.orElse(null), List.of(), List.of(v));
     }
 
-    static boolean isVersion(ObjectRecord r, Fid version) {
+    static boolean isVersion(KeyRecord r, Fid version) {
         return version == null
                 ? r.meta().versionId() == null
                 : r.fid().equals(version) && r.meta().versionId() != null;
@@ -232,7 +230,7 @@ final class KeyVersions {
         }
         byte[] vk = VersionKeys.of(key, version);
         Optional<byte[]> v = osd.lookup(versions, vk);
-        return v.isPresent() && ObjectRecord.decode(v.get()).meta().versionId() != null
+        return v.isPresent() && KeyRecord.decode(v.get()).meta().versionId() != null
                 ? Optional.of(vk)
                 : Optional.empty();
     }
@@ -243,7 +241,7 @@ final class KeyVersions {
      * @return the record and whether it is the current one
      */
     Optional<Located> find(BucketRecord b, byte[] key, Fid version) throws OsdException {
-        Optional<ObjectRecord> cur = current(b, key);
+        Optional<KeyRecord> cur = current(b, key);
         if (cur.isPresent() && isVersion(cur.get(), version)) {
             return Optional.of(new Located(cur.get(), true));
         }
@@ -251,11 +249,11 @@ final class KeyVersions {
         if (vk.isEmpty()) {
             return Optional.empty();
         }
-        return osd.lookup(b.meta().versions(), vk.get()).map(v -> new Located(ObjectRecord.decode(v), false));
+        return osd.lookup(b.meta().versions(), vk.get()).map(v -> new Located(KeyRecord.decode(v), false));
     }
 
     /** A version found: its record, and whether it is the key's current version. */
-    record Located(ObjectRecord record, boolean current) {}
+    record Located(KeyRecord record, boolean current) {}
 
     /** The null version among the non-current versions of {@code key} (a scan of the key's versions). */
     private Optional<byte[]> findNullNoncurrent(Fid versions, byte[] key) throws OsdException {
@@ -265,7 +263,7 @@ final class KeyVersions {
         byte[] prefix = VersionKeys.prefix(key);
         try (IndexCursor c = osd.cursor(versions, prefix)) {
             while (c.next() && Namespace.startsWith(c.key(), prefix)) {
-                if (ObjectRecord.decode(c.value()).meta().versionId() == null) {
+                if (KeyRecord.decode(c.value()).meta().versionId() == null) {
                     return Optional.of(c.key());
                 }
             }
@@ -277,7 +275,7 @@ final class KeyVersions {
      * Removes a version for good: its body (or manifest) goes to the garbage index. Refused
      * (AccessDenied) while object lock protects it. A delete marker has no body.
      */
-    void retire(Transaction tx, ObjectRecord r, boolean bypassGovernance, String bucketName, byte[] key)
+    void retire(Transaction tx, KeyRecord r, boolean bypassGovernance, String bucketName, byte[] key)
             throws OsdException, S3Exception {
         checkRemovable(r, bypassGovernance, ns.now(), bucketName, key);
         if (r.deleteMarker()) {
@@ -288,7 +286,7 @@ final class KeyVersions {
     }
 
     /** AccessDenied if object lock protects {@code r} at {@code nowMillis}. */
-    static void checkRemovable(ObjectRecord r, boolean bypassGovernance, long nowMillis, String bucket, byte[] key)
+    static void checkRemovable(KeyRecord r, boolean bypassGovernance, long nowMillis, String bucket, byte[] key)
             throws S3Exception {
         Records.Meta m = r.meta();
         String what = bucket + "/" + Names.show(key) + " version " + r.versionIdText();

@@ -328,7 +328,7 @@ public final class Namespace {
      * lost to a crash costs only placement, never data), and a tier advice already there stays:
      * a non-current version of a STANDARD_IA object belongs on the IA tier, not just "cold".
      */
-    void advise(Records.ObjectRecord r, String hint) {
+    void advise(Records.KeyRecord r, String hint) {
         byte[] value = hint.getBytes(StandardCharsets.US_ASCII);
         try {
             List<Fid> bodies = new ArrayList<>();
@@ -598,8 +598,7 @@ public final class Namespace {
                             if (c.next()) {
                                 boolean current = index.equals(b.keys());
                                 boolean marker = current
-                                        && Records.ObjectRecord.decode(c.value())
-                                                .deleteMarker();
+                                        && Records.KeyRecord.decode(c.value()).deleteMarker();
                                 String what = marker
                                         ? "a delete marker of '"
                                         : current ? "at least the key '" : "versions of '";

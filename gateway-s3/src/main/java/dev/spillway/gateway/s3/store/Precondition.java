@@ -3,7 +3,7 @@ package dev.spillway.gateway.s3.store;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.naming.Names;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import java.util.Optional;
 
 /**
@@ -28,8 +28,8 @@ public record Precondition(String ifMatch, String ifNoneMatch) {
      * @throws S3Exception PreconditionFailed (412), or NoSuchKey (404) for If-Match on a key that
      *     has no object, as S3 answers
      */
-    public void check(Optional<ObjectRecord> current, String bucket, byte[] key) throws S3Exception {
-        ObjectRecord cur = current.filter(r -> !r.deleteMarker()).orElse(null);
+    public void check(Optional<KeyRecord> current, String bucket, byte[] key) throws S3Exception {
+        KeyRecord cur = current.filter(r -> !r.deleteMarker()).orElse(null);
         if (ifNoneMatch != null && cur != null && matches(ifNoneMatch, cur.etag())) {
             throw new S3Exception(
                     S3Error.PRECONDITION_FAILED,

@@ -37,7 +37,7 @@ public final class Records {
      * @param checksum its base64 value (for multipart: of the part checksums, "-N"), or null
      * @param meta what format 2 added: version, storage class, tags, lock, owner ({@link Meta#NONE} for format 1)
      */
-    public record ObjectRecord(
+    public record KeyRecord(
             Fid fid,
             boolean manifest,
             long size,
@@ -48,12 +48,12 @@ public final class Records {
             String checksum,
             List<Header> headers,
             Meta meta) {
-        public ObjectRecord {
+        public KeyRecord {
             meta = meta == null ? Meta.NONE : meta;
         }
 
         /** A record without format-2 fields (an unversioned object of the default class). */
-        public ObjectRecord(
+        public KeyRecord(
                 Fid fid,
                 boolean manifest,
                 long size,
@@ -66,14 +66,13 @@ public final class Records {
             this(fid, manifest, size, mtimeMillis, etag, parts, checksumAlgorithm, checksum, headers, Meta.NONE);
         }
 
-        public ObjectRecord withMeta(Meta m) {
-            return new ObjectRecord(
+        public KeyRecord withMeta(Meta m) {
+            return new KeyRecord(
                     fid, manifest, size, mtimeMillis, etag, parts, checksumAlgorithm, checksum, headers, m);
         }
 
-        public ObjectRecord withHeaders(List<Header> h) {
-            return new ObjectRecord(
-                    fid, manifest, size, mtimeMillis, etag, parts, checksumAlgorithm, checksum, h, meta);
+        public KeyRecord withHeaders(List<Header> h) {
+            return new KeyRecord(fid, manifest, size, mtimeMillis, etag, parts, checksumAlgorithm, checksum, h, meta);
         }
 
         public byte[] encode() {
@@ -95,7 +94,7 @@ public final class Records {
             });
         }
 
-        public static ObjectRecord decode(byte[] b) {
+        public static KeyRecord decode(byte[] b) {
             return read(b, in -> {
                 Fid f = readFid(in);
                 int format = in.readUnsignedByte();
@@ -112,7 +111,7 @@ public final class Records {
                 String sum = emptyToNull(in.readUTF());
                 List<Header> headers = readHeaders(in);
                 Meta meta = format == FORMAT_2 ? Meta.decode(readHeaders(in)) : Meta.NONE;
-                return new ObjectRecord(f, manifest, size, mtime, etag, parts, alg, sum, headers, meta);
+                return new KeyRecord(f, manifest, size, mtime, etag, parts, alg, sum, headers, meta);
             });
         }
 

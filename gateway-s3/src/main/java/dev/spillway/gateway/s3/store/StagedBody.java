@@ -28,9 +28,9 @@ public record StagedBody(
      * The record of a single-part object whose body this is (PUT, POST, copy): ETag = hex MD5,
      * checksum as staged, modified at {@code mtimeMillis}.
      */
-    public Records.ObjectRecord record(
+    public Records.KeyRecord record(
             long mtimeMillis, ChecksumAlgorithm alg, List<Records.Header> headers, Records.Meta meta) {
-        return new Records.ObjectRecord(
+        return new Records.KeyRecord(
                 fid,
                 false,
                 size,

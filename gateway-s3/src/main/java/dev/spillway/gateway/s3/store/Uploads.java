@@ -7,8 +7,8 @@ import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
 import dev.spillway.gateway.s3.store.Records.Header;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.gateway.s3.store.Records.ManifestEntry;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
 import dev.spillway.gateway.s3.store.Records.PartRecord;
 import dev.spillway.gateway.s3.store.Records.UploadRecord;
 import dev.spillway.osd.AttrChange;
@@ -47,10 +47,10 @@ public final class Uploads {
 
     private final Namespace ns;
     private final Osd osd;
-    private final ObjectStore objects;
+    private final BucketObjects objects;
     private final SecureRandom random = new SecureRandom();
 
-    public Uploads(ObjectStore objects) {
+    public Uploads(BucketObjects objects) {
         this.objects = objects;
         this.ns = objects.namespace();
         this.osd = ns.osd;
@@ -179,7 +179,7 @@ public final class Uploads {
                             tx.declareCreate(body.fid(), ObjectKind.DATA);
                             tx.declareSetXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes.length);
                             tx.declareWrite(body.fid(), 0, body.size());
-                            ObjectStore.declareWriteCommit(tx, body);
+                            BucketObjects.declareWriteCommit(tx, body);
                         } else {
                             tx.declareDelete(ns.garbage, gkey.length);
                         }
@@ -195,7 +195,7 @@ public final class Uploads {
                         if (body.isInline()) {
                             tx.create(body.fid(), ObjectKind.DATA, AttrChange.none());
                             tx.setXattr(body.fid(), Namespace.ORIGIN_XATTR, originBytes, XattrFlag.UPSERT);
-                            ObjectStore.writeCommit(tx, body);
+                            BucketObjects.writeCommit(tx, body);
                             if (body.size() > 0) {
                                 tx.write(body.fid(), 0, ByteBuffer.wrap(body.inline()));
                             }
@@ -391,7 +391,7 @@ public final class Uploads {
     }
 
     /** Completes an upload: the key then names the concatenation of the chosen parts. */
-    public ObjectRecord complete(
+    public KeyRecord complete(
             BucketRecord bucket, String bucketName, byte[] key, String uploadId, List<Chosen> chosen, long minPartSize)
             throws OsdException, S3Exception {
         return complete(bucket, bucketName, key, uploadId, chosen, minPartSize, null, m -> m, Precondition.NONE);
@@ -404,7 +404,7 @@ public final class Uploads {
      * @param meta adds what the request decides to the record's meta (its version id, say)
      * @param pre the If-Match / If-None-Match the key must satisfy when it switches
      */
-    public ObjectRecord complete(
+    public KeyRecord complete(
             BucketRecord bucket,
             String bucketName,
             byte[] key,
@@ -522,7 +522,7 @@ public final class Uploads {
         }
         String etag = Hashing.hex(md5s.digest()) + "-" + chosen.size();
         Fid manifest = ns.allocator.next();
-        ObjectRecord rec = new ObjectRecord(
+        KeyRecord rec = new KeyRecord(
                 manifest,
                 true,
                 size,

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.testkit.fuzz.SeedCorpus;
 import java.nio.ByteBuffer;
@@ -35,8 +35,8 @@ import org.junit.jupiter.api.Test;
 class RangeConditionsFuzzTest {
     static final String ETAG = "6bcf86bed8807b8e78f0fc6e0a53079d";
     static final long MTIME = 1_767_225_600_000L; // 2026-01-01T00:00:00Z
-    static final ObjectRecord OBJECT =
-            new ObjectRecord(new Fid(0x200000401L, 1, 0), false, 1000, MTIME, ETAG, 0, null, null, List.of());
+    static final KeyRecord OBJECT =
+            new KeyRecord(new Fid(0x200000401L, 1, 0), false, 1000, MTIME, ETAG, 0, null, null, List.of());
 
     @FuzzTest
     void range(byte[] input) {

@@ -7,7 +7,7 @@ import dev.spillway.gateway.s3.GatewayConfig;
 import dev.spillway.gateway.s3.error.S3Error;
 import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
@@ -159,7 +159,7 @@ class SweepRaceTest {
 
     private HookOsd osd;
     private Namespace ns;
-    private ObjectStore objects;
+    private BucketObjects objects;
     private GarbageSweeper sweeper;
     private BucketRecord bucket;
 
@@ -171,7 +171,7 @@ class SweepRaceTest {
                 GatewayConfig.DEFAULT_FID_SEQUENCE,
                 16,
                 InstantSource.fixed(Instant.parse("2026-12-04T12:00:00Z")));
-        objects = new ObjectStore(ns);
+        objects = new BucketObjects(ns);
         sweeper = new GarbageSweeper(ns);
         ns.createBucket(BUCKET);
         bucket = ns.bucket(BUCKET);
@@ -193,12 +193,12 @@ class SweepRaceTest {
         return s;
     }
 
-    private ObjectRecord commit(StagedBody s) throws Exception {
+    private KeyRecord commit(StagedBody s) throws Exception {
         return objects.commit(bucket, BUCKET, KEY, s, s.record(ns.now(), null, List.of(), Records.Meta.NONE), "loop/k");
     }
 
     private byte[] get() throws Exception {
-        try (ObjectStore.Handle h = objects.open(bucket, BUCKET, KEY);
+        try (BucketObjects.Handle h = objects.open(bucket, BUCKET, KEY);
                 InputStream in = h.open(0, h.record().size())) {
             return in.readAllBytes();
         }

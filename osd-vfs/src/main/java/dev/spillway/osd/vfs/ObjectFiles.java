@@ -32,7 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * create of that FID. A device keeps its records in one place for life (its marker says which),
  * so an object never has two records to choose between.
  */
-final class ObjectStore {
+final class ObjectFiles {
     private final String device;
     private final Storage s;
     private final DirtySet dirty;
@@ -59,7 +59,7 @@ final class ObjectStore {
     // never put back what the change replaced; readers use it when it is there.
     private final Map<Fid, Known> known = new ConcurrentHashMap<>();
 
-    ObjectStore(String device, Storage storage, DirtySet dirty, int blockSize, boolean xattrRecords) {
+    ObjectFiles(String device, Storage storage, DirtySet dirty, int blockSize, boolean xattrRecords) {
         this.blockSize = blockSize;
         this.xattrRecords = xattrRecords;
         this.device = device;

@@ -7,7 +7,7 @@ import dev.spillway.gateway.s3.error.S3Exception;
 import dev.spillway.gateway.s3.error.S3StreamException;
 import dev.spillway.gateway.s3.naming.Names;
 import dev.spillway.gateway.s3.store.Records.BucketRecord;
-import dev.spillway.gateway.s3.store.Records.ObjectRecord;
+import dev.spillway.gateway.s3.store.Records.KeyRecord;
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
@@ -41,14 +41,14 @@ import org.slf4j.LoggerFactory;
  * sees the old record or the new one. The old body is destroyed later by the
  * {@link GarbageSweeper}, and only once no reader holds it in {@link InUse}.
  */
-public final class ObjectStore {
-    private static final Logger LOG = LoggerFactory.getLogger(ObjectStore.class);
+public final class BucketObjects {
+    private static final Logger LOG = LoggerFactory.getLogger(BucketObjects.class);
 
     private final Namespace ns;
     private final Osd osd;
     private final KeyVersions versions;
 
-    public ObjectStore(Namespace ns) {
+    public BucketObjects(Namespace ns) {
         this.ns = ns;
         this.osd = ns.osd;
         this.versions = new KeyVersions(ns);
@@ -407,7 +407,7 @@ public final class ObjectStore {
     // ---- key records ---------------------------------------------------------------------
 
     /** The key's current record (a delete marker too), or empty. */
-    public Optional<ObjectRecord> lookup(BucketRecord bucket, String bucketName, byte[] key)
+    public Optional<KeyRecord> lookup(BucketRecord bucket, String bucketName, byte[] key)
             throws OsdException, S3Exception {
         try {
             return versions.current(bucket, key);
@@ -421,7 +421,7 @@ public final class ObjectStore {
      * ("null" for the null version). Empty if there is none; InvalidArgument for a version id
      * this gateway never issued.
      */
-    public Optional<ObjectRecord> lookup(BucketRecord bucket, String bucketName, byte[] key, String versionId)
+    public Optional<KeyRecord> lookup(BucketRecord bucket, String bucketName, byte[] key, String versionId)
             throws OsdException, S3Exception {
         if (versionId == null) {
             return lookup(bucket, bucketName, key);
@@ -448,19 +448,19 @@ public final class ObjectStore {
      *
      * @return the record as stored (with its version id)
      */
-    public ObjectRecord commit(
-            BucketRecord bucket, String bucketName, byte[] key, StagedBody body, ObjectRecord record, String origin)
+    public KeyRecord commit(
+            BucketRecord bucket, String bucketName, byte[] key, StagedBody body, KeyRecord record, String origin)
             throws OsdException, S3Exception {
         return commit(bucket, bucketName, key, body, record, origin, Precondition.NONE);
     }
 
     /** As {@link #commit}, if {@code pre} holds for the key's current record at the switch. */
-    public ObjectRecord commit(
+    public KeyRecord commit(
             BucketRecord bucket,
             String bucketName,
             byte[] key,
             StagedBody body,
-            ObjectRecord record,
+            KeyRecord record,
             String origin,
             Precondition pre)
             throws OsdException, S3Exception {
@@ -530,7 +530,7 @@ public final class ObjectStore {
      * key's newest version (multipart Complete). The caller calls {@link #changed} after stop.
      */
     KeyVersions.Change switchKey(
-            Transaction tx, BucketRecord bucket, String bucketName, byte[] key, ObjectRecord record, Precondition pre)
+            Transaction tx, BucketRecord bucket, String bucketName, byte[] key, KeyRecord record, Precondition pre)
             throws OsdException, S3Exception {
         return versions.put(tx, bucket, bucketName, key, record, pre);
     }
@@ -544,7 +544,7 @@ public final class ObjectStore {
         if (!change.retired().isEmpty()) {
             ns.sweeperHint();
         }
-        for (ObjectRecord r : change.madeNoncurrent()) {
+        for (KeyRecord r : change.madeNoncurrent()) {
             if (!r.deleteMarker()) {
                 ns.advise(r, PlacementHint.COLD);
             }
@@ -556,12 +556,11 @@ public final class ObjectStore {
      * new body), in one transaction; NoSuchKey / NoSuchVersion if there is none, MethodNotAllowed
      * for a delete marker.
      */
-    public ObjectRecord update(
-            BucketRecord bucket, String bucketName, byte[] key, String versionId, RecordChange change)
+    public KeyRecord update(BucketRecord bucket, String bucketName, byte[] key, String versionId, RecordChange change)
             throws OsdException, S3Exception {
         Fid v = versionId == null ? null : VersionKeys.parse(versionId);
         return Tx.run(osd, tx -> versions.declare(tx, bucket, key, ns.maxRecordBytes()), tx -> {
-            ObjectRecord cur;
+            KeyRecord cur;
             boolean current;
             if (versionId == null) {
                 cur = versions.current(bucket, key)
@@ -577,7 +576,7 @@ public final class ObjectStore {
                 cur = l.record();
                 current = l.current();
             }
-            ObjectRecord next = change.apply(cur);
+            KeyRecord next = change.apply(cur);
             if (current) {
                 tx.upsert(bucket.keys(), key, next.encode());
                 // Its tags may have changed what a lifecycle rule selects.
@@ -592,35 +591,35 @@ public final class ObjectStore {
     /** A change of a version's record; may refuse it by throwing. */
     @FunctionalInterface
     public interface RecordChange {
-        ObjectRecord apply(ObjectRecord current) throws S3Exception;
+        KeyRecord apply(KeyRecord current) throws S3Exception;
     }
 
     /** A non-current version of {@code key} by its FID, if it is still one. */
-    public Optional<ObjectRecord> noncurrent(BucketRecord bucket, byte[] key, Fid version) throws OsdException {
+    public Optional<KeyRecord> noncurrent(BucketRecord bucket, byte[] key, Fid version) throws OsdException {
         if (bucket.meta().versions() == null) {
             return Optional.empty();
         }
         return osd.lookup(bucket.meta().versions(), VersionKeys.of(key, version))
-                .map(ObjectRecord::decode);
+                .map(KeyRecord::decode);
     }
 
     /** The non-current versions of {@code key}, newest first. */
-    public List<ObjectRecord> noncurrentVersions(BucketRecord bucket, byte[] key) throws OsdException {
-        List<ObjectRecord> out = new ArrayList<>();
+    public List<KeyRecord> noncurrentVersions(BucketRecord bucket, byte[] key) throws OsdException {
+        List<KeyRecord> out = new ArrayList<>();
         if (bucket.meta().versions() == null) {
             return out;
         }
         byte[] prefix = VersionKeys.prefix(key);
         try (IndexCursor c = osd.cursor(bucket.meta().versions(), prefix)) {
             while (c.next() && Namespace.startsWith(c.key(), prefix)) {
-                out.add(ObjectRecord.decode(c.value()));
+                out.add(KeyRecord.decode(c.value()));
             }
         }
         return out;
     }
 
     /** The DATA objects holding a version's body: itself, or every part of a multipart object. */
-    public List<Fid> bodies(ObjectRecord r) throws OsdException {
+    public List<Fid> bodies(KeyRecord r) throws OsdException {
         List<Fid> out = new ArrayList<>();
         if (r.deleteMarker()) {
             return out;
@@ -638,7 +637,7 @@ public final class ObjectStore {
     }
 
     /** Advises the pool that a version's body belongs on {@code tier} (its storage class). */
-    public void adviseTier(ObjectRecord r, String tier) {
+    public void adviseTier(KeyRecord r, String tier) {
         ns.advise(r, PlacementHint.tier(tier));
     }
 
@@ -651,7 +650,7 @@ public final class ObjectStore {
      */
     public Deleted delete(BucketRecord bucket, String bucketName, byte[] key) throws OsdException, S3Exception {
         Fid markerFid = bucket.meta().versioning() != null ? ns.allocator.next() : null;
-        ObjectRecord marker = markerFid == null ? null : deleteMarker(markerFid);
+        KeyRecord marker = markerFid == null ? null : deleteMarker(markerFid);
         KeyVersions.Change change;
         try {
             // Without versioning a delete only gives space back (FREEING: it works on a full pool);
@@ -692,8 +691,8 @@ public final class ObjectStore {
         return new Deleted(marker, versionId);
     }
 
-    ObjectRecord deleteMarker(Fid fid) {
-        return new ObjectRecord(
+    KeyRecord deleteMarker(Fid fid) {
+        return new KeyRecord(
                 fid, false, 0, ns.now(), "", 0, null, null, List.of(), Records.Meta.NONE.withDeleteMarker(true));
     }
 
@@ -711,7 +710,7 @@ public final class ObjectStore {
     }
 
     /** S3's answer to a GET/HEAD (or a change) of a version that is a delete marker. */
-    static S3Exception markerNotAllowed(ObjectRecord marker) {
+    static S3Exception markerNotAllowed(KeyRecord marker) {
         return new S3Exception(
                         S3Error.METHOD_NOT_ALLOWED,
                         "The specified method is not allowed against this resource: version " + marker.versionIdText()
@@ -728,14 +727,14 @@ public final class ObjectStore {
 
     /** An object held for reading: its body cannot be destroyed until {@link #close()}. */
     public final class Handle implements AutoCloseable {
-        private final ObjectRecord record;
+        private final KeyRecord record;
         private boolean closed;
 
-        Handle(ObjectRecord record) {
+        Handle(KeyRecord record) {
             this.record = record;
         }
 
-        public ObjectRecord record() {
+        public KeyRecord record() {
             return record;
         }
 
@@ -791,12 +790,12 @@ public final class ObjectStore {
     public Handle open(BucketRecord bucket, String bucketName, byte[] key, String versionId)
             throws OsdException, S3Exception {
         while (true) {
-            ObjectRecord r = readable(bucket, bucketName, key, versionId);
+            KeyRecord r = readable(bucket, bucketName, key, versionId);
             Fid fid = r.fid();
             if (ns.inUse.acquire(fid)) {
                 // The version may have gone between the lookup and the acquire, and its body been
                 // swept: read the record again now that the body is held.
-                Optional<ObjectRecord> again = lookup(bucket, bucketName, key, versionId);
+                Optional<KeyRecord> again = lookup(bucket, bucketName, key, versionId);
                 if (again.isPresent() && again.get().fid().equals(fid)) {
                     return new Handle(again.get());
                 }
@@ -815,7 +814,7 @@ public final class ObjectStore {
                         "the gateway is stopping: the read of " + bucketName + "/" + Names.show(key)
                                 + " was interrupted; try again");
             }
-            Optional<ObjectRecord> again = lookup(bucket, bucketName, key, versionId);
+            Optional<KeyRecord> again = lookup(bucket, bucketName, key, versionId);
             if (again.isPresent() && again.get().fid().equals(fid) && !osd.exists(fid)) {
                 throw lostBody(bucketName, key, again.get());
             }
@@ -823,7 +822,7 @@ public final class ObjectStore {
     }
 
     /** A key whose record names a body that is gone: logged, and 500 (retrying cannot help). */
-    private S3Exception lostBody(String bucketName, byte[] key, ObjectRecord r) {
+    private S3Exception lostBody(String bucketName, byte[] key, KeyRecord r) {
         String what = bucketName + "/" + Names.show(key) + " version " + r.versionIdText() + " names "
                 + (r.manifest() ? "manifest " : "body ") + r.fid() + " on " + osd.name()
                 + ", which the garbage sweeper destroyed: a record in use was listed as garbage"
@@ -832,9 +831,9 @@ public final class ObjectStore {
         return new S3Exception(S3Error.INTERNAL_ERROR, what);
     }
 
-    private ObjectRecord readable(BucketRecord bucket, String bucketName, byte[] key, String versionId)
+    private KeyRecord readable(BucketRecord bucket, String bucketName, byte[] key, String versionId)
             throws OsdException, S3Exception {
-        Optional<ObjectRecord> r = lookup(bucket, bucketName, key, versionId);
+        Optional<KeyRecord> r = lookup(bucket, bucketName, key, versionId);
         if (r.isEmpty()) {
             throw versionId == null
                     ? noSuchKey(bucketName, key).header("x-amz-delete-marker", "false")

@@ -17,7 +17,7 @@ import java.nio.ByteBuffer;
  * @param layout a device-unique stamp that changes with every commit that changes the body's
  *     block map, so that a cached extent list is valid exactly while the stamp is the same
  */
-record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes, long flags, long layout) {
+record InodeRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes, long flags, long layout) {
     static final long MAY_HAVE_INLINE = 1;
 
     private static final byte VERSION = 1;
@@ -62,7 +62,7 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
      *     version, an unknown kind, a negative size or count, more allocated blocks than a long
      *     counts in bytes
      */
-    static ObjectRecord decode(byte[] b, int blockSize) throws CorruptRecord {
+    static InodeRecord decode(byte[] b, int blockSize) throws CorruptRecord {
         if (b == null) {
             return null;
         }
@@ -95,6 +95,6 @@ record ObjectRecord(Attr attr, long allocBlocks, long xattrBytes, long indexByte
                     + " xattr bytes, " + ib + " index bytes");
         }
         Attr a = new Attr(kind, size, alloc * blockSize / 512, mode, uid, gid, at, mt, ct, flags, dv);
-        return new ObjectRecord(a, alloc, xb, ib, fl, layout);
+        return new InodeRecord(a, alloc, xb, ib, fl, layout);
     }
 }
