@@ -351,6 +351,7 @@ class VfsRecordFormatTest {
             });
             create(osd, f, body(4096, 7), AttrChange.none());
             osd.sync(f);
+            s.setFault(null); // not the unmount's forces
             return n;
         }
     }
