@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -49,17 +50,47 @@ final class CliFixtures {
                 .withOut(new PrintStream(new ByteArrayOutputStream())));
     }
 
-    /** Runs {@code spillway ARGS --data DATA} in-process: {exit code, stdout, stderr}. */
-    static String[] cli(Path data, String... args) {
+    /** What an in-process run of the CLI returned: its exit code and what it printed. */
+    record Run(int code, String out, String err) {}
+
+    /**
+     * Starts a quiet server on {@code tmp/data} with a pool named {@code name} of two mem devices,
+     * {@code fast} (metadata, foreground, promote) and {@code slow} (background), configured in
+     * {@code tmp/pool.yaml}.
+     */
+    static Server memMemServer(Path tmp, String name) throws Exception {
+        Path cfg = tmp.resolve("pool.yaml");
+        Files.writeString(cfg, """
+                name: %s
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
+                  - {name: slow, backend: mem, roles: [background]}
+                """.formatted(name));
+        return quietServer(tmp.resolve("data"), cfg);
+    }
+
+    /** Runs {@code spillway ARGS} in-process, the arguments as given. */
+    static Run exec(String... args) {
         var cl = SpillwayCommand.commandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /** Runs {@code spillway ARGS --data DATA} in-process. */
+    static Run run(Path data, String... args) {
         String[] all = Arrays.copyOf(args, args.length + 2);
         all[args.length] = "--data";
         all[args.length + 1] = data.toString();
-        int code = cl.execute(all);
-        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+        return exec(all);
+    }
+
+    /** As {@link #run}: {exit code, stdout, stderr}. */
+    static String[] cli(Path data, String... args) {
+        Run r = run(data, args);
+        return new String[] {Integer.toString(r.code()), r.out(), r.err()};
     }
 }

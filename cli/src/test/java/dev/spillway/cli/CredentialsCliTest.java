@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.spillway.cli.CliFixtures.Run;
 import dev.spillway.server.Server;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +16,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -48,14 +46,7 @@ class CredentialsCliTest {
     @BeforeEach
     void start() throws Exception {
         data = tmp.resolve("data");
-        Path cfg = tmp.resolve("pool.yaml");
-        Files.writeString(cfg, """
-                name: creds
-                devices:
-                  - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
-                  - {name: slow, backend: mem, roles: [background]}
-                """);
-        server = CliFixtures.quietServer(data, cfg);
+        server = CliFixtures.memMemServer(tmp, "creds");
     }
 
     @AfterEach
@@ -64,19 +55,8 @@ class CredentialsCliTest {
         server.close();
     }
 
-    private record Run(int code, String out, String err) {}
-
     private Run cli(String... args) {
-        CommandLine cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        String[] all = new String[args.length + 2];
-        System.arraycopy(args, 0, all, 0, args.length);
-        all[args.length] = "--data";
-        all[args.length + 1] = data.toString();
-        return new Run(cl.execute(all), out.toString(), err.toString());
+        return CliFixtures.run(data, args);
     }
 
     private JsonNode add(String... args) throws Exception {

@@ -3,10 +3,8 @@ package dev.spillway.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.spillway.cli.CliFixtures.Run;
 import dev.spillway.server.Server;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +14,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
@@ -39,14 +36,7 @@ class MessagesCliTest {
     @BeforeEach
     void start() throws Exception {
         data = tmp.resolve("data");
-        Path cfg = tmp.resolve("pool.yaml");
-        Files.writeString(cfg, """
-                name: msgtest
-                devices:
-                  - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
-                  - {name: slow, backend: mem, roles: [background]}
-                """);
-        server = CliFixtures.quietServer(data, cfg);
+        server = CliFixtures.memMemServer(tmp, "msgtest");
     }
 
     @AfterEach
@@ -56,24 +46,12 @@ class MessagesCliTest {
         }
     }
 
-    private record Run(int code, String out, String err) {}
-
     private Run cli(String... args) {
         return cli(data, args);
     }
 
     private static Run cli(Path data, String... args) {
-        CommandLine cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        String[] all = new String[args.length + 2];
-        System.arraycopy(args, 0, all, 0, args.length);
-        all[args.length] = "--data";
-        all[args.length + 1] = data.toString();
-        int code = cl.execute(all);
-        return new Run(code, out.toString(), err.toString());
+        return CliFixtures.run(data, args);
     }
 
     /** One line, one prefix, one errno. */

@@ -2,13 +2,12 @@ package dev.spillway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.cli.CliFixtures.Run;
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Transaction;
 import dev.spillway.server.DataDir;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -18,7 +17,6 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Issue 13's bug 2 end to end on the embedded default pool (osd-kv + osd-vfs on disk): a garbage
@@ -31,16 +29,8 @@ class OfflineFsckDamageTest {
     @TempDir
     Path tmp;
 
-    private record Run(int code, String out, String err) {}
-
     private static Run cli(String... args) {
-        CommandLine cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+        return CliFixtures.exec(args);
     }
 
     @Test

@@ -3,30 +3,23 @@ package dev.spillway.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.spillway.osd.AttrChange;
+import dev.spillway.cli.CliFixtures.Run;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.OsdException;
-import dev.spillway.osd.Transaction;
 import dev.spillway.server.Server;
 import dev.spillway.server.ServerOptions;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
-import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The CLI against an in-process server on a mem+mem pool: every admin command, end to end over HTTP. */
 class ServerCliTest {
@@ -39,14 +32,7 @@ class ServerCliTest {
     @BeforeEach
     void start() throws Exception {
         data = tmp.resolve("data");
-        Path cfg = tmp.resolve("pool.yaml");
-        Files.writeString(cfg, """
-                name: clitest
-                devices:
-                  - {name: fast, backend: mem, roles: [metadata, foreground, promote]}
-                  - {name: slow, backend: mem, roles: [background]}
-                """);
-        server = CliFixtures.quietServer(data, cfg);
+        server = CliFixtures.memMemServer(tmp, "clitest");
     }
 
     @AfterEach
@@ -54,34 +40,12 @@ class ServerCliTest {
         server.close();
     }
 
-    private record Run(int code, String out, String err) {}
-
     private Run cli(String... args) {
-        CommandLine cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        String[] all = new String[args.length + 2];
-        System.arraycopy(args, 0, all, 0, args.length);
-        all[args.length] = "--data";
-        all[args.length + 1] = data.toString();
-        int code = cl.execute(all);
-        return new Run(code, out.toString(), err.toString());
+        return CliFixtures.run(data, args);
     }
 
     private Fid object(int n, int size) throws Exception {
-        Fid f = new Fid(0x200000400L, n, 0);
-        byte[] b = new byte[size];
-        new Random(n).nextBytes(b);
-        try (Transaction tx = server.pool().newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, size);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(b));
-        }
-        return f;
+        return CliFixtures.put(server, n, size, true);
     }
 
     @Test

@@ -2,20 +2,18 @@ package dev.spillway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.cli.CliFixtures.Run;
 import dev.spillway.server.Credentials;
 import dev.spillway.server.DataDir;
 import dev.spillway.server.PoolLock;
 import dev.spillway.server.Server;
 import dev.spillway.server.ServerOptions;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The data folder's files as an earlier power cut may have left them on a real filesystem (the
@@ -26,16 +24,8 @@ class StateFilesTest {
     @TempDir
     Path tmp;
 
-    private record Run(int code, String out, String err) {}
-
     private static Run cli(String... args) {
-        CommandLine cl = SpillwayCommand.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+        return CliFixtures.exec(args);
     }
 
     /** Before the fix: "spillway: java.lang.IllegalArgumentException: URI with undefined scheme". */

@@ -2,6 +2,7 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
@@ -121,6 +122,20 @@ public final class CrashCampaign {
             });
             tx.setSync(sync);
         });
+    }
+
+    /**
+     * What a workload step does with its error: after the crash it is rethrown (the campaign's
+     * point); a refusal a single-threaded workload may meet — the object is gone (ENOENT), not
+     * spillable now (EISDIR) or busy (EBUSY) — is passed over; anything else fails the campaign.
+     */
+    public static void refusedOrCrashed(OsdException e, CrashSwitch sw, int step) throws OsdException {
+        if (sw.crashed()) {
+            throw e;
+        }
+        if (!e.is(Errno.ENOENT) && !e.is(Errno.EISDIR) && !e.is(Errno.EBUSY)) {
+            throw new AssertionError("step " + step + " failed without a crash: " + e.getMessage(), e);
+        }
     }
 
     /** A client destroy, modelled like {@link #write}. */
