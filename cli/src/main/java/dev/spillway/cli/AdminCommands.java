@@ -42,7 +42,9 @@ final class AdminCommands {
             description = {
                 "The work in flight (the work index) and what the migration daemon is doing.",
                 "Kinds: copy (a copy being written), gc (a copy to delete), resync (a stale copy to rewrite), "
-                        + "parked (a spill waiting for room on its target). ATTEMPTS > 0: it failed and is retried."
+                        + "parked (a spill waiting for room on its target). ATTEMPTS > 0: it failed and is retried.",
+                "A stuck copy is a copy job that no copy in flight owns, older than policy.stuck-copy-age: its copy "
+                        + "failed half-way and was not rolled back; the daemon rolls it back (else the next mount does)."
             })
     static final class Jobs implements Callable<Integer> {
         @Mixin
@@ -70,6 +72,23 @@ final class AdminCommands {
             out.printf(
                     "jobs: %d (%s); %d retried after a failure%n",
                     j.path("total").asLong(), q, j.path("retried").asLong());
+            JsonNode stuck = j.path("stuckCopies");
+            if (stuck.size() > 0) {
+                out.printf(
+                        "stuck copies: %d (copy jobs older than %s that no copy in flight owns)%n",
+                        stuck.size(), Human.age(j.path("stuckCopyAgeSeconds").asDouble()));
+                for (JsonNode x : stuck) {
+                    out.printf(
+                            "  %s on %s, %s old (copy %s)%n",
+                            x.path("name").isTextual()
+                                    ? x.path("name").asText() + " "
+                                            + x.path("fid").asText()
+                                    : x.path("fid").asText(),
+                            x.path("device").asText(),
+                            Human.age(x.path("ageSeconds").asDouble()),
+                            x.path("copyKey").asText());
+                }
+            }
             JsonNode d = j.path("daemon");
             if (!d.isMissingNode()) {
                 long cap = d.path("bandwidthLimitBytesPerSecond").asLong();
@@ -83,6 +102,10 @@ final class AdminCommands {
                         d.path("promotionsQueued").asLong());
                 if (d.path("backoffs").size() > 0) {
                     out.println("backing off: " + d.path("backoffs"));
+                }
+                if (d.path("stuckCopiesRolledBack").asLong() > 0) {
+                    out.println("stuck copies rolled back since start: "
+                            + d.path("stuckCopiesRolledBack").asLong());
                 }
                 if (d.path("lastError").isTextual()) {
                     out.println("last error: " + d.path("lastError").asText());
@@ -110,7 +133,9 @@ final class AdminCommands {
             Table t = new Table("KIND", "OBJECT", "DEVICE", ">SIZE", ">AGE", ">ATTEMPTS", "FID");
             for (JsonNode x : j.path("jobs")) {
                 t.row(
-                        x.path("kind").asText(),
+                        x.path("stuck").asBoolean()
+                                ? x.path("kind").asText() + " (stuck)"
+                                : x.path("kind").asText(),
                         x.path("name").isTextual() ? x.path("name").asText() : "-",
                         x.path("device").asText(),
                         Human.size(x.path("bytes").asLong()),

@@ -103,21 +103,51 @@ final class GetstripeCommand implements Callable<Integer> {
                 l.path("dataVersion").asLong(),
                 l.path("layoutGeneration").asLong());
         out.println("  placement: " + l.path("placement").asText());
-        Table t = new Table("MIRROR", "DEVICE", "TIER", "STATE", ">SIZE", "CHECKSUM");
+        boolean ranged = false;
+        for (JsonNode c : l.path("copies")) {
+            ranged |= c.path("extents").isArray();
+        }
+        Table t = ranged
+                ? new Table("MIRROR", "DEVICE", "TIER", "STATE", "EXTENTS", ">SIZE", "CHECKSUM")
+                : new Table("MIRROR", "DEVICE", "TIER", "STATE", ">SIZE", "CHECKSUM");
         for (JsonNode c : l.path("copies")) {
             String state = c.path("state").asText();
             if (c.path("preferred").asBoolean()) {
                 state += " (read)";
             }
-            t.row(
-                    c.path("mirror").asInt(),
-                    device(c),
-                    c.path("tier").asText(),
-                    state,
-                    Human.size(c.path("size").asLong()),
-                    c.path("checksum").asText());
+            if (ranged) {
+                t.row(
+                        c.path("mirror").asInt(),
+                        device(c),
+                        c.path("tier").asText(),
+                        state,
+                        extents(c),
+                        Human.size(c.path("size").asLong()),
+                        c.path("checksum").asText());
+            } else {
+                t.row(
+                        c.path("mirror").asInt(),
+                        device(c),
+                        c.path("tier").asText(),
+                        state,
+                        Human.size(c.path("size").asLong()),
+                        c.path("checksum").asText());
+            }
         }
         t.print(indented(out));
+    }
+
+    /** The byte ranges a copy holds, as lfs prints a PFL component's extent: {@code [0, 64M) [128M, EOF)}. */
+    private static String extents(JsonNode c) {
+        if (!c.path("extents").isArray()) {
+            return "[0, EOF)";
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : c.path("extents")) {
+            long end = e.get(1).asLong();
+            out.add("[" + e.get(0).asLong() + ", " + (end < 0 ? "EOF" : Long.toString(end)) + ")");
+        }
+        return String.join(" ", out);
     }
 
     /** A copy's device, or a striped copy's devices joined: {@code slow0+slow1+slow2 (raid0)}. */

@@ -73,6 +73,13 @@ final class ObjectCommands {
         @Option(names = "--to", description = "The spill device (default: the first with room).")
         String to;
 
+        @Option(
+                names = "--range",
+                paramLabel = "START:END",
+                description = "Spill only this range of the body and release it locally (64 KiB boundaries;"
+                        + " sizes such as 64MiB; END may be EOF); the rest stays on the fast device.")
+        String range;
+
         @Override
         String op() {
             return "spill";
@@ -80,7 +87,16 @@ final class ObjectCommands {
 
         @Override
         String[] extra() {
-            return to == null ? new String[0] : new String[] {"to", to};
+            java.util.List<String> kv = new java.util.ArrayList<>();
+            if (to != null) {
+                kv.add("to");
+                kv.add(to);
+            }
+            if (range != null) {
+                kv.add("range");
+                kv.add(range);
+            }
+            return kv.toArray(new String[0]);
         }
     }
 

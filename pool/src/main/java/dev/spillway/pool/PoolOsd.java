@@ -24,6 +24,7 @@ import dev.spillway.pool.device.DeviceTable;
 import dev.spillway.pool.device.MetadataGate;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.io.SplitBody;
 import dev.spillway.pool.layout.Layout;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
@@ -565,8 +566,18 @@ public final class PoolOsd implements Osd {
                 return a;
             }
             PoolObject p = o.get();
-            return a.withSize(p.size(), p.resident(mdDevice.index()) ? a.blocks() : p.blocks())
-                    .withDataVersion(p.dataVersion());
+            int mdi = mdDevice.index();
+            // A split body occupies its resident ranges here and its copies of ranges elsewhere.
+            long blocks = p.resident(mdi)
+                    ? a.blocks()
+                    : p.split(mdi)
+                            ? a.blocks()
+                                    + p.ranges(mdi).stream()
+                                            .filter(c -> c.state() == CopyState.IN_SYNC)
+                                            .mapToLong(c -> (c.bytes() + 511) / 512)
+                                            .sum()
+                            : p.blocks();
+            return a.withSize(p.size(), blocks).withDataVersion(p.dataVersion());
         } catch (OsdException e) {
             throw e.via(name);
         }
@@ -634,6 +645,9 @@ public final class PoolOsd implements Osd {
 
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
+        if (p.split(mdDevice.index())) {
+            return readSplit(fid, p, offset, dst, start);
+        }
         List<Copy> candidates = new ArrayList<>(p.inSync());
         candidates.removeIf(c -> !ctx.readable(c));
         candidates.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
@@ -705,6 +719,29 @@ public final class PoolOsd implements Osd {
                                 ? " (no in-sync copy on a readable device)"
                                 : "; tried " + String.join(", ", tried)),
                 last);
+    }
+
+    /**
+     * Reads a split body (issue 20): its resident ranges from the metadata device only, the others
+     * from copies holding them; null if the layout changed under the read (it restarts).
+     */
+    private Integer readSplit(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
+        SplitBody.Read r;
+        try {
+            r = SplitBody.read(mdDevice.osd(), mdDevice.index(), ctx::device, ctx::readable, fid, p, offset, dst);
+        } catch (OsdException e) {
+            dst.position(start);
+            if (!sameBody(fid, p)) {
+                return null;
+            }
+            throw e;
+        }
+        if (!sameBody(fid, p)) {
+            dst.position(start);
+            return null;
+        }
+        reported(fid, p, offset, r.bytes(), r.lastDevice());
+        return r.bytes();
     }
 
     @Override

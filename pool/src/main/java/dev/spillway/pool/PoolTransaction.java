@@ -25,6 +25,7 @@ import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.SyncCommit;
@@ -545,8 +546,25 @@ final class PoolTransaction extends AbstractTransaction {
 
     /** Makes the body resident (recalling it if it is only elsewhere) before a body change. */
     private PoolObject beforeBodyChange(Fid fid, PoolObject p) throws OsdException {
+        return beforeBodyChange(fid, p, 0, Long.MAX_VALUE);
+    }
+
+    /**
+     * Makes the bytes {@code [from, to)} a body change touches resident before it: a split body
+     * (issue 20) recalls only the ranges that overlap them, unless the change grows the body (a
+     * copy of a range to EOF would no longer hold all of it) or the object may be written under a
+     * sync policy (its sync copies are made from the body on the metadata device, which must then
+     * be whole); anything else not resident is recalled whole.
+     */
+    private PoolObject beforeBodyChange(Fid fid, PoolObject p, long from, long to) throws OsdException {
         if (p.resident(mdIndex)) {
             return p;
+        }
+        if (p.split(mdIndex)) {
+            if (to <= p.size() && !syncCandidates.containsKey(fid)) {
+                return recallTouched(fid, p, from, to);
+            }
+            return recallRanges(fid, p);
         }
         List<Copy> sources = new ArrayList<>(p.inSync());
         sources.removeIf(c -> !ctx.readable(c));
@@ -580,12 +598,93 @@ final class PoolTransaction extends AbstractTransaction {
                 last);
     }
 
+    /**
+     * A split body (issue 20) is made whole before a body change: every range the metadata device
+     * does not hold is written back from an in-sync copy of it, in this transaction; the copies of
+     * the ranges are collected by {@link #bodyChanged} with the other copies.
+     */
+    private PoolObject recallRanges(Fid fid, PoolObject p) throws OsdException {
+        Copy local = p.on(mdIndex).orElseThrow();
+        List<Span> have = new ArrayList<>(local.held());
+        for (Copy c : p.ranges(mdIndex)) {
+            Span sp = c.spans().get(0);
+            if (c.state() != CopyState.IN_SYNC
+                    || !ctx.readable(c)
+                    || Span.covers(have, sp.start(), Math.min(sp.end(), p.size()))) {
+                continue;
+            }
+            CopyIo.recallRange(mdTx, ctx::device, fid, c, p.size());
+            have.add(sp);
+            have = new ArrayList<>(Span.normalize(have));
+        }
+        if (!Span.covers(have, 0, p.size())) {
+            List<Copy> whole = new ArrayList<>(p.inSync());
+            whole.removeIf(c -> !ctx.readable(c));
+            if (whole.isEmpty()) {
+                throw new OsdException(
+                        Errno.EIO,
+                        mdOsd().name(),
+                        fid,
+                        "the body's spilled ranges must be recalled before this write, and a copy of one"
+                                + " could not be read (held: " + Span.normalize(have) + ")");
+            }
+            CopyIo.recall(mdTx, ctx::device, fid, whole.get(0), p.size());
+        }
+        Copy back = local.withSpans(List.of());
+        return p.replace(back.mirrorId(), c -> back).preferring(mdIndex);
+    }
+
+    /**
+     * Recalls the spilled ranges of a split body that overlap {@code [from, to)}; the body's copy
+     * then holds them too, and {@link #bodyChanged} collects their copies while the copies of the
+     * ranges not touched stay in sync (their bytes did not change).
+     */
+    private PoolObject recallTouched(Fid fid, PoolObject p, long from, long to) throws OsdException {
+        Copy local = p.on(mdIndex).orElseThrow();
+        List<Span> have = new ArrayList<>(local.held());
+        for (Copy c : p.ranges(mdIndex)) {
+            Span sp = c.spans().get(0);
+            long end = Math.min(sp.end(), p.size());
+            if (c.state() != CopyState.IN_SYNC
+                    || sp.start() >= to
+                    || end <= from
+                    || Span.covers(have, sp.start(), end)) {
+                continue;
+            }
+            if (!ctx.readable(c)) {
+                return recallRanges(fid, p);
+            }
+            CopyIo.recallRange(mdTx, ctx::device, fid, c, p.size());
+            have.add(sp);
+            have = new ArrayList<>(Span.normalize(have));
+        }
+        if (!Span.covers(have, Math.min(from, p.size()), Math.min(to, p.size()))) {
+            return recallRanges(fid, p);
+        }
+        // Holding every byte of the body, the copy is whole again (its spans may end at the size).
+        Copy back = local.withSpans(Span.covers(have, 0, p.size()) ? List.of() : Span.normalize(have));
+        return p.replace(back.mirrorId(), c -> back).preferring(mdIndex);
+    }
+
     /** After a body change: version + 1, and every other copy stale (replicas > 1, durable devices) or collected. */
     private void bodyChanged(Fid fid, PoolObject p, long newSize) throws OsdException {
         List<Copy> kept = new ArrayList<>();
         for (Copy c : p.copies()) {
             if (c.device() == mdIndex || c.state() == CopyState.PENDING) {
                 kept.add(c.device() == mdIndex ? c.inSync(p.dataVersion() + 1, newSize, c.checksums()) : c);
+            } else if (!c.whole()) {
+                Copy local = p.on(mdIndex).orElseThrow();
+                Span sp = c.spans().get(0);
+                if (c.state() == CopyState.IN_SYNC
+                        && newSize == p.size()
+                        && !Span.covers(local.held(), sp.start(), Math.min(sp.end(), p.size()))) {
+                    // A range the change did not touch (it was not recalled): its bytes are the
+                    // same in the new version.
+                    kept.add(c.inSync(p.dataVersion() + 1, c.bytes(), c.checksums()));
+                } else {
+                    // Recalled into the body before this change: collected, never resynced.
+                    collect(fid, c);
+                }
             } else if (ctx.replicas() > 1
                     && c.state() == CopyState.IN_SYNC
                     && ctx.device(c.device()).durability() > 0) {
@@ -632,7 +731,7 @@ final class PoolTransaction extends AbstractTransaction {
                         "write ends at " + end + ", past the largest object "
                                 + pool.capabilities().maxObjectSize() + " of this pool's devices");
             }
-            PoolObject r = beforeBodyChange(fid, p.get());
+            PoolObject r = beforeBodyChange(fid, p.get(), offset, end);
             mdTx.write(fid, offset, src);
             bodyChanged(fid, r, Math.max(r.size(), end));
         } catch (OsdException e) {
@@ -649,7 +748,9 @@ final class PoolTransaction extends AbstractTransaction {
                 mdTx.punch(fid, offset, length);
                 return;
             }
-            PoolObject r = beforeBodyChange(fid, p.get());
+            long size = p.get().size();
+            PoolObject r = beforeBodyChange(
+                    fid, p.get(), offset, length >= size - offset ? size : offset + Math.max(0, length));
             mdTx.punch(fid, offset, length);
             bodyChanged(fid, r, r.size());
         } catch (OsdException e) {

@@ -24,10 +24,25 @@ import java.util.Set;
  */
 final class SpillEverything extends FilterOsd {
     private final PoolOsd pool;
+    private final boolean ranges;
 
     SpillEverything(PoolOsd pool) {
+        this(pool, false);
+    }
+
+    private SpillEverything(PoolOsd pool, boolean ranges) {
         super(pool);
         this.pool = pool;
+        this.ranges = ranges;
+    }
+
+    /**
+     * Range-level placement instead (issue 20): every other 64 KiB extent of each body touched, from
+     * the second on, is spilled as a range (alternating between the background devices) and
+     * released locally, so that reads and writes cross many extents of split bodies.
+     */
+    static SpillEverything splitting(PoolOsd pool) {
+        return new SpillEverything(pool, true);
     }
 
     PoolOsd pool() {
@@ -85,6 +100,10 @@ final class SpillEverything extends FilterOsd {
     void spill(Set<Fid> fids) throws OsdException {
         List<PoolDevice> bg =
                 pool.devices().stream().filter(d -> d.has(Role.BACKGROUND)).toList();
+        if (ranges) {
+            split(fids, bg);
+            return;
+        }
         for (Fid f : fids) {
             if (!pool.exists(f) || pool.getAttr(f).kind() != ObjectKind.DATA) {
                 continue;
@@ -105,6 +124,30 @@ final class SpillEverything extends FilterOsd {
             } catch (OsdException e) {
                 if (!e.is(Errno.EBUSY)) {
                     throw e;
+                }
+            }
+        }
+        pool.migrator().collectGarbage();
+    }
+
+    private void split(Set<Fid> fids, List<PoolDevice> bg) throws OsdException {
+        long unit = dev.spillway.pool.meta.Span.ALIGN;
+        for (Fid f : fids) {
+            if (!pool.exists(f) || pool.getAttr(f).kind() != ObjectKind.DATA) {
+                continue;
+            }
+            long size = pool.getAttr(f).size();
+            int n = 0;
+            for (long at = unit; at < size; at += 2 * unit) {
+                try {
+                    MoveResult r = pool.migrator().spillRange(f, bg.get(n++ % bg.size()), at, at + unit);
+                    if (r instanceof MoveResult.Refused || r instanceof MoveResult.Parked) {
+                        throw new AssertionError("range spill of " + f + " at " + at + " did not complete: " + r);
+                    }
+                } catch (OsdException e) {
+                    if (!e.is(Errno.EBUSY)) {
+                        throw e;
+                    }
                 }
             }
         }

@@ -104,6 +104,7 @@ class ModuleGraphTest {
             "dev.spillway.pool.meta.Job$Kind",
             "dev.spillway.pool.meta.Copy",
             "dev.spillway.pool.meta.Stripe",
+            "dev.spillway.pool.meta.Span",
             "dev.spillway.pool.meta.Checksums",
             "dev.spillway.pool.meta.CopyState",
             "dev.spillway.pool.meta.PoolObject");

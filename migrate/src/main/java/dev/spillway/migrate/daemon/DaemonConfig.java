@@ -29,6 +29,8 @@ import java.util.TreeSet;
  * @param spillWriters copies of one batch written side by side (1 to {@value #MAX_SPILL_WRITERS});
  *     by default {@value #DEFAULT_SPILL_WRITERS}, or 1 with {@code spill-streams: 1} (the daemon then
  *     runs every copy on its own thread, one after another, as deterministic tests want)
+ * @param stuckCopyAge how old a COPY job no copy in flight owns must be before the daemon rolls
+ *     it back (it is listed as stuck from then on until it is rolled back)
  */
 public record DaemonConfig(
         boolean enabled,
@@ -42,7 +44,8 @@ public record DaemonConfig(
         Duration checkpoint,
         int evacuateBatch,
         int spillStreams,
-        int spillWriters) {
+        int spillWriters,
+        Duration stuckCopyAge) {
 
     /** The most spill streams: the pool's reserve counts on at most this many, plus its other callers. */
     public static final int MAX_SPILL_STREAMS = 3;
@@ -77,7 +80,8 @@ public record DaemonConfig(
             "checkpoint-interval",
             "evacuate-batch",
             "spill-streams",
-            "spill-writers");
+            "spill-writers",
+            "stuck-copy-age");
 
     public static DaemonConfig defaults() {
         return new DaemonConfig(
@@ -92,7 +96,8 @@ public record DaemonConfig(
                 Duration.ofMinutes(5),
                 64,
                 2,
-                DEFAULT_SPILL_WRITERS);
+                DEFAULT_SPILL_WRITERS,
+                Duration.ofMinutes(5));
     }
 
     /** Reads the {@code policy:} map of a pool configuration. */
@@ -133,7 +138,8 @@ public record DaemonConfig(
                     c.duration("checkpoint-interval", d.checkpoint),
                     (int) c.integer("evacuate-batch", d.evacuateBatch),
                     streams,
-                    writers(c, streams == 1 ? 1 : d.spillWriters));
+                    writers(c, streams == 1 ? 1 : d.spillWriters),
+                    c.duration("stuck-copy-age", d.stuckCopyAge));
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EINVAL, pool, "pool config: policy: " + e.getMessage());
         }

@@ -1,6 +1,7 @@
 package dev.spillway.migrate.daemon;
 
 import dev.spillway.migrate.policy.PolicyStats;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,6 +21,9 @@ import java.util.Map;
  * @param tracked objects the heat tracker knows
  * @param policy the policy's counters (passes, promotions, refusals, ping-pongs)
  * @param lastError the last failure, or null
+ * @param stuckCopies COPY jobs no copy in flight owns, older than {@code stuck-copy-age}, that the
+ *     last pass found and could not roll back
+ * @param stuckCopiesRolledBack stuck COPY jobs' copies the daemon rolled back since start
  */
 public record DaemonStatus(
         boolean running,
@@ -35,4 +39,17 @@ public record DaemonStatus(
         Map<String, Double> backoffs,
         long tracked,
         PolicyStats policy,
-        String lastError) {}
+        String lastError,
+        List<StuckCopy> stuckCopies,
+        long stuckCopiesRolledBack) {
+
+    /**
+     * A COPY job left behind: its copy failed half-way and its roll-back did not finish.
+     *
+     * @param fid the object
+     * @param device the copy's target device
+     * @param copyKey the copy's key on it
+     * @param ageSeconds how long ago the job was recorded
+     */
+    public record StuckCopy(String fid, String device, String copyKey, double ageSeconds) {}
+}

@@ -102,6 +102,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
     private final AtomicLong foregroundOps = new AtomicLong();
     private final AtomicLong deferredCheckpoints = new AtomicLong();
+    private final AtomicLong stuckRolledBack = new AtomicLong();
+    // The stuck copies the last pass found and could not roll back (for status()).
+    private volatile List<Job> stuck = List.of();
     // The objects the spill pass is moving now: an emergency spill picks others, so the two
     // streams drain the tier side by side instead of racing for the same objects.
     private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
@@ -270,6 +273,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             int resynced,
             int unparked,
             int evacuated,
+            int stuckCopiesRolledBack,
             int failed,
             boolean busy,
             List<String> errors) {}
@@ -350,6 +354,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         int resynced;
         int unparked;
         int evacuated;
+        int stuckCopiesRolledBack;
 
         Pass(boolean busy, List<Job> jobs) {
             this.busy = busy;
@@ -365,6 +370,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     resynced,
                     unparked,
                     evacuated,
+                    stuckCopiesRolledBack,
                     errors.size(),
                     busy,
                     List.copyOf(errors));
@@ -387,7 +393,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         long movedBefore =
                 bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
         if (!cfg.enabled()) {
-            return new PassReport(0, 0, 0, 0, 0, 0, 0, 0, busy, List.of());
+            return new PassReport(0, 0, 0, 0, 0, 0, 0, 0, 0, busy, List.of());
         }
         refreshFast();
         Pass pass = new Pass(busy, pool.jobs());
@@ -427,13 +433,44 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         return pass.report();
     }
 
-    /** Rolls back what emergency spills left, and collects garbage if the work index has any. */
+    /**
+     * Rolls back what emergency spills left and the copies left behind at run time, and collects
+     * garbage if the work index has any (or the roll-backs made some).
+     */
     private void collectGarbage(Pass pass) throws OsdException {
         activity = "rolling back unfinished emergency copies";
         pool.migrator().settleLeftovers();
+        rollBackStuck(pass);
         activity = "collecting garbage";
-        if (queued.containsKey("GC")) {
+        if (queued.containsKey("GC") || pass.stuckCopiesRolledBack > 0) {
             pass.collected = pool.migrator().collectGarbage();
+        }
+    }
+
+    /**
+     * Rolls back the COPY jobs that no copy in flight owns and that are older than {@code
+     * stuck-copy-age}: a copy that failed half-way and whose roll-back did not finish (its device
+     * errored, the roll-back's own transaction failed). The pool re-checks each under the object's
+     * lock and rolls it back as mount-time recovery does, so it no longer waits for a remount.
+     */
+    private void rollBackStuck(Pass pass) {
+        List<Job> found = pool.migrator().stuckCopies(pass.jobs, cfg.stuckCopyAge());
+        if (found.isEmpty()) {
+            stuck = List.of();
+            return;
+        }
+        activity = "rolling back " + found.size() + " stuck copies";
+        try {
+            int n = pool.migrator().rollBackStuck(found);
+            pass.stuckCopiesRolledBack += n;
+            stuckRolledBack.addAndGet(n);
+            stuck = List.of();
+        } catch (OsdException | RuntimeException e) {
+            // Left for the next pass (or the next mount); status() lists them meanwhile.
+            stuck = found;
+            String msg = "roll-back of " + found.size() + " stuck copies: " + e.getMessage();
+            pass.errors.add(msg);
+            lastError = msg;
         }
     }
 
@@ -929,7 +966,21 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 bo,
                 heat.tracked(),
                 policy.stats(),
-                lastError);
+                lastError,
+                stuckCopies(stuck),
+                stuckRolledBack.get());
+    }
+
+    /** {@code jobs} as the status shows stuck copies, their ages by the pool's clock now. */
+    private List<DaemonStatus.StuckCopy> stuckCopies(List<Job> jobs) {
+        long now = pool.nowNanos();
+        return jobs.stream()
+                .map(j -> new DaemonStatus.StuckCopy(
+                        j.fid().toString(),
+                        pool.device(j.device()).name(),
+                        j.key().toString(),
+                        Math.max(0, now - j.createdNs()) / 1e9))
+                .toList();
     }
 
     /**

@@ -35,7 +35,11 @@ final class EntryStore {
     private float[][] freq = new float[0][];
     /** Last access, seconds since the tracker's epoch. */
     private int[][] last = new int[0][];
-    /** Resident: second it became resident (for the minimum age). Spilled: start of the nhit window. */
+    /**
+     * Resident: second it became resident (for the minimum age). Spilled with {@code
+     * HeatSegment.F_GHOST}: its ghost mark — the bytes its part of the tier (trial copies or the
+     * main part) had spilled before it, in 4 KiB units, wrapping. Otherwise unused.
+     */
     private int[][] aux = new int[0][];
 
     private int[][] size = new int[0][];

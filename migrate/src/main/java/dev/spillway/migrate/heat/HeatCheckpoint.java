@@ -82,7 +82,7 @@ public final class HeatCheckpoint {
                     d.writeInt(st.last(id));
                     d.writeInt(st.aux(id));
                     d.writeInt(st.sizeCode(id));
-                    d.writeByte(st.flags(id) & ~HeatSegment.F_LIVE);
+                    d.writeByte(st.flags(id) & ~HeatSegment.F_LIVE & ~HeatSegment.F_GHOST & ~HeatSegment.F_GHOST_TRIAL);
                 }
             }
         }

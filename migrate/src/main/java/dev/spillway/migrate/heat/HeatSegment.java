@@ -20,6 +20,15 @@ final class HeatSegment {
     static final int F_PROMOTED = 16;
     /** Resident on trial (probation): promoted, or written, and not read again since. */
     static final int F_PROBATION = 128;
+    /**
+     * Spilled by a spill pass and not read since: the record's ghost mark (the bytes its part had
+     * spilled before it) says how recently it left; {@link #F_GHOST_TRIAL} says from which part.
+     */
+    static final int F_GHOST = 32;
+    /** With {@link #F_GHOST}: spilled as a trial copy (else from the main part). */
+    static final int F_GHOST_TRIAL = 64;
+
+    private static final int GHOST_BITS = F_GHOST | F_GHOST_TRIAL;
 
     static final int RESIDENT_RING = 0;
     static final int SPILLED_RING = 1;
@@ -33,10 +42,16 @@ final class HeatSegment {
     private final double freqRatio;
     /** Objects linked in the resident and probation rings of every segment: the tier's size in turnovers. */
     private final AtomicLong residents;
+    /** Bytes spilled from trial copies / from the main part, by every segment (ghost marks). */
+    private final AtomicLong trialSpilled;
+
+    private final AtomicLong mainSpilled;
     /** An upper bound of log2(decayed count) at last access over all records ever updated. */
     private double maxLogScore;
 
-    HeatSegment(HeatConfig config, AtomicLong residents) {
+    HeatSegment(HeatConfig config, AtomicLong residents, AtomicLong trialSpilled, AtomicLong mainSpilled) {
+        this.trialSpilled = trialSpilled;
+        this.mainSpilled = mainSpilled;
         this.minSpillBytes = config.minSpillBytes();
         this.sizeWeight = config.sizeWeight();
         this.freqRatio = config.halfLife() / config.frequencyHalfLife();
@@ -201,18 +216,23 @@ final class HeatSegment {
             f = (f | F_RESIDENT) & ~F_PROMOTED;
             store.setAux(id, ti);
         }
-        // Written data is not on trial.
-        f &= ~F_PROBATION;
+        // Written data is not on trial, and not a ghost.
+        f &= ~F_PROBATION & ~GHOST_BITS;
         store.setFlags(id, f);
         resize(id, EntryStore.encodeSize(size));
         bump(id, t, ti);
         linkIfLinkable(id);
     }
 
-    void recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
+    /** Returns the ghost a read of a spilled record consumed ({@link #takeGhost}), else 0. */
+    long recordRead(long s, long ov, int h, boolean data, long size, boolean resident, double t, int ti) {
         int id = findOrAdd(s, ov, h, data, resident, ti);
+        long ghost = 0;
         if (id >= 0) {
             unlinkIfLinked(id);
+            if (!resident) {
+                ghost = takeGhost(id);
+            }
         } else {
             id = ~id;
         }
@@ -221,7 +241,7 @@ final class HeatSegment {
         if (was != resident) {
             // The pool knows better: follow it.
             f = resident ? (f | F_RESIDENT) : (f & ~F_RESIDENT & ~F_PROMOTED);
-            f &= ~F_PROBATION;
+            f &= ~F_PROBATION & ~GHOST_BITS;
             store.setAux(id, ti);
         } else if (resident) {
             // A trial copy read again on the fast tier has earned its place (S3-FIFO moving a
@@ -234,6 +254,7 @@ final class HeatSegment {
         }
         bump(id, t, ti);
         linkIfLinkable(id);
+        return ghost;
     }
 
     /**
@@ -246,14 +267,56 @@ final class HeatSegment {
             return false;
         }
         unlinkIfLinked(id);
-        int f = store.flags(id) & ~F_PROMOTED & ~F_RESIDENT & ~F_PROBATION;
+        int old = store.flags(id);
+        int f = old & ~F_PROMOTED & ~F_RESIDENT & ~F_PROBATION;
+        if (resident || (old & F_RESIDENT) != 0) {
+            f &= ~GHOST_BITS;
+        }
         store.setAux(id, ti);
         if (resident) {
             f |= F_RESIDENT | (promoted ? F_PROMOTED : 0) | (probation ? F_PROBATION : 0);
+        } else if ((old & F_RESIDENT) != 0 && (old & F_DATA) != 0) {
+            // Leaves the fast tier: mark where its part's spill stream stood (the ghost).
+            boolean trial = (old & F_PROBATION) != 0;
+            long before = (trial ? trialSpilled : mainSpilled).getAndAdd(EntryStore.decodeSize(store.sizeCode(id)));
+            store.setAux(id, (int) (before >>> GHOST_UNIT_BITS)); // a spilled record's aux is free
+            f |= F_GHOST | (trial ? F_GHOST_TRIAL : 0);
         }
         store.setFlags(id, f);
         linkIfLinkable(id);
         return true;
+    }
+
+    /** Ghost marks count spilled bytes in units of 4 KiB. */
+    static final int GHOST_UNIT_BITS = 12;
+
+    /**
+     * A spilled record is being read: if a spill pass spilled it and it was not read since,
+     * whether it left within the last {@code withinBytes} its part spilled — +1 from the trial
+     * copies, -1 from the main part, 0 if not (or no ghost). Consumes the ghost either way.
+     */
+    long takeGhost(long s, long ov, int h) {
+        int id = store.find(s, ov, h);
+        return id == EntryStore.NONE ? 0 : takeGhost(id);
+    }
+
+    /**
+     * Consumes the record's ghost: 0 if it has none (or is resident), else a token {@code
+     * (since << 2) | (trial ? 2 : 0) | 1}, {@code since} the 4 KiB units its part has spilled
+     * since it left (see {@link HeatTracker#ghostVerdict}).
+     */
+    private long takeGhost(int id) {
+        int f = store.flags(id);
+        if ((f & F_GHOST) == 0 || (f & F_RESIDENT) != 0) {
+            return 0;
+        }
+        store.setFlags(id, f & ~GHOST_BITS);
+        boolean trial = (f & F_GHOST_TRIAL) != 0;
+        long now = (trial ? trialSpilled : mainSpilled).get();
+        // Differences of wrapping 32-bit marks: exact while the part spills less than 16 TiB
+        // between a record's spill and its return.
+        long since = ((int) (now >>> GHOST_UNIT_BITS) - store.aux(id)) & 0xFFFFFFFFL;
+        return (since << 2) | (trial ? 2 : 0) | 1;
     }
 
     /** Sets a record's size without counting an access; false if the FID is not tracked. */
@@ -390,7 +453,8 @@ final class HeatSegment {
         store.setLast(id, last);
         store.setAux(id, aux);
         store.setSizeCode(id, sizeCode);
-        store.setFlags(id, flags | F_LIVE);
+        // Ghost marks are not kept: the spill counters start again at 0.
+        store.setFlags(id, (flags & ~GHOST_BITS) | F_LIVE);
         // The logical time of its last access is not kept: no bound on its count is known, so
         // the inactive export looks at every bucket until the next access sets a real bound.
         maxLogScore = Double.POSITIVE_INFINITY;

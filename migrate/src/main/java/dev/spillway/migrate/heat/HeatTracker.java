@@ -70,6 +70,10 @@ public final class HeatTracker {
     private final AtomicLong accesses = new AtomicLong();
     /** Spillable objects on the fast tier now: a turnover is this many accesses. */
     private final AtomicLong residents = new AtomicLong();
+    /** Bytes spill passes took from trial copies / from the main part (the ghosts' clocks). */
+    private final AtomicLong trialSpilled = new AtomicLong();
+
+    private final AtomicLong mainSpilled = new AtomicLong();
     /** The logical clock's current linear piece; replaced every sixteenth of a half-life. */
     private volatile Piece piece;
     // guarded by this: (wall second, logical time) samples, oldest first, for the inactive export
@@ -94,7 +98,7 @@ public final class HeatTracker {
         this.epochSecond = epochSecond;
         this.segments = new HeatSegment[config.segments()];
         for (int i = 0; i < segments.length; i++) {
-            segments[i] = new HeatSegment(config, residents);
+            segments[i] = new HeatSegment(config, residents, trialSpilled, mainSpilled);
         }
         this.segmentShift = 32 - Integer.numberOfTrailingZeros(config.segments());
         this.piece = piece(0, logicalNow);
@@ -246,15 +250,20 @@ public final class HeatTracker {
         recordRead(fid.seq(), fid.oid(), fid.ver(), kind, sizeBytes, resident);
     }
 
-    /** {@link #recordRead(Fid, ObjectKind, long, boolean)} without a {@link Fid} object. */
-    public void recordRead(long seq, int oid, int ver, ObjectKind kind, long sizeBytes, boolean resident) {
+    /**
+     * {@link #recordRead(Fid, ObjectKind, long, boolean)} without a {@link Fid} object.
+     *
+     * @return for a read of a spilled object that a spill pass spilled and nothing read since,
+     *     its ghost token (consumed: see {@link #ghostVerdict}); else 0
+     */
+    public long recordRead(long seq, int oid, int ver, ObjectKind kind, long sizeBytes, boolean resident) {
         long ov = oidVer(oid, ver);
         int h = EntryStore.hash(seq, ov);
         double t = tickLogical();
         int ti = wallTick();
         HeatSegment s = segment(h);
         synchronized (s) {
-            s.recordRead(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, resident, t, ti);
+            return s.recordRead(seq, ov, h, kind == ObjectKind.DATA, sizeBytes, resident, t, ti);
         }
     }
 
@@ -356,8 +365,39 @@ public final class HeatTracker {
                     resident,
                     (f & HeatSegment.F_PROMOTED) != 0,
                     (f & HeatSegment.F_PROBATION) != 0,
-                    instantOf(st.aux(id))));
+                    resident ? instantOf(st.aux(id)) : null));
         }
+    }
+
+    /**
+     * A read of the spilled object {@code fid}: did it leave the fast tier recently — within the
+     * last {@code withinBytes} that its part of the tier spilled? +1 if it was spilled as a
+     * trial copy, -1 if from the main part, 0 if neither (not that recently, read since its
+     * spill, or not spilled by a pass). Equal-sized ghosts of the two parts: a return within
+     * them is a hit the part would have had with {@code withinBytes} more room. A read of a
+     * spilled object consumes its ghost ({@link #recordRead} returns it), so this answers only
+     * before one.
+     */
+    public int ghostHit(Fid fid, long withinBytes) {
+        long ov = oidVer(fid.oid(), fid.ver());
+        int h = EntryStore.hash(fid.seq(), ov);
+        HeatSegment s = segment(h);
+        long token;
+        synchronized (s) {
+            token = s.takeGhost(fid.seq(), ov, h);
+        }
+        return ghostVerdict(token, withinBytes);
+    }
+
+    /**
+     * What a ghost token ({@link #recordRead}'s answer) says: +1 a trial copy spilled within the
+     * last {@code withinBytes} its part spilled, -1 the same from the main part, 0 otherwise.
+     */
+    public static int ghostVerdict(long token, long withinBytes) {
+        if (token == 0 || token >>> 2 > withinBytes >>> HeatSegment.GHOST_UNIT_BITS) {
+            return 0;
+        }
+        return (token & 2) != 0 ? 1 : -1;
     }
 
     /** The object's decayed access count now, or 0 if it is not tracked. */

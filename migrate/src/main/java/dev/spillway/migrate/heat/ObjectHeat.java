@@ -15,7 +15,7 @@ import java.time.Instant;
  * @param resident body on the fast tier
  * @param promoted became resident through a promotion
  * @param probation a trial promotion not read since
- * @param since resident: when it arrived on the fast tier; spilled: when it left it
+ * @param since resident: when it arrived on the fast tier; null for a spilled object
  */
 public record ObjectHeat(
         Fid fid,

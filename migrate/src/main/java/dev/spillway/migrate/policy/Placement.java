@@ -44,11 +44,11 @@ public final class Placement {
      * @return the decision; {@link Promotion#NOT_ELIGIBLE} for a read of a resident object
      */
     public Promotion read(Fid fid, long sizeBytes, boolean resident, long usedBytes, long capacityBytes) {
-        heat.recordRead(fid.seq(), fid.oid(), fid.ver(), ObjectKind.DATA, sizeBytes, resident);
+        long ghost = heat.recordRead(fid.seq(), fid.oid(), fid.ver(), ObjectKind.DATA, sizeBytes, resident);
         if (resident) {
             return Promotion.NOT_ELIGIBLE;
         }
-        return policy.decidePromotion(fid, sizeBytes, usedBytes, capacityBytes);
+        return policy.decidePromotionAfterRead(fid, sizeBytes, usedBytes, capacityBytes, ghost);
     }
 
     /**

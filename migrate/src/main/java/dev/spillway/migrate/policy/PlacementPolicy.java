@@ -32,9 +32,21 @@ import java.util.Set;
  * the tier do not flush the main part — and has been read
  * at least {@code promoteHits} times lately (its decayed count); or if the tier has room to
  * spare. Otherwise it may be copied up on trial while trial copies hold less than
- * {@code probationShare} of the tier (S3-FIFO's small FIFO, W-TinyLFU's window): a trial copy
+ * a share of the tier (S3-FIFO's small FIFO, W-TinyLFU's window): a trial copy
  * read again joins the main part; one that is not is the next pass's first victim, and its
  * history stays in the tracker (the ghost), so a quick return finds it hotter.
+ *
+ * <h2>The trial share adapts: equal ghosts</h2>
+ * The share starts at {@code probationShare} and follows the marginal hits of the two parts:
+ * a spilled object read again within the last {@value #GHOST_DIVISOR}th of the tier's bytes
+ * that its part spilled (a return {@link HeatTracker#ghostHit} reports) is a hit that part
+ * would have had with that much more room. A return to the trial copies' ghost grows the
+ * share by the object's bytes, one to the main part's shrinks it (ARC's step); both ghosts are
+ * the same size, so their hits compare directly (ARC's ghosts are each the complement of
+ * their list, which needs a ratio weighting that swings), and the share settles where the two
+ * parts' marginal hits are equal. Bounded to {@value #MIN_SHARE_PERCENT}% ..
+ * {@value #MAX_SHARE_PERCENT}% of the tier. A loop or scan larger than the tier returns to
+ * neither ghost, so it does not move the share.
  *
  * <p>Thread-safe (one monitor; decisions are short and off the data path).
  */
@@ -60,9 +72,24 @@ public final class PlacementPolicy {
     private long refusedWouldSpill;
     private long pingPongs;
 
+    /** The ghosts of the two parts are this fraction of the tier's bytes each (Caffeine's climber step). */
+    static final int GHOST_DIVISOR = 16;
+    /** The adapted trial share stays within these (percent of the tier). */
+    static final int MIN_SHARE_PERCENT = 1;
+
+    static final int MAX_SHARE_PERCENT = 90;
+    /** The trial copies' share of the tier now (adapted; see the class comment). */
+    private double trialShare;
+
     public PlacementPolicy(PolicyConfig config, HeatTracker heat) {
         this.config = config;
         this.heat = heat;
+        this.trialShare = config.probationShare();
+    }
+
+    /** The trial copies' share of the tier now: starts at {@code probationShare}, then adapts. */
+    public synchronized double trialShare() {
+        return trialShare;
     }
 
     public PolicyConfig config() {
@@ -123,7 +150,7 @@ public final class PlacementPolicy {
 
     private SpillPlan plan(SpillPlan.Reason reason, long need, long capacity, Duration minAge) {
         int batch = config.maxSpillBatch();
-        long trialExcess = heat.probationBytes() - (long) (config.probationShare() * capacity);
+        long trialExcess = heat.probationBytes() - (long) (trialShare * capacity);
         List<Candidate> out = new ArrayList<>(heat.coldestOnProbation(batch, Math.min(need, trialExcess), minAge));
         long got = sum(out);
         int trials = out.size();
@@ -161,13 +188,38 @@ public final class PlacementPolicy {
 
     /**
      * Whether to promote {@code fid}, just read from a spill device (the read already recorded in
-     * the tracker, so its heat counts this read).
+     * the tracker, so its heat counts this read). The read consumed the object's ghost ({@link
+     * HeatTracker#recordRead} returned it), so this decision does not move the trial share;
+     * {@link Placement#read}, the one code path, passes the ghost on.
      *
      * @param sizeBytes the object's size
      * @param usedBytes the fast tier's occupancy now
      * @param capacityBytes the fast tier's capacity
      */
-    public synchronized Promotion decidePromotion(Fid fid, long sizeBytes, long usedBytes, long capacityBytes) {
+    public Promotion decidePromotion(Fid fid, long sizeBytes, long usedBytes, long capacityBytes) {
+        return decidePromotion(fid, sizeBytes, usedBytes, capacityBytes, heat.ghostHit(fid, ghostBytes(capacityBytes)));
+    }
+
+    private static long ghostBytes(long capacityBytes) {
+        return capacityBytes / GHOST_DIVISOR;
+    }
+
+    /**
+     * {@link #decidePromotion(Fid, long, long, long)} with the ghost the read consumed already
+     * ({@link HeatTracker#recordRead}'s token): what {@link Placement#read} calls.
+     */
+    synchronized Promotion decidePromotionAfterRead(
+            Fid fid, long sizeBytes, long usedBytes, long capacityBytes, long ghostToken) {
+        return decidePromotion(
+                fid,
+                sizeBytes,
+                usedBytes,
+                capacityBytes,
+                HeatTracker.ghostVerdict(ghostToken, ghostBytes(capacityBytes)));
+    }
+
+    private synchronized Promotion decidePromotion(
+            Fid fid, long sizeBytes, long usedBytes, long capacityBytes, int ghost) {
         checkOccupancy(usedBytes, capacityBytes);
         long after = usedBytes + sizeBytes;
         if (sizeBytes > (long) (config.promoteCeiling() * capacityBytes)) {
@@ -175,6 +227,7 @@ public final class PlacementPolicy {
             return Promotion.NO_ROOM;
         }
         long low = (long) (config.lowWatermark() * capacityBytes);
+        adaptShare(ghost, sizeBytes, capacityBytes);
         boolean room = after <= low && !spilling;
         // TinyLFU's test on the tracker's long-memory counts (the frequency half-life): admit to
         // the main part only if the newcomer is expected to be read more often than the objects
@@ -197,6 +250,17 @@ public final class PlacementPolicy {
         }
         refusedWouldSpill++;
         return Promotion.WOULD_SPILL_NEXT;
+    }
+
+    private void adaptShare(int ghost, long sizeBytes, long capacityBytes) {
+        if (config.probationShare() <= 0) {
+            return; // no trial copies, nothing to share
+        }
+        if (ghost != 0) {
+            double step = (double) sizeBytes / capacityBytes;
+            trialShare =
+                    Math.max(MIN_SHARE_PERCENT / 100.0, Math.min(MAX_SHARE_PERCENT / 100.0, trialShare + ghost * step));
+        }
     }
 
     private boolean hotter(Fid fid, long sizeBytes) {

@@ -11,10 +11,11 @@ import java.time.Duration;
  * @param promoteHits a spilled object joins the main part of the tier (skipping the trial) only
  *     once its decayed access count reaches this (less half an access of decay), and only if it
  *     is hotter than what it would displace
- * @param probationShare share of the fast tier for trial promotions: a spilled object not
- *     admitted to the main part is still copied up on trial while trial copies take less than
- *     this share, and trial copies not read again are the first to be spilled (S3-FIFO's small
- *     queue; the tracker's history of every object is its ghost). 0 disables trials.
+ * @param probationShare share of the fast tier for trial promotions to start with: a spilled
+ *     object not admitted to the main part is still copied up on trial while trial copies take
+ *     less than their share, and trial copies not read again are the first to be spilled
+ *     (S3-FIFO's small queue; the tracker's history of every object is its ghost). The share
+ *     then adapts to the two parts' ghost hits (see {@link PlacementPolicy}). 0 disables trials.
  * @param promoteCeiling a promotion never takes occupancy above this
  * @param minResidentAge an object is not spilled before it has been on the fast tier this long
  *     (a new write, or a fresh promotion)

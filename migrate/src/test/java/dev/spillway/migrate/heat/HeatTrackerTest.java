@@ -226,6 +226,36 @@ class HeatTrackerTest {
     }
 
     @Test
+    void aSpilledObjectIsAGhostOfItsPartUntilReadOrWrittenAgain() {
+        // Spilled from the main part, read back soon: a main ghost hit, once.
+        heat.recordWrite(fid(1), ObjectKind.DATA, 4096);
+        heat.markSpilled(fid(1));
+        assertThat(heat.ghostHit(fid(1), 4096)).isEqualTo(-1);
+        assertThat(heat.ghostHit(fid(1), 4096)).isZero();
+        // A trial copy spilled, then 8 KiB more of trial copies: within 12 KiB, not within 8 KiB.
+        heat.recordRead(fid(2), ObjectKind.DATA, 4096, false);
+        heat.markPromoted(fid(2), true);
+        heat.markSpilled(fid(2));
+        for (int i = 3; i <= 4; i++) {
+            heat.recordRead(fid(i), ObjectKind.DATA, 4096, false);
+            heat.markPromoted(fid(i), true);
+            heat.markSpilled(fid(i));
+        }
+        assertThat(heat.ghostHit(fid(3), 8192)).isEqualTo(1);
+        assertThat(heat.ghostHit(fid(2), 8192)).isZero();
+        assertThat(heat.ghostHit(fid(4), 12288)).isEqualTo(1);
+        // A write brings the body back: no ghost any more; nor is an object never spilled one.
+        heat.recordWrite(fid(5), ObjectKind.DATA, 4096);
+        heat.markSpilled(fid(5));
+        heat.recordWrite(fid(5), ObjectKind.DATA, 4096);
+        heat.markSpilled(fid(5)); // spilled again: a fresh mark
+        assertThat(heat.ghostHit(fid(5), 4096)).isEqualTo(-1);
+        heat.recordRead(fid(6), ObjectKind.DATA, 4096, false);
+        assertThat(heat.ghostHit(fid(6), 1 << 30)).isZero();
+        assertThat(heat.ghostHit(fid(99), 1 << 30)).isZero();
+    }
+
+    @Test
     void aMillionObjectsFitInSixtyFourBytesEach() {
         HeatTracker h = new HeatTracker(HeatConfig.defaults(), clock);
         int n = 1_000_000;

@@ -192,6 +192,78 @@ class PlacementPolicyTest {
         assertThat(tier.resident).doesNotContainKey(Fid.of(4, 0));
     }
 
+    /** A spilled object of {@code size} bytes, copied up on trial or to the main part, spilled again. */
+    private void spilledFrom(Fid f, long size, boolean trial) {
+        heat.recordRead(f, ObjectKind.DATA, size, false);
+        heat.markPromoted(f, trial);
+        heat.markSpilled(f);
+    }
+
+    /** A read of spilled {@code f} and the policy's decision on it (which adapts the share). */
+    private Promotion reread(PlacementPolicy p, Fid f, long size) {
+        return new Placement(p).read(f, size, false, 500_000, CAP);
+    }
+
+    @Test
+    void theTrialShareGrowsOnReturnsToTheTrialGhostAndShrinksOnReturnsToTheMainGhost() {
+        PlacementPolicy p = new PlacementPolicy(PolicyConfig.defaults().withMinResidentAge(Duration.ZERO), heat);
+        assertThat(p.trialShare()).isEqualTo(0.10);
+        // A trial copy spilled and read again before its part spilled a sixteenth of the tier
+        // (62,500 bytes) more: that part would have hit with more room, so it gets the bytes.
+        Fid a = Fid.of(9, 1);
+        spilledFrom(a, 20_000, true);
+        spilledFrom(Fid.of(9, 2), 20_000, true);
+        reread(p, a, 20_000);
+        assertThat(p.trialShare()).isCloseTo(0.12, org.assertj.core.data.Offset.offset(1e-9));
+        // The ghost is consumed: a second read of the still-spilled object moves nothing.
+        reread(p, a, 20_000);
+        assertThat(p.trialShare()).isCloseTo(0.12, org.assertj.core.data.Offset.offset(1e-9));
+        // A return to the main part's ghost shrinks the share by the object's bytes.
+        Fid b = Fid.of(9, 3);
+        spilledFrom(b, 50_000, false);
+        reread(p, b, 50_000);
+        assertThat(p.trialShare()).isCloseTo(0.07, org.assertj.core.data.Offset.offset(1e-9));
+        // A return after its part spilled more than a sixteenth of the tier is no ghost hit.
+        Fid c = Fid.of(9, 4);
+        spilledFrom(c, 10_000, true);
+        for (int i = 0; i < 6; i++) {
+            spilledFrom(Fid.of(10, i), 10_000, true); // 60,000 more: 70,000 since c's spill
+        }
+        reread(p, c, 10_000);
+        assertThat(p.trialShare()).isCloseTo(0.07, org.assertj.core.data.Offset.offset(1e-9));
+        // Main-part spills do not age a trial ghost: only its own part's spills count.
+        Fid d = Fid.of(9, 5);
+        spilledFrom(d, 10_000, true);
+        for (int i = 0; i < 20; i++) {
+            spilledFrom(Fid.of(11, i), 10_000, false);
+        }
+        reread(p, d, 10_000);
+        assertThat(p.trialShare()).isCloseTo(0.08, org.assertj.core.data.Offset.offset(1e-9));
+    }
+
+    @Test
+    void theTrialShareStaysWithinItsBoundsAndAShareOfZeroDisablesIt() {
+        PlacementPolicy p = new PlacementPolicy(PolicyConfig.defaults().withMinResidentAge(Duration.ZERO), heat);
+        for (int i = 0; i < 40; i++) {
+            Fid f = Fid.of(12, i);
+            spilledFrom(f, 10_000, false);
+            reread(p, f, 10_000);
+        }
+        assertThat(p.trialShare()).isEqualTo(0.01);
+        for (int i = 0; i < 200; i++) {
+            Fid f = Fid.of(13, i);
+            spilledFrom(f, 10_000, true);
+            reread(p, f, 10_000);
+        }
+        assertThat(p.trialShare()).isEqualTo(0.90);
+        PlacementPolicy none = new PlacementPolicy(
+                PolicyConfig.defaults().withProbationShare(0).withMinResidentAge(Duration.ZERO), heat);
+        Fid f = Fid.of(14, 1);
+        spilledFrom(f, 10_000, true);
+        reread(none, f, 10_000);
+        assertThat(none.trialShare()).isZero();
+    }
+
     @Test
     void aPromotionThatTheNextPassTakesBackIsCountedAsAPingPong() {
         PlacementPolicy p = new PlacementPolicy(

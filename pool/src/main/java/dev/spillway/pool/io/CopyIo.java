@@ -308,6 +308,11 @@ public final class CopyIo {
 
     /** Verifies a copy, whole or striped, every part on its device ({@code devs}) (scrub). */
     public static void verify(IntFunction<PoolDevice> devs, Fid object, Copy c, long size) throws OsdException {
+        if (!c.whole()) {
+            // A copy of a range: its object holds the range's bytes from offset 0.
+            verify(devs.apply(c.device()), object, c, c.spans().get(0).length(size));
+            return;
+        }
         if (!c.striped()) {
             verify(devs.apply(c.device()), object, c, size);
             return;
@@ -355,5 +360,47 @@ public final class CopyIo {
             tx.write(object, off, b);
             off += n;
         }
+    }
+
+    /**
+     * Writes the range of the body held by copy {@code c} (a copy of one span, {@link Copy#spans()};
+     * its object holds the span's bytes from offset 0) back into {@code object} on the metadata
+     * device at the span's offset, in {@code tx}, every chunk checked against its CRC32C.
+     *
+     * @param size the body's logical size (the span's length is its part of it)
+     */
+    public static void recallRange(Transaction tx, IntFunction<PoolDevice> devs, Fid object, Copy c, long size)
+            throws OsdException {
+        var span = c.spans().get(0);
+        long len = span.length(size);
+        ByteBuffer b = ByteBuffer.allocate(
+                (int) Math.min(Math.max(len, 1), 1L << c.checksums().chunkShift()));
+        long off = 0;
+        while (off < len) {
+            b.clear();
+            int n = readVerified(devs.apply(c.device()), object, c.key(), c.checksums(), len, off, b);
+            if (n <= 0) {
+                throw new OsdException(
+                        Errno.EIO,
+                        devs.apply(c.device()).name(),
+                        object,
+                        "copy " + c.key() + " of " + span + " ends at " + off + " of " + len);
+            }
+            b.flip();
+            tx.write(object, span.start() + off, b);
+            off += n;
+        }
+    }
+
+    /**
+     * Reads up to {@code dst.remaining()} bytes at body offset {@code off} from copy {@code c} of
+     * one span of the body (its object holds the span from offset 0), verified; stops at the span's
+     * end.
+     */
+    public static int readRange(PoolDevice dev, Fid object, Copy c, long size, long off, ByteBuffer dst)
+            throws OsdException {
+        var span = c.spans().get(0);
+        long len = span.length(size);
+        return readVerified(dev, object, c.key(), c.checksums(), len, off - span.start(), dst);
     }
 }

@@ -21,6 +21,11 @@ import java.util.List;
  * @param stripes for a striped copy (RAID0 over a striping tier), its stripe objects, stripe 0
  *     first: {@code device} and {@code key} are stripe 0's, {@code bytes} their sum; empty for a
  *     whole copy
+ * @param spans the parts of the body the copy holds (issue 20, range-level placement), sorted and
+ *     merged; empty for a copy of the whole body. A copy on the metadata device with spans is a
+ *     body partly released there (the released ranges are holes: punched or truncated); a copy on
+ *     another device has exactly one span, whose bytes its object holds from offset 0 (never
+ *     striped)
  */
 public record Copy(
         int mirrorId,
@@ -32,10 +37,21 @@ public record Copy(
         boolean preferred,
         Checksums checksums,
         int stripeSize,
-        List<Stripe> stripes) {
+        List<Stripe> stripes,
+        List<Span> spans) {
 
     public Copy {
         stripes = List.copyOf(stripes);
+        spans = List.copyOf(spans);
+        if (!spans.isEmpty() && !spans.equals(Span.normalize(spans))) {
+            throw new IllegalArgumentException("a copy's spans are sorted and merged: " + spans);
+        }
+        if (!spans.isEmpty() && !stripes.isEmpty()) {
+            throw new IllegalArgumentException("a copy of a range of the body is never striped");
+        }
+        if (spans.size() == 1 && spans.get(0).start() == 0 && spans.get(0).toEof()) {
+            spans = List.of();
+        }
         if (!stripes.isEmpty()
                 && (stripes.size() < 2
                         || stripeSize <= 0
@@ -43,6 +59,21 @@ public record Copy(
                         || !stripes.get(0).key().equals(key))) {
             throw new IllegalArgumentException("a striped copy has 2 or more stripes, stripe 0 its device and key");
         }
+    }
+
+    /** A copy of the whole body, whole or striped. */
+    public Copy(
+            int mirrorId,
+            int device,
+            Fid key,
+            CopyState state,
+            long version,
+            long bytes,
+            boolean preferred,
+            Checksums checksums,
+            int stripeSize,
+            List<Stripe> stripes) {
+        this(mirrorId, device, key, state, version, bytes, preferred, checksums, stripeSize, stripes, List.of());
     }
 
     /** A whole (unstriped) copy. */
@@ -76,6 +107,42 @@ public record Copy(
                 stripes);
     }
 
+    /**
+     * A copy holding the range {@code span} of the body, its object holding those bytes from
+     * offset 0, {@code bytes} long (the range's length while pending).
+     */
+    public static Copy ranged(
+            int mirrorId,
+            int device,
+            Fid key,
+            CopyState state,
+            long version,
+            long bytes,
+            Checksums checksums,
+            Span span) {
+        return new Copy(mirrorId, device, key, state, version, bytes, false, checksums, 0, List.of(), List.of(span));
+    }
+
+    /** True if the copy holds the whole body (no spans). */
+    public boolean whole() {
+        return spans.isEmpty();
+    }
+
+    /** The spans of the body the copy holds: its spans, or {@code [0, EOF)} for a whole copy. */
+    public List<Span> held() {
+        return whole() ? List.of(new Span(0, Span.EOF)) : spans;
+    }
+
+    /** True if the copy holds byte {@code off} of the body. */
+    public boolean holds(long off) {
+        return whole() || Span.at(spans, off) != null;
+    }
+
+    /** The copy with {@code s} as what it holds (empty, or {@code [0, EOF)}: the whole body). */
+    public Copy withSpans(List<Span> s) {
+        return new Copy(mirrorId, device, key, state, version, bytes, preferred, checksums, stripeSize, stripes, s);
+    }
+
     /** True if the copy is striped over several devices. */
     public boolean striped() {
         return !stripes.isEmpty();
@@ -100,16 +167,17 @@ public record Copy(
     }
 
     public Copy withState(CopyState s) {
-        return new Copy(mirrorId, device, key, s, version, bytes, preferred, checksums, stripeSize, stripes);
+        return new Copy(mirrorId, device, key, s, version, bytes, preferred, checksums, stripeSize, stripes, spans);
     }
 
     public Copy withPreferred(boolean p) {
-        return new Copy(mirrorId, device, key, state, version, bytes, p, checksums, stripeSize, stripes);
+        return new Copy(mirrorId, device, key, state, version, bytes, p, checksums, stripeSize, stripes, spans);
     }
 
     /** A whole copy now in sync at version {@code v}, occupying {@code length} bytes. */
     public Copy inSync(long v, long length, Checksums sums) {
-        return new Copy(mirrorId, device, key, CopyState.IN_SYNC, v, length, preferred, sums, stripeSize, stripes);
+        return new Copy(
+                mirrorId, device, key, CopyState.IN_SYNC, v, length, preferred, sums, stripeSize, stripes, spans);
     }
 
     /** A striped copy now in sync at version {@code v}, with its stripes as written ({@code done}, same order). */

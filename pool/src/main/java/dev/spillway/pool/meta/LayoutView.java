@@ -42,6 +42,11 @@ import java.util.function.IntFunction;
  * and must cover the whole file, so it cannot say where each unit lies; the data version and the
  * checksums such a copy holds are in the pool record (a lost striped copy is STALE: a plain
  * component has no HS_LOST);</li>
+ * <li>a copy holding ranges of the body (issue 20, range-level placement): its mirror split into
+ * PFL components at its spans' boundaries, covering {@code [0, EOF)} as FLR requires — the
+ * ranges it holds as they are, the others {@code LCME_FL_STALE}; each a plain RAID0 component
+ * naming the copy's object (the metadata device's body, or the range's object on its device:
+ * Lustre allows a foreign HSM component only over {@code [0, EOF)}).</li>
  * <li>{@code LCME_FL_STALE} on every copy that is not in sync (lost ones included), {@code LCME_FL_PREF_RD} on the
  * preferred one; the FLR state RDONLY, WRITE_PENDING (stale copies) or SYNC_PENDING (copies
  * being written) once there are two mirrors; the layout generation is the object's.</li>
@@ -70,6 +75,46 @@ public final class LayoutView {
                     | (c.preferred() ? LCME_FL_PREF_RD : 0)
                     | (c.state() != CopyState.IN_SYNC ? LCME_FL_STALE : 0);
             SubLayout sub;
+            if (!c.whole()) {
+                int seq = 1;
+                long pos = 0;
+                SubLayout obj = StripeLayout.ostCopy(fid, c.device(), c.key());
+                for (Span sp : c.spans()) {
+                    if (sp.start() > pos) {
+                        cs.add(new Component(
+                                LovFormat.pflrId(c.mirrorId(), seq++),
+                                flags | LCME_FL_STALE,
+                                pos,
+                                sp.start(),
+                                0,
+                                0,
+                                0,
+                                obj));
+                    }
+                    cs.add(new Component(
+                            LovFormat.pflrId(c.mirrorId(), seq++),
+                            flags,
+                            sp.start(),
+                            sp.toEof() ? LovFormat.LUSTRE_EOF : sp.end(),
+                            0,
+                            0,
+                            0,
+                            obj));
+                    pos = sp.end();
+                }
+                if (pos != Span.EOF) {
+                    cs.add(new Component(
+                            LovFormat.pflrId(c.mirrorId(), seq),
+                            flags | LCME_FL_STALE,
+                            pos,
+                            LovFormat.LUSTRE_EOF,
+                            0,
+                            0,
+                            0,
+                            obj));
+                }
+                continue;
+            }
             if (c.device() == mdIndex) {
                 sub = StripeLayout.ostCopy(fid, mdIndex, c.key());
             } else if (c.striped()) {
@@ -92,7 +137,7 @@ public final class LayoutView {
             cs.add(Component.wholeFile(LovFormat.pflrId(c.mirrorId(), 1), flags, sub));
         }
         FlrState flr;
-        if (cs.size() < 2) {
+        if (o.copies().size() < 2) {
             flr = FlrState.NONE;
         } else if (o.copies().stream().anyMatch(c -> c.state() == CopyState.PENDING)) {
             flr = FlrState.SYNC_PENDING;

@@ -30,9 +30,33 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
                 0, 1, 1, 0, List.of(new Copy(1, mdIndex, fid, CopyState.IN_SYNC, 1, 0, true, Checksums.NONE)));
     }
 
-    /** The copy with a part (a whole copy, or a stripe) on device {@code device}, if any. */
+    /**
+     * The copy with a part (a whole copy, or a stripe) on device {@code device}, if any: for the
+     * metadata device its body, whole or partly released; for another device a copy of the whole
+     * body first, else a copy of a range of it (see {@link #ranges}).
+     */
     public Optional<Copy> on(int device) {
-        return copies.stream().filter(c -> c.onDevice(device)).findFirst();
+        return copies.stream().filter(c -> c.onDevice(device)).min(Comparator.comparing((Copy c) -> !c.whole()));
+    }
+
+    /** The copies of ranges of the body on devices other than {@code md} (issue 20). */
+    public List<Copy> ranges(int md) {
+        return copies.stream().filter(c -> !c.whole() && c.device() != md).toList();
+    }
+
+    /**
+     * True if the body is split (issue 20): the metadata device holds some ranges of it in sync
+     * (its copy's spans) and copies of ranges on other devices hold the rest.
+     */
+    public boolean split(int md) {
+        return copies.stream().anyMatch(c -> c.device() == md && c.state() == CopyState.IN_SYNC && !c.whole());
+    }
+
+    /** The in-sync copies holding byte {@code off}, whole or of a range. */
+    public List<Copy> holding(long off) {
+        return copies.stream()
+                .filter(c -> c.state() == CopyState.IN_SYNC && c.holds(off))
+                .toList();
     }
 
     public Optional<Copy> mirror(int mirrorId) {
@@ -43,13 +67,16 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
         return copies.stream().filter(c -> c.hasKey(key)).findFirst();
     }
 
-    /** True if the body is on the metadata device {@code mdIndex} and current. */
+    /** True if the whole body is on the metadata device {@code mdIndex} and current (not {@link #split}). */
     public boolean resident(int mdIndex) {
-        return on(mdIndex).map(c -> c.state() == CopyState.IN_SYNC).orElse(false);
+        return on(mdIndex).map(c -> c.state() == CopyState.IN_SYNC && c.whole()).orElse(false);
     }
 
+    /** The in-sync copies of the whole body (never a copy of a range, nor a split body). */
     public List<Copy> inSync() {
-        return copies.stream().filter(c -> c.state() == CopyState.IN_SYNC).toList();
+        return copies.stream()
+                .filter(c -> c.state() == CopyState.IN_SYNC && c.whole())
+                .toList();
     }
 
     public int nextMirrorId() {

@@ -19,6 +19,11 @@ import java.util.List;
  * (0 for a whole copy), then per stripe device u16, key FID, bytes u64, chunk shift u8, CRC32C count
  * u32 and the CRC32Cs. A record with no striped copy is still written as version 1, which every
  * version reads; both versions are read.
+ *
+ * <p>Version 3 (issue 20, range-level placement) adds after each copy's striping the ranges of the
+ * body it holds: span count u16 (0: the whole body), then per span start u64 and end u64 (as
+ * {@code lcme_extent}: {@code 0xFFFFFFFFFFFFFFFF} for EOF). Written only when a copy holds part of
+ * the body; a record without one is written as before.
  */
 public final class PoolObjectCodec {
     /** The record's xattr name; hidden from the pool's clients. */
@@ -26,11 +31,14 @@ public final class PoolObjectCodec {
 
     private static final byte V1 = 1;
     private static final byte VERSION = 2;
+    private static final byte V3 = 3;
+    private static final long LUSTRE_EOF = -1L;
 
     private PoolObjectCodec() {}
 
     public static byte[] encode(PoolObject o) {
-        boolean v2 = o.copies().stream().anyMatch(Copy::striped);
+        boolean v3 = o.copies().stream().anyMatch(c -> !c.whole());
+        boolean v2 = v3 || o.copies().stream().anyMatch(Copy::striped);
         int n = 1 + 8 + 8 + 4 + 8 + 2;
         for (Copy c : o.copies()) {
             n += 2 + 2 + 16 + 1 + 8 + 8 + 1 + 1 + 4 + 4 * c.checksums().crcs().length;
@@ -40,9 +48,12 @@ public final class PoolObjectCodec {
                     n += 2 + 16 + 8 + 1 + 4 + 4 * s.checksums().crcs().length;
                 }
             }
+            if (v3) {
+                n += 2 + 16 * c.spans().size();
+            }
         }
         ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(v2 ? VERSION : V1)
+        b.put(v3 ? V3 : v2 ? VERSION : V1)
                 .putLong(o.size())
                 .putLong(o.dataVersion())
                 .putInt(o.layoutGen())
@@ -70,6 +81,12 @@ public final class PoolObjectCodec {
                     }
                 }
             }
+            if (v3) {
+                b.putShort((short) c.spans().size());
+                for (Span sp : c.spans()) {
+                    b.putLong(sp.start()).putLong(sp.toEof() ? LUSTRE_EOF : sp.end());
+                }
+            }
         }
         return b.array();
     }
@@ -78,12 +95,12 @@ public final class PoolObjectCodec {
         try {
             ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
             byte v = b.get();
-            if (v != VERSION && v != V1) {
+            if (v != VERSION && v != V1 && v != V3) {
                 throw new OsdException(
                         Errno.EPROTO,
                         device,
                         fid,
-                        "pool record version " + v + " not understood (want " + V1 + " or " + VERSION + ")");
+                        "pool record version " + v + " not understood (want " + V1 + " to " + V3 + ")");
             }
             long size = b.getLong();
             long dv = b.getLong();
@@ -107,7 +124,7 @@ public final class PoolObjectCodec {
                 Checksums sums = checksums(b, device, fid, "copy " + mirror);
                 int unit = 0;
                 List<Stripe> stripes = List.of();
-                if (v == VERSION) {
+                if (v >= VERSION) {
                     unit = b.getInt();
                     int ns = Short.toUnsignedInt(b.getShort());
                     if (ns == 1 || (ns > 1 && (Integer.bitCount(unit) != 1 || unit < (1 << 16)))) {
@@ -143,7 +160,8 @@ public final class PoolObjectCodec {
                         unit = 0;
                     }
                 }
-                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), state, ver, len, pref, sums, unit, stripes));
+                List<Span> spans = v == V3 ? spans(b, device, fid, mirror, stripes.size()) : List.of();
+                cs.add(new Copy(mirror, dev, Fid.fromBytes(k), state, ver, len, pref, sums, unit, stripes, spans));
             }
             if (b.hasRemaining()) {
                 throw new OsdException(Errno.EPROTO, device, fid, "pool record: " + b.remaining() + " trailing bytes");
@@ -152,6 +170,38 @@ public final class PoolObjectCodec {
         } catch (BufferUnderflowException e) {
             throw new OsdException(Errno.EPROTO, device, fid, "pool record truncated (" + bytes.length + " bytes)");
         }
+    }
+
+    private static List<Span> spans(ByteBuffer b, String device, Fid fid, int mirror, int stripes) throws OsdException {
+        int n = Short.toUnsignedInt(b.getShort());
+        if (n > b.remaining() / 16) {
+            throw new BufferUnderflowException();
+        }
+        List<Span> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long start = b.getLong();
+            long end = b.getLong();
+            try {
+                if (end == Span.EOF) {
+                    throw new IllegalArgumentException("end " + end + " is not a 64 KiB boundary nor EOF");
+                }
+                out.add(new Span(start, end == LUSTRE_EOF ? Span.EOF : end));
+            } catch (IllegalArgumentException e) {
+                throw new OsdException(
+                        Errno.EPROTO,
+                        device,
+                        fid,
+                        "pool record: copy " + mirror + " span " + i + ": " + e.getMessage());
+            }
+        }
+        if (n > 0 && (stripes > 0 || !out.equals(Span.normalize(out)))) {
+            throw new OsdException(
+                    Errno.EPROTO,
+                    device,
+                    fid,
+                    "pool record: copy " + mirror + "'s spans " + out + " are not sorted and apart, or striped");
+        }
+        return out;
     }
 
     private static Checksums checksums(ByteBuffer b, String device, Fid fid, String what) throws OsdException {

@@ -13,6 +13,7 @@ import dev.spillway.pool.config.Role;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.io.SplitBody;
 import dev.spillway.pool.io.StripedIo;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
@@ -84,24 +85,41 @@ final class CopyProtocol {
             return new MoveResult.Refused(why);
         }
         return mc.slotted(o, () -> {
-            Optional<Job> job = begin(fid, target, release, o);
-            if (job.isEmpty()) {
-                return release
-                        ? layout.release(fid, o)
-                        : new MoveResult.NothingToDo("already in sync on " + target.name());
-            }
-            return completeCopy(job.get(), release, o);
+            List<Fid> ks = takeKeys(target);
+            // In flight from before its job is recorded until its flip or roll-back has ended.
+            return mc.inFlight.during(ks.get(0), () -> {
+                Optional<Job> job = begin(fid, target, release, ks, o);
+                if (job.isEmpty()) {
+                    return release
+                            ? layout.release(fid, o)
+                            : new MoveResult.NothingToDo("already in sync on " + target.name());
+                }
+                return completeCopy(job.get(), release, o);
+            });
         });
     }
 
     /**
      * Step 1 of a copy: the pending copy enters the layout and its COPY job the work index, in one
-     * durable metadata transaction. Empty if the target already holds an in-sync copy.
+     * durable metadata transaction. Empty if the target already holds an in-sync copy. The copy is
+     * in flight (the daemon leaves its job alone) until {@link #complete} has run.
      *
      * @throws OsdException EBUSY if a copy to the target is already being made
      */
     public Optional<Job> begin(Fid fid, PoolDevice target) throws OsdException {
-        return mc.slotted(MoveOptions.DEFAULT, () -> begin(fid, target, true, MoveOptions.DEFAULT));
+        return mc.slotted(MoveOptions.DEFAULT, () -> {
+            List<Fid> ks = takeKeys(target);
+            mc.inFlight.enter(ks.get(0));
+            Optional<Job> job = Optional.empty();
+            try {
+                job = begin(fid, target, true, ks, MoveOptions.DEFAULT);
+                return job;
+            } finally {
+                if (job.isEmpty()) {
+                    mc.inFlight.leave(ks.get(0));
+                }
+            }
+        });
     }
 
     /**
@@ -117,9 +135,9 @@ final class CopyProtocol {
         return frees ? SpaceClass.RESERVED : SpaceClass.CLIENT;
     }
 
-    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release, MoveOptions o) throws OsdException {
+    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release, List<Fid> ks, MoveOptions o)
+            throws OsdException {
         mc.requireWritable(fid, target);
-        List<Fid> ks = takeKeys(target);
         Job job = mc.locked(fid, o, () -> beginHeld(fid, target, release, ks));
         return Optional.ofNullable(job);
     }
@@ -184,7 +202,7 @@ final class CopyProtocol {
      */
     Job beginHeld(Fid fid, PoolDevice target, boolean release, List<Fid> ks) throws OsdException {
         PoolObject p = mc.load(fid);
-        Optional<Copy> there = p.on(target.index());
+        Optional<Copy> there = p.on(target.index()).filter(Copy::whole);
         if (there.isPresent()
                 && there.get().state() == CopyState.IN_SYNC
                 && there.get().version() == p.dataVersion()) {
@@ -239,13 +257,28 @@ final class CopyProtocol {
     /**
      * Step 1 of copies of several objects to one target: {@link #begin} for each, in one durable
      * metadata transaction, so the log is forced once for the batch rather than once per object
-     * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together.
+     * (on a disk, the largest fixed cost of a spill). Takes the objects' locks together. Each copy
+     * begun is in flight (the daemon leaves its job alone) until {@link #complete} has run.
      */
     public Begun beginAll(List<Fid> fids, PoolDevice target) throws OsdException {
-        return mc.slotted(MoveOptions.DEFAULT, () -> beginBatch(fids, target, MoveOptions.DEFAULT));
+        List<Fid> entered = new ArrayList<>();
+        try {
+            Begun b = mc.slotted(MoveOptions.DEFAULT, () -> beginBatch(fids, target, MoveOptions.DEFAULT, entered));
+            // complete() takes each begun copy out of flight; the copies not begun leave now.
+            for (Optional<Job> j : b.jobs().values()) {
+                j.ifPresent(job -> entered.remove(CopiesInFlight.copyOf(job)));
+            }
+            return b;
+        } finally {
+            entered.forEach(mc.inFlight::leave);
+        }
     }
 
-    private Begun beginBatch(List<Fid> fids, PoolDevice target, MoveOptions o) throws OsdException {
+    /**
+     * Step 1 for a batch: each planned copy enters flight (and {@code entered}, for the caller to
+     * take it out again) before the transaction that records its job.
+     */
+    private Begun beginBatch(List<Fid> fids, PoolDevice target, MoveOptions o, List<Fid> entered) throws OsdException {
         mc.requireWritable(null, target);
         Map<Fid, Optional<Job>> jobs = new LinkedHashMap<>();
         Map<Fid, OsdException> refused = new LinkedHashMap<>();
@@ -271,7 +304,7 @@ final class CopyProtocol {
                     continue;
                 }
                 PoolObject p = po.get();
-                Optional<Copy> there = p.on(target.index());
+                Optional<Copy> there = p.on(target.index()).filter(Copy::whole);
                 if (there.isPresent()
                         && there.get().state() == CopyState.IN_SYNC
                         && there.get().version() == p.dataVersion()) {
@@ -289,6 +322,8 @@ final class CopyProtocol {
                     continue;
                 }
                 Copy pending = pendingCopy(p, target, takeKeys(target));
+                mc.inFlight.enter(pending.key());
+                entered.add(pending.key());
                 List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
                 PoolObject next = p.add(pending);
                 plan.add(new Planned(fid, js, pending, next, ctx.store().times(fid), beginClass(p, target, true)));
@@ -376,18 +411,31 @@ final class CopyProtocol {
     }
 
     private List<Spilled> spillBatch(List<Fid> fids, PoolDevice target, MoveOptions o) throws OsdException {
-        List<Spilled> out = new ArrayList<>();
         String refusal = mc.refusal(target);
         if (refusal != null) {
             // As spill() answers: a refusal per object, not an error.
+            List<Spilled> out = new ArrayList<>();
             for (Fid f : fids) {
                 out.add(new Spilled(f, new MoveResult.Refused(refusal)));
             }
             return out;
         }
+        // The batch's copies are in flight from before their jobs are recorded until each is
+        // flipped or rolled back (or left behind by a roll-back that failed).
+        List<Fid> entered = new ArrayList<>();
+        try {
+            return spillBatch(fids, target, o, entered);
+        } finally {
+            entered.forEach(mc.inFlight::leave);
+        }
+    }
+
+    private List<Spilled> spillBatch(List<Fid> fids, PoolDevice target, MoveOptions o, List<Fid> entered)
+            throws OsdException {
+        List<Spilled> out = new ArrayList<>();
         Begun b;
         try {
-            b = beginBatch(fids, target, o);
+            b = beginBatch(fids, target, o, entered);
         } catch (OsdException e) {
             if (fids.size() <= 1 || !(e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT))) {
                 throw e;
@@ -606,7 +654,11 @@ final class CopyProtocol {
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */
     public MoveResult complete(Job job, boolean release) throws OsdException {
-        return mc.slotted(MoveOptions.DEFAULT, () -> completeCopy(job, release, MoveOptions.DEFAULT));
+        try {
+            return mc.slotted(MoveOptions.DEFAULT, () -> completeCopy(job, release, MoveOptions.DEFAULT));
+        } finally {
+            mc.inFlight.leave(CopiesInFlight.copyOf(job));
+        }
     }
 
     private MoveResult completeCopy(Job job, boolean release, MoveOptions o) throws OsdException {
@@ -710,6 +762,9 @@ final class CopyProtocol {
         if (p.resident(mdIndex)) {
             return CopyIo.of(mc.md(), fid);
         }
+        if (p.split(mdIndex)) {
+            return SplitBody.source(mc.md(), mdIndex, ctx::device, ctx::readable, fid, p);
+        }
         Copy best = p.inSync().stream()
                 .filter(ctx::readable)
                 .min(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device))
@@ -775,10 +830,20 @@ final class CopyProtocol {
                 next = next.remove(c.mirrorId());
             }
         }
-        boolean drop = release && p.resident(mdIndex) && mc.durableInSyncElsewhere(next) >= ctx.replicas();
+        boolean split = p.split(mdIndex);
+        boolean drop = release && (p.resident(mdIndex) || split) && mc.durableInSyncElsewhere(next) >= ctx.replicas();
+        // A split body spilled whole: the copies of its ranges go with its resident part.
+        List<Copy> ranges = drop
+                ? p.ranges(mdIndex).stream()
+                        .filter(c -> c.state() != CopyState.PENDING)
+                        .toList()
+                : List.of();
         if (drop) {
             next = next.remove(p.on(mdIndex).orElseThrow().mirrorId())
-                    .withBlocks(mc.md().getAttr(fid).blocks());
+                    .withBlocks(split ? p.blocks() : mc.md().getAttr(fid).blocks());
+            for (Copy r : ranges) {
+                next = next.remove(r.mirrorId());
+            }
         }
         // Reads prefer a fresh cache copy over a spill copy (a resident body comes first anyway).
         boolean cached = ctx.device(job.device()).has(Role.CACHE) && !p.resident(mdIndex);
@@ -813,11 +878,18 @@ final class CopyProtocol {
                         tx.declareTruncate(fid, 0);
                         DeviceIndex.declareDelete(tx, mdIndex, fid);
                     }
+                    for (Copy r : ranges) {
+                        WorkIndex.declareAdd(tx, fid);
+                        DeviceIndex.declareDelete(tx, fid, r);
+                    }
                 },
                 (tx, c) -> {
                     if (drop) {
                         tx.truncate(fid, 0);
                         DeviceIndex.delete(tx, mdIndex, fid, fid);
+                    }
+                    for (Copy r : ranges) {
+                        mc.gcJob(tx, c, fid, r);
                     }
                     // A sync write's copy has a SYNC_COPY job, any other a COPY job per part.
                     for (Job j : Job.perPart(job.kind(), fid, was, job.version(), 0)) {
@@ -858,21 +930,19 @@ final class CopyProtocol {
 
     /**
      * Rolls back the copies emergency spills could not finish or abandon because a writer held the
-     * object's lock. A thread that may wait for locks calls it (the daemon, every pass); whatever
-     * is left at unmount is rolled back by the next mount's recovery.
+     * object's lock, as the daemon rolls back any copy left behind ({@link Garbage#rollBackStuck}).
+     * A thread that may wait for locks calls it (the daemon, every pass); whatever is left at
+     * unmount is rolled back by the next mount's recovery.
      *
-     * @return the jobs rolled back
+     * @return the copies rolled back
      */
     public int settleLeftovers() throws OsdException {
-        int n = 0;
+        List<Job> left = new ArrayList<>();
         Job j;
         while ((j = leftovers.poll()) != null) {
-            if (WorkIndex.contains(mc.md(), j)) {
-                garbage.rollBack(j);
-                n++;
-            }
+            left.add(j);
         }
-        return n;
+        return left.isEmpty() ? 0 : garbage.rollBackStuck(left);
     }
 
     private void abandonLocked(Job job, boolean park, MoveOptions o) throws OsdException {
@@ -945,10 +1015,12 @@ final class CopyProtocol {
         PoolDevice to = cache;
         MoveResult r = mc.slotted(o, () -> {
             Fid key = keys.next();
-            Job job = mc.locked(fid, o, () -> beginHeld(fid, to, false, key));
-            return job == null
-                    ? new MoveResult.NothingToDo("already cached on " + to.name())
-                    : completeCopy(job, false, o);
+            return mc.inFlight.during(key, () -> {
+                Job job = mc.locked(fid, o, () -> beginHeld(fid, to, false, key));
+                return job == null
+                        ? new MoveResult.NothingToDo("already cached on " + to.name())
+                        : completeCopy(job, false, o);
+            });
         });
         if (r.settled()) {
             return r;

@@ -19,7 +19,9 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator.Collected;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -216,13 +218,79 @@ final class Garbage {
      * what keeps a mount with a thousand jobs in flight quick.
      */
     public void rollBackAll(List<Job> jobs) throws OsdException {
+        // At mount nothing is in flight and nothing else runs: every job is rolled back as read.
+        rollBackAll(jobs, (fids, some) -> some);
+    }
+
+    /**
+     * Rolls back COPY jobs a copy left behind at run time (the daemon; see {@link CopiesInFlight}):
+     * as recovery does, and only those that, once the objects' locks are held, are still recorded
+     * and still no move's. A striped copy goes whole: every stripe's job with it.
+     *
+     * @param stuck COPY jobs no move owned when they were listed
+     * @return the copies rolled back
+     */
+    public int rollBackStuck(List<Job> stuck) throws OsdException {
+        Set<Fid> copies = new HashSet<>();
+        stuck.forEach(j -> copies.add(CopiesInFlight.copyOf(j)));
+        List<Job> done = rollBackAll(stuck, (fids, some) -> {
+            List<Job> still = new ArrayList<>();
+            for (Fid f : fids) {
+                for (Job j : WorkIndex.of(mc.md(), f)) {
+                    if (j.kind() == Job.Kind.COPY
+                            && copies.contains(CopiesInFlight.copyOf(j))
+                            && !mc.inFlight.owns(j)) {
+                        still.add(j);
+                    }
+                }
+            }
+            return still;
+        });
+        Set<Fid> rolled = new HashSet<>();
+        done.forEach(j -> rolled.add(CopiesInFlight.copyOf(j)));
+        return rolled.size();
+    }
+
+    /**
+     * The COPY jobs among {@code jobs} whose copy no move of this pool is making and that are at
+     * least {@code age} old (the pool's clock): left behind by a copy that failed half-way without
+     * its roll-back finishing. One job per copy (a striped copy's first stripe found).
+     */
+    public List<Job> stuckCopies(Collection<Job> jobs, Duration age) {
+        long now = ctx.nowNanos();
+        Set<Fid> seen = new HashSet<>();
+        List<Job> out = new ArrayList<>();
+        for (Job j : jobs) {
+            if (j.kind() == Job.Kind.COPY
+                    && now - j.createdNs() >= age.toNanos()
+                    && !mc.inFlight.owns(j)
+                    && seen.add(CopiesInFlight.copyOf(j))) {
+                out.add(j);
+            }
+        }
+        return out;
+    }
+
+    /** Which jobs of a batch to roll back, asked with the batch's objects locked. */
+    @FunctionalInterface
+    private interface Recheck {
+        List<Job> still(Set<Fid> fids, List<Job> some) throws OsdException;
+    }
+
+    /** Recovery's roll-back, batch by batch, of the jobs {@code recheck} keeps; returns those rolled back. */
+    private List<Job> rollBackAll(List<Job> jobs, Recheck recheck) throws OsdException {
         final int batch = 128;
+        List<Job> done = new ArrayList<>();
         for (int from = 0; from < jobs.size(); from += batch) {
-            List<Job> some = jobs.subList(from, Math.min(jobs.size(), from + batch));
+            List<Job> listed = jobs.subList(from, Math.min(jobs.size(), from + batch));
             Set<Fid> fids = new LinkedHashSet<>();
-            some.forEach(j -> fids.add(j.fid()));
+            listed.forEach(j -> fids.add(j.fid()));
             ObjectLocks.Held h = mc.lockAll(fids, MoveOptions.DEFAULT);
             try {
+                List<Job> some = recheck.still(fids, listed);
+                if (some.isEmpty()) {
+                    continue;
+                }
                 // Each object's state as the batch leaves it (several jobs may touch one object).
                 Map<Fid, PoolObject> next = new LinkedHashMap<>();
                 Map<Fid, AttrChange> times = new HashMap<>();
@@ -288,10 +356,12 @@ final class Garbage {
                     }
                     counters.flush(tx, mc.md());
                 }
+                done.addAll(some);
             } finally {
                 h.unlockAll();
             }
         }
+        return done;
     }
 
     /** Records a copy no layout names (found on a device) as garbage, to be deleted by a GC job. */

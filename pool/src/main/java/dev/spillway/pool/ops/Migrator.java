@@ -8,6 +8,8 @@ import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
+import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,6 +39,7 @@ public final class Migrator {
     private final MoveContext mc;
     private final CopyProtocol copies;
     private final LayoutOps layout;
+    private final RangeMoves ranges;
     private final Garbage garbage;
 
     private Migrator(MoveContext mc, CopyKeys keys) {
@@ -44,6 +47,7 @@ public final class Migrator {
         this.layout = new LayoutOps(mc);
         this.garbage = new Garbage(mc);
         this.copies = new CopyProtocol(mc, keys, layout, garbage);
+        this.ranges = new RangeMoves(mc, keys, garbage);
     }
 
     /** The movers of a pool; reads the copy-key sequence from its metadata device. */
@@ -154,13 +158,40 @@ public final class Migrator {
         return copies.resync(fid, device, o);
     }
 
+    /**
+     * Spills the range {@code [start, end)} of the body to {@code target} and releases it on the
+     * metadata device (range-level placement, {@link RangeMoves}); {@code end} at or past the size
+     * means to the end. Boundaries are multiples of 64 KiB.
+     */
+    public MoveResult spillRange(Fid fid, PoolDevice target, long start, long end) throws OsdException {
+        return ranges.spillRange(fid, target, start, end, MoveOptions.DEFAULT);
+    }
+
+    public MoveResult spillRange(Fid fid, PoolDevice target, long start, long end, MoveOptions o) throws OsdException {
+        return ranges.spillRange(fid, target, start, end, o);
+    }
+
+    /** Brings every spilled range of a split body home ({@link RangeMoves#recall}). */
+    public MoveResult recallRanges(Fid fid) throws OsdException {
+        return ranges.recall(fid, MoveOptions.DEFAULT);
+    }
+
+    /** The range moves, for the pool's client transactions (a write recalls what it touches). */
+    RangeMoves rangeMoves() {
+        return ranges;
+    }
+
     /** See {@link CopyProtocol#promote}. */
     public MoveResult promote(Fid fid) throws OsdException {
-        return copies.promote(fid, MoveOptions.DEFAULT);
+        return promote(fid, MoveOptions.DEFAULT);
     }
 
     /** {@link #promote(Fid)} run as {@code o} says (the copy to a cache device; a promotion home is not paced). */
     public MoveResult promote(Fid fid, MoveOptions o) throws OsdException {
+        if (mc.load(fid).split(mc.mdIndex)) {
+            // A split body's ranges come home: the resident part is the fast tier's already.
+            return ranges.recall(fid, o);
+        }
         return copies.promote(fid, o);
     }
 
@@ -203,6 +234,9 @@ public final class Migrator {
 
     /** See {@link LayoutOps#promoteHome}. */
     public MoveResult promoteHome(Fid fid) throws OsdException {
+        if (mc.load(fid).split(mc.mdIndex)) {
+            return ranges.recall(fid, MoveOptions.DEFAULT);
+        }
         return layout.promoteHome(fid);
     }
 
@@ -251,6 +285,16 @@ public final class Migrator {
     /** See {@link Garbage#rollBackAll}. */
     public void rollBackAll(List<Job> jobs) throws OsdException {
         garbage.rollBackAll(jobs);
+    }
+
+    /** See {@link Garbage#stuckCopies}. */
+    public List<Job> stuckCopies(Collection<Job> jobs, Duration age) {
+        return garbage.stuckCopies(jobs, age);
+    }
+
+    /** See {@link Garbage#rollBackStuck}. */
+    public int rollBackStuck(List<Job> stuck) throws OsdException {
+        return garbage.rollBackStuck(stuck);
     }
 
     /** Records a copy no layout names (found on a device) as garbage, to be deleted by a GC job. */

@@ -33,6 +33,8 @@ import java.util.Set;
 final class MoveContext {
     final PoolContext ctx;
     final int mdIndex;
+    /** The copies being made now: the daemon rolls back only COPY jobs of others. */
+    final CopiesInFlight inFlight = new CopiesInFlight();
 
     MoveContext(PoolContext ctx) {
         this.ctx = ctx;
@@ -158,6 +160,7 @@ final class MoveContext {
     long durableInSyncElsewhere(PoolObject p) {
         return p.copies().stream()
                 .filter(c -> c.device() != mdIndex
+                        && c.whole()
                         && c.state() == CopyState.IN_SYNC
                         && c.version() == p.dataVersion()
                         && ctx.durable(c)

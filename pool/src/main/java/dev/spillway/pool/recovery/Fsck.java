@@ -18,6 +18,7 @@ import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
@@ -268,7 +269,9 @@ public final class Fsck {
                             "resident body is " + mdSize + " bytes, layout says " + p.size(),
                             false);
                 }
-                if (!p.resident(mdIndex) && mdSize != 0) {
+                if (p.split(mdIndex)) {
+                    checkSplit(f, p, mdSize);
+                } else if (!p.resident(mdIndex) && mdSize != 0) {
                     problem(
                             "stub",
                             f,
@@ -276,7 +279,7 @@ public final class Fsck {
                             "spilled object keeps " + mdSize + " bytes on the metadata device",
                             false);
                 }
-                if (p.inSync().isEmpty()) {
+                if (p.inSync().isEmpty() && !p.split(mdIndex)) {
                     List<String> lostOn = p.copies().stream()
                             .filter(x -> x.state() == CopyState.LOST)
                             .map(x -> ctx.device(x.device()).name())
@@ -364,6 +367,40 @@ public final class Fsck {
         return new Report(objects, copies, List.copyOf(problems));
     }
 
+    /**
+     * A split body (issue 20): the metadata device's body ends no earlier than what it holds, and
+     * every byte of the object is held in sync by it or by a copy of a range (or of the whole).
+     */
+    private void checkSplit(Fid f, PoolObject p, long mdSize) {
+        int mdIndex = ctx.metadata().index();
+        Copy local = p.on(mdIndex).orElseThrow();
+        long heldEnd = Math.min(local.held().get(local.held().size() - 1).end(), p.size());
+        if (mdSize < heldEnd || mdSize > p.size()) {
+            problem(
+                    "size",
+                    f,
+                    ctx.metadata(),
+                    "split body is " + mdSize + " bytes on the metadata device, which holds " + local.held() + " of "
+                            + p.size(),
+                    false);
+        }
+        List<Span> have = new ArrayList<>();
+        for (Copy c : p.copies()) {
+            if (c.state() == CopyState.IN_SYNC && c.version() == p.dataVersion()) {
+                have.addAll(c.held());
+            }
+        }
+        if (!Span.covers(have, 0, p.size())) {
+            problem(
+                    "lost",
+                    f,
+                    null,
+                    "the in-sync copies hold only " + Span.normalize(have) + " of its " + p.size()
+                            + " bytes: reads of the rest fail with EIO",
+                    false);
+        }
+    }
+
     private void checkCopy(
             Fid f, PoolObject p, Copy cp, Set<String> jobKeys, Map<Integer, Map<CopyState, long[]>> expected)
             throws OsdException {
@@ -434,7 +471,11 @@ public final class Fsck {
         for (int i = 0; i < parts.size(); i++) {
             Stripe st = parts.get(i);
             PoolDevice sd = ctx.device(st.device());
-            long want = cp.striped() ? Stripe.length(size, parts.size(), cp.stripeSize(), i) : size;
+            long want = cp.striped()
+                    ? Stripe.length(size, parts.size(), cp.stripeSize(), i)
+                    : cp.whole() || cp.device() == ctx.metadata().index()
+                            ? size
+                            : cp.spans().get(0).length(size);
             long have = sd.osd().getAttr(st.key()).size();
             if (have != want) {
                 return new OsdException(

@@ -6,12 +6,14 @@ import dev.spillway.gateway.s3.ObjectNames;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.LostCopies;
 import dev.spillway.pool.ops.Migrator;
@@ -483,7 +485,10 @@ final class AdminApi extends Handler.Abstract {
         }
         Migrator m = pool.migrator();
         MoveResult r = switch (op) {
-            case "spill" -> m.spill(f, q.getValue("to") != null ? device(q.getValue("to")) : firstBackground(f));
+            case "spill" ->
+                q.getValue("range") != null
+                        ? spillRange(f, q)
+                        : m.spill(f, q.getValue("to") != null ? device(q.getValue("to")) : firstBackground(f));
             case "copy" -> m.copy(f, device(param(q, "to", "target device (--to)")), false);
             case "promote" -> m.promote(f);
             case "release" -> m.release(f);
@@ -516,13 +521,45 @@ final class AdminApi extends Handler.Abstract {
         return Reply.json(out);
     }
 
+    /**
+     * {@code spill --range START:END}: that range of the body to a spill device, released on the
+     * fast device (range-level placement); sizes as in the configuration ({@code 64MiB}), END may
+     * be {@code EOF}.
+     */
+    private MoveResult spillRange(Fid f, Fields q) throws OsdException {
+        String range = q.getValue("range");
+        int colon = range.indexOf(':');
+        long start;
+        long end;
+        try {
+            if (colon < 0) {
+                throw new IllegalArgumentException("no ':'");
+            }
+            start = OsdConfig.parseBytes(range.substring(0, colon).trim());
+            String e = range.substring(colon + 1).trim();
+            end = e.equalsIgnoreCase("EOF") || e.isEmpty() ? Span.EOF : OsdConfig.parseBytes(e);
+        } catch (IllegalArgumentException e) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    null,
+                    f,
+                    "--range '" + range + "' is not START:END (bytes or sizes such as 64MiB, END may be EOF): "
+                            + e.getMessage());
+        }
+        var pool = ctx.pool();
+        PoolDevice to = q.getValue("to") != null ? device(q.getValue("to")) : firstBackground(f);
+        return pool.migrator().spillRange(f, to, start, end);
+    }
+
     /** The CLI command that runs {@code op}, to quote in a message. */
     private static String command(String op, Fields q) {
         return switch (op) {
             case "resync", "verify" -> "mirror " + op;
             case "split" -> "mirror split -d " + q.getValue("mirror");
             case "migrate" -> "migrate --from " + q.getValue("from") + " --to " + q.getValue("to");
-            case "spill" -> q.getValue("to") == null ? "spill" : "spill --to " + q.getValue("to");
+            case "spill" ->
+                (q.getValue("to") == null ? "spill" : "spill --to " + q.getValue("to"))
+                        + (q.getValue("range") == null ? "" : " --range " + q.getValue("range"));
             default -> op;
         };
     }

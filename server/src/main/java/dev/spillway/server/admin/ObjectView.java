@@ -12,6 +12,7 @@ import dev.spillway.pool.layout.LayoutPrinter;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.Stripe;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -71,14 +72,28 @@ final class ObjectView {
             x.put("devices", stripeDevices(c));
             x.put("stripeSize", c.stripeSize());
         }
+        if (!c.whole()) {
+            // Range-level placement: the byte ranges [start, end) of the body this copy holds,
+            // as the lcme_extent of its in-sync PFL components (end -1: EOF).
+            List<List<Long>> extents = new ArrayList<>();
+            for (Span sp : c.spans()) {
+                extents.add(List.of(sp.start(), sp.toEof() ? -1L : sp.end()));
+            }
+            x.put("extents", extents);
+        }
         x.put("tier", tier(d));
         x.put("deviceState", d.state().yamlName());
         x.put("state", state(c));
         x.put(
                 "size",
-                c.state() == CopyState.IN_SYNC || c.state() == CopyState.STALE || c.state() == CopyState.LOST
+                (c.state() == CopyState.IN_SYNC || c.state() == CopyState.STALE || c.state() == CopyState.LOST)
+                                && c.whole()
                         ? p.size()
-                        : c.bytes());
+                        : c.whole()
+                                ? c.bytes()
+                                : c.spans().stream()
+                                        .mapToLong(sp -> sp.length(p.size()))
+                                        .sum());
         x.put("version", c.version());
         x.put("current", c.version() == p.dataVersion());
         x.put("preferred", c.preferred());
@@ -160,7 +175,9 @@ final class ObjectView {
             }
         }
         String s;
-        if (resident && spill.isEmpty()) {
+        if (p.split(mdIndex)) {
+            s = "split: " + p.on(mdIndex).orElseThrow().spans() + " resident, the rest on " + String.join(", ", spill);
+        } else if (resident && spill.isEmpty()) {
             s = "resident (on the fast tier only)";
         } else if (resident) {
             s = "resident, with copies on " + String.join(", ", spill);

@@ -1,5 +1,6 @@
 package dev.spillway.server.admin;
 
+import dev.spillway.migrate.daemon.DaemonConfig;
 import dev.spillway.migrate.daemon.DaemonStatus;
 import dev.spillway.migrate.daemon.HeatReport;
 import dev.spillway.migrate.heat.Candidate;
@@ -19,10 +20,12 @@ import dev.spillway.server.metrics.PoolMetrics;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.eclipse.jetty.util.Fields;
 
@@ -207,6 +210,22 @@ final class PoolViews {
         }
         List<Map<String, Object>> list = new ArrayList<>();
         int retried = 0;
+        // COPY jobs no copy in flight owns, past the daemon's threshold: left behind by a copy that
+        // failed half-way; the daemon rolls them back (if it runs), else the next mount does.
+        Duration stuckAge = (ctx.daemon() != null ? ctx.daemon().config() : DaemonConfig.defaults()).stuckCopyAge();
+        List<Job> stuck = pool().migrator().stuckCopies(all, stuckAge);
+        Set<String> stuckKeys = new HashSet<>();
+        List<Map<String, Object>> stuckList = new ArrayList<>();
+        for (Job j : stuck) {
+            stuckKeys.add(j.fid() + "/" + j.key());
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("fid", j.fid().toString());
+            m.put("name", objects.name(j.fid()));
+            m.put("device", pool().device(j.device()).name());
+            m.put("copyKey", j.key().toString());
+            m.put("ageSeconds", Math.max(0, now - j.createdNs()) / 1e9);
+            stuckList.add(m);
+        }
         for (Job j : all) {
             byKind.merge(j.kind().name().toLowerCase(Locale.ROOT), 1, Integer::sum);
             retried += j.attempts() > 0 ? 1 : 0;
@@ -223,6 +242,9 @@ final class PoolViews {
                 if (!j.key().equals(Job.NO_KEY)) {
                     m.put("copyKey", j.key().toString());
                 }
+                if (stuckKeys.contains(j.fid() + "/" + j.key())) {
+                    m.put("stuck", true);
+                }
                 list.add(m);
             }
         }
@@ -230,6 +252,8 @@ final class PoolViews {
         m.put("queued", byKind);
         m.put("total", all.size());
         m.put("retried", retried);
+        m.put("stuckCopyAgeSeconds", stuckAge.toNanos() / 1e9);
+        m.put("stuckCopies", stuckList);
         m.put("jobs", list);
         m.put("truncated", all.size() > list.size());
         if (ctx.uploads() != null) {
@@ -255,6 +279,8 @@ final class PoolViews {
         m.put("backoffs", s.backoffs());
         m.put("tracked", s.tracked());
         m.put("lastError", s.lastError());
+        m.put("stuckCopies", s.stuckCopies());
+        m.put("stuckCopiesRolledBack", s.stuckCopiesRolledBack());
         return m;
     }
 

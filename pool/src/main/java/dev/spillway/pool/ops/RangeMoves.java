@@ -1,0 +1,336 @@
+package dev.spillway.pool.ops;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Capability;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.SpaceClass;
+import dev.spillway.osd.Transaction;
+import dev.spillway.pool.core.PoolContext;
+import dev.spillway.pool.device.PoolDevice;
+import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.meta.Checksums;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Counters;
+import dev.spillway.pool.meta.DeviceIndex;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
+import dev.spillway.pool.meta.WorkIndex;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Range-level placement (issue 20): a range of an object's body spilled to a background device
+ * and released on the metadata device, and spilled ranges recalled.
+ *
+ * <p>A range spill is the spill protocol on part of the body: (1) the pending copy of the range
+ * (one object on the target holding the range's bytes from offset 0) enters the layout with its
+ * COPY job in one durable metadata transaction; (2) the range is copied from the metadata device,
+ * without the object's lock, and made durable on the target; (3) in one metadata transaction, only
+ * if the data version is unchanged and the body still holds the range, the copy becomes IN_SYNC,
+ * the job goes, and the range is released locally: punched out of the body on the metadata device
+ * ({@link Transaction#punch}, so the device frees its blocks), or truncated away when it runs to
+ * the end of the body. The body's copy on the metadata device then holds the rest ({@link
+ * Copy#spans()}); it is never released whole this way (that is a spill of the object). A crash
+ * before step 3 is durable leaves the job: recovery rolls the pending copy back as any other.
+ *
+ * <p>A recall brings every spilled range back into the body, in one metadata transaction: the
+ * ranges are written at their offsets, the body's copy holds the whole body again, and the copies
+ * of the ranges become garbage.
+ */
+final class RangeMoves {
+    private final MoveContext mc;
+    private final PoolContext ctx;
+    private final int mdIndex;
+    private final CopyKeys keys;
+    private final Garbage garbage;
+
+    RangeMoves(MoveContext mc, CopyKeys keys, Garbage garbage) {
+        this.mc = mc;
+        this.ctx = mc.ctx;
+        this.mdIndex = mc.mdIndex;
+        this.keys = keys;
+        this.garbage = garbage;
+    }
+
+    /**
+     * Spills {@code [start, end)} of the body ({@code end} at or past the size: to the end) to
+     * {@code target} and releases it on the metadata device.
+     *
+     * @throws OsdException EINVAL for a range not on 64 KiB boundaries, or empty
+     */
+    MoveResult spillRange(Fid fid, PoolDevice target, long start, long end, MoveOptions o) throws OsdException {
+        String why = mc.refusal(target);
+        if (why != null) {
+            return new MoveResult.Refused(why);
+        }
+        if (start < 0 || start % Span.ALIGN != 0 || end <= start || (end != Span.EOF && end % Span.ALIGN != 0)) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    ctx.name(),
+                    fid,
+                    "range [" + start + ", " + end
+                            + ") is not on 64 KiB boundaries (lcme_extent's LOV_MIN_STRIPE_SIZE)");
+        }
+        if (!ctx.metadata().osd().capabilities().has(Capability.PUNCH)) {
+            return new MoveResult.Refused(
+                    ctx.metadata().name() + " cannot punch a range out of a body: no range can be released there");
+        }
+        return mc.slotted(o, () -> {
+            Fid key = keys.next();
+            // In flight (the daemon leaves its COPY job alone) until its flip or roll-back has ended.
+            return mc.inFlight.during(key, () -> copyRange(fid, target, start, end, key, o));
+        });
+    }
+
+    /** Steps 1 to 3 of a range's copy under {@code key}. */
+    private MoveResult copyRange(Fid fid, PoolDevice target, long start, long end, Fid key, MoveOptions o)
+            throws OsdException {
+        Job job = mc.locked(fid, o, () -> begin(fid, target, start, end, key));
+        if (job == null) {
+            return new MoveResult.NothingToDo("range [" + start + ", " + end + ") of " + fid
+                    + " is not resident whole, or is all that is resident");
+        }
+        Checksums sums;
+        long occupied;
+        try {
+            CopyIo.Source body = CopyIo.of(mc.md(), fid);
+            sums = CopyIo.writeUnsynced(
+                    (off, buf, len) -> body.read(start + off, buf, len),
+                    fid,
+                    job.bytes(),
+                    target,
+                    job.key(),
+                    o.pacer());
+            target.osd().sync(job.key());
+            occupied = target.osd().getAttr(job.key()).blocks() * 512;
+        } catch (OsdException e) {
+            mc.locked(fid, () -> {
+                garbage.discard(job, mc.loadIfExists(fid).orElse(null));
+                return null;
+            });
+            if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
+                return new MoveResult.Parked(target.name() + " could not take the range: " + e.getMessage(), e);
+            }
+            if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
+                return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
+            }
+            throw e;
+        }
+        return mc.locked(fid, o, () -> finish(job, sums, occupied));
+    }
+
+    /** Step 1: null if the body on the metadata device does not hold the range, or holds nothing else. */
+    private Job begin(Fid fid, PoolDevice target, long start, long end, Fid key) throws OsdException {
+        PoolObject p = mc.load(fid);
+        Optional<Copy> local = p.on(mdIndex).filter(c -> c.state() == CopyState.IN_SYNC);
+        if (local.isEmpty() || start >= p.size()) {
+            return null;
+        }
+        Span span = Span.of(start, end, p.size());
+        long to = Math.min(span.end(), p.size());
+        List<Span> rest = Span.subtract(local.get().held(), span);
+        if (!Span.covers(local.get().held(), start, to)
+                || rest.isEmpty()
+                || rest.get(0).start() >= p.size()) {
+            return null;
+        }
+        for (Copy c : p.copies()) {
+            if (c.device() == target.index() && c.state() == CopyState.PENDING) {
+                throw new OsdException(
+                        Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
+            }
+        }
+        Copy pending = Copy.ranged(
+                p.nextMirrorId(),
+                target.index(),
+                key,
+                CopyState.PENDING,
+                p.dataVersion(),
+                to - start,
+                Checksums.NONE,
+                span);
+        List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
+        AttrChange times = ctx.store().times(fid);
+        PoolObject next = p.add(pending);
+        mc.meta(
+                fid,
+                true,
+                SpaceClass.RESERVED,
+                (tx, c) -> {
+                    WorkIndex.declareAdd(tx, fid);
+                    DeviceIndex.declareInsert(tx, fid, pending);
+                    ctx.store().declare(tx, fid, next);
+                },
+                (tx, c) -> {
+                    for (Job j : js) {
+                        WorkIndex.add(tx, j);
+                    }
+                    DeviceIndex.insert(tx, fid, pending);
+                    c.add(pending, CopyState.PENDING, +1);
+                    ctx.store().store(tx, fid, next, times);
+                });
+        return js.get(0);
+    }
+
+    /** Step 3: the copy of the range in sync and the range released locally, or the copy garbage. */
+    private MoveResult finish(Job job, Checksums sums, long occupied) throws OsdException {
+        Fid fid = job.fid();
+        Optional<PoolObject> now = mc.loadIfExists(fid);
+        Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key())).filter(c -> c.state() == CopyState.PENDING);
+        Optional<Copy> local = now.flatMap(p -> p.on(mdIndex)).filter(c -> c.state() == CopyState.IN_SYNC);
+        Span span = pending.map(c -> c.spans().get(0)).orElse(null);
+        if (now.isEmpty()
+                || pending.isEmpty()
+                || local.isEmpty()
+                || now.get().dataVersion() != job.version()
+                || !Span.covers(
+                        local.get().held(),
+                        span.start(),
+                        Math.min(span.end(), now.get().size()))) {
+            garbage.discard(job, now.orElse(null));
+            return new MoveResult.Changed("object " + fid + " changed while the range was copied; the copy is garbage");
+        }
+        PoolObject p = now.get();
+        Copy was = pending.get();
+        Copy done = was.inSync(p.dataVersion(), occupied, sums);
+        Copy kept = local.get().withSpans(Span.subtract(local.get().held(), span));
+        long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
+        PoolObject next = p.replace(done.mirrorId(), c -> done)
+                .replace(kept.mirrorId(), c -> kept)
+                .withBlocks(blocks);
+        AttrChange times = ctx.store().times(fid);
+        long len = Math.min(span.end(), p.size()) - span.start();
+        mc.meta(
+                fid,
+                false,
+                SpaceClass.FREEING,
+                (tx, c) -> {
+                    if (span.toEof()) {
+                        tx.declareTruncate(fid, span.start());
+                    } else {
+                        tx.declarePunch(fid, span.start(), len);
+                    }
+                    WorkIndex.declareRemove(tx, fid);
+                    ctx.store().declare(tx, fid, next);
+                },
+                (tx, c) -> {
+                    // The release frees first, then the record grows by the span.
+                    if (span.toEof()) {
+                        tx.truncate(fid, span.start());
+                    } else {
+                        tx.punch(fid, span.start(), len);
+                    }
+                    WorkIndex.remove(tx, job);
+                    c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
+                    ctx.store().store(tx, fid, next, times);
+                });
+        return new MoveResult.Done(
+                len,
+                "spilled " + len + " bytes of " + fid + " " + span + " to "
+                        + ctx.device(job.device()).name());
+    }
+
+    /**
+     * Brings every spilled range of a split body home (the body whole on the metadata device
+     * again), in one metadata transaction; the copies of the ranges become garbage.
+     */
+    MoveResult recall(Fid fid, MoveOptions o) throws OsdException {
+        return mc.locked(fid, o, () -> {
+            PoolObject p = mc.load(fid);
+            if (!p.split(mdIndex)) {
+                return new MoveResult.NothingToDo("the body is not split");
+            }
+            AttrChange times = ctx.store().times(fid);
+            Recalled r = plan(p);
+            mc.meta(
+                    fid,
+                    false,
+                    SpaceClass.CLIENT,
+                    (tx, c) -> {
+                        declare(tx, fid, p);
+                        ctx.store().declare(tx, fid, r.next());
+                    },
+                    (tx, c) -> {
+                        apply(tx, c, fid, p, r);
+                        ctx.store().store(tx, fid, r.next(), times);
+                    });
+            return new MoveResult.Done(r.bytes(), "recalled " + r.bytes() + " bytes of " + fid);
+        });
+    }
+
+    /** What a recall of a split body makes of it: the body whole again, the ranges' copies gone. */
+    record Recalled(PoolObject next, List<Copy> sources, List<Copy> collected, long bytes) {}
+
+    /**
+     * Plans the recall of every range the body on the metadata device does not hold: for each, an
+     * in-sync copy of it to read; every copy of a range is collected.
+     */
+    Recalled plan(PoolObject p) throws OsdException {
+        Copy local = p.on(mdIndex).orElseThrow();
+        List<Copy> sources = new ArrayList<>();
+        List<Span> have = new ArrayList<>(local.held());
+        long bytes = 0;
+        for (Copy c : p.ranges(mdIndex)) {
+            if (c.state() == CopyState.IN_SYNC
+                    && ctx.readable(c)
+                    && !Span.covers(
+                            have,
+                            c.spans().get(0).start(),
+                            Math.min(c.spans().get(0).end(), p.size()))) {
+                sources.add(c);
+                have = new ArrayList<>(Span.normalize(concat(have, c.spans())));
+                bytes += c.spans().get(0).length(p.size());
+            }
+        }
+        if (!Span.covers(have, 0, p.size())) {
+            throw new OsdException(
+                    Errno.EIO,
+                    ctx.name(),
+                    null,
+                    "a spilled range of the body has no readable in-sync copy to recall it from (held: " + have + ")");
+        }
+        PoolObject next = p;
+        // A range still being copied stays: its flip finds the range resident and releases it again.
+        List<Copy> collected = p.ranges(mdIndex).stream()
+                .filter(c -> c.state() != CopyState.PENDING)
+                .toList();
+        for (Copy c : collected) {
+            next = next.remove(c.mirrorId());
+        }
+        Copy whole = local.withSpans(List.of());
+        next = next.replace(whole.mirrorId(), c -> whole).preferring(mdIndex);
+        return new Recalled(next, sources, collected, bytes);
+    }
+
+    private static List<Span> concat(List<Span> a, List<Span> b) {
+        List<Span> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    /** Declares a recall of {@code p}'s spilled ranges and the collection of their copies. */
+    void declare(Transaction tx, Fid fid, PoolObject p) throws OsdException {
+        tx.declareWrite(fid, 0, p.size());
+        for (Copy c : p.ranges(mdIndex)) {
+            if (c.state() != CopyState.PENDING) {
+                WorkIndex.declareAdd(tx, fid);
+                DeviceIndex.declareDelete(tx, fid, c);
+            }
+        }
+    }
+
+    /** Writes the spilled ranges back into the body and makes their copies garbage, in {@code tx}. */
+    void apply(Transaction tx, Counters c, Fid fid, PoolObject p, Recalled r) throws OsdException {
+        for (Copy src : r.sources()) {
+            CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
+        }
+        for (Copy g : r.collected()) {
+            mc.gcJob(tx, c, fid, g);
+        }
+    }
+}
