@@ -60,11 +60,15 @@ class OfflineFsckDamageTest {
         try (Stream<Path> s = Files.walk(data.resolve("devices/slow/objects"))) {
             files = s.filter(Files::isRegularFile).toList();
         }
-        assertThat(files).hasSize(2);
+        // osd-vfs format 2: the body alone, its record in its xattr user.spillway.rec (format 1: body + .attr)
+        assertThat(files).hasSize(1);
         for (Path p : files) {
             try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                ch.truncate(p.toString().endsWith(".attr") ? 0 : 1000);
+                ch.truncate(1000);
             }
+            // the record unreadable, as an empty .attr was: external damage (setxattr itself is atomic)
+            Files.getFileAttributeView(p, java.nio.file.attribute.UserDefinedFileAttributeView.class)
+                    .write("spillway.rec", ByteBuffer.allocate(0));
         }
         // A check without --repair mounts read-only (no recovery: it writes nothing and needs no
         // space) and sees a clean pool: the damaged copy is garbage, no object's copy.

@@ -93,12 +93,26 @@ class PoolDamagedCopyTest {
         }
     }
 
-    /** Deletes the files of copy {@code key} on a vfs storage (external damage: a disk lost them). */
+    /**
+     * Deletes the files of copy {@code key} on a vfs storage (external damage: a disk lost them);
+     * {@code bodyOnly}: its bytes only, its record kept — the body deleted beside its {@code .attr}
+     * record file (osd-vfs format 1), or emptied where the record is the body's own xattr (format 2).
+     */
     static void lose(FaultInjectingStorage s, Fid key, boolean bodyOnly) throws IOException {
         for (String d : s.list("objects")) {
-            for (String n : s.list("objects/" + d)) {
-                if (n.startsWith(name(key)) && (!bodyOnly || !n.endsWith(".attr"))) {
-                    s.delete("objects/" + d + "/" + n);
+            List<String> names = s.list("objects/" + d);
+            for (String n : names) {
+                if (!n.startsWith(name(key)) || (bodyOnly && n.endsWith(".attr"))) {
+                    continue;
+                }
+                String path = "objects/" + d + "/" + n;
+                if (bodyOnly && !names.contains(n + ".attr")) {
+                    try (var f = s.open(path, java.nio.file.StandardOpenOption.WRITE)) {
+                        f.truncate(0);
+                        f.force(true);
+                    }
+                } else {
+                    s.delete(path);
                 }
             }
         }

@@ -22,7 +22,6 @@ record InodeRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes
 
     private static final byte VERSION = 1;
     static final int SIZE = 2 + 8 * 2 + 4 * 3 + 8 * 3 + 4 + 8 * 5;
-    private static final ObjectKind[] KINDS = ObjectKind.values();
 
     boolean mayHaveInline() {
         return (flags & MAY_HAVE_INLINE) != 0;
@@ -37,7 +36,7 @@ record InodeRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes
         Attr a = attr;
         return ByteBuffer.allocate(SIZE)
                 .put(VERSION)
-                .put((byte) a.kind().ordinal())
+                .put((byte) a.kind().code())
                 .putLong(a.size())
                 .putLong(a.dataVersion())
                 .putInt(a.mode())
@@ -72,10 +71,12 @@ record InodeRecord(Attr attr, long allocBlocks, long xattrBytes, long indexBytes
         }
         ByteBuffer bb = ByteBuffer.wrap(b, 1, b.length - 1);
         int k = bb.get();
-        if (k < 0 || k >= KINDS.length) {
+        ObjectKind kind;
+        try {
+            kind = ObjectKind.fromCode(k);
+        } catch (IllegalArgumentException e) {
             throw new CorruptRecord("attribute record with unknown object kind " + k);
         }
-        ObjectKind kind = KINDS[k];
         long size = bb.getLong();
         long dv = bb.getLong();
         int mode = bb.getInt();

@@ -43,7 +43,7 @@ final class AttrRecord {
         ByteBuffer b = ByteBuffer.allocate(SLOT).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(MAGIC)
                 .put((byte) VERSION)
-                .put((byte) a.kind().ordinal())
+                .put((byte) a.kind().code())
                 .putShort((short) 0)
                 .putLong(generation);
         b.put(fid.toBytes());
@@ -68,7 +68,7 @@ final class AttrRecord {
             return null;
         }
         int kind = b.get(5);
-        if (kind < 0 || kind >= ObjectKind.values().length) {
+        if (kind != ObjectKind.DATA.code() && kind != ObjectKind.INDEX.code()) {
             return null;
         }
         byte[] f = new byte[Fid.BYTES];
@@ -77,7 +77,7 @@ final class AttrRecord {
             return null;
         }
         Attr a = new Attr(
-                ObjectKind.values()[kind],
+                ObjectKind.fromCode(kind),
                 0,
                 0,
                 b.getInt(32),

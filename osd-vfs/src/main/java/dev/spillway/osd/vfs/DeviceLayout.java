@@ -21,7 +21,7 @@ import java.util.UUID;
  * ours, and holds the small files beside the objects.
  *
  * <pre>
- * SPILLWAY-VFS   the format marker (text: format, version, uuid, created); written first
+ * SPILLWAY-VFS   the format marker (text: format, version, uuid, created, records); written first
  * LOCK           held (fcntl lock) while mounted: a second mount fails with EBUSY
  * usage          objects and used bytes, present only after a clean unmount
  * objects/       the FID-hashed tree ({@link ObjectIndex})
@@ -35,18 +35,31 @@ final class DeviceLayout {
     static final String USAGE = "usage";
     static final String JOURNAL = "journal";
     static final String STAGING = "staging";
-    static final int VERSION = 1;
+    /** Records in {@code .attr} files (every device formatted before records could live in xattrs). */
+    static final int VERSION_RECORD_FILES = 1;
+    /** Records in the body's xattr ({@link XattrRecord}); the marker says {@code records: xattr}. */
+    static final int VERSION_RECORD_XATTRS = 2;
 
     private DeviceLayout() {}
 
-    /** The result of {@link #mount}: the device's uuid and its lock. */
-    record Mounted(UUID uuid, Closeable lock, boolean formatted) {}
+    /**
+     * The result of {@link #mount}: the device's uuid, its lock, whether it was formatted now,
+     * and where its objects' records live (fixed at format, read from the marker ever after).
+     */
+    record Mounted(UUID uuid, Closeable lock, boolean formatted, boolean xattrRecords) {}
+
+    /** Decides at format time, on the empty folder, whether records can live in xattrs. */
+    @FunctionalInterface
+    interface RecordChoice {
+        boolean xattrRecords(Storage s) throws IOException;
+    }
 
     /**
      * Checks the folder, formats it if empty (creating it first if {@code create} and only its
-     * last segment is missing), verifies the marker and takes the lock.
+     * last segment is missing; {@code choice} decides where records live), verifies the marker
+     * and takes the lock.
      */
-    static Mounted mount(String device, Storage s, boolean create) throws OsdException {
+    static Mounted mount(String device, Storage s, boolean create, RecordChoice choice) throws OsdException {
         String where = s.describe();
         try {
             switch (s.type("")) {
@@ -93,12 +106,16 @@ final class DeviceLayout {
             }
             boolean formatted = false;
             UUID uuid;
+            boolean xattrRecords;
             if (names.contains(MARKER)) {
-                uuid = readMarker(device, s);
-            } else if (names.isEmpty() || names.equals(List.of(MARKER + ".tmp"))) {
+                Marker m = readMarker(device, s);
+                uuid = m.uuid();
+                xattrRecords = m.xattrRecords();
+            } else if (List.of(MARKER + ".tmp", Probe.FILE).containsAll(names)) {
                 // Empty, or a format a crash interrupted before the marker was in place.
                 uuid = UUID.randomUUID();
-                writeMarker(s, uuid);
+                xattrRecords = choice.xattrRecords(s);
+                writeMarker(s, uuid, xattrRecords);
                 formatted = true;
             } else {
                 throw new OsdException(
@@ -130,7 +147,7 @@ final class DeviceLayout {
                 lock.close();
                 throw e;
             }
-            return new Mounted(uuid, lock, formatted);
+            return new Mounted(uuid, lock, formatted, xattrRecords);
         } catch (IOException e) {
             throw StorageErrors.toOsd(device, null, "mount " + where, e);
         }
@@ -141,14 +158,21 @@ final class DeviceLayout {
         return String.join(", ", p) + (names.size() > 5 ? ", … " + names.size() + " entries" : "");
     }
 
-    private static void writeMarker(Storage s, UUID uuid) throws IOException {
+    /**
+     * A device with records in files keeps version 1 and no {@code records} line — exactly what
+     * builds before record xattrs wrote, so they still mount it; one with records in xattrs is
+     * version 2, which those builds refuse (they would see bodies without records: no objects).
+     */
+    private static void writeMarker(Storage s, UUID uuid, boolean xattrRecords) throws IOException {
         String text = "# spillway osd-vfs device: objects under objects/, redo log under journal/. Do not edit.\n"
-                + "format: spillway-vfs\nversion: " + VERSION + "\nuuid: " + uuid + "\ncreated: " + Instant.now()
-                + "\n";
+                + "format: spillway-vfs\nversion: " + (xattrRecords ? VERSION_RECORD_XATTRS : VERSION_RECORD_FILES)
+                + "\nuuid: " + uuid + "\ncreated: " + Instant.now() + "\n" + (xattrRecords ? "records: xattr\n" : "");
         s.replaceDurably(MARKER, text.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static UUID readMarker(String device, Storage s) throws IOException, OsdException {
+    private record Marker(UUID uuid, boolean xattrRecords) {}
+
+    private static Marker readMarker(String device, Storage s) throws IOException, OsdException {
         Map<String, String> kv = new LinkedHashMap<>();
         for (String line : new String(s.readFully(MARKER), StandardCharsets.UTF_8).split("\n")) {
             int i = line.indexOf(':');
@@ -160,16 +184,25 @@ final class DeviceLayout {
             throw new OsdException(
                     Errno.EPROTO, device, null, s.describe() + "/" + MARKER + " does not say format: spillway-vfs");
         }
-        if (!String.valueOf(VERSION).equals(kv.get("version"))) {
+        String version = kv.get("version");
+        String records = kv.getOrDefault("records", "file");
+        boolean xattrRecords;
+        if (String.valueOf(VERSION_RECORD_FILES).equals(version)) {
+            xattrRecords = false;
+        } else if (String.valueOf(VERSION_RECORD_XATTRS).equals(version)
+                && (records.equals("xattr") || records.equals("file"))) {
+            xattrRecords = records.equals("xattr");
+        } else {
             throw new OsdException(
                     Errno.EPROTO,
                     device,
                     null,
-                    s.describe() + "/" + MARKER + " is format version " + kv.get("version")
-                            + "; this build reads version " + VERSION);
+                    s.describe() + "/" + MARKER + " is format version " + version + " (records: " + records
+                            + "); this build reads versions " + VERSION_RECORD_FILES + " (records in .attr files) and "
+                            + VERSION_RECORD_XATTRS + " (records: xattr)");
         }
         try {
-            return UUID.fromString(kv.get("uuid"));
+            return new Marker(UUID.fromString(kv.get("uuid")), xattrRecords);
         } catch (RuntimeException e) {
             throw new OsdException(Errno.EPROTO, device, null, s.describe() + "/" + MARKER + " has no valid uuid", e);
         }

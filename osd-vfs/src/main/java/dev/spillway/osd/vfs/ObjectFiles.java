@@ -20,13 +20,17 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The files of objects: a body file and a record file per FID ({@link ObjectIndex}), read and
- * changed through the {@link Storage}. Every change marks what it touched in the
- * {@link DirtySet}. Callers hold the object's lock for changes; reads take none.
+ * The files of objects: a body file per FID ({@link ObjectIndex}) and its record — in the body's
+ * xattr {@link XattrRecord#NAME} on a device formatted with records in xattrs, else in a record
+ * file beside it ({@link AttrRecord}) — read and changed through the {@link Storage}. Every change
+ * marks what it touched in the {@link DirtySet}. Callers hold the object's lock for changes;
+ * reads take none.
  *
  * <p>An object exists when its record exists: create writes the body then the record, destroy
- * removes the record then the body, so a crash between leaves at worst a body without record,
- * which is invisible and replaced by the next create of that FID.
+ * removes the record then the body (in xattrs: the body and its record go together), so a crash
+ * between leaves at worst a body without record, which is invisible and replaced by the next
+ * create of that FID. A device keeps its records in one place for life (its marker says which),
+ * so an object never has two records to choose between.
  */
 final class ObjectFiles {
     private final String device;
@@ -37,6 +41,8 @@ final class ObjectFiles {
     private final FileHandles bodies;
     private final FileHandles records;
     private final long blockSize;
+    // Where records live, fixed at format (DeviceLayout's marker).
+    private final boolean xattrRecords;
 
     /**
      * What is known of an object's files: its record, body size and allocated bytes (-1: not
@@ -53,8 +59,9 @@ final class ObjectFiles {
     // never put back what the change replaced; readers use it when it is there.
     private final Map<Fid, Known> known = new ConcurrentHashMap<>();
 
-    ObjectFiles(String device, Storage storage, DirtySet dirty, int blockSize) {
+    ObjectFiles(String device, Storage storage, DirtySet dirty, int blockSize, boolean xattrRecords) {
         this.blockSize = blockSize;
+        this.xattrRecords = xattrRecords;
         this.device = device;
         this.s = storage;
         this.dirty = dirty;
@@ -152,6 +159,9 @@ final class ObjectFiles {
     }
 
     private AttrRecord.Stored readRecord(Fid fid) throws OsdException {
+        if (xattrRecords) {
+            return readXattrRecord(fid);
+        }
         String path = ObjectIndex.record(fid);
         boolean[] present = {false};
         try {
@@ -174,6 +184,57 @@ final class ObjectFiles {
         } catch (IOException e) {
             throw io(fid, "read record " + path, e);
         }
+    }
+
+    private AttrRecord.Stored readXattrRecord(Fid fid) throws OsdException {
+        String body = ObjectIndex.body(fid);
+        Optional<byte[]> v;
+        try {
+            v = s.getXattr(body, XattrRecord.NAME);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw io(fid, "read record " + body + " xattr user." + XattrRecord.NAME, e);
+        }
+        if (v.isEmpty()) {
+            return null;
+        }
+        Attr a = XattrRecord.decode(v.get());
+        if (a == null) {
+            throw new OsdException(
+                    Errno.EIO,
+                    device,
+                    fid,
+                    "record " + s.describe() + "/" + body + " xattr user." + XattrRecord.NAME + " is corrupt: "
+                            + XattrRecord.whyInvalid(v.get())
+                            + " (restore the object from another copy, or destroy it)");
+        }
+        // One value replaced whole: no generations to compare.
+        return new AttrRecord.Stored(a, 0);
+    }
+
+    /** Whether the object's record is there, readable or not. */
+    private boolean recordPresent(Fid fid) throws IOException {
+        if (!xattrRecords) {
+            return s.type(ObjectIndex.record(fid)) == Storage.EntryType.FILE;
+        }
+        try {
+            return s.getXattr(ObjectIndex.body(fid), XattrRecord.NAME).isPresent();
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The object named by a file of an object directory (its record file, or in xattrs its body
+     * holding a record), or null: a listing shows objects, never bodies a crash left without record.
+     */
+    Fid listed(String dir, String fileName) throws IOException {
+        if (!xattrRecords) {
+            return ObjectIndex.parseRecord(fileName);
+        }
+        Fid f = ObjectIndex.parseBody(fileName);
+        return f != null && ObjectIndex.dir(f).equals(dir) && recordPresent(f) ? f : null;
     }
 
     /**
@@ -208,7 +269,7 @@ final class ObjectFiles {
             return true;
         }
         try {
-            return s.type(ObjectIndex.record(fid)) == Storage.EntryType.FILE;
+            return recordPresent(fid);
         } catch (IOException e) {
             throw io(fid, "stat record", e);
         }
@@ -257,11 +318,7 @@ final class ObjectFiles {
     /** Reads the body at {@code offset} into {@code dst}; 0 at or past the end; ENOENT for no object. */
     int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
         try {
-            Integer n = with(
-                    bodies,
-                    fid,
-                    () -> s.type(ObjectIndex.record(fid)) == Storage.EntryType.FILE,
-                    f -> f.read(dst, offset));
+            Integer n = with(bodies, fid, () -> recordPresent(fid), f -> f.read(dst, offset));
             if (n == null) {
                 throw new OsdException(Errno.ENOENT, device, fid, "no such object");
             }
@@ -285,6 +342,9 @@ final class ObjectFiles {
     }
 
     Optional<byte[]> xattr(Fid fid, String name) throws OsdException {
+        if (reserved(name)) {
+            return Optional.empty();
+        }
         try {
             return s.getXattr(ObjectIndex.body(fid), name);
         } catch (NoSuchFileException e) {
@@ -296,7 +356,12 @@ final class ObjectFiles {
 
     List<String> xattrNames(Fid fid) throws OsdException {
         try {
-            return s.listXattrs(ObjectIndex.body(fid));
+            List<String> names = s.listXattrs(ObjectIndex.body(fid));
+            if (xattrRecords && names.contains(XattrRecord.NAME)) {
+                names = new java.util.ArrayList<>(names);
+                names.remove(XattrRecord.NAME);
+            }
+            return names;
         } catch (NoSuchFileException e) {
             throw new OsdException(Errno.ENOENT, device, fid, "no such object (its body file is gone)", e);
         } catch (IOException e) {
@@ -345,15 +410,24 @@ final class ObjectFiles {
         invalidate(fid);
         ensureDir(fid);
         String body = ObjectIndex.body(fid);
-        String rec = ObjectIndex.record(fid);
-        s.deleteIfExists(rec);
-        s.deleteIfExists(body);
-        s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
-        try (StorageFile f = s.open(rec, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            f.write(AttrRecord.fresh(fid, attr), 0);
+        if (xattrRecords) {
+            s.deleteIfExists(body);
+            s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
+                    .close();
+            s.setXattr(body, XattrRecord.NAME, XattrRecord.encode(attr));
+            dirty.inode(body); // fsync, not fdatasync: the record is inode metadata
+        } else {
+            String rec = ObjectIndex.record(fid);
+            s.deleteIfExists(rec);
+            s.deleteIfExists(body);
+            s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
+                    .close();
+            try (StorageFile f = s.open(rec, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                f.write(AttrRecord.fresh(fid, attr), 0);
+            }
+            dirty.file(body);
+            dirty.file(rec);
         }
-        dirty.file(body);
-        dirty.file(rec);
         dirty.dir(ObjectIndex.dir(fid));
         known.put(fid, new Known(new AttrRecord.Stored(attr, 1), 0, 0));
     }
@@ -367,7 +441,9 @@ final class ObjectFiles {
         invalidate(fid);
         ensureDir(fid);
         String body = ObjectIndex.body(fid);
-        s.deleteIfExists(ObjectIndex.record(fid));
+        if (!xattrRecords) {
+            s.deleteIfExists(ObjectIndex.record(fid));
+        }
         s.deleteIfExists(body);
         s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
         dirty.file(body);
@@ -378,17 +454,27 @@ final class ObjectFiles {
         return s.type(ObjectIndex.body(fid)) == Storage.EntryType.FILE;
     }
 
-    /** Makes a staged file the object's body: any old record goes first, then the rename. */
+    /**
+     * Makes a staged file the object's body: any old record goes first, then the rename (in
+     * xattrs, the old record goes with the old inode the rename replaces).
+     */
     void install(Fid fid, String staged) throws IOException {
         invalidate(fid);
         ensureDir(fid);
-        s.deleteIfExists(ObjectIndex.record(fid));
+        if (!xattrRecords) {
+            s.deleteIfExists(ObjectIndex.record(fid));
+        }
         s.rename(staged, ObjectIndex.body(fid));
         dirty.installedInto(ObjectIndex.dir(fid));
     }
 
     /** Writes the whole record (a new file) with generation 1, as after {@link #install}. */
     void freshRecord(Fid fid, Attr attr) throws IOException {
+        if (xattrRecords) {
+            setXattrRecord(fid, attr);
+            known.remove(fid);
+            return;
+        }
         String rec = ObjectIndex.record(fid);
         records.invalidate(fid);
         try (StorageFile f = s.open(
@@ -400,24 +486,41 @@ final class ObjectFiles {
         known.remove(fid);
     }
 
-    /** Removes the record, then the body. */
+    /** Removes the record, then the body (in xattrs: the body, and its record with it). */
     void destroy(Fid fid) throws IOException {
         invalidate(fid);
-        s.deleteIfExists(ObjectIndex.record(fid));
+        if (!xattrRecords) {
+            s.deleteIfExists(ObjectIndex.record(fid));
+        }
         s.deleteIfExists(ObjectIndex.body(fid));
         dirty.dir(ObjectIndex.dir(fid));
     }
 
     /** Writes the record as {@code generation} (one more than the current one). */
     void writeRecord(Fid fid, Attr attr, long generation) throws IOException {
-        String rec = ObjectIndex.record(fid);
-        require(rec, with(records, fid, EXISTS, f -> {
-            AttrRecord.write(f, fid, attr, generation);
-            return Boolean.TRUE;
-        }));
-        dirty.file(rec);
+        if (xattrRecords) {
+            setXattrRecord(fid, attr);
+        } else {
+            String rec = ObjectIndex.record(fid);
+            require(rec, with(records, fid, EXISTS, f -> {
+                AttrRecord.write(f, fid, attr, generation);
+                return Boolean.TRUE;
+            }));
+            dirty.file(rec);
+        }
         known.computeIfPresent(
                 fid, (f, k) -> new Known(new AttrRecord.Stored(attr, generation), k.size(), k.allocated()));
+    }
+
+    /** Replaces the record in the body's xattr (whole: a crash keeps the old value or the new). */
+    private void setXattrRecord(Fid fid, Attr attr) throws IOException {
+        String body = ObjectIndex.body(fid);
+        s.setXattr(body, XattrRecord.NAME, XattrRecord.encode(attr));
+        dirty.inode(body);
+    }
+
+    private boolean reserved(String name) {
+        return xattrRecords && name.equals(XattrRecord.NAME);
     }
 
     private static void require(String path, Object done) throws NoSuchFileException {
@@ -480,15 +583,22 @@ final class ObjectFiles {
     }
 
     boolean removeXattr(Fid fid, String name) throws IOException {
+        if (reserved(name)) {
+            return false; // not an OSD xattr: the record stays
+        }
         String body = ObjectIndex.body(fid);
         boolean had = s.removeXattr(body, name);
         dirty.inode(body);
         return had;
     }
 
-    /** The body and record paths of an object, for a per-object sync. */
-    static List<String> files(Fid fid) {
-        return List.of(ObjectIndex.body(fid), ObjectIndex.record(fid));
+    /** The files of an object, for a per-object sync: its body, and its record file if records are files. */
+    List<String> files(Fid fid) {
+        return xattrRecords ? List.of(ObjectIndex.body(fid)) : List.of(ObjectIndex.body(fid), ObjectIndex.record(fid));
+    }
+
+    boolean xattrRecords() {
+        return xattrRecords;
     }
 
     /** The directories whose entries an object's durability depends on. */

@@ -10,8 +10,10 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  * objects/&lt;h&gt;/&lt;seq:16 hex&gt;-&lt;oid:8 hex&gt;-&lt;ver:8 hex&gt;        the body
- * objects/&lt;h&gt;/&lt;seq:16 hex&gt;-&lt;oid:8 hex&gt;-&lt;ver:8 hex&gt;.attr   its record
+ * objects/&lt;h&gt;/&lt;seq:16 hex&gt;-&lt;oid:8 hex&gt;-&lt;ver:8 hex&gt;.attr   its record (records: file)
  * </pre>
+ * On a device with records in xattrs there are no {@code .attr} files: the record is the body's
+ * xattr ({@link XattrRecord}).
  * {@code h} is the low byte of CRC32C(the FID's 16-byte form) in hex: 256 directories, each made
  * when its first object is (a one-time mkdir and directory fsync). One level, as Lustre's {@code O/<seq>/d0..d31}: a second level would cost two
  * {@code mkdir}s (and two directory fsyncs) for each of the first tens of thousands of objects,
@@ -54,7 +56,14 @@ final class ObjectIndex {
         if (!fileName.endsWith(RECORD_SUFFIX) || fileName.length() != NAME_LENGTH + RECORD_SUFFIX.length()) {
             return null;
         }
-        String n = fileName.substring(0, NAME_LENGTH);
+        return parseBody(fileName.substring(0, NAME_LENGTH));
+    }
+
+    /** The FID of a body file name, or null if {@code n} is not one. */
+    static Fid parseBody(String n) {
+        if (n.length() != NAME_LENGTH) {
+            return null;
+        }
         if (n.charAt(16) != '-' || n.charAt(25) != '-') {
             return null;
         }

@@ -10,13 +10,14 @@ import java.util.Iterator;
 
 /**
  * {@link VfsOsd#listObjects()}: walks {@code objects/} lazily, one hash directory at a time,
- * naming every object that has a record (weakly consistent: objects created or destroyed while
+ * naming every object that has a record (in xattr-record devices a getxattr per body; weakly consistent: objects created or destroyed while
  * it runs may or may not appear).
  */
 final class ObjectListing implements ObjectCursor {
     private final VfsOsd osd;
     private final Iterator<String> dirs;
     private Iterator<String> files = Collections.emptyIterator();
+    private String dir;
     private Fid current;
 
     ObjectListing(VfsOsd osd) throws OsdException {
@@ -34,7 +35,7 @@ final class ObjectListing implements ObjectCursor {
         try {
             while (true) {
                 while (files.hasNext()) {
-                    Fid f = ObjectIndex.parseRecord(files.next());
+                    Fid f = osd.store().listed(dir, files.next());
                     if (f != null) {
                         current = f;
                         return true;
@@ -44,9 +45,8 @@ final class ObjectListing implements ObjectCursor {
                     current = null;
                     return false;
                 }
-                files = osd.storage()
-                        .list(ObjectIndex.OBJECTS + "/" + dirs.next())
-                        .iterator();
+                dir = ObjectIndex.OBJECTS + "/" + dirs.next();
+                files = osd.storage().list(dir).iterator();
             }
         } catch (IOException e) {
             throw StorageErrors.toOsd(osd.name(), null, "list objects", e);

@@ -40,7 +40,43 @@ record Probe(
     /** Linux's XATTR_SIZE_MAX: no filesystem takes a larger value. */
     static final int VALUE_CEILING = 65536;
 
-    static Probe run(Storage s) throws IOException {
+    /**
+     * At format: whether a record fits in a user xattr of a file here (set, read back, removed).
+     * False without user xattrs (tmpfs before Linux 6.6, some overlay and FUSE setups) or where
+     * the filesystem refuses a {@value XattrRecord#SIZE}-byte value; the device then keeps its
+     * records in {@code .attr} files for good.
+     */
+    static boolean recordsFitInXattrs(Storage s, List<String> notes) throws IOException {
+        s.deleteIfExists(FILE);
+        try {
+            s.open(FILE, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
+                    .close();
+            byte[] sample = new byte[XattrRecord.SIZE];
+            Arrays.fill(sample, (byte) 0xa5);
+            s.setXattr(FILE, XattrRecord.NAME, sample);
+            Optional<byte[]> back = s.getXattr(FILE, XattrRecord.NAME);
+            if (back.isPresent() && Arrays.equals(back.get(), sample)) {
+                return true;
+            }
+            notes.add("records: a " + XattrRecord.SIZE + "-byte user xattr did not read back; in .attr files");
+            return false;
+        } catch (UnsupportedOperationException e) {
+            notes.add("records: no user xattrs (" + e.getMessage() + "); in .attr files");
+            return false;
+        } catch (IOException e) {
+            notes.add("records: a " + XattrRecord.SIZE + "-byte user xattr was refused (" + StorageErrors.describe(e)
+                    + "); in .attr files");
+            return false;
+        } finally {
+            s.deleteIfExists(FILE);
+        }
+    }
+
+    /**
+     * Probes the filesystem; with {@code xattrRecords} the xattr limits are measured beside a
+     * record, so the advertised largest value still fits on a body that carries one.
+     */
+    static Probe run(Storage s, boolean xattrRecords) throws IOException {
         List<String> notes = new ArrayList<>();
         int bs = s.stats().blockSize();
         if (bs < 512 || Integer.bitCount(bs) != 1) {
@@ -50,7 +86,7 @@ record Probe(
         s.deleteIfExists(FILE);
         try {
             boolean[] holes = probeHoles(s, bs, notes);
-            int max = probeXattrs(s, notes);
+            int max = probeXattrs(s, xattrRecords, notes);
             return new Probe(max > 0, Math.max(0, max), MAX_NAME, holes[0], holes[1], bs, List.copyOf(notes));
         } finally {
             s.deleteIfExists(FILE);
@@ -99,8 +135,11 @@ record Probe(
     }
 
     /** The largest value that fits with a {@link #MAX_NAME}-byte name, or 0 without user xattrs. */
-    private static int probeXattrs(Storage s, List<String> notes) throws IOException {
+    private static int probeXattrs(Storage s, boolean xattrRecords, List<String> notes) throws IOException {
         try {
+            if (xattrRecords) {
+                s.setXattr(FILE, XattrRecord.NAME, new byte[XattrRecord.SIZE]);
+            }
             s.setXattr(FILE, "probe", new byte[] {42});
             Optional<byte[]> back = s.getXattr(FILE, "probe");
             if (back.isEmpty() || back.get().length != 1 || back.get()[0] != 42) {
@@ -128,7 +167,8 @@ record Probe(
             }
         }
         s.removeXattr(FILE, name);
-        notes.add("xattrs: user xattrs work; largest value " + lo + " bytes beside a " + MAX_NAME + "-byte name");
+        notes.add("xattrs: user xattrs work; largest value " + lo + " bytes beside a " + MAX_NAME + "-byte name"
+                + (xattrRecords ? " and the object's record" : ""));
         return lo;
     }
 }

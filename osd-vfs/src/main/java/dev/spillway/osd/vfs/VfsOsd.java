@@ -44,7 +44,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * osd-vfs: an OSD on any POSIX directory — the device a pool spills to (an HDD filesystem, NFS,
  * an s3fs or gcsfuse mount). Objects are files in a FID-hashed tree ({@link ObjectIndex}) with a
- * small record beside each ({@link AttrRecord}); OSD xattrs are the body file's user xattrs.
+ * small record each — in the body's own xattr ({@link XattrRecord}) where the filesystem has
+ * user xattrs when the device is formatted, else in a file beside it ({@link AttrRecord}); OSD
+ * xattrs are the body file's user xattrs.
  * What the filesystem can do is found at mount ({@link Probe}) and advertised as found.
  *
  * <p>Two modes ({@code journal: on|off}):
@@ -113,10 +115,26 @@ public final class VfsOsd implements Osd {
         this.clock = config.clock();
         this.storage = storage;
         this.dirty = new DirtySet(settings.syncThreads());
-        this.mounted = DeviceLayout.mount(name, storage, settings.create());
+        this.mounted = DeviceLayout.mount(
+                name, storage, settings.create(), s -> settings.xattrRecords() && Probe.recordsFitInXattrs(s, notes));
         try {
-            this.probe = Probe.run(storage);
+            this.probe = Probe.run(storage, mounted.xattrRecords());
             notes.addAll(probe.notes());
+            if (mounted.xattrRecords() && !probe.xattrs()) {
+                throw new OsdException(
+                        Errno.EOPNOTSUPP,
+                        name,
+                        null,
+                        storage.describe() + "/" + DeviceLayout.MARKER
+                                + " says records: xattr (objects' records are their bodies' xattrs), but the filesystem"
+                                + " under it has no working user xattrs now (" + String.join("; ", probe.notes())
+                                + "); was the folder copied or remounted without them?");
+            }
+            notes.add(
+                    mounted.xattrRecords()
+                            ? "records: in each body's xattr user." + XattrRecord.NAME + " (format version "
+                                    + DeviceLayout.VERSION_RECORD_XATTRS + ")"
+                            : "records: in .attr files (format version " + DeviceLayout.VERSION_RECORD_FILES + ")");
             if (settings.requireXattr() && !probe.xattrs()) {
                 throw new OsdException(
                         Errno.EOPNOTSUPP,
@@ -125,9 +143,9 @@ public final class VfsOsd implements Osd {
                         "setting require-xattr: the filesystem under " + storage.describe()
                                 + " has no working user xattrs (" + String.join("; ", probe.notes()) + ")");
             }
-            this.xattrRules = new XattrRules(name, probe);
+            this.xattrRules = new XattrRules(name, probe, mounted.xattrRecords());
             this.space = new Space(name, storage, settings.capacity(), probe.blockSize(), clock);
-            this.store = new ObjectFiles(name, storage, dirty, probe.blockSize());
+            this.store = new ObjectFiles(name, storage, dirty, probe.blockSize(), mounted.xattrRecords());
             long last = recover();
             store.forget();
             loadUsage();
@@ -241,9 +259,10 @@ public final class VfsOsd implements Osd {
 
     private List<Fid> allObjects() throws IOException {
         List<Fid> out = new ArrayList<>();
-        for (String dir : storage.list(ObjectIndex.OBJECTS)) {
-            for (String file : storage.list(ObjectIndex.OBJECTS + "/" + dir)) {
-                Fid f = ObjectIndex.parseRecord(file);
+        for (String d : storage.list(ObjectIndex.OBJECTS)) {
+            String dir = ObjectIndex.OBJECTS + "/" + d;
+            for (String file : storage.list(dir)) {
+                Fid f = store.listed(dir, file);
                 if (f != null) {
                     out.add(f);
                 }
@@ -363,7 +382,7 @@ public final class VfsOsd implements Osd {
     /** Off mode: forces one object's files and the dirty directories naming them. */
     void syncObject(Fid fid) throws OsdException {
         try {
-            dirty.force(storage, ObjectFiles.files(fid), ObjectFiles.dirs(fid));
+            dirty.force(storage, store.files(fid), ObjectFiles.dirs(fid));
         } catch (IOException e) {
             throw failed("sync of " + fid, e);
         }
@@ -378,7 +397,7 @@ public final class VfsOsd implements Osd {
         Set<String> files = new LinkedHashSet<>();
         Set<String> dirs = new LinkedHashSet<>();
         for (Fid f : fids) {
-            files.addAll(ObjectFiles.files(f));
+            files.addAll(store.files(f));
             dirs.addAll(ObjectFiles.dirs(f));
         }
         try {

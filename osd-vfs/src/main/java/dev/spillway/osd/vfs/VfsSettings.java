@@ -24,6 +24,10 @@ import java.util.Set;
  *     that a log fsync flushes data only, not the file's size
  * @param syncThreads files forced at once by sync and checkpoints (1: one after another, in a
  *     fixed order, as deterministic crash tests need)
+ * @param xattrRecords {@code records: auto} (the default): a device formatted on a filesystem
+ *     with user xattrs keeps each object's record in its body's xattr; {@code records: file}
+ *     formats it with {@code .attr} record files. Read only when the folder is formatted: the
+ *     marker fixes the choice for the device's life.
  */
 record VfsSettings(
         String path,
@@ -36,7 +40,8 @@ record VfsSettings(
         long inlineLimit,
         boolean pointInTimeRecovery,
         boolean preallocate,
-        int syncThreads) {
+        int syncThreads,
+        boolean xattrRecords) {
 
     static final Set<String> KEYS = Set.of(
             "path",
@@ -49,7 +54,8 @@ record VfsSettings(
             "journal-inline-limit",
             "journal-recovery",
             "journal-preallocate",
-            "sync-threads");
+            "sync-threads",
+            "records");
 
     static VfsSettings of(OsdConfig c) throws OsdException {
         String journal = c.string("journal", "on").trim().toLowerCase(Locale.ROOT);
@@ -61,6 +67,11 @@ record VfsSettings(
         String recovery = c.string("journal-recovery", "strict").trim().toLowerCase(Locale.ROOT);
         if (!recovery.equals("strict") && !recovery.equals("point-in-time")) {
             throw bad(c, "journal-recovery", "want strict or point-in-time, got '" + recovery + "'");
+        }
+        String records = c.string("records", "auto").trim().toLowerCase(Locale.ROOT);
+        if (!records.equals("auto") && !records.equals("file")) {
+            throw bad(
+                    c, "records", "want auto (in xattrs where the filesystem has them) or file, got '" + records + "'");
         }
         long capacity = c.bytes("capacity", 0);
         long maxObject = c.bytes("max-object-size", 1L << 40);
@@ -89,7 +100,8 @@ record VfsSettings(
                 inline,
                 recovery.equals("point-in-time"),
                 c.bool("journal-preallocate", true),
-                (int) Math.max(1, Math.min(64, c.integer("sync-threads", 4))));
+                (int) Math.max(1, Math.min(64, c.integer("sync-threads", 4))),
+                records.equals("auto"));
     }
 
     private static OsdException bad(OsdConfig c, String key, String why) {

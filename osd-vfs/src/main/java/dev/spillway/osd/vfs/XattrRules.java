@@ -17,7 +17,9 @@ import java.util.Map;
  * the longest name; {@link #budget} is what that single xattr costs, and a set is refused with
  * E2BIG before it is made if the object's xattrs would cost more, counted the way ext4 lays
  * them out (16 bytes of entry, name and value each rounded up to 4). That check matters in
- * journal mode, where a committed transaction must never fail when applied.
+ * journal mode, where a committed transaction must never fail when applied. Where records live in
+ * xattrs ({@link XattrRecord}) the record's own cost is part of every object's total, so a set
+ * never crowds out the record, and its name is reserved.
  */
 final class XattrRules {
     private final String device;
@@ -25,13 +27,18 @@ final class XattrRules {
     private final int maxValue;
     private final int maxName;
     private final long budget;
+    // What the object's record costs of the budget: 0 where records live in .attr files.
+    private final long recordCost;
+    private final boolean xattrRecords;
 
-    XattrRules(String device, Probe probe) {
+    XattrRules(String device, Probe probe, boolean xattrRecords) {
         this.device = device;
         this.supported = probe.xattrs();
         this.maxValue = probe.maxXattrValue();
         this.maxName = probe.maxXattrName();
-        this.budget = cost(maxName, maxValue);
+        this.xattrRecords = xattrRecords;
+        this.recordCost = xattrRecords ? cost(XattrRecord.NAME, XattrRecord.SIZE) : 0;
+        this.budget = cost(maxName, maxValue) + recordCost;
     }
 
     boolean supported() {
@@ -72,8 +79,20 @@ final class XattrRules {
         }
     }
 
-    /** ERANGE for a name over the limit, E2BIG for a value over it. */
+    /** Whether {@code name} is the device's own record (never an OSD xattr: hidden, not settable). */
+    boolean reserved(String name) {
+        return xattrRecords && name.equals(XattrRecord.NAME);
+    }
+
+    /** ERANGE for a name over the limit, E2BIG for a value over it, EINVAL for the record's name. */
     void checkSet(Fid fid, String name, int valueLength) throws OsdException {
+        if (reserved(name)) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    device,
+                    fid,
+                    "xattr name " + name + " is reserved: the device keeps each object's record under it");
+        }
         int nb = name.getBytes(StandardCharsets.UTF_8).length;
         if (nb > maxName || name.indexOf('\0') >= 0) {
             throw new OsdException(
@@ -94,7 +113,7 @@ final class XattrRules {
 
     /** E2BIG if xattrs of these names and value sizes would not fit one file. */
     void checkBudget(Fid fid, String name, Map<String, Integer> sizesAfter) throws OsdException {
-        long total = 0;
+        long total = recordCost;
         for (Map.Entry<String, Integer> e : sizesAfter.entrySet()) {
             total += cost(e.getKey(), e.getValue());
         }

@@ -23,25 +23,48 @@ import org.junit.jupiter.api.Test;
 class VfsCrashCampaignTest {
     static final int TRANSACTIONS = Integer.getInteger("spillway.crash.transactions", 24);
 
-    static CrashCampaign.Opener opener() {
+    /**
+     * {@code records}: auto (in each body's xattr where the storage has user xattrs) or file; the
+     * opener fails if the device mounted with records anywhere but {@code expect}.
+     */
+    static CrashCampaign.Opener opener(String records, String expect) {
         OsdConfig c = OsdConfig.of(
                 "crash",
                 "vfs",
                 Map.of(
-                        "journal", "on",
-                        "journal-segment-size", "24KiB",
-                        "journal-inline-limit", "16KiB",
-                        "sync-threads", 1, // forces in a fixed order: operation numbers must replay exactly
-                        "strict-declares", true));
-        return storage -> VfsOsd.open(c.withClock(new SteppingClock()), storage, Runnable::run);
+                        "journal",
+                        "on",
+                        "journal-segment-size",
+                        "24KiB",
+                        "journal-inline-limit",
+                        "16KiB",
+                        "sync-threads",
+                        1, // forces in a fixed order: operation numbers must replay exactly
+                        "strict-declares",
+                        true,
+                        "records",
+                        records));
+        return storage -> {
+            VfsOsd osd = VfsOsd.open(c.withClock(new SteppingClock()), storage, Runnable::run);
+            if (osd.mountNotes().stream().noneMatch(n -> n.startsWith("records: ") && n.contains(expect))) {
+                osd.close();
+                throw new AssertionError("device did not mount with records in " + expect + ": " + osd.mountNotes());
+            }
+            return osd;
+        };
     }
 
+    static final String IN_XATTRS = "user." + XattrRecord.NAME;
+    static final String IN_FILES = ".attr files";
+
+    /** Records in the bodies' xattrs (format version 2, what a device formatted on ext4 gets). */
     @Test
     void everyAcknowledgedTransactionSurvivesAndNoneIsHalfThere() throws Exception {
         long master = dev.spillway.osd.testkit.Seeds.master();
         int workloads = Integer.getInteger("spillway.crash.workloads", 25);
         int points = Integer.getInteger("spillway.crash.points", 42);
-        CrashCampaign.Report r = new CrashCampaign(opener(), FaultInjectingStorage.Features.ext4(), TRANSACTIONS)
+        CrashCampaign.Report r = new CrashCampaign(
+                        opener("auto", IN_XATTRS), FaultInjectingStorage.Features.ext4(), TRANSACTIONS)
                 .run(master, workloads, points, System.out);
         if (System.getProperty(CrashCampaign.REPLAY_PROPERTY) == null) {
             assertThat(r.crashPoints()).isEqualTo(workloads * points);
@@ -50,11 +73,22 @@ class VfsCrashCampaignTest {
         }
     }
 
+    /** Records in .attr files (format version 1: devices formatted before record xattrs, or with records: file). */
+    @Test
+    void theCampaignAlsoHoldsWithRecordFiles() throws Exception {
+        long master = dev.spillway.osd.testkit.Seeds.master();
+        CrashCampaign.Report r = new CrashCampaign(
+                        opener("file", IN_FILES), FaultInjectingStorage.Features.ext4(), TRANSACTIONS)
+                .run(master, 6, 25, System.out);
+        assertThat(r.crashPoints()).isEqualTo(150);
+    }
+
+    /** Without user xattrs the device falls back to record files at format. */
     @Test
     void theCampaignAlsoHoldsWithoutXattrsOrHoles() throws Exception {
         long master = dev.spillway.osd.testkit.Seeds.master();
         CrashCampaign.Report r = new CrashCampaign(
-                        opener(),
+                        opener("auto", IN_FILES),
                         FaultInjectingStorage.Features.ext4().withoutXattrs().withoutHoles(),
                         TRANSACTIONS)
                 .run(master, 4, 25, System.out);

@@ -41,12 +41,31 @@ import org.junit.jupiter.api.Test;
 class VfsPowerLossTest {
     static final int OBJECTS = 12;
 
-    static Osd open(FaultInjectingStorage s) throws OsdException {
-        return VfsOsd.open(
-                OsdConfig.of("spill", "vfs", Map.of("journal", "off", "sync-threads", 1, "strict-declares", true))
+    /** {@code records}: auto (in the body's xattr, as ext4 allows) or file (the .attr record files). */
+    static Osd open(FaultInjectingStorage s, String records) throws OsdException {
+        VfsOsd osd = VfsOsd.open(
+                OsdConfig.of(
+                                "spill",
+                                "vfs",
+                                Map.of(
+                                        "journal",
+                                        "off",
+                                        "sync-threads",
+                                        1,
+                                        "strict-declares",
+                                        true,
+                                        "records",
+                                        records))
                         .withClock(new SteppingClock()),
                 s,
                 Runnable::run);
+        // the campaign must run on the record format it names, not on a silent fallback
+        String want = records.equals("file") ? ".attr files" : "user." + XattrRecord.NAME;
+        if (osd.mountNotes().stream().noneMatch(n -> n.startsWith("records: ") && n.contains(want))) {
+            osd.close();
+            throw new AssertionError("device did not mount with records in " + want + ": " + osd.mountNotes());
+        }
+        return osd;
     }
 
     /** FIDs of the campaign: most of them in one object directory, as copies that happen to share it. */
@@ -145,12 +164,12 @@ class VfsPowerLossTest {
     }
 
     /** Runs one crash point; returns a description of what the recovery found. */
-    static void check(long seed, long at, FaultInjectingStorage.CrashMode mode) throws Exception {
+    static void check(long seed, long at, FaultInjectingStorage.CrashMode mode, String records) throws Exception {
         FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
         s.crashAt(at);
         Model m = new Model();
         try {
-            Osd osd = open(s);
+            Osd osd = open(s, records);
             workload(osd, seed, m);
         } catch (OsdException e) {
             if (!s.crashed()) {
@@ -158,7 +177,7 @@ class VfsPowerLossTest {
             }
         }
         FaultInjectingStorage after = s.survivor(mode, seed ^ at);
-        try (Osd osd = open(after)) {
+        try (Osd osd = open(after, records)) {
             for (Map.Entry<Fid, byte[]> e : m.synced.entrySet()) {
                 Fid f = e.getKey();
                 assertThat(osd.exists(f)).as("synced copy %s", f).isTrue();
@@ -200,26 +219,39 @@ class VfsPowerLossTest {
             }
             osd.sync();
         }
-        try (Osd osd = open(after)) {
+        try (Osd osd = open(after, records)) {
             for (Fid f : fids()) {
                 assertThat(osd.exists(f)).isEqualTo(m.synced.containsKey(f));
             }
         }
     }
 
+    /** Records in the bodies' xattrs (format version 2): the campaign at full size. */
     @Test
     void everyCutLeavesADeviceThatMountsKeepsSyncedCopiesAndDestroysTheRest() throws Exception {
+        campaign(
+                "auto",
+                Integer.getInteger("spillway.crash.points", 1000),
+                Integer.getInteger("spillway.crash.seeds", 12));
+    }
+
+    /** Records in .attr files (format version 1, devices formatted before record xattrs): a smaller campaign. */
+    @Test
+    void theSameHoldsWithRecordFiles() throws Exception {
+        campaign("file", Integer.getInteger("spillway.crash.points", 1000) / 5, 4);
+    }
+
+    static void campaign(String records, int points, int seeds) throws Exception {
         String replay = System.getProperty("spillway.crash.replay");
         if (replay != null) {
             String[] p = replay.split(":");
-            check(Seeds.parse(p[0]), Long.parseLong(p[1]), FaultInjectingStorage.CrashMode.valueOf(p[2]));
+            check(Seeds.parse(p[0]), Long.parseLong(p[1]), FaultInjectingStorage.CrashMode.valueOf(p[2]), records);
             return;
         }
         long master = Seeds.master();
-        int points = Integer.getInteger("spillway.crash.points", 1000);
-        int seeds = Integer.getInteger("spillway.crash.seeds", 12);
         System.out.printf(
-                "vfs power-loss campaign: master seed 0x%x, %d points over %d workloads%n", master, points, seeds);
+                "vfs power-loss campaign (records %s): master seed 0x%x, %d points over %d workloads%n",
+                records, master, points, seeds);
         SplittableRandom sr = new SplittableRandom(master);
         FaultInjectingStorage.CrashMode[] modes = FaultInjectingStorage.CrashMode.values();
         Map<FaultInjectingStorage.CrashMode, Integer> byMode = new LinkedHashMap<>();
@@ -227,7 +259,7 @@ class VfsPowerLossTest {
         for (int w = 0; w < seeds; w++) {
             long seed = sr.nextLong();
             FaultInjectingStorage dry = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
-            workload(open(dry), seed, new Model());
+            workload(open(dry, records), seed, new Model());
             long total = dry.operations();
             int here = points / seeds + (w < points % seeds ? 1 : 0);
             Random pick = new Random(seed);
@@ -235,13 +267,13 @@ class VfsPowerLossTest {
                 long at = 1 + (long) (pick.nextDouble() * total);
                 FaultInjectingStorage.CrashMode mode = modes[(k + w) % modes.length];
                 try {
-                    check(seed, at, mode);
+                    check(seed, at, mode, records);
                 } catch (Throwable e) {
                     throw new AssertionError(
                             String.format(
-                                    "crash point failed: seed 0x%x, crash at operation %d of %d, mode %s (master seed 0x%x);"
-                                            + " replay with -Dspillway.crash.replay=0x%x:%d:%s: %s",
-                                    seed, at, total, mode, master, seed, at, mode, e),
+                                    "crash point failed (records %s): seed 0x%x, crash at operation %d of %d, mode %s"
+                                            + " (master seed 0x%x); replay with -Dspillway.crash.replay=0x%x:%d:%s: %s",
+                                    records, seed, at, total, mode, master, seed, at, mode, e),
                             e);
                 }
                 byMode.merge(mode, 1, Integer::sum);

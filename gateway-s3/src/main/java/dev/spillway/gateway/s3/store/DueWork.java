@@ -13,6 +13,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Work that falls due at a time, per bucket: lifecycle expirations and transitions, the prompt
@@ -30,24 +32,43 @@ import java.util.List;
  * an abort) · object key (or an upload's key in its uploads index). Value: rule id, storage class.
  */
 public final class DueWork {
+    private static final Logger LOG = LoggerFactory.getLogger(DueWork.class);
+
     /** What is due. */
     public enum Kind {
         /** Expire the current version (a DELETE: a delete marker in a versioned bucket). */
-        EXPIRE,
+        EXPIRE(0),
         /** Move the version's body to the storage class's tier. */
-        TRANSITION,
+        TRANSITION(1),
         /** Remove a non-current version for good. */
-        EXPIRE_NONCURRENT,
+        EXPIRE_NONCURRENT(2),
         /** Move a non-current version's body to the storage class's tier. */
-        TRANSITION_NONCURRENT,
+        TRANSITION_NONCURRENT(3),
         /** Place a version written with a storage class on its tier (due at once). */
-        PLACE,
+        PLACE(4),
         /** Remove a delete marker that is a key's only version. */
-        EXPIRE_MARKER,
+        EXPIRE_MARKER(5),
         /** Abort a multipart upload left incomplete. */
-        ABORT_UPLOAD,
+        ABORT_UPLOAD(6),
         /** Schedule the work of a new lifecycle configuration for what the bucket already holds. */
-        BACKFILL
+        BACKFILL(7);
+
+        /** The kind's byte in an entry's key: fixed forever, whatever the order of the constants. */
+        final int code;
+
+        Kind(int code) {
+            this.code = code;
+        }
+
+        /** The kind a stored byte names, or null for one this build does not know. */
+        static Kind fromCode(int code) {
+            for (Kind k : values()) {
+                if (k.code == code) {
+                    return k;
+                }
+            }
+            return null;
+        }
     }
 
     /** One entry. {@code key} is the object's key (for an abort, the upload's uploads-index key). */
@@ -55,7 +76,7 @@ public final class DueWork {
         byte[] indexKey() {
             byte[] f = version.toBytes();
             ByteBuffer b = ByteBuffer.allocate(8 + 1 + f.length + key.length);
-            b.putLong(dueMillis).put((byte) kind.ordinal()).put(f).put(key);
+            b.putLong(dueMillis).put((byte) kind.code).put(f).put(key);
             return b.array();
         }
 
@@ -67,10 +88,21 @@ public final class DueWork {
             });
         }
 
+        /**
+         * The entry an index key and value hold, or null when the key is too short or names a
+         * kind this build does not know (a damaged entry, or one a newer build wrote): the worker
+         * skips it and leaves it where it is, so that it never blocks the entries after it.
+         */
         static Entry decode(byte[] k, byte[] v) {
+            if (k.length < 8 + 1 + Fid.BYTES) {
+                return null;
+            }
             ByteBuffer b = ByteBuffer.wrap(k);
             long due = b.getLong();
-            Kind kind = Kind.values()[b.get()];
+            Kind kind = Kind.fromCode(Byte.toUnsignedInt(b.get()));
+            if (kind == null) {
+                return null;
+            }
             byte[] f = new byte[Fid.BYTES];
             b.get(f);
             byte[] key = Arrays.copyOfRange(k, 8 + 1 + Fid.BYTES, k.length);
@@ -171,6 +203,15 @@ public final class DueWork {
         try (IndexCursor c = osd().cursor(b.meta().due(), null)) {
             while (out.size() < max && c.next()) {
                 Entry e = Entry.decode(c.key(), c.value());
+                if (e == null) {
+                    LOG.warn(
+                            "due index {}: skipped an entry this build cannot read (key {} bytes, kind byte {});"
+                                    + " it stays in the bucket's due index",
+                            b.meta().due(),
+                            c.key().length,
+                            c.key().length > 8 ? Byte.toUnsignedInt(c.key()[8]) : -1);
+                    continue;
+                }
                 if (e.dueMillis() > nowMillis) {
                     break;
                 }

@@ -230,9 +230,9 @@ public final class RecordCodec {
         };
         b.put(type).put(op.fid().toBytes());
         switch (op) {
-            case Op.Create c -> b.put((byte) c.kind().ordinal());
+            case Op.Create c -> b.put((byte) c.kind().code());
             case Op.Install i -> {
-                b.put((byte) i.kind().ordinal());
+                b.put((byte) i.kind().code());
                 putName(b, i.staged());
             }
             case Op.Destroy d -> {}
@@ -246,7 +246,7 @@ public final class RecordCodec {
             case Op.RemoveXattr x -> putName(b, x.name());
             case Op.SetAttr s -> {
                 Attr a = s.attr();
-                b.put((byte) a.kind().ordinal())
+                b.put((byte) a.kind().code())
                         .putInt(a.mode())
                         .putInt(a.uid())
                         .putInt(a.gid())
@@ -260,10 +260,7 @@ public final class RecordCodec {
     }
 
     private static ObjectKind kind(byte k) {
-        if (k < 0 || k >= ObjectKind.values().length) {
-            throw new IllegalArgumentException("unknown object kind " + k);
-        }
-        return ObjectKind.values()[k];
+        return ObjectKind.fromCode(k);
     }
 
     private static Op get(ByteBuffer b) {
