@@ -46,7 +46,8 @@ import java.util.Set;
  * their list, which needs a ratio weighting that swings), and the share settles where the two
  * parts' marginal hits are equal. Bounded to {@value #MIN_SHARE_PERCENT}% ..
  * {@value #MAX_SHARE_PERCENT}% of the tier. A loop or scan larger than the tier returns to
- * neither ghost, so it does not move the share.
+ * neither ghost, so it does not move the share. The share and the ghosts live through a restart:
+ * the policy notes its share in the tracker, whose checkpoint carries it with the ghost marks.
  *
  * <p>Thread-safe (one monitor; decisions are short and off the data path).
  */
@@ -84,7 +85,14 @@ public final class PlacementPolicy {
     public PlacementPolicy(PolicyConfig config, HeatTracker heat) {
         this.config = config;
         this.heat = heat;
-        this.trialShare = config.probationShare();
+        // A share adapted before a restart (the heat checkpoint carries it) goes on from where it
+        // was, unless the configured starting share changed since.
+        double saved = heat.savedTrialShare(config.probationShare());
+        this.trialShare = Double.isNaN(saved) ? config.probationShare() : clampShare(saved);
+    }
+
+    private static double clampShare(double share) {
+        return Math.max(MIN_SHARE_PERCENT / 100.0, Math.min(MAX_SHARE_PERCENT / 100.0, share));
     }
 
     /** The trial copies' share of the tier now: starts at {@code probationShare}, then adapts. */
@@ -258,8 +266,8 @@ public final class PlacementPolicy {
         }
         if (ghost != 0) {
             double step = (double) sizeBytes / capacityBytes;
-            trialShare =
-                    Math.max(MIN_SHARE_PERCENT / 100.0, Math.min(MAX_SHARE_PERCENT / 100.0, trialShare + ghost * step));
+            trialShare = clampShare(trialShare + ghost * step);
+            heat.saveTrialShare(config.probationShare(), trialShare);
         }
     }
 

@@ -242,6 +242,24 @@ class PlacementPolicyTest {
     }
 
     @Test
+    void aPolicyGoesOnFromTheShareItsTrackerSavedUnlessTheConfiguredStartChanged() {
+        PlacementPolicy p = new PlacementPolicy(PolicyConfig.defaults().withMinResidentAge(Duration.ZERO), heat);
+        Fid a = Fid.of(9, 1);
+        spilledFrom(a, 20_000, true);
+        reread(p, a, 20_000);
+        assertThat(p.trialShare()).isCloseTo(0.12, org.assertj.core.data.Offset.offset(1e-9));
+        // A new policy over the same tracker (what a restart does with a checkpointed one).
+        assertThat(new PlacementPolicy(PolicyConfig.defaults(), heat).trialShare())
+                .isCloseTo(0.12, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(new PlacementPolicy(PolicyConfig.defaults().withProbationShare(0.2), heat).trialShare())
+                .as("another configured start")
+                .isEqualTo(0.2);
+        assertThat(new PlacementPolicy(PolicyConfig.defaults().withProbationShare(0), heat).trialShare())
+                .as("trials off")
+                .isEqualTo(0);
+    }
+
+    @Test
     void theTrialShareStaysWithinItsBoundsAndAShareOfZeroDisablesIt() {
         PlacementPolicy p = new PlacementPolicy(PolicyConfig.defaults().withMinResidentAge(Duration.ZERO), heat);
         for (int i = 0; i < 40; i++) {
