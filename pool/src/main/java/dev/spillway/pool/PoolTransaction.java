@@ -251,7 +251,7 @@ final class PoolTransaction extends AbstractTransaction {
                 ctx.store().declareClientChange(mdTx, f, p);
                 if (p.isPresent()) {
                     if (!p.get().resident(mdIndex)) {
-                        mdTx.declareWrite(f, 0, p.get().size());
+                        declareRecall(d, p.get());
                         DeviceIndex.declareInsert(mdTx, mdIndex, f);
                     }
                     declareCopyChanges(f, p.get());
@@ -262,6 +262,55 @@ final class PoolTransaction extends AbstractTransaction {
             case DELETE_XATTR -> mdTx.declareDeleteXattr(f, d.name());
             case INSERT -> mdTx.declareInsert(f, d.keyLength(), (int) d.length());
             case DELETE -> mdTx.declareDelete(f, d.keyLength());
+        }
+    }
+
+    /**
+     * Declares the recall a body change of a non-resident object may make before it (see {@link
+     * #beforeBodyChange}): the whole body, or for a split body (issue 20) changed within its size
+     * and never under a sync policy, only the spilled ranges the change overlaps — a split body may
+     * be far larger than the fast tier's free space, and a write to its resident ranges recalls
+     * nothing. A touched range without an in-sync copy of its own may be recalled from a whole
+     * copy: then the whole body is declared, as before.
+     */
+    private void declareRecall(Declare d, PoolObject p) throws OsdException {
+        Fid f = d.fid();
+        long size = p.size();
+        long from = d.offset();
+        long to = switch (d.op()) {
+            case WRITE -> d.offset() + d.length();
+            case PUNCH -> d.length() >= size - d.offset() ? size : d.offset() + d.length();
+            default -> Long.MAX_VALUE;
+        };
+        boolean maybeSync = ctx.config().writeCommit().sync()
+                || storedPolicy(f).sync()
+                || declares().stream().anyMatch(x -> x.fid().equals(f) && WriteCommit.XATTR.equals(x.name()));
+        if (!p.split(mdIndex) || to > size || maybeSync) {
+            mdTx.declareWrite(f, 0, size);
+            return;
+        }
+        Copy local = p.on(mdIndex).orElseThrow();
+        List<Span> have = new ArrayList<>(local.held());
+        List<long[]> recalls = new ArrayList<>();
+        for (Copy c : p.ranges(mdIndex)) {
+            Span sp = c.spans().get(0);
+            long end = Math.min(sp.end(), size);
+            if (c.state() != CopyState.IN_SYNC
+                    || sp.start() >= to
+                    || end <= from
+                    || Span.covers(have, sp.start(), end)) {
+                continue;
+            }
+            recalls.add(new long[] {sp.start(), end - sp.start()});
+            have.add(sp);
+            have = new ArrayList<>(Span.normalize(have));
+        }
+        if (!Span.covers(have, Math.min(from, size), Math.min(to, size))) {
+            mdTx.declareWrite(f, 0, size);
+            return;
+        }
+        for (long[] r : recalls) {
+            mdTx.declareWrite(f, r[0], r[1]);
         }
     }
 
@@ -557,12 +606,21 @@ final class PoolTransaction extends AbstractTransaction {
      * be whole); anything else not resident is recalled whole.
      */
     private PoolObject beforeBodyChange(Fid fid, PoolObject p, long from, long to) throws OsdException {
+        return beforeBodyChange(fid, p, from, to, false);
+    }
+
+    /**
+     * As {@link #beforeBodyChange(Fid, PoolObject, long, long)}; {@code fills} says the change
+     * writes every byte of {@code [from, to)} (a write, not a punch: a punch past the end of the
+     * metadata device's object would not extend it to the logical size).
+     */
+    private PoolObject beforeBodyChange(Fid fid, PoolObject p, long from, long to, boolean fills) throws OsdException {
         if (p.resident(mdIndex)) {
             return p;
         }
         if (p.split(mdIndex)) {
             if (to <= p.size() && !syncCandidates.containsKey(fid)) {
-                return recallTouched(fid, p, from, to);
+                return recallTouched(fid, p, from, to, fills);
             }
             return recallRanges(fid, p);
         }
@@ -639,9 +697,18 @@ final class PoolTransaction extends AbstractTransaction {
      * then holds them too, and {@link #bodyChanged} collects their copies while the copies of the
      * ranges not touched stay in sync (their bytes did not change).
      */
-    private PoolObject recallTouched(Fid fid, PoolObject p, long from, long to) throws OsdException {
+    private PoolObject recallTouched(Fid fid, PoolObject p, long from, long to, boolean fills) throws OsdException {
         Copy local = p.on(mdIndex).orElseThrow();
         List<Span> have = new ArrayList<>(local.held());
+        // A range a write overwrites whole needs none of its old bytes (nor a readable copy of
+        // them: one lost with its device is made whole again by a rewrite): the write fills it.
+        for (Copy c : fills ? p.ranges(mdIndex) : List.<Copy>of()) {
+            Span sp = c.spans().get(0);
+            if (c.state() != CopyState.PENDING && sp.start() >= from && Math.min(sp.end(), p.size()) <= to) {
+                have.add(sp);
+            }
+        }
+        have = new ArrayList<>(Span.normalize(have));
         for (Copy c : p.ranges(mdIndex)) {
             Span sp = c.spans().get(0);
             long end = Math.min(sp.end(), p.size());
@@ -731,7 +798,7 @@ final class PoolTransaction extends AbstractTransaction {
                         "write ends at " + end + ", past the largest object "
                                 + pool.capabilities().maxObjectSize() + " of this pool's devices");
             }
-            PoolObject r = beforeBodyChange(fid, p.get(), offset, end);
+            PoolObject r = beforeBodyChange(fid, p.get(), offset, end, true);
             mdTx.write(fid, offset, src);
             bodyChanged(fid, r, Math.max(r.size(), end));
         } catch (OsdException e) {

@@ -19,6 +19,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.space.ReservePlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -79,6 +80,10 @@ final class RangeMoves {
         if (!ctx.metadata().osd().capabilities().has(Capability.PUNCH)) {
             return new MoveResult.Refused(
                     ctx.metadata().name() + " cannot punch a range out of a body: no range can be released there");
+        }
+        Optional<PoolObject> now = mc.loadIfExists(fid);
+        if (now.isPresent() && overBudget(fid, now.get(), target, start, end)) {
+            return new MoveResult.Refused(overBudget(fid).getMessage());
         }
         return mc.slotted(o, () -> {
             Fid key = keys.next();
@@ -145,6 +150,9 @@ final class RangeMoves {
                         Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
             }
         }
+        if (overBudget(fid, p, target, start, end)) {
+            throw overBudget(fid);
+        }
         Copy pending = Copy.ranged(
                 p.nextMirrorId(),
                 target.index(),
@@ -175,6 +183,56 @@ final class RangeMoves {
                     ctx.store().store(tx, fid, next, times);
                 });
         return js.get(0);
+    }
+
+    /**
+     * True if spilling {@code [start, end)} of {@code p} to {@code target} would take its record
+     * and layout past the reserve plan's budget for a split body ({@code ReservePlan.splitBudget}):
+     * measured on the object as the spill's flip would leave it (the copy of the range in sync with
+     * its checksums, the range released locally).
+     */
+    boolean overBudget(Fid fid, PoolObject p, PoolDevice target, long start, long end) {
+        Optional<ReservePlan> plan = ctx.reservePlan();
+        Optional<Copy> local = p.on(mdIndex);
+        if (plan.isEmpty() || local.isEmpty() || start < 0 || start >= p.size()) {
+            return false;
+        }
+        Span span = Span.of(start, end, p.size());
+        long len = Math.min(span.end(), p.size()) - start;
+        List<Span> rest = Span.subtract(local.get().held(), span);
+        if (rest.isEmpty()) {
+            return false;
+        }
+        Copy kept = local.get().withSpans(rest);
+        PoolObject fin = p.add(inSyncCopy(p, span, target, fid)).replace(kept.mirrorId(), c -> kept);
+        return ctx.store().storedBytes(fid, fin) > plan.get().splitBudget();
+    }
+
+    /** A copy of {@code span} of {@code p} on {@code target}, in sync with its checksums: what a flip records. */
+    static Copy inSyncCopy(PoolObject p, Span span, PoolDevice target, Fid key) {
+        long len = Math.min(span.end(), p.size()) - span.start();
+        int shift = Checksums.shiftFor(len);
+        return Copy.ranged(
+                p.nextMirrorId(),
+                target.index(),
+                key,
+                CopyState.IN_SYNC,
+                p.dataVersion(),
+                len,
+                new Checksums(shift, new int[(int) ((len + (1L << shift) - 1) >>> shift)]),
+                span);
+    }
+
+    /** The refusal of a range spill past the split body's budget. */
+    OsdException overBudget(Fid fid) {
+        return new OsdException(
+                Errno.E2BIG,
+                ctx.name(),
+                fid,
+                "one more copy of a range would take the object's record and layout past what the reserve for"
+                        + " the pool's own work covers ("
+                        + ctx.reservePlan().map(ReservePlan::splitBudget).orElse(0L)
+                        + " bytes): spill a larger range, or the object whole");
     }
 
     /** Step 3: the copy of the range in sync and the range released locally, or the copy garbage. */
