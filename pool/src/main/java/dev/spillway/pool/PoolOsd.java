@@ -638,11 +638,8 @@ public final class PoolOsd implements Osd {
 
     /** Tells the listener about a read: its bytes always, and an access if it starts a read stream. */
     private void reported(Fid fid, PoolObject p, long offset, int n, int device) {
-        PoolListener l = listener;
-        l.read(fid, p.size(), n, device);
-        if (streams.read(fid, p.dataVersion(), offset, n, p.size())) {
-            l.readAccess(fid, p.size(), device);
-        }
+        boolean access = streams.read(fid, p.dataVersion(), offset, n, p.size());
+        listener.readAt(fid, p.size(), offset, n, access, device);
     }
 
     /** Read streams open now (tests). */

@@ -64,6 +64,9 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, PoolObject> committed = new HashMap<>();
     private final StripedCounters counters = new StripedCounters();
     private final Map<Fid, Long> written = new LinkedHashMap<>();
+    // The byte ranges of each written object's body this transaction changed (for the listener's
+    // per-extent heat), rounded out to 64 KiB, merged, at most PoolListener.MAX_TOUCHED.
+    private final Map<Fid, List<Span>> touched = new HashMap<>();
     // Placement advice set by this transaction, told to the listener once it committed.
     private final Map<Fid, String> advised = new LinkedHashMap<>();
     /** Objects whose updates continue an earlier transaction's access (not counted again). */
@@ -565,6 +568,7 @@ final class PoolTransaction extends AbstractTransaction {
                 working.put(fid, null);
             }
             written.remove(fid);
+            touched.remove(fid);
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -801,6 +805,7 @@ final class PoolTransaction extends AbstractTransaction {
             PoolObject r = beforeBodyChange(fid, p.get(), offset, end, true);
             mdTx.write(fid, offset, src);
             bodyChanged(fid, r, Math.max(r.size(), end));
+            touch(fid, offset, end);
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -816,10 +821,11 @@ final class PoolTransaction extends AbstractTransaction {
                 return;
             }
             long size = p.get().size();
-            PoolObject r = beforeBodyChange(
-                    fid, p.get(), offset, length >= size - offset ? size : offset + Math.max(0, length));
+            long to = length >= size - offset ? size : offset + Math.max(0, length);
+            PoolObject r = beforeBodyChange(fid, p.get(), offset, to);
             mdTx.punch(fid, offset, length);
             bodyChanged(fid, r, r.size());
+            touch(fid, offset, to);
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -837,9 +843,40 @@ final class PoolTransaction extends AbstractTransaction {
             PoolObject r = beforeBodyChange(fid, p.get());
             mdTx.truncate(fid, size);
             bodyChanged(fid, r, size);
+            touch(fid, Math.min(size, r.size()), Math.max(size, r.size()));
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
+    }
+
+    /**
+     * Notes that this transaction changed {@code [from, to)} of {@code fid}'s body: rounded out to
+     * 64 KiB (extent sizes are multiples of it, so the extents it touches are the same), merged; past
+     * {@link PoolListener#MAX_TOUCHED} ranges the two closest are joined (a superset, never less).
+     */
+    private void touch(Fid fid, long from, long to) {
+        if (to <= from || from < 0) {
+            return;
+        }
+        long a = from - from % Span.ALIGN;
+        long b = to % Span.ALIGN == 0 ? to : to - to % Span.ALIGN + Span.ALIGN;
+        List<Span> now = new ArrayList<>(touched.getOrDefault(fid, List.of()));
+        now.add(new Span(a, b));
+        List<Span> merged = new ArrayList<>(Span.normalize(now));
+        while (merged.size() > PoolListener.MAX_TOUCHED) {
+            int best = 0;
+            for (int i = 1; i + 1 < merged.size(); i++) {
+                if (merged.get(i + 1).start() - merged.get(i).end()
+                        < merged.get(best + 1).start() - merged.get(best).end()) {
+                    best = i;
+                }
+            }
+            merged.set(
+                    best,
+                    new Span(merged.get(best).start(), merged.get(best + 1).end()));
+            merged.remove(best + 1);
+        }
+        touched.put(fid, List.copyOf(merged));
     }
 
     private void checkName(Fid fid, String name) throws OsdException {
@@ -967,10 +1004,11 @@ final class PoolTransaction extends AbstractTransaction {
                 }
             }
             for (Map.Entry<Fid, Long> e : written.entrySet()) {
+                List<Span> t = touched.getOrDefault(e.getKey(), List.of());
                 if (continued.contains(e.getKey())) {
-                    l.resized(e.getKey(), e.getValue());
+                    l.resized(e.getKey(), e.getValue(), t);
                 } else {
-                    l.written(e.getKey(), e.getValue());
+                    l.written(e.getKey(), e.getValue(), t);
                 }
             }
             for (Map.Entry<Fid, String> e : advised.entrySet()) {

@@ -170,7 +170,7 @@ public final class PartialBench implements Benchmark {
             common.put(
                     "mover",
                     "Migrator.spillRange per " + (piece >> 20) + " MiB piece as written (the daemon's per-extent"
-                            + " heat was not on main)");
+                            + " heat landed too late in session 8 to drive this run)");
             common.put("rounds", rounds);
 
             Map<String, Object> pr = new LinkedHashMap<>(common);

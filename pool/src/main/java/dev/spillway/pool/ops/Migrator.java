@@ -204,6 +204,19 @@ public final class Migrator {
         return ranges.recall(fid, MoveOptions.DEFAULT);
     }
 
+    /**
+     * Brings home only the spilled ranges of a split body that overlap {@code [start, end)}
+     * (range-level promotion, {@link RangeMoves#recallRange}); the other ranges stay spilled.
+     * Boundaries are multiples of 64 KiB; {@code end} at or past the size means to the end.
+     */
+    public MoveResult promoteRange(Fid fid, long start, long end) throws OsdException {
+        return ranges.recallRange(fid, start, end, MoveOptions.DEFAULT);
+    }
+
+    public MoveResult promoteRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
+        return ranges.recallRange(fid, start, end, o);
+    }
+
     /** The range moves, for the pool's client transactions (a write recalls what it touches). */
     RangeMoves rangeMoves() {
         return ranges;

@@ -321,6 +321,106 @@ final class RangeMoves {
         });
     }
 
+    /**
+     * Brings home only the spilled ranges of a split body that overlap {@code [start, end)}
+     * ({@code end} at or past the size: to the end), in one metadata transaction as {@link #recall}
+     * does: their bytes written into the body at their offsets, the body's copy holding them from
+     * then on, their copies garbage (GC jobs in the work index, device-index entries gone, in the
+     * same transaction). The copies of the other ranges stay as they are. A copy of a range is
+     * recalled whole: the daemon spills one copy per extent, so an extent's promotion moves that
+     * extent. Atomic as the metadata device's transactions are: a crash leaves the body split as
+     * before (the GC jobs not written either) or the ranges home.
+     *
+     * @throws OsdException EINVAL for a range not on 64 KiB boundaries or empty; EIO if a spilled
+     *     range it overlaps has no readable in-sync copy
+     */
+    MoveResult recallRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
+        if (start < 0 || start % Span.ALIGN != 0 || end <= start || (end != Span.EOF && end % Span.ALIGN != 0)) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    ctx.name(),
+                    fid,
+                    "range [" + start + ", " + end
+                            + ") is not on 64 KiB boundaries (lcme_extent's LOV_MIN_STRIPE_SIZE)");
+        }
+        return mc.locked(fid, o, () -> {
+            PoolObject p = mc.load(fid);
+            if (!p.split(mdIndex)) {
+                return new MoveResult.NothingToDo("the body of " + fid + " is not split");
+            }
+            Copy local = p.on(mdIndex).orElseThrow();
+            long to = Math.min(end, p.size());
+            if (start >= to || Span.covers(local.held(), start, to)) {
+                return new MoveResult.NothingToDo(
+                        "range [" + start + ", " + to + ") of " + fid + " is resident already");
+            }
+            List<Span> have = new ArrayList<>(local.held());
+            List<Copy> sources = new ArrayList<>();
+            long bytes = 0;
+            for (Copy c : p.ranges(mdIndex)) {
+                Span sp = c.spans().get(0);
+                long spEnd = Math.min(sp.end(), p.size());
+                if (c.state() != CopyState.IN_SYNC
+                        || !ctx.readable(c)
+                        || sp.start() >= to
+                        || spEnd <= start
+                        || Span.covers(have, sp.start(), spEnd)) {
+                    continue;
+                }
+                sources.add(c);
+                have.add(sp);
+                have = new ArrayList<>(Span.normalize(have));
+                bytes += sp.length(p.size());
+            }
+            if (!Span.covers(have, start, to)) {
+                throw new OsdException(
+                        Errno.EIO,
+                        ctx.name(),
+                        fid,
+                        "range [" + start + ", " + to + ") has no readable in-sync copy to recall it from (held: "
+                                + Span.normalize(have) + ")");
+            }
+            PoolObject next = p;
+            for (Copy c : sources) {
+                next = next.remove(c.mirrorId());
+            }
+            Copy back = local.withSpans(Span.covers(have, 0, p.size()) ? List.of() : Span.normalize(have));
+            next = next.replace(back.mirrorId(), c -> back).preferring(mdIndex);
+            PoolObject after = next;
+            AttrChange times = ctx.store().times(fid);
+            mc.meta(
+                    fid,
+                    false,
+                    SpaceClass.CLIENT,
+                    (tx, c) -> {
+                        for (Copy src : sources) {
+                            Span sp = src.spans().get(0);
+                            tx.declareWrite(fid, sp.start(), sp.length(p.size()));
+                            WorkIndex.declareAdd(tx, fid);
+                            DeviceIndex.declareDelete(tx, fid, src);
+                        }
+                        ctx.store().declare(tx, fid, after);
+                    },
+                    (tx, c) -> {
+                        for (Copy src : sources) {
+                            CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
+                            mc.gcJob(tx, c, fid, src);
+                        }
+                        ctx.store().store(tx, fid, after, times);
+                    });
+            return new MoveResult.Done(
+                    bytes, "recalled " + bytes + " bytes of " + fid + " " + Span.normalize(spansOf(sources)));
+        });
+    }
+
+    private static List<Span> spansOf(List<Copy> copies) {
+        List<Span> out = new ArrayList<>();
+        for (Copy c : copies) {
+            out.addAll(c.spans());
+        }
+        return out;
+    }
+
     /** What a recall of a split body makes of it: the body whole again, the ranges' copies gone. */
     record Recalled(PoolObject next, List<Copy> sources, List<Copy> collected, long bytes) {}
 
