@@ -44,8 +44,6 @@ public final class SpillwayPolicy extends SimPolicy {
     private final String name;
     private final List<Fid> gone = new ArrayList<>();
     private final Placement.Mover mover = this::move;
-    /** Per object: its FID, made once (a replay asks for it on every request). */
-    private Fid[] fids;
     /** Bytes a queued promotion will add: what {@link #withPending} adds to the occupancy. */
     private long pending;
 
@@ -143,17 +141,12 @@ public final class SpillwayPolicy extends SimPolicy {
         if (resident == null) {
             resident = new long[t.objects()];
             Arrays.fill(resident, -1);
-            fids = new Fid[t.objects()];
         }
         int o = t.object(i);
         long size = t.size(i);
-        Fid fid = fids[o];
-        if (fid == null) {
-            fid = new Fid(o, 0, 0);
-            fids[o] = fid;
-        }
         boolean hit = resident[o] >= 0;
         if (t.isWrite(i)) {
+            Fid fid = new Fid(o, 0, 0);
             if (hit) {
                 used += size - resident[o];
                 resident[o] = size;
@@ -173,8 +166,11 @@ public final class SpillwayPolicy extends SimPolicy {
                 admitted(t, i);
             }
         } else {
-            Promotion p = placement.read(fid, size, hit, occ(), capacity);
+            // Object o's FID is (o, 0, 0), made only where a decision needs one: a FID object kept
+            // per object cost a cache miss per request (a third of the replay's samples on OLTP).
+            Promotion p = placement.read(o, 0, 0, size, hit, occ(), capacity);
             if (p.admitted()) {
+                Fid fid = new Fid(o, 0, 0);
                 // Room first, as the daemon's pass counts the promotions it has queued.
                 pending = size;
                 placement.spillPass(withPending, capacity, Integer.MAX_VALUE, mover);

@@ -4,18 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.migrate.daemon.DaemonConfig;
 import dev.spillway.migrate.daemon.MigrationDaemon;
+import dev.spillway.migrate.heat.HeatCheckpoint;
 import dev.spillway.migrate.heat.HeatConfig;
 import dev.spillway.migrate.policy.PolicyConfig;
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Transaction;
+import dev.spillway.pool.LocalFile;
+import dev.spillway.pool.PoolListener;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -34,8 +39,8 @@ class OneCodePathTest {
     static final long S = 256 << 10;
     static final int OBJECTS = 120;
 
-    @Test
-    void aTraceReplayedThroughAPoolAndTheSimulatorMakesTheSameDecisions() throws Exception {
+    /** Zipf-like reads of {@link #OBJECTS} objects of {@link #S} bytes, with a scan every 400. */
+    private static Trace zipfTrace() {
         SplittableRandom rnd = new SplittableRandom(20251203);
         Trace.Builder tb = new Trace.Builder("zipf-256KiB");
         double[] cdf = new double[OBJECTS];
@@ -54,8 +59,12 @@ class OneCodePathTest {
             int id = (i % 400) < 30 ? (int) ((i / 400 * 37 + i % 400) % OBJECTS) : (k * 7919) % OBJECTS;
             tb.add(id, S, false);
         }
-        Trace t = tb.build();
+        return tb.build();
+    }
 
+    @Test
+    void aTraceReplayedThroughAPoolAndTheSimulatorMakesTheSameDecisions() throws Exception {
+        Trace t = zipfTrace();
         InstantSource wall = InstantSource.fixed(Instant.parse("2026-01-01T00:00:00Z"));
         // Every object written and spilled first (the simulator's cold start), in a pool of
         // unbounded capacity to measure the metadata it leaves on the fast device.
@@ -114,6 +123,55 @@ class OneCodePathTest {
         assertThat(daemon.policy().stats().trialPromotions())
                 .isEqualTo(sim.policy().stats().trialPromotions());
         daemon.close();
+        pool.close();
+    }
+
+    /**
+     * The adapted trial share and the ghosts live through a restart in the heat checkpoint; a torn
+     * checkpoint mounts with the defaults (the share at {@code probation-share}, no heat).
+     */
+    @Test
+    void theTrialShareAndTheGhostsSurviveARestartAndATornCheckpointStartsFresh() throws Exception {
+        Trace t = zipfTrace();
+        InstantSource wall = InstantSource.fixed(Instant.parse("2026-01-01T00:00:00Z"));
+        PoolConfig pc = config(40 * S + (2 << 20));
+        PoolOsd pool = PoolOsd.mount(pc, wall, PoolOsd.MountMode.RECOVER);
+        Fid[] fids = setUp(pool, t);
+        DaemonConfig dc = DaemonConfig.parse(pc.policy(), pc.name());
+        MigrationDaemon daemon = MigrationDaemon.attach(pool, dc, wall);
+        pool.listener(daemon);
+        double start = dc.policy().probationShare();
+        ByteBuffer buf = ByteBuffer.allocate((int) S);
+        for (int i = 0; i < t.length(); i++) {
+            Fid f = fids[t.object(i)];
+            buf.clear();
+            while (buf.hasRemaining() && pool.read(f, buf.position(), buf.slice(buf.position(), buf.remaining())) > 0) {
+                buf.position(buf.limit());
+            }
+            daemon.runOnce();
+        }
+        double adapted = daemon.policy().trialShare();
+        assertThat(adapted).as("returns to the ghosts moved the share").isNotEqualTo(start);
+        pool.listener(PoolListener.NONE);
+        daemon.close(); // writes the checkpoint
+
+        LocalFile file = pool.localFile(LocalFile.Name.HEAT);
+        byte[] saved = file.read().orElseThrow();
+        MigrationDaemon again = MigrationDaemon.attach(pool, dc, wall);
+        assertThat(again.policy().trialShare()).isEqualTo(adapted);
+        // Everything the tracker held before the restart, ghost marks and their clocks included,
+        // is what it holds after it: written again, the same bytes.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        HeatCheckpoint.write(again.heat(), out);
+        assertThat(out.toByteArray()).isEqualTo(saved);
+        again.close();
+
+        // Torn: half a checkpoint is no checkpoint. The daemon starts cold, with the defaults.
+        assertThat(file.replace(Arrays.copyOf(saved, saved.length / 2))).isTrue();
+        MigrationDaemon torn = MigrationDaemon.attach(pool, dc, wall);
+        assertThat(torn.policy().trialShare()).isEqualTo(start);
+        assertThat(torn.heat().tracked()).isZero();
+        torn.close();
         pool.close();
     }
 

@@ -110,12 +110,35 @@ public final class OverloadBenchmark implements Benchmark {
         Path slow = Files.createDirectories(dir.resolve("slow"));
         byte[] body = new byte[objectSize];
         new Random(42).nextBytes(body);
-        List<Double> raw = new ArrayList<>();
-        List<Double> rawOne = new ArrayList<>();
-        raw.add(raw(slow, body, objects, clients, o, rawOne));
         // --only pool|s3 runs one half (to profile it); the other's metrics then read 0.
         String only = o.option("--only", "both");
-        Run none = new Run(0, new double[] {0}, 0, 0, Map.of());
+        // Warm-up (BENCHMARKS.md): one unmeasured run of the pool's own PUT path on a pool of its
+        // own, as large as a measured one, so that the measured runs time the pool rather than the
+        // JIT compiling it (the raw baseline is a few small methods, warm after a few files). perf
+        // before it: the compiler threads took 28% of the process's CPU in the pool's run.
+        // --warm-up 0 leaves it out.
+        int warmObjects =
+                (int) Math.min(objects, OsdConfig.parseBytes(o.option("--warm-up", Long.toString(total))) / objectSize);
+        if (warmObjects > 0 && !only.equals("s3")) {
+            Run warm = pool(
+                    dir.resolve("warm-up"),
+                    fastRoot.resolve("warm-up"),
+                    fast,
+                    bound,
+                    clients,
+                    warmObjects,
+                    body,
+                    o,
+                    false);
+            o.log().printf("overload: warm-up run (not measured): %.1f MiB/s%n", warm.mibPerS);
+            deleteTree(dir.resolve("warm-up"));
+            deleteTree(fastRoot.resolve("warm-up"));
+        }
+        List<Double> raw = new ArrayList<>();
+        List<Double> rawOne = new ArrayList<>();
+        RAW_CPU.clear();
+        raw.add(raw(slow, body, objects, clients, o, rawOne));
+        Run none = new Run(0, new double[] {0}, 0, 0, Map.of(), Double.NaN);
         Run direct = only.equals("s3")
                 ? none
                 : pool(
@@ -140,6 +163,7 @@ public final class OverloadBenchmark implements Benchmark {
         params.put("object_bytes", objectSize);
         params.put("clients", clients);
         params.put("writer_wait_s", bound.toSeconds());
+        params.put("warm_up_mib", (long) warmObjects * objectSize / MIB);
         params.put("put_requests", run.latenciesMs.length);
         params.put(
                 "pool_writes_slowest_ms",
@@ -147,6 +171,17 @@ public final class OverloadBenchmark implements Benchmark {
         params.put("pool_writes_refused", direct.slowDowns);
         params.put("pool_fast_tier_peak_pct", direct.peakPct);
         params.put("pool_moves", direct.moves);
+        // CPU time of the whole process per MiB (all threads; 2 cores shared with whatever else
+        // runs): the pool's PUT-and-drain vs the raw writes of the same bytes by 8 writers.
+        params.put("pool_cpu_ms_per_mib", Math.round(direct.cpuMsPerMib * 100) / 100.0);
+        params.put(
+                "raw_cpu_ms_per_mib_8_writers",
+                Math.round(median(RAW_CPU.stream()
+                                        .filter(c -> c[0] > 1)
+                                        .map(c -> c[1])
+                                        .toList())
+                                * 100)
+                        / 100.0);
         params.put("slowdown_503", run.slowDowns);
         params.put("fast_tier_peak_pct", run.peakPct);
         params.put("moves", run.moves);
@@ -226,6 +261,7 @@ public final class OverloadBenchmark implements Benchmark {
         Path d = Files.createDirectories(dir.resolve("raw-baseline"));
         AtomicInteger next = new AtomicInteger();
         List<Exception> errors = Collections.synchronizedList(new ArrayList<>());
+        long c0 = cpuNanos();
         long t0 = System.nanoTime();
         Thread[] ts = new Thread[writers];
         for (int k = 0; k < writers; k++) {
@@ -245,6 +281,7 @@ public final class OverloadBenchmark implements Benchmark {
             t.join();
         }
         double s = (System.nanoTime() - t0) / 1e9;
+        RAW_CPU.add(new double[] {writers, (cpuNanos() - c0) / 1e6 / (n * (double) body.length / MIB)});
         if (!errors.isEmpty()) {
             throw errors.get(0);
         }
@@ -265,7 +302,20 @@ public final class OverloadBenchmark implements Benchmark {
         }
     }
 
-    private record Run(double mibPerS, double[] latenciesMs, long slowDowns, long peakPct, Map<String, Long> moves) {}
+    /**
+     * One run's outcome; {@code cpuMsPerMib} is the whole process's CPU time per MiB acknowledged
+     * (every thread: writers, daemon, copies, JIT, GC), NaN where not measured.
+     */
+    private record Run(
+            double mibPerS,
+            double[] latenciesMs,
+            long slowDowns,
+            long peakPct,
+            Map<String, Long> moves,
+            double cpuMsPerMib) {}
+
+    // The raw runs' process CPU time per MiB written, as {writers, ms}: the pool's figure's baseline.
+    private static final List<double[]> RAW_CPU = Collections.synchronizedList(new ArrayList<>());
 
     private static Run pool(
             Path dir,
@@ -365,7 +415,7 @@ public final class OverloadBenchmark implements Benchmark {
                 double[] l = lat.stream().mapToDouble(Double::doubleValue).toArray();
                 Map<String, Long> moves = daemon.status().moves();
                 daemon.close();
-                return new Run(mibs, l, slowDowns.get(), peak.get(), moves);
+                return new Run(mibs, l, slowDowns.get(), peak.get(), moves, Double.NaN);
             }
         }
     }
@@ -380,6 +430,7 @@ public final class OverloadBenchmark implements Benchmark {
         AtomicLong acked = new AtomicLong();
         AtomicLong peak = new AtomicLong();
         List<String> errors = Collections.synchronizedList(new ArrayList<>());
+        long c0 = cpuNanos();
         long t0 = System.nanoTime();
         Thread[] ts = new Thread[clients];
         for (int k = 0; k < clients; k++) {
@@ -422,6 +473,7 @@ public final class OverloadBenchmark implements Benchmark {
         }
         pool.sync();
         double secs = (System.nanoTime() - t0) / 1e9;
+        double cpu = (cpuNanos() - c0) / 1e6 / Math.max(1, acked.get() / (double) MIB);
         if (!errors.isEmpty()) {
             throw new IllegalStateException("overload: " + errors.size() + " writes failed, first: " + errors.get(0));
         }
@@ -432,7 +484,14 @@ public final class OverloadBenchmark implements Benchmark {
                         acked.get() / MIB, secs, mibs, refused.get(), peak.get());
         Map<String, Long> moves = daemon.status().moves();
         daemon.close();
-        return new Run(mibs, lat.stream().mapToDouble(Double::doubleValue).toArray(), refused.get(), peak.get(), moves);
+        return new Run(
+                mibs, lat.stream().mapToDouble(Double::doubleValue).toArray(), refused.get(), peak.get(), moves, cpu);
+    }
+
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** True if {@code dir} is a writable folder with at least {@code bytes} free. */

@@ -32,6 +32,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,10 +40,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletionService;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -583,7 +586,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     } catch (OsdException e) {
                         pass.errors.add("statfs of the fast tier: " + e.getMessage());
                     }
-                    return fastUsed + pendingPromotionBytes.get();
+                    // Writers waiting for room count as written: the pass makes their room too.
+                    return fastUsed
+                            + pendingPromotionBytes.get()
+                            + pool.roomQueue().waitingBytes();
                 },
                 fastCapacity,
                 16,
@@ -684,11 +690,18 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
         private void spill(SpillPlan plan, List<Fid> gone) throws OsdException {
             List<Candidate> cands = plan.candidates();
+            int streams = cfg.spillStreams();
+            // Batches in flight, each on its own stream. A stream that finishes takes the next
+            // batch at once: no stream waits for the slowest batch of a round (the streams run
+            // begin, copies, sync and flips out of step, so the spill device is never idle while
+            // the others do metadata work). One stream runs its batches on this thread.
+            CompletionService<SpillOutcome> done = streams > 1 ? new ExecutorCompletionService<>(spillers()) : null;
+            Map<Future<SpillOutcome>, SpillBatch> running = new HashMap<>();
             int i = 0;
             boolean stop = false;
-            while (i < cands.size() && !stop) {
-                List<SpillBatch> batches = new ArrayList<>();
-                while (i < cands.size() && batches.size() < cfg.spillStreams()) {
+            while (true) {
+                stop |= Thread.currentThread().isInterrupted();
+                while (!stop && i < cands.size() && running.size() < Math.max(1, streams)) {
                     if (!bucket.hasTokens()) {
                         throttled = true;
                         stop = true;
@@ -703,60 +716,112 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         break;
                     }
                     long room = Math.min(target.statfs().availableBytes() - (1 << 20), bucket.available());
+                    // The plan's candidates shared out over the streams that are free: a short
+                    // plan keeps every stream busy rather than one full batch and idle streams.
+                    int free = Math.max(1, streams) - running.size();
+                    int share = Math.min(SPILL_BATCH, Math.max(1, ceilDiv(cands.size() - i, free)));
                     List<Fid> batch = new ArrayList<>();
                     long planned = 0;
                     do {
                         planned += cands.get(i).sizeBytes();
                         batch.add(cands.get(i++).fid());
                     } while (i < cands.size()
-                            && batch.size() < SPILL_BATCH
+                            && batch.size() < share
                             && planned + cands.get(i).sizeBytes() <= room);
-                    batches.add(new SpillBatch(target, batch));
-                }
-                for (SpillBatch b : batches) {
-                    inFlight.addAll(b.fids());
-                }
-                List<SpillOutcome> outcomes = runBatches(batches);
-                for (int k = 0; k < batches.size(); k++) {
-                    PoolDevice target = batches.get(k).target();
-                    SpillOutcome out = outcomes.get(k);
-                    if (out.error() != null) {
-                        if (!out.error().is(Errno.EBUSY)) {
-                            blame(target, "spill of " + batches.get(k).fids().size() + " objects", out.error(), errors);
-                        }
-                        stop = true;
-                        continue;
+                    SpillBatch b = new SpillBatch(target, batch);
+                    inFlight.addAll(batch);
+                    if (done == null) {
+                        stop |= settle(b, runBatch(b), gone);
+                    } else {
+                        running.put(done.submit(() -> runBatch(b)), b);
                     }
-                    for (Migrator.Spilled sp : out.results()) {
-                        Fid f = sp.fid();
-                        if (sp.result() instanceof MoveResult.Failed threw) {
-                            OsdException e = threw.error();
-                            if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
-                                heat.forget(f);
-                            } else if (!e.is(Errno.EBUSY)) {
-                                blame(target, "spill of " + f, e, errors);
-                            }
-                            continue;
-                        }
-                        MoveResult r = sp.result();
-                        moved("spill", r);
-                        if (r instanceof MoveResult.Done) {
-                            gone.add(f);
-                            spilled++;
-                            spilledBytes += r.bytes();
-                            succeeded(target.index());
-                        } else if (r instanceof MoveResult.NothingToDo) {
-                            gone.add(f);
-                        } else if (r instanceof MoveResult.Parked parked) {
-                            if (parked.failure() != null) {
-                                failed(target.index(), "spill of " + f, parked.failure(), errors);
-                            } else {
-                                errors.add(r.detail());
-                            }
-                        }
+                }
+                if (running.isEmpty()) {
+                    return;
+                }
+                Future<SpillOutcome> f = take(done);
+                SpillBatch b = running.remove(f);
+                stop |= settle(b, outcome(f), gone);
+            }
+        }
+
+        /** What a finished batch did, counted and reported; true if the round should start no more batches. */
+        private boolean settle(SpillBatch b, SpillOutcome out, List<Fid> gone) {
+            PoolDevice target = b.target();
+            if (out.error() != null) {
+                if (!out.error().is(Errno.EBUSY)) {
+                    blame(target, "spill of " + b.fids().size() + " objects", out.error(), errors);
+                }
+                return true;
+            }
+            for (Migrator.Spilled sp : out.results()) {
+                Fid f = sp.fid();
+                if (sp.result() instanceof MoveResult.Failed threw) {
+                    OsdException e = threw.error();
+                    if (e.is(Errno.ENOENT) || e.is(Errno.EISDIR)) {
+                        heat.forget(f);
+                    } else if (!e.is(Errno.EBUSY)) {
+                        blame(target, "spill of " + f, e, errors);
+                    }
+                    continue;
+                }
+                MoveResult r = sp.result();
+                moved("spill", r);
+                if (r instanceof MoveResult.Done) {
+                    gone.add(f);
+                    spilled++;
+                    spilledBytes += r.bytes();
+                    succeeded(target.index());
+                } else if (r instanceof MoveResult.NothingToDo) {
+                    gone.add(f);
+                } else if (r instanceof MoveResult.Parked parked) {
+                    if (parked.failure() != null) {
+                        failed(target.index(), "spill of " + f, parked.failure(), errors);
+                    } else {
+                        errors.add(r.detail());
                     }
                 }
             }
+            return false;
+        }
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * The next batch of a round to finish (its stream is free again). Interrupted, it still waits:
+     * the batches in flight finish (a copy is never left half-tracked) and the interrupt stays set,
+     * so the round starts no more.
+     */
+    private static Future<SpillOutcome> take(CompletionService<SpillOutcome> done) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return done.take();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private SpillOutcome outcome(Future<SpillOutcome> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new SpillOutcome(List.of(), new OsdException(Errno.ECANCELED, pool.name(), null, "interrupted"));
+        } catch (ExecutionException e) {
+            return new SpillOutcome(
+                    List.of(),
+                    new OsdException(Errno.EIO, pool.name(), null, "spill batch failed: " + e.getCause(), e));
         }
     }
 
@@ -765,39 +830,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     /** What a batch's spillAll returned, or the error it threw. */
     private record SpillOutcome(List<Migrator.Spilled> results, OsdException error) {}
-
-    /**
-     * Runs a round's batches: side by side on {@code spill-streams} threads when there are several
-     * (a spill device is faster with a few copies in flight than with one, as fsync-bound devices
-     * are), else on this thread — which keeps a single-stream daemon deterministic for tests.
-     */
-    private List<SpillOutcome> runBatches(List<SpillBatch> batches) {
-        List<SpillOutcome> out = new ArrayList<>();
-        if (batches.size() <= 1) {
-            for (SpillBatch b : batches) {
-                out.add(runBatch(b));
-            }
-            return out;
-        }
-        List<Future<SpillOutcome>> fs = new ArrayList<>();
-        for (SpillBatch b : batches) {
-            fs.add(spillers().submit(() -> runBatch(b)));
-        }
-        for (var f : fs) {
-            try {
-                out.add(f.get());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                out.add(new SpillOutcome(
-                        List.of(), new OsdException(Errno.ECANCELED, pool.name(), null, "interrupted")));
-            } catch (ExecutionException e) {
-                out.add(new SpillOutcome(
-                        List.of(),
-                        new OsdException(Errno.EIO, pool.name(), null, "spill batch failed: " + e.getCause(), e)));
-            }
-        }
-        return out;
-    }
 
     private SpillOutcome runBatch(SpillBatch b) {
         try {
@@ -875,6 +907,13 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     @Override
     public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
+        try {
+            return reclaim0(bytes, busy, deadlineNanos);
+        } finally {
+        }
+    }
+
+    private boolean reclaim0(long bytes, List<Fid> busy, long deadlineNanos) {
         long freed = 0;
         try {
             refreshFast();

@@ -25,8 +25,9 @@ import java.util.zip.CheckedOutputStream;
  * costs placement quality only: heat is advice, never the truth about where a body is.
  *
  * <pre>
- * header   magic "SPWHEAT\0" (8 bytes), version u32 = 3, epoch second i64, logical time f64
- *          (half-lives), block count u32
+ * header   magic "SPWHEAT\0" (8 bytes), version u32 = 4, epoch second i64, logical time f64
+ *          (half-lives), share start f64, trial share f64, trial ghost clock u64,
+ *          main ghost clock u64, block count u32
  * block    record count u32, then that many records (one block per tracker segment)
  * record   seq u64, oid u32, ver u32, key f64, frequency key f32, last-access second i32,
  *          since second i32, size code u32, flags u8                     (41 bytes each)
@@ -36,16 +37,23 @@ import java.util.zip.CheckedOutputStream;
  * {@code T + log2(count)} in logical time (half-lives of access count, see {@link HeatTracker});
  * the tracker resumes at the checkpoint's logical time, so heat is exactly what it was. The
  * frequency key is the same for the longer frequency half-life, in its own half-lives (see
- * {@link HeatConfig#frequencyHalfLife()}). Version 2 (37-byte records, no frequency key) is
+ * {@link HeatConfig#frequencyHalfLife()}). The placement policy's state rides along (version 4):
+ * its adapted trial share and the configured {@code probation-share} it started from (both NaN
+ * if it never adapted; a policy started with another configured share ignores it), and the two
+ * ghosts' clocks — the bytes spill passes took from trial copies and from the main part — with
+ * each spilled record's ghost mark (flags GHOST 0x20, GHOST_TRIAL 0x40; the mark in the since
+ * field). Version 3 (no policy state: the share starts at {@code probation-share} again and no
+ * spilled object is a ghost) is still read. Version 2 (37-byte records, no frequency key) is
  * still read: an object's frequency restarts at its heat as of the load. Version
  * 1 (keys in wall-clock time, {@code t/halfLife + log2(count)}, header field: half-life ns) is
  * still read: each object keeps its heat as of the load. Flags: DATA 0x02, PINNED 0x04,
- * RESIDENT 0x08, PROMOTED 0x10, PROBATION 0x80 (bits 5-6 held version 1's hit window; ignored).
+ * RESIDENT 0x08, PROMOTED 0x10, GHOST 0x20, GHOST_TRIAL 0x40 (spilled records only), PROBATION
+ * 0x80 (bits 5-6 held version 1's hit window; ignored).
  * The size code is exact bytes below 2^30, else 2^30 | MiB.
  */
 public final class HeatCheckpoint {
     static final byte[] MAGIC = {'S', 'P', 'W', 'H', 'E', 'A', 'T', 0};
-    static final int VERSION = 3;
+    static final int VERSION = 4;
     /** Bytes per record in the checkpoint. */
     public static final int RECORD_BYTES = 41;
 
@@ -63,6 +71,12 @@ public final class HeatCheckpoint {
         d.writeInt(VERSION);
         d.writeLong(tracker.epochSecond());
         d.writeDouble(tracker.logicalNow());
+        double[] share = tracker.trialShareState();
+        d.writeDouble(share[0]);
+        d.writeDouble(share[1]);
+        long[] ghosts = tracker.ghostClocks();
+        d.writeLong(ghosts[0]);
+        d.writeLong(ghosts[1]);
         // One block per segment, each counted under the lock it is written under, so concurrent
         // creates and deletes never make a count lie.
         HeatSegment[] segs = tracker.segments();
@@ -82,7 +96,7 @@ public final class HeatCheckpoint {
                     d.writeInt(st.last(id));
                     d.writeInt(st.aux(id));
                     d.writeInt(st.sizeCode(id));
-                    d.writeByte(st.flags(id) & ~HeatSegment.F_LIVE & ~HeatSegment.F_GHOST & ~HeatSegment.F_GHOST_TRIAL);
+                    d.writeByte(st.flags(id) & ~HeatSegment.F_LIVE);
                 }
             }
         }
@@ -135,15 +149,34 @@ public final class HeatCheckpoint {
             } else {
                 logical = d.readDouble();
             }
+            double shareStart = Double.NaN;
+            double share = Double.NaN;
+            long trialGhost = 0;
+            long mainGhost = 0;
+            if (version >= 4) {
+                shareStart = d.readDouble();
+                share = d.readDouble();
+                trialGhost = d.readLong();
+                mainGhost = d.readLong();
+            }
             int blocks = d.readInt();
-            if (blocks < 0 || Double.isNaN(logical) || Double.isInfinite(logical)) {
+            if (blocks < 0
+                    || Double.isNaN(logical)
+                    || Double.isInfinite(logical)
+                    || !(Double.isNaN(share) || (share >= 0 && share <= 1))
+                    || trialGhost < 0
+                    || mainGhost < 0) {
                 throw new OsdException(
                         Errno.EBADMSG,
                         device,
                         fid,
-                        "heat checkpoint: bad header (" + blocks + " blocks, logical time " + logical + ")");
+                        String.format(
+                                "heat checkpoint: bad header (%d blocks, logical time %s, trial share %s, ghost clocks"
+                                        + " %d/%d)",
+                                blocks, logical, share, trialGhost, mainGhost));
             }
             HeatTracker t = new HeatTracker(config, clock, epoch, logical);
+            t.restorePolicyState(shareStart, share, trialGhost, mainGhost);
             // Version 1 keys: heat now = 2^(key - lambda * now); a version 2 key for the same heat
             // at logical time 0 is log2 of it.
             double shift1 = version == 1 ? -oldLambda * nowWall : 0;
@@ -212,6 +245,8 @@ public final class HeatCheckpoint {
         if (version == 1) {
             key += keyShift;
             flags &= ~0x60; // version 1's hit-window count
+        } else if (version < 4 || (flags & HeatSegment.F_RESIDENT) != 0) {
+            flags &= ~HeatSegment.F_GHOST & ~HeatSegment.F_GHOST_TRIAL; // ghost marks: spilled, version 4
         }
         int h = EntryStore.hash(seq, ov);
         HeatSegment s = segs.length == 1 ? segs[0] : segs[h >>> shift];

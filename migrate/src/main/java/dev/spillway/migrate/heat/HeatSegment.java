@@ -453,8 +453,9 @@ final class HeatSegment {
         store.setLast(id, last);
         store.setAux(id, aux);
         store.setSizeCode(id, sizeCode);
-        // Ghost marks are not kept: the spill counters start again at 0.
-        store.setFlags(id, (flags & ~GHOST_BITS) | F_LIVE);
+        // A spilled record's ghost mark (version 4; the reader clears it otherwise) is relative to
+        // the ghost clocks the tracker restored.
+        store.setFlags(id, flags | F_LIVE);
         // The logical time of its last access is not kept: no bound on its count is known, so
         // the inactive export looks at every bucket until the next access sets a real bound.
         maxLogScore = Double.POSITIVE_INFINITY;

@@ -74,6 +74,13 @@ public final class HeatTracker {
     private final AtomicLong trialSpilled = new AtomicLong();
 
     private final AtomicLong mainSpilled = new AtomicLong();
+    /**
+     * The placement policy's adapted trial share and the configured share it started from, kept
+     * here so that the checkpoint carries them across a restart (NaN: never adapted).
+     */
+    private volatile double trialShare = Double.NaN;
+
+    private volatile double trialShareStart = Double.NaN;
     /** The logical clock's current linear piece; replaced every sixteenth of a half-life. */
     private volatile Piece piece;
     // guarded by this: (wall second, logical time) samples, oldest first, for the inactive export
@@ -141,6 +148,43 @@ public final class HeatTracker {
             sampleT[samples++] = t;
         }
         return piece;
+    }
+
+    /**
+     * Notes the placement policy's adapted trial share, which started at {@code start} (the
+     * configured {@code probation-share}), for the next checkpoint.
+     */
+    public void saveTrialShare(double start, double share) {
+        trialShareStart = start;
+        trialShare = share;
+    }
+
+    /**
+     * The trial share saved by {@link #saveTrialShare} (or restored from a checkpoint) if it
+     * started from {@code start}; NaN if none was, or it started from another configured share
+     * (a changed {@code probation-share} starts again from the new one).
+     */
+    public double savedTrialShare(double start) {
+        double s = trialShare;
+        return trialShareStart == start ? s : Double.NaN;
+    }
+
+    /** The saved share and its start, as the checkpoint writes them: {start, share}. */
+    double[] trialShareState() {
+        return new double[] {trialShareStart, trialShare};
+    }
+
+    /** The two ghosts' clocks (bytes spilled from trial copies, from the main part): {trial, main}. */
+    long[] ghostClocks() {
+        return new long[] {trialSpilled.get(), mainSpilled.get()};
+    }
+
+    /** Restores what {@link #trialShareState} and {@link #ghostClocks} returned (checkpoint load). */
+    void restorePolicyState(double start, double share, long trial, long main) {
+        trialShareStart = start;
+        trialShare = share;
+        trialSpilled.set(trial);
+        mainSpilled.set(main);
     }
 
     /** The logical time now, in half-lives since the tracker began (carried by checkpoints). */

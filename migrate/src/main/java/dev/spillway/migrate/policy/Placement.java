@@ -44,11 +44,27 @@ public final class Placement {
      * @return the decision; {@link Promotion#NOT_ELIGIBLE} for a read of a resident object
      */
     public Promotion read(Fid fid, long sizeBytes, boolean resident, long usedBytes, long capacityBytes) {
-        long ghost = heat.recordRead(fid.seq(), fid.oid(), fid.ver(), ObjectKind.DATA, sizeBytes, resident);
+        return read(fid.seq(), fid.oid(), fid.ver(), fid, sizeBytes, resident, usedBytes, capacityBytes);
+    }
+
+    /**
+     * {@link #read(Fid, long, boolean, long, long)} without a {@link Fid} object: one is made
+     * only for a read that the policy decides on (of a spilled object). A replay calls this: a
+     * FID object kept per object costs a cache miss per request to look at.
+     */
+    public Promotion read(
+            long seq, int oid, int ver, long sizeBytes, boolean resident, long usedBytes, long capacityBytes) {
+        return read(seq, oid, ver, null, sizeBytes, resident, usedBytes, capacityBytes);
+    }
+
+    private Promotion read(
+            long seq, int oid, int ver, Fid fid, long sizeBytes, boolean resident, long usedBytes, long capacityBytes) {
+        long ghost = heat.recordRead(seq, oid, ver, ObjectKind.DATA, sizeBytes, resident);
         if (resident) {
             return Promotion.NOT_ELIGIBLE;
         }
-        return policy.decidePromotionAfterRead(fid, sizeBytes, usedBytes, capacityBytes, ghost);
+        return policy.decidePromotionAfterRead(
+                fid != null ? fid : new Fid(seq, oid, ver), sizeBytes, usedBytes, capacityBytes, ghost);
     }
 
     /**

@@ -69,14 +69,18 @@ class FullTierDaemonTest {
     private int next = 1;
 
     private void mount(long fastCapacity) throws OsdException {
+        mount(fastCapacity, "0s");
+    }
+
+    private void mount(long fastCapacity, String writerWait) throws OsdException {
         PoolConfig c = PoolConfigParser.parse("""
                 name: full
                 devices:
                   - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d, strict-declares: true}}
                   - {name: slow, backend: mem, roles: [background], settings: {strict-declares: true}}
                 policy: {high-watermark: 0.8, low-watermark: 0.5, min-resident-age: 0s, checkpoint-interval: 1h, spill-streams: 1}
-                space: {writer-wait: 0s}
-                """.formatted(fastCapacity), "full tier daemon test");
+                space: {writer-wait: %s}
+                """.formatted(fastCapacity, writerWait), "full tier daemon test");
         pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
             Osd o = new MemOsd(new OsdConfig(d.name(), "mem", d.settings(), clk));
             if (d.index() == 0) {
@@ -139,6 +143,42 @@ class FullTierDaemonTest {
         assertThat(write(64 << 10)).isTrue();
         assertThat(d.status().moves()).containsKey("emergency/DONE");
         assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+    }
+
+    @Test
+    void thePassMakesRoomForTheWritersWaitingForIt() throws Exception {
+        // The writer's wait is a guard only (a hung run ends); the verdict is the pass's.
+        mount(8L << 20, "10m");
+        attach();
+        // 5 MiB of 8: below the high watermark (6.4 MiB), so the tier alone asks for no spill.
+        for (int i = 0; i < 80; i++) {
+            assertThat(write(64 << 10)).isTrue();
+        }
+        // Only the daemon's pass may make the room: no emergency spill on the writer's thread.
+        pool.spaceReclaimer(null);
+        int big = (int) (pool.metadataStatfs().availableBytes() + (1 << 20));
+        boolean[] wrote = new boolean[1];
+        Exception[] failed = new Exception[1];
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                wrote[0] = write(big);
+            } catch (Exception e) {
+                failed[0] = e;
+            }
+        });
+        long guard = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        while (pool.roomQueue().stats().waiting() == 0 && writer.isAlive() && System.nanoTime() < guard) {
+            Thread.sleep(1);
+        }
+        assertThat(pool.roomQueue().waitingBytes())
+                .as("the waiting writer's bytes")
+                .isGreaterThanOrEqualTo(big);
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.spilled()).as("the pass spilled for the waiting writer").isPositive();
+        writer.join(Duration.ofMinutes(5));
+        assertThat(failed[0]).isNull();
+        assertThat(wrote[0]).as("the writer got its room").isTrue();
+        assertThat(pool.roomQueue().waitingBytes()).isZero();
     }
 
     @Test

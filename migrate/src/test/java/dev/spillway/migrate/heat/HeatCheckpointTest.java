@@ -12,7 +12,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
@@ -70,24 +72,39 @@ class HeatCheckpointTest {
         assertThat(b.heat(some)).isCloseTo(a.heat(some), within(1e-12));
     }
 
-    /** The same checkpoint in version 2 (no frequency keys): records of 37 bytes, a new CRC. */
-    private static byte[] asVersion2(byte[] v3) {
-        ByteBuffer in = ByteBuffer.wrap(v3);
+    /** Bytes of a version 4 header (magic to block count) and of version 2 / 3 ones. */
+    private static final int V4_HEADER = 64;
+
+    private static final int V3_HEADER = 32;
+
+    /**
+     * The same checkpoint in an older version: 3 drops the policy state from the header (the
+     * records, ghost flags included, stay as they are: the reader must ignore those), 2 also each
+     * record's frequency key (37 bytes). A new CRC.
+     */
+    private static byte[] asVersion(byte[] v4, int version) {
+        ByteBuffer in = ByteBuffer.wrap(v4);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.write(v3, 0, 8);
-        out.writeBytes(new byte[] {0, 0, 0, 2});
-        out.write(v3, 12, 20); // epoch, logical time, block count
-        int pos = 32;
-        int blocks = in.getInt(28);
+        out.write(v4, 0, 8);
+        out.writeBytes(new byte[] {0, 0, 0, (byte) version});
+        out.write(v4, 12, 16); // epoch, logical time
+        out.write(v4, V4_HEADER - 4, 4); // block count
+        int pos = V4_HEADER;
+        int blocks = in.getInt(V4_HEADER - 4);
         for (int b = 0; b < blocks; b++) {
             int n = in.getInt(pos);
-            out.write(v3, pos, 4);
+            out.write(v4, pos, 4);
             pos += 4;
             for (int r = 0; r < n; r++, pos += 41) {
-                out.write(v3, pos, 24); // seq, oid, ver, key
-                out.write(v3, pos + 28, 13); // last, since, size, flags
+                if (version == 2) {
+                    out.write(v4, pos, 24); // seq, oid, ver, key
+                    out.write(v4, pos + 28, 13); // last, since, size, flags
+                } else {
+                    out.write(v4, pos, 41);
+                }
             }
         }
+        assertThat(out.size()).isGreaterThan(V3_HEADER);
         CRC32C crc = new CRC32C();
         byte[] body = out.toByteArray();
         crc.update(body);
@@ -95,10 +112,65 @@ class HeatCheckpointTest {
         return out.toByteArray();
     }
 
+    private HeatTracker read(byte[] bytes) throws OsdException {
+        return HeatCheckpoint.read(new ByteArrayInputStream(bytes), HeatConfig.defaults(), clock, "fast", CKPT);
+    }
+
+    /** Spills a few resident objects of both parts, then reads every object, collecting ghost tokens. */
+    private static long[] spillThenReadEverything(HeatTracker h, List<Fid> resident) {
+        for (int i = 0; i < resident.size(); i += 3) {
+            h.markSpilled(resident.get(i));
+        }
+        long[] tokens = new long[2_000];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = h.recordRead(0x200000400L, i, 0, ObjectKind.DATA, -1, false);
+        }
+        return tokens;
+    }
+
+    @Test
+    void theGhostMarksTheirClocksAndTheTrialShareSurviveTheCheckpoint() throws Exception {
+        HeatTracker a = populated(11);
+        long tracked = a.tracked();
+        a.saveTrialShare(0.10, 0.37);
+        HeatTracker b = read(write(a));
+        assertThat(b.savedTrialShare(0.10)).isEqualTo(0.37);
+        assertThat(b.savedTrialShare(0.20))
+                .as("saved from another configured start")
+                .isNaN();
+        // The same ghosts with the same marks, on clocks that go on from the same bytes: every
+        // read of a spilled object (some spilled after the load) returns the same token.
+        List<Fid> resident = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            Fid f = Fid.of(0x200000400L, i);
+            if (a.lookup(f).filter(o -> o.resident() && o.spillable()).isPresent()) {
+                resident.add(f);
+            }
+        }
+        long[] ta = spillThenReadEverything(a, resident);
+        long[] tb = spillThenReadEverything(b, resident);
+        assertThat(tb).isEqualTo(ta);
+        assertThat(Arrays.stream(ta).filter(t -> t != 0 && (t & 2) != 0).count())
+                .as("trial ghosts")
+                .isPositive();
+        assertThat(Arrays.stream(ta).filter(t -> t != 0 && (t & 2) == 0).count())
+                .as("main ghosts")
+                .isPositive();
+        assertThat(Arrays.stream(ta).filter(t -> t != 0 && t >>> 2 > 100).count())
+                .as("ghosts that are not from the last spills only")
+                .isPositive();
+
+        // Version 3 carried neither: the share starts again, nothing spilled is a ghost.
+        HeatTracker c = read(asVersion(write(populated(11)), 3));
+        assertThat(c.savedTrialShare(0.10)).isNaN();
+        assertThat(c.tracked()).isEqualTo(tracked);
+        assertThat(spillThenReadEverything(c, List.of())).containsOnly(0L);
+    }
+
     @Test
     void aVersion2CheckpointIsReadAndFrequencyRestartsAtTheHeat() throws Exception {
         HeatTracker a = populated(7);
-        byte[] v2 = asVersion2(write(a));
+        byte[] v2 = asVersion(write(a), 2);
         HeatTracker b = HeatCheckpoint.read(new ByteArrayInputStream(v2), HeatConfig.defaults(), clock, "fast", CKPT);
         assertThat(b.tracked()).isEqualTo(a.tracked());
         assertThat(b.coldest(10_000, Long.MAX_VALUE, Duration.ZERO))

@@ -114,13 +114,13 @@ public final class CopyIo {
         int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
         int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
         int[] crcs = new int[chunks];
-        byte[] buf = new byte[chunk];
         Osd dst = target.osd();
         // Where the target writes in place, all-zero blocks are left as holes: a sparse body
         // stays sparse on its spill device.
         boolean sparse = dst.capabilities().has(Capability.PARTIAL_WRITE);
         int bs = dst.capabilities().blockSize();
         long written = 0; // where the last write ended: the key is new, so its length is this
+        byte[] buf = CopyBuffers.take(chunk);
         try (Transaction tx = dst.newTransaction()) {
             tx.declareCreate(key, ObjectKind.DATA);
             tx.declareWrite(key, 0, size);
@@ -171,6 +171,9 @@ public final class CopyIo {
                 // dense body skips it — on a vfs device it would rewrite the record once more.
                 tx.truncate(key, size);
             }
+        } finally {
+            // After the transaction has ended: nothing holds the buffer's bytes any more.
+            CopyBuffers.give(buf);
         }
         return new Checksums(shift, crcs);
     }

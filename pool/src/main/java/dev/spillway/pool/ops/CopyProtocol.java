@@ -39,8 +39,15 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * The copy protocol of docs/design.md (spill, copy, migrate, resync, a promotion to a cache
@@ -57,6 +64,26 @@ final class CopyProtocol {
     private final CopyKeys keys;
     private final LayoutOps layout;
     private final Garbage garbage;
+
+    // The threads that write a batch's copies side by side (MoveOptions.writers), shared by every
+    // batch and kept for a while once idle: a thread made per copy writer of every batch also made
+    // its own 1 MiB temporary direct buffer for file I/O (the JDK caches one per thread), allocated
+    // and faulted in afresh each time. Daemon threads, ended when idle: nothing to shut down.
+    private static final ExecutorService COPY_WRITERS = copyWriters();
+
+    private static ExecutorService copyWriters() {
+        AtomicInteger n = new AtomicInteger();
+        return new ThreadPoolExecutor(
+                0,
+                Integer.MAX_VALUE,
+                30,
+                TimeUnit.SECONDS,
+                new SynchronousQueue<>(),
+                r -> Thread.ofPlatform()
+                        .daemon()
+                        .name("spillway-copy-" + n.getAndIncrement())
+                        .unstarted(r));
+    }
 
     // Copy jobs an emergency spill could neither finish nor abandon (the object was locked).
     private final ConcurrentLinkedQueue<Job> leftovers = new ConcurrentLinkedQueue<>();
@@ -550,15 +577,44 @@ final class CopyProtocol {
                     written = List.of();
                 }
             }
-            // Step 3, object by object: the flip names only copies made durable above.
-            for (Written w : written) {
-                Fid f = w.job().fid();
+            // Step 3, object by object: the flip names only copies made durable above. The flips
+            // are independent metadata transactions (each under its own object's lock, all under
+            // this caller's reserve slot): up to the options' writers run side by side, so their
+            // log syncs are committed together rather than one after another.
+            List<Written> flipping = written;
+            for (Written w : flipping) {
                 open.remove(w.job());
+            }
+            Spilled[] flipped = new Spilled[flipping.size()];
+            RuntimeException[] threw = new RuntimeException[flipping.size()];
+            eachSideBySide(o.writers(), flipping.size(), i -> {
+                Written w = flipping.get(i);
+                Fid f = w.job().fid();
                 try {
-                    done.put(f, new Spilled(f, flip(w.job(), occupied.get(w.job()), true, o)));
+                    flipped[i] = new Spilled(f, flip(w.job(), occupied.get(w.job()), true, o));
                 } catch (OsdException e) {
-                    done.put(f, new Spilled(f, new MoveResult.Failed(e)));
+                    flipped[i] = new Spilled(f, new MoveResult.Failed(e));
+                } catch (RuntimeException e) {
+                    threw[i] = e;
                 }
+            });
+            for (int i = 0; i < flipping.size(); i++) {
+                if (threw[i] != null) {
+                    throw threw[i];
+                }
+                Job j = flipping.get(i).job();
+                done.put(
+                        j.fid(),
+                        flipped[i] != null
+                                ? flipped[i]
+                                // Its flip died of an Error: the job stays for the stuck-copy roll-back.
+                                : new Spilled(
+                                        j.fid(),
+                                        new MoveResult.Failed(new OsdException(
+                                                Errno.EIO,
+                                                ctx.name(),
+                                                j.fid(),
+                                                "the flip of " + j + " did not finish"))));
             }
         } finally {
             for (Job j : open) {
@@ -583,8 +639,8 @@ final class CopyProtocol {
 
     /**
      * Writes the copies of a batch, not yet durable: up to {@link MoveOptions#writers} side by
-     * side, each on its own thread (a copy reads its body from the metadata device, which may be a
-     * JNI call that would pin a virtual thread's carrier). Once one fails in a way that parks the
+     * side, on the copy writers' platform threads (a copy reads its body from the metadata device,
+     * which may be a JNI call that would pin a virtual thread's carrier). Once one fails in a way that parks the
      * move (the target full or failing), no further copy is started: those come back as neither
      * written nor failed. With one writer the copies are written in order on this thread.
      */
@@ -621,35 +677,57 @@ final class CopyProtocol {
                 }
             }
         };
-        int n = Math.min(o.writers(), jobs.size());
-        if (n <= 1) {
-            writer.run();
-        } else {
-            List<Thread> ts = new ArrayList<>();
-            for (int k = 0; k < n; k++) {
-                ts.add(Thread.ofPlatform().daemon().name("spillway-copy-" + k).start(writer));
-            }
-            boolean interrupted = false;
-            for (Thread t : ts) {
-                while (true) {
-                    try {
-                        t.join();
-                        break;
-                    } catch (InterruptedException e) {
-                        // The writers finish their copies (a copy is never left half-tracked).
-                        interrupted = true;
-                    }
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        onWriters(Math.min(o.writers(), jobs.size()), writer);
         List<Attempt> r = new ArrayList<>();
         for (int i = 0; i < out.length; i++) {
             r.add(out[i] != null ? out[i] : new Attempt(jobs.get(i), null, null));
         }
         return r;
+    }
+
+    /** {@code body(i)} for each {@code i} in {@code [0, count)}, up to {@code writers} side by side ({@link #onWriters}). */
+    private static void eachSideBySide(int writers, int count, IntConsumer body) {
+        AtomicInteger next = new AtomicInteger();
+        onWriters(Math.min(writers, count), () -> {
+            int i;
+            while ((i = next.getAndIncrement()) < count) {
+                body.accept(i);
+            }
+        });
+    }
+
+    /**
+     * Runs {@code loop} on {@code n} of the copy writers' threads side by side and waits for all of
+     * them; with {@code n} of 1 (or less) once, on this thread. Interrupted, it still waits (work is
+     * never left half done) and keeps the interrupt.
+     */
+    private static void onWriters(int n, Runnable loop) {
+        if (n <= 1) {
+            loop.run();
+            return;
+        }
+        List<Future<?>> fs = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            fs.add(COPY_WRITERS.submit(loop));
+        }
+        boolean interrupted = false;
+        for (Future<?> f : fs) {
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    // A loop records its own failures; one that died of an Error leaves its work
+                    // not done (the caller treats it as not started), as a thread of its own did.
+                    break;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Steps 2 and 3 of a copy begun by {@link #begin}: write the body, then flip (and release). */

@@ -47,6 +47,8 @@ public final class RoomQueue {
     // Guarded by lock: the waiting writers, head first.
     private final ArrayDeque<Object> queue = new ArrayDeque<>();
     private final AtomicInteger waiting = new AtomicInteger();
+    // What the waiting writers' transactions need, in all.
+    private final AtomicLong waitingBytes = new AtomicLong();
     private final AtomicLong waited = new AtomicLong();
     private final AtomicLong timedOut = new AtomicLong();
     private final AtomicLong maxWaitNanos = new AtomicLong();
@@ -111,6 +113,7 @@ public final class RoomQueue {
         try {
             queue.addLast(me);
             waiting.incrementAndGet();
+            waitingBytes.addAndGet(bytes);
         } finally {
             lock.unlock();
         }
@@ -148,6 +151,7 @@ public final class RoomQueue {
             try {
                 queue.remove(me);
                 waiting.decrementAndGet();
+                waitingBytes.addAndGet(-bytes);
                 turn.signalAll();
             } finally {
                 lock.unlock();
@@ -219,6 +223,14 @@ public final class RoomQueue {
                         + Math.max(0, waiting.get() - 1) + " other writer(s) waiting" + cause
                         + "; the pool is spilling to make room: retry later",
                 last);
+    }
+
+    /**
+     * The bytes the writers waiting now need, in all: the daemon's spill pass plans as if they
+     * were written already, so the room it makes is room they can take.
+     */
+    public long waitingBytes() {
+        return Math.max(0, waitingBytes.get());
     }
 
     /** What the queue has seen, for status and metrics. */
