@@ -253,8 +253,8 @@ public final class SyncCommit {
                 }
                 made.add(ms);
             }
-            force.claimAndRun();
         } finally {
+            force.claimAndRun();
             awaitForce(force.done, fids);
         }
         OsdException first = null;
