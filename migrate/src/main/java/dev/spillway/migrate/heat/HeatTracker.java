@@ -484,6 +484,15 @@ public final class HeatTracker {
      * objects of any size). Positive infinity if they total less than {@code bytes}.
      */
     public double victimFrequency(long bytes) {
+        return victimFrequency(bytes, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * {@link #victimFrequency(long)}, but the walk stops as soon as the sum reaches {@code
+     * enough}: then the answer is that partial sum, at least {@code enough} and at most the
+     * whole (what an admission test that needs to beat {@code enough} needs to know).
+     */
+    public double victimFrequency(long bytes, double enough) {
         if (bytes <= 0) {
             return 0;
         }
@@ -499,11 +508,11 @@ public final class HeatTracker {
                     double fk = HeatSegment.freqKey(g.key[i], s0.sizeTerm(g.sizeCode[i]), g.freq[i], ratio);
                     sum[0] += Math.pow(2, fk - t * ratio);
                     got[0] += EntryStore.decodeSize(g.sizeCode[i]);
-                    return got[0] < bytes;
+                    return got[0] < bytes && sum[0] < enough;
                 },
                 Double.POSITIVE_INFINITY,
                 wantHint(HeatSegment.RESIDENT_RING, Integer.MAX_VALUE, bytes));
-        return got[0] < bytes ? Double.POSITIVE_INFINITY : sum[0];
+        return sum[0] >= enough ? sum[0] : got[0] < bytes ? Double.POSITIVE_INFINITY : sum[0];
     }
 
     /**

@@ -287,7 +287,8 @@ public final class PlacementPolicy {
 
     private boolean hotter(Fid fid, long sizeBytes) {
         double f = heat.frequency(fid);
-        return f >= config.promoteHits() - 0.5 && f - 1 > heat.victimFrequency(sizeBytes);
+        // The victims' walk may stop once their sum reaches f - 1: the newcomer has lost by then.
+        return f >= config.promoteHits() - 0.5 && f - 1 > heat.victimFrequency(sizeBytes, f - 1);
     }
 
     /**

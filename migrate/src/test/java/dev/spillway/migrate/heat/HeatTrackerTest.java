@@ -325,5 +325,13 @@ class HeatTrackerTest {
         assertThat(h.victimFrequency(4097))
                 .isCloseTo(h.frequency(fid(1)) + h.frequency(order.get(1).fid()), within(1e-6));
         assertThat(h.victimFrequency(3 * 4096 + 1)).isInfinite();
+        // With a bar to reach, the walk stops once the sum reaches it: the answer is then at least
+        // the bar (and no more than the whole), else exactly the whole.
+        double one = h.frequency(fid(1));
+        double two = h.victimFrequency(4097);
+        assertThat(h.victimFrequency(4097, one / 2)).isCloseTo(one, within(1e-6));
+        assertThat(h.victimFrequency(4097, two + 1)).isCloseTo(two, within(1e-6));
+        assertThat(h.victimFrequency(3 * 4096 + 1, one / 2)).isCloseTo(one, within(1e-6));
+        assertThat(h.victimFrequency(3 * 4096 + 1, 1e9)).isInfinite();
     }
 }

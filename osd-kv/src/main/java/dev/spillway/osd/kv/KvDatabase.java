@@ -35,6 +35,13 @@ import org.rocksdb.WriteOptions;
  * <li>WAL recovery is point-in-time: after a crash the database is a prefix of the commit
  * order, never a set with holes. Synced WALs are tracked in the MANIFEST, so a missing WAL is
  * an error at mount rather than silent loss.</li>
+ * <li>Opening replays the WAL into the memtables and leaves it there
+ * ({@code avoid_flush_during_recovery}): the replayed writes reach SST files with the next
+ * ordinary flush, and the WALs holding them are kept until then. Flushing them at open wrote up
+ * to the memtables' size (48 MiB) before the mount could go on, and needed that much space.</li>
+ * <li>RocksDB's warnings and errors go to Spillway's log ({@link System.Logger}); it keeps no
+ * {@code LOG} file of its own. Opening with a {@code LOG} file renamed the last one first, even
+ * when the open then failed, so a refused device was no longer left as it was.</li>
  * </ul>
  */
 final class KvDatabase implements AutoCloseable {
@@ -66,22 +73,29 @@ final class KvDatabase implements AutoCloseable {
      *
      * @throws RocksDBException as RocksDB reports it (missing or corrupt files, a held lock)
      */
-    static KvDatabase open(Path dir, boolean create, long blockCacheBytes) throws RocksDBException {
-        return open(dir, create, blockCacheBytes, false);
+    static KvDatabase open(Path dir, boolean create, long blockCacheBytes, String device) throws RocksDBException {
+        return open(dir, create, blockCacheBytes, false, device);
     }
 
     /**
      * Opens the database read-only to check it before a mount changes anything: no LOCK, no new
-     * WAL or MANIFEST, and RocksDB's messages go to a logger instead of rotating {@code LOG}.
-     * A device that fails here is refused untouched.
+     * WAL or MANIFEST. A device that fails here is refused untouched.
      */
-    static KvDatabase openReadOnly(Path dir) throws RocksDBException {
-        return open(dir, false, 1 << 20, true);
+    static KvDatabase openReadOnly(Path dir, String device) throws RocksDBException {
+        return open(dir, false, 1 << 20, true, device);
     }
 
-    private static KvDatabase open(Path dir, boolean create, long blockCacheBytes, boolean readOnly)
+    private static KvDatabase open(Path dir, boolean create, long blockCacheBytes, boolean readOnly, String device)
             throws RocksDBException {
         RocksDB.loadLibrary();
+        if (create) {
+            // RocksDB reports a missing folder as an error before it creates it.
+            try {
+                java.nio.file.Files.createDirectories(dir);
+            } catch (java.io.IOException e) {
+                throw new RocksDBException("cannot create " + dir + ": " + e);
+            }
+        }
         List<AutoCloseable> owned = new ArrayList<>();
         try {
             Cache cache = add(owned, new LRUCache(Math.max(1 << 20, blockCacheBytes)));
@@ -104,8 +118,10 @@ final class KvDatabase implements AutoCloseable {
                     // A bounded WAL bounds the replay a mount after a crash pays: recovery costs what
                     // was in flight, not what was ever written.
                     .setMaxTotalWalSize(64L << 20)
-                    .setKeepLogFileNum(4)
+                    .setAvoidFlushDuringRecovery(true)
                     .setBytesPerSync(1 << 20);
+            // A read-only check's own messages only describe the check; a failure is thrown.
+            dbo.setLogger(add(owned, readOnly ? new Quiet() : new ToSystemLogger(device)));
 
             BlockBasedTableConfig metaTable = new BlockBasedTableConfig()
                     .setBlockCache(cache)
@@ -131,16 +147,9 @@ final class KvDatabase implements AutoCloseable {
                     new ColumnFamilyDescriptor(BODY_CF.getBytes(java.nio.charset.StandardCharsets.UTF_8), bodyOpts));
             List<ColumnFamilyHandle> handles = new ArrayList<>();
             RocksDB db;
-            if (readOnly) {
-                // The probe's own messages only describe the probe; a failure is thrown.
-                dbo.setLogger(add(owned, new Logger(InfoLogLevel.FATAL_LEVEL) {
-                    @Override
-                    protected void log(InfoLogLevel level, String message) {}
-                }));
-                db = RocksDB.openReadOnly(dbo, dir.toString(), cfs, handles);
-            } else {
-                db = RocksDB.open(dbo, dir.toString(), cfs, handles);
-            }
+            db = readOnly
+                    ? RocksDB.openReadOnly(dbo, dir.toString(), cfs, handles)
+                    : RocksDB.open(dbo, dir.toString(), cfs, handles);
             // Handles close before the database, the database before its options.
             List<AutoCloseable> order = new ArrayList<>(handles);
             order.add(db);
@@ -151,6 +160,37 @@ final class KvDatabase implements AutoCloseable {
         } catch (RocksDBException | RuntimeException e) {
             closeAll(owned);
             throw e;
+        }
+    }
+
+    /** Drops everything but fatal errors (which RocksDB also returns as the failed call's status). */
+    private static final class Quiet extends Logger {
+        Quiet() {
+            super(InfoLogLevel.FATAL_LEVEL);
+        }
+
+        @Override
+        protected void log(InfoLogLevel level, String message) {}
+    }
+
+    /** RocksDB's warnings and errors, named by device, to Spillway's log. */
+    private static final class ToSystemLogger extends Logger {
+        private static final System.Logger LOG = System.getLogger(KvDatabase.class.getName());
+        private final String device;
+
+        ToSystemLogger(String device) {
+            super(InfoLogLevel.WARN_LEVEL);
+            this.device = device;
+        }
+
+        @Override
+        protected void log(InfoLogLevel level, String message) {
+            System.Logger.Level to = level == InfoLogLevel.WARN_LEVEL
+                    ? System.Logger.Level.WARNING
+                    : level == InfoLogLevel.ERROR_LEVEL || level == InfoLogLevel.FATAL_LEVEL
+                            ? System.Logger.Level.ERROR
+                            : System.Logger.Level.DEBUG;
+            LOG.log(to, device + ": RocksDB: " + message.strip());
         }
     }
 

@@ -28,6 +28,8 @@ import java.util.stream.Stream;
  *   db/                 the RocksDB database
  *   extents/            extent files of large bodies, one per extent, named by a hex file id
  *   .osd-kv-formatting  only while formatting: lets an interrupted format be redone
+ *   osd-kv.db-id        the database the last mount checked: the superblock's bytes and
+ *                       RocksDB's identity of db/ (see {@link #knowsDatabase()})
  * </pre>
  *
  * Only a missing or empty folder is formatted (or one whose format we interrupted ourselves).
@@ -43,7 +45,10 @@ final class KvFolder implements AutoCloseable {
     static final String FORMATTING = ".osd-kv-formatting";
     static final String DB = "db";
     static final String EXTENTS = "extents";
-    private static final Set<String> OURS = Set.of(SUPER, LOCK, FORMATTING, DB, EXTENTS, SUPER + ".tmp");
+    static final String KNOWN_DB = "osd-kv.db-id";
+    private static final Set<String> OURS =
+            Set.of(SUPER, LOCK, FORMATTING, DB, EXTENTS, SUPER + ".tmp", KNOWN_DB, KNOWN_DB + ".tmp");
+    private static final System.Logger LOG = System.getLogger(KvFolder.class.getName());
 
     // POSIX record locks belong to the process, and closing any descriptor of the file drops
     // them all; so a second mount attempt in this JVM must be refused before it opens the lock
@@ -256,6 +261,58 @@ final class KvFolder implements AutoCloseable {
         } catch (IOException e) {
             throw err(Errno.EIO, device, root, "format failed: " + e, e);
         }
+    }
+
+    /**
+     * Whether {@code db/} is the database this folder's superblock was last mounted with:
+     * {@value #KNOWN_DB} names the superblock's bytes and RocksDB's own identity of the database
+     * (its {@code IDENTITY} file, made when the database was created and kept for its life), and
+     * both still match. A mount checks such a database on the one read-write open; any other (a
+     * database copied in from another device, a superblock put back from elsewhere, a folder
+     * last mounted before this record existed) is checked read-only first, so that refusing it
+     * changes nothing. Any doubt (no record, no {@code IDENTITY}, an I/O error) answers no.
+     */
+    boolean knowsDatabase() {
+        try {
+            String want = databaseRecord();
+            return want != null
+                    && storage.type(KNOWN_DB) == Storage.EntryType.FILE
+                    && want.equals(new String(storage.readFully(KNOWN_DB), java.nio.charset.StandardCharsets.UTF_8));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Records that {@code db/} passed the mount's checks (temporary name, fsync, rename, fsync of
+     * the folder). Best effort: without the record the next mount checks read-only first again.
+     */
+    void rememberDatabase() {
+        try {
+            String r = databaseRecord();
+            if (r != null) {
+                storage.replaceDurably(KNOWN_DB, r.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> device + ": osd-kv folder " + root + ": could not record the database (" + e
+                            + "); the next mount checks it read-only first");
+        }
+    }
+
+    /** The record {@link #knowsDatabase()} compares, or null if RocksDB's identity is not there. */
+    private String databaseRecord() throws IOException {
+        Path id = db.resolve("IDENTITY");
+        if (!Files.isRegularFile(id) || Files.size(id) > 4096) {
+            return null;
+        }
+        String identity = Files.readString(id).strip();
+        if (identity.isEmpty()) {
+            return null;
+        }
+        return "osd-kv db-id 1\nsuperblock " + java.util.HexFormat.of().formatHex(superblock.encode()) + "\nrocksdb "
+                + identity + "\n";
     }
 
     /** Deletes {@code path} of the folder and everything under it. */

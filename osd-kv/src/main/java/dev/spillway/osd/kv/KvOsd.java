@@ -88,6 +88,9 @@ public final class KvOsd implements Osd {
 
     private record Layout(long stamp, List<Piece> extents) {}
 
+    // Whether this mount opened RocksDB read-only to check the database first (tests).
+    private final boolean checkedReadOnly;
+
     private KvOsd(
             String name,
             KvSettings settings,
@@ -95,9 +98,11 @@ public final class KvOsd implements Osd {
             KvFolder folder,
             KvDatabase kv,
             MountRecovery.Result mounted,
-            Executor background)
+            Executor background,
+            boolean checkedReadOnly)
             throws IOException {
         this.name = name;
+        this.checkedReadOnly = checkedReadOnly;
         this.settings = settings;
         this.clock = clock;
         this.folder = folder;
@@ -157,44 +162,59 @@ public final class KvOsd implements Osd {
         KvFolder folder = KvFolder.mount(name, storage, db, s.blockSize());
         long probeNanos = 0;
         try {
-            if (!folder.fresh) {
-                // Everything that can refuse the device is checked read-only first, so that a
-                // refused folder is left exactly as it was.
-                try (KvDatabase probe = KvDatabase.openReadOnly(folder.db())) {
+            // A database this folder has not mounted before is checked read-only first, so that
+            // refusing it leaves the folder exactly as it was. The one this folder last mounted
+            // is checked on the read-write open alone: RocksDB's open writes nothing before it
+            // has recovered (and the database keeps no LOG file to rotate), so a RocksDB that
+            // cannot open it still changes nothing; only a refusal after a successful open (a
+            // corrupt counter record, or a superblock copy that no longer matches) finds the
+            // WAL and MANIFEST renewed, its data unchanged.
+            boolean known = !folder.fresh && folder.knowsDatabase();
+            boolean probed = false;
+            if (!folder.fresh && !known) {
+                try (KvDatabase probe = KvDatabase.openReadOnly(folder.db(), name)) {
                     checkSuperblockCopy(probe, folder, name);
                     MountRecovery.check(name, folder, probe);
                 } catch (RocksDBException e) {
                     throw cannotOpen(name, folder, e);
                 }
+                probed = true;
                 probeNanos = System.nanoTime() - t0;
             }
             long o0 = System.nanoTime();
             KvDatabase kv;
             try {
-                kv = KvDatabase.open(folder.db(), folder.fresh, s.blockCache());
+                kv = KvDatabase.open(folder.db(), folder.fresh, s.blockCache(), name);
             } catch (RocksDBException e) {
                 throw cannotOpen(name, folder, e);
             }
             try {
                 if (folder.fresh) {
                     format(kv, folder);
+                } else {
+                    checkSuperblockCopy(kv, folder, name);
                 }
                 long r0 = System.nanoTime();
                 MountRecovery.Result r = MountRecovery.run(name, folder, kv);
+                if (!known) {
+                    folder.rememberDatabase();
+                }
                 long end = System.nanoTime();
                 long probe = probeNanos;
                 LOG.log(
                         System.Logger.Level.DEBUG,
                         () -> String.format(
                                 java.util.Locale.ROOT,
-                                "%s: mounted %s in %.1f ms (read-only check %.1f ms, RocksDB open %.1f ms, extent files %.1f ms)",
+                                "%s: mounted %s in %.1f ms (read-only check %s, RocksDB open %.1f ms, extent files %.1f ms)",
                                 name,
                                 folder.root,
                                 (end - t0) / 1e6,
-                                probe / 1e6,
+                                known
+                                        ? "skipped: the database this folder last mounted"
+                                        : String.format(java.util.Locale.ROOT, "%.1f ms", probe / 1e6),
                                 (r0 - o0) / 1e6,
                                 (end - r0) / 1e6));
-                return new KvOsd(name, s, config.clock(), folder, kv, r, background);
+                return new KvOsd(name, s, config.clock(), folder, kv, r, background, probed);
             } catch (OsdException | RuntimeException e) {
                 kv.close();
                 throw e;
@@ -756,6 +776,11 @@ public final class KvOsd implements Osd {
         } catch (RocksDBException | IOException e) {
             throw io(null, "fsck", e);
         }
+    }
+
+    /** Whether this mount checked the database read-only before its read-write open. */
+    boolean checkedReadOnly() {
+        return checkedReadOnly;
     }
 
     /** Flushes the memtables to SST files (tests use it to have some on disk). */

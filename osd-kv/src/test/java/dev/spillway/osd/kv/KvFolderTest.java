@@ -42,6 +42,9 @@ class KvFolderTest {
             KvTestSupport.createData(osd, BIG, new byte[300_000]);
             osd.flush();
         }
+        // The refusal tests below then go through the mount of a database the folder knows: one
+        // read-write open, no read-only check first.
+        assertThat(dir.resolve(KvFolder.KNOWN_DB)).exists();
         return dir;
     }
 
@@ -203,6 +206,44 @@ class KvFolderTest {
         Path other = tmp.resolve("other");
         open(other).close();
         Files.write(dir.resolve(KvFolder.SUPER), Files.readAllBytes(other.resolve(KvFolder.SUPER)));
+        assertThat(refused(dir, Errno.EPROTO).getMessage()).contains("does not belong");
+    }
+
+    @Test
+    void theDatabaseAFolderLastMountedIsOpenedOnceAnyOtherIsCheckedReadOnlyFirst() throws Exception {
+        Path dir = populated();
+        try (KvOsd osd = open(dir)) {
+            assertThat(osd.checkedReadOnly()).as("the folder's own database").isFalse();
+            assertThat(KvTestSupport.readAll(osd, A)).isEqualTo("hello".getBytes(StandardCharsets.UTF_8));
+        }
+        // A folder mounted before the record existed, or whose record was lost.
+        Files.delete(dir.resolve(KvFolder.KNOWN_DB));
+        try (KvOsd osd = open(dir)) {
+            assertThat(osd.checkedReadOnly()).as("no record").isTrue();
+        }
+        try (KvOsd osd = open(dir)) {
+            assertThat(osd.checkedReadOnly())
+                    .as("recorded again by the last mount")
+                    .isFalse();
+        }
+        // A record that names another database.
+        Files.writeString(dir.resolve(KvFolder.KNOWN_DB), "osd-kv db-id 1\nsuperblock 00\nrocksdb someone-else\n");
+        try (KvOsd osd = open(dir)) {
+            assertThat(osd.checkedReadOnly()).as("a record of another database").isTrue();
+            assertThat(osd.fsck()).isEmpty();
+        }
+    }
+
+    @Test
+    void aDatabaseCopiedInFromAnotherDeviceIsRefusedUntouched() throws Exception {
+        Path dir = populated();
+        Path other = tmp.resolve("other");
+        try (KvOsd osd = open(other)) {
+            KvTestSupport.createData(osd, A, new byte[] {9});
+        }
+        // Its own superblock stays; its database is the other device's (RocksDB's IDENTITY too).
+        KvTestSupport.deleteTree(dir.resolve(KvFolder.DB));
+        KvTestSupport.copyTree(other.resolve(KvFolder.DB), dir.resolve(KvFolder.DB));
         assertThat(refused(dir, Errno.EPROTO).getMessage()).contains("does not belong");
     }
 
