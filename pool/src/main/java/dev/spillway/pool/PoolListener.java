@@ -2,6 +2,7 @@ package dev.spillway.pool;
 
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
+import dev.spillway.pool.meta.Span;
 import java.util.List;
 
 /**
@@ -28,10 +29,55 @@ import java.util.List;
  * first: a stream left open for long is counted again if it resumes).</li>
  * </ul>
  * Every read call is still reported with its bytes ({@link #read}) for byte counters.
+ *
+ * <h2>Where in the body (range-level placement, issue 20)</h2>
+ * The pool calls {@link #readAt} for every read call (its offset, length, and whether it started
+ * an access) and {@link #written(Fid, long, List)} / {@link #resized(Fid, long, List)} once per
+ * transaction with the byte ranges of the body the transaction changed: each write's {@code
+ * [offset, end)}, each punch's range, a truncate's {@code [min(old, new), max(old, new))},
+ * merged, at most {@value #MAX_TOUCHED} ranges (past that, neighbours are merged: a superset). A
+ * listener that tracks heat per extent counts each extent a transaction touched once, and each
+ * extent a read stream reaches once (see {@link #readAt}). Their defaults call the methods above,
+ * so a listener that needs no offsets implements only those.
  */
 public interface PoolListener {
     /** No one listening. */
     PoolListener NONE = new PoolListener() {};
+
+    /** The most byte ranges {@link #written(Fid, long, List)} reports for one object and transaction. */
+    int MAX_TOUCHED = 16;
+
+    /**
+     * A read call of {@code n} bytes at {@code offset} of {@code fid} (an object of {@code size}
+     * bytes), served by device {@code device}; {@code access} says whether it started a read
+     * access (the rule above) — if not, it continued a read stream whose last read ended exactly
+     * at {@code offset}. By default: {@link #read} always, {@link #readAccess} if {@code access}.
+     * For a body split between devices it is the device that served the read's last part: a
+     * listener that tracks extents knows which of them are resident by itself.
+     */
+    default void readAt(Fid fid, long size, long offset, int n, boolean access, int device) {
+        read(fid, size, n, device);
+        if (access) {
+            readAccess(fid, size, device);
+        }
+    }
+
+    /**
+     * One write access (as {@link #written(Fid, long)}), with the byte ranges of the body the
+     * transaction changed ({@code touched}: sorted, disjoint; empty if it only created the
+     * object). By default: {@link #written(Fid, long)}.
+     */
+    default void written(Fid fid, long size, List<Span> touched) {
+        written(fid, size);
+    }
+
+    /**
+     * A change that continued an earlier access (as {@link #resized(Fid, long)}), with the byte
+     * ranges it changed. By default: {@link #resized(Fid, long)}.
+     */
+    default void resized(Fid fid, long size, List<Span> touched) {
+        resized(fid, size);
+    }
 
     /**
      * {@code bytes} of {@code fid} (an object of {@code size} bytes) were read, served by device
@@ -68,6 +114,27 @@ public interface PoolListener {
     static PoolListener all(List<PoolListener> listeners) {
         List<PoolListener> ls = List.copyOf(listeners);
         return new PoolListener() {
+            @Override
+            public void readAt(Fid fid, long size, long offset, int n, boolean access, int device) {
+                for (PoolListener l : ls) {
+                    l.readAt(fid, size, offset, n, access, device);
+                }
+            }
+
+            @Override
+            public void written(Fid fid, long size, List<Span> touched) {
+                for (PoolListener l : ls) {
+                    l.written(fid, size, touched);
+                }
+            }
+
+            @Override
+            public void resized(Fid fid, long size, List<Span> touched) {
+                for (PoolListener l : ls) {
+                    l.resized(fid, size, touched);
+                }
+            }
+
             @Override
             public void read(Fid fid, long size, long bytes, int device) {
                 for (PoolListener l : ls) {

@@ -610,6 +610,13 @@ public final class PoolOsd implements Osd {
                     dst.position(start);
                     continue;
                 }
+                if (p.split(mdDevice.index())) {
+                    Integer n = readSplit(fid, p, offset, dst, start, st.stamp());
+                    if (n != null) {
+                        return n;
+                    }
+                    continue;
+                }
                 Integer n = readSpilled(fid, p, offset, dst, start);
                 if (n != null) {
                     return n;
@@ -631,11 +638,8 @@ public final class PoolOsd implements Osd {
 
     /** Tells the listener about a read: its bytes always, and an access if it starts a read stream. */
     private void reported(Fid fid, PoolObject p, long offset, int n, int device) {
-        PoolListener l = listener;
-        l.read(fid, p.size(), n, device);
-        if (streams.read(fid, p.dataVersion(), offset, n, p.size())) {
-            l.readAccess(fid, p.size(), device);
-        }
+        boolean access = streams.read(fid, p.dataVersion(), offset, n, p.size());
+        listener.readAt(fid, p.size(), offset, n, access, device);
     }
 
     /** Read streams open now (tests). */
@@ -646,7 +650,7 @@ public final class PoolOsd implements Osd {
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
         if (p.split(mdDevice.index())) {
-            return readSplit(fid, p, offset, dst, start);
+            return readSplit(fid, p, offset, dst, start, Long.MIN_VALUE);
         }
         List<Copy> candidates = new ArrayList<>(p.inSync());
         candidates.removeIf(c -> !ctx.readable(c));
@@ -725,23 +729,58 @@ public final class PoolOsd implements Osd {
      * Reads a split body (issue 20): its resident ranges from the metadata device only, the others
      * from copies holding them; null if the layout changed under the read (it restarts).
      */
-    private Integer readSplit(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
+    private Integer readSplit(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start, long stamp)
+            throws OsdException {
         SplitBody.Read r;
+        // The copies a part of the read failed on (the next copy holding the range served it).
+        List<Copy> bad = new ArrayList<>();
+        List<OsdException> why = new ArrayList<>();
         try {
-            r = SplitBody.read(mdDevice.osd(), mdDevice.index(), ctx::device, ctx::readable, fid, p, offset, dst);
+            r = SplitBody.read(
+                    mdDevice.osd(), mdDevice.index(), ctx::device, ctx::readable, fid, p, offset, dst, (c, e) -> {
+                        bad.add(c);
+                        why.add(e);
+                    });
         } catch (OsdException e) {
             dst.position(start);
             if (!sameBody(fid, p)) {
                 return null;
             }
+            markBad(fid, bad, why, e);
             throw e;
         }
-        if (!sameBody(fid, p)) {
+        // As for a resident body: the change stamp taken with the record spares a record load
+        // while the object is unchanged (a split body's record is large: a copy per range).
+        if (!(stamp != Long.MIN_VALUE && store.unchanged(fid, stamp)) && !sameBody(fid, p)) {
             dst.position(start);
             return null;
         }
+        markBad(fid, bad, why, null);
         reported(fid, p, offset, r.bytes(), r.lastDevice());
         return r.bytes();
+    }
+
+    /**
+     * Marks the copies of a split body a read failed on bad, as a failed read of a whole copy is:
+     * a copy of a range becomes STALE with a RESYNC job (rebuilt from another copy holding its
+     * range), unless it is the last in-sync copy of that range. A failed device's copies are the
+     * lost-marking pass's.
+     */
+    private void markBad(Fid fid, List<Copy> bad, List<OsdException> why, OsdException thrown) {
+        for (int i = 0; i < bad.size(); i++) {
+            Copy c = bad.get(i);
+            if (ctx.device(c.device()).state() == DeviceState.FAILED) {
+                continue;
+            }
+            try {
+                migrator.markBad(fid, c, why.get(i));
+            } catch (OsdException notNow) {
+                // E.g. the reader holds a transaction on this thread; scrub will find it.
+                if (thrown != null) {
+                    thrown.addSuppressed(notNow);
+                }
+            }
+        }
     }
 
     @Override

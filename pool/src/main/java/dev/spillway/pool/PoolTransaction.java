@@ -64,6 +64,9 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, PoolObject> committed = new HashMap<>();
     private final StripedCounters counters = new StripedCounters();
     private final Map<Fid, Long> written = new LinkedHashMap<>();
+    // The byte ranges of each written object's body this transaction changed (for the listener's
+    // per-extent heat), rounded out to 64 KiB, merged, at most PoolListener.MAX_TOUCHED.
+    private final Map<Fid, List<Span>> touched = new HashMap<>();
     // Placement advice set by this transaction, told to the listener once it committed.
     private final Map<Fid, String> advised = new LinkedHashMap<>();
     /** Objects whose updates continue an earlier transaction's access (not counted again). */
@@ -251,7 +254,7 @@ final class PoolTransaction extends AbstractTransaction {
                 ctx.store().declareClientChange(mdTx, f, p);
                 if (p.isPresent()) {
                     if (!p.get().resident(mdIndex)) {
-                        mdTx.declareWrite(f, 0, p.get().size());
+                        declareRecall(d, p.get());
                         DeviceIndex.declareInsert(mdTx, mdIndex, f);
                     }
                     declareCopyChanges(f, p.get());
@@ -262,6 +265,55 @@ final class PoolTransaction extends AbstractTransaction {
             case DELETE_XATTR -> mdTx.declareDeleteXattr(f, d.name());
             case INSERT -> mdTx.declareInsert(f, d.keyLength(), (int) d.length());
             case DELETE -> mdTx.declareDelete(f, d.keyLength());
+        }
+    }
+
+    /**
+     * Declares the recall a body change of a non-resident object may make before it (see {@link
+     * #beforeBodyChange}): the whole body, or for a split body (issue 20) changed within its size
+     * and never under a sync policy, only the spilled ranges the change overlaps — a split body may
+     * be far larger than the fast tier's free space, and a write to its resident ranges recalls
+     * nothing. A touched range without an in-sync copy of its own may be recalled from a whole
+     * copy: then the whole body is declared, as before.
+     */
+    private void declareRecall(Declare d, PoolObject p) throws OsdException {
+        Fid f = d.fid();
+        long size = p.size();
+        long from = d.offset();
+        long to = switch (d.op()) {
+            case WRITE -> d.offset() + d.length();
+            case PUNCH -> d.length() >= size - d.offset() ? size : d.offset() + d.length();
+            default -> Long.MAX_VALUE;
+        };
+        boolean maybeSync = ctx.config().writeCommit().sync()
+                || storedPolicy(f).sync()
+                || declares().stream().anyMatch(x -> x.fid().equals(f) && WriteCommit.XATTR.equals(x.name()));
+        if (!p.split(mdIndex) || to > size || maybeSync) {
+            mdTx.declareWrite(f, 0, size);
+            return;
+        }
+        Copy local = p.on(mdIndex).orElseThrow();
+        List<Span> have = new ArrayList<>(local.held());
+        List<long[]> recalls = new ArrayList<>();
+        for (Copy c : p.ranges(mdIndex)) {
+            Span sp = c.spans().get(0);
+            long end = Math.min(sp.end(), size);
+            if (c.state() != CopyState.IN_SYNC
+                    || sp.start() >= to
+                    || end <= from
+                    || Span.covers(have, sp.start(), end)) {
+                continue;
+            }
+            recalls.add(new long[] {sp.start(), end - sp.start()});
+            have.add(sp);
+            have = new ArrayList<>(Span.normalize(have));
+        }
+        if (!Span.covers(have, Math.min(from, size), Math.min(to, size))) {
+            mdTx.declareWrite(f, 0, size);
+            return;
+        }
+        for (long[] r : recalls) {
+            mdTx.declareWrite(f, r[0], r[1]);
         }
     }
 
@@ -516,6 +568,7 @@ final class PoolTransaction extends AbstractTransaction {
                 working.put(fid, null);
             }
             written.remove(fid);
+            touched.remove(fid);
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -557,12 +610,21 @@ final class PoolTransaction extends AbstractTransaction {
      * be whole); anything else not resident is recalled whole.
      */
     private PoolObject beforeBodyChange(Fid fid, PoolObject p, long from, long to) throws OsdException {
+        return beforeBodyChange(fid, p, from, to, false);
+    }
+
+    /**
+     * As {@link #beforeBodyChange(Fid, PoolObject, long, long)}; {@code fills} says the change
+     * writes every byte of {@code [from, to)} (a write, not a punch: a punch past the end of the
+     * metadata device's object would not extend it to the logical size).
+     */
+    private PoolObject beforeBodyChange(Fid fid, PoolObject p, long from, long to, boolean fills) throws OsdException {
         if (p.resident(mdIndex)) {
             return p;
         }
         if (p.split(mdIndex)) {
             if (to <= p.size() && !syncCandidates.containsKey(fid)) {
-                return recallTouched(fid, p, from, to);
+                return recallTouched(fid, p, from, to, fills);
             }
             return recallRanges(fid, p);
         }
@@ -639,9 +701,18 @@ final class PoolTransaction extends AbstractTransaction {
      * then holds them too, and {@link #bodyChanged} collects their copies while the copies of the
      * ranges not touched stay in sync (their bytes did not change).
      */
-    private PoolObject recallTouched(Fid fid, PoolObject p, long from, long to) throws OsdException {
+    private PoolObject recallTouched(Fid fid, PoolObject p, long from, long to, boolean fills) throws OsdException {
         Copy local = p.on(mdIndex).orElseThrow();
         List<Span> have = new ArrayList<>(local.held());
+        // A range a write overwrites whole needs none of its old bytes (nor a readable copy of
+        // them: one lost with its device is made whole again by a rewrite): the write fills it.
+        for (Copy c : fills ? p.ranges(mdIndex) : List.<Copy>of()) {
+            Span sp = c.spans().get(0);
+            if (c.state() != CopyState.PENDING && sp.start() >= from && Math.min(sp.end(), p.size()) <= to) {
+                have.add(sp);
+            }
+        }
+        have = new ArrayList<>(Span.normalize(have));
         for (Copy c : p.ranges(mdIndex)) {
             Span sp = c.spans().get(0);
             long end = Math.min(sp.end(), p.size());
@@ -731,9 +802,10 @@ final class PoolTransaction extends AbstractTransaction {
                         "write ends at " + end + ", past the largest object "
                                 + pool.capabilities().maxObjectSize() + " of this pool's devices");
             }
-            PoolObject r = beforeBodyChange(fid, p.get(), offset, end);
+            PoolObject r = beforeBodyChange(fid, p.get(), offset, end, true);
             mdTx.write(fid, offset, src);
             bodyChanged(fid, r, Math.max(r.size(), end));
+            touch(fid, offset, end);
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -749,10 +821,11 @@ final class PoolTransaction extends AbstractTransaction {
                 return;
             }
             long size = p.get().size();
-            PoolObject r = beforeBodyChange(
-                    fid, p.get(), offset, length >= size - offset ? size : offset + Math.max(0, length));
+            long to = length >= size - offset ? size : offset + Math.max(0, length);
+            PoolObject r = beforeBodyChange(fid, p.get(), offset, to);
             mdTx.punch(fid, offset, length);
             bodyChanged(fid, r, r.size());
+            touch(fid, offset, to);
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -770,9 +843,40 @@ final class PoolTransaction extends AbstractTransaction {
             PoolObject r = beforeBodyChange(fid, p.get());
             mdTx.truncate(fid, size);
             bodyChanged(fid, r, size);
+            touch(fid, Math.min(size, r.size()), Math.max(size, r.size()));
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
+    }
+
+    /**
+     * Notes that this transaction changed {@code [from, to)} of {@code fid}'s body: rounded out to
+     * 64 KiB (extent sizes are multiples of it, so the extents it touches are the same), merged; past
+     * {@link PoolListener#MAX_TOUCHED} ranges the two closest are joined (a superset, never less).
+     */
+    private void touch(Fid fid, long from, long to) {
+        if (to <= from || from < 0) {
+            return;
+        }
+        long a = from - from % Span.ALIGN;
+        long b = to % Span.ALIGN == 0 ? to : to - to % Span.ALIGN + Span.ALIGN;
+        List<Span> now = new ArrayList<>(touched.getOrDefault(fid, List.of()));
+        now.add(new Span(a, b));
+        List<Span> merged = new ArrayList<>(Span.normalize(now));
+        while (merged.size() > PoolListener.MAX_TOUCHED) {
+            int best = 0;
+            for (int i = 1; i + 1 < merged.size(); i++) {
+                if (merged.get(i + 1).start() - merged.get(i).end()
+                        < merged.get(best + 1).start() - merged.get(best).end()) {
+                    best = i;
+                }
+            }
+            merged.set(
+                    best,
+                    new Span(merged.get(best).start(), merged.get(best + 1).end()));
+            merged.remove(best + 1);
+        }
+        touched.put(fid, List.copyOf(merged));
     }
 
     private void checkName(Fid fid, String name) throws OsdException {
@@ -900,10 +1004,11 @@ final class PoolTransaction extends AbstractTransaction {
                 }
             }
             for (Map.Entry<Fid, Long> e : written.entrySet()) {
+                List<Span> t = touched.getOrDefault(e.getKey(), List.of());
                 if (continued.contains(e.getKey())) {
-                    l.resized(e.getKey(), e.getValue());
+                    l.resized(e.getKey(), e.getValue(), t);
                 } else {
-                    l.written(e.getKey(), e.getValue());
+                    l.written(e.getKey(), e.getValue(), t);
                 }
             }
             for (Map.Entry<Fid, String> e : advised.entrySet()) {

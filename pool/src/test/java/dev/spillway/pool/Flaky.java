@@ -9,13 +9,29 @@ import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** A device whose writes can be made to fail with EIO (a pool device's failing disk, for the pool's tests). */
+/**
+ * A device whose writes, or body reads, can be made to fail with EIO (a pool device's failing disk,
+ * for the pool's tests).
+ */
 final class Flaky extends FilterOsd {
     final AtomicBoolean failWrites = new AtomicBoolean();
+    final AtomicBoolean failReads = new AtomicBoolean();
+    /** Body reads that failed (injected). */
+    final AtomicLong failedReads = new AtomicLong();
 
     Flaky(Osd in) {
         super(in);
+    }
+
+    @Override
+    public int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
+        if (failReads.get()) {
+            failedReads.incrementAndGet();
+            throw new OsdException(Errno.EIO, name(), fid, "injected read error at " + offset);
+        }
+        return super.read(fid, offset, dst);
     }
 
     @Override

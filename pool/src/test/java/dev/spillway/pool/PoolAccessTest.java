@@ -188,4 +188,70 @@ class PoolAccessTest {
         }
         assertThat(pool.openReadStreams()).isLessThanOrEqualTo(ReadStreams.STREAMS);
     }
+
+    /** What the offset-aware methods heard. */
+    static final class Where implements PoolListener {
+        final List<String> events = new ArrayList<>();
+
+        @Override
+        public synchronized void readAt(Fid fid, long size, long offset, int n, boolean access, int device) {
+            events.add("read " + offset + "+" + n + (access ? " access" : ""));
+        }
+
+        @Override
+        public synchronized void written(Fid fid, long size, List<dev.spillway.pool.meta.Span> touched) {
+            events.add("write " + size + " " + touched);
+        }
+
+        @Override
+        public synchronized void resized(Fid fid, long size, List<dev.spillway.pool.meta.Span> touched) {
+            events.add("resize " + size + " " + touched);
+        }
+    }
+
+    @Test
+    void theListenerHearsEachReadsOffsetAndTheRangesATransactionChanged() throws Exception {
+        Where where = new Where();
+        pool.listener(where);
+        Fid f = fid(40);
+        stage(f, 2, true);
+        assertThat(where.events).containsExactly("write 1048576 [[0, 1048576)]", "resize 2097152 [[1048576, 2097152)]");
+        where.events.clear();
+        readRange(f, 0, 3 * 65536, 65536);
+        readRange(f, 100, 200, 100);
+        assertThat(where.events)
+                .containsExactly("read 0+65536 access", "read 65536+65536", "read 131072+65536", "read 100+100 access");
+        where.events.clear();
+        // Writes, a punch and a truncate in one transaction: their ranges, rounded out to 64 KiB and merged.
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareWrite(f, 10, 5);
+            tx.declareWrite(f, 65536 + 3, 65536);
+            tx.declarePunch(f, 600_000, 10);
+            tx.declareTruncate(f, 1_500_000);
+            tx.start();
+            tx.write(f, 10, ByteBuffer.allocate(5));
+            tx.write(f, 65536 + 3, ByteBuffer.allocate(65536));
+            tx.punch(f, 600_000, 10);
+            tx.truncate(f, 1_500_000);
+        }
+        assertThat(where.events).containsExactly("write 1500000 [[0, 196608), [589824, 655360), [1441792, 2097152)]");
+        where.events.clear();
+        // More than 16 ranges: the closest are joined, never a byte less.
+        try (Transaction tx = pool.newTransaction()) {
+            for (int i = 0; i < 20; i++) {
+                tx.declareWrite(f, (long) i * 3 * 65536 + (i == 5 ? 65536 : 0), 1);
+            }
+            tx.start();
+            for (int i = 0; i < 20; i++) {
+                tx.write(f, (long) i * 3 * 65536 + (i == 5 ? 65536 : 0), ByteBuffer.allocate(1));
+            }
+        }
+        assertThat(where.events).hasSize(1);
+        String heardRanges = where.events.get(0);
+        assertThat(heardRanges.split("\\), \\[")).hasSize(PoolListener.MAX_TOUCHED);
+        // [16, 17) and [18, 19) x 64 KiB are the closest: joined first; then the first of equal gaps.
+        assertThat(heardRanges)
+                .startsWith("write 3735553 [[0, 655360), [786432, 851968), [1048576, 1245184), ")
+                .endsWith("[3735552, 3801088)]");
+    }
 }

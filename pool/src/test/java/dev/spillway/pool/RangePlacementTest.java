@@ -437,4 +437,70 @@ class RangePlacementTest {
         assertThat(state(f).resident(0)).isTrue();
         assertThat(read(f, 0, body.length)).isEqualTo(body);
     }
+
+    @Test
+    void aRangePromotionRecallsOnlyThatRangeAndTheOthersStaySpilled() throws Exception {
+        byte[] body = random(8 * K64 + 100, 15);
+        Fid f = object(body);
+        pool.migrator().spillRange(f, pool.device(1), 2 * K64, 4 * K64);
+        pool.migrator().spillRange(f, pool.device(2), 4 * K64, 6 * K64);
+        pool.migrator().spillRange(f, pool.device(1), 6 * K64, Span.EOF);
+        assertThat(state(f).ranges(0)).hasSize(3);
+        Fid middle = state(f).ranges(0).get(1).key();
+        long version = state(f).dataVersion();
+
+        MoveResult r = pool.migrator().promoteRange(f, 4 * K64, 6 * K64);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(r.bytes()).isEqualTo(2 * K64);
+        PoolObject p = state(f);
+        assertThat(p.split(0)).isTrue();
+        assertThat(p.dataVersion()).as("a recall is not a write").isEqualTo(version);
+        assertThat(p.on(0).orElseThrow().spans()).containsExactly(new Span(0, 2 * K64), new Span(4 * K64, 6 * K64));
+        assertThat(p.ranges(0))
+                .extracting(c -> c.spans().get(0))
+                .containsExactly(new Span(2 * K64, 4 * K64), new Span(6 * K64, Span.EOF));
+        assertThat(p.ranges(0)).allSatisfy(c -> assertThat(c.state()).isEqualTo(CopyState.IN_SYNC));
+        assertThat(WorkIndex.all(raw.get(0)))
+                .extracting(Job::kind, Job::key)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(Job.Kind.GC, middle));
+        assertThat(DeviceIndex.contains(raw.get(0), 2, f, middle)).isFalse();
+        assertThat(read(f)).isEqualTo(body);
+        // The promoted range is local now: read without the device that held it.
+        assertThat(read(f, 4 * K64, 2 * K64)).isEqualTo(Arrays.copyOfRange(body, 4 * K64, 6 * K64));
+        assertThat(pool.migrator().promoteRange(f, 4 * K64, 5 * K64)).isInstanceOf(MoveResult.NothingToDo.class);
+        remount();
+        assertThat(read(f)).isEqualTo(body);
+        // A range to EOF, then the last one: the body is whole again.
+        assertThat(pool.migrator().promoteRange(f, 6 * K64, Span.EOF)).isInstanceOf(MoveResult.Done.class);
+        assertThat(state(f).split(0)).isTrue();
+        assertThat(pool.migrator().promoteRange(f, 0, 4 * K64)).isInstanceOf(MoveResult.Done.class);
+        assertThat(state(f).resident(0)).isTrue();
+        assertThat(state(f).ranges(0)).isEmpty();
+        pool.migrator().collectGarbage();
+        assertThat(WorkIndex.all(raw.get(0)))
+                .as("the three copies of ranges collected")
+                .isEmpty();
+        assertThat(raw.get(1).exists(middle) || raw.get(2).exists(middle)).isFalse();
+        slow.broken.set(true);
+        assertThat(read(f)).isEqualTo(body);
+    }
+
+    @Test
+    void aRangePromotionOfAResidentOrWholeBodyDoesNothingAndOffBoundariesIsRefused() throws Exception {
+        Fid f = object(random(4 * K64, 16));
+        assertThat(pool.migrator().promoteRange(f, 0, K64)).isInstanceOf(MoveResult.NothingToDo.class);
+        assertThatThrownBy(() -> pool.migrator().promoteRange(f, 100, K64))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EINVAL));
+        pool.migrator().spillRange(f, pool.device(1), 2 * K64, Span.EOF);
+        assertThat(pool.migrator().promoteRange(f, 0, 2 * K64)).isInstanceOf(MoveResult.NothingToDo.class);
+        // The spill device dead: the range cannot come home, and nothing changes.
+        slow.broken.set(true);
+        assertThatThrownBy(() -> pool.migrator().promoteRange(f, 2 * K64, 3 * K64))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
+        slow.broken.set(false);
+        assertThat(state(f).split(0)).isTrue();
+        assertThat(state(f).ranges(0)).hasSize(1);
+    }
 }

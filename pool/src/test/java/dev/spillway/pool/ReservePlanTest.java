@@ -23,8 +23,10 @@ import dev.spillway.pool.meta.LayoutView;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectCodec;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.MoveResult;
 import dev.spillway.pool.space.ReservePlan;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -50,7 +52,11 @@ class ReservePlanTest {
         assertThat(p.streams()).isEqualTo(ReservePlan.STREAMS);
         assertThat(p.batch()).isEqualTo(ReservePlan.BATCH);
         assertThat(p.total())
-                .isEqualTo((long) p.streams() * p.batch() * (p.perObject() + p.pendingPerObject()) + p.counters());
+                .isEqualTo((long) p.streams()
+                                * Math.max(
+                                        (long) p.batch() * (p.perObject() + p.pendingPerObject()),
+                                        p.splitPerObject() + p.splitPendingPerObject())
+                        + p.counters());
         // 16 stripes x 2 devices x 4 copy states x 19 bytes.
         assertThat(p.counters()).isEqualTo(16L * 2 * 5 * 20);
         assertThat(p.maxCopies()).isEqualTo(3);
@@ -70,6 +76,131 @@ class ReservePlanTest {
         assertThat(large.total()).isGreaterThan(small.total());
         assertThat(small.total()).isLessThan((64L << 20) / 100);
         assertThat(large.total()).isLessThan((1L << 40) / 10_000);
+    }
+
+    @Test
+    void aSplitBodyMayTakeWhatOneStreamsBatchMaySoTheReserveCoversItWithoutGrowing() {
+        for (long capacity : new long[] {1L << 20, 64L << 20, 1L << 40}) {
+            ReservePlan p = ReservePlan.of(3, 0, List.of(1, 2), i -> POSIX, capacity);
+            long batchTerm = (long) p.batch() * (p.perObject() + p.pendingPerObject());
+            // Equal, unless the two xattrs of the metadata device cannot hold that much (1 TiB).
+            assertThat(p.splitPerObject() + p.splitPendingPerObject()).isLessThanOrEqualTo(batchTerm);
+            if (capacity < 1L << 30) {
+                assertThat(p.splitPerObject() + p.splitPendingPerObject()).isEqualTo(batchTerm);
+            } else {
+                assertThat(p.splitBudget()).isEqualTo(2 * 65536);
+            }
+            assertThat(p.splitPerObject() - p.splitBudget())
+                    .as("the same overhead as an ordinary object's begin")
+                    .isEqualTo(p.perObject() - p.record() - p.layout());
+            assertThat(p.total()).isEqualTo(p.streams() * batchTerm + p.counters());
+        }
+        // A pending copy of a range: its record entry and span, a mirror of up to three components
+        // (stale, the range, stale), its job and index entry — measured against real encodings.
+        ReservePlan p = ReservePlan.of(3, 0, List.of(1, 2), i -> POSIX, 1L << 20);
+        Fid fid = new Fid(0x200000400L, 7, 0);
+        long a = Span.ALIGN;
+        PoolObject before = split(fid, 5, List.of(1, 2), false);
+        PoolObject after = split(fid, 5, List.of(1, 2), true);
+        long grows = PoolObjectCodec.encode(after).length
+                - PoolObjectCodec.encode(before).length
+                + LayoutView.encode(fid, after, 0, i -> POSIX).length
+                - LayoutView.encode(fid, before, 0, i -> POSIX).length;
+        assertThat(grows).isPositive().isLessThanOrEqualTo(p.splitPendingPerObject());
+        // Even on a 1 MiB tier the budget holds a body split in a dozen ranges.
+        assertThat((long) PoolObjectCodec.encode(split(fid, 12, List.of(1, 2), false)).length
+                        + LayoutView.encode(fid, split(fid, 12, List.of(1, 2), false), 0, i -> POSIX).length)
+                .isLessThanOrEqualTo(p.splitBudget());
+        // The budget never passes what the metadata device stores in the two xattrs.
+        ReservePlan tight = ReservePlan.of(3, 0, List.of(1, 2), i -> POSIX, 1L << 40, 1, 1024);
+        assertThat(tight.splitBudget()).isLessThanOrEqualTo(2048);
+        assertThat(a).isEqualTo(65536);
+    }
+
+    /** A body with {@code n} ranges of 64 KiB spilled apart, in sync (one checksum each), the last pending if asked. */
+    private static PoolObject split(Fid fid, int n, List<Integer> bg, boolean pendingOneMore) {
+        long a = Span.ALIGN;
+        List<Span> held = List.of(new Span(0, Span.EOF));
+        List<Copy> cs = new ArrayList<>();
+        int total = n + (pendingOneMore ? 1 : 0);
+        for (int i = 0; i < total; i++) {
+            Span x = new Span((2 * i + 1) * a, (2 * i + 2) * a);
+            if (i < n) {
+                held = Span.subtract(held, x);
+            }
+            cs.add(Copy.ranged(
+                    i + 2,
+                    bg.get(i % bg.size()),
+                    PoolFids.copy(i + 1),
+                    i < n ? CopyState.IN_SYNC : CopyState.PENDING,
+                    1,
+                    a,
+                    i < n ? new Checksums(Checksums.MIN_SHIFT, new int[1]) : Checksums.NONE,
+                    x));
+        }
+        cs.add(0, new Copy(1, 0, fid, CopyState.IN_SYNC, 1, 1, true, Checksums.NONE).withSpans(held));
+        return new PoolObject((2L * total + 2) * a, 1, 1, 0, cs);
+    }
+
+    /**
+     * On a real pool with a 1 MiB metadata device: range spills go on until the next would take
+     * the split body past its budget, which is refused; no RESERVED transaction declared more than
+     * the plan's per-stream term, and the object reads back whole.
+     */
+    @Test
+    void rangeSpillsStopAtTheSplitBodysBudgetAndStayWithinThePlan() throws Exception {
+        long capacity = 1L << 20;
+        PoolConfig c = PoolConfigParser.parse("""
+                name: plan
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d, strict-declares: true}}
+                  - {name: slow0, backend: mem, roles: [background], settings: {strict-declares: true}}
+                """.formatted(capacity), "plan test");
+        List<MemOsd> raw = new ArrayList<>();
+        for (var d : c.devices()) {
+            raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
+        }
+        Charging md = new Charging(raw.get(0));
+        PoolOsd pool = PoolOsd.mount(
+                c,
+                InstantSource.system(),
+                PoolOsd.MountMode.RECOVER,
+                (d, clk) -> d.index() == 0 ? md : raw.get(d.index()));
+        ReservePlan plan = pool.reservePlan().orElseThrow();
+        Fid f = new Fid(0x200000400L, 1, 0);
+        // 4 MiB, sparse past its first 640 KiB: more ranges than the budget of a 1 MiB tier holds.
+        byte[] body = new byte[4 << 20];
+        byte[] head = new byte[640 * 1024];
+        new Random(3).nextBytes(head);
+        System.arraycopy(head, 0, body, 0, head.length);
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareCreate(f, ObjectKind.DATA);
+            tx.declareWrite(f, 0, head.length);
+            tx.declareTruncate(f, body.length);
+            tx.start();
+            tx.create(f, ObjectKind.DATA, AttrChange.none());
+            tx.write(f, 0, ByteBuffer.wrap(head));
+            tx.truncate(f, body.length);
+        }
+        long a = Span.ALIGN;
+        int done = 0;
+        MoveResult last = null;
+        for (long off = a; off + a < body.length; off += 2 * a) {
+            last = pool.migrator().spillRange(f, pool.device(1), off, off + a);
+            if (!(last instanceof MoveResult.Done)) {
+                break;
+            }
+            done++;
+        }
+        assertThat(done).isPositive();
+        assertThat(last).as("%s after %d range spills", last, done).isInstanceOf(MoveResult.Refused.class);
+        assertThat(last.detail()).contains("past what the reserve");
+        PoolObject p = pool.object(f).orElseThrow();
+        assertThat(p.ranges(0)).hasSize(done);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+        assertThat(md.reservedTransactions.get()).isPositive();
+        assertThat(md.maxReserved.get()).isLessThanOrEqualTo(plan.splitPerObject());
+        pool.close();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.spillway.migrate.daemon;
 
+import dev.spillway.migrate.heat.ExtentConfig;
 import dev.spillway.migrate.heat.HeatConfig;
 import dev.spillway.migrate.policy.PolicyConfig;
 import dev.spillway.osd.Errno;
@@ -31,6 +32,9 @@ import java.util.TreeSet;
  *     runs every copy on its own thread, one after another, as deterministic tests want)
  * @param stuckCopyAge how old a COPY job no copy in flight owns must be before the daemon rolls
  *     it back (it is listed as stuck from then on until it is rolled back)
+ * @param extents heat per extent of big objects (range-level placement, issue 20): {@code
+ *     extent-threshold} (default 256 MiB; 0 turns it off), {@code extent-size} (default 64 MiB, a
+ *     multiple of 64 KiB) and {@code extent-heat-cap} (the most extents tracked, default 262,144)
  */
 public record DaemonConfig(
         boolean enabled,
@@ -45,7 +49,8 @@ public record DaemonConfig(
         int evacuateBatch,
         int spillStreams,
         int spillWriters,
-        Duration stuckCopyAge) {
+        Duration stuckCopyAge,
+        ExtentConfig extents) {
 
     /** The most spill streams: the pool's reserve counts on at most this many, plus its other callers. */
     public static final int MAX_SPILL_STREAMS = 3;
@@ -81,7 +86,10 @@ public record DaemonConfig(
             "evacuate-batch",
             "spill-streams",
             "spill-writers",
-            "stuck-copy-age");
+            "stuck-copy-age",
+            "extent-threshold",
+            "extent-size",
+            "extent-heat-cap");
 
     public static DaemonConfig defaults() {
         return new DaemonConfig(
@@ -97,7 +105,8 @@ public record DaemonConfig(
                 64,
                 2,
                 DEFAULT_SPILL_WRITERS,
-                Duration.ofMinutes(5));
+                Duration.ofMinutes(5),
+                ExtentConfig.defaults());
     }
 
     /** Reads the {@code policy:} map of a pool configuration. */
@@ -139,7 +148,11 @@ public record DaemonConfig(
                     (int) c.integer("evacuate-batch", d.evacuateBatch),
                     streams,
                     writers(c, streams == 1 ? 1 : d.spillWriters),
-                    c.duration("stuck-copy-age", d.stuckCopyAge));
+                    c.duration("stuck-copy-age", d.stuckCopyAge),
+                    new ExtentConfig(
+                            c.bytes("extent-threshold", d.extents.threshold()),
+                            c.bytes("extent-size", d.extents.extentSize()),
+                            c.integer("extent-heat-cap", d.extents.cap())));
         } catch (IllegalArgumentException e) {
             throw new OsdException(Errno.EINVAL, pool, "pool config: policy: " + e.getMessage());
         }

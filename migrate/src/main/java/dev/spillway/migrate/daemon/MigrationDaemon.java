@@ -1,6 +1,7 @@
 package dev.spillway.migrate.daemon;
 
 import dev.spillway.migrate.heat.Candidate;
+import dev.spillway.migrate.heat.ExtentHeat;
 import dev.spillway.migrate.heat.HeatCheckpoint;
 import dev.spillway.migrate.heat.HeatTracker;
 import dev.spillway.migrate.policy.Placement;
@@ -22,6 +23,8 @@ import dev.spillway.pool.config.Role;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.ops.MoveOptions;
 import dev.spillway.pool.ops.MoveResult;
@@ -81,6 +84,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final DaemonConfig cfg;
     private final InstantSource clock;
     private final HeatTracker heat;
+    /** Heat per extent of big objects (range-level placement). */
+    private final ExtentHeat extents;
+
     private final PlacementPolicy policy;
     /** The code path shared with the simulator: heat, decisions and the spill pass's plans. */
     private final Placement placement;
@@ -100,6 +106,23 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final Map<Fid, Long> queuedBytes = new ConcurrentHashMap<>();
 
     private final AtomicLong pendingPromotionBytes = new AtomicLong();
+
+    /** A spilled extent of a big object to bring home alone ({@code Migrator.promoteRange}). */
+    private record ExtentMove(Fid fid, int extent, long start, long end, long bytes) {}
+
+    /**
+     * The most copies of ranges the daemon gives one object: each is a copy in the object's pool
+     * record (about 60 bytes plus 4 per 1 MiB checksum chunk: about 320 bytes for a 64 MiB extent),
+     * and the record must stay well within the metadata device's 64 KiB bound. Past it, the
+     * coldest extents go first and the rest stay resident.
+     */
+    static final int MAX_EXTENT_COPIES = 64;
+
+    /** At most this many extent promotions wait at once (more hot extents ask again on their next read). */
+    static final int MAX_QUEUED_EXTENTS = 1024;
+
+    private final ConcurrentLinkedQueue<ExtentMove> extentPromotions = new ConcurrentLinkedQueue<>();
+    private final Set<ExtentMove> extentQueued = ConcurrentHashMap.newKeySet();
     private final Backoff backoff;
     private final Map<String, AtomicLong> bytesMoved = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> moves = new ConcurrentHashMap<>();
@@ -140,6 +163,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         this.cfg = cfg;
         this.clock = clock;
         this.heat = heat;
+        this.extents = new ExtentHeat(cfg.extents(), heat::logicalNow);
         this.policy = new PlacementPolicy(cfg.policy(), heat);
         this.placement = new Placement(policy);
         this.bucket = new TokenBucket(cfg.bandwidth(), clock);
@@ -197,6 +221,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         return policy;
     }
 
+    /** Heat per extent of the big objects. */
+    public ExtentHeat extents() {
+        return extents;
+    }
+
     private long nanos() {
         var i = clock.instant();
         return i.getEpochSecond() * 1_000_000_000L + i.getNano();
@@ -227,6 +256,58 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
     }
 
+    /**
+     * A read call with its offset: the extents of a big object it reaches are counted (once per
+     * read stream each, see {@link ExtentHeat}); a spilled extent read often enough is queued to
+     * come home alone. A read access of a split body counts as a resident read of what is
+     * resident (its spilled extents come home one at a time, never the whole body).
+     */
+    @Override
+    public void readAt(Fid fid, long size, long offset, int n, boolean access, int device) {
+        if (!cfg.enabled() || !cfg.extents().covers(size)) {
+            foregroundOps.incrementAndGet();
+            if (access) {
+                readAccess(fid, size, device);
+            }
+            return;
+        }
+        foregroundOps.incrementAndGet();
+        Boolean lastResident = device == mdIndex ? Boolean.TRUE : cache.contains(device) ? null : Boolean.FALSE;
+        int[] hot = extents.read(
+                fid, size, offset, n, access, lastResident, cfg.policy().promoteHits() - 0.5);
+        // Only a split body's extents come home alone; a body spilled whole is promoted whole.
+        if (hot.length > 0 && extents.split(fid)) {
+            for (int e : hot) {
+                queueExtent(fid, e, size);
+            }
+        }
+        if (!access) {
+            return;
+        }
+        if (extents.split(fid)) {
+            placement.count(fid, extents.residentBytes(fid, size), true);
+        } else {
+            readAccess(fid, size, device);
+        }
+    }
+
+    /** Queues extent {@code e} of {@code fid} to come home if the fast tier has room for it below the high watermark. */
+    private void queueExtent(Fid fid, int e, long size) {
+        long es = cfg.extents().extentSize();
+        long start = e * es;
+        long end = Math.min(size, start + es);
+        ExtentMove m = new ExtentMove(fid, e, start, end >= size ? Span.EOF : end, end - start);
+        if (extentQueued.size() >= MAX_QUEUED_EXTENTS
+                || fastUsed + pendingPromotionBytes.get() + m.bytes()
+                        > cfg.policy().highWatermark() * Math.max(1, fastCapacity)) {
+            return;
+        }
+        if (extentQueued.add(m)) {
+            pendingPromotionBytes.addAndGet(m.bytes());
+            extentPromotions.add(m);
+        }
+    }
+
     @Override
     public void written(Fid fid, long size) {
         foregroundOps.incrementAndGet();
@@ -239,9 +320,42 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         placement.resized(fid, size);
     }
 
+    /** A write access with the ranges it changed: counted per extent for a big object (see {@link ExtentHeat}). */
+    @Override
+    public void written(Fid fid, long size, List<Span> touched) {
+        if (!cfg.extents().covers(size)) {
+            extents.forget(fid);
+            written(fid, size);
+            return;
+        }
+        extents.written(fid, size, flat(touched), false);
+        written(fid, extents.residentBytes(fid, size));
+    }
+
+    @Override
+    public void resized(Fid fid, long size, List<Span> touched) {
+        if (!cfg.extents().covers(size)) {
+            extents.forget(fid);
+            resized(fid, size);
+            return;
+        }
+        extents.written(fid, size, flat(touched), true);
+        resized(fid, extents.residentBytes(fid, size));
+    }
+
+    private static long[] flat(List<Span> spans) {
+        long[] out = new long[spans.size() * 2];
+        for (int i = 0; i < spans.size(); i++) {
+            out[2 * i] = spans.get(i).start();
+            out[2 * i + 1] = spans.get(i).end();
+        }
+        return out;
+    }
+
     @Override
     public void destroyed(Fid fid) {
         heat.forget(fid);
+        extents.forget(fid);
     }
 
     /**
@@ -279,7 +393,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             int stuckCopiesRolledBack,
             int failed,
             boolean busy,
-            List<String> errors) {}
+            List<String> errors,
+            int extentsSpilled,
+            int extentsPromoted) {}
 
     private void refreshFast() throws OsdException {
         StatFs s = pool.metadataStatfs();
@@ -358,6 +474,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         int unparked;
         int evacuated;
         int stuckCopiesRolledBack;
+        int extentsSpilled;
+        int extentsPromoted;
 
         Pass(boolean busy, List<Job> jobs) {
             this.busy = busy;
@@ -376,7 +494,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     stuckCopiesRolledBack,
                     errors.size(),
                     busy,
-                    List.copyOf(errors));
+                    List.copyOf(errors),
+                    extentsSpilled,
+                    extentsPromoted);
         }
     }
 
@@ -396,7 +516,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         long movedBefore =
                 bytesMoved.values().stream().mapToLong(AtomicLong::get).sum();
         if (!cfg.enabled()) {
-            return new PassReport(0, 0, 0, 0, 0, 0, 0, 0, 0, busy, List.of());
+            return new PassReport(0, 0, 0, 0, 0, 0, 0, 0, 0, busy, List.of(), 0, 0);
         }
         refreshFast();
         Pass pass = new Pass(busy, pool.jobs());
@@ -422,6 +542,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         settleCapacity();
         if (!busy) {
             promote(pass);
+            promoteExtents(pass);
         }
 
         // Promotions added bytes: the data path's next decisions see the occupancy they left.
@@ -561,6 +682,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 if (r instanceof MoveResult.Done) {
                     pass.unparked++;
                     heat.markSpilled(j.fid());
+                    extents.markAll(j.fid(), true);
                     succeeded(j.device());
                 } else if (r instanceof MoveResult.Parked parked && parked.failure() != null) {
                     failed(j.device(), "parked spill of " + j.fid(), parked.failure(), pass.errors);
@@ -596,6 +718,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 mover);
         pass.spilled += mover.spilled;
         pass.spilledBytes += mover.spilledBytes;
+        pass.extentsSpilled += mover.extentsSpilled;
         refreshFast();
     }
 
@@ -641,6 +764,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         || pool.object(f).map(o -> o.resident(mdIndex)).orElse(false);
                 if (r.settled() && home) {
                     placement.promoted(f, onTrial ? Promotion.PROMOTE_ON_TRIAL : Promotion.PROMOTE);
+                    extents.markAll(f, false);
                 }
                 pass.promoted += r instanceof MoveResult.Done ? 1 : 0;
             } catch (OsdException e) {
@@ -650,6 +774,67 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
             }
         }
+    }
+
+    /**
+     * The extent promotions queued by reads: each brings one spilled extent of a split body home
+     * alone ({@code Migrator.promoteRange}), the object's other extents staying where they are;
+     * not while writers wait for room or the tier is past its high watermark. The daemon's belief
+     * of the object's residency is then set from its record.
+     */
+    private void promoteExtents(Pass pass) {
+        activity = "promoting extents";
+        ExtentMove m;
+        while ((m = extentPromotions.peek()) != null) {
+            if (!bucket.hasTokens() || pressed()) {
+                break;
+            }
+            extentPromotions.poll();
+            extentQueued.remove(m);
+            pendingPromotionBytes.addAndGet(-m.bytes());
+            try {
+                MoveResult r = pool.migrator().promoteRange(m.fid(), m.start(), m.end(), paced);
+                moved("promote-extent", r);
+                if (r instanceof MoveResult.Done) {
+                    pass.extentsPromoted++;
+                }
+                learnResidency(m.fid());
+            } catch (OsdException e) {
+                if (e.is(Errno.ENOENT)) {
+                    extents.forget(m.fid());
+                } else if (!e.is(Errno.EBUSY)) {
+                    String msg = "promotion of " + m.fid() + " [" + m.start() + ", "
+                            + (m.end() == Span.EOF ? "EOF" : m.end()) + "): " + e.getMessage();
+                    pass.errors.add(msg);
+                    lastError = msg;
+                }
+            }
+        }
+    }
+
+    /**
+     * Sets the daemon's belief of which extents of big object {@code fid} are resident from its
+     * pool record, and the heat tracker's size of it to its resident bytes; returns the record.
+     */
+    private Optional<PoolObject> learnResidency(Fid fid) throws OsdException {
+        Optional<PoolObject> o = pool.object(fid);
+        if (o.isEmpty()) {
+            extents.forget(fid);
+            return o;
+        }
+        PoolObject p = o.get();
+        if (p.resident(mdIndex)) {
+            extents.sync(fid, p.size(), (a, b) -> true);
+        } else if (p.split(mdIndex)) {
+            List<Span> held = p.on(mdIndex).orElseThrow().held();
+            extents.sync(fid, p.size(), (a, b) -> Span.covers(held, a, b));
+        } else {
+            extents.sync(fid, p.size(), (a, b) -> false);
+        }
+        if (p.resident(mdIndex) || p.split(mdIndex)) {
+            heat.setSize(fid, extents.residentBytes(fid, p.size()));
+        }
+        return o;
     }
 
     /**
@@ -664,6 +849,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         private final List<String> errors;
         int spilled;
         long spilledBytes;
+        int extentsSpilled;
         private boolean throttled;
 
         SpillMover(List<String> errors) {
@@ -673,6 +859,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         @Override
         public boolean stopped() {
             return throttled;
+        }
+
+        @Override
+        public int partsMoved() {
+            return extentsSpilled;
         }
 
         @Override
@@ -700,8 +891,120 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             return gone;
         }
 
+        /**
+         * A big object the plan takes: its extents are valued as the object's heat shared by their
+         * access counts, per extent size ({@code heat x share / (extent / 4 KiB)^sizeWeight}, the
+         * spill order's scale), and those at or below the plan's line are cold. All resident
+         * extents cold: false, the object is spilled whole as any other. Else each cold extent is
+         * spilled alone ({@code Migrator.spillRange}, one copy per extent, so each can come home
+         * alone) and the hot ones stay; true. Its size in the heat tracker becomes its resident
+         * bytes, so its heat per byte is that of what stays.
+         */
+        private boolean spillColdExtents(Fid fid, double line) throws OsdException {
+            Optional<PoolObject> o;
+            try {
+                o = learnResidency(fid);
+            } catch (OsdException e) {
+                return false;
+            }
+            if (o.isEmpty() || !cfg.extents().covers(o.get().size())) {
+                return false;
+            }
+            long size = o.get().size();
+            List<ExtentHeat.Extent> xs = extents.extents(fid, size);
+            if (xs.isEmpty()) {
+                return false;
+            }
+            double sum = 0;
+            for (ExtentHeat.Extent x : xs) {
+                sum += x.count();
+            }
+            double h = heat.heat(fid);
+            double per = Math.pow(
+                    Math.max(1, cfg.extents().extentSize() / 4096.0),
+                    heat.config().sizeWeight());
+            List<ExtentHeat.Extent> resident = new ArrayList<>();
+            List<ExtentHeat.Extent> cold = new ArrayList<>();
+            for (ExtentHeat.Extent x : xs) {
+                if (x.spilled()) {
+                    continue;
+                }
+                resident.add(x);
+                double share = sum > 0 ? x.count() / sum : 1.0 / xs.size();
+                if (h * share / per <= line) {
+                    cold.add(x);
+                }
+            }
+            if (resident.isEmpty() || cold.size() == resident.size()) {
+                return false;
+            }
+            int room = MAX_EXTENT_COPIES - o.get().ranges(mdIndex).size();
+            if (cold.size() > room) {
+                cold.sort((a, b) -> Double.compare(a.count(), b.count()));
+                cold = new ArrayList<>(cold.subList(0, Math.max(0, room)));
+                cold.sort((a, b) -> Integer.compare(a.index(), b.index()));
+            }
+            for (ExtentHeat.Extent x : cold) {
+                if (!bucket.hasTokens()) {
+                    throttled = true;
+                    break;
+                }
+                long len = x.end() - x.start();
+                PoolDevice target = spillTarget(len, Set.of());
+                if (target == null) {
+                    errors.add("no background device has room for " + len + " bytes of " + fid);
+                    throttled = true;
+                    break;
+                }
+                inFlight.add(fid);
+                try {
+                    MoveResult r =
+                            pool.migrator().spillRange(fid, target, x.start(), x.last() ? Span.EOF : x.end(), paced);
+                    moved("spill-extent", r);
+                    if (r instanceof MoveResult.Done) {
+                        extents.mark(fid, x.index(), true);
+                        extentsSpilled++;
+                        spilledBytes += r.bytes();
+                        succeeded(target.index());
+                    } else if (r instanceof MoveResult.Parked parked && parked.failure() != null) {
+                        failed(target.index(), "spill of " + fid + " " + x.start(), parked.failure(), errors);
+                        break;
+                    }
+                } catch (OsdException e) {
+                    if (e.is(Errno.ENOENT)) {
+                        heat.forget(fid);
+                        extents.forget(fid);
+                        return true;
+                    }
+                    if (!e.is(Errno.EBUSY)) {
+                        blame(target, "spill of " + fid + " [" + x.start() + ", " + x.end() + ")", e, errors);
+                    }
+                    break;
+                } finally {
+                    inFlight.remove(fid);
+                }
+            }
+            learnResidency(fid);
+            return true;
+        }
+
         private void spill(SpillPlan plan, List<Fid> gone) throws OsdException {
-            List<Candidate> cands = plan.candidates();
+            // The line this plan cuts at: the hottest value (heat per size) among its candidates.
+            double line = 0;
+            for (Candidate c : plan.candidates()) {
+                line = Math.max(line, heat.value(c.fid()));
+            }
+            List<Candidate> cands = new ArrayList<>();
+            for (Candidate c : plan.candidates()) {
+                if (throttled) {
+                    break;
+                }
+                if ((extents.tracked(c.fid()) || cfg.extents().covers(c.sizeBytes()))
+                        && spillColdExtents(c.fid(), line)) {
+                    continue;
+                }
+                cands.add(c);
+            }
             int streams = cfg.spillStreams();
             // Batches in flight, each on its own stream. A stream that finishes takes the next
             // batch at once: no stream waits for the slowest batch of a round (the streams run
@@ -781,11 +1084,13 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 moved("spill", r);
                 if (r instanceof MoveResult.Done) {
                     gone.add(f);
+                    extents.markAll(f, true);
                     spilled++;
                     spilledBytes += r.bytes();
                     succeeded(target.index());
                 } else if (r instanceof MoveResult.NothingToDo) {
                     gone.add(f);
+                    extents.markAll(f, true);
                 } else if (r instanceof MoveResult.Parked parked) {
                     if (parked.failure() != null) {
                         failed(target.index(), "spill of " + f, parked.failure(), errors);
@@ -953,6 +1258,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     moved("emergency", r);
                     if (r instanceof MoveResult.Done) {
                         heat.markSpilled(c.fid());
+                        extents.markAll(c.fid(), true);
                         freed += r.bytes();
                     } else if (r instanceof MoveResult.NothingToDo) {
                         // Spilled meanwhile (by the daemon's pass): not a candidate any more.
@@ -1050,6 +1356,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         } else {
             heat.markSpilled(fid);
         }
+        extents.markAll(fid, !resident);
     }
 
     /** The configuration the daemon runs with (watermarks, bandwidth cap). */

@@ -103,6 +103,14 @@ public final class Placement {
         default boolean stopped() {
             return false;
         }
+
+        /**
+         * Parts of objects moved so far (extents of big objects spilled alone, whose objects stay
+         * resident): a plan that moved only parts still made progress.
+         */
+        default int partsMoved() {
+            return 0;
+        }
     }
 
     /**
@@ -120,12 +128,13 @@ public final class Placement {
             if (plan.isEmpty()) {
                 break;
             }
+            int parts = mover.partsMoved();
             List<Fid> gone = mover.spill(plan);
             for (Fid f : gone) {
                 heat.setResident(f.seq(), f.oid(), f.ver(), false, false, false);
             }
             spilled += gone.size();
-            if (gone.isEmpty() || mover.stopped()) {
+            if ((gone.isEmpty() && mover.partsMoved() == parts) || mover.stopped()) {
                 break;
             }
         }

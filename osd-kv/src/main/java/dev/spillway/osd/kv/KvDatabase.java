@@ -37,8 +37,9 @@ import org.rocksdb.WriteOptions;
  * an error at mount rather than silent loss.</li>
  * <li>Opening replays the WAL into the memtables and leaves it there
  * ({@code avoid_flush_during_recovery}): the replayed writes reach SST files with the next
- * ordinary flush, and the WALs holding them are kept until then. Flushing them at open wrote up
- * to the memtables' size (48 MiB) before the mount could go on, and needed that much space.</li>
+ * ordinary flush (at the latest the clean unmount's, {@code KvOsd.close}), and the WALs holding
+ * them are kept until then. Flushing them at open wrote up to the memtables' size (48 MiB)
+ * before the mount could go on, and needed that much space.</li>
  * <li>RocksDB's warnings and errors go to Spillway's log ({@link System.Logger}); it keeps no
  * {@code LOG} file of its own. Opening with a {@code LOG} file renamed the last one first, even
  * when the open then failed, so a refused device was no longer left as it was.</li>

@@ -783,6 +783,22 @@ public final class KvOsd implements Osd {
         return checkedReadOnly;
     }
 
+    /**
+     * A clean unmount leaves the next mount nothing to replay: the memtables (what the WAL holds
+     * since the last flush, a crash's replayed writes included, which the mount no longer
+     * flushes) go to SST files. Best effort: if the flush fails (no space), the writes stay in
+     * the WAL, where the next mount finds them.
+     */
+    private void flushForNextMount() {
+        try (org.rocksdb.FlushOptions f = new org.rocksdb.FlushOptions().setWaitForFlush(true)) {
+            kv.db.flush(f, List.of(kv.meta, kv.body));
+        } catch (RocksDBException e) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    name + ": flushing RocksDB at unmount failed (the next mount replays its WAL): " + e.getMessage());
+        }
+    }
+
     /** Flushes the memtables to SST files (tests use it to have some on disk). */
     void flush() throws OsdException {
         try (Op op = enter();
@@ -824,6 +840,7 @@ public final class KvOsd implements Osd {
             } catch (IOException e) {
                 failure = failure != null ? failure : io(null, "closing extent files", e);
             }
+            flushForNextMount();
         } catch (Exception e) {
             failure = failure != null ? failure : io(null, "unmount", e);
         } finally {

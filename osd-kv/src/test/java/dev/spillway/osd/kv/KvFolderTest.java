@@ -234,6 +234,24 @@ class KvFolderTest {
         }
     }
 
+    /** Without the flush at unmount, every later mount replayed the same WAL again (the mount does not flush). */
+    @Test
+    void aCleanUnmountLeavesTheNextMountNothingToReplay() throws Exception {
+        Path dir = tmp.resolve("dev");
+        try (KvOsd osd = open(dir)) {
+            KvTestSupport.createData(osd, A, "hello".getBytes(StandardCharsets.UTF_8));
+        }
+        try (KvDatabase db = KvDatabase.openReadOnly(dir.resolve(KvFolder.DB), "check")) {
+            assertThat(db.db.getLongProperty(db.meta, "rocksdb.num-entries-active-mem-table"))
+                    .isZero();
+            assertThat(db.db.getLongProperty(db.body, "rocksdb.num-entries-active-mem-table"))
+                    .isZero();
+        }
+        try (KvOsd osd = open(dir)) {
+            assertThat(KvTestSupport.readAll(osd, A)).isEqualTo("hello".getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
     @Test
     void aDatabaseCopiedInFromAnotherDeviceIsRefusedUntouched() throws Exception {
         Path dir = populated();

@@ -13,6 +13,7 @@ import dev.spillway.pool.config.StripeTier;
 import dev.spillway.pool.device.MetadataGate;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.layout.HsmType;
+import dev.spillway.pool.layout.LovFormat;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Counters;
@@ -250,7 +251,15 @@ public final class PoolContext {
                 .mapToInt(StripeTier::stripeCount)
                 .max()
                 .orElse(1);
-        return ReservePlan.of(devices.size(), mdDevice.index(), bg, this::hsmType, capacity, maxStripes);
+        int maxXattr = mdDevice.osd().capabilities().maxXattrValue();
+        return ReservePlan.of(
+                devices.size(),
+                mdDevice.index(),
+                bg,
+                this::hsmType,
+                capacity,
+                maxStripes,
+                maxXattr > 0 ? maxXattr : LovFormat.XATTR_SIZE_MAX);
     }
 
     /** The reserve kept on the metadata device, and how it was sized; empty if the device keeps none. */

@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.function.IntFunction;
 import java.util.function.Predicate;
 
@@ -46,6 +47,26 @@ public final class SplitBody {
             PoolObject p,
             long off,
             ByteBuffer dst)
+            throws OsdException {
+        return read(md, mdIndex, devs, readable, fid, p, off, dst, (c, e) -> {});
+    }
+
+    /**
+     * As {@link #read(Osd, int, IntFunction, Predicate, Fid, PoolObject, long, ByteBuffer)}, telling
+     * {@code failed} of every copy a part of the read failed on with EIO or ENOENT (a checksum
+     * mismatch, an I/O error, its object missing) before the next copy holding the range was
+     * tried: the caller marks it bad, as a failed read of a whole copy is.
+     */
+    public static Read read(
+            Osd md,
+            int mdIndex,
+            IntFunction<PoolDevice> devs,
+            Predicate<Copy> readable,
+            Fid fid,
+            PoolObject p,
+            long off,
+            ByteBuffer dst,
+            BiConsumer<Copy, OsdException> failed)
             throws OsdException {
         long end = Math.min(p.size(), off + dst.remaining());
         Copy local = p.on(mdIndex).orElseThrow();
@@ -100,6 +121,9 @@ public final class SplitBody {
                 } catch (OsdException e) {
                     tried.add(devs.apply(c.device()).name() + " (" + e.errno() + ")");
                     lastError = e;
+                    if (e.is(Errno.EIO) || e.is(Errno.ENOENT)) {
+                        failed.accept(c, e);
+                    }
                 }
                 got = -1;
             }

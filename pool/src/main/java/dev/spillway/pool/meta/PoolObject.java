@@ -76,6 +76,26 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
                 .toList();
     }
 
+    /**
+     * The in-sync copies other than {@code except} (a key; null: none excepted) that hold every byte
+     * of {@code span} of the body: whole copies (of the current version), copies of ranges covering
+     * it, the metadata device's body if it holds it. What a copy of that range can be read or rebuilt
+     * from.
+     */
+    public List<Copy> holdersOf(Span span, Fid except) {
+        long to = Math.min(span.end(), size);
+        List<Copy> out = new ArrayList<>();
+        for (Copy c : copies) {
+            if (c.state() == CopyState.IN_SYNC
+                    && c.version() == dataVersion
+                    && (except == null || !c.hasKey(except))
+                    && Span.covers(c.held(), span.start(), to)) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
     public Optional<Copy> mirror(int mirrorId) {
         return copies.stream().filter(c -> c.mirrorId() == mirrorId).findFirst();
     }

@@ -101,6 +101,11 @@ public final class PoolObjectStore {
      * will be, so that a transaction reserves what it writes and not the largest xattr the device
      * allows (a mount that rolls back work must not need space it does not use).
      */
+    /** The bytes of {@code o}'s record and layout together, as {@link #store} would write them. */
+    public long storedBytes(Fid fid, PoolObject o) {
+        return PoolObjectCodec.encode(o).length + LayoutView.encode(fid, o, mdIndex, types).length;
+    }
+
     public void declare(Transaction tx, Fid fid, PoolObject next) throws OsdException {
         tx.declareSetXattr(fid, PoolObjectCodec.XATTR, PoolObjectCodec.encode(next).length);
         tx.declareSetXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, next, mdIndex, types).length);

@@ -18,6 +18,7 @@ import dev.spillway.pool.meta.Counters;
 import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.WorkIndex;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -364,6 +365,15 @@ public final class DeviceOps {
                         || !(c.get().state() == CopyState.LOST || failedDevice)) {
                     continue;
                 }
+                if (!c.get().whole() && c.get().device() != ctx.metadata().index()) {
+                    Boolean r = replaceLostRange(fid, p.get(), c.get(), dead, preferred, o);
+                    if (r == null) {
+                        unrecoverable++;
+                    } else if (r) {
+                        moved++;
+                    }
+                    continue;
+                }
                 long good = durableSurvivors(p.get(), dead);
                 if (good == 0) {
                     unrecoverable++;
@@ -403,19 +413,111 @@ public final class DeviceOps {
         return new Progress(moved, failed, remaining, remaining == 0, errors, unrecoverable);
     }
 
+    /**
+     * A lost copy of a range of a split body (issue 20), by the whole-copy rules applied to its
+     * range: the durable in-sync copies holding the range elsewhere are counted; none left, it stays
+     * (null: unrecoverable); fewer than {@code replicas}, new copies of the range are made from them
+     * ({@link RangeRepair}: the range's bytes only, the first replacing the lost copy); enough, the
+     * lost copy is dropped. True once the lost copy has left the layout.
+     */
+    private Boolean replaceLostRange(
+            Fid f, PoolObject p, Copy lostCopy, PoolDevice dead, PoolDevice preferred, MoveOptions o)
+            throws OsdException {
+        Span span = lostCopy.spans().get(0);
+        long good = rangeSurvivors(p, span, lostCopy, dead);
+        if (good == 0) {
+            return null;
+        }
+        Fid replaces = lostCopy.key();
+        PoolObject now = p;
+        for (long n = good; n < ctx.replicas(); n++) {
+            Optional<PoolDevice> to = preferred != null && rangeEligible(preferred, now, span, dead)
+                    ? Optional.of(preferred)
+                    : rangeTarget(now, span, dead);
+            if (to.isEmpty()) {
+                break;
+            }
+            MoveResult r = migrator.rebuildRange(f, span, replaces, to.get(), o);
+            if (!r.settled()) {
+                throw new OsdException(
+                        Errno.EIO,
+                        ctx.name(),
+                        f,
+                        "new copy of the range " + span + " on " + to.get().name() + " not made: " + r.detail(),
+                        r instanceof MoveResult.Parked pk ? pk.failure() : null);
+            }
+            replaces = null;
+            now = ctx.store().require(f);
+        }
+        Optional<Copy> stillThere = now.byKey(lostCopy.key());
+        if (stillThere.isPresent()) {
+            migrator.dropMirror(f, stillThere.get().mirrorId());
+        }
+        return ctx.store().require(f).byKey(lostCopy.key()).isEmpty();
+    }
+
     /** As {@link #replaceLost(PoolDevice, PoolDevice, int)} with no preferred device. */
     public Progress replaceLost(PoolDevice dead, int max) throws OsdException {
         return replaceLost(dead, null, max, MoveOptions.DEFAULT);
     }
 
-    /** In-sync copies of the current version on readable durable devices other than {@code dead}. */
+    /**
+     * In-sync copies of the current version on readable durable devices other than {@code dead}; a
+     * split body (issue 20) counts as one if its resident ranges and the copies of the others there
+     * hold every byte (a whole copy is made from it as reads are).
+     */
     private long durableSurvivors(PoolObject p, PoolDevice dead) {
-        return p.inSync().stream()
+        long whole = p.inSync().stream()
                 .filter(x -> !x.onDevice(dead.index())
                         && x.version() == p.dataVersion()
                         && ctx.durable(x)
                         && ctx.readable(x))
                 .count();
+        int md = ctx.metadata().index();
+        if (!p.split(md)) {
+            return whole;
+        }
+        List<Span> held = new ArrayList<>();
+        for (Copy c : p.copies()) {
+            if (!c.whole()
+                    && c.state() == CopyState.IN_SYNC
+                    && c.version() == p.dataVersion()
+                    && !c.onDevice(dead.index())
+                    && ctx.durable(c)
+                    && ctx.readable(c)) {
+                held.addAll(c.spans());
+            }
+        }
+        return whole + (Span.covers(held, 0, p.size()) ? 1 : 0);
+    }
+
+    /** In-sync copies holding {@code span}, of the current version, on readable durable devices other than {@code dead}. */
+    private long rangeSurvivors(PoolObject p, Span span, Copy lostCopy, PoolDevice dead) {
+        return p.holdersOf(span, lostCopy.key()).stream()
+                .filter(x -> !x.onDevice(dead.index()) && ctx.durable(x) && ctx.readable(x))
+                .count();
+    }
+
+    /** A device that may take a new copy of {@code span}: as {@link #eligible}, holding no copy with a byte of it. */
+    private boolean rangeEligible(PoolDevice d, PoolObject p, Span span, PoolDevice from) {
+        return d != from
+                && d.index() != ctx.metadata().index()
+                && d.has(Role.BACKGROUND)
+                && d.state().writable()
+                && d.durability() > 0
+                && p.copies().stream()
+                        .noneMatch(
+                                c -> c.onDevice(d.index()) && c.held().stream().anyMatch(h -> h.overlaps(span)));
+    }
+
+    /** The first device in tier order that may take a new copy of {@code span}. */
+    private Optional<PoolDevice> rangeTarget(PoolObject p, Span span, PoolDevice from) {
+        for (PoolDevice d : ctx.devices()) {
+            if (rangeEligible(d, p, span, from)) {
+                return Optional.of(d);
+            }
+        }
+        return Optional.empty();
     }
 
     private boolean eligible(PoolDevice d, PoolObject p, PoolDevice from) {

@@ -147,8 +147,10 @@ final class LayoutOps {
             if (c.state() == CopyState.PENDING) {
                 return new MoveResult.Refused("mirror " + mirrorId + " is being written; retry when its copy ends");
             }
-            long goodAfter =
-                    p.inSync().stream().filter(x -> x.mirrorId() != mirrorId).count();
+            // A copy of a range (issue 20) is the last if no other in-sync copy holds its range.
+            long goodAfter = !c.whole()
+                    ? p.holdersOf(c.spans().get(0), c.key()).size()
+                    : p.inSync().stream().filter(x -> x.mirrorId() != mirrorId).count();
             if (c.state() == CopyState.IN_SYNC && goodAfter == 0) {
                 return new MoveResult.Refused("mirror " + mirrorId + " is the last in-sync copy of " + fid);
             }
@@ -196,18 +198,29 @@ final class LayoutOps {
                         // A failed device's copies are the lost-marking pass's.
                         return false;
                     }
-                    // The last in-sync copy is never demoted: there is nothing to resync it from, and a
-                    // read error may be its device's passing failure (an object store that stopped
-                    // answering), after which the copy is as good as before. A corrupt last copy stays
-                    // in the layout, every read of it fails with EIO, and fsck reports it.
-                    if (p.inSync().size() <= 1) {
-                        return false;
-                    }
-                    // Nor is the last durable one (cache copies beside it are no substitute: they go with
-                    // the next restart of an osd-mem cache).
                     boolean durable = ctx.device(bad.device()).durability() > 0;
-                    if (durable && durableInSync(p, c.get().key()) == 0) {
-                        return false;
+                    if (!c.get().whole() && c.get().device() != mdIndex) {
+                        // A copy of a range (issue 20): the same two rules, over the copies that hold
+                        // its range (copies of it, whole copies, the body if it holds it again).
+                        List<Copy> others =
+                                p.holdersOf(c.get().spans().get(0), c.get().key());
+                        if (others.isEmpty()
+                                || (durable && others.stream().noneMatch(x -> ctx.durable(x) && ctx.readable(x)))) {
+                            return false;
+                        }
+                    } else {
+                        // The last in-sync copy is never demoted: there is nothing to resync it from, and
+                        // a read error may be its device's passing failure (an object store that stopped
+                        // answering), after which the copy is as good as before. A corrupt last copy
+                        // stays in the layout, every read of it fails with EIO, and fsck reports it.
+                        if (p.inSync().size() <= 1) {
+                            return false;
+                        }
+                        // Nor is the last durable one (cache copies beside it are no substitute: they go
+                        // with the next restart of an osd-mem cache).
+                        if (durable && durableInSync(p, c.get().key()) == 0) {
+                            return false;
+                        }
                     }
                     AttrChange times = ctx.store().times(fid);
                     if (ctx.device(bad.device()).has(Role.CACHE)) {

@@ -6,8 +6,10 @@ import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -40,6 +42,7 @@ public final class Migrator {
     private final CopyProtocol copies;
     private final LayoutOps layout;
     private final RangeMoves ranges;
+    private final RangeRepair repair;
     private final Garbage garbage;
 
     private Migrator(MoveContext mc, CopyKeys keys) {
@@ -48,6 +51,7 @@ public final class Migrator {
         this.garbage = new Garbage(mc);
         this.copies = new CopyProtocol(mc, keys, layout, garbage);
         this.ranges = new RangeMoves(mc, keys, garbage);
+        this.repair = new RangeRepair(mc, keys, garbage);
     }
 
     /** The movers of a pool; reads the copy-key sequence from its metadata device. */
@@ -150,12 +154,36 @@ public final class Migrator {
 
     /** Rewrites a stale copy from a good one. */
     public MoveResult resync(Fid fid, int device) throws OsdException {
-        return copies.resync(fid, device, MoveOptions.DEFAULT);
+        return resync(fid, device, MoveOptions.DEFAULT);
     }
 
-    /** {@link #resync(Fid, int)} run as {@code o} says. */
+    /**
+     * {@link #resync(Fid, int)} run as {@code o} says. A stale copy of a range (issue 20) is rebuilt
+     * as a copy of that range from another copy holding it ({@link RangeRepair}), never as a whole
+     * copy.
+     */
     public MoveResult resync(Fid fid, int device, MoveOptions o) throws OsdException {
+        Optional<Copy> range = mc.loadIfExists(fid)
+                .flatMap(p -> p.copies().stream()
+                        .filter(c -> c.device() == device
+                                && device != mc.mdIndex
+                                && !c.whole()
+                                && c.state() == CopyState.STALE)
+                        .findFirst());
+        if (range.isPresent()) {
+            Copy c = range.get();
+            return repair.rebuild(fid, c.spans().get(0), c.key(), mc.ctx.device(device), o);
+        }
         return copies.resync(fid, device, o);
+    }
+
+    /**
+     * A new copy of {@code span} of a split body on {@code target}, from another in-sync copy
+     * holding it, replacing the copy of that range keyed {@code replaces} (null: none) — see
+     * {@link RangeRepair}.
+     */
+    MoveResult rebuildRange(Fid fid, Span span, Fid replaces, PoolDevice target, MoveOptions o) throws OsdException {
+        return repair.rebuild(fid, span, replaces, target, o);
     }
 
     /**
@@ -174,6 +202,19 @@ public final class Migrator {
     /** Brings every spilled range of a split body home ({@link RangeMoves#recall}). */
     public MoveResult recallRanges(Fid fid) throws OsdException {
         return ranges.recall(fid, MoveOptions.DEFAULT);
+    }
+
+    /**
+     * Brings home only the spilled ranges of a split body that overlap {@code [start, end)}
+     * (range-level promotion, {@link RangeMoves#recallRange}); the other ranges stay spilled.
+     * Boundaries are multiples of 64 KiB; {@code end} at or past the size means to the end.
+     */
+    public MoveResult promoteRange(Fid fid, long start, long end) throws OsdException {
+        return ranges.recallRange(fid, start, end, MoveOptions.DEFAULT);
+    }
+
+    public MoveResult promoteRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
+        return ranges.recallRange(fid, start, end, o);
     }
 
     /** The range moves, for the pool's client transactions (a write recalls what it touches). */

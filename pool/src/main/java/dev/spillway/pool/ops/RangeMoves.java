@@ -19,6 +19,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.space.ReservePlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -79,6 +80,10 @@ final class RangeMoves {
         if (!ctx.metadata().osd().capabilities().has(Capability.PUNCH)) {
             return new MoveResult.Refused(
                     ctx.metadata().name() + " cannot punch a range out of a body: no range can be released there");
+        }
+        Optional<PoolObject> now = mc.loadIfExists(fid);
+        if (now.isPresent() && overBudget(fid, now.get(), target, start, end)) {
+            return new MoveResult.Refused(overBudget(fid).getMessage());
         }
         return mc.slotted(o, () -> {
             Fid key = keys.next();
@@ -145,6 +150,9 @@ final class RangeMoves {
                         Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
             }
         }
+        if (overBudget(fid, p, target, start, end)) {
+            throw overBudget(fid);
+        }
         Copy pending = Copy.ranged(
                 p.nextMirrorId(),
                 target.index(),
@@ -175,6 +183,56 @@ final class RangeMoves {
                     ctx.store().store(tx, fid, next, times);
                 });
         return js.get(0);
+    }
+
+    /**
+     * True if spilling {@code [start, end)} of {@code p} to {@code target} would take its record
+     * and layout past the reserve plan's budget for a split body ({@code ReservePlan.splitBudget}):
+     * measured on the object as the spill's flip would leave it (the copy of the range in sync with
+     * its checksums, the range released locally).
+     */
+    boolean overBudget(Fid fid, PoolObject p, PoolDevice target, long start, long end) {
+        Optional<ReservePlan> plan = ctx.reservePlan();
+        Optional<Copy> local = p.on(mdIndex);
+        if (plan.isEmpty() || local.isEmpty() || start < 0 || start >= p.size()) {
+            return false;
+        }
+        Span span = Span.of(start, end, p.size());
+        long len = Math.min(span.end(), p.size()) - start;
+        List<Span> rest = Span.subtract(local.get().held(), span);
+        if (rest.isEmpty()) {
+            return false;
+        }
+        Copy kept = local.get().withSpans(rest);
+        PoolObject fin = p.add(inSyncCopy(p, span, target, fid)).replace(kept.mirrorId(), c -> kept);
+        return ctx.store().storedBytes(fid, fin) > plan.get().splitBudget();
+    }
+
+    /** A copy of {@code span} of {@code p} on {@code target}, in sync with its checksums: what a flip records. */
+    static Copy inSyncCopy(PoolObject p, Span span, PoolDevice target, Fid key) {
+        long len = Math.min(span.end(), p.size()) - span.start();
+        int shift = Checksums.shiftFor(len);
+        return Copy.ranged(
+                p.nextMirrorId(),
+                target.index(),
+                key,
+                CopyState.IN_SYNC,
+                p.dataVersion(),
+                len,
+                new Checksums(shift, new int[(int) ((len + (1L << shift) - 1) >>> shift)]),
+                span);
+    }
+
+    /** The refusal of a range spill past the split body's budget. */
+    OsdException overBudget(Fid fid) {
+        return new OsdException(
+                Errno.E2BIG,
+                ctx.name(),
+                fid,
+                "one more copy of a range would take the object's record and layout past what the reserve for"
+                        + " the pool's own work covers ("
+                        + ctx.reservePlan().map(ReservePlan::splitBudget).orElse(0L)
+                        + " bytes): spill a larger range, or the object whole");
     }
 
     /** Step 3: the copy of the range in sync and the range released locally, or the copy garbage. */
@@ -261,6 +319,106 @@ final class RangeMoves {
                     });
             return new MoveResult.Done(r.bytes(), "recalled " + r.bytes() + " bytes of " + fid);
         });
+    }
+
+    /**
+     * Brings home only the spilled ranges of a split body that overlap {@code [start, end)}
+     * ({@code end} at or past the size: to the end), in one metadata transaction as {@link #recall}
+     * does: their bytes written into the body at their offsets, the body's copy holding them from
+     * then on, their copies garbage (GC jobs in the work index, device-index entries gone, in the
+     * same transaction). The copies of the other ranges stay as they are. A copy of a range is
+     * recalled whole: the daemon spills one copy per extent, so an extent's promotion moves that
+     * extent. Atomic as the metadata device's transactions are: a crash leaves the body split as
+     * before (the GC jobs not written either) or the ranges home.
+     *
+     * @throws OsdException EINVAL for a range not on 64 KiB boundaries or empty; EIO if a spilled
+     *     range it overlaps has no readable in-sync copy
+     */
+    MoveResult recallRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
+        if (start < 0 || start % Span.ALIGN != 0 || end <= start || (end != Span.EOF && end % Span.ALIGN != 0)) {
+            throw new OsdException(
+                    Errno.EINVAL,
+                    ctx.name(),
+                    fid,
+                    "range [" + start + ", " + end
+                            + ") is not on 64 KiB boundaries (lcme_extent's LOV_MIN_STRIPE_SIZE)");
+        }
+        return mc.locked(fid, o, () -> {
+            PoolObject p = mc.load(fid);
+            if (!p.split(mdIndex)) {
+                return new MoveResult.NothingToDo("the body of " + fid + " is not split");
+            }
+            Copy local = p.on(mdIndex).orElseThrow();
+            long to = Math.min(end, p.size());
+            if (start >= to || Span.covers(local.held(), start, to)) {
+                return new MoveResult.NothingToDo(
+                        "range [" + start + ", " + to + ") of " + fid + " is resident already");
+            }
+            List<Span> have = new ArrayList<>(local.held());
+            List<Copy> sources = new ArrayList<>();
+            long bytes = 0;
+            for (Copy c : p.ranges(mdIndex)) {
+                Span sp = c.spans().get(0);
+                long spEnd = Math.min(sp.end(), p.size());
+                if (c.state() != CopyState.IN_SYNC
+                        || !ctx.readable(c)
+                        || sp.start() >= to
+                        || spEnd <= start
+                        || Span.covers(have, sp.start(), spEnd)) {
+                    continue;
+                }
+                sources.add(c);
+                have.add(sp);
+                have = new ArrayList<>(Span.normalize(have));
+                bytes += sp.length(p.size());
+            }
+            if (!Span.covers(have, start, to)) {
+                throw new OsdException(
+                        Errno.EIO,
+                        ctx.name(),
+                        fid,
+                        "range [" + start + ", " + to + ") has no readable in-sync copy to recall it from (held: "
+                                + Span.normalize(have) + ")");
+            }
+            PoolObject next = p;
+            for (Copy c : sources) {
+                next = next.remove(c.mirrorId());
+            }
+            Copy back = local.withSpans(Span.covers(have, 0, p.size()) ? List.of() : Span.normalize(have));
+            next = next.replace(back.mirrorId(), c -> back).preferring(mdIndex);
+            PoolObject after = next;
+            AttrChange times = ctx.store().times(fid);
+            mc.meta(
+                    fid,
+                    false,
+                    SpaceClass.CLIENT,
+                    (tx, c) -> {
+                        for (Copy src : sources) {
+                            Span sp = src.spans().get(0);
+                            tx.declareWrite(fid, sp.start(), sp.length(p.size()));
+                            WorkIndex.declareAdd(tx, fid);
+                            DeviceIndex.declareDelete(tx, fid, src);
+                        }
+                        ctx.store().declare(tx, fid, after);
+                    },
+                    (tx, c) -> {
+                        for (Copy src : sources) {
+                            CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
+                            mc.gcJob(tx, c, fid, src);
+                        }
+                        ctx.store().store(tx, fid, after, times);
+                    });
+            return new MoveResult.Done(
+                    bytes, "recalled " + bytes + " bytes of " + fid + " " + Span.normalize(spansOf(sources)));
+        });
+    }
+
+    private static List<Span> spansOf(List<Copy> copies) {
+        List<Span> out = new ArrayList<>();
+        for (Copy c : copies) {
+            out.addAll(c.spans());
+        }
+        return out;
     }
 
     /** What a recall of a split body makes of it: the body whole again, the ranges' copies gone. */

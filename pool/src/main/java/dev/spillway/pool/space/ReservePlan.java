@@ -2,6 +2,7 @@ package dev.spillway.pool.space;
 
 import dev.spillway.osd.Fid;
 import dev.spillway.pool.layout.HsmType;
+import dev.spillway.pool.layout.LovFormat;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
@@ -13,6 +14,7 @@ import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectCodec;
 import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.Stripe;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -38,6 +40,17 @@ import java.util.function.IntFunction;
  * </ul>
  * So the reserve is {@code streams × batch × (perObject + pendingPerObject) + counters}.
  *
+ * <p>A split body (issue 20, range-level placement) has a larger record and layout than an
+ * ordinary object — a copy per spilled range with its span (record version 3), and each mirror
+ * split into PFL components at the ranges' boundaries — with no bound of its own: its ranges are
+ * as many as range spills make. But its RESERVED work (a range spill's begin, a copy of it marked
+ * bad or lost) is done one object at a time, never in a batch (a whole-spill batch takes the
+ * reserve only for resident bodies). So one split body may use what one stream's batch may: the
+ * plan gives it a budget ({@link #splitBudget}, its record and layout together) and the pool
+ * refuses a range spill that would take it past the budget. The reserve is then {@code streams ×
+ * max(batch × (perObject + pendingPerObject), splitBudget + overhead + splitPendingPerObject) +
+ * counters}, and the budget is chosen so that the second term never exceeds the first.
+ *
  * @param streams callers that may run RESERVED work at once
  * @param batch objects one caller may have begun and not finished
  * @param chunks checksums per copy the bound assumes (a body no larger than the device)
@@ -46,6 +59,12 @@ import java.util.function.IntFunction;
  * @param layout the largest layout xattr ({@code trusted.lov}) of such an object
  * @param perObject bytes one object's begin or finish declares
  * @param pendingPerObject bytes a pending copy adds until it is finished or rolled back
+ * @param splitBudget the most a split body's record and layout may hold together (a range spill
+ *     past it is refused)
+ * @param splitPerObject bytes one split body's RESERVED transaction declares at most: its budget,
+ *     the xattr names, jobs, an index entry and counters as for {@code perObject}
+ * @param splitPendingPerObject bytes a pending copy of a range adds until it is finished or rolled
+ *     back (its record entry and span, its mirror's up to three components, its job and index entry)
  * @param counters bytes of every counter record a FREEING transaction could create
  * @param total the reserve
  */
@@ -58,6 +77,9 @@ public record ReservePlan(
         long layout,
         long perObject,
         long pendingPerObject,
+        long splitBudget,
+        long splitPerObject,
+        long splitPendingPerObject,
         long counters,
         long total) {
 
@@ -94,6 +116,21 @@ public record ReservePlan(
             IntFunction<HsmType> types,
             long capacity,
             int maxStripes) {
+        return of(devices, mdIndex, background, types, capacity, maxStripes, LovFormat.XATTR_SIZE_MAX);
+    }
+
+    /**
+     * The plan for a pool whose metadata device stores xattr values of at most {@code maxXattr}
+     * bytes: a split body's budget is no more than its record and layout can be.
+     */
+    public static ReservePlan of(
+            int devices,
+            int mdIndex,
+            List<Integer> background,
+            IntFunction<HsmType> types,
+            long capacity,
+            int maxStripes,
+            int maxXattr) {
         int stripes = Math.max(1, maxStripes);
         long chunkSize = 1L << Checksums.MIN_SHIFT;
         long c = Math.max(1, (Math.max(1, capacity) + chunkSize - 1) / chunkSize);
@@ -130,9 +167,56 @@ public record ReservePlan(
         long pendingMirror = layout - LayoutView.encode(fid, oneLess, mdIndex, types).length;
         long pendingPerObject = pendingCopy + pendingMirror + stripes * (job + DeviceIndex.KEY_BYTES);
         long counters = (long) PoolFids.STRIPES * devices * CopyState.values().length * Counters.RECORD_BYTES;
-        long total = (long) STREAMS * BATCH * (perObject + pendingPerObject) + counters;
+
+        // A split body takes, per stream, what a batch would: its pending copy of a range is
+        // measured on a sample (a range's mirror has at most three components: the range and the
+        // stale parts before and after it), the rest is its budget.
+        long overhead = names + stripes * (job * (1 + bg) + DeviceIndex.KEY_BYTES + Counters.RECORD_BYTES);
+        PoolObject one = splitSample(mdIndex, background.isEmpty() ? mdIndex : background.get(0), true);
+        PoolObject none = splitSample(mdIndex, background.isEmpty() ? mdIndex : background.get(0), false);
+        long splitPending = PoolObjectCodec.encode(one).length
+                - PoolObjectCodec.encode(none).length
+                + LayoutView.encode(fid, one, mdIndex, types).length
+                - LayoutView.encode(fid, none, mdIndex, types).length
+                + job
+                + DeviceIndex.KEY_BYTES;
+        long batchTerm = (long) BATCH * (perObject + pendingPerObject);
+        long splitBudget = batchTerm - overhead - splitPending;
+        splitBudget = Math.min(splitBudget, 2L * Math.min(maxXattr, LovFormat.XATTR_SIZE_MAX));
+        long splitPerObject = splitBudget + overhead;
+        long perStream = Math.max(batchTerm, splitPerObject + splitPending);
+        long total = STREAMS * perStream + counters;
         return new ReservePlan(
-                STREAMS, BATCH, chunks, maxCopies, record, layout, perObject, pendingPerObject, counters, total);
+                STREAMS,
+                BATCH,
+                chunks,
+                maxCopies,
+                record,
+                layout,
+                perObject,
+                pendingPerObject,
+                splitBudget,
+                splitPerObject,
+                splitPending,
+                counters,
+                total);
+    }
+
+    /**
+     * A split body holding {@code [0, 64K)} and {@code [128K, EOF)}, with its copy of {@code [64K,
+     * 128K)} pending on {@code device} if {@code withRange}.
+     */
+    private static PoolObject splitSample(int mdIndex, int device, boolean withRange) {
+        long a = Span.ALIGN;
+        Fid fid = new Fid(0x200000400L, 1, 0);
+        List<Copy> cs = new ArrayList<>();
+        cs.add(new Copy(1, mdIndex, fid, CopyState.IN_SYNC, 1, 1, true, Checksums.NONE)
+                .withSpans(List.of(new Span(0, a), new Span(2 * a, Span.EOF))));
+        if (withRange) {
+            cs.add(Copy.ranged(
+                    2, device, PoolFids.copy(1), CopyState.PENDING, 1, a, Checksums.NONE, new Span(a, 2 * a)));
+        }
+        return new PoolObject(3 * a, 1, 1, 0, cs);
     }
 
     private static PoolObject object(int mdIndex, List<Integer> background, int copies, int chunks, int stripes) {
@@ -176,7 +260,13 @@ public record ReservePlan(
 
     /** One line for logs and {@code df}. */
     public String describe() {
-        return total + " bytes = " + streams + " streams x " + batch + " objects x (" + perObject + " declared + "
-                + pendingPerObject + " pending) + " + counters + " of counters";
+        long batchTerm = (long) batch * (perObject + pendingPerObject);
+        long splitTerm = splitPerObject + splitPendingPerObject;
+        return total + " bytes = " + streams + " streams x "
+                + (batchTerm >= splitTerm
+                        ? batch + " objects x (" + perObject + " declared + " + pendingPerObject + " pending)"
+                        : "1 split body (" + splitPerObject + " declared + " + splitPendingPerObject + " pending)")
+                + ", a split body's record and layout at most " + splitBudget
+                + " + " + counters + " of counters";
     }
 }

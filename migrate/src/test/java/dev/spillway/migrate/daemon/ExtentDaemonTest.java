@@ -1,0 +1,243 @@
+package dev.spillway.migrate.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.spillway.migrate.heat.TestClock;
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.filter.FilterOsd;
+import dev.spillway.osd.mem.MemOsd;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.pool.PoolOsd;
+import dev.spillway.pool.config.PoolConfig;
+import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.Job;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The daemon places big objects by extent (range-level placement, issue 20): small thresholds (a
+ * 1 MiB object, 256 KiB extents) on mem devices under a clock the test moves. A hot first extent
+ * stays resident while the cold ones spill, each alone; a spilled extent read again comes home
+ * alone. After each test a deep fsck finds nothing.
+ */
+class ExtentDaemonTest {
+    static final int EXT = 256 * 1024;
+    static final int BIG = 4 * EXT;
+
+    private final TestClock clock = new TestClock();
+    private final AtomicLong slowReads = new AtomicLong();
+    private PoolOsd pool;
+    private MigrationDaemon daemon;
+    private int next = 1;
+
+    private static final String YAML = """
+            name: extents
+            replicas: 1
+            devices:
+              - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d}}
+              - {name: slow0, backend: mem, roles: [background]}
+            policy: {high-watermark: 0.4, low-watermark: 0.2, min-resident-age: 10s, promote-hits: 2, probation-share: 0,
+                     spill-streams: 1, checkpoint-interval: 1h, extent-threshold: 1MiB, extent-size: 256KiB}
+            """;
+
+    /** Counts the body reads a device serves. */
+    private static final class Counting extends FilterOsd {
+        private final AtomicLong reads;
+
+        Counting(Osd in, AtomicLong reads) {
+            super(in);
+            this.reads = reads;
+        }
+
+        @Override
+        public int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
+            reads.incrementAndGet();
+            return super.read(fid, offset, dst);
+        }
+    }
+
+    private void mount(long fast) throws OsdException {
+        PoolConfig c = PoolConfigParser.parse(String.format(YAML, fast), "extent daemon test");
+        pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
+            Map<String, Object> s = new HashMap<>(d.settings());
+            s.put("strict-declares", true);
+            Osd m = new MemOsd(new OsdConfig(d.name(), "mem", s, clk));
+            return d.index() == 1 ? new Counting(m, slowReads) : m;
+        });
+        daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), clock);
+        pool.listener(daemon);
+    }
+
+    @AfterEach
+    void fsckClean() throws Exception {
+        if (pool != null) {
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        }
+    }
+
+    private byte[] body;
+
+    private Fid write(int size) throws OsdException {
+        Fid f = new Fid(0x200000400L, next++, 0);
+        body = new byte[size];
+        new Random(f.oid()).nextBytes(body);
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareCreate(f, ObjectKind.DATA);
+            tx.declareWrite(f, 0, size);
+            tx.start();
+            tx.create(f, ObjectKind.DATA, AttrChange.none());
+            tx.write(f, 0, ByteBuffer.wrap(body));
+        }
+        return f;
+    }
+
+    /** One read call of {@code [off, off + len)}: one read access (a new stream). */
+    private byte[] read(Fid f, long off, int len) throws OsdException {
+        ByteBuffer b = ByteBuffer.allocate(len);
+        while (b.hasRemaining()) {
+            if (pool.read(f, off + b.position(), b) <= 0) {
+                break;
+            }
+        }
+        return Arrays.copyOf(b.array(), b.position());
+    }
+
+    private PoolObject state(Fid f) throws OsdException {
+        return pool.requireObject(f);
+    }
+
+    /** The spans of the body each copy holds: the fast tier's first, then each copy of a range, by start. */
+    private String layout(Fid f) throws OsdException {
+        PoolObject p = state(f);
+        StringBuilder s = new StringBuilder("fast " + p.on(0).orElseThrow().held());
+        p.ranges(0).stream()
+                .sorted((a, b) ->
+                        Long.compare(a.spans().get(0).start(), b.spans().get(0).start()))
+                .forEach(c -> s.append(" | slow0 ").append(c.spans()));
+        return s.toString();
+    }
+
+    @Test
+    void aHotFirstExtentStaysResidentWhileTheRestSpillsAndAColdExtentReadAgainComesHomeAlone() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        byte[] all = body;
+        // The first extent is read five times: five accesses of it (and of no other extent).
+        for (int i = 0; i < 5; i++) {
+            assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        }
+        assertThat(daemon.extents().tracked(f)).isTrue();
+        clock.advance(Duration.ofSeconds(11));
+
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.extentsSpilled()).isEqualTo(3);
+        assertThat(r.spilled()).as("no whole spill").isZero();
+        PoolObject p = state(f);
+        assertThat(p.split(0)).isTrue();
+        // PFL by extent: the fast tier holds [0, 256K), one copy per cold extent holds the rest.
+        assertThat(layout(f))
+                .isEqualTo("fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)]"
+                        + " | slow0 [[786432, EOF)]");
+        assertThat(p.ranges(0)).allSatisfy(c -> assertThat(c.bytes()).isEqualTo(EXT));
+        assertThat(daemon.heat().lookup(f).orElseThrow().sizeBytes())
+                .as("the heat tracker sizes it by what stays resident")
+                .isEqualTo(EXT);
+
+        // Reads of the resident extent never touch the spill device.
+        slowReads.set(0);
+        for (int i = 0; i < 3; i++) {
+            assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+            assertThat(read(f, 1000, 5000)).isEqualTo(Arrays.copyOfRange(all, 1000, 6000));
+        }
+        assertThat(slowReads.get()).isZero();
+        // Another pass keeps the hot extent: the tier (1 MiB of 2.4 MB, high 40%) is below its low watermark.
+        clock.advance(Duration.ofSeconds(11));
+        assertThat(daemon.runOnce().extentsSpilled()).isZero();
+
+        // The third extent is read again and again: it comes home alone.
+        for (int i = 0; i < 3; i++) {
+            assertThat(read(f, 2 * EXT, EXT)).isEqualTo(Arrays.copyOfRange(all, 2 * EXT, 3 * EXT));
+        }
+        r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.extentsPromoted()).isEqualTo(1);
+        assertThat(r.promoted()).as("no whole promotion").isZero();
+        assertThat(layout(f))
+                .isEqualTo("fast [[0, 262144), [524288, 786432)] | slow0 [[262144, 524288)] | slow0 [[786432, EOF)]");
+        assertThat(pool.jobs()).extracting(Job::kind).containsOnly(Job.Kind.GC);
+        slowReads.set(0);
+        assertThat(read(f, 2 * EXT, EXT)).isEqualTo(Arrays.copyOfRange(all, 2 * EXT, 3 * EXT));
+        assertThat(slowReads.get()).as("the promoted extent reads locally").isZero();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+        assertThat(daemon.status().moves()).containsKeys("spill-extent/DONE", "promote-extent/DONE");
+    }
+
+    @Test
+    void aBigObjectReadEvenlyIsColdAllOverAndSpillsWhole() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        // Two whole reads: every extent as hot as the next, none hotter than the object.
+        read(f, 0, BIG);
+        read(f, 0, BIG);
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.spilled()).isEqualTo(1);
+        assertThat(r.extentsSpilled()).isZero();
+        PoolObject p = state(f);
+        assertThat(p.resident(0) || p.split(0)).isFalse();
+        assertThat(p.inSync()).singleElement().extracting(Copy::whole).isEqualTo(true);
+    }
+
+    @Test
+    void aWriteToASpilledExtentBringsOnlyThatExtentHomeAndTheDaemonKnows() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        daemon.runOnce();
+        assertThat(state(f).split(0)).isTrue();
+        byte[] patch = new byte[100];
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareWrite(f, 3 * EXT + 10, patch.length);
+            tx.start();
+            tx.write(f, 3 * EXT + 10, ByteBuffer.wrap(patch));
+        }
+        assertThat(layout(f))
+                .isEqualTo("fast [[0, 262144), [786432, EOF)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)]");
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(2L * EXT);
+    }
+
+    @Test
+    void extentSizesOffTheRangeAlignmentAreRefusedNamingTheKey() {
+        assertThatThrownBy(() -> DaemonConfig.parse(Map.of("extent-size", "100KiB"), "p"))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EINVAL))
+                .hasMessageContaining("extent-size")
+                .hasMessageContaining("64 KiB");
+        DaemonConfig d = DaemonConfig.defaults();
+        assertThat(d.extents().threshold()).isEqualTo(256L << 20);
+        assertThat(d.extents().extentSize()).isEqualTo(64L << 20);
+        assertThat(d.extents().extentSize() % Span.ALIGN).isZero();
+    }
+}
