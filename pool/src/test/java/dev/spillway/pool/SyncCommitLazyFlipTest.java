@@ -18,9 +18,12 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -249,5 +252,42 @@ class SyncCommitLazyFlipTest {
         assertThat(read(after, F)).isEqualTo(v2);
         assertThat(p.orElseThrow().copies()).noneMatch(c -> c.state() == CopyState.PENDING);
         assertThat(after.jobs()).noneMatch(j -> j.kind() == Job.Kind.SYNC_COPY);
+    }
+
+    @Test
+    void anAcknowledgementDoesNotWaitForTheForcingThreadToBeScheduled() throws Exception {
+        PoolOsd pool = mount();
+        assertThat(write(pool, F, body(5000, 6))).isTrue(); // leases taken, outside what is watched
+        // The thread that would force the top transaction is never scheduled (a busy machine):
+        // the writing thread runs the force itself once its copies are durable.
+        List<Runnable> held = new CopyOnWriteArrayList<>();
+        pool.syncCommit().forcingThreads(held::add);
+        Forces fast = devices.get(0);
+        List<Thread> forcedOn = new CopyOnWriteArrayList<>();
+        fast.before = () -> forcedOn.add(Thread.currentThread());
+        byte[] v2 = body(7000, 7);
+        FutureTask<Boolean> w = new FutureTask<>(() -> write(pool, F, v2));
+        Thread writer = new Thread(w, "writer");
+        writer.setDaemon(true);
+        writer.start();
+        AtomicReference<Boolean> acked = new AtomicReference<>();
+        try {
+            // Before the fix the write waited for the held thread for ever: only this guard ended it.
+            acked.set(w.get(30, TimeUnit.SECONDS));
+        } finally {
+            held.forEach(Runnable::run);
+        }
+        assertThat(acked.get()).as("acknowledged").isTrue();
+        assertThat(forcedOn)
+                .as("the metadata device forced once, by the writer")
+                .containsExactly(writer);
+        // Scheduled at last, the held thread found the force done: it forced nothing more.
+        assertThat(forcedOn).hasSize(1);
+
+        // Acknowledged means durable: a power cut now keeps the write, with its two copies.
+        PoolOsd after = mountOn(config, crash(), PoolOsd.MountMode.RECOVER);
+        assertFsckClean(after, "acknowledged with the force run by the writer");
+        assertThat(read(after, F)).isEqualTo(v2);
+        assertThat(inSyncDevices(after, after.object(F).orElseThrow())).isEqualTo(2);
     }
 }

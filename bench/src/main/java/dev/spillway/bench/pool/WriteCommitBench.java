@@ -50,7 +50,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *     folder fsync (a new file is durable once its name is), both done before the next.</li>
  * </ul>
  * Goal: sync 2 >= 0.80 x raw, for each size. The three run in rotated rounds; medians.
- * {@code --fast-dir PATH} puts the fast device (and the first raw file) on another filesystem.
+ * {@code --fast-dir PATH} puts the fast device (and the first raw file) on another filesystem;
+ * {@code --only 4KiB} (or {@code 64MiB}, {@code 4KiB_8_writers}, comma-separated) runs only those.
  */
 public final class WriteCommitBench implements Benchmark {
     @Override
@@ -85,11 +86,20 @@ public final class WriteCommitBench implements Benchmark {
         try {
             Run run = new Run(o, pool, threads, rawA, rawB);
             int rounds = o.quick() ? 3 : 5;
-            out.add(run.measure("64MiB", 64 << 20, o.quick() ? 2 : 4, rounds, "MiB/s", 1));
-            out.add(run.measure("4KiB", 4096, o.quick() ? 150 : 600, rounds, "ops/s", 1));
+            // --only LABEL[,LABEL] runs some of the three (a profile of one path).
+            List<String> only =
+                    List.of(o.option("--only", "64MiB,4KiB,4KiB_8_writers").split(","));
+            if (only.contains("64MiB")) {
+                out.add(run.measure("64MiB", 64 << 20, o.quick() ? 2 : 4, rounds, "MiB/s", 1));
+            }
+            if (only.contains("4KiB")) {
+                out.add(run.measure("4KiB", 4096, o.quick() ? 150 : 600, rounds, "ops/s", 1));
+            }
             // Writers side by side share the forced commits (kv's group commit): what a busy
             // gateway sees. The raw baseline runs as many writers, each with its pair of files.
-            out.add(run.measure("4KiB_8_writers", 4096, o.quick() ? 400 : 1600, rounds, "ops/s", 8));
+            if (only.contains("4KiB_8_writers")) {
+                out.add(run.measure("4KiB_8_writers", 4096, o.quick() ? 400 : 1600, rounds, "ops/s", 8));
+            }
         } finally {
             threads.shutdownNow();
             pool.close();

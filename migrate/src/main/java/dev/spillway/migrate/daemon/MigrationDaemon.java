@@ -876,6 +876,18 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 lastError = e.getMessage();
                 throttled = true;
             }
+            // Streams finish in any order; the tracker marks what left in the plan's order (each
+            // spilled object's ghost mark is where its part's spill stream stood), as the
+            // simulator does, so that the placement's decisions do not depend on which stream
+            // finished first (OneCodePathTest).
+            if (gone.size() > 1) {
+                Map<Fid, Integer> order = new HashMap<>();
+                List<Candidate> cands = plan.candidates();
+                for (int k = 0; k < cands.size(); k++) {
+                    order.putIfAbsent(cands.get(k).fid(), k);
+                }
+                gone.sort(java.util.Comparator.comparingInt(f -> order.getOrDefault(f, Integer.MAX_VALUE)));
+            }
             return gone;
         }
 

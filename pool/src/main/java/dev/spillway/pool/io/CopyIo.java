@@ -119,6 +119,7 @@ public final class CopyIo {
         // stays sparse on its spill device.
         boolean sparse = dst.capabilities().has(Capability.PARTIAL_WRITE);
         int bs = dst.capabilities().blockSize();
+        long written = 0; // where the last write ended: the key is new, so its length is this
         byte[] buf = CopyBuffers.take(chunk);
         try (Transaction tx = dst.newTransaction()) {
             tx.declareCreate(key, ObjectKind.DATA);
@@ -145,6 +146,7 @@ public final class CopyIo {
                 crcs[i] = Checksums.crc(buf, 0, len);
                 if (!sparse) {
                     tx.write(key, off, ByteBuffer.wrap(buf, 0, len));
+                    written = off + len;
                     continue;
                 }
                 // One write per run of non-zero blocks: a dense chunk is one call.
@@ -155,14 +157,18 @@ public final class CopyIo {
                         run = b;
                     } else if (!data && run >= 0) {
                         tx.write(key, off + run, ByteBuffer.wrap(buf, run, b - run));
+                        written = off + b;
                         run = -1;
                     }
                 }
                 if (run >= 0) {
                     tx.write(key, off + run, ByteBuffer.wrap(buf, run, len - run));
+                    written = off + len;
                 }
             }
-            if (sparse) {
+            if (sparse && written < size) {
+                // A hole at the end (or nothing written): the length comes from a truncate. A
+                // dense body skips it — on a vfs device it would rewrite the record once more.
                 tx.truncate(key, size);
             }
         } finally {

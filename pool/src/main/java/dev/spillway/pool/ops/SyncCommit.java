@@ -24,6 +24,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The extra copies of a write under a {@code sync} write-commit policy ({@link WriteCommit}),
@@ -56,6 +59,10 @@ public final class SyncCommit {
     private final Migrator migrator;
     private final SyncKeys leases;
     private final int mdIndex;
+    // Starts the thread that forces the top transaction; tests hold it back (a machine too busy
+    // to schedule it).
+    private volatile Executor forcing =
+            r -> Thread.ofVirtual().name("spillway-sync-force").start(r);
 
     /** An object's write under a sync policy: its extra copies begun in the top transaction. */
     public record Write(Fid fid, WriteCommit policy, List<Job> jobs, List<PoolDevice> candidates) {}
@@ -65,6 +72,11 @@ public final class SyncCommit {
         this.migrator = migrator;
         this.leases = new SyncKeys(ctx.metadata().osd(), migrator);
         this.mdIndex = ctx.metadata().index();
+    }
+
+    /** Tests only: what starts the thread that forces a sync write's top transaction. */
+    public void forcingThreads(Executor e) {
+        this.forcing = e;
     }
 
     private int mdCopies() {
@@ -224,16 +236,14 @@ public final class SyncCommit {
     public void complete(List<Write> writes) throws OsdException {
         Osd md = ctx.metadata().osd();
         List<Fid> fids = writes.stream().map(Write::fid).toList();
-        // The top transaction's force, side by side with the copies (one round of forced writes).
-        CompletableFuture<Void> forced = new CompletableFuture<>();
-        Thread forcer = Thread.ofVirtual().name("spillway-sync-force").start(() -> {
-            try {
-                md.sync(fids);
-                forced.complete(null);
-            } catch (Throwable t) {
-                forced.completeExceptionally(t);
-            }
-        });
+        // The top transaction's force, side by side with the copies (one round of forced writes),
+        // on a thread of its own — or on this one, if that thread has not begun it by the time
+        // the copies are durable: on a busy machine a new thread may wait milliseconds to be
+        // scheduled, and the acknowledgement must not wait for that (the force is run once,
+        // by whichever thread claims it first; the order of the two forces does not matter to
+        // the crash argument).
+        TopForce force = new TopForce(md, fids);
+        forcing.execute(force::claimAndRun);
         List<List<Made>> made = new ArrayList<>();
         try {
             for (Write w : writes) {
@@ -244,7 +254,8 @@ public final class SyncCommit {
                 made.add(ms);
             }
         } finally {
-            awaitForce(forcer, forced, fids);
+            force.claimAndRun();
+            awaitForce(force.done, fids);
         }
         OsdException first = null;
         for (int i = 0; i < writes.size(); i++) {
@@ -261,15 +272,44 @@ public final class SyncCommit {
         }
     }
 
-    /** Waits for the top transaction's force; its failure is the write's (nothing acknowledged). */
-    private void awaitForce(Thread forcer, CompletableFuture<Void> forced, List<Fid> fids) throws OsdException {
+    /** The top transaction's force: run once, by the first thread that claims it; its outcome in {@link #done}. */
+    private static final class TopForce {
+        private final Osd md;
+        private final List<Fid> fids;
+        private final AtomicBoolean claimed = new AtomicBoolean();
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        TopForce(Osd md, List<Fid> fids) {
+            this.md = md;
+            this.fids = fids;
+        }
+
+        void claimAndRun() {
+            if (!claimed.compareAndSet(false, true)) {
+                return;
+            }
+            try {
+                md.sync(fids);
+                done.complete(null);
+            } catch (Throwable t) {
+                done.completeExceptionally(t);
+            }
+        }
+    }
+
+    /**
+     * Waits for the top transaction's force; its failure is the write's (nothing acknowledged).
+     * The forcing thread is not joined: once the force is done it has nothing left to do, and if
+     * this thread ran the force, it may not have been scheduled yet at all.
+     */
+    private void awaitForce(CompletableFuture<Void> forced, List<Fid> fids) throws OsdException {
         try {
             forced.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new OsdException(
                     Errno.EIO, ctx.name(), fids.get(0), "interrupted while the sync write's metadata was forced");
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof OsdException oe) {
                 throw oe;
@@ -281,12 +321,6 @@ public final class SyncCommit {
                 throw er;
             }
             throw new OsdException(Errno.EIO, ctx.name(), fids.get(0), "forcing the top transaction failed: " + c, c);
-        } finally {
-            try {
-                forcer.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 
