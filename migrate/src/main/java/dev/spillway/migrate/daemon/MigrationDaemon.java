@@ -1014,49 +1014,60 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             Map<Future<SpillOutcome>, SpillBatch> running = new HashMap<>();
             int i = 0;
             boolean stop = false;
-            while (true) {
-                stop |= Thread.currentThread().isInterrupted();
-                while (!stop && i < cands.size() && running.size() < Math.max(1, streams)) {
-                    if (!bucket.hasTokens()) {
-                        throttled = true;
-                        stop = true;
-                        break;
+            try {
+                while (true) {
+                    stop |= Thread.currentThread().isInterrupted();
+                    while (!stop && i < cands.size() && running.size() < Math.max(1, streams)) {
+                        if (!bucket.hasTokens()) {
+                            throttled = true;
+                            stop = true;
+                            break;
+                        }
+                        PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
+                        if (target == null) {
+                            errors.add("no background device has room for "
+                                    + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
+                            throttled = true;
+                            stop = true;
+                            break;
+                        }
+                        long room = Math.min(target.statfs().availableBytes() - (1 << 20), bucket.available());
+                        // The plan's candidates shared out over the streams that are free: a short
+                        // plan keeps every stream busy rather than one full batch and idle streams.
+                        int free = Math.max(1, streams) - running.size();
+                        int share = Math.min(SPILL_BATCH, Math.max(1, ceilDiv(cands.size() - i, free)));
+                        List<Fid> batch = new ArrayList<>();
+                        long planned = 0;
+                        do {
+                            planned += cands.get(i).sizeBytes();
+                            batch.add(cands.get(i++).fid());
+                        } while (i < cands.size()
+                                && batch.size() < share
+                                && planned + cands.get(i).sizeBytes() <= room);
+                        SpillBatch b = new SpillBatch(target, batch);
+                        inFlight.addAll(batch);
+                        if (done == null) {
+                            stop |= settle(b, runBatch(b), gone);
+                        } else {
+                            running.put(done.submit(() -> runBatch(b)), b);
+                        }
                     }
-                    PoolDevice target = spillTarget(cands.get(i).sizeBytes(), Set.of());
-                    if (target == null) {
-                        errors.add("no background device has room for "
-                                + cands.get(i).fid() + " (" + cands.get(i).sizeBytes() + " bytes)");
-                        throttled = true;
-                        stop = true;
-                        break;
+                    if (running.isEmpty()) {
+                        return;
                     }
-                    long room = Math.min(target.statfs().availableBytes() - (1 << 20), bucket.available());
-                    // The plan's candidates shared out over the streams that are free: a short
-                    // plan keeps every stream busy rather than one full batch and idle streams.
-                    int free = Math.max(1, streams) - running.size();
-                    int share = Math.min(SPILL_BATCH, Math.max(1, ceilDiv(cands.size() - i, free)));
-                    List<Fid> batch = new ArrayList<>();
-                    long planned = 0;
-                    do {
-                        planned += cands.get(i).sizeBytes();
-                        batch.add(cands.get(i++).fid());
-                    } while (i < cands.size()
-                            && batch.size() < share
-                            && planned + cands.get(i).sizeBytes() <= room);
-                    SpillBatch b = new SpillBatch(target, batch);
-                    inFlight.addAll(batch);
-                    if (done == null) {
-                        stop |= settle(b, runBatch(b), gone);
-                    } else {
-                        running.put(done.submit(() -> runBatch(b)), b);
-                    }
+                    Future<SpillOutcome> f = take(done);
+                    SpillBatch b = running.remove(f);
+                    stop |= settle(b, outcome(f), gone);
                 }
-                if (running.isEmpty()) {
-                    return;
+            } catch (OsdException | RuntimeException e) {
+                // Planning the next batch failed (the target's statfs, say): the round ends, but
+                // not before the batches already running have finished and been settled, so their
+                // objects' placement is learned and no batch outlives the pass.
+                while (!running.isEmpty()) {
+                    Future<SpillOutcome> f = take(done);
+                    settle(running.remove(f), outcome(f), gone);
                 }
-                Future<SpillOutcome> f = take(done);
-                SpillBatch b = running.remove(f);
-                stop |= settle(b, outcome(f), gone);
+                throw e;
             }
         }
 

@@ -720,7 +720,12 @@ final class CopyProtocol {
                     interrupted = true;
                 } catch (ExecutionException e) {
                     // A loop records its own failures; one that died of an Error leaves its work
-                    // not done (the caller treats it as not started), as a thread of its own did.
+                    // not done (the caller treats it as not started), as a thread of its own did,
+                    // and the Error is logged as that thread's uncaught exception was printed.
+                    LOG.log(
+                            System.Logger.Level.ERROR,
+                            "a copy writer died; its copies count as not done",
+                            e.getCause());
                     break;
                 }
             }

@@ -112,8 +112,9 @@ public final class RoomQueue {
         lock.lock();
         try {
             queue.addLast(me);
-            waiting.incrementAndGet();
+            // Bytes first: whoever sees the writer counted (stats().waiting()) sees its bytes too.
             waitingBytes.addAndGet(bytes);
+            waiting.incrementAndGet();
         } finally {
             lock.unlock();
         }
