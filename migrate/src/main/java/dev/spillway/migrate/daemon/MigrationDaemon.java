@@ -841,9 +841,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * Carries out the spill pass's plans: candidates go to the first background tier with room in
      * batches, a batch's copies begun in one durable metadata transaction (one log force for
      * all), then written one by one; a batch plans no more bytes than the bandwidth bucket holds
-     * (at least one object). Waves of at most {@code spill-streams} batches run side by side; the
-     * next wave's targets are chosen knowing how the last one went (a device that failed backs
-     * off). Stops the pass when the bucket is empty or no target has room.
+     * (at least one object). Up to {@code spill-streams} batches run side by side, out of step: a
+     * stream that finishes settles its batch and takes the next at once, its target chosen
+     * knowing how the batches settled so far went (a device that failed backs off). Stops the pass
+     * when the bucket is empty or no target has room; a round always settles the batches it
+     * started before it returns or throws.
      */
     private final class SpillMover implements Placement.Mover {
         private final List<String> errors;

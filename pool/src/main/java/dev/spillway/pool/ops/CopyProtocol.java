@@ -405,8 +405,8 @@ final class CopyProtocol {
     /**
      * Spills several objects to one target: their copies begun in one durable transaction
      * ({@link #beginAll}), all written, then made durable together ({@link Osd#sync(java.util.Collection)}:
-     * one round of fsyncs for the batch), then each flipped and released in turn — no flip before
-     * the sync of the whole batch has returned. A target that takes no
+     * one round of fsyncs for the batch), then flipped and released, up to the move's writers side
+     * by side — no flip before the sync of the whole batch has returned. A target that takes no
      * new copies refuses every object, as {@link #spill} does. If the metadata device has no room
      * for the whole batch's declared space, the objects are spilled one at a time. Once the target
      * parks a spill (it failed or is full), the rest of the batch is refused rather than tried on
