@@ -106,6 +106,22 @@ public final class CopyIo {
         return writeUnsynced(src, object, size, target, key, pacer, Checksums.MIN_SHIFT);
     }
 
+    /** A copy written and made durable: its checksums and the bytes it occupies on its device. */
+    public record Durable(Checksums sums, long occupied) {}
+
+    /**
+     * {@code size} bytes of {@code src} from {@code start} written to {@code key} on {@code target}
+     * ({@link #writeUnsynced}), then synced: the copy step of a range spill or a range rebuild.
+     */
+    public static Durable writeDurably(
+            Source src, long start, Fid object, long size, PoolDevice target, Fid key, Pacer pacer)
+            throws OsdException {
+        Checksums sums =
+                writeUnsynced((off, buf, len) -> src.read(start + off, buf, len), object, size, target, key, pacer);
+        target.osd().sync(key);
+        return new Durable(sums, target.osd().getAttr(key).blocks() * 512);
+    }
+
     /** {@link #writeUnsynced} with checksum chunks of at least {@code 2^minShift} bytes (a stripe's units). */
     static Checksums writeUnsynced(
             Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer, int minShift)

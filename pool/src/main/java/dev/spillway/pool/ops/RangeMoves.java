@@ -100,19 +100,10 @@ final class RangeMoves {
             return new MoveResult.NothingToDo("range [" + start + ", " + end + ") of " + fid
                     + " is not resident whole, or is all that is resident");
         }
-        Checksums sums;
-        long occupied;
+        CopyIo.Durable written;
         try {
-            CopyIo.Source body = CopyIo.of(mc.md(), fid);
-            sums = CopyIo.writeUnsynced(
-                    (off, buf, len) -> body.read(start + off, buf, len),
-                    fid,
-                    job.bytes(),
-                    target,
-                    job.key(),
-                    o.pacer());
-            target.osd().sync(job.key());
-            occupied = target.osd().getAttr(job.key()).blocks() * 512;
+            written =
+                    CopyIo.writeDurably(CopyIo.of(mc.md(), fid), start, fid, job.bytes(), target, job.key(), o.pacer());
         } catch (OsdException e) {
             mc.locked(fid, () -> {
                 garbage.discard(job, mc.loadIfExists(fid).orElse(null));
@@ -126,7 +117,7 @@ final class RangeMoves {
             }
             throw e;
         }
-        return mc.locked(fid, o, () -> finish(job, sums, occupied));
+        return mc.locked(fid, o, () -> finish(job, written.sums(), written.occupied()));
     }
 
     /** Step 1: null if the body on the metadata device does not hold the range, or holds nothing else. */

@@ -76,8 +76,7 @@ final class RangeRepair {
         }
         Job job = (Job) begun;
         PoolObject p = mc.load(fid);
-        Checksums sums;
-        long occupied;
+        CopyIo.Durable written;
         try {
             // The other copies holding the range, never the one replaced (bad, or on a failed device).
             CopyIo.Source body = SplitBody.source(
@@ -87,15 +86,7 @@ final class RangeRepair {
                     c -> ctx.readable(c) && (replaces == null || !c.hasKey(replaces)) && !c.hasKey(key),
                     fid,
                     p);
-            sums = CopyIo.writeUnsynced(
-                    (off, buf, len) -> body.read(span.start() + off, buf, len),
-                    fid,
-                    job.bytes(),
-                    target,
-                    job.key(),
-                    o.pacer());
-            target.osd().sync(job.key());
-            occupied = target.osd().getAttr(job.key()).blocks() * 512;
+            written = CopyIo.writeDurably(body, span.start(), fid, job.bytes(), target, job.key(), o.pacer());
         } catch (OsdException e) {
             mc.locked(fid, () -> {
                 garbage.discard(job, mc.loadIfExists(fid).orElse(null));
@@ -113,7 +104,7 @@ final class RangeRepair {
             }
             throw e;
         }
-        return mc.locked(fid, o, () -> finish(job, replaces, sums, occupied));
+        return mc.locked(fid, o, () -> finish(job, replaces, written.sums(), written.occupied()));
     }
 
     /** Step 1: the pending copy and its job, or why not (a {@link MoveResult}). */
