@@ -4,6 +4,7 @@ import dev.spillway.migrate.heat.Candidate;
 import dev.spillway.migrate.heat.ExtentHeat;
 import dev.spillway.migrate.heat.HeatCheckpoint;
 import dev.spillway.migrate.heat.HeatTracker;
+import dev.spillway.migrate.heat.ObjectHeat;
 import dev.spillway.migrate.policy.Placement;
 import dev.spillway.migrate.policy.PlacementPolicy;
 import dev.spillway.migrate.policy.Promotion;
@@ -273,10 +274,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         foregroundOps.incrementAndGet();
         Boolean lastResident = device == mdIndex ? Boolean.TRUE : cache.contains(device) ? null : Boolean.FALSE;
+        boolean fresh = !extents.tracked(fid);
         int[] hot = extents.read(
                 fid, size, offset, n, access, lastResident, cfg.policy().promoteHits() - 0.5);
-        // Only a split body's extents come home alone; a body spilled whole is promoted whole.
-        if (hot.length > 0 && extents.split(fid)) {
+        if (fresh && lastResident == Boolean.FALSE) {
+            // First seen through a read served off the fast tier: believed spilled whole until a
+            // pass or a promotion learns its record (a split body's resident extents then too).
+            extents.markAll(fid, true);
+        }
+        // A hot spilled extent comes home alone, of a split body or of one spilled whole (then
+        // the body becomes split: its hot extents home, the rest in its whole copy). A pool with
+        // a cache device promotes a body spilled whole to it, whole, as before.
+        boolean byExtent = extents.split(fid) || (cache.isEmpty() && spilledWhole(fid, device));
+        if (hot.length > 0 && byExtent) {
             for (int e : hot) {
                 queueExtent(fid, e, size);
             }
@@ -286,9 +296,17 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         if (extents.split(fid)) {
             placement.count(fid, extents.residentBytes(fid, size), true);
+        } else if (byExtent) {
+            // Spilled whole and tracked per extent: counted, never promoted whole.
+            placement.count(fid, size, false);
         } else {
             readAccess(fid, size, device);
         }
+    }
+
+    /** True if {@code fid} is tracked per extent and the daemon believes every extent spilled (this read served elsewhere). */
+    private boolean spilledWhole(Fid fid, int device) {
+        return device != mdIndex && extents.allSpilled(fid);
     }
 
     /** Queues extent {@code e} of {@code fid} to come home if the fast tier has room for it below the high watermark. */
@@ -793,10 +811,16 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             extentQueued.remove(m);
             pendingPromotionBytes.addAndGet(-m.bytes());
             try {
+                boolean wasHome = heat.lookup(m.fid()).map(ObjectHeat::resident).orElse(true);
                 MoveResult r = pool.migrator().promoteRange(m.fid(), m.start(), m.end(), paced);
                 moved("promote-extent", r);
                 if (r instanceof MoveResult.Done) {
                     pass.extentsPromoted++;
+                    if (!wasHome) {
+                        // A body spilled whole, its first extent home: resident again to the
+                        // tracker, sized by what is resident (below), so it can spill again.
+                        placement.promoted(m.fid(), Promotion.PROMOTE);
+                    }
                 }
                 learnResidency(m.fid());
             } catch (OsdException e) {

@@ -348,6 +348,22 @@ public final class ExtentHeat {
         }
     }
 
+    /** True if {@code fid} is tracked and every extent of it is believed spilled. */
+    public boolean allSpilled(Fid fid) {
+        Obj o = objects.get(fid);
+        if (o == null) {
+            return false;
+        }
+        synchronized (o) {
+            for (int e = 0; e < o.key.length; e++) {
+                if (!o.isSpilled(e)) {
+                    return false;
+                }
+            }
+            return !o.dead;
+        }
+    }
+
     // Holds o's lock.
     private static boolean isSplit(Obj o) {
         int s = 0;
