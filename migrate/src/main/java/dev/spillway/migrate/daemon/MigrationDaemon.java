@@ -188,8 +188,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * emergency spills. Does not start the background thread ({@link #start()}).
      */
     public static MigrationDaemon attach(PoolOsd pool, DaemonConfig cfg, InstantSource clock) throws OsdException {
-        HeatTracker heat = loadHeat(pool, cfg, clock);
-        MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, heat);
+        HeatCheckpoint.Loaded loaded = loadHeat(pool, cfg, clock);
+        MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, loaded.heat());
+        d.extents.restore(loaded.extentSize(), loaded.extents());
         d.refreshFast();
         pool.spaceReclaimer(d);
         pool.roomQueue().onWait(d::wake);
@@ -198,19 +199,20 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         return d;
     }
 
-    private static HeatTracker loadHeat(PoolOsd pool, DaemonConfig cfg, InstantSource clock) throws OsdException {
+    private static HeatCheckpoint.Loaded loadHeat(PoolOsd pool, DaemonConfig cfg, InstantSource clock)
+            throws OsdException {
         LocalFile file = pool.localFile(LocalFile.Name.HEAT);
         Optional<byte[]> b = file.read();
         if (b.isEmpty()) {
-            return new HeatTracker(cfg.heat(), clock);
+            return new HeatCheckpoint.Loaded(new HeatTracker(cfg.heat(), clock), 0, List.of());
         }
         try {
-            return HeatCheckpoint.read(new ByteArrayInputStream(b.get()), cfg.heat(), clock, file.device(), file.fid());
+            return HeatCheckpoint.load(new ByteArrayInputStream(b.get()), cfg.heat(), clock, file.device(), file.fid());
         } catch (OsdException e) {
             LOG.log(
                     System.Logger.Level.WARNING,
                     "pool " + pool.name() + ": heat checkpoint unreadable, starting cold: " + e.getMessage());
-            return new HeatTracker(cfg.heat(), clock);
+            return new HeatCheckpoint.Loaded(new HeatTracker(cfg.heat(), clock), 0, List.of());
         }
     }
 
@@ -1241,7 +1243,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         LocalFile file = pool.localFile(LocalFile.Name.HEAT);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         try {
-            HeatCheckpoint.write(heat, bo);
+            HeatCheckpoint.write(heat, extents, bo);
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, pool.name(), file.fid(), "heat checkpoint: " + e.getMessage(), e);
         }

@@ -2,7 +2,9 @@ package dev.spillway.migrate.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
+import dev.spillway.migrate.heat.ExtentHeat;
 import dev.spillway.migrate.heat.TestClock;
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
@@ -299,6 +301,57 @@ class ExtentDaemonTest {
                         + daemon.status().moves())
                 .isEqualTo("slow0 [[0, EOF)] IN_SYNC");
         assertThat(pool.jobs()).isEmpty();
+    }
+
+    @Test
+    void heatPerExtentSurvivesARestartSoTheHotExtentStaysWhenTheColdOnesSpill() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        double[] before = daemon.extents().extents(f, BIG).stream()
+                .mapToDouble(ExtentHeat.Extent::count)
+                .toArray();
+        assertThat(before[0]).isGreaterThan(4);
+        // A restart of the daemon: its heat checkpoint written at close, read at attach.
+        daemon.close();
+        daemon = MigrationDaemon.attach(
+                pool,
+                DaemonConfig.parse(
+                        PoolConfigParser.parse(String.format(YAML, 2_400_000), "t")
+                                .policy(),
+                        "t"),
+                clock);
+        pool.listener(daemon);
+        double[] after = daemon.extents().extents(f, BIG).stream()
+                .mapToDouble(ExtentHeat.Extent::count)
+                .toArray();
+        assertThat(after).containsExactly(before, within(1e-9));
+
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.extentsSpilled())
+                .as("the cold extents spill, the hot one stays")
+                .isEqualTo(3);
+        assertThat(r.spilled()).isZero();
+        assertThat(layout(f))
+                .isEqualTo("fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)]"
+                        + " | slow0 [[786432, EOF)]");
+
+        // Residency bits too: a restart after the spill still knows which extents are spilled.
+        daemon.close();
+        daemon = MigrationDaemon.attach(
+                pool,
+                DaemonConfig.parse(
+                        PoolConfigParser.parse(String.format(YAML, 2_400_000), "t")
+                                .policy(),
+                        "t"),
+                clock);
+        pool.listener(daemon);
+        assertThat(daemon.extents().split(f)).isTrue();
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(EXT);
     }
 
     @Test
