@@ -1238,13 +1238,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     @Override
     public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
-        try {
-            return reclaim0(bytes, busy, deadlineNanos);
-        } finally {
-        }
-    }
-
-    private boolean reclaim0(long bytes, List<Fid> busy, long deadlineNanos) {
         long freed = 0;
         try {
             refreshFast();
