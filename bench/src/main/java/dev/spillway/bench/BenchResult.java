@@ -101,6 +101,13 @@ public record BenchResult(
     public String toText() {
         return String.format(
                 "%-14s %-28s %12.3f vs baseline %12.3f %-8s ratio %.3f (goal %s) %s",
-                benchmark, metric, value, baseline, unit, ratio, goal, !hasGoal() ? "(no goal)" : met() ? "MET" : "MISSED");
+                benchmark,
+                metric,
+                value,
+                baseline,
+                unit,
+                ratio,
+                goal,
+                !hasGoal() ? "(no goal)" : met() ? "MET" : "MISSED");
     }
 }
