@@ -33,7 +33,7 @@ import java.util.zip.CheckedOutputStream;
  * block    record count u32, then that many records (one block per tracker segment)
  * record   seq u64, oid u32, ver u32, key f64, frequency key f32, last-access second i32,
  *          since second i32, size code u32, flags u8                     (41 bytes each)
- * extents  (version 5) extent size u64, object count u32, then per object: seq u64, oid u32,
+ * extents  (version 5) extent size u64 (0 if no object), object count u32, then per object: seq u64, oid u32,
  *          ver u32, size u64, extent count u32, a key f64 per extent, then the residency bits,
  *          a u64 per 64 extents (bit e % 64 of word e / 64 set: extent e believed spilled)
  * trailer  CRC32C u32 of every byte before it
@@ -121,7 +121,8 @@ public final class HeatCheckpoint {
             }
         }
         List<ExtentHeat.Saved> saved = extents == null ? List.of() : extents.saved(MAX_EXTENTS);
-        d.writeLong(extents == null ? 0 : extents.config().extentSize());
+        // No object: extent size 0, so a checkpoint without extents is the same bytes however written.
+        d.writeLong(saved.isEmpty() ? 0 : extents.config().extentSize());
         d.writeInt(saved.size());
         for (ExtentHeat.Saved x : saved) {
             d.writeLong(x.fid().seq());
