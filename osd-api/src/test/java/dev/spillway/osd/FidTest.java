@@ -46,4 +46,19 @@ class FidTest {
             assertThat(Fid.parse(a.toString())).isEqualTo(a);
         }
     }
+
+    @Test
+    void equalityAndHashAreTheRecordsOwn() {
+        // The values the generated record methods gave before equals/hashCode were written out
+        // (hashes pick stripes and cache slots; they must not move).
+        assertThat(new Fid(0x200000400L, 1, 0).hashCode()).isEqualTo(986017);
+        assertThat(new Fid(-1L, -1, -1).hashCode()).isEqualTo(-32);
+        assertThat(new Fid(0x123456789abcdefL, 0x7fffffff, 3).hashCode()).isEqualTo(143165036);
+        assertThat(new Fid(0, 0, 0).hashCode()).isZero();
+        Fid a = new Fid(0x200000400L, 7, 2);
+        assertThat(a).isEqualTo(new Fid(0x200000400L, 7, 2)).isNotEqualTo(a.withVersion(3));
+        assertThat(a).isNotEqualTo(new Fid(0x200000401L, 7, 2)).isNotEqualTo(new Fid(0x200000400L, 8, 2));
+        assertThat(a.equals(null)).isFalse();
+        assertThat(a.equals("[0x200000400:0x7:0x2]")).isFalse();
+    }
 }

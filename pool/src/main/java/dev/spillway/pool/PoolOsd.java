@@ -51,12 +51,14 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.function.BiConsumer;
 
 /**
  * The pool OSD: an {@link Osd} that stacks on other OSDs (docs/design.md, "The pool OSD"). The
@@ -151,7 +153,7 @@ public final class PoolOsd implements Osd {
             Osd mdOsd = null;
             for (DeviceConfig d : config.devices()) {
                 long d0 = System.nanoTime();
-                Osd o = opener.open(d, clock);
+                Osd o = opener.open(mode == MountMode.CHECK ? readOnly(d) : d, clock);
                 timing.append(d.name()).append(' ').append(millis(d0)).append(" ms, ");
                 if (d.has(Role.METADATA)) {
                     // Every metadata transaction passes the gate, so an online fsck can quiesce them.
@@ -168,6 +170,12 @@ public final class PoolOsd implements Osd {
             }
             List<DeviceTable.Entry> table;
             if (!DeviceTable.formatted(mdOsd)) {
+                if (mode == MountMode.CHECK) {
+                    throw new OsdException(
+                            Errno.EROFS,
+                            mdOsd.name(),
+                            "pool " + config.name() + ": not formatted; a read-only check formats nothing");
+                }
                 DeviceTable.format(mdOsd, config);
                 LOG.log(Level.INFO, "pool " + config.name() + ": formatted on " + mdOsd.name());
             }
@@ -221,6 +229,20 @@ public final class PoolOsd implements Osd {
             }
             throw e;
         }
+    }
+
+    /**
+     * A device of a read-only check: mounted with the common {@code read-only} setting where its
+     * backend can (osd-kv, osd-vfs: nothing written to the device, no space needed), as it is
+     * otherwise (osd-mem keeps nothing; osd-s3 writes nothing at mount).
+     */
+    private static DeviceConfig readOnly(DeviceConfig d) {
+        if (!Osds.mountsReadOnly(d.backend())) {
+            return d;
+        }
+        Map<String, Object> s = new LinkedHashMap<>(d.settings());
+        s.put(OsdConfig.READ_ONLY, true);
+        return new DeviceConfig(d.index(), d.name(), d.backend(), d.roles(), d.state(), d.durability(), s);
     }
 
     private static String millis(long since) {
@@ -647,6 +669,10 @@ public final class PoolOsd implements Osd {
         return streams.open();
     }
 
+    /** The order whole copies are tried in: the preferred one first, then by device. */
+    private static final Comparator<Copy> READ_ORDER =
+            Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device);
+
     /** Reads from the best in-sync copy; null if the layout changed and the read must restart. */
     private Integer readSpilled(Fid fid, PoolObject p, long offset, ByteBuffer dst, int start) throws OsdException {
         if (p.split(mdDevice.index())) {
@@ -654,7 +680,9 @@ public final class PoolOsd implements Osd {
         }
         List<Copy> candidates = new ArrayList<>(p.inSync());
         candidates.removeIf(c -> !ctx.readable(c));
-        candidates.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
+        if (candidates.size() > 1) {
+            candidates.sort(READ_ORDER);
+        }
         OsdException last = null;
         List<String> tried = new ArrayList<>();
         for (Copy c : candidates) {
@@ -733,20 +761,18 @@ public final class PoolOsd implements Osd {
             throws OsdException {
         SplitBody.Read r;
         // The copies a part of the read failed on (the next copy holding the range served it).
-        List<Copy> bad = new ArrayList<>();
-        List<OsdException> why = new ArrayList<>();
+        FailedCopies failed = new FailedCopies();
         try {
             r = SplitBody.read(
-                    mdDevice.osd(), mdDevice.index(), ctx::device, ctx::readable, fid, p, offset, dst, (c, e) -> {
-                        bad.add(c);
-                        why.add(e);
-                    });
+                    mdDevice.osd(), mdDevice.index(), ctx::device, ctx::readable, fid, p, offset, dst, failed);
         } catch (OsdException e) {
             dst.position(start);
             if (!sameBody(fid, p)) {
                 return null;
             }
-            markBad(fid, bad, why, e);
+            if (failed.copies != null) {
+                markBad(fid, failed.copies, failed.why, e);
+            }
             throw e;
         }
         // As for a resident body: the change stamp taken with the record spares a record load
@@ -755,9 +781,27 @@ public final class PoolOsd implements Osd {
             dst.position(start);
             return null;
         }
-        markBad(fid, bad, why, null);
+        if (failed.copies != null) {
+            markBad(fid, failed.copies, failed.why, null);
+        }
         reported(fid, p, offset, r.bytes(), r.lastDevice());
         return r.bytes();
+    }
+
+    /** The copies a read of a split body failed on, and why; the lists made at the first failure. */
+    private static final class FailedCopies implements BiConsumer<Copy, OsdException> {
+        List<Copy> copies;
+        List<OsdException> why;
+
+        @Override
+        public void accept(Copy c, OsdException e) {
+            if (copies == null) {
+                copies = new ArrayList<>();
+                why = new ArrayList<>();
+            }
+            copies.add(c);
+            why.add(e);
+        }
     }
 
     /**
@@ -947,6 +991,7 @@ public final class PoolOsd implements Osd {
         }
         closed = true;
         failures.close();
+        migrator.close();
         OsdException first = null;
         for (PoolDevice d : ctx.devices()) {
             try {

@@ -1,7 +1,10 @@
 package dev.spillway.osd.kv;
 
 import dev.spillway.osd.Fid;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -57,8 +60,19 @@ final class Keys {
                 .put(sub);
     }
 
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+
+    // Filled in place, not through a ByteBuffer: every read asks for this key, and the buffer's
+    // allocation was 13-15% of a 4 KiB read's Java time (session 9 profile).
     static byte[] attr(Fid fid) {
-        return obj(fid, ATTR, 0).array();
+        byte[] k = new byte[SUB_PREFIX];
+        k[0] = OBJECT;
+        LONG.set(k, 1, fid.seq());
+        INT.set(k, 9, fid.oid());
+        INT.set(k, 13, fid.ver());
+        k[17] = ATTR;
+        return k;
     }
 
     /** First key of the object's records. */

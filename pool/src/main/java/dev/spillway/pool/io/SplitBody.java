@@ -76,7 +76,10 @@ public final class SplitBody {
             Span here = Span.at(local.held(), pos);
             if (here != null) {
                 int want = (int) (Math.min(end, here.end()) - pos);
-                ByteBuffer part = dst.slice(dst.position(), want);
+                // A read that stays inside the resident range (the hot case) goes straight into the
+                // caller's buffer; a part of a longer one into a slice of it.
+                boolean all = want == dst.remaining();
+                ByteBuffer part = all ? dst : dst.slice(dst.position(), want);
                 int got = 0;
                 while (got < want) {
                     int n = md.read(fid, pos + got, part);
@@ -93,7 +96,9 @@ public final class SplitBody {
                             "the body holds " + local.held() + " but reads " + got + " of " + want + " bytes at "
                                     + pos);
                 }
-                dst.position(dst.position() + want);
+                if (!all) {
+                    dst.position(dst.position() + want);
+                }
                 pos += want;
                 last = mdIndex;
                 continue;
