@@ -148,6 +148,12 @@ public interface Transaction extends AutoCloseable {
      * Writes all of {@code src}'s remaining bytes at {@code offset}, growing the size if the write
      * ends past it (the gap reads as zeros), bumping the data version and mtime.
      *
+     * <p>The bytes are taken before this returns: the caller may refill or reuse {@code src} at once
+     * (the pool's copies write chunk after chunk through one buffer), and the transaction commits
+     * what {@code src} held when it was written, whatever the buffer holds later. A backend that
+     * writes lazily copies the bytes first. The conformance suite checks it (heap and direct
+     * buffers, small and large writes).
+     *
      * @throws OsdException EFBIG past {@link Capabilities#maxObjectSize()}; EOPNOTSUPP for a
      *     write that is not sequential from 0 without {@link Capability#PARTIAL_WRITE}
      */

@@ -970,6 +970,7 @@ public final class PoolOsd implements Osd {
         }
         closed = true;
         failures.close();
+        migrator.close();
         OsdException first = null;
         for (PoolDevice d : ctx.devices()) {
             try {

@@ -242,9 +242,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     @Override
     public void readAccess(Fid fid, long size, int device) {
         boolean resident = device == mdIndex;
-        // A read served by a cache device is a read of a promoted copy: counted, not promoted again.
+        // A read served by a cache device is a read of a promoted copy: counted, not promoted again
+        // (a return within its ghost still moves the trial share: the fast tier missed it).
         if (resident || cache.contains(device) || !cfg.enabled() || promotionQueued.contains(fid)) {
-            placement.count(fid, size, resident);
+            placement.count(fid, size, resident, Math.max(1, fastCapacity));
             return;
         }
         Promotion p = placement.read(fid, size, false, fastUsed, Math.max(1, fastCapacity));
@@ -285,7 +286,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             return;
         }
         if (extents.split(fid)) {
-            placement.count(fid, extents.residentBytes(fid, size), true);
+            placement.count(fid, extents.residentBytes(fid, size), true, Math.max(1, fastCapacity));
         } else {
             readAccess(fid, size, device);
         }
@@ -1237,13 +1238,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     @Override
     public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
-        try {
-            return reclaim0(bytes, busy, deadlineNanos);
-        } finally {
-        }
-    }
-
-    private boolean reclaim0(long bytes, List<Fid> busy, long deadlineNanos) {
         long freed = 0;
         try {
             refreshFast();

@@ -68,11 +68,19 @@ public final class Placement {
     }
 
     /**
-     * One read access counted without a decision (a promotion of it is already queued, or the
-     * daemon is off).
+     * One read access counted without a promotion decision (a read served by a cache device, a
+     * promotion of it already queued, or the daemon off). A read the fast tier did not serve
+     * still uses up the object's ghost, and a return within it still moves the trial share,
+     * as the same read deciding a promotion would: the fast tier missed it either way.
+     *
+     * @param resident true if the fast tier served it
+     * @param capacityBytes the fast tier's capacity
      */
-    public void count(Fid fid, long sizeBytes, boolean resident) {
-        heat.recordRead(fid.seq(), fid.oid(), fid.ver(), ObjectKind.DATA, sizeBytes, resident);
+    public void count(Fid fid, long sizeBytes, boolean resident, long capacityBytes) {
+        long ghost = heat.recordRead(fid.seq(), fid.oid(), fid.ver(), ObjectKind.DATA, sizeBytes, resident);
+        if (ghost != 0) {
+            policy.ghostReturned(sizeBytes, capacityBytes, ghost);
+        }
     }
 
     /** One write access: the body is on the fast tier now, {@code sizeBytes} long. */

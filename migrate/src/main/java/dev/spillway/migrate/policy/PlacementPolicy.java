@@ -240,6 +240,17 @@ public final class PlacementPolicy {
                 HeatTracker.ghostVerdict(ghostToken, ghostBytes(capacityBytes)));
     }
 
+    /**
+     * A read of a spilled object that decides nothing (served by a cache device, or its
+     * promotion already queued) used up the ghost {@code ghostToken} ({@link
+     * HeatTracker#recordRead}'s token): the share moves by it as a decision's read would move it.
+     */
+    synchronized void ghostReturned(long sizeBytes, long capacityBytes, long ghostToken) {
+        if (capacityBytes > 0) {
+            adaptShare(HeatTracker.ghostVerdict(ghostToken, ghostBytes(capacityBytes)), sizeBytes, capacityBytes);
+        }
+    }
+
     private synchronized Promotion decidePromotion(
             Fid fid, long sizeBytes, long usedBytes, long capacityBytes, int ghost) {
         checkOccupancy(usedBytes, capacityBytes);

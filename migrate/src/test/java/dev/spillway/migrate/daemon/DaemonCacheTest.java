@@ -74,6 +74,52 @@ class DaemonCacheTest {
         }
     }
 
+    /**
+     * A spilled object read again soon after a spill pass took it is a hit its part of the tier
+     * would have had with more room (its ghost): the trial share moves by it wherever the read
+     * was served from. Here the object got a cache copy after it was spilled (a promotion the
+     * daemon did not decide: the admin's), so its first read since is served by the cache — and
+     * must still shrink the share, as the same read served by the spill device would (a return to
+     * the main part's ghost). It used to consume the ghost and leave the share as it was.
+     */
+    @Test
+    void aReturnServedByTheCacheStillMovesTheTrialShare() throws Exception {
+        PoolConfig c = PoolConfigParser.parse(YAML.replace("probation-share: 0", "probation-share: 0.1"), "cache test");
+        try (PoolOsd pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER);
+                MigrationDaemon daemon =
+                        MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), clock)) {
+            pool.listener(daemon);
+            Fid f = new Fid(0x200000400L, 1, 0);
+            byte[] body = new byte[100_000];
+            new Random(2).nextBytes(body);
+            try (Transaction tx = pool.newTransaction()) {
+                tx.declareCreate(f, ObjectKind.DATA);
+                tx.declareWrite(f, 0, body.length);
+                tx.start();
+                tx.create(f, ObjectKind.DATA, AttrChange.none());
+                tx.write(f, 0, ByteBuffer.wrap(body));
+            }
+            daemon.runOnce(); // learns the fast tier's capacity
+            clock.advance(Duration.ofMinutes(1));
+            // Spilled from the main part, as a pass spills it: its ghost is marked.
+            pool.migrator().spill(f, pool.device("slow0").orElseThrow());
+            daemon.heat().markSpilled(f);
+            pool.migrator().promote(f);
+            int ram = pool.device("ram").orElseThrow().index();
+            assertThat(pool.requireObject(f).on(ram)).isPresent();
+            double before = daemon.policy().trialShare();
+            read(pool, f, body);
+            assertThat(daemon.policy().trialShare())
+                    .as("a return to the main part's ghost, served by the cache, shrinks the trial share")
+                    .isLessThan(before);
+            double after = daemon.policy().trialShare();
+            read(pool, f, body);
+            assertThat(daemon.policy().trialShare())
+                    .as("the ghost is used up by the first read")
+                    .isEqualTo(after);
+        }
+    }
+
     private static void read(PoolOsd pool, Fid f, byte[] expected) throws OsdException {
         ByteBuffer b = ByteBuffer.allocate(expected.length);
         while (b.hasRemaining()) {

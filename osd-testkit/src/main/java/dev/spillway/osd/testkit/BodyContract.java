@@ -98,6 +98,44 @@ public interface BodyContract extends OsdContract {
         assertThat(readAll(f)).isEqualTo(data);
     }
 
+    /**
+     * A write takes its bytes before it returns ({@code Transaction.write}'s contract): one buffer
+     * refilled chunk after chunk, as the pool's copies write, and scribbled over before the commit,
+     * commits the bytes each write was given. Small chunks and large ones (a backend may store them
+     * differently), from a heap and from a direct buffer.
+     */
+    @Test
+    default void aWritesBytesAreTakenBeforeItReturns() throws Exception {
+        for (int chunk : new int[] {1_000, 100_000}) {
+            for (boolean direct : new boolean[] {false, true}) {
+                int chunks = 3;
+                byte[] data = OsdContract.random(10 + chunk, chunk * chunks);
+                Fid f = newFid();
+                ByteBuffer buf = direct ? ByteBuffer.allocateDirect(chunk) : ByteBuffer.allocate(chunk);
+                tx(
+                        t -> {
+                            t.declareCreate(f, ObjectKind.DATA);
+                            t.declareWrite(f, 0, data.length);
+                        },
+                        t -> {
+                            t.create(f, ObjectKind.DATA, AttrChange.none());
+                            for (int i = 0; i < chunks; i++) {
+                                buf.clear().put(data, i * chunk, chunk).flip();
+                                t.write(f, (long) i * chunk, buf);
+                            }
+                            // Scribbled over before the commit: what commits is what the writes saw.
+                            buf.clear();
+                            while (buf.hasRemaining()) {
+                                buf.put((byte) 0x5a);
+                            }
+                        });
+                assertThat(readAll(f))
+                        .as("%d-byte chunks from a %s buffer", chunk, direct ? "direct" : "heap")
+                        .isEqualTo(data);
+            }
+        }
+    }
+
     @Test
     default void readIntoADirectBuffer() throws Exception {
         byte[] data = OsdContract.random(9, 5000);

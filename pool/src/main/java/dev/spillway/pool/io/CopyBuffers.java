@@ -13,8 +13,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #BUDGET} bytes in all at most (32 buffers of 1 MiB: more than the copies the daemon has
  * in flight at once, 3 streams of 4 writers). A buffer may be longer than asked for: every user
  * reads and writes {@code buf[0, len)} only. A buffer is given back only after the last write that
- * used it has returned (an {@code Osd} consumes a write's bytes before it returns, as a copy's
- * chunk after chunk in one buffer already relies on).
+ * used it has returned: {@code Transaction.write} takes its bytes before it returns (its contract,
+ * checked for every backend and the pool by the conformance suite's {@code
+ * BodyContract.aWritesBytesAreTakenBeforeItReturns}), as a copy's chunk after chunk in one buffer
+ * also relies on.
  */
 public final class CopyBuffers {
     /** Bytes kept between copies at most, all sizes together. */

@@ -39,12 +39,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
@@ -64,26 +58,6 @@ final class CopyProtocol {
     private final CopyKeys keys;
     private final LayoutOps layout;
     private final Garbage garbage;
-
-    // The threads that write a batch's copies side by side (MoveOptions.writers), shared by every
-    // batch and kept for a while once idle: a thread made per copy writer of every batch also made
-    // its own 1 MiB temporary direct buffer for file I/O (the JDK caches one per thread), allocated
-    // and faulted in afresh each time. Daemon threads, ended when idle: nothing to shut down.
-    private static final ExecutorService COPY_WRITERS = copyWriters();
-
-    private static ExecutorService copyWriters() {
-        AtomicInteger n = new AtomicInteger();
-        return new ThreadPoolExecutor(
-                0,
-                Integer.MAX_VALUE,
-                30,
-                TimeUnit.SECONDS,
-                new SynchronousQueue<>(),
-                r -> Thread.ofPlatform()
-                        .daemon()
-                        .name("spillway-copy-" + n.getAndIncrement())
-                        .unstarted(r));
-    }
 
     // Copy jobs an emergency spill could neither finish nor abandon (the object was locked).
     private final ConcurrentLinkedQueue<Job> leftovers = new ConcurrentLinkedQueue<>();
@@ -586,7 +560,10 @@ final class CopyProtocol {
                 open.remove(w.job());
             }
             Spilled[] flipped = new Spilled[flipping.size()];
-            RuntimeException[] threw = new RuntimeException[flipping.size()];
+            // A flip that throws anything but an OsdException (a bug, an Error) is rethrown as it is
+            // once every other flip of the batch has run: it says nothing about the target device.
+            // Its job stays in the work index for the stuck-copy roll-back.
+            Throwable[] threw = new Throwable[flipping.size()];
             eachSideBySide(o.writers(), flipping.size(), i -> {
                 Written w = flipping.get(i);
                 Fid f = w.job().fid();
@@ -594,27 +571,13 @@ final class CopyProtocol {
                     flipped[i] = new Spilled(f, flip(w.job(), occupied.get(w.job()), true, o));
                 } catch (OsdException e) {
                     flipped[i] = new Spilled(f, new MoveResult.Failed(e));
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     threw[i] = e;
                 }
             });
+            rethrowFirst(threw);
             for (int i = 0; i < flipping.size(); i++) {
-                if (threw[i] != null) {
-                    throw threw[i];
-                }
-                Job j = flipping.get(i).job();
-                done.put(
-                        j.fid(),
-                        flipped[i] != null
-                                ? flipped[i]
-                                // Its flip died of an Error: the job stays for the stuck-copy roll-back.
-                                : new Spilled(
-                                        j.fid(),
-                                        new MoveResult.Failed(new OsdException(
-                                                Errno.EIO,
-                                                ctx.name(),
-                                                j.fid(),
-                                                "the flip of " + j + " did not finish"))));
+                done.put(flipping.get(i).job().fid(), flipped[i]);
             }
         } finally {
             for (Job j : open) {
@@ -642,7 +605,8 @@ final class CopyProtocol {
      * side, on the copy writers' platform threads (a copy reads its body from the metadata device,
      * which may be a JNI call that would pin a virtual thread's carrier). Once one fails in a way that parks the
      * move (the target full or failing), no further copy is started: those come back as neither
-     * written nor failed. With one writer the copies are written in order on this thread.
+     * written nor failed. With one writer the copies are written in order on this thread. An
+     * {@link Error} stops the batch and is rethrown as it is, once the other writers have ended.
      */
     private List<Attempt> writeAll(List<Job> jobs, PoolDevice target, MoveOptions o) {
         Attempt[] out = new Attempt[jobs.size()];
@@ -674,10 +638,15 @@ final class CopyProtocol {
                                     "copy to " + target.name() + " failed: " + e,
                                     e));
                     stop.set(true);
+                } catch (Error e) {
+                    // Not the target's fault: no copy more is started, and CopyWriters.run rethrows
+                    // it once the others have ended (the batch's jobs are rolled back on the way out).
+                    stop.set(true);
+                    throw e;
                 }
             }
         };
-        onWriters(Math.min(o.writers(), jobs.size()), writer);
+        mc.writers.run(Math.min(o.writers(), jobs.size()), writer);
         List<Attempt> r = new ArrayList<>();
         for (int i = 0; i < out.length; i++) {
             r.add(out[i] != null ? out[i] : new Attempt(jobs.get(i), null, null));
@@ -685,10 +654,10 @@ final class CopyProtocol {
         return r;
     }
 
-    /** {@code body(i)} for each {@code i} in {@code [0, count)}, up to {@code writers} side by side ({@link #onWriters}). */
-    private static void eachSideBySide(int writers, int count, IntConsumer body) {
+    /** {@code body(i)} for each {@code i} in {@code [0, count)}, up to {@code writers} side by side ({@link CopyWriters#run}). */
+    private void eachSideBySide(int writers, int count, IntConsumer body) {
         AtomicInteger next = new AtomicInteger();
-        onWriters(Math.min(writers, count), () -> {
+        mc.writers.run(Math.min(writers, count), () -> {
             int i;
             while ((i = next.getAndIncrement()) < count) {
                 body.accept(i);
@@ -696,42 +665,24 @@ final class CopyProtocol {
         });
     }
 
-    /**
-     * Runs {@code loop} on {@code n} of the copy writers' threads side by side and waits for all of
-     * them; with {@code n} of 1 (or less) once, on this thread. Interrupted, it still waits (work is
-     * never left half done) and keeps the interrupt.
-     */
-    private static void onWriters(int n, Runnable loop) {
-        if (n <= 1) {
-            loop.run();
-            return;
-        }
-        List<Future<?>> fs = new ArrayList<>();
-        for (int k = 0; k < n; k++) {
-            fs.add(COPY_WRITERS.submit(loop));
-        }
-        boolean interrupted = false;
-        for (Future<?> f : fs) {
-            while (true) {
-                try {
-                    f.get();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (ExecutionException e) {
-                    // A loop records its own failures; one that died of an Error leaves its work
-                    // not done (the caller treats it as not started), as a thread of its own did,
-                    // and the Error is logged as that thread's uncaught exception was printed.
-                    LOG.log(
-                            System.Logger.Level.ERROR,
-                            "a copy writer died; its copies count as not done",
-                            e.getCause());
-                    break;
-                }
+    /** Throws the first non-null of {@code threw} as it is (the others suppressed on it), if any. */
+    private static void rethrowFirst(Throwable[] threw) {
+        Throwable first = null;
+        for (Throwable t : threw) {
+            if (t == null) {
+                continue;
+            }
+            if (first == null) {
+                first = t;
+            } else if (t != first) {
+                first.addSuppressed(t);
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        if (first instanceof Error e) {
+            throw e;
+        }
+        if (first instanceof RuntimeException e) {
+            throw e;
         }
     }
 

@@ -59,6 +59,15 @@ public final class Migrator {
         return new Migrator(new MoveContext(ctx), new CopyKeys(ctx.metadata().osd()));
     }
 
+    /**
+     * Ends the pool's copy-writer threads (idle ones now, busy ones when their copy returns); a
+     * move started afterwards writes its copies on its caller's thread. The pool calls this as it
+     * closes.
+     */
+    public void close() {
+        mc.writers.close();
+    }
+
     @FunctionalInterface
     public interface Locked<T> {
         T run() throws OsdException;

@@ -35,10 +35,13 @@ final class MoveContext {
     final int mdIndex;
     /** The copies being made now: the daemon rolls back only COPY jobs of others. */
     final CopiesInFlight inFlight = new CopiesInFlight();
+    /** The pool's copy-writer threads, ended with the pool ({@link Migrator#close}). */
+    final CopyWriters writers;
 
     MoveContext(PoolContext ctx) {
         this.ctx = ctx;
         this.mdIndex = ctx.metadata().index();
+        this.writers = new CopyWriters(ctx.name());
     }
 
     Osd md() {
