@@ -46,6 +46,17 @@ public record BenchResult(
         return new BenchResult(benchmark, metric, value, baseline, baseline / value, unit, goal, params);
     }
 
+    /**
+     * The goal of a line that only reports a figure (no goal of its own; another line carries
+     * the goal): its JSON says {@code "met": null} and its text "no goal", never MET or MISSED.
+     */
+    public static final String NO_GOAL = "none";
+
+    /** Whether this line has a goal to meet (its goal is not {@link #NO_GOAL}...). */
+    public boolean hasGoal() {
+        return !goal.trim().startsWith(NO_GOAL);
+    }
+
     /** True if the ratio satisfies the goal ({@code ">= X"}, {@code "> X"}, {@code "<= X"}, {@code "< X"}). */
     public boolean met() {
         String g = goal.trim();
@@ -73,7 +84,7 @@ public record BenchResult(
         m.put("ratio", round(ratio));
         m.put("unit", unit);
         m.put("goal", goal);
-        m.put("met", met());
+        m.put("met", hasGoal() ? met() : null);
         m.put("params", params);
         try {
             return JSON.writeValueAsString(m);
@@ -90,6 +101,13 @@ public record BenchResult(
     public String toText() {
         return String.format(
                 "%-14s %-28s %12.3f vs baseline %12.3f %-8s ratio %.3f (goal %s) %s",
-                benchmark, metric, value, baseline, unit, ratio, goal, met() ? "MET" : "MISSED");
+                benchmark,
+                metric,
+                value,
+                baseline,
+                unit,
+                ratio,
+                goal,
+                !hasGoal() ? "(no goal)" : met() ? "MET" : "MISSED");
     }
 }

@@ -31,6 +31,22 @@ class BenchResultTest {
                 .isFalse();
     }
 
+    /** A line that only reports (another line carries the goal) is neither met nor missed. */
+    @Test
+    void aLineWithoutAGoalSaysNeitherMetNorMissed() throws Exception {
+        BenchResult r = BenchResult.lowerIsBetter(
+                "startup", "restart ms", 3000, 4000, "ms", BenchResult.NO_GOAL + " (reported)", Map.of());
+        JsonNode j = new ObjectMapper().readTree(r.toJson());
+        assertThat(j.get("met").isNull()).isTrue();
+        assertThat(r.toText()).contains("(no goal)").doesNotContain("MET").doesNotContain("MISSED");
+        assertThat(new ObjectMapper()
+                        .readTree(BenchResult.lowerIsBetter("x", "ms", 2000, 1000, "ms", ">= 1.0", Map.of())
+                                .toJson())
+                        .get("met")
+                        .asBoolean(true))
+                .isFalse();
+    }
+
     @Test
     void alternationReportsMedians() throws Exception {
         int[] n = {0};

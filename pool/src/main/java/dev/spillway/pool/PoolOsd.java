@@ -51,6 +51,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -152,7 +153,7 @@ public final class PoolOsd implements Osd {
             Osd mdOsd = null;
             for (DeviceConfig d : config.devices()) {
                 long d0 = System.nanoTime();
-                Osd o = opener.open(d, clock);
+                Osd o = opener.open(mode == MountMode.CHECK ? readOnly(d) : d, clock);
                 timing.append(d.name()).append(' ').append(millis(d0)).append(" ms, ");
                 if (d.has(Role.METADATA)) {
                     // Every metadata transaction passes the gate, so an online fsck can quiesce them.
@@ -169,6 +170,12 @@ public final class PoolOsd implements Osd {
             }
             List<DeviceTable.Entry> table;
             if (!DeviceTable.formatted(mdOsd)) {
+                if (mode == MountMode.CHECK) {
+                    throw new OsdException(
+                            Errno.EROFS,
+                            mdOsd.name(),
+                            "pool " + config.name() + ": not formatted; a read-only check formats nothing");
+                }
                 DeviceTable.format(mdOsd, config);
                 LOG.log(Level.INFO, "pool " + config.name() + ": formatted on " + mdOsd.name());
             }
@@ -222,6 +229,20 @@ public final class PoolOsd implements Osd {
             }
             throw e;
         }
+    }
+
+    /**
+     * A device of a read-only check: mounted with the common {@code read-only} setting where its
+     * backend can (osd-kv, osd-vfs: nothing written to the device, no space needed), as it is
+     * otherwise (osd-mem keeps nothing; osd-s3 writes nothing at mount).
+     */
+    private static DeviceConfig readOnly(DeviceConfig d) {
+        if (!Osds.mountsReadOnly(d.backend())) {
+            return d;
+        }
+        Map<String, Object> s = new LinkedHashMap<>(d.settings());
+        s.put(OsdConfig.READ_ONLY, true);
+        return new DeviceConfig(d.index(), d.name(), d.backend(), d.roles(), d.state(), d.durability(), s);
     }
 
     private static String millis(long since) {

@@ -149,8 +149,16 @@ public final class StartupBench implements Benchmark {
             pr.put("first_answer", "a signed S3 GET of an existing object, polled every 5 ms");
             pr.put("samples_ms_cache", rounded(r.as()));
             pr.put("samples_ms_no_cache", rounded(r.bs()));
+            // The issue's goal for a restart is absolute (< 1 s, the next line); the cache's
+            // ratio is reported beside it, with no goal of its own, so it never reads as "met".
             out.add(BenchResult.lowerIsBetter(
-                    name(), "serve_restart_first_answer_ms", r.a(), r.b(), "ms", ">= 1.0", pr));
+                    name(),
+                    "serve_restart_first_answer_ms",
+                    r.a(),
+                    r.b(),
+                    "ms",
+                    BenchResult.NO_GOAL + " (reported; the goal is serve_restart_first_answer_vs_1s)",
+                    pr));
             Map<String, Object> pb = new LinkedHashMap<>(pr);
             pb.put("baseline", "the 1,000 ms budget of the goal (issue 17)");
             pb.put("restart_ms_no_cache", Math.round(r.b()));

@@ -26,8 +26,14 @@ import java.util.regex.Pattern;
  */
 public record OsdConfig(String name, String backend, Map<String, Object> settings, InstantSource clock) {
 
+    /**
+     * The common setting that mounts a device read-only ({@link #readOnly()}); the pool sets it
+     * for an offline check ({@code fsck} without repair), never a configuration.
+     */
+    public static final String READ_ONLY = "read-only";
+
     /** Settings every backend understands. */
-    public static final Set<String> COMMON_KEYS = Set.of("strict-declares");
+    public static final Set<String> COMMON_KEYS = Set.of("strict-declares", READ_ONLY);
 
     public OsdConfig {
         Objects.requireNonNull(name, "name");
@@ -203,6 +209,17 @@ public record OsdConfig(String name, String backend, Map<String, Object> setting
             case "h" -> Duration.ofHours(n);
             default -> Duration.ofDays(n);
         };
+    }
+
+    /**
+     * The common {@value #READ_ONLY} setting: mount the device without writing a byte to what it
+     * keeps (no format, no recovery that writes, no log or state file renewed, nothing written at
+     * unmount), so that the mount needs no space and leaves the device as it found it; every
+     * change is refused with EROFS naming the device. A backend that cannot mount so says so
+     * ({@link OsdProvider#mountsReadOnly()}) and {@link Osds#open} refuses it with EROFS.
+     */
+    public boolean readOnly() throws OsdException {
+        return bool(READ_ONLY, false);
     }
 
     /** The common {@code strict-declares} setting. */

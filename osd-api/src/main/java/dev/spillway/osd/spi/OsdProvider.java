@@ -22,4 +22,13 @@ public interface OsdProvider {
      * refuses anything else that is not its own format, never reformatting silently.
      */
     Osd open(OsdConfig config) throws OsdException;
+
+    /**
+     * Whether {@link #open} honours {@link OsdConfig#readOnly()}: the mount writes nothing to the
+     * device and refuses every change with EROFS. False by default, and then {@link Osds#open}
+     * refuses a read-only open.
+     */
+    default boolean mountsReadOnly() {
+        return false;
+    }
 }

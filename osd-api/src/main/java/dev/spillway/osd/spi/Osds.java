@@ -37,6 +37,19 @@ public final class Osds {
     public static Osd open(OsdConfig config) throws OsdException {
         OsdProvider p = provider(config.backend());
         config.checkKnown(p.settings());
+        if (config.readOnly() && !p.mountsReadOnly()) {
+            throw new OsdException(
+                    Errno.EROFS,
+                    config.name(),
+                    "backend " + p.backend() + " cannot mount a device read-only (setting '" + OsdConfig.READ_ONLY
+                            + "')");
+        }
         return p.open(config);
+    }
+
+    /** Whether the registered {@code backend} mounts read-only ({@link OsdProvider#mountsReadOnly()}). */
+    public static boolean mountsReadOnly(String backend) {
+        OsdProvider p = providers().get(backend);
+        return p != null && p.mountsReadOnly();
     }
 }

@@ -83,10 +83,26 @@ final class KvDatabase implements AutoCloseable {
      * WAL or MANIFEST. A device that fails here is refused untouched.
      */
     static KvDatabase openReadOnly(Path dir, String device) throws RocksDBException {
-        return open(dir, false, 1 << 20, true, device);
+        return open(dir, false, 1 << 20, true, true, device);
+    }
+
+    /**
+     * Opens the database read-only for a read-only mount (an offline check): no LOCK, no new WAL
+     * or MANIFEST, no flush, no compaction, nothing written. The WAL that the last process left
+     * (a crash's un-replayed writes) is replayed into memory only, so the mount reads what a
+     * read-write open would, and the WAL stays as it was for the next read-write open to replay.
+     */
+    static KvDatabase openReadOnlyMount(Path dir, long blockCacheBytes, String device) throws RocksDBException {
+        return open(dir, false, blockCacheBytes, true, false, device);
     }
 
     private static KvDatabase open(Path dir, boolean create, long blockCacheBytes, boolean readOnly, String device)
+            throws RocksDBException {
+        return open(dir, create, blockCacheBytes, readOnly, readOnly, device);
+    }
+
+    private static KvDatabase open(
+            Path dir, boolean create, long blockCacheBytes, boolean readOnly, boolean quiet, String device)
             throws RocksDBException {
         RocksDB.loadLibrary();
         if (create) {
@@ -121,8 +137,8 @@ final class KvDatabase implements AutoCloseable {
                     .setMaxTotalWalSize(64L << 20)
                     .setAvoidFlushDuringRecovery(true)
                     .setBytesPerSync(1 << 20);
-            // A read-only check's own messages only describe the check; a failure is thrown.
-            dbo.setLogger(add(owned, readOnly ? new Quiet() : new ToSystemLogger(device)));
+            // The mount's read-only probe's own messages only describe the probe; a failure is thrown.
+            dbo.setLogger(add(owned, quiet ? new Quiet() : new ToSystemLogger(device)));
 
             BlockBasedTableConfig metaTable = new BlockBasedTableConfig()
                     .setBlockCache(cache)

@@ -104,6 +104,17 @@ final class KvFolder implements AutoCloseable {
      * @param blockSize the configured block size for a format, or 0 for the default
      */
     static KvFolder mount(String device, Storage storage, Path db, int blockSize) throws OsdException {
+        return mount(device, storage, db, blockSize, false);
+    }
+
+    /**
+     * As {@link #mount(String, Storage, Path, int)}; with {@code readOnly} nothing in the folder is
+     * created or changed: a folder that is not a formatted osd-kv is refused (EROFS for one that
+     * would be formatted), and the lock is taken only if its file exists (a formatted device
+     * has one; creating it would be a write).
+     */
+    static KvFolder mount(String device, Storage storage, Path db, int blockSize, boolean readOnly)
+            throws OsdException {
         String root = where(storage);
         try {
             Storage.EntryType t = storage.type("");
@@ -132,6 +143,14 @@ final class KvFolder implements AutoCloseable {
                     sb = readSuperblock(device, storage, root);
                 }
             }
+            if (format && readOnly) {
+                throw err(
+                        Errno.EROFS,
+                        device,
+                        root,
+                        (t == Storage.EntryType.MISSING ? "does not exist" : "is not a formatted osd-kv")
+                                + "; a read-only mount formats nothing");
+            }
             if (format && t == Storage.EntryType.MISSING) {
                 if (storage instanceof PosixStorage p
                         && !Files.isDirectory(p.root().getParent())) {
@@ -151,7 +170,9 @@ final class KvFolder implements AutoCloseable {
                 if (format) {
                     f.prepareFormat(blockSize);
                 } else {
-                    f.lock();
+                    if (!readOnly || storage.type(LOCK) == Storage.EntryType.FILE) {
+                        f.lock();
+                    }
                     f.checkPresent();
                     if (blockSize != 0 && blockSize != sb.blockSize()) {
                         throw err(

@@ -173,6 +173,9 @@ public final class KvOsd implements Osd {
     private static KvOsd open(OsdConfig config, KvSettings s, Storage storage, Path db, Executor background)
             throws OsdException {
         String name = config.name();
+        if (s.readOnly()) {
+            return openReadOnly(config, s, storage, db, background);
+        }
         long t0 = System.nanoTime();
         KvFolder folder = KvFolder.mount(name, storage, db, s.blockSize());
         long probeNanos = 0;
@@ -189,7 +192,7 @@ public final class KvOsd implements Osd {
             if (!folder.fresh && !known) {
                 try (KvDatabase probe = KvDatabase.openReadOnly(folder.db(), name)) {
                     checkSuperblockCopy(probe, folder, name);
-                    MountRecovery.check(name, folder, probe);
+                    MountRecovery.check(name, folder, probe, false);
                 } catch (RocksDBException e) {
                     throw cannotOpen(name, folder, e);
                 }
@@ -244,6 +247,42 @@ public final class KvOsd implements Osd {
         } catch (IOException e) {
             folder.close();
             throw new OsdException(Errno.EIO, name, null, "osd-kv folder " + folder.root + ": mount failed: " + e, e);
+        }
+    }
+
+    /**
+     * A read-only mount (setting {@code read-only}, an offline check): the folder is checked and
+     * its lock taken without creating anything, RocksDB is opened read-only (the last process's
+     * WAL replayed into memory, not into new files), the mount's checks run without deleting
+     * freed or orphaned extent files, and nothing is written then or at unmount. It needs no
+     * space and leaves every file of the device as it was; every change is refused with EROFS.
+     */
+    private static KvOsd openReadOnly(OsdConfig config, KvSettings s, Storage storage, Path db, Executor background)
+            throws OsdException {
+        String name = config.name();
+        KvFolder folder = KvFolder.mount(name, storage, db, s.blockSize(), true);
+        try {
+            KvDatabase kv;
+            try {
+                kv = KvDatabase.openReadOnlyMount(folder.db(), s.blockCache(), name);
+            } catch (RocksDBException e) {
+                throw cannotOpen(name, folder, e);
+            }
+            try {
+                checkSuperblockCopy(kv, folder, name);
+                MountRecovery.Result r = MountRecovery.check(name, folder, kv, true);
+                return new KvOsd(name, s, config.clock(), folder, kv, r, background, false);
+            } catch (OsdException | RuntimeException e) {
+                kv.close();
+                throw e;
+            } catch (RocksDBException | IOException e) {
+                kv.close();
+                throw new OsdException(
+                        Errno.EIO, name, null, "osd-kv folder " + folder.root + ": read-only mount failed: " + e, e);
+            }
+        } catch (OsdException | RuntimeException e) {
+            folder.close();
+            throw e;
         }
     }
 
@@ -501,6 +540,10 @@ public final class KvOsd implements Osd {
 
     @Override
     public Transaction newTransaction() throws OsdException {
+        if (settings.readOnly()) {
+            throw new OsdException(
+                    Errno.EROFS, name, "osd-kv folder " + folder.root + " is mounted read-only: no transaction");
+        }
         try (Op op = enter()) {
             return new KvTransaction(this);
         }
@@ -874,7 +917,9 @@ public final class KvOsd implements Osd {
             } catch (IOException e) {
                 failure = failure != null ? failure : io(null, "closing extent files", e);
             }
-            flushForNextMount();
+            if (!settings.readOnly()) {
+                flushForNextMount();
+            }
         } catch (Exception e) {
             failure = failure != null ? failure : io(null, "unmount", e);
         } finally {

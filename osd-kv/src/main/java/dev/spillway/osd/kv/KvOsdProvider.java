@@ -22,4 +22,9 @@ public final class KvOsdProvider implements OsdProvider {
     public Osd open(OsdConfig config) throws OsdException {
         return KvOsd.open(config);
     }
+
+    @Override
+    public boolean mountsReadOnly() {
+        return true;
+    }
 }

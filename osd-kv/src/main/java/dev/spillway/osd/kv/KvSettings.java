@@ -21,6 +21,7 @@ import java.util.Set;
  * @param commitDelay how long the group-commit thread waits for more transactions before a WAL
  *     sync that nobody is waiting for (default 0: sync at once)
  * @param strictDeclares the common debug setting
+ * @param readOnly the common read-only setting: RocksDB opened read-only, nothing written
  */
 record KvSettings(
         Path path,
@@ -30,7 +31,8 @@ record KvSettings(
         int maxXattrValue,
         long blockCache,
         Duration commitDelay,
-        boolean strictDeclares) {
+        boolean strictDeclares,
+        boolean readOnly) {
 
     static final int DEFAULT_BLOCK_SIZE = 4096;
     static final Set<String> KEYS =
@@ -62,7 +64,8 @@ record KvSettings(
         if (delay.isNegative() || delay.compareTo(Duration.ofSeconds(1)) > 0) {
             throw bad(c, "commit-delay", "must be from 0 to 1s, got " + delay);
         }
-        return new KvSettings(path, capacity, (int) bs, (int) inline, (int) xv, cache, delay, c.strictDeclares());
+        return new KvSettings(
+                path, capacity, (int) bs, (int) inline, (int) xv, cache, delay, c.strictDeclares(), c.readOnly());
     }
 
     private static OsdException bad(OsdConfig c, String key, String why) {

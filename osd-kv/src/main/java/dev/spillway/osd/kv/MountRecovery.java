@@ -45,19 +45,22 @@ final class MountRecovery {
      */
     record Result(long used, long objects, long nextFileId, List<String> damaged) {}
 
-    /** The read-only part: fails (changing nothing) if the device cannot be mounted. */
-    static void check(String device, KvFolder folder, KvDatabase kv)
+    /**
+     * The read-only part: fails (changing nothing) if the device cannot be mounted; otherwise
+     * what a read-only mount starts from (freed and orphaned extent files left where they are).
+     */
+    static Result check(String device, KvFolder folder, KvDatabase kv, boolean warn)
             throws OsdException, RocksDBException, IOException {
-        run(device, folder, kv, false);
+        return run(device, folder, kv, false, warn);
     }
 
     /** Checks again on the mounted database, then deletes freed and orphaned extent files. */
     static Result run(String device, KvFolder folder, KvDatabase kv)
             throws OsdException, RocksDBException, IOException {
-        return run(device, folder, kv, true);
+        return run(device, folder, kv, true, true);
     }
 
-    private static Result run(String device, KvFolder folder, KvDatabase kv, boolean repair)
+    private static Result run(String device, KvFolder folder, KvDatabase kv, boolean repair, boolean warn)
             throws OsdException, RocksDBException, IOException {
         long[] counters;
         try {
@@ -97,13 +100,14 @@ final class MountRecovery {
                 }
             }
         }
-        if (!missing.isEmpty() && repair) {
+        if (!missing.isEmpty() && warn) {
             LOG.log(
                     System.Logger.Level.WARNING,
                     device + ": osd-kv folder " + folder.root + ": extent files missing or short: "
                             + String.join(", ", missing.subList(0, Math.min(10, missing.size())))
                             + (missing.size() > 10 ? " and " + (missing.size() - 10) + " more" : "")
-                            + "; mounted anyway: the objects that use them read with EIO (restore them from"
+                            + "; mounted" + (repair ? "" : " read-only")
+                            + " anyway: the objects that use them read with EIO (restore them from"
                             + " another copy, or destroy them)");
         }
         for (long id : onDisk) {

@@ -60,10 +60,28 @@ final class DeviceLayout {
      * and takes the lock.
      */
     static Mounted mount(String device, Storage s, boolean create, RecordChoice choice) throws OsdException {
+        return mount(device, s, create, choice, false);
+    }
+
+    /**
+     * As {@link #mount(String, Storage, boolean, RecordChoice)}; with {@code readOnly} nothing is
+     * created or written: a folder that is missing, unformatted or lacks one of its folders is
+     * refused with EROFS, and the lock is taken only if its file exists (creating it would be a
+     * write; a device that was ever mounted has one).
+     */
+    static Mounted mount(String device, Storage s, boolean create, RecordChoice choice, boolean readOnly)
+            throws OsdException {
         String where = s.describe();
         try {
             switch (s.type("")) {
                 case MISSING -> {
+                    if (readOnly) {
+                        throw new OsdException(
+                                Errno.EROFS,
+                                device,
+                                null,
+                                "folder " + where + " does not exist; a read-only mount creates nothing");
+                    }
                     if (!create) {
                         throw new OsdException(
                                 Errno.ENOENT,
@@ -111,6 +129,13 @@ final class DeviceLayout {
                 Marker m = readMarker(device, s);
                 uuid = m.uuid();
                 xattrRecords = m.xattrRecords();
+            } else if (readOnly) {
+                throw new OsdException(
+                        Errno.EROFS,
+                        device,
+                        null,
+                        "folder " + where + " holds no " + MARKER
+                                + " marker (not a formatted spillway-vfs device); a read-only mount formats nothing");
             } else if (List.of(MARKER + ".tmp", Probe.FILE).containsAll(names)) {
                 // Empty, or a format a crash interrupted before the marker was in place.
                 uuid = UUID.randomUUID();
@@ -127,9 +152,23 @@ final class DeviceLayout {
             }
             Closeable lock;
             try {
-                lock = s.lock(LOCK);
+                lock = readOnly && s.type(LOCK) != Storage.EntryType.FILE ? () -> {} : s.lock(LOCK);
             } catch (IOException e) {
                 throw StorageErrors.toOsd(device, null, "lock " + where + "/" + LOCK, e);
+            }
+            if (readOnly) {
+                for (String d : List.of(ObjectIndex.OBJECTS, JOURNAL, STAGING)) {
+                    if (s.type(d) != Storage.EntryType.DIRECTORY) {
+                        lock.close();
+                        throw new OsdException(
+                                Errno.EROFS,
+                                device,
+                                null,
+                                "folder " + where + " has no " + d
+                                        + "/ folder; a read-only mount creates nothing (mount it read-write once)");
+                    }
+                }
+                return new Mounted(uuid, lock, false, xattrRecords);
             }
             try {
                 boolean made = false;
@@ -230,6 +269,25 @@ final class DeviceLayout {
         s.delete(USAGE);
         s.forceDirectory("");
         return r;
+    }
+
+    /** The counts a clean unmount left, without taking them (a read-only mount); null if none. */
+    static long[] readUsage(Storage s) throws IOException {
+        if (s.type(USAGE) != Storage.EntryType.FILE) {
+            return null;
+        }
+        String[] lines = new String(s.readFully(USAGE), StandardCharsets.UTF_8).split("\n");
+        try {
+            if (lines.length >= 2 && lines[0].startsWith("objects ") && lines[1].startsWith("used ")) {
+                return new long[] {
+                    Long.parseLong(lines[0].substring(8).trim()),
+                    Long.parseLong(lines[1].substring(5).trim())
+                };
+            }
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        return null;
     }
 
     static void putUsage(Storage s, long objects, long used) throws IOException {

@@ -93,6 +93,33 @@ record Probe(
         }
     }
 
+    /**
+     * What a read-only mount learns without writing (probing needs a scratch file): the block
+     * size, and whether user xattrs are readable (certain when the device keeps its records in
+     * them). Punch and hole seeking are not advertised and the xattr value limit is the kernel's:
+     * they only bound writes, which a read-only mount refuses.
+     */
+    static Probe readOnly(Storage s, boolean xattrRecords) throws IOException {
+        List<String> notes = new ArrayList<>();
+        int bs = s.stats().blockSize();
+        if (bs < 512 || Integer.bitCount(bs) != 1) {
+            notes.add("filesystem block size " + bs + " is not a power of two >= 512; using 4096");
+            bs = 4096;
+        }
+        boolean xattrs = xattrRecords;
+        if (!xattrs) {
+            try {
+                s.getXattr("", "probe");
+                xattrs = true;
+            } catch (UnsupportedOperationException | IOException e) {
+                xattrs = false;
+            }
+        }
+        notes.add("read-only: the filesystem was not probed (that writes a scratch file); user xattrs "
+                + (xattrs ? "readable" : "unavailable") + ", no punch or hole seeking advertised");
+        return new Probe(xattrs, xattrs ? VALUE_CEILING : 0, MAX_NAME, false, false, bs, List.copyOf(notes));
+    }
+
     /** [punch, sparse seek]. */
     private static boolean[] probeHoles(Storage s, int bs, List<String> notes) throws IOException {
         boolean punch = false;

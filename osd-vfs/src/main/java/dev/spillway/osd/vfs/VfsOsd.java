@@ -116,9 +116,15 @@ public final class VfsOsd implements Osd {
         this.storage = storage;
         this.dirty = new DirtySet(settings.syncThreads());
         this.mounted = DeviceLayout.mount(
-                name, storage, settings.create(), s -> settings.xattrRecords() && Probe.recordsFitInXattrs(s, notes));
+                name,
+                storage,
+                settings.create(),
+                s -> settings.xattrRecords() && Probe.recordsFitInXattrs(s, notes),
+                settings.readOnly());
         try {
-            this.probe = Probe.run(storage, mounted.xattrRecords());
+            this.probe = settings.readOnly()
+                    ? Probe.readOnly(storage, mounted.xattrRecords())
+                    : Probe.run(storage, mounted.xattrRecords());
             notes.addAll(probe.notes());
             if (mounted.xattrRecords() && !probe.xattrs()) {
                 throw new OsdException(
@@ -146,7 +152,7 @@ public final class VfsOsd implements Osd {
             this.xattrRules = new XattrRules(name, probe, mounted.xattrRecords());
             this.space = new Space(name, storage, settings.capacity(), probe.blockSize(), clock);
             this.store = new ObjectFiles(name, storage, dirty, probe.blockSize(), mounted.xattrRecords());
-            long last = recover();
+            long last = settings.readOnly() ? scanJournal() : recover();
             store.forget();
             loadUsage();
             this.guard = settings.journal() ? new ReadGuard(256) : ReadGuard.NONE;
@@ -173,7 +179,7 @@ public final class VfsOsd implements Osd {
                     0,
                     1 << 20,
                     probe.blockSize());
-            this.journal = settings.journal()
+            this.journal = settings.journal() && !settings.readOnly()
                     ? Journal.start(
                             storage,
                             name,
@@ -237,8 +243,41 @@ public final class VfsOsd implements Osd {
         return r.lastLsn();
     }
 
+    /**
+     * A read-only mount's journal: read and checked as a replay would (corruption refuses the
+     * mount alike), but applied to nothing, checkpointed nothing. The object files already hold
+     * every record that was applied before the process ended (a record is applied right after it
+     * is durable); after a power loss, the newest of them may be missing from the files until a
+     * read-write mount replays the log. The objects the log names are listed in the mount's notes.
+     */
+    private long scanJournal() throws OsdException {
+        java.util.Set<Fid> named = new java.util.TreeSet<>();
+        Recovery.Result r = Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(), records -> {
+            for (List<dev.spillway.osd.vfs.journal.Op> ops : records) {
+                for (dev.spillway.osd.vfs.journal.Op op : ops) {
+                    named.add(op.fid());
+                }
+            }
+        });
+        for (String w : r.warnings()) {
+            LOG.log(System.Logger.Level.WARNING, name + ": read-only: " + w);
+            notes.add(w);
+        }
+        if (r.replayed() > 0) {
+            String w = "journal: read-only, " + r.replayed() + " transaction(s) after lsn " + r.checkpointLsn()
+                    + " not replayed (objects "
+                    + (named.size() > 10
+                            ? List.copyOf(named).subList(0, 10) + " and " + (named.size() - 10) + " more"
+                            : named)
+                    + " are read as their files hold them; a read-write mount replays the log)";
+            LOG.log(System.Logger.Level.INFO, name + ": " + w);
+            notes.add(w);
+        }
+        return r.lastLsn();
+    }
+
     private void loadUsage() throws IOException, OsdException {
-        long[] u = DeviceLayout.takeUsage(storage);
+        long[] u = settings.readOnly() ? DeviceLayout.readUsage(storage) : DeviceLayout.takeUsage(storage);
         if (u != null) {
             space.reset(u[0], u[1]);
             return;
@@ -501,6 +540,10 @@ public final class VfsOsd implements Osd {
     @Override
     public Transaction newTransaction() throws OsdException {
         ensureOpen();
+        if (settings.readOnly()) {
+            throw new OsdException(
+                    Errno.EROFS, name, "device " + storage.describe() + " is mounted read-only: no transaction");
+        }
         return journal != null ? new JournalTransaction(this) : new DirectTransaction(this);
     }
 
@@ -635,6 +678,11 @@ public final class VfsOsd implements Osd {
         closed = true;
         store.closeHandles();
         IOException err = null;
+        if (settings.readOnly()) {
+            // Nothing was written, so nothing is forced or recorded.
+            releaseLock();
+            return;
+        }
         try {
             if (journal != null) {
                 journal.close();

@@ -22,4 +22,9 @@ public final class VfsOsdProvider implements OsdProvider {
     public Osd open(OsdConfig config) throws OsdException {
         return VfsOsd.open(config);
     }
+
+    @Override
+    public boolean mountsReadOnly() {
+        return true;
+    }
 }

@@ -28,6 +28,8 @@ import java.util.Set;
  *     with user xattrs keeps each object's record in its body's xattr; {@code records: file}
  *     formats it with {@code .attr} record files. Read only when the folder is formatted: the
  *     marker fixes the choice for the device's life.
+ * @param readOnly the common read-only setting: a mount that writes nothing (no format, no journal
+ *     replay, no checkpoint, no probe file, no usage file taken or put)
  */
 record VfsSettings(
         String path,
@@ -41,7 +43,8 @@ record VfsSettings(
         boolean pointInTimeRecovery,
         boolean preallocate,
         int syncThreads,
-        boolean xattrRecords) {
+        boolean xattrRecords,
+        boolean readOnly) {
 
     static final Set<String> KEYS = Set.of(
             "path",
@@ -101,7 +104,8 @@ record VfsSettings(
                 recovery.equals("point-in-time"),
                 c.bool("journal-preallocate", true),
                 (int) Math.max(1, Math.min(64, c.integer("sync-threads", 4))),
-                records.equals("auto"));
+                records.equals("auto"),
+                c.readOnly());
     }
 
     private static OsdException bad(OsdConfig c, String key, String why) {
