@@ -138,7 +138,7 @@ public final class OverloadBenchmark implements Benchmark {
         List<Double> rawOne = new ArrayList<>();
         RAW_CPU.clear();
         raw.add(raw(slow, body, objects, clients, o, rawOne));
-        Run none = new Run(0, new double[] {0}, 0, 0, Map.of(), Double.NaN);
+        Run none = new Run(0, new double[] {0}, 0, 0, Map.of(), Double.NaN, -1);
         Run direct = only.equals("s3")
                 ? none
                 : pool(
@@ -174,6 +174,11 @@ public final class OverloadBenchmark implements Benchmark {
         // CPU time of the whole process per MiB (all threads; 2 cores shared with whatever else
         // runs): the pool's PUT-and-drain vs the raw writes of the same bytes by 8 writers.
         params.put("pool_cpu_ms_per_mib", Math.round(direct.cpuMsPerMib * 100) / 100.0);
+        // The JIT compilers' time during the pool's measured run, per MiB (part of the figure above
+        // when the compiler threads had a core; -1: not reported by this JVM).
+        params.put(
+                "pool_jit_ms_per_mib",
+                direct.jitMs < 0 ? -1 : Math.round(direct.jitMs / (total / (double) MIB) * 100) / 100.0);
         params.put(
                 "raw_cpu_ms_per_mib_8_writers",
                 Math.round(median(RAW_CPU.stream()
@@ -312,7 +317,8 @@ public final class OverloadBenchmark implements Benchmark {
             long slowDowns,
             long peakPct,
             Map<String, Long> moves,
-            double cpuMsPerMib) {}
+            double cpuMsPerMib,
+            long jitMs) {}
 
     // The raw runs' process CPU time per MiB written, as {writers, ms}: the pool's figure's baseline.
     private static final List<double[]> RAW_CPU = Collections.synchronizedList(new ArrayList<>());
@@ -415,7 +421,7 @@ public final class OverloadBenchmark implements Benchmark {
                 double[] l = lat.stream().mapToDouble(Double::doubleValue).toArray();
                 Map<String, Long> moves = daemon.status().moves();
                 daemon.close();
-                return new Run(mibs, l, slowDowns.get(), peak.get(), moves, Double.NaN);
+                return new Run(mibs, l, slowDowns.get(), peak.get(), moves, Double.NaN, -1);
             }
         }
     }
@@ -431,6 +437,7 @@ public final class OverloadBenchmark implements Benchmark {
         AtomicLong peak = new AtomicLong();
         List<String> errors = Collections.synchronizedList(new ArrayList<>());
         long c0 = cpuNanos();
+        long j0 = jitMs();
         long t0 = System.nanoTime();
         Thread[] ts = new Thread[clients];
         for (int k = 0; k < clients; k++) {
@@ -474,6 +481,7 @@ public final class OverloadBenchmark implements Benchmark {
         pool.sync();
         double secs = (System.nanoTime() - t0) / 1e9;
         double cpu = (cpuNanos() - c0) / 1e6 / Math.max(1, acked.get() / (double) MIB);
+        long jit = j0 < 0 ? -1 : jitMs() - j0;
         if (!errors.isEmpty()) {
             throw new IllegalStateException("overload: " + errors.size() + " writes failed, first: " + errors.get(0));
         }
@@ -485,7 +493,23 @@ public final class OverloadBenchmark implements Benchmark {
         Map<String, Long> moves = daemon.status().moves();
         daemon.close();
         return new Run(
-                mibs, lat.stream().mapToDouble(Double::doubleValue).toArray(), refused.get(), peak.get(), moves, cpu);
+                mibs,
+                lat.stream().mapToDouble(Double::doubleValue).toArray(),
+                refused.get(),
+                peak.get(),
+                moves,
+                cpu,
+                jit);
+    }
+
+    /**
+     * The JIT compilers' time so far in ms (all compiler threads), or -1 if the JVM does not say:
+     * what the pool's run still spends compiling after the warm-up (perf, session 9: C1 + C2 were
+     * 21-25% of the process's CPU in a 1 GiB run after a 256 MiB or a 1 GiB warm-up alike).
+     */
+    private static long jitMs() {
+        var c = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return c != null && c.isCompilationTimeMonitoringSupported() ? c.getTotalCompilationTime() : -1;
     }
 
     private static long cpuNanos() {
