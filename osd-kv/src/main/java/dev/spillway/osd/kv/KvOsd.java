@@ -88,6 +88,21 @@ public final class KvOsd implements Osd {
 
     private record Layout(long stamp, List<Piece> extents) {}
 
+    // Change stamps of objects (commits mark them), and per object what a read loaded under one:
+    // while the stamp is unchanged, a read of a large body needs no RocksDB get at all.
+    final ChangeStamps stamps = new ChangeStamps();
+    private final ConcurrentHashMap<Fid, View> views = new ConcurrentHashMap<>();
+
+    /** A body without inline blocks as loaded under change stamp {@code change}: its size and extents. */
+    private record View(long change, long size, Layout layout) {}
+
+    // Reads of large bodies that loaded the object's records (tests).
+    private final LongAdder viewLoads = new LongAdder();
+
+    long viewLoads() {
+        return viewLoads.sum();
+    }
+
     // Whether this mount opened RocksDB read-only to check the database first (tests).
     private final boolean checkedReadOnly;
 
@@ -581,6 +596,12 @@ public final class KvOsd implements Osd {
      */
     private int readExtentsOnly(Fid fid, long offset, ByteBuffer dst)
             throws OsdException, RocksDBException, IOException {
+        long change = stamps.stamp(fid);
+        View v = change == ChangeStamps.UNSTABLE ? null : views.get(fid);
+        if (v != null && v.change() == change) {
+            return readExtents(fid, v.layout(), v.size(), offset, dst);
+        }
+        viewLoads.increment();
         InodeRecord r = record(null, fid);
         if (r == null) {
             throw new OsdException(Errno.ENOENT, name, fid, "no such object");
@@ -606,6 +627,18 @@ public final class KvOsd implements Osd {
             return readSnapshot(fid, offset, dst);
         }
         long size = r.attr().size();
+        // Loaded after the stamp was taken and nothing began since: the latest state under it.
+        if (stamps.unchanged(fid, change)) {
+            if (views.size() >= LAYOUT_CACHE) {
+                views.clear();
+            }
+            views.put(fid, new View(change, size, l));
+        }
+        return readExtents(fid, l, size, offset, dst);
+    }
+
+    private int readExtents(Fid fid, Layout l, long size, long offset, ByteBuffer dst)
+            throws IOException, RocksDBException {
         if (offset >= size || !dst.hasRemaining()) {
             return 0;
         }
@@ -615,6 +648,7 @@ public final class KvOsd implements Osd {
             BodyIo.fill(BodyIo.Pieces.of(l.extents().iterator()), offset, n, d, bs, files::reader);
         } catch (NoSuchFileException | ClosedChannelException e) {
             layouts.remove(fid, l);
+            views.remove(fid);
             throw e;
         }
         dst.position(dst.position() + n);

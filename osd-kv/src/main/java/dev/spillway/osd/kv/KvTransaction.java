@@ -125,9 +125,18 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
                 }
                 freed = b.freed();
                 b.makeNewFilesDurable();
-                seq = b.isEmpty()
-                        ? osd.pipeline.commitEmpty(this, isSync())
-                        : osd.pipeline.commit(b.batch(), b::beforeWrite, this, isSync());
+                if (b.isEmpty()) {
+                    seq = osd.pipeline.commitEmpty(this, isSync());
+                } else {
+                    // Readers that reuse what they loaded under a change stamp must see this
+                    // commit coming before its batch is visible, and settled once it is.
+                    java.util.BitSet stamped = osd.stamps.begin(touched.keySet());
+                    try {
+                        seq = osd.pipeline.commit(b.batch(), b::beforeWrite, this, isSync());
+                    } finally {
+                        osd.stamps.end(stamped);
+                    }
+                }
                 written = true;
             } catch (RocksDBException | IOException e) {
                 throw new OsdException(

@@ -40,10 +40,13 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
     }
 
     // Loops, not streams: every read asks (a stream per call was 8% of a 4 KiB resident read).
+    // Indexed, not iterated: a split body has a copy per range, and the iterator's calls were 14%
+    // of a 4 KiB read of its hot head (session 9 profile).
     // A whole copy on the device first, else the first copy of a range there.
     private Copy copyOn(int device) {
         Copy range = null;
-        for (Copy c : copies) {
+        for (int i = 0, n = copies.size(); i < n; i++) {
+            Copy c = copies.get(i);
             if (c.onDevice(device)) {
                 if (c.whole()) {
                     return c;
@@ -68,7 +71,8 @@ public record PoolObject(long size, long dataVersion, int layoutGen, long blocks
     public boolean split(int md) {
         // A loop: every read of a body that is not resident asks (a stream was 10% of a read of a
         // split body's hot head).
-        for (Copy c : copies) {
+        for (int i = 0, n = copies.size(); i < n; i++) {
+            Copy c = copies.get(i);
             if (c.device() == md && c.state() == CopyState.IN_SYNC && !c.whole()) {
                 return true;
             }

@@ -107,7 +107,8 @@ public record Span(long start, long end) {
 
     /** The span of {@code spans} holding byte {@code off}, or null. */
     public static Span at(List<Span> spans, long off) {
-        for (Span x : spans) {
+        for (int i = 0, n = spans.size(); i < n; i++) { // indexed: every read of a split body asks
+            Span x = spans.get(i);
             if (x.contains(off)) {
                 return x;
             }
