@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A read-only check ({@link PoolOsd.MountMode#CHECK}, what an offline {@code fsck} without repair
  * mounts) leaves every byte of every device as it was, and so needs no space (issue 12: "a
  * read-only check must never need space at all"): osd-kv opens RocksDB read-only, osd-vfs reads
- * its journal without replaying or checkpointing it. Runs on what a SIGKILL leaves: both device
+ * its journal and mounts read-only only if it holds no record after its checkpoint (else the check
+ * mounts it read-write, replaying them, and says so). Runs on what a SIGKILL leaves: both device
  * folders copied while the pool is mounted, with writes only in osd-kv's WAL and osd-vfs's
  * journal, and a spill in flight.
  */
@@ -64,7 +65,13 @@ class ReadOnlyCheckTest {
         }
     }
 
-    private static void checkReadOnly(Path root) throws Exception {
+    /**
+     * Checks {@code root} read-only: no problem, every object read back, and every byte of the kv
+     * device as it was; the vfs device too unless {@code slowReplayed}: then its journal held
+     * records after its checkpoint (which a power loss may have left unapplied to its files), so
+     * it refused the read-only mount and the check mounted it read-write, replaying them, and said so.
+     */
+    private static void checkReadOnly(Path root, boolean slowReplayed) throws Exception {
         Map<String, String> before = fingerprint(root);
         try (PoolOsd pool = PoolOsd.mount(config(root), InstantSource.system(), PoolOsd.MountMode.CHECK)) {
             assertThat(pool.recoveryReport().jobs()).containsEntry("COPY", 1);
@@ -72,22 +79,64 @@ class ReadOnlyCheckTest {
             for (int i = 1; i <= 20; i++) {
                 assertThat(PoolFixtures.read(pool, object(i))).isEqualTo(PoolFixtures.random(i * 5000, i));
             }
+            if (slowReplayed) {
+                assertThat(pool.mountNotices())
+                        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                        .contains("device slow needed a journal replay, so the check was not read-only for it");
+            } else {
+                assertThat(pool.mountNotices()).isEmpty();
+            }
         }
-        assertThat(fingerprint(root))
-                .as("every file of both devices as it was (names, sizes, times, bytes)")
+        Map<String, String> after = fingerprint(root);
+        if (slowReplayed) {
+            before.keySet().removeIf(k -> k.startsWith("slow"));
+            after.keySet().removeIf(k -> k.startsWith("slow"));
+        }
+        assertThat(after)
+                .as("every file of " + (slowReplayed ? "the kv device" : "both devices")
+                        + " as it was (names, sizes, times, bytes)")
                 .isEqualTo(before);
     }
 
     @Test
-    void aReadOnlyCheckOfACrashedPoolChangesNoByteOfAnyDevice() throws Exception {
+    void aReadOnlyCheckOfACrashedPoolChangesNoByteOfTheKvDeviceAndReplaysTheVfsJournal() throws Exception {
         Path root = tmp.resolve("crashed");
         crashImage(root);
-        checkReadOnly(root);
-        // The recovery is left for the read-write mount, which still finds everything to do.
+        checkReadOnly(root, true);
+        // The pool's recovery is left for the read-write mount, which still finds everything to do.
         try (PoolOsd pool = PoolOsd.mount(config(root), InstantSource.system(), PoolOsd.MountMode.RECOVER)) {
             assertThat(pool.recoveryReport().rolledBack()).isEqualTo(1);
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
+    }
+
+    /**
+     * The vfs device after a clean unmount (journal checkpointed) and the kv device mid-crash: the
+     * check writes no byte to either.
+     */
+    @Test
+    void aReadOnlyCheckChangesNoByteOfAnyDeviceWhenTheVfsJournalIsCheckpointed() throws Exception {
+        Path root = tmp.resolve("crashed");
+        crashImage(root);
+        checkpointSlow(root);
+        checkReadOnly(root, false);
+    }
+
+    /**
+     * A power loss: the vfs journal is durable but the object files it applies to were never
+     * written back (here: none of them is there). Reading the files as they are would report the
+     * spilled objects missing; the check replays the journal instead and finds every one.
+     */
+    @Test
+    void aReadOnlyCheckAfterAPowerLossReportsNoCommittedObjectMissing() throws Exception {
+        Path root = tmp.resolve("crashed");
+        crashImage(root);
+        try (Stream<Path> s = Files.list(root.resolve("slow").resolve("objects"))) {
+            for (Path p : s.toList()) {
+                deleteTree(p);
+            }
+        }
+        checkReadOnly(root, true);
     }
 
     /** Needs a tmpfs of its own (root); skipped elsewhere, where the test above still holds. */
@@ -98,10 +147,30 @@ class ReadOnlyCheckTest {
         try {
             Path root = fs.resolve("pool");
             crashImage(root);
+            // A vfs journal holding records after its checkpoint needs a replay (which writes):
+            // checkpointed here, so that the check on the full filesystem is read-only throughout.
+            checkpointSlow(root);
             fill(fs.resolve("filler"));
-            checkReadOnly(root);
+            checkReadOnly(root, false);
         } finally {
             run("umount", fs.toString());
+        }
+    }
+
+    /** Mounts the vfs device alone read-write and unmounts it: its journal replayed and checkpointed. */
+    private static void checkpointSlow(Path root) throws Exception {
+        try (dev.spillway.osd.Osd slow = dev.spillway.osd.spi.Osds.open(dev.spillway.osd.spi.OsdConfig.of(
+                "slow", "vfs", Map.of("path", root.resolve("slow").toString(), "journal-segment-size", "1MiB")))) {
+            assertThat(((dev.spillway.osd.vfs.VfsOsd) slow).mountNotes())
+                    .anyMatch(n -> n.startsWith("journal: replayed "));
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
         }
     }
 

@@ -16,6 +16,7 @@ import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.Declare;
 import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.osd.spi.ReadOnlyRefused;
 import dev.spillway.osd.spi.TransactionSupport;
 import dev.spillway.osd.spi.storage.Storage;
 import dev.spillway.osd.spi.storage.StorageErrors;
@@ -246,10 +247,12 @@ public final class VfsOsd implements Osd {
 
     /**
      * A read-only mount's journal: read and checked as a replay would (corruption refuses the
-     * mount alike), but applied to nothing, checkpointed nothing. The object files already hold
-     * every record that was applied before the process ended (a record is applied right after it
-     * is durable); after a power loss, the newest of them may be missing from the files until a
-     * read-write mount replays the log. The objects the log names are listed in the mount's notes.
+     * mount alike), but applied to nothing, checkpointed nothing. If it holds any record after
+     * the checkpoint, the mount is refused ({@link ReadOnlyRefused}): a record is applied to the
+     * object files only after it is durable, and the files are forced only at a checkpoint, so
+     * after a power loss (or a kill between a record's fsync and its apply) the files may lack
+     * what the record committed, and reading them as they are would show committed objects as
+     * missing or torn. Only a replay, which writes, shows them; the caller mounts read-write.
      */
     private long scanJournal() throws OsdException {
         java.util.Set<Fid> named = new java.util.TreeSet<>();
@@ -260,18 +263,19 @@ public final class VfsOsd implements Osd {
                 }
             }
         });
+        if (r.replayed() > 0) {
+            throw new ReadOnlyRefused(
+                    name,
+                    "read-only mount refused: the journal of " + storage.describe() + " holds " + r.replayed()
+                            + " transaction(s) after checkpoint lsn " + r.checkpointLsn() + " (objects "
+                            + (named.size() > 10
+                                    ? List.copyOf(named).subList(0, 10) + " and " + (named.size() - 10) + " more"
+                                    : named)
+                            + ") that a replay would apply; the object files may lack them after a power loss, so"
+                            + " only a read-write mount (which replays the journal) shows the committed state");
+        }
         for (String w : r.warnings()) {
             LOG.log(System.Logger.Level.WARNING, name + ": read-only: " + w);
-            notes.add(w);
-        }
-        if (r.replayed() > 0) {
-            String w = "journal: read-only, " + r.replayed() + " transaction(s) after lsn " + r.checkpointLsn()
-                    + " not replayed (objects "
-                    + (named.size() > 10
-                            ? List.copyOf(named).subList(0, 10) + " and " + (named.size() - 10) + " more"
-                            : named)
-                    + " are read as their files hold them; a read-write mount replays the log)";
-            LOG.log(System.Logger.Level.INFO, name + ": " + w);
             notes.add(w);
         }
         return r.lastLsn();
