@@ -481,17 +481,11 @@ final class PoolTransaction extends AbstractTransaction {
                                 + " device list); nothing was written");
             }
             List<Job> jobs = new ArrayList<>();
-            working.put(
-                    f,
-                    sc.begin(
-                            mdTx,
-                            counters(f),
-                            f,
-                            p,
-                            cands.subList(0, Math.min(extra, cands.size())),
-                            syncKeys.get(f),
-                            jobs));
-            out.add(new SyncCommit.Write(f, wc, jobs, cands));
+            PoolObject begun = sc.begin(
+                    mdTx, counters(f), f, p, cands.subList(0, Math.min(extra, cands.size())), syncKeys.get(f), jobs);
+            // Stored as it is by doCommit, which follows.
+            working.put(f, begun);
+            out.add(new SyncCommit.Write(f, wc, jobs, cands, begun));
         }
         if (!out.isEmpty()) {
             // The top transaction is forced side by side with the extra copies (SyncCommit.complete).

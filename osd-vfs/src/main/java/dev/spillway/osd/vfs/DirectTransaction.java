@@ -35,6 +35,8 @@ final class DirectTransaction extends AbstractTransaction {
     private final VfsOsd osd;
     private final ObjectFiles store;
     private final Set<Fid> touched = new LinkedHashSet<>();
+    // Objects this transaction created whose record it writes as it ends (ObjectFiles.create).
+    private final Set<Fid> created = new LinkedHashSet<>();
     // Allocation of each existing object when this transaction first changed its body.
     private final Map<Fid, Long> allocatedBefore = new HashMap<>();
     private long reservation;
@@ -69,8 +71,21 @@ final class DirectTransaction extends AbstractTransaction {
         allocatedBefore.clear();
     }
 
+    /** Writes the records of the objects this transaction created, each once, as its updates left them. */
+    private void writeRecords() throws OsdException {
+        for (Fid f : created) {
+            try {
+                store.writeDeferred(f);
+            } catch (IOException e) {
+                throw io(f, "write the record", e);
+            }
+        }
+        created.clear();
+    }
+
     @Override
     protected void doCommit() throws OsdException {
+        writeRecords();
         charge();
         if (isSync()) {
             for (Fid f : touched) {
@@ -83,6 +98,7 @@ final class DirectTransaction extends AbstractTransaction {
     @Override
     protected void doDiscard() throws OsdException {
         // Without TRANSACTIONS the updates made stay made (and their space counts).
+        writeRecords();
         charge();
     }
 
@@ -136,15 +152,19 @@ final class DirectTransaction extends AbstractTransaction {
         if (kind == ObjectKind.INDEX) {
             osd.capabilities().require(Capability.INDEX, device(), fid, "create of an index object");
         }
-        if (store.exists(fid)) {
-            throw new OsdException(Errno.EEXIST, device(), fid, "object exists");
-        }
         grow(fid, osd.space().objectOverhead());
+        boolean made;
         try {
-            store.create(fid, osd.initialAttr(kind, a));
+            // The record is written once, as the transaction ends: a new object's create and
+            // writes do not each rewrite it.
+            made = store.create(fid, osd.initialAttr(kind, a), true);
         } catch (IOException e) {
             throw io(fid, "create", e);
         }
+        if (!made) {
+            throw new OsdException(Errno.EEXIST, device(), fid, "object exists");
+        }
+        created.add(fid);
         touched.add(fid);
         allocatedBefore.remove(fid);
         osd.space().objectCreated();

@@ -34,8 +34,21 @@ final class DirtySet {
     // Object directories that received a body renamed out of staging and are not yet forced.
     private final Set<String> installTargets = ConcurrentHashMap.newKeySet();
 
+    /** Handles already open (the object files' cache), through which a file can be forced without an open of its own. */
+    interface OpenHandles {
+        /** Forces {@code path} through an open handle of it; false if none is open. */
+        boolean force(String path, boolean metadata) throws IOException;
+    }
+
+    private volatile OpenHandles open;
+
     DirtySet(int threads) {
         this.threads = Math.max(1, threads);
+    }
+
+    /** Forces files through {@code handles} where they have one open (fsync is per file, not per descriptor). */
+    void useHandles(OpenHandles handles) {
+        this.open = handles;
     }
 
     void file(String path) {
@@ -212,7 +225,11 @@ final class DirtySet {
         }
     }
 
-    private static void forceFile(Storage s, String path, boolean metadata) throws IOException {
+    private void forceFile(Storage s, String path, boolean metadata) throws IOException {
+        OpenHandles h = open;
+        if (h != null && h.force(path, metadata)) {
+            return;
+        }
         StorageFile f;
         try {
             f = s.open(path, StandardOpenOption.READ);

@@ -112,6 +112,26 @@ final class FileHandles {
         return fresh;
     }
 
+    /**
+     * Caches {@code file}, just created (read-write) as {@code fid}'s file after its invalidation:
+     * the writes that follow need no open of their own.
+     */
+    synchronized void adopt(Fid fid, StorageFile file) {
+        if (handles.size() >= MAX) {
+            evictOne();
+        }
+        Handle prev = handles.put(fid, new Handle(file));
+        if (prev != null) {
+            prev.release();
+        }
+    }
+
+    /** {@code fid}'s cached handle, retained (release it when done), or null if none is cached. */
+    Handle cached(Fid fid) {
+        Handle h = handles.get(fid);
+        return h != null && h.retain() ? h : null;
+    }
+
     private void evictOne() {
         Iterator<Map.Entry<Fid, Handle>> it = handles.entrySet().iterator();
         if (it.hasNext()) {

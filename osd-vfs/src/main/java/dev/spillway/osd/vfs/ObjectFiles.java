@@ -54,6 +54,12 @@ final class ObjectFiles {
         }
     }
 
+    // New objects of journal-off transactions still running whose record (in xattrs) is not on
+    // disk yet: their transaction writes it once, as it ends, with the attributes its updates
+    // left, so a new copy (create, write, stop) costs one record write, not one per update. Until
+    // then the object exists by this map (never cleared as "known" may be); a sync writes it first.
+    private final Map<Fid, Attr> unwritten = new ConcurrentHashMap<>();
+
     private static final int KNOWN_MAX = 1 << 16;
     // Filled only by holders of the object's lock (load), so a reader racing with a change can
     // never put back what the change replaced; readers use it when it is there.
@@ -67,6 +73,28 @@ final class ObjectFiles {
         this.dirty = dirty;
         this.bodies = new FileHandles(storage, ObjectIndex::body);
         this.records = new FileHandles(storage, ObjectIndex::record);
+    }
+
+    /**
+     * Forces {@code path} through the cached handle of the body it names, if one is cached (it is
+     * then that body's current file: whoever replaces or removes a body invalidates it first);
+     * false otherwise.
+     */
+    boolean forceOpen(String path, boolean metadata) throws IOException {
+        Fid fid = ObjectIndex.parseBody(path.substring(path.lastIndexOf('/') + 1));
+        if (fid == null || !ObjectIndex.body(fid).equals(path)) {
+            return false;
+        }
+        FileHandles.Handle h = bodies.cached(fid);
+        if (h == null) {
+            return false;
+        }
+        try {
+            h.file.force(metadata);
+        } finally {
+            h.release();
+        }
+        return true;
     }
 
     void closeHandles() {
@@ -159,6 +187,10 @@ final class ObjectFiles {
     }
 
     private AttrRecord.Stored readRecord(Fid fid) throws OsdException {
+        Attr pending = unwritten.get(fid);
+        if (pending != null) {
+            return new AttrRecord.Stored(pending, 1);
+        }
         if (xattrRecords) {
             return readXattrRecord(fid);
         }
@@ -215,6 +247,9 @@ final class ObjectFiles {
 
     /** Whether the object's record is there, readable or not. */
     private boolean recordPresent(Fid fid) throws IOException {
+        if (unwritten.containsKey(fid)) {
+            return true;
+        }
         if (!xattrRecords) {
             return s.type(ObjectIndex.record(fid)) == Storage.EntryType.FILE;
         }
@@ -405,31 +440,84 @@ final class ObjectFiles {
         }
     }
 
-    /** A fresh object: leftovers of that FID removed, an empty body, a record of generation 1. */
-    void create(Fid fid, Attr attr) throws IOException {
+    /**
+     * A fresh object, unless it exists (false): leftovers of that FID removed, an empty body, a
+     * record of generation 1. With records in xattrs the body is created at once ({@code
+     * O_EXCL}: no existence check beforehand, a body a crash left without its record is replaced)
+     * and its handle kept for the writes that follow; with {@code deferRecord} the record is
+     * written by {@link #writeDeferred}, once, when the creating transaction ends.
+     */
+    boolean create(Fid fid, Attr attr, boolean deferRecord) throws IOException {
+        if (known.containsKey(fid) || unwritten.containsKey(fid)) {
+            return false;
+        }
+        if (!xattrRecords && recordPresent(fid)) {
+            return false;
+        }
         invalidate(fid);
         ensureDir(fid);
         String body = ObjectIndex.body(fid);
         if (xattrRecords) {
-            s.deleteIfExists(body);
-            s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
-                    .close();
-            s.setXattr(body, XattrRecord.NAME, XattrRecord.encode(attr));
-            dirty.inode(body); // fsync, not fdatasync: the record is inode metadata
-        } else {
-            String rec = ObjectIndex.record(fid);
-            s.deleteIfExists(rec);
-            s.deleteIfExists(body);
-            s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
-                    .close();
-            try (StorageFile f = s.open(rec, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                f.write(AttrRecord.fresh(fid, attr), 0);
+            StorageFile f;
+            try {
+                f = s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            } catch (FileAlreadyExistsException e) {
+                if (recordPresent(fid)) {
+                    return false;
+                }
+                // A body a crash left without its record: invisible, replaced.
+                s.deleteIfExists(body);
+                f = s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
             }
-            dirty.file(body);
-            dirty.file(rec);
+            bodies.adopt(fid, f);
+            dirty.dir(ObjectIndex.dir(fid));
+            known.put(fid, new Known(new AttrRecord.Stored(attr, 1), 0, 0));
+            if (deferRecord) {
+                unwritten.put(fid, attr);
+            } else {
+                setXattrRecord(fid, attr);
+            }
+            return true;
         }
+        String rec = ObjectIndex.record(fid);
+        s.deleteIfExists(rec);
+        s.deleteIfExists(body);
+        s.open(body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
+        try (StorageFile f = s.open(rec, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            f.write(AttrRecord.fresh(fid, attr), 0);
+        }
+        dirty.file(body);
+        dirty.file(rec);
         dirty.dir(ObjectIndex.dir(fid));
         known.put(fid, new Known(new AttrRecord.Stored(attr, 1), 0, 0));
+        return true;
+    }
+
+    /** Writes {@code fid}'s record if its creating transaction has not yet ({@link #create}). */
+    void writeDeferred(Fid fid) throws IOException {
+        IOException[] failed = {null};
+        // Under the map's lock for this FID: a record change racing with it (the creating
+        // transaction, on its own thread) either lands in the map first or finds it gone and
+        // writes its newer record itself, after this one.
+        unwritten.computeIfPresent(fid, (f, a) -> {
+            try {
+                setXattrRecord(f, a);
+                return null;
+            } catch (IOException e) {
+                failed[0] = e;
+                return a;
+            }
+        });
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+    }
+
+    /** Writes every record still deferred (before a sync of the whole device, or an unmount). */
+    void writeAllDeferred() throws IOException {
+        for (Fid f : unwritten.keySet()) {
+            writeDeferred(f);
+        }
     }
 
     /**
@@ -488,6 +576,7 @@ final class ObjectFiles {
 
     /** Removes the record, then the body (in xattrs: the body, and its record with it). */
     void destroy(Fid fid) throws IOException {
+        unwritten.remove(fid);
         invalidate(fid);
         if (!xattrRecords) {
             s.deleteIfExists(ObjectIndex.record(fid));
@@ -499,7 +588,10 @@ final class ObjectFiles {
     /** Writes the record as {@code generation} (one more than the current one). */
     void writeRecord(Fid fid, Attr attr, long generation) throws IOException {
         if (xattrRecords) {
-            setXattrRecord(fid, attr);
+            // Not written yet: the creating transaction writes the latest one as it ends.
+            if (unwritten.computeIfPresent(fid, (f, a) -> attr) == null) {
+                setXattrRecord(fid, attr);
+            }
         } else {
             String rec = ObjectIndex.record(fid);
             require(rec, with(records, fid, EXISTS, f -> {

@@ -152,6 +152,7 @@ public final class VfsOsd implements Osd {
             this.xattrRules = new XattrRules(name, probe, mounted.xattrRecords());
             this.space = new Space(name, storage, settings.capacity(), probe.blockSize(), clock);
             this.store = new ObjectFiles(name, storage, dirty, probe.blockSize(), mounted.xattrRecords());
+            dirty.useHandles(store::forceOpen);
             long last = settings.readOnly() ? scanJournal() : recover();
             store.forget();
             loadUsage();
@@ -421,6 +422,7 @@ public final class VfsOsd implements Osd {
     /** Off mode: forces one object's files and the dirty directories naming them. */
     void syncObject(Fid fid) throws OsdException {
         try {
+            store.writeDeferred(fid);
             dirty.force(storage, store.files(fid), ObjectFiles.dirs(fid));
         } catch (IOException e) {
             throw failed("sync of " + fid, e);
@@ -440,6 +442,9 @@ public final class VfsOsd implements Osd {
             dirs.addAll(ObjectFiles.dirs(f));
         }
         try {
+            for (Fid f : fids) {
+                store.writeDeferred(f);
+            }
             dirty.force(storage, files, dirs);
         } catch (IOException e) {
             throw failed("sync of " + fids.size() + " objects", e);
@@ -503,6 +508,7 @@ public final class VfsOsd implements Osd {
             return;
         }
         try {
+            store.writeAllDeferred();
             dirty.forceAll(storage);
         } catch (IOException e) {
             throw failed("sync", e);
@@ -687,6 +693,7 @@ public final class VfsOsd implements Osd {
             if (journal != null) {
                 journal.close();
             } else if (failure == null) {
+                store.writeAllDeferred();
                 dirty.forceAll(storage);
             }
             if (failure == null && (journal == null || journal.failure() == null)) {

@@ -329,6 +329,14 @@ class VfsRecordFormatTest {
 
     /** The forces a journal-off create + write + sync(fid) of a new object costs: [files, folders]. */
     static int[] forcesOfOneDurableCopy(String records) throws Exception {
+        Map<FaultInjectingStorage.Op, Integer> ops = opsOfOneDurableCopy(records);
+        return new int[] {
+            ops.getOrDefault(FaultInjectingStorage.Op.FORCE, 0), ops.getOrDefault(FaultInjectingStorage.Op.FORCE_DIR, 0)
+        };
+    }
+
+    /** The storage calls a journal-off create + write + sync(fid) of a new object costs, by kind. */
+    static Map<FaultInjectingStorage.Op, Integer> opsOfOneDurableCopy(String records) throws Exception {
         FaultInjectingStorage s = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
         Fid f = Fid.of(0x300000400L, 7);
         try (Osd osd = VfsOsd.open(
@@ -340,20 +348,36 @@ class VfsRecordFormatTest {
                 t.destroy(f);
             }
             osd.sync(); // its object folder exists and is durable: count the steady state
-            int[] n = new int[2];
+            Map<FaultInjectingStorage.Op, Integer> n = new java.util.EnumMap<>(FaultInjectingStorage.Op.class);
             s.setFault((op, path, i) -> {
-                if (op == FaultInjectingStorage.Op.FORCE) {
-                    n[0]++;
-                } else if (op == FaultInjectingStorage.Op.FORCE_DIR) {
-                    n[1]++;
-                }
+                n.merge(op, 1, Integer::sum);
                 return null;
             });
             create(osd, f, body(4096, 7), AttrChange.none());
             osd.sync(f);
             s.setFault(null); // not the unmount's forces
+            assertThat(osd.getAttr(f).size()).isEqualTo(4096);
             return n;
         }
+    }
+
+    @Test
+    void aNewObjectsRecordIsWrittenOnceAndItsBodyOpenedOnce() throws Exception {
+        // The sync write's copy on a spill device (issue 19): create, one write, sync. The record
+        // is written once, as the transaction ends, not at the create and again at the write; the
+        // create needs no existence check first (O_EXCL says it), and its handle takes the write
+        // and the force.
+        Map<FaultInjectingStorage.Op, Integer> ops = opsOfOneDurableCopy("auto");
+        assertThat(ops.getOrDefault(FaultInjectingStorage.Op.SET_XATTR, 0))
+                .as("%s", ops)
+                .isEqualTo(1);
+        assertThat(ops.getOrDefault(FaultInjectingStorage.Op.GET_XATTR, 0))
+                .as("%s", ops)
+                .isZero();
+        // the create's, kept for the write and the force
+        assertThat(ops.getOrDefault(FaultInjectingStorage.Op.OPEN, 0))
+                .as("%s", ops)
+                .isEqualTo(1);
     }
 
     @Test

@@ -70,7 +70,17 @@ public record Layout(int layoutGen, FlrState flrState, List<Component> component
 
     /** The number of mirrors ({@code lcm_mirror_count + 1}). */
     public int mirrorCount() {
-        return mirrors().size();
+        // Each encode asks this: counted without building the mirrors. Components are grouped
+        // mirror by mirror (LayoutRules), so a mirror id seen before is the same mirror's.
+        int n = 0;
+        int last = -1;
+        for (Component c : components) {
+            if (n == 0 || c.mirrorId() != last) {
+                n++;
+                last = c.mirrorId();
+            }
+        }
+        return n;
     }
 
     /** The mirrors in entry order. */

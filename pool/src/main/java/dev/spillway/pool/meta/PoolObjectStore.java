@@ -96,19 +96,40 @@ public final class PoolObjectStore {
                 .orElseThrow(() -> new OsdException(Errno.EISDIR, md.name(), fid, "not a DATA object of the pool"));
     }
 
+    /** An object's state as {@link #store} writes it: the record and the layout xattr. */
+    private record Encoded(Fid fid, PoolObject o, byte[] record, byte[] layout) {}
+
+    // The last state this thread encoded: a declare is followed by the store of the same state
+    // (a flip, a spill's begin) or the same state is declared twice (a client's create and its
+    // write), and each is then encoded once. Equal states encode equally (mdIndex and the
+    // devices' HSM types are fixed for the mount); nothing writes into the arrays once made.
+    private final ThreadLocal<Encoded> lastEncoded = new ThreadLocal<>();
+
+    private Encoded encoded(Fid fid, PoolObject o) {
+        Encoded e = lastEncoded.get();
+        if (e != null && e.fid().equals(fid) && (e.o() == o || e.o().equals(o))) {
+            return e;
+        }
+        e = new Encoded(fid, o, PoolObjectCodec.encode(o), LayoutView.encode(fid, o, mdIndex, types));
+        lastEncoded.set(e);
+        return e;
+    }
+
+    /** The bytes of {@code o}'s record and layout together, as {@link #store} would write them. */
+    public long storedBytes(Fid fid, PoolObject o) {
+        Encoded e = encoded(fid, o);
+        return e.record().length + e.layout().length;
+    }
+
     /**
      * Declares a {@link #store} of {@code next}: its record and layout, exactly as large as they
      * will be, so that a transaction reserves what it writes and not the largest xattr the device
      * allows (a mount that rolls back work must not need space it does not use).
      */
-    /** The bytes of {@code o}'s record and layout together, as {@link #store} would write them. */
-    public long storedBytes(Fid fid, PoolObject o) {
-        return PoolObjectCodec.encode(o).length + LayoutView.encode(fid, o, mdIndex, types).length;
-    }
-
     public void declare(Transaction tx, Fid fid, PoolObject next) throws OsdException {
-        tx.declareSetXattr(fid, PoolObjectCodec.XATTR, PoolObjectCodec.encode(next).length);
-        tx.declareSetXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, next, mdIndex, types).length);
+        Encoded e = encoded(fid, next);
+        tx.declareSetXattr(fid, PoolObjectCodec.XATTR, e.record().length);
+        tx.declareSetXattr(fid, LAYOUT_XATTR, e.layout().length);
         tx.declareSetAttr(fid);
     }
 
@@ -135,13 +156,14 @@ public final class PoolObjectStore {
      * an object's ctime, as an HSM release does not).
      */
     public void store(Transaction tx, Fid fid, PoolObject o, AttrChange times) throws OsdException {
-        byte[] rec = PoolObjectCodec.encode(o);
+        Encoded e = encoded(fid, o);
+        byte[] rec = e.record();
         if (rec.length > bound) {
             throw new OsdException(
                     Errno.E2BIG, md.name(), fid, "pool record of " + rec.length + " bytes exceeds " + bound);
         }
         tx.setXattr(fid, PoolObjectCodec.XATTR, rec, XattrFlag.UPSERT);
-        tx.setXattr(fid, LAYOUT_XATTR, LayoutView.encode(fid, o, mdIndex, types), XattrFlag.UPSERT);
+        tx.setXattr(fid, LAYOUT_XATTR, e.layout(), XattrFlag.UPSERT);
         tx.setAttr(fid, times);
     }
 

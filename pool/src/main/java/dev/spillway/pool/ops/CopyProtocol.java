@@ -809,7 +809,15 @@ final class CopyProtocol {
 
     /** Step 3 of a copy without a release, the object's lock held by the caller (not forced to disk). */
     MoveResult flipHeld(Job job, Checksums sums, long occupied) throws OsdException {
-        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false);
+        return flipHeld(job, sums, occupied, null);
+    }
+
+    /**
+     * {@link #flipHeld}, the object's committed state given by a caller that holds its lock and
+     * knows it ({@code committed}, as its own transaction stored it; null: loaded).
+     */
+    MoveResult flipHeld(Job job, Checksums sums, long occupied, PoolObject committed) throws OsdException {
+        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false, null, committed);
     }
 
     /**
@@ -818,7 +826,8 @@ final class CopyProtocol {
      * own work at mount; ENOSPC even there leaves the caller to roll it back), not forced.
      */
     MoveResult flipRecovered(Job job, Checksums sums, long occupied) throws OsdException {
-        return finish(job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false, SpaceClass.RESERVED);
+        return finish(
+                job, List.of(new Stripe(job.device(), job.key(), occupied, sums)), false, SpaceClass.RESERVED, null);
     }
 
     /**
@@ -827,13 +836,18 @@ final class CopyProtocol {
      * part's COPY job goes, and with {@code release} the local body.
      */
     private MoveResult finish(Job job, List<Stripe> parts, boolean release) throws OsdException {
-        return finish(job, parts, release, null);
+        return finish(job, parts, release, null, null);
     }
 
-    /** {@link #finish}, its metadata transaction of class {@code flipClass} if given (a recovery's roll-forward). */
-    private MoveResult finish(Job job, List<Stripe> parts, boolean release, SpaceClass flipClass) throws OsdException {
+    /**
+     * {@link #finish}, its metadata transaction of class {@code flipClass} if given (a recovery's
+     * roll-forward), from the object's committed state {@code known} if the caller knows it (null:
+     * loaded).
+     */
+    private MoveResult finish(Job job, List<Stripe> parts, boolean release, SpaceClass flipClass, PoolObject known)
+            throws OsdException {
         Fid fid = job.fid();
-        Optional<PoolObject> now = mc.loadIfExists(fid);
+        Optional<PoolObject> now = known != null ? Optional.of(known) : mc.loadIfExists(fid);
         Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key()));
         if (now.isEmpty() || pending.isEmpty() || now.get().dataVersion() != job.version()) {
             garbage.discard(job, now.orElse(null));

@@ -270,6 +270,11 @@ public final class Migrator {
         return copies.flipHeld(job, sums, occupied);
     }
 
+    /** See {@link CopyProtocol#flipHeld(Job, Checksums, long, PoolObject)}. */
+    MoveResult flipHeld(Job job, Checksums sums, long occupied, PoolObject committed) throws OsdException {
+        return copies.flipHeld(job, sums, occupied, committed);
+    }
+
     /** See {@link CopyProtocol#flipRecovered}. */
     MoveResult flipRecovered(Job job, Checksums sums, long occupied) throws OsdException {
         return copies.flipRecovered(job, sums, occupied);

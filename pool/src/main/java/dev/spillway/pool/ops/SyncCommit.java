@@ -64,8 +64,12 @@ public final class SyncCommit {
     private volatile Executor forcing =
             r -> Thread.ofVirtual().name("spillway-sync-force").start(r);
 
-    /** An object's write under a sync policy: its extra copies begun in the top transaction. */
-    public record Write(Fid fid, WriteCommit policy, List<Job> jobs, List<PoolDevice> candidates) {}
+    /**
+     * An object's write under a sync policy: its extra copies begun in the top transaction, and
+     * the object's state as that transaction stores it ({@code stored}), which the first flip
+     * starts from instead of reading it back.
+     */
+    public record Write(Fid fid, WriteCommit policy, List<Job> jobs, List<PoolDevice> candidates, PoolObject stored) {}
 
     public SyncCommit(PoolContext ctx, Migrator migrator) {
         this.ctx = ctx;
@@ -360,9 +364,13 @@ public final class SyncCommit {
         int have = mdCopies();
         int spares = 0;
         List<String> failed = new ArrayList<>();
+        // The object's record as the top transaction stored it, while nothing else changed it
+        // (a failed copy's discard does; so does each flip).
+        PoolObject known = made.stream().allMatch(m -> m.failure == null) ? w.stored() : null;
         for (Made m : made) {
             if (m.failure == null) {
-                MoveResult flipped = migrator.flipHeld(m.job, m.sums, m.occupied);
+                MoveResult flipped = migrator.flipHeld(m.job, m.sums, m.occupied, known);
+                known = null;
                 if (flipped instanceof MoveResult.Done) {
                     have++;
                     continue;
