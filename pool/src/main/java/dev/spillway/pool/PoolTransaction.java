@@ -288,7 +288,7 @@ final class PoolTransaction extends AbstractTransaction {
         boolean maybeSync = ctx.config().writeCommit().sync()
                 || storedPolicy(f).sync()
                 || declares().stream().anyMatch(x -> x.fid().equals(f) && WriteCommit.XATTR.equals(x.name()));
-        if (!p.split(mdIndex) || to > size || maybeSync) {
+        if (!p.split(mdIndex) || to > size || maybeSync || !rangesHoldTheRest(p)) {
             mdTx.declareWrite(f, 0, size);
             return;
         }
@@ -617,7 +617,7 @@ final class PoolTransaction extends AbstractTransaction {
             return p;
         }
         if (p.split(mdIndex)) {
-            if (to <= p.size() && !syncCandidates.containsKey(fid)) {
+            if (to <= p.size() && !syncCandidates.containsKey(fid) && rangesHoldTheRest(p)) {
                 return recallTouched(fid, p, from, to, fills);
             }
             return recallRanges(fid, p);
@@ -652,6 +652,24 @@ final class PoolTransaction extends AbstractTransaction {
                 fid,
                 "the body must be recalled before this write, and no copy could be read",
                 last);
+    }
+
+    /**
+     * True if the body on the metadata device and the copies of ranges hold every byte of
+     * split body {@code p}: a change may then recall only what it touches. A body promoted by range
+     * from a whole copy (its hot extents home, the rest only in the whole copy) is recalled whole
+     * before a change, as a body spilled whole is: the change makes the whole copy stale (or
+     * garbage), and it is all that holds the rest.
+     */
+    private boolean rangesHoldTheRest(PoolObject p) {
+        List<Span> have = new ArrayList<>(p.on(mdIndex).orElseThrow().held());
+        // A copy of a range lost or stale still answers for its range as before (a change that
+        // does not touch it leaves it as it is); only bytes no copy of a range was made for are
+        // the whole copies' alone.
+        for (Copy c : p.ranges(mdIndex)) {
+            have.addAll(c.spans());
+        }
+        return Span.covers(have, 0, p.size());
     }
 
     /**

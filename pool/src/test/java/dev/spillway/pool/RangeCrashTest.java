@@ -131,12 +131,35 @@ class RangeCrashTest {
     static void promoteRangeWorkload(
             long seed, PoolOsd pool, CrashSwitch sw, CrashCampaign.Model model, long[] promoteCalls, List<long[]> spans)
             throws Exception {
+        promoteRangeWorkload(seed, pool, sw, model, promoteCalls, spans, false);
+    }
+
+    /**
+     * The promotion mix; {@code fromWhole}: bodies are mostly spilled whole (four spills in five)
+     * and promoted by range from their whole copy ({@code promoteCalls} and {@code spans} then count
+     * only the promotions that read a whole copy), then written (a write recalls such a body whole),
+     * spilled whole again (the resident ranges dropped without a copy) or range-spilled.
+     */
+    static void promoteRangeWorkload(
+            long seed,
+            PoolOsd pool,
+            CrashSwitch sw,
+            CrashCampaign.Model model,
+            long[] promoteCalls,
+            List<long[]> spans,
+            boolean fromWhole)
+            throws Exception {
         Random r = new Random(seed);
         List<PoolDevice> spill = pool.devices().subList(1, 3);
         for (int step = 0; step < 60; step++) {
             Fid f = CrashCampaign.object(r.nextInt(OBJECTS));
             int op = r.nextInt(100);
             try {
+                if (fromWhole && spilledWhole(pool, f) && r.nextInt(3) != 0) {
+                    op = 56;
+                } else if (fromWhole && residentWhole(pool, f) && r.nextInt(3) == 0) {
+                    op = 28;
+                }
                 if (op < 18) {
                     byte[] body = new byte[1 + r.nextInt(12 * UNIT)];
                     r.nextBytes(body);
@@ -151,6 +174,8 @@ class RangeCrashTest {
                     if (pool.exists(f)) {
                         CrashCampaign.destroy(pool, f, model);
                     }
+                } else if (op < 56 && fromWhole && r.nextInt(5) != 0) {
+                    pool.migrator().spill(f, spill.get(r.nextInt(2)));
                 } else if (op < 56) {
                     // Inside the body: a range spill past its end does nothing.
                     long size = pool.exists(f) ? pool.getAttr(f).size() : 0;
@@ -176,7 +201,9 @@ class RangeCrashTest {
                     }
                     long before = sw.calls();
                     try {
-                        if (pool.migrator().promoteRange(f, start, end) instanceof MoveResult.Done) {
+                        MoveResult m = pool.migrator().promoteRange(f, start, end);
+                        if (m instanceof MoveResult.Done
+                                && (!fromWhole || m.detail().contains(" (from "))) {
                             promoteCalls[1]++;
                             if (spans != null) {
                                 spans.add(new long[] {before, sw.calls()});
@@ -205,6 +232,16 @@ class RangeCrashTest {
         }
     }
 
+    private static boolean residentWhole(PoolOsd pool, Fid f) throws OsdException {
+        PoolObject p = pool.exists(f) ? pool.object(f).orElse(null) : null;
+        return p != null && p.size() > 0 && p.resident(0);
+    }
+
+    private static boolean spilledWhole(PoolOsd pool, Fid f) throws OsdException {
+        PoolObject p = pool.exists(f) ? pool.object(f).orElse(null) : null;
+        return p != null && p.size() > 0 && p.on(0).isEmpty();
+    }
+
     /**
      * 400 crash points ({@code -Dspillway.rangepromote.points=N}) over the single-range promotion
      * mix, aimed: each workload runs once without a crash to find the device calls made inside
@@ -214,7 +251,20 @@ class RangeCrashTest {
      */
     @Test
     void everyCrashPointOverSingleRangePromotionsRecoversWithoutLossOrLeak() throws Exception {
-        int points = Integer.getInteger("spillway.rangepromote.points", 400);
+        promotionCampaign(Integer.getInteger("spillway.rangepromote.points", 400), false);
+    }
+
+    /**
+     * 400 crash points ({@code -Dspillway.wholepromote.points=N}) over the mix of bodies spilled
+     * whole and promoted by range from their whole copy (then written, spilled whole again or
+     * range-spilled), aimed as above at the promotions that read a whole copy.
+     */
+    @Test
+    void everyCrashPointOverRangePromotionsOfBodiesSpilledWholeRecoversWithoutLossOrLeak() throws Exception {
+        promotionCampaign(Integer.getInteger("spillway.wholepromote.points", 400), true);
+    }
+
+    private static void promotionCampaign(int points, boolean fromWhole) throws Exception {
         int seeds = 8;
         long master = dev.spillway.osd.testkit.Seeds.master();
         java.util.SplittableRandom sr = new java.util.SplittableRandom(master ^ 0x5eed);
@@ -231,7 +281,8 @@ class RangeCrashTest {
                     counter,
                     new CrashCampaign.Model(),
                     new long[2],
-                    spans);
+                    spans,
+                    fromWhole);
             long total = counter.calls();
             long aimed = spans.stream().mapToLong(x -> x[1] - x[0]).sum();
             int here = points / seeds + (s < points % seeds ? 1 : 0);
@@ -253,14 +304,19 @@ class RangeCrashTest {
                     at = 1 + (long) (pick.nextDouble() * total);
                 }
                 String where = String.format(
-                        "range promotion campaign, seed 0x%x, crash at call %d of %d (master seed 0x%x)",
-                        seed, at, total, master);
+                        (fromWhole ? "whole-copy " : "")
+                                + "range promotion campaign, seed 0x%x, crash at call %d of %d (master seed 0x%x)",
+                        seed,
+                        at,
+                        total,
+                        master);
                 List<dev.spillway.osd.mem.MemOsd> raw = CrashCampaign.freshDevices(c);
                 CrashCampaign.Model model = new CrashCampaign.Model();
                 CrashSwitch sw = new CrashSwitch(at);
                 try {
                     try {
-                        promoteRangeWorkload(seed, CrashCampaign.mount(c, raw, sw), sw, model, new long[2], null);
+                        promoteRangeWorkload(
+                                seed, CrashCampaign.mount(c, raw, sw), sw, model, new long[2], null, fromWhole);
                     } catch (CrashSwitch.SimulatedCrash e) {
                         // the point
                     } catch (OsdException e) {
@@ -281,8 +337,8 @@ class RangeCrashTest {
             }
         }
         System.out.printf(
-                "range promotion crash campaign: master seed 0x%x, %d points, %d inside promoteRange calls%n",
-                master, ran, inside);
+                "%srange promotion crash campaign: master seed 0x%x, %d points, %d inside promoteRange calls%n",
+                fromWhole ? "whole-copy " : "", master, ran, inside);
         assertThat(ran).isEqualTo(points);
         assertThat(inside * 2).as("points inside promoteRange").isGreaterThanOrEqualTo(points);
     }
@@ -302,6 +358,25 @@ class RangeCrashTest {
         }
         System.out.printf("range promotion mix: %d ranges promoted, %d device calls inside%n", counts[1], counts[0]);
         assertThat(counts[1]).as("ranges promoted").isGreaterThanOrEqualTo(10);
+    }
+
+    /** The whole-copy mix does promote ranges of bodies spilled whole (and reads back right without a crash). */
+    @Test
+    void theWholeCopyPromotionWorkloadPromotesRangesOfBodiesSpilledWhole() throws Exception {
+        long[] counts = new long[2];
+        for (long seed = 1; seed <= 8; seed++) {
+            PoolConfig c = config(1 + (int) seed % 2);
+            CrashSwitch sw = new CrashSwitch(0);
+            PoolOsd pool = CrashCampaign.mount(c, CrashCampaign.freshDevices(c), sw);
+            CrashCampaign.Model model = new CrashCampaign.Model();
+            promoteRangeWorkload(seed, pool, sw, model, counts, null, true);
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+            CrashCampaign.verify(() -> pool, model, OBJECTS, "no crash, seed " + seed);
+        }
+        System.out.printf(
+                "whole-copy range promotion mix: %d ranges promoted from a whole copy, %d device calls inside%n",
+                counts[1], counts[0]);
+        assertThat(counts[1]).as("ranges promoted from a whole copy").isGreaterThanOrEqualTo(10);
     }
 
     @Test

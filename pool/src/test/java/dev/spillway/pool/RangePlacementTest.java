@@ -503,4 +503,82 @@ class RangePlacementTest {
         assertThat(state(f).split(0)).isTrue();
         assertThat(state(f).ranges(0)).hasSize(1);
     }
+
+    @Test
+    void aRangePromotionOfABodySpilledWholeBringsOnlyThatRangeHomeAndTheWholeCopyHoldsTheRest() throws Exception {
+        byte[] body = random(8 * K64 + 100, 17);
+        Fid f = object(body);
+        assertThat(pool.migrator().spill(f, pool.device(1))).isInstanceOf(MoveResult.Done.class);
+        Copy whole = state(f).inSync().get(0);
+        long version = state(f).dataVersion();
+        assertThat(raw.get(0).getAttr(f).size())
+                .as("a stub on the metadata device")
+                .isZero();
+
+        MoveResult r = pool.migrator().promoteRange(f, 2 * K64, 4 * K64);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(r.bytes()).isEqualTo(2 * K64);
+        PoolObject p = state(f);
+        assertThat(p.split(0)).isTrue();
+        assertThat(p.dataVersion()).as("a recall is not a write").isEqualTo(version);
+        assertThat(p.on(0).orElseThrow().spans()).containsExactly(new Span(2 * K64, 4 * K64));
+        assertThat(p.ranges(0))
+                .as("no copy of a range: the whole copy holds the rest")
+                .isEmpty();
+        assertThat(p.inSync())
+                .extracting(Copy::key, Copy::state)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(whole.key(), CopyState.IN_SYNC));
+        assertThat(WorkIndex.all(raw.get(0))).as("nothing to collect").isEmpty();
+        assertThat(DeviceIndex.contains(raw.get(0), 0, f, f)).isTrue();
+        assertThat(raw.get(0).getAttr(f).size()).isEqualTo(4 * K64);
+        // The promoted range reads locally, never from the spill device; the rest from the whole copy.
+        slowReads.set(0);
+        assertThat(read(f, 2 * K64, 2 * K64)).isEqualTo(Arrays.copyOfRange(body, 2 * K64, 4 * K64));
+        assertThat(read(f, 3 * K64 + 7, 1000)).isEqualTo(Arrays.copyOfRange(body, 3 * K64 + 7, 3 * K64 + 1007));
+        assertThat(slowReads.get()).isZero();
+        assertThat(read(f)).isEqualTo(body);
+        remount();
+        assertThat(read(f)).isEqualTo(body);
+
+        // A second range to EOF, then a whole promotion: the body whole again, the whole copy kept.
+        assertThat(pool.migrator().promoteRange(f, 6 * K64, Span.EOF)).isInstanceOf(MoveResult.Done.class);
+        assertThat(state(f).on(0).orElseThrow().spans())
+                .containsExactly(new Span(2 * K64, 4 * K64), new Span(6 * K64, Span.EOF));
+        assertThat(pool.migrator().promoteRange(f, 0, 2 * K64)).isInstanceOf(MoveResult.Done.class);
+        assertThat(pool.migrator().promote(f)).isInstanceOf(MoveResult.Done.class);
+        assertThat(state(f).resident(0)).isTrue();
+        assertThat(state(f).inSync()).hasSize(2);
+        slow.broken.set(true);
+        assertThat(read(f)).isEqualTo(body);
+    }
+
+    @Test
+    void aBodyPromotedByRangeFromItsWholeCopyIsReleasedWithoutACopyAndAWriteRecallsItWhole() throws Exception {
+        byte[] body = random(8 * K64, 18);
+        Fid f = object(body);
+        pool.migrator().spill(f, pool.device(1));
+        pool.migrator().promoteRange(f, 0, 2 * K64);
+        assertThat(state(f).split(0)).isTrue();
+        // A whole spill onto the device holding the whole copy: the resident range is dropped, no byte copied.
+        MoveResult r = pool.migrator().spill(f, pool.device(1));
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(state(f).split(0) || state(f).resident(0)).isFalse();
+        assertThat(state(f).copies()).hasSize(1);
+        assertThat(raw.get(0).getAttr(f).size()).isZero();
+        assertThat(DeviceIndex.contains(raw.get(0), 0, f, f)).isFalse();
+
+        // Promoted by range again, then written inside its resident range: the whole copy is all
+        // that holds the rest, so the write recalls the body whole (the copy is then garbage).
+        pool.migrator().promoteRange(f, 0, 2 * K64);
+        byte[] patch = random(100, 19);
+        write(f, 10, patch);
+        System.arraycopy(patch, 0, body, 10, patch.length);
+        PoolObject p = state(f);
+        assertThat(p.resident(0)).isTrue();
+        assertThat(p.copies()).hasSize(1);
+        assertThat(read(f)).isEqualTo(body);
+        pool.migrator().collectGarbage();
+        slow.broken.set(true);
+        assertThat(read(f)).isEqualTo(body);
+    }
 }

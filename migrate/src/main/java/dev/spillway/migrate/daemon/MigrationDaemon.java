@@ -4,6 +4,7 @@ import dev.spillway.migrate.heat.Candidate;
 import dev.spillway.migrate.heat.ExtentHeat;
 import dev.spillway.migrate.heat.HeatCheckpoint;
 import dev.spillway.migrate.heat.HeatTracker;
+import dev.spillway.migrate.heat.ObjectHeat;
 import dev.spillway.migrate.policy.Placement;
 import dev.spillway.migrate.policy.PlacementPolicy;
 import dev.spillway.migrate.policy.Promotion;
@@ -187,8 +188,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * emergency spills. Does not start the background thread ({@link #start()}).
      */
     public static MigrationDaemon attach(PoolOsd pool, DaemonConfig cfg, InstantSource clock) throws OsdException {
-        HeatTracker heat = loadHeat(pool, cfg, clock);
-        MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, heat);
+        HeatCheckpoint.Loaded loaded = loadHeat(pool, cfg, clock);
+        MigrationDaemon d = new MigrationDaemon(pool, cfg, clock, loaded.heat());
+        d.extents.restore(loaded.extentSize(), loaded.extents());
         d.refreshFast();
         pool.spaceReclaimer(d);
         pool.roomQueue().onWait(d::wake);
@@ -197,19 +199,20 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         return d;
     }
 
-    private static HeatTracker loadHeat(PoolOsd pool, DaemonConfig cfg, InstantSource clock) throws OsdException {
+    private static HeatCheckpoint.Loaded loadHeat(PoolOsd pool, DaemonConfig cfg, InstantSource clock)
+            throws OsdException {
         LocalFile file = pool.localFile(LocalFile.Name.HEAT);
         Optional<byte[]> b = file.read();
         if (b.isEmpty()) {
-            return new HeatTracker(cfg.heat(), clock);
+            return new HeatCheckpoint.Loaded(new HeatTracker(cfg.heat(), clock), 0, List.of());
         }
         try {
-            return HeatCheckpoint.read(new ByteArrayInputStream(b.get()), cfg.heat(), clock, file.device(), file.fid());
+            return HeatCheckpoint.load(new ByteArrayInputStream(b.get()), cfg.heat(), clock, file.device(), file.fid());
         } catch (OsdException e) {
             LOG.log(
                     System.Logger.Level.WARNING,
                     "pool " + pool.name() + ": heat checkpoint unreadable, starting cold: " + e.getMessage());
-            return new HeatTracker(cfg.heat(), clock);
+            return new HeatCheckpoint.Loaded(new HeatTracker(cfg.heat(), clock), 0, List.of());
         }
     }
 
@@ -274,10 +277,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         foregroundOps.incrementAndGet();
         Boolean lastResident = device == mdIndex ? Boolean.TRUE : cache.contains(device) ? null : Boolean.FALSE;
+        boolean fresh = !extents.tracked(fid);
         int[] hot = extents.read(
                 fid, size, offset, n, access, lastResident, cfg.policy().promoteHits() - 0.5);
-        // Only a split body's extents come home alone; a body spilled whole is promoted whole.
-        if (hot.length > 0 && extents.split(fid)) {
+        if (fresh && lastResident == Boolean.FALSE) {
+            // First seen through a read served off the fast tier: believed spilled whole until a
+            // pass or a promotion learns its record (a split body's resident extents then too).
+            extents.markAll(fid, true);
+        }
+        // A hot spilled extent comes home alone, of a split body or of one spilled whole (then
+        // the body becomes split: its hot extents home, the rest in its whole copy). A pool with
+        // a cache device promotes a body spilled whole to it, whole, as before.
+        boolean byExtent = extents.split(fid) || (cache.isEmpty() && spilledWhole(fid, device));
+        if (hot.length > 0 && byExtent) {
             for (int e : hot) {
                 queueExtent(fid, e, size);
             }
@@ -287,9 +299,17 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
         if (extents.split(fid)) {
             placement.count(fid, extents.residentBytes(fid, size), true, Math.max(1, fastCapacity));
+        } else if (byExtent) {
+            // Spilled whole and tracked per extent: counted, never promoted whole.
+            placement.count(fid, size, false, Math.max(1, fastCapacity));
         } else {
             readAccess(fid, size, device);
         }
+    }
+
+    /** True if {@code fid} is tracked per extent and the daemon believes every extent spilled (this read served elsewhere). */
+    private boolean spilledWhole(Fid fid, int device) {
+        return device != mdIndex && extents.allSpilled(fid);
     }
 
     /** Queues extent {@code e} of {@code fid} to come home if the fast tier has room for it below the high watermark. */
@@ -794,10 +814,16 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             extentQueued.remove(m);
             pendingPromotionBytes.addAndGet(-m.bytes());
             try {
+                boolean wasHome = heat.lookup(m.fid()).map(ObjectHeat::resident).orElse(true);
                 MoveResult r = pool.migrator().promoteRange(m.fid(), m.start(), m.end(), paced);
                 moved("promote-extent", r);
                 if (r instanceof MoveResult.Done) {
                     pass.extentsPromoted++;
+                    if (!wasHome) {
+                        // A body spilled whole, its first extent home: resident again to the
+                        // tracker, sized by what is resident (below), so it can spill again.
+                        placement.promoted(m.fid(), Promotion.PROMOTE);
+                    }
                 }
                 learnResidency(m.fid());
             } catch (OsdException e) {
@@ -1218,7 +1244,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         LocalFile file = pool.localFile(LocalFile.Name.HEAT);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         try {
-            HeatCheckpoint.write(heat, bo);
+            HeatCheckpoint.write(heat, extents, bo);
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, pool.name(), file.fid(), "heat checkpoint: " + e.getMessage(), e);
         }

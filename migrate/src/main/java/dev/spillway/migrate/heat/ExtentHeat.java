@@ -30,9 +30,10 @@ import java.util.function.DoubleSupplier;
  * headers). At most {@link ExtentConfig#cap()} extents are tracked, all objects together: an object
  * that would pass the cap is not tracked (it is placed whole, as before), and one that grows past
  * it is dropped. With the defaults (256 MiB threshold, 64 MiB extents, 262,144 extents) that is
- * 2 MiB of keys and at most 65,536 objects' overhead, about 12.6 MiB in all. Not checkpointed: after
- * a restart, extents start cold and resident, and the daemon learns residency again from reads (the
- * device that served them) and from the pool's records in its passes.
+ * 2 MiB of keys and at most 65,536 objects' overhead, about 12.6 MiB in all. Checkpointed with the
+ * object heat ({@link HeatCheckpoint} version 5: {@link #saved()}, {@link #restore}): each tracked
+ * object's keys and residency bits; the keys are on the tracker's logical clock, which resumes where
+ * the checkpoint left it, so an extent's heat after a restart is what it was.
  *
  * <p>Thread-safe: one lock per object, held for a few array updates; no I/O.
  */
@@ -348,6 +349,22 @@ public final class ExtentHeat {
         }
     }
 
+    /** True if {@code fid} is tracked and every extent of it is believed spilled. */
+    public boolean allSpilled(Fid fid) {
+        Obj o = objects.get(fid);
+        if (o == null) {
+            return false;
+        }
+        synchronized (o) {
+            for (int e = 0; e < o.key.length; e++) {
+                if (!o.isSpilled(e)) {
+                    return false;
+                }
+            }
+            return !o.dead;
+        }
+    }
+
     // Holds o's lock.
     private static boolean isSplit(Obj o) {
         int s = 0;
@@ -399,6 +416,78 @@ public final class ExtentHeat {
                 o.setSpilled(e, !held.resident(from, from + length(o, e)));
             }
         }
+    }
+
+    /**
+     * One tracked object's extents as a checkpoint keeps them.
+     *
+     * @param fid the object
+     * @param size its size when saved
+     * @param keys one key per extent ({@code T + log2(count)} on the tracker's logical clock;
+     *     negative infinity: never counted)
+     * @param spilled the residency bits, 64 extents a word (bit {@code e % 64} of word {@code e / 64}
+     *     set: extent {@code e} believed spilled)
+     */
+    public record Saved(Fid fid, long size, double[] keys, long[] spilled) {}
+
+    /** Every tracked object's extents, by FID (a checkpoint's content); at most {@code limit} extents in all. */
+    public List<Saved> saved(long limit) {
+        List<Fid> fids = new ArrayList<>(objects.keySet());
+        fids.sort(null);
+        List<Saved> out = new ArrayList<>();
+        long total = 0;
+        for (Fid f : fids) {
+            Obj o = objects.get(f);
+            if (o == null) {
+                continue;
+            }
+            synchronized (o) {
+                if (o.dead || total + o.key.length > limit) {
+                    continue;
+                }
+                total += o.key.length;
+                out.add(new Saved(f, o.size, o.key.clone(), o.spilled.clone()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Takes back what a checkpoint saved with extents of {@code extentSize} bytes: nothing if that is
+     * not this configuration's extent size (the extents would not be the same), else each object
+     * still big under this configuration, within the cap (the rest start cold, as untracked objects
+     * do). Objects tracked already are kept as they are. Returns the objects restored.
+     */
+    public int restore(long extentSize, List<Saved> saved) {
+        if (extentSize != cfg.extentSize()) {
+            return 0;
+        }
+        int n = 0;
+        for (Saved x : saved) {
+            long want = cfg.extentsOf(x.size());
+            if (!cfg.covers(x.size())
+                    || x.keys().length != want
+                    || x.spilled().length != (want + 63) / 64
+                    || objects.containsKey(x.fid())) {
+                continue;
+            }
+            if (!reserve(want)) {
+                refused.incrementAndGet();
+                continue;
+            }
+            Obj o = new Obj(x.size(), (int) want);
+            System.arraycopy(x.keys(), 0, o.key, 0, (int) want);
+            System.arraycopy(x.spilled(), 0, o.spilled, 0, o.spilled.length);
+            for (int e = (int) want; e < o.spilled.length * 64; e++) {
+                o.setSpilled(e, false);
+            }
+            if (objects.putIfAbsent(x.fid(), o) != null) {
+                extents.addAndGet(-want);
+                continue;
+            }
+            n++;
+        }
+        return n;
     }
 
     /** One extent as a pass sees it. */

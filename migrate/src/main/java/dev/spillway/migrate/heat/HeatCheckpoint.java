@@ -14,7 +14,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
@@ -25,12 +27,15 @@ import java.util.zip.CheckedOutputStream;
  * costs placement quality only: heat is advice, never the truth about where a body is.
  *
  * <pre>
- * header   magic "SPWHEAT\0" (8 bytes), version u32 = 4, epoch second i64, logical time f64
+ * header   magic "SPWHEAT\0" (8 bytes), version u32 = 5, epoch second i64, logical time f64
  *          (half-lives), share start f64, trial share f64, trial ghost clock u64,
  *          main ghost clock u64, block count u32
  * block    record count u32, then that many records (one block per tracker segment)
  * record   seq u64, oid u32, ver u32, key f64, frequency key f32, last-access second i32,
  *          since second i32, size code u32, flags u8                     (41 bytes each)
+ * extents  (version 5) extent size u64 (0 if no object), object count u32, then per object: seq u64, oid u32,
+ *          ver u32, size u64, extent count u32, a key f64 per extent, then the residency bits,
+ *          a u64 per 64 extents (bit e % 64 of word e / 64 set: extent e believed spilled)
  * trailer  CRC32C u32 of every byte before it
  * </pre>
  * Big-endian. Last-access and since are wall seconds since the epoch in the header. A key is
@@ -42,7 +47,11 @@ import java.util.zip.CheckedOutputStream;
  * if it never adapted; a policy started with another configured share ignores it), and the two
  * ghosts' clocks — the bytes spill passes took from trial copies and from the main part — with
  * each spilled record's ghost mark (flags GHOST 0x20, GHOST_TRIAL 0x40; the mark in the since
- * field). Version 3 (no policy state: the share starts at {@code probation-share} again and no
+ * field). Version 5 adds the heat per extent of big objects ({@link ExtentHeat}: range-level
+ * placement): each tracked object's extent keys, on the same logical clock (negative infinity: an
+ * extent never counted), and its residency bits; at most {@value #MAX_EXTENTS} extents in all.
+ * Version 4 (no extents: big objects' extents start cold and resident, as before) is still read.
+ * Version 3 (no policy state: the share starts at {@code probation-share} again and no
  * spilled object is a ghost) is still read. Version 2 (37-byte records, no frequency key) is
  * still read: an object's frequency restarts at its heat as of the load. Version
  * 1 (keys in wall-clock time, {@code t/halfLife + log2(count)}, header field: half-life ns) is
@@ -53,7 +62,9 @@ import java.util.zip.CheckedOutputStream;
  */
 public final class HeatCheckpoint {
     static final byte[] MAGIC = {'S', 'P', 'W', 'H', 'E', 'A', 'T', 0};
-    static final int VERSION = 4;
+    static final int VERSION = 5;
+    /** The most extents a checkpoint carries (a reader refuses more: a damaged count never allocates past it). */
+    public static final int MAX_EXTENTS = 1 << 24;
     /** Bytes per record in the checkpoint. */
     public static final int RECORD_BYTES = 41;
 
@@ -64,6 +75,15 @@ public final class HeatCheckpoint {
      * locked while it is written, so accesses to it wait that long; others go on.
      */
     public static void write(HeatTracker tracker, OutputStream out) throws IOException {
+        write(tracker, null, out);
+    }
+
+    /**
+     * Writes every tracked object of {@code tracker} and, if not null, the extents of {@code
+     * extents} (the big objects' heat per extent, on the same tracker's clock) to {@code out} (not
+     * closed).
+     */
+    public static void write(HeatTracker tracker, ExtentHeat extents, OutputStream out) throws IOException {
         CRC32C crc = new CRC32C();
         DataOutputStream d =
                 new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(nonClosing(out), crc), 1 << 16));
@@ -100,6 +120,23 @@ public final class HeatCheckpoint {
                 }
             }
         }
+        List<ExtentHeat.Saved> saved = extents == null ? List.of() : extents.saved(MAX_EXTENTS);
+        // No object: extent size 0, so a checkpoint without extents is the same bytes however written.
+        d.writeLong(saved.isEmpty() ? 0 : extents.config().extentSize());
+        d.writeInt(saved.size());
+        for (ExtentHeat.Saved x : saved) {
+            d.writeLong(x.fid().seq());
+            d.writeInt(x.fid().oid());
+            d.writeInt(x.fid().ver());
+            d.writeLong(x.size());
+            d.writeInt(x.keys().length);
+            for (double k : x.keys()) {
+                d.writeDouble(k);
+            }
+            for (long w : x.spilled()) {
+                d.writeLong(w);
+            }
+        }
         d.flush();
         out.write(intBytes((int) crc.getValue()));
         out.flush();
@@ -115,6 +152,21 @@ public final class HeatCheckpoint {
      *     it is not a heat checkpoint or of an unknown version; EIO if reading fails
      */
     public static HeatTracker read(InputStream in, HeatConfig config, InstantSource clock, String device, Fid fid)
+            throws OsdException {
+        return load(in, config, clock, device, fid).heat();
+    }
+
+    /**
+     * What a checkpoint holds: the object heat, and the heat per extent of big objects with the
+     * extent size it was kept at (0 and none before version 5).
+     */
+    public record Loaded(HeatTracker heat, long extentSize, List<ExtentHeat.Saved> extents) {}
+
+    /**
+     * {@link #read}, with the heat per extent (version 5) for {@link ExtentHeat#restore}. Nothing is
+     * returned unless the whole checkpoint is intact.
+     */
+    public static Loaded load(InputStream in, HeatConfig config, InstantSource clock, String device, Fid fid)
             throws OsdException {
         CRC32C crc = new CRC32C();
         DataInputStream d =
@@ -196,6 +248,12 @@ public final class HeatCheckpoint {
                     readRecord(d, segs, shift, shift1, version, logical, records, device, fid);
                 }
             }
+            long extentSize = 0;
+            List<ExtentHeat.Saved> saved = List.of();
+            if (version >= 5) {
+                extentSize = d.readLong();
+                saved = readExtents(d, extentSize, device, fid);
+            }
             int expected = (int) crc.getValue();
             int stored = d.readInt();
             if (stored != expected) {
@@ -207,7 +265,7 @@ public final class HeatCheckpoint {
                                 "heat checkpoint: CRC32C mismatch (stored %08x, computed %08x) over %d records",
                                 stored, expected, records));
             }
-            return t;
+            return new Loaded(t, extentSize, saved);
         } catch (EOFException e) {
             throw new OsdException(
                     Errno.EBADMSG,
@@ -218,6 +276,49 @@ public final class HeatCheckpoint {
         } catch (IOException e) {
             throw new OsdException(Errno.EIO, device, fid, "heat checkpoint: read failed: " + e.getMessage(), e);
         }
+    }
+
+    private static List<ExtentHeat.Saved> readExtents(DataInputStream d, long extentSize, String device, Fid fid)
+            throws IOException, OsdException {
+        int count = d.readInt();
+        if (extentSize < 0 || count < 0 || (count > 0 && extentSize == 0)) {
+            throw new OsdException(
+                    Errno.EBADMSG,
+                    device,
+                    fid,
+                    "heat checkpoint: bad extent section (" + count + " objects of extents of " + extentSize
+                            + " bytes)");
+        }
+        List<ExtentHeat.Saved> out = new ArrayList<>();
+        long total = 0;
+        for (int i = 0; i < count; i++) {
+            Fid f = new Fid(d.readLong(), d.readInt(), d.readInt());
+            long size = d.readLong();
+            int n = d.readInt();
+            long want = Math.max(1, size / extentSize + (size % extentSize == 0 ? 0 : 1));
+            total += Math.max(0, n);
+            if (size < 0 || n <= 0 || n != want || total > MAX_EXTENTS) {
+                throw new OsdException(
+                        Errno.EBADMSG,
+                        device,
+                        fid,
+                        "heat checkpoint: bad extents of object " + i + " (" + n + " extents, size " + size + ")");
+            }
+            double[] keys = new double[n];
+            for (int e = 0; e < n; e++) {
+                keys[e] = d.readDouble();
+                if (Double.isNaN(keys[e]) || keys[e] == Double.POSITIVE_INFINITY) {
+                    throw new OsdException(
+                            Errno.EBADMSG, device, fid, "heat checkpoint: bad key of extent " + e + " of object " + i);
+                }
+            }
+            long[] bits = new long[(n + 63) / 64];
+            for (int w = 0; w < bits.length; w++) {
+                bits[w] = d.readLong();
+            }
+            out.add(new ExtentHeat.Saved(f, size, keys, bits));
+        }
+        return out;
     }
 
     private static void readRecord(

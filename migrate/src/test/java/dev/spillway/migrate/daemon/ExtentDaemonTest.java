@@ -2,7 +2,9 @@ package dev.spillway.migrate.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
+import dev.spillway.migrate.heat.ExtentHeat;
 import dev.spillway.migrate.heat.TestClock;
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
@@ -205,6 +207,151 @@ class ExtentDaemonTest {
         PoolObject p = state(f);
         assertThat(p.resident(0) || p.split(0)).isFalse();
         assertThat(p.inSync()).singleElement().extracting(Copy::whole).isEqualTo(true);
+    }
+
+    /** Every copy: device, what it holds, state. */
+    private String copies(Fid f) throws OsdException {
+        StringBuilder s = new StringBuilder();
+        for (Copy c : state(f).copies()) {
+            s.append(s.isEmpty() ? "" : " | ")
+                    .append(c.device() == 0 ? "fast " : "slow0 ")
+                    .append(c.held())
+                    .append(' ')
+                    .append(c.state());
+        }
+        return s.toString();
+    }
+
+    @Test
+    void aHotExtentOfABodySpilledWholeComesHomeAloneAndTheBodyBecomesSplit() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        byte[] all = body;
+        read(f, 0, BIG);
+        read(f, 0, BIG);
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.spilled()).as("read evenly: spilled whole").isEqualTo(1);
+        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC");
+
+        // The third extent is read again and again off the spill device: it comes home alone.
+        for (int i = 0; i < 3; i++) {
+            assertThat(read(f, 2 * EXT, EXT)).isEqualTo(Arrays.copyOfRange(all, 2 * EXT, 3 * EXT));
+        }
+        r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.extentsPromoted()).isEqualTo(1);
+        assertThat(r.promoted()).as("no whole promotion").isZero();
+        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[524288, 786432)] IN_SYNC");
+        assertThat(state(f).split(0)).isTrue();
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(EXT);
+        assertThat(daemon.heat().lookup(f).orElseThrow())
+                .as("resident to the tracker, sized by its resident extent")
+                .satisfies(h -> assertThat(h.resident()).isTrue())
+                .satisfies(h -> assertThat(h.sizeBytes()).isEqualTo(EXT));
+        assertThat(pool.jobs()).isEmpty();
+        slowReads.set(0);
+        for (int i = 0; i < 3; i++) {
+            assertThat(read(f, 2 * EXT, EXT)).isEqualTo(Arrays.copyOfRange(all, 2 * EXT, 3 * EXT));
+            assertThat(read(f, 2 * EXT + 1000, 5000))
+                    .isEqualTo(Arrays.copyOfRange(all, 2 * EXT + 1000, 2 * EXT + 6000));
+        }
+        assertThat(slowReads.get()).as("the promoted extent reads locally").isZero();
+        clock.advance(Duration.ofSeconds(11));
+        r = daemon.runOnce();
+        assertThat(r.promoted() + r.extentsPromoted())
+                .as("nothing more comes home")
+                .isZero();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+        assertThat(daemon.status().moves()).containsKey("promote-extent/DONE");
+    }
+
+    @Test
+    void aBodyPromotedByExtentThatCoolsIsReleasedWithoutACopy() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        read(f, 0, BIG);
+        read(f, 0, BIG);
+        clock.advance(Duration.ofSeconds(11));
+        daemon.runOnce();
+        for (int i = 0; i < 3; i++) {
+            read(f, 0, EXT);
+        }
+        daemon.runOnce();
+        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[0, 262144)] IN_SYNC");
+        Fid key = state(f).inSync().get(0).key();
+        // A far hotter object fills the tier past its high watermark: the cold extent leaves,
+        // dropped (the whole copy holds it), nothing copied.
+        Fid g = new Fid(0x200000400L, next++, 0);
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareCreate(g, ObjectKind.DATA);
+            tx.declareWrite(g, 0, 800_000);
+            tx.start();
+            tx.create(g, ObjectKind.DATA, AttrChange.none());
+            tx.write(g, 0, ByteBuffer.wrap(new byte[800_000]));
+        }
+        for (int i = 0; i < 40; i++) {
+            read(g, 0, 4096);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(copies(f))
+                .as(r + " " + daemon.heat().lookup(f) + " " + daemon.heat().lookup(g) + " "
+                        + daemon.status().moves())
+                .isEqualTo("slow0 [[0, EOF)] IN_SYNC");
+        assertThat(pool.jobs()).isEmpty();
+    }
+
+    @Test
+    void heatPerExtentSurvivesARestartSoTheHotExtentStaysWhenTheColdOnesSpill() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        double[] before = daemon.extents().extents(f, BIG).stream()
+                .mapToDouble(ExtentHeat.Extent::count)
+                .toArray();
+        assertThat(before[0]).isGreaterThan(4);
+        // A restart of the daemon: its heat checkpoint written at close, read at attach.
+        daemon.close();
+        daemon = MigrationDaemon.attach(
+                pool,
+                DaemonConfig.parse(
+                        PoolConfigParser.parse(String.format(YAML, 2_400_000), "t")
+                                .policy(),
+                        "t"),
+                clock);
+        pool.listener(daemon);
+        double[] after = daemon.extents().extents(f, BIG).stream()
+                .mapToDouble(ExtentHeat.Extent::count)
+                .toArray();
+        assertThat(after).containsExactly(before, within(1e-9));
+
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.extentsSpilled())
+                .as("the cold extents spill, the hot one stays")
+                .isEqualTo(3);
+        assertThat(r.spilled()).isZero();
+        assertThat(layout(f))
+                .isEqualTo("fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)]"
+                        + " | slow0 [[786432, EOF)]");
+
+        // Residency bits too: a restart after the spill still knows which extents are spilled.
+        daemon.close();
+        daemon = MigrationDaemon.attach(
+                pool,
+                DaemonConfig.parse(
+                        PoolConfigParser.parse(String.format(YAML, 2_400_000), "t")
+                                .policy(),
+                        "t"),
+                clock);
+        pool.listener(daemon);
+        assertThat(daemon.extents().split(f)).isTrue();
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(EXT);
     }
 
     @Test

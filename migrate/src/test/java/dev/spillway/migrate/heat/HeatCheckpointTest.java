@@ -78,7 +78,8 @@ class HeatCheckpointTest {
     private static final int V3_HEADER = 32;
 
     /**
-     * The same checkpoint in an older version: 3 drops the policy state from the header (the
+     * The same checkpoint (version 5) in an older version: 4 drops the heat per extent after the
+     * records, 3 also the policy state from the header (the
      * records, ghost flags included, stay as they are: the reader must ignore those), 2 also each
      * record's frequency key (37 bytes). A new CRC.
      */
@@ -87,8 +88,12 @@ class HeatCheckpointTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(v4, 0, 8);
         out.writeBytes(new byte[] {0, 0, 0, (byte) version});
-        out.write(v4, 12, 16); // epoch, logical time
-        out.write(v4, V4_HEADER - 4, 4); // block count
+        if (version == 4) {
+            out.write(v4, 12, V4_HEADER - 12); // the same header; the extents (version 5) dropped below
+        } else {
+            out.write(v4, 12, 16); // epoch, logical time
+            out.write(v4, V4_HEADER - 4, 4); // block count
+        }
         int pos = V4_HEADER;
         int blocks = in.getInt(V4_HEADER - 4);
         for (int b = 0; b < blocks; b++) {
@@ -226,6 +231,101 @@ class HeatCheckpointTest {
                         OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPROTO));
         assertThatThrownBy(() -> HeatCheckpoint.read(
                         new ByteArrayInputStream(new byte[3]), HeatConfig.defaults(), clock, "fast", CKPT))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
+    }
+
+    /** A tracker and the heat per extent of a few big objects on its clock: 1 MiB objects, 256 KiB extents. */
+    private static ExtentHeat extentsOn(HeatTracker h) {
+        ExtentHeat x = new ExtentHeat(new ExtentConfig(1 << 20, 256 << 10, 1000), h::logicalNow);
+        for (int i = 0; i < 5; i++) {
+            Fid f = Fid.of(0x200000500L, i);
+            long size = (1 << 20) + i * 100_000L;
+            for (int k = 0; k <= i; k++) {
+                h.recordRead(f, ObjectKind.DATA, size, true);
+                x.read(f, size, (long) k * (256 << 10), 4096, true, k % 2 == 0, 99);
+            }
+        }
+        return x;
+    }
+
+    private static byte[] write(HeatTracker h, ExtentHeat x) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        HeatCheckpoint.write(h, x, out);
+        return out.toByteArray();
+    }
+
+    private static String describe(ExtentHeat x) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < 6; i++) {
+            Fid f = Fid.of(0x200000500L, i);
+            s.append(f).append(x.extents(f, (1 << 20) + i * 100_000L)).append('\n');
+        }
+        return s.toString();
+    }
+
+    @Test
+    void heatPerExtentSurvivesACheckpointCountsAndResidencyBitsAlike() throws Exception {
+        HeatTracker h = populated(3);
+        ExtentHeat a = extentsOn(h);
+        byte[] bytes = write(h, a);
+        HeatCheckpoint.Loaded l =
+                HeatCheckpoint.load(new ByteArrayInputStream(bytes), HeatConfig.defaults(), clock, "fast", CKPT);
+        assertThat(l.extentSize()).isEqualTo(256 << 10);
+        assertThat(l.extents()).hasSize(5);
+        ExtentHeat b = new ExtentHeat(a.config(), l.heat()::logicalNow);
+        assertThat(b.restore(l.extentSize(), l.extents())).isEqualTo(5);
+        assertThat(describe(b)).isEqualTo(describe(a)).contains("spilled=true");
+        assertThat(b.extents(Fid.of(0x200000500L, 4), (1 << 20) + 400_000L))
+                .extracting(ExtentHeat.Extent::count)
+                .hasSize(6)
+                .satisfies(c -> assertThat(c.subList(0, 5))
+                        .allSatisfy(x -> assertThat(x).isPositive()))
+                .satisfies(c -> assertThat(c.get(5)).as("never read").isZero());
+        assertThat(b.trackedExtents()).isEqualTo(a.trackedExtents());
+        // Written again, the same bytes.
+        assertThat(write(l.heat(), b)).isEqualTo(bytes);
+        // Another extent size: the extents are not the same ones, all start cold.
+        ExtentHeat other = new ExtentHeat(new ExtentConfig(1 << 20, 128 << 10, 1000), l.heat()::logicalNow);
+        assertThat(other.restore(l.extentSize(), l.extents())).isZero();
+        // Past the cap: the objects beyond it start cold.
+        ExtentHeat small = new ExtentHeat(new ExtentConfig(1 << 20, 256 << 10, 10), l.heat()::logicalNow);
+        assertThat(small.restore(l.extentSize(), l.extents())).isEqualTo(2);
+        assertThat(small.trackedExtents()).isLessThanOrEqualTo(10);
+    }
+
+    @Test
+    void aVersion4CheckpointIsStillReadItsBigObjectsStartingCold() throws Exception {
+        HeatTracker h = populated(5);
+        byte[] v5 = write(h, extentsOn(h));
+        byte[] v4 = asVersion(v5, 4);
+        HeatCheckpoint.Loaded l =
+                HeatCheckpoint.load(new ByteArrayInputStream(v4), HeatConfig.defaults(), clock, "fast", CKPT);
+        assertThat(l.extents()).isEmpty();
+        assertThat(l.heat().tracked()).isEqualTo(h.tracked());
+        for (int i = 0; i < 2_000; i++) {
+            Fid f = Fid.of(0x200000400L, i);
+            assertThat(l.heat().lookup(f)).isEqualTo(h.lookup(f));
+        }
+        assertThat(read(asVersion(v5, 3)).tracked()).isEqualTo(h.tracked());
+    }
+
+    @Test
+    void aTornCheckpointWithExtentsIsRefusedWhole() throws Exception {
+        HeatTracker h = populated(9);
+        byte[] good = write(h, extentsOn(h));
+        // Cut inside the extent section (it ends 4 bytes before the end, at the CRC).
+        for (int cut : new int[] {5, 40, 200}) {
+            byte[] torn = Arrays.copyOf(good, good.length - cut);
+            assertThatThrownBy(() -> HeatCheckpoint.load(
+                            new ByteArrayInputStream(torn), HeatConfig.defaults(), clock, "fast", CKPT))
+                    .isInstanceOfSatisfying(
+                            OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
+        }
+        byte[] flipped = good.clone();
+        flipped[good.length - 30] ^= 0x01;
+        assertThatThrownBy(() -> HeatCheckpoint.load(
+                        new ByteArrayInputStream(flipped), HeatConfig.defaults(), clock, "fast", CKPT))
                 .isInstanceOfSatisfying(
                         OsdException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADMSG));
     }

@@ -45,10 +45,17 @@ final class LayoutOps {
         return release(fid, MoveOptions.DEFAULT);
     }
 
+    /**
+     * Drops the local body if enough durable in-sync whole copies exist elsewhere. A split body
+     * (issue 20) whose whole copies are enough — a body spilled whole whose hot range was promoted
+     * alone — drops what it holds and the copies of its ranges with it (GC jobs): what a whole spill
+     * of it onto a device already holding its whole copy does, no byte copied.
+     */
     MoveResult release(Fid fid, MoveOptions o) throws OsdException {
         return mc.locked(fid, o, () -> {
             PoolObject p = mc.load(fid);
-            if (!p.resident(mdIndex)) {
+            boolean split = p.split(mdIndex);
+            if (!p.resident(mdIndex) && !split) {
                 return new MoveResult.NothingToDo("not resident");
             }
             long others = mc.durableInSyncElsewhere(p);
@@ -56,9 +63,17 @@ final class LayoutOps {
                 return new MoveResult.Refused("only " + others + " durable in-sync cop" + (others == 1 ? "y" : "ies")
                         + " elsewhere; the pool keeps " + ctx.replicas());
             }
-            PoolObject next = p.remove(p.on(mdIndex).orElseThrow().mirrorId())
-                    .preferring(-1)
-                    .withBlocks(mc.md().getAttr(fid).blocks());
+            List<Copy> ranges = split
+                    ? p.ranges(mdIndex).stream()
+                            .filter(c -> c.state() != CopyState.PENDING)
+                            .toList()
+                    : List.of();
+            PoolObject dropped = p.remove(p.on(mdIndex).orElseThrow().mirrorId());
+            for (Copy r : ranges) {
+                dropped = dropped.remove(r.mirrorId());
+            }
+            PoolObject next = dropped.preferring(-1)
+                    .withBlocks(split ? p.blocks() : mc.md().getAttr(fid).blocks());
             AttrChange times = ctx.store().times(fid);
             mc.meta(
                     fid,
@@ -67,11 +82,18 @@ final class LayoutOps {
                     (tx, c) -> {
                         tx.declareTruncate(fid, 0);
                         DeviceIndex.declareDelete(tx, mdIndex, fid);
+                        for (Copy r : ranges) {
+                            WorkIndex.declareAdd(tx, fid);
+                            DeviceIndex.declareDelete(tx, fid, r);
+                        }
                         ctx.store().declare(tx, fid, next);
                     },
                     (tx, c) -> {
                         tx.truncate(fid, 0);
                         DeviceIndex.delete(tx, mdIndex, fid, fid);
+                        for (Copy r : ranges) {
+                            mc.gcJob(tx, c, fid, r);
+                        }
                         ctx.store().store(tx, fid, next, times);
                     });
             return new MoveResult.Done(p.size(), "released " + p.size() + " bytes of " + fid);

@@ -20,7 +20,10 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.space.ReservePlan;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -313,17 +316,21 @@ final class RangeMoves {
     }
 
     /**
-     * Brings home only the spilled ranges of a split body that overlap {@code [start, end)}
-     * ({@code end} at or past the size: to the end), in one metadata transaction as {@link #recall}
-     * does: their bytes written into the body at their offsets, the body's copy holding them from
-     * then on, their copies garbage (GC jobs in the work index, device-index entries gone, in the
-     * same transaction). The copies of the other ranges stay as they are. A copy of a range is
-     * recalled whole: the daemon spills one copy per extent, so an extent's promotion moves that
-     * extent. Atomic as the metadata device's transactions are: a crash leaves the body split as
-     * before (the GC jobs not written either) or the ranges home.
+     * Brings home the bytes {@code [start, end)} of a body not resident whole ({@code end} at or past
+     * the size: to the end), in one metadata transaction as {@link #recall} does. A split body's
+     * copies of ranges that overlap it come home whole (their bytes written into the body at their
+     * offsets, the body's copy holding them from then on, their copies garbage: GC jobs in the work
+     * index, device-index entries gone, in the same transaction); the daemon spills one copy per
+     * extent, so an extent's promotion moves that extent. Bytes of the range no copy of a range
+     * holds — all of them for a body spilled whole — are read from an in-sync whole copy, verified,
+     * and written into the body: the body on the metadata device then holds them (a new copy there,
+     * holding only those spans, for a body spilled whole), and the whole copy stays as it is,
+     * holding the rest. The copies of the other ranges stay as they are. Atomic as the metadata
+     * device's transactions are: a crash leaves the body as before (the GC jobs not written either)
+     * or the range home.
      *
-     * @throws OsdException EINVAL for a range not on 64 KiB boundaries or empty; EIO if a spilled
-     *     range it overlaps has no readable in-sync copy
+     * @throws OsdException EINVAL for a range not on 64 KiB boundaries or empty; EIO if a byte of the
+     *     range has no readable in-sync copy (or every whole copy holding it failed its read)
      */
     MoveResult recallRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
         if (start < 0 || start % Span.ALIGN != 0 || end <= start || (end != Span.EOF && end % Span.ALIGN != 0)) {
@@ -336,16 +343,19 @@ final class RangeMoves {
         }
         return mc.locked(fid, o, () -> {
             PoolObject p = mc.load(fid);
-            if (!p.split(mdIndex)) {
-                return new MoveResult.NothingToDo("the body of " + fid + " is not split");
+            if (p.resident(mdIndex)) {
+                return new MoveResult.NothingToDo("the body of " + fid + " is resident");
             }
-            Copy local = p.on(mdIndex).orElseThrow();
+            // A body spilled whole has no copy on the metadata device (its object there is a stub).
+            Copy local =
+                    p.on(mdIndex).filter(c -> c.state() == CopyState.IN_SYNC).orElse(null);
+            List<Span> held = local == null ? List.of() : local.held();
             long to = Math.min(end, p.size());
-            if (start >= to || Span.covers(local.held(), start, to)) {
+            if (start >= to || Span.covers(held, start, to)) {
                 return new MoveResult.NothingToDo(
                         "range [" + start + ", " + to + ") of " + fid + " is resident already");
             }
-            List<Span> have = new ArrayList<>(local.held());
+            List<Span> have = new ArrayList<>(held);
             List<Copy> sources = new ArrayList<>();
             long bytes = 0;
             for (Copy c : p.ranges(mdIndex)) {
@@ -363,7 +373,9 @@ final class RangeMoves {
                 have = new ArrayList<>(Span.normalize(have));
                 bytes += sp.length(p.size());
             }
-            if (!Span.covers(have, start, to)) {
+            List<Span> gaps = gaps(have, start, to, p.size());
+            List<Copy> wholes = gaps.isEmpty() ? Collections.singletonList(null) : wholeSources(p);
+            if (wholes.isEmpty()) {
                 throw new OsdException(
                         Errno.EIO,
                         ctx.name(),
@@ -371,37 +383,153 @@ final class RangeMoves {
                         "range [" + start + ", " + to + ") has no readable in-sync copy to recall it from (held: "
                                 + Span.normalize(have) + ")");
             }
+            for (Span g : gaps) {
+                bytes += g.length(p.size());
+            }
+            List<Span> now = new ArrayList<>(have);
+            now.addAll(gaps);
+            List<Span> spans = Span.covers(now, 0, p.size()) ? List.of() : Span.normalize(now);
             PoolObject next = p;
+            Copy back;
+            if (local != null) {
+                back = local.withSpans(spans);
+            } else {
+                back = new Copy(
+                                p.nextMirrorId(),
+                                mdIndex,
+                                fid,
+                                CopyState.IN_SYNC,
+                                p.dataVersion(),
+                                p.size(),
+                                true,
+                                Checksums.NONE)
+                        .withSpans(spans);
+                next = next.add(back);
+            }
             for (Copy c : sources) {
                 next = next.remove(c.mirrorId());
             }
-            Copy back = local.withSpans(Span.covers(have, 0, p.size()) ? List.of() : Span.normalize(have));
-            next = next.replace(back.mirrorId(), c -> back).preferring(mdIndex);
-            PoolObject after = next;
+            PoolObject after = next.replace(back.mirrorId(), c -> back).preferring(mdIndex);
+            boolean added = local == null;
             AttrChange times = ctx.store().times(fid);
-            mc.meta(
+            OsdException failed = null;
+            List<String> tried = new ArrayList<>();
+            for (Copy whole : wholes) {
+                try {
+                    mc.meta(
+                            fid,
+                            false,
+                            SpaceClass.CLIENT,
+                            (tx, c) -> {
+                                for (Copy src : sources) {
+                                    Span sp = src.spans().get(0);
+                                    tx.declareWrite(fid, sp.start(), sp.length(p.size()));
+                                    WorkIndex.declareAdd(tx, fid);
+                                    DeviceIndex.declareDelete(tx, fid, src);
+                                }
+                                for (Span g : gaps) {
+                                    tx.declareWrite(fid, g.start(), g.length(p.size()));
+                                }
+                                if (added) {
+                                    DeviceIndex.declareInsert(tx, mdIndex, fid);
+                                }
+                                ctx.store().declare(tx, fid, after);
+                            },
+                            (tx, c) -> {
+                                for (Copy src : sources) {
+                                    CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
+                                    mc.gcJob(tx, c, fid, src);
+                                }
+                                for (Span g : gaps) {
+                                    recallSpan(tx, fid, whole, p.size(), g);
+                                }
+                                if (added) {
+                                    DeviceIndex.insert(tx, mdIndex, fid, fid);
+                                }
+                                ctx.store().store(tx, fid, after, times);
+                            });
+                } catch (OsdException e) {
+                    if (whole == null || (!e.is(Errno.EIO) && !e.is(Errno.ENOENT))) {
+                        throw e;
+                    }
+                    tried.add(mc.where(whole) + " (" + e.errno() + ")");
+                    failed = e;
+                    continue;
+                }
+                List<Span> moved = new ArrayList<>(spansOf(sources));
+                moved.addAll(gaps);
+                return new MoveResult.Done(
+                        bytes,
+                        "recalled " + bytes + " bytes of " + fid + " " + Span.normalize(moved)
+                                + (whole == null ? "" : " (from " + mc.where(whole) + ")"));
+            }
+            throw new OsdException(
+                    Errno.EIO,
+                    ctx.name(),
                     fid,
-                    false,
-                    SpaceClass.CLIENT,
-                    (tx, c) -> {
-                        for (Copy src : sources) {
-                            Span sp = src.spans().get(0);
-                            tx.declareWrite(fid, sp.start(), sp.length(p.size()));
-                            WorkIndex.declareAdd(tx, fid);
-                            DeviceIndex.declareDelete(tx, fid, src);
-                        }
-                        ctx.store().declare(tx, fid, after);
-                    },
-                    (tx, c) -> {
-                        for (Copy src : sources) {
-                            CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
-                            mc.gcJob(tx, c, fid, src);
-                        }
-                        ctx.store().store(tx, fid, after, times);
-                    });
-            return new MoveResult.Done(
-                    bytes, "recalled " + bytes + " bytes of " + fid + " " + Span.normalize(spansOf(sources)));
+                    "range [" + start + ", " + to + ") could not be read from a whole copy; tried " + tried,
+                    failed);
         });
+    }
+
+    /** The parts of {@code [from, to)} that {@code have} does not hold, as spans ({@code to} the size: EOF). */
+    private static List<Span> gaps(List<Span> have, long from, long to, long size) {
+        List<Span> out = new ArrayList<>();
+        long pos = from;
+        for (Span x : Span.normalize(have)) {
+            if (pos >= to) {
+                break;
+            }
+            if (x.end() <= pos) {
+                continue;
+            }
+            if (x.start() > pos) {
+                long stop = Math.min(x.start(), to);
+                out.add(Span.of(pos, stop, size));
+            }
+            pos = Math.max(pos, x.end());
+        }
+        if (pos < to) {
+            out.add(Span.of(pos, to, size));
+        }
+        return out;
+    }
+
+    /**
+     * The in-sync whole copies at the current version off the metadata device, on readable devices:
+     * what a range no copy of a range holds is recalled from. The preferred first.
+     */
+    private List<Copy> wholeSources(PoolObject p) {
+        List<Copy> out = new ArrayList<>();
+        for (Copy c : p.inSync()) {
+            if (c.device() != mdIndex && c.version() == p.dataVersion() && ctx.readable(c)) {
+                out.add(c);
+            }
+        }
+        out.sort(Comparator.comparing((Copy c) -> !c.preferred()).thenComparingInt(Copy::device));
+        return out;
+    }
+
+    /** Writes {@code span} of the body into it on the metadata device, read verified from whole copy {@code c}. */
+    private void recallSpan(Transaction tx, Fid fid, Copy c, long size, Span span) throws OsdException {
+        long from = span.start();
+        long to = Math.min(span.end(), size);
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(Math.max(to - from, 1), 1 << 20));
+        long off = from;
+        while (off < to) {
+            b.clear().limit((int) Math.min(b.capacity(), to - off));
+            int n = CopyIo.readVerified(ctx::device, fid, c, size, off, b);
+            if (n <= 0) {
+                throw new OsdException(
+                        Errno.EIO,
+                        mc.where(c),
+                        fid,
+                        "copy " + c.key() + " ends at " + off + " of " + size + " (recalling " + span + ")");
+            }
+            b.flip();
+            tx.write(fid, off, b);
+            off += n;
+        }
     }
 
     private static List<Span> spansOf(List<Copy> copies) {
@@ -412,12 +540,18 @@ final class RangeMoves {
         return out;
     }
 
-    /** What a recall of a split body makes of it: the body whole again, the ranges' copies gone. */
-    record Recalled(PoolObject next, List<Copy> sources, List<Copy> collected, long bytes) {}
+    /**
+     * What a recall of a split body makes of it: the body whole again, the ranges' copies gone;
+     * {@code gaps} the bytes no copy of a range holds, read from the whole copy {@code whole} (null
+     * if there are none).
+     */
+    record Recalled(
+            PoolObject next, List<Copy> sources, List<Copy> collected, long bytes, Copy whole, List<Span> gaps) {}
 
     /**
      * Plans the recall of every range the body on the metadata device does not hold: for each, an
-     * in-sync copy of it to read; every copy of a range is collected.
+     * in-sync copy of it to read, and for what no copy of a range holds (a body promoted by range
+     * from a whole copy) an in-sync whole copy; every copy of a range is collected.
      */
     Recalled plan(PoolObject p) throws OsdException {
         Copy local = p.on(mdIndex).orElseThrow();
@@ -436,12 +570,17 @@ final class RangeMoves {
                 bytes += c.spans().get(0).length(p.size());
             }
         }
-        if (!Span.covers(have, 0, p.size())) {
+        List<Span> gaps = gaps(have, 0, p.size(), p.size());
+        List<Copy> wholes = gaps.isEmpty() ? List.of() : wholeSources(p);
+        if (!gaps.isEmpty() && wholes.isEmpty()) {
             throw new OsdException(
                     Errno.EIO,
                     ctx.name(),
                     null,
                     "a spilled range of the body has no readable in-sync copy to recall it from (held: " + have + ")");
+        }
+        for (Span g : gaps) {
+            bytes += g.length(p.size());
         }
         PoolObject next = p;
         // A range still being copied stays: its flip finds the range resident and releases it again.
@@ -453,7 +592,7 @@ final class RangeMoves {
         }
         Copy whole = local.withSpans(List.of());
         next = next.replace(whole.mirrorId(), c -> whole).preferring(mdIndex);
-        return new Recalled(next, sources, collected, bytes);
+        return new Recalled(next, sources, collected, bytes, wholes.isEmpty() ? null : wholes.get(0), gaps);
     }
 
     private static List<Span> concat(List<Span> a, List<Span> b) {
@@ -477,6 +616,9 @@ final class RangeMoves {
     void apply(Transaction tx, Counters c, Fid fid, PoolObject p, Recalled r) throws OsdException {
         for (Copy src : r.sources()) {
             CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
+        }
+        for (Span g : r.gaps()) {
+            recallSpan(tx, fid, r.whole(), p.size(), g);
         }
         for (Copy g : r.collected()) {
             mc.gcJob(tx, c, fid, g);
