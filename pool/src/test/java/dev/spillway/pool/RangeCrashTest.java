@@ -270,6 +270,7 @@ class RangeCrashTest {
         java.util.SplittableRandom sr = new java.util.SplittableRandom(master ^ 0x5eed);
         int ran = 0;
         long inside = 0;
+        int skipped = 0;
         for (int s = 0; s < seeds; s++) {
             long seed = sr.nextLong();
             PoolConfig c = config(1 + s % 2);
@@ -283,6 +284,14 @@ class RangeCrashTest {
                     new long[2],
                     spans,
                     fromWhole);
+            if (spans.isEmpty() && skipped < 64) {
+                // This seed's workload promoted no range, so none of its points could be aimed
+                // inside a promotion: draw another (deterministically, from the master seed), so
+                // the campaign's coverage does not depend on how many such seeds the master drew.
+                skipped++;
+                s--;
+                continue;
+            }
             long total = counter.calls();
             long aimed = spans.stream().mapToLong(x -> x[1] - x[0]).sum();
             int here = points / seeds + (s < points % seeds ? 1 : 0);
@@ -340,7 +349,11 @@ class RangeCrashTest {
                 "%srange promotion crash campaign: master seed 0x%x, %d points, %d inside promoteRange calls%n",
                 fromWhole ? "whole-copy " : "", master, ran, inside);
         assertThat(ran).isEqualTo(points);
-        assertThat(inside * 2).as("points inside promoteRange").isGreaterThanOrEqualTo(points);
+        assertThat(inside * 2)
+                .as(
+                        "points inside promoteRange (master seed 0x%x, %d seeds without a promotion skipped)",
+                        master, skipped)
+                .isGreaterThanOrEqualTo(points);
     }
 
     /** The promotion mix does promote single ranges (and reads back right without a crash). */

@@ -219,7 +219,82 @@ final class Garbage {
      */
     public void rollBackAll(List<Job> jobs) throws OsdException {
         // At mount nothing is in flight and nothing else runs: every job is rolled back as read.
-        rollBackAll(jobs, (fids, some) -> some);
+        rollBackAll(jobs, (fids, some) -> some, false);
+    }
+
+    /**
+     * Mount-time roll-back that deletes each pending copy first: the copies go from their devices
+     * (one transaction each, never forced) and each device is synced once, then the jobs, layout
+     * entries and device-index entries go in one FREEING metadata transaction per batch — with no
+     * GC job written and removed again, half the metadata transactions of {@link #rollBackAll}
+     * followed by {@link #collect}. A pending copy is never read, so deleting it before its layout
+     * entry goes is safe: a crash in between leaves the COPY job, and the next mount finds the copy
+     * already gone. A copy its device cannot delete now (or whose device's sync fails, or whose
+     * device has failed) is rolled back the usual way: it becomes a GC job for {@link #collect},
+     * and never stops the mount.
+     */
+    public Collected rollBackDeleting(List<Job> jobs) throws OsdException {
+        if (jobs.isEmpty()) {
+            return new Collected(0, 0, 0);
+        }
+        Map<Integer, List<Job>> byDevice = new TreeMap<>();
+        for (Job j : jobs) {
+            byDevice.computeIfAbsent(j.device(), d -> new ArrayList<>()).add(j);
+        }
+        int removed = 0;
+        int missing = 0;
+        Set<Job> deleted = new HashSet<>();
+        for (var e : byDevice.entrySet()) {
+            PoolDevice d = ctx.device(e.getKey());
+            if (d.state() == DeviceState.FAILED) {
+                continue;
+            }
+            List<Job> gone = new ArrayList<>();
+            int devRemoved = 0;
+            int devMissing = 0;
+            for (Job job : e.getValue()) {
+                try (Transaction tx = d.osd().newTransaction()) {
+                    tx.declareDestroy(job.key());
+                    tx.setSpaceClass(SpaceClass.FREEING);
+                    tx.start();
+                    tx.destroy(job.key());
+                    devRemoved++;
+                    gone.add(job);
+                } catch (OsdException ex) {
+                    if (ex.is(Errno.ENOENT)) {
+                        devMissing++;
+                        gone.add(job);
+                    } else {
+                        LOG.log(
+                                System.Logger.Level.WARNING,
+                                "pool " + ctx.name() + ": pending copy " + job.key() + " of " + job.fid() + " on "
+                                        + d.name() + " not deleted at roll-back (" + ex.getMessage()
+                                        + "); it becomes a GC job");
+                    }
+                }
+            }
+            try {
+                d.osd().sync();
+            } catch (OsdException ex) {
+                // The deletions may not be durable: the device's copies become GC jobs instead.
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + ctx.name() + ": sync of " + d.name() + " after deleting pending copies failed ("
+                                + ex.getMessage() + "); they become GC jobs");
+                continue;
+            }
+            deleted.addAll(gone);
+            removed += devRemoved;
+            missing += devMissing;
+        }
+        List<Job> direct = new ArrayList<>();
+        List<Job> rest = new ArrayList<>();
+        for (Job j : jobs) {
+            (deleted.contains(j) ? direct : rest).add(j);
+        }
+        rollBackAll(direct, (fids, some) -> some, true);
+        rollBackAll(rest, (fids, some) -> some, false);
+        return new Collected(removed, missing, 0);
     }
 
     /**
@@ -233,19 +308,22 @@ final class Garbage {
     public int rollBackStuck(List<Job> stuck) throws OsdException {
         Set<Fid> copies = new HashSet<>();
         stuck.forEach(j -> copies.add(CopiesInFlight.copyOf(j)));
-        List<Job> done = rollBackAll(stuck, (fids, some) -> {
-            List<Job> still = new ArrayList<>();
-            for (Fid f : fids) {
-                for (Job j : WorkIndex.of(mc.md(), f)) {
-                    if (j.kind() == Job.Kind.COPY
-                            && copies.contains(CopiesInFlight.copyOf(j))
-                            && !mc.inFlight.owns(j)) {
-                        still.add(j);
+        List<Job> done = rollBackAll(
+                stuck,
+                (fids, some) -> {
+                    List<Job> still = new ArrayList<>();
+                    for (Fid f : fids) {
+                        for (Job j : WorkIndex.of(mc.md(), f)) {
+                            if (j.kind() == Job.Kind.COPY
+                                    && copies.contains(CopiesInFlight.copyOf(j))
+                                    && !mc.inFlight.owns(j)) {
+                                still.add(j);
+                            }
+                        }
                     }
-                }
-            }
-            return still;
-        });
+                    return still;
+                },
+                false);
         Set<Fid> rolled = new HashSet<>();
         done.forEach(j -> rolled.add(CopiesInFlight.copyOf(j)));
         return rolled.size();
@@ -277,8 +355,12 @@ final class Garbage {
         List<Job> still(Set<Fid> fids, List<Job> some) throws OsdException;
     }
 
-    /** Recovery's roll-back, batch by batch, of the jobs {@code recheck} keeps; returns those rolled back. */
-    private List<Job> rollBackAll(List<Job> jobs, Recheck recheck) throws OsdException {
+    /**
+     * Recovery's roll-back, batch by batch, of the jobs {@code recheck} keeps; returns those rolled
+     * back. With {@code deleted} the pending copies are already gone from their (synced) devices:
+     * the jobs simply go; otherwise each becomes a GC job.
+     */
+    private List<Job> rollBackAll(List<Job> jobs, Recheck recheck, boolean deleted) throws OsdException {
         final int batch = 128;
         List<Job> done = new ArrayList<>();
         for (int from = 0; from < jobs.size(); from += batch) {
@@ -319,7 +401,9 @@ final class Garbage {
                 StripedCounters counters = new StripedCounters();
                 try (Transaction tx = mc.md().newTransaction()) {
                     for (Job j : some) {
-                        WorkIndex.declareAdd(tx, j.fid());
+                        if (!deleted) {
+                            WorkIndex.declareAdd(tx, j.fid());
+                        }
                         WorkIndex.declareRemove(tx, j.fid());
                         DeviceIndex.declareDelete(tx, j.device(), j.fid());
                         Counters.declare(tx, j.fid());
@@ -341,6 +425,10 @@ final class Garbage {
                         }
                     }
                     for (Job j : some) {
+                        if (deleted) {
+                            counters.of(j.fid()).add(j.device(), CopyState.PENDING, j.bytes(), -1);
+                            continue;
+                        }
                         WorkIndex.add(
                                 tx,
                                 new Job(

@@ -342,6 +342,11 @@ public final class Migrator {
         garbage.rollBackAll(jobs);
     }
 
+    /** See {@link Garbage#rollBackDeleting}. */
+    public Collected rollBackDeleting(List<Job> jobs) throws OsdException {
+        return garbage.rollBackDeleting(jobs);
+    }
+
     /** See {@link Garbage#stuckCopies}. */
     public List<Job> stuckCopies(Collection<Job> jobs, Duration age) {
         return garbage.stuckCopies(jobs, age);

@@ -45,7 +45,9 @@ public final class Recovery {
                 default -> {}
             }
         }
-        migrator.rollBackAll(copies);
+        // Each pending copy is deleted first and its job, layout entry and device-index entry go in
+        // one metadata transaction per batch; one its device cannot delete becomes a GC job.
+        Migrator.Collected direct = migrator.rollBackDeleting(copies);
         // A sync write's copy is rolled forward when it is whole (an acknowledged write's always
         // is), back otherwise; a leased key no durable top transaction names holds an orphan.
         SyncRecovery sync = new SyncRecovery(ctx, migrator);
@@ -58,9 +60,17 @@ public final class Recovery {
         // Copies never committed may be missing, empty, torn or unreadable: collecting removes
         // what is there, and what cannot be removed now waits for the daemon, not the mount.
         Migrator.Collected c = migrator.collectAll();
-        collected = c.removed();
+        collected = direct.removed() + c.removed();
         RecoveryReport r = new RecoveryReport(
-                "recover", System.nanoTime() - t0, byKind, rolled, collected, c.missing(), c.deferred(), 0, uncached);
+                "recover",
+                System.nanoTime() - t0,
+                byKind,
+                rolled,
+                collected,
+                direct.missing() + c.missing(),
+                c.deferred(),
+                0,
+                uncached);
         LOG.log(System.Logger.Level.INFO, "pool " + ctx.name() + ": " + r);
         return r;
     }
