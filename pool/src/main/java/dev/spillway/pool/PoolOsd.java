@@ -89,7 +89,9 @@ public final class PoolOsd implements Osd {
          * included, for a read-only check (offline {@code fsck} without repair). Devices mount
          * read-only where their backend can; one that refuses because only a write shows its
          * committed state (an osd-vfs journal to replay) is mounted read-write, replaying it, and
-         * named in {@link #mountNotices()}. Otherwise never needs space.
+         * named in {@link #mountNotices()}. An osd-s3 device mounts as usual, which may format an
+         * empty prefix and abort stale multipart uploads (deleting their sidecar keys). Otherwise
+         * never needs space.
          */
         CHECK
     }
