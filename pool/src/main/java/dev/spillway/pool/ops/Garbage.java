@@ -144,25 +144,20 @@ final class Garbage {
             }
             List<Job> gone = new ArrayList<>();
             for (Job job : e.getValue()) {
-                try (Transaction tx = d.osd().newTransaction()) {
-                    tx.declareDestroy(job.key());
-                    tx.setSpaceClass(SpaceClass.FREEING);
-                    tx.start();
-                    tx.destroy(job.key());
-                    removed++;
+                try {
+                    if (destroyCopy(d, job)) {
+                        removed++;
+                    } else {
+                        missing++;
+                    }
                     gone.add(job);
                 } catch (OsdException ex) {
-                    if (ex.is(Errno.ENOENT)) {
-                        missing++;
-                        gone.add(job);
-                    } else {
-                        LOG.log(
-                                System.Logger.Level.WARNING,
-                                "pool " + ctx.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
-                                        + d.name() + " not deleted now (" + ex.getMessage()
-                                        + "); its job stays for the next garbage pass");
-                        kept.add(job);
-                    }
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pool " + ctx.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
+                                    + d.name() + " not deleted now (" + ex.getMessage()
+                                    + "); its job stays for the next garbage pass");
+                    kept.add(job);
                 }
             }
             try {
@@ -253,24 +248,19 @@ final class Garbage {
             int devRemoved = 0;
             int devMissing = 0;
             for (Job job : e.getValue()) {
-                try (Transaction tx = d.osd().newTransaction()) {
-                    tx.declareDestroy(job.key());
-                    tx.setSpaceClass(SpaceClass.FREEING);
-                    tx.start();
-                    tx.destroy(job.key());
-                    devRemoved++;
+                try {
+                    if (destroyCopy(d, job)) {
+                        devRemoved++;
+                    } else {
+                        devMissing++;
+                    }
                     gone.add(job);
                 } catch (OsdException ex) {
-                    if (ex.is(Errno.ENOENT)) {
-                        devMissing++;
-                        gone.add(job);
-                    } else {
-                        LOG.log(
-                                System.Logger.Level.WARNING,
-                                "pool " + ctx.name() + ": pending copy " + job.key() + " of " + job.fid() + " on "
-                                        + d.name() + " not deleted at roll-back (" + ex.getMessage()
-                                        + "); it becomes a GC job");
-                    }
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pool " + ctx.name() + ": pending copy " + job.key() + " of " + job.fid() + " on "
+                                    + d.name() + " not deleted at roll-back (" + ex.getMessage()
+                                    + "); it becomes a GC job");
                 }
             }
             try {
@@ -475,5 +465,25 @@ final class Garbage {
                 .filter(j -> j.kind() == Job.Kind.GC)
                 .toList();
         return collect(garbage);
+    }
+
+    /**
+     * Deletes one copy named by {@code job} from its device: one unforced space-freeing
+     * transaction (the caller syncs the device once for all of them). True if it was deleted,
+     * false if it was already gone; any other error is thrown for the caller to keep the job.
+     */
+    private static boolean destroyCopy(PoolDevice d, Job job) throws OsdException {
+        try (Transaction tx = d.osd().newTransaction()) {
+            tx.declareDestroy(job.key());
+            tx.setSpaceClass(SpaceClass.FREEING);
+            tx.start();
+            tx.destroy(job.key());
+            return true;
+        } catch (OsdException ex) {
+            if (ex.is(Errno.ENOENT)) {
+                return false;
+            }
+            throw ex;
+        }
     }
 }
