@@ -31,8 +31,11 @@ import java.nio.ByteBuffer;
  * A {@link SpaceClass#FREEING} transaction reserves nothing at start and takes space as its
  * updates grow the device (see there); its ENOSPC, if any, comes from the update.
  * Start also takes the write lock of every declared object, in FID order so that transactions
- * never deadlock; they are held until stop. A caller that reads an object after start and
- * updates it in the same transaction therefore gets a serializable read-modify-write.</li>
+ * never deadlock; they are held until stop has committed the updates. A caller that reads an
+ * object after start and updates it in the same transaction therefore gets a serializable
+ * read-modify-write. A device whose durability keeps a prefix of its commit order (osd-kv, the
+ * pool) may release them before a sync stop waits for durability: the next transaction on those
+ * objects commits after this one and is never durable without it.</li>
  * <li><b>Stop always.</b> {@link #stop()} is called once for every transaction, also when start
  * or an update failed; {@link #close()} calls it unless it was called. Stop without start
  * releases the transaction; its callbacks get {@link Errno#ECANCELED}.</li>

@@ -85,6 +85,11 @@ final class PoolTransaction extends AbstractTransaction {
 
     // Set before the metadata commit when the acknowledgement waits for extra copies.
     private volatile boolean deferCallbacks;
+    // Whether stop must return only once the metadata commit is durable (a sync transaction, or
+    // a sync policy without extra copies); then, once it committed, whether awaitDurable still
+    // has to wait for it (after the locks are released).
+    private boolean mdDurable;
+    private boolean awaitMd;
 
     PoolTransaction(PoolOsd pool, PoolContext ctx) {
         super(ctx.transactions());
@@ -136,7 +141,8 @@ final class PoolTransaction extends AbstractTransaction {
                 translate(d, created);
             }
             declareSyncCopies();
-            mdTx.setSync(isSync());
+            mdDurable = isSync();
+            mdTx.setSync(mdDurable);
             mdTx.setSpaceClass(spaceClass());
             mdTx.start();
             mdTx.addCommitCallback((id, err) -> {
@@ -489,9 +495,9 @@ final class PoolTransaction extends AbstractTransaction {
         }
         if (!out.isEmpty()) {
             // The top transaction is forced side by side with the extra copies (SyncCommit.complete).
-            mdTx.setSync(false);
+            mdDurable = false;
         } else if (force) {
-            mdTx.setSync(true);
+            mdDurable = true;
         }
         return out;
     }
@@ -991,6 +997,14 @@ final class PoolTransaction extends AbstractTransaction {
                 throw e;
             }
             deferCallbacks = !syncWrites.isEmpty();
+            // A durable commit is committed unforced here and waited for in awaitDurable, once
+            // the objects' locks are released (early lock release: the metadata device keeps a
+            // prefix of its commit order, so whatever takes these objects next is durable only
+            // with this commit; concurrent writers of one index — an S3 bucket's keys — then share
+            // a force instead of holding the index through one force each). A sync write's top
+            // transaction is forced under the locks, side by side with its copies.
+            awaitMd = mdDurable;
+            mdTx.setSync(false);
             mdStopped = true;
             mdTx.stop();
             for (SyncCommit.Write w : syncWrites) {
@@ -1032,6 +1046,20 @@ final class PoolTransaction extends AbstractTransaction {
                 // Told to the listener first: the daemon restores replicas of what was committed.
                 throw syncFailed;
             }
+        } catch (OsdException e) {
+            throw e.via(ctx.name());
+        }
+    }
+
+    /** A durable commit's wait, after the locks are released (see doCommit). */
+    @Override
+    protected void awaitDurable() throws OsdException {
+        if (!awaitMd) {
+            return;
+        }
+        awaitMd = false;
+        try {
+            mdOsd().sync();
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }

@@ -412,6 +412,7 @@ public abstract class AbstractTransaction implements Transaction {
             case STARTED -> {}
         }
         state = State.STOPPED;
+        boolean committed = false;
         try {
             if (failure != null) {
                 try {
@@ -423,15 +424,22 @@ public abstract class AbstractTransaction implements Transaction {
             }
             try {
                 doCommit();
+                committed = true;
             } catch (OsdException | RuntimeException e) {
                 OsdException err = asOsd(e, "commit of transaction " + id);
                 fireCallbacks(err);
                 throw err;
             }
         } finally {
-            locks.unlockAll();
-            support.running().remove();
-            doRelease();
+            try {
+                locks.unlockAll();
+                support.running().remove();
+                doRelease();
+            } finally {
+                if (committed) {
+                    awaitDurable();
+                }
+            }
         }
     }
 
@@ -497,9 +505,22 @@ public abstract class AbstractTransaction implements Transaction {
     /**
      * Publishes the updates and arranges for {@link #fireCallbacks fireCallbacks(null)} once
      * they are committed (durable for DURABLE_COMMIT devices); with {@link #isSync()} it returns
-     * only after that. Runs with the locks held.
+     * only after that, or leaves the wait to {@link #awaitDurable}. Runs with the locks held.
      */
     protected abstract void doCommit() throws OsdException;
+
+    /**
+     * Runs once after a successful {@link #doCommit}, with the locks already released and {@link
+     * #doRelease} done: a device whose durability keeps a prefix of its commit order (a later
+     * commit is never durable without an earlier one) may wait here, rather than in {@code
+     * doCommit}, for a {@link #isSync() sync} transaction to become durable — early lock release.
+     * A transaction that takes the objects next commits after this one and is durable only with
+     * it, so nothing it does can outlive a crash that loses this one; and concurrent sync
+     * transactions on one object (an index every writer updates) share a force instead of
+     * holding the object through one force each. Stop still returns only once the transaction is
+     * durable. The default does nothing (a device that waits in {@code doCommit}).
+     */
+    protected void awaitDurable() throws OsdException {}
 
     /** Throws the updates away (TRANSACTIONS devices) or leaves them (others). Locks held. */
     protected abstract void doDiscard() throws OsdException;
