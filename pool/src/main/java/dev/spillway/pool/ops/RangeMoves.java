@@ -27,6 +27,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 
 /**
  * Range-level placement (issue 20): a range of an object's body spilled to a background device
@@ -423,10 +424,15 @@ final class RangeMoves {
      * device's transactions are: a crash leaves the body as before (the GC jobs not written either)
      * or the range home.
      *
+     * <p>A whole copy whose read fails (EIO, ENOENT, a checksum mismatch) is handed to {@code failed}
+     * with its error and the next one is tried; the caller marks it bad once the object's lock is
+     * released ({@link Migrator#promoteRange}), as a failed read of a whole copy is.
+     *
      * @throws OsdException EINVAL for a range not on 64 KiB boundaries or empty; EIO if a byte of the
      *     range has no readable in-sync copy (or every whole copy holding it failed its read)
      */
-    MoveResult recallRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
+    MoveResult recallRange(Fid fid, long start, long end, MoveOptions o, BiConsumer<Copy, OsdException> failed)
+            throws OsdException {
         if (start < 0 || start % Span.ALIGN != 0 || end <= start || (end != Span.EOF && end % Span.ALIGN != 0)) {
             throw new OsdException(
                     Errno.EINVAL,
@@ -506,7 +512,7 @@ final class RangeMoves {
             PoolObject after = next.replace(back.mirrorId(), c -> back).preferring(mdIndex);
             boolean added = local == null;
             AttrChange times = ctx.store().times(fid);
-            OsdException failed = null;
+            OsdException failedOn = null;
             List<String> tried = new ArrayList<>();
             for (Copy whole : wholes) {
                 try {
@@ -549,7 +555,8 @@ final class RangeMoves {
                         throw e;
                     }
                     tried.add(mc.where(whole) + " (" + e.errno() + ")");
-                    failed = e;
+                    failedOn = e;
+                    failed.accept(whole, e);
                     continue;
                 }
                 List<Span> moved = new ArrayList<>(spansOf(sources));
@@ -564,7 +571,7 @@ final class RangeMoves {
                     ctx.name(),
                     fid,
                     "range [" + start + ", " + to + ") could not be read from a whole copy; tried " + tried,
-                    failed);
+                    failedOn);
         });
     }
 
