@@ -2,6 +2,8 @@ package dev.spillway.pool;
 
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.AttrField;
+import dev.spillway.osd.Capabilities;
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
@@ -1003,8 +1005,16 @@ final class PoolTransaction extends AbstractTransaction {
             // with this commit; concurrent writers of one index — an S3 bucket's keys — then share
             // a force instead of holding the index through one force each). A sync write's top
             // transaction is forced under the locks, side by side with its copies.
-            awaitMd = mdDurable;
-            mdTx.setSync(false);
+            // Only on a metadata device whose commits are transactions, durable in commit order
+            // (osd-kv, osd-vfs with its journal, osd-mem); elsewhere the commit is forced under
+            // the locks, as before.
+            Capabilities mdCaps = mdOsd().capabilities();
+            if (mdDurable && mdCaps.has(Capability.TRANSACTIONS) && mdCaps.has(Capability.DURABLE_COMMIT)) {
+                awaitMd = true;
+                mdTx.setSync(false);
+            } else {
+                mdTx.setSync(mdDurable);
+            }
             mdStopped = true;
             mdTx.stop();
             for (SyncCommit.Write w : syncWrites) {
