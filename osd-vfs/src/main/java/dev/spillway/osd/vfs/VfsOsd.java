@@ -510,6 +510,9 @@ public final class VfsOsd implements Osd {
     @Override
     public void sync() throws OsdException {
         ensureOpen();
+        if (settings.readOnly()) {
+            return; // nothing was changed (a replay's view lives in memory, never forced)
+        }
         if (journal != null) {
             // Every stopped transaction is durable in the log already.
             IOException f = journal.failure();
@@ -532,7 +535,7 @@ public final class VfsOsd implements Osd {
         if (!exists(fid)) {
             throw new OsdException(Errno.ENOENT, name, fid, "no such object");
         }
-        if (journal == null) {
+        if (journal == null && !settings.readOnly()) {
             syncObject(fid);
         } else {
             sync();
@@ -547,7 +550,7 @@ public final class VfsOsd implements Osd {
                 throw new OsdException(Errno.ENOENT, name, f, "no such object");
             }
         }
-        if (journal == null) {
+        if (journal == null && !settings.readOnly()) {
             syncObjects(fids);
         } else {
             sync();

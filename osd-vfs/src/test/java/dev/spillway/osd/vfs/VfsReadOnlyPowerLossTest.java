@@ -91,6 +91,8 @@ class VfsReadOnlyPowerLossTest {
             assertThat(read(ro, A)).isEqualTo(a);
             assertThat(read(ro, B)).isEqualTo(b);
             assertThat(ro.statfs().objects()).isEqualTo(2);
+            ro.sync();
+            ro.sync(A);
             assertThat(ro.mountNotes()).anyMatch(n -> n.contains("in memory (read-only: nothing written)"));
         }
         assertThat(guard.attempts())
