@@ -309,6 +309,13 @@ public abstract class AbstractTransaction implements Transaction {
     }
 
     @Override
+    public final boolean destroyIfExists(Fid fid) throws OsdException {
+        boolean[] existed = {false};
+        update(new Declare(Op.DESTROY, fid, null, 0, 0, 0, null), () -> existed[0] = doDestroyIfExists(fid));
+        return existed[0];
+    }
+
+    @Override
     public final void setAttr(Fid fid, AttrChange change) throws OsdException {
         update(
                 new Declare(Op.SET_ATTR, fid, null, 0, 0, 0, null),
@@ -477,6 +484,12 @@ public abstract class AbstractTransaction implements Transaction {
     protected abstract void doCreate(Fid fid, ObjectKind kind, AttrChange attrs) throws OsdException;
 
     protected abstract void doDestroy(Fid fid) throws OsdException;
+
+    /**
+     * {@link #doDestroy} if the object exists, else false with nothing changed and nothing thrown:
+     * the transaction stays usable.
+     */
+    protected abstract boolean doDestroyIfExists(Fid fid) throws OsdException;
 
     protected abstract void doSetAttr(Fid fid, AttrChange change) throws OsdException;
 
