@@ -24,6 +24,13 @@ public interface PosixNative {
     /** True if the calls below work (else they throw {@link UnsupportedOperationException}). */
     boolean available();
 
+    /**
+     * Links now the calls a device's mount makes (each call is otherwise linked on its first use,
+     * once per JVM): for a start-up that has a core to spare before its devices mount. Nothing if
+     * there are no native calls.
+     */
+    default void prepare() {}
+
     /** {@code fallocate(PUNCH_HOLE|KEEP_SIZE)}. */
     void punch(Path file, long offset, long length) throws IOException;
 

@@ -14,6 +14,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -138,6 +139,15 @@ public final class FfmNative implements PosixNative {
     @Override
     public boolean available() {
         return true;
+    }
+
+    @Override
+    public void prepare() {
+        // Touching a holder links its call (thread-safe: class initialisation). These are the
+        // calls every osd-vfs mount makes (its probe punches a hole and seeks); the others stay lazy.
+        for (MethodHandle h : new MethodHandle[] {Open.H, Close.H, Fallocate.H, Lseek.H}) {
+            Objects.requireNonNull(h);
+        }
     }
 
     private static int errno(MemorySegment st) {
