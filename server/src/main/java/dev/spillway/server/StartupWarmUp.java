@@ -5,13 +5,21 @@ import dev.spillway.osd.OsdException;
 import dev.spillway.osd.spi.storage.posix.PosixNative;
 import dev.spillway.pool.config.PoolConfigParser;
 import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * What a {@code serve} start can do ahead of need on another core: the one-time set-up of the
  * libraries a start then uses (Jackson and YAML, the Prometheus registry, the FFM downcalls of
- * the POSIX storage, Jetty's MIME table), while the main thread is still parsing the command line
+ * the POSIX storage, Jetty's MIME table, the JDK's security providers that a signed request's
+ * HMAC and digests use), while the main thread is still parsing the command line
  * (picocli: a few hundred milliseconds, its classes cannot be cached) and mounting the pool. The
  * CLI starts it for {@code serve} before picocli; {@link Server#start} uses none of those
  * libraries before the part that set them up has ended ({@link #awaitLibraries}, {@link
@@ -62,7 +70,15 @@ public final class StartupWarmUp {
             PosixNative.load().prepare();
             Class.forName("org.eclipse.jetty.http.MimeTypes", true, StartupWarmUp.class.getClassLoader());
             Class.forName("org.eclipse.jetty.server.Server", true, StartupWarmUp.class.getClassLoader());
-        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            // The first signed request's own set-up: the JDK's security providers (SigV4's
+            // HMAC-SHA256, the payload's SHA-256, the ETag's MD5) and an HTTP date.
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(new byte[32], "HmacSHA256"));
+            mac.doFinal(new byte[1]);
+            MessageDigest.getInstance("SHA-256").digest(new byte[1]);
+            MessageDigest.getInstance("MD5").digest(new byte[1]);
+            DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC));
+        } catch (GeneralSecurityException | ReflectiveOperationException | RuntimeException | LinkageError e) {
             // As above.
         } finally {
             ALL.countDown();
