@@ -159,8 +159,10 @@ public final class PoolOsd implements Osd {
      * As {@link #mount(PoolConfig, InstantSource, MountMode, DeviceOpener)}; with {@code inParallel}
      * the devices are opened side by side, a thread each (the server's start: an osd-kv device's
      * RocksDB open and an osd-vfs device's filesystem probe overlap), and {@code opener} must allow
-     * that. Otherwise one after the other, in the configuration's order (tests that count or crash
-     * a device's calls rely on it).
+     * that; a device whose open failed beside the others is opened once more after them, alone (its
+     * open may need what another's made: a parent folder on a new pool), and only that error counts.
+     * Otherwise one after the other, in the configuration's order (tests that count or crash a
+     * device's calls rely on it).
      */
     public static PoolOsd mount(
             PoolConfig config, InstantSource clock, MountMode mode, DeviceOpener opener, boolean inParallel)
@@ -321,6 +323,22 @@ public final class PoolOsd implements Osd {
             }
             if (interrupted) {
                 Thread.currentThread().interrupt();
+            }
+            // A device may need what another's open makes (osd-vfs creates its folder only in an
+            // existing parent, which osd-kv's open of a sibling folder may create on a new pool):
+            // one that failed beside the others is opened again after them, alone, as in order.
+            for (int i = 0; i < n; i++) {
+                if (errors[i] != null) {
+                    errors[i] = null;
+                    notes[i] = new ArrayList<>();
+                    long d0 = System.nanoTime();
+                    try {
+                        osds[i] = openDevice(config, ds.get(i), clock, mode, opener, notes[i]);
+                    } catch (OsdException | RuntimeException | Error e) {
+                        errors[i] = e;
+                    }
+                    took[i] += System.nanoTime() - d0;
+                }
             }
         }
         Throwable first = null;
