@@ -331,13 +331,13 @@ public final class PoolOsd implements Osd {
                 if (errors[i] != null) {
                     errors[i] = null;
                     notes[i] = new ArrayList<>();
-                    long d0 = System.nanoTime();
+                    long again = System.nanoTime();
                     try {
                         osds[i] = openDevice(config, ds.get(i), clock, mode, opener, notes[i]);
                     } catch (OsdException | RuntimeException | Error e) {
                         errors[i] = e;
                     }
-                    took[i] += System.nanoTime() - d0;
+                    took[i] += System.nanoTime() - again;
                 }
             }
         }

@@ -45,7 +45,12 @@ class ParallelMountTest {
         PoolOsd.DeviceOpener opener = (d, clock) -> {
             if (d.index() == 0) {
                 // A guard timeout only ends a hung run; the order is what the latch makes.
-                assertThat(slowTried.await(60, TimeUnit.SECONDS)).isTrue();
+                try {
+                    assertThat(slowTried.await(60, TimeUnit.SECONDS)).isTrue();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
             }
             try {
                 Osd o = Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), clock));
