@@ -13,7 +13,6 @@ import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.Osds;
-import dev.spillway.osd.spi.ReadOnlyRefused;
 import dev.spillway.osd.spi.TransactionSupport;
 import dev.spillway.pool.config.DeviceConfig;
 import dev.spillway.pool.config.DeviceState;
@@ -87,11 +86,8 @@ public final class PoolOsd implements Osd {
         /**
          * Recover nothing and write nothing: the pool as the last crash left it, work in flight
          * included, for a read-only check (offline {@code fsck} without repair). Devices mount
-         * read-only where their backend can; one that refuses because only a write shows its
-         * committed state (an osd-vfs journal to replay) is mounted read-write, replaying it, and
-         * named in {@link #mountNotices()}. An osd-s3 device mounts as usual, which may format an
-         * empty prefix and abort stale multipart uploads (deleting their sidecar keys). Otherwise
-         * never needs space.
+         * read-only (osd-kv, osd-vfs and osd-s3: nothing written to them, an osd-vfs journal
+         * replayed in memory, an osd-kv WAL likewise); osd-mem keeps nothing. Never needs space.
          */
         CHECK
     }
@@ -113,7 +109,6 @@ public final class PoolOsd implements Osd {
 
     private volatile SpaceReclaimer reclaimer;
     private volatile RecoveryReport recovery;
-    private volatile List<String> mountNotices = List.of();
     private volatile boolean closed;
 
     /** Composes the pool from its context and its movers, both fully built; does no I/O. */
@@ -170,11 +165,10 @@ public final class PoolOsd implements Osd {
         List<Osd> opened = new ArrayList<>();
         long t0 = System.nanoTime();
         StringBuilder timing = new StringBuilder();
-        List<String> notices = new ArrayList<>();
         try {
             List<PoolDevice> devs = new ArrayList<>();
             Osd mdOsd = null;
-            List<Osd> raw = openAll(config, clock, mode, opener, inParallel, timing, notices);
+            List<Osd> raw = openAll(config, clock, mode, opener, inParallel, timing);
             for (DeviceConfig d : config.devices()) {
                 Osd o = raw.get(d.index());
                 if (d.has(Role.METADATA)) {
@@ -213,7 +207,6 @@ public final class PoolOsd implements Osd {
             long p0 = System.nanoTime();
             PoolContext ctx = new PoolContext(config, devs, clock);
             PoolOsd pool = new PoolOsd(ctx, Migrator.open(ctx));
-            pool.mountNotices = List.copyOf(notices);
             timing.append("pool state ").append(millis(p0)).append(" ms, ");
             // The reserve is in place before recovery writes anything (recovery itself needs none).
             // A fast tier configured smaller than what it holds runs larger until spilled down.
@@ -267,24 +260,20 @@ public final class PoolOsd implements Osd {
             MountMode mode,
             DeviceOpener opener,
             boolean inParallel,
-            StringBuilder timing,
-            List<String> notices)
+            StringBuilder timing)
             throws OsdException {
         List<DeviceConfig> ds = config.devices();
         int n = ds.size();
         Osd[] osds = new Osd[n];
         Throwable[] errors = new Throwable[n];
         long[] took = new long[n];
-        @SuppressWarnings("unchecked")
-        List<String>[] notes = new List[n];
         Thread[] threads = new Thread[n];
         for (int k = 0; k < n; k++) {
             int i = k;
-            notes[i] = new ArrayList<>();
             Runnable open = () -> {
                 long d0 = System.nanoTime();
                 try {
-                    osds[i] = openDevice(config, ds.get(i), clock, mode, opener, notes[i]);
+                    osds[i] = opener.open(mode == MountMode.CHECK ? readOnly(ds.get(i)) : ds.get(i), clock);
                 } catch (OsdException | RuntimeException | Error e) {
                     errors[i] = e;
                 }
@@ -305,7 +294,7 @@ public final class PoolOsd implements Osd {
             // The first device on this thread, the others on theirs.
             long d0 = System.nanoTime();
             try {
-                osds[0] = openDevice(config, ds.get(0), clock, mode, opener, notes[0]);
+                osds[0] = opener.open(mode == MountMode.CHECK ? readOnly(ds.get(0)) : ds.get(0), clock);
             } catch (OsdException | RuntimeException | Error e) {
                 errors[0] = e;
             }
@@ -330,10 +319,9 @@ public final class PoolOsd implements Osd {
             for (int i = 0; i < n; i++) {
                 if (errors[i] != null) {
                     errors[i] = null;
-                    notes[i] = new ArrayList<>();
                     long again = System.nanoTime();
                     try {
-                        osds[i] = openDevice(config, ds.get(i), clock, mode, opener, notes[i]);
+                        osds[i] = opener.open(mode == MountMode.CHECK ? readOnly(ds.get(i)) : ds.get(i), clock);
                     } catch (OsdException | RuntimeException | Error e) {
                         errors[i] = e;
                     }
@@ -370,57 +358,14 @@ public final class PoolOsd implements Osd {
                     .append(' ')
                     .append(String.format(Locale.ROOT, "%.1f", took[i] / 1e6))
                     .append(" ms, ");
-            notices.addAll(notes[i]);
         }
         return List.of(osds);
     }
 
-    /** Opens one device as the mode asks (a read-only check: read-only where the backend can). */
-    private static Osd openDevice(
-            PoolConfig config,
-            DeviceConfig d,
-            InstantSource clock,
-            MountMode mode,
-            DeviceOpener opener,
-            List<String> notices)
-            throws OsdException {
-        Osd o;
-        if (mode == MountMode.CHECK) {
-            try {
-                o = opener.open(readOnly(d), clock);
-            } catch (ReadOnlyRefused refused) {
-                // The device cannot show its committed state without writing (osd-vfs
-                // with journal records a power loss may have left unapplied): mount it
-                // read-write, replaying them, rather than report committed objects lost.
-                try {
-                    o = opener.open(d, clock);
-                } catch (OsdException e) {
-                    throw new OsdException(
-                            e.errno(),
-                            d.name(),
-                            null,
-                            "a read-only check cannot mount it read-only (" + refused.getMessage()
-                                    + ") and its read-write mount, which replays the journal, failed: "
-                                    + e.getMessage(),
-                            e);
-                }
-                String n = "device " + d.name() + " needed a journal replay, so the check was not read-only"
-                        + " for it (" + refused.getMessage() + ")";
-                LOG.log(Level.WARNING, "pool " + config.name() + ": " + n);
-                notices.add(n);
-            }
-        } else {
-            o = opener.open(d, clock);
-        }
-        return o;
-    }
-
     /**
      * A device of a read-only check: mounted with the common {@code read-only} setting where its
-     * backend can (osd-kv, osd-vfs: nothing written to the device, no space needed; osd-vfs
-     * refuses while its journal holds records after its checkpoint, and is then mounted
-     * read-write), as it is otherwise (osd-mem keeps nothing; osd-s3's mount formats an empty
-     * prefix and aborts stale multipart uploads, deleting their sidecar keys).
+     * backend can (osd-kv, osd-vfs, osd-s3: nothing written to the device, no space needed), as
+     * it is otherwise (osd-mem keeps nothing).
      */
     private static DeviceConfig readOnly(DeviceConfig d) {
         if (!Osds.mountsReadOnly(d.backend())) {
@@ -673,15 +618,6 @@ public final class PoolOsd implements Osd {
     public Fsck.Report fsck(boolean repair, boolean deep, Fsck.Progress progress) throws OsdException {
         ensureOpen();
         return Fsck.check(ctx, migrator, repair, deep, progress);
-    }
-
-    /**
-     * What the mount has to tell its user about how it mounted: for a read-only check
-     * ({@link MountMode#CHECK}), each device that refused a read-only mount and was mounted
-     * read-write instead (an osd-vfs journal replayed). Empty otherwise.
-     */
-    public List<String> mountNotices() {
-        return mountNotices;
     }
 
     /** What the last mount found and did. */
