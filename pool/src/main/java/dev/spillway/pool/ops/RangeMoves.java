@@ -63,9 +63,17 @@ final class RangeMoves {
     }
 
     /**
-     * Spills {@code [start, end)} of the body ({@code end} at or past the size: to the end) to
-     * {@code target} and releases it on the metadata device.
+     * Spills {@code [start, end)} of the body ({@code end} at or past the size: to the end) and
+     * releases it on the metadata device, keeping {@code replicas} durable copies of it: the durable
+     * in-sync copies that hold the range already (whole copies, copies of ranges covering it) count,
+     * and if they are enough the range is only released, no byte copied; else the missing copies of
+     * the range are made, {@code target} first, each on its own background device holding none of
+     * the range's bytes, and the range is released in the flip that puts them in sync.
      *
+     * @return Done; NothingToDo if the body does not hold the range or holds nothing else; Refused
+     *     if the target takes no copies, the metadata device cannot punch, too few devices may take
+     *     the missing copies, or the record would pass the split body's budget; Parked if a target
+     *     failed the write; Changed if the object changed meanwhile (the new copies are garbage)
      * @throws OsdException EINVAL for a range not on 64 KiB boundaries, or empty
      */
     MoveResult spillRange(Fid fid, PoolDevice target, long start, long end, MoveOptions o) throws OsdException {
@@ -85,51 +93,99 @@ final class RangeMoves {
             return new MoveResult.Refused(
                     ctx.metadata().name() + " cannot punch a range out of a body: no range can be released there");
         }
-        Optional<PoolObject> now = mc.loadIfExists(fid);
-        if (now.isPresent() && overBudget(fid, now.get(), target, start, end)) {
-            return new MoveResult.Refused(overBudget(fid).getMessage());
-        }
         return mc.slotted(o, () -> {
-            Fid key = keys.next();
-            // In flight (the daemon leaves its COPY job alone) until its flip or roll-back has ended.
-            return mc.inFlight.during(key, () -> copyRange(fid, target, start, end, key, o));
+            // A key for each copy the range may need (those left unused are skipped: keys are never
+            // reused), each in flight (the daemon leaves its COPY job alone) until its flip or
+            // roll-back has ended.
+            List<Fid> ks = new ArrayList<>();
+            for (int i = 0; i < Math.max(1, ctx.replicas()); i++) {
+                ks.add(keys.next());
+            }
+            ks.forEach(mc.inFlight::enter);
+            try {
+                return copyRange(fid, target, start, end, ks, o);
+            } finally {
+                ks.forEach(mc.inFlight::leave);
+            }
         });
     }
 
-    /** Steps 1 to 3 of a range's copy under {@code key}. */
-    private MoveResult copyRange(Fid fid, PoolDevice target, long start, long end, Fid key, MoveOptions o)
+    /** Steps 1 to 3 of a range's copies under {@code ks}, or its release alone. */
+    private MoveResult copyRange(Fid fid, PoolDevice target, long start, long end, List<Fid> ks, MoveOptions o)
             throws OsdException {
-        Job job = mc.locked(fid, o, () -> begin(fid, target, start, end, key));
-        if (job == null) {
-            return new MoveResult.NothingToDo("range [" + start + ", " + end + ") of " + fid
-                    + " is not resident whole, or is all that is resident");
+        Object begun = mc.locked(fid, o, () -> begin(fid, target, start, end, ks));
+        if (begun instanceof MoveResult r) {
+            return r;
         }
-        CopyIo.Durable written;
-        try {
-            written =
-                    CopyIo.writeDurably(CopyIo.of(mc.md(), fid), start, fid, job.bytes(), target, job.key(), o.pacer());
-        } catch (OsdException e) {
-            mc.locked(fid, () -> {
-                garbage.discard(job, mc.loadIfExists(fid).orElse(null));
-                return null;
-            });
-            if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
-                return new MoveResult.Parked(target.name() + " could not take the range: " + e.getMessage(), e);
+        @SuppressWarnings("unchecked")
+        List<Job> jobs = (List<Job>) begun;
+        List<CopyIo.Durable> written = new ArrayList<>(jobs.size());
+        for (Job job : jobs) {
+            PoolDevice to = ctx.device(job.device());
+            try {
+                written.add(CopyIo.writeDurably(
+                        CopyIo.of(mc.md(), fid), start, fid, job.bytes(), to, job.key(), o.pacer()));
+            } catch (OsdException e) {
+                mc.locked(fid, () -> {
+                    for (Job j : jobs) {
+                        garbage.discard(j, mc.loadIfExists(fid).orElse(null));
+                    }
+                    return null;
+                });
+                if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
+                    return new MoveResult.Parked(to.name() + " could not take the range: " + e.getMessage(), e);
+                }
+                if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
+                    return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
+                }
+                throw e;
             }
-            if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
-                return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
-            }
-            throw e;
         }
-        return mc.locked(fid, o, () -> finish(job, written.sums(), written.occupied()));
+        return mc.locked(fid, o, () -> finish(fid, jobs, written));
     }
 
-    /** Step 1: null if the body on the metadata device does not hold the range, or holds nothing else. */
-    private Job begin(Fid fid, PoolDevice target, long start, long end, Fid key) throws OsdException {
+    /**
+     * The durable in-sync copies off the metadata device that hold {@code span} of {@code p} (whole
+     * copies, copies of ranges covering it) on readable devices: what counts toward {@code replicas}
+     * for a range.
+     */
+    private List<Copy> durableHolders(PoolObject p, Span span) {
+        List<Copy> out = p.holdersOf(span, null);
+        out.removeIf(c -> c.device() == mdIndex || !ctx.durable(c) || !ctx.readable(c));
+        return out;
+    }
+
+    /** True if {@code d} may take a new copy of {@code span} of {@code p}: a writable durable background device holding none of its bytes. */
+    private boolean mayTake(PoolDevice d, PoolObject p, Span span) {
+        return mc.refusal(d) == null
+                && d.durability() > 0
+                && p.copies().stream()
+                        .noneMatch(
+                                c -> c.onDevice(d.index()) && c.held().stream().anyMatch(h -> h.overlaps(span)));
+    }
+
+    /** True if {@code d} reports room for {@code bytes} more (a device that cannot say is passed over). */
+    private static boolean hasRoom(PoolDevice d, long bytes) {
+        try {
+            return d.statfs().availableBytes() > bytes;
+        } catch (OsdException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Step 1, the object's lock held: the pending copies of the range and their COPY jobs in one
+     * durable metadata transaction (the jobs, one per copy); or, if the durable copies holding the
+     * range already number {@code replicas}, the range released at once (a {@link MoveResult}); or
+     * why nothing was done (a {@link MoveResult}).
+     */
+    private Object begin(Fid fid, PoolDevice target, long start, long end, List<Fid> ks) throws OsdException {
         PoolObject p = mc.load(fid);
         Optional<Copy> local = p.on(mdIndex).filter(c -> c.state() == CopyState.IN_SYNC);
+        MoveResult nothing = new MoveResult.NothingToDo(
+                "range [" + start + ", " + end + ") of " + fid + " is not resident whole, or is all that is resident");
         if (local.isEmpty() || start >= p.size()) {
-            return null;
+            return nothing;
         }
         Span span = Span.of(start, end, p.size());
         long to = Math.min(span.end(), p.size());
@@ -137,69 +193,175 @@ final class RangeMoves {
         if (!Span.covers(local.get().held(), start, to)
                 || rest.isEmpty()
                 || rest.get(0).start() >= p.size()) {
-            return null;
+            return nothing;
         }
-        for (Copy c : p.copies()) {
-            if (c.device() == target.index() && c.state() == CopyState.PENDING) {
-                throw new OsdException(
-                        Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
+        List<Copy> holders = durableHolders(p, span);
+        int need = ctx.replicas() - holders.size();
+        if (need <= 0) {
+            return releaseHeld(fid, p, local.get(), span, holders);
+        }
+        List<PoolDevice> targets = new ArrayList<>();
+        if (mayTake(target, p, span)) {
+            targets.add(target);
+        }
+        for (PoolDevice d : ctx.devices()) {
+            if (targets.size() >= need) {
+                break;
+            }
+            if (d != target && mayTake(d, p, span) && hasRoom(d, to - start)) {
+                targets.add(d);
             }
         }
-        if (overBudget(fid, p, target, start, end)) {
-            throw overBudget(fid);
+        if (targets.size() < need) {
+            return new MoveResult.Refused("the pool keeps " + ctx.replicas() + " copies of the range " + span + " of "
+                    + fid + ": " + holders.size() + " durable cop" + (holders.size() == 1 ? "y holds" : "ies hold")
+                    + " it and " + targets.size() + " background device" + (targets.size() == 1 ? "" : "s")
+                    + " holding none of its bytes can take the " + need + " missing");
         }
-        Copy pending = Copy.ranged(
-                p.nextMirrorId(),
-                target.index(),
-                key,
-                CopyState.PENDING,
-                p.dataVersion(),
-                to - start,
-                Checksums.NONE,
-                span);
-        List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
+        for (Copy c : p.copies()) {
+            for (PoolDevice d : targets) {
+                if (c.onDevice(d.index()) && c.state() == CopyState.PENDING) {
+                    throw new OsdException(
+                            Errno.EBUSY, ctx.name(), fid, "a copy to " + d.name() + " is already being made");
+                }
+            }
+        }
+        if (overBudget(fid, p, targets, start, end)) {
+            return new MoveResult.Refused(overBudget(fid).getMessage());
+        }
+        PoolObject next = p;
+        List<Copy> pending = new ArrayList<>();
+        List<Job> js = new ArrayList<>();
+        for (int i = 0; i < targets.size(); i++) {
+            Copy c = Copy.ranged(
+                    next.nextMirrorId(),
+                    targets.get(i).index(),
+                    ks.get(i),
+                    CopyState.PENDING,
+                    p.dataVersion(),
+                    to - start,
+                    Checksums.NONE,
+                    span);
+            pending.add(c);
+            js.addAll(Job.perPart(Job.Kind.COPY, fid, c, p.dataVersion(), ctx.nowNanos()));
+            next = next.add(c);
+        }
         AttrChange times = ctx.store().times(fid);
-        PoolObject next = p.add(pending);
+        PoolObject fin = next;
         mc.meta(
                 fid,
                 true,
                 SpaceClass.RESERVED,
                 (tx, c) -> {
-                    WorkIndex.declareAdd(tx, fid);
-                    DeviceIndex.declareInsert(tx, fid, pending);
-                    ctx.store().declare(tx, fid, next);
+                    for (Copy x : pending) {
+                        WorkIndex.declareAdd(tx, fid);
+                        DeviceIndex.declareInsert(tx, fid, x);
+                    }
+                    ctx.store().declare(tx, fid, fin);
                 },
                 (tx, c) -> {
                     for (Job j : js) {
                         WorkIndex.add(tx, j);
                     }
-                    DeviceIndex.insert(tx, fid, pending);
-                    c.add(pending, CopyState.PENDING, +1);
-                    ctx.store().store(tx, fid, next, times);
+                    for (Copy x : pending) {
+                        DeviceIndex.insert(tx, fid, x);
+                        c.add(x, CopyState.PENDING, +1);
+                    }
+                    ctx.store().store(tx, fid, fin, times);
                 });
-        return js.get(0);
+        return js;
     }
 
     /**
-     * True if spilling {@code [start, end)} of {@code p} to {@code target} would take its record
-     * and layout past the reserve plan's budget for a split body ({@code ReservePlan.splitBudget}):
-     * measured on the object as the spill's flip would leave it (the copy of the range in sync with
-     * its checksums, the range released locally).
+     * The range released on the metadata device with no copy made, the object's lock held: the
+     * durable copies {@code holders} hold it, as many as the pool keeps. One metadata transaction.
      */
-    boolean overBudget(Fid fid, PoolObject p, PoolDevice target, long start, long end) {
+    private MoveResult releaseHeld(Fid fid, PoolObject p, Copy local, Span span, List<Copy> holders)
+            throws OsdException {
+        Copy kept = local.withSpans(Span.subtract(local.held(), span));
+        if (ctx.reservePlan().isPresent()
+                && ctx.store().storedBytes(fid, p.replace(kept.mirrorId(), c -> kept))
+                        > ctx.reservePlan().get().splitBudget()) {
+            return new MoveResult.Refused(overBudget(fid).getMessage());
+        }
+        long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
+        PoolObject next = p.replace(kept.mirrorId(), c -> kept).withBlocks(blocks);
+        release(fid, p, span, next, List.of(), List.of());
+        long len = Math.min(span.end(), p.size()) - span.start();
+        List<String> where = new ArrayList<>();
+        holders.forEach(c -> where.add(mc.where(c)));
+        return new MoveResult.Done(
+                len,
+                "released " + len + " bytes of " + fid + " " + span + ", held by " + holders.size()
+                        + " durable cop" + (holders.size() == 1 ? "y" : "ies") + " already (" + String.join(", ", where)
+                        + "): no copy made");
+    }
+
+    /**
+     * One FREEING metadata transaction: {@code span} released on the metadata device (punched, or
+     * truncated away when it runs to the end), the record {@code next} stored, the COPY jobs {@code
+     * done} removed and the copies {@code flipped} (PENDING before, IN_SYNC in {@code next}) counted.
+     */
+    private void release(Fid fid, PoolObject p, Span span, PoolObject next, List<Job> done, List<Copy> flipped)
+            throws OsdException {
+        AttrChange times = ctx.store().times(fid);
+        long len = Math.min(span.end(), p.size()) - span.start();
+        mc.meta(
+                fid,
+                false,
+                SpaceClass.FREEING,
+                (tx, c) -> {
+                    if (span.toEof()) {
+                        tx.declareTruncate(fid, span.start());
+                    } else {
+                        tx.declarePunch(fid, span.start(), len);
+                    }
+                    for (int i = 0; i < done.size(); i++) {
+                        WorkIndex.declareRemove(tx, fid);
+                    }
+                    ctx.store().declare(tx, fid, next);
+                },
+                (tx, c) -> {
+                    // The release frees first, then the record grows by the span.
+                    if (span.toEof()) {
+                        tx.truncate(fid, span.start());
+                    } else {
+                        tx.punch(fid, span.start(), len);
+                    }
+                    for (Job j : done) {
+                        WorkIndex.remove(tx, j);
+                    }
+                    for (Copy x : flipped) {
+                        Copy now = next.byKey(x.key()).orElseThrow();
+                        c.add(x, CopyState.PENDING, -1).add(now, CopyState.IN_SYNC, +1);
+                    }
+                    ctx.store().store(tx, fid, next, times);
+                });
+    }
+
+    /**
+     * True if spilling {@code [start, end)} of {@code p} to {@code targets} would take its record
+     * and layout past the reserve plan's budget for a split body ({@code ReservePlan.splitBudget}):
+     * measured on the object as the spill's flip would leave it (a copy of the range on each target
+     * in sync with its checksums, the range released locally).
+     */
+    boolean overBudget(Fid fid, PoolObject p, List<PoolDevice> targets, long start, long end) {
         Optional<ReservePlan> plan = ctx.reservePlan();
         Optional<Copy> local = p.on(mdIndex);
         if (plan.isEmpty() || local.isEmpty() || start < 0 || start >= p.size()) {
             return false;
         }
         Span span = Span.of(start, end, p.size());
-        long len = Math.min(span.end(), p.size()) - start;
         List<Span> rest = Span.subtract(local.get().held(), span);
         if (rest.isEmpty()) {
             return false;
         }
         Copy kept = local.get().withSpans(rest);
-        PoolObject fin = p.add(inSyncCopy(p, span, target, fid)).replace(kept.mirrorId(), c -> kept);
+        PoolObject fin = p;
+        for (PoolDevice t : targets) {
+            fin = fin.add(inSyncCopy(fin, span, t, fid));
+        }
+        fin = fin.replace(kept.mirrorId(), c -> kept);
         return ctx.store().storedBytes(fid, fin) > plan.get().splitBudget();
     }
 
@@ -230,62 +392,53 @@ final class RangeMoves {
                         + " bytes): spill a larger range, or the object whole");
     }
 
-    /** Step 3: the copy of the range in sync and the range released locally, or the copy garbage. */
-    private MoveResult finish(Job job, Checksums sums, long occupied) throws OsdException {
-        Fid fid = job.fid();
+    /**
+     * Step 3: the copies of the range in sync and the range released locally, in one metadata
+     * transaction, if the data version is unchanged and the body still holds the range; else
+     * every new copy garbage.
+     */
+    private MoveResult finish(Fid fid, List<Job> jobs, List<CopyIo.Durable> written) throws OsdException {
         Optional<PoolObject> now = mc.loadIfExists(fid);
-        Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key())).filter(c -> c.state() == CopyState.PENDING);
         Optional<Copy> local = now.flatMap(p -> p.on(mdIndex)).filter(c -> c.state() == CopyState.IN_SYNC);
-        Span span = pending.map(c -> c.spans().get(0)).orElse(null);
+        List<Copy> pending = new ArrayList<>();
+        for (Job j : jobs) {
+            now.flatMap(p -> p.byKey(j.key()))
+                    .filter(c -> c.state() == CopyState.PENDING)
+                    .ifPresent(pending::add);
+        }
+        Span span = pending.isEmpty() ? null : pending.get(0).spans().get(0);
         if (now.isEmpty()
-                || pending.isEmpty()
+                || pending.size() != jobs.size()
                 || local.isEmpty()
-                || now.get().dataVersion() != job.version()
+                || now.get().dataVersion() != jobs.get(0).version()
                 || !Span.covers(
                         local.get().held(),
                         span.start(),
                         Math.min(span.end(), now.get().size()))) {
-            garbage.discard(job, now.orElse(null));
+            for (Job j : jobs) {
+                garbage.discard(j, mc.loadIfExists(fid).orElse(null));
+            }
             return new MoveResult.Changed("object " + fid + " changed while the range was copied; the copy is garbage");
         }
         PoolObject p = now.get();
-        Copy was = pending.get();
-        Copy done = was.inSync(p.dataVersion(), occupied, sums);
+        PoolObject next = p;
+        for (int i = 0; i < pending.size(); i++) {
+            Copy done = pending.get(i)
+                    .inSync(
+                            p.dataVersion(),
+                            written.get(i).occupied(),
+                            written.get(i).sums());
+            next = next.replace(done.mirrorId(), c -> done);
+        }
         Copy kept = local.get().withSpans(Span.subtract(local.get().held(), span));
         long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
-        PoolObject next = p.replace(done.mirrorId(), c -> done)
-                .replace(kept.mirrorId(), c -> kept)
-                .withBlocks(blocks);
-        AttrChange times = ctx.store().times(fid);
+        next = next.replace(kept.mirrorId(), c -> kept).withBlocks(blocks);
+        release(fid, p, span, next, jobs, pending);
         long len = Math.min(span.end(), p.size()) - span.start();
-        mc.meta(
-                fid,
-                false,
-                SpaceClass.FREEING,
-                (tx, c) -> {
-                    if (span.toEof()) {
-                        tx.declareTruncate(fid, span.start());
-                    } else {
-                        tx.declarePunch(fid, span.start(), len);
-                    }
-                    WorkIndex.declareRemove(tx, fid);
-                    ctx.store().declare(tx, fid, next);
-                },
-                (tx, c) -> {
-                    // The release frees first, then the record grows by the span.
-                    if (span.toEof()) {
-                        tx.truncate(fid, span.start());
-                    } else {
-                        tx.punch(fid, span.start(), len);
-                    }
-                    WorkIndex.remove(tx, job);
-                    c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
-                    ctx.store().store(tx, fid, next, times);
-                });
+        List<String> where = new ArrayList<>();
+        pending.forEach(c -> where.add(ctx.device(c.device()).name()));
         return new MoveResult.Done(
-                len,
-                "spilled " + len + " bytes of " + fid + " " + span + " to "
-                        + ctx.device(job.device()).name());
+                len, "spilled " + len + " bytes of " + fid + " " + span + " to " + String.join(", ", where));
     }
 
     /**
