@@ -341,6 +341,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         placement.resized(fid, size);
     }
 
+    /**
+     * A write brought spilled bytes of {@code fid} home before it changed them: the daemon's belief
+     * of which extents are resident becomes what the metadata device holds now, at once — a body
+     * promoted by range from its whole copy is recalled whole by a write, its untouched extents
+     * too, which the ranges the write changed do not say — rather than at the next pass's read of
+     * the record. The pool tells this before {@link #written(Fid, long, List)}, which then sizes
+     * the object in the heat tracker by its resident bytes.
+     */
+    @Override
+    public void recalled(Fid fid, long size, List<Span> resident) {
+        if (!cfg.extents().covers(size)) {
+            return;
+        }
+        extents.sync(fid, size, (a, b) -> Span.covers(resident, a, b));
+    }
+
     /** A write access with the ranges it changed: counted per extent for a big object (see {@link ExtentHeat}). */
     @Override
     public void written(Fid fid, long size, List<Span> touched) {

@@ -304,6 +304,88 @@ class ExtentDaemonTest {
     }
 
     @Test
+    void aWriteThatRecallsABodyPromotedByExtentWholeTellsTheDaemonAtOnce() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        byte[] all = body;
+        read(f, 0, BIG);
+        read(f, 0, BIG);
+        clock.advance(Duration.ofSeconds(11));
+        daemon.runOnce();
+        for (int i = 0; i < 3; i++) {
+            read(f, 2 * EXT, EXT);
+        }
+        daemon.runOnce();
+        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[524288, 786432)] IN_SYNC");
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(EXT);
+
+        // A write inside the resident extent: the whole copy alone held the rest, so the pool
+        // recalls the body whole before the change. No pass runs (the clock stands still): the
+        // daemon knows from the write itself that every extent is resident.
+        byte[] patch = new byte[100];
+        new Random(7).nextBytes(patch);
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareWrite(f, 2 * EXT + 10, patch.length);
+            tx.start();
+            tx.write(f, 2 * EXT + 10, ByteBuffer.wrap(patch));
+        }
+        System.arraycopy(patch, 0, all, 2 * EXT + 10, patch.length);
+        assertThat(state(f).resident(0)).isTrue();
+        assertThat(daemon.extents().split(f)).as("no extent believed spilled").isFalse();
+        assertThat(daemon.extents().allSpilled(f)).isFalse();
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(BIG);
+        assertThat(daemon.heat().lookup(f).orElseThrow().sizeBytes())
+                .as("the heat tracker sizes it by all of it")
+                .isEqualTo(BIG);
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    @Test
+    void aColdExtentOfABodyPromotedByExtentIsReleasedWithoutACopyWhileItsHotExtentStays() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        read(f, 0, BIG);
+        read(f, 0, BIG);
+        clock.advance(Duration.ofSeconds(11));
+        daemon.runOnce();
+        for (int i = 0; i < 3; i++) {
+            read(f, 0, EXT);
+            read(f, 2 * EXT, EXT);
+        }
+        daemon.runOnce();
+        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[0, 262144), [524288, 786432)] IN_SYNC");
+        Fid key = state(f).inSync().get(0).key();
+        // The first extent stays hot; the third cools.
+        for (int i = 0; i < 12; i++) {
+            read(f, 0, EXT);
+        }
+        // A far hotter object fills the tier past its high watermark.
+        Fid g = new Fid(0x200000400L, next++, 0);
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareCreate(g, ObjectKind.DATA);
+            tx.declareWrite(g, 0, 800_000);
+            tx.start();
+            tx.create(g, ObjectKind.DATA, AttrChange.none());
+            tx.write(g, 0, ByteBuffer.wrap(new byte[800_000]));
+        }
+        for (int i = 0; i < 40; i++) {
+            read(g, 0, 4096);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        // The cold extent is released (the whole copy holds it): no copy of a range is made.
+        assertThat(copies(f))
+                .as(r + " " + daemon.extents().extents(f, BIG) + " "
+                        + daemon.status().moves())
+                .isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[0, 262144)] IN_SYNC");
+        assertThat(state(f).inSync()).singleElement().extracting(Copy::key).isEqualTo(key);
+        assertThat(r.extentsSpilled()).isEqualTo(1);
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(EXT);
+        assertThat(pool.jobs()).isEmpty();
+    }
+
+    @Test
     void heatPerExtentSurvivesARestartSoTheHotExtentStaysWhenTheColdOnesSpill() throws Exception {
         mount(2_400_000);
         Fid f = write(BIG);
