@@ -23,6 +23,7 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.Span;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
@@ -341,48 +342,43 @@ class ExtentDaemonTest {
     }
 
     @Test
-    void aColdExtentOfABodyPromotedByExtentIsReleasedWithoutACopyWhileItsHotExtentStays() throws Exception {
-        mount(2_400_000);
+    void coldExtentsOfABodyPromotedByRangeAreReleasedWithoutACopyWhileItsHotExtentStays() throws Exception {
+        // A 1.6 MB tier: high watermark 640 KB, low 320 KB.
+        mount(1_600_000);
         Fid f = write(BIG);
-        read(f, 0, BIG);
-        read(f, 0, BIG);
-        clock.advance(Duration.ofSeconds(11));
-        daemon.runOnce();
-        for (int i = 0; i < 3; i++) {
-            read(f, 0, EXT);
-            read(f, 2 * EXT, EXT);
-        }
-        daemon.runOnce();
-        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[0, 262144), [524288, 786432)] IN_SYNC");
+        byte[] all = body;
+        // Spilled whole, then its first three extents promoted by range from the whole copy.
+        assertThat(pool.migrator().spill(f, pool.device(1))).isInstanceOf(MoveResult.Done.class);
+        assertThat(pool.migrator().promoteRange(f, 0, 3 * EXT)).isInstanceOf(MoveResult.Done.class);
+        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[0, 786432)] IN_SYNC");
         Fid key = state(f).inSync().get(0).key();
-        // The first extent stays hot; the third cools.
+        // The first extent is hot, the second and third read once each.
         for (int i = 0; i < 12; i++) {
             read(f, 0, EXT);
         }
-        // A far hotter object fills the tier past its high watermark.
-        Fid g = new Fid(0x200000400L, next++, 0);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(g, ObjectKind.DATA);
-            tx.declareWrite(g, 0, 800_000);
-            tx.start();
-            tx.create(g, ObjectKind.DATA, AttrChange.none());
-            tx.write(g, 0, ByteBuffer.wrap(new byte[800_000]));
-        }
-        for (int i = 0; i < 40; i++) {
-            read(g, 0, 4096);
-        }
+        read(f, EXT, EXT);
+        read(f, 2 * EXT, EXT);
         clock.advance(Duration.ofSeconds(11));
+        long slowUsed = pool.device(1).osd().statfs().usedBytes();
+
+        // 768 KiB resident is past the high watermark: the two cold extents leave. The whole copy
+        // holds them, so they are released — no copy of a range made, nothing written to slow0.
         MigrationDaemon.PassReport r = daemon.runOnce();
         assertThat(r.errors()).isEmpty();
-        // The cold extent is released (the whole copy holds it): no copy of a range is made.
         assertThat(copies(f))
                 .as(r + " " + daemon.extents().extents(f, BIG) + " "
                         + daemon.status().moves())
                 .isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[0, 262144)] IN_SYNC");
+        assertThat(r.extentsSpilled()).isEqualTo(2);
+        assertThat(r.spilled()).isZero();
         assertThat(state(f).inSync()).singleElement().extracting(Copy::key).isEqualTo(key);
-        assertThat(r.extentsSpilled()).isEqualTo(1);
+        assertThat(pool.device(1).osd().statfs().usedBytes()).isEqualTo(slowUsed);
         assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(EXT);
         assertThat(pool.jobs()).isEmpty();
+        slowReads.set(0);
+        assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        assertThat(slowReads.get()).isZero();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
     }
 
     @Test
