@@ -18,6 +18,7 @@ import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.Span;
+import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.space.ReservePlan;
 import java.nio.ByteBuffer;
@@ -67,8 +68,9 @@ final class RangeMoves {
      * releases it on the metadata device, keeping {@code replicas} durable copies of it: the durable
      * in-sync copies that hold the range already (whole copies, copies of ranges covering it) count,
      * and if they are enough the range is only released, no byte copied; else the missing copies of
-     * the range are made, {@code target} first, each on its own background device holding none of
-     * the range's bytes, and the range is released in the flip that puts them in sync.
+     * the range are made, {@code target} first, each on its own background devices holding none of
+     * the range's bytes (a copy striped over its tier takes each of its stripes' devices), and the
+     * range is released in the flip that puts them in sync.
      *
      * @return Done; NothingToDo if the body does not hold the range or holds nothing else; Refused
      *     if the target takes no copies, the metadata device cannot punch, too few devices may take
@@ -94,46 +96,97 @@ final class RangeMoves {
                     ctx.metadata().name() + " cannot punch a range out of a body: no range can be released there");
         }
         return mc.slotted(o, () -> {
-            // A key for each copy the range may need (those left unused are skipped: keys are never
-            // reused), each in flight (the daemon leaves its COPY job alone) until its flip or
-            // roll-back has ended.
+            // Keys for every copy the range may need, each striped as wide as the pool's widest
+            // tier (those left unused are skipped: keys are never reused), each in flight (the
+            // daemon leaves its COPY jobs alone) until its flip or roll-back has ended.
+            int width = 1;
+            for (PoolDevice d : ctx.devices()) {
+                width = Math.max(
+                        width,
+                        ctx.config()
+                                .stripeTier(d.name())
+                                .map(t -> t.stripeCount())
+                                .orElse(1));
+            }
             List<Fid> ks = new ArrayList<>();
-            for (int i = 0; i < Math.max(1, ctx.replicas()); i++) {
+            for (int i = 0; i < Math.max(1, ctx.replicas()) * width; i++) {
                 ks.add(keys.next());
             }
             ks.forEach(mc.inFlight::enter);
             try {
-                return copyRange(fid, target, start, end, ks, o);
+                return copyRange(fid, target, start, end, ks, width, o);
             } finally {
                 ks.forEach(mc.inFlight::leave);
             }
         });
     }
 
-    /** Steps 1 to 3 of a range's copies under {@code ks}, or its release alone. */
-    private MoveResult copyRange(Fid fid, PoolDevice target, long start, long end, List<Fid> ks, MoveOptions o)
+    /**
+     * The pending copy of {@code span} ({@code len} bytes) of {@code p} placed on {@code target}
+     * under keys {@code ks}: striped RAID0 over the target's stripe set when its tier stripes a body
+     * of the range's length (the rule whole copies follow, by the range's size; devices that already
+     * hold bytes of the range are left out of the set), else one object.
+     */
+    Copy pendingRange(PoolObject p, PoolDevice target, Span span, long len, List<Fid> ks) {
+        List<PoolDevice> set = ctx.stripeSet(target, len, d -> !holdsPartOf(p, d, span));
+        if (set.size() < 2 || ks.size() < set.size()) {
+            return Copy.ranged(
+                    p.nextMirrorId(),
+                    target.index(),
+                    ks.get(0),
+                    CopyState.PENDING,
+                    p.dataVersion(),
+                    len,
+                    Checksums.NONE,
+                    span);
+        }
+        int unit = ctx.stripeSize(target);
+        List<Stripe> stripes = new ArrayList<>(set.size());
+        for (int i = 0; i < set.size(); i++) {
+            stripes.add(
+                    new Stripe(set.get(i).index(), ks.get(i), Stripe.length(len, set.size(), unit, i), Checksums.NONE));
+        }
+        return Copy.stripedRange(p.nextMirrorId(), CopyState.PENDING, p.dataVersion(), unit, stripes, span);
+    }
+
+    /** True if a copy of {@code p} other than the metadata device's holds bytes of {@code span} on {@code d}. */
+    private boolean holdsPartOf(PoolObject p, PoolDevice d, Span span) {
+        for (Copy c : p.copies()) {
+            if (c.device() != mdIndex
+                    && c.onDevice(d.index())
+                    && c.held().stream().anyMatch(h -> h.overlaps(span))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** What step 1 began: the pending copies, and the COPY jobs of each (one per part). */
+    private record Begun(List<Copy> copies, List<List<Job>> jobs) {}
+
+    /** Steps 1 to 3 of a range's copies under keys {@code ks} ({@code width} per copy), or its release alone. */
+    private MoveResult copyRange(
+            Fid fid, PoolDevice target, long start, long end, List<Fid> ks, int width, MoveOptions o)
             throws OsdException {
-        Object begun = mc.locked(fid, o, () -> begin(fid, target, start, end, ks));
+        Object begun = mc.locked(fid, o, () -> begin(fid, target, start, end, ks, width));
         if (begun instanceof MoveResult r) {
             return r;
         }
-        @SuppressWarnings("unchecked")
-        List<Job> jobs = (List<Job>) begun;
-        List<CopyIo.Durable> written = new ArrayList<>(jobs.size());
-        for (Job job : jobs) {
-            PoolDevice to = ctx.device(job.device());
+        Begun b = (Begun) begun;
+        List<List<Stripe>> written = new ArrayList<>(b.copies().size());
+        for (Copy c : b.copies()) {
             try {
-                written.add(CopyIo.writeDurably(
-                        CopyIo.of(mc.md(), fid), start, fid, job.bytes(), to, job.key(), o.pacer()));
+                written.add(CopyIo.writeRangeDurably(
+                        CopyIo.of(mc.md(), fid), start, fid, c.bytes(), c, ctx::device, o.pacer()));
             } catch (OsdException e) {
                 mc.locked(fid, () -> {
-                    for (Job j : jobs) {
-                        garbage.discard(j, mc.loadIfExists(fid).orElse(null));
+                    for (List<Job> js : b.jobs()) {
+                        garbage.discard(js.get(0), mc.loadIfExists(fid).orElse(null));
                     }
                     return null;
                 });
                 if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
-                    return new MoveResult.Parked(to.name() + " could not take the range: " + e.getMessage(), e);
+                    return new MoveResult.Parked(mc.where(c) + " could not take the range: " + e.getMessage(), e);
                 }
                 if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
                     return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
@@ -141,7 +194,7 @@ final class RangeMoves {
                 throw e;
             }
         }
-        return mc.locked(fid, o, () -> finish(fid, jobs, written));
+        return mc.locked(fid, o, () -> finish(fid, b, written));
     }
 
     /**
@@ -155,13 +208,12 @@ final class RangeMoves {
         return out;
     }
 
-    /** True if {@code d} may take a new copy of {@code span} of {@code p}: a writable durable background device holding none of its bytes. */
+    /**
+     * True if {@code d} may take a new copy of {@code span} of {@code p}: a writable durable
+     * background device holding none of its bytes (in any copy, pending ones too).
+     */
     private boolean mayTake(PoolDevice d, PoolObject p, Span span) {
-        return mc.refusal(d) == null
-                && d.durability() > 0
-                && p.copies().stream()
-                        .noneMatch(
-                                c -> c.onDevice(d.index()) && c.held().stream().anyMatch(h -> h.overlaps(span)));
+        return mc.refusal(d) == null && d.durability() > 0 && !holdsPartOf(p, d, span);
     }
 
     /** True if {@code d} reports room for {@code bytes} more (a device that cannot say is passed over). */
@@ -175,11 +227,13 @@ final class RangeMoves {
 
     /**
      * Step 1, the object's lock held: the pending copies of the range and their COPY jobs in one
-     * durable metadata transaction (the jobs, one per copy); or, if the durable copies holding the
-     * range already number {@code replicas}, the range released at once (a {@link MoveResult}); or
-     * why nothing was done (a {@link MoveResult}).
+     * durable metadata transaction (a {@link Begun}); or, if the durable copies holding the range
+     * already number {@code replicas}, the range released at once; or why nothing was done (a
+     * {@link MoveResult} either way). Each copy after the first is placed knowing the ones before
+     * it, so no two share a device.
      */
-    private Object begin(Fid fid, PoolDevice target, long start, long end, List<Fid> ks) throws OsdException {
+    private Object begin(Fid fid, PoolDevice target, long start, long end, List<Fid> ks, int width)
+            throws OsdException {
         PoolObject p = mc.load(fid);
         Optional<Copy> local = p.on(mdIndex).filter(c -> c.state() == CopyState.IN_SYNC);
         MoveResult nothing = new MoveResult.NothingToDo(
@@ -200,76 +254,82 @@ final class RangeMoves {
         if (need <= 0) {
             return releaseHeld(fid, p, local.get(), span, holders);
         }
-        List<PoolDevice> targets = new ArrayList<>();
-        if (mayTake(target, p, span)) {
-            targets.add(target);
-        }
-        for (PoolDevice d : ctx.devices()) {
-            if (targets.size() >= need) {
-                break;
-            }
-            if (d != target && mayTake(d, p, span) && hasRoom(d, to - start)) {
-                targets.add(d);
-            }
-        }
-        if (targets.size() < need) {
-            return new MoveResult.Refused("the pool keeps " + ctx.replicas() + " copies of the range " + span + " of "
-                    + fid + ": " + holders.size() + " durable cop" + (holders.size() == 1 ? "y holds" : "ies hold")
-                    + " it and " + targets.size() + " background device" + (targets.size() == 1 ? "" : "s")
-                    + " holding none of its bytes can take the " + need + " missing");
-        }
         for (Copy c : p.copies()) {
-            for (PoolDevice d : targets) {
-                if (c.onDevice(d.index()) && c.state() == CopyState.PENDING) {
-                    throw new OsdException(
-                            Errno.EBUSY, ctx.name(), fid, "a copy to " + d.name() + " is already being made");
-                }
+            if (c.device() != mdIndex && c.state() == CopyState.PENDING && c.onDevice(target.index())) {
+                throw new OsdException(
+                        Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
             }
-        }
-        if (overBudget(fid, p, targets, start, end)) {
-            return new MoveResult.Refused(overBudget(fid).getMessage());
         }
         PoolObject next = p;
         List<Copy> pending = new ArrayList<>();
-        List<Job> js = new ArrayList<>();
-        for (int i = 0; i < targets.size(); i++) {
-            Copy c = Copy.ranged(
-                    next.nextMirrorId(),
-                    targets.get(i).index(),
-                    ks.get(i),
-                    CopyState.PENDING,
-                    p.dataVersion(),
-                    to - start,
-                    Checksums.NONE,
-                    span);
+        List<PoolDevice> candidates = new ArrayList<>();
+        candidates.add(target);
+        for (PoolDevice d : ctx.devices()) {
+            if (d != target && hasRoom(d, to - start)) {
+                candidates.add(d);
+            }
+        }
+        for (PoolDevice d : candidates) {
+            if (pending.size() >= need) {
+                break;
+            }
+            if (!mayTake(d, next, span)) {
+                continue;
+            }
+            List<Fid> mine = ks.subList(pending.size() * width, (pending.size() + 1) * width);
+            Copy c = pendingRange(next, d, span, to - start, mine);
             pending.add(c);
-            js.addAll(Job.perPart(Job.Kind.COPY, fid, c, p.dataVersion(), ctx.nowNanos()));
             next = next.add(c);
         }
-        AttrChange times = ctx.store().times(fid);
+        if (pending.size() < need) {
+            return new MoveResult.Refused("the pool keeps " + ctx.replicas() + " copies of the range " + span + " of "
+                    + fid + ": " + holders.size() + " durable cop" + (holders.size() == 1 ? "y holds" : "ies hold")
+                    + " it, and background devices holding none of its bytes can take " + pending.size() + " of the "
+                    + need + " missing");
+        }
+        Copy kept = local.get().withSpans(rest);
         PoolObject fin = next;
+        for (Copy c : pending) {
+            Copy f = flipped(c, p.dataVersion(), to - start);
+            fin = fin.replace(c.mirrorId(), x -> f);
+        }
+        fin = fin.replace(kept.mirrorId(), x -> kept);
+        if (ctx.reservePlan().isPresent()
+                && ctx.store().storedBytes(fid, fin) > ctx.reservePlan().get().splitBudget()) {
+            return new MoveResult.Refused(overBudget(fid).getMessage());
+        }
+        List<List<Job>> jobs = new ArrayList<>();
+        for (Copy c : pending) {
+            jobs.add(Job.perPart(Job.Kind.COPY, fid, c, p.dataVersion(), ctx.nowNanos()));
+        }
+        AttrChange times = ctx.store().times(fid);
+        PoolObject stored = next;
         mc.meta(
                 fid,
                 true,
                 SpaceClass.RESERVED,
-                (tx, c) -> {
-                    for (Copy x : pending) {
-                        WorkIndex.declareAdd(tx, fid);
-                        DeviceIndex.declareInsert(tx, fid, x);
+                (tx, cs) -> {
+                    for (Copy c : pending) {
+                        for (int i = 0; i < c.parts().size(); i++) {
+                            WorkIndex.declareAdd(tx, fid);
+                        }
+                        DeviceIndex.declareInsert(tx, fid, c);
                     }
-                    ctx.store().declare(tx, fid, fin);
+                    ctx.store().declare(tx, fid, stored);
                 },
-                (tx, c) -> {
-                    for (Job j : js) {
-                        WorkIndex.add(tx, j);
+                (tx, cs) -> {
+                    for (List<Job> js : jobs) {
+                        for (Job j : js) {
+                            WorkIndex.add(tx, j);
+                        }
                     }
-                    for (Copy x : pending) {
-                        DeviceIndex.insert(tx, fid, x);
-                        c.add(x, CopyState.PENDING, +1);
+                    for (Copy c : pending) {
+                        DeviceIndex.insert(tx, fid, c);
+                        cs.add(c, CopyState.PENDING, +1);
                     }
-                    ctx.store().store(tx, fid, fin, times);
+                    ctx.store().store(tx, fid, stored, times);
                 });
-        return js;
+        return new Begun(pending, jobs);
     }
 
     /**
@@ -286,7 +346,7 @@ final class RangeMoves {
         }
         long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
         PoolObject next = p.replace(kept.mirrorId(), c -> kept).withBlocks(blocks);
-        release(fid, p, span, next, List.of(), List.of());
+        release(fid, p, span, next, List.of());
         long len = Math.min(span.end(), p.size()) - span.start();
         List<String> where = new ArrayList<>();
         holders.forEach(c -> where.add(mc.where(c)));
@@ -299,11 +359,11 @@ final class RangeMoves {
 
     /**
      * One FREEING metadata transaction: {@code span} released on the metadata device (punched, or
-     * truncated away when it runs to the end), the record {@code next} stored, the COPY jobs {@code
-     * done} removed and the copies {@code flipped} (PENDING before, IN_SYNC in {@code next}) counted.
+     * truncated away when it runs to the end), the record {@code next} stored, and each copy of
+     * {@code flipped} (PENDING before, IN_SYNC in {@code next}) counted, its COPY jobs (one per
+     * part) removed.
      */
-    private void release(Fid fid, PoolObject p, Span span, PoolObject next, List<Job> done, List<Copy> flipped)
-            throws OsdException {
+    private void release(Fid fid, PoolObject p, Span span, PoolObject next, List<Copy> flipped) throws OsdException {
         AttrChange times = ctx.store().times(fid);
         long len = Math.min(span.end(), p.size()) - span.start();
         mc.meta(
@@ -316,8 +376,10 @@ final class RangeMoves {
                     } else {
                         tx.declarePunch(fid, span.start(), len);
                     }
-                    for (int i = 0; i < done.size(); i++) {
-                        WorkIndex.declareRemove(tx, fid);
+                    for (Copy x : flipped) {
+                        for (int i = 0; i < x.parts().size(); i++) {
+                            WorkIndex.declareRemove(tx, fid);
+                        }
                     }
                     ctx.store().declare(tx, fid, next);
                 },
@@ -328,41 +390,15 @@ final class RangeMoves {
                     } else {
                         tx.punch(fid, span.start(), len);
                     }
-                    for (Job j : done) {
-                        WorkIndex.remove(tx, j);
-                    }
                     for (Copy x : flipped) {
+                        for (Job j : Job.perPart(Job.Kind.COPY, fid, x, x.version(), 0)) {
+                            WorkIndex.remove(tx, j);
+                        }
                         Copy now = next.byKey(x.key()).orElseThrow();
                         c.add(x, CopyState.PENDING, -1).add(now, CopyState.IN_SYNC, +1);
                     }
                     ctx.store().store(tx, fid, next, times);
                 });
-    }
-
-    /**
-     * True if spilling {@code [start, end)} of {@code p} to {@code targets} would take its record
-     * and layout past the reserve plan's budget for a split body ({@code ReservePlan.splitBudget}):
-     * measured on the object as the spill's flip would leave it (a copy of the range on each target
-     * in sync with its checksums, the range released locally).
-     */
-    boolean overBudget(Fid fid, PoolObject p, List<PoolDevice> targets, long start, long end) {
-        Optional<ReservePlan> plan = ctx.reservePlan();
-        Optional<Copy> local = p.on(mdIndex);
-        if (plan.isEmpty() || local.isEmpty() || start < 0 || start >= p.size()) {
-            return false;
-        }
-        Span span = Span.of(start, end, p.size());
-        List<Span> rest = Span.subtract(local.get().held(), span);
-        if (rest.isEmpty()) {
-            return false;
-        }
-        Copy kept = local.get().withSpans(rest);
-        PoolObject fin = p;
-        for (PoolDevice t : targets) {
-            fin = fin.add(inSyncCopy(fin, span, t, fid));
-        }
-        fin = fin.replace(kept.mirrorId(), c -> kept);
-        return ctx.store().storedBytes(fid, fin) > plan.get().splitBudget();
     }
 
     /** A copy of {@code span} of {@code p} on {@code target}, in sync with its checksums: what a flip records. */
@@ -380,6 +416,27 @@ final class RangeMoves {
                 span);
     }
 
+    /**
+     * Pending copy {@code c} of a range of {@code len} bytes as its flip would record it at version
+     * {@code v}: in sync, each part with as many checksums as its length takes.
+     */
+    static Copy flipped(Copy c, long v, long len) {
+        if (!c.striped()) {
+            int shift = Checksums.shiftFor(len);
+            return c.inSync(v, len, new Checksums(shift, new int[(int) ((len + (1L << shift) - 1) >>> shift)]));
+        }
+        int n = c.stripes().size();
+        List<Stripe> parts = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long sl = Stripe.length(len, n, c.stripeSize(), i);
+            int shift = Checksums.shiftFor(sl, Integer.numberOfTrailingZeros(c.stripeSize()));
+            parts.add(c.stripes()
+                    .get(i)
+                    .withBytes(sl, new Checksums(shift, new int[(int) ((sl + (1L << shift) - 1) >>> shift)])));
+        }
+        return c.inSyncStripes(v, parts);
+    }
+
     /** The refusal of a range spill past the split body's budget. */
     OsdException overBudget(Fid fid) {
         return new OsdException(
@@ -393,50 +450,51 @@ final class RangeMoves {
     }
 
     /**
-     * Step 3: the copies of the range in sync and the range released locally, in one metadata
-     * transaction, if the data version is unchanged and the body still holds the range; else
-     * every new copy garbage.
+     * Step 3: the copies of the range in sync ({@code written}: each one's parts as written, its
+     * object or its stripes) and the range released locally, in one metadata transaction, if the
+     * data version is unchanged and the body still holds the range; else every new copy garbage.
      */
-    private MoveResult finish(Fid fid, List<Job> jobs, List<CopyIo.Durable> written) throws OsdException {
+    private MoveResult finish(Fid fid, Begun b, List<List<Stripe>> written) throws OsdException {
         Optional<PoolObject> now = mc.loadIfExists(fid);
         Optional<Copy> local = now.flatMap(p -> p.on(mdIndex)).filter(c -> c.state() == CopyState.IN_SYNC);
         List<Copy> pending = new ArrayList<>();
-        for (Job j : jobs) {
-            now.flatMap(p -> p.byKey(j.key()))
-                    .filter(c -> c.state() == CopyState.PENDING)
+        for (Copy c : b.copies()) {
+            now.flatMap(p -> p.byKey(c.key()))
+                    .filter(x -> x.state() == CopyState.PENDING)
                     .ifPresent(pending::add);
         }
-        Span span = pending.isEmpty() ? null : pending.get(0).spans().get(0);
+        Span span = b.copies().get(0).spans().get(0);
         if (now.isEmpty()
-                || pending.size() != jobs.size()
+                || pending.size() != b.copies().size()
                 || local.isEmpty()
-                || now.get().dataVersion() != jobs.get(0).version()
+                || now.get().dataVersion() != b.copies().get(0).version()
                 || !Span.covers(
                         local.get().held(),
                         span.start(),
                         Math.min(span.end(), now.get().size()))) {
-            for (Job j : jobs) {
-                garbage.discard(j, mc.loadIfExists(fid).orElse(null));
+            for (List<Job> js : b.jobs()) {
+                garbage.discard(js.get(0), mc.loadIfExists(fid).orElse(null));
             }
             return new MoveResult.Changed("object " + fid + " changed while the range was copied; the copy is garbage");
         }
         PoolObject p = now.get();
         PoolObject next = p;
+        List<String> where = new ArrayList<>();
         for (int i = 0; i < pending.size(); i++) {
-            Copy done = pending.get(i)
-                    .inSync(
-                            p.dataVersion(),
-                            written.get(i).occupied(),
-                            written.get(i).sums());
+            Copy was = pending.get(i);
+            List<Stripe> parts = written.get(i);
+            Copy done = was.striped()
+                    ? was.inSyncStripes(p.dataVersion(), parts)
+                    : was.inSync(
+                            p.dataVersion(), parts.get(0).bytes(), parts.get(0).checksums());
             next = next.replace(done.mirrorId(), c -> done);
+            where.add(mc.where(done));
         }
         Copy kept = local.get().withSpans(Span.subtract(local.get().held(), span));
         long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
         next = next.replace(kept.mirrorId(), c -> kept).withBlocks(blocks);
-        release(fid, p, span, next, jobs, pending);
+        release(fid, p, span, next, pending);
         long len = Math.min(span.end(), p.size()) - span.start();
-        List<String> where = new ArrayList<>();
-        pending.forEach(c -> where.add(ctx.device(c.device()).name()));
         return new MoveResult.Done(
                 len, "spilled " + len + " bytes of " + fid + " " + span + " to " + String.join(", ", where));
     }
@@ -583,7 +641,9 @@ final class RangeMoves {
                                 for (Copy src : sources) {
                                     Span sp = src.spans().get(0);
                                     tx.declareWrite(fid, sp.start(), sp.length(p.size()));
-                                    WorkIndex.declareAdd(tx, fid);
+                                    for (int i = 0; i < src.parts().size(); i++) {
+                                        WorkIndex.declareAdd(tx, fid);
+                                    }
                                     DeviceIndex.declareDelete(tx, fid, src);
                                 }
                                 for (Span g : gaps) {
@@ -766,7 +826,9 @@ final class RangeMoves {
         tx.declareWrite(fid, 0, p.size());
         for (Copy c : p.ranges(mdIndex)) {
             if (c.state() != CopyState.PENDING) {
-                WorkIndex.declareAdd(tx, fid);
+                for (int i = 0; i < c.parts().size(); i++) {
+                    WorkIndex.declareAdd(tx, fid);
+                }
                 DeviceIndex.declareDelete(tx, fid, c);
             }
         }
