@@ -76,7 +76,16 @@ class ExtentDaemonTest {
     }
 
     private void mount(long fast) throws OsdException {
-        PoolConfig c = PoolConfigParser.parse(String.format(YAML, fast), "extent daemon test");
+        mount(fast, 0.4, 0.2);
+    }
+
+    private void mount(long fast, double high, double low) throws OsdException {
+        PoolConfig c = PoolConfigParser.parse(
+                String.format(YAML, fast)
+                        .replace(
+                                "high-watermark: 0.4, low-watermark: 0.2",
+                                "high-watermark: " + high + ", low-watermark: " + low),
+                "extent daemon test");
         pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
             Map<String, Object> s = new HashMap<>(d.settings());
             s.put("strict-declares", true);
@@ -190,6 +199,58 @@ class ExtentDaemonTest {
         assertThat(slowReads.get()).as("the promoted extent reads locally").isZero();
         assertThat(read(f, 0, BIG)).isEqualTo(all);
         assertThat(daemon.status().moves()).containsKeys("spill-extent/DONE", "promote-extent/DONE");
+    }
+
+    @Test
+    void aHotHeadLeftAloneStaysResidentWhileTheTierIsStillOverItsHighWatermark() throws Exception {
+        // High watermark 240,000 bytes: the hot extent alone (256 KiB) keeps the tier over it, so
+        // the pass plans again after spilling the cold extents, and the next passes plan too.
+        mount(1_200_000, 0.2, 0.1);
+        Fid f = write(BIG);
+        byte[] all = body;
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.extentsSpilled()).isEqualTo(3);
+        // Failed before: the next plan of the same pass valued the head against the object sized
+        // by its resident bytes — itself — and spilled the body whole (spilled 1).
+        assertThat(r.spilled())
+                .as("no whole spill after the cold extents left: " + r)
+                .isZero();
+        String split =
+                "fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)]" + " | slow0 [[786432, EOF)]";
+        assertThat(layout(f)).isEqualTo(split);
+
+        // Further passes, the tier still over its high watermark with nothing else on it: the head stays.
+        for (int i = 0; i < 2; i++) {
+            clock.advance(Duration.ofSeconds(11));
+            r = daemon.runOnce();
+            assertThat(r.errors()).isEmpty();
+            assertThat(r.spilled()).as("pass " + i + ": " + r).isZero();
+            assertThat(r.extentsSpilled()).isZero();
+            assertThat(layout(f)).isEqualTo(split);
+        }
+
+        // A cold object beside it: it goes, the head stays.
+        Fid g = write(400_000);
+        clock.advance(Duration.ofSeconds(11));
+        r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.spilled()).as(r.toString()).isEqualTo(1);
+        assertThat(state(g).resident()).isFalse();
+        assertThat(layout(f)).isEqualTo(split);
+        clock.advance(Duration.ofSeconds(11));
+        r = daemon.runOnce();
+        assertThat(r.spilled()).as(r.toString()).isZero();
+        assertThat(layout(f)).isEqualTo(split);
+
+        slowReads.set(0);
+        assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        assertThat(slowReads.get()).as("the head reads locally").isZero();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
     }
 
     @Test
