@@ -240,7 +240,7 @@ class ExtentDaemonTest {
         r = daemon.runOnce();
         assertThat(r.errors()).isEmpty();
         assertThat(r.spilled()).as(r.toString()).isEqualTo(1);
-        assertThat(state(g).resident()).isFalse();
+        assertThat(state(g).resident(0)).isFalse();
         assertThat(layout(f)).isEqualTo(split);
         clock.advance(Duration.ofSeconds(11));
         r = daemon.runOnce();
