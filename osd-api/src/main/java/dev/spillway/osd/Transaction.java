@@ -141,6 +141,17 @@ public interface Transaction extends AutoCloseable {
     /** Destroys the object, its body, xattrs and index entries. @throws OsdException ENOENT */
     void destroy(Fid fid) throws OsdException;
 
+    /**
+     * Destroys the object if it exists, as {@link #destroy}; if it does not, changes nothing and
+     * returns false — not a failure: the transaction goes on (where {@link #destroy}'s ENOENT fails
+     * it). Declared by {@link #declareDestroy}. For deleting many objects some of which may never
+     * have been written (the pool's roll-back of copies in flight) in one transaction, and without
+     * building an exception per missing one.
+     *
+     * @return true if the object existed and is destroyed
+     */
+    boolean destroyIfExists(Fid fid) throws OsdException;
+
     /** Applies the valid fields of {@code change}; sets ctime unless it is among them. */
     void setAttr(Fid fid, AttrChange change) throws OsdException;
 

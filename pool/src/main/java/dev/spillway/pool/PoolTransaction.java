@@ -540,10 +540,28 @@ final class PoolTransaction extends AbstractTransaction {
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
+        destroy(fid, false);
+    }
+
+    @Override
+    protected boolean doDestroyIfExists(Fid fid) throws OsdException {
+        return destroy(fid, true);
+    }
+
+    private boolean destroy(Fid fid, boolean ifExists) throws OsdException {
         try {
             pool.checkClientFid(fid);
+            if (ifExists && working.containsKey(fid) && working.get(fid) == null) {
+                return false; // destroyed earlier in this transaction
+            }
             Optional<PoolObject> p = work(fid);
-            mdTx.destroy(fid);
+            if (ifExists) {
+                if (!mdTx.destroyIfExists(fid)) {
+                    return false;
+                }
+            } else {
+                mdTx.destroy(fid);
+            }
             if (p.isPresent()) {
                 for (Copy c : p.get().copies()) {
                     if (c.device() == mdIndex) {
@@ -563,6 +581,7 @@ final class PoolTransaction extends AbstractTransaction {
             }
             written.remove(fid);
             touched.remove(fid);
+            return true;
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }

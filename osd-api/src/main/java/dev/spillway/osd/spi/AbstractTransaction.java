@@ -13,8 +13,10 @@ import dev.spillway.osd.spi.Declare.Op;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,9 +37,15 @@ public abstract class AbstractTransaction implements Transaction {
         STOPPED
     }
 
+    private static final int INDEXED_DECLARES = 16;
+
     protected final TransactionSupport support;
     private final long id;
     private final List<Declare> declares = new ArrayList<>();
+    // The declares by object, made at start when there are many: each update looks for the
+    // declare that covers it, and a scan of them all made a transaction of N updates O(N^2)
+    // (the pool's roll-back deletes a thousand copies in one).
+    private Map<Fid, List<Declare>> declaresByFid;
     private final List<CommitCallback> callbacks = Collections.synchronizedList(new ArrayList<>());
     private final AtomicBoolean fired = new AtomicBoolean();
     private final ObjectLocks.Held locks;
@@ -208,6 +216,12 @@ public abstract class AbstractTransaction implements Transaction {
         for (Declare d : declares) {
             fids.add(d.fid());
         }
+        if (declares.size() > INDEXED_DECLARES) {
+            declaresByFid = new HashMap<>();
+            for (Declare d : declares) {
+                declaresByFid.computeIfAbsent(d.fid(), f -> new ArrayList<>(2)).add(d);
+            }
+        }
         locks.lockAll(fids);
         try {
             doStart();
@@ -257,7 +271,11 @@ public abstract class AbstractTransaction implements Transaction {
     }
 
     private boolean declared(Declare u) {
-        for (Declare d : declares) {
+        List<Declare> candidates = declares;
+        if (declaresByFid != null) {
+            candidates = declaresByFid.getOrDefault(u.fid(), List.of());
+        }
+        for (Declare d : candidates) {
             if (d.covers(u)) {
                 return true;
             }
@@ -306,6 +324,13 @@ public abstract class AbstractTransaction implements Transaction {
     @Override
     public final void destroy(Fid fid) throws OsdException {
         update(new Declare(Op.DESTROY, fid, null, 0, 0, 0, null), () -> doDestroy(fid));
+    }
+
+    @Override
+    public final boolean destroyIfExists(Fid fid) throws OsdException {
+        boolean[] existed = {false};
+        update(new Declare(Op.DESTROY, fid, null, 0, 0, 0, null), () -> existed[0] = doDestroyIfExists(fid));
+        return existed[0];
     }
 
     @Override
@@ -477,6 +502,12 @@ public abstract class AbstractTransaction implements Transaction {
     protected abstract void doCreate(Fid fid, ObjectKind kind, AttrChange attrs) throws OsdException;
 
     protected abstract void doDestroy(Fid fid) throws OsdException;
+
+    /**
+     * {@link #doDestroy} if the object exists, else false with nothing changed and nothing thrown:
+     * the transaction stays usable.
+     */
+    protected abstract boolean doDestroyIfExists(Fid fid) throws OsdException;
 
     protected abstract void doSetAttr(Fid fid, AttrChange change) throws OsdException;
 

@@ -276,6 +276,17 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
     }
 
     @Override
+    protected boolean doDestroyIfExists(Fid fid) throws OsdException {
+        try (KvOsd.Op op = osd.enter()) {
+            if (!view(fid).exists) {
+                return false;
+            }
+        }
+        doDestroy(fid);
+        return true;
+    }
+
+    @Override
     protected void doDestroy(Fid fid) throws OsdException {
         try (KvOsd.Op op = osd.enter()) {
             WorkingObject w = existing(fid);

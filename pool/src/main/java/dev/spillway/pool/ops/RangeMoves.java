@@ -539,7 +539,8 @@ final class RangeMoves {
                             },
                             (tx, c) -> {
                                 for (Copy src : sources) {
-                                    CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
+                                    CopyIo.recallRange(
+                                            tx, ctx::device, fid, src, p.size(), e -> new CopyReadFailed(src, e));
                                     mc.gcJob(tx, c, fid, src);
                                 }
                                 for (Span g : gaps) {
@@ -550,13 +551,27 @@ final class RangeMoves {
                                 }
                                 ctx.store().store(tx, fid, after, times);
                             });
-                } catch (OsdException e) {
-                    if (whole == null || (!e.is(Errno.EIO) && !e.is(Errno.ENOENT))) {
-                        throw e;
+                } catch (CopyReadFailed e) {
+                    // Only a read of a copy is blamed on it: an error of the metadata device's
+                    // write or commit is not the copy's (it is thrown as it is, below).
+                    OsdException cause = e.cause();
+                    if (!cause.is(Errno.EIO) && !cause.is(Errno.ENOENT)) {
+                        throw cause;
                     }
-                    tried.add(mc.where(whole) + " (" + e.errno() + ")");
-                    failedOn = e;
-                    failed.accept(whole, e);
+                    failed.accept(e.copy, cause);
+                    if (e.copy != whole) {
+                        // A copy of a range failed its read: it is marked bad (its bytes are then
+                        // read from a whole copy, by the next promotion); this one fails.
+                        throw new OsdException(
+                                Errno.EIO,
+                                ctx.name(),
+                                fid,
+                                "range [" + start + ", " + to + ") could not be read from its copy on "
+                                        + mc.where(e.copy) + " (" + cause.errno() + ")",
+                                cause);
+                    }
+                    tried.add(mc.where(whole) + " (" + cause.errno() + ")");
+                    failedOn = cause;
                     continue;
                 }
                 List<Span> moved = new ArrayList<>(spansOf(sources));
@@ -613,6 +628,25 @@ final class RangeMoves {
         return out;
     }
 
+    /**
+     * A read of {@code copy} that failed (its cause), told apart from an error of the metadata
+     * device's write or commit in the same transaction: only the former is the copy's fault.
+     */
+    private static final class CopyReadFailed extends OsdException {
+        private static final long serialVersionUID = 1L;
+
+        private final transient Copy copy;
+
+        CopyReadFailed(Copy copy, OsdException cause) {
+            super(cause.errno(), cause.device(), cause.fid(), cause.detail(), cause);
+            this.copy = copy;
+        }
+
+        OsdException cause() {
+            return (OsdException) getCause();
+        }
+    }
+
     /** Writes {@code span} of the body into it on the metadata device, read verified from whole copy {@code c}. */
     private void recallSpan(Transaction tx, Fid fid, Copy c, long size, Span span) throws OsdException {
         long from = span.start();
@@ -621,13 +655,20 @@ final class RangeMoves {
         long off = from;
         while (off < to) {
             b.clear().limit((int) Math.min(b.capacity(), to - off));
-            int n = CopyIo.readVerified(ctx::device, fid, c, size, off, b);
+            int n;
+            try {
+                n = CopyIo.readVerified(ctx::device, fid, c, size, off, b);
+            } catch (OsdException e) {
+                throw new CopyReadFailed(c, e);
+            }
             if (n <= 0) {
-                throw new OsdException(
-                        Errno.EIO,
-                        mc.where(c),
-                        fid,
-                        "copy " + c.key() + " ends at " + off + " of " + size + " (recalling " + span + ")");
+                throw new CopyReadFailed(
+                        c,
+                        new OsdException(
+                                Errno.EIO,
+                                mc.where(c),
+                                fid,
+                                "copy " + c.key() + " ends at " + off + " of " + size + " (recalling " + span + ")"));
             }
             b.flip();
             tx.write(fid, off, b);
@@ -723,7 +764,11 @@ final class RangeMoves {
             CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
         }
         for (Span g : r.gaps()) {
-            recallSpan(tx, fid, r.whole(), p.size(), g);
+            try {
+                recallSpan(tx, fid, r.whole(), p.size(), g);
+            } catch (CopyReadFailed e) {
+                throw e.cause();
+            }
         }
         for (Copy g : r.collected()) {
             mc.gcJob(tx, c, fid, g);

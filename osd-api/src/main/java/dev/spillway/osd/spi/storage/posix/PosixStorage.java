@@ -236,6 +236,15 @@ public final class PosixStorage implements Storage {
     }
 
     @Override
+    public Optional<byte[]> findXattr(String path, String name) throws IOException {
+        if (!nat.available()) {
+            return Storage.super.findXattr(path, name);
+        }
+        // One getxattr(2) by path; no exception for a missing file or attribute.
+        return nat.findXattr(resolve(path), "user." + name);
+    }
+
+    @Override
     public void setXattr(String path, String name, byte[] value) throws IOException {
         try {
             view(path).write(name, ByteBuffer.wrap(value));
