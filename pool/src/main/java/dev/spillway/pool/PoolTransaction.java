@@ -73,6 +73,9 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, String> advised = new LinkedHashMap<>();
     /** Objects whose updates continue an earlier transaction's access (not counted again). */
     private final Set<Fid> continued = new HashSet<>();
+    // Objects whose spilled bytes a body change recalled (some or all), told to the listener with
+    // what the metadata device then holds once the transaction committed.
+    private final Set<Fid> recalled = new HashSet<>();
     // The ctime each touched DATA object must end with: a value a client set, or null for "now".
     private final Map<Fid, Long> ctime = new HashMap<>();
     // Write-commit: each touched object's committed policy xattr (null: none), the policy this
@@ -643,6 +646,7 @@ final class PoolTransaction extends AbstractTransaction {
         if (p.resident(mdIndex)) {
             return p;
         }
+        recalled.add(fid);
         if (p.split(mdIndex)) {
             if (to <= p.size() && !syncCandidates.containsKey(fid) && rangesHoldTheRest(p)) {
                 return recallTouched(fid, p, from, to, fills);
@@ -1056,6 +1060,17 @@ final class PoolTransaction extends AbstractTransaction {
             for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
                 if (e.getValue() == null) {
                     l.destroyed(e.getKey());
+                }
+            }
+            for (Fid f : recalled) {
+                PoolObject w = working.get(f);
+                if (w != null) {
+                    l.recalled(
+                            f,
+                            w.size(),
+                            w.resident(mdIndex)
+                                    ? List.of(new Span(0, Span.EOF))
+                                    : w.on(mdIndex).map(Copy::held).orElse(List.of()));
                 }
             }
             for (Map.Entry<Fid, Long> e : written.entrySet()) {
