@@ -428,7 +428,8 @@ final class PoolTransaction extends AbstractTransaction {
             syncCandidates.put(f, cands);
             syncKeys.put(f, keys);
             sc.declare(mdTx, f, cands, keys);
-            PoolObject bound = p.map(x -> x.resident(mdIndex) ? x : x.add(localCopy(x, f)))
+            PoolObject bound = p.map(
+                            x -> x.resident(mdIndex) ? x : x.add(ctx.store().localCopy(x, f)))
                     .orElseGet(() -> PoolObject.created(mdIndex, f));
             ctx.store().declare(mdTx, f, sc.bound(bound, cands));
         }
@@ -442,11 +443,6 @@ final class PoolTransaction extends AbstractTransaction {
         }
         syncCandidates.clear();
         syncKeys.clear();
-    }
-
-    private Copy localCopy(PoolObject p, Fid f) {
-        return new Copy(
-                p.nextMirrorId(), mdIndex, f, CopyState.IN_SYNC, p.dataVersion(), p.size(), true, Checksums.NONE);
     }
 
     /**

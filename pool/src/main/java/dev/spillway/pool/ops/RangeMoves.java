@@ -611,16 +611,7 @@ final class RangeMoves {
             if (local != null) {
                 back = local.withSpans(spans);
             } else {
-                back = new Copy(
-                                p.nextMirrorId(),
-                                mdIndex,
-                                fid,
-                                CopyState.IN_SYNC,
-                                p.dataVersion(),
-                                p.size(),
-                                true,
-                                Checksums.NONE)
-                        .withSpans(spans);
+                back = ctx.store().localCopy(p, fid).withSpans(spans);
                 next = next.add(back);
             }
             for (Copy c : sources) {
