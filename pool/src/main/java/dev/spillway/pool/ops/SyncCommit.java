@@ -333,7 +333,9 @@ public final class SyncCommit {
         Made m = new Made(job);
         PoolDevice target = ctx.device(job.device());
         try {
-            m.sums = CopyIo.write(CopyIo.of(ctx.metadata().osd(), fid), fid, job.bytes(), target, job.key());
+            boolean precreated = leases.claimPrecreated(target.index(), job.key());
+            m.sums =
+                    CopyIo.write(CopyIo.of(ctx.metadata().osd(), fid), fid, job.bytes(), target, job.key(), precreated);
             m.occupied = target.osd().getAttr(job.key()).blocks() * 512;
         } catch (OsdException e) {
             migrator.discard(job, ctx.store().load(fid).orElse(null));
