@@ -166,8 +166,18 @@ public final class WriteAround {
      * {@code ranges} ({offset, length} each): a leased key, its device transaction started and the
      * copy created. Null if the device refuses (full, failing): the body then lands on the fast tier.
      */
-    public Body open(Fid fid, PoolDevice device, List<long[]> ranges) throws OsdException {
-        Fid key = sync.keys(List.of(device)).get(0);
+    public Body open(Fid fid, PoolDevice device, List<long[]> ranges) {
+        Fid key;
+        try {
+            key = sync.keys(List.of(device)).get(0);
+        } catch (OsdException | RuntimeException e) {
+            // A new batch of leases is a CLIENT metadata transaction: on a tier full to its reserve
+            // boundary it is refused, and the body takes the room queue (and its bounded wait).
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    ctx.name() + ": " + fid + ": no key leased for a write-around (" + e.getMessage() + ")");
+            return null;
+        }
         Transaction tx = device.osd().newTransaction();
         try {
             tx.declareCreate(key, ObjectKind.DATA);
