@@ -9,6 +9,7 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.SpaceClass;
+import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
@@ -369,8 +370,7 @@ final class PoolTransaction extends AbstractTransaction {
         if (eligible.isEmpty()) {
             return;
         }
-        if (mode == SpaceConfig.WriteAround.FULL
-                && bytes <= mdOsd().statfs().availableBytes() - ctx.roomQueue().waitingBytes()) {
+        if (mode == SpaceConfig.WriteAround.FULL && fits(bytes)) {
             return;
         }
         for (Map.Entry<Fid, Boolean> e : eligible.entrySet()) {
@@ -387,6 +387,21 @@ final class PoolTransaction extends AbstractTransaction {
                 aroundBytes += r[1];
             }
         }
+    }
+
+    /**
+     * True if the fast tier takes {@code bytes} of new bodies now without passing the daemon's high
+     * watermark ({@code policy.high-watermark}, when the configuration gives one): past it the
+     * daemon would spill them again at once, so they are written around instead — or without
+     * waiting for room (what clients may take, less the bytes writers already wait for).
+     */
+    private boolean fits(long bytes) throws OsdException {
+        StatFs s = mdOsd().statfs();
+        if (bytes > s.availableBytes() - ctx.roomQueue().waitingBytes()) {
+            return false;
+        }
+        return !(ctx.config().policy().get("high-watermark") instanceof Number high)
+                || s.totalBytes() - s.availableBytes() + bytes <= high.doubleValue() * s.totalBytes();
     }
 
     // A key whose text is as long as any (a background copy's layout names its key as text): a bound.

@@ -82,6 +82,30 @@ class WriteAroundTest {
     }
 
     @Test
+    void pastTheDaemonsHighWatermarkNewBodiesGoAround() throws Exception {
+        PoolConfig c = PoolConfigParser.parse("""
+                name: around
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: 8MiB, strict-declares: true}}
+                  - {name: slow, backend: mem, roles: [background], settings: {strict-declares: true}}
+                policy: {high-watermark: 0.5}
+                space: {write-around: full}
+                """, "test");
+        try (PoolOsd pool = PoolFixtures.mount(c)) {
+            for (int i = 1; i <= 6; i++) {
+                create(pool, fid(i), PoolFixtures.random(MIB, i));
+            }
+            // 8 MiB: three bodies stay under 4 MiB (the watermark) with the metadata; the rest go around.
+            assertThat(resident(pool, fid(1))).isTrue();
+            assertThat(resident(pool, fid(3))).isTrue();
+            assertThat(resident(pool, fid(4))).isFalse();
+            assertThat(resident(pool, fid(6))).isFalse();
+            assertThat(pool.metadataStatfs().availableBytes()).isGreaterThan(3 * MIB);
+            PoolFixtures.assertFsckClean(pool);
+        }
+    }
+
+    @Test
     void withoutWriteAroundTheSameWriteIsRefused() throws Exception {
         try (PoolOsd pool = PoolFixtures.mount(config("off"))) {
             int i = 1;

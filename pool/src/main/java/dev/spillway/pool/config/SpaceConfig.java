@@ -27,7 +27,10 @@ public record SpaceConfig(Duration writerWait, WriteAround writeAround) {
     public enum WriteAround {
         /** Never: every body lands on the fast tier (writers wait for room there). */
         OFF("off"),
-        /** When the fast tier cannot give the transaction's body bytes now (it would wait for room). */
+        /**
+         * When the fast tier cannot give the transaction's body bytes now (it would wait for room),
+         * or they would take it past the daemon's {@code policy.high-watermark}.
+         */
         FULL("full"),
         /** Every eligible body (tests: the conformance suite and crash campaigns on that path). */
         ALWAYS("always");
