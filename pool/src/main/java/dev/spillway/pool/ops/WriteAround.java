@@ -166,7 +166,7 @@ public final class WriteAround {
      * {@code ranges} ({offset, length} each): a leased key, its device transaction started and the
      * copy created. Null if the device refuses (full, failing): the body then lands on the fast tier.
      */
-    public Body open(Fid fid, PoolDevice device, List<long[]> ranges) {
+    public Body open(Fid fid, PoolDevice device, List<long[]> ranges) throws OsdException {
         Fid key;
         try {
             key = sync.keys(List.of(device)).get(0);
