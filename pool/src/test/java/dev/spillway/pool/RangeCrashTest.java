@@ -25,7 +25,10 @@ import org.junit.jupiter.api.Test;
  * recalls, promotions, whole spills of split bodies, garbage collection and syncs; crashed at
  * 1,000 points. After each: mount (recovery from the work index: a range's COPY job rolled back),
  * a deep fsck clean (every copy of a range counted, indexed, checked at its range's length and
- * through its checksums; a split body covered), and every acknowledged write byte for byte.
+ * through its checksums; a split body covered), and every acknowledged write byte for byte. Half
+ * the seeds of each campaign run on a pool whose two spill devices are a striping tier, so range
+ * spills of 128 KiB or more make striped copies of ranges (two stripes, each with its own COPY
+ * job, rolled back together).
  *
  * <p>{@code -Dspillway.crash.points=N} (default 1,000) over {@code -Dspillway.crash.seeds=S}
  * workloads (default 10); {@code -Dspillway.seed=X} picks the master seed.
@@ -35,11 +38,23 @@ class RangeCrashTest {
     private static final int UNIT = (int) Span.ALIGN;
 
     static PoolConfig config(int replicas) {
+        return config(replicas, false);
+    }
+
+    /**
+     * With {@code striped}, slow and far are a striping tier (2 stripes of 64 KiB, bodies and ranges
+     * of 128 KiB or more): a range spill of two units or more makes a striped copy of the range.
+     */
+    static PoolConfig config(int replicas, boolean striped) {
         String dev = ", backend: mem, roles: [background], settings: {durability: simulated, strict-declares: true}}\n";
         try {
             String y = "name: rangecrash\nreplicas: " + replicas + "\ndevices:\n"
                     + "  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {durability: simulated, strict-declares: true}}\n"
-                    + "  - {name: slow" + dev + "  - {name: far" + dev;
+                    + "  - {name: slow" + dev + "  - {name: far" + dev
+                    + (striped
+                            ? "striping:\n  - {devices: [slow, far], stripe-count: 2, stripe-size: 64KiB,"
+                                    + " min-object-size: 128KiB}\n"
+                            : "");
             return PoolConfigParser.parse(y, "range crash test");
         } catch (OsdException e) {
             throw new IllegalStateException(e);
@@ -273,7 +288,7 @@ class RangeCrashTest {
         int skipped = 0;
         for (int s = 0; s < seeds; s++) {
             long seed = sr.nextLong();
-            PoolConfig c = config(1 + s % 2);
+            PoolConfig c = config(1 + s % 2, s % 4 >= 2);
             CrashSwitch counter = new CrashSwitch(0);
             List<long[]> spans = new java.util.ArrayList<>();
             promoteRangeWorkload(
@@ -397,15 +412,22 @@ class RangeCrashTest {
         int points = Integer.getInteger("spillway.crash.points", 1000);
         int seeds = Integer.getInteger("spillway.crash.seeds", 10);
         int ran = CrashCampaign.run(
-                "range crash campaign", points, seeds, s -> config(1 + s % 2), OBJECTS, null, RangeCrashTest::workload);
+                "range crash campaign",
+                points,
+                seeds,
+                s -> config(1 + s % 2, s % 4 >= 2),
+                OBJECTS,
+                null,
+                RangeCrashTest::workload);
         assertThat(ran).isEqualTo(points);
     }
 
     @Test
     void theWorkloadSplitsBodies() throws Exception {
         int split = 0;
-        for (long seed = 1; seed <= 4; seed++) {
-            PoolConfig c = config(1);
+        int stripedRanges = 0;
+        for (long seed = 1; seed <= 8; seed++) {
+            PoolConfig c = config(1, seed > 4);
             CrashSwitch sw = new CrashSwitch(0);
             PoolOsd pool = CrashCampaign.mount(c, CrashCampaign.freshDevices(c), sw);
             CrashCampaign.Model model = new CrashCampaign.Model();
@@ -415,11 +437,17 @@ class RangeCrashTest {
                 PoolObject p = pool.exists(f) ? pool.object(f).orElse(null) : null;
                 if (p != null && p.split(0)) {
                     split++;
+                    stripedRanges += (int) p.ranges(0).stream()
+                            .filter(dev.spillway.pool.meta.Copy::striped)
+                            .count();
                 }
             }
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
             CrashCampaign.verify(() -> pool, model, OBJECTS, "no crash, seed " + seed);
         }
         assertThat(split).as("split bodies the workload leaves").isPositive();
+        assertThat(stripedRanges)
+                .as("striped copies of ranges the workload leaves")
+                .isPositive();
     }
 }

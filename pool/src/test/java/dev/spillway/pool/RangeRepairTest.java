@@ -250,4 +250,89 @@ class RangeRepairTest {
         devices.get(2).failReads.set(false);
         assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
     }
+
+    /**
+     * A body spilled whole with two whole copies (slow0, slow1): the copy a range promotion reads
+     * first, in its order (the preferred, then by device).
+     */
+    private Copy twoWholeCopies(Fid f) throws OsdException {
+        MoveResult s = pool.migrator().spill(f, pool.device(1));
+        assertThat(s).as(s.detail()).isInstanceOf(MoveResult.Done.class);
+        MoveResult c = pool.migrator().copy(f, pool.device(2), false);
+        assertThat(c).as(c.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(state(f).inSync()).hasSize(2);
+        return state(f).inSync().stream()
+                .sorted(java.util.Comparator.comparing((Copy x) -> !x.preferred())
+                        .thenComparingInt(Copy::device))
+                .findFirst()
+                .orElseThrow();
+    }
+
+    private void assertMarkedBadAndResynced(Fid f, Copy first, byte[] body) throws OsdException {
+        PoolObject p = state(f);
+        assertThat(p.byKey(first.key()))
+                .as("the whole copy that failed the promotion's read: %s", p)
+                .hasValueSatisfying(c -> assertThat(c.state()).isEqualTo(CopyState.STALE));
+        assertThat(WorkIndex.all(raw.get(0)))
+                .filteredOn(j -> j.kind() == Job.Kind.RESYNC)
+                .singleElement()
+                .satisfies(j -> assertThat(j.key()).isEqualTo(first.key()));
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+        MoveResult r = pool.migrator().resync(f, first.device());
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(state(f).inSync()).hasSize(2);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    @Test
+    void aRangePromotionWhoseWholeCopyFailsItsReadMarksThatCopyBadAndIsServedByTheNext() throws Exception {
+        mount(1);
+        byte[] body = PoolFixtures.random(512 * 1024, 7);
+        Fid f = PoolFixtures.create(pool, new Fid(0x200000400L, 1, 0), body);
+        Copy first = twoWholeCopies(f);
+
+        devices.get(first.device()).failReads.set(true);
+        MoveResult r = pool.migrator().promoteRange(f, RANGE.start(), RANGE.end());
+        devices.get(first.device()).failReads.set(false);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(r.detail())
+                .contains("(from " + pool.device(3 - first.device()).name() + ")");
+        assertThat(state(f).on(0).orElseThrow().spans()).containsExactly(RANGE);
+        assertMarkedBadAndResynced(f, first, body);
+    }
+
+    @Test
+    void aRangePromotionWhoseWholeCopyFailsItsChecksumsMarksThatCopyBad() throws Exception {
+        mount(1);
+        byte[] body = PoolFixtures.random(512 * 1024, 8);
+        Fid f = PoolFixtures.create(pool, new Fid(0x200000400L, 1, 0), body);
+        Copy first = twoWholeCopies(f);
+        try (Transaction tx = raw.get(first.device()).newTransaction()) {
+            tx.declareWrite(first.key(), RANGE.start() + 100, 8);
+            tx.start();
+            tx.write(first.key(), RANGE.start() + 100, ByteBuffer.wrap(new byte[] {9, 9, 9, 9, 9, 9, 9, 9}));
+        }
+        MoveResult r = pool.migrator().promoteRange(f, RANGE.start(), RANGE.end());
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        byte[] part = new byte[(int) (RANGE.end() - RANGE.start())];
+        assertThat(pool.read(f, RANGE.start(), ByteBuffer.wrap(part))).isEqualTo(part.length);
+        assertThat(part).isEqualTo(Arrays.copyOfRange(body, (int) RANGE.start(), (int) RANGE.end()));
+        assertMarkedBadAndResynced(f, first, body);
+    }
+
+    @Test
+    void aRangePromotionWhoseOnlyWholeCopyFailsNeverDemotesIt() throws Exception {
+        mount(1);
+        byte[] body = PoolFixtures.random(512 * 1024, 9);
+        Fid f = PoolFixtures.create(pool, new Fid(0x200000400L, 1, 0), body);
+        pool.migrator().spill(f, pool.device(1));
+        devices.get(1).failReads.set(true);
+        assertThatThrownBy(() -> pool.migrator().promoteRange(f, RANGE.start(), RANGE.end()))
+                .isInstanceOfSatisfying(
+                        OsdException.class, e -> assertThat(e.is(Errno.EIO)).isTrue());
+        devices.get(1).failReads.set(false);
+        assertThat(state(f).inSync()).singleElement().extracting(Copy::state).isEqualTo(CopyState.IN_SYNC);
+        assertThat(WorkIndex.all(raw.get(0))).noneMatch(j -> j.kind() == Job.Kind.RESYNC);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
 }

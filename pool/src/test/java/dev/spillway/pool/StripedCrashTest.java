@@ -12,6 +12,7 @@ import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.ops.MoveResult;
 import java.util.ArrayList;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * and destroys mixed with spills (alone and in batches) to a striping tier of four devices (2 or 4
  * stripes of 64 KiB, bodies up to 20 units), promotes, copies, releases, migrations to a plain
  * device, stripes found bad and resynced, evacuation steps of a stripe device, garbage collection
- * and syncs; crashed at 1,000 points. After each: mount (recovery from the work index: every
+ * and syncs, range spills to the tier (striped copies of ranges, when two units or more) and
+ * promotions of ranges; crashed at 1,000 points. After each: mount (recovery from the work index: every
  * stripe's COPY job rolled back), a deep fsck clean (every stripe counted, indexed and read through
  * its checksums; no leaked stripe object), and every acknowledged write byte for byte.
  *
@@ -60,7 +62,7 @@ class StripedCrashTest {
         PoolDevice far = pool.devices().get(5);
         for (int step = 0; step < 40; step++) {
             Fid f = CrashCampaign.object(r.nextInt(OBJECTS));
-            int op = r.nextInt(100);
+            int op = r.nextInt(110);
             try {
                 if (op < 30) {
                     // Odd sizes: under one unit, a few units, a partial last row.
@@ -113,8 +115,21 @@ class StripedCrashTest {
                     if (prog.done() || r.nextBoolean()) {
                         pool.deviceOps().setState(d, DeviceState.RW);
                     }
-                } else {
+                } else if (op < 100) {
                     pool.sync();
+                } else if (op < 106) {
+                    // A range spilled to the tier: striped like a whole copy when 2 units or more.
+                    int a = r.nextInt(16);
+                    int b = a + 1 + r.nextInt(8);
+                    pool.migrator()
+                            .spillRange(
+                                    f,
+                                    tier.get(r.nextInt(tier.size())),
+                                    (long) a * UNIT,
+                                    r.nextInt(3) == 0 ? Span.EOF : (long) b * UNIT);
+                } else {
+                    int a = r.nextInt(16);
+                    pool.migrator().promoteRange(f, (long) a * UNIT, (long) (a + 1 + r.nextInt(8)) * UNIT);
                 }
             } catch (OsdException e) {
                 CrashCampaign.refusedOrCrashed(e, sw, step);
@@ -135,6 +150,28 @@ class StripedCrashTest {
                 null,
                 StripedCrashTest::workload);
         assertThat(ran).isEqualTo(points);
+    }
+
+    @Test
+    void theWorkloadMakesStripedCopiesOfRanges() throws Exception {
+        int ranges = 0;
+        for (long seed = 1; seed <= 6; seed++) {
+            PoolConfig c = config(1 + (int) seed % 2, seed % 2 == 0 ? 2 : 4);
+            CrashSwitch sw = new CrashSwitch(0);
+            PoolOsd pool = CrashCampaign.mount(c, CrashCampaign.freshDevices(c), sw);
+            CrashCampaign.Model model = new CrashCampaign.Model();
+            workload(seed, pool, sw, model);
+            for (int i = 0; i < OBJECTS; i++) {
+                Fid f = CrashCampaign.object(i);
+                PoolObject p = pool.exists(f) ? pool.object(f).orElse(null) : null;
+                if (p != null) {
+                    ranges += (int) p.ranges(0).stream().filter(Copy::striped).count();
+                }
+            }
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+            CrashCampaign.verify(() -> pool, model, OBJECTS, "no crash, seed " + seed);
+        }
+        assertThat(ranges).as("striped copies of ranges the workload leaves").isPositive();
     }
 
     @Test

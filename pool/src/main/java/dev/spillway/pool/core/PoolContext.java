@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The shared state of one mounted pool — its devices, the metadata device behind its gate, the
@@ -131,6 +132,15 @@ public final class PoolContext {
      * {@code target} alone (a whole copy).
      */
     public List<PoolDevice> stripeSet(PoolDevice target, long size) {
+        return stripeSet(target, size, d -> true);
+    }
+
+    /**
+     * {@link #stripeSet(PoolDevice, long)} over the tier's devices that {@code usable} accepts
+     * ({@code target} is not asked): a copy of a range leaves out the devices that already hold
+     * bytes of its range, so that one device's loss never takes two copies of a byte.
+     */
+    public List<PoolDevice> stripeSet(PoolDevice target, long size, Predicate<PoolDevice> usable) {
         Optional<StripeTier> tier = config.stripeTier(target.name());
         if (tier.isEmpty() || !tier.get().stripes(size)) {
             return List.of(target);
@@ -141,7 +151,7 @@ public final class PoolContext {
         set.add(target);
         for (int i = 1; i < names.size() && set.size() < tier.get().stripeCount(); i++) {
             device(names.get((at + i) % names.size()))
-                    .filter(d -> d.has(Role.BACKGROUND) && d.state().writable())
+                    .filter(d -> d.has(Role.BACKGROUND) && d.state().writable() && usable.test(d))
                     .ifPresent(set::add);
         }
         return set.size() < 2 ? List.of(target) : List.copyOf(set);

@@ -11,8 +11,10 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.Stripe;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.IntFunction;
 import java.util.zip.CRC32C;
 
@@ -120,6 +122,29 @@ public final class CopyIo {
                 writeUnsynced((off, buf, len) -> src.read(start + off, buf, len), object, size, target, key, pacer);
         target.osd().sync(key);
         return new Durable(sums, target.osd().getAttr(key).blocks() * 512);
+    }
+
+    /**
+     * {@code len} bytes of {@code src} from {@code start} written as the parts of pending copy
+     * {@code pending} of a range — its one object, or its stripes side by side (each its share of
+     * the range, RAID0 from the range's start) — then made durable (each device in one sync, the
+     * devices side by side): the copy step of a range spill. Returns the parts as written, each with
+     * its checksums and the bytes it occupies on its device.
+     */
+    public static List<Stripe> writeRangeDurably(
+            Source src, long start, Fid object, long len, Copy pending, IntFunction<PoolDevice> devs, Pacer pacer)
+            throws OsdException {
+        Source range = (off, buf, n) -> src.read(start + off, buf, n);
+        List<Stripe> parts;
+        if (pending.striped()) {
+            parts = StripedIo.writeUnsynced(range, object, len, pending.stripes(), pending.stripeSize(), devs, pacer);
+        } else {
+            PoolDevice target = devs.apply(pending.device());
+            Checksums sums = writeUnsynced(range, object, len, target, pending.key(), pacer);
+            parts = List.of(new Stripe(pending.device(), pending.key(), len, sums));
+        }
+        StripedIo.sync(parts, devs);
+        return StripedIo.occupied(parts, devs);
     }
 
     /** {@link #writeUnsynced} with checksum chunks of at least {@code 2^minShift} bytes (a stripe's units). */
@@ -366,8 +391,12 @@ public final class CopyIo {
     /** Verifies a copy, whole or striped, every part on its device ({@code devs}) (scrub). */
     public static void verify(IntFunction<PoolDevice> devs, Fid object, Copy c, long size) throws OsdException {
         if (!c.whole()) {
-            // A copy of a range: its object holds the range's bytes from offset 0.
-            verify(devs.apply(c.device()), object, c, c.spans().get(0).length(size));
+            // A copy of a range: its object (or its stripes) holds the range's bytes from offset 0.
+            if (c.striped()) {
+                StripedIo.verify(devs, object, c, c.extent(size));
+            } else {
+                verify(devs.apply(c.device()), object, c, c.extent(size));
+            }
             return;
         }
         if (!c.striped()) {
@@ -421,8 +450,9 @@ public final class CopyIo {
 
     /**
      * Writes the range of the body held by copy {@code c} (a copy of one span, {@link Copy#spans()};
-     * its object holds the span's bytes from offset 0) back into {@code object} on the metadata
-     * device at the span's offset, in {@code tx}, every chunk checked against its CRC32C.
+     * its object, or its stripes, hold the span's bytes from offset 0) back into {@code object} on
+     * the metadata device at the span's offset, in {@code tx}, every chunk checked against its
+     * CRC32C; a striped copy is read a row of stripe units at a time, its stripes side by side.
      *
      * @param size the body's logical size (the span's length is its part of it)
      */
@@ -430,12 +460,14 @@ public final class CopyIo {
             throws OsdException {
         var span = c.spans().get(0);
         long len = span.length(size);
-        ByteBuffer b = ByteBuffer.allocate(
-                (int) Math.min(Math.max(len, 1), 1L << c.checksums().chunkShift()));
+        long piece = c.striped()
+                ? Math.min(Math.max((long) c.stripeSize() * c.stripes().size(), 8L << 20), 64L << 20)
+                : 1L << c.checksums().chunkShift();
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(Math.max(len, 1), piece));
         long off = 0;
         while (off < len) {
             b.clear();
-            int n = readVerified(devs.apply(c.device()), object, c.key(), c.checksums(), len, off, b);
+            int n = readRange(devs, object, c, size, span.start() + off, b);
             if (n <= 0) {
                 throw new OsdException(
                         Errno.EIO,
@@ -451,13 +483,16 @@ public final class CopyIo {
 
     /**
      * Reads up to {@code dst.remaining()} bytes at body offset {@code off} from copy {@code c} of
-     * one span of the body (its object holds the span from offset 0), verified; stops at the span's
-     * end.
+     * one span of the body (its object, or its stripes RAID0, hold the span from offset 0; the
+     * stripes a read covers are read side by side), verified; stops at the span's end.
      */
-    public static int readRange(PoolDevice dev, Fid object, Copy c, long size, long off, ByteBuffer dst)
+    public static int readRange(IntFunction<PoolDevice> devs, Fid object, Copy c, long size, long off, ByteBuffer dst)
             throws OsdException {
-        var span = c.spans().get(0);
-        long len = span.length(size);
-        return readVerified(dev, object, c.key(), c.checksums(), len, off - span.start(), dst);
+        long len = c.extent(size);
+        long local = off - c.spans().get(0).start();
+        if (c.striped()) {
+            return StripedIo.read(devs, object, c, len, local, dst);
+        }
+        return readVerified(devs.apply(c.device()), object, c.key(), c.checksums(), len, local, dst);
     }
 }

@@ -117,7 +117,7 @@ public final class SplitBody {
                 try {
                     got = c.whole()
                             ? CopyIo.readVerified(devs, fid, c, p.size(), at, part)
-                            : CopyIo.readRange(devs.apply(c.device()), fid, c, p.size(), at, part);
+                            : CopyIo.readRange(devs, fid, c, p.size(), at, part);
                     if (got > 0) {
                         last = c.device();
                         break;

@@ -46,8 +46,8 @@ public record Copy(
         if (!spans.isEmpty() && !spans.equals(Span.normalize(spans))) {
             throw new IllegalArgumentException("a copy's spans are sorted and merged: " + spans);
         }
-        if (!spans.isEmpty() && !stripes.isEmpty()) {
-            throw new IllegalArgumentException("a copy of a range of the body is never striped");
+        if (spans.size() > 1 && !stripes.isEmpty()) {
+            throw new IllegalArgumentException("a striped copy holds the whole body or one range of it: " + spans);
         }
         if (spans.size() == 1 && spans.get(0).start() == 0 && spans.get(0).toEof()) {
             spans = List.of();
@@ -105,6 +105,24 @@ public record Copy(
                 Checksums.NONE,
                 stripeSize,
                 stripes);
+    }
+
+    /**
+     * A copy of the range {@code span} of the body striped RAID0 over {@code stripes} (stripe 0
+     * first): unit {@code u} of the range (its bytes counted from the range's start) is unit
+     * {@code u / N} of stripe {@code u % N}.
+     */
+    public static Copy stripedRange(
+            int mirrorId, CopyState state, long version, int stripeSize, List<Stripe> stripes, Span span) {
+        return striped(mirrorId, state, version, false, stripeSize, stripes).withSpans(List.of(span));
+    }
+
+    /**
+     * Bytes of the body the copy's object (or, striped, its stripes together) holds from offset 0:
+     * its range's length for a copy of a range off the metadata device, else {@code size}.
+     */
+    public long extent(long size) {
+        return whole() ? size : spans.get(0).length(size);
     }
 
     /**
@@ -190,6 +208,7 @@ public record Copy(
 
     /** A striped copy now in sync at version {@code v}, with its stripes as written ({@code done}, same order). */
     public Copy inSyncStripes(long v, List<Stripe> done) {
-        return striped(mirrorId, CopyState.IN_SYNC, v, preferred, stripeSize, done);
+        return striped(mirrorId, CopyState.IN_SYNC, v, preferred, stripeSize, done)
+                .withSpans(spans);
     }
 }

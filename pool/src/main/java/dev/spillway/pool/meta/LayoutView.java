@@ -46,7 +46,8 @@ import java.util.function.IntFunction;
  * PFL components at its spans' boundaries, covering {@code [0, EOF)} as FLR requires — the
  * ranges it holds as they are, the others {@code LCME_FL_STALE}; each a plain RAID0 component
  * naming the copy's object (the metadata device's body, or the range's object on its device:
- * Lustre allows a foreign HSM component only over {@code [0, EOF)}).</li>
+ * Lustre allows a foreign HSM component only over {@code [0, EOF)}) — for a striped copy of a
+ * range, its stripes, one {@code lov_ost_data_v1} each, as a striped whole copy's component.</li>
  * <li>{@code LCME_FL_STALE} on every copy that is not in sync (lost ones included), {@code LCME_FL_PREF_RD} on the
  * preferred one; the FLR state RDONLY, WRITE_PENDING (stale copies) or SYNC_PENDING (copies
  * being written) once there are two mirrors; the layout generation is the object's.</li>
@@ -78,7 +79,9 @@ public final class LayoutView {
             if (!c.whole()) {
                 int seq = 1;
                 long pos = 0;
-                SubLayout obj = StripeLayout.ostCopy(fid, c.device(), c.key());
+                // A striped copy of a range: each of its components is the RAID0 sub-layout of its
+                // stripes, as a striped whole copy's is (the stripes hold the range from its start).
+                SubLayout obj = c.striped() ? stripedSub(fid, c) : StripeLayout.ostCopy(fid, c.device(), c.key());
                 for (Span sp : c.spans()) {
                     if (sp.start() > pos) {
                         cs.add(new Component(
@@ -118,12 +121,7 @@ public final class LayoutView {
             if (c.device() == mdIndex) {
                 sub = StripeLayout.ostCopy(fid, mdIndex, c.key());
             } else if (c.striped()) {
-                sub = StripeLayout.striped(
-                        fid,
-                        c.stripeSize(),
-                        c.stripes().stream()
-                                .map(st -> OstStripe.of(st.device(), st.key()))
-                                .toList());
+                sub = stripedSub(fid, c);
             } else {
                 int hs = switch (c.state()) {
                     case IN_SYNC -> HS_EXISTS | HS_ARCHIVED | (resident ? 0 : HS_RELEASED);
@@ -147,6 +145,16 @@ public final class LayoutView {
             flr = FlrState.RDONLY;
         }
         return new Layout(o.layoutGen(), flr, cs);
+    }
+
+    /** A striped copy's RAID0 sub-layout: one {@code lov_ost_data_v1} per stripe, stripe 0 first. */
+    private static SubLayout stripedSub(Fid fid, Copy c) {
+        return StripeLayout.striped(
+                fid,
+                c.stripeSize(),
+                c.stripes().stream()
+                        .map(st -> OstStripe.of(st.device(), st.key()))
+                        .toList());
     }
 
     public static byte[] encode(Fid fid, PoolObject o, int mdIndex, IntFunction<HsmType> types) {

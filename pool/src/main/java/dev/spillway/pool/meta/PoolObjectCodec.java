@@ -23,7 +23,9 @@ import java.util.List;
  * <p>Version 3 (issue 20, range-level placement) adds after each copy's striping the ranges of the
  * body it holds: span count u16 (0: the whole body), then per span start u64 and end u64 (as
  * {@code lcme_extent}: {@code 0xFFFFFFFFFFFFFFFF} for EOF). Written only when a copy holds part of
- * the body; a record without one is written as before.
+ * the body; a record without one is written as before. The two compose: a striped copy of a range
+ * (one span) has its stripes in the version 2 fields and its span after them, its stripes holding
+ * the range's bytes RAID0 from the range's start.
  */
 public final class PoolObjectCodec {
     /** The record's xattr name; hidden from the pool's clients. */
@@ -194,12 +196,13 @@ public final class PoolObjectCodec {
                         "pool record: copy " + mirror + " span " + i + ": " + e.getMessage());
             }
         }
-        if (n > 0 && (stripes > 0 || !out.equals(Span.normalize(out)))) {
+        if (n > 0 && ((stripes > 0 && n > 1) || !out.equals(Span.normalize(out)))) {
             throw new OsdException(
                     Errno.EPROTO,
                     device,
                     fid,
-                    "pool record: copy " + mirror + "'s spans " + out + " are not sorted and apart, or striped");
+                    "pool record: copy " + mirror + "'s spans " + out
+                            + " are not sorted and apart, or several on a striped copy");
         }
         return out;
     }

@@ -2,6 +2,7 @@ package dev.spillway.pool.ops;
 
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.OsdException;
+import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Checksums;
@@ -11,6 +12,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.Span;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -219,11 +221,37 @@ public final class Migrator {
      * Boundaries are multiples of 64 KiB; {@code end} at or past the size means to the end.
      */
     public MoveResult promoteRange(Fid fid, long start, long end) throws OsdException {
-        return ranges.recallRange(fid, start, end, MoveOptions.DEFAULT);
+        return promoteRange(fid, start, end, MoveOptions.DEFAULT);
     }
 
+    /**
+     * {@link #promoteRange(Fid, long, long)} run as {@code o} says. A whole copy the promotion could
+     * not read (EIO, ENOENT, a checksum mismatch) is marked bad as a failed read of it is ({@link
+     * #markBad}: STALE with a RESYNC job, never the last in-sync copy), after the object's lock is
+     * released; the promotion was served by the next copy, or failed with EIO.
+     */
     public MoveResult promoteRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
-        return ranges.recallRange(fid, start, end, o);
+        List<Copy> bad = new ArrayList<>();
+        List<OsdException> why = new ArrayList<>();
+        try {
+            return ranges.recallRange(fid, start, end, o, (c, e) -> {
+                bad.add(c);
+                why.add(e);
+            });
+        } finally {
+            for (int i = 0; i < bad.size(); i++) {
+                if (mc.ctx.device(bad.get(i).device()).state() == DeviceState.FAILED) {
+                    // A failed device's copies are the lost-marking pass's.
+                    continue;
+                }
+                try {
+                    layout.markBad(fid, bad.get(i), why.get(i));
+                } catch (OsdException notNow) {
+                    // Scrub (or the next read of it) finds it.
+                    why.get(i).addSuppressed(notNow);
+                }
+            }
+        }
     }
 
     /** The range moves, for the pool's client transactions (a write recalls what it touches). */

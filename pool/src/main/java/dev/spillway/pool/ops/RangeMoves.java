@@ -18,6 +18,7 @@ import dev.spillway.pool.meta.DeviceIndex;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.Span;
+import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.space.ReservePlan;
 import java.nio.ByteBuffer;
@@ -26,6 +27,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 
 /**
  * Range-level placement (issue 20): a range of an object's body spilled to a background device
@@ -89,24 +91,78 @@ final class RangeMoves {
             return new MoveResult.Refused(overBudget(fid).getMessage());
         }
         return mc.slotted(o, () -> {
-            Fid key = keys.next();
-            // In flight (the daemon leaves its COPY job alone) until its flip or roll-back has ended.
-            return mc.inFlight.during(key, () -> copyRange(fid, target, start, end, key, o));
+            List<Fid> ks = takeKeys(target);
+            // In flight (the daemon leaves its COPY jobs alone) until its flip or roll-back has ended.
+            return mc.inFlight.during(ks.get(0), () -> copyRange(fid, target, start, end, ks, o));
         });
     }
 
-    /** Steps 1 to 3 of a range's copy under {@code key}. */
-    private MoveResult copyRange(Fid fid, PoolDevice target, long start, long end, Fid key, MoveOptions o)
+    /**
+     * Fresh keys for a copy of a range placed on {@code target}: one, or one per stripe of its
+     * striping tier (those a copy does not use are skipped: keys are never reused).
+     */
+    private List<Fid> takeKeys(PoolDevice target) throws OsdException {
+        int n = ctx.config().stripeTier(target.name()).map(t -> t.stripeCount()).orElse(1);
+        List<Fid> ks = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ks.add(keys.next());
+        }
+        return ks;
+    }
+
+    /**
+     * The pending copy of {@code span} ({@code len} bytes) of {@code p} placed on {@code target}
+     * under keys {@code ks}: striped RAID0 over the target's stripe set when its tier stripes a body
+     * of the range's length (the rule whole copies follow, by the range's size; devices that already
+     * hold bytes of the range are left out of the set), else one object.
+     */
+    Copy pendingRange(PoolObject p, PoolDevice target, Span span, long len, List<Fid> ks) {
+        List<PoolDevice> set = ctx.stripeSet(target, len, d -> !holdsPartOf(p, d, span));
+        if (set.size() < 2 || ks.size() < set.size()) {
+            return Copy.ranged(
+                    p.nextMirrorId(),
+                    target.index(),
+                    ks.get(0),
+                    CopyState.PENDING,
+                    p.dataVersion(),
+                    len,
+                    Checksums.NONE,
+                    span);
+        }
+        int unit = ctx.stripeSize(target);
+        List<Stripe> stripes = new ArrayList<>(set.size());
+        for (int i = 0; i < set.size(); i++) {
+            stripes.add(
+                    new Stripe(set.get(i).index(), ks.get(i), Stripe.length(len, set.size(), unit, i), Checksums.NONE));
+        }
+        return Copy.stripedRange(p.nextMirrorId(), CopyState.PENDING, p.dataVersion(), unit, stripes, span);
+    }
+
+    /** True if a copy of {@code p} other than the metadata device's holds bytes of {@code span} on {@code d}. */
+    private boolean holdsPartOf(PoolObject p, PoolDevice d, Span span) {
+        for (Copy c : p.copies()) {
+            if (c.device() != mdIndex
+                    && c.onDevice(d.index())
+                    && c.held().stream().anyMatch(h -> h.overlaps(span))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Steps 1 to 3 of a range's copy under keys {@code ks}. */
+    private MoveResult copyRange(Fid fid, PoolDevice target, long start, long end, List<Fid> ks, MoveOptions o)
             throws OsdException {
-        Job job = mc.locked(fid, o, () -> begin(fid, target, start, end, key));
+        Copy[] began = new Copy[1];
+        Job job = mc.locked(fid, o, () -> begin(fid, target, start, end, ks, began));
         if (job == null) {
             return new MoveResult.NothingToDo("range [" + start + ", " + end + ") of " + fid
                     + " is not resident whole, or is all that is resident");
         }
-        CopyIo.Durable written;
+        List<Stripe> written;
         try {
-            written =
-                    CopyIo.writeDurably(CopyIo.of(mc.md(), fid), start, fid, job.bytes(), target, job.key(), o.pacer());
+            written = CopyIo.writeRangeDurably(
+                    CopyIo.of(mc.md(), fid), start, fid, began[0].bytes(), began[0], ctx::device, o.pacer());
         } catch (OsdException e) {
             mc.locked(fid, () -> {
                 garbage.discard(job, mc.loadIfExists(fid).orElse(null));
@@ -120,11 +176,15 @@ final class RangeMoves {
             }
             throw e;
         }
-        return mc.locked(fid, o, () -> finish(job, written.sums(), written.occupied()));
+        return mc.locked(fid, o, () -> finish(job, written));
     }
 
-    /** Step 1: null if the body on the metadata device does not hold the range, or holds nothing else. */
-    private Job begin(Fid fid, PoolDevice target, long start, long end, Fid key) throws OsdException {
+    /**
+     * Step 1: null if the body on the metadata device does not hold the range, or holds nothing
+     * else; the pending copy is left in {@code began[0]}.
+     */
+    private Job begin(Fid fid, PoolDevice target, long start, long end, List<Fid> ks, Copy[] began)
+            throws OsdException {
         PoolObject p = mc.load(fid);
         Optional<Copy> local = p.on(mdIndex).filter(c -> c.state() == CopyState.IN_SYNC);
         if (local.isEmpty() || start >= p.size()) {
@@ -147,15 +207,8 @@ final class RangeMoves {
         if (overBudget(fid, p, target, start, end)) {
             throw overBudget(fid);
         }
-        Copy pending = Copy.ranged(
-                p.nextMirrorId(),
-                target.index(),
-                key,
-                CopyState.PENDING,
-                p.dataVersion(),
-                to - start,
-                Checksums.NONE,
-                span);
+        Copy pending = pendingRange(p, target, span, to - start, ks);
+        began[0] = pending;
         List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
         AttrChange times = ctx.store().times(fid);
         PoolObject next = p.add(pending);
@@ -164,7 +217,9 @@ final class RangeMoves {
                 true,
                 SpaceClass.RESERVED,
                 (tx, c) -> {
-                    WorkIndex.declareAdd(tx, fid);
+                    for (int i = 0; i < js.size(); i++) {
+                        WorkIndex.declareAdd(tx, fid);
+                    }
                     DeviceIndex.declareInsert(tx, fid, pending);
                     ctx.store().declare(tx, fid, next);
                 },
@@ -198,7 +253,19 @@ final class RangeMoves {
             return false;
         }
         Copy kept = local.get().withSpans(rest);
-        PoolObject fin = p.add(inSyncCopy(p, span, target, fid)).replace(kept.mirrorId(), c -> kept);
+        List<Fid> ks = new ArrayList<>();
+        for (int i = 0,
+                        n =
+                                ctx.config()
+                                        .stripeTier(target.name())
+                                        .map(t -> t.stripeCount())
+                                        .orElse(1);
+                i < n;
+                i++) {
+            ks.add(fid);
+        }
+        PoolObject fin = p.add(flipped(pendingRange(p, target, span, len, ks), p.dataVersion(), len))
+                .replace(kept.mirrorId(), c -> kept);
         return ctx.store().storedBytes(fid, fin) > plan.get().splitBudget();
     }
 
@@ -217,6 +284,27 @@ final class RangeMoves {
                 span);
     }
 
+    /**
+     * Pending copy {@code c} of a range of {@code len} bytes as its flip would record it at version
+     * {@code v}: in sync, each part with as many checksums as its length takes.
+     */
+    static Copy flipped(Copy c, long v, long len) {
+        if (!c.striped()) {
+            int shift = Checksums.shiftFor(len);
+            return c.inSync(v, len, new Checksums(shift, new int[(int) ((len + (1L << shift) - 1) >>> shift)]));
+        }
+        int n = c.stripes().size();
+        List<Stripe> parts = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long sl = Stripe.length(len, n, c.stripeSize(), i);
+            int shift = Checksums.shiftFor(sl, Integer.numberOfTrailingZeros(c.stripeSize()));
+            parts.add(c.stripes()
+                    .get(i)
+                    .withBytes(sl, new Checksums(shift, new int[(int) ((sl + (1L << shift) - 1) >>> shift)])));
+        }
+        return c.inSyncStripes(v, parts);
+    }
+
     /** The refusal of a range spill past the split body's budget. */
     OsdException overBudget(Fid fid) {
         return new OsdException(
@@ -229,8 +317,11 @@ final class RangeMoves {
                         + " bytes): spill a larger range, or the object whole");
     }
 
-    /** Step 3: the copy of the range in sync and the range released locally, or the copy garbage. */
-    private MoveResult finish(Job job, Checksums sums, long occupied) throws OsdException {
+    /**
+     * Step 3: the copy of the range in sync ({@code parts} as written: its object, or its stripes)
+     * and the range released locally, or the copy garbage.
+     */
+    private MoveResult finish(Job job, List<Stripe> parts) throws OsdException {
         Fid fid = job.fid();
         Optional<PoolObject> now = mc.loadIfExists(fid);
         Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key())).filter(c -> c.state() == CopyState.PENDING);
@@ -249,7 +340,9 @@ final class RangeMoves {
         }
         PoolObject p = now.get();
         Copy was = pending.get();
-        Copy done = was.inSync(p.dataVersion(), occupied, sums);
+        Copy done = was.striped()
+                ? was.inSyncStripes(p.dataVersion(), parts)
+                : was.inSync(p.dataVersion(), parts.get(0).bytes(), parts.get(0).checksums());
         Copy kept = local.get().withSpans(Span.subtract(local.get().held(), span));
         long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
         PoolObject next = p.replace(done.mirrorId(), c -> done)
@@ -267,7 +360,9 @@ final class RangeMoves {
                     } else {
                         tx.declarePunch(fid, span.start(), len);
                     }
-                    WorkIndex.declareRemove(tx, fid);
+                    for (int i = 0; i < was.parts().size(); i++) {
+                        WorkIndex.declareRemove(tx, fid);
+                    }
                     ctx.store().declare(tx, fid, next);
                 },
                 (tx, c) -> {
@@ -277,14 +372,14 @@ final class RangeMoves {
                     } else {
                         tx.punch(fid, span.start(), len);
                     }
-                    WorkIndex.remove(tx, job);
+                    // A COPY job per part (a striped copy's stripes each have one).
+                    for (Job j : Job.perPart(Job.Kind.COPY, fid, was, job.version(), 0)) {
+                        WorkIndex.remove(tx, j);
+                    }
                     c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
                     ctx.store().store(tx, fid, next, times);
                 });
-        return new MoveResult.Done(
-                len,
-                "spilled " + len + " bytes of " + fid + " " + span + " to "
-                        + ctx.device(job.device()).name());
+        return new MoveResult.Done(len, "spilled " + len + " bytes of " + fid + " " + span + " to " + mc.where(done));
     }
 
     /**
@@ -329,10 +424,15 @@ final class RangeMoves {
      * device's transactions are: a crash leaves the body as before (the GC jobs not written either)
      * or the range home.
      *
+     * <p>A whole copy whose read fails (EIO, ENOENT, a checksum mismatch) is handed to {@code failed}
+     * with its error and the next one is tried; the caller marks it bad once the object's lock is
+     * released ({@link Migrator#promoteRange}), as a failed read of a whole copy is.
+     *
      * @throws OsdException EINVAL for a range not on 64 KiB boundaries or empty; EIO if a byte of the
      *     range has no readable in-sync copy (or every whole copy holding it failed its read)
      */
-    MoveResult recallRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
+    MoveResult recallRange(Fid fid, long start, long end, MoveOptions o, BiConsumer<Copy, OsdException> failed)
+            throws OsdException {
         if (start < 0 || start % Span.ALIGN != 0 || end <= start || (end != Span.EOF && end % Span.ALIGN != 0)) {
             throw new OsdException(
                     Errno.EINVAL,
@@ -412,7 +512,7 @@ final class RangeMoves {
             PoolObject after = next.replace(back.mirrorId(), c -> back).preferring(mdIndex);
             boolean added = local == null;
             AttrChange times = ctx.store().times(fid);
-            OsdException failed = null;
+            OsdException failedOn = null;
             List<String> tried = new ArrayList<>();
             for (Copy whole : wholes) {
                 try {
@@ -424,7 +524,9 @@ final class RangeMoves {
                                 for (Copy src : sources) {
                                     Span sp = src.spans().get(0);
                                     tx.declareWrite(fid, sp.start(), sp.length(p.size()));
-                                    WorkIndex.declareAdd(tx, fid);
+                                    for (int i = 0; i < src.parts().size(); i++) {
+                                        WorkIndex.declareAdd(tx, fid);
+                                    }
                                     DeviceIndex.declareDelete(tx, fid, src);
                                 }
                                 for (Span g : gaps) {
@@ -453,7 +555,8 @@ final class RangeMoves {
                         throw e;
                     }
                     tried.add(mc.where(whole) + " (" + e.errno() + ")");
-                    failed = e;
+                    failedOn = e;
+                    failed.accept(whole, e);
                     continue;
                 }
                 List<Span> moved = new ArrayList<>(spansOf(sources));
@@ -468,7 +571,7 @@ final class RangeMoves {
                     ctx.name(),
                     fid,
                     "range [" + start + ", " + to + ") could not be read from a whole copy; tried " + tried,
-                    failed);
+                    failedOn);
         });
     }
 
@@ -606,7 +709,9 @@ final class RangeMoves {
         tx.declareWrite(fid, 0, p.size());
         for (Copy c : p.ranges(mdIndex)) {
             if (c.state() != CopyState.PENDING) {
-                WorkIndex.declareAdd(tx, fid);
+                for (int i = 0; i < c.parts().size(); i++) {
+                    WorkIndex.declareAdd(tx, fid);
+                }
                 DeviceIndex.declareDelete(tx, fid, c);
             }
         }

@@ -471,11 +471,9 @@ public final class Fsck {
         for (int i = 0; i < parts.size(); i++) {
             Stripe st = parts.get(i);
             PoolDevice sd = ctx.device(st.device());
-            long want = cp.striped()
-                    ? Stripe.length(size, parts.size(), cp.stripeSize(), i)
-                    : cp.whole() || cp.device() == ctx.metadata().index()
-                            ? size
-                            : cp.spans().get(0).length(size);
+            // What the copy's objects hold together: the body, or a copy of a range its range.
+            long held = cp.whole() || cp.device() == ctx.metadata().index() ? size : cp.extent(size);
+            long want = cp.striped() ? Stripe.length(held, parts.size(), cp.stripeSize(), i) : held;
             long have = sd.osd().getAttr(st.key()).size();
             if (have != want) {
                 return new OsdException(
@@ -484,7 +482,10 @@ public final class Fsck {
                         f,
                         (cp.striped() ? "stripe " + i + " (" + st.key() + ") of copy " + cp.key() : "copy " + cp.key())
                                 + " is " + have + " bytes, " + (cp.striped() ? "its share of " : "")
-                                + "the object " + (cp.striped() ? size + " bytes is " + want : size));
+                                + (cp.whole()
+                                        ? "the object "
+                                        : "its range " + cp.spans().get(0) + " ")
+                                + (cp.striped() ? held + " bytes is " + want : held));
             }
         }
         return null;

@@ -172,14 +172,14 @@ public record ReservePlan(
         // measured on a sample (a range's mirror has at most three components: the range and the
         // stale parts before and after it), the rest is its budget.
         long overhead = names + stripes * (job * (1 + bg) + DeviceIndex.KEY_BYTES + Counters.RECORD_BYTES);
-        PoolObject one = splitSample(mdIndex, background.isEmpty() ? mdIndex : background.get(0), true);
-        PoolObject none = splitSample(mdIndex, background.isEmpty() ? mdIndex : background.get(0), false);
+        List<Integer> bgs = background.isEmpty() ? List.of(mdIndex) : background;
+        PoolObject one = splitSample(mdIndex, bgs, stripes, true);
+        PoolObject none = splitSample(mdIndex, bgs, stripes, false);
         long splitPending = PoolObjectCodec.encode(one).length
                 - PoolObjectCodec.encode(none).length
                 + LayoutView.encode(fid, one, mdIndex, types).length
                 - LayoutView.encode(fid, none, mdIndex, types).length
-                + job
-                + DeviceIndex.KEY_BYTES;
+                + stripes * (job + DeviceIndex.KEY_BYTES);
         long batchTerm = (long) BATCH * (perObject + pendingPerObject);
         long splitBudget = batchTerm - overhead - splitPending;
         splitBudget = Math.min(splitBudget, 2L * Math.min(maxXattr, LovFormat.XATTR_SIZE_MAX));
@@ -204,15 +204,23 @@ public record ReservePlan(
 
     /**
      * A split body holding {@code [0, 64K)} and {@code [128K, EOF)}, with its copy of {@code [64K,
-     * 128K)} pending on {@code device} if {@code withRange}.
+     * 128K)} pending on {@code background} if {@code withRange} — striped over {@code stripes} of them
+     * if more than one (a copy of a range is striped as a whole copy is).
      */
-    private static PoolObject splitSample(int mdIndex, int device, boolean withRange) {
+    private static PoolObject splitSample(int mdIndex, List<Integer> background, int stripes, boolean withRange) {
+        int device = background.get(0);
         long a = Span.ALIGN;
         Fid fid = new Fid(0x200000400L, 1, 0);
         List<Copy> cs = new ArrayList<>();
         cs.add(new Copy(1, mdIndex, fid, CopyState.IN_SYNC, 1, 1, true, Checksums.NONE)
                 .withSpans(List.of(new Span(0, a), new Span(2 * a, Span.EOF))));
-        if (withRange) {
+        if (withRange && stripes > 1) {
+            List<Stripe> ss = new ArrayList<>();
+            for (int k = 0; k < stripes; k++) {
+                ss.add(new Stripe(background.get(k % background.size()), PoolFids.copy(1 + k), 1, Checksums.NONE));
+            }
+            cs.add(Copy.stripedRange(2, CopyState.PENDING, 1, 1 << 30, ss, new Span(a, 2 * a)));
+        } else if (withRange) {
             cs.add(Copy.ranged(
                     2, device, PoolFids.copy(1), CopyState.PENDING, 1, a, Checksums.NONE, new Span(a, 2 * a)));
         }

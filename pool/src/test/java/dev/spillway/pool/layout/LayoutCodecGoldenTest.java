@@ -9,6 +9,8 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.LayoutView;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.Span;
+import dev.spillway.pool.meta.Stripe;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -470,6 +472,93 @@ class LayoutCodecGoldenTest {
         assertThat(LayoutPrinter.getstripe(decoded))
                 .contains("lcme_flags:          init,stale")
                 .contains("lhm_flags:         exists,archived,lost");
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // 7. A split body with a striped copy of a range (issue 20): 320 KiB, the metadata device
+    //    (mirror 1) holds [0, 128K) and the range [128K, EOF) is a copy striped over devices 2 and 3
+    //    in 64 KiB units (mirror 2). Each mirror covers [0, EOF) in PFL components split at 128K,
+    //    the part it does not hold LCME_FL_STALE; mirror 2's components are each a plain
+    //    lov_user_md_v1 with lmm_stripe_count 2 and one lov_user_ost_data_v1 per stripe.
+    //    Read back below with nothing but lustre_user.h's struct sizes and offsets.
+    // ---------------------------------------------------------------------------------------
+    @Test
+    void aStripedCopyOfARangeIsAPflComponentWithItsExtentAndOneOstDataPerStripe() throws Exception {
+        long k64 = 64 * 1024;
+        Fid s0 = Fid.of(0x2c0000000L, 0x20);
+        Fid s1 = Fid.of(0x2c0000000L, 0x21);
+        PoolObject p = new PoolObject(
+                5 * k64,
+                7,
+                3,
+                0,
+                List.of(
+                        new Copy(1, 0, FILE, CopyState.IN_SYNC, 7, 5 * k64, true, Checksums.NONE)
+                                .withSpans(List.of(new Span(0, 2 * k64))),
+                        Copy.stripedRange(
+                                2,
+                                CopyState.IN_SYNC,
+                                7,
+                                (int) k64,
+                                List.of(
+                                        new Stripe(2, s0, 2 * k64, Checksums.NONE),
+                                        new Stripe(3, s1, k64, Checksums.NONE)),
+                                new Span(2 * k64, Span.EOF))));
+        Layout l = LayoutView.layout(FILE, p, 0, d -> HsmType.POSIX);
+        byte[] bytes = LayoutCodec.encode(l);
+        assertThat(LayoutCodec.decode(bytes)).isEqualTo(l);
+
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(b.getInt(0)).as("lcm_magic").isEqualTo(LOV_MAGIC_COMP_V1);
+        assertThat(b.getInt(4)).as("lcm_size").isEqualTo(bytes.length);
+        assertThat(Short.toUnsignedInt(b.getShort(14))).as("lcm_entry_count").isEqualTo(4);
+        assertThat(Short.toUnsignedInt(b.getShort(16)))
+                .as("lcm_mirror_count (mirrors - 1)")
+                .isEqualTo(1);
+        // {mirror, e_start, e_end, stale, stripe count}
+        long[][] want = {
+            {1, 0, 2 * k64, 0, 1}, {1, 2 * k64, LUSTRE_EOF, 1, 1}, {2, 0, 2 * k64, 1, 2}, {2, 2 * k64, LUSTRE_EOF, 0, 2}
+        };
+        int blobEnd = 0;
+        for (int i = 0; i < want.length; i++) {
+            int e = LOV_COMP_MD_V1_SIZE + i * LOV_COMP_MD_ENTRY_V1_SIZE;
+            assertThat(mirrorIdOf(b.getInt(e)))
+                    .as("entry %d lcme_id's mirror", i)
+                    .isEqualTo((int) want[i][0]);
+            int flags = b.getInt(e + 4);
+            assertThat(flags & LCME_FL_INIT).isEqualTo(LCME_FL_INIT);
+            assertThat(flags & LCME_FL_STALE).as("entry %d stale", i).isEqualTo(want[i][3] == 1 ? LCME_FL_STALE : 0);
+            assertThat(b.getLong(e + 8)).as("entry %d lcme_extent.e_start", i).isEqualTo(want[i][1]);
+            assertThat(b.getLong(e + 16)).as("entry %d lcme_extent.e_end", i).isEqualTo(want[i][2]);
+            int off = b.getInt(e + 24);
+            int size = b.getInt(e + 28);
+            int count = (int) want[i][4];
+            assertThat(b.getInt(off)).as("lmm_magic").isEqualTo(LOV_MAGIC_V1);
+            assertThat(b.getInt(off + 4)).as("lmm_pattern").isEqualTo(LOV_PATTERN_RAID0);
+            assertThat(Short.toUnsignedInt(b.getShort(off + 28)))
+                    .as("entry %d lmm_stripe_count", i)
+                    .isEqualTo(count);
+            assertThat(size).isEqualTo(LOV_MDS_MD_V1_SIZE + count * LOV_OST_DATA_V1_SIZE);
+            if (count == 2) {
+                assertThat(b.getInt(off + 24)).as("lmm_stripe_size").isEqualTo((int) k64);
+                Fid[] keys = {s0, s1};
+                for (int k = 0; k < 2; k++) {
+                    int o = off + LOV_MDS_MD_V1_SIZE + k * LOV_OST_DATA_V1_SIZE;
+                    assertThat(b.getLong(o)).as("stripe %d f_seq", k).isEqualTo(keys[k].seq());
+                    assertThat(b.getInt(o + 8)).as("stripe %d f_oid", k).isEqualTo((int) keys[k].oid());
+                    assertThat(b.getInt(o + 20)).as("stripe %d l_ost_idx", k).isEqualTo(2 + k);
+                }
+            } else {
+                assertThat(b.getInt(off + LOV_MDS_MD_V1_SIZE + 20))
+                        .as("l_ost_idx")
+                        .isEqualTo(0);
+            }
+            blobEnd = Math.max(blobEnd, off + size);
+        }
+        assertThat(blobEnd).as("the last blob ends at lcm_size").isEqualTo(bytes.length);
+        assertThat(LayoutPrinter.getstripe(LayoutCodec.decode(bytes)))
+                .contains("lcme_extent.e_start: 131072")
+                .contains("lmm_stripe_count:  2");
     }
 
     @Test
