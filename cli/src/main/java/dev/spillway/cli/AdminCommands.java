@@ -219,8 +219,6 @@ final class AdminCommands {
                     n.put("clean", rep.clean());
                     n.put("objects", rep.objects());
                     n.put("copies", rep.copies());
-                    var notes = n.putArray("notices");
-                    o.pool.mountNotices().forEach(notes::add);
                     var arr = n.putArray("problems");
                     rep.problems().forEach(pr -> arr.add(pr.toString()));
                     r = n;
@@ -244,9 +242,6 @@ final class AdminCommands {
                                 ? "clean"
                                 : r.path("problems").size() + " problem(s)"
                                         + (repair ? "" : " (`spillway " + op() + " --repair` fixes what it can)"));
-                for (JsonNode p : r.path("notices")) {
-                    out.println("  notice: " + p.asText());
-                }
                 for (JsonNode p : r.path("problems")) {
                     out.println("  " + p.asText());
                 }

@@ -13,7 +13,6 @@ import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.spi.Osds;
-import dev.spillway.osd.spi.ReadOnlyRefused;
 import dev.spillway.osd.spi.TransactionSupport;
 import dev.spillway.pool.config.DeviceConfig;
 import dev.spillway.pool.config.DeviceState;
@@ -88,11 +87,8 @@ public final class PoolOsd implements Osd {
         /**
          * Recover nothing and write nothing: the pool as the last crash left it, work in flight
          * included, for a read-only check (offline {@code fsck} without repair). Devices mount
-         * read-only where their backend can; one that refuses because only a write shows its
-         * committed state (an osd-vfs journal to replay) is mounted read-write, replaying it, and
-         * named in {@link #mountNotices()}. An osd-s3 device mounts as usual, which may format an
-         * empty prefix and abort stale multipart uploads (deleting their sidecar keys). Otherwise
-         * never needs space.
+         * read-only (osd-kv, osd-vfs and osd-s3: nothing written to them, an osd-vfs journal
+         * replayed in memory, an osd-kv WAL likewise); osd-mem keeps nothing. Never needs space.
          */
         CHECK
     }
@@ -115,7 +111,6 @@ public final class PoolOsd implements Osd {
 
     private volatile SpaceReclaimer reclaimer;
     private volatile RecoveryReport recovery;
-    private volatile List<String> mountNotices = List.of();
     private volatile boolean closed;
 
     /** Composes the pool from its context and its movers, both fully built; does no I/O. */
@@ -158,40 +153,12 @@ public final class PoolOsd implements Osd {
         List<Osd> opened = new ArrayList<>();
         long t0 = System.nanoTime();
         StringBuilder timing = new StringBuilder();
-        List<String> notices = new ArrayList<>();
         try {
             List<PoolDevice> devs = new ArrayList<>();
             Osd mdOsd = null;
             for (DeviceConfig d : config.devices()) {
                 long d0 = System.nanoTime();
-                Osd o;
-                if (mode == MountMode.CHECK) {
-                    try {
-                        o = opener.open(readOnly(d), clock);
-                    } catch (ReadOnlyRefused refused) {
-                        // The device cannot show its committed state without writing (osd-vfs
-                        // with journal records a power loss may have left unapplied): mount it
-                        // read-write, replaying them, rather than report committed objects lost.
-                        try {
-                            o = opener.open(d, clock);
-                        } catch (OsdException e) {
-                            throw new OsdException(
-                                    e.errno(),
-                                    d.name(),
-                                    null,
-                                    "a read-only check cannot mount it read-only (" + refused.getMessage()
-                                            + ") and its read-write mount, which replays the journal, failed: "
-                                            + e.getMessage(),
-                                    e);
-                        }
-                        String n = "device " + d.name() + " needed a journal replay, so the check was not read-only"
-                                + " for it (" + refused.getMessage() + ")";
-                        LOG.log(Level.WARNING, "pool " + config.name() + ": " + n);
-                        notices.add(n);
-                    }
-                } else {
-                    o = opener.open(d, clock);
-                }
+                Osd o = opener.open(mode == MountMode.CHECK ? readOnly(d) : d, clock);
                 timing.append(d.name()).append(' ').append(millis(d0)).append(" ms, ");
                 if (d.has(Role.METADATA)) {
                     // Every metadata transaction passes the gate, so an online fsck can quiesce them.
@@ -226,7 +193,6 @@ public final class PoolOsd implements Osd {
             long p0 = System.nanoTime();
             PoolContext ctx = new PoolContext(config, devs, clock);
             PoolOsd pool = new PoolOsd(ctx, Migrator.open(ctx));
-            pool.mountNotices = List.copyOf(notices);
             timing.append("pool state ").append(millis(p0)).append(" ms, ");
             // The reserve is in place before recovery writes anything (recovery itself needs none).
             // A fast tier configured smaller than what it holds runs larger until spilled down.
@@ -272,10 +238,8 @@ public final class PoolOsd implements Osd {
 
     /**
      * A device of a read-only check: mounted with the common {@code read-only} setting where its
-     * backend can (osd-kv, osd-vfs: nothing written to the device, no space needed; osd-vfs
-     * refuses while its journal holds records after its checkpoint, and is then mounted
-     * read-write), as it is otherwise (osd-mem keeps nothing; osd-s3's mount formats an empty
-     * prefix and aborts stale multipart uploads, deleting their sidecar keys).
+     * backend can (osd-kv, osd-vfs, osd-s3: nothing written to the device, no space needed), as
+     * it is otherwise (osd-mem keeps nothing).
      */
     private static DeviceConfig readOnly(DeviceConfig d) {
         if (!Osds.mountsReadOnly(d.backend())) {
@@ -532,15 +496,6 @@ public final class PoolOsd implements Osd {
     public Fsck.Report fsck(boolean repair, boolean deep, Fsck.Progress progress) throws OsdException {
         ensureOpen();
         return Fsck.check(ctx, migrator, repair, deep, progress);
-    }
-
-    /**
-     * What the mount has to tell its user about how it mounted: for a read-only check
-     * ({@link MountMode#CHECK}), each device that refused a read-only mount and was mounted
-     * read-write instead (an osd-vfs journal replayed). Empty otherwise.
-     */
-    public List<String> mountNotices() {
-        return mountNotices;
     }
 
     /** What the last mount found and did. */

@@ -18,6 +18,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@code .spillway/device} and zeroed counters); a prefix holding anything but a Spillway device
  * is refused, never formatted over; then the multipart uploads an earlier mount left under the
  * prefix (a crash, an abort that could not reach the server) are aborted with their sidecars.
+ * A read-only mount makes only reads: a prefix without a marker is refused (EROFS) and nothing
+ * is swept (what an upload left is invisible to reads: never listed, never a body).
  */
 final class S3Mount {
     private static final System.Logger LOG = System.getLogger(S3Mount.class.getName());
@@ -26,7 +28,7 @@ final class S3Mount {
     private S3Mount() {}
 
     /** Mounts {@code store}'s prefix, loading {@code counters}; returns the uploads swept. */
-    static int mount(S3Store store, SpaceCounters counters) throws OsdException {
+    static int mount(S3Store store, SpaceCounters counters, boolean readOnly) throws OsdException {
         String name = store.name();
         S3Settings settings = store.settings();
         S3Keys keys = store.keys();
@@ -46,6 +48,14 @@ final class S3Mount {
             throw oe;
         }
         Optional<byte[]> marker = store.getBytes(null, keys.marker());
+        if (marker.isEmpty() && readOnly) {
+            throw new OsdException(
+                    Errno.EROFS,
+                    name,
+                    "prefix '" + keys.prefix() + "' of bucket '" + settings.bucket() + "' (" + settings.where()
+                            + ") holds no Spillway device marker " + keys.marker()
+                            + ": not a formatted osd-s3 device, and a read-only mount formats nothing");
+        }
         if (marker.isEmpty()) {
             format(store, counters);
         } else {
@@ -64,7 +74,7 @@ final class S3Mount {
                             "device at " + settings.where() + " has lost its counters object " + keys.statfs()));
             counters.load(stat, name, keys.statfs());
         }
-        return sweep(store);
+        return readOnly ? 0 : sweep(store);
     }
 
     private static void format(S3Store store, SpaceCounters counters) throws OsdException {

@@ -51,6 +51,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * never formatted over. Multipart uploads left under the prefix by an earlier mount (a crash, a
  * failed abort) are aborted, with their sidecars.
  *
+ * <p>A read-only mount (the common {@code read-only} setting: the pool's offline check) makes
+ * reads only: a prefix without a device marker is refused with EROFS, nothing is formatted or
+ * swept, the counters are read and never written, and every transaction is refused with EROFS.
+ *
  * <p>A device must be mounted by one process at a time; several devices may share a bucket
  * under different prefixes.
  *
@@ -81,6 +85,7 @@ public final class S3Osd implements Osd {
     });
     private volatile OsdException flushFailure;
     private final int sweptUploads;
+    private final boolean readOnly;
     private volatile boolean closed;
 
     /** Mounts the device {@code config} describes (see the class comment). */
@@ -102,17 +107,22 @@ public final class S3Osd implements Osd {
                 0,
                 (int) Math.min(s.partSize(), 1 << 30),
                 4096);
+        this.readOnly = config.readOnly();
         this.store = new S3Store(name, s);
         this.keys = store.keys();
         try {
-            this.sweptUploads = S3Mount.mount(store, counters);
+            this.sweptUploads = S3Mount.mount(store, counters, readOnly);
         } catch (OsdException | RuntimeException e) {
             store.close();
             flusher.shutdownNow();
             throw e;
         }
-        long ms = SpaceCounters.INTERVAL_NS / 1_000_000;
-        flusher.scheduleWithFixedDelay(this::backgroundFlush, ms, ms, TimeUnit.MILLISECONDS);
+        if (readOnly) {
+            flusher.shutdownNow();
+        } else {
+            long ms = SpaceCounters.INTERVAL_NS / 1_000_000;
+            flusher.scheduleWithFixedDelay(this::backgroundFlush, ms, ms, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** Multipart uploads aborted by the mount's sweep. */
@@ -211,6 +221,9 @@ public final class S3Osd implements Osd {
     @Override
     public void sync() throws OsdException {
         ensureOpen();
+        if (readOnly) {
+            return; // nothing was changed
+        }
         OsdException failed = flushFailure;
         if (failed != null) {
             flushCounters();
@@ -223,6 +236,10 @@ public final class S3Osd implements Osd {
     @Override
     public Transaction newTransaction() throws OsdException {
         ensureOpen();
+        if (readOnly) {
+            throw new OsdException(
+                    Errno.EROFS, name, "device " + settings.where() + " is mounted read-only: no transaction");
+        }
         return new S3Transaction(this);
     }
 
@@ -354,6 +371,10 @@ public final class S3Osd implements Osd {
         }
         closed = true;
         flusher.shutdownNow();
+        if (readOnly) {
+            store.close();
+            return;
+        }
         try {
             flushCounters();
         } finally {

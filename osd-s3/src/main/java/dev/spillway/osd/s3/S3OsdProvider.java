@@ -18,6 +18,12 @@ public final class S3OsdProvider implements OsdProvider {
         return S3Settings.KEYS;
     }
 
+    /** A read-only mount makes no request that writes: no format, no sweep, no counters flush. */
+    @Override
+    public boolean mountsReadOnly() {
+        return true;
+    }
+
     @Override
     public Osd open(OsdConfig config) throws OsdException {
         return new S3Osd(config);

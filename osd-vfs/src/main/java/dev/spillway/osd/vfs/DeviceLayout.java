@@ -66,8 +66,8 @@ final class DeviceLayout {
     /**
      * As {@link #mount(String, Storage, boolean, RecordChoice)}; with {@code readOnly} nothing is
      * created or written: a folder that is missing, unformatted or lacks one of its folders is
-     * refused with EROFS, and the lock is taken only if its file exists (creating it would be a
-     * write; a device that was ever mounted has one).
+     * refused with EROFS, and the lock is taken shared and only if its file exists (creating it
+     * would be a write; a device that was ever mounted has one).
      */
     static Mounted mount(String device, Storage s, boolean create, RecordChoice choice, boolean readOnly)
             throws OsdException {
@@ -152,7 +152,11 @@ final class DeviceLayout {
             }
             Closeable lock;
             try {
-                lock = readOnly && s.type(LOCK) != Storage.EntryType.FILE ? () -> {} : s.lock(LOCK);
+                // Read-only: a shared lock through a read-only handle (works on a read-only
+                // filesystem; a read-write mount's exclusive lock and this one refuse each other).
+                lock = !readOnly
+                        ? s.lock(LOCK)
+                        : s.type(LOCK) == Storage.EntryType.FILE ? s.lockShared(LOCK) : () -> {};
             } catch (IOException e) {
                 throw StorageErrors.toOsd(device, null, "lock " + where + "/" + LOCK, e);
             }

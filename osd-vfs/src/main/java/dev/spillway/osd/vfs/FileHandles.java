@@ -5,13 +5,15 @@ import dev.spillway.osd.spi.storage.Storage;
 import dev.spillway.osd.spi.storage.StorageFile;
 import java.io.IOException;
 import java.nio.file.StandardOpenOption;
+import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Open handles (read-write) of recently used object files — one cache for bodies, one for
+ * Open handles (read-write; read-only on a read-only mount) of recently used object files — one cache for bodies, one for
  * records — so a stream of reads, writes and record updates does not pay an open/close each.
  * A handle is the inode: whoever replaces or removes an object's files (create, install,
  * destroy) invalidates its FID first. Handles are reference-counted, so an invalidated or
@@ -54,15 +56,20 @@ final class FileHandles {
 
     private final Storage s;
     private final java.util.function.Function<Fid, String> path;
+    // READ alone for a read-only mount (a read-only filesystem refuses a READ+WRITE open).
+    private final Set<StandardOpenOption> mode;
     // Open handles; each holds one reference for the cache.
     private final Map<Fid, Handle> handles = new ConcurrentHashMap<>();
     // Bumped by every invalidation (guarded by this, as are cache insertions): a handle opened
     // while an invalidation ran may be of the old file and is used once, never cached.
     private long invalidations;
 
-    FileHandles(Storage s, java.util.function.Function<Fid, String> path) {
+    FileHandles(Storage s, java.util.function.Function<Fid, String> path, boolean readOnly) {
         this.s = s;
         this.path = path;
+        this.mode = readOnly
+                ? EnumSet.of(StandardOpenOption.READ)
+                : EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
     }
 
     /** Decides, when a body is opened afresh, whether its object exists. */
@@ -87,7 +94,7 @@ final class FileHandles {
         }
         Handle fresh;
         try {
-            fresh = new Handle(s.open(path.apply(fid), StandardOpenOption.READ, StandardOpenOption.WRITE));
+            fresh = new Handle(s.open(path.apply(fid), mode));
         } catch (java.nio.file.NoSuchFileException e) {
             return null;
         }

@@ -66,13 +66,18 @@ final class ObjectFiles {
     private final Map<Fid, Known> known = new ConcurrentHashMap<>();
 
     ObjectFiles(String device, Storage storage, DirtySet dirty, int blockSize, boolean xattrRecords) {
+        this(device, storage, dirty, blockSize, xattrRecords, false);
+    }
+
+    /** With {@code readOnly}, files are opened for reading only (a read-only mount changes nothing). */
+    ObjectFiles(String device, Storage storage, DirtySet dirty, int blockSize, boolean xattrRecords, boolean readOnly) {
         this.blockSize = blockSize;
         this.xattrRecords = xattrRecords;
         this.device = device;
         this.s = storage;
         this.dirty = dirty;
-        this.bodies = new FileHandles(storage, ObjectIndex::body);
-        this.records = new FileHandles(storage, ObjectIndex::record);
+        this.bodies = new FileHandles(storage, ObjectIndex::body, readOnly);
+        this.records = new FileHandles(storage, ObjectIndex::record, readOnly);
     }
 
     /**

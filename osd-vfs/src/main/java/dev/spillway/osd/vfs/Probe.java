@@ -108,11 +108,15 @@ record Probe(
         }
         boolean xattrs = xattrRecords;
         if (!xattrs) {
-            try {
-                s.getXattr("", "probe");
-                xattrs = true;
-            } catch (UnsupportedOperationException | IOException e) {
-                xattrs = false;
+            // Read on the marker (a file every formatted device has), else on the folder.
+            for (String on : List.of(DeviceLayout.MARKER, "")) {
+                try {
+                    s.getXattr(on, "probe");
+                    xattrs = true;
+                    break;
+                } catch (UnsupportedOperationException | IOException e) {
+                    // not here
+                }
             }
         }
         notes.add("read-only: the filesystem was not probed (that writes a scratch file); user xattrs "

@@ -16,7 +16,6 @@ import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.Declare;
 import dev.spillway.osd.spi.OsdConfig;
-import dev.spillway.osd.spi.ReadOnlyRefused;
 import dev.spillway.osd.spi.TransactionSupport;
 import dev.spillway.osd.spi.storage.Storage;
 import dev.spillway.osd.spi.storage.StorageErrors;
@@ -110,22 +109,23 @@ public final class VfsOsd implements Osd {
         return new VfsOsd(config, VfsSettings.of(config), storage, checkpointer);
     }
 
-    private VfsOsd(OsdConfig config, VfsSettings settings, Storage storage, Executor checkpointer) throws OsdException {
+    private VfsOsd(OsdConfig config, VfsSettings settings, Storage base, Executor checkpointer) throws OsdException {
         this.name = config.name();
         this.settings = settings;
         this.clock = config.clock();
-        this.storage = storage;
         this.dirty = new DirtySet(settings.syncThreads());
         this.mounted = DeviceLayout.mount(
                 name,
-                storage,
+                base,
                 settings.create(),
                 s -> settings.xattrRecords() && Probe.recordsFitInXattrs(s, notes),
                 settings.readOnly());
         try {
             this.probe = settings.readOnly()
-                    ? Probe.readOnly(storage, mounted.xattrRecords())
-                    : Probe.run(storage, mounted.xattrRecords());
+                    ? Probe.readOnly(base, mounted.xattrRecords())
+                    : Probe.run(base, mounted.xattrRecords());
+            // Read-only: the journal is replayed into memory over the folder, never into it.
+            this.storage = settings.readOnly() ? new OverlayStorage(base, probe.blockSize()) : base;
             notes.addAll(probe.notes());
             if (mounted.xattrRecords() && !probe.xattrs()) {
                 throw new OsdException(
@@ -152,9 +152,13 @@ public final class VfsOsd implements Osd {
             }
             this.xattrRules = new XattrRules(name, probe, mounted.xattrRecords());
             this.space = new Space(name, storage, settings.capacity(), probe.blockSize(), clock);
-            this.store = new ObjectFiles(name, storage, dirty, probe.blockSize(), mounted.xattrRecords());
+            long last = settings.readOnly() ? replayInMemory() : 0;
+            this.store = new ObjectFiles(
+                    name, storage, dirty, probe.blockSize(), mounted.xattrRecords(), settings.readOnly());
             dirty.useHandles(store::forceOpen);
-            long last = settings.readOnly() ? scanJournal() : recover();
+            if (!settings.readOnly()) {
+                last = recover();
+            }
             store.forget();
             loadUsage();
             this.guard = settings.journal() ? new ReadGuard(256) : ReadGuard.NONE;
@@ -194,7 +198,7 @@ public final class VfsOsd implements Osd {
                     : null;
         } catch (IOException e) {
             releaseLock();
-            throw StorageErrors.toOsd(name, null, "mount " + storage.describe(), e);
+            throw StorageErrors.toOsd(name, null, "mount " + base.describe(), e);
         } catch (OsdException | RuntimeException e) {
             releaseLock();
             throw e;
@@ -246,37 +250,40 @@ public final class VfsOsd implements Osd {
     }
 
     /**
-     * A read-only mount's journal: read and checked as a replay would (corruption refuses the
-     * mount alike), but applied to nothing, checkpointed nothing. If it holds any record after
-     * the checkpoint, the mount is refused ({@link ReadOnlyRefused}): a record is applied to the
-     * object files only after it is durable, and the files are forced only at a checkpoint, so
-     * after a power loss (or a kill between a record's fsync and its apply) the files may lack
-     * what the record committed, and reading them as they are would show committed objects as
-     * missing or torn. Only a replay, which writes, shows them; the caller mounts read-write.
+     * A read-only mount's journal: replayed as a read-write mount replays it — the same checks
+     * (corruption refuses the mount alike), the same {@link Applier} — but into an in-memory
+     * {@link OverlayStorage} over the folder, so the device then answers reads, attributes,
+     * xattrs, listings and statfs as the replayed files would, and nothing is written: no object
+     * file, checkpoint or segment changes, and staging is left as it is (a replay removes what is
+     * left there; it is never listed as objects). After a power loss (or a kill between a
+     * record's fsync and its apply) the object files may lack or hold torn what the records
+     * committed; read as they are, committed objects would show missing.
      */
-    private long scanJournal() throws OsdException {
-        java.util.Set<Fid> named = new java.util.TreeSet<>();
-        Recovery.Result r = Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(), records -> {
-            for (List<dev.spillway.osd.vfs.journal.Op> ops : records) {
-                for (dev.spillway.osd.vfs.journal.Op op : ops) {
-                    named.add(op.fid());
-                }
-            }
-        });
-        if (r.replayed() > 0) {
-            throw new ReadOnlyRefused(
-                    name,
-                    "read-only mount refused: the journal of " + storage.describe() + " holds " + r.replayed()
-                            + " transaction(s) after checkpoint lsn " + r.checkpointLsn() + " (objects "
-                            + (named.size() > 10
-                                    ? List.copyOf(named).subList(0, 10) + " and " + (named.size() - 10) + " more"
-                                    : named)
-                            + ") that a replay would apply; the object files may lack them after a power loss, so"
-                            + " only a read-write mount (which replays the journal) shows the committed state");
+    private long replayInMemory() throws OsdException, IOException {
+        // Writable handles, on the overlay: the read-only store is made after it.
+        ObjectFiles replayFiles = new ObjectFiles(name, storage, dirty, probe.blockSize(), mounted.xattrRecords());
+        Applier applier = new Applier(replayFiles, true);
+        Recovery.Result r;
+        try {
+            r = Recovery.replay(storage, name, mounted.uuid(), settings.pointInTimeRecovery(), applier::replay);
+        } finally {
+            replayFiles.closeHandles();
+        }
+        if (!applier.unexplained().isEmpty()) {
+            String w = "journal replay (in memory): the files of "
+                    + applier.unexplained().size() + " object(s) "
+                    + applier.unexplained() + " are gone although the log says they exist (damaged outside the"
+                    + " journal?)";
+            LOG.log(System.Logger.Level.WARNING, name + ": read-only: " + w);
+            notes.add(w);
         }
         for (String w : r.warnings()) {
             LOG.log(System.Logger.Level.WARNING, name + ": read-only: " + w);
             notes.add(w);
+        }
+        if (r.replayed() > 0) {
+            notes.add("journal: replayed " + r.replayed() + " transaction(s) after lsn " + r.checkpointLsn()
+                    + " in memory (read-only: nothing written)");
         }
         return r.lastLsn();
     }
@@ -503,6 +510,9 @@ public final class VfsOsd implements Osd {
     @Override
     public void sync() throws OsdException {
         ensureOpen();
+        if (settings.readOnly()) {
+            return; // nothing was changed (a replay's view lives in memory, never forced)
+        }
         if (journal != null) {
             // Every stopped transaction is durable in the log already.
             IOException f = journal.failure();
@@ -525,7 +535,7 @@ public final class VfsOsd implements Osd {
         if (!exists(fid)) {
             throw new OsdException(Errno.ENOENT, name, fid, "no such object");
         }
-        if (journal == null) {
+        if (journal == null && !settings.readOnly()) {
             syncObject(fid);
         } else {
             sync();
@@ -540,7 +550,7 @@ public final class VfsOsd implements Osd {
                 throw new OsdException(Errno.ENOENT, name, f, "no such object");
             }
         }
-        if (journal == null) {
+        if (journal == null && !settings.readOnly()) {
             syncObjects(fids);
         } else {
             sync();

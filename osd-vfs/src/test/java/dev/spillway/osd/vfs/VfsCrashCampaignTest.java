@@ -28,22 +28,7 @@ class VfsCrashCampaignTest {
      * opener fails if the device mounted with records anywhere but {@code expect}.
      */
     static CrashCampaign.Opener opener(String records, String expect) {
-        OsdConfig c = OsdConfig.of(
-                "crash",
-                "vfs",
-                Map.of(
-                        "journal",
-                        "on",
-                        "journal-segment-size",
-                        "24KiB",
-                        "journal-inline-limit",
-                        "16KiB",
-                        "sync-threads",
-                        1, // forces in a fixed order: operation numbers must replay exactly
-                        "strict-declares",
-                        true,
-                        "records",
-                        records));
+        OsdConfig c = OsdConfig.of("crash", "vfs", settings(records));
         return storage -> {
             VfsOsd osd = VfsOsd.open(c.withClock(new SteppingClock()), storage, Runnable::run);
             if (osd.mountNotes().stream().noneMatch(n -> n.startsWith("records: ") && n.contains(expect))) {
@@ -52,6 +37,30 @@ class VfsCrashCampaignTest {
             }
             return osd;
         };
+    }
+
+    /** The same device mounted read-only (the pool's offline check). */
+    static CrashCampaign.Opener readOnlyOpener(String records) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>(settings(records));
+        m.put(OsdConfig.READ_ONLY, true);
+        OsdConfig c = OsdConfig.of("crash", "vfs", m);
+        return storage -> VfsOsd.open(c.withClock(new SteppingClock()), storage, Runnable::run);
+    }
+
+    private static Map<String, Object> settings(String records) {
+        return Map.of(
+                "journal",
+                "on",
+                "journal-segment-size",
+                "24KiB",
+                "journal-inline-limit",
+                "16KiB",
+                "sync-threads",
+                1, // forces in a fixed order: operation numbers must replay exactly
+                "strict-declares",
+                true,
+                "records",
+                records);
     }
 
     static final String IN_XATTRS = "user." + XattrRecord.NAME;
@@ -81,6 +90,28 @@ class VfsCrashCampaignTest {
                         opener("file", IN_FILES), FaultInjectingStorage.Features.ext4(), TRANSACTIONS)
                 .run(master, 6, 25, System.out);
         assertThat(r.crashPoints()).isEqualTo(150);
+    }
+
+    /**
+     * A read-only mount of every survivor first (issue 12: an offline check writes nothing): it
+     * replays the journal in memory, tries no change on the storage (a {@code
+     * WriteRefusingStorage} under it), and shows what the read-write mount after it shows.
+     * Before the in-memory replay, a journal with records after its checkpoint refused the mount.
+     */
+    @Test
+    void aReadOnlyMountOfEverySurvivorShowsTheReplayedStateAndWritesNothing() throws Exception {
+        long master = dev.spillway.osd.testkit.Seeds.master();
+        CrashCampaign.Report r = new CrashCampaign(
+                        opener("auto", IN_XATTRS), FaultInjectingStorage.Features.ext4(), TRANSACTIONS)
+                .withReadOnlyMountFirst(readOnlyOpener("auto"))
+                .run(master, 10, 30, System.out);
+        CrashCampaign.Report files = new CrashCampaign(
+                        opener("file", IN_FILES), FaultInjectingStorage.Features.ext4(), TRANSACTIONS)
+                .withReadOnlyMountFirst(readOnlyOpener("file"))
+                .run(master, 4, 25, System.out);
+        if (System.getProperty(CrashCampaign.REPLAY_PROPERTY) == null) {
+            assertThat(r.crashPoints() + files.crashPoints()).isEqualTo(400);
+        }
     }
 
     /** Without user xattrs the device falls back to record files at format. */

@@ -3,16 +3,16 @@ package dev.spillway.osd.vfs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.osd.AttrChange;
-import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.spi.OsdConfig;
-import dev.spillway.osd.spi.ReadOnlyRefused;
+import dev.spillway.osd.spi.storage.Storage;
 import dev.spillway.osd.testkit.fault.FaultInjectingStorage;
 import dev.spillway.osd.testkit.fault.SteppingClock;
+import dev.spillway.osd.testkit.fault.WriteRefusingStorage;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -23,15 +23,16 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * A read-only mount (the pool's offline check) after a power loss: the journal is durable, the
  * object files it applies to were never forced. Reading the files as they are would show the
- * committed objects missing or torn; the mount must either show them as committed or refuse
- * ({@link ReadOnlyRefused}, which the pool turns into a read-write mount that replays). After a
- * clean unmount (journal checkpointed) the read-only mount goes ahead.
+ * committed objects missing or torn; the read-only mount replays the journal in memory and shows
+ * them as committed, writing nothing (every change it tried would be on record: it runs on a
+ * {@link WriteRefusingStorage}). Before the in-memory replay it refused to mount (EROFS) and the
+ * pool's check mounted the device read-write instead.
  */
 class VfsReadOnlyPowerLossTest {
     private static final Fid A = Fid.of(0x2c0000000L, 1);
     private static final Fid B = Fid.of(0x2c0000000L, 2);
 
-    private static VfsOsd open(FaultInjectingStorage s, boolean readOnly) throws OsdException {
+    private static VfsOsd open(Storage s, boolean readOnly) throws OsdException {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("journal", "on");
         m.put("sync-threads", 1);
@@ -79,8 +80,8 @@ class VfsReadOnlyPowerLossTest {
         live.sync();
         // Power cut: the journal is durable, the object files were never forced.
         FaultInjectingStorage after = s.survivor(mode, 42);
-        try (VfsOsd ro = open(after, true)) {
-            // Mounted read-only: then it must show what was committed.
+        WriteRefusingStorage guard = new WriteRefusingStorage(after);
+        try (VfsOsd ro = open(guard, true)) {
             assertThat(ro.exists(A))
                     .as("%s: committed object A on a read-only mount", mode)
                     .isTrue();
@@ -89,10 +90,14 @@ class VfsReadOnlyPowerLossTest {
                     .isTrue();
             assertThat(read(ro, A)).isEqualTo(a);
             assertThat(read(ro, B)).isEqualTo(b);
-        } catch (ReadOnlyRefused refused) {
-            assertThat(refused.errno()).isEqualTo(Errno.EROFS);
-            assertThat(refused.getMessage()).contains("replay").contains(A.toString());
+            assertThat(ro.statfs().objects()).isEqualTo(2);
+            ro.sync();
+            ro.sync(A);
+            assertThat(ro.mountNotes()).anyMatch(n -> n.contains("in memory (read-only: nothing written)"));
         }
+        assertThat(guard.attempts())
+                .as("%s: changes the read-only mount tried", mode)
+                .isEmpty();
         // A read-write mount replays the journal and has both; its clean unmount checkpoints, and
         // then a read-only mount goes ahead and reads the same.
         try (VfsOsd rw = open(after, false)) {

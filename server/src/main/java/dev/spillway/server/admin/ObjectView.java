@@ -57,6 +57,7 @@ final class ObjectView {
             cs.add(copy(p, c));
         }
         m.put("placement", placement(p));
+        m.put("extents", extents(p));
         m.put("copies", cs);
         m.put("getstripe", LayoutPrinter.getstripe(pool.layout(f), f.toString(), ZoneOffset.UTC));
         return m;
@@ -190,6 +191,61 @@ final class ObjectView {
             s += "; copy to " + String.join(", ", pending) + " in progress";
         }
         return s;
+    }
+
+    /**
+     * Where each byte range of the body is (issue 20, range-level placement): the body cut at every
+     * boundary of what its in-sync copies hold, each piece {@code [start, end)} with {@code resident} (the fast tier holds it: reads of it never leave
+     * the fast device) and {@code on}: every readable device holding it, the fast tier first, a
+     * striped copy as {@code slow0+slow1 (raid0)}; a piece no readable in-sync copy holds is
+     * {@code lost}. A body resident or spilled whole is one piece.
+     */
+    List<Map<String, Object>> extents(PoolObject p) {
+        int mdIndex = pool.metadataIndex();
+        long size = p.size();
+        java.util.TreeSet<Long> cuts = new java.util.TreeSet<>();
+        cuts.add(0L);
+        cuts.add(size);
+        List<Copy> in = new ArrayList<>();
+        for (Copy c : p.copies()) {
+            if (c.state() != CopyState.IN_SYNC || c.version() != p.dataVersion()) {
+                continue;
+            }
+            in.add(c);
+            for (Span sp : c.held()) {
+                cuts.add(Math.min(sp.start(), size));
+                cuts.add(Math.min(sp.end(), size));
+            }
+        }
+        // The fast tier first, then the others by device.
+        in.sort(java.util.Comparator.comparing((Copy c) -> c.device() != mdIndex)
+                .thenComparingInt(Copy::device));
+        List<Map<String, Object>> out = new ArrayList<>();
+        List<Long> at = new ArrayList<>(cuts);
+        if (at.size() == 1) {
+            at.add(0L); // an empty body: one empty piece, where its copies are
+        }
+        for (int i = 0; i + 1 < at.size(); i++) {
+            long from = at.get(i);
+            List<String> on = new ArrayList<>();
+            boolean resident = false;
+            for (Copy c : in) {
+                boolean readable = c.parts().stream()
+                        .allMatch(st -> pool.device(st.device()).state().readable());
+                if (readable && (size == 0 || c.holds(from))) {
+                    on.add(where(c));
+                    resident |= c.device() == mdIndex;
+                }
+            }
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("start", from);
+            x.put("end", at.get(i + 1));
+            x.put("resident", resident);
+            x.put("on", on);
+            x.put("state", on.isEmpty() ? "lost" : resident ? "resident" : "spilled");
+            out.add(x);
+        }
+        return out;
     }
 
     /** A multipart S3 object: its manifest, and the layout of every part. */

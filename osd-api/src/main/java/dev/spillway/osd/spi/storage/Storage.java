@@ -159,6 +159,19 @@ public interface Storage extends Closeable {
      */
     Closeable lock(String path) throws IOException;
 
+    /**
+     * A shared lock on {@code path} (an existing file, opened for reading only: nothing is
+     * created or written, so it works on a read-only filesystem): any number of shared holders,
+     * but {@link #lock} refuses while one holds it, and it refuses while {@link #lock} is held.
+     * This default takes the exclusive lock (a storage without shared locks).
+     *
+     * @throws java.nio.file.NoSuchFileException if the file is missing
+     * @throws java.nio.file.FileSystemException with reason "locked" if an exclusive holder has it
+     */
+    default Closeable lockShared(String path) throws IOException {
+        return lock(path);
+    }
+
     /** Space on the filesystem. */
     Stats stats() throws IOException;
 

@@ -110,12 +110,14 @@ public final class CrashCampaign {
     private final int transactions;
     private final boolean syncCommits;
     private final Survival survival;
+    // Null, or mounts the device read-only: tried on every survivor before the read-write mount.
+    private final Opener readOnly;
 
     /**
      * @param transactions transactions per workload
      */
     public CrashCampaign(Opener opener, FaultInjectingStorage.Features features, int transactions) {
-        this(opener, features, transactions, false, (a, b) -> {});
+        this(opener, features, transactions, false, (a, b) -> {}, null);
     }
 
     private CrashCampaign(
@@ -123,12 +125,24 @@ public final class CrashCampaign {
             FaultInjectingStorage.Features features,
             int transactions,
             boolean syncCommits,
-            Survival survival) {
+            Survival survival,
+            Opener readOnly) {
         this.opener = opener;
         this.features = features;
         this.transactions = transactions;
         this.syncCommits = syncCommits;
         this.survival = survival;
+        this.readOnly = readOnly;
+    }
+
+    /**
+     * The same campaign with a read-only mount ({@code readOnly}) of every survivor first, on a
+     * {@link WriteRefusingStorage} over it: it must mount, try no change at all, and show what
+     * the read-write mount after it shows (every object, body, mode, uid, xattr; the listing;
+     * statfs's object count) — a read-only check of a crashed device sees the recovered state.
+     */
+    public CrashCampaign withReadOnlyMountFirst(Opener readOnly) {
+        return new CrashCampaign(opener, features, transactions, syncCommits, survival, readOnly);
     }
 
     /**
@@ -137,7 +151,7 @@ public final class CrashCampaign {
      * told of every survivor.
      */
     public CrashCampaign withSyncCommits(Survival survival) {
-        return new CrashCampaign(opener, features, transactions, true, survival);
+        return new CrashCampaign(opener, features, transactions, true, survival, readOnly);
     }
 
     /** The system property that replays one crash point: {@code SEED:OPERATION:MODE}. */
@@ -219,10 +233,49 @@ public final class CrashCampaign {
         FaultInjectingStorage after = st.survivor(mode, seed ^ crashAt);
         survival.survived(st, after);
         Map<Fid, Obj> last = run.acknowledged().get(run.acknowledged().size() - 1);
+        Map<Fid, Obj> seenReadOnly = null;
+        long objectsReadOnly = 0;
+        List<Fid> listedReadOnly = null;
+        OsdException refused = null;
+        if (readOnly != null) {
+            WriteRefusingStorage guard = new WriteRefusingStorage(after);
+            try (Osd ro = readOnly.open(guard)) {
+                seenReadOnly = read(ro, seed);
+                objectsReadOnly = ro.statfs().objects();
+                listedReadOnly = listed(ro);
+            } catch (OsdException e) {
+                // Only a device the crash left unformatted (it formats nothing): checked below.
+                if (!e.is(dev.spillway.osd.Errno.EROFS)) {
+                    throw e;
+                }
+                refused = e;
+            }
+            if (!guard.attempts().isEmpty()) {
+                throw new AssertionError("the read-only mount tried to change the device: " + guard.attempts());
+            }
+        }
         Osd osd = opener.open(after);
         int which;
         try {
             Map<Fid, Obj> actual = read(osd, seed);
+            if (refused != null && !actual.isEmpty()) {
+                throw new AssertionError(
+                        "the read-only mount was refused (" + refused.getMessage()
+                                + ") but the read-write mount after it shows " + actual,
+                        refused);
+            }
+            if (seenReadOnly != null) {
+                if (!same(seenReadOnly, actual)) {
+                    throw new AssertionError(
+                            "the read-only mount showed " + seenReadOnly + ", the read-write mount after it " + actual);
+                }
+                if (objectsReadOnly != osd.statfs().objects() || !listedReadOnly.equals(listed(osd))) {
+                    throw new AssertionError("the read-only mount counted " + objectsReadOnly + " objects and listed "
+                            + listedReadOnly + ", the read-write mount after it "
+                            + osd.statfs().objects() + " and "
+                            + listed(osd));
+                }
+            }
             if (same(actual, last)) {
                 which = 0;
             } else if (run.inFlight() != null && same(actual, run.inFlight())) {
@@ -300,6 +353,18 @@ public final class CrashCampaign {
             }
         }
         return new Run(acked, inFlight.get(), st.operations());
+    }
+
+    /** Every object the OSD lists, sorted. */
+    private static List<Fid> listed(Osd osd) throws OsdException {
+        List<Fid> out = new ArrayList<>();
+        try (dev.spillway.osd.ObjectCursor c = osd.listObjects()) {
+            while (c.next()) {
+                out.add(c.fid());
+            }
+        }
+        out.sort(null);
+        return out;
     }
 
     /** Reads the pool's objects from the OSD into the model's form. */

@@ -300,6 +300,35 @@ public final class PosixStorage implements Storage {
     }
 
     @Override
+    public Closeable lockShared(String path) throws IOException {
+        Path p = resolve(path);
+        FileChannel ch = FileChannel.open(p, StandardOpenOption.READ);
+        FileLock lock;
+        try {
+            lock = ch.tryLock(0, Long.MAX_VALUE, true);
+        } catch (OverlappingFileLockException e) {
+            ch.close();
+            throw new FileSystemException(
+                    p.toString(), null, "locked by this process (the device is already mounted here)");
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        if (lock == null) {
+            ch.close();
+            throw new FileSystemException(
+                    p.toString(), null, "locked by another process (the device is mounted elsewhere)");
+        }
+        return () -> {
+            try {
+                lock.release();
+            } finally {
+                ch.close();
+            }
+        };
+    }
+
+    @Override
     public long usableBytes() throws IOException {
         return fileStore().getUsableSpace();
     }
