@@ -3,11 +3,9 @@ package dev.spillway.cli;
 import dev.spillway.osd.OsdException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 import java.util.Properties;
 import java.util.ServiceLoader;
-import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -37,26 +35,52 @@ public final class SpillwayCommand implements Runnable {
      * 2-core machine, and its classes cannot go into the JDK's AOT cache), which every CLI answer
      * would otherwise pay.
      */
-    static Map<String, Supplier<Object>> builtIn() {
-        Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("serve", ServeCommand::new);
-        m.put("df", DfCommand::new);
-        m.put("getstripe", GetstripeCommand::new);
-        m.put("spill", ObjectCommands.Spill::new);
-        m.put("promote", ObjectCommands.Promote::new);
-        m.put("release", ObjectCommands.Release::new);
-        m.put("migrate", ObjectCommands.Migrate::new);
-        m.put("mirror", ObjectCommands.Mirror::new);
-        m.put("device", DeviceCommand::new);
-        m.put("jobs", AdminCommands.Jobs::new);
-        m.put("fsck", AdminCommands.Fsck::new);
-        m.put("scrub", AdminCommands.Scrub::new);
-        m.put("gc", AdminCommands.Gc::new);
-        m.put("credentials", CredentialsCommand::new);
-        m.put("inactive", InactiveCommand::new);
-        m.put("format", FormatCommand::new);
-        m.put("version", VersionCommand::new);
-        return m;
+    static final List<String> BUILT_IN = List.of(
+            "serve",
+            "df",
+            "getstripe",
+            "spill",
+            "promote",
+            "release",
+            "migrate",
+            "mirror",
+            "device",
+            "jobs",
+            "fsck",
+            "scrub",
+            "gc",
+            "credentials",
+            "inactive",
+            "format",
+            "version");
+
+    /**
+     * A new built-in subcommand, or null for another name. A switch, not a map of constructor
+     * references: each method reference spins a class at its first use, and linking it loads and
+     * verifies the command class it names (the CLI's classes are not in the AOT cache, as they
+     * link against picocli's) — every command's, for a start that runs one.
+     */
+    static Object newBuiltIn(String name) {
+        return switch (name) {
+            case "serve" -> new ServeCommand();
+            case "df" -> new DfCommand();
+            case "getstripe" -> new GetstripeCommand();
+            case "spill" -> new ObjectCommands.Spill();
+            case "promote" -> new ObjectCommands.Promote();
+            case "release" -> new ObjectCommands.Release();
+            case "migrate" -> new ObjectCommands.Migrate();
+            case "mirror" -> new ObjectCommands.Mirror();
+            case "device" -> new DeviceCommand();
+            case "jobs" -> new AdminCommands.Jobs();
+            case "fsck" -> new AdminCommands.Fsck();
+            case "scrub" -> new AdminCommands.Scrub();
+            case "gc" -> new AdminCommands.Gc();
+            case "credentials" -> new CredentialsCommand();
+            case "inactive" -> new InactiveCommand();
+            case "format" -> new FormatCommand();
+            case "version" -> new VersionCommand();
+            default -> null;
+        };
     }
 
     /** The whole command tree with Spillway's error handling: messages, not stack traces. */
@@ -75,11 +99,10 @@ public final class SpillwayCommand implements Runnable {
 
     private static CommandLine build(String only) {
         CommandLine cl = new CommandLine(new SpillwayCommand());
-        Map<String, Supplier<Object>> builtIn = builtIn();
-        boolean known = only != null && builtIn.containsKey(only);
-        for (Map.Entry<String, Supplier<Object>> e : builtIn.entrySet()) {
-            if (only == null || !known || e.getKey().equals(only)) {
-                cl.addSubcommand(e.getKey(), e.getValue().get());
+        boolean known = only != null && BUILT_IN.contains(only);
+        for (String name : BUILT_IN) {
+            if (only == null || !known || name.equals(only)) {
+                cl.addSubcommand(name, newBuiltIn(name));
             }
         }
         if (!known) {

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.core.ConsoleAppender;
-import java.util.Map;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,11 +15,12 @@ import picocli.CommandLine.Command;
 class StartupTest {
     @Test
     void everyBuiltInIsRegisteredUnderItsOwnCommandName() {
-        for (Map.Entry<String, Supplier<Object>> e : SpillwayCommand.builtIn().entrySet()) {
-            Command c = e.getValue().get().getClass().getAnnotation(Command.class);
-            assertThat(c).as(e.getKey()).isNotNull();
-            assertThat(c.name()).isEqualTo(e.getKey());
+        for (String name : SpillwayCommand.BUILT_IN) {
+            Command c = SpillwayCommand.newBuiltIn(name).getClass().getAnnotation(Command.class);
+            assertThat(c).as(name).isNotNull();
+            assertThat(c.name()).isEqualTo(name);
         }
+        assertThat(SpillwayCommand.newBuiltIn("no-such-command")).isNull();
     }
 
     @Test
@@ -30,7 +29,7 @@ class StartupTest {
         assertThat(one.getSubcommands().keySet()).containsExactly("version");
         CommandLine all = SpillwayCommand.commandLine("--help");
         assertThat(all.getSubcommands().keySet())
-                .containsAll(SpillwayCommand.builtIn().keySet())
+                .containsAll(SpillwayCommand.BUILT_IN)
                 .contains("help");
         assertThat(SpillwayCommand.commandLine().getSubcommands().keySet())
                 .isEqualTo(all.getSubcommands().keySet());

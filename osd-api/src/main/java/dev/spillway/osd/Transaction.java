@@ -31,8 +31,11 @@ import java.nio.ByteBuffer;
  * A {@link SpaceClass#FREEING} transaction reserves nothing at start and takes space as its
  * updates grow the device (see there); its ENOSPC, if any, comes from the update.
  * Start also takes the write lock of every declared object, in FID order so that transactions
- * never deadlock; they are held until stop. A caller that reads an object after start and
- * updates it in the same transaction therefore gets a serializable read-modify-write.</li>
+ * never deadlock; they are held until stop has committed the updates. A caller that reads an
+ * object after start and updates it in the same transaction therefore gets a serializable
+ * read-modify-write. A device whose durability keeps a prefix of its commit order (osd-kv, the
+ * pool) may release them before a sync stop waits for durability: the next transaction on those
+ * objects commits after this one and is never durable without it.</li>
  * <li><b>Stop always.</b> {@link #stop()} is called once for every transaction, also when start
  * or an update failed; {@link #close()} calls it unless it was called. Stop without start
  * releases the transaction; its callbacks get {@link Errno#ECANCELED}.</li>
@@ -140,6 +143,17 @@ public interface Transaction extends AutoCloseable {
 
     /** Destroys the object, its body, xattrs and index entries. @throws OsdException ENOENT */
     void destroy(Fid fid) throws OsdException;
+
+    /**
+     * Destroys the object if it exists, as {@link #destroy}; if it does not, changes nothing and
+     * returns false — not a failure: the transaction goes on (where {@link #destroy}'s ENOENT fails
+     * it). Declared by {@link #declareDestroy}. For deleting many objects some of which may never
+     * have been written (the pool's roll-back of copies in flight) in one transaction, and without
+     * building an exception per missing one.
+     *
+     * @return true if the object existed and is destroyed
+     */
+    boolean destroyIfExists(Fid fid) throws OsdException;
 
     /** Applies the valid fields of {@code change}; sets ctime unless it is among them. */
     void setAttr(Fid fid, AttrChange change) throws OsdException;

@@ -80,6 +80,18 @@ public interface PoolListener {
     }
 
     /**
+     * A committed transaction brought spilled bytes of {@code fid}'s body home before it changed
+     * it (a recall: of a body spilled whole, of the ranges of a split body the change touched, or of
+     * a split body whole — one promoted by range from a whole copy, or one the change grows):
+     * {@code resident} are the spans of the body, an object of {@code size} bytes, that the
+     * metadata device holds now ({@code [0, EOF)}: all of it). Told before {@link #written(Fid,
+     * long, List)} or {@link #resized(Fid, long, List)} of the same transaction, so a listener that
+     * tracks residency per extent knows at once what a write brought home besides the ranges it
+     * changed.
+     */
+    default void recalled(Fid fid, long size, List<Span> resident) {}
+
+    /**
      * {@code bytes} of {@code fid} (an object of {@code size} bytes) were read, served by device
      * {@code device}: every read call, for byte counters.
      */
@@ -132,6 +144,13 @@ public interface PoolListener {
             public void resized(Fid fid, long size, List<Span> touched) {
                 for (PoolListener l : ls) {
                     l.resized(fid, size, touched);
+                }
+            }
+
+            @Override
+            public void recalled(Fid fid, long size, List<Span> resident) {
+                for (PoolListener l : ls) {
+                    l.recalled(fid, size, resident);
                 }
             }
 

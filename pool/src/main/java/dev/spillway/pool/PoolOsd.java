@@ -150,16 +150,30 @@ public final class PoolOsd implements Osd {
     /** As {@link #mount(PoolConfig, InstantSource, MountMode)}, opening devices with {@code opener}. */
     public static PoolOsd mount(PoolConfig config, InstantSource clock, MountMode mode, DeviceOpener opener)
             throws OsdException {
+        return mount(config, clock, mode, opener, false);
+    }
+
+    /**
+     * As {@link #mount(PoolConfig, InstantSource, MountMode, DeviceOpener)}; with {@code inParallel}
+     * the devices are opened side by side, a thread each (the server's start: an osd-kv device's
+     * RocksDB open and an osd-vfs device's filesystem probe overlap), and {@code opener} must allow
+     * that; a device whose open failed beside the others is opened once more after them, alone (its
+     * open may need what another's made: a parent folder on a new pool), and only that error counts.
+     * Otherwise one after the other, in the configuration's order (tests that count or crash a
+     * device's calls rely on it).
+     */
+    public static PoolOsd mount(
+            PoolConfig config, InstantSource clock, MountMode mode, DeviceOpener opener, boolean inParallel)
+            throws OsdException {
         List<Osd> opened = new ArrayList<>();
         long t0 = System.nanoTime();
         StringBuilder timing = new StringBuilder();
         try {
             List<PoolDevice> devs = new ArrayList<>();
             Osd mdOsd = null;
+            List<Osd> raw = openAll(config, clock, mode, opener, inParallel, timing);
             for (DeviceConfig d : config.devices()) {
-                long d0 = System.nanoTime();
-                Osd o = opener.open(mode == MountMode.CHECK ? readOnly(d) : d, clock);
-                timing.append(d.name()).append(' ').append(millis(d0)).append(" ms, ");
+                Osd o = raw.get(d.index());
                 if (d.has(Role.METADATA)) {
                     // Every metadata transaction passes the gate, so an online fsck can quiesce them.
                     o = new MetadataGate(o);
@@ -168,6 +182,9 @@ public final class PoolOsd implements Osd {
                     o = new DeviceHealth(o, config.failure().failAfterErrors(d.name()));
                 }
                 opened.add(o);
+            }
+            for (DeviceConfig d : config.devices()) {
+                Osd o = opened.get(d.index());
                 DeviceTable.checkCapabilities(config.name(), d, o);
                 if (d.has(Role.METADATA)) {
                     mdOsd = o;
@@ -234,6 +251,118 @@ public final class PoolOsd implements Osd {
             }
             throw e;
         }
+    }
+
+    /**
+     * Opens every device, in order or side by side; on a failure closes what it opened and throws
+     * the error of the first device (in the configuration's order) that failed.
+     */
+    private static List<Osd> openAll(
+            PoolConfig config,
+            InstantSource clock,
+            MountMode mode,
+            DeviceOpener opener,
+            boolean inParallel,
+            StringBuilder timing)
+            throws OsdException {
+        List<DeviceConfig> ds = config.devices();
+        int n = ds.size();
+        Osd[] osds = new Osd[n];
+        Throwable[] errors = new Throwable[n];
+        long[] took = new long[n];
+        Thread[] threads = new Thread[n];
+        for (int k = 0; k < n; k++) {
+            int i = k;
+            Runnable open = () -> {
+                long d0 = System.nanoTime();
+                try {
+                    osds[i] = opener.open(mode == MountMode.CHECK ? readOnly(ds.get(i)) : ds.get(i), clock);
+                } catch (OsdException | RuntimeException | Error e) {
+                    errors[i] = e;
+                }
+                took[i] = System.nanoTime() - d0;
+            };
+            if (inParallel && i > 0) {
+                threads[i] = Thread.ofPlatform()
+                        .name("spillway-mount-" + ds.get(i).name())
+                        .start(open);
+            } else if (!inParallel) {
+                open.run();
+                if (errors[i] != null) {
+                    break;
+                }
+            }
+        }
+        if (inParallel && n > 0) {
+            // The first device on this thread, the others on theirs.
+            long d0 = System.nanoTime();
+            try {
+                osds[0] = opener.open(mode == MountMode.CHECK ? readOnly(ds.get(0)) : ds.get(0), clock);
+            } catch (OsdException | RuntimeException | Error e) {
+                errors[0] = e;
+            }
+            took[0] = System.nanoTime() - d0;
+            boolean interrupted = false;
+            for (Thread t : threads) {
+                while (t != null) {
+                    try {
+                        t.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            // A device may need what another's open makes (osd-vfs creates its folder only in an
+            // existing parent, which osd-kv's open of a sibling folder may create on a new pool):
+            // one that failed beside the others is opened again after them, alone, as in order.
+            for (int i = 0; i < n; i++) {
+                if (errors[i] != null) {
+                    errors[i] = null;
+                    long again = System.nanoTime();
+                    try {
+                        osds[i] = opener.open(mode == MountMode.CHECK ? readOnly(ds.get(i)) : ds.get(i), clock);
+                    } catch (OsdException | RuntimeException | Error e) {
+                        errors[i] = e;
+                    }
+                    took[i] += System.nanoTime() - again;
+                }
+            }
+        }
+        Throwable first = null;
+        for (int i = 0; i < n; i++) {
+            if (errors[i] != null && first == null) {
+                first = errors[i];
+            }
+        }
+        if (first != null) {
+            for (Osd o : osds) {
+                if (o != null) {
+                    try {
+                        o.close();
+                    } catch (OsdException | RuntimeException ignored) {
+                        first.addSuppressed(ignored);
+                    }
+                }
+            }
+            if (first instanceof OsdException oe) {
+                throw oe;
+            }
+            if (first instanceof RuntimeException re) {
+                throw re;
+            }
+            throw (Error) first;
+        }
+        for (int i = 0; i < n; i++) {
+            timing.append(ds.get(i).name())
+                    .append(' ')
+                    .append(String.format(Locale.ROOT, "%.1f", took[i] / 1e6))
+                    .append(" ms, ");
+        }
+        return List.of(osds);
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.spillway.pool;
 
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.AttrField;
+import dev.spillway.osd.Capabilities;
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
@@ -74,6 +76,9 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, String> advised = new LinkedHashMap<>();
     /** Objects whose updates continue an earlier transaction's access (not counted again). */
     private final Set<Fid> continued = new HashSet<>();
+    // Objects whose spilled bytes a body change recalled (some or all), told to the listener with
+    // what the metadata device then holds once the transaction committed.
+    private final Set<Fid> recalled = new HashSet<>();
     // The ctime each touched DATA object must end with: a value a client set, or null for "now".
     private final Map<Fid, Long> ctime = new HashMap<>();
     // Write-commit: each touched object's committed policy xattr (null: none), the policy this
@@ -100,6 +105,11 @@ final class PoolTransaction extends AbstractTransaction {
 
     // Set before the metadata commit when the acknowledgement waits for extra copies.
     private volatile boolean deferCallbacks;
+    // Whether stop must return only once the metadata commit is durable (a sync transaction, or
+    // a sync policy without extra copies); then, once it committed, whether awaitDurable still
+    // has to wait for it (after the locks are released).
+    private boolean mdDurable;
+    private boolean awaitMd;
 
     PoolTransaction(PoolOsd pool, PoolContext ctx) {
         super(ctx.transactions());
@@ -158,7 +168,8 @@ final class PoolTransaction extends AbstractTransaction {
                 translate(d, created);
             }
             declareSyncCopies();
-            mdTx.setSync(isSync());
+            mdDurable = isSync();
+            mdTx.setSync(mdDurable);
             mdTx.setSpaceClass(spaceClass());
             mdTx.start();
             mdTx.addCommitCallback((id, err) -> {
@@ -640,7 +651,8 @@ final class PoolTransaction extends AbstractTransaction {
             syncCandidates.put(f, cands);
             syncKeys.put(f, keys);
             sc.declare(mdTx, f, cands, keys);
-            PoolObject bound = p.map(x -> x.resident(mdIndex) ? x : x.add(localCopy(x, f)))
+            PoolObject bound = p.map(
+                            x -> x.resident(mdIndex) ? x : x.add(ctx.store().localCopy(x, f)))
                     .orElseGet(() -> PoolObject.created(mdIndex, f));
             ctx.store().declare(mdTx, f, sc.bound(bound, cands));
         }
@@ -654,11 +666,6 @@ final class PoolTransaction extends AbstractTransaction {
         }
         syncCandidates.clear();
         syncKeys.clear();
-    }
-
-    private Copy localCopy(PoolObject p, Fid f) {
-        return new Copy(
-                p.nextMirrorId(), mdIndex, f, CopyState.IN_SYNC, p.dataVersion(), p.size(), true, Checksums.NONE);
     }
 
     /**
@@ -712,9 +719,9 @@ final class PoolTransaction extends AbstractTransaction {
         }
         if (!out.isEmpty()) {
             // The top transaction is forced side by side with the extra copies (SyncCommit.complete).
-            mdTx.setSync(false);
+            mdDurable = false;
         } else if (force) {
-            mdTx.setSync(true);
+            mdDurable = true;
         }
         return out;
     }
@@ -766,10 +773,28 @@ final class PoolTransaction extends AbstractTransaction {
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
+        destroy(fid, false);
+    }
+
+    @Override
+    protected boolean doDestroyIfExists(Fid fid) throws OsdException {
+        return destroy(fid, true);
+    }
+
+    private boolean destroy(Fid fid, boolean ifExists) throws OsdException {
         try {
             pool.checkClientFid(fid);
+            if (ifExists && working.containsKey(fid) && working.get(fid) == null) {
+                return false; // destroyed earlier in this transaction
+            }
             Optional<PoolObject> p = work(fid);
-            mdTx.destroy(fid);
+            if (ifExists) {
+                if (!mdTx.destroyIfExists(fid)) {
+                    return false;
+                }
+            } else {
+                mdTx.destroy(fid);
+            }
             if (p.isPresent()) {
                 for (Copy c : p.get().copies()) {
                     if (c.device() == mdIndex) {
@@ -789,6 +814,7 @@ final class PoolTransaction extends AbstractTransaction {
             }
             written.remove(fid);
             touched.remove(fid);
+            return true;
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -845,6 +871,7 @@ final class PoolTransaction extends AbstractTransaction {
         if (p.resident(mdIndex)) {
             return p;
         }
+        recalled.add(fid);
         if (p.split(mdIndex)) {
             if (to <= p.size() && !syncCandidates.containsKey(fid) && rangesHoldTheRest(p)) {
                 return recallTouched(fid, p, from, to, fills);
@@ -1233,6 +1260,22 @@ final class PoolTransaction extends AbstractTransaction {
                 throw e;
             }
             deferCallbacks = !syncWrites.isEmpty();
+            // A durable commit is committed unforced here and waited for in awaitDurable, once
+            // the objects' locks are released (early lock release: the metadata device keeps a
+            // prefix of its commit order, so whatever takes these objects next is durable only
+            // with this commit; concurrent writers of one index — an S3 bucket's keys — then share
+            // a force instead of holding the index through one force each). A sync write's top
+            // transaction is forced under the locks, side by side with its copies.
+            // Only on a metadata device whose commits are transactions, durable in commit order
+            // (osd-kv, osd-vfs with its journal, osd-mem); elsewhere the commit is forced under
+            // the locks, as before.
+            Capabilities mdCaps = mdOsd().capabilities();
+            if (mdDurable && mdCaps.has(Capability.TRANSACTIONS) && mdCaps.has(Capability.DURABLE_COMMIT)) {
+                awaitMd = true;
+                mdTx.setSync(false);
+            } else {
+                mdTx.setSync(mdDurable);
+            }
             mdStopped = true;
             // From here the copies written around are named by the top transaction (or, if its
             // commit fails, by their leases): never deleted by this transaction any more.
@@ -1263,6 +1306,17 @@ final class PoolTransaction extends AbstractTransaction {
                     l.destroyed(e.getKey());
                 }
             }
+            for (Fid f : recalled) {
+                PoolObject w = working.get(f);
+                if (w != null) {
+                    l.recalled(
+                            f,
+                            w.size(),
+                            w.resident(mdIndex)
+                                    ? List.of(new Span(0, Span.EOF))
+                                    : w.on(mdIndex).map(Copy::held).orElse(List.of()));
+                }
+            }
             for (Map.Entry<Fid, Long> e : written.entrySet()) {
                 List<Span> t = touched.getOrDefault(e.getKey(), List.of());
                 if (continued.contains(e.getKey())) {
@@ -1280,6 +1334,20 @@ final class PoolTransaction extends AbstractTransaction {
                 // Told to the listener first: the daemon restores replicas of what was committed.
                 throw syncFailed;
             }
+        } catch (OsdException e) {
+            throw e.via(ctx.name());
+        }
+    }
+
+    /** A durable commit's wait, after the locks are released (see doCommit). */
+    @Override
+    protected void awaitDurable() throws OsdException {
+        if (!awaitMd) {
+            return;
+        }
+        awaitMd = false;
+        try {
+            mdOsd().sync();
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }

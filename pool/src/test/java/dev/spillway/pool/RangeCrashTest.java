@@ -450,4 +450,39 @@ class RangeCrashTest {
                 .as("striped copies of ranges the workload leaves")
                 .isPositive();
     }
+
+    /**
+     * Under {@code replicas: 2} (half the campaign's workloads) a range spill makes two copies of
+     * its range, one on each spill device, and the workload leaves such ranges (and reads back
+     * right without a crash).
+     */
+    @Test
+    void underReplicasTwoTheWorkloadLeavesRangesHeldByTwoCopies() throws Exception {
+        int twice = 0;
+        for (long seed = 1; seed <= 6; seed++) {
+            PoolConfig c = config(2);
+            CrashSwitch sw = new CrashSwitch(0);
+            PoolOsd pool = CrashCampaign.mount(c, CrashCampaign.freshDevices(c), sw);
+            CrashCampaign.Model model = new CrashCampaign.Model();
+            workload(seed, pool, sw, model);
+            for (int i = 0; i < OBJECTS; i++) {
+                Fid f = CrashCampaign.object(i);
+                PoolObject p = pool.exists(f) ? pool.object(f).orElse(null) : null;
+                if (p == null || !p.split(0)) {
+                    continue;
+                }
+                for (var r : p.ranges(0)) {
+                    long holders = p.ranges(0).stream()
+                            .filter(o -> o.spans().equals(r.spans()) && o.device() != r.device())
+                            .count();
+                    if (holders > 0) {
+                        twice++;
+                    }
+                }
+            }
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+            CrashCampaign.verify(() -> pool, model, OBJECTS, "no crash, replicas 2, seed " + seed);
+        }
+        assertThat(twice).as("copies of ranges with a twin on the other device").isPositive();
+    }
 }

@@ -581,4 +581,173 @@ class RangePlacementTest {
         slow.broken.set(true);
         assertThat(read(f)).isEqualTo(body);
     }
+
+    /** A fresh pool as {@link #YAML} with {@code replicas} (the same three mem devices, slow counted). */
+    private void mountFresh(int replicas) throws Exception {
+        pool.close();
+        cfg = PoolConfigParser.parse(YAML.replace("replicas: 1", "replicas: " + replicas), "ranges");
+        raw = new ArrayList<>();
+        for (var d : cfg.devices()) {
+            raw.add(new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), InstantSource.system())));
+        }
+        slow = new BrokenDevice(new Counting(raw.get(1), slowReads));
+        remount();
+    }
+
+    /** Each background device's used bytes and object count. */
+    private List<Long> backgroundUse() throws Exception {
+        List<Long> out = new ArrayList<>();
+        for (int d = 1; d < raw.size(); d++) {
+            out.add(raw.get(d).statfs().usedBytes());
+            out.add(raw.get(d).statfs().objects());
+        }
+        return out;
+    }
+
+    @Test
+    void aRangeSpillUnderReplicasTwoLeavesTwoInSyncCopiesOfTheRangeOnDistinctDevices() throws Exception {
+        mountFresh(2);
+        byte[] body = random(10 * K64 + 5, 20);
+        Fid f = object(body);
+        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 5 * K64);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+
+        PoolObject p = state(f);
+        assertThat(p.split(0)).isTrue();
+        assertThat(p.on(0).orElseThrow().spans()).containsExactly(new Span(0, 2 * K64), new Span(5 * K64, Span.EOF));
+        // The layout: the fast tier's mirror, then one copy of the range on each spill device.
+        assertThat(p.copies())
+                .extracting(
+                        Copy::device, Copy::whole, Copy::state, c -> c.spans().toString())
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(
+                                0,
+                                false,
+                                CopyState.IN_SYNC,
+                                p.on(0).orElseThrow().spans().toString()),
+                        org.assertj.core.groups.Tuple.tuple(
+                                1,
+                                false,
+                                CopyState.IN_SYNC,
+                                List.of(new Span(2 * K64, 5 * K64)).toString()),
+                        org.assertj.core.groups.Tuple.tuple(
+                                2,
+                                false,
+                                CopyState.IN_SYNC,
+                                List.of(new Span(2 * K64, 5 * K64)).toString()));
+        for (Copy c : p.ranges(0)) {
+            assertThat(raw.get(c.device()).getAttr(c.key()).size()).isEqualTo(3 * K64);
+            assertThat(DeviceIndex.contains(raw.get(0), c.device(), f, c.key())).isTrue();
+        }
+        assertThat(WorkIndex.all(raw.get(0))).as("the COPY jobs are gone").isEmpty();
+        assertThat(pool.copyTotals().get(1).get(CopyState.IN_SYNC)[1]).isEqualTo(1);
+        assertThat(pool.copyTotals().get(2).get(CopyState.IN_SYNC)[1]).isEqualTo(1);
+        assertThat(read(f)).isEqualTo(body);
+        // Either copy serves the range alone.
+        slow.broken.set(true);
+        assertThat(read(f)).isEqualTo(body);
+        slow.broken.set(false);
+        remount();
+        assertThat(read(f)).isEqualTo(body);
+    }
+
+    @Test
+    void aRangeAlreadyHeldByAWholeCopyIsReleasedWithoutACopyAndNothingIsWrittenToASpillDevice() throws Exception {
+        byte[] body = random(8 * K64, 21);
+        Fid f = object(body);
+        assertThat(pool.migrator().copy(f, pool.device(1), false)).isInstanceOf(MoveResult.Done.class);
+        Copy whole = state(f).inSync().stream()
+                .filter(c -> c.device() == 1)
+                .findFirst()
+                .orElseThrow();
+        List<Long> before = backgroundUse();
+
+        MoveResult r = pool.migrator().spillRange(f, pool.device(2), 2 * K64, 4 * K64);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(r.detail()).contains("no copy made");
+        assertThat(backgroundUse()).as("no byte written to a spill device").isEqualTo(before);
+        PoolObject p = state(f);
+        assertThat(p.ranges(0)).as("no copy of a range").isEmpty();
+        assertThat(p.on(0).orElseThrow().spans()).containsExactly(new Span(0, 2 * K64), new Span(4 * K64, Span.EOF));
+        assertThat(p.inSync()).extracting(Copy::key).containsExactly(whole.key());
+        assertThat(WorkIndex.all(raw.get(0))).isEmpty();
+        assertThat(read(f)).isEqualTo(body);
+        slowReads.set(0);
+        assertThat(read(f, 0, 2 * K64)).isEqualTo(Arrays.copyOf(body, 2 * K64));
+        assertThat(slowReads.get()).isZero();
+        // A write now recalls the body whole (the whole copy alone held the range).
+        byte[] patch = random(100, 22);
+        write(f, 3 * K64, patch);
+        System.arraycopy(patch, 0, body, 3 * K64, patch.length);
+        assertThat(state(f).resident(0)).isTrue();
+        assertThat(read(f)).isEqualTo(body);
+        pool.migrator().collectGarbage();
+    }
+
+    @Test
+    void aColdRangeOfABodyPromotedByRangeFromItsWholeCopyIsReleasedNotCopied() throws Exception {
+        byte[] body = random(8 * K64 + 100, 23);
+        Fid f = object(body);
+        assertThat(pool.migrator().spill(f, pool.device(1))).isInstanceOf(MoveResult.Done.class);
+        assertThat(pool.migrator().promoteRange(f, 0, 4 * K64)).isInstanceOf(MoveResult.Done.class);
+        List<Long> before = backgroundUse();
+
+        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 4 * K64);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(backgroundUse()).as("no byte written to a spill device").isEqualTo(before);
+        PoolObject p = state(f);
+        assertThat(p.ranges(0)).isEmpty();
+        assertThat(p.on(0).orElseThrow().spans()).containsExactly(new Span(0, 2 * K64));
+        assertThat(read(f)).isEqualTo(body);
+        remount();
+        assertThat(read(f)).isEqualTo(body);
+    }
+
+    @Test
+    void underReplicasTwoAWholeCopyCountsAndTheMissingCopyOfTheRangeGoesToAnotherDevice() throws Exception {
+        mountFresh(2);
+        byte[] body = random(8 * K64, 24);
+        Fid f = object(body);
+        assertThat(pool.migrator().copy(f, pool.device(1), false)).isInstanceOf(MoveResult.Done.class);
+        // Asked for slow, which holds the whole copy: the one missing copy goes to far.
+        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 4 * K64);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        PoolObject p = state(f);
+        assertThat(p.ranges(0)).singleElement().satisfies(c -> {
+            assertThat(c.device()).isEqualTo(2);
+            assertThat(c.spans()).containsExactly(new Span(2 * K64, 4 * K64));
+            assertThat(c.state()).isEqualTo(CopyState.IN_SYNC);
+        });
+        assertThat(read(f)).isEqualTo(body);
+
+        // Another range with far read-only: only one device may take a copy, two are missing.
+        pool.deviceOps().setState(pool.device(2), dev.spillway.pool.config.DeviceState.RO);
+        Fid g = object(random(8 * K64, 25));
+        MoveResult refused = pool.migrator().spillRange(g, pool.device(1), 2 * K64, 4 * K64);
+        assertThat(refused).as(refused.detail()).isInstanceOf(MoveResult.Refused.class);
+        assertThat(refused.detail()).contains("keeps 2 copies");
+        assertThat(state(g).resident(0)).isTrue();
+        assertThat(state(g).copies()).hasSize(1);
+        assertThat(WorkIndex.all(raw.get(0))).isEmpty();
+        pool.deviceOps().setState(pool.device(2), dev.spillway.pool.config.DeviceState.RW);
+    }
+
+    @Test
+    void underReplicasTwoABodyPromotedByRangeFromTwoWholeCopiesIsReleasedByRangeWithoutACopy() throws Exception {
+        mountFresh(2);
+        byte[] body = random(8 * K64, 26);
+        Fid f = object(body);
+        pool.migrator().spill(f, pool.device(1));
+        assertThat(pool.migrator().spill(f, pool.device(2))).isInstanceOf(MoveResult.Done.class);
+        assertThat(state(f).inSync()).hasSize(2);
+        assertThat(state(f).on(0)).isEmpty();
+        pool.migrator().promoteRange(f, 0, 4 * K64);
+        List<Long> before = backgroundUse();
+        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 4 * K64);
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(backgroundUse()).isEqualTo(before);
+        assertThat(state(f).ranges(0)).isEmpty();
+        assertThat(state(f).on(0).orElseThrow().spans()).containsExactly(new Span(0, 2 * K64));
+        assertThat(read(f)).isEqualTo(body);
+    }
 }

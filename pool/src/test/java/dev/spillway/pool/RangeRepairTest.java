@@ -69,14 +69,25 @@ class RangeRepairTest {
 
     /**
      * An object of 512 KiB with a whole copy on slow0 (device 1) and {@link #RANGE} spilled to
-     * slow1 (device 2): the range is held by the copy of it and by the whole copy.
+     * slow1 (device 2): the range is held by the copy of it and by the whole copy. Under {@code
+     * replicas: 2} the whole copy is made first (it counts, and the range spill adds the one copy
+     * missing); under {@code replicas: 1} the range is spilled first (a whole copy holding it would
+     * be enough: the range would only be released).
      */
     private Fid splitWithWholeCopy(byte[] body) throws OsdException {
         Fid f = PoolFixtures.create(pool, new Fid(0x200000400L, 1, 0), body);
-        MoveResult c = pool.migrator().copy(f, pool.device(1), false);
-        assertThat(c).as(c.detail()).isInstanceOf(MoveResult.Done.class);
+        boolean wholeFirst = pool.replicas() > 1;
+        if (wholeFirst) {
+            MoveResult c = pool.migrator().copy(f, pool.device(1), false);
+            assertThat(c).as(c.detail()).isInstanceOf(MoveResult.Done.class);
+        }
         MoveResult r = pool.migrator().spillRange(f, pool.device(2), RANGE.start(), RANGE.end());
         assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        if (!wholeFirst) {
+            MoveResult c = pool.migrator().copy(f, pool.device(1), false);
+            assertThat(c).as(c.detail()).isInstanceOf(MoveResult.Done.class);
+        }
+        assertThat(ranges(f)).singleElement().extracting(Copy::device).isEqualTo(2);
         assertThat(state(f).split(0)).isTrue();
         return f;
     }
@@ -333,6 +344,61 @@ class RangeRepairTest {
         devices.get(1).failReads.set(false);
         assertThat(state(f).inSync()).singleElement().extracting(Copy::state).isEqualTo(CopyState.IN_SYNC);
         assertThat(WorkIndex.all(raw.get(0))).noneMatch(j -> j.kind() == Job.Kind.RESYNC);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    @Test
+    void aRangePromotionWhoseMetadataDeviceFailsItsWriteDemotesNoCopy() throws Exception {
+        mount(1);
+        byte[] body = PoolFixtures.random(512 * 1024, 10);
+        Fid f = PoolFixtures.create(pool, new Fid(0x200000400L, 1, 0), body);
+        twoWholeCopies(f);
+
+        devices.get(0).failWrites.set(true);
+        assertThatThrownBy(() -> pool.migrator().promoteRange(f, RANGE.start(), RANGE.end()))
+                .isInstanceOfSatisfying(OsdException.class, e -> {
+                    assertThat(e.is(Errno.EIO)).isTrue();
+                    assertThat(e.getMessage()).contains("injected write error");
+                });
+        devices.get(0).failWrites.set(false);
+        // The metadata device's write failed, not a read of a whole copy: neither is blamed.
+        assertThat(state(f).inSync()).hasSize(2).allMatch(c -> c.state() == CopyState.IN_SYNC);
+        assertThat(WorkIndex.all(raw.get(0))).noneMatch(j -> j.kind() == Job.Kind.RESYNC);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    @Test
+    void aRangePromotionWhoseCopyOfTheRangeFailsItsReadMarksThatCopyBadAndTheNextIsServedByTheWholeCopy()
+            throws Exception {
+        mount(2);
+        byte[] body = PoolFixtures.random(512 * 1024, 11);
+        Fid f = splitWithWholeCopy(body);
+        Copy range = ranges(f).get(0);
+        assertThat(range.device()).isEqualTo(2);
+
+        devices.get(2).failReads.set(true);
+        assertThatThrownBy(() -> pool.migrator().promoteRange(f, RANGE.start(), RANGE.end()))
+                .isInstanceOfSatisfying(OsdException.class, e -> {
+                    assertThat(e.is(Errno.EIO)).isTrue();
+                    assertThat(e.getMessage()).contains(pool.device(2).name());
+                });
+        devices.get(2).failReads.set(false);
+        PoolObject p = state(f);
+        assertThat(p.byKey(range.key()))
+                .as("the copy of the range that failed its read: %s", p)
+                .hasValueSatisfying(c -> assertThat(c.state()).isEqualTo(CopyState.STALE));
+        assertThat(p.copies()).filteredOn(c -> c.device() == 1).singleElement().satisfies(c -> {
+            assertThat(c.whole()).isTrue();
+            assertThat(c.state()).isEqualTo(CopyState.IN_SYNC);
+        });
+        assertThat(WorkIndex.all(raw.get(0)))
+                .filteredOn(j -> j.kind() == Job.Kind.RESYNC)
+                .singleElement()
+                .satisfies(j -> assertThat(j.key()).isEqualTo(range.key()));
+
+        MoveResult r = pool.migrator().promoteRange(f, RANGE.start(), RANGE.end());
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(r.detail()).contains("(from " + pool.device(1).name() + ")");
         assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
     }
 }

@@ -28,7 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Mount-time roll-back of many copies in flight is batched: the metadata transactions a mount
  * spends on N rolled-back COPY jobs are one per batch of 128 jobs (the pending copies are deleted
- * first, so no GC job is written and removed again), and their debris on the target is gone.
+ * first, so no GC job is written and removed again), the pending copies go from their device in
+ * one device transaction per batch of up to 1,024 ({@code Garbage.DESTROY_BATCH}), not one each
+ * (most were never written), and their debris on the target is gone.
  */
 class RollBackBatchTest {
     private static final int JOBS = 300;
@@ -62,9 +64,14 @@ class RollBackBatchTest {
     }
 
     private PoolOsd mountCounting(PoolConfig c, AtomicInteger count) throws OsdException {
+        return mountCounting(c, count, new AtomicInteger());
+    }
+
+    /** Counts the metadata device's transactions in {@code count}, the spill device's in {@code slow}. */
+    private PoolOsd mountCounting(PoolConfig c, AtomicInteger count, AtomicInteger slow) throws OsdException {
         return PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER, (d, clock) -> {
             Osd o = Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), clock));
-            return d.index() == 0 ? new Counting(o, count) : o;
+            return new Counting(o, d.index() == 0 ? count : slow);
         });
     }
 
@@ -96,9 +103,12 @@ class RollBackBatchTest {
             pool.sync();
         }
         AtomicInteger counter = new AtomicInteger();
+        AtomicInteger slowCounter = new AtomicInteger();
         int withJobs;
-        try (PoolOsd pool = mountCounting(c, counter)) {
+        int slowWithJobs;
+        try (PoolOsd pool = mountCounting(c, counter, slowCounter)) {
             withJobs = counter.get();
+            slowWithJobs = slowCounter.get();
             assertThat(pool.recoveryReport().rolledBack()).isEqualTo(JOBS);
             assertThat(pool.recoveryReport().collected() + pool.recoveryReport().missing())
                     .isEqualTo(JOBS);
@@ -113,9 +123,12 @@ class RollBackBatchTest {
         }
         // The same pool mounted with no work in flight: the mount's fixed metadata transactions.
         counter.set(0);
+        slowCounter.set(0);
         int idle;
-        try (PoolOsd pool = mountCounting(c, counter)) {
+        int slowIdle;
+        try (PoolOsd pool = mountCounting(c, counter, slowCounter)) {
             idle = counter.get();
+            slowIdle = slowCounter.get();
             assertThat(pool.recoveryReport().jobs()).isEmpty();
         }
         int batches = (JOBS + 127) / 128;
@@ -124,5 +137,12 @@ class RollBackBatchTest {
                         "metadata transactions for %d rolled-back jobs (mount with them %d, without %d)",
                         JOBS, withJobs, idle)
                 .isLessThanOrEqualTo(batches);
+        // The spill device: the pending copies (a third of them partly written, the rest never)
+        // are deleted in one transaction per batch, not one each.
+        assertThat(slowWithJobs - slowIdle)
+                .as(
+                        "spill-device transactions for %d rolled-back copies (mount with them %d, without %d)",
+                        JOBS, slowWithJobs, slowIdle)
+                .isLessThanOrEqualTo(1); // one batch holds up to 1,024 (Garbage.DESTROY_BATCH)
     }
 }

@@ -241,8 +241,9 @@ class StripedRangeCopyTest {
     void aFailedStripeDeviceLosesTheCopyOfTheRangeAndTheWholeCopyServes() throws Exception {
         byte[] body = PoolFixtures.random(12 * K64 + 5, 6);
         Fid f = object(body);
-        assertThat(pool.migrator().copy(f, pool.device(3), false)).isInstanceOf(MoveResult.Done.class);
+        // The range first: under replicas: 1 a whole copy holding it would only release it.
         pool.migrator().spillRange(f, pool.device(1), 4 * K64, 10 * K64);
+        assertThat(pool.migrator().copy(f, pool.device(3), false)).isInstanceOf(MoveResult.Done.class);
         Copy c = range(f);
         assertThat(c.stripes()).extracting(Stripe::device).containsExactly(1, 2);
         pool.deviceOps().setState(pool.device(2), DeviceState.FAILED);
@@ -280,8 +281,8 @@ class StripedRangeCopyTest {
     void aCorruptStripeIsCaughtOnReadAndTheCopyMarkedBad() throws Exception {
         byte[] body = PoolFixtures.random(8 * K64, 8);
         Fid f = object(body);
-        assertThat(pool.migrator().copy(f, pool.device(3), false)).isInstanceOf(MoveResult.Done.class);
         pool.migrator().spillRange(f, pool.device(1), 2 * K64, 6 * K64);
+        assertThat(pool.migrator().copy(f, pool.device(3), false)).isInstanceOf(MoveResult.Done.class);
         Copy c = range(f);
         Stripe s1 = c.stripes().get(1);
         try (Transaction tx = raw.get(2).newTransaction()) {

@@ -77,6 +77,7 @@ public final class Server implements AutoCloseable {
         // Before anything is created: a taken port leaves no half-made pool behind.
         Ports.checkFree(o.host(), o.s3Port(), "S3 API", "--s3-port");
         Ports.checkFree(o.host(), o.adminPort(), "admin API", "--admin-port");
+        StartupWarmUp.awaitLibraries();
         DataDir dir = new DataDir(o.data());
         boolean fresh = dir.prepare();
         PoolLock lock = PoolLock.acquire(dir.lock(), "serve", Duration.ofSeconds(2));
@@ -96,7 +97,8 @@ public final class Server implements AutoCloseable {
                     cfg,
                     InstantSource.system(),
                     PoolOsd.MountMode.RECOVER,
-                    (d, c) -> metrics.timed(Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), c))));
+                    (d, c) -> metrics.timed(Osds.open(new OsdConfig(d.name(), d.backend(), d.settings(), c))),
+                    true); // the devices open side by side: the restart's wait is the slowest one's
             MountReport mount = new MountReport(
                     InstantSource.system().instant(), fresh, System.nanoTime() - t0, pool.recoveryReport());
             LOG.info("pool {} {}", pool.name(), mount.summary());
@@ -118,6 +120,7 @@ public final class Server implements AutoCloseable {
             if (o.config() == null && o.fastCapacity() != null && !newConfig) {
                 resized = resize(pool, dir, cfg.metadata().name(), o.fastCapacity(), true);
             }
+            StartupWarmUp.awaitAll();
             gateway = S3Gateway.start(
                     pool,
                     GatewayConfig.builder()

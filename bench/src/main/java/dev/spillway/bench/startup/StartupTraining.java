@@ -1,16 +1,20 @@
 package dev.spillway.bench.startup;
 
 import dev.spillway.cli.Main;
+import dev.spillway.server.Credentials;
 import dev.spillway.server.DataDir;
 import dev.spillway.server.Server;
 import dev.spillway.server.ServerOptions;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -19,22 +23,32 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * The training run from which the {@code spillway} launcher builds its start-up cache (the JDK's
  * AOT cache, or an AppCDS archive on a JDK older than 25): a JVM that does what a start does —
- * for {@code serve}: a start on a scratch data folder (format, mount, gateway, admin API, daemon),
- * the first S3 requests (signed PUT, GET, HEAD, LIST, DELETE), a clean stop, and a second start
- * that mounts the existing pool (the recovery path) and answers again; for the CLI:
+ * for {@code serve}: the restart after a {@code kill -9} (a first start, in a child JVM, formats a
+ * scratch pool, takes S3 writes and is killed; this JVM then mounts what it left — osd-kv's WAL
+ * replay, the work index's recovery — and starts the gateway, admin API and daemon), the S3
+ * requests that follow (signed PUT, GET, HEAD, LIST, DELETE), a clean stop, and a start after
+ * that clean stop; the S3 client (the AWS SDK) runs in a child JVM each time, so that its
+ * classes (2,500 of them) stay out of the serve cache, whose every class a start loads; for the CLI:
  * {@code version}, help, {@code df}, {@code jobs}, {@code device list}. The JVM records the classes it loaded and linked and the
  * methods' profiles; the launcher's later starts map them instead of loading them from the jars.
  *
  * <p>Two caches, one per kind of start, because the JVM loads every class of its AOT cache when
  * it starts: {@code serve} (the server) and {@code cli} (every other command). Usage:
  * {@code StartupTraining serve|cli SCRATCH_DIR}; exits 0 when every step answered, 1 otherwise
- * (the launcher then keeps no cache and says so).
+ * (the launcher then keeps no cache and says so). {@code StartupTraining client ENDPOINT
+ * ACCESS_KEY SECRET_KEY START} is the S3 client the serve training runs in a child JVM.
  */
 public final class StartupTraining {
     private StartupTraining() {}
 
     public static void main(String[] args) throws Exception {
         String role = args[0];
+        if (role.equals("client")) {
+            try (S3Client s3 = StartupBench.client(URI.create(args[1]), args[2], args[3])) {
+                s3Traffic(s3, Integer.parseInt(args[4]));
+            }
+            System.exit(0);
+        }
         Path scratch = Path.of(args[1]);
         int code;
         try {
@@ -55,19 +69,80 @@ public final class StartupTraining {
         System.exit(code);
     }
 
-    /** What {@code serve} does: format, start, S3 traffic, clean stop, mount again, traffic. */
+    /**
+     * What {@code serve} does: a first start (a child JVM: format, S3 writes) killed with SIGKILL,
+     * then in this JVM the restart after it and S3 traffic, a clean stop, a start after the clean
+     * stop and traffic again. Every S3 client is a child JVM.
+     */
     static void trainServe(Path scratch, PrintStream log) throws Exception {
         Path data = Files.createDirectories(scratch).resolve("data");
-        for (int start = 0; start < 2; start++) {
+        int s3Port = freePort();
+        Process first = java(
+                        Main.class.getName(),
+                        "serve",
+                        "--data",
+                        data.toString(),
+                        "--s3-port",
+                        Integer.toString(s3Port),
+                        "--admin-port",
+                        Integer.toString(freePort()))
+                .start();
+        try {
+            waitForServe(data, first);
+            Credentials c = Credentials.load(new DataDir(data));
+            client("http://127.0.0.1:" + s3Port, c, 0);
+        } finally {
+            // SIGKILL, as a crash: the next start is the recovery path.
+            first.destroyForcibly();
+            first.waitFor(2, TimeUnit.MINUTES);
+        }
+        for (int start = 1; start < 3; start++) {
             ServerOptions o = ServerOptions.defaults(data).withPorts(0, 0).withOut(log);
             try (Server server = Server.start(o)) {
-                try (S3Client s3 = StartupBench.client(
-                        URI.create(server.s3Endpoint()),
-                        server.credentials().accessKey(),
-                        server.credentials().secretKey())) {
-                    s3Traffic(s3, start);
-                }
+                client(server.s3Endpoint(), server.credentials(), start);
             }
+        }
+    }
+
+    /** A JVM on this one's class path running {@code main} with {@code args}, its output inherited. */
+    private static ProcessBuilder java(String main, String... args) {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(
+                javaBin, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
+    }
+
+    /** S3 traffic of start {@code start} from a child JVM (the AWS SDK's classes stay out of this one). */
+    private static void client(String endpoint, Credentials c, int start) throws Exception {
+        Process p = java(
+                        StartupTraining.class.getName(),
+                        "client",
+                        endpoint,
+                        c.accessKey(),
+                        c.secretKey(),
+                        Integer.toString(start))
+                .start();
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            check(false, "the S3 client of start " + start + " did not finish within 5 minutes");
+        }
+        check(p.exitValue() == 0, "the S3 client of start " + start + " exited " + p.exitValue());
+    }
+
+    private static void waitForServe(Path data, Process serve) throws Exception {
+        DataDir dir = new DataDir(data);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+        while (!Files.exists(dir.endpoint()) || !Files.exists(dir.credentials())) {
+            check(serve.isAlive(), "the training server exited (" + (serve.isAlive() ? "" : serve.exitValue()) + ")");
+            check(System.nanoTime() < deadline, "the training server did not start within 5 minutes");
+            Thread.sleep(50);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
         }
     }
 
@@ -83,33 +158,11 @@ public final class StartupTraining {
         check(Main.run("version", "--json") == 0, "version --json");
         check(Main.run("--help") == 0, "--help");
         check(Main.run("serve", "--help") == 0, "serve --help");
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process serve = new ProcessBuilder(
-                        javaBin,
-                        "--enable-native-access=ALL-UNNAMED",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        Main.class.getName(),
-                        "serve",
-                        "--data",
-                        data.toString(),
-                        "--s3-port",
-                        "0",
-                        "--admin-port",
-                        "0")
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.INHERIT)
+        Process serve = java(
+                        Main.class.getName(), "serve", "--data", data.toString(), "--s3-port", "0", "--admin-port", "0")
                 .start();
         try {
-            Path endpoint = new DataDir(data).endpoint();
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-            while (!Files.exists(endpoint)) {
-                check(
-                        serve.isAlive(),
-                        "the training server exited (" + (serve.isAlive() ? "" : serve.exitValue()) + ")");
-                check(System.nanoTime() < deadline, "the training server did not start within 5 minutes");
-                Thread.sleep(50);
-            }
+            waitForServe(data, serve);
             String d = data.toString();
             for (int i = 0; i < 2; i++) {
                 check(Main.run("df", "--data", d) == 0, "df");

@@ -341,6 +341,22 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         placement.resized(fid, size);
     }
 
+    /**
+     * A write brought spilled bytes of {@code fid} home before it changed them: the daemon's belief
+     * of which extents are resident becomes what the metadata device holds now, at once — a body
+     * promoted by range from its whole copy is recalled whole by a write, its untouched extents
+     * too, which the ranges the write changed do not say — rather than at the next pass's read of
+     * the record. The pool tells this before {@link #written(Fid, long, List)}, which then sizes
+     * the object in the heat tracker by its resident bytes.
+     */
+    @Override
+    public void recalled(Fid fid, long size, List<Span> resident) {
+        if (!cfg.extents().covers(size)) {
+            return;
+        }
+        extents.sync(fid, size, (a, b) -> Span.covers(resident, a, b));
+    }
+
     /** A write access with the ranges it changed: counted per extent for a big object (see {@link ExtentHeat}). */
     @Override
     public void written(Fid fid, long size, List<Span> touched) {
@@ -923,12 +939,31 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         /**
          * A big object the plan takes: its extents are valued as the object's heat shared by their
          * access counts, per extent size ({@code heat x share / (extent / 4 KiB)^sizeWeight}, the
-         * spill order's scale), and those at or below the plan's line are cold. All resident
+         * spill order's scale), the share taken over all its extents (spilled ones too, so spilling
+         * the cold ones changes no other's value), and those at or below the plan's line are cold
+         * (a split object counts in the line at its whole body's size: {@link #lineValue}). All resident
          * extents cold: false, the object is spilled whole as any other. Else each cold extent is
          * spilled alone ({@code Migrator.spillRange}, one copy per extent, so each can come home
          * alone) and the hot ones stay; true. Its size in the heat tracker becomes its resident
          * bytes, so its heat per byte is that of what stays.
          */
+        /**
+         * What {@code fid} counts for in a plan's line. A big object some of whose extents are
+         * spilled is sized by its resident bytes in the heat tracker (so the spill order ranks it by
+         * what stays), which would make its line its hot extents' own heat per byte: a hot head left
+         * alone would rate at or below itself and the body would go out whole. It counts instead at
+         * its heat per its whole body's size, the line its extents were measured against while it was
+         * whole, so spilling its cold extents changes no other extent's verdict.
+         */
+        private double lineValue(Fid fid) {
+            long size = extents.split(fid) ? extents.size(fid) : -1;
+            if (size < 0) {
+                return heat.value(fid);
+            }
+            return heat.heat(fid)
+                    / Math.pow(Math.max(1, size / 4096.0), heat.config().sizeWeight());
+        }
+
         private boolean spillColdExtents(Fid fid, double line) throws OsdException {
             Optional<PoolObject> o;
             try {
@@ -960,7 +995,8 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 resident.add(x);
                 double share = sum > 0 ? x.count() / sum : 1.0 / xs.size();
-                if (h * share / per <= line) {
+                // Ties (an object read evenly) are cold; the relative slack absorbs rounding.
+                if (h * share / per <= line * (1 + 1e-9)) {
                     cold.add(x);
                 }
             }
@@ -1018,10 +1054,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         }
 
         private void spill(SpillPlan plan, List<Fid> gone) throws OsdException {
-            // The line this plan cuts at: the hottest value (heat per size) among its candidates.
+            // The line this plan cuts at: the hottest value (heat per size) among its candidates —
+            // a split big object's at its whole body's size (lineValue).
             double line = 0;
             for (Candidate c : plan.candidates()) {
-                line = Math.max(line, heat.value(c.fid()));
+                line = Math.max(line, lineValue(c.fid()));
             }
             List<Candidate> cands = new ArrayList<>();
             for (Candidate c : plan.candidates()) {

@@ -313,6 +313,17 @@ public final class ExtentHeat {
         }
     }
 
+    /** The size {@code fid} is tracked at (its whole body), or -1 if it is not tracked. */
+    public long size(Fid fid) {
+        Obj o = objects.get(fid);
+        if (o == null) {
+            return -1;
+        }
+        synchronized (o) {
+            return o.dead ? -1 : o.size;
+        }
+    }
+
     /** Bytes of {@code fid} the daemon believes resident ({@code size} if it is not tracked). */
     public long residentBytes(Fid fid, long size) {
         Obj o = objects.get(fid);

@@ -23,6 +23,7 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.Span;
+import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
@@ -76,7 +77,16 @@ class ExtentDaemonTest {
     }
 
     private void mount(long fast) throws OsdException {
-        PoolConfig c = PoolConfigParser.parse(String.format(YAML, fast), "extent daemon test");
+        mount(fast, 0.4, 0.2);
+    }
+
+    private void mount(long fast, double high, double low) throws OsdException {
+        PoolConfig c = PoolConfigParser.parse(
+                String.format(YAML, fast)
+                        .replace(
+                                "high-watermark: 0.4, low-watermark: 0.2",
+                                "high-watermark: " + high + ", low-watermark: " + low),
+                "extent daemon test");
         pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
             Map<String, Object> s = new HashMap<>(d.settings());
             s.put("strict-declares", true);
@@ -193,6 +203,58 @@ class ExtentDaemonTest {
     }
 
     @Test
+    void aHotHeadLeftAloneStaysResidentWhileTheTierIsStillOverItsHighWatermark() throws Exception {
+        // High watermark 240,000 bytes: the hot extent alone (256 KiB) keeps the tier over it, so
+        // the pass plans again after spilling the cold extents, and the next passes plan too.
+        mount(1_200_000, 0.2, 0.1);
+        Fid f = write(BIG);
+        byte[] all = body;
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.extentsSpilled()).isEqualTo(3);
+        // Failed before: the next plan of the same pass valued the head against the object sized
+        // by its resident bytes — itself — and spilled the body whole (spilled 1).
+        assertThat(r.spilled())
+                .as("no whole spill after the cold extents left: " + r)
+                .isZero();
+        String split =
+                "fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)]" + " | slow0 [[786432, EOF)]";
+        assertThat(layout(f)).isEqualTo(split);
+
+        // Further passes, the tier still over its high watermark with nothing else on it: the head stays.
+        for (int i = 0; i < 2; i++) {
+            clock.advance(Duration.ofSeconds(11));
+            r = daemon.runOnce();
+            assertThat(r.errors()).isEmpty();
+            assertThat(r.spilled()).as("pass " + i + ": " + r).isZero();
+            assertThat(r.extentsSpilled()).isZero();
+            assertThat(layout(f)).isEqualTo(split);
+        }
+
+        // A cold object beside it: it goes, the head stays.
+        Fid g = write(400_000);
+        clock.advance(Duration.ofSeconds(11));
+        r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.spilled()).as(r.toString()).isEqualTo(1);
+        assertThat(state(g).resident(0)).isFalse();
+        assertThat(layout(f)).isEqualTo(split);
+        clock.advance(Duration.ofSeconds(11));
+        r = daemon.runOnce();
+        assertThat(r.spilled()).as(r.toString()).isZero();
+        assertThat(layout(f)).isEqualTo(split);
+
+        slowReads.set(0);
+        assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        assertThat(slowReads.get()).as("the head reads locally").isZero();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    @Test
     void aBigObjectReadEvenlyIsColdAllOverAndSpillsWhole() throws Exception {
         mount(2_400_000);
         Fid f = write(BIG);
@@ -301,6 +363,83 @@ class ExtentDaemonTest {
                         + daemon.status().moves())
                 .isEqualTo("slow0 [[0, EOF)] IN_SYNC");
         assertThat(pool.jobs()).isEmpty();
+    }
+
+    @Test
+    void aWriteThatRecallsABodyPromotedByExtentWholeTellsTheDaemonAtOnce() throws Exception {
+        mount(2_400_000);
+        Fid f = write(BIG);
+        byte[] all = body;
+        read(f, 0, BIG);
+        read(f, 0, BIG);
+        clock.advance(Duration.ofSeconds(11));
+        daemon.runOnce();
+        for (int i = 0; i < 3; i++) {
+            read(f, 2 * EXT, EXT);
+        }
+        daemon.runOnce();
+        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[524288, 786432)] IN_SYNC");
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(EXT);
+
+        // A write inside the resident extent: the whole copy alone held the rest, so the pool
+        // recalls the body whole before the change. No pass runs (the clock stands still): the
+        // daemon knows from the write itself that every extent is resident.
+        byte[] patch = new byte[100];
+        new Random(7).nextBytes(patch);
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareWrite(f, 2 * EXT + 10, patch.length);
+            tx.start();
+            tx.write(f, 2 * EXT + 10, ByteBuffer.wrap(patch));
+        }
+        System.arraycopy(patch, 0, all, 2 * EXT + 10, patch.length);
+        assertThat(state(f).resident(0)).isTrue();
+        assertThat(daemon.extents().split(f)).as("no extent believed spilled").isFalse();
+        assertThat(daemon.extents().allSpilled(f)).isFalse();
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(BIG);
+        assertThat(daemon.heat().lookup(f).orElseThrow().sizeBytes())
+                .as("the heat tracker sizes it by all of it")
+                .isEqualTo(BIG);
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    @Test
+    void coldExtentsOfABodyPromotedByRangeAreReleasedWithoutACopyWhileItsHotExtentStays() throws Exception {
+        // A 1.6 MB tier: high watermark 640 KB, low 320 KB.
+        mount(1_600_000);
+        Fid f = write(BIG);
+        byte[] all = body;
+        // Spilled whole, then its first three extents promoted by range from the whole copy.
+        assertThat(pool.migrator().spill(f, pool.device(1))).isInstanceOf(MoveResult.Done.class);
+        assertThat(pool.migrator().promoteRange(f, 0, 3 * EXT)).isInstanceOf(MoveResult.Done.class);
+        assertThat(copies(f)).isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[0, 786432)] IN_SYNC");
+        Fid key = state(f).inSync().get(0).key();
+        // The first extent is hot, the second and third read once each.
+        for (int i = 0; i < 12; i++) {
+            read(f, 0, EXT);
+        }
+        read(f, EXT, EXT);
+        read(f, 2 * EXT, EXT);
+        clock.advance(Duration.ofSeconds(11));
+        long slowUsed = pool.device(1).osd().statfs().usedBytes();
+
+        // 768 KiB resident is past the high watermark: the two cold extents leave. The whole copy
+        // holds them, so they are released — no copy of a range made, nothing written to slow0.
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(copies(f))
+                .as(r + " " + daemon.extents().extents(f, BIG) + " "
+                        + daemon.status().moves())
+                .isEqualTo("slow0 [[0, EOF)] IN_SYNC | fast [[0, 262144)] IN_SYNC");
+        assertThat(r.extentsSpilled()).isEqualTo(2);
+        assertThat(r.spilled()).isZero();
+        assertThat(state(f).inSync()).singleElement().extracting(Copy::key).isEqualTo(key);
+        assertThat(pool.device(1).osd().statfs().usedBytes()).isEqualTo(slowUsed);
+        assertThat(daemon.extents().residentBytes(f, BIG)).isEqualTo(EXT);
+        assertThat(pool.jobs()).isEmpty();
+        slowReads.set(0);
+        assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        assertThat(slowReads.get()).isZero();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
     }
 
     @Test

@@ -114,6 +114,11 @@ public class FilterTransaction implements Transaction {
     }
 
     @Override
+    public boolean destroyIfExists(Fid fid) throws OsdException {
+        return in.destroyIfExists(fid);
+    }
+
+    @Override
     public void setAttr(Fid fid, AttrChange change) throws OsdException {
         in.setAttr(fid, change);
     }

@@ -13,8 +13,10 @@ import dev.spillway.osd.spi.Declare.Op;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,9 +37,15 @@ public abstract class AbstractTransaction implements Transaction {
         STOPPED
     }
 
+    private static final int INDEXED_DECLARES = 16;
+
     protected final TransactionSupport support;
     private final long id;
     private final List<Declare> declares = new ArrayList<>();
+    // The declares by object, made at start when there are many: each update looks for the
+    // declare that covers it, and a scan of them all made a transaction of N updates O(N^2)
+    // (the pool's roll-back deletes a thousand copies in one).
+    private Map<Fid, List<Declare>> declaresByFid;
     private final List<CommitCallback> callbacks = Collections.synchronizedList(new ArrayList<>());
     private final AtomicBoolean fired = new AtomicBoolean();
     private final ObjectLocks.Held locks;
@@ -208,6 +216,12 @@ public abstract class AbstractTransaction implements Transaction {
         for (Declare d : declares) {
             fids.add(d.fid());
         }
+        if (declares.size() > INDEXED_DECLARES) {
+            declaresByFid = new HashMap<>();
+            for (Declare d : declares) {
+                declaresByFid.computeIfAbsent(d.fid(), f -> new ArrayList<>(2)).add(d);
+            }
+        }
         locks.lockAll(fids);
         try {
             doStart();
@@ -257,7 +271,11 @@ public abstract class AbstractTransaction implements Transaction {
     }
 
     private boolean declared(Declare u) {
-        for (Declare d : declares) {
+        List<Declare> candidates = declares;
+        if (declaresByFid != null) {
+            candidates = declaresByFid.getOrDefault(u.fid(), List.of());
+        }
+        for (Declare d : candidates) {
             if (d.covers(u)) {
                 return true;
             }
@@ -306,6 +324,13 @@ public abstract class AbstractTransaction implements Transaction {
     @Override
     public final void destroy(Fid fid) throws OsdException {
         update(new Declare(Op.DESTROY, fid, null, 0, 0, 0, null), () -> doDestroy(fid));
+    }
+
+    @Override
+    public final boolean destroyIfExists(Fid fid) throws OsdException {
+        boolean[] existed = {false};
+        update(new Declare(Op.DESTROY, fid, null, 0, 0, 0, null), () -> existed[0] = doDestroyIfExists(fid));
+        return existed[0];
     }
 
     @Override
@@ -412,6 +437,7 @@ public abstract class AbstractTransaction implements Transaction {
             case STARTED -> {}
         }
         state = State.STOPPED;
+        boolean committed = false;
         try {
             if (failure != null) {
                 try {
@@ -423,15 +449,22 @@ public abstract class AbstractTransaction implements Transaction {
             }
             try {
                 doCommit();
+                committed = true;
             } catch (OsdException | RuntimeException e) {
                 OsdException err = asOsd(e, "commit of transaction " + id);
                 fireCallbacks(err);
                 throw err;
             }
         } finally {
-            locks.unlockAll();
-            support.running().remove();
-            doRelease();
+            try {
+                locks.unlockAll();
+                support.running().remove();
+                doRelease();
+            } finally {
+                if (committed) {
+                    awaitDurable();
+                }
+            }
         }
     }
 
@@ -478,6 +511,12 @@ public abstract class AbstractTransaction implements Transaction {
 
     protected abstract void doDestroy(Fid fid) throws OsdException;
 
+    /**
+     * {@link #doDestroy} if the object exists, else false with nothing changed and nothing thrown:
+     * the transaction stays usable.
+     */
+    protected abstract boolean doDestroyIfExists(Fid fid) throws OsdException;
+
     protected abstract void doSetAttr(Fid fid, AttrChange change) throws OsdException;
 
     protected abstract void doWrite(Fid fid, long offset, ByteBuffer src) throws OsdException;
@@ -497,9 +536,22 @@ public abstract class AbstractTransaction implements Transaction {
     /**
      * Publishes the updates and arranges for {@link #fireCallbacks fireCallbacks(null)} once
      * they are committed (durable for DURABLE_COMMIT devices); with {@link #isSync()} it returns
-     * only after that. Runs with the locks held.
+     * only after that, or leaves the wait to {@link #awaitDurable}. Runs with the locks held.
      */
     protected abstract void doCommit() throws OsdException;
+
+    /**
+     * Runs once after a successful {@link #doCommit}, with the locks already released and {@link
+     * #doRelease} done: a device whose durability keeps a prefix of its commit order (a later
+     * commit is never durable without an earlier one) may wait here, rather than in {@code
+     * doCommit}, for a {@link #isSync() sync} transaction to become durable — early lock release.
+     * A transaction that takes the objects next commits after this one and is durable only with
+     * it, so nothing it does can outlive a crash that loses this one; and concurrent sync
+     * transactions on one object (an index every writer updates) share a force instead of
+     * holding the object through one force each. Stop still returns only once the transaction is
+     * durable. The default does nothing (a device that waits in {@code doCommit}).
+     */
+    protected void awaitDurable() throws OsdException {}
 
     /** Throws the updates away (TRANSACTIONS devices) or leaves them (others). Locks held. */
     protected abstract void doDiscard() throws OsdException;

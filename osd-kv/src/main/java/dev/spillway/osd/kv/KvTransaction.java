@@ -39,6 +39,9 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
     private long reservation;
     // Net bytes the views grew beyond the committed objects, for the over-declare check.
     private long growth;
+    // A sync commit not yet waited for: its seq, and the device entered until the wait (awaitDurable).
+    private long awaitSeq;
+    private KvOsd.Op awaitOp;
 
     KvTransaction(KvOsd osd) {
         super(osd.support);
@@ -112,7 +115,9 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
 
     @Override
     protected void doCommit() throws OsdException {
-        try (KvOsd.Op op = osd.enter()) {
+        KvOsd.Op op = osd.enter();
+        boolean waitLater = false;
+        try {
             for (WorkingObject w : touched.values()) {
                 closeOpen(w);
             }
@@ -147,8 +152,31 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
                 touched.clear();
             }
             if (isSync()) {
-                osd.pipeline.await(seq);
+                // Waited for in awaitDurable, once the locks are released (early lock release: a
+                // crash keeps a prefix of the commit order, so whoever takes these objects next is
+                // durable only with this commit); the device stays entered until then.
+                awaitSeq = seq;
+                awaitOp = op;
+                waitLater = true;
             }
+        } finally {
+            if (!waitLater) {
+                op.close();
+            }
+        }
+    }
+
+    @Override
+    protected void awaitDurable() throws OsdException {
+        KvOsd.Op op = awaitOp;
+        if (op == null) {
+            return;
+        }
+        awaitOp = null;
+        try {
+            osd.pipeline.await(awaitSeq);
+        } finally {
+            op.close();
         }
     }
 
@@ -273,6 +301,17 @@ final class KvTransaction extends AbstractTransaction implements CommitPipeline.
                     1);
             grow(fid, KvOsd.OBJECT_OVERHEAD);
         }
+    }
+
+    @Override
+    protected boolean doDestroyIfExists(Fid fid) throws OsdException {
+        try (KvOsd.Op op = osd.enter()) {
+            if (!view(fid).exists) {
+                return false;
+            }
+        }
+        doDestroy(fid);
+        return true;
     }
 
     @Override

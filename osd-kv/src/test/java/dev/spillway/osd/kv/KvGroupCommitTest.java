@@ -120,6 +120,80 @@ class KvGroupCommitTest {
         }
     }
 
+    /**
+     * Early lock release: sync transactions that all update one index (an S3 bucket's keys) commit
+     * while the first one's WAL sync is held, and share the next sync. Before, each held the
+     * index's lock through its own sync, so the others could not start until it was durable.
+     */
+    @Test
+    void syncTransactionsOfOneIndexCommitWhileTheFirstWaitsAndShareASync() throws Exception {
+        int writers = 4;
+        Fid index = Fid.of(0x200000403L, 1);
+        try (KvOsd osd = KvTestSupport.open(tmp.resolve("dev"))) {
+            try (Transaction t = osd.newTransaction()) {
+                t.declareCreate(index, ObjectKind.INDEX);
+                t.start();
+                t.create(index, ObjectKind.INDEX, AttrChange.none());
+            }
+            osd.sync();
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            osd.pipeline.beforeRound = () -> {
+                held.countDown();
+                await(release);
+            };
+            List<CompletableFuture<Void>> done = new ArrayList<>();
+            done.add(insertOn(osd, index, 0));
+            assertThat(held.await(30, TimeUnit.SECONDS))
+                    .as("the first sync transaction leads a round, held at its start")
+                    .isTrue();
+            for (int i = 1; i <= writers; i++) {
+                done.add(insertOn(osd, index, i));
+            }
+            // A guard only ends a hung run: before early lock release the others waited for the
+            // index's lock, which the first held through its sync.
+            long guard = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (osd.pipeline.pendingCount() < writers + 1 && System.nanoTime() < guard) {
+                Thread.sleep(1);
+            }
+            assertThat(osd.pipeline.pendingCount())
+                    .as("every writer of the index committed while the first one's sync is held")
+                    .isEqualTo(writers + 1);
+            for (CompletableFuture<Void> d : done) {
+                assertThat(d).as("a sync stop returns only once durable").isNotDone();
+            }
+            long before = osd.pipeline.walSyncs();
+            osd.pipeline.beforeRound = null;
+            release.countDown();
+            for (CompletableFuture<Void> d : done) {
+                d.get(60, TimeUnit.SECONDS);
+            }
+            assertThat(osd.pipeline.walSyncs() - before)
+                    .as("the held round and one more made all of them durable")
+                    .isLessThanOrEqualTo(2);
+            for (int i = 0; i <= writers; i++) {
+                assertThat(osd.lookup(index, new byte[] {(byte) i})).isPresent();
+            }
+        }
+    }
+
+    private static CompletableFuture<Void> insertOn(KvOsd osd, Fid index, int key) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            try (Transaction t = osd.newTransaction()) {
+                t.declareInsert(index, 1, 1);
+                t.setSync(true);
+                t.start();
+                t.insert(index, new byte[] {(byte) key}, new byte[] {1});
+            } catch (Throwable e) {
+                done.completeExceptionally(e);
+                return;
+            }
+            done.complete(null);
+        });
+        return done;
+    }
+
     private static void await(CountDownLatch l) {
         try {
             l.await(60, TimeUnit.SECONDS);

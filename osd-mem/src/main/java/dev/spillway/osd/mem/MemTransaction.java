@@ -321,6 +321,15 @@ final class MemTransaction extends AbstractTransaction {
     }
 
     @Override
+    protected boolean doDestroyIfExists(Fid fid) throws OsdException {
+        if (!view(fid).exists) {
+            return false;
+        }
+        doDestroy(fid);
+        return true;
+    }
+
+    @Override
     protected void doDestroy(Fid fid) throws OsdException {
         Working w = existing(fid);
         // What the object gave back (its index entries are not counted: crediting less is safe).

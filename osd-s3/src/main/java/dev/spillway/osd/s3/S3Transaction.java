@@ -318,6 +318,15 @@ final class S3Transaction extends AbstractTransaction {
     }
 
     @Override
+    protected boolean doDestroyIfExists(Fid fid) throws OsdException {
+        if (view(fid).meta == null) {
+            return false;
+        }
+        doDestroy(fid);
+        return true;
+    }
+
+    @Override
     protected void doDestroy(Fid fid) throws OsdException {
         Working w = existing(fid);
         if (w.upload != null) {

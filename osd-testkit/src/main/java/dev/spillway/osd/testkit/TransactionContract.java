@@ -277,6 +277,36 @@ public interface TransactionContract extends OsdContract {
     }
 
     @Test
+    default void destroyIfExistsSkipsMissingObjectsWithoutFailingTheTransaction() throws Exception {
+        Fid a = createData(new byte[] {1, 2, 3});
+        Fid missing = newFid();
+        Fid b = createData(new byte[] {4});
+        Fid fresh = newFid();
+        CompletableFuture<OsdException> cb;
+        try (Transaction t = osd().newTransaction()) {
+            t.declareDestroy(a);
+            t.declareDestroy(missing);
+            t.declareDestroy(b);
+            t.declareCreate(fresh, ObjectKind.DATA);
+            cb = callback(t);
+            t.start();
+            assertThat(t.destroyIfExists(a)).isTrue();
+            assertThat(t.destroyIfExists(missing)).isFalse();
+            assertThat(t.destroyIfExists(b)).isTrue();
+            assertThat(t.destroyIfExists(b))
+                    .as("destroyed earlier in the transaction")
+                    .isFalse();
+            // The transaction is still good: a later update goes through.
+            t.create(fresh, ObjectKind.DATA, AttrChange.none());
+        }
+        assertThat(cb.get(10, TimeUnit.SECONDS)).isNull();
+        assertThat(osd().exists(a)).isFalse();
+        assertThat(osd().exists(b)).isFalse();
+        assertThat(osd().exists(missing)).isFalse();
+        assertThat(osd().exists(fresh)).isTrue();
+    }
+
+    @Test
     default void abortDiscardsEveryUpdate() throws Exception {
         assumeCapability(Capability.TRANSACTIONS);
         Fid kept = createData(new byte[] {1, 2, 3});

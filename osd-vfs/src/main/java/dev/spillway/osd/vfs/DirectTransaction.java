@@ -172,6 +172,13 @@ final class DirectTransaction extends AbstractTransaction {
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
+        if (!doDestroyIfExists(fid)) {
+            throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
+        }
+    }
+
+    @Override
+    protected boolean doDestroyIfExists(Fid fid) throws OsdException {
         osd.ensureOpen();
         // Whatever a crash left of it: a record no slot of which is valid does not stop a destroy.
         long allocated = store.allocatedForDestroy(fid);
@@ -181,7 +188,7 @@ final class DirectTransaction extends AbstractTransaction {
             } catch (IOException e) {
                 throw io(fid, "remove a body without record", e);
             }
-            throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
+            return false;
         }
         touched.add(fid);
         Long before = allocatedBefore.remove(fid);
@@ -193,6 +200,7 @@ final class DirectTransaction extends AbstractTransaction {
         // What this transaction allocated to it goes with it: charge it, then free it all.
         osd.space().allocated(allocated - (before != null ? before : allocated));
         osd.space().objectDestroyed(allocated);
+        return true;
     }
 
     @Override

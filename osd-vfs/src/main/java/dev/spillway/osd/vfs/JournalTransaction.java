@@ -247,6 +247,13 @@ final class JournalTransaction extends AbstractTransaction {
 
     @Override
     protected void doDestroy(Fid fid) throws OsdException {
+        if (!doDestroyIfExists(fid)) {
+            throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
+        }
+    }
+
+    @Override
+    protected boolean doDestroyIfExists(Fid fid) throws OsdException {
         Working w = touched.get(fid);
         if (w == null) {
             // Whatever damage left of it: a record no slot of which is valid does not stop a destroy.
@@ -257,13 +264,14 @@ final class JournalTransaction extends AbstractTransaction {
             touched.put(fid, w);
         }
         if (!w.exists) {
-            throw new OsdException(Errno.ENOENT, device(), fid, "no such object");
+            return false;
         }
         w.exists = false;
         w.createOp = -1;
         w.staging = null;
         w.xattrs = null;
         ops.add(new Op.Destroy(fid));
+        return true;
     }
 
     @Override

@@ -227,9 +227,8 @@ final class ObjectFiles {
         String body = ObjectIndex.body(fid);
         Optional<byte[]> v;
         try {
-            v = s.getXattr(body, XattrRecord.NAME);
-        } catch (NoSuchFileException e) {
-            return null;
+            // Empty for a missing body too (an object never written: no exception per check).
+            v = s.findXattr(body, XattrRecord.NAME);
         } catch (IOException e) {
             throw io(fid, "read record " + body + " xattr user." + XattrRecord.NAME, e);
         }
@@ -258,11 +257,7 @@ final class ObjectFiles {
         if (!xattrRecords) {
             return s.type(ObjectIndex.record(fid)) == Storage.EntryType.FILE;
         }
-        try {
-            return s.getXattr(ObjectIndex.body(fid), XattrRecord.NAME).isPresent();
-        } catch (NoSuchFileException e) {
-            return false;
-        }
+        return s.findXattr(ObjectIndex.body(fid), XattrRecord.NAME).isPresent();
     }
 
     /**

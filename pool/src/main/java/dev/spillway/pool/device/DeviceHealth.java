@@ -209,6 +209,11 @@ public final class DeviceHealth extends FilterOsd {
         }
 
         @Override
+        public boolean destroyIfExists(Fid fid) throws OsdException {
+            return io(() -> in.destroyIfExists(fid), writeErrors);
+        }
+
+        @Override
         public void setAttr(Fid fid, AttrChange change) throws OsdException {
             vio(() -> in.setAttr(fid, change));
         }

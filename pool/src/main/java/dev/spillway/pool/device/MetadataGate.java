@@ -169,6 +169,12 @@ public final class MetadataGate extends FilterOsd implements ChangeStamps {
         }
 
         @Override
+        public boolean destroyIfExists(Fid fid) throws OsdException {
+            touch(fid);
+            return in.destroyIfExists(fid);
+        }
+
+        @Override
         public void setAttr(Fid fid, AttrChange change) throws OsdException {
             touch(fid);
             in.setAttr(fid, change);

@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
 import java.util.zip.CRC32C;
 
 /**
@@ -458,6 +459,22 @@ public final class CopyIo {
      */
     public static void recallRange(Transaction tx, IntFunction<PoolDevice> devs, Fid object, Copy c, long size)
             throws OsdException {
+        recallRange(tx, devs, object, c, size, UnaryOperator.identity());
+    }
+
+    /**
+     * {@link #recallRange(Transaction, IntFunction, Fid, Copy, long)}, a failed read of the copy
+     * (not a failed write into {@code tx}) thrown as {@code readFailed} makes it, so the caller can
+     * tell the copy's fault from the metadata device's.
+     */
+    public static void recallRange(
+            Transaction tx,
+            IntFunction<PoolDevice> devs,
+            Fid object,
+            Copy c,
+            long size,
+            UnaryOperator<OsdException> readFailed)
+            throws OsdException {
         var span = c.spans().get(0);
         long len = span.length(size);
         long piece = c.striped()
@@ -467,13 +484,18 @@ public final class CopyIo {
         long off = 0;
         while (off < len) {
             b.clear();
-            int n = readRange(devs, object, c, size, span.start() + off, b);
+            int n;
+            try {
+                n = readRange(devs, object, c, size, span.start() + off, b);
+            } catch (OsdException e) {
+                throw readFailed.apply(e);
+            }
             if (n <= 0) {
-                throw new OsdException(
+                throw readFailed.apply(new OsdException(
                         Errno.EIO,
                         devs.apply(c.device()).name(),
                         object,
-                        "copy " + c.key() + " of " + span + " ends at " + off + " of " + len);
+                        "copy " + c.key() + " of " + span + " ends at " + off + " of " + len));
             }
             b.flip();
             tx.write(object, span.start() + off, b);

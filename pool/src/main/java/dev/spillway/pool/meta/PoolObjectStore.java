@@ -145,7 +145,11 @@ public final class PoolObjectStore {
         declare(tx, fid, bound);
     }
 
-    private Copy localCopy(PoolObject p, Fid fid) {
+    /**
+     * The metadata device's copy of {@code p}'s whole body, as a recall or promotion adds it: the
+     * next mirror id, in sync at the current data version, preferred, no checksums.
+     */
+    public Copy localCopy(PoolObject p, Fid fid) {
         return new Copy(
                 p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), p.size(), true, Checksums.NONE);
     }

@@ -142,23 +142,19 @@ final class Garbage {
             if (d.state() == DeviceState.FAILED) {
                 continue;
             }
-            List<Job> gone = new ArrayList<>();
-            for (Job job : e.getValue()) {
-                try {
-                    if (destroyCopy(d, job)) {
-                        removed++;
-                    } else {
-                        missing++;
-                    }
-                    gone.add(job);
-                } catch (OsdException ex) {
-                    LOG.log(
-                            System.Logger.Level.WARNING,
-                            "pool " + ctx.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
-                                    + d.name() + " not deleted now (" + ex.getMessage()
-                                    + "); its job stays for the next garbage pass");
-                    kept.add(job);
-                }
+            Destroyed out = destroyCopies(d, e.getValue());
+            List<Job> gone = new ArrayList<>(out.removed());
+            gone.addAll(out.missing());
+            removed += out.removed().size();
+            missing += out.missing().size();
+            for (var f : out.failed().entrySet()) {
+                Job job = f.getKey();
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + ctx.name() + ": garbage copy " + job.key() + " of " + job.fid() + " on "
+                                + d.name() + " not deleted now (" + f.getValue().getMessage()
+                                + "); its job stays for the next garbage pass");
+                kept.add(job);
             }
             try {
                 d.osd().sync();
@@ -244,24 +240,19 @@ final class Garbage {
             if (d.state() == DeviceState.FAILED) {
                 continue;
             }
-            List<Job> gone = new ArrayList<>();
-            int devRemoved = 0;
-            int devMissing = 0;
-            for (Job job : e.getValue()) {
-                try {
-                    if (destroyCopy(d, job)) {
-                        devRemoved++;
-                    } else {
-                        devMissing++;
-                    }
-                    gone.add(job);
-                } catch (OsdException ex) {
-                    LOG.log(
-                            System.Logger.Level.WARNING,
-                            "pool " + ctx.name() + ": pending copy " + job.key() + " of " + job.fid() + " on "
-                                    + d.name() + " not deleted at roll-back (" + ex.getMessage()
-                                    + "); it becomes a GC job");
-                }
+            Destroyed out = destroyCopies(d, e.getValue());
+            List<Job> gone = new ArrayList<>(out.removed());
+            gone.addAll(out.missing());
+            int devRemoved = out.removed().size();
+            int devMissing = out.missing().size();
+            for (var f : out.failed().entrySet()) {
+                Job job = f.getKey();
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + ctx.name() + ": pending copy " + job.key() + " of " + job.fid() + " on "
+                                + d.name() + " not deleted at roll-back ("
+                                + f.getValue().getMessage()
+                                + "); it becomes a GC job");
             }
             try {
                 d.osd().sync();
@@ -467,23 +458,73 @@ final class Garbage {
         return collect(garbage);
     }
 
+    /** Copies deleted at most per device transaction ({@link #destroyCopies}). */
+    static final int DESTROY_BATCH = 1024;
+
+    /** What became of the copies a device was asked to delete: removed, already gone, or not deleted now (why). */
+    private record Destroyed(List<Job> removed, List<Job> missing, Map<Job, OsdException> failed) {}
+
+    /**
+     * Deletes the copies named by {@code jobs} from {@code d}: one unforced space-freeing
+     * transaction per {@link #DESTROY_BATCH} copies (the caller syncs the device once for all of
+     * them), each copy by {@link Transaction#destroyIfExists}, so a copy that was never written —
+     * most of a roll-back's: {@code begin} records the copy before a byte of it is written — costs
+     * no error. If a batch's transaction fails (a damaged copy, a failing device), its copies are
+     * deleted again one transaction each, so that a copy the device cannot delete now fails alone.
+     */
+    private static Destroyed destroyCopies(PoolDevice d, List<Job> jobs) {
+        List<Job> removed = new ArrayList<>();
+        List<Job> missing = new ArrayList<>();
+        Map<Job, OsdException> failed = new LinkedHashMap<>();
+        for (int from = 0; from < jobs.size(); from += DESTROY_BATCH) {
+            List<Job> some = jobs.subList(from, Math.min(jobs.size(), from + DESTROY_BATCH));
+            // Deleted by the batch before it failed (a device without transactions keeps them).
+            Set<Job> deleted = new LinkedHashSet<>();
+            List<Job> gone = new ArrayList<>();
+            try (Transaction tx = d.osd().newTransaction()) {
+                for (Job job : some) {
+                    tx.declareDestroy(job.key());
+                }
+                tx.setSpaceClass(SpaceClass.FREEING);
+                tx.start();
+                for (Job job : some) {
+                    if (tx.destroyIfExists(job.key())) {
+                        deleted.add(job);
+                    } else {
+                        gone.add(job);
+                    }
+                }
+            } catch (OsdException batchFailed) {
+                for (Job job : some) {
+                    try {
+                        if (destroyCopy(d, job) || deleted.contains(job)) {
+                            removed.add(job);
+                        } else {
+                            missing.add(job);
+                        }
+                    } catch (OsdException ex) {
+                        failed.put(job, ex);
+                    }
+                }
+                continue;
+            }
+            removed.addAll(deleted);
+            missing.addAll(gone);
+        }
+        return new Destroyed(removed, missing, failed);
+    }
+
     /**
      * Deletes one copy named by {@code job} from its device: one unforced space-freeing
-     * transaction (the caller syncs the device once for all of them). True if it was deleted,
-     * false if it was already gone; any other error is thrown for the caller to keep the job.
+     * transaction. True if it was deleted, false if it was already gone; any other error is
+     * thrown for the caller to keep the job.
      */
     private static boolean destroyCopy(PoolDevice d, Job job) throws OsdException {
         try (Transaction tx = d.osd().newTransaction()) {
             tx.declareDestroy(job.key());
             tx.setSpaceClass(SpaceClass.FREEING);
             tx.start();
-            tx.destroy(job.key());
-            return true;
-        } catch (OsdException ex) {
-            if (ex.is(Errno.ENOENT)) {
-                return false;
-            }
-            throw ex;
+            return tx.destroyIfExists(job.key());
         }
     }
 }

@@ -10,7 +10,6 @@ import dev.spillway.pool.config.Role;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
-import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.DeviceIndex;
@@ -116,16 +115,7 @@ final class LayoutOps {
             OsdException last = null;
             AttrChange times = ctx.store().times(fid);
             for (Copy src : sources) {
-                PoolObject next = p.add(new Copy(
-                                p.nextMirrorId(),
-                                mdIndex,
-                                fid,
-                                CopyState.IN_SYNC,
-                                p.dataVersion(),
-                                p.size(),
-                                true,
-                                Checksums.NONE))
-                        .preferring(mdIndex);
+                PoolObject next = p.add(ctx.store().localCopy(p, fid)).preferring(mdIndex);
                 try {
                     mc.meta(
                             fid,

@@ -198,9 +198,12 @@ public final class Migrator {
     }
 
     /**
-     * Spills the range {@code [start, end)} of the body to {@code target} and releases it on the
-     * metadata device (range-level placement, {@link RangeMoves}); {@code end} at or past the size
-     * means to the end. Boundaries are multiples of 64 KiB.
+     * Spills the range {@code [start, end)} of the body and releases it on the metadata device
+     * (range-level placement, {@link RangeMoves}); {@code end} at or past the size means to the end.
+     * Boundaries are multiples of 64 KiB. The range keeps {@code replicas} durable copies: those
+     * that hold it already (whole copies, copies of ranges covering it) count — enough, and it is
+     * only released — and the missing copies of the range are made, on {@code target} first, each
+     * on its own background device holding none of the range's bytes.
      */
     public MoveResult spillRange(Fid fid, PoolDevice target, long start, long end) throws OsdException {
         return ranges.spillRange(fid, target, start, end, MoveOptions.DEFAULT);

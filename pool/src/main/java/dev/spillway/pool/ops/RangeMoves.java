@@ -64,9 +64,18 @@ final class RangeMoves {
     }
 
     /**
-     * Spills {@code [start, end)} of the body ({@code end} at or past the size: to the end) to
-     * {@code target} and releases it on the metadata device.
+     * Spills {@code [start, end)} of the body ({@code end} at or past the size: to the end) and
+     * releases it on the metadata device, keeping {@code replicas} durable copies of it: the durable
+     * in-sync copies that hold the range already (whole copies, copies of ranges covering it) count,
+     * and if they are enough the range is only released, no byte copied; else the missing copies of
+     * the range are made, {@code target} first, each on its own background devices holding none of
+     * the range's bytes (a copy striped over its tier takes each of its stripes' devices), and the
+     * range is released in the flip that puts them in sync.
      *
+     * @return Done; NothingToDo if the body does not hold the range or holds nothing else; Refused
+     *     if the target takes no copies, the metadata device cannot punch, too few devices may take
+     *     the missing copies, or the record would pass the split body's budget; Parked if a target
+     *     failed the write; Changed if the object changed meanwhile (the new copies are garbage)
      * @throws OsdException EINVAL for a range not on 64 KiB boundaries, or empty
      */
     MoveResult spillRange(Fid fid, PoolDevice target, long start, long end, MoveOptions o) throws OsdException {
@@ -86,28 +95,30 @@ final class RangeMoves {
             return new MoveResult.Refused(
                     ctx.metadata().name() + " cannot punch a range out of a body: no range can be released there");
         }
-        Optional<PoolObject> now = mc.loadIfExists(fid);
-        if (now.isPresent() && overBudget(fid, now.get(), target, start, end)) {
-            return new MoveResult.Refused(overBudget(fid).getMessage());
-        }
         return mc.slotted(o, () -> {
-            List<Fid> ks = takeKeys(target);
-            // In flight (the daemon leaves its COPY jobs alone) until its flip or roll-back has ended.
-            return mc.inFlight.during(ks.get(0), () -> copyRange(fid, target, start, end, ks, o));
+            // Keys for every copy the range may need, each striped as wide as the pool's widest
+            // tier (those left unused are skipped: keys are never reused), each in flight (the
+            // daemon leaves its COPY jobs alone) until its flip or roll-back has ended.
+            int width = 1;
+            for (PoolDevice d : ctx.devices()) {
+                width = Math.max(
+                        width,
+                        ctx.config()
+                                .stripeTier(d.name())
+                                .map(t -> t.stripeCount())
+                                .orElse(1));
+            }
+            List<Fid> ks = new ArrayList<>();
+            for (int i = 0; i < Math.max(1, ctx.replicas()) * width; i++) {
+                ks.add(keys.next());
+            }
+            ks.forEach(mc.inFlight::enter);
+            try {
+                return copyRange(fid, target, start, end, ks, width, o);
+            } finally {
+                ks.forEach(mc.inFlight::leave);
+            }
         });
-    }
-
-    /**
-     * Fresh keys for a copy of a range placed on {@code target}: one, or one per stripe of its
-     * striping tier (those a copy does not use are skipped: keys are never reused).
-     */
-    private List<Fid> takeKeys(PoolDevice target) throws OsdException {
-        int n = ctx.config().stripeTier(target.name()).map(t -> t.stripeCount()).orElse(1);
-        List<Fid> ks = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            ks.add(keys.next());
-        }
-        return ks;
     }
 
     /**
@@ -150,45 +161,85 @@ final class RangeMoves {
         return false;
     }
 
-    /** Steps 1 to 3 of a range's copy under keys {@code ks}. */
-    private MoveResult copyRange(Fid fid, PoolDevice target, long start, long end, List<Fid> ks, MoveOptions o)
+    /** What step 1 began: the pending copies, and the COPY jobs of each (one per part). */
+    private record Begun(List<Copy> copies, List<List<Job>> jobs) {}
+
+    /** Steps 1 to 3 of a range's copies under keys {@code ks} ({@code width} per copy), or its release alone. */
+    private MoveResult copyRange(
+            Fid fid, PoolDevice target, long start, long end, List<Fid> ks, int width, MoveOptions o)
             throws OsdException {
-        Copy[] began = new Copy[1];
-        Job job = mc.locked(fid, o, () -> begin(fid, target, start, end, ks, began));
-        if (job == null) {
-            return new MoveResult.NothingToDo("range [" + start + ", " + end + ") of " + fid
-                    + " is not resident whole, or is all that is resident");
+        Object begun = mc.locked(fid, o, () -> begin(fid, target, start, end, ks, width));
+        if (begun instanceof MoveResult r) {
+            return r;
         }
-        List<Stripe> written;
-        try {
-            written = CopyIo.writeRangeDurably(
-                    CopyIo.of(mc.md(), fid), start, fid, began[0].bytes(), began[0], ctx::device, o.pacer());
-        } catch (OsdException e) {
-            mc.locked(fid, () -> {
-                garbage.discard(job, mc.loadIfExists(fid).orElse(null));
-                return null;
-            });
-            if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
-                return new MoveResult.Parked(target.name() + " could not take the range: " + e.getMessage(), e);
+        Begun b = (Begun) begun;
+        List<List<Stripe>> written = new ArrayList<>(b.copies().size());
+        for (Copy c : b.copies()) {
+            try {
+                written.add(CopyIo.writeRangeDurably(
+                        CopyIo.of(mc.md(), fid), start, fid, c.bytes(), c, ctx::device, o.pacer()));
+            } catch (OsdException e) {
+                mc.locked(fid, () -> {
+                    for (List<Job> js : b.jobs()) {
+                        garbage.discard(js.get(0), mc.loadIfExists(fid).orElse(null));
+                    }
+                    return null;
+                });
+                if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
+                    return new MoveResult.Parked(mc.where(c) + " could not take the range: " + e.getMessage(), e);
+                }
+                if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
+                    return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
+                }
+                throw e;
             }
-            if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
-                return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
-            }
-            throw e;
         }
-        return mc.locked(fid, o, () -> finish(job, written));
+        return mc.locked(fid, o, () -> finish(fid, b, written));
     }
 
     /**
-     * Step 1: null if the body on the metadata device does not hold the range, or holds nothing
-     * else; the pending copy is left in {@code began[0]}.
+     * The durable in-sync copies off the metadata device that hold {@code span} of {@code p} (whole
+     * copies, copies of ranges covering it) on readable devices: what counts toward {@code replicas}
+     * for a range.
      */
-    private Job begin(Fid fid, PoolDevice target, long start, long end, List<Fid> ks, Copy[] began)
+    private List<Copy> durableHolders(PoolObject p, Span span) {
+        List<Copy> out = p.holdersOf(span, null);
+        out.removeIf(c -> c.device() == mdIndex || !ctx.durable(c) || !ctx.readable(c));
+        return out;
+    }
+
+    /**
+     * True if {@code d} may take a new copy of {@code span} of {@code p}: a writable durable
+     * background device holding none of its bytes (in any copy, pending ones too).
+     */
+    private boolean mayTake(PoolDevice d, PoolObject p, Span span) {
+        return mc.refusal(d) == null && d.durability() > 0 && !holdsPartOf(p, d, span);
+    }
+
+    /** True if {@code d} reports room for {@code bytes} more (a device that cannot say is passed over). */
+    private static boolean hasRoom(PoolDevice d, long bytes) {
+        try {
+            return d.statfs().availableBytes() > bytes;
+        } catch (OsdException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Step 1, the object's lock held: the pending copies of the range and their COPY jobs in one
+     * durable metadata transaction (a {@link Begun}); or, if the durable copies holding the range
+     * already number {@code replicas}, the range released at once; or why nothing was done (a
+     * {@link MoveResult} either way). Each copy after the first is placed knowing the ones before
+     * it, so no two share a device.
+     */
+    private Object begin(Fid fid, PoolDevice target, long start, long end, List<Fid> ks, int width)
             throws OsdException {
         PoolObject p = mc.load(fid);
         Optional<Copy> local = p.on(mdIndex).filter(c -> c.state() == CopyState.IN_SYNC);
+        MoveResult nothing = new MoveResult.NothingToDo(
+                "range [" + start + ", " + end + ") of " + fid + " is not resident whole, or is all that is resident");
         if (local.isEmpty() || start >= p.size()) {
-            return null;
+            return nothing;
         }
         Span span = Span.of(start, end, p.size());
         long to = Math.min(span.end(), p.size());
@@ -196,77 +247,158 @@ final class RangeMoves {
         if (!Span.covers(local.get().held(), start, to)
                 || rest.isEmpty()
                 || rest.get(0).start() >= p.size()) {
-            return null;
+            return nothing;
+        }
+        List<Copy> holders = durableHolders(p, span);
+        int need = ctx.replicas() - holders.size();
+        if (need <= 0) {
+            return releaseHeld(fid, p, local.get(), span, holders);
         }
         for (Copy c : p.copies()) {
-            if (c.device() == target.index() && c.state() == CopyState.PENDING) {
+            if (c.device() != mdIndex && c.state() == CopyState.PENDING && c.onDevice(target.index())) {
                 throw new OsdException(
                         Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
             }
         }
-        if (overBudget(fid, p, target, start, end)) {
-            throw overBudget(fid);
+        PoolObject next = p;
+        List<Copy> pending = new ArrayList<>();
+        List<PoolDevice> candidates = new ArrayList<>();
+        candidates.add(target);
+        for (PoolDevice d : ctx.devices()) {
+            if (d != target && hasRoom(d, to - start)) {
+                candidates.add(d);
+            }
         }
-        Copy pending = pendingRange(p, target, span, to - start, ks);
-        began[0] = pending;
-        List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
+        for (PoolDevice d : candidates) {
+            if (pending.size() >= need) {
+                break;
+            }
+            if (!mayTake(d, next, span)) {
+                continue;
+            }
+            List<Fid> mine = ks.subList(pending.size() * width, (pending.size() + 1) * width);
+            Copy c = pendingRange(next, d, span, to - start, mine);
+            pending.add(c);
+            next = next.add(c);
+        }
+        if (pending.size() < need) {
+            return new MoveResult.Refused("the pool keeps " + ctx.replicas() + " copies of the range " + span + " of "
+                    + fid + ": " + holders.size() + " durable cop" + (holders.size() == 1 ? "y holds" : "ies hold")
+                    + " it, and background devices holding none of its bytes can take " + pending.size() + " of the "
+                    + need + " missing");
+        }
+        Copy kept = local.get().withSpans(rest);
+        PoolObject fin = next;
+        for (Copy c : pending) {
+            Copy f = flipped(c, p.dataVersion(), to - start);
+            fin = fin.replace(c.mirrorId(), x -> f);
+        }
+        fin = fin.replace(kept.mirrorId(), x -> kept);
+        if (ctx.reservePlan().isPresent()
+                && ctx.store().storedBytes(fid, fin) > ctx.reservePlan().get().splitBudget()) {
+            return new MoveResult.Refused(overBudget(fid).getMessage());
+        }
+        List<List<Job>> jobs = new ArrayList<>();
+        for (Copy c : pending) {
+            jobs.add(Job.perPart(Job.Kind.COPY, fid, c, p.dataVersion(), ctx.nowNanos()));
+        }
         AttrChange times = ctx.store().times(fid);
-        PoolObject next = p.add(pending);
+        PoolObject stored = next;
         mc.meta(
                 fid,
                 true,
                 SpaceClass.RESERVED,
-                (tx, c) -> {
-                    for (int i = 0; i < js.size(); i++) {
-                        WorkIndex.declareAdd(tx, fid);
+                (tx, cs) -> {
+                    for (Copy c : pending) {
+                        for (int i = 0; i < c.parts().size(); i++) {
+                            WorkIndex.declareAdd(tx, fid);
+                        }
+                        DeviceIndex.declareInsert(tx, fid, c);
                     }
-                    DeviceIndex.declareInsert(tx, fid, pending);
-                    ctx.store().declare(tx, fid, next);
+                    ctx.store().declare(tx, fid, stored);
                 },
-                (tx, c) -> {
-                    for (Job j : js) {
-                        WorkIndex.add(tx, j);
+                (tx, cs) -> {
+                    for (List<Job> js : jobs) {
+                        for (Job j : js) {
+                            WorkIndex.add(tx, j);
+                        }
                     }
-                    DeviceIndex.insert(tx, fid, pending);
-                    c.add(pending, CopyState.PENDING, +1);
-                    ctx.store().store(tx, fid, next, times);
+                    for (Copy c : pending) {
+                        DeviceIndex.insert(tx, fid, c);
+                        cs.add(c, CopyState.PENDING, +1);
+                    }
+                    ctx.store().store(tx, fid, stored, times);
                 });
-        return js.get(0);
+        return new Begun(pending, jobs);
     }
 
     /**
-     * True if spilling {@code [start, end)} of {@code p} to {@code target} would take its record
-     * and layout past the reserve plan's budget for a split body ({@code ReservePlan.splitBudget}):
-     * measured on the object as the spill's flip would leave it (the copy of the range in sync with
-     * its checksums, the range released locally).
+     * The range released on the metadata device with no copy made, the object's lock held: the
+     * durable copies {@code holders} hold it, as many as the pool keeps. One metadata transaction.
      */
-    boolean overBudget(Fid fid, PoolObject p, PoolDevice target, long start, long end) {
-        Optional<ReservePlan> plan = ctx.reservePlan();
-        Optional<Copy> local = p.on(mdIndex);
-        if (plan.isEmpty() || local.isEmpty() || start < 0 || start >= p.size()) {
-            return false;
+    private MoveResult releaseHeld(Fid fid, PoolObject p, Copy local, Span span, List<Copy> holders)
+            throws OsdException {
+        Copy kept = local.withSpans(Span.subtract(local.held(), span));
+        if (ctx.reservePlan().isPresent()
+                && ctx.store().storedBytes(fid, p.replace(kept.mirrorId(), c -> kept))
+                        > ctx.reservePlan().get().splitBudget()) {
+            return new MoveResult.Refused(overBudget(fid).getMessage());
         }
-        Span span = Span.of(start, end, p.size());
-        long len = Math.min(span.end(), p.size()) - start;
-        List<Span> rest = Span.subtract(local.get().held(), span);
-        if (rest.isEmpty()) {
-            return false;
-        }
-        Copy kept = local.get().withSpans(rest);
-        List<Fid> ks = new ArrayList<>();
-        for (int i = 0,
-                        n =
-                                ctx.config()
-                                        .stripeTier(target.name())
-                                        .map(t -> t.stripeCount())
-                                        .orElse(1);
-                i < n;
-                i++) {
-            ks.add(fid);
-        }
-        PoolObject fin = p.add(flipped(pendingRange(p, target, span, len, ks), p.dataVersion(), len))
-                .replace(kept.mirrorId(), c -> kept);
-        return ctx.store().storedBytes(fid, fin) > plan.get().splitBudget();
+        long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
+        PoolObject next = p.replace(kept.mirrorId(), c -> kept).withBlocks(blocks);
+        release(fid, p, span, next, List.of());
+        long len = Math.min(span.end(), p.size()) - span.start();
+        List<String> where = new ArrayList<>();
+        holders.forEach(c -> where.add(mc.where(c)));
+        return new MoveResult.Done(
+                len,
+                "released " + len + " bytes of " + fid + " " + span + ", held by " + holders.size()
+                        + " durable cop" + (holders.size() == 1 ? "y" : "ies") + " already (" + String.join(", ", where)
+                        + "): no copy made");
+    }
+
+    /**
+     * One FREEING metadata transaction: {@code span} released on the metadata device (punched, or
+     * truncated away when it runs to the end), the record {@code next} stored, and each copy of
+     * {@code flipped} (PENDING before, IN_SYNC in {@code next}) counted, its COPY jobs (one per
+     * part) removed.
+     */
+    private void release(Fid fid, PoolObject p, Span span, PoolObject next, List<Copy> flipped) throws OsdException {
+        AttrChange times = ctx.store().times(fid);
+        long len = Math.min(span.end(), p.size()) - span.start();
+        mc.meta(
+                fid,
+                false,
+                SpaceClass.FREEING,
+                (tx, c) -> {
+                    if (span.toEof()) {
+                        tx.declareTruncate(fid, span.start());
+                    } else {
+                        tx.declarePunch(fid, span.start(), len);
+                    }
+                    for (Copy x : flipped) {
+                        for (int i = 0; i < x.parts().size(); i++) {
+                            WorkIndex.declareRemove(tx, fid);
+                        }
+                    }
+                    ctx.store().declare(tx, fid, next);
+                },
+                (tx, c) -> {
+                    // The release frees first, then the record grows by the span.
+                    if (span.toEof()) {
+                        tx.truncate(fid, span.start());
+                    } else {
+                        tx.punch(fid, span.start(), len);
+                    }
+                    for (Copy x : flipped) {
+                        for (Job j : Job.perPart(Job.Kind.COPY, fid, x, x.version(), 0)) {
+                            WorkIndex.remove(tx, j);
+                        }
+                        Copy now = next.byKey(x.key()).orElseThrow();
+                        c.add(x, CopyState.PENDING, -1).add(now, CopyState.IN_SYNC, +1);
+                    }
+                    ctx.store().store(tx, fid, next, times);
+                });
     }
 
     /** A copy of {@code span} of {@code p} on {@code target}, in sync with its checksums: what a flip records. */
@@ -318,68 +450,53 @@ final class RangeMoves {
     }
 
     /**
-     * Step 3: the copy of the range in sync ({@code parts} as written: its object, or its stripes)
-     * and the range released locally, or the copy garbage.
+     * Step 3: the copies of the range in sync ({@code written}: each one's parts as written, its
+     * object or its stripes) and the range released locally, in one metadata transaction, if the
+     * data version is unchanged and the body still holds the range; else every new copy garbage.
      */
-    private MoveResult finish(Job job, List<Stripe> parts) throws OsdException {
-        Fid fid = job.fid();
+    private MoveResult finish(Fid fid, Begun b, List<List<Stripe>> written) throws OsdException {
         Optional<PoolObject> now = mc.loadIfExists(fid);
-        Optional<Copy> pending = now.flatMap(p -> p.byKey(job.key())).filter(c -> c.state() == CopyState.PENDING);
         Optional<Copy> local = now.flatMap(p -> p.on(mdIndex)).filter(c -> c.state() == CopyState.IN_SYNC);
-        Span span = pending.map(c -> c.spans().get(0)).orElse(null);
+        List<Copy> pending = new ArrayList<>();
+        for (Copy c : b.copies()) {
+            now.flatMap(p -> p.byKey(c.key()))
+                    .filter(x -> x.state() == CopyState.PENDING)
+                    .ifPresent(pending::add);
+        }
+        Span span = b.copies().get(0).spans().get(0);
         if (now.isEmpty()
-                || pending.isEmpty()
+                || pending.size() != b.copies().size()
                 || local.isEmpty()
-                || now.get().dataVersion() != job.version()
+                || now.get().dataVersion() != b.copies().get(0).version()
                 || !Span.covers(
                         local.get().held(),
                         span.start(),
                         Math.min(span.end(), now.get().size()))) {
-            garbage.discard(job, now.orElse(null));
+            for (List<Job> js : b.jobs()) {
+                garbage.discard(js.get(0), mc.loadIfExists(fid).orElse(null));
+            }
             return new MoveResult.Changed("object " + fid + " changed while the range was copied; the copy is garbage");
         }
         PoolObject p = now.get();
-        Copy was = pending.get();
-        Copy done = was.striped()
-                ? was.inSyncStripes(p.dataVersion(), parts)
-                : was.inSync(p.dataVersion(), parts.get(0).bytes(), parts.get(0).checksums());
+        PoolObject next = p;
+        List<String> where = new ArrayList<>();
+        for (int i = 0; i < pending.size(); i++) {
+            Copy was = pending.get(i);
+            List<Stripe> parts = written.get(i);
+            Copy done = was.striped()
+                    ? was.inSyncStripes(p.dataVersion(), parts)
+                    : was.inSync(
+                            p.dataVersion(), parts.get(0).bytes(), parts.get(0).checksums());
+            next = next.replace(done.mirrorId(), c -> done);
+            where.add(mc.where(done));
+        }
         Copy kept = local.get().withSpans(Span.subtract(local.get().held(), span));
         long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
-        PoolObject next = p.replace(done.mirrorId(), c -> done)
-                .replace(kept.mirrorId(), c -> kept)
-                .withBlocks(blocks);
-        AttrChange times = ctx.store().times(fid);
+        next = next.replace(kept.mirrorId(), c -> kept).withBlocks(blocks);
+        release(fid, p, span, next, pending);
         long len = Math.min(span.end(), p.size()) - span.start();
-        mc.meta(
-                fid,
-                false,
-                SpaceClass.FREEING,
-                (tx, c) -> {
-                    if (span.toEof()) {
-                        tx.declareTruncate(fid, span.start());
-                    } else {
-                        tx.declarePunch(fid, span.start(), len);
-                    }
-                    for (int i = 0; i < was.parts().size(); i++) {
-                        WorkIndex.declareRemove(tx, fid);
-                    }
-                    ctx.store().declare(tx, fid, next);
-                },
-                (tx, c) -> {
-                    // The release frees first, then the record grows by the span.
-                    if (span.toEof()) {
-                        tx.truncate(fid, span.start());
-                    } else {
-                        tx.punch(fid, span.start(), len);
-                    }
-                    // A COPY job per part (a striped copy's stripes each have one).
-                    for (Job j : Job.perPart(Job.Kind.COPY, fid, was, job.version(), 0)) {
-                        WorkIndex.remove(tx, j);
-                    }
-                    c.add(was, CopyState.PENDING, -1).add(done, CopyState.IN_SYNC, +1);
-                    ctx.store().store(tx, fid, next, times);
-                });
-        return new MoveResult.Done(len, "spilled " + len + " bytes of " + fid + " " + span + " to " + mc.where(done));
+        return new MoveResult.Done(
+                len, "spilled " + len + " bytes of " + fid + " " + span + " to " + String.join(", ", where));
     }
 
     /**
@@ -494,16 +611,7 @@ final class RangeMoves {
             if (local != null) {
                 back = local.withSpans(spans);
             } else {
-                back = new Copy(
-                                p.nextMirrorId(),
-                                mdIndex,
-                                fid,
-                                CopyState.IN_SYNC,
-                                p.dataVersion(),
-                                p.size(),
-                                true,
-                                Checksums.NONE)
-                        .withSpans(spans);
+                back = ctx.store().localCopy(p, fid).withSpans(spans);
                 next = next.add(back);
             }
             for (Copy c : sources) {
@@ -539,7 +647,8 @@ final class RangeMoves {
                             },
                             (tx, c) -> {
                                 for (Copy src : sources) {
-                                    CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
+                                    CopyIo.recallRange(
+                                            tx, ctx::device, fid, src, p.size(), e -> new CopyReadFailed(src, e));
                                     mc.gcJob(tx, c, fid, src);
                                 }
                                 for (Span g : gaps) {
@@ -550,13 +659,27 @@ final class RangeMoves {
                                 }
                                 ctx.store().store(tx, fid, after, times);
                             });
-                } catch (OsdException e) {
-                    if (whole == null || (!e.is(Errno.EIO) && !e.is(Errno.ENOENT))) {
-                        throw e;
+                } catch (CopyReadFailed e) {
+                    // Only a read of a copy is blamed on it: an error of the metadata device's
+                    // write or commit is not the copy's (it is thrown as it is, below).
+                    OsdException cause = e.cause();
+                    if (!cause.is(Errno.EIO) && !cause.is(Errno.ENOENT)) {
+                        throw cause;
                     }
-                    tried.add(mc.where(whole) + " (" + e.errno() + ")");
-                    failedOn = e;
-                    failed.accept(whole, e);
+                    failed.accept(e.copy, cause);
+                    if (e.copy != whole) {
+                        // A copy of a range failed its read: it is marked bad (its bytes are then
+                        // read from a whole copy, by the next promotion); this one fails.
+                        throw new OsdException(
+                                Errno.EIO,
+                                ctx.name(),
+                                fid,
+                                "range [" + start + ", " + to + ") could not be read from its copy on "
+                                        + mc.where(e.copy) + " (" + cause.errno() + ")",
+                                cause);
+                    }
+                    tried.add(mc.where(whole) + " (" + cause.errno() + ")");
+                    failedOn = cause;
                     continue;
                 }
                 List<Span> moved = new ArrayList<>(spansOf(sources));
@@ -613,6 +736,25 @@ final class RangeMoves {
         return out;
     }
 
+    /**
+     * A read of {@code copy} that failed (its cause), told apart from an error of the metadata
+     * device's write or commit in the same transaction: only the former is the copy's fault.
+     */
+    private static final class CopyReadFailed extends OsdException {
+        private static final long serialVersionUID = 1L;
+
+        private final transient Copy copy;
+
+        CopyReadFailed(Copy copy, OsdException cause) {
+            super(cause.errno(), cause.device(), cause.fid(), cause.detail(), cause);
+            this.copy = copy;
+        }
+
+        OsdException cause() {
+            return (OsdException) getCause();
+        }
+    }
+
     /** Writes {@code span} of the body into it on the metadata device, read verified from whole copy {@code c}. */
     private void recallSpan(Transaction tx, Fid fid, Copy c, long size, Span span) throws OsdException {
         long from = span.start();
@@ -621,13 +763,20 @@ final class RangeMoves {
         long off = from;
         while (off < to) {
             b.clear().limit((int) Math.min(b.capacity(), to - off));
-            int n = CopyIo.readVerified(ctx::device, fid, c, size, off, b);
+            int n;
+            try {
+                n = CopyIo.readVerified(ctx::device, fid, c, size, off, b);
+            } catch (OsdException e) {
+                throw new CopyReadFailed(c, e);
+            }
             if (n <= 0) {
-                throw new OsdException(
-                        Errno.EIO,
-                        mc.where(c),
-                        fid,
-                        "copy " + c.key() + " ends at " + off + " of " + size + " (recalling " + span + ")");
+                throw new CopyReadFailed(
+                        c,
+                        new OsdException(
+                                Errno.EIO,
+                                mc.where(c),
+                                fid,
+                                "copy " + c.key() + " ends at " + off + " of " + size + " (recalling " + span + ")"));
             }
             b.flip();
             tx.write(fid, off, b);
@@ -723,7 +872,11 @@ final class RangeMoves {
             CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
         }
         for (Span g : r.gaps()) {
-            recallSpan(tx, fid, r.whole(), p.size(), g);
+            try {
+                recallSpan(tx, fid, r.whole(), p.size(), g);
+            } catch (CopyReadFailed e) {
+                throw e.cause();
+            }
         }
         for (Copy g : r.collected()) {
             mc.gcJob(tx, c, fid, g);

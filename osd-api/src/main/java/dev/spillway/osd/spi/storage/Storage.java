@@ -3,6 +3,7 @@ package dev.spillway.osd.spi.storage;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -134,6 +135,21 @@ public interface Storage extends Closeable {
      * @throws UnsupportedOperationException if the filesystem has no user xattrs
      */
     Optional<byte[]> getXattr(String path, String name) throws IOException;
+
+    /**
+     * As {@link #getXattr}, but empty also if there is no such file: an existence check (osd-vfs
+     * asks it of every object whose record is in its body's xattr) that a storage with native
+     * calls answers without building an exception.
+     *
+     * @throws UnsupportedOperationException if the filesystem has no user xattrs
+     */
+    default Optional<byte[]> findXattr(String path, String name) throws IOException {
+        try {
+            return getXattr(path, name);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
 
     /**
      * Sets user xattr {@code name}; atomic (a crash keeps the old or the new value).

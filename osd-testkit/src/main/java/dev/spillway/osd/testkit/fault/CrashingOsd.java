@@ -59,6 +59,12 @@ public class CrashingOsd extends FilterOsd {
             }
 
             @Override
+            public boolean destroyIfExists(Fid fid) throws OsdException {
+                tick("destroy " + fid);
+                return super.destroyIfExists(fid);
+            }
+
+            @Override
             public void setAttr(Fid fid, AttrChange change) throws OsdException {
                 tick("setattr " + fid);
                 super.setAttr(fid, change);

@@ -2,6 +2,7 @@ package dev.spillway.osd.spi.storage.posix;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The few Linux calls the JDK does not offer: {@code fallocate(PUNCH_HOLE)},
@@ -17,11 +18,18 @@ import java.nio.file.Path;
  */
 public interface PosixNative {
 
-    /** What this is: "ffm: fallocate, lseek, statx, truncate" or why there is nothing. */
+    /** What this is: "ffm: fallocate, lseek, statx, truncate, getxattr" or why there is nothing. */
     String describe();
 
     /** True if the calls below work (else they throw {@link UnsupportedOperationException}). */
     boolean available();
+
+    /**
+     * Links now the calls a device's mount makes (each call is otherwise linked on its first use,
+     * once per JVM): for a start-up that has a core to spare before its devices mount. Nothing if
+     * there are no native calls.
+     */
+    default void prepare() {}
 
     /** {@code fallocate(PUNCH_HOLE|KEEP_SIZE)}. */
     void punch(Path file, long offset, long length) throws IOException;
@@ -34,6 +42,15 @@ public interface PosixNative {
 
     /** {@code truncate(2)}: sets the size, growing with a hole. */
     void truncate(Path file, long size) throws IOException;
+
+    /**
+     * {@code getxattr(2)} of the full name ({@code user.…}): the value, or empty if the file has
+     * no such attribute or there is no such file (ENODATA, ENOENT) — answered without an
+     * exception, for existence checks.
+     *
+     * @throws UnsupportedOperationException if the filesystem has no xattrs of that namespace
+     */
+    Optional<byte[]> findXattr(Path file, String name) throws IOException;
 
     /** The best implementation this runtime allows. */
     static PosixNative load() {
@@ -86,6 +103,11 @@ public interface PosixNative {
         @Override
         public void truncate(Path file, long size) {
             throw new UnsupportedOperationException("truncate: " + reason);
+        }
+
+        @Override
+        public Optional<byte[]> findXattr(Path file, String name) {
+            throw new UnsupportedOperationException("getxattr: " + reason);
         }
     }
 }

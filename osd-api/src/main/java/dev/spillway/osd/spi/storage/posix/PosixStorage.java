@@ -236,6 +236,15 @@ public final class PosixStorage implements Storage {
     }
 
     @Override
+    public Optional<byte[]> findXattr(String path, String name) throws IOException {
+        if (!nat.available()) {
+            return Storage.super.findXattr(path, name);
+        }
+        // One getxattr(2) by path; no exception for a missing file or attribute.
+        return nat.findXattr(resolve(path), "user." + name);
+    }
+
+    @Override
     public void setXattr(String path, String name, byte[] value) throws IOException {
         try {
             view(path).write(name, ByteBuffer.wrap(value));
@@ -273,39 +282,20 @@ public final class PosixStorage implements Storage {
     @Override
     public Closeable lock(String path) throws IOException {
         Path p = resolve(path);
-        FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock lock;
-        try {
-            lock = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            ch.close();
-            throw new FileSystemException(
-                    p.toString(), null, "locked by this process (the device is already mounted here)");
-        } catch (IOException e) {
-            ch.close();
-            throw e;
-        }
-        if (lock == null) {
-            ch.close();
-            throw new FileSystemException(
-                    p.toString(), null, "locked by another process (the device is mounted elsewhere)");
-        }
-        return () -> {
-            try {
-                lock.release();
-            } finally {
-                ch.close();
-            }
-        };
+        return locked(p, FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE), false);
     }
 
     @Override
     public Closeable lockShared(String path) throws IOException {
         Path p = resolve(path);
-        FileChannel ch = FileChannel.open(p, StandardOpenOption.READ);
+        return locked(p, FileChannel.open(p, StandardOpenOption.READ), true);
+    }
+
+    /** Takes the whole-file lock on {@code ch} (shared or exclusive), closing it if the lock is not had. */
+    private static Closeable locked(Path p, FileChannel ch, boolean shared) throws IOException {
         FileLock lock;
         try {
-            lock = ch.tryLock(0, Long.MAX_VALUE, true);
+            lock = ch.tryLock(0, Long.MAX_VALUE, shared);
         } catch (OverlappingFileLockException e) {
             ch.close();
             throw new FileSystemException(
