@@ -101,6 +101,8 @@ final class PoolTransaction extends AbstractTransaction {
     private final Set<Fid> aroundSealed = new HashSet<>();
     private final List<Job> aroundJobs = new ArrayList<>();
     private final Set<Fid> mtimeSet = new HashSet<>();
+    // Bodies the client said later transactions go on writing (Transaction.bodyContinues).
+    private final Set<Fid> continuing = new HashSet<>();
     private long aroundBytes;
 
     // Set before the metadata commit when the acknowledgement waits for extra copies.
@@ -310,7 +312,8 @@ final class PoolTransaction extends AbstractTransaction {
      * "Write-around"): under {@code space.write-around: full} when the fast tier cannot give the
      * bytes they declare now (the writer would wait for room), under {@code always} whenever it can.
      * A body qualifies if the transaction creates its object, or the object is still empty and
-     * resident (the S3 gateway's staged body), and changes it only by writes; its write-commit
+     * resident (the S3 gateway's staged body), and changes it only by writes, and the client did not
+     * say later transactions go on writing it ({@link #bodyContinues}); its write-commit
      * policy is async and the pool keeps one replica (a single copy is then what the policy asks).
      * Each gets a leased key on the first writable durable background device and its copy's device
      * transaction, started.
@@ -347,6 +350,10 @@ final class PoolTransaction extends AbstractTransaction {
             }
         }
         writes.keySet().removeAll(not);
+        // A body staged in several transactions stays where its later segments land: written
+        // around, its second segment would find it not resident and recall the first onto the
+        // full tier (written twice, read back twice).
+        writes.keySet().removeAll(continuing);
         if (writes.isEmpty()) {
             return;
         }
@@ -1228,6 +1235,12 @@ final class PoolTransaction extends AbstractTransaction {
     @Override
     public void continuesAccess(Fid fid) {
         continued.add(fid);
+    }
+
+    /** A body later transactions go on writing is never written around (see {@link #planWriteAround}). */
+    @Override
+    public void bodyContinues(Fid fid) {
+        continuing.add(fid);
     }
 
     // ---- end -----------------------------------------------------------------------------

@@ -128,7 +128,9 @@ class WriteAroundCrashTest {
 
     /** Recovery settled every write-around: no job of one is left. */
     static void noJobLeft(PoolOsd pool, CrashCampaign.Model model, String where) throws Exception {
-        assertThat(pool.jobs()).as("jobs after recovery (%s)", where).noneMatch(j -> j.kind() == Job.Kind.SYNC_COPY);
+        assertThat(pool.jobs())
+                .as("jobs after recovery (%s)", where)
+                .noneMatch(j -> j.kind() == Job.Kind.SYNC_COPY || j.kind() == Job.Kind.WRITE_AROUND);
     }
 
     @Test

@@ -61,7 +61,8 @@ class WriteAroundPoolConformanceTest extends PoolConformance {
         PoolOsd pool = (PoolOsd) o;
         assertThat(pool.jobs())
                 .as("jobs left after the test")
-                .noneMatch(j -> j.kind().name().equals("SYNC_COPY"));
+                .noneMatch(j ->
+                        j.kind().name().equals("SYNC_COPY") || j.kind().name().equals("WRITE_AROUND"));
         try (ObjectCursor c = pool.listObjects()) {
             while (c.next()) {
                 Fid f = c.fid();

@@ -1,6 +1,7 @@
 package dev.spillway.pool.ops;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectKind;
@@ -15,7 +16,6 @@ import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.Job;
-import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.WorkIndex;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -31,10 +31,10 @@ import java.util.Optional;
  * <li>before the top (metadata) transaction commits, the copy is closed, checksummed and made
  * durable on its device (file and folder);</li>
  * <li>the top transaction names the copy IN_SYNC — the state of a spilled object — together with a
- * {@link Job.Kind#SYNC_COPY} job naming its key, so that no mount mistakes the leased key for an
+ * {@link Job.Kind#WRITE_AROUND} job naming its key, so that no mount mistakes the leased key for an
  * orphan;</li>
  * <li>once it committed, the job and the lease end in a short FREEING metadata transaction
- * ({@link #end}), unforced: a mount that finds the job with its copy already in sync ends them
+ * ({@link #end}), unforced: a mount that finds the job left ends them
  * ({@link SyncRecovery}).</li>
  * </ol>
  * Crash argument: the copy is durable before any metadata naming it can be, and at every moment
@@ -52,10 +52,20 @@ public final class WriteAround {
         this.sync = sync;
     }
 
-    /** The device a new body goes around to: the first writable durable background device; null if none. */
+    /**
+     * The device a new body goes around to: the first writable durable background device that takes
+     * writes at any offset ({@link Capability#PARTIAL_WRITE}); null if none. A client may write a
+     * body in any order and leave holes, which a device taking writes only in order from offset 0
+     * (osd-s3) refuses with EOPNOTSUPP: such a device gets bodies only by spills, which copy them
+     * whole and in order.
+     */
     public PoolDevice target() {
-        List<PoolDevice> c = sync.candidates(Optional.empty());
-        return c.isEmpty() ? null : c.get(0);
+        for (PoolDevice d : sync.candidates(Optional.empty())) {
+            if (d.osd().capabilities().has(Capability.PARTIAL_WRITE)) {
+                return d;
+            }
+        }
+        return null;
     }
 
     /**
@@ -210,7 +220,7 @@ public final class WriteAround {
 
     /** The job the top transaction records beside a body written around (it names the leased key). */
     public Job job(Fid fid, Copy c) {
-        return new Job(Job.Kind.SYNC_COPY, fid, c.device(), c.key(), c.version(), c.bytes(), ctx.nowNanos(), 0);
+        return new Job(Job.Kind.WRITE_AROUND, fid, c.device(), c.key(), c.version(), c.bytes(), ctx.nowNanos(), 0);
     }
 
     /**
@@ -228,7 +238,10 @@ public final class WriteAround {
         }
     }
 
-    /** Ends a write-around's job and lease in one freeing metadata transaction. */
+    /**
+     * Ends a write-around's job and lease in one freeing metadata transaction: at once after its top
+     * transaction, or at mount for one a crash (or a failed end) left ({@link SyncRecovery}).
+     */
     static void endNow(Osd md, Job j) throws OsdException {
         try (Transaction tx = md.newTransaction()) {
             WorkIndex.declareRemove(tx, j.fid());
@@ -238,19 +251,5 @@ public final class WriteAround {
             WorkIndex.remove(tx, j);
             SyncKeys.end(tx, md, j.device(), j.key());
         }
-    }
-
-    /**
-     * True if {@code j} is a write-around's job left by a crash: its copy is already named IN_SYNC,
-     * of the job's version, by the object's layout (a sync write's copy is PENDING until the flip
-     * that removes its job).
-     */
-    static boolean isWriteAround(Job j, PoolObject p) {
-        return j.kind() == Job.Kind.SYNC_COPY
-                && p != null
-                && p.dataVersion() == j.version()
-                && p.byKey(j.key())
-                        .filter(c -> c.state() == CopyState.IN_SYNC && c.device() == j.device())
-                        .isPresent();
     }
 }
