@@ -49,6 +49,7 @@ class ExtentDaemonTest {
     private PoolOsd pool;
     private MigrationDaemon daemon;
     private int next = 1;
+    private boolean noWait;
 
     private static final String YAML = """
             name: extents
@@ -83,9 +84,10 @@ class ExtentDaemonTest {
     private void mount(long fast, double high, double low) throws OsdException {
         PoolConfig c = PoolConfigParser.parse(
                 String.format(YAML, fast)
-                        .replace(
-                                "high-watermark: 0.4, low-watermark: 0.2",
-                                "high-watermark: " + high + ", low-watermark: " + low),
+                                .replace(
+                                        "high-watermark: 0.4, low-watermark: 0.2",
+                                        "high-watermark: " + high + ", low-watermark: " + low)
+                        + (noWait ? "space: {writer-wait: 0s}\n" : ""),
                 "extent daemon test");
         pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
             Map<String, Object> s = new HashMap<>(d.settings());
@@ -439,6 +441,79 @@ class ExtentDaemonTest {
         slowReads.set(0);
         assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
         assertThat(slowReads.get()).isZero();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    /** As {@link #mount(long, double, double)}, writers not waiting for room (space.writer-wait 0s): one emergency spill, then the answer. */
+    private void mountNoWait(long fast, double high, double low) throws OsdException {
+        noWait = true;
+        mount(fast, high, low);
+    }
+
+    @Test
+    void aWriterFindingTheTierFullGetsTheColdExtentsOfABigObjectSpilledByRangeWhileItsHotHeadStays() throws Exception {
+        mountNoWait(1_200_000, 0.4, 0.2);
+        Fid f = write(BIG);
+        byte[] all = body;
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        // No pass runs (the clock stands still): the tier (1 MiB of 1.2 MB) cannot take the next
+        // write, whose writer runs the emergency plan on its own thread and may not wait.
+        Fid g = write(300_000);
+        byte[] gBody = body;
+
+        // Failed before: the emergency spilled the big object whole, its hot head too.
+        PoolObject p = state(f);
+        assertThat(p.split(0)).as(layout(f)).isTrue();
+        assertThat(p.on(0).orElseThrow().held()).first().isEqualTo(new Span(0, EXT));
+        // The least read extents go, as few as the room needs (the write needs 300,000 bytes and more).
+        assertThat(p.ranges(0)).hasSize(2);
+        assertThat(daemon.status().moves()).containsKey("emergency-extent/DONE").doesNotContainKey("emergency/DONE");
+        assertThat(daemon.extents().split(f)).isTrue();
+        slowReads.set(0);
+        assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        assertThat(slowReads.get()).as("the head reads locally").isZero();
+        assertThat(read(g, 0, 300_000)).isEqualTo(gBody);
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    @Test
+    void aWriterFindingTheTierFullBesideAHotHeadLeftAloneGetsRoomFromOtherObjectsFirstAndTheHeadOnlyAsTheLastResort()
+            throws Exception {
+        mountNoWait(1_200_000, 0.2, 0.1);
+        Fid f = write(BIG);
+        byte[] all = body;
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        String split =
+                "fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)]" + " | slow0 [[786432, EOF)]";
+        assertThat(layout(f)).isEqualTo(split);
+
+        // A cold object beside the hot head: the next writer (500,000 bytes; 856 KB resident of
+        // 1.2 MB) gets its room from it, and the head stays.
+        Fid c = write(600_000);
+        Fid w1 = write(500_000);
+        byte[] w1Body = body;
+        assertThat(state(c).resident(0)).isFalse();
+        assertThat(layout(f)).isEqualTo(split);
+
+        // Only the head and the last write resident (756 KB); the next writer needs 700,000 bytes
+        // and more. The last write goes first (colder), and is not enough: the head goes out whole
+        // as the last resort — the writer gets room, not ENOSPC.
+        Fid w2 = write(700_000);
+        byte[] w2Body = body;
+        assertThat(state(w1).resident(0)).isFalse();
+        PoolObject p = state(f);
+        assertThat(p.resident(0)).isFalse();
+        assertThat(p.split(0)).isFalse();
+        assertThat(daemon.extents().allSpilled(f)).isTrue();
+        assertThat(read(w2, 0, 700_000)).isEqualTo(w2Body);
+        assertThat(read(w1, 0, 500_000)).isEqualTo(w1Body);
         assertThat(read(f, 0, BIG)).isEqualTo(all);
     }
 
