@@ -478,42 +478,58 @@ class ExtentDaemonTest {
         assertThat(read(f, 0, BIG)).isEqualTo(all);
     }
 
-    @Test
-    void aWriterFindingTheTierFullBesideAHotHeadLeftAloneGetsRoomFromOtherObjectsFirstAndTheHeadOnlyAsTheLastResort()
-            throws Exception {
-        mountNoWait(1_200_000, 0.2, 0.1);
+    /** A big object split by a pass: its hot first extent resident, its cold ones spilled by range. */
+    private Fid hotHeadLeftAlone() throws Exception {
         Fid f = write(BIG);
-        byte[] all = body;
         for (int i = 0; i < 5; i++) {
             read(f, 0, EXT);
         }
         clock.advance(Duration.ofSeconds(11));
         MigrationDaemon.PassReport r = daemon.runOnce();
         assertThat(r.errors()).isEmpty();
-        String split =
-                "fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)]" + " | slow0 [[786432, EOF)]";
-        assertThat(layout(f)).isEqualTo(split);
+        assertThat(layout(f)).isEqualTo(HEAD_LEFT_ALONE);
+        return f;
+    }
 
-        // A cold object beside the hot head: the next writer (500,000 bytes; 856 KB resident of
-        // 1.2 MB) gets its room from it, and the head stays.
+    private static final String HEAD_LEFT_ALONE =
+            "fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)] | slow0 [[786432, EOF)]";
+
+    @Test
+    void aWriterFindingTheTierFullBesideAHotHeadLeftAloneGetsItsRoomFromAColderObjectAndTheHeadStays()
+            throws Exception {
+        mountNoWait(1_200_000, 0.2, 0.1);
+        Fid f = hotHeadLeftAlone();
+        byte[] all = body;
+        // A cold object beside the hot head (856 KB resident of 1.2 MB): the next writer, who may
+        // not wait, gets its room from it.
         Fid c = write(600_000);
-        Fid w1 = write(500_000);
-        byte[] w1Body = body;
+        Fid w = write(500_000);
+        byte[] wBody = body;
         assertThat(state(c).resident(0)).isFalse();
-        assertThat(layout(f)).isEqualTo(split);
+        assertThat(layout(f)).isEqualTo(HEAD_LEFT_ALONE);
+        assertThat(daemon.status().moves()).containsKey("emergency/DONE").doesNotContainKey("emergency-extent/DONE");
+        slowReads.set(0);
+        assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        assertThat(slowReads.get()).as("the head reads locally").isZero();
+        assertThat(read(w, 0, 500_000)).isEqualTo(wBody);
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
 
-        // Only the head and the last write resident (756 KB); the next writer needs 700,000 bytes
-        // and more. The last write goes first (colder), and is not enough: the head goes out whole
-        // as the last resort — the writer gets room, not ENOSPC.
-        Fid w2 = write(700_000);
-        byte[] w2Body = body;
-        assertThat(state(w1).resident(0)).isFalse();
+    @Test
+    void aWriterFindingTheTierFullWithOnlyAHotHeadLeftGetsRoomByTheHeadGoingOutWholeAsTheLastResort() throws Exception {
+        mountNoWait(1_200_000, 0.2, 0.1);
+        Fid f = hotHeadLeftAlone();
+        byte[] all = body;
+        // Nothing else on the tier and no cold extent resident: the writer gets room (not ENOSPC)
+        // by the head going out whole; the daemon knows every extent spilled.
+        Fid w = write(1_000_000);
+        byte[] wBody = body;
         PoolObject p = state(f);
         assertThat(p.resident(0)).isFalse();
         assertThat(p.split(0)).isFalse();
         assertThat(daemon.extents().allSpilled(f)).isTrue();
-        assertThat(read(w2, 0, 700_000)).isEqualTo(w2Body);
-        assertThat(read(w1, 0, 500_000)).isEqualTo(w1Body);
+        assertThat(daemon.status().moves()).containsKey("emergency/DONE");
+        assertThat(read(w, 0, 1_000_000)).isEqualTo(wBody);
         assertThat(read(f, 0, BIG)).isEqualTo(all);
     }
 
