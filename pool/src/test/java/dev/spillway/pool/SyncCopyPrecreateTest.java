@@ -2,10 +2,13 @@ package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.ObjectCursor;
+import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
 import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.testkit.fault.FaultInjectingStorage;
@@ -17,6 +20,7 @@ import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.SyncKeys;
 import dev.spillway.pool.recovery.Fsck;
+import java.nio.ByteBuffer;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -55,7 +59,11 @@ class SyncCopyPrecreateTest {
     }
 
     private PoolOsd mount() throws OsdException {
-        return PoolOsd.mount(config, InstantSource.system(), PoolOsd.MountMode.RECOVER, (d, clock) -> {
+        return mount(config);
+    }
+
+    private PoolOsd mount(PoolConfig c) throws OsdException {
+        return PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER, (d, clock) -> {
             if (d.backend().equals("mem")) {
                 // The metadata device: fresh, or what the last one had durable at its close.
                 md = md == null ? new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), clock)) : md.crash();
@@ -67,6 +75,17 @@ class SyncCopyPrecreateTest {
 
     private static Fid object(int i) {
         return CrashCampaign.object(i);
+    }
+
+    /** A new object holding {@code body}, created in one transaction (as a write-around takes it). */
+    private static void create(PoolOsd pool, Fid f, byte[] body) throws OsdException {
+        try (Transaction tx = pool.newTransaction()) {
+            tx.declareCreate(f, ObjectKind.DATA);
+            tx.declareWrite(f, 0, body.length);
+            tx.start();
+            tx.create(f, ObjectKind.DATA, AttrChange.none());
+            tx.write(f, 0, ByteBuffer.wrap(body));
+        }
     }
 
     private static List<Fid> onDevice(Osd osd) throws OsdException {
@@ -88,6 +107,36 @@ class SyncCopyPrecreateTest {
                         .count())
                 .as("in-sync copies of %s", f)
                 .isEqualTo(2);
+    }
+
+    @Test
+    void aBodyWrittenAroundAFullFastTierGoesIntoAPrecreatedObject() throws Exception {
+        // Write-around leases its key as a sync write does, so it gets a precreated object too.
+        PoolConfig c = PoolConfigParser.parse("""
+                name: around
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: 4MiB, durability: simulated, strict-declares: true}}
+                  - {name: slow, backend: vfs, roles: [background], settings: {journal: "off", strict-declares: true}}
+                space: {writer-wait: 0s, write-around: full}
+                """, "precreate test");
+        int mib = 1 << 20;
+        try (PoolOsd pool = mount(c)) {
+            int i = 0;
+            while (pool.metadataStatfs().availableBytes() > mib) {
+                create(pool, object(i), PoolFixtures.random(mib, i));
+                i++;
+            }
+            for (int k = 0; k < 3; k++, i++) {
+                create(pool, object(i), PoolFixtures.random(mib, i));
+                PoolObject p = pool.requireObject(object(i));
+                assertThat(p.copies())
+                        .extracting(Copy::device)
+                        .as("object %d, tier full", i)
+                        .containsExactly(1);
+                assertThat(PoolFixtures.read(pool, object(i))).isEqualTo(PoolFixtures.random(mib, i));
+            }
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        }
     }
 
     @Test

@@ -168,10 +168,16 @@ public final class SyncKeys {
 
     /**
      * Whether {@code key}, leased on device {@code device}, holds its precreated empty object,
-     * durable (then the copy writes into it, without a create); answered once per key.
+     * durable (then the copy writes into it, without a create); answered once per key: the caller
+     * writes into it (or deletes it) from now on.
      */
     public synchronized boolean claimPrecreated(int device, Fid key) {
         return made.remove(new Lease(device, key));
+    }
+
+    /** {@link #claimPrecreated} without claiming it (a key that may yet be given back). */
+    public synchronized boolean precreated(int device, Fid key) {
+        return made.contains(new Lease(device, key));
     }
 
     /** A key taken and not used by a committed top transaction: still leased, handed out again. */
