@@ -27,6 +27,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 
 /**
@@ -173,26 +174,47 @@ final class RangeMoves {
             return r;
         }
         Begun b = (Begun) begun;
-        List<List<Stripe>> written = new ArrayList<>(b.copies().size());
-        for (Copy c : b.copies()) {
-            try {
-                written.add(CopyIo.writeRangeDurably(
-                        CopyIo.of(mc.md(), fid), start, fid, c.bytes(), c, ctx::device, o.pacer()));
-            } catch (OsdException e) {
-                mc.locked(fid, () -> {
-                    for (List<Job> js : b.jobs()) {
-                        garbage.discard(js.get(0), mc.loadIfExists(fid).orElse(null));
-                    }
-                    return null;
-                });
-                if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
-                    return new MoveResult.Parked(mc.where(c) + " could not take the range: " + e.getMessage(), e);
+        // Step 2: every copy of the range written and made durable side by side, each to its own
+        // devices (they share none), on the pool's copy-writer threads as a spill batch's copies
+        // are; a striped copy writes its stripes side by side within that. One failing makes every
+        // new copy garbage, once all have ended (none is left writing to a key being collected).
+        int n = b.copies().size();
+        List<List<Stripe>> written = new ArrayList<>(Collections.nCopies(n, null));
+        OsdException[] failed = new OsdException[n];
+        AtomicInteger next = new AtomicInteger();
+        mc.writers.run(n, () -> {
+            int i;
+            while ((i = next.getAndIncrement()) < n) {
+                Copy c = b.copies().get(i);
+                try {
+                    written.set(
+                            i,
+                            CopyIo.writeRangeDurably(
+                                    CopyIo.of(mc.md(), fid), start, fid, c.bytes(), c, ctx::device, o.pacer()));
+                } catch (OsdException e) {
+                    failed[i] = e;
                 }
-                if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
-                    return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
-                }
-                throw e;
             }
+        });
+        for (int i = 0; i < n; i++) {
+            OsdException e = failed[i];
+            if (e == null) {
+                continue;
+            }
+            Copy c = b.copies().get(i);
+            mc.locked(fid, () -> {
+                for (List<Job> js : b.jobs()) {
+                    garbage.discard(js.get(0), mc.loadIfExists(fid).orElse(null));
+                }
+                return null;
+            });
+            if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
+                return new MoveResult.Parked(mc.where(c) + " could not take the range: " + e.getMessage(), e);
+            }
+            if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
+                return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
+            }
+            throw e;
         }
         return mc.locked(fid, o, () -> finish(fid, b, written));
     }
