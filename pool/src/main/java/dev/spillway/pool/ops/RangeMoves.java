@@ -37,7 +37,8 @@ import java.util.function.BiConsumer;
  * <p>A range spill is the spill protocol on part of the body: (1) the pending copy of the range
  * (one object on the target holding the range's bytes from offset 0) enters the layout with its
  * COPY job in one durable metadata transaction; (2) the range is copied from the metadata device,
- * without the object's lock, and made durable on the target; (3) in one metadata transaction, only
+ * without the object's lock, and made durable on the target (the copies {@code replicas} asks
+ * for are written side by side, each to its own devices); (3) in one metadata transaction, only
  * if the data version is unchanged and the body still holds the range, the copy becomes IN_SYNC,
  * the job goes, and the range is released locally: punched out of the body on the metadata device
  * ({@link Transaction#punch}, so the device frees its blocks), or truncated away when it runs to
