@@ -61,6 +61,7 @@ class RangeReplicaCopiesTest {
     void fsckClean() throws Exception {
         if (pool != null) {
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+            pool.migrator().collectGarbage();
             assertThat(WorkIndex.all(pool.metadata().osd()))
                     .as("no job left behind")
                     .isEmpty();
@@ -182,6 +183,113 @@ class RangeReplicaCopiesTest {
         MoveResult again = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 6 * K64);
         assertThat(again).as(again.detail()).isInstanceOf(MoveResult.Done.class);
         assertThat(pool.object(f).orElseThrow().ranges(0)).hasSize(2);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    /** {@code n} mem spill devices {@code slow0..}, the first {@code tier} of them a striping tier {@code count} wide. */
+    private static String tiered(int n, int tier, int count) {
+        StringBuilder y = new StringBuilder("name: rangereplicas\nreplicas: 2\ndevices:\n"
+                + "  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {durability:"
+                + " simulated, strict-declares: true}}\n");
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            y.append("  - {name: slow")
+                    .append(i)
+                    .append(", backend: mem, roles: [background], settings: {durability: simulated, strict-declares:"
+                            + " true}}\n");
+            if (i < tier) {
+                names.add("slow" + i);
+            }
+        }
+        y.append("striping:\n  - {devices: [")
+                .append(String.join(", ", names))
+                .append("], stripe-count: ")
+                .append(count)
+                .append(", stripe-size: 64KiB, min-object-size: 128KiB}\n");
+        return y.toString();
+    }
+
+    /** The devices each copy of a range of {@code p} is on, a list per copy. */
+    private static List<List<Integer>> placement(PoolObject p) {
+        List<List<Integer>> out = new ArrayList<>();
+        for (Copy c : p.ranges(0)) {
+            assertThat(c.state()).isEqualTo(CopyState.IN_SYNC);
+            out.add(
+                    c.striped()
+                            ? c.stripes().stream()
+                                    .map(dev.spillway.pool.meta.Stripe::device)
+                                    .toList()
+                            : List.of(c.device()));
+        }
+        return out;
+    }
+
+    /** Every device appears in at most one copy: one device's loss takes at most one copy of a byte. */
+    private static void assertDisjoint(List<List<Integer>> copies) {
+        List<Integer> all = copies.stream().flatMap(List::stream).toList();
+        assertThat(all).as("devices of the copies " + copies).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void aTierStripedAcrossBothSpillDevicesTakesTwoCopiesOfARangeOneDeviceEach() throws Exception {
+        mount(tiered(2, 2, 2), in -> in);
+        byte[] body = PoolFixtures.random(10 * K64 + 7, 3);
+        Fid f = object(body);
+
+        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 6 * K64);
+
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(r.detail()).contains("stripe count lowered to 1");
+        List<List<Integer>> copies = placement(pool.object(f).orElseThrow());
+        assertThat(copies).containsExactlyInAnyOrder(List.of(1), List.of(2));
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    @Test
+    void aFourWideTierUnderReplicasTwoStripesEachCopyOfARangeTwoWideOnDevicesOfItsOwn() throws Exception {
+        mount(tiered(4, 4, 4), in -> in);
+        byte[] body = PoolFixtures.random(16 * K64, 4);
+        Fid f = object(body);
+
+        MoveResult r = pool.migrator().spillRange(f, pool.device(2), 4 * K64, 12 * K64);
+
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(r.detail()).contains("stripe count lowered to 2");
+        List<List<Integer>> copies = placement(pool.object(f).orElseThrow());
+        assertThat(copies).hasSize(2).allSatisfy(c -> assertThat(c).hasSize(2));
+        assertThat(copies.get(0).get(0)).as("the named target first").isEqualTo(2);
+        assertDisjoint(copies);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+        // A range spilled whole from a split body and promoted back: the narrowed copies read right.
+        assertThat(pool.migrator().promote(f)).isInstanceOf(MoveResult.Done.class);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    @Test
+    void aTierThatLeavesAnotherDeviceForTheSecondCopyKeepsItsFullStripeCount() throws Exception {
+        mount(tiered(3, 2, 2), in -> in);
+        byte[] body = PoolFixtures.random(8 * K64, 5);
+        Fid f = object(body);
+
+        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 6 * K64);
+
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        assertThat(r.detail()).doesNotContain("lowered");
+        assertThat(placement(pool.object(f).orElseThrow())).containsExactlyInAnyOrder(List.of(1, 2), List.of(3));
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    @Test
+    void tooFewDevicesEvenOneEachAreRefusedNamingTheCountsAndWhatToChange() throws Exception {
+        mount(tiered(2, 2, 2).replace("replicas: 2", "replicas: 3"), in -> in);
+        byte[] body = PoolFixtures.random(8 * K64, 6);
+        Fid f = object(body);
+
+        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 6 * K64);
+
+        assertThat(r).isInstanceOf(MoveResult.Refused.class);
+        assertThat(r.detail()).contains("3 copies", "2 of the 3 missing", "add background devices");
+        assertThat(pool.object(f).orElseThrow().resident(0)).isTrue();
         assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
     }
 }
