@@ -11,10 +11,12 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.SpaceClass;
+import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
+import dev.spillway.pool.config.SpaceConfig;
 import dev.spillway.pool.config.WriteCommit;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
@@ -31,6 +33,7 @@ import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.SyncCommit;
+import dev.spillway.pool.ops.WriteAround;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -88,6 +91,20 @@ final class PoolTransaction extends AbstractTransaction {
     private final Map<Fid, List<Fid>> syncKeys = new HashMap<>();
     private final Set<Fid> usedKeys = new HashSet<>();
 
+    // Write-around (docs/design.md, "Write-around"): the new bodies this transaction writes to a
+    // background device instead of the fast tier (decided at start; empty once the top transaction
+    // is stopped), those of objects it creates, the ones sealed into the top transaction, their
+    // jobs (ended once it committed), and objects whose mtime the client set after their last write.
+    private final Map<Fid, WriteAround.Body> around = new LinkedHashMap<>();
+    private final Set<Fid> aroundCreated = new HashSet<>();
+    private final Set<Fid> aroundDeclared = new HashSet<>();
+    private final Set<Fid> aroundSealed = new HashSet<>();
+    private final List<Job> aroundJobs = new ArrayList<>();
+    private final Set<Fid> mtimeSet = new HashSet<>();
+    // Bodies the client said later transactions go on writing (Transaction.bodyContinues).
+    private final Set<Fid> continuing = new HashSet<>();
+    private long aroundBytes;
+
     // Set before the metadata commit when the acknowledgement waits for extra copies.
     private volatile boolean deferCallbacks;
     // Whether stop must return only once the metadata commit is durable (a sync transaction, or
@@ -116,17 +133,23 @@ final class PoolTransaction extends AbstractTransaction {
             checkSpaceClass();
             List<Fid> busy = declares().stream().map(Declare::fid).toList();
             SpaceReclaimer r = pool.spaceReclaimer();
+            planWriteAround();
             // A full fast tier: the writer waits its turn for room while the daemon spills (on the
             // head writer's own thread too: backpressure), for at most the configured time.
-            ctx.roomQueue()
-                    .start(
-                            this::startMetadata,
-                            r == null ? null : (bytes, deadline) -> r.reclaim(bytes, busy, deadline),
-                            declaredBytes(4096),
-                            spaceClass() == SpaceClass.CLIENT
-                                    ? ctx.config().space().writerWait().toNanos()
-                                    : 0,
-                            "transaction " + id());
+            try {
+                ctx.roomQueue()
+                        .start(
+                                this::startMetadata,
+                                r == null ? null : (bytes, deadline) -> r.reclaim(bytes, busy, deadline),
+                                declaredBytes(4096) - aroundBytes,
+                                spaceClass() == SpaceClass.CLIENT
+                                        ? ctx.config().space().writerWait().toNanos()
+                                        : 0,
+                                "transaction " + id());
+            } catch (OsdException | RuntimeException e) {
+                abandonAround();
+                throw e;
+            }
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -136,6 +159,7 @@ final class PoolTransaction extends AbstractTransaction {
     private void startMetadata() throws OsdException {
         mdTx = mdOsd().newTransaction();
         mdStopped = false;
+        aroundDeclared.clear();
         try {
             Set<Fid> created = createdHere();
             for (Fid f : created) {
@@ -256,6 +280,10 @@ final class PoolTransaction extends AbstractTransaction {
                 }
             }
             case WRITE, PUNCH, TRUNCATE -> {
+                if (around.containsKey(f)) {
+                    declareAround(f);
+                    return;
+                }
                 switch (d.op()) {
                     case WRITE -> mdTx.declareWrite(f, d.offset(), d.length());
                     case PUNCH -> mdTx.declarePunch(f, d.offset(), d.length());
@@ -276,6 +304,208 @@ final class PoolTransaction extends AbstractTransaction {
             case DELETE_XATTR -> mdTx.declareDeleteXattr(f, d.name());
             case INSERT -> mdTx.declareInsert(f, d.keyLength(), (int) d.length());
             case DELETE -> mdTx.declareDelete(f, d.keyLength());
+        }
+    }
+
+    /**
+     * Decides which new bodies this transaction writes around the fast tier (docs/design.md,
+     * "Write-around"): under {@code space.write-around: full} when the fast tier cannot give the
+     * bytes they declare now (the writer would wait for room), under {@code always} whenever it can.
+     * A body qualifies if the transaction creates its object, or the object is still empty and
+     * resident (the S3 gateway's staged body), and changes it only by writes, and the client did not
+     * say later transactions go on writing it ({@link #bodyContinues}); its write-commit
+     * policy is async and the pool keeps one replica (a single copy is then what the policy asks).
+     * Each gets a leased key on the first writable durable background device and its copy's device
+     * transaction, started.
+     */
+    private void planWriteAround() throws OsdException {
+        SpaceConfig.WriteAround mode = ctx.config().space().writeAround();
+        if (mode == SpaceConfig.WriteAround.OFF
+                || spaceClass() != SpaceClass.CLIENT
+                || ctx.replicas() > 1
+                || ctx.config().writeCommit().sync()) {
+            return;
+        }
+        Map<Fid, List<long[]>> writes = new LinkedHashMap<>();
+        Set<Fid> not = new HashSet<>();
+        Set<Fid> creates = new HashSet<>();
+        for (Declare d : declares()) {
+            switch (d.op()) {
+                case WRITE ->
+                    writes.computeIfAbsent(d.fid(), k -> new ArrayList<>()).add(new long[] {d.offset(), d.length()});
+                case PUNCH, TRUNCATE, DESTROY -> not.add(d.fid());
+                case CREATE -> {
+                    if (d.kind() == ObjectKind.DATA) {
+                        creates.add(d.fid());
+                    } else {
+                        not.add(d.fid());
+                    }
+                }
+                case SET_XATTR, DELETE_XATTR -> {
+                    if (WriteCommit.XATTR.equals(d.name())) {
+                        not.add(d.fid());
+                    }
+                }
+                default -> {}
+            }
+        }
+        writes.keySet().removeAll(not);
+        // A body staged in several transactions stays where its later segments land: written
+        // around, its second segment would find it not resident and recall the first onto the
+        // full tier (written twice, read back twice).
+        writes.keySet().removeAll(continuing);
+        if (writes.isEmpty()) {
+            return;
+        }
+        PoolDevice target = pool.writeAround().target();
+        if (target == null) {
+            return;
+        }
+        Map<Fid, Boolean> eligible = new LinkedHashMap<>();
+        long bytes = 0;
+        for (Map.Entry<Fid, List<long[]>> e : writes.entrySet()) {
+            Fid f = e.getKey();
+            pool.checkClientFid(f);
+            boolean created = creates.contains(f);
+            if (created && mdOsd().exists(f)) {
+                continue; // its create fails with EEXIST
+            }
+            if (!created) {
+                Optional<PoolObject> p = committed(f);
+                if (p.isEmpty()
+                        || p.get().size() != 0
+                        || p.get().copies().size() != 1
+                        || !p.get().resident(mdIndex)
+                        || storedPolicy(f).sync()) {
+                    continue;
+                }
+            }
+            eligible.put(f, created);
+            for (long[] r : e.getValue()) {
+                bytes += r[1];
+            }
+        }
+        if (eligible.isEmpty()) {
+            return;
+        }
+        if (mode == SpaceConfig.WriteAround.FULL && fits(bytes)) {
+            return;
+        }
+        for (Map.Entry<Fid, Boolean> e : eligible.entrySet()) {
+            Fid f = e.getKey();
+            WriteAround.Body b = pool.writeAround().open(f, target, writes.get(f));
+            if (b == null) {
+                continue; // the background device refused it: this body lands on the fast tier
+            }
+            around.put(f, b);
+            if (e.getValue()) {
+                aroundCreated.add(f);
+            }
+            for (long[] r : writes.get(f)) {
+                aroundBytes += r[1];
+            }
+        }
+    }
+
+    /**
+     * True if the fast tier takes {@code bytes} of new bodies now without passing the daemon's high
+     * watermark ({@code policy.high-watermark}, when the configuration gives one): past it the
+     * daemon would spill them again at once, so they are written around instead — or without
+     * waiting for room (what clients may take, less the bytes writers already wait for).
+     */
+    private boolean fits(long bytes) throws OsdException {
+        StatFs s = mdOsd().statfs();
+        if (bytes > s.availableBytes() - ctx.roomQueue().waitingBytes()) {
+            return false;
+        }
+        return !(ctx.config().policy().get("high-watermark") instanceof Number high)
+                || s.totalBytes() - s.availableBytes() + bytes <= high.doubleValue() * s.totalBytes();
+    }
+
+    // A key whose text is as long as any (a background copy's layout names its key as text): a bound.
+    private static final Fid LONGEST_KEY = new Fid(-1L, -1, -1);
+
+    /**
+     * Declares, once per body written around, what sealing it into the top transaction stores: the
+     * record and layout with the background copy in sync (checksums for the furthest declared
+     * write), its job, its device-index entry, counters, and the metadata device's resident entry
+     * going (an existing empty body) — and no body bytes on the metadata device.
+     */
+    private void declareAround(Fid f) throws OsdException {
+        if (!aroundDeclared.add(f)) {
+            return;
+        }
+        WriteAround.Body b = around.get(f);
+        long end = 0;
+        for (Declare d : declares()) {
+            if (d.op() == Declare.Op.WRITE && d.fid().equals(f)) {
+                end = Math.max(end, d.offset() + d.length());
+            }
+        }
+        PoolObject base = aroundCreated.contains(f)
+                ? PoolObject.created(mdIndex, f)
+                : committed(f).orElseThrow();
+        int shift = Checksums.shiftFor(end, Checksums.MIN_SHIFT);
+        int n = (int) ((end + (1L << shift) - 1) >>> shift);
+        Copy bound = new Copy(
+                base.nextMirrorId(),
+                b.device().index(),
+                LONGEST_KEY,
+                CopyState.IN_SYNC,
+                Long.MAX_VALUE,
+                Long.MAX_VALUE,
+                true,
+                new Checksums(shift, new int[n]));
+        ctx.store().declare(mdTx, f, base.bodyChanged(end, List.of(bound)).withBlocks(Long.MAX_VALUE));
+        DeviceIndex.declareInsert(mdTx, b.device().index(), f);
+        DeviceIndex.declareDelete(mdTx, mdIndex, f);
+        WorkIndex.declareAdd(mdTx, f);
+        Counters.declare(mdTx, f);
+    }
+
+    /** The bodies written around that will not be named by a top transaction: their copies go. */
+    private void abandonAround() {
+        for (WriteAround.Body b : around.values()) {
+            b.abandon();
+        }
+        around.clear();
+    }
+
+    /**
+     * In the top transaction, before it commits: each body written around is made durable on its
+     * device and named in sync in the object's layout — its only copy — with its job.
+     */
+    private void sealAround() throws OsdException {
+        for (Map.Entry<Fid, WriteAround.Body> e : around.entrySet()) {
+            Fid f = e.getKey();
+            WriteAround.Body b = e.getValue();
+            PoolObject base =
+                    working.containsKey(f) ? working.get(f) : committed(f).orElse(null);
+            if (base == null) {
+                continue;
+            }
+            if (!b.written()) {
+                b.abandon();
+                if (aroundCreated.contains(f)) {
+                    DeviceIndex.insert(mdTx, mdIndex, f, f);
+                }
+                continue;
+            }
+            Copy c = b.seal(base.nextMirrorId(), base.dataVersion() + 1);
+            PoolObject next = base.bodyChanged(b.size(), List.of(c))
+                    .withBlocks((c.bytes() + 511) / 512)
+                    .preferring(c.device());
+            working.put(f, next);
+            written.put(f, b.size());
+            counters(f).add(c, CopyState.IN_SYNC, +1);
+            DeviceIndex.insert(mdTx, c.device(), f, c.key());
+            if (!aroundCreated.contains(f)) {
+                DeviceIndex.delete(mdTx, mdIndex, f, f);
+            }
+            Job j = pool.writeAround().job(f, c);
+            WorkIndex.add(mdTx, j);
+            aroundJobs.add(j);
+            aroundSealed.add(f);
         }
     }
 
@@ -535,7 +765,10 @@ final class PoolTransaction extends AbstractTransaction {
                 ctime.put(fid, attrs.has(AttrField.CTIME) ? attrs.ctime() : null);
                 working.put(fid, PoolObject.created(mdIndex, fid));
                 written.put(fid, 0L);
-                DeviceIndex.insert(mdTx, mdIndex, fid, fid);
+                if (!around.containsKey(fid)) {
+                    // A body written around gets its resident entry only if it stays here (sealAround).
+                    DeviceIndex.insert(mdTx, mdIndex, fid, fid);
+                }
             } else {
                 working.remove(fid);
                 committed.put(fid, null);
@@ -612,6 +845,9 @@ final class PoolTransaction extends AbstractTransaction {
             pool.checkClientFid(fid);
             mdTx.setAttr(fid, change);
             ctime.put(fid, change.has(AttrField.CTIME) ? change.ctime() : null);
+            if (change.has(AttrField.MTIME)) {
+                mtimeSet.add(fid);
+            }
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -841,6 +1077,16 @@ final class PoolTransaction extends AbstractTransaction {
                         "write ends at " + end + ", past the largest object "
                                 + pool.capabilities().maxObjectSize() + " of this pool's devices");
             }
+            WriteAround.Body b = around.get(fid);
+            if (b != null) {
+                // Around the fast tier: the bytes go to the copy only (sealed at commit).
+                b.write(offset, src);
+                written.put(fid, b.size());
+                ctime.put(fid, null);
+                mtimeSet.remove(fid);
+                touch(fid, offset, end);
+                return;
+            }
             PoolObject r = beforeBodyChange(fid, p.get(), offset, end, true);
             mdTx.write(fid, offset, src);
             bodyChanged(fid, r, Math.max(r.size(), end));
@@ -991,6 +1237,12 @@ final class PoolTransaction extends AbstractTransaction {
         continued.add(fid);
     }
 
+    /** A body later transactions go on writing is never written around (see {@link #planWriteAround}). */
+    @Override
+    public void bodyContinues(Fid fid) {
+        continuing.add(fid);
+    }
+
     // ---- end -----------------------------------------------------------------------------
 
     @Override
@@ -998,16 +1250,18 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             List<SyncCommit.Write> syncWrites;
             try {
+                sealAround();
                 syncWrites = beginSyncCopies();
                 for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
                     if (e.getValue() != null) {
                         Long c = ctime.get(e.getKey());
-                        ctx.store()
-                                .store(
-                                        mdTx,
-                                        e.getKey(),
-                                        e.getValue(),
-                                        AttrChange.none().ctime(c != null ? c : ctx.nowNanos()));
+                        long now = ctx.nowNanos();
+                        AttrChange times = AttrChange.none().ctime(c != null ? c : now);
+                        if (aroundSealed.contains(e.getKey()) && !mtimeSet.contains(e.getKey())) {
+                            // Its body was written elsewhere: the write's mtime, as the fast tier would set it.
+                            times = times.mtime(now);
+                        }
+                        ctx.store().store(mdTx, e.getKey(), e.getValue(), times);
                     }
                 }
                 counters.flush(mdTx, mdOsd());
@@ -1015,6 +1269,7 @@ final class PoolTransaction extends AbstractTransaction {
                 // Nothing of a transaction that failed before its commit may land (its release
                 // would otherwise stop, and so commit, what the metadata transaction holds).
                 mdTx.abort();
+                abandonAround();
                 throw e;
             }
             deferCallbacks = !syncWrites.isEmpty();
@@ -1035,7 +1290,13 @@ final class PoolTransaction extends AbstractTransaction {
                 mdTx.setSync(mdDurable);
             }
             mdStopped = true;
+            // From here the copies written around are named by the top transaction (or, if its
+            // commit fails, by their leases): never deleted by this transaction any more.
+            around.clear();
             mdTx.stop();
+            for (Job j : aroundJobs) {
+                pool.writeAround().end(j);
+            }
             for (SyncCommit.Write w : syncWrites) {
                 w.jobs().forEach(j -> usedKeys.add(j.key()));
             }
@@ -1111,11 +1372,13 @@ final class PoolTransaction extends AbstractTransaction {
             mdTx.abort();
             stopMd();
         }
+        abandonAround();
     }
 
     @Override
     protected void doRelease() {
         stopMd();
+        abandonAround();
         returnSyncKeys();
         // Whatever this transaction held or freed is back: a waiting writer may find room.
         ctx.roomQueue().roomMade();
