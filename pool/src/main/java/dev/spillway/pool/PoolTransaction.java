@@ -16,11 +16,12 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
+import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.SpaceConfig;
 import dev.spillway.pool.config.WriteCommit;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
-import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.io.SplitBody;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
@@ -90,6 +91,12 @@ final class PoolTransaction extends AbstractTransaction {
     // The leased keys taken for them (one per candidate), and those a committed top transaction used.
     private final Map<Fid, List<Fid>> syncKeys = new HashMap<>();
     private final Set<Fid> usedKeys = new HashSet<>();
+    // The copies a recall before a body change failed to read (the next copy holding those bytes
+    // served them, or the change failed): marked bad once the locks are released (doRelease).
+    private final List<BadRead> badReads = new ArrayList<>();
+
+    /** A copy of {@code fid} whose read failed with {@code why}. */
+    private record BadRead(Fid fid, Copy copy, OsdException why) {}
 
     // Write-around (docs/design.md, "Write-around"): the new bodies this transaction writes to a
     // background device instead of the fast tier (decided at start; empty once the top transaction
@@ -885,36 +892,33 @@ final class PoolTransaction extends AbstractTransaction {
             }
             return recallRanges(fid, p);
         }
-        List<Copy> sources = new ArrayList<>(p.inSync());
-        sources.removeIf(c -> !ctx.readable(c));
-        OsdException last = null;
-        for (Copy c : sources) {
-            try {
-                CopyIo.recall(mdTx, ctx::device, fid, c, p.size());
-                DeviceIndex.insert(mdTx, mdIndex, fid, fid);
-                Copy local = new Copy(
-                        p.nextMirrorId(),
-                        mdIndex,
-                        fid,
-                        CopyState.IN_SYNC,
-                        p.dataVersion(),
-                        p.size(),
-                        true,
-                        Checksums.NONE);
-                return p.add(local).preferring(mdIndex);
-            } catch (OsdException e) {
-                if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
-                    throw e;
-                }
-                last = e;
-            }
-        }
-        throw new OsdException(
-                Errno.EIO,
-                mdOsd().name(),
+        // Spilled whole: read from its whole copies, the next serving what one fails to.
+        recall(fid, p, p.size() == 0 ? List.of() : List.of(new Span(0, Span.EOF)));
+        DeviceIndex.insert(mdTx, mdIndex, fid, fid);
+        Copy local = new Copy(
+                p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), p.size(), true, Checksums.NONE);
+        return p.add(local).preferring(mdIndex);
+    }
+
+    /**
+     * Writes bytes {@code spans} of {@code p}'s body into it on the metadata device, in this
+     * transaction, from the copies holding them ({@link SplitBody#recall}): a copy whose read fails
+     * is passed over for the next one holding those bytes, and marked bad once the transaction has
+     * ended and the object's lock is released ({@link #doRelease}); if no copy can serve them the
+     * change fails with EIO naming the object, the devices and what to do.
+     */
+    private void recall(Fid fid, PoolObject p, List<Span> spans) throws OsdException {
+        SplitBody.recall(
+                mdTx,
+                mdIndex,
+                ctx::device,
+                ctx::readable,
                 fid,
-                "the body must be recalled before this write, and no copy could be read",
-                last);
+                p,
+                spans,
+                (c, e) -> badReads.add(new BadRead(fid, c, e)),
+                mdOsd().name(),
+                "the change to the body");
     }
 
     /**
@@ -942,31 +946,7 @@ final class PoolTransaction extends AbstractTransaction {
      */
     private PoolObject recallRanges(Fid fid, PoolObject p) throws OsdException {
         Copy local = p.on(mdIndex).orElseThrow();
-        List<Span> have = new ArrayList<>(local.held());
-        for (Copy c : p.ranges(mdIndex)) {
-            Span sp = c.spans().get(0);
-            if (c.state() != CopyState.IN_SYNC
-                    || !ctx.readable(c)
-                    || Span.covers(have, sp.start(), Math.min(sp.end(), p.size()))) {
-                continue;
-            }
-            CopyIo.recallRange(mdTx, ctx::device, fid, c, p.size());
-            have.add(sp);
-            have = new ArrayList<>(Span.normalize(have));
-        }
-        if (!Span.covers(have, 0, p.size())) {
-            List<Copy> whole = new ArrayList<>(p.inSync());
-            whole.removeIf(c -> !ctx.readable(c));
-            if (whole.isEmpty()) {
-                throw new OsdException(
-                        Errno.EIO,
-                        mdOsd().name(),
-                        fid,
-                        "the body's spilled ranges must be recalled before this write, and a copy of one"
-                                + " could not be read (held: " + Span.normalize(have) + ")");
-            }
-            CopyIo.recall(mdTx, ctx::device, fid, whole.get(0), p.size());
-        }
+        recall(fid, p, Span.gaps(local.held(), 0, p.size(), p.size()));
         Copy back = local.withSpans(List.of());
         return p.replace(back.mirrorId(), c -> back).preferring(mdIndex);
     }
@@ -988,6 +968,8 @@ final class PoolTransaction extends AbstractTransaction {
             }
         }
         have = new ArrayList<>(Span.normalize(have));
+        // The same ranges declareRecall declared: the in-sync copies of ranges the change overlaps.
+        List<Span> need = new ArrayList<>();
         for (Copy c : p.ranges(mdIndex)) {
             Span sp = c.spans().get(0);
             long end = Math.min(sp.end(), p.size());
@@ -997,16 +979,16 @@ final class PoolTransaction extends AbstractTransaction {
                     || Span.covers(have, sp.start(), end)) {
                 continue;
             }
-            if (!ctx.readable(c)) {
-                return recallRanges(fid, p);
-            }
-            CopyIo.recallRange(mdTx, ctx::device, fid, c, p.size());
+            need.addAll(Span.gaps(have, sp.start(), end, p.size()));
             have.add(sp);
             have = new ArrayList<>(Span.normalize(have));
         }
         if (!Span.covers(have, Math.min(from, p.size()), Math.min(to, p.size()))) {
             return recallRanges(fid, p);
         }
+        // Read from the copy of each range, or (it unreadable, or failing its read) from another
+        // copy holding those bytes: a whole copy.
+        recall(fid, p, Span.normalize(need));
         // Holding every byte of the body, the copy is whole again (its spans may end at the size).
         Copy back = local.withSpans(Span.covers(have, 0, p.size()) ? List.of() : Span.normalize(have));
         return p.replace(back.mirrorId(), c -> back).preferring(mdIndex);
@@ -1382,6 +1364,27 @@ final class PoolTransaction extends AbstractTransaction {
         returnSyncKeys();
         // Whatever this transaction held or freed is back: a waiting writer may find room.
         ctx.roomQueue().roomMade();
+        markBad();
+    }
+
+    /**
+     * Marks bad the copies a recall failed to read, as a failed read of a copy is ({@code
+     * Migrator.markBad}: STALE with a RESYNC job, never the last in-sync copy holding its bytes), the
+     * locks released. A copy this transaction's change made stale or garbage is left as it is; a
+     * failed device's copies are the lost-marking pass's.
+     */
+    private void markBad() {
+        for (BadRead r : badReads) {
+            if (ctx.device(r.copy().device()).state() == DeviceState.FAILED) {
+                continue;
+            }
+            try {
+                pool.migrator().markBad(r.fid(), r.copy(), r.why());
+            } catch (OsdException | RuntimeException notNow) {
+                // Scrub (or the next read of it) finds it.
+            }
+        }
+        badReads.clear();
     }
 
     private void stopMd() {
