@@ -9,7 +9,7 @@ import java.util.List;
  *
  * <p>A split body has a copy per spilled range (64 and more at 64 MiB extents of a 4 GiB object),
  * and asking the record {@code resident}, {@code split} and {@code on} scanned all of them on each
- * read of its hot head (issue 20, {@code bench partial}: about 8% of a 4 KiB read at 63 ranges).
+ * read of its hot head (issue 20, {@code bench partial}: about 6% of a 4 KiB read at 63 ranges, JFR).
  * A plan is made from an immutable record and cached with it, under the same change stamp
  * ({@link PoolObjectStore#loadStamped}): it can be no staler than the record it was made from.
  */
