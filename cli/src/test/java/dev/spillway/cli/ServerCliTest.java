@@ -140,7 +140,7 @@ class ServerCliTest {
         Run jobs = cli("jobs");
         assertThat(jobs.code()).as(jobs.err()).isZero();
         assertThat(jobs.out())
-                .startsWith("jobs: 0 (copy 0, gc 0, parked 0, resync 0, sync_copy 0)")
+                .startsWith("jobs: 0 (copy 0, gc 0, parked 0, resync 0, sync_copy 0, write_around 0)")
                 .contains("daemon: running")
                 .contains("nothing in flight")
                 .doesNotContain("{");

@@ -115,6 +115,16 @@ public interface Transaction extends AutoCloseable {
     default void continuesAccess(Fid fid) {}
 
     /**
+     * Says that later transactions go on writing {@code fid}'s body past what this one writes: a
+     * body staged in several transactions (the S3 gateway's PUT of more than one 64 MiB segment, or
+     * of unknown length). A device that may place a new body elsewhere than where its later writes
+     * would land (the pool's write-around, docs/design.md) then keeps it where they go; every other
+     * device ignores it. It needs no declare, changes nothing stored, and counts only when called
+     * before {@link #start()}.
+     */
+    default void bodyContinues(Fid fid) {}
+
+    /**
      * Whose space this transaction may take (see {@link SpaceClass}); {@link SpaceClass#CLIENT}
      * unless set. Set it before {@link #start()}: later it fails with EINVAL.
      */

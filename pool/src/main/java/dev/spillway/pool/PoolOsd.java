@@ -40,6 +40,7 @@ import dev.spillway.pool.ops.DeviceFailures;
 import dev.spillway.pool.ops.DeviceOps;
 import dev.spillway.pool.ops.Migrator;
 import dev.spillway.pool.ops.SyncCommit;
+import dev.spillway.pool.ops.WriteAround;
 import dev.spillway.pool.recovery.Fsck;
 import dev.spillway.pool.recovery.Recovery;
 import dev.spillway.pool.recovery.RecoveryReport;
@@ -102,6 +103,7 @@ public final class PoolOsd implements Osd {
     private final Migrator migrator;
     private final DeviceOps deviceOps;
     private final SyncCommit syncCommit;
+    private final WriteAround writeAround;
     private final DeviceFailures failures;
     private final CapacityControl capacity;
     private volatile PoolListener listener = PoolListener.NONE;
@@ -122,6 +124,7 @@ public final class PoolOsd implements Osd {
         this.migrator = migrator;
         this.deviceOps = new DeviceOps(ctx, migrator);
         this.syncCommit = new SyncCommit(ctx, migrator);
+        this.writeAround = new WriteAround(ctx, syncCommit);
         this.failures = new DeviceFailures(ctx, deviceOps);
         for (PoolDevice d : ctx.devices()) {
             if (d.osd() instanceof DeviceHealth h) {
@@ -561,6 +564,10 @@ public final class PoolOsd implements Osd {
     /** The extra copies of writes under a sync write-commit policy (used by the pool's transactions). */
     SyncCommit syncCommit() {
         return syncCommit;
+    }
+
+    WriteAround writeAround() {
+        return writeAround;
     }
 
     /** Device state changes, evacuation, replacement of lost copies. */

@@ -11,14 +11,17 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.PlacementHint;
 import dev.spillway.osd.SpaceClass;
+import dev.spillway.osd.StatFs;
 import dev.spillway.osd.Transaction;
 import dev.spillway.osd.XattrFlag;
 import dev.spillway.osd.spi.AbstractTransaction;
 import dev.spillway.osd.spi.Declare;
+import dev.spillway.pool.config.DeviceState;
+import dev.spillway.pool.config.SpaceConfig;
 import dev.spillway.pool.config.WriteCommit;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
-import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.io.SplitBody;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
@@ -31,6 +34,7 @@ import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.StripedCounters;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.SyncCommit;
+import dev.spillway.pool.ops.WriteAround;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -87,6 +91,26 @@ final class PoolTransaction extends AbstractTransaction {
     // The leased keys taken for them (one per candidate), and those a committed top transaction used.
     private final Map<Fid, List<Fid>> syncKeys = new HashMap<>();
     private final Set<Fid> usedKeys = new HashSet<>();
+    // The copies a recall before a body change failed to read (the next copy holding those bytes
+    // served them, or the change failed): marked bad once the locks are released (doRelease).
+    private final List<BadRead> badReads = new ArrayList<>();
+
+    /** A copy of {@code fid} whose read failed with {@code why}. */
+    private record BadRead(Fid fid, Copy copy, OsdException why) {}
+
+    // Write-around (docs/design.md, "Write-around"): the new bodies this transaction writes to a
+    // background device instead of the fast tier (decided at start; empty once the top transaction
+    // is stopped), those of objects it creates, the ones sealed into the top transaction, their
+    // jobs (ended once it committed), and objects whose mtime the client set after their last write.
+    private final Map<Fid, WriteAround.Body> around = new LinkedHashMap<>();
+    private final Set<Fid> aroundCreated = new HashSet<>();
+    private final Set<Fid> aroundDeclared = new HashSet<>();
+    private final Set<Fid> aroundSealed = new HashSet<>();
+    private final List<Job> aroundJobs = new ArrayList<>();
+    private final Set<Fid> mtimeSet = new HashSet<>();
+    // Bodies the client said later transactions go on writing (Transaction.bodyContinues).
+    private final Set<Fid> continuing = new HashSet<>();
+    private long aroundBytes;
 
     // Set before the metadata commit when the acknowledgement waits for extra copies.
     private volatile boolean deferCallbacks;
@@ -116,17 +140,23 @@ final class PoolTransaction extends AbstractTransaction {
             checkSpaceClass();
             List<Fid> busy = declares().stream().map(Declare::fid).toList();
             SpaceReclaimer r = pool.spaceReclaimer();
+            planWriteAround();
             // A full fast tier: the writer waits its turn for room while the daemon spills (on the
             // head writer's own thread too: backpressure), for at most the configured time.
-            ctx.roomQueue()
-                    .start(
-                            this::startMetadata,
-                            r == null ? null : (bytes, deadline) -> r.reclaim(bytes, busy, deadline),
-                            declaredBytes(4096),
-                            spaceClass() == SpaceClass.CLIENT
-                                    ? ctx.config().space().writerWait().toNanos()
-                                    : 0,
-                            "transaction " + id());
+            try {
+                ctx.roomQueue()
+                        .start(
+                                this::startMetadata,
+                                r == null ? null : (bytes, deadline) -> r.reclaim(bytes, busy, deadline),
+                                declaredBytes(4096) - aroundBytes,
+                                spaceClass() == SpaceClass.CLIENT
+                                        ? ctx.config().space().writerWait().toNanos()
+                                        : 0,
+                                "transaction " + id());
+            } catch (OsdException | RuntimeException e) {
+                abandonAround();
+                throw e;
+            }
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -136,6 +166,7 @@ final class PoolTransaction extends AbstractTransaction {
     private void startMetadata() throws OsdException {
         mdTx = mdOsd().newTransaction();
         mdStopped = false;
+        aroundDeclared.clear();
         try {
             Set<Fid> created = createdHere();
             for (Fid f : created) {
@@ -256,6 +287,10 @@ final class PoolTransaction extends AbstractTransaction {
                 }
             }
             case WRITE, PUNCH, TRUNCATE -> {
+                if (around.containsKey(f)) {
+                    declareAround(f);
+                    return;
+                }
                 switch (d.op()) {
                     case WRITE -> mdTx.declareWrite(f, d.offset(), d.length());
                     case PUNCH -> mdTx.declarePunch(f, d.offset(), d.length());
@@ -276,6 +311,208 @@ final class PoolTransaction extends AbstractTransaction {
             case DELETE_XATTR -> mdTx.declareDeleteXattr(f, d.name());
             case INSERT -> mdTx.declareInsert(f, d.keyLength(), (int) d.length());
             case DELETE -> mdTx.declareDelete(f, d.keyLength());
+        }
+    }
+
+    /**
+     * Decides which new bodies this transaction writes around the fast tier (docs/design.md,
+     * "Write-around"): under {@code space.write-around: full} when the fast tier cannot give the
+     * bytes they declare now (the writer would wait for room), under {@code always} whenever it can.
+     * A body qualifies if the transaction creates its object, or the object is still empty and
+     * resident (the S3 gateway's staged body), and changes it only by writes, and the client did not
+     * say later transactions go on writing it ({@link #bodyContinues}); its write-commit
+     * policy is async and the pool keeps one replica (a single copy is then what the policy asks).
+     * Each gets a leased key on the first writable durable background device and its copy's device
+     * transaction, started.
+     */
+    private void planWriteAround() throws OsdException {
+        SpaceConfig.WriteAround mode = ctx.config().space().writeAround();
+        if (mode == SpaceConfig.WriteAround.OFF
+                || spaceClass() != SpaceClass.CLIENT
+                || ctx.replicas() > 1
+                || ctx.config().writeCommit().sync()) {
+            return;
+        }
+        Map<Fid, List<long[]>> writes = new LinkedHashMap<>();
+        Set<Fid> not = new HashSet<>();
+        Set<Fid> creates = new HashSet<>();
+        for (Declare d : declares()) {
+            switch (d.op()) {
+                case WRITE ->
+                    writes.computeIfAbsent(d.fid(), k -> new ArrayList<>()).add(new long[] {d.offset(), d.length()});
+                case PUNCH, TRUNCATE, DESTROY -> not.add(d.fid());
+                case CREATE -> {
+                    if (d.kind() == ObjectKind.DATA) {
+                        creates.add(d.fid());
+                    } else {
+                        not.add(d.fid());
+                    }
+                }
+                case SET_XATTR, DELETE_XATTR -> {
+                    if (WriteCommit.XATTR.equals(d.name())) {
+                        not.add(d.fid());
+                    }
+                }
+                default -> {}
+            }
+        }
+        writes.keySet().removeAll(not);
+        // A body staged in several transactions stays where its later segments land: written
+        // around, its second segment would find it not resident and recall the first onto the
+        // full tier (written twice, read back twice).
+        writes.keySet().removeAll(continuing);
+        if (writes.isEmpty()) {
+            return;
+        }
+        PoolDevice target = pool.writeAround().target();
+        if (target == null) {
+            return;
+        }
+        Map<Fid, Boolean> eligible = new LinkedHashMap<>();
+        long bytes = 0;
+        for (Map.Entry<Fid, List<long[]>> e : writes.entrySet()) {
+            Fid f = e.getKey();
+            pool.checkClientFid(f);
+            boolean created = creates.contains(f);
+            if (created && mdOsd().exists(f)) {
+                continue; // its create fails with EEXIST
+            }
+            if (!created) {
+                Optional<PoolObject> p = committed(f);
+                if (p.isEmpty()
+                        || p.get().size() != 0
+                        || p.get().copies().size() != 1
+                        || !p.get().resident(mdIndex)
+                        || storedPolicy(f).sync()) {
+                    continue;
+                }
+            }
+            eligible.put(f, created);
+            for (long[] r : e.getValue()) {
+                bytes += r[1];
+            }
+        }
+        if (eligible.isEmpty()) {
+            return;
+        }
+        if (mode == SpaceConfig.WriteAround.FULL && fits(bytes)) {
+            return;
+        }
+        for (Map.Entry<Fid, Boolean> e : eligible.entrySet()) {
+            Fid f = e.getKey();
+            WriteAround.Body b = pool.writeAround().open(f, target, writes.get(f));
+            if (b == null) {
+                continue; // the background device refused it: this body lands on the fast tier
+            }
+            around.put(f, b);
+            if (e.getValue()) {
+                aroundCreated.add(f);
+            }
+            for (long[] r : writes.get(f)) {
+                aroundBytes += r[1];
+            }
+        }
+    }
+
+    /**
+     * True if the fast tier takes {@code bytes} of new bodies now without passing the daemon's high
+     * watermark ({@code policy.high-watermark}, when the configuration gives one): past it the
+     * daemon would spill them again at once, so they are written around instead — or without
+     * waiting for room (what clients may take, less the bytes writers already wait for).
+     */
+    private boolean fits(long bytes) throws OsdException {
+        StatFs s = mdOsd().statfs();
+        if (bytes > s.availableBytes() - ctx.roomQueue().waitingBytes()) {
+            return false;
+        }
+        return !(ctx.config().policy().get("high-watermark") instanceof Number high)
+                || s.totalBytes() - s.availableBytes() + bytes <= high.doubleValue() * s.totalBytes();
+    }
+
+    // A key whose text is as long as any (a background copy's layout names its key as text): a bound.
+    private static final Fid LONGEST_KEY = new Fid(-1L, -1, -1);
+
+    /**
+     * Declares, once per body written around, what sealing it into the top transaction stores: the
+     * record and layout with the background copy in sync (checksums for the furthest declared
+     * write), its job, its device-index entry, counters, and the metadata device's resident entry
+     * going (an existing empty body) — and no body bytes on the metadata device.
+     */
+    private void declareAround(Fid f) throws OsdException {
+        if (!aroundDeclared.add(f)) {
+            return;
+        }
+        WriteAround.Body b = around.get(f);
+        long end = 0;
+        for (Declare d : declares()) {
+            if (d.op() == Declare.Op.WRITE && d.fid().equals(f)) {
+                end = Math.max(end, d.offset() + d.length());
+            }
+        }
+        PoolObject base = aroundCreated.contains(f)
+                ? PoolObject.created(mdIndex, f)
+                : committed(f).orElseThrow();
+        int shift = Checksums.shiftFor(end, Checksums.MIN_SHIFT);
+        int n = (int) ((end + (1L << shift) - 1) >>> shift);
+        Copy bound = new Copy(
+                base.nextMirrorId(),
+                b.device().index(),
+                LONGEST_KEY,
+                CopyState.IN_SYNC,
+                Long.MAX_VALUE,
+                Long.MAX_VALUE,
+                true,
+                new Checksums(shift, new int[n]));
+        ctx.store().declare(mdTx, f, base.bodyChanged(end, List.of(bound)).withBlocks(Long.MAX_VALUE));
+        DeviceIndex.declareInsert(mdTx, b.device().index(), f);
+        DeviceIndex.declareDelete(mdTx, mdIndex, f);
+        WorkIndex.declareAdd(mdTx, f);
+        Counters.declare(mdTx, f);
+    }
+
+    /** The bodies written around that will not be named by a top transaction: their copies go. */
+    private void abandonAround() {
+        for (WriteAround.Body b : around.values()) {
+            b.abandon();
+        }
+        around.clear();
+    }
+
+    /**
+     * In the top transaction, before it commits: each body written around is made durable on its
+     * device and named in sync in the object's layout — its only copy — with its job.
+     */
+    private void sealAround() throws OsdException {
+        for (Map.Entry<Fid, WriteAround.Body> e : around.entrySet()) {
+            Fid f = e.getKey();
+            WriteAround.Body b = e.getValue();
+            PoolObject base =
+                    working.containsKey(f) ? working.get(f) : committed(f).orElse(null);
+            if (base == null) {
+                continue;
+            }
+            if (!b.written()) {
+                b.abandon();
+                if (aroundCreated.contains(f)) {
+                    DeviceIndex.insert(mdTx, mdIndex, f, f);
+                }
+                continue;
+            }
+            Copy c = b.seal(base.nextMirrorId(), base.dataVersion() + 1);
+            PoolObject next = base.bodyChanged(b.size(), List.of(c))
+                    .withBlocks((c.bytes() + 511) / 512)
+                    .preferring(c.device());
+            working.put(f, next);
+            written.put(f, b.size());
+            counters(f).add(c, CopyState.IN_SYNC, +1);
+            DeviceIndex.insert(mdTx, c.device(), f, c.key());
+            if (!aroundCreated.contains(f)) {
+                DeviceIndex.delete(mdTx, mdIndex, f, f);
+            }
+            Job j = pool.writeAround().job(f, c);
+            WorkIndex.add(mdTx, j);
+            aroundJobs.add(j);
+            aroundSealed.add(f);
         }
     }
 
@@ -535,7 +772,10 @@ final class PoolTransaction extends AbstractTransaction {
                 ctime.put(fid, attrs.has(AttrField.CTIME) ? attrs.ctime() : null);
                 working.put(fid, PoolObject.created(mdIndex, fid));
                 written.put(fid, 0L);
-                DeviceIndex.insert(mdTx, mdIndex, fid, fid);
+                if (!around.containsKey(fid)) {
+                    // A body written around gets its resident entry only if it stays here (sealAround).
+                    DeviceIndex.insert(mdTx, mdIndex, fid, fid);
+                }
             } else {
                 working.remove(fid);
                 committed.put(fid, null);
@@ -612,6 +852,9 @@ final class PoolTransaction extends AbstractTransaction {
             pool.checkClientFid(fid);
             mdTx.setAttr(fid, change);
             ctime.put(fid, change.has(AttrField.CTIME) ? change.ctime() : null);
+            if (change.has(AttrField.MTIME)) {
+                mtimeSet.add(fid);
+            }
         } catch (OsdException e) {
             throw e.via(ctx.name());
         }
@@ -649,36 +892,33 @@ final class PoolTransaction extends AbstractTransaction {
             }
             return recallRanges(fid, p);
         }
-        List<Copy> sources = new ArrayList<>(p.inSync());
-        sources.removeIf(c -> !ctx.readable(c));
-        OsdException last = null;
-        for (Copy c : sources) {
-            try {
-                CopyIo.recall(mdTx, ctx::device, fid, c, p.size());
-                DeviceIndex.insert(mdTx, mdIndex, fid, fid);
-                Copy local = new Copy(
-                        p.nextMirrorId(),
-                        mdIndex,
-                        fid,
-                        CopyState.IN_SYNC,
-                        p.dataVersion(),
-                        p.size(),
-                        true,
-                        Checksums.NONE);
-                return p.add(local).preferring(mdIndex);
-            } catch (OsdException e) {
-                if (!e.is(Errno.EIO) && !e.is(Errno.ENOENT)) {
-                    throw e;
-                }
-                last = e;
-            }
-        }
-        throw new OsdException(
-                Errno.EIO,
-                mdOsd().name(),
+        // Spilled whole: read from its whole copies, the next serving what one fails to.
+        recall(fid, p, p.size() == 0 ? List.of() : List.of(new Span(0, Span.EOF)));
+        DeviceIndex.insert(mdTx, mdIndex, fid, fid);
+        Copy local = new Copy(
+                p.nextMirrorId(), mdIndex, fid, CopyState.IN_SYNC, p.dataVersion(), p.size(), true, Checksums.NONE);
+        return p.add(local).preferring(mdIndex);
+    }
+
+    /**
+     * Writes bytes {@code spans} of {@code p}'s body into it on the metadata device, in this
+     * transaction, from the copies holding them ({@link SplitBody#recall}): a copy whose read fails
+     * is passed over for the next one holding those bytes, and marked bad once the transaction has
+     * ended and the object's lock is released ({@link #doRelease}); if no copy can serve them the
+     * change fails with EIO naming the object, the devices and what to do.
+     */
+    private void recall(Fid fid, PoolObject p, List<Span> spans) throws OsdException {
+        SplitBody.recall(
+                mdTx,
+                mdIndex,
+                ctx::device,
+                ctx::readable,
                 fid,
-                "the body must be recalled before this write, and no copy could be read",
-                last);
+                p,
+                spans,
+                (c, e) -> badReads.add(new BadRead(fid, c, e)),
+                mdOsd().name(),
+                "the change to the body");
     }
 
     /**
@@ -706,31 +946,7 @@ final class PoolTransaction extends AbstractTransaction {
      */
     private PoolObject recallRanges(Fid fid, PoolObject p) throws OsdException {
         Copy local = p.on(mdIndex).orElseThrow();
-        List<Span> have = new ArrayList<>(local.held());
-        for (Copy c : p.ranges(mdIndex)) {
-            Span sp = c.spans().get(0);
-            if (c.state() != CopyState.IN_SYNC
-                    || !ctx.readable(c)
-                    || Span.covers(have, sp.start(), Math.min(sp.end(), p.size()))) {
-                continue;
-            }
-            CopyIo.recallRange(mdTx, ctx::device, fid, c, p.size());
-            have.add(sp);
-            have = new ArrayList<>(Span.normalize(have));
-        }
-        if (!Span.covers(have, 0, p.size())) {
-            List<Copy> whole = new ArrayList<>(p.inSync());
-            whole.removeIf(c -> !ctx.readable(c));
-            if (whole.isEmpty()) {
-                throw new OsdException(
-                        Errno.EIO,
-                        mdOsd().name(),
-                        fid,
-                        "the body's spilled ranges must be recalled before this write, and a copy of one"
-                                + " could not be read (held: " + Span.normalize(have) + ")");
-            }
-            CopyIo.recall(mdTx, ctx::device, fid, whole.get(0), p.size());
-        }
+        recall(fid, p, Span.gaps(local.held(), 0, p.size(), p.size()));
         Copy back = local.withSpans(List.of());
         return p.replace(back.mirrorId(), c -> back).preferring(mdIndex);
     }
@@ -752,6 +968,8 @@ final class PoolTransaction extends AbstractTransaction {
             }
         }
         have = new ArrayList<>(Span.normalize(have));
+        // The same ranges declareRecall declared: the in-sync copies of ranges the change overlaps.
+        List<Span> need = new ArrayList<>();
         for (Copy c : p.ranges(mdIndex)) {
             Span sp = c.spans().get(0);
             long end = Math.min(sp.end(), p.size());
@@ -761,16 +979,16 @@ final class PoolTransaction extends AbstractTransaction {
                     || Span.covers(have, sp.start(), end)) {
                 continue;
             }
-            if (!ctx.readable(c)) {
-                return recallRanges(fid, p);
-            }
-            CopyIo.recallRange(mdTx, ctx::device, fid, c, p.size());
+            need.addAll(Span.gaps(have, sp.start(), end, p.size()));
             have.add(sp);
             have = new ArrayList<>(Span.normalize(have));
         }
         if (!Span.covers(have, Math.min(from, p.size()), Math.min(to, p.size()))) {
             return recallRanges(fid, p);
         }
+        // Read from the copy of each range, or (it unreadable, or failing its read) from another
+        // copy holding those bytes: a whole copy.
+        recall(fid, p, Span.normalize(need));
         // Holding every byte of the body, the copy is whole again (its spans may end at the size).
         Copy back = local.withSpans(Span.covers(have, 0, p.size()) ? List.of() : Span.normalize(have));
         return p.replace(back.mirrorId(), c -> back).preferring(mdIndex);
@@ -840,6 +1058,16 @@ final class PoolTransaction extends AbstractTransaction {
                         fid,
                         "write ends at " + end + ", past the largest object "
                                 + pool.capabilities().maxObjectSize() + " of this pool's devices");
+            }
+            WriteAround.Body b = around.get(fid);
+            if (b != null) {
+                // Around the fast tier: the bytes go to the copy only (sealed at commit).
+                b.write(offset, src);
+                written.put(fid, b.size());
+                ctime.put(fid, null);
+                mtimeSet.remove(fid);
+                touch(fid, offset, end);
+                return;
             }
             PoolObject r = beforeBodyChange(fid, p.get(), offset, end, true);
             mdTx.write(fid, offset, src);
@@ -991,6 +1219,12 @@ final class PoolTransaction extends AbstractTransaction {
         continued.add(fid);
     }
 
+    /** A body later transactions go on writing is never written around (see {@link #planWriteAround}). */
+    @Override
+    public void bodyContinues(Fid fid) {
+        continuing.add(fid);
+    }
+
     // ---- end -----------------------------------------------------------------------------
 
     @Override
@@ -998,16 +1232,18 @@ final class PoolTransaction extends AbstractTransaction {
         try {
             List<SyncCommit.Write> syncWrites;
             try {
+                sealAround();
                 syncWrites = beginSyncCopies();
                 for (Map.Entry<Fid, PoolObject> e : working.entrySet()) {
                     if (e.getValue() != null) {
                         Long c = ctime.get(e.getKey());
-                        ctx.store()
-                                .store(
-                                        mdTx,
-                                        e.getKey(),
-                                        e.getValue(),
-                                        AttrChange.none().ctime(c != null ? c : ctx.nowNanos()));
+                        long now = ctx.nowNanos();
+                        AttrChange times = AttrChange.none().ctime(c != null ? c : now);
+                        if (aroundSealed.contains(e.getKey()) && !mtimeSet.contains(e.getKey())) {
+                            // Its body was written elsewhere: the write's mtime, as the fast tier would set it.
+                            times = times.mtime(now);
+                        }
+                        ctx.store().store(mdTx, e.getKey(), e.getValue(), times);
                     }
                 }
                 counters.flush(mdTx, mdOsd());
@@ -1015,6 +1251,7 @@ final class PoolTransaction extends AbstractTransaction {
                 // Nothing of a transaction that failed before its commit may land (its release
                 // would otherwise stop, and so commit, what the metadata transaction holds).
                 mdTx.abort();
+                abandonAround();
                 throw e;
             }
             deferCallbacks = !syncWrites.isEmpty();
@@ -1035,7 +1272,13 @@ final class PoolTransaction extends AbstractTransaction {
                 mdTx.setSync(mdDurable);
             }
             mdStopped = true;
+            // From here the copies written around are named by the top transaction (or, if its
+            // commit fails, by their leases): never deleted by this transaction any more.
+            around.clear();
             mdTx.stop();
+            for (Job j : aroundJobs) {
+                pool.writeAround().end(j);
+            }
             for (SyncCommit.Write w : syncWrites) {
                 w.jobs().forEach(j -> usedKeys.add(j.key()));
             }
@@ -1111,14 +1354,37 @@ final class PoolTransaction extends AbstractTransaction {
             mdTx.abort();
             stopMd();
         }
+        abandonAround();
     }
 
     @Override
     protected void doRelease() {
         stopMd();
+        abandonAround();
         returnSyncKeys();
         // Whatever this transaction held or freed is back: a waiting writer may find room.
         ctx.roomQueue().roomMade();
+        markBad();
+    }
+
+    /**
+     * Marks bad the copies a recall failed to read, as a failed read of a copy is ({@code
+     * Migrator.markBad}: STALE with a RESYNC job, never the last in-sync copy holding its bytes), the
+     * locks released. A copy this transaction's change made stale or garbage is left as it is; a
+     * failed device's copies are the lost-marking pass's.
+     */
+    private void markBad() {
+        for (BadRead r : badReads) {
+            if (ctx.device(r.copy().device()).state() == DeviceState.FAILED) {
+                continue;
+            }
+            try {
+                pool.migrator().markBad(r.fid(), r.copy(), r.why());
+            } catch (OsdException | RuntimeException notNow) {
+                // Scrub (or the next read of it) finds it.
+            }
+        }
+        badReads.clear();
     }
 
     private void stopMd() {

@@ -33,6 +33,23 @@ final class PoolFixtures {
     /** As {@link #memMem(String, long, int, int)}, with the pool-wide {@code write-commit:} policy given. */
     static PoolConfig memMem(String name, long fastCapacity, int replicas, int backgrounds, String writeCommit)
             throws OsdException {
+        return PoolConfigParser.parse(memMemYaml(name, fastCapacity, replicas, backgrounds, writeCommit), "test");
+    }
+
+    /**
+     * As {@link #memMem(String, long, int, int)}, one replica, with {@code space.write-around} given
+     * ({@code always}: every new body is written around the fast tier; docs/design.md, "Write-around").
+     */
+    static PoolConfig memMemAround(String name, long fastCapacity, int backgrounds, String writeAround)
+            throws OsdException {
+        return PoolConfigParser.parse(
+                memMemYaml(name, fastCapacity, 1, backgrounds, "async") + "space: {write-around: " + writeAround
+                        + "}\n",
+                "test");
+    }
+
+    private static String memMemYaml(
+            String name, long fastCapacity, int replicas, int backgrounds, String writeCommit) {
         StringBuilder y = new StringBuilder();
         y.append("name: ").append(name).append("\nreplicas: ").append(replicas);
         y.append("\nwrite-commit: ").append(writeCommit).append("\ndevices:\n");
@@ -50,7 +67,7 @@ final class PoolFixtures {
                 y.append("      capacity: ").append(fastCapacity).append('\n');
             }
         }
-        return PoolConfigParser.parse(y.toString(), "test");
+        return y.toString();
     }
 
     /**

@@ -51,8 +51,14 @@ class PoolFormatCompatTest {
         assertThat(Arrays.stream(CopyState.values()).map(s -> s.name() + "=" + s.code()))
                 .containsExactly("PENDING=0", "IN_SYNC=1", "STALE=2", "GARBAGE=3", "LOST=4");
         assertThat(Arrays.stream(Job.Kind.values()).map(k -> k.name() + "=" + k.code()))
-                .containsExactly("COPY=0", "GC=1", "RESYNC=2", "PARKED=3", "SYNC_COPY=4"); // SYNC_COPY: issue 19
-        assertThat(Job.Kind.ofCode(5)).isNull();
+                .containsExactly(
+                        "COPY=0",
+                        "GC=1",
+                        "RESYNC=2",
+                        "PARKED=3",
+                        "SYNC_COPY=4",
+                        "WRITE_AROUND=5"); // SYNC_COPY: issue 19; WRITE_AROUND: issue 12
+        assertThat(Job.Kind.ofCode(6)).isNull();
         assertThat(CopyState.ofCode(5)).isNull();
         assertThat(Job.Kind.ofCode(-1)).isNull();
     }

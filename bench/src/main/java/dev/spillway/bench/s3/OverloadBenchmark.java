@@ -112,6 +112,10 @@ public final class OverloadBenchmark implements Benchmark {
         new Random(42).nextBytes(body);
         // --only pool|s3 runs one half (to profile it); the other's metrics then read 0.
         String only = o.option("--only", "both");
+        // --write-around off|full|always: the pool's space.write-around (docs/design.md,
+        // "Write-around"); full by default: a body the full fast tier cannot take goes straight to
+        // the spill device, written once.
+        String writeAround = o.option("--write-around", "full");
         // Warm-up (BENCHMARKS.md): one unmeasured run of the pool's own PUT path on a pool of its
         // own, as large as a measured one, so that the measured runs time the pool rather than the
         // JIT compiling it (the raw baseline is a few small methods, warm after a few files). perf
@@ -125,6 +129,7 @@ public final class OverloadBenchmark implements Benchmark {
                     fastRoot.resolve("warm-up"),
                     fast,
                     bound,
+                    writeAround,
                     clients,
                     warmObjects,
                     body,
@@ -143,6 +148,7 @@ public final class OverloadBenchmark implements Benchmark {
                     fastRoot.resolve("warm-up-s3"),
                     fast,
                     bound,
+                    writeAround,
                     clients,
                     warmObjects,
                     body,
@@ -164,6 +170,7 @@ public final class OverloadBenchmark implements Benchmark {
                         fastRoot.resolve("direct"),
                         fast,
                         bound,
+                        writeAround,
                         clients,
                         objects,
                         body,
@@ -172,7 +179,17 @@ public final class OverloadBenchmark implements Benchmark {
         raw.add(raw(slow, body, objects, clients, o, rawOne));
         Run run = only.equals("pool")
                 ? none
-                : pool(dir.resolve("s3"), fastRoot.resolve("s3"), fast, bound, clients, objects, body, o, true);
+                : pool(
+                        dir.resolve("s3"),
+                        fastRoot.resolve("s3"),
+                        fast,
+                        bound,
+                        writeAround,
+                        clients,
+                        objects,
+                        body,
+                        o,
+                        true);
         raw.add(raw(slow, body, objects, clients, o, rawOne));
         double baseline = median(raw);
         Map<String, Object> params = new LinkedHashMap<>();
@@ -181,6 +198,7 @@ public final class OverloadBenchmark implements Benchmark {
         params.put("object_bytes", objectSize);
         params.put("clients", clients);
         params.put("writer_wait_s", bound.toSeconds());
+        params.put("write_around", writeAround);
         params.put("warm_up_mib", (long) warmObjects * objectSize / MIB);
         params.put("put_requests", run.latenciesMs.length);
         params.put(
@@ -346,6 +364,7 @@ public final class OverloadBenchmark implements Benchmark {
             Path fastDir,
             long fast,
             Duration bound,
+            String writeAround,
             int clients,
             int objects,
             byte[] body,
@@ -362,8 +381,9 @@ public final class OverloadBenchmark implements Benchmark {
                   - {name: fast, backend: kv, roles: [metadata, foreground, promote], settings: {path: '%s', capacity: %d}}
                   - {name: slow, backend: vfs, roles: [background], settings: {path: '%s', journal: "off"}}
                 policy: {high-watermark: 0.80, low-watermark: 0.60, min-resident-age: 0s, spill-streams: 3}
-                space: {writer-wait: %ds}
-                """.formatted(fastDir.resolve("fast"), fast, dir.resolve("slow"), bound.toSeconds()), "overload bench");
+                space: {writer-wait: %ds, write-around: %s}
+                """.formatted(fastDir.resolve("fast"), fast, dir.resolve("slow"), bound.toSeconds(), writeAround),
+                "overload bench");
         try (PoolOsd pool = PoolOsd.mount(c, InstantSource.system(), PoolOsd.MountMode.RECOVER)) {
             MigrationDaemon daemon =
                     MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), InstantSource.system());

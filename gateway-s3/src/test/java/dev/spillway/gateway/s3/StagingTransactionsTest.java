@@ -43,6 +43,7 @@ class StagingTransactionsTest {
         final Set<Fid> created = new LinkedHashSet<>();
         final Map<Fid, List<long[]>> writes = new LinkedHashMap<>();
         final Set<Fid> continued = new LinkedHashSet<>();
+        final Set<Fid> bodyContinues = new LinkedHashSet<>();
 
         long bytes(Fid f) {
             return writes.getOrDefault(f, List.of()).stream()
@@ -81,6 +82,12 @@ class StagingTransactionsTest {
                 public void continuesAccess(Fid fid) {
                     super.continuesAccess(fid);
                     s.continued.add(fid);
+                }
+
+                @Override
+                public void bodyContinues(Fid fid) {
+                    super.bodyContinues(fid);
+                    s.bodyContinues.add(fid);
                 }
             };
         }
@@ -153,6 +160,7 @@ class StagingTransactionsTest {
             assertThat(txs.get(0).writes).as("the create writes nothing").isEmpty();
             assertThat(txs.get(1).bytes(fid)).isEqualTo(size);
             assertThat(txs.get(1).writes.get(fid).get(0)[0]).isZero();
+            assertThat(txs.get(1).bodyContinues).as("nothing follows").doesNotContain(fid);
             assertOneAccess(txs, fid);
         }
     }
@@ -167,6 +175,10 @@ class StagingTransactionsTest {
         assertThat(txs.get(1).bytes(fid)).isEqualTo(64L * MIB);
         assertThat(txs.get(2).bytes(fid)).isEqualTo(MIB + 5);
         assertThat(txs.get(2).writes.get(fid).get(0)[0]).isEqualTo(64L * MIB);
+        // The first segment says another follows (so the pool does not write it around its fast
+        // tier, where the second would recall it); the last does not.
+        assertThat(txs.get(1).bodyContinues).contains(fid);
+        assertThat(txs.get(2).bodyContinues).doesNotContain(fid);
         assertOneAccess(txs, fid);
         sdk.deleteObject(b -> b.bucket("stage").key("long"));
     }
@@ -179,6 +191,7 @@ class StagingTransactionsTest {
         List<Seen> txs = osd.touching(fid);
         assertThat(txs).hasSize(2);
         assertThat(txs.get(1).bytes(fid)).isEqualTo(size);
+        assertThat(txs.get(1).bodyContinues).doesNotContain(fid);
         // The stored CRC32 is the trailer's: HEAD with checksum mode returns it.
         var head = sdk.headObject(b -> b.bucket("stage").key("exact").checksumMode("ENABLED"));
         assertThat(head.checksumCRC32()).isNotNull();

@@ -89,6 +89,11 @@ public class FilterTransaction implements Transaction {
     }
 
     @Override
+    public void bodyContinues(Fid fid) {
+        in.bodyContinues(fid);
+    }
+
+    @Override
     public void setSpaceClass(SpaceClass spaceClass) throws OsdException {
         in.setSpaceClass(spaceClass);
     }

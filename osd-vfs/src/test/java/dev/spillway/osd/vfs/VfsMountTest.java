@@ -155,6 +155,23 @@ class VfsMountTest {
         open(p).close();
     }
 
+    /** A read-only mount takes LOCK shared (through a read-only handle): it and a read-write mount refuse each other. */
+    @Test
+    void aReadOnlyMountAndAReadWriteMountRefuseEachOther() throws Exception {
+        Path p = tmp.resolve("dev");
+        open(p).close();
+        try (Osd ro = open(p, OsdConfig.READ_ONLY, true)) {
+            assertThatThrownBy(() -> open(p))
+                    .isInstanceOfSatisfying(OsdException.class, errno(Errno.EBUSY, "LOCK", "mounted"));
+            assertThat(ro.statfs()).isNotNull();
+        }
+        try (Osd rw = open(p)) {
+            assertThatThrownBy(() -> open(p, OsdConfig.READ_ONLY, true))
+                    .isInstanceOfSatisfying(OsdException.class, errno(Errno.EBUSY, "LOCK", "mounted"));
+            assertThat(rw.statfs()).isNotNull();
+        }
+    }
+
     @Test
     void anUnknownFormatVersionIsEproto() throws Exception {
         Path p = tmp.resolve("dev");

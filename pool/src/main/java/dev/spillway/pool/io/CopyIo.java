@@ -221,6 +221,38 @@ public final class CopyIo {
     }
 
     /**
+     * The checksums of the first {@code size} bytes of copy {@code key} on {@code target}, in the
+     * chunking {@link #write} uses: a copy written in place by a client (write-around) read back
+     * once before it is named.
+     *
+     * @throws OsdException EIO if the copy is shorter than {@code size}, or a read fails
+     */
+    public static Checksums checksums(PoolDevice target, Fid object, Fid key, long size) throws OsdException {
+        int shift = Checksums.shiftFor(size, Checksums.MIN_SHIFT);
+        int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
+        int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
+        int[] crcs = new int[chunks];
+        byte[] buf = CopyBuffers.take(chunk);
+        try {
+            for (int i = 0; i < chunks; i++) {
+                long off = (long) i << shift;
+                int len = (int) Math.min(chunk, size - off);
+                if (readFully(target.osd(), key, off, buf, len) != len) {
+                    throw new OsdException(
+                            Errno.EIO,
+                            target.name(),
+                            object,
+                            "copy " + key + " is shorter than the " + size + " bytes just written to it");
+                }
+                crcs[i] = Checksums.crc(buf, 0, len);
+            }
+        } finally {
+            CopyBuffers.give(buf);
+        }
+        return new Checksums(shift, crcs);
+    }
+
+    /**
      * The checksums of copy {@code key} on {@code target} if it holds exactly {@code size} bytes
      * equal to {@code src}'s (the chunking {@link #write} uses), else null: a crash's leftover copy
      * checked before it is named in sync.

@@ -70,7 +70,15 @@ public record Job(
          * write's top transaction commits: a crash rolls it forward (in sync) if the copy is there
          * whole and equal to the body, else back as a COPY job (docs/design.md, "Write-commit").
          */
-        SYNC_COPY(4);
+        SYNC_COPY(4),
+        /**
+         * A body written around the fast tier to {@code device} (docs/design.md, "Write-around"):
+         * made in the top transaction that names the copy in sync, its only copy, and ended just
+         * after it with the key's lease. Recovery only ends a leftover one (job and lease): its copy
+         * was durable before any metadata named it and is the layout's like any spilled copy, so
+         * whatever happened to the object since (rewritten, deleted, moved) settled it already.
+         */
+        WRITE_AROUND(5);
 
         private final int code;
 

@@ -91,6 +91,31 @@ public record Span(long start, long end) {
         return normalize(out);
     }
 
+    /**
+     * The parts of {@code [from, to)} that {@code have} does not hold, as spans ({@code to} the body's
+     * {@code size} or past it: the last one runs to EOF).
+     */
+    public static List<Span> gaps(List<Span> have, long from, long to, long size) {
+        List<Span> out = new ArrayList<>();
+        long pos = from;
+        for (Span x : normalize(have)) {
+            if (pos >= to) {
+                break;
+            }
+            if (x.end <= pos) {
+                continue;
+            }
+            if (x.start > pos) {
+                out.add(Span.of(pos, Math.min(x.start, to), size));
+            }
+            pos = Math.max(pos, x.end);
+        }
+        if (pos < to) {
+            out.add(Span.of(pos, to, size));
+        }
+        return out;
+    }
+
     /** True if {@code spans} hold every byte of {@code [from, to)}. */
     public static boolean covers(List<Span> spans, long from, long to) {
         long pos = from;

@@ -17,6 +17,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 
 /**
  * The pool's data-moving operations, each following the spill protocol of docs/design.md so that a spill device
@@ -213,9 +214,24 @@ public final class Migrator {
         return ranges.spillRange(fid, target, start, end, o);
     }
 
-    /** Brings every spilled range of a split body home ({@link RangeMoves#recall}). */
+    /**
+     * Brings every spilled range of a split body home ({@link RangeMoves#recall}). A copy the
+     * recall could not read (EIO, ENOENT, a checksum mismatch) is marked bad as a failed read of it
+     * is ({@link #markBad}: STALE with a RESYNC job, never the last in-sync copy holding its bytes),
+     * after the object's lock is released; the next copy holding its bytes served them, or the
+     * recall failed with EIO.
+     */
     public MoveResult recallRanges(Fid fid) throws OsdException {
-        return ranges.recall(fid, MoveOptions.DEFAULT);
+        return recallRanges(fid, MoveOptions.DEFAULT);
+    }
+
+    private MoveResult recallRanges(Fid fid, MoveOptions o) throws OsdException {
+        FailedReads bad = new FailedReads();
+        try {
+            return ranges.recall(fid, o, bad);
+        } finally {
+            bad.markBad(fid);
+        }
     }
 
     /**
@@ -234,21 +250,33 @@ public final class Migrator {
      * released; the promotion was served by the next copy, or failed with EIO.
      */
     public MoveResult promoteRange(Fid fid, long start, long end, MoveOptions o) throws OsdException {
-        List<Copy> bad = new ArrayList<>();
-        List<OsdException> why = new ArrayList<>();
+        FailedReads bad = new FailedReads();
         try {
-            return ranges.recallRange(fid, start, end, o, (c, e) -> {
-                bad.add(c);
-                why.add(e);
-            });
+            return ranges.recallRange(fid, start, end, o, bad);
         } finally {
-            for (int i = 0; i < bad.size(); i++) {
-                if (mc.ctx.device(bad.get(i).device()).state() == DeviceState.FAILED) {
+            bad.markBad(fid);
+        }
+    }
+
+    /** The copies a move failed to read, and why: marked bad once the object's lock is released. */
+    private final class FailedReads implements BiConsumer<Copy, OsdException> {
+        private final List<Copy> copies = new ArrayList<>();
+        private final List<OsdException> why = new ArrayList<>();
+
+        @Override
+        public void accept(Copy c, OsdException e) {
+            copies.add(c);
+            why.add(e);
+        }
+
+        void markBad(Fid fid) {
+            for (int i = 0; i < copies.size(); i++) {
+                if (mc.ctx.device(copies.get(i).device()).state() == DeviceState.FAILED) {
                     // A failed device's copies are the lost-marking pass's.
                     continue;
                 }
                 try {
-                    layout.markBad(fid, bad.get(i), why.get(i));
+                    layout.markBad(fid, copies.get(i), why.get(i));
                 } catch (OsdException notNow) {
                     // Scrub (or the next read of it) finds it.
                     why.get(i).addSuppressed(notNow);
@@ -271,7 +299,7 @@ public final class Migrator {
     public MoveResult promote(Fid fid, MoveOptions o) throws OsdException {
         if (mc.load(fid).split(mc.mdIndex)) {
             // A split body's ranges come home: the resident part is the fast tier's already.
-            return ranges.recall(fid, o);
+            return recallRanges(fid, o);
         }
         return copies.promote(fid, o);
     }
@@ -321,7 +349,7 @@ public final class Migrator {
     /** See {@link LayoutOps#promoteHome}. */
     public MoveResult promoteHome(Fid fid) throws OsdException {
         if (mc.load(fid).split(mc.mdIndex)) {
-            return ranges.recall(fid, MoveOptions.DEFAULT);
+            return recallRanges(fid, MoveOptions.DEFAULT);
         }
         return layout.promoteHome(fid);
     }

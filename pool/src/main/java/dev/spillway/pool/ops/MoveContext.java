@@ -135,8 +135,16 @@ final class MoveContext {
             tx.setSync(sync);
             tx.setSpaceClass(space);
             tx.start();
-            update.apply(tx, counters);
-            counters.flush(tx, md());
+            try {
+                update.apply(tx, counters);
+                counters.flush(tx, md());
+            } catch (OsdException | RuntimeException e) {
+                // An update that failed part way (a copy's read, say) commits none of it: closing
+                // the transaction would otherwise commit what it wrote so far (bytes, GC jobs)
+                // without the layout that goes with them.
+                tx.abort();
+                throw e;
+            }
         } finally {
             if (space == SpaceClass.FREEING) {
                 ctx.roomQueue().roomMade();

@@ -10,6 +10,7 @@ import dev.spillway.osd.Transaction;
 import dev.spillway.pool.core.PoolContext;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.io.CopyIo;
+import dev.spillway.pool.io.SplitBody;
 import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
@@ -501,9 +502,17 @@ final class RangeMoves {
 
     /**
      * Brings every spilled range of a split body home (the body whole on the metadata device
-     * again), in one metadata transaction; the copies of the ranges become garbage.
+     * again), in one metadata transaction; the copies of the ranges become garbage. Each byte is
+     * read from an in-sync copy holding it ({@link SplitBody#recall}): a copy of its range, else a
+     * whole copy; a copy whose read fails is handed to {@code failed} with its error (the caller
+     * marks it bad once the object's lock is released, {@link Migrator#recallRanges}) and the next
+     * copy holding those bytes serves them. An error of the metadata device's write or commit
+     * blames no copy.
+     *
+     * @throws OsdException EIO naming the object, the bytes, the copies tried and what to do, if no
+     *     copy holding some bytes could be read (nothing of the recall is committed)
      */
-    MoveResult recall(Fid fid, MoveOptions o) throws OsdException {
+    MoveResult recall(Fid fid, MoveOptions o, BiConsumer<Copy, OsdException> failed) throws OsdException {
         return mc.locked(fid, o, () -> {
             PoolObject p = mc.load(fid);
             if (!p.split(mdIndex)) {
@@ -520,7 +529,7 @@ final class RangeMoves {
                         ctx.store().declare(tx, fid, r.next());
                     },
                     (tx, c) -> {
-                        apply(tx, c, fid, p, r);
+                        apply(tx, c, fid, p, r, failed);
                         ctx.store().store(tx, fid, r.next(), times);
                     });
             return new MoveResult.Done(r.bytes(), "recalled " + r.bytes() + " bytes of " + fid);
@@ -590,7 +599,7 @@ final class RangeMoves {
                 have = new ArrayList<>(Span.normalize(have));
                 bytes += sp.length(p.size());
             }
-            List<Span> gaps = gaps(have, start, to, p.size());
+            List<Span> gaps = Span.gaps(have, start, to, p.size());
             List<Copy> wholes = gaps.isEmpty() ? Collections.singletonList(null) : wholeSources(p);
             if (wholes.isEmpty()) {
                 throw new OsdException(
@@ -698,29 +707,6 @@ final class RangeMoves {
         });
     }
 
-    /** The parts of {@code [from, to)} that {@code have} does not hold, as spans ({@code to} the size: EOF). */
-    private static List<Span> gaps(List<Span> have, long from, long to, long size) {
-        List<Span> out = new ArrayList<>();
-        long pos = from;
-        for (Span x : Span.normalize(have)) {
-            if (pos >= to) {
-                break;
-            }
-            if (x.end() <= pos) {
-                continue;
-            }
-            if (x.start() > pos) {
-                long stop = Math.min(x.start(), to);
-                out.add(Span.of(pos, stop, size));
-            }
-            pos = Math.max(pos, x.end());
-        }
-        if (pos < to) {
-            out.add(Span.of(pos, to, size));
-        }
-        return out;
-    }
-
     /**
      * The in-sync whole copies at the current version off the metadata device, on readable devices:
      * what a range no copy of a range holds is recalled from. The preferred first.
@@ -793,45 +779,22 @@ final class RangeMoves {
     }
 
     /**
-     * What a recall of a split body makes of it: the body whole again, the ranges' copies gone;
-     * {@code gaps} the bytes no copy of a range holds, read from the whole copy {@code whole} (null
-     * if there are none).
+     * What a recall of a split body makes of it: the body whole again ({@code next}), the copies of
+     * its ranges gone ({@code collected}); {@code missing} the bytes the metadata device does not
+     * hold, {@code bytes} long.
      */
-    record Recalled(
-            PoolObject next, List<Copy> sources, List<Copy> collected, long bytes, Copy whole, List<Span> gaps) {}
+    record Recalled(PoolObject next, List<Copy> collected, long bytes, List<Span> missing) {}
 
     /**
-     * Plans the recall of every range the body on the metadata device does not hold: for each, an
-     * in-sync copy of it to read, and for what no copy of a range holds (a body promoted by range
-     * from a whole copy) an in-sync whole copy; every copy of a range is collected.
+     * Plans the recall of every range the body on the metadata device does not hold (read by
+     * {@link #apply} from the copies holding them, copies of ranges first); every copy of a range
+     * not still being copied is collected.
      */
-    Recalled plan(PoolObject p) throws OsdException {
+    Recalled plan(PoolObject p) {
         Copy local = p.on(mdIndex).orElseThrow();
-        List<Copy> sources = new ArrayList<>();
-        List<Span> have = new ArrayList<>(local.held());
+        List<Span> missing = Span.gaps(local.held(), 0, p.size(), p.size());
         long bytes = 0;
-        for (Copy c : p.ranges(mdIndex)) {
-            if (c.state() == CopyState.IN_SYNC
-                    && ctx.readable(c)
-                    && !Span.covers(
-                            have,
-                            c.spans().get(0).start(),
-                            Math.min(c.spans().get(0).end(), p.size()))) {
-                sources.add(c);
-                have = new ArrayList<>(Span.normalize(concat(have, c.spans())));
-                bytes += c.spans().get(0).length(p.size());
-            }
-        }
-        List<Span> gaps = gaps(have, 0, p.size(), p.size());
-        List<Copy> wholes = gaps.isEmpty() ? List.of() : wholeSources(p);
-        if (!gaps.isEmpty() && wholes.isEmpty()) {
-            throw new OsdException(
-                    Errno.EIO,
-                    ctx.name(),
-                    null,
-                    "a spilled range of the body has no readable in-sync copy to recall it from (held: " + have + ")");
-        }
-        for (Span g : gaps) {
+        for (Span g : missing) {
             bytes += g.length(p.size());
         }
         PoolObject next = p;
@@ -844,13 +807,7 @@ final class RangeMoves {
         }
         Copy whole = local.withSpans(List.of());
         next = next.replace(whole.mirrorId(), c -> whole).preferring(mdIndex);
-        return new Recalled(next, sources, collected, bytes, wholes.isEmpty() ? null : wholes.get(0), gaps);
-    }
-
-    private static List<Span> concat(List<Span> a, List<Span> b) {
-        List<Span> out = new ArrayList<>(a);
-        out.addAll(b);
-        return out;
+        return new Recalled(next, collected, bytes, missing);
     }
 
     /** Declares a recall of {@code p}'s spilled ranges and the collection of their copies. */
@@ -866,18 +823,14 @@ final class RangeMoves {
         }
     }
 
-    /** Writes the spilled ranges back into the body and makes their copies garbage, in {@code tx}. */
-    void apply(Transaction tx, Counters c, Fid fid, PoolObject p, Recalled r) throws OsdException {
-        for (Copy src : r.sources()) {
-            CopyIo.recallRange(tx, ctx::device, fid, src, p.size());
-        }
-        for (Span g : r.gaps()) {
-            try {
-                recallSpan(tx, fid, r.whole(), p.size(), g);
-            } catch (CopyReadFailed e) {
-                throw e.cause();
-            }
-        }
+    /**
+     * Writes the spilled ranges back into the body and makes their copies garbage, in {@code tx};
+     * a copy whose read fails goes to {@code failed} and the next copy holding its bytes serves.
+     */
+    void apply(Transaction tx, Counters c, Fid fid, PoolObject p, Recalled r, BiConsumer<Copy, OsdException> failed)
+            throws OsdException {
+        SplitBody.recall(
+                tx, mdIndex, ctx::device, ctx::readable, fid, p, r.missing(), failed, ctx.name(), "the recall");
         for (Copy g : r.collected()) {
             mc.gcJob(tx, c, fid, g);
         }

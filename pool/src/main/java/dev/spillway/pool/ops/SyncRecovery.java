@@ -75,6 +75,33 @@ public final class SyncRecovery {
         return forward;
     }
 
+    /**
+     * Ends each {@link Job.Kind#WRITE_AROUND} job a crash or a failed end left, with its key's lease
+     * (call before {@link #settleLeases}): nothing else. The top transaction that made the job named
+     * the copy in sync, durable before it; whatever the object went through since (a rewrite, a
+     * delete, a move) settled that copy as any spilled copy's, so the job is never rolled back.
+     *
+     * @return the jobs ended (one that cannot be now stays, with its lease, for the next mount)
+     */
+    public int settleWriteArounds(List<Job> jobs) {
+        int ended = 0;
+        for (Job j : jobs) {
+            try {
+                migrator.locked(j.fid(), () -> {
+                    WriteAround.endNow(md(), j);
+                    return null;
+                });
+                ended++;
+            } catch (OsdException e) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool " + ctx.name() + ": write-around job for " + j.key() + " of " + j.fid()
+                                + " not ended at mount (" + e.getMessage() + "); it stays for the next mount");
+            }
+        }
+        return ended;
+    }
+
     /** Rolls one SYNC_COPY job forward (true) or back (false). */
     private boolean settle(Job j) throws OsdException {
         return migrator.locked(j.fid(), () -> {
@@ -151,7 +178,7 @@ public final class SyncRecovery {
     }
 
     /**
-     * Ends every lease left at mount whose key no SYNC_COPY job names (call after
+     * Ends every lease left at mount whose key no SYNC_COPY or WRITE_AROUND job names (call after
      * {@link #settleCopies}, whose flips and roll-backs end their own): no durable top transaction
      * used the key, so what it holds on its device is deleted and made durable first. A lease whose
      * device cannot answer now (failed, or an error) stays for the next mount.
@@ -161,7 +188,8 @@ public final class SyncRecovery {
     public int settleLeases() throws OsdException {
         Set<String> named = new HashSet<>();
         for (Job j : WorkIndex.all(md())) {
-            if (j.kind() == Job.Kind.SYNC_COPY) {
+            if (j.kind() == Job.Kind.SYNC_COPY || j.kind() == Job.Kind.WRITE_AROUND) {
+                // (A write-around's key is its object's copy: never an orphan.)
                 named.add(j.device() + "/" + j.key());
             }
         }

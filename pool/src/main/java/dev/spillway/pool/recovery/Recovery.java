@@ -37,11 +37,13 @@ public final class Recovery {
         int collected = 0;
         List<Job> copies = new ArrayList<>();
         List<Job> syncCopies = new ArrayList<>();
+        List<Job> writeArounds = new ArrayList<>();
         for (Job j : jobs) {
             byKind.merge(j.kind().name(), 1, Integer::sum);
             switch (j.kind()) {
                 case COPY -> copies.add(j);
                 case SYNC_COPY -> syncCopies.add(j);
+                case WRITE_AROUND -> writeArounds.add(j);
                 default -> {}
             }
         }
@@ -52,6 +54,8 @@ public final class Recovery {
         // is), back otherwise; a leased key no durable top transaction names holds an orphan.
         SyncRecovery sync = new SyncRecovery(ctx, migrator);
         int forward = sync.settleCopies(syncCopies);
+        // A body written around the fast tier is whole where its layout says: its job only ends.
+        sync.settleWriteArounds(writeArounds);
         sync.settleLeases();
         rolled = copies.size() + syncCopies.size() - forward;
         // A cache device's copies may be gone (osd-mem forgets everything at a restart): its own

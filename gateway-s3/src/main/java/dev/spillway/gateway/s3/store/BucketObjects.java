@@ -209,11 +209,17 @@ public final class BucketObjects {
                     ? Math.max(seg.pending, Math.min(SEGMENT, expectedLength - start))
                     : SEGMENT_UNKNOWN;
             boolean commitPolicy = wc != null && (expectedLength < 0 || start + window >= expectedLength);
+            // More segments follow (or may: the length is unknown): the pool keeps the body where
+            // they land instead of writing this one around its fast tier.
+            boolean continues = expectedLength < 0 || start + window < expectedLength;
             Tx.run(
                     osd,
                     tx -> {
                         tx.declareWrite(fid, start, window);
                         tx.continuesAccess(fid);
+                        if (continues) {
+                            tx.bodyContinues(fid);
+                        }
                         if (commitPolicy) {
                             tx.declareSetXattr(fid, WriteCommitHint.XATTR, wc.length());
                         }
