@@ -465,7 +465,7 @@ class ExtentDaemonTest {
 
         // Failed before: the emergency spilled the big object whole, its hot head too.
         PoolObject p = state(f);
-        assertThat(p.split(0)).as(layout(f)).isTrue();
+        assertThat(p.split(0)).as("%s", p).isTrue();
         assertThat(p.on(0).orElseThrow().held()).first().isEqualTo(new Span(0, EXT));
         // The least read extents go, as few as the room needs (the write needs 300,000 bytes and more).
         assertThat(p.ranges(0)).hasSize(2);
