@@ -454,13 +454,18 @@ class RangeCrashTest {
     /**
      * Under {@code replicas: 2} (half the campaign's workloads) a range spill makes two copies of
      * its range, one on each spill device, and the workload leaves such ranges (and reads back
-     * right without a crash).
+     * right without a crash) — also on the striping tier across both devices, whose ranges of two
+     * units or more would be striped over both and now get a device each.
      */
     @Test
     void underReplicasTwoTheWorkloadLeavesRangesHeldByTwoCopies() throws Exception {
         int twice = 0;
-        for (long seed = 1; seed <= 6; seed++) {
-            PoolConfig c = config(2);
+        int twiceOnTheTier = 0;
+        for (long seed = 1; seed <= 12; seed++) {
+            // Seeds 7 to 12 on the striping tier across both spill devices: a range of 128 KiB or
+            // more gets its stripe count lowered so the two copies have a device each (session 11).
+            boolean striped = seed > 6;
+            PoolConfig c = config(2, striped);
             CrashSwitch sw = new CrashSwitch(0);
             PoolOsd pool = CrashCampaign.mount(c, CrashCampaign.freshDevices(c), sw);
             CrashCampaign.Model model = new CrashCampaign.Model();
@@ -477,6 +482,9 @@ class RangeCrashTest {
                             .count();
                     if (holders > 0) {
                         twice++;
+                        if (striped && r.spans().get(0).length(p.size()) >= 2 * UNIT) {
+                            twiceOnTheTier++;
+                        }
                     }
                 }
             }
@@ -484,5 +492,8 @@ class RangeCrashTest {
             CrashCampaign.verify(() -> pool, model, OBJECTS, "no crash, replicas 2, seed " + seed);
         }
         assertThat(twice).as("copies of ranges with a twin on the other device").isPositive();
+        assertThat(twiceOnTheTier)
+                .as("copies of ranges the tier would stripe, with a twin on the other device")
+                .isPositive();
     }
 }

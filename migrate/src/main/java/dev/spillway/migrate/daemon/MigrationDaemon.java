@@ -881,6 +881,71 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     }
 
     /**
+     * What {@code fid} counts for in a plan's line. A big object some of whose extents are
+     * spilled is sized by its resident bytes in the heat tracker (so the spill order ranks it by
+     * what stays), which would make its line its hot extents' own heat per byte: a hot head left
+     * alone would rate at or below itself and the body would go out whole. It counts instead at
+     * its heat per its whole body's size, the line its extents were measured against while it was
+     * whole, so spilling its cold extents changes no other extent's verdict.
+     */
+    private double lineValue(Fid fid) {
+        long size = extents.split(fid) ? extents.size(fid) : -1;
+        if (size < 0) {
+            return heat.value(fid);
+        }
+        return heat.heat(fid)
+                / Math.pow(Math.max(1, size / 4096.0), heat.config().sizeWeight());
+    }
+
+    /**
+     * The resident extents of big object {@code fid} (its record {@code o}) that are cold against a
+     * plan's {@code line}: each valued as the object's heat shared by their access counts, per
+     * extent size ({@code heat x share / (extent / 4 KiB)^sizeWeight}, the spill order's scale),
+     * the share taken over all its extents (spilled ones too, so spilling the cold ones changes no
+     * other's value); at or below the line, cold. At most as many as the object may still take
+     * copies of ranges ({@link #MAX_EXTENT_COPIES}; the least read kept), by index. Null if the
+     * object is not placed by extent now: nothing of it resident, or every resident extent cold
+     * (it goes whole as any other); empty if every resident extent is hot.
+     */
+    private List<ExtentHeat.Extent> coldExtents(Fid fid, PoolObject o, double line) {
+        long size = o.size();
+        List<ExtentHeat.Extent> xs = extents.extents(fid, size);
+        if (xs.isEmpty()) {
+            return null;
+        }
+        double sum = 0;
+        for (ExtentHeat.Extent x : xs) {
+            sum += x.count();
+        }
+        double h = heat.heat(fid);
+        double per = Math.pow(
+                Math.max(1, cfg.extents().extentSize() / 4096.0), heat.config().sizeWeight());
+        List<ExtentHeat.Extent> resident = new ArrayList<>();
+        List<ExtentHeat.Extent> cold = new ArrayList<>();
+        for (ExtentHeat.Extent x : xs) {
+            if (x.spilled()) {
+                continue;
+            }
+            resident.add(x);
+            double share = sum > 0 ? x.count() / sum : 1.0 / xs.size();
+            // Ties (an object read evenly) are cold; the relative slack absorbs rounding.
+            if (h * share / per <= line * (1 + 1e-9)) {
+                cold.add(x);
+            }
+        }
+        if (resident.isEmpty() || cold.size() == resident.size()) {
+            return null;
+        }
+        int room = MAX_EXTENT_COPIES - o.ranges(mdIndex).size();
+        if (cold.size() > room) {
+            cold.sort((a, b) -> Double.compare(a.count(), b.count()));
+            cold = new ArrayList<>(cold.subList(0, Math.max(0, room)));
+            cold.sort((a, b) -> Integer.compare(a.index(), b.index()));
+        }
+        return cold;
+    }
+
+    /**
      * Carries out the spill pass's plans: candidates go to the first background tier with room in
      * batches, a batch's copies begun in one durable metadata transaction (one log force for
      * all), then written one by one; a batch plans no more bytes than the bandwidth bucket holds
@@ -947,23 +1012,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
          * alone) and the hot ones stay; true. Its size in the heat tracker becomes its resident
          * bytes, so its heat per byte is that of what stays.
          */
-        /**
-         * What {@code fid} counts for in a plan's line. A big object some of whose extents are
-         * spilled is sized by its resident bytes in the heat tracker (so the spill order ranks it by
-         * what stays), which would make its line its hot extents' own heat per byte: a hot head left
-         * alone would rate at or below itself and the body would go out whole. It counts instead at
-         * its heat per its whole body's size, the line its extents were measured against while it was
-         * whole, so spilling its cold extents changes no other extent's verdict.
-         */
-        private double lineValue(Fid fid) {
-            long size = extents.split(fid) ? extents.size(fid) : -1;
-            if (size < 0) {
-                return heat.value(fid);
-            }
-            return heat.heat(fid)
-                    / Math.pow(Math.max(1, size / 4096.0), heat.config().sizeWeight());
-        }
-
         private boolean spillColdExtents(Fid fid, double line) throws OsdException {
             Optional<PoolObject> o;
             try {
@@ -974,40 +1022,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             if (o.isEmpty() || !cfg.extents().covers(o.get().size())) {
                 return false;
             }
-            long size = o.get().size();
-            List<ExtentHeat.Extent> xs = extents.extents(fid, size);
-            if (xs.isEmpty()) {
+            List<ExtentHeat.Extent> cold = coldExtents(fid, o.get(), line);
+            if (cold == null) {
                 return false;
-            }
-            double sum = 0;
-            for (ExtentHeat.Extent x : xs) {
-                sum += x.count();
-            }
-            double h = heat.heat(fid);
-            double per = Math.pow(
-                    Math.max(1, cfg.extents().extentSize() / 4096.0),
-                    heat.config().sizeWeight());
-            List<ExtentHeat.Extent> resident = new ArrayList<>();
-            List<ExtentHeat.Extent> cold = new ArrayList<>();
-            for (ExtentHeat.Extent x : xs) {
-                if (x.spilled()) {
-                    continue;
-                }
-                resident.add(x);
-                double share = sum > 0 ? x.count() / sum : 1.0 / xs.size();
-                // Ties (an object read evenly) are cold; the relative slack absorbs rounding.
-                if (h * share / per <= line * (1 + 1e-9)) {
-                    cold.add(x);
-                }
-            }
-            if (resident.isEmpty() || cold.size() == resident.size()) {
-                return false;
-            }
-            int room = MAX_EXTENT_COPIES - o.get().ranges(mdIndex).size();
-            if (cold.size() > room) {
-                cold.sort((a, b) -> Double.compare(a.count(), b.count()));
-                cold = new ArrayList<>(cold.subList(0, Math.max(0, room)));
-                cold.sort((a, b) -> Integer.compare(a.index(), b.index()));
             }
             for (ExtentHeat.Extent x : cold) {
                 if (!bucket.hasTokens()) {
@@ -1299,6 +1316,17 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
 
     // ---- emergency ----------------------------------------------------------------------------
 
+    /**
+     * Room for a writer waiting on a full fast tier (the emergency plan): the coldest objects, as a
+     * pass would choose them but ignoring the watermarks and the minimum resident age, until
+     * {@code bytes} are freed. A big object placed by extent gives its cold extents first, each
+     * spilled alone by range, the least read first, as few as the room needs (a pass's line: the
+     * plan's hottest candidate's value, a split object's at its whole body's size); its hot
+     * extents stay. Only if the whole plan still frees too little do the big objects whose
+     * resident extents are all hot — a hot head left alone — go out whole, in the plan's order: a
+     * writer gets room rather than ENOSPC while the tier holds anything a spill device can take (a
+     * read of the head then promotes it again, by extent).
+     */
     @Override
     public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
         long freed = 0;
@@ -1308,43 +1336,141 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             // skipped, and the ones after them must still free enough.
             SpillPlan plan = policy.planEmergency(4 * bytes, fastCapacity);
             Set<Fid> skip = new HashSet<>(busy);
+            double line = 0;
+            for (Candidate c : plan.candidates()) {
+                line = Math.max(line, lineValue(c.fid()));
+            }
+            // Big objects whose hot extents stayed: the last resort, below.
+            List<Candidate> hot = new ArrayList<>();
             boolean tried = false;
             for (Candidate c : plan.candidates()) {
                 // Past the writer's deadline nothing new starts (but a writer that may not wait
-                // at all still gets one spill).
+                // at all still gets one object's spill).
                 if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
                     break;
                 }
                 if (skip.contains(c.fid()) || inFlight.contains(c.fid())) {
                     continue;
                 }
-                PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
-                if (target == null) {
+                if (extents.tracked(c.fid()) || cfg.extents().covers(c.sizeBytes())) {
+                    long[] got = emergencyExtents(c.fid(), line, bytes - freed);
+                    if (got != null) {
+                        freed += got[0];
+                        tried |= got[1] > 0;
+                        hot.add(c);
+                        continue;
+                    }
+                }
+                long got = emergencyWhole(c);
+                if (got < 0) {
+                    return freed > 0;
+                }
+                tried = true;
+                freed += got;
+            }
+            for (Candidate c : hot) {
+                if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
+                    break;
+                }
+                long got = emergencyWhole(c);
+                if (got < 0) {
                     break;
                 }
                 tried = true;
-                try {
-                    MoveResult r = pool.migrator().spill(c.fid(), target, MoveOptions.EMERGENCY);
-                    moved("emergency", r);
-                    if (r instanceof MoveResult.Done) {
-                        heat.markSpilled(c.fid());
-                        extents.markAll(c.fid(), true);
-                        freed += r.bytes();
-                    } else if (r instanceof MoveResult.NothingToDo) {
-                        // Spilled meanwhile (by the daemon's pass): not a candidate any more.
-                        heat.markSpilled(c.fid());
-                    }
-                } catch (OsdException e) {
-                    if (e.is(Errno.ENOENT)) {
-                        heat.forget(c.fid());
-                    }
-                    // EBUSY and the rest: try the next candidate; the writer fails only if nothing moves.
-                }
+                freed += got;
             }
         } catch (OsdException | RuntimeException e) {
             lastError = "emergency spill: " + e.getMessage();
         }
         return freed > 0;
+    }
+
+    /** An emergency's whole spill of {@code c}: the bytes freed, or -1 if no device has room for it. */
+    private long emergencyWhole(Candidate c) throws OsdException {
+        PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
+        if (target == null) {
+            return -1;
+        }
+        try {
+            MoveResult r = pool.migrator().spill(c.fid(), target, MoveOptions.EMERGENCY);
+            moved("emergency", r);
+            if (r instanceof MoveResult.Done) {
+                heat.markSpilled(c.fid());
+                extents.markAll(c.fid(), true);
+                return r.bytes();
+            } else if (r instanceof MoveResult.NothingToDo) {
+                // Spilled meanwhile (by the daemon's pass): not a candidate any more.
+                heat.markSpilled(c.fid());
+            }
+        } catch (OsdException e) {
+            if (e.is(Errno.ENOENT)) {
+                heat.forget(c.fid());
+            }
+            // EBUSY and the rest: try the next candidate; the writer fails only if nothing moves.
+        }
+        return 0;
+    }
+
+    /**
+     * An emergency's spill of the cold extents of big object {@code fid} (against {@code line}),
+     * the least read first, until {@code need} bytes are freed; its hot extents stay. Returns the
+     * bytes freed and the spills tried, or null if the object is not placed by extent now (it goes
+     * whole as any other).
+     */
+    private long[] emergencyExtents(Fid fid, double line, long need) throws OsdException {
+        Optional<PoolObject> o;
+        try {
+            o = learnResidency(fid);
+        } catch (OsdException e) {
+            return null;
+        }
+        if (o.isEmpty() || !cfg.extents().covers(o.get().size())) {
+            return null;
+        }
+        List<ExtentHeat.Extent> cold = coldExtents(fid, o.get(), line);
+        if (cold == null) {
+            return null;
+        }
+        cold.sort((a, b) ->
+                a.count() != b.count() ? Double.compare(a.count(), b.count()) : Integer.compare(a.index(), b.index()));
+        long freed = 0;
+        int tried = 0;
+        for (ExtentHeat.Extent x : cold) {
+            if (freed >= need) {
+                break;
+            }
+            long len = x.end() - x.start();
+            PoolDevice target = spillTarget(len, Set.of());
+            if (target == null) {
+                break;
+            }
+            tried++;
+            inFlight.add(fid);
+            try {
+                MoveResult r = pool.migrator()
+                        .spillRange(fid, target, x.start(), x.last() ? Span.EOF : x.end(), MoveOptions.EMERGENCY);
+                moved("emergency-extent", r);
+                if (r instanceof MoveResult.Done) {
+                    extents.mark(fid, x.index(), true);
+                    freed += r.bytes();
+                } else if (!(r instanceof MoveResult.NothingToDo)) {
+                    // Refused (too few devices for its copies) or parked: so would the next be.
+                    break;
+                }
+            } catch (OsdException e) {
+                if (e.is(Errno.ENOENT)) {
+                    heat.forget(fid);
+                    extents.forget(fid);
+                    return new long[] {freed, tried};
+                }
+                // EBUSY and the rest: the next candidate.
+                break;
+            } finally {
+                inFlight.remove(fid);
+            }
+        }
+        learnResidency(fid);
+        return new long[] {freed, tried};
     }
 
     // ---- chores -------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class ExtentDaemonTest {
     private PoolOsd pool;
     private MigrationDaemon daemon;
     private int next = 1;
+    private boolean noWait;
 
     private static final String YAML = """
             name: extents
@@ -83,9 +84,10 @@ class ExtentDaemonTest {
     private void mount(long fast, double high, double low) throws OsdException {
         PoolConfig c = PoolConfigParser.parse(
                 String.format(YAML, fast)
-                        .replace(
-                                "high-watermark: 0.4, low-watermark: 0.2",
-                                "high-watermark: " + high + ", low-watermark: " + low),
+                                .replace(
+                                        "high-watermark: 0.4, low-watermark: 0.2",
+                                        "high-watermark: " + high + ", low-watermark: " + low)
+                        + (noWait ? "space: {writer-wait: 0s}\n" : ""),
                 "extent daemon test");
         pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
             Map<String, Object> s = new HashMap<>(d.settings());
@@ -439,6 +441,95 @@ class ExtentDaemonTest {
         slowReads.set(0);
         assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
         assertThat(slowReads.get()).isZero();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    /** As {@link #mount(long, double, double)}, writers not waiting for room (space.writer-wait 0s): one emergency spill, then the answer. */
+    private void mountNoWait(long fast, double high, double low) throws OsdException {
+        noWait = true;
+        mount(fast, high, low);
+    }
+
+    @Test
+    void aWriterFindingTheTierFullGetsTheColdExtentsOfABigObjectSpilledByRangeWhileItsHotHeadStays() throws Exception {
+        mountNoWait(1_200_000, 0.4, 0.2);
+        Fid f = write(BIG);
+        byte[] all = body;
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        // No pass runs (the clock stands still): the tier (1 MiB of 1.2 MB) cannot take the next
+        // write, whose writer runs the emergency plan on its own thread and may not wait.
+        Fid g = write(300_000);
+        byte[] gBody = body;
+
+        // Failed before: the emergency spilled the big object whole, its hot head too.
+        PoolObject p = state(f);
+        assertThat(p.split(0)).as("%s", p).isTrue();
+        assertThat(p.on(0).orElseThrow().held()).first().isEqualTo(new Span(0, EXT));
+        // The least read extents go, as few as the room needs (the write needs 300,000 bytes and more).
+        assertThat(p.ranges(0)).hasSize(2);
+        assertThat(daemon.status().moves()).containsKey("emergency-extent/DONE").doesNotContainKey("emergency/DONE");
+        assertThat(daemon.extents().split(f)).isTrue();
+        slowReads.set(0);
+        assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        assertThat(slowReads.get()).as("the head reads locally").isZero();
+        assertThat(read(g, 0, 300_000)).isEqualTo(gBody);
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    /** A big object split by a pass: its hot first extent resident, its cold ones spilled by range. */
+    private Fid hotHeadLeftAlone() throws Exception {
+        Fid f = write(BIG);
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, EXT);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        assertThat(r.errors()).isEmpty();
+        assertThat(layout(f)).isEqualTo(HEAD_LEFT_ALONE);
+        return f;
+    }
+
+    private static final String HEAD_LEFT_ALONE =
+            "fast [[0, 262144)] | slow0 [[262144, 524288)] | slow0 [[524288, 786432)] | slow0 [[786432, EOF)]";
+
+    @Test
+    void aWriterFindingTheTierFullBesideAHotHeadLeftAloneGetsItsRoomFromAColderObjectAndTheHeadStays()
+            throws Exception {
+        mountNoWait(1_200_000, 0.2, 0.1);
+        Fid f = hotHeadLeftAlone();
+        byte[] all = body;
+        // A cold object beside the hot head (856 KB resident of 1.2 MB): the next writer, who may
+        // not wait, gets its room from it.
+        Fid c = write(600_000);
+        Fid w = write(500_000);
+        byte[] wBody = body;
+        assertThat(state(c).resident(0)).isFalse();
+        assertThat(layout(f)).isEqualTo(HEAD_LEFT_ALONE);
+        assertThat(daemon.status().moves()).containsKey("emergency/DONE").doesNotContainKey("emergency-extent/DONE");
+        slowReads.set(0);
+        assertThat(read(f, 0, EXT)).isEqualTo(Arrays.copyOf(all, EXT));
+        assertThat(slowReads.get()).as("the head reads locally").isZero();
+        assertThat(read(w, 0, 500_000)).isEqualTo(wBody);
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    @Test
+    void aWriterFindingTheTierFullWithOnlyAHotHeadLeftGetsRoomByTheHeadGoingOutWholeAsTheLastResort() throws Exception {
+        mountNoWait(1_200_000, 0.2, 0.1);
+        Fid f = hotHeadLeftAlone();
+        byte[] all = body;
+        // Nothing else on the tier and no cold extent resident: the writer gets room (not ENOSPC)
+        // by the head going out whole; the daemon knows every extent spilled.
+        Fid w = write(1_000_000);
+        byte[] wBody = body;
+        PoolObject p = state(f);
+        assertThat(p.resident(0)).isFalse();
+        assertThat(p.split(0)).isFalse();
+        assertThat(daemon.extents().allSpilled(f)).isTrue();
+        assertThat(daemon.status().moves()).containsKey("emergency/DONE");
+        assertThat(read(w, 0, 1_000_000)).isEqualTo(wBody);
         assertThat(read(f, 0, BIG)).isEqualTo(all);
     }
 

@@ -28,6 +28,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 
 /**
@@ -37,7 +38,8 @@ import java.util.function.BiConsumer;
  * <p>A range spill is the spill protocol on part of the body: (1) the pending copy of the range
  * (one object on the target holding the range's bytes from offset 0) enters the layout with its
  * COPY job in one durable metadata transaction; (2) the range is copied from the metadata device,
- * without the object's lock, and made durable on the target; (3) in one metadata transaction, only
+ * without the object's lock, and made durable on the target (the copies {@code replicas} asks
+ * for are written side by side, each to its own devices); (3) in one metadata transaction, only
  * if the data version is unchanged and the body still holds the range, the copy becomes IN_SYNC,
  * the job goes, and the range is released locally: punched out of the body on the metadata device
  * ({@link Transaction#punch}, so the device frees its blocks), or truncated away when it runs to
@@ -129,7 +131,19 @@ final class RangeMoves {
      * hold bytes of the range are left out of the set), else one object.
      */
     Copy pendingRange(PoolObject p, PoolDevice target, Span span, long len, List<Fid> ks) {
+        return pendingRange(p, target, span, len, ks, Integer.MAX_VALUE);
+    }
+
+    /**
+     * {@link #pendingRange(PoolObject, PoolDevice, Span, long, List)} striped over at most {@code
+     * cap} devices (the target and the next ones of its stripe set): the stripe count lowered so
+     * that the other copies of the range keep devices of their own.
+     */
+    private Copy pendingRange(PoolObject p, PoolDevice target, Span span, long len, List<Fid> ks, int cap) {
         List<PoolDevice> set = ctx.stripeSet(target, len, d -> !holdsPartOf(p, d, span));
+        if (set.size() > cap) {
+            set = set.subList(0, Math.max(1, cap));
+        }
         if (set.size() < 2 || ks.size() < set.size()) {
             return Copy.ranged(
                     p.nextMirrorId(),
@@ -162,8 +176,11 @@ final class RangeMoves {
         return false;
     }
 
-    /** What step 1 began: the pending copies, and the COPY jobs of each (one per part). */
-    private record Begun(List<Copy> copies, List<List<Job>> jobs) {}
+    /**
+     * What step 1 began: the pending copies, the COPY jobs of each (one per part), and what the
+     * placement says of itself (a lowered stripe count; empty if nothing).
+     */
+    private record Begun(List<Copy> copies, List<List<Job>> jobs, String note) {}
 
     /** Steps 1 to 3 of a range's copies under keys {@code ks} ({@code width} per copy), or its release alone. */
     private MoveResult copyRange(
@@ -174,26 +191,47 @@ final class RangeMoves {
             return r;
         }
         Begun b = (Begun) begun;
-        List<List<Stripe>> written = new ArrayList<>(b.copies().size());
-        for (Copy c : b.copies()) {
-            try {
-                written.add(CopyIo.writeRangeDurably(
-                        CopyIo.of(mc.md(), fid), start, fid, c.bytes(), c, ctx::device, o.pacer()));
-            } catch (OsdException e) {
-                mc.locked(fid, () -> {
-                    for (List<Job> js : b.jobs()) {
-                        garbage.discard(js.get(0), mc.loadIfExists(fid).orElse(null));
-                    }
-                    return null;
-                });
-                if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
-                    return new MoveResult.Parked(mc.where(c) + " could not take the range: " + e.getMessage(), e);
+        // Step 2: every copy of the range written and made durable side by side, each to its own
+        // devices (they share none), on the pool's copy-writer threads as a spill batch's copies
+        // are; a striped copy writes its stripes side by side within that. One failing makes every
+        // new copy garbage, once all have ended (none is left writing to a key being collected).
+        int n = b.copies().size();
+        List<List<Stripe>> written = new ArrayList<>(Collections.nCopies(n, null));
+        OsdException[] failed = new OsdException[n];
+        AtomicInteger next = new AtomicInteger();
+        mc.writers.run(n, () -> {
+            int i;
+            while ((i = next.getAndIncrement()) < n) {
+                Copy c = b.copies().get(i);
+                try {
+                    written.set(
+                            i,
+                            CopyIo.writeRangeDurably(
+                                    CopyIo.of(mc.md(), fid), start, fid, c.bytes(), c, ctx::device, o.pacer()));
+                } catch (OsdException e) {
+                    failed[i] = e;
                 }
-                if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
-                    return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
-                }
-                throw e;
             }
+        });
+        for (int i = 0; i < n; i++) {
+            OsdException e = failed[i];
+            if (e == null) {
+                continue;
+            }
+            Copy c = b.copies().get(i);
+            mc.locked(fid, () -> {
+                for (List<Job> js : b.jobs()) {
+                    garbage.discard(js.get(0), mc.loadIfExists(fid).orElse(null));
+                }
+                return null;
+            });
+            if (e.is(Errno.ENOSPC) || e.is(Errno.EDQUOT) || e.is(Errno.EIO)) {
+                return new MoveResult.Parked(mc.where(c) + " could not take the range: " + e.getMessage(), e);
+            }
+            if (e.is(Errno.ENOENT) || e.is(Errno.ESTALE)) {
+                return new MoveResult.Changed("the object changed during the copy: " + e.getMessage());
+            }
+            throw e;
         }
         return mc.locked(fid, o, () -> finish(fid, b, written));
     }
@@ -224,6 +262,39 @@ final class RangeMoves {
         } catch (OsdException e) {
             return false;
         }
+    }
+
+    /**
+     * Places up to {@code need} pending copies of {@code span} ({@code len} bytes) of {@code p}, one
+     * on each of {@code candidates} in turn that may take one (the first the named target), each
+     * striped over at most {@code cap} devices and placed knowing the ones before it, so no two
+     * share a device; copy {@code k} takes keys {@code [k * width, (k + 1) * width)} of {@code ks}.
+     * Fewer than {@code need} if the devices run out.
+     */
+    private List<Copy> place(
+            PoolObject p,
+            List<PoolDevice> candidates,
+            Span span,
+            long len,
+            int need,
+            List<Fid> ks,
+            int width,
+            int cap) {
+        PoolObject next = p;
+        List<Copy> pending = new ArrayList<>();
+        for (PoolDevice d : candidates) {
+            if (pending.size() >= need) {
+                break;
+            }
+            if (!mayTake(d, next, span)) {
+                continue;
+            }
+            List<Fid> mine = ks.subList(pending.size() * width, (pending.size() + 1) * width);
+            Copy c = pendingRange(next, d, span, len, mine, cap);
+            pending.add(c);
+            next = next.add(c);
+        }
+        return pending;
     }
 
     /**
@@ -261,8 +332,6 @@ final class RangeMoves {
                         Errno.EBUSY, ctx.name(), fid, "a copy to " + target.name() + " is already being made");
             }
         }
-        PoolObject next = p;
-        List<Copy> pending = new ArrayList<>();
         List<PoolDevice> candidates = new ArrayList<>();
         candidates.add(target);
         for (PoolDevice d : ctx.devices()) {
@@ -270,23 +339,36 @@ final class RangeMoves {
                 candidates.add(d);
             }
         }
-        for (PoolDevice d : candidates) {
-            if (pending.size() >= need) {
-                break;
+        // The copies at their tiers' stripe counts if they fit on devices of their own; else (a
+        // tier striped across every spill device leaves none for a second copy) each copy is
+        // striped over at most the devices that may take one divided by the copies missing — the
+        // stripe count lowered as Lustre lowers it when OSTs are short — never sharing a device.
+        List<Copy> placed = place(p, candidates, span, to - start, need, ks, width, Integer.MAX_VALUE);
+        String narrowed = "";
+        if (placed.size() < need && width > 1) {
+            int eligible = 0;
+            for (PoolDevice d : candidates) {
+                if (mayTake(d, p, span)) {
+                    eligible++;
+                }
             }
-            if (!mayTake(d, next, span)) {
-                continue;
+            for (int cap = Math.min(width - 1, Math.max(1, eligible / need)); cap >= 1 && placed.size() < need; cap--) {
+                placed = place(p, candidates, span, to - start, need, ks, width, cap);
+                narrowed = "; stripe count lowered to " + cap + " so that the " + need + " copies of the range"
+                        + " each have devices of their own (" + eligible + " background devices may take one)";
             }
-            List<Fid> mine = ks.subList(pending.size() * width, (pending.size() + 1) * width);
-            Copy c = pendingRange(next, d, span, to - start, mine);
-            pending.add(c);
-            next = next.add(c);
         }
+        List<Copy> pending = placed;
         if (pending.size() < need) {
             return new MoveResult.Refused("the pool keeps " + ctx.replicas() + " copies of the range " + span + " of "
                     + fid + ": " + holders.size() + " durable cop" + (holders.size() == 1 ? "y holds" : "ies hold")
                     + " it, and background devices holding none of its bytes can take " + pending.size() + " of the "
-                    + need + " missing");
+                    + need + " missing (each copy needs devices of its own: add background devices, or lower"
+                    + " replicas)");
+        }
+        PoolObject next = p;
+        for (Copy c : pending) {
+            next = next.add(c);
         }
         Copy kept = local.get().withSpans(rest);
         PoolObject fin = next;
@@ -330,7 +412,7 @@ final class RangeMoves {
                     }
                     ctx.store().store(tx, fid, stored, times);
                 });
-        return new Begun(pending, jobs);
+        return new Begun(pending, jobs, narrowed);
     }
 
     /**
@@ -497,7 +579,7 @@ final class RangeMoves {
         release(fid, p, span, next, pending);
         long len = Math.min(span.end(), p.size()) - span.start();
         return new MoveResult.Done(
-                len, "spilled " + len + " bytes of " + fid + " " + span + " to " + String.join(", ", where));
+                len, "spilled " + len + " bytes of " + fid + " " + span + " to " + String.join(", ", where) + b.note());
     }
 
     /**
