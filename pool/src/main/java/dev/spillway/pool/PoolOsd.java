@@ -33,6 +33,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.ReadPlan;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.CapacityControl;
 import dev.spillway.pool.ops.DeviceFailures;
@@ -765,7 +766,8 @@ public final class PoolOsd implements Osd {
                     return mdDevice.osd().read(fid, offset, dst);
                 }
                 PoolObject p = o.get();
-                if (p.resident(mdDevice.index())) {
+                ReadPlan plan = st.plan();
+                if (plan.where() == ReadPlan.Where.RESIDENT) {
                     int n = mdDevice.osd().read(fid, offset, dst);
                     if (store.unchanged(fid, st.stamp()) || sameBody(fid, p)) {
                         reported(fid, p, offset, n, mdDevice.index());
@@ -774,7 +776,23 @@ public final class PoolOsd implements Osd {
                     dst.position(start);
                     continue;
                 }
-                if (p.split(mdDevice.index())) {
+                if (plan.where() == ReadPlan.Where.SPLIT) {
+                    // A read inside one range the metadata device holds (a split body's hot head)
+                    // is a resident read: the same single read of the metadata device.
+                    long want = Math.min(dst.remaining(), p.size() - offset);
+                    long localEnd = want > 0 ? plan.localEnd(offset) : -1;
+                    if (localEnd >= 0 && offset + want <= localEnd) {
+                        int n = readLocal(fid, offset, dst, (int) want);
+                        if (n == want && (store.unchanged(fid, st.stamp()) || sameBody(fid, p))) {
+                            reported(fid, p, offset, n, mdDevice.index());
+                            return n;
+                        }
+                        // Changed under the read, or short (SplitBody names what the body holds).
+                        dst.position(start);
+                        if (n == want) {
+                            continue;
+                        }
+                    }
                     Integer n = readSplit(fid, p, offset, dst, start, st.stamp());
                     if (n != null) {
                         return n;
@@ -789,6 +807,25 @@ public final class PoolOsd implements Osd {
             throw new OsdException(Errno.EAGAIN, name, fid, "the object's layout kept changing under the read");
         } catch (OsdException e) {
             throw e.via(name);
+        }
+    }
+
+    /** Reads up to {@code want} bytes of the metadata device's body at {@code offset}, all there are. */
+    private int readLocal(Fid fid, long offset, ByteBuffer dst, int want) throws OsdException {
+        int limit = dst.limit();
+        dst.limit(dst.position() + want);
+        try {
+            int got = 0;
+            while (got < want) {
+                int n = mdDevice.osd().read(fid, offset + got, dst);
+                if (n <= 0) {
+                    break;
+                }
+                got += n;
+            }
+            return got;
+        } finally {
+            dst.limit(limit);
         }
     }
 
