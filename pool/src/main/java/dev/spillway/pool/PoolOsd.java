@@ -61,6 +61,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.BiConsumer;
+import java.util.function.IntFunction;
 
 /**
  * The pool OSD: an {@link Osd} that stacks on other OSDs (docs/design.md, "The pool OSD"). The
@@ -95,6 +96,8 @@ public final class PoolOsd implements Osd {
     }
 
     private final PoolContext ctx;
+    /** {@code ctx::device}, made once (reads pass it on every call). */
+    private final IntFunction<PoolDevice> devices;
     // The context's, kept here because every client call names them.
     private final String name;
     private final PoolDevice mdDevice;
@@ -117,6 +120,7 @@ public final class PoolOsd implements Osd {
     /** Composes the pool from its context and its movers, both fully built; does no I/O. */
     private PoolOsd(PoolContext ctx, Migrator migrator) {
         this.ctx = ctx;
+        this.devices = ctx::device;
         this.name = ctx.name();
         this.mdDevice = ctx.metadata();
         this.store = ctx.store();
@@ -853,8 +857,16 @@ public final class PoolOsd implements Osd {
         if (p.split(mdDevice.index())) {
             return readSplit(fid, p, offset, dst, start, Long.MIN_VALUE);
         }
-        List<Copy> candidates = new ArrayList<>(p.inSync());
-        candidates.removeIf(c -> !ctx.readable(c));
+        // The in-sync whole copies on readable devices, in one pass over the record's list (no
+        // intermediate copies: this runs on every read of a spilled object).
+        List<Copy> copies = p.copies();
+        List<Copy> candidates = new ArrayList<>(copies.size());
+        for (int i = 0; i < copies.size(); i++) {
+            Copy c = copies.get(i);
+            if (c.state() == CopyState.IN_SYNC && c.whole() && ctx.readable(c)) {
+                candidates.add(c);
+            }
+        }
         if (candidates.size() > 1) {
             candidates.sort(READ_ORDER);
         }
@@ -863,7 +875,7 @@ public final class PoolOsd implements Osd {
         for (Copy c : candidates) {
             PoolDevice d = ctx.device(c.device());
             try {
-                int n = CopyIo.readVerified(ctx::device, fid, c, p.size(), offset, dst);
+                int n = CopyIo.readVerified(devices, fid, c, p.size(), offset, dst);
                 reported(fid, p, offset, n, d.index());
                 return n;
             } catch (OsdException e) {
