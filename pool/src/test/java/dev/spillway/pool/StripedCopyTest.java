@@ -414,4 +414,41 @@ class StripedCopyTest {
         assertThat(read(f)).isEqualTo(body);
         assertThat(pool.deviceOps().lostCopies().lostOn(pool.device(dead))).isEmpty();
     }
+
+    /**
+     * Under {@code replicas: 2}, a second whole copy placed on the tier stripes only over devices
+     * the first copy does not use, so one device's loss takes one copy, never both. The tier has
+     * five devices and stripes over three: the first copy takes slow0..slow2; the second, placed
+     * on slow3, would wrap around to slow0 if it took the tier's next devices. It is striped over
+     * slow3 and slow4 instead, and a failed slow0 leaves it in sync to serve and heal from.
+     */
+    @org.junit.jupiter.api.Test
+    void aSecondCopyOnTheTierNeverSharesADeviceWithTheFirst() throws Exception {
+        mountFresh(3, 2);
+        byte[] body = random(7 * UNIT + 5, 21);
+        Fid f = object(body);
+        assertThat(pool.migrator().copy(f, pool.device(1), false)).isInstanceOf(MoveResult.Done.class);
+        Copy first = striped(f);
+        assertThat(first.stripes()).extracting(Stripe::device).containsExactly(1, 2, 3);
+        MoveResult r = pool.migrator().spill(f, pool.device(4));
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        Copy second = state(f).inSync().stream()
+                .filter(c -> c.device() != 0 && c.mirrorId() != first.mirrorId())
+                .findFirst()
+                .orElseThrow();
+        Set<Integer> a = new HashSet<>();
+        first.parts().forEach(s -> a.add(s.device()));
+        Set<Integer> b = new HashSet<>();
+        second.parts().forEach(s -> b.add(s.device()));
+        assertThat(b).as("the second copy's devices").containsExactlyInAnyOrder(4, 5);
+        assertThat(a).doesNotContainAnyElementsOf(b);
+        assertThat(state(f).resident(0)).isFalse();
+        pool.deviceOps().setState(pool.device(1), DeviceState.FAILED);
+        assertThat(state(f).byKey(second.key()).orElseThrow().state()).isEqualTo(CopyState.IN_SYNC);
+        assertThat(read(f)).as("served by the second copy").isEqualTo(body);
+        DeviceOps.Progress p = pool.deviceOps().replaceLost(pool.device(1), 100);
+        assertThat(p.failed()).as("%s", p).isZero();
+        pool.migrator().collectGarbage();
+        assertThat(read(f)).isEqualTo(body);
+    }
 }

@@ -81,6 +81,16 @@ final class CopyProtocol {
      * body if enough durable copies remain. A STALE copy already on {@code target} is replaced.
      */
     public MoveResult copy(Fid fid, PoolDevice target, boolean release, MoveOptions o) throws OsdException {
+        return copy(fid, target, release, o, NONE);
+    }
+
+    /**
+     * {@link #copy(Fid, PoolDevice, boolean, MoveOptions)} of a copy that will replace mirror
+     * {@code replacing} (a migration's old copy, dropped once the new one is in sync; {@link #NONE}
+     * for none): only that mirror's devices may be reused by the new copy's stripes.
+     */
+    private MoveResult copy(Fid fid, PoolDevice target, boolean release, MoveOptions o, int replacing)
+            throws OsdException {
         String why = mc.refusal(target);
         if (why != null) {
             return new MoveResult.Refused(why);
@@ -89,7 +99,7 @@ final class CopyProtocol {
             List<Fid> ks = takeKeys(target);
             // In flight from before its job is recorded until its flip or roll-back has ended.
             return mc.inFlight.during(ks.get(0), () -> {
-                Optional<Job> job = begin(fid, target, release, ks, o);
+                Optional<Job> job = begin(fid, target, release, ks, o, replacing);
                 if (job.isEmpty()) {
                     return release
                             ? layout.release(fid, o)
@@ -113,7 +123,7 @@ final class CopyProtocol {
             mc.inFlight.enter(ks.get(0));
             Optional<Job> job = Optional.empty();
             try {
-                job = begin(fid, target, true, ks, MoveOptions.DEFAULT);
+                job = begin(fid, target, true, ks, MoveOptions.DEFAULT, NONE);
                 return job;
             } finally {
                 if (job.isEmpty()) {
@@ -136,10 +146,10 @@ final class CopyProtocol {
         return frees ? SpaceClass.RESERVED : SpaceClass.CLIENT;
     }
 
-    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release, List<Fid> ks, MoveOptions o)
+    private Optional<Job> begin(Fid fid, PoolDevice target, boolean release, List<Fid> ks, MoveOptions o, int replacing)
             throws OsdException {
         mc.requireWritable(fid, target);
-        Job job = mc.locked(fid, o, () -> beginHeld(fid, target, release, ks));
+        Job job = mc.locked(fid, o, () -> beginHeld(fid, target, release, ks, replacing));
         return Optional.ofNullable(job);
     }
 
@@ -161,8 +171,11 @@ final class CopyProtocol {
      * The pending copy of {@code p} placed on {@code target} under {@code ks}: striped over the
      * target's stripe set when its tier stripes an object of this size, else whole.
      */
-    private Copy pendingCopy(PoolObject p, PoolDevice target, List<Fid> ks) {
-        List<PoolDevice> set = ctx.stripeSet(target, p.size());
+    private Copy pendingCopy(PoolObject p, PoolDevice target, List<Fid> ks, int replacing) {
+        // One device's loss must never take two copies of a body: the stripes leave out every
+        // device holding a part of another copy that stays (in sync or being made), all but the
+        // mirror this copy replaces. A stale or lost copy is being replaced anyway.
+        List<PoolDevice> set = ctx.stripeSet(target, p.size(), d -> !heldByAnother(p, d, replacing));
         if (set.size() < 2 || ks.size() < set.size()) {
             return new Copy(
                     p.nextMirrorId(),
@@ -183,6 +196,36 @@ final class CopyProtocol {
         return Copy.striped(p.nextMirrorId(), CopyState.PENDING, p.dataVersion(), false, unit, stripes);
     }
 
+    /** No mirror: a copy that replaces none. */
+    private static final int NONE = -1;
+
+    /**
+     * True if device {@code d} holds a part of a copy of {@code p} other than mirror
+     * {@code replacing} that stays: in sync or being made, with no part on a device being evacuated
+     * (such a copy is on its way out).
+     */
+    private boolean heldByAnother(PoolObject p, PoolDevice d, int replacing) {
+        for (Copy c : p.copies()) {
+            if (c.mirrorId() == replacing
+                    || c.device() == mdIndex
+                    || !(c.state() == CopyState.IN_SYNC || c.state() == CopyState.PENDING)
+                    || !c.onDevice(d.index())) {
+                continue;
+            }
+            boolean leaving = false;
+            for (Stripe part : c.parts()) {
+                if (ctx.device(part.device()).state() == DeviceState.EVACUATING) {
+                    leaving = true;
+                    break;
+                }
+            }
+            if (!leaving) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A fresh copy key (a sync write's extra copies take theirs as a spill does). */
     Fid nextKey() throws OsdException {
         return keys.next();
@@ -193,7 +236,7 @@ final class CopyProtocol {
      * in-sync copy.
      */
     Job beginHeld(Fid fid, PoolDevice target, boolean release, Fid key) throws OsdException {
-        return beginHeld(fid, target, release, List.of(key));
+        return beginHeld(fid, target, release, List.of(key), NONE);
     }
 
     /**
@@ -201,7 +244,7 @@ final class CopyProtocol {
      * whole copy), the object's lock held by the caller: null if the target already holds an in-sync
      * copy. The copy's first part's COPY job is returned; each other stripe has its own.
      */
-    Job beginHeld(Fid fid, PoolDevice target, boolean release, List<Fid> ks) throws OsdException {
+    Job beginHeld(Fid fid, PoolDevice target, boolean release, List<Fid> ks, int replacing) throws OsdException {
         PoolObject p = mc.load(fid);
         Optional<Copy> there = p.on(target.index()).filter(Copy::whole);
         if (there.isPresent()
@@ -223,7 +266,7 @@ final class CopyProtocol {
                         p.size(),
                         false,
                         Checksums.NONE)
-                : pendingCopy(p, target, ks);
+                : pendingCopy(p, target, ks, replacing);
         List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
         AttrChange times = ctx.store().times(fid);
         PoolObject next = p.add(pending);
@@ -322,7 +365,7 @@ final class CopyProtocol {
                                     "a copy to " + target.name() + " is already being made"));
                     continue;
                 }
-                Copy pending = pendingCopy(p, target, takeKeys(target));
+                Copy pending = pendingCopy(p, target, takeKeys(target), NONE);
                 mc.inFlight.enter(pending.key());
                 entered.add(pending.key());
                 List<Job> js = Job.perPart(Job.Kind.COPY, fid, pending, p.dataVersion(), ctx.nowNanos());
@@ -1094,7 +1137,7 @@ final class CopyProtocol {
             return new MoveResult.Refused("mirror " + old.get().mirrorId() + " is striped over " + mc.where(old.get())
                     + ", " + to.name() + " among them: move it to a device it does not use");
         }
-        MoveResult r = copy(fid, to, false, o);
+        MoveResult r = copy(fid, to, false, o, old.get().mirrorId());
         if (!r.settled()) {
             return r;
         }
