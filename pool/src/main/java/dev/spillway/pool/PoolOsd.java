@@ -33,6 +33,7 @@ import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectStore;
+import dev.spillway.pool.meta.ReadPlan;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.CapacityControl;
 import dev.spillway.pool.ops.DeviceFailures;
@@ -60,6 +61,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.BiConsumer;
+import java.util.function.IntFunction;
 
 /**
  * The pool OSD: an {@link Osd} that stacks on other OSDs (docs/design.md, "The pool OSD"). The
@@ -94,6 +96,8 @@ public final class PoolOsd implements Osd {
     }
 
     private final PoolContext ctx;
+    /** {@code ctx::device}, made once (reads pass it on every call). */
+    private final IntFunction<PoolDevice> devices;
     // The context's, kept here because every client call names them.
     private final String name;
     private final PoolDevice mdDevice;
@@ -116,6 +120,7 @@ public final class PoolOsd implements Osd {
     /** Composes the pool from its context and its movers, both fully built; does no I/O. */
     private PoolOsd(PoolContext ctx, Migrator migrator) {
         this.ctx = ctx;
+        this.devices = ctx::device;
         this.name = ctx.name();
         this.mdDevice = ctx.metadata();
         this.store = ctx.store();
@@ -761,7 +766,8 @@ public final class PoolOsd implements Osd {
                     return mdDevice.osd().read(fid, offset, dst);
                 }
                 PoolObject p = o.get();
-                if (p.resident(mdDevice.index())) {
+                ReadPlan plan = st.plan();
+                if (plan.where() == ReadPlan.Where.RESIDENT) {
                     int n = mdDevice.osd().read(fid, offset, dst);
                     if (store.unchanged(fid, st.stamp()) || sameBody(fid, p)) {
                         reported(fid, p, offset, n, mdDevice.index());
@@ -770,7 +776,23 @@ public final class PoolOsd implements Osd {
                     dst.position(start);
                     continue;
                 }
-                if (p.split(mdDevice.index())) {
+                if (plan.where() == ReadPlan.Where.SPLIT) {
+                    // A read inside one range the metadata device holds (a split body's hot head)
+                    // is a resident read: the same single read of the metadata device.
+                    long want = Math.min(dst.remaining(), p.size() - offset);
+                    long localEnd = want > 0 ? plan.localEnd(offset) : -1;
+                    if (localEnd >= 0 && offset + want <= localEnd) {
+                        int n = readLocal(fid, offset, dst, (int) want);
+                        if (n == want && (store.unchanged(fid, st.stamp()) || sameBody(fid, p))) {
+                            reported(fid, p, offset, n, mdDevice.index());
+                            return n;
+                        }
+                        // Changed under the read, or short (SplitBody names what the body holds).
+                        dst.position(start);
+                        if (n == want) {
+                            continue;
+                        }
+                    }
                     Integer n = readSplit(fid, p, offset, dst, start, st.stamp());
                     if (n != null) {
                         return n;
@@ -785,6 +807,25 @@ public final class PoolOsd implements Osd {
             throw new OsdException(Errno.EAGAIN, name, fid, "the object's layout kept changing under the read");
         } catch (OsdException e) {
             throw e.via(name);
+        }
+    }
+
+    /** Reads up to {@code want} bytes of the metadata device's body at {@code offset}, all there are. */
+    private int readLocal(Fid fid, long offset, ByteBuffer dst, int want) throws OsdException {
+        int limit = dst.limit();
+        dst.limit(dst.position() + want);
+        try {
+            int got = 0;
+            while (got < want) {
+                int n = mdDevice.osd().read(fid, offset + got, dst);
+                if (n <= 0) {
+                    break;
+                }
+                got += n;
+            }
+            return got;
+        } finally {
+            dst.limit(limit);
         }
     }
 
@@ -816,8 +857,16 @@ public final class PoolOsd implements Osd {
         if (p.split(mdDevice.index())) {
             return readSplit(fid, p, offset, dst, start, Long.MIN_VALUE);
         }
-        List<Copy> candidates = new ArrayList<>(p.inSync());
-        candidates.removeIf(c -> !ctx.readable(c));
+        // The in-sync whole copies on readable devices, in one pass over the record's list (no
+        // intermediate copies: this runs on every read of a spilled object).
+        List<Copy> copies = p.copies();
+        List<Copy> candidates = new ArrayList<>(copies.size());
+        for (int i = 0; i < copies.size(); i++) {
+            Copy c = copies.get(i);
+            if (c.state() == CopyState.IN_SYNC && c.whole() && ctx.readable(c)) {
+                candidates.add(c);
+            }
+        }
         if (candidates.size() > 1) {
             candidates.sort(READ_ORDER);
         }
@@ -826,7 +875,7 @@ public final class PoolOsd implements Osd {
         for (Copy c : candidates) {
             PoolDevice d = ctx.device(c.device());
             try {
-                int n = CopyIo.readVerified(ctx::device, fid, c, p.size(), offset, dst);
+                int n = CopyIo.readVerified(devices, fid, c, p.size(), offset, dst);
                 reported(fid, p, offset, n, d.index());
                 return n;
             } catch (OsdException e) {

@@ -77,6 +77,19 @@ public final class ExtentHeat {
                 spilled[e >>> 6] &= ~(1L << e);
             }
         }
+
+        /**
+         * How many extents are believed spilled: a population count of the bit words, so the
+         * per-read checks below cost a few words, not a loop over every extent. Bits at or past
+         * {@code key.length} are always clear (a resize and a reload clear them).
+         */
+        int spilledCount() {
+            int c = 0;
+            for (long w : spilled) {
+                c += Long.bitCount(w);
+            }
+            return c;
+        }
     }
 
     /** How a body's bytes are held, as the pool's record says (for {@link #sync}). */
@@ -334,13 +347,17 @@ public final class ExtentHeat {
             if (o.dead || o.size != size) {
                 return size;
             }
-            long r = 0;
-            for (int e = 0; e < o.key.length; e++) {
-                if (!o.isSpilled(e)) {
-                    r += length(o, e);
-                }
+            int n = o.key.length;
+            int c = o.spilledCount();
+            if (c == 0) {
+                return size;
             }
-            return r;
+            // Every spilled extent is a whole extent long except the last one, which may be short.
+            long spilledBytes = (long) c * cfg.extentSize();
+            if (n > 0 && o.isSpilled(n - 1)) {
+                spilledBytes -= cfg.extentSize() - length(o, n - 1);
+            }
+            return size - spilledBytes;
         }
     }
 
@@ -367,21 +384,13 @@ public final class ExtentHeat {
             return false;
         }
         synchronized (o) {
-            for (int e = 0; e < o.key.length; e++) {
-                if (!o.isSpilled(e)) {
-                    return false;
-                }
-            }
-            return !o.dead;
+            return !o.dead && o.spilledCount() == o.key.length;
         }
     }
 
     // Holds o's lock.
     private static boolean isSplit(Obj o) {
-        int s = 0;
-        for (int e = 0; e < o.key.length; e++) {
-            s += o.isSpilled(e) ? 1 : 0;
-        }
+        int s = o.spilledCount();
         return s > 0 && s < o.key.length;
     }
 

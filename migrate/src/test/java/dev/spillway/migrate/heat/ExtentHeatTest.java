@@ -139,4 +139,47 @@ class ExtentHeatTest {
         assertThat(heat.residentBytes(f, BIG)).isZero();
         assertThat(heat.split(f)).isFalse();
     }
+
+    /**
+     * The residency answers a read asks for (split, all spilled, resident bytes) are counted from
+     * the bit words, not extent by extent: they must equal the extent-by-extent truth for any
+     * pattern, a short last extent and a body of more than 64 extents (two words) included.
+     */
+    @Test
+    void residencyAnswersMatchTheExtentByExtentTruthForEveryPattern() {
+        java.util.Random rnd = new java.util.Random(11);
+        ExtentHeat h = new ExtentHeat(new ExtentConfig(BIG, EXT, 100_000), () -> now);
+        long[] sizes = {BIG, BIG + 1, BIG + EXT - 1, 70 * EXT + 123, 128 * EXT, 130 * EXT - 5};
+        for (int round = 0; round < 300; round++) {
+            long size = sizes[round % sizes.length];
+            Fid f = fid(1000 + round);
+            h.written(f, size, new long[] {0, 1}, false);
+            int n = (int) ((size + EXT - 1) / EXT);
+            boolean[] spilled = new boolean[n];
+            int mode = round % 3;
+            for (int e = 0; e < n; e++) {
+                spilled[e] = mode == 0 ? rnd.nextBoolean() : mode == 1 ? rnd.nextInt(8) != 0 : rnd.nextInt(8) == 0;
+            }
+            if (round % 7 == 0) {
+                java.util.Arrays.fill(spilled, true);
+            }
+            for (int e = 0; e < n; e++) {
+                h.mark(f, e, spilled[e]);
+            }
+            long resident = 0;
+            int count = 0;
+            for (int e = 0; e < n; e++) {
+                if (spilled[e]) {
+                    count++;
+                } else {
+                    resident += Math.min(EXT, size - e * EXT);
+                }
+            }
+            assertThat(h.residentBytes(f, size))
+                    .as("round %d, size %d", round, size)
+                    .isEqualTo(resident);
+            assertThat(h.allSpilled(f)).as("round %d", round).isEqualTo(count == n);
+            assertThat(h.split(f)).as("round %d", round).isEqualTo(count > 0 && count < n);
+        }
+    }
 }

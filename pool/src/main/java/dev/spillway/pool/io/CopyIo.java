@@ -92,6 +92,18 @@ public final class CopyIo {
         return write(src, object, size, target, key, Pacer.NONE);
     }
 
+    /**
+     * {@link #write}; with {@code precreated}, {@code key} already holds an empty object, durable
+     * with its name (a sync write's leased key, precreated), which the copy writes into instead of
+     * creating it: its sync then forces the file, not its folder.
+     */
+    public static Checksums write(Source src, Fid object, long size, PoolDevice target, Fid key, boolean precreated)
+            throws OsdException {
+        Checksums sums = writeUnsynced(src, object, size, target, key, Pacer.NONE, Checksums.MIN_SHIFT, precreated);
+        target.osd().sync(key);
+        return sums;
+    }
+
     public static Checksums write(Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer)
             throws OsdException {
         Checksums sums = writeUnsynced(src, object, size, target, key, pacer);
@@ -152,6 +164,12 @@ public final class CopyIo {
     static Checksums writeUnsynced(
             Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer, int minShift)
             throws OsdException {
+        return writeUnsynced(src, object, size, target, key, pacer, minShift, false);
+    }
+
+    private static Checksums writeUnsynced(
+            Source src, Fid object, long size, PoolDevice target, Fid key, Pacer pacer, int minShift, boolean exists)
+            throws OsdException {
         int shift = Checksums.shiftFor(size, minShift);
         int chunk = (int) Math.min(1L << shift, Math.max(size, 1));
         int chunks = (int) ((size + (1L << shift) - 1) >>> shift);
@@ -164,13 +182,17 @@ public final class CopyIo {
         long written = 0; // where the last write ended: the key is new, so its length is this
         byte[] buf = CopyBuffers.take(chunk);
         try (Transaction tx = dst.newTransaction()) {
-            tx.declareCreate(key, ObjectKind.DATA);
+            if (!exists) {
+                tx.declareCreate(key, ObjectKind.DATA);
+            }
             tx.declareWrite(key, 0, size);
             if (sparse) {
                 tx.declareTruncate(key, size);
             }
             tx.start();
-            tx.create(key, ObjectKind.DATA, AttrChange.none());
+            if (!exists) {
+                tx.create(key, ObjectKind.DATA, AttrChange.none());
+            }
             for (int i = 0; i < chunks; i++) {
                 long off = (long) i << shift;
                 int len = (int) Math.min(chunk, size - off);

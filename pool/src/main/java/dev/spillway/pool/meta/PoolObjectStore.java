@@ -63,27 +63,35 @@ public final class PoolObjectStore {
         return Optional.of(PoolObjectCodec.decode(md.name(), fid, rec));
     }
 
-    /** A record as loaded under a change stamp ({@link ChangeStamps#UNSTABLE}: not cacheable). */
-    public record Stamped(Optional<PoolObject> record, long stamp) {}
+    /**
+     * A record as loaded under a change stamp ({@link ChangeStamps#UNSTABLE}: not cacheable), with
+     * its {@link ReadPlan} (null when there is no record).
+     */
+    public record Stamped(Optional<PoolObject> record, long stamp, ReadPlan plan) {}
 
     /**
      * As {@link #load}, from the cache when the object's change stamp is the one its cached record
      * was loaded under; the stamp returned lets the caller check, after using the record (reading
-     * the body it names), that nothing changed meanwhile ({@link #unchanged}).
+     * the body it names), that nothing changed meanwhile ({@link #unchanged}). The record's read
+     * plan is made once per load and cached with it.
      */
     public Stamped loadStamped(Fid fid) throws OsdException {
         long s = stamps.stamp(fid);
         if (s != ChangeStamps.UNSTABLE) {
-            PoolObject cached = cache.get(fid, s);
+            RecordCache.Entry cached = cache.get(fid, s);
             if (cached != null) {
-                return new Stamped(Optional.of(cached), s);
+                return new Stamped(Optional.of(cached.record()), s, cached.plan());
             }
         }
         Optional<PoolObject> o = load(fid);
-        if (o.isPresent() && stamps.unchanged(fid, s)) {
-            cache.put(fid, s, o.get());
+        if (o.isEmpty()) {
+            return new Stamped(o, s, null);
         }
-        return new Stamped(o, s);
+        ReadPlan plan = ReadPlan.of(o.get(), mdIndex);
+        if (stamps.unchanged(fid, s)) {
+            cache.put(fid, s, o.get(), plan);
+        }
+        return new Stamped(o, s, plan);
     }
 
     /** True if no update of {@code fid} was published or in flight since {@code stamp} was taken. */

@@ -159,6 +159,12 @@ public final class DeviceOps {
         }
         Set<Fid> named = new HashSet<>();
         DeviceIndex.forEach(ctx.metadata().osd(), d.index(), (o, k) -> named.add(k));
+        // A leased sync-copy key may hold its precreated empty object: the lease's (SyncKeys).
+        for (SyncKeys.Lease l : SyncKeys.all(ctx.metadata().osd())) {
+            if (l.device() == d.index()) {
+                named.add(l.key());
+            }
+        }
         List<Fid> leftovers = new ArrayList<>();
         try (var c = d.osd().listObjects()) {
             while (c.next()) {

@@ -172,6 +172,14 @@ public final class SyncCommit {
         return out;
     }
 
+    /**
+     * Whether {@code key}, leased on {@code d} ({@link #keys}), holds its precreated empty object
+     * ({@link SyncKeys}); with {@code claim} the caller writes into it (or deletes it) from now on.
+     */
+    public boolean precreated(PoolDevice d, Fid key, boolean claim) {
+        return claim ? leases.claimPrecreated(d.index(), key) : leases.precreated(d.index(), key);
+    }
+
     /** Keys from {@link #keys} that no committed top transaction used ({@code used} excepted): leased still. */
     public void giveBack(List<PoolDevice> candidates, List<Fid> keys, Set<Fid> used) {
         for (int i = 0; i < keys.size(); i++) {
@@ -333,7 +341,9 @@ public final class SyncCommit {
         Made m = new Made(job);
         PoolDevice target = ctx.device(job.device());
         try {
-            m.sums = CopyIo.write(CopyIo.of(ctx.metadata().osd(), fid), fid, job.bytes(), target, job.key());
+            boolean precreated = leases.claimPrecreated(target.index(), job.key());
+            m.sums =
+                    CopyIo.write(CopyIo.of(ctx.metadata().osd(), fid), fid, job.bytes(), target, job.key(), precreated);
             m.occupied = target.osd().getAttr(job.key()).blocks() * 512;
         } catch (OsdException e) {
             migrator.discard(job, ctx.store().load(fid).orElse(null));

@@ -1,6 +1,8 @@
 package dev.spillway.pool.ops;
 
 import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Capabilities;
+import dev.spillway.osd.Capability;
 import dev.spillway.osd.Fid;
 import dev.spillway.osd.IndexCursor;
 import dev.spillway.osd.ObjectKind;
@@ -15,8 +17,10 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Keys leased for the extra copies of sync writes (docs/design.md, "Write-commit"). A sync write
@@ -33,11 +37,21 @@ import java.util.Map;
  * the extra forced write is paid once per batch, not per write. The top transaction never touches
  * the lease index (a batch taken while another writer's transaction is open must not wait for it);
  * the flips and discards that end leases are short transactions that wait for nothing.
+ *
+ * <p>On a device whose copies are files (no transactions: osd-vfs with its journal off) a batch's
+ * keys are also <em>precreated</em> once their leases are durable, as Lustre's OSP precreates
+ * objects on an OST: each key's empty object is created and made durable there (file and folder),
+ * all together, so that a sync write's copy only writes its bytes into it and forces the file —
+ * the folder's fsync and the create leave the write's path, paid once a batch with their fsyncs
+ * issued side by side. An empty object under a key that no SYNC_COPY job names is the lease's as
+ * any leftover is: a mount deletes it ({@link SyncRecovery#settleLeases}), fsck and a failed
+ * device's leftover sweep leave leased keys alone.
  */
 public final class SyncKeys {
     /** Keys leased per device at a time. */
     public static final int BATCH = 32;
 
+    private static final System.Logger LOG = System.getLogger(SyncKeys.class.getName());
     private static final int KEY_BYTES = 2 + Fid.BYTES;
     private static final byte[] VALUE = {1};
 
@@ -48,6 +62,8 @@ public final class SyncKeys {
     private final Migrator migrator;
     // Guarded by this: per device index, the keys leased durably and not handed out.
     private final Map<Integer, ArrayDeque<Fid>> free = new HashMap<>();
+    // Guarded by this: leased keys whose empty object is durable on their device and not yet written.
+    private final Set<Lease> made = new HashSet<>();
 
     SyncKeys(Osd md, Migrator migrator) {
         this.md = md;
@@ -63,39 +79,105 @@ public final class SyncKeys {
 
     /**
      * A key leased on {@code d}: durable before it is returned (a new batch is leased in a forced
-     * metadata transaction when none is left). Give it back ({@link #giveBack}) if no top
-     * transaction used it.
+     * metadata transaction when none is left, and precreated on a device whose copies are files).
+     * Give it back ({@link #giveBack}) if no top transaction used it.
      */
     public synchronized Fid take(PoolDevice d) throws OsdException {
         ArrayDeque<Fid> q = free.computeIfAbsent(d.index(), k -> new ArrayDeque<>());
         if (q.isEmpty()) {
-            List<Fid> batch = new ArrayList<>(BATCH);
-            for (int i = 0; i < BATCH; i++) {
-                batch.add(migrator.nextKey());
+            List<Fid> batch = lease(d);
+            if (!precreates(d.osd().capabilities()) || precreate(d, batch)) {
+                q.addAll(batch);
+            } else {
+                // Some of the batch's objects may exist, some not: those keys stay leased, unused,
+                // and the next mount deletes what they hold. A batch without precreation instead.
+                q.addAll(lease(d));
             }
-            // A pool formatted before leases existed gets its index with its first batch.
-            boolean create = !md.exists(PoolFids.SYNC_KEYS);
-            try (Transaction tx = md.newTransaction()) {
-                if (create) {
-                    tx.declareCreate(PoolFids.SYNC_KEYS, ObjectKind.INDEX);
-                }
-                for (int i = 0; i < BATCH; i++) {
-                    tx.declareInsert(PoolFids.SYNC_KEYS, KEY_BYTES, VALUE.length);
-                }
-                // For a client's write: a full metadata device refuses it before anything is written.
-                tx.setSpaceClass(SpaceClass.CLIENT);
-                tx.setSync(true);
-                tx.start();
-                if (create) {
-                    tx.create(PoolFids.SYNC_KEYS, ObjectKind.INDEX, AttrChange.none());
-                }
-                for (Fid k : batch) {
-                    tx.upsert(PoolFids.SYNC_KEYS, key(d.index(), k), VALUE);
-                }
-            }
-            q.addAll(batch);
         }
         return q.poll();
+    }
+
+    /** A batch of keys on {@code d}, leased durably (one forced metadata transaction). */
+    private List<Fid> lease(PoolDevice d) throws OsdException {
+        List<Fid> batch = new ArrayList<>(BATCH);
+        for (int i = 0; i < BATCH; i++) {
+            batch.add(migrator.nextKey());
+        }
+        // A pool formatted before leases existed gets its index with its first batch.
+        boolean create = !md.exists(PoolFids.SYNC_KEYS);
+        try (Transaction tx = md.newTransaction()) {
+            if (create) {
+                tx.declareCreate(PoolFids.SYNC_KEYS, ObjectKind.INDEX);
+            }
+            for (int i = 0; i < BATCH; i++) {
+                tx.declareInsert(PoolFids.SYNC_KEYS, KEY_BYTES, VALUE.length);
+            }
+            // For a client's write: a full metadata device refuses it before anything is written.
+            tx.setSpaceClass(SpaceClass.CLIENT);
+            tx.setSync(true);
+            tx.start();
+            if (create) {
+                tx.create(PoolFids.SYNC_KEYS, ObjectKind.INDEX, AttrChange.none());
+            }
+            for (Fid k : batch) {
+                tx.upsert(PoolFids.SYNC_KEYS, key(d.index(), k), VALUE);
+            }
+        }
+        return batch;
+    }
+
+    /**
+     * Whether a device's sync copies are precreated: one without transactions, whose copy is a
+     * file made durable with its folder (on a device with transactions the create is part of the
+     * copy's own commit and costs no force of its own).
+     */
+    static boolean precreates(Capabilities caps) {
+        return !caps.has(Capability.TRANSACTIONS) && caps.has(Capability.PARTIAL_WRITE);
+    }
+
+    /**
+     * Creates the empty objects of {@code batch} (leased durably) on {@code d} and makes them
+     * durable, in one sync (their fsyncs side by side, each folder once); false if the device
+     * refused (full, failing): then the batch is not to be used.
+     */
+    private boolean precreate(PoolDevice d, List<Fid> batch) {
+        try {
+            try (Transaction tx = d.osd().newTransaction()) {
+                for (Fid k : batch) {
+                    tx.declareCreate(k, ObjectKind.DATA);
+                }
+                tx.setSpaceClass(SpaceClass.CLIENT);
+                tx.start();
+                for (Fid k : batch) {
+                    tx.create(k, ObjectKind.DATA, AttrChange.none());
+                }
+            }
+            d.osd().sync(batch);
+        } catch (OsdException | RuntimeException e) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "leased sync-copy keys on " + d.name() + " not precreated (" + e.getMessage()
+                            + "); their leases stay for the next mount, and the next keys are used without");
+            return false;
+        }
+        for (Fid k : batch) {
+            made.add(new Lease(d.index(), k));
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code key}, leased on device {@code device}, holds its precreated empty object,
+     * durable (then the copy writes into it, without a create); answered once per key: the caller
+     * writes into it (or deletes it) from now on.
+     */
+    public synchronized boolean claimPrecreated(int device, Fid key) {
+        return made.remove(new Lease(device, key));
+    }
+
+    /** {@link #claimPrecreated} without claiming it (a key that may yet be given back). */
+    public synchronized boolean precreated(int device, Fid key) {
+        return made.contains(new Lease(device, key));
     }
 
     /** A key taken and not used by a committed top transaction: still leased, handed out again. */

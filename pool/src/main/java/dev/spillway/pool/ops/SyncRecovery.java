@@ -19,8 +19,10 @@ import dev.spillway.pool.meta.WorkIndex;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * What a crash leaves of sync writes, settled at mount (docs/design.md, "Write-commit"):
@@ -193,35 +195,50 @@ public final class SyncRecovery {
                 named.add(j.device() + "/" + j.key());
             }
         }
+        Map<Integer, List<SyncKeys.Lease>> byDevice = new TreeMap<>();
+        for (SyncKeys.Lease l : SyncKeys.all(md())) {
+            if (!named.contains(l.device() + "/" + l.key())) {
+                byDevice.computeIfAbsent(l.device(), k -> new ArrayList<>()).add(l);
+            }
+        }
         int deleted = 0;
         List<SyncKeys.Lease> done = new ArrayList<>();
-        for (SyncKeys.Lease l : SyncKeys.all(md())) {
-            if (named.contains(l.device() + "/" + l.key())) {
-                continue;
-            }
-            PoolDevice d = ctx.device(l.device());
+        for (Map.Entry<Integer, List<SyncKeys.Lease>> e : byDevice.entrySet()) {
+            PoolDevice d = ctx.device(e.getKey());
             if (d.state() == DeviceState.FAILED) {
                 continue;
             }
             try {
-                if (!exists(d, l.key())) {
-                    done.add(l); // never written: the usual case
-                    continue;
+                // A precreated empty object, or a copy whose top transaction was lost: deleted,
+                // a device's all in one transaction and one sync.
+                List<Fid> held = new ArrayList<>();
+                for (SyncKeys.Lease l : e.getValue()) {
+                    if (exists(d, l.key())) {
+                        held.add(l.key());
+                    }
                 }
-                try (Transaction tx = d.osd().newTransaction()) {
-                    tx.declareDestroy(l.key());
-                    tx.setSpaceClass(SpaceClass.FREEING);
-                    tx.start();
-                    tx.destroy(l.key());
+                if (!held.isEmpty()) {
+                    try (Transaction tx = d.osd().newTransaction()) {
+                        for (Fid k : held) {
+                            tx.declareDestroy(k);
+                        }
+                        tx.setSpaceClass(SpaceClass.FREEING);
+                        tx.start();
+                        for (Fid k : held) {
+                            // Also what a crash left of one (a body whose record is torn).
+                            tx.destroyIfExists(k);
+                        }
+                    }
+                    // The whole device: a sync of a deleted object's key finds no such object.
+                    d.osd().sync();
                 }
-                d.osd().sync(l.key());
-                deleted++;
-                done.add(l);
-            } catch (OsdException e) {
+                deleted += held.size();
+                done.addAll(e.getValue());
+            } catch (OsdException ex) {
                 LOG.log(
                         System.Logger.Level.WARNING,
-                        "pool " + ctx.name() + ": leased sync-copy key " + l.key() + " on " + d.name()
-                                + " not cleared now (" + e.getMessage() + "); the lease stays for the next mount");
+                        "pool " + ctx.name() + ": leased sync-copy keys on " + d.name() + " not cleared now ("
+                                + ex.getMessage() + "); their leases stay for the next mount");
             }
         }
         SyncKeys.endAll(md(), done);
@@ -229,7 +246,8 @@ public final class SyncRecovery {
             LOG.log(
                     System.Logger.Level.INFO,
                     "pool " + ctx.name() + ": deleted " + deleted
-                            + " sync cop(ies) whose top transaction a crash lost (never acknowledged)");
+                            + " object(s) under leased sync-copy keys (precreated and unused, or a copy whose"
+                            + " top transaction a crash lost: never acknowledged)");
         }
         return deleted;
     }

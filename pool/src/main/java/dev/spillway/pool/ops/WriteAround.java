@@ -188,9 +188,14 @@ public final class WriteAround {
                     ctx.name() + ": " + fid + ": no key leased for a write-around (" + e.getMessage() + ")");
             return null;
         }
+        // A key precreated with its lease batch already holds its empty object, durable with its
+        // name: written into, not created (claimed once the transaction started).
+        boolean precreated = sync.precreated(device, key, false);
         Transaction tx = device.osd().newTransaction();
         try {
-            tx.declareCreate(key, ObjectKind.DATA);
+            if (!precreated) {
+                tx.declareCreate(key, ObjectKind.DATA);
+            }
             for (long[] r : ranges) {
                 tx.declareWrite(key, r[0], r[1]);
             }
@@ -210,7 +215,11 @@ public final class WriteAround {
         }
         Body b = new Body(fid, device, key, tx);
         try {
-            tx.create(key, ObjectKind.DATA, AttrChange.none());
+            if (precreated) {
+                sync.precreated(device, key, true);
+            } else {
+                tx.create(key, ObjectKind.DATA, AttrChange.none());
+            }
         } catch (OsdException | RuntimeException e) {
             b.abandon();
             return null;

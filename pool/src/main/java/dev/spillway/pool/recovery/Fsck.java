@@ -22,6 +22,7 @@ import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.Stripe;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.Migrator;
+import dev.spillway.pool.ops.SyncKeys;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -319,7 +320,12 @@ public final class Fsck {
                 }
             }
         }
-        // Every object on a listable device must be named by a layout or a job.
+        // Every object on a listable device must be named by a layout, a job or a lease (a sync
+        // copy's key, which may hold its precreated empty object: SyncKeys).
+        Set<String> leased = new HashSet<>();
+        for (SyncKeys.Lease l : SyncKeys.all(md())) {
+            leased.add(l.device() + "/" + l.key());
+        }
         for (PoolDevice d : ctx.devices()) {
             if (d == ctx.metadata()
                     || d.state() == DeviceState.FAILED
@@ -332,6 +338,7 @@ public final class Fsck {
                 while (c.next()) {
                     Fid k = c.fid();
                     if (!mine.containsKey(k)
+                            && !leased.contains(d.index() + "/" + k)
                             && !jobKeys.contains(Job.Kind.GC + "/" + d.index() + "/" + k)
                             && !jobKeys.contains(Job.Kind.COPY + "/" + d.index() + "/" + k)
                             && !jobKeys.contains(Job.Kind.SYNC_COPY + "/" + d.index() + "/" + k)) {
