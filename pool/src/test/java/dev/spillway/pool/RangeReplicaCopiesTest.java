@@ -11,9 +11,14 @@ import dev.spillway.osd.filter.FilterOsd;
 import dev.spillway.osd.filter.FilterTransaction;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.layout.HsmType;
+import dev.spillway.pool.meta.Checksums;
 import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.LayoutView;
+import dev.spillway.pool.meta.PoolFids;
 import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.meta.PoolObjectCodec;
 import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.WorkIndex;
 import dev.spillway.pool.ops.MoveResult;
@@ -291,5 +296,91 @@ class RangeReplicaCopiesTest {
         assertThat(r.detail()).contains("3 copies", "2 of the 3 missing", "add background devices");
         assertThat(pool.object(f).orElseThrow().resident(0)).isTrue();
         assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    /**
+     * A split body's record and layout are xattrs of one object on the metadata device, each at
+     * most its largest value ({@code max-xattr-value}: 4,040 bytes here, an ext4 file's). Range
+     * spills that would take either past it are refused, not failed: failed before with E2BIG from
+     * the metadata device's transaction (the layout grows about 830 bytes per spilled 64 KiB range
+     * under {@code replicas: 2}, and passed 4,040 bytes long before the split body's budget, the two
+     * together, did).
+     */
+    @Test
+    void rangeSpillsThatWouldPassTheMetadataDevicesXattrValueLimitAreRefusedNotFailed() throws Exception {
+        mount(
+                YAML.replace(
+                        "promote], settings: {durability: simulated, strict-declares: true}}",
+                        "promote], settings: {durability: simulated, strict-declares: true, max-xattr-value: 4040}}"),
+                in -> in);
+        assertThat(pool.metadata().osd().capabilities().maxXattrValue()).isEqualTo(4040);
+        byte[] body = PoolFixtures.random(40 * K64, 7);
+        Fid f = object(body);
+        int done = 0;
+        MoveResult r = null;
+        for (int i = 1; i < 40; i += 2) {
+            r = pool.migrator().spillRange(f, pool.device(1), (long) i * K64, (long) (i + 1) * K64);
+            if (!(r instanceof MoveResult.Done)) {
+                break;
+            }
+            done++;
+        }
+        assertThat(done).as("range spills done before the limit").isGreaterThan(0);
+        assertThat(r).isInstanceOf(MoveResult.Refused.class);
+        assertThat(r.detail()).contains("4040");
+        assertThat(pool.metadata().osd().getXattr(f, "trusted.lov").length).isLessThanOrEqualTo(4040);
+        assertThat(pool.object(f).orElseThrow().ranges(0)).hasSize(2 * done);
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    /** Record and layout bytes of a split body: a resident 64 MiB head and {@code extents} spilled 64 MiB extents, {@code replicas} copies each. */
+    private static int[] splitSizes(int extents, int replicas) {
+        long ext = 64L << 20;
+        long size = (extents + 1) * ext;
+        Fid fid = new Fid(0x200000400L, 1, 0);
+        List<Copy> cs = new ArrayList<>();
+        cs.add(new Copy(1, 0, fid, CopyState.IN_SYNC, 1, 1, true, Checksums.NONE).withSpans(List.of(new Span(0, ext))));
+        int mirror = 2;
+        int shift = Checksums.shiftFor(ext);
+        for (int e = 1; e <= extents; e++) {
+            Span sp = e == extents ? new Span(e * ext, Span.EOF) : new Span(e * ext, (e + 1) * ext);
+            for (int r = 0; r < replicas; r++) {
+                cs.add(Copy.ranged(
+                        mirror,
+                        1 + r,
+                        PoolFids.copy(mirror),
+                        CopyState.IN_SYNC,
+                        1,
+                        ext,
+                        new Checksums(shift, new int[(int) (ext >>> shift)]),
+                        sp));
+                mirror++;
+            }
+        }
+        PoolObject p = new PoolObject(size, 1, 1, 0, cs);
+        return new int[] {PoolObjectCodec.encode(p).length, LayoutView.encode(fid, p, 0, d -> HsmType.POSIX).length};
+    }
+
+    /**
+     * The daemon's cap (64 spilled extents of one object) under {@code replicas: 2} with its default
+     * 64 MiB extents: 128 copies of ranges, 64 checksums each. The record and the layout each fit
+     * an xattr value of a kv metadata device (64 KiB), and both together the reserve's budget for a
+     * split body (2 x 64 KiB); under {@code replicas: 3} too, just. Larger extents (more checksums
+     * per copy) pass the bound before 64 extents: the pool refuses the range spill that would
+     * (above), so the daemon gets fewer extents there.
+     */
+    @Test
+    void sixtyFourSpilledExtentsOf64MiBUnderReplicasTwoFitTheRecordAndTheLayout() {
+        int[] two = splitSizes(64, 2);
+        int[] three = splitSizes(64, 3);
+        System.out.printf(
+                "64 extents of 64 MiB: replicas 2 record %d, layout %d bytes; replicas 3 record %d, layout %d%n",
+                two[0], two[1], three[0], three[1]);
+        assertThat(two[0]).as("record").isLessThanOrEqualTo(65536);
+        assertThat(two[1]).as("layout").isLessThanOrEqualTo(65536);
+        // replicas: 3 still fits at 64 MiB (about 61 and 58 KiB), just: larger extents, with more
+        // checksums per copy, reach the bound before 64 extents, and the pool refuses there.
+        assertThat(three[0]).as("record under replicas 3").isLessThanOrEqualTo(65536);
+        assertThat(three[1]).as("layout under replicas 3").isLessThanOrEqualTo(65536);
     }
 }

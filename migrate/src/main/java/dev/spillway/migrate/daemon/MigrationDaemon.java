@@ -112,12 +112,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private record ExtentMove(Fid fid, int extent, long start, long end, long bytes) {}
 
     /**
-     * The most copies of ranges the daemon gives one object: each is a copy in the object's pool
-     * record (about 60 bytes plus 4 per 1 MiB checksum chunk: about 320 bytes for a 64 MiB extent),
-     * and the record must stay well within the metadata device's 64 KiB bound. Past it, the
-     * coldest extents go first and the rest stay resident.
+     * The most spilled extents the daemon gives one object, however many copies {@code replicas}
+     * makes of each: it bounds the work per object per pass and the heat it keeps. Past it, the
+     * coldest extents go first and the rest stay resident. What the record and layout can hold is
+     * the pool's to say: each copy of a range is a copy in the pool record (about 70 bytes plus 4
+     * per checksum chunk of 1 MiB or more: about 320 bytes for a 64 MiB extent) and a mirror of up
+     * to three PFL components in the layout (about 310 bytes), each an xattr of the metadata device
+     * (at most 64 KiB on kv). 64 extents of 64 MiB under {@code replicas: 2} take about 41 and
+     * 40 KiB. A range spill that would take either past the device's bound, or the two past the
+     * reserve's budget for a split body, is refused (larger extents, with more checksums per copy,
+     * reach that before 64; {@code replicas: 3} at 64 MiB fits, just), and the object's other
+     * extents are then left for the pass.
      */
-    static final int MAX_EXTENT_COPIES = 64;
+    static final int MAX_SPILLED_EXTENTS = 64;
 
     /** At most this many extent promotions wait at once (more hot extents ask again on their next read). */
     static final int MAX_QUEUED_EXTENTS = 1024;
@@ -903,7 +910,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * extent size ({@code heat x share / (extent / 4 KiB)^sizeWeight}, the spill order's scale),
      * the share taken over all its extents (spilled ones too, so spilling the cold ones changes no
      * other's value); at or below the line, cold. At most as many as the object may still take
-     * copies of ranges ({@link #MAX_EXTENT_COPIES}; the least read kept), by index. Null if the
+     * spilled extents ({@link #MAX_SPILLED_EXTENTS}, counted as extents; the least read kept), by index. Null if the
      * object is not placed by extent now: nothing of it resident, or every resident extent cold
      * (it goes whole as any other); empty if every resident extent is hot.
      */
@@ -936,7 +943,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         if (resident.isEmpty() || cold.size() == resident.size()) {
             return null;
         }
-        int room = MAX_EXTENT_COPIES - o.ranges(mdIndex).size();
+        // Extents, not copies: under replicas: 2 each spilled extent has two copies of its range.
+        long spilledExtents =
+                o.ranges(mdIndex).stream().map(c -> c.spans().get(0)).distinct().count();
+        int room = (int) Math.max(0, MAX_SPILLED_EXTENTS - spilledExtents);
         if (cold.size() > room) {
             cold.sort((a, b) -> Double.compare(a.count(), b.count()));
             cold = new ArrayList<>(cold.subList(0, Math.max(0, room)));
@@ -1050,6 +1060,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         succeeded(target.index());
                     } else if (r instanceof MoveResult.Parked parked && parked.failure() != null) {
                         failed(target.index(), "spill of " + fid + " " + x.start(), parked.failure(), errors);
+                        break;
+                    } else if (r instanceof MoveResult.Refused) {
+                        // The pool refuses this object's next ranges for the same reason (its record
+                        // or layout full, too few devices for the copies): the rest stay resident.
                         break;
                     }
                 } catch (OsdException e) {

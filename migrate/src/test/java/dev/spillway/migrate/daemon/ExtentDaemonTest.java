@@ -617,4 +617,60 @@ class ExtentDaemonTest {
         assertThat(d.extents().extentSize()).isEqualTo(64L << 20);
         assertThat(d.extents().extentSize() % Span.ALIGN).isZero();
     }
+
+    /**
+     * Under {@code replicas: 2} each spilled extent has two copies of its range: the daemon's cap
+     * on one object counts extents, not copies, so replicas do not halve what it may spill. 30 of
+     * 48 extents spilled by an administrator first (60 copies); the pass spills the 17 cold ones
+     * left (failed before: it counted 60 of its 64 and spilled 4). A 64 KiB extent's copy adds
+     * about 390 bytes to the record and layout, so the 94 copies stay far within them.
+     */
+    @Test
+    void underReplicasTwoTheCapOnOneObjectCountsExtentsNotCopies() throws Exception {
+        int ext = 64 * 1024;
+        int n = 48;
+        // A 1 GiB tier (so the reserve's budget for a split body is the full 2 x 64 KiB) whose
+        // high watermark the resident 18 extents pass.
+        PoolConfig c = PoolConfigParser.parse("""
+                name: extents2
+                replicas: 2
+                devices:
+                  - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: 1GiB}}
+                  - {name: slow0, backend: mem, roles: [background]}
+                  - {name: slow1, backend: mem, roles: [background]}
+                policy: {high-watermark: 0.001, low-watermark: 0.0005, min-resident-age: 10s, promote-hits: 2,
+                         probation-share: 0, spill-streams: 1, checkpoint-interval: 1h, extent-threshold: 1MiB,
+                         extent-size: 64KiB}
+                """, "extent cap test");
+        pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
+            Map<String, Object> s = new HashMap<>(d.settings());
+            s.put("strict-declares", true);
+            return new MemOsd(new OsdConfig(d.name(), "mem", s, clk));
+        });
+        daemon = MigrationDaemon.attach(pool, DaemonConfig.parse(c.policy(), c.name()), clock);
+        pool.listener(daemon);
+        Fid f = write(n * ext);
+        byte[] all = body;
+        for (int i = 1; i <= 30; i++) {
+            MoveResult m = pool.migrator().spillRange(f, pool.device(1 + i % 2), (long) i * ext, (long) (i + 1) * ext);
+            assertThat(m).as(m.detail()).isInstanceOf(MoveResult.Done.class);
+        }
+        assertThat(state(f).ranges(0)).hasSize(60);
+        for (int i = 0; i < 5; i++) {
+            read(f, 0, ext);
+        }
+        clock.advance(Duration.ofSeconds(11));
+
+        MigrationDaemon.PassReport r = daemon.runOnce();
+
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.spilled()).as("no whole spill: " + r).isZero();
+        assertThat(r.extentsSpilled()).as(r.toString()).isEqualTo(n - 1 - 30);
+        PoolObject p = state(f);
+        assertThat(p.on(0).orElseThrow().held()).containsExactly(new Span(0, ext));
+        assertThat(p.ranges(0)).hasSize(2 * (n - 1));
+        assertThat(p.ranges(0).stream().map(x -> x.spans().get(0)).distinct().count())
+                .isEqualTo(n - 1);
+        assertThat(read(f, 0, n * ext)).isEqualTo(all);
+    }
 }

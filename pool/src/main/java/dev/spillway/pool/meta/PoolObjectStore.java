@@ -130,6 +130,26 @@ public final class PoolObjectStore {
     }
 
     /**
+     * Why {@code o}'s record or layout would not fit an xattr value of the metadata device (its
+     * largest, at most Linux's 64 KiB {@code XATTR_SIZE_MAX}: the bound {@link #store} checks the
+     * record against, and the one the device refuses a larger layout with E2BIG by), or empty. A
+     * move that would grow an object's layout (a range spill) asks first, and refuses instead of
+     * failing its transaction.
+     */
+    public Optional<String> overBound(Fid fid, PoolObject o) {
+        Encoded e = encoded(fid, o);
+        if (e.record().length > bound) {
+            return Optional.of("its pool record (" + PoolObjectCodec.XATTR + ") would take " + e.record().length
+                    + " bytes, more than the " + bound + " an xattr value of " + md.name() + " holds");
+        }
+        if (e.layout().length > bound) {
+            return Optional.of("its layout (" + LAYOUT_XATTR + ") would take " + e.layout().length
+                    + " bytes, more than the " + bound + " an xattr value of " + md.name() + " holds");
+        }
+        return Optional.empty();
+    }
+
+    /**
      * Declares a {@link #store} of {@code next}: its record and layout, exactly as large as they
      * will be, so that a transaction reserves what it writes and not the largest xattr the device
      * allows (a mount that rolls back work must not need space it does not use).

@@ -381,6 +381,13 @@ final class RangeMoves {
                 && ctx.store().storedBytes(fid, fin) > ctx.reservePlan().get().splitBudget()) {
             return new MoveResult.Refused(overBudget(fid).getMessage());
         }
+        Optional<String> big = ctx.store().overBound(fid, fin);
+        if (big.isEmpty()) {
+            big = ctx.store().overBound(fid, next);
+        }
+        if (big.isPresent()) {
+            return new MoveResult.Refused(tooLarge(fid, big.get()));
+        }
         List<List<Job>> jobs = new ArrayList<>();
         for (Copy c : pending) {
             jobs.add(Job.perPart(Job.Kind.COPY, fid, c, p.dataVersion(), ctx.nowNanos()));
@@ -426,6 +433,10 @@ final class RangeMoves {
                 && ctx.store().storedBytes(fid, p.replace(kept.mirrorId(), c -> kept))
                         > ctx.reservePlan().get().splitBudget()) {
             return new MoveResult.Refused(overBudget(fid).getMessage());
+        }
+        Optional<String> big = ctx.store().overBound(fid, p.replace(kept.mirrorId(), c -> kept));
+        if (big.isPresent()) {
+            return new MoveResult.Refused(tooLarge(fid, big.get()));
         }
         long blocks = p.split(mdIndex) ? p.blocks() : mc.md().getAttr(fid).blocks();
         PoolObject next = p.replace(kept.mirrorId(), c -> kept).withBlocks(blocks);
@@ -518,6 +529,12 @@ final class RangeMoves {
                     .withBytes(sl, new Checksums(shift, new int[(int) ((sl + (1L << shift) - 1) >>> shift)])));
         }
         return c.inSyncStripes(v, parts);
+    }
+
+    /** The refusal of a range spill whose record or layout would not fit an xattr value ({@code why}). */
+    private static String tooLarge(Fid fid, String why) {
+        return "one more range of " + fid + " spilled would not fit the metadata device: " + why
+                + "; spill a larger range, or the object whole";
     }
 
     /** The refusal of a range spill past the split body's budget. */
