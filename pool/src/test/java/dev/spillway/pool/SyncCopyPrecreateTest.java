@@ -186,4 +186,49 @@ class SyncCopyPrecreateTest {
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
     }
+
+    /**
+     * One precreated object that cannot be deleted at mount (its file fails every delete, as a
+     * damaged one might) keeps its own lease for the next mount; every other unused precreated
+     * object on the device is still deleted and its lease ended. Before, the device's one
+     * transaction failed and every lease on it stayed, at this mount and each after.
+     */
+    @Test
+    void anUndeletablePrecreatedObjectKeepsOnlyItsOwnLeaseAtMount() throws Exception {
+        byte[] body = PoolFixtures.random(4096, 7);
+        try (PoolOsd pool = mount()) {
+            PoolFixtures.replace(pool, object(0), body, tx -> {});
+            assertThat(onDevice(pool.device(1).osd()).size()).isGreaterThan(3);
+        }
+        String[] bad = new String[1];
+        slow.setFault((op, path, i) -> {
+            if (op != FaultInjectingStorage.Op.DELETE || !path.startsWith("objects/")) {
+                return null;
+            }
+            synchronized (bad) {
+                if (bad[0] == null) {
+                    bad[0] = path;
+                }
+                return path.equals(bad[0]) ? new java.io.IOException("injected: this file cannot be deleted") : null;
+            }
+        });
+        try (PoolOsd pool = mount()) {
+            assertThat(bad[0]).as("a delete was tried").isNotNull();
+            assertThat(SyncKeys.all(md))
+                    .as("leases left (the undeletable one's only; %s)", bad[0])
+                    .hasSize(1);
+            assertThat(onDevice(pool.device(1).osd()))
+                    .as("the copy and the undeletable object")
+                    .hasSize(2);
+            assertThat(PoolFixtures.read(pool, object(0))).isEqualTo(body);
+            assertTwoInSyncCopies(pool, object(0));
+        }
+        slow.setFault(null);
+        try (PoolOsd pool = mount()) {
+            assertThat(SyncKeys.all(md)).isEmpty();
+            assertThat(onDevice(pool.device(1).osd())).hasSize(1);
+            assertThat(PoolFixtures.read(pool, object(0))).isEqualTo(body);
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        }
+    }
 }

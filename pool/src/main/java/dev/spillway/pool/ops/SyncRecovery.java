@@ -167,15 +167,34 @@ public final class SyncRecovery {
         }
     }
 
-    private static boolean exists(PoolDevice d, Fid key) throws OsdException {
+    /**
+     * True unless {@code key} is surely absent on {@code d}: an object that cannot even be read
+     * (a record a crash tore) counts as there, for {@code destroyIfExists} to remove.
+     */
+    private static boolean mayExist(PoolDevice d, Fid key) {
         try {
             d.osd().getAttr(key);
             return true;
         } catch (OsdException e) {
-            if (e.is(Errno.ENOENT)) {
-                return false;
+            return !e.is(Errno.ENOENT);
+        }
+    }
+
+    /** Deletes {@code keys} on {@code d} in one freeing transaction (nothing if empty). */
+    private static void destroyAll(PoolDevice d, List<Fid> keys) throws OsdException {
+        if (keys.isEmpty()) {
+            return;
+        }
+        try (Transaction tx = d.osd().newTransaction()) {
+            for (Fid k : keys) {
+                tx.declareDestroy(k);
             }
-            throw e;
+            tx.setSpaceClass(SpaceClass.FREEING);
+            tx.start();
+            for (Fid k : keys) {
+                // Also what a crash left of one (a body whose record is torn).
+                tx.destroyIfExists(k);
+            }
         }
     }
 
@@ -210,30 +229,42 @@ public final class SyncRecovery {
             }
             try {
                 // A precreated empty object, or a copy whose top transaction was lost: deleted,
-                // a device's all in one transaction and one sync.
+                // a device's all in one transaction and one sync. If that transaction fails (one
+                // damaged object), each key is tried alone, so the damaged one alone keeps its
+                // lease (and is retried at the next mount) and the others end now.
                 List<Fid> held = new ArrayList<>();
                 for (SyncKeys.Lease l : e.getValue()) {
-                    if (exists(d, l.key())) {
+                    if (mayExist(d, l.key())) {
                         held.add(l.key());
                     }
                 }
-                if (!held.isEmpty()) {
-                    try (Transaction tx = d.osd().newTransaction()) {
-                        for (Fid k : held) {
-                            tx.declareDestroy(k);
+                List<SyncKeys.Lease> cleared = new ArrayList<>(e.getValue());
+                try {
+                    destroyAll(d, held);
+                } catch (OsdException batch) {
+                    for (SyncKeys.Lease l : e.getValue()) {
+                        if (!held.contains(l.key())) {
+                            continue;
                         }
-                        tx.setSpaceClass(SpaceClass.FREEING);
-                        tx.start();
-                        for (Fid k : held) {
-                            // Also what a crash left of one (a body whose record is torn).
-                            tx.destroyIfExists(k);
+                        try {
+                            destroyAll(d, List.of(l.key()));
+                        } catch (OsdException one) {
+                            cleared.remove(l);
+                            held.remove(l.key());
+                            LOG.log(
+                                    System.Logger.Level.WARNING,
+                                    "pool " + ctx.name() + ": object " + l.key() + " under a leased sync-copy key on "
+                                            + d.name() + " not deleted (" + one.getMessage()
+                                            + "); its lease stays and the delete is tried again at the next mount");
                         }
                     }
+                }
+                if (!held.isEmpty()) {
                     // The whole device: a sync of a deleted object's key finds no such object.
                     d.osd().sync();
                 }
                 deleted += held.size();
-                done.addAll(e.getValue());
+                done.addAll(cleared);
             } catch (OsdException ex) {
                 LOG.log(
                         System.Logger.Level.WARNING,
