@@ -104,8 +104,10 @@ class RangeReplicaCopiesTest {
                                 try {
                                     // Not a timing verdict: side by side, the latch opens as soon as
                                     // the last copy's first write arrives; the bound only ends a run
-                                    // whose copies never meet (written one after another).
-                                    if (!arrived.await(10, TimeUnit.SECONDS)) {
+                                    // whose copies never meet (written one after another), and is
+                                    // long enough that no loaded machine keeps two started copy
+                                    // writers apart that long.
+                                    if (!arrived.await(120, TimeUnit.SECONDS)) {
                                         gaveUp.incrementAndGet();
                                     }
                                 } catch (InterruptedException e) {
