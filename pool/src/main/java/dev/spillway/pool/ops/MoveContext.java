@@ -141,8 +141,12 @@ final class MoveContext {
             } catch (OsdException | RuntimeException e) {
                 // An update that failed part way (a copy's read, say) commits none of it: closing
                 // the transaction would otherwise commit what it wrote so far (bytes, GC jobs)
-                // without the layout that goes with them.
-                tx.abort();
+                // without the layout that goes with them. A failing abort must not hide why.
+                try {
+                    tx.abort();
+                } catch (RuntimeException a) {
+                    e.addSuppressed(a);
+                }
                 throw e;
             }
         } finally {
