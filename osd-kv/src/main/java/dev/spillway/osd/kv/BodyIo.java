@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Iterator;
+import java.util.List;
 import org.rocksdb.RocksDBException;
 
 /** Copying body bytes out of pieces: inline blocks, extent files and holes. */
@@ -21,6 +22,27 @@ final class BodyIo {
 
         static Pieces of(Iterator<Piece> it) {
             return () -> it.hasNext() ? it.next() : null;
+        }
+
+        /**
+         * The pieces of {@code sorted} (in block order, not overlapping) from the first one ending
+         * after block {@code block}, found by binary search: a read of a body of many extents (a
+         * range-spilled object, a body written piece by piece) does not walk the list from its
+         * start (5-8% of a 4 KiB read of a 64-extent object, session 11's profile).
+         */
+        static Pieces from(List<Piece> sorted, long block) {
+            int lo = 0;
+            int hi = sorted.size();
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (sorted.get(mid).end() <= block) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            int[] next = {lo};
+            return () -> next[0] < sorted.size() ? sorted.get(next[0]++) : null;
         }
     }
 

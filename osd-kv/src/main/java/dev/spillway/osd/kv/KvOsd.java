@@ -645,7 +645,7 @@ public final class KvOsd implements Osd {
         int n = (int) Math.min(dst.remaining(), size - offset);
         ByteBuffer d = dst.duplicate();
         try {
-            BodyIo.fill(BodyIo.Pieces.of(l.extents().iterator()), offset, n, d, bs, files::reader);
+            BodyIo.fill(BodyIo.Pieces.from(l.extents(), offset / bs), offset, n, d, bs, files::reader);
         } catch (NoSuchFileException | ClosedChannelException e) {
             layouts.remove(fid, l);
             views.remove(fid);
