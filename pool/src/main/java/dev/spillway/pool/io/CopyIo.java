@@ -29,6 +29,16 @@ public final class CopyIo {
 
     private static final byte[] ZERO_BLOCK = new byte[1 << 20];
 
+    /**
+     * The most bytes one read or write call of a copy moves (1 MiB). A chunk larger than this (a
+     * stripe's 4 MiB units, or a body over 4 GiB) is moved in slices of this size, each read,
+     * summed and written while it is still in the CPU's cache: measured on this project's 2-core
+     * machines (session 12, a heap buffer rewritten to a new file, 1 GiB), writes of 1 MiB went into
+     * the page cache at 5.6-6.2 GiB/s and writes of 2 or 4 MiB at 1.4-1.6 GiB/s, and a striped spill
+     * of 4 MiB units ran at half a whole copy's speed.
+     */
+    static final int SLICE = 1 << 20;
+
     private static boolean zeros(byte[] b, int off, int len) {
         for (int done = 0; done < len; done += ZERO_BLOCK.length) {
             int n = Math.min(ZERO_BLOCK.length, len - done);
@@ -180,7 +190,8 @@ public final class CopyIo {
         boolean sparse = dst.capabilities().has(Capability.PARTIAL_WRITE);
         int bs = dst.capabilities().blockSize();
         long written = 0; // where the last write ended: the key is new, so its length is this
-        byte[] buf = CopyBuffers.take(chunk);
+        int slice = Math.min(chunk, SLICE);
+        byte[] buf = CopyBuffers.take(slice);
         try (Transaction tx = dst.newTransaction()) {
             if (!exists) {
                 tx.declareCreate(key, ObjectKind.DATA);
@@ -194,41 +205,49 @@ public final class CopyIo {
                 tx.create(key, ObjectKind.DATA, AttrChange.none());
             }
             for (int i = 0; i < chunks; i++) {
-                long off = (long) i << shift;
-                int len = (int) Math.min(chunk, size - off);
-                pacer.pace(len);
-                int got = src.read(off, buf, len);
-                if (got != len) {
-                    tx.abort();
-                    throw new OsdException(
-                            Errno.ESTALE,
-                            target.name(),
-                            object,
-                            "body shorter than its size while copying to " + target.name() + " (" + (off + got) + " < "
-                                    + size + ")");
-                }
-                crcs[i] = Checksums.crc(buf, 0, len);
-                if (!sparse) {
-                    tx.write(key, off, ByteBuffer.wrap(buf, 0, len));
-                    written = off + len;
-                    continue;
-                }
-                // One write per run of non-zero blocks: a dense chunk is one call.
-                int run = -1;
-                for (int b = 0; b < len; b += bs) {
-                    boolean data = !zeros(buf, b, Math.min(bs, len - b));
-                    if (data && run < 0) {
-                        run = b;
-                    } else if (!data && run >= 0) {
-                        tx.write(key, off + run, ByteBuffer.wrap(buf, run, b - run));
-                        written = off + b;
-                        run = -1;
+                long cstart = (long) i << shift;
+                int clen = (int) Math.min(chunk, size - cstart);
+                CRC32C crc = new CRC32C();
+                // The chunk in slices of at most SLICE bytes: each is read, summed and written while
+                // it is still in the CPU's cache (see SLICE).
+                for (int at = 0; at < clen; at += slice) {
+                    long off = cstart + at;
+                    int len = Math.min(slice, clen - at);
+                    pacer.pace(len);
+                    int got = src.read(off, buf, len);
+                    if (got != len) {
+                        tx.abort();
+                        throw new OsdException(
+                                Errno.ESTALE,
+                                target.name(),
+                                object,
+                                "body shorter than its size while copying to " + target.name() + " ("
+                                        + (off + Math.max(got, 0)) + " < " + size + ")");
+                    }
+                    crc.update(buf, 0, len);
+                    if (!sparse) {
+                        tx.write(key, off, ByteBuffer.wrap(buf, 0, len));
+                        written = off + len;
+                        continue;
+                    }
+                    // One write per run of non-zero blocks: a dense slice is one call.
+                    int run = -1;
+                    for (int b = 0; b < len; b += bs) {
+                        boolean data = !zeros(buf, b, Math.min(bs, len - b));
+                        if (data && run < 0) {
+                            run = b;
+                        } else if (!data && run >= 0) {
+                            tx.write(key, off + run, ByteBuffer.wrap(buf, run, b - run));
+                            written = off + b;
+                            run = -1;
+                        }
+                    }
+                    if (run >= 0) {
+                        tx.write(key, off + run, ByteBuffer.wrap(buf, run, len - run));
+                        written = off + len;
                     }
                 }
-                if (run >= 0) {
-                    tx.write(key, off + run, ByteBuffer.wrap(buf, run, len - run));
-                    written = off + len;
-                }
+                crcs[i] = (int) crc.getValue();
             }
             if (sparse && written < size) {
                 // A hole at the end (or nothing written): the length comes from a truncate. A
@@ -382,13 +401,17 @@ public final class CopyIo {
     private static void readChunk(
             PoolDevice dev, Fid object, Fid key, Checksums sums, long i, long cstart, int clen, ByteBuffer into)
             throws OsdException {
+        CRC32C crc = new CRC32C();
         int got = 0;
         while (got < clen) {
-            into.position(got);
-            int n = dev.osd().read(key, cstart + got, into);
+            // At most SLICE bytes a call, each summed while it is still in the CPU's cache.
+            int want = Math.min(SLICE, clen - got);
+            int n = dev.osd()
+                    .read(key, cstart + got, into.duplicate().position(got).limit(got + want));
             if (n <= 0) {
                 break;
             }
+            crc.update(into.duplicate().position(got).limit(got + n));
             got += n;
         }
         if (got != clen) {
@@ -398,8 +421,6 @@ public final class CopyIo {
                     object,
                     "copy " + key + " is short: chunk " + i + " has " + got + " of " + clen + " bytes");
         }
-        CRC32C crc = new CRC32C();
-        crc.update(into.duplicate().position(0).limit(clen));
         int[] crcs = sums.crcs();
         if (i >= crcs.length || (int) crc.getValue() != crcs[(int) i]) {
             throw new OsdException(
