@@ -137,6 +137,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final AtomicLong foregroundOps = new AtomicLong();
     private final AtomicLong deferredCheckpoints = new AtomicLong();
     private final AtomicLong stuckRolledBack = new AtomicLong();
+    private final AtomicLong emergencyErrors = new AtomicLong();
     // The stuck copies the last pass found and could not roll back (for status()).
     private volatile List<Job> stuck = List.of();
     // The objects the spill pass is moving now: an emergency spill picks others, so the two
@@ -1080,7 +1081,15 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     inFlight.remove(fid);
                 }
             }
-            learnResidency(fid);
+            try {
+                learnResidency(fid);
+            } catch (OsdException | RuntimeException e) {
+                // The spills above are done: a failed read-back (a device error, the pool closing)
+                // is this object's error, not the end of the pass's other candidates.
+                String msg = "reading back the record of " + fid + " after its extent spills: " + e.getMessage();
+                errors.add(msg);
+                lastError = msg;
+            }
             return true;
         }
 
@@ -1394,7 +1403,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 freed += got;
             }
         } catch (OsdException | RuntimeException e) {
-            lastError = "emergency spill: " + e.getMessage();
+            emergencyFailed("emergency spill for a writer waiting for " + bytes + " bytes", e);
         }
         return freed > 0;
     }
@@ -1483,8 +1492,32 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 inFlight.remove(fid);
             }
         }
-        learnResidency(fid);
+        try {
+            learnResidency(fid);
+        } catch (OsdException | RuntimeException e) {
+            // The spills above are done whatever the record read back says (a device error, the
+            // pool closing): the writer's room and the rest of the plan must not be lost to it.
+            // The belief stays as the spills marked it; the next pass reads the record again.
+            emergencyFailed("emergency spill: reading back the record of " + fid + " after its extent spills", e);
+        }
         return new long[] {freed, tried};
+    }
+
+    /**
+     * A failure of the emergency plan that is not a move's own answer (those are its counters): it
+     * is logged naming the object or step and the cause, counted ({@link #emergencyErrors()}) and
+     * kept as the last error; the plan goes on where it can.
+     */
+    private void emergencyFailed(String what, Exception e) {
+        emergencyErrors.incrementAndGet();
+        String msg = what + ": " + e.getMessage();
+        lastError = msg;
+        LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": " + msg, e);
+    }
+
+    /** Failures of the emergency plan (a writer waiting for room) since start, other than a move's own answer. */
+    public long emergencyErrors() {
+        return emergencyErrors.get();
     }
 
     // ---- chores -------------------------------------------------------------------------------
