@@ -140,8 +140,9 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final AtomicLong emergencyErrors = new AtomicLong();
     // The stuck copies the last pass found and could not roll back (for status()).
     private volatile List<Job> stuck = List.of();
-    // The objects the spill pass is moving now: an emergency spill picks others, so the two
-    // streams drain the tier side by side instead of racing for the same objects.
+    // The objects being moved now, by the spill pass or an emergency spill: each claims an object
+    // with one add (false: the other has it, take the next) and removes it when its move ends, so
+    // the two drain the tier side by side instead of starting the same object's move twice.
     private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
     // The threads of a multi-stream spill round; made on first use, stopped by close().
     private ExecutorService spillers;
@@ -1024,6 +1025,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
          * bytes, so its heat per byte is that of what stays.
          */
         private boolean spillColdExtents(Fid fid, double line) throws OsdException {
+            // One atomic claim for the object's extent spills: an emergency spill moving it now
+            // keeps it, and this pass leaves it (true: not spilled whole either).
+            if (!inFlight.add(fid)) {
+                return true;
+            }
+            try {
+                return spillClaimedColdExtents(fid, line);
+            } finally {
+                inFlight.remove(fid);
+            }
+        }
+
+        private boolean spillClaimedColdExtents(Fid fid, double line) throws OsdException {
             Optional<PoolObject> o;
             try {
                 o = learnResidency(fid);
@@ -1049,7 +1063,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     throttled = true;
                     break;
                 }
-                inFlight.add(fid);
                 try {
                     MoveResult r =
                             pool.migrator().spillRange(fid, target, x.start(), x.last() ? Span.EOF : x.end(), paced);
@@ -1077,8 +1090,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         blame(target, "spill of " + fid + " [" + x.start() + ", " + x.end() + ")", e, errors);
                     }
                     break;
-                } finally {
-                    inFlight.remove(fid);
                 }
             }
             try {
@@ -1145,13 +1156,20 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         List<Fid> batch = new ArrayList<>();
                         long planned = 0;
                         do {
-                            planned += cands.get(i).sizeBytes();
-                            batch.add(cands.get(i++).fid());
+                            Candidate c = cands.get(i++);
+                            // One atomic claim per object, released when its batch ends (runBatch):
+                            // an object an emergency spill is moving now is left to it.
+                            if (inFlight.add(c.fid())) {
+                                planned += c.sizeBytes();
+                                batch.add(c.fid());
+                            }
                         } while (i < cands.size()
                                 && batch.size() < share
                                 && planned + cands.get(i).sizeBytes() <= room);
+                        if (batch.isEmpty()) {
+                            continue;
+                        }
                         SpillBatch b = new SpillBatch(target, batch);
-                        inFlight.addAll(batch);
                         if (done == null) {
                             stop |= settle(b, runBatch(b), gone);
                         } else {
@@ -1372,30 +1390,45 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
                     break;
                 }
-                if (skip.contains(c.fid()) || inFlight.contains(c.fid())) {
+                // One atomic claim, held until this object's moves end: the pass claims its batches'
+                // and extents' objects the same way, so one of the two starts the object's move and
+                // the other takes the next object.
+                if (skip.contains(c.fid()) || !inFlight.add(c.fid())) {
                     continue;
                 }
-                if (extents.tracked(c.fid()) || cfg.extents().covers(c.sizeBytes())) {
-                    long[] got = emergencyExtents(c.fid(), line, bytes - freed);
-                    if (got != null) {
-                        freed += got[0];
-                        tried |= got[1] > 0;
-                        hot.add(c);
-                        continue;
+                try {
+                    if (extents.tracked(c.fid()) || cfg.extents().covers(c.sizeBytes())) {
+                        long[] got = emergencyExtents(c.fid(), line, bytes - freed);
+                        if (got != null) {
+                            freed += got[0];
+                            tried |= got[1] > 0;
+                            hot.add(c);
+                            continue;
+                        }
                     }
+                    long got = emergencyWhole(c);
+                    if (got < 0) {
+                        return freed > 0;
+                    }
+                    tried = true;
+                    freed += got;
+                } finally {
+                    inFlight.remove(c.fid());
                 }
-                long got = emergencyWhole(c);
-                if (got < 0) {
-                    return freed > 0;
-                }
-                tried = true;
-                freed += got;
             }
             for (Candidate c : hot) {
                 if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
                     break;
                 }
-                long got = emergencyWhole(c);
+                if (!inFlight.add(c.fid())) {
+                    continue;
+                }
+                long got;
+                try {
+                    got = emergencyWhole(c);
+                } finally {
+                    inFlight.remove(c.fid());
+                }
                 if (got < 0) {
                     break;
                 }
@@ -1408,7 +1441,10 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
         return freed > 0;
     }
 
-    /** An emergency's whole spill of {@code c}: the bytes freed, or -1 if no device has room for it. */
+    /**
+     * An emergency's whole spill of {@code c} (the caller holds its claim in {@link #inFlight}): the
+     * bytes freed, or -1 if no device has room for it.
+     */
     private long emergencyWhole(Candidate c) throws OsdException {
         PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
         if (target == null) {
@@ -1438,7 +1474,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * An emergency's spill of the cold extents of big object {@code fid} (against {@code line}),
      * the least read first, until {@code need} bytes are freed; its hot extents stay. Returns the
      * bytes freed and the spills tried, or null if the object is not placed by extent now (it goes
-     * whole as any other).
+     * whole as any other). The caller holds the object's claim in {@link #inFlight}.
      */
     private long[] emergencyExtents(Fid fid, double line, long need) throws OsdException {
         Optional<PoolObject> o;
@@ -1468,7 +1504,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 break;
             }
             tried++;
-            inFlight.add(fid);
             try {
                 MoveResult r = pool.migrator()
                         .spillRange(fid, target, x.start(), x.last() ? Span.EOF : x.end(), MoveOptions.EMERGENCY);
@@ -1488,8 +1523,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 // EBUSY and the rest: the next candidate.
                 break;
-            } finally {
-                inFlight.remove(fid);
             }
         }
         try {

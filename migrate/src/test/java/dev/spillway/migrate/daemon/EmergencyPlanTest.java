@@ -18,6 +18,7 @@ import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.PoolOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectCodec;
 import java.nio.ByteBuffer;
@@ -29,6 +30,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
@@ -254,5 +257,42 @@ class EmergencyPlanTest {
         assertThat(p.split(0)).as("%s", p).isTrue();
         assertThat(daemon.extents().split(f)).isTrue();
         assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    @Test
+    void aPassBesideAnEmergencySpillInFlightLeavesItsObjectToItAndSpillsTheOthers() throws Exception {
+        mount();
+        Fid x = write(300_000);
+        byte[] xBody = body;
+        Fid y = write(300_000);
+        byte[] yBody = body;
+        // Both old enough for a pass; x, written first, is the colder: the emergency takes it.
+        clock.advance(Duration.ofSeconds(11));
+        gateArmed.set(true);
+        writer = Executors.newSingleThreadExecutor();
+        Future<Boolean> room = writer.submit(() -> daemon.reclaim(100_000, List.of(), Long.MAX_VALUE));
+        assertThat(gateReached.await(120, TimeUnit.SECONDS))
+                .as("the emergency's copy reached slow0")
+                .isTrue();
+
+        // The emergency's copy of x is being written to slow0 (full to statfs meanwhile, so the
+        // pass targets slow1); the tier (600 KB of 1.2 MB) is past its high watermark: a pass now.
+        MigrationDaemon.PassReport r = daemon.runOnce();
+        release.countDown();
+        assertThat(room.get(120, TimeUnit.SECONDS)).isTrue();
+
+        // Failed before: the pass started x's move too (to slow1) while the emergency's was in
+        // flight — the emergency checked the object was free, never claimed it.
+        assertThat(r.spilled()).as("objects the pass spilled: %s", r).isEqualTo(1);
+        assertThat(pool.requireObject(x).copies())
+                .as("x's copies")
+                .extracting(Copy::device)
+                .containsExactly(1);
+        assertThat(pool.requireObject(y).copies())
+                .as("y's copies")
+                .extracting(Copy::device)
+                .containsExactly(2);
+        assertThat(read(x, 0, 300_000)).isEqualTo(xBody);
+        assertThat(read(y, 0, 300_000)).isEqualTo(yBody);
     }
 }
