@@ -1363,10 +1363,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * {@code bytes} are freed. A big object placed by extent gives its cold extents first, each
      * spilled alone by range, the least read first, as few as the room needs (a pass's line: the
      * plan's hottest candidate's value, a split object's at its whole body's size); its hot
-     * extents stay. Only if the whole plan still frees too little do the big objects whose
-     * resident extents are all hot — a hot head left alone — go out whole, in the plan's order: a
-     * writer gets room rather than ENOSPC while the tier holds anything a spill device can take (a
-     * read of the head then promotes it again, by extent).
+     * extents stay. Only if the whole plan still frees too little does every big object it placed
+     * by extent go out whole, in the plan's order — its hot extents are what it has resident then,
+     * whether all were hot from the start (a hot head left alone) or its cold ones went by range
+     * above (or were refused) — so a writer gets room rather than ENOSPC while the tier holds
+     * anything a spill device can take (a read of the head then promotes it again, by extent).
      */
     @Override
     public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
@@ -1381,7 +1382,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             for (Candidate c : plan.candidates()) {
                 line = Math.max(line, lineValue(c.fid()));
             }
-            // Big objects whose hot extents stayed: the last resort, below.
+            // Every big object placed by extent here (its hot extents stayed): the last resort, below.
             List<Candidate> hot = new ArrayList<>();
             boolean tried = false;
             for (Candidate c : plan.candidates()) {

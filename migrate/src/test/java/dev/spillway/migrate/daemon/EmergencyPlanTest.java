@@ -295,4 +295,26 @@ class EmergencyPlanTest {
         assertThat(read(x, 0, 300_000)).isEqualTo(xBody);
         assertThat(read(y, 0, 300_000)).isEqualTo(yBody);
     }
+
+    @Test
+    void aBigObjectWhoseColdExtentsWentByRangeGoesOutWholeAsTheLastResortWhenTheRoomIsStillShort() throws Exception {
+        mount();
+        Fid f = bigWithHotHead();
+        byte[] all = body;
+
+        // The writer needs more than the three cold extents (768 KiB) and nothing else is on the
+        // tier: the cold extents go by range, then — the last resort — the hot head whole.
+        boolean room = daemon.reclaim(1_000_000, List.of(), Long.MAX_VALUE);
+
+        assertThat(room).isTrue();
+        assertThat(daemon.status().moves())
+                .containsEntry("emergency-extent/DONE", 3L)
+                .containsKey("emergency/DONE");
+        PoolObject p = pool.requireObject(f);
+        assertThat(p.resident(0)).as("%s", p).isFalse();
+        assertThat(p.split(0)).as("%s", p).isFalse();
+        assertThat(daemon.extents().allSpilled(f)).isTrue();
+        assertThat(pool.metadataStatfs().usedBytes()).isLessThan(1_200_000 - 1_000_000);
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
 }
