@@ -21,10 +21,13 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectCodec;
 import dev.spillway.pool.meta.Span;
 import dev.spillway.pool.meta.WorkIndex;
+import dev.spillway.pool.ops.MoveOptions;
 import dev.spillway.pool.ops.MoveResult;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -130,7 +133,9 @@ class RangeReplicaCopiesTest {
         byte[] body = PoolFixtures.random(10 * K64 + 5, 1);
         Fid f = object(body);
 
-        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 6 * K64);
+        // Two writers (the daemon's spill-writers): both copies of the range at once.
+        MoveResult r =
+                pool.migrator().spillRange(f, pool.device(1), 2 * K64, 6 * K64, MoveOptions.DEFAULT.withWriters(2));
 
         assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
         assertThat(meet.gaveUp.get())
@@ -142,6 +147,62 @@ class RangeReplicaCopiesTest {
                 .containsExactlyInAnyOrder(
                         org.assertj.core.groups.Tuple.tuple(1, CopyState.IN_SYNC, new Span(2 * K64, 6 * K64)),
                         org.assertj.core.groups.Tuple.tuple(2, CopyState.IN_SYNC, new Span(2 * K64, 6 * K64)));
+        assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
+    }
+
+    /**
+     * Spill devices that record which threads write bodies and how many body writes are in flight
+     * at once (over both devices).
+     */
+    private static final class Writers {
+        final Set<Thread> threads = ConcurrentHashMap.newKeySet();
+        final AtomicInteger active = new AtomicInteger();
+        final AtomicInteger most = new AtomicInteger();
+
+        Osd wrap(Osd in) {
+            return new FilterOsd(in) {
+                @Override
+                protected Transaction wrap(Transaction tx) {
+                    return new FilterTransaction(tx) {
+                        @Override
+                        public void write(Fid fid, long offset, ByteBuffer src) throws OsdException {
+                            threads.add(Thread.currentThread());
+                            most.accumulateAndGet(active.incrementAndGet(), Math::max);
+                            try {
+                                super.write(fid, offset, src);
+                            } finally {
+                                active.decrementAndGet();
+                            }
+                        }
+                    };
+                }
+            };
+        }
+    }
+
+    @Test
+    void theCopiesOfARangeCountAgainstTheMovesWritersOneWriterWritesThemOneAfterAnotherOnTheCallersThread()
+            throws Exception {
+        Writers w = new Writers();
+        mount(YAML, w::wrap);
+        byte[] body = PoolFixtures.random(10 * K64 + 5, 2);
+        Fid f = object(body);
+
+        // Writers 1 (spill-writers: 1, or an emergency spill): the two copies of the range are
+        // written one after another on the caller's thread, not on two copy writers at once.
+        MoveResult r = pool.migrator().spillRange(f, pool.device(1), 2 * K64, 6 * K64, MoveOptions.DEFAULT);
+
+        assertThat(r).as(r.detail()).isInstanceOf(MoveResult.Done.class);
+        // Failed before: the copies went to two copy-writer threads whatever the move's writers.
+        assertThat(w.threads)
+                .as("threads that wrote the range's copies with one writer allowed")
+                .containsExactly(Thread.currentThread());
+        assertThat(w.most.get()).as("body writes in flight at once").isEqualTo(1);
+        assertThat(pool.object(f).orElseThrow().ranges(0))
+                .extracting(Copy::device, Copy::state)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(1, CopyState.IN_SYNC),
+                        org.assertj.core.groups.Tuple.tuple(2, CopyState.IN_SYNC));
         assertThat(PoolFixtures.read(pool, f)).isEqualTo(body);
     }
 

@@ -137,10 +137,12 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
     private final AtomicLong foregroundOps = new AtomicLong();
     private final AtomicLong deferredCheckpoints = new AtomicLong();
     private final AtomicLong stuckRolledBack = new AtomicLong();
+    private final AtomicLong emergencyErrors = new AtomicLong();
     // The stuck copies the last pass found and could not roll back (for status()).
     private volatile List<Job> stuck = List.of();
-    // The objects the spill pass is moving now: an emergency spill picks others, so the two
-    // streams drain the tier side by side instead of racing for the same objects.
+    // The objects being moved now, by the spill pass or an emergency spill: each claims an object
+    // with one add (false: the other has it, take the next) and removes it when its move ends, so
+    // the two drain the tier side by side instead of starting the same object's move twice.
     private final Set<Fid> inFlight = ConcurrentHashMap.newKeySet();
     // The threads of a multi-stream spill round; made on first use, stopped by close().
     private ExecutorService spillers;
@@ -1023,6 +1025,19 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
          * bytes, so its heat per byte is that of what stays.
          */
         private boolean spillColdExtents(Fid fid, double line) throws OsdException {
+            // One atomic claim for the object's extent spills: an emergency spill moving it now
+            // keeps it, and this pass leaves it (true: not spilled whole either).
+            if (!inFlight.add(fid)) {
+                return true;
+            }
+            try {
+                return spillClaimedColdExtents(fid, line);
+            } finally {
+                inFlight.remove(fid);
+            }
+        }
+
+        private boolean spillClaimedColdExtents(Fid fid, double line) throws OsdException {
             Optional<PoolObject> o;
             try {
                 o = learnResidency(fid);
@@ -1048,7 +1063,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                     throttled = true;
                     break;
                 }
-                inFlight.add(fid);
                 try {
                     MoveResult r =
                             pool.migrator().spillRange(fid, target, x.start(), x.last() ? Span.EOF : x.end(), paced);
@@ -1076,11 +1090,17 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         blame(target, "spill of " + fid + " [" + x.start() + ", " + x.end() + ")", e, errors);
                     }
                     break;
-                } finally {
-                    inFlight.remove(fid);
                 }
             }
-            learnResidency(fid);
+            try {
+                learnResidency(fid);
+            } catch (OsdException | RuntimeException e) {
+                // The spills above are done: a failed read-back (a device error, the pool closing)
+                // is this object's error, not the end of the pass's other candidates.
+                String msg = "reading back the record of " + fid + " after its extent spills: " + e.getMessage();
+                errors.add(msg);
+                lastError = msg;
+            }
             return true;
         }
 
@@ -1136,13 +1156,20 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                         List<Fid> batch = new ArrayList<>();
                         long planned = 0;
                         do {
-                            planned += cands.get(i).sizeBytes();
-                            batch.add(cands.get(i++).fid());
+                            Candidate c = cands.get(i++);
+                            // One atomic claim per object, released when its batch ends (runBatch):
+                            // an object an emergency spill is moving now is left to it.
+                            if (inFlight.add(c.fid())) {
+                                planned += c.sizeBytes();
+                                batch.add(c.fid());
+                            }
                         } while (i < cands.size()
                                 && batch.size() < share
                                 && planned + cands.get(i).sizeBytes() <= room);
+                        if (batch.isEmpty()) {
+                            continue;
+                        }
                         SpillBatch b = new SpillBatch(target, batch);
-                        inFlight.addAll(batch);
                         if (done == null) {
                             stop |= settle(b, runBatch(b), gone);
                         } else {
@@ -1336,10 +1363,11 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * {@code bytes} are freed. A big object placed by extent gives its cold extents first, each
      * spilled alone by range, the least read first, as few as the room needs (a pass's line: the
      * plan's hottest candidate's value, a split object's at its whole body's size); its hot
-     * extents stay. Only if the whole plan still frees too little do the big objects whose
-     * resident extents are all hot — a hot head left alone — go out whole, in the plan's order: a
-     * writer gets room rather than ENOSPC while the tier holds anything a spill device can take (a
-     * read of the head then promotes it again, by extent).
+     * extents stay. Only if the whole plan still frees too little does every big object it placed
+     * by extent go out whole, in the plan's order — its hot extents are what it has resident then,
+     * whether all were hot from the start (a hot head left alone) or its cold ones went by range
+     * above (or were refused) — so a writer gets room rather than ENOSPC while the tier holds
+     * anything a spill device can take (a read of the head then promotes it again, by extent).
      */
     @Override
     public boolean reclaim(long bytes, List<Fid> busy, long deadlineNanos) {
@@ -1354,7 +1382,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
             for (Candidate c : plan.candidates()) {
                 line = Math.max(line, lineValue(c.fid()));
             }
-            // Big objects whose hot extents stayed: the last resort, below.
+            // Every big object placed by extent here (its hot extents stayed): the last resort, below.
             List<Candidate> hot = new ArrayList<>();
             boolean tried = false;
             for (Candidate c : plan.candidates()) {
@@ -1363,30 +1391,45 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
                     break;
                 }
-                if (skip.contains(c.fid()) || inFlight.contains(c.fid())) {
+                // One atomic claim, held until this object's moves end: the pass claims its batches'
+                // and extents' objects the same way, so one of the two starts the object's move and
+                // the other takes the next object.
+                if (skip.contains(c.fid()) || !inFlight.add(c.fid())) {
                     continue;
                 }
-                if (extents.tracked(c.fid()) || cfg.extents().covers(c.sizeBytes())) {
-                    long[] got = emergencyExtents(c.fid(), line, bytes - freed);
-                    if (got != null) {
-                        freed += got[0];
-                        tried |= got[1] > 0;
-                        hot.add(c);
-                        continue;
+                try {
+                    if (extents.tracked(c.fid()) || cfg.extents().covers(c.sizeBytes())) {
+                        long[] got = emergencyExtents(c.fid(), line, bytes - freed);
+                        if (got != null) {
+                            freed += got[0];
+                            tried |= got[1] > 0;
+                            hot.add(c);
+                            continue;
+                        }
                     }
+                    long got = emergencyWhole(c);
+                    if (got < 0) {
+                        return freed > 0;
+                    }
+                    tried = true;
+                    freed += got;
+                } finally {
+                    inFlight.remove(c.fid());
                 }
-                long got = emergencyWhole(c);
-                if (got < 0) {
-                    return freed > 0;
-                }
-                tried = true;
-                freed += got;
             }
             for (Candidate c : hot) {
                 if (freed >= bytes || (tried && System.nanoTime() >= deadlineNanos)) {
                     break;
                 }
-                long got = emergencyWhole(c);
+                if (!inFlight.add(c.fid())) {
+                    continue;
+                }
+                long got;
+                try {
+                    got = emergencyWhole(c);
+                } finally {
+                    inFlight.remove(c.fid());
+                }
                 if (got < 0) {
                     break;
                 }
@@ -1394,12 +1437,15 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 freed += got;
             }
         } catch (OsdException | RuntimeException e) {
-            lastError = "emergency spill: " + e.getMessage();
+            emergencyFailed("emergency spill for a writer waiting for " + bytes + " bytes", e);
         }
         return freed > 0;
     }
 
-    /** An emergency's whole spill of {@code c}: the bytes freed, or -1 if no device has room for it. */
+    /**
+     * An emergency's whole spill of {@code c} (the caller holds its claim in {@link #inFlight}): the
+     * bytes freed, or -1 if no device has room for it.
+     */
     private long emergencyWhole(Candidate c) throws OsdException {
         PoolDevice target = spillTarget(c.sizeBytes(), Set.of());
         if (target == null) {
@@ -1429,7 +1475,7 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
      * An emergency's spill of the cold extents of big object {@code fid} (against {@code line}),
      * the least read first, until {@code need} bytes are freed; its hot extents stay. Returns the
      * bytes freed and the spills tried, or null if the object is not placed by extent now (it goes
-     * whole as any other).
+     * whole as any other). The caller holds the object's claim in {@link #inFlight}.
      */
     private long[] emergencyExtents(Fid fid, double line, long need) throws OsdException {
         Optional<PoolObject> o;
@@ -1459,7 +1505,6 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 break;
             }
             tried++;
-            inFlight.add(fid);
             try {
                 MoveResult r = pool.migrator()
                         .spillRange(fid, target, x.start(), x.last() ? Span.EOF : x.end(), MoveOptions.EMERGENCY);
@@ -1479,12 +1524,34 @@ public final class MigrationDaemon implements PoolListener, SpaceReclaimer, Auto
                 }
                 // EBUSY and the rest: the next candidate.
                 break;
-            } finally {
-                inFlight.remove(fid);
             }
         }
-        learnResidency(fid);
+        try {
+            learnResidency(fid);
+        } catch (OsdException | RuntimeException e) {
+            // The spills above are done whatever the record read back says (a device error, the
+            // pool closing): the writer's room and the rest of the plan must not be lost to it.
+            // The belief stays as the spills marked it; the next pass reads the record again.
+            emergencyFailed("emergency spill: reading back the record of " + fid + " after its extent spills", e);
+        }
         return new long[] {freed, tried};
+    }
+
+    /**
+     * A failure of the emergency plan that is not a move's own answer (those are its counters): it
+     * is logged naming the object or step and the cause, counted ({@link #emergencyErrors()}) and
+     * kept as the last error; the plan goes on where it can.
+     */
+    private void emergencyFailed(String what, Exception e) {
+        emergencyErrors.incrementAndGet();
+        String msg = what + ": " + e.getMessage();
+        lastError = msg;
+        LOG.log(System.Logger.Level.WARNING, "pool " + pool.name() + ": " + msg, e);
+    }
+
+    /** Failures of the emergency plan (a writer waiting for room) since start, other than a move's own answer. */
+    public long emergencyErrors() {
+        return emergencyErrors.get();
     }
 
     // ---- chores -------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ public final class MoveOptions {
     }
 
     /**
-     * These options with the copies of a batch ({@link Migrator#spillAll}) written {@code n} side
+     * These options with the copies of a batch ({@link Migrator#spillAll}), and those {@code
+     * replicas} asks of one range spill ({@link Migrator#spillRange}), written up to {@code n} side
      * by side (the daemon's {@code spill-writers}): a device whose writes and reads wait on I/O or
      * on a busy CPU gives several in flight more than one. 1 writes them in order on the caller's
      * thread.
@@ -48,7 +49,7 @@ public final class MoveOptions {
         return new MoveOptions(mayWait, pacer, Math.max(1, n));
     }
 
-    /** How many copies of a batch are written side by side. */
+    /** How many copies of a batch (or of one range spill) are written side by side. */
     public int writers() {
         return writers;
     }

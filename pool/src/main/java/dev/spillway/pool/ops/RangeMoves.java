@@ -39,7 +39,7 @@ import java.util.function.BiConsumer;
  * (one object on the target holding the range's bytes from offset 0) enters the layout with its
  * COPY job in one durable metadata transaction; (2) the range is copied from the metadata device,
  * without the object's lock, and made durable on the target (the copies {@code replicas} asks
- * for are written side by side, each to its own devices); (3) in one metadata transaction, only
+ * for are written up to {@link MoveOptions#writers} side by side, each to its own devices); (3) in one metadata transaction, only
  * if the data version is unchanged and the body still holds the range, the copy becomes IN_SYNC,
  * the job goes, and the range is released locally: punched out of the body on the metadata device
  * ({@link Transaction#punch}, so the device frees its blocks), or truncated away when it runs to
@@ -191,7 +191,9 @@ final class RangeMoves {
             return r;
         }
         Begun b = (Begun) begun;
-        // Step 2: every copy of the range written and made durable side by side, each to its own
+        // Step 2: every copy of the range written and made durable, up to the move's writers side
+        // by side (the daemon's spill-writers: a range's copies count against the bound a spill
+        // batch's copies do; 1 writes them one after another on this thread), each to its own
         // devices (they share none), on the pool's copy-writer threads as a spill batch's copies
         // are; a striped copy writes its stripes side by side within that. One failing makes every
         // new copy garbage, once all have ended (none is left writing to a key being collected).
@@ -199,7 +201,7 @@ final class RangeMoves {
         List<List<Stripe>> written = new ArrayList<>(Collections.nCopies(n, null));
         OsdException[] failed = new OsdException[n];
         AtomicInteger next = new AtomicInteger();
-        mc.writers.run(n, () -> {
+        mc.writers.run(Math.min(o.writers(), n), () -> {
             int i;
             while ((i = next.getAndIncrement()) < n) {
                 Copy c = b.copies().get(i);
