@@ -74,7 +74,7 @@ public final class SyncCommit {
     public SyncCommit(PoolContext ctx, Migrator migrator) {
         this.ctx = ctx;
         this.migrator = migrator;
-        this.leases = new SyncKeys(ctx.metadata().osd(), migrator);
+        this.leases = new SyncKeys(ctx.metadata().osd(), migrator, ctx::nowNanos);
         this.mdIndex = ctx.metadata().index();
     }
 

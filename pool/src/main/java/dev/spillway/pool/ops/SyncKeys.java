@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * Keys leased for the extra copies of sync writes (docs/design.md, "Write-commit"). A sync write
@@ -45,7 +46,9 @@ import java.util.Set;
  * the folder's fsync and the create leave the write's path, paid once a batch with their fsyncs
  * issued side by side. An empty object under a key that no SYNC_COPY job names is the lease's as
  * any leftover is: a mount deletes it ({@link SyncRecovery#settleLeases}), fsck and a failed
- * device's leftover sweep leave leased keys alone.
+ * device's leftover sweep leave leased keys alone. A precreation the device refuses strands no
+ * lease: its leftovers are deleted and the batch serves unprecreated, and precreation on that
+ * device backs off by the pool's clock.
  */
 public final class SyncKeys {
     /** Keys leased per device at a time. */
@@ -58,16 +61,35 @@ public final class SyncKeys {
     /** A lease: a key on a device. */
     public record Lease(int device, Fid key) {}
 
+    /** How long a device's batches go without precreation after its first failed one; doubled per failure. */
+    public static final long BACKOFF_NANOS = 1_000_000_000L;
+    /** The longest back-off. */
+    public static final long MAX_BACKOFF_NANOS = 300_000_000_000L;
+
     private final Osd md;
     private final Migrator migrator;
+    // The pool's clock (nanoseconds): when a failed precreation may be tried again.
+    private final LongSupplier nanos;
     // Guarded by this: per device index, the keys leased durably and not handed out.
     private final Map<Integer, ArrayDeque<Fid>> free = new HashMap<>();
     // Guarded by this: leased keys whose empty object is durable on their device and not yet written.
     private final Set<Lease> made = new HashSet<>();
+    // Guarded by this: per device index, the back-off after a failed precreation.
+    private final Map<Integer, Backoff> backoffs = new HashMap<>();
+    // Guarded by this: per device index, leased keys a failed precreation left that could not be
+    // cleared yet (an object may be under them): cleared and reused by the device's next batch.
+    private final Map<Integer, List<Fid>> unclean = new HashMap<>();
 
-    SyncKeys(Osd md, Migrator migrator) {
+    /** A device's precreation back-off: none before {@code until} (clock nanos); the next one {@code next} long. */
+    private static final class Backoff {
+        long until;
+        long next = BACKOFF_NANOS;
+    }
+
+    SyncKeys(Osd md, Migrator migrator, LongSupplier nanos) {
         this.md = md;
         this.migrator = migrator;
+        this.nanos = nanos;
     }
 
     private static byte[] key(int device, Fid key) {
@@ -85,16 +107,68 @@ public final class SyncKeys {
     public synchronized Fid take(PoolDevice d) throws OsdException {
         ArrayDeque<Fid> q = free.computeIfAbsent(d.index(), k -> new ArrayDeque<>());
         if (q.isEmpty()) {
-            List<Fid> batch = lease(d);
-            if (!precreates(d.osd().capabilities()) || precreate(d, batch)) {
-                q.addAll(batch);
-            } else {
-                // Some of the batch's objects may exist, some not: those keys stay leased, unused,
-                // and the next mount deletes what they hold. A batch without precreation instead.
-                q.addAll(lease(d));
-            }
+            q.addAll(refill(d));
         }
         return q.poll();
+    }
+
+    /**
+     * A new batch of keys for {@code d}, leased durably: precreated where the device takes it
+     * ({@link #precreates}) and no back-off is in force. A precreation that fails ends in a
+     * back-off (no precreation on the device for {@link #BACKOFF_NANOS}, doubled per failure up to
+     * {@link #MAX_BACKOFF_NANOS}) and the batch is cleared of what it left and used as it is: each
+     * copy then creates its own object. A batch that cannot even be cleared waits, leased, for the
+     * device's next batch to clear and reuse it (or for the next mount); meanwhile a batch without
+     * precreation serves.
+     */
+    private List<Fid> refill(PoolDevice d) throws OsdException {
+        List<Fid> left = unclean.getOrDefault(d.index(), List.of());
+        if (!left.isEmpty() && clear(d, left)) {
+            unclean.remove(d.index());
+            return left;
+        }
+        List<Fid> batch = lease(d);
+        Backoff b = backoffs.get(d.index());
+        if (!precreates(d.osd().capabilities()) || !left.isEmpty() || (b != null && nanos.getAsLong() < b.until)) {
+            return batch;
+        }
+        if (precreate(d, batch)) {
+            backoffs.remove(d.index());
+            return batch;
+        }
+        b = backoffs.computeIfAbsent(d.index(), k -> new Backoff());
+        b.until = nanos.getAsLong() + b.next;
+        b.next = Math.min(MAX_BACKOFF_NANOS, 2 * b.next);
+        if (clear(d, batch)) {
+            return batch;
+        }
+        unclean.put(d.index(), batch);
+        return lease(d);
+    }
+
+    /**
+     * Deletes whatever a failed precreation left under {@code keys} on {@code d} (one freeing
+     * transaction, unforced: the keys stay leased, so a crash leaves nothing unnamed); false if the
+     * device refused.
+     */
+    private boolean clear(PoolDevice d, List<Fid> keys) {
+        try (Transaction tx = d.osd().newTransaction()) {
+            for (Fid k : keys) {
+                tx.declareDestroy(k);
+            }
+            tx.setSpaceClass(SpaceClass.FREEING);
+            tx.start();
+            for (Fid k : keys) {
+                tx.destroyIfExists(k);
+            }
+        } catch (OsdException | RuntimeException e) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "leased sync-copy keys on " + d.name() + " not cleared after a failed precreation ("
+                            + e.getMessage() + "); they stay leased, for the device's next batch or the next mount");
+            return false;
+        }
+        return true;
     }
 
     /** A batch of keys on {@code d}, leased durably (one forced metadata transaction). */
@@ -138,7 +212,7 @@ public final class SyncKeys {
     /**
      * Creates the empty objects of {@code batch} (leased durably) on {@code d} and makes them
      * durable, in one sync (their fsyncs side by side, each folder once); false if the device
-     * refused (full, failing): then the batch is not to be used.
+     * refused (full, failing): then some of the batch's objects may be there, some not.
      */
     private boolean precreate(PoolDevice d, List<Fid> batch) {
         try {
@@ -157,7 +231,7 @@ public final class SyncKeys {
             LOG.log(
                     System.Logger.Level.WARNING,
                     "leased sync-copy keys on " + d.name() + " not precreated (" + e.getMessage()
-                            + "); their leases stay for the next mount, and the next keys are used without");
+                            + "); the batch is used without, and precreation on the device backs off");
             return false;
         }
         for (Fid k : batch) {

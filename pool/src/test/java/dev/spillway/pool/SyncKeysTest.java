@@ -1,0 +1,281 @@
+package dev.spillway.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spillway.osd.AttrChange;
+import dev.spillway.osd.Errno;
+import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectCursor;
+import dev.spillway.osd.ObjectKind;
+import dev.spillway.osd.Osd;
+import dev.spillway.osd.OsdException;
+import dev.spillway.osd.Transaction;
+import dev.spillway.osd.filter.FilterOsd;
+import dev.spillway.osd.filter.FilterTransaction;
+import dev.spillway.osd.mem.MemOsd;
+import dev.spillway.osd.spi.OsdConfig;
+import dev.spillway.osd.testkit.fault.FaultInjectingStorage;
+import dev.spillway.osd.vfs.VfsOsd;
+import dev.spillway.pool.config.PoolConfig;
+import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.PoolObject;
+import dev.spillway.pool.ops.SyncKeys;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The leased keys of sync copies ({@link SyncKeys}) on a device whose copies are precreated (osd-vfs,
+ * journal off), when things go wrong: a precreation that fails, refills side by side with writers,
+ * a device that fails, an unforced delete before a mount ends a lease. The clock is the test's.
+ */
+class SyncKeysTest {
+    private static final String YAML = """
+            name: keys
+            replicas: 2
+            write-commit: sync 2
+            devices:
+              - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {durability: simulated, strict-declares: true}}
+              - {name: slow, backend: vfs, roles: [background], settings: {journal: "off", strict-declares: true}}
+            """;
+
+    /**
+     * The vfs device. While {@link #failBatches} is set, a transaction's third create fails (a
+     * batch's precreation: a copy's own transaction creates one object), as a device out of inodes.
+     */
+    static final class Creates extends FilterOsd {
+        volatile boolean failBatches;
+        /** While set, every delete fails. */
+        volatile boolean failDeletes;
+        /** Transactions that created more than one object: the precreations tried. */
+        final AtomicInteger batches = new AtomicInteger();
+
+        Creates(Osd in) {
+            super(in);
+        }
+
+        @Override
+        protected Transaction wrap(Transaction tx) {
+            return new FilterTransaction(tx) {
+                private int creates;
+
+                @Override
+                public void create(Fid fid, ObjectKind kind, AttrChange attrs) throws OsdException {
+                    if (++creates == 2) {
+                        batches.incrementAndGet();
+                    }
+                    if (failBatches && creates == 3) {
+                        throw new OsdException(Errno.ENOSPC, name(), fid, "injected: no inode left");
+                    }
+                    super.create(fid, kind, attrs);
+                }
+
+                @Override
+                public boolean destroyIfExists(Fid fid) throws OsdException {
+                    if (failDeletes) {
+                        throw new OsdException(Errno.EIO, name(), fid, "injected: delete failed");
+                    }
+                    return super.destroyIfExists(fid);
+                }
+
+                @Override
+                public void destroy(Fid fid) throws OsdException {
+                    if (failDeletes) {
+                        throw new OsdException(Errno.EIO, name(), fid, "injected: delete failed");
+                    }
+                    super.destroy(fid);
+                }
+            };
+        }
+
+        @Override
+        public void sync(Fid fid) throws OsdException {
+            in.sync(fid);
+        }
+
+        @Override
+        public void sync(Collection<Fid> fids) throws OsdException {
+            in.sync(fids);
+        }
+    }
+
+    private final PoolConfig config = parse();
+    private final AtomicLong now = new AtomicLong(1_700_000_000_000_000_000L);
+    private final InstantSource clock = () -> Instant.ofEpochSecond(0, now.get());
+    private final FaultInjectingStorage slowStorage = new FaultInjectingStorage(FaultInjectingStorage.Features.ext4());
+    private MemOsd md;
+    private Creates slow;
+    private final Map<Fid, byte[]> bodies = new LinkedHashMap<>();
+
+    private static PoolConfig parse() {
+        try {
+            return PoolConfigParser.parse(YAML, "sync keys test");
+        } catch (OsdException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private PoolOsd mount() throws OsdException {
+        return PoolOsd.mount(config, clock, PoolOsd.MountMode.RECOVER, (d, c) -> {
+            if (d.backend().equals("mem")) {
+                // The metadata device: fresh, or what the last one had durable at its close.
+                md = md == null ? new MemOsd(new OsdConfig(d.name(), d.backend(), d.settings(), c)) : md.crash();
+                return md;
+            }
+            slow = new Creates(
+                    VfsOsd.open(new OsdConfig(d.name(), d.backend(), d.settings(), c), slowStorage, Runnable::run));
+            return slow;
+        });
+    }
+
+    /** A sync write of a new body to object {@code i}. */
+    private void write(PoolOsd pool, int i) throws OsdException {
+        Fid f = CrashCampaign.object(i);
+        bodies.put(f, PoolFixtures.random(512, i));
+        PoolFixtures.replace(pool, f, bodies.get(f), tx -> {});
+    }
+
+    private static List<Fid> onDevice(Osd osd) throws OsdException {
+        List<Fid> out = new ArrayList<>();
+        try (ObjectCursor c = osd.listObjects()) {
+            while (c.next()) {
+                out.add(c.fid());
+            }
+        }
+        return out;
+    }
+
+    private static void assertTwoInSyncCopies(PoolOsd pool, Fid f) throws OsdException {
+        PoolObject p = pool.requireObject(f);
+        assertThat(p.copies().stream()
+                        .filter(c -> c.state() == CopyState.IN_SYNC && c.version() == p.dataVersion())
+                        .map(Copy::device)
+                        .distinct()
+                        .count())
+                .as("in-sync copies of %s", f)
+                .isEqualTo(2);
+    }
+
+    /** Every body written reads back, with two in-sync copies; no lease is left; fsck is clean. */
+    private void assertSettledAfterRemount() throws OsdException {
+        try (PoolOsd pool = mount()) {
+            assertThat(SyncKeys.all(md)).as("leases after a remount").isEmpty();
+            assertThat(onDevice(pool.device(1).osd()))
+                    .as("objects on the vfs device: the copies only")
+                    .hasSize(bodies.size());
+            for (Map.Entry<Fid, byte[]> e : bodies.entrySet()) {
+                assertThat(PoolFixtures.read(pool, e.getKey())).isEqualTo(e.getValue());
+                assertTwoInSyncCopies(pool, e.getKey());
+            }
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        }
+    }
+
+    /**
+     * A precreation that fails leaves its batch's leases in use, not stranded: what it created is
+     * deleted and each copy creates its own object under the same keys. Precreation on the device
+     * then backs off (by the pool's clock, doubled per failure) and comes back once it works.
+     * Before, every refill leased a second batch and stranded the first (63 leases after one write,
+     * not 31), tried the precreation again each time, and left its objects for the next mount.
+     */
+    @Test
+    void aFailedPrecreationReusesItsLeasesAndBacksOff() throws Exception {
+        int batch = SyncKeys.BATCH;
+        try (PoolOsd pool = mount()) {
+            slow.failBatches = true;
+            write(pool, 0);
+            assertThat(slow.batches).as("precreations tried").hasValue(1);
+            assertThat(SyncKeys.all(md)).as("leases after the first write").hasSize(batch - 1);
+            assertThat(onDevice(slow))
+                    .as("objects on the vfs device: the copy only")
+                    .hasSize(1);
+            assertTwoInSyncCopies(pool, CrashCampaign.object(0));
+
+            // The batch is used up; the next refill falls in the back-off: no precreation.
+            int n = 1;
+            for (; n <= batch; n++) {
+                write(pool, n);
+            }
+            assertThat(slow.batches)
+                    .as("precreations tried within the back-off")
+                    .hasValue(1);
+            assertThat(SyncKeys.all(md)).as("leases after %d writes", n).hasSize(2 * batch - n);
+
+            // The back-off is over: tried again, fails again, and the back-off doubles.
+            now.addAndGet(SyncKeys.BACKOFF_NANOS);
+            for (; n <= 2 * batch; n++) {
+                write(pool, n);
+            }
+            assertThat(slow.batches).as("precreations tried after the back-off").hasValue(2);
+            now.addAndGet(SyncKeys.BACKOFF_NANOS);
+            for (; n <= 3 * batch; n++) {
+                write(pool, n);
+            }
+            assertThat(slow.batches)
+                    .as("precreations tried within the doubled back-off")
+                    .hasValue(2);
+            assertThat(SyncKeys.all(md)).as("leases after %d writes", n).hasSize(4 * batch - n);
+            assertThat(onDevice(slow))
+                    .as("objects on the vfs device: the copies only")
+                    .hasSize(n);
+
+            // The device works again: the next batch after the back-off is precreated.
+            slow.failBatches = false;
+            now.addAndGet(SyncKeys.BACKOFF_NANOS);
+            for (; n <= 4 * batch; n++) {
+                write(pool, n);
+            }
+            assertThat(slow.batches)
+                    .as("precreations tried once the device works")
+                    .hasValue(3);
+            assertThat(onDevice(slow))
+                    .as("objects on the vfs device: the copies and the batch's precreated ones")
+                    .hasSize(n + batch - 1);
+            for (Fid f : bodies.keySet()) {
+                assertTwoInSyncCopies(pool, f);
+            }
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        }
+        assertSettledAfterRemount();
+    }
+
+    /**
+     * A failed precreation whose leftovers cannot be deleted either keeps its batch leased, and
+     * the device's next refill deletes them and reuses the batch instead of leasing another.
+     */
+    @Test
+    void aBatchThatCannotBeClearedIsReusedByTheNextRefill() throws Exception {
+        int batch = SyncKeys.BATCH;
+        try (PoolOsd pool = mount()) {
+            slow.failBatches = true;
+            slow.failDeletes = true;
+            write(pool, 0);
+            // The failed batch's leases wait; a batch without precreation serves.
+            assertThat(SyncKeys.all(md)).as("leases after the first write").hasSize(2 * batch - 1);
+            slow.failBatches = false;
+            slow.failDeletes = false;
+            int n = 1;
+            for (; n <= batch; n++) {
+                write(pool, n);
+            }
+            assertThat(SyncKeys.all(md))
+                    .as("leases after %d writes (the waiting batch reused)", n)
+                    .hasSize(2 * batch - n);
+            assertThat(onDevice(slow))
+                    .as("objects on the vfs device: the copies only")
+                    .hasSize(n);
+            assertThat(slow.batches).as("precreations tried").hasValue(1);
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        }
+        assertSettledAfterRemount();
+    }
+}
