@@ -52,7 +52,7 @@ class EmergencyPlanTest {
             name: emergency
             replicas: 1
             devices:
-              - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: 1200000}}
+              - {name: fast, backend: mem, roles: [metadata, foreground, promote], settings: {capacity: %d}}
               - {name: slow0, backend: mem, roles: [background]}
               - {name: slow1, backend: mem, roles: [background]}
             policy: {high-watermark: 0.4, low-watermark: 0.2, min-resident-age: 10s, promote-hits: 2, probation-share: 0,
@@ -164,7 +164,11 @@ class EmergencyPlanTest {
     }
 
     private void mount() throws OsdException {
-        PoolConfig c = PoolConfigParser.parse(YAML, "emergency plan test");
+        mount(1_200_000);
+    }
+
+    private void mount(long fast) throws OsdException {
+        PoolConfig c = PoolConfigParser.parse(String.format(YAML, fast), "emergency plan test");
         pool = PoolOsd.mount(c, clock, PoolOsd.MountMode.RECOVER, (d, clk) -> {
             Map<String, Object> s = new HashMap<>(d.settings());
             s.put("strict-declares", true);
@@ -256,6 +260,37 @@ class EmergencyPlanTest {
         PoolObject p = pool.requireObject(f);
         assertThat(p.split(0)).as("%s", p).isTrue();
         assertThat(daemon.extents().split(f)).isTrue();
+        assertThat(read(f, 0, BIG)).isEqualTo(all);
+    }
+
+    @Test
+    void aFailedReadBackOfTheRecordAfterThePasssExtentSpillsIsThatObjectsErrorAndThePassSpillsTheOthers()
+            throws Exception {
+        mount(2_400_000);
+        // c, written first and never read, is the colder: the pass's plan (1.65 MB of 2.4 MB down
+        // to the low watermark, 480 KB) holds c, then f.
+        Fid c = write(600_000);
+        byte[] cBody = body;
+        Fid f = bigWithHotHead();
+        byte[] all = body;
+        clock.advance(Duration.ofSeconds(11));
+        recordFault = f;
+
+        MigrationDaemon.PassReport r = daemon.runOnce();
+
+        // Failed before: the read-back's error ended the spill round before any batch ran (c stayed).
+        assertThat(r.spilled()).as("objects spilled whole: %s", r).isEqualTo(1);
+        assertThat(pool.requireObject(c).resident(0)).isFalse();
+        assertThat(r.extentsSpilled()).isPositive();
+        assertThat(r.errors())
+                .anySatisfy(e -> assertThat(e)
+                        .contains("reading back the record of " + f)
+                        .contains("record read failed (test)"));
+
+        recordFault = null;
+        recordFails.set(false);
+        assertThat(pool.requireObject(f).split(0)).isTrue();
+        assertThat(read(c, 0, 600_000)).isEqualTo(cBody);
         assertThat(read(f, 0, BIG)).isEqualTo(all);
     }
 
