@@ -22,6 +22,8 @@ import dev.spillway.pool.meta.Copy;
 import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.SyncKeys;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -29,6 +31,9 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -56,6 +61,10 @@ class SyncKeysTest {
         volatile boolean failBatches;
         /** While set, every delete fails. */
         volatile boolean failDeletes;
+        /** While set, a batch's precreation counts {@link #batchHeld} down and waits for it. */
+        volatile CountDownLatch holdBatches;
+
+        final CountDownLatch batchHeld = new CountDownLatch(1);
         /** Transactions that created more than one object: the precreations tried. */
         final AtomicInteger batches = new AtomicInteger();
 
@@ -72,6 +81,16 @@ class SyncKeysTest {
                 public void create(Fid fid, ObjectKind kind, AttrChange attrs) throws OsdException {
                     if (++creates == 2) {
                         batches.incrementAndGet();
+                        CountDownLatch hold = holdBatches;
+                        if (hold != null) {
+                            batchHeld.countDown();
+                            try {
+                                hold.await();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                                throw new OsdException(Errno.EIO, name(), fid, "interrupted");
+                            }
+                        }
                     }
                     if (failBatches && creates == 3) {
                         throw new OsdException(Errno.ENOSPC, name(), fid, "injected: no inode left");
@@ -274,6 +293,74 @@ class SyncKeysTest {
                     .as("objects on the vfs device: the copies only")
                     .hasSize(n);
             assertThat(slow.batches).as("precreations tried").hasValue(1);
+            assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        }
+        assertSettledAfterRemount();
+    }
+
+    /**
+     * Whether {@code t} is blocked on a {@link SyncKeys}' lock: a writer waiting for another's
+     * refill (a platform thread, so that its lock shows).
+     */
+    private static boolean blockedOnSyncKeys(Thread t) {
+        ThreadInfo i = ManagementFactory.getThreadMXBean().getThreadInfo(t.threadId());
+        return i != null
+                && i.getThreadState() == Thread.State.BLOCKED
+                && i.getLockInfo() != null
+                && i.getLockInfo().getClassName().equals(SyncKeys.class.getName());
+    }
+
+    /**
+     * A refill (its lease, 32 creates and their syncs) does not hold up the device's other
+     * writers: one that finds no key left while it runs leases a key of its own and goes on, and
+     * no second refill starts. Before, every writer of the device waited on the lock the refill
+     * held (the second writer was found blocked on SyncKeys while the precreation was held).
+     */
+    @Test
+    void aWriterDoesNotWaitForAnotherWritersRefill() throws Exception {
+        int batch = SyncKeys.BATCH;
+        try (PoolOsd pool = mount()) {
+            CountDownLatch release = new CountDownLatch(1);
+            slow.holdBatches = release;
+            FutureTask<Void> first = new FutureTask<>(() -> {
+                write(pool, 0);
+                return null;
+            });
+            Thread.ofPlatform().start(first);
+            assertThat(slow.batchHeld.await(120, TimeUnit.SECONDS))
+                    .as("the first write's refill reached its precreation")
+                    .isTrue();
+            FutureTask<Void> second = new FutureTask<>(() -> {
+                write(pool, 1);
+                return null;
+            });
+            Thread writer = Thread.ofPlatform().start(second);
+            // Ends when the second write is done, or when it waits on the lock the held refill has.
+            long guard = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!second.isDone() && !blockedOnSyncKeys(writer) && System.nanoTime() < guard) {
+                Thread.onSpinWait();
+            }
+            boolean waited = !second.isDone();
+            release.countDown();
+            slow.holdBatches = null;
+            first.get(120, TimeUnit.SECONDS);
+            second.get(120, TimeUnit.SECONDS);
+            assertThat(waited)
+                    .as("the second writer waited for the first one's refill")
+                    .isFalse();
+            assertThat(slow.batches).as("precreations").hasValue(1);
+            // The batch and the second writer's own key, two of them used.
+            assertThat(SyncKeys.all(md)).as("leases after two writes").hasSize(batch - 1);
+            for (int n = 2; n < batch + 1; n++) {
+                write(pool, n);
+            }
+            assertThat(slow.batches)
+                    .as("precreations once the batch is used up")
+                    .hasValue(1);
+            assertThat(SyncKeys.all(md)).as("leases after the batch is used up").isEmpty();
+            assertThat(onDevice(slow))
+                    .as("objects on the vfs device: the copies only")
+                    .hasSize(batch + 1);
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
         assertSettledAfterRemount();

@@ -70,21 +70,35 @@ public final class SyncKeys {
     private final Migrator migrator;
     // The pool's clock (nanoseconds): when a failed precreation may be tried again.
     private final LongSupplier nanos;
-    // Guarded by this: per device index, the keys leased durably and not handed out.
-    private final Map<Integer, ArrayDeque<Fid>> free = new HashMap<>();
-    // Guarded by this: leased keys whose empty object is durable on their device and not yet written.
-    private final Set<Lease> made = new HashSet<>();
-    // Guarded by this: per device index, the back-off after a failed precreation.
-    private final Map<Integer, Backoff> backoffs = new HashMap<>();
-    // Guarded by this: per device index, leased keys a failed precreation left that could not be
-    // cleared yet (an object may be under them): cleared and reused by the device's next batch.
-    private final Map<Integer, List<Fid>> unclean = new HashMap<>();
+    // Guarded by this: per device index, its keys. Held only to hand out or put back keys, never
+    // across a lease or a precreation.
+    private final Map<Integer, DeviceKeys> devices = new HashMap<>();
+    // Orders the lease transactions while the lease index may not exist yet (a pool formatted
+    // before leases existed gets it with its first batch; two first batches must not both create it).
+    private final Object indexLock = new Object();
+    private volatile boolean indexKnown;
 
-    /** A device's precreation back-off: none before {@code until} (clock nanos); the next one {@code next} long. */
-    private static final class Backoff {
-        long until;
-        long next = BACKOFF_NANOS;
+    /** One device's keys. */
+    private static final class DeviceKeys {
+        // Guarded by SyncKeys.this: the keys leased durably and not handed out; those of them (or
+        // handed out and not written yet) whose empty object is durable on the device; whether a
+        // refill is under way (one at a time).
+        final ArrayDeque<Fid> free = new ArrayDeque<>();
+        final Set<Fid> made = new HashSet<>();
+        boolean refilling;
+        // Touched only by the refill under way: `refilling` is set and cleared under SyncKeys.this,
+        // which orders one refill's writes before the next one's reads. The precreation back-off
+        // (none before backoffUntil, clock nanos; the next one nextBackoff long), and leased keys
+        // a failed precreation left that could not be cleared yet (an object may be under them):
+        // cleared and reused by the device's next batch.
+        boolean backingOff;
+        long backoffUntil;
+        long nextBackoff = BACKOFF_NANOS;
+        List<Fid> unclean = List.of();
     }
+
+    /** A refill's keys, and whether their objects were precreated. */
+    private record Batch(List<Fid> keys, boolean precreated) {}
 
     SyncKeys(Osd md, Migrator migrator, LongSupplier nanos) {
         this.md = md;
@@ -103,13 +117,44 @@ public final class SyncKeys {
      * A key leased on {@code d}: durable before it is returned (a new batch is leased in a forced
      * metadata transaction when none is left, and precreated on a device whose copies are files).
      * Give it back ({@link #giveBack}) if no top transaction used it.
+     *
+     * <p>The refill runs outside the lock: writers that find keys left take theirs meanwhile, and
+     * a writer that finds none while another refills the device's batch leases a key of its own
+     * (one forced metadata transaction, not precreated) instead of waiting for the batch's creates
+     * and syncs. One refill per device at a time.
      */
-    public synchronized Fid take(PoolDevice d) throws OsdException {
-        ArrayDeque<Fid> q = free.computeIfAbsent(d.index(), k -> new ArrayDeque<>());
-        if (q.isEmpty()) {
-            q.addAll(refill(d));
+    public Fid take(PoolDevice d) throws OsdException {
+        DeviceKeys k;
+        synchronized (this) {
+            k = devices.computeIfAbsent(d.index(), i -> new DeviceKeys());
+            Fid f = k.free.poll();
+            if (f != null) {
+                return f;
+            }
+            if (!k.refilling) {
+                k.refilling = true;
+            } else {
+                k = null;
+            }
         }
-        return q.poll();
+        if (k == null) {
+            return lease(d, 1).get(0);
+        }
+        Batch b = null;
+        try {
+            b = refill(d, k);
+        } finally {
+            synchronized (this) {
+                k.refilling = false;
+                if (b != null) {
+                    if (b.precreated()) {
+                        k.made.addAll(b.keys());
+                    }
+                    k.free.addAll(b.keys().subList(1, b.keys().size()));
+                }
+            }
+        }
+        return b.keys().get(0);
     }
 
     /**
@@ -121,29 +166,31 @@ public final class SyncKeys {
      * device's next batch to clear and reuse it (or for the next mount); meanwhile a batch without
      * precreation serves.
      */
-    private List<Fid> refill(PoolDevice d) throws OsdException {
-        List<Fid> left = unclean.getOrDefault(d.index(), List.of());
+    private Batch refill(PoolDevice d, DeviceKeys k) throws OsdException {
+        List<Fid> left = k.unclean;
         if (!left.isEmpty() && clear(d, left)) {
-            unclean.remove(d.index());
-            return left;
+            k.unclean = List.of();
+            return new Batch(left, false);
         }
-        List<Fid> batch = lease(d);
-        Backoff b = backoffs.get(d.index());
-        if (!precreates(d.osd().capabilities()) || !left.isEmpty() || (b != null && nanos.getAsLong() < b.until)) {
-            return batch;
+        List<Fid> batch = lease(d, BATCH);
+        if (!precreates(d.osd().capabilities())
+                || !left.isEmpty()
+                || (k.backingOff && nanos.getAsLong() < k.backoffUntil)) {
+            return new Batch(batch, false);
         }
         if (precreate(d, batch)) {
-            backoffs.remove(d.index());
-            return batch;
+            k.backingOff = false;
+            k.nextBackoff = BACKOFF_NANOS;
+            return new Batch(batch, true);
         }
-        b = backoffs.computeIfAbsent(d.index(), k -> new Backoff());
-        b.until = nanos.getAsLong() + b.next;
-        b.next = Math.min(MAX_BACKOFF_NANOS, 2 * b.next);
+        k.backingOff = true;
+        k.backoffUntil = nanos.getAsLong() + k.nextBackoff;
+        k.nextBackoff = Math.min(MAX_BACKOFF_NANOS, 2 * k.nextBackoff);
         if (clear(d, batch)) {
-            return batch;
+            return new Batch(batch, false);
         }
-        unclean.put(d.index(), batch);
-        return lease(d);
+        k.unclean = batch;
+        return new Batch(lease(d, BATCH), false);
     }
 
     /**
@@ -171,19 +218,30 @@ public final class SyncKeys {
         return true;
     }
 
-    /** A batch of keys on {@code d}, leased durably (one forced metadata transaction). */
-    private List<Fid> lease(PoolDevice d) throws OsdException {
-        List<Fid> batch = new ArrayList<>(BATCH);
-        for (int i = 0; i < BATCH; i++) {
+    /** {@code n} keys on {@code d}, leased durably (one forced metadata transaction). */
+    private List<Fid> lease(PoolDevice d, int n) throws OsdException {
+        List<Fid> batch = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
             batch.add(migrator.nextKey());
         }
-        // A pool formatted before leases existed gets its index with its first batch.
-        boolean create = !md.exists(PoolFids.SYNC_KEYS);
+        if (indexKnown) {
+            lease(d, batch, false);
+        } else {
+            synchronized (indexLock) {
+                // A pool formatted before leases existed gets its index with its first batch.
+                lease(d, batch, !md.exists(PoolFids.SYNC_KEYS));
+                indexKnown = true;
+            }
+        }
+        return batch;
+    }
+
+    private void lease(PoolDevice d, List<Fid> batch, boolean create) throws OsdException {
         try (Transaction tx = md.newTransaction()) {
             if (create) {
                 tx.declareCreate(PoolFids.SYNC_KEYS, ObjectKind.INDEX);
             }
-            for (int i = 0; i < BATCH; i++) {
+            for (int i = 0; i < batch.size(); i++) {
                 tx.declareInsert(PoolFids.SYNC_KEYS, KEY_BYTES, VALUE.length);
             }
             // For a client's write: a full metadata device refuses it before anything is written.
@@ -197,7 +255,6 @@ public final class SyncKeys {
                 tx.upsert(PoolFids.SYNC_KEYS, key(d.index(), k), VALUE);
             }
         }
-        return batch;
     }
 
     /**
@@ -234,9 +291,6 @@ public final class SyncKeys {
                             + "); the batch is used without, and precreation on the device backs off");
             return false;
         }
-        for (Fid k : batch) {
-            made.add(new Lease(d.index(), k));
-        }
         return true;
     }
 
@@ -246,17 +300,19 @@ public final class SyncKeys {
      * writes into it (or deletes it) from now on.
      */
     public synchronized boolean claimPrecreated(int device, Fid key) {
-        return made.remove(new Lease(device, key));
+        DeviceKeys k = devices.get(device);
+        return k != null && k.made.remove(key);
     }
 
     /** {@link #claimPrecreated} without claiming it (a key that may yet be given back). */
     public synchronized boolean precreated(int device, Fid key) {
-        return made.contains(new Lease(device, key));
+        DeviceKeys k = devices.get(device);
+        return k != null && k.made.contains(key);
     }
 
     /** A key taken and not used by a committed top transaction: still leased, handed out again. */
     public synchronized void giveBack(PoolDevice d, Fid key) {
-        free.computeIfAbsent(d.index(), k -> new ArrayDeque<>()).addFirst(key);
+        devices.computeIfAbsent(d.index(), i -> new DeviceKeys()).free.addFirst(key);
     }
 
     /** Declares on a metadata transaction that it may end the lease of a SYNC_COPY job's key. */
