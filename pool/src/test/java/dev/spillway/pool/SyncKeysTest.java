@@ -1,6 +1,7 @@
 package dev.spillway.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
@@ -16,6 +17,7 @@ import dev.spillway.osd.mem.MemOsd;
 import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.osd.testkit.fault.FaultInjectingStorage;
 import dev.spillway.osd.vfs.VfsOsd;
+import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Copy;
@@ -362,6 +364,56 @@ class SyncKeysTest {
                     .as("objects on the vfs device: the copies only")
                     .hasSize(batch + 1);
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
+        }
+        assertSettledAfterRemount();
+    }
+
+    /**
+     * A device that fails loses its precreated keys: none of them is handed out once it is back
+     * (its objects may be gone with a replaced or wiped disk, as here), and their leases stay for
+     * the next mount, which settles them. Before, the next write after the device came back was
+     * given an old precreated key whose object was gone, and its copy failed (EIO: one copy of two).
+     */
+    @Test
+    void aFailedDevicesPrecreatedKeysAreNotHandedOutAgain() throws Exception {
+        try (PoolOsd pool = mount()) {
+            write(pool, 0);
+            Fid copy = pool.requireObject(CrashCampaign.object(0))
+                    .on(1)
+                    .orElseThrow()
+                    .key();
+            List<Fid> before =
+                    SyncKeys.all(md).stream().map(SyncKeys.Lease::key).toList();
+            assertThat(before).as("the batch's other keys, precreated").hasSize(SyncKeys.BATCH - 1);
+
+            pool.deviceOps().setState(pool.device(1), DeviceState.FAILED);
+            // The disk lost what it held but the copy (its precreated objects, say).
+            for (Fid f : onDevice(slow)) {
+                if (!f.equals(copy)) {
+                    try (Transaction tx = slow.newTransaction()) {
+                        tx.declareDestroy(f);
+                        tx.start();
+                        tx.destroy(f);
+                    }
+                }
+            }
+            slow.sync();
+            pool.deviceOps().setState(pool.device(1), DeviceState.RW);
+
+            assertThatCode(() -> write(pool, 1))
+                    .as("a sync write once the device is back")
+                    .doesNotThrowAnyException();
+            Fid next = pool.requireObject(CrashCampaign.object(1))
+                    .on(1)
+                    .orElseThrow()
+                    .key();
+            assertThat(before).as("keys leased before the failure").doesNotContain(next);
+            assertTwoInSyncCopies(pool, CrashCampaign.object(1));
+            // The old leases wait for the mount, beside the new batch's.
+            assertThat(SyncKeys.all(md).stream().map(SyncKeys.Lease::key).toList())
+                    .as("leases")
+                    .containsAll(before)
+                    .hasSize(2 * SyncKeys.BATCH - 2);
         }
         assertSettledAfterRemount();
     }

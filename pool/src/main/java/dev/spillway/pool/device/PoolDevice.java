@@ -6,6 +6,7 @@ import dev.spillway.osd.StatFs;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A mounted device of a pool: its place in the device table and the OSD that serves it. The state
@@ -20,6 +21,9 @@ public final class PoolDevice {
     private final Osd osd;
     // Written by set-state under the pool's device-table lock; read lock-free by the data path.
     private volatile DeviceState state;
+    // Times the device became FAILED since the mount (a trip, set-state, a resumed lost pass):
+    // what the pool kept of it in memory before (precreated sync-copy keys) may be gone.
+    private final AtomicLong failures = new AtomicLong();
 
     public PoolDevice(
             int index, String name, String backend, Set<Role> roles, DeviceState state, int durability, Osd osd) {
@@ -81,8 +85,16 @@ public final class PoolDevice {
         return state;
     }
 
-    public void state(DeviceState s) {
+    public synchronized void state(DeviceState s) {
+        if (s == DeviceState.FAILED && state != DeviceState.FAILED) {
+            failures.incrementAndGet();
+        }
         this.state = s;
+    }
+
+    /** How many times the device became FAILED since the mount (it may have come back since). */
+    public long failures() {
+        return failures.get();
     }
 
     @Override

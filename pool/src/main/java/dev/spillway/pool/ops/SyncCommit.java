@@ -177,7 +177,7 @@ public final class SyncCommit {
      * ({@link SyncKeys}); with {@code claim} the caller writes into it (or deletes it) from now on.
      */
     public boolean precreated(PoolDevice d, Fid key, boolean claim) {
-        return claim ? leases.claimPrecreated(d.index(), key) : leases.precreated(d.index(), key);
+        return claim ? leases.claimPrecreated(d, key) : leases.precreated(d, key);
     }
 
     /** Keys from {@link #keys} that no committed top transaction used ({@code used} excepted): leased still. */
@@ -341,7 +341,7 @@ public final class SyncCommit {
         Made m = new Made(job);
         PoolDevice target = ctx.device(job.device());
         try {
-            boolean precreated = leases.claimPrecreated(target.index(), job.key());
+            boolean precreated = leases.claimPrecreated(target, job.key());
             m.sums =
                     CopyIo.write(CopyIo.of(ctx.metadata().osd(), fid), fid, job.bytes(), target, job.key(), precreated);
             m.occupied = target.osd().getAttr(job.key()).blocks() * 512;

@@ -10,6 +10,7 @@ import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.SpaceClass;
 import dev.spillway.osd.Transaction;
+import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Job;
 import dev.spillway.pool.meta.PoolFids;
@@ -78,8 +79,16 @@ public final class SyncKeys {
     private final Object indexLock = new Object();
     private volatile boolean indexKnown;
 
-    /** One device's keys. */
+    /**
+     * One device's keys, from its first take or its first since it last failed: a device that
+     * fails (or is replaced, which it must fail first) may have lost its precreated objects, so
+     * its keys are forgotten — never handed out again — and their leases stay for the next mount.
+     */
     private static final class DeviceKeys {
+        // The device's failures() when these keys were: another value means it failed since.
+        final long epoch;
+        // A key allocated before any of these: one not above it was taken before (keys only grow).
+        final Fid from;
         // Guarded by SyncKeys.this: the keys leased durably and not handed out; those of them (or
         // handed out and not written yet) whose empty object is durable on the device; whether a
         // refill is under way (one at a time).
@@ -95,6 +104,11 @@ public final class SyncKeys {
         long backoffUntil;
         long nextBackoff = BACKOFF_NANOS;
         List<Fid> unclean = List.of();
+
+        DeviceKeys(long epoch, Fid from) {
+            this.epoch = epoch;
+            this.from = from;
+        }
     }
 
     /** A refill's keys, and whether their objects were precreated. */
@@ -124,37 +138,79 @@ public final class SyncKeys {
      * and syncs. One refill per device at a time.
      */
     public Fid take(PoolDevice d) throws OsdException {
-        DeviceKeys k;
-        synchronized (this) {
-            k = devices.computeIfAbsent(d.index(), i -> new DeviceKeys());
-            Fid f = k.free.poll();
-            if (f != null) {
-                return f;
+        DeviceKeys k = null;
+        Fid from = null;
+        while (k == null) {
+            synchronized (this) {
+                if (d.state() == DeviceState.FAILED) {
+                    break; // (a writer that chose it just before): a key of its own, as below
+                }
+                k = current(d);
+                if (k == null && from != null) {
+                    k = new DeviceKeys(d.failures(), from);
+                    devices.put(d.index(), k);
+                }
+                if (k != null) {
+                    Fid f = k.free.poll();
+                    if (f != null) {
+                        return f;
+                    }
+                    if (k.refilling) {
+                        k = null;
+                        break;
+                    }
+                    k.refilling = true;
+                }
             }
-            if (!k.refilling) {
-                k.refilling = true;
-            } else {
-                k = null;
+            if (k == null) {
+                // The device's first take, or its first since it failed: every key of its new
+                // generation is allocated after this one.
+                from = migrator.nextKey();
             }
         }
         if (k == null) {
             return lease(d, 1).get(0);
         }
         Batch b = null;
+        boolean forgotten = false;
         try {
             b = refill(d, k);
         } finally {
             synchronized (this) {
                 k.refilling = false;
-                if (b != null) {
+                if (b != null && current(d) == k) {
                     if (b.precreated()) {
                         k.made.addAll(b.keys());
                     }
                     k.free.addAll(b.keys().subList(1, b.keys().size()));
+                } else {
+                    forgotten = b != null;
                 }
             }
         }
+        if (forgotten) {
+            // The device failed while its batch was made: the batch stays leased for the next
+            // mount, and this writer (its copy on a failed device) gets a key of its own.
+            return lease(d, 1).get(0);
+        }
         return b.keys().get(0);
+    }
+
+    /**
+     * {@code d}'s keys, or null if none were taken since it last failed; keys from before its
+     * latest failure are dropped here (guarded by this).
+     */
+    private DeviceKeys current(PoolDevice d) {
+        DeviceKeys k = devices.get(d.index());
+        if (k != null && k.epoch != d.failures()) {
+            devices.remove(d.index());
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "device " + d.name() + " failed: its " + k.free.size() + " leased sync-copy keys not handed out ("
+                            + k.made.size() + " precreated) are not used again; the next mount settles their leases");
+            return null;
+        }
+        return k;
     }
 
     /**
@@ -299,20 +355,26 @@ public final class SyncKeys {
      * durable (then the copy writes into it, without a create); answered once per key: the caller
      * writes into it (or deletes it) from now on.
      */
-    public synchronized boolean claimPrecreated(int device, Fid key) {
-        DeviceKeys k = devices.get(device);
+    public synchronized boolean claimPrecreated(PoolDevice d, Fid key) {
+        DeviceKeys k = current(d);
         return k != null && k.made.remove(key);
     }
 
     /** {@link #claimPrecreated} without claiming it (a key that may yet be given back). */
-    public synchronized boolean precreated(int device, Fid key) {
-        DeviceKeys k = devices.get(device);
+    public synchronized boolean precreated(PoolDevice d, Fid key) {
+        DeviceKeys k = current(d);
         return k != null && k.made.contains(key);
     }
 
-    /** A key taken and not used by a committed top transaction: still leased, handed out again. */
+    /**
+     * A key taken and not used by a committed top transaction: still leased, handed out again —
+     * unless its device failed since it was taken (its lease then waits for the next mount).
+     */
     public synchronized void giveBack(PoolDevice d, Fid key) {
-        devices.computeIfAbsent(d.index(), i -> new DeviceKeys()).free.addFirst(key);
+        DeviceKeys k = current(d);
+        if (k != null && d.state() != DeviceState.FAILED && key.compareTo(k.from) > 0) {
+            k.free.addFirst(key);
+        }
     }
 
     /** Declares on a metadata transaction that it may end the lease of a SYNC_COPY job's key. */
