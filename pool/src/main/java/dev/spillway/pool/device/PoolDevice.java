@@ -86,10 +86,13 @@ public final class PoolDevice {
     }
 
     public synchronized void state(DeviceState s) {
-        if (s == DeviceState.FAILED && state != DeviceState.FAILED) {
+        boolean failing = s == DeviceState.FAILED && state != DeviceState.FAILED;
+        this.state = s;
+        if (failing) {
+            // After the state: a reader that checks the state and then reads this count sees
+            // either FAILED or the new count (SyncKeys relies on it).
             failures.incrementAndGet();
         }
-        this.state = s;
     }
 
     /** How many times the device became FAILED since the mount (it may have come back since). */

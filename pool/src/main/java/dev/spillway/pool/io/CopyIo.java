@@ -82,12 +82,103 @@ public final class CopyIo {
 
     /** The body held by whole copy {@code c} on {@code dev}, verified as it is read. */
     public static Source of(PoolDevice dev, Fid object, Copy c, long size) {
-        return (off, buf, len) -> readVerified(dev, object, c, size, off, ByteBuffer.wrap(buf, 0, len));
+        return grained(
+                (off, buf, len) -> readVerified(dev, object, c, size, off, ByteBuffer.wrap(buf, 0, len)),
+                size,
+                readGrain(c));
     }
 
     /** The body held by copy {@code c} (whole or striped; {@code devs} finds each part's device), verified. */
     public static Source of(IntFunction<PoolDevice> devs, Fid object, Copy c, long size) {
-        return (off, buf, len) -> readVerified(devs, object, c, size, off, ByteBuffer.wrap(buf, 0, len));
+        return grained(
+                (off, buf, len) -> readVerified(devs, object, c, size, off, ByteBuffer.wrap(buf, 0, len)),
+                size,
+                readGrain(c));
+    }
+
+    /**
+     * The largest grain {@link #grained} reads at once (64 MiB, two kept per copy); a source whose
+     * checked unit is larger (a whole copy of a body over 256 GiB, a wide stripe of one over 64 GiB)
+     * is read more than once per byte, as before session 12.
+     */
+    private static final int MAX_GRAIN = 64 << 20;
+
+    /**
+     * The bytes of the body a verified read of copy {@code c} checks as a unit: a whole copy's
+     * checksum chunk; for a striped copy, one chunk of every stripe (a stripe's chunk {@code j}
+     * holds body units {@code jkN .. (j+1)kN - 1} of its stripe, {@code k} units a chunk, so
+     * {@code N} stripes' chunks {@code j} together are one contiguous stretch of the body).
+     */
+    static int readGrain(Copy c) {
+        long g = c.striped()
+                ? c.stripes().get(0).checksums().chunkSize() * c.stripes().size()
+                : c.checksums().chunkSize();
+        return (int) Math.min(g, MAX_GRAIN);
+    }
+
+    /**
+     * {@code whole}, read in aligned pieces of {@code grain} bytes, the last two kept: a copy asks
+     * its source for at most {@link #SLICE} bytes a call, and a verified read reads and checks whole
+     * chunks, so without this every slice of a chunk larger than a slice would read and check that
+     * chunk again (4 times for a stripe's 4 MiB units). Safe for the stripes of a striped copy that
+     * read one source side by side (each a little ahead of or behind the others: two pieces, the
+     * least recently used replaced); a read is served under the source's lock. The pieces live as
+     * long as the source, one copy.
+     */
+    static Source grained(Source whole, long size, int grain) {
+        if (grain <= SLICE) {
+            return whole;
+        }
+        return new Source() {
+            private final byte[][] piece = new byte[2][];
+            private final long[] start = {-1, -1};
+            private final int[] have = new int[2];
+            private int older; // the piece the next fill replaces
+
+            @Override
+            public synchronized int read(long off, byte[] buf, int len) throws OsdException {
+                int got = 0;
+                while (got < len) {
+                    long at = off + got;
+                    int s = holding(at);
+                    if (s < 0) {
+                        long from = at - at % grain;
+                        int want = (int) Math.min(grain, size - from);
+                        if (want <= 0) {
+                            break;
+                        }
+                        s = older;
+                        if (piece[s] == null) {
+                            piece[s] = new byte[grain];
+                        }
+                        start[s] = -1;
+                        int r = whole.read(from, piece[s], want);
+                        if (r <= 0) {
+                            break;
+                        }
+                        start[s] = from;
+                        have[s] = r;
+                        if (at >= from + r) {
+                            break;
+                        }
+                    }
+                    older = 1 - s;
+                    int n = (int) Math.min(len - got, start[s] + have[s] - at);
+                    System.arraycopy(piece[s], (int) (at - start[s]), buf, got, n);
+                    got += n;
+                }
+                return got;
+            }
+
+            private int holding(long at) {
+                for (int i = 0; i < 2; i++) {
+                    if (start[i] >= 0 && at >= start[i] && at < start[i] + have[i]) {
+                        return i;
+                    }
+                }
+                return -1;
+            }
+        };
     }
 
     /** Paces a copy: called before each chunk with its size; may sleep (a bandwidth cap). */

@@ -323,6 +323,20 @@ public final class SplitBody {
     /** A split body as a copy's source: reads fill {@code buf[0, len)} from {@code off}. */
     public static CopyIo.Source source(
             Osd md, int mdIndex, IntFunction<PoolDevice> devs, Predicate<Copy> readable, Fid fid, PoolObject p) {
+        // Read in the largest grain a spilled range's verified read checks at once (see
+        // CopyIo.grained): a range copy of 4 MiB stripe units read in 1 MiB slices would otherwise
+        // read and check each unit four times.
+        int grain = 0;
+        for (Copy c : p.inSync()) {
+            if (c.device() != mdIndex) {
+                grain = Math.max(grain, CopyIo.readGrain(c));
+            }
+        }
+        return CopyIo.grained(whole(md, mdIndex, devs, readable, fid, p), p.size(), grain);
+    }
+
+    private static CopyIo.Source whole(
+            Osd md, int mdIndex, IntFunction<PoolDevice> devs, Predicate<Copy> readable, Fid fid, PoolObject p) {
         return (off, buf, len) -> {
             int n = 0;
             while (n < len) {

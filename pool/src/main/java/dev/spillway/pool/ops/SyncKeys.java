@@ -140,6 +140,7 @@ public final class SyncKeys {
     public Fid take(PoolDevice d) throws OsdException {
         DeviceKeys k = null;
         Fid from = null;
+        long epoch = -1; // the device's failure count when `from` was allocated
         while (k == null) {
             synchronized (this) {
                 if (d.state() == DeviceState.FAILED) {
@@ -147,7 +148,13 @@ public final class SyncKeys {
                 }
                 k = current(d);
                 if (k == null && from != null) {
-                    k = new DeviceKeys(d.failures(), from);
+                    if (d.failures() != epoch) {
+                        // The device failed (and came back) since `from` was allocated: a key
+                        // taken before that failure could follow it. Allocate again.
+                        from = null;
+                        continue;
+                    }
+                    k = new DeviceKeys(epoch, from);
                     devices.put(d.index(), k);
                 }
                 if (k != null) {
@@ -164,7 +171,9 @@ public final class SyncKeys {
             }
             if (k == null) {
                 // The device's first take, or its first since it failed: every key of its new
-                // generation is allocated after this one.
+                // generation is allocated after this one. The failure count is read first, so a
+                // failure between the two shows as a changed count above.
+                epoch = d.failures();
                 from = migrator.nextKey();
             }
         }

@@ -15,8 +15,12 @@ import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.Role;
 import dev.spillway.pool.device.PoolDevice;
 import dev.spillway.pool.meta.Checksums;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.Stripe;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -39,6 +43,7 @@ class CopyIoSlicesTest {
         final AtomicInteger largestRead = new AtomicInteger();
         final AtomicInteger largestWrite = new AtomicInteger();
         final AtomicLong written = new AtomicLong();
+        final AtomicLong bytesRead = new AtomicLong();
 
         Sizes(Osd in) {
             super(in);
@@ -47,7 +52,9 @@ class CopyIoSlicesTest {
         @Override
         public int read(Fid fid, long offset, ByteBuffer dst) throws OsdException {
             largestRead.accumulateAndGet(dst.remaining(), Math::max);
-            return super.read(fid, offset, dst);
+            int n = super.read(fid, offset, dst);
+            bytesRead.addAndGet(Math.max(n, 0));
+            return n;
         }
 
         @Override
@@ -72,7 +79,116 @@ class CopyIoSlicesTest {
     }
 
     private static PoolDevice device(Osd osd) {
-        return new PoolDevice(1, "spill", "mem", Set.of(Role.BACKGROUND), DeviceState.RW, 1, osd);
+        return device(1, osd);
+    }
+
+    private static PoolDevice device(int index, Osd osd) {
+        return new PoolDevice(index, "spill" + index, "mem", Set.of(Role.BACKGROUND), DeviceState.RW, 1, osd);
+    }
+
+    private static CopyIo.Source of(byte[] body) {
+        return (off, buf, len) -> {
+            int n = (int) Math.max(0, Math.min(len, body.length - off));
+            System.arraycopy(body, (int) off, buf, 0, n);
+            return n;
+        };
+    }
+
+    @Test
+    void aCopyMadeFromAVerifiedCopyOfFourMiBChunksReadsEachOfItsBytesOnce() throws Exception {
+        byte[] body = body();
+        Sizes from = new Sizes(MemOsd.create("from"));
+        Checksums sums = CopyIo.writeUnsynced(of(body), OBJECT, SIZE, device(1, from), KEY, CopyIo.Pacer.NONE, SHIFT);
+        Copy c = new Copy(1, 1, KEY, CopyState.IN_SYNC, 1, SIZE, false, sums);
+        MemOsd to = MemOsd.create("to");
+        Fid key2 = new Fid(0x200000401L, 2, 0);
+
+        Checksums copied = CopyIo.writeUnsynced(
+                CopyIo.of(device(1, from), OBJECT, c, SIZE),
+                OBJECT,
+                SIZE,
+                device(2, to),
+                key2,
+                CopyIo.Pacer.NONE,
+                SHIFT);
+
+        // Each 1 MiB slice of a 4 MiB chunk used to read and check the whole chunk: 4 times the body.
+        assertThat(from.bytesRead.get()).isEqualTo(SIZE);
+        assertThat(copied.crcs()).isEqualTo(sums.crcs());
+        byte[] back = new byte[(int) SIZE];
+        assertThat(to.read(key2, 0, ByteBuffer.wrap(back))).isEqualTo((int) SIZE);
+        assertThat(back).isEqualTo(body);
+    }
+
+    @Test
+    void aCopyMadeFromAStripedCopyReadsEachOfItsBytesOnce() throws Exception {
+        byte[] body = body();
+        Sizes s1 = new Sizes(MemOsd.create("s1"));
+        Sizes s2 = new Sizes(MemOsd.create("s2"));
+        List<PoolDevice> devs = List.of(device(0, MemOsd.create("unused")), device(1, s1), device(2, s2));
+        int unit = 4 << 20;
+        List<Stripe> stripes = StripedIo.writeUnsynced(
+                of(body),
+                OBJECT,
+                SIZE,
+                List.of(
+                        new Stripe(1, KEY, 0, Checksums.NONE),
+                        new Stripe(2, new Fid(0x200000401L, 3, 0), 0, Checksums.NONE)),
+                unit,
+                devs::get,
+                CopyIo.Pacer.NONE);
+        Copy c = Copy.striped(1, CopyState.IN_SYNC, 1, false, unit, stripes);
+        long readBefore = s1.bytesRead.get() + s2.bytesRead.get();
+        MemOsd to = MemOsd.create("to");
+        Fid key2 = new Fid(0x200000401L, 2, 0);
+
+        CopyIo.writeUnsynced(
+                CopyIo.of(devs::get, OBJECT, c, SIZE), OBJECT, SIZE, device(3, to), key2, CopyIo.Pacer.NONE, SHIFT);
+
+        assertThat(s1.bytesRead.get() + s2.bytesRead.get() - readBefore).isEqualTo(SIZE);
+        byte[] back = new byte[(int) SIZE];
+        assertThat(to.read(key2, 0, ByteBuffer.wrap(back))).isEqualTo((int) SIZE);
+        assertThat(back).isEqualTo(body);
+    }
+
+    @Test
+    void aStripedCopyMadeFromAStripedCopyHoldsTheBody() throws Exception {
+        // The target's stripes read the one grained source side by side.
+        byte[] body = body();
+        List<PoolDevice> devs = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            devs.add(device(i, MemOsd.create("d" + i)));
+        }
+        int unit = 1 << 20; // 1 MiB units: each stripe chunk holds one, the source's grain is 2 MiB
+        List<Stripe> from = StripedIo.writeUnsynced(
+                of(body),
+                OBJECT,
+                SIZE,
+                List.of(
+                        new Stripe(1, KEY, 0, Checksums.NONE),
+                        new Stripe(2, new Fid(0x200000401L, 3, 0), 0, Checksums.NONE)),
+                unit,
+                devs::get,
+                CopyIo.Pacer.NONE);
+        Copy c = Copy.striped(1, CopyState.IN_SYNC, 1, false, unit, from);
+        List<Stripe> to = StripedIo.writeUnsynced(
+                CopyIo.of(devs::get, OBJECT, c, SIZE),
+                OBJECT,
+                SIZE,
+                List.of(
+                        new Stripe(3, new Fid(0x200000401L, 4, 0), 0, Checksums.NONE),
+                        new Stripe(4, new Fid(0x200000401L, 5, 0), 0, Checksums.NONE),
+                        new Stripe(0, new Fid(0x200000401L, 6, 0), 0, Checksums.NONE)),
+                4 << 20,
+                devs::get,
+                CopyIo.Pacer.NONE);
+        Copy copied = Copy.striped(2, CopyState.IN_SYNC, 1, false, 4 << 20, to);
+        ByteBuffer back = ByteBuffer.allocate((int) SIZE);
+        while (back.hasRemaining()) {
+            assertThat(CopyIo.readVerified(devs::get, OBJECT, copied, SIZE, back.position(), back))
+                    .isPositive();
+        }
+        assertThat(back.array()).isEqualTo(body);
     }
 
     @Test
@@ -100,7 +216,7 @@ class CopyIoSlicesTest {
         assertThat(largestAsked.get()).isEqualTo(CopyIo.SLICE);
         assertThat(dev.largestWrite.get()).isLessThanOrEqualTo(CopyIo.SLICE);
         assertThat(paced.get()).isEqualTo(SIZE);
-        // The zero run is left a hole: 20 KiB less than the body was written.
+        // The zero run (1 MiB + 20 KiB) is left a hole: that much less than the body was written.
         assertThat(dev.written.get()).isEqualTo(SIZE - (8192 + (1 << 20) + 12288));
         assertThat(dev.getAttr(KEY).size()).isEqualTo(SIZE);
         byte[] back = new byte[(int) SIZE];
