@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
+import dev.spillway.osd.ObjectCursor;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
@@ -14,6 +15,9 @@ import dev.spillway.osd.spi.OsdConfig;
 import dev.spillway.pool.config.DeviceConfig;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
+import dev.spillway.pool.meta.Copy;
+import dev.spillway.pool.meta.CopyState;
+import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
@@ -161,5 +165,28 @@ final class PoolFixtures {
         byte[] b = new byte[n];
         new Random(seed).nextBytes(b);
         return b;
+    }
+
+    /** Every object on device {@code osd}, in its listing's order. */
+    static List<Fid> onDevice(Osd osd) throws OsdException {
+        List<Fid> out = new ArrayList<>();
+        try (ObjectCursor c = osd.listObjects()) {
+            while (c.next()) {
+                out.add(c.fid());
+            }
+        }
+        return out;
+    }
+
+    /** {@code f} has in-sync copies of its current version on exactly two devices. */
+    static void assertTwoInSyncCopies(PoolOsd pool, Fid f) throws OsdException {
+        PoolObject p = pool.requireObject(f);
+        assertThat(p.copies().stream()
+                        .filter(c -> c.state() == CopyState.IN_SYNC && c.version() == p.dataVersion())
+                        .map(Copy::device)
+                        .distinct()
+                        .count())
+                .as("in-sync copies of %s", f)
+                .isEqualTo(2);
     }
 }

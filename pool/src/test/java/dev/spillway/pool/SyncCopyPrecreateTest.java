@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectCursor;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
@@ -16,16 +15,13 @@ import dev.spillway.osd.vfs.VfsOsd;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
 import dev.spillway.pool.meta.Copy;
-import dev.spillway.pool.meta.CopyState;
 import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.SyncKeys;
 import dev.spillway.pool.recovery.Fsck;
 import java.nio.ByteBuffer;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -88,27 +84,6 @@ class SyncCopyPrecreateTest {
         }
     }
 
-    private static List<Fid> onDevice(Osd osd) throws OsdException {
-        List<Fid> out = new ArrayList<>();
-        try (ObjectCursor c = osd.listObjects()) {
-            while (c.next()) {
-                out.add(c.fid());
-            }
-        }
-        return out;
-    }
-
-    private static void assertTwoInSyncCopies(PoolOsd pool, Fid f) throws OsdException {
-        PoolObject p = pool.requireObject(f);
-        assertThat(p.copies().stream()
-                        .filter(c -> c.state() == CopyState.IN_SYNC && c.version() == p.dataVersion())
-                        .map(Copy::device)
-                        .distinct()
-                        .count())
-                .as("in-sync copies of %s", f)
-                .isEqualTo(2);
-    }
-
     @Test
     void aBodyWrittenAroundAFullFastTierGoesIntoAPrecreatedObject() throws Exception {
         // Write-around leases its key as a sync write does, so it gets a precreated object too.
@@ -148,7 +123,7 @@ class SyncCopyPrecreateTest {
             bodies.put(object(0), PoolFixtures.random(4096, 0));
             PoolFixtures.replace(pool, object(0), bodies.get(object(0)), tx -> {});
             Osd vfs = pool.device(1).osd();
-            int precreated = onDevice(vfs).size();
+            int precreated = PoolFixtures.onDevice(vfs).size();
             assertThat(precreated).as("the copy and the precreated objects").isGreaterThan(2);
 
             slow.setFault((op, path, i) -> {
@@ -165,9 +140,9 @@ class SyncCopyPrecreateTest {
                     .as("file fsyncs of the second write's copy (%s)", ops)
                     .isEqualTo(1);
             // Its object was there already: nothing new on the device.
-            assertThat(onDevice(vfs)).hasSize(precreated);
+            assertThat(PoolFixtures.onDevice(vfs)).hasSize(precreated);
             for (Fid f : bodies.keySet()) {
-                assertTwoInSyncCopies(pool, f);
+                PoolFixtures.assertTwoInSyncCopies(pool, f);
             }
             Fsck.Report r = pool.fsck(false, true, null);
             assertThat(r.problems())
@@ -177,11 +152,11 @@ class SyncCopyPrecreateTest {
         try (PoolOsd pool = mount()) {
             // The mount deleted every precreated object no write used, and ended their leases:
             // only the two copies are left.
-            assertThat(onDevice(pool.device(1).osd())).hasSize(2);
+            assertThat(PoolFixtures.onDevice(pool.device(1).osd())).hasSize(2);
             assertThat(SyncKeys.all(md)).isEmpty();
             for (Map.Entry<Fid, byte[]> e : bodies.entrySet()) {
                 assertThat(PoolFixtures.read(pool, e.getKey())).isEqualTo(e.getValue());
-                assertTwoInSyncCopies(pool, e.getKey());
+                PoolFixtures.assertTwoInSyncCopies(pool, e.getKey());
             }
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
@@ -198,7 +173,7 @@ class SyncCopyPrecreateTest {
         byte[] body = PoolFixtures.random(4096, 7);
         try (PoolOsd pool = mount()) {
             PoolFixtures.replace(pool, object(0), body, tx -> {});
-            assertThat(onDevice(pool.device(1).osd()).size()).isGreaterThan(3);
+            assertThat(PoolFixtures.onDevice(pool.device(1).osd()).size()).isGreaterThan(3);
         }
         String[] bad = new String[1];
         slow.setFault((op, path, i) -> {
@@ -217,16 +192,16 @@ class SyncCopyPrecreateTest {
             assertThat(SyncKeys.all(md))
                     .as("leases left (the undeletable one's only; %s)", bad[0])
                     .hasSize(1);
-            assertThat(onDevice(pool.device(1).osd()))
+            assertThat(PoolFixtures.onDevice(pool.device(1).osd()))
                     .as("the copy and the undeletable object")
                     .hasSize(2);
             assertThat(PoolFixtures.read(pool, object(0))).isEqualTo(body);
-            assertTwoInSyncCopies(pool, object(0));
+            PoolFixtures.assertTwoInSyncCopies(pool, object(0));
         }
         slow.setFault(null);
         try (PoolOsd pool = mount()) {
             assertThat(SyncKeys.all(md)).isEmpty();
-            assertThat(onDevice(pool.device(1).osd())).hasSize(1);
+            assertThat(PoolFixtures.onDevice(pool.device(1).osd())).hasSize(1);
             assertThat(PoolFixtures.read(pool, object(0))).isEqualTo(body);
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectCursor;
 import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
@@ -20,15 +19,11 @@ import dev.spillway.osd.vfs.VfsOsd;
 import dev.spillway.pool.config.DeviceState;
 import dev.spillway.pool.config.PoolConfig;
 import dev.spillway.pool.config.PoolConfigParser;
-import dev.spillway.pool.meta.Copy;
-import dev.spillway.pool.meta.CopyState;
-import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.ops.SyncKeys;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -166,37 +161,16 @@ class SyncKeysTest {
         PoolFixtures.replace(pool, f, bodies.get(f), tx -> {});
     }
 
-    private static List<Fid> onDevice(Osd osd) throws OsdException {
-        List<Fid> out = new ArrayList<>();
-        try (ObjectCursor c = osd.listObjects()) {
-            while (c.next()) {
-                out.add(c.fid());
-            }
-        }
-        return out;
-    }
-
-    private static void assertTwoInSyncCopies(PoolOsd pool, Fid f) throws OsdException {
-        PoolObject p = pool.requireObject(f);
-        assertThat(p.copies().stream()
-                        .filter(c -> c.state() == CopyState.IN_SYNC && c.version() == p.dataVersion())
-                        .map(Copy::device)
-                        .distinct()
-                        .count())
-                .as("in-sync copies of %s", f)
-                .isEqualTo(2);
-    }
-
     /** Every body written reads back, with two in-sync copies; no lease is left; fsck is clean. */
     private void assertSettledAfterRemount() throws OsdException {
         try (PoolOsd pool = mount()) {
             assertThat(SyncKeys.all(md)).as("leases after a remount").isEmpty();
-            assertThat(onDevice(pool.device(1).osd()))
+            assertThat(PoolFixtures.onDevice(pool.device(1).osd()))
                     .as("objects on the vfs device: the copies only")
                     .hasSize(bodies.size());
             for (Map.Entry<Fid, byte[]> e : bodies.entrySet()) {
                 assertThat(PoolFixtures.read(pool, e.getKey())).isEqualTo(e.getValue());
-                assertTwoInSyncCopies(pool, e.getKey());
+                PoolFixtures.assertTwoInSyncCopies(pool, e.getKey());
             }
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
@@ -217,10 +191,10 @@ class SyncKeysTest {
             write(pool, 0);
             assertThat(slow.batches).as("precreations tried").hasValue(1);
             assertThat(SyncKeys.all(md)).as("leases after the first write").hasSize(batch - 1);
-            assertThat(onDevice(slow))
+            assertThat(PoolFixtures.onDevice(slow))
                     .as("objects on the vfs device: the copy only")
                     .hasSize(1);
-            assertTwoInSyncCopies(pool, CrashCampaign.object(0));
+            PoolFixtures.assertTwoInSyncCopies(pool, CrashCampaign.object(0));
 
             // The batch is used up; the next refill falls in the back-off: no precreation.
             int n = 1;
@@ -246,7 +220,7 @@ class SyncKeysTest {
                     .as("precreations tried within the doubled back-off")
                     .hasValue(2);
             assertThat(SyncKeys.all(md)).as("leases after %d writes", n).hasSize(4 * batch - n);
-            assertThat(onDevice(slow))
+            assertThat(PoolFixtures.onDevice(slow))
                     .as("objects on the vfs device: the copies only")
                     .hasSize(n);
 
@@ -259,11 +233,11 @@ class SyncKeysTest {
             assertThat(slow.batches)
                     .as("precreations tried once the device works")
                     .hasValue(3);
-            assertThat(onDevice(slow))
+            assertThat(PoolFixtures.onDevice(slow))
                     .as("objects on the vfs device: the copies and the batch's precreated ones")
                     .hasSize(n + batch - 1);
             for (Fid f : bodies.keySet()) {
-                assertTwoInSyncCopies(pool, f);
+                PoolFixtures.assertTwoInSyncCopies(pool, f);
             }
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
         }
@@ -292,7 +266,7 @@ class SyncKeysTest {
             assertThat(SyncKeys.all(md))
                     .as("leases after %d writes (the waiting batch reused)", n)
                     .hasSize(2 * batch - n);
-            assertThat(onDevice(slow))
+            assertThat(PoolFixtures.onDevice(slow))
                     .as("objects on the vfs device: the copies only")
                     .hasSize(n);
             assertThat(slow.batches).as("precreations tried").hasValue(1);
@@ -361,7 +335,7 @@ class SyncKeysTest {
                     .as("precreations once the batch is used up")
                     .hasValue(1);
             assertThat(SyncKeys.all(md)).as("leases after the batch is used up").isEmpty();
-            assertThat(onDevice(slow))
+            assertThat(PoolFixtures.onDevice(slow))
                     .as("objects on the vfs device: the copies only")
                     .hasSize(batch + 1);
             assertThat(pool.fsck(false, true, null).problems()).isEmpty();
@@ -389,7 +363,7 @@ class SyncKeysTest {
 
             pool.deviceOps().setState(pool.device(1), DeviceState.FAILED);
             // The disk lost what it held but the copy (its precreated objects, say).
-            for (Fid f : onDevice(slow)) {
+            for (Fid f : PoolFixtures.onDevice(slow)) {
                 if (!f.equals(copy)) {
                     try (Transaction tx = slow.newTransaction()) {
                         tx.declareDestroy(f);
@@ -409,7 +383,7 @@ class SyncKeysTest {
                     .orElseThrow()
                     .key();
             assertThat(before).as("keys leased before the failure").doesNotContain(next);
-            assertTwoInSyncCopies(pool, CrashCampaign.object(1));
+            PoolFixtures.assertTwoInSyncCopies(pool, CrashCampaign.object(1));
             // The old leases wait for the mount, beside the new batch's.
             assertThat(SyncKeys.all(md).stream().map(SyncKeys.Lease::key).toList())
                     .as("leases")

@@ -3,10 +3,8 @@ package dev.spillway.migrate.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.migrate.heat.TestClock;
-import dev.spillway.osd.AttrChange;
 import dev.spillway.osd.Errno;
 import dev.spillway.osd.Fid;
-import dev.spillway.osd.ObjectKind;
 import dev.spillway.osd.Osd;
 import dev.spillway.osd.OsdException;
 import dev.spillway.osd.StatFs;
@@ -23,11 +21,9 @@ import dev.spillway.pool.meta.PoolObject;
 import dev.spillway.pool.meta.PoolObjectCodec;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -198,26 +194,12 @@ class EmergencyPlanTest {
 
     private Fid write(int size) throws OsdException {
         Fid f = new Fid(0x200000400L, next++, 0);
-        body = new byte[size];
-        new Random(f.oid()).nextBytes(body);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, size);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
+        body = DaemonBodies.create(pool, f, size);
         return f;
     }
 
     private byte[] read(Fid f, long off, int len) throws OsdException {
-        ByteBuffer b = ByteBuffer.allocate(len);
-        while (b.hasRemaining()) {
-            if (pool.read(f, off + b.position(), b) <= 0) {
-                break;
-            }
-        }
-        return Arrays.copyOf(b.array(), b.position());
+        return DaemonBodies.read(pool, f, off, len);
     }
 
     /** A big object whose first extent is hot (read five times), the rest cold. */

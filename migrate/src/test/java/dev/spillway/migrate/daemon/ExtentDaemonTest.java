@@ -110,27 +110,13 @@ class ExtentDaemonTest {
 
     private Fid write(int size) throws OsdException {
         Fid f = new Fid(0x200000400L, next++, 0);
-        body = new byte[size];
-        new Random(f.oid()).nextBytes(body);
-        try (Transaction tx = pool.newTransaction()) {
-            tx.declareCreate(f, ObjectKind.DATA);
-            tx.declareWrite(f, 0, size);
-            tx.start();
-            tx.create(f, ObjectKind.DATA, AttrChange.none());
-            tx.write(f, 0, ByteBuffer.wrap(body));
-        }
+        body = DaemonBodies.create(pool, f, size);
         return f;
     }
 
     /** One read call of {@code [off, off + len)}: one read access (a new stream). */
     private byte[] read(Fid f, long off, int len) throws OsdException {
-        ByteBuffer b = ByteBuffer.allocate(len);
-        while (b.hasRemaining()) {
-            if (pool.read(f, off + b.position(), b) <= 0) {
-                break;
-            }
-        }
-        return Arrays.copyOf(b.array(), b.position());
+        return DaemonBodies.read(pool, f, off, len);
     }
 
     private PoolObject state(Fid f) throws OsdException {

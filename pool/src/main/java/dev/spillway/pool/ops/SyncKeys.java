@@ -264,15 +264,8 @@ public final class SyncKeys {
      * device refused.
      */
     private boolean clear(PoolDevice d, List<Fid> keys) {
-        try (Transaction tx = d.osd().newTransaction()) {
-            for (Fid k : keys) {
-                tx.declareDestroy(k);
-            }
-            tx.setSpaceClass(SpaceClass.FREEING);
-            tx.start();
-            for (Fid k : keys) {
-                tx.destroyIfExists(k);
-            }
+        try {
+            SyncRecovery.destroyAll(d, keys);
         } catch (OsdException | RuntimeException e) {
             LOG.log(
                     System.Logger.Level.WARNING,

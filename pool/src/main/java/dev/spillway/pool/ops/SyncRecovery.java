@@ -180,8 +180,11 @@ public final class SyncRecovery {
         }
     }
 
-    /** Deletes {@code keys} on {@code d} in one freeing transaction (nothing if empty). */
-    private static void destroyAll(PoolDevice d, List<Fid> keys) throws OsdException {
+    /**
+     * Deletes {@code keys} on {@code d} in one freeing transaction, unforced (nothing if empty); at
+     * mount, and for {@link SyncKeys} what a failed precreation left.
+     */
+    static void destroyAll(PoolDevice d, List<Fid> keys) throws OsdException {
         if (keys.isEmpty()) {
             return;
         }

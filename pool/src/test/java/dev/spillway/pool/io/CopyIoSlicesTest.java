@@ -86,6 +86,27 @@ class CopyIoSlicesTest {
         return new PoolDevice(index, "spill" + index, "mem", Set.of(Role.BACKGROUND), DeviceState.RW, 1, osd);
     }
 
+    /**
+     * The body read from {@code src} written as a copy striped over {@code devices} (stripe
+     * {@code i} under key oid {@code firstOid + i}), {@code unit} bytes a unit.
+     */
+    private static Copy writeStriped(CopyIo.Source src, List<PoolDevice> devs, int unit, int firstOid, int... devices)
+            throws OsdException {
+        List<Stripe> empty = new java.util.ArrayList<>();
+        for (int i = 0; i < devices.length; i++) {
+            empty.add(new Stripe(devices[i], new Fid(0x200000401L, firstOid + i, 0), 0, Checksums.NONE));
+        }
+        List<Stripe> written = StripedIo.writeUnsynced(src, OBJECT, SIZE, empty, unit, devs::get, CopyIo.Pacer.NONE);
+        return Copy.striped(1, CopyState.IN_SYNC, 1, false, unit, written);
+    }
+
+    /** Object {@code key} on {@code osd} holds exactly {@code body}. */
+    private static void assertHolds(Osd osd, Fid key, byte[] body) throws OsdException {
+        byte[] back = new byte[body.length];
+        assertThat(osd.read(key, 0, ByteBuffer.wrap(back))).isEqualTo(body.length);
+        assertThat(back).isEqualTo(body);
+    }
+
     private static CopyIo.Source of(byte[] body) {
         return (off, buf, len) -> {
             int n = (int) Math.max(0, Math.min(len, body.length - off));
@@ -115,9 +136,7 @@ class CopyIoSlicesTest {
         // Each 1 MiB slice of a 4 MiB chunk used to read and check the whole chunk: 4 times the body.
         assertThat(from.bytesRead.get()).isEqualTo(SIZE);
         assertThat(copied.crcs()).isEqualTo(sums.crcs());
-        byte[] back = new byte[(int) SIZE];
-        assertThat(to.read(key2, 0, ByteBuffer.wrap(back))).isEqualTo((int) SIZE);
-        assertThat(back).isEqualTo(body);
+        assertHolds(to, key2, body);
     }
 
     @Test
@@ -126,18 +145,7 @@ class CopyIoSlicesTest {
         Sizes s1 = new Sizes(MemOsd.create("s1"));
         Sizes s2 = new Sizes(MemOsd.create("s2"));
         List<PoolDevice> devs = List.of(device(0, MemOsd.create("unused")), device(1, s1), device(2, s2));
-        int unit = 4 << 20;
-        List<Stripe> stripes = StripedIo.writeUnsynced(
-                of(body),
-                OBJECT,
-                SIZE,
-                List.of(
-                        new Stripe(1, KEY, 0, Checksums.NONE),
-                        new Stripe(2, new Fid(0x200000401L, 3, 0), 0, Checksums.NONE)),
-                unit,
-                devs::get,
-                CopyIo.Pacer.NONE);
-        Copy c = Copy.striped(1, CopyState.IN_SYNC, 1, false, unit, stripes);
+        Copy c = writeStriped(of(body), devs, 4 << 20, 3, 1, 2);
         long readBefore = s1.bytesRead.get() + s2.bytesRead.get();
         MemOsd to = MemOsd.create("to");
         Fid key2 = new Fid(0x200000401L, 2, 0);
@@ -146,9 +154,7 @@ class CopyIoSlicesTest {
                 CopyIo.of(devs::get, OBJECT, c, SIZE), OBJECT, SIZE, device(3, to), key2, CopyIo.Pacer.NONE, SHIFT);
 
         assertThat(s1.bytesRead.get() + s2.bytesRead.get() - readBefore).isEqualTo(SIZE);
-        byte[] back = new byte[(int) SIZE];
-        assertThat(to.read(key2, 0, ByteBuffer.wrap(back))).isEqualTo((int) SIZE);
-        assertThat(back).isEqualTo(body);
+        assertHolds(to, key2, body);
     }
 
     @Test
@@ -160,29 +166,8 @@ class CopyIoSlicesTest {
             devs.add(device(i, MemOsd.create("d" + i)));
         }
         int unit = 1 << 20; // 1 MiB units: each stripe chunk holds one, the source's grain is 2 MiB
-        List<Stripe> from = StripedIo.writeUnsynced(
-                of(body),
-                OBJECT,
-                SIZE,
-                List.of(
-                        new Stripe(1, KEY, 0, Checksums.NONE),
-                        new Stripe(2, new Fid(0x200000401L, 3, 0), 0, Checksums.NONE)),
-                unit,
-                devs::get,
-                CopyIo.Pacer.NONE);
-        Copy c = Copy.striped(1, CopyState.IN_SYNC, 1, false, unit, from);
-        List<Stripe> to = StripedIo.writeUnsynced(
-                CopyIo.of(devs::get, OBJECT, c, SIZE),
-                OBJECT,
-                SIZE,
-                List.of(
-                        new Stripe(3, new Fid(0x200000401L, 4, 0), 0, Checksums.NONE),
-                        new Stripe(4, new Fid(0x200000401L, 5, 0), 0, Checksums.NONE),
-                        new Stripe(0, new Fid(0x200000401L, 6, 0), 0, Checksums.NONE)),
-                4 << 20,
-                devs::get,
-                CopyIo.Pacer.NONE);
-        Copy copied = Copy.striped(2, CopyState.IN_SYNC, 1, false, 4 << 20, to);
+        Copy c = writeStriped(of(body), devs, unit, 3, 1, 2);
+        Copy copied = writeStriped(CopyIo.of(devs::get, OBJECT, c, SIZE), devs, 4 << 20, 5, 3, 4, 0);
         ByteBuffer back = ByteBuffer.allocate((int) SIZE);
         while (back.hasRemaining()) {
             assertThat(CopyIo.readVerified(devs::get, OBJECT, copied, SIZE, back.position(), back))
@@ -219,20 +204,14 @@ class CopyIoSlicesTest {
         // The zero run (1 MiB + 20 KiB) is left a hole: that much less than the body was written.
         assertThat(dev.written.get()).isEqualTo(SIZE - (8192 + (1 << 20) + 12288));
         assertThat(dev.getAttr(KEY).size()).isEqualTo(SIZE);
-        byte[] back = new byte[(int) SIZE];
-        assertThat(dev.read(KEY, 0, ByteBuffer.wrap(back))).isEqualTo((int) SIZE);
-        assertThat(back).isEqualTo(body);
+        assertHolds(dev, KEY, body);
     }
 
     @Test
     void aVerifiedReadOfFourMiBChunksReadsOneMiBACallAndReturnsEveryRange() throws Exception {
         byte[] body = body();
         Sizes dev = new Sizes(MemOsd.create("spill"));
-        CopyIo.Source src = (off, buf, len) -> {
-            int n = (int) Math.min(len, SIZE - off);
-            System.arraycopy(body, (int) off, buf, 0, n);
-            return n;
-        };
+        CopyIo.Source src = of(body);
         Checksums sums = CopyIo.writeUnsynced(src, OBJECT, SIZE, device(dev), KEY, CopyIo.Pacer.NONE, SHIFT);
 
         long[][] ranges = {
@@ -260,11 +239,7 @@ class CopyIoSlicesTest {
     void aFlippedByteInALaterSliceFailsTheWholeChunkNamingIt() throws Exception {
         byte[] body = body();
         MemOsd mem = MemOsd.create("spill");
-        CopyIo.Source src = (off, buf, len) -> {
-            int n = (int) Math.min(len, SIZE - off);
-            System.arraycopy(body, (int) off, buf, 0, n);
-            return n;
-        };
+        CopyIo.Source src = of(body);
         Checksums sums = CopyIo.writeUnsynced(src, OBJECT, SIZE, device(mem), KEY, CopyIo.Pacer.NONE, SHIFT);
         long at = (7L << 20) + 3; // chunk 1, its fourth slice
         try (Transaction tx = mem.newTransaction()) {
